@@ -1,0 +1,3 @@
+from ferry.cli.app import main
+
+main()

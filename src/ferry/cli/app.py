@@ -1,0 +1,36 @@
+"""Entry point: builds the typer app from one module per verb under ``ferry.cli.commands``.
+
+Each command module exposes ``register(app: typer.Typer) -> None``. FerryErrors end the process
+with a one-line message and exit status 2; they never print a traceback (tracebacks can carry
+values, and values can be PHI).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import typer
+
+from ferry.cli.console import err_console
+from ferry.errors import FerryError
+
+COMMANDS = [
+    "sandbox",
+]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Ferry: move a practice's data into a CRM, verifiably and reversibly.")
+
+for _name in COMMANDS:
+    importlib.import_module(f"ferry.cli.commands.{_name}").register(app)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except FerryError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)

@@ -1,0 +1,35 @@
+"""``ferry sandbox serve KIND``: run one local emulator on 127.0.0.1 until interrupted."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    sandbox = typer.Typer(help="Local emulators of the external systems (for demos and tests).")
+    app.add_typer(sandbox, name="sandbox")
+
+    @sandbox.command("serve")
+    def serve(kind: str = typer.Argument(..., help="practicehub, pulse, fhir, pipedrive,"
+                                                    " salesforce, odoo"),
+              port: int = typer.Option(0, help="0 picks a free port"),
+              seed: int = typer.Option(1), patients: int = typer.Option(100),
+              time_scale: float = typer.Option(1.0, help="divide every limit window and wait"),
+              faults: str = typer.Option("", help='e.g. "429=0.05,500=0.02,drop=0.01"'),
+              users: str = typer.Option("", help="destination users, comma-separated emails"),
+              ) -> None:
+        """Start a sandbox; the first output line is JSON with its base URL and credentials."""
+        from ferry.sandbox.registry import SandboxOptions
+        from ferry.sandbox.registry import serve as start
+
+        opts = SandboxOptions(seed=seed, patients=patients, time_scale=time_scale, faults=faults,
+                              users=[u.strip() for u in users.split(",") if u.strip()])
+        running, info = start(kind, opts, port=port)
+        print(json.dumps(info), flush=True)  # noqa: T201 - the contract is a plain first line
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            running.stop()

@@ -1,0 +1,316 @@
+"""The seam every system plugs into: the Source and Destination interfaces.
+
+The engine speaks only these types. A new system is one package under ``ferry.sources`` or
+``ferry.destinations`` that subclasses ``Source`` / ``Destination`` and is named in
+``registry.py``; nothing in the engine names a system. Behaviour differences are declared in
+``Capabilities`` (the engine branches on those, never on a system's name).
+
+Value shapes at the seam
+------------------------
+* Sources yield canonical records (``ferry.model.entities``), already validated.
+* Destination payloads are ``{physical_field_name: plain value}``. Plain values are ``str``,
+  ``int``, ``float``, ``Decimal``, ``bool``, ``datetime.date``, ``datetime.datetime`` (aware),
+  ``list[str]`` (sets) or ``None``. Enum/set values are option *labels*; references are
+  destination ids as ``str``. The connector shapes them as its API wants (Pipedrive email arrays,
+  option ids, Odoo many2one ints, Salesforce CSV) and ``read`` shapes them back the same way, so
+  what the engine wrote and what it reads back compare field by field.
+* Physical field names are what ``describe()`` reports as ``FieldSpec.key`` (a Pipedrive hash
+  key, a Salesforce ``__c`` API name, an Odoo ``x_`` name, or a standard field name).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from ferry.errors import FerryError
+from ferry.model.entities import Document, Record
+from ferry.model.fields import Kind, PhiClass
+
+# ---------------------------------------------------------------------------------------------
+# Shared descriptions
+
+
+@dataclass
+class FieldSpec:
+    """One field of a source or destination object."""
+
+    name: str  # logical name (source field path, or destination field label/name)
+    kind: Kind
+    label: str = ""
+    key: str = ""  # physical key used in payloads; defaults to ``name``
+    required: bool = False
+    custom: bool = False
+    max_length: int | None = None
+    options: list[str] | None = None  # enum/set labels
+    ref: str | None = None  # object a reference points at
+    writable: bool = True
+    external_id: bool = False  # can be used to find/upsert records by source id
+    phi: PhiClass = PhiClass.NONE
+
+    def __post_init__(self) -> None:
+        self.key = self.key or self.name
+        self.label = self.label or self.name
+
+
+@dataclass
+class ObjectInfo:
+    """One object (type of record) of a system, with its fields."""
+
+    name: str
+    label: str = ""
+    fields: list[FieldSpec] = field(default_factory=list)
+    custom: bool = False
+    count: int | None = None
+
+    def field(self, name_or_key: str) -> FieldSpec | None:
+        for f in self.fields:
+            if name_or_key in (f.name, f.key, f.label):
+                return f
+        return None
+
+
+@dataclass
+class CheckItem:
+    """One line of ``ferry check``: what was checked, whether it passed, what to do if not."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class RateInfo:
+    """A system's published limits, for pacing and for the estimator."""
+
+    requests_per_second: float | None = None  # steady-state ceiling per key/account
+    burst: int | None = None  # requests allowed per ``burst_window_s``
+    burst_window_s: float | None = None
+    daily_budget: int | None = None  # tokens/requests per day, if any
+    page_size: int = 100  # max records per list call
+    batch_size: int = 1  # max records per create call
+    notes: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources
+
+
+@dataclass
+class Page:
+    """One page read from a source, with where to resume after it."""
+
+    object: str
+    records: list[Record]
+    checkpoint: str  # opaque resume token for the *next* page; "" when done
+    done: bool = False
+    watermark: str | None = None  # source-side time of this read, for the next delta
+    deleted_ids: list[str] = field(default_factory=list)
+    errors: list[FerryError] = field(default_factory=list)  # RecordErrors of rows not parsed
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: Path
+    size: int
+    sha256: str
+    mime_type: str | None = None
+
+
+class Source(ABC):
+    """A practice-management system we read from."""
+
+    name: ClassVar[str]
+    #: canonical objects this source can produce, in dependency order (parents first)
+    objects: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def check(self) -> list[CheckItem]:
+        """Credentials, reachability, region: each as a CheckItem."""
+
+    @abstractmethod
+    def describe(self) -> list[ObjectInfo]:
+        """Objects with their fields (standard and custom) and counts where cheap."""
+
+    @abstractmethod
+    def read(self, object_name: str, *, checkpoint: str | None = None,
+             since: dt.datetime | None = None) -> AsyncIterator[Page]:
+        """Pages of ``object_name`` from ``checkpoint`` on; only changes when ``since`` is set."""
+
+    async def fetch_file(self, document: Document, dest: Path) -> FileInfo:
+        """Stream a document's content to ``dest``; raise RecordError when it cannot be had."""
+        raise NotImplementedError(f"{self.name} has no files")
+
+    def rate(self) -> RateInfo:
+        return RateInfo()
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Destinations
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a destination can do; the engine branches on these, never on names."""
+
+    custom_objects: bool = False
+    custom_fields: bool = True
+    pipelines: bool = False  # deals with pipelines/stages (Pipedrive, Odoo crm.stage)
+    activity_types: bool = False
+    native_upsert: bool = False  # create-or-update by external id in one call
+    soft_delete: bool = False  # deleted records linger (e.g. 30 days) before purge
+    max_file_bytes: int | None = None
+    batch_create: int = 1
+    batch_update: int = 1
+    batch_delete: int = 1
+    #: shapes a custom field's logical name into the physical one when known in advance
+    custom_field_style: Literal["hash", "suffix__c", "prefix_x"] = "hash"
+
+
+SchemaKind = Literal["custom_field", "custom_object", "pipeline", "stage", "activity_type"]
+
+
+@dataclass(frozen=True)
+class SchemaItem:
+    """Something ``prepare`` must make exist in the destination."""
+
+    kind: SchemaKind
+    object: str  # object it belongs to (for fields/stages: owner object; pipeline: "deal")
+    name: str  # logical name, stable across accounts (e.g. "ferry_source_id", "mrn")
+    label: str
+    field_kind: Kind | None = None
+    options: tuple[str, ...] = ()
+    parent: str | None = None  # stage → pipeline name; custom object field → object
+    order: int = 0
+    ref: str | None = None  # lookup fields: the object referenced
+    external_id: bool = False
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """Outcome of ensuring one SchemaItem: its physical key and whether we created it."""
+
+    item: SchemaItem
+    key: str  # physical key or id (hash key, API name, stage id …)
+    created: bool
+    option_ids: dict[str, str] = field(default_factory=dict)  # label → option id
+
+
+@dataclass(frozen=True)
+class DestUser:
+    id: str
+    email: str
+    name: str = ""
+    active: bool = True
+
+
+@dataclass
+class WriteResult:
+    """Outcome of one record's write: a destination id, or an error saying why not."""
+
+    ok: bool
+    dest_id: str | None = None
+    error: FerryError | None = None
+    created: bool = False
+
+    @classmethod
+    def success(cls, dest_id: str, *, created: bool = False) -> WriteResult:
+        return cls(True, dest_id, None, created)
+
+    @classmethod
+    def failure(cls, error: FerryError) -> WriteResult:
+        return cls(False, None, error)
+
+
+@dataclass(frozen=True)
+class Cost:
+    calls: int
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """API budget left now; ``None`` where the system has no such limit."""
+
+    remaining: int | None
+    limit: int | None
+    resets_at: float | None = None  # epoch seconds
+
+
+class Destination(ABC):
+    """A CRM we write into. Every method is synchronous and safe to call from one thread."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    @abstractmethod
+    def check(self) -> list[CheckItem]: ...
+
+    @abstractmethod
+    def describe(self) -> list[ObjectInfo]:
+        """Standard and custom fields of every writable object, with physical keys."""
+
+    @abstractmethod
+    def users(self) -> list[DestUser]: ...
+
+    @abstractmethod
+    def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
+        """Make each item exist (idempotent: an existing one is found, not created again)."""
+
+    @abstractmethod
+    def remove(self, provisioned: Provisioned) -> None:
+        """Undo one ``ensure`` that created something (rollback of schema)."""
+
+    @abstractmethod
+    def find(self, object_name: str, id_field: str, source_ids: list[str]) -> dict[str, str]:
+        """Destination ids of records whose ``id_field`` holds one of ``source_ids``."""
+
+    @abstractmethod
+    def create(self, object_name: str, rows: list[dict[str, Any]]) -> list[WriteResult]:
+        """Create rows (batched as the API allows); one result per row, in order."""
+
+    @abstractmethod
+    def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
+               ) -> list[WriteResult]:
+        """Update ``(dest_id, fields)`` pairs; one result per pair, in order."""
+
+    @abstractmethod
+    def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]: ...
+
+    @abstractmethod
+    def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
+             ) -> dict[str, dict[str, Any]]:
+        """Read records back by id, values shaped as ``create`` accepts them."""
+
+    @abstractmethod
+    def iter_ids(self, object_name: str) -> Iterator[str]:
+        """Every live record id of an object (for reconcile and rollback verification)."""
+
+    def upload(self, parent_object: str, parent_id: str, path: Path, file_name: str,
+               mime_type: str | None, extra: dict[str, Any] | None = None) -> WriteResult:
+        """Attach a file to a record; files over ``max_file_bytes`` fail as RecordError."""
+        raise NotImplementedError(f"{self.name} takes no files")
+
+    def cost(self, op: str, object_name: str, n: int) -> Cost:
+        """API calls (and tokens, where priced) that ``op`` on ``n`` records will take."""
+        batch = {"create": self.capabilities.batch_create,
+                 "update": self.capabilities.batch_update,
+                 "delete": self.capabilities.batch_delete}.get(op, 1)
+        return Cost(calls=-(-n // max(batch, 1)))
+
+    def budget(self) -> Budget:
+        return Budget(None, None)
+
+    def rate(self) -> RateInfo:
+        return RateInfo()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

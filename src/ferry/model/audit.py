@@ -1,0 +1,161 @@
+"""The write-ahead audit log: append-only, hash-chained, stored beside the staging data.
+
+Every destination write is logged as an ``intent`` before it is sent and as ``done`` or
+``failed`` after, each entry chained to the one before by SHA-256. Rollback and resume read only
+this log and the id map. ``verify()`` recomputes the chain and compares it with the stored head,
+so an edited, removed or reordered entry (or a cut-off tail) is detected.
+
+Entries name records by reference and destination id. ``before`` holds the before-image of an
+update so rollback can restore it; it is data, not a log line, and is encrypted with the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry.errors import IntegrityError
+from ferry.model.staging import StagingStore, canonical_json, now_iso
+
+AUDIT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
+    op TEXT NOT NULL, dest_object TEXT NOT NULL, dest_id TEXT, src_ref TEXT, intent_seq INTEGER,
+    before BLOB, detail TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_run ON audit (run_id, seq);
+CREATE INDEX IF NOT EXISTS audit_intent ON audit (intent_seq);
+"""
+GENESIS = "0" * 64
+KINDS = ("intent", "done", "failed")
+OPS = ("create", "update", "delete", "upload", "provision", "unprovision", "restore")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    run_id: str
+    at: str
+    kind: str
+    op: str
+    dest_object: str
+    dest_id: str | None
+    src_ref: str | None
+    intent_seq: int | None
+    before: dict[str, Any] | None
+    detail: dict[str, Any] = field(default_factory=dict)
+    prev_hash: str = GENESIS
+    hash: str = GENESIS
+
+
+def _entry_hash(prev: str, row: dict[str, Any]) -> str:
+    return hashlib.sha256(prev.encode() + canonical_json(row)).hexdigest()
+
+
+class AuditLog:
+    """Append-only log of destination writes; one chain per project store."""
+
+    def __init__(self, store: StagingStore) -> None:
+        self.store = store
+        with store.write_lock:
+            store.conn.executescript(AUDIT_SCHEMA)
+
+    def _head(self, c: sqlite3.Connection) -> tuple[int, str]:
+        row = c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+    def append_many(self, run_id: str, entries: list[dict[str, Any]], *,
+                    conn: sqlite3.Connection | None = None) -> list[int]:
+        """Append entries (dicts with kind, op, dest_object, dest_id, src_ref, intent_seq,
+        before, detail) in one transaction; returns their sequence numbers."""
+        if conn is None:
+            with self.store.tx() as c:
+                return self.append_many(run_id, entries, conn=c)
+        seq, prev = self._head(conn)
+        out: list[int] = []
+        for e in entries:
+            if e["kind"] not in KINDS or e["op"] not in OPS:
+                raise ValueError(f"bad audit entry kind/op {e['kind']}/{e['op']}")
+            seq += 1
+            before = e.get("before")
+            row = {"seq": seq, "run_id": run_id, "at": now_iso(), "kind": e["kind"],
+                   "op": e["op"], "dest_object": e["dest_object"], "dest_id": e.get("dest_id"),
+                   "src_ref": e.get("src_ref"), "intent_seq": e.get("intent_seq"),
+                   "before": before, "detail": e.get("detail") or {}}
+            h = _entry_hash(prev, row)
+            blob = None if before is None else self.store.codec.encode(canonical_json(before))
+            conn.execute(
+                "INSERT INTO audit (seq, run_id, at, kind, op, dest_object, dest_id, src_ref,"
+                " intent_seq, before, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (seq, run_id, row["at"], row["kind"], row["op"], row["dest_object"],
+                 row["dest_id"], row["src_ref"], row["intent_seq"], blob,
+                 json.dumps(row["detail"], sort_keys=True, default=str), prev, h))
+            conn.execute("INSERT INTO kv (key, value) VALUES ('audit_head', ?) ON CONFLICT(key)"
+                         " DO UPDATE SET value=excluded.value", (json.dumps([seq, h]),))
+            prev = h
+            out.append(seq)
+        return out
+
+    def append(self, run_id: str, **entry: Any) -> int:
+        return self.append_many(run_id, [entry])[0]
+
+    def _row(self, r: sqlite3.Row | tuple[Any, ...]) -> AuditEntry:
+        before = None if r[9] is None else json.loads(self.store.codec.decode(r[9]))
+        return AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], before,
+                          json.loads(r[10] or "{}"), r[11], r[12])
+
+    def entries(self, run_id: str | None = None, *, reverse: bool = False) -> Iterator[AuditEntry]:
+        """Stream entries in order (or reverse order, as rollback needs)."""
+        order = "DESC" if reverse else "ASC"
+        cur = self.store.conn.execute(
+            "SELECT seq, run_id, at, kind, op, dest_object, dest_id, src_ref, intent_seq, before,"
+            f" detail, prev_hash, hash FROM audit WHERE (? IS NULL OR run_id=?) ORDER BY seq {order}",
+            (run_id, run_id))
+        for r in cur:
+            yield self._row(r)
+
+    def outcomes(self, run_id: str) -> dict[int, AuditEntry]:
+        """Outcome entry (done/failed) by the seq of the intent it closes."""
+        return {e.intent_seq: e for e in self.entries(run_id)
+                if e.kind != "intent" and e.intent_seq is not None}
+
+    def open_intents(self, run_id: str | None = None) -> list[AuditEntry]:
+        """Intents with no outcome: writes whose fate is unknown (sent, maybe applied)."""
+        closed: set[int] = set()
+        intents: list[AuditEntry] = []
+        for e in self.entries(run_id):
+            if e.kind == "intent":
+                intents.append(e)
+            elif e.intent_seq is not None:
+                closed.add(e.intent_seq)
+        return [e for e in intents if e.seq not in closed]
+
+    def verify(self) -> tuple[bool, str]:
+        """Recompute the chain; returns (ok, message naming the first bad entry)."""
+        prev, last_seq, n = GENESIS, 0, 0
+        for e in self.entries():
+            n += 1
+            if e.seq != last_seq + 1:
+                return False, f"entry {last_seq + 1} is missing (next is {e.seq})"
+            if e.prev_hash != prev:
+                return False, f"entry {e.seq} does not follow entry {e.seq - 1}"
+            row = {"seq": e.seq, "run_id": e.run_id, "at": e.at, "kind": e.kind, "op": e.op,
+                   "dest_object": e.dest_object, "dest_id": e.dest_id, "src_ref": e.src_ref,
+                   "intent_seq": e.intent_seq, "before": e.before, "detail": e.detail}
+            if _entry_hash(prev, row) != e.hash:
+                return False, f"entry {e.seq} was altered"
+            prev, last_seq = e.hash, e.seq
+        head = self.store.get_value("audit_head")
+        if head is None:
+            return (n == 0), ("empty log" if n == 0 else "head record missing")
+        if int(head[0]) != last_seq or head[1] != prev:
+            return False, f"log ends at entry {last_seq} but its head says {head[0]}"
+        return True, f"{n} entries, chain intact"
+
+    def require_intact(self) -> None:
+        ok, msg = self.verify()
+        if not ok:
+            raise IntegrityError(f"audit log: {msg}")

@@ -1,0 +1,393 @@
+"""The staging store: one SQLite file (WAL) per project holding everything a run needs.
+
+Tables: staged source records (payload, content hash, watermark), checkpoints, runs, the id map,
+the write-ahead audit log (see ``audit.py``) and skips. Each thread gets its own connection so
+extraction and load can overlap; SQLite's WAL lets one writer and many readers work at once.
+Everything streams: inserts are batched and reads page by rowid, so memory stays flat.
+
+The public methods are the interface; a server database can take this class's place later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ferry.model.entities import Record, entity
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    object TEXT NOT NULL, source_id TEXT NOT NULL, payload BLOB NOT NULL, hash TEXT NOT NULL,
+    watermark TEXT, deleted INTEGER NOT NULL DEFAULT 0, staged_at TEXT NOT NULL,
+    PRIMARY KEY (object, source_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS record_order (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, object TEXT NOT NULL, source_id TEXT NOT NULL,
+    UNIQUE (object, source_id));
+CREATE TABLE IF NOT EXISTS checkpoints (scope TEXT PRIMARY KEY, value TEXT NOT NULL,
+    updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
+    started_at TEXT NOT NULL, finished_at TEXT, params TEXT, stats TEXT);
+CREATE TABLE IF NOT EXISTS idmap (
+    src_object TEXT NOT NULL, source_id TEXT NOT NULL, dest_object TEXT NOT NULL,
+    dest_id TEXT NOT NULL, run_id TEXT NOT NULL, created INTEGER NOT NULL,
+    PRIMARY KEY (src_object, source_id, dest_object));
+CREATE INDEX IF NOT EXISTS idmap_run ON idmap (run_id);
+CREATE TABLE IF NOT EXISTS skips (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, ref TEXT NOT NULL,
+    field TEXT, reason TEXT NOT NULL, stage TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS skips_run ON skips (run_id);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class PayloadCodec(Protocol):
+    """Turns a record's JSON into stored bytes and back (plain, or encrypted at rest)."""
+
+    def encode(self, data: bytes) -> bytes: ...
+    def decode(self, data: bytes) -> bytes: ...
+
+
+class PlainCodec:
+    def encode(self, data: bytes) -> bytes:
+        return data
+
+    def decode(self, data: bytes) -> bytes:
+        return data
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def canonical_json(data: Any) -> bytes:
+    """Stable JSON (sorted keys, no spaces): the input of every content hash."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def content_hash(record: Record) -> str:
+    """Hash of a record's content; timestamps of staging are not part of it."""
+    return hashlib.sha256(canonical_json(record.model_dump(mode="json"))).hexdigest()
+
+
+@dataclass
+class PutStats:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: PutStats) -> PutStats:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+@dataclass(frozen=True)
+class StagedRecord:
+    object: str
+    source_id: str
+    record: Record
+    hash: str
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class IdMapping:
+    src_object: str
+    source_id: str
+    dest_object: str
+    dest_id: str
+    run_id: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class Skip:
+    run_id: str
+    ref: str
+    field: str | None
+    reason: str
+    stage: str
+    at: str
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    kind: str
+    status: str
+    started_at: str
+    finished_at: str | None
+    params: dict[str, Any]
+    stats: dict[str, Any]
+
+
+class StagingStore:
+    """SQLite-backed staging store of one project."""
+
+    def __init__(self, path: Path | str, codec: PayloadCodec | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.codec: PayloadCodec = codec or PlainCodec()
+        self._local = threading.local()
+        self.write_lock = threading.RLock()
+        with self.write_lock:
+            self.conn.executescript(SCHEMA)
+
+    # -- connections ---------------------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if c is None:
+            c = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+                                check_same_thread=False)
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA synchronous=NORMAL")
+            c.execute("PRAGMA busy_timeout=60000")
+            self._local.conn = c
+        return c
+
+    def tx(self) -> _Tx:
+        """A write transaction (BEGIN IMMEDIATE … COMMIT), serialised within this process."""
+        return _Tx(self)
+
+    def close(self) -> None:
+        c = getattr(self._local, "conn", None)
+        if c is not None:
+            c.close()
+            self._local.conn = None
+
+    # -- staged records -----------------------------------------------------------------------
+    def put_records(self, object_name: str, records: Iterable[Record],
+                    watermark: str | None = None, *, conn: sqlite3.Connection | None = None
+                    ) -> PutStats:
+        """Insert or update records; an unchanged record (same content hash) is left alone."""
+        if conn is None:
+            with self.tx() as c:
+                return self.put_records(object_name, records, watermark, conn=c)
+        stats = PutStats()
+        at = now_iso()
+        for rec in records:
+            h = content_hash(rec)
+            row = conn.execute("SELECT hash, deleted FROM records WHERE object=? AND source_id=?",
+                               (object_name, rec.source_id)).fetchone()
+            if row is not None and row[0] == h and not row[1]:
+                stats.unchanged += 1
+                continue
+            payload = self.codec.encode(rec.model_dump_json().encode())
+            conn.execute(
+                "INSERT INTO records (object, source_id, payload, hash, watermark, deleted,"
+                " staged_at) VALUES (?,?,?,?,?,0,?) ON CONFLICT(object, source_id) DO UPDATE SET"
+                " payload=excluded.payload, hash=excluded.hash, watermark=excluded.watermark,"
+                " deleted=0, staged_at=excluded.staged_at",
+                (object_name, rec.source_id, payload, h, watermark, at))
+            if row is None:
+                conn.execute("INSERT OR IGNORE INTO record_order (object, source_id) VALUES (?,?)",
+                             (object_name, rec.source_id))
+                stats.inserted += 1
+            else:
+                stats.updated += 1
+        return stats
+
+    def put_page(self, object_name: str, records: list[Record], scope: str, checkpoint: str,
+                 watermark: str | None = None) -> PutStats:
+        """Stage one page and move its checkpoint in the same transaction.
+
+        This is what makes an extract killed at any instant resume without refetching a completed
+        page and without staging a record twice.
+        """
+        with self.tx() as c:
+            stats = self.put_records(object_name, records, watermark, conn=c)
+            self.set_checkpoint(scope, checkpoint, conn=c)
+        return stats
+
+    def mark_deleted(self, object_name: str, source_ids: Iterable[str]) -> int:
+        n = 0
+        with self.tx() as c:
+            for sid in source_ids:
+                n += c.execute("UPDATE records SET deleted=1, staged_at=? WHERE object=? AND"
+                               " source_id=? AND deleted=0", (now_iso(), object_name, sid)).rowcount
+        return n
+
+    def _decode(self, object_name: str, payload: bytes) -> Record:
+        return entity(object_name).model_validate_json(self.codec.decode(payload))
+
+    def get(self, object_name: str, source_id: str) -> StagedRecord | None:
+        row = self.conn.execute("SELECT payload, hash, deleted FROM records WHERE object=? AND"
+                                " source_id=?", (object_name, source_id)).fetchone()
+        if row is None:
+            return None
+        return StagedRecord(object_name, source_id, self._decode(object_name, row[0]), row[1],
+                            bool(row[2]))
+
+    def iter_batches(self, object_name: str, batch_size: int = 500, *,
+                     include_deleted: bool = False, changed_since: str | None = None
+                     ) -> Iterator[list[StagedRecord]]:
+        """Stream staged records in first-staged order, ``batch_size`` at a time."""
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT o.seq, r.source_id, r.payload, r.hash, r.deleted FROM record_order o"
+                " JOIN records r ON r.object=o.object AND r.source_id=o.source_id"
+                " WHERE o.object=? AND o.seq>? AND (? OR r.deleted=0) AND (? IS NULL OR"
+                " r.staged_at>?) ORDER BY o.seq LIMIT ?",
+                (object_name, last, int(include_deleted), changed_since, changed_since,
+                 batch_size)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [StagedRecord(object_name, r[1], self._decode(object_name, r[2]), r[3],
+                                bool(r[4])) for r in rows]
+
+    def iter_records(self, object_name: str, batch_size: int = 500) -> Iterator[Record]:
+        for batch in self.iter_batches(object_name, batch_size):
+            for s in batch:
+                yield s.record
+
+    def count(self, object_name: str, *, include_deleted: bool = False) -> int:
+        return int(self.conn.execute(
+            "SELECT count(*) FROM records WHERE object=? AND (? OR deleted=0)",
+            (object_name, int(include_deleted))).fetchone()[0])
+
+    def counts(self) -> dict[str, int]:
+        return {o: n for o, n in self.conn.execute(
+            "SELECT object, count(*) FROM records WHERE deleted=0 GROUP BY object ORDER BY object")}
+
+    # -- checkpoints and key/values ------------------------------------------------------------
+    def get_checkpoint(self, scope: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM checkpoints WHERE scope=?", (scope,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_checkpoint(self, scope: str, value: str, *,
+                       conn: sqlite3.Connection | None = None) -> None:
+        sql = ("INSERT INTO checkpoints (scope, value, updated_at) VALUES (?,?,?) ON CONFLICT(scope)"
+               " DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at")
+        if conn is None:
+            with self.tx() as c:
+                c.execute(sql, (scope, value, now_iso()))
+        else:
+            conn.execute(sql, (scope, value, now_iso()))
+
+    def checkpoints(self, prefix: str = "") -> dict[str, str]:
+        return {s: v for s, v in self.conn.execute(
+            "SELECT scope, value FROM checkpoints WHERE scope LIKE ? ORDER BY scope",
+            (prefix + "%",))}
+
+    def clear_checkpoints(self, prefix: str) -> None:
+        with self.tx() as c:
+            c.execute("DELETE FROM checkpoints WHERE scope LIKE ?", (prefix + "%",))
+
+    def get_value(self, key: str) -> Any:
+        row = self.conn.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_value(self, key: str, value: Any) -> None:
+        with self.tx() as c:
+            c.execute("INSERT INTO kv (key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET"
+                      " value=excluded.value", (key, json.dumps(value, default=str)))
+
+    # -- runs ----------------------------------------------------------------------------------
+    def start_run(self, kind: str, params: dict[str, Any] | None = None,
+                  run_id: str | None = None) -> str:
+        run_id = run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{kind}-{uuid.uuid4().hex[:6]}"
+        with self.tx() as c:
+            c.execute("INSERT OR IGNORE INTO runs (run_id, kind, status, started_at, params) VALUES"
+                      " (?,?,?,?,?)", (run_id, kind, "running", now_iso(),
+                                       json.dumps(params or {}, default=str)))
+            c.execute("UPDATE runs SET status='running' WHERE run_id=?", (run_id,))
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, stats: dict[str, Any] | None = None) -> None:
+        with self.tx() as c:
+            c.execute("UPDATE runs SET status=?, finished_at=?, stats=? WHERE run_id=?",
+                      (status, now_iso(), json.dumps(stats or {}, default=str), run_id))
+
+    def runs(self, kind: str | None = None) -> list[RunInfo]:
+        rows = self.conn.execute(
+            "SELECT run_id, kind, status, started_at, finished_at, params, stats FROM runs"
+            " WHERE (? IS NULL OR kind=?) ORDER BY started_at, run_id", (kind, kind)).fetchall()
+        return [RunInfo(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "{}"),
+                        json.loads(r[6] or "{}")) for r in rows]
+
+    def run(self, run_id: str) -> RunInfo | None:
+        return next((r for r in self.runs() if r.run_id == run_id), None)
+
+    # -- id map --------------------------------------------------------------------------------
+    def map_id(self, src_object: str, source_id: str, dest_object: str, dest_id: str,
+               run_id: str, *, created: bool, conn: sqlite3.Connection | None = None) -> None:
+        sql = ("INSERT INTO idmap (src_object, source_id, dest_object, dest_id, run_id, created)"
+               " VALUES (?,?,?,?,?,?) ON CONFLICT(src_object, source_id, dest_object) DO UPDATE SET"
+               " dest_id=excluded.dest_id")
+        args = (src_object, source_id, dest_object, dest_id, run_id, int(created))
+        if conn is None:
+            with self.tx() as c:
+                c.execute(sql, args)
+        else:
+            conn.execute(sql, args)
+
+    def unmap_id(self, src_object: str, source_id: str, dest_object: str, *,
+                 conn: sqlite3.Connection | None = None) -> None:
+        sql = "DELETE FROM idmap WHERE src_object=? AND source_id=? AND dest_object=?"
+        if conn is None:
+            with self.tx() as c:
+                c.execute(sql, (src_object, source_id, dest_object))
+        else:
+            conn.execute(sql, (src_object, source_id, dest_object))
+
+    def dest_id(self, src_object: str, source_id: str, dest_object: str | None = None
+                ) -> str | None:
+        row = self.conn.execute(
+            "SELECT dest_id FROM idmap WHERE src_object=? AND source_id=? AND (? IS NULL OR"
+            " dest_object=?) ORDER BY dest_object LIMIT 1",
+            (src_object, source_id, dest_object, dest_object)).fetchone()
+        return None if row is None else str(row[0])
+
+    def iter_idmap(self, *, run_id: str | None = None, src_object: str | None = None
+                   ) -> Iterator[IdMapping]:
+        for r in self.conn.execute(
+                "SELECT src_object, source_id, dest_object, dest_id, run_id, created FROM idmap"
+                " WHERE (? IS NULL OR run_id=?) AND (? IS NULL OR src_object=?)",
+                (run_id, run_id, src_object, src_object)):
+            yield IdMapping(r[0], r[1], r[2], r[3], r[4], bool(r[5]))
+
+    # -- skips ---------------------------------------------------------------------------------
+    def skip(self, run_id: str, ref: str, field: str | None, reason: str, stage: str, *,
+             conn: sqlite3.Connection | None = None) -> None:
+        """Record that ``ref`` was not loaded, and why. ``reason`` must not quote values."""
+        sql = "INSERT INTO skips (run_id, ref, field, reason, stage, at) VALUES (?,?,?,?,?,?)"
+        args = (run_id, ref, field, reason, stage, now_iso())
+        if conn is None:
+            with self.tx() as c:
+                c.execute(sql, args)
+        else:
+            conn.execute(sql, args)
+
+    def skips(self, run_id: str | None = None) -> list[Skip]:
+        return [Skip(*r) for r in self.conn.execute(
+            "SELECT run_id, ref, field, reason, stage, at FROM skips WHERE (? IS NULL OR run_id=?)"
+            " ORDER BY seq", (run_id, run_id))]
+
+
+class _Tx:
+    def __init__(self, store: StagingStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.store.write_lock.acquire()
+        c = self.store.conn
+        c.execute("BEGIN IMMEDIATE")
+        return c
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            self.store.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.store.write_lock.release()

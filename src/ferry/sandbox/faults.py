@@ -1,0 +1,121 @@
+"""Fault injection for sandboxes: ``--faults "429=0.05,500=0.02,slow=0.01,drop=0.01,truncate=0.01"``.
+
+Each key is a fault, each value its rate per request (0..1). ``slow`` waits ``slow_s`` emulated
+seconds first; ``drop`` closes the connection without a response; ``truncate`` cuts the body short.
+Faults never touch the ``/_sandbox/`` admin surface. The draw is seeded so runs are repeatable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+KNOWN = {"429", "500", "502", "503", "slow", "drop", "truncate", "lock"}
+
+
+@dataclass
+class FaultSpec:
+    rates: dict[str, float] = field(default_factory=dict)
+    slow_s: float = 2.0
+    seed: int = 0
+
+    @classmethod
+    def parse(cls, text: str | None, seed: int = 0) -> FaultSpec:
+        rates: dict[str, float] = {}
+        for part in (text or "").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            key, _, value = part.partition("=")
+            key = key.strip()
+            if key == "slow_s":
+                continue
+            if key not in KNOWN:
+                raise ValueError(f"unknown fault {key!r}; known: {', '.join(sorted(KNOWN))}")
+            rates[key] = float(value)
+        slow = next((float(p.split("=")[1]) for p in (text or "").split(",")
+                     if p.strip().startswith("slow_s=")), 2.0)
+        return cls(rates, slow, seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rates": self.rates, "slow_s": self.slow_s}
+
+
+class Faults:
+    """Draws which fault (if any) hits the next request."""
+
+    def __init__(self, spec: FaultSpec | None = None) -> None:
+        self.spec = spec or FaultSpec()
+        self.rng = random.Random(self.spec.seed)
+        self.injected: dict[str, int] = {}
+
+    def set(self, spec: FaultSpec) -> None:
+        self.spec = spec
+        self.rng = random.Random(spec.seed)
+
+    def draw(self) -> str | None:
+        for name, rate in self.spec.rates.items():
+            if rate > 0 and self.rng.random() < rate:
+                self.injected[name] = self.injected.get(name, 0) + 1
+                return name
+        return None
+
+
+class FaultMiddleware:
+    """ASGI middleware applying drawn faults to the emulated API (never to ``/_sandbox``)."""
+
+    def __init__(self, app: Any, faults: Faults, time_scale: float = 1.0,
+                 error_body: bytes = b'{"error":"injected fault"}') -> None:
+        self.app = app
+        self.faults = faults
+        self.time_scale = time_scale
+        self.error_body = error_body
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_sandbox"):
+            await self.app(scope, receive, send)
+            return
+        fault = self.faults.draw()
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        if fault == "slow":
+            await asyncio.sleep(self.faults.spec.slow_s / self.time_scale)
+            await self.app(scope, receive, send)
+            return
+        if fault == "drop":
+            raise ConnectionResetError("injected dropped connection")
+        if fault in {"429", "500", "502", "503"}:
+            status = int(fault)
+            headers = [(b"content-type", b"application/json")]
+            if status == 429:
+                headers.append((b"retry-after", b"1"))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": self.error_body})
+            return
+        if fault == "truncate":
+            await self._truncated(scope, receive, send)
+            return
+        await self.app(scope, receive, send)  # "lock" and others are handled by the app itself
+
+    async def _truncated(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        chunks: list[bytes] = []
+        start: dict[str, Any] = {}
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        body = b"".join(chunks)
+        # Promise the full length, deliver half: the client sees an incomplete body.
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": start.get("status", 200),
+                    "headers": headers})
+        await send({"type": "http.response.body", "body": body[: len(body) // 2],
+                    "more_body": False})
