@@ -1,0 +1,72 @@
+"""A migration project folder and where everything in it lives.
+
+```
+<project>/
+  ferry.yaml            settings (no secrets)
+  mapping.yaml          the proposed / confirmed field map
+  .ferry/staging.db     staging store: records, checkpoints, runs, id map, audit log, skips
+  .ferry/files/         downloaded source files (content-addressed)
+  reports/<verb>/       HTML + JSON reports per verb and run
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from ferry.model.audit import AuditLog
+from ferry.model.staging import StagingStore
+from ferry.settings import Settings, load_settings
+
+
+@dataclass
+class Project:
+    root: Path
+    _store: StagingStore | None = field(default=None, repr=False)
+
+    @classmethod
+    def at(cls, root: Path | str) -> Project:
+        return cls(Path(root).resolve())
+
+    @property
+    def settings_path(self) -> Path:
+        return self.root / "ferry.yaml"
+
+    @property
+    def mapping_path(self) -> Path:
+        return self.root / "mapping.yaml"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".ferry"
+
+    @property
+    def files_dir(self) -> Path:
+        d = self.state_dir / "files"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def reports_dir(self, verb: str) -> Path:
+        d = self.root / "reports" / verb
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.settings_path)
+
+    @property
+    def store(self) -> StagingStore:
+        if self._store is None:
+            self._store = StagingStore(self.state_dir / "staging.db", codec=self._codec())
+        return self._store
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.store)
+
+    def _codec(self):  # type: ignore[no-untyped-def]
+        """Plain unless the project asks for encryption at rest (the PHI issue adds it)."""
+        return None
