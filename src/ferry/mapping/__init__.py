@@ -1,0 +1,1 @@
+"""Field mapping: recipes, proposer, mapping.yaml, transforms and payload builders."""

@@ -1,0 +1,258 @@
+"""Turn a confirmed ``MappingDoc`` into payload builders the engine calls per record.
+
+``compile_mapping(doc)`` checks everything that can be checked once (transform names and
+arguments, custom-field keys filled in by ``prepare``) and returns one ``CompiledMap`` per
+``ObjectMap``. ``CompiledMap.build(record, lookup)`` then turns one canonical record into a
+destination payload ``{physical key: plain value}``:
+
+1. read the source value(s) (``field``, ``custom.<key>``, ``a.b``; a list of sources gives a list);
+2. apply the value map (unless a ``map`` transform places it later), then the transforms in order;
+3. empty → ``FieldMap.default``; still empty → omitted (a required field → ``Built.error``);
+4. a failure on an optional field → ``Built.field_errors`` (field omitted), on a required one →
+   ``Built.error``; references with no destination id yet → ``Built.unresolved``.
+
+Reasons name the record and field, never the value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry.errors import MappingError, RecordError
+from ferry.mapping.model import FieldMap, MappingDoc, ObjectMap
+from ferry.mapping.transforms import (
+    TRANSFORMS,
+    Ctx,
+    Lookup,
+    RefNeed,
+    SafeFormatter,
+    TransformError,
+    get_value,
+    template_namespace,
+)
+from ferry.mapping.value_maps import apply_value_map, norm_key
+from ferry.model.entities import Record
+
+__all__ = ["Built", "CompiledMap", "Lookup", "RefNeed", "compile_mapping", "resolve_target"]
+
+
+@dataclass
+class Built:
+    payload: dict[str, Any] = field(default_factory=dict)
+    unresolved: list[RefNeed] = field(default_factory=list)
+    field_errors: list[RecordError] = field(default_factory=list)
+    error: RecordError | None = None
+    trace: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def resolve_target(doc: MappingDoc, dest_object: str, target: str, *, need_key: bool = True
+                   ) -> str:
+    """The physical key of a target: a standard name as is, ``custom:<name>`` via its key."""
+    if not target.startswith("custom:"):
+        return target
+    name = target[7:]
+    cf = doc.custom_field(dest_object, name)
+    if cf is None:
+        raise MappingError(f"{dest_object}: target {target!r} is not declared under "
+                           f"custom_fields.{dest_object}; add it there or use a standard field")
+    if not cf.key:
+        if need_key:
+            raise MappingError(f"custom field {name!r} on {dest_object} has no key yet: "
+                               f"run `ferry prepare` to create it (it records the key)")
+        return target
+    return cf.key
+
+
+@dataclass
+class _Field:
+    fm: FieldMap
+    key: str
+    label: str  # logical target, for messages
+
+
+class CompiledMap:
+    """One ObjectMap ready to build payloads."""
+
+    def __init__(self, om: ObjectMap, doc: MappingDoc, *, need_keys: bool = True) -> None:
+        self.om = om
+        self.doc = doc
+        self.id_key: str | None = (
+            resolve_target(doc, om.target, om.id_field, need_key=need_keys)
+            if om.id_field and om.mode == "record" else None)
+        self.fields: list[_Field] = []
+        if om.mode in ("users", "none"):
+            return
+        seen: dict[str, str] = {}
+        for fm in om.fields:
+            if fm.status != "mapped":
+                continue
+            for t in fm.transform:
+                spec = TRANSFORMS.get(t.name)
+                if spec is None:
+                    raise MappingError(f"{om.name}: field {fm.target!r} uses unknown transform "
+                                       f"{t.name!r}; known: {', '.join(sorted(TRANSFORMS))}")
+                missing = [a for a in spec.required if a not in t.args]
+                if missing:
+                    raise MappingError(f"{om.name}: transform {t.name!r} on {fm.target!r} needs "
+                                       f"argument(s) {', '.join(missing)}")
+            key = resolve_target(doc, om.target, fm.target, need_key=need_keys)
+            if key in seen and om.mode != "fold":
+                raise MappingError(f"{om.name}: {fm.target!r} is mapped twice "
+                                   f"(also from {seen[key]!r}); keep one or join the sources")
+            seen[key] = str(fm.source)
+            self.fields.append(_Field(fm, key, fm.target))
+
+    # -- conditions ----------------------------------------------------------------------------
+    def accepts(self, record: Record) -> bool:
+        """The ``when`` condition (no condition accepts every record)."""
+        c = self.om.when
+        if c is None:
+            return True
+        v = get_value(record, c.field)
+        empty = v in (None, "", [])
+        if c.empty is not None and empty != c.empty:
+            return False
+        nv = None if empty else norm_key(v)
+        if c.in_ is not None and nv not in {norm_key(x) for x in c.in_}:
+            return False
+        return not (c.not_in is not None and nv in {norm_key(x) for x in c.not_in})
+
+    # -- building --------------------------------------------------------------------------------
+    def ref(self, record: Record) -> str:
+        return f"source:{record.OBJECT or self.om.source}:{record.source_id}"
+
+    def build(self, record: Record, lookup: Lookup) -> Built:
+        out = Built()
+        if self.id_key:
+            out.payload[self.id_key] = record.source_id
+        for f in self.fields:
+            ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key=f.key, fm=f.fm)
+            try:
+                value, names = self._value(f.fm, ctx)
+            except TransformError as exc:
+                err = RecordError(self.ref(record), f.label,
+                                  f"{exc} (from {f.fm.source or 'constant'})")
+                if f.fm.required:
+                    out.error = err
+                    return out
+                out.field_errors.append(err)
+                continue
+            out.unresolved.extend(ctx.refs)
+            if value in (None, "", []):
+                if f.fm.required and not ctx.refs:
+                    out.error = RecordError(self.ref(record), f.label,
+                                            f"required field is empty (from {f.fm.source})")
+                    return out
+                continue
+            if self.om.mode == "fold" and f.key in out.payload:
+                continue  # first mapping of a folded key wins within one record
+            out.payload[f.key] = value
+            out.trace[f.key] = names + ctx.flags
+        return out
+
+    def _value(self, fm: FieldMap, ctx: Ctx) -> tuple[Any, list[str]]:
+        src = fm.source
+        if src is None:
+            value: Any = None
+        elif isinstance(src, list):
+            value = [get_value(ctx.record, s) for s in src]
+            if all(v in (None, "", []) for v in value):
+                value = None
+        else:
+            value = get_value(ctx.record, src)
+        if value == "":
+            value = None
+        names: list[str] = []
+        placed = any(t.name == "map" for t in fm.transform)
+        if fm.value_map is not None and not placed and value is not None:
+            value = apply_value_map(value, fm.value_map, fm.value_map_default)
+            names.append("value_map")
+        for t in fm.transform:
+            spec = TRANSFORMS[t.name]
+            if value in (None, "", []) and not spec.on_empty:
+                continue
+            try:
+                value = spec.fn(value, t.args, ctx)
+            except TransformError:
+                raise
+            except (ValueError, TypeError, ArithmeticError, KeyError):
+                raise TransformError(f"transform {t.name} failed") from None
+            names.append(t.name)
+        if value in (None, "", []) and fm.default is not None:
+            value = fm.default
+            names.append("default")
+        return value, names
+
+    # -- attach / fold helpers -----------------------------------------------------------------
+    def attach_name(self, record: Record, lookup: Lookup) -> str:
+        """The file name of an attach map (template over the record)."""
+        tpl = self.om.attach.file_name if self.om.attach else "{file_name}"
+        ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key="file_name")
+        try:
+            name = SafeFormatter().format(tpl, **template_namespace(ctx)).strip()
+        except TransformError:
+            name = ""
+        return name or f"{self.om.source}-{record.source_id}.txt"
+
+    def render_text(self, record: Record, lookup: Lookup) -> str | None:
+        """For ``attach.content: render``: the record as text (template, or field: value lines)."""
+        if not self.om.attach or self.om.attach.content != "render":
+            return None
+        ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key="content")
+        if self.om.attach.template:
+            return SafeFormatter().format(self.om.attach.template, **template_namespace(ctx))
+        lines = []
+        for n in type(record).model_fields:
+            v = getattr(record, n)
+            if n in ("custom", "source_id") or v in (None, "", []):
+                continue
+            lines.append(f"{n}: {v.isoformat() if isinstance(v, dt.date) else v}")
+        return "\n".join(lines)
+
+    def merge_folded(self, items: list[tuple[Record, Built]]) -> dict[str, Any]:
+        """Combine several children's fold payloads into the parent's fields (``fold.strategy``)."""
+        fold = self.om.fold
+        strategy = fold.strategy if fold else "latest"
+        order_by = fold.order_by if fold else "updated_at"
+        good = [(r, b) for r, b in items if b.error is None]
+
+        def key(rb: tuple[Record, Built]) -> Any:
+            v = get_value(rb[0], order_by)
+            if isinstance(v, dt.datetime):
+                return (1, v.timestamp())
+            if isinstance(v, dt.date):
+                return (1, dt.datetime(v.year, v.month, v.day, tzinfo=dt.UTC).timestamp())
+            return (0, str(v or ""))
+
+        good.sort(key=key)
+        if not good:
+            return {}
+        if strategy == "latest":
+            return dict(good[-1][1].payload)
+        if strategy == "first":
+            return dict(good[0][1].payload)
+        merged: dict[str, Any] = {}
+        for _, b in good:
+            for k, v in b.payload.items():
+                merged.setdefault(k, []).append(v)
+        if strategy == "list":
+            return {k: [str(x) for x in v] for k, v in merged.items()}
+        sep = fold.separator if fold else "\n"
+        return {k: sep.join(str(x) for x in v) if len(v) > 1 else v[0]
+                for k, v in merged.items()}
+
+
+def compile_mapping(doc: MappingDoc, *, need_keys: bool = True) -> list[CompiledMap]:
+    """One CompiledMap per ObjectMap, in file order. A custom field without its key is a
+    MappingError naming it (``need_keys=False`` compiles before ``prepare``, for previews)."""
+    names = [om.name for om in doc.objects]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise MappingError(f"object map name(s) used twice: {', '.join(sorted(dup))}")
+    return [CompiledMap(om, doc, need_keys=need_keys) for om in doc.objects]
