@@ -1,0 +1,45 @@
+"""Generic clinic export: a folder of CSV / XLSX files (seed 000, "structured CSV export").
+
+Settings keys:
+  path              folder holding the export files
+  files             {file name: object} where a file's name does not say what it holds
+  columns           {file name or object: {column: canonical field, or null for custom}}; the
+                    confirmed map from ``ferry map`` arrives here and wins over our matcher
+  encoding          force a codec (default: detected per file)
+  delimiter         force a delimiter (default: detected per file)
+  header_row        1-based line of the header (default: detected, preamble skipped)
+  dayfirst          ambiguous dates are day-first (default: evidence, else true)
+  timezone          zone of naive date-times (default UTC)
+  page_size         records (and errors) per page (default 1000)
+  encoding_fallback decode lines the file's encoding refuses with this codec instead of
+                    reporting them (default: report)
+  max_record_lines  a quoted cell may span at most this many lines (default 100)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    files: dict[str, str] = Field(default_factory=dict)
+    columns: dict[str, dict[str, str | None]] = Field(default_factory=dict)
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int | None = Field(default=None, ge=1)
+    dayfirst: bool | None = None
+    timezone: str = "UTC"
+    page_size: int = Field(default=1000, ge=1)
+    encoding_fallback: str | None = None
+    max_record_lines: int = Field(default=100, ge=1)
+
+
+def create(settings: dict[str, Any], workdir: Path) -> Any:
+    from ferry.sources.clinic_csv.reader import ExportSource
+
+    return ExportSource(Settings.model_validate(settings), workdir)

@@ -1,0 +1,242 @@
+"""Which file holds which object, and which column is which canonical field.
+
+This is the source's own *deterministic* matcher (synonyms + normalisation + rapidfuzz). Sources
+sit below ``ferry.mapping`` and may not import it, so the AI-assisted proposer's answer arrives
+the other way: as ``Settings.columns`` (per file or object: ``{column: field or null}``), which
+always wins over the guesses here. A column that matches nothing is kept whole in the record's
+``custom`` bag; nothing is dropped.
+
+Pseudo-fields start with ``_``: ``_full_name`` (split into first/last), ``_ec_name`` /
+``_ec_phone`` / ``_ec_relationship`` (assembled into the emergency contact).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz, process
+
+from ferry.model.entities import ENTITIES
+from ferry.model.fields import fields_of
+
+FUZZ_CUTOFF = 88
+
+# Filename keywords, most specific first (the first object whose keyword occurs wins).
+FILE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
+    ("patient_relationship", ("relationship", "family", "relative", "guardian")),
+    ("practitioner_patient", ("practitioner_patient", "care_team", "careteam")),
+    ("appointment_type", ("appointment_type", "visit_type", "service_type", "services")),
+    ("appointment_reminder", ("reminder",)),
+    ("practitioner", ("physician", "doctor", "practitioner", "provider", "staff", "clinician")),
+    ("clinical_note", ("medical_record", "clinical_note", "progress_note", "emr", "notes")),
+    ("treatment_record", ("treatment", "care_plan", "careplan")),
+    ("insurance_policy", ("insurance", "polic", "payer", "coverage")),
+    ("prescription", ("prescription", "medication", "rx", "eprescription")),
+    ("appointment", ("appointment", "visit", "booking", "schedule", "encounter")),
+    ("payment", ("payment", "receipt")),
+    ("invoice", ("bill", "invoice")),
+    ("document", ("document", "file", "attachment", "upload")),
+    ("campaign", ("campaign", "outreach")),
+    ("message", ("chat", "message", "sms", "conversation", "whatsapp")),
+    ("clinic", ("clinic", "location", "practice", "branch", "site")),
+    ("patient", ("patient", "client", "people", "person")),
+]
+
+COMMON = {
+    "created_at": ["created", "created_on", "date_created", "creation_date", "date_added",
+                   "added_on", "registered_on", "registration_date"],
+    "updated_at": ["updated", "modified", "last_modified", "updated_on", "modified_at",
+                   "last_updated", "date_modified"],
+}
+PERSON = {
+    "first_name": ["first", "firstname", "given_name", "given", "forename", "fname"],
+    "last_name": ["last", "lastname", "surname", "family_name", "family", "lname"],
+    "_full_name": ["name", "full_name", "patient_name", "client_name", "physician_name",
+                   "doctor_name", "practitioner_name", "display_name"],
+    "email": ["email_address", "e_mail", "mail", "email_id"],
+    "phone": ["phone_number", "telephone", "tel", "home_phone", "contact_number", "landline",
+              "work_phone", "contact_no"],
+    "title": ["salutation", "prefix", "honorific"],
+}
+SYNONYMS: dict[str, dict[str, list[str]]] = {
+    "patient": {
+        **PERSON,
+        "source_id": ["id", "patient_id", "pid", "client_id", "uuid", "patient_uid"],
+        "patient_number": ["patient_no", "patient_num", "patient_number", "registration_no",
+                           "reg_no", "uhid", "chart_number", "account_number", "file_number"],
+        "mrn": ["medical_record_number", "mrn_no", "record_number", "health_number"],
+        "date_of_birth": ["dob", "birth_date", "birthdate", "birthday", "date_birth"],
+        "sex": ["gender", "sex_at_birth"],
+        "mobile": ["mobile_number", "mobile_phone", "cell", "cell_phone", "mobile_no", "whatsapp"],
+        "address": ["full_address", "address_line", "postal_address", "home_address",
+                    "residential_address", "street_address"],
+        "street": ["address_1", "address1", "street_1", "line_1"],
+        "street2": ["address_2", "address2", "street_2", "line_2"],
+        "region": ["state", "province", "county"],
+        "postcode": ["post_code", "zip", "zip_code", "postal_code", "pincode", "pin_code"],
+        "national_id": ["aadhaar", "ssn", "nhs_number", "national_number", "id_number"],
+        "blood_group": ["blood_type", "bloodgroup", "blood"],
+        "allergies": ["allergy", "allergy_notes", "allergies_notes", "known_allergies"],
+        "medical_history": ["history", "past_history", "medical_conditions", "conditions"],
+        "referral_source": ["referred_by", "source", "lead_source", "how_heard", "referral"],
+        "referring_doctor": ["referring_physician", "referrer"],
+        "status": ["patient_status", "active_status"],
+        "clinic_id": ["location_id", "branch_id", "practice_id"],
+        "primary_practitioner_id": ["physician_id", "doctor_id", "practitioner_id",
+                                    "primary_physician_id", "provider_id"],
+        "preferred_name": ["nickname", "known_as", "preferred_first_name"],
+        "consent_email": ["email_consent", "accepts_email", "email_opt_in"],
+        "consent_sms": ["sms_consent", "accepts_sms", "sms_opt_in"],
+        "_ec_name": ["emergency_contact", "emergency_contact_name", "next_of_kin", "kin_name"],
+        "_ec_phone": ["emergency_contact_phone", "emergency_phone", "kin_phone"],
+        "_ec_relationship": ["emergency_contact_relationship", "emergency_relation"],
+    },
+    "practitioner": {
+        **PERSON,
+        "source_id": ["id", "physician_id", "doctor_id", "practitioner_id", "provider_id",
+                      "staff_id"],
+        "role": ["designation", "position", "job_title", "clinical_role"],
+        "specialty": ["speciality", "specialization", "department"],
+        "credentials": ["qualification", "qualifications", "degree"],
+        "license_number": ["license", "licence_number", "registration_number", "reg_number"],
+        "mobile": ["mobile_number"],
+        "clinic_id": ["location_id", "branch_id"],
+    },
+    "appointment": {
+        "source_id": ["id", "appointment_id", "appt_id", "booking_id", "visit_id"],
+        "patient_id": ["patient", "patient_uid", "client_id"],
+        "practitioner_id": ["physician_id", "doctor_id", "provider_id", "practitioner"],
+        "clinic_id": ["location_id", "branch_id"],
+        "appointment_type_id": ["type_id", "service_id", "visit_type_id"],
+        "type_name": ["appointment_type", "type", "visit_type", "service", "reason"],
+        "status": ["appointment_status", "state"],
+        "start": ["start_time", "starts_at", "appointment_date", "date_time", "scheduled_at",
+                  "appointment_time", "start_date", "date", "datetime", "appointment_datetime"],
+        "end": ["end_time", "ends_at", "end_date"],
+        "duration_minutes": ["duration", "duration_min", "length_minutes", "minutes"],
+        "fee": ["price", "charge", "amount", "cost"],
+        "cancellation_reason": ["cancel_reason", "cancellation_note", "reason_cancelled"],
+        "no_show": ["did_not_arrive", "noshow", "dna"],
+        "notes": ["note", "comments", "remarks", "appointment_notes"],
+    },
+    "invoice": {
+        "source_id": ["id", "bill_id", "invoice_id", "billing_id"],
+        "patient_id": ["patient", "client_id"],
+        "appointment_id": ["visit_id", "appointment"],
+        "number": ["bill_no", "bill_number", "invoice_no", "invoice_number"],
+        "amount": ["total", "total_amount", "bill_amount", "net_amount", "grand_total"],
+        "balance": ["outstanding", "due", "amount_due", "outstanding_balance", "balance_due"],
+        "status": ["payment_status", "bill_status", "billing_status"],
+        "issue_date": ["bill_date", "invoice_date", "date", "issued_on"],
+        "due_date": ["due_on", "payment_due"],
+        "paid_date": ["paid_on", "payment_date"],
+        "payment_method": ["payment_mode", "mode", "method", "paid_by"],
+    },
+    "prescription": {
+        "source_id": ["id", "prescription_id", "rx_id"],
+        "patient_id": ["patient"], "practitioner_id": ["physician_id", "doctor_id",
+                                                       "prescriber_id"],
+        "medication": ["drug", "drug_name", "medicine", "medication_name", "medicine_name"],
+        "dosage": ["dose", "strength"], "frequency": ["freq", "schedule", "sig"],
+        "prescribed_on": ["date", "prescription_date", "prescribed_date", "issued_on"],
+    },
+    "clinical_note": {
+        "source_id": ["id", "record_id", "note_id", "medical_record_id", "emr_id"],
+        "patient_id": ["patient"], "practitioner_id": ["physician_id", "doctor_id", "author_id"],
+        "appointment_id": ["visit_id", "encounter_id"],
+        "body": ["note", "notes", "content", "text", "clinical_notes", "description"],
+        "note_type": ["type", "category", "record_type"],
+        "author_name": ["author", "written_by"],
+    },
+    "campaign": {
+        "source_id": ["id", "campaign_id"], "name": ["campaign_name", "campaign", "title"],
+        "patient_id": ["patient", "recipient_id"], "sent_at": ["sent", "sent_on", "date"],
+    },
+    "message": {
+        "source_id": ["id", "message_id", "chat_id"], "patient_id": ["patient"],
+        "practitioner_id": ["physician_id", "doctor_id", "staff_id"],
+        "body": ["message", "text", "content"], "sent_at": ["sent", "timestamp", "date", "time"],
+        "direction": ["from", "sender_type", "in_out"],
+    },
+    "clinic": {"source_id": ["id", "clinic_id", "location_id", "branch_id"],
+               "name": ["clinic_name", "location_name", "practice_name", "branch_name"],
+               "postcode": ["zip", "post_code", "postal_code", "pincode"], "region": ["state"]},
+    "insurance_policy": {"source_id": ["id", "policy_id", "insurance_id"],
+                         "carrier": ["insurer", "provider", "payer", "insurance_company"],
+                         "member_id": ["policy_number", "policy_no", "member_number"]},
+    "treatment_record": {"source_id": ["id", "treatment_id", "plan_id"]},
+    "document": {"source_id": ["id", "document_id", "file_id"],
+                 "file_name": ["filename", "name", "file"], "mime_type": ["content_type"]},
+}
+
+
+def norm(name: str) -> str:
+    """``Date Of Birth`` / ``dateOfBirth`` / ``DATE_OF_BIRTH`` → ``date_of_birth``."""
+    s = name.strip().lstrip("\ufeff")
+    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", s)
+    s = re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").lower()
+    return s.replace("e_mail", "email")
+
+
+def object_for_file(stem: str) -> str | None:
+    n = norm(stem)
+    for obj, words in FILE_KEYWORDS:
+        if any(w in n for w in words):
+            return obj
+    return None
+
+
+def _aliases(obj: str) -> dict[str, str]:
+    """Normalised alias → field, for one object (field names themselves included)."""
+    out: dict[str, str] = {}
+    model = ENTITIES[obj]
+    table = {**COMMON, **SYNONYMS.get(obj, {"source_id": ["id", f"{obj}_id"]})}
+    for fname in [f.name for f in fields_of(model)]:
+        out.setdefault(fname, fname)
+    for fname, words in table.items():
+        for w in words:
+            out.setdefault(norm(w), fname)
+    out.setdefault(f"{obj}_id", "source_id")
+    return out
+
+
+def match_columns(obj: str, headers: list[str],
+                  given: dict[str, str | None] | None = None) -> dict[str, str | None]:
+    """Column → canonical field (or None: custom). ``given`` (the confirmed map) wins."""
+    given = given or {}
+    aliases = _aliases(obj)
+    out: dict[str, str | None] = {}
+    taken: set[str] = {v for v in given.values() if v}
+    pending: list[str] = []
+    for h in headers:
+        if h in given:
+            out[h] = given[h]
+            continue
+        field = aliases.get(norm(h))
+        if field and field not in taken:
+            out[h] = field
+            taken.add(field)
+        else:
+            pending.append(h)
+    keys = list(aliases)
+    for h in pending:
+        hit = process.extractOne(norm(h), keys, scorer=fuzz.ratio, score_cutoff=FUZZ_CUTOFF)
+        field = aliases[hit[0]] if hit else None
+        if field and field not in taken and "__" not in h:
+            out[h] = field
+            taken.add(field)
+        else:
+            out[h] = None
+    return out
+
+
+def object_for_headers(headers: list[str]) -> str | None:
+    """The object whose fields the headers match best (used when a file name says nothing)."""
+    best, best_n = None, 1
+    for obj in SYNONYMS:
+        mapped = match_columns(obj, headers)
+        n = sum(1 for v in mapped.values() if v and v not in ("source_id", "created_at",
+                                                               "updated_at"))
+        if n > best_n:
+            best, best_n = obj, n
+    return best

@@ -1,0 +1,230 @@
+"""The generic clinic export source: a folder of CSV / XLSX files read as canonical records.
+
+Every file is sniffed (encoding, delimiter, header line), assigned an object (by file name, then
+by its headers, or by ``Settings.files``) and its columns matched to fields (``Settings.columns``
+wins over our own matcher). Reading streams: a page holds ``page_size`` records and a checkpoint
+naming the table and the byte offset (CSV) or row (XLSX) after the page, so memory stays flat
+however large the file, and a killed extract resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ferry.connectors.base import CheckItem, FieldSpec, ObjectInfo, Page, Source
+from ferry.errors import ConfigError, FerryError
+from ferry.model.entities import ENTITIES, Record
+from ferry.model.fields import Kind, fields_of
+from ferry.sources.clinic_csv.columns import match_columns, object_for_file, object_for_headers
+from ferry.sources.clinic_csv.convert import RowConverter, updated_of
+from ferry.sources.clinic_csv.rows import RawRow, RowError
+from ferry.sources.clinic_csv.table import (
+    Layout,
+    Position,
+    Table,
+    csv_rows,
+    discover,
+    open_tables,
+    xlsx_rows,
+)
+
+log = logging.getLogger("ferry.sources.clinic_csv")
+SAMPLE_ROWS = 200
+ORDER = ("clinic", "practitioner", "patient", "patient_relationship", "practitioner_patient",
+         "appointment_type", "appointment", "appointment_reminder", "clinical_note",
+         "treatment_record", "insurance_policy", "prescription", "invoice", "payment",
+         "document", "campaign", "message")
+
+
+@dataclass
+class Plan:
+    table: Table
+    object: str
+    columns: dict[str, str | None]
+    converter: RowConverter | None = None
+
+
+class ExportSource(Source):
+    """A folder of export files; subclasses set the system name and file-name hints."""
+
+    name: ClassVar[str] = "clinic_csv"
+    objects: ClassVar[tuple[str, ...]] = ORDER
+
+    def __init__(self, settings: Any, workdir: Path) -> None:
+        self.settings = settings
+        self.workdir = workdir
+        self.folder = Path(settings.path).expanduser()
+        self._plans: list[Plan] | None = None
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def file_hints(self) -> dict[str, str]:
+        """Exact file stems → object, checked before the generic keywords (Pulse's names)."""
+        return {}
+
+    def plans(self) -> list[Plan]:
+        if self._plans is not None:
+            return self._plans
+        if not self.folder.is_dir():
+            raise ConfigError(f"{self.name}: export folder not found")
+        s = self.settings
+        layout = Layout(s.encoding, s.delimiter, s.header_row)
+        hints = self.file_hints()
+        plans = []
+        for path in discover(self.folder):
+            for t in open_tables(path, layout):
+                stem = t.name.split("#")[-1] if "#" in t.name else path.stem
+                obj = (s.files.get(t.name) or s.files.get(path.name) or hints.get(stem.lower())
+                       or object_for_file(stem) or object_for_headers(t.header))
+                if obj is None or obj not in ENTITIES:
+                    log.info("%s: no object recognised for %s", self.name, t.name)
+                    continue
+                given = {**s.columns.get(obj, {}), **s.columns.get(path.name, {}),
+                         **s.columns.get(t.name, {})}
+                plans.append(Plan(t, obj, match_columns(obj, t.header, given)))
+        self._plans = plans
+        return plans
+
+    def tables_of(self, obj: str) -> list[Plan]:
+        return [p for p in self.plans() if p.object == obj]
+
+    def _rows(self, p: Plan, pos: Position) -> Iterator[tuple[Position, RawRow | RowError]]:
+        if p.table.kind == "xlsx":
+            yield from xlsx_rows(p.table, pos)
+        else:
+            yield from csv_rows(p.table, pos, system=self.name, object_name=p.object,
+                                max_lines=self.settings.max_record_lines,
+                                fallback=self.settings.encoding_fallback)
+
+    def converter(self, p: Plan) -> RowConverter:
+        if p.converter is None:
+            samples: list[list[str]] = []
+            for _, row in self._rows(p, p.table.start):
+                if isinstance(row, RawRow):
+                    samples.append(row.fields)
+                if len(samples) >= SAMPLE_ROWS:
+                    break
+            p.converter = RowConverter(system=self.name, object_name=p.object, table=p.table.name,
+                                       header=p.table.header, columns=p.columns, samples=samples,
+                                       timezone=self.settings.timezone,
+                                       dayfirst=self.settings.dayfirst)
+        return p.converter
+
+    def header_errors(self, p: Plan) -> list[FerryError]:
+        return [RowError(self.name, p.object, p.table.name, p.table.header_line, col, name,
+                         "duplicate column name in the header (later one kept apart)")
+                for col, name in p.table.header_errors]
+
+    # -- Source ------------------------------------------------------------------------------
+
+    def check(self) -> list[CheckItem]:
+        if not self.folder.is_dir():
+            return [CheckItem("export folder", False, "folder not found",
+                              "set source.path to the folder holding the export files")]
+        items = [CheckItem("export folder", True, f"{len(discover(self.folder))} files")]
+        for p in self.plans():
+            dups = len(p.table.header_errors)
+            items.append(CheckItem(f"{p.table.name} → {p.object}", not dups,
+                                   f"{len(p.table.header)} columns" +
+                                   (f", {dups} duplicate names" if dups else ""),
+                                   "rename the duplicate columns" if dups else ""))
+        return items
+
+    def describe(self) -> list[ObjectInfo]:
+        out = []
+        for obj in self.objects:
+            plans = self.tables_of(obj)
+            if not plans:
+                continue
+            kinds = {f.name: f for f in fields_of(ENTITIES[obj])}
+            specs: dict[str, FieldSpec] = {}
+            count = 0
+            for p in plans:
+                conv = self.converter(p)
+                for st in conv.steps:
+                    if st.field and st.field in kinds:
+                        fi = kinds[st.field]
+                        specs.setdefault(st.field, FieldSpec(st.field, fi.kind, label=st.column,
+                                                             ref=fi.ref, phi=fi.phi))
+                    elif st.field is None:
+                        key = f"custom.{st.column}"
+                        specs.setdefault(key, FieldSpec(key, Kind(_kind(st.custom_type)),
+                                                        label=st.column, custom=True))
+                count += _count_rows(p.table)
+            out.append(ObjectInfo(obj, obj.replace("_", " "), list(specs.values()), count=count))
+        return out
+
+    async def read(self, object_name: str, *, checkpoint: str | None = None,
+                   since: dt.datetime | None = None) -> AsyncIterator[Page]:
+        plans = self.tables_of(object_name)
+        cp = json.loads(checkpoint) if checkpoint else {}
+        names = [p.table.name for p in plans]
+        first = names.index(cp["table"]) if cp.get("table") in names else 0
+        watermark = dt.datetime.now(dt.UTC).isoformat()
+        size = self.settings.page_size
+        for n, p in enumerate(plans[first:], first):
+            fresh = not (cp and n == first)
+            begin = p.table.start if fresh else Position(cp["offset"], cp["line"])
+            conv = self.converter(p)
+            records: list[Record] = []
+            errors: list[FerryError] = self.header_errors(p) if fresh else []
+            for pos, row in self._rows(p, begin):
+                rec = conv.convert(row) if isinstance(row, RawRow) else row
+                if isinstance(rec, Record):
+                    if since is None or (updated_of(rec) or since) >= since:
+                        records.append(rec)
+                else:
+                    errors.append(rec)
+                if len(records) + len(errors) >= size:
+                    yield Page(object_name, records, self._cp(p, pos), watermark=watermark,
+                               errors=errors)
+                    records, errors = [], []
+                    await asyncio.sleep(0)
+            last = n == len(plans) - 1
+            if records or errors or last:
+                nxt = "" if last else json.dumps({"table": names[n + 1],
+                                                  "offset": plans[n + 1].table.start.offset,
+                                                  "line": plans[n + 1].table.start.line})
+                yield Page(object_name, records, nxt, done=last, watermark=watermark,
+                           errors=errors)
+        if not plans:
+            yield Page(object_name, [], "", done=True, watermark=watermark)
+
+    @staticmethod
+    def _cp(p: Plan, pos: Position) -> str:
+        return json.dumps({"table": p.table.name, "offset": pos.offset, "line": pos.line})
+
+
+def _kind(custom_type: str) -> str:
+    return {"int": "int", "decimal": "decimal", "bool": "bool", "date": "date",
+            "datetime": "datetime", "long_text": "long_text"}.get(custom_type, "text")
+
+
+def _count_rows(t: Table) -> int:
+    """Data lines after the header (a cheap upper bound: multi-line cells count extra)."""
+    if t.kind == "xlsx":
+        import openpyxl
+
+        wb = openpyxl.load_workbook(t.path, read_only=True)
+        try:
+            ws = wb[t.sheet] if t.sheet else wb.worksheets[0]
+            return max(0, (ws.max_row or 0) - t.header_line)
+        finally:
+            wb.close()
+    n = 0
+    newline = b"\n\x00" if t.encoding and t.encoding.name.startswith("utf-16") else b"\n"
+    with t.path.open("rb") as f:
+        f.seek(t.start.offset)
+        while chunk := f.read(1 << 20):
+            n += chunk.count(newline)
+        if t.path.stat().st_size > t.start.offset:
+            f.seek(-1, 2)
+            n += f.read(1) != b"\n"
+    return n

@@ -1,0 +1,250 @@
+"""Cell text → typed values: date formats per column, numbers, booleans, enums, JSON notes.
+
+Dates are the hard part of a clinic export: one column may be ``25/03/2024`` (day first) and
+another ``03/25/2024``; a dirty export mixes formats inside one column. So each column's formats
+are *inferred from evidence* (a component over 12 fixes the order) and a value is parsed by the
+column's dominant format first, then by the others it matched, in order of how often. A value
+that none fits is a row error naming the column, never quoting the value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y",
+                "%Y/%m/%d", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y",
+                "%Y%m%d", "%d/%m/%y", "%m/%d/%y"]
+TIME_SUFFIXES = [" %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M", " %I:%M %p", " %I:%M:%S %p"]
+DATETIME_FORMATS = [d + t for d in DATE_FORMATS[:8] for t in TIME_SUFFIXES]
+DAY_FIRST = {f for f in DATE_FORMATS + DATETIME_FORMATS if f.startswith("%d")}
+MONTH_FIRST = {f for f in DATE_FORMATS + DATETIME_FORMATS if f.startswith("%m")}
+ISO = "iso"
+TRUE = {"true", "yes", "y", "1", "t", "on", "x", "✓"}
+FALSE = {"false", "no", "n", "0", "f", "off", ""}
+INT_RE = re.compile(r"^[+-]?(0|[1-9]\d{0,17})$")
+DEC_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+-]?\d+(\.\d+)?$")
+EU_RE = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d{1,2}$|^[+-]?\d+,\d{1,2}$")
+MONEY_JUNK = re.compile(r"(?i)\s|inr|rs\.?|usd|eur|gbp|aud|[₹$€£¥]")
+DATEISH = re.compile(r"^\d{1,4}[-/. ]|^[A-Za-z]{3,9} \d{1,2},? \d{4}")
+
+
+class BadValue(ValueError):
+    """A cell does not fit its column's type; the message never holds the value."""
+
+
+def _try(fmt: str, text: str) -> dt.datetime | None:
+    if fmt == ISO:
+        try:
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    try:
+        return dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - zone applied by the caller
+    except ValueError:
+        return None
+
+
+def formats_of(text: str) -> list[str]:
+    """Every known format ``text`` parses with (ISO first)."""
+    text = text.strip()
+    out = [ISO] if _try(ISO, text) is not None and DATEISH.match(text) else []
+    for fmt in DATE_FORMATS + DATETIME_FORMATS:
+        if _try(fmt, text) is not None:
+            out.append(fmt)
+    return out
+
+
+@dataclass
+class DateColumn:
+    """Formats seen in a column, most frequent first, with day/month order settled."""
+
+    formats: list[str] = field(default_factory=list)
+    dayfirst: bool | None = None  # None: no evidence in this column
+    share: float = 0.0  # share of non-empty samples that parsed
+    has_time: bool = False
+
+    def parse(self, text: str) -> dt.datetime:
+        text = text.strip()
+        for fmt in self.formats:
+            got = _try(fmt, text)
+            if got is not None:
+                return got
+        for fmt in formats_of(text):  # a format not seen in the sample (dirty column)
+            if self.dayfirst is not None and fmt in (MONTH_FIRST if self.dayfirst else DAY_FIRST):
+                continue
+            got = _try(fmt, text)
+            if got is not None:
+                return got
+        raise BadValue("not a date in any known format")
+
+
+def infer_dates(samples: list[str], default_dayfirst: bool = True) -> DateColumn:
+    """Dominant formats of a column, ambiguous day/month resolved by evidence or the default."""
+    values = [s.strip() for s in samples if s and s.strip()]
+    if not values:
+        return DateColumn()
+    tally: Counter[str] = Counter()
+    parsed = 0
+    for v in values:
+        fmts = formats_of(v)
+        parsed += bool(fmts)
+        tally.update(fmts)
+    if not parsed:
+        return DateColumn()
+    day = sum(n for f, n in tally.items() if f in DAY_FIRST)
+    month = sum(n for f, n in tally.items() if f in MONTH_FIRST)
+    unambiguous_day = sum(1 for v in values if any(f in DAY_FIRST for f in formats_of(v))
+                          and not any(f in MONTH_FIRST for f in formats_of(v)))
+    unambiguous_month = sum(1 for v in values if any(f in MONTH_FIRST for f in formats_of(v))
+                            and not any(f in DAY_FIRST for f in formats_of(v)))
+    dayfirst: bool | None = None
+    if unambiguous_day or unambiguous_month:
+        dayfirst = unambiguous_day >= unambiguous_month
+    elif day or month:
+        dayfirst = None
+    order = dayfirst if dayfirst is not None else default_dayfirst
+    banned = MONTH_FIRST if order else DAY_FIRST
+    formats = [f for f, _ in tally.most_common() if f not in banned]
+    has_time = any(_has_time(f, v) for v in values[:50] for f in formats[:1])
+    return DateColumn(formats, dayfirst, parsed / len(values), has_time)
+
+
+def _has_time(fmt: str, value: str) -> bool:
+    if fmt == ISO:
+        return "T" in value or ":" in value
+    return "%H" in fmt or "%I" in fmt
+
+
+def as_date(text: str, col: DateColumn) -> dt.date:
+    return col.parse(text).date()
+
+
+def as_datetime(text: str, col: DateColumn, tz: dt.tzinfo) -> dt.datetime:
+    got = col.parse(text)
+    return got if got.tzinfo else got.replace(tzinfo=tz)
+
+
+def as_decimal(text: str) -> Decimal:
+    t = MONEY_JUNK.sub("", text.strip())
+    neg = t.startswith("(") and t.endswith(")")
+    t = t.strip("()")
+    if EU_RE.match(t):  # 1.234,50 or 50,00: decimal comma
+        t = t.replace(".", "").replace(",", ".")
+    if not DEC_RE.match(t):
+        raise BadValue("not a number")
+    try:
+        value = Decimal(t.replace(",", ""))
+    except InvalidOperation:
+        raise BadValue("not a number") from None
+    return -value if neg else value
+
+
+def as_int(text: str) -> int:
+    t = text.strip()
+    if t.endswith(".0"):
+        t = t[:-2]
+    if not INT_RE.match(t.replace(",", "")):
+        raise BadValue("not a whole number")
+    return int(t.replace(",", ""))
+
+
+def as_bool(text: str) -> bool:
+    t = text.strip().lower()
+    if t in TRUE:
+        return True
+    if t in FALSE:
+        return False
+    raise BadValue("not a yes/no value")
+
+
+def as_set(text: str) -> list[str]:
+    t = text.strip()
+    if t.startswith("["):
+        try:
+            got = json.loads(t)
+            if isinstance(got, list):
+                return [str(x).strip() for x in got if str(x).strip()]
+        except ValueError:
+            pass
+    sep = ";" if ";" in t else "|" if "|" in t else ","
+    return [p.strip() for p in t.split(sep) if p.strip()]
+
+
+def flatten_json_text(text: str) -> str:
+    """Structured JSON notes (allergies …) as newline-delimited text; other text unchanged.
+
+    Seed 003: "If Pulse stores structured JSON, we parse and flatten to newline-delimited text".
+    """
+    t = text.strip()
+    if not t or t[0] not in "[{":
+        return text
+    try:
+        data = json.loads(t)
+    except ValueError:
+        return text
+    items = data if isinstance(data, list) else [data]
+    lines = []
+    for item in items:
+        if isinstance(item, dict):
+            main = next((str(v) for k, v in item.items() if v not in (None, "")), "")
+            rest = [f"{k}: {v}" for k, v in list(item.items())[1:] if v not in (None, "")]
+            lines.append(main + (f" ({', '.join(rest)})" if rest else ""))
+        elif item not in (None, ""):
+            lines.append(str(item))
+    return "\n".join(lines)
+
+
+def normalise_option(value: str, options: list[str]) -> str:
+    """An enum cell as one of the model's option labels when it plainly is one."""
+    key = _key(value)
+    for opt in options:
+        if _key(opt) == key:
+            return opt
+    alias = ENUM_ALIASES.get(key)
+    if alias in options:
+        return alias
+    return value.strip()
+
+
+def _key(v: str) -> str:
+    return re.sub(r"[^a-z0-9+]+", "", v.lower().replace("positive", "+").replace("pos", "+")
+                  .replace("negative", "-").replace("neg", "-")) or v.strip()
+
+
+ENUM_ALIASES: dict[str, Any] = {
+    "booked": "scheduled", "confirmed": "scheduled", "upcoming": "scheduled",
+    "done": "completed", "attended": "completed", "arrived": "completed", "processed": "completed",
+    "canceled": "cancelled", "noshow": "no_show", "dna": "no_show", "didnotattend": "no_show",
+    "unpaid": "pending", "due": "pending", "open": "pending", "partiallypaid": "pending",
+    "void": "cancelled", "settled": "paid", "m": "male", "f": "female",
+    "wife": "spouse", "husband": "spouse", "partner": "spouse", "mother": "parent",
+    "father": "parent", "son": "child", "daughter": "child", "brother": "sibling",
+    "sister": "sibling",
+}
+
+
+def infer_type(samples: list[str], default_dayfirst: bool = True) -> tuple[str, DateColumn | None]:
+    """The custom-field type of a column from its sample cells (every sample must fit)."""
+    values = [s.strip() for s in samples if s is not None and str(s).strip()]
+    if not values:
+        return "text", None
+    if all(len(v) <= 255 and "\n" not in v for v in values):
+        low = {v.lower() for v in values}
+        if low <= (TRUE | FALSE) - {""} and not low <= {"0", "1"}:
+            return "bool", None
+        if all(INT_RE.match(v) for v in values):
+            return "int", None
+        if all(DEC_RE.match(v) for v in values):
+            return "decimal", None
+        if all(DATEISH.match(v) for v in values):
+            col = infer_dates(values, default_dayfirst)
+            if col.share == 1.0:
+                return ("datetime" if col.has_time else "date"), col
+        return "text", None
+    return "long_text", None
