@@ -17,6 +17,13 @@ from ferry.cli.console import err_console
 from ferry.errors import FerryError
 
 COMMANDS = [
+    "init",
+    "check",
+    "extract",
+    "prepare",
+    "run",
+    "delta",
+    "rollback",
     "sandbox",
 ]
 

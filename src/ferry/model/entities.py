@@ -55,7 +55,7 @@ class Record(BaseModel):
         return v
 
 
-I, D, C, K, F = (PhiClass.IDENTIFIER, PhiClass.DEMOGRAPHIC, PhiClass.CONTACT, PhiClass.CLINICAL,
+ID, D, C, K, F = (PhiClass.IDENTIFIER, PhiClass.DEMOGRAPHIC, PhiClass.CONTACT, PhiClass.CLINICAL,
                  PhiClass.FINANCIAL)
 
 
@@ -122,9 +122,9 @@ class Patient(Record):
     region: str | None = meta(Kind.TEXT, phi=C)
     postcode: str | None = meta(Kind.TEXT, phi=C)
     country: str | None = meta(Kind.TEXT, phi=C)
-    mrn: str | None = meta(Kind.TEXT, phi=I, label="Medical record number")
-    patient_number: str | None = meta(Kind.TEXT, phi=I)
-    national_id: str | None = meta(Kind.TEXT, phi=I)
+    mrn: str | None = meta(Kind.TEXT, phi=ID, label="Medical record number")
+    patient_number: str | None = meta(Kind.TEXT, phi=ID)
+    national_id: str | None = meta(Kind.TEXT, phi=ID)
     blood_group: str | None = meta(Kind.ENUM, phi=K, options=["A+", "A-", "B+", "B-", "AB+",
                                                                "AB-", "O+", "O-"])
     allergies: str | None = meta(Kind.LONG_TEXT, phi=K)
@@ -237,7 +237,7 @@ class InsurancePolicy(Record):
     OBJECT: ClassVar[str] = "insurance_policy"
     patient_id: str = meta(Kind.REF, ref="patient")
     carrier: str = meta(Kind.TEXT, phi=F, label="Insurance carrier")
-    member_id: str | None = meta(Kind.TEXT, phi=I, label="Member / policy number")
+    member_id: str | None = meta(Kind.TEXT, phi=ID, label="Member / policy number")
     group_number: str | None = meta(Kind.TEXT, phi=F)
     coverage_type: str | None = meta(Kind.ENUM, phi=F, options=["medical", "dental", "vision",
                                                                  "other"])

@@ -15,8 +15,9 @@ import hashlib
 import json
 import sqlite3
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, st
     started_at TEXT NOT NULL, finished_at TEXT, params TEXT, stats TEXT);
 CREATE TABLE IF NOT EXISTS idmap (
     src_object TEXT NOT NULL, source_id TEXT NOT NULL, dest_object TEXT NOT NULL,
-    dest_id TEXT NOT NULL, run_id TEXT NOT NULL, created INTEGER NOT NULL,
+    dest_id TEXT NOT NULL, run_id TEXT NOT NULL, created INTEGER NOT NULL, payload_hash TEXT,
     PRIMARY KEY (src_object, source_id, dest_object));
 CREATE INDEX IF NOT EXISTS idmap_run ON idmap (run_id);
 CREATE TABLE IF NOT EXISTS skips (
@@ -247,6 +248,28 @@ class StagingStore:
             yield [StagedRecord(object_name, r[1], self._decode(object_name, r[2]), r[3],
                                 bool(r[4])) for r in rows]
 
+    def follow_batches(self, object_name: str, batch_size: int, *,
+                       finished: Callable[[], bool], poll_s: float = 0.05
+                       ) -> Iterator[list[StagedRecord]]:
+        """Like ``iter_batches`` but keeps reading new rows as another thread stages them,
+        until ``finished()`` says the object is complete and nothing new is left."""
+        last = 0
+        while True:
+            done = finished()  # read before the query so no row staged in between is missed
+            rows = self.conn.execute(
+                "SELECT o.seq, r.source_id, r.payload, r.hash, r.deleted FROM record_order o"
+                " JOIN records r ON r.object=o.object AND r.source_id=o.source_id"
+                " WHERE o.object=? AND o.seq>? AND r.deleted=0 ORDER BY o.seq LIMIT ?",
+                (object_name, last, batch_size)).fetchall()
+            if rows:
+                last = rows[-1][0]
+                yield [StagedRecord(object_name, r[1], self._decode(object_name, r[2]), r[3],
+                                    bool(r[4])) for r in rows]
+            elif done:
+                return
+            else:
+                time.sleep(poll_s)
+
     def iter_records(self, object_name: str, batch_size: int = 500) -> Iterator[Record]:
         for batch in self.iter_batches(object_name, batch_size):
             for s in batch:
@@ -310,6 +333,11 @@ class StagingStore:
             c.execute("UPDATE runs SET status=?, finished_at=?, stats=? WHERE run_id=?",
                       (status, now_iso(), json.dumps(stats or {}, default=str), run_id))
 
+    def set_run_params(self, run_id: str, params: dict[str, Any]) -> None:
+        with self.tx() as c:
+            c.execute("UPDATE runs SET params=? WHERE run_id=?",
+                      (json.dumps(params, default=str), run_id))
+
     def runs(self, kind: str | None = None) -> list[RunInfo]:
         rows = self.conn.execute(
             "SELECT run_id, kind, status, started_at, finished_at, params, stats FROM runs"
@@ -322,11 +350,14 @@ class StagingStore:
 
     # -- id map --------------------------------------------------------------------------------
     def map_id(self, src_object: str, source_id: str, dest_object: str, dest_id: str,
-               run_id: str, *, created: bool, conn: sqlite3.Connection | None = None) -> None:
-        sql = ("INSERT INTO idmap (src_object, source_id, dest_object, dest_id, run_id, created)"
-               " VALUES (?,?,?,?,?,?) ON CONFLICT(src_object, source_id, dest_object) DO UPDATE SET"
-               " dest_id=excluded.dest_id")
-        args = (src_object, source_id, dest_object, dest_id, run_id, int(created))
+               run_id: str, *, created: bool, payload_hash: str | None = None,
+               conn: sqlite3.Connection | None = None) -> None:
+        """Record where a source record landed. Re-mapping keeps the run that created it."""
+        sql = ("INSERT INTO idmap (src_object, source_id, dest_object, dest_id, run_id, created,"
+               " payload_hash) VALUES (?,?,?,?,?,?,?) ON CONFLICT(src_object, source_id,"
+               " dest_object) DO UPDATE SET dest_id=excluded.dest_id,"
+               " payload_hash=coalesce(excluded.payload_hash, payload_hash)")
+        args = (src_object, source_id, dest_object, dest_id, run_id, int(created), payload_hash)
         if conn is None:
             with self.tx() as c:
                 c.execute(sql, args)
@@ -349,6 +380,12 @@ class StagingStore:
             " dest_object=?) ORDER BY dest_object LIMIT 1",
             (src_object, source_id, dest_object, dest_object)).fetchone()
         return None if row is None else str(row[0])
+
+    def payload_hash(self, src_object: str, source_id: str, dest_object: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT payload_hash FROM idmap WHERE src_object=? AND source_id=? AND dest_object=?",
+            (src_object, source_id, dest_object)).fetchone()
+        return None if row is None else row[0]
 
     def iter_idmap(self, *, run_id: str | None = None, src_object: str | None = None
                    ) -> Iterator[IdMapping]:

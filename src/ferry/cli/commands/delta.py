@@ -1,0 +1,48 @@
+"""``ferry delta``: pick up what changed at the source since the last watermark."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import typer
+
+from ferry.cli.common import ProjectOpt, load_progress, print_paths, project_at, stats_table
+from ferry.cli.console import console
+from ferry.engine.pipeline import delta as run_delta
+from ferry.reports.render import write_report
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def delta(project: Path = ProjectOpt,
+              watch: bool = typer.Option(False, help="repeat over the cutover window"),
+              until: str = typer.Option("", help="with --watch: stop at this ISO time"),
+              every: float = typer.Option(60.0, help="with --watch: seconds between passes"),
+              ) -> None:
+        """Creates, edits and deletes since the watermark, upserted by source id."""
+        proj = project_at(project)
+        end = dt.datetime.fromisoformat(until) if until else None
+        if end is not None and end.tzinfo is None:
+            end = end.replace(tzinfo=dt.UTC)
+        passes = 0
+        while True:
+            with load_progress() as update:
+                stats, report, deleted = run_delta(proj, progress=update)
+            passes += 1
+            console.print(stats_table(f"delta pass {passes} ({report.run_id}):"
+                                      f" {sum(stats.staged.values())} changed,"
+                                      f" {deleted} deleted", report.stats))
+            print_paths(*write_report(proj.reports_dir("delta"), "delta",
+                                      {"run": report.run_id, "changed": stats.staged,
+                                       "deleted_at_source": stats.deleted,
+                                       "deleted_in_destination": deleted,
+                                       "maps": [{"map": k, **v.as_dict()}
+                                                for k, v in report.stats.items()]},
+                                      project=proj.settings.project, name=report.run_id))
+            if not watch:
+                return
+            if end is not None and dt.datetime.now(dt.UTC) >= end:
+                return
+            time.sleep(every)

@@ -1,0 +1,89 @@
+"""What one load (run, sample or delta pass) works with, and the lookups the mapping uses."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry.connectors.base import Destination
+from ferry.engine.dedup import survivor_of
+from ferry.engine.owners import OwnerMatch
+from ferry.mapping.compile import CompiledMap
+from ferry.mapping.model import MappingDoc, ObjectMap
+from ferry.model.audit import AuditLog
+from ferry.model.entities import Record
+from ferry.model.staging import StagingStore
+
+#: a hold decides whether a record must wait (PHI review, BAA gate); returns the reason or None
+Hold = Callable[[ObjectMap, Record], str | None]
+
+
+class StoreLookup:
+    """Resolves references through the id map (following merges) and owners through matching."""
+
+    def __init__(self, store: StagingStore, owners: OwnerMatch) -> None:
+        self.store = store
+        self.owners = owners
+
+    def dest_id(self, src_object: str, source_id: str, dest_object: str | None = None
+                ) -> str | None:
+        survivor = survivor_of(self.store, src_object, source_id)
+        return self.store.dest_id(src_object, survivor or source_id, dest_object)
+
+    def owner(self, practitioner_source_id: str | None) -> str | None:
+        return self.owners.owner(practitioner_source_id)
+
+
+@dataclass
+class MapStats:
+    """Outcome counts of one object map; their sum is every record the map looked at."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    folded: int = 0
+    uploaded: int = 0
+    deleted: int = 0
+    merged: int = 0
+    excluded: int = 0
+    held: int = 0
+    skipped: int = 0
+    plan: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "plan"}
+        if self.plan:
+            d["plan"] = dict(self.plan)
+        return d
+
+
+@dataclass
+class LoadContext:
+    store: StagingStore
+    audit: AuditLog
+    dest: Destination
+    doc: MappingDoc
+    compiled: dict[str, CompiledMap]
+    owners: OwnerMatch
+    run_id: str
+    batch_size: int = 100
+    dry_run: bool = False
+    only: set[tuple[str, str]] | None = None  # (object, source_id) of a sample
+    changed_since: str | None = None  # delta: only records staged after this instant
+    hold: Hold | None = None
+    #: set while extraction runs alongside: tells whether an object is completely staged
+    extracted: Callable[[str], bool] | None = None
+    progress: Callable[[str, int, int], None] | None = None  # (map name, done, total)
+    stats: dict[str, MapStats] = field(default_factory=dict)
+
+    def stat(self, name: str) -> MapStats:
+        return self.stats.setdefault(name, MapStats())
+
+    @property
+    def lookup(self) -> StoreLookup:
+        return StoreLookup(self.store, self.owners)
+
+    def selected(self, object_name: str, source_id: str) -> bool:
+        return self.only is None or (object_name, source_id) in self.only

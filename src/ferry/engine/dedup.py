@@ -1,0 +1,168 @@
+"""Dedup: patients sharing an email are merged; likely duplicates are only listed.
+
+The survivor of a group is its most complete record (most non-empty fields; then the earliest
+created; then the lowest id). Its empty fields are filled from the others, and the provenance of
+every filled field is kept. Merged ids are written to the ``merges`` table for reconciliation and
+their references resolve to the survivor's destination record. Patients with different emails
+but the same name, date of birth and phone are *probable* duplicates for a human to review; they
+are never merged automatically.
+
+The grouping runs in SQLite, so memory stays flat however many patients there are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ferry.model.entities import Patient, Record
+from ferry.model.staging import StagingStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS dedup_keys (source_id TEXT PRIMARY KEY, email TEXT, person TEXT,
+    filled INTEGER, created TEXT);
+CREATE INDEX IF NOT EXISTS dedup_email ON dedup_keys (email);
+CREATE INDEX IF NOT EXISTS dedup_person ON dedup_keys (person);
+CREATE TABLE IF NOT EXISTS merges (object TEXT NOT NULL, source_id TEXT NOT NULL,
+    survivor_id TEXT NOT NULL, rule TEXT NOT NULL, PRIMARY KEY (object, source_id));
+CREATE TABLE IF NOT EXISTS merge_fields (object TEXT NOT NULL, survivor_id TEXT NOT NULL,
+    field TEXT NOT NULL, from_id TEXT NOT NULL, PRIMARY KEY (object, survivor_id, field));
+"""
+SKIP_FIELDS = {"source_id", "created_at", "updated_at", "custom"}
+
+
+def _filled(rec: Record) -> int:
+    """How complete a record is: its number of non-empty fields."""
+    return sum(1 for k, v in rec.model_dump().items()
+               if k not in SKIP_FIELDS and v not in (None, "", [], {}, False))
+
+
+def _person_key(p: Patient) -> str | None:
+    phone = re.sub(r"\D", "", p.phone or p.mobile or "")[-9:]
+    if not (p.first_name and p.last_name and p.date_of_birth and phone):
+        return None
+    return f"{p.first_name.strip().lower()}|{p.last_name.strip().lower()}|{p.date_of_birth}|{phone}"
+
+
+@dataclass
+class DedupResult:
+    groups: int
+    merged: int
+    probable: int
+
+
+def analyse(store: StagingStore) -> DedupResult:
+    """(Re)compute merges of patients by email and the probable-duplicate list."""
+    with store.write_lock:
+        store.conn.executescript(SCHEMA)
+    with store.tx() as c:
+        c.execute("DELETE FROM dedup_keys")
+        c.execute("DELETE FROM merges WHERE object='patient'")
+        c.execute("DELETE FROM merge_fields WHERE object='patient'")
+    for batch in store.iter_batches("patient", 2000):
+        rows = []
+        for s in batch:
+            p = s.record
+            assert isinstance(p, Patient)
+            email = (p.email or "").strip().lower() or None
+            rows.append((p.source_id, email, _person_key(p), _filled(p),
+                         p.created_at.isoformat() if p.created_at else ""))
+        with store.tx() as c:
+            c.executemany("INSERT INTO dedup_keys VALUES (?,?,?,?,?)", rows)
+    groups = merged = 0
+    for email, ids in _groups(store, "email"):
+        del email
+        groups += 1
+        survivor, others = ids[0], ids[1:]
+        merged += len(others)
+        _merge(store, survivor, others)
+    probable = sum(1 for _ in probable_duplicates(store))
+    return DedupResult(groups, merged, probable)
+
+
+def _groups(store: StagingStore, column: str) -> Iterator[tuple[str, list[str]]]:
+    rows = store.conn.execute(
+        f"SELECT {column}, source_id FROM dedup_keys WHERE {column} IN (SELECT {column} FROM"  # noqa: S608
+        f" dedup_keys WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*)>1)"
+        f" ORDER BY {column}, filled DESC, created, CAST(source_id AS INTEGER), source_id")
+    current: str | None = None
+    ids: list[str] = []
+    for key, sid in rows:
+        if key != current and ids:
+            yield current or "", ids
+            ids = []
+        current = key
+        ids.append(sid)
+    if ids:
+        yield current or "", ids
+
+
+def _merge(store: StagingStore, survivor: str, others: list[str]) -> None:
+    base = store.get("patient", survivor)
+    assert base is not None
+    have = {k for k, v in base.record.model_dump().items() if v not in (None, "", [], {})}
+    provenance: list[tuple[str, str, str, str]] = []
+    for oid in others:
+        other = store.get("patient", oid)
+        if other is None:
+            continue
+        for k, v in other.record.model_dump().items():
+            if k in SKIP_FIELDS or k in have or v in (None, "", [], {}):
+                continue
+            have.add(k)
+            provenance.append(("patient", survivor, k, oid))
+    with store.tx() as c:
+        c.executemany("INSERT OR REPLACE INTO merges VALUES ('patient', ?, ?, 'same email')",
+                      [(oid, survivor) for oid in others])
+        c.executemany("INSERT OR REPLACE INTO merge_fields VALUES (?,?,?,?)", provenance)
+
+
+def survivor_of(store: StagingStore, object_name: str, source_id: str) -> str | None:
+    """The id a merged record was folded into, or None when it was not merged."""
+    try:
+        row = store.conn.execute("SELECT survivor_id FROM merges WHERE object=? AND source_id=?",
+                                 (object_name, source_id)).fetchone()
+    except Exception:  # noqa: BLE001 - no dedup has run: nothing is merged
+        return None
+    return None if row is None else str(row[0])
+
+
+def merged_record(store: StagingStore, object_name: str, rec: Record) -> Record:
+    """The survivor with the fields filled from the records merged into it."""
+    try:
+        rows = store.conn.execute("SELECT field, from_id FROM merge_fields WHERE object=? AND"
+                                  " survivor_id=?", (object_name, rec.source_id)).fetchall()
+    except Exception:  # noqa: BLE001 - no dedup has run
+        return rec
+    if not rows:
+        return rec
+    update: dict[str, Any] = {}
+    for field_name, from_id in rows:
+        other = store.get(object_name, from_id)
+        if other is not None:
+            update[field_name] = getattr(other.record, field_name)
+    return rec.model_copy(update=update)
+
+
+def merges(store: StagingStore, object_name: str = "patient") -> list[dict[str, Any]]:
+    try:
+        rows = store.conn.execute("SELECT source_id, survivor_id, rule FROM merges WHERE object=?"
+                                  " ORDER BY survivor_id, source_id", (object_name,)).fetchall()
+    except Exception:  # noqa: BLE001
+        return []
+    return [{"merged": f"source:{object_name}:{a}", "into": f"source:{object_name}:{b}",
+             "rule": r} for a, b, r in rows]
+
+
+def probable_duplicates(store: StagingStore) -> Iterator[dict[str, Any]]:
+    """Same name + DOB + phone with different emails (and not already merged)."""
+    for key, ids in _groups(store, "person"):
+        del key
+        emails = {r[0] for r in store.conn.execute(
+            f"SELECT email FROM dedup_keys WHERE source_id IN ({','.join('?' * len(ids))})",  # noqa: S608
+            ids)}
+        if len(emails) > 1:
+            yield {"patients": [f"source:patient:{i}" for i in ids], "rule": "name+dob+phone",
+                   "review": "emails differ"}

@@ -1,0 +1,363 @@
+"""Load: stream staged records through the confirmed mapping into audited destination writes.
+
+For each object map in plan order every record the map looks at ends in exactly one bucket:
+created / updated / unchanged (loaded), folded or uploaded (loaded onto a parent), merged
+(dedup), excluded (a confirmed ``when`` rule or mode ``none``), held (PHI review / BAA gate) or
+skipped (with a reason in the skip table). ``dry_run`` classifies through the same code path
+without writing, so the dry run predicts the run.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ferry.engine.context import LoadContext, MapStats
+from ferry.engine.dedup import merged_record, survivor_of
+from ferry.engine.plan import load_order
+from ferry.engine.writes import Item, Writer, payload_hash, ref
+from ferry.mapping.compile import Built, CompiledMap
+from ferry.mapping.model import ObjectMap
+from ferry.model.entities import Document, Record
+from ferry.model.staging import StagedRecord
+
+FOLD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS fold_acc (map TEXT NOT NULL, parent_dest TEXT NOT NULL,
+    key TEXT NOT NULL, ord TEXT NOT NULL, source_id TEXT NOT NULL, value TEXT,
+    PRIMARY KEY (map, parent_dest, key, source_id));
+CREATE TABLE IF NOT EXISTS fold_state (map TEXT NOT NULL, parent_dest TEXT NOT NULL,
+    hash TEXT NOT NULL, PRIMARY KEY (map, parent_dest));
+"""
+
+
+def run_load(ctx: LoadContext) -> dict[str, MapStats]:
+    writer = Writer(ctx.store, ctx.audit, ctx.dest, ctx.run_id)
+    for om in load_order(ctx.doc):
+        if om.mode == "users":
+            _users(ctx, om)
+        elif om.mode == "record":
+            _records(ctx, writer, om)
+        elif om.mode == "fold":
+            _folds(ctx, writer, om)
+        elif om.mode == "attach":
+            _attachments(ctx, writer, om)
+        else:
+            st = ctx.stat(om.name)
+            st.excluded += sum(1 for _ in _candidates(ctx, om))
+    return ctx.stats
+
+
+def _candidates(ctx: LoadContext, om: ObjectMap) -> Any:
+    """Batches of the map's source object. While extraction still runs (``ctx.extracted``),
+    follow the staging store as pages land, so extract and load overlap."""
+    batches = ctx.store.iter_batches(om.source, ctx.batch_size, changed_since=ctx.changed_since)
+    if ctx.extracted is not None:
+        batches = ctx.store.follow_batches(om.source, ctx.batch_size,
+                                           finished=lambda: ctx.extracted(om.source))
+    for batch in batches:
+        chosen = [s for s in batch if ctx.selected(om.source, s.source_id)]
+        if chosen:
+            yield chosen
+
+
+def _report(ctx: LoadContext, om: ObjectMap, n: int) -> None:
+    if ctx.progress:
+        ctx.progress(om.name, n, ctx.store.count(om.source))
+
+
+def _users(ctx: LoadContext, om: ObjectMap) -> None:
+    """Practitioners → existing users: nothing is written, the id map learns the pairs."""
+    st = ctx.stat(om.name)
+    for batch in _candidates(ctx, om):
+        for s in batch:
+            uid = ctx.owners.by_practitioner.get(s.source_id)
+            if uid is None:
+                st.skipped += 1
+                if not ctx.dry_run:
+                    ctx.store.skip(ctx.run_id, ref("source", om.source, s.source_id), "email",
+                                   "no destination user with this email; records it owns go"
+                                   " to the fallback owner", "owners")
+                continue
+            st.unchanged += 1
+            if not ctx.dry_run:
+                ctx.store.map_id(om.source, s.source_id, "user", uid, ctx.run_id, created=False)
+
+
+def _prepare(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, s: StagedRecord,
+             st: MapStats) -> tuple[Record, Built] | None:
+    """Decide a record's bucket up to the write; returns what to write, or None."""
+    rec = s.record
+    r = ref("source", om.source, s.source_id)
+    if survivor_of(ctx.store, om.source, s.source_id):
+        st.merged += 1
+        return None
+    if not cm.accepts(rec):
+        st.excluded += 1
+        return None
+    rec = merged_record(ctx.store, om.source, rec)
+    if ctx.hold and (reason := ctx.hold(om, rec)):
+        st.held += 1
+        if not ctx.dry_run:
+            ctx.store.skip(ctx.run_id, r, None, f"held: {reason}", "hold")
+        return None
+    built = cm.build(rec, ctx.lookup)
+    if built.error is not None:
+        st.skipped += 1
+        if not ctx.dry_run:
+            ctx.store.skip(ctx.run_id, r, built.error.field, built.error.reason, "transform")
+        return None
+    if built.unresolved:
+        need = built.unresolved[0]
+        st.skipped += 1
+        if not ctx.dry_run:
+            ctx.store.skip(ctx.run_id, r, need.field, f"references {need.object}:"
+                           f"{need.source_id}, which has no destination record", "reference")
+        return None
+    if not ctx.dry_run:
+        for fe in built.field_errors:
+            ctx.store.skip(ctx.run_id, r, fe.field, f"field left empty: {fe.reason}",
+                           "transform-field")
+    return rec, built
+
+
+def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
+    cm = ctx.compiled[om.name]
+    st = ctx.stat(om.name)
+    detail = {"map": om.name}
+    done = 0
+    for batch in _candidates(ctx, om):
+        creates: list[Item] = []
+        updates: list[Item] = []
+        for s in batch:
+            if s.deleted:
+                continue
+            prepared = _prepare(ctx, om, cm, s, st)
+            if prepared is None:
+                continue
+            _, built = prepared
+            item = Item(om.source, s.source_id, built.payload)
+            existing = ctx.store.dest_id(om.source, s.source_id, om.target)
+            if existing is None:
+                creates.append(item)
+                st.plan["create"] += 1
+            elif ctx.store.payload_hash(om.source, s.source_id, om.target) == \
+                    payload_hash(built.payload):
+                st.unchanged += 1
+                st.plan["unchanged"] += 1
+            else:
+                item.dest_id = existing
+                updates.append(item)
+                st.plan["update"] += 1
+        if not ctx.dry_run:
+            _write(ctx, writer, om, creates, updates, detail, st)
+        done += len(batch)
+        _report(ctx, om, done)
+
+
+def _chunks(items: list[Item], size: int) -> Any:
+    for i in range(0, len(items), max(size, 1)):
+        yield items[i:i + max(size, 1)]
+
+
+def _write(ctx: LoadContext, writer: Writer, om: ObjectMap, creates: list[Item],
+           updates: list[Item], detail: dict[str, Any], st: MapStats) -> None:
+    caps = ctx.dest.capabilities
+    for chunk in _chunks(creates, min(caps.batch_create, ctx.batch_size)):
+        for res in writer.create(om.target, chunk, detail):
+            if res.ok:
+                st.created += 1
+            else:
+                st.skipped += 1
+    for chunk in _chunks(updates, min(caps.batch_update, ctx.batch_size)):
+        for res in writer.update(om.target, chunk, detail, map_as=om.target):
+            if res.ok:
+                st.updated += 1
+            else:
+                st.skipped += 1
+
+
+def _parent_dest(ctx: LoadContext, om: ObjectMap, rec: Record) -> tuple[str, str] | None:
+    """(parent's destination object, parent's destination id) for fold/attach maps."""
+    assert om.parent is not None
+    pid = getattr(rec, om.parent.via, None)
+    if pid is None:
+        return None
+    if om.parent.map:
+        target = ctx.doc.object_map(om.parent.map).target
+    else:
+        target = next((m.target for m in ctx.doc.objects
+                       if m.source == om.parent.object and m.mode == "record"), om.target)
+    dest_id = ctx.lookup.dest_id(om.parent.object, str(pid), target)
+    return None if dest_id is None else (target, dest_id)
+
+
+def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
+    """Children folded into fields of their parent's record, aggregated per ``om.fold``."""
+    cm = ctx.compiled[om.name]
+    st = ctx.stat(om.name)
+    fold = om.fold
+    store = ctx.store
+    with store.write_lock:
+        store.conn.executescript(FOLD_SCHEMA)
+    with store.tx() as c:
+        c.execute("DELETE FROM fold_acc WHERE map=?", (om.name,))
+    parent_target = om.target
+    for batch in _candidates(ctx, om):
+        rows = []
+        for s in batch:
+            if s.deleted:
+                continue
+            prepared = _prepare(ctx, om, cm, s, st)
+            if prepared is None:
+                continue
+            rec, built = prepared
+            parent = _parent_dest(ctx, om, rec)
+            if parent is None:
+                st.skipped += 1
+                if not ctx.dry_run:
+                    store.skip(ctx.run_id, ref("source", om.source, s.source_id),
+                               om.parent.via if om.parent else None,
+                               "parent record has no destination record", "reference")
+                continue
+            parent_target, parent_id = parent
+            order = str(getattr(rec, fold.order_by if fold else "updated_at", "") or "")
+            for key, value in built.payload.items():
+                if key != cm.id_key:
+                    rows.append((om.name, parent_id, key, order, s.source_id,
+                                 json.dumps(value, default=str)))
+            st.folded += 1
+            st.plan["fold"] += 1
+            if not ctx.dry_run:
+                store.map_id(om.source, s.source_id, f"{parent_target}#{om.name}", parent_id,
+                             ctx.run_id, created=False)
+        with store.tx() as c:
+            c.executemany("INSERT OR REPLACE INTO fold_acc VALUES (?,?,?,?,?,?)", rows)
+    if not ctx.dry_run:
+        _apply_folds(ctx, writer, om, parent_target)
+
+
+def _aggregate(strategy: str, sep: str, values: list[Any]) -> Any:
+    values = [v for v in values if v not in (None, "", [])]
+    if not values:
+        return None
+    if strategy == "latest":
+        return values[-1]
+    if strategy == "first":
+        return values[0]
+    if strategy == "list":
+        out: list[Any] = []
+        for v in values:
+            out.extend(v if isinstance(v, list) else [v])
+        return out
+    return sep.join(str(v) for v in values)
+
+
+def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target: str) -> None:
+    fold = om.fold
+    strategy, sep = (fold.strategy, fold.separator) if fold else ("latest", "\n")
+    rows = ctx.store.conn.execute(
+        "SELECT parent_dest, key, value FROM fold_acc WHERE map=? ORDER BY parent_dest, key, ord,"
+        " source_id", (om.name,))
+    pending: list[Item] = []
+    current: str | None = None
+    acc: dict[str, list[Any]] = {}
+
+    def flush() -> None:
+        if current is None:
+            return
+        payload = {k: _aggregate(strategy, sep, v) for k, v in acc.items()}
+        h = payload_hash(payload)
+        row = ctx.store.conn.execute("SELECT hash FROM fold_state WHERE map=? AND parent_dest=?",
+                                     (om.name, current)).fetchone()
+        if row is None or row[0] != h:
+            pending.append(Item(om.parent.object if om.parent else om.source, current, payload,
+                                dest_id=current))
+
+    for parent_dest, key, value in rows.fetchall():
+        if parent_dest != current:
+            flush()
+            current, acc = parent_dest, {}
+        acc.setdefault(key, []).append(json.loads(value))
+    flush()
+    for chunk in _chunks(pending, min(ctx.dest.capabilities.batch_update, ctx.batch_size)):
+        results = writer.update(parent_target, chunk, {"map": om.name, "fold": True})
+        with ctx.store.tx() as c:
+            for it, res in zip(chunk, results, strict=True):
+                if res.ok:
+                    c.execute("INSERT OR REPLACE INTO fold_state VALUES (?,?,?)",
+                              (om.name, it.dest_id, payload_hash(it.payload)))
+
+
+class _SafeFormatter(string.Formatter):
+    """Template formatting over a record's own fields: no attribute or index access."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        if not field_name.isidentifier():
+            raise ValueError("template fields must be plain field names")
+        return kwargs.get(field_name, ""), field_name
+
+
+def render(template: str, rec: Record) -> str:
+    return _SafeFormatter().format(template, **rec.model_dump())
+
+
+def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
+    """Files (a Document's content, or a record rendered as text) attached to the parent."""
+    st = ctx.stat(om.name)
+    attach = om.attach
+    for batch in _candidates(ctx, om):
+        for s in batch:
+            rec = s.record
+            r = ref("source", om.source, s.source_id)
+            if s.deleted:
+                continue
+            if ctx.store.dest_id(om.source, s.source_id, om.target):
+                st.unchanged += 1
+                continue
+            parent = _parent_dest(ctx, om, rec)
+            reason = None
+            if parent is None:
+                reason = "parent record has no destination record"
+            elif (attach is None or attach.content == "file") and not (
+                    isinstance(rec, Document) and rec.local_path
+                    and Path(rec.local_path).exists()):
+                reason = "file content was not downloaded"
+            if reason:
+                st.skipped += 1
+                if not ctx.dry_run:
+                    ctx.store.skip(ctx.run_id, r, None, reason, "attach")
+                continue
+            st.plan["upload"] += 1
+            if ctx.dry_run:
+                continue
+            assert parent is not None
+            _upload_one(ctx, writer, om, rec, parent, st)
+
+
+def _upload_one(ctx: LoadContext, writer: Writer, om: ObjectMap, rec: Record,
+                parent: tuple[str, str], st: MapStats) -> None:
+    attach = om.attach
+    name = render(attach.file_name if attach else "{file_name}", rec)
+    mime = rec.mime_type if isinstance(rec, Document) else "text/plain"
+    item = Item(om.source, rec.source_id, {"file_name": name})
+    if attach is not None and attach.content == "render":
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+            fh.write(render(attach.template or "", rec))
+            path = Path(fh.name)
+        mime = "text/plain"
+    else:
+        assert isinstance(rec, Document) and rec.local_path
+        path = Path(rec.local_path)
+    try:
+        res = writer.upload(om.target, item, parent[0], parent[1], path, name, mime,
+                            {"map": om.name})
+    finally:
+        if attach is not None and attach.content == "render":
+            path.unlink(missing_ok=True)
+    if res.ok:
+        st.uploaded += 1
+    else:
+        st.skipped += 1

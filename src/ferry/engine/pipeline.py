@@ -1,0 +1,266 @@
+"""The verbs as functions over a Project: what the CLI, the demo and the web UI call.
+
+Each function opens the connectors the project names (through the registry), does one step,
+records it as a run in the staging store and returns plain results for reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry.connectors.base import CheckItem, Destination, Provisioned, Source
+from ferry.connectors.registry import make_destination, make_source
+from ferry.engine import dedup
+from ferry.engine.context import Hold, LoadContext, MapStats
+from ferry.engine.extract import ExtractStats, extract, scope_for, watermark
+from ferry.engine.owners import OwnerMatch, match_owners
+from ferry.engine.plan import load_order
+from ferry.engine.prepare import apply_keys, prepare, prepared
+from ferry.engine.project import Project
+from ferry.engine.recover import Recovery, recover
+from ferry.engine.rollback import RollbackResult, rollback, target_runs
+from ferry.engine.writes import Item, Writer
+from ferry.errors import MappingError
+from ferry.mapping.compile import compile_mapping
+from ferry.mapping.model import MappingDoc
+from ferry.model.staging import now_iso
+
+
+def open_source(project: Project) -> Source:
+    s = project.settings.source
+    return make_source(s.kind, s.options(), project.root)
+
+
+def open_destination(project: Project) -> Destination:
+    d = project.settings.destination
+    return make_destination(d.kind, d.options(), project.root)
+
+
+def resume_or_start(project: Project, kind: str, params: dict[str, Any] | None = None) -> str:
+    """Reuse the last unfinished run of this kind (a resume), else start a new one."""
+    for run in reversed(project.store.runs(kind)):
+        if run.status == "running":
+            return run.run_id
+    return project.store.start_run(kind, params)
+
+
+def check(project: Project) -> list[CheckItem]:
+    items: list[CheckItem] = []
+    for opener, label in ((open_source, "source"), (open_destination, "destination")):
+        try:
+            items += opener(project).check()  # type: ignore[operator]
+        except Exception as exc:  # noqa: BLE001 - every failure is a line of the check report
+            items.append(CheckItem(f"{label} reachable", False, type(exc).__name__,
+                                   f"check the {label} settings in ferry.yaml"))
+    baa = project.settings.baa
+    items.append(CheckItem(
+        "BAA confirmation", baa.confirmed,
+        f"confirmed by {baa.by} on {baa.at} (ref {baa.reference})" if baa.confirmed else
+        "no BAA confirmation recorded: clinical fields and flagged content will not be written",
+        "record it with `ferry check --baa-by NAME --baa-ref REF` once the BAA is signed"))
+    return items
+
+
+def run_extract(project: Project, *, since: dt.datetime | None = None,
+                objects: list[str] | None = None,
+                on_page: Callable[[Any, ExtractStats], None] | None = None) -> tuple[str,
+                                                                                     ExtractStats]:
+    run_id = resume_or_start(project, "extract", {"since": since.isoformat() if since else None})
+    stats = extract(open_source(project), project.store, run_id=run_id, objects=objects,
+                    since=since, files_dir=project.files_dir, on_page=on_page)
+    project.store.finish_run(run_id, "done", stats.__dict__)
+    return run_id, stats
+
+
+def confirmed_mapping(project: Project) -> MappingDoc:
+    from ferry.mapping.mapping_file import require_confirmed
+
+    return require_confirmed(project.mapping_path)
+
+
+def run_prepare(project: Project) -> tuple[str, list[Provisioned]]:
+    doc = confirmed_mapping(project)
+    run_id = resume_or_start(project, "prepare")
+    provisioned = prepare(doc, project.store, project.audit, open_destination(project), run_id)
+    project.store.finish_run(run_id, "done", {"items": len(provisioned),
+                                              "created": sum(p.created for p in provisioned)})
+    return run_id, provisioned
+
+
+@dataclass
+class LoadReport:
+    run_id: str
+    kind: str
+    stats: dict[str, MapStats]
+    owners: dict[str, Any]
+    recovery: Recovery
+    dedup: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+
+    def totals(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for st in self.stats.values():
+            for k, v in st.as_dict().items():
+                if isinstance(v, int):
+                    out[k] = out.get(k, 0) + v
+        return out
+
+
+def _targets(doc: MappingDoc) -> list[str]:
+    return sorted({om.target for om in doc.objects if om.mode in ("record", "attach")})
+
+
+def load(project: Project, *, kind: str = "run", dry_run: bool = False,
+         only: set[tuple[str, str]] | None = None, changed_since: str | None = None,
+         extracted: Callable[[str], bool] | None = None, hold: Hold | None = None,
+         progress: Callable[[str, int, int], None] | None = None,
+         dest: Destination | None = None) -> LoadReport:
+    """Load staged records through the confirmed map (a run, a sample or a delta pass)."""
+    doc = apply_keys(confirmed_mapping(project), project.store)
+    if not prepared(doc, project.store):
+        raise MappingError("the destination schema is not prepared: run `ferry prepare` first")
+    compiled = {cm.om.name: cm for cm in compile_mapping(doc)}
+    dest = dest or open_destination(project)
+    store = project.store
+    if dry_run:
+        run_id = f"dry-run-{now_iso()}"
+    else:
+        run_id = resume_or_start(project, kind)
+        info = store.run(run_id)
+        if info is not None and "snapshot" not in info.params:
+            snapshot = {obj: sum(1 for _ in dest.iter_ids(obj)) for obj in _targets(doc)}
+            store.set_run_params(run_id, {**info.params, "snapshot": snapshot})
+    id_keys = {cm.om.target: cm.id_key for cm in compiled.values() if cm.id_key}
+    recovery = recover(store, project.audit, dest, id_keys) if not dry_run else Recovery()
+    owners: OwnerMatch = match_owners(store, dest.users(),
+                                      project.settings.options.fallback_owner_email)
+    dd: dict[str, Any] = {}
+    if project.settings.options.dedup_by_email and any(om.source == "patient"
+                                                       for om in doc.objects):
+        res = dedup.analyse(store)
+        dd = {"groups": res.groups, "merged": res.merged, "probable": res.probable}
+    ctx = LoadContext(store, project.audit, dest, doc, compiled, owners, run_id,
+                      batch_size=project.settings.options.batch_size, dry_run=dry_run, only=only,
+                      changed_since=changed_since, hold=hold, progress=progress,
+                      extracted=extracted)
+    from ferry.engine.load import run_load
+
+    stats = run_load(ctx)
+    report = LoadReport(run_id, kind, stats, owners.report(), recovery, dd, dry_run)
+    if not dry_run:
+        store.finish_run(run_id, "done", {"totals": report.totals(),
+                                          "maps": {k: v.as_dict() for k, v in stats.items()}})
+    return report
+
+
+def migrate(project: Project, *, progress: Callable[[str, int, int], None] | None = None,
+            hold: Hold | None = None) -> tuple[ExtractStats, LoadReport]:
+    """Extract and load overlapped: the load follows the staging store as pages land.
+
+    Users, clinics, practitioners and patients must be complete before loading starts (owner
+    matching and dedup need all of them); everything after streams, so the migration takes about
+    max(extract, load) rather than their sum.
+    """
+    source = open_source(project)
+    objects = list(source.objects)
+    done_objects: set[str] = set()
+    failure: list[BaseException] = []
+    result: dict[str, ExtractStats] = {}
+
+    def on_page(page: Any, stats: ExtractStats) -> None:
+        if page.done:
+            done_objects.add(page.object)
+
+    def work() -> None:
+        try:
+            result["stats"] = run_extract(project, on_page=on_page)[1]
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+        finally:
+            done_objects.update(objects)
+
+    def extracted(obj: str) -> bool:
+        return obj in done_objects or project.store.get_checkpoint(scope_for(obj, None)) == "done"
+
+    thread = threading.Thread(target=work, name="ferry-extract", daemon=True)
+    thread.start()
+    first = {"clinic", "practitioner", "patient"} & set(objects)
+    while not all(extracted(o) for o in first) and thread.is_alive():
+        thread.join(0.05)
+    if failure:
+        raise failure[0]
+    report = load(project, extracted=extracted, progress=progress, hold=hold)
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result.get("stats", ExtractStats()), report
+
+
+def delta(project: Project, *, progress: Callable[[str, int, int], None] | None = None,
+          hold: Hold | None = None) -> tuple[ExtractStats, LoadReport, int]:
+    """One delta pass: read changes since each object's watermark, apply deletions per the
+    mapping's policy, upsert the changed records. Every write is audited (reversible)."""
+    started = now_iso()
+    source = open_source(project)
+    total = ExtractStats()
+    for obj in source.objects:
+        wm = watermark(project.store, obj)
+        since = dt.datetime.fromisoformat(wm) if wm else None
+        _, stats = run_extract(project, since=since, objects=[obj])
+        total.pages += stats.pages
+        for k, v in stats.staged.items():
+            total.staged[k] = total.staged.get(k, 0) + v
+        for k, v in stats.deleted.items():
+            total.deleted[k] = total.deleted.get(k, 0) + v
+    report = load(project, kind="delta", changed_since=started, progress=progress, hold=hold)
+    deleted = _apply_deletions(project, report.run_id, started)
+    return total, report, deleted
+
+
+def _apply_deletions(project: Project, run_id: str, since: str) -> int:
+    policy = project.settings.options.delete_policy
+    if policy == "ignore":
+        return 0
+    doc = confirmed_mapping(project)
+    dest = open_destination(project)
+    store = project.store
+    writer = Writer(store, project.audit, dest, run_id)
+    n = 0
+    for om in load_order(doc):
+        if om.mode != "record":
+            continue
+        for batch in store.iter_batches(om.source, 100, include_deleted=True,
+                                        changed_since=since):
+            items = []
+            for s in batch:
+                did = store.dest_id(om.source, s.source_id, om.target) if s.deleted else None
+                if did is None:
+                    continue
+                if policy == "flag":
+                    store.skip(run_id, f"source:{om.source}:{s.source_id}", None,
+                               "deleted at the source; left in the destination (policy flag)",
+                               "delta")
+                    continue
+                items.append(Item(om.source, s.source_id, dest_id=did))
+            if items:
+                results = writer.delete(om.target, items, {"map": om.name, "delta": True},
+                                        capture_before=True)
+                for it, res in zip(items, results, strict=True):
+                    if res.ok:
+                        store.unmap_id(om.source, it.source_id, om.target)
+                        n += 1
+    return n
+
+
+def run_rollback(project: Project, run_id: str | None = None) -> RollbackResult:
+    runs = target_runs(project.store, run_id)
+    rb_id = resume_or_start(project, "rollback", {"runs": runs})
+    result = rollback(project.store, project.audit, open_destination(project), runs, rb_id)
+    project.store.finish_run(rb_id, "done" if result.verified else "failed",
+                             {"deleted": result.deleted, "restored": result.restored,
+                              "verified": result.verified})
+    return result

@@ -1,0 +1,104 @@
+"""Prepare: create in the destination the schema the mapping needs, idempotently.
+
+Custom fields, custom objects, pipelines, stages and activity types are derived from the
+confirmed mapping and ensured one by one; each ensure is audited (intent → outcome, with the
+item and whether it was *created*), so rollback removes exactly what Ferry created. The physical
+keys (Pipedrive hash keys, ``__c`` names, ``x_`` names, stage ids) are kept in the staging store
+and written to ``reports/prepare/schema.json`` as the mapping workbook.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ferry.connectors.base import Destination, Provisioned, SchemaItem
+from ferry.mapping.model import MappingDoc
+from ferry.model.audit import AuditLog
+from ferry.model.fields import Kind
+from ferry.model.staging import StagingStore
+
+KEYS = "schema_keys"
+
+
+def schema_items(doc: MappingDoc) -> list[SchemaItem]:
+    items: list[SchemaItem] = []
+    for om in doc.objects:
+        if om.custom_object and not any(i.kind == "custom_object" and i.object == om.target
+                                        for i in items):
+            items.append(SchemaItem("custom_object", om.target, om.target,
+                                    om.target.removesuffix("__c").replace("_", " ")))
+    for obj, fields in doc.custom_fields.items():
+        for cf in fields:
+            items.append(SchemaItem("custom_field", obj, cf.name, cf.label, cf.kind,
+                                    tuple(cf.options), ref=cf.ref, external_id=cf.external_id))
+    for p in doc.pipelines:
+        items.append(SchemaItem("pipeline", "deal", p.name, p.name))
+        for i, s in enumerate(p.stages):
+            items.append(SchemaItem("stage", "deal", s.name, s.name, parent=p.name, order=i))
+    for name in doc.activity_types:
+        items.append(SchemaItem("activity_type", "activity", name, name))
+    return items
+
+
+def item_key(item: SchemaItem) -> str:
+    parent = f"{item.parent}/" if item.parent else ""
+    return f"{item.kind}:{item.object}:{parent}{item.name}"
+
+
+def _item_dict(item: SchemaItem) -> dict[str, Any]:
+    d = dataclasses.asdict(item)
+    d["field_kind"] = item.field_kind.value if item.field_kind else None
+    d["options"] = list(item.options)
+    return d
+
+
+def item_from_dict(d: dict[str, Any]) -> SchemaItem:
+    d = dict(d)
+    d["field_kind"] = Kind(d["field_kind"]) if d.get("field_kind") else None
+    d["options"] = tuple(d.get("options") or ())
+    return SchemaItem(**d)
+
+
+def prepare(doc: MappingDoc, store: StagingStore, audit: AuditLog, dest: Destination,
+            run_id: str) -> list[Provisioned]:
+    keys: dict[str, Any] = store.get_value(KEYS) or {}
+    out: list[Provisioned] = []
+    for item in schema_items(doc):
+        detail = {"item": _item_dict(item)}
+        [seq] = audit.append_many(run_id, [{"kind": "intent", "op": "provision",
+                                            "dest_object": item.object, "detail": detail}])
+        [prov] = dest.ensure([item])
+        audit.append_many(run_id, [{"kind": "done", "op": "provision", "dest_object": item.object,
+                                    "dest_id": prov.key, "intent_seq": seq,
+                                    "detail": {**detail, "created": prov.created,
+                                               "option_ids": prov.option_ids}}])
+        keys[item_key(item)] = {"key": prov.key, "option_ids": prov.option_ids}
+        store.set_value(KEYS, keys)
+        out.append(prov)
+    return out
+
+
+def apply_keys(doc: MappingDoc, store: StagingStore) -> MappingDoc:
+    """A copy of ``doc`` with every physical key ``prepare`` recorded filled in."""
+    keys: dict[str, Any] = store.get_value(KEYS) or {}
+    doc = doc.model_copy(deep=True)
+    for obj, fields in doc.custom_fields.items():
+        for cf in fields:
+            k = keys.get(item_key(SchemaItem("custom_field", obj, cf.name, cf.label)))
+            if k:
+                cf.key = k["key"]
+    for p in doc.pipelines:
+        k = keys.get(item_key(SchemaItem("pipeline", "deal", p.name, p.name)))
+        if k:
+            p.key = k["key"]
+        for s in p.stages:
+            k = keys.get(item_key(SchemaItem("stage", "deal", s.name, s.name, parent=p.name)))
+            if k:
+                s.key = k["key"]
+    return doc
+
+
+def prepared(doc: MappingDoc, store: StagingStore) -> bool:
+    keys: dict[str, Any] = store.get_value(KEYS) or {}
+    return all(item_key(i) in keys for i in schema_items(doc))

@@ -1,0 +1,191 @@
+"""Rollback: revert every write of one or more runs, reading only the audit log and id map.
+
+Entries are undone newest first: created records and uploads are deleted, updated records get
+their before-image back, records a delta deleted are re-created from their before-image, and
+schema ``prepare`` created is removed. Each undo is itself audited with the sequence numbers it
+undoes, so a rollback killed midway resumes where it stopped. It ends by verifying the
+destination: record counts equal the snapshot taken before the run, and every restored record
+reads back equal to its before-image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry.connectors.base import Destination, Provisioned
+from ferry.engine.prepare import KEYS, item_from_dict, item_key
+from ferry.engine.writes import Item, Writer
+from ferry.model.audit import AuditEntry, AuditLog
+from ferry.model.refs import RecordRef
+from ferry.model.staging import StagingStore, canonical_json
+
+UNDOABLE = ("create", "upload", "update", "delete", "provision")
+ROLLED_BACK = "rolled_back"
+
+
+@dataclass
+class RollbackResult:
+    runs: list[str]
+    deleted: int = 0
+    restored: int = 0
+    recreated: int = 0
+    schema_removed: int = 0
+    failures: list[str] = field(default_factory=list)
+    counts_before: dict[str, int] = field(default_factory=dict)
+    counts_after: dict[str, int] = field(default_factory=dict)
+    restored_hash_ok: bool = True
+
+    @property
+    def verified(self) -> bool:
+        return (not self.failures and self.restored_hash_ok
+                and all(self.counts_after.get(k) == v for k, v in self.counts_before.items()))
+
+
+def target_runs(store: StagingStore, run_id: str | None) -> list[str]:
+    """The runs to undo, newest first: one named run, or every run not yet rolled back."""
+    runs = [r for r in store.runs() if r.kind in ("prepare", "run", "sample", "delta")]
+    if run_id:
+        return [r.run_id for r in runs if r.run_id == run_id]
+    return [r.run_id for r in reversed(runs) if r.status != ROLLED_BACK]
+
+
+def _already_undone(audit: AuditLog) -> set[int]:
+    undone: set[int] = set()
+    for e in audit.entries():
+        if e.kind == "done" and "undoes" in e.detail:
+            undone.update(int(s) for s in e.detail["undoes"])
+    return undone
+
+
+def _todo(audit: AuditLog, runs: list[str]) -> Iterator[AuditEntry]:
+    undone = _already_undone(audit)
+    wanted = set(runs)
+    # Records these runs created are deleted outright; restoring their updates first is waste.
+    created = {(e.dest_object, e.dest_id) for e in audit.entries()
+               if e.run_id in wanted and e.kind == "done" and e.op in ("create", "upload")}
+    for e in audit.entries(reverse=True):
+        if e.run_id not in wanted or e.kind != "done" or e.op not in UNDOABLE \
+                or e.seq in undone or "undoes" in e.detail:
+            continue
+        if e.op in ("update", "delete") and (e.dest_object, e.dest_id) in created:
+            continue  # the record is deleted below; restoring or re-creating it first is waste
+        yield e
+
+
+def rollback(store: StagingStore, audit: AuditLog, dest: Destination, runs: list[str],
+             rollback_run_id: str, batch_size: int = 100) -> RollbackResult:
+    result = RollbackResult(runs)
+    writer = Writer(store, audit, dest, rollback_run_id)
+    group: list[AuditEntry] = []
+    for entry in _todo(audit, runs):
+        if group and (entry.op != group[0].op or entry.dest_object != group[0].dest_object
+                      or len(group) >= batch_size):
+            _undo(group, writer, dest, store, result)
+            group = []
+        group.append(entry)
+    if group:
+        _undo(group, writer, dest, store, result)
+    _verify(store, audit, dest, runs, result)
+    if not result.failures:
+        with store.tx() as c:
+            for run in runs:
+                c.execute("DELETE FROM idmap WHERE run_id=?", (run,))
+                c.execute("UPDATE runs SET status=? WHERE run_id=?", (ROLLED_BACK, run))
+    return result
+
+
+def _items(group: list[AuditEntry]) -> list[Item]:
+    out = []
+    for e in group:
+        r = RecordRef.parse(e.src_ref) if e.src_ref else RecordRef("dest", e.dest_object, "?")
+        out.append(Item(r.object, r.id, dest_id=e.dest_id))
+    return out
+
+
+def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: StagingStore,
+          result: RollbackResult) -> None:
+    op, obj = group[0].op, group[0].dest_object
+    detail: dict[str, Any] = {"undoes": [e.seq for e in group]}
+    if op in ("create", "upload"):
+        results = writer.delete(obj, _items(group), detail)
+        failed = [e for e, r in zip(group, results, strict=True) if not r.ok]
+        gone = _absent(dest, obj, [str(e.dest_id) for e in failed])
+        result.deleted += len(group) - len(failed) + len(gone)
+        result.failures += [f"{obj}:{e.dest_id} not deleted" for e in failed
+                            if str(e.dest_id) not in gone]
+        if gone:  # already gone (an earlier, interrupted rollback): record it as undone
+            writer.audit.append(writer.run_id, kind="done", op="delete", dest_object=obj,
+                                detail={"undoes": [e.seq for e in failed
+                                                   if str(e.dest_id) in gone],
+                                        "already_absent": True})
+    elif op == "update":
+        items = _items(group)
+        for it, e in zip(items, group, strict=True):
+            it.payload = dict(e.before or {})
+        results = writer.update(obj, items, detail, capture_before=False)
+        result.restored += sum(1 for r in results if r.ok)
+        result.failures += [f"{obj}:{e.dest_id} not restored"
+                            for e, r in zip(group, results, strict=True) if not r.ok]
+    elif op == "delete":
+        items = _items(group)
+        for it, e in zip(items, group, strict=True):
+            it.payload = dict(e.before or {})
+        results = writer.create(obj, items, detail)
+        result.recreated += sum(1 for r in results if r.ok)
+        result.failures += [f"{obj}:{e.dest_id} not re-created"
+                            for e, r in zip(group, results, strict=True) if not r.ok]
+    elif op == "provision":
+        for e in group:
+            if e.detail.get("created"):
+                item = item_from_dict(e.detail["item"])
+                dest.remove(Provisioned(item, str(e.dest_id), True,
+                                        e.detail.get("option_ids") or {}))
+                keys = store.get_value(KEYS) or {}
+                keys.pop(item_key(item), None)
+                store.set_value(KEYS, keys)
+                result.schema_removed += 1
+            writer.audit.append(writer.run_id, kind="done", op="unprovision", dest_object=obj,
+                                dest_id=e.dest_id, detail={"undoes": [e.seq],
+                                                           "removed": bool(e.detail.get("created"))})
+
+
+def _absent(dest: Destination, obj: str, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    present = dest.read(obj, ids)
+    return {i for i in ids if i not in present}
+
+
+def _hash(values: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(values)).hexdigest()
+
+
+def _verify(store: StagingStore, audit: AuditLog, dest: Destination, runs: list[str],
+            result: RollbackResult) -> None:
+    for run in reversed(runs):  # oldest first: its snapshot is the state before them all
+        info = store.run(run)
+        snapshot = (info.params.get("snapshot") if info else None) or {}
+        for obj, n in snapshot.items():
+            result.counts_before.setdefault(obj, int(n))
+    for obj in result.counts_before:
+        result.counts_after[obj] = sum(1 for _ in dest.iter_ids(obj))
+    # Records the runs updated must read back exactly as their before-images.
+    restored: dict[tuple[str, str], dict[str, Any]] = {}
+    wanted = set(runs)
+    for e in audit.entries():
+        if e.run_id in wanted and e.kind == "intent" and e.op == "update" and e.before \
+                and (e.dest_object, str(e.dest_id)) not in restored:
+            restored[(e.dest_object, str(e.dest_id))] = e.before
+    by_obj: dict[str, list[str]] = {}
+    for (obj, did) in restored:
+        by_obj.setdefault(obj, []).append(did)
+    for obj, ids in by_obj.items():
+        now = dest.read(obj, ids)
+        for did in ids:
+            before = restored[(obj, did)]
+            if did in now and _hash({k: now[did].get(k) for k in before}) != _hash(before):
+                result.restored_hash_ok = False
+                result.failures.append(f"{obj}:{did} differs from its before-image")

@@ -1,0 +1,131 @@
+"""Audited writes: every destination call goes intent → call → outcome.
+
+The intent entries are committed before the call is sent; the outcome entries, the id map and
+any skips are committed together after it returns. A crash between the two leaves open intents,
+which ``recover`` resolves by looking records up by source id before anything is re-created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ferry.connectors.base import Destination, WriteResult
+from ferry.errors import FerryError, RecordError
+from ferry.model.audit import AuditLog
+from ferry.model.staging import StagingStore, canonical_json
+
+log = logging.getLogger("ferry.engine")
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def ref(system: str, obj: str, sid: str) -> str:
+    return f"{system}:{obj}:{sid}"
+
+
+@dataclass
+class Item:
+    """One record's write: where it came from and what to send."""
+
+    src_object: str
+    source_id: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    dest_id: str | None = None  # for update/delete
+    before: dict[str, Any] | None = None
+
+
+@dataclass
+class Writer:
+    store: StagingStore
+    audit: AuditLog
+    dest: Destination
+    run_id: str
+
+    def _reason(self, err: FerryError | None) -> tuple[str | None, str]:
+        if isinstance(err, RecordError):
+            return err.field, err.reason
+        return None, f"{type(err).__name__}: {err}" if err else "unknown failure"
+
+    def _intents(self, op: str, dest_object: str, items: Sequence[Item], detail: dict[str, Any]
+                 ) -> list[int]:
+        return self.audit.append_many(self.run_id, [
+            {"kind": "intent", "op": op, "dest_object": dest_object, "dest_id": it.dest_id,
+             "src_ref": ref("source", it.src_object, it.source_id), "before": it.before,
+             "detail": detail} for it in items])
+
+    def _outcomes(self, op: str, dest_object: str, items: Sequence[Item], seqs: list[int],
+                  results: list[WriteResult], detail: dict[str, Any], *, map_as: str | None,
+                  stage: str) -> list[WriteResult]:
+        if len(results) != len(items):
+            raise FerryError(f"{self.dest.name} returned {len(results)} results for"
+                             f" {len(items)} {op}s of {dest_object}")
+        with self.store.tx() as c:
+            entries = []
+            for it, seq, res in zip(items, seqs, results, strict=True):
+                r = ref("source", it.src_object, it.source_id)
+                if res.ok:
+                    entries.append({"kind": "done", "op": op, "dest_object": dest_object,
+                                    "dest_id": res.dest_id or it.dest_id, "src_ref": r,
+                                    "intent_seq": seq, "detail": detail})
+                    if map_as is not None and res.dest_id:
+                        self.store.map_id(it.src_object, it.source_id, map_as, res.dest_id,
+                                          self.run_id, created=(op in ("create", "upload")),
+                                          payload_hash=payload_hash(it.payload), conn=c)
+                else:
+                    fld, reason = self._reason(res.error)
+                    entries.append({"kind": "failed", "op": op, "dest_object": dest_object,
+                                    "dest_id": it.dest_id, "src_ref": r, "intent_seq": seq,
+                                    "detail": {**detail, "field": fld, "reason": reason}})
+                    self.store.skip(self.run_id, r, fld, reason, stage, conn=c)
+            self.audit.append_many(self.run_id, entries, conn=c)
+        return results
+
+    def create(self, dest_object: str, items: Sequence[Item], detail: dict[str, Any]
+               ) -> list[WriteResult]:
+        seqs = self._intents("create", dest_object, items, detail)
+        results = self.dest.create(dest_object, [it.payload for it in items])
+        return self._outcomes("create", dest_object, items, seqs, results, detail,
+                              map_as=dest_object, stage="load")
+
+    def update(self, dest_object: str, items: Sequence[Item], detail: dict[str, Any], *,
+               map_as: str | None = None, capture_before: bool = True) -> list[WriteResult]:
+        if capture_before:
+            current = self.dest.read(dest_object, [str(it.dest_id) for it in items],
+                                     sorted({k for it in items for k in it.payload}))
+            for it in items:
+                before = current.get(str(it.dest_id), {})
+                it.before = {k: before.get(k) for k in it.payload}
+        seqs = self._intents("update", dest_object, items, detail)
+        results = self.dest.update(dest_object, [(str(it.dest_id), it.payload) for it in items])
+        return self._outcomes("update", dest_object, items, seqs, results, detail,
+                              map_as=map_as, stage="load")
+
+    def delete(self, dest_object: str, items: Sequence[Item], detail: dict[str, Any], *,
+               capture_before: bool = False) -> list[WriteResult]:
+        if capture_before:
+            current = self.dest.read(dest_object, [str(it.dest_id) for it in items])
+            for it in items:
+                it.before = current.get(str(it.dest_id))
+        seqs = self._intents("delete", dest_object, items, detail)
+        results = self.dest.delete(dest_object, [str(it.dest_id) for it in items])
+        return self._outcomes("delete", dest_object, items, seqs, results, detail, map_as=None,
+                              stage="delete")
+
+    def upload(self, dest_object: str, item: Item, parent_object: str, parent_id: str,
+               path: Path, file_name: str, mime_type: str | None, detail: dict[str, Any]
+               ) -> WriteResult:
+        seqs = self._intents("upload", dest_object, [item], {**detail, "parent": parent_id,
+                                                            "parent_object": parent_object})
+        try:
+            res = self.dest.upload(parent_object, parent_id, path, file_name, mime_type)
+        except RecordError as err:
+            res = WriteResult.failure(err)
+        return self._outcomes("upload", dest_object, [item], seqs, [res], detail,
+                              map_as=dest_object, stage="load-file")[0]

@@ -1,0 +1,53 @@
+"""Write a verb's report as JSON (machine) and as one self-contained HTML file (people).
+
+The JSON carries ``schema`` (``ferry.report/<verb>/v1``), ``generated_at``, ``project`` and the
+verb's data. The HTML renders the same data: mappings become definition tables, lists of
+records become tables. Reports name records by reference only; callers must mask PHI values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+_env = Environment(loader=PackageLoader("ferry.reports", "templates"),
+                   autoescape=select_autoescape(["html", "j2"]))
+
+
+def _is_table(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    cols: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    return cols
+
+
+_env.globals.update(is_table=_is_table, columns=_columns)
+_env.tests["mapping"] = lambda v: isinstance(v, dict)
+_env.tests["table"] = _is_table
+
+
+def write_report(reports_dir: Path, verb: str, data: dict[str, Any], *, project: str,
+                 title: str | None = None, name: str | None = None) -> tuple[Path, Path]:
+    """Write ``<name>.json`` and ``<name>.html``; returns both paths."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC)
+    doc = {"schema": f"ferry.report/{verb}/v1", "generated_at": stamp.isoformat(),
+           "project": project, **data}
+    base = name or verb
+    json_path = reports_dir / f"{base}.json"
+    json_path.write_text(json.dumps(doc, indent=2, default=str, sort_keys=False))
+    html = _env.get_template("report.html.j2").render(title=title or f"ferry {verb}", doc=doc,
+                                                       verb=verb)
+    html_path = reports_dir / f"{base}.html"
+    html_path.write_text(html)
+    return json_path, html_path
