@@ -1,0 +1,207 @@
+"""The emulated account's data: compact pre-rendered rows, indexed for paging and ``updated``.
+
+Why this shape: a 20,000-patient practice has several hundred thousand related rows. Holding
+them as pydantic records would cost gigabytes, so each row is rendered once to JSON bytes and a
+page is the concatenation of 100 of them. Rows are kept in ascending id order (the order the API
+pages in), which keeps page boundaries stable while records are added (new ids go last) and makes
+an ``updated`` filter's result only grow while it is paged. Canonical records are regenerated
+from the seed on demand (the generator is deterministic), except for rows the mutation mode made,
+which are kept as records so ``/_sandbox/state`` can show what the sandbox now holds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import random
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry.model.entities import Record
+from ferry.sandbox.practicehub.rules import (
+    OBJECT_RESOURCE,
+    RESOURCES,
+    api_id,
+    mutable_field,
+    render,
+)
+
+
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _ts(value: dt.datetime | None) -> float:
+    return value.timestamp() if value is not None else 0.0
+
+
+def _key(rid: int | str) -> tuple[int, int | str]:
+    """Sort key: integer ids numerically, then any textual ids."""
+    return (0, rid) if isinstance(rid, int) else (1, rid)
+
+
+@dataclass
+class Table:
+    """One resource: its rows (JSON bytes) in id order, their update times and deletions."""
+
+    resource: str
+    obj: str
+    keys: list[tuple[int, int | str]] = field(default_factory=list)
+    rows: dict[int | str, bytes] = field(default_factory=dict)
+    updated: dict[int | str, float] = field(default_factory=dict)
+    deleted: list[tuple[int | str, float]] = field(default_factory=list)
+    changed: dict[int | str, Record] = field(default_factory=dict)  # made by mutation mode
+    version: int = 0
+    _filter_cache: dict[tuple[float, int], list[int | str]] = field(default_factory=dict)
+
+    def put(self, rid: int | str, row: bytes, updated: float) -> None:
+        if rid not in self.rows:
+            k = _key(rid)
+            if not self.keys or k > self.keys[-1]:
+                self.keys.append(k)
+            else:
+                bisect.insort(self.keys, k)
+        self.rows[rid] = row
+        self.updated[rid] = updated
+        self.version += 1
+
+    def remove(self, rid: int | str, at: float) -> None:
+        if rid in self.rows:
+            self.keys.pop(bisect.bisect_left(self.keys, _key(rid)))
+            del self.rows[rid]
+            del self.updated[rid]
+            self.changed.pop(rid, None)
+            self.deleted.append((rid, at))
+            self.version += 1
+
+    def ids(self, since: float | None) -> list[int | str]:
+        """Ids in page order; with ``since``, only rows updated at or after it."""
+        if since is None:
+            return [k[1] for k in self.keys]
+        cache_key = (since, self.version)
+        hit = self._filter_cache.get(cache_key)
+        if hit is None:
+            hit = [k[1] for k in self.keys if self.updated[k[1]] >= since]
+            self._filter_cache = {cache_key: hit}  # keep only the newest query
+        return hit
+
+    def deleted_since(self, since: float | None) -> list[tuple[int | str, float]]:
+        return [d for d in self.deleted if since is None or d[1] >= since]
+
+    def max_int_id(self) -> int:
+        ints = [k[1] for k in self.keys[-1:] if k[0] == 0]
+        return int(ints[0]) if ints else 0
+
+
+class PracticeState:
+    """Every resource of the one emulated account, built from the synthetic practice."""
+
+    def __init__(self, seed: int, patients: int, dirt: Any = None) -> None:
+        self.seed = seed
+        self.patients = patients
+        self.dirt = dirt
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        from ferry.sandbox.synth import Practice
+
+        with self.lock:
+            kw = {"dirt": self.dirt} if self.dirt is not None else {}
+            self.practice = Practice(self.seed, self.patients, **kw)
+            self.tables: dict[str, Table] = {}
+            self.mutations = 0
+            objects = set(self.practice.objects())
+            for resource, obj in RESOURCES.items():
+                table = Table(resource, obj)
+                if obj in objects:
+                    for rec in self.practice.iter(obj):
+                        self._store(table, rec)
+                table.version = 0
+                self.tables[resource] = table
+
+    def _store(self, table: Table, rec: Record) -> None:
+        row = render(rec, self._date_format)
+        table.put(row["id"], _dumps(row), _ts(rec.updated_at))
+
+    def _date_format(self, obj: str, rid: str, name: str) -> str | None:
+        fn = getattr(self.practice, "date_format", None)
+        return fn(obj, rid, name) if fn else None
+
+    def file_bytes(self, rid: int | str) -> bytes | None:
+        """Content of a listed file (regenerated from the seed; mutated copies kept)."""
+        table = self.tables["files"]
+        if rid not in table.rows:
+            return None
+        rec = table.changed.get(rid) or self.find("document", rid)
+        return None if rec is None else self.practice.file_bytes(rec)
+
+    def find(self, obj: str, rid: int | str) -> Record | None:
+        table = self.tables[OBJECT_RESOURCE[obj]]
+        if rid in table.changed:
+            return table.changed[rid]
+        for rec in self.practice.iter(obj):
+            if api_id(rec.source_id) == rid:
+                return rec
+        return None
+
+    def records(self, obj: str) -> Iterator[Record]:
+        """The canonical records the sandbox holds now, in page order."""
+        table = self.tables[OBJECT_RESOURCE[obj]]
+        for rec in self.practice.iter(obj):
+            rid = api_id(rec.source_id)
+            if rid in table.rows and rid not in table.changed:
+                yield rec
+        yield from table.changed.values()
+
+    # -- mutation mode -------------------------------------------------------------------------
+    def mutate(self, resource: str, creates: int = 0, updates: int = 0, deletes: int = 0,
+               seed: int | None = None) -> dict[str, list[Any]]:
+        """Change, add and delete records now, as clinic staff would during a cutover."""
+        table = self.tables[resource]
+        rng = random.Random(seed if seed is not None else self.mutations)
+        self.mutations += 1
+        with self.lock:
+            ids = table.ids(None)
+            picked = rng.sample(ids, min(len(ids), updates + deletes + (1 if creates else 0)))
+            upd, dele = picked[:updates], picked[updates:updates + deletes]
+            template_id = picked[-1] if creates and picked else None
+            wanted = set(upd) | ({template_id} if template_id is not None else set())
+            originals = {rid: r for rid in wanted if (r := self.find(table.obj, rid)) is not None}
+            now = dt.datetime.now(dt.UTC)
+            fname = mutable_field(table.obj)
+            out: dict[str, list[Any]] = {"created": [], "updated": [], "deleted": []}
+            for rid in upd:
+                rec = originals[rid]
+                change: dict[str, Any] = {"updated_at": now}
+                if fname:
+                    change[fname] = f"changed {self.mutations}"
+                new = rec.model_copy(update=change)
+                table.changed[rid] = new
+                self._store(table, new)
+                out["updated"].append(rid)
+            for rid in dele:
+                table.remove(rid, now.timestamp())
+                out["deleted"].append(rid)
+            if creates and template_id is not None:
+                base = originals[template_id]
+                next_id = max(table.max_int_id(), max((d[0] for d in table.deleted
+                                                       if isinstance(d[0], int)), default=0))
+                for i in range(creates):
+                    nid = next_id + 1 + i
+                    change = {"source_id": str(nid), "created_at": now, "updated_at": now}
+                    if fname:
+                        change[fname] = f"created {self.mutations}"
+                    new = base.model_copy(update=change)
+                    table.changed[nid] = new
+                    self._store(table, new)
+                    out["created"].append(nid)
+            return out
+
+    def summary(self) -> dict[str, Any]:
+        return {r: {"object": t.obj, "count": len(t.rows), "deleted": [d[0] for d in t.deleted],
+                    "changed": sorted(t.changed, key=_key)}
+                for r, t in self.tables.items()}

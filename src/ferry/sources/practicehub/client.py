@@ -1,0 +1,315 @@
+"""PracticeHub HTTP calls, and nothing else: pacing, keys, retries, links, file streams.
+
+Why it looks like this:
+
+* The limit is **1 request/second per account** [doc]. Every request waits for its turn on a
+  ``Pacer`` set a little slower than the limit (``pace_margin``), so steady state never earns a
+  429; a 429 or 5xx that happens all the same (another client on the account, a fault) is retried
+  with the server's hint or with jittered backoff. ``time_scale`` divides every interval and wait,
+  mirroring the sandbox's ``--time-scale``, so benchmarks run this exact pacing logic fast.
+* Several keys of one account **share** the account's allowance (``limit_scope="account"``, the
+  documented behaviour): they are used in turn behind one pacer, which buys no speed but keeps the
+  extraction going when one key is revoked (a key refused with 401 is dropped while others
+  remain). Only if the account's limit turns out to be per key (``limit_scope="key"``) does each
+  key get its own pacer, and N keys then fetch N pages at once: N times the throughput.
+* ``connect_to`` sends the TCP connection elsewhere (the local sandbox) while every request keeps
+  the account's ``Host``; absolute ``links.next`` URLs are rewritten the same way.
+* Logs carry method, path and status only (``ferry.connectors.http``); bodies are never logged.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ferry.connectors.http import acall_with_retry, make_async_client, make_client
+from ferry.connectors.ratelimit import Pacer
+from ferry.errors import FatalError, RateLimited, RecordError, RetriableError
+
+SYSTEM = "practicehub"
+
+
+class _Redirect:
+    """Send requests for ``host`` to ``connect_to`` while keeping the Host header."""
+
+    def __init__(self, host: str, connect_to: str | None) -> None:
+        self.host = host
+        target = urlsplit(connect_to) if connect_to else None
+        self.target = target
+
+    def rewrite(self, request: httpx.Request) -> None:
+        if self.target is None or request.url.host != self.host:
+            return
+        request.headers["host"] = self.host
+        request.url = request.url.copy_with(scheme=self.target.scheme,
+                                            host=self.target.hostname,
+                                            port=self.target.port)
+
+
+class _AsyncTransport(httpx.AsyncBaseTransport):
+    def __init__(self, redirect: _Redirect, inner: httpx.AsyncBaseTransport) -> None:
+        self.redirect, self.inner = redirect, inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.redirect.rewrite(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _SyncTransport(httpx.BaseTransport):
+    def __init__(self, redirect: _Redirect, inner: httpx.BaseTransport) -> None:
+        self.redirect, self.inner = redirect, inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.redirect.rewrite(request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass
+class ListPage:
+    total: int
+    data: list[dict[str, Any]]
+    next_url: str | None
+    server_time: float | None  # the response's Date header, epoch seconds
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    list_requests: int = 0
+    rate_limited: int = 0
+    server_errors: int = 0
+    network_errors: int = 0
+    bad_bodies: int = 0
+    by_resource: dict[str, int] = field(default_factory=dict)
+
+
+class PracticeHubClient:
+    def __init__(self, base_url: str, keys: list[str], app_details: str, *,
+                 connect_to: str | None = None, requests_per_second: float = 1.0,
+                 time_scale: float = 1.0, limit_scope: str = "account",
+                 pace_margin: float = 0.02, timeout: float = 60.0, attempts: int = 8) -> None:
+        if not keys:
+            raise FatalError("no PracticeHub API key given", system=SYSTEM)
+        self.base_url = base_url.rstrip("/")
+        self.host = urlsplit(self.base_url).hostname or ""
+        self.keys = list(keys)
+        self.app_details = app_details
+        self.time_scale = time_scale
+        self.limit_scope = limit_scope
+        interval = (1.0 / requests_per_second) * (1.0 + pace_margin)
+        shared = Pacer(interval, time_scale=time_scale)
+        self.pacers = {k: (Pacer(interval, time_scale=time_scale) if limit_scope == "key"
+                           else shared) for k in self.keys}
+        self.attempts = attempts
+        self.stats = Stats()
+        self._turn = 0
+        redirect = _Redirect(self.host, connect_to)
+        self._redirect = redirect
+        self.client = make_async_client(
+            self.base_url, timeout=timeout,
+            transport=_AsyncTransport(redirect, httpx.AsyncHTTPTransport()))
+        self._sync: httpx.Client | None = None
+        self._timeout = timeout
+
+    @property
+    def parallelism(self) -> int:
+        """Requests worth having in flight: one per key only when the limit is per key."""
+        return len(self.keys) if self.limit_scope == "key" else 1
+
+    def _next_key(self) -> str:
+        self._turn = (self._turn + 1) % len(self.keys)
+        return self.keys[self._turn]
+
+    def _headers(self, key: str) -> dict[str, str]:
+        return {"x-practicehub-key": key, "x-app-details": self.app_details,
+                "accept": "application/json"}
+
+    def url(self, resource: str) -> str:
+        return f"{self.base_url}/{resource}"
+
+    # -- responses -------------------------------------------------------------------------------
+    def _classify(self, response: httpx.Response, key: str) -> None:
+        """Raise the Ferry error a non-2xx status means. Bodies are the server's own messages."""
+        status = response.status_code
+        if status < 400:
+            return
+        message = _error_text(response)
+        if status == 429:
+            self.stats.rate_limited += 1
+            hint = _retry_after(response)
+            wait = (hint if hint is not None else 1.0) / self.time_scale
+            self.pacers[key].defer(wait)
+            raise RateLimited("rate limited (429)", retry_after=wait, status=429, system=SYSTEM)
+        if status >= 500:
+            self.stats.server_errors += 1
+            raise RetriableError(f"server error {status}", status=status, system=SYSTEM)
+        if status == 401:
+            if len(self.keys) > 1:
+                # this key is refused; the others of the account carry on
+                self.keys.remove(key)
+                raise RetriableError("a key was refused (401); continuing with the others",
+                                     status=401, system=SYSTEM)
+            raise FatalError(f"PracticeHub refused the API key (401): {message}", status=401,
+                             system=SYSTEM)
+        if status == 404:
+            raise FatalError(f"PracticeHub answered 404 for {response.request.url.path}: "
+                             f"{message}", status=404, system=SYSTEM)
+        raise FatalError(f"PracticeHub refused the request ({status}): {message}",
+                         status=status, system=SYSTEM)
+
+    async def get_json(self, url: str, params: dict[str, Any] | None = None,
+                       *, counted: str | None = None) -> tuple[Any, httpx.Response]:
+        """GET an API URL under the account's allowance; retried until it yields whole JSON."""
+
+        async def attempt() -> tuple[Any, httpx.Response]:
+            key = self._next_key()
+            await self.pacers[key].await_turn()
+            self.stats.requests += 1
+            if counted:
+                self.stats.list_requests += 1
+                self.stats.by_resource[counted] = self.stats.by_resource.get(counted, 0) + 1
+            try:
+                response = await self.client.get(url, params=params, headers=self._headers(key))
+            except (httpx.TransportError, httpx.DecodingError):
+                self.stats.network_errors += 1
+                raise
+            self._classify(response, key)
+            try:
+                return json.loads(response.content), response
+            except ValueError:  # a body cut short: worth asking again
+                self.stats.bad_bodies += 1
+                raise RetriableError("incomplete JSON body", status=response.status_code,
+                                     system=SYSTEM) from None
+
+        return await acall_with_retry(attempt, attempts=self.attempts,
+                                      base=0.5 / self.time_scale)
+
+    async def list_page(self, url: str, params: dict[str, Any] | None, resource: str
+                        ) -> ListPage:
+        body, response = await self.get_json(url, params, counted=resource)
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise RetriableError("list response without a data array", system=SYSTEM)
+        links = body.get("links") or {}
+        return ListPage(total=int(body.get("total_entries") or 0), data=body["data"],
+                        next_url=links.get("next") or None,
+                        server_time=_date_header(response))
+
+    # -- files -----------------------------------------------------------------------------------
+    async def download(self, url: str, dest: Path, ref: str) -> tuple[int, str, str | None]:
+        """Stream a (pre-signed) file URL to ``dest``; returns size, sha256, content type.
+
+        Raises ``Expired`` on 403 so the caller can ask for a fresh link. The API key is not
+        sent: a pre-signed link carries its own authority.
+        """
+
+        async def attempt() -> tuple[int, str, str | None]:
+            tmp = dest.with_name(dest.name + ".part")
+            digest, size = hashlib.sha256(), 0
+            try:
+                async with self.client.stream("GET", url) as response:
+                    if response.status_code in (401, 403):
+                        raise Expired()
+                    if response.status_code == 404:
+                        raise RecordError(ref, "url", "file content not found at the source",
+                                          system=SYSTEM)
+                    if response.status_code == 429 or response.status_code >= 500:
+                        self.stats.server_errors += 1
+                        raise RetriableError(f"file server error {response.status_code}",
+                                             status=response.status_code, system=SYSTEM)
+                    expected = response.headers.get("content-length")
+                    with tmp.open("wb") as fh:
+                        async for chunk in response.aiter_bytes(1 << 16):
+                            fh.write(chunk)
+                            digest.update(chunk)
+                            size += len(chunk)
+                    if expected is not None and int(expected) != size:
+                        raise RetriableError("file body cut short", system=SYSTEM)
+                    ctype = response.headers.get("content-type")
+            except (httpx.TransportError, httpx.DecodingError):
+                self.stats.network_errors += 1
+                raise
+            tmp.replace(dest)
+            return size, digest.hexdigest(), ctype
+
+        return await acall_with_retry(attempt, attempts=self.attempts,
+                                      base=0.5 / self.time_scale)
+
+    # -- synchronous calls for check/describe -----------------------------------------------------
+    def get_sync(self, url: str, params: dict[str, Any] | None = None,
+                 key: str | None = None) -> httpx.Response:
+        """One paced GET without retries (``check`` wants to see the first answer as it is)."""
+        if self._sync is None:
+            self._sync = make_client(self.base_url, timeout=self._timeout,
+                                     transport=_SyncTransport(self._redirect,
+                                                              httpx.HTTPTransport()))
+        key = key or self.keys[0]
+        self.pacers[key].wait()
+        self.stats.requests += 1
+        return self._sync.get(url, params=params, headers=self._headers(key))
+
+    def get_json_sync(self, url: str, params: dict[str, Any] | None = None) -> Any:
+        for attempt in range(self.attempts):
+            try:
+                response = self.get_sync(url, params)
+                self._classify(response, self.keys[0])
+                return response.json()
+            except (RetriableError, httpx.TransportError, ValueError):
+                if attempt == self.attempts - 1:
+                    raise
+                time.sleep(min(2.0 ** attempt, 8.0) / self.time_scale)
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+
+
+class Expired(Exception):
+    """A pre-signed link is no longer valid (403)."""
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+def _date_header(response: httpx.Response) -> float | None:
+    value = response.headers.get("date")
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The server's error message (never a record value: error bodies carry no record data)."""
+    try:
+        body = response.json()
+        return str(body.get("error") or body.get("message") or "")[:200]
+    except (ValueError, AttributeError):
+        return ""
+

@@ -1,0 +1,252 @@
+"""The PracticeHub ``Source``: resumable paged reads, deltas with deletions, files, check.
+
+Checkpoints. Each page carries a token naming the page to fetch *next* (with the ``since`` and
+watermark the read began with, and whether the read is in its deletions phase), so the engine,
+which stages a page and its token in one transaction, resumes after a SIGKILL at the first page
+not yet staged: no completed page is fetched again. Pages are read in id order (the order the
+API pages in) and ``links.next`` is followed until the API stops offering one.
+
+Deltas. ``since`` becomes the documented ``updated`` filter; after the changed rows, the
+``/{resource}/deleted`` list (an ASSUMPTION modelled on Cliniko) reports deletions as
+``Page.deleted_ids``. The watermark is the server's clock (``Date`` header) when the read began,
+less ``watermark_overlap_s``: a change made while later pages were read is picked up next time.
+Offset paging has one blind spot the API gives no way round: a row *deleted* during a full read
+shifts later rows one place up, so one row may be skipped; the next delta (which starts before
+that read began) re-reads every row changed since, and a delta can be run with an older
+``since`` to sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+from ferry.connectors.base import (
+    CheckItem,
+    FieldSpec,
+    FileInfo,
+    ObjectInfo,
+    Page,
+    RateInfo,
+    Source,
+)
+from ferry.errors import FatalError, FerryError, RecordError
+from ferry.model.entities import Document, Record, entity
+from ferry.model.fields import Kind, fields_of
+from ferry.sources.practicehub.client import Expired, ListPage, PracticeHubClient
+from ferry.sources.practicehub.wire import API_FIELDS, RESOURCES, SYSTEM, Decoder
+
+CUSTOM_KINDS = {"text": Kind.TEXT, "long_text": Kind.LONG_TEXT, "int": Kind.INT,
+                "decimal": Kind.DECIMAL, "bool": Kind.BOOL, "date": Kind.DATE,
+                "datetime": Kind.DATETIME, "enum": Kind.ENUM, "set": Kind.SET}
+
+
+def _token(**state: Any) -> str:
+    return json.dumps(state, separators=(",", ":"), sort_keys=True)
+
+
+class PracticeHubSource(Source):
+    name: ClassVar[str] = SYSTEM
+    objects: ClassVar[tuple[str, ...]] = tuple(RESOURCES)
+
+    def __init__(self, client: PracticeHubClient, *, page_size: int = 100,
+                 decoder: Decoder | None = None, watermark_overlap_s: float = 1.0,
+                 describe_counts: bool = True) -> None:
+        self.client = client
+        self.page_size = max(1, min(page_size, 100))
+        self.decoder = decoder or Decoder()
+        self.overlap = watermark_overlap_s
+        self.describe_counts = describe_counts
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _params(self, page: int, since: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"page": page, "page_size": self.page_size}
+        if since:
+            params["updated"] = since
+        return params
+
+    def _watermark(self, lp: ListPage) -> str:
+        at = lp.server_time if lp.server_time is not None else dt.datetime.now(dt.UTC).timestamp()
+        return dt.datetime.fromtimestamp(int(at - self.overlap), dt.UTC).isoformat()
+
+    async def read(self, object_name: str, *, checkpoint: str | None = None,
+                   since: dt.datetime | None = None) -> AsyncIterator[Page]:
+        if object_name not in RESOURCES:
+            raise FatalError(f"practicehub has no object {object_name!r}", system=SYSTEM)
+        state: dict[str, Any] = json.loads(checkpoint) if checkpoint else {
+            "page": 1, "phase": "list", "watermark": None,
+            "since": since.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+            if since else None}
+        resource = RESOURCES[object_name]
+        if state["phase"] == "list":
+            async for page in self._pages(object_name, resource, state):
+                yield page
+            if state["phase"] != "deleted":
+                return
+        async for page in self._pages(object_name, f"{resource}/deleted", state):
+            yield page
+
+    async def _pages(self, obj: str, path: str, state: dict[str, Any]) -> AsyncIterator[Page]:
+        """Pages of one list from ``state['page']`` on, fetched in order (or ``parallelism``
+        at a time when each key has its own allowance) and yielded in order."""
+        deleted = path.endswith("/deleted")
+        url = self.client.url(path)
+        ahead: dict[int, asyncio.Task[ListPage]] = {}
+        last_page: int | None = None
+        try:
+            page = int(state["page"])
+            while True:
+                width = self.client.parallelism
+                for n in range(page, page + width):
+                    if n not in ahead and (last_page is None or n <= last_page) and (
+                            n == page or last_page is not None):
+                        ahead[n] = asyncio.ensure_future(self.client.list_page(
+                            url, self._params(n, state["since"]), path))
+                lp = await ahead.pop(page)
+                last_page = max(1, -(-lp.total // self.page_size))
+                if state["watermark"] is None:
+                    state["watermark"] = self._watermark(lp)
+                more = bool(lp.next_url) and bool(lp.data)
+                nxt = _page_of(lp.next_url) if more else None
+                if more:
+                    state["page"] = nxt or page + 1
+                elif state["since"] and not deleted:
+                    state.update(phase="deleted", page=1)
+                records, errors, gone = self._decode(obj, lp.data, deleted)
+                done = not more and not (state["phase"] == "deleted" and not deleted)
+                yield Page(object=obj, records=records, errors=errors, deleted_ids=gone,
+                           checkpoint="" if done else _token(**state), done=done,
+                           watermark=state["watermark"])
+                if not more:
+                    return
+                page = int(state["page"])
+        finally:
+            for task in ahead.values():
+                task.cancel()
+
+    def _decode(self, obj: str, rows: list[dict[str, Any]], deleted: bool
+                ) -> tuple[list[Record], list[FerryError], list[str]]:
+        if deleted:
+            return [], [], [str(r["id"]) for r in rows if r.get("id") is not None]
+        records: dict[str, Record] = {}
+        errors: list[FerryError] = []
+        for row in rows:
+            try:
+                rec = self.decoder.record(obj, row)
+            except RecordError as err:
+                errors.append(err)
+                continue
+            records[rec.source_id] = rec  # [code] an id may repeat in one list: keep one
+        return list(records.values()), errors, []
+
+    # -- files -----------------------------------------------------------------------------------
+    async def fetch_file(self, document: Document, dest: Path) -> FileInfo:
+        """Stream the file; a link that expired (403) is refreshed from ``/files/{id}`` once."""
+        ref = f"{SYSTEM}:document:{document.source_id}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        url = document.url
+        for attempt in range(2):
+            if not url or attempt:
+                body, _ = await self.client.get_json(self.client.url(
+                    f"files/{document.source_id}"))
+                url = body.get("url") if isinstance(body, dict) else None
+                if not url:
+                    raise RecordError(ref, "url", "the source lists no link for this file",
+                                      system=SYSTEM)
+            try:
+                size, sha, ctype = await self.client.download(url, dest, ref)
+            except Expired:
+                continue
+            return FileInfo(dest, size, sha, document.mime_type or ctype)
+        raise RecordError(ref, "url", "the file link was refused even after a refresh",
+                          system=SYSTEM)
+
+    # -- check / describe ------------------------------------------------------------------------
+    def check(self) -> list[CheckItem]:
+        host = self.client.host
+        parts = host.split(".")
+        items = [CheckItem("base URL", host.endswith(".practicehub.io") and len(parts) == 4,
+                           host, "use https://{account}.{region}.practicehub.io/api")]
+        for i, key in enumerate(list(self.client.keys)):
+            label = "API key" if len(self.client.keys) == 1 else f"API key {i + 1}"
+            try:
+                r = self.client.get_sync(self.client.url("practitioners"), {"page_size": 1},
+                                         key=key)
+            except Exception as exc:  # noqa: BLE001 - any failure to connect is the finding
+                items.append(CheckItem("reachable", False, f"cannot reach {host}: "
+                                       f"{type(exc).__name__}", "check base_url and network"))
+                break
+            msg = _message(r)
+            if r.status_code == 404:
+                items.append(CheckItem("account and region", False, msg,
+                                       "check the account and region in base_url (the region "
+                                       "seen in PracticeHub's docs is 'neptune')"))
+                break
+            if i == 0:
+                items.append(CheckItem("account and region", True, host))
+            if r.status_code == 401:
+                items.append(CheckItem(label, False, msg, "create a key under Settings → "
+                                       "Developers, and send x-app-details as name=email"))
+            elif r.status_code == 429:
+                items.append(CheckItem(label, True, "accepted (rate limited right now)"))
+            else:
+                items.append(CheckItem(label, r.status_code == 200, f"HTTP {r.status_code}"))
+        return items
+
+    def describe(self) -> list[ObjectInfo]:
+        out = []
+        for obj, resource in RESOURCES.items():
+            model = entity(obj)
+            api = {v: k for k, v in API_FIELDS.get(obj, {}).items()}
+            api.update(created_at="created", updated_at="updated")
+            fields = [FieldSpec(name=f.name, kind=f.kind, label=f.label, key=api.get(f.name,
+                      f.name), required=f.required, options=f.options, ref=f.ref,
+                      writable=False, phi=f.phi) for f in fields_of(model)]
+            count = None
+            if self.describe_counts or obj == "patient":
+                body = self.client.get_json_sync(self.client.url(resource), {
+                    "page_size": 100 if obj == "patient" else 1})
+                count = int(body.get("total_entries") or 0)
+                if obj == "patient":
+                    fields += _custom_specs(body.get("data") or [])
+            out.append(ObjectInfo(name=obj, label=resource, fields=fields, count=count))
+        return out
+
+    def rate(self) -> RateInfo:
+        return RateInfo(requests_per_second=1.0 * self.client.parallelism, page_size=100,
+                        notes="1 request per second per account (PracticeHub docs)")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _page_of(url: str | None) -> int | None:
+    if not url:
+        return None
+    values = parse_qs(urlsplit(url).query).get("page")
+    return int(values[0]) if values and values[0].isdigit() else None
+
+
+def _message(response: Any) -> str:
+    try:
+        return str(response.json().get("error", ""))[:200] or f"HTTP {response.status_code}"
+    except ValueError:
+        return f"HTTP {response.status_code}"
+
+
+def _custom_specs(rows: list[dict[str, Any]]) -> list[FieldSpec]:
+    """Patient custom fields, as seen on the first page of patients (types as declared)."""
+    seen: dict[str, FieldSpec] = {}
+    for row in rows:
+        for item in row.get("custom_fields") or []:
+            key = str(item.get("key") or item.get("name"))
+            if key not in seen:
+                seen[key] = FieldSpec(name=f"custom.{key}", key=key, label=item.get("name") or key,
+                                      kind=CUSTOM_KINDS.get(item.get("type"), Kind.TEXT),
+                                      custom=True, options=item.get("options"), writable=False)
+    return list(seen.values())

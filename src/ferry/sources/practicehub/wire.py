@@ -1,0 +1,197 @@
+"""PracticeHub JSON rows → canonical records (the strict model of ``ferry.model.entities``).
+
+The API is loose where the model is strict, so each value is decoded by the *kind* of the
+canonical field it lands in: ids and references arrive as int or str (``patient_id`` mixes both
+[code]); money arrives as strings [code] and becomes ``Decimal``; dates arrive in whatever format
+the clinic's staff or an old import left (parsed with dateutil, day-first by default as the
+service's markets are UK/IE/ANZ); ``created`` is a zone-less ``YYYY-MM-DD HH:MM:SS`` [code]
+taken in the account's time zone. A row that cannot be decoded raises ``RecordError`` naming the
+record and field, never the value, so the rest of its page still loads. Unknown API fields are
+ignored: the docs promise no field list, so new fields must not break an extraction.
+
+Resource names other than ``patients``, ``practitioners``, ``appointments``,
+``appointment_types``, ``files``, ``invoices``, ``payments`` and ``patient_logs`` are
+ASSUMPTIONS modelled on Cliniko (PracticeHub publishes no endpoint reference).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil import parser as dateparser
+
+from ferry.errors import RecordError
+from ferry.model.entities import CustomValue, Record, entity, parse_record
+from ferry.model.fields import Kind, field_info
+
+SYSTEM = "practicehub"
+
+#: canonical object → API resource (dependency order: parents first)
+RESOURCES: dict[str, str] = {
+    "clinic": "locations",
+    "practitioner": "practitioners",
+    "patient": "patients",
+    "patient_relationship": "patient_relationships",
+    "practitioner_patient": "practitioner_patients",
+    "appointment_type": "appointment_types",
+    "appointment": "appointments",
+    "appointment_reminder": "appointment_reminders",
+    "clinical_note": "clinical_notes",
+    "treatment_record": "treatment_records",
+    "insurance_policy": "insurance_policies",
+    "prescription": "prescriptions",
+    "invoice": "invoices",
+    "payment": "payments",
+    "document": "files",
+    "campaign": "campaigns",
+    "message": "patient_logs",
+    "workflow": "workflows",
+    "compliance_policy": "policies",
+}
+
+#: API field → canonical field, where they differ
+API_FIELDS: dict[str, dict[str, str]] = {
+    "clinic": {"address_line_1": "street", "state": "region", "zip": "postcode"},
+    "practitioner": {"location_id": "clinic_id", "designation": "credentials"},
+    "patient": {"address_line_1": "street", "address_line_2": "street2", "state": "region",
+                "zip": "postcode", "blood_type": "blood_group", "location_id": "clinic_id",
+                "practitioner_id": "primary_practitioner_id", "contact_status": "status",
+                "accepted_email_marketing": "consent_email",
+                "accepted_sms_marketing": "consent_sms", "mobilephone": "mobile"},
+    "appointment_type": {"duration": "duration_minutes", "price": "default_fee"},
+    "appointment": {"location_id": "clinic_id", "appointment_type": "type_name",
+                    "price": "fee", "did_not_arrive": "no_show", "duration": "duration_minutes",
+                    "cancelReason": "cancellation_reason"},
+    "appointment_reminder": {"type": "channel", "send_at": "due_at", "sent": "completed"},
+    "clinical_note": {"content": "body"},
+    "treatment_record": {"icd10_codes": "diagnosis_codes", "cpt_codes": "procedure_codes",
+                         "estimate": "estimated_cost"},
+    "insurance_policy": {"insurance_provider": "carrier", "policy_number": "member_id",
+                         "expiry_date": "termination_date"},
+    "prescription": {"medication_name": "medication", "prescription_date": "prescribed_on"},
+    "invoice": {"total": "amount", "owing": "balance"},
+    "payment": {"payment_method": "method", "payment_date": "paid_at"},
+    "document": {"entity_type": "parent_object", "entity_id": "parent_id",
+                 "file_type": "category"},
+    "message": {"type": "channel", "sub_type": "direction", "data": "body"},
+    "compliance_policy": {"content": "body"},
+}
+
+#: [code] ``processed`` and ``cancelled`` are seen; ``booked`` and ``dna`` are assumptions
+APPOINTMENT_STATUS = {"booked": "scheduled", "processed": "completed", "cancelled": "cancelled",
+                      "dna": "no_show", "scheduled": "scheduled", "completed": "completed",
+                      "no_show": "no_show"}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Decoder:
+    """Decodes rows of one account (its time zone and date order)."""
+
+    def __init__(self, timezone: str = "UTC", dayfirst: bool = True) -> None:
+        self.tz = ZoneInfo(timezone)
+        self.dayfirst = dayfirst
+
+    # -- values ----------------------------------------------------------------------------------
+    def date(self, value: Any) -> dt.date:
+        if isinstance(value, str):
+            text = value.strip()
+            if _ISO_DATE.match(text):
+                return dt.date.fromisoformat(text)
+            return dateparser.parse(text, dayfirst=self.dayfirst).date()
+        raise ValueError("not a date")
+
+    def datetime(self, value: Any) -> dt.datetime:
+        if not isinstance(value, str):
+            raise ValueError("not a timestamp")
+        text = value.strip()
+        try:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = dateparser.parse(text, dayfirst=self.dayfirst)
+        return parsed.replace(tzinfo=self.tz) if parsed.tzinfo is None else parsed
+
+    def value(self, kind: Kind, value: Any) -> Any:
+        if value is None:
+            return None
+        if kind == Kind.REF:
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise ValueError("not an id")
+            return str(value).strip() or None
+        if kind in (Kind.MONEY, Kind.DECIMAL):
+            if isinstance(value, bool) or not isinstance(value, int | str | float):
+                raise ValueError("not an amount")
+            return Decimal(str(value).strip())
+        if kind == Kind.DATE:
+            return self.date(value)
+        if kind == Kind.DATETIME:
+            return self.datetime(value)
+        if kind == Kind.INT:
+            if isinstance(value, bool):
+                raise ValueError("not an integer")
+            return int(value)
+        if kind == Kind.BOOL:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes"):
+                return True
+            if text in ("0", "false", "no", ""):
+                return False
+            raise ValueError("not a boolean")
+        if kind == Kind.SET:
+            if isinstance(value, str):
+                return [v.strip() for v in value.split(",") if v.strip()]
+            return [str(v) for v in value]
+        return value
+
+    def custom(self, items: Any) -> dict[str, CustomValue]:
+        """Cliniko-style custom fields: ``[{key, name, type, value, options}]`` (ASSUMPTION)."""
+        out: dict[str, CustomValue] = {}
+        for item in items or []:
+            ftype = item.get("type") or "text"
+            raw = item.get("value")
+            kind = {"int": Kind.INT, "decimal": Kind.DECIMAL, "bool": Kind.BOOL,
+                    "date": Kind.DATE, "datetime": Kind.DATETIME, "set": Kind.SET}.get(ftype)
+            value = self.value(kind, raw) if kind is not None else raw
+            key = str(item.get("key") or item.get("name"))
+            out[key] = CustomValue(type=ftype, value=value, label=item.get("name"),
+                                   options=item.get("options"))
+        return out
+
+    # -- rows ------------------------------------------------------------------------------------
+    def record(self, obj: str, row: dict[str, Any]) -> Record:
+        """One API row as a canonical record; ``RecordError`` names the field that failed."""
+        rid = row.get("id")
+        ref = f"{SYSTEM}:{obj}:{rid if isinstance(rid, int | str) else '?'}"
+        if rid is None or isinstance(rid, bool) or str(rid).strip() == "":
+            raise RecordError(ref, "id", "row has no id", system=SYSTEM)
+        model = entity(obj)
+        names = API_FIELDS.get(obj, {})
+        data: dict[str, Any] = {"source_id": str(rid).strip()}
+        for key, raw in row.items():
+            if key == "id":
+                continue
+            if key in ("created", "updated"):
+                name = "created_at" if key == "created" else "updated_at"
+            elif key == "custom_fields":
+                name = "custom"
+            else:
+                name = names.get(key, key)
+            if name not in model.model_fields:
+                continue
+            try:
+                if name == "custom":
+                    data[name] = self.custom(raw)
+                elif obj == "appointment" and name == "status":
+                    data[name] = APPOINTMENT_STATUS.get(str(raw), str(raw))
+                else:
+                    data[name] = self.value(field_info(model, name).kind, raw)
+            except (ValueError, TypeError, OverflowError, InvalidOperation, AttributeError,
+                    dateparser.ParserError):
+                raise RecordError(ref, name, f"cannot read the {key!r} value",
+                                  system=SYSTEM) from None
+        return parse_record(obj, data, system=SYSTEM)
