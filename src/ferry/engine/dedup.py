@@ -22,7 +22,7 @@ from ferry.model.staging import StagingStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dedup_keys (source_id TEXT PRIMARY KEY, email TEXT, person TEXT,
-    filled INTEGER, created TEXT);
+    filled INTEGER, created TEXT, phones TEXT);
 CREATE INDEX IF NOT EXISTS dedup_email ON dedup_keys (email);
 CREATE INDEX IF NOT EXISTS dedup_person ON dedup_keys (person);
 CREATE TABLE IF NOT EXISTS merges (object TEXT NOT NULL, source_id TEXT NOT NULL,
@@ -39,11 +39,16 @@ def _filled(rec: Record) -> int:
                if k not in SKIP_FIELDS and v not in (None, "", [], {}, False))
 
 
+def _phones(p: Patient) -> str:
+    """Last nine digits of every number the patient has: formats differ, the line does not."""
+    return ",".join(sorted({re.sub(r"\D", "", n)[-9:] for n in (p.phone, p.mobile) if n
+                            and len(re.sub(r"\D", "", n)) >= 6}))
+
+
 def _person_key(p: Patient) -> str | None:
-    phone = re.sub(r"\D", "", p.phone or p.mobile or "")[-9:]
-    if not (p.first_name and p.last_name and p.date_of_birth and phone):
+    if not (p.first_name and p.last_name and p.date_of_birth):
         return None
-    return f"{p.first_name.strip().lower()}|{p.last_name.strip().lower()}|{p.date_of_birth}|{phone}"
+    return f"{p.first_name.strip().lower()}|{p.last_name.strip().lower()}|{p.date_of_birth}"
 
 
 @dataclass
@@ -68,9 +73,9 @@ def analyse(store: StagingStore) -> DedupResult:
             assert isinstance(p, Patient)
             email = (p.email or "").strip().lower() or None
             rows.append((p.source_id, email, _person_key(p), _filled(p),
-                         p.created_at.isoformat() if p.created_at else ""))
+                         p.created_at.isoformat() if p.created_at else "", _phones(p)))
         with store.tx() as c:
-            c.executemany("INSERT INTO dedup_keys VALUES (?,?,?,?,?)", rows)
+            c.executemany("INSERT INTO dedup_keys VALUES (?,?,?,?,?,?)", rows)
     groups = merged = 0
     for email, ids in _groups(store, "email"):
         del email
@@ -157,12 +162,15 @@ def merges(store: StagingStore, object_name: str = "patient") -> list[dict[str, 
 
 
 def probable_duplicates(store: StagingStore) -> Iterator[dict[str, Any]]:
-    """Same name + DOB + phone with different emails (and not already merged)."""
+    """Same name + DOB sharing a phone number, with different emails (never merged)."""
     for key, ids in _groups(store, "person"):
         del key
-        emails = {r[0] for r in store.conn.execute(
-            f"SELECT email FROM dedup_keys WHERE source_id IN ({','.join('?' * len(ids))})",  # noqa: S608
-            ids)}
-        if len(emails) > 1:
+        rows = store.conn.execute(
+            f"SELECT email, phones FROM dedup_keys WHERE source_id IN ({','.join('?' * len(ids))})",  # noqa: S608
+            ids).fetchall()
+        emails = {r[0] for r in rows}
+        phone_sets = [set(filter(None, (r[1] or "").split(","))) for r in rows]
+        shared = any(a & b for i, a in enumerate(phone_sets) for b in phone_sets[i + 1:])
+        if len(emails) > 1 and shared:
             yield {"patients": [f"source:patient:{i}" for i in ids], "rule": "name+dob+phone",
                    "review": "emails differ"}
