@@ -1,0 +1,70 @@
+"""Start a source sandbox and a destination sandbox and make a project pointing at both.
+
+Shared by ``ferry demo``, the end-to-end tests and the benchmarks, so all three exercise the
+same wiring a user's ferry.yaml would.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ferry.engine.project import Project
+from ferry.sandbox.profiles import profile
+from ferry.sandbox.registry import SandboxOptions, serve
+from ferry.sandbox.synth import Practice
+from ferry.settings import ConnectorSettings, Options, Settings, save_settings
+
+FALLBACK_OWNER = "migration.owner@clinic.example"
+
+
+@dataclass
+class Pair:
+    project: Project
+    source_info: dict[str, Any]
+    dest_info: dict[str, Any]
+    practice: Practice
+    env: dict[str, str]
+    servers: list[Any] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for s in self.servers:
+            s.stop()
+        self.servers.clear()
+
+
+def start_pair(directory: Path, *, source: str = "practicehub", destination: str = "pipedrive",
+               patients: int = 200, seed: int = 1, time_scale: float = 50.0,
+               source_faults: str = "", dest_faults: str = "",
+               source_extra: dict[str, Any] | None = None,
+               dest_extra: dict[str, Any] | None = None,
+               options: dict[str, Any] | None = None, fresh: bool = True,
+               env_prefix: str = "FERRY_DEMO_") -> Pair:
+    """Sandboxes on free ports + a project folder at ``directory`` wired to them."""
+    if fresh and directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    practice = Practice(seed=seed, patients=patients)
+    users = [*practice.crm_user_emails(), FALLBACK_OWNER]
+    src_run, src_info = serve(source, SandboxOptions(seed=seed, patients=patients,
+                                                     time_scale=time_scale,
+                                                     faults=source_faults,
+                                                     extra=source_extra or {}))
+    dst_run, dst_info = serve(destination, SandboxOptions(seed=seed, time_scale=time_scale,
+                                                          faults=dest_faults, users=users,
+                                                          extra=dest_extra or {}))
+    src_settings, src_env = profile(source, src_info, time_scale=time_scale,
+                                    env_prefix=env_prefix)
+    dst_settings, dst_env = profile(destination, dst_info, time_scale=time_scale,
+                                    env_prefix=env_prefix)
+    env = {**src_env, **dst_env}
+    os.environ.update(env)
+    settings = Settings(project=directory.name,
+                        source=ConnectorSettings(**src_settings),
+                        destination=ConnectorSettings(**dst_settings),
+                        options=Options(fallback_owner_email=FALLBACK_OWNER, **(options or {})))
+    save_settings(settings, directory / "ferry.yaml")
+    return Pair(Project.at(directory), src_info, dst_info, practice, env, [src_run, dst_run])
