@@ -75,6 +75,12 @@ class AuditLog:
             with self.store.tx() as c:
                 return self.append_many(run_id, entries, conn=c)
         seq, prev = self._head(conn)
+        stored = conn.execute("SELECT value FROM kv WHERE key='audit_head'").fetchone()
+        if (json.loads(stored[0]) if stored else [0, GENESIS]) != [seq, prev]:
+            # The last entry is not the one the head names (a cut-off tail, an edited last
+            # entry): appending now would re-anchor the head and hide the damage.
+            raise IntegrityError("audit log: its last entry does not match the recorded head;"
+                                 " run `ferry status --verify-log`")
         out: list[int] = []
         for e in entries:
             if e["kind"] not in KINDS or e["op"] not in OPS:

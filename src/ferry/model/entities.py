@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticUndefined
 
 from ferry.errors import RecordError
 from ferry.model.fields import Kind, PhiClass, meta
@@ -29,6 +30,29 @@ class CustomValue(BaseModel):
     label: str | None = None
     options: list[str] | None = None
 
+    @model_validator(mode="after")
+    def _typed(self) -> CustomValue:
+        # JSON has no date or decimal: after a round trip through the staging store the value
+        # comes back as text. The declared type says what it was, so restore it (text that is
+        # not in ISO form is left as it is; sources normalise their own formats).
+        v = self.value
+        try:
+            if isinstance(v, str) and self.type == "date":
+                self.value = dt.date.fromisoformat(v)
+            elif isinstance(v, str) and self.type == "datetime":
+                self.value = dt.datetime.fromisoformat(v)
+            elif isinstance(v, str) and self.type == "decimal":
+                self.value = Decimal(v)
+        except (ValueError, ArithmeticError):
+            pass
+        if isinstance(v, tuple | set | frozenset) and self.type == "set":
+            self.value = sorted(v) if isinstance(v, set | frozenset) else list(v)
+        return self
+
+
+def _allows_none(annotation: Any) -> bool:
+    return annotation is None or annotation is Any or type(None) in get_args(annotation)
+
 
 class Record(BaseModel):
     """Fields every staged record has."""
@@ -40,6 +64,20 @@ class Record(BaseModel):
     created_at: dt.datetime | None = meta(Kind.DATETIME)
     updated_at: dt.datetime | None = meta(Kind.DATETIME)
     custom: dict[str, CustomValue] = Field(default_factory=dict)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # ``meta()`` gives every field a default of None, which made fields typed ``str`` (not
+        # ``str | None``) silently optional. A None default on a type that cannot hold None
+        # means "required": make it so, so a missing name/status/start is a RecordError.
+        super().__pydantic_init_subclass__(**kwargs)
+        changed = False
+        for f in cls.model_fields.values():
+            if f.default is None and f.default_factory is None and not _allows_none(f.annotation):
+                f.default = PydanticUndefined
+                changed = True
+        if changed:
+            cls.model_rebuild(force=True)
 
     @field_validator("source_id", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from functools import cache
 
 MASK = (1 << 64) - 1
 SCALE = 1_000_000  # rates are resolved to parts per million so block bounds are exact integers
@@ -31,6 +32,7 @@ def unit(*parts: int) -> float:
     return mix(*parts) / 2.0**64
 
 
+@cache
 def code(name: str) -> int:
     """A stable integer for a name (Python's ``hash`` of str is salted per process)."""
     h = 0
@@ -95,28 +97,57 @@ IDENTITY_KINDS = frozenset({"duplicate_email", "duplicate_person", "invalid_emai
                             "invalid_phone"})
 
 
+class Dirt:
+    """The dirt decisions of one practice. Consecutive indices share a block, so the block's
+    pick is remembered per kind: streaming costs one hash per block instead of one per index."""
+
+    def __init__(self, seed: int, rates: DirtRates) -> None:
+        self.seed, self.rates = seed, rates
+        self._kinds = [(k, code(k), max(1, round(getattr(rates, KINDS[k][0]) * SCALE)))
+                       for k in PATIENT_KINDS if getattr(rates, KINDS[k][0]) > 0]
+        self._last: dict[str, tuple[int, int]] = {}
+
+    def picked(self, kind: str, kcode: int, rn: int, i: int) -> bool:
+        if rn >= SCALE:
+            return True
+        b = i * rn // SCALE
+        last = self._last.get(kind)
+        if last is None or last[0] != b:
+            start = -(-b * SCALE // rn)
+            end = -(-(b + 1) * SCALE // rn)
+            last = (b, start + mix(self.seed, kcode, b) % (end - start))
+            self._last[kind] = last
+        return i == last[1]
+
+    def flags(self, i: int) -> frozenset[str]:
+        """The dirt kinds patient ``i`` carries, after resolving the kinds that exclude each
+        other (a duplicate keeps its original's email/phone, so it is never also invalid)."""
+        got = {k for k, kc, rn in self._kinds if self.picked(k, kc, rn, i)}
+        if not got:
+            return EMPTY
+        if i == 0:
+            got -= {"duplicate_email", "duplicate_person"}
+        if "duplicate_email" in got:
+            got -= {"duplicate_person", "invalid_email", "invalid_phone"}
+        elif "duplicate_person" in got:
+            got -= {"invalid_email", "invalid_phone"}
+        return frozenset(got)
+
+    def original_of(self, i: int) -> int:
+        """The earlier patient a duplicate ``i`` copies: one carrying no identity dirt itself."""
+        for step in range(64):
+            j = i - 1 - mix(self.seed, i, step) % min(i, 40)
+            if not (patient_flags(self.seed, self.rates, j) & IDENTITY_KINDS):
+                return j
+        return i - 1
+
+
+EMPTY: frozenset[str] = frozenset()
+
+
 def patient_flags(seed: int, rates: DirtRates, i: int) -> frozenset[str]:
-    """The dirt kinds patient ``i`` carries, after resolving the kinds that exclude each other
-    (a duplicate keeps its original's email/phone, so it is never also made invalid)."""
-    got = {k for k in PATIENT_KINDS if picked(seed, k, getattr(rates, KINDS[k][0]), i)}
-    if not got:
-        return frozenset()
-    if i == 0:
-        got -= {"duplicate_email", "duplicate_person"}
-    if "duplicate_email" in got:
-        got -= {"duplicate_person", "invalid_email", "invalid_phone"}
-    elif "duplicate_person" in got:
-        got -= {"invalid_email", "invalid_phone"}
-    return frozenset(got)
-
-
-def original_of(seed: int, rates: DirtRates, i: int) -> int:
-    """The earlier patient a duplicate ``i`` copies: one carrying no identity dirt itself."""
-    for step in range(64):
-        j = i - 1 - mix(seed, i, step) % min(i, 40)
-        if not (patient_flags(seed, rates, j) & IDENTITY_KINDS):
-            return j
-    return 0 if not (patient_flags(seed, rates, 0) & IDENTITY_KINDS) else i - 1
+    """``Dirt.flags`` without the block cache (for random access)."""
+    return Dirt(seed, rates).flags(i)
 
 
 class Ledger:
@@ -126,11 +157,12 @@ class Ledger:
                  ids: Callable[[str, int], str], practitioner_id: Callable[[int], str]) -> None:
         self._ids: dict[str, set[str]] = {k: set() for k in KINDS}
         self._pairs: dict[str, dict[str, str]] = {"duplicate_email": {}, "duplicate_person": {}}
+        dirt = Dirt(seed, rates)
         for i in range(patients):
-            for k in patient_flags(seed, rates, i):
+            for k in dirt.flags(i):
                 self._ids[k].add(ids(k, i))
                 if k in self._pairs:
-                    self._pairs[k][ids(k, i)] = ids(k, original_of(seed, rates, i))
+                    self._pairs[k][ids(k, i)] = ids(k, dirt.original_of(i))
         for j in range(practitioners):
             if picked(seed, "no_crm_user", rates.no_crm_user, j):
                 self._ids["no_crm_user"].add(practitioner_id(j))

@@ -23,7 +23,7 @@ from ferry.model.entities import (
     Practitioner,
 )
 from ferry.sandbox.synth import pools as P
-from ferry.sandbox.synth.dirt import DirtRates, code, mix, original_of, patient_flags, picked
+from ferry.sandbox.synth.dirt import Dirt, DirtRates, code, mix, picked
 
 UTC = dt.UTC
 REF_NOW = dt.datetime(2025, 6, 30, 12, 0, tzinfo=UTC)  # "today" of every generated practice
@@ -54,13 +54,14 @@ class Ctx:
         self.clinic_locales = [self.home if c == 0 or mix(seed, 3, c) % 10 < 6
                                else P.LOCALES[mix(seed, 4, c) % len(P.LOCALES)]
                                for c in range(self.n_clinics)]
+        self._dirt = Dirt(seed, dirt)
         self.core = lru_cache(maxsize=2048)(self._core)
 
     def rng(self, obj: str, i: int) -> Random:
         return Random(mix(self.seed, code(obj), i))
 
     def flags(self, i: int) -> frozenset[str]:
-        return patient_flags(self.seed, self.dirt, i)
+        return self._dirt.flags(i)
 
     def _core(self, i: int) -> Core:
         return patient_core(self, i)
@@ -75,17 +76,17 @@ def ts_between(r: Random, start: dt.datetime, end: dt.datetime) -> dt.datetime:
 def clinic(ctx: Ctx, c: int) -> Clinic:
     r = ctx.rng("clinic", c)
     pl = P.pool(ctx.clinic_locales[c])
-    city = r.choice(pl.cities)
+    city = P.pick(r, pl.cities)
     kind = KINDS_OF_CLINIC[mix(ctx.seed, 5) % len(KINDS_OF_CLINIC)]
     created = ts_between(r, REF_NOW - dt.timedelta(days=3650), REF_NOW - dt.timedelta(days=2900))
     return Clinic(
         source_id=str(c + 1), created_at=created,
         updated_at=ts_between(r, created, REF_NOW), name=f"{ctx.brand} {kind} {city}",
-        street=r.choice(pl.streets), city=city, region=r.choice(pl.regions),
-        postcode=r.choice(pl.postcodes), country=pl.country,
+        street=P.pick(r, pl.streets), city=city, region=P.pick(r, pl.regions),
+        postcode=P.pick(r, pl.postcodes), country=pl.country,
         phone=P.landline(r, pl.country), email=f"{P.ascii_slug(city)}@{ctx.domain}",
         website=f"https://www.{ctx.domain}/{P.ascii_slug(city)}",
-        billing_contact=f"{r.choice(pl.first_female)} {r.choice(pl.last)}")
+        billing_contact=f"{P.pick(r, pl.first_female)} {P.pick(r, pl.last)}")
 
 
 @lru_cache(maxsize=4096)
@@ -93,15 +94,15 @@ def _practitioner(seed: int, j: int, n_clinics: int, clinic_locale: str, domain:
                   no_user: bool) -> Practitioner:
     r = Random(mix(seed, code("practitioner"), j))
     pl = P.pool(clinic_locale)
-    first = r.choice(pl.first_female if r.random() < 0.55 else pl.first_male)
-    last = r.choice(pl.last)
+    first = P.pick(r, pl.first_female if r.random() < 0.55 else pl.first_male)
+    last = P.pick(r, pl.last)
     role, specialty, cred, title = ROLES[r.randrange(len(ROLES))]
     created = ts_between(r, REF_NOW - dt.timedelta(days=2900), REF_NOW - dt.timedelta(days=30))
     local = f"{P.ascii_slug(first)}.{P.ascii_slug(last)}.{PRACTITIONER_BASE + j}"
     return Practitioner(
         source_id=str(PRACTITIONER_BASE + j), created_at=created,
         updated_at=ts_between(r, created, REF_NOW), first_name=first, last_name=last,
-        title=title if role in ("physician", "psychologist", "dentist") else r.choice(("Ms",
+        title=title if role in ("physician", "psychologist", "dentist") else P.pick(r, ("Ms",
                                                                                         "Mr")),
         email=f"{local}@{domain}" if not no_user or r.random() < 0.8 else None,
         phone=P.mobile(r, pl.country), role=role, specialty=specialty, credentials=cred,
@@ -145,7 +146,7 @@ class Core:
 def _email(r: Random, first: str, last: str, key: int, pl: P.LocalePool) -> str:
     f, ln = P.ascii_slug(first) or "x", P.ascii_slug(last) or "x"
     local = (f"{f}.{ln}{key}", f"{f[0]}{ln}{key}", f"{ln}.{f}{key}", f"{f}_{key}")[r.randrange(4)]
-    return f"{local}@{r.choice(pl.mail_domains)}"
+    return f"{local}@{P.pick(r, pl.mail_domains)}"
 
 
 def patient_core(ctx: Ctx, i: int) -> Core:
@@ -157,15 +158,15 @@ def patient_core(ctx: Ctx, i: int) -> Core:
     loc = ctx.clinic_locales[c] if r.random() < 0.85 else P.LOCALES[r.randrange(5)]
     pl = P.pool(loc)
     sex = "female" if r.random() < 0.52 else ("male" if r.random() < 0.98 else "other")
-    first = r.choice(pl.first_female if sex == "female" else pl.first_male)
-    last = r.choice(pl.last)
+    first = P.pick(r, pl.first_female if sex == "female" else pl.first_male)
+    last = P.pick(r, pl.last)
     dob = (REF_NOW - dt.timedelta(days=r.randrange(365, 95 * 365))).date()
     key = PATIENT_BASE + i
     mobile = P.mobile(r, pl.country)
     email = _email(r, first, last, key, pl)
     created = ts_between(r, REF_NOW - dt.timedelta(days=2800), REF_NOW - dt.timedelta(days=1))
     if flags & {"duplicate_email", "duplicate_person"}:
-        o = ctx.core(original_of(ctx.seed, ctx.dirt, i))
+        o = ctx.core(ctx._dirt.original_of(i))
         pl, sex, first, last, dob = o.pool, o.sex, o.first, o.last, o.dob
         if "duplicate_email" in flags:
             email = o.email
@@ -178,7 +179,7 @@ def patient_core(ctx: Ctx, i: int) -> Core:
                  email.replace(".", " ", 1).replace("@", "@ "), email.rsplit(".", 1)[0] + ".")[
             r.randrange(5)]
     if "invalid_phone" in flags:
-        mobile = r.choice(P.BAD_PHONES)
+        mobile = P.pick(r, P.BAD_PHONES)
     return Core(i, str(key), pl, sex, first, last, dob, mobile, email, f"MRN{key:08d}", c, prac,
                 created, flags)
 
@@ -187,14 +188,14 @@ def _allergies(r: Random, as_json: bool) -> str | None:
     picks = r.sample(P.ALLERGENS, r.randrange(1, 3)) if as_json or r.random() < 0.3 else []
     if as_json:
         return json.dumps([{"substance": s, "reaction": x,
-                            "severity": r.choice(("mild", "moderate", "severe"))}
+                            "severity": P.pick(r, ("mild", "moderate", "severe"))}
                            for s, x in picks])
-    return ", ".join(f"{s} ({x})" for s, x in picks) if picks else r.choice(("NKDA", None, None))
+    return ", ".join(f"{s} ({x})" for s, x in picks) if picks else P.pick(r, ("NKDA", None, None))
 
 
 def _custom(r: Random, created: dt.datetime) -> dict[str, CustomValue]:
     out = {
-        "preferred_language": CustomValue(type="enum", value=r.choice(P.LANGUAGES),
+        "preferred_language": CustomValue(type="enum", value=P.pick(r, P.LANGUAGES),
                                           label="Preferred language", options=list(P.LANGUAGES)),
         "vip": CustomValue(type="bool", value=r.random() < 0.05, label="VIP"),
     }
@@ -219,14 +220,14 @@ def patient(ctx: Ctx, i: int) -> Patient:
     c = ctx.core(i)
     r = ctx.rng("patient+", i)
     pl, flags = c.pool, c.flags
-    street, city = r.choice(pl.streets), r.choice(pl.cities)
-    region, postcode = r.choice(pl.regions), r.choice(pl.postcodes)
+    street, city = P.pick(r, pl.streets), P.pick(r, pl.cities)
+    region, postcode = P.pick(r, pl.regions), P.pick(r, pl.postcodes)
     one_line = "address_one_string" in flags
     blood: str | None = r.choices(P.BLOOD_GROUPS, P.BLOOD_WEIGHTS)[0] if r.random() < 0.7 else None
     if "unknown_blood_group" in flags:
-        blood = r.choice(P.BAD_BLOOD_GROUPS)
+        blood = P.pick(r, P.BAD_BLOOD_GROUPS)
     ec_pl = P.pool(P.LOCALES[r.randrange(5)]) if r.random() < 0.1 else pl
-    status = r.choice(P.PATIENT_STATUSES)
+    status = P.pick(r, P.PATIENT_STATUSES)
     ref_doc = r.random() < 0.3
     return Patient(
         source_id=c.id, created_at=c.created_at,
@@ -245,16 +246,16 @@ def patient(ctx: Ctx, i: int) -> Patient:
         blood_group=blood, allergies=_allergies(r, "json_allergies" in flags),
         medical_history="; ".join(d for _, d in r.sample(P.ICD10, r.randrange(0, 3))) or None,
         emergency_contact=EmergencyContact(
-            name=f"{r.choice(ec_pl.first_female + ec_pl.first_male)} {r.choice((c.last, r.choice(ec_pl.last)))}",
-            phone=P.mobile(r, ec_pl.country), relationship=r.choice(P.RELATIONS))
+            name=f"{P.pick(r, ec_pl.first_female + ec_pl.first_male)} {P.pick(r, (c.last, P.pick(r, ec_pl.last)))}",
+            phone=P.mobile(r, ec_pl.country), relationship=P.pick(r, P.RELATIONS))
         if r.random() < 0.7 else None,
-        referral_source=r.choice(P.REFERRAL_SOURCES),
-        referring_doctor=f"Dr {r.choice(pl.first_male + pl.first_female)} {r.choice(pl.last)}"
+        referral_source=P.pick(r, P.REFERRAL_SOURCES),
+        referring_doctor=f"Dr {P.pick(r, pl.first_male + pl.first_female)} {P.pick(r, pl.last)}"
         if ref_doc else None,
         referring_doctor_email=f"referrals{r.randrange(1, 99)}@gp-{P.ascii_slug(city)}.{pl.tld}"
         if ref_doc and r.random() < 0.5 else None,
         status=status, clinic_id=str(c.clinic + 1),
         primary_practitioner_id=str(PRACTITIONER_BASE + c.practitioner),
-        occupation=r.choice(P.OCCUPATIONS) if r.random() < 0.6 else None,
+        occupation=P.pick(r, P.OCCUPATIONS) if r.random() < 0.6 else None,
         consent_email=r.random() < 0.7, consent_sms=r.random() < 0.6,
         archived=status == "archived")
