@@ -1,0 +1,335 @@
+"""The public ORM methods a remote caller reaches through ``execute_kw``.
+
+Each method has the positional signature of Odoo's own (``search(domain, offset, limit, order)``,
+``read(ids, fields, load)``...), so a client that passes arguments positionally, as odoolib does,
+or by keyword, as most scripts do, lands where it would on a real server, and a wrong call fails
+with the same TypeError (Fault 1). Record methods take the id list first, as over RPC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ferry.sandbox.odoo import hooks
+from ferry.sandbox.odoo.exceptions import AccessError, UserError, ValidationError, acl
+from ferry.sandbox.odoo.orm import RELATIONAL, Orm, Rec
+
+RECORD_METHODS = {"read", "write", "unlink", "name_get", "message_post", "action_post"}
+
+
+def _ids(value: Any) -> list[int]:
+    if isinstance(value, bool):
+        raise TypeError("ids must be integers")
+    if isinstance(value, int):
+        return [value]
+    return [int(v) for v in value]
+
+
+class ModelProxy:
+    """``env[model]`` for one call: the caller's uid and context are fixed."""
+
+    def __init__(self, orm: Orm, uid: int, model: str, context: dict[str, Any]) -> None:
+        self.orm = orm
+        self.uid = uid
+        self.model = model
+        self.md = orm.model(model)
+        self.context = context or {}
+
+    # ------------------------------------------------------------------ dispatch
+    def call(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        fn = getattr(self, f"rpc_{method}", None)
+        if fn is None or (method == "name_get" and self.orm.version >= 18) \
+                or (method == "message_post" and not self.md.thread) \
+                or (method == "action_post" and self.model != "account.move") \
+                or (method == "context_get" and self.model != "res.users"):
+            raise AttributeError(f"The method '{method}' does not exist on the model"
+                                 f" '{self.model}'")
+        return fn(*args, **kwargs)
+
+    # ------------------------------------------------------------------ introspection
+    def rpc_fields_get(self, allfields: list[str] | None = None,
+                       attributes: list[str] | None = None) -> dict[str, Any]:
+        out = {}
+        for name, f in self.md.fields.items():
+            if allfields and name not in allfields:
+                continue
+            desc = f.describe(name)
+            if attributes:
+                desc = {k: v for k, v in desc.items() if k in attributes}
+            elif self.orm.version >= 19:
+                desc["default_export_compatible"] = None  # faults on XML-RPC, as 19 does
+            out[name] = desc
+        return out
+
+    def rpc_default_get(self, fields_list: list[str]) -> dict[str, Any]:
+        out = {}
+        for name in fields_list:
+            f = self.md.fields.get(name)
+            if f is None or f.default is None:
+                continue
+            out[name] = f.default(self.orm, self.uid) if callable(f.default) else f.default
+        return out
+
+    def rpc_check_access_rights(self, operation: str, raise_exception: bool = True) -> bool:
+        try:
+            self.orm.check_group(self.uid, self.model, operation)
+        except AccessError:
+            if raise_exception:
+                raise
+            return False
+        return True
+
+    def rpc_context_get(self) -> dict[str, Any]:
+        return {"lang": "en_US", "tz": "Europe/London", "uid": self.uid}
+
+    # ------------------------------------------------------------------ search / read
+    def rpc_search(self, domain: list[Any], offset: int = 0, limit: int | None = None,
+                   order: str | None = None, count: bool = False) -> Any:
+        ids = self.orm.search_ids(self.model, domain, offset=offset, limit=limit or None,
+                                  order=order or None, context=self.context)
+        return len(ids) if count else ids
+
+    def rpc_search_count(self, domain: list[Any], limit: int | None = None) -> int:
+        return len(self.orm.search_ids(self.model, domain, limit=limit or None,
+                                       context=self.context))
+
+    def rpc_search_read(self, domain: list[Any] | None = None, fields: list[str] | None = None,
+                        offset: int = 0, limit: int | None = None,
+                        order: str | None = None) -> list[dict[str, Any]]:
+        ids = self.orm.search_ids(self.model, domain or [], offset=offset, limit=limit or None,
+                                  order=order or None, context=self.context)
+        return self.rpc_read(ids, fields)
+
+    def rpc_read(self, ids: Any, fields: list[str] | None = None,
+                 load: str | None = "_classic_read") -> list[dict[str, Any]]:
+        names = list(fields) if fields else list(self.md.fields)
+        for name in names:
+            if name not in self.md.fields:
+                raise ValueError(f"Invalid field {name!r} on model {self.model!r}")
+        table = self.orm.table(self.model)
+        out = []
+        for rid in _ids(ids):  # ids that no longer exist are dropped silently
+            rec = table.get(rid)
+            if rec is None:
+                continue
+            row = {"id": rid}
+            for name in names:
+                row[name] = self.orm.read_value(self.model, rec, name, load)
+            out.append(row)
+        return out
+
+    def rpc_name_search(self, name: str = "", domain: list[Any] | None = None,
+                        operator: str = "ilike", limit: int = 100) -> list[list[Any]]:
+        dom = list(domain or [])
+        if name:
+            dom = [*dom, ("display_name" if self.md.rec_name not in self.md.fields
+                          else self.md.rec_name, operator, name)]
+        ids = self.orm.search_ids(self.model, dom, limit=limit, context=self.context)
+        return [[i, self.orm.display_name(self.model, self.orm.table(self.model)[i])]
+                for i in ids]
+
+    def rpc_name_get(self, ids: Any) -> list[list[Any]]:
+        table = self.orm.table(self.model)
+        return [[i, self.orm.display_name(self.model, table[i])] for i in _ids(ids)
+                if i in table]
+
+    # ------------------------------------------------------------------ writes
+    def _prepare(self, vals: dict[str, Any]) -> tuple[Rec, dict[str, Any]]:
+        if not isinstance(vals, dict):
+            raise TypeError(f"values must be a dict, not {type(vals).__name__}")
+        rec: Rec = {}
+        x2many: dict[str, Any] = {}
+        for name, value in vals.items():
+            f = self.md.fields.get(name)
+            if f is None:
+                raise ValueError(f"Invalid field {name!r} on model {self.model!r}")
+            if f.computed:
+                continue
+            if f.type in ("one2many", "many2many"):
+                x2many[name] = value
+            else:
+                rec[name] = self.orm.convert(self.model, name, f, value)
+        return rec, x2many
+
+    def rpc_create(self, vals_list: Any) -> Any:
+        single = isinstance(vals_list, dict)
+        rows = [vals_list] if single else list(vals_list)
+        self.orm.check_group(self.uid, self.model, "create")
+        ids = [self._create_one(vals) for vals in rows]
+        return ids[0] if single else ids
+
+    def _create_one(self, vals: dict[str, Any]) -> int:
+        rec, x2many = self._prepare(vals)
+        for name, f in self.md.fields.items():
+            if name in rec or f.computed or f.type in ("one2many", "many2many"):
+                if f.type == "many2many" and name not in rec:
+                    rec[name] = []
+                continue
+            default = f.default(self.orm, self.uid) if callable(f.default) else f.default
+            rec[name] = default if default is not None else (False if f.type != "integer"
+                                                             else 0)
+        now = self.orm.now()
+        rec.update(create_date=now, write_date=now, create_uid=self.uid, write_uid=self.uid)
+        hooks.before_create(self.orm, self.model, rec, vals, self.uid)
+        self.orm.check_values(self.model, rec)
+        rid = self.orm.insert(self.model, rec)
+        self._x2many(rid, x2many)
+        hooks.after_create(self.orm, self.model, rec, vals, self.uid)
+        return rid
+
+    def rpc_write(self, ids: Any, vals: dict[str, Any]) -> bool:
+        self.orm.check_group(self.uid, self.model, "write")
+        recs = self.orm.browse(self.model, _ids(ids), self.uid)
+        changes, x2many = self._prepare(vals)
+        for rec in recs:
+            hooks.before_write(self.orm, self.model, rec, changes, vals, self.uid)
+            merged = {**rec, **changes}
+            self.orm.check_values(self.model, merged)
+            self.orm.update(self.model, rec["id"], {**changes, "write_date": self.orm.now(),
+                                                    "write_uid": self.uid})
+            self._x2many(rec["id"], x2many)
+            hooks.after_write(self.orm, self.model, rec, vals, self.uid)
+        return True
+
+    def rpc_unlink(self, ids: Any) -> bool:
+        self.orm.check_group(self.uid, self.model, "unlink")
+        for rec in self.orm.browse(self.model, _ids(ids), self.uid):
+            if rec["id"] in self.orm.table(self.model):
+                self.unlink_record(self.model, rec)
+        return True
+
+    def unlink_record(self, model: str, rec: Rec) -> None:
+        """Delete one record with Odoo's cascades: ondelete rules, chatter, attachments."""
+        hooks.before_unlink(self.orm, model, rec, self.uid)
+        rid = rec["id"]
+        for other, md in self.orm.models.items():
+            for name, f in list(md.fields.items()):
+                if f.relation != model or f.computed:
+                    continue
+                for orec in list(self.orm.table(other).values()):
+                    if f.type == "many2one" and orec.get(name) == rid:
+                        if f.ondelete == "cascade":
+                            if orec["id"] in self.orm.table(other):
+                                self.unlink_record(other, orec)
+                        elif f.ondelete == "restrict":
+                            raise ValidationError(
+                                "The operation cannot be completed: another model requires the"
+                                " record being deleted. If possible, archive it instead.\n\n"
+                                f"Model: {md.description} ({other}), Constraint:"
+                                f" {other.replace('.', '_')}_{name}_fkey")
+                        else:
+                            self.orm.update(other, orec["id"], {name: False})
+                    elif f.type == "many2many" and rid in (orec.get(name) or []):
+                        self.orm.update(other, orec["id"],
+                                        {name: [i for i in orec[name] if i != rid]})
+        for other, (mfield, idfield) in REFS.items():
+            for orec in list(self.orm.table(other).values()):
+                if orec.get(mfield) == model and orec.get(idfield) == rid \
+                        and orec["id"] in self.orm.table(other):
+                    self.unlink_record(other, orec)
+        if rid in self.orm.table(model):
+            self.orm.drop(model, rid)
+            hooks.after_unlink(self.orm, model, rec, self.uid)
+
+    def _x2many(self, rid: int, commands: dict[str, Any]) -> None:
+        for name, value in commands.items():
+            f = self.md.fields[name]
+            co = ModelProxy(self.orm, self.uid, f.relation or "", self.context)
+            cmds = [[6, 0, value]] if value and all(isinstance(v, int) for v in value) \
+                else list(value or [])
+            for cmd in cmds:
+                if not isinstance(cmd, list | tuple) or not cmd:
+                    raise ValueError(f"Invalid command {cmd!r} for field {self.model}.{name}")
+                op = cmd[0]
+                if op == 0:
+                    vals = dict(cmd[2])
+                    if f.type == "one2many":
+                        vals[f.relation_field or ""] = rid
+                    new = co._create_one(vals)
+                    if f.type == "many2many":
+                        self._link(rid, name, [new], add=True)
+                elif op == 1:
+                    co.rpc_write([cmd[1]], dict(cmd[2]))
+                elif op == 2:
+                    co.rpc_unlink([cmd[1]])
+                elif op in (3, 5):
+                    targets = [cmd[1]] if op == 3 else None
+                    if f.type == "many2many":
+                        cur = self.orm.table(self.model)[rid].get(name) or []
+                        self._link(rid, name, [i for i in cur if targets and i not in targets])
+                    else:
+                        for crec in list(co.orm.table(co.model).values()):
+                            if crec.get(f.relation_field) == rid and (not targets
+                                                                      or crec["id"] in targets):
+                                co.rpc_write([crec["id"]], {f.relation_field: False})
+                elif op in (4, 6):
+                    targets = [cmd[1]] if op == 4 else list(cmd[2])
+                    co.orm.browse(co.model, targets, self.uid)
+                    if f.type == "many2many":
+                        self._link(rid, name, targets, add=(op == 4))
+                    else:
+                        for t in targets:
+                            co.rpc_write([t], {f.relation_field: rid})
+                else:
+                    raise ValueError(f"Unknown command {op!r} for field {self.model}.{name}")
+
+    def _link(self, rid: int, name: str, ids: list[int], *, add: bool = False) -> None:
+        cur = list(self.orm.table(self.model)[rid].get(name) or [])
+        new = cur + [i for i in ids if i not in cur] if add else list(dict.fromkeys(ids))
+        self.orm.update(self.model, rid, {name: new})
+
+    # ------------------------------------------------------------------ model-specific
+    def rpc_message_post(self, ids: Any, body: str = "", subject: str | None = None,
+                         message_type: str = "notification", subtype_xmlid: str | None = None,
+                         author_id: int | None = None, body_is_html: bool = False,
+                         attachment_ids: list[int] | None = None, **_: Any) -> Any:
+        target = _ids(ids)
+        if len(target) != 1:
+            raise ValueError(f"Expected singleton: {self.model}({', '.join(map(str, target))})")
+        self.orm.browse(self.model, target, self.uid)
+        text = body if body_is_html else self.orm.to_html_text(body or "")
+        author = author_id or hooks.user_partner(self.orm, self.uid)
+        msg = ModelProxy(self.orm, self.uid, "mail.message", self.context)._create_one(
+            {"model": self.model, "res_id": target[0], "body": text, "subject": subject or False,
+             "message_type": message_type, "author_id": author,
+             "attachment_ids": [[6, 0, list(attachment_ids or [])]]})
+        return [msg] if self.orm.version >= 19 else msg
+
+    def rpc_action_post(self, ids: Any) -> bool:
+        for rec in self.orm.browse(self.model, _ids(ids), self.uid):
+            if rec["state"] != "draft":
+                raise UserError("The entry is not in draft state.")
+            if not rec.get("partner_id") and rec["move_type"] != "entry":
+                raise UserError("The field 'Customer' is required, please complete it to"
+                                " validate the Customer Invoice.")
+            seq = sum(1 for r in self.orm.table(self.model).values() if r["state"] == "posted")
+            year = (rec.get("invoice_date") or str(self.orm.today()))[:4]
+            self.orm.update(self.model, rec["id"], {"state": "posted",
+                                                    "name": f"INV/{year}/{seq + 1:05d}"})
+        return False
+
+
+REFS = {"ir.attachment": ("res_model", "res_id"), "mail.message": ("model", "res_id"),
+        "mail.activity": ("res_model", "res_id")}
+
+
+def dispatch(orm: Orm, uid: int, model: str, method: str, args: list[Any],
+             kwargs: dict[str, Any]) -> Any:
+    """One ``execute_kw`` call, as one transaction."""
+    if method.startswith("_"):
+        raise AccessError(f"Private methods (such as '{model}.{method}') cannot be called"
+                          " remotely.")
+    if model not in orm.models:
+        raise UserError(f"Object {model} doesn't exist")
+    kwargs = dict(kwargs or {})
+    context = kwargs.pop("context", None) or {}
+    with orm.transaction():
+        proxy = ModelProxy(orm, uid, model, context)
+        if method in ("read",) or method in RECORD_METHODS - {"read"}:
+            if not args:
+                raise TypeError(f"{model}.{method}() missing 1 required positional argument:"
+                                " 'ids'")
+        return proxy.call(method, list(args or []), kwargs)
+
+
+__all__ = ["ModelProxy", "dispatch", "acl", "RELATIONAL"]

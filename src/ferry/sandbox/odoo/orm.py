@@ -1,0 +1,321 @@
+"""An in-memory Odoo ORM: records, value conversion, constraints, search, read, undo log.
+
+Each RPC call is one transaction, as in Odoo (commit on success, rollback on error): every change
+pushes an undo step and a failing call replays them, so a ``create`` of a list with one bad row
+leaves nothing behind. The checks are the ones that make a connector's mistakes visible: unknown
+fields and bad selection values are ``ValueError`` (Fault 1), missing required values and
+dangling many2one ids are ``ValidationError`` (Fault 2, worded as Odoo's IntegrityError
+conversion), missing records ``MissingError``, group rules ``AccessError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from html import escape
+from typing import Any
+
+from ferry.sandbox.odoo.domain import Evaluator, mentions, normalize
+from ferry.sandbox.odoo.exceptions import MissingError, ValidationError, acl, not_null
+from ferry.sandbox.odoo.models import F, ModelDef, build_models
+
+Rec = dict[str, Any]
+DATE_FMT, DT_FMT = "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"
+RELATIONAL = ("many2one", "one2many", "many2many")
+REFERENCES = {"ir.attachment": ("res_model", "res_id"), "mail.message": ("model", "res_id"),
+              "mail.activity": ("res_model", "res_id")}
+
+
+class Orm:
+    def __init__(self, version: int, accounting: bool) -> None:
+        self.version = version
+        self.accounting = accounting
+        self.lock = threading.RLock()
+        self.models: dict[str, ModelDef] = build_models(version, accounting)
+        self.data: dict[str, dict[int, Rec]] = {name: {} for name in self.models}
+        self.seq: dict[str, int] = dict.fromkeys(self.models, 0)
+        self.admins: set[int] = set()
+        self._undo: list[Callable[[], None]] | None = None
+
+    # ------------------------------------------------------------------ infrastructure
+    def today(self) -> dt.date:
+        return dt.datetime.now(dt.UTC).date()
+
+    def now(self) -> str:
+        return dt.datetime.now(dt.UTC).strftime(DT_FMT)
+
+    def table(self, model: str) -> dict[int, Rec]:
+        return self.data[model]
+
+    def model(self, name: str) -> ModelDef:
+        return self.models[name]
+
+    def is_admin(self, uid: int) -> bool:
+        return uid in self.admins
+
+    def push_undo(self, fn: Callable[[], None]) -> None:
+        if self._undo is not None:
+            self._undo.append(fn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.lock:
+            outer = self._undo is None
+            if outer:
+                self._undo = []
+            try:
+                yield
+            except BaseException:
+                if outer:
+                    for fn in reversed(self._undo or []):
+                        fn()
+                raise
+            finally:
+                if outer:
+                    self._undo = None
+
+    def check_group(self, uid: int, model: str, operation: str) -> None:
+        md = self.models[model]
+        group = md.create_group if operation == "create" else md.write_group
+        if operation == "read":
+            group = None
+        if group == "admin" and not self.is_admin(uid):
+            raise acl(operation, md.description, model)
+
+    # ------------------------------------------------------------------ value conversion
+    def convert(self, model: str, name: str, f: F, value: Any) -> Any:
+        """Shape an incoming RPC value as Odoo's ``convert_to_cache`` would, or raise."""
+        t = f.type
+        if value is None:
+            value = False
+        if t in ("char", "text", "html"):
+            if value is False:
+                return False
+            text = value if isinstance(value, str) else str(value)
+            if t == "html" and text and not text.lstrip().startswith("<"):
+                text = f"<p>{escape(text)}</p>"
+            return text
+        if t in ("integer", "many2one_reference"):
+            return int(value or 0) if t == "integer" else (int(value) if value else False)
+        if t in ("float", "monetary"):
+            return float(value or 0.0)
+        if t == "boolean":
+            return bool(value)
+        if t == "date":
+            return self._date(value, model, name)
+        if t == "datetime":
+            return self._datetime(value)
+        if t == "selection":
+            if value is False:
+                return False
+            keys = {k for k, _ in f.selection or []}
+            if not isinstance(value, str) or value not in keys:
+                raise ValueError(f"Wrong value for {model}.{name}: {value!r}")
+            return value
+        if t == "many2one":
+            if value is False:
+                return False
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"invalid input syntax for type integer: {value!r}")
+            return value
+        if t == "binary":
+            if value is False:
+                return False
+            raw = value.encode() if isinstance(value, str) else bytes(value)
+            try:
+                base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError):
+                raise binascii.Error("Incorrect padding") from None
+            return raw.decode()
+        return value
+
+    def _date(self, value: Any, model: str, name: str) -> Any:
+        if value is False:
+            return False
+        if isinstance(value, dt.datetime):
+            return value.date().strftime(DATE_FMT)
+        if isinstance(value, dt.date):
+            return value.strftime(DATE_FMT)
+        text = str(value)
+        return dt.date.fromisoformat(_strict(text[:10], DATE_FMT)).strftime(DATE_FMT)
+
+    def _datetime(self, value: Any) -> Any:
+        if value is False:
+            return False
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is not None:
+                raise ValueError("Datetime field expects a naive datetime")
+            return value.strftime(DT_FMT)
+        if isinstance(value, dt.date):
+            return value.strftime("%Y-%m-%d 00:00:00")
+        text = str(value)
+        if len(text) == 10:
+            return _strict(text, DATE_FMT) + " 00:00:00"
+        return _strict(text[:19], DT_FMT)
+
+    # ------------------------------------------------------------------ low-level storage
+    def insert(self, model: str, rec: Rec) -> int:
+        self.seq[model] += 1
+        rid = self.seq[model]
+        rec["id"] = rid
+        self.data[model][rid] = rec
+        self.push_undo(lambda: self.data[model].pop(rid, None))
+        return rid
+
+    def update(self, model: str, rid: int, values: Rec) -> None:
+        rec = self.data[model][rid]
+        old = {k: rec.get(k, _MISSING) for k in values}
+        rec.update(values)
+
+        def undo() -> None:
+            for k, v in old.items():
+                if v is _MISSING:
+                    rec.pop(k, None)
+                else:
+                    rec[k] = v
+        self.push_undo(undo)
+
+    def drop(self, model: str, rid: int) -> None:
+        rec = self.data[model].pop(rid)
+        self.push_undo(lambda: self.data[model].__setitem__(rid, rec))
+
+    def browse(self, model: str, ids: list[int], uid: int) -> list[Rec]:
+        recs = []
+        for rid in ids:
+            rec = self.data[model].get(rid) if isinstance(rid, int) else None
+            if rec is None:
+                raise MissingError("Record does not exist or has been deleted.\n"
+                                   f"(Record: {model}({rid},), User: {uid})")
+            recs.append(rec)
+        return recs
+
+    # ------------------------------------------------------------------ checks
+    def check_values(self, model: str, rec: Rec) -> None:
+        """NOT NULL and foreign-key checks, worded as Odoo converts IntegrityErrors."""
+        md = self.models[model]
+        for name, f in md.fields.items():
+            if f.computed:
+                continue
+            value = rec.get(name, False)
+            if f.required and (value is False or value is None):
+                raise not_null(md.description, model, f.string, name)
+            if f.type == "many2one" and value and value not in self.data.get(f.relation or "", {}):
+                table = model.replace(".", "_")
+                raise ValidationError(
+                    "The operation cannot be completed: insert or update on table"
+                    f' "{table}" violates foreign key constraint "{table}_{name}_fkey"')
+
+    # ------------------------------------------------------------------ reading
+    def computed(self, model: str, rec: Rec, name: str) -> Any:
+        if name == "id":
+            return rec["id"]
+        if name == "display_name":
+            return self.display_name(model, rec)
+        f = self.models[model].fields[name]
+        if f.type == "one2many":
+            inverse = f.relation_field or ""
+            return sorted(r["id"] for r in self.data[f.relation or ""].values()
+                          if r.get(inverse) == rec["id"])
+        if model == "res.partner" and name == "company_type":
+            return "company" if rec.get("is_company") else "person"
+        if model == "account.move" and name == "amount_total":
+            return round(sum(self.computed("account.move.line", ln, "price_subtotal")
+                             for ln in self.data["account.move.line"].values()
+                             if ln["move_id"] == rec["id"]), 2)
+        if model == "account.move.line" and name == "price_subtotal":
+            return round(rec.get("quantity", 0.0) * rec.get("price_unit", 0.0), 2)
+        if model == "ir.model.data" and name == "complete_name":
+            return f"{rec['module']}.{rec['name']}"
+        return rec.get(name, False)
+
+    def display_name(self, model: str, rec: Rec) -> str:
+        md = self.models[model]
+        if model == "res.partner" and rec.get("parent_id") and rec.get("name"):
+            parent = self.data[model].get(rec["parent_id"])
+            if parent:
+                return f"{parent.get('name') or ''}, {rec['name']}"
+        value = rec.get(md.rec_name) if md.rec_name in md.fields else False
+        return str(value) if value else f"{model},{rec['id']}"
+
+    def resolve(self, model: str, rec: Rec, name: str) -> tuple[str, Any, str | None]:
+        f = self.models[model].fields[name]
+        value = self.computed(model, rec, name) if (f.computed or f.type == "one2many") \
+            else rec.get(name, False)
+        return f.type, value, f.relation
+
+    def has_field(self, model: str, name: str) -> str | None:
+        f = self.models[model].fields.get(name)
+        return f.type if f else None
+
+    def lookup(self, model: str, rid: Any) -> Rec | None:
+        return self.data.get(model, {}).get(rid) if isinstance(rid, int) else None
+
+    def read_value(self, model: str, rec: Rec, name: str, load: str | None) -> Any:
+        f = self.models[model].fields[name]
+        value = self.computed(model, rec, name) if (f.computed or f.type == "one2many") \
+            else rec.get(name, False)
+        if f.type == "many2one" and value and load == "_classic_read":
+            target = self.data[f.relation or ""].get(value)
+            return [value, self.display_name(f.relation or "", target)] if target else False
+        if f.type == "many2many":
+            return list(value or [])
+        if f.type == "integer":
+            return value or 0
+        if f.type in ("float", "monetary"):
+            return value or 0.0
+        if f.type == "boolean":
+            return bool(value)
+        return value
+
+    def search_ids(self, model: str, domain: list[Any], *, offset: int = 0,
+                   limit: int | None = None, order: str | None = None,
+                   context: dict[str, Any] | None = None) -> list[int]:
+        dom = normalize(list(domain or []))
+        md = self.models[model]
+        if "active" in md.fields and (context or {}).get("active_test", True) \
+                and not mentions(dom, "active"):
+            dom = ["&", ("active", "=", True), *dom] if dom else [("active", "=", True)]
+        ev = Evaluator(model, self.resolve, self.lookup, self.has_field)
+        ev.check(dom)
+        rows = [r for r in self.data[model].values() if ev.matches(dom, r)]
+        rows = self.sort(model, rows, order or md.order)
+        rows = rows[int(offset or 0):]
+        if limit:
+            rows = rows[: int(limit)]
+        return [r["id"] for r in rows]
+
+    def sort(self, model: str, rows: list[Rec], order: str) -> list[Rec]:
+        md = self.models[model]
+        keys = []
+        for part in str(order).split(","):
+            bits = part.strip().split()
+            if not bits:
+                continue
+            name, desc = bits[0], len(bits) > 1 and bits[1].lower() == "desc"
+            if name not in md.fields:
+                raise ValueError(f"Invalid field {name!r} on model {model!r}")
+            keys.append((name, desc))
+        for name, desc in reversed(keys):
+            def key(r: Rec, name: str = name) -> tuple[int, Any]:
+                v = self.resolve(model, r, name)[1]
+                if v is False or v is None:
+                    return (1, 0)
+                return (0, v.lower() if isinstance(v, str) else v)
+            rows.sort(key=key, reverse=desc)
+        return rows
+
+    def to_html_text(self, text: str) -> str:
+        return f"<p>{escape(text)}</p>"
+
+
+_MISSING = object()
+
+
+def _strict(text: str, fmt: str) -> str:
+    """``text`` if it parses with ``fmt`` (ValueError as Odoo's strptime raises otherwise)."""
+    dt.datetime.strptime(text, fmt).replace(tzinfo=dt.UTC)
+    return text

@@ -1,0 +1,155 @@
+"""A fresh Odoo database: seed data, users and their credentials, the admin state dump.
+
+A destination sandbox starts as an empty account (BRIEF): the company, the administrator, the
+configured users, the standard countries/states, CRM stages, activity types and modules that a
+new CRM database has — and nothing a migration would create. Passwords and API keys live beside
+the records, never in them, so ``/_sandbox/state`` never shows a secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry.sandbox.odoo.exceptions import AccessDenied
+from ferry.sandbox.odoo.methods import ModelProxy
+from ferry.sandbox.odoo.orm import Orm
+
+COUNTRIES = {
+    "GB": ("United Kingdom", "uk", [("ENG", "England"), ("SCT", "Scotland"), ("WLS", "Wales"),
+                                    ("NIR", "Northern Ireland")]),
+    "AU": ("Australia", "au", [("NSW", "New South Wales"), ("VIC", "Victoria"),
+                               ("QLD", "Queensland"), ("WA", "Western Australia")]),
+    "NL": ("Netherlands", "nl", [("NH", "Noord-Holland"), ("ZH", "Zuid-Holland"),
+                                 ("UT", "Utrecht")]),
+    "ES": ("Spain", "es", [("M", "Madrid"), ("B", "Barcelona"), ("V", "Valencia")]),
+    "US": ("United States", "us", [("CA", "California"), ("NY", "New York"), ("TX", "Texas"),
+                                   ("FL", "Florida")]),
+    "IN": ("India", "in", [("MH", "Maharashtra"), ("KA", "Karnataka"), ("DL", "Delhi"),
+                           ("TN", "Tamil Nadu")]),
+}
+STAGES = [("stage_lead1", "New", 1, False), ("stage_lead2", "Qualified", 2, False),
+          ("stage_lead3", "Proposition", 3, False), ("stage_lead4", "Won", 70, True)]
+ACTIVITY_TYPES = [("mail_activity_data_email", "Email", "default", "fa-envelope"),
+                  ("mail_activity_data_call", "Call", "phonecall", "fa-phone"),
+                  ("mail_activity_data_meeting", "Meeting", "meeting", "fa-users"),
+                  ("mail_activity_data_todo", "To-Do", "default", "fa-check"),
+                  ("mail_activity_data_upload_document", "Upload Document", "upload_file",
+                   "fa-upload")]
+MODULES = [("base", "Base", True), ("web", "Web", True), ("mail", "Discuss", True),
+           ("contacts", "Contacts", True), ("calendar", "Calendar", True),
+           ("crm", "CRM", True), ("sale", "Sales", False), ("account", "Invoicing", None),
+           ("account_accountant", "Accounting", False)]
+
+
+@dataclass
+class Login:
+    uid: int
+    password: str
+    api_keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Database:
+    """The ORM plus what is not a record: the db name and the credentials."""
+
+    name: str
+    orm: Orm
+    logins: dict[str, Login]
+
+    def authenticate(self, db: str, login: str, password: str) -> int | bool:
+        self.check_db(db)
+        entry = self.logins.get(str(login))
+        if entry is None or not password:
+            return False
+        if password != entry.password and password not in entry.api_keys:
+            return False
+        user = self.orm.table("res.users").get(entry.uid)
+        return entry.uid if user and user["active"] else False
+
+    def check(self, db: str, uid: Any, password: Any) -> int:
+        """``object`` calls: wrong db/uid/password is AccessDenied (Fault 3)."""
+        self.check_db(db)
+        for login, entry in self.logins.items():
+            if entry.uid == uid and isinstance(password, str) and password \
+                    and self.authenticate(db, login, password) == uid:
+                return int(uid)
+        raise AccessDenied()
+
+    def check_db(self, db: Any) -> None:
+        if db != self.name:
+            raise RuntimeError(f'FATAL:  database "{db}" does not exist')
+
+    def dump(self) -> dict[str, Any]:
+        orm = self.orm
+        with orm.lock:
+            return {"db": self.name, "version": orm.version, "accounting": orm.accounting,
+                    "models": {m: {str(i): dict(r) for i, r in sorted(t.items())}
+                               for m, t in orm.data.items()},
+                    "custom_fields": {m: sorted(n for n, f in md.fields.items() if f.manual)
+                                      for m, md in orm.models.items()}}
+
+
+def _xmlid(orm: Orm, module: str, name: str, model: str, res_id: int) -> None:
+    orm.insert("ir.model.data", {"module": module, "name": name, "model": model, "res_id": res_id})
+
+
+def new_database(*, version: int, accounting: bool, db: str, admin_login: str,
+                 admin_password: str, users: list[str], seed: int) -> Database:
+    orm = Orm(version, accounting)
+    root = ModelProxy(orm, 1, "res.partner", {})
+    orm.admins.update({1, 2})
+
+    def create(model: str, vals: dict[str, Any]) -> int:
+        return ModelProxy(orm, 1, model, {})._create_one(vals)
+
+    for model, md in orm.models.items():  # the registry as ir.model / ir.model.fields
+        mid = orm.insert("ir.model", {"model": model, "name": md.description, "state": "base"})
+        for fname, f in md.fields.items():
+            orm.insert("ir.model.fields", {
+                "name": fname, "model": model, "model_id": mid, "field_description": f.string,
+                "help": f.help or False, "ttype": f.type, "selection": False,
+                "relation": f.relation or False, "relation_field": f.relation_field or False,
+                "required": f.required, "readonly": f.readonly or f.computed, "index": f.index,
+                "store": not f.computed, "on_delete": f.ondelete, "state": "base"})
+    admin_group = create("res.groups", {"name": "Administration / Settings"})
+    user_group = create("res.groups", {"name": "User types / Internal User"})
+    groups = "group_ids" if version >= 19 else "groups_id"
+    company = root._create_one({"name": "My Company", "is_company": True})
+    _xmlid(orm, "base", "main_partner", "res.partner", company)
+    bot = root._create_one({"name": "OdooBot", "active": False})
+    create("res.users", {"login": "__system__", "name": "OdooBot", "partner_id": bot,
+                         "active": False, groups: [[6, 0, [user_group]]]})
+    admin_email = admin_login if "@" in admin_login else "admin@example.com"
+    admin_partner = root._create_one({"name": "Administrator", "email": admin_email,
+                                      "parent_id": company})
+    admin = create("res.users", {"login": admin_login, "name": "Administrator",
+                                 "email": admin_email, "partner_id": admin_partner,
+                                 groups: [[6, 0, [admin_group, user_group]]]})
+    _xmlid(orm, "base", "user_admin", "res.users", admin)
+    key = hashlib.sha256(f"odoo-sandbox:{seed}:{admin_login}".encode()).hexdigest()[:40]
+    logins = {admin_login: Login(admin, admin_password, [key])}
+    for email in users:
+        name = email.split("@")[0].replace(".", " ").replace("_", " ").title()
+        uid = create("res.users", {"login": email, "name": name, "email": email,
+                                   groups: [[6, 0, [user_group]]]})
+        logins[email] = Login(uid, f"user-{hashlib.sha256(email.encode()).hexdigest()[:12]}")
+    for code, (cname, xml, states) in COUNTRIES.items():
+        cid = create("res.country", {"name": cname, "code": code})
+        _xmlid(orm, "base", xml, "res.country", cid)
+        for scode, sname in states:
+            create("res.country.state", {"name": sname, "code": scode, "country_id": cid})
+    for xml, name, seq, won in STAGES:
+        _xmlid(orm, "crm", xml, "crm.stage", create("crm.stage", {
+            "name": name, "sequence": seq, "is_won": won}))
+    for seq, (xml, name, category, icon) in enumerate(ACTIVITY_TYPES):
+        _xmlid(orm, "mail", xml, "mail.activity.type", create("mail.activity.type", {
+            "name": name, "category": category, "icon": icon, "sequence": seq}))
+    for name, desc, installed in MODULES:
+        state = "installed" if (installed if installed is not None else accounting) \
+            else "uninstalled"
+        if name == "account_accountant":
+            state = "uninstallable"  # Enterprise only: not in a Community database
+        orm.insert("ir.module.module", {"name": name, "shortdesc": desc, "state": state})
+    return Database(db, orm, logins)
