@@ -1,0 +1,121 @@
+"""Salesforce Sales Cloud sandbox: an empty org over HTTPS on 127.0.0.1.
+
+``build(options)`` returns a ``SalesforceSandbox`` with a FastAPI ``app``, the TLS files uvicorn
+needs (a trustme CA signs a certificate for 127.0.0.1/localhost) and ``credentials(base_url)``:
+the client id/secret for the client-credentials flow, the consumer key, username and private key
+file for the JWT bearer flow, and ``ca_bundle`` (the CA PEM) so clients verify TLS instead of
+turning verification off. HTTPS is not optional because simple-salesforce hard-codes ``https://``.
+
+``SandboxOptions.extra`` keys: ``daily_api_requests`` (default 100000), ``audit_fields`` (allow
+CreatedDate & co on insert), ``max_file_bytes`` (ContentVersion size cap), ``silent_truncate``
+(``"Object.Field:N"``: that field is cut to N characters without an error — a planted fault for
+diff tests), ``lock_seed``. ``--faults lock=R`` fails rows with UNABLE_TO_LOCK_ROW at rate R.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI, Request
+
+from ferry.sandbox.admin import RequestLog, install_admin
+from ferry.sandbox.clock import Clock
+from ferry.sandbox.faults import FaultMiddleware, Faults, FaultSpec
+from ferry.sandbox.registry import SandboxOptions
+
+API_VERSION = "62.0"
+
+
+class _StripSlash:
+    """``/sobjects/Contact/`` and ``/sobjects/Contact`` are the same resource on the platform."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and len(scope["path"]) > 1 and scope["path"].endswith("/"):
+            scope = {**scope, "path": scope["path"].rstrip("/"),
+                     "raw_path": scope["path"].rstrip("/").encode()}
+        await self.app(scope, receive, send)
+
+
+class SalesforceSandbox:
+    def __init__(self, options: SandboxOptions) -> None:
+        import trustme
+
+        from ferry.sandbox.salesforce.app import Api, install_gate, install_rest
+        from ferry.sandbox.salesforce.auth import TokenEndpoint
+        from ferry.sandbox.salesforce.bulk import install_bulk
+        from ferry.sandbox.salesforce.state import Org
+        from ferry.sandbox.salesforce.tooling import install_tooling
+
+        self.options = options
+        self.dir = Path(tempfile.mkdtemp(prefix="ferry-sf-sandbox-"))
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        self.ca_file = str(self.dir / "ca.pem")
+        ca.cert_pem.write_to_path(self.ca_file)
+        self.certfile = str(self.dir / "server.pem")
+        self.keyfile = str(self.dir / "server.key")
+        cert.private_key_pem.write_to_path(self.keyfile)
+        cert.cert_chain_pems[0].write_to_path(self.certfile)
+        for extra_pem in cert.cert_chain_pems[1:]:
+            extra_pem.write_to_path(self.certfile, append=True)
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.jwt_key_file = str(self.dir / "jwt.key")
+        Path(self.jwt_key_file).write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+        self.client_id = "3MVG9ferrySandbox" + secrets.token_hex(8)
+        self.client_secret = secrets.token_hex(16)
+
+        self.clock = Clock(options.time_scale)
+        self.faults = Faults(FaultSpec.parse(options.faults, seed=options.seed))
+        extra = options.extra
+        self._make_org = lambda: Org(self.clock, list(options.users),
+                                     daily_limit=int(extra.get("daily_api_requests", 100_000)),
+                                     audit_fields=bool(extra.get("audit_fields", False)))
+        self.org = self._make_org()
+        self.log = RequestLog()
+        app = FastAPI(title="Salesforce sandbox", docs_url=None, redoc_url=None,
+                      openapi_url=None, redirect_slashes=False)
+        self.api = Api(self.org, self.faults, extra)
+        self.tokens = TokenEndpoint(self.org, self.client_id, self.client_secret,
+                                    key.public_key())
+        app.add_api_route("/services/oauth2/token", self._token, methods=["POST"])
+        install_bulk(app, self.api)
+        install_tooling(app, self.api)
+        install_rest(app, self.api)
+        install_gate(app, self.org)
+        install_admin(app, state=lambda: self.org.snapshot(), reset=self.reset,
+                      faults=self.faults, log=self.log)
+        body = b'[{"message":"injected fault","errorCode":"SERVER_UNAVAILABLE"}]'
+        self.fastapi = app
+        self.app = _StripSlash(FaultMiddleware(app, self.faults, options.time_scale,
+                                               error_body=body))
+
+    async def _token(self, request: Request) -> Any:
+        return await self.tokens(request)
+
+    def reset(self) -> None:
+        """Back to an empty org (same credentials and certificate)."""
+        fresh = self._make_org()
+        self.org.__dict__.update(fresh.__dict__)
+        self.api.queries.cursors.clear()
+
+    def credentials(self, base_url: str) -> dict[str, Any]:
+        return {"instance_url": base_url, "login_url": base_url,
+                "client_id": self.client_id, "client_secret": self.client_secret,
+                "username": "integration@ferry-sandbox.example",
+                "jwt_key_file": self.jwt_key_file, "ca_bundle": self.ca_file,
+                "api_version": API_VERSION}
+
+
+def build(options: SandboxOptions) -> SalesforceSandbox:
+    return SalesforceSandbox(options)

@@ -1,0 +1,464 @@
+"""DML with the platform's validation: every write path (REST, collections, Bulk) goes through here.
+
+One ``Dml`` serves one request or bulk job for one user, so field visibility is computed once.
+Errors are ``{"statusCode", "message", "fields"}`` dicts as collections return them; messages name
+fields, never values. Faults that are per-row on the platform live here too: ``lock`` (the
+``--faults lock=R`` rate) fails a row with UNABLE_TO_LOCK_ROW, and the optional silent truncation
+(``SandboxOptions.extra["silent_truncate"] = "Object.Field:N"``) cuts one field without telling,
+so a diff downstream has something real to find.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import random
+import re
+from typing import Any
+
+from ferry.sandbox.salesforce.schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
+from ferry.sandbox.salesforce.state import Org, now_iso, to18
+
+Err = dict[str, Any]
+_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+AUDIT = {"createddate", "createdbyid", "lastmodifieddate", "lastmodifiedbyid"}
+MAX_JSON_FILE = 37_500_000  # base64 characters in a JSON ContentVersion body
+
+
+def err(code: str, message: str, *fields: str) -> Err:
+    return {"statusCode": code, "message": message, "fields": list(fields)}
+
+
+class Invalid(Exception):
+    def __init__(self, error: Err) -> None:
+        super().__init__(error["message"])
+        self.error = error
+
+
+class Dml:
+    def __init__(self, org: Org, user_id: str, *, csv: bool = False, lock_rate: float = 0.0,
+                 rng: random.Random | None = None, truncate: tuple[str, str, int] | None = None,
+                 max_file_bytes: int = 2_000_000_000) -> None:
+        self.org, self.user, self.csv = org, user_id, csv
+        self.lock_rate, self.rng, self.truncate = lock_rate, rng or random.Random(0), truncate
+        self.max_file_bytes = max_file_bytes
+        self._vis: dict[tuple[str, bool], dict[str, FieldDef]] = {}
+
+    def fields(self, od: ObjectDef, edit: bool = False) -> dict[str, FieldDef]:
+        key = (od.name, edit)
+        if key not in self._vis:
+            self._vis[key] = self.org.visible_fields(od, self.user, edit=edit)
+        return self._vis[key]
+
+    # -- public operations: each returns (id, created, errors) --------------------------------
+    def insert(self, od: ObjectDef, values: dict[str, Any]) -> tuple[str | None, bool, list[Err]]:
+        try:
+            self._object_perm(od, "Create")
+            rec = self._coerce(od, values, insert=True)
+            return self._store(od, None, rec), True, []
+        except Invalid as e:
+            return None, False, [e.error]
+
+    def update(self, od: ObjectDef, rid: str, values: dict[str, Any]
+               ) -> tuple[str | None, bool, list[Err]]:
+        try:
+            self._object_perm(od, "Edit")
+            rid = self._existing(od, rid)
+            rec = self._coerce(od, values, insert=False)
+            return self._store(od, rid, rec), False, []
+        except Invalid as e:
+            return None, False, [e.error]
+
+    def upsert(self, od: ObjectDef, ext: str, values: dict[str, Any]
+               ) -> tuple[str | None, bool, list[Err]]:
+        f = od.get(ext)
+        if f is None or not (f.external_id or f.id_lookup or f.type == "id"):
+            return None, False, [err("INVALID_FIELD", f"{ext} is not an external id field on"
+                                 f" {od.name}", ext)]
+        key = next((v for k, v in values.items() if k.lower() == f.name.lower()), None)
+        if key in (None, ""):
+            return None, False, [err("MISSING_ARGUMENT", f"{f.name} not specified", f.name)]
+        found = self.org.lookup(od.name, f.name, key)
+        if len(found) > 1:
+            return None, False, [err("DUPLICATE_EXTERNAL_ID", f"{f.name}: more than one record"
+                                     " found for external id field", f.name)]
+        if found:
+            rest = {k: v for k, v in values.items() if k.lower() not in {f.name.lower(), "id"}}
+            return self.update(od, next(iter(found)), rest)
+        if f.type == "id":
+            return None, False, [err("NOT_FOUND", "Provided external ID field does not exist"
+                                     " or is not accessible", f.name)]
+        return self.insert(od, values)
+
+    def delete(self, od: ObjectDef, rid: str) -> tuple[str | None, bool, list[Err]]:
+        try:
+            if od.name == "User":
+                raise Invalid(err("DELETE_FAILED", "users cannot be deleted"))
+            self._object_perm(od, "Delete")
+            rid = self._existing(od, rid)
+            self._lock()
+        except Invalid as e:
+            return None, False, [e.error]
+        remove(self.org, od.name, rid)
+        return rid, False, []
+
+    # -- internals -------------------------------------------------------------------------
+    def _object_perm(self, od: ObjectDef, perm: str) -> None:
+        if not self.org.can_see_object(od, self.user, perm):
+            raise Invalid(err("INSUFFICIENT_ACCESS_OR_READONLY", f"no {perm} access to"
+                              f" {od.name}"))
+        if od.queryable_only and perm != "Delete":
+            raise Invalid(err("INVALID_TYPE", f"{od.name} cannot be written directly"))
+
+    def _existing(self, od: ObjectDef, rid: str) -> str:
+        if not isinstance(rid, str) or not _ID.match(rid):
+            raise Invalid(err("MALFORMED_ID", "malformed id", "Id"))
+        rid = to18(rid) if len(rid) == 15 else rid
+        if rid in self.org.records[od.name]:
+            return rid
+        if rid in self.org.deleted:
+            raise Invalid(err("ENTITY_IS_DELETED", "entity is deleted"))
+        raise Invalid(err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", "Id"))
+
+    def _lock(self) -> None:
+        if self.lock_rate and self.rng.random() < self.lock_rate:
+            raise Invalid(err("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to"
+                              " this record or 1 records"))
+
+    def _coerce(self, od: ObjectDef, values: dict[str, Any], *, insert: bool) -> dict[str, Any]:
+        vis = self.fields(od, edit=True)
+        seen = self.fields(od)
+        out: dict[str, Any] = {}
+        for key, raw in values.items():
+            if key == "attributes" or (key.lower() == "id" and not insert):
+                continue
+            if "." in key or isinstance(raw, dict):
+                fd, rid = self._relationship(od, key, raw)
+                if rid is not None:
+                    out[fd.name] = rid
+                continue
+            f = vis.get(key.lower())
+            if f is None:
+                if key.lower() in seen:
+                    raise Invalid(err("INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update"
+                                      f" fields: {seen[key.lower()].name}", key))
+                raise Invalid(err("INVALID_FIELD", f"No such column '{key}' on sobject of type"
+                                  f" {od.name}", key))
+            audit_ok = insert and self.org.audit_fields and f.name.lower() in AUDIT
+            if not audit_ok and not (f.createable if insert else f.updateable):
+                raise Invalid(err("INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update"
+                                  f" fields: {f.name}", f.name))
+            if self.csv and raw == "":
+                continue  # empty = leave unchanged
+            if raw is None or (self.csv and raw == "#N/A"):
+                out[f.name] = None
+                continue
+            out[f.name] = self._value(f, raw, od)
+        return out
+
+    def _relationship(self, od: ObjectDef, key: str, raw: Any) -> tuple[FieldDef, str | None]:
+        """``Rel.Ext`` / ``Type:Rel.Ext`` columns and ``{"Rel": {"Ext": v}}`` REST values."""
+        if isinstance(raw, dict):
+            rel, target = key, (raw.get("attributes") or {}).get("type")
+            pairs = [(k, v) for k, v in raw.items() if k != "attributes"]
+            if len(pairs) != 1:
+                raise Invalid(err("INVALID_FIELD", f"bad foreign key reference {key}", key))
+            ext, value = pairs[0]
+        else:
+            head, _, ext = key.partition(".")
+            target, _, rel = head.rpartition(":")
+            target = target or None
+            value = raw
+        fd = od.relationship(rel)
+        if fd is None or fd.name.lower() not in self.fields(od, edit=True):
+            raise Invalid(err("INVALID_FIELD", f"No such relationship {rel} on {od.name}", key))
+        poly = len(fd.reference_to) > 1
+        if poly and not target:
+            raise Invalid(err("INVALID_FIELD", f"{rel} is polymorphic: the type is needed", key))
+        if target and not poly and not isinstance(raw, dict):
+            raise Invalid(err("INVALID_FIELD", "type is not needed for non polymorphic foreign"
+                              " key references", key))
+        target = target or fd.reference_to[0]
+        tod = self.org.obj(target)
+        if tod is None or tod.name not in fd.reference_to:
+            raise Invalid(err("INVALID_FIELD", f"{target} is not referenced by {rel}", key))
+        if value in (None, "") or (self.csv and value == "#N/A"):
+            return fd, None
+        tf = tod.get(ext)
+        if tf is None or not (tf.external_id or tf.id_lookup or tf.type == "id"):
+            raise Invalid(err("INVALID_FIELD", f"{ext} is not an indexed field of {tod.name}",
+                              key))
+        found = self.org.lookup(tod.name, tf.name, value)
+        if len(found) != 1:
+            which = "not found" if not found else "matches more than one record"
+            raise Invalid(err("INVALID_FIELD", f"Foreign key external ID {which} for field"
+                              f" {tf.name} in entity {tod.name}", key))
+        return fd, next(iter(found))
+
+    def _value(self, f: FieldDef, raw: Any, od: ObjectDef) -> Any:
+        bad = err("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{f.label}: value not of required type",
+                  f.name)
+        t = f.type
+        if t in TEXT_TYPES:
+            if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+                raise Invalid(bad)
+            s = str(raw)
+            if f.length and len(s) > f.length:
+                raise Invalid(err("STRING_TOO_LONG", f"{f.label}: data value too large"
+                                  f" (max length={f.length})", f.name))
+            if t == "email" and not _EMAIL.match(s):
+                raise Invalid(err("INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address",
+                                  f.name))
+            if f.restricted and f.picklist:
+                parts = s.split(";") if t == "multipicklist" else [s]
+                if any(p not in f.picklist for p in parts):
+                    raise Invalid(err("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                                      f"{f.label}: bad value for restricted picklist field",
+                                      f.name))
+            return s
+        if t == "boolean":
+            if isinstance(raw, bool):
+                return raw
+            if isinstance(raw, str) and raw.lower() in {"true", "false", "1", "0"}:
+                return raw.lower() in {"true", "1"}
+            raise Invalid(bad)
+        if t in NUMBER_TYPES:
+            try:
+                num = float(raw) if not isinstance(raw, bool) else None
+            except (TypeError, ValueError):
+                num = None
+            if num is None or num != num:
+                raise Invalid(bad)
+            digits = f.precision - f.scale if f.precision else 18
+            if abs(num) >= 10 ** digits:
+                raise Invalid(err("NUMBER_OUTSIDE_VALID_RANGE", f"{f.label}: number outside"
+                                  " valid range", f.name))
+            if t == "int":
+                return int(num)
+            return round(num, f.scale) if f.scale else num
+        if t == "date":
+            try:
+                return dt.date.fromisoformat(str(raw)).isoformat()
+            except ValueError:
+                raise Invalid(bad) from None
+        if t == "datetime":
+            return _datetime(str(raw), bad)
+        if t == "reference":
+            return self._reference(f, raw)
+        if t == "base64":
+            if not isinstance(raw, str | bytes):
+                raise Invalid(bad)
+            if isinstance(raw, bytes):
+                return raw
+            if len(raw) > MAX_JSON_FILE:
+                raise Invalid(err("STORAGE_LIMIT_EXCEEDED", "base64 body over 37.5 MB: use a"
+                                  " multipart request", f.name))
+            try:
+                return base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError):
+                raise Invalid(bad) from None
+        raise Invalid(bad)
+
+    def _reference(self, f: FieldDef, raw: Any) -> str:
+        if not isinstance(raw, str) or not _ID.match(raw):
+            raise Invalid(err("MALFORMED_ID", f"{f.label}: id value of incorrect type", f.name))
+        rid = to18(raw) if len(raw) == 15 else raw
+        hit = self.org.get(rid)
+        if hit is None or hit[0] not in f.reference_to:
+            raise Invalid(err("INVALID_CROSS_REFERENCE_KEY", f"{f.label}: invalid cross"
+                              " reference id", f.name))
+        if f.name == "OwnerId" and not hit[1].get("IsActive", True):
+            raise Invalid(err("INACTIVE_OWNER_OR_USER", "operation performed with inactive user"
+                              " as owner", f.name))
+        return rid
+
+    def _store(self, od: ObjectDef, rid: str | None, changes: dict[str, Any]) -> str:
+        org = self.org
+        old = org.records[od.name].get(rid) if rid else None
+        rec = dict(old or {})
+        if old is None:
+            for f in od.fields.values():
+                if f.defaulted and f.default is not None and f.name not in changes:
+                    rec[f.name] = f.default
+            if od.owned:
+                rec["OwnerId"] = self.user
+            rec.update(IsDeleted=False, CreatedById=self.user, CreatedDate=now_iso())
+        rec.update(changes)
+        rec.update(LastModifiedById=self.user, LastModifiedDate=now_iso(),
+                   SystemModstamp=now_iso())
+        self._check(od, rid, rec)
+        self._lock()
+        if self.truncate and self.truncate[0] == od.name and isinstance(
+                rec.get(self.truncate[1]), str):
+            rec[self.truncate[1]] = rec[self.truncate[1]][:self.truncate[2]]
+        if rid is None:
+            rid = org.new_id(od.key_prefix)
+            rec["Id"] = rid
+            _hooks_before_insert(self, od, rec)
+        org.records[od.name][rid] = rec
+        org.reindex(od.name, rid, old, rec)
+        if old is None:
+            _hooks_after_insert(self, od, rec)
+        return rid
+
+    def _check(self, od: ObjectDef, rid: str | None, rec: dict[str, Any]) -> None:
+        missing = [f.name for f in od.fields.values()
+                   if f.required and rec.get(f.name) in (None, "")
+                   and not (od.name == "ContentVersion" and f.name == "Title")]
+        if od.name == "ContentVersion" and not rec.get("PathOnClient"):
+            missing.append("PathOnClient")
+        if missing:
+            raise Invalid(err("REQUIRED_FIELD_MISSING", f"Required fields are missing:"
+                              f" [{', '.join(missing)}]", *missing))
+        if od.name == "Event":
+            _event(rec)
+        if od.name == "Task":
+            rec["IsClosed"] = rec.get("Status") == "Completed"
+        if "LastName" in od.fields:
+            rec["Name"] = " ".join(p for p in (rec.get("FirstName"), rec.get("LastName")) if p)
+        for f in od.fields.values():
+            if (f.unique or f.external_id and f.unique) and rec.get(f.name) not in (None, ""):
+                others = self.org.lookup(od.name, f.name, rec[f.name]) - {rid}
+                if others:
+                    raise Invalid(err("DUPLICATE_VALUE", f"duplicate value found: {f.name}"
+                                      f" duplicates value on record with id: {min(others)}",
+                                      f.name))
+        _unique_pairs(self.org, od.name, rid, rec)
+
+
+def _datetime(raw: str, bad: Err) -> str:
+    text = raw.strip().replace("Z", "+00:00")
+    text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise Invalid(bad) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def parse_dt(value: str) -> dt.datetime:
+    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def _event(rec: dict[str, Any]) -> None:
+    start = rec.get("StartDateTime") or rec.get("ActivityDateTime")
+    if rec.get("IsAllDayEvent"):
+        if not (rec.get("ActivityDate") or start):
+            raise Invalid(err("REQUIRED_FIELD_MISSING", "Required fields are missing:"
+                              " [ActivityDate]", "ActivityDate"))
+        rec["ActivityDate"] = rec.get("ActivityDate") or start[:10]
+        return
+    if not start:
+        raise Invalid(err("REQUIRED_FIELD_MISSING", "Required fields are missing:"
+                          " [StartDateTime]", "StartDateTime"))
+    begin = parse_dt(start)
+    if rec.get("EndDateTime"):
+        minutes = int((parse_dt(rec["EndDateTime"]) - begin).total_seconds() // 60)
+    elif rec.get("DurationInMinutes") is not None:
+        minutes = int(rec["DurationInMinutes"])
+        rec["EndDateTime"] = _datetime((begin + dt.timedelta(minutes=minutes)).isoformat(), {})
+    else:
+        raise Invalid(err("REQUIRED_FIELD_MISSING", "Required fields are missing:"
+                          " [DurationInMinutes]", "DurationInMinutes", "EndDateTime"))
+    if minutes < 0 or minutes > 14 * 24 * 60:
+        raise Invalid(err("FIELD_INTEGRITY_EXCEPTION", "event duration must be between 0 and"
+                          " 14 days", "EndDateTime"))
+    rec.update(StartDateTime=start, ActivityDateTime=start, ActivityDate=start[:10],
+               DurationInMinutes=minutes)
+
+
+_PAIRS = {"FieldPermissions": ("ParentId", "Field"),
+          "ObjectPermissions": ("ParentId", "SobjectType"),
+          "PermissionSetAssignment": ("AssigneeId", "PermissionSetId"),
+          "ContentDocumentLink": ("ContentDocumentId", "LinkedEntityId")}
+
+
+def _unique_pairs(org: Org, obj: str, rid: str | None, rec: dict[str, Any]) -> None:
+    pair = _PAIRS.get(obj)
+    if not pair:
+        return
+    key = tuple(str(rec.get(p, "")).lower() for p in pair)
+    for other_id, other in org.records[obj].items():
+        if other_id != rid and tuple(str(other.get(p, "")).lower() for p in pair) == key:
+            raise Invalid(err("DUPLICATE_VALUE", f"duplicate value found: {pair[1]}",
+                              pair[1]))
+    if obj == "FieldPermissions":
+        o, _, fname = str(rec["Field"]).partition(".")
+        od = org.obj(o)
+        if od is None or od.get(fname) is None or od.name != rec.get("SobjectType"):
+            raise Invalid(err("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "Field Name: bad value"
+                              " for restricted picklist field", "Field"))
+        if rec.get("PermissionsEdit") and not rec.get("PermissionsRead"):
+            raise Invalid(err("FIELD_INTEGRITY_EXCEPTION", "Edit requires Read",
+                              "PermissionsRead"))
+
+
+def _hooks_before_insert(dml: Dml, od: ObjectDef, rec: dict[str, Any]) -> None:
+    org = dml.org
+    if od.custom and "Name" in od.fields and od.fields["Name"].default and not rec.get("Name"):
+        fmt = str(od.fields["Name"].default)
+        width = fmt.count("0") or 6
+        seq = len(org.records[od.name]) + len([d for d in org.deleted
+                                                 if d.startswith(od.key_prefix)]) + 1
+        rec["Name"] = re.sub(r"\{0+\}", str(seq).zfill(width), fmt)
+    if od.name == "ContentVersion":
+        data: bytes = rec.get("VersionData") or b""
+        if len(data) > dml.max_file_bytes:
+            raise Invalid(err("STORAGE_LIMIT_EXCEEDED", "file is larger than the maximum"
+                              " allowed size", "VersionData"))
+        path = str(rec["PathOnClient"])
+        rec["Title"] = rec.get("Title") or path.rsplit(".", 1)[0]
+        rec["FileExtension"] = path.rsplit(".", 1)[1].lower() if "." in path else ""
+        rec["ContentSize"] = len(data)
+        org.blobs[rec["Id"]] = data
+        rec["VersionData"] = f"/services/data/v62.0/sobjects/ContentVersion/{rec['Id']}" \
+                             "/VersionData"
+        doc_id = org.new_id("069")
+        org.records["ContentDocument"][doc_id] = {
+            "Id": doc_id, "Title": rec["Title"], "LatestPublishedVersionId": rec["Id"],
+            "ContentSize": len(data), "FileExtension": rec["FileExtension"],
+            "OwnerId": dml.user, "IsDeleted": False, "CreatedDate": now_iso(),
+            "CreatedById": dml.user, "LastModifiedDate": now_iso(),
+            "LastModifiedById": dml.user, "SystemModstamp": now_iso()}
+        rec["ContentDocumentId"] = doc_id
+
+
+def _hooks_after_insert(dml: Dml, od: ObjectDef, rec: dict[str, Any]) -> None:
+    if od.name == "ContentVersion":
+        link_od = dml.org.objects["ContentDocumentLink"]
+        entities = [rec.get("FirstPublishLocationId") or dml.user]
+        for entity in entities:
+            dml._store(link_od, None, {"ContentDocumentId": rec["ContentDocumentId"],
+                                       "LinkedEntityId": entity, "ShareType": "V",
+                                       "Visibility": "AllUsers"})
+
+
+def remove(org: Org, obj: str, rid: str) -> None:
+    """Delete a record and what the platform deletes or clears with it."""
+    rec = org.records[obj].pop(rid, None)
+    if rec is None:
+        return
+    org.deleted.add(rid)
+    org.reindex(obj, rid, rec, None)
+    if obj == "ContentDocument":
+        for child in ("ContentVersion", "ContentDocumentLink"):
+            for cid in [i for i, r in org.records[child].items()
+                        if r.get("ContentDocumentId") == rid]:
+                remove(org, child, cid)
+                org.blobs.pop(cid, None)
+    for link_id in [i for i, r in org.records["ContentDocumentLink"].items()
+                    if r.get("LinkedEntityId") == rid]:
+        remove(org, "ContentDocumentLink", link_id)
+    for od in org.objects.values():  # custom lookups: SetNull
+        refs = [f.name for f in od.fields.values() if f.custom and f.type == "reference"
+                and obj in f.reference_to]
+        for r in org.records[od.name].values() if refs else ():
+            for fname in refs:
+                if r.get(fname) == rid:
+                    r[fname] = None
+
