@@ -53,6 +53,7 @@ class RowConverter:
         seen = [e for e in evidence if e is not None]
         default = dayfirst if dayfirst is not None else (seen[0] if seen else True)
         self.steps: list[Step] = []
+        self.date_steps: list[int] = []
         self.field_column: dict[str, str] = {}
         for i, col in enumerate(header):
             field = columns.get(col)
@@ -76,9 +77,10 @@ class RowConverter:
             if dc.dayfirst is None:
                 dc.dayfirst = dayfirst
             self.dates[col] = dc
+            self.date_steps.append(len(self.steps))
             if kind is Kind.DATE:
-                return lambda s: V.as_date(s, dc)
-            return lambda s: V.as_datetime(s, dc, self.tz)
+                return lambda s, hint=None: V.as_date(s, dc, hint)
+            return lambda s, hint=None: V.as_datetime(s, dc, self.tz, hint)
         if kind in (Kind.MONEY, Kind.DECIMAL):
             return V.as_decimal
         if kind is Kind.INT:
@@ -87,8 +89,6 @@ class RowConverter:
             return V.as_bool
         if kind is Kind.SET:
             return V.as_set
-        if kind is Kind.LONG_TEXT:
-            return V.flatten_json_text
         if kind is Kind.REF:
             return _ref
         if kind is Kind.JSON:
@@ -109,8 +109,6 @@ class RowConverter:
             if ctype == "date":
                 return lambda s: V.as_date(s, dcol).isoformat()
             return lambda s: V.as_datetime(s, dcol, self.tz).isoformat()
-        if ctype == "long_text":
-            return V.flatten_json_text
         return str
 
     def _err(self, row: RawRow, column: int | None, reason: str,
@@ -141,7 +139,11 @@ class RowConverter:
                 pseudo[st.field] = text
                 continue
             try:
-                value = st.convert(text)
+                dc = self.dates.get(st.column) if st.field else None
+                if dc is not None and dc.primary(text) is None:
+                    value = st.convert(text, self._row_hint(cells))
+                else:
+                    value = st.convert(text)
             except V.BadValue as exc:
                 if st.field is None:  # a custom cell off its column's type: keep it as text
                     custom[norm(st.column) or st.column] = {"type": "text", "value": text,
@@ -167,6 +169,12 @@ class RowConverter:
             field = (exc.field or "").split(".")[0]
             return self._err(row, self._col(field), f"{exc.field}: {exc.reason}",
                              str(data["source_id"]))
+
+    def _row_hint(self, cells: list[str]) -> bool | None:
+        """Day/month order shown by this row's own date cells (a dirty row has one style)."""
+        texts = [cells[self.steps[k].index] for k in self.date_steps
+                 if self.steps[k].index < len(cells)]
+        return V.row_order([t for t in texts if t.strip()])
 
     def _col(self, field: str) -> int | None:
         col = self.field_column.get(field)

@@ -21,7 +21,8 @@ DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.
                 "%Y/%m/%d", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y",
                 "%Y%m%d", "%d/%m/%y", "%m/%d/%y"]
 TIME_SUFFIXES = [" %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M", " %I:%M %p", " %I:%M:%S %p"]
-DATETIME_FORMATS = [d + t for d in DATE_FORMATS[:8] for t in TIME_SUFFIXES]
+DATETIME_FORMATS = [d + t for d in DATE_FORMATS[:8] + ["%d-%b-%Y"] for t in TIME_SUFFIXES] + [
+    "%Y%m%d%H%M%S", "%Y%m%d %H%M%S"]
 DAY_FIRST = {f for f in DATE_FORMATS + DATETIME_FORMATS if f.startswith("%d")}
 MONTH_FIRST = {f for f in DATE_FORMATS + DATETIME_FORMATS if f.startswith("%m")}
 ISO = "iso"
@@ -68,15 +69,29 @@ class DateColumn:
     dayfirst: bool | None = None  # None: no evidence in this column
     share: float = 0.0  # share of non-empty samples that parsed
     has_time: bool = False
+    _last: tuple[str, dt.datetime | None] | None = None
 
-    def parse(self, text: str) -> dt.datetime:
-        text = text.strip()
+    def primary(self, text: str) -> dt.datetime | None:
+        """The value by the column's own formats, or None when it is off the column's style."""
+        if self._last is not None and self._last[0] == text:
+            return self._last[1]
+        got = None
         for fmt in self.formats:
             got = _try(fmt, text)
             if got is not None:
-                return got
+                break
+        self._last = (text, got)
+        return got
+
+    def parse(self, text: str, hint: bool | None = None) -> dt.datetime:
+        """``hint``: day-first evidence from the same row, for a value off the column's style."""
+        text = text.strip()
+        got = self.primary(text)
+        if got is not None:
+            return got
+        order = hint if hint is not None else self.dayfirst
         for fmt in formats_of(text):  # a format not seen in the sample (dirty column)
-            if self.dayfirst is not None and fmt in (MONTH_FIRST if self.dayfirst else DAY_FIRST):
+            if order is not None and fmt in (MONTH_FIRST if order else DAY_FIRST):
                 continue
             got = _try(fmt, text)
             if got is not None:
@@ -115,18 +130,30 @@ def infer_dates(samples: list[str], default_dayfirst: bool = True) -> DateColumn
     return DateColumn(formats, dayfirst, parsed / len(values), has_time)
 
 
+def row_order(texts: list[str]) -> bool | None:
+    """Day-first (True) or month-first (False) if any of a row's date cells settles it."""
+    for t in texts:
+        fmts = formats_of(t)
+        day = any(f in DAY_FIRST for f in fmts)
+        month = any(f in MONTH_FIRST for f in fmts)
+        if day != month:
+            return day
+    return None
+
+
 def _has_time(fmt: str, value: str) -> bool:
     if fmt == ISO:
         return "T" in value or ":" in value
     return "%H" in fmt or "%I" in fmt
 
 
-def as_date(text: str, col: DateColumn) -> dt.date:
-    return col.parse(text).date()
+def as_date(text: str, col: DateColumn, hint: bool | None = None) -> dt.date:
+    return col.parse(text, hint).date()
 
 
-def as_datetime(text: str, col: DateColumn, tz: dt.tzinfo) -> dt.datetime:
-    got = col.parse(text)
+def as_datetime(text: str, col: DateColumn, tz: dt.tzinfo, hint: bool | None = None
+                ) -> dt.datetime:
+    got = col.parse(text, hint)
     return got if got.tzinfo else got.replace(tzinfo=tz)
 
 
