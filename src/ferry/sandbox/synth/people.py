@@ -169,7 +169,7 @@ def patient_core(ctx: Ctx, i: int) -> Core:
         o = ctx.core(ctx._dirt.original_of(i))
         pl, sex, first, last, dob = o.pool, o.sex, o.first, o.last, o.dob
         if "duplicate_email" in flags:
-            email = o.email
+            email, mobile = o.email, P.mobile(r, pl.country)  # same person, new number
         else:
             mobile = o.mobile
             email = f"{P.ascii_slug(first)[:1]}.{P.ascii_slug(last)}{key}@work-mail.{pl.tld}"
@@ -247,7 +247,7 @@ def patient(ctx: Ctx, i: int) -> Patient:
         medical_history="; ".join(d for _, d in r.sample(P.ICD10, r.randrange(0, 3))) or None,
         emergency_contact=EmergencyContact(
             name=f"{P.pick(r, ec_pl.first_female + ec_pl.first_male)} {P.pick(r, (c.last, P.pick(r, ec_pl.last)))}",
-            phone=P.mobile(r, ec_pl.country), relationship=P.pick(r, P.RELATIONS))
+            phone=P.mobile(r, ec_pl.country, True if ec_pl is not pl else None), relationship=P.pick(r, P.RELATIONS))
         if r.random() < 0.7 else None,
         referral_source=P.pick(r, P.REFERRAL_SOURCES),
         referring_doctor=f"Dr {P.pick(r, pl.first_male + pl.first_female)} {P.pick(r, pl.last)}"

@@ -93,25 +93,51 @@ def _digits(r: Random, n: int) -> str:
     return f"{r.randrange(10**n):0{n}d}"
 
 
-def mobile(r: Random, country: str) -> str:
+_MOBILE = {  # country: (candidate prefixes, national prefix, international prefix)
+    "GB": ([f"7{d:03d}" for d in range(400, 1000)], "0", "+44 "),
+    "AU": ([f"4{d:02d}" for d in range(100)], "0", "+61 "),
+    "NL": ([f"6{d}" for d in range(10)], "0", "+31 "),
+    "ES": ([f"6{d:02d}" for d in range(100)], "", "+34 "),
+}
+
+
+@cache
+def _prefixes(country: str) -> tuple[str, ...]:
+    """Mobile prefixes every number of which phonenumbers accepts: numbering plans have holes,
+    and a clean record must be valid so that the invalid ones are exactly the dirty ones."""
+    import phonenumbers
+
+    cands, national, _ = _MOBILE[country]
+    r = Random(7)
+    ok = []
+    for pre in cands:
+        rest = (10 if country == "GB" else 9) - len(pre)  # national significant number length
+        samples = [national + pre + f"{r.randrange(10**rest):0{rest}d}" for _ in range(6)]
+        if all(phonenumbers.is_valid_number(phonenumbers.parse(x, country)) for x in samples):
+            ok.append(pre)
+    return tuple(ok)
+
+
+def mobile(r: Random, country: str, intl: bool | None = None) -> str:
     """A mobile number valid for ``country`` (checked by phonenumbers in the tests), in one of
     the national or international styles people actually type."""
-    intl = r.random() < 0.3
-    if country == "GB":
-        body = f"7{pick(r, '45789')}{_digits(r, 2)} {_digits(r, 6)}"
-        return f"+44 {body}" if intl else f"0{body}"
-    if country == "AU":
-        body = f"4{_digits(r, 2)} {_digits(r, 3)} {_digits(r, 3)}"
-        return f"+61 {body}" if intl else f"0{body}"
-    if country == "NL":
-        body = _digits(r, 8)
-        return f"+31 6 {body}" if intl else f"06-{body}"
-    if country == "ES":
-        body = f"6{_digits(r, 2)} {_digits(r, 2)} {_digits(r, 2)} {_digits(r, 2)}"
-        return f"+34 {body}" if intl else body
-    area = pick(r, ("212", "415", "617", "312", "206", "303", "512", "713", "404", "305"))
-    body = f"({area}) {r.randrange(2, 10)}{_digits(r, 2)}-{_digits(r, 4)}"
-    return f"+1 {body}" if intl else body
+    intl = r.random() < 0.3 if intl is None else intl
+    if country == "US":
+        area = pick(r, ("212", "415", "617", "312", "206", "303", "512", "713", "404", "305"))
+        body = f"({area}) {2 + int(r.random() * 8)}{_digits(r, 2)}-{_digits(r, 4)}"
+        return f"+1 {body}" if intl else body
+    _, national, international = _MOBILE[country]
+    pre = pick(r, _prefixes(country))
+    if country == "GB":  # 07xxx xxxxxx
+        body = f"{pre} {_digits(r, 6)}"
+    elif country == "AU":  # 04xx xxx xxx
+        body = f"{pre} {_digits(r, 3)} {_digits(r, 3)}"
+    elif country == "NL":  # 06-xxxxxxxx
+        body = pre + _digits(r, 7)
+        return f"+31 6 {body[1:]}" if intl else f"0{pre[0]}-{body[1:]}"
+    else:  # ES: 6xx xx xx xx
+        body = f"{pre} {_digits(r, 2)} {_digits(r, 2)} {_digits(r, 2)}"
+    return f"{international}{body}" if intl else f"{national}{body}"
 
 
 def landline(r: Random, country: str) -> str:
@@ -126,7 +152,7 @@ def landline(r: Random, country: str) -> str:
     return mobile(r, "US")
 
 
-BAD_PHONES = ("12345", "n/a", "000000", "call after 5pm", "+44 0000", "555-CALL-NOW", "0",
+BAD_PHONES = ("12345", "n/a", "000000", "call after 5pm", "+44 0000", "CALL-ME", "0",
               "07911", "ask reception", "++31 6 1234")
 
 BLOOD_GROUPS = ("A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-")
