@@ -42,6 +42,10 @@ def _v1_int(body: dict[str, Any], key: str) -> int | None:
 
 
 def _page(request: Request, rows: list[dict[str, Any]], cap: int = 500) -> Any:
+    """Offset page; ``sort`` honours ``id ASC|DESC`` (rows arrive sorted by id ascending)."""
+    sort = (request.query_params.get("sort") or "").strip().lower()
+    if sort in ("id desc",):
+        rows = rows[::-1]
     try:
         start = int(request.query_params.get("start", 0))
         limit = min(max(1, int(request.query_params.get("limit", 100))), cap)
@@ -213,6 +217,17 @@ def _files(app: FastAPI, acc: Account, p: str) -> None:
     @app.get(p + "/files/{rid}")
     async def get(rid: str) -> Any:
         return ok(_file_out(live(rid)))
+
+    @app.put(p + "/files/{rid}")
+    async def update(rid: str, request: Request) -> Any:
+        f = live(rid)
+        form = await request.form()
+        for key in ("name", "description"):
+            value = form.get(key)
+            if isinstance(value, str):
+                f[key] = value
+        f["update_time"] = now_v1()
+        return ok(_file_out(f))
 
     @app.delete(p + "/files/{rid}")
     async def delete(rid: str) -> Any:

@@ -145,7 +145,10 @@ def _entity_routes(app: FastAPI, acc: Account, obj: str) -> None:
             if since and rec["update_time"] < since:
                 continue
             rows.append(rec)
-        page, nxt = acc.page_v2(rows, cursor, limit)
+        if request.query_params.get("sort_by", "id") != "id":
+            raise Invalid("sort_by", '"sort_by" is only emulated for id')
+        desc = request.query_params.get("sort_direction", "asc") == "desc"
+        page, nxt = acc.page_v2(rows, cursor, limit, desc)
         return ok([shape(acc, obj, r, keep) for r in page], {"next_cursor": nxt})
 
     @app.get(base + "/{rid}")
@@ -222,6 +225,20 @@ def _field_routes(app: FastAPI, acc: Account, obj: str) -> None:
         if limit is not None and acc.custom_count() >= limit:
             raise Forbidden()
         return ok(field_out(acc.add_field(obj, name, ftype, options)))
+
+    @app.post(base + "/{code}/options")
+    async def add_options(code: str, request: Request) -> Any:
+        f, body = find(code), await json_body(request)
+        if f["field_type"] not in {"enum", "set"}:
+            raise Invalid("field_code", "field does not support options")
+        if not isinstance(body, list) or not body or not all(
+                isinstance(o, dict) and isinstance(o.get("label"), str)
+                and 1 <= len(o["label"]) <= 255 for o in body):
+            raise Invalid("options", "Options on update must use the label & id (if it is an"
+                          " update) key.")
+        added = acc.add_options(f, [o["label"] for o in body])
+        return {"success": True, "data": [{"id": o["id"], "label": o["label"]} for o in added],
+                "additional_data": None}
 
     @app.delete(base + "/{code}")
     async def delete(code: str) -> Any:

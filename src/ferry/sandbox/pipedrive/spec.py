@@ -33,7 +33,8 @@ SERVED: dict[str, set[str]] = {
     | {"/pipelines", "/stages", "/persons/search", "/organizations/search", "/deals/search",
        "/itemSearch/field", "/activityFields", "/activityFields/{field_code}"}
     | {f"/{o}Fields" for o in ("person", "organization", "deal")}
-    | {f"/{o}Fields/{{field_code}}" for o in ("person", "organization", "deal")},
+    | {f"/{o}Fields/{{field_code}}" for o in ("person", "organization", "deal")}
+    | {f"/{o}Fields/{{field_code}}/options" for o in ("person", "organization", "deal")},
     "v1": {"/notes", "/notes/{id}", "/files", "/files/{id}", "/users", "/users/me",
            "/users/{id}", "/activityTypes", "/activityTypes/{id}"},
 }

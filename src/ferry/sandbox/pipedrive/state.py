@@ -167,19 +167,25 @@ class Account:
     def add_field(self, obj: str, name: str, field_type: str,
                   options: list[dict[str, Any]] | None) -> dict[str, Any]:
         key = f"{self.rng.getrandbits(160):040x}"
-        opts = None
+        f: dict[str, Any] = {"field_code": key, "field_name": name, "field_type": field_type,
+                             "options": None, "subfields": None, "is_custom_field": True,
+                             "is_optional_response_field": False, "is_deleted": False,
+                             "ui_visibility": {"add_visible_flag": False,
+                                               "details_visible_flag": True}}
         if field_type in {"enum", "set"}:
-            opts = []
-            for o in options or []:
-                self.option_seq += 1
-                opts.append({"id": self.option_seq, "label": o["label"], "color": None,
-                             "add_time": now_v2(), "update_time": now_v2()})
-        f = {"field_code": key, "field_name": name, "field_type": field_type, "options": opts,
-             "subfields": None, "is_custom_field": True, "is_optional_response_field": False,
-             "is_deleted": False, "ui_visibility": {"add_visible_flag": False,
-                                                    "details_visible_flag": True}}
+            f["options"] = []
+            self.add_options(f, [o["label"] for o in options or []])
         self.fields[obj].append(f)
         return f
+
+    def add_options(self, f: dict[str, Any], labels: list[str]) -> list[dict[str, Any]]:
+        added = []
+        for label in labels:
+            self.option_seq += 1
+            added.append({"id": self.option_seq, "label": label, "color": None,
+                          "add_time": now_v2(), "update_time": now_v2()})
+        f["options"].extend(added)
+        return added
 
     def field(self, obj: str, key: str) -> dict[str, Any] | None:
         return next((f for f in self.fields.get(obj, []) if f["field_code"] == key), None)
@@ -203,10 +209,13 @@ class Account:
                "person_id": "person", "deal_id": "deal"}.get(kind, kind)
         return self.live(obj, rid) is not None
 
-    def page_v2(self, rows: list[dict[str, Any]], cursor: str | None, limit: int
-                ) -> tuple[list[dict[str, Any]], str | None]:
-        after = decode_cursor(cursor) if cursor else 0
-        rows = sorted((r for r in rows if r["id"] > after), key=lambda r: r["id"])
+    def page_v2(self, rows: list[dict[str, Any]], cursor: str | None, limit: int,
+                desc: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+        """One cursor page ordered by id (the cursor holds the last id served)."""
+        if cursor:
+            after = decode_cursor(cursor)
+            rows = [r for r in rows if (r["id"] < after if desc else r["id"] > after)]
+        rows = sorted(rows, key=lambda r: r["id"], reverse=desc)
         page = rows[:limit]
         more = len(rows) > limit
         return page, (encode_cursor(page[-1]["id"]) if more and page else None)

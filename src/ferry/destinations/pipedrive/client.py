@@ -1,0 +1,243 @@
+"""Pipedrive HTTP calls: pacing under the burst limit, token accounting, retry policy.
+
+* Pacing: a ``SlidingWindow`` of ``burst`` calls per 2 s (plan figure, lowered to the server's
+  ``x-ratelimit-limit`` when that is smaller) plus a 10 / 2 s window for search; when the server
+  says ``x-ratelimit-remaining: 0`` we hold until ``x-ratelimit-reset``.
+* Tokens: every call is priced from ``COSTS`` (the spec's ``x-token-cost``; a test keeps the table
+  equal to the documents). The day's spend is kept in a small ledger file in the project workdir
+  because Pipedrive reports no remaining-budget header. Once the day's budget is spent (by the
+  ledger or by a daily-budget 429) every call raises ``BudgetExhausted`` without touching the
+  network: the run stops cleanly instead of hammering into the Cloudflare 403.
+* Retries: 429 burst refusals are always retried (the server refused before running anything).
+  5xx and network errors are retried for reads and idempotent writes; for creates they raise
+  ``Ambiguous`` so the writer can look the record up by source id before trying again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ferry.connectors.http import NETWORK_ERRORS, make_client
+from ferry.connectors.ratelimit import SlidingWindow
+from ferry.destinations.pipedrive.errors import SYSTEM, to_error
+from ferry.errors import BudgetExhausted, FatalError, RateLimited, RetriableError
+
+V2_OBJECTS = {"person": "persons", "organization": "organizations", "deal": "deals",
+              "activity": "activities"}
+COSTS: dict[tuple[str, str, str], int] = {
+    **{("v2", m, f"/{p}{s}"): c for p in V2_OBJECTS.values()
+       for m, s, c in (("GET", "", 10), ("POST", "", 5), ("GET", "/{id}", 1),
+                       ("PATCH", "/{id}", 5), ("DELETE", "/{id}", 3))},
+    **{("v2", m, f"/{o}Fields{s}"): c for o in ("person", "organization", "deal")
+       for m, s, c in (("GET", "", 10), ("POST", "", 5), ("DELETE", "/{field_code}", 3),
+                       ("POST", "/{field_code}/options", 5))},
+    ("v2", "GET", "/activityFields"): 10,
+    **{("v2", "GET", f"/{p}/search"): 20 for p in ("persons", "organizations", "deals")},
+    ("v2", "GET", "/itemSearch/field"): 20,
+    **{("v2", m, f"/{p}{s}"): c for p in ("pipelines", "stages")
+       for m, s, c in (("GET", "", 5), ("POST", "", 5), ("DELETE", "/{id}", 3))},
+    ("v1", "GET", "/notes"): 20, ("v1", "POST", "/notes"): 10, ("v1", "GET", "/notes/{id}"): 2,
+    ("v1", "PUT", "/notes/{id}"): 10, ("v1", "DELETE", "/notes/{id}"): 6,
+    ("v1", "GET", "/files"): 20, ("v1", "POST", "/files"): 10, ("v1", "GET", "/files/{id}"): 2,
+    ("v1", "PUT", "/files/{id}"): 10, ("v1", "DELETE", "/files/{id}"): 6,
+    ("v1", "GET", "/users"): 20, ("v1", "GET", "/users/me"): 2,
+    ("v1", "GET", "/activityTypes"): 20, ("v1", "POST", "/activityTypes"): 10,
+    ("v1", "DELETE", "/activityTypes/{id}"): 6,
+}
+WINDOW_S = 2.0
+
+
+class Ambiguous(RetriableError):
+    """A create was sent and failed in a way that leaves unknown whether it was applied."""
+
+
+class Ledger:
+    """Tokens spent today (UTC day), persisted so separate ``ferry`` runs share the count."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.day = dt.datetime.now(dt.UTC).date().isoformat()
+        self.spent = 0
+        self._dirty = 0
+        if path and path.exists():
+            try:
+                data = json.loads(path.read_text())
+                if data.get("day") == self.day:
+                    self.spent = int(data.get("spent", 0))
+            except (ValueError, OSError):
+                pass
+
+    def add(self, tokens: int) -> None:
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        if today != self.day:
+            self.day, self.spent = today, 0
+        self.spent += tokens
+        self._dirty += 1
+        if self._dirty >= 25:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.path and self._dirty:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps({"day": self.day, "spent": self.spent}))
+            self._dirty = 0
+
+
+class PipedriveClient:
+    def __init__(self, base_url: str, token: str, *, burst: int, daily_budget: int,
+                 time_scale: float = 1.0, search_burst: int = 10, attempts: int = 8,
+                 ledger: Path | None = None, transport: httpx.BaseTransport | None = None,
+                 timeout: float = 60.0) -> None:
+        self.http = make_client(base_url.rstrip("/"), timeout=timeout, transport=transport,
+                                headers={"x-api-token": token, "accept": "application/json"})
+        self.time_scale = time_scale
+        self.window = SlidingWindow(burst, WINDOW_S, time_scale=time_scale)
+        self.search_window = SlidingWindow(search_burst, WINDOW_S, time_scale=time_scale)
+        self.daily_budget = daily_budget
+        self.attempts = attempts
+        self.ledger = Ledger(ledger)
+        self.exhausted_until: float | None = None
+        self._hold_until = 0.0
+        self.headers: dict[str, str] = {}
+        self.stats = {"requests": 0, "tokens": 0, "rate_limited": 0, "retries": 0}
+
+    # -- budget ----------------------------------------------------------------------------------
+    def cost(self, version: str, method: str, template: str) -> int:
+        return COSTS.get((version, method, template), 0)
+
+    def remaining(self) -> int:
+        if self.exhausted_until and time.time() < self.exhausted_until:
+            return 0
+        return max(0, self.daily_budget - self.ledger.spent)
+
+    def resets_at(self) -> float:
+        if self.exhausted_until and time.time() < self.exhausted_until:
+            return self.exhausted_until
+        tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+        return dt.datetime.combine(tomorrow, dt.time(), dt.UTC).timestamp()
+
+    def _precheck(self, cost: int) -> None:
+        if self.remaining() < cost:
+            raise BudgetExhausted("Pipedrive daily token budget is spent; resume after reset",
+                                  resets_at=self.resets_at(), system=SYSTEM)
+
+    # -- calls -----------------------------------------------------------------------------------
+    def _pace(self, search: bool) -> None:
+        hold = self._hold_until - time.monotonic()
+        if hold > 0:
+            time.sleep(hold)
+        self.window.wait()
+        if search:
+            self.search_window.wait()
+
+    def _observe(self, response: httpx.Response, cost: int) -> None:
+        h = response.headers
+        if response.status_code not in (401, 429) and "cloudflare" not in (
+                h.get("content-type", "") + response.text[:200].lower()):
+            self.ledger.add(cost)
+            self.stats["tokens"] += cost
+        limit = h.get("x-ratelimit-limit")
+        if limit and limit.isdigit() and 0 < int(limit) < self.window.limit \
+                and "search" not in response.request.url.path:
+            self.window.limit = int(limit)
+        if h.get("x-ratelimit-remaining") == "0":
+            try:
+                self._hold_until = time.monotonic() + float(h.get("x-ratelimit-reset", "0"))
+            except ValueError:
+                pass
+        self.headers = {k: v for k, v in h.items() if k.startswith("x-ratelimit")
+                        or k == "x-daily-requests-left"}
+
+    def _backoff(self, attempt: int) -> float:
+        base = 0.5 / self.time_scale
+        return random.uniform(0, min(30.0, base * 2 ** attempt))  # noqa: S311 - jitter
+
+    def call(self, version: str, method: str, template: str, *, ref: str = "pipedrive",
+             params: dict[str, Any] | None = None, json_body: Any = None,
+             data: dict[str, Any] | None = None, files: Any = None, safe_retry: bool = True,
+             **path: Any) -> dict[str, Any]:
+        """One API call; returns the decoded envelope. ``safe_retry=False`` for creates."""
+        cost = self.cost(version, method, template)
+        url = f"/api/{version}" + template.format(**path)
+        search = "search" in template.lower()
+        for attempt in range(self.attempts):
+            self._precheck(cost)
+            self._pace(search)
+            self.stats["requests"] += 1
+            try:
+                response = self.http.request(method, url, params=params, json=json_body,
+                                             data=data, files=files)
+            except NETWORK_ERRORS as exc:
+                if not safe_retry:
+                    raise Ambiguous(f"network error on {method} {template}",
+                                    system=SYSTEM) from exc
+                self.stats["retries"] += 1
+                time.sleep(self._backoff(attempt))
+                continue
+            self._observe(response, cost)
+            if response.is_success:
+                try:
+                    body: dict[str, Any] = response.json()
+                except ValueError:
+                    if not safe_retry:
+                        raise Ambiguous("unreadable response", system=SYSTEM) from None
+                    time.sleep(self._backoff(attempt))
+                    continue
+                return body
+            err = to_error(response, ref)
+            if isinstance(err, BudgetExhausted):
+                self.exhausted_until = err.resets_at or self.resets_at()
+                self.ledger.flush()
+                raise err
+            if isinstance(err, RateLimited):
+                self.stats["rate_limited"] += 1
+                self.stats["retries"] += 1
+                time.sleep(err.retry_after if err.retry_after is not None
+                           else self._backoff(attempt))
+                continue
+            if isinstance(err, RetriableError):
+                if not safe_retry:
+                    raise Ambiguous(f"server error {response.status_code} on {method}"
+                                    f" {template}", status=response.status_code, system=SYSTEM)
+                self.stats["retries"] += 1
+                time.sleep(self._backoff(attempt))
+                continue
+            raise err
+        raise FatalError(f"Pipedrive {method} {template} failed after {self.attempts} attempts",
+                         system=SYSTEM)
+
+    def pages_v2(self, template: str, params: dict[str, Any] | None = None
+                 ) -> Iterator[list[dict[str, Any]]]:
+        """Cursor pages (limit 500: the price is per call, not per record)."""
+        params = {**(params or {}), "limit": 500}
+        while True:
+            body = self.call("v2", "GET", template, params=params)
+            yield body.get("data") or []
+            cursor = (body.get("additional_data") or {}).get("next_cursor")
+            if not cursor:
+                return
+            params["cursor"] = cursor
+
+    def pages_v1(self, template: str, params: dict[str, Any] | None = None, limit: int = 500
+                 ) -> Iterator[list[dict[str, Any]]]:
+        """Offset pages, following ``next_start`` (files cap ``limit`` at 100)."""
+        params = {**(params or {}), "start": 0, "limit": limit}
+        while True:
+            body = self.call("v1", "GET", template, params=params)
+            yield body.get("data") or []
+            pg = (body.get("additional_data") or {}).get("pagination") or {}
+            if not pg.get("more_items_in_collection"):
+                return
+            params["start"] = pg.get("next_start", params["start"] + limit)
+
+    def close(self) -> None:
+        self.ledger.flush()
+        self.http.close()

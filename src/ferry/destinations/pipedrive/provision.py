@@ -1,0 +1,225 @@
+"""Schema in Pipedrive: describe, ensure (custom fields, pipelines, stages, activity types), remove.
+
+Idempotency: Pipedrive happily creates two fields with the same name, so ``ensure`` lists the
+object's fields first (all pages; the fields endpoints paginate) and reuses a field whose name
+matches, adding only the missing options of an enum/set. Pipelines, stages (within their
+pipeline) and activity types are matched by name the same way. Activity and note custom fields
+cannot be created through the API (``activityFields`` is read-only, notes have none), so those are
+*folded* into the record's HTML text (see ``values``); the source-id field becomes ``~id``.
+
+The Ferry kind of every field ``ensure`` touched is kept in ``<workdir>/pipedrive_kinds.json`` so
+later runs read values back with the same kind (Pipedrive has no bool/int/datetime custom types).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ferry.connectors.base import FieldSpec, ObjectInfo, Provisioned, SchemaItem
+from ferry.destinations.pipedrive.client import PipedriveClient
+from ferry.destinations.pipedrive.values import (
+    ID_KEY,
+    READ_ONLY,
+    STANDARD,
+    TYPE_TO_KIND,
+    YES_NO,
+    field_type_for,
+    folded_key,
+)
+from ferry.errors import FatalError
+from ferry.model.fields import Kind
+
+FIELD_OBJECTS = ("person", "organization", "deal")
+ICONS = (("meet", "meeting"), ("appoint", "meeting"), ("visit", "meeting"), ("call", "call"),
+         ("phone", "call"), ("mail", "email"), ("deadline", "deadline"), ("lunch", "lunch"))
+
+
+class Schema:
+    def __init__(self, client: PipedriveClient, workdir: Path | None) -> None:
+        self.client = client
+        self.kinds_path = workdir / "pipedrive_kinds.json" if workdir else None
+        self.kinds: dict[str, str] = {}
+        self.id_keys: dict[str, str] = {}  # object -> key of its source-id field
+        if self.kinds_path and self.kinds_path.exists():
+            saved = json.loads(self.kinds_path.read_text())
+            self.kinds.update(saved.get("kinds", {}))
+            self.id_keys.update(saved.get("id_keys", {}))
+        self._fields: dict[str, list[dict[str, Any]]] = {}
+
+    # -- fields cache ----------------------------------------------------------------------------
+    def fields(self, obj: str, refresh: bool = False) -> list[dict[str, Any]]:
+        if obj not in self._fields or refresh:
+            rows: list[dict[str, Any]] = []
+            for page in self.client.pages_v2(f"/{obj}Fields"):
+                rows.extend(page)
+            self._fields[obj] = rows
+        return self._fields[obj]
+
+    def custom(self, obj: str, key: str) -> dict[str, Any] | None:
+        if obj not in FIELD_OBJECTS:
+            return None
+        for refresh in (False, True):
+            for f in self.fields(obj, refresh=refresh):
+                if f["field_code"] == key and f.get("is_custom_field"):
+                    return f
+        return None
+
+    def _remember(self, item: SchemaItem, key: str, kind: Kind | None) -> None:
+        if item.external_id:
+            self.id_keys[item.object] = key
+        if kind is not None:
+            self.kinds[key] = kind.value
+        if self.kinds_path:
+            self.kinds_path.parent.mkdir(parents=True, exist_ok=True)
+            self.kinds_path.write_text(json.dumps({"kinds": self.kinds, "id_keys": self.id_keys},
+                                                  indent=1, sort_keys=True))
+
+    # -- describe --------------------------------------------------------------------------------
+    def describe(self) -> list[ObjectInfo]:
+        out = []
+        for obj, std in STANDARD.items():
+            info = ObjectInfo(obj, obj.capitalize())
+            for name, (_, kind, required, ref) in std.items():
+                info.fields.append(FieldSpec(name, kind, required=required, ref=ref,
+                                             writable=(obj, name) not in READ_ONLY,
+                                             options=_std_options(obj, name)))
+            if obj in FIELD_OBJECTS:
+                for f in self.fields(obj, refresh=True):
+                    if f.get("is_custom_field"):
+                        info.fields.append(self._spec(f))
+            out.append(info)
+        out.append(ObjectInfo("file", "File", [
+            FieldSpec("file_name", Kind.TEXT), FieldSpec("person_id", Kind.REF, ref="person"),
+            FieldSpec("org_id", Kind.REF, ref="organization"),
+            FieldSpec("deal_id", Kind.REF, ref="deal")]))
+        return out
+
+    def _spec(self, f: dict[str, Any]) -> FieldSpec:
+        key = f["field_code"]
+        hint = self.kinds.get(key)
+        kind = Kind(hint) if hint else TYPE_TO_KIND.get(f["field_type"], Kind.TEXT)
+        labels = [o["label"] for o in f.get("options") or []]
+        if hint is None and f["field_type"] == "enum" and set(labels) == set(YES_NO):
+            kind = Kind.BOOL
+        ref = {"people": "person", "org": "organization", "user": "user"}.get(f["field_type"])
+        return FieldSpec(f["field_name"], kind, key=key, custom=True,
+                         options=labels or None, ref=ref,
+                         max_length=255 if f["field_type"] in ("varchar", "phone") else None)
+
+    # -- ensure ----------------------------------------------------------------------------------
+    def ensure(self, item: SchemaItem) -> Provisioned:
+        if item.kind == "custom_field":
+            return self._field(item)
+        if item.kind == "pipeline":
+            return self._pipeline(item)
+        if item.kind == "stage":
+            return self._stage(item)
+        if item.kind == "activity_type":
+            return self._activity_type(item)
+        raise FatalError("Pipedrive has no custom objects; map the object onto person,"
+                         " organization, deal, activity or note fields", system="pipedrive")
+
+    def _field(self, item: SchemaItem) -> Provisioned:
+        kind = item.field_kind or Kind.TEXT
+        if item.object not in FIELD_OBJECTS:
+            key = ID_KEY if item.external_id else folded_key(kind, item.label or item.name)
+            self._remember(item, key, None)
+            return Provisioned(item, key, created=False)
+        ftype = field_type_for(kind, item.ref)
+        labels = list(item.options) or (list(YES_NO) if kind == Kind.BOOL else [])
+        for f in self.fields(item.object, refresh=True):
+            if f.get("is_custom_field") and f["field_name"] == (item.label or item.name):
+                if f["field_type"] != ftype:
+                    raise FatalError(f"{item.object} field {item.label!r} already exists in"
+                                     f" Pipedrive as {f['field_type']}, not {ftype}; rename one",
+                                     system="pipedrive")
+                self._add_options(item.object, f, labels)
+                self._remember(item, f["field_code"], kind)
+                return Provisioned(item, f["field_code"], created=False,
+                                   option_ids=_option_ids(f))
+        body: dict[str, Any] = {"field_name": item.label or item.name, "field_type": ftype}
+        if ftype in ("enum", "set"):
+            body["options"] = [{"label": lbl} for lbl in labels]
+        f = self.client.call("v2", "POST", f"/{item.object}Fields", json_body=body,
+                             ref=f"pipedrive:{item.object}Fields:{item.name}")["data"]
+        self.fields(item.object).append(f)
+        self._remember(item, f["field_code"], kind)
+        return Provisioned(item, f["field_code"], created=True, option_ids=_option_ids(f))
+
+    def _add_options(self, obj: str, f: dict[str, Any], labels: list[str]) -> None:
+        have = {o["label"] for o in f.get("options") or []}
+        missing = [lbl for lbl in labels if lbl not in have]
+        if missing and f["field_type"] in ("enum", "set"):
+            added = self.client.call("v2", "POST", f"/{obj}Fields/{{field_code}}/options",
+                                     json_body=[{"label": lbl} for lbl in missing],
+                                     field_code=f["field_code"])["data"]
+            f["options"] = (f.get("options") or []) + added
+
+    def _pipeline(self, item: SchemaItem) -> Provisioned:
+        found = self.pipeline_id(item.name)
+        if found is not None:
+            return Provisioned(item, str(found), created=False)
+        data = self.client.call("v2", "POST", "/pipelines", json_body={"name": item.name})["data"]
+        return Provisioned(item, str(data["id"]), created=True)
+
+    def pipeline_id(self, name: str) -> int | None:
+        for page in self.client.pages_v2("/pipelines"):
+            for p in page:
+                if p["name"] == name:
+                    return int(p["id"])
+        return None
+
+    def _stage(self, item: SchemaItem) -> Provisioned:
+        pid = self.pipeline_id(item.parent or "")
+        if pid is None:
+            raise FatalError(f"stage {item.name!r} needs pipeline {item.parent!r}; ensure the"
+                             " pipeline first", system="pipedrive")
+        for page in self.client.pages_v2("/stages", {"pipeline_id": pid}):
+            for s in page:
+                if s["name"] == item.name:
+                    return Provisioned(item, str(s["id"]), created=False)
+        data = self.client.call("v2", "POST", "/stages",
+                                json_body={"name": item.name, "pipeline_id": pid})["data"]
+        return Provisioned(item, str(data["id"]), created=True)
+
+    def activity_types(self) -> list[dict[str, Any]]:
+        return list(self.client.call("v1", "GET", "/activityTypes")["data"] or [])
+
+    def _activity_type(self, item: SchemaItem) -> Provisioned:
+        for t in self.activity_types():
+            if t.get("active_flag", True) and t["name"].lower() == item.name.lower():
+                return Provisioned(item, t["key_string"], created=False)
+        low = item.name.lower()
+        icon = next((i for word, i in ICONS if word in low), "task")
+        data = self.client.call("v1", "POST", "/activityTypes",
+                                json_body={"name": item.name, "icon_key": icon})["data"]
+        return Provisioned(item, data["key_string"], created=True)
+
+    # -- remove ----------------------------------------------------------------------------------
+    def remove(self, p: Provisioned) -> None:
+        if not p.created:
+            return
+        item = p.item
+        if item.kind == "custom_field" and item.object in FIELD_OBJECTS:
+            self.client.call("v2", "DELETE", f"/{item.object}Fields/{{field_code}}",
+                             field_code=p.key)
+            self._fields.pop(item.object, None)
+        elif item.kind in ("pipeline", "stage"):
+            self.client.call("v2", "DELETE", f"/{item.kind}s/{{id}}", id=int(p.key))
+        elif item.kind == "activity_type":
+            for t in self.activity_types():
+                if t["key_string"] == p.key and t.get("active_flag", True):
+                    self.client.call("v1", "DELETE", "/activityTypes/{id}", id=t["id"])
+
+
+def _option_ids(f: dict[str, Any]) -> dict[str, str]:
+    return {o["label"]: str(o["id"]) for o in f.get("options") or []}
+
+
+def _std_options(obj: str, name: str) -> list[str] | None:
+    return {("deal", "status"): ["open", "won", "lost"],
+            ("person", "marketing_status"): ["no_consent", "unsubscribed", "subscribed",
+                                             "archived"]}.get((obj, name))
+

@@ -1,0 +1,353 @@
+"""The Pipedrive destination: persons, organizations, deals, activities, notes and files.
+
+Pipedrive has no batch create, so every record is one call (v2 for the four main objects, v1 for
+notes and files); pacing, token accounting and retries live in ``client``. Payload keys are the
+API's v2 standard names or 40-hex custom keys (nested under ``custom_fields`` here), ``~`` keys
+are folded into activity/note text (see ``values``).
+
+Failure contract with the engine: a bad record becomes ``WriteResult.failure(RecordError)`` and the
+batch goes on; a FatalError (budget spent, token refused) is *raised*, leaving the batch's intents
+open so ``recover`` looks the already-written records up with ``find`` before anything is re-sent.
+A create that dies ambiguously (5xx, dropped connection) is resolved the same way at once: look
+the source id up, and re-send only if it is not there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ferry.connectors.base import (
+    Budget,
+    Capabilities,
+    CheckItem,
+    Cost,
+    Destination,
+    DestUser,
+    ObjectInfo,
+    Provisioned,
+    RateInfo,
+    SchemaItem,
+    WriteResult,
+)
+from ferry.destinations.pipedrive.client import V2_OBJECTS, Ambiguous, PipedriveClient
+from ferry.destinations.pipedrive.finder import Finder
+from ferry.destinations.pipedrive.provision import Schema
+from ferry.destinations.pipedrive.values import (
+    ID_KEY,
+    READ_ONLY,
+    STANDARD,
+    BadValue,
+    custom_from_api,
+    custom_to_api,
+    from_api,
+    join_trailer,
+    split_trailer,
+    to_api,
+)
+from ferry.errors import ConnectorError, FatalError, RecordError
+
+TEXT_FIELD = {"activity": "note", "note": "content"}
+PARENT_KEYS = {"person": "person_id", "organization": "org_id", "deal": "deal_id",
+               "activity": "activity_id"}
+
+
+class PipedriveDestination(Destination):
+    name: ClassVar[str] = "pipedrive"
+
+    def __init__(self, client: PipedriveClient, workdir: Path | None, *, currency: str = "USD",
+                 max_file_bytes: int = 50 * 2**20, search_max: int = 2, burst: int = 40
+                 ) -> None:
+        self.client = client
+        self.schema = Schema(client, workdir)
+        self.finder = Finder(client, search_max, self.schema.id_keys)
+        self.currency = currency
+        self.max_file_bytes = max_file_bytes
+        self.burst = burst
+        type(self).capabilities = Capabilities(
+            custom_objects=False, custom_fields=True, pipelines=True, activity_types=True,
+            native_upsert=False, soft_delete=True, max_file_bytes=max_file_bytes,
+            custom_field_style="hash")
+
+    capabilities: ClassVar[Capabilities] = Capabilities(pipelines=True, activity_types=True,
+                                                        soft_delete=True)
+
+    # -- account -------------------------------------------------------------------------------
+    def check(self) -> list[CheckItem]:
+        try:
+            me = self.client.call("v1", "GET", "/users/me")["data"]
+        except ConnectorError as exc:
+            return [CheckItem("pipedrive api token", False, type(exc).__name__,
+                              "export the token named by api_token_env")]
+        admin = any(a.get("admin") for a in me.get("access") or [])
+        return [CheckItem("pipedrive api token", True, f"company {me.get('company_domain')}"),
+                CheckItem("pipedrive admin rights", admin,
+                          "" if admin else "custom fields and pipelines need an admin user",
+                          "" if admin else "use an admin's API token")]
+
+    def describe(self) -> list[ObjectInfo]:
+        return self.schema.describe()
+
+    def users(self) -> list[DestUser]:
+        rows = self.client.call("v1", "GET", "/users")["data"] or []
+        return [DestUser(str(u["id"]), u["email"], u.get("name", ""),
+                         bool(u.get("active_flag", True)) and not u.get("is_deleted", False))
+                for u in rows]
+
+    def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
+        return [self.schema.ensure(item) for item in items]
+
+    def remove(self, provisioned: Provisioned) -> None:
+        self.schema.remove(provisioned)
+
+    def find(self, object_name: str, id_field: str, source_ids: list[str]) -> dict[str, str]:
+        return self.finder.find(object_name, id_field, source_ids)
+
+    # -- payloads ------------------------------------------------------------------------------
+    def _ref(self, obj: str, row: dict[str, Any], i: int, dest_id: str | None = None) -> str:
+        sid = row.get(self.finder.id_keys.get(obj, ID_KEY))
+        return f"pipedrive:{obj}:{dest_id or (f'src={sid}' if sid else f'row{i}')}"
+
+    def _body(self, obj: str, row: dict[str, Any], ref: str, current_text: str | None = None
+              ) -> dict[str, Any]:
+        std = STANDARD[obj]
+        body: dict[str, Any] = {}
+        custom: dict[str, Any] = {}
+        folded: dict[str, Any] = {}
+        row = dict(row)
+        if obj == "person" and "name" not in row and ("first_name" in row or "last_name" in row):
+            row["name"] = " ".join(str(row[k]) for k in ("first_name", "last_name")
+                                   if row.get(k)) or None
+        for key, value in row.items():
+            try:
+                if key.startswith("~"):
+                    folded[key] = value
+                elif (obj, key) in READ_ONLY:
+                    continue
+                elif key in std:
+                    body[key] = to_api(std[key][0], value)
+                else:
+                    field = self.schema.custom(obj, key)
+                    if field is None:
+                        raise RecordError(ref, key, "no such field on this Pipedrive object")
+                    custom[key] = custom_to_api(field, self.schema.kinds.get(key), value,
+                                                self.currency)
+            except BadValue as exc:
+                raise RecordError(ref, key, str(exc)) from None
+        if custom:
+            body["custom_fields"] = custom
+        if obj == "activity" and body.get("person_id"):
+            body["participants"] = [{"person_id": body["person_id"], "primary": True}]
+        if obj in TEXT_FIELD and (folded or current_text is not None):
+            text_key = TEXT_FIELD[obj]
+            old_text, old_folded = split_trailer(current_text)
+            text = body.get(text_key, old_text) or ""
+            body[text_key] = join_trailer(text, {**old_folded, **folded})
+        return body
+
+    def _shape(self, obj: str, rec: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, (shape, _, _, _) in STANDARD[obj].items():
+            if key in rec:
+                out[key] = from_api(shape, rec.get(key))
+        if obj == "activity" and isinstance(rec.get("location"), dict):
+            out["location"] = rec["location"].get("value")
+        for key, value in (rec.get("custom_fields") or {}).items():
+            field = self.schema.custom(obj, key)
+            if field is not None:
+                out[key] = custom_from_api(field, self.schema.kinds.get(key), value)
+        if obj in TEXT_FIELD:
+            text, folded = split_trailer(rec.get(TEXT_FIELD[obj]))
+            out[TEXT_FIELD[obj]] = text or None
+            out.update(folded)
+        if fields is not None:
+            out = {k: out.get(k) for k in fields}
+        return out
+
+    # -- writes --------------------------------------------------------------------------------
+    def _send_create(self, obj: str, body: dict[str, Any], ref: str, sid: str | None) -> str:
+        version, template = ("v1", "/notes") if obj == "note" else ("v2", f"/{V2_OBJECTS[obj]}")
+        for _ in range(5):
+            try:
+                data = self.client.call(version, "POST", template, json_body=body, ref=ref,
+                                        safe_retry=False)["data"]
+                return str(data["id"])
+            except Ambiguous:
+                if sid is None:
+                    continue  # nothing to look it up by: re-send (documented risk)
+                found = self.finder.find(obj, self.finder.id_keys.get(obj, ID_KEY), [sid],
+                                         fresh=True)
+                if sid in found:
+                    return found[sid]
+        raise FatalError(f"{ref}: create kept failing on the server side", system="pipedrive")
+
+    def create(self, object_name: str, rows: list[dict[str, Any]]) -> list[WriteResult]:
+        self._check_object(object_name)
+        results: list[WriteResult] = []
+        for i, row in enumerate(rows):
+            ref = self._ref(object_name, row, i)
+            try:
+                body = self._body(object_name, row, ref)
+                sid_key = self.finder.id_keys.get(object_name, ID_KEY)
+                sid = None if row.get(sid_key) is None else str(row[sid_key])
+                dest_id = self._send_create(object_name, body, ref, sid)
+                self.finder.remember(object_name, sid, dest_id)
+                results.append(WriteResult.success(dest_id, created=True))
+            except RecordError as exc:
+                results.append(WriteResult.failure(exc))
+            except FatalError as exc:
+                exc.partial = results  # type: ignore[attr-defined]
+                raise
+        return results
+
+    def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
+               ) -> list[WriteResult]:
+        self._check_object(object_name)
+        results: list[WriteResult] = []
+        for i, (dest_id, row) in enumerate(rows):
+            ref = self._ref(object_name, row, i, dest_id)
+            try:
+                current = None
+                if object_name in TEXT_FIELD:  # keep the folded trailer (and the source id)
+                    current = self._get(object_name, dest_id, ref).get(TEXT_FIELD[object_name])
+                body = self._body(object_name, row, ref, current_text=current or "")
+                if object_name == "note":
+                    self.client.call("v1", "PUT", "/notes/{id}", json_body=body, ref=ref,
+                                     id=int(dest_id))
+                else:
+                    self.client.call("v2", "PATCH", f"/{V2_OBJECTS[object_name]}/{{id}}",
+                                     json_body=body, ref=ref, id=int(dest_id))
+                results.append(WriteResult.success(dest_id))
+            except RecordError as exc:
+                results.append(WriteResult.failure(exc))
+        return results
+
+    def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for dest_id in dest_ids:
+            ref = f"pipedrive:{object_name}:{dest_id}"
+            version, template = (("v1", f"/{object_name}s/{{id}}")
+                                 if object_name in ("note", "file")
+                                 else ("v2", f"/{V2_OBJECTS[object_name]}/{{id}}"))
+            try:
+                self.client.call(version, "DELETE", template, ref=ref, id=int(dest_id))
+                self.finder.forget(object_name, dest_id)
+                results.append(WriteResult.success(dest_id))
+            except RecordError as exc:
+                if exc.status in (404, 410):  # already gone: the goal of a delete is met
+                    results.append(WriteResult.success(dest_id))
+                else:
+                    results.append(WriteResult.failure(exc))
+        return results
+
+    # -- reads ---------------------------------------------------------------------------------
+    def _get(self, obj: str, dest_id: str, ref: str) -> dict[str, Any]:
+        if obj in ("note", "file"):
+            return dict(self.client.call("v1", "GET", f"/{obj}s/{{id}}", ref=ref,
+                                         id=int(dest_id))["data"])
+        return dict(self.client.call("v2", "GET", f"/{V2_OBJECTS[obj]}/{{id}}", ref=ref,
+                                     id=int(dest_id))["data"])
+
+    def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
+             ) -> dict[str, dict[str, Any]]:
+        """Single GETs (1 token) for up to 10 ids, else ``?ids=`` pages of 100 (10 tokens)."""
+        out: dict[str, dict[str, Any]] = {}
+        ids = [d for d in dict.fromkeys(dest_ids) if str(d).isdigit()]
+        if object_name in V2_OBJECTS and len(ids) > 10:
+            for start in range(0, len(ids), 100):
+                chunk = ids[start:start + 100]
+                for page in self.client.pages_v2(f"/{V2_OBJECTS[object_name]}",
+                                                 {"ids": ",".join(chunk)}):
+                    for rec in page:
+                        out[str(rec["id"])] = self._shape(object_name, rec, fields)
+            return out
+        for dest_id in ids:
+            try:
+                rec = self._get(object_name, dest_id, f"pipedrive:{object_name}:{dest_id}")
+            except RecordError as exc:
+                if exc.status in (404, 410):
+                    continue
+                raise
+            if object_name == "file":
+                out[dest_id] = {k: rec.get(k) for k in ("file_name", "file_size", "person_id",
+                                                        "org_id", "deal_id", "description")}
+            else:
+                out[dest_id] = self._shape(object_name, rec, fields)
+        return out
+
+    def iter_ids(self, object_name: str) -> Iterator[str]:
+        if object_name in V2_OBJECTS:
+            for page in self.client.pages_v2(f"/{V2_OBJECTS[object_name]}"):
+                yield from (str(r["id"]) for r in page)
+        else:
+            limit = 100 if object_name == "file" else 500
+            for page in self.client.pages_v1(f"/{object_name}s", limit=limit):
+                yield from (str(r["id"]) for r in page)
+
+    # -- files ---------------------------------------------------------------------------------
+    def upload(self, parent_object: str, parent_id: str, path: Path, file_name: str,
+               mime_type: str | None, extra: dict[str, Any] | None = None) -> WriteResult:
+        ref = f"pipedrive:file:{parent_object}={parent_id}"
+        size = path.stat().st_size
+        if size > self.max_file_bytes:
+            return WriteResult.failure(RecordError(
+                ref, "file", f"file of {size} bytes is over the {self.max_file_bytes}-byte"
+                " limit; store it elsewhere and link it"))
+        if parent_object not in PARENT_KEYS:
+            return WriteResult.failure(RecordError(ref, "parent", "files attach to persons,"
+                                                   " organizations, deals or activities"))
+        sid = str((extra or {}).get("source_id") or "") or None
+        content = path.read_bytes()
+        try:
+            data = self.client.call(
+                "v1", "POST", "/files", ref=ref, safe_retry=False,
+                data={PARENT_KEYS[parent_object]: str(int(parent_id))},
+                files={"file": (file_name, content, mime_type or "application/octet-stream")}
+            )["data"]
+        except Ambiguous:
+            found = self.finder.find("file", "", [sid], fresh=True) if sid else {}
+            if sid and sid in found:
+                return WriteResult.success(found[sid], created=True)
+            raise FatalError(f"{ref}: upload failed ambiguously", system="pipedrive") from None
+        except RecordError as exc:
+            return WriteResult.failure(exc)
+        fid = str(data["id"])
+        if sid:  # the description carries the source id so ``find("file", ...)`` works
+            self.client.call("v1", "PUT", "/files/{id}", ref=ref, id=int(fid),
+                             data={"description": f"[ferry-id:{sid}]"})
+            self.finder.remember("file", sid, fid)
+        return WriteResult.success(fid, created=True)
+
+    # -- budget --------------------------------------------------------------------------------
+    def cost(self, op: str, object_name: str, n: int) -> Cost:
+        method = {"create": "POST", "update": "PATCH", "delete": "DELETE", "read": "GET"}[op]
+        if object_name in ("note", "file"):
+            method = {"PATCH": "PUT"}.get(method, method)
+            template = f"/{object_name}s" if method == "POST" else f"/{object_name}s/{{id}}"
+            version = "v1"
+        else:
+            version = "v2"
+            base = f"/{V2_OBJECTS.get(object_name, object_name)}"
+            template = base if method == "POST" else base + "/{id}"
+        if op == "read" and object_name in V2_OBJECTS and n > 10:
+            return Cost(calls=-(-n // 100), tokens=10 * -(-n // 100))
+        per = self.client.cost(version, method, template)
+        return Cost(calls=n, tokens=n * per)
+
+    def budget(self) -> Budget:
+        return Budget(self.client.remaining(), self.client.daily_budget,
+                      self.client.resets_at())
+
+    def rate(self) -> RateInfo:
+        return RateInfo(requests_per_second=self.client.window.limit / 2.0,
+                        burst=self.client.window.limit, burst_window_s=2.0,
+                        daily_budget=self.client.daily_budget, page_size=500, batch_size=1,
+                        notes="tokens per call from x-token-cost; search 10 per 2 s")
+
+    def _check_object(self, obj: str) -> None:
+        if obj not in STANDARD:
+            raise FatalError(f"Pipedrive has no object {obj!r}", system="pipedrive")
+
+    def close(self) -> None:
+        self.client.close()
