@@ -89,7 +89,8 @@ class FaultMiddleware:
             raise ConnectionResetError("injected dropped connection")
         if fault in {"429", "500", "502", "503"}:
             status = int(fault)
-            headers = [(b"content-type", b"application/json")]
+            headers = [(b"content-type", b"application/json"),
+                       (b"content-length", str(len(self.error_body)).encode())]
             if status == 429:
                 headers.append((b"retry-after", b"1"))
             await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -257,10 +257,15 @@ class ModelProxy:
                     if f.type == "many2many":
                         cur = self.orm.table(self.model)[rid].get(name) or []
                         self._link(rid, name, [i for i in cur if targets and i not in targets])
-                    else:
+                    else:  # one2many: a required/cascade inverse means the lines go
+                        inverse = co.md.fields[f.relation_field or ""]
                         for crec in list(co.orm.table(co.model).values()):
-                            if crec.get(f.relation_field) == rid and (not targets
-                                                                      or crec["id"] in targets):
+                            if crec.get(f.relation_field) != rid or (targets and crec["id"]
+                                                                     not in targets):
+                                continue
+                            if inverse.required or inverse.ondelete == "cascade":
+                                co.rpc_unlink([crec["id"]])
+                            else:
                                 co.rpc_write([crec["id"]], {f.relation_field: False})
                 elif op in (4, 6):
                     targets = [cmd[1]] if op == 4 else list(cmd[2])

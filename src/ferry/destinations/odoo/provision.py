@@ -1,0 +1,170 @@
+"""Make the schema a mapping needs exist in Odoo: custom ``x_`` fields, CRM stages, activity types.
+
+Naming rule for custom fields: the physical name is ``x_<name>`` where ``<name>`` is the
+SchemaItem's logical name, lower-cased, with every run of characters outside ``[a-z0-9_]``
+turned into ``_``, and cut to 63 characters (PostgreSQL's identifier limit); a name that already
+starts with ``x_`` is kept. So a recipe field named ``studio_date_of_birth`` lands on
+``x_studio_date_of_birth`` — the name Odoo Studio would have given it (seed 003) — and the
+source-id tag ``ferry_source_id`` on ``x_ferry_source_id``. An existing field of that name is
+reused (never created twice); missing selection options are added to it.
+
+Kinds → ``ttype``: text/email/phone → char, long_text/json/address → text, int → integer,
+decimal/money → float (monetary needs a currency field the models do not all have), bool →
+boolean, date/datetime → date/datetime, enum → selection (option value = label), set → char with
+labels joined by ``"; "`` (marked ``ferry:set`` in its help), ref → many2one on ``item.ref``.
+
+Stages (and "pipelines", which Odoo does not have: its CRM has one stage list, shared by sales
+teams) become ``crm.stage`` records; activity types ``mail.activity.type`` records. Both are
+found by name first. Field creation is batched: one ``ir.model.fields`` create call per ensure,
+because each one reloads Odoo's registry (NOTES 3).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ferry.connectors.base import Provisioned, SchemaItem
+from ferry.destinations.odoo.rpc import OdooRpc
+from ferry.destinations.odoo.shape import SET_MARK
+from ferry.errors import ConfigError
+from ferry.model.fields import Kind
+
+TTYPE = {Kind.TEXT: "char", Kind.EMAIL: "char", Kind.PHONE: "char", Kind.LONG_TEXT: "text",
+         Kind.JSON: "text", Kind.ADDRESS: "text", Kind.INT: "integer", Kind.DECIMAL: "float",
+         Kind.MONEY: "float", Kind.BOOL: "boolean", Kind.DATE: "date",
+         Kind.DATETIME: "datetime", Kind.ENUM: "selection", Kind.SET: "char",
+         Kind.REF: "many2one"}
+#: objects at the seam that are not Odoo models, mapped to the one that holds them
+OBJECT_ALIASES = {"person": "res.partner", "contact": "res.partner", "deal": "crm.lead",
+                  "lead": "crm.lead", "activity": "mail.activity", "note": "mail.message",
+                  "file": "ir.attachment", "invoice": "account.move"}
+
+
+def field_name(name: str) -> str:
+    """The documented ``x_`` naming rule."""
+    base = re.sub(r"[^a-z0-9_]+", "_", name.strip().lower()).strip("_") or "field"
+    full = base if base.startswith("x_") else f"x_{base}"
+    return full[:63]
+
+
+def model_of(obj: str) -> str:
+    return OBJECT_ALIASES.get(obj, obj)
+
+
+class Provisioner:
+    def __init__(self, rpc: OdooRpc) -> None:
+        self.rpc = rpc
+
+    def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
+        out: dict[int, Provisioned] = {}
+        fields = [(i, it) for i, it in enumerate(items) if it.kind == "custom_field"]
+        if fields:
+            out.update(self._fields(fields))
+        for i, item in enumerate(items):
+            if item.kind == "custom_field":
+                continue
+            if item.kind == "pipeline":
+                out[i] = Provisioned(item, "crm.stage", created=False)
+            elif item.kind == "stage":
+                out[i] = self._named(item, "crm.stage", {"sequence": item.order + 1})
+            elif item.kind == "activity_type":
+                vals: dict[str, Any] = {"category": "default"}
+                out[i] = self._named(item, "mail.activity.type", vals)
+            else:
+                raise ConfigError(f"Odoo has no {item.kind} (item {item.name}): custom models"
+                                  " are not supported by the Odoo connector")
+        return [out[i] for i in range(len(items))]
+
+    def _named(self, item: SchemaItem, model: str, vals: dict[str, Any]) -> Provisioned:
+        label = item.label or item.name
+        found = self.rpc.search_read(model, [["name", "=ilike", label]], ["id"], limit=1,
+                                     context={"active_test": False})
+        if found:
+            return Provisioned(item, str(found[0]["id"]), created=False)
+        new_id = self.rpc.execute(model, "create", [{"name": label, **vals}], retry=False)[0]
+        return Provisioned(item, str(new_id), created=True)
+
+    def _model_ids(self, models: set[str]) -> dict[str, int]:
+        rows = self.rpc.search_read("ir.model", [["model", "in", sorted(models)]],
+                                    ["id", "model"])
+        found = {r["model"]: int(r["id"]) for r in rows}
+        missing = models - set(found)
+        if missing:
+            raise ConfigError(f"Odoo has no model {', '.join(sorted(missing))}: is the module"
+                              " installed (account.move needs Invoicing/Accounting)?")
+        return found
+
+    def _fields(self, fields: list[tuple[int, SchemaItem]]) -> dict[int, Provisioned]:
+        models = {model_of(it.object) for _, it in fields}
+        mids = self._model_ids(models)
+        existing = {(r["model"], r["name"]): r for r in self.rpc.search_read(
+            "ir.model.fields", [["model", "in", sorted(models)], ["state", "=", "manual"]],
+            ["id", "name", "model", "ttype", "selection_ids"])}
+        out: dict[int, Provisioned] = {}
+        to_create: list[tuple[int, SchemaItem, dict[str, Any]]] = []
+        planned: set[tuple[str, str]] = set()
+        for i, item in fields:
+            model, name = model_of(item.object), field_name(item.name)
+            row = existing.get((model, name))
+            if row is not None or (model, name) in planned:
+                out[i] = self._reuse(item, name, row)
+                continue
+            planned.add((model, name))
+            to_create.append((i, item, self._field_vals(item, name, mids[model])))
+        if to_create:
+            self.rpc.execute("ir.model.fields", "create", [v for _, _, v in to_create],
+                             retry=False)
+            for i, item, vals in to_create:
+                opts = {label: label for label in item.options} \
+                    if vals["ttype"] == "selection" else {}
+                out[i] = Provisioned(item, vals["name"], created=True, option_ids=opts)
+        return out
+
+    def _field_vals(self, item: SchemaItem, name: str, model_id: int) -> dict[str, Any]:
+        kind = item.field_kind or Kind.TEXT
+        ttype = TTYPE.get(kind, "char")
+        if ttype == "many2one" and not item.ref:
+            ttype = "char"  # a reference without a target object keeps the source's id text
+        vals: dict[str, Any] = {"model_id": model_id, "name": name, "state": "manual",
+                                "field_description": item.label or item.name, "ttype": ttype,
+                                "index": bool(item.external_id)}
+        if ttype == "many2one":
+            vals["relation"] = model_of(item.ref or "")
+        if ttype == "selection":
+            vals["selection_ids"] = [[0, 0, {"value": o, "name": o, "sequence": n}]
+                                     for n, o in enumerate(item.options)]
+        if kind == Kind.SET:
+            vals["help"] = f"{SET_MARK}: labels joined by '; '"
+        return vals
+
+    def _reuse(self, item: SchemaItem, name: str, row: dict[str, Any] | None) -> Provisioned:
+        if row is None or row["ttype"] != "selection":
+            return Provisioned(item, name, created=False)
+        opts = self.rpc.search_read("ir.model.fields.selection", [["field_id", "=", row["id"]]],
+                                    ["value", "name"])
+        by_label = {o["name"]: o["value"] for o in opts}
+        by_label.update({o["value"]: o["value"] for o in opts if o["value"] not in by_label})
+        missing = [o for o in item.options if o not in by_label]
+        if missing:
+            self.rpc.execute("ir.model.fields", "write", [row["id"]], {"selection_ids": [
+                [0, 0, {"value": o, "name": o, "sequence": len(opts) + n}]
+                for n, o in enumerate(missing)]})
+            by_label.update({o: o for o in missing})
+        return Provisioned(item, name, created=False,
+                           option_ids={o: by_label[o] for o in item.options})
+
+    def remove(self, provisioned: Provisioned) -> None:
+        item = provisioned.item
+        if item.kind == "custom_field":
+            rows = self.rpc.search_read("ir.model.fields",
+                                        [["model", "=", model_of(item.object)],
+                                         ["name", "=", provisioned.key]], ["id"])
+            if rows:
+                self.rpc.execute("ir.model.fields", "unlink", [r["id"] for r in rows])
+        elif item.kind in ("stage", "activity_type"):
+            model = "crm.stage" if item.kind == "stage" else "mail.activity.type"
+            rid = int(provisioned.key)
+            if self.rpc.execute(model, "search", [["id", "=", rid]],
+                                context={"active_test": False}):
+                self.rpc.execute(model, "unlink", [rid])

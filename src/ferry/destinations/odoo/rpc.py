@@ -1,0 +1,143 @@
+"""The Odoo external API over the stdlib ``xmlrpc.client`` — calls only, no mapping logic.
+
+Why stdlib XML-RPC: it is the protocol every Odoo from 8 to 19 serves, it needs no dependency,
+and it points at a local emulator as easily as at a real server (NOTES 6). Every call goes
+through the ``Pacer`` (the 1 call/second default is a vendor's self-imposed courtesy, not an Odoo
+rule, hence a setting) and is counted. Idempotent calls (reads, write, unlink) are retried on
+429/5xx/network failures and lock faults; ``create`` is not retried here because a call that
+timed out may have committed — the writer re-checks by source id first (NOTES 5).
+
+Logs carry the model and method only: never arguments, results or the password.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import xml.parsers.expat
+import xmlrpc.client
+from collections import Counter
+from typing import Any
+
+from ferry.connectors.http import call_with_retry
+from ferry.connectors.ratelimit import Pacer
+from ferry.destinations.odoo.errors import SYSTEM, from_fault, from_protocol
+from ferry.errors import FatalError, RetriableError
+
+log = logging.getLogger("ferry.odoo")
+NETWORK = (OSError, http.client.HTTPException, xml.parsers.expat.ExpatError, EOFError)
+
+
+class _Transport(xmlrpc.client.Transport):
+    def __init__(self, timeout: float) -> None:
+        super().__init__(use_datetime=False)
+        self._timeout = timeout
+
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+class _SafeTransport(xmlrpc.client.SafeTransport):
+    def __init__(self, timeout: float) -> None:
+        super().__init__(use_datetime=False)
+        self._timeout = timeout
+
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+class OdooRpc:
+    """One authenticated user on one database; serial calls (one in flight, NOTES 5)."""
+
+    def __init__(self, url: str, db: str, login: str, secret: str, *, pacer: Pacer,
+                 timeout: float = 120.0, time_scale: float = 1.0, attempts: int = 6) -> None:
+        self.url = url.rstrip("/")
+        self.db = db
+        self.login = login
+        self._secret = secret
+        self.pacer = pacer
+        self.timeout = timeout
+        self.time_scale = time_scale
+        self.attempts = attempts
+        self.uid: int | None = None
+        self.calls: Counter[str] = Counter()
+        self._common = self._proxy("common")
+        self._object = self._proxy("object")
+
+    def _proxy(self, service: str) -> xmlrpc.client.ServerProxy:
+        transport: xmlrpc.client.Transport = (
+            _SafeTransport(self.timeout) if self.url.startswith("https")
+            else _Transport(self.timeout))
+        return xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/{service}", allow_none=True,
+                                         transport=transport)
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"OdooRpc(url={self.url!r}, db={self.db!r}, login=<hidden>)"
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    # ------------------------------------------------------------------ plumbing
+    def _send(self, proxy: xmlrpc.client.ServerProxy, name: str, params: tuple[Any, ...], *,
+              label: str, model: str = "", method: str = "", retry: bool = True) -> Any:
+        def once() -> Any:
+            self.pacer.wait()
+            self.calls[label] += 1
+            log.debug("odoo %s", label)
+            try:
+                return getattr(proxy, name)(*params)
+            except xmlrpc.client.Fault as fault:
+                raise from_fault(fault, model=model or "common", method=method or name) from None
+            except xmlrpc.client.ProtocolError as err:
+                proxy("close")()  # an unread error body would poison the kept-alive connection
+                raise from_protocol(err, time_scale=self.time_scale) from None
+            except NETWORK as exc:
+                raise RetriableError(f"network error talking to Odoo ({type(exc).__name__})",
+                                     system=SYSTEM) from None
+
+        if not retry:
+            return once()
+        return call_with_retry(once, attempts=self.attempts, base=0.5 / self.time_scale)
+
+    # ------------------------------------------------------------------ common service
+    def version(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._send(self._common, "version", (), label="common.version")
+        return result
+
+    def authenticate(self) -> int:
+        uid = self._send(self._common, "authenticate", (self.db, self.login, self._secret, {}),
+                         label="common.authenticate")
+        if not uid:
+            raise FatalError("Odoo refused the login: check the login and the password or API"
+                             " key (Odoo Online users need an API key)", system=SYSTEM,
+                             status=401)
+        self.uid = int(uid)
+        return self.uid
+
+    # ------------------------------------------------------------------ object service
+    def execute(self, model: str, method: str, *args: Any, retry: bool = True,
+                **kwargs: Any) -> Any:
+        """``execute_kw(db, uid, password, model, method, args, kwargs)``."""
+        if self.uid is None:
+            self.authenticate()
+        params = (self.db, self.uid, self._secret, model, method, list(args), kwargs)
+        return self._send(self._object, "execute_kw", params, label=f"{model}.{method}",
+                          model=model, method=method, retry=retry)
+
+    def search_read(self, model: str, domain: list[Any], fields: list[str], *,
+                    limit: int | None = None, order: str | None = None,
+                    context: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        kw: dict[str, Any] = {"fields": fields}
+        if limit:
+            kw["limit"] = limit
+        if order:
+            kw["order"] = order
+        if context:
+            kw["context"] = context
+        result: list[dict[str, Any]] = self.execute(model, "search_read", domain, **kw)
+        return result

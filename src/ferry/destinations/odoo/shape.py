@@ -1,0 +1,200 @@
+"""Values between the seam and Odoo, both ways, and the lookups that resolve references.
+
+At the seam (``connectors.base``) references are destination ids as strings, enums are option
+labels, dates are ``date``/aware ``datetime``. Odoo wants many2one ints, selection *keys*, naive
+UTC ``"YYYY-MM-DD HH:MM:SS"`` strings and ``False`` for empty. Some many2one values are accepted
+in the words a source has, because that is what a practice export holds:
+
+| field relation | accepted at the seam |
+|---|---|
+| res.country | id, ISO-3166 alpha-2 code (``GB``), or the country name |
+| res.country.state | id, state code or name (within the row's country when it has one) |
+| res.users | id or the user's email/login |
+| crm.stage / mail.activity.type | id or the name |
+| ir.model (``res_model_id``) | id or the model name (``res.partner``) |
+
+``read`` shapes values back the same way (many2one → id string, selection key → label, html
+``<p>text</p>`` → text), so what the engine wrote and what it reads back compare field by field.
+A custom field made for a Ferry *set* is a char holding labels joined by ``"; "``; its ``help``
+says ``ferry:set`` so reads split it again.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import re
+from decimal import Decimal
+from typing import Any
+
+from ferry.destinations.odoo.rpc import OdooRpc
+from ferry.model.fields import Kind
+
+SET_MARK = "ferry:set"
+SET_SEP = "; "
+_P = re.compile(r"^<p>(.*)</p>$", re.S)
+NO_ACTIVE = {"active_test": False}
+
+
+class Unresolved(Exception):
+    """A reference value has no match in Odoo; ``field`` names it, never the value."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def kind_of(name: str, meta: dict[str, Any]) -> Kind:
+    t = meta.get("type")
+    if t == "char":
+        if SET_MARK in str(meta.get("help") or ""):
+            return Kind.SET
+        if "email" in name:
+            return Kind.EMAIL
+        if "phone" in name or "mobile" in name:
+            return Kind.PHONE
+        return Kind.TEXT
+    return {"text": Kind.LONG_TEXT, "html": Kind.LONG_TEXT, "integer": Kind.INT,
+            "many2one_reference": Kind.INT, "float": Kind.DECIMAL, "monetary": Kind.MONEY,
+            "boolean": Kind.BOOL, "date": Kind.DATE, "datetime": Kind.DATETIME,
+            "selection": Kind.ENUM, "many2one": Kind.REF}.get(str(t), Kind.TEXT)
+
+
+class Lookups:
+    """Name/code → id caches for the models references resolve against (one call each)."""
+
+    def __init__(self, rpc: OdooRpc) -> None:
+        self.rpc = rpc
+        self._cache: dict[str, list[dict[str, Any]]] = {}
+
+    def rows(self, model: str, fields: list[str]) -> list[dict[str, Any]]:
+        if model not in self._cache:
+            self._cache[model] = self.rpc.search_read(model, [], fields, context=NO_ACTIVE)
+        return self._cache[model]
+
+    def forget(self, model: str) -> None:
+        self._cache.pop(model, None)
+
+    def resolve(self, relation: str, field: str, value: Any, row: dict[str, Any]) -> int:
+        if isinstance(value, bool):
+            raise Unresolved(field, "a reference must be an id, not a boolean")
+        if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+            return int(value)
+        text = str(value).strip()
+        low = text.lower()
+        if relation == "res.country":
+            for c in self.rows(relation, ["name", "code"]):
+                if (c["code"] or "").lower() == low or (c["name"] or "").lower() == low:
+                    return int(c["id"])
+        elif relation == "res.country.state":
+            country = row.get("country_id")
+            cid = None
+            if country not in (None, False, ""):
+                try:
+                    cid = self.resolve("res.country", "country_id", country, row)
+                except Unresolved:
+                    cid = None
+            hits = [s for s in self.rows(relation, ["name", "code", "country_id"])
+                    if ((s["code"] or "").lower() == low or (s["name"] or "").lower() == low)
+                    and (cid is None or (s["country_id"] and s["country_id"][0] == cid))]
+            if len(hits) == 1:
+                return int(hits[0]["id"])
+            if len(hits) > 1:
+                raise Unresolved(field, "the state matches several countries; map country_id")
+        elif relation == "res.users":
+            for u in self.rows(relation, ["login", "email", "share"]):
+                if low in ((u["login"] or "").lower(), (u["email"] or "").lower()):
+                    return int(u["id"])
+        elif relation in ("crm.stage", "mail.activity.type", "res.partner.category", "crm.tag"):
+            for r in self.rows(relation, ["name"]):
+                if (r["name"] or "").lower() == low:
+                    return int(r["id"])
+        elif relation == "ir.model":
+            for r in self.rows(relation, ["model"]):
+                if r["model"] == text:
+                    return int(r["id"])
+        else:
+            raise Unresolved(field, f"a reference to {relation} must be an Odoo id")
+        raise Unresolved(field, f"no matching {relation} record in Odoo")
+
+
+def to_odoo(field: str, meta: dict[str, Any], value: Any, row: dict[str, Any],
+            lookups: Lookups) -> Any:
+    """One seam value shaped as Odoo's ``create``/``write`` wants it."""
+    t = meta.get("type")
+    if value is None or (value == "" and t not in ("char", "text", "html")):
+        return False
+    if t == "many2one":
+        return lookups.resolve(str(meta.get("relation")), field, value, row)
+    if t == "many2many":
+        ids = [lookups.resolve(str(meta.get("relation")), field, v, row) for v in value]
+        return [[6, 0, ids]]
+    if t == "selection":
+        options = meta.get("selection") or []
+        for key, _label in options:
+            if value == key:
+                return key
+        for key, label in options:
+            if str(value).lower() == str(label).lower():
+                return key
+        raise Unresolved(field, "value is not one of the field's options")
+    if t == "date":
+        if isinstance(value, dt.datetime):
+            value = value.astimezone(dt.UTC).date() if value.tzinfo else value.date()
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if t == "datetime":
+        if isinstance(value, dt.datetime):
+            if value.tzinfo:
+                value = value.astimezone(dt.UTC).replace(tzinfo=None)
+            return value.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(value, dt.date):
+            return f"{value.isoformat()} 00:00:00"
+        return str(value)
+    if t in ("float", "monetary"):
+        return float(value)
+    if t in ("integer", "many2one_reference"):
+        return int(value)
+    if t == "boolean":
+        return bool(value)
+    if t == "binary":
+        return base64.b64encode(value).decode() if isinstance(value, bytes) else str(value)
+    if isinstance(value, list | tuple | set):
+        return SET_SEP.join(str(v) for v in value)
+    if isinstance(value, dt.datetime | dt.date | Decimal):
+        return str(value)
+    return value if isinstance(value, str) else str(value)
+
+
+def from_odoo(meta: dict[str, Any], value: Any, kind: Kind | None = None) -> Any:
+    """One Odoo value shaped as the seam carries it (what ``create`` accepted)."""
+    t = meta.get("type")
+    if t == "boolean":
+        return bool(value)
+    if value is False or value is None:
+        return [] if t == "many2many" else None
+    if t == "many2one":
+        return str(value[0] if isinstance(value, list | tuple) else value)
+    if t in ("many2many", "one2many"):
+        return [str(v) for v in value]
+    if t == "selection":
+        for key, label in meta.get("selection") or []:
+            if key == value:
+                return label
+        return value
+    if t == "date":
+        return dt.date.fromisoformat(str(value)[:10])
+    if t == "datetime":
+        return dt.datetime.strptime(str(value)[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+    if t in ("float", "monetary"):
+        return Decimal(repr(float(value))) if kind in (Kind.DECIMAL, Kind.MONEY, None) \
+            else float(value)
+    if t == "html":
+        m = _P.match(str(value))
+        if m and "<" not in m.group(1):
+            return html.unescape(m.group(1))
+        return value
+    if t == "char" and kind == Kind.SET:
+        return [v for v in str(value).split(SET_SEP) if v]
+    return value

@@ -1,0 +1,414 @@
+"""The Odoo destination: the Destination interface over the external API.
+
+Objects at the seam are Odoo model names: ``res.partner``, ``crm.lead``, ``mail.activity``,
+``mail.message``, ``ir.attachment`` (through ``upload``) and ``account.move`` when Invoicing/
+Accounting is installed (``describe`` omits it otherwise; ``check`` and ``accounting_installed``
+say which, so a map can put billing on partner custom fields instead — seed 003).
+
+Why batches and bisection: one ``create`` call with a list of dicts makes many records (NOTES 2),
+which is what keeps a paced migration short. When Odoo refuses a batch it names no row, so the
+batch is split in halves until the bad rows stand alone; the good rows still land. Why the
+source-id check before a retry: a create that timed out may have committed (NOTES 5), so after a
+transport failure the rows already tagged with their source id (``x_ferry_source_id``) are
+found, not created twice.
+
+Two convenience fields exist at the seam only: ``mail.activity.res_model`` (a model name,
+turned into the required ``res_model_id``) and ``account.move.amount_total`` (written as one
+invoice line, read back from Odoo's computed total).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ferry.connectors.base import (
+    Capabilities,
+    CheckItem,
+    Destination,
+    DestUser,
+    FieldSpec,
+    ObjectInfo,
+    Provisioned,
+    RateInfo,
+    SchemaItem,
+    WriteResult,
+)
+from ferry.connectors.http import backoff
+from ferry.destinations.odoo.errors import OdooSchemaError, OdooUserError
+from ferry.destinations.odoo.provision import Provisioner, model_of
+from ferry.destinations.odoo.rpc import OdooRpc
+from ferry.destinations.odoo.shape import NO_ACTIVE, Lookups, Unresolved, from_odoo, kind_of
+from ferry.destinations.odoo.shape import to_odoo as shape_value
+from ferry.errors import FatalError, FerryError, RateLimited, RecordError, RetriableError
+
+OBJECTS = ("res.partner", "crm.lead", "mail.activity", "mail.message", "ir.attachment")
+ATTRS = ["type", "string", "required", "readonly", "selection", "relation", "help", "manual"]
+MAGIC = {"id", "display_name", "create_date", "write_date", "create_uid", "write_uid",
+         "__last_update"}
+SEAM_ONLY = {"mail.activity": {"res_model": {"type": "char", "string": "Document Model",
+                                             "readonly": False}},
+             "account.move": {"amount_total": {"type": "monetary", "string": "Total",
+                                               "readonly": False}}}
+SKIP_TYPES = {"one2many", "binary", "properties", "reference"}
+
+
+class OdooDestination(Destination):
+    name = "odoo"
+    capabilities = Capabilities(custom_objects=False, custom_fields=True, pipelines=True,
+                                activity_types=True, native_upsert=False, soft_delete=False,
+                                max_file_bytes=90_000_000, batch_create=100, batch_update=100,
+                                batch_delete=100, custom_field_style="prefix_x")
+
+    def __init__(self, rpc: OdooRpc, *, batch_size: int = 100, max_file_bytes: int = 90_000_000,
+                 source_id_field: str = "x_ferry_source_id",
+                 requests_per_second: float = 1.0) -> None:
+        self.rpc = rpc
+        self.batch_size = batch_size
+        self.source_id_field = source_id_field
+        self.requests_per_second = requests_per_second
+        self.capabilities = replace(type(self).capabilities, batch_create=batch_size,
+                                    batch_update=batch_size, batch_delete=batch_size,
+                                    max_file_bytes=max_file_bytes)
+        self.lookups = Lookups(rpc)
+        self.provisioner = Provisioner(rpc)
+        self._meta: dict[str, dict[str, dict[str, Any]]] = {}
+        self._accounting: bool | None = None
+
+    # ------------------------------------------------------------------ metadata
+    def accounting_installed(self) -> bool:
+        if self._accounting is None:
+            rows = self.rpc.search_read("ir.module.module", [["name", "=", "account"]],
+                                        ["state"])
+            self._accounting = bool(rows) and rows[0]["state"] == "installed"
+        return self._accounting
+
+    def objects(self) -> list[str]:
+        return [*OBJECTS, *(["account.move"] if self.accounting_installed() else [])]
+
+    def fields_meta(self, model: str) -> dict[str, dict[str, Any]]:
+        if model not in self._meta:
+            meta = self.rpc.execute(model, "fields_get", attributes=ATTRS)
+            self._meta[model] = {**meta, **SEAM_ONLY.get(model, {})}
+        return self._meta[model]
+
+    def check(self) -> list[CheckItem]:
+        items: list[CheckItem] = []
+
+        def step(name: str, fn: Any, fix: str) -> Any:
+            try:
+                ok, detail, value = fn()
+            except FerryError as exc:
+                items.append(CheckItem(name, False, str(exc), fix))
+                return None
+            items.append(CheckItem(name, ok, detail, "" if ok else fix))
+            return value
+
+        info = step("reachable", lambda: (True, f"Odoo {self.rpc.version()['server_version']}"
+                                                " answers XML-RPC", True),
+                    "check the url (https://<company>.odoo.com or your server)")
+        if info is None:
+            return items
+        if step("login", lambda: (True, f"authenticated as user id {self.rpc.authenticate()}",
+                                  True), "set the login and the password/API key env var"
+                ) is None:
+            return items
+        step("version", self._version_check, "Ferry supports Odoo 16 to 19")
+        step("admin rights", lambda: (
+            bool(self.rpc.execute("ir.model.fields", "check_access_rights", "create", False)),
+            "can create custom fields", True),
+            "prepare needs an administrator (Settings) login to create x_ fields")
+        step("crm installed", lambda: (self._module("crm"), "CRM app installed", True),
+             "install the CRM app in Odoo")
+        step("accounting", lambda: (True, "Invoicing/Accounting installed: billing goes to"
+                                    " account.move" if self.accounting_installed() else
+                                    "Accounting not installed: billing goes to partner custom"
+                                    " fields", True), "")
+        step("users", lambda: (True, f"{len(self.users())} internal users to match by email",
+                               True), "")
+        return items
+
+    def _version_check(self) -> tuple[bool, str, Any]:
+        v = self.rpc.version()
+        major = int(v.get("server_version_info", [0])[0])
+        note = " (XML-RPC is deprecated in 19; res.partner has no mobile)" if major >= 19 else ""
+        return 16 <= major <= 19, f"server {v.get('server_version')}{note}", major
+
+    def _module(self, name: str) -> bool:
+        rows = self.rpc.search_read("ir.module.module", [["name", "=", name]], ["state"])
+        return bool(rows) and rows[0]["state"] == "installed"
+
+    def describe(self) -> list[ObjectInfo]:
+        out = []
+        for model in self.objects():
+            fields = []
+            for name, meta in sorted(self.fields_meta(model).items()):
+                if name in MAGIC or meta.get("type") in SKIP_TYPES:
+                    continue
+                kind = kind_of(name, meta)
+                options = [str(lbl) for _, lbl in meta.get("selection") or []] or None
+                fields.append(FieldSpec(
+                    name=name, kind=kind, label=str(meta.get("string") or name), key=name,
+                    required=bool(meta.get("required")), custom=name.startswith("x_"),
+                    options=options, ref=meta.get("relation"),
+                    writable=not meta.get("readonly"),
+                    external_id=name == self.source_id_field))
+            count = self.rpc.execute(model, "search_count", [], context=NO_ACTIVE)
+            out.append(ObjectInfo(model, model, fields, custom=False, count=int(count)))
+        return out
+
+    def users(self) -> list[DestUser]:
+        rows = self.rpc.search_read("res.users", [["share", "=", False]],
+                                    ["login", "email", "name", "active"], context=NO_ACTIVE)
+        return [DestUser(str(r["id"]), str(r["email"] or r["login"]), r["name"] or "",
+                         bool(r["active"])) for r in rows if r["login"] != "__system__"]
+
+    def rate(self) -> RateInfo:
+        return RateInfo(requests_per_second=self.requests_per_second, page_size=1000,
+                        batch_size=self.batch_size,
+                        notes="Odoo documents no numeric limit; the pace is Ferry's setting"
+                              " (1 call/s by default, a vendor's self-imposed courtesy)")
+
+    # ------------------------------------------------------------------ schema
+    def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
+        out = self.provisioner.ensure(items)
+        self._meta.clear()
+        for model in ("crm.stage", "mail.activity.type"):
+            self.lookups.forget(model)
+        return out
+
+    def remove(self, provisioned: Provisioned) -> None:
+        self.provisioner.remove(provisioned)
+        self._meta.clear()
+
+    # ------------------------------------------------------------------ values
+    def _vals(self, model: str, row: dict[str, Any], update: bool = False) -> dict[str, Any]:
+        meta = self.fields_meta(model)
+        row = dict(row)
+        vals: dict[str, Any] = {}
+        if model == "mail.activity" and "res_model" in row:
+            name = row.pop("res_model")
+            if "res_model_id" not in row and name:
+                row["res_model_id"] = name
+        if model == "account.move" and "amount_total" in row:
+            amount = row.pop("amount_total")
+            if amount is not None:
+                line = {"name": row.get("ref") or "Migrated invoice", "quantity": 1.0,
+                        "price_unit": float(amount)}
+                vals["invoice_line_ids"] = ([[5, 0, 0]] if update else []) + [[0, 0, line]]
+            if not update:
+                row.setdefault("move_type", "out_invoice")
+        for key, value in row.items():
+            m = meta.get(key)
+            if m is None:
+                raise OdooSchemaError(f"Odoo {model} has no field {key}: run prepare, or fix"
+                                      " the map for this server version", system="odoo")
+            vals[key] = shape_value(key, m, value, row, self.lookups)
+        return vals
+
+    def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
+             ) -> dict[str, dict[str, Any]]:
+        model = model_of(object_name)
+        meta = self.fields_meta(model)
+        names = list(fields) if fields else [
+            n for n, m in meta.items() if n not in MAGIC and m.get("type") not in SKIP_TYPES]
+        kinds = {n: kind_of(n, meta[n]) for n in names if n in meta}
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks([int(i) for i in dest_ids], 500):
+            rows = self.rpc.execute(model, "read", chunk, fields=names)
+            for r in rows:
+                out[str(r["id"])] = {n: from_odoo(meta.get(n, {}), r.get(n), kinds.get(n))
+                                     for n in names}
+        return out
+
+    # ------------------------------------------------------------------ writes
+    def find(self, object_name: str, id_field: str, source_ids: list[str]) -> dict[str, str]:
+        model = model_of(object_name)
+        field = id_field or self.source_id_field
+        if field not in self.fields_meta(model) or not source_ids:
+            return {}
+        found: dict[str, str] = {}
+        for chunk in _chunks([str(s) for s in source_ids], 500):
+            rows = self.rpc.search_read(model, [[field, "in", chunk]], [field], order="id",
+                                        context=NO_ACTIVE)
+            for r in rows:
+                found.setdefault(str(r[field]), str(r["id"]))
+        return found
+
+    def create(self, object_name: str, rows: list[dict[str, Any]]) -> list[WriteResult]:
+        model = model_of(object_name)
+        results: list[WriteResult | None] = [None] * len(rows)
+        ready: list[tuple[int, dict[str, Any], str | None]] = []
+        for i, row in enumerate(rows):
+            sid = row.get(self.source_id_field)
+            try:
+                ready.append((i, self._vals(model, row), str(sid) if sid else None))
+            except Unresolved as exc:
+                results[i] = WriteResult.failure(RecordError(
+                    _ref(model, sid, i), exc.field, exc.reason, system="odoo"))
+        for chunk in _chunks(ready, self.batch_size):
+            self._create_chunk(model, chunk, results)
+        return [r or WriteResult.failure(RecordError(_ref(model, None, i), None, "not written"))
+                for i, r in enumerate(results)]
+
+    def _create_chunk(self, model: str, chunk: list[tuple[int, dict[str, Any], str | None]],
+                      results: list[WriteResult | None]) -> None:
+        pending = list(chunk)
+        for attempt in range(self.rpc.attempts):
+            try:
+                ids = self.rpc.execute(model, "create", [v for _, v, _ in pending], retry=False)
+            except RetriableError as exc:
+                if attempt == self.rpc.attempts - 1:
+                    raise FatalError(f"gave up creating {model} records: {exc}",
+                                     system="odoo") from None
+                wait = exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after \
+                    else backoff(attempt, 0.5 / self.rpc.time_scale)
+                time.sleep(wait)
+                pending = self._recover(model, pending, results)
+                if not pending:
+                    return
+                continue
+            except OdooUserError as exc:
+                if len(pending) == 1:
+                    i, _, sid = pending[0]
+                    results[i] = WriteResult.failure(RecordError(
+                        _ref(model, sid, i), exc.field, exc.reason, system="odoo"))
+                    return
+                mid = len(pending) // 2
+                self._create_chunk(model, pending[:mid], results)
+                self._create_chunk(model, pending[mid:], results)
+                return
+            for (i, _, _), new_id in zip(pending, ids, strict=True):
+                results[i] = WriteResult.success(str(new_id), created=True)
+            return
+
+    def _recover(self, model: str, pending: list[tuple[int, dict[str, Any], str | None]],
+                 results: list[WriteResult | None]
+                 ) -> list[tuple[int, dict[str, Any], str | None]]:
+        """After a failed transport, rows whose source id is already in Odoo were committed."""
+        sids = [sid for _, _, sid in pending if sid]
+        if not sids:
+            return pending
+        found = self.find(model, self.source_id_field, sids)
+        rest = []
+        for i, vals, sid in pending:
+            if sid and sid in found:
+                results[i] = WriteResult.success(found[sid], created=True)
+            else:
+                rest.append((i, vals, sid))
+        return rest
+
+    def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
+               ) -> list[WriteResult]:
+        """One ``write`` per distinct set of values (Odoo writes one dict to many ids)."""
+        model = model_of(object_name)
+        results: list[WriteResult | None] = [None] * len(rows)
+        groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
+        for i, (dest_id, fields) in enumerate(rows):
+            try:
+                vals = self._vals(model, fields, update=True)
+            except Unresolved as exc:
+                results[i] = WriteResult.failure(RecordError(_ref(model, dest_id, i), exc.field,
+                                                             exc.reason, system="odoo"))
+                continue
+            groups.setdefault(repr(sorted(vals.items())), (vals, []))[1].append(i)
+        for vals, idxs in groups.values():
+            for part in _chunks(idxs, self.batch_size):
+                self._write(model, vals, part, rows, results)
+        return [r or WriteResult.failure(RecordError(_ref(model, None, i), None, "not written"))
+                for i, r in enumerate(results)]
+
+    def _write(self, model: str, vals: dict[str, Any], idxs: list[int],
+               rows: list[tuple[str, dict[str, Any]]], results: list[WriteResult | None]) -> None:
+        try:
+            self.rpc.execute(model, "write", [int(rows[i][0]) for i in idxs], vals)
+        except OdooUserError as exc:
+            if len(idxs) > 1:
+                for i in idxs:
+                    self._write(model, vals, [i], rows, results)
+                return
+            results[idxs[0]] = WriteResult.failure(RecordError(
+                _ref(model, rows[idxs[0]][0], idxs[0]), exc.field, exc.reason, system="odoo"))
+            return
+        for i in idxs:
+            results[i] = WriteResult.success(rows[i][0])
+
+    def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]:
+        """Unlink what still exists; ids already gone count as deleted (a retry after commit)."""
+        model = model_of(object_name)
+        ints = [int(i) for i in dest_ids]
+        live: set[int] = set()
+        for chunk in _chunks(ints, 500):
+            live.update(self.rpc.execute(model, "search", [["id", "in", chunk]],
+                                         context=NO_ACTIVE))
+        failed: dict[int, WriteResult] = {}
+        for chunk in _chunks([i for i in ints if i in live], self.batch_size):
+            self._unlink(model, chunk, failed)
+        return [failed.get(i, WriteResult.success(str(i))) for i in ints]
+
+    def _unlink(self, model: str, ids: list[int], failed: dict[int, WriteResult]) -> None:
+        try:
+            self.rpc.execute(model, "unlink", ids)
+        except OdooUserError as exc:
+            if len(ids) > 1:
+                for i in ids:
+                    self._unlink(model, [i], failed)
+                return
+            failed[ids[0]] = WriteResult.failure(RecordError(
+                f"odoo:{model}:{ids[0]}", exc.field, exc.reason, system="odoo"))
+
+    def iter_ids(self, object_name: str) -> Iterator[str]:
+        model = model_of(object_name)
+        last = 0
+        while True:
+            ids = self.rpc.execute(model, "search", [["id", ">", last]], limit=1000,
+                                   order="id", context=NO_ACTIVE)
+            if not ids:
+                return
+            yield from (str(i) for i in ids)
+            last = ids[-1]
+
+    def upload(self, parent_object: str, parent_id: str, path: Path, file_name: str,
+               mime_type: str | None, extra: dict[str, Any] | None = None) -> WriteResult:
+        """One ``ir.attachment`` per call, linked by ``res_model``/``res_id`` (NOTES 4)."""
+        import base64
+
+        model = model_of(parent_object)
+        ref = f"odoo:{model}:{parent_id}"
+        size = path.stat().st_size
+        limit = self.capabilities.max_file_bytes or 0
+        if limit and size > limit:
+            return WriteResult.failure(RecordError(ref, "file", f"file is larger than the"
+                                                   f" {limit} bytes one Odoo call can carry"))
+        row: dict[str, Any] = {"name": file_name, "res_model": model, "res_id": int(parent_id),
+                               "datas": base64.b64encode(path.read_bytes()).decode()}
+        if mime_type:
+            row["mimetype"] = mime_type
+        row.update(extra or {})
+        sid = row.get(self.source_id_field)
+        if sid:
+            found = self.find("ir.attachment", self.source_id_field, [str(sid)])
+            if str(sid) in found:
+                return WriteResult.success(found[str(sid)], created=False)
+        try:
+            vals = self._vals("ir.attachment", row)
+        except Unresolved as exc:
+            return WriteResult.failure(RecordError(ref, exc.field, exc.reason))
+        results: list[WriteResult | None] = [None]
+        self._create_chunk("ir.attachment", [(0, vals, str(sid) if sid else None)], results)
+        return results[0] or WriteResult.failure(RecordError(ref, "file", "not written"))
+
+    def close(self) -> None:
+        self._meta.clear()
+
+
+def _ref(model: str, sid: Any, index: int) -> str:
+    return f"odoo:{model}:{sid}" if sid else f"odoo:{model}:row{index}"
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), max(size, 1)):
+        yield items[i:i + size]
