@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 #: resource types whose ids are used bare; others are "Type/id" so two types feeding one
-#: canonical object (Organization + Location → clinic, Invoice + Claim → invoice) never collide
-BARE = {"Patient", "Practitioner", "Organization", "Appointment", "Invoice", "CarePlan",
+#: canonical object (Invoice + Claim → invoice, Appointment + Encounter) never collide. Location
+#: is bare: a site that is its Organization's own record shares its id (see ``location``).
+BARE = {"Patient", "Practitioner", "Organization", "Location", "Appointment", "Invoice", "CarePlan",
         "Coverage", "MedicationRequest", "DocumentReference", "RelatedPerson"}
 FERRY_EXT = "https://ferry.dev/fhir/StructureDefinition/"
 

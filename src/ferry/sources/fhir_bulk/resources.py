@@ -120,6 +120,10 @@ def organization(r: dict[str, Any]) -> Out:
 
 
 def location(r: dict[str, Any]) -> Out:
+    """A site. When it is the site record of an Organization with the same id (one clinic
+    exported as both), the Organization already is the clinic and the Location adds nothing."""
+    if F.ref(r.get("managingOrganization")) == r["id"]:
+        return []
     d = F.base(r) | F.telecom(r.get("telecom")) | F.address([r.get("address")])
     d.pop("mobile", None)
     d.pop("street2", None)
@@ -187,7 +191,8 @@ def document_reference(r: dict[str, Any]) -> Out:
     subject = F.ref(r.get("subject"))
     author = F.ref(F.first(r.get("author")))
     ctx = r.get("context") or {}
-    enc = F.ref(F.first(ctx.get("encounter")))
+    enc = next((F.ref(x) for x in ctx.get("related") or [] if F.ref_type(x) == "Appointment"),
+               None) or F.ref(F.first(ctx.get("encounter")))
     if is_note and att.get("data") and att.get("contentType", "").startswith("text/"):
         body = base64.b64decode(att["data"]).decode("utf-8", errors="replace")
         d |= {"patient_id": subject, "practitioner_id": author, "appointment_id": enc,
@@ -238,8 +243,8 @@ def _observation_value(r: dict[str, Any]) -> str | None:
 def care_plan(r: dict[str, Any]) -> Out:
     d = F.base(r)
     period = r.get("period") or {}
-    goals = [F.text(a.get("detail", {}).get("code")) or a.get("detail", {}).get("description")
-             for a in r.get("activity") or [] if isinstance(a, dict)]
+    goals = [str(n.get("text")) for n in r.get("note") or [] if isinstance(n, dict)
+             and n.get("text")]
     d |= {"patient_id": F.ref(r.get("subject")), "title": r.get("title"),
           "status": PLAN_STATUS.get(str(r.get("status")), "active"),
           "start_date": F.date(period.get("start")), "end_date": F.date(period.get("end")),
