@@ -85,10 +85,12 @@ class Record(BaseModel):
         # Source ids arrive as int or str (PracticeHub mixes both); they are compared as text.
         return str(v) if isinstance(v, int) else v
 
-    @field_validator("created_at", "updated_at")
+    @field_validator("*")
     @classmethod
-    def _aware(cls, v: dt.datetime | None) -> dt.datetime | None:
-        if v is not None and v.tzinfo is None:
+    def _aware(cls, v: Any) -> Any:
+        # Every timestamp (created_at, start, due_at, sent_at, ...) must say its time zone: a
+        # naive one shifts by hours when a destination reads it in its own zone.
+        if isinstance(v, dt.datetime) and v.tzinfo is None:
             raise ValueError("timestamp has no time zone")
         return v
 

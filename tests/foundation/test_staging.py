@@ -1,0 +1,170 @@
+"""The staging store: records, pages with their checkpoint, skips, id map, runs, key/values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ferry.model.entities import Patient
+from ferry.model.staging import StagingStore, content_hash
+
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def pt(i: int, name: str = "Ann") -> Patient:
+    return Patient(source_id=str(i), first_name=name, created_at=T0, updated_at=T0)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StagingStore:
+    s = StagingStore(tmp_path / "s.db")
+    yield s
+    s.close()
+
+
+def test_put_get_iter_count(store: StagingStore) -> None:
+    st = store.put_records("patient", [pt(i) for i in range(1, 6)], watermark="w1")
+    assert (st.inserted, st.updated, st.unchanged) == (5, 0, 0)
+    st = store.put_records("patient", [pt(1), pt(2, "Bea"), pt(9)])
+    assert (st.inserted, st.updated, st.unchanged) == (1, 1, 1)
+    assert store.count("patient") == 6 and store.counts() == {"patient": 6}
+    got = store.get("patient", "2")
+    assert got is not None and got.record.first_name == "Bea"
+    assert got.hash == content_hash(pt(2, "Bea"))
+    assert store.get("patient", "404") is None
+    order = [r.source_id for r in store.iter_records("patient", batch_size=2)]
+    assert order == ["1", "2", "3", "4", "5", "9"]  # first-staged order, updates keep their place
+    assert [len(b) for b in store.iter_batches("patient", batch_size=4)] == [4, 2]
+
+
+def test_deleted_and_changed_since(store: StagingStore) -> None:
+    store.put_records("patient", [pt(i) for i in range(1, 4)])
+    mark = store.conn.execute("SELECT max(staged_at) FROM records").fetchone()[0]
+    time.sleep(0.002)
+    assert store.mark_deleted("patient", ["2", "404"]) == 1
+    assert store.count("patient") == 2 and store.count("patient", include_deleted=True) == 3
+    assert [r.source_id for r in store.iter_records("patient")] == ["1", "3"]
+    changed = [s.source_id for b in store.iter_batches("patient", include_deleted=True,
+                                                        changed_since=mark) for s in b]
+    assert changed == ["2"]
+    store.put_records("patient", [pt(2)])  # re-staged: alive again
+    assert store.count("patient") == 3
+
+
+def test_checkpoints_and_kv(store: StagingStore) -> None:
+    assert store.get_checkpoint("extract:patient") is None
+    store.set_checkpoint("extract:patient", "page=3")
+    store.set_checkpoint("extract:patient", "page=4")
+    store.set_checkpoint("extract:appointment", "page=1")
+    store.set_checkpoint("load:patient", "done")
+    assert store.get_checkpoint("extract:patient") == "page=4"
+    assert store.checkpoints("extract:") == {"extract:appointment": "page=1",
+                                             "extract:patient": "page=4"}
+    store.clear_checkpoints("extract:")
+    assert store.checkpoints() == {"load:patient": "done"}
+    store.set_value("k", {"a": [1, 2]})
+    assert store.get_value("k") == {"a": [1, 2]} and store.get_value("nope") is None
+
+
+class Exploding:
+    """A codec that fails on its n-th encode: a crash halfway through a page."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def encode(self, data: bytes) -> bytes:
+        self.n -= 1
+        if self.n == 0:
+            raise OSError("disk full")
+        return data
+
+    def decode(self, data: bytes) -> bytes:
+        return data
+
+
+def test_put_page_is_all_or_nothing(tmp_path: Path) -> None:
+    store = StagingStore(tmp_path / "s.db", codec=Exploding(7))
+    store.put_page("patient", [pt(i) for i in range(5)], "extract:patient", "1")
+    with pytest.raises(OSError):
+        store.put_page("patient", [pt(i) for i in range(5, 10)], "extract:patient", "2")
+    assert store.count("patient") == 5
+    assert store.get_checkpoint("extract:patient") == "1"
+    assert store.get("patient", "5") is None
+
+
+CHILD = textwrap.dedent("""
+    import datetime as dt, sys
+    from ferry.model.entities import Patient
+    from ferry.model.staging import StagingStore
+    s = StagingStore(sys.argv[1])
+    t = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    page = int(s.get_checkpoint("p") or 0)
+    print("ready", flush=True)
+    while True:
+        page += 1
+        s.put_page("patient", [Patient(source_id=str(page * 100 + k), created_at=t,
+                                       updated_at=t) for k in range(100)], "p", str(page))
+""")
+
+
+def test_kill_9_mid_extract_leaves_pages_whole(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    for _ in range(2):
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(db)], stdout=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        time.sleep(0.4)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        store = StagingStore(db)
+        page = int(store.get_checkpoint("p") or 0)
+        assert page > 0
+        assert store.count("patient") == page * 100  # every committed page whole, no others
+        store.close()
+
+
+def test_skips_idmap_runs(store: StagingStore) -> None:
+    run = store.start_run("run", {"batch": 100})
+    assert store.runs()[0].status == "running" and store.run(run).params == {"batch": 100}
+    store.skip(run, "practicehub:patient:7", "email", "not an email address", "load")
+    store.skip("other", "practicehub:patient:8", None, "duplicate", "dedup")
+    assert [s.ref for s in store.skips(run)] == ["practicehub:patient:7"]
+    assert len(store.skips()) == 2
+    store.map_id("patient", "7", "person", "P-1", run, created=True)
+    store.map_id("patient", "7", "lead", "L-1", run, created=False)
+    store.map_id("patient", "8", "person", "P-2", "other", created=True)
+    assert store.dest_id("patient", "7", "person") == "P-1"
+    assert store.dest_id("patient", "7") == "L-1"  # first by destination object name
+    assert {m.dest_id for m in store.iter_idmap(run_id=run)} == {"P-1", "L-1"}
+    store.map_id("patient", "7", "person", "P-1b", run, created=True)  # re-map moves the id
+    assert store.dest_id("patient", "7", "person") == "P-1b"
+    store.unmap_id("patient", "7", "person")
+    assert store.dest_id("patient", "7", "person") is None
+    store.finish_run(run, "done", {"loaded": 1})
+    info = store.run(run)
+    assert info and info.status == "done" and info.stats == {"loaded": 1} and info.finished_at
+    assert [r.run_id for r in store.runs("run")] == [run]
+    assert store.start_run("run", run_id=run) == run and store.run(run).status == "running"
+
+
+def test_threads_write_and_read_at_once(store: StagingStore) -> None:
+    def writer(base: int) -> None:
+        for k in range(20):
+            store.put_page("patient", [pt(base + k * 10 + j) for j in range(10)],
+                           f"w{base}", str(k))
+
+    threads = [threading.Thread(target=writer, args=(b,)) for b in (0, 100_000, 200_000)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.count("patient") == 600
+    assert sum(1 for _ in store.iter_records("patient")) == 600
