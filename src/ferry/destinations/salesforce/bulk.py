@@ -1,0 +1,147 @@
+"""Bulk API 2.0 ingest: one job per call, CSV streamed to disk, results streamed back.
+
+Rows are written to a temporary file as they come (memory stays flat however many rows), sent
+in one PUT (what every real client does), closed with UploadComplete and polled with back-off.
+The platform returns result rows in any order and only with the uploaded columns, so every job
+carries a key column (the external id for upserts, ``Id`` for updates and deletes) and outcomes
+are matched by key, never by position.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ferry.connectors.http import call_with_retry
+from ferry.destinations.salesforce.client import SalesforceClient
+from ferry.destinations.salesforce.errors import SYSTEM, parse_bulk_error
+from ferry.errors import FatalError, RetriableError
+
+TERMINAL = {"JobComplete", "Failed", "Aborted"}
+CHUNK = 1 << 16
+
+
+@dataclass
+class JobResult:
+    job_id: str
+    state: str
+    rows: int
+    success: dict[str, tuple[str, bool]] = field(default_factory=dict)  # key → (id, created)
+    failed: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # key → (code, fields)
+    unprocessed: set[str] = field(default_factory=set)
+    error: str | None = None
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while block := fh.read(CHUNK):
+            yield block
+
+
+class BulkIngest:
+    def __init__(self, client: SalesforceClient, workdir: Path,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.client = client
+        self.workdir = workdir
+        self.sleep = sleep
+        self.jobs = 0
+
+    def run(self, obj: str, operation: str, header: list[str], rows: Iterable[list[str]],
+            key: str, external_id: str | None = None) -> JobResult:
+        """Run one ingest job over ``rows`` (cells already CSV text) and collect outcomes."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.workdir, prefix="sf-bulk-") as tmp:
+            data = Path(tmp) / "upload.csv"
+            count = 0
+            with data.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh, lineterminator="\n")
+                writer.writerow(header)
+                for row in rows:
+                    writer.writerow(row)
+                    count += 1
+            spec: dict[str, Any] = {"object": obj, "operation": operation,
+                                    "contentType": "CSV", "lineEnding": "LF",
+                                    "columnDelimiter": "COMMA"}
+            if external_id:
+                spec["externalIdFieldName"] = external_id
+            job = self.client.request("POST", "jobs/ingest", json=spec).json()
+            self.jobs += 1
+            jid = job["id"]
+            try:
+                self.client.request("PUT", "/" + job["contentUrl"].lstrip("/"),
+                                    headers={"Content-Type": "text/csv"},
+                                    content=lambda: _chunks(data))  # type: ignore[arg-type,return-value]
+                self.client.request("PATCH", f"jobs/ingest/{jid}",
+                                    json={"state": "UploadComplete"})
+            except Exception:
+                self._abort(jid)
+                raise
+            info = self._wait(jid)
+            result = JobResult(jid, info["state"], count, error=info.get("errorMessage"))
+            if result.state == "Failed" and str(result.error or "").startswith(
+                    ("InvalidBatch", "ClientInputError")):
+                raise FatalError(f"Salesforce rejected bulk job for {obj}: "
+                                 f"{str(result.error).split(':')[0].strip()}"
+                                 f" ({_column_hint(str(result.error))})", system=SYSTEM)
+            processed = int(info.get("numberRecordsProcessed") or 0)
+            if processed:
+                for row in self._results(jid, "successfulResults", Path(tmp)):
+                    result.success[row[key]] = (row["sf__Id"],
+                                                row.get("sf__Created", "").lower() == "true")
+            if int(info.get("numberRecordsFailed") or 0):
+                for row in self._results(jid, "failedResults", Path(tmp)):
+                    result.failed[row[key]] = parse_bulk_error(row.get("sf__Error", ""))
+            if result.state != "JobComplete" or processed < count:
+                for row in self._results(jid, "unprocessedrecords", Path(tmp)):
+                    result.unprocessed.add(row[key])
+            return result
+
+    def _wait(self, jid: str) -> dict[str, Any]:
+        s = self.client.settings
+        delay, deadline = s.poll_initial_s, time.monotonic() + s.job_timeout_s
+        while True:
+            info: dict[str, Any] = self.client.request("GET", f"jobs/ingest/{jid}").json()
+            if info["state"] in TERMINAL:
+                return info
+            if time.monotonic() > deadline:
+                self._abort(jid)
+                raise RetriableError(f"bulk job {jid} did not finish in time", system=SYSTEM)
+            self.sleep(delay)
+            delay = min(s.poll_max_s, delay * 1.6)
+
+    def _abort(self, jid: str) -> None:
+        try:
+            self.client.request("PATCH", f"jobs/ingest/{jid}", json={"state": "Aborted"})
+        except Exception:  # noqa: BLE001, S110 - best effort; the job purges itself in 7 days
+            pass
+
+    def _results(self, jid: str, kind: str, tmp: Path) -> Iterator[dict[str, str]]:
+        """Stream one result CSV to disk, then yield its rows as dicts."""
+        path = tmp / f"{kind}.csv"
+        url = self.client.url(f"jobs/ingest/{jid}/{kind}")
+
+        def fetch() -> None:
+            with self.client.http.stream("GET", url, headers={"Accept": "text/csv"}) as resp:
+                self.client.calls += 1
+                if resp.status_code >= 300:
+                    resp.read()
+                    from ferry.destinations.salesforce.errors import raise_for
+
+                    raise_for(resp)
+                with path.open("wb") as fh:
+                    for block in resp.iter_bytes(CHUNK):
+                        fh.write(block)
+
+        call_with_retry(fetch, attempts=self.client.settings.retries)
+        with path.open(newline="", encoding="utf-8") as fh:
+            yield from csv.DictReader(fh)
+
+
+def _column_hint(message: str) -> str:
+    """The column a header error names (column names are schema, not data)."""
+    return message.rsplit(":", 1)[-1].strip() if "not found" in message else "see job"

@@ -1,0 +1,132 @@
+"""REST calls to one org: auth, every request counted, retries, usage from ``Sforce-Limit-Info``.
+
+Paths are relative to ``/services/data/vXX.X/`` unless they start with ``/``. A 401 re-logs in
+once (sessions expire mid-run); transient failures are retried by ``call_with_retry``; other
+refusals raise ``ApiError`` with the platform's code so callers can turn row-level ones into
+RecordErrors. The instance's own rules (collections ≤ 200, SOQL pages ≤ 2000) are constants here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any
+
+import httpx
+
+from ferry.connectors.http import call_with_retry, make_client
+from ferry.destinations.salesforce.auth import Token, fetch_token
+from ferry.destinations.salesforce.errors import raise_for
+
+if TYPE_CHECKING:
+    from ferry.destinations.salesforce import Settings
+
+COLLECTION = 200
+_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+class SalesforceClient:
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] | None = None) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.calls = 0  # API requests sent (what the daily allocation counts)
+        self.usage: tuple[int, int] | None = None  # (used, max) from the last response
+        self.token: Token | None = None
+        self._http: httpx.Client | None = None
+        self._sleep = sleep
+
+    @property
+    def verify(self) -> Any:
+        return self.settings.ca_bundle or True
+
+    def connect(self) -> Token:
+        with make_client(self.settings.login_url, verify=self.verify, transport=self.transport,
+                         timeout=self.settings.timeout_s) as login:
+            self.token = fetch_token(self.settings, login)
+        if self._http is not None:
+            self._http.close()
+        self._http = make_client(self.token.instance_url, verify=self.verify,
+                                 transport=self.transport, timeout=self.settings.timeout_s,
+                                 headers={"Authorization": f"Bearer {self.token.access_token}"})
+        return self.token
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            self.connect()
+        assert self._http is not None
+        return self._http
+
+    @property
+    def user_id(self) -> str | None:
+        if self.token is None:
+            self.connect()
+        return self.token.user_id if self.token else None
+
+    def url(self, path: str) -> str:
+        if path.startswith("/"):
+            return path
+        return f"/services/data/v{self.settings.api_version}/{path}"
+
+    def request(self, method: str, path: str, *, json: Any = None,
+                params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+                content: Callable[[], bytes | IO[bytes]] | None = None,
+                files: Callable[[], Any] | None = None, allow: tuple[int, ...] = ()
+                ) -> httpx.Response:
+        """Send one API request (with retries); ``content``/``files`` are factories so a retry
+        re-reads the body from the start."""
+        relogged = False
+
+        def once() -> httpx.Response:
+            nonlocal relogged
+            response = self.http.request(method, self.url(path), json=json, params=params,
+                                         headers=headers,
+                                         content=content() if content else None,
+                                         files=files() if files else None)
+            self.calls += 1
+            self._note_usage(response)
+            if response.status_code == 401 and not relogged:
+                relogged = True
+                self.connect()
+                return once()
+            if response.status_code not in allow:
+                raise_for(response)
+            return response
+
+        kw: dict[str, Any] = {"attempts": self.settings.retries}
+        if self._sleep:
+            kw["sleep"] = self._sleep
+        return call_with_retry(once, **kw)
+
+    def _note_usage(self, response: httpx.Response) -> None:
+        m = _USAGE.search(response.headers.get("sforce-limit-info", ""))
+        if m:
+            self.usage = (int(m.group(1)), int(m.group(2)))
+
+    # -- conveniences --------------------------------------------------------------------
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params or None).json()
+
+    def query(self, soql: str, *, tooling: bool = False) -> Iterator[dict[str, Any]]:
+        """Every row of a SOQL query, following ``nextRecordsUrl`` page by page."""
+        path = "tooling/query" if tooling else "query"
+        page = self.request("GET", path, params={"q": soql},
+                            headers={"Sforce-Query-Options": "batchSize=2000"}).json()
+        while True:
+            yield from page.get("records", [])
+            nxt = page.get("nextRecordsUrl")
+            if page.get("done", True) or not nxt:
+                return
+            page = self.request("GET", nxt).json()
+
+    def count(self, soql: str) -> int:
+        return int(self.request("GET", "query", params={"q": soql}).json()["totalSize"])
+
+    def limits(self) -> dict[str, Any]:
+        return dict(self.get("limits"))
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None

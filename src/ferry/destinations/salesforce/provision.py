@@ -1,0 +1,227 @@
+"""``ensure``/``remove`` for Salesforce: custom objects and fields through the Tooling API, and
+the permission set that makes them visible.
+
+Fields created through the API have no field-level security: the integration user cannot see
+or write them until a permission set grants them and is assigned. So ``ensure`` always finishes
+with the grants (ObjectPermissions for each custom object, FieldPermissions for each custom
+field, one PermissionSetAssignment), and it finds existing metadata by Tooling queries — not by
+describe, which hides ungranted fields — so a second run creates nothing.
+
+Naming rule (``api_name``): split the logical name on anything not a letter or digit, capitalise
+each word, join with ``_``, cut to 40 characters and add ``__c``: ``ferry_source_id`` →
+``Ferry_Source_Id__c``, ``date of birth`` → ``Date_Of_Birth__c``. Names already ending in ``__c``
+are kept. Lookups get the relationship name ``<Base>__r``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ferry.connectors.base import Provisioned, SchemaItem
+from ferry.destinations.salesforce.client import COLLECTION, SalesforceClient
+from ferry.destinations.salesforce.errors import ApiError
+from ferry.errors import ConfigError, FatalError
+from ferry.model.fields import Kind
+
+
+def api_name(logical: str) -> str:
+    if logical.endswith("__c"):
+        return logical
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", logical) if w]
+    base = "_".join(w[:1].upper() + w[1:] for w in words) or "Field"
+    if not base[0].isalpha():
+        base = "F_" + base
+    return base[:40].rstrip("_") + "__c"
+
+
+def object_name(item: SchemaItem) -> str:
+    """Physical name of a custom object item (its ``object`` if already ``__c``, else name)."""
+    return item.object if item.object.endswith("__c") else api_name(item.name or item.object)
+
+
+def resolve(obj: str, customs: dict[str, str]) -> str:
+    """A field's owner or a lookup's target: a standard name, an API name, or the logical name
+    of a custom object (``treatment_record`` → ``Treatment_Record__c`` when that exists)."""
+    if obj in customs or obj.endswith("__c"):
+        return obj
+    return api_name(obj) if api_name(obj) in customs else obj
+
+
+def _label(text: str) -> str:
+    return text[:40] or "Field"
+
+
+def field_metadata(item: SchemaItem, ref_object: str | None) -> dict[str, Any]:
+    """Tooling ``Metadata`` for a custom field of this kind (see NOTES §4 for the attributes)."""
+    label = _label(item.label or item.name)
+    kind = item.field_kind or Kind.TEXT
+    if item.external_id:
+        return {"label": label, "type": "Text", "length": 255, "externalId": True,
+                "unique": True, "caseSensitive": False}
+    text = {"label": label, "type": "Text", "length": 255}
+    long_text = {"label": label, "type": "LongTextArea", "length": 32768, "visibleLines": 5}
+    picklist = {"label": label, "valueSet": {"restricted": False, "valueSetDefinition": {
+        "sorted": False, "value": [{"fullName": o, "label": o, "default": False}
+                                   for o in item.options]}}}
+    by_kind: dict[Kind, dict[str, Any]] = {
+        Kind.TEXT: text, Kind.LONG_TEXT: long_text, Kind.JSON: long_text,
+        Kind.ADDRESS: {**long_text, "length": 1000, "visibleLines": 3},
+        Kind.INT: {"label": label, "type": "Number", "precision": 18, "scale": 0},
+        Kind.DECIMAL: {"label": label, "type": "Number", "precision": 18, "scale": 4},
+        Kind.MONEY: {"label": label, "type": "Currency", "precision": 16, "scale": 2},
+        Kind.BOOL: {"label": label, "type": "Checkbox", "defaultValue": "false"},
+        Kind.DATE: {"label": label, "type": "Date"},
+        Kind.DATETIME: {"label": label, "type": "DateTime"},
+        Kind.EMAIL: {"label": label, "type": "Email"},
+        Kind.PHONE: {"label": label, "type": "Phone"},
+        Kind.ENUM: {**picklist, "type": "Picklist"} if item.options else text,
+        Kind.SET: ({**picklist, "type": "MultiselectPicklist", "visibleLines": 4}
+                   if item.options else long_text),
+    }
+    if kind == Kind.REF:
+        if not ref_object:
+            raise ConfigError(f"lookup field {item.name} on {item.object} names no object")
+        base = api_name(item.name).removesuffix("__c")
+        return {"label": label, "type": "Lookup", "referenceTo": ref_object,
+                "relationshipName": base, "relationshipLabel": _label(label + "s"),
+                "deleteConstraint": "SetNull"}
+    return by_kind.get(kind, text)
+
+
+class Provisioner:
+    def __init__(self, client: SalesforceClient, permission_set: str) -> None:
+        self.client = client
+        self.permission_set = permission_set
+
+    # -- lookups -------------------------------------------------------------------------
+    def _objects(self) -> dict[str, str]:
+        """Custom object API name → Tooling id."""
+        rows = self.client.query("SELECT Id, DeveloperName FROM CustomObject", tooling=True)
+        return {r["DeveloperName"] + "__c": r["Id"] for r in rows}
+
+    def _fields(self, tables: list[str]) -> dict[tuple[str, str], str]:
+        """(TableEnumOrId, field API name) → Tooling id, for the given tables."""
+        if not tables:
+            return {}
+        ids = ", ".join(f"'{t}'" for t in sorted(set(tables)))
+        rows = self.client.query("SELECT Id, DeveloperName, TableEnumOrId FROM CustomField"
+                                 f" WHERE TableEnumOrId IN ({ids})", tooling=True)
+        return {(r["TableEnumOrId"], r["DeveloperName"] + "__c"): r["Id"] for r in rows}
+
+    # -- ensure ----------------------------------------------------------------------------
+    def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
+        bad = [i.kind for i in items if i.kind not in {"custom_object", "custom_field"}]
+        if bad:
+            raise ConfigError(f"Salesforce has no {bad[0]}s; use custom objects/fields")
+        existing = self._objects()
+        logical = {i.name: object_name(i) for i in items if i.kind == "custom_object"}
+        logical.update({i.object: object_name(i) for i in items if i.kind == "custom_object"})
+        out: dict[int, Provisioned] = {}
+        for n, item in enumerate(items):
+            if item.kind != "custom_object":
+                continue
+            name = object_name(item)
+            created = name not in existing
+            if created:
+                label = _label(item.label or name.removesuffix("__c").replace("_", " "))
+                res = self.client.request("POST", "tooling/sobjects/CustomObject", json={
+                    "FullName": name, "Metadata": {
+                        "label": label, "pluralLabel": _label(label + "s"),
+                        "nameField": {"label": _label(label + " Number"), "type": "AutoNumber",
+                                      "displayFormat": "FR-{000000}"},
+                        "deploymentStatus": "Deployed", "sharingModel": "ReadWrite",
+                        "enableActivities": True, "enableReports": True}}).json()
+                existing[name] = res["id"]
+            out[n] = Provisioned(item, name, created)
+        custom_objects = sorted({p.key for p in out.values()})
+        field_items = [(n, i) for n, i in enumerate(items) if i.kind == "custom_field"]
+        owners = {n: logical.get(i.object) or resolve(i.object, existing)
+                  for n, i in field_items}
+        tables = [existing.get(o, o) for o in owners.values()]
+        have = self._fields(tables)
+        for n, item in field_items:
+            owner = owners[n]
+            key = api_name(item.name)
+            table = existing.get(owner, owner)
+            created = (table, key) not in have
+            if created:
+                ref = logical.get(item.ref or "") or (resolve(item.ref, existing)
+                                                      if item.ref else None)
+                self.client.request("POST", "tooling/sobjects/CustomField", json={
+                    "FullName": f"{owner}.{key}", "Metadata": field_metadata(item, ref)})
+            out[n] = Provisioned(item, key, created)
+        fields = sorted({f"{owners[n]}.{out[n].key}" for n, _ in field_items})
+        self.grant(custom_objects, fields)
+        return [out[n] for n in range(len(items))]
+
+    def grant(self, objects: list[str], fields: list[str]) -> None:
+        """Make objects and fields visible and writable to the integration user."""
+        ps_id = self._permission_set()
+        have_obj = {r["SobjectType"].lower() for r in self.client.query(
+            f"SELECT Id, SobjectType FROM ObjectPermissions WHERE ParentId = '{ps_id}'")}
+        have_fld = {r["Field"].lower() for r in self.client.query(
+            f"SELECT Id, Field FROM FieldPermissions WHERE ParentId = '{ps_id}'")}
+        records: list[dict[str, Any]] = [
+            {"attributes": {"type": "ObjectPermissions"}, "ParentId": ps_id, "SobjectType": o,
+             "PermissionsRead": True, "PermissionsCreate": True, "PermissionsEdit": True,
+             "PermissionsDelete": True, "PermissionsViewAllRecords": True,
+             "PermissionsModifyAllRecords": True}
+            for o in objects if o.lower() not in have_obj]
+        records += [{"attributes": {"type": "FieldPermissions"}, "ParentId": ps_id,
+                     "SobjectType": f.split(".")[0], "Field": f, "PermissionsRead": True,
+                     "PermissionsEdit": True}
+                    for f in fields if f.lower() not in have_fld]
+        # ObjectPermissions first: a field grant on an object nobody may read is pointless
+        for start in range(0, len(records), COLLECTION):
+            chunk = records[start:start + COLLECTION]
+            results = self.client.request("POST", "composite/sobjects",
+                                          json={"allOrNone": False, "records": chunk}).json()
+            for res in results:
+                codes = {e.get("statusCode") for e in res.get("errors", [])}
+                if not res.get("success") and codes - {"DUPLICATE_VALUE"}:
+                    raise FatalError(f"could not grant access in permission set"
+                                     f" {self.permission_set}: {sorted(codes)}",
+                                     system="salesforce")
+
+    def _permission_set(self) -> str:
+        name = self.permission_set
+        rows = list(self.client.query(f"SELECT Id FROM PermissionSet WHERE Name = '{name}'"))
+        if rows:
+            ps_id = str(rows[0]["Id"])
+        else:
+            ps_id = str(self.client.request("POST", "sobjects/PermissionSet", json={
+                "Name": name, "Label": name.replace("_", " "),
+                "Description": "Grants Ferry's migration objects and fields"}).json()["id"])
+        user = self.client.user_id
+        if user is None:
+            raise FatalError("cannot tell which user to grant the permission set to",
+                             system="salesforce")
+        assigned = list(self.client.query(
+            "SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = "
+            f"'{user}' AND PermissionSetId = '{ps_id}'"))
+        if not assigned:
+            self.client.request("POST", "sobjects/PermissionSetAssignment",
+                                json={"AssigneeId": user, "PermissionSetId": ps_id})
+        return ps_id
+
+    # -- remove ----------------------------------------------------------------------------
+    def remove(self, provisioned: Provisioned) -> None:
+        if not provisioned.created:
+            return
+        item = provisioned.item
+        objects = self._objects()
+        try:
+            if item.kind == "custom_object":
+                tid = objects.get(provisioned.key)
+                if tid:
+                    self.client.request("DELETE", f"tooling/sobjects/CustomObject/{tid}")
+                return
+            owner = resolve(item.object, objects)
+            table = objects.get(owner, owner)
+            tid = self._fields([table]).get((table, provisioned.key))
+            if tid:
+                self.client.request("DELETE", f"tooling/sobjects/CustomField/{tid}")
+        except ApiError as e:
+            if e.code != "NOT_FOUND":
+                raise

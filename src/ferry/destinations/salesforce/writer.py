@@ -1,0 +1,279 @@
+"""The Salesforce Destination: what the engine calls, mapped onto client, loader and provisioner.
+
+Objects at the seam are sObject API names (``Account``, ``Contact``, ``Task``, ``Event``,
+``ContentVersion`` and custom ``…__c`` objects); fields are API names as describe reports them.
+Describe results are cached per object and dropped after ``ensure`` (new grants change what the
+integration user can see). Files go up as multipart ContentVersions with
+``FirstPublishLocationId``, which makes the platform link them to the parent record.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+from ferry.connectors.base import (
+    Budget,
+    Capabilities,
+    CheckItem,
+    Cost,
+    Destination,
+    DestUser,
+    FieldSpec,
+    ObjectInfo,
+    Provisioned,
+    RateInfo,
+    SchemaItem,
+    WriteResult,
+)
+from ferry.destinations.salesforce import Settings
+from ferry.destinations.salesforce.bulk import BulkIngest
+from ferry.destinations.salesforce.client import COLLECTION, SalesforceClient
+from ferry.destinations.salesforce.errors import SYSTEM, ApiError, record_error
+from ferry.destinations.salesforce.load import Loader
+from ferry.destinations.salesforce.provision import Provisioner, api_name
+from ferry.destinations.salesforce.shape import flatten, from_api, to_json
+from ferry.errors import FerryError, RecordError
+from ferry.model.fields import Kind
+
+STANDARD = ("Account", "Contact", "Task", "Event", "ContentVersion")
+KINDS = {"string": Kind.TEXT, "textarea": Kind.LONG_TEXT, "email": Kind.EMAIL,
+         "phone": Kind.PHONE, "url": Kind.TEXT, "picklist": Kind.ENUM,
+         "multipicklist": Kind.SET, "combobox": Kind.TEXT, "boolean": Kind.BOOL,
+         "int": Kind.INT, "double": Kind.DECIMAL, "percent": Kind.DECIMAL,
+         "currency": Kind.MONEY, "date": Kind.DATE, "datetime": Kind.DATETIME,
+         "reference": Kind.REF, "id": Kind.TEXT, "address": Kind.ADDRESS}
+BULK_JOB_CALLS = 9  # create, PUT, UploadComplete, ~3 polls, up to 3 result files
+ID_CHUNK = 200  # ids per SOQL IN (…): keeps the URL well under the 16k limit
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class SalesforceDestination(Destination):
+    name: ClassVar[str] = "salesforce"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        custom_objects=True, custom_fields=True, native_upsert=True,
+        max_file_bytes=2_000_000_000, batch_create=COLLECTION, batch_update=COLLECTION,
+        batch_delete=COLLECTION, custom_field_style="suffix__c")
+
+    def __init__(self, settings: Settings, workdir: Path, transport: Any = None) -> None:
+        self.settings = settings
+        self.client = SalesforceClient(settings, transport)
+        self.bulk = BulkIngest(self.client, Path(workdir) / "salesforce")
+        self.loader = Loader(self.client, self.bulk, settings)
+        self.provisioner = Provisioner(self.client, settings.permission_set)
+        self._fields: dict[str, dict[str, dict[str, Any]]] = {}
+
+    # -- schema ----------------------------------------------------------------------------
+    def _describe(self, obj: str) -> dict[str, dict[str, Any]]:
+        """Visible fields of ``obj`` by lower-case API name (cached)."""
+        if obj not in self._fields:
+            desc = self.client.get(f"sobjects/{obj}/describe")
+            self._fields[obj] = {f["name"].lower(): f for f in desc["fields"]}
+        return self._fields[obj]
+
+    def _type(self, obj: str, name: str) -> str | None:
+        f = self._describe(obj).get(name.lower())
+        return str(f["type"]) if f else None
+
+    def check(self) -> list[CheckItem]:
+        items: list[CheckItem] = []
+        try:
+            self.client.connect()
+            items.append(CheckItem("login", True, "token obtained"))
+        except FerryError as e:
+            return [CheckItem("login", False, str(e), "check the connected app, the"
+                              " credentials' env vars and login_url")]
+        versions = {v["version"] for v in self.client.request("GET", "/services/data").json()}
+        ok = self.settings.api_version in versions
+        items.append(CheckItem("api version", ok, f"v{self.settings.api_version}",
+                               "" if ok else "pick a version the org lists"))
+        try:
+            lim = self.client.limits()["DailyApiRequests"]
+            items.append(CheckItem("daily API requests", lim["Remaining"] > 0,
+                                   f"{lim['Remaining']} of {lim['Max']} left"))
+            desc = self.client.get("sobjects/Contact/describe")
+            items.append(CheckItem("Contact createable", bool(desc.get("createable")), ""))
+            self.client.count("SELECT COUNT() FROM User")
+            list(self.client.query("SELECT Id FROM CustomObject LIMIT 1", tooling=True))
+            items.append(CheckItem("metadata access (Tooling API)", True, ""))
+        except ApiError as e:
+            items.append(CheckItem("permissions", False, e.code, "grant the integration user"
+                                   " API Enabled, View Setup and Modify Metadata"))
+        return items
+
+    def describe(self) -> list[ObjectInfo]:
+        listed = self.client.get("sobjects")["sobjects"]
+        names = [o["name"] for o in listed if o["name"] in STANDARD or o.get("custom")]
+        out = []
+        for o in listed:
+            if o["name"] not in names:
+                continue
+            fields = [FieldSpec(
+                name=f["name"], kind=KINDS.get(f["type"], Kind.TEXT), label=f["label"],
+                key=f["name"], custom=bool(f.get("custom")),
+                required=f["createable"] and not f["nillable"] and not f["defaultedOnCreate"],
+                max_length=f.get("length") or None,
+                options=[p["value"] for p in f.get("picklistValues") or []] or None,
+                ref=(f.get("referenceTo") or [None])[0],
+                writable=bool(f["createable"] or f["updateable"]),
+                external_id=bool(f.get("externalId")))
+                for f in self._describe(o["name"]).values()]
+            out.append(ObjectInfo(o["name"], o.get("label", o["name"]), fields,
+                                  custom=bool(o.get("custom"))))
+        return out
+
+    def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
+        try:
+            return self.provisioner.ensure(items)
+        finally:
+            self._fields.clear()
+
+    def remove(self, provisioned: Provisioned) -> None:
+        self.provisioner.remove(provisioned)
+        self._fields.clear()
+
+    def users(self) -> list[DestUser]:
+        return [DestUser(r["Id"], r.get("Email") or "", r.get("Name") or "",
+                         bool(r.get("IsActive")))
+                for r in self.client.query("SELECT Id, Email, Name, IsActive FROM User")]
+
+    # -- records ---------------------------------------------------------------------------
+    def _id_field(self, id_field: str) -> str:
+        return api_name(id_field.split(":", 1)[1]) if id_field.startswith("custom:") \
+            else id_field
+
+    def find(self, object_name: str, id_field: str, source_ids: list[str]) -> dict[str, str]:
+        field = self._id_field(id_field)
+        wanted = {s.lower(): s for s in source_ids}
+        found: dict[str, str] = {}
+        todo = sorted(set(source_ids))
+        start = 0
+        while start < len(todo):
+            chunk, size = [], 0
+            while start < len(todo) and size < 8000 and len(chunk) < ID_CHUNK:
+                chunk.append(todo[start])
+                size += len(todo[start]) + 3
+                start += 1
+            soql = (f"SELECT Id, {field} FROM {object_name} WHERE {field} IN"
+                    f" ({', '.join(_quote(s) for s in chunk)})")
+            for row in self.client.query(soql):
+                value = str(flatten(row).get(field, ""))
+                src = wanted.get(value.lower())
+                if src is not None:
+                    found[src] = row["Id"]
+        return found
+
+    def _ext(self, object_name: str, rows: list[dict[str, Any]]) -> str | None:
+        keys = {k for r in rows[:1] for k in r}
+        preferred = self.settings.source_id_field
+        if preferred in keys:
+            return preferred
+        fields = self._describe(object_name)
+        return next((k for k in keys if (fields.get(k.lower()) or {}).get("externalId")), None)
+
+    def create(self, object_name: str, rows: list[dict[str, Any]]) -> list[WriteResult]:
+        if not rows:
+            return []
+        return self.loader.create(object_name, rows, self._ext(object_name, rows))
+
+    def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
+               ) -> list[WriteResult]:
+        return self.loader.update(object_name, rows) if rows else []
+
+    def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]:
+        if not dest_ids:
+            return []
+        if object_name == "ContentVersion":  # files are deleted through their document
+            docs = self.read("ContentVersion", dest_ids, ["ContentDocumentId"])
+            doc_ids = [str((docs.get(i) or {}).get("ContentDocumentId") or i) for i in dest_ids]
+            results = self.loader.delete("ContentDocument", doc_ids)
+            return [WriteResult.success(i) if r.ok else r for i, r in zip(dest_ids, results,
+                                                                          strict=True)]
+        return self.loader.delete(object_name, dest_ids)
+
+    def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
+             ) -> dict[str, dict[str, Any]]:
+        described = self._describe(object_name)
+        if fields is None:
+            fields = [f["name"] for f in described.values()
+                      if (f["createable"] or f["updateable"]) and f["type"] != "base64"]
+        select = ", ".join(dict.fromkeys(["Id", *fields]))
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(dest_ids), ID_CHUNK):
+            chunk = dest_ids[start:start + ID_CHUNK]
+            soql = (f"SELECT {select} FROM {object_name} WHERE Id IN"
+                    f" ({', '.join(_quote(i) for i in chunk)})")
+            for row in self.client.query(soql):
+                flat = flatten(row)
+                lower = {k.lower(): v for k, v in flat.items()}
+                out[row["Id"]] = {f: from_api(lower.get(f.lower()), self._type(object_name, f)
+                                              if "." not in f else None) for f in fields}
+        for rid in dest_ids:  # 15-char ids asked for come back as 18-char ones
+            if rid not in out and len(rid) == 15:
+                match = next((k for k in out if k.startswith(rid)), None)
+                if match:
+                    out[rid] = out[match]
+        return out
+
+    def iter_ids(self, object_name: str) -> Any:
+        for row in self.client.query(f"SELECT Id FROM {object_name}"):
+            yield row["Id"]
+
+    def upload(self, parent_object: str, parent_id: str, path: Path, file_name: str,
+               mime_type: str | None, extra: dict[str, Any] | None = None) -> WriteResult:
+        ref = f"{SYSTEM}:{parent_object}:{parent_id}:file"
+        size = Path(path).stat().st_size
+        if size > self.settings.max_file_bytes:
+            return WriteResult.failure(RecordError(ref, "VersionData", "file larger than the"
+                                                   f" {self.settings.max_file_bytes}-byte"
+                                                   " limit", system=SYSTEM))
+        entity = {"Title": file_name.rsplit(".", 1)[0] or file_name, "PathOnClient": file_name,
+                  "FirstPublishLocationId": parent_id,
+                  **{k: to_json(v) for k, v in (extra or {}).items()}}
+        handles: list[IO[bytes]] = []
+
+        def files() -> dict[str, Any]:
+            fh = Path(path).open("rb")
+            handles.append(fh)
+            return {"entity_content": (None, json.dumps(entity), "application/json"),
+                    "VersionData": (file_name, fh, mime_type or "application/octet-stream")}
+
+        try:
+            res = self.client.request("POST", "sobjects/ContentVersion", files=files).json()
+        except ApiError as e:
+            return WriteResult.failure(record_error(ref, e.code, e.fields))
+        finally:
+            for fh in handles:
+                fh.close()
+        return WriteResult.success(str(res["id"]), created=True)
+
+    # -- budget ----------------------------------------------------------------------------
+    def cost(self, op: str, object_name: str, n: int) -> Cost:
+        if n <= 0:
+            return Cost(0)
+        if op in {"create", "update", "delete"} and n >= self.settings.bulk_threshold:
+            jobs = -(-n // self.settings.bulk_max_rows)
+            return Cost(jobs * BULK_JOB_CALLS)
+        if op == "upload":
+            return Cost(n)
+        per = {"read": ID_CHUNK, "find": ID_CHUNK, "iter_ids": 2000}.get(op, COLLECTION)
+        return Cost(-(-n // per))
+
+    def budget(self) -> Budget:
+        if self.client.usage is None:
+            self.client.limits()
+        used, limit = self.client.usage or (0, 0)
+        return Budget(remaining=max(0, limit - used), limit=limit or None)
+
+    def rate(self) -> RateInfo:
+        limit = self.client.usage[1] if self.client.usage else None
+        return RateInfo(daily_budget=limit, page_size=2000, batch_size=COLLECTION,
+                        notes=f"Bulk API 2.0 from {self.settings.bulk_threshold} rows;"
+                              " daily request allocation is org-wide (rolling 24 h)")
+
+    def close(self) -> None:
+        self.client.close()
