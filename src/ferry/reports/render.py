@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 _env = Environment(loader=PackageLoader("ferry.reports", "templates"),
                    autoescape=select_autoescape(["html", "j2"]))
@@ -37,8 +38,14 @@ _env.tests["table"] = _is_table
 
 
 def write_report(reports_dir: Path, verb: str, data: dict[str, Any], *, project: str,
-                 title: str | None = None, name: str | None = None) -> tuple[Path, Path]:
-    """Write ``<name>.json`` and ``<name>.html``; returns both paths."""
+                 title: str | None = None, name: str | None = None,
+                 charts: list[str] | None = None, verdict: tuple[bool, str] | None = None,
+                 summary: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    """Write ``<name>.json`` and ``<name>.html``; returns both paths.
+
+    ``charts`` are inline SVG strings built by ``ferry.reports.charts`` (HTML only);
+    ``verdict`` (ok, sentence) is shown as a banner; ``summary`` as the first table.
+    """
     reports_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC)
     doc = {"schema": f"ferry.report/{verb}/v1", "generated_at": stamp.isoformat(),
@@ -46,8 +53,9 @@ def write_report(reports_dir: Path, verb: str, data: dict[str, Any], *, project:
     base = name or verb
     json_path = reports_dir / f"{base}.json"
     json_path.write_text(json.dumps(doc, indent=2, default=str, sort_keys=False))
-    html = _env.get_template("report.html.j2").render(title=title or f"ferry {verb}", doc=doc,
-                                                       verb=verb)
+    html = _env.get_template("report.html.j2").render(
+        title=title or f"ferry {verb}", doc=doc, verb=verb, verdict=verdict, summary=summary,
+        charts=[Markup(c) for c in charts or []])
     html_path = reports_dir / f"{base}.html"
     html_path.write_text(html)
     return json_path, html_path

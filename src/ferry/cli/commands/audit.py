@@ -1,0 +1,68 @@
+"""``ferry audit``: the source data dictionary, data-quality findings and a time estimate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ferry.cli.common import ProjectOpt, print_paths, project_at
+from ferry.cli.console import console, err_console
+from ferry.engine.audit_source import audit as run_audit
+from ferry.engine.estimate import estimate, limits_for
+from ferry.reports.verification import write_audit
+
+
+def _try(label: str, fn: Any) -> Any:
+    """Describe calls are best effort: the audit works from the staging store alone."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - reported as one line, never a traceback
+        err_console.print(f"[yellow]note:[/] {label} unavailable ({type(exc).__name__});"
+                          " continuing from the staging store")
+        return None
+
+
+def _mapping(proj: Any) -> Any:
+    if not proj.mapping_path.exists():
+        return None
+    from ferry.engine.prepare import apply_keys
+    from ferry.mapping.mapping_file import load
+
+    return apply_keys(load(proj.mapping_path), proj.store)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def audit(project: Path = ProjectOpt,
+              show_phi: bool = typer.Option(False, "--show-phi",
+                                            help="show example values of PHI fields unmasked"),
+              region: str = typer.Option("", help="phone numbering plan for numbers without a"
+                                                  " country code (default: the clinics' country)"),
+              describe: bool = typer.Option(True, help="ask the source and destination to"
+                                                       " describe themselves")) -> None:
+        """Source data dictionary: fields, fill rates, PHI classes, bad values, orphans."""
+        from ferry.engine.pipeline import open_destination, open_source
+
+        proj = project_at(project)
+        if not proj.store.counts():
+            raise typer.BadParameter("nothing is staged yet: run `ferry extract` first")
+        source = _try("source describe", lambda: open_source(proj)) if describe else None
+        dest = _try("destination describe", lambda: open_destination(proj)) if describe else None
+        doc = _try("mapping.yaml", lambda: _mapping(proj))
+        data = run_audit(proj.store, source_info=_try("source describe", source.describe)
+                         if source else None,
+                         dest_info=_try("destination describe", dest.describe) if dest else None,
+                         doc=doc, region=region or None, show_phi=show_phi)
+        s_lim, d_lim = limits_for(proj.settings.source.kind, proj.settings.destination.kind,
+                                  source=source, dest=dest)
+        data["estimate"] = estimate(proj.store.counts(), source=s_lim, destination=d_lim,
+                                    doc=doc, dest=dest)
+        t = data["totals"]
+        console.print(f"audit: {t['objects']} objects, {t['records']} records,"
+                      f" {t['findings']} finding(s)")
+        for f in data["findings"]:
+            console.print(f"  {f['object']}.{f['field'] or '*'} {f['check']}: {f['count']}")
+        print_paths(*write_audit(proj.reports_dir("audit"), data,
+                                 project=proj.settings.project))

@@ -1,0 +1,53 @@
+"""``ferry estimate``: the timeline per step under each API's limits and number of keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ferry.cli.common import ProjectOpt
+from ferry.cli.console import console
+from ferry.engine.estimate import counts_for, estimate, limits_for, with_plan
+from ferry.reports.charts import human_duration
+from ferry.reports.verification import write_estimate
+
+
+def _project(path: Path) -> Any:
+    from ferry.engine.project import Project
+
+    return Project.at(path) if (path / "ferry.yaml").exists() else None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(name="estimate")
+    def estimate_cmd(project: Path = ProjectOpt,
+                     patients: int = typer.Option(0, help="estimate for N patients (typical"
+                                                          " per-patient ratios)"),
+                     source: str = typer.Option("", help="source kind (default: project's)"),
+                     destination: str = typer.Option("", help="destination kind"),
+                     source_keys: int = typer.Option(1, help="API keys for the source"),
+                     dest_keys: int = typer.Option(1, help="API keys for the destination"),
+                     plan: str = typer.Option("", help="Pipedrive plan (growth, premium …)"),
+                     seats: int = typer.Option(0, help="Pipedrive seats (multiplies the daily"
+                                                       " token budget)")) -> None:
+        """Timeline per step under every API's limits, from --patients N or staged counts."""
+        proj = _project(project)
+        s_kind = source or (proj.settings.source.kind if proj else "practicehub")
+        d_kind = destination or (proj.settings.destination.kind if proj else "pipedrive")
+        counts = counts_for(patients) if patients or proj is None else proj.store.counts()
+        if not counts or not any(counts.values()):
+            raise typer.BadParameter("give --patients N, or extract the project first")
+        s_lim, d_lim = limits_for(s_kind, d_kind)
+        d_lim = with_plan(d_lim, plan or None, seats or None)
+        data = estimate(counts, source=s_lim, destination=d_lim, source_keys=source_keys,
+                        dest_keys=dest_keys)
+        for s in data["steps"]:
+            console.print(f"  {s['step']:<10} {human_duration(s['seconds']):>10}"
+                          f"  {s['calls']:>9,} calls  {s['tokens']:>10,} tokens")
+        console.print(f"migration ≈ {human_duration(data['migration_seconds'])} (bound by"
+                      f" {data['binding_limit']}; {data['budget_days']} day(s) of budget)")
+        out = proj.reports_dir("estimate") if proj else Path("reports") / "estimate"
+        for p in write_estimate(out, data, project=proj.settings.project if proj else "-"):
+            console.print(f"  report: {p}")

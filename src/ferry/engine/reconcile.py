@@ -1,0 +1,380 @@
+"""``ferry reconcile``: does the destination hold exactly what the source, the map and the logs
+say it should — and if not, which record is off?
+
+Three independent accounts are compared:
+
+* **Source buckets** (staging store): every live staged record is loaded (id map), merged
+  (dedup), excluded (no map accepts it, or mode ``none``), held or skipped (skip table). The
+  buckets must add up to the source count; a record in none of them was silently dropped.
+* **Destination records** (``iter_ids`` + ``read``): per destination object, the live count must
+  equal the baseline (records there before the first load) plus the records Ferry created. Each
+  id-map entry must be live (else a dropped write); each source id may appear once (else a double
+  write); references must point at live records (else an orphan: an activity with no person, a
+  file with no record).
+* **Field sums**: money and number fields summed over the loaded records, as the map sent them,
+  vs as the destination holds them; children (notes, activities, files) counted per parent.
+
+Each difference becomes one discrepancy line naming the record by reference; ``balanced`` is
+true only when there are none.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ferry.connectors.base import Destination
+from ferry.engine.dedup import survivor_of
+from ferry.engine.diff import _number
+from ferry.mapping.compile import CompiledMap, Lookup
+from ferry.mapping.model import MappingDoc
+from ferry.model.audit import AuditLog
+from ferry.model.entities import ENTITIES
+from ferry.model.fields import Kind, field_info
+from ferry.model.staging import StagingStore
+
+SUM_KINDS = (Kind.MONEY, Kind.DECIMAL, Kind.INT)
+LOAD_KINDS = ("run", "sample", "delta")
+
+
+@dataclass
+class Reconciliation:
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    destination: list[dict[str, Any]] = field(default_factory=list)
+    sums: list[dict[str, Any]] = field(default_factory=list)
+    children: list[dict[str, Any]] = field(default_factory=list)
+    orphans: list[dict[str, Any]] = field(default_factory=list)
+    discrepancies: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return not self.discrepancies
+
+    def log(self, kind: str, ref: str, detail: str) -> None:
+        self.discrepancies.append({"kind": kind, "ref": ref, "detail": detail})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"balanced": self.balanced, "discrepancy_count": len(self.discrepancies),
+                "by_kind": dict(Counter(d["kind"] for d in self.discrepancies)),
+                "objects": self.objects, "destination": self.destination, "sums": self.sums,
+                "children_per_parent": self.children, "orphans": self.orphans,
+                "discrepancies": self.discrepancies}
+
+
+def baseline(store: StagingStore) -> dict[str, int]:
+    """Destination counts before Ferry's first load that is still in effect."""
+    for run in store.runs():
+        if run.kind in LOAD_KINDS and run.status != "rolled_back" and "snapshot" in run.params:
+            return {k: int(v) for k, v in run.params["snapshot"].items()}
+    return {}
+
+
+def _idmap(store: StagingStore, src_object: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for m in store.iter_idmap(src_object=src_object):
+        out[m.source_id].add(m.dest_object)
+    return out
+
+
+def _last_skips(store: StagingStore) -> dict[str, tuple[str, str]]:
+    return {s.ref: (s.stage, s.reason) for s in store.skips()}
+
+
+def _landed(cm: CompiledMap, dest_objects: set[str]) -> bool:
+    om = cm.om
+    if om.mode in ("record", "attach"):
+        return om.target in dest_objects
+    if om.mode == "users":
+        return "user" in dest_objects
+    if om.mode == "fold":
+        return any(d.endswith(f"#{om.name}") for d in dest_objects)
+    return False
+
+
+def _source_buckets(store: StagingStore, maps: list[CompiledMap], rec_out: Reconciliation,
+                    skips: dict[str, tuple[str, str]]) -> None:
+    """Per source object: source = loaded + merged + excluded + held + skipped (+ unaccounted)."""
+    by_source: dict[str, list[CompiledMap]] = defaultdict(list)
+    for cm in maps:
+        by_source[cm.om.source].append(cm)
+    for obj, cms in by_source.items():
+        mapped = _idmap(store, obj)
+        b = Counter[str]()
+        for rec in store.iter_records(obj):
+            ref = f"source:{obj}:{rec.source_id}"
+            b["source"] += 1
+            if survivor_of(store, obj, rec.source_id):
+                b["merged"] += 1
+                continue
+            accepting = [cm for cm in cms if cm.accepts(rec) and cm.om.mode != "none"]
+            if not accepting:
+                b["excluded"] += 1
+                continue
+            if any(_landed(cm, mapped.get(rec.source_id, set())) for cm in accepting):
+                b["loaded"] += 1
+                continue
+            stage, reason = skips.get(ref, ("", ""))
+            if stage == "hold":
+                b["held"] += 1
+            elif stage:
+                b["skipped"] += 1
+            else:
+                b["unaccounted"] += 1
+                rec_out.log("dropped", ref, "not loaded, merged, excluded, held or skipped:"
+                            " the record was silently dropped")
+        total = sum(b[k] for k in ("loaded", "merged", "excluded", "held", "skipped",
+                                   "unaccounted"))
+        rec_out.objects.append({"object": obj, "maps": ", ".join(cm.om.name for cm in cms),
+                                "source": b["source"], "loaded": b["loaded"],
+                                "merged": b["merged"], "excluded": b["excluded"],
+                                "held": b["held"], "skipped": b["skipped"],
+                                "unaccounted": b["unaccounted"], "adds_up": total == b["source"]
+                                and b["unaccounted"] == 0})
+
+
+def _read_all(dest: Destination, obj: str, ids: list[str], keys: list[str], batch: int = 100
+              ) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), batch):
+        out.update(dest.read(obj, ids[i:i + batch], keys or None))
+    return out
+
+
+def _ref_keys(doc: MappingDoc, cm: CompiledMap) -> list[tuple[str, str, str]]:
+    """(payload key, referenced source object, referenced destination object) of a map."""
+    out = []
+    for f in cm.fields:
+        for t in f.fm.transform:
+            if t.name != "ref":
+                continue
+            src_obj = str(t.args.get("object") or "")
+            target = t.args.get("dest_object") or next(
+                (m.target for m in doc.objects if m.source == src_obj and m.mode == "record"),
+                None)
+            if target:
+                out.append((f.key, src_obj, str(target)))
+    return out
+
+
+def _sum_keys(cm: CompiledMap) -> list[tuple[str, str]]:
+    model = ENTITIES.get(cm.om.source)
+    out = []
+    for f in cm.fields:
+        src = f.fm.source
+        if model is None or not isinstance(src, str) or src not in model.model_fields \
+                or src == "custom" or f.fm.value_map is not None:
+            continue
+        if field_info(model, src).kind in SUM_KINDS:
+            out.append((f.key, src))
+    return out
+
+
+def reconcile(store: StagingStore, audit: AuditLog, doc: MappingDoc,
+              compiled: Iterable[CompiledMap], dest: Destination, lookup: Lookup
+              ) -> Reconciliation:
+    out = Reconciliation()
+    maps = list(compiled)
+    skips = _last_skips(store)
+    _source_buckets(store, maps, out, skips)
+    base = baseline(store)
+    record_maps = [cm for cm in maps if cm.om.mode == "record"]
+    targets = sorted({cm.om.target for cm in maps if cm.om.mode in ("record", "attach")})
+    live: dict[str, set[str]] = {t: set(dest.iter_ids(t)) for t in targets}
+    for cm in record_maps:
+        for _, _, ref_target in _ref_keys(doc, cm):
+            if ref_target not in live:
+                live[ref_target] = set(dest.iter_ids(ref_target))
+    # Expected destination records: the id map, per destination object.
+    expected: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    created: dict[str, set[str]] = defaultdict(set)
+    for m in store.iter_idmap():
+        if m.dest_object in targets:
+            expected[m.dest_object][m.dest_id].append(f"source:{m.src_object}:{m.source_id}")
+            if m.created:
+                created[m.dest_object].add(m.dest_id)
+    stored: dict[str, dict[str, dict[str, Any]]] = {}
+    for cm in record_maps:
+        keys = sorted({k for k in [cm.id_key, *(k for k, _, _ in _ref_keys(doc, cm)),
+                                   *(k for k, _ in _sum_keys(cm))] if k})
+        prev = stored.get(cm.om.target, {})
+        ids = sorted(live[cm.om.target])
+        got = _read_all(dest, cm.om.target, ids, keys) if keys else {i: {} for i in ids}
+        for did, row in got.items():
+            prev.setdefault(did, {}).update(row)
+        stored[cm.om.target] = prev
+    for target in targets:
+        ids_live = live[target]
+        exp = expected[target]
+        for did, refs in sorted(exp.items()):
+            if did not in ids_live:
+                for r in refs:
+                    out.log("missing", r, f"the id map says {target}:{did}, which is not in the"
+                                          " destination (a dropped write)")
+        # Double writes: one source id on several live records.
+        dups = 0
+        id_keys = {cm.id_key for cm in record_maps if cm.om.target == target and cm.id_key}
+        by_sid: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for did, row in stored.get(target, {}).items():
+            for k in id_keys:
+                if row.get(k) not in (None, ""):
+                    by_sid[(k, str(row[k]))].append(did)
+        src_of = {cm.id_key: cm.om.source for cm in record_maps if cm.om.target == target}
+        for (k, sid), dids in sorted(by_sid.items()):
+            if len(dids) > 1:
+                dups += len(dids) - 1
+                extra = [d for d in dids if d not in exp]
+                out.log("duplicate", f"source:{src_of.get(k, '?')}:{sid}",
+                        f"{len(dids)} records in {target} carry this source id: "
+                        f"{', '.join(sorted(dids))}" + (f" ({', '.join(extra)} not in the id"
+                                                         " map)" if extra else ""))
+        n_created = len(created[target])
+        live_expected = len([d for d in exp if d in ids_live])
+        b = base.get(target)
+        expect_count = None if b is None else b + n_created
+        unknown = len(ids_live) - live_expected - dups
+        row = {"object": target, "destination": len(ids_live), "baseline": b,
+               "created_by_ferry": n_created, "expected": expect_count,
+               "in_id_map_and_live": live_expected, "missing": len(exp) - live_expected,
+               "duplicates": dups, "not_from_ferry": unknown,
+               "balanced": expect_count == len(ids_live) if expect_count is not None else None}
+        out.destination.append(row)
+        if expect_count is not None and expect_count != len(ids_live) \
+                and not (len(exp) - live_expected or dups):
+            out.log("count", f"destination:{target}", f"{len(ids_live)} records, expected"
+                    f" {expect_count} (baseline {b} + {n_created} created by Ferry)")
+    _orphans_and_children(store, doc, record_maps, live, stored, lookup, out)
+    _attachments(audit, maps, live, out)
+    _sums(store, record_maps, stored, lookup, out)
+    return out
+
+
+def _orphans_and_children(store: StagingStore, doc: MappingDoc, record_maps: list[CompiledMap],
+                          live: dict[str, set[str]], stored: dict[str, dict[str, dict[str, Any]]],
+                          lookup: Lookup, out: Reconciliation) -> None:
+    for cm in record_maps:
+        for key, src_obj, ref_target in _ref_keys(doc, cm):
+            actual: Counter[str] = Counter()
+            for did, row in sorted(stored.get(cm.om.target, {}).items()):
+                v = row.get(key)
+                if v in (None, "", []):
+                    continue
+                for pid in v if isinstance(v, list) else [v]:
+                    if str(pid) not in live.get(ref_target, set()):
+                        out.orphans.append({"object": cm.om.target, "id": did, "field": key,
+                                            "points_to": f"{ref_target}:{pid}"})
+                        out.log("orphan", f"destination:{cm.om.target}:{did}",
+                                f"{key} points to {ref_target}:{pid}, which does not exist")
+                    actual[str(pid)] += 1
+            if src_obj != "patient":
+                continue
+            want: Counter[str] = Counter()
+            fm = next(f.fm for f in cm.fields if f.key == key)
+            src_field = fm.source if isinstance(fm.source, str) else None
+            if src_field is None:
+                continue
+            for m in store.iter_idmap(src_object=cm.om.source):
+                if m.dest_object != cm.om.target:
+                    continue
+                staged = store.get(cm.om.source, m.source_id)
+                pid = getattr(staged.record, src_field, None) if staged else None
+                pdest = lookup.dest_id(src_obj, str(pid), ref_target) if pid else None
+                if pdest:
+                    want[pdest] += 1
+            mismatched = 0
+            for pdest in sorted(set(want) | set(actual)):
+                if want[pdest] != actual[pdest] and pdest in live.get(ref_target, set()):
+                    mismatched += 1
+                    out.log("children", f"destination:{ref_target}:{pdest}",
+                            f"{want[pdest]} {cm.om.source} record(s) loaded for it, "
+                            f"{actual[pdest]} {cm.om.target} record(s) linked to it")
+            out.children.append({"map": cm.om.name, "per": ref_target, "parents":
+                                 len(set(want) | set(actual)), "expected": sum(want.values()),
+                                 "actual": sum(actual.values()), "mismatched": mismatched})
+
+
+def _attachments(audit: AuditLog, maps: list[CompiledMap], live: dict[str, set[str]],
+                 out: Reconciliation) -> None:
+    """Files whose record is gone (orphans) and uploads that are no longer there."""
+    attach_targets = {cm.om.target for cm in maps if cm.om.mode == "attach"}
+    if not attach_targets:
+        return
+    intents = {e.seq: e for e in audit.entries() if e.kind == "intent" and e.op == "upload"}
+    for e in audit.entries():
+        if e.kind != "done" or e.op != "upload" or e.dest_object not in attach_targets:
+            continue
+        it = intents.get(e.intent_seq or -1)
+        detail = it.detail if it else e.detail
+        parent, pobj = str(detail.get("parent") or ""), str(detail.get("parent_object") or "")
+        if e.dest_id not in live.get(e.dest_object, set()):
+            continue  # deleted since (rollback, delta): counted by the id-map check
+        if pobj and pobj not in live:
+            continue
+        if parent and pobj and parent not in live[pobj]:
+            out.orphans.append({"object": e.dest_object, "id": e.dest_id, "field": "parent",
+                                "points_to": f"{pobj}:{parent}"})
+            out.log("orphan", f"destination:{e.dest_object}:{e.dest_id}",
+                    f"attached to {pobj}:{parent}, which does not exist")
+
+
+def _sums(store: StagingStore, record_maps: list[CompiledMap],
+          stored: dict[str, dict[str, dict[str, Any]]], lookup: Lookup, out: Reconciliation
+          ) -> None:
+    for cm in record_maps:
+        keys = _sum_keys(cm)
+        if not keys:
+            continue
+        src_sum = {k: Decimal(0) for k, _ in keys}
+        sent_sum = {k: Decimal(0) for k, _ in keys}
+        dest_sum = {k: Decimal(0) for k, _ in keys}
+        n = 0
+        for m in store.iter_idmap(src_object=cm.om.source):
+            if m.dest_object != cm.om.target:
+                continue
+            staged = store.get(cm.om.source, m.source_id)
+            if staged is None or staged.deleted or not cm.accepts(staged.record):
+                continue
+            n += 1
+            built = cm.build(staged.record, lookup)
+            row = stored.get(cm.om.target, {}).get(m.dest_id)
+            for k, src in keys:
+                sent = _number(built.payload.get(k)) or 0
+                got = _number(row.get(k)) or 0 if row is not None else sent
+                src_sum[k] += _number(getattr(staged.record, src)) or 0
+                sent_sum[k] += sent
+                dest_sum[k] += got if row is not None else 0
+                if sent != got:  # the amounts are PHI: the line names the record, not them
+                    out.log("value", f"source:{cm.om.source}:{m.source_id}",
+                            f"{src} in {cm.om.target}:{m.dest_id} differs from what was sent")
+        for k, src in keys:
+            ok = sent_sum[k] == dest_sum[k]
+            out.sums.append({"map": cm.om.name, "field": f"{cm.om.source}.{src}", "key": k,
+                             "records": n, "source": str(src_sum[k]), "sent": str(sent_sum[k]),
+                             "destination": str(dest_sum[k]), "equal": ok})
+            if not ok:
+                out.log("sum", f"destination:{cm.om.target}", f"sum of {cm.om.source}.{src}:"
+                        f" {sent_sum[k]} sent, {dest_sum[k]} in the destination")
+
+
+def project_lookup(project: Any, dest: Destination) -> Lookup:
+    """The lookup a load uses (id map through merges, owners by email) for rebuilding payloads."""
+    from ferry.engine.context import StoreLookup
+    from ferry.engine.owners import match_owners
+
+    owners = match_owners(project.store, dest.users(),
+                          project.settings.options.fallback_owner_email)
+    return StoreLookup(project.store, owners)
+
+
+def run_reconcile(project: Any) -> Reconciliation:
+    """Reconcile a project (``ferry.engine.project.Project``) against its destination."""
+    from ferry.engine.pipeline import confirmed_mapping, open_destination
+    from ferry.engine.prepare import apply_keys
+    from ferry.mapping.compile import compile_mapping
+
+    doc = apply_keys(confirmed_mapping(project), project.store)
+    dest = open_destination(project)
+    return reconcile(project.store, project.audit, doc, compile_mapping(doc), dest,
+                     project_lookup(project, dest))

@@ -1,0 +1,102 @@
+"""Write the verification reports (audit, sample, reconcile, guide, estimate) with their charts.
+
+Each function takes the engine's report data (plain dicts, values already masked) and writes
+``<name>.json`` + ``<name>.html`` through ``write_report``, adding the verdict banner and the
+few charts a person needs at a glance: counts per object, findings, diff categories, source vs
+destination, the timeline. The JSON schemas are documented in ``docs/REPORTS.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ferry.reports.charts import bar_chart, grouped_bars, human_duration, timeline
+from ferry.reports.render import write_report
+
+CATEGORY_COLORS = {"equal": "#2e9e5b", "transformed": "#3b6fd4", "truncated": "#b3261e",
+                   "format_changed": "#7a4fc4", "missing": "#e08a2e", "unexpected": "#6b7280"}
+
+
+def estimate_chart(est: dict[str, Any]) -> str:
+    return timeline("Timeline (overlapped extract and load)",
+                    [(s["step"], s["start_s"], s["end_s"]) for s in est["steps"]])
+
+
+def write_audit(out: Path, data: dict[str, Any], *, project: str) -> tuple[Path, Path]:
+    charts = [bar_chart("Records per object", [(o["object"], o["count"])
+                                               for o in data["objects"]])]
+    by_check: dict[str, int] = {}
+    for f in data["findings"]:
+        by_check[f["check"]] = by_check.get(f["check"], 0) + f["count"]
+    if by_check:
+        charts.append(bar_chart("Data-quality findings", sorted(by_check.items()),
+                                colors=dict.fromkeys(by_check, "#e08a2e")))
+    if data.get("estimate"):
+        charts.append(estimate_chart(data["estimate"]))
+    t = data["totals"]
+    summary = {"objects": t["objects"], "records": t["records"], "findings": t["findings"],
+               "estimated migration": human_duration(data["estimate"]["migration_seconds"])
+               if data.get("estimate") else "n/a"}
+    return write_report(out, "audit", data, project=project, title="Source audit",
+                        charts=charts, summary=summary)
+
+
+def write_sample(out: Path, data: dict[str, Any], *, project: str, name: str
+                 ) -> tuple[Path, Path]:
+    cats = data["categories"]
+    charts = [bar_chart("Fields by diff category", list(cats.items()), colors=CATEGORY_COLORS),
+              bar_chart("Records sampled per object",
+                        sorted((k, v) for k, v in data.get("selection", {}).items()))]
+    ok = data["verdict"] == "pass"
+    sentence = (f"PASS — {data['records']} records, {data['fields_compared']} fields: every"
+                " difference is explained by the confirmed map" if ok else
+                f"FAIL — {data['unexplained']} unexplained field difference(s),"
+                f" {len(data['not_found'])} record(s) not found,"
+                f" {data.get('unexplained_skip_count', 0)} write(s) refused")
+    return write_report(out, "sample", data, project=project, title="Sample migration diff",
+                        charts=charts, verdict=(ok, sentence), name=name)
+
+
+def write_reconcile(out: Path, data: dict[str, Any], *, project: str, name: str
+                    ) -> tuple[Path, Path]:
+    charts = [grouped_bars("Source records by outcome",
+                           [(o["object"], [o["source"], o["loaded"],
+                                           o["merged"] + o["excluded"] + o["held"],
+                                           o["skipped"]]) for o in data["objects"]],
+                           ["source", "loaded", "merged/excluded/held", "skipped"])]
+    if data["destination"]:
+        charts.append(grouped_bars("Destination records",
+                                   [(d["object"], [d["expected"] or 0, d["destination"]])
+                                    for d in data["destination"]],
+                                   ["expected", "in destination"]))
+    if data["by_kind"]:
+        charts.append(bar_chart("Discrepancies by kind", sorted(data["by_kind"].items()),
+                                colors=dict.fromkeys(data["by_kind"], "#b3261e")))
+    ok = data["balanced"]
+    sentence = ("BALANCED — every source record is accounted for and the destination matches"
+                if ok else f"NOT BALANCED — {data['discrepancy_count']} discrepancy line(s)")
+    return write_report(out, "reconcile", data, project=project, title="Reconciliation",
+                        charts=charts, verdict=(ok, sentence), name=name)
+
+
+def write_guide(out: Path, data: dict[str, Any], *, project: str) -> tuple[Path, Path]:
+    s = data["summary"]
+    charts = [bar_chart("To rebuild by hand", [("workflows", s["workflows"]),
+                                                ("reminder rules", s["reminder_rules"]),
+                                                ("policies", s["policies"]),
+                                                ("maps not migrated", s["maps_not_migrated"])])]
+    return write_report(out, "guide", data, project=project,
+                        title=f"Rebuild guide — {data['tool']}", charts=charts)
+
+
+def write_estimate(out: Path, data: dict[str, Any], *, project: str) -> tuple[Path, Path]:
+    summary = {"migration (extract ∥ load)": human_duration(data["migration_seconds"]),
+               "all steps": human_duration(data["total_seconds"]),
+               "binding limit": data["binding_limit"], "days (daily budget)":
+                   data["budget_days"]}
+    charts = [estimate_chart(data),
+              bar_chart("Load calls per object", [(p["object"], p["calls"])
+                                                  for p in data["load_by_object"]])]
+    return write_report(out, "estimate", data, project=project, title="Migration estimate",
+                        charts=charts, summary=summary)
