@@ -24,6 +24,11 @@ COMMANDS = [
     "run",
     "delta",
     "rollback",
+    "audit",
+    "sample",
+    "reconcile",
+    "guide",
+    "estimate",
     "sandbox",
 ]
 
