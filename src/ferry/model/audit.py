@@ -142,7 +142,14 @@ class AuditLog:
     def verify(self) -> tuple[bool, str]:
         """Recompute the chain; returns (ok, message naming the first bad entry)."""
         prev, last_seq, n = GENESIS, 0, 0
-        for e in self.entries():
+        cur = self.store.conn.execute(
+            "SELECT seq, run_id, at, kind, op, dest_object, dest_id, src_ref, intent_seq, before,"
+            " detail, prev_hash, hash FROM audit ORDER BY seq")
+        for r in cur:
+            try:
+                e = self._row(r)
+            except Exception:  # an edited JSON/BLOB column no longer decodes: tampered too
+                return False, f"entry {r[0]} is unreadable"
             n += 1
             if e.seq != last_seq + 1:
                 return False, f"entry {last_seq + 1} is missing (next is {e.seq})"
