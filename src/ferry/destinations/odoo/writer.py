@@ -43,7 +43,7 @@ from ferry.destinations.odoo.provision import Provisioner, model_of
 from ferry.destinations.odoo.rpc import OdooRpc
 from ferry.destinations.odoo.shape import NO_ACTIVE, Lookups, Unresolved, from_odoo, kind_of
 from ferry.destinations.odoo.shape import to_odoo as shape_value
-from ferry.errors import FatalError, FerryError, RateLimited, RecordError, RetriableError
+from ferry.errors import ConfigError, FatalError, RateLimited, RecordError, RetriableError
 
 OBJECTS = ("res.partner", "crm.lead", "mail.activity", "mail.message", "ir.attachment")
 ATTRS = ["type", "string", "required", "readonly", "selection", "relation", "help", "manual"]
@@ -81,9 +81,7 @@ class OdooDestination(Destination):
     # ------------------------------------------------------------------ metadata
     def accounting_installed(self) -> bool:
         if self._accounting is None:
-            rows = self.rpc.search_read("ir.module.module", [["name", "=", "account"]],
-                                        ["state"])
-            self._accounting = bool(rows) and rows[0]["state"] == "installed"
+            self._accounting = self.module_installed("account")
         return self._accounting
 
     def objects(self) -> list[str]:
@@ -96,50 +94,20 @@ class OdooDestination(Destination):
         return self._meta[model]
 
     def check(self) -> list[CheckItem]:
-        items: list[CheckItem] = []
+        from ferry.destinations.odoo.checks import run_checks
 
-        def step(name: str, fn: Any, fix: str) -> Any:
-            try:
-                ok, detail, value = fn()
-            except FerryError as exc:
-                items.append(CheckItem(name, False, str(exc), fix))
-                return None
-            items.append(CheckItem(name, ok, detail, "" if ok else fix))
-            return value
+        return run_checks(self)
 
-        info = step("reachable", lambda: (True, f"Odoo {self.rpc.version()['server_version']}"
-                                                " answers XML-RPC", True),
-                    "check the url (https://<company>.odoo.com or your server)")
-        if info is None:
-            return items
-        if step("login", lambda: (True, f"authenticated as user id {self.rpc.authenticate()}",
-                                  True), "set the login and the password/API key env var"
-                ) is None:
-            return items
-        step("version", self._version_check, "Ferry supports Odoo 16 to 19")
-        step("admin rights", lambda: (
-            bool(self.rpc.execute("ir.model.fields", "check_access_rights", "create", False)),
-            "can create custom fields", True),
-            "prepare needs an administrator (Settings) login to create x_ fields")
-        step("crm installed", lambda: (self._module("crm"), "CRM app installed", True),
-             "install the CRM app in Odoo")
-        step("accounting", lambda: (True, "Invoicing/Accounting installed: billing goes to"
-                                    " account.move" if self.accounting_installed() else
-                                    "Accounting not installed: billing goes to partner custom"
-                                    " fields", True), "")
-        step("users", lambda: (True, f"{len(self.users())} internal users to match by email",
-                               True), "")
-        return items
-
-    def _version_check(self) -> tuple[bool, str, Any]:
-        v = self.rpc.version()
-        major = int(v.get("server_version_info", [0])[0])
-        note = " (XML-RPC is deprecated in 19; res.partner has no mobile)" if major >= 19 else ""
-        return 16 <= major <= 19, f"server {v.get('server_version')}{note}", major
-
-    def _module(self, name: str) -> bool:
+    def module_installed(self, name: str) -> bool:
         rows = self.rpc.search_read("ir.module.module", [["name", "=", name]], ["state"])
         return bool(rows) and rows[0]["state"] == "installed"
+
+    def _model(self, object_name: str) -> str:
+        model = model_of(object_name)
+        if model == "account.move" and not self.accounting_installed():
+            raise ConfigError("account.move needs Odoo Invoicing/Accounting, which is not"
+                              " installed: map billing to res.partner custom fields instead")
+        return model
 
     def describe(self) -> list[ObjectInfo]:
         out = []
@@ -211,7 +179,7 @@ class OdooDestination(Destination):
 
     def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
              ) -> dict[str, dict[str, Any]]:
-        model = model_of(object_name)
+        model = self._model(object_name)
         meta = self.fields_meta(model)
         names = list(fields) if fields else [
             n for n, m in meta.items() if n not in MAGIC and m.get("type") not in SKIP_TYPES]
@@ -226,7 +194,7 @@ class OdooDestination(Destination):
 
     # ------------------------------------------------------------------ writes
     def find(self, object_name: str, id_field: str, source_ids: list[str]) -> dict[str, str]:
-        model = model_of(object_name)
+        model = self._model(object_name)
         field = id_field or self.source_id_field
         if field not in self.fields_meta(model) or not source_ids:
             return {}
@@ -239,7 +207,7 @@ class OdooDestination(Destination):
         return found
 
     def create(self, object_name: str, rows: list[dict[str, Any]]) -> list[WriteResult]:
-        model = model_of(object_name)
+        model = self._model(object_name)
         results: list[WriteResult | None] = [None] * len(rows)
         ready: list[tuple[int, dict[str, Any], str | None]] = []
         for i, row in enumerate(rows):
@@ -304,7 +272,7 @@ class OdooDestination(Destination):
     def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
                ) -> list[WriteResult]:
         """One ``write`` per distinct set of values (Odoo writes one dict to many ids)."""
-        model = model_of(object_name)
+        model = self._model(object_name)
         results: list[WriteResult | None] = [None] * len(rows)
         groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
         for i, (dest_id, fields) in enumerate(rows):
@@ -338,7 +306,7 @@ class OdooDestination(Destination):
 
     def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]:
         """Unlink what still exists; ids already gone count as deleted (a retry after commit)."""
-        model = model_of(object_name)
+        model = self._model(object_name)
         ints = [int(i) for i in dest_ids]
         live: set[int] = set()
         for chunk in _chunks(ints, 500):
@@ -361,7 +329,7 @@ class OdooDestination(Destination):
                 f"odoo:{model}:{ids[0]}", exc.field, exc.reason, system="odoo"))
 
     def iter_ids(self, object_name: str) -> Iterator[str]:
-        model = model_of(object_name)
+        model = self._model(object_name)
         last = 0
         while True:
             ids = self.rpc.execute(model, "search", [["id", ">", last]], limit=1000,

@@ -1,0 +1,58 @@
+"""``ferry check`` for Odoo: reachability, login, version, admin rights, CRM, Accounting, users.
+
+Each step is its own CheckItem so one failure says exactly what to fix; later steps that need a
+login are skipped when the login fails. Messages name settings and rights, never the secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ferry.connectors.base import CheckItem
+from ferry.errors import FerryError
+
+if TYPE_CHECKING:
+    from ferry.destinations.odoo.writer import OdooDestination
+
+
+def run_checks(dest: OdooDestination) -> list[CheckItem]:
+    items: list[CheckItem] = []
+    rpc = dest.rpc
+
+    def step(name: str, fn: Callable[[], tuple[bool, str]], fix: str) -> bool:
+        try:
+            ok, detail = fn()
+        except FerryError as exc:
+            items.append(CheckItem(name, False, str(exc), fix))
+            return False
+        items.append(CheckItem(name, ok, detail, "" if ok else fix))
+        return ok
+
+    if not step("reachable", lambda: (True, f"Odoo {rpc.version()['server_version']} answers"
+                                            " XML-RPC"),
+                "check the url (https://<company>.odoo.com or your server's address)"):
+        return items
+    if not step("login", lambda: (True, f"authenticated as user id {rpc.authenticate()}"),
+                "check db, login and the password/API key env var (Odoo Online users need an"
+                " API key; the external API needs the Custom plan)"):
+        return items
+    step("version", lambda: _version(rpc.version()), "Ferry supports Odoo 16 to 19")
+    step("admin rights", lambda: (bool(rpc.execute("ir.model.fields", "check_access_rights",
+                                                   "create", False)),
+                                  "can create custom x_ fields"),
+         "prepare needs an administrator (Settings) login to create x_ fields")
+    step("crm installed", lambda: (dest.module_installed("crm"), "CRM app installed"),
+         "install the CRM app in Odoo")
+    step("accounting", lambda: (True, "Invoicing/Accounting installed: billing goes to"
+                                " account.move" if dest.accounting_installed() else
+                                "Accounting not installed: billing goes to res.partner custom"
+                                " fields"), "")
+    step("users", lambda: (True, f"{len(dest.users())} internal users to match by email"), "")
+    return items
+
+
+def _version(info: dict[str, Any]) -> tuple[bool, str]:
+    major = int((info.get("server_version_info") or [0])[0])
+    note = " (XML-RPC is deprecated in 19 and res.partner has no mobile)" if major >= 19 else ""
+    return 16 <= major <= 19, f"server {info.get('server_version')}{note}"

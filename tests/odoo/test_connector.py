@@ -1,0 +1,294 @@
+"""The real Odoo connector against the sandbox over real HTTP: schema, round trips, rollback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ferry.connectors.base import SchemaItem
+from ferry.connectors.registry import make_destination
+from ferry.destinations.odoo.writer import OdooDestination
+from ferry.errors import ConfigError, FatalError, RecordError
+from ferry.model.fields import Kind
+
+BLOOD = ("A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-")
+TIMESTAMPS = ("create_date", "write_date")
+
+
+def connect(odoo: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **extra: Any
+            ) -> OdooDestination:
+    c = odoo.creds
+    monkeypatch.setenv("ODOO_TEST_API_KEY", c["api_key"])
+    settings = {"kind": "odoo", "url": odoo.url, "db": c["db"], "login": c["login"],
+                "api_key_env": "ODOO_TEST_API_KEY", "time_scale": 1000.0, **extra}
+    dest = make_destination("odoo", settings, tmp_path)
+    assert isinstance(dest, OdooDestination)
+    return dest
+
+
+def schema(accounting: bool) -> list[SchemaItem]:
+    items = [SchemaItem("custom_field", obj, "ferry_source_id", "Ferry source id", Kind.TEXT,
+                        external_id=True)
+             for obj in ("res.partner", "crm.lead", "mail.activity", "ir.attachment")]
+    items += [
+        SchemaItem("custom_field", "res.partner", "studio_date_of_birth", "Date of birth",
+                   Kind.DATE),
+        SchemaItem("custom_field", "res.partner", "studio_blood_group", "Blood group",
+                   Kind.ENUM, options=BLOOD),
+        SchemaItem("custom_field", "res.partner", "studio_allergy_notes", "Allergies",
+                   Kind.LONG_TEXT),
+        SchemaItem("custom_field", "res.partner", "languages", "Languages", Kind.SET),
+        SchemaItem("custom_field", "crm.lead", "visit_type", "Visit type", Kind.ENUM,
+                   options=("New patient", "Follow-up")),
+        SchemaItem("pipeline", "deal", "Appointments", "Appointments"),
+        SchemaItem("stage", "deal", "Scheduled", "Scheduled", parent="Appointments", order=0),
+        SchemaItem("stage", "deal", "Completed", "Completed", parent="Appointments", order=1),
+        SchemaItem("activity_type", "activity", "Consultation", "Consultation"),
+        SchemaItem("activity_type", "activity", "Call", "Call"),
+    ]
+    if not accounting:
+        items += [SchemaItem("custom_field", "res.partner", "studio_billing_status",
+                             "Billing status", Kind.ENUM, options=("Paid", "Due")),
+                  SchemaItem("custom_field", "res.partner", "studio_outstanding_balance",
+                             "Outstanding balance", Kind.MONEY)]
+    return items
+
+
+def stripped(state: dict[str, Any]) -> dict[str, Any]:
+    return {m: {i: {k: v for k, v in r.items() if k not in TIMESTAMPS} for i, r in t.items()}
+            for m, t in state["models"].items()} | {"custom": state["custom_fields"]}
+
+
+def test_check_describe_and_users(odoo_factory: Any, monkeypatch: pytest.MonkeyPatch,
+                                  tmp_path: Path) -> None:
+    for accounting in (False, True):
+        dest = connect(odoo_factory(17, accounting=accounting), monkeypatch, tmp_path)
+        checks = {c.name: c for c in dest.check()}
+        assert all(c.ok for c in checks.values()), [c for c in checks.values() if not c.ok]
+        assert ("account.move" in checks["accounting"].detail) is accounting
+        objects = {o.name: o for o in dest.describe()}
+        assert ("account.move" in objects) is accounting
+        assert dest.accounting_installed() is accounting
+        partner = objects["res.partner"]
+        assert partner.field("country_id").kind is Kind.REF  # type: ignore[union-attr]
+        assert partner.field("email").kind is Kind.EMAIL  # type: ignore[union-attr]
+        assert partner.field("mobile") is not None
+    emails = sorted(u.email for u in dest.users())
+    assert emails == ["admin@example.com", "dr.grey@clinic.test", "dr.house@clinic.test"]
+
+
+def test_check_reports_bad_login_without_the_secret(odoo_factory: Any,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    odoo = odoo_factory(17)
+    monkeypatch.setenv("ODOO_BAD", "not-the-password-123")
+    dest = make_destination("odoo", {"url": odoo.url, "db": "ferry", "login": "admin",
+                                     "password_env": "ODOO_BAD", "time_scale": 1000}, tmp_path)
+    checks = {c.name: c for c in dest.check()}
+    assert checks["reachable"].ok and not checks["login"].ok
+    assert "not-the-password-123" not in repr(checks) and "users" not in checks
+    with pytest.raises(ValueError):
+        make_destination("odoo", {"url": odoo.url, "db": "d", "login": "a"}, tmp_path)
+
+
+def test_provision_is_idempotent(odoo_factory: Any, monkeypatch: pytest.MonkeyPatch,
+                                 tmp_path: Path) -> None:
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    items = schema(accounting=False)
+    first = dest.ensure(items)
+    keys = {p.item.name: p.key for p in first if p.item.kind == "custom_field"}
+    assert keys["studio_date_of_birth"] == "x_studio_date_of_birth"
+    assert keys["ferry_source_id"] == "x_ferry_source_id"
+    created = {(p.item.kind, p.item.name) for p in first if p.created}
+    assert ("activity_type", "Call") not in created  # a standard type is reused
+    assert ("activity_type", "Consultation") in created and ("stage", "Scheduled") in created
+    blood = next(p for p in first if p.item.name == "studio_blood_group")
+    assert blood.option_ids == {b: b for b in BLOOD}
+    state = stripped(odoo.state())
+    more = [*items[:-1], SchemaItem("custom_field", "crm.lead", "visit_type", "Visit type",
+                                    Kind.ENUM, options=("New patient", "Follow-up", "Review"))]
+    second = dest.ensure(more)
+    assert not any(p.created for p in second)
+    assert [p.key for p in second[:-1]] == [p.key for p in first[:len(more) - 1]]
+    assert second[-1].option_ids["Review"] == "Review"
+    after = stripped(odoo.state())
+    assert after["crm.stage"] == state["crm.stage"] and after["custom"] == state["custom"]
+    meta = dest.rpc.execute("crm.lead", "fields_get", ["x_visit_type"], attributes=["selection"])
+    assert [v for v, _ in meta["x_visit_type"]["selection"]][-1] == "Review"
+
+
+def test_round_trip_per_object_with_accounting(odoo_factory: Any,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    odoo = odoo_factory(17, accounting=True)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    prov = {(p.item.kind, p.item.name): p.key for p in dest.ensure(schema(accounting=True))}
+    grey = next(u.id for u in dest.users() if u.email.startswith("dr.grey"))
+    gb = str(dest.rpc.execute("res.country", "search", [["code", "=", "GB"]])[0])
+    england = str(dest.rpc.execute("res.country.state", "search", [["code", "=", "ENG"]])[0])
+    patient = {"name": "Ada Byron", "email": "ada@example.test", "phone": "+44 20 7946 0000",
+               "street": "1 Test Row", "city": "London", "zip": "N1 1AA", "country_id": "GB",
+               "state_id": "England", "user_id": "dr.grey@clinic.test",
+               "x_studio_date_of_birth": dt.date(1985, 12, 10), "x_studio_blood_group": "AB-",
+               "x_studio_allergy_notes": "penicillin", "x_languages": ["English", "Welsh"],
+               "comment": "prefers mornings", "x_ferry_source_id": "p-1"}
+    [res] = dest.create("res.partner", [patient])
+    assert res.ok and res.created
+    pid = res.dest_id or ""
+    back = dest.read("res.partner", [pid], list(patient))[pid]
+    assert back == {**patient, "country_id": gb, "state_id": england, "user_id": grey}
+    assert dest.find("res.partner", "x_ferry_source_id", ["p-1", "p-404"]) == {"p-1": pid}
+
+    lead = {"name": "Check-up", "partner_id": pid, "stage_id": prov[("stage", "Completed")],
+            "user_id": grey, "date_deadline": dt.date(2026, 3, 1),
+            "expected_revenue": Decimal("95.50"), "x_visit_type": "Follow-up",
+            "x_ferry_source_id": "a-1"}
+    activity = {"res_model": "res.partner", "res_id": int(pid), "summary": "Consultation",
+                "activity_type_id": prov[("activity_type", "Consultation")], "user_id": grey,
+                "date_deadline": dt.date(2026, 3, 2), "note": "bring x-rays",
+                "x_ferry_source_id": "a-2"}
+    message = {"model": "res.partner", "res_id": int(pid), "body": "Hello & welcome",
+               "message_type": "Comment",
+               "date": dt.datetime(2025, 5, 1, 9, 30, tzinfo=dt.UTC)}
+    invoice = {"partner_id": pid, "invoice_date": dt.date(2026, 1, 31), "ref": "B-77",
+               "amount_total": Decimal("120.50")}
+    for obj, row in (("crm.lead", lead), ("mail.activity", activity),
+                     ("mail.message", message), ("account.move", invoice)):
+        [r] = dest.create(obj, [row])
+        assert r.ok, (obj, r.error)
+        assert dest.read(obj, [r.dest_id or ""], list(row))[r.dest_id or ""] == row, obj
+
+    doc = tmp_path / "rx.pdf"
+    doc.write_bytes(b"%PDF-1.4 prescription")
+    up = dest.upload("res.partner", pid, doc, "rx-2026-01.pdf", "application/pdf",
+                     {"x_ferry_source_id": "rx-1"})
+    assert up.ok and up.created
+    again = dest.upload("res.partner", pid, doc, "rx-2026-01.pdf", "application/pdf",
+                        {"x_ferry_source_id": "rx-1"})
+    assert again.dest_id == up.dest_id and not again.created  # retried upload finds it
+    att = dest.read("ir.attachment", [up.dest_id or ""],
+                    ["res_model", "res_id", "file_size", "name", "mimetype"])[up.dest_id or ""]
+    assert att == {"res_model": "res.partner", "res_id": int(pid), "file_size": 21,
+                   "name": "rx-2026-01.pdf", "mimetype": "application/pdf"}
+
+    [u] = dest.update("res.partner", [(pid, {"phone": None, "x_studio_blood_group": "O+"})])
+    assert u.ok
+    assert dest.read("res.partner", [pid], ["phone", "x_studio_blood_group"])[pid] == {
+        "phone": None, "x_studio_blood_group": "O+"}
+    assert list(dest.iter_ids("account.move")) == [str(dest.find("account.move", "ref",
+                                                                 ["B-77"])["B-77"])]
+
+
+def test_accounting_off_billing_goes_to_partner_fields(odoo_factory: Any,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    odoo = odoo_factory(18, accounting=False)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    dest.ensure(schema(accounting=False))
+    row = {"name": "Bill Payer", "x_studio_billing_status": "Due",
+           "x_studio_outstanding_balance": Decimal("42.10"), "mobile": "+44 7700 900000"}
+    [r] = dest.create("res.partner", [row])
+    assert dest.read("res.partner", [r.dest_id or ""], list(row))[r.dest_id or ""] == row
+    with pytest.raises(ConfigError):
+        dest.create("account.move", [{"partner_id": r.dest_id, "amount_total": 1}])
+
+
+def test_batches_bisect_bad_rows_without_leaking_values(odoo_factory: Any,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path, batch_size=50)
+    dest.ensure(schema(accounting=False)[:1])
+    rows = [{"name": f"Patient {i}", "email": f"p{i}@example.test", "x_ferry_source_id": f"s{i}"}
+            for i in range(120)]
+    rows[7] = {"email": "secret-nameless@example.test", "x_ferry_source_id": "s7"}
+    rows[88]["x_studio_nope"] = "x"
+    rows[88].pop("x_studio_nope")
+    rows[88]["country_id"] = "Atlantis"
+    results = dest.create("res.partner", rows)
+    bad = {i: r.error for i, r in enumerate(results) if not r.ok}
+    assert set(bad) == {7, 88}
+    assert isinstance(bad[7], RecordError) and bad[7].ref == "odoo:res.partner:s7"
+    assert "require a name" in bad[7].reason and "secret-nameless" not in str(bad[7])
+    assert bad[88].field == "country_id" and "Atlantis" not in str(bad[88])  # type: ignore
+    assert dest.rpc.calls["res.partner.create"] <= 3 + 2 * 6  # 3 batches + bisection
+    assert len(dest.find("res.partner", "x_ferry_source_id", [f"s{i}" for i in range(120)])
+               ) == 118
+
+
+def test_transport_faults_never_duplicate(odoo_factory: Any, monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path, batch_size=20)
+    dest.ensure(schema(accounting=False)[:1])
+    odoo.faults("502=0.15,drop=0.1,truncate=0.15,lock=0.1,429=0.05", seed=3)
+    rows = [{"name": f"P{i}", "x_ferry_source_id": f"t{i}"} for i in range(200)]
+    results = dest.create("res.partner", rows)
+    odoo.faults("")
+    assert all(r.ok for r in results)
+    ids = [r.dest_id for r in results]
+    assert len(set(ids)) == 200
+    tagged = dest.rpc.execute("res.partner", "search_count", [["x_ferry_source_id", "!=", False]])
+    assert tagged == 200
+
+
+def test_version_19_rejects_mobile_before_sending(odoo_factory: Any,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    dest = connect(odoo_factory(19), monkeypatch, tmp_path)
+    before = dest.rpc.calls["res.partner.create"]
+    with pytest.raises(FatalError, match="no field mobile"):
+        dest.create("res.partner", [{"name": "X", "mobile": "+1 555"}])
+    assert dest.rpc.calls["res.partner.create"] == before
+
+
+def test_rollback_leaves_the_sandbox_as_before(odoo_factory: Any,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    odoo = odoo_factory(17, accounting=True)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    before = stripped(odoo.state())
+    provisioned = dest.ensure(schema(accounting=True))
+    stage = next(p.key for p in provisioned if p.item.name == "Scheduled")
+    people = dest.create("res.partner", [{"name": f"R{i}", "x_ferry_source_id": f"r{i}",
+                                          "country_id": "AU", "state_id": "VIC"}
+                                         for i in range(5)])
+    pids = [r.dest_id or "" for r in people]
+    leads = dest.create("crm.lead", [{"name": "Visit", "partner_id": p, "stage_id": stage}
+                                     for p in pids])
+    acts = dest.create("mail.activity", [{"res_model": "res.partner", "res_id": int(pids[0]),
+                                          "summary": "Call back"}])
+    moves = dest.create("account.move", [{"partner_id": pids[1], "amount_total": 10}])
+    doc = tmp_path / "note.txt"
+    doc.write_text("clinical note")
+    att = dest.upload("res.partner", pids[2], doc, "note.txt", "text/plain")
+    dest.update("res.partner", [(pids[3], {"city": "Melbourne"})])
+    assert stripped(odoo.state()) != before
+    # rollback: delete in reverse dependency order, then remove the schema Ferry created
+    for obj, results in (("ir.attachment", [att]), ("account.move", moves),
+                         ("mail.activity", acts), ("crm.lead", leads), ("res.partner", people)):
+        assert all(r.ok for r in dest.delete(obj, [r.dest_id or "" for r in results]))
+    assert all(r.ok for r in dest.delete("res.partner", pids[:1]))  # already gone: fine
+    for p in reversed(provisioned):
+        if p.created:
+            dest.remove(p)
+    assert stripped(odoo.state()) == before
+
+
+def test_pace_follows_the_setting(odoo_factory: Any, monkeypatch: pytest.MonkeyPatch,
+                                  tmp_path: Path) -> None:
+    import time
+
+    dest = connect(odoo_factory(17), monkeypatch, tmp_path, time_scale=20.0,
+                   requests_per_second=1.0)
+    dest.rpc.version()
+    start = time.monotonic()
+    for _ in range(5):
+        dest.rpc.version()
+    assert time.monotonic() - start >= 5 * 0.05 * 0.9  # 1 call/s, scaled by 20
+    assert dest.rate().requests_per_second == 1.0
