@@ -1,6 +1,6 @@
 """Real HTTP against the Pipedrive sandbox on 127.0.0.1 (ephemeral port), contract mode on.
 
-``pd`` starts a sandbox with the given options and returns a handle with a connector made by the
+``pd`` starts a sandbox (time scale 50 unless a test needs real windows) with the given options and returns a handle with a connector made by the
 package's own ``create``; every handle's sandbox must end with zero OpenAPI contract violations
 (each request the connector sent and each response the sandbox gave validated against the
 official documents). The documents are parsed and the validators built once per process.
@@ -60,7 +60,7 @@ def _validators() -> None:
 def pd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     handles: list[Handle] = []
 
-    def start(time_scale: float = 1.0, faults: str = "", **extra: Any) -> Handle:
+    def start(time_scale: float = 50.0, faults: str = "", **extra: Any) -> Handle:
         sb = build("pipedrive", SandboxOptions(seed=7, users=USERS, time_scale=time_scale,
                                                faults=faults,
                                                extra={"validate": True, **extra}))

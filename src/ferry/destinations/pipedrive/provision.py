@@ -47,6 +47,7 @@ class Schema:
             self.kinds.update(saved.get("kinds", {}))
             self.id_keys.update(saved.get("id_keys", {}))
         self._fields: dict[str, list[dict[str, Any]]] = {}
+        self.fresh: set[str] = set()  # objects whose fields were listed in this ensure() call
 
     # -- fields cache ----------------------------------------------------------------------------
     def fields(self, obj: str, refresh: bool = False) -> list[dict[str, Any]]:
@@ -129,7 +130,9 @@ class Schema:
             return Provisioned(item, key, created=False)
         ftype = field_type_for(kind, item.ref)
         labels = list(item.options) or (list(YES_NO) if kind == Kind.BOOL else [])
-        for f in self.fields(item.object, refresh=True):
+        refresh = item.object not in self.fresh
+        self.fresh.add(item.object)
+        for f in self.fields(item.object, refresh=refresh):
             if f.get("is_custom_field") and f["field_name"] == (item.label or item.name):
                 if f["field_type"] != ftype:
                     raise FatalError(f"{item.object} field {item.label!r} already exists in"

@@ -96,6 +96,8 @@ class PipedriveDestination(Destination):
                 for u in rows]
 
     def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
+        """Fields are listed once per object per call (fresh: other users may have added some)."""
+        self.schema.fresh.clear()
         return [self.schema.ensure(item) for item in items]
 
     def remove(self, provisioned: Provisioned) -> None:
