@@ -29,6 +29,7 @@ COMMANDS = [
     "reconcile",
     "guide",
     "estimate",
+    "status",
     "sandbox",
 ]
 

@@ -284,7 +284,27 @@ class StagingStore:
         return {o: n for o, n in self.conn.execute(
             "SELECT object, count(*) FROM records WHERE deleted=0 GROUP BY object ORDER BY object")}
 
+    def mapped_counts(self) -> dict[str, int]:
+        """Source records with a destination id, per source object (``ferry status``)."""
+        return {o: n for o, n in self.conn.execute(
+            "SELECT src_object, count(DISTINCT source_id) FROM idmap GROUP BY src_object"
+            " ORDER BY src_object")}
+
+    def skip_counts(self, run_id: str | None = None) -> dict[str, int]:
+        """Skips per object, read from their ``system:object:id`` refs."""
+        return {o: n for o, n in self.conn.execute(
+            "WITH t AS (SELECT substr(ref, instr(ref, ':') + 1) AS rest FROM skips"
+            " WHERE (? IS NULL OR run_id=?)) SELECT CASE WHEN instr(rest, ':') > 0 THEN"
+            " substr(rest, 1, instr(rest, ':') - 1) ELSE rest END AS obj, count(*) FROM t"
+            " GROUP BY obj ORDER BY obj", (run_id, run_id))}
+
     # -- checkpoints and key/values ------------------------------------------------------------
+    def last_checkpoints(self, limit: int = 20) -> list[tuple[str, str, str]]:
+        """(scope, value, updated_at) of the most recently moved checkpoints, newest first."""
+        return [(str(a), str(b), str(c)) for a, b, c in self.conn.execute(
+            "SELECT scope, value, updated_at FROM checkpoints ORDER BY updated_at DESC, scope"
+            " LIMIT ?", (limit,))]
+
     def get_checkpoint(self, scope: str) -> str | None:
         row = self.conn.execute("SELECT value FROM checkpoints WHERE scope=?", (scope,)).fetchone()
         return None if row is None else str(row[0])
