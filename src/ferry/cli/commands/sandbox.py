@@ -33,3 +33,20 @@ def register(app: typer.Typer) -> None:
             threading.Event().wait()
         except KeyboardInterrupt:
             running.stop()
+
+    @sandbox.command("export")
+    def export(kind: str = typer.Argument(..., help="pulse"),
+               folder: str = typer.Argument(..., help="folder to write the export files into"),
+               seed: int = typer.Option(1), patients: int = typer.Option(100),
+               clean: bool = typer.Option(False, help="no dirt (BOM, mixed dates, broken rows)"),
+               ) -> None:
+        """Write a source system's export folder (CSV files) from a generated practice."""
+        from pathlib import Path
+
+        if kind != "pulse":
+            raise typer.BadParameter("only 'pulse' writes an export folder")
+        from ferry.sandbox.pulse import export as write
+
+        report = write(Path(folder), seed=seed, patients=patients, dirty=not clean)
+        print(json.dumps({"folder": str(report.folder), "rows": report.rows,  # noqa: T201
+                          "broken": report.broken}), flush=True)

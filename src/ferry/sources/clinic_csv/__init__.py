@@ -13,7 +13,7 @@ Settings keys:
   page_size         records (and errors) per page (default 1000)
   encoding_fallback decode lines the file's encoding refuses with this codec instead of
                     reporting them (default: report)
-  max_record_lines  a quoted cell may span at most this many lines (default 100)
+  max_record_lines  a quoted cell may span at most this many lines (default 10,000)
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Settings(BaseModel):
     timezone: str = "UTC"
     page_size: int = Field(default=1000, ge=1)
     encoding_fallback: str | None = None
-    max_record_lines: int = Field(default=100, ge=1)
+    max_record_lines: int = Field(default=10_000, ge=1)
 
 
 def create(settings: dict[str, Any], workdir: Path) -> Any:

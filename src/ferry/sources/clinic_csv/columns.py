@@ -46,7 +46,7 @@ COMMON = {
     "created_at": ["created", "created_on", "date_created", "creation_date", "date_added",
                    "added_on", "registered_on", "registration_date"],
     "updated_at": ["updated", "modified", "last_modified", "updated_on", "modified_at",
-                   "last_updated", "date_modified"],
+                   "last_updated", "date_modified", "modified_on", "last_modified_on"],
 }
 PERSON = {
     "first_name": ["first", "firstname", "given_name", "given", "forename", "fname"],
@@ -74,7 +74,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "street2": ["address_2", "address2", "street_2", "line_2"],
         "region": ["state", "province", "county"],
         "postcode": ["post_code", "zip", "zip_code", "postal_code", "pincode", "pin_code"],
-        "national_id": ["aadhaar", "ssn", "nhs_number", "national_number", "id_number"],
+        "national_id": ["aadhaar", "aadhaar_no", "aadhar_no", "ssn", "nhs_number", "national_number", "id_number"],
         "blood_group": ["blood_type", "bloodgroup", "blood"],
         "allergies": ["allergy", "allergy_notes", "allergies_notes", "known_allergies"],
         "medical_history": ["history", "past_history", "medical_conditions", "conditions"],

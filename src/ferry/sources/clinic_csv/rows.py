@@ -188,17 +188,28 @@ class RowReader:
                              pl.terminated)
                 continue
             group = [pl]
+            parts = [text]
+            check = True
             while True:
-                try:
-                    fields = next(csv.reader([text], **self.dialect))  # type: ignore[arg-type]
-                    yield RawRow(fields, pl.number, group[-1].end, group[-1].number,
-                                 group[-1].terminated)
-                    break
-                except csv.Error as exc:
-                    if "unexpected end of data" not in str(exc):
-                        yield self._err(pl.number, self._bad_quote_column(text),
-                                        "stray quote inside a quoted field")
+                if check:
+                    text = "\n".join(parts) if len(parts) > 1 else parts[0]
+                    try:
+                        fields = next(csv.reader([text], **self.dialect))  # type: ignore[arg-type]
+                        if len(group) > 1 and self.header and len(fields) != len(self.header):
+                            # the open quote swallowed later rows: report it, re-read them
+                            yield self._err(pl.number, self._open_quote_column(parts[0]),
+                                            "quoted field runs into later rows (broken quote)")
+                            pushback.extendleft(reversed(group[1:]))
+                            break
+                        yield RawRow(fields, pl.number, group[-1].end, group[-1].number,
+                                     group[-1].terminated)
                         break
+                    except csv.Error as exc:
+                        if "unexpected end of data" not in str(exc):
+                            yield self._err(pl.number, self._bad_quote_column(text),
+                                            "stray quote inside a quoted field")
+                            pushback.extendleft(reversed(group[1:]))
+                            break
                 more = nxt() if len(group) < self.max_lines else None
                 more_text = None
                 if more is not None:
@@ -208,12 +219,13 @@ class RowReader:
                 if more is None or more_text is None:
                     if more is not None:
                         group.append(more)
-                    yield self._err(pl.number, self._open_quote_column(text),
+                    yield self._err(pl.number, self._open_quote_column(parts[0]),
                                     "quoted field never closed (broken quote or truncated file)")
                     pushback.extendleft(reversed(group[1:]))
                     break
                 group.append(more)
-                text = text + "\n" + more_text
+                parts.append(more_text)
+                check = q in more_text  # only a line with a quote can close the field
 
     def _open_quote_column(self, text: str) -> int:
         first = text.split("\n", 1)[0]

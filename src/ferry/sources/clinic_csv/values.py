@@ -125,7 +125,10 @@ def infer_dates(samples: list[str], default_dayfirst: bool = True) -> DateColumn
         dayfirst = None
     order = dayfirst if dayfirst is not None else default_dayfirst
     banned = MONTH_FIRST if order else DAY_FIRST
-    formats = [f for f, _ in tally.most_common() if f not in banned]
+    # Only formats carrying a real share of the column are "its" formats; a value in a rarer
+    # style is a dirty row, parsed with its own row's day/month evidence (see DateColumn.parse).
+    top = max(tally.values())
+    formats = [f for f, n in tally.most_common() if f not in banned and n >= 0.2 * top]
     has_time = any(_has_time(f, v) for v in values[:50] for f in formats[:1])
     return DateColumn(formats, dayfirst, parsed / len(values), has_time)
 
@@ -240,8 +243,10 @@ def normalise_option(value: str, options: list[str]) -> str:
 
 
 def _key(v: str) -> str:
-    return re.sub(r"[^a-z0-9+]+", "", v.lower().replace("positive", "+").replace("pos", "+")
-                  .replace("negative", "-").replace("neg", "-")) or v.strip()
+    """Case and punctuation folded (``No-Show`` ≡ ``no_show``); signs kept (``A+`` ≠ ``A-``).
+    Spelled-out values (``A positive``) are left for the mapping to flag, not guessed here."""
+    return re.sub(r"[^a-z0-9+\-]+", "", v.lower().replace("_", "").replace("-", "")
+                  if v.strip()[-1:] not in "+-" else v.lower()) or v.strip()
 
 
 ENUM_ALIASES: dict[str, Any] = {
