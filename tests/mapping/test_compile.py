@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from tests.mapping.test_transforms import FakeLookup
 
 from ferry.errors import MappingError
 from ferry.mapping.compile import compile_mapping
@@ -19,8 +20,6 @@ from ferry.mapping.model import (
 )
 from ferry.model.entities import Appointment, InsurancePolicy, Patient, Prescription
 from ferry.model.fields import Kind
-
-from .test_transforms import FakeLookup
 
 UTC = dt.UTC
 

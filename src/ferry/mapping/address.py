@@ -55,6 +55,8 @@ class Address:
     country: str | None = None
 
     def part(self, name: str) -> str | None:
+        if name == "street_lines":
+            return "\n".join(p for p in (self.street, self.street2) if p) or None
         if name not in self.__dataclass_fields__:
             raise KeyError(name)
         return getattr(self, name)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ferry.errors import MappingError, RecordError
@@ -241,11 +242,21 @@ class CompiledMap:
         for _, b in good:
             for k, v in b.payload.items():
                 merged.setdefault(k, []).append(v)
+        if strategy == "sum":
+            return {k: _sum(v) for k, v in merged.items()}
         if strategy == "list":
             return {k: [str(x) for x in v] for k, v in merged.items()}
         sep = fold.separator if fold else "\n"
         return {k: sep.join(str(x) for x in v) if len(v) > 1 else v[0]
                 for k, v in merged.items()}
+
+
+def _sum(values: list[Any]) -> Any:
+    nums = [v for v in values if isinstance(v, int | float | Decimal) and not isinstance(v, bool)]
+    if not nums:
+        return values[-1]
+    total = sum(Decimal(str(v)) for v in nums)
+    return float(total) if any(isinstance(v, float) for v in nums) else total
 
 
 def compile_mapping(doc: MappingDoc, *, need_keys: bool = True) -> list[CompiledMap]:

@@ -89,7 +89,8 @@ class Parent(BaseModel):
 
 class Fold(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    strategy: Literal["latest", "join", "list", "first"] = "latest"
+    # "sum" (added by the mapping helper): numbers summed (outstanding balance over invoices)
+    strategy: Literal["latest", "join", "list", "first", "sum"] = "latest"
     separator: str = "\n"
     order_by: str = "updated_at"
 

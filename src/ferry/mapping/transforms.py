@@ -234,6 +234,34 @@ def t_json(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     return json.dumps(_plain(value), default=str, sort_keys=True, ensure_ascii=False)
 
 
+@transform("labelled", required=("labels",))
+def t_labelled(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Several sources → "Label: value" lines (empty label: the value alone; empties skipped)."""
+    items = value if isinstance(value, list) else [value]
+    labels = list(args["labels"])
+    lines = []
+    for i, v in enumerate(items):
+        if v in (None, "", []):
+            continue
+        label = labels[i] if i < len(labels) else ""
+        text = t_json_text(v, {}, ctx) if isinstance(_plain(v), dict) else _text(v)
+        lines.append(f"{label}: {text}" if label else str(text))
+    return "\n".join(lines) or None
+
+
+@transform("record_json", required=("fields",))
+def t_record_json(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """The named record fields as one JSON object (``<x>_name`` names a referenced record)."""
+    ns = template_namespace(ctx)
+    out = {}
+    for name in args["fields"]:
+        v = ns.get(str(name))
+        v = format(v, "") if isinstance(v, _Lazy) else _plain(v)
+        if v not in (None, "", []):
+            out[str(name)] = v
+    return json.dumps(out, default=str, ensure_ascii=False) if out else None
+
+
 @transform("format", required=("fmt",))
 def t_format(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     """``fmt`` with ``{value}`` and the record's fields (safe formatter)."""
@@ -268,16 +296,39 @@ def t_join_name(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
 
 @transform("address", required=("part",))
 def t_address(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
-    """One address string → ``part``: street, street2, city, region, postcode, country."""
+    """One address string → ``part``: street, street2, city, region, postcode, country.
+    With several sources ``[structured part(s)…, one-line address]`` the structured values win
+    (joined by a line break, e.g. street + street2 for ``part: street_lines``)."""
+    if isinstance(value, list):
+        parts = [_text(v) for v in value[:-1] if v not in (None, "")]
+        if parts:
+            return "\n".join(parts)
+        value = value[-1] if value else None
+        if value in (None, ""):
+            return None
     try:
         return parse_address(_text(value)).part(str(args["part"]))
     except KeyError:
         raise TransformError("unknown address part in the transform arguments") from None
 
 
+@transform("address_line")
+def t_address_line(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """[one-line address, street, street2, city, region, postcode, country] → one line: the
+    one-line value when present, else the parts joined with ", "."""
+    items = value if isinstance(value, list) else [value]
+    if items and items[0] not in (None, ""):
+        return _text(items[0]).replace("\n", ", ")
+    return ", ".join(_text(v) for v in items[1:] if v not in (None, "")) or None
+
+
 @transform("phone_e164")
 def t_phone(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
-    """A phone number → E.164 (``region`` is the hint for national numbers, default US)."""
+    """A phone number → E.164 (``region`` is the hint for national numbers, default US).
+    A list (several sources) gives a list of the non-empty numbers, duplicates removed."""
+    if isinstance(value, list):
+        out = [t_phone(v, args, ctx) for v in value if v not in (None, "")]
+        return list(dict.fromkeys(out)) or None
     try:
         num = phonenumbers.parse(_text(value), str(args.get("region", "US")))
     except phonenumbers.NumberParseException:
@@ -289,7 +340,10 @@ def t_phone(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
 
 @transform("email")
 def t_email(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
-    """Validate and normalise an email address (no DNS lookups)."""
+    """Validate and normalise an email address (no DNS lookups); lists element-wise."""
+    if isinstance(value, list):
+        out = [t_email(v, args, ctx) for v in value if v not in (None, "")]
+        return list(dict.fromkeys(out)) or None
     try:
         return validate_email(_text(value).strip(), check_deliverability=False).normalized
     except EmailNotValidError:
@@ -329,7 +383,11 @@ def t_strftime(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
 
 @transform("minutes_between")
 def t_minutes_between(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
-    """[start, end] → whole minutes between them."""
+    """[start, end] → whole minutes between them; [minutes, start, end] prefers ``minutes``."""
+    if isinstance(value, list) and len(value) == 3:
+        if value[0] not in (None, ""):
+            return int(value[0])
+        value = value[1:]
     if not isinstance(value, list) or len(value) != 2 or None in value:
         return None
     delta = _as_datetime(value[1]) - _as_datetime(value[0])

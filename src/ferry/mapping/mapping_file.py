@@ -1,0 +1,226 @@
+"""mapping.yaml on disk: readable, hand-editable, round-trip safe (ruamel.yaml keeps comments
+and order), and locked by a confirmation hash.
+
+* ``dump_doc`` / ``save`` write a ``MappingDoc`` as YAML with a header comment; each field is a
+  small block: source, target, transform, value map, confidence, reason, samples (masked when the
+  field is PHI — the proposer masks them before they get here).
+* ``load`` reads it back (``load_rt`` keeps the ruamel tree for in-place edits).
+* ``confirm`` (in ``validate.py``) stamps ``confirmed: {hash, by, at}``; ``content_hash`` covers
+  everything that changes what moves — not comments, samples, confidences or the physical keys
+  ``prepare`` fills in — so any later meaningful edit makes the map unconfirmed and
+  ``require_confirmed`` refuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from ferry.errors import MappingError
+from ferry.mapping.model import FieldMap, MappingDoc, ObjectMap
+
+FIELD_ORDER = ["source", "target", "status", "transform", "value_map", "value_map_default",
+               "default", "required", "phi", "confidence", "reason", "samples"]
+OBJECT_ORDER = ["name", "source", "target", "mode", "note", "when", "parent", "id_field",
+                "custom_object", "fold", "attach", "fields"]
+
+
+def _yaml() -> YAML:
+    y = YAML()  # round-trip
+    y.width = 110
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.preserve_quotes = True
+    return y
+
+
+def _flow(value: Any) -> Any:
+    if isinstance(value, dict):
+        m = CommentedMap(value)
+        m.fa.set_flow_style()
+        return m
+    if isinstance(value, list):
+        s = CommentedSeq([_flow(v) if isinstance(v, dict) else v for v in value])
+        s.fa.set_flow_style()
+        return s
+    return value
+
+
+def _field_node(fm: FieldMap) -> CommentedMap:
+    data = fm.model_dump(mode="json", exclude_defaults=True)
+    node = CommentedMap()
+    node["source"] = _flow(fm.source) if isinstance(fm.source, list) else fm.source
+    node["target"] = fm.target
+    for k in FIELD_ORDER[2:]:
+        if k in ("confidence", "reason"):
+            node[k] = getattr(fm, k)
+        elif k in data:
+            v = data[k]
+            if k == "transform":
+                v = _flow([t["name"] if not t.get("args") else
+                           {"name": t["name"], "args": _flow(t["args"])} for t in v])
+            elif k == "value_map" and len(v) <= 6:
+                v = _flow(v)
+            elif k == "samples":
+                v = _flow(v)
+            node[k] = v
+    return node
+
+
+def _object_node(om: ObjectMap) -> CommentedMap:
+    data = om.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    node = CommentedMap()
+    for k in OBJECT_ORDER:
+        if k == "fields":
+            node["fields"] = CommentedSeq([_field_node(f) for f in om.fields])
+        elif k == "mode":
+            node["mode"] = om.mode
+        elif k in data:
+            v = data[k]
+            node[k] = _flow(v) if k in ("when", "parent", "fold", "attach") else v
+    return node
+
+
+def to_tree(doc: MappingDoc, header: str | None = None) -> CommentedMap:
+    root = CommentedMap()
+    root["version"] = doc.version
+    root["source"] = doc.source
+    root["destination"] = doc.destination
+    if doc.recipe:
+        root["recipe"] = doc.recipe
+    if doc.confirmed:
+        root["confirmed"] = _flow(doc.confirmed.model_dump())
+    root["objects"] = CommentedSeq([_object_node(om) for om in doc.objects])
+    cfs = CommentedMap()
+    for obj, items in doc.custom_fields.items():
+        seq = CommentedSeq()
+        for cf in items:
+            seq.append(_flow(cf.model_dump(mode="json", exclude_defaults=True)))
+        cfs[obj] = seq
+    root["custom_fields"] = cfs
+    pipes = CommentedSeq()
+    for p in doc.pipelines:
+        pn = CommentedMap()
+        pn["name"] = p.name
+        if p.key:
+            pn["key"] = p.key
+        pn["stages"] = _flow([s.model_dump(exclude_defaults=True) for s in p.stages])
+        pipes.append(pn)
+    root["pipelines"] = pipes
+    root["activity_types"] = _flow(list(doc.activity_types))
+    if header:
+        root.yaml_set_start_comment(header)
+    return root
+
+
+def dump_doc(doc: MappingDoc, header: str | None = None) -> str:
+    buf = io.StringIO()
+    _yaml().dump(to_tree(doc, header), buf)
+    return buf.getvalue()
+
+
+def save(doc: MappingDoc, path: Path, header: str | None = None) -> None:
+    path.write_text(dump_doc(doc, header))
+
+
+def load_rt(path: Path) -> Any:
+    """The ruamel round-trip tree (edit it in place, then ``write_rt``)."""
+    if not path.exists():
+        raise MappingError(f"{path} not found: run `ferry map` first")
+    try:
+        return _yaml().load(path.read_text())
+    except Exception as exc:  # ruamel raises many types for bad YAML
+        raise MappingError(f"{path}: not valid YAML ({type(exc).__name__}); fix the line "
+                           f"it points at") from None
+
+
+def write_rt(tree: Any, path: Path) -> None:
+    buf = io.StringIO()
+    _yaml().dump(tree, buf)
+    path.write_text(buf.getvalue())
+
+
+def _plain(node: Any, key: str = "") -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v, str(k)) for k, v in node.items()}
+    if key == "transform" and isinstance(node, list):
+        # shorthand: a transform without arguments may be written as its bare name
+        return [{"name": v} if isinstance(v, str) else _plain(v) for v in node]
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def parse_doc(data: Any, where: str = "mapping.yaml") -> MappingDoc:
+    try:
+        return MappingDoc.model_validate(_plain(data))
+    except ValidationError as exc:
+        err = exc.errors(include_input=False, include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise MappingError(f"{where}: {loc}: {err['msg']}") from None
+
+
+def load(path: Path) -> MappingDoc:
+    return parse_doc(load_rt(path), str(path))
+
+
+def loads(text: str, where: str = "mapping.yaml") -> MappingDoc:
+    return parse_doc(_yaml().load(text), where)
+
+
+def content_hash(doc: MappingDoc) -> str:
+    """sha256 over what decides what moves where (not keys, samples, confidence, comments)."""
+    data = doc.model_dump(mode="json", by_alias=True, exclude={"confirmed"})
+    for om in data["objects"]:
+        for f in om["fields"]:
+            for k in ("samples", "confidence", "reason"):
+                f.pop(k, None)
+    for items in data["custom_fields"].values():
+        for cf in items:
+            cf.pop("key", None)
+    for p in data["pipelines"]:
+        p.pop("key", None)
+        for s in p["stages"]:
+            s.pop("key", None)
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def require_confirmed(path: Path) -> MappingDoc:
+    """The confirmed map, or a MappingError saying what to run."""
+    doc = load(path)
+    if doc.confirmed is None:
+        raise MappingError(f"{path.name} is not confirmed: review it, then run "
+                           f"`ferry map --confirm`")
+    if doc.confirmed.hash != content_hash(doc):
+        raise MappingError(f"{path.name} changed after it was confirmed: review the changes, "
+                           f"then run `ferry map --confirm` again")
+    return doc
+
+
+def set_keys(path: Path, doc: MappingDoc) -> None:
+    """Write the physical keys ``prepare`` recorded into the file, keeping comments and the
+    confirmation (keys are outside the hash)."""
+    tree = load_rt(path)
+    for obj, items in (tree.get("custom_fields") or {}).items():
+        for node in items:
+            cf = doc.custom_field(str(obj), str(node.get("name")))
+            if cf and cf.key:
+                node["key"] = cf.key
+    for node in tree.get("pipelines") or []:
+        p = next((p for p in doc.pipelines if p.name == node.get("name")), None)
+        if p is None:
+            continue
+        if p.key:
+            node["key"] = p.key
+        for snode in node.get("stages") or []:
+            s = next((s for s in p.stages if s.name == snode.get("name")), None)
+            if s and s.key:
+                snode["key"] = s.key
+    write_rt(tree, path)
