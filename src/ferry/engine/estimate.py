@@ -137,8 +137,13 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     load_calls = load_tokens = 0
     per_object = []
     for obj, op, target, n in _routes(doc, counts):
+        c = None
         if dest is not None:
-            c = dest.cost(op, target, n)
+            try:
+                c = dest.cost(op, target, n)
+            except (KeyError, ValueError, NotImplementedError):
+                c = None  # an op the connector does not price (uploads): the table's figure
+        if c is not None:
             calls, tokens = c.calls, c.tokens or c.calls * destination.cost(op, target)
         else:
             batch = destination.batch if op == "create" else 1

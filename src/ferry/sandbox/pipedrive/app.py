@@ -8,7 +8,8 @@ usage and contract violations.
 
 ``SandboxOptions.extra`` knobs: ``plan`` (growth), ``seats`` (1), ``daily_budget`` / ``burst`` /
 ``search_burst`` (override the documented figures), ``hammer_after`` (429s before the Cloudflare
-403), ``max_file_bytes`` (50 MB), ``validate`` (contract test mode; on under pytest).
+403), ``max_file_bytes`` (50 MB), ``validate`` (contract test mode; on under pytest),
+``silent_truncate`` (``"person.<field or custom field name>:N"``: cut it silently, for tests).
 """
 
 from __future__ import annotations
@@ -128,6 +129,11 @@ class PipedriveSandbox:
         plan = str(extra.get("plan", "growth"))
         self.account = Account(self.options.users, seed=self.options.seed, plan=plan,
                                max_file_bytes=int(extra.get("max_file_bytes", 50 * 2**20)))
+        trunc = str(extra.get("silent_truncate") or "")  # "object.field:N" (see entities)
+        if trunc:
+            where, _, n = trunc.rpartition(":")
+            obj, _, fname = where.partition(".")
+            self.account.silent_truncate = (obj, fname, int(n or 10))  # type: ignore[attr-defined]
         self.limits = Limits(self.clock, plan=plan, seats=int(extra.get("seats", 1)),
                              daily_budget=extra.get("daily_budget"), burst=extra.get("burst"),
                              search_burst=int(extra.get("search_burst", 10)),

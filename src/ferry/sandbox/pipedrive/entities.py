@@ -68,6 +68,7 @@ def apply(acc: Account, obj: str, body: Any, rec: dict[str, Any] | None) -> dict
         new["custom_fields"] = _custom(acc, obj, body.get("custom_fields") or {},
                                        new.get("custom_fields") or {})
     getattr(_Finish, obj)(acc, new, body, creating)
+    _silent_truncate(acc, obj, new)
     now = now_v2()
     if creating:
         new["id"] = acc.next_id(obj)
@@ -79,6 +80,25 @@ def apply(acc: Account, obj: str, body: Any, rec: dict[str, Any] | None) -> dict
     new["update_time"] = now
     acc.records[obj][new["id"]] = new
     return new
+
+
+def _silent_truncate(acc: Account, obj: str, rec: dict[str, Any]) -> None:
+    """Test knob ``extra["silent_truncate"] = "object.field:N"`` (a standard key or a custom
+    field's name): cut that text to N characters and answer success, like a lossy system would,
+    so the sample diff has a planted mismatch to find."""
+    spec = getattr(acc, "silent_truncate", None)
+    if not spec or spec[0] != obj:
+        return
+    _, name, n = spec
+    if isinstance(rec.get(name), str):
+        rec[name] = rec[name][:n]
+        return
+    for f in acc.live_fields(obj):
+        custom = rec.get("custom_fields") or {}
+        code = f["field_code"]
+        if f["is_custom_field"] and f["field_name"] == name and isinstance(custom.get(code),
+                                                                            str):
+            custom[code] = custom[code][:n]
 
 
 class _Finish:

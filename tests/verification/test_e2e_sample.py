@@ -1,0 +1,38 @@
+"""Sample against real sandboxes: a clean sample passes; a destination that silently cuts a
+field makes the diff find it, name it unexplained and fail (exit status 1)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from ferry.cli.app import app
+from ferry.engine.diff import run_sample
+
+
+def test_clean_sample_passes(migration) -> None:
+    pair = migration()
+    report, diff, selected = run_sample(pair.project, 40)
+    assert diff.records > 10 and selected["patient"] >= 1
+    bad = [(f.ref, f.field, f.category, f.note) for f in diff.unexplained]
+    assert diff.passed, (bad, diff.not_found, diff.unexplained_skips)
+    cats = diff.categories()
+    assert cats["equal"] > 0 and cats["transformed"] > 0  # refs, owners, value maps
+
+
+def test_silent_truncation_is_found_and_fails(migration, tmp_path) -> None:
+    pair = migration(dest_extra={"silent_truncate": "person.Occupation:3"})
+    result = CliRunner().invoke(app, ["sample", "--project", str(pair.project.root),
+                                      "--size", "40"])
+    assert result.exit_code == 1, result.output
+    reports = sorted((pair.project.root / "reports" / "sample").glob("*.json"))
+    data = json.loads(reports[-1].read_text())
+    assert data["verdict"] == "fail"
+    cut = [d for d in data["unexplained_differences"] if d["field"] == "custom:occupation"]
+    assert cut and all(d["category"] == "truncated" for d in cut)
+    assert all(d["note"].startswith("the destination cut the value") for d in cut)
+    # occupation is demographic PHI: masked to its shape in the report
+    assert all(set(str(d["stored"])) <= set("Xx9 -'.,") for d in cut)
+    # explained truncation by the map (mrn truncate max 6) is not counted against the verdict
+    assert not [d for d in data["unexplained_differences"] if d["field"] == "custom:mrn"]
