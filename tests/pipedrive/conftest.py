@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +35,17 @@ class Handle:
     env: str
     monkeypatch: pytest.MonkeyPatch
     allow_violations: bool = False
+    opened: list[Any] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
         return self.running.base_url
 
     def dest(self, **settings: Any) -> Any:
-        return create({"base_url": self.base_url, "api_token_env": self.env,
-                       "time_scale": self.sb.options.time_scale, **settings}, self.workdir)
+        d = create({"base_url": self.base_url, "api_token_env": self.env,
+                    "time_scale": self.sb.options.time_scale, **settings}, self.workdir)
+        self.opened.append(d)
+        return d
 
     def raw(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, headers={"x-api-token": self.token})
@@ -81,4 +84,6 @@ def pd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
                 assert h.sb.violations == [], h.sb.violations
     finally:
         for h in handles:
+            for d in h.opened:
+                d.close()
             h.running.stop()

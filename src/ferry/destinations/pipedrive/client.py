@@ -126,6 +126,7 @@ class PipedriveClient:
 
     def _precheck(self, cost: int) -> None:
         if self.remaining() < cost:
+            self.ledger.flush()
             raise BudgetExhausted("Pipedrive daily token budget is spent; resume after reset",
                                   resets_at=self.resets_at(), system=SYSTEM)
 

@@ -1,0 +1,126 @@
+"""Burst and daily-budget limits: paced, retried or stopped cleanly, never a lost or doubled write."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from ferry.connectors.base import SchemaItem
+from ferry.errors import BudgetExhausted
+from ferry.model.fields import Kind
+
+SRC = SchemaItem("custom_field", "person", "ferry_source_id", "Ferry source id", Kind.TEXT,
+                 external_id=True)
+
+
+def _sids(h, key: str) -> Counter:
+    return Counter(p["custom_fields"].get(key) for p in h.state()["records"]["person"]
+                   if not p["is_deleted"])
+
+
+def test_burst_paced_under_the_limit_earns_no_429(pd) -> None:
+    h = pd(time_scale=10, burst=5)  # 5 calls per 0.2 s real
+    d = h.dest(burst=5)
+    [p] = d.ensure([SRC])
+    t0 = time.monotonic()
+    results = d.create("person", [{"name": f"P {i}", p.key: f"S{i}"} for i in range(30)])
+    took = time.monotonic() - t0
+    assert all(r.ok for r in results)
+    assert h.state()["tokens"]["refusals"] == {}
+    assert took >= (30 + 2 - 5) / 5 * 0.2 * 0.9  # the window bound (2 calls before the loop)
+    assert _sids(h, p.key) == Counter({f"S{i}": 1 for i in range(30)})
+
+
+def test_burst_breach_is_retried_without_doubles(pd) -> None:
+    """Another integration shares the token, so the connector's own pacing is not enough."""
+    h = pd(time_scale=10, burst=4)
+    d = h.dest(burst=60)  # misconfigured too: thinks the plan allows 60 per 2 s
+    [p] = d.ensure([SRC])
+    stop = threading.Event()
+
+    def other_integration() -> None:
+        with h.raw() as c:
+            while not stop.is_set():
+                c.get("/api/v1/users/me")
+                time.sleep(0.01)
+
+    noise = threading.Thread(target=other_integration, daemon=True)
+    noise.start()
+    try:
+        results = d.create("person", [{"name": f"P {i}", p.key: f"S{i}"} for i in range(40)])
+    finally:
+        stop.set()
+        noise.join()
+    assert all(r.ok for r in results)
+    assert len({r.dest_id for r in results}) == 40
+    assert h.state()["tokens"]["refusals"].get("burst", 0) >= 1
+    assert d.client.stats["rate_limited"] >= 1
+    assert d.client.window.limit == 4  # adopted the server's x-ratelimit-limit
+    assert _sids(h, p.key) == Counter({f"S{i}": 1 for i in range(30 + 10)})
+
+
+def test_daily_budget_429_stops_cleanly_and_resumes_without_loss_or_doubles(pd) -> None:
+    # a day of 86,400 emulated seconds lasts 1.5 s real; 65 tokens = 2 field calls + 10 creates
+    h = pd(time_scale=86_400 / 1.5, daily_budget=65)
+    d = h.dest()  # believes the documented 60,000 tokens: learns from the 429
+    [p] = d.ensure([SRC])
+    rows = [{"name": f"P {i}", p.key: f"S{i}"} for i in range(30)]
+    with pytest.raises(BudgetExhausted) as caught:
+        d.create("person", rows)
+    done = caught.value.partial  # type: ignore[attr-defined]
+    assert len(done) == 10 and all(r.ok for r in done)
+    assert caught.value.resets_at and caught.value.resets_at > time.time()
+    assert d.budget().remaining == 0
+    sent = len(h.state()["records"]["person"])
+    requests_before = _requests(h)
+    with pytest.raises(BudgetExhausted):  # no hammering: refused locally, nothing sent
+        d.create("person", rows[10:])
+    assert _requests(h) == requests_before
+    assert h.state()["tokens"]["refusals"] == {"daily": 1}
+    assert sent == 10
+    # resume day after day: what exists is found by source id, only the rest is created
+    resets_at = caught.value.resets_at
+    for _day in range(5):
+        time.sleep(max(0.0, resets_at - time.time()) + 0.05)
+        try:
+            found = d.find("person", p.key, [r[p.key] for r in rows])
+            todo = [r for r in rows if r[p.key] not in found]
+            assert all(r.ok for r in d.create("person", todo))
+            break
+        except BudgetExhausted as exc:
+            resets_at = exc.resets_at or time.time() + 1.5
+    assert _sids(h, p.key) == Counter({f"S{i}": 1 for i in range(30)})
+
+
+def test_local_ledger_stops_before_the_server_refuses(pd) -> None:
+    h = pd(daily_budget=1_000)
+    d = h.dest(daily_budget=40)  # configured budget: 2 field calls (15) + 5 creates (25)
+    [p] = d.ensure([SRC])
+    with pytest.raises(BudgetExhausted) as caught:
+        d.create("person", [{"name": f"P {i}", p.key: f"S{i}"} for i in range(10)])
+    assert len(caught.value.partial) == 5  # type: ignore[attr-defined]
+    assert h.state()["tokens"]["refusals"] == {}
+    assert h.state()["tokens"]["used"] == 40
+    assert h.dest(daily_budget=40).budget().remaining == 0  # ledger shared through the workdir
+
+
+def test_cost_and_budget_before_a_run(pd) -> None:
+    h = pd()
+    d = h.dest(plan="premium", seats=3)
+    assert d.cost("create", "person", 10_000).tokens == 50_000
+    assert d.cost("create", "activity", 30_000).tokens == 150_000
+    assert d.cost("create", "note", 10_000).tokens == 100_000
+    assert d.cost("read", "person", 1_000).tokens == 100  # ?ids= pages of 100
+    assert d.cost("delete", "note", 2).tokens == 12
+    b = d.budget()
+    assert b.limit == 30_000 * 5 * 3 and b.remaining == b.limit and b.resets_at > time.time()
+    assert d.rate().burst == 100
+
+
+def _requests(h) -> int:
+    import httpx
+
+    return httpx.get(h.base_url + "/_sandbox/requests").json()["count"]
