@@ -19,6 +19,7 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import hashlib
 import json
@@ -117,13 +118,24 @@ class PracticeHubClient:
         self.attempts = attempts
         self.stats = Stats()
         self._turn = 0
-        redirect = _Redirect(self.host, connect_to)
-        self._redirect = redirect
-        self.client = make_async_client(
-            self.base_url, timeout=timeout,
-            transport=_AsyncTransport(redirect, httpx.AsyncHTTPTransport()))
+        self._sent: dict[int, float] = {}
+        self._redirect = _Redirect(self.host, connect_to)
+        self._async: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._sync: httpx.Client | None = None
         self._timeout = timeout
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The async client of the running event loop. Connections belong to one loop, and the
+        engine runs each extraction in its own ``asyncio.run``, so a new loop gets a new pool."""
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._loop is not loop:
+            self._async = make_async_client(
+                self.base_url, timeout=self._timeout,
+                transport=_AsyncTransport(self._redirect, httpx.AsyncHTTPTransport()))
+            self._loop = loop
+        return self._async
 
     @property
     def parallelism(self) -> int:
@@ -133,6 +145,19 @@ class PracticeHubClient:
     def _next_key(self) -> str:
         self._turn = (self._turn + 1) % len(self.keys)
         return self.keys[self._turn]
+
+    async def _turn_of(self, key: str) -> None:
+        """Wait for the key's slot, then make sure the *actual* send is an interval after the
+        previous one: a slot reserved on time but sent late (the loop was busy decoding a page)
+        must not squeeze the next request closer to it than the limit allows."""
+        pacer = self.pacers[key]
+        await pacer.await_turn()
+        last = self._sent.get(id(pacer))
+        if last is not None:
+            gap = pacer.interval - (time.monotonic() - last)
+            if gap > 0:
+                await asyncio.sleep(gap)
+        self._sent[id(pacer)] = time.monotonic()
 
     def _headers(self, key: str) -> dict[str, str]:
         return {"x-practicehub-key": key, "x-app-details": self.app_details,
@@ -176,14 +201,15 @@ class PracticeHubClient:
         """GET an API URL under the account's allowance; retried until it yields whole JSON."""
 
         async def attempt() -> tuple[Any, httpx.Response]:
+            client = self.client  # built before the turn: a new pool costs milliseconds
             key = self._next_key()
-            await self.pacers[key].await_turn()
+            await self._turn_of(key)
             self.stats.requests += 1
             if counted:
                 self.stats.list_requests += 1
                 self.stats.by_resource[counted] = self.stats.by_resource.get(counted, 0) + 1
             try:
-                response = await self.client.get(url, params=params, headers=self._headers(key))
+                response = await client.get(url, params=params, headers=self._headers(key))
             except (httpx.TransportError, httpx.DecodingError):
                 self.stats.network_errors += 1
                 raise
@@ -274,7 +300,9 @@ class PracticeHubClient:
         raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._async is not None and self._loop is asyncio.get_running_loop():
+            await self._async.aclose()
+        self._async = self._loop = None
         if self._sync is not None:
             self._sync.close()
             self._sync = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -62,6 +63,7 @@ class PracticeHubSource(Source):
         self.decoder = decoder or Decoder()
         self.overlap = watermark_overlap_s
         self.describe_counts = describe_counts
+        self._links: _Links = _Links()
 
     # -- reading ---------------------------------------------------------------------------------
     def _params(self, page: int, since: str | None) -> dict[str, Any]:
@@ -136,6 +138,13 @@ class PracticeHubSource(Source):
         records: dict[str, Record] = {}
         errors: list[FerryError] = []
         for row in rows:
+            if obj == "document" and "url" in row:
+                # A pre-signed link changes on every listing; kept out of the record (whose
+                # content hash must be stable across re-reads) and handed to fetch_file.
+                row = dict(row)
+                link = row.pop("url")
+                if link and row.get("id") is not None:
+                    self._links[str(row["id"])] = link
             try:
                 rec = self.decoder.record(obj, row)
             except RecordError as err:
@@ -146,10 +155,12 @@ class PracticeHubSource(Source):
 
     # -- files -----------------------------------------------------------------------------------
     async def fetch_file(self, document: Document, dest: Path) -> FileInfo:
-        """Stream the file; a link that expired (403) is refreshed from ``/files/{id}`` once."""
+        """Stream the file from the link its listing gave (free: pre-signed links are outside
+        the API allowance); a link that expired (403) or was never seen (a resumed run) is
+        fetched fresh from ``/files/{id}``, which costs one request of the allowance."""
         ref = f"{SYSTEM}:document:{document.source_id}"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        url = document.url
+        url = self._links.pop(document.source_id, None) or document.url
         for attempt in range(2):
             if not url or attempt:
                 body, _ = await self.client.get_json(self.client.url(
@@ -223,6 +234,15 @@ class PracticeHubSource(Source):
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+class _Links(OrderedDict[str, str]):
+    """Fresh file links of the pages read lately (bounded: an old link is expired anyway)."""
+
+    def __setitem__(self, key: str, value: str) -> None:
+        super().__setitem__(key, value)
+        if len(self) > 20_000:
+            self.popitem(last=False)
 
 
 def _page_of(url: str | None) -> int | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -169,8 +170,8 @@ class Decoder:
         ref = f"{SYSTEM}:{obj}:{rid if isinstance(rid, int | str) else '?'}"
         if rid is None or isinstance(rid, bool) or str(rid).strip() == "":
             raise RecordError(ref, "id", "row has no id", system=SYSTEM)
-        model = entity(obj)
         names = API_FIELDS.get(obj, {})
+        kinds = _kinds(obj)
         data: dict[str, Any] = {"source_id": str(rid).strip()}
         for key, raw in row.items():
             if key == "id":
@@ -181,7 +182,7 @@ class Decoder:
                 name = "custom"
             else:
                 name = names.get(key, key)
-            if name not in model.model_fields:
+            if name not in kinds:
                 continue
             try:
                 if name == "custom":
@@ -189,9 +190,18 @@ class Decoder:
                 elif obj == "appointment" and name == "status":
                     data[name] = APPOINTMENT_STATUS.get(str(raw), str(raw))
                 else:
-                    data[name] = self.value(field_info(model, name).kind, raw)
+                    data[name] = self.value(kinds[name], raw)
             except (ValueError, TypeError, OverflowError, InvalidOperation, AttributeError,
                     dateparser.ParserError):
                 raise RecordError(ref, name, f"cannot read the {key!r} value",
                                   system=SYSTEM) from None
         return parse_record(obj, data, system=SYSTEM)
+
+
+@cache
+def _kinds(obj: str) -> dict[str, Kind]:
+    """Field name → kind of one object (field metadata is costly to rebuild per row)."""
+    model = entity(obj)
+    out = {name: field_info(model, name).kind for name in model.model_fields if name != "custom"}
+    out["custom"] = Kind.JSON
+    return out

@@ -1,0 +1,80 @@
+"""Files stream to disk with size and checksum (expired links refreshed); check and describe."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+
+import httpx
+import pytest
+
+from ferry.errors import FatalError
+from ferry.sandbox.synth import Practice
+
+from .conftest import read_all
+
+
+def test_files_stream_with_checksum_and_expired_links_refresh(make_box, tmp_path):
+    box = make_box(patients=12, seed=5, file_ttl_s=100.0)  # 100 ms at time scale 1000
+    src = box.source()
+    docs, _ = read_all(src, "document")
+    assert docs and not any(d.url for d in docs)  # links are volatile: kept out of records
+    assert set(src._links) == {d.source_id for d in docs}
+    p = Practice(5, 12)
+    want = {d.source_id: p.file_bytes(d) for d in p.iter("document")}
+    small = [d for d in docs if (d.size or 0) < 2_000_000][:4]
+    time.sleep(0.25)  # every listed link has expired now
+
+    async def fetch_all():
+        out = [await src.fetch_file(d, tmp_path / f"{d.source_id}.bin") for d in small]
+        await src.aclose()
+        return out
+
+    infos = asyncio.run(fetch_all())
+    for d, info in zip(small, infos, strict=True):
+        content = info.path.read_bytes()
+        assert content == want[d.source_id]
+        assert info.size == len(content) and info.sha256 == hashlib.sha256(content).hexdigest()
+    refreshed = [e for e in box.pages() if e["resource"].startswith("files/")]
+    assert len(refreshed) == len(small)  # one fresh link per expired one, no more
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_check_passes_and_names_a_wrong_region_or_key(make_box):
+    box = make_box(patients=3)
+    assert all(i.ok for i in box.source().check())
+    wrong_region = box.source(base_url="https://demo.saturn.practicehub.io/api").check()
+    bad = [i for i in wrong_region if not i.ok]
+    assert bad and "region" in bad[0].detail and "region" in bad[0].fix
+    wrong_account = box.source(base_url="https://nope.neptune.practicehub.io/api").check()
+    assert any(not i.ok and "account" in i.detail for i in wrong_account)
+    import os
+    os.environ["PH_BAD_KEY"] = "phk_not_a_key"
+    bad_key = box.source(api_key_env="PH_BAD_KEY").check()
+    assert any(i.name == "API key" and not i.ok for i in bad_key)
+
+
+def test_auth_headers_are_required(make_box):
+    box = make_box(patients=3)
+    url = f"{box.running.base_url}/api/patients"
+    host = {"host": "demo.neptune.practicehub.io"}
+    assert httpx.get(url, headers=host).status_code == 401
+    no_app = httpx.get(url, headers={**host, "x-practicehub-key": box.creds["api_key"]})
+    assert no_app.status_code == 401 and "x-app-details" in no_app.json()["error"]
+    assert httpx.get(url).status_code == 404  # no account host
+    with pytest.raises(FatalError, match="region"):
+        read_all(box.source(base_url="https://demo.saturn.practicehub.io/api"), "patient")
+
+
+def test_describe_lists_objects_fields_and_patient_custom_fields(make_box):
+    box = make_box(patients=30)
+    infos = {o.name: o for o in box.source(describe_counts=True).describe()}
+    assert set(infos) == set(box.source().objects)
+    patient = infos["patient"]
+    assert patient.count == 30
+    assert patient.field("date_of_birth") is not None
+    assert patient.field("blood_group").key == "blood_type"
+    custom = {f.key for f in patient.fields if f.custom}
+    assert {"preferred_language", "vip"} <= custom
+    assert infos["appointment"].count == Practice(7, 30).count("appointment")

@@ -1,0 +1,77 @@
+"""The 1 request/second limit is enforced and never earned; under injected faults nothing is lost."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from .conftest import read_all
+
+
+def test_sandbox_enforces_one_request_per_second_per_account(make_box):
+    box = make_box(patients=3, time_scale=20.0)  # 50 ms per request
+    c = box.creds
+    url = f"{box.running.base_url}/api/practitioners"
+
+    client = httpx.Client()
+
+    def get(key: str) -> httpx.Response:
+        return client.get(url, headers={"host": "demo.neptune.practicehub.io",
+                                        "x-practicehub-key": key,
+                                        "x-app-details": c["app_details"]})
+
+    assert get(c["api_keys"][0]).status_code == 200
+    refused = get(c["api_keys"][1])  # another key of the same account shares the allowance
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert "rate limit" in refused.json()["error"]
+    time.sleep(0.06)
+    assert get(c["api_keys"][1]).status_code == 200
+    client.close()
+
+
+def test_paced_reads_never_earn_a_429(make_box):
+    box = make_box(patients=150, time_scale=100.0)  # 10 ms per request
+    src = box.source()
+    started = time.monotonic()
+    for obj in ("patient", "appointment", "invoice"):
+        read_all(src, obj)
+    elapsed = time.monotonic() - started
+    requests = src.client.stats.list_requests
+    assert src.client.stats.rate_limited == 0 and box.sandbox.api.limiter.refused == 0
+    assert elapsed >= (requests - 1) * 0.01  # the limit is respected, not merely survived
+
+
+def test_per_key_limits_are_spread_over_keys(make_box):
+    box = make_box(patients=150, time_scale=10.0, limit_scope="key", keys=3)
+    import os
+    for i, k in enumerate(box.creds["api_keys"]):
+        os.environ[f"PH_KEY_{i}"] = k
+    envs = [f"PH_KEY_{i}" for i in range(3)]
+    one = box.source(api_key_envs=envs[:1], limit_scope="key")
+    t0 = time.monotonic()
+    a, _ = read_all(one, "appointment")
+    single = time.monotonic() - t0
+    time.sleep(0.15)  # let the first client's last request age out of every key's window
+    three = box.source(api_key_envs=envs, limit_scope="key")
+    t0 = time.monotonic()
+    b, _ = read_all(three, "appointment")
+    spread = time.monotonic() - t0
+    assert [r.source_id for r in a] == [r.source_id for r in b]
+    assert three.client.stats.rate_limited == 0
+    assert spread < single * 0.6, (spread, single)
+
+
+def test_nothing_is_lost_under_faults(make_box):
+    clean = make_box(patients=60, seed=3)
+    faulty = make_box(patients=60, seed=3, time_scale=1000.0,
+                      faults="429=0.05,500=0.03,502=0.02,503=0.02,truncate=0.05,slow=0.02")
+    for obj in ("patient", "appointment", "clinical_note", "invoice", "document"):
+        want, _ = read_all(clean.source(), obj)
+        got, pages = read_all(faulty.source(page_size=10), obj)  # many requests, many faults
+        assert not any(p.errors for p in pages)
+        strip = {"url"}
+        assert ([r.model_dump(mode="json", exclude=strip) for r in got]
+                == [r.model_dump(mode="json", exclude=strip) for r in want]), obj
+    injected = faulty.sandbox.api.faults.injected
+    assert injected.get("truncate", 0) > 0 and sum(injected.values()) >= 5
