@@ -19,6 +19,15 @@ BARE = {"Patient", "Practitioner", "Organization", "Location", "Appointment", "I
 FERRY_EXT = "https://ferry.dev/fhir/StructureDefinition/"
 
 
+class BadResource(ValueError):
+    """A resource element has a shape R4 does not allow; names the element, never its value."""
+
+    def __init__(self, element: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.element = element
+        self.reason = reason
+
+
 def rid(rtype: str, id_: str) -> str:
     return id_ if rtype in BARE else f"{rtype}/{id_}"
 
@@ -135,7 +144,9 @@ def address(addrs: Any) -> dict[str, str]:
 
 def instant(value: Any) -> dt.datetime | None:
     """A FHIR instant / dateTime; a date-only dateTime becomes midnight UTC."""
-    if not isinstance(value, str) or not value:
+    if value is not None and not isinstance(value, str):
+        raise BadResource(None, "a dateTime element is not text")
+    if not value:
         return None
     try:
         if len(value) == 10:
@@ -148,6 +159,8 @@ def instant(value: Any) -> dt.datetime | None:
 
 def date(value: Any) -> dt.date | None:
     """A FHIR date; partial dates (``1980``, ``1980-03``) are not dates here (kept as custom)."""
+    if value is not None and not isinstance(value, str):
+        raise BadResource(None, "a date element is not text")
     if not isinstance(value, str) or len(value) < 10:
         return None
     try:

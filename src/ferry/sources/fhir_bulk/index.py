@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.errors import FerryError
+from ferry.sources.clinic_csv.rows import RowError
 from ferry.sources.fhir_bulk import fhirvals as F
 from ferry.sources.fhir_bulk.ndjson import Line, read_lines
 from ferry.sources.fhir_bulk.resources import (
@@ -59,7 +60,14 @@ class FactIndex:
                         if rtype != "Observation" and rtype != "RelatedPerson":
                             errors.append(item)  # those two report on their own reads
                         continue
-                    for owner, kind, body in facts(rtype, item.resource):
+                    try:
+                        found = facts(rtype, item.resource)
+                    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+                        del exc  # odd shapes: reported, never quoted
+                        errors.append(RowError(system, "patient", path.name, item.line, None,
+                                               None, "resource shape is not valid R4"))
+                        continue
+                    for owner, kind, body in found:
                         seq += 1
                         self.conn.execute("INSERT INTO facts VALUES (?,?,?,?)",
                                           (owner, kind, seq, json.dumps(body)))

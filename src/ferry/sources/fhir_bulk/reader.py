@@ -28,6 +28,7 @@ from ferry.errors import ConfigError, FerryError, RecordError
 from ferry.model.entities import ENTITIES, Document, Record, parse_record
 from ferry.model.fields import fields_of
 from ferry.sources.clinic_csv.rows import RowError
+from ferry.sources.fhir_bulk.fhirvals import BadResource
 from ferry.sources.fhir_bulk.index import FactIndex, enrich_patient, enrich_practitioner
 from ferry.sources.fhir_bulk.ndjson import Line, deleted_refs, read_lines, type_of_file
 from ferry.sources.fhir_bulk.resources import KNOWN, MAPPERS, TYPES_FOR
@@ -217,7 +218,17 @@ class FhirBulkSource(Source):
                 if isinstance(item, RowError):
                     errors.append(item)
                 else:
-                    for obj, data in MAPPERS[rtype](item.resource):
+                    try:
+                        mapped = MAPPERS[rtype](item.resource)
+                    except (BadResource, TypeError, AttributeError, KeyError, ValueError,
+                            ArithmeticError) as exc:  # odd shapes must not stop the read
+                        element = exc.element if isinstance(exc, BadResource) else None
+                        errors.append(RowError(self.name, object_name, path.name, item.line,
+                                               None, element, "resource shape is not valid R4"
+                                               + (f" ({exc.reason})" if isinstance(
+                                                   exc, BadResource) else "")))
+                        mapped = []
+                    for obj, data in mapped:
                         if obj == object_name:
                             pending.append((item, data))
                     offset, line = item.end, item.line + 1

@@ -47,7 +47,9 @@ def _actor(participants: Any, rtype: str) -> str | None:
 def patient(r: dict[str, Any]) -> Out:
     d = F.base(r) | F.name(r.get("name")) | F.telecom(r.get("telecom")) | F.address(r.get("address"))
     d.pop("website", None)
-    if r.get("birthDate"):
+    if r.get("birthDate") is not None:
+        if not isinstance(r["birthDate"], str):
+            raise F.BadResource("birthDate", "not a FHIR date")
         born = F.date(r["birthDate"])
         if born:
             d["date_of_birth"] = born
