@@ -145,6 +145,7 @@ def test_round_trip_per_object_with_accounting(odoo_factory: Any,
     assert dest.find("res.partner", "x_ferry_source_id", ["p-1", "p-404"]) == {"p-1": pid}
 
     lead = {"name": "Check-up", "partner_id": pid, "stage_id": prov[("stage", "Completed")],
+            "team_id": prov[("pipeline", "Appointments")], "type": "opportunity",
             "user_id": grey, "date_deadline": dt.date(2026, 3, 1),
             "expected_revenue": Decimal("95.50"), "x_visit_type": "Follow-up",
             "x_ferry_source_id": "a-1"}
@@ -152,16 +153,22 @@ def test_round_trip_per_object_with_accounting(odoo_factory: Any,
                 "activity_type_id": prov[("activity_type", "Consultation")], "user_id": grey,
                 "date_deadline": dt.date(2026, 3, 2), "note": "bring x-rays",
                 "x_ferry_source_id": "a-2"}
-    message = {"model": "res.partner", "res_id": int(pid), "body": "Hello & welcome",
-               "message_type": "Comment",
+    message = {"model": "res.partner", "res_id": int(pid), "body": "Hello &amp; welcome<br>Dr G",
+               "message_type": "comment", "subtype_xmlid": "mail.mt_note",
                "date": dt.datetime(2025, 5, 1, 9, 30, tzinfo=dt.UTC)}
     invoice = {"partner_id": pid, "invoice_date": dt.date(2026, 1, 31), "ref": "B-77",
-               "amount_total": Decimal("120.50")}
+               "amount_total": Decimal("120.50"), "move_type": "out_invoice",
+               "currency_id": dest.resolve_value("account.move", "currency_id", "EUR"),
+               "state": "posted"}
     for obj, row in (("crm.lead", lead), ("mail.activity", activity),
                      ("mail.message", message), ("account.move", invoice)):
         [r] = dest.create(obj, [row])
         assert r.ok, (obj, r.error)
         assert dest.read(obj, [r.dest_id or ""], list(row))[r.dest_id or ""] == row, obj
+    [void] = dest.create("account.move", [{**invoice, "ref": "B-78", "state": "cancel",
+                                           "currency_id": "eur"}])
+    assert dest.read("account.move", [void.dest_id or ""], ["state", "currency_id"]) == {
+        void.dest_id: {"state": "cancel", "currency_id": invoice["currency_id"]}}
 
     doc = tmp_path / "rx.pdf"
     doc.write_bytes(b"%PDF-1.4 prescription")
@@ -180,8 +187,8 @@ def test_round_trip_per_object_with_accounting(odoo_factory: Any,
     assert u.ok
     assert dest.read("res.partner", [pid], ["phone", "x_studio_blood_group"])[pid] == {
         "phone": None, "x_studio_blood_group": "O+"}
-    assert list(dest.iter_ids("account.move")) == [str(dest.find("account.move", "ref",
-                                                                 ["B-77"])["B-77"])]
+    assert list(dest.iter_ids("account.move")) == [
+        dest.find("account.move", "ref", ["B-77"])["B-77"], void.dest_id]
 
 
 def test_accounting_off_billing_goes_to_partner_fields(odoo_factory: Any,
@@ -237,14 +244,23 @@ def test_transport_faults_never_duplicate(odoo_factory: Any, monkeypatch: pytest
     assert tagged == 200
 
 
-def test_version_19_rejects_mobile_before_sending(odoo_factory: Any,
-                                                 monkeypatch: pytest.MonkeyPatch,
-                                                 tmp_path: Path) -> None:
+def test_version_drift_and_unknown_fields(odoo_factory: Any, monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
     dest = connect(odoo_factory(19), monkeypatch, tmp_path)
+    assert "mobile" not in dest.fields_meta("res.partner")
+    rows = [{"name": "A", "mobile": "+1 555 0100"},  # no mobile in 19: it becomes the phone
+            {"name": "B", "mobile": "+1 555 0101", "phone": "+1 555 0199"},  # dropped
+            {"name": "C", "country_id": "United Kingdom", "state_id": "Kent"}]  # no such state
+    ids = [r.dest_id or "" for r in dest.create("res.partner", rows)]
+    got = dest.read("res.partner", ids, ["phone", "mobile", "country_id", "state_id"])
+    assert [got[i]["phone"] for i in ids] == ["+1 555 0100", "+1 555 0199", None]
+    assert got[ids[0]]["mobile"] is None
+    assert got[ids[2]]["country_id"] == dest.resolve_value("res.partner", "country_id", "GB")
+    assert got[ids[2]]["state_id"] is None
     before = dest.rpc.calls["res.partner.create"]
-    with pytest.raises(FatalError, match="no field mobile"):
-        dest.create("res.partner", [{"name": "X", "mobile": "+1 555"}])
-    assert dest.rpc.calls["res.partner.create"] == before
+    with pytest.raises(FatalError, match="no field x_unknown"):
+        dest.create("res.partner", [{"name": "X", "x_unknown": 1}])
+    assert dest.rpc.calls["res.partner.create"] == before  # refused before sending
 
 
 def test_rollback_leaves_the_sandbox_as_before(odoo_factory: Any,

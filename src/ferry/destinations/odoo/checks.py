@@ -1,7 +1,12 @@
-"""``ferry check`` for Odoo: reachability, login, version, admin rights, CRM, Accounting, users.
+"""``ferry check`` and ``describe`` for Odoo: what the account is and holds.
 
-Each step is its own CheckItem so one failure says exactly what to fix; later steps that need a
-login are skipped when the login fails. Messages name settings and rights, never the secret.
+Check: reachability, login, version, admin rights, CRM, Accounting, users — each its own
+CheckItem so one failure says exactly what to fix; steps that need a login are skipped when the
+login fails. Messages name settings and rights, never the secret.
+
+Describe: the seam objects with their fields from a bounded ``fields_get`` (NOTES 2: a full one
+faults on 19). Standard selection fields list their *keys* as options (recipes write keys such
+as ``opportunity``), custom ones their labels; many2one fields are ``ref`` kinds.
 """
 
 from __future__ import annotations
@@ -9,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ferry.connectors.base import CheckItem
+from ferry.connectors.base import CheckItem, FieldSpec, ObjectInfo
+from ferry.destinations.odoo.shape import NO_ACTIVE, kind_of
 from ferry.errors import FerryError
 
 if TYPE_CHECKING:
@@ -56,3 +62,27 @@ def _version(info: dict[str, Any]) -> tuple[bool, str]:
     major = int((info.get("server_version_info") or [0])[0])
     note = " (XML-RPC is deprecated in 19 and res.partner has no mobile)" if major >= 19 else ""
     return 16 <= major <= 19, f"server {info.get('server_version')}{note}"
+
+
+MAGIC = {"id", "display_name", "create_date", "write_date", "create_uid", "write_uid",
+         "__last_update"}
+SKIP_TYPES = {"one2many", "binary", "properties", "reference"}
+
+
+def describe_objects(dest: OdooDestination) -> list[ObjectInfo]:
+    out = []
+    for model in dest.objects():
+        fields = []
+        for name, meta in sorted(dest.fields_meta(model).items()):
+            if name in MAGIC or meta.get("type") in SKIP_TYPES:
+                continue
+            pick = 1 if meta.get("manual") else 0
+            options = [str(p[pick]) for p in meta.get("selection") or []] or None
+            fields.append(FieldSpec(
+                name=name, kind=kind_of(name, meta), label=str(meta.get("string") or name),
+                key=name, required=bool(meta.get("required")), custom=name.startswith("x_"),
+                options=options, ref=meta.get("relation"), writable=not meta.get("readonly"),
+                external_id=name == dest.source_id_field))
+        count = dest.rpc.execute(model, "search_count", [], context=NO_ACTIVE)
+        out.append(ObjectInfo(model, model, fields, custom=False, count=int(count)))
+    return out

@@ -64,6 +64,11 @@ class OdooServerError(OdooUserError):
     """Fault 1 that is about the data sent (bad selection value, date format...)."""
 
 
+class OdooNoneResult(ConnectorError):
+    """Fault 1 "cannot marshal None": the method ran and committed, its None result did not
+    travel (button methods, NOTES 1.3)."""
+
+
 class OdooSchemaError(FatalError):
     """Fault 1 naming a field the server does not have (map vs. server version mismatch)."""
 
@@ -105,8 +110,8 @@ def from_fault(fault: xmlrpc.client.Fault, *, model: str, method: str) -> Connec
     if "Invalid field" in text:
         return OdooSchemaError(f"Odoo {model}: {reason}", system=SYSTEM)
     if "cannot marshal None" in text:
-        return FatalError(f"Odoo {model}.{method} returned nothing XML-RPC can carry",
-                          system=SYSTEM)
+        return OdooNoneResult(f"Odoo {model}.{method} returned None, which XML-RPC cannot"
+                              " carry", system=SYSTEM)
     return OdooServerError(reason, field)
 
 

@@ -13,9 +13,10 @@ decimal/money → float (monetary needs a currency field the models do not all h
 boolean, date/datetime → date/datetime, enum → selection (option value = label), set → char with
 labels joined by ``"; "`` (marked ``ferry:set`` in its help), ref → many2one on ``item.ref``.
 
-Stages (and "pipelines", which Odoo does not have: its CRM has one stage list, shared by sales
-teams) become ``crm.stage`` records; activity types ``mail.activity.type`` records. Both are
-found by name first. Field creation is batched: one ``ir.model.fields`` create call per ensure,
+A pipeline is a sales team (``crm.team``: each team has its pipeline in Odoo's CRM); its stages
+are ``crm.stage`` records bound to that team (a stage of the same name that is shared — no
+team — or already the team's is reused); activity types are ``mail.activity.type`` records. All
+are found by name first, so a second ``prepare`` creates nothing. Field creation is batched: one ``ir.model.fields`` create call per ensure,
 because each one reloads Odoo's registry (NOTES 3).
 """
 
@@ -65,9 +66,12 @@ class Provisioner:
             if item.kind == "custom_field":
                 continue
             if item.kind == "pipeline":
-                out[i] = Provisioned(item, "crm.stage", created=False)
+                out[i] = self._named(item, "crm.team", {})
             elif item.kind == "stage":
-                out[i] = self._named(item, "crm.stage", {"sequence": item.order + 1})
+                team = self._team(item.parent)
+                out[i] = self._named(item, "crm.stage", {"sequence": item.order + 1,
+                                                         "team_id": team},
+                                     [["team_id", "in", [team, False]]] if team else [])
             elif item.kind == "activity_type":
                 vals: dict[str, Any] = {"category": "default"}
                 out[i] = self._named(item, "mail.activity.type", vals)
@@ -76,9 +80,18 @@ class Provisioner:
                                   " are not supported by the Odoo connector")
         return [out[i] for i in range(len(items))]
 
-    def _named(self, item: SchemaItem, model: str, vals: dict[str, Any]) -> Provisioned:
+    def _team(self, name: str | None) -> int | bool:
+        if not name:
+            return False
+        rows = self.rpc.search_read("crm.team", [["name", "=ilike", name]], ["id"], limit=1,
+                                    context={"active_test": False})
+        return int(rows[0]["id"]) if rows else False
+
+    def _named(self, item: SchemaItem, model: str, vals: dict[str, Any],
+               domain: list[Any] | None = None) -> Provisioned:
         label = item.label or item.name
-        found = self.rpc.search_read(model, [["name", "=ilike", label]], ["id"], limit=1,
+        found = self.rpc.search_read(model, [["name", "=ilike", label], *(domain or [])],
+                                     ["id"], limit=1, order="id",
                                      context={"active_test": False})
         if found:
             return Provisioned(item, str(found[0]["id"]), created=False)
@@ -162,8 +175,9 @@ class Provisioner:
                                          ["name", "=", provisioned.key]], ["id"])
             if rows:
                 self.rpc.execute("ir.model.fields", "unlink", [r["id"] for r in rows])
-        elif item.kind in ("stage", "activity_type"):
-            model = "crm.stage" if item.kind == "stage" else "mail.activity.type"
+        elif item.kind in ("stage", "activity_type", "pipeline"):
+            model = {"stage": "crm.stage", "pipeline": "crm.team"}.get(item.kind,
+                                                                      "mail.activity.type")
             rid = int(provisioned.key)
             if self.rpc.execute(model, "search", [["id", "=", rid]],
                                 context={"active_test": False}):

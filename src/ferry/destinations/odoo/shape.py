@@ -13,8 +13,9 @@ in the words a source has, because that is what a practice export holds:
 | crm.stage / mail.activity.type | id or the name |
 | ir.model (``res_model_id``) | id or the model name (``res.partner``) |
 
-``read`` shapes values back the same way (many2one → id string, selection key → label, html
-``<p>text</p>`` → text), so what the engine wrote and what it reads back compare field by field.
+``read`` shapes values back the same way (many2one → id string, custom selection key → label,
+html ``<p>text</p>`` → ``text``, entities kept as written by the ``html`` transform), so what
+the engine wrote and what it reads back compare field by field.
 A custom field made for a Ferry *set* is a char holding labels joined by ``"; "``; its ``help``
 says ``ferry:set`` so reads split it again.
 """
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import re
 from decimal import Decimal
 from typing import Any
@@ -107,7 +107,8 @@ class Lookups:
             for u in self.rows(relation, ["login", "email", "share"]):
                 if low in ((u["login"] or "").lower(), (u["email"] or "").lower()):
                     return int(u["id"])
-        elif relation in ("crm.stage", "mail.activity.type", "res.partner.category", "crm.tag"):
+        elif relation in ("crm.stage", "crm.team", "mail.activity.type", "res.currency",
+                          "res.partner.category", "crm.tag", "mail.message.subtype"):
             for r in self.rows(relation, ["name"]):
                 if (r["name"] or "").lower() == low:
                     return int(r["id"])
@@ -179,6 +180,8 @@ def from_odoo(meta: dict[str, Any], value: Any, kind: Kind | None = None) -> Any
     if t in ("many2many", "one2many"):
         return [str(v) for v in value]
     if t == "selection":
+        if not meta.get("manual"):
+            return value  # standard fields are written with their keys (recipes do)
         for key, label in meta.get("selection") or []:
             if key == value:
                 return label
@@ -191,10 +194,8 @@ def from_odoo(meta: dict[str, Any], value: Any, kind: Kind | None = None) -> Any
         return Decimal(repr(float(value))) if kind in (Kind.DECIMAL, Kind.MONEY, None) \
             else float(value)
     if t == "html":
-        m = _P.match(str(value))
-        if m and "<" not in m.group(1):
-            return html.unescape(m.group(1))
-        return value
+        m = _P.match(str(value))  # the paragraph Odoo's sanitizer wrapped around bare text
+        return m.group(1) if m and "<p>" not in m.group(1) else value
     if t == "char" and kind == Kind.SET:
         return [v for v in str(value).split(SET_SEP) if v]
     return value

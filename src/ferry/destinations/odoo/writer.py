@@ -30,7 +30,6 @@ from ferry.connectors.base import (
     CheckItem,
     Destination,
     DestUser,
-    FieldSpec,
     ObjectInfo,
     Provisioned,
     RateInfo,
@@ -38,6 +37,8 @@ from ferry.connectors.base import (
     WriteResult,
 )
 from ferry.connectors.http import backoff
+from ferry.destinations.odoo import extras
+from ferry.destinations.odoo.checks import MAGIC, SKIP_TYPES
 from ferry.destinations.odoo.errors import OdooSchemaError, OdooUserError
 from ferry.destinations.odoo.provision import Provisioner, model_of
 from ferry.destinations.odoo.rpc import OdooRpc
@@ -47,13 +48,6 @@ from ferry.errors import ConfigError, FatalError, RateLimited, RecordError, Retr
 
 OBJECTS = ("res.partner", "crm.lead", "mail.activity", "mail.message", "ir.attachment")
 ATTRS = ["type", "string", "required", "readonly", "selection", "relation", "help", "manual"]
-MAGIC = {"id", "display_name", "create_date", "write_date", "create_uid", "write_uid",
-         "__last_update"}
-SEAM_ONLY = {"mail.activity": {"res_model": {"type": "char", "string": "Document Model",
-                                             "readonly": False}},
-             "account.move": {"amount_total": {"type": "monetary", "string": "Total",
-                                               "readonly": False}}}
-SKIP_TYPES = {"one2many", "binary", "properties", "reference"}
 
 
 class OdooDestination(Destination):
@@ -77,6 +71,7 @@ class OdooDestination(Destination):
         self.provisioner = Provisioner(rpc)
         self._meta: dict[str, dict[str, dict[str, Any]]] = {}
         self._accounting: bool | None = None
+        self.xmlids: dict[tuple[str, int], str] = {}  # (model, id) → module.name
 
     # ------------------------------------------------------------------ metadata
     def accounting_installed(self) -> bool:
@@ -90,8 +85,22 @@ class OdooDestination(Destination):
     def fields_meta(self, model: str) -> dict[str, dict[str, Any]]:
         if model not in self._meta:
             meta = self.rpc.execute(model, "fields_get", attributes=ATTRS)
-            self._meta[model] = {**meta, **SEAM_ONLY.get(model, {})}
+            if model == "account.move":  # written through invoice lines / post and cancel
+                for name in ("amount_total", "state"):
+                    meta[name] = {**meta[name], "readonly": False}
+            self._meta[model] = {**meta, **extras.SEAM_ONLY.get(model, {})}
         return self._meta[model]
+
+    def resolve_value(self, object_name: str, field: str, value: Any,
+                      row: dict[str, Any] | None = None) -> Any:
+        """A seam value in the form ``read`` returns it (a country code → its id string),
+        for comparing what was sent with what is stored."""
+        model = model_of(object_name)
+        meta = self.fields_meta(model).get(field)
+        if meta is None or value is None:
+            return value
+        return from_odoo(meta, shape_value(field, meta, value, row or {}, self.lookups),
+                         kind_of(field, meta))
 
     def check(self) -> list[CheckItem]:
         from ferry.destinations.odoo.checks import run_checks
@@ -110,23 +119,9 @@ class OdooDestination(Destination):
         return model
 
     def describe(self) -> list[ObjectInfo]:
-        out = []
-        for model in self.objects():
-            fields = []
-            for name, meta in sorted(self.fields_meta(model).items()):
-                if name in MAGIC or meta.get("type") in SKIP_TYPES:
-                    continue
-                kind = kind_of(name, meta)
-                options = [str(lbl) for _, lbl in meta.get("selection") or []] or None
-                fields.append(FieldSpec(
-                    name=name, kind=kind, label=str(meta.get("string") or name), key=name,
-                    required=bool(meta.get("required")), custom=name.startswith("x_"),
-                    options=options, ref=meta.get("relation"),
-                    writable=not meta.get("readonly"),
-                    external_id=name == self.source_id_field))
-            count = self.rpc.execute(model, "search_count", [], context=NO_ACTIVE)
-            out.append(ObjectInfo(model, model, fields, custom=False, count=int(count)))
-        return out
+        from ferry.destinations.odoo.checks import describe_objects
+
+        return describe_objects(self)
 
     def users(self) -> list[DestUser]:
         rows = self.rpc.search_read("res.users", [["share", "=", False]],
@@ -153,29 +148,23 @@ class OdooDestination(Destination):
         self._meta.clear()
 
     # ------------------------------------------------------------------ values
-    def _vals(self, model: str, row: dict[str, Any], update: bool = False) -> dict[str, Any]:
+    def _vals(self, model: str, row: dict[str, Any], update: bool = False
+              ) -> tuple[dict[str, Any], str | None]:
+        """Odoo values for one seam row, and the state a move must reach after the write."""
         meta = self.fields_meta(model)
-        row = dict(row)
-        vals: dict[str, Any] = {}
-        if model == "mail.activity" and "res_model" in row:
-            name = row.pop("res_model")
-            if "res_model_id" not in row and name:
-                row["res_model_id"] = name
-        if model == "account.move" and "amount_total" in row:
-            amount = row.pop("amount_total")
-            if amount is not None:
-                line = {"name": row.get("ref") or "Migrated invoice", "quantity": 1.0,
-                        "price_unit": float(amount)}
-                vals["invoice_line_ids"] = ([[5, 0, 0]] if update else []) + [[0, 0, line]]
-            if not update:
-                row.setdefault("move_type", "out_invoice")
+        row, vals, state = extras.prepare(self, model, row, update=update)
         for key, value in row.items():
             m = meta.get(key)
             if m is None:
                 raise OdooSchemaError(f"Odoo {model} has no field {key}: run prepare, or fix"
                                       " the map for this server version", system="odoo")
-            vals[key] = shape_value(key, m, value, row, self.lookups)
-        return vals
+            try:
+                vals[key] = shape_value(key, m, value, row, self.lookups)
+            except Unresolved:
+                if key != "state_id":
+                    raise
+                # Odoo lacks many regions (no UK counties): the address keeps the rest
+        return vals, state
 
     def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
              ) -> dict[str, dict[str, Any]]:
@@ -184,12 +173,14 @@ class OdooDestination(Destination):
         names = list(fields) if fields else [
             n for n, m in meta.items() if n not in MAGIC and m.get("type") not in SKIP_TYPES]
         kinds = {n: kind_of(n, meta[n]) for n in names if n in meta}
+        server, virtual = extras.read_virtual(self, model, names)
         out: dict[str, dict[str, Any]] = {}
         for chunk in _chunks([int(i) for i in dest_ids], 500):
-            rows = self.rpc.execute(model, "read", chunk, fields=names)
+            rows = self.rpc.execute(model, "read", chunk, fields=server)
             for r in rows:
-                out[str(r["id"])] = {n: from_odoo(meta.get(n, {}), r.get(n), kinds.get(n))
-                                     for n in names}
+                out[str(r["id"])] = {
+                    n: extras.virtual_value(self, n, virtual[n], r) if n in virtual
+                    else from_odoo(meta.get(n, {}), r.get(n), kinds.get(n)) for n in names}
         return out
 
     # ------------------------------------------------------------------ writes
@@ -210,15 +201,21 @@ class OdooDestination(Destination):
         model = self._model(object_name)
         results: list[WriteResult | None] = [None] * len(rows)
         ready: list[tuple[int, dict[str, Any], str | None]] = []
+        states: dict[int, str] = {}
         for i, row in enumerate(rows):
             sid = row.get(self.source_id_field)
             try:
-                ready.append((i, self._vals(model, row), str(sid) if sid else None))
+                vals, state = self._vals(model, row)
             except Unresolved as exc:
                 results[i] = WriteResult.failure(RecordError(
                     _ref(model, sid, i), exc.field, exc.reason, system="odoo"))
+                continue
+            ready.append((i, vals, str(sid) if sid else None))
+            if state:
+                states[i] = state
         for chunk in _chunks(ready, self.batch_size):
             self._create_chunk(model, chunk, results)
+        self._states(model, states, results)
         return [r or WriteResult.failure(RecordError(_ref(model, None, i), None, "not written"))
                 for i, r in enumerate(results)]
 
@@ -253,6 +250,15 @@ class OdooDestination(Destination):
                 results[i] = WriteResult.success(str(new_id), created=True)
             return
 
+    def _states(self, model: str, states: dict[int, str], results: list[WriteResult | None]
+                ) -> None:
+        targets: dict[str, list[int]] = {}
+        for i, state in states.items():
+            r = results[i]
+            if r is not None and r.ok and r.dest_id:
+                targets.setdefault(state, []).append(int(r.dest_id))
+        extras.apply_states(self, model, targets)
+
     def _recover(self, model: str, pending: list[tuple[int, dict[str, Any], str | None]],
                  results: list[WriteResult | None]
                  ) -> list[tuple[int, dict[str, Any], str | None]]:
@@ -275,17 +281,24 @@ class OdooDestination(Destination):
         model = self._model(object_name)
         results: list[WriteResult | None] = [None] * len(rows)
         groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
+        states: dict[int, str] = {}
         for i, (dest_id, fields) in enumerate(rows):
             try:
-                vals = self._vals(model, fields, update=True)
+                vals, state = self._vals(model, fields, update=True)
             except Unresolved as exc:
                 results[i] = WriteResult.failure(RecordError(_ref(model, dest_id, i), exc.field,
                                                              exc.reason, system="odoo"))
+                continue
+            if state:
+                states[i] = state
+            if not vals:
+                results[i] = WriteResult.success(dest_id)
                 continue
             groups.setdefault(repr(sorted(vals.items())), (vals, []))[1].append(i)
         for vals, idxs in groups.values():
             for part in _chunks(idxs, self.batch_size):
                 self._write(model, vals, part, rows, results)
+        self._states(model, states, results)
         return [r or WriteResult.failure(RecordError(_ref(model, None, i), None, "not written"))
                 for i, r in enumerate(results)]
 
@@ -362,7 +375,7 @@ class OdooDestination(Destination):
             if str(sid) in found:
                 return WriteResult.success(found[str(sid)], created=False)
         try:
-            vals = self._vals("ir.attachment", row)
+            vals, _ = self._vals("ir.attachment", row)
         except Unresolved as exc:
             return WriteResult.failure(RecordError(ref, exc.field, exc.reason))
         results: list[WriteResult | None] = [None]

@@ -14,7 +14,8 @@ from ferry.sandbox.odoo import hooks
 from ferry.sandbox.odoo.exceptions import AccessError, UserError, ValidationError, acl
 from ferry.sandbox.odoo.orm import RELATIONAL, Orm, Rec
 
-RECORD_METHODS = {"read", "write", "unlink", "name_get", "message_post", "action_post"}
+RECORD_METHODS = {"read", "write", "unlink", "name_get", "message_post", "action_post",
+                  "button_cancel", "button_draft"}
 
 
 def _ids(value: Any) -> list[int]:
@@ -40,7 +41,8 @@ class ModelProxy:
         fn = getattr(self, f"rpc_{method}", None)
         if fn is None or (method == "name_get" and self.orm.version >= 18) \
                 or (method == "message_post" and not self.md.thread) \
-                or (method == "action_post" and self.model != "account.move") \
+                or (method in ("action_post", "button_cancel", "button_draft")
+                    and self.model != "account.move") \
                 or (method == "context_get" and self.model != "res.users"):
             raise AttributeError(f"The method '{method}' does not exist on the model"
                                  f" '{self.model}'")
@@ -294,9 +296,16 @@ class ModelProxy:
         self.orm.browse(self.model, target, self.uid)
         text = body if body_is_html else self.orm.to_html_text(body or "")
         author = author_id or hooks.user_partner(self.orm, self.uid)
+        subtype: int | bool = False
+        if subtype_xmlid:
+            module, _, name = subtype_xmlid.partition(".")
+            subtype = next((d["res_id"] for d in self.orm.table("ir.model.data").values()
+                            if (d["module"], d["name"]) == (module, name)), False)
+            if not subtype:
+                raise ValueError(f"External ID not found in the system: {subtype_xmlid}")
         msg = ModelProxy(self.orm, self.uid, "mail.message", self.context)._create_one(
             {"model": self.model, "res_id": target[0], "body": text, "subject": subject or False,
-             "message_type": message_type, "author_id": author,
+             "message_type": message_type, "author_id": author, "subtype_id": subtype,
              "attachment_ids": [[6, 0, list(attachment_ids or [])]]})
         return [msg] if self.orm.version >= 19 else msg
 
@@ -312,6 +321,17 @@ class ModelProxy:
             self.orm.update(self.model, rec["id"], {"state": "posted",
                                                     "name": f"INV/{year}/{seq + 1:05d}"})
         return False
+
+    def rpc_button_cancel(self, ids: Any) -> None:
+        """Returns None as Odoo's does: the cancel commits, then XML-RPC cannot marshal it."""
+        for rec in self.orm.browse(self.model, _ids(ids), self.uid):
+            if rec["state"] == "posted":
+                self.orm.update(self.model, rec["id"], {"state": "draft"})
+            self.orm.update(self.model, rec["id"], {"state": "cancel"})
+
+    def rpc_button_draft(self, ids: Any) -> None:
+        for rec in self.orm.browse(self.model, _ids(ids), self.uid):
+            self.orm.update(self.model, rec["id"], {"state": "draft"})
 
 
 REFS = {"ir.attachment": ("res_model", "res_id"), "mail.message": ("model", "res_id"),

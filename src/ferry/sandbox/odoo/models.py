@@ -79,6 +79,16 @@ def _first_stage(orm: Any, uid: int) -> int | bool:
     return min(stages.values(), key=lambda r: (r["sequence"], r["id"]))["id"]
 
 
+def _first_team(orm: Any, uid: int) -> int | bool:
+    teams = [t for t in orm.table("crm.team").values() if t["active"]]
+    return min(teams, key=lambda t: (t["sequence"], t["id"]))["id"] if teams else False
+
+
+def _company_currency(orm: Any, uid: int) -> int | bool:
+    return next((c["id"] for c in orm.table("res.currency").values()
+                 if c["name"] == orm.company_currency), False)
+
+
 def _magic() -> dict[str, F]:
     return {
         "id": F("integer", "ID", readonly=True, computed=True),
@@ -175,6 +185,7 @@ def build_models(version: int, accounting: bool) -> dict[str, ModelDef]:
         "email_from": F("char", "Email"), "phone": F("char", "Phone"),
         "stage_id": F("many2one", "Stage", relation="crm.stage", default=_first_stage,
                       ondelete="restrict"),
+        "team_id": F("many2one", "Sales Team", relation="crm.team", default=_first_team),
         "user_id": F("many2one", "Salesperson", relation="res.users", default=_current_user),
         "expected_revenue": F("monetary", "Expected Revenue"),
         "probability": F("float", "Probability", default=10.0),
@@ -195,8 +206,26 @@ def build_models(version: int, accounting: bool) -> dict[str, ModelDef]:
         "sequence": F("integer", "Sequence", default=1),
         "is_won": F("boolean", "Is Won Stage?", default=False),
         "fold": F("boolean", "Folded in Pipeline", default=False),
-        "requirements": F("text", "Requirements")},
+        "requirements": F("text", "Requirements"),
+        "team_id": F("many2one", "Sales Team", relation="crm.team")},
         order="sequence, name, id", create_group="admin", write_group="admin")
+    add("crm.team", "Sales Team", {
+        "name": F("char", "Sales Team", required=True),
+        "sequence": F("integer", "Sequence", default=10),
+        "user_id": F("many2one", "Team Leader", relation="res.users"),
+        "active": F("boolean", "Active", default=True)},
+        order="sequence ASC, create_date DESC, id DESC", create_group="admin",
+        write_group="admin")
+    add("res.currency", "Currency", {
+        "name": F("char", "Currency", required=True), "symbol": F("char", "Symbol"),
+        "active": F("boolean", "Active", default=True)},
+        order="active desc, name", create_group="admin", write_group="admin")
+    add("mail.message.subtype", "Message subtypes", {
+        "name": F("char", "Message Type", required=True),
+        "internal": F("boolean", "Internal Only", default=False),
+        "description": F("text", "Description")},
+        order="sequence, id", create_group="admin", write_group="admin")
+    m["mail.message.subtype"].fields["sequence"] = F("integer", "Sequence", default=1)
 
     atype = {
         "name": F("char", "Name", required=True),
@@ -234,6 +263,8 @@ def build_models(version: int, accounting: bool) -> dict[str, ModelDef]:
         "message_type": F("selection", "Type", required=True, default="comment",
                           selection=MESSAGE_TYPES),
         "author_id": F("many2one", "Author", relation="res.partner"),
+        "subtype_id": F("many2one", "Subtype", relation="mail.message.subtype",
+                        ondelete="set null"),
         "date": F("datetime", "Date"),
         "attachment_ids": F("many2many", "Attachments", relation="ir.attachment"),
     }, order="id desc")
@@ -306,6 +337,8 @@ def build_models(version: int, accounting: bool) -> dict[str, ModelDef]:
             "move_type": F("selection", "Type", required=True, default="entry",
                            selection=MOVE_TYPES),
             "partner_id": F("many2one", "Partner", relation="res.partner", ondelete="restrict"),
+            "currency_id": F("many2one", "Currency", relation="res.currency", required=True,
+                             default=_company_currency),
             "invoice_date": F("date", "Invoice/Bill Date"),
             "invoice_date_due": F("date", "Due Date"),
             "ref": F("char", "Reference"),

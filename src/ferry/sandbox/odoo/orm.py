@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from html import escape
+from html import escape, unescape
 from typing import Any
 
 from ferry.sandbox.odoo.domain import Evaluator, mentions, normalize
@@ -25,6 +26,7 @@ from ferry.sandbox.odoo.models import F, ModelDef, build_models
 
 Rec = dict[str, Any]
 DATE_FMT, DT_FMT = "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"
+_TAG = re.compile(r"<[a-zA-Z/][^>]*>")
 RELATIONAL = ("many2one", "one2many", "many2many")
 REFERENCES = {"ir.attachment": ("res_model", "res_id"), "mail.message": ("model", "res_id"),
               "mail.activity": ("res_model", "res_id")}
@@ -39,6 +41,7 @@ class Orm:
         self.data: dict[str, dict[int, Rec]] = {name: {} for name in self.models}
         self.seq: dict[str, int] = dict.fromkeys(self.models, 0)
         self.admins: set[int] = set()
+        self.company_currency = "USD"
         self._undo: list[Callable[[], None]] | None = None
 
     # ------------------------------------------------------------------ infrastructure
@@ -97,7 +100,9 @@ class Orm:
                 return False
             text = value if isinstance(value, str) else str(value)
             if t == "html" and text and not text.lstrip().startswith("<"):
-                text = f"<p>{escape(text)}</p>"
+                # the sanitizer parses the value as HTML and wraps bare text in a paragraph
+                body = escape(unescape(text), quote=False) if not _TAG.search(text) else text
+                text = f"<p>{body}</p>"
             return text
         if t in ("integer", "many2one_reference"):
             return int(value or 0) if t == "integer" else (int(value) if value else False)

@@ -37,6 +37,9 @@ ACTIVITY_TYPES = [("mail_activity_data_email", "Email", "default", "fa-envelope"
                   ("mail_activity_data_todo", "To-Do", "default", "fa-check"),
                   ("mail_activity_data_upload_document", "Upload Document", "upload_file",
                    "fa-upload")]
+CURRENCIES = [("USD", "$"), ("EUR", "€"), ("GBP", "£"), ("INR", "₹"), ("AUD", "$")]
+SUBTYPES = [("mt_comment", "Discussions", False), ("mt_note", "Note", True),
+            ("mt_activities", "Activities", False)]
 MODULES = [("base", "Base", True), ("web", "Web", True), ("mail", "Discuss", True),
            ("contacts", "Contacts", True), ("calendar", "Calendar", True),
            ("crm", "CRM", True), ("sale", "Sales", False), ("account", "Invoicing", None),
@@ -140,6 +143,13 @@ def new_database(*, version: int, accounting: bool, db: str, admin_login: str,
         _xmlid(orm, "base", xml, "res.country", cid)
         for scode, sname in states:
             create("res.country.state", {"name": sname, "code": scode, "country_id": cid})
+    _xmlid(orm, "sales_team", "team_sales_department", "crm.team",
+           create("crm.team", {"name": "Sales", "sequence": 1, "user_id": admin}))
+    for code, symbol in CURRENCIES:
+        create("res.currency", {"name": code, "symbol": symbol})
+    for xml, name, internal in SUBTYPES:
+        _xmlid(orm, "mail", xml, "mail.message.subtype", create(
+            "mail.message.subtype", {"name": name, "internal": internal}))
     for xml, name, seq, won in STAGES:
         _xmlid(orm, "crm", xml, "crm.stage", create("crm.stage", {
             "name": name, "sequence": seq, "is_won": won}))

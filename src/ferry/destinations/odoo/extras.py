@@ -1,0 +1,134 @@
+"""Seam fields that are not plain Odoo fields, and the version drift the connector absorbs.
+
+The recipes (``mapping/recipes/*__odoo*.yaml``) write what a person would say, not what the ORM
+stores; each case is translated here, both ways, so ``read`` gives back what was written:
+
+| object.field | written as | how |
+|---|---|---|
+| mail.activity.res_model | ``res.partner`` | resolved to the required ``res_model_id`` |
+| mail.message.subtype_xmlid | ``mail.mt_note`` | resolved through ir.model.data to ``subtype_id`` |
+| account.move.amount_total | a number | one invoice line (Odoo computes the total) |
+| account.move.state | ``posted`` / ``cancel`` | created as draft, then ``action_post`` / ``button_cancel`` (Odoo's state is not writable as such) |
+| res.partner/crm.lead.mobile | a phone | on 19 (no ``mobile``): goes to ``phone`` when the row has none, else dropped — the sample diff shows it as missing |
+
+``button_cancel`` returns None, which Odoo's XML-RPC cannot marshal (NOTES 1.3, odoo/odoo#19889):
+the call commits and then faults; that fault is read as success.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ferry.destinations.odoo.errors import OdooNoneResult
+from ferry.destinations.odoo.shape import Unresolved
+
+if TYPE_CHECKING:
+    from ferry.destinations.odoo.writer import OdooDestination
+
+#: seam-only fields (not on the server) with the fields_get-like meta describe() reports
+SEAM_ONLY: dict[str, dict[str, dict[str, Any]]] = {
+    "mail.activity": {"res_model": {"type": "char", "string": "Document Model",
+                                    "readonly": False}},
+    "mail.message": {"subtype_xmlid": {"type": "char", "string": "Subtype (external id)",
+                                       "readonly": False}},
+}
+#: fields removed in newer servers and where their value goes instead
+REMOVED = {"mobile": "phone"}
+STATE_ACTIONS = {"posted": "action_post", "cancel": "button_cancel"}
+
+
+def prepare(dest: OdooDestination, model: str, row: dict[str, Any], *, update: bool
+            ) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """(row left for plain shaping, vals already in Odoo form, deferred target state)."""
+    row = dict(row)
+    vals: dict[str, Any] = {}
+    meta = dest.fields_meta(model)
+    state: str | None = None
+    for gone, instead in REMOVED.items():
+        if gone in row and gone not in meta:
+            value = row.pop(gone)
+            if value not in (None, "") and instead in meta and not row.get(instead):
+                row[instead] = value
+    if model == "mail.activity" and "res_model" in row:
+        name = row.pop("res_model")
+        if name and "res_model_id" not in row:
+            row["res_model_id"] = name
+    if model == "mail.message" and "subtype_xmlid" in row:
+        xmlid = row.pop("subtype_xmlid")
+        vals["subtype_id"] = xmlid_to_id(dest, xmlid) if xmlid else False
+    if model == "account.move":
+        if "amount_total" in row:
+            amount = row.pop("amount_total")
+            if amount is not None:
+                line = {"name": row.get("ref") or "Migrated invoice", "quantity": 1.0,
+                        "price_unit": float(amount)}
+                vals["invoice_line_ids"] = ([[5, 0, 0]] if update else []) + [[0, 0, line]]
+        if "state" in row:
+            wanted = row.pop("state")
+            state = wanted if wanted in STATE_ACTIONS else None
+        if not update:
+            row.setdefault("move_type", "out_invoice")
+    return row, vals, state
+
+
+def apply_states(dest: OdooDestination, model: str, targets: dict[str, list[int]]) -> None:
+    """Post or cancel the moves that must not stay draft (one call per action)."""
+    for state, ids in targets.items():
+        if not ids:
+            continue
+        method = STATE_ACTIONS[state]
+        if state == "posted":
+            ids = [r["id"] for r in dest.rpc.execute(model, "read", ids, fields=["state"])
+                   if r["state"] == "draft"]
+            if not ids:
+                continue
+        try:
+            dest.rpc.execute(model, method, ids)
+        except OdooNoneResult:
+            pass  # committed; only the None result could not be marshalled
+
+
+def read_virtual(dest: OdooDestination, model: str, names: list[str]
+                 ) -> tuple[list[str], dict[str, str]]:
+    """(server field names to read, {seam field: server field it comes from})."""
+    meta = dest.fields_meta(model)
+    server, virtual = [], {}
+    for n in names:
+        if model == "mail.message" and n == "subtype_xmlid":
+            virtual[n] = "subtype_id"
+            server.append("subtype_id")
+        elif n in REMOVED and n not in meta:
+            virtual[n] = ""
+        elif model == "mail.activity" and n == "res_model":
+            server.append(n)
+        else:
+            server.append(n)
+    return list(dict.fromkeys(server)), virtual
+
+
+def virtual_value(dest: OdooDestination, field: str, source: str, raw: dict[str, Any]) -> Any:
+    if field == "subtype_xmlid":
+        value = raw.get(source)
+        sid = value[0] if isinstance(value, list | tuple) else value
+        return id_to_xmlid(dest, "mail.message.subtype", int(sid)) if sid else None
+    return None
+
+
+def xmlid_to_id(dest: OdooDestination, xmlid: str) -> int:
+    module, _, name = str(xmlid).partition(".")
+    rows = dest.rpc.search_read("ir.model.data", [["module", "=", module], ["name", "=", name]],
+                                ["model", "res_id"])
+    if not rows:
+        raise Unresolved("subtype_xmlid", "no such external id in Odoo")
+    dest.xmlids[(rows[0]["model"], int(rows[0]["res_id"]))] = str(xmlid)
+    return int(rows[0]["res_id"])
+
+
+def id_to_xmlid(dest: OdooDestination, model: str, rid: int) -> str | None:
+    if (model, rid) not in dest.xmlids:
+        rows = dest.rpc.search_read("ir.model.data", [["model", "=", model], ["res_id", "=", rid]],
+                                    ["module", "name"], limit=1)
+        if not rows:
+            return None
+        dest.xmlids[(model, rid)] = f"{rows[0]['module']}.{rows[0]['name']}"
+    return dest.xmlids[(model, rid)]
