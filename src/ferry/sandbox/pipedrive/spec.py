@@ -78,9 +78,16 @@ def _routes() -> list[tuple[re.Pattern[str], Route]]:
     return [(p, r) for _, p, r in out]
 
 
+_NUMERIC = re.compile(r"/\d+(?=/|$)")
+
+
 def route_for(version: str, method: str, path: str) -> Route | None:
     """The spec operation a request hits (``path`` without the ``/api/vN`` prefix)."""
-    method = method.lower()
+    return _route_for(version, method.lower(), _NUMERIC.sub("/0", path))
+
+
+@lru_cache(maxsize=4096)
+def _route_for(version: str, method: str, path: str) -> Route | None:
     for pattern, route in _routes():
         if route.version == version and route.method == method and pattern.match(path):
             return route

@@ -1,0 +1,89 @@
+"""Error mapping, injected faults, and files over the size limit (reported, never dropped)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import pytest
+
+from ferry.connectors.base import SchemaItem
+from ferry.errors import FatalError, RecordError
+from ferry.model.fields import Kind
+
+SRC = SchemaItem("custom_field", "person", "ferry_source_id", "Ferry source id", Kind.TEXT,
+                 external_id=True)
+
+
+def test_bad_records_become_record_errors_naming_record_and_field(pd, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    h = pd()
+    d = h.dest()
+    [p, e] = d.ensure([SRC, SchemaItem("custom_field", "person", "t", "Type", Kind.ENUM,
+                                       ("A", "B"))])
+    rows = [{"name": "Ok One", p.key: "S1"},
+            {"name": "Secret Patient", p.key: "S2", "org_id": "424242"},  # server: 400
+            {"name": "Bad Enum", p.key: "S3", e.key: "Z"},  # local: not an option
+            {"name": "Bad Owner", p.key: "S4", "owner_id": "dr-who"},  # local: not an id
+            {"name": "Ok Two", p.key: "S5"}]
+    res = d.create("person", rows)
+    assert [r.ok for r in res] == [True, False, False, False, True]
+    server, enum, owner = (r.error for r in res[1:4])
+    assert isinstance(server, RecordError) and server.field == "org_id" and server.status == 400
+    assert server.ref == "pipedrive:person:src=S2"
+    assert enum.field == e.key and owner.field == "owner_id"
+    for err in (server, enum, owner):
+        assert "Secret" not in str(err) and "424242" not in str(err) and "dr-who" not in str(err)
+    assert "Secret" not in caplog.text and h.token not in caplog.text
+    missing = d.update("person", [("999999", {"name": "X"})])[0]
+    assert isinstance(missing.error, RecordError) and missing.error.status == 404
+
+
+def test_bad_token_is_fatal(pd) -> None:
+    h = pd()
+    h.allow_violations = True  # the refused calls carry a wrong token on purpose
+    h.monkeypatch.setenv(h.env, "0" * 40)
+    d = h.dest()
+    assert d.check()[0].ok is False
+    with pytest.raises(FatalError) as caught:
+        d.create("person", [{"name": "X"}])
+    assert caught.value.status == 401 and "0" * 40 not in str(caught.value)
+
+
+def test_injected_faults_cause_no_lost_or_doubled_create(pd) -> None:
+    h = pd(faults="500=0.1,503=0.05,drop=0.05,truncate=0.1")
+    d = h.dest()
+    [p] = d.ensure([SRC])
+    rows = [{"name": f"P {i}", p.key: f"S{i}"} for i in range(60)]
+    results = d.create("person", rows)
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    injected = h.state()
+    live = Counter(x["custom_fields"].get(p.key) for x in injected["records"]["person"]
+                   if not x["is_deleted"])
+    assert live == Counter({f"S{i}": 1 for i in range(60)})
+    assert {r.dest_id for r in results} == {str(x["id"]) for x in injected["records"]["person"]}
+    faults = __import__("httpx").get(h.base_url + "/_sandbox/faults").json()["injected"]
+    assert faults.get("truncate", 0) >= 1 and faults.get("500", 0) >= 1
+
+
+def test_file_over_the_limit_is_reported(pd, tmp_path) -> None:
+    h = pd(max_file_bytes=1_000)
+    d = h.dest(max_file_bytes=2_000)
+    [person] = d.create("person", [{"name": "Ann"}])
+    small, mid, big = (tmp_path / n for n in ("small.txt", "mid.pdf", "big.pdf"))
+    small.write_bytes(b"x" * 500)
+    mid.write_bytes(b"x" * 1_500)  # under the connector's limit, over the account's
+    big.write_bytes(b"x" * 5_000)  # over the connector's limit: refused before sending
+    ok = d.upload("person", person.dest_id, small, "small.txt", "text/plain")
+    assert ok.ok
+    refused_by_server = d.upload("person", person.dest_id, mid, "mid.pdf", None)
+    assert not refused_by_server.ok and refused_by_server.error.status == 413
+    assert refused_by_server.error.field is None or refused_by_server.error.field == "file"
+    before = len(h.state()["records"]["file"])
+    refused_locally = d.upload("person", person.dest_id, big, "big.pdf", None)
+    assert isinstance(refused_locally.error, RecordError)
+    assert refused_locally.error.field == "file" and "5000 bytes" in refused_locally.error.reason
+    assert len(h.state()["records"]["file"]) == before == 1
+    assert list(d.iter_ids("file")) == [ok.dest_id]
+    assert [r.ok for r in d.delete("file", [ok.dest_id])] == [True]
+    assert list(d.iter_ids("file")) == []
