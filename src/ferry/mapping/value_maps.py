@@ -86,11 +86,11 @@ def blood_group_map() -> dict[str, str]:
         base, sign = g[:-1], g[-1]
         word = "positive" if sign == "+" else "negative"
         short = "pos" if sign == "+" else "neg"
-        for b in {base, base.lower()}:
-            m[f"{b}{sign}"] = g
-            m[f"{b} {word}"] = g
-            m[f"{b} {short}"] = g
-            m[f"{b} Rh{sign}"] = g
+        # matching ignores case and spacing, so one spelling per form is enough
+        m[f"{base}{sign}"] = g
+        m[f"{base} {word}"] = g
+        m[f"{base} {short}"] = g
+        m[f"{base} Rh{sign}"] = g
         if base == "O":
             m[f"0{sign}"] = g
     return m

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from ferry.mapping import value_maps as vm
 from ferry.mapping.cookbook.common import IGN, Book, F, T, when_in, when_not_in
+from ferry.mapping.cookbook.pipedrive_more import outreach
 from ferry.mapping.cookbook.shared import (
     FILE_META,
     STANDARD_TYPES_001,
-    campaign_definitions,
     care_team_fold,
     compliance_rebuild,
     insurance_folds,
@@ -49,7 +49,7 @@ def build(source: str) -> Book:
     prescription_folds(b, PERSON)
     _relationships(b)
     _documents(b, deals_for_appointments)
-    _outreach(b)
+    outreach(b)
     rebuild_only(b)
     compliance_rebuild(b)
     b.activity_types = ["Meeting", "Call", "Task", "Email"]
@@ -382,26 +382,3 @@ def _documents(b: Book, deals: bool) -> None:
           when=when_not_in("parent_object", ["appointment"]) if deals else None,
           attach=Attach(content="file", file_name="{file_name}"),
           note="Documents → file attachments on the Person (seed 000); over-limit files flagged")
-
-
-def _outreach(b: Book) -> None:
-    touch = campaign_definitions(b)
-    b.add("campaign_activity", "campaign", ACT, [
-        F(None, "subject", T("template", template="Campaign: {name}"), required=True),
-        F("channel", "type", vm={"email": "email", "call": "call", "sms": "task"}, vmd="task"),
-        F("sent_at", "due_date", T("date"), reason="outreach timestamp"),
-        F("status", "done", vm={"sent": True, "delivered": True, "opened": True}, vmd=False),
-        F("patient_id", "person_id", T("ref", object="patient", dest_object=PERSON)),
-        F(None, "owner_id", T("owner")),
-        *no_times(NO_ACT_CF),
-    ], when=touch, note="Campaign / outreach touchpoint → Activity on the Person")
-    b.add("message_note", "message", NOTE, [
-        F(["direction", "channel", "body"], "content",
-          T("labelled", labels=["Direction", "Channel", ""]), T("html"), required=True),
-        F("patient_id", "person_id", T("ref", object="patient", dest_object=PERSON),
-          required=True),
-        F("practitioner_id", "user_id", T("owner")),
-        F("sent_at", "add_time", T("datetime"), reason="original message time"),
-        *no_times("the note keeps the message time"),
-    ], note="Chat / messaging history → Notes on the Person")
-

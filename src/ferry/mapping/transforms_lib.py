@@ -1,0 +1,347 @@
+"""Value transforms: text, names, addresses, phones, emails, dates, numbers (registered into
+``ferry.mapping.transforms.TRANSFORMS`` on import)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from ferry.mapping.address import parse_address
+from ferry.mapping.transforms import (
+    Ctx,
+    SafeFormatter,
+    _as_datetime,
+    _Lazy,
+    _plain,
+    _text,
+    _tz,
+    template_namespace,
+    transform,
+)
+from ferry.mapping.value_maps import TransformError
+
+# ---------------------------------------------------------------------------------------------
+# text
+
+@transform("text")
+def t_text(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Any value as text (lists joined with ", ")."""
+    return _text(value)
+
+
+@transform("strip")
+def t_strip(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    return _text(value).strip() or None
+
+
+@transform("lower")
+def t_lower(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    return _text(value).lower()
+
+
+@transform("upper")
+def t_upper(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    return _text(value).upper()
+
+
+@transform("truncate", required=("max",))
+def t_truncate(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Cut text to ``max`` characters; the trace says "truncated" when it did."""
+    s, n = _text(value), int(args["max"])
+    if len(s) > n:
+        ctx.flags.append("truncated")
+        suffix = str(args.get("suffix", ""))
+        return s[: max(n - len(suffix), 0)] + suffix
+    return s
+
+
+@transform("join")
+def t_join(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Join several values (multi-source field or a list) with ``sep`` (default a space)."""
+    items = value if isinstance(value, list) else [value]
+    parts = [_text(v).strip() for v in items if v not in (None, "", [])]
+    return str(args.get("sep", " ")).join(p for p in parts if p) or None
+
+
+@transform("list_text")
+def t_list_text(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """A list as one text, ``sep`` default ", "."""
+    items = value if isinstance(value, list) else [value]
+    return str(args.get("sep", ", ")).join(_text(v) for v in items if v is not None) or None
+
+
+@transform("coalesce")
+def t_coalesce(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """First non-empty of several source values."""
+    items = value if isinstance(value, list) else [value]
+    return next((v for v in items if v not in (None, "", [])), None)
+
+
+@transform("html")
+def t_html(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Plain text → safe HTML (escaped, line breaks kept) for note bodies."""
+    return html.escape(_text(value)).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+@transform("json_text")
+def t_json_text(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Flatten JSON (object, list or JSON text) to newline-delimited "key: value" text."""
+    value = _plain(value)
+    if isinstance(value, str):
+        s = value.strip()
+        if not s or s[0] not in "[{":
+            return value
+        try:
+            value = json.loads(s)
+        except json.JSONDecodeError:
+            return value
+    lines: list[str] = []
+
+    def walk(v: Any, prefix: str) -> None:
+        if isinstance(v, dict):
+            if prefix and all(not isinstance(x, dict | list) for x in v.values()):
+                inner = ", ".join(f"{k}: {_text(x)}" for k, x in v.items() if x not in (None, ""))
+                lines.append(f"{prefix}: {inner}" if prefix else inner)
+                return
+            for k, x in v.items():
+                walk(x, f"{prefix}.{k}" if prefix else str(k))
+        elif isinstance(v, list):
+            for x in v:
+                if isinstance(x, dict):
+                    lines.append(", ".join(f"{k}: {_text(y)}" for k, y in x.items()
+                                           if y not in (None, "")))
+                else:
+                    walk(x, prefix)
+        elif v not in (None, ""):
+            lines.append(f"{prefix}: {_text(v)}" if prefix else _text(v))
+
+    walk(value, "")
+    return "\n".join(lines) or None
+
+
+@transform("json")
+def t_json(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """A value serialised as JSON text (structured data kept in a text field)."""
+    return json.dumps(_plain(value), default=str, sort_keys=True, ensure_ascii=False)
+
+
+@transform("labelled", required=("labels",))
+def t_labelled(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Several sources → "Label: value" lines (empty label: the value alone; empties skipped)."""
+    items = value if isinstance(value, list) else [value]
+    labels = list(args["labels"])
+    lines = []
+    for i, v in enumerate(items):
+        if v in (None, "", []):
+            continue
+        label = labels[i] if i < len(labels) else ""
+        text = t_json_text(v, {}, ctx) if isinstance(_plain(v), dict) else _text(v)
+        lines.append(f"{label}: {text}" if label else str(text))
+    return "\n".join(lines) or None
+
+
+@transform("record_json", required=("fields",))
+def t_record_json(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """The named record fields as one JSON object (``<x>_name`` names a referenced record)."""
+    ns = template_namespace(ctx)
+    out = {}
+    for name in args["fields"]:
+        v = ns.get(str(name))
+        v = format(v, "") if isinstance(v, _Lazy) else _plain(v)
+        if v not in (None, "", []):
+            out[str(name)] = v
+    return json.dumps(out, default=str, ensure_ascii=False) if out else None
+
+
+@transform("format", required=("fmt",))
+def t_format(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """``fmt`` with ``{value}`` and the record's fields (safe formatter)."""
+    ns = template_namespace(ctx)
+    ns["value"] = value
+    return SafeFormatter().format(str(args["fmt"]), **ns)
+
+
+# ---------------------------------------------------------------------------------------------
+# names, addresses, phones, emails
+
+@transform("split_name", required=("part",))
+def t_split_name(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Full name → ``part`` first|last ("Last, First" understood)."""
+    s = _text(value).strip()
+    if "," in s:
+        last, first = (p.strip() for p in s.split(",", 1))
+    else:
+        words = s.split()
+        first, last = (" ".join(words[:-1]), words[-1]) if len(words) > 1 else ("", s)
+    part = args["part"]
+    if part not in ("first", "last"):
+        raise TransformError("split_name part must be first or last")
+    return (first if part == "first" else last) or None
+
+
+@transform("join_name")
+def t_join_name(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """[first, last] (or [title, first, last]) → one display name."""
+    return t_join(value, {"sep": " "}, ctx)
+
+
+@transform("address", required=("part",))
+def t_address(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """One address string → ``part``: street, street2, city, region, postcode, country.
+    With several sources ``[structured part(s)…, one-line address]`` the structured values win
+    (joined by a line break, e.g. street + street2 for ``part: street_lines``)."""
+    if isinstance(value, list):
+        parts = [_text(v) for v in value[:-1] if v not in (None, "")]
+        if parts:
+            return "\n".join(parts)
+        value = value[-1] if value else None
+        if value in (None, ""):
+            return None
+    try:
+        return parse_address(_text(value)).part(str(args["part"]))
+    except KeyError:
+        raise TransformError("unknown address part in the transform arguments") from None
+
+
+@transform("address_line")
+def t_address_line(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """[one-line address, street, street2, city, region, postcode, country] → one line: the
+    one-line value when present, else the parts joined with ", "."""
+    items = value if isinstance(value, list) else [value]
+    if items and items[0] not in (None, ""):
+        return _text(items[0]).replace("\n", ", ")
+    return ", ".join(_text(v) for v in items[1:] if v not in (None, "")) or None
+
+
+@transform("phone_e164")
+def t_phone(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """A phone number → E.164 (``region`` is the hint for national numbers, default US).
+    A list (several sources) gives a list of the non-empty numbers, duplicates removed."""
+    if isinstance(value, list):
+        out = [t_phone(v, args, ctx) for v in value if v not in (None, "")]
+        return list(dict.fromkeys(out)) or None
+    try:
+        num = phonenumbers.parse(_text(value), str(args.get("region", "US")))
+    except phonenumbers.NumberParseException:
+        raise TransformError("not a phone number") from None
+    if not phonenumbers.is_possible_number(num):
+        raise TransformError("not a valid phone number")
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+@transform("email")
+def t_email(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Validate and normalise an email address (no DNS lookups); lists element-wise."""
+    if isinstance(value, list):
+        out = [t_email(v, args, ctx) for v in value if v not in (None, "")]
+        return list(dict.fromkeys(out)) or None
+    try:
+        return validate_email(_text(value).strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise TransformError("not a valid email address") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# dates, times, numbers
+
+@transform("date")
+def t_date(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Date (from a date, a datetime converted to ``tz`` first, or text)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    return _as_datetime(value).astimezone(_tz(args)).date()
+
+
+@transform("datetime")
+def t_datetime(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Aware datetime in ``tz`` (default UTC); naive input is taken as UTC."""
+    return _as_datetime(value).astimezone(_tz(args))
+
+
+@transform("time")
+def t_time(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Time of day in ``tz`` as text, ``fmt`` default "%H:%M"."""
+    return _as_datetime(value).astimezone(_tz(args)).strftime(str(args.get("fmt", "%H:%M")))
+
+
+@transform("strftime", required=("fmt",))
+def t_strftime(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """A date/datetime as text in ``fmt`` (after converting to ``tz``)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.strftime(str(args["fmt"]))
+    return _as_datetime(value).astimezone(_tz(args)).strftime(str(args["fmt"]))
+
+
+@transform("minutes_between")
+def t_minutes_between(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """[start, end] → whole minutes between them; [minutes, start, end] prefers ``minutes``."""
+    if isinstance(value, list) and len(value) == 3:
+        if value[0] not in (None, ""):
+            return int(value[0])
+        value = value[1:]
+    if not isinstance(value, list) or len(value) != 2 or None in value:
+        return None
+    delta = _as_datetime(value[1]) - _as_datetime(value[0])
+    return max(int(delta.total_seconds() // 60), 0)
+
+
+@transform("hhmm")
+def t_hhmm(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Minutes → "HH:MM" (Pipedrive activity duration)."""
+    try:
+        m = int(value)
+    except (TypeError, ValueError):
+        raise TransformError("not a number of minutes") from None
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+@transform("money")
+def t_money(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Money (Decimal/number/text like "1,250.00") → ``as`` float (default), decimal or int."""
+    try:
+        if isinstance(value, str):
+            value = re.sub(r"[^\d.\-]", "", value)
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise TransformError("not an amount of money") from None
+    kind = args.get("as", "float")
+    cents = d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if kind == "decimal":
+        return cents
+    if kind == "int":
+        return int(d)
+    return float(cents)
+
+
+@transform("int")
+def t_int(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    try:
+        return int(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        raise TransformError("not a whole number") from None
+
+
+TRUE = {"true", "yes", "y", "1", "t", "on", "x"}
+FALSE = {"false", "no", "n", "0", "f", "off", ""}
+
+
+@transform("bool")
+def t_bool(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
+    """Yes/no, 1/0, true/false → bool."""
+    if isinstance(value, bool):
+        return value
+    s = _text(value).strip().lower()
+    if s in TRUE:
+        return True
+    if s in FALSE:
+        return False
+    raise TransformError("not a yes/no value")
+
+
