@@ -141,7 +141,12 @@ def test_round_trip_per_object_with_accounting(odoo_factory: Any,
     assert res.ok and res.created
     pid = res.dest_id or ""
     back = dest.read("res.partner", [pid], list(patient))[pid]
-    assert back == {**patient, "country_id": gb, "state_id": england, "user_id": grey}
+    assert back == {**patient, "user_id": grey}  # lookups read back by code/name, users by id
+    ids = dest.read("res.partner", [pid], ["country_id", "state_id"])[pid]
+    assert dest.rpc.execute("res.partner", "read", [int(pid)], fields=["country_id", "state_id"],
+                            load=None)[0] == {"id": int(pid), "country_id": int(gb),
+                                              "state_id": int(england)}
+    assert ids == {"country_id": "GB", "state_id": "England"}
     assert dest.find("res.partner", "x_ferry_source_id", ["p-1", "p-404"]) == {"p-1": pid}
 
     lead = {"name": "Check-up", "partner_id": pid, "stage_id": prov[("stage", "Completed")],
@@ -150,7 +155,7 @@ def test_round_trip_per_object_with_accounting(odoo_factory: Any,
             "expected_revenue": Decimal("95.50"), "x_visit_type": "Follow-up",
             "x_ferry_source_id": "a-1"}
     activity = {"res_model": "res.partner", "res_id": int(pid), "summary": "Consultation",
-                "activity_type_id": prov[("activity_type", "Consultation")], "user_id": grey,
+                "activity_type_id": "Consultation", "user_id": grey,
                 "date_deadline": dt.date(2026, 3, 2), "note": "bring x-rays",
                 "x_ferry_source_id": "a-2"}
     message = {"model": "res.partner", "res_id": int(pid), "body": "Hello &amp; welcome<br>Dr G",

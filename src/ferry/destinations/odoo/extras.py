@@ -17,10 +17,15 @@ the call commits and then faults; that fault is read as success.
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ferry.connectors.base import WriteResult
 from ferry.destinations.odoo.errors import OdooNoneResult
+from ferry.destinations.odoo.provision import model_of
 from ferry.destinations.odoo.shape import Unresolved
+from ferry.errors import RecordError
 
 if TYPE_CHECKING:
     from ferry.destinations.odoo.writer import OdooDestination
@@ -132,3 +137,46 @@ def id_to_xmlid(dest: OdooDestination, model: str, rid: int) -> str | None:
             return None
         dest.xmlids[(model, rid)] = f"{rows[0]['module']}.{rows[0]['name']}"
     return dest.xmlids[(model, rid)]
+
+
+def open_option(dest: OdooDestination, model: str, field: str, value: str) -> str:
+    """Add ``value`` to an open custom selection (one write; the meta cache follows)."""
+    rows = dest.rpc.search_read("ir.model.fields", [["model", "=", model], ["name", "=", field]],
+                                ["id"])
+    meta = dest.fields_meta(model)[field]
+    options = list(meta.get("selection") or [])
+    dest.rpc.execute("ir.model.fields", "write", [rows[0]["id"]], {"selection_ids": [
+        [0, 0, {"value": value, "name": value, "sequence": len(options)}]]})
+    meta["selection"] = [*options, [value, value]]
+    return value
+
+
+def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path,
+           file_name: str, mime_type: str | None, extra: dict[str, Any] | None
+           ) -> WriteResult:
+    """One ``ir.attachment`` per call (NOTES 4: keep files far below the 128 MiB request cap);
+    found first by its source id when ``extra`` carries one, so a retried upload is not
+    duplicated."""
+    model = model_of(parent_object)
+    ref = f"odoo:{model}:{parent_id}"
+    limit = dest.capabilities.max_file_bytes or 0
+    if limit and path.stat().st_size > limit:
+        return WriteResult.failure(RecordError(ref, "file", f"file is larger than the {limit}"
+                                               " bytes one Odoo call can carry"))
+    row: dict[str, Any] = {"name": file_name, "res_model": model, "res_id": int(parent_id),
+                           "datas": base64.b64encode(path.read_bytes()).decode()}
+    if mime_type:
+        row["mimetype"] = mime_type
+    row.update(extra or {})
+    sid = row.get(dest.source_id_field)
+    if sid:
+        found = dest.find("ir.attachment", dest.source_id_field, [str(sid)])
+        if str(sid) in found:
+            return WriteResult.success(found[str(sid)], created=False)
+    try:
+        vals, _ = dest._vals("ir.attachment", row)
+    except Unresolved as exc:
+        return WriteResult.failure(RecordError(ref, exc.field, exc.reason))
+    results: list[WriteResult | None] = [None]
+    dest._create_chunk("ir.attachment", [(0, vals, str(sid) if sid else None)], results)
+    return results[0] or WriteResult.failure(RecordError(ref, "file", "not written"))

@@ -12,6 +12,8 @@ Kinds → ``ttype``: text/email/phone → char, long_text/json/address → text,
 decimal/money → float (monetary needs a currency field the models do not all have), bool →
 boolean, date/datetime → date/datetime, enum → selection (option value = label), set → char with
 labels joined by ``"; "`` (marked ``ferry:set`` in its help), ref → many2one on ``item.ref``.
+An enum without options becomes an *open* selection (``ferry:open``): the writer adds values
+as options when they first arrive, where a listed pick-list stays strict.
 
 A pipeline is a sales team (``crm.team``: each team has its pipeline in Odoo's CRM); its stages
 are ``crm.stage`` records bound to that team (a stage of the same name that is shared — no
@@ -27,7 +29,7 @@ from typing import Any
 
 from ferry.connectors.base import Provisioned, SchemaItem
 from ferry.destinations.odoo.rpc import OdooRpc
-from ferry.destinations.odoo.shape import SET_MARK
+from ferry.destinations.odoo.shape import OPEN_MARK, SET_MARK
 from ferry.errors import ConfigError
 from ferry.model.fields import Kind
 
@@ -149,6 +151,8 @@ class Provisioner:
                                      for n, o in enumerate(item.options)]
         if kind == Kind.SET:
             vals["help"] = f"{SET_MARK}: labels joined by '; '"
+        if ttype == "selection" and not item.options:
+            vals["help"] = f"{OPEN_MARK}: options are added as values arrive"
         return vals
 
     def _reuse(self, item: SchemaItem, name: str, row: dict[str, Any] | None) -> Provisioned:

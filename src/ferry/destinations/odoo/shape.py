@@ -10,12 +10,17 @@ in the words a source has, because that is what a practice export holds:
 | res.country | id, ISO-3166 alpha-2 code (``GB``), or the country name |
 | res.country.state | id, state code or name (within the row's country when it has one) |
 | res.users | id or the user's email/login |
-| crm.stage / mail.activity.type | id or the name |
+| crm.stage / crm.team / mail.activity.type / res.currency | id or the name (currency: code) |
 | ir.model (``res_model_id``) | id or the model name (``res.partner``) |
 
-``read`` shapes values back the same way (many2one → id string, custom selection key → label,
+``read`` shapes values back the same way (many2one → id string — except the lookup tables in
+``NATURAL``: a country reads back as its ISO code, a currency as its code, an activity type as
+its name, a state as its code in the US/AU/CA and its name elsewhere —, custom selection key → label,
 html ``<p>text</p>`` → ``text``, entities kept as written by the ``html`` transform), so what
 the engine wrote and what it reads back compare field by field.
+A state Odoo does not know (it has no UK counties) is left empty rather than failing the record;
+the sample diff reports it as missing. A custom selection made from an enum without options is
+*open* (``ferry:open`` in its help): the writer adds each new value as an option.
 A custom field made for a Ferry *set* is a char holding labels joined by ``"; "``; its ``help``
 says ``ferry:set`` so reads split it again.
 """
@@ -32,9 +37,17 @@ from ferry.destinations.odoo.rpc import OdooRpc
 from ferry.model.fields import Kind
 
 SET_MARK = "ferry:set"
+OPEN_MARK = "ferry:open"
 SET_SEP = "; "
 _P = re.compile(r"^<p>(.*)</p>$", re.S)
 NO_ACTIVE = {"active_test": False}
+
+
+#: lookup tables read back by their natural key instead of the id (what recipes write)
+NATURAL = {"res.country": "code", "res.currency": "name", "mail.activity.type": "name",
+           "res.country.state": "name"}
+#: countries whose addresses name the state by its code (CA, NSW); elsewhere by its name
+CODE_STATES = {"US", "AU", "CA"}
 
 
 class Unresolved(Exception):
@@ -76,6 +89,22 @@ class Lookups:
 
     def forget(self, model: str) -> None:
         self._cache.pop(model, None)
+
+    def natural(self, relation: str, rid: int) -> str:
+        """The key a person (and a recipe) uses for a lookup-table record; see NATURAL."""
+        if relation == "res.country.state":
+            state = next((s for s in self.rows(relation, ["name", "code", "country_id"])
+                          if s["id"] == rid), None)
+            if state is None:
+                return str(rid)
+            country = state["country_id"][0] if state["country_id"] else None
+            code = next((c["code"] for c in self.rows("res.country", ["name", "code"])
+                         if c["id"] == country), None)
+            return str(state["code"] if code in CODE_STATES else state["name"])
+        field = NATURAL[relation]
+        row = next((r for r in self.rows(relation, ["name", "code"] if field == "code"
+                                         else ["name"]) if r["id"] == rid), None)
+        return str(row[field]) if row else str(rid)
 
     def resolve(self, relation: str, field: str, value: Any, row: dict[str, Any]) -> int:
         if isinstance(value, bool):

@@ -42,7 +42,15 @@ from ferry.destinations.odoo.checks import MAGIC, SKIP_TYPES
 from ferry.destinations.odoo.errors import OdooSchemaError, OdooUserError
 from ferry.destinations.odoo.provision import Provisioner, model_of
 from ferry.destinations.odoo.rpc import OdooRpc
-from ferry.destinations.odoo.shape import NO_ACTIVE, Lookups, Unresolved, from_odoo, kind_of
+from ferry.destinations.odoo.shape import (
+    NATURAL,
+    NO_ACTIVE,
+    OPEN_MARK,
+    Lookups,
+    Unresolved,
+    from_odoo,
+    kind_of,
+)
 from ferry.destinations.odoo.shape import to_odoo as shape_value
 from ferry.errors import ConfigError, FatalError, RateLimited, RecordError, RetriableError
 
@@ -99,7 +107,7 @@ class OdooDestination(Destination):
         meta = self.fields_meta(model).get(field)
         if meta is None or value is None:
             return value
-        return from_odoo(meta, shape_value(field, meta, value, row or {}, self.lookups),
+        return self._out(meta, shape_value(field, meta, value, row or {}, self.lookups),
                          kind_of(field, meta))
 
     def check(self) -> list[CheckItem]:
@@ -161,10 +169,19 @@ class OdooDestination(Destination):
             try:
                 vals[key] = shape_value(key, m, value, row, self.lookups)
             except Unresolved:
-                if key != "state_id":
+                if m.get("type") == "selection" and OPEN_MARK in str(m.get("help") or ""):
+                    vals[key] = extras.open_option(self, model, key, str(value))
+                elif key != "state_id":
                     raise
-                # Odoo lacks many regions (no UK counties): the address keeps the rest
+                # else: Odoo lacks many regions (no UK counties); the address keeps the rest
         return vals, state
+
+    def _out(self, meta: dict[str, Any], raw: Any, kind: Any) -> Any:
+        value = from_odoo(meta, raw, kind)
+        relation = meta.get("relation")
+        if meta.get("type") == "many2one" and value and relation in NATURAL:
+            return self.lookups.natural(str(relation), int(value))
+        return value
 
     def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
              ) -> dict[str, dict[str, Any]]:
@@ -180,7 +197,7 @@ class OdooDestination(Destination):
             for r in rows:
                 out[str(r["id"])] = {
                     n: extras.virtual_value(self, n, virtual[n], r) if n in virtual
-                    else from_odoo(meta.get(n, {}), r.get(n), kinds.get(n)) for n in names}
+                    else self._out(meta.get(n, {}), r.get(n), kinds.get(n)) for n in names}
         return out
 
     # ------------------------------------------------------------------ writes
@@ -355,32 +372,7 @@ class OdooDestination(Destination):
     def upload(self, parent_object: str, parent_id: str, path: Path, file_name: str,
                mime_type: str | None, extra: dict[str, Any] | None = None) -> WriteResult:
         """One ``ir.attachment`` per call, linked by ``res_model``/``res_id`` (NOTES 4)."""
-        import base64
-
-        model = model_of(parent_object)
-        ref = f"odoo:{model}:{parent_id}"
-        size = path.stat().st_size
-        limit = self.capabilities.max_file_bytes or 0
-        if limit and size > limit:
-            return WriteResult.failure(RecordError(ref, "file", f"file is larger than the"
-                                                   f" {limit} bytes one Odoo call can carry"))
-        row: dict[str, Any] = {"name": file_name, "res_model": model, "res_id": int(parent_id),
-                               "datas": base64.b64encode(path.read_bytes()).decode()}
-        if mime_type:
-            row["mimetype"] = mime_type
-        row.update(extra or {})
-        sid = row.get(self.source_id_field)
-        if sid:
-            found = self.find("ir.attachment", self.source_id_field, [str(sid)])
-            if str(sid) in found:
-                return WriteResult.success(found[str(sid)], created=False)
-        try:
-            vals, _ = self._vals("ir.attachment", row)
-        except Unresolved as exc:
-            return WriteResult.failure(RecordError(ref, exc.field, exc.reason))
-        results: list[WriteResult | None] = [None]
-        self._create_chunk("ir.attachment", [(0, vals, str(sid) if sid else None)], results)
-        return results[0] or WriteResult.failure(RecordError(ref, "file", "not written"))
+        return extras.upload(self, parent_object, parent_id, path, file_name, mime_type, extra)
 
     def close(self) -> None:
         self._meta.clear()
