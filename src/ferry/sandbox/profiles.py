@@ -21,8 +21,51 @@ def _practicehub(info: dict[str, Any], time_scale: float, env_prefix: str) -> Pr
             {var: c["api_key"]})
 
 
+def _pipedrive(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
+    var = f"{env_prefix}PIPEDRIVE_API_TOKEN"
+    c = info["credentials"]
+    return ({"kind": "pipedrive", "base_url": info["base_url"], "api_token_env": var,
+             "plan": c.get("plan", "growth"), "seats": c.get("seats", 1),
+             "time_scale": time_scale}, {var: c["api_token"]})
+
+
+def _salesforce(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
+    c = info["credentials"]
+    cid, secret = f"{env_prefix}SALESFORCE_CLIENT_ID", f"{env_prefix}SALESFORCE_CLIENT_SECRET"
+    return ({"kind": "salesforce", "login_url": c["login_url"], "instance_url": c["instance_url"],
+             "auth": "client_credentials", "client_id_env": cid, "client_secret_env": secret,
+             "api_version": c["api_version"], "ca_bundle": c["ca_bundle"]},
+            {cid: c["client_id"], secret: c["client_secret"]})
+
+
+def _odoo(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
+    c = info["credentials"]
+    var = f"{env_prefix}ODOO_API_KEY"
+    return ({"kind": "odoo", "url": c["url"], "db": c["db"], "login": c["login"],
+             "api_key_env": var, "time_scale": time_scale}, {var: c["api_key"]})
+
+
+def _pulse(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
+    c = info["credentials"]
+    var = f"{env_prefix}PULSE_API_KEY"
+    return ({"kind": "pulse", "mode": "rest", "base_url": c["base_url"], "api_key_env": var,
+             "time_scale": time_scale}, {var: c["api_key"]})
+
+
+def _fhir(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
+    c = info["credentials"]
+    var = f"{env_prefix}FHIR_TOKEN"
+    return ({"kind": "fhir_bulk", "mode": "server", "base_url": c["base_url"], "token_env": var,
+             "time_scale": time_scale}, {var: c["token"]})
+
+
 PROFILES: dict[str, Callable[[dict[str, Any], float, str], Profile]] = {
     "practicehub": _practicehub,
+    "pipedrive": _pipedrive,
+    "salesforce": _salesforce,
+    "odoo": _odoo,
+    "pulse": _pulse,
+    "fhir": _fhir,
 }
 
 
