@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 
 from ferry.errors import RecordError
 from ferry.model.entities import ENTITIES, Appointment, CustomValue, Patient, parse_record
@@ -88,3 +89,14 @@ def test_custom_values_keep_their_declared_type_through_json() -> None:
     assert back == p
     assert back.custom["free"].value == "2021-05-04"
     assert back.custom["odd"].value == "04/05/2021"
+
+
+def test_every_timestamp_field_refuses_naive_datetimes() -> None:
+    naive = "2024-03-01T09:30:00"
+    for obj, model in ENTITIES.items():
+        for f in fields_of(model):
+            if f.kind == Kind.DATETIME:
+                with pytest.raises(ValidationError) as ei:
+                    model.model_validate({"source_id": "1", f.name: naive})
+                assert any(e["loc"] == (f.name,) and "time zone" in e["msg"]
+                           for e in ei.value.errors()), (obj, f.name)

@@ -9,6 +9,7 @@ one note from its id alone. Slots 12–15 are reserved for the dirt records (orp
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 from random import Random
@@ -36,7 +37,7 @@ from ferry.sandbox.synth.people import (
 )
 
 SLOT_ORPHAN_NOTE, SLOT_ORPHAN_APPT, SLOT_LONG_NOTE = 14, 15, 15
-N_WEIGHTS = (14, 12, 12, 11, 10, 9, 8, 7, 5, 4, 3, 3, 2)  # 0..12 appointments per patient
+N_CUM = tuple(itertools.accumulate((14, 12, 12, 11, 10, 9, 8, 7, 5, 4, 3, 3, 2)))  # 0..12 visits
 CANCEL_REASONS = ("patient unwell", "work commitment", "rescheduled by clinic", "transport",
                   "forgot", "practitioner unavailable", None)
 Span = tuple[int, int, str]
@@ -56,7 +57,7 @@ class Visit:
 def schedule(ctx: Ctx, c: Core) -> list[Visit]:
     """The patient's appointment history (and future bookings), oldest first."""
     r = ctx.rng("appointment", c.i)
-    n = r.choices(range(13), N_WEIGHTS)[0]
+    n = r.choices(range(13), cum_weights=N_CUM)[0]
     starts = sorted(ts_between(r, c.created_at, REF_NOW + dt.timedelta(days=90))
                     for _ in range(n))
     out = []

@@ -69,7 +69,8 @@ class Ctx:
 
 def ts_between(r: Random, start: dt.datetime, end: dt.datetime) -> dt.datetime:
     span = max(1, int((end - start).total_seconds()))
-    return (start + dt.timedelta(seconds=r.randrange(span))).replace(microsecond=0)
+    at = start + dt.timedelta(seconds=int(r.random() * span))
+    return at.replace(microsecond=0) if at.microsecond else at
 
 
 # -- clinics, practitioners, appointment types ---------------------------------------------------
