@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
 
         if kind != "pulse":
             raise typer.BadParameter("only 'pulse' writes an export folder")
-        from ferry.sandbox.pulse import export as write
+        from ferry.sandbox.pulse import write_folder as write
 
         report = write(Path(folder), seed=seed, patients=patients, dirty=not clean)
         print(json.dumps({"folder": str(report.folder), "rows": report.rows,  # noqa: T201

@@ -35,7 +35,7 @@ def build(options: SandboxOptions) -> PulseSandbox:
     return PulseSandbox(options)
 
 
-def export(folder: Path, seed: int = 1, patients: int = 100, dirty: bool = True) -> Any:
+def write_folder(folder: Path, seed: int = 1, patients: int = 100, dirty: bool = True) -> Any:
     """Write a Pulse export folder for a generated practice; returns the ExportReport."""
     from ferry.sandbox.pulse.export import write_export
     from ferry.sandbox.synth import DirtRates, Practice

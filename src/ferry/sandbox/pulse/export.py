@@ -191,9 +191,9 @@ def _write(f: Any, w: Any, row: list[str]) -> int:
 
 def _broken(f: Any, width: int, i: int) -> int:
     if i == 3:  # a row cut short
-        f.write("BROKEN-1,10000,Bad\r\n")
+        f.write("BROKEN-1,10000,Zqxv\r\n")
     else:  # a stray quote after a closed quoted cell
-        f.write('BROKEN-2,"Re"x' + "," * (width - 2) + "\r\n")
+        f.write('BROKEN-2,"Qzv"x' + "," * (width - 2) + "\r\n")
     return 1
 
 

@@ -1,0 +1,134 @@
+"""Pulse Digital Clinic: the dirty export folder round-trips; REST mode against the sandbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from ferry.sandbox.pulse import write_folder as export
+from ferry.sandbox.registry import SandboxOptions, serve
+from ferry.sandbox.synth import Practice
+from ferry.sources.pulse import create
+
+SEED, PATIENTS = 7, 150
+CORE = {
+    "patient": ("first_name", "last_name", "date_of_birth", "email", "mobile", "mrn",
+                "patient_number", "national_id", "blood_group", "allergies", "address",
+                "clinic_id", "primary_practitioner_id", "archived", "consent_sms", "status"),
+    "appointment": ("patient_id", "practitioner_id", "status", "start", "end", "fee",
+                    "no_show", "procedure_codes"),
+    "invoice": ("patient_id", "amount", "balance", "status", "issue_date", "paid_date"),
+    "prescription": ("patient_id", "medication", "dosage", "prescribed_on", "active"),
+    "clinical_note": ("patient_id", "appointment_id", "title"),
+    "message": ("patient_id", "direction", "sent_at"),
+    "practitioner": ("first_name", "last_name", "email", "role", "license_number"),
+    "campaign": ("name", "channel", "sent_at"),
+}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    d = tmp_path_factory.mktemp("pulse")
+    return d, export(d, seed=SEED, patients=PATIENTS)
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip() == b.strip()
+    return a == b
+
+
+def test_export_round_trips_with_dirt(h, folder) -> None:
+    d, report = folder
+    src = create({"path": str(d)}, d)
+    practice = Practice(SEED, PATIENTS)
+    mixed = practice.ledger.ids("mixed_date_format")
+    assert mixed, "the practice should carry mixed date formats"
+    for obj in src.objects:
+        recs, errs, _ = h.read_all(src, obj)
+        name = {"patient": "patients.csv", "appointment": "appointments.csv"}.get(obj)
+        broken = set(report.broken.get(name, []))
+        assert {e.line for e in errs} == broken, obj  # only the planted broken rows fail
+        assert all(e.column for e in errs)
+        got: dict[str, object] = {}
+        for r in recs:
+            got.setdefault(r.source_id, r)
+        want = {r.source_id: r for r in practice.iter(obj)}
+        assert set(got) == set(want), obj
+        dupes = report.duplicates.get({"appointment": "appointments.csv",
+                                       "invoice": "bills.csv"}.get(obj, ""), [])
+        assert len(recs) == len(want) + len(dupes)  # exact duplicate rows are read, not hidden
+        for sid, w in want.items():
+            g = got[sid]
+            for f in CORE[obj]:
+                assert _same(getattr(g, f), getattr(w, f)), (obj, sid, f)
+            if sid not in mixed:  # a local style may drop seconds
+                assert g.updated_at == w.updated_at, (obj, sid)
+        h.assert_no_values(errs, "Zqxv", "Qzv", "BROKEN")
+
+
+def test_export_patient_dirt_and_custom_fields(h, folder) -> None:
+    d, _ = folder
+    src = create({"path": str(d)}, d)
+    plan = next(p for p in src.plans() if p.object == "patient")
+    assert plan.table.encoding.bom == 3  # the BOM is detected and skipped
+    recs, _, _ = h.read_all(src, "patient")
+    got = {r.source_id: r for r in recs}
+    practice = Practice(SEED, PATIENTS)
+    for p in practice.iter("patient"):
+        g = got[p.source_id]
+        if p.emergency_contact:
+            assert g.emergency_contact.name == p.emergency_contact.name
+        for key, cv in p.custom.items():
+            if cv.type in ("int", "bool", "decimal"):
+                assert g.custom[key].value == cv.value, (p.source_id, key)
+    for sid in practice.ledger.ids("json_allergies"):
+        assert got[sid].allergies.startswith("[")  # raw JSON kept; flattening is a transform
+    info = {o.name: o for o in src.describe()}
+    assert PATIENTS + 2 <= info["patient"].count <= PATIENTS + 6  # lines: an upper bound
+    assert info["patient"].field("custom.Loyalty points").kind.value == "int"
+
+
+def test_cli_export_writes_the_folder(tmp_path: Path) -> None:
+    from ferry.cli.app import app
+
+    out = CliRunner().invoke(app, ["sandbox", "export", "pulse", str(tmp_path / "x"),
+                                   "--seed", "2", "--patients", "12"])
+    assert out.exit_code == 0, out.output
+    body = json.loads(out.output.strip().splitlines()[-1])
+    assert body["rows"]["patients.csv"] == 12
+    assert (tmp_path / "x" / "chat_logs.csv").exists()
+
+
+def test_rest_mode_reads_pages_and_deltas(h, tmp_path: Path, monkeypatch) -> None:
+    running, info = serve("pulse", SandboxOptions(seed=SEED, patients=30, time_scale=20))
+    try:
+        monkeypatch.setenv("PULSE_KEY", info["credentials"]["api_key"])
+        cfg = {"mode": "rest", "base_url": info["credentials"]["base_url"],
+               "api_key_env": "PULSE_KEY", "page_size": 25, "time_scale": 20}
+        src = create(cfg, tmp_path)
+        practice = Practice(SEED, 30)
+        for obj in ("patient", "appointment", "invoice"):
+            recs, errs, pages = h.read_all(src, obj)
+            assert errs == []
+            assert {r.source_id for r in recs} == {r.source_id for r in practice.iter(obj)}
+            assert len(pages) > 1 and pages[-1].done
+        cp = pages[0].checkpoint
+        rest, _, _ = h.read_all(create(cfg, tmp_path), "invoice", checkpoint=cp)
+        assert len(rest) == len(recs) - len(pages[0].records)
+        mark = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+        httpx.post(info["base_url"] + "/_sandbox/touch", json={"object": "patient",
+                                                                "id": "10004"})
+        delta, _, _ = h.read_all(create(cfg, tmp_path), "patient", since=mark)
+        assert [r.source_id for r in delta] == ["10004"]
+        monkeypatch.setenv("PULSE_KEY", "wrong")
+        with pytest.raises(Exception) as refused:
+            h.read_all(create(cfg, tmp_path), "patient")
+        assert getattr(refused.value, "status", None) == 401
+    finally:
+        running.stop()
