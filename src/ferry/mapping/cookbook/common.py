@@ -134,21 +134,30 @@ class Book:
 _TPL = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def fields_used(fm: FieldMap) -> set[str]:
+def _ref_of(name: str, obj: str | None) -> set[str]:
+    """``<x>_name`` in a template names the record ``<x>_id`` points at, unless the object has a
+    real field called ``<x>_name`` (appointment.type_name)."""
+    model = ENTITIES.get(obj or "")
+    if not name.endswith("_name") or (model is not None and name in model.model_fields):
+        return set()
+    return {name[:-5] + "_id"}
+
+
+def fields_used(fm: FieldMap, obj: str | None = None) -> set[str]:
+    """Source fields a field map reads: its sources, template names, pipeline_by fields."""
     used: set[str] = set()
     srcs = fm.source if isinstance(fm.source, list) else [fm.source] if fm.source else []
     used.update(s.split(".")[0] for s in srcs)
     for t in fm.transform:
         for key in ("template", "fmt"):
             if key in t.args:
-                names = _TPL.findall(str(t.args[key]))
-                used.update(names)
-                used.update(n[:-5] + "_id" for n in names if n.endswith("_name"))
+                for n in _TPL.findall(str(t.args[key])):
+                    used.add(n)
+                    used.update(_ref_of(n, obj))
         if t.name == "record_json":
             for n in t.args.get("fields", []):
                 used.add(str(n))
-                if str(n).endswith("_name"):
-                    used.add(str(n)[:-5] + "_id")
+                used.update(_ref_of(str(n), obj))
         if t.name in ("pipeline", "stage") and isinstance(t.args.get("pipeline_by"), dict):
             used.add(str(t.args["pipeline_by"].get("field")))
     return used
@@ -169,11 +178,11 @@ def uncovered(doc: MappingDoc) -> dict[str, list[str]]:
             c.add(om.parent.via)
         if om.attach:
             for key in (om.attach.file_name, om.attach.template or ""):
-                names = _TPL.findall(key)
-                c.update(names)
-                c.update(n[:-5] + "_id" for n in names if n.endswith("_name"))
+                for n in _TPL.findall(key):
+                    c.add(n)
+                    c.update(_ref_of(n, om.source))
         for fm in om.fields:
-            c.update(fields_used(fm))
+            c.update(fields_used(fm, om.source))
     out: dict[str, list[str]] = {}
     for obj, model in ENTITIES.items():
         missing = [f.name for f in fields_of(model) if f.name not in covered[obj]]

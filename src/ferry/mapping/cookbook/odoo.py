@@ -110,10 +110,12 @@ def build(source: str, variant: str | None = None) -> Book:
     return b
 
 
-def _address() -> list:
+def _address(street2: bool = True) -> list:
+    two = [F(["street2", "address"], "street2", T("address", part="street2"))] if street2 else \
+        [F("address", "street2", T("address", part="street2"))]
     return [
         F(["street", "address"], "street", T("address", part="street")),
-        F(["street2", "address"], "street2", T("address", part="street2")),
+        *two,
         F(["city", "address"], "city", T("address", part="city")),
         F(["region", "address"], "state_id", T("address", part="region"),
           reason="state name/code; the connector resolves res.country.state"),
@@ -185,7 +187,7 @@ def _clinic(b: Book, n: Names) -> None:
     b.add("clinic_company", "clinic", P, [
         F("name", "name", required=True),
         F(None, "is_company", default=True),
-        *_address(),
+        *_address(street2=False),
         F("phone", "phone", T("phone_e164", region=b.region)),
         F("email", "email", T("email")),
         F("website", "website"),

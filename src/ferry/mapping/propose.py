@@ -1,0 +1,147 @@
+"""The proposer: ranked candidate targets for source fields, with a confidence and a reason.
+
+Evidence, all local and deterministic: the header/name (normalised, abbreviations expanded,
+matched against the vocabulary's aliases with rapidfuzz), the value profile (``profile.sniff``:
+emails, phones, dates, money, ICD-10 / CPT / NPI, blood groups, small enumerations) and, when the
+optional embedding backend is installed (``ferry.mapping.embed``), the meaning of the words.
+
+Below ``REVIEW`` a field has no proposal (it becomes a proposed custom field of the right type);
+between ``REVIEW`` and ``ACCEPT`` it is proposed with ``status: review`` for a person to decide;
+only at ``ACCEPT`` or above is it mapped — never guessed silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from ferry.mapping.embed import Embedder, load_embedder
+from ferry.mapping.profile import kind_fit, sniff
+from ferry.mapping.vocab import ALIASES, normalise
+from ferry.model.entities import ENTITIES
+from ferry.model.fields import Kind, fields_of
+
+ACCEPT = 0.80
+REVIEW = 0.55
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something a field can land on: a canonical field, or a destination field."""
+
+    name: str
+    label: str
+    kind: Kind
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    target: str
+    confidence: float
+    reason: str
+
+
+@lru_cache(maxsize=64)
+def canonical_targets(obj: str) -> tuple[Target, ...]:
+    out = []
+    for f in fields_of(ENTITIES[obj]):
+        phrases = {normalise(f.name, obj), normalise(f.label, obj)}
+        phrases.update(normalise(a, obj) for a in ALIASES.get(f.name, []))
+        out.append(Target(f.name, f.label, f.kind, tuple(sorted(p for p in phrases if p))))
+    return tuple(out)
+
+
+def dest_targets(specs: Iterable[Any], obj: str | None = None) -> list[Target]:
+    """Targets from destination FieldSpecs (or CustomFields): name, label, kind."""
+    out = []
+    for s in specs:
+        name = getattr(s, "key", None) or s.name
+        label = getattr(s, "label", "") or s.name
+        kind = Kind(getattr(s, "kind", Kind.TEXT))
+        phrases = {normalise(s.name, obj), normalise(label, obj)}
+        out.append(Target(name, label, kind, tuple(sorted(p for p in phrases if p))))
+    return out
+
+
+def _name_score(h: str, t: Target) -> tuple[float, str]:
+    best, why = 0.0, ""
+    for p in t.phrases:
+        if h == p:
+            return 1.0, f"name matches {p!r}"
+        sc = (0.6 * fuzz.token_sort_ratio(h, p) + 0.4 * fuzz.token_set_ratio(h, p)) / 100
+        if len(h.split()) != len(p.split()):
+            sc *= 0.92
+        if sc > best:
+            best, why = sc, f"name resembles {p!r}"
+    return best * 0.95, why
+
+
+def score(header: str, samples: Sequence[Any], target: Target, obj: str | None = None, *,
+          embedder: Embedder | None = None, sniffed: dict[str, float] | None = None
+          ) -> Candidate:
+    h = normalise(header, obj)
+    name, why = _name_score(h, target)
+    fit, fit_why = kind_fit(target.kind, sniffed if sniffed is not None else sniff(samples))
+    conf = name + 0.12 * fit
+    reasons = [why] if why else []
+    if embedder is not None:
+        sim = max(embedder.similarity(h, p) for p in target.phrases)
+        conf = 0.75 * conf + 0.25 * max(0.0, (sim - 0.3) / 0.6)
+        reasons.append(f"meaning {sim:.2f}")
+    if fit_why:
+        reasons.append(fit_why)
+    return Candidate(target.name, round(max(0.0, min(1.0, conf)), 3), "; ".join(reasons))
+
+
+def rank(header: str, samples: Sequence[Any], targets: Iterable[Target], obj: str | None = None,
+         *, top: int = 3, embedder: Embedder | None = None) -> list[Candidate]:
+    sn = sniff(samples)
+    cands = [score(header, samples, t, obj, embedder=embedder, sniffed=sn) for t in targets]
+    cands.sort(key=lambda c: (-c.confidence, c.target))
+    return cands[:top]
+
+
+def assign(columns: Sequence[tuple[str, Sequence[Any]]], targets: Sequence[Target],
+           obj: str | None = None, *, embedder: Embedder | None = None
+           ) -> dict[str, list[Candidate]]:
+    """Ranked candidates per column, each target given to at most one column (the strongest
+    claim wins; a column that loses its first choice keeps its next ones)."""
+    ranked = {c: rank(c, s, targets, obj, top=5, embedder=embedder) for c, s in columns}
+    taken: dict[str, str] = {}
+    claims = sorted(((cand.confidence, col, i) for col, cands in ranked.items()
+                     for i, cand in enumerate(cands)), key=lambda x: (-x[0], x[1], x[2]))
+    winner: dict[str, Candidate] = {}
+    for _, col, i in claims:
+        cand = ranked[col][i]
+        if col in winner or cand.target in taken:
+            continue
+        winner[col] = cand
+        taken[cand.target] = col
+    out: dict[str, list[Candidate]] = {}
+    for col, _ in columns:
+        first = winner.get(col)
+        rest = [c for c in ranked[col] if first is None or c.target != first.target]
+        rest = [c for c in rest if c.target not in taken or taken[c.target] == col]
+        out[col] = ([first] if first else []) + rest[:2]
+    return out
+
+
+def propose_columns(columns: Sequence[tuple[str, Sequence[Any]]] | dict[str, Sequence[Any]],
+                    obj: str = "patient", *, embedder: Embedder | None = None,
+                    threshold: float = ACCEPT) -> dict[str, str | None]:
+    """CSV headers (with sample values) → canonical field of ``obj``, or None when no field
+    reaches ``threshold`` (the column then becomes a custom field for review)."""
+    cols = list(columns.items()) if isinstance(columns, dict) else list(columns)
+    emb = embedder if embedder is not None else load_embedder()
+    got = assign(cols, canonical_targets(obj), obj, embedder=emb)
+    return {c: (got[c][0].target if got[c] and got[c][0].confidence >= threshold else None)
+            for c, _ in cols}
+
+
+def status_for(conf: float) -> str:
+    return "mapped" if conf >= ACCEPT else "review" if conf >= REVIEW else "custom"

@@ -1,0 +1,178 @@
+"""The proposer's vocabulary: how practice systems and CRMs name the canonical fields.
+
+Aliases are the common words of the trade (surname, DOB, zip, payer, member ID …), not the
+column names of any one export. Header text is normalised first (camelCase / snake_case split,
+abbreviations expanded, the object's own name dropped: ``PatientFirstName`` → ``first name``).
+"""
+
+from __future__ import annotations
+
+import re
+
+ABBREVIATIONS = {
+    "dob": "date of birth", "bdate": "birth date", "birthdate": "birth date",
+    "deathdate": "death date", "fname": "first name", "lname": "last name",
+    "mname": "middle name", "firstname": "first name", "lastname": "last name",
+    "givenname": "given name", "familyname": "family name", "surname": "last name",
+    "addr": "address", "tel": "phone", "telephone": "phone", "ph": "phone", "mob": "mobile",
+    "cell": "mobile", "cellphone": "mobile phone", "zip": "postcode", "zipcode": "postcode",
+    "postalcode": "postcode", "email": "email",
+    "emailaddress": "email address", "dt": "date", "no": "number", "num": "number",
+    "nbr": "number", "nr": "number", "#": "number", "appt": "appointment",
+    "dx": "diagnosis", "rx": "prescription", "ins": "insurance", "prov": "practitioner",
+    "provider": "practitioner", "physician": "practitioner", "clinician": "practitioner",
+    "doctor": "practitioner", "dr": "practitioner", "pcp": "primary practitioner",
+    "ssn": "national id", "nhs": "national id", "sin": "national id", "mrn": "medical record",
+    "sex": "sex", "gender": "sex", "desc": "description", "amt": "amount", "qty": "quantity",
+    "bal": "balance", "pmt": "payment", "inv": "invoice", "dept": "department",
+    "org": "organization", "co": "company", "st": "street", "ste": "suite", "cty": "city",
+    "prov_state": "region", "dose": "dosage", "freq": "frequency", "med": "medication",
+    "meds": "medication", "drug": "medication", "npi": "npi", "icd": "icd", "cpt": "cpt",
+    "url": "url", "id": "id", "uid": "id", "uuid": "id", "ext": "external", "start": "start",
+    "stop": "end", "fin": "end", "created": "created", "modified": "updated",
+    "lastmodified": "updated", "updated": "updated", "postcode": "postcode",
+}
+
+# object words dropped from headers ("patient_email" → "email" when profiling patients)
+OBJECT_WORDS = {
+    "patient": {"patient", "patients", "pt", "client", "person", "member"},
+    "practitioner": {"practitioner", "staff", "user"},
+    "appointment": {"appointment", "visit", "encounter", "booking"},
+    "clinic": {"clinic", "business", "practice", "location", "site"},
+    "invoice": {"invoice", "bill", "billing"},
+    "insurance_policy": {"insurance", "coverage", "policy"},
+    "prescription": {"prescription", "medication"},
+    "document": {"document", "file", "attachment"},
+    "clinical_note": {"note", "notes"},
+}
+
+# canonical field → phrases that name it (object-specific entries win over the generic ones)
+ALIASES: dict[str, list[str]] = {
+    "source_id": ["id", "identifier", "record id", "external id", "key"],
+    "created_at": ["created", "created at", "created date", "date added", "date created",
+                   "add time", "creation date"],
+    "updated_at": ["updated", "updated at", "last modified", "modified date", "last updated",
+                   "update time"],
+    "first_name": ["first name", "given name", "forename", "first"],
+    "last_name": ["last name", "family name", "surname", "last"],
+    "preferred_name": ["preferred name", "nickname", "known as", "preferred first name"],
+    "title": ["title", "prefix", "salutation", "honorific"],
+    "date_of_birth": ["date of birth", "birth date", "birthday", "born"],
+    "sex": ["sex", "gender", "administrative gender", "sex at birth"],
+    "email": ["email", "email address", "e mail"],
+    "phone": ["phone", "phone number", "home phone", "telephone", "landline", "contact number",
+              "work phone"],
+    "mobile": ["mobile", "mobile phone", "cell phone", "mobile number", "cell"],
+    "address": ["address", "full address", "postal address", "mailing address", "home address"],
+    "street": ["street", "address line 1", "address 1", "street address", "street line 1",
+               "line 1"],
+    "street2": ["address line 2", "address 2", "street line 2", "line 2", "apartment", "suite",
+                "unit"],
+    "city": ["city", "town", "suburb", "locality"],
+    "region": ["state", "region", "province", "county", "state province"],
+    "postcode": ["postcode", "postal code", "post code", "zip code"],
+    "country": ["country", "country code", "nation"],
+    "mrn": ["medical record", "medical record number", "chart number", "chart id"],
+    "patient_number": ["patient number", "account number", "patient account"],
+    "national_id": ["national id", "social security number", "health number",
+                    "health card number", "nhs number", "insurance number"],
+    "blood_group": ["blood group", "blood type", "abo", "blood"],
+    "allergies": ["allergies", "allergy", "allergy notes", "allergic to", "drug allergies"],
+    "medical_history": ["medical history", "past medical history", "history", "conditions",
+                        "medical conditions", "medical alerts"],
+    "emergency_contact": ["emergency contact", "next of kin", "emergency contact name",
+                          "emergency"],
+    "referral_source": ["referral source", "referral type", "how did you hear", "lead source",
+                        "source"],
+    "referring_doctor": ["referring doctor", "referring practitioner", "referred by",
+                         "referrer"],
+    "referring_doctor_email": ["referring doctor email", "referrer email"],
+    "status": ["status", "state of record", "active status"],
+    "clinic_id": ["clinic", "clinic id", "location", "location id", "business id",
+                  "practice id", "site"],
+    "primary_practitioner_id": ["primary practitioner", "primary practitioner id",
+                                "general practitioner", "assigned practitioner", "provider id"],
+    "occupation": ["occupation", "job", "job title", "employment", "profession"],
+    "consent_email": ["email consent", "email opt in", "consent email", "email reminders"],
+    "consent_sms": ["sms consent", "sms opt in", "text consent", "sms reminders"],
+    "archived": ["archived", "archived at", "deleted", "inactive"],
+    # appointment
+    "patient_id": ["patient", "patient id", "client id", "subject"],
+    "practitioner_id": ["practitioner", "practitioner id", "provider id", "clinician id",
+                        "attending practitioner"],
+    "appointment_type_id": ["appointment type id", "type id", "service id"],
+    "type_name": ["appointment type", "visit type", "type", "service", "reason",
+                  "encounter class", "service type"],
+    "start": ["start", "start time", "appointment start", "starts at", "date time",
+              "scheduled time", "appointment date"],
+    "end": ["end", "end time", "ends at", "finish"],
+    "duration_minutes": ["duration", "length", "minutes", "duration in minutes"],
+    "fee": ["fee", "price", "charge", "cost", "amount", "base cost"],
+    "currency": ["currency", "currency code"],
+    "cancellation_reason": ["cancellation reason", "cancel reason", "reason cancelled"],
+    "no_show": ["no show", "did not arrive", "dna", "did not attend", "missed"],
+    "notes": ["notes", "comment", "comments", "remarks", "visit notes"],
+    "procedure_codes": ["procedure code", "procedure codes", "cpt", "cpt code", "service code"],
+    "diagnosis_codes": ["diagnosis code", "diagnosis codes", "icd", "icd 10", "reason code"],
+    # invoice / payment
+    "number": ["invoice number", "number", "reference"],
+    "amount": ["amount", "total", "total amount", "invoice total", "amount due"],
+    "balance": ["balance", "outstanding", "amount outstanding", "balance due"],
+    "issue_date": ["issue date", "invoice date", "date issued", "bill date"],
+    "due_date": ["due date", "payment due"],
+    "paid_date": ["paid date", "date paid", "payment date"],
+    "payment_method": ["payment method", "payment type", "tender"],
+    # insurance
+    "carrier": ["carrier", "payer", "insurer", "insurance company", "insurance provider",
+                "payer name", "plan name"],
+    "member_id": ["member id", "policy number", "subscriber id", "insurance id",
+                  "membership number"],
+    "group_number": ["group number", "group id", "group"],
+    "coverage_type": ["coverage type", "plan type", "insurance type"],
+    "priority": ["priority", "order", "primary secondary", "payer order"],
+    "effective_date": ["effective date", "start date", "coverage start"],
+    "termination_date": ["termination date", "end date", "expiry date", "coverage end"],
+    # prescription
+    "medication": ["medication", "drug name", "medicine", "medication name"],
+    "dosage": ["dosage", "dose", "strength"],
+    "frequency": ["frequency", "sig", "directions"],
+    "route": ["route", "route of administration"],
+    "prescribed_on": ["prescribed on", "prescription date", "date prescribed", "written date"],
+    "pharmacy": ["pharmacy", "dispensing pharmacy"],
+    # practitioner
+    "specialty": ["specialty", "speciality", "specialisation"],
+    "credentials": ["credentials", "qualifications", "designation"],
+    "license_number": ["license number", "licence number", "registration number"],
+    "npi": ["npi", "national provider identifier"],
+    "role": ["role", "clinical role", "job role", "position"],
+    # clinic
+    "name": ["name", "business name", "clinic name", "display name", "organization name"],
+    "website": ["website", "web", "url", "homepage", "website address"],
+    "billing_contact": ["billing contact", "billing email", "accounts contact"],
+    # documents / notes
+    "file_name": ["file name", "filename", "document name"],
+    "mime_type": ["content type", "mime type", "file type"],
+    "size": ["size", "file size", "bytes"],
+    "description": ["description", "caption"],
+    "body": ["body", "content", "text", "note text", "message"],
+}
+
+
+def split_words(header: str) -> list[str]:
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", header.strip())
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", s)
+    return [w for w in re.split(r"[^A-Za-z0-9#]+", s.lower()) if w]
+
+
+def normalise(header: str, obj: str | None = None) -> str:
+    """``PatientDOB`` → ``date of birth`` (for ``patient``); words joined by spaces."""
+    words = split_words(header)
+    drop = OBJECT_WORDS.get(obj or "", set())
+    if len(words) > 1:
+        kept = [w for w in words if w not in drop]
+        words = kept or words
+    out: list[str] = []
+    for w in words:
+        out.extend(ABBREVIATIONS.get(w, w).split())
+    text = " ".join(out)
+    return re.sub(r"\b(postcode|email) (code|address)\b", r"\1", text)
