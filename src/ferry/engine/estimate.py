@@ -16,6 +16,7 @@ max(extract, load), which the timeline shows.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -98,7 +99,13 @@ def from_rate(base: Limits, rate: RateInfo) -> Limits:
 
 
 def counts_for(patients: int) -> dict[str, int]:
-    return {o: max(FIXED.get(o, 0), round(r * patients)) for o, r in PER_PATIENT.items()}
+    """Typical counts for a practice of ``patients``: clinical records scale with patients;
+    clinics, staff and practice-wide definitions grow slowly, with caps."""
+    out = {o: max(FIXED.get(o, 0), round(r * patients)) for o, r in PER_PATIENT.items()}
+    out.update(clinic=min(20, 1 + patients // 2500), practitioner=min(200, 2 + patients // 250),
+               appointment_type=8, workflow=8, compliance_policy=7,
+               campaign=min(500, 4 + patients // 250))
+    return out
 
 
 def _routes(doc: MappingDoc | None, counts: dict[str, int]) -> list[tuple[str, str, str, int]]:
@@ -110,8 +117,14 @@ def _routes(doc: MappingDoc | None, counts: dict[str, int]) -> list[tuple[str, s
             if op != "none" and n:
                 out.append((obj, op, target, n))
         return out
+    split = Counter(om.source for om in doc.objects
+                    if om.mode in ("record", "attach") and om.when is not None)
     for om in doc.objects:
         n = counts.get(om.source, 0)
+        if om.mode in ("record", "attach") and om.when is not None:
+            n = math.ceil(n / split[om.source])  # disjoint conditions share the records
+        if om.mode == "fold" and om.parent is not None:
+            n = min(n, counts.get(om.parent.object, n))  # one update per parent record
         op = {"record": "create", "fold": "update", "attach": "upload"}.get(om.mode)
         if op and n:
             out.append((om.source, op, om.target, n))

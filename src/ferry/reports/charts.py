@@ -24,7 +24,7 @@ def _fmt(v: float) -> str:
 def bar_chart(title: str, items: Sequence[tuple[str, float]], *, width: int = 640,
               colors: dict[str, str] | None = None) -> str:
     """Horizontal bars, one per (label, value); the longest bar spans the plot width."""
-    row, left, top = 22, 170, 28
+    row, left, top = 22, 200, 28
     height = top + row * max(len(items), 1) + 10
     peak = max((v for _, v in items), default=0) or 1
     plot = width - left - 70
@@ -36,7 +36,7 @@ def bar_chart(title: str, items: Sequence[tuple[str, float]], *, width: int = 64
         w = max(plot * value / peak, 1 if value else 0)
         color = (colors or {}).get(label, PALETTE[0])
         parts.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">'
-                     f'{escape(str(label))[:28]}</text>')
+                     f'{escape(str(label)[:30])}</text>')
         parts.append(f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 7}"'
                      f' fill="{color}"/>')
         parts.append(f'<text x="{left + w + 4:.1f}" y="{y + 14}">{_fmt(value)}</text>')
@@ -56,15 +56,17 @@ def grouped_bars(title: str, groups: Sequence[tuple[str, Sequence[float]]],
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
              f' role="img" aria-label="{escape(title)}" {FONT}>',
              f'<text x="0" y="16" font-weight="600">{escape(title)}</text>']
+    x = left
     for j, name in enumerate(series):
-        x = left + j * 120
+        if j:
+            x += 24 + 7 * len(series[j - 1])
         parts.append(f'<rect x="{x}" y="24" width="10" height="10" '
                      f'fill="{PALETTE[j % len(PALETTE)]}"/>'
                      f'<text x="{x + 14}" y="33">{escape(name)}</text>')
     for i, (label, values) in enumerate(groups):
         y = top + i * row
         parts.append(f'<text x="{left - 6}" y="{y + row / 2 + 2:.1f}" text-anchor="end">'
-                     f'{escape(str(label))[:28]}</text>')
+                     f'{escape(str(label)[:30])}</text>')
         for j, v in enumerate(values):
             w = max(plot * v / peak, 1 if v else 0)
             yy = y + j * bar
@@ -107,7 +109,7 @@ def timeline(title: str, steps: Sequence[tuple[str, float, float]], *, width: in
         x0 = left + plot * start / end
         w = max(plot * (stop - start) / end, 2)
         parts.append(f'<text x="{left - 6}" y="{y + 15}" text-anchor="end">'
-                     f'{escape(str(label))[:28]}</text>'
+                     f'{escape(str(label)[:30])}</text>'
                      f'<rect x="{x0:.1f}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" rx="3"'
                      f' fill="{PALETTE[i % len(PALETTE)]}"/>'
                      f'<text x="{x0 + w + 4:.1f}" y="{y + 15}" font-size="10">'

@@ -14,9 +14,6 @@ from typing import Any
 from ferry.reports.charts import bar_chart, grouped_bars, human_duration, timeline
 from ferry.reports.render import write_report
 
-CATEGORY_COLORS = {"equal": "#2e9e5b", "transformed": "#3b6fd4", "truncated": "#b3261e",
-                   "format_changed": "#7a4fc4", "missing": "#e08a2e", "unexpected": "#6b7280"}
-
 
 def estimate_chart(est: dict[str, Any]) -> str:
     return timeline("Timeline (overlapped extract and load)",
@@ -44,8 +41,18 @@ def write_audit(out: Path, data: dict[str, Any], *, project: str) -> tuple[Path,
 
 def write_sample(out: Path, data: dict[str, Any], *, project: str, name: str
                  ) -> tuple[Path, Path]:
-    cats = data["categories"]
-    charts = [bar_chart("Fields by diff category", list(cats.items()), colors=CATEGORY_COLORS),
+    bad: dict[str, int] = {}
+    for d in data["unexplained_differences"]:
+        bad[d["category"]] = bad.get(d["category"], 0) + 1
+    items: list[tuple[str, float]] = []
+    colors: dict[str, str] = {}
+    for cat, n in data["categories"].items():
+        items.append((cat if cat == "equal" else f"{cat} (explained)", n - bad.get(cat, 0)))
+        colors[items[-1][0]] = "#2e9e5b" if cat == "equal" else "#3b6fd4"
+        if bad.get(cat):
+            items.append((f"{cat} (UNEXPLAINED)", bad[cat]))
+            colors[items[-1][0]] = "#b3261e"
+    charts = [bar_chart("Fields by diff category", items, colors=colors),
               bar_chart("Records sampled per object",
                         sorted((k, v) for k, v in data.get("selection", {}).items()))]
     ok = data["verdict"] == "pass"

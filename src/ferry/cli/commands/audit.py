@@ -25,12 +25,18 @@ def _try(label: str, fn: Any) -> Any:
 
 
 def _mapping(proj: Any) -> Any:
-    if not proj.mapping_path.exists():
-        return None
+    """The project's map (proposed or confirmed), else the pair's default recipe."""
     from ferry.engine.prepare import apply_keys
-    from ferry.mapping.mapping_file import load
 
-    return apply_keys(load(proj.mapping_path), proj.store)
+    if proj.mapping_path.exists():
+        from ferry.mapping.mapping_file import load
+
+        doc = load(proj.mapping_path)
+    else:
+        from ferry.mapping.recipes import load_recipe
+
+        doc = load_recipe(proj.settings.source.kind, proj.settings.destination.kind)
+    return apply_keys(doc, proj.store)
 
 
 def register(app: typer.Typer) -> None:

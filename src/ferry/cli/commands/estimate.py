@@ -20,6 +20,20 @@ def _project(path: Path) -> Any:
     return Project.at(path) if (path / "ferry.yaml").exists() else None
 
 
+def _doc(proj: Any, source: str, destination: str) -> Any:
+    """The project's mapping, else the pair's default recipe (how each object lands)."""
+    try:
+        if proj is not None and proj.mapping_path.exists():
+            from ferry.mapping.mapping_file import load
+
+            return load(proj.mapping_path)
+        from ferry.mapping.recipes import load_recipe
+
+        return load_recipe(source, destination)
+    except Exception:  # noqa: BLE001 - no recipe for this pair: every object as one create
+        return None
+
+
 def register(app: typer.Typer) -> None:
     @app.command(name="estimate")
     def estimate_cmd(project: Path = ProjectOpt,
@@ -42,7 +56,7 @@ def register(app: typer.Typer) -> None:
         s_lim, d_lim = limits_for(s_kind, d_kind)
         d_lim = with_plan(d_lim, plan or None, seats or None)
         data = estimate(counts, source=s_lim, destination=d_lim, source_keys=source_keys,
-                        dest_keys=dest_keys)
+                        dest_keys=dest_keys, doc=_doc(proj, s_kind, d_kind))
         for s in data["steps"]:
             console.print(f"  {s['step']:<10} {human_duration(s['seconds']):>10}"
                           f"  {s['calls']:>9,} calls  {s['tokens']:>10,} tokens")
