@@ -32,7 +32,7 @@ from ferry.sandbox.synth.people import (
     TYPES,
     Core,
     Ctx,
-    practitioner,
+    practitioner_ro,
     ts_between,
 )
 
@@ -155,14 +155,14 @@ def note_text(ctx: Ctx, c: Core, r: Random, kind: str, long: bool = False) -> Te
     """A clinical note naming the patient, DOB, MRN, phone, relatives, codes and medicines."""
     t = Text()
     pl = c.pool
-    other = f"{r.choice(pl.first_female + pl.first_male)} {r.choice((c.last, r.choice(pl.last)))}"
+    other, relation = P.person(r, pl, c.last)
     icd, diag = r.choice(P.ICD10)
     med, dose, freq, _ = r.choice(P.MEDICATIONS)
     t.add(f"{kind.capitalize()} for ").add(f"{c.first} {c.last}", "name").add(" (DOB ")
     t.add(_fmt_dob(r, c.dob), "dob").add(", ").add(c.mrn, "mrn").add("). ")
     t.add(f"Presenting with {r.choice(P.COMPLAINTS)}. ")
     if r.random() < 0.6:
-        t.add("Attended with ").add(other, "person").add(f" ({r.choice(P.RELATIONS)}). ")
+        t.add("Attended with ").add(other, "person").add(f" ({relation}). ")
     t.add(f"Assessment consistent with {diag} (").add(icd, "icd10").add("). ")
     t.add("Plan: ").add(f"{med} {dose}", "medication").add(f" {freq}; review in "
                                                            f"{r.randrange(1, 7)} weeks. ")
@@ -190,7 +190,7 @@ def note(ctx: Ctx, c: Core, slot: int, visit: Visit | None) -> tuple[ClinicalNot
         visit.type] if visit else ("correspondence" if long else "progress note"))
     t = note_text(ctx, c, r, kind, long)
     prac = visit.practitioner if visit else c.practitioner
-    p = practitioner(ctx, prac)
+    p = practitioner_ro(ctx, prac)
     at = visit.start + dt.timedelta(minutes=visit.minutes) if visit else ts_between(
         r, c.created_at, REF_NOW)
     updated = ts_between(r, at, min(at + dt.timedelta(days=3), REF_NOW)) if at < REF_NOW else at

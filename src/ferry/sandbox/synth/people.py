@@ -95,7 +95,8 @@ def _practitioner(seed: int, j: int, n_clinics: int, clinic_locale: str, domain:
                   no_user: bool) -> Practitioner:
     r = Random(mix(seed, code("practitioner"), j))
     pl = P.pool(clinic_locale)
-    first = P.pick(r, pl.first_female if r.random() < 0.55 else pl.first_male)
+    female = r.random() < 0.55
+    first = P.pick(r, pl.first_female if female else pl.first_male)
     last = P.pick(r, pl.last)
     role, specialty, cred, title = ROLES[r.randrange(len(ROLES))]
     created = ts_between(r, REF_NOW - dt.timedelta(days=2900), REF_NOW - dt.timedelta(days=30))
@@ -103,8 +104,8 @@ def _practitioner(seed: int, j: int, n_clinics: int, clinic_locale: str, domain:
     return Practitioner(
         source_id=str(PRACTITIONER_BASE + j), created_at=created,
         updated_at=ts_between(r, created, REF_NOW), first_name=first, last_name=last,
-        title=title if role in ("physician", "psychologist", "dentist") else P.pick(r, ("Ms",
-                                                                                        "Mr")),
+        title=title if role in ("physician", "psychologist", "dentist") else (
+            "Ms" if female else "Mr"),
         email=f"{local}@{domain}" if not no_user or r.random() < 0.8 else None,
         phone=P.mobile(r, pl.country), role=role, specialty=specialty, credentials=cred,
         license_number=f"LIC-{mix(seed, 6, j) % 10**7:07d}",
@@ -112,10 +113,16 @@ def _practitioner(seed: int, j: int, n_clinics: int, clinic_locale: str, domain:
         clinic_id=str(j % n_clinics + 1), active=r.random() < 0.92, is_patient=False)
 
 
-def practitioner(ctx: Ctx, j: int) -> Practitioner:
+def practitioner_ro(ctx: Ctx, j: int) -> Practitioner:
+    """The cached practitioner record, shared: read it, never change it."""
     no_user = picked(ctx.seed, "no_crm_user", ctx.dirt.no_crm_user, j)
     return _practitioner(ctx.seed, j, ctx.n_clinics, ctx.clinic_locales[j % ctx.n_clinics],
                          ctx.domain, no_user)
+
+
+def practitioner(ctx: Ctx, j: int) -> Practitioner:
+    """A practitioner record of the caller's own (records are mutable; the cache is not)."""
+    return practitioner_ro(ctx, j).model_copy()
 
 
 def appointment_type(ctx: Ctx, t: int) -> AppointmentType:
@@ -228,6 +235,7 @@ def patient(ctx: Ctx, i: int) -> Patient:
     if "unknown_blood_group" in flags:
         blood = P.pick(r, P.BAD_BLOOD_GROUPS)
     ec_pl = P.pool(P.LOCALES[r.randrange(5)]) if r.random() < 0.1 else pl
+    ec_name, ec_rel = P.person(r, ec_pl, c.last)
     status = P.pick(r, P.PATIENT_STATUSES)
     ref_doc = r.random() < 0.3
     return Patient(
@@ -246,12 +254,11 @@ def patient(ctx: Ctx, i: int) -> Patient:
         national_id=f"{mix(ctx.seed, 8, c.i) % 10**9:09d}" if r.random() < 0.4 else None,
         blood_group=blood, allergies=_allergies(r, "json_allergies" in flags),
         medical_history="; ".join(d for _, d in r.sample(P.ICD10, r.randrange(0, 3))) or None,
-        emergency_contact=EmergencyContact(
-            name=f"{P.pick(r, ec_pl.first_female + ec_pl.first_male)} {P.pick(r, (c.last, P.pick(r, ec_pl.last)))}",
-            phone=P.mobile(r, ec_pl.country, True if ec_pl is not pl else None), relationship=P.pick(r, P.RELATIONS))
+        emergency_contact=EmergencyContact(name=ec_name, phone=P.mobile(
+            r, ec_pl.country, True if ec_pl is not pl else None), relationship=ec_rel)
         if r.random() < 0.7 else None,
         referral_source=P.pick(r, P.REFERRAL_SOURCES),
-        referring_doctor=f"Dr {P.pick(r, pl.first_male + pl.first_female)} {P.pick(r, pl.last)}"
+        referring_doctor=f"Dr {P.any_first(r, pl)} {P.pick(r, pl.last)}"
         if ref_doc else None,
         referring_doctor_email=f"referrals{r.randrange(1, 99)}@gp-{P.ascii_slug(city)}.{pl.tld}"
         if ref_doc and r.random() < 0.5 else None,

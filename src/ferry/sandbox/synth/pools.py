@@ -210,8 +210,23 @@ COMPLAINTS = (
     "routine review of blood pressure", "knee pain on stairs", "itchy rash on both forearms",
     "heartburn after meals", "follow-up of blood results", "tooth sensitivity", "neck pain",
 )
-RELATIONS = ("mother", "father", "wife", "husband", "partner", "daughter", "son", "carer",
-             "sister", "brother")
+RELATIONS_F = ("mother", "wife", "partner", "daughter", "sister", "carer", "grandmother")
+RELATIONS_M = ("father", "husband", "partner", "son", "brother", "carer", "grandfather")
+RELATIONS = RELATIONS_F + RELATIONS_M
+
+
+def person(r: Random, pl: LocalePool, family_name: str | None = None) -> tuple[str, str]:
+    """(full name, relation) of someone close to a patient, gender and relation agreeing; a
+    relative often shares the family name."""
+    female = r.random() < 0.5
+    first = pick(r, pl.first_female if female else pl.first_male)
+    relation = pick(r, RELATIONS_F if female else RELATIONS_M)
+    same = family_name and relation not in ("carer", "partner") and r.random() < 0.7
+    return f"{first} {family_name if same else pick(r, pl.last)}", relation
+
+
+def any_first(r: Random, pl: LocalePool) -> str:
+    return pick(r, pl.first_female if r.random() < 0.5 else pl.first_male)
 OCCUPATIONS = ("teacher", "nurse", "engineer", "retired", "student", "accountant", "chef",
                "electrician", "software developer", "shop assistant", "driver", "lawyer",
                "farmer", "police officer", "architect", "unemployed", "self-employed")
