@@ -7,6 +7,7 @@ package's own ``create`` with secrets passed as env-var names (the values live i
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class Handle:
     creds: dict[str, Any]
     workdir: Path
     env: dict[str, str]
+    opened: list[Any]
 
     @property
     def base_url(self) -> str:
@@ -43,7 +45,9 @@ class Handle:
                 "poll_max_s": 0.1, **over}
 
     def dest(self, **over: Any) -> Any:
-        return create(self.settings(**over), self.workdir)
+        dest = create(self.settings(**over), self.workdir)
+        self.opened.append(dest)
+        return dest
 
     def token(self) -> str:
         r = httpx.post(self.base_url + "/services/oauth2/token", verify=self.creds["ca_bundle"],
@@ -54,9 +58,11 @@ class Handle:
         return str(r.json()["access_token"])
 
     def raw(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url + "/services/data/v62.0/",
+        client = httpx.Client(base_url=self.base_url + "/services/data/v62.0/",
                             verify=self.creds["ca_bundle"],
                             headers={"Authorization": f"Bearer {self.token()}"})
+        self.opened.append(client)
+        return client
 
     def state(self) -> dict[str, Any]:
         return httpx.get(self.base_url + "/_sandbox/state", verify=self.creds["ca_bundle"]
@@ -73,6 +79,7 @@ class Handle:
 @pytest.fixture
 def sf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Handle]]:
     started: list[Running] = []
+    handles: list[Handle] = []
 
     def start(users: list[str] | None = None, faults: str = "", time_scale: float = 1.0,
               **extra: Any) -> Handle:
@@ -88,9 +95,15 @@ def sf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[...
         monkeypatch.setenv(env["id"], creds["client_id"])
         monkeypatch.setenv(env["secret"], creds["client_secret"])
         monkeypatch.setenv(env["key"], creds["jwt_key_file"])
-        return Handle(sb, running, creds, tmp_path / f"work{n}", env)
+        handle = Handle(sb, running, creds, tmp_path / f"work{n}", env, [])
+        handles.append(handle)
+        return handle
 
     yield start
+    for handle in handles:  # idle keep-alive connections would hold the server's shutdown
+        for client in handle.opened:
+            client.close()
+    gc.collect()  # responses held by caught exceptions pin their connections until collected
     for running in started:
         running.stop()
 

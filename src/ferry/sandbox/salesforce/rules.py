@@ -266,7 +266,8 @@ class Dml:
             raise Invalid(err("MALFORMED_ID", f"{f.label}: id value of incorrect type", f.name))
         rid = to18(raw) if len(raw) == 15 else raw
         hit = self.org.get(rid)
-        if hit is None or hit[0] not in f.reference_to:
+        anything = f.name in {"FirstPublishLocationId", "LinkedEntityId"}  # any record
+        if hit is None or (hit[0] not in f.reference_to and not anything):
             raise Invalid(err("INVALID_CROSS_REFERENCE_KEY", f"{f.label}: invalid cross"
                               " reference id", f.name))
         if f.name == "OwnerId" and not hit[1].get("IsActive", True):

@@ -1,0 +1,193 @@
+"""The real connector against the sandbox: login, provisioning (idempotent, FLS-aware), a
+create/read round trip per seam object, find, update, delete, files, users, budget."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ferry.connectors.base import SchemaItem
+from ferry.destinations.salesforce.provision import api_name
+from ferry.errors import FatalError, RecordError
+from ferry.model.fields import Kind
+
+from .conftest import seed_items
+
+
+def test_naming_rule() -> None:
+    assert api_name("ferry_source_id") == "Ferry_Source_Id__c"
+    assert api_name("date of birth") == "Date_Of_Birth__c"
+    assert api_name("Member_ID") == "Member_ID__c"
+    assert api_name("Patient__c") == "Patient__c"
+    assert api_name("1st visit") == "F_1st_Visit__c"
+    assert len(api_name("x" * 80)) == 43
+
+
+def test_check_users_and_budget(sf: Any) -> None:
+    dest = sf().dest()
+    assert all(c.ok for c in dest.check())
+    emails = {u.email for u in dest.users()}
+    assert {"dr.ada@clinic.example", "frontdesk@clinic.example"} <= emails
+    budget = dest.budget()
+    assert budget.limit == 100_000 and 0 < budget.remaining < 100_000
+    assert dest.cost("create", "Contact", 450).calls == 3
+    assert dest.cost("create", "Contact", 250_000).calls == 27  # 3 bulk jobs
+
+
+def test_jwt_bearer_login(sf: Any) -> None:
+    h = sf()
+    dest = h.dest(auth="jwt", username=h.creds["username"])
+    assert dest.client.connect().user_id.startswith("005")
+    bad = h.dest(auth="jwt", username="nobody@nowhere.example")
+    with pytest.raises(FatalError, match="login refused"):
+        bad.client.connect()
+
+
+def test_provision_is_idempotent_and_grants_visibility(sf: Any) -> None:
+    h = sf()
+    dest = h.dest()
+    raw = h.raw()
+    items = seed_items()
+    first = dest.ensure(items)
+    assert all(p.created for p in first)
+    assert {p.key for p in first if p.item.kind == "custom_object"} == {
+        "Treatment_Record__c", "Insurance_Record__c", "Invoice__c",
+        "Practitioner_Patient_Relationship__c"}
+    by = {(p.item.object, p.item.name): p.key for p in first}
+    assert by[("Contact", "ferry_source_id")] == "Ferry_Source_Id__c"
+    assert by[("Invoice__c", "source_treatment")] == "Source_Treatment__c"
+    calls = dest.client.calls
+    second = dest.ensure(items)
+    assert not any(p.created for p in second) and [p.key for p in second] == [
+        p.key for p in first]
+    assert dest.client.calls - calls < 15  # a few lookups, nothing created
+    state = h.state()
+    assert len(state["permissions"]["permission_sets"]) == 1
+    assert len(state["permissions"]["assignments"]) == 1
+    fields = {f["Field"] for f in state["permissions"]["field_permissions"]}
+    assert "Invoice__c.Amount__c" in fields and "Contact.Ferry_Source_Id__c" in fields
+    contact = {f.key: f for o in dest.describe() if o.name == "Contact" for f in o.fields}
+    assert contact["Ferry_Source_Id__c"].external_id
+    assert contact["Compliance_Documents__c"].options == ["HIPAA", "OSHA"]
+    # a field created outside the permission set stays invisible, as on the platform
+    raw.post("tooling/sobjects/CustomField", json={"FullName": "Contact.Hidden__c", "Metadata": {
+        "label": "Hidden", "type": "Text", "length": 10}}).raise_for_status()
+    r = raw.get("query", params={"q": "SELECT Hidden__c FROM Contact"})
+    assert r.status_code == 400 and r.json()[0]["errorCode"] == "INVALID_FIELD"
+    late = dest.ensure([SchemaItem("custom_field", "Contact", "hidden", "Hidden", Kind.TEXT)])
+    assert late[0].key == "Hidden__c" and not late[0].created
+    assert raw.get("query", params={"q": "SELECT Hidden__c FROM Contact"}).status_code == 200
+
+
+def test_round_trip_every_object(sf: Any, tmp_path: Path) -> None:
+    h = sf()
+    dest = h.dest()
+    dest.ensure(seed_items())
+    owner = next(u.id for u in dest.users() if u.email == "dr.ada@clinic.example")
+    acc = dest.create("Account", [{"Name": "Harbor Physio", "Ferry_Source_Id__c": "cl-1"}])
+    assert acc[0].ok and acc[0].created
+    people = [
+        {"Ferry_Source_Id__c": "pr-1", "FirstName": "Grace", "LastName": "Hopper",
+         "Npi__c": "1234567890", "AccountId": acc[0].dest_id, "OwnerId": owner},
+        {"Ferry_Source_Id__c": "pa-1", "FirstName": "Alan", "LastName": "Turing",
+         "Email": "alan@example.org", "Birthdate": dt.date(1990, 6, 23), "Mrn__c": "MRN-1",
+         "Source_Created_At__c": dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+         "Compliance_Documents__c": ["HIPAA", "OSHA"], "MailingCity": "Leeds"}]
+    res = dest.create("Contact", people)
+    pr, pa = (r.dest_id for r in res)
+    assert all(r.ok for r in res)
+    start = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
+    writes: dict[str, list[dict[str, Any]]] = {
+        "Task": [{"Ferry_Source_Id__c": "ap-1", "Subject": "Billing call", "Status": "Completed",
+                  "ActivityDate": dt.date(2025, 3, 2), "WhoId": pa, "OwnerId": owner,
+                  "Appointment_Type__c": "admin", "Visit_Notes__c": "n" * 2000}],
+        "Event": [{"Ferry_Source_Id__c": "ap-2", "Subject": "Initial assessment",
+                   "StartDateTime": start, "EndDateTime": start + dt.timedelta(minutes=45),
+                   "WhoId": pa, "OwnerId": owner, "Location": "Room 2"}],
+        "Treatment_Record__c": [{"Ferry_Source_Id__c": "tr-1", "Diagnosis_Code__c": "M54.5",
+                                 "Treatment_Date__c": dt.date(2025, 3, 1), "Patient__c": pa,
+                                 "Practitioner__c": pr}],
+        "Insurance_Record__c": [{"Ferry_Source_Id__c": "in-1", "Carrier_Name__c": "Acme",
+                                 "Active__c": True, "Coverage_Type__c": "PPO",
+                                 "Patient__c": pa}],
+        "Practitioner_Patient_Relationship__c": [{"Ferry_Source_Id__c": "pp-1",
+                                                  "Patient_Contact__c": pa,
+                                                  "Practitioner_Contact__c": pr}],
+    }
+    ids: dict[str, str] = {}
+    for obj, rows in writes.items():
+        out = dest.create(obj, rows)
+        assert out[0].ok, (obj, out[0].error)
+        ids[obj] = out[0].dest_id
+        back = dest.read(obj, [out[0].dest_id], list(rows[0]))[out[0].dest_id]
+        assert back == rows[0], obj
+    inv = {"Ferry_Source_Id__c": "iv-1", "Invoice_Number__c": "INV-1",
+           "Amount__c": Decimal("120.50"), "Status__c": "Paid", "Patient__c": pa,
+           "Source_Treatment__c": ids["Treatment_Record__c"],
+           "Invoice_Date__c": dt.date(2025, 3, 3)}
+    iv = dest.create("Invoice__c", [inv])[0]
+    assert dest.read("Invoice__c", [iv.dest_id], list(inv))[iv.dest_id] == inv
+    back = dest.read("Contact", [pa], list(people[1]))[pa]
+    assert back == people[1]
+    assert dest.read("Event", [ids["Event"]], ["DurationInMinutes"])[ids["Event"]] == {
+        "DurationInMinutes": 45}
+
+    assert dest.find("Contact", "custom:ferry_source_id", ["pa-1", "PR-1", "zz"]) == {
+        "pa-1": pa, "PR-1": pr}
+    upd = dest.update("Contact", [(pa, {"MailingCity": "York", "Mrn__c": None})])
+    assert upd[0].ok and dest.read("Contact", [pa], ["MailingCity", "Mrn__c"])[pa] == {
+        "MailingCity": "York", "Mrn__c": None}
+    assert set(dest.iter_ids("Contact")) == {pa, pr}
+
+    doc = tmp_path / "referral.pdf"
+    doc.write_bytes(b"%PDF-1.4 " + bytes(range(256)) * 40)
+    up = dest.upload("Invoice__c", iv.dest_id, doc, "referral.pdf", "application/pdf")
+    assert up.ok and up.dest_id.startswith("068")
+    state = h.state()["objects"]
+    link = [r for r in state["ContentDocumentLink"] if r["LinkedEntityId"] == iv.dest_id]
+    version = next(r for r in state["ContentVersion"] if r["Id"] == up.dest_id)
+    assert len(link) == 1 and version["ContentSize"] == doc.stat().st_size
+    assert dest.delete("ContentVersion", [up.dest_id])[0].ok
+    assert not h.records("ContentDocument") and not h.records("ContentDocumentLink")
+
+    gone = dest.delete("Task", [ids["Task"], ids["Task"]])
+    assert gone[0].ok and isinstance(gone[1].error, RecordError)
+    assert not h.records("Task")
+
+
+def test_upload_limits_and_row_errors(sf: Any, tmp_path: Path) -> None:
+    h = sf(max_file_bytes=1000)
+    dest = h.dest(max_file_bytes=5000)
+    acc = dest.create("Account", [{"Name": "Clinic"}])[0].dest_id
+    small, mid, big = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
+    small.write_bytes(b"x" * 10)
+    mid.write_bytes(b"x" * 2000)
+    big.write_bytes(b"x" * 6000)
+    assert dest.upload("Account", acc, small, "a.txt", "text/plain").ok
+    over_sandbox = dest.upload("Account", acc, mid, "b.txt", None)
+    over_setting = dest.upload("Account", acc, big, "c.txt", None)
+    assert isinstance(over_sandbox.error, RecordError) and "STORAGE_LIMIT" in str(
+        over_sandbox.error)
+    assert isinstance(over_setting.error, RecordError)
+    res = dest.create("Contact", [{"LastName": "Ok"}, {"FirstName": "NoLast"},
+                                  {"LastName": "Y", "AccountId": "001000000000000AAA"}])
+    assert res[0].ok
+    assert res[1].error.field == "LastName" and "REQUIRED_FIELD_MISSING" in str(res[1].error)
+    assert "INVALID_CROSS_REFERENCE_KEY" in str(res[2].error)
+
+
+def test_remove_created_schema(sf: Any) -> None:
+    h = sf()
+    dest = h.dest()
+    made = dest.ensure(seed_items()[:6])  # four custom objects and two source-id fields
+    fields = [p for p in made if p.item.kind == "custom_field"]
+    for p in reversed(made):
+        dest.remove(p)
+    meta = h.state()["custom_metadata"]
+    assert not meta, meta
+    assert not h.state()["permissions"]["field_permissions"]
+    dest.remove(fields[0])  # already gone: no error
