@@ -64,3 +64,48 @@ def httpx_client(base_url: str):  # type: ignore[no-untyped-def]
     import httpx
 
     return httpx.Client(base_url=base_url)
+
+
+def test_users_are_the_configured_list_plus_the_owner(pd) -> None:
+    h = pd()
+    users = h.dest().users()
+    assert [u.email for u in users] == ["owner@ferry-sandbox.example", "dr.ada@clinic.example",
+                                        "frontdesk@clinic.example"]
+    assert all(u.active and u.id.isdigit() for u in users)
+
+
+def test_search_semantics_and_search_burst(pd) -> None:
+    h = pd(time_scale=1)
+    with h.raw() as c:
+        key = c.post("/api/v2/personFields", json={"field_name": "Ext id",
+                                                   "field_type": "varchar"}).json()["data"][
+            "field_code"]
+        c.post("/api/v2/persons", json={"name": "Ann Lee", "emails": [{"value": "ann@x.example"}],
+                                        "custom_fields": {key: "AbC-1"}})
+        hits = c.get("/api/v2/persons/search", params={"term": "ANN@X.EXAMPLE",
+                                                       "exact_match": "true"}).json()
+        assert [i["item"]["name"] for i in hits["data"]["items"]] == ["Ann Lee"]
+        assert c.get("/api/v2/persons/search", params={"term": "a"}).status_code == 400
+        exact = {"entity_type": "person", "field": key, "match": "exact"}
+        assert c.get("/api/v2/itemSearch/field", params={**exact, "term": "AbC-1"}).json()[
+            "data"] == [{"id": 1, "name": "AbC-1"}]
+        assert c.get("/api/v2/itemSearch/field", params={**exact, "term": "abc-1"}).json()[
+            "data"] == []  # case-sensitive, as documented
+        statuses = [c.get("/api/v2/itemSearch/field", params={**exact, "term": "x"}).status_code
+                    for _ in range(12)]
+        assert statuses.count(429) >= 1  # 10 searches per 2 s on every plan
+    assert h.state()["tokens"]["refusals"]["search_burst"] >= 1
+
+
+def test_hammering_after_429_gets_the_cloudflare_403(pd) -> None:
+    h = pd(time_scale=1, burst=2, hammer_after=3)
+    with h.raw() as c:
+        codes = [c.get("/api/v1/users/me").status_code for _ in range(7)]
+    assert codes[:2] == [200, 200] and codes[2:5] == [429, 429, 429] and codes[5] == 403
+    from ferry.destinations.pipedrive.errors import to_error
+    from ferry.errors import FatalError
+
+    with h.raw() as c:
+        r = c.get("/api/v1/users/me")
+    err = to_error(r, "pipedrive:user:me")
+    assert isinstance(err, FatalError) and "429" in str(err)

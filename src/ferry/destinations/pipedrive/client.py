@@ -169,7 +169,8 @@ class PipedriveClient:
         cost = self.cost(version, method, template)
         url = f"/api/{version}" + template.format(**path)
         search = "search" in template.lower()
-        for attempt in range(self.attempts):
+        attempt = limited = 0  # failures, and 429s (honoured waits: retried longer)
+        while attempt < self.attempts and limited < 4 * self.attempts:
             self._precheck(cost)
             self._pace(search)
             self.stats["requests"] += 1
@@ -182,6 +183,7 @@ class PipedriveClient:
                                     system=SYSTEM) from exc
                 self.stats["retries"] += 1
                 time.sleep(self._backoff(attempt))
+                attempt += 1
                 continue
             self._observe(response, cost)
             if response.is_success:
@@ -191,6 +193,7 @@ class PipedriveClient:
                     if not safe_retry:
                         raise Ambiguous("unreadable response", system=SYSTEM) from None
                     time.sleep(self._backoff(attempt))
+                    attempt += 1
                     continue
                 return body
             err = to_error(response, ref)
@@ -201,8 +204,9 @@ class PipedriveClient:
             if isinstance(err, RateLimited):
                 self.stats["rate_limited"] += 1
                 self.stats["retries"] += 1
+                limited += 1
                 time.sleep(err.retry_after if err.retry_after is not None
-                           else self._backoff(attempt))
+                           else self._backoff(min(limited, 6)))
                 continue
             if isinstance(err, RetriableError):
                 if not safe_retry:
@@ -210,6 +214,7 @@ class PipedriveClient:
                                     f" {template}", status=response.status_code, system=SYSTEM)
                 self.stats["retries"] += 1
                 time.sleep(self._backoff(attempt))
+                attempt += 1
                 continue
             raise err
         raise FatalError(f"Pipedrive {method} {template} failed after {self.attempts} attempts",

@@ -15,6 +15,7 @@ the source id up, and re-send only if it is not there.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -65,13 +66,14 @@ class PipedriveDestination(Destination):
         self.currency = currency
         self.max_file_bytes = max_file_bytes
         self.burst = burst
-        type(self).capabilities = Capabilities(
-            custom_objects=False, custom_fields=True, pipelines=True, activity_types=True,
-            native_upsert=False, soft_delete=True, max_file_bytes=max_file_bytes,
-            custom_field_style="hash")
+        # per account: the file cap is a setting (Pipedrive documents none)
+        self.capabilities = replace(self.capabilities,  # type: ignore[misc]
+                                    max_file_bytes=max_file_bytes)
 
-    capabilities: ClassVar[Capabilities] = Capabilities(pipelines=True, activity_types=True,
-                                                        soft_delete=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        custom_objects=False, custom_fields=True, pipelines=True, activity_types=True,
+        native_upsert=False, soft_delete=True, max_file_bytes=50 * 2**20, batch_create=1,
+        custom_field_style="hash")
 
     # -- account -------------------------------------------------------------------------------
     def check(self) -> list[CheckItem]:
