@@ -75,12 +75,19 @@ def sample_lines(sample: bytes, enc: Encoding, limit: int = 60) -> list[str]:
     return lines[:limit]
 
 
-def _counts(lines: list[str], delim: str) -> list[int]:
+def _rows(lines: list[str], delim: str) -> list[list[str]]:
+    """Each sample line parsed alone; a line csv refuses (stray CR, NUL) counts as one cell."""
     out = []
-    for row in csv.reader(lines, delimiter=delim):
-        if row:
-            out.append(len(row))
+    for line in lines:
+        try:
+            out.append(next(csv.reader([line], delimiter=delim), []))
+        except csv.Error:
+            out.append([line])
     return out
+
+
+def _counts(lines: list[str], delim: str) -> list[int]:
+    return [len(row) for row in _rows(lines, delim) if row]
 
 
 def detect_delimiter(lines: list[str]) -> str:
@@ -101,11 +108,17 @@ def detect_delimiter(lines: list[str]) -> str:
 
 def _consistency(lines: list[str], delim: str) -> tuple[int, float]:
     """Modal field count over the later lines, and the share of lines having it."""
-    counts = _counts(lines[len(lines) // 4:] or lines, delim)
+    filled = [line for line in lines if line.strip()]
+    counts = _counts(filled[len(filled) // 4:] if len(filled) > 8 else filled, delim)
     if not counts:
         return 1, 0.0
-    width, n = Counter(counts).most_common(1)[0]
+    width, n = _mode(counts)
     return width, n / len(counts)
+
+
+def _mode(counts: list[int]) -> tuple[int, int]:
+    """Most frequent width; ties go to the wider (a short line is the likelier accident)."""
+    return max(Counter(counts).items(), key=lambda kv: (kv[1], kv[0]))
 
 
 def detect_header(lines: list[str], delim: str) -> int:
@@ -114,11 +127,11 @@ def detect_header(lines: list[str], delim: str) -> int:
     Preamble lines ("Exported by …", "Clinic: …") are narrower than the table, so they are
     skipped; a header is mostly non-empty cells that are not numbers.
     """
-    rows = [r for r in csv.reader(lines, delimiter=delim)]
+    rows = _rows(lines, delim)
     widths = [len(r) for r in rows if any(c.strip() for c in r)]
     if not widths:
         return 0
-    width = Counter(widths[len(widths) // 4:] or widths).most_common(1)[0][0]
+    width = _mode(widths[len(widths) // 4:] if len(widths) > 8 else widths)[0]
     for i, row in enumerate(rows):
         cells = [c.strip() for c in row]
         while cells and not cells[-1] and len(cells) > width:
