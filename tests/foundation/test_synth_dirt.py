@@ -131,3 +131,12 @@ def test_small_practice_still_shows_common_dirt() -> None:
     p = Practice(seed=2, patients=60)
     for kind in ("duplicate_email", "invalid_email", "address_one_string", "json_allergies"):
         assert p.ledger.ids(kind), kind
+
+
+def test_rates_are_fractions_and_all_or_nothing_works() -> None:
+    with pytest.raises(ValueError):
+        DirtRates(invalid_email=1.5)
+    p = Practice(seed=1, patients=30, dirt=DirtRates(**{**DirtRates.none().__dict__,
+                                                        "unknown_blood_group": 1.0}))
+    assert p.ledger.ids("unknown_blood_group") == {x.source_id for x in p.iter("patient")}
+    assert all(x.blood_group not in GROUPS for x in p.iter("patient"))

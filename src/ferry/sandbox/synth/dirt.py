@@ -71,6 +71,11 @@ class DirtRates:
     oversize_file: float = 0.003  # one extra document over 50 MB (declared size)
     no_crm_user: float = 0.25
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if not 0.0 <= getattr(self, f.name) <= 1.0:
+                raise ValueError(f"dirt rate {f.name} must be between 0 and 1")
+
     @classmethod
     def none(cls) -> DirtRates:
         return cls(**{f.name: 0.0 for f in fields(cls)})
