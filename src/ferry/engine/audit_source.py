@@ -21,7 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from ferry.connectors.base import ObjectInfo
 from ferry.engine import dedup
-from ferry.engine.diff import mask, plain
+from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import resolve_target
 from ferry.mapping.model import MappingDoc
 from ferry.model.entities import ENTITIES, Record

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -33,57 +34,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ferry.connectors.base import Destination
+from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import CompiledMap, Lookup
 from ferry.mapping.transforms import get_value
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import PhiClass, field_info
 from ferry.model.staging import StagingStore
 
+__all__ = ["CATEGORIES", "FieldDiff", "SampleDiff", "classify", "diff_record", "mask", "plain",
+           "run_sample", "same", "sample_diff"]
+
 CATEGORIES = ("equal", "transformed", "truncated", "format_changed", "missing", "unexpected")
-MAX_SHOWN = 60
 #: skip stages the confirmed map accounts for (owner fallback, PHI hold, transform refusals)
 EXPLAINED_SKIPS = {"owners", "hold", "transform", "transform-field"}
-
-
-# -- masking -------------------------------------------------------------------------------------
-
-def plain(value: Any) -> Any:
-    """A JSON-friendly rendering of a value (dates as ISO text, Decimals as text)."""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if hasattr(value, "model_dump"):
-        return plain(value.model_dump(exclude_none=True))
-    return value
-
-
-def shape(text: str) -> str:
-    return "".join("X" if c.isupper() else "x" if c.isalpha() else "9" if c.isdigit() else c
-                   for c in text)
-
-
-def clip(text: str) -> str:
-    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}… ({len(text)} chars)"
-
-
-def mask(value: Any, phi: PhiClass | str | None, *, show_phi: bool = False) -> Any:
-    """The value as a report may show it: as is when not PHI (or ``show_phi``), else its shape."""
-    if value is None:
-        return None
-    v = plain(value)
-    if show_phi or phi in (None, PhiClass.NONE, "none"):
-        return clip(v) if isinstance(v, str) else v
-    if isinstance(v, bool):
-        return "•"
-    text = v if isinstance(v, str) else json.dumps(v, default=str)
-    if len(text) > 40:
-        return f"[{len(text)} chars masked]"
-    return shape(text)
 
 
 # -- comparing -----------------------------------------------------------------------------------
@@ -286,6 +249,10 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
     result = SampleDiff()
     for cm in compiled:
         om = cm.om
+        if om.mode == "fold":
+            _diff_fold(store, cm, dest, result, show_phi)
+        elif om.mode == "attach":
+            _diff_attach(store, cm, dest, selection, result)
         if om.mode != "record":
             continue
         ids = sorted(sid for obj, sid in selection if obj == om.source)
@@ -312,6 +279,93 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
         result.skips = [{"ref": s.ref, "field": s.field, "reason": s.reason, "stage": s.stage}
                         for s in store.skips(run_id)]
     return result
+
+
+def _diff_fold(store: StagingStore, cm: CompiledMap, dest: Destination, result: SampleDiff,
+               show_phi: bool) -> None:
+    """Folded children: the parent's fields vs the aggregate of what the children sent
+    (``fold_acc`` holds exactly the sampled children's built values)."""
+    from ferry.engine.load import _aggregate  # the one definition of the fold strategies
+
+    om = cm.om
+    try:
+        rows = store.conn.execute("SELECT parent_dest, key, value FROM fold_acc WHERE map=?"
+                                  " ORDER BY parent_dest, key, ord, source_id",
+                                  (om.name,)).fetchall()
+        target = store.conn.execute("SELECT dest_object FROM idmap WHERE src_object=? AND"
+                                    " dest_object LIKE ? LIMIT 1",
+                                    (om.source, f"%#{om.name}")).fetchone()
+    except sqlite3.OperationalError:
+        return  # no fold ran in this project yet
+    if not rows or target is None:
+        return
+    parent_target = str(target[0]).split("#", 1)[0]
+    strategy, sep = (om.fold.strategy, om.fold.separator) if om.fold else ("latest", "\n")
+    sent: dict[str, dict[str, list[Any]]] = {}
+    for parent, key, value in rows:
+        sent.setdefault(parent, {}).setdefault(key, []).append(json.loads(value))
+    phi = {f.key: _phi(cm, f.fm.source, f.fm.phi) for f in cm.fields}
+    labels = {f.key: f.label for f in cm.fields}
+    got = dest.read(parent_target, sorted(sent), sorted({k for v in sent.values() for k in v}))
+    for parent, values in sorted(sent.items()):
+        where = f"{parent_target}:{parent}"
+        if parent not in got:
+            result.not_found.append(f"fold {om.name} → {where}")
+            continue
+        result.records += 1
+        for key, vals in values.items():
+            want, have = _aggregate(strategy, sep, vals), got[parent].get(key)
+            cat, ok, note = classify(vals, want, have, [f"fold {strategy}"])
+            p = phi.get(key, PhiClass.NONE)
+            result.fields.append(FieldDiff(
+                f"fold:{om.name}", om.name, where, labels.get(key, key), key, cat, ok,
+                mask(vals, p, show_phi=show_phi), mask(want, p, show_phi=show_phi),
+                mask(have, p, show_phi=show_phi), note))
+
+
+def _diff_attach(store: StagingStore, cm: CompiledMap, dest: Destination,
+                 selection: set[tuple[str, str]], result: SampleDiff) -> None:
+    """Uploaded files: each must read back, with its name and (for documents) its size."""
+    om = cm.om
+    for obj, sid in sorted(selection):
+        if obj != om.source:
+            continue
+        staged, did = store.get(obj, sid), store.dest_id(obj, sid, om.target)
+        if staged is None or did is None:
+            continue
+        ref, where = f"source:{obj}:{sid}", f"{om.target}:{did}"
+        got = dest.read(om.target, [did])
+        if did not in got:
+            result.not_found.append(f"{ref} → {where}")
+            continue
+        result.records += 1
+        row = got[did]
+        rec = staged.record
+        checks = [("file_name", render_name(om, rec), _first(row, "file_name", "name", "Title")),
+                  ("size", getattr(rec, "size", None) if om.attach is None
+                   or om.attach.content == "file" else None,
+                   _first(row, "file_size", "size", "ContentSize", "file_size_bytes"))]
+        for label, want, have in checks:
+            if want is None or have is None:
+                continue
+            cat, ok, note = classify(want, want, have, [])
+            result.fields.append(FieldDiff(ref, om.name, where, label, label, cat, ok,
+                                           mask(want, PhiClass.CLINICAL),
+                                           mask(want, PhiClass.CLINICAL),
+                                           mask(have, PhiClass.CLINICAL), note))
+
+
+def _first(row: dict[str, Any], *keys: str) -> Any:
+    return next((row[k] for k in keys if row.get(k) not in (None, "")), None)
+
+
+def render_name(om: Any, rec: Any) -> str | None:
+    from ferry.engine.load import render
+
+    try:
+        return render(om.attach.file_name if om.attach else "{file_name}", rec)
+    except (KeyError, ValueError):
+        return None
 
 
 def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any = None

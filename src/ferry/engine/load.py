@@ -9,7 +9,9 @@ without writing, so the dry run predicts the run.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from decimal import Decimal
 import string
 import tempfile
 from pathlib import Path
@@ -226,8 +228,7 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
             order = str(getattr(rec, fold.order_by if fold else "updated_at", "") or "")
             for key, value in built.payload.items():
                 if key != cm.id_key:
-                    rows.append((om.name, parent_id, key, order, s.source_id,
-                                 json.dumps(value, default=str)))
+                    rows.append((om.name, parent_id, key, order, s.source_id, _encode(value)))
             st.folded += 1
             st.plan["fold"] += 1
             if not ctx.dry_run:
@@ -239,6 +240,30 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
         _apply_folds(ctx, writer, om, parent_target)
 
 
+def _encode(value: Any) -> str:
+    """JSON that keeps dates, datetimes and decimals typed through the fold table."""
+    if isinstance(value, dt.datetime):
+        return json.dumps({"$dt": value.isoformat()})
+    if isinstance(value, dt.date):
+        return json.dumps({"$d": value.isoformat()})
+    if isinstance(value, Decimal):
+        return json.dumps({"$n": str(value)})
+    return json.dumps(value, default=str)
+
+
+def _decode(text: str) -> Any:
+    value = json.loads(text)
+    if isinstance(value, dict) and len(value) == 1:
+        (tag, raw), = value.items()
+        if tag == "$dt":
+            return dt.datetime.fromisoformat(raw)
+        if tag == "$d":
+            return dt.date.fromisoformat(raw)
+        if tag == "$n":
+            return Decimal(raw)
+    return value
+
+
 def _aggregate(strategy: str, sep: str, values: list[Any]) -> Any:
     values = [v for v in values if v not in (None, "", [])]
     if not values:
@@ -247,15 +272,20 @@ def _aggregate(strategy: str, sep: str, values: list[Any]) -> Any:
         return values[-1]
     if strategy == "first":
         return values[0]
+    if strategy == "sum":
+        return float(sum(Decimal(str(v)) for v in values))
     if strategy == "list":
         out: list[Any] = []
         for v in values:
             out.extend(v if isinstance(v, list) else [v])
         return out
-    return sep.join(str(v) for v in values)
+    if all(isinstance(v, str) for v in values):
+        return sep.join(values)
+    return values[-1]  # joining dates or numbers makes no value: keep the latest
 
 
 def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target: str) -> None:
+    st = ctx.stat(om.name)
     fold = om.fold
     strategy, sep = (fold.strategy, fold.separator) if fold else ("latest", "\n")
     rows = ctx.store.conn.execute(
@@ -280,7 +310,7 @@ def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target:
         if parent_dest != current:
             flush()
             current, acc = parent_dest, {}
-        acc.setdefault(key, []).append(json.loads(value))
+        acc.setdefault(key, []).append(_decode(value))
     flush()
     for chunk in _chunks(pending, min(ctx.dest.capabilities.batch_update, ctx.batch_size)):
         results = writer.update(parent_target, chunk, {"map": om.name, "fold": True})
@@ -289,6 +319,13 @@ def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target:
                 if res.ok:
                     c.execute("INSERT OR REPLACE INTO fold_state VALUES (?,?,?)",
                               (om.name, it.dest_id, payload_hash(it.payload)))
+                else:  # the children folded into this parent did not land after all
+                    n = c.execute("SELECT count(*) FROM fold_acc WHERE map=? AND parent_dest=?"
+                                  " AND key=(SELECT min(key) FROM fold_acc WHERE map=? AND"
+                                  " parent_dest=?)", (om.name, it.dest_id, om.name,
+                                                      it.dest_id)).fetchone()[0]
+                    st.folded -= n
+                    st.skipped += n
 
 
 class _SafeFormatter(string.Formatter):
@@ -313,6 +350,9 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
             rec = s.record
             r = ref("source", om.source, s.source_id)
             if s.deleted:
+                continue
+            if not ctx.compiled[om.name].accepts(rec):
+                st.excluded += 1
                 continue
             if ctx.store.dest_id(om.source, s.source_id, om.target):
                 st.unchanged += 1

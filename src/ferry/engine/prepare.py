@@ -14,11 +14,51 @@ from typing import Any
 
 from ferry.connectors.base import Destination, Provisioned, SchemaItem
 from ferry.mapping.model import MappingDoc
+from ferry.mapping.transforms import get_value
+from ferry.mapping.value_maps import apply_value_map
 from ferry.model.audit import AuditLog
 from ferry.model.fields import Kind
 from ferry.model.staging import StagingStore
 
 KEYS = "schema_keys"
+
+
+MAX_OPTIONS = 200
+
+
+def derive_options(doc: MappingDoc, store: StagingStore) -> MappingDoc:
+    """Fill the options of enum/set custom fields the map left open from the staged data.
+
+    A pick-list must be created with its labels (Pipedrive and Odoo refuse an empty one); the
+    labels are the distinct source values after the field's value map, so every value the run
+    will write is an option.
+    """
+    doc = doc.model_copy(deep=True)
+    for obj, fields in doc.custom_fields.items():
+        for cf in fields:
+            if cf.kind not in (Kind.ENUM, Kind.SET) or cf.options:
+                continue
+            labels: list[str] = []
+            for om in doc.objects:
+                if om.target != obj:
+                    continue
+                for fm in om.fields:
+                    if fm.target != f"custom:{cf.name}" or not isinstance(fm.source, str):
+                        continue
+                    for rec in store.iter_records(om.source):
+                        value = get_value(rec, fm.source)
+                        try:
+                            if fm.value_map is not None:
+                                value = apply_value_map(value, fm.value_map, fm.value_map_default)
+                        except ValueError:
+                            continue
+                        for v in value if isinstance(value, list) else [value]:
+                            if v not in (None, "") and str(v) not in labels:
+                                labels.append(str(v))
+                        if len(labels) >= MAX_OPTIONS:
+                            break
+            cf.options = sorted(labels) or ["(none)"]
+    return doc
 
 
 def schema_items(doc: MappingDoc) -> list[SchemaItem]:
@@ -64,6 +104,7 @@ def prepare(doc: MappingDoc, store: StagingStore, audit: AuditLog, dest: Destina
             run_id: str) -> list[Provisioned]:
     keys: dict[str, Any] = store.get_value(KEYS) or {}
     out: list[Provisioned] = []
+    doc = derive_options(doc, store)
     for item in schema_items(doc):
         detail = {"item": _item_dict(item)}
         [seq] = audit.append_many(run_id, [{"kind": "intent", "op": "provision",
