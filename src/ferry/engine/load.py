@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 import string
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
