@@ -30,7 +30,7 @@ from typing import Any
 from ferry.connectors.base import Provisioned, SchemaItem
 from ferry.destinations.odoo.rpc import OdooRpc
 from ferry.destinations.odoo.shape import OPEN_MARK, SET_MARK
-from ferry.errors import ConfigError
+from ferry.errors import ConfigError, RetriableError
 from ferry.model.fields import Kind
 
 TTYPE = {Kind.TEXT: "char", Kind.EMAIL: "char", Kind.PHONE: "char", Kind.LONG_TEXT: "text",
@@ -55,9 +55,19 @@ def model_of(obj: str) -> str:
     return OBJECT_ALIASES.get(obj, obj)
 
 
+def vals_model(vals: dict[str, Any], mids: dict[str, int]) -> str:
+    return next(m for m, i in mids.items() if i == vals["model_id"])
+
+
 class Provisioner:
+    """Keeps what it learnt of ``ir.model``/``ir.model.fields`` for its lifetime: ``prepare``
+    ensures items one at a time (each audited), and at a paced 1 call/s three look-ups per
+    field would triple its duration; with the cache each new field costs one create call."""
+
     def __init__(self, rpc: OdooRpc) -> None:
         self.rpc = rpc
+        self._mids: dict[str, int] = {}
+        self._known: dict[str, dict[str, dict[str, Any]]] = {}  # model → x_ name → field row
 
     def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
         out: dict[int, Provisioned] = {}
@@ -101,21 +111,31 @@ class Provisioner:
         return Provisioned(item, str(new_id), created=True)
 
     def _model_ids(self, models: set[str]) -> dict[str, int]:
-        rows = self.rpc.search_read("ir.model", [["model", "in", sorted(models)]],
-                                    ["id", "model"])
-        found = {r["model"]: int(r["id"]) for r in rows}
-        missing = models - set(found)
+        todo = sorted(models - set(self._mids))
+        if todo:
+            rows = self.rpc.search_read("ir.model", [["model", "in", todo]], ["id", "model"])
+            self._mids.update({r["model"]: int(r["id"]) for r in rows})
+        missing = models - set(self._mids)
         if missing:
             raise ConfigError(f"Odoo has no model {', '.join(sorted(missing))}: is the module"
                               " installed (account.move needs Invoicing/Accounting)?")
-        return found
+        return {m: self._mids[m] for m in models}
+
+    def _existing(self, models: set[str]) -> dict[tuple[str, str], dict[str, Any]]:
+        todo = sorted(models - set(self._known))
+        if todo:
+            for m in todo:
+                self._known[m] = {}
+            for r in self.rpc.search_read("ir.model.fields", [["model", "in", todo],
+                                                              ["state", "=", "manual"]],
+                                          ["id", "name", "model", "ttype"]):
+                self._known[r["model"]][r["name"]] = r
+        return {(m, n): r for m in models for n, r in self._known[m].items()}
 
     def _fields(self, fields: list[tuple[int, SchemaItem]]) -> dict[int, Provisioned]:
         models = {model_of(it.object) for _, it in fields}
         mids = self._model_ids(models)
-        existing = {(r["model"], r["name"]): r for r in self.rpc.search_read(
-            "ir.model.fields", [["model", "in", sorted(models)], ["state", "=", "manual"]],
-            ["id", "name", "model", "ttype", "selection_ids"])}
+        existing = self._existing(models)
         out: dict[int, Provisioned] = {}
         to_create: list[tuple[int, SchemaItem, dict[str, Any]]] = []
         planned: set[tuple[str, str]] = set()
@@ -128,9 +148,16 @@ class Provisioner:
             planned.add((model, name))
             to_create.append((i, item, self._field_vals(item, name, mids[model])))
         if to_create:
-            self.rpc.execute("ir.model.fields", "create", [v for _, _, v in to_create],
-                             retry=False)
-            for i, item, vals in to_create:
+            try:
+                ids = self.rpc.execute("ir.model.fields", "create",
+                                       [v for _, _, v in to_create], retry=False)
+            except RetriableError:
+                for m in models:  # the call may have committed: look again, then go on
+                    self._known.pop(m, None)
+                return self._fields(fields)
+            for (i, item, vals), new_id in zip(to_create, ids, strict=True):
+                self._known[vals_model(vals, mids)][vals["name"]] = {
+                    "id": new_id, "name": vals["name"], "ttype": vals["ttype"]}
                 opts = {label: label for label in item.options} \
                     if vals["ttype"] == "selection" else {}
                 out[i] = Provisioned(item, vals["name"], created=True, option_ids=opts)
@@ -174,9 +201,11 @@ class Provisioner:
     def remove(self, provisioned: Provisioned) -> None:
         item = provisioned.item
         if item.kind == "custom_field":
-            rows = self.rpc.search_read("ir.model.fields",
-                                        [["model", "=", model_of(item.object)],
-                                         ["name", "=", provisioned.key]], ["id"])
+            model = model_of(item.object)
+            self._known.get(model, {}).pop(provisioned.key, None)
+            rows = self.rpc.search_read("ir.model.fields", [["model", "=", model],
+                                                            ["name", "=", provisioned.key]],
+                                        ["id"])
             if rows:
                 self.rpc.execute("ir.model.fields", "unlink", [r["id"] for r in rows])
         elif item.kind in ("stage", "activity_type", "pipeline"):

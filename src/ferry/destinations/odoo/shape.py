@@ -152,7 +152,16 @@ class Lookups:
 
 def to_odoo(field: str, meta: dict[str, Any], value: Any, row: dict[str, Any],
             lookups: Lookups) -> Any:
-    """One seam value shaped as Odoo's ``create``/``write`` wants it."""
+    """One seam value shaped as Odoo's ``create``/``write`` wants it; a value that cannot be
+    (text in a number field) is ``Unresolved`` — a record error, never a crash."""
+    try:
+        return _to_odoo(field, meta, value, row, lookups)
+    except (ValueError, TypeError, ArithmeticError):
+        raise Unresolved(field, f"value is not a valid {meta.get('type')}") from None
+
+
+def _to_odoo(field: str, meta: dict[str, Any], value: Any, row: dict[str, Any],
+             lookups: Lookups) -> Any:
     t = meta.get("type")
     if value is None or (value == "" and t not in ("char", "text", "html")):
         return False
