@@ -25,6 +25,7 @@ COMMANDS = [
     "delta",
     "rollback",
     "audit",
+    "map",
     "sample",
     "reconcile",
     "guide",

@@ -148,10 +148,15 @@ def _check_field(doc: MappingDoc, om: ObjectMap, fm: FieldMap, profile: DataProf
     s_info = _info(om.source, src) if src else None
     t_kind = _target_kind(doc, om, fm, info)
     if s_info and t_kind and not fm.transform and fm.value_map is None:
-        if s_info.kind not in COMPAT.get(t_kind, {t_kind}):
-            hint = "ref" if s_info.kind is Kind.REF else FIX.get(t_kind, "text")
-            out.append(f"{where}: type clash: {s_info.kind.value} into {t_kind.value}; add "
-                       f"transform: [{hint}] or pick a {s_info.kind.value} target")
+        if s_info.kind not in COMPAT.get(t_kind, {t_kind}) or \
+                (s_info.kind is Kind.REF and t_kind is Kind.REF):
+            if s_info.kind is Kind.REF:
+                out.append(f"{where}: a source id cannot go into a {t_kind.value} field as is: "
+                           f"add transform: [ref] (its destination id) or pick a text target")
+            else:
+                out.append(f"{where}: type clash: {s_info.kind.value} into {t_kind.value}; add "
+                           f"transform: [{FIX.get(t_kind, 'text')}] or pick a "
+                           f"{s_info.kind.value} target")
     if fm.value_map is not None and src and profile and om.source in profile:
         prof = profile[om.source].get(src)
         miss = missing_values(prof.values if prof else [], fm.value_map, fm.value_map_default)

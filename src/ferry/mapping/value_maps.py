@@ -7,6 +7,9 @@ the same row. A value missing from the map is handled by ``value_map_default``:
 * ``"keep"``  keep the source value as is (free text, open pick-lists);
 * ``None``    the value is not mapped: a ``TransformError`` (the field is flagged for review, and
               ``ferry map --confirm`` reports such values when the data profile shows them);
+* ``"flag"``  the same error at run time, chosen on purpose: such values are expected, flagged
+              for manual review and kept elsewhere (blood group → its free-text fallback), so
+              ``--confirm`` does not ask for rows for them;
 * anything else: that constant.
 
 A map row whose value is ``null`` maps the source value to *empty* (used by the blood-group
@@ -21,6 +24,7 @@ import re
 from typing import Any
 
 KEEP = "keep"
+FLAG = "flag"
 
 
 class TransformError(ValueError):
@@ -56,6 +60,8 @@ def apply_value_map(value: Any, mapping: dict[str, Any], default: Any = None) ->
         return value
     if default is None:
         raise TransformError("value is not in the value map")
+    if default == FLAG:
+        raise TransformError("value is not in the pick-list: flagged for manual review")
     return default
 
 

@@ -147,7 +147,7 @@ def fields_used(fm: FieldMap, obj: str | None = None) -> set[str]:
     """Source fields a field map reads: its sources, template names, pipeline_by fields."""
     used: set[str] = set()
     srcs = fm.source if isinstance(fm.source, list) else [fm.source] if fm.source else []
-    used.update(s.split(".")[0] for s in srcs)
+    used.update(s if s.startswith("custom.") else s.split(".")[0] for s in srcs)
     for t in fm.transform:
         for key in ("template", "fmt"):
             if key in t.args:

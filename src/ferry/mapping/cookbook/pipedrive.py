@@ -94,7 +94,7 @@ def _patient(b: Book) -> None:
         F("patient_number", b.cf(P, "patient_number", "Patient number", Kind.TEXT)),
         F("national_id", b.cf(P, "national_id", "National / health ID", Kind.TEXT)),
         F("blood_group", b.cf(P, "blood_group", "Blood group", Kind.ENUM, vm.BLOOD_GROUPS),
-          vm=vm.blood_group_map(), reason="blood group pick-list; other values flagged"),
+          vm=vm.blood_group_map(), vmd="flag", reason="blood group pick-list; other values flagged"),
         F("blood_group", b.cf(P, "blood_group_other", "Blood group (other)", Kind.TEXT),
           vm=vm.blood_group_fallback_map(), vmd="keep",
           reason="free-text fallback for values outside the pick-list"),

@@ -109,7 +109,7 @@ def _patient(b: Book) -> None:
         F("patient_number", b.cf(C, "Patient_Number", "Patient number", Kind.TEXT)),
         F("national_id", b.cf(C, "National_Id", "National / health ID", Kind.TEXT)),
         F("blood_group", b.cf(C, "Blood_Group", "Blood group", Kind.ENUM, vm.BLOOD_GROUPS),
-          vm=vm.blood_group_map(), reason="blood group pick-list; other values flagged"),
+          vm=vm.blood_group_map(), vmd="flag", reason="blood group pick-list; other values flagged"),
         F("blood_group", b.cf(C, "Blood_Group_Other", "Blood group (other)", Kind.TEXT),
           vm=vm.blood_group_fallback_map(), vmd="keep", reason="free-text fallback"),
         F("allergies", b.cf(C, "Allergies", "Allergies", Kind.LONG_TEXT), T("json_text")),

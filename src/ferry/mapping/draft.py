@@ -1,0 +1,157 @@
+"""Draft a project's mapping.yaml: the pair's recipe, plus the proposer's lines for the fields
+the recipe cannot know (the account's own custom fields), plus samples and pick-list options
+read from the data.
+
+* Source custom fields (``custom.<key>`` in the data profile) get ranked destination targets:
+  at ``ACCEPT`` or above they are mapped, between ``REVIEW`` and ``ACCEPT`` proposed with
+  ``status: review``, below that a custom field of the right type is proposed, so nothing is
+  dropped by default.
+* Samples: two per field, masked when the field is PHI (custom fields count as PHI).
+* Options: enum/set custom fields get every label the data will produce.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ferry.connectors.base import ObjectInfo
+from ferry.mapping.cookbook.shared import title_case
+from ferry.mapping.model import CustomField, FieldMap, MappingDoc, ObjectMap, Transform
+from ferry.mapping.propose import ACCEPT, REVIEW, Target, dest_targets, rank
+from ferry.mapping.recipes import load_recipe
+from ferry.mapping.validate import DataProfile, FieldProfile
+from ferry.mapping.value_maps import TransformError, apply_value_map
+from ferry.model.entities import ENTITIES
+from ferry.model.fields import Kind, PhiClass, field_info
+
+KIND_TRANSFORM = {Kind.DATE: "date", Kind.DATETIME: "datetime", Kind.MONEY: "money",
+                  Kind.DECIMAL: "money", Kind.INT: "int", Kind.BOOL: "bool"}
+
+
+def mask(value: str) -> str:
+    """Show the shape, not the value: first character, then dots, and the length."""
+    s = str(value)
+    if len(s) <= 1:
+        return "•"
+    return f"{s[0]}{'•' * min(len(s) - 1, 6)} ({len(s)} chars)"
+
+
+def _phi(obj: str, path: str) -> bool:
+    model = ENTITIES.get(obj)
+    head = path.split(".")[0]
+    if path.startswith("custom.") or model is None or head not in model.model_fields:
+        return True
+    return field_info(model, head).phi is not PhiClass.NONE
+
+
+def _primary_map(doc: MappingDoc, obj: str) -> ObjectMap | None:
+    maps = [om for om in doc.objects if om.source == obj and om.mode == "record"]
+    return next((om for om in maps if om.when is None), maps[0] if maps else None)
+
+
+def _cf_name(doc: MappingDoc, key: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")[:40] or "field"
+    name = f"src_{slug}"
+    return title_case(name) if doc.destination == "salesforce" else name
+
+
+def add_source_custom_fields(doc: MappingDoc, profile: DataProfile,
+                             schema: list[ObjectInfo] | None = None) -> None:
+    infos = {o.name: o for o in schema or []}
+    for obj, fields in profile.items():
+        om = _primary_map(doc, obj)
+        if om is None:
+            continue
+        used_sources = {str(fm.source) for fm in om.fields}
+        used_targets = {fm.target for fm in om.fields}
+        info = infos.get(om.target)
+        pool: list[Target] = []
+        if info:
+            pool += dest_targets([f for f in info.fields if f.writable and not f.external_id
+                                  and f.key not in used_targets and f.name not in used_targets])
+        free_cfs = [cf for cf in doc.custom_fields.get(om.target, [])
+                    if f"custom:{cf.name}" not in used_targets]
+        pool += [Target(f"custom:{t.name}", t.label, t.kind, t.phrases)
+                 for t in dest_targets([_NamedCF(cf) for cf in free_cfs])]
+        for path, prof in sorted(fields.items()):
+            if not path.startswith("custom.") or path in used_sources:
+                continue
+            om.fields.append(_propose_one(doc, om, path, prof, pool))
+
+
+class _NamedCF:
+    def __init__(self, cf: CustomField) -> None:
+        self.name, self.label, self.kind, self.key = cf.name, cf.label, cf.kind, cf.name
+
+
+def _propose_one(doc: MappingDoc, om: ObjectMap, path: str, prof: FieldProfile,
+                 pool: list[Target]) -> FieldMap:
+    key = path[7:]
+    kind = prof.kind or Kind.TEXT
+    cands = rank(key, prof.values[:20], pool, om.source, top=3)
+    best = cands[0] if cands else None
+    tf = [Transform(name=KIND_TRANSFORM[kind])] if kind in KIND_TRANSFORM else []
+    if best and best.confidence >= REVIEW:
+        status = "mapped" if best.confidence >= ACCEPT else "review"
+        alt = "; other candidates: " + ", ".join(f"{c.target} {c.confidence:.2f}"
+                                                 for c in cands[1:]) if len(cands) > 1 else ""
+        return FieldMap(source=path, target=best.target, transform=tf, status=status,  # type: ignore[arg-type]
+                        confidence=best.confidence, reason=best.reason + alt)
+    name = _cf_name(doc, key)
+    opts = [str(v) for v in prof.values] if kind in (Kind.ENUM, Kind.SET) else []
+    doc.custom_fields.setdefault(om.target, [])
+    if doc.custom_field(om.target, name) is None:
+        doc.custom_fields[om.target].append(CustomField(name=name, label=key.replace("_", " ")
+                                                        .strip().capitalize(), kind=kind,
+                                                        options=opts))
+    conf = best.confidence if best else 0.0
+    why = f"no destination field matches (best {best.target} at {conf:.2f})" if best else \
+        "no destination field matches"
+    return FieldMap(source=path, target=f"custom:{name}", transform=tf, confidence=1.0,
+                    reason=f"{why}: a custom {kind.value} field will be created")
+
+
+def fill_samples(doc: MappingDoc, profile: DataProfile) -> None:
+    for om in doc.objects:
+        fields = profile.get(om.source, {})
+        for fm in om.fields:
+            src = fm.source if isinstance(fm.source, str) else None
+            prof = fields.get(src) if src else None
+            if not prof:
+                continue
+            phi = _phi(om.source, src or "") if fm.phi is None else fm.phi is not PhiClass.NONE
+            fm.samples = [mask(s) if phi else s[:60] for s in prof.samples[:2]]
+
+
+def fill_options(doc: MappingDoc, profile: DataProfile) -> None:
+    """Every label the data will produce becomes an option of its enum/set custom field."""
+    for om in doc.objects:
+        for fm in om.fields:
+            if fm.status != "mapped" or not fm.target.startswith("custom:"):
+                continue
+            cf = doc.custom_field(om.target, fm.target[7:])
+            src = fm.source if isinstance(fm.source, str) else None
+            if cf is None or cf.kind not in (Kind.ENUM, Kind.SET) or not src or fm.transform:
+                continue
+            prof = profile.get(om.source, {}).get(src)
+            for v in prof.values if prof else []:
+                out: Any = v
+                if fm.value_map is not None:
+                    try:
+                        out = apply_value_map(v, fm.value_map, fm.value_map_default)
+                    except TransformError:
+                        continue
+                if out is not None and str(out) not in cf.options:
+                    cf.options.append(str(out))
+
+
+def draft_mapping(source: str, destination: str, profile: DataProfile | None = None,
+                  schema: list[ObjectInfo] | None = None, variant: str | None = None
+                  ) -> MappingDoc:
+    doc = load_recipe(source, destination, variant)
+    if profile:
+        add_source_custom_fields(doc, profile, schema)
+        fill_options(doc, profile)
+        fill_samples(doc, profile)
+    return doc
