@@ -70,7 +70,10 @@ def test_describe_lists_standard_and_custom_fields(pd) -> None:
     d = h.dest()
     d.ensure(ITEMS)
     info = {o.name: o for o in h.dest().describe()}
-    assert set(info) == {"person", "organization", "deal", "activity", "note", "file"}
+    assert set(info) == {"person", "organization", "deal", "activity", "note", "file",
+                         "pipeline", "stage"}
+    assert "appointment" in info["activity"].field("type").options
+    assert "Treatment/Planned" in info["stage"].fields[0].options
     person = info["person"]
     for name in ("name", "emails", "phones", "owner_id", "org_id", "birthday",
                  "postal_address"):

@@ -148,6 +148,7 @@ def test_update_delete_iter_ids_and_soft_delete(pd) -> None:
     assert [r.ok for r in d.delete("person", ids[:2] + ["999999"])] == [True, True, True]
     assert sorted(d.iter_ids("person"), key=int) == ids[2:]
     assert ids[0] not in d.read("person", ids[:1])
-    assert d.find("person", key, ["S0", "S5"]) == {"S5": ids[5]}
+    assert d.find("person", key, ["S0", "S5"]) == {"S5": ids[5]}  # one scan, then the index
+    assert h.dest(find_search_max=5).find("person", key, ["S0", "S6"]) == {"S6": ids[6]}
     everything = h.state()["records"]["person"]
     assert sum(p["is_deleted"] for p in everything) == 2 and len(everything) == 12

@@ -28,7 +28,7 @@ class Settings(BaseModel):
     time_scale: float = Field(1.0, gt=0)  # matches a sandbox's --time-scale
     default_currency: str = "USD"
     max_file_bytes: int = 50 * 2**20  # Pipedrive documents no cap; confirm before large scans
-    find_search_max: int = 2  # find() by field search up to this many ids, else one scan
+    find_search_max: int = 0  # find() by field search for <= this many ids (search index lags)
     retry_attempts: int = 8
     timeout_s: float = 60.0
 

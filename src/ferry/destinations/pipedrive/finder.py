@@ -5,11 +5,14 @@ and notes carry ``[ferry-id:...]`` in their HTML text trailer; files in their de
 
 Price list (x-token-cost): a list page is 10 tokens for 500 v2 records (20 for 500 notes, 20 for
 100 files); ``itemSearch/field`` is 20 tokens per *id* and has its own 10-per-2-s burst cap.
-So: up to ``search_max`` ids (default 2) on a custom-field object are looked up by exact field
-search; more than that, or any marker object, build an index by one paged scan (which is also
-strongly consistent, unlike a search index) and keep it current with this instance's own creates
-and deletes. An ambiguous create (``fresh``) re-checks with a search (custom field) or the newest
-page sorted by id descending (markers): one call either way.
+
+Choice: one paged scan builds a source-id index (``custom_fields=<key>`` keeps pages small), kept
+current with this instance's own creates and deletes, so a resume that asks about thousands of
+open intents pays for the scan once. The scan is also strongly consistent, whereas Pipedrive's
+search index lags fresh writes, and a missed record means a duplicate. Field search is therefore
+opt-in (``find_search_max`` ids or fewer, when no index exists yet): cheaper only for a handful
+of ids in a large account. An ambiguous create (``fresh``) re-checks the newest page sorted by
+id descending: one 10-token call that sees the record if the server made it.
 """
 
 from __future__ import annotations
@@ -92,9 +95,6 @@ class Finder:
             return {}
         searchable = obj in ("person", "organization", "deal")
         if fresh:
-            if searchable:
-                hits = {s: self._search(obj, key, s) for s in ids}
-                return {s: d for s, d in hits.items() if d}
             found = {}
             for rec in self._records(obj, key, newest_only=True):
                 sid = self._sid_of(obj, rec, key)

@@ -91,6 +91,16 @@ class Schema:
                     if f.get("is_custom_field"):
                         info.fields.append(self._spec(f))
             out.append(info)
+        types = [t["key_string"] for t in self.activity_types() if t.get("active_flag", True)]
+        next(o for o in out if o.name == "activity").field("type").options = types  # type: ignore[union-attr]
+        pipelines = [p for page in self.client.pages_v2("/pipelines") for p in page]
+        stages = [s for page in self.client.pages_v2("/stages") for s in page]
+        names = {p["id"]: p["name"] for p in pipelines}
+        out.append(ObjectInfo("pipeline", "Pipeline", [FieldSpec("name", Kind.TEXT, options=[
+            p["name"] for p in pipelines])], count=len(pipelines)))
+        out.append(ObjectInfo("stage", "Stage", [FieldSpec("name", Kind.TEXT, options=[
+            f"{names.get(s['pipeline_id'], '?')}/{s['name']}" for s in stages])],
+            count=len(stages)))
         out.append(ObjectInfo("file", "File", [
             FieldSpec("file_name", Kind.TEXT), FieldSpec("person_id", Kind.REF, ref="person"),
             FieldSpec("org_id", Kind.REF, ref="organization"),

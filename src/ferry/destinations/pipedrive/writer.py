@@ -58,7 +58,7 @@ class PipedriveDestination(Destination):
     name: ClassVar[str] = "pipedrive"
 
     def __init__(self, client: PipedriveClient, workdir: Path | None, *, currency: str = "USD",
-                 max_file_bytes: int = 50 * 2**20, search_max: int = 2, burst: int = 40
+                 max_file_bytes: int = 50 * 2**20, search_max: int = 0, burst: int = 40
                  ) -> None:
         self.client = client
         self.schema = Schema(client, workdir)
