@@ -32,6 +32,7 @@ COMMANDS = [
     "estimate",
     "status",
     "sandbox",
+    "demo",
 ]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
