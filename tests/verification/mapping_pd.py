@@ -12,11 +12,14 @@ from pathlib import Path
 
 from ferry.mapping.mapping_file import content_hash, save
 from ferry.mapping.model import (
+    Attach,
     Confirmation,
     CustomField,
     FieldMap,
+    Fold,
     MappingDoc,
     ObjectMap,
+    Parent,
     Transform,
 )
 from ferry.model.fields import Kind
@@ -78,6 +81,13 @@ def doc() -> MappingDoc:
                           FieldMap(source="body", target="content", required=True),
                           FieldMap(source="patient_id", target="person_id",
                                    transform=[T("ref", object="patient")], required=True)]),
+            ObjectMap(name="insurance_fold", source="insurance_policy", target="person",
+                      mode="fold", parent=Parent(object="patient", via="patient_id"),
+                      fold=Fold(strategy="join", separator="; ", order_by="source_id"),
+                      fields=[FieldMap(source="carrier", target="custom:insurance_carrier")]),
+            ObjectMap(name="document_file", source="document", target="file", mode="attach",
+                      parent=Parent(object="patient", via="patient_id"),
+                      attach=Attach(content="file", file_name="{file_name}")),
             ObjectMap(name="workflow_none", source="workflow", target="none", mode="none",
                       note="no Pipedrive equivalent: rebuild as Automations"),
         ],
@@ -87,6 +97,8 @@ def doc() -> MappingDoc:
                        CustomField(name="mrn", label="MRN", kind=Kind.TEXT),
                        CustomField(name="occupation", label="Occupation", kind=Kind.TEXT),
                        CustomField(name="patient_status", label="Patient status",
+                                   kind=Kind.TEXT),
+                       CustomField(name="insurance_carrier", label="Insurance carrier",
                                    kind=Kind.TEXT)],
             "deal": [sid_field()],
         })

@@ -26,7 +26,7 @@ def test_balanced_then_each_planted_fault_pinpointed(migration) -> None:
     for row in clean.objects:
         assert row["adds_up"], row
     assert {r["object"] for r in clean.destination} == {"organization", "person", "deal",
-                                                        "note"}
+                                                        "note", "file"}
     assert all(r["balanced"] for r in clean.destination), clean.destination
     assert clean.sums and all(s["equal"] for s in clean.sums)  # deal value = appointment fee
     assert any(c["map"] == "note_note" and c["expected"] == c["actual"]
@@ -42,10 +42,16 @@ def test_balanced_then_each_planted_fault_pinpointed(migration) -> None:
     assert dest.delete("deal", [dropped.dest_id])[0].ok
     # 2. an orphaned note: its person is gone from the destination
     note_rec = {n.source_id: store.get("clinical_note", n.source_id).record for n in notes}
+    with_files = {store.get("document", m.source_id).record.patient_id
+                  for m in store.iter_idmap(src_object="document") if m.dest_object == "file"}
     victim_pid = next(r.patient_id for r in note_rec.values() if r.patient_id in persons
-                      and persons[r.patient_id] != "")
+                      and r.patient_id in with_files)
     victim_person = persons[victim_pid]
     victim_notes = {n.dest_id for n in notes if note_rec[n.source_id].patient_id == victim_pid}
+    victim_files = {m.dest_id for m in store.iter_idmap(src_object="document")
+                    if m.dest_object == "file"
+                    and store.get("document", m.source_id).record.patient_id == victim_pid}
+    assert victim_notes and victim_files
     assert dest.delete("person", [victim_person])[0].ok
     # 3. a double write: a second person carrying another patient's source id
     twin_sid, twin_dest = next((s, d) for s, d in persons.items() if s != victim_pid)
@@ -65,6 +71,8 @@ def test_balanced_then_each_planted_fault_pinpointed(migration) -> None:
     assert {f"destination:note:{d}" for d in victim_notes} <= _refs(result, "orphan")
     orphan_notes = {r for r in _refs(result, "orphan") if r.startswith("destination:note:")}
     assert orphan_notes == {f"destination:note:{d}" for d in victim_notes}
+    orphan_files = {r for r in _refs(result, "orphan") if r.startswith("destination:file:")}
+    assert orphan_files == {f"destination:file:{d}" for d in victim_files}
     [dup_line] = [d for d in result.discrepancies if d["kind"] == "duplicate"]
     assert dup_line["ref"] == f"source:patient:{twin_sid}" and dup.dest_id in dup_line["detail"]
     assert _refs(result, "dropped") == {f"source:clinical_note:{lost.source_id}"}
