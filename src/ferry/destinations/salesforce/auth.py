@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ferry.connectors.secrets import secret
-from ferry.errors import ConfigError, FatalError
+from ferry.errors import ConfigError, FatalError, RetriableError
 
 if TYPE_CHECKING:
     from ferry.destinations.salesforce import Settings
@@ -75,9 +75,13 @@ def fetch_token(settings: Settings, http: httpx.Client) -> Token:
                                            settings.audience or settings.login_url.rstrip("/"),
                                            key_path.read_bytes())}
     response = http.post(url, data=form)
+    if response.status_code >= 500 or response.status_code == 429:
+        raise RetriableError(f"Salesforce login unavailable ({response.status_code})",
+                             status=response.status_code, system="salesforce")
     if response.status_code != 200:
         try:
-            error = str(response.json().get("error", "unknown"))
+            body = response.json()
+            error = str(body.get("error", "unknown")) if isinstance(body, dict) else "unknown"
         except ValueError:
             error = "unknown"
         raise FatalError(f"Salesforce login refused ({error}); check the connected app, its"

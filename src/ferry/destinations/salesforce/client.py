@@ -43,7 +43,10 @@ class SalesforceClient:
     def connect(self) -> Token:
         with make_client(self.settings.login_url, verify=self.verify, transport=self.transport,
                          timeout=self.settings.timeout_s) as login:
-            self.token = fetch_token(self.settings, login)
+            kw: dict[str, Any] = {"attempts": self.settings.retries}
+            if self._sleep:
+                kw["sleep"] = self._sleep
+            self.token = call_with_retry(lambda: fetch_token(self.settings, login), **kw)
         if self._http is not None:
             self._http.close()
         self._http = make_client(self.token.instance_url, verify=self.verify,

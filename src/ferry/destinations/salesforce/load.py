@@ -3,7 +3,7 @@
 Creates upsert on the source-id external id whenever the rows carry it, so a retry, a resume
 after a crash or a delta updates the record instead of duplicating it. Rows with transient
 failures (UNABLE_TO_LOCK_ROW, rows a failed job never processed) are retried in up to
-``ROUNDS`` further rounds through collections — small, serial calls are what the platform
+``ROUNDS`` further rounds (with growing pauses) through collections — small, serial calls are what the platform
 advises against lock contention. Every row ends with exactly one WriteResult, in input order.
 """
 
@@ -20,7 +20,8 @@ from ferry.destinations.salesforce.errors import SYSTEM, record_error
 from ferry.destinations.salesforce.shape import nest_relationships, to_csv
 from ferry.errors import RetriableError
 
-ROUNDS = 3
+ROUNDS = 6
+ROUND_PAUSE_S = 0.1  # doubled each round: contention clears with time
 Op = Callable[[list[int]], dict[int, WriteResult]]
 
 
@@ -39,10 +40,11 @@ class Loader:
         todo = list(range(n))
         results: dict[int, WriteResult] = {}
         results.update((big if n >= self.settings.bulk_threshold else small)(todo))
-        for _ in range(ROUNDS):
+        for attempt in range(ROUNDS):
             todo = [i for i in range(n) if _transient(results.get(i))]
             if not todo:
                 break
+            self.bulk.sleep(min(5.0, ROUND_PAUSE_S * 2 ** attempt))
             results.update(small(todo))
         return [results.get(i) or WriteResult.failure(RetriableError(
             f"row {i} was not processed", system=SYSTEM)) for i in range(n)]

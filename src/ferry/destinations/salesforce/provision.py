@@ -20,7 +20,7 @@ from typing import Any
 
 from ferry.connectors.base import Provisioned, SchemaItem
 from ferry.destinations.salesforce.client import COLLECTION, SalesforceClient
-from ferry.destinations.salesforce.errors import ApiError
+from ferry.destinations.salesforce.errors import RETRIABLE, ApiError
 from ferry.errors import ConfigError, FatalError
 from ferry.model.fields import Kind
 
@@ -173,16 +173,27 @@ class Provisioner:
                      "PermissionsEdit": True}
                     for f in fields if f.lower() not in have_fld]
         # ObjectPermissions first: a field grant on an object nobody may read is pointless
-        for start in range(0, len(records), COLLECTION):
-            chunk = records[start:start + COLLECTION]
-            results = self.client.request("POST", "composite/sobjects",
-                                          json={"allOrNone": False, "records": chunk}).json()
-            for res in results:
-                codes = {e.get("statusCode") for e in res.get("errors", [])}
-                if not res.get("success") and codes - {"DUPLICATE_VALUE"}:
+        for _ in range(5):  # rounds: rows refused for lock contention go again
+            retry: list[dict[str, Any]] = []
+            for start in range(0, len(records), COLLECTION):
+                chunk = records[start:start + COLLECTION]
+                results = self.client.request("POST", "composite/sobjects", json={
+                    "allOrNone": False, "records": chunk}).json()
+                for rec, res in zip(chunk, results, strict=False):
+                    codes = {e.get("statusCode") for e in res.get("errors", [])}
+                    if res.get("success") or not codes - {"DUPLICATE_VALUE"}:
+                        continue
+                    if not codes - RETRIABLE:
+                        retry.append(rec)
+                        continue
                     raise FatalError(f"could not grant access in permission set"
                                      f" {self.permission_set}: {sorted(codes)}",
                                      system="salesforce")
+            records = retry
+            if not records:
+                return
+        raise FatalError("permission grants kept failing on lock contention",
+                         system="salesforce")
 
     def _permission_set(self) -> str:
         name = self.permission_set

@@ -177,7 +177,7 @@ def install_bulk(app: FastAPI, api: Api) -> None:
         if problem is None and op == "update" and "id" not in {c.lower() for c in header}:
             problem = "InvalidBatch : Field name not found : Id"
         if problem:
-            job.update(state="Failed", errorMessage=problem)
+            job["errorMessage"] = problem
             priv["final"] = "Failed"
             priv["unprocessed"] = rows
             return
