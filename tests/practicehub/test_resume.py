@@ -1,9 +1,10 @@
 """kill -9 an extraction at random points, resume: the staged set is identical, no page refetched.
 
 The extraction runs in a subprocess (``extract_driver.py``, the engine's own extract loop); the
-sandbox runs here, so its page log shows every list request the killed runs made. A kill can lose
-only the page in flight (fetched, not yet staged with its checkpoint), so duplicates in the log
-are at most one per kill, and each is the page the stored checkpoint pointed at.
+sandbox runs here, so its page log shows every list request the killed runs made. Before each
+run the checkpoints the killed one left are read: no page a run fetches may be one an earlier run
+had already staged. A kill loses only pages fetched but not yet staged (the one in flight and the
+one prefetched), so repeats in the log are at most (1 + prefetch) per kill.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from pathlib import Path
 
 from ferry.engine.extract import aextract
 from ferry.model.staging import StagingStore
+from ferry.sources.practicehub.wire import RESOURCES
 
 DRIVER = Path(__file__).with_name("extract_driver.py")
+OBJECT_OF = {resource: obj for obj, resource in RESOURCES.items()}
 
 
 def staged(store: StagingStore, objects: tuple[str, ...]) -> dict[tuple[str, str], str]:
@@ -49,7 +52,10 @@ def test_kill_9_at_random_points_then_resume(make_box, tmp_path):
     env = {**os.environ, "PH_TEST_KEY": box.creds["api_key"]}
     rng = random.Random(20261121)
     kills = 0
+    segments: list[tuple[int, dict[str, str]]] = []
     for _ in range(4):
+        segments.append((len(box.pages()), StagingStore(db).checkpoints("extract:")
+                         if db.exists() else {}))
         proc = subprocess.Popen([sys.executable, str(DRIVER), str(db), json.dumps(settings)],
                                 stdout=subprocess.PIPE, text=True, env=env)
         assert proc.stdout is not None
@@ -62,6 +68,7 @@ def test_kill_9_at_random_points_then_resume(make_box, tmp_path):
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
         proc.wait(timeout=30)
+    segments.append((len(box.pages()), StagingStore(db).checkpoints("extract:")))
     final = subprocess.run([sys.executable, str(DRIVER), str(db), json.dumps(settings)],
                            capture_output=True, text=True, env=env, timeout=120)
     assert final.returncode == 0, final.stderr[-2000:]
@@ -71,4 +78,14 @@ def test_kill_9_at_random_points_then_resume(make_box, tmp_path):
     pages = page_keys(box.pages())
     assert set(pages) == set(ref_pages)  # every page was fetched
     repeats = sum(n - 1 for n in pages.values())
-    assert repeats <= kills, f"{repeats} pages fetched twice over {kills} kills"
+    assert repeats <= 2 * kills, f"{repeats} pages fetched twice over {kills} kills"
+    log = box.pages()
+    bounds = [start for start, _ in segments] + [len(log)]
+    for (start, checkpoints), end in zip(segments, bounds[1:], strict=True):
+        for entry in log[start:end]:
+            obj = OBJECT_OF[entry["resource"]]
+            token = checkpoints.get(f"extract:{obj}")
+            assert token != "done", f"{obj} was refetched after it was complete"
+            if token:
+                assert entry["page"] >= json.loads(token)["page"], (
+                    f"{obj} page {entry['page']} was refetched after it was staged")

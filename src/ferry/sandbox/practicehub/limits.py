@@ -1,7 +1,7 @@
 """PracticeHub's documented limit: 1 request per second per account, 429 past that.
 
 Enforced as a GCRA (a leaky bucket of depth one) on the sandbox ``Clock``, so ``--time-scale``
-shrinks the window. A tolerance absorbs network jitter: a tenth of the interval, or 15 ms of *real* time
+shrinks the window. A tolerance absorbs network jitter: a tenth of the interval, or 25 ms of *real* time
 if that is more (latency does not shrink with ``--time-scale``, so at scale 100 a connection set-up
 would otherwise look like a burst), never more than half the interval. So no two requests closer
 than half an interval are both accepted and over any stretch the accepted rate never exceeds the
@@ -21,7 +21,7 @@ class AccountLimiter:
     def __init__(self, clock: Clock, *, per_second: float = 1.0, tolerance: float = 0.1) -> None:
         self.clock = clock
         self.interval = 1.0 / per_second
-        jitter = 0.015 * clock.time_scale  # 15 ms of real time, in emulated seconds
+        jitter = 0.025 * clock.time_scale  # 25 ms of real time, in emulated seconds
         self.tolerance = min(0.5 * self.interval, max(tolerance * self.interval, jitter))
         self._tat: dict[str, float] = {}  # theoretical arrival time per scope, emulated seconds
         self._lock = threading.Lock()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from ferry.model.entities import Record, entity
@@ -132,35 +133,40 @@ def _custom(bag: dict[str, Any]) -> list[dict[str, Any]]:
 DateFormat = Callable[[str, str, str], str | None]
 
 
+@cache
+def _plan(obj: str) -> tuple[tuple[str, str, Kind], ...]:
+    """(canonical name, API name, kind) of every rendered field (metadata is costly per row)."""
+    model = entity(obj)
+    renames, skip = RENAMES.get(obj, {}), SKIP.get(obj, set())
+    return tuple((name, renames.get(name, name), field_info(model, name).kind)
+                 for name in model.model_fields
+                 if name not in ("source_id", "custom", "created_at", "updated_at")
+                 and name not in skip)
+
+
 def render(rec: Record, date_format: DateFormat | None = None) -> dict[str, Any]:
     """One canonical record as the API shows it (without volatile parts such as file urls)."""
     obj = rec.OBJECT
-    renames = RENAMES.get(obj, {})
-    skip = SKIP.get(obj, set())
     out: dict[str, Any] = {"id": api_id(rec.source_id)}
-    for name in type(rec).model_fields:
-        if name in ("source_id", "custom", "created_at", "updated_at") or name in skip:
-            continue
+    for name, key, kind in _plan(obj):
         value = getattr(rec, name)
-        info = field_info(type(rec), name)
-        key = renames.get(name, name)
         if value is None:
             out[key] = None
-        elif info.kind == Kind.REF:
+        elif kind == Kind.REF:
             out[key] = _ref(value, mixed=name == "patient_id")
-        elif info.kind == Kind.MONEY:
+        elif kind == Kind.MONEY:
             out[key] = str(value)
-        elif info.kind == Kind.DATE:
+        elif kind == Kind.DATE:
             fmt = date_format(obj, rec.source_id, name) if date_format else None
             out[key] = value.strftime(fmt) if fmt else value.isoformat()
-        elif info.kind == Kind.DATETIME:
+        elif kind == Kind.DATETIME:
             if (obj, name) in LOCAL_DATETIMES:
                 out[key] = value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
             else:
                 out[key] = iso(value)
-        elif info.kind == Kind.JSON:
+        elif kind == Kind.JSON:
             out[key] = value.model_dump() if hasattr(value, "model_dump") else value
-        elif info.kind == Kind.SET:
+        elif kind == Kind.SET:
             out[key] = list(value)
         else:
             out[key] = value

@@ -79,13 +79,14 @@ class Table:
 
     def ids(self, since: float | None) -> list[int | str]:
         """Ids in page order; with ``since``, only rows updated at or after it."""
-        if since is None:
-            return [k[1] for k in self.keys]
-        cache_key = (since, self.version)
+        cache_key = (-1.0 if since is None else since, self.version)
         hit = self._filter_cache.get(cache_key)
         if hit is None:
-            hit = [k[1] for k in self.keys if self.updated[k[1]] >= since]
-            self._filter_cache = {cache_key: hit}  # keep only the newest query
+            hit = [k[1] for k in self.keys if since is None or self.updated[k[1]] >= since]
+            if since is not None:  # keep the full list and the newest filtered query
+                self._filter_cache = {k: v for k, v in self._filter_cache.items() if k[0] < 0
+                                      and k[1] == self.version}
+            self._filter_cache[cache_key] = hit
         return hit
 
     def deleted_since(self, since: float | None) -> list[tuple[int | str, float]]:

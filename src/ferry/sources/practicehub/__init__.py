@@ -42,6 +42,8 @@ class Settings(BaseModel):
     dayfirst: bool = True
     watermark_overlap_s: float = Field(1.0, ge=0)
     describe_counts: bool = True
+    #: pages requested ahead while the current one is staged (0: strictly one at a time)
+    prefetch: int = Field(1, ge=0, le=4)
     timeout_s: float = Field(60.0, gt=0)
 
     def key_envs(self) -> list[str]:
@@ -71,7 +73,7 @@ def create(settings: dict[str, Any], workdir: Path) -> Any:
     return PracticeHubSource(client, page_size=s.page_size,
                              decoder=Decoder(s.timezone, s.dayfirst),
                              watermark_overlap_s=s.watermark_overlap_s,
-                             describe_counts=s.describe_counts)
+                             describe_counts=s.describe_counts, prefetch=s.prefetch)
 
 
 __all__ = ["Settings", "create"]

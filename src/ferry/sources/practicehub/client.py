@@ -122,6 +122,7 @@ class PracticeHubClient:
         self._redirect = _Redirect(self.host, connect_to)
         self._async: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._fresh = False
         self._sync: httpx.Client | None = None
         self._timeout = timeout
 
@@ -135,6 +136,7 @@ class PracticeHubClient:
                 self.base_url, timeout=self._timeout,
                 transport=_AsyncTransport(self._redirect, httpx.AsyncHTTPTransport()))
             self._loop = loop
+            self._fresh = True
         return self._async
 
     @property
@@ -208,11 +210,16 @@ class PracticeHubClient:
             if counted:
                 self.stats.list_requests += 1
                 self.stats.by_resource[counted] = self.stats.by_resource.get(counted, 0) + 1
+            fresh, self._fresh = self._fresh, False
             try:
                 response = await client.get(url, params=params, headers=self._headers(key))
             except (httpx.TransportError, httpx.DecodingError):
                 self.stats.network_errors += 1
                 raise
+            if fresh:
+                # A new connection's set-up time is unknown, so this request may have reached
+                # the server well after it left; space the next one from the answer instead.
+                self._sent[id(self.pacers[key])] = time.monotonic()
             self._classify(response, key)
             try:
                 return json.loads(response.content), response

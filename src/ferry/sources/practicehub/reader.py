@@ -57,12 +57,13 @@ class PracticeHubSource(Source):
 
     def __init__(self, client: PracticeHubClient, *, page_size: int = 100,
                  decoder: Decoder | None = None, watermark_overlap_s: float = 1.0,
-                 describe_counts: bool = True) -> None:
+                 describe_counts: bool = True, prefetch: int = 1) -> None:
         self.client = client
         self.page_size = max(1, min(page_size, 100))
         self.decoder = decoder or Decoder()
         self.overlap = watermark_overlap_s
         self.describe_counts = describe_counts
+        self.prefetch = prefetch
         self._links: _Links = _Links()
 
     # -- reading ---------------------------------------------------------------------------------
@@ -94,8 +95,14 @@ class PracticeHubSource(Source):
             yield page
 
     async def _pages(self, obj: str, path: str, state: dict[str, Any]) -> AsyncIterator[Page]:
-        """Pages of one list from ``state['page']`` on, fetched in order (or ``parallelism``
-        at a time when each key has its own allowance) and yielded in order."""
+        """Pages of one list from ``state['page']`` on, yielded in order.
+
+        ``prefetch`` pages are requested ahead while the caller stages the current one, so the
+        allowance, not the round trip plus staging, sets the pace (the fetch of page n+1 waits
+        on the pacer while page n is written). The price: a run killed mid-way loses the pages
+        fetched but not yet staged (at most 1 + prefetch) and fetches them again on resume; a
+        staged page is never fetched again. With per-key allowances ``parallelism`` more pages
+        are in flight, one per key."""
         deleted = path.endswith("/deleted")
         url = self.client.url(path)
         ahead: dict[int, asyncio.Task[ListPage]] = {}
@@ -103,7 +110,7 @@ class PracticeHubSource(Source):
         try:
             page = int(state["page"])
             while True:
-                width = self.client.parallelism
+                width = self.client.parallelism + self.prefetch
                 for n in range(page, page + width):
                     if n not in ahead and (last_page is None or n <= last_page) and (
                             n == page or last_page is not None):
