@@ -12,7 +12,7 @@ import httpx
 from typer.testing import CliRunner
 
 from ferry.cli.app import app
-from ferry.engine.pipeline import confirmed_mapping, load, open_destination
+from ferry.engine.pipeline import confirmed_mapping, delta, load, open_destination
 from ferry.engine.prepare import apply_keys
 
 
@@ -45,7 +45,11 @@ def test_watch_converges_to_the_source_final_state(migration) -> None:
     load(pair.project)
     assert set(_dest_patients(pair)) == set(_source_patients(pair))
     store = pair.project.store
-    until = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=12)).isoformat()
+    started = time.monotonic()
+    delta(pair.project)  # a quiet pass: nothing changed, and it times one pass on this machine
+    one_pass = time.monotonic() - started
+    window = max(4 * one_pass + 1.0, 3.0)  # room for >= 3 passes, the last after both edits
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=window)).isoformat()
     outcome: dict[str, object] = {}
 
     def watch() -> None:
@@ -53,8 +57,10 @@ def test_watch_converges_to_the_source_final_state(migration) -> None:
             "delta", "--project", str(pair.project.root), "--watch", "--every", "0.2",
             "--until", until])
 
+    quiet = len(store.runs("delta"))
+
     def passes_done() -> int:
-        return sum(1 for r in store.runs("delta") if r.status == "done")
+        return sum(1 for r in store.runs("delta") if r.status == "done") - quiet
 
     def wait_for(n: int) -> None:
         deadline = time.monotonic() + 30

@@ -64,17 +64,22 @@ class _FieldAcc:
             self.examples.append(value)
 
     def as_dict(self, total: int, show_phi: bool) -> dict[str, Any]:
+        # A custom field's PHI class is unknown unless the source declares it: treat it as PHI
+        # (a "Medical conditions" custom field is clinical whatever its type says).
+        unknown = self.custom and self.phi == PhiClass.NONE
+        phi = PhiClass.CLINICAL if unknown else self.phi
         distinct = None if self.many else len(self.values)
         enum = None
         if not self.many and 0 < len(self.values) <= ENUM_LIMIT and (
-                self.kind in ENUM_KINDS or self.phi == PhiClass.NONE):
+                self.kind in ENUM_KINDS or phi == PhiClass.NONE):
             enum = dict(self.values.most_common())
         return {"field": self.name, "label": self.label, "kind": self.kind.value,
-                "phi": self.phi.value, "custom": self.custom, "filled": self.filled,
+                "phi": "unknown (custom field)" if unknown else self.phi.value,
+                "custom": self.custom, "filled": self.filled,
                 "fill_rate": round(self.filled / total, 4) if total else 0.0,
                 "distinct": distinct if distinct is not None else f">{TRACK_LIMIT}",
                 "values": enum, "max_length": self.max_len,
-                "examples": [mask(v, self.phi, show_phi=show_phi) for v in self.examples]}
+                "examples": [mask(v, phi, show_phi=show_phi) for v in self.examples]}
 
 
 @dataclass
