@@ -17,8 +17,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from ferry.sandbox.faults import Faults
+from ferry.sandbox.salesforce.effects import remove
 from ferry.sandbox.salesforce.query import QueryError, QueryRunner
-from ferry.sandbox.salesforce.rules import Dml, remove
+from ferry.sandbox.salesforce.rules import Dml
 from ferry.sandbox.salesforce.schema import describe_global_entry, describe_object
 from ferry.sandbox.salesforce.state import Org
 

@@ -15,8 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from ferry.sandbox.salesforce.app import Api, sf_error
+from ferry.sandbox.salesforce.effects import remove
 from ferry.sandbox.salesforce.query import QueryError
-from ferry.sandbox.salesforce.rules import remove
 from ferry.sandbox.salesforce.schema import custom_field, custom_object
 
 _NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*[A-Za-z0-9]__c$")
