@@ -288,6 +288,8 @@ def test_rollback_leaves_the_sandbox_as_before(odoo_factory: Any,
     doc = tmp_path / "note.txt"
     doc.write_text("clinical note")
     att = dest.upload("res.partner", pids[2], doc, "note.txt", "text/plain")
+    again = dest.upload("res.partner", pids[2], doc, "note.txt", "text/plain")
+    assert again.dest_id == att.dest_id and not again.created  # same file, same record
     dest.update("res.partner", [(pids[3], {"city": "Melbourne"})])
     assert stripped(odoo.state()) != before
     # rollback: delete in reverse dependency order, then remove the schema Ferry created

@@ -18,6 +18,7 @@ the call commits and then faults; that fault is read as success.
 from __future__ import annotations
 
 import base64
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -154,17 +155,18 @@ def open_option(dest: OdooDestination, model: str, field: str, value: str) -> st
 def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path,
            file_name: str, mime_type: str | None, extra: dict[str, Any] | None
            ) -> WriteResult:
-    """One ``ir.attachment`` per call (NOTES 4: keep files far below the 128 MiB request cap);
-    found first by its source id when ``extra`` carries one, so a retried upload is not
-    duplicated."""
+    """One ``ir.attachment`` per call (NOTES 4: keep files far below the 128 MiB request cap).
+    A retried upload is not duplicated: the attachment is looked for first by its source id
+    when ``extra`` carries one, else by record, name and content checksum."""
     model = model_of(parent_object)
     ref = f"odoo:{model}:{parent_id}"
     limit = dest.capabilities.max_file_bytes or 0
     if limit and path.stat().st_size > limit:
         return WriteResult.failure(RecordError(ref, "file", f"file is larger than the {limit}"
                                                " bytes one Odoo call can carry"))
+    content = path.read_bytes()
     row: dict[str, Any] = {"name": file_name, "res_model": model, "res_id": int(parent_id),
-                           "datas": base64.b64encode(path.read_bytes()).decode()}
+                           "datas": base64.b64encode(content).decode()}
     if mime_type:
         row["mimetype"] = mime_type
     row.update(extra or {})
@@ -173,6 +175,12 @@ def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path
         found = dest.find("ir.attachment", dest.source_id_field, [str(sid)])
         if str(sid) in found:
             return WriteResult.success(found[str(sid)], created=False)
+    # the same file on the same record (Odoo's sha1 checksum): a retried upload, not a new one
+    same = dest.rpc.search_read("ir.attachment", [
+        ["res_model", "=", model], ["res_id", "=", int(parent_id)], ["name", "=", file_name],
+        ["checksum", "=", hashlib.sha1(content).hexdigest()]], ["id"], limit=1)  # noqa: S324
+    if same:
+        return WriteResult.success(str(same[0]["id"]), created=False)
     try:
         vals, _ = dest._vals("ir.attachment", row)
     except Unresolved as exc:

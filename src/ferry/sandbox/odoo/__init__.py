@@ -10,12 +10,15 @@
 | ``admin_login`` / ``admin_password`` | ``admin`` / ``admin`` | the administrator |
 | ``max_request_bytes`` | 128 MiB | request body cap (Odoo 16+ ``DEFAULT_MAX_CONTENT_LENGTH``) |
 
-``options.users`` become internal (non-admin) users whose login is their email. The
+Outside tests, ``FERRY_SANDBOX_ODOO_VERSION`` and ``FERRY_SANDBOX_ODOO_ACCOUNTING=1`` choose the
+version and Accounting for ``ferry sandbox serve odoo``. ``options.users`` become internal
+(non-admin) users whose login is their email. The
 administrator also has an API key, usable wherever the password is.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ferry.sandbox.odoo.app import build_app
@@ -31,10 +34,12 @@ class OdooSandbox:
 
     def __init__(self, options: SandboxOptions) -> None:
         extra = options.extra or {}
-        self.version = int(extra.get("version", 17))
+        env = os.environ  # `ferry sandbox serve odoo` has no --extra: these stand in for it
+        self.version = int(extra.get("version", env.get("FERRY_SANDBOX_ODOO_VERSION", 17)))
         if self.version not in (17, 18, 19):
             raise ValueError("odoo sandbox version must be 17, 18 or 19")
-        self.accounting = bool(extra.get("accounting", False))
+        self.accounting = bool(extra.get("accounting", env.get("FERRY_SANDBOX_ODOO_ACCOUNTING",
+                                                            "") in ("1", "true", "yes")))
         self.db_name = str(extra.get("db", "ferry"))
         self.admin_login = str(extra.get("admin_login", "admin"))
         self.admin_password = str(extra.get("admin_password", "admin"))

@@ -278,6 +278,7 @@ def build_models(version: int, accounting: bool) -> dict[str, ModelDef]:
                   selection=[("url", "URL"), ("binary", "File")]),
         "url": F("char", "Url"),
         "file_size": F("integer", "File Size", readonly=True),
+        "checksum": F("char", "Checksum/SHA1", readonly=True, index=True),
         "description": F("text", "Description"),
     }, order="id desc")
 
