@@ -30,7 +30,6 @@ class Invalid(Exception):
         self.error = error
 
 
-
 def iso_datetime(raw: str, bad: Err) -> str:
     text = raw.strip().replace("Z", "+00:00")
     text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
