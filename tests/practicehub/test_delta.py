@@ -47,3 +47,28 @@ def test_delta_resumes_in_its_deletions_phase(make_box):
     assert len(pages) == 2 and pages[0].deleted_ids == [] and len(pages[1].deleted_ids) == 1
     _, rest = read_all(box.source(), "patient", since=since, checkpoint=pages[0].checkpoint)
     assert len(rest) == 1 and rest[0].deleted_ids == pages[1].deleted_ids
+
+
+def test_engine_delta_pass_stages_changes_and_deletions(make_box, tmp_path):
+    import asyncio
+
+    from ferry.engine.extract import aextract, watermark
+    from ferry.model.staging import StagingStore
+
+    box = make_box(patients=120)
+    store = StagingStore(tmp_path / "s.db")
+    asyncio.run(aextract(box.source(), store, run_id="full", objects=["patient"]))
+    assert store.count("patient") == 120
+    wm = watermark(store, "patient")
+    assert wm is not None
+    time.sleep(1.1)
+    out = box.admin("POST", "mutate", json={"updates": 4, "creates": 2, "deletes": 3,
+                                            "seed": 8})["patients"]
+    stats = asyncio.run(aextract(box.source(), store, run_id="delta", objects=["patient"],
+                                 since=dt.datetime.fromisoformat(wm)))
+    assert store.count("patient") == 120 + 2 - 3
+    assert stats.deleted["patient"] == 3
+    for rid in out["updated"] + out["created"]:
+        rec = store.get("patient", str(rid))
+        assert rec is not None and rec.record.occupation.startswith(("changed", "created"))  # type: ignore[attr-defined]
+    assert watermark(store, "patient") > wm

@@ -78,3 +78,22 @@ def test_describe_lists_objects_fields_and_patient_custom_fields(make_box):
     custom = {f.key for f in patient.fields if f.custom}
     assert {"preferred_language", "vip"} <= custom
     assert infos["appointment"].count == Practice(7, 30).count("appointment")
+
+
+def test_engine_extract_streams_every_file_with_its_checksum(make_box, tmp_path):
+    from ferry.engine.extract import aextract
+    from ferry.model.staging import StagingStore
+    from ferry.sandbox.synth import DirtRates
+
+    box = make_box(patients=8, seed=4, dirt=DirtRates.none())
+    store = StagingStore(tmp_path / "s.db")
+    stats = asyncio.run(aextract(box.source(), store, run_id="files", objects=["document"],
+                                 files_dir=tmp_path / "files"))
+    p = Practice(4, 8, dirt=DirtRates.none())
+    want = {d.source_id: hashlib.sha256(p.file_bytes(d)).hexdigest() for d in p.iter("document")}
+    staged = {r.source_id: r for r in store.iter_records("document")}
+    assert set(staged) == set(want) and stats.files == len(want)
+    for sid, rec in staged.items():
+        assert rec.sha256 == want[sid]  # type: ignore[attr-defined]
+        assert hashlib.sha256(open(rec.local_path, "rb").read()).hexdigest() == want[sid]  # type: ignore[attr-defined]
+    assert not [e for e in box.pages() if e["resource"].startswith("files/")]  # no refreshes
