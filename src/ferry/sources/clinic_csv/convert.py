@@ -33,6 +33,10 @@ class Step:
     field: str | None  # canonical field, pseudo-field, or None (custom)
     convert: Callable[[str], Any]
     custom_type: str = "text"
+    key: str = ""  # the custom-bag key (normalised column name)
+
+    def __post_init__(self) -> None:
+        self.key = norm(self.column) or self.column
 
 
 class RowConverter:
@@ -146,14 +150,12 @@ class RowConverter:
                     value = st.convert(text)
             except V.BadValue as exc:
                 if st.field is None:  # a custom cell off its column's type: keep it as text
-                    custom[norm(st.column) or st.column] = {"type": "text", "value": text,
-                                                           "label": st.column}
+                    custom[st.key] = {"type": "text", "value": text, "label": st.column}
                     continue
                 return self._err(row, st.index + 1, f"{st.field}: {exc}",
                                  data.get("source_id"))
             if st.field is None:
-                custom[norm(st.column) or st.column] = {"type": st.custom_type, "value": value,
-                                                       "label": st.column}
+                custom[st.key] = {"type": st.custom_type, "value": value, "label": st.column}
             else:
                 data[st.field] = value
         _apply_pseudo(data, pseudo)

@@ -23,6 +23,9 @@ from typing import BinaryIO
 from ferry.errors import RecordError
 
 CHUNK = 1 << 16
+# Clinical notes run past csv's default 128 KB cell limit (seed 003's long notes); memory is
+# bounded by ``max_lines`` instead.
+csv.field_size_limit(1 << 30)
 
 
 class RowError(RecordError):
