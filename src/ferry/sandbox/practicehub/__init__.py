@@ -7,6 +7,12 @@ the ``x-app-details`` value. Options (``SandboxOptions.extra``): ``account`` (``
 ``region`` (``neptune``), ``keys`` (how many API keys, 2), ``limit_scope`` (``account`` as
 documented, or ``key`` to emulate a per-key limit), ``file_ttl_s`` (signed-link lifetime in
 emulated seconds, 600), ``dirt`` (a ``DirtRates`` for the generator).
+
+Admin surface (besides the shared ``/_sandbox/state|reset|requests|faults``):
+``POST /_sandbox/mutate`` ``{"resources": {"patients": {"updates": 5, "creates": 2,
+"deletes": 1, "seed": 3}}}`` changes the account now (as staff would during a cutover; deleted
+ids appear under ``/api/{resource}/deleted``); ``GET /_sandbox/pages`` is the log of list
+requests with page numbers; ``GET /_sandbox/records/{resource}`` the canonical records held.
 """
 
 from __future__ import annotations

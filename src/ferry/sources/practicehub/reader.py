@@ -4,7 +4,8 @@ Checkpoints. Each page carries a token naming the page to fetch *next* (with the
 watermark the read began with, and whether the read is in its deletions phase), so the engine,
 which stages a page and its token in one transaction, resumes after a SIGKILL at the first page
 not yet staged: no completed page is fetched again. Pages are read in id order (the order the
-API pages in) and ``links.next`` is followed until the API stops offering one.
+API pages in) for as long as the API offers a ``links.next``; the page number in that link is
+what the token keeps, so a resumed run builds the same URL.
 
 Deltas. ``since`` becomes the documented ``updated`` filter; after the changed rows, the
 ``/{resource}/deleted`` list (an ASSUMPTION modelled on Cliniko) reports deletions as
