@@ -78,3 +78,37 @@ def test_odoolib_faults_jsonrpc(odoo_factory: Any) -> None:
     with pytest.raises(JsonRPCException) as info:
         user.create({"model_id": 1, "name": "nox", "field_description": "N", "ttype": "char"})
     assert info.value.error["data"]["name"] == "odoo.exceptions.ValidationError"
+
+
+def test_odoolib_json2_on_19(odoo_factory: Any) -> None:
+    """JSON-2 (19 only): bearer API key, named arguments, ids for every recordset, HTTP errors."""
+    import httpx
+
+    odoo = odoo_factory(19)
+    c = odoo.creds
+    port = urlparse(odoo.url).port
+    conn = odoolib.get_connection(hostname="127.0.0.1", port=port, protocol="json2",
+                                  database=c["db"], password=c["api_key"])
+    assert conn.check_login() is True
+    partners = conn.get_model("res.partner")
+    ids = partners.create(vals_list=[{"name": "Noor"}, {"name": "Ivo"}])
+    assert len(ids) == 2
+    one = partners.create(vals_list={"name": "Solo"})
+    assert isinstance(one, list) and len(one) == 1  # create always answers a list
+    rows = partners.search_read([["name", "in", ["Noor", "Ivo"]]], ["name"])  # positional
+    assert sorted(r["name"] for r in rows) == ["Ivo", "Noor"]
+    assert partners.read(ids[0], ["name"])["name"] == "Noor"
+    with pytest.raises(ValueError, match="Invalid request.*ValidationError"):  # 422
+        partners.create(vals_list={"email": "nameless@x.test"})  # UserError → 422
+    with pytest.raises(AuthenticationError):
+        odoolib.get_connection(hostname="127.0.0.1", port=port, protocol="json2",
+                               database=c["db"], password=c["password"]
+                               ).get_model("res.partner").search_count(domain=[])
+    url = f"{odoo.url}/json/2/res.partner/search"
+    headers = {"Authorization": f"bearer {c['api_key']}"}
+    assert httpx.post(url, headers=headers, json={"ids": [1], "domain": []}).status_code == 422
+    assert httpx.post(f"{odoo.url}/json/2/nope/search", headers=headers,
+                      json={}).status_code == 404
+    old = odoo_factory(18)
+    assert httpx.post(f"{old.url}/json/2/res.partner/search", headers=headers,
+                      json={"domain": []}).status_code == 404  # no JSON-2 before 19

@@ -1,4 +1,5 @@
-"""The HTTP face of the emulated Odoo: XML-RPC (``/xmlrpc/2`` and legacy ``/xmlrpc``) and JSON-RPC.
+"""The HTTP face of the emulated Odoo: XML-RPC (``/xmlrpc/2`` and legacy ``/xmlrpc``), JSON-RPC,
+and on 19 JSON-2 (``json2.py``).
 
 Requests are parsed and answered with the stdlib ``xmlrpc.client.loads``/``dumps`` — the same
 marshaller Odoo uses, with ``allow_none=False`` on responses, so a method that returns ``None``
@@ -22,6 +23,7 @@ from fastapi.responses import JSONResponse
 from ferry.sandbox.admin import RequestLog, install_admin
 from ferry.sandbox.faults import FaultMiddleware, Faults, FaultSpec
 from ferry.sandbox.odoo.exceptions import OdooException
+from ferry.sandbox.odoo.json2 import install_json2
 from ferry.sandbox.odoo.methods import dispatch
 from ferry.sandbox.odoo.state import Database
 
@@ -190,6 +192,7 @@ def build_app(holder: dict[str, Database], *, faults_spec: str, seed: int,
         return JSONResponse({"version_info": version_info(version)["server_version_info"],
                              "version": f"{version}.0"})
 
+    install_json2(app, holder)
     app.add_middleware(FaultMiddleware, faults=faults, time_scale=time_scale,
                        error_body=b"<html><body><h1>Service Unavailable</h1></body></html>")
     return app
