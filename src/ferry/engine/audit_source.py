@@ -70,8 +70,10 @@ class _FieldAcc:
         phi = PhiClass.CLINICAL if unknown else self.phi
         distinct = None if self.many else len(self.values)
         enum = None
+        repeats = self.filled >= 2 * len(self.values)  # values recur: an enumeration, not ids
         if not self.many and 0 < len(self.values) <= ENUM_LIMIT and (
-                self.kind in ENUM_KINDS or phi == PhiClass.NONE):
+                self.kind in ENUM_KINDS or (phi == PhiClass.NONE and repeats
+                                            and self.kind in (Kind.TEXT, Kind.INT))):
             enum = dict(self.values.most_common())
         return {"field": self.name, "label": self.label, "kind": self.kind.value,
                 "phi": "unknown (custom field)" if unknown else self.phi.value,

@@ -181,7 +181,8 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     recon_calls = math.ceil(dest_records / max(destination.page_size, 1)) + len(per_object)
     recon_tokens = recon_calls * destination.cost("list", "")
     recon_s = _seconds(recon_calls, destination, dest_keys)
-    sample_calls = min(load_calls, 500) * 2
+    sample_records = min(sum(p["records"] for p in per_object), 200)
+    sample_calls = min(load_calls, sample_records) * 2  # write, then read back
     sample_s = _seconds(sample_calls, destination, 1) + _seconds(
         sum(math.ceil(min(n, 200) / source.page_size) for n in counts.values() if n), source, 1)
     t = 0.0

@@ -32,7 +32,10 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     return cols
 
 
-_env.globals.update(is_table=_is_table, columns=_columns)
+#: yes/no values that are verdicts get colour (green yes / red no); other booleans stay plain
+VERDICT_KEYS = frozenset({"ok", "balanced", "adds_up", "equal", "explained", "verified",
+                          "passed", "confirmed", "dry_run_ok"})
+_env.globals.update(is_table=_is_table, columns=_columns, verdict_keys=VERDICT_KEYS)
 _env.tests["mapping"] = lambda v: isinstance(v, dict)
 _env.tests["table"] = _is_table
 
