@@ -62,6 +62,16 @@ def test_injected_faults_cause_no_lost_or_doubled_create(pd) -> None:
                    if not x["is_deleted"])
     assert live == Counter({f"S{i}": 1 for i in range(60)})
     assert {r.dest_id for r in results} == {str(x["id"]) for x in injected["records"]["person"]}
+    pid = results[0].dest_id
+    acts = d.create("activity", [{"subject": f"V{i}", "person_id": pid, "~id": f"A{i}"}
+                                 for i in range(30)])
+    notes = d.create("note", [{"content": f"<p>n{i}</p>", "person_id": pid, "~id": f"N{i}"}
+                              for i in range(30)])
+    assert all(r.ok for r in acts + notes)
+    state = h.state()["records"]
+    assert sorted(r["note"] for r in state["activity"]) == sorted(
+        f"<hr><p>[ferry-id:A{i}]</p>" for i in range(30))
+    assert len(state["note"]) == 30 == len({r["content"] for r in state["note"]})
     faults = __import__("httpx").get(h.base_url + "/_sandbox/faults").json()["injected"]
     assert faults.get("truncate", 0) >= 1 and faults.get("500", 0) >= 1
 
