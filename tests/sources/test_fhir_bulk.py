@@ -179,3 +179,27 @@ def test_folder_with_malformed_lines(h, tmp_path: Path) -> None:
     assert ("Patient.000.ndjson", 4, 2) in got  # column of "resourceType"
     assert all(e.column for e in errs if e.line != 7)
     h.assert_no_values(errs, "Spaceship", "cut", "fam")
+
+
+def test_faults_are_retried_and_files_fetched(h, tmp_path: Path, monkeypatch) -> None:
+    running, info = serve("fhir", SandboxOptions(seed=SEED, patients=12, time_scale=SCALE,
+                                                 faults="429=0.15,500=0.1,drop=0.05"))
+    try:
+        monkeypatch.setenv("FHIR_TOKEN", info["credentials"]["token"])
+        src = server_source(info, tmp_path)
+        practice = Practice(SEED, 12)
+        recs, errs, _ = h.read_all(src, "document")
+        assert errs == [] and {r.source_id for r in recs} == {
+            d.source_id for d in practice.iter("document")}
+        injected = httpx.get(info["base_url"] + "/_sandbox/faults").json()["injected"]
+        assert sum(injected.values()) > 0
+        small = min((r for r in recs), key=lambda r: r.size or 0)
+        want = next(d for d in practice.iter("document") if d.source_id == small.source_id)
+        httpx.post(info["base_url"] + "/_sandbox/faults", json={"spec": ""})
+        got = asyncio.run(src.fetch_file(small, tmp_path / "doc.bin"))
+        assert (tmp_path / "doc.bin").read_bytes() == practice.file_bytes(want)
+        assert got.size == want.size
+        notes, _, _ = h.read_all(src, "clinical_note")
+        assert notes and all(n.body for n in notes)  # inline text attachments decoded
+    finally:
+        running.stop()

@@ -118,6 +118,10 @@ def test_rest_mode_reads_pages_and_deltas(h, tmp_path: Path, monkeypatch) -> Non
             assert errs == []
             assert {r.source_id for r in recs} == {r.source_id for r in practice.iter(obj)}
             assert len(pages) > 1 and pages[-1].done
+        info_by = {o.name: o for o in src.describe()}
+        assert info_by["invoice"].count == practice.count("invoice")
+        assert info_by["patient"].field("email") is not None
+        assert src.check()[0].ok
         cp = pages[0].checkpoint
         rest, _, _ = h.read_all(create(cfg, tmp_path), "invoice", checkpoint=cp)
         assert len(rest) == len(recs) - len(pages[0].records)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ferry.connectors.base import CheckItem, FieldSpec, FileInfo, ObjectInfo, Page, Source
+from ferry.connectors.http import acall_with_retry
 from ferry.errors import ConfigError, FerryError, RecordError
 from ferry.model.entities import ENTITIES, Document, Record, parse_record
 from ferry.model.fields import fields_of
@@ -80,10 +81,9 @@ class FhirBulkSource(Source):
     async def _run_export(self, root: Path, since: dt.datetime | None) -> Path:
         client = self._client()
         try:
-            status = await client.kickoff(
-                types=self.settings.types or None, group=self.settings.group_id,
-                since=since.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-                if since else None)
+            stamp = since.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if since else None
+            status = await acall_with_retry(lambda: client.kickoff(
+                types=self.settings.types or None, group=self.settings.group_id, since=stamp))
             manifest = await client.wait(status)
             tag = hashlib.sha256(f"{manifest.transaction_time}|{since}".encode()).hexdigest()[:12]
             target = root / f"export-{tag}"

@@ -7,18 +7,20 @@ pages and sends them through the same converter, so one confirmed column map ser
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-from ferry.connectors.base import CheckItem, Page
+from ferry.connectors.base import CheckItem, FieldSpec, ObjectInfo, Page
 from ferry.errors import ConfigError, FerryError
-from ferry.model.entities import Record
-from ferry.sources.clinic_csv.columns import match_columns
+from ferry.model.entities import ENTITIES, CustomValue, Record
+from ferry.model.fields import Kind, fields_of
+from ferry.sources.clinic_csv.columns import match_columns, norm
 from ferry.sources.clinic_csv.convert import RowConverter
-from ferry.sources.clinic_csv.reader import ExportSource
+from ferry.sources.clinic_csv.reader import ExportSource, _kind
 from ferry.sources.clinic_csv.rows import RawRow
 from ferry.sources.pulse.client import RESOURCES, PulseClient
 
@@ -42,13 +44,57 @@ class PulseSource(ExportSource):
         if self.settings.mode == "export":
             return super().check()
         key = os.environ.get(self.settings.api_key_env or "", "")
-        return [CheckItem("Pulse API key", bool(key), "" if key else "not set",
-                          f"export {self.settings.api_key_env}" if not key else "")]
+        if not key:
+            return [CheckItem("Pulse API key", False, "not set",
+                              f"export {self.settings.api_key_env}")]
+        try:
+            asyncio.run(self._first("patient"))
+        except FerryError as exc:
+            return [CheckItem("Pulse API", False, str(exc), "check base_url and the key")]
+        return [CheckItem("Pulse API", True, "patients readable")]
 
-    def describe(self) -> Any:
+    def describe(self) -> list[ObjectInfo]:
         if self.settings.mode == "export":
             return super().describe()
-        return []
+        out = []
+        for obj in self.objects:
+            body = asyncio.run(self._first(obj))
+            rows = [r for r in body.get("data") or [] if isinstance(r, dict)]
+            header = list(rows[0]) if rows else []
+            conv = self._converter(obj, header, rows)
+            kinds = {f.name: f for f in fields_of(ENTITIES[obj])}
+            specs = [FieldSpec(st.field, kinds[st.field].kind, label=st.column,
+                               phi=kinds[st.field].phi) if st.field in kinds else
+                     FieldSpec(f"custom.{st.column}", Kind(_kind(st.custom_type)),
+                               label=st.column, custom=True)
+                     for st in conv.steps if st.field is None or st.field in kinds]
+            out.append(ObjectInfo(obj, obj.replace("_", " "), specs,
+                                  count=(body.get("meta") or {}).get("total")))
+        return out
+
+    async def _first(self, obj: str) -> dict[str, Any]:
+        client = self._client()
+        try:
+            return await client.page(obj, 1)
+        finally:
+            await client.aclose()
+
+    def _client(self) -> PulseClient:
+        s = self.settings
+        key = os.environ.get(s.api_key_env or "")
+        if not s.base_url or not key:
+            raise ConfigError("pulse REST mode needs base_url and the api_key_env variable")
+        return PulseClient(s.base_url, key, per_page=min(s.page_size, 100),
+                           time_scale=s.time_scale, transport=getattr(self, "transport", None))
+
+    def _converter(self, obj: str, header: list[str], rows: list[dict[str, Any]]
+                   ) -> RowConverter:
+        s = self.settings
+        samples = [[_cell(r.get(h)) for h in header] for r in rows]
+        given = s.columns.get(obj, {}) | s.columns.get(RESOURCES[obj], {})
+        return RowConverter(system=self.name, object_name=obj, table=RESOURCES[obj],
+                            header=header, columns=match_columns(obj, header, given),
+                            samples=samples, timezone=s.timezone, dayfirst=s.dayfirst)
 
     async def read(self, object_name: str, *, checkpoint: str | None = None,
                    since: dt.datetime | None = None) -> AsyncIterator[Page]:
@@ -61,15 +107,10 @@ class PulseSource(ExportSource):
 
     async def _read_rest(self, obj: str, checkpoint: str | None, since: dt.datetime | None
                          ) -> AsyncIterator[Page]:
-        s = self.settings
-        key = os.environ.get(s.api_key_env or "")
-        if not s.base_url or not key:
-            raise ConfigError("pulse REST mode needs base_url and the api_key_env variable")
         if obj not in RESOURCES:
             yield Page(obj, [], "", done=True)
             return
-        client = PulseClient(s.base_url, key, per_page=min(s.page_size, 100),
-                             time_scale=s.time_scale, transport=getattr(self, "transport", None))
+        client = self._client()
         stamp = since.astimezone(dt.UTC).isoformat() if since else None
         watermark = dt.datetime.now(dt.UTC).isoformat()
         page_no = json.loads(checkpoint)["page"] if checkpoint else 1
@@ -81,13 +122,7 @@ class PulseSource(ExportSource):
                 rows = [r for r in body.get("data") or [] if isinstance(r, dict)]
                 if conv is None and rows:
                     header = list(rows[0])
-                    samples = [[_cell(r.get(h)) for h in header] for r in rows]
-                    given = s.columns.get(obj, {}) | s.columns.get(RESOURCES[obj], {})
-                    conv = RowConverter(system=self.name, object_name=obj,
-                                        table=RESOURCES[obj], header=header,
-                                        columns=match_columns(obj, header, given),
-                                        samples=samples, timezone=s.timezone,
-                                        dayfirst=s.dayfirst)
+                    conv = self._converter(obj, header, rows)
                 records: list[Record] = []
                 errors: list[FerryError] = []
                 for n, r in enumerate(rows):
@@ -95,7 +130,13 @@ class PulseSource(ExportSource):
                     line = (page_no - 1) * client.per_page + n + 1
                     raw = RawRow([_cell(r.get(h)) for h in header], line, 0, line, True)
                     got = conv.convert(raw)
-                    (records if isinstance(got, Record) else errors).append(got)  # type: ignore[arg-type]
+                    if isinstance(got, Record):
+                        for k in r.keys() - set(header):  # a key the first page lacked: kept
+                            got.custom[norm(k) or k] = CustomValue(type="text", label=k,
+                                                                   value=_cell(r[k]))
+                        records.append(got)
+                    else:
+                        errors.append(got)
                 nxt = (body.get("links") or {}).get("next")
                 done = not nxt or not rows
                 yield Page(obj, records, "" if done else json.dumps({"page": page_no + 1}),
