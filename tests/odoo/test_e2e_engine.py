@@ -13,16 +13,9 @@ import httpx
 import pytest
 
 from ferry.sandbox import profiles
+from ferry.sandbox.odoo import profile as odoo_profile
 
-
-def _odoo(info: dict[str, Any], time_scale: float, env_prefix: str) -> Any:
-    c = info["credentials"]
-    var = f"{env_prefix}ODOO_API_KEY"
-    return ({"kind": "odoo", "url": c["url"], "db": c["db"], "login": c["login"],
-             "api_key_env": var, "time_scale": time_scale}, {var: c["api_key"]})
-
-
-profiles.PROFILES.setdefault("odoo", _odoo)  # until the lead's profile lands
+profiles.PROFILES.setdefault("odoo", odoo_profile)  # until the lead's profile lands
 
 
 @pytest.fixture

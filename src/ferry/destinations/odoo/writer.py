@@ -62,7 +62,7 @@ class OdooDestination(Destination):
     name = "odoo"
     capabilities = Capabilities(custom_objects=False, custom_fields=True, pipelines=True,
                                 activity_types=True, native_upsert=False, soft_delete=False,
-                                max_file_bytes=90_000_000, batch_create=100, batch_update=100,
+                                max_file_bytes=90_000_000, batch_create=100, batch_update=1,
                                 batch_delete=100, custom_field_style="prefix_x")
 
     def __init__(self, rpc: OdooRpc, *, batch_size: int = 100, max_file_bytes: int = 90_000_000,
@@ -72,9 +72,10 @@ class OdooDestination(Destination):
         self.batch_size = batch_size
         self.source_id_field = source_id_field
         self.requests_per_second = requests_per_second
+        # write() takes one dict for many ids, so only equal updates share a call: count one
+        # call per update when estimating (batch_update=1)
         self.capabilities = replace(type(self).capabilities, batch_create=batch_size,
-                                    batch_update=batch_size, batch_delete=batch_size,
-                                    max_file_bytes=max_file_bytes)
+                                    batch_delete=batch_size, max_file_bytes=max_file_bytes)
         self.lookups = Lookups(rpc)
         self.provisioner = Provisioner(rpc)
         self._meta: dict[str, dict[str, dict[str, Any]]] = {}

@@ -75,3 +75,13 @@ class OdooSandbox:
 
 def build(options: SandboxOptions) -> OdooSandbox:
     return OdooSandbox(options)
+
+
+def profile(info: dict[str, Any], time_scale: float, env_prefix: str
+            ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ``ferry.yaml`` destination section and env for a running Odoo sandbox (for
+    ``ferry.sandbox.profiles``): the admin's API key goes in an env var, never in the file."""
+    c = info["credentials"]
+    var = f"{env_prefix}ODOO_API_KEY"
+    return ({"kind": "odoo", "url": c["url"], "db": c["db"], "login": c["login"],
+             "api_key_env": var, "time_scale": time_scale}, {var: c["api_key"]})

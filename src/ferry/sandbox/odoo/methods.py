@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ferry.sandbox.odoo import hooks
-from ferry.sandbox.odoo.exceptions import AccessError, UserError, ValidationError, acl
-from ferry.sandbox.odoo.orm import RELATIONAL, Orm, Rec
+from ferry.sandbox.odoo.exceptions import AccessError, UserError, ValidationError
+from ferry.sandbox.odoo.orm import REFERENCES, Orm, Rec
 
 RECORD_METHODS = {"read", "write", "unlink", "name_get", "message_post", "action_post",
                   "button_cancel", "button_draft"}
@@ -224,7 +224,7 @@ class ModelProxy:
                     elif f.type == "many2many" and rid in (orec.get(name) or []):
                         self.orm.update(other, orec["id"],
                                         {name: [i for i in orec[name] if i != rid]})
-        for other, (mfield, idfield) in REFS.items():
+        for other, (mfield, idfield) in REFERENCES.items():
             for orec in list(self.orm.table(other).values()):
                 if orec.get(mfield) == model and orec.get(idfield) == rid \
                         and orec["id"] in self.orm.table(other):
@@ -334,9 +334,6 @@ class ModelProxy:
             self.orm.update(self.model, rec["id"], {"state": "draft"})
 
 
-REFS = {"ir.attachment": ("res_model", "res_id"), "mail.message": ("model", "res_id"),
-        "mail.activity": ("res_model", "res_id")}
-
 
 def dispatch(orm: Orm, uid: int, model: str, method: str, args: list[Any],
              kwargs: dict[str, Any]) -> Any:
@@ -348,13 +345,9 @@ def dispatch(orm: Orm, uid: int, model: str, method: str, args: list[Any],
         raise UserError(f"Object {model} doesn't exist")
     kwargs = dict(kwargs or {})
     context = kwargs.pop("context", None) or {}
+    if method in RECORD_METHODS and not args:
+        raise TypeError(f"{model}.{method}() missing 1 required positional argument: 'ids'")
     with orm.transaction():
-        proxy = ModelProxy(orm, uid, model, context)
-        if method in ("read",) or method in RECORD_METHODS - {"read"}:
-            if not args:
-                raise TypeError(f"{model}.{method}() missing 1 required positional argument:"
-                                " 'ids'")
-        return proxy.call(method, list(args or []), kwargs)
+        return ModelProxy(orm, uid, model, context).call(method, list(args or []), kwargs)
 
 
-__all__ = ["ModelProxy", "dispatch", "acl", "RELATIONAL"]

@@ -27,7 +27,7 @@ from ferry.sandbox.odoo.models import F, ModelDef, build_models
 Rec = dict[str, Any]
 DATE_FMT, DT_FMT = "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"
 _TAG = re.compile(r"<[a-zA-Z/][^>]*>")
-RELATIONAL = ("many2one", "one2many", "many2many")
+#: records that point at any document by (model, id): deleted with it, as Odoo's unlink does
 REFERENCES = {"ir.attachment": ("res_model", "res_id"), "mail.message": ("model", "res_id"),
               "mail.activity": ("res_model", "res_id")}
 
