@@ -85,7 +85,7 @@ def test_engine_extract_streams_every_file_with_its_checksum(make_box, tmp_path)
     from ferry.model.staging import StagingStore
     from ferry.sandbox.synth import DirtRates
 
-    box = make_box(patients=8, seed=4, dirt=DirtRates.none())
+    box = make_box(patients=8, seed=4, dirt=DirtRates.none(), file_ttl_s=1e6)
     store = StagingStore(tmp_path / "s.db")
     stats = asyncio.run(aextract(box.source(), store, run_id="files", objects=["document"],
                                  files_dir=tmp_path / "files"))
