@@ -13,6 +13,7 @@ from typing import Any
 
 from dateutil import parser as dateparser
 
+from ferry.mapping.address import COUNTRIES
 from ferry.mapping.value_maps import blood_group_map, norm_key
 from ferry.model.fields import Kind
 
@@ -31,6 +32,9 @@ DATETIME_ISH = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|^\d{1,2}[/.]\d{1,2
                           r"\d{1,2}:\d{2}")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _BLOOD = {norm_key(k) for k in blood_group_map()}
+MARITAL = {"married", "single", "divorced", "widowed", "separated", "domestic partner",
+           "m", "s", "d", "w", "never married"}
+STREET_LINE = re.compile(r"^\d+[A-Za-z]?\s+\S+.*$")
 
 
 def npi_ok(s: str) -> bool:
@@ -77,12 +81,19 @@ def sniff(values: Iterable[Any]) -> dict[str, float]:
         "blood_group": lambda s: norm_key(s) in _BLOOD,
         "uuid": lambda s: bool(UUID.match(s)),
         "long_text": lambda s: len(s) > 120 or "\n" in s,
+        "marital": lambda s: s.lower() in MARITAL,
+        "street_line": lambda s: bool(STREET_LINE.match(s)) and "," not in s,
+        "full_address": lambda s: s.count(",") >= 1 and any(c.isdigit() for c in s),
+        "country": lambda s: s.lower().rstrip(".") in COUNTRIES or
+        (len(s) in (2, 3) and s.isalpha() and s.isupper()),
     }
     out = {name: sum(1 for v in vals if f(v)) / len(vals) for name, f in checks.items()}
     distinct = len({v.lower() for v in vals})
     if distinct <= max(3, min(12, len(vals) // 3)) and len(vals) >= 4:
         out["enum"] = 1.0
-    return {k: v for k, v in out.items() if v > 0}
+    found = {k: v for k, v in out.items() if v > 0}
+    found["_values"] = float(len(vals))
+    return found
 
 
 # which sniffed pattern supports which field kind (and how strongly: 1 = specific)
@@ -98,6 +109,7 @@ SUPPORT: dict[Kind, dict[str, float]] = {
     Kind.ENUM: {"enum": 0.6, "blood_group": 1.0, "bool": 0.2},
     Kind.SET: {"icd10": 1.0, "cpt": 0.9, "enum": 0.3},
     Kind.LONG_TEXT: {"long_text": 0.8},
+    Kind.ADDRESS: {"full_address": 0.8},
     Kind.REF: {"int": 0.5, "uuid": 0.6},
 }
 # patterns that rule a kind out when nearly every value has them
@@ -107,12 +119,16 @@ EXCLUDES: dict[str, set[Kind]] = {
     "datetime": {Kind.EMAIL, Kind.PHONE, Kind.MONEY, Kind.BOOL, Kind.INT},
     "long_text": {Kind.EMAIL, Kind.PHONE, Kind.DATE, Kind.DATETIME, Kind.MONEY, Kind.INT,
                   Kind.BOOL, Kind.ENUM, Kind.REF},
+    "decimal": {Kind.TEXT, Kind.EMAIL, Kind.PHONE, Kind.DATE, Kind.DATETIME, Kind.BOOL,
+                Kind.ENUM},
+    "marital": {Kind.ENUM, Kind.TEXT, Kind.BOOL},  # no canonical field holds marital status
+    "street_line": {Kind.ADDRESS},  # a street line is not a whole one-line address
 }
 
 
 def kind_fit(kind: Kind, sniffed: dict[str, float]) -> tuple[float, str]:
     """(-1..1, reason): how well values fit a field kind; 0 when the values say nothing."""
-    if not sniffed:
+    if not sniffed.get("_values"):
         return 0.0, ""
     for pattern, kinds in EXCLUDES.items():
         if sniffed.get(pattern, 0) >= 0.9 and kind in kinds:
@@ -125,3 +141,14 @@ def kind_fit(kind: Kind, sniffed: dict[str, float]) -> tuple[float, str]:
     if best == 0 and kind in (Kind.EMAIL, Kind.DATE, Kind.DATETIME, Kind.BOOL):
         return -0.5, f"values do not look like {kind.value}"
     return best, why
+
+
+# canonical fields whose values have a shape of their own: values without it veto the field
+FIELD_PATTERN = {"country": "country", "blood_group": "blood_group", "email": "email",
+                 "npi": "npi"}
+
+
+def field_fit(field_name: str, sniffed: dict[str, float]) -> bool:
+    """False when the values clearly are not what the named field holds."""
+    pattern = FIELD_PATTERN.get(field_name)
+    return not (pattern and sniffed.get("_values") and sniffed.get(pattern, 0) < 0.5)

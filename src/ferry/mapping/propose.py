@@ -20,7 +20,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from ferry.mapping.embed import Embedder, load_embedder
-from ferry.mapping.profile import kind_fit, sniff
+from ferry.mapping.profile import field_fit, kind_fit, sniff
 from ferry.mapping.vocab import ALIASES, normalise
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import Kind, fields_of
@@ -50,9 +50,10 @@ class Candidate:
 def canonical_targets(obj: str) -> tuple[Target, ...]:
     out = []
     for f in fields_of(ENTITIES[obj]):
-        phrases = {normalise(f.name, obj), normalise(f.label, obj)}
-        phrases.update(normalise(a, obj) for a in ALIASES.get(f.name, []))
-        out.append(Target(f.name, f.label, f.kind, tuple(sorted(p for p in phrases if p))))
+        # order matters: the field's own name and label first, then its aliases by preference
+        phrases = [normalise(f.name, obj, phrase=True), normalise(f.label, obj, phrase=True)]
+        phrases += [normalise(a, obj, phrase=True) for a in ALIASES.get(f.name, [])]
+        out.append(Target(f.name, f.label, f.kind, tuple(dict.fromkeys(p for p in phrases if p))))
     return tuple(out)
 
 
@@ -68,14 +69,24 @@ def dest_targets(specs: Iterable[Any], obj: str | None = None) -> list[Target]:
     return out
 
 
+def _digits(s: str) -> set[str]:
+    return {w for w in s.split() if w.isdigit()}
+
+
 def _name_score(h: str, t: Target) -> tuple[float, str]:
     best, why = 0.0, ""
-    for p in t.phrases:
+    for i, p in enumerate(t.phrases):
         if h == p:
-            return 1.0, f"name matches {p!r}"
+            # the field's name/label first; later aliases slightly less (ties: "state" beats
+            # "county" for region)
+            return max(1.0 - 0.01 * max(i - 1, 0), 0.9), f"name matches {p!r}"
         sc = (0.6 * fuzz.token_sort_ratio(h, p) + 0.4 * fuzz.token_set_ratio(h, p)) / 100
         if len(h.split()) != len(p.split()):
             sc *= 0.92
+        if _digits(h) != _digits(p):  # "address 3" is not "address" nor "address 1"
+            sc *= 0.8
+        if len(h) <= 4 or len(p) <= 4:  # "lat" ~ "last": short words need exact matches
+            sc *= 0.75
         if sc > best:
             best, why = sc, f"name resembles {p!r}"
     return best * 0.95, why
@@ -86,8 +97,11 @@ def score(header: str, samples: Sequence[Any], target: Target, obj: str | None =
           ) -> Candidate:
     h = normalise(header, obj)
     name, why = _name_score(h, target)
-    fit, fit_why = kind_fit(target.kind, sniffed if sniffed is not None else sniff(samples))
-    conf = name + 0.12 * fit
+    sn = sniffed if sniffed is not None else sniff(samples)
+    fit, fit_why = kind_fit(target.kind, sn)
+    if fit > -1 and not field_fit(target.name, sn):
+        fit, fit_why = -1.0, f"values do not look like {target.name.replace('_', ' ')}"
+    conf = name + 0.12 * fit if fit > -1 else name * 0.6  # values contradict the kind
     reasons = [why] if why else []
     if embedder is not None:
         sim = max(embedder.similarity(h, p) for p in target.phrases)

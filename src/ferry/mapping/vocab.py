@@ -22,7 +22,7 @@ ABBREVIATIONS = {
     "dx": "diagnosis", "rx": "prescription", "ins": "insurance", "prov": "practitioner",
     "provider": "practitioner", "physician": "practitioner", "clinician": "practitioner",
     "doctor": "practitioner", "dr": "practitioner", "pcp": "primary practitioner",
-    "ssn": "national id", "nhs": "national id", "sin": "national id", "mrn": "medical record",
+    "ssn": "national id", "ss": "social security", "nhs": "national id", "pid": "patient id", "sin": "national id", "mrn": "medical record",
     "sex": "sex", "gender": "sex", "desc": "description", "amt": "amount", "qty": "quantity",
     "bal": "balance", "pmt": "payment", "inv": "invoice", "dept": "department",
     "org": "organization", "co": "company", "st": "street", "ste": "suite", "cty": "city",
@@ -69,12 +69,13 @@ ALIASES: dict[str, list[str]] = {
     "street2": ["address line 2", "address 2", "street line 2", "line 2", "apartment", "suite",
                 "unit"],
     "city": ["city", "town", "suburb", "locality"],
-    "region": ["state", "region", "province", "county", "state province"],
+    "region": ["state", "region", "province", "state province", "county"],
     "postcode": ["postcode", "postal code", "post code", "zip code"],
     "country": ["country", "country code", "nation"],
     "mrn": ["medical record", "medical record number", "chart number", "chart id"],
     "patient_number": ["patient number", "account number", "patient account"],
-    "national_id": ["national id", "social security number", "health number",
+    "national_id": ["national id", "social security number", "health number", "medicare",
+                    "medicare number",
                     "health card number", "nhs number", "insurance number"],
     "blood_group": ["blood group", "blood type", "abo", "blood"],
     "allergies": ["allergies", "allergy", "allergy notes", "allergic to", "drug allergies"],
@@ -89,19 +90,21 @@ ALIASES: dict[str, list[str]] = {
     "referring_doctor_email": ["referring doctor email", "referrer email"],
     "status": ["status", "state of record", "active status"],
     "clinic_id": ["clinic", "clinic id", "location", "location id", "business id",
-                  "practice id", "site"],
+                  "practice id", "site", "organization", "organization id"],
     "primary_practitioner_id": ["primary practitioner", "primary practitioner id",
                                 "general practitioner", "assigned practitioner", "provider id"],
     "occupation": ["occupation", "job", "job title", "employment", "profession"],
-    "consent_email": ["email consent", "email opt in", "consent email", "email reminders"],
-    "consent_sms": ["sms consent", "sms opt in", "text consent", "sms reminders"],
+    "consent_email": ["email consent", "email opt in", "consent email", "email reminders",
+                      "email marketing", "allow email"],
+    "consent_sms": ["sms consent", "sms opt in", "text consent", "sms reminders",
+                    "sms marketing", "allow sms"],
     "archived": ["archived", "archived at", "deleted", "inactive"],
     # appointment
     "patient_id": ["patient", "patient id", "client id", "subject"],
     "practitioner_id": ["practitioner", "practitioner id", "provider id", "clinician id",
                         "attending practitioner"],
     "appointment_type_id": ["appointment type id", "type id", "service id"],
-    "type_name": ["appointment type", "visit type", "type", "service", "reason",
+    "type_name": ["appointment type", "visit type", "type", "service",
                   "encounter class", "service type"],
     "start": ["start", "start time", "appointment start", "starts at", "date time",
               "scheduled time", "appointment date"],
@@ -124,7 +127,7 @@ ALIASES: dict[str, list[str]] = {
     "payment_method": ["payment method", "payment type", "tender"],
     # insurance
     "carrier": ["carrier", "payer", "insurer", "insurance company", "insurance provider",
-                "payer name", "plan name"],
+                "payer name"],
     "member_id": ["member id", "policy number", "subscriber id", "insurance id",
                   "membership number"],
     "group_number": ["group number", "group id", "group"],
@@ -135,9 +138,10 @@ ALIASES: dict[str, list[str]] = {
     # prescription
     "medication": ["medication", "drug name", "medicine", "medication name"],
     "dosage": ["dosage", "dose", "strength"],
-    "frequency": ["frequency", "sig", "directions"],
+    "frequency": ["frequency", "sig", "directions", "interval"],
     "route": ["route", "route of administration"],
-    "prescribed_on": ["prescribed on", "prescription date", "date prescribed", "written date"],
+    "prescribed_on": ["prescribed on", "prescription date", "date prescribed", "written date",
+                      "start date", "start"],
     "pharmacy": ["pharmacy", "dispensing pharmacy"],
     # practitioner
     "specialty": ["specialty", "speciality", "specialisation"],
@@ -164,15 +168,21 @@ def split_words(header: str) -> list[str]:
     return [w for w in re.split(r"[^A-Za-z0-9#]+", s.lower()) if w]
 
 
-def normalise(header: str, obj: str | None = None) -> str:
-    """``PatientDOB`` → ``date of birth`` (for ``patient``); words joined by spaces."""
-    words = split_words(header)
+# a header reduced to one of these by dropping the object's name keeps the name ("policy
+# number" stays "policy number"); "patient id" → "id" is wanted (the record's own id)
+GENERIC = {"number", "name", "type", "date", "status", "code", "notes"}
+
+
+def normalise(header: str, obj: str | None = None, *, phrase: bool = False) -> str:
+    """``PatientDOB`` → ``date of birth`` (for ``patient``); words joined by spaces. A
+    vocabulary ``phrase`` is never cut down to one word ("insurance id" stays whole)."""
+    words: list[str] = []
+    for w in split_words(header):
+        words.extend(ABBREVIATIONS.get(w, w).split())
     drop = OBJECT_WORDS.get(obj or "", set())
     if len(words) > 1:
         kept = [w for w in words if w not in drop]
-        words = kept or words
-    out: list[str] = []
-    for w in words:
-        out.extend(ABBREVIATIONS.get(w, w).split())
-    text = " ".join(out)
+        if kept and not (len(kept) == 1 and (phrase or kept[0] in GENERIC)):
+            words = kept
+    text = " ".join(words)
     return re.sub(r"\b(postcode|email) (code|address)\b", r"\1", text)
