@@ -97,3 +97,13 @@ def test_engine_extract_streams_every_file_with_its_checksum(make_box, tmp_path)
         assert rec.sha256 == want[sid]  # type: ignore[attr-defined]
         assert hashlib.sha256(open(rec.local_path, "rb").read()).hexdigest() == want[sid]  # type: ignore[attr-defined]
     assert not [e for e in box.pages() if e["resource"].startswith("files/")]  # no refreshes
+
+
+def test_a_revoked_key_is_dropped_and_the_others_carry_on(make_box):
+    import os
+    box = make_box(patients=120)
+    os.environ["PH_REVOKED"] = "phk_revoked"
+    os.environ["PH_GOOD"] = box.creds["api_key"]
+    src = box.source(api_key_envs=["PH_REVOKED", "PH_GOOD"])
+    records, _ = read_all(src, "patient")
+    assert len(records) == 120 and src.client.keys == [box.creds["api_key"]]

@@ -185,9 +185,10 @@ class PracticeHubClient:
             self.stats.server_errors += 1
             raise RetriableError(f"server error {status}", status=status, system=SYSTEM)
         if status == 401:
-            if len(self.keys) > 1:
+            if len(self.keys) > 1 or key not in self.keys:
                 # this key is refused; the others of the account carry on
-                self.keys.remove(key)
+                if key in self.keys:
+                    self.keys.remove(key)
                 raise RetriableError("a key was refused (401); continuing with the others",
                                      status=401, system=SYSTEM)
             raise FatalError(f"PracticeHub refused the API key (401): {message}", status=401,
