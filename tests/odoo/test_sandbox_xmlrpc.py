@@ -93,6 +93,11 @@ def test_search_read_with_domains(odoo_factory: Any) -> None:
     assert read["country_id"] == [gb, "United Kingdom"] and read["parent_id"][0] == company
     page = cli("res.partner", "search", [["id", "in", ids]], order="name desc", limit=1)
     assert page == [ids[1]]
+    assert names([["email", "=?", False], ["id", "in", ids]]) == ["Ann Lee", "Bob Stone"]
+    assert names([["id", "parent_of", ids[0]]]) == ["Ann Lee", "Harbour Clinic"]
+    assert names([["parent_id", "any", [["name", "=like", "Harbour%"]]]]) == ["Ann Lee"]
+    assert names(["!", "|", ["name", "=ilike", "ann lee"], ["city", "!=", False],
+                  ["id", "in", ids]]) == []
     assert fault(cli, "res.partner", "search", [["nope", "=", 1]]).faultCode == 1
     assert fault(cli, "res.partner", "search", [["name", "~", 1]]).faultCode == 1
 
@@ -112,6 +117,13 @@ def test_create_write_unlink_rules_and_fault_codes(odoo_factory: Any) -> None:
     assert fault(cli, "res.partner", "_private", []).faultCode == 4
     assert fault(cli, "no.such.model", "search", []).faultCode == 2
     assert fault(cli, "res.partner", "no_such_method", []).faultCode == 1
+    f = fault(cli.models.execute_kw, cli.db, cli.uid, cli.password, "res.partner", "create", [],
+              {"vals_list": [{"name": "kw"}]})  # vals must be positional
+    assert f.faultCode == 1 and "IndexError" in f.faultString
+    pid = cli("res.partner", "create", {"name": "Bin"})
+    att = cli("ir.attachment", "create", {"name": "b.bin", "res_model": "res.partner",
+                                          "res_id": pid, "datas": xmlrpc.client.Binary(b"\x00\x01")})
+    assert cli("ir.attachment", "read", [att], fields=["datas", "file_size"])[0]["file_size"] == 2
     # one call is one transaction: a bad row leaves none of the batch behind
     before = cli("res.partner", "search_count", [])
     fault(cli, "res.partner", "create", [{"name": "Good"}, {"email": "nameless@x.test"}])

@@ -345,6 +345,9 @@ def dispatch(orm: Orm, uid: int, model: str, method: str, args: list[Any],
         raise UserError(f"Object {model} doesn't exist")
     kwargs = dict(kwargs or {})
     context = kwargs.pop("context", None) or {}
+    if method == "create" and not args:
+        # Odoo's dispatch indexes args[0] to choose int-or-list; vals only in kwargs breaks it
+        raise IndexError("list index out of range")
     if method in RECORD_METHODS and not args:
         raise TypeError(f"{model}.{method}() missing 1 required positional argument: 'ids'")
     with orm.transaction():

@@ -15,6 +15,7 @@ import binascii
 import datetime as dt
 import re
 import threading
+import xmlrpc.client
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from html import escape, unescape
@@ -130,6 +131,8 @@ class Orm:
         if t == "binary":
             if value is False:
                 return False
+            if isinstance(value, xmlrpc.client.Binary):  # bytes sent over XML-RPC
+                return base64.b64encode(value.data).decode()
             raw = value.encode() if isinstance(value, str) else bytes(value)
             try:
                 base64.b64decode(raw, validate=True)
