@@ -1,5 +1,6 @@
-"""End-to-end fixtures: PracticeHub and Pipedrive sandboxes wired to a project, with the
-small confirmed map of ``mapping_pd`` — extracted and prepared, ready for sample/run."""
+"""End-to-end fixtures: a PracticeHub sandbox and a destination sandbox (Pipedrive unless told)
+wired to a project with a small confirmed map (``mapping_pd`` unless given) — extracted and
+prepared, ready for sample/run."""
 
 from __future__ import annotations
 
@@ -10,18 +11,7 @@ from typing import Any
 
 import pytest
 
-from ferry.sandbox import profiles
-
 from .mapping_pd import write_confirmed
-
-
-def _pipedrive(info: dict[str, Any], time_scale: float, env_prefix: str) -> Any:
-    var = f"{env_prefix}PIPEDRIVE_API_TOKEN"
-    return ({"kind": "pipedrive", "base_url": info["base_url"], "api_token_env": var,
-             "time_scale": time_scale}, {var: info["credentials"]["api_token"]})
-
-
-profiles.PROFILES.setdefault("pipedrive", _pipedrive)  # until the lead's profile lands
 
 
 @pytest.fixture
@@ -34,12 +24,13 @@ def migration(tmp_path: Path) -> Iterator[Any]:
     saved = dict(os.environ)
 
     def start(patients: int = 24, dest_extra: dict[str, Any] | None = None,
-              options: dict[str, Any] | None = None, seed: int = 5) -> Any:
+              options: dict[str, Any] | None = None, seed: int = 5,
+              destination: str = "pipedrive", doc: Any = None) -> Any:
         pair = start_pair(tmp_path / f"proj{len(pairs)}", patients=patients, seed=seed,
-                          time_scale=200.0, dest_extra=dest_extra, options=options,
-                          env_prefix=f"FERRY_VT{len(pairs)}_")
+                          destination=destination, time_scale=200.0, dest_extra=dest_extra,
+                          options=options, env_prefix=f"FERRY_VT{len(pairs)}_")
         pairs.append(pair)
-        write_confirmed(pair.project.mapping_path)
+        write_confirmed(pair.project.mapping_path, doc)
         run_extract(pair.project)
         run_prepare(pair.project)
         return pair

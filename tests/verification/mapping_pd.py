@@ -104,8 +104,8 @@ def doc() -> MappingDoc:
         })
 
 
-def write_confirmed(path: Path) -> MappingDoc:
-    d = doc()
+def write_confirmed(path: Path, d: MappingDoc | None = None) -> MappingDoc:
+    d = d or doc()
     d.confirmed = Confirmation(hash=content_hash(d), by="tests",
                                at=dt.datetime.now(dt.UTC).isoformat())
     save(d, path)

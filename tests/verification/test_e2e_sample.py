@@ -39,3 +39,17 @@ def test_silent_truncation_is_found_and_fails(migration, tmp_path) -> None:
     assert all(set(str(d["stored"])) <= set("Xx9 -'.,") for d in cut)
     # explained truncation by the map (mrn truncate max 6) is not counted against the verdict
     assert not [d for d in data["unexplained_differences"] if d["field"] == "custom:mrn"]
+
+
+def test_salesforce_silent_truncation_is_found(migration) -> None:
+    from .mapping_sf import doc
+
+    pair = migration(destination="salesforce", doc=doc(), patients=12,
+                     dest_extra={"silent_truncate": "Contact.Occupation__c:3"})
+    _, diff, _ = run_sample(pair.project, 20)
+    assert not diff.passed
+    bad = {(f.map, f.field, f.category) for f in diff.unexplained}
+    assert bad == {("patient_contact", "custom:occupation", "truncated")}, bad
+    industry = [f for f in diff.fields if f.field == "Industry"]
+    assert industry and all(f.category == "transformed" and f.explained
+                            and "default" in f.note for f in industry)  # a constant, as mapped

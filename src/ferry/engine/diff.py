@@ -382,8 +382,11 @@ def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any
     objects = {om.source for om in doc.objects if om.mode != "none"}
     selection = select_sample(project.store, size, objects)
     dest = open_destination(project)
-    report = load(project, kind="sample", only=selection, dest=dest, progress=progress)
-    compiled = compile_mapping(doc)
-    result = sample_diff(project.store, compiled, dest, project_lookup(project, dest), selection,
-                         run_id=report.run_id, show_phi=show_phi)
+    try:
+        report = load(project, kind="sample", only=selection, dest=dest, progress=progress)
+        compiled = compile_mapping(doc)
+        result = sample_diff(project.store, compiled, dest, project_lookup(project, dest),
+                             selection, run_id=report.run_id, show_phi=show_phi)
+    finally:
+        dest.close()
     return report, result, dict(Counter(obj for obj, _ in selection))

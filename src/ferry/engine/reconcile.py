@@ -376,5 +376,8 @@ def run_reconcile(project: Any) -> Reconciliation:
 
     doc = apply_keys(confirmed_mapping(project), project.store)
     dest = open_destination(project)
-    return reconcile(project.store, project.audit, doc, compile_mapping(doc), dest,
-                     project_lookup(project, dest))
+    try:
+        return reconcile(project.store, project.audit, doc, compile_mapping(doc), dest,
+                         project_lookup(project, dest))
+    finally:
+        dest.close()

@@ -65,6 +65,8 @@ def register(app: typer.Typer) -> None:
                                   source=source, dest=dest)
         data["estimate"] = estimate(proj.store.counts(), source=s_lim, destination=d_lim,
                                     doc=doc, dest=dest)
+        if dest is not None:
+            dest.close()
         t = data["totals"]
         console.print(f"audit: {t['objects']} objects, {t['records']} records,"
                       f" {t['findings']} finding(s)")
