@@ -12,9 +12,9 @@ source-id check before a retry: a create that timed out may have committed (NOTE
 transport failure the rows already tagged with their source id (``x_ferry_source_id``) are
 found, not created twice.
 
-Two convenience fields exist at the seam only: ``mail.activity.res_model`` (a model name,
-turned into the required ``res_model_id``) and ``account.move.amount_total`` (written as one
-invoice line, read back from Odoo's computed total).
+Fields that are not plain Odoo fields (``mail.activity.res_model``, ``subtype_xmlid``,
+``account.move.amount_total``/``state``, ``mobile`` on 19) are translated in ``extras.py``;
+value shapes and reference look-ups are in ``shape.py``; schema in ``provision.py``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from ferry.connectors.base import (
 )
 from ferry.connectors.http import backoff
 from ferry.destinations.odoo import extras
-from ferry.destinations.odoo.checks import MAGIC, SKIP_TYPES
+from ferry.destinations.odoo.checks import MAGIC, SKIP_TYPES, describe_objects, run_checks
 from ferry.destinations.odoo.errors import OdooSchemaError, OdooUserError
 from ferry.destinations.odoo.provision import Provisioner, model_of
 from ferry.destinations.odoo.rpc import OdooRpc
@@ -102,8 +102,8 @@ class OdooDestination(Destination):
 
     def resolve_value(self, object_name: str, field: str, value: Any,
                       row: dict[str, Any] | None = None) -> Any:
-        """A seam value in the form ``read`` returns it (a country code → its id string),
-        for comparing what was sent with what is stored."""
+        """A seam value in the form ``read`` returns it (a country name → its ISO code, a user's
+        email → the user id), for comparing what was sent with what is stored."""
         model = model_of(object_name)
         meta = self.fields_meta(model).get(field)
         if meta is None or value is None:
@@ -112,8 +112,6 @@ class OdooDestination(Destination):
                          kind_of(field, meta))
 
     def check(self) -> list[CheckItem]:
-        from ferry.destinations.odoo.checks import run_checks
-
         return run_checks(self)
 
     def module_installed(self, name: str) -> bool:
@@ -128,8 +126,6 @@ class OdooDestination(Destination):
         return model
 
     def describe(self) -> list[ObjectInfo]:
-        from ferry.destinations.odoo.checks import describe_objects
-
         return describe_objects(self)
 
     def users(self) -> list[DestUser]:
@@ -148,7 +144,7 @@ class OdooDestination(Destination):
     def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
         out = self.provisioner.ensure(items)
         self._meta.clear()
-        for model in ("crm.stage", "mail.activity.type"):
+        for model in ("crm.stage", "crm.team", "mail.activity.type"):
             self.lookups.forget(model)
         return out
 
