@@ -203,3 +203,15 @@ def test_faults_are_retried_and_files_fetched(h, tmp_path: Path, monkeypatch) ->
         assert notes and all(n.body for n in notes)  # inline text attachments decoded
     finally:
         running.stop()
+
+
+def test_resume_from_checkpoint_reads_the_rest(h, env, tmp_path: Path) -> None:
+    src = server_source(env, tmp_path, page_size=7)
+    recs, _, pages = h.read_all(src, "appointment")
+    assert len(pages) > 4
+    cp = json.loads(pages[3].checkpoint)
+    assert cp["offset"] > 0 and cp["file"].startswith("Appointment")
+    again = server_source(env, tmp_path, page_size=7)  # a new process after a kill
+    rest, _, _ = h.read_all(again, "appointment", checkpoint=pages[3].checkpoint)
+    first = [r.source_id for p in pages[:4] for r in p.records]
+    assert first + [r.source_id for r in rest] == [r.source_id for r in recs]

@@ -15,7 +15,7 @@ from ferry.sandbox.registry import SandboxOptions, serve
 from ferry.sandbox.synth import Practice
 from ferry.sources.pulse import create
 
-SEED, PATIENTS = 7, 150
+SEED, PATIENTS = 7, 100
 CORE = {
     "patient": ("first_name", "last_name", "date_of_birth", "email", "mobile", "mrn",
                 "patient_number", "national_id", "blood_group", "allergies", "address",
