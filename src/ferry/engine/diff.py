@@ -368,10 +368,11 @@ def render_name(om: Any, rec: Any) -> str | None:
         return None
 
 
-def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any = None
-               ) -> tuple[Any, SampleDiff, dict[str, int]]:
+def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any = None,
+               hold: Any = None) -> tuple[Any, SampleDiff, dict[str, int]]:
     """Select a representative slice, load it for real (run kind ``sample``), read it back and
-    diff it. Returns (load report, diff, records selected per object)."""
+    diff it. ``hold`` is the same PHI-review / BAA gate ``ferry run`` uses (held records are
+    explained skips). Returns (load report, diff, records selected per object)."""
     from ferry.engine.pipeline import confirmed_mapping, load, open_destination
     from ferry.engine.prepare import apply_keys
     from ferry.engine.reconcile import project_lookup
@@ -383,7 +384,8 @@ def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any
     selection = select_sample(project.store, size, objects)
     dest = open_destination(project)
     try:
-        report = load(project, kind="sample", only=selection, dest=dest, progress=progress)
+        report = load(project, kind="sample", only=selection, dest=dest, progress=progress,
+                      hold=hold)
         compiled = compile_mapping(doc)
         result = sample_diff(project.store, compiled, dest, project_lookup(project, dest),
                              selection, run_id=report.run_id, show_phi=show_phi)
