@@ -69,6 +69,12 @@ def main() -> None:
         found = dest.find("res.partner", "x_ferry_source_id", [f"p{i}" for i in range(n)])
         t_find = time.monotonic() - t2
         find_calls = rpc.total_calls - calls2
+        calls3 = rpc.total_calls
+        t3 = time.monotonic()
+        deleted = sum(r.ok for r in dest.delete("crm.lead", [r.dest_id for r in lres if r.ok]))
+        deleted += sum(r.ok for r in dest.delete("res.partner", [r.dest_id for r in res if r.ok]))
+        t_delete = time.monotonic() - t3
+        delete_calls = rpc.total_calls - calls3
     finally:
         running.stop()
 
@@ -85,10 +91,13 @@ def main() -> None:
     line("res.partner create", ok, create_calls, t_partners)
     line("crm.lead create", sum(r.ok for r in lres), lead_calls, t_leads)
     line("find by source id", len(found), find_calls, t_find)
+    line("rollback (delete)", deleted, delete_calls, t_delete)
     total_calls = rpc.total_calls
     print(f"all calls (incl. schema, lookups): {total_calls}; at {args.rps:g} req/s the whole"
           f" load takes ~{total_calls / args.rps / 60:.1f} min of pacing, plus Odoo's own"
           f" server time per call")
+    print(f"scaled wall times include the sandbox's own work; at time_scale={args.time_scale:g}"
+          f" one paced call takes {1000 / args.rps / args.time_scale:g} ms")
     print(f"for comparison, one record per call would be {2 * n} create calls"
           f" = ~{2 * n / args.rps / 3600:.1f} h at {args.rps:g} req/s")
 

@@ -143,7 +143,7 @@ class Evaluator:
         if ftype == "boolean":
             raw = bool(raw)
         if op in ("in", "not in"):
-            values = list(value) if isinstance(value, list | tuple) else [value]
+            values = value if isinstance(value, list | tuple | frozenset) else [value]
             empty_in = False in values and raw in (False, None, "")
             hit = raw in values or empty_in
             return hit if op == "in" else not hit
@@ -177,8 +177,8 @@ class Evaluator:
             hit = any(self._scalar("char", n, base, value) for n in names)
             return not hit if neg else hit
         if op in ("in", "not in"):
-            values = list(value) if isinstance(value, list | tuple) else [value]
-            hit = bool(set(ids) & set(values)) or (False in values and not ids)
+            values = value if isinstance(value, list | tuple | frozenset) else [value]
+            hit = any(i in values for i in ids) or (False in values and not ids)
             return hit if op == "in" else not hit
         if op in ("=", "!="):
             if value is False or value is None:
@@ -210,6 +210,20 @@ class Evaluator:
                 parent = cur.get("parent_id")
                 cur = self.lookup(model, parent) if parent else None
         return False
+
+
+def fast(domain: list[Any]) -> list[Any]:
+    """The same domain with ``in``/``not in`` lists as frozensets (search over many rows)."""
+    out: list[Any] = []
+    for t in domain:
+        if isinstance(t, tuple) and t[1] in ("in", "not in") and isinstance(t[2], list | tuple):
+            try:
+                out.append((t[0], t[1], frozenset(t[2])))
+                continue
+            except TypeError:
+                pass
+        out.append(t)
+    return out
 
 
 def mentions(domain: list[Any], field: str) -> bool:

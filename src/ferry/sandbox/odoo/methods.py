@@ -195,43 +195,56 @@ class ModelProxy:
 
     def rpc_unlink(self, ids: Any) -> bool:
         self.orm.check_group(self.uid, self.model, "unlink")
-        for rec in self.orm.browse(self.model, _ids(ids), self.uid):
-            if rec["id"] in self.orm.table(self.model):
-                self.unlink_record(self.model, rec)
+        self.unlink_records(self.model, self.orm.browse(self.model, _ids(ids), self.uid))
         return True
 
     def unlink_record(self, model: str, rec: Rec) -> None:
-        """Delete one record with Odoo's cascades: ondelete rules, chatter, attachments."""
-        hooks.before_unlink(self.orm, model, rec, self.uid)
-        rid = rec["id"]
+        self.unlink_records(model, [rec])
+
+    def unlink_records(self, model: str, recs: list[Rec]) -> None:
+        """Delete records with Odoo's cascades (ondelete rules, chatter, attachments); each
+        referencing table is scanned once per call, not once per record."""
+        table = self.orm.table(model)
+        recs = [r for r in recs if r["id"] in table]
+        if not recs:
+            return
+        for rec in recs:
+            hooks.before_unlink(self.orm, model, rec, self.uid)
+        gone = {r["id"] for r in recs}
         for other, md in self.orm.models.items():
             for name, f in list(md.fields.items()):
-                if f.relation != model or f.computed:
+                if f.relation != model or f.computed or f.type not in ("many2one", "many2many"):
                     continue
-                for orec in list(self.orm.table(other).values()):
-                    if f.type == "many2one" and orec.get(name) == rid:
-                        if f.ondelete == "cascade":
-                            if orec["id"] in self.orm.table(other):
-                                self.unlink_record(other, orec)
-                        elif f.ondelete == "restrict":
-                            raise ValidationError(
-                                "The operation cannot be completed: another model requires the"
-                                " record being deleted. If possible, archive it instead.\n\n"
-                                f"Model: {md.description} ({other}), Constraint:"
-                                f" {other.replace('.', '_')}_{name}_fkey")
-                        else:
-                            self.orm.update(other, orec["id"], {name: False})
-                    elif f.type == "many2many" and rid in (orec.get(name) or []):
-                        self.orm.update(other, orec["id"],
-                                        {name: [i for i in orec[name] if i != rid]})
+                otable = self.orm.table(other)
+                if f.type == "many2many":
+                    for orec in list(otable.values()):
+                        if gone & set(orec.get(name) or []):
+                            self.orm.update(other, orec["id"], {
+                                name: [i for i in orec[name] if i not in gone]})
+                    continue
+                hits = [o for o in otable.values() if o.get(name) in gone
+                        and not (other == model and o["id"] in gone)]
+                if not hits:
+                    continue
+                if f.ondelete == "cascade":
+                    self.unlink_records(other, hits)
+                elif f.ondelete == "restrict":
+                    raise ValidationError(
+                        "The operation cannot be completed: another model requires the record"
+                        " being deleted. If possible, archive it instead.\n\n"
+                        f"Model: {md.description} ({other}), Constraint:"
+                        f" {other.replace('.', '_')}_{name}_fkey")
+                else:
+                    for o in hits:
+                        self.orm.update(other, o["id"], {name: False})
         for other, (mfield, idfield) in REFERENCES.items():
-            for orec in list(self.orm.table(other).values()):
-                if orec.get(mfield) == model and orec.get(idfield) == rid \
-                        and orec["id"] in self.orm.table(other):
-                    self.unlink_record(other, orec)
-        if rid in self.orm.table(model):
-            self.orm.drop(model, rid)
-            hooks.after_unlink(self.orm, model, rec, self.uid)
+            hits = [o for o in self.orm.table(other).values()
+                    if o.get(mfield) == model and o.get(idfield) in gone]
+            self.unlink_records(other, hits)
+        for rec in recs:
+            if rec["id"] in table:
+                self.orm.drop(model, rec["id"])
+                hooks.after_unlink(self.orm, model, rec, self.uid)
 
     def _x2many(self, rid: int, commands: dict[str, Any]) -> None:
         for name, value in commands.items():

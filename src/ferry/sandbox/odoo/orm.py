@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from html import escape, unescape
 from typing import Any
 
-from ferry.sandbox.odoo.domain import Evaluator, mentions, normalize
+from ferry.sandbox.odoo.domain import Evaluator, fast, mentions, normalize
 from ferry.sandbox.odoo.exceptions import MissingError, ValidationError, acl, not_null
 from ferry.sandbox.odoo.models import F, ModelDef, build_models
 
@@ -289,6 +289,7 @@ class Orm:
             dom = ["&", ("active", "=", True), *dom] if dom else [("active", "=", True)]
         ev = Evaluator(model, self.resolve, self.lookup, self.has_field)
         ev.check(dom)
+        dom = fast(dom)
         rows = [r for r in self.data[model].values() if ev.matches(dom, r)]
         rows = self.sort(model, rows, order or md.order)
         rows = rows[int(offset or 0):]
