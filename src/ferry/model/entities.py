@@ -36,6 +36,8 @@ class CustomValue(BaseModel):
         # comes back as text. The declared type says what it was, so restore it (text that is
         # not in ISO form is left as it is; sources normalise their own formats).
         v = self.value
+        if v is None or self.type not in ("date", "datetime", "decimal", "set"):
+            return self
         try:
             if isinstance(v, str) and self.type == "date":
                 self.value = dt.date.fromisoformat(v)

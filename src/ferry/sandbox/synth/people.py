@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from random import Random
+from typing import Any
 
 from ferry.model.entities import (
     AppointmentType,
     Clinic,
-    CustomValue,
     EmergencyContact,
     Patient,
     Practitioner,
@@ -98,7 +98,7 @@ def _practitioner(seed: int, j: int, n_clinics: int, clinic_locale: str, domain:
     female = r.random() < 0.55
     first = P.pick(r, pl.first_female if female else pl.first_male)
     last = P.pick(r, pl.last)
-    role, specialty, cred, title = ROLES[r.randrange(len(ROLES))]
+    role, specialty, cred, title = ROLES[P.below(r, len(ROLES))]
     created = ts_between(r, REF_NOW - dt.timedelta(days=2900), REF_NOW - dt.timedelta(days=30))
     local = f"{P.ascii_slug(first)}.{P.ascii_slug(last)}.{PRACTITIONER_BASE + j}"
     return Practitioner(
@@ -151,24 +151,27 @@ class Core:
     flags: frozenset[str]
 
 
+TAGS = ("recall", "sport", "chronic", "paediatric")
+
+
 def _email(r: Random, first: str, last: str, key: int, pl: P.LocalePool) -> str:
     f, ln = P.ascii_slug(first) or "x", P.ascii_slug(last) or "x"
-    local = (f"{f}.{ln}{key}", f"{f[0]}{ln}{key}", f"{ln}.{f}{key}", f"{f}_{key}")[r.randrange(4)]
+    local = (f"{f}.{ln}{key}", f"{f[0]}{ln}{key}", f"{ln}.{f}{key}", f"{f}_{key}")[P.below(r, 4)]
     return f"{local}@{P.pick(r, pl.mail_domains)}"
 
 
 def patient_core(ctx: Ctx, i: int) -> Core:
     r = ctx.rng("patient", i)
     flags = ctx.flags(i)
-    c = r.randrange(ctx.n_clinics)
+    c = P.below(r, ctx.n_clinics)
     per_clinic = -(-(ctx.n_practitioners - c) // ctx.n_clinics)
-    prac = c + ctx.n_clinics * r.randrange(per_clinic)
-    loc = ctx.clinic_locales[c] if r.random() < 0.85 else P.LOCALES[r.randrange(5)]
+    prac = c + ctx.n_clinics * P.below(r, per_clinic)
+    loc = ctx.clinic_locales[c] if r.random() < 0.85 else P.LOCALES[P.below(r, 5)]
     pl = P.pool(loc)
     sex = "female" if r.random() < 0.52 else ("male" if r.random() < 0.98 else "other")
     first = P.pick(r, pl.first_female if sex == "female" else pl.first_male)
     last = P.pick(r, pl.last)
-    dob = (REF_NOW - dt.timedelta(days=r.randrange(365, 95 * 365))).date()
+    dob = (REF_NOW - dt.timedelta(days=365 + P.below(r, 94 * 365))).date()
     key = PATIENT_BASE + i
     mobile = P.mobile(r, pl.country)
     email = _email(r, first, last, key, pl)
@@ -185,7 +188,7 @@ def patient_core(ctx: Ctx, i: int) -> Core:
     if "invalid_email" in flags:
         email = (email.replace("@", "@@"), email.split("@")[0], email.replace("@", " at "),
                  email.replace(".", " ", 1).replace("@", "@ "), email.rsplit(".", 1)[0] + ".")[
-            r.randrange(5)]
+            P.below(r, 5)]
     if "invalid_phone" in flags:
         mobile = P.pick(r, P.BAD_PHONES)
     return Core(i, str(key), pl, sex, first, last, dob, mobile, email, f"MRN{key:08d}", c, prac,
@@ -201,26 +204,25 @@ def _allergies(r: Random, as_json: bool) -> str | None:
     return ", ".join(f"{s} ({x})" for s, x in picks) if picks else P.pick(r, ("NKDA", None, None))
 
 
-def _custom(r: Random, created: dt.datetime) -> dict[str, CustomValue]:
-    out = {
-        "preferred_language": CustomValue(type="enum", value=P.pick(r, P.LANGUAGES),
-                                          label="Preferred language", options=list(P.LANGUAGES)),
-        "vip": CustomValue(type="bool", value=r.random() < 0.05, label="VIP"),
+def _custom(r: Random, created: dt.datetime) -> dict[str, dict[str, Any]]:
+    """A few custom fields with declared types (as plain dicts: Patient validates them once)."""
+    out: dict[str, dict[str, Any]] = {
+        "preferred_language": {"type": "enum", "value": P.pick(r, P.LANGUAGES),
+                               "label": "Preferred language", "options": list(P.LANGUAGES)},
+        "vip": {"type": "bool", "value": r.random() < 0.05, "label": "VIP"},
     }
     if r.random() < 0.6:
-        out["loyalty_points"] = CustomValue(type="int", value=r.randrange(0, 5000),
-                                            label="Loyalty points")
+        out["loyalty_points"] = {"type": "int", "value": int(r.random() * 5000),
+                                 "label": "Loyalty points"}
     if r.random() < 0.5:
-        out["last_recall"] = CustomValue(
-            type="date", label="Last recall date",
-            value=(created + dt.timedelta(days=r.randrange(0, 400))).date())
+        out["last_recall"] = {"type": "date", "label": "Last recall date", "value": (
+            created + dt.timedelta(days=int(r.random() * 400))).date()}
     if r.random() < 0.4:
-        out["account_balance"] = CustomValue(type="decimal", label="Account balance",
-                                             value=Decimal(r.randrange(0, 50000)) / 100)
+        out["account_balance"] = {"type": "decimal", "label": "Account balance",
+                                  "value": Decimal(int(r.random() * 50000)) / 100}
     if r.random() < 0.3:
-        out["tags"] = CustomValue(type="set", label="Tags", options=["recall", "sport", "chronic",
-                                                                     "paediatric"],
-                                  value=r.sample(["recall", "sport", "chronic", "paediatric"], 2))
+        out["tags"] = {"type": "set", "label": "Tags", "options": list(TAGS),
+                       "value": r.sample(TAGS, 2)}
     return out
 
 
@@ -234,7 +236,7 @@ def patient(ctx: Ctx, i: int) -> Patient:
     blood: str | None = r.choices(P.BLOOD_GROUPS, P.BLOOD_WEIGHTS)[0] if r.random() < 0.7 else None
     if "unknown_blood_group" in flags:
         blood = P.pick(r, P.BAD_BLOOD_GROUPS)
-    ec_pl = P.pool(P.LOCALES[r.randrange(5)]) if r.random() < 0.1 else pl
+    ec_pl = P.pool(P.LOCALES[P.below(r, 5)]) if r.random() < 0.1 else pl
     ec_name, ec_rel = P.person(r, ec_pl, c.last)
     status = P.pick(r, P.PATIENT_STATUSES)
     ref_doc = r.random() < 0.3
@@ -244,7 +246,7 @@ def patient(ctx: Ctx, i: int) -> Patient:
         first_name=c.first, last_name=c.last,
         preferred_name=c.first.split()[0] if r.random() < 0.1 else None,
         title=(("Ms", "Mrs", "Miss", "Dr") if c.sex == "female" else ("Mr", "Dr", "Mx"))[
-            r.randrange(3) if r.random() < 0.3 else 0],
+            P.below(r, 3) if r.random() < 0.3 else 0],
         date_of_birth=c.dob, sex=c.sex, email=c.email,
         phone=P.landline(r, pl.country) if r.random() < 0.25 else None, mobile=c.mobile,
         address=f"{street}, {postcode} {city}, {region}, {pl.country}" if one_line else None,
@@ -253,7 +255,8 @@ def patient(ctx: Ctx, i: int) -> Patient:
         country=None if one_line else pl.country, mrn=c.mrn, patient_number=f"P-{c.id}",
         national_id=f"{mix(ctx.seed, 8, c.i) % 10**9:09d}" if r.random() < 0.4 else None,
         blood_group=blood, allergies=_allergies(r, "json_allergies" in flags),
-        medical_history="; ".join(d for _, d in r.sample(P.ICD10, r.randrange(0, 3))) or None,
+        medical_history="; ".join(dict.fromkeys(P.pick(r, P.ICD10)[1]
+                                                for _ in range(P.below(r, 3)))) or None,
         emergency_contact=EmergencyContact(name=ec_name, phone=P.mobile(
             r, ec_pl.country, True if ec_pl is not pl else None), relationship=ec_rel)
         if r.random() < 0.7 else None,

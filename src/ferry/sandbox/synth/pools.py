@@ -89,8 +89,13 @@ def ascii_slug(text: str) -> str:
     return "".join(c for c in norm.lower() if c.isascii() and c.isalnum())
 
 
+def below(r: Random, n: int) -> int:
+    """``r.randrange(n)`` at a fraction of the cost (n far below 2**53)."""
+    return int(r.random() * n)
+
+
 def _digits(r: Random, n: int) -> str:
-    return f"{r.randrange(10**n):0{n}d}"
+    return f"{int(r.random() * 10**n):0{n}d}"
 
 
 _MOBILE = {  # country: (candidate prefixes, national prefix, international prefix)
