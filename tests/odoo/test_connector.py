@@ -315,3 +315,39 @@ def test_pace_follows_the_setting(odoo_factory: Any, monkeypatch: pytest.MonkeyP
         dest.rpc.version()
     assert time.monotonic() - start >= 5 * 0.05 * 0.9  # 1 call/s, scaled by 20
     assert dest.rate().requests_per_second == 1.0
+
+
+def test_open_pick_list_gains_options_and_non_admin_check(odoo_factory: Any,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    [open_field] = dest.ensure([SchemaItem("custom_field", "res.partner", "referral_source",
+                                           "Referral source", Kind.ENUM)])
+    rows = [{"name": "A", "x_referral_source": "Google"},
+            {"name": "B", "x_referral_source": "Friend"},
+            {"name": "C", "x_referral_source": "Google"}]
+    ids = [r.dest_id or "" for r in dest.create("res.partner", rows)]
+    got = dest.read("res.partner", ids, ["x_referral_source"])
+    assert [got[i]["x_referral_source"] for i in ids] == ["Google", "Friend", "Google"]
+    meta = dest.rpc.execute("res.partner", "fields_get", ["x_referral_source"],
+                            attributes=["type", "selection"])["x_referral_source"]
+    assert meta["type"] == "selection" and meta["selection"] == [["Google", "Google"],
+                                                                ["Friend", "Friend"]]
+    assert open_field.created
+    # a listed pick-list stays strict: a value outside it is a record error, not an option
+    dest.ensure([SchemaItem("custom_field", "res.partner", "sex", "Sex", Kind.ENUM,
+                            options=("Female", "Male"))])
+    [bad] = dest.create("res.partner", [{"name": "D", "x_sex": "Robot"}])
+    assert not bad.ok and bad.error.field == "x_sex"  # type: ignore[union-attr]
+    # a non-admin login passes the login check and fails the rights check with a fix
+    login, password = next(iter(odoo.creds["users"].items()))
+    monkeypatch.setenv("ODOO_USER_PW", password)
+    user = make_destination("odoo", {"url": odoo.url, "db": "ferry", "login": login,
+                                     "password_env": "ODOO_USER_PW", "time_scale": 1000},
+                            tmp_path)
+    checks = {c.name: c for c in user.check()}
+    assert checks["login"].ok and not checks["admin rights"].ok
+    assert "administrator" in checks["admin rights"].fix
+    with pytest.raises(FatalError, match="access rights"):
+        user.ensure([SchemaItem("custom_field", "res.partner", "x_other", "Other", Kind.TEXT)])
