@@ -10,7 +10,9 @@ describe, which hides ungranted fields — so a second run creates nothing.
 Naming rule (``api_name``): split the logical name on anything not a letter or digit, capitalise
 each word, join with ``_``, cut to 40 characters and add ``__c``: ``ferry_source_id`` →
 ``Ferry_Source_Id__c``, ``date of birth`` → ``Date_Of_Birth__c``. Names already ending in ``__c``
-are kept. Lookups get the relationship name ``<Base>__r``.
+are kept. Lookups get the relationship name ``<Base>__r``. Custom objects get a Text ``Name``
+(maps may write it, e.g. an invoice number); rows that leave it empty get their source id
+(see ``writer.create``).
 """
 
 from __future__ import annotations
@@ -93,21 +95,38 @@ class Provisioner:
     def __init__(self, client: SalesforceClient, permission_set: str) -> None:
         self.client = client
         self.permission_set = permission_set
+        # Lookups are cached for this connector's life (the engine ensures items one by one;
+        # re-querying per item would cost ~8 calls each); ``forget`` drops them.
+        self._obj_cache: dict[str, str] | None = None
+        self._field_cache: dict[tuple[str, str], str] = {}
+        self._tables_loaded: set[str] = set()
+        self._ps: str | None = None
+        self._granted: tuple[set[str], set[str]] | None = None
+
+    def forget(self) -> None:
+        self._obj_cache, self._ps, self._granted = None, None, None
+        self._field_cache.clear()
+        self._tables_loaded.clear()
 
     # -- lookups -------------------------------------------------------------------------
     def _objects(self) -> dict[str, str]:
         """Custom object API name → Tooling id."""
-        rows = self.client.query("SELECT Id, DeveloperName FROM CustomObject", tooling=True)
-        return {r["DeveloperName"] + "__c": r["Id"] for r in rows}
+        if self._obj_cache is None:
+            rows = self.client.query("SELECT Id, DeveloperName FROM CustomObject", tooling=True)
+            self._obj_cache = {r["DeveloperName"] + "__c": r["Id"] for r in rows}
+        return self._obj_cache
 
     def _fields(self, tables: list[str]) -> dict[tuple[str, str], str]:
         """(TableEnumOrId, field API name) → Tooling id, for the given tables."""
-        if not tables:
-            return {}
-        ids = ", ".join(f"'{t}'" for t in sorted(set(tables)))
-        rows = self.client.query("SELECT Id, DeveloperName, TableEnumOrId FROM CustomField"
-                                 f" WHERE TableEnumOrId IN ({ids})", tooling=True)
-        return {(r["TableEnumOrId"], r["DeveloperName"] + "__c"): r["Id"] for r in rows}
+        todo = sorted(set(tables) - self._tables_loaded)
+        if todo:
+            ids = ", ".join(f"'{t}'" for t in todo)
+            rows = self.client.query("SELECT Id, DeveloperName, TableEnumOrId FROM CustomField"
+                                     f" WHERE TableEnumOrId IN ({ids})", tooling=True)
+            self._field_cache.update({(r["TableEnumOrId"], r["DeveloperName"] + "__c"): r["Id"]
+                                      for r in rows})
+            self._tables_loaded.update(todo)
+        return self._field_cache
 
     # -- ensure ----------------------------------------------------------------------------
     def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
@@ -125,14 +144,20 @@ class Provisioner:
             created = name not in existing
             if created:
                 label = _label(item.label or name.removesuffix("__c").replace("_", " "))
-                res = self.client.request("POST", "tooling/sobjects/CustomObject", json={
-                    "FullName": name, "Metadata": {
-                        "label": label, "pluralLabel": _label(label + "s"),
-                        "nameField": {"label": _label(label + " Number"), "type": "AutoNumber",
-                                      "displayFormat": "FR-{000000}"},
-                        "deploymentStatus": "Deployed", "sharingModel": "ReadWrite",
-                        "enableActivities": True, "enableReports": True}}).json()
-                existing[name] = res["id"]
+                try:
+                    res = self.client.request("POST", "tooling/sobjects/CustomObject", json={
+                        "FullName": name, "Metadata": {
+                            "label": label, "pluralLabel": _label(label + "s"),
+                            "nameField": {"label": _label(label + " Name"), "type": "Text"},
+                            "deploymentStatus": "Deployed", "sharingModel": "ReadWrite",
+                            "enableActivities": True, "enableReports": True}}).json()
+                    existing[name] = res["id"]
+                except ApiError as e:  # made since our lookup
+                    if e.code != "DUPLICATE_DEVELOPER_NAME":
+                        raise
+                    self._obj_cache = None
+                    existing = self._objects()
+                    created = False
             out[n] = Provisioned(item, name, created)
         custom_objects = sorted({p.key for p in out.values()})
         field_items = [(n, i) for n, i in enumerate(items) if i.kind == "custom_field"]
@@ -148,8 +173,17 @@ class Provisioner:
             if created:
                 ref = logical.get(item.ref or "") or (resolve(item.ref, existing)
                                                       if item.ref else None)
-                self.client.request("POST", "tooling/sobjects/CustomField", json={
-                    "FullName": f"{owner}.{key}", "Metadata": field_metadata(item, ref)})
+                try:
+                    res = self.client.request("POST", "tooling/sobjects/CustomField", json={
+                        "FullName": f"{owner}.{key}",
+                        "Metadata": field_metadata(item, ref)}).json()
+                    have[(table, key)] = res["id"]
+                except ApiError as e:  # made since our lookup (another run, an admin)
+                    if e.code != "DUPLICATE_DEVELOPER_NAME":
+                        raise
+                    self._tables_loaded.discard(table)
+                    have = self._fields([table])
+                    created = False
             out[n] = Provisioned(item, key, created)
         fields = sorted({f"{owners[n]}.{out[n].key}" for n, _ in field_items})
         self.grant(custom_objects, fields)
@@ -158,10 +192,13 @@ class Provisioner:
     def grant(self, objects: list[str], fields: list[str]) -> None:
         """Make objects and fields visible and writable to the integration user."""
         ps_id = self._permission_set()
-        have_obj = {r["SobjectType"].lower() for r in self.client.query(
-            f"SELECT Id, SobjectType FROM ObjectPermissions WHERE ParentId = '{ps_id}'")}
-        have_fld = {r["Field"].lower() for r in self.client.query(
-            f"SELECT Id, Field FROM FieldPermissions WHERE ParentId = '{ps_id}'")}
+        if self._granted is None:
+            self._granted = (
+                {r["SobjectType"].lower() for r in self.client.query(
+                    f"SELECT Id, SobjectType FROM ObjectPermissions WHERE ParentId = '{ps_id}'")},
+                {r["Field"].lower() for r in self.client.query(
+                    f"SELECT Id, Field FROM FieldPermissions WHERE ParentId = '{ps_id}'")})
+        have_obj, have_fld = self._granted
         records: list[dict[str, Any]] = [
             {"attributes": {"type": "ObjectPermissions"}, "ParentId": ps_id, "SobjectType": o,
              "PermissionsRead": True, "PermissionsCreate": True, "PermissionsEdit": True,
@@ -191,11 +228,15 @@ class Provisioner:
                                      system="salesforce")
             records = retry
             if not records:
+                have_obj.update(o.lower() for o in objects)
+                have_fld.update(f.lower() for f in fields)
                 return
         raise FatalError("permission grants kept failing on lock contention",
                          system="salesforce")
 
     def _permission_set(self) -> str:
+        if self._ps:
+            return self._ps
         name = self.permission_set
         rows = list(self.client.query(f"SELECT Id FROM PermissionSet WHERE Name = '{name}'"))
         if rows:
@@ -214,6 +255,7 @@ class Provisioner:
         if not assigned:
             self.client.request("POST", "sobjects/PermissionSetAssignment",
                                 json={"AssigneeId": user, "PermissionSetId": ps_id})
+        self._ps = ps_id
         return ps_id
 
     # -- remove ----------------------------------------------------------------------------
@@ -222,17 +264,22 @@ class Provisioner:
             return
         item = provisioned.item
         objects = self._objects()
+        self._granted = None  # deleting metadata deletes the grants that named it
         try:
             if item.kind == "custom_object":
                 tid = objects.get(provisioned.key)
                 if tid:
                     self.client.request("DELETE", f"tooling/sobjects/CustomObject/{tid}")
+                    objects.pop(provisioned.key, None)
+                    for k in [k for k in self._field_cache if k[0] == tid]:
+                        del self._field_cache[k]
                 return
             owner = resolve(item.object, objects)
             table = objects.get(owner, owner)
             tid = self._fields([table]).get((table, provisioned.key))
             if tid:
                 self.client.request("DELETE", f"tooling/sobjects/CustomField/{tid}")
+                self._field_cache.pop((table, provisioned.key), None)
         except ApiError as e:
             if e.code != "NOT_FOUND":
                 raise

@@ -178,7 +178,13 @@ class SalesforceDestination(Destination):
     def create(self, object_name: str, rows: list[dict[str, Any]]) -> list[WriteResult]:
         if not rows:
             return []
-        return self.loader.create(object_name, rows, self._ext(object_name, rows))
+        ext = self._ext(object_name, rows)
+        name = self._describe(object_name).get("name") if object_name.endswith("__c") else None
+        if ext and name and name["createable"] and not name["nillable"] and \
+                not name["defaultedOnCreate"]:  # a Text Name the map left empty: the source id
+            rows = [r if r.get("Name") else {**r, "Name": str(r.get(ext) or "")[:80] or None}
+                    for r in rows]
+        return self.loader.create(object_name, rows, ext)
 
     def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
                ) -> list[WriteResult]:
@@ -197,7 +203,12 @@ class SalesforceDestination(Destination):
 
     def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
              ) -> dict[str, dict[str, Any]]:
-        described = self._describe(object_name)
+        try:
+            described = self._describe(object_name)
+        except ApiError as e:
+            if e.code == "NOT_FOUND":  # the object itself is gone (schema rolled back)
+                return {}
+            raise
         if fields is None:
             fields = [f["name"] for f in described.values()
                       if (f["createable"] or f["updateable"]) and f["type"] != "base64"]

@@ -172,6 +172,8 @@ def standard_objects() -> dict[str, ObjectDef]:
             _s("Priority", 40, type="picklist", picklist=PRIORITY, restricted=True,
                nillable=False, defaulted=True, default="Normal"),
             FieldDef("ActivityDate", "date", "Due Date Only"),
+            FieldDef("IsReminderSet", "boolean", nillable=False, defaulted=True, default=False),
+            FieldDef("ReminderDateTime", "datetime"),
             FieldDef("WhoId", relationship_name="Who", reference_to=WHO, **ref),
             FieldDef("WhatId", relationship_name="What", reference_to=("Account",), **ref),
             _s("Description", 32000, type="textarea"),
