@@ -62,7 +62,7 @@ ANY_RECORD = st.sampled_from(sorted(ENTITIES)).flatmap(lambda o: model_strategy(
 STORE = StagingStore(Path(tempfile.mkdtemp(prefix="ferry-prop-")) / "s.db")
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(rec=ANY_RECORD)
 def test_every_record_round_trips_through_the_store(rec: Record) -> None:
     STORE.put_records(rec.OBJECT, [rec])
