@@ -100,6 +100,8 @@ def test_bulk_update_and_delete(sf: Any) -> None:
                       + [("003000000000000AAA", {"MailingCity": "Nowhere"})])
     assert all(r.ok for r in upd[:-1]) and isinstance(upd[-1].error, RecordError)
     assert {c["MailingCity"] for c in h.records("Contact")} == {"Leeds"}
+    clash = dest.update("Contact", [(ids[1], {"Ferry_Source_Id__c": "p0"})])[0]
+    assert clash.error.field == "Ferry_Source_Id__c" and "DUPLICATE_VALUE" in clash.error.reason
     gone = dest.delete("Contact", ids)
     assert all(r.ok for r in gone) and not h.records("Contact")
 
