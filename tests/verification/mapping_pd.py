@@ -85,6 +85,11 @@ def doc() -> MappingDoc:
                       mode="fold", parent=Parent(object="patient", via="patient_id"),
                       fold=Fold(strategy="join", separator="; ", order_by="source_id"),
                       fields=[FieldMap(source="carrier", target="custom:insurance_carrier")]),
+            ObjectMap(name="insurance_dates", source="insurance_policy", target="person",
+                      mode="fold", parent=Parent(object="patient", via="patient_id"),
+                      fold=Fold(strategy="latest", order_by="effective_date"),
+                      fields=[FieldMap(source="effective_date",
+                                       target="custom:insurance_effective")]),
             ObjectMap(name="document_file", source="document", target="file", mode="attach",
                       parent=Parent(object="patient", via="patient_id"),
                       attach=Attach(content="file", file_name="{file_name}")),
@@ -99,7 +104,9 @@ def doc() -> MappingDoc:
                        CustomField(name="patient_status", label="Patient status",
                                    kind=Kind.TEXT),
                        CustomField(name="insurance_carrier", label="Insurance carrier",
-                                   kind=Kind.TEXT)],
+                                   kind=Kind.TEXT),
+                       CustomField(name="insurance_effective", label="Insurance effective",
+                                   kind=Kind.DATE)],
             "deal": [sid_field()],
         })
 

@@ -285,7 +285,9 @@ def _diff_fold(store: StagingStore, cm: CompiledMap, dest: Destination, result: 
                show_phi: bool) -> None:
     """Folded children: the parent's fields vs the aggregate of what the children sent
     (``fold_acc`` holds exactly the sampled children's built values)."""
-    from ferry.engine.load import _aggregate  # the one definition of the fold strategies
+    from ferry.engine import load as engine_load  # the one definition of fold values/strategies
+
+    decode = getattr(engine_load, "_decode", json.loads)
 
     om = cm.om
     try:
@@ -303,7 +305,7 @@ def _diff_fold(store: StagingStore, cm: CompiledMap, dest: Destination, result: 
     strategy, sep = (om.fold.strategy, om.fold.separator) if om.fold else ("latest", "\n")
     sent: dict[str, dict[str, list[Any]]] = {}
     for parent, key, value in rows:
-        sent.setdefault(parent, {}).setdefault(key, []).append(json.loads(value))
+        sent.setdefault(parent, {}).setdefault(key, []).append(decode(value))
     phi = {f.key: _phi(cm, f.fm.source, f.fm.phi) for f in cm.fields}
     labels = {f.key: f.label for f in cm.fields}
     got = dest.read(parent_target, sorted(sent), sorted({k for v in sent.values() for k in v}))
@@ -314,7 +316,7 @@ def _diff_fold(store: StagingStore, cm: CompiledMap, dest: Destination, result: 
             continue
         result.records += 1
         for key, vals in values.items():
-            want, have = _aggregate(strategy, sep, vals), got[parent].get(key)
+            want, have = engine_load._aggregate(strategy, sep, vals), got[parent].get(key)
             cat, ok, note = classify(vals, want, have, [f"fold {strategy}"])
             p = phi.get(key, PhiClass.NONE)
             result.fields.append(FieldDiff(
