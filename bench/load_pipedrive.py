@@ -9,6 +9,7 @@ time scale).
 
     .venv/bin/python bench/load_pipedrive.py [--persons 10000] [--activities 30000]
         [--notes 10000] [--time-scale 10] [--plan premium] [--seats 3] [--batch 200]
+        [--workers 4]
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def main() -> None:
     ap.add_argument("--plan", default="premium")
     ap.add_argument("--seats", type=int, default=3)
     ap.add_argument("--batch", type=int, default=200)
+    ap.add_argument("--workers", type=int, default=4, help="rows in flight per create call")
     args = ap.parse_args()
 
     proc, info = _serve(args)
@@ -78,7 +80,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="ferry-bench-pd-"))
     dest = make_destination("pipedrive", {
         "base_url": info["base_url"], "api_token_env": "FERRY_BENCH_PIPEDRIVE_TOKEN",
-        "plan": args.plan, "seats": args.seats, "time_scale": args.time_scale}, workdir)
+        "plan": args.plan, "seats": args.seats, "time_scale": args.time_scale,
+        "workers": args.workers}, workdir)
     try:
         counts = {"person": args.persons, "activity": args.activities, "note": args.notes}
         plan = {o: dest.cost("create", o, n) for o, n in counts.items()}

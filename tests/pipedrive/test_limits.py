@@ -22,15 +22,15 @@ def _sids(h, key: str) -> Counter:
 
 
 def test_burst_paced_under_the_limit_earns_no_429(pd) -> None:
-    h = pd(time_scale=10, burst=5)  # 5 calls per 0.2 s real
-    d = h.dest(burst=5)
+    h = pd(time_scale=1, burst=10)  # real windows: the 10 % margin covers arrival jitter
+    d = h.dest(burst=10)
     [p] = d.ensure([SRC])
     t0 = time.monotonic()
     results = d.create("person", [{"name": f"P {i}", p.key: f"S{i}"} for i in range(30)])
     took = time.monotonic() - t0
     assert all(r.ok for r in results)
     assert h.state()["tokens"]["refusals"] == {}
-    assert took >= (30 + 2 - 5) / 5 * 0.2 * 0.9  # the window bound (2 calls before the loop)
+    assert took >= (30 + 2 - 10) / 10 * 2.0  # the window bound (2 calls before the loop)
     assert _sids(h, p.key) == Counter({f"S{i}": 1 for i in range(30)})
 
 
@@ -70,8 +70,9 @@ def test_daily_budget_429_stops_cleanly_and_resumes_without_loss_or_doubles(pd) 
     rows = [{"name": f"P {i}", p.key: f"S{i}"} for i in range(30)]
     with pytest.raises(BudgetExhausted) as caught:
         d.create("person", rows)
-    done = caught.value.partial  # type: ignore[attr-defined]
-    assert len(done) == 10 and all(r.ok for r in done)
+    partial = caught.value.partial  # type: ignore[attr-defined]
+    done = [r for r in partial if r is not None]
+    assert len(partial) == 30 and len(done) == 10 and all(r.ok for r in done)
     assert caught.value.resets_at and caught.value.resets_at > time.time()
     assert d.budget().remaining == 0
     sent = len(h.state()["records"]["person"])
@@ -79,7 +80,8 @@ def test_daily_budget_429_stops_cleanly_and_resumes_without_loss_or_doubles(pd) 
     with pytest.raises(BudgetExhausted):  # no hammering: refused locally, nothing sent
         d.create("person", rows[10:])
     assert _requests(h) == requests_before
-    assert h.state()["tokens"]["refusals"] == {"daily": 1}
+    refusals = h.state()["tokens"]["refusals"]  # one per row in flight when it ran out
+    assert set(refusals) == {"daily"} and refusals["daily"] <= d.workers
     assert sent == 10
     # resume day after day: what exists is found by source id, only the rest is created
     resets_at = caught.value.resets_at
@@ -101,7 +103,7 @@ def test_local_ledger_stops_before_the_server_refuses(pd) -> None:
     [p] = d.ensure([SRC])
     with pytest.raises(BudgetExhausted) as caught:
         d.create("person", [{"name": f"P {i}", p.key: f"S{i}"} for i in range(10)])
-    assert len(caught.value.partial) == 5  # type: ignore[attr-defined]
+    assert sum(r is not None for r in caught.value.partial) == 5  # type: ignore[attr-defined]
     assert h.state()["tokens"]["refusals"] == {}
     assert h.state()["tokens"]["used"] == 40
     assert h.dest(daily_budget=40).budget().remaining == 0  # ledger shared through the workdir

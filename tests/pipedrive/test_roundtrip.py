@@ -146,7 +146,7 @@ def test_update_delete_iter_ids_and_soft_delete(pd) -> None:
     assert d.read("person", [ids[0]])[ids[0]]["emails"] == "new@p.example"
     assert len(d.read("person", ids)) == 12  # batched ?ids= read (more than 10 ids)
     assert [r.ok for r in d.delete("person", ids[:2] + ["999999"])] == [True, True, True]
-    assert sorted(d.iter_ids("person"), key=int) == ids[2:]
+    assert sorted(d.iter_ids("person"), key=int) == sorted(ids[2:], key=int)
     assert ids[0] not in d.read("person", ids[:1])
     assert d.find("person", key, ["S0", "S5"]) == {"S5": ids[5]}  # one scan, then the index
     assert h.dest(find_search_max=5).find("person", key, ["S0", "S6"]) == {"S6": ids[6]}

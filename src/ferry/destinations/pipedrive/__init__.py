@@ -29,6 +29,7 @@ class Settings(BaseModel):
     default_currency: str = "USD"
     max_file_bytes: int = 50 * 2**20  # Pipedrive documents no cap; confirm before large scans
     find_search_max: int = 0  # find() by field search for <= this many ids (search index lags)
+    workers: int = Field(4, ge=1)  # rows in flight at once (one call per row; paced anyway)
     retry_attempts: int = 8
     timeout_s: float = 60.0
 
@@ -54,4 +55,5 @@ def create(settings: dict[str, Any], workdir: Path, *, transport: Any = None) ->
                              transport=transport)
     return PipedriveDestination(client, Path(workdir) if workdir else None,
                                 currency=s.default_currency, max_file_bytes=s.max_file_bytes,
-                                search_max=s.find_search_max, burst=s.burst_limit())
+                                search_max=s.find_search_max, burst=s.burst_limit(),
+                                workers=s.workers)

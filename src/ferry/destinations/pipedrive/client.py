@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,7 @@ COSTS: dict[tuple[str, str, str], int] = {
     ("v1", "DELETE", "/activityTypes/{id}"): 6,
 }
 WINDOW_S = 2.0
+MARGIN = 1.1
 
 
 class Ambiguous(RetriableError):
@@ -99,8 +101,10 @@ class PipedriveClient:
         self.http = make_client(base_url.rstrip("/"), timeout=timeout, transport=transport,
                                 headers={"x-api-token": token, "accept": "application/json"})
         self.time_scale = time_scale
-        self.window = SlidingWindow(burst, WINDOW_S, time_scale=time_scale)
-        self.search_window = SlidingWindow(search_burst, WINDOW_S, time_scale=time_scale)
+        # 10 % wider than the server's window: arrival jitter must not push a call into it
+        self.window = SlidingWindow(burst, WINDOW_S * MARGIN, time_scale=time_scale)
+        self.search_window = SlidingWindow(search_burst, WINDOW_S * MARGIN,
+                                           time_scale=time_scale)
         self.daily_budget = daily_budget
         self.attempts = attempts
         self.ledger = Ledger(ledger)
@@ -108,6 +112,11 @@ class PipedriveClient:
         self._hold_until = 0.0
         self.headers: dict[str, str] = {}
         self.stats = {"requests": 0, "tokens": 0, "rate_limited": 0, "retries": 0}
+        self._lock = threading.Lock()  # the writer runs a few rows at once
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.stats[key] += n
 
     # -- budget ----------------------------------------------------------------------------------
     def cost(self, version: str, method: str, template: str) -> int:
@@ -124,11 +133,15 @@ class PipedriveClient:
         tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
         return dt.datetime.combine(tomorrow, dt.time(), dt.UTC).timestamp()
 
-    def _precheck(self, cost: int) -> None:
-        if self.remaining() < cost:
-            self.ledger.flush()
-            raise BudgetExhausted("Pipedrive daily token budget is spent; resume after reset",
-                                  resets_at=self.resets_at(), system=SYSTEM)
+    def _reserve(self, cost: int) -> None:
+        """Take ``cost`` tokens from today's budget before sending (atomic across workers)."""
+        with self._lock:
+            if self.remaining() < cost:
+                self.ledger.flush()
+                raise BudgetExhausted("Pipedrive daily token budget is spent; resume after"
+                                      " reset", resets_at=self.resets_at(), system=SYSTEM)
+            self.ledger.add(cost)
+            self.stats["tokens"] += cost
 
     # -- calls -----------------------------------------------------------------------------------
     def _pace(self, search: bool) -> None:
@@ -141,10 +154,10 @@ class PipedriveClient:
 
     def _observe(self, response: httpx.Response, cost: int) -> None:
         h = response.headers
-        if response.status_code not in (401, 429) and "cloudflare" not in (
-                h.get("content-type", "") + response.text[:200].lower()):
-            self.ledger.add(cost)
-            self.stats["tokens"] += cost
+        if response.status_code in (401, 429) or "cloudflare" in response.text[:200].lower():
+            with self._lock:  # refused before it ran: not charged, give the tokens back
+                self.ledger.add(-cost)
+                self.stats["tokens"] -= cost
         limit = h.get("x-ratelimit-limit")
         if limit and limit.isdigit() and 0 < int(limit) < self.window.limit \
                 and "search" not in response.request.url.path:
@@ -171,17 +184,18 @@ class PipedriveClient:
         search = "search" in template.lower()
         attempt = limited = 0  # failures, and 429s (honoured waits: retried longer)
         while attempt < self.attempts and limited < 4 * self.attempts:
-            self._precheck(cost)
             self._pace(search)
-            self.stats["requests"] += 1
+            self._reserve(cost)
+            self._count("requests", 1)
             try:
                 response = self.http.request(method, url, params=params, json=json_body,
                                              data=data, files=files)
             except NETWORK_ERRORS as exc:
+                # no answer: the server may have run (and charged) it, so the ledger keeps it
                 if not safe_retry:
                     raise Ambiguous(f"network error on {method} {template}",
                                     system=SYSTEM) from exc
-                self.stats["retries"] += 1
+                self._count("retries", 1)
                 time.sleep(self._backoff(attempt))
                 attempt += 1
                 continue
@@ -202,8 +216,8 @@ class PipedriveClient:
                 self.ledger.flush()
                 raise err
             if isinstance(err, RateLimited):
-                self.stats["rate_limited"] += 1
-                self.stats["retries"] += 1
+                self._count("rate_limited", 1)
+                self._count("retries", 1)
                 limited += 1
                 time.sleep(err.retry_after if err.retry_after is not None
                            else self._backoff(min(limited, 6)))
@@ -212,7 +226,7 @@ class PipedriveClient:
                 if not safe_retry:
                     raise Ambiguous(f"server error {response.status_code} on {method}"
                                     f" {template}", status=response.status_code, system=SYSTEM)
-                self.stats["retries"] += 1
+                self._count("retries", 1)
                 time.sleep(self._backoff(attempt))
                 attempt += 1
                 continue

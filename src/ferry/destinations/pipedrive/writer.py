@@ -6,8 +6,9 @@ API's v2 standard names or 40-hex custom keys (nested under ``custom_fields`` he
 are folded into activity/note text (see ``values``).
 
 Failure contract with the engine: a bad record becomes ``WriteResult.failure(RecordError)`` and the
-batch goes on; a FatalError (budget spent, token refused) is *raised*, leaving the batch's intents
-open so ``recover`` looks the already-written records up with ``find`` before anything is re-sent.
+batch goes on; a FatalError (budget spent, token refused) is *raised* (see ``batch``), leaving the
+batch's intents open so ``recover`` looks the already-written records up with ``find`` before
+anything is re-sent. Rows of one call run ``workers`` at a time, results in row order.
 A create that dies ambiguously (5xx, dropped connection) is resolved the same way at once: look
 the source id up, and re-send only if it is not there.
 """
@@ -32,6 +33,7 @@ from ferry.connectors.base import (
     SchemaItem,
     WriteResult,
 )
+from ferry.destinations.pipedrive.batch import run_rows
 from ferry.destinations.pipedrive.client import V2_OBJECTS, Ambiguous, PipedriveClient
 from ferry.destinations.pipedrive.finder import Finder
 from ferry.destinations.pipedrive.provision import Schema
@@ -58,14 +60,15 @@ class PipedriveDestination(Destination):
     name: ClassVar[str] = "pipedrive"
 
     def __init__(self, client: PipedriveClient, workdir: Path | None, *, currency: str = "USD",
-                 max_file_bytes: int = 50 * 2**20, search_max: int = 0, burst: int = 40
-                 ) -> None:
+                 max_file_bytes: int = 50 * 2**20, search_max: int = 0, burst: int = 40,
+                 workers: int = 4) -> None:
         self.client = client
         self.schema = Schema(client, workdir)
         self.finder = Finder(client, search_max, self.schema.id_keys)
         self.currency = currency
         self.max_file_bytes = max_file_bytes
         self.burst = burst
+        self.workers = max(1, workers)
         # per account: the file cap is a setting (Pipedrive documents none)
         self.capabilities = replace(self.capabilities,  # type: ignore[misc]
                                     max_file_bytes=max_file_bytes)
@@ -188,62 +191,55 @@ class PipedriveDestination(Destination):
 
     def create(self, object_name: str, rows: list[dict[str, Any]]) -> list[WriteResult]:
         self._check_object(object_name)
-        results: list[WriteResult] = []
-        for i, row in enumerate(rows):
+
+        def one(i: int, row: dict[str, Any]) -> WriteResult:
             ref = self._ref(object_name, row, i)
-            try:
-                body = self._body(object_name, row, ref)
-                sid_key = self.finder.id_keys.get(object_name, ID_KEY)
-                sid = None if row.get(sid_key) is None else str(row[sid_key])
-                dest_id = self._send_create(object_name, body, ref, sid)
-                self.finder.remember(object_name, sid, dest_id)
-                results.append(WriteResult.success(dest_id, created=True))
-            except RecordError as exc:
-                results.append(WriteResult.failure(exc))
-            except FatalError as exc:
-                exc.partial = results  # type: ignore[attr-defined]
-                raise
-        return results
+            body = self._body(object_name, row, ref)
+            sid_key = self.finder.id_keys.get(object_name, ID_KEY)
+            sid = None if row.get(sid_key) is None else str(row[sid_key])
+            dest_id = self._send_create(object_name, body, ref, sid)
+            self.finder.remember(object_name, sid, dest_id)
+            return WriteResult.success(dest_id, created=True)
+
+        return run_rows(one, rows, self.workers)
 
     def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
                ) -> list[WriteResult]:
         self._check_object(object_name)
-        results: list[WriteResult] = []
-        for i, (dest_id, row) in enumerate(rows):
+
+        def one(i: int, pair: tuple[str, dict[str, Any]]) -> WriteResult:
+            dest_id, row = pair
             ref = self._ref(object_name, row, i, dest_id)
-            try:
-                current = None
-                if object_name in TEXT_FIELD:  # keep the folded trailer (and the source id)
-                    current = self._get(object_name, dest_id, ref).get(TEXT_FIELD[object_name])
-                body = self._body(object_name, row, ref, current_text=current or "")
-                if object_name == "note":
-                    self.client.call("v1", "PUT", "/notes/{id}", json_body=body, ref=ref,
-                                     id=int(dest_id))
-                else:
-                    self.client.call("v2", "PATCH", f"/{V2_OBJECTS[object_name]}/{{id}}",
-                                     json_body=body, ref=ref, id=int(dest_id))
-                results.append(WriteResult.success(dest_id))
-            except RecordError as exc:
-                results.append(WriteResult.failure(exc))
-        return results
+            current = None
+            if object_name in TEXT_FIELD:  # keep the folded trailer (and the source id)
+                current = self._get(object_name, dest_id, ref).get(TEXT_FIELD[object_name])
+            body = self._body(object_name, row, ref, current_text=current or "")
+            if object_name == "note":
+                self.client.call("v1", "PUT", "/notes/{id}", json_body=body, ref=ref,
+                                 id=int(dest_id))
+            else:
+                self.client.call("v2", "PATCH", f"/{V2_OBJECTS[object_name]}/{{id}}",
+                                 json_body=body, ref=ref, id=int(dest_id))
+            return WriteResult.success(dest_id)
+
+        return run_rows(one, rows, self.workers)
 
     def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        for dest_id in dest_ids:
-            ref = f"pipedrive:{object_name}:{dest_id}"
-            version, template = (("v1", f"/{object_name}s/{{id}}")
-                                 if object_name in ("note", "file")
-                                 else ("v2", f"/{V2_OBJECTS[object_name]}/{{id}}"))
+        version, template = (("v1", f"/{object_name}s/{{id}}") if object_name in ("note", "file")
+                             else ("v2", f"/{V2_OBJECTS[object_name]}/{{id}}"))
+
+        def one(i: int, dest_id: str) -> WriteResult:
             try:
-                self.client.call(version, "DELETE", template, ref=ref, id=int(dest_id))
-                self.finder.forget(object_name, dest_id)
-                results.append(WriteResult.success(dest_id))
+                self.client.call(version, "DELETE", template,
+                                 ref=f"pipedrive:{object_name}:{dest_id}", id=int(dest_id))
             except RecordError as exc:
-                if exc.status in (404, 410):  # already gone: the goal of a delete is met
-                    results.append(WriteResult.success(dest_id))
-                else:
-                    results.append(WriteResult.failure(exc))
-        return results
+                if exc.status not in (404, 410):
+                    raise
+                # already gone: the goal of a delete is met
+            self.finder.forget(object_name, dest_id)
+            return WriteResult.success(dest_id)
+
+        return run_rows(one, dest_ids, self.workers)
 
     # -- reads ---------------------------------------------------------------------------------
     def _get(self, obj: str, dest_id: str, ref: str) -> dict[str, Any]:
