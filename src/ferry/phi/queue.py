@@ -1,0 +1,190 @@
+"""The PHI review queue: flagged notes, messages and text files wait for a person's decision.
+
+``scan`` runs the detector over every text-bearing record and queues those with PHI, storing
+only span offsets and types (never the text). Decisions are approve (send as is), redact (spans
+replaced by typed placeholders) or exclude (never sent); bulk decisions apply by rule. The run
+holds every pending item (see ``gate.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ferry.model.entities import Document, Patient, Record
+from ferry.model.staging import StagingStore
+from ferry.phi.detect import Known, Span, detect
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS phi_queue (object TEXT NOT NULL, source_id TEXT NOT NULL,
+    field TEXT NOT NULL, spans TEXT NOT NULL, types TEXT NOT NULL, status TEXT NOT NULL,
+    decided_by TEXT, decided_at TEXT, rule TEXT, content_hash TEXT,
+    PRIMARY KEY (object, source_id, field));
+CREATE INDEX IF NOT EXISTS phi_queue_status ON phi_queue (status);
+"""
+#: the free-text fields that are screened, per object
+TEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    "clinical_note": ("body", "title"),
+    "message": ("body",),
+    "treatment_record": ("goals", "notes"),
+    "appointment": ("notes",),
+    "patient": ("medical_history", "allergies"),
+    "document": ("content",),  # text documents: their file content
+}
+DECISIONS = ("approve", "redact", "exclude")
+TEXT_MIME = ("text/", "application/json", "application/xml")
+
+
+@dataclass
+class Item:
+    object: str
+    source_id: str
+    field: str
+    spans: list[Span]
+    status: str
+    decided_by: str | None = None
+    rule: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ref": f"source:{self.object}:{self.source_id}", "field": self.field,
+                "types": sorted({s.type for s in self.spans}), "spans": len(self.spans),
+                "status": self.status, "decided_by": self.decided_by, "rule": self.rule}
+
+
+def ensure_schema(store: StagingStore) -> None:
+    with store.write_lock:
+        store.conn.executescript(SCHEMA)
+
+
+def _dob_forms(d: dt.date | None) -> list[str]:
+    if d is None:
+        return []
+    return [d.isoformat(), d.strftime("%d/%m/%Y"), d.strftime("%m/%d/%Y"),
+            d.strftime("%d-%m-%Y"), d.strftime("%d.%m.%Y"), d.strftime("%-d %B %Y"),
+            d.strftime("%-d %b %Y"), d.strftime("%B %-d, %Y")]
+
+
+def known_for(store: StagingStore, rec: Record) -> Known:
+    """Identifiers of the patient a record belongs to (or is)."""
+    patient: Record | None = rec if isinstance(rec, Patient) else None
+    pid = getattr(rec, "patient_id", None)
+    if patient is None and pid:
+        staged = store.get("patient", str(pid))
+        patient = staged.record if staged else None
+    if not isinstance(patient, Patient):
+        return Known()
+    p = patient
+    names = [" ".join(x for x in (p.first_name, p.last_name) if x)]
+    if p.preferred_name:
+        names.append(p.preferred_name)
+    ec = p.emergency_contact.name if p.emergency_contact else None
+    return Known(names=[n for n in [*names, ec or ""] if n], dates=_dob_forms(p.date_of_birth),
+                 identifiers=[x for x in (p.mrn, p.patient_number, p.national_id) if x],
+                 phones=[x for x in (p.phone, p.mobile) if x],
+                 emails=[p.email] if p.email else [],
+                 addresses=[x for x in (p.address, p.street) if x])
+
+
+def text_of(rec: Record, field: str) -> str:
+    if field == "content":
+        if isinstance(rec, Document) and rec.local_path and (rec.mime_type or "").startswith(
+                TEXT_MIME) and Path(rec.local_path).exists():
+            return Path(rec.local_path).read_text(errors="replace")
+        return ""
+    value = getattr(rec, field, None)
+    return value if isinstance(value, str) else ""
+
+
+def scan(store: StagingStore, objects: list[str] | None = None) -> dict[str, int]:
+    """(Re)screen staged text; a changed text goes back to pending. Returns flagged per object."""
+    ensure_schema(store)
+    flagged: dict[str, int] = {}
+    for obj, fields in TEXT_FIELDS.items():
+        if objects and obj not in objects:
+            continue
+        for batch in store.iter_batches(obj, 500):
+            rows = []
+            for s in batch:
+                known = known_for(store, s.record)
+                for f in fields:
+                    text = text_of(s.record, f)
+                    spans = detect(text, known) if text else []
+                    if spans:
+                        rows.append((obj, s.source_id, f, json.dumps(
+                            [[x.start, x.end, x.type] for x in spans]),
+                            ",".join(sorted({x.type for x in spans})), s.hash))
+            with store.tx() as c:
+                for obj_, sid, f, spans_json, types, h in rows:
+                    prev = c.execute("SELECT status, content_hash FROM phi_queue WHERE object=?"
+                                     " AND source_id=? AND field=?", (obj_, sid, f)).fetchone()
+                    status = prev[0] if prev and prev[1] == h else "pending"
+                    c.execute("INSERT OR REPLACE INTO phi_queue (object, source_id, field, spans,"
+                              " types, status, content_hash) VALUES (?,?,?,?,?,?,?)",
+                              (obj_, sid, f, spans_json, types, status, h))
+            flagged[obj] = flagged.get(obj, 0) + len({r[1] for r in rows})
+    return flagged
+
+
+def _item(row: tuple[Any, ...]) -> Item:
+    return Item(row[0], row[1], row[2], [Span(*x) for x in json.loads(row[3])], row[4], row[5],
+                row[6])
+
+
+def items(store: StagingStore, status: str | None = None, object_name: str | None = None
+          ) -> Iterator[Item]:
+    ensure_schema(store)
+    for row in store.conn.execute(
+            "SELECT object, source_id, field, spans, status, decided_by, rule FROM phi_queue"
+            " WHERE (? IS NULL OR status=?) AND (? IS NULL OR object=?) ORDER BY object,"
+            " CAST(source_id AS INTEGER), source_id, field",
+            (status, status, object_name, object_name)):
+        yield _item(row)
+
+
+def item_status(store: StagingStore, object_name: str, source_id: str) -> dict[str, Item]:
+    """Queue entries of one record, by field (empty when nothing was flagged)."""
+    try:
+        rows = store.conn.execute(
+            "SELECT object, source_id, field, spans, status, decided_by, rule FROM phi_queue"
+            " WHERE object=? AND source_id=?", (object_name, source_id)).fetchall()
+    except Exception:  # noqa: BLE001 - no scan yet: nothing flagged
+        return {}
+    return {r[2]: _item(r) for r in rows}
+
+
+def decide(store: StagingStore, object_name: str, source_id: str, decision: str, by: str,
+           rule: str | None = None) -> int:
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(DECISIONS)}")
+    ensure_schema(store)
+    with store.tx() as c:
+        return c.execute("UPDATE phi_queue SET status=?, decided_by=?, decided_at=?, rule=?"
+                         " WHERE object=? AND source_id=?",
+                         (decision, by, dt.datetime.now(dt.UTC).isoformat(), rule, object_name,
+                          source_id)).rowcount
+
+
+def decide_rule(store: StagingStore, decision: str, by: str, *, object_name: str | None = None,
+                types: set[str] | None = None, only_types: set[str] | None = None) -> int:
+    """Bulk decision for pending items: of one object, holding any of ``types``, or holding
+    nothing but ``only_types`` (e.g. approve notes whose only PHI is medication names)."""
+    rule = f"object={object_name or '*'} types={sorted(types or [])} only={sorted(only_types or [])}"
+    n = 0
+    for it in list(items(store, "pending", object_name)):
+        kinds = {s.type for s in it.spans}
+        if types and not kinds & types:
+            continue
+        if only_types and not kinds <= only_types:
+            continue
+        n += decide(store, it.object, it.source_id, decision, by, rule)
+    return n
+
+
+def counts(store: StagingStore) -> dict[str, int]:
+    ensure_schema(store)
+    return {s: n for s, n in store.conn.execute(
+        "SELECT status, count(*) FROM phi_queue GROUP BY status")}
