@@ -29,8 +29,9 @@ def test_balanced_then_each_planted_fault_pinpointed(migration) -> None:
                                                         "note", "file"}
     assert all(r["balanced"] for r in clean.destination), clean.destination
     assert clean.sums and all(s["equal"] for s in clean.sums)  # deal value = appointment fee
-    assert any(c["map"] == "note_note" and c["expected"] == c["actual"]
-               for c in clean.children)
+    per = {c["map"]: c for c in clean.children}
+    assert per["note_note"]["expected"] == per["note_note"]["actual"] > 0  # notes per person
+    assert per["document_file"]["expected"] == per["document_file"]["actual"] > 0  # files
 
     store, dest = proj.store, open_destination(proj)
     deals = [m for m in store.iter_idmap(src_object="appointment") if m.dest_object == "deal"]

@@ -246,7 +246,7 @@ def reconcile(store: StagingStore, audit: AuditLog, doc: MappingDoc,
             out.log("count", f"destination:{target}", f"{len(ids_live)} records, expected"
                     f" {expect_count} (baseline {b} + {n_created} created by Ferry)")
     _orphans_and_children(store, doc, record_maps, live, stored, lookup, out)
-    _attachments(audit, maps, live, out)
+    _attachments(store, audit, maps, live, out)
     _sums(store, record_maps, stored, lookup, out)
     return out
 
@@ -295,28 +295,41 @@ def _orphans_and_children(store: StagingStore, doc: MappingDoc, record_maps: lis
                                  "actual": sum(actual.values()), "mismatched": mismatched})
 
 
-def _attachments(audit: AuditLog, maps: list[CompiledMap], live: dict[str, set[str]],
-                 out: Reconciliation) -> None:
-    """Files whose record is gone (orphans) and uploads that are no longer there."""
-    attach_targets = {cm.om.target for cm in maps if cm.om.mode == "attach"}
-    if not attach_targets:
+def _attachments(store: StagingStore, audit: AuditLog, maps: list[CompiledMap],
+                 live: dict[str, set[str]], out: Reconciliation) -> None:
+    """Files per parent record (id map vs live files) and files whose record is gone."""
+    attach = [cm.om for cm in maps if cm.om.mode == "attach"]
+    if not attach:
         return
     intents = {e.seq: e for e in audit.entries() if e.kind == "intent" and e.op == "upload"}
+    parent_of: dict[str, tuple[str, str]] = {}  # file id → (parent object, parent id)
     for e in audit.entries():
-        if e.kind != "done" or e.op != "upload" or e.dest_object not in attach_targets:
-            continue
-        it = intents.get(e.intent_seq or -1)
-        detail = it.detail if it else e.detail
-        parent, pobj = str(detail.get("parent") or ""), str(detail.get("parent_object") or "")
-        if e.dest_id not in live.get(e.dest_object, set()):
-            continue  # deleted since (rollback, delta): counted by the id-map check
-        if pobj and pobj not in live:
-            continue
-        if parent and pobj and parent not in live[pobj]:
-            out.orphans.append({"object": e.dest_object, "id": e.dest_id, "field": "parent",
-                                "points_to": f"{pobj}:{parent}"})
-            out.log("orphan", f"destination:{e.dest_object}:{e.dest_id}",
-                    f"attached to {pobj}:{parent}, which does not exist")
+        if e.kind == "done" and e.op == "upload" and e.dest_id:
+            d = (intents.get(e.intent_seq or -1) or e).detail
+            parent_of[e.dest_id] = (str(d.get("parent_object") or ""), str(d.get("parent") or ""))
+    for om in attach:
+        want: Counter[tuple[str, str]] = Counter()
+        have: Counter[tuple[str, str]] = Counter()
+        for m in store.iter_idmap(src_object=om.source):
+            if m.dest_object != om.target or m.dest_id not in parent_of:
+                continue
+            pobj, parent = parent_of[m.dest_id]
+            want[(pobj, parent)] += 1
+            if m.dest_id not in live.get(om.target, set()):
+                continue  # a dropped file: logged by the id-map check
+            have[(pobj, parent)] += 1
+            if pobj in live and parent not in live[pobj]:
+                out.orphans.append({"object": om.target, "id": m.dest_id, "field": "parent",
+                                    "points_to": f"{pobj}:{parent}"})
+                out.log("orphan", f"destination:{om.target}:{m.dest_id}",
+                        f"attached to {pobj}:{parent}, which does not exist")
+        bad = [k for k in want if want[k] != have[k] and k[0] in live and k[1] in live[k[0]]]
+        for pobj, parent in sorted(bad):
+            out.log("children", f"destination:{pobj}:{parent}", f"{want[(pobj, parent)]}"
+                    f" file(s) uploaded to it, {have[(pobj, parent)]} still there")
+        out.children.append({"map": om.name, "per": ", ".join(sorted({k[0] for k in want})),
+                             "parents": len(want), "expected": sum(want.values()),
+                             "actual": sum(have.values()), "mismatched": len(bad)})
 
 
 def _sums(store: StagingStore, record_maps: list[CompiledMap],
