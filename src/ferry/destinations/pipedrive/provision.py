@@ -91,8 +91,10 @@ class Schema:
                     if f.get("is_custom_field"):
                         info.fields.append(self._spec(f))
             out.append(info)
-        types = [t["key_string"] for t in self.activity_types() if t.get("active_flag", True)]
-        next(o for o in out if o.name == "activity").field("type").options = types  # type: ignore[union-attr]
+        activity_type = next(o for o in out if o.name == "activity").field("type")
+        if activity_type is not None:  # the enum of activity type keys
+            activity_type.options = [t["key_string"] for t in self.activity_types()
+                                     if t.get("active_flag", True)]
         pipelines = [p for page in self.client.pages_v2("/pipelines") for p in page]
         stages = [s for page in self.client.pages_v2("/stages") for s in page]
         names = {p["id"]: p["name"] for p in pipelines}

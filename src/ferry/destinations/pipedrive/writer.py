@@ -158,8 +158,6 @@ class PipedriveDestination(Destination):
         for key, (shape, _, _, _) in STANDARD[obj].items():
             if key in rec:
                 out[key] = from_api(shape, rec.get(key))
-        if obj == "activity" and isinstance(rec.get("location"), dict):
-            out["location"] = rec["location"].get("value")
         for key, value in (rec.get("custom_fields") or {}).items():
             field = self.schema.custom(obj, key)
             if field is not None:
