@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -33,6 +34,11 @@ def register(app: typer.Typer) -> None:
         console.print(f"diff: {diff.records} records, {len(diff.fields)} fields ({cats})")
         for f in diff.unexplained[:20]:
             console.print(f"  [red]{f.category}[/] {f.ref} {f.field}: {f.note}")
+        refused = Counter((s["stage"], s["reason"]) for s in diff.unexplained_skips)
+        for (stage, reason), n in refused.most_common(10):
+            console.print(f"  [red]not written[/] ({stage}) x{n}: {reason}")
+        for line in diff.not_found[:10]:
+            console.print(f"  [red]not found[/] {line}")
         verdict = "[green]PASS[/]" if diff.passed else "[red]FAIL[/]"
         console.print(f"verdict: {verdict}")
         print_paths(*write_sample(proj.reports_dir("sample"), data,
