@@ -60,7 +60,8 @@ def write_sample(out: Path, data: dict[str, Any], *, project: str, name: str
                 " difference is explained by the confirmed map" if ok else
                 f"FAIL — {data['unexplained']} unexplained field difference(s),"
                 f" {len(data['not_found'])} record(s) not found,"
-                f" {data.get('unexplained_skip_count', 0)} write(s) refused")
+                f" {data.get('unexplained_skip_count', 0)} record(s) not written for reasons the"
+                " map does not explain")
     return write_report(out, "sample", data, project=project, title="Sample migration diff",
                         charts=charts, verdict=(ok, sentence), name=name)
 
