@@ -34,6 +34,7 @@ class FactIndex:
         db.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(db)
         self.conn.executescript(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"  # a cache: rebuilt if lost
             "CREATE TABLE IF NOT EXISTS facts (owner TEXT, kind TEXT, seq INTEGER, body TEXT);"
             "CREATE INDEX IF NOT EXISTS facts_owner ON facts(owner);"
             "CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT);")

@@ -30,7 +30,7 @@ from ferry.model.entities import ENTITIES, Document, Record, parse_record
 from ferry.model.fields import fields_of
 from ferry.sources.clinic_csv.rows import RowError
 from ferry.sources.fhir_bulk.fhirvals import BadResource
-from ferry.sources.fhir_bulk.index import FactIndex, enrich_patient, enrich_practitioner
+from ferry.sources.fhir_bulk.index import INDEXED, FactIndex, enrich_patient, enrich_practitioner
 from ferry.sources.fhir_bulk.ndjson import Line, deleted_refs, read_lines, type_of_file
 from ferry.sources.fhir_bulk.resources import KNOWN, MAPPERS, TYPES_FOR
 
@@ -143,7 +143,9 @@ class FhirBulkSource(Source):
         return out
 
     def _facts(self, folder: Path, files: list[tuple[str | None, Path]]) -> tuple[
-            FactIndex, list[FerryError]]:
+            FactIndex | None, list[FerryError]]:
+        if not any(t in INDEXED for t, _ in files):
+            return None, []  # nothing to fold in: no index to build
         if self._index is None:
             self._index = FactIndex(self.workdir / "fhir_bulk" / "facts.sqlite")
         sig = hashlib.sha256(json.dumps([(str(p), p.stat().st_size, p.stat().st_mtime_ns)
