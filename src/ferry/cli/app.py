@@ -27,6 +27,7 @@ COMMANDS = [
     "audit",
     "map",
     "sample",
+    "review",
     "reconcile",
     "guide",
     "estimate",

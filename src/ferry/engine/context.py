@@ -16,8 +16,10 @@ from ferry.model.audit import AuditLog
 from ferry.model.entities import Record
 from ferry.model.staging import StagingStore
 
-#: a hold decides whether a record must wait (PHI review, BAA gate); returns the reason or None
-Hold = Callable[[ObjectMap, Record], str | None]
+#: a hold decides whether a record must wait (PHI review, BAA gate): it returns None (write it),
+#: a reason to hold it, "excluded: <reason>" (a confirmed exclusion), or the record to write
+#: instead (e.g. redacted)
+Hold = Callable[[ObjectMap, Record], "str | Record | None"]
 
 
 class StoreLookup:

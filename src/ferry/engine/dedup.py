@@ -12,6 +12,7 @@ The grouping runs in SQLite, so memory stays flat however many patients there ar
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,14 +42,20 @@ def _filled(rec: Record) -> int:
 
 def _phones(p: Patient) -> str:
     """Last nine digits of every number the patient has: formats differ, the line does not."""
-    return ",".join(sorted({re.sub(r"\D", "", n)[-9:] for n in (p.phone, p.mobile) if n
-                            and len(re.sub(r"\D", "", n)) >= 6}))
+    return ",".join(sorted({_digest(re.sub(r"\D", "", n)[-9:]) for n in (p.phone, p.mobile)
+                            if n and len(re.sub(r"\D", "", n)) >= 6}))
+
+
+def _digest(text: str) -> str:
+    """Keys are compared, never read: store a digest so no name or email sits in plain text."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _person_key(p: Patient) -> str | None:
     if not (p.first_name and p.last_name and p.date_of_birth):
         return None
-    return f"{p.first_name.strip().lower()}|{p.last_name.strip().lower()}|{p.date_of_birth}"
+    return _digest(f"{p.first_name.strip().lower()}|{p.last_name.strip().lower()}|"
+                   f"{p.date_of_birth}")
 
 
 @dataclass
@@ -71,7 +78,7 @@ def analyse(store: StagingStore) -> DedupResult:
         for s in batch:
             p = s.record
             assert isinstance(p, Patient)
-            email = (p.email or "").strip().lower() or None
+            email = _digest(p.email.strip().lower()) if p.email and p.email.strip() else None
             rows.append((p.source_id, email, _person_key(p), _filled(p),
                          p.created_at.isoformat() if p.created_at else "", _phones(p)))
         with store.tx() as c:

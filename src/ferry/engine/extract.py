@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ferry.connectors.base import Page, Source
 from ferry.errors import RecordError
+from ferry.model.crypto import encrypt_file
 from ferry.model.entities import Document
 from ferry.model.staging import StagingStore
 
@@ -127,6 +128,7 @@ async def _fetch_files(source: Source, store: StagingStore, page: Page, files_di
             store.skip(run_id, err.ref, err.field, err.reason, "extract-file")
             kept.append(rec)
             continue
+        encrypt_file(info.path, store.codec)  # at rest, files are as protected as payloads
         stats.files += 1
         stats.file_bytes += info.size
         kept.append(rec.model_copy(update={"local_path": str(info.path), "size": info.size,

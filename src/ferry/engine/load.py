@@ -23,12 +23,13 @@ from ferry.engine.plan import load_order
 from ferry.engine.writes import Item, Writer, payload_hash, ref
 from ferry.mapping.compile import Built, CompiledMap
 from ferry.mapping.model import ObjectMap
+from ferry.model.crypto import plain_file
 from ferry.model.entities import Document, Record
 from ferry.model.staging import StagedRecord
 
 FOLD_SCHEMA = """
 CREATE TABLE IF NOT EXISTS fold_acc (map TEXT NOT NULL, parent_dest TEXT NOT NULL,
-    key TEXT NOT NULL, ord TEXT NOT NULL, source_id TEXT NOT NULL, value TEXT,
+    key TEXT NOT NULL, ord TEXT NOT NULL, source_id TEXT NOT NULL, value BLOB,
     PRIMARY KEY (map, parent_dest, key, source_id));
 CREATE TABLE IF NOT EXISTS fold_state (map TEXT NOT NULL, parent_dest TEXT NOT NULL,
     hash TEXT NOT NULL, PRIMARY KEY (map, parent_dest));
@@ -88,6 +89,26 @@ def _users(ctx: LoadContext, om: ObjectMap) -> None:
                 ctx.store.map_id(om.source, s.source_id, "user", uid, ctx.run_id, created=False)
 
 
+def _screen(ctx: LoadContext, om: ObjectMap, rec: Record, st: MapStats, r: str
+            ) -> Record | None:
+    """Pass the record through the hold (PHI review, BAA gate): the record to write, or None
+    when it is held or excluded (counted and logged as such)."""
+    verdict = ctx.hold(om, rec) if ctx.hold else None
+    if isinstance(verdict, Record):  # e.g. the PHI review decided to redact: write this instead
+        return verdict
+    if isinstance(verdict, str) and verdict.startswith("excluded: "):
+        st.excluded += 1
+        if not ctx.dry_run:
+            ctx.store.skip(ctx.run_id, r, None, verdict, "excluded")
+        return None
+    if verdict:
+        st.held += 1
+        if not ctx.dry_run:
+            ctx.store.skip(ctx.run_id, r, None, f"held: {verdict}", "hold")
+        return None
+    return rec
+
+
 def _prepare(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, s: StagedRecord,
              st: MapStats) -> tuple[Record, Built] | None:
     """Decide a record's bucket up to the write; returns what to write, or None."""
@@ -99,12 +120,10 @@ def _prepare(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, s: StagedRecord,
     if not cm.accepts(rec):
         st.excluded += 1
         return None
-    rec = merged_record(ctx.store, om.source, rec)
-    if ctx.hold and (reason := ctx.hold(om, rec)):
-        st.held += 1
-        if not ctx.dry_run:
-            ctx.store.skip(ctx.run_id, r, None, f"held: {reason}", "hold")
+    screened = _screen(ctx, om, merged_record(ctx.store, om.source, rec), st, r)
+    if screened is None:
         return None
+    rec = screened
     built = cm.build(rec, ctx.lookup)
     if built.error is not None:
         st.skipped += 1
@@ -228,7 +247,8 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
             order = str(getattr(rec, fold.order_by if fold else "updated_at", "") or "")
             for key, value in built.payload.items():
                 if key != cm.id_key:
-                    rows.append((om.name, parent_id, key, order, s.source_id, _encode(value)))
+                    rows.append((om.name, parent_id, key, order, s.source_id,
+                         store.codec.encode(_encode(value).encode())))
             st.folded += 1
             st.plan["fold"] += 1
             if not ctx.dry_run:
@@ -310,7 +330,7 @@ def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target:
         if parent_dest != current:
             flush()
             current, acc = parent_dest, {}
-        acc.setdefault(key, []).append(_decode(value))
+        acc.setdefault(key, []).append(_decode(ctx.store.codec.decode(value).decode()))
     flush()
     for chunk in _chunks(pending, min(ctx.dest.capabilities.batch_update, ctx.batch_size)):
         results = writer.update(parent_target, chunk, {"map": om.name, "fold": True})
@@ -357,6 +377,10 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
             if ctx.store.dest_id(om.source, s.source_id, om.target):
                 st.unchanged += 1
                 continue
+            screened = _screen(ctx, om, rec, st, r)
+            if screened is None:
+                continue
+            rec = screened
             parent = _parent_dest(ctx, om, rec)
             reason = None
             if parent is None:
@@ -392,8 +416,9 @@ def _upload_one(ctx: LoadContext, writer: Writer, om: ObjectMap, rec: Record,
         assert isinstance(rec, Document) and rec.local_path
         path = Path(rec.local_path)
     try:
-        res = writer.upload(om.target, item, parent[0], parent[1], path, name, mime,
-                            {"map": om.name})
+        with plain_file(path, ctx.store.codec) as plain:
+            res = writer.upload(om.target, item, parent[0], parent[1], plain, name, mime,
+                                {"map": om.name})
     finally:
         if attach is not None and attach.content == "render":
             path.unlink(missing_ok=True)

@@ -28,6 +28,8 @@ from ferry.errors import MappingError
 from ferry.mapping.compile import compile_mapping
 from ferry.mapping.model import MappingDoc
 from ferry.model.staging import now_iso
+from ferry.phi.gate import Gate, withhold_clinical
+from ferry.phi.queue import counts as queue_counts
 
 
 def open_source(project: Project) -> Source:
@@ -100,6 +102,8 @@ class LoadReport:
     recovery: Recovery
     dedup: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
+    withheld: list[dict[str, Any]] = field(default_factory=list)  # fields kept back (no BAA)
+    phi_queue: dict[str, int] = field(default_factory=dict)
 
     def totals(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -123,8 +127,19 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     doc = apply_keys(confirmed_mapping(project), project.store)
     if not prepared(doc, project.store):
         raise MappingError("the destination schema is not prepared: run `ferry prepare` first")
-    compiled = {cm.om.name: cm for cm in compile_mapping(doc)}
     dest = dest or open_destination(project)
+    baa = project.settings.baa.confirmed
+    withheld: list[dict[str, Any]] = []
+    held_maps: set[str] = set()
+    if not baa:
+        required = {o.name: {f.key for f in o.fields if f.required} | {f.name for f in o.fields
+                                                                       if f.required}
+                    for o in dest.describe()}
+        doc, withheld, held_maps = withhold_clinical(doc, required)
+    if hold is None:
+        hold = Gate(project.store, baa_confirmed=baa, files_dir=project.files_dir,
+                    held_maps=held_maps)
+    compiled = {cm.om.name: cm for cm in compile_mapping(doc)}
     store = project.store
     if dry_run:
         run_id = f"dry-run-{now_iso()}"
@@ -150,7 +165,8 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     from ferry.engine.load import run_load
 
     stats = run_load(ctx)
-    report = LoadReport(run_id, kind, stats, owners.report(), recovery, dd, dry_run)
+    report = LoadReport(run_id, kind, stats, owners.report(), recovery, dd, dry_run, withheld,
+                        queue_counts(store))
     if not dry_run:
         store.finish_run(run_id, "done", {"totals": report.totals(),
                                           "maps": {k: v.as_dict() for k, v in stats.items()}})

@@ -68,5 +68,11 @@ class Project:
         return AuditLog(self.store)
 
     def _codec(self):  # type: ignore[no-untyped-def]
-        """Plain unless the project asks for encryption at rest (the PHI issue adds it)."""
-        return None
+        """AES-GCM when the project encrypts at rest (key from the environment or keyring)."""
+        options = self.settings.options
+        if not options.encrypt_at_rest:
+            return None
+        from ferry.connectors.secrets import secret
+        from ferry.model.crypto import AesGcmCodec, parse_key
+
+        return AesGcmCodec(parse_key(secret(options.encryption_key_env)))

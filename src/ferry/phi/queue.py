@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ferry.model.crypto import plain_file
 from ferry.model.entities import Document, Patient, Record
 from ferry.model.staging import StagingStore
 from ferry.phi.detect import Known, Span, detect
@@ -89,44 +90,56 @@ def known_for(store: StagingStore, rec: Record) -> Known:
                  addresses=[x for x in (p.address, p.street) if x])
 
 
-def text_of(rec: Record, field: str) -> str:
+def text_of(rec: Record, field: str, codec: object = None) -> str:
     if field == "content":
         if isinstance(rec, Document) and rec.local_path and (rec.mime_type or "").startswith(
                 TEXT_MIME) and Path(rec.local_path).exists():
-            return Path(rec.local_path).read_text(errors="replace")
+            with plain_file(Path(rec.local_path), codec) as p:
+                return p.read_text(errors="replace")
         return ""
     value = getattr(rec, field, None)
     return value if isinstance(value, str) else ""
 
 
 def scan(store: StagingStore, objects: list[str] | None = None) -> dict[str, int]:
-    """(Re)screen staged text; a changed text goes back to pending. Returns flagged per object."""
+    """Screen staged text not screened since it last changed; a changed text goes back to
+    pending. Returns the number of flagged records per object."""
     ensure_schema(store)
-    flagged: dict[str, int] = {}
     for obj, fields in TEXT_FIELDS.items():
         if objects and obj not in objects:
             continue
         for batch in store.iter_batches(obj, 500):
+            seen = {(r[0], r[1]): r[2] for r in store.conn.execute(
+                f"SELECT source_id, field, content_hash FROM phi_queue WHERE object=? AND"  # noqa: S608
+                f" source_id IN ({','.join('?' * len(batch))})",
+                [obj, *[s.source_id for s in batch]])}
             rows = []
             for s in batch:
+                if all(seen.get((s.source_id, f)) == s.hash for f in fields):
+                    continue
                 known = known_for(store, s.record)
                 for f in fields:
-                    text = text_of(s.record, f)
+                    text = text_of(s.record, f, store.codec)
                     spans = detect(text, known) if text else []
-                    if spans:
-                        rows.append((obj, s.source_id, f, json.dumps(
-                            [[x.start, x.end, x.type] for x in spans]),
-                            ",".join(sorted({x.type for x in spans})), s.hash))
+                    rows.append((obj, s.source_id, f, json.dumps(
+                        [[x.start, x.end, x.type] for x in spans]),
+                        ",".join(sorted({x.type for x in spans})), s.hash, bool(spans)))
             with store.tx() as c:
-                for obj_, sid, f, spans_json, types, h in rows:
+                for obj_, sid, f, spans_json, types, h, flagged in rows:
                     prev = c.execute("SELECT status, content_hash FROM phi_queue WHERE object=?"
                                      " AND source_id=? AND field=?", (obj_, sid, f)).fetchone()
-                    status = prev[0] if prev and prev[1] == h else "pending"
+                    if not flagged:
+                        status = "clean"
+                    elif prev and prev[1] == h and prev[0] != "clean":
+                        status = prev[0]
+                    else:
+                        status = "pending"
                     c.execute("INSERT OR REPLACE INTO phi_queue (object, source_id, field, spans,"
                               " types, status, content_hash) VALUES (?,?,?,?,?,?,?)",
                               (obj_, sid, f, spans_json, types, status, h))
-            flagged[obj] = flagged.get(obj, 0) + len({r[1] for r in rows})
-    return flagged
+    return {o: n for o, n in store.conn.execute(
+        "SELECT object, count(DISTINCT source_id) FROM phi_queue WHERE status != 'clean'"
+        " GROUP BY object")}
 
 
 def _item(row: tuple[Any, ...]) -> Item:
@@ -139,7 +152,8 @@ def items(store: StagingStore, status: str | None = None, object_name: str | Non
     ensure_schema(store)
     for row in store.conn.execute(
             "SELECT object, source_id, field, spans, status, decided_by, rule FROM phi_queue"
-            " WHERE (? IS NULL OR status=?) AND (? IS NULL OR object=?) ORDER BY object,"
+            " WHERE status != 'clean' AND (? IS NULL OR status=?) AND (? IS NULL OR object=?)"
+            " ORDER BY object,"
             " CAST(source_id AS INTEGER), source_id, field",
             (status, status, object_name, object_name)):
         yield _item(row)
@@ -150,7 +164,8 @@ def item_status(store: StagingStore, object_name: str, source_id: str) -> dict[s
     try:
         rows = store.conn.execute(
             "SELECT object, source_id, field, spans, status, decided_by, rule FROM phi_queue"
-            " WHERE object=? AND source_id=?", (object_name, source_id)).fetchall()
+            " WHERE object=? AND source_id=? AND status != 'clean'",
+            (object_name, source_id)).fetchall()
     except Exception:  # noqa: BLE001 - no scan yet: nothing flagged
         return {}
     return {r[2]: _item(r) for r in rows}
@@ -163,7 +178,7 @@ def decide(store: StagingStore, object_name: str, source_id: str, decision: str,
     ensure_schema(store)
     with store.tx() as c:
         return c.execute("UPDATE phi_queue SET status=?, decided_by=?, decided_at=?, rule=?"
-                         " WHERE object=? AND source_id=?",
+                         " WHERE object=? AND source_id=? AND status != 'clean'",
                          (decision, by, dt.datetime.now(dt.UTC).isoformat(), rule, object_name,
                           source_id)).rowcount
 
@@ -187,4 +202,5 @@ def decide_rule(store: StagingStore, decision: str, by: str, *, object_name: str
 def counts(store: StagingStore) -> dict[str, int]:
     ensure_schema(store)
     return {s: n for s, n in store.conn.execute(
-        "SELECT status, count(*) FROM phi_queue GROUP BY status")}
+        "SELECT status, count(DISTINCT object || ':' || source_id) FROM phi_queue"
+        " WHERE status != 'clean' GROUP BY status")}

@@ -20,6 +20,9 @@ def report_data(report: LoadReport, proj: Any) -> dict[str, Any]:
             "maps": [{"map": k, **v.as_dict()} for k, v in report.stats.items()],
             "owners": report.owners, "dedup": report.dedup,
             "recovered": report.recovery.__dict__,
+            "baa_withheld_fields": report.withheld, "phi_review_queue": report.phi_queue,
+            "held": [s.__dict__ for s in proj.store.skips(report.run_id)
+                     if s.stage == "hold"][:5000],
             "skips": [s.__dict__ for s in proj.store.skips(report.run_id)][:5000]}
 
 
@@ -38,6 +41,12 @@ def register(app: typer.Typer) -> None:
                 report = load(proj, dry_run=dry_run, progress=update)
         console.print(stats_table(f"{'dry run' if dry_run else 'run'} {report.run_id}",
                                   report.stats))
+        if report.withheld:
+            console.print(f"[yellow]no BAA confirmation: {len(report.withheld)} clinical field"
+                          " map(s) withheld and flagged content held (ferry check --baa-by …)[/]")
+        if report.phi_queue.get("pending"):
+            console.print(f"[yellow]{report.phi_queue['pending']} record(s) wait for PHI review"
+                          " (ferry review)[/]")
         data = report_data(report, proj)
         if dry_run:
             from ferry.engine.pipeline import confirmed_mapping, open_destination

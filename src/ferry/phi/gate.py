@@ -1,0 +1,95 @@
+"""The gates a record passes before it is written: the PHI review queue and the BAA.
+
+* Without a recorded BAA confirmation (who, when, reference — ``ferry check --baa-by``),
+  clinical-class fields are taken out of the map (``withhold_clinical``) and records whose text
+  was flagged are held; the plan and the run report list what was withheld.
+* With it, flagged text waits for a decision: pending → held, exclude → excluded, redact → the
+  spans are replaced by typed placeholders before the payload is built, approve → as is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ferry.mapping.model import MappingDoc, ObjectMap
+from ferry.model.crypto import encrypt_file, plain_file
+from ferry.model.entities import Document, Record
+from ferry.model.fields import PhiClass
+from ferry.model.staging import StagingStore
+from ferry.phi.classify import effective
+from ferry.phi.detect import redact
+from ferry.phi.queue import TEXT_FIELDS, item_status, scan, text_of
+
+EXCLUDED = "excluded: "
+
+
+def withhold_clinical(doc: MappingDoc, required: dict[str, set[str]] | None = None
+                      ) -> tuple[MappingDoc, list[dict[str, Any]], set[str]]:
+    """The map without its clinical-class fields, what was taken out, and the maps whose
+    records must be held whole because a field the destination requires was clinical."""
+    doc = doc.model_copy(deep=True)
+    withheld: list[dict[str, Any]] = []
+    held_maps: set[str] = set()
+    for om in doc.objects:
+        need = (required or {}).get(om.target, set())
+        for fm in om.fields:
+            if fm.status == "mapped" and effective(om.source, fm) == PhiClass.CLINICAL:
+                fm.status = "ignored"
+                fm.reason = "withheld: no BAA confirmation for clinical data"
+                withheld.append({"map": om.name, "source": fm.source, "target": fm.target})
+                if fm.required or fm.target in need:
+                    held_maps.add(om.name)
+    return doc, withheld, held_maps
+
+
+class Gate:
+    """A ``hold`` for the engine: returns a reason to hold, an ``excluded: …`` reason, a
+    (redacted) record to write instead, or None to write the record as it is."""
+
+    def __init__(self, store: StagingStore, *, baa_confirmed: bool, files_dir: Path,
+                 rescan: bool = True, held_maps: set[str] | None = None) -> None:
+        self.store = store
+        self.baa = baa_confirmed
+        self.files_dir = files_dir
+        self.held_maps = held_maps or set()
+        if rescan:
+            scan(store)
+
+    def __call__(self, om: ObjectMap, rec: Record) -> Any:
+        if om.name in self.held_maps:
+            return "no BAA confirmation: a field the destination requires is clinical"
+        if om.source not in TEXT_FIELDS:
+            return None
+        flagged = item_status(self.store, om.source, rec.source_id)
+        if not flagged:
+            return None
+        statuses = {it.status for it in flagged.values()}
+        if "exclude" in statuses:
+            return EXCLUDED + "PHI review decided to exclude it"
+        if not self.baa:
+            return "no BAA confirmation: content flagged as PHI is not written"
+        if "pending" in statuses:
+            return "awaiting PHI review (ferry review)"
+        if "redact" not in statuses:
+            return None
+        return self._redacted(rec, {f: it for f, it in flagged.items() if it.status == "redact"})
+
+    def _redacted(self, rec: Record, items: dict[str, Any]) -> Record:
+        update: dict[str, Any] = {}
+        for field, it in items.items():
+            text = text_of(rec, field, self.store.codec)
+            clean = redact(text, it.spans)
+            if field == "content" and isinstance(rec, Document):
+                path = self.files_dir / f"{rec.source_id}.redacted.txt"
+                path.write_text(clean)
+                encrypt_file(path, self.store.codec)
+                update["local_path"] = str(path)
+            else:
+                update[field] = clean
+        return rec.model_copy(update=update)
+
+
+def read_plain(path: Path, codec: object) -> bytes:
+    with plain_file(path, codec) as p:
+        return p.read_bytes()
