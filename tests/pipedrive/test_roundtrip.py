@@ -47,7 +47,8 @@ def test_every_custom_field_type_round_trips_on_person_org_and_deal(pd) -> None:
     d = h.dest()
     org_keys = _prov(d, "organization")
     [org] = d.create("organization", [{"name": "North Clinic", org_keys["ferry_source_id"]: "O1",
-                                       "address": "2 Elm St", "website": "https://n.example"}])
+                                       "address": "2 Elm St", "website": "https://n.example",
+                                       "industry": "Healthcare"}])
     keys = _prov(d, "person")
     users = {u.email: u.id for u in d.users()}
     person_row = {"name": "Jane Roe", "emails": ["jane@p.example", "jr@work.example"],
@@ -83,7 +84,8 @@ def test_every_custom_field_type_round_trips_on_person_org_and_deal(pd) -> None:
     [deal] = d.create("deal", [deal_row])
     assert deal.ok, deal.error
     _same(deal_row, d.read("deal", [deal.dest_id])[deal.dest_id])
-    _same({"name": "North Clinic", "address": "2 Elm St", org_keys["ferry_source_id"]: "O1"},
+    _same({"name": "North Clinic", "address": "2 Elm St", org_keys["ferry_source_id"]: "O1",
+           "industry": "Healthcare"},
           d.read("organization", [org.dest_id])[org.dest_id])
     stored = next(p for p in h.state()["records"]["person"] if p["id"] == int(res.dest_id))
     assert stored["emails"][0] == {"value": "jane@p.example", "label": "work", "primary": True}

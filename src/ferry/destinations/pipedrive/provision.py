@@ -25,6 +25,7 @@ from ferry.destinations.pipedrive.values import (
     STANDARD,
     TYPE_TO_KIND,
     YES_NO,
+    BadValue,
     field_type_for,
     folded_key,
 )
@@ -67,6 +68,30 @@ class Schema:
                     return f
         return None
 
+    def _system_options(self, obj: str, key: str) -> dict[str, int]:
+        for refresh in (False, True):
+            for f in self.fields(obj, refresh=refresh):
+                if f["field_code"] == key and f.get("options"):
+                    return {o["label"]: int(o["id"]) for o in f["options"]}
+        return {}
+
+    def option_id(self, obj: str, key: str, value: Any) -> int | None:
+        """A system option field's label (or id) -> option id."""
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        options = self._system_options(obj, key)
+        if str(value) not in options:
+            raise BadValue("is not one of the field's options")
+        return options[str(value)]
+
+    def option_label(self, obj: str, key: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        labels = {v: k for k, v in self._system_options(obj, key).items()}
+        return labels.get(value, str(value))
+
     def _remember(self, item: SchemaItem, key: str, kind: Kind | None) -> None:
         if item.external_id:
             self.id_keys[item.object] = key
@@ -82,10 +107,12 @@ class Schema:
         out = []
         for obj, std in STANDARD.items():
             info = ObjectInfo(obj, obj.capitalize())
-            for name, (_, kind, required, ref) in std.items():
+            for name, (shape, kind, required, ref) in std.items():
+                options = (list(self._system_options(obj, name)) if shape == "option"
+                           else _std_options(obj, name))
                 info.fields.append(FieldSpec(name, kind, required=required, ref=ref,
                                              writable=(obj, name) not in READ_ONLY,
-                                             options=_std_options(obj, name)))
+                                             options=options))
             if obj in FIELD_OBJECTS:
                 for f in self.fields(obj, refresh=True):
                     if f.get("is_custom_field"):

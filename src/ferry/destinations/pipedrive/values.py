@@ -42,7 +42,7 @@ STANDARD: dict[str, dict[str, tuple[str, Kind, bool, str | None]]] = {
         "name": ("text", Kind.TEXT, True, None), "owner_id": ("user", Kind.REF, False, "user"),
         "address": ("address", Kind.ADDRESS, False, None),
         "website": ("text", Kind.TEXT, False, None), "linkedin": ("text", Kind.TEXT, False, None),
-        "industry": ("int", Kind.INT, False, None), "annual_revenue": ("int", Kind.INT, False,
+        "industry": ("option", Kind.ENUM, False, None), "annual_revenue": ("int", Kind.INT, False,
                                                                         None),
         "employee_count": ("int", Kind.INT, False, None),
         "visible_to": ("int", Kind.INT, False, None),

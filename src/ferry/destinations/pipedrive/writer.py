@@ -132,6 +132,8 @@ class PipedriveDestination(Destination):
                     folded[key] = value
                 elif (obj, key) in READ_ONLY:
                     continue
+                elif key in std and std[key][0] == "option":  # system option field (industry)
+                    body[key] = self.schema.option_id(obj, key, value)
                 elif key in std:
                     body[key] = to_api(std[key][0], value)
                 else:
@@ -157,7 +159,8 @@ class PipedriveDestination(Destination):
         out: dict[str, Any] = {}
         for key, (shape, _, _, _) in STANDARD[obj].items():
             if key in rec:
-                out[key] = from_api(shape, rec.get(key))
+                out[key] = (self.schema.option_label(obj, key, rec[key]) if shape == "option"
+                            else from_api(shape, rec.get(key)))
         for key, value in (rec.get("custom_fields") or {}).items():
             field = self.schema.custom(obj, key)
             if field is not None:

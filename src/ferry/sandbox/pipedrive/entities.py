@@ -117,6 +117,10 @@ class _Finish:
     def organization(acc: Account, rec: dict[str, Any], body: dict[str, Any],
                      creating: bool) -> None:
         rec.setdefault("label_ids", [])
+        if body.get("industry") is not None:
+            field = acc.field("organization", "industry") or {}
+            if body["industry"] not in {o["id"] for o in field.get("options") or []}:
+                raise Invalid("industry", '"industry" is not a valid option')
 
     @staticmethod
     def deal(acc: Account, rec: dict[str, Any], body: dict[str, Any], creating: bool) -> None:

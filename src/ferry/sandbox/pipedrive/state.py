@@ -22,6 +22,11 @@ FIELD_LIMIT = {"lite": 30, "essential": 30, "growth": 100, "advanced": 100, "pro
                "premium": 500, "power": 500}
 DEFAULT_STAGES = ("Qualified", "Contact Made", "Demo Scheduled", "Proposal Made",
                   "Negotiations Started")
+#: organization ``industry`` options (emulator's list; the real one is per account, read it from
+#: ``GET /organizationFields``)
+INDUSTRIES = ("Agriculture", "Construction", "Education", "Finance", "Healthcare", "Hospitality",
+              "Manufacturing", "Media", "Non-profit", "Real estate", "Retail", "Technology",
+              "Transportation", "Other")
 DEFAULT_TYPES = (("Call", "call", "call"), ("Meeting", "meeting", "meeting"),
                  ("Task", "task", "task"), ("Deadline", "deadline", "deadline"),
                  ("Email", "email", "email"), ("Lunch", "lunch", "lunch"))
@@ -91,6 +96,9 @@ class Account:
                  "subfields": None, "is_custom_field": False,
                  "is_optional_response_field": False, "is_deleted": False}
                 for key, kind in STANDARD[obj].items()]
+        industry = next(f for f in self.fields["organization"] if f["field_code"] == "industry")
+        industry.update(field_type="enum", options=[])  # a system option field (values: ids)
+        self.add_options(industry, list(INDUSTRIES))
         pipeline = self.add_pipeline("Pipeline")
         for name in DEFAULT_STAGES:
             self.add_stage(name, pipeline["id"])
