@@ -4,6 +4,7 @@ create/read round trip per seam object, find, update, delete, files, users, budg
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -191,3 +192,13 @@ def test_remove_created_schema(sf: Any) -> None:
     assert not meta, meta
     assert not h.state()["permissions"]["field_permissions"]
     dest.remove(fields[0])  # already gone: no error
+
+
+def test_expired_session_is_renewed_transparently(sf: Any) -> None:
+    h = sf(session_ttl_s=50, time_scale=100.0)  # sessions live half a real second
+    dest = h.dest()
+    first = dest.create("Account", [{"Name": "Before"}])[0]
+    token = dest.client.token.access_token
+    time.sleep(0.7)
+    again = dest.create("Account", [{"Name": "After"}])[0]
+    assert first.ok and again.ok and dest.client.token.access_token != token

@@ -9,7 +9,8 @@ turning verification off. HTTPS is not optional because simple-salesforce hard-c
 ``SandboxOptions.extra`` keys: ``daily_api_requests`` (default 100000), ``audit_fields`` (allow
 CreatedDate & co on insert), ``max_file_bytes`` (ContentVersion size cap), ``silent_truncate``
 (``"Object.Field:N"``: that field is cut to N characters without an error — a planted fault for
-diff tests), ``lock_seed``. ``--faults lock=R`` fails rows with UNABLE_TO_LOCK_ROW at rate R.
+diff tests), ``lock_seed``, ``session_ttl_s`` (sessions expire after that many emulated
+seconds: INVALID_SESSION_ID mid-run). ``--faults lock=R`` fails rows with UNABLE_TO_LOCK_ROW at rate R.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ class SalesforceSandbox:
         extra = options.extra
         self._make_org = lambda: Org(self.clock, list(options.users),
                                      daily_limit=int(extra.get("daily_api_requests", 100_000)),
-                                     audit_fields=bool(extra.get("audit_fields", False)))
+                                     audit_fields=bool(extra.get("audit_fields", False)),
+                                     session_ttl=float(extra.get("session_ttl_s", 0)))
         self.org = self._make_org()
         self.log = RequestLog()
         app = FastAPI(title="Salesforce sandbox", docs_url=None, redoc_url=None,

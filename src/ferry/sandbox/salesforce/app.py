@@ -68,6 +68,10 @@ def install_gate(app: FastAPI, org: Org) -> None:
         version = path.split("/")[3][1:]
         auth = request.headers.get("authorization", "")
         session = org.sessions.get(auth[7:] if auth.lower().startswith("bearer ") else "")
+        if session and org.session_ttl and org.clock.monotonic() - session.issued > \
+                org.session_ttl:
+            org.sessions.pop(session.token, None)  # timed out, as after hours on a long run
+            session = None
         if session is None:
             return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
         if version not in VERSIONS:

@@ -50,6 +50,7 @@ class Org:
     users: list[str]
     daily_limit: int = 100_000
     audit_fields: bool = False
+    session_ttl: float = 0.0  # emulated seconds a session lives; 0 = forever
     objects: dict[str, ObjectDef] = field(default_factory=standard_objects)
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)
