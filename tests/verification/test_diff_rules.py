@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ferry.engine.diff import FieldDiff, SampleDiff, classify, mask, same  # noqa: F401
+from ferry.engine.diff import FieldDiff, SampleDiff, classify, mask, same
 from ferry.model.fields import PhiClass
 
 

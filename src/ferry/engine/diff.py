@@ -55,7 +55,7 @@ def _empty(v: Any) -> bool:
     return v is None or v == "" or v == [] or v == {}
 
 
-def _number(v: Any) -> Decimal | None:
+def as_number(v: Any) -> Decimal | None:
     if isinstance(v, bool):
         return None
     if isinstance(v, int | float | Decimal):
@@ -90,7 +90,7 @@ def same(a: Any, b: Any) -> bool:
         return True
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return sorted(map(str, plain(list(a)))) == sorted(map(str, plain(list(b))))
-    na, nb = _number(a), _number(b)
+    na, nb = as_number(a), as_number(b)
     if na is not None and nb is not None:
         return na == nb
     ia, ib = _instant(a), _instant(b)

@@ -28,7 +28,7 @@ from typing import Any
 
 from ferry.connectors.base import Destination
 from ferry.engine.dedup import survivor_of
-from ferry.engine.diff import _number
+from ferry.engine.diff import as_number
 from ferry.mapping.compile import CompiledMap, Lookup
 from ferry.mapping.model import MappingDoc
 from ferry.model.audit import AuditLog
@@ -353,9 +353,9 @@ def _sums(store: StagingStore, record_maps: list[CompiledMap],
             built = cm.build(staged.record, lookup)
             row = stored.get(cm.om.target, {}).get(m.dest_id)
             for k, src in keys:
-                sent = _number(built.payload.get(k)) or 0
-                got = _number(row.get(k)) or 0 if row is not None else sent
-                src_sum[k] += _number(getattr(staged.record, src)) or 0
+                sent = as_number(built.payload.get(k)) or 0
+                got = as_number(row.get(k)) or 0 if row is not None else sent
+                src_sum[k] += as_number(getattr(staged.record, src)) or 0
                 sent_sum[k] += sent
                 dest_sum[k] += got if row is not None else 0
                 if sent != got:  # the amounts are PHI: the line names the record, not them
