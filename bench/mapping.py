@@ -83,7 +83,13 @@ def time_200(schemas: list[dict], embedder) -> float:
                 cols.append((c[0] if i == 0 else f"{c[0]}_{i}", c[2]))
         i += 1
     runs = []
+    if embedder is not None:  # the vocabulary's phrases are embedded once per process
+        propose_columns(cols[:1], "patient", embedder=embedder)
+        warm = {p for t in canonical_targets("patient") for p in t.phrases}
     for _ in range(3):
+        if embedder is not None:  # every header is new: embed them again
+            for k in [k for k in embedder._cache if k not in warm]:
+                del embedder._cache[k]
         t = time.perf_counter()
         propose_columns(cols, "patient", embedder=embedder)
         runs.append(time.perf_counter() - t)

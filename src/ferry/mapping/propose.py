@@ -42,8 +42,9 @@ class Target:
 @dataclass(frozen=True)
 class Candidate:
     target: str
-    confidence: float
+    confidence: float  # 0..1, what the user sees
     reason: str
+    raw: float = 0.0  # unclipped score: orders candidates that both reach 1.0
 
 
 @lru_cache(maxsize=64)
@@ -105,18 +106,19 @@ def score(header: str, samples: Sequence[Any], target: Target, obj: str | None =
     reasons = [why] if why else []
     if embedder is not None:
         sim = max(embedder.similarity(h, p) for p in target.phrases)
-        conf = 0.75 * conf + 0.25 * max(0.0, (sim - 0.3) / 0.6)
+        conf += 0.2 * (sim - 0.6)  # meaning nudges: agreement lifts, disagreement lowers
         reasons.append(f"meaning {sim:.2f}")
     if fit_why:
         reasons.append(fit_why)
-    return Candidate(target.name, round(max(0.0, min(1.0, conf)), 3), "; ".join(reasons))
+    return Candidate(target.name, round(max(0.0, min(1.0, conf)), 3), "; ".join(reasons),
+                     round(conf, 4))
 
 
 def rank(header: str, samples: Sequence[Any], targets: Iterable[Target], obj: str | None = None,
          *, top: int = 3, embedder: Embedder | None = None) -> list[Candidate]:
     sn = sniff(samples)
     cands = [score(header, samples, t, obj, embedder=embedder, sniffed=sn) for t in targets]
-    cands.sort(key=lambda c: (-c.confidence, c.target))
+    cands.sort(key=lambda c: (-c.raw, c.target))
     return cands[:top]
 
 
@@ -127,7 +129,7 @@ def assign(columns: Sequence[tuple[str, Sequence[Any]]], targets: Sequence[Targe
     claim wins; a column that loses its first choice keeps its next ones)."""
     ranked = {c: rank(c, s, targets, obj, top=5, embedder=embedder) for c, s in columns}
     taken: dict[str, str] = {}
-    claims = sorted(((cand.confidence, col, i) for col, cands in ranked.items()
+    claims = sorted(((cand.raw, col, i) for col, cands in ranked.items()
                      for i, cand in enumerate(cands)), key=lambda x: (-x[0], x[1], x[2]))
     winner: dict[str, Candidate] = {}
     for _, col, i in claims:
