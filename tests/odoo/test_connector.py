@@ -188,6 +188,13 @@ def test_round_trip_per_object_with_accounting(odoo_factory: Any,
     assert att == {"res_model": "res.partner", "res_id": int(pid), "file_size": 21,
                    "name": "rx-2026-01.pdf", "mimetype": "application/pdf"}
 
+    moved = dest.find("account.move", "ref", ["B-77"])["B-77"]  # posted: reset, write, repost
+    [m] = dest.update("account.move", [(moved, {"amount_total": Decimal("99.90"),
+                                                "invoice_date": dt.date(2026, 2, 1)})])
+    assert m.ok, m.error
+    assert dest.read("account.move", [moved], ["amount_total", "state", "invoice_date"]) == {
+        moved: {"amount_total": Decimal("99.9"), "state": "posted",
+                "invoice_date": dt.date(2026, 2, 1)}}
     [u] = dest.update("res.partner", [(pid, {"phone": None, "x_studio_blood_group": "O+"})])
     assert u.ok
     assert dest.read("res.partner", [pid], ["phone", "x_studio_blood_group"])[pid] == {

@@ -213,6 +213,12 @@ def test_modules_activities_messages_attachments(odoo_factory: Any) -> None:
                                                                       "price_unit": 80.0}]]})
     assert cli("account.move", "read", [inv], fields=["amount_total"])[0]["amount_total"] == 80
     assert cli("account.move", "action_post", [inv]) is False
+    f = fault(cli, "account.move", "write", [inv], {"invoice_line_ids": [[5, 0, 0]]})
+    assert f.faultCode == 2 and "posted" in f.faultString
+    f = fault(cli, "account.move", "button_draft", [inv])  # returns None: XML-RPC can't carry it
+    assert f.faultCode == 1 and "cannot marshal None" in f.faultString
+    assert cli("account.move", "read", [inv], fields=["state"])[0]["state"] == "draft"
+    assert cli("account.move", "action_post", [inv]) is False
     f = fault(cli, "res.partner", "unlink", [pid])  # the invoice restricts deletion
     assert f.faultCode == 2 and "another model requires" in f.faultString
     cli("account.move", "unlink", [inv])

@@ -9,6 +9,7 @@ stores; each case is translated here, both ways, so ``read`` gives back what was
 | mail.message.subtype_xmlid | ``mail.mt_note`` | resolved through ir.model.data to ``subtype_id`` |
 | account.move.amount_total | a number | one invoice line (Odoo computes the total) |
 | account.move.state | ``posted`` / ``cancel`` | created as draft, then ``action_post`` / ``button_cancel`` (Odoo's state is not writable as such) |
+| account.move lines, partner, dates on update | values | a posted move is reset to draft (``button_draft``), written, posted again |
 | res.partner/crm.lead.mobile | a phone | on 19 (no ``mobile``): goes to ``phone`` when the row has none, else dropped — the sample diff shows it as missing |
 
 ``button_cancel`` returns None, which Odoo's XML-RPC cannot marshal (NOTES 1.3, odoo/odoo#19889):
@@ -41,6 +42,9 @@ SEAM_ONLY: dict[str, dict[str, dict[str, Any]]] = {
 #: fields removed in newer servers and where their value goes instead
 REMOVED = {"mobile": "phone"}
 STATE_ACTIONS = {"posted": "action_post", "cancel": "button_cancel"}
+#: account.move fields Odoo will not change on a posted entry
+POSTED_LOCKED = {"partner_id", "currency_id", "move_type", "invoice_date", "invoice_date_due",
+                 "invoice_line_ids", "date"}
 
 
 def prepare(dest: OdooDestination, model: str, row: dict[str, Any], *, update: bool
@@ -92,6 +96,21 @@ def apply_states(dest: OdooDestination, model: str, targets: dict[str, list[int]
             dest.rpc.execute(model, method, ids)
         except OdooNoneResult:
             pass  # committed; only the None result could not be marshalled
+
+
+def unlock(dest: OdooDestination, model: str, ids: list[int]) -> list[int]:
+    """Reset the posted moves among ``ids`` to draft so their lines can change (Odoo locks
+    posted entries); returns those ids, to post again after the write."""
+    if model != "account.move" or not ids:
+        return []
+    posted = [r["id"] for r in dest.rpc.execute(model, "read", ids, fields=["state"])
+              if r["state"] == "posted"]
+    if posted:
+        try:
+            dest.rpc.execute(model, "button_draft", posted)
+        except OdooNoneResult:
+            pass  # committed; button_draft returns None (NOTES 4)
+    return posted
 
 
 def read_virtual(dest: OdooDestination, model: str, names: list[str]

@@ -309,9 +309,15 @@ class OdooDestination(Destination):
                 results[i] = WriteResult.success(dest_id)
                 continue
             groups.setdefault(repr(sorted(vals.items())), (vals, []))[1].append(i)
+        locked = [int(rows[i][0]) for vals, idxs in groups.values()
+                  if set(vals) & extras.POSTED_LOCKED for i in idxs]
+        reopened = extras.unlock(self, model, locked)
         for vals, idxs in groups.values():
             for part in _chunks(idxs, self.batch_size):
                 self._write(model, vals, part, rows, results)
+        for i, (dest_id, _) in enumerate(rows):  # posted before the write: posted after it
+            if int(dest_id) in reopened and i not in states:
+                states[i] = "posted"
         self._states(model, states, results)
         return [r or WriteResult.failure(RecordError(_ref(model, None, i), None, "not written"))
                 for i, r in enumerate(results)]

@@ -20,6 +20,9 @@ from ferry.sandbox.odoo.models import F
 from ferry.sandbox.odoo.orm import Orm, Rec
 
 NAME_RX = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+#: what a posted (or cancelled) move refuses to change until it is reset to draft
+POSTED_LOCKED = {"partner_id", "currency_id", "move_type", "invoice_date", "invoice_date_due",
+                 "invoice_line_ids", "date"}
 
 
 def user_partner(orm: Orm, uid: int) -> int | bool:
@@ -192,6 +195,9 @@ def before_write(orm: Orm, model: str, rec: Rec, changes: Rec, vals: dict[str, A
     for key in ("is_company", "probability", "res_model"):
         if key in merged and merged[key] != rec.get(key) and key not in changes:
             changes[key] = merged[key]
+    if model == "account.move" and rec.get("state") != "draft" \
+            and set(vals) & POSTED_LOCKED:
+        raise UserError("You cannot modify a posted journal entry. Reset it to draft first.")
     if model == "ir.model.fields":
         if rec["state"] != "manual":
             raise UserError("Properties of base fields cannot be altered in this manner! Please"
