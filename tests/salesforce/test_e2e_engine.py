@@ -45,24 +45,31 @@ def _data(state: dict[str, Any]) -> dict[str, int]:
 
 def test_practicehub_to_salesforce_run_rerun_rollback(pair: Any) -> None:
     from ferry.engine import pipeline
+    from ferry.engine.project import Project
     from ferry.mapping.mapping_file import content_hash, save
     from ferry.mapping.model import Confirmation
     from ferry.mapping.recipes import load_recipe
+    from ferry.settings import BaaConfirmation, load_settings, save_settings
 
+    settings = load_settings(pair.project.settings_path)  # clinical records need a BAA
+    settings.baa = BaaConfirmation(confirmed=True, by="tests",
+                                   at=dt.datetime.now(dt.UTC).isoformat(), reference="BAA-1")
+    save_settings(settings, pair.project.settings_path)
+    project = Project.at(pair.project.root)
     info = pair.dest_info
     before = _state(info)
     doc = load_recipe("practicehub", "salesforce", None)
     doc.confirmed = Confirmation(hash=content_hash(doc), by="tests",
                                  at=dt.datetime.now(dt.UTC).isoformat())
-    save(doc, pair.project.mapping_path)
-    pipeline.run_extract(pair.project)
-    _, provisioned = pipeline.run_prepare(pair.project)
+    save(doc, project.mapping_path)
+    pipeline.run_extract(project)
+    _, provisioned = pipeline.run_prepare(project)
     assert sum(p.created for p in provisioned) > 50
     meta = _state(info)["custom_metadata"]
     assert {"Treatment_Record__c", "Insurance_Record__c", "Invoice__c",
             "Practitioner_Patient_Relationship__c"} <= set(meta)
 
-    report = pipeline.load(pair.project)
+    report = pipeline.load(project)
     totals = report.totals()
     assert totals["created"] > 50, totals
     loaded = _data(_state(info))
@@ -71,11 +78,11 @@ def test_practicehub_to_salesforce_run_rerun_rollback(pair: Any) -> None:
     skipped = totals.get("skipped", 0)
     assert skipped <= totals["created"] // 10, totals
 
-    again = pipeline.load(pair.project, kind="run")
+    again = pipeline.load(project, kind="run")
     assert _data(_state(info)) == loaded  # nothing duplicated
     assert again.totals().get("created", 0) == 0 or again.totals() != totals
 
-    result = pipeline.run_rollback(pair.project)
+    result = pipeline.run_rollback(project)
     assert not result.failures, result.failures[:5]
     after = _state(info)
     assert _data(after) == _data(before)
