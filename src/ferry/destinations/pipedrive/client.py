@@ -55,6 +55,7 @@ COSTS: dict[tuple[str, str, str], int] = {
 }
 WINDOW_S = 2.0
 MARGIN = 1.1
+JITTER_S = 0.03
 
 
 class Ambiguous(RetriableError):
@@ -101,10 +102,11 @@ class PipedriveClient:
         self.http = make_client(base_url.rstrip("/"), timeout=timeout, transport=transport,
                                 headers={"x-api-token": token, "accept": "application/json"})
         self.time_scale = time_scale
-        # 10 % wider than the server's window: arrival jitter must not push a call into it
-        self.window = SlidingWindow(burst, WINDOW_S * MARGIN, time_scale=time_scale)
-        self.search_window = SlidingWindow(search_burst, WINDOW_S * MARGIN,
-                                           time_scale=time_scale)
+        # wider than the server's window (10 % + 30 ms real): send/arrival jitter must not
+        # push a call into the previous window, even at a sandbox's accelerated time scale
+        window = WINDOW_S * MARGIN + JITTER_S * time_scale
+        self.window = SlidingWindow(burst, window, time_scale=time_scale)
+        self.search_window = SlidingWindow(search_burst, window, time_scale=time_scale)
         self.daily_budget = daily_budget
         self.attempts = attempts
         self.ledger = Ledger(ledger)
