@@ -254,6 +254,21 @@ def test_transport_faults_never_duplicate(odoo_factory: Any, monkeypatch: pytest
     assert len(set(ids)) == 200
     tagged = dest.rpc.execute("res.partner", "search_count", [["x_ferry_source_id", "!=", False]])
     assert tagged == 200
+    odoo.faults("502=0.1,drop=0.05,truncate=0.15,lock=0.05", seed=5)
+    deleted = dest.delete("res.partner", [str(i) for i in ids])
+    stage = dest.ensure([SchemaItem("stage", "deal", "Faulty", "Faulty")])
+    odoo.faults("")
+    assert all(r.ok for r in deleted), [r.error for r in deleted if not r.ok]
+    assert dest.rpc.execute("res.partner", "search_count", [["x_ferry_source_id", "!=", False]]
+                            ) == 0
+    assert dest.rpc.execute("crm.stage", "search_count", [["name", "=", "Faulty"]]) == 1
+    assert stage[0].created
+    # an unlink retried after its first try committed meets MissingError: that is success
+    three = [int(r.dest_id or 0) for r in dest.create("res.partner", [{"name": "x"}] * 3)]
+    dest.rpc.execute("res.partner", "unlink", three[:1])
+    failed: dict[int, Any] = {}
+    dest._unlink("res.partner", three, failed)
+    assert not failed and dest.rpc.execute("res.partner", "search", [["id", "in", three]]) == []
 
 
 def test_version_drift_and_unknown_fields(odoo_factory: Any, monkeypatch: pytest.MonkeyPatch,

@@ -107,7 +107,11 @@ class Provisioner:
                                      context={"active_test": False})
         if found:
             return Provisioned(item, str(found[0]["id"]), created=False)
-        new_id = self.rpc.execute(model, "create", [{"name": label, **vals}], retry=False)[0]
+        try:
+            new_id = self.rpc.execute(model, "create", [{"name": label, **vals}],
+                                      retry=False)[0]
+        except RetriableError:  # the create may have committed: find it, else create again
+            return self._named(item, model, vals, domain)
         return Provisioned(item, str(new_id), created=True)
 
     def _model_ids(self, models: set[str]) -> dict[str, int]:

@@ -354,12 +354,14 @@ class OdooDestination(Destination):
         try:
             self.rpc.execute(model, "unlink", ids)
         except OdooUserError as exc:
-            if len(ids) > 1:
-                for i in ids:
+            # a retried call whose first try committed reports the ids as missing: look again
+            live = self.rpc.execute(model, "search", [["id", "in", ids]], context=NO_ACTIVE)
+            if len(live) > 1 or (live and len(ids) > 1):
+                for i in live:
                     self._unlink(model, [i], failed)
-                return
-            failed[ids[0]] = WriteResult.failure(RecordError(
-                f"odoo:{model}:{ids[0]}", exc.field, exc.reason, system="odoo"))
+            elif live:
+                failed[ids[0]] = WriteResult.failure(RecordError(
+                    f"odoo:{model}:{ids[0]}", exc.field, exc.reason, system="odoo"))
 
     def iter_ids(self, object_name: str) -> Iterator[str]:
         model = self._model(object_name)
