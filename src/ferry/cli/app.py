@@ -34,6 +34,7 @@ COMMANDS = [
     "status",
     "sandbox",
     "demo",
+    "ui",
 ]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,

@@ -1,0 +1,284 @@
+"""The verbs the UI can start, as job work: the same engine functions the CLI commands call,
+followed by the same report writers, so a step clicked here leaves exactly the trace the
+command would have left (runs in the staging store, audit entries, reports under ``reports/``).
+
+Each work function takes the ``Job`` (for progress) and returns (one-line summary, report paths
+relative to the project's reports folder).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ferry.engine.project import Project
+from ferry.errors import FerryError
+from ferry.ui.jobs import Job, Work
+
+Paths = tuple[Path, Path]
+
+
+def fresh(project: Project) -> Project:
+    """A Project re-reading ferry.yaml (settings are cached per instance)."""
+    project.__dict__.pop("settings", None)
+    return project
+
+
+def hold_for(project: Project) -> Any:
+    """The PHI-review / BAA gate ``ferry run`` uses, when the PHI package provides it."""
+    try:
+        from ferry.phi.gate import make_hold  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return make_hold(project)
+
+
+def _rel(project: Project, *paths: Path) -> list[str]:
+    root = project.root / "reports"
+    return [str(p.relative_to(root)) for p in paths if p.suffix == ".html"] + \
+        [str(p.relative_to(root)) for p in paths if p.suffix == ".json"]
+
+
+def _budgeted(job: Job, dest: Any) -> Callable[[str, int, int], None]:
+    """A load progress callback that also samples the destination's API budget (≤ 1/s)."""
+    last = [0.0]
+
+    def update(name: str, done: int, total: int) -> None:
+        job.progress(name, done, total)
+        now = time.monotonic()
+        if dest is not None and now - last[0] >= 1.0:
+            last[0] = now
+            try:
+                b = dest.budget()
+                job.set_budget(b.remaining, b.limit)
+            except Exception:  # noqa: BLE001 - the budget is a nicety; the load goes on
+                pass
+    return update
+
+
+def extract(project: Project) -> Work:
+    from ferry.engine.pipeline import run_extract
+    from ferry.reports.render import write_report
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        def on_page(page: Any, stats: Any) -> None:
+            job.progress(page.object, stats.staged.get(page.object, 0)
+                         + stats.unchanged.get(page.object, 0), None)
+
+        run_id, stats = run_extract(project, on_page=on_page)
+        paths = write_report(project.reports_dir("extract"), "extract",
+                             {"run": run_id, "stats": stats.__dict__,
+                              "staged": project.store.counts()}, project=project.settings.project)
+        return (f"extract {run_id}: {stats.pages} pages, staged {sum(stats.staged.values())}"
+                f" records, {stats.errors} rows skipped"), _rel(project, *paths)
+    return work
+
+
+def profile(project: Project, limit: int = 5000) -> Any:
+    """What ``ferry map`` profiles: up to ``limit`` staged records per object (None if empty)."""
+    from ferry.mapping.validate import profile_records
+
+    counts = project.store.counts()
+    if not counts:
+        return None
+
+    def head(obj: str) -> Any:
+        for i, rec in enumerate(project.store.iter_records(obj)):
+            if i >= limit:
+                return
+            yield rec
+    return {obj: profile_records(head(obj)) for obj in counts}
+
+
+def schema(project: Project) -> Any:
+    """The destination's schema as ``ferry map`` reads it (None when unreachable)."""
+    from ferry.engine.pipeline import open_destination
+
+    try:
+        dest = open_destination(project)
+        try:
+            return dest.describe()
+        finally:
+            dest.close()
+    except Exception:  # noqa: BLE001 - without it, confirm checks against the recipe's rules
+        return None
+
+
+def propose(project: Project, force: bool = False) -> Work:
+    from ferry.mapping.draft import draft_mapping
+    from ferry.mapping.mapping_file import save
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        path = project.mapping_path
+        if path.exists() and not force:
+            raise FerryError(f"{path.name} exists: edit it on the mapping page")
+        s = project.settings
+        doc = draft_mapping(s.source.kind, s.destination.kind, profile(project),
+                            schema(project), None)
+        header = (f"Ferry mapping: {doc.source} → {doc.destination} (from recipe {doc.recipe}).\n"
+                  "Edit freely (comments survive); then run `ferry map --confirm`.\n"
+                  "status: review lines need a decision; samples of PHI fields are masked.")
+        save(doc, path, header)
+        review = sum(1 for om in doc.objects for fm in om.fields if fm.status == "review")
+        return (f"wrote {path.name}: {len(doc.objects)} object maps,"
+                f" {review} field(s) to review"), []
+    return work
+
+
+def prepare(project: Project) -> Work:
+    from ferry.engine.owners import match_owners
+    from ferry.engine.pipeline import open_destination, run_prepare
+    from ferry.reports.render import write_report
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        run_id, provisioned = run_prepare(project)
+        dest = open_destination(project)
+        try:
+            owners = match_owners(project.store, dest.users(),
+                                  project.settings.options.fallback_owner_email).report()
+        finally:
+            dest.close()
+        rows = [{"kind": p.item.kind, "object": p.item.object, "name": p.item.name,
+                 "key": p.key, "created": p.created} for p in provisioned]
+        paths = write_report(project.reports_dir("prepare"), "prepare",
+                             {"run": run_id, "schema": rows, "owners": owners},
+                             project=project.settings.project)
+        return (f"prepare {run_id}: {len(rows)} schema items"
+                f" ({sum(r['created'] for r in rows)} created)"), _rel(project, *paths)
+    return work
+
+
+def scan(project: Project) -> Work:
+    from ferry.phi import queue
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        flagged = queue.scan(project.store)
+        return f"PHI scan: {sum(flagged.values())} record(s) flagged", []
+    return work
+
+
+def sample(project: Project, size: int) -> Work:
+    from ferry.engine.diff import run_sample
+    from ferry.reports.verification import write_sample
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        report, diff, selected = run_sample(project, size, progress=job.progress,
+                                            hold=hold_for(project))
+        data = {"run": report.run_id, "size": size, "selection": selected, **diff.as_dict(),
+                "unexplained_skip_count": len(diff.unexplained_skips)}
+        paths = write_sample(project.reports_dir("sample"), data,
+                             project=project.settings.project, name=report.run_id)
+        return (f"sample {report.run_id}: {diff.records} records,"
+                f" {len(diff.fields)} fields — {'PASS' if diff.passed else 'FAIL'}"), \
+            _rel(project, *paths)
+    return work
+
+
+def run_data(report: Any, project: Project) -> dict[str, Any]:
+    """The run report's data, as ``ferry run`` writes it."""
+    return {"run": report.run_id, "kind": report.kind, "dry_run": report.dry_run,
+            "totals": report.totals(),
+            "maps": [{"map": k, **v.as_dict()} for k, v in report.stats.items()],
+            "owners": report.owners, "dedup": report.dedup,
+            "recovered": report.recovery.__dict__,
+            "skips": [s.__dict__ for s in project.store.skips(report.run_id)][:5000]}
+
+
+def run(project: Project) -> Work:
+    from ferry.engine.pipeline import load, open_destination
+    from ferry.reports.render import write_report
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        dest = open_destination(project)
+        try:
+            report = load(project, progress=_budgeted(job, dest), hold=hold_for(project),
+                          dest=dest)
+            b = dest.budget()
+            job.set_budget(b.remaining, b.limit)
+        finally:
+            dest.close()
+        paths = write_report(project.reports_dir("run"), "run", run_data(report, project),
+                             project=project.settings.project, name=report.run_id)
+        t = report.totals()
+        return (f"run {report.run_id}: created {t.get('created', 0)}, updated"
+                f" {t.get('updated', 0)}, held {t.get('held', 0)}, skipped"
+                f" {t.get('skipped', 0)}"), _rel(project, *paths)
+    return work
+
+
+def delta(project: Project) -> Work:
+    from ferry.engine.pipeline import delta as run_delta
+    from ferry.reports.render import write_report
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        stats, report, deleted = run_delta(project, progress=job.progress,
+                                           hold=hold_for(project))
+        paths = write_report(project.reports_dir("delta"), "delta",
+                             {"run": report.run_id, "changed": stats.staged,
+                              "deleted_at_source": stats.deleted,
+                              "deleted_in_destination": deleted,
+                              "maps": [{"map": k, **v.as_dict()}
+                                       for k, v in report.stats.items()]},
+                             project=project.settings.project, name=report.run_id)
+        return (f"delta {report.run_id}: {sum(stats.staged.values())} changed,"
+                f" {deleted} deleted"), _rel(project, *paths)
+    return work
+
+
+def reconcile(project: Project) -> Work:
+    from ferry.engine.reconcile import run_reconcile
+    from ferry.reports.verification import write_reconcile
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        result = run_reconcile(project)
+        name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-reconcile"
+        paths = write_reconcile(project.reports_dir("reconcile"), result.as_dict(),
+                                project=project.settings.project, name=name)
+        verdict = "balanced" if result.balanced else \
+            f"NOT balanced ({len(result.discrepancies)} discrepancies)"
+        return f"reconcile: {verdict}", _rel(project, *paths)
+    return work
+
+
+def guide(project: Project) -> Work:
+    from ferry.engine.guide import guide as build_guide
+    from ferry.reports.verification import write_guide
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        doc = None
+        if project.mapping_path.exists():
+            from ferry.mapping.mapping_file import load
+
+            doc = load(project.mapping_path)
+        data = build_guide(project.store, project.settings.destination.kind, doc)
+        paths = write_guide(project.reports_dir("guide"), data,
+                            project=project.settings.project)
+        s = data["summary"]
+        return (f"guide for {data['tool']}: {s['workflows']} workflow(s),"
+                f" {s['reminder_rules']} reminder rule(s)"), _rel(project, *paths)
+    return work
+
+
+def rollback(project: Project, run_id: str | None) -> Work:
+    from ferry.engine.pipeline import run_rollback
+    from ferry.reports.render import write_report
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        result = run_rollback(project, run_id)
+        paths = write_report(project.reports_dir("rollback"), "rollback",
+                             {**result.__dict__, "verified": result.verified},
+                             project=project.settings.project)
+        status = "verified" if result.verified else "NOT verified"
+        return (f"rollback of {len(result.runs)} run(s): deleted {result.deleted}, restored"
+                f" {result.restored}, schema removed {result.schema_removed} — {status}"), \
+            _rel(project, *paths)
+    return work
+
+
+#: verbs the run-control page can start with no further input
+SIMPLE: dict[str, Callable[[Project], Work]] = {
+    "extract": extract, "prepare": prepare, "scan": scan, "run": run, "delta": delta,
+    "reconcile": reconcile, "guide": guide}

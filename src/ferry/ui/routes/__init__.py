@@ -1,0 +1,1 @@
+"""The UI's routes, one module per area; every route passes the guard in ``ferry.ui.app``."""

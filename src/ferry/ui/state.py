@@ -1,0 +1,159 @@
+"""Read-only views of a project for the pages: where it stands, what a rollback would undo.
+
+Everything here reads the staging store, the audit log and the files in the project folder —
+the same sources ``ferry status`` reads — and returns plain data for the templates. Nothing
+here returns a record's field values: pages outside the PHI review show references and counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ferry.engine.project import Project
+from ferry.errors import FerryError
+from ferry.model.entities import ENTITIES
+
+
+@dataclass
+class Step:
+    verb: str
+    label: str
+    done: bool
+    detail: str = ""
+    href: str = "/runs"
+
+
+def _last_done(project: Project, kind: str) -> Any:
+    runs = [r for r in project.store.runs(kind) if r.status == "done"]
+    return runs[-1] if runs else None
+
+
+def _reports(project: Project, verb: str) -> list[Path]:
+    d = project.root / "reports" / verb
+    return sorted(d.glob("*.json"), key=lambda p: p.stat().st_mtime) if d.is_dir() else []
+
+
+def mapping_state(project: Project) -> tuple[str, str]:
+    """('missing' | 'unconfirmed' | 'changed' | 'invalid' | 'confirmed', detail)."""
+    from ferry.mapping.mapping_file import content_hash, load
+
+    if not project.mapping_path.exists():
+        return "missing", "no mapping.yaml yet"
+    try:
+        doc = load(project.mapping_path)
+    except FerryError as exc:
+        return "invalid", str(exc)
+    if doc.confirmed is None:
+        review = sum(1 for om in doc.objects for fm in om.fields if fm.status == "review")
+        return "unconfirmed", f"not confirmed; {review} field(s) in review"
+    if doc.confirmed.hash != content_hash(doc):
+        return "changed", "changed after it was confirmed: confirm again"
+    return "confirmed", f"confirmed by {doc.confirmed.by} at {doc.confirmed.at}"
+
+
+def phi_counts(project: Project) -> dict[str, int]:
+    from ferry.phi import queue
+
+    return queue.counts(project.store)
+
+
+def steps(project: Project) -> list[Step]:
+    """The migration steps in order, each done or not, with a one-line detail."""
+    m_state, m_detail = mapping_state(project)
+    ext, prep = _last_done(project, "extract"), _last_done(project, "prepare")
+    smp, run = _last_done(project, "sample"), _last_done(project, "run")
+    phi = phi_counts(project)
+    recon, guide = _reports(project, "reconcile"), _reports(project, "guide")
+    staged = sum(project.store.counts().values())
+    return [
+        Step("extract", "Extract the source", ext is not None,
+             f"{staged} records staged" if ext else "nothing staged yet"),
+        Step("map", "Propose the mapping", m_state != "missing", m_detail, "/mapping"),
+        Step("confirm", "Review and confirm the mapping", m_state == "confirmed", m_detail,
+             "/mapping"),
+        Step("prepare", "Prepare the destination", prep is not None,
+             f"run {prep.run_id}" if prep else "custom fields not created yet"),
+        Step("owners", "Check owners (fallback owner)",
+             bool(project.settings.options.fallback_owner_email),
+             project.settings.options.fallback_owner_email or "no fallback owner set",
+             "/owners"),
+        Step("sample", "Run a sample and read its diff", smp is not None,
+             f"run {smp.run_id}" if smp else "no sample yet"),
+        Step("review", "Review flagged PHI", bool(phi) and not phi.get("pending"),
+             ", ".join(f"{k} {v}" for k, v in sorted(phi.items())) or "not scanned yet",
+             "/phi"),
+        Step("run", "Run the full load", run is not None,
+             f"run {run.run_id}" if run else "not run yet"),
+        Step("reconcile", "Reconcile", bool(recon),
+             recon[-1].stem if recon else "no reconciliation yet", "/reports?verb=reconcile"),
+        Step("guide", "Rebuild guide", bool(guide), "written" if guide else "not written yet",
+             "/guide"),
+    ]
+
+
+def counts(project: Project) -> list[dict[str, Any]]:
+    """Records per object: staged, loaded (in the id map), skipped."""
+    store = project.store
+    staged, mapped, skipped = store.counts(), store.mapped_counts(), store.skip_counts()
+    seen = set(staged) | set(mapped) | set(skipped)
+    order = [o for o in ENTITIES if o in seen] + sorted(seen - set(ENTITIES))
+    return [{"object": o, "staged": staged.get(o, 0), "loaded": mapped.get(o, 0),
+             "skipped": skipped.get(o, 0)} for o in order]
+
+
+def rollback_preview(project: Project, run_id: str | None = None) -> dict[str, Any]:
+    """What ``ferry rollback`` would undo: its target runs and, per run, the writes it would
+    revert (from the audit log: done entries not yet undone), as counts by operation and object
+    plus the first references. Before-images are not shown (they are record values)."""
+    from ferry.engine.rollback import UNDOABLE, target_runs
+
+    runs = target_runs(project.store, run_id)
+    wanted = set(runs)
+    undone: set[int] = set()
+    ops: dict[str, Counter[tuple[str, str]]] = {r: Counter() for r in runs}
+    first: dict[str, list[dict[str, Any]]] = {r: [] for r in runs}
+    entries = list(project.audit.entries())
+    for e in entries:
+        if e.kind == "done" and "undoes" in e.detail:
+            undone.update(int(s) for s in e.detail["undoes"])
+    for e in entries:
+        if e.run_id not in wanted or e.kind != "done" or e.op not in UNDOABLE \
+                or e.seq in undone or "undoes" in e.detail:
+            continue
+        ops[e.run_id][(e.op, e.dest_object)] += 1
+        if len(first[e.run_id]) < 25:
+            first[e.run_id].append({"seq": e.seq, "op": e.op, "object": e.dest_object,
+                                    "dest_id": e.dest_id, "source": e.src_ref or ""})
+    infos = {r.run_id: r for r in project.store.runs()}
+    out = []
+    for r in runs:
+        info = infos.get(r)
+        out.append({"run_id": r, "kind": info.kind if info else "?",
+                    "status": info.status if info else "?",
+                    "started": info.started_at if info else "",
+                    "undo": [{"op": op, "object": obj, "count": n}
+                             for (op, obj), n in sorted(ops[r].items())],
+                    "writes": sum(ops[r].values()), "first": first[r]})
+    return {"runs": out, "total": sum(r["writes"] for r in out)}
+
+
+def reports(project: Project, verb: str | None = None) -> list[dict[str, Any]]:
+    """Report files under <project>/reports, newest first (never following symlinks)."""
+    root = project.root / "reports"
+    if not root.is_dir() or root.is_symlink():
+        return []
+    out = []
+    for d in sorted(root.iterdir()):
+        if not d.is_dir() or d.is_symlink() or (verb and d.name != verb):
+            continue
+        for f in d.iterdir():
+            if f.suffix == ".json" and f.is_file() and not f.is_symlink():
+                html = f.with_suffix(".html")
+                out.append({"verb": d.name, "name": f.stem, "json": f"{d.name}/{f.name}",
+                            "html": f"{d.name}/{html.name}" if html.is_file()
+                            and not html.is_symlink() else None,
+                            "mtime": f.stat().st_mtime})
+    return sorted(out, key=lambda r: -r["mtime"])
