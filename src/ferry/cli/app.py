@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import typer
 
 from ferry.cli.console import err_console
 from ferry.errors import FerryError
+from ferry.phi import scrub
 
 COMMANDS = [
     "init",
@@ -45,9 +47,23 @@ for _name in COMMANDS:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=os.environ.get("FERRY_LOG_LEVEL", "WARNING").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        filename=os.environ.get("FERRY_LOG_FILE") or None)
+    scrub.install()
     try:
         app()
     except FerryError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {scrub.scrub(str(exc))}")
         sys.exit(2)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - no traceback: it could quote a PHI value
+        logging.getLogger("ferry").error("unexpected failure: %s", scrub.safe_error(exc))
+        err_console.print(f"[red]unexpected failure:[/red] {scrub.safe_error(exc)}"
+                          " (set FERRY_DEBUG=1 for a scrubbed traceback)")
+        if os.environ.get("FERRY_DEBUG"):
+            import traceback
+
+            err_console.print(scrub.scrub("".join(traceback.format_exception(exc))))
+        sys.exit(3)

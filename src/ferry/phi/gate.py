@@ -22,6 +22,8 @@ from ferry.phi.detect import redact
 from ferry.phi.queue import TEXT_FIELDS, item_status, scan, text_of
 
 EXCLUDED = "excluded: "
+#: the field that *is* the record for note-like objects; other flagged fields are side fields
+MAIN_CONTENT = {"clinical_note": "body", "message": "body", "document": "content"}
 
 
 def withhold_clinical(doc: MappingDoc, required: dict[str, set[str]] | None = None
@@ -64,16 +66,29 @@ class Gate:
         flagged = item_status(self.store, om.source, rec.source_id)
         if not flagged:
             return None
-        statuses = {it.status for it in flagged.values()}
-        if "exclude" in statuses:
-            return EXCLUDED + "PHI review decided to exclude it"
-        if not self.baa:
-            return "no BAA confirmation: content flagged as PHI is not written"
-        if "pending" in statuses:
-            return "awaiting PHI review (ferry review)"
-        if "redact" not in statuses:
-            return None
-        return self._redacted(rec, {f: it for f, it in flagged.items() if it.status == "redact"})
+        main = MAIN_CONTENT.get(om.source)
+        whole = flagged.get(main) if main else None
+        if whole is not None:  # the record *is* the flagged text: it waits or goes as a whole
+            if whole.status == "exclude":
+                return EXCLUDED + "PHI review decided to exclude it"
+            if not self.baa:
+                return "no BAA confirmation: content flagged as PHI is not written"
+            if whole.status == "pending":
+                return "awaiting PHI review (ferry review)"
+        # A flagged side field (a patient's medical history, an appointment's notes) does not
+        # hold the whole record: the field is left out until it is decided, or redacted.
+        update: dict[str, Any] = {}
+        for field, it in flagged.items():
+            if field == main:
+                continue
+            if it.status in ("pending", "exclude") or not self.baa:
+                update[field] = None
+        redacts = {f: it for f, it in flagged.items() if it.status == "redact" and self.baa}
+        if redacts:
+            rec = self._redacted(rec, redacts)
+        if update:
+            rec = rec.model_copy(update=update)
+        return rec if (update or redacts) else None
 
     def _redacted(self, rec: Record, items: dict[str, Any]) -> Record:
         update: dict[str, Any] = {}

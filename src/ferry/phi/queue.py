@@ -173,14 +173,29 @@ def item_status(store: StagingStore, object_name: str, source_id: str) -> dict[s
 
 def decide(store: StagingStore, object_name: str, source_id: str, decision: str, by: str,
            rule: str | None = None) -> int:
+    """Record a decision on a flagged record. A reviewer may also exclude (or approve) a record
+    the detector did not flag, e.g. an image attachment it cannot read."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {', '.join(DECISIONS)}")
     ensure_schema(store)
+    at = dt.datetime.now(dt.UTC).isoformat()
     with store.tx() as c:
-        return c.execute("UPDATE phi_queue SET status=?, decided_by=?, decided_at=?, rule=?"
-                         " WHERE object=? AND source_id=? AND status != 'clean'",
-                         (decision, by, dt.datetime.now(dt.UTC).isoformat(), rule, object_name,
-                          source_id)).rowcount
+        n = c.execute("UPDATE phi_queue SET status=?, decided_by=?, decided_at=?, rule=?"
+                      " WHERE object=? AND source_id=? AND status != 'clean'",
+                      (decision, by, at, rule, object_name, source_id)).rowcount
+    if n or decision == "redact":
+        return n
+    staged = store.get(object_name, source_id)
+    fields = TEXT_FIELDS.get(object_name)
+    if staged is None or not fields:
+        return 0
+    with store.tx() as c:
+        for f in fields:
+            c.execute("INSERT OR REPLACE INTO phi_queue (object, source_id, field, spans, types,"
+                      " status, decided_by, decided_at, rule, content_hash) VALUES"
+                      " (?,?,?,'[]','',?,?,?,?,?)",
+                      (object_name, source_id, f, decision, by, at, rule, staged.hash))
+    return 1
 
 
 def decide_rule(store: StagingStore, decision: str, by: str, *, object_name: str | None = None,

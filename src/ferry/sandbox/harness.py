@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.engine.project import Project
+from ferry.model.crypto import new_key
 from ferry.sandbox.profiles import profile
 from ferry.sandbox.registry import SandboxOptions, serve
 from ferry.sandbox.synth import Practice
@@ -42,7 +43,7 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
                source_extra: dict[str, Any] | None = None,
                dest_extra: dict[str, Any] | None = None,
                options: dict[str, Any] | None = None, fresh: bool = True,
-               env_prefix: str = "FERRY_DEMO_") -> Pair:
+               env_prefix: str = "FERRY_DEMO_", encrypt: bool = True) -> Pair:
     """Sandboxes on free ports + a project folder at ``directory`` wired to them."""
     if fresh and directory.exists():
         shutil.rmtree(directory)
@@ -61,10 +62,16 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
     dst_settings, dst_env = profile(destination, dst_info, time_scale=time_scale,
                                     env_prefix=env_prefix)
     env = {**src_env, **dst_env}
+    opts = dict(options or {})
+    if encrypt:  # staged PHI is encrypted at rest, as in a real project
+        key_env = f"{env_prefix}ENCRYPTION_KEY"
+        env[key_env] = new_key()
+        opts.setdefault("encrypt_at_rest", True)
+        opts.setdefault("encryption_key_env", key_env)
     os.environ.update(env)
     settings = Settings(project=directory.name,
                         source=ConnectorSettings(**src_settings),
                         destination=ConnectorSettings(**dst_settings),
-                        options=Options(fallback_owner_email=FALLBACK_OWNER, **(options or {})))
+                        options=Options(fallback_owner_email=FALLBACK_OWNER, **opts))
     save_settings(settings, directory / "ferry.yaml")
     return Pair(Project.at(directory), src_info, dst_info, practice, env, [src_run, dst_run])

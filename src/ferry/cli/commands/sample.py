@@ -9,7 +9,7 @@ import typer
 
 from ferry.cli.common import ProjectOpt, load_progress, print_paths, project_at, stats_table
 from ferry.cli.console import console
-from ferry.engine.diff import run_sample
+from ferry.engine.readback import run_sample
 from ferry.reports.verification import write_sample
 
 

@@ -1,0 +1,61 @@
+"""The detector finds the PHI the generator planted in notes and messages, and redaction
+replaces every span by a typed placeholder."""
+
+from __future__ import annotations
+
+from ferry.model.staging import StagingStore
+from ferry.phi.detect import Known, detect, redact
+from ferry.phi.queue import known_for
+from ferry.phi.scrub import scrub
+from ferry.sandbox.synth import Practice
+
+MUST = {"name", "dob", "mrn", "phone", "email", "person"}
+
+
+def _covered(found: list, start: int, end: int) -> bool:
+    return any(s.start <= start and s.end >= end for s in found)
+
+
+def test_recall_of_identifying_phi_in_generated_notes(tmp_path) -> None:
+    practice = Practice(seed=11, patients=120)
+    store = StagingStore(tmp_path / "s.db")
+    store.put_records("patient", practice.iter("patient"))
+    planted = missed = 0
+    misses: list[str] = []
+    for obj in ("clinical_note", "message"):
+        for rec in practice.iter(obj):
+            spans = detect(rec.body, known_for(store, rec))
+            for start, end, kind in practice.phi_spans(rec.source_id, obj):
+                if kind not in MUST:
+                    continue
+                planted += 1
+                if not _covered(spans, start, end):
+                    missed += 1
+                    misses.append(f"{obj}:{rec.source_id} {kind}")
+    assert planted > 200
+    assert 1 - missed / planted >= 0.98, misses[:20]
+
+
+def test_known_identifiers_are_found_anywhere() -> None:
+    known = Known(names=["Ada Quillfeather"], dates=["1950-02-03"], identifiers=["X-99821"],
+                  phones=["+44 7700 900123"], emails=["ada@example.org"])
+    text = ("quillfeather called from 07700 900123 about X-99821, born 1950-02-03;"
+            " reply to ada@example.org")
+    kinds = {s.type for s in detect(text, known)}
+    assert {"name", "phone", "mrn", "dob", "email"} <= kinds
+
+
+def test_redact_leaves_no_span_text() -> None:
+    text = "Seen Maria Lopez (DOB 04/05/1977, MRN00012345), on Omeprazole 20 mg, J45.909."
+    spans = detect(text)
+    clean = redact(text, spans)
+    for bit in ("Maria", "Lopez", "04/05/1977", "MRN00012345", "Omeprazole", "J45.909"):
+        assert bit not in clean
+    assert "[MRN]" in clean and "[MEDICATION]" in clean
+
+
+def test_scrub_keeps_references_and_removes_values() -> None:
+    line = "write failed for source:patient:10042 (John Smith, john.smith@example.com)"
+    out = scrub(line)
+    assert "source:patient:10042" in out
+    assert "John" not in out and "john.smith@example.com" not in out
