@@ -25,13 +25,24 @@ def migration(tmp_path: Path) -> Iterator[Any]:
 
     def start(patients: int = 24, dest_extra: dict[str, Any] | None = None,
               options: dict[str, Any] | None = None, seed: int = 5,
-              destination: str = "pipedrive", doc: Any = None) -> Any:
+              destination: str = "pipedrive", doc: Any = None, review: str | None = None
+              ) -> Any:
+        """``review`` (approve/redact): confirm a BAA and decide every flagged item so."""
         pair = start_pair(tmp_path / f"proj{len(pairs)}", patients=patients, seed=seed,
                           destination=destination, time_scale=200.0, dest_extra=dest_extra,
                           options=options, env_prefix=f"FERRY_VT{len(pairs)}_")
         pairs.append(pair)
         write_confirmed(pair.project.mapping_path, doc)
         run_extract(pair.project)
+        if review:
+            from ferry.phi.queue import decide_rule, scan
+            from ferry.settings import save_settings
+
+            settings = pair.project.settings
+            settings.baa.confirmed, settings.baa.by, settings.baa.reference = True, "t", "BAA-1"
+            save_settings(settings, pair.project.settings_path)
+            scan(pair.project.store)
+            decide_rule(pair.project.store, review, "tests")
         run_prepare(pair.project)
         return pair
 

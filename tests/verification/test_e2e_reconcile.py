@@ -18,7 +18,7 @@ def _refs(result, kind: str) -> set[str]:
 
 
 def test_balanced_then_each_planted_fault_pinpointed(migration) -> None:
-    pair = migration(patients=20)
+    pair = migration(patients=20, review="approve")  # BAA + reviewed notes: they move
     proj = pair.project
     load(proj)
     clean = run_reconcile(proj)

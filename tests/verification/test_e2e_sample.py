@@ -8,7 +8,7 @@ import json
 from typer.testing import CliRunner
 
 from ferry.cli.app import app
-from ferry.engine.diff import run_sample
+from ferry.engine.readback import run_sample
 
 
 def test_clean_sample_passes(migration) -> None:
@@ -20,8 +20,12 @@ def test_clean_sample_passes(migration) -> None:
     cats = diff.categories()
     assert cats["equal"] > 0 and cats["transformed"] > 0  # refs, owners, value maps
     maps = {f.map for f in diff.fields}
-    assert {"patient_person", "appointment_deal", "note_note", "insurance_fold",
-            "insurance_dates", "document_file"} <= maps  # records, folds and files read back
+    assert {"patient_person", "appointment_deal", "insurance_fold", "insurance_dates",
+            "document_file"} <= maps  # records, folds and files read back
+    # No BAA in this project: notes (clinical, required content) are held by the PHI gate —
+    # explained skips, not differences — and so is anything that needed a held parent.
+    held = [s for s in diff.skips if s["ref"].startswith("source:clinical_note:")]
+    assert held and all(s["stage"] == "hold" and s["explained"] for s in held)
 
 
 def test_silent_truncation_is_found_and_fails(migration, tmp_path) -> None:
@@ -32,6 +36,7 @@ def test_silent_truncation_is_found_and_fails(migration, tmp_path) -> None:
     reports = sorted((pair.project.root / "reports" / "sample").glob("*.json"))
     data = json.loads(reports[-1].read_text())
     assert data["verdict"] == "fail"
+    assert data["unexplained_skip_count"] == 0  # held records and their children are explained
     cut = [d for d in data["unexplained_differences"] if d["field"] == "custom:occupation"]
     assert cut and all(d["category"] == "truncated" for d in cut)
     assert all(d["note"].startswith("the destination cut the value") for d in cut)
@@ -53,3 +58,15 @@ def test_salesforce_silent_truncation_is_found(migration) -> None:
     industry = [f for f in diff.fields if f.field == "Industry"]
     assert industry and all(f.category == "transformed" and f.explained
                             and "default" in f.note for f in industry)  # a constant, as mapped
+
+
+def test_redacted_notes_are_compared_as_written(migration) -> None:
+    """With a BAA and the PHI review deciding 'redact', notes go out redacted: the diff compares
+    the redacted text the load wrote and explains the change by the review, not as a loss."""
+    pair = migration(review="redact")
+    _, diff, _ = run_sample(pair.project, 40)
+    assert diff.passed, [(f.ref, f.field, f.note) for f in diff.unexplained]
+    content = [f for f in diff.fields if f.map == "note_note" and f.field == "content"]
+    assert content
+    redacted = [f for f in content if "PHI review" in f.note]
+    assert redacted and all(f.category == "transformed" and f.explained for f in redacted)

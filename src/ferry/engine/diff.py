@@ -26,27 +26,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import sqlite3
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ferry.connectors.base import Destination
 from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import CompiledMap, Lookup
 from ferry.mapping.transforms import get_value
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import PhiClass, field_info
-from ferry.model.staging import StagingStore
 
-__all__ = ["CATEGORIES", "FieldDiff", "SampleDiff", "classify", "diff_record", "mask", "plain",
-           "run_sample", "same", "sample_diff"]
+__all__ = ["CATEGORIES", "EXPLAINED_SKIPS", "FieldDiff", "SampleDiff", "as_number", "classify",
+           "diff_record", "mask", "phi_of", "plain", "run_sample", "same"]
 
 CATEGORIES = ("equal", "transformed", "truncated", "format_changed", "missing", "unexpected")
-#: skip stages the confirmed map accounts for (owner fallback, PHI hold, transform refusals)
-EXPLAINED_SKIPS = {"owners", "hold", "transform", "transform-field"}
+#: skip stages the confirmed map (and its PHI decisions) account for: owner fallback, PHI hold or
+#: exclusion, transform refusals; a child skipped because such a parent is absent inherits it
+EXPLAINED_SKIPS = {"owners", "hold", "excluded", "transform", "transform-field"}
 
 
 # -- comparing -----------------------------------------------------------------------------------
@@ -158,6 +155,7 @@ class SampleDiff:
     records: int = 0
     not_found: list[str] = field(default_factory=list)  # written but not readable back
     skips: list[dict[str, Any]] = field(default_factory=list)
+    withheld: list[dict[str, Any]] = field(default_factory=list)  # fields kept back (no BAA)
 
     @property
     def unexplained(self) -> list[FieldDiff]:
@@ -165,7 +163,7 @@ class SampleDiff:
 
     @property
     def unexplained_skips(self) -> list[dict[str, Any]]:
-        return [s for s in self.skips if s["stage"] not in EXPLAINED_SKIPS]
+        return [s for s in self.skips if not s.get("explained", s["stage"] in EXPLAINED_SKIPS)]
 
     @property
     def passed(self) -> bool:
@@ -184,12 +182,12 @@ class SampleDiff:
                 "fields_compared": len(self.fields), "categories": self.categories(),
                 "unexplained": len(self.unexplained), "by_map": [
                     {"map": m, **{k: c.get(k, 0) for k in CATEGORIES}} for m, c in by_map.items()],
-                "not_found": self.not_found, "skips": self.skips,
+                "not_found": self.not_found, "skips": self.skips, "withheld": self.withheld,
                 "differences": differences[:limit],
                 "unexplained_differences": [asdict(f) for f in self.unexplained][:limit]}
 
 
-def _phi(cm: CompiledMap, fm_source: Any, fm_phi: PhiClass | None) -> PhiClass:
+def phi_of(cm: CompiledMap, fm_source: Any, fm_phi: PhiClass | None) -> PhiClass:
     if fm_phi is not None:
         return fm_phi
     model = ENTITIES.get(cm.om.source)
@@ -207,9 +205,11 @@ def _phi(cm: CompiledMap, fm_source: Any, fm_phi: PhiClass | None) -> PhiClass:
 
 
 def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any], *,
-                dest: str, show_phi: bool = False) -> list[FieldDiff]:
-    """One record's field diffs (every mapped field, equal ones included)."""
+                dest: str, show_phi: bool = False, original: Any = None) -> list[FieldDiff]:
+    """One record's field diffs (every mapped field, equal ones included). ``rec`` is the record
+    as written (after the PHI gate); ``original`` the staged one when the gate changed it."""
     built = cm.build(rec, lookup)
+    original = original if original is not None else rec
     ref = f"source:{cm.om.source}:{rec.source_id}"
     errors = {e.field: e.reason for e in built.field_errors}
     out: list[FieldDiff] = []
@@ -224,16 +224,16 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
             continue
         seen.add(f.key)
         fm = f.fm
-        if fm.source is None:
-            src = None
-        elif isinstance(fm.source, list):
-            src = [get_value(rec, s) for s in fm.source]
-        else:
-            src = get_value(rec, fm.source)
+        names = [] if fm.source is None else fm.source if isinstance(fm.source, list) \
+            else [fm.source]
+        values = [get_value(original, n) for n in names]
+        src = values if isinstance(fm.source, list) else (values[0] if values else None)
+        trace = list(built.trace.get(f.key, []))
+        if any(get_value(rec, n) != v for n, v in zip(names, values, strict=True)):
+            trace.insert(0, "PHI review (redacted or withheld)")
         sent, got = built.payload.get(f.key), stored.get(f.key)
-        cat, ok, note = classify(src, sent, got, built.trace.get(f.key, []),
-                                 field_error=errors.get(f.label))
-        phi = _phi(cm, fm.source, fm.phi)
+        cat, ok, note = classify(src, sent, got, trace, field_error=errors.get(f.label))
+        phi = phi_of(cm, fm.source, fm.phi)
         # Destination ids and constants are not PHI; what came from a PHI field is.
         out.append(FieldDiff(ref, cm.om.name, dest, f.label, f.key, cat, ok,
                              mask(src, phi, show_phi=show_phi),
@@ -242,155 +242,9 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
     return out
 
 
-def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Destination,
-                lookup: Lookup, selection: set[tuple[str, str]], *, run_id: str | None = None,
-                show_phi: bool = False, batch: int = 100) -> SampleDiff:
-    """Read back every sampled record the load wrote (record maps) and diff it field by field."""
-    result = SampleDiff()
-    for cm in compiled:
-        om = cm.om
-        if om.mode == "fold":
-            _diff_fold(store, cm, dest, result, show_phi)
-        elif om.mode == "attach":
-            _diff_attach(store, cm, dest, selection, result)
-        if om.mode != "record":
-            continue
-        ids = sorted(sid for obj, sid in selection if obj == om.source)
-        pairs = []
-        for sid in ids:
-            staged = store.get(om.source, sid)
-            did = store.dest_id(om.source, sid, om.target)
-            if staged is None or did is None or staged.deleted or not cm.accepts(staged.record):
-                continue
-            pairs.append((staged.record, did))
-        keys = sorted({k for k in [cm.id_key, *(f.key for f in cm.fields)] if k})
-        for i in range(0, len(pairs), batch):
-            chunk = pairs[i:i + batch]
-            got = dest.read(om.target, [d for _, d in chunk], keys)
-            for rec, did in chunk:
-                where = f"{om.target}:{did}"
-                if did not in got:
-                    result.not_found.append(f"source:{om.source}:{rec.source_id} → {where}")
-                    continue
-                result.records += 1
-                result.fields += diff_record(cm, rec, lookup, got[did], dest=where,
-                                             show_phi=show_phi)
-    if run_id:
-        result.skips = [{"ref": s.ref, "field": s.field, "reason": s.reason, "stage": s.stage}
-                        for s in store.skips(run_id)]
-    return result
+def run_sample(project: Any, size: int, **kwargs: Any) -> tuple[Any, SampleDiff, dict[str, int]]:
+    """``ferry sample`` as a function; see ``ferry.engine.readback.run_sample`` (kept here for
+    callers that import it from ``diff``)."""
+    from ferry.engine.readback import run_sample as _run
 
-
-def _diff_fold(store: StagingStore, cm: CompiledMap, dest: Destination, result: SampleDiff,
-               show_phi: bool) -> None:
-    """Folded children: the parent's fields vs the aggregate of what the children sent
-    (``fold_acc`` holds exactly the sampled children's built values)."""
-    from ferry.engine import load as engine_load  # the one definition of fold values/strategies
-
-    decode = getattr(engine_load, "_decode", json.loads)
-
-    om = cm.om
-    try:
-        rows = store.conn.execute("SELECT parent_dest, key, value FROM fold_acc WHERE map=?"
-                                  " ORDER BY parent_dest, key, ord, source_id",
-                                  (om.name,)).fetchall()
-        target = store.conn.execute("SELECT dest_object FROM idmap WHERE src_object=? AND"
-                                    " dest_object LIKE ? LIMIT 1",
-                                    (om.source, f"%#{om.name}")).fetchone()
-    except sqlite3.OperationalError:
-        return  # no fold ran in this project yet
-    if not rows or target is None:
-        return
-    parent_target = str(target[0]).split("#", 1)[0]
-    strategy, sep = (om.fold.strategy, om.fold.separator) if om.fold else ("latest", "\n")
-    sent: dict[str, dict[str, list[Any]]] = {}
-    for parent, key, value in rows:
-        sent.setdefault(parent, {}).setdefault(key, []).append(decode(value))
-    phi = {f.key: _phi(cm, f.fm.source, f.fm.phi) for f in cm.fields}
-    labels = {f.key: f.label for f in cm.fields}
-    got = dest.read(parent_target, sorted(sent), sorted({k for v in sent.values() for k in v}))
-    for parent, values in sorted(sent.items()):
-        where = f"{parent_target}:{parent}"
-        if parent not in got:
-            result.not_found.append(f"fold {om.name} → {where}")
-            continue
-        result.records += 1
-        for key, vals in values.items():
-            want, have = engine_load._aggregate(strategy, sep, vals), got[parent].get(key)
-            cat, ok, note = classify(vals, want, have, [f"fold {strategy}"])
-            p = phi.get(key, PhiClass.NONE)
-            result.fields.append(FieldDiff(
-                f"fold:{om.name}", om.name, where, labels.get(key, key), key, cat, ok,
-                mask(vals, p, show_phi=show_phi), mask(want, p, show_phi=show_phi),
-                mask(have, p, show_phi=show_phi), note))
-
-
-def _diff_attach(store: StagingStore, cm: CompiledMap, dest: Destination,
-                 selection: set[tuple[str, str]], result: SampleDiff) -> None:
-    """Uploaded files: each must read back, with its name and (for documents) its size."""
-    om = cm.om
-    for obj, sid in sorted(selection):
-        if obj != om.source:
-            continue
-        staged, did = store.get(obj, sid), store.dest_id(obj, sid, om.target)
-        if staged is None or did is None:
-            continue
-        ref, where = f"source:{obj}:{sid}", f"{om.target}:{did}"
-        got = dest.read(om.target, [did])
-        if did not in got:
-            result.not_found.append(f"{ref} → {where}")
-            continue
-        result.records += 1
-        row = got[did]
-        rec = staged.record
-        checks = [("file_name", render_name(om, rec), _first(row, "file_name", "name", "Title")),
-                  ("size", getattr(rec, "size", None) if om.attach is None
-                   or om.attach.content == "file" else None,
-                   _first(row, "file_size", "size", "ContentSize", "file_size_bytes"))]
-        for label, want, have in checks:
-            if want is None or have is None:
-                continue
-            cat, ok, note = classify(want, want, have, [])
-            result.fields.append(FieldDiff(ref, om.name, where, label, label, cat, ok,
-                                           mask(want, PhiClass.CLINICAL),
-                                           mask(want, PhiClass.CLINICAL),
-                                           mask(have, PhiClass.CLINICAL), note))
-
-
-def _first(row: dict[str, Any], *keys: str) -> Any:
-    return next((row[k] for k in keys if row.get(k) not in (None, "")), None)
-
-
-def render_name(om: Any, rec: Any) -> str | None:
-    from ferry.engine.load import render
-
-    try:
-        return render(om.attach.file_name if om.attach else "{file_name}", rec)
-    except (KeyError, ValueError):
-        return None
-
-
-def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any = None,
-               hold: Any = None) -> tuple[Any, SampleDiff, dict[str, int]]:
-    """Select a representative slice, load it for real (run kind ``sample``), read it back and
-    diff it. ``hold`` is the same PHI-review / BAA gate ``ferry run`` uses (held records are
-    explained skips). Returns (load report, diff, records selected per object)."""
-    from ferry.engine.pipeline import confirmed_mapping, load, open_destination
-    from ferry.engine.prepare import apply_keys
-    from ferry.engine.reconcile import project_lookup
-    from ferry.engine.sample import select_sample
-    from ferry.mapping.compile import compile_mapping
-
-    doc = apply_keys(confirmed_mapping(project), project.store)
-    objects = {om.source for om in doc.objects if om.mode != "none"}
-    selection = select_sample(project.store, size, objects)
-    dest = open_destination(project)
-    try:
-        report = load(project, kind="sample", only=selection, dest=dest, progress=progress,
-                      hold=hold)
-        compiled = compile_mapping(doc)
-        result = sample_diff(project.store, compiled, dest, project_lookup(project, dest),
-                             selection, run_id=report.run_id, show_phi=show_phi)
-    finally:
-        dest.close()
-    return report, result, dict(Counter(obj for obj, _ in selection))
+    return _run(project, size, **kwargs)

@@ -1,0 +1,226 @@
+"""Read the sample back from the destination and diff it (``ferry sample``).
+
+``run_sample`` selects a representative slice, loads it for real through the same map and PHI
+gate as ``ferry run`` (run kind ``sample``, so rollback can undo it), then reads back every record
+it wrote: record maps field by field, fold maps as the parent's aggregated fields, attach maps as
+file name and size. The comparison rules live in ``diff``; this module knows where to look.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from ferry.connectors.base import Destination
+from ferry.engine.diff import (
+    EXPLAINED_SKIPS,
+    FieldDiff,
+    SampleDiff,
+    classify,
+    diff_record,
+    phi_of,
+)
+from ferry.engine.masking import mask
+from ferry.mapping.compile import CompiledMap, Lookup
+from ferry.model.fields import PhiClass
+from ferry.model.staging import StagingStore
+
+_PARENT_REF = re.compile(r"references (\w+):(\S+), which has no destination record")
+
+
+def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Destination,
+                lookup: Lookup, selection: set[tuple[str, str]], *, run_id: str | None = None,
+                show_phi: bool = False, batch: int = 100, gate: Any = None) -> SampleDiff:
+    """Read back every sampled record the load wrote and diff it field by field. ``gate`` is
+    the load's hold: a record it rewrote (redaction) is compared as written."""
+    result = SampleDiff()
+    compiled = list(compiled)
+    for cm in compiled:
+        om = cm.om
+        if om.mode == "fold":
+            _diff_fold(store, cm, dest, result, show_phi)
+        elif om.mode == "attach":
+            _diff_attach(store, cm, dest, selection, result)
+        if om.mode != "record":
+            continue
+        ids = sorted(sid for obj, sid in selection if obj == om.source)
+        pairs = []
+        for sid in ids:
+            staged = store.get(om.source, sid)
+            did = store.dest_id(om.source, sid, om.target)
+            if staged is None or did is None or staged.deleted or not cm.accepts(staged.record):
+                continue
+            verdict = gate(om, staged.record) if gate is not None else None
+            written = verdict if verdict is not None and not isinstance(verdict, str) else None
+            pairs.append((staged.record, did, written))
+        keys = sorted({k for k in [cm.id_key, *(f.key for f in cm.fields)] if k})
+        for i in range(0, len(pairs), batch):
+            chunk = pairs[i:i + batch]
+            got = dest.read(om.target, [d for _, d, _ in chunk], keys)
+            for rec, did, written in chunk:
+                where = f"{om.target}:{did}"
+                if did not in got:
+                    result.not_found.append(f"source:{om.source}:{rec.source_id} → {where}")
+                    continue
+                result.records += 1
+                result.fields += diff_record(cm, written or rec, lookup, got[did],
+                                             dest=where, show_phi=show_phi, original=rec)
+    if run_id:
+        result.skips = _explain_skips(store, compiled, run_id)
+    return result
+
+
+def _explain_skips(store: StagingStore, compiled: list[CompiledMap], run_id: str
+                   ) -> list[dict[str, Any]]:
+    """The run's skip lines, each marked explained when its stage is one the map accounts for,
+    or when it only lacks a parent that was itself skipped for an explained reason."""
+    explained: dict[str, bool] = {}
+    vias = {cm.om.source: cm.om.parent for cm in compiled if cm.om.parent is not None}
+    out = []
+    for s in store.skips(run_id):
+        ok = s.stage in EXPLAINED_SKIPS
+        if not ok and s.stage in ("reference", "attach"):
+            m = _PARENT_REF.search(s.reason)
+            parent = f"source:{m.group(1)}:{m.group(2)}" if m else None
+            _, obj, sid = s.ref.split(":", 2)
+            if parent is None and obj in vias:
+                staged = store.get(obj, sid)
+                pid = getattr(staged.record, vias[obj].via, None) if staged else None
+                parent = f"source:{vias[obj].object}:{pid}" if pid else None
+            ok = bool(parent and explained.get(parent))
+        explained[s.ref] = explained.get(s.ref, False) or ok
+        out.append({"ref": s.ref, "field": s.field, "reason": s.reason, "stage": s.stage,
+                    "explained": ok})
+    return out
+
+
+def _diff_fold(store: StagingStore, cm: CompiledMap, dest: Destination, result: SampleDiff,
+               show_phi: bool) -> None:
+    """Folded children: the parent's fields vs the aggregate of what the children sent
+    (``fold_acc`` holds exactly the sampled children's built values)."""
+    from ferry.engine import load as engine_load  # the one definition of fold values/strategies
+
+    decode = getattr(engine_load, "_decode", json.loads)
+
+    om = cm.om
+    try:
+        rows = store.conn.execute("SELECT parent_dest, key, value FROM fold_acc WHERE map=?"
+                                  " ORDER BY parent_dest, key, ord, source_id",
+                                  (om.name,)).fetchall()
+        target = store.conn.execute("SELECT dest_object FROM idmap WHERE src_object=? AND"
+                                    " dest_object LIKE ? LIMIT 1",
+                                    (om.source, f"%#{om.name}")).fetchone()
+    except sqlite3.OperationalError:
+        return  # no fold ran in this project yet
+    if not rows or target is None:
+        return
+    parent_target = str(target[0]).split("#", 1)[0]
+    strategy, sep = (om.fold.strategy, om.fold.separator) if om.fold else ("latest", "\n")
+    sent: dict[str, dict[str, list[Any]]] = {}
+    for parent, key, value in rows:
+        raw = value if isinstance(value, str) else store.codec.decode(value).decode()
+        sent.setdefault(parent, {}).setdefault(key, []).append(decode(raw))
+    phi = {f.key: phi_of(cm, f.fm.source, f.fm.phi) for f in cm.fields}
+    labels = {f.key: f.label for f in cm.fields}
+    got = dest.read(parent_target, sorted(sent), sorted({k for v in sent.values() for k in v}))
+    for parent, values in sorted(sent.items()):
+        where = f"{parent_target}:{parent}"
+        if parent not in got:
+            result.not_found.append(f"fold {om.name} → {where}")
+            continue
+        result.records += 1
+        for key, vals in values.items():
+            want, have = engine_load._aggregate(strategy, sep, vals), got[parent].get(key)
+            cat, ok, note = classify(vals, want, have, [f"fold {strategy}"])
+            p = phi.get(key, PhiClass.NONE)
+            result.fields.append(FieldDiff(
+                f"fold:{om.name}", om.name, where, labels.get(key, key), key, cat, ok,
+                mask(vals, p, show_phi=show_phi), mask(want, p, show_phi=show_phi),
+                mask(have, p, show_phi=show_phi), note))
+
+
+def _diff_attach(store: StagingStore, cm: CompiledMap, dest: Destination,
+                 selection: set[tuple[str, str]], result: SampleDiff) -> None:
+    """Uploaded files: each must read back, with its name and (for documents) its size."""
+    om = cm.om
+    for obj, sid in sorted(selection):
+        if obj != om.source:
+            continue
+        staged, did = store.get(obj, sid), store.dest_id(obj, sid, om.target)
+        if staged is None or did is None:
+            continue
+        ref, where = f"source:{obj}:{sid}", f"{om.target}:{did}"
+        got = dest.read(om.target, [did])
+        if did not in got:
+            result.not_found.append(f"{ref} → {where}")
+            continue
+        result.records += 1
+        row = got[did]
+        rec = staged.record
+        checks = [("file_name", render_name(om, rec), _first(row, "file_name", "name", "Title")),
+                  ("size", getattr(rec, "size", None) if om.attach is None
+                   or om.attach.content == "file" else None,
+                   _first(row, "file_size", "size", "ContentSize", "file_size_bytes"))]
+        for label, want, have in checks:
+            if want is None or have is None:
+                continue
+            cat, ok, note = classify(want, want, have, [])
+            result.fields.append(FieldDiff(ref, om.name, where, label, label, cat, ok,
+                                           mask(want, PhiClass.CLINICAL),
+                                           mask(want, PhiClass.CLINICAL),
+                                           mask(have, PhiClass.CLINICAL), note))
+
+
+def _first(row: dict[str, Any], *keys: str) -> Any:
+    return next((row[k] for k in keys if row.get(k) not in (None, "")), None)
+
+
+def render_name(om: Any, rec: Any) -> str | None:
+    from ferry.engine.load import render
+
+    try:
+        return render(om.attach.file_name if om.attach else "{file_name}", rec)
+    except (KeyError, ValueError):
+        return None
+
+
+def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any = None,
+               hold: Any = None) -> tuple[Any, SampleDiff, dict[str, int]]:
+    """Select a representative slice, load it for real (run kind ``sample``), read it back and
+    diff it. ``hold`` is the same PHI-review / BAA gate ``ferry run`` uses (held records are
+    explained skips). Returns (load report, diff, records selected per object)."""
+    from ferry.engine.pipeline import confirmed_mapping, load, open_destination
+    from ferry.engine.prepare import apply_keys
+    from ferry.engine.reconcile import project_lookup
+    from ferry.engine.sample import select_sample
+    from ferry.mapping.compile import compile_mapping
+    from ferry.phi.gate import Gate, withhold_clinical
+
+    doc = apply_keys(confirmed_mapping(project), project.store)
+    objects = {om.source for om in doc.objects if om.mode != "none"}
+    selection = select_sample(project.store, size, objects)
+    dest = open_destination(project)
+    try:
+        # The map and the gate exactly as ``pipeline.load`` applies them, so the diff compares
+        # what was written: clinical fields withheld without a BAA, redactions applied.
+        baa = project.settings.baa.confirmed
+        held_maps: set[str] = set()
+        if not baa:
+            required = {o.name: {f.key for f in o.fields if f.required}
+                        | {f.name for f in o.fields if f.required} for o in dest.describe()}
+            doc, _, held_maps = withhold_clinical(doc, required)
+        hold = hold or Gate(project.store, baa_confirmed=baa, files_dir=project.files_dir,
+                            held_maps=held_maps)
+        report = load(project, kind="sample", only=selection, dest=dest, progress=progress,
+                      hold=hold)
+        result = sample_diff(project.store, compile_mapping(doc), dest,
+                             project_lookup(project, dest), selection, run_id=report.run_id,
+                             show_phi=show_phi, gate=hold)
+        result.withheld = list(report.withheld)
+    finally:
+        dest.close()
+    return report, result, dict(Counter(obj for obj, _ in selection))
