@@ -119,6 +119,8 @@ def _source_buckets(store: StagingStore, maps: list[CompiledMap], rec_out: Recon
             stage, reason = skips.get(ref, ("", ""))
             if stage == "hold":
                 b["held"] += 1
+            elif stage == "excluded":  # the PHI review decided to exclude it
+                b["excluded"] += 1
             elif stage:
                 b["skipped"] += 1
             else:
