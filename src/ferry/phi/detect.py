@@ -74,7 +74,10 @@ ICD_RE = re.compile(r"\b[A-TV-Z]\d{2}(?:\.\d{1,4}[A-Z]?)?\b")
 ICD_CONTEXT = re.compile(r"(?:ICD|dx|diagnos\w*|code)[\s:#\-]*$|\($", re.IGNORECASE)
 CPT_RE = re.compile(r"\b\d{5}\b")
 CPT_CONTEXT = re.compile(r"(?:CPT|procedure|proc\.?)\s*(?:code)?[\s:#\-]*$", re.IGNORECASE)
-DOSE = r"\s+\d+(?:[.,]\d+)?\s?(?:mg|g|mcg|µg|ug|ml|mL|units?|IU|%)\b"
+DOSE = r"\s+\d+(?:[.,]\d+)?\s?(?:mg|g|mcg|µg|ug|ml|mL|units?|IU)\b|\s+\d+(?:[.,]\d+)?\s?%"
+FORM = (r"\s+(?:gel|cream|ointment|inhaler|tablets?|capsules?|drops|spray|patch(?:es)?|"
+        r"injection|solution|syrup|suspension|lotion|pessar(?:y|ies)|suppositor(?:y|ies)|"
+        r"modified[- ]release|MR|XL|SR)\b")
 DOSED_WORD_RE = re.compile(rf"\b[A-Z][a-z]{{3,}}(?:\s+[A-Z][a-z]+)?{DOSE}")
 WORD_RE = re.compile(r"\b[^\W\d_][\w'\-]*\b")
 TITLE_RE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+[A-Z][\w'\-]+(?:\s+[A-Z][\w'\-]+)?")
@@ -111,6 +114,8 @@ def _known_spans(text: str, known: Known) -> list[Span]:
         _occurrences(text, e, "email", out)
     for a in known.addresses:
         _occurrences(text, a, "address", out)
+    for p in known.phones:  # the stored value verbatim, even when it is no valid number
+        _occurrences(text, p, "phone", out)
     wanted = {_digits(p)[-9:] for p in known.phones if len(_digits(p)) >= 7}
     if wanted:
         for m in re.finditer(r"\+?\d[\d ()\-.]{6,}\d", text):
@@ -137,7 +142,7 @@ def _pattern_spans(text: str, regions: Iterable[str]) -> list[Span]:
             out.append(Span(m.start(), m.end(), "cpt"))
     for region in regions:
         for match in phonenumbers.PhoneNumberMatcher(text, region,
-                                                     leniency=phonenumbers.Leniency.POSSIBLE):
+                                                     leniency=phonenumbers.Leniency.VALID):
             out.append(Span(match.start, match.end, "phone"))
     out.extend(_medications(text))
     out.extend(_names(text))
@@ -149,8 +154,11 @@ def _medications(text: str) -> list[Span]:
     for m in WORD_RE.finditer(text):
         if m.group().lower() in MEDICATIONS:
             end = m.end()
-            dose = re.match(DOSE, text[end:])
-            out.append(Span(m.start(), end + (dose.end() if dose else 0), "medication"))
+            for rx in (FORM, DOSE, FORM):  # "Hydrocortisone cream 1%", "Diclofenac gel"
+                more = re.match(rx, text[end:], re.IGNORECASE)
+                if more:
+                    end += more.end()
+            out.append(Span(m.start(), end, "medication"))
     return out
 
 
