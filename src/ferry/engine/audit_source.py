@@ -27,6 +27,7 @@ from ferry.mapping.model import MappingDoc
 from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import Kind, PhiClass, fields_of
 from ferry.model.staging import StagingStore
+from ferry.phi.classify import classify_name
 
 ENUM_LIMIT = 12  # a field with at most this many distinct values is shown as an enumeration
 TRACK_LIMIT = 50  # distinct values tracked per field before giving up on it
@@ -64,8 +65,8 @@ class _FieldAcc:
             self.examples.append(value)
 
     def as_dict(self, total: int, show_phi: bool) -> dict[str, Any]:
-        # A custom field's PHI class is unknown unless the source declares it: treat it as PHI
-        # (a "Medical conditions" custom field is clinical whatever its type says).
+        # A custom field is classed by its name (``ferry.phi.classify``); when the name says
+        # nothing, its class is unknown and its values are masked as if clinical.
         unknown = self.custom and self.phi == PhiClass.NONE
         phi = PhiClass.CLINICAL if unknown else self.phi
         distinct = None if self.many else len(self.values)
@@ -238,8 +239,9 @@ def audit(store: StagingStore, *, source_info: list[ObjectInfo] | None = None,
             for key, cv in rec.custom.items():
                 name = f"custom.{key}"
                 if name not in accs:
-                    accs[name] = _FieldAcc(name, Kind(cv.type), PhiClass.NONE, cv.label or key,
-                                           custom=True)
+                    accs[name] = _FieldAcc(name, Kind(cv.type),
+                                           classify_name(f"{key} {cv.label or ''}"),
+                                           cv.label or key, custom=True)
                 accs[name].add(cv.value)
             _check_values(rec, obj, findings, region, today)
             ref = f"source:{obj}:{rec.source_id}"

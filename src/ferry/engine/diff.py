@@ -34,8 +34,7 @@ from typing import Any
 from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import CompiledMap, Lookup
 from ferry.mapping.transforms import get_value
-from ferry.model.entities import ENTITIES
-from ferry.model.fields import PhiClass, field_info
+from ferry.model.fields import PhiClass
 
 __all__ = ["CATEGORIES", "EXPLAINED_SKIPS", "FieldDiff", "SampleDiff", "as_number", "classify",
            "diff_record", "mask", "phi_of", "plain", "run_sample", "same"]
@@ -188,20 +187,12 @@ class SampleDiff:
 
 
 def phi_of(cm: CompiledMap, fm_source: Any, fm_phi: PhiClass | None) -> PhiClass:
-    if fm_phi is not None:
-        return fm_phi
-    model = ENTITIES.get(cm.om.source)
-    names = fm_source if isinstance(fm_source, list) else [fm_source]
-    worst = PhiClass.NONE
-    for n in names:
-        if not isinstance(n, str) or model is None:
-            continue
-        head = n.split(".")[0]
-        if head in model.model_fields and head != "custom":
-            p = field_info(model, head).phi
-            if p != PhiClass.NONE:
-                worst = p
-    return worst
+    """The PHI class that governs a field map's values (the same rule the BAA gate uses:
+    the user's override, else the most sensitive source; custom fields by their name)."""
+    from ferry.mapping.model import FieldMap
+    from ferry.phi.classify import effective
+
+    return effective(cm.om.source, FieldMap(source=fm_source, target="-", phi=fm_phi))
 
 
 def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any], *,
