@@ -1,0 +1,53 @@
+"""Run one engine verb on a project folder, as its own process (the kill/resume tests SIGKILL it).
+
+    python tests/engine/driver.py VERB PROJECT_DIR
+
+VERB: prepare | extract | run (PHI items approved, then the full load) | migrate (extract and
+load overlapped) | rollback. Connector secrets come from the environment (the pair's env vars).
+Exit code 0 when the verb completed; it prints one JSON line of what it did.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def main(verb: str, root: str) -> int:
+    from ferry.engine import pipeline as P
+    from ferry.engine.project import Project
+
+    project = Project.at(root)
+    if verb == "prepare":
+        _, provisioned = P.run_prepare(project)
+        out = {"provisioned": len(provisioned)}
+    elif verb == "extract":
+        _, stats = P.run_extract(project)
+        out = {"pages": stats.pages}
+    elif verb == "run":
+        from setup_pair import approve_phi
+
+        approve_phi(project)
+        report = P.load(project)
+        out = {"totals": report.totals(), "recovery": report.recovery.__dict__}
+    elif verb == "migrate":
+        _, report = P.migrate(project)
+        out = {"totals": report.totals()}
+    elif verb == "rollback":
+        result = P.run_rollback(project)
+        out = {"verified": result.verified, "deleted": result.deleted,
+               "failures": result.failures[:5]}
+        if not result.verified:
+            sys.stdout.write(json.dumps(out, default=str) + "\n")
+            return 3
+    else:
+        raise SystemExit(f"unknown verb {verb}")
+    sys.stdout.write(json.dumps(out, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
