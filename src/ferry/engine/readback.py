@@ -224,3 +224,10 @@ def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any
     finally:
         dest.close()
     return report, result, dict(Counter(obj for obj, _ in selection))
+
+
+def report_data(report: Any, diff: SampleDiff, size: int, selected: dict[str, int]
+                ) -> dict[str, Any]:
+    """The sample report's data (``ferry.report/sample/v1``), for the CLI and the web UI."""
+    return {"run": report.run_id, "size": size, "selection": selected, **diff.as_dict(),
+            "unexplained_skip_count": len(diff.unexplained_skips)}

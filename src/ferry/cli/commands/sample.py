@@ -9,7 +9,7 @@ import typer
 
 from ferry.cli.common import ProjectOpt, load_progress, print_paths, project_at, stats_table
 from ferry.cli.console import console
-from ferry.engine.readback import run_sample
+from ferry.engine.readback import report_data, run_sample
 from ferry.reports.verification import write_sample
 
 
@@ -28,8 +28,7 @@ def register(app: typer.Typer) -> None:
         with load_progress() as update:
             report, diff, selected = run_sample(proj, n, show_phi=show_phi, progress=update)
         console.print(stats_table(f"sample {report.run_id}", report.stats))
-        data = {"run": report.run_id, "size": n, "selection": selected, **diff.as_dict(),
-                "unexplained_skip_count": len(diff.unexplained_skips)}
+        data = report_data(report, diff, n, selected)
         cats = ", ".join(f"{k} {v}" for k, v in diff.categories().items() if v)
         console.print(f"diff: {diff.records} records, {len(diff.fields)} fields ({cats})")
         for f in diff.unexplained[:20]:
