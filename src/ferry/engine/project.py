@@ -69,6 +69,8 @@ class Project:
 
     def _codec(self):  # type: ignore[no-untyped-def]
         """AES-GCM when the project encrypts at rest (key from the environment or keyring)."""
+        if not self.settings_path.exists():  # a bare store (tests, status of a folder)
+            return None
         options = self.settings.options
         if not options.encrypt_at_rest:
             return None
