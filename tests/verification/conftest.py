@@ -26,11 +26,12 @@ def migration(tmp_path: Path) -> Iterator[Any]:
 
     def start(patients: int = 24, dest_extra: dict[str, Any] | None = None,
               options: dict[str, Any] | None = None, seed: int = 5,
-              destination: str = "pipedrive", doc: Any = None, review: str | None = None
-              ) -> Any:
+              destination: str = "pipedrive", doc: Any = None, review: str | None = None,
+              source_extra: dict[str, Any] | None = None) -> Any:
         """``review`` (approve/redact): confirm a BAA and decide every flagged item so."""
         pair = start_pair(tmp_path / f"proj{len(pairs)}", patients=patients, seed=seed,
                           destination=destination, time_scale=200.0, dest_extra=dest_extra,
+                          source_extra=source_extra,
                           options=options, env_prefix=f"FERRY_VT{len(pairs)}_")
         pairs.append(pair)
         write_confirmed(pair.project.mapping_path, doc)

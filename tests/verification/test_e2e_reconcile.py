@@ -5,12 +5,14 @@ discrepancy log names each affected record, and the CLI exits 1."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from typer.testing import CliRunner
 
 from ferry.cli.app import app
 from ferry.engine.pipeline import load, open_destination
 from ferry.engine.reconcile import run_reconcile
+from ferry.sandbox.synth.dirt import DirtRates
 
 
 def _refs(result, kind: str) -> set[str]:
@@ -18,13 +20,19 @@ def _refs(result, kind: str) -> set[str]:
 
 
 def test_balanced_then_each_planted_fault_pinpointed(migration) -> None:
-    pair = migration(patients=20, review="approve")  # BAA + reviewed notes: they move
+    # BAA + reviewed notes (so notes move); patients sharing an email (merged on load)
+    pair = migration(patients=20, review="approve", source_extra={
+        "dirt": replace(DirtRates(), duplicate_email=0.2)})
     proj = pair.project
     load(proj)
     clean = run_reconcile(proj)
     assert clean.balanced, clean.discrepancies[:10]
     for row in clean.objects:
         assert row["adds_up"], row
+    patients = next(r for r in clean.objects if r["object"] == "patient")
+    assert patients["merged"] > 0
+    assert patients["source"] == patients["loaded"] + patients["merged"] + patients["skipped"] \
+        + patients["held"] + patients["excluded"]
     assert {r["object"] for r in clean.destination} == {"organization", "person", "deal",
                                                         "note", "file"}
     assert all(r["balanced"] for r in clean.destination), clean.destination
