@@ -88,6 +88,9 @@ def main() -> int:
         print(f"{resource:<24}{n:>9}{made:>10}{minimum:>9}{flag}")
     bound = total_min / args.time_scale  # the fewest requests, at 1 per emulated second
     print(f"{'total':<24}{sum(rows.values()):>9}{total_req:>10}{total_min:>9}")
+    retried = cs.rate_limited + cs.server_errors + cs.network_errors + cs.bad_bodies
+    print(f"answered list requests: {total_req - retried} (minimum {total_min}); retried: "
+          f"{retried}")
     print(f"staged records: {staged}; record errors: {stats.errors}")
     print(f"429s received: {cs.rate_limited} (sandbox refused {refused}); 5xx: "
           f"{cs.server_errors}; network errors: {cs.network_errors}")
