@@ -4,15 +4,18 @@ field makes the diff find it, name it unexplained and fail (exit status 1)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from typer.testing import CliRunner
 
 from ferry.cli.app import app
 from ferry.engine.readback import run_sample
+from ferry.sandbox.synth.dirt import DirtRates
 
 
 def test_clean_sample_passes(migration) -> None:
-    pair = migration()
+    # duplicates by email: merged patients' children must land on survivors the slice includes
+    pair = migration(source_extra={"dirt": replace(DirtRates(), duplicate_email=0.3)})
     report, diff, selected = run_sample(pair.project, 40)
     assert diff.records > 10 and selected["patient"] >= 1
     bad = [(f.ref, f.field, f.category, f.note) for f in diff.unexplained]

@@ -202,6 +202,10 @@ def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any
 
     doc = apply_keys(confirmed_mapping(project), project.store)
     objects = {om.source for om in doc.objects if om.mode != "none"}
+    if project.settings.options.dedup_by_email and "patient" in objects:
+        from ferry.engine import dedup
+
+        dedup.analyse(project.store)  # current merges, so the slice brings their survivors
     selection = select_sample(project.store, size, objects)
     dest = open_destination(project)
     try:

@@ -4,7 +4,8 @@ Appointments are stratified over (type, status, practitioner, clinic) and picked
 across strata; patients over clinic. Then the slice is closed over references: each chosen
 record brings the parents it points at (patient, practitioner, clinic, appointment type), and
 each chosen patient brings a few of its children of every other object, so every object type
-of the map is exercised and every reference can resolve.
+of the map is exercised and every reference can resolve. Records merged by dedup bring their
+survivor (run ``dedup.analyse`` first so the merges are current).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from ferry.engine.dedup import survivor_of
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import Kind, fields_of
 from ferry.model.staging import StagingStore
@@ -68,7 +70,8 @@ def select_sample(store: StagingStore, size: int, objects: Iterable[str]) -> set
             if getattr(rec, via, None) in patients and taken < share:
                 chosen.add((obj, rec.source_id))
                 taken += 1
-    # Close over parents until nothing new is added (appointment → patient → clinic …).
+    # Close over parents until nothing new is added (appointment → patient → clinic …); a
+    # parent merged by dedup brings its survivor, which is where its children will point.
     frontier = set(chosen)
     while frontier:
         new: set[tuple[str, str]] = set()
@@ -76,6 +79,9 @@ def select_sample(store: StagingStore, size: int, objects: Iterable[str]) -> set
             staged = store.get(obj, sid)
             if staged is None:
                 continue
+            survivor = survivor_of(store, obj, sid)
+            if survivor and (obj, survivor) not in chosen:
+                new.add((obj, survivor))
             for field_name, target in _refs(obj):
                 pid = getattr(staged.record, field_name, None)
                 if pid and (target, str(pid)) not in chosen and store.get(target, str(pid)):
