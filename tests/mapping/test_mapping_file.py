@@ -155,6 +155,26 @@ def test_required_and_schema_errors():
     no_id = small_doc()
     no_id.objects[0].id_field = None
     assert any("need id_field" in p for p in problems(no_id))
+    ro = [ObjectInfo("person", fields=[FieldSpec("name", Kind.TEXT, required=True),
+                                       FieldSpec("last_name", Kind.TEXT, writable=False)])]
+    assert any("read-only" in p for p in problems(small_doc(), schema=ro))
+
+
+def test_structural_errors():
+    from ferry.mapping.model import Condition
+
+    doc = small_doc()
+    doc.objects.append(ObjectMap(name="ins", source="insurance_policy", target="person",
+                                 mode="fold", fields=[]))
+    doc.objects.append(ObjectMap(name="w", source="appointment", target="activity",
+                                 id_field="custom:ferry_source_id",
+                                 when=Condition(field="colour", not_in=["x"])))
+    doc.objects.append(ObjectMap(name="x", source="spaceship", target="deal"))
+    doc.objects.append(doc.objects[0].model_copy())
+    got = problems(doc)
+    for needle in ("needs parent", "`when` names unknown field 'colour'",
+                   "unknown source object 'spaceship'", "'patient_person' is used twice"):
+        assert any(needle in p for p in got), (needle, got)
 
 
 def test_draft_adds_custom_fields_samples_and_options():

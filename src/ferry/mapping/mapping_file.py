@@ -97,6 +97,15 @@ def to_tree(doc: MappingDoc, header: str | None = None) -> CommentedMap:
     if doc.confirmed:
         root["confirmed"] = _flow(doc.confirmed.model_dump())
     root["objects"] = CommentedSeq([_object_node(om) for om in doc.objects])
+    for om, node in zip(doc.objects, root["objects"], strict=True):
+        for fm, fnode in zip(om.fields, node["fields"], strict=True):
+            cf = doc.custom_field(om.target, fm.target[7:]) \
+                if fm.target.startswith("custom:") else None
+            if cf is not None:  # say on the line what prepare will create
+                opts = f" [{', '.join(cf.options[:6])}{' …' if len(cf.options) > 6 else ''}]" \
+                    if cf.options else ""
+                fnode.yaml_add_eol_comment(f"creates {cf.kind.value} field '{cf.label}'{opts}",
+                                           "target")
     cfs = CommentedMap()
     for obj, items in doc.custom_fields.items():
         seq = CommentedSeq()

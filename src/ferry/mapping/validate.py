@@ -141,9 +141,14 @@ def _check_field(doc: MappingDoc, om: ObjectMap, fm: FieldMap, profile: DataProf
         if doc.custom_field(om.target, fm.target[7:]) is None:
             out.append(f"{where}: custom field {fm.target[7:]!r} is not declared under "
                        f"custom_fields.{om.target}: declare it (name, label, kind)")
-    elif info is not None and om.mode in ("record", "fold") and info.field(fm.target) is None:
-        out.append(f"{where}: {om.target} has no field {fm.target!r}; pick an existing field or "
-                   f"use custom:<name> to create one")
+    elif info is not None and om.mode in ("record", "fold"):
+        spec = info.field(fm.target)
+        if spec is None:
+            out.append(f"{where}: {om.target} has no field {fm.target!r}; pick an existing "
+                       f"field or use custom:<name> to create one")
+        elif not spec.writable:
+            out.append(f"{where}: {om.target}.{fm.target} is read-only in the destination; "
+                       f"map the value elsewhere or set status: ignored with a reason")
     src = fm.source if isinstance(fm.source, str) else None
     s_info = _info(om.source, src) if src else None
     t_kind = _target_kind(doc, om, fm, info)

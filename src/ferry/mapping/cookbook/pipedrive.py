@@ -77,9 +77,7 @@ def _patient(b: Book) -> None:
     P = PERSON
     b.add("patient_person", "patient", P, [
         F(["first_name", "last_name"], "name", T("join"), required=True,
-          reason="Person name (Pipedrive needs a name)"),
-        F("first_name", "first_name"),
-        F("last_name", "last_name"),
+          reason="Person name; Pipedrive derives first_name/last_name from it (read-only)"),
         F("preferred_name", b.cf(P, "preferred_name", "Preferred name", Kind.TEXT)),
         F("title", b.cf(P, "salutation", "Salutation", Kind.TEXT)),
         F("date_of_birth", "birthday", T("date"), reason="seed 001: DOB → Person birth date"),
@@ -134,8 +132,6 @@ def _practitioner(b: Book) -> None:
     P = PERSON
     b.add("practitioner_person", "practitioner", P, [
         F(["first_name", "last_name"], "name", T("join"), required=True),
-        F("first_name", "first_name"),
-        F("last_name", "last_name"),
         F("email", "emails", T("email")),
         F("phone", "phones", T("phone_e164", region=b.region)),
         F("title", b.cf(P, "salutation", "Salutation", Kind.TEXT)),
