@@ -62,3 +62,29 @@ def test_verdict_needs_every_difference_explained() -> None:
     d3 = SampleDiff(fields=[ok], records=1, skips=[{"ref": "r", "field": None,
                                                      "reason": "no user", "stage": "owners"}])
     assert d3.passed
+
+
+def test_skip_chains_and_orphans_are_explained(tmp_path) -> None:
+    from ferry.engine.readback import _explain_skips
+    from ferry.model.entities import Appointment, Patient
+    from ferry.model.staging import StagingStore
+
+    store = StagingStore(tmp_path / "s.db")
+    store.put_records("patient", [Patient(source_id="1", last_name="A"),
+                                  Patient(source_id="2", last_name="B")])
+    when = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    store.put_records("appointment", [
+        Appointment(source_id=str(i), patient_id=p, status="scheduled", start=when)
+        for i, p in ((10, "1"), (11, "2"), (12, "404"))])
+    run = store.start_run("sample")
+    store.skip(run, "source:patient:1", None, "held: no BAA confirmation", "hold")
+    for sid, pid in (("10", "1"), ("11", "2"), ("12", "404")):
+        store.skip(run, f"source:appointment:{sid}", "person_id",
+                   f"references patient:{pid}, which has no destination record", "reference")
+    store.skip(run, "source:patient:2", "name", "422 from the destination", "load")
+    got = {s["ref"]: s["explained"] for s in _explain_skips(store, [], run)}
+    assert got == {"source:patient:1": True,  # held by the PHI gate
+                   "source:appointment:10": True,  # its parent was held
+                   "source:appointment:11": False,  # its parent simply was not written
+                   "source:appointment:12": True,  # an orphan at the source
+                   "source:patient:2": False}  # the destination refused the write

@@ -77,7 +77,8 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
 def _explain_skips(store: StagingStore, compiled: list[CompiledMap], run_id: str
                    ) -> list[dict[str, Any]]:
     """The run's skip lines, each marked explained when its stage is one the map accounts for,
-    or when it only lacks a parent that was itself skipped for an explained reason."""
+    or when it only lacks a parent that was itself skipped for an explained reason or that the
+    source does not have (an orphan)."""
     explained: dict[str, bool] = {}
     vias = {cm.om.source: cm.om.parent for cm in compiled if cm.om.parent is not None}
     out = []
@@ -91,7 +92,11 @@ def _explain_skips(store: StagingStore, compiled: list[CompiledMap], run_id: str
                 staged = store.get(obj, sid)
                 pid = getattr(staged.record, vias[obj].via, None) if staged else None
                 parent = f"source:{vias[obj].object}:{pid}" if pid else None
-            ok = bool(parent and explained.get(parent))
+            if parent:
+                _, pobj, pid = parent.split(":", 2)
+                # explained when the parent was skipped for an explained reason, or is not in
+                # the source at all (an orphan the audit reports; the map cannot place it)
+                ok = bool(explained.get(parent)) or store.get(pobj, pid) is None
         explained[s.ref] = explained.get(s.ref, False) or ok
         out.append({"ref": s.ref, "field": s.field, "reason": s.reason, "stage": s.stage,
                     "explained": ok})
