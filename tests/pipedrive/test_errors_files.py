@@ -51,7 +51,7 @@ def test_bad_token_is_fatal(pd) -> None:
 
 
 def test_injected_faults_cause_no_lost_or_doubled_create(pd) -> None:
-    h = pd(faults="500=0.1,503=0.05,drop=0.05,truncate=0.1")
+    h = pd(faults="500=0.08,503=0.04,drop=0.04,truncate=0.08")
     d = h.dest()
     [p] = d.ensure([SRC])
     rows = [{"name": f"P {i}", p.key: f"S{i}"} for i in range(60)]

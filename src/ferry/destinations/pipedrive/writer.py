@@ -176,7 +176,7 @@ class PipedriveDestination(Destination):
     # -- writes --------------------------------------------------------------------------------
     def _send_create(self, obj: str, body: dict[str, Any], ref: str, sid: str | None) -> str:
         version, template = ("v1", "/notes") if obj == "note" else ("v2", f"/{V2_OBJECTS[obj]}")
-        for _ in range(5):
+        for _ in range(self.client.attempts):
             try:
                 data = self.client.call(version, "POST", template, json_body=body, ref=ref,
                                         safe_retry=False)["data"]
