@@ -73,7 +73,7 @@ class UI:
             title = self.project.root.name
         html = self.env.get_template(name).render(
             csrf=sess.csrf if sess else "", csrf_field=CSRF_FIELD, nav=NAV,
-            path=request.url.path, project_name=title, flashes=flashes, **ctx)
+            here=request.url.path, project_name=title, flashes=flashes, **ctx)
         return HTMLResponse(html, status_code=status_code)
 
 

@@ -12,6 +12,7 @@ message only for FerryErrors (whose messages carry record references, never valu
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ferry.errors import FerryError
+
+log = logging.getLogger("ferry.ui")
 
 
 @dataclass
@@ -31,8 +34,8 @@ class Track:
     updated: float = field(default_factory=time.monotonic)
 
     def as_dict(self, name: str) -> dict[str, Any]:
-        elapsed = max(self.updated - self.started, 1e-6)
-        rate = self.done / elapsed if self.done else 0.0
+        elapsed = self.updated - self.started
+        rate = self.done / elapsed if self.done and elapsed > 0.05 else 0.0
         eta = None
         if self.total and rate > 0 and self.total > self.done:
             eta = round((self.total - self.done) / rate, 1)
@@ -52,13 +55,21 @@ class Job:
     reports: list[str] = field(default_factory=list)  # paths relative to <project>/reports
     tracks: dict[str, Track] = field(default_factory=dict)
     budget: dict[str, Any] | None = None
+    _tick: float = field(default_factory=time.monotonic, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def progress(self, name: str, done: int, total: int | None) -> None:
-        """The engine's ``progress(map, done, total)`` callback (thread-safe)."""
+        """The engine's ``progress(map, done, total)`` callback (thread-safe).
+
+        Maps load one after another, and a small map reports once, already complete; so a new
+        map's clock starts at the previous progress event, not at its own first report."""
+        now = time.monotonic()
         with self._lock:
-            t = self.tracks.setdefault(name, Track())
-            t.done, t.total, t.updated = done, total, time.monotonic()
+            t = self.tracks.get(name)
+            if t is None:
+                t = self.tracks[name] = Track(started=self._tick)
+            t.done, t.total, t.updated = done, total, now
+            self._tick = now
 
     def set_budget(self, remaining: int | None, limit: int | None) -> None:
         with self._lock:
@@ -110,7 +121,9 @@ class Jobs:
         except FerryError as exc:
             job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # noqa: BLE001 - shown by class only: messages may hold values
-            job.status, job.error = "failed", f"{type(exc).__name__} (see the server log)"
+            log.warning("ui job %s (%s) failed: %s", job.id, job.verb, type(exc).__name__)
+            job.status, job.error = "failed", f"{type(exc).__name__} (details withheld: an" \
+                " unexpected error's message may quote record values)"
         finally:
             job.finished = time.time()
 

@@ -7,6 +7,7 @@ here returns a record's field values: pages outside the PHI review show referenc
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,14 +37,43 @@ def _reports(project: Project, verb: str) -> list[Path]:
     return sorted(d.glob("*.json"), key=lambda p: p.stat().st_mtime) if d.is_dir() else []
 
 
+_DOCS: dict[Path, tuple[tuple[int, int], Any]] = {}
+_DOCS_LOCK = threading.Lock()
+
+
+def mapping_doc(project: Project) -> Any:
+    """mapping.yaml parsed, cached while the file is unchanged (a big map takes a second to
+    parse, and every page shows its state). Treat the result as read-only."""
+    from ferry.mapping.mapping_file import load
+
+    path = project.mapping_path
+    st = path.stat()
+    key = (st.st_mtime_ns, st.st_size)
+    with _DOCS_LOCK:
+        hit = _DOCS.get(path)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+    doc = load(path)
+    with _DOCS_LOCK:
+        _DOCS[path] = (key, doc)
+    return doc
+
+
+def remember(project: Project, doc: Any) -> None:
+    """Cache the doc an edit just wrote (it is what the file now parses to)."""
+    st = project.mapping_path.stat()
+    with _DOCS_LOCK:
+        _DOCS[project.mapping_path] = ((st.st_mtime_ns, st.st_size), doc)
+
+
 def mapping_state(project: Project) -> tuple[str, str]:
     """('missing' | 'unconfirmed' | 'changed' | 'invalid' | 'confirmed', detail)."""
-    from ferry.mapping.mapping_file import content_hash, load
+    from ferry.mapping.mapping_file import content_hash
 
     if not project.mapping_path.exists():
         return "missing", "no mapping.yaml yet"
     try:
-        doc = load(project.mapping_path)
+        doc = mapping_doc(project)
     except FerryError as exc:
         return "invalid", str(exc)
     if doc.confirmed is None:

@@ -33,8 +33,6 @@ def _targets(schema: Any, doc: Any) -> dict[str, list[str]]:
 
 @router.get("/mapping")
 async def mapping(request: Request, show: str = "") -> Response:
-    from ferry.mapping.mapping_file import load
-
     ui = ui_of(request)
     p = actions.fresh(ui.project)
     m_state, detail = state.mapping_state(p)
@@ -42,7 +40,7 @@ async def mapping(request: Request, show: str = "") -> Response:
         return ui.render(request, "mapping.html", m_state=m_state, detail=detail, maps=[],
                          custom={}, targets={}, kinds=mapping_edit.KINDS, show=show,
                          job=ui.jobs.current)
-    doc = load(p.mapping_path)
+    doc = state.mapping_doc(p)
     maps = mapping_edit.rows(doc)
     if show == "review":
         maps = [m for m in maps if m["review"]]
@@ -65,10 +63,11 @@ async def edit_field(request: Request) -> Response:
     f = await request.form()
     name = str(f.get("map") or "")
     try:
-        mapping_edit.edit_field(ui.project.mapping_path, name, _index(f.get("i")),
+        doc = mapping_edit.edit_field(ui.project.mapping_path, name, _index(f.get("i")),
                                 str(f.get("source") or ""), target=str(f.get("target") or ""),
                                 status=str(f.get("status") or "mapped"),
                                 reason=str(f.get("reason") or ""))
+        state.remember(ui.project, doc)
         flash(request, f"{name}: {f.get('source')} → {f.get('target')} saved to mapping.yaml.")
     except FerryError as exc:
         flash(request, str(exc), "bad")
@@ -77,10 +76,8 @@ async def edit_field(request: Request) -> Response:
 
 @router.get("/mapping/value-map")
 async def value_map_form(request: Request, map: str, i: int) -> Response:  # noqa: A002
-    from ferry.mapping.mapping_file import load
-
     ui = ui_of(request)
-    doc = load(ui.project.mapping_path)
+    doc = state.mapping_doc(ui.project)
     om = next((m for m in mapping_edit.rows(doc) if m["name"] == map), None)
     if om is None or not 0 <= i < len(om["fields"]):
         flash(request, "No such field.", "bad")
@@ -97,9 +94,10 @@ async def value_map(request: Request) -> Response:
     f = await request.form()
     name, i = str(f.get("map") or ""), _index(f.get("i"))
     try:
-        mapping_edit.set_value_map(ui.project.mapping_path, name, i, str(f.get("source") or ""),
+        doc = mapping_edit.set_value_map(ui.project.mapping_path, name, i, str(f.get("source") or ""),
                                    str(f.get("value_map") or ""),
                                    str(f.get("value_map_default") or ""))
+        state.remember(ui.project, doc)
         flash(request, f"{name}: value map of {f.get('source')} saved.")
     except FerryError as exc:
         flash(request, str(exc), "bad")
@@ -112,10 +110,11 @@ async def custom_field(request: Request) -> Response:
     ui = ui_of(request)
     f = await request.form()
     try:
-        mapping_edit.add_custom_field(ui.project.mapping_path, str(f.get("object") or ""),
+        doc = mapping_edit.add_custom_field(ui.project.mapping_path, str(f.get("object") or ""),
                                       str(f.get("name") or "").strip(),
                                       str(f.get("label") or ""), str(f.get("kind") or ""),
                                       str(f.get("options") or ""))
+        state.remember(ui.project, doc)
         flash(request, f"Custom field custom:{f.get('name')} declared on {f.get('object')};"
                        " prepare will create it.")
     except FerryError as exc:
@@ -137,6 +136,7 @@ async def confirm(request: Request) -> Response:
         flash(request, str(exc), "bad")
         return back("/mapping#confirm")
     assert doc.confirmed is not None
+    state.remember(p, doc)
     flash(request, f"Confirmed mapping.yaml ({doc.confirmed.hash[:12]}) by {doc.confirmed.by};"
                    " prepare, sample and run will use it.")
     return back("/mapping")

@@ -29,6 +29,11 @@
         body.appendChild(tr);
       });
     }
+    var row = document.getElementById("job-row-" + job.id);
+    if (row) {
+      row.querySelector(".st").textContent = job.status;
+      row.querySelector(".sum").textContent = job.message || job.error;
+    }
     var links = document.getElementById("job-reports");
     if (links) {
       links.textContent = "";
