@@ -109,14 +109,25 @@ def test_migration_clicked_through(flow) -> None:
     row.locator('input[name="reason"]').fill("kept as text: the CRM's industry is a pick-list")
     submit(page, row.locator("button"))
     assert "saved to mapping.yaml" in flash(page)
+    # edit a value map: one more source spelling onto an existing destination option
+    page.eval_on_selector("#map-patient_person", "e => e.open = true")
+    sex = page.locator('tr[data-map="patient_person"][data-source="sex"]')
+    page.goto(url + sex.locator('a[href^="/mapping/value-map"]').get_attribute("href"))
+    box = page.locator('#value-map-form textarea[name="value_map"]')
+    assert "female = Female" in box.input_value()
+    box.fill(box.input_value() + "\nu = Unknown")
+    shot(page, "03-value-map")
+    submit(page, page.locator("#value-map-form button"))
+    assert "value map of sex saved" in flash(page), flash(page)
     text = served.project.mapping_path.read_text()
     assert text.startswith("# Ferry mapping") and "target: custom:industry_label" in text
+    assert "u: Unknown" in text
     # confirm: the same validation and stamp as `ferry map --confirm`
     page.locator('#confirm-form input[name="by"]').fill("Dr UI Tester")
     submit(page, page.locator("#confirm-form button"))
     assert "Confirmed mapping.yaml" in flash(page), flash(page)
     assert page.get_attribute("#map-state", "data-state") == "confirmed"
-    shot(page, "03-mapping-confirmed")
+    shot(page, "04-mapping-confirmed")
 
     assert "schema items" in start(page, url, "prepare")
     assert "flagged" in start(page, url, "scan")
@@ -126,7 +137,7 @@ def test_migration_clicked_through(flow) -> None:
     page.locator('#fallback-form select').select_option(index=0)
     submit(page, page.locator("#fallback-form button"))
     assert "Fallback owner set" in flash(page), (flash(page), page.content()[-3000:])
-    shot(page, "04-owners")
+    shot(page, "04b-owners")
 
     # sample and its diff
     msg = start(page, url, "sample", size=40)
@@ -196,3 +207,11 @@ def test_migration_clicked_through(flow) -> None:
     assert page.text_content("#job-status") == "done", page.text_content("#job-error")
     assert "— verified" in msg, msg
     shot(page, "12-rolled-back")
+    from ferry.engine.pipeline import open_destination
+
+    dest = open_destination(served.project)
+    try:
+        assert [o for o in ("person", "deal", "note", "organization")
+                if any(True for _ in dest.iter_ids(o))] == []  # the destination is empty again
+    finally:
+        dest.close()

@@ -27,15 +27,6 @@ def fresh(project: Project) -> Project:
     return project
 
 
-def hold_for(project: Project) -> Any:
-    """The PHI-review / BAA gate ``ferry run`` uses, when the PHI package provides it."""
-    try:
-        from ferry.phi.gate import make_hold  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return make_hold(project)
-
-
 def _rel(project: Project, *paths: Path) -> list[str]:
     root = project.root / "reports"
     return [str(p.relative_to(root)) for p in paths if p.suffix == ".html"] + \
@@ -165,8 +156,8 @@ def sample(project: Project, size: int) -> Work:
     from ferry.reports.verification import write_sample
 
     def work(job: Job) -> tuple[str, list[str]]:
-        report, diff, selected = run_sample(project, size, progress=job.progress,
-                                            hold=hold_for(project))
+        # no hold given: the load applies the PHI-review / BAA gate itself, as for `ferry sample`
+        report, diff, selected = run_sample(project, size, progress=job.progress)
         data = {"run": report.run_id, "size": size, "selection": selected, **diff.as_dict(),
                 "unexplained_skip_count": len(diff.unexplained_skips)}
         paths = write_sample(project.reports_dir("sample"), data,
@@ -184,6 +175,9 @@ def run_data(report: Any, project: Project) -> dict[str, Any]:
             "maps": [{"map": k, **v.as_dict()} for k, v in report.stats.items()],
             "owners": report.owners, "dedup": report.dedup,
             "recovered": report.recovery.__dict__,
+            "baa_withheld_fields": report.withheld, "phi_review_queue": report.phi_queue,
+            "held": [s.__dict__ for s in project.store.skips(report.run_id)
+                     if s.stage == "hold"][:5000],
             "skips": [s.__dict__ for s in project.store.skips(report.run_id)][:5000]}
 
 
@@ -194,8 +188,7 @@ def run(project: Project) -> Work:
     def work(job: Job) -> tuple[str, list[str]]:
         dest = open_destination(project)
         try:
-            report = load(project, progress=_budgeted(job, dest), hold=hold_for(project),
-                          dest=dest)
+            report = load(project, progress=_budgeted(job, dest), dest=dest)
             b = dest.budget()
             job.set_budget(b.remaining, b.limit)
         finally:
@@ -214,8 +207,7 @@ def delta(project: Project) -> Work:
     from ferry.reports.render import write_report
 
     def work(job: Job) -> tuple[str, list[str]]:
-        stats, report, deleted = run_delta(project, progress=job.progress,
-                                           hold=hold_for(project))
+        stats, report, deleted = run_delta(project, progress=job.progress)
         paths = write_report(project.reports_dir("delta"), "delta",
                              {"run": report.run_id, "changed": stats.staged,
                               "deleted_at_source": stats.deleted,

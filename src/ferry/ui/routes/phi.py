@@ -25,10 +25,7 @@ def _text(store: Any, obj: str, sid: str, fld: str) -> str | None:
     staged = store.get(obj, sid)
     if staged is None:
         return None
-    try:
-        return queue.text_of(staged.record, fld, store.codec)  # type: ignore[call-arg]
-    except TypeError:  # the queue's text_of before encryption at rest took a codec
-        return queue.text_of(staged.record, fld)
+    return queue.text_of(staged.record, fld, store.codec)
 
 
 def segments(text: str, spans: list[Any]) -> list[tuple[str, str | None]]:
