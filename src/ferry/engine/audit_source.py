@@ -281,7 +281,7 @@ def audit(store: StagingStore, *, source_info: list[ObjectInfo] | None = None,
                 [p["patients"][0] for p in dups["probable_duplicates"][:REF_SAMPLE]])
     extract_errors = [{"ref": s.ref, "field": s.field, "reason": s.reason}
                       for s in store.skips() if s.stage.startswith("extract")]
-    return {"objects": objects, "findings": findings.rows(), "duplicates": dups,
-            "extract_errors": extract_errors[:2000],
-            "phone_region": region, "totals": {"objects": len(objects), "records": sum(o["count"] for o in objects),
-                       "findings": sum(f.count for f in findings.by_key.values())}}
+    return {"totals": {"objects": len(objects), "records": sum(o["count"] for o in objects),
+                       "findings": sum(f.count for f in findings.by_key.values())},
+            "phone_region": region, "findings": findings.rows(), "duplicates": dups,
+            "extract_errors": extract_errors[:2000], "objects": objects}

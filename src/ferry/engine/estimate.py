@@ -8,9 +8,10 @@ connectors themselves (``Source.rate()``, ``Destination.rate()`` / ``cost()``) w
 can open them, else from the table of published limits below. Counts come from an audit (the
 staging store) or from ``--patients N`` times typical per-patient ratios.
 
-The engine overlaps extraction and load (the load follows the staging store once clinics,
-practitioners and patients are staged), so the migration's wall time is about
-max(extract, load), which the timeline shows.
+The timeline follows the verbs in order (prepare, extract, sample, run, reconcile); with
+``ferry run --with-extract`` the engine overlaps extraction and load (the load follows the
+staging store once clinics, practitioners and patients are staged), so the migration's wall
+time is about max(extract, load): ``migration_seconds``.
 """
 
 from __future__ import annotations
@@ -183,17 +184,19 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     recon_s = _seconds(recon_calls, destination, dest_keys)
     sample_records = min(sum(p["records"] for p in per_object), 200)
     sample_calls = min(load_calls, sample_records) * 2  # write, then read back
-    sample_s = _seconds(sample_calls, destination, 1) + _seconds(
-        sum(math.ceil(min(n, 200) / source.page_size) for n in counts.values() if n), source, 1)
+    sample_s = _seconds(sample_calls, destination, 1)  # the slice is already staged
     t = 0.0
-    load_start = prep_s + sample_s + first_s
-    migrate_end = max(prep_s + sample_s + ex_s, load_start + load_s)
+    # The brief's order: prepare, extract (all of it), sample, run, reconcile. ``ferry run
+    # --with-extract`` overlaps the two instead: ``migration_seconds`` is that figure.
+    ex_end = prep_s + ex_s
+    load_start = ex_end + sample_s
+    load_end = load_start + load_s
+    overlapped = max(ex_s, first_s + load_s)
     plan = [("prepare", 0.0, prep_s, n_schema, n_schema * destination.cost("create", "")),
-            ("sample", prep_s, prep_s + sample_s, sample_calls, 0),
-            ("extract", prep_s + sample_s, prep_s + sample_s + ex_s, sum(extract_calls.values()),
-             0),
-            ("load", load_start, load_start + load_s, load_calls, load_tokens),
-            ("reconcile", migrate_end, migrate_end + recon_s, recon_calls, recon_tokens)]
+            ("extract", prep_s, ex_end, sum(extract_calls.values()), 0),
+            ("sample", ex_end, load_start, sample_calls, 0),
+            ("load", load_start, load_end, load_calls, load_tokens),
+            ("reconcile", load_end, load_end + recon_s, recon_calls, recon_tokens)]
     for name, start, end, calls, tokens in plan:
         steps.append({"step": name, "start_s": round(start, 1), "end_s": round(end, 1),
                       "seconds": round(end - start, 1), "calls": calls, "tokens": tokens})
@@ -211,8 +214,7 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
                        "source_keys": source_keys, "dest_keys": dest_keys,
                        "source_limits": source.notes, "destination_limits": destination.notes},
             "steps": steps, "load_by_object": per_object,
-            "total_seconds": round(t, 1), "migration_seconds": round(migrate_end - prep_s
-                                                                      - sample_s, 1),
+            "total_seconds": round(t, 1), "migration_seconds": round(overlapped, 1),
             "budget_days": budget_days, "daily_budget": budget, "binding_limit": binds,
             "delta_pass_seconds": round(delta_pass_s, 1), "delta_passes_per_day":
                 min(delta_passes, int(DAY_S / max(delta_pass_s, 1))),

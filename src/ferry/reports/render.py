@@ -35,7 +35,12 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
 #: yes/no values that are verdicts get colour (green yes / red no); other booleans stay plain
 VERDICT_KEYS = frozenset({"ok", "balanced", "adds_up", "equal", "explained", "verified",
                           "passed", "confirmed", "dry_run_ok"})
-_env.globals.update(is_table=_is_table, columns=_columns, verdict_keys=VERDICT_KEYS)
+def _is_flat(value: dict[str, Any]) -> bool:
+    return all(not isinstance(v, dict | list) for v in value.values())
+
+
+_env.globals.update(is_table=_is_table, columns=_columns, verdict_keys=VERDICT_KEYS,
+                    is_flat=_is_flat)
 _env.tests["mapping"] = lambda v: isinstance(v, dict)
 _env.tests["table"] = _is_table
 

@@ -16,7 +16,7 @@ from ferry.reports.render import write_report
 
 
 def estimate_chart(est: dict[str, Any]) -> str:
-    return timeline("Timeline (overlapped extract and load)",
+    return timeline("Timeline, step by step",
                     [(s["step"], s["start_s"], s["end_s"]) for s in est["steps"]])
 
 
@@ -99,8 +99,9 @@ def write_guide(out: Path, data: dict[str, Any], *, project: str) -> tuple[Path,
 
 
 def write_estimate(out: Path, data: dict[str, Any], *, project: str) -> tuple[Path, Path]:
-    summary = {"migration (extract ∥ load)": human_duration(data["migration_seconds"]),
-               "all steps": human_duration(data["total_seconds"]),
+    summary = {"all steps, one after another": human_duration(data["total_seconds"]),
+               "migration with extract ∥ load (run --with-extract)":
+                   human_duration(data["migration_seconds"]),
                "binding limit": data["binding_limit"], "days (daily budget)":
                    data["budget_days"]}
     charts = [estimate_chart(data),

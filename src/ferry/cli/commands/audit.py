@@ -63,8 +63,8 @@ def register(app: typer.Typer) -> None:
                          doc=doc, region=region or None, show_phi=show_phi)
         s_lim, d_lim = limits_for(proj.settings.source.kind, proj.settings.destination.kind,
                                   source=source, dest=dest)
-        data["estimate"] = estimate(proj.store.counts(), source=s_lim, destination=d_lim,
-                                    doc=doc, dest=dest)
+        est = estimate(proj.store.counts(), source=s_lim, destination=d_lim, doc=doc, dest=dest)
+        data = {"totals": data["totals"], "estimate": est, **data}  # estimate before the detail
         if dest is not None:
             dest.close()
         t = data["totals"]
