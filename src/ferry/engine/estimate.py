@@ -109,14 +109,15 @@ def counts_for(patients: int) -> dict[str, int]:
     return out
 
 
-def _routes(doc: MappingDoc | None, counts: dict[str, int]) -> list[tuple[str, str, str, int]]:
-    """(source object, op, destination object, records) for each way records land."""
+def _routes(doc: MappingDoc | None, counts: dict[str, int]
+            ) -> list[tuple[str, str, str, str, int]]:
+    """(map, source object, op, destination object, records) for each way records land."""
     out = []
     if doc is None:
         for obj, n in counts.items():
             op, target = DEFAULT_ROUTE.get(obj, ("create", obj))
             if op != "none" and n:
-                out.append((obj, op, target, n))
+                out.append((obj, obj, op, target, n))
         return out
     split = Counter(om.source for om in doc.objects
                     if om.mode in ("record", "attach") and om.when is not None)
@@ -128,7 +129,7 @@ def _routes(doc: MappingDoc | None, counts: dict[str, int]) -> list[tuple[str, s
             n = min(n, counts.get(om.parent.object, n))  # one update per parent record
         op = {"record": "create", "fold": "update", "attach": "upload"}.get(om.mode)
         if op and n:
-            out.append((om.source, op, om.target, n))
+            out.append((om.name, om.source, op, om.target, n))
     return out
 
 
@@ -150,7 +151,7 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
                        source_keys)
     load_calls = load_tokens = 0
     per_object = []
-    for obj, op, target, n in _routes(doc, counts):
+    for name, obj, op, target, n in _routes(doc, counts):
         c = None
         if dest is not None:
             try:
@@ -165,7 +166,7 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
             tokens = calls * destination.cost(op, target)
         load_calls += calls
         load_tokens += tokens
-        per_object.append({"object": obj, "op": op, "target": target, "records": n,
+        per_object.append({"map": name, "object": obj, "op": op, "target": target, "records": n,
                            "calls": calls, "tokens": tokens})
     rate_s = _seconds(load_calls, destination, dest_keys)
     budget = destination.daily_budget

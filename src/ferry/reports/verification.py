@@ -105,7 +105,7 @@ def write_estimate(out: Path, data: dict[str, Any], *, project: str) -> tuple[Pa
                "binding limit": data["binding_limit"], "days (daily budget)":
                    data["budget_days"]}
     charts = [estimate_chart(data),
-              bar_chart("Load calls per object", [(p["object"], p["calls"])
-                                                  for p in data["load_by_object"]])]
+              bar_chart("Load calls per map", [(p["map"], p["calls"])
+                                               for p in data["load_by_object"]])]
     return write_report(out, "estimate", data, project=project, title="Migration estimate",
                         charts=charts, summary=summary)
