@@ -296,7 +296,12 @@ class Destination(ABC):
 
     def upload(self, parent_object: str, parent_id: str, path: Path, file_name: str,
                mime_type: str | None, extra: dict[str, Any] | None = None) -> WriteResult:
-        """Attach a file to a record; files over ``max_file_bytes`` fail as RecordError."""
+        """Attach a file to a record; files over ``max_file_bytes`` fail as RecordError.
+
+        ``extra`` holds additional fields of the file record; keys starting with ``_`` are
+        hints, not fields: ``_source_id`` lets a destination find the file after an
+        interruption (``find``), ``_src_object`` names the source object.
+        """
         raise NotImplementedError(f"{self.name} takes no files")
 
     def cost(self, op: str, object_name: str, n: int) -> Cost:

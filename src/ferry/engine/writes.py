@@ -124,7 +124,10 @@ class Writer:
         seqs = self._intents("upload", dest_object, [item], {**detail, "parent": parent_id,
                                                             "parent_object": parent_object})
         try:
-            res = self.dest.upload(parent_object, parent_id, path, file_name, mime_type)
+            # the source id lets a destination find the file again after an interruption
+            res = self.dest.upload(parent_object, parent_id, path, file_name, mime_type,
+                                   extra={"_source_id": item.source_id,
+                                          "_src_object": item.src_object})
         except RecordError as err:
             res = WriteResult.failure(err)
         return self._outcomes("upload", dest_object, [item], seqs, [res], detail,

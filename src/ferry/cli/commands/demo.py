@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
 from rich.table import Table
 
@@ -21,22 +20,19 @@ from ferry.cli.console import console
 DEMO_DIR = typer.Option(Path("demo-project"), "--dir", help="project folder to (re)create")
 
 
-def _dest_counts(info: dict[str, Any]) -> dict[str, int]:
-    """Live records per object, read from the destination sandbox's admin surface."""
-    state = httpx.get(f"{info['base_url']}/_sandbox/state", timeout=30,
-                      verify=info["credentials"].get("ca_bundle") or True).json()
-    counts: dict[str, int] = {}
-    objects = state.get("objects") or state.get("records") or state
-    if isinstance(objects, dict):
-        for name, rows in objects.items():
-            if isinstance(rows, list):
-                counts[name] = sum(1 for r in rows if isinstance(r, dict)
-                                   and not r.get("deleted") and r.get("active_flag", True)
-                                   is not False and not r.get("is_deleted"))
-            elif isinstance(rows, dict) and all(isinstance(v, dict) for v in rows.values()):
-                counts[name] = sum(1 for r in rows.values() if not r.get("deleted")
-                                   and not r.get("is_deleted"))
-    return counts
+def _dest_counts(project: Any) -> dict[str, int]:
+    """Live records per destination object the map writes, read through the connector."""
+    from ferry.engine.pipeline import open_destination
+    from ferry.mapping.mapping_file import load
+
+    targets = sorted({om.target for om in load(project.mapping_path).objects
+                      if om.mode in ("record", "attach")})
+    dest = open_destination(project)
+    live = {o.name for o in dest.describe()}
+    try:
+        return {t: sum(1 for _ in dest.iter_ids(t)) if t in live else 0 for t in targets}
+    finally:
+        dest.close()
 
 
 def register(app: typer.Typer) -> None:
@@ -88,11 +84,11 @@ def register(app: typer.Typer) -> None:
                 table.add_row(label, f"[{style}]{result}[/]", f"{secs:.1f}")
             console.print(table)
             console.print(f"reports: {directory / 'reports'}")
-            counts = _dest_counts(pair.dest_info)
+            counts = _dest_counts(pair.project)
             console.print(f"{destination} now holds: " + ", ".join(
                 f"{k} {v}" for k, v in sorted(counts.items()) if v) or "nothing")
             if rollback:
-                left = sum(v for k, v in counts.items() if k not in ("users", "user"))
+                left = sum(counts.values())
                 console.print("after rollback the destination is "
                               + ("[green]empty again[/]" if left == 0 else
                                  f"[red]not empty ({left} records)[/]"))

@@ -188,7 +188,7 @@ def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path
                            "datas": base64.b64encode(content).decode()}
     if mime_type:
         row["mimetype"] = mime_type
-    row.update(extra or {})
+    row.update({k: v for k, v in (extra or {}).items() if not k.startswith("_")})
     sid = row.get(dest.source_id_field)
     if sid:
         found = dest.find("ir.attachment", dest.source_id_field, [str(sid)])

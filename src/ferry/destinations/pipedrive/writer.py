@@ -298,7 +298,7 @@ class PipedriveDestination(Destination):
         if parent_object not in PARENT_KEYS:
             return WriteResult.failure(RecordError(ref, "parent", "files attach to persons,"
                                                    " organizations, deals or activities"))
-        sid = str((extra or {}).get("source_id") or "") or None
+        sid = str((extra or {}).get("_source_id") or (extra or {}).get("source_id") or "") or None
         content = path.read_bytes()
         try:
             data = self.client.call(

@@ -244,7 +244,7 @@ class SalesforceDestination(Destination):
                                                    " limit", system=SYSTEM))
         entity = {"Title": file_name.rsplit(".", 1)[0] or file_name, "PathOnClient": file_name,
                   "FirstPublishLocationId": parent_id,
-                  **{k: to_json(v) for k, v in (extra or {}).items()}}
+                  **{k: to_json(v) for k, v in (extra or {}).items() if not k.startswith("_")}}
         handles: list[IO[bytes]] = []
 
         def files() -> dict[str, Any]:
