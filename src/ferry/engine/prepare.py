@@ -105,19 +105,44 @@ def prepare(doc: MappingDoc, store: StagingStore, audit: AuditLog, dest: Destina
     keys: dict[str, Any] = store.get_value(KEYS) or {}
     out: list[Provisioned] = []
     doc = derive_options(doc, store)
+    # An ensure sent by an attempt that was killed before logging its outcome: if the item did
+    # not exist when that attempt began, whatever exists now is ours (rollback must remove it).
+    interrupted: dict[str, list[int]] = {}
+    for e in audit.open_intents():
+        if e.op == "provision" and "item" in e.detail:
+            k = item_key(item_from_dict(e.detail["item"]))
+            interrupted.setdefault(k, []).append(e.seq)
+            if e.detail.get("existed") is False:
+                interrupted[k].append(-1)
+    existing = _existing_fields(dest)
     for item in schema_items(doc):
-        detail = {"item": _item_dict(item)}
+        existed = ((item.object, item.label) in existing if item.kind == "custom_field"
+                   else None)
+        detail = {"item": _item_dict(item), "existed": existed}
         [seq] = audit.append_many(run_id, [{"kind": "intent", "op": "provision",
                                             "dest_object": item.object, "detail": detail}])
         [prov] = dest.ensure([item])
+        earlier = interrupted.get(item_key(item), [])
+        created = prov.created or -1 in earlier
         audit.append_many(run_id, [{"kind": "done", "op": "provision", "dest_object": item.object,
                                     "dest_id": prov.key, "intent_seq": seq,
-                                    "detail": {**detail, "created": prov.created,
-                                               "option_ids": prov.option_ids}}])
+                                    "detail": {**detail, "created": created,
+                                               "option_ids": prov.option_ids}}] + [
+            {"kind": "failed", "op": "provision", "dest_object": item.object, "intent_seq": old,
+             "detail": {"recovered": True, "reason": "interrupted; redone"}}
+            for old in earlier if old >= 0])
         keys[item_key(item)] = {"key": prov.key, "option_ids": prov.option_ids}
         store.set_value(KEYS, keys)
         out.append(prov)
     return out
+
+
+def _existing_fields(dest: Destination) -> set[tuple[str, str]]:
+    """(object, label) of every field the destination has now (taken before any ensure)."""
+    try:
+        return {(o.name, f.label) for o in dest.describe() for f in o.fields}
+    except NotImplementedError:
+        return set()
 
 
 def apply_keys(doc: MappingDoc, store: StagingStore) -> MappingDoc:
