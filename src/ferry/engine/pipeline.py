@@ -149,7 +149,7 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
         if info is not None and "snapshot" not in info.params:
             snapshot = {obj: sum(1 for _ in dest.iter_ids(obj)) for obj in _targets(doc)}
             store.set_run_params(run_id, {**info.params, "snapshot": snapshot})
-    id_keys = {cm.om.target: cm.id_key for cm in compiled.values() if cm.id_key}
+    id_keys = {(cm.om.source, cm.om.target): cm.id_key for cm in compiled.values() if cm.id_key}
     recovery = recover(store, project.audit, dest, id_keys) if not dry_run else Recovery()
     owners: OwnerMatch = match_owners(store, dest.users(),
                                       project.settings.options.fallback_owner_email)

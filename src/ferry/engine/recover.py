@@ -25,15 +25,18 @@ class Recovery:
 
 
 def recover(store: StagingStore, audit: AuditLog, dest: Destination,
-            id_keys: dict[str, str]) -> Recovery:
-    """``id_keys``: destination object → physical key of its source-id field."""
+            id_keys: dict[str, str] | dict[tuple[str, str], str]) -> Recovery:
+    """``id_keys``: (source object, destination object) → physical key of the source-id field
+    (one destination object may hold several source objects, each with its own id field; a
+    plain destination-object key is accepted as the fallback)."""
     out = Recovery()
     for intent in audit.open_intents():
         entry = {"op": intent.op, "dest_object": intent.dest_object, "dest_id": intent.dest_id,
                  "src_ref": intent.src_ref, "intent_seq": intent.seq}
         if intent.op in ("create", "upload") and intent.src_ref:
             r = RecordRef.parse(intent.src_ref)
-            key = id_keys.get(intent.dest_object)
+            key = (id_keys.get((r.object, intent.dest_object))  # type: ignore[call-overload]
+                   or id_keys.get(intent.dest_object))  # type: ignore[call-overload]
             found: dict[str, str] = {}
             if key:
                 found = dest.find(intent.dest_object, key, [r.id])
