@@ -272,10 +272,26 @@ def _apply_deletions(project: Project, run_id: str, since: str) -> int:
     return n
 
 
+def _settle_open_intents(project: Project, dest: Destination) -> Recovery:
+    """Writes a killed process sent without logging their outcome (a run or a rollback): creates
+    are looked up by source id, so the rollback deletes what landed (the same as a resume)."""
+    if not project.audit.open_intents():
+        return Recovery()
+    try:
+        doc = apply_keys(confirmed_mapping(project), project.store)
+        id_keys = {(cm.om.source, cm.om.target): cm.id_key for cm in compile_mapping(doc)
+                   if cm.id_key}
+    except MappingError:
+        id_keys = {}
+    return recover(project.store, project.audit, dest, id_keys)
+
+
 def run_rollback(project: Project, run_id: str | None = None) -> RollbackResult:
     runs = target_runs(project.store, run_id)
     rb_id = resume_or_start(project, "rollback", {"runs": runs})
-    result = rollback(project.store, project.audit, open_destination(project), runs, rb_id)
+    dest = open_destination(project)
+    _settle_open_intents(project, dest)
+    result = rollback(project.store, project.audit, dest, runs, rb_id)
     project.store.finish_run(rb_id, "done" if result.verified else "failed",
                              {"deleted": result.deleted, "restored": result.restored,
                               "verified": result.verified})
