@@ -49,7 +49,7 @@ def run_load(ctx: LoadContext) -> dict[str, MapStats]:
             _attachments(ctx, writer, om)
         else:
             st = ctx.stat(om.name)
-            st.excluded += sum(1 for _ in _candidates(ctx, om))
+            st.excluded += sum(len(batch) for batch in _candidates(ctx, om))
     return ctx.stats
 
 
