@@ -26,16 +26,17 @@ def main(verb: str, root: str) -> int:
         out = {"provisioned": len(provisioned)}
     elif verb == "extract":
         _, stats = P.run_extract(project)
-        out = {"pages": stats.pages}
+        out = {"pages": stats.pages, "staged": sum(stats.staged.values()),
+               "records": sum(project.store.counts().values())}
     elif verb == "run":
         from setup_pair import approve_phi
 
         approve_phi(project)
         report = P.load(project)
         out = {"totals": report.totals(), "recovery": report.recovery.__dict__}
-    elif verb == "migrate":
-        _, report = P.migrate(project)
-        out = {"totals": report.totals()}
+    elif verb == "migrate":  # every flagged item approved as it streams in
+        _, report = P.migrate(project, hold=lambda om, rec: None)
+        out = {"totals": report.totals(), "records": sum(project.store.counts().values())}
     elif verb == "rollback":
         result = P.run_rollback(project)
         out = {"verified": result.verified, "deleted": result.deleted,
