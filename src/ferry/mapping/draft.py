@@ -149,6 +149,9 @@ def fill_options(doc: MappingDoc, profile: DataProfile) -> None:
 def draft_mapping(source: str, destination: str, profile: DataProfile | None = None,
                   schema: list[ObjectInfo] | None = None, variant: str | None = None
                   ) -> MappingDoc:
+    if variant is None and destination == "odoo" and schema is not None and \
+            not any(o.name == "account.move" for o in schema):
+        variant = "no_accounting"  # Odoo without Accounting: billing folds into the partner
     doc = load_recipe(source, destination, variant)
     if profile:
         add_source_custom_fields(doc, profile, schema)

@@ -37,6 +37,13 @@ REQUIRED: dict[str, dict[str, set[str]]] = {
              "mail.message": {"model", "res_id"}, "account.move": {"partner_id"}},
 }
 
+# a required field the connector fills from another mapped field
+SATISFIES: dict[str, dict[str, str]] = {"odoo": {"res_model_id": "res_model",
+                                                 "subtype_id": "subtype_xmlid"}}
+HINTS = {("odoo", "account.move"): " (Accounting is not installed: run `ferry map --force "
+                                   "--variant no_accounting` to fold billing into partner "
+                                   "fields)"}
+
 TEXTUAL = {Kind.TEXT, Kind.LONG_TEXT, Kind.EMAIL, Kind.PHONE, Kind.ENUM, Kind.ADDRESS,
            Kind.INT, Kind.DECIMAL, Kind.MONEY, Kind.BOOL, Kind.DATE, Kind.DATETIME}
 COMPAT: dict[Kind, set[Kind]] = {
@@ -235,9 +242,11 @@ def validate(doc: MappingDoc, profile: DataProfile | None = None,
         if om.mode in ("none", "users"):
             continue
         info = infos.get(om.target)
-        if schema is not None and info is None and not om.custom_object and \
+        created = any(o.custom_object and o.target == om.target for o in doc.objects)
+        if schema is not None and info is None and not created and \
                 om.mode in ("record", "fold"):
-            out.append(f"{om.name}: the destination has no object {om.target!r}")
+            hint = HINTS.get((doc.destination, om.target), "")
+            out.append(f"{om.name}: the destination has no object {om.target!r}{hint}")
         try:
             CompiledMap(om, doc, need_keys=False)
         except MappingError as exc:
@@ -250,6 +259,8 @@ def validate(doc: MappingDoc, profile: DataProfile | None = None,
             if info:
                 need |= {f.key for f in info.fields if f.required and f.writable}
             have = {fm.target for fm in om.fields if fm.status == "mapped"}
+            have |= {need_ for need_, by in SATISFIES.get(doc.destination, {}).items()
+                     if by in have}
             if info:
                 have |= {info.field(t).key for t in list(have) if info.field(t)}  # type: ignore[union-attr]
             for r in sorted(need - have - {om.id_field or ""}):

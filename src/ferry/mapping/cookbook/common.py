@@ -122,6 +122,15 @@ class Book:
             self.pipelines.append(Pipeline(name=name, stages=[Stage(name=s) for s in stages]))
 
     def doc(self) -> MappingDoc:
+        # A pick-list fed with source labels as they are (value map default "keep") takes its
+        # options from the data (`ferry map` profiles them, `prepare` derives them), never a
+        # fixed list the practice may not use.
+        for om in self.objects:
+            for fm in om.fields:
+                if fm.value_map_default == "keep" and fm.target.startswith("custom:"):
+                    for cf in self.custom.get(om.target, []):
+                        if cf.name == fm.target[7:] and cf.kind in (Kind.ENUM, Kind.SET):
+                            cf.options = []
         recipe = f"{self.source}__{self.destination}" + (f"@{self.variant}" if self.variant else "")
         return MappingDoc(source=self.source, destination=self.destination, recipe=recipe,
                           objects=self.objects, custom_fields=self.custom,
