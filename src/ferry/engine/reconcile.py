@@ -257,6 +257,10 @@ def _orphans_and_children(store: StagingStore, doc: MappingDoc, record_maps: lis
                           live: dict[str, set[str]], stored: dict[str, dict[str, dict[str, Any]]],
                           lookup: Lookup, out: Reconciliation) -> None:
     for cm in record_maps:
+        # several maps can land in one destination object (appointments and invoices both
+        # become deals): a map's children are the records *it* wrote
+        mine = {m.dest_id for m in store.iter_idmap(src_object=cm.om.source)
+                if m.dest_object == cm.om.target}
         for key, src_obj, ref_target in _ref_keys(doc, cm):
             actual: Counter[str] = Counter()
             for did, row in sorted(stored.get(cm.om.target, {}).items()):
@@ -269,7 +273,8 @@ def _orphans_and_children(store: StagingStore, doc: MappingDoc, record_maps: lis
                                             "points_to": f"{ref_target}:{pid}"})
                         out.log("orphan", f"destination:{cm.om.target}:{did}",
                                 f"{key} points to {ref_target}:{pid}, which does not exist")
-                    actual[str(pid)] += 1
+                    if did in mine:
+                        actual[str(pid)] += 1
             if src_obj != "patient":
                 continue
             want: Counter[str] = Counter()

@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from ferry.cli.console import console
+from ferry.phi import scrub
 
 DEMO_DIR = typer.Option(Path("demo-project"), "--dir", help="project folder to (re)create")
 
@@ -101,12 +102,13 @@ def register(app: typer.Typer) -> None:
 def _invoke(app: typer.Typer, args: list[str]) -> int:
     """Run one verb through the real command code; returns its exit status."""
     try:
-        app(args, standalone_mode=False)
+        # without standalone mode click hands back a command's exit status instead of exiting
+        result = app(args, standalone_mode=False)
     except SystemExit as exc:
         return int(exc.code or 0)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - one failed step is reported, the demo goes on
-        console.print(f"[red]{type(exc).__name__}: {exc}[/]")
+        console.print(f"[red]{scrub.safe_error(exc)}[/]")
         return 2
-    return 0
+    return result if isinstance(result, int) else 0
