@@ -221,3 +221,18 @@ def test_cli_map_and_confirm(tmp_path):
                              "--by", "qa"])
     assert r3.exit_code == 0, r3.output
     assert require_confirmed(tmp_path / "mapping.yaml").confirmed.by == "qa"
+
+
+def test_custom_target_lines_say_what_prepare_creates():
+    text = dump_doc(load_recipe("pulse", "odoo"))
+    assert "target: custom:studio_blood_group  # creates enum field 'Blood group' [A+, A-, B+" \
+        in text
+
+
+def test_draft_picks_odoo_no_accounting_when_accounting_is_absent():
+    schema = [ObjectInfo("res.partner", fields=[FieldSpec("name", Kind.TEXT, required=True)])]
+    doc = draft_mapping("pulse", "odoo", PROFILE, schema)
+    assert doc.recipe == "pulse__odoo@no_accounting"
+    assert not any(om.target == "account.move" for om in doc.objects)
+    assert draft_mapping("pulse", "odoo", PROFILE, schema + [ObjectInfo("account.move")]
+                         ).recipe == "pulse__odoo"
