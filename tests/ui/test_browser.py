@@ -189,8 +189,17 @@ def test_migration_clicked_through(flow) -> None:
     shot(page, "09-run")
     page.goto(f"{url}/audit?op=create&kind=done")
     assert int((page.text_content("#matched") or "0").split()[0]) >= created
+    # reconciliation and its discrepancy log, filtered; the rebuild guide
+    assert "reconcile:" in start(page, url, "reconcile")
+    submit(page, page.locator("#job-reports a", has_text=".json").first)
+    page.locator('select[name="table"]').select_option("objects")
+    submit(page, page.locator("#report-filters button"))
+    assert re.match(r"\d+ of \d+ row", page.text_content("#matched") or "")
+    shot(page, "10-reconcile")
+    page.goto(f"{url}/guide")
+    assert page.locator("h1").inner_text().startswith("Rebuild guide")
     page.goto(f"{url}/")
-    shot(page, "10-overview-after-run")
+    shot(page, "10b-overview-after-run")
 
     # rollback: shows what it will undo, refuses without the project's name
     page.goto(f"{url}/rollback")
@@ -199,7 +208,7 @@ def test_migration_clicked_through(flow) -> None:
     page.locator('#rollback-form input[name="confirm_name"]').fill("wrong name")
     submit(page, page.locator("#rollback-form button"))
     assert "Nothing was done" in flash(page)
-    assert served.app.state.ui.jobs.current.verb == "run"
+    assert served.app.state.ui.jobs.current.verb == "reconcile"  # no rollback started
     page.locator('#rollback-form input[name="confirm_name"]').fill("clinic-migration")
     submit(page, page.locator("#rollback-form button"))
     page.wait_for_function(FINISHED, timeout=90_000)

@@ -146,3 +146,24 @@ def test_safe_report_path_unit(tmp_path: Path) -> None:
         except PathRefused:
             continue
         raise AssertionError(bad)
+
+
+def test_everything_is_escaped(ui_app) -> None:
+    """Text from mapping.yaml (and so from the data) is escaped, never markup."""
+    from ferry.mapping.draft import draft_mapping
+    from ferry.mapping.mapping_file import load, save
+
+    path = ui_app.project.mapping_path
+    save(draft_mapping("practicehub", "pipedrive"), path, "comment")
+    om = load(path).object_map("patient_person")
+    i, fm = next((i, f) for i, f in enumerate(om.fields) if f.source == "sex")
+    c = ui_app.client()
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    r = c.post("/mapping/field", data={"csrf_token": ui_app.csrf(c), "map": "patient_person",
+                                       "i": str(i), "source": "sex", "target": fm.target,
+                                       "status": "review", "reason": evil})
+    assert r.status_code == 303
+    page = c.get("/mapping").text
+    assert evil not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(" in page
+    assert "script-src 'self'" in c.get("/mapping").headers["content-security-policy"]

@@ -136,23 +136,15 @@ def counts(project: Project) -> list[dict[str, Any]]:
 
 def rollback_preview(project: Project, run_id: str | None = None) -> dict[str, Any]:
     """What ``ferry rollback`` would undo: its target runs and, per run, the writes it would
-    revert (from the audit log: done entries not yet undone), as counts by operation and object
-    plus the first references. Before-images are not shown (they are record values)."""
-    from ferry.engine.rollback import UNDOABLE, target_runs
+    revert — the very entries the rollback walks (``rollback._todo``: done, not yet undone,
+    updates of records it deletes anyway left out) — as counts by operation and object plus
+    the first references. Before-images are not shown (they are record values)."""
+    from ferry.engine.rollback import _todo, target_runs
 
     runs = target_runs(project.store, run_id)
-    wanted = set(runs)
-    undone: set[int] = set()
     ops: dict[str, Counter[tuple[str, str]]] = {r: Counter() for r in runs}
     first: dict[str, list[dict[str, Any]]] = {r: [] for r in runs}
-    entries = list(project.audit.entries())
-    for e in entries:
-        if e.kind == "done" and "undoes" in e.detail:
-            undone.update(int(s) for s in e.detail["undoes"])
-    for e in entries:
-        if e.run_id not in wanted or e.kind != "done" or e.op not in UNDOABLE \
-                or e.seq in undone or "undoes" in e.detail:
-            continue
+    for e in _todo(project.audit, runs):
         ops[e.run_id][(e.op, e.dest_object)] += 1
         if len(first[e.run_id]) < 25:
             first[e.run_id].append({"seq": e.seq, "op": e.op, "object": e.dest_object,
