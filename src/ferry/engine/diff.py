@@ -81,9 +81,14 @@ def _instant(v: Any) -> Any:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equal as values: numbers numerically, dates/instants as instants, sets unordered."""
+    """Equal as values: numbers numerically, dates/instants as instants, sets unordered, and a
+    one-element list as its element (a connector may read ``["x"]`` back as ``"x"``)."""
     if _empty(a) and _empty(b):
         return True
+    if isinstance(a, list | tuple) and len(a) == 1 and not isinstance(b, list | tuple):
+        a = a[0]
+    if isinstance(b, list | tuple) and len(b) == 1 and not isinstance(a, list | tuple):
+        b = b[0]
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return sorted(map(str, plain(list(a)))) == sorted(map(str, plain(list(b))))
     na, nb = as_number(a), as_number(b)
