@@ -67,7 +67,10 @@ def register(app: typer.Typer) -> None:
             steps.append(("rollback", ["rollback", "--yes"]))
         rows: list[tuple[str, str, float]] = []
         try:
+            counts_after_run: dict[str, int] = {}
             for label, args in steps:
+                if label == "rollback":
+                    counts_after_run = _dest_counts(pair.project)
                 if label == "map --confirm":
                     console.print("[yellow]The demo confirms the proposed map automatically; a"
                                   " real migration waits for a person to review mapping.yaml."
@@ -86,8 +89,9 @@ def register(app: typer.Typer) -> None:
             console.print(table)
             console.print(f"reports: {directory / 'reports'}")
             counts = _dest_counts(pair.project)
-            console.print(f"{destination} now holds: " + ", ".join(
-                f"{k} {v}" for k, v in sorted(counts.items()) if v) or "nothing")
+            held = counts_after_run or counts
+            console.print(f"{destination} held after the run: " + (", ".join(
+                f"{k} {v}" for k, v in sorted(held.items()) if v) or "nothing"))
             if rollback:
                 left = sum(counts.values())
                 console.print("after rollback the destination is "
