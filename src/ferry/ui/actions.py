@@ -202,6 +202,22 @@ def run(project: Project) -> Work:
     return work
 
 
+def migrate(project: Project) -> Work:
+    """``ferry run --with-extract``: extract and load overlapped."""
+    from ferry.engine.pipeline import migrate as run_migrate
+    from ferry.reports.render import write_report
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        stats, report = run_migrate(project, progress=job.progress)
+        paths = write_report(project.reports_dir("run"), "run", run_data(report, project),
+                             project=project.settings.project, name=report.run_id)
+        t = report.totals()
+        return (f"run {report.run_id} (with extract, {sum(stats.staged.values())} staged):"
+                f" created {t.get('created', 0)}, held {t.get('held', 0)}, skipped"
+                f" {t.get('skipped', 0)}"), _rel(project, *paths)
+    return work
+
+
 def delta(project: Project) -> Work:
     from ferry.engine.pipeline import delta as run_delta
     from ferry.reports.render import write_report
@@ -272,5 +288,6 @@ def rollback(project: Project, run_id: str | None) -> Work:
 
 #: verbs the run-control page can start with no further input
 SIMPLE: dict[str, Callable[[Project], Work]] = {
-    "extract": extract, "prepare": prepare, "scan": scan, "run": run, "delta": delta,
+    "extract": extract, "prepare": prepare, "scan": scan, "run": run, "migrate": migrate,
+    "delta": delta,
     "reconcile": reconcile, "guide": guide}
