@@ -9,8 +9,10 @@ against the same data profile and destination schema.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from ferry.errors import FerryError
@@ -32,7 +34,7 @@ def _targets(schema: Any, doc: Any) -> dict[str, list[str]]:
 
 
 @router.get("/mapping")
-async def mapping(request: Request, show: str = "") -> Response:
+def mapping(request: Request, show: str = "") -> Response:
     ui = ui_of(request)
     p = actions.fresh(ui.project)
     m_state, detail = state.mapping_state(p)
@@ -63,19 +65,19 @@ async def edit_field(request: Request) -> Response:
     f = await request.form()
     name = str(f.get("map") or "")
     try:
-        doc = mapping_edit.edit_field(ui.project.mapping_path, name, _index(f.get("i")),
-                                str(f.get("source") or ""), target=str(f.get("target") or ""),
-                                status=str(f.get("status") or "mapped"),
-                                reason=str(f.get("reason") or ""))
+        doc = await run_in_threadpool(
+            mapping_edit.edit_field, ui.project.mapping_path, name, _index(f.get("i")),
+            str(f.get("source") or ""), target=str(f.get("target") or ""),
+            status=str(f.get("status") or "mapped"), reason=str(f.get("reason") or ""))
         state.remember(ui.project, doc)
         flash(request, f"{name}: {f.get('source')} → {f.get('target')} saved to mapping.yaml.")
     except FerryError as exc:
         flash(request, str(exc), "bad")
-    return back(f"/mapping#map-{name}")
+    return back(f"/mapping#map-{quote(name)}")
 
 
 @router.get("/mapping/value-map")
-async def value_map_form(request: Request, map: str, i: int) -> Response:  # noqa: A002
+def value_map_form(request: Request, map: str, i: int) -> Response:  # noqa: A002
     ui = ui_of(request)
     doc = state.mapping_doc(ui.project)
     om = next((m for m in mapping_edit.rows(doc) if m["name"] == map), None)
@@ -94,15 +96,16 @@ async def value_map(request: Request) -> Response:
     f = await request.form()
     name, i = str(f.get("map") or ""), _index(f.get("i"))
     try:
-        doc = mapping_edit.set_value_map(ui.project.mapping_path, name, i, str(f.get("source") or ""),
-                                   str(f.get("value_map") or ""),
-                                   str(f.get("value_map_default") or ""))
+        doc = await run_in_threadpool(
+            mapping_edit.set_value_map, ui.project.mapping_path, name, i,
+            str(f.get("source") or ""), str(f.get("value_map") or ""),
+            str(f.get("value_map_default") or ""))
         state.remember(ui.project, doc)
         flash(request, f"{name}: value map of {f.get('source')} saved.")
     except FerryError as exc:
         flash(request, str(exc), "bad")
-        return back(f"/mapping/value-map?map={name}&i={i}")
-    return back(f"/mapping#map-{name}")
+        return back(f"/mapping/value-map?map={quote(name)}&i={i}")
+    return back(f"/mapping#map-{quote(name)}")
 
 
 @router.post("/mapping/custom-field")
@@ -110,10 +113,10 @@ async def custom_field(request: Request) -> Response:
     ui = ui_of(request)
     f = await request.form()
     try:
-        doc = mapping_edit.add_custom_field(ui.project.mapping_path, str(f.get("object") or ""),
-                                      str(f.get("name") or "").strip(),
-                                      str(f.get("label") or ""), str(f.get("kind") or ""),
-                                      str(f.get("options") or ""))
+        doc = await run_in_threadpool(
+            mapping_edit.add_custom_field, ui.project.mapping_path, str(f.get("object") or ""),
+            str(f.get("name") or "").strip(), str(f.get("label") or ""),
+            str(f.get("kind") or ""), str(f.get("options") or ""))
         state.remember(ui.project, doc)
         flash(request, f"Custom field custom:{f.get('name')} declared on {f.get('object')};"
                        " prepare will create it.")
@@ -131,7 +134,8 @@ async def confirm(request: Request) -> Response:
         return back("/mapping#confirm")
     p = actions.fresh(ui.project)
     try:
-        doc = mapping_edit.confirm(p, by, actions.profile(p), ui.schema())
+        doc = await run_in_threadpool(
+            lambda: mapping_edit.confirm(p, by, actions.profile(p), ui.schema()))
     except FerryError as exc:
         flash(request, str(exc), "bad")
         return back("/mapping#confirm")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from ferry.errors import FerryError
@@ -21,7 +22,7 @@ router = APIRouter()
 
 
 @router.get("/")
-async def overview(request: Request) -> Response:
+def overview(request: Request) -> Response:
     ui = ui_of(request)
     p = fresh(ui.project)
     steps = state.steps(p)
@@ -52,7 +53,7 @@ def _owner_report(ui: Any) -> tuple[dict[str, Any] | None, list[Any], str]:
 
 
 @router.get("/owners")
-async def owners(request: Request) -> Response:
+def owners(request: Request) -> Response:
     ui = ui_of(request)
     report, users, problem = _owner_report(ui)
     return ui.render(request, "owners.html", report=report, users=users, problem=problem,
@@ -65,7 +66,7 @@ async def set_fallback(request: Request) -> Response:
 
     ui = ui_of(request)
     email = str((await request.form()).get("email") or "").strip()
-    _, users, _ = _owner_report(ui)
+    _, users, _ = await run_in_threadpool(_owner_report, ui)
     if email not in {u.email for u in users}:
         flash(request, "Pick one of the destination's active users.", "bad")
         return back("/owners")
@@ -79,7 +80,7 @@ async def set_fallback(request: Request) -> Response:
 
 
 @router.get("/guide")
-async def guide(request: Request) -> Response:
+def guide(request: Request) -> Response:
     from ferry.engine.guide import guide as build_guide
     from ferry.mapping.mapping_file import load
 
@@ -99,7 +100,7 @@ AUDIT_LIMIT = 500
 
 
 @router.get("/audit")
-async def audit(request: Request, run: str = "", op: str = "", obj: str = "",
+def audit(request: Request, run: str = "", op: str = "", obj: str = "",
                 kind: str = "", verify: int = 0) -> Response:
     """The write-ahead audit log, filtered; references only (before-images are values)."""
     ui = ui_of(request)

@@ -46,7 +46,7 @@ def segments(text: str, spans: list[Any]) -> list[tuple[str, str | None]]:
 
 
 @router.get("/phi")
-async def phi(request: Request, status: str = "pending", obj: str = "", page: int = 1
+def phi(request: Request, status: str = "pending", obj: str = "", page: int = 1
               ) -> Response:
     ui = ui_of(request)
     store = ui.project.store

@@ -25,7 +25,7 @@ MAX_CHOICES = 30
 
 
 @router.get("/reports")
-async def reports(request: Request, verb: str = "") -> Response:
+def reports(request: Request, verb: str = "") -> Response:
     ui = ui_of(request)
     every = state.reports(ui.project)
     verbs = sorted({r["verb"] for r in every})
@@ -77,7 +77,7 @@ def _load(ui: Any, path: str) -> tuple[Any, dict[str, Any]]:
 
 
 @router.get("/reports/view")
-async def view(request: Request, path: str, table: str = "", q: str = "") -> Response:
+def view(request: Request, path: str, table: str = "", q: str = "") -> Response:
     ui = ui_of(request)
     file, doc = _load(ui, path)
     tables = _tables(doc)
@@ -102,7 +102,7 @@ async def view(request: Request, path: str, table: str = "", q: str = "") -> Res
 
 
 @router.get("/files/{path:path}")
-async def files(request: Request, path: str) -> Response:
+def files(request: Request, path: str) -> Response:
     """A report file, as the verb wrote it (HTML shown in a script-less sandbox)."""
     ui = ui_of(request)
     try:

@@ -8,6 +8,8 @@ project's name is typed in, like a repository deletion on a code host.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -20,7 +22,7 @@ router = APIRouter()
 
 
 @router.get("/runs")
-async def runs(request: Request) -> Response:
+def runs(request: Request) -> Response:
     ui = ui_of(request)
     p = actions.fresh(ui.project)
     return ui.render(request, "runs.html", job=ui.jobs.current, history=ui.jobs.history,
@@ -64,14 +66,14 @@ async def start(request: Request) -> Response:
 
 
 @router.get("/api/job")
-async def job_now(request: Request, id: int = 0) -> Response:  # noqa: A002 - query name
+def job_now(request: Request, id: int = 0) -> Response:  # noqa: A002 - query name
     jobs = ui_of(request).jobs
     job = jobs.get(id) if id else jobs.current
     return JSONResponse(job.as_dict() if job else None)
 
 
 @router.get("/rollback")
-async def rollback_page(request: Request, run: str = "") -> Response:
+def rollback_page(request: Request, run: str = "") -> Response:
     ui = ui_of(request)
     p = actions.fresh(ui.project)
     preview = state.rollback_preview(p, run or None)
@@ -87,7 +89,7 @@ async def rollback(request: Request) -> Response:
     p = actions.fresh(ui.project)
     run = str(form.get("run") or "")
     typed = str(form.get("confirm_name") or "").strip()
-    where = f"/rollback?run={run}" if run else "/rollback"
+    where = f"/rollback?run={quote(run)}" if run else "/rollback"
     if typed != p.settings.project:
         flash(request, "Type the project's name exactly to roll back. Nothing was done.", "bad")
         return back(where)
