@@ -35,28 +35,39 @@ class ExtractStats:
     file_bytes: int = 0
 
 
-def scope_for(object_name: str, since: dt.datetime | None) -> str:
-    """Checkpoint scope: a full extract and each delta pass resume independently."""
-    return f"extract:{object_name}" if since is None else f"delta:{object_name}:{since.isoformat()}"
+def scope_for(object_name: str, since: dt.datetime | None, run_id: str = "") -> str:
+    """Checkpoint scope: a full extract and each delta pass resume independently.
+
+    A delta pass is keyed by its run (a resumed pass reuses its run), not by its ``since``:
+    two passes can start from the same watermark, and the second must still read.
+    """
+    return f"extract:{object_name}" if since is None else f"delta:{object_name}:{run_id}"
 
 
 def extract(source: Source, store: StagingStore, *, run_id: str,
             objects: list[str] | None = None, since: dt.datetime | None = None,
             files_dir: Path | None = None,
-            on_page: Callable[[Page, ExtractStats], None] | None = None) -> ExtractStats:
+            on_page: Callable[[Page, ExtractStats], None] | None = None,
+            since_by_object: dict[str, dt.datetime | None] | None = None) -> ExtractStats:
     """Run the async extraction to completion from synchronous code."""
     return asyncio.run(aextract(source, store, run_id=run_id, objects=objects, since=since,
-                                files_dir=files_dir, on_page=on_page))
+                                files_dir=files_dir, on_page=on_page,
+                                since_by_object=since_by_object))
 
 
 async def aextract(source: Source, store: StagingStore, *, run_id: str,
                    objects: list[str] | None = None, since: dt.datetime | None = None,
                    files_dir: Path | None = None,
-                   on_page: Callable[[Page, ExtractStats], None] | None = None) -> ExtractStats:
+                   on_page: Callable[[Page, ExtractStats], None] | None = None,
+                   since_by_object: dict[str, dt.datetime | None] | None = None
+                   ) -> ExtractStats:
+    """``since_by_object`` gives each object its own watermark (a delta pass)."""
     stats = ExtractStats()
     try:
         for obj in objects or list(source.objects):
-            await _extract_object(source, store, obj, run_id, since, files_dir, on_page, stats)
+            obj_since = since_by_object.get(obj) if since_by_object is not None else since
+            await _extract_object(source, store, obj, run_id, obj_since, files_dir, on_page,
+                                  stats)
     finally:
         await source.aclose()
     return stats
@@ -66,7 +77,7 @@ async def _extract_object(source: Source, store: StagingStore, obj: str, run_id:
                           since: dt.datetime | None, files_dir: Path | None,
                           on_page: Callable[[Page, ExtractStats], None] | None,
                           stats: ExtractStats) -> None:
-    scope = scope_for(obj, since)
+    scope = scope_for(obj, since, run_id)
     checkpoint = store.get_checkpoint(scope)
     if checkpoint == "done":
         return

@@ -37,9 +37,34 @@ def open_source(project: Project) -> Source:
     return make_source(s.kind, s.options(), project.root)
 
 
+def registry_objects(project: Project) -> tuple[str, ...]:
+    """The objects the project's source produces (a class attribute: no connection made)."""
+    from ferry.connectors.registry import source_module
+
+    module = source_module(project.settings.source.kind)
+    cls = getattr(module, "SOURCE_CLASS", None)
+    if cls is not None:
+        return tuple(cls.objects)
+    src = open_source(project)
+    try:
+        return tuple(src.objects)
+    finally:
+        _close(src)
+
+
 def open_destination(project: Project) -> Destination:
     d = project.settings.destination
     return make_destination(d.kind, d.options(), project.root)
+
+
+def _close(conn: Any) -> None:
+    """Release a connector's sockets (a source's are async)."""
+    if isinstance(conn, Source):
+        import asyncio
+
+        asyncio.run(conn.aclose())
+    else:
+        conn.close()
 
 
 def resume_or_start(project: Project, kind: str, params: dict[str, Any] | None = None) -> str:
@@ -54,7 +79,11 @@ def check(project: Project) -> list[CheckItem]:
     items: list[CheckItem] = []
     for opener, label in ((open_source, "source"), (open_destination, "destination")):
         try:
-            items += opener(project).check()  # type: ignore[operator]
+            conn = opener(project)  # type: ignore[operator]
+            try:
+                items += conn.check()
+            finally:
+                _close(conn)
         except Exception as exc:  # noqa: BLE001 - every failure is a line of the check report
             items.append(CheckItem(f"{label} reachable", False, type(exc).__name__,
                                    f"check the {label} settings in ferry.yaml"))
@@ -69,11 +98,13 @@ def check(project: Project) -> list[CheckItem]:
 
 def run_extract(project: Project, *, since: dt.datetime | None = None,
                 objects: list[str] | None = None,
-                on_page: Callable[[Any, ExtractStats], None] | None = None) -> tuple[str,
-                                                                                     ExtractStats]:
+                on_page: Callable[[Any, ExtractStats], None] | None = None,
+                since_by_object: dict[str, dt.datetime | None] | None = None
+                ) -> tuple[str, ExtractStats]:
     run_id = resume_or_start(project, "extract", {"since": since.isoformat() if since else None})
     stats = extract(open_source(project), project.store, run_id=run_id, objects=objects,
-                    since=since, files_dir=project.files_dir, on_page=on_page)
+                    since=since, files_dir=project.files_dir, on_page=on_page,
+                    since_by_object=since_by_object)
     project.store.finish_run(run_id, "done", stats.__dict__)
     return run_id, stats
 
@@ -87,10 +118,34 @@ def confirmed_mapping(project: Project) -> MappingDoc:
 def run_prepare(project: Project) -> tuple[str, list[Provisioned]]:
     doc = confirmed_mapping(project)
     run_id = resume_or_start(project, "prepare")
-    provisioned = prepare(doc, project.store, project.audit, open_destination(project), run_id)
+    dest = open_destination(project)
+    try:
+        provisioned = prepare(doc, project.store, project.audit, dest, run_id)
+    finally:
+        dest.close()
     project.store.finish_run(run_id, "done", {"items": len(provisioned),
                                               "created": sum(p.created for p in provisioned)})
     return run_id, provisioned
+
+
+def gate_for(project: Project, doc: MappingDoc, dest: Destination
+             ) -> tuple[MappingDoc, list[dict[str, Any]], Gate]:
+    """The map as the BAA status allows it, what it withheld, and the PHI gate for records.
+
+    Without a BAA confirmation clinical-class fields are taken out of the map, and maps whose
+    required destination field is clinical are held whole. Run and sample share this, so the
+    sample's diff sees exactly what a run writes.
+    """
+    baa = project.settings.baa.confirmed
+    withheld: list[dict[str, Any]] = []
+    held_maps: set[str] = set()
+    if not baa:
+        required = {o.name: {f.key for f in o.fields if f.required} | {f.name for f in o.fields
+                                                                       if f.required}
+                    for o in dest.describe()}
+        doc, withheld, held_maps = withhold_clinical(doc, required)
+    return doc, withheld, Gate(project.store, baa_confirmed=baa, files_dir=project.files_dir,
+                               held_maps=held_maps)
 
 
 @dataclass
@@ -128,17 +183,8 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     if not prepared(doc, project.store):
         raise MappingError("the destination schema is not prepared: run `ferry prepare` first")
     dest = dest or open_destination(project)
-    baa = project.settings.baa.confirmed
-    withheld: list[dict[str, Any]] = []
-    held_maps: set[str] = set()
-    if not baa:
-        required = {o.name: {f.key for f in o.fields if f.required} | {f.name for f in o.fields
-                                                                       if f.required}
-                    for o in dest.describe()}
-        doc, withheld, held_maps = withhold_clinical(doc, required)
-    if hold is None:
-        hold = Gate(project.store, baa_confirmed=baa, files_dir=project.files_dir,
-                    held_maps=held_maps)
+    doc, withheld, gate = gate_for(project, doc, dest)
+    hold = hold or gate
     compiled = {cm.om.name: cm for cm in compile_mapping(doc)}
     store = project.store
     if dry_run:
@@ -181,8 +227,7 @@ def migrate(project: Project, *, progress: Callable[[str, int, int], None] | Non
     matching and dedup need all of them); everything after streams, so the migration takes about
     max(extract, load) rather than their sum.
     """
-    source = open_source(project)
-    objects = list(source.objects)
+    objects = list(registry_objects(project))
     done_objects: set[str] = set()
     failure: list[BaseException] = []
     result: dict[str, ExtractStats] = {}
@@ -221,17 +266,10 @@ def delta(project: Project, *, progress: Callable[[str, int, int], None] | None 
     """One delta pass: read changes since each object's watermark, apply deletions per the
     mapping's policy, upsert the changed records. Every write is audited (reversible)."""
     started = now_iso()
-    source = open_source(project)
-    total = ExtractStats()
-    for obj in source.objects:
-        wm = watermark(project.store, obj)
-        since = dt.datetime.fromisoformat(wm) if wm else None
-        _, stats = run_extract(project, since=since, objects=[obj])
-        total.pages += stats.pages
-        for k, v in stats.staged.items():
-            total.staged[k] = total.staged.get(k, 0) + v
-        for k, v in stats.deleted.items():
-            total.deleted[k] = total.deleted.get(k, 0) + v
+    objects = list(registry_objects(project))
+    since_by = {obj: (dt.datetime.fromisoformat(wm) if (wm := watermark(project.store, obj))
+                      else None) for obj in objects}
+    _, total = run_extract(project, since_by_object=since_by)  # one source, one pass
     report = load(project, kind="delta", changed_since=started, progress=progress, hold=hold)
     deleted = _apply_deletions(project, report.run_id, started)
     return total, report, deleted

@@ -198,12 +198,11 @@ def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any
     """Select a representative slice, load it for real (run kind ``sample``), read it back and
     diff it. ``hold`` is the same PHI-review / BAA gate ``ferry run`` uses (held records are
     explained skips). Returns (load report, diff, records selected per object)."""
-    from ferry.engine.pipeline import confirmed_mapping, load, open_destination
+    from ferry.engine.pipeline import confirmed_mapping, gate_for, load, open_destination
     from ferry.engine.prepare import apply_keys
     from ferry.engine.reconcile import project_lookup
     from ferry.engine.sample import select_sample
     from ferry.mapping.compile import compile_mapping
-    from ferry.phi.gate import Gate, withhold_clinical
 
     doc = apply_keys(confirmed_mapping(project), project.store)
     objects = {om.source for om in doc.objects if om.mode != "none"}
@@ -216,14 +215,8 @@ def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any
     try:
         # The map and the gate exactly as ``pipeline.load`` applies them, so the diff compares
         # what was written: clinical fields withheld without a BAA, redactions applied.
-        baa = project.settings.baa.confirmed
-        held_maps: set[str] = set()
-        if not baa:
-            required = {o.name: {f.key for f in o.fields if f.required}
-                        | {f.name for f in o.fields if f.required} for o in dest.describe()}
-            doc, _, held_maps = withhold_clinical(doc, required)
-        hold = hold or Gate(project.store, baa_confirmed=baa, files_dir=project.files_dir,
-                            held_maps=held_maps)
+        doc, _, gate = gate_for(project, doc, dest)
+        hold = hold or gate
         report = load(project, kind="sample", only=selection, dest=dest, progress=progress,
                       hold=hold)
         result = sample_diff(project.store, compile_mapping(doc), dest,
