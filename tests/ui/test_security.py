@@ -167,3 +167,11 @@ def test_everything_is_escaped(ui_app) -> None:
     assert evil not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(" in page
     assert "script-src 'self'" in c.get("/mapping").headers["content-security-policy"]
+
+
+def test_errors_are_pages_without_values(ui_app) -> None:
+    """A Ferry error is shown as its message; anything else by class only."""
+    c = ui_app.client()
+    ui_app.project.settings_path.write_text("project: [unclosed\n")
+    r = c.get("/")
+    assert r.status_code in (409, 500) and "Traceback" not in r.text

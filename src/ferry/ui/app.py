@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ferry.engine.project import Project
+from ferry.errors import FerryError
 from ferry.ui.jobs import Jobs
 from ferry.ui.security import (
     COOKIE,
@@ -124,7 +125,14 @@ def create_app(root: Path, guard_: Guard | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
+        try:
+            response: Response = await call_next(request)
+        except Exception as exc:  # noqa: BLE001 - no traceback in the log: it may quote values
+            log.warning("ui %s %s failed: %s", request.method, request.url.path,
+                        type(exc).__name__)
+            response = Response(f"{type(exc).__name__}: the request failed (details withheld:"
+                                " an unexpected error's message may quote record values)",
+                                status_code=500, media_type="text/plain")
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"  # the login URL carries the token
@@ -139,6 +147,13 @@ def create_app(root: Path, guard_: Guard | None = None) -> FastAPI:
                             media_type="text/plain")
         name = "login.html" if exc.status_code == 401 else "error.html"
         return ui_of(request).render(request, name, exc.status_code, message=exc.detail)
+
+    @app.exception_handler(FerryError)
+    async def ferry_error(request: Request, exc: FerryError) -> Response:
+        """Ferry's own errors name what to fix and carry no values: shown as they are."""
+        if request.url.path.startswith("/api/") or request.method not in SAFE_METHODS:
+            return Response(str(exc), status_code=409, media_type="text/plain")
+        return ui_of(request).render(request, "error.html", 409, message=str(exc))
 
     @app.get("/login")
     async def login_get(request: Request, token: str = "") -> Response:
