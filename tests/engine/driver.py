@@ -2,8 +2,9 @@
 
     python tests/engine/driver.py VERB PROJECT_DIR
 
-VERB: prepare | extract | run (PHI items approved, then the full load) | migrate (extract and
-load overlapped) | rollback. Connector secrets come from the environment (the pair's env vars).
+VERB: prepare | extract | run (PHI queue scanned and every item approved, then the full load) |
+load (the full load, every item written as is) | migrate (extract and load overlapped, every item
+written as is) | rollback. Connector secrets come from the environment (the pair's env vars).
 Exit code 0 when the verb completed; it prints one JSON line of what it did.
 """
 
@@ -34,6 +35,9 @@ def main(verb: str, root: str) -> int:
         approve_phi(project)
         report = P.load(project)
         out = {"totals": report.totals(), "recovery": report.recovery.__dict__}
+    elif verb == "load":  # every flagged item approved as it is loaded (no review pass)
+        report = P.load(project, hold=lambda om, rec: None)
+        out = {"totals": report.totals()}
     elif verb == "migrate":  # every flagged item approved as it streams in
         _, report = P.migrate(project, hold=lambda om, rec: None)
         out = {"totals": report.totals(), "records": sum(project.store.counts().values())}

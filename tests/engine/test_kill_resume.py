@@ -173,16 +173,26 @@ class KillSwitch:
         self.pid: int | None = None
         self.left = 0
         self.match = b""
+        self.path: str | None = None
         self.fired = False
+        self.posts: dict[str, int] = {}
 
-    def arm(self, pid: int, nth: int, match: bytes) -> None:
+    def arm(self, pid: int, nth: int, match: bytes, path: str | None = None) -> None:
+        """Kill ``pid`` at the ``nth`` request whose body holds ``match`` (and, given ``path``,
+        that is a POST to a path ending so)."""
         self.pid, self.left, self.match, self.fired = pid, nth, match, False
+        self.path = path
+
+    def posted(self, path: str) -> int:
+        """POSTs (any client, armed or not) to paths ending in ``path`` so far."""
+        return sum(n for p, n in self.posts.items() if p.rstrip("/").endswith(path))
 
     def disarm(self) -> None:
         self.pid = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or self.pid is None or scope["path"].startswith("/_sandbox"):
+        if scope["type"] != "http" or scope["path"].startswith("/_sandbox") or (
+                self.pid is None and scope.get("method") != "POST"):
             await self.inner(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -198,7 +208,11 @@ class KillSwitch:
             held.append(msg)
 
         await self.inner(scope, rec, hold)
-        if self.pid is not None and self.match in b"".join(chunks):
+        if scope.get("method") == "POST":
+            self.posts[scope["path"]] = self.posts.get(scope["path"], 0) + 1
+        wanted = self.path is None or (scope.get("method") == "POST"
+                                       and scope["path"].rstrip("/").endswith(self.path))
+        if self.pid is not None and wanted and self.match in b"".join(chunks):
             self.left -= 1
             if self.left <= 0:
                 os.kill(self.pid, signal.SIGKILL)
