@@ -35,7 +35,7 @@ class Finder:
 
     def _sid_of(self, obj: str, rec: dict[str, Any], key: str) -> str | None:
         if obj in MARKED:
-            return split_trailer(rec.get(MARKED[obj]))[1].get(ID_KEY)
+            return split_trailer(rec.get(MARKED[obj]))[1].get(key or ID_KEY)
         if obj == "file":
             desc = str(rec.get("description") or "")
             return desc[10:-1] if desc.startswith("[ferry-id:") and desc.endswith("]") else None
@@ -71,7 +71,7 @@ class Finder:
                 cur = idx.get(sid)
                 if cur is None or int(rec["id"]) < int(cur):
                     idx[sid] = str(rec["id"])
-        self.index[obj] = idx
+        self.index[f"{obj}|{key}"] = idx
         return idx
 
     def _search(self, obj: str, key: str, sid: str) -> str | None:
@@ -101,20 +101,24 @@ class Finder:
                 if sid in ids:
                     found[sid] = str(rec["id"])
             return found
-        if obj not in self.index and searchable and len(ids) <= self.search_max:
+        if f"{obj}|{key}" not in self.index and searchable and len(ids) <= self.search_max:
             hits = {s: self._search(obj, key, s) for s in ids}
             return {s: d for s, d in hits.items() if d}
-        idx = self.index.get(obj)
+        idx = self.index.get(f"{obj}|{key}")
         if idx is None:
             idx = self._build(obj, key)
         return {s: idx[s] for s in ids if s in idx}
 
-    def remember(self, obj: str, sid: str | None, dest_id: str) -> None:
-        if sid is not None and obj in self.index:
-            self.index[obj].setdefault(sid, dest_id)
+    def remember(self, obj: str, sid: str | None, dest_id: str, key: str | None = None) -> None:
+        if sid is None:
+            return
+        for name, idx in self.index.items():
+            o, _, k = name.partition("|")
+            if o == obj and (key is None or k == key):
+                idx.setdefault(sid, dest_id)
 
     def forget(self, obj: str, dest_id: str) -> None:
-        idx = self.index.get(obj)
-        if idx:
-            for sid in [s for s, d in idx.items() if d == dest_id]:
-                del idx[sid]
+        for name, idx in self.index.items():
+            if name.partition("|")[0] == obj:
+                for sid in [s for s, d in idx.items() if d == dest_id]:
+                    del idx[sid]

@@ -164,7 +164,10 @@ class Schema:
     def _field(self, item: SchemaItem) -> Provisioned:
         kind = item.field_kind or Kind.TEXT
         if item.object not in FIELD_OBJECTS:
-            key = ID_KEY if item.external_id else folded_key(kind, item.label or item.name)
+            if item.external_id:  # one marker per id field: source ids of objects overlap
+                key = ID_KEY if item.name == "ferry_source_id" else f"{ID_KEY}:{item.name}"
+            else:
+                key = folded_key(kind, item.label or item.name)
             self._remember(item, key, None)
             return Provisioned(item, key, created=False)
         ftype = field_type_for(kind, item.ref)

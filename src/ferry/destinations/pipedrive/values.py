@@ -312,7 +312,13 @@ def custom_from_api(field: dict[str, Any], kind: str | None, v: Any) -> Any:
 ID_KEY = "~id"
 _TRAILER = re.compile(r"<hr>((?:<p>[^<]*</p>)+)\s*$")
 _LINE = re.compile(r"<p>([^<]*)</p>")
-_ID = re.compile(r"^\[ferry-id:(.+)\]$")
+_ID = re.compile(r"^\[ferry-id:(?:([A-Za-z0-9_]+)=)?(.+)\]$")
+
+
+def is_id_key(key: str) -> bool:
+    """``~id`` (the record's own source id) or ``~id:<name>`` (a second source object landing
+    on the same activity/note type keeps its ids apart under its own name)."""
+    return key == ID_KEY or key.startswith(ID_KEY + ":")
 
 
 def folded_key(kind: Kind, label: str) -> str:
@@ -362,7 +368,7 @@ def split_trailer(text: str | None) -> tuple[str, dict[str, Any]]:
         line = html.unescape(line)
         idm = _ID.match(line)
         if idm:
-            values[ID_KEY] = idm.group(1)
+            values[f"{ID_KEY}:{idm.group(1)}" if idm.group(1) else ID_KEY] = idm.group(2)
             continue
         label, sep, value = line.partition(": ")
         if sep:
@@ -374,11 +380,14 @@ def split_trailer(text: str | None) -> tuple[str, dict[str, Any]]:
 def join_trailer(text: str, folded: dict[str, Any]) -> str:
     lines = []
     for key, value in folded.items():
-        if key == ID_KEY or value is None:
+        if is_id_key(key) or value is None:
             continue
         kind, _, label = key[1:].partition(":")
         lines.append(f"<p>{html.escape(kind + '|' + label)}: {html.escape(_fold_text(kind, value))}"
                      "</p>")
-    if folded.get(ID_KEY) is not None:
-        lines.append(f"<p>[ferry-id:{html.escape(str(folded[ID_KEY]))}]</p>")
+    for key, value in folded.items():
+        if is_id_key(key) and value is not None:
+            name = key[len(ID_KEY) + 1:]
+            lines.append(f"<p>[ferry-id:{name + '=' if name else ''}"
+                         f"{html.escape(str(value))}]</p>")
     return text + ("<hr>" + "".join(lines) if lines else "")

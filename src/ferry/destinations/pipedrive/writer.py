@@ -35,7 +35,7 @@ from ferry.connectors.base import (
 )
 from ferry.destinations.pipedrive.batch import run_rows
 from ferry.destinations.pipedrive.client import V2_OBJECTS, Ambiguous, PipedriveClient
-from ferry.destinations.pipedrive.finder import Finder
+from ferry.destinations.pipedrive.finder import MARKED, Finder
 from ferry.destinations.pipedrive.provision import Schema
 from ferry.destinations.pipedrive.values import (
     ID_KEY,
@@ -45,6 +45,7 @@ from ferry.destinations.pipedrive.values import (
     custom_from_api,
     custom_to_api,
     from_api,
+    is_id_key,
     join_trailer,
     split_trailer,
     to_api,
@@ -112,8 +113,14 @@ class PipedriveDestination(Destination):
         return self.finder.find(object_name, id_field, source_ids)
 
     # -- payloads ------------------------------------------------------------------------------
+    def _sid_key(self, obj: str, row: dict[str, Any]) -> str:
+        """The key of the source id a row carries (activities/notes may carry ``~id:<name>``)."""
+        if obj in MARKED:
+            return next((k for k in row if is_id_key(k)), ID_KEY)
+        return self.finder.id_keys.get(obj, ID_KEY)
+
     def _ref(self, obj: str, row: dict[str, Any], i: int, dest_id: str | None = None) -> str:
-        sid = row.get(self.finder.id_keys.get(obj, ID_KEY))
+        sid = row.get(self._sid_key(obj, row))
         return f"pipedrive:{obj}:{dest_id or (f'src={sid}' if sid else f'row{i}')}"
 
     def _body(self, obj: str, row: dict[str, Any], ref: str, current_text: str | None = None
@@ -174,7 +181,8 @@ class PipedriveDestination(Destination):
         return out
 
     # -- writes --------------------------------------------------------------------------------
-    def _send_create(self, obj: str, body: dict[str, Any], ref: str, sid: str | None) -> str:
+    def _send_create(self, obj: str, body: dict[str, Any], ref: str, sid: str | None,
+                     sid_key: str | None = None) -> str:
         version, template = ("v1", "/notes") if obj == "note" else ("v2", f"/{V2_OBJECTS[obj]}")
         for _ in range(self.client.attempts):
             try:
@@ -184,8 +192,8 @@ class PipedriveDestination(Destination):
             except Ambiguous:
                 if sid is None:
                     continue  # nothing to look it up by: re-send (documented risk)
-                found = self.finder.find(obj, self.finder.id_keys.get(obj, ID_KEY), [sid],
-                                         fresh=True)
+                found = self.finder.find(obj, sid_key or self.finder.id_keys.get(obj, ID_KEY),
+                                         [sid], fresh=True)
                 if sid in found:
                     return found[sid]
         raise FatalError(f"{ref}: create kept failing on the server side", system="pipedrive")
@@ -196,10 +204,10 @@ class PipedriveDestination(Destination):
         def one(i: int, row: dict[str, Any]) -> WriteResult:
             ref = self._ref(object_name, row, i)
             body = self._body(object_name, row, ref)
-            sid_key = self.finder.id_keys.get(object_name, ID_KEY)
+            sid_key = self._sid_key(object_name, row)
             sid = None if row.get(sid_key) is None else str(row[sid_key])
-            dest_id = self._send_create(object_name, body, ref, sid)
-            self.finder.remember(object_name, sid, dest_id)
+            dest_id = self._send_create(object_name, body, ref, sid, sid_key)
+            self.finder.remember(object_name, sid, dest_id, sid_key)
             return WriteResult.success(dest_id, created=True)
 
         return run_rows(one, rows, self.workers)
