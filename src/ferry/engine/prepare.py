@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from ferry.connectors.base import Destination, Provisioned, SchemaItem
+from ferry.errors import MappingError
 from ferry.mapping.model import MappingDoc
 from ferry.mapping.transforms import get_value
 from ferry.mapping.value_maps import apply_value_map
@@ -38,6 +39,13 @@ def derive_options(doc: MappingDoc, store: StagingStore) -> MappingDoc:
         for cf in fields:
             if cf.kind not in (Kind.ENUM, Kind.SET) or cf.options:
                 continue
+            unread = sorted({om.source for om in doc.objects if om.target == obj and any(
+                fm.target == f"custom:{cf.name}" and isinstance(fm.source, str)
+                for fm in om.fields) and store.get_checkpoint(f"extract:{om.source}") != "done"})
+            if unread:  # an option list made now would hold none of the values the run writes
+                raise MappingError(f"the pick-list {obj}.{cf.name} takes its options from the"
+                                   f" staged {', '.join(unread)} records: run `ferry extract`"
+                                   " before `ferry prepare` (or list its options in the map)")
             labels: list[str] = []
             for om in doc.objects:
                 if om.target != obj:
