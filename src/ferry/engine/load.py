@@ -144,6 +144,17 @@ def _prepare(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, s: StagedRecord,
     return rec, built
 
 
+def _prepared(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, batch: list[StagedRecord],
+              st: MapStats) -> Any:
+    """The live records of a batch that pass every check, with their built payloads."""
+    for s in batch:
+        if s.deleted:
+            continue
+        prepared = _prepare(ctx, om, cm, s, st)
+        if prepared is not None:
+            yield s, prepared[0], prepared[1]
+
+
 def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     cm = ctx.compiled[om.name]
     st = ctx.stat(om.name)
@@ -152,13 +163,7 @@ def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     for batch in _candidates(ctx, om):
         creates: list[Item] = []
         updates: list[Item] = []
-        for s in batch:
-            if s.deleted:
-                continue
-            prepared = _prepare(ctx, om, cm, s, st)
-            if prepared is None:
-                continue
-            _, built = prepared
+        for s, _, built in _prepared(ctx, om, cm, batch, st):
             item = Item(om.source, s.source_id, built.payload)
             existing = ctx.store.dest_id(om.source, s.source_id, om.target)
             if existing is None:
@@ -228,13 +233,7 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     parent_target = om.target
     for batch in _candidates(ctx, om):
         rows = []
-        for s in batch:
-            if s.deleted:
-                continue
-            prepared = _prepare(ctx, om, cm, s, st)
-            if prepared is None:
-                continue
-            rec, built = prepared
+        for s, rec, built in _prepared(ctx, om, cm, batch, st):
             parent = _parent_dest(ctx, om, rec)
             if parent is None:
                 st.skipped += 1
