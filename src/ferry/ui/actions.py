@@ -152,15 +152,14 @@ def scan(project: Project) -> Work:
 
 
 def sample(project: Project, size: int) -> Work:
-    from ferry.engine.diff import run_sample
+    from ferry.engine.readback import report_data, run_sample
     from ferry.reports.verification import write_sample
 
     def work(job: Job) -> tuple[str, list[str]]:
         # no hold given: the load applies the PHI-review / BAA gate itself, as for `ferry sample`
         report, diff, selected = run_sample(project, size, progress=job.progress)
-        data = {"run": report.run_id, "size": size, "selection": selected, **diff.as_dict(),
-                "unexplained_skip_count": len(diff.unexplained_skips)}
-        paths = write_sample(project.reports_dir("sample"), data,
+        paths = write_sample(project.reports_dir("sample"),
+                             report_data(report, diff, size, selected),
                              project=project.settings.project, name=report.run_id)
         return (f"sample {report.run_id}: {diff.records} records,"
                 f" {len(diff.fields)} fields — {'PASS' if diff.passed else 'FAIL'}"), \
