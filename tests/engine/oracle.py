@@ -34,7 +34,7 @@ from ferry.sandbox.synth import Practice
 
 SKIP_FIELDS = {"source_id", "created_at", "updated_at", "custom"}
 EMPTY: tuple[Any, ...] = (None, "", [], {}, False)
-FERRY_ID = re.compile(r"\[ferry-id:([^\]]+)\]")
+FERRY_ID = re.compile(r"\[ferry-id:(?:[A-Za-z0-9_]+=)?([^\]]+)\]")  # [ferry-id:(field=)sid]
 
 State = dict[str, Counter[tuple[Any, ...]]]
 
