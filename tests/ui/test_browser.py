@@ -77,6 +77,27 @@ def start(page, url: str, verb: str, timeout: float = 90_000, size: int | None =
     return page.text_content("#job-message") or ""
 
 
+def assert_no_patient_values(page, served) -> None:
+    """Outside the PHI review page no patient's name, email or date of birth is rendered."""
+    store = served.project.store
+    values = set()
+    for p in store.iter_records("patient"):
+        values |= {f"{p.first_name} {p.last_name}", p.email or "", p.mrn or "",
+                   p.date_of_birth.isoformat() if p.date_of_birth else ""}
+    values = {v for v in values if len(v) > 5}
+    assert len(values) > 30
+    pages = ["/", "/mapping", "/owners", "/runs", "/reports", "/audit", "/guide", "/rollback"]
+    for r in store.runs():
+        for verb in ("sample", "run", "reconcile"):
+            if (served.project.root / "reports" / verb / f"{r.run_id}.json").exists():
+                pages.append(f"/reports/view?path={verb}/{r.run_id}.json")
+    for path in pages:
+        page.goto(served.url + path)
+        html = page.content()
+        leaked = [v for v in values if v in html]
+        assert not leaked, (path, len(leaked))
+
+
 def test_migration_clicked_through(flow) -> None:
     served, page = flow
     url = served.url
@@ -200,6 +221,7 @@ def test_migration_clicked_through(flow) -> None:
     assert page.locator("h1").inner_text().startswith("Rebuild guide")
     page.goto(f"{url}/")
     shot(page, "10b-overview-after-run")
+    assert_no_patient_values(page, served)
 
     # rollback: shows what it will undo, refuses without the project's name
     page.goto(f"{url}/rollback")
