@@ -107,6 +107,7 @@ def test_migration_clicked_through(flow) -> None:
     assert "clinic-migration" in page.locator("h1").inner_text()
     shot(page, "01-overview")
 
+    assert re.search(r"check: \d+ of \d+ ok", start(page, url, "check"))
     assert "staged" in start(page, url, "extract")
     assert "object maps" in start(page, url, "propose")
 

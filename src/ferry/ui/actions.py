@@ -50,6 +50,22 @@ def _budgeted(job: Job, dest: Any) -> Callable[[str, int, int], None]:
     return update
 
 
+def check(project: Project) -> Work:
+    """``ferry check``: credentials, reachability, permissions, the BAA status."""
+    from ferry.engine.pipeline import check as run_check
+    from ferry.reports.render import write_report
+
+    def work(job: Job) -> tuple[str, list[str]]:
+        items = run_check(project)
+        paths = write_report(project.reports_dir("check"), "check",
+                             {"checks": [it.__dict__ for it in items]},
+                             project=project.settings.project)
+        failed = [it.name for it in items if not it.ok]
+        return (f"check: {len(items) - len(failed)} of {len(items)} ok"
+                + (f"; failed: {', '.join(failed)}" if failed else "")), _rel(project, *paths)
+    return work
+
+
 def extract(project: Project) -> Work:
     from ferry.engine.pipeline import run_extract
     from ferry.reports.render import write_report
@@ -287,6 +303,6 @@ def rollback(project: Project, run_id: str | None) -> Work:
 
 #: verbs the run-control page can start with no further input
 SIMPLE: dict[str, Callable[[Project], Work]] = {
-    "extract": extract, "prepare": prepare, "scan": scan, "run": run, "migrate": migrate,
+    "check": check, "extract": extract, "prepare": prepare, "scan": scan, "run": run, "migrate": migrate,
     "delta": delta,
     "reconcile": reconcile, "guide": guide}

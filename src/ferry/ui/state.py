@@ -98,7 +98,10 @@ def steps(project: Project) -> list[Step]:
     phi = phi_counts(project)
     recon, guide = _reports(project, "reconcile"), _reports(project, "guide")
     staged = sum(project.store.counts().values())
+    checks = _reports(project, "check")
     return [
+        Step("check", "Check connections and the BAA", bool(checks),
+             "checked" if checks else "not checked yet"),
         Step("extract", "Extract the source", ext is not None,
              f"{staged} records staged" if ext else "nothing staged yet"),
         Step("map", "Propose the mapping", m_state != "missing", m_detail, "/mapping"),
