@@ -54,11 +54,12 @@ class UI:
         self._schema_lock = threading.Lock()
 
     def schema(self, refresh: bool = False) -> Any:
-        """The destination's schema, read once (it is what `ferry map` checks against)."""
+        """The destination's schema, read once it has been read successfully (it is what
+        `ferry map` checks against); None while the destination is unreachable."""
         from ferry.ui.actions import schema
 
         with self._schema_lock:
-            if self._schema is None or refresh:
+            if not self._schema or refresh:
                 self._schema = schema(self.project) or []
             return self._schema or None
 
