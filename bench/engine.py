@@ -1,0 +1,180 @@
+"""Engine benchmark: overhead per record at unlimited API speed, and overlap at real-scale limits.
+
+Sandboxes run in this process; every engine verb runs in its own child process
+(``tests/engine/driver.py``), so the CPU seconds and peak RSS reported (from ``wait4``) are the
+engine's alone, not the emulators'.
+
+1. ``overhead`` — for each ``--patients`` N, a fresh practice, sandboxes at ``--fast-scale``
+   (every limit divided away): extract, prepare, load (and ``--rollback``). Prints records/s, CPU s per 10k records and
+   peak RSS per verb. Memory should stay flat as N grows.
+2. ``overlap`` — sandboxes at ``--time-scale`` (real limits, scaled): extract alone and load alone
+   on one project (the extract bound and the load bound), then ``migrate`` (extract and load
+   overlapped) on a fresh, identical project. Prints migrate's wall time against
+   max(extract, load) and extract + load.
+
+    .venv/bin/python bench/engine.py [--dest odoo] [--patients 200 1000] [--time-scale 50]
+                                     [--overlap-patients 60] [--skip-overlap]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "engine"))
+
+DRIVER = ROOT / "tests" / "engine" / "driver.py"
+
+
+def run_child(verb: str, project_root: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Run one verb in a child process; wall, CPU (user+sys) and peak RSS of that child."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, str(DRIVER), verb, str(project_root)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read() if proc.stdout else b""
+    err = proc.stderr.read() if proc.stderr else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{verb} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    lines = out.decode().strip().splitlines()
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss_mb": usage.ru_maxrss / 1024, "out": json.loads(lines[-1]) if lines else {}}
+
+
+def fill_open_picklists(doc: Any, practice: Any) -> Any:
+    """Options of the open pick-lists from the generated practice itself, so ``prepare`` can run
+    before anything is staged (as ``migrate`` needs: it loads while extraction goes on)."""
+    from ferry.mapping.transforms import get_value
+    from ferry.mapping.value_maps import apply_value_map
+    from ferry.model.fields import Kind
+
+    doc = doc.model_copy(deep=True)
+    for obj, fields in doc.custom_fields.items():
+        for cf in fields:
+            if cf.kind not in (Kind.ENUM, Kind.SET) or cf.options:
+                continue
+            labels: set[str] = set()
+            for om in doc.objects:
+                for fm in om.fields:
+                    if om.target != obj or fm.target != f"custom:{cf.name}" or \
+                            not isinstance(fm.source, str):
+                        continue
+                    for rec in practice.iter(om.source):
+                        value = get_value(rec, fm.source)
+                        try:
+                            if fm.value_map is not None:
+                                value = apply_value_map(value, fm.value_map,
+                                                        fm.value_map_default)
+                        except ValueError:
+                            continue
+                        for v in value if isinstance(value, list) else [value]:
+                            if v not in (None, ""):
+                                labels.add(str(v))
+            cf.options = sorted(labels) or ["(none)"]
+    return doc
+
+
+def new_pair(work: Path, name: str, dest: str, patients: int, scale: float, seed: int) -> Any:
+    from setup_pair import make_pair
+
+    return make_pair(work / name, destination=dest, patients=patients, seed=seed,
+                     time_scale=scale, env_prefix=f"FERRY_BENCH_{name.upper()}_")
+
+
+def overhead(args: argparse.Namespace, work: Path) -> None:
+    from setup_pair import subprocess_env
+
+    print(f"== engine overhead, {args.dest}, sandboxes at time_scale={args.fast_scale:g}"
+          " (limits divided away); figures are the engine process alone")
+    print(f"{'patients':>8} {'verb':<8} {'records':>8} {'wall s':>8} {'rec/s':>8}"
+          f" {'CPU s':>7} {'CPU s/10k':>9} {'peak RSS MB':>11}")
+    for n in args.patients:
+        pair = new_pair(work, f"o{n}", args.dest, n, args.fast_scale, args.seed)
+        try:
+            env = subprocess_env(pair)
+            ex = run_child("extract", pair.project.root, env)
+            records = int(ex["out"].get("records", 0))
+            pr = run_child("prepare", pair.project.root, env)
+            rn = run_child("load", pair.project.root, env)
+            rb = run_child("rollback", pair.project.root, env) if args.rollback else None
+            for verb, r in (("extract", ex), ("prepare", pr), ("load", rn), ("rollback", rb)):
+                if r is None:
+                    continue
+                recs = records if verb != "prepare" else 0
+                rate = recs / r["wall"] if recs else 0.0
+                per10k = r["cpu"] * 10_000 / recs if recs else 0.0
+                print(f"{n:>8} {verb:<8} {recs:>8} {r['wall']:>8.1f} {rate:>8.0f}"
+                      f" {r['cpu']:>7.1f} {per10k:>9.1f} {r['rss_mb']:>11.0f}", flush=True)
+        finally:
+            pair.stop()
+            shutil.rmtree(pair.project.root, ignore_errors=True)
+
+
+def overlap(args: argparse.Namespace, work: Path) -> None:
+    from setup_pair import recipe_for, subprocess_env
+
+    from ferry.mapping import mapping_file
+    from ferry.mapping.validate import confirm_file
+
+    n = args.overlap_patients
+    print(f"\n== overlap, {args.dest}, {n} patients, sandboxes at time_scale={args.time_scale:g}"
+          " (real limits, scaled)")
+    walls: dict[str, float] = {}
+    for name, verbs in (("sep", ("extract", "load")), ("mig", ("migrate",))):
+        pair = new_pair(work, f"{name}{n}", args.dest, n, args.time_scale, args.seed)
+        try:
+            doc = fill_open_picklists(recipe_for("practicehub", args.dest), pair.practice)
+            mapping_file.save(doc, pair.project.mapping_path)
+            confirm_file(pair.project.mapping_path, by="bench")
+            env = subprocess_env(pair)
+            run_child("prepare", pair.project.root, env)
+            for verb in verbs:
+                r = run_child(verb, pair.project.root, env)
+                walls[verb] = r["wall"]
+                print(f"  {verb:<8} wall {r['wall']:>7.1f} s  CPU {r['cpu']:>6.1f} s"
+                      f"  peak RSS {r['rss_mb']:>5.0f} MB  {json.dumps(r['out'])[:160]}",
+                      flush=True)
+        finally:
+            pair.stop()
+            shutil.rmtree(pair.project.root, ignore_errors=True)
+    e, ld, m = walls["extract"], walls["load"], walls["migrate"]
+    print(f"  extract bound {e:.1f} s, load bound {ld:.1f} s: max {max(e, ld):.1f} s,"
+          f" sum {e + ld:.1f} s; migrate {m:.1f} s = {m / max(e, ld):.2f} x max,"
+          f" {m / (e + ld):.2f} x sum (each child includes ~2 s of interpreter start)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dest", default="odoo", choices=["odoo", "pipedrive"])
+    ap.add_argument("--patients", type=int, nargs="*", default=[200, 1000])
+    ap.add_argument("--fast-scale", type=float, default=1e6)
+    ap.add_argument("--time-scale", type=float, default=50.0)
+    ap.add_argument("--overlap-patients", type=int, default=60)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--skip-overlap", action="store_true")
+    ap.add_argument("--skip-overhead", action="store_true")
+    ap.add_argument("--rollback", action="store_true", help="also time the rollback")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="ferry-bench-engine-"))
+    try:
+        if not args.skip_overhead:
+            overhead(args, work)
+        if not args.skip_overlap:
+            overlap(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
