@@ -46,6 +46,48 @@ def _schema(proj: Any) -> Any:
         return None
 
 
+def _columns(proj: Any) -> None:
+    """File sources: the proposer places the export's columns the source's matcher cannot
+    (``ferry.mapping.columns``); confident answers go to ferry.yaml ``source.columns``."""
+    import asyncio
+
+    from ferry.connectors.registry import source_module
+    from ferry.engine.pipeline import open_source
+    from ferry.mapping.columns import merge_columns, propose_for_source, supports_columns
+    from ferry.settings import ConnectorSettings, save_settings
+
+    settings = proj.settings
+    if not supports_columns(source_module(settings.source.kind)):
+        return
+    given = settings.source.options().get("columns") or {}
+    src = open_source(proj)
+    try:
+        proposals = propose_for_source(src, given)
+    finally:
+        asyncio.run(src.aclose())
+    proposed = [p for p in proposals if p.status == "proposed"]
+    review = [p for p in proposals if p.status == "review"]
+    if proposed:
+        new = settings.model_copy(deep=True)
+        new.source = ConnectorSettings(**{**settings.source.model_dump(),
+                                          "columns": merge_columns(given, proposals)})
+        save_settings(new, proj.settings_path)
+        proj.__dict__.pop("settings", None)  # cached_property: read the file again
+        console.print(f"columns: {len(proposed)} export column(s) placed by the proposer "
+                      f"(ferry.yaml source.columns; edit there to change)")
+        for p in proposed:
+            console.print(f"  {p.object}: {p.column!r} → {p.target} ({p.confidence:.2f})")
+        if proj.store.counts():
+            err_console.print("[yellow]note:[/] records staged before this change keep the old "
+                              "columns: run `ferry extract` again")
+    if review:
+        console.print(f"columns: {len(review)} column(s) left to the custom bag for review "
+                      "(set them in ferry.yaml source.columns to place them)")
+        for p in review:
+            hint = f" (best guess {p.target}, {p.confidence:.2f})" if p.target else ""
+            console.print(f"  review column: {p.object}: {p.column!r}{hint}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("map")
     def map_cmd(project: Path = ProjectOpt,
@@ -56,6 +98,8 @@ def register(app: typer.Typer) -> None:
                                                      "(Odoo without Accounting)"),
                 force: bool = typer.Option(False, help="overwrite an existing mapping.yaml"),
                 describe: bool = typer.Option(True, help="read the destination's schema"),
+                columns: bool = typer.Option(True, help="file sources: propose the export's "
+                                                        "unknown columns into ferry.yaml"),
                 sample: int = typer.Option(5000, help="records per object to profile")) -> None:
         """Propose mapping.yaml (or, with --confirm, validate and lock it)."""
         from ferry.mapping.draft import draft_mapping
@@ -63,6 +107,8 @@ def register(app: typer.Typer) -> None:
         from ferry.mapping.validate import confirm_file
 
         proj = project_at(project)
+        if not confirm and columns and (force or not proj.mapping_path.exists()):
+            _columns(proj)
         settings = proj.settings
         profile = _profile(proj, sample)
         schema = _schema(proj) if describe else None

@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ferry.connectors.base import CheckItem, FieldSpec, ObjectInfo, Page, Source
 from ferry.errors import ConfigError, FerryError
@@ -41,6 +41,15 @@ ORDER = ("clinic", "practitioner", "patient", "patient_relationship", "practitio
          "appointment_type", "appointment", "appointment_reminder", "clinical_note",
          "treatment_record", "insurance_policy", "prescription", "invoice", "payment",
          "document", "campaign", "message")
+
+
+class RawColumn(NamedTuple):
+    """A column as the export has it: header, a few non-empty sample cells, and what this
+    source's own matcher (with ``Settings.columns`` applied) makes of it (None: custom bag)."""
+
+    column: str
+    samples: list[str]
+    matched: str | None
 
 
 @dataclass
@@ -116,6 +125,27 @@ class ExportSource(Source):
                                        timezone=self.settings.timezone,
                                        dayfirst=self.settings.dayfirst)
         return p.converter
+
+    def raw_columns(self, limit: int = 20) -> dict[str, list[RawColumn]]:
+        """{object: [RawColumn]} for every table, headers in file order, up to ``limit``
+        non-empty sample cells per column (read from the first rows only). This is what the
+        mapping proposer looks at (``ferry map``); sources cannot import it themselves.
+        Tables of one object are merged (a column name seen twice keeps its first samples)."""
+        out: dict[str, list[RawColumn]] = {}
+        for p in self.plans():
+            samples: list[list[str]] = [[] for _ in p.table.header]
+            for n, (_, row) in enumerate(self._rows(p, p.table.start)):
+                if isinstance(row, RawRow):
+                    for i, cell in enumerate(row.fields[:len(samples)]):
+                        if cell.strip() and len(samples[i]) < limit:
+                            samples[i].append(cell.strip())
+                if n >= SAMPLE_ROWS or all(len(s) >= limit for s in samples):
+                    break
+            cols = out.setdefault(p.object, [])
+            seen = {c.column for c in cols}
+            cols.extend(RawColumn(h, samples[i], p.columns.get(h))
+                        for i, h in enumerate(p.table.header) if h not in seen)
+        return out
 
     def header_errors(self, p: Plan) -> list[FerryError]:
         return [RowError(self.name, p.object, p.table.name, p.table.header_line, col, name,

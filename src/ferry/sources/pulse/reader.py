@@ -20,7 +20,7 @@ from ferry.model.entities import ENTITIES, CustomValue, Record
 from ferry.model.fields import Kind, fields_of
 from ferry.sources.clinic_csv.columns import match_columns, norm
 from ferry.sources.clinic_csv.convert import RowConverter
-from ferry.sources.clinic_csv.reader import ExportSource, _kind
+from ferry.sources.clinic_csv.reader import ExportSource, RawColumn, _kind
 from ferry.sources.clinic_csv.rows import RawRow
 from ferry.sources.pulse.client import RESOURCES, PulseClient
 
@@ -70,6 +70,24 @@ class PulseSource(ExportSource):
                      for st in conv.steps if st.field is None or st.field in kinds]
             out.append(ObjectInfo(obj, obj.replace("_", " "), specs,
                                   count=(body.get("meta") or {}).get("total")))
+        return out
+
+    def raw_columns(self, limit: int = 20) -> dict[str, list[RawColumn]]:
+        """As the export reader's; in REST mode from the first page of each resource."""
+        if self.settings.mode == "export":
+            return super().raw_columns(limit)
+        out: dict[str, list[RawColumn]] = {}
+        for obj in RESOURCES:
+            rows = [r for r in asyncio.run(self._first(obj)).get("data") or []
+                    if isinstance(r, dict)]
+            if not rows:
+                continue
+            header = list(rows[0])
+            s = self.settings
+            matched = match_columns(obj, header, s.columns.get(obj, {})
+                                    | s.columns.get(RESOURCES[obj], {}))
+            out[obj] = [RawColumn(h, [c for c in (_cell(r.get(h)).strip() for r in rows) if c]
+                                  [:limit], matched[h]) for h in header]
         return out
 
     async def _first(self, obj: str) -> dict[str, Any]:
