@@ -16,6 +16,18 @@ from ferry.sandbox.synth import Practice
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def wide_console():
+    """The shared rich console was sized when first imported (maybe by another test in this
+    worker): give the tables room so no cell is cut."""
+    from ferry.cli.console import console
+
+    old = console.size
+    console.size = (160, 50)
+    yield
+    console.size = old
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     proj = Project.at(tmp_path)
