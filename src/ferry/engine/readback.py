@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ferry.connectors.base import Destination
+from ferry.engine.dedup import merged_record
 from ferry.engine.diff import (
     EXPLAINED_SKIPS,
     FieldDiff,
@@ -39,6 +40,10 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
     the load's hold: a record it rewrote (redaction) is compared as written."""
     result = SampleDiff()
     compiled = list(compiled)
+    emptied: dict[str, dict[str, str]] = {}  # ref → {field: reason} the destination left empty
+    for s in store.skips(run_id) if run_id else []:
+        if s.stage == "load-field" and s.field:
+            emptied.setdefault(s.ref, {})[s.field] = s.reason.removeprefix("field left empty: ")
     for cm in compiled:
         om = cm.om
         if om.mode == "fold":
@@ -54,9 +59,11 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
             did = store.dest_id(om.source, sid, om.target)
             if staged is None or did is None or staged.deleted or not cm.accepts(staged.record):
                 continue
-            verdict = gate(om, staged.record) if gate is not None else None
+            # a dedup survivor was written with the fields its merged twins filled in
+            rec = merged_record(store, om.source, staged.record)
+            verdict = gate(om, rec) if gate is not None else None
             written = verdict if verdict is not None and not isinstance(verdict, str) else None
-            pairs.append((staged.record, did, written))
+            pairs.append((rec, did, written))
         keys = sorted({k for k in [cm.id_key, *(f.key for f in cm.fields)] if k})
         for i in range(0, len(pairs), batch):
             chunk = pairs[i:i + batch]
@@ -67,8 +74,11 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
                     result.not_found.append(f"source:{om.source}:{rec.source_id} → {where}")
                     continue
                 result.records += 1
-                result.fields += diff_record(cm, written or rec, lookup, got[did],
-                                             dest=where, show_phi=show_phi, original=rec)
+                result.fields += diff_record(
+                    cm, written or rec, lookup, got[did], dest=where, show_phi=show_phi,
+                    original=rec, stored_form=lambda k, v, row, t=om.target:
+                    dest.stored_form(t, k, v, row),
+                    dest_errors=emptied.get(f"source:{om.source}:{rec.source_id}"))
     if run_id:
         result.skips = _explain_skips(store, compiled, run_id)
     return result
