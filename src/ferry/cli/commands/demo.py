@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from ferry.cli.console import console
+from ferry.errors import FerryError
 from ferry.phi import scrub
 
 DEMO_DIR = typer.Option(Path("demo-project"), "--dir", help="project folder to (re)create")
@@ -51,8 +52,12 @@ def register(app: typer.Typer) -> None:
         from ferry.sandbox.harness import start_pair
 
         console.rule("[bold]ferry demo")
+        # A demo account big enough for the practice: Pipedrive's daily token budget grows with
+        # plan and seats (a real 500-patient migration on one Growth seat takes two days).
+        dest_extra = {"plan": "ultimate", "seats": 10} if destination == "pipedrive" else {}
         pair = start_pair(directory, source=source, destination=destination,
-                          patients=patients, seed=seed, time_scale=time_scale)
+                          patients=patients, seed=seed, time_scale=time_scale,
+                          dest_extra=dest_extra)
         console.print(f"sandboxes: {source} at {pair.source_info['base_url']},"
                       f" {destination} at {pair.dest_info['base_url']} (time scale"
                       f" {time_scale:g}x: every limit window and wait is {time_scale:g}x shorter)")
@@ -88,7 +93,11 @@ def register(app: typer.Typer) -> None:
                 table.add_row(label, f"[{style}]{result}[/]", f"{secs:.1f}")
             console.print(table)
             console.print(f"reports: {directory / 'reports'}")
-            counts = _dest_counts(pair.project)
+            try:
+                counts = _dest_counts(pair.project)
+            except FerryError as exc:
+                console.print(f"[red]could not count the destination's records: {exc}[/]")
+                counts = {}
             held = counts_after_run or counts
             console.print(f"{destination} held after the run: " + (", ".join(
                 f"{k} {v}" for k, v in sorted(held.items()) if v) or "nothing"))
