@@ -214,16 +214,23 @@ class DestUser:
 
 @dataclass
 class WriteResult:
-    """Outcome of one record's write: a destination id, or an error saying why not."""
+    """Outcome of one record's write: a destination id, or an error saying why not.
+
+    ``field_errors`` (on success only): fields the destination left empty while writing the
+    rest of the record (a reference it cannot resolve, such as a region Odoo does not list),
+    each a ``RecordError`` naming the field and the reason, never the value. The engine writes
+    them to the skip file (stage ``load-field``) and the sample diff counts them as explained."""
 
     ok: bool
     dest_id: str | None = None
     error: FerryError | None = None
     created: bool = False
+    field_errors: list[FerryError] = field(default_factory=list)
 
     @classmethod
-    def success(cls, dest_id: str, *, created: bool = False) -> WriteResult:
-        return cls(True, dest_id, None, created)
+    def success(cls, dest_id: str, *, created: bool = False,
+                field_errors: list[FerryError] | None = None) -> WriteResult:
+        return cls(True, dest_id, None, created, list(field_errors or []))
 
     @classmethod
     def failure(cls, error: FerryError) -> WriteResult:
@@ -289,6 +296,19 @@ class Destination(ABC):
     def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
              ) -> dict[str, dict[str, Any]]:
         """Read records back by id, values shaped as ``create`` accepts them."""
+
+    def stored_form(self, object_name: str, key: str, value: Any, row: dict[str, Any]
+                    ) -> Any:
+        """``value`` as ``read`` will return it once ``create`` stored it (identity here).
+
+        ``create`` may accept several spellings of one value while ``read`` can return only
+        one — it cannot know which spelling was sent: Odoo takes a country as ``Spain`` or
+        ``ES`` and reads it back as ``ES``. A destination like that overrides this so the sample
+        diff (``ferry.engine.diff``) compares like with like. ``row`` is the whole payload sent
+        (a state resolves within the row's country). Must not raise: a value it cannot
+        resolve is returned unchanged; and should use cached look-ups, not an API call per
+        value."""
+        return value
 
     @abstractmethod
     def iter_ids(self, object_name: str) -> Iterator[str]:

@@ -11,9 +11,13 @@ with the id map now complete, so it is what was sent) and compared, key by key, 
 * ``truncated``      by a ``truncate`` transform (explained) or silently by the destination
                      (the stored value is a prefix of what was sent: unexplained)
 * ``format_changed`` same value after normalisation (case, spacing, phone digits, number or
-                     instant equality): the destination's own formatting, explained
+                     instant equality), or the same record of a lookup table in the spelling the
+                     destination reads back (``Destination.stored_form``: Odoo stores a country
+                     sent as ``Spain`` and reads ``ES``): the destination's own form, explained
 * ``missing``        sent but not stored (unexplained), or left empty because a transform
-                     refused the value and the skip file says so (explained)
+                     refused the value, or because the destination could not take it and said
+                     so field by field (``WriteResult.field_errors``), and the skip file says
+                     so (explained)
 * ``unexpected``     a mapped destination field holds a value the map did not send
 
 The verdict passes only when every difference is explained. Values are masked by the source
@@ -27,6 +31,7 @@ import datetime as dt
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -42,7 +47,8 @@ __all__ = ["CATEGORIES", "EXPLAINED_SKIPS", "FieldDiff", "SampleDiff", "as_numbe
 CATEGORIES = ("equal", "transformed", "truncated", "format_changed", "missing", "unexpected")
 #: skip stages the confirmed map (and its PHI decisions) account for: owner fallback, PHI hold or
 #: exclusion, transform refusals; a child skipped because such a parent is absent inherits it
-EXPLAINED_SKIPS = {"owners", "hold", "excluded", "transform", "transform-field"}
+EXPLAINED_SKIPS = {"owners", "hold", "excluded", "transform", "transform-field", "load-field"}
+_UNSET: Any = object()
 
 
 # -- comparing -----------------------------------------------------------------------------------
@@ -125,8 +131,11 @@ class FieldDiff:
 
 
 def classify(source_value: Any, sent: Any, stored: Any, trace: list[str], *,
-             field_error: str | None = None) -> tuple[str, bool, str]:
-    """(category, explained, note) of one field."""
+             field_error: str | None = None, dest_error: str | None = None,
+             as_stored: Any = _UNSET) -> tuple[str, bool, str]:
+    """(category, explained, note) of one field. ``dest_error``: the destination wrote the
+    record but left this field empty, with this reason (in the skip file); ``as_stored``: the
+    sent value in the form the destination reads it back (``Destination.stored_form``)."""
     if _empty(sent):
         if not _empty(stored):
             return "unexpected", False, "the destination holds a value the map did not send"
@@ -134,6 +143,9 @@ def classify(source_value: Any, sent: Any, stored: Any, trace: list[str], *,
             return "missing", True, f"left empty by the map: {field_error} (in the skip file)"
         return "equal", True, ""
     if _empty(stored):
+        if dest_error:
+            return "missing", True, (f"left empty by the destination: {dest_error}"
+                                     " (in the skip file)")
         return "missing", False, "sent but not stored by the destination"
     steps = [t for t in trace if t not in ("truncated",)]
     if same(sent, stored):
@@ -144,6 +156,8 @@ def classify(source_value: Any, sent: Any, stored: Any, trace: list[str], *,
         if steps:
             return "transformed", True, "as mapped: " + ", ".join(steps)
         return "transformed", True, "as mapped"
+    if as_stored is not _UNSET and not _empty(as_stored) and same(as_stored, stored):
+        return "format_changed", True, "the same record in the destination's own key"
     if isinstance(sent, str) and isinstance(stored, str) and len(stored) < len(sent) \
             and sent.startswith(stored):
         return "truncated", False, (f"the destination cut the value from {len(sent)} to"
@@ -201,9 +215,14 @@ def phi_of(cm: CompiledMap, fm_source: Any, fm_phi: PhiClass | None) -> PhiClass
 
 
 def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any], *,
-                dest: str, show_phi: bool = False, original: Any = None) -> list[FieldDiff]:
+                dest: str, show_phi: bool = False, original: Any = None,
+                stored_form: Callable[[str, Any, dict[str, Any]], Any] | None = None,
+                dest_errors: dict[str, str] | None = None) -> list[FieldDiff]:
     """One record's field diffs (every mapped field, equal ones included). ``rec`` is the record
-    as written (after the PHI gate); ``original`` the staged one when the gate changed it."""
+    as written (after the PHI gate); ``original`` the staged one when the gate changed it.
+    ``stored_form(key, sent, payload)`` is the destination's ``Destination.stored_form`` for
+    the map's target; ``dest_errors`` {physical key: reason} the fields the destination left
+    empty while writing this record (its ``load-field`` skip lines)."""
     built = cm.build(rec, lookup)
     original = original if original is not None else rec
     ref = f"source:{cm.om.source}:{rec.source_id}"
@@ -228,7 +247,10 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
         if any(get_value(rec, n) != v for n, v in zip(names, values, strict=True)):
             trace.insert(0, "PHI review (redacted or withheld)")
         sent, got = built.payload.get(f.key), stored.get(f.key)
-        cat, ok, note = classify(src, sent, got, trace, field_error=errors.get(f.label))
+        as_stored = _UNSET if stored_form is None or _empty(sent) else \
+            stored_form(f.key, sent, built.payload)
+        cat, ok, note = classify(src, sent, got, trace, field_error=errors.get(f.label),
+                                 dest_error=(dest_errors or {}).get(f.key), as_stored=as_stored)
         phi = phi_of(cm, fm.source, fm.phi)
         # Destination ids and constants are not PHI; what came from a PHI field is.
         out.append(FieldDiff(ref, cm.om.name, dest, f.label, f.key, cat, ok,

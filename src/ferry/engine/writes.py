@@ -78,6 +78,10 @@ class Writer:
                         self.store.map_id(it.src_object, it.source_id, map_as, res.dest_id,
                                           self.run_id, created=(op in ("create", "upload")),
                                           payload_hash=payload_hash(it.payload), conn=c)
+                    for fe in res.field_errors:  # written, but these fields left empty
+                        fld, reason = self._reason(fe)
+                        self.store.skip(self.run_id, r, fld, f"field left empty: {reason}",
+                                        "load-field", conn=c)
                 else:
                     fld, reason = self._reason(res.error)
                     entries.append({"kind": "failed", "op": op, "dest_object": dest_object,

@@ -18,8 +18,11 @@ in the words a source has, because that is what a practice export holds:
 its name, a state as its code in the US/AU/CA and its name elsewhere —, custom selection key → label,
 html ``<p>text</p>`` → ``text``, entities kept as written by the ``html`` transform), so what
 the engine wrote and what it reads back compare field by field.
-A state Odoo does not know (it has no UK counties) is left empty rather than failing the record;
-the sample diff reports it as missing. A custom selection made from an enum without options is
+A state Odoo does not know (it has no UK counties) is left empty rather than failing the record,
+and the write result says so (``WriteResult.field_errors``: a ``load-field`` line in the skip
+file, which the sample diff shows as an explained missing field). ``read`` returns one spelling
+of a lookup value whichever was sent, so ``OdooDestination.stored_form`` turns a sent value into
+that spelling for the diff. A custom selection made from an enum without options is
 *open* (``ferry:open`` in its help): the writer adds each new value as an option.
 A custom field made for a Ferry *set* is a char holding labels joined by ``"; "``; its ``help``
 says ``ferry:set`` so reads split it again.

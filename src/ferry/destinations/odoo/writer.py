@@ -52,7 +52,14 @@ from ferry.destinations.odoo.shape import (
     kind_of,
 )
 from ferry.destinations.odoo.shape import to_odoo as shape_value
-from ferry.errors import ConfigError, FatalError, RateLimited, RecordError, RetriableError
+from ferry.errors import (
+    ConfigError,
+    FatalError,
+    FerryError,
+    RateLimited,
+    RecordError,
+    RetriableError,
+)
 
 OBJECTS = ("res.partner", "crm.lead", "mail.activity", "mail.message", "ir.attachment")
 ATTRS = ["type", "string", "required", "readonly", "selection", "relation", "help", "manual"]
@@ -111,6 +118,15 @@ class OdooDestination(Destination):
         return self._out(meta, shape_value(field, meta, value, row or {}, self.lookups),
                          kind_of(field, meta))
 
+    def stored_form(self, object_name: str, key: str, value: Any, row: dict[str, Any]
+                    ) -> Any:
+        """The base hook over ``resolve_value`` (cached look-ups; never raises): a country
+        sent by name compares with the ISO code read returns, a user's email with its id."""
+        try:
+            return self.resolve_value(object_name, key, value, row)
+        except (Unresolved, FerryError, ValueError, TypeError, KeyError):
+            return value
+
     def check(self) -> list[CheckItem]:
         return run_checks(self)
 
@@ -153,9 +169,12 @@ class OdooDestination(Destination):
         self._meta.clear()
 
     # ------------------------------------------------------------------ values
-    def _vals(self, model: str, row: dict[str, Any], update: bool = False
+    def _vals(self, model: str, row: dict[str, Any], update: bool = False,
+              emptied: list[tuple[str, str]] | None = None
               ) -> tuple[dict[str, Any], str | None]:
-        """Odoo values for one seam row, and the state a move must reach after the write."""
+        """Odoo values for one seam row, and the state a move must reach after the write.
+        A field written empty instead of failing the record is added to ``emptied`` as
+        (field, reason), for the result's ``field_errors``."""
         meta = self.fields_meta(model)
         row, vals, state = extras.prepare(self, model, row, update=update)
         for key, value in row.items():
@@ -165,12 +184,16 @@ class OdooDestination(Destination):
                                       " the map for this server version", system="odoo")
             try:
                 vals[key] = shape_value(key, m, value, row, self.lookups)
-            except Unresolved:
+            except Unresolved as exc:
                 if m.get("type") == "selection" and OPEN_MARK in str(m.get("help") or ""):
                     vals[key] = extras.open_option(self, model, key, str(value))
                 elif key != "state_id":
                     raise
-                # else: Odoo lacks many regions (no UK counties); the address keeps the rest
+                else:  # Odoo lacks many regions (no UK counties): the address keeps the
+                    # rest, the state is left empty and reported, never dropped silently
+                    vals[key] = False
+                    if emptied is not None:
+                        emptied.append((key, exc.reason))
         return vals, state
 
     def _out(self, meta: dict[str, Any], raw: Any, kind: Any) -> Any:
@@ -216,10 +239,11 @@ class OdooDestination(Destination):
         results: list[WriteResult | None] = [None] * len(rows)
         ready: list[tuple[int, dict[str, Any], str | None]] = []
         states: dict[int, str] = {}
+        emptied: dict[int, list[tuple[str, str]]] = {}
         for i, row in enumerate(rows):
             sid = row.get(self.source_id_field)
             try:
-                vals, state = self._vals(model, row)
+                vals, state = self._vals(model, row, emptied=emptied.setdefault(i, []))
             except Unresolved as exc:
                 results[i] = WriteResult.failure(RecordError(
                     _ref(model, sid, i), exc.field, exc.reason, system="odoo"))
@@ -230,8 +254,9 @@ class OdooDestination(Destination):
         for chunk in _chunks(ready, self.batch_size):
             self._create_chunk(model, chunk, results)
         self._states(model, states, results)
-        return [r or WriteResult.failure(RecordError(_ref(model, None, i), None, "not written"))
-                for i, r in enumerate(results)]
+        out = [r or WriteResult.failure(RecordError(_ref(model, None, i), None, "not written"))
+               for i, r in enumerate(results)]
+        return _with_emptied(model, out, emptied, [r.get(self.source_id_field) for r in rows])
 
     def _create_chunk(self, model: str, chunk: list[tuple[int, dict[str, Any], str | None]],
                       results: list[WriteResult | None]) -> None:
@@ -296,9 +321,11 @@ class OdooDestination(Destination):
         results: list[WriteResult | None] = [None] * len(rows)
         groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
         states: dict[int, str] = {}
+        emptied: dict[int, list[tuple[str, str]]] = {}
         for i, (dest_id, fields) in enumerate(rows):
             try:
-                vals, state = self._vals(model, fields, update=True)
+                vals, state = self._vals(model, fields, update=True,
+                                         emptied=emptied.setdefault(i, []))
             except Unresolved as exc:
                 results[i] = WriteResult.failure(RecordError(_ref(model, dest_id, i), exc.field,
                                                              exc.reason, system="odoo"))
@@ -319,8 +346,9 @@ class OdooDestination(Destination):
             if int(dest_id) in reopened and i not in states:
                 states[i] = "posted"
         self._states(model, states, results)
-        return [r or WriteResult.failure(RecordError(_ref(model, None, i), None, "not written"))
-                for i, r in enumerate(results)]
+        out = [r or WriteResult.failure(RecordError(_ref(model, None, i), None, "not written"))
+               for i, r in enumerate(results)]
+        return _with_emptied(model, out, emptied, [d for d, _ in rows])
 
     def _write(self, model: str, vals: dict[str, Any], idxs: list[int],
                rows: list[tuple[str, dict[str, Any]]], results: list[WriteResult | None]) -> None:
@@ -381,6 +409,17 @@ class OdooDestination(Destination):
 
     def close(self) -> None:
         self._meta.clear()
+
+
+def _with_emptied(model: str, results: list[WriteResult],
+                  emptied: dict[int, list[tuple[str, str]]], names: list[Any]
+                  ) -> list[WriteResult]:
+    """Successful results carry the fields written empty as field-level RecordErrors."""
+    for i, r in enumerate(results):
+        if r.ok and emptied.get(i):
+            r.field_errors.extend(RecordError(_ref(model, names[i], i), f, reason,
+                                              system="odoo") for f, reason in emptied[i])
+    return results
 
 
 def _ref(model: str, sid: Any, index: int) -> str:
