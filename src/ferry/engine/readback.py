@@ -49,7 +49,7 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
         if om.mode == "fold":
             _diff_fold(store, cm, dest, result, show_phi)
         elif om.mode == "attach":
-            _diff_attach(store, cm, dest, selection, result)
+            _diff_attach(store, cm, dest, selection, result, gate)
         if om.mode != "record":
             continue
         ids = sorted(sid for obj, sid in selection if obj == om.source)
@@ -159,8 +159,9 @@ def _diff_fold(store: StagingStore, cm: CompiledMap, dest: Destination, result: 
 
 
 def _diff_attach(store: StagingStore, cm: CompiledMap, dest: Destination,
-                 selection: set[tuple[str, str]], result: SampleDiff) -> None:
-    """Uploaded files: each must read back, with its name and (for documents) its size."""
+                 selection: set[tuple[str, str]], result: SampleDiff, gate: Any = None) -> None:
+    """Uploaded files: each must read back, with its name and (for documents) its size —
+    those of the file as written when the PHI gate replaced it (a redacted rendition)."""
     om = cm.om
     for obj, sid in sorted(selection):
         if obj != om.source:
@@ -176,6 +177,9 @@ def _diff_attach(store: StagingStore, cm: CompiledMap, dest: Destination,
         result.records += 1
         row = got[did]
         rec = staged.record
+        verdict = gate(om, rec) if gate is not None else None
+        if verdict is not None and not isinstance(verdict, str):
+            rec = verdict
         checks = [("file_name", render_name(om, rec), _first(row, "file_name", "name", "Title")),
                   ("size", getattr(rec, "size", None) if om.attach is None
                    or om.attach.content == "file" else None,

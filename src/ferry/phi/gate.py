@@ -5,6 +5,14 @@
   was flagged are held; the plan and the run report list what was withheld.
 * With it, flagged text waits for a decision: pending → held, exclude → excluded, redact → the
   spans are replaced by typed placeholders before the payload is built, approve → as is.
+
+Redacting an attachment: a text file is redacted in place (same name and type, the redacted
+text as its content). A PDF cannot be redacted in place — its text is drawn on pages, and
+blanking it reliably would need rewriting the content streams and any images — so a "redact"
+decision on a PDF uploads a *redacted text rendition instead*: the text extracted for
+screening, spans replaced by typed placeholders, as ``<original name>.redacted.txt``
+(``text/plain``, its own size). The original PDF is never sent; the sample diff compares the
+upload with that rendition. Approve sends the PDF as it is; exclude sends nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from ferry.model.fields import PhiClass
 from ferry.model.staging import StagingStore
 from ferry.phi.classify import effective
 from ferry.phi.detect import redact
-from ferry.phi.queue import TEXT_FIELDS, item_status, scan, text_of
+from ferry.phi.queue import TEXT_FIELDS, is_pdf, item_status, scan, text_of
 
 EXCLUDED = "excluded: "
 #: the field that *is* the record for note-like objects; other flagged fields are side fields
@@ -100,9 +108,19 @@ class Gate:
                 path.write_text(clean)
                 encrypt_file(path, self.store.codec)
                 update["local_path"] = str(path)
+                if is_pdf(rec):  # a text rendition instead of the PDF (module docstring)
+                    update.update(file_name=redacted_name(rec.file_name),
+                                  mime_type="text/plain", size=len(clean.encode()),
+                                  sha256=None)
             else:
                 update[field] = clean
         return rec.model_copy(update=update)
+
+
+def redacted_name(file_name: str) -> str:
+    """``letter.pdf`` → ``letter.redacted.txt`` (the name of a PDF's redacted rendition)."""
+    stem = file_name[:-4] if file_name.lower().endswith(".pdf") else file_name
+    return f"{stem}.redacted.txt"
 
 
 def read_plain(path: Path, codec: object) -> bytes:

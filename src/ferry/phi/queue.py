@@ -1,5 +1,9 @@
 """The PHI review queue: flagged notes, messages and text files wait for a person's decision.
 
+Documents are screened when they bear text: text/* (and JSON/XML) files as they are, PDFs by the
+text of their pages (``pdf_text``, pypdf: pure Python, no network). A PDF with no text layer
+(a scan) or one that cannot be parsed screens as empty; a reviewer can still exclude it.
+
 ``scan`` runs the detector over every text-bearing record and queues those with PHI, storing
 only span offsets and types (never the text). Decisions are approve (send as is), redact (spans
 replaced by typed placeholders) or exclude (never sent); bulk decisions apply by rule. The run
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +43,8 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 DECISIONS = ("approve", "redact", "exclude")
 TEXT_MIME = ("text/", "application/json", "application/xml")
+PDF_MIME = "application/pdf"
+MAX_PDF_BYTES = 64 * 1024 * 1024  # larger PDFs are image scans in practice: not parsed
 
 
 @dataclass
@@ -90,12 +97,45 @@ def known_for(store: StagingStore, rec: Record) -> Known:
                  addresses=[x for x in (p.address, p.street) if x])
 
 
+def is_pdf(rec: Record) -> bool:
+    return isinstance(rec, Document) and (
+        (rec.mime_type or "").lower().startswith(PDF_MIME)
+        or (rec.mime_type in (None, "", "application/octet-stream")
+            and rec.file_name.lower().endswith(".pdf")))
+
+
+def pdf_text(path: Path) -> str:
+    """The text of a PDF's pages, one page after another; "" for a PDF without a text layer or
+    a file that is not a readable PDF (never raises: a bad file must not stop a scan)."""
+    try:
+        size = path.stat().st_size
+        if not 0 < size <= MAX_PDF_BYTES:
+            return ""
+        with path.open("rb") as f:
+            if f.read(5) != b"%PDF-":
+                return ""
+            f.seek(max(0, size - 2048))
+            if b"%%EOF" not in f.read():  # truncated or not a PDF: pypdf would scan it all
+                return ""
+        from pypdf import PdfReader
+
+        logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings may quote content
+        reader = PdfReader(path, strict=False)
+        return "\n".join(page.extract_text() or "" for page in reader.pages)
+    except Exception:  # noqa: BLE001 - pypdf raises many kinds on malformed files
+        return ""
+
+
 def text_of(rec: Record, field: str, codec: object = None) -> str:
     if field == "content":
-        if isinstance(rec, Document) and rec.local_path and (rec.mime_type or "").startswith(
-                TEXT_MIME) and Path(rec.local_path).exists():
+        if not (isinstance(rec, Document) and rec.local_path and Path(rec.local_path).exists()):
+            return ""
+        if (rec.mime_type or "").startswith(TEXT_MIME):
             with plain_file(Path(rec.local_path), codec) as p:
                 return p.read_text(errors="replace")
+        if is_pdf(rec):
+            with plain_file(Path(rec.local_path), codec) as p:
+                return pdf_text(p)
         return ""
     value = getattr(rec, field, None)
     return value if isinstance(value, str) else ""

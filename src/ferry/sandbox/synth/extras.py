@@ -2,6 +2,9 @@
 
 File content is never stored: ``file_bytes`` rebuilds it from the document's id on demand, so a
 practice can declare 100 MB attachments without anyone holding them until a test asks.
+A share (``TEXT_PDF_SHARE``) of the referral letters, lab results and consent forms are real,
+small PDFs of clinical text with planted PHI (``pdf_text``; the size declared is the PDF's);
+every other file is a format signature and random bytes of the declared size.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from ferry.model.entities import (
     Workflow,
 )
 from ferry.sandbox.synth import pools as P
-from ferry.sandbox.synth.clinical import Text, schedule
-from ferry.sandbox.synth.dirt import mix
+from ferry.sandbox.synth.clinical import Text, note_text, schedule
+from ferry.sandbox.synth.dirt import code, mix
+from ferry.sandbox.synth.pdf import text_pdf
 from ferry.sandbox.synth.people import (
     PATIENT_BASE,
     PRACTITIONER_BASE,
@@ -40,6 +44,10 @@ DOC_KINDS = (("referral_letter", "referral", "application/pdf", "pdf"),
              ("discharge_summary", "correspondence", "application/vnd.openxmlformats-"
               "officedocument.wordprocessingml.document", "docx"),
              ("insurance_card", "id_scan", "image/jpeg", "jpg"))
+#: document categories whose PDFs may carry text, and the heading of that text
+TEXT_PDF_KINDS = {"referral": "referral letter", "lab_result": "laboratory report",
+                  "consent_form": "consent record"}
+TEXT_PDF_SHARE = 0.4
 MAGIC = {"pdf": b"%PDF-1.7\n", "jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
          "png": b"\x89PNG\r\n\x1a\n", "docx": b"PK\x03\x04"}
 
@@ -82,14 +90,29 @@ def documents(ctx: Ctx, c: Core) -> list[Document]:
             size = (r.randrange(2_000, 200_000) if band < 0.6 else
                     r.randrange(200_000, 2 * MB) if band < 0.93 else r.randrange(2 * MB, 8 * MB))
         created = ts_between(r, c.created_at, REF_NOW)
+        sid = int(c.id) * 8 + k
+        text = pdf_text(ctx, c, sid, cat) if mime == "application/pdf" else None
+        if text is not None:
+            size = len(text_pdf(text.text()))
         out.append(Document(
-            source_id=str(int(c.id) * 8 + k), created_at=created, updated_at=created,
+            source_id=str(sid), created_at=created, updated_at=created,
             patient_id=c.id, parent_object="patient", parent_id=c.id,
             file_name=f"{stem}_{P.ascii_slug(c.last)}_{created:%Y%m%d}.{ext}", mime_type=mime,
             size=size, category=cat,
             description=f"{stem.replace('_', ' ').capitalize()} for {c.first} {c.last}"
             if r.random() < 0.5 else None))
     return out
+
+
+def pdf_text(ctx: Ctx, c: Core, doc_id: int, category: str | None) -> Text | None:
+    """The clinical text (PHI spans recorded) of a text-bearing PDF, or None for a PDF that
+    holds no text. Drawn from its own stream, so the other documents do not change."""
+    if category not in TEXT_PDF_KINDS or doc_id % 8 == SLOT_OVERSIZE:
+        return None
+    r = Random(mix(ctx.seed, code("document_text"), doc_id))
+    if r.random() >= TEXT_PDF_SHARE:
+        return None
+    return note_text(ctx, c, r, TEXT_PDF_KINDS[category])
 
 
 def file_bytes(seed: int, doc: Document) -> bytes:

@@ -17,6 +17,7 @@ from ferry.sandbox.synth import clinical as C
 from ferry.sandbox.synth import extras as X
 from ferry.sandbox.synth import people as H
 from ferry.sandbox.synth.dirt import DirtRates, Ledger, code, mix
+from ferry.sandbox.synth.pdf import text_pdf
 
 OBJECTS = ("clinic", "practitioner", "appointment_type", "patient", "patient_relationship",
            "practitioner_patient", "appointment", "appointment_reminder", "clinical_note",
@@ -97,8 +98,26 @@ class Practice:
                 if p.source_id not in no_user and p.email]
 
     def file_bytes(self, doc: Document) -> bytes:
-        """The content of ``doc`` (exactly ``doc.size`` bytes), built on demand."""
+        """The content of ``doc`` (exactly ``doc.size`` bytes), built on demand: a real PDF
+        of clinical text for a text-bearing PDF (``document_text``), else signature + noise."""
+        text = self._document_text(doc)
+        if text is not None:
+            return text_pdf(text.text())
         return X.file_bytes(self.seed, doc)
+
+    def document_text(self, doc: Document) -> tuple[str, list[tuple[int, int, str]]] | None:
+        """(text, planted PHI spans) of a text-bearing PDF document, None for other files."""
+        text = self._document_text(doc)
+        return (text.text(), list(text.spans)) if text is not None else None
+
+    def _document_text(self, doc: Document) -> C.Text | None:
+        if doc.mime_type != "application/pdf" or not doc.source_id.isdigit():
+            return None
+        sid = int(doc.source_id)
+        i = sid // 8 - H.PATIENT_BASE
+        if not 0 <= i < self.patients:
+            return None
+        return X.pdf_text(self._ctx, self._ctx.core(i), sid, doc.category)
 
     @cached_property
     def ledger(self) -> Ledger:
