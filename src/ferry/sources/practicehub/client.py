@@ -23,10 +23,12 @@ import asyncio
 import email.utils
 import hashlib
 import json
+import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -36,6 +38,7 @@ from ferry.connectors.ratelimit import Pacer
 from ferry.errors import FatalError, RateLimited, RecordError, RetriableError
 
 SYSTEM = "practicehub"
+T = TypeVar("T")
 
 
 class _Redirect:
@@ -77,6 +80,30 @@ class _SyncTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
+
+
+class _IoThread:
+    """An event loop of its own, in a thread, for every request and download.
+
+    Why: the engine stages a page synchronously inside its event loop. Were requests sent from
+    that loop, a request whose turn came while a page was being written would leave late (the
+    pool's lock yields to the loop), and the next, sent on time, would reach the server less
+    than an interval after it: a 429 the pacing did not deserve. Here nothing but I/O runs.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                       name="practicehub-io")
+        self.thread.start()
+
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
 
 
 @dataclass
@@ -123,13 +150,19 @@ class PracticeHubClient:
         self._async: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fresh = False
+        self._io_thread: _IoThread | None = None
         self._sync: httpx.Client | None = None
         self._timeout = timeout
 
     @property
+    def _io(self) -> _IoThread:
+        if self._io_thread is None:
+            self._io_thread = _IoThread()
+        return self._io_thread
+
+    @property
     def client(self) -> httpx.AsyncClient:
-        """The async client of the running event loop. Connections belong to one loop, and the
-        engine runs each extraction in its own ``asyncio.run``, so a new loop gets a new pool."""
+        """The async client of the I/O loop (connections belong to one loop)."""
         loop = asyncio.get_running_loop()
         if self._async is None or self._loop is not loop:
             self._async = make_async_client(
@@ -202,6 +235,10 @@ class PracticeHubClient:
     async def get_json(self, url: str, params: dict[str, Any] | None = None,
                        *, counted: str | None = None) -> tuple[Any, httpx.Response]:
         """GET an API URL under the account's allowance; retried until it yields whole JSON."""
+        return await self._io.run(self._get_json(url, params, counted))
+
+    async def _get_json(self, url: str, params: dict[str, Any] | None,
+                        counted: str | None) -> tuple[Any, httpx.Response]:
 
         async def attempt() -> tuple[Any, httpx.Response]:
             client = self.client  # built before the turn: a new pool costs milliseconds
@@ -249,6 +286,9 @@ class PracticeHubClient:
         Raises ``Expired`` on 403 so the caller can ask for a fresh link. The API key is not
         sent: a pre-signed link carries its own authority.
         """
+        return await self._io.run(self._download(url, dest, ref))
+
+    async def _download(self, url: str, dest: Path, ref: str) -> tuple[int, str, str | None]:
 
         async def attempt() -> tuple[int, str, str | None]:
             tmp = dest.with_name(dest.name + ".part")
@@ -308,8 +348,11 @@ class PracticeHubClient:
         raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
-        if self._async is not None and self._loop is asyncio.get_running_loop():
-            await self._async.aclose()
+        if self._io_thread is not None:
+            if self._async is not None:
+                await self._io_thread.run(self._async.aclose())
+            self._io_thread.close()
+        self._io_thread = None
         self._async = self._loop = None
         if self._sync is not None:
             self._sync.close()
