@@ -114,3 +114,21 @@ def test_user_entries_win_and_proposals_are_deterministic(project: Path) -> None
 def test_clean_header() -> None:
     assert clean_header("D.O.B.") == "DOB" and clean_header("Pt. D.O.B") == "Pt. DOB"
     assert clean_header("E-mail Addr") == "E-mail Addr"
+
+
+def test_rest_mode_offers_the_same_columns(tmp_path: Path, monkeypatch) -> None:
+    from ferry.sandbox.registry import SandboxOptions, serve
+
+    running, info = serve("pulse", SandboxOptions(seed=SEED, patients=8, time_scale=50))
+    try:
+        monkeypatch.setenv("PULSE_COLS_KEY", info["credentials"]["api_key"])
+        src = create({"mode": "rest", "base_url": info["credentials"]["base_url"],
+                      "api_key_env": "PULSE_COLS_KEY", "time_scale": 50}, tmp_path)
+        raw = src.raw_columns(5)
+    finally:
+        running.stop()
+    cols = {c.column: c for c in raw["patient"]}
+    assert cols["Last Name"].matched == "last_name" and cols["Last Name"].samples
+    assert all(len(c.samples) <= 5 for c in cols.values())
+    assert not [p for p in propose_export_columns(raw, {}) if p.status == "proposed"
+                and p.column in ("Last Name", "Patient ID")]  # the matcher's stand
