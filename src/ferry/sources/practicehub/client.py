@@ -187,12 +187,12 @@ class PracticeHubClient:
         must not squeeze the next request closer to it than the limit allows."""
         pacer = self.pacers[key]
         await pacer.await_turn()
+        now = time.monotonic()
         last = self._sent.get(id(pacer))
-        if last is not None:
-            gap = pacer.interval - (time.monotonic() - last)
-            if gap > 0:
-                await asyncio.sleep(gap)
-        self._sent[id(pacer)] = time.monotonic()
+        at = now if last is None else max(now, last + pacer.interval)
+        self._sent[id(pacer)] = at  # reserved before sleeping: a concurrent turn queues after
+        if at > now:
+            await asyncio.sleep(at - now)
 
     def _headers(self, key: str) -> dict[str, str]:
         return {"x-practicehub-key": key, "x-app-details": self.app_details,
@@ -257,7 +257,8 @@ class PracticeHubClient:
             if fresh:
                 # A new connection's set-up time is unknown, so this request may have reached
                 # the server well after it left; space the next one from the answer instead.
-                self._sent[id(self.pacers[key])] = time.monotonic()
+                pid = id(self.pacers[key])
+                self._sent[pid] = max(self._sent.get(pid, 0.0), time.monotonic())
             self._classify(response, key)
             try:
                 return json.loads(response.content), response
