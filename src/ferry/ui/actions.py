@@ -16,6 +16,7 @@ from typing import Any
 
 from ferry.engine.project import Project
 from ferry.errors import FerryError
+from ferry.reports.run import run_report_data
 from ferry.ui.jobs import Job, Work
 
 Paths = tuple[Path, Path]
@@ -84,51 +85,15 @@ def extract(project: Project) -> Work:
     return work
 
 
-def profile(project: Project, limit: int = 5000) -> Any:
-    """What ``ferry map`` profiles: up to ``limit`` staged records per object (None if empty)."""
-    from ferry.mapping.validate import profile_records
-
-    counts = project.store.counts()
-    if not counts:
-        return None
-
-    def head(obj: str) -> Any:
-        for i, rec in enumerate(project.store.iter_records(obj)):
-            if i >= limit:
-                return
-            yield rec
-    return {obj: profile_records(head(obj)) for obj in counts}
-
-
-def schema(project: Project) -> Any:
-    """The destination's schema as ``ferry map`` reads it (None when unreachable)."""
-    from ferry.engine.pipeline import open_destination
-
-    try:
-        dest = open_destination(project)
-        try:
-            return dest.describe()
-        finally:
-            dest.close()
-    except Exception:  # noqa: BLE001 - without it, confirm checks against the recipe's rules
-        return None
-
-
 def propose(project: Project, force: bool = False) -> Work:
-    from ferry.mapping.draft import draft_mapping
-    from ferry.mapping.mapping_file import save
+    from ferry.engine import mapflow
 
     def work(job: Job) -> tuple[str, list[str]]:
         path = project.mapping_path
         if path.exists() and not force:
             raise FerryError(f"{path.name} exists: edit it on the mapping page")
-        s = project.settings
-        doc = draft_mapping(s.source.kind, s.destination.kind, profile(project),
-                            schema(project), None)
-        header = (f"Ferry mapping: {doc.source} → {doc.destination} (from recipe {doc.recipe}).\n"
-                  "Edit freely (comments survive); then run `ferry map --confirm`.\n"
-                  "status: review lines need a decision; samples of PHI fields are masked.")
-        save(doc, path, header)
+        mapflow.place_columns(project)  # file sources: the export's unknown columns first
+        doc = mapflow.propose(project)
         review = sum(1 for om in doc.objects for fm in om.fields if fm.status == "review")
         return (f"wrote {path.name}: {len(doc.objects)} object maps,"
                 f" {review} field(s) to review"), []
@@ -185,15 +150,7 @@ def sample(project: Project, size: int) -> Work:
 
 def run_data(report: Any, project: Project) -> dict[str, Any]:
     """The run report's data, as ``ferry run`` writes it."""
-    return {"run": report.run_id, "kind": report.kind, "dry_run": report.dry_run,
-            "totals": report.totals(),
-            "maps": [{"map": k, **v.as_dict()} for k, v in report.stats.items()],
-            "owners": report.owners, "dedup": report.dedup,
-            "recovered": report.recovery.__dict__,
-            "baa_withheld_fields": report.withheld, "phi_review_queue": report.phi_queue,
-            "held": [s.__dict__ for s in project.store.skips(report.run_id)
-                     if s.stage == "hold"][:5000],
-            "skips": [s.__dict__ for s in project.store.skips(report.run_id)][:5000]}
+    return run_report_data(report, project.store)
 
 
 def run(project: Project) -> Work:

@@ -56,11 +56,11 @@ class UI:
     def schema(self, refresh: bool = False) -> Any:
         """The destination's schema, read once it has been read successfully (it is what
         `ferry map` checks against); None while the destination is unreachable."""
-        from ferry.ui.actions import schema
+        from ferry.engine.mapflow import destination_schema
 
         with self._schema_lock:
             if not self._schema or refresh:
-                self._schema = schema(self.project) or []
+                self._schema = destination_schema(self.project)[0] or []
             return self._schema or None
 
     def render(self, request: Request, name: str, status_code: int = 200,

@@ -12,18 +12,11 @@ from ferry.cli.console import console
 from ferry.engine.pipeline import LoadReport, load, migrate
 from ferry.engine.plan import plan_steps
 from ferry.reports.render import write_report
+from ferry.reports.run import run_report_data
 
 
 def report_data(report: LoadReport, proj: Any) -> dict[str, Any]:
-    return {"run": report.run_id, "kind": report.kind, "dry_run": report.dry_run,
-            "totals": report.totals(),
-            "maps": [{"map": k, **v.as_dict()} for k, v in report.stats.items()],
-            "owners": report.owners, "dedup": report.dedup,
-            "recovered": report.recovery.__dict__,
-            "baa_withheld_fields": report.withheld, "phi_review_queue": report.phi_queue,
-            "held": [s.__dict__ for s in proj.store.skips(report.run_id)
-                     if s.stage == "hold"][:5000],
-            "skips": [s.__dict__ for s in proj.store.skips(report.run_id)][:5000]}
+    return run_report_data(report, proj.store)
 
 
 def register(app: typer.Typer) -> None:

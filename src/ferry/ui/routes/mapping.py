@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from ferry.engine.mapflow import data_profile
 from ferry.errors import FerryError
 from ferry.ui import actions, mapping_edit, state
 from ferry.ui.app import back, flash, ui_of
@@ -135,7 +136,7 @@ async def confirm(request: Request) -> Response:
     p = actions.fresh(ui.project)
     try:
         doc = await run_in_threadpool(
-            lambda: mapping_edit.confirm(p, by, actions.profile(p), ui.schema()))
+            lambda: mapping_edit.confirm(p, by, data_profile(p), ui.schema()))
     except FerryError as exc:
         flash(request, str(exc), "bad")
         return back("/mapping#confirm")

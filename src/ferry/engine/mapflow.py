@@ -1,0 +1,107 @@
+"""Proposing and confirming the map for a project: one implementation for the CLI and the UI.
+
+``propose`` drafts mapping.yaml from the pair's recipe, the staged data's profile and the
+destination's schema (and, for file sources, places the export's unknown columns first);
+``confirm`` validates it against the same evidence and stamps it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry.connectors.base import ObjectInfo
+from ferry.engine.pipeline import open_destination, open_source
+from ferry.engine.project import Project
+from ferry.mapping.model import MappingDoc
+
+HEADER = ("Ferry mapping: {src} → {dst} (from recipe {recipe}).\n"
+          "Edit freely (comments survive); then run `ferry map --confirm`.\n"
+          "status: review lines need a decision; samples of PHI fields are masked.")
+
+
+def data_profile(project: Project, limit: int = 5000) -> Any:
+    """Profiles of up to ``limit`` staged records per object (None when nothing is staged)."""
+    from ferry.mapping.validate import profile_records
+
+    counts = project.store.counts()
+    if not counts:
+        return None
+
+    def head(obj: str) -> Any:
+        for i, rec in enumerate(project.store.iter_records(obj)):
+            if i >= limit:
+                return
+            yield rec
+
+    return {obj: profile_records(head(obj)) for obj in counts}
+
+
+def destination_schema(project: Project) -> tuple[list[ObjectInfo] | None, str | None]:
+    """The destination's schema, or None and why (confirm then checks the recipe's rules)."""
+    try:
+        dest = open_destination(project)
+        try:
+            return dest.describe(), None
+        finally:
+            dest.close()
+    except Exception as exc:  # noqa: BLE001 - the reason is the class name, never a value
+        return None, type(exc).__name__
+
+
+@dataclass
+class ColumnPlacement:
+    proposed: list[Any] = field(default_factory=list)
+    review: list[Any] = field(default_factory=list)
+
+
+def place_columns(project: Project) -> ColumnPlacement:
+    """File sources: the proposer places the export's columns the source's matcher cannot;
+    confident answers go to ferry.yaml ``source.columns`` (``ferry.mapping.columns``)."""
+    from ferry.connectors.registry import source_module
+    from ferry.mapping.columns import merge_columns, propose_for_source, supports_columns
+    from ferry.settings import ConnectorSettings, save_settings
+
+    settings = project.settings
+    if not supports_columns(source_module(settings.source.kind)):
+        return ColumnPlacement()
+    given = settings.source.options().get("columns") or {}
+    src = open_source(project)
+    try:
+        proposals = propose_for_source(src, given)
+    finally:
+        asyncio.run(src.aclose())
+    out = ColumnPlacement([p for p in proposals if p.status == "proposed"],
+                          [p for p in proposals if p.status == "review"])
+    if out.proposed:
+        new = settings.model_copy(deep=True)
+        new.source = ConnectorSettings(**{**settings.source.model_dump(),
+                                          "columns": merge_columns(given, proposals)})
+        save_settings(new, project.settings_path)
+        project.__dict__.pop("settings", None)  # cached_property: read the file again
+    return out
+
+
+def propose(project: Project, *, variant: str | None = None, describe: bool = True,
+            sample: int = 5000) -> MappingDoc:
+    """Draft mapping.yaml (overwrites it: callers decide whether that is allowed)."""
+    from ferry.mapping.draft import draft_mapping
+    from ferry.mapping.mapping_file import save
+
+    settings = project.settings
+    schema = destination_schema(project)[0] if describe else None
+    doc = draft_mapping(settings.source.kind, settings.destination.kind,
+                        data_profile(project, sample), schema, variant)
+    save(doc, project.mapping_path,
+         HEADER.format(src=doc.source, dst=doc.destination, recipe=doc.recipe))
+    return doc
+
+
+def confirm(project: Project, by: str, *, describe: bool = True, sample: int = 5000
+            ) -> MappingDoc:
+    """Validate mapping.yaml against the staged data and the destination, then stamp it."""
+    from ferry.mapping.validate import confirm_file
+
+    schema = destination_schema(project)[0] if describe else None
+    return confirm_file(project.mapping_path, data_profile(project, sample), schema, by=by)
