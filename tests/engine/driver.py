@@ -50,8 +50,21 @@ def main(verb: str, root: str) -> int:
             return 3
     else:
         raise SystemExit(f"unknown verb {verb}")
+    out["vmhwm_mb"] = _vmhwm_mb()
     sys.stdout.write(json.dumps(out, default=str) + "\n")
     return 0
+
+
+def _vmhwm_mb() -> float | None:
+    """Peak RSS of this process image (VmHWM). Not ru_maxrss: Linux carries the forking
+    parent's high-water mark across exec into it, so a child of a big process looks big."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 if __name__ == "__main__":
