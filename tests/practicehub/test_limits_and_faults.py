@@ -31,7 +31,8 @@ def test_sandbox_enforces_one_request_per_second_per_account(make_box):
 
 
 def test_paced_reads_never_earn_a_429(make_box):
-    box = make_box(patients=100, time_scale=20.0)  # 50 ms per request
+    # 200 ms per request: wide enough that a loaded CI box's scheduling jitter is not a breach
+    box = make_box(patients=100, time_scale=5.0)
     src = box.source()
     started = time.monotonic()
     for obj in ("patient", "appointment", "invoice"):
@@ -39,11 +40,11 @@ def test_paced_reads_never_earn_a_429(make_box):
     elapsed = time.monotonic() - started
     requests = src.client.stats.list_requests
     assert src.client.stats.rate_limited == 0 and box.sandbox.api.limiter.refused == 0
-    assert elapsed >= (requests - 1) * 0.05  # the limit is respected, not merely survived
+    assert elapsed >= (requests - 1) * 0.2  # the limit is respected, not merely survived
 
 
 def test_per_key_limits_are_spread_over_keys(make_box):
-    box = make_box(patients=150, time_scale=10.0, limit_scope="key", keys=3)
+    box = make_box(patients=150, time_scale=4.0, limit_scope="key", keys=3)  # 250 ms/request
     import os
     for i, k in enumerate(box.creds["api_keys"]):
         os.environ[f"PH_KEY_{i}"] = k
@@ -52,7 +53,7 @@ def test_per_key_limits_are_spread_over_keys(make_box):
     t0 = time.monotonic()
     a, _ = read_all(one, "appointment")
     single = time.monotonic() - t0
-    time.sleep(0.15)  # let the first client's last request age out of every key's window
+    time.sleep(0.35)  # let the first client's last request age out of every key's window
     three = box.source(api_key_envs=envs, limit_scope="key")
     t0 = time.monotonic()
     b, _ = read_all(three, "appointment")

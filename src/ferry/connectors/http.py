@@ -7,6 +7,8 @@ headers or bodies, since those carry tokens and PHI.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import logging
 import random
 import time
@@ -49,14 +51,24 @@ def make_async_client(base_url: str, *, headers: dict[str, str] | None = None,
 NETWORK_ERRORS = (httpx.TransportError, httpx.DecodingError)
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
+def retry_after_seconds(response: httpx.Response, now: dt.datetime | None = None
+                        ) -> float | None:
+    """``Retry-After`` in seconds, from delta-seconds or an HTTP-date (RFC 9110 allows both);
+    None when absent or unreadable."""
     value = response.headers.get("retry-after")
-    if value is None:
+    if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
 def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email.utils
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from ferry.connectors.http import backoff, make_async_client
+from ferry.connectors.http import backoff, make_async_client, retry_after_seconds
 from ferry.errors import FatalError, RateLimited, RetriableError
 
 log = logging.getLogger("ferry.sources.fhir_bulk")
@@ -59,19 +58,7 @@ class Manifest:
 
 def retry_after(response: httpx.Response, now: dt.datetime | None = None) -> float | None:
     """``Retry-After`` as seconds, from delta-seconds or an HTTP-date."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    now = now or dt.datetime.now(dt.UTC)
-    return max(0.0, (when - now).total_seconds())
+    return retry_after_seconds(response, now)
 
 
 def _outcome_codes(response: httpx.Response) -> str:

@@ -33,7 +33,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ferry.connectors.http import acall_with_retry, make_async_client, make_client
+from ferry.connectors.http import (
+    acall_with_retry,
+    make_async_client,
+    make_client,
+    retry_after_seconds,
+)
 from ferry.connectors.ratelimit import Pacer
 from ferry.errors import FatalError, RateLimited, RecordError, RetriableError
 
@@ -210,7 +215,7 @@ class PracticeHubClient:
         message = _error_text(response)
         if status == 429:
             self.stats.rate_limited += 1
-            hint = _retry_after(response)
+            hint = retry_after_seconds(response)
             wait = (hint if hint is not None else 1.0) / self.time_scale
             self.pacers[key].defer(wait)
             raise RateLimited("rate limited (429)", retry_after=wait, status=429, system=SYSTEM)
@@ -362,17 +367,6 @@ class PracticeHubClient:
 
 class Expired(Exception):
     """A pre-signed link is no longer valid (403)."""
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time())
 
 
 def _date_header(response: httpx.Response) -> float | None:
