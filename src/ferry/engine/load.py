@@ -303,34 +303,43 @@ def _aggregate(strategy: str, sep: str, values: list[Any]) -> Any:
     return values[-1]  # joining dates or numbers makes no value: keep the latest
 
 
+FOLD_PARENTS_PER_PASS = 200
+
+
 def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target: str) -> None:
-    st = ctx.stat(om.name)
+    """Aggregate each parent's folded values and update the parents that changed, a bounded
+    slice of parents at a time (keyset paging), so memory stays flat however many there are."""
     fold = om.fold
     strategy, sep = (fold.strategy, fold.separator) if fold else ("latest", "\n")
-    rows = ctx.store.conn.execute(
-        "SELECT parent_dest, key, value FROM fold_acc WHERE map=? ORDER BY parent_dest, key, ord,"
-        " source_id", (om.name,))
-    pending: list[Item] = []
-    current: str | None = None
-    acc: dict[str, list[Any]] = {}
-
-    def flush() -> None:
-        if current is None:
+    after = ""
+    while True:
+        parents = [r[0] for r in ctx.store.conn.execute(
+            "SELECT DISTINCT parent_dest FROM fold_acc WHERE map=? AND parent_dest>? ORDER BY"
+            " parent_dest LIMIT ?", (om.name, after, FOLD_PARENTS_PER_PASS))]
+        if not parents:
             return
-        payload = {k: _aggregate(strategy, sep, v) for k, v in acc.items()}
-        h = payload_hash(payload)
-        row = ctx.store.conn.execute("SELECT hash FROM fold_state WHERE map=? AND parent_dest=?",
-                                     (om.name, current)).fetchone()
-        if row is None or row[0] != h:
-            pending.append(Item(om.parent.object if om.parent else om.source, current, payload,
-                                dest_id=current))
+        after = parents[-1]
+        acc: dict[str, dict[str, list[Any]]] = {}
+        for parent_dest, key, value in ctx.store.conn.execute(
+                f"SELECT parent_dest, key, value FROM fold_acc WHERE map=? AND parent_dest IN"  # noqa: S608
+                f" ({','.join('?' * len(parents))}) ORDER BY parent_dest, key, ord, source_id",
+                (om.name, *parents)).fetchall():
+            acc.setdefault(parent_dest, {}).setdefault(key, []).append(
+                _decode(ctx.store.codec.decode(value).decode()))
+        pending: list[Item] = []
+        for parent_dest, values in acc.items():
+            payload = {k: _aggregate(strategy, sep, v) for k, v in values.items()}
+            row = ctx.store.conn.execute("SELECT hash FROM fold_state WHERE map=? AND"
+                                         " parent_dest=?", (om.name, parent_dest)).fetchone()
+            if row is None or row[0] != payload_hash(payload):
+                pending.append(Item(om.parent.object if om.parent else om.source, parent_dest,
+                                    payload, dest_id=parent_dest))
+        _write_folds(ctx, writer, om, parent_target, pending)
 
-    for parent_dest, key, value in rows.fetchall():
-        if parent_dest != current:
-            flush()
-            current, acc = parent_dest, {}
-        acc.setdefault(key, []).append(_decode(ctx.store.codec.decode(value).decode()))
-    flush()
+
+def _write_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target: str,
+                 pending: list[Item]) -> None:
+    st = ctx.stat(om.name)
     for chunk in _chunks(pending, min(ctx.dest.capabilities.batch_update, ctx.batch_size)):
         results = writer.update(parent_target, chunk, {"map": om.name, "fold": True})
         with ctx.store.tx() as c:

@@ -129,15 +129,16 @@ class AuditLog:
                 if e.kind != "intent" and e.intent_seq is not None}
 
     def open_intents(self, run_id: str | None = None) -> list[AuditEntry]:
-        """Intents with no outcome: writes whose fate is unknown (sent, maybe applied)."""
-        closed: set[int] = set()
-        intents: list[AuditEntry] = []
-        for e in self.entries(run_id):
-            if e.kind == "intent":
-                intents.append(e)
-            elif e.intent_seq is not None:
-                closed.add(e.intent_seq)
-        return [e for e in intents if e.seq not in closed]
+        """Intents with no outcome: writes whose fate is unknown (sent, maybe applied).
+
+        One indexed query (outcomes point at their intent), so a resume of a large run does not
+        read the whole log into memory; only the open ones come back."""
+        cur = self.store.conn.execute(
+            "SELECT seq, run_id, at, kind, op, dest_object, dest_id, src_ref, intent_seq, before,"
+            " detail, prev_hash, hash FROM audit a WHERE kind='intent' AND (? IS NULL OR"
+            " run_id=?) AND NOT EXISTS (SELECT 1 FROM audit b WHERE b.intent_seq=a.seq)"
+            " ORDER BY seq", (run_id, run_id))
+        return [self._row(r) for r in cur]
 
     def verify(self) -> tuple[bool, str]:
         """Recompute the chain; returns (ok, message naming the first bad entry)."""
