@@ -19,7 +19,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 @dataclass
 class Served:
     url: str
-    token: str
+    first_token: str  # the one the server printed at start
     app: Any
     pair: Any
     server: Any
@@ -27,6 +27,11 @@ class Served:
     @property
     def project(self) -> Any:
         return self.pair.project
+
+    @property
+    def token(self) -> str:
+        """A fresh single-use login token for the next login (the server's own ``issue``)."""
+        return str(self.app.state.ui.guard.issue())
 
     def client(self, login: bool = True) -> httpx.Client:
         c = httpx.Client(base_url=self.url, follow_redirects=False, timeout=60)

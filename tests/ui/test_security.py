@@ -175,3 +175,15 @@ def test_errors_are_pages_without_values(ui_app) -> None:
     ui_app.project.settings_path.write_text("project: [unclosed\n")
     r = c.get("/")
     assert r.status_code in (409, 500) and "Traceback" not in r.text
+
+
+def test_a_login_token_works_once_and_sessions_expire(ui_app) -> None:
+    token = ui_app.first_token
+    first = ui_app.client(login=False)
+    assert first.get("/login", params={"token": token}).status_code == 303
+    second = ui_app.client(login=False)
+    assert second.get("/login", params={"token": token}).status_code == 401
+    assert second.get("/").status_code in (401, 303)
+    guard = ui_app.app.state.ui.guard
+    guard.max_age_s = 0.0  # a day has passed
+    assert first.get("/").status_code in (401, 303)

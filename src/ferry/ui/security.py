@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def same(a: str | None, b: str | None) -> bool:
 @dataclass
 class Session:
     csrf: str
+    created: float = field(default_factory=time.monotonic)
     reviewer: str = ""  # the name PHI decisions are recorded under
     flashes: list[dict[str, str]] = field(default_factory=list)  # shown once, then dropped
 
@@ -51,12 +53,22 @@ class Guard:
     sessions: dict[str, Session] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def login(self, token: str | None) -> str | None:
-        """A new session id for the right token, else None."""
-        if not same(token, self.token):
-            return None
-        sid = secrets.token_urlsafe(32)
+    max_age_s: float = 12 * 3600  # a session lasts a working day
+
+    def issue(self) -> str:
+        """A fresh login token (the previous one stops working)."""
         with self._lock:
+            self.token = secrets.token_urlsafe(24)
+            return self.token
+
+    def login(self, token: str | None) -> str | None:
+        """A new session id for the right token, else None. A token works once: a link seen
+        in a terminal's scrollback or a browser's history cannot open a second session."""
+        with self._lock:
+            if not same(token, self.token):
+                return None
+            self.token = secrets.token_urlsafe(24)  # spent: nobody knows the next one
+            sid = secrets.token_urlsafe(32)
             self.sessions[sid] = Session(csrf=secrets.token_urlsafe(32))
         return sid
 
@@ -64,8 +76,11 @@ class Guard:
         if not sid:
             return None
         with self._lock:
-            for known, sess in self.sessions.items():
+            for known, sess in list(self.sessions.items()):
                 if same(sid, known):
+                    if time.monotonic() - sess.created > self.max_age_s:
+                        del self.sessions[known]  # expired: log in again with a new link
+                        return None
                     return sess
         return None
 
