@@ -43,10 +43,14 @@ class Schema:
         self.kinds_path = workdir / "pipedrive_kinds.json" if workdir else None
         self.kinds: dict[str, str] = {}
         self.id_keys: dict[str, str] = {}  # object -> key of its source-id field
+        #: every source-id field of an object: several source objects can land on one
+        #: destination object (appointments and treatments both become deals)
+        self.external_keys: dict[str, list[str]] = {}
         if self.kinds_path and self.kinds_path.exists():
             saved = json.loads(self.kinds_path.read_text())
             self.kinds.update(saved.get("kinds", {}))
             self.id_keys.update(saved.get("id_keys", {}))
+            self.external_keys.update(saved.get("external_keys", {}))
         self._fields: dict[str, list[dict[str, Any]]] = {}
         self.fresh: set[str] = set()  # objects whose fields were listed in this ensure() call
 
@@ -94,12 +98,18 @@ class Schema:
 
     def _remember(self, item: SchemaItem, key: str, kind: Kind | None) -> None:
         if item.external_id:
-            self.id_keys[item.object] = key
+            self.id_keys.setdefault(item.object, key)
+            if item.name == "ferry_source_id":
+                self.id_keys[item.object] = key
+            keys = self.external_keys.setdefault(item.object, [])
+            if key not in keys:
+                keys.append(key)
         if kind is not None:
             self.kinds[key] = kind.value
         if self.kinds_path:
             self.kinds_path.parent.mkdir(parents=True, exist_ok=True)
-            self.kinds_path.write_text(json.dumps({"kinds": self.kinds, "id_keys": self.id_keys},
+            self.kinds_path.write_text(json.dumps({"kinds": self.kinds, "id_keys": self.id_keys,
+                                                   "external_keys": self.external_keys},
                                                   indent=1, sort_keys=True))
 
     # -- describe --------------------------------------------------------------------------------

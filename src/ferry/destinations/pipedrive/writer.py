@@ -117,7 +117,10 @@ class PipedriveDestination(Destination):
         """The key of the source id a row carries (activities/notes may carry ``~id:<name>``)."""
         if obj in MARKED:
             return next((k for k in row if is_id_key(k)), ID_KEY)
-        return self.finder.id_keys.get(obj, ID_KEY)
+        # the id field this row carries: an appointment deal and a treatment deal keep their
+        # source ids in different fields, and an ambiguous create must look up the right one
+        carried = [k for k in self.schema.external_keys.get(obj, []) if row.get(k) is not None]
+        return carried[0] if carried else self.finder.id_keys.get(obj, ID_KEY)
 
     def _ref(self, obj: str, row: dict[str, Any], i: int, dest_id: str | None = None) -> str:
         sid = row.get(self._sid_key(obj, row))
