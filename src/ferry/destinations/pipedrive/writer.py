@@ -298,6 +298,16 @@ class PipedriveDestination(Destination):
                 yield from (str(r["id"]) for r in page)
 
     # -- files ---------------------------------------------------------------------------------
+    def _untagged_upload(self, parent_object: str, parent_id: str, file_name: str, size: int
+                         ) -> str | None:
+        key = PARENT_KEYS[parent_object]
+        newest = next(self.client.pages_v1("/files", {"sort": "id DESC"}, limit=100), [])
+        for f in newest:
+            if (str(f.get(key)) == str(parent_id) and f.get("name") == file_name
+                    and int(f.get("file_size") or -1) == size and not f.get("description")):
+                return str(f["id"])
+        return None
+
     def upload(self, parent_object: str, parent_id: str, path: Path, file_name: str,
                mime_type: str | None, extra: dict[str, Any] | None = None) -> WriteResult:
         ref = f"pipedrive:file:{parent_object}={parent_id}"
@@ -311,19 +321,29 @@ class PipedriveDestination(Destination):
                                                    " organizations, deals or activities"))
         sid = str((extra or {}).get("_source_id") or (extra or {}).get("source_id") or "") or None
         content = path.read_bytes()
-        try:
-            data = self.client.call(
-                "v1", "POST", "/files", ref=ref, safe_retry=False,
-                data={PARENT_KEYS[parent_object]: str(int(parent_id))},
-                files={"file": (file_name, content, mime_type or "application/octet-stream")}
-            )["data"]
-        except Ambiguous:
-            found = self.finder.find("file", "", [sid], fresh=True) if sid else {}
-            if sid and sid in found:
-                return WriteResult.success(found[sid], created=True)
-            raise FatalError(f"{ref}: upload failed ambiguously", system="pipedrive") from None
-        except RecordError as exc:
-            return WriteResult.failure(exc)
+        data: dict[str, Any] | None = None
+        for _ in range(self.client.attempts):
+            try:
+                data = self.client.call(
+                    "v1", "POST", "/files", ref=ref, safe_retry=False,
+                    data={PARENT_KEYS[parent_object]: str(int(parent_id))},
+                    files={"file": (file_name, content, mime_type or "application/octet-stream")}
+                )["data"]
+                break
+            except Ambiguous:
+                found = self.finder.find("file", "", [sid], fresh=True) if sid else {}
+                if sid and sid in found:
+                    return WriteResult.success(found[sid], created=True)
+                # The answer was lost after the server stored the file but before the second
+                # call tagged it: adopt the newest untagged file of that parent, name and size.
+                adopted = self._untagged_upload(parent_object, parent_id, file_name, size)
+                if adopted is not None:
+                    data = {"id": adopted}
+                    break
+            except RecordError as exc:
+                return WriteResult.failure(exc)
+        if data is None:
+            raise FatalError(f"{ref}: upload kept failing ambiguously", system="pipedrive")
         fid = str(data["id"])
         if sid:  # the description carries the source id so ``find("file", ...)`` works
             self.client.call("v1", "PUT", "/files/{id}", ref=ref, id=int(fid),
