@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.connectors.base import FieldSpec, ObjectInfo, Provisioned, SchemaItem
-from ferry.destinations.pipedrive.client import PipedriveClient
+from ferry.destinations.pipedrive.client import Ambiguous, PipedriveClient
 from ferry.destinations.pipedrive.values import (
     ID_KEY,
     READ_ONLY,
@@ -197,11 +197,26 @@ class Schema:
         body: dict[str, Any] = {"field_name": item.label or item.name, "field_type": ftype}
         if ftype in ("enum", "set"):
             body["options"] = [{"label": lbl} for lbl in labels]
-        f = self.client.call("v2", "POST", f"/{item.object}Fields", json_body=body,
-                             ref=f"pipedrive:{item.object}Fields:{item.name}")["data"]
-        self.fields(item.object).append(f)
+        f = self._create_field(item.object, body, f"pipedrive:{item.object}Fields:{item.name}")
+        cache = self.fields(item.object)
+        if all(x.get("field_code") != f.get("field_code") for x in cache):
+            cache.append(f)
         self._remember(item, f["field_code"], kind)
         return Provisioned(item, f["field_code"], created=True, option_ids=_option_ids(f))
+
+    def _create_field(self, obj: str, body: dict[str, Any], ref: str) -> dict[str, Any]:
+        """Create a field once: a create whose answer was lost is looked up by its name in a
+        fresh field list before it is sent again (a blind retry makes a twin field)."""
+        for _ in range(self.client.attempts):
+            try:
+                return dict(self.client.call("v2", "POST", f"/{obj}Fields", json_body=body,
+                                             ref=ref, safe_retry=False)["data"])
+            except Ambiguous:
+                for f in self.fields(obj, refresh=True):
+                    if f.get("is_custom_field") and f["field_name"] == body["field_name"]:
+                        return f
+        raise FatalError(f"{ref}: field creation kept failing on the server side",
+                         system="pipedrive")
 
     def _add_options(self, obj: str, f: dict[str, Any], labels: list[str]) -> None:
         have = {o["label"] for o in f.get("options") or []}
