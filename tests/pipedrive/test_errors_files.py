@@ -97,3 +97,43 @@ def test_file_over_the_limit_is_reported(pd, tmp_path) -> None:
     assert list(d.iter_ids("file")) == [ok.dest_id]
     assert [r.ok for r in d.delete("file", [ok.dest_id])] == [True]
     assert list(d.iter_ids("file")) == []
+
+
+def test_faults_make_no_twin_field_deal_or_file(pd, tmp_path) -> None:
+    """Lost answers (truncated bodies, dropped connections, 5xx) on field creation, on a
+    second source object's deals and on uploads: everything exists exactly once."""
+    import collections
+
+    import httpx
+
+    h = pd(faults="truncate=0.12,drop=0.06,500=0.06")
+    d = h.dest()
+    items = [SchemaItem("custom_field", "person", f"f{i}", f"Field {i}", Kind.TEXT)
+             for i in range(12)]
+    deal_ids = [SchemaItem("custom_field", "deal", "ferry_source_id", "Ferry source ID",
+                           Kind.TEXT, external_id=True),
+                SchemaItem("custom_field", "deal", "ferry_treatment_id", "Ferry treatment ID",
+                           Kind.TEXT, external_id=True)]
+    provisioned = d.ensure([SRC, *items, *deal_ids])
+    state = httpx.get(h.base_url + "/_sandbox/state").json()
+    for obj in ("person", "deal"):
+        names = collections.Counter(f.get("field_name") for f in state["fields"][obj]
+                                    if f.get("is_custom_field"))
+        assert all(n == 1 for n in names.values()), (obj, names)
+    appt_key, treat_key = provisioned[-2].key, provisioned[-1].key
+    [person] = d.create("person", [{"name": "Ann", provisioned[0].key: "P1"}])
+    assert person.ok
+    rows = ([{"title": f"A{i}", appt_key: f"A{i}", "person_id": person.dest_id} for i in range(25)]
+            + [{"title": f"T{i}", treat_key: f"T{i}", "person_id": person.dest_id}
+               for i in range(25)])
+    results = d.create("deal", rows)
+    assert all(r.ok for r in results)
+    assert len(set(d.iter_ids("deal"))) == 50
+    files = []
+    for i in range(8):
+        f = tmp_path / f"doc{i}.txt"
+        f.write_bytes(b"y" * (100 + i))
+        files.append(d.upload("person", str(person.dest_id), f, f.name, "text/plain",
+                              {"_source_id": f"D{i}"}))
+    assert all(r.ok for r in files)
+    assert len(set(d.iter_ids("file"))) == 8
