@@ -1,8 +1,10 @@
 """Plan: the order in which object maps load, and what each step will cost.
 
-Order follows dependencies: users are resolved first, then records parents-first (the canonical
-model's declaration order already puts clinics before practitioners before patients before
-their appointments, notes and so on), then folds into parents, then file attachments.
+Order follows dependencies object by object: the canonical model's declaration order puts every
+parent before its children (clinics, practitioners, patients, their appointments, notes, …), and
+within one object users come first, then records, folds into parents, file attachments. So a
+fold or an attachment runs as soon as its own object is in (its parents are already loaded),
+and while extraction overlaps the load only the last object's maps trail the extract.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ OBJECT_RANK = {name: i for i, name in enumerate(ENTITIES)}
 
 def load_order(doc: MappingDoc) -> list[ObjectMap]:
     """Object maps in the order the run executes them."""
-    return sorted(doc.objects, key=lambda om: (MODE_RANK[om.mode], OBJECT_RANK.get(om.source, 99),
+    return sorted(doc.objects, key=lambda om: (OBJECT_RANK.get(om.source, 99), MODE_RANK[om.mode],
                                                doc.objects.index(om)))
 
 
