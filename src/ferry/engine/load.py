@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import string
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -356,19 +355,6 @@ def _write_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target:
                     st.skipped += n
 
 
-class _SafeFormatter(string.Formatter):
-    """Template formatting over a record's own fields: no attribute or index access."""
-
-    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
-        if not field_name.isidentifier():
-            raise ValueError("template fields must be plain field names")
-        return kwargs.get(field_name, ""), field_name
-
-
-def render(template: str, rec: Record) -> str:
-    return _SafeFormatter().format(template, **rec.model_dump())
-
-
 def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     """Files (a Document's content, or a record rendered as text) attached to the parent."""
     st = ctx.stat(om.name)
@@ -412,12 +398,13 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
 def _upload_one(ctx: LoadContext, writer: Writer, om: ObjectMap, rec: Record,
                 parent: tuple[str, str], st: MapStats) -> None:
     attach = om.attach
-    name = render(attach.file_name if attach else "{file_name}", rec)
+    cm = ctx.compiled[om.name]  # names and rendered text come from the map, as the diff reads them
+    name = cm.attach_name(rec, ctx.lookup)
     mime = rec.mime_type if isinstance(rec, Document) else "text/plain"
     item = Item(om.source, rec.source_id, {"file_name": name})
     if attach is not None and attach.content == "render":
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
-            fh.write(render(attach.template or "", rec))
+            fh.write(cm.render_text(rec, ctx.lookup) or "")
             path = Path(fh.name)
         mime = "text/plain"
     else:

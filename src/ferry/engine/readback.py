@@ -49,7 +49,7 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
         if om.mode == "fold":
             _diff_fold(store, cm, dest, result, show_phi)
         elif om.mode == "attach":
-            _diff_attach(store, cm, dest, selection, result, gate)
+            _diff_attach(store, cm, dest, lookup, selection, result, gate)
         if om.mode != "record":
             continue
         ids = sorted(sid for obj, sid in selection if obj == om.source)
@@ -158,7 +158,7 @@ def _diff_fold(store: StagingStore, cm: CompiledMap, dest: Destination, result: 
                 mask(have, p, show_phi=show_phi), note))
 
 
-def _diff_attach(store: StagingStore, cm: CompiledMap, dest: Destination,
+def _diff_attach(store: StagingStore, cm: CompiledMap, dest: Destination, lookup: Lookup,
                  selection: set[tuple[str, str]], result: SampleDiff, gate: Any = None) -> None:
     """Uploaded files: each must read back, with its name and (for documents) its size —
     those of the file as written when the PHI gate replaced it (a redacted rendition)."""
@@ -180,7 +180,7 @@ def _diff_attach(store: StagingStore, cm: CompiledMap, dest: Destination,
         verdict = gate(om, rec) if gate is not None else None
         if verdict is not None and not isinstance(verdict, str):
             rec = verdict
-        checks = [("file_name", render_name(om, rec), _first(row, "file_name", "name", "Title")),
+        checks = [("file_name", cm.attach_name(rec, lookup), _first(row, "file_name", "name", "Title")),
                   ("size", getattr(rec, "size", None) if om.attach is None
                    or om.attach.content == "file" else None,
                    _first(row, "file_size", "size", "ContentSize", "file_size_bytes"))]
@@ -196,15 +196,6 @@ def _diff_attach(store: StagingStore, cm: CompiledMap, dest: Destination,
 
 def _first(row: dict[str, Any], *keys: str) -> Any:
     return next((row[k] for k in keys if row.get(k) not in (None, "")), None)
-
-
-def render_name(om: Any, rec: Any) -> str | None:
-    from ferry.engine.load import render
-
-    try:
-        return render(om.attach.file_name if om.attach else "{file_name}", rec)
-    except (KeyError, ValueError):
-        return None
 
 
 def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any = None,
