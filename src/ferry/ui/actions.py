@@ -148,6 +148,13 @@ def sample(project: Project, size: int) -> Work:
     return work
 
 
+def _run_report(project: Project, report: Any) -> tuple[Path, Path]:
+    from ferry.reports.render import write_report
+
+    return write_report(project.reports_dir("run"), "run", run_data(report, project),
+                        project=project.settings.project, name=report.run_id)
+
+
 def run_data(report: Any, project: Project) -> dict[str, Any]:
     """The run report's data, as ``ferry run`` writes it."""
     return run_report_data(report, project.store)
@@ -155,7 +162,6 @@ def run_data(report: Any, project: Project) -> dict[str, Any]:
 
 def run(project: Project) -> Work:
     from ferry.engine.pipeline import load, open_destination
-    from ferry.reports.render import write_report
 
     def work(job: Job) -> tuple[str, list[str]]:
         dest = open_destination(project)
@@ -165,8 +171,7 @@ def run(project: Project) -> Work:
             job.set_budget(b.remaining, b.limit)
         finally:
             dest.close()
-        paths = write_report(project.reports_dir("run"), "run", run_data(report, project),
-                             project=project.settings.project, name=report.run_id)
+        paths = _run_report(project, report)
         t = report.totals()
         return (f"run {report.run_id}: created {t.get('created', 0)}, updated"
                 f" {t.get('updated', 0)}, held {t.get('held', 0)}, skipped"
@@ -177,12 +182,10 @@ def run(project: Project) -> Work:
 def migrate(project: Project) -> Work:
     """``ferry run --with-extract``: extract and load overlapped."""
     from ferry.engine.pipeline import migrate as run_migrate
-    from ferry.reports.render import write_report
 
     def work(job: Job) -> tuple[str, list[str]]:
         stats, report = run_migrate(project, progress=job.progress)
-        paths = write_report(project.reports_dir("run"), "run", run_data(report, project),
-                             project=project.settings.project, name=report.run_id)
+        paths = _run_report(project, report)
         t = report.totals()
         return (f"run {report.run_id} (with extract, {sum(stats.staged.values())} staged):"
                 f" created {t.get('created', 0)}, held {t.get('held', 0)}, skipped"

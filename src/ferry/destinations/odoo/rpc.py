@@ -28,26 +28,25 @@ log = logging.getLogger("ferry.odoo")
 NETWORK = (OSError, http.client.HTTPException, xml.parsers.expat.ExpatError, EOFError)
 
 
-class _Transport(xmlrpc.client.Transport):
+class _Timeout:
+    """A per-connection timeout for the stdlib transports (they take none of their own)."""
+
     def __init__(self, timeout: float) -> None:
-        super().__init__(use_datetime=False)
+        super().__init__(use_datetime=False)  # type: ignore[call-arg]
         self._timeout = timeout
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        conn = super().make_connection(host)
+        conn = super().make_connection(host)  # type: ignore[misc]
         conn.timeout = self._timeout
         return conn
 
 
-class _SafeTransport(xmlrpc.client.SafeTransport):
-    def __init__(self, timeout: float) -> None:
-        super().__init__(use_datetime=False)
-        self._timeout = timeout
+class _Transport(_Timeout, xmlrpc.client.Transport):
+    pass
 
-    def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
+
+class _SafeTransport(_Timeout, xmlrpc.client.SafeTransport):
+    pass
 
 
 class OdooRpc:
