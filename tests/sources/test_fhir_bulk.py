@@ -123,7 +123,12 @@ def test_delta_since_picks_up_changes_and_deletions(h, env, tmp_path: Path) -> N
     assert len(kick) >= 1
 
 
-def test_client_rules_against_server(env) -> None:
+def test_client_rules_against_server() -> None:
+    # Its own server whose exports last long enough (2 s real) that the second kick-off
+    # always meets the first still running, however loaded the machine.
+    running, env = serve("fhir", SandboxOptions(seed=SEED, patients=PATIENTS, time_scale=SCALE,
+                                                extra={"export_seconds": 100}))
+
     async def go() -> None:
         c = BulkClient(env["base_url"], token=env["credentials"]["token"], time_scale=SCALE)
         url = await c.kickoff(types=["Patient"])
@@ -140,7 +145,10 @@ def test_client_rules_against_server(env) -> None:
         await bad.aclose()
         await c.aclose()
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    finally:
+        running.stop()
 
 
 def test_manifest_outcome_key_and_http_date_retry_after() -> None:

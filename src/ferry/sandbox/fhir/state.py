@@ -79,7 +79,11 @@ class FhirState:
             self.root.mkdir(parents=True, exist_ok=True)
 
     def running(self) -> Job | None:
-        return next((j for j in self.jobs.values() if not j.finished and not j.cancelled), None)
+        """The export still in progress as a client sees it: not cancelled, and either still
+        writing or inside its minimum duration (a status poll would still answer 202)."""
+        now = time.monotonic()
+        return next((j for j in self.jobs.values() if not j.cancelled
+                     and (not j.finished or now - j.started < j.min_seconds)), None)
 
     def document(self, source_id: str) -> Any:
         if self._docs is None:
