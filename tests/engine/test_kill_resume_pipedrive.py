@@ -74,3 +74,51 @@ def test_kill_after_applied_creates_then_resume(tmp_path: Path) -> None:
         pair.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+def test_prepare_killed_after_schema_creates_still_rolls_back_clean(tmp_path: Path) -> None:
+    """``prepare`` killed just after Pipedrive applied a pipeline, a stage or a field create
+    (the outcome never logged), then resumed: the resumed attempt finds the item already there,
+    yet rollback still removes it, because the first attempt wrote down that it did not exist."""
+    saved = dict(os.environ)
+    pair = make_pair(tmp_path / "proj", destination="pipedrive", seed=SEED, patients=12,
+                     env_prefix="FERRY_KILLPREP_")
+    try:
+        env = subprocess_env(pair)
+        switch = KillSwitch(pair.servers[1])
+        P.run_extract(pair.project)
+        pair.project.store.close()
+        before = _get(pair.dest_info, "/_sandbox/state")
+        kills = [("/personFields", 1), ("/pipelines", 2), ("/stages", 3)]  # prepare's order
+        for path, nth in [*kills, (None, 0)]:
+            proc = subprocess.Popen([sys.executable, str(DRIVER), "prepare",
+                                     str(pair.project.root)], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if path is not None:
+                switch.arm(proc.pid, nth, b"", path)
+            out, err = proc.communicate(timeout=600)
+            switch.disarm()
+            if path is not None:
+                assert switch.fired and proc.returncode == -signal.SIGKILL, (path, err[-2000:])
+                continue
+            assert proc.returncode == 0, err[-3000:]
+        prepared = _get(pair.dest_info, "/_sandbox/state")
+        assert len(prepared["pipelines"]) > len(before["pipelines"])
+        names = [p["name"] for p in prepared["pipelines"] if not p["is_deleted"]]
+        assert len(names) == len(set(names))  # the resume found, did not duplicate
+        rb = subprocess.run([sys.executable, str(DRIVER), "rollback", str(pair.project.root)],
+                            env=env, capture_output=True, text=True, timeout=600)
+        assert rb.returncode == 0, rb.stdout + rb.stderr[-3000:]
+        after = _get(pair.dest_info, "/_sandbox/state")
+        for part in ("pipelines", "stages"):  # Pipedrive soft-deletes both
+            live = [sorted(x["id"] for x in state[part] if not x["is_deleted"])
+                    for state in (after, before)]
+            assert live[0] == live[1], part
+        for obj, fields in before["fields"].items():
+            live = [sorted(f["field_name"] for f in state["fields"][obj] if not f["is_deleted"])
+                    for state in (after, {"fields": {obj: fields}})]
+            assert live[0] == live[1], obj
+    finally:
+        pair.stop()
+        os.environ.clear()
+        os.environ.update(saved)

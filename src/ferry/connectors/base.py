@@ -276,6 +276,15 @@ class Destination(ABC):
     def remove(self, provisioned: Provisioned) -> None:
         """Undo one ``ensure`` that created something (rollback of schema)."""
 
+    def existing_schema(self, items: list[SchemaItem]) -> list[bool | None]:
+        """For each item, whether it exists now (``None``: cannot tell). Read-only.
+
+        ``prepare`` asks before it ensures anything and writes the answer into each intent, so
+        an item made by an attempt killed before its outcome was logged is still known to be
+        Ferry's (rollback removes it) rather than mistaken for the customer's own.
+        """
+        return [None] * len(items)
+
     @abstractmethod
     def find(self, object_name: str, id_field: str, source_ids: list[str]) -> dict[str, str]:
         """Destination ids of records whose ``id_field`` holds one of ``source_ids``."""

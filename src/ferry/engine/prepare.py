@@ -122,10 +122,8 @@ def prepare(doc: MappingDoc, store: StagingStore, audit: AuditLog, dest: Destina
             interrupted.setdefault(k, []).append(e.seq)
             if e.detail.get("existed") is False:
                 interrupted[k].append(-1)
-    existing = _existing_fields(dest)
-    for item in schema_items(doc):
-        existed = ((item.object, item.label) in existing if item.kind == "custom_field"
-                   else None)
+    items = schema_items(doc)
+    for item, existed in zip(items, dest.existing_schema(items), strict=True):
         detail = {"item": _item_dict(item), "existed": existed}
         [seq] = audit.append_many(run_id, [{"kind": "intent", "op": "provision",
                                             "dest_object": item.object, "detail": detail}])
@@ -143,14 +141,6 @@ def prepare(doc: MappingDoc, store: StagingStore, audit: AuditLog, dest: Destina
         store.set_value(KEYS, keys)
         out.append(prov)
     return out
-
-
-def _existing_fields(dest: Destination) -> set[tuple[str, str]]:
-    """(object, label) of every field the destination has now (taken before any ensure)."""
-    try:
-        return {(o.name, f.label) for o in dest.describe() for f in o.fields}
-    except NotImplementedError:
-        return set()
 
 
 def apply_keys(doc: MappingDoc, store: StagingStore) -> MappingDoc:

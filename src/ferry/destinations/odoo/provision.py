@@ -92,6 +92,33 @@ class Provisioner:
                                   " are not supported by the Odoo connector")
         return [out[i] for i in range(len(items))]
 
+    def existing(self, items: list[SchemaItem]) -> list[bool | None]:
+        """Whether each item is in the database now (the field cache is refreshed)."""
+        models = {model_of(i.object) for i in items if i.kind == "custom_field"}
+        for m in models:
+            self._known.pop(m, None)
+        known = self._existing(models) if models else {}
+        out: list[bool | None] = []
+        for item in items:
+            if item.kind == "custom_field":
+                out.append((model_of(item.object), field_name(item.name)) in known)
+            elif item.kind in ("pipeline", "stage", "activity_type"):
+                model = {"pipeline": "crm.team", "stage": "crm.stage",
+                         "activity_type": "mail.activity.type"}[item.kind]
+                domain: list[Any] = [["name", "=ilike", item.label or item.name]]
+                if item.kind == "stage":
+                    team = self._team(item.parent)
+                    if item.parent and not team:
+                        out.append(False)  # its pipeline is not there, so neither is it
+                        continue
+                    if team:
+                        domain.append(["team_id", "in", [team, False]])
+                out.append(bool(self.rpc.search_read(model, domain, ["id"], limit=1,
+                                                     context={"active_test": False})))
+            else:
+                out.append(None)
+        return out
+
     def _team(self, name: str | None) -> int | bool:
         if not name:
             return False

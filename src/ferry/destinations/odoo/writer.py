@@ -168,6 +168,9 @@ class OdooDestination(Destination):
         self.provisioner.remove(provisioned)
         self._meta.clear()
 
+    def existing_schema(self, items: list[SchemaItem]) -> list[bool | None]:
+        return self.provisioner.existing(items)
+
     # ------------------------------------------------------------------ values
     def _vals(self, model: str, row: dict[str, Any], update: bool = False,
               emptied: list[tuple[str, str]] | None = None

@@ -267,6 +267,40 @@ class Schema:
                                 json_body={"name": item.name, "icon_key": icon})["data"]
         return Provisioned(item, data["key_string"], created=True)
 
+    def existing(self, items: list[SchemaItem]) -> list[bool | None]:
+        """Whether each item is in the account now (fresh lists, nothing cached is trusted)."""
+        fields: dict[str, set[str]] = {}
+        stages: dict[str, set[str]] = {}
+        types: set[str] | None = None
+        out: list[bool | None] = []
+        for item in items:
+            if item.kind == "custom_field":
+                if item.object not in FIELD_OBJECTS:
+                    out.append(None)  # folded into a text field: nothing of its own is created
+                    continue
+                if item.object not in fields:
+                    fields[item.object] = {f["field_name"] for f in self.fields(
+                        item.object, refresh=True) if f.get("is_custom_field")}
+                out.append((item.label or item.name) in fields[item.object])
+            elif item.kind == "pipeline":
+                out.append(self.pipeline_id(item.name) is not None)
+            elif item.kind == "stage":
+                parent = item.parent or ""
+                if parent not in stages:
+                    pid = self.pipeline_id(parent)
+                    stages[parent] = set() if pid is None else {
+                        s["name"] for page in self.client.pages_v2("/stages", {"pipeline_id": pid})
+                        for s in page}
+                out.append(item.name in stages[parent])
+            elif item.kind == "activity_type":
+                if types is None:
+                    types = {t["name"].lower() for t in self.activity_types()
+                             if t.get("active_flag", True)}
+                out.append(item.name.lower() in types)
+            else:
+                out.append(None)
+        return out
+
     # -- remove ----------------------------------------------------------------------------------
     def remove(self, p: Provisioned) -> None:
         if not p.created:

@@ -109,6 +109,9 @@ class PipedriveDestination(Destination):
     def remove(self, provisioned: Provisioned) -> None:
         self.schema.remove(provisioned)
 
+    def existing_schema(self, items: list[SchemaItem]) -> list[bool | None]:
+        return self.schema.existing(items)
+
     def find(self, object_name: str, id_field: str, source_ids: list[str]) -> dict[str, str]:
         return self.finder.find(object_name, id_field, source_ids)
 

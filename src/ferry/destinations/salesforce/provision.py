@@ -128,6 +128,28 @@ class Provisioner:
             self._tables_loaded.update(todo)
         return self._field_cache
 
+    def existing(self, items: list[SchemaItem]) -> list[bool | None]:
+        """Whether each custom object / field is in the org now (the caches are refreshed)."""
+        self._obj_cache = None
+        objects = self._objects()
+        owners = {i.object: object_name(i) for i in items if i.kind == "custom_object"}
+        tables = {}
+        for item in items:
+            if item.kind == "custom_field":
+                owner = owners.get(item.object) or resolve(item.object, objects)
+                tables[item.object] = objects.get(owner, owner)
+        self._tables_loaded.difference_update(tables.values())
+        have = self._fields(sorted(set(tables.values())))
+        out: list[bool | None] = []
+        for item in items:
+            if item.kind == "custom_object":
+                out.append(object_name(item) in objects)
+            elif item.kind == "custom_field":
+                out.append((tables[item.object], api_name(item.name)) in have)
+            else:
+                out.append(None)
+        return out
+
     # -- ensure ----------------------------------------------------------------------------
     def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
         bad = [i.kind for i in items if i.kind not in {"custom_object", "custom_field"}]

@@ -136,6 +136,9 @@ class SalesforceDestination(Destination):
         self.provisioner.remove(provisioned)
         self._fields.clear()
 
+    def existing_schema(self, items: list[SchemaItem]) -> list[bool | None]:
+        return self.provisioner.existing(items)
+
     def users(self) -> list[DestUser]:
         return [DestUser(r["Id"], r.get("Email") or "", r.get("Name") or "",
                          bool(r.get("IsActive")))
