@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ferry.connectors.base import Destination
@@ -28,6 +29,21 @@ class StoreLookup:
     def __init__(self, store: StagingStore, owners: OwnerMatch) -> None:
         self.store = store
         self.owners = owners
+        self._labels: dict[tuple[str, str], str | None] = {}
+
+    def label(self, src_object: str, source_id: str) -> str | None:
+        """A staged record's display name, for ``{clinic_name}``-style template fields.
+
+        Only the objects people are named by (clinics, practitioners, patients' own
+        relations) have one; kept per lookup, as the same few clinics recur on every row.
+        """
+        key = (src_object, source_id)
+        if key not in self._labels:
+            if len(self._labels) > 10_000:
+                self._labels.clear()
+            staged = self.store.get(src_object, source_id)
+            self._labels[key] = None if staged is None else display_name(staged.record)
+        return self._labels[key]
 
     def dest_id(self, src_object: str, source_id: str, dest_object: str | None = None
                 ) -> str | None:
@@ -36,6 +52,18 @@ class StoreLookup:
 
     def owner(self, practitioner_source_id: str | None) -> str | None:
         return self.owners.owner(practitioner_source_id)
+
+
+def display_name(record: Record) -> str | None:
+    """What a person reads a record as: a name, else a title; ``None`` if it has neither."""
+    name = getattr(record, "name", None)
+    if isinstance(name, str) and name.strip():
+        return name.strip()
+    parts = [getattr(record, f, None) for f in ("title", "first_name", "last_name")]
+    if parts[1] or parts[2]:
+        return " ".join(str(p) for p in parts if p) or None
+    title = getattr(record, "title", None)
+    return str(title) if title else None
 
 
 @dataclass
@@ -83,7 +111,7 @@ class LoadContext:
     def stat(self, name: str) -> MapStats:
         return self.stats.setdefault(name, MapStats())
 
-    @property
+    @cached_property
     def lookup(self) -> StoreLookup:
         return StoreLookup(self.store, self.owners)
 
