@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import os
@@ -65,12 +66,22 @@ def main() -> int:
         rows = {r: v["count"] for r, v in state["resources"].items()}
         with tempfile.TemporaryDirectory() as tmp:
             store = StagingStore(Path(tmp) / "staging.db")
+            pauses: list[float] = []
+            gc_start = [0.0]
+
+            def gc_timer(phase: str, info: dict) -> None:
+                if phase == "start":
+                    gc_start[0] = time.perf_counter()
+                elif info["generation"] == 2:
+                    pauses.append(time.perf_counter() - gc_start[0])
+
+            gc.callbacks.append(gc_timer)
             started = time.monotonic()
             stats = asyncio.run(aextract(source, store, run_id="bench"))
             wall = time.monotonic() - started
             staged = sum(store.count(o) for o in RESOURCES)
-        refused = httpx.get(f"{info['base_url']}/_sandbox/state", timeout=120).json()[
-            "rate_limit"]["refused"]
+        limit = httpx.get(f"{info['base_url']}/_sandbox/state", timeout=120).json()["rate_limit"]
+        refused = limit["refused"]
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -94,6 +105,20 @@ def main() -> int:
     print(f"staged records: {staged}; record errors: {stats.errors}")
     print(f"429s received: {cs.rate_limited} (sandbox refused {refused}); 5xx: "
           f"{cs.server_errors}; network errors: {cs.network_errors}")
+    if refused:
+        log = httpx.get(f"{info['base_url']}/_sandbox/requests", timeout=120).json()["requests"]
+        api = [e for e in log if e["path"].startswith("/api")]
+        for i, e in enumerate(api):
+            if e["status"] == 429 and i >= 2:
+                ctx = api[i - 2:i + 2]
+                print("  around a 429 (real ms between arrivals): " + " | ".join(
+                    f"{c['path']} {c['status']} +{1000 * (c['arrived'] - ctx[0]['arrived']):.0f}"
+                    for c in ctx))
+        gaps = ", ".join(f"{g:.3f}" for g in limit["refused_gaps"][:20])
+        print(f"  refused requests came this many emulated seconds after the last admitted: {gaps}")
+    if pauses:
+        print(f"client full GC passes: {len(pauses)}, longest {1000 * max(pauses):.1f} ms")
+    print(f"client turns that woke over a tenth of an interval late: {cs.late_sends}")
     print(f"wall time {wall:.2f} s vs rate-limit bound {bound:.2f} s "
           f"({total_min} requests at 1/s, /{args.time_scale:g}): {100 * (wall / bound - 1):+.1f}%")
     print(f"at time scale 1 this extraction takes {total_req / 3600:.2f} h")

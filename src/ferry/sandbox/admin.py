@@ -72,9 +72,11 @@ def install_admin(app: FastAPI, *, state: Callable[[], Any], reset: Callable[[],
 
     @app.middleware("http")
     async def record(request: Request, call_next: Any) -> Any:
+        arrived = time.time()
         response = await call_next(request)
         if not request.url.path.startswith("/_sandbox"):
-            log.add(request.method, request.url.path, response.status_code)
+            log.add(request.method, request.url.path, response.status_code,
+                    arrived=round(arrived, 4))
         return response
 
     @app.exception_handler(Exception)

@@ -208,6 +208,7 @@ class PracticeHubApp:
         return {"account": self.account, "region": self.region,
                 "resources": self.state.summary(),
                 "rate_limit": {"accepted": self.limiter.accepted,
+                               "refused_gaps": self.limiter.refused_gaps,
                                "refused": self.limiter.refused, "scope": self.limit_scope},
                 "faults_injected": self.faults.injected}
 

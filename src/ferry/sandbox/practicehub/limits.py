@@ -27,6 +27,7 @@ class AccountLimiter:
         self._lock = threading.Lock()
         self.refused = 0
         self.accepted = 0
+        self.refused_gaps: list[float] = []  # per refusal, emulated s since the last admitted
 
     def admit(self, scope: str) -> float | None:
         """None if the request may proceed, else the emulated seconds until it would."""
@@ -35,6 +36,8 @@ class AccountLimiter:
             tat = self._tat.get(scope, now)
             if now < tat - self.tolerance:
                 self.refused += 1
+                if len(self.refused_gaps) < 1000:
+                    self.refused_gaps.append(round(now - (tat - self.interval), 4))
                 return tat - now
             self._tat[scope] = max(tat, now) + self.interval
             self.accepted += 1
@@ -44,3 +47,4 @@ class AccountLimiter:
         with self._lock:
             self._tat.clear()
             self.refused = self.accepted = 0
+            self.refused_gaps.clear()

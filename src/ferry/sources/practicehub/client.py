@@ -127,6 +127,7 @@ class Stats:
     server_errors: int = 0
     network_errors: int = 0
     bad_bodies: int = 0
+    late_sends: int = 0  # woke for a turn later than a tenth of an interval past it
     by_resource: dict[str, int] = field(default_factory=dict)
 
 
@@ -198,6 +199,11 @@ class PracticeHubClient:
         self._sent[id(pacer)] = at  # reserved before sleeping: a concurrent turn queues after
         if at > now:
             await asyncio.sleep(at - now)
+        woke = time.monotonic()
+        if woke > at:  # the sleep overran (a busy process): the next turn counts from now
+            if woke - at > 0.1 * pacer.interval:
+                self.stats.late_sends += 1
+            self._sent[id(pacer)] = max(self._sent[id(pacer)], woke)
 
     def _headers(self, key: str) -> dict[str, str]:
         return {"x-practicehub-key": key, "x-app-details": self.app_details,
