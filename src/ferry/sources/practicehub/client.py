@@ -25,7 +25,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,11 +64,18 @@ class _Redirect:
 
 
 class _AsyncTransport(httpx.AsyncBaseTransport):
-    def __init__(self, redirect: _Redirect, inner: httpx.AsyncBaseTransport) -> None:
-        self.redirect, self.inner = redirect, inner
+    """Redirects, and tells ``on_send`` the moment each request is handed to the pool: the
+    nearest the client can see to when it leaves, however long the process was held up
+    before (a GC pass, a busy CPU)."""
+
+    def __init__(self, redirect: _Redirect, inner: httpx.AsyncBaseTransport,
+                 on_send: Callable[[httpx.Request], None] | None = None) -> None:
+        self.redirect, self.inner, self.on_send = redirect, inner, on_send
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.redirect.rewrite(request)
+        if self.on_send is not None:
+            self.on_send(request)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -127,7 +134,7 @@ class Stats:
     server_errors: int = 0
     network_errors: int = 0
     bad_bodies: int = 0
-    late_sends: int = 0  # woke for a turn later than a tenth of an interval past it
+    late_sends: int = 0  # left over a tenth of an interval after their turn
     by_resource: dict[str, int] = field(default_factory=dict)
 
 
@@ -173,7 +180,8 @@ class PracticeHubClient:
         if self._async is None or self._loop is not loop:
             self._async = make_async_client(
                 self.base_url, timeout=self._timeout,
-                transport=_AsyncTransport(self._redirect, httpx.AsyncHTTPTransport()))
+                transport=_AsyncTransport(self._redirect, httpx.AsyncHTTPTransport(),
+                                          on_send=self._note_send))
             self._loop = loop
             self._fresh = True
         return self._async
@@ -188,22 +196,32 @@ class PracticeHubClient:
         return self.keys[self._turn]
 
     async def _turn_of(self, key: str) -> None:
-        """Wait for the key's slot, then make sure the *actual* send is an interval after the
-        previous one: a slot reserved on time but sent late (the loop was busy decoding a page)
-        must not squeeze the next request closer to it than the limit allows."""
+        """Wait for the key's slot, then until an interval has passed since the previous
+        request *actually* left (``_note_send``): a request that left late (the process was held
+        up between its turn and the send) must not squeeze the next one closer to it than the
+        limit allows."""
         pacer = self.pacers[key]
         await pacer.await_turn()
-        now = time.monotonic()
-        last = self._sent.get(id(pacer))
-        at = now if last is None else max(now, last + pacer.interval)
-        self._sent[id(pacer)] = at  # reserved before sleeping: a concurrent turn queues after
-        if at > now:
+        pid = id(pacer)
+        while True:
+            now = time.monotonic()
+            last = self._sent.get(pid)
+            at = now if last is None else max(now, last + pacer.interval)
+            if at <= now:
+                break
             await asyncio.sleep(at - now)
-        woke = time.monotonic()
-        if woke > at:  # the sleep overran (a busy process): the next turn counts from now
-            if woke - at > 0.1 * pacer.interval:
-                self.stats.late_sends += 1
-            self._sent[id(pacer)] = max(self._sent[id(pacer)], woke)
+        self._sent[pid] = now  # reserved: a concurrent turn queues after this one
+
+    def _note_send(self, request: httpx.Request) -> None:
+        key = request.headers.get("x-practicehub-key")
+        pacer = self.pacers.get(key) if key else None
+        if pacer is None:
+            return
+        pid = id(pacer)
+        now = time.monotonic()
+        if now - self._sent.get(pid, now) > 0.1 * pacer.interval:
+            self.stats.late_sends += 1
+        self._sent[pid] = max(self._sent.get(pid, 0.0), now)
 
     def _headers(self, key: str) -> dict[str, str]:
         return {"x-practicehub-key": key, "x-app-details": self.app_details,
