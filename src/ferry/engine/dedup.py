@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS merge_fields (object TEXT NOT NULL, survivor_id TEXT 
     field TEXT NOT NULL, from_id TEXT NOT NULL, PRIMARY KEY (object, survivor_id, field));
 """
 SKIP_FIELDS = {"source_id", "created_at", "updated_at", "custom"}
+#: patients decoded at a time: a decoded patient weighs a few kB, and two batches are alive
+#: while the next is read, so this bounds the peak (not the total) whatever the practice size
+BATCH = 500
 
 
 def _filled(rec: Record) -> int:
@@ -73,7 +76,7 @@ def analyse(store: StagingStore) -> DedupResult:
         c.execute("DELETE FROM dedup_keys")
         c.execute("DELETE FROM merges WHERE object='patient'")
         c.execute("DELETE FROM merge_fields WHERE object='patient'")
-    for batch in store.iter_batches("patient", 2000):
+    for batch in store.iter_batches("patient", BATCH):
         rows = []
         for s in batch:
             p = s.record
