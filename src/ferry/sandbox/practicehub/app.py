@@ -47,6 +47,20 @@ def _parse_since(text: str | None) -> float | None:
     return t.timestamp()
 
 
+class _StampArrival:
+    """Stamps each request's arrival before any other work, as a real API's gateway meters
+    requests as they come in: time the server then spends on it, or on the request before it,
+    must not make a client that paced itself correctly look early."""
+
+    def __init__(self, app: Any, clock: Clock) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["arrived"] = self.clock.monotonic()
+        await self.app(scope, receive, send)
+
+
 class PracticeHubApp:
     def __init__(self, state: PracticeState, *, account: str, region: str, keys: list[str],
                  clock: Clock, faults: Faults, limit_scope: str = "account",
@@ -79,7 +93,7 @@ class PracticeHubApp:
         if not APP_DETAILS.match(request.headers.get("x-app-details", "")):
             return _error(401, "x-app-details must be sent as appname=contact@email")
         scope = key if self.limit_scope == "key" else account
-        if self.limiter.admit(scope) is not None:
+        if self.limiter.admit(scope, getattr(request.state, "arrived", None)) is not None:
             # [doc] "you can retry once the limit is up, which means 1 second between requests"
             return _error(429, "rate limit: 1 request per second per account",
                           **{"Retry-After": "1"})
@@ -202,6 +216,7 @@ class PracticeHubApp:
                       log=self.log, extra=self._admin)
         # outermost, so injected faults hit the API before anything else answers
         app.add_middleware(FaultMiddleware, faults=self.faults, time_scale=self.clock.time_scale)
+        app.add_middleware(_StampArrival, clock=self.clock)  # added last: outermost of all
         return app
 
     def _state(self) -> dict[str, Any]:

@@ -29,10 +29,11 @@ class AccountLimiter:
         self.accepted = 0
         self.refused_gaps: list[float] = []  # per refusal, emulated s since the last admitted
 
-    def admit(self, scope: str) -> float | None:
-        """None if the request may proceed, else the emulated seconds until it would."""
+    def admit(self, scope: str, arrived: float | None = None) -> float | None:
+        """None if the request may proceed, else the emulated seconds until it would.
+        ``arrived``: when the request reached the server (emulated clock), if stamped earlier."""
         with self._lock:
-            now = self.clock.monotonic()
+            now = self.clock.monotonic() if arrived is None else arrived
             tat = self._tat.get(scope, now)
             if now < tat - self.tolerance:
                 self.refused += 1
