@@ -38,6 +38,7 @@ from typing import Any
 
 from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import CompiledMap, Lookup
+from ferry.mapping.model import FieldMap
 from ferry.mapping.transforms import get_value
 from ferry.model.fields import PhiClass
 
@@ -205,13 +206,13 @@ class SampleDiff:
                 "unexplained_differences": [asdict(f) for f in self.unexplained][:limit]}
 
 
-def phi_of(cm: CompiledMap, fm_source: Any, fm_phi: PhiClass | None) -> PhiClass:
+def phi_of(cm: CompiledMap, fm: FieldMap) -> PhiClass:
     """The PHI class that governs a field map's values (the same rule the BAA gate uses:
-    the user's override, else the most sensitive source; custom fields by their name)."""
-    from ferry.mapping.model import FieldMap
+    the user's override, else the most sensitive source or template field; custom fields by
+    their name)."""
     from ferry.phi.classify import effective
 
-    return effective(cm.om.source, FieldMap(source=fm_source, target="-", phi=fm_phi))
+    return effective(cm.om.source, fm)
 
 
 def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any], *,
@@ -251,7 +252,7 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
             stored_form(f.key, sent, built.payload)
         cat, ok, note = classify(src, sent, got, trace, field_error=errors.get(f.label),
                                  dest_error=(dest_errors or {}).get(f.key), as_stored=as_stored)
-        phi = phi_of(cm, fm.source, fm.phi)
+        phi = phi_of(cm, fm)
         # Destination ids and constants are not PHI; what came from a PHI field is.
         out.append(FieldDiff(ref, cm.om.name, dest, f.label, f.key, cat, ok,
                              mask(src, phi, show_phi=show_phi),

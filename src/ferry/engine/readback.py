@@ -139,7 +139,7 @@ def _diff_fold(store: StagingStore, cm: CompiledMap, dest: Destination, result: 
     for parent, key, value in rows:
         raw = value if isinstance(value, str) else store.codec.decode(value).decode()
         sent.setdefault(parent, {}).setdefault(key, []).append(decode(raw))
-    phi = {f.key: phi_of(cm, f.fm.source, f.fm.phi) for f in cm.fields}
+    phi = {f.key: phi_of(cm, f.fm) for f in cm.fields}
     labels = {f.key: f.label for f in cm.fields}
     got = dest.read(parent_target, sorted(sent), sorted({k for v in sent.values() for k in v}))
     for parent, values in sorted(sent.items()):

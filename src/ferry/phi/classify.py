@@ -8,6 +8,7 @@ with ``phi:``).
 from __future__ import annotations
 
 import re
+import string
 
 from ferry.mapping.model import FieldMap
 from ferry.model.entities import ENTITIES
@@ -46,6 +47,37 @@ def classify_source(object_name: str, path: str) -> PhiClass:
     return classify_name(path)
 
 
+def template_fields(fm: FieldMap) -> list[str]:
+    """The record fields a ``template``/``format`` transform of the map reads."""
+    out: list[str] = []
+    for t in fm.transform:
+        text = t.args.get("template") if t.name == "template" else (
+            t.args.get("fmt") if t.name == "format" else None)
+        if not isinstance(text, str):
+            continue
+        try:
+            parsed = list(string.Formatter().parse(text))
+        except ValueError:
+            continue
+        out += [re.split(r"[.\[]", name, maxsplit=1)[0] for _, name, _, _ in parsed if name]
+    return [n for n in out if n and n != "value"]
+
+
+def _template_class(object_name: str, name: str) -> PhiClass:
+    """A template's ``<x>_name`` is the display name of the record ``<x>_id`` points to: a
+    patient's name is theirs to protect, a clinic's or a practitioner's is not PHI."""
+    model = ENTITIES.get(object_name)
+    if name.startswith("custom_"):
+        return classify_name(name[7:])
+    if model is not None and name.endswith("_name") and name not in model.model_fields:
+        ref_field = name[:-5] + "_id"
+        if ref_field in model.model_fields:
+            target = field_info(model, ref_field).ref
+            return classify_source("patient", "last_name") if target == "patient" \
+                else PhiClass.NONE
+    return classify_source(object_name, name)
+
+
 def effective(object_name: str, fm: FieldMap) -> PhiClass:
     """The class that governs a field map: the user's override, else the most sensitive of
     its sources (clinical outranks the rest)."""
@@ -53,6 +85,7 @@ def effective(object_name: str, fm: FieldMap) -> PhiClass:
         return fm.phi
     sources = fm.source if isinstance(fm.source, list) else [fm.source] if fm.source else []
     classes = {classify_source(object_name, s) for s in sources}
+    classes |= {_template_class(object_name, name) for name in template_fields(fm)}
     for cls in (PhiClass.CLINICAL, PhiClass.IDENTIFIER, PhiClass.CONTACT, PhiClass.DEMOGRAPHIC,
                 PhiClass.FINANCIAL):
         if cls in classes:
