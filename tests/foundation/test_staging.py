@@ -116,17 +116,35 @@ CHILD = textwrap.dedent("""
 """)
 
 
+def _committed_page(db: Path) -> int:
+    """The child's last committed page, read through a connection of our own."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(db, timeout=5) as c:
+            row = c.execute("SELECT value FROM checkpoints WHERE scope='p'").fetchone()
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    return int(row[0]) if row else 0
+
+
 def test_kill_9_mid_extract_leaves_pages_whole(tmp_path: Path) -> None:
     db = tmp_path / "k.db"
+    before = 0
     for _ in range(2):
         proc = subprocess.Popen([sys.executable, "-c", CHILD, str(db)], stdout=subprocess.PIPE)
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
-        time.sleep(0.4)
+        # kill mid-stream once it has committed a few pages, however slow the machine is
+        deadline = time.monotonic() + 60
+        while _committed_page(db) < before + 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         store = StagingStore(db)
         page = int(store.get_checkpoint("p") or 0)
-        assert page > 0
+        assert page > before
+        before = page
         assert store.count("patient") == page * 100  # every committed page whole, no others
         store.close()
 
