@@ -32,41 +32,51 @@ def derive_options(doc: MappingDoc, store: StagingStore) -> MappingDoc:
 
     A pick-list must be created with its labels (Pipedrive and Odoo refuse an empty one); the
     labels are the distinct source values after the field's value map, so every value the run
-    will write is an option.
+    will write is an option. One pass over each source object serves all its pick-lists.
     """
     doc = doc.model_copy(deep=True)
-    for obj, fields in doc.custom_fields.items():
-        for cf in fields:
-            if cf.kind not in (Kind.ENUM, Kind.SET) or cf.options:
+    open_lists = [(obj, cf) for obj, fields in doc.custom_fields.items() for cf in fields
+                  if cf.kind in (Kind.ENUM, Kind.SET) and not cf.options]
+    # source object → [(pick-list, field map filling it)]
+    feeds: dict[str, list[tuple[Any, Any]]] = {}
+    for obj, cf in open_lists:
+        for om in doc.objects:
+            if om.target != obj:
                 continue
-            unread = sorted({om.source for om in doc.objects if om.target == obj and any(
-                fm.target == f"custom:{cf.name}" and isinstance(fm.source, str)
-                for fm in om.fields) and store.get_checkpoint(f"extract:{om.source}") != "done"})
-            if unread:  # an option list made now would hold none of the values the run writes
-                raise MappingError(f"the pick-list {obj}.{cf.name} takes its options from the"
-                                   f" staged {', '.join(unread)} records: run `ferry extract`"
-                                   " before `ferry prepare` (or list its options in the map)")
-            labels: list[str] = []
-            for om in doc.objects:
-                if om.target != obj:
-                    continue
-                for fm in om.fields:
-                    if fm.target != f"custom:{cf.name}" or not isinstance(fm.source, str):
-                        continue
-                    for rec in store.iter_records(om.source):
-                        value = get_value(rec, fm.source)
-                        try:
-                            if fm.value_map is not None:
-                                value = apply_value_map(value, fm.value_map, fm.value_map_default)
-                        except ValueError:
-                            continue
-                        for v in value if isinstance(value, list) else [value]:
-                            if v not in (None, "") and str(v) not in labels:
-                                labels.append(str(v))
-                        if len(labels) >= MAX_OPTIONS:
-                            break
-            cf.options = sorted(labels) or ["(none)"]
+            for fm in om.fields:
+                if fm.target == f"custom:{cf.name}" and isinstance(fm.source, str):
+                    feeds.setdefault(om.source, []).append((cf, fm))
+    unread = {src for src in feeds if store.get_checkpoint(f"extract:{src}") != "done"}
+    for obj, cf in open_lists:
+        waiting = sorted(src for src, pairs in feeds.items() if src in unread
+                         and any(c is cf for c, _ in pairs))
+        if waiting:  # an option list made now would hold none of the values the run writes
+            raise MappingError(f"the pick-list {obj}.{cf.name} takes its options from the"
+                               f" staged {', '.join(waiting)} records: run `ferry extract`"
+                               " before `ferry prepare` (or list its options in the map)")
+    labels: dict[int, list[str]] = {id(cf): [] for _, cf in open_lists}
+    for src, pairs in feeds.items():
+        for rec in store.iter_records(src):
+            live = [(cf, fm) for cf, fm in pairs if len(labels[id(cf)]) < MAX_OPTIONS]
+            if not live:
+                break
+            for cf, fm in live:
+                _collect(labels[id(cf)], rec, fm)
+    for _, cf in open_lists:
+        cf.options = sorted(labels[id(cf)]) or ["(none)"]
     return doc
+
+
+def _collect(labels: list[str], rec: Any, fm: Any) -> None:
+    value = get_value(rec, fm.source)
+    try:
+        if fm.value_map is not None:
+            value = apply_value_map(value, fm.value_map, fm.value_map_default)
+    except ValueError:
+        return
+    for v in value if isinstance(value, list) else [value]:
+        if v not in (None, "") and str(v) not in labels and len(labels) < MAX_OPTIONS:
+            labels.append(str(v))
 
 
 def schema_items(doc: MappingDoc) -> list[SchemaItem]:
