@@ -72,9 +72,5 @@ def match_owners(store: StagingStore, users: list[DestUser],
 def _records_per_practitioner(store: StagingStore, ids: set[str]) -> Counter[str]:
     counts: Counter[str] = Counter()
     for obj in OWNED_OBJECTS:
-        for rec in store.iter_records(obj):
-            pid = getattr(rec, "practitioner_id", None) or getattr(rec, "primary_practitioner_id",
-                                                                     None)
-            if pid in ids:
-                counts[pid] += 1
+        counts.update(store.owner_counts(obj, ids))
     return counts

@@ -417,3 +417,10 @@ def parse_record(object_name: str, data: dict[str, Any], *, system: str = "sourc
         field = ".".join(str(p) for p in err["loc"]) or None
         ref = f"{system}:{object_name}:{data.get('source_id', '?')}"
         raise RecordError(ref, field, err["msg"]) from None
+
+
+def owner_ref(record: Record) -> str | None:
+    """The practitioner a record belongs to (its CRM owner): ``practitioner_id``, else a
+    patient's ``primary_practitioner_id``."""
+    return getattr(record, "practitioner_id", None) or getattr(record, "primary_practitioner_id",
+                                                               None)

@@ -17,13 +17,14 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
-from ferry.model.entities import Record, entity
+from ferry.model.entities import Record, entity, owner_ref
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -33,6 +34,9 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE TABLE IF NOT EXISTS record_order (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, object TEXT NOT NULL, source_id TEXT NOT NULL,
     UNIQUE (object, source_id));
+CREATE TABLE IF NOT EXISTS record_owner (
+    object TEXT NOT NULL, source_id TEXT NOT NULL, practitioner_id TEXT,
+    PRIMARY KEY (object, source_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (scope TEXT PRIMARY KEY, value TEXT NOT NULL,
     updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
@@ -185,7 +189,7 @@ class StagingStore:
             known: dict[str, tuple[str, int]] = {sid: (h, d) for sid, h, d in conn.execute(
                 f"SELECT source_id, hash, deleted FROM records WHERE object=? AND source_id IN"
                 f" ({marks})", (object_name, *(r.source_id for r in chunk)))}
-            rows, new = [], []
+            rows, new, owners = [], [], []
             for rec in chunk:
                 h = content_hash(rec)
                 row = known.get(rec.source_id)
@@ -194,6 +198,7 @@ class StagingStore:
                     continue
                 payload = self.codec.encode(rec.model_dump_json().encode())
                 rows.append((object_name, rec.source_id, payload, h, watermark, at))
+                owners.append((object_name, rec.source_id, owner_ref(rec)))
                 if row is None:
                     new.append((object_name, rec.source_id))
                     stats.inserted += 1
@@ -207,7 +212,35 @@ class StagingStore:
                 " deleted=0, staged_at=excluded.staged_at", rows)
             conn.executemany("INSERT OR IGNORE INTO record_order (object, source_id) VALUES (?,?)",
                              new)
+            conn.executemany("INSERT INTO record_owner VALUES (?,?,?) ON CONFLICT(object,"
+                             " source_id) DO UPDATE SET practitioner_id=excluded.practitioner_id",
+                             owners)
         return stats
+
+    def owner_counts(self, object_name: str, practitioner_ids: set[str]) -> Counter[str]:
+        """Live records of ``object_name`` per owning practitioner, for the given practitioners.
+
+        Answered from the ``record_owner`` index staging keeps (no payload is decoded); a store
+        staged before that index existed is counted by decoding, once per call.
+        """
+        counts: Counter[str] = Counter()
+        indexed, total = self.conn.execute(
+            "SELECT (SELECT count(*) FROM record_owner WHERE object=?),"
+            " (SELECT count(*) FROM records WHERE object=?)", (object_name, object_name)).fetchone()
+        if indexed >= total:
+            for pid, n in self.conn.execute(
+                    "SELECT o.practitioner_id, count(*) FROM record_owner o JOIN records r ON"
+                    " r.object=o.object AND r.source_id=o.source_id WHERE o.object=? AND"
+                    " r.deleted=0 AND o.practitioner_id IS NOT NULL GROUP BY o.practitioner_id",
+                    (object_name,)):
+                if pid in practitioner_ids:
+                    counts[pid] = n
+            return counts
+        for rec in self.iter_records(object_name):
+            pid = owner_ref(rec)
+            if pid in practitioner_ids:
+                counts[pid] += 1
+        return counts
 
     def put_page(self, object_name: str, records: list[Record], scope: str, checkpoint: str,
                  watermark: str | None = None) -> PutStats:
