@@ -106,14 +106,13 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
         pair = new_pair(work, f"o{n}", args.dest, n, args.fast_scale, args.seed)
         try:
             env = subprocess_env(pair)
-            ex = run_child("extract", pair.project.root, env)
-            records = int(ex["out"].get("records", 0))
-            pr = run_child("prepare", pair.project.root, env)
-            rn = run_child("load", pair.project.root, env)
-            rb = run_child("rollback", pair.project.root, env) if args.rollback else None
-            for verb, r in (("extract", ex), ("prepare", pr), ("load", rn), ("rollback", rb)):
-                if r is None:
+            records = 0
+            for verb in ("extract", "prepare", "load", "rollback"):
+                if verb == "rollback" and not args.rollback:
                     continue
+                r = run_child(verb, pair.project.root, env)  # each row printed as it ends
+                if verb == "extract":
+                    records = int(r["out"].get("records", 0))
                 recs = records if verb != "prepare" else 0
                 rate = recs / r["wall"] if recs else 0.0
                 per10k = r["cpu"] * 10_000 / recs if recs else 0.0
