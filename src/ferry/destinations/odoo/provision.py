@@ -98,23 +98,32 @@ class Provisioner:
         for m in models:
             self._known.pop(m, None)
         known = self._existing(models) if models else {}
+        listed: dict[str, list[dict[str, Any]]] = {}  # one read per model, archived rows too
+
+        def named(model: str, label: str) -> list[dict[str, Any]]:
+            if model not in listed:
+                cols = ["id", "name"] + (["team_id"] if model == "crm.stage" else [])
+                listed[model] = self.rpc.search_read(model, [], cols,
+                                                     context={"active_test": False})
+            return [r for r in listed[model] if str(r["name"]).lower() == label.lower()]
+
         out: list[bool | None] = []
         for item in items:
+            label = item.label or item.name
             if item.kind == "custom_field":
                 out.append((model_of(item.object), field_name(item.name)) in known)
-            elif item.kind in ("pipeline", "stage", "activity_type"):
-                model = {"pipeline": "crm.team", "stage": "crm.stage",
-                         "activity_type": "mail.activity.type"}[item.kind]
-                domain: list[Any] = [["name", "=ilike", item.label or item.name]]
-                if item.kind == "stage":
-                    team = self._team(item.parent)
-                    if item.parent and not team:
-                        out.append(False)  # its pipeline is not there, so neither is it
-                        continue
-                    if team:
-                        domain.append(["team_id", "in", [team, False]])
-                out.append(bool(self.rpc.search_read(model, domain, ["id"], limit=1,
-                                                     context={"active_test": False})))
+            elif item.kind == "pipeline":
+                out.append(bool(named("crm.team", label)))
+            elif item.kind == "activity_type":
+                out.append(bool(named("mail.activity.type", label)))
+            elif item.kind == "stage":
+                teams = [r["id"] for r in named("crm.team", item.parent)] if item.parent else []
+                if item.parent and not teams:
+                    out.append(False)  # its pipeline is not there, so neither is it
+                    continue
+                # as ``_named`` looks a stage up: the pipeline's own, or one shared by all
+                out.append(any(not teams or not r["team_id"] or r["team_id"][0] == teams[0]
+                               for r in named("crm.stage", label)))
             else:
                 out.append(None)
         return out

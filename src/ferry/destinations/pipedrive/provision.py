@@ -272,6 +272,7 @@ class Schema:
         fields: dict[str, set[str]] = {}
         stages: dict[str, set[str]] = {}
         types: set[str] | None = None
+        pipelines: dict[str, int] | None = None
         out: list[bool | None] = []
         for item in items:
             if item.kind == "custom_field":
@@ -282,12 +283,18 @@ class Schema:
                     fields[item.object] = {f["field_name"] for f in self.fields(
                         item.object, refresh=True) if f.get("is_custom_field")}
                 out.append((item.label or item.name) in fields[item.object])
-            elif item.kind == "pipeline":
-                out.append(self.pipeline_id(item.name) is not None)
-            elif item.kind == "stage":
+            elif item.kind in ("pipeline", "stage"):
+                if pipelines is None:  # one listing for every pipeline and stage parent
+                    pipelines = {}
+                    for page in self.client.pages_v2("/pipelines"):
+                        for p in page:  # the first of a name, as ``pipeline_id`` finds it
+                            pipelines.setdefault(p["name"], int(p["id"]))
+                if item.kind == "pipeline":
+                    out.append(item.name in pipelines)
+                    continue
                 parent = item.parent or ""
                 if parent not in stages:
-                    pid = self.pipeline_id(parent)
+                    pid = pipelines.get(parent)
                     stages[parent] = set() if pid is None else {
                         s["name"] for page in self.client.pages_v2("/stages", {"pipeline_id": pid})
                         for s in page}
