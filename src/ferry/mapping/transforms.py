@@ -242,10 +242,20 @@ def template_namespace(ctx: Ctx) -> dict[str, Any]:
     for k, cv in rec.custom.items():
         ns[f"custom_{k}"] = cv.value
     labeler = getattr(ctx.lookup, "label", None)
-    for n in list(ns):
-        if n.endswith("_id") and f"{n[:-3]}_name" not in ns:
-            ns[f"{n[:-3]}_name"] = _Lazy(labeler, type(rec), n, ns[n])
+    for n in type(rec).model_fields:
+        ref_field = label_of(type(rec), f"{n[:-3]}_name") if n.endswith("_id") else None
+        if ref_field is not None:
+            ns[f"{n[:-3]}_name"] = _Lazy(labeler, type(rec), ref_field, ns[ref_field])
     return ns
+
+
+def label_of(model: Any, name: str) -> str | None:
+    """The reference field ``<x>_id`` whose record's display name the template field
+    ``<x>_name`` stands for; None when ``name`` is no such label (a field of its own)."""
+    if not name.endswith("_name") or name in model.model_fields:
+        return None
+    ref_field = f"{name[:-5]}_id"
+    return ref_field if ref_field in model.model_fields else None
 
 
 class _Lazy:

@@ -11,6 +11,7 @@ import re
 import string
 
 from ferry.mapping.model import FieldMap
+from ferry.mapping.transforms import label_of
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import PhiClass, field_info
 
@@ -69,12 +70,10 @@ def _template_class(object_name: str, name: str) -> PhiClass:
     model = ENTITIES.get(object_name)
     if name.startswith("custom_"):
         return classify_name(name[7:])
-    if model is not None and name.endswith("_name") and name not in model.model_fields:
-        ref_field = name[:-5] + "_id"
-        if ref_field in model.model_fields:
-            target = field_info(model, ref_field).ref
-            return classify_source("patient", "last_name") if target == "patient" \
-                else PhiClass.NONE
+    ref_field = label_of(model, name) if model is not None else None
+    if ref_field is not None:
+        target = field_info(model, ref_field).ref
+        return classify_source("patient", "last_name") if target == "patient" else PhiClass.NONE
     return classify_source(object_name, name)
 
 
