@@ -313,11 +313,8 @@ def _apply_deletions(project: Project, run_id: str, since: str) -> int:
 def _settle_open_intents(project: Project, dest: Destination) -> Recovery:
     """Writes a killed process sent without logging their outcome (a run or a rollback): creates
     are looked up by source id, so the rollback deletes what landed (the same as a resume)."""
-    audit = project.audit  # (creates the log's table when nothing was ever written)
-    open_intent = project.store.conn.execute(  # a cheap test: no log is materialized
-        "SELECT 1 FROM audit a WHERE a.kind='intent' AND NOT EXISTS (SELECT 1 FROM audit b"
-        " WHERE b.intent_seq=a.seq) LIMIT 1").fetchone()
-    if open_intent is None:
+    audit = project.audit
+    if not audit.has_open_intents():
         return Recovery()
     try:
         doc = apply_keys(confirmed_mapping(project), project.store)

@@ -55,6 +55,11 @@ def _entry_hash(prev: str, row: dict[str, Any]) -> str:
     return hashlib.sha256(prev.encode() + canonical_json(row)).hexdigest()
 
 
+#: an intent with no outcome (outcomes point at their intent), of one run or (None) of any
+_OPEN = ("a.kind='intent' AND (? IS NULL OR a.run_id=?) AND NOT EXISTS (SELECT 1 FROM audit b"
+         " WHERE b.intent_seq=a.seq)")
+
+
 class AuditLog:
     """Append-only log of destination writes; one chain per project store."""
 
@@ -135,10 +140,14 @@ class AuditLog:
         read the whole log into memory; only the open ones come back."""
         cur = self.store.conn.execute(
             "SELECT seq, run_id, at, kind, op, dest_object, dest_id, src_ref, intent_seq, before,"
-            " detail, prev_hash, hash FROM audit a WHERE kind='intent' AND (? IS NULL OR"
-            " run_id=?) AND NOT EXISTS (SELECT 1 FROM audit b WHERE b.intent_seq=a.seq)"
-            " ORDER BY seq", (run_id, run_id))
+            f" detail, prev_hash, hash FROM audit a WHERE {_OPEN} ORDER BY seq",  # noqa: S608
+            (run_id, run_id))
         return [self._row(r) for r in cur]
+
+    def has_open_intents(self, run_id: str | None = None) -> bool:
+        """Whether any write's fate is unknown (the cheap test before a recovery)."""
+        return self.store.conn.execute(f"SELECT 1 FROM audit a WHERE {_OPEN} LIMIT 1",  # noqa: S608
+                                       (run_id, run_id)).fetchone() is not None
 
     def verify(self) -> tuple[bool, str]:
         """Recompute the chain; returns (ok, message naming the first bad entry)."""
