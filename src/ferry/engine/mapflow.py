@@ -83,14 +83,22 @@ def place_columns(project: Project) -> ColumnPlacement:
     return out
 
 
+def _schema_for(project: Project, describe: bool, schema: list[ObjectInfo] | None
+                ) -> list[ObjectInfo] | None:
+    """The schema a caller already read, else (``describe``) the destination's own."""
+    if schema is not None or not describe:
+        return schema
+    return destination_schema(project)[0]
+
+
 def propose(project: Project, *, variant: str | None = None, describe: bool = True,
-            sample: int = 5000) -> MappingDoc:
+            schema: list[ObjectInfo] | None = None, sample: int = 5000) -> MappingDoc:
     """Draft mapping.yaml (overwrites it: callers decide whether that is allowed)."""
     from ferry.mapping.draft import draft_mapping
     from ferry.mapping.mapping_file import save
 
     settings = project.settings
-    schema = destination_schema(project)[0] if describe else None
+    schema = _schema_for(project, describe, schema)
     doc = draft_mapping(settings.source.kind, settings.destination.kind,
                         data_profile(project, sample), schema, variant)
     save(doc, project.mapping_path,
@@ -98,10 +106,10 @@ def propose(project: Project, *, variant: str | None = None, describe: bool = Tr
     return doc
 
 
-def confirm(project: Project, by: str, *, describe: bool = True, sample: int = 5000
-            ) -> MappingDoc:
+def confirm(project: Project, by: str, *, describe: bool = True,
+            schema: list[ObjectInfo] | None = None, sample: int = 5000) -> MappingDoc:
     """Validate mapping.yaml against the staged data and the destination, then stamp it."""
     from ferry.mapping.validate import confirm_file
 
-    schema = destination_schema(project)[0] if describe else None
+    schema = _schema_for(project, describe, schema)
     return confirm_file(project.mapping_path, data_profile(project, sample), schema, by=by)

@@ -56,11 +56,12 @@ def register(app: typer.Typer) -> None:
         if not proj.store.counts():
             err_console.print("[yellow]note:[/] nothing staged yet: the map is the recipe alone "
                               "(run `ferry extract` for samples, options and custom fields)")
-        if describe and (why := mapflow.destination_schema(proj)[1]):
+        schema, why = mapflow.destination_schema(proj) if describe else (None, None)
+        if why:
             err_console.print(f"[yellow]note:[/] destination schema unavailable ({why});"
                               " checking against the recipe's rules only")
-        if confirm:
-            doc = mapflow.confirm(proj, by or getpass.getuser(), describe=describe,
+        if confirm:  # the schema read once above serves either step (describe=False: no retry)
+            doc = mapflow.confirm(proj, by or getpass.getuser(), describe=False, schema=schema,
                                   sample=sample)
             assert doc.confirmed is not None
             console.print(f"[green]confirmed[/] {path.name} ({doc.confirmed.hash[:12]}) by "
@@ -68,7 +69,8 @@ def register(app: typer.Typer) -> None:
             return
         if path.exists() and not force:
             raise typer.BadParameter(f"{path.name} exists (edit it, or --force to start again)")
-        doc = mapflow.propose(proj, variant=variant or None, describe=describe, sample=sample)
+        doc = mapflow.propose(proj, variant=variant or None, describe=False, schema=schema,
+                              sample=sample)
         review = [(om.name, fm.source) for om in doc.objects for fm in om.fields
                   if fm.status == "review"]
         console.print(f"wrote {path} — {len(doc.objects)} object maps, "
