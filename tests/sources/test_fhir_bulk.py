@@ -11,11 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ferry.connectors.http import retry_after_seconds as retry_after
 from ferry.errors import FatalError
 from ferry.sandbox.registry import SandboxOptions, serve
 from ferry.sandbox.synth import Practice
 from ferry.sources.fhir_bulk import create
-from ferry.sources.fhir_bulk.client import BulkClient, Manifest, retry_after
+from ferry.sources.fhir_bulk.client import BulkClient, Manifest
 
 SEED, PATIENTS = 4, 40
 SCALE = 50.0

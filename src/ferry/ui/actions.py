@@ -151,13 +151,8 @@ def sample(project: Project, size: int) -> Work:
 def _run_report(project: Project, report: Any) -> tuple[Path, Path]:
     from ferry.reports.render import write_report
 
-    return write_report(project.reports_dir("run"), "run", run_data(report, project),
+    return write_report(project.reports_dir("run"), "run", run_report_data(report, project.store),
                         project=project.settings.project, name=report.run_id)
-
-
-def run_data(report: Any, project: Project) -> dict[str, Any]:
-    """The run report's data, as ``ferry run`` writes it."""
-    return run_report_data(report, project.store)
 
 
 def run(project: Project) -> Work:

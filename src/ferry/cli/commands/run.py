@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from ferry.cli.common import ProjectOpt, load_progress, print_paths, project_at, stats_table
 from ferry.cli.console import console
-from ferry.engine.pipeline import LoadReport, load, migrate
+from ferry.engine.pipeline import load, migrate
 from ferry.engine.plan import plan_steps
 from ferry.reports.render import write_report
 from ferry.reports.run import run_report_data
-
-
-def report_data(report: LoadReport, proj: Any) -> dict[str, Any]:
-    return run_report_data(report, proj.store)
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +35,7 @@ def register(app: typer.Typer) -> None:
         if report.phi_queue.get("pending"):
             console.print(f"[yellow]{report.phi_queue['pending']} record(s) wait for PHI review"
                           " (ferry review)[/]")
-        data = report_data(report, proj)
+        data = run_report_data(report, proj.store)
         if dry_run:
             from ferry.engine.pipeline import confirmed_mapping, open_destination
             from ferry.engine.prepare import apply_keys

@@ -11,7 +11,6 @@ streams straight to disk (gzip accepted). The manifest's error list is read unde
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,11 +53,6 @@ class Manifest:
         return cls(str(body["transactionTime"]), str(body.get("request", "")),
                    bool(body.get("requiresAccessToken", False)), files("output"),
                    files("deleted"), files("error") + files("outcome"))
-
-
-def retry_after(response: httpx.Response, now: dt.datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds, from delta-seconds or an HTTP-date."""
-    return retry_after_seconds(response, now)
 
 
 def _outcome_codes(response: httpx.Response) -> str:
@@ -126,10 +120,10 @@ class BulkClient:
             if r is not None and r.status_code == 202:
                 self.progress = r.headers.get("x-progress", "")[:100] or None
                 log.debug("bulk export in progress: %s", self.progress)
-                delay = retry_after(r)
+                delay = retry_after_seconds(r)
                 attempt = 0 if delay is not None else attempt + 1
             elif r is None or r.status_code == 429 or r.status_code >= 500:
-                delay = retry_after(r) if r is not None else None
+                delay = retry_after_seconds(r) if r is not None else None
                 attempt += 1
                 if attempt > 12:
                     raise RetriableError("bulk status polling kept failing", system=SYSTEM)
@@ -169,7 +163,7 @@ class BulkClient:
                     await r.aread()
                     if r.status_code != 429 and r.status_code < 500:
                         self._raise(r, "download")
-                    delay = retry_after(r)
+                    delay = retry_after_seconds(r)
             except (httpx.TransportError, httpx.DecodingError):
                 delay = None
             await self.sleep(min(self.max_wait, delay if delay is not None
@@ -181,7 +175,7 @@ class BulkClient:
         codes = _outcome_codes(r)
         detail = f" (issues: {codes})" if codes else ""
         if r.status_code == 429:
-            raise RateLimited(f"bulk {step}: busy{detail}", retry_after=retry_after(r),
+            raise RateLimited(f"bulk {step}: busy{detail}", retry_after=retry_after_seconds(r),
                               status=429, system=SYSTEM)
         if r.status_code >= 500:
             raise RetriableError(f"bulk {step} failed: {r.status_code}{detail}",
