@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,17 +14,14 @@ import pypdf
 import pytest
 
 from ferry.engine import pipeline as P
-from ferry.mapping import mapping_file
 from ferry.mapping.recipes import load_recipe
-from ferry.mapping.validate import confirm_file
 from ferry.model.crypto import AesGcmCodec, encrypt_file, new_key, parse_key, plain_file
 from ferry.model.entities import Document
 from ferry.model.staging import StagingStore
 from ferry.phi import queue
 from ferry.phi.gate import Gate, redacted_name
-from ferry.sandbox.harness import Pair, start_pair
+from ferry.sandbox.harness import Pair
 from ferry.sandbox.synth import Practice
-from ferry.settings import save_settings
 
 SEED, N = 11, 40
 
@@ -119,23 +115,9 @@ def test_redact_on_a_pdf_writes_a_redacted_text_rendition(staged, tmp_path: Path
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[Pair]:
-    saved = dict(os.environ)
-    p = start_pair(tmp_path / "proj", source="practicehub", destination="odoo", patients=30,
-                   seed=4, time_scale=500, env_prefix="FERRY_PDF_")
-    mapping_file.save(load_recipe("practicehub", "odoo", "no_accounting"),
-                      p.project.mapping_path)
-    confirm_file(p.project.mapping_path, by="test")
-    settings = p.project.settings
-    settings.baa.confirmed, settings.baa.by, settings.baa.reference = True, "DPO", "BAA-1"
-    settings.baa.at = "2026-11-21T00:00:00+00:00"
-    save_settings(settings, p.project.settings_path)
-    P.run_extract(p.project)
-    P.run_prepare(p.project)
-    yield p
-    p.stop()
-    os.environ.clear()
-    os.environ.update(saved)
+def pair(tmp_path: Path, prepared_pair: Any) -> Iterator[Pair]:
+    with prepared_pair(tmp_path / "proj", "FERRY_PDF_", baa=True) as p:
+        yield p
 
 
 def test_redacted_pdf_lands_as_text_and_approved_pdf_as_pdf(pair: Pair) -> None:

@@ -5,7 +5,6 @@ the staging database holds no plaintext patient name."""
 from __future__ import annotations
 
 import glob
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,29 +15,16 @@ import pytest
 from ferry.engine import pipeline as P
 from ferry.engine.prepare import apply_keys
 from ferry.engine.project import Project
-from ferry.mapping import mapping_file
-from ferry.mapping.recipes import load_recipe
-from ferry.mapping.validate import confirm_file
 from ferry.model.entities import Patient
 from ferry.phi import queue
-from ferry.sandbox.harness import Pair, start_pair
+from ferry.sandbox.harness import Pair
 from ferry.settings import save_settings
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[Pair]:
-    saved = dict(os.environ)
-    p = start_pair(tmp_path / "proj", source="practicehub", destination="odoo", patients=30,
-                   seed=4, time_scale=500, env_prefix="FERRY_PHI_")
-    mapping_file.save(load_recipe("practicehub", "odoo", "no_accounting"),
-                      p.project.mapping_path)
-    confirm_file(p.project.mapping_path, by="test")
-    P.run_extract(p.project)
-    P.run_prepare(p.project)
-    yield p
-    p.stop()
-    os.environ.clear()
-    os.environ.update(saved)
+def pair(tmp_path: Path, prepared_pair: Any) -> Iterator[Pair]:
+    with prepared_pair(tmp_path / "proj", "FERRY_PHI_") as p:
+        yield p
 
 
 def _state(p: Pair) -> dict[str, Any]:
