@@ -118,7 +118,7 @@ def main() -> int:
         print(f"  refused requests came this many emulated seconds after the last admitted: {gaps}")
     if pauses:
         print(f"client full GC passes: {len(pauses)}, longest {1000 * max(pauses):.1f} ms")
-    print(f"client turns that woke over a tenth of an interval late: {cs.late_sends}")
+    print(f"requests that left over a tenth of an interval after their turn: {cs.late_sends}")
     print(f"wall time {wall:.2f} s vs rate-limit bound {bound:.2f} s "
           f"({total_min} requests at 1/s, /{args.time_scale:g}): {100 * (wall / bound - 1):+.1f}%")
     print(f"at time scale 1 this extraction takes {total_req / 3600:.2f} h")
