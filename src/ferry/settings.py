@@ -72,10 +72,37 @@ def _check_no_secrets(data: Any, path: str = "") -> None:
             _check_no_secrets(v, f"{path}{k}.")
 
 
+def yaml_error(path: Path, text: str, exc: Exception, *, quote: bool = True) -> str:
+    """Where a YAML file is broken: line, column, the parser's words and (``quote``) the line
+    itself with a caret. Files that may hold values (mapping.yaml) pass ``quote=False``."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    if mark is None:
+        return f"{path.name}: not valid YAML ({problem})"
+    line, col = mark.line + 1, mark.column + 1
+    out = f"{path.name} line {line}, column {col}: {problem}"
+    context = getattr(exc, "context", None)
+    cmark = getattr(exc, "context_mark", None)
+    if context:
+        started = f" that starts on line {cmark.line + 1}" if cmark and cmark.line != mark.line \
+            else ""
+        out += f" ({context}{started})"
+    lines = text.splitlines()
+    if quote and 0 < line <= len(lines):
+        out += f"\n  {line} | {lines[line - 1]}\n  {' ' * len(str(line))} | {' ' * (col - 1)}^"
+    return out
+
+
 def load_settings(path: Path) -> Settings:
     if not path.exists():
         raise ConfigError(f"{path} not found: run `ferry init` first")
-    data = _yaml().load(path.read_text()) or {}
+    text = path.read_text()
+    try:
+        data = _yaml().load(text) or {}
+    except Exception as exc:  # noqa: BLE001 - ruamel raises many types for bad YAML
+        raise ConfigError(yaml_error(path, text, exc)) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: expected keys (project:, source:, destination:)")
     _check_no_secrets(data)
     try:
         return Settings.model_validate(data)
@@ -85,7 +112,48 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(f"{path.name}: {where}: {err['msg']}") from None
 
 
+def _uncomment(text: str, section: str, key: str) -> str:
+    """Turn ``  # key: default`` (as ``ferry init`` writes it) under ``section:`` into a live
+    line, so a value set later lands where its comment explains it, not at the section's end."""
+    lines = text.splitlines(keepends=True)
+    inside = False
+    for i, line in enumerate(lines):
+        if re.match(rf"{re.escape(section)}:\s*$", line):
+            inside = True
+        elif inside and re.match(r"[^\s#]", line):
+            break
+        elif inside and re.match(rf"  {re.escape(key)}:", line):
+            break
+        elif inside and re.match(rf"  # {re.escape(key)}: ", line):
+            lines[i] = f"  {key}: null\n"
+            break
+    return "".join(lines)
+
+
+def _merge(into: Any, data: dict[str, Any]) -> None:
+    for k, v in data.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        else:
+            into[k] = v
+
+
 def save_settings(settings: Settings, path: Path) -> None:
+    """Write ``settings``; an existing file keeps its comments and layout (ruamel round-trip),
+    and only the keys that were set are written into it (defaults stay commented out)."""
+    if path.exists():
+        y = _yaml()
+        data = settings.model_dump(mode="json", exclude_unset=True)
+        text = path.read_text()
+        for section, values in data.items():
+            if isinstance(values, dict):
+                for key in values:
+                    text = _uncomment(text, section, key)
+        doc = y.load(text) or {}
+        _merge(doc, data)
+        with path.open("w") as fh:
+            y.dump(doc, fh)
+        return
     data = settings.model_dump(mode="json", exclude_none=False)
     with path.open("w") as fh:
         _yaml().dump(data, fh)

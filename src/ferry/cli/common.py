@@ -18,7 +18,16 @@ ProjectOpt = typer.Option(Path("."), "--project", "-p", help="project folder (fe
 
 
 def project_at(path: Path) -> Project:
-    return Project.at(path)
+    """The project, its ferry.yaml loaded and its connector keys checked (unknown kinds and
+    keys are refused with the valid ones listed, before any connection is made)."""
+    from ferry.cli.settings_help import check_keys, require_kind
+
+    proj = Project.at(path)
+    s = proj.settings
+    for role, conn in (("source", s.source), ("destination", s.destination)):
+        require_kind(role, conn.kind)
+        check_keys(role, conn.kind, list(conn.options()))
+    return proj
 
 
 @contextmanager
@@ -54,3 +63,9 @@ def print_paths(*paths: Path) -> None:
 
 def new_progress() -> Progress:
     return progress()
+
+
+def verdict(ok: bool | None, text: str, next_cmd: str = "") -> None:
+    """The last line of every verb: PASS/FAIL (or a neutral done), what it means, what next."""
+    mark = "[green]PASS[/]" if ok else "[yellow]DONE[/]" if ok is None else "[red]FAIL[/]"
+    console.print(f"{mark} {text}" + (f"\nnext: {next_cmd}" if next_cmd else ""))

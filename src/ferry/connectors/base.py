@@ -82,6 +82,12 @@ class CheckItem:
     ok: bool
     detail: str = ""
     fix: str = ""
+    #: not ok, yet nothing is broken (e.g. no BAA yet: clinical data is held back): WARN, exit 0
+    warn: bool = False
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.ok else "WARN" if self.warn else "FAIL"
 
 
 @dataclass(frozen=True)

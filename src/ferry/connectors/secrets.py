@@ -7,6 +7,15 @@ import os
 from ferry.errors import ConfigError
 
 
+class MissingSecret(ConfigError):
+    """The named variable holds no secret (``ferry check`` names it and the key that names it)."""
+
+    def __init__(self, env_name: str) -> None:
+        super().__init__(f"secret {env_name} is not set: export {env_name}=... (or store it in"
+                         " the keyring under service 'ferry')")
+        self.env_name = env_name
+
+
 def secret(env_name: str) -> str:
     """The value of the secret named by ``env_name``; a clear error when it is not set."""
     value = os.environ.get(env_name)
@@ -20,5 +29,4 @@ def secret(env_name: str) -> str:
             return str(stored)
     except Exception:  # noqa: BLE001, S110 - no keyring backend is a normal case
         pass
-    raise ConfigError(f"secret {env_name} is not set: export {env_name}=... (or store it in the"
-                      " keyring under service 'ferry')")
+    raise MissingSecret(env_name)

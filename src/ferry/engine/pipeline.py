@@ -76,23 +76,20 @@ def resume_or_start(project: Project, kind: str, params: dict[str, Any] | None =
 
 
 def check(project: Project) -> list[CheckItem]:
+    from ferry.engine.checks import connector_checks
+
     items: list[CheckItem] = []
-    for opener, label in ((open_source, "source"), (open_destination, "destination")):
-        try:
-            conn = opener(project)  # type: ignore[operator]
-            try:
-                items += conn.check()
-            finally:
-                _close(conn)
-        except Exception as exc:  # noqa: BLE001 - every failure is a line of the check report
-            items.append(CheckItem(f"{label} reachable", False, type(exc).__name__,
-                                   f"check the {label} settings in ferry.yaml"))
-    baa = project.settings.baa
+    s = project.settings
+    items += connector_checks("source", s.source, lambda: open_source(project), _close)
+    items += connector_checks("destination", s.destination, lambda: open_destination(project),
+                              _close)
+    baa = s.baa
     items.append(CheckItem(
         "BAA confirmation", baa.confirmed,
         f"confirmed by {baa.by} on {baa.at} (ref {baa.reference})" if baa.confirmed else
-        "no BAA confirmation recorded: clinical fields and flagged content will not be written",
-        "record it with `ferry check --baa-by NAME --baa-ref REF` once the BAA is signed"))
+        "none recorded: clinical fields and flagged content will be held back",
+        "record it with `ferry check --baa-by NAME --baa-ref REF` once the BAA is signed",
+        warn=not baa.confirmed))
     return items
 
 

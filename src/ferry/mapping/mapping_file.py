@@ -142,11 +142,14 @@ def load_rt(path: Path) -> Any:
     """The ruamel round-trip tree (edit it in place, then ``write_rt``)."""
     if not path.exists():
         raise MappingError(f"{path} not found: run `ferry map` first")
+    text = path.read_text()
     try:
-        return _yaml().load(path.read_text())
-    except Exception as exc:  # ruamel raises many types for bad YAML
-        raise MappingError(f"{path}: not valid YAML ({type(exc).__name__}); fix the line "
-                           f"it points at") from None
+        return _yaml().load(text)
+    except Exception as exc:  # noqa: BLE001 - ruamel raises many types for bad YAML
+        from ferry.settings import yaml_error
+
+        # line and column only: the map's lines can quote source values (value maps)
+        raise MappingError(yaml_error(path, text, exc, quote=False)) from None
 
 
 def write_rt(tree: Any, path: Path) -> None:

@@ -59,9 +59,10 @@ def check(project: Project) -> Work:
     def work(job: Job) -> tuple[str, list[str]]:
         items = run_check(project)
         paths = write_report(project.reports_dir("check"), "check",
-                             {"checks": [it.__dict__ for it in items]},
+                             {"checks": [{**it.__dict__, "status": it.status}
+                                         for it in items]},
                              project=project.settings.project)
-        failed = [it.name for it in items if not it.ok]
+        failed = [it.name for it in items if it.status == "FAIL"]
         return (f"check: {len(items) - len(failed)} of {len(items)} ok"
                 + (f"; failed: {', '.join(failed)}" if failed else "")), _rel(project, *paths)
     return work

@@ -7,6 +7,8 @@ import threading
 
 import typer
 
+from ferry.errors import ConfigError
+
 
 def register(app: typer.Typer) -> None:
     sandbox = typer.Typer(help="Local emulators of the external systems (for demos and tests).")
@@ -22,8 +24,11 @@ def register(app: typer.Typer) -> None:
               users: str = typer.Option("", help="destination users, comma-separated emails"),
               ) -> None:
         """Start a sandbox; the first output line is JSON with its base URL and credentials."""
-        from ferry.sandbox.registry import SandboxOptions
+        from ferry.sandbox.registry import KINDS, SandboxOptions
         from ferry.sandbox.registry import serve as start
+
+        if kind not in KINDS:
+            raise ConfigError(f"unknown sandbox {kind!r}; valid: {', '.join(sorted(KINDS))}")
 
         opts = SandboxOptions(seed=seed, patients=patients, time_scale=time_scale, faults=faults,
                               users=[u.strip() for u in users.split(",") if u.strip()])

@@ -84,8 +84,13 @@ class PipedriveDestination(Destination):
         try:
             me = self.client.call("v1", "GET", "/users/me")["data"]
         except ConnectorError as exc:
-            return [CheckItem("pipedrive api token", False, type(exc).__name__,
-                              "export the token named by api_token_env")]
+            if exc.status in (401, 403):
+                return [CheckItem("pipedrive api token", False,
+                                  f"the token was refused (HTTP {exc.status})",
+                                  "export a valid token in the variable destination."
+                                  "api_token_env names (Personal preferences → API)")]
+            return [CheckItem("pipedrive api token", False, f"{type(exc).__name__}: {exc}",
+                              "check destination.base_url and the network")]
         admin = any(a.get("admin") for a in me.get("access") or [])
         return [CheckItem("pipedrive api token", True, f"company {me.get('company_domain')}"),
                 CheckItem("pipedrive admin rights", admin,

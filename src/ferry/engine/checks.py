@@ -1,0 +1,101 @@
+"""``ferry check``'s lines for one connector: a missing secret names its variable and the key
+that names it; an unreachable system names its host and is found in seconds (a plain TCP
+connect before any client with retries is built); every other failure shows its cause."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from ferry.connectors.base import CheckItem
+from ferry.connectors.registry import destination_module, source_module
+from ferry.connectors.secrets import MissingSecret
+from ferry.errors import FerryError
+from ferry.phi.scrub import safe_error, scrub
+from ferry.settings import ConnectorSettings
+
+#: the key whose URL the connection goes to, first present wins (connect_to: a sandbox)
+URL_KEYS = ("connect_to", "base_url", "url", "login_url", "instance_url")
+CONNECT_TIMEOUT_S = 3.0
+
+
+def _effective(role: str, conn: ConnectorSettings) -> dict[str, Any]:
+    """The connector's settings with its defaults filled in (no validation, no connection)."""
+    module = source_module(conn.kind) if role == "source" else destination_module(conn.kind)
+    out: dict[str, Any] = {}
+    for name, f in module.Settings.model_fields.items():
+        if not f.is_required():
+            out[name] = f.get_default(call_default_factory=True)
+    return {**out, **conn.options()}
+
+
+def reachability(role: str, conn: ConnectorSettings) -> CheckItem | None:
+    values = _effective(role, conn)
+    if values.get("mode") in ("folder", "export"):
+        return None  # reads files: nothing to reach
+    key = next((k for k in URL_KEYS if isinstance(values.get(k), str) and values[k]), None)
+    if key is None:
+        return None
+    url = urlsplit(values[key])
+    host = url.hostname or ""
+    port = url.port or (443 if url.scheme == "https" else 80)
+    name = f"{role} reachable"
+    fix = f"check {role}.{key} in ferry.yaml ({values[key]}) and the network"
+    if not host:
+        return CheckItem(name, False, f"{role}.{key} is not a URL", fix)
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except socket.gaierror:
+        return CheckItem(name, False, f"unreachable: host {host} not found (DNS)", fix)
+    except ConnectionRefusedError:
+        return CheckItem(name, False, f"unreachable: {host}:{port} refused the connection", fix)
+    except TimeoutError:
+        return CheckItem(name, False, f"unreachable: no answer from {host}:{port} in"
+                         f" {CONNECT_TIMEOUT_S:.0f} s", fix)
+    except OSError as exc:
+        return CheckItem(name, False, f"unreachable: {host}:{port} ({exc.strerror or exc})", fix)
+    return CheckItem(name, True, f"{host}:{port}")
+
+
+def connector_checks(role: str, conn: ConnectorSettings, opener: Callable[[], Any],
+                     close: Callable[[Any], None]) -> list[CheckItem]:
+    """Open the connector (secrets are read here), then, when its host answers, run its own
+    checks. Each failure is a line with its cause and the setting to change."""
+    items: list[CheckItem] = []
+    try:
+        connector = opener()
+    except MissingSecret as exc:
+        values = _effective(role, conn)
+        keys = [k for k, v in values.items() if v == exc.env_name or
+                (isinstance(v, list) and exc.env_name in v)]
+        named = f" (named by {role}.{keys[0]})" if keys else ""
+        items.append(CheckItem(f"{role} secret", False,
+                               f"environment variable {exc.env_name} is not set{named}",
+                               f"export {exc.env_name}=… (see docs/connectors/{conn.kind}.md"
+                               " for where to find it)"))
+        connector = None
+    except FerryError as exc:
+        return [CheckItem(f"{role} settings", False, scrub(str(exc)),
+                          f"fix the {role} section of ferry.yaml"
+                          f" (every key: docs/connectors/{conn.kind}.md)")]
+    reach = reachability(role, conn)
+    if reach is not None:
+        items.append(reach)
+    if connector is None or (reach is not None and not reach.ok):
+        if connector is not None:
+            close(connector)
+        return items
+    try:
+        items += connector.check()
+    except FerryError as exc:
+        items.append(CheckItem(f"{role} connection", False, scrub(str(exc)),
+                               f"check the {role} settings in ferry.yaml"))
+    except Exception as exc:  # noqa: BLE001 - every failure is a line of the check report
+        items.append(CheckItem(f"{role} connection", False, safe_error(exc),
+                               f"check the {role} settings in ferry.yaml"))
+    finally:
+        close(connector)
+    return items

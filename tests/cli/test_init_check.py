@@ -1,0 +1,140 @@
+"""`ferry init` writes every connection key and refuses unknown ones; `ferry check` names the
+variable, host and setting at fault; exit codes follow the help (0 ok/WARN, 1 FAIL, 2 config)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ferry.cli import settings_help as sh
+from ferry.cli.template import render
+from ferry.settings import load_settings, save_settings
+
+
+def ferry(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ferry", *args], capture_output=True,
+                          text=True, env={**(env or os.environ), "COLUMNS": "80"}, timeout=120)
+
+
+def test_init_rejects_an_unknown_key_naming_the_valid_ones(tmp_path: Path) -> None:
+    r = ferry("init", str(tmp_path / "p"), "--source", "practicehub", "--destination",
+              "pipedrive", "--set", "source.api_kye_env=X")
+    assert r.returncode == 2, r.stdout + r.stderr
+    out = " ".join(r.stderr.split())
+    assert "source.api_kye_env is not a practicehub setting" in out
+    assert "did you mean 'api_key_env'" in out and "app_details" in out
+    assert not (tmp_path / "p" / "ferry.yaml").exists()
+
+
+def test_init_rejects_unknown_kinds_and_sandbox_kinds(tmp_path: Path) -> None:
+    r = ferry("init", str(tmp_path / "p"), "--source", "cliniko", "--destination", "pipedrive")
+    assert r.returncode == 2 and "valid: clinic_csv, fhir_bulk, practicehub, pulse" in \
+        " ".join(r.stderr.split())
+    r = ferry("init", str(tmp_path / "p"), "--source", "pulse", "--destination", "hubspot")
+    assert r.returncode == 2 and "valid: odoo, pipedrive, salesforce" in r.stderr
+    r = ferry("sandbox", "serve", "foo")
+    assert r.returncode == 2 and "unexpected" not in r.stderr
+    assert "valid: fhir, odoo, pipedrive, practicehub, pulse, salesforce" in \
+        " ".join(r.stderr.split())
+
+
+@pytest.mark.parametrize("role", ["source", "destination"])
+def test_every_settings_key_is_explained(role: str) -> None:
+    """The keys come from the connectors' Settings; a key added there without words fails here."""
+    for kind in sh.kinds(role):
+        for key in sh.keys(role, kind):
+            assert key.meaning, f"{kind}.{key.name} has no entry in settings_help.HELP"
+
+
+@pytest.mark.parametrize("source,destination", [("practicehub", "pipedrive"),
+                                                ("clinic_csv", "odoo"),
+                                                ("pulse", "salesforce"),
+                                                ("fhir_bulk", "pipedrive")])
+def test_init_writes_every_key_commented_and_it_loads(tmp_path: Path, source: str,
+                                                      destination: str) -> None:
+    text = render("p", source, destination, {"source": {}, "destination": {},
+                                             "options": {"encrypt_at_rest": True}})
+    path = tmp_path / "ferry.yaml"
+    path.write_text(text)
+    settings = load_settings(path)
+    assert settings.source.kind == source and settings.options.encrypt_at_rest
+    for role, kind in (("source", source), ("destination", destination)):
+        for key in sh.keys(role, kind):
+            assert f"  {key.name}: " in text or f"  # {key.name}: " in text, key.name
+    # a later save (check --baa-by) keeps the comments and sets the value where it is explained
+    settings.options.fallback_owner_email = "owner@clinic.example"
+    settings.baa.confirmed = True
+    save_settings(settings, path)
+    after = path.read_text()
+    assert after.count("\n  # ") == text.count("\n  # ") - 1
+    lines = after.splitlines()
+    i = lines.index("  fallback_owner_email: owner@clinic.example")
+    assert "owner of records" in " ".join(lines[i - 2:i])
+    assert load_settings(path).baa.confirmed
+
+
+def test_invalid_yaml_shows_the_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "ferry.yaml").write_text("project: x\nsource:\n  kind: practicehub\n"
+                                         "   base_url: https://a.b.practicehub.io/api\n")
+    r = ferry("check", "-p", str(tmp_path))
+    assert r.returncode == 2
+    assert "ferry.yaml line 4, column 12" in r.stderr and "4 |    base_url" in r.stderr
+
+
+def checks(root: Path) -> list[dict[str, str]]:
+    return json.loads((root / "reports" / "check" / "check.json").read_text())["checks"]
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[object]:
+    from ferry.sandbox.harness import start_pair
+
+    saved = dict(os.environ)
+    p = start_pair(tmp_path / "proj", patients=3, time_scale=200.0, env_prefix="FERRY_CLI_")
+    try:
+        yield p
+    finally:
+        p.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_check_names_a_missing_variable_and_an_unreachable_host(pair) -> None:  # type: ignore[no-untyped-def]
+    root = pair.project.root
+    src = pair.project.settings.source.options()
+    var = src.get("api_key_env") or src["api_key_envs"][0]
+    env = {k: v for k, v in os.environ.items() if k != var}
+    r = ferry("check", "-p", str(root), env=env)
+    assert r.returncode == 1, r.stdout
+    assert var in r.stdout and "FAIL 1 of" in r.stdout
+    (row,) = [c for c in checks(root) if c["status"] == "FAIL"]
+    assert row["detail"] == f"environment variable {var} is not set (named by" \
+                            " source.api_key_env)"
+    assert row["fix"].startswith(f"export {var}=")
+
+    # all set: ok rows and the BAA WARN exit 0
+    r = ferry("check", "-p", str(root))
+    assert r.returncode == 0, r.stdout
+    assert "WARN" in r.stdout and "FAIL" not in r.stdout
+
+    # the destination's port closed: unreachable, with the host, not an auth diagnosis
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    yaml = root / "ferry.yaml"
+    base = pair.project.settings.destination.options()["base_url"]
+    yaml.write_text(yaml.read_text().replace(base, f"http://127.0.0.1:{closed}"))
+    r = ferry("check", "-p", str(root))
+    assert r.returncode == 1 and "unreachable" in r.stdout
+    (row,) = [c for c in checks(root) if c["status"] == "FAIL"]
+    assert row["name"] == "destination reachable"
+    assert row["detail"] == f"unreachable: 127.0.0.1:{closed} refused the connection"
+    assert "destination.base_url" in row["fix"]
