@@ -139,7 +139,9 @@ def test_malformed_input_is_reported_and_good_rows_load(h, tmp_path: Path) -> No
     raw += b"9,Hal,Ivy,05/05/2005,,\n10,Ida,Jo"  # truncated last row (line 11)
     (tmp_path / "patients.csv").write_bytes(raw)
     recs, errs, _ = h.read_all(source(tmp_path), "patient")
-    assert sorted(int(r.source_id) for r in recs) == [1, 4, 6, 9]
+    # the impossible date loses only its field: record 3 is kept with no date of birth
+    assert sorted(int(r.source_id) for r in recs) == [1, 3, 4, 6, 9]
+    assert next(r for r in recs if r.source_id == "3").date_of_birth is None
     got = h.where(errs)
     assert ("patients.csv", 1, 6) in got  # duplicate column
     assert ("patients.csv", 3, 2) in got
@@ -153,3 +155,5 @@ def test_malformed_input_is_reported_and_good_rows_load(h, tmp_path: Path) -> No
     h.assert_no_values(errs, "Sec", "ret", "Unclosed", "31/31/2000", "extra", "Gil", "Ida")
     for e in errs:
         assert e.ref.startswith("clinic_csv:patient:")
+    kept = [e for e in errs if getattr(e, "kept", False)]
+    assert [(e.ref, e.field) for e in kept] == [("clinic_csv:patient:3", "date_of_birth")]

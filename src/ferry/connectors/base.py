@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from ferry.errors import FerryError
+from ferry.errors import FerryError, RecordError
 from ferry.model.entities import Document, Record
 from ferry.model.fields import Kind, PhiClass
 
@@ -154,6 +154,12 @@ class Source(ABC):
 
     def rate(self) -> RateInfo:
         return RateInfo()
+
+    def verdicts(self) -> list[RecordError]:
+        """File- or object-level findings about what was read (a file refused as not a table,
+        no key column, no identity column, characters cleaned), each a RecordError whose ref
+        names the file (``system:file:name``); the engine records them with the extract."""
+        return []
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

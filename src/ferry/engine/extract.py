@@ -30,7 +30,9 @@ class ExtractStats:
     staged: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
-    errors: int = 0
+    errors: int = 0  # rows that did not become records
+    field_issues: int = 0  # records kept with a field left empty (bad value)
+    verdicts: list[str] = field(default_factory=list)  # file-level findings (no values)
     files: int = 0
     file_bytes: int = 0
 
@@ -68,6 +70,9 @@ async def aextract(source: Source, store: StagingStore, *, run_id: str,
             obj_since = since_by_object.get(obj) if since_by_object is not None else since
             await _extract_object(source, store, obj, run_id, obj_since, files_dir, on_page,
                                   stats)
+        for v in source.verdicts():  # file-level findings, kept with the run's problems
+            stats.verdicts.append(v.reason)
+            store.skip(run_id, v.ref, v.field, v.reason, "extract-verdict")
     finally:
         await source.aclose()
     return stats
@@ -83,9 +88,14 @@ async def _extract_object(source: Source, store: StagingStore, obj: str, run_id:
         return
     async for page in source.read(obj, checkpoint=checkpoint, since=since):
         for err in page.errors:
-            stats.errors += 1
+            if getattr(err, "kept", False):
+                stats.field_issues += 1
+            else:
+                stats.errors += 1
             if isinstance(err, RecordError):
-                store.skip(run_id, err.ref, err.field, err.reason, "extract")
+                # ``kept``: the record was staged with this field left empty (not a lost row)
+                stage = "extract-field" if getattr(err, "kept", False) else "extract"
+                store.skip(run_id, err.ref, err.field, err.reason, stage)
             else:
                 store.skip(run_id, f"{source.name}:{obj}:?", None, str(err), "extract")
         if files_dir is not None and obj == "document":

@@ -80,7 +80,21 @@ def _idmap(store: StagingStore, src_object: str) -> dict[str, set[str]]:
 
 
 def _last_skips(store: StagingStore) -> dict[str, tuple[str, str]]:
-    return {s.ref: (s.stage, s.reason) for s in store.skips()}
+    # a field left empty at extract is not a record skip: the record itself was kept
+    return {s.ref: (s.stage, s.reason) for s in store.skips() if s.stage != "extract-field"}
+
+
+def _unparsed_rows(store: StagingStore) -> dict[str, set[str]]:
+    """Source rows that never became a staged record (refused at extract), per object, by the
+    row's reference: the source holds them, so reconcile counts them as source rows."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for s in store.skips():
+        if s.stage != "extract":
+            continue
+        parts = s.ref.split(":", 2)
+        if len(parts) == 3:
+            out[parts[1]].add(parts[2])
+    return out
 
 
 def _landed(cm: CompiledMap, dest_objects: set[str]) -> bool:
@@ -100,11 +114,14 @@ def _source_buckets(store: StagingStore, maps: list[CompiledMap], rec_out: Recon
     by_source: dict[str, list[CompiledMap]] = defaultdict(list)
     for cm in maps:
         by_source[cm.om.source].append(cm)
+    unparsed = _unparsed_rows(store)
     for obj, cms in by_source.items():
         mapped = _idmap(store, obj)
         b = Counter[str]()
+        staged: set[str] = set()
         for rec in store.iter_records(obj):
             ref = f"source:{obj}:{rec.source_id}"
+            staged.add(rec.source_id)
             b["source"] += 1
             if survivor_of(store, obj, rec.source_id):
                 b["merged"] += 1
@@ -127,6 +144,9 @@ def _source_buckets(store: StagingStore, maps: list[CompiledMap], rec_out: Recon
                 b["unaccounted"] += 1
                 rec_out.log("dropped", ref, "not loaded, merged, excluded, held or skipped:"
                             " the record was silently dropped")
+        refused = len(unparsed.get(obj, set()) - staged)  # rows refused at extract
+        b["source"] += refused
+        b["skipped"] += refused
         total = sum(b[k] for k in ("loaded", "merged", "excluded", "held", "skipped",
                                    "unaccounted"))
         rec_out.objects.append({"object": obj, "maps": ", ".join(cm.om.name for cm in cms),

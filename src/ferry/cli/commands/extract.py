@@ -14,6 +14,8 @@ from ferry.engine.extract import ExtractStats
 from ferry.engine.pipeline import run_extract
 from ferry.reports.render import write_report
 
+SHOWN = 20  # problem lines printed; the report lists them all
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -37,8 +39,20 @@ def register(app: typer.Typer) -> None:
                                         objects=[o for o in objects.split(",") if o] or None,
                                         on_page=on_page)
         console.print(f"extract {run_id}: {stats.pages} pages, staged {sum(stats.staged.values())}"
-                      f" records, {stats.files} files, {stats.errors} rows skipped")
+                      f" records, {stats.files} files, {stats.errors} rows skipped,"
+                      f" {stats.field_issues} values left empty (records kept)")
+        for v in stats.verdicts:
+            console.print(f"  [yellow]file:[/] {v}")
+        problems = [s for s in proj.store.skips(run_id) if s.stage in ("extract",
+                                                                        "extract-field")]
+        for s in problems[:SHOWN]:  # file, line, column and reason; never the value
+            console.print(f"  {'kept' if s.stage == 'extract-field' else 'skipped'}: {s.reason}")
+        if len(problems) > SHOWN:
+            console.print(f"  … {len(problems) - SHOWN} more in the extract report")
         print_paths(*write_report(proj.reports_dir("extract"), "extract",
                                   {"run": run_id, "stats": stats.__dict__,
+                                   "problems": [{"ref": s.ref, "field": s.field,
+                                                 "reason": s.reason, "stage": s.stage}
+                                                for s in problems],
                                    "staged": proj.store.counts()},
                                   project=proj.settings.project))

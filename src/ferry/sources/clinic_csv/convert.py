@@ -2,14 +2,17 @@
 
 The plan for a table is made once from its header and a sample of rows (column → field, each
 column's inferred type and date formats), so converting a row is a loop over precomputed steps.
-A cell that does not fit its field is a ``RowError`` naming file, line, column and field; the
-value itself is never quoted. Row-width problems (a truncated file, a stray delimiter) are
+A cell that does not fit its field never loses the record: the field is left empty and a
+``FieldIssue`` (file, line, column, reason; never the value) is kept in ``issues`` for the caller.
+A required field the file lacks is derived where the rest of the row says it (an appointment's
+status from its start time); only a record that still cannot stand is a ``RowError``. Row-width problems (a truncated file, a stray delimiter) are
 caught here too, because only the header knows how wide a row must be.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +76,11 @@ class RowConverter:
                 ctype, dcol = V.infer_type(cols[col], default)
                 self.steps.append(Step(i, col, None, self._custom(ctype, dcol), ctype))
         self.has_id = "source_id" in self.field_column
+        self.issues: list[RowError] = []  # field-level problems of the last converted row
+        self.cleaned = 0  # control characters removed from the rows converted so far
+        self.cleaned_rows = 0
+        self._keys: set[str] = set()  # content keys given (id-less file): duplicates numbered
+        self._dups: dict[str, int] = {}
 
     def _converter(self, col: str, kind: Kind, fi: FieldInfo | None, sample: list[str],
                    dayfirst: bool) -> Callable[[str], Any]:
@@ -122,7 +130,11 @@ class RowConverter:
                         rid)
 
     def convert(self, row: RawRow) -> Record | RowError:
+        self.issues = []
         cells = row.fields
+        if row.cleaned:
+            self.cleaned += row.cleaned
+            self.cleaned_rows += 1
         width = len(self.header)
         if len(cells) < width:
             why = ("row cut short: the file ends mid-row (truncated)" if not row.terminated
@@ -152,8 +164,8 @@ class RowConverter:
                 if st.field is None:  # a custom cell off its column's type: keep it as text
                     custom[st.key] = {"type": "text", "value": text, "label": st.column}
                     continue
-                return self._err(row, st.index + 1, f"{st.field}: {exc}",
-                                 data.get("source_id"))
+                self.issues.append(self._issue(row, st.index + 1, st.field, str(exc)))
+                continue
             if st.field is None:
                 custom[st.key] = {"type": st.custom_type, "value": value, "label": st.column}
             else:
@@ -164,13 +176,50 @@ class RowConverter:
         if "source_id" not in data:
             if self.has_id:
                 return self._err(row, self._col("source_id"), "the record has no id")
-            data["source_id"] = f"{self.table}#L{row.line}"
+            data["source_id"] = self._content_key(cells)
+        for f, value in derive(self.object, data).items():
+            data[f] = value
+        return self.convert_data(row, data)
+
+    def convert_data(self, row: RawRow, data: dict[str, Any]) -> Record | RowError:
         try:
-            return parse_record(self.object, data, system=self.system)
+            rec = parse_record(self.object, data, system=self.system)
         except RecordError as exc:
             field = (exc.field or "").split(".")[0]
+            if field in data and field not in ("source_id", "custom") \
+                    and not self._required(field):
+                # an optional value the model refuses (an option off its list …): keep the record
+                del data[field]
+                self.issues.append(self._issue(row, self._col(field), field, exc.reason))
+                return self.convert_data(row, data)
             return self._err(row, self._col(field), f"{exc.field}: {exc.reason}",
                              str(data["source_id"]))
+        for issue in self.issues:
+            issue.ref = f"{self.system}:{self.object}:{rec.source_id}"
+        return rec
+
+    def _content_key(self, cells: list[str]) -> str:
+        """The id of a row in a file with no id column: a hash of its cells, so a later export
+        with rows added or reordered gives the same row the same id (a line number would shift
+        every id). An edited row gets a new id: the file verdict says delta is unsafe."""
+        digest = hashlib.sha256("\x1f".join(c.strip() for c in cells).encode()).hexdigest()[:16]
+        if digest in self._keys:
+            n = self._dups[digest] = self._dups.get(digest, 1) + 1
+            return f"{self.table}#{digest}-{n}"
+        self._keys.add(digest)
+        return f"{self.table}#{digest}"
+
+    def _required(self, field: str) -> bool:
+        fi = ENTITIES[self.object].model_fields.get(field)
+        return fi is not None and fi.is_required()
+
+    def _issue(self, row: RawRow, column: int | None, field: str, reason: str) -> RowError:
+        name = self.header[column - 1] if column and 0 < column <= len(self.header) else None
+        issue = RowError(self.system, self.object, self.table, row.line, column, name,
+                         f"{field}: {reason}; the field is left empty, the record is kept")
+        issue.field = field
+        issue.kept = True  # type: ignore[attr-defined]
+        return issue
 
     def _row_hint(self, cells: list[str]) -> bool | None:
         """Day/month order shown by this row's own date cells (a dirty row has one style)."""
@@ -213,6 +262,24 @@ def _apply_pseudo(data: dict[str, Any], pseudo: dict[str, str]) -> None:
     ec = {k[4:]: v for k, v in pseudo.items() if k.startswith("_ec_")}
     if ec and "emergency_contact" not in data:
         data["emergency_contact"] = ec
+
+
+def derive(obj: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Required fields a file may lack, derived from the rest of the row (a real export rarely
+    has every column): an appointment with no status is completed when it started in the past,
+    else scheduled; a treatment with no status is completed once its end date has passed."""
+    out: dict[str, Any] = {}
+    now = dt.datetime.now(dt.UTC)
+    if obj == "appointment" and not data.get("status") and isinstance(data.get("start"),
+                                                                     dt.datetime):
+        start = data["start"]
+        out["status"] = "completed" if (start if start.tzinfo else start.replace(
+            tzinfo=dt.UTC)) < now else "scheduled"
+    if obj == "treatment_record" and not data.get("status"):
+        end = data.get("end_date")
+        out["status"] = "completed" if isinstance(end, dt.date) and end < now.date() \
+            else "active"
+    return out
 
 
 def updated_of(record: Record) -> dt.datetime | None:

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from ferry.connectors.base import CheckItem, FieldSpec, ObjectInfo, Page, Source
-from ferry.errors import ConfigError, FerryError
+from ferry.errors import ConfigError, FerryError, RecordError
 from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import Kind, fields_of
 from ferry.sources.clinic_csv.columns import match_columns, object_for_file, object_for_headers
 from ferry.sources.clinic_csv.convert import RowConverter, updated_of
 from ferry.sources.clinic_csv.rows import RawRow, RowError
+from ferry.sources.clinic_csv.sniff import SAMPLE, not_a_table
 from ferry.sources.clinic_csv.table import (
     Layout,
     Position,
@@ -41,6 +42,11 @@ ORDER = ("clinic", "practitioner", "patient", "patient_relationship", "practitio
          "appointment_type", "appointment", "appointment_reminder", "clinical_note",
          "treatment_record", "insurance_policy", "prescription", "invoice", "payment",
          "document", "campaign", "message")
+
+
+PERSONS = ("patient", "practitioner")
+IDENTITY = {"first_name", "last_name", "_full_name", "email", "phone", "mobile", "mrn",
+            "patient_number", "national_id", "preferred_name"}
 
 
 class RawColumn(NamedTuple):
@@ -71,6 +77,7 @@ class ExportSource(Source):
         self.workdir = workdir
         self.folder = Path(settings.path).expanduser()
         self._plans: list[Plan] | None = None
+        self._refused: list[tuple[str, str]] = []  # (file, why): not read as a table
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -87,7 +94,15 @@ class ExportSource(Source):
         layout = Layout(s.encoding, s.delimiter, s.header_row)
         hints = self.file_hints()
         plans = []
+        self._refused = []
         for path in discover(self.folder):
+            if path.suffix.lower() not in (".xlsx", ".xlsm"):
+                with path.open("rb") as f:
+                    why = not_a_table(f.read(SAMPLE))
+                if why:  # a binary file named .csv: refused and named, never read as rows
+                    log.info("%s: %s refused (not a table)", self.name, path.name)
+                    self._refused.append((path.name, why))
+                    continue
             for t in open_tables(path, layout):
                 stem = t.name.split("#")[-1] if "#" in t.name else path.stem
                 obj = (s.files.get(t.name) or s.files.get(path.name) or hints.get(stem.lower())
@@ -152,6 +167,34 @@ class ExportSource(Source):
                          "duplicate column name in the header (later one kept apart)")
                 for col, name in p.table.header_errors]
 
+    def verdicts(self) -> list[RecordError]:
+        """What each file is worth as it stands: refused (not a table), no key column (how
+        records are matched instead), no identity column for a person, characters cleaned."""
+        out: list[RecordError] = []
+
+        def say(file: str, why: str) -> None:
+            out.append(RecordError(f"{self.name}:file:{file}", None, f"{file}: {why}"))
+
+        self.plans()
+        for file, what in self._refused:
+            say(file, f"refused: not a table ({what}); nothing was read from it")
+        for p in self.plans():
+            mapped = {f for f in p.columns.values() if f}
+            if "source_id" not in mapped:
+                say(p.table.name, "no key column: records are matched across exports by a "
+                    "content key (a hash of the row), so a row edited in the source becomes a "
+                    "new record; delta is unsafe until a key column is chosen in the map "
+                    "(ferry.yaml source.columns: {column: source_id})")
+            if p.object in PERSONS and not mapped & IDENTITY:
+                say(p.table.name, f"no identity column: no name, email, phone or record "
+                    f"number was recognised, so its {p.object} records would be nameless; "
+                    "place a name column in ferry.yaml source.columns")
+            conv = p.converter
+            if conv is not None and conv.cleaned:
+                say(p.table.name, f"{conv.cleaned} control characters (NUL …) removed from "
+                    f"{conv.cleaned_rows} rows")
+        return out
+
     # -- Source ------------------------------------------------------------------------------
 
     def check(self) -> list[CheckItem]:
@@ -159,7 +202,11 @@ class ExportSource(Source):
             return [CheckItem("export folder", False, "folder not found",
                               "set source.path to the folder holding the export files")]
         items = [CheckItem("export folder", True, f"{len(discover(self.folder))} files")]
-        for p in self.plans():
+        plans = self.plans()
+        items += [CheckItem(file, False, f"not a table ({what})",
+                            "move it out of the export folder, or export the table again")
+                  for file, what in self._refused]
+        for p in plans:
             dups = len(p.table.header_errors)
             items.append(CheckItem(f"{p.table.name} → {p.object}", not dups,
                                    f"{len(p.table.header)} columns" +
@@ -207,6 +254,8 @@ class ExportSource(Source):
             errors: list[FerryError] = self.header_errors(p) if fresh else []
             for pos, row in self._rows(p, begin):
                 rec = conv.convert(row) if isinstance(row, RawRow) else row
+                if isinstance(row, RawRow):
+                    errors.extend(conv.issues)  # fields left empty on a record that is kept
                 if isinstance(rec, Record):
                     if since is None or (updated_of(rec) or since) >= since:
                         records.append(rec)

@@ -15,6 +15,7 @@ column's header name.
 from __future__ import annotations
 
 import csv
+import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from typing import BinaryIO
 from ferry.errors import RecordError
 
 CHUNK = 1 << 16
+# control characters a text cell never holds (tab, newline and carriage return are kept)
+CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Clinical notes run past csv's default 128 KB cell limit (seed 003's long notes); memory is
 # bounded by ``max_lines`` instead.
 csv.field_size_limit(1 << 30)
@@ -60,6 +63,7 @@ class RawRow:
     end: int
     last_line: int
     terminated: bool
+    cleaned: int = 0  # control characters (NUL …) removed from the row's text
 
 
 def iter_lines(f: BinaryIO, *, unit: int = 1, big_endian: bool = False, start: int = 0,
@@ -184,11 +188,14 @@ class RowReader:
                 yield self._err(pl.number, self._column_at(pl, bad),
                                 f"bytes not valid in the file's encoding ({self.encoding})")
                 continue
+            cleaned = 0
+            if CONTROLS.search(text):  # NUL bytes and the like: removed, and counted
+                text, cleaned = CONTROLS.subn("", text)
             if not text.strip():
                 continue
             if q not in text:
                 yield RawRow(text.split(self.delimiter), pl.number, pl.end, pl.number,
-                             pl.terminated)
+                             pl.terminated, cleaned)
                 continue
             group = [pl]
             parts = [text]
@@ -205,7 +212,7 @@ class RowReader:
                             pushback.extendleft(reversed(group[1:]))
                             break
                         yield RawRow(fields, pl.number, group[-1].end, group[-1].number,
-                                     group[-1].terminated)
+                                     group[-1].terminated, cleaned)
                         break
                     except csv.Error as exc:
                         if "unexpected end of data" not in str(exc):
@@ -219,6 +226,9 @@ class RowReader:
                     more_text, more_bad = self._decode(more)
                     if more_bad is not None:
                         more_text = None
+                    elif CONTROLS.search(more_text):
+                        more_text, n = CONTROLS.subn("", more_text)
+                        cleaned += n
                 if more is None or more_text is None:
                     if more is not None:
                         group.append(more)

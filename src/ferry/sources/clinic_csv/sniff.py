@@ -67,6 +67,28 @@ def detect_encoding(sample: bytes) -> Encoding:
     return Encoding(name, 0, utf8_first=True)
 
 
+MAGIC = [(b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive"),
+         (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+         (b"\x1f\x8b", "a gzip archive"), (b"\xd0\xcf\x11\xe0", "an old Office file"),
+         (b"SQLite format 3", "an SQLite database"), (b"\x7fELF", "a program")]
+TEXT_CONTROLS = {9, 10, 12, 13}
+
+
+def not_a_table(sample: bytes) -> str | None:
+    """Why a file named like a table is not one (binary content), or None when it is text.
+
+    A few stray control bytes (NUL in a dirty export) are text with dirt, cleaned row by row;
+    a known file signature, or control bytes in more than 5 % of the sample, is not a table.
+    """
+    for magic, what in MAGIC:
+        if sample.startswith(magic):
+            return what
+    if not sample or detect_encoding(sample).name.startswith("utf-16"):
+        return None
+    controls = sum(1 for b in sample if b < 32 and b not in TEXT_CONTROLS)
+    return "binary content" if controls > 0.05 * len(sample) else None
+
+
 def sample_lines(sample: bytes, enc: Encoding, limit: int = 60) -> list[str]:
     text = sample[enc.bom:].decode(enc.name, errors="replace")
     lines = [line.rstrip("\r") for line in text.split("\n")]
