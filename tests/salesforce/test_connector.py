@@ -202,3 +202,24 @@ def test_expired_session_is_renewed_transparently(sf: Any) -> None:
     time.sleep(0.7)
     again = dest.create("Account", [{"Name": "After"}])[0]
     assert first.ok and again.ok and dest.client.token.access_token != token
+
+
+def test_design_rules_name_what_salesforce_does_on_purpose(sf: Any, tmp_path: Path) -> None:
+    """A file's Title is its name without the extension, and an unsent checkbox reads false:
+    both are Salesforce's design, named as such; any other difference is not (issue 15)."""
+    dest = sf().dest()
+    acc = dest.create("Account", [{"Name": "Clinic"}])[0].dest_id
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(b"%PDF-1.4 x")
+    cv = dest.upload("Account", acc, path, "referral scan.v2.pdf", "application/pdf").dest_id
+    title = dest.read("ContentVersion", [cv], ["Title"])[cv]["Title"]
+    assert title == "referral scan.v2"
+    assert "without its extension" in str(dest.design_rule("ContentVersion", "file_name",
+                                                           "referral scan.v2.pdf", title))
+    assert dest.design_rule("ContentVersion", "file_name", "other.pdf", title) is None
+    contact = dest.create("Contact", [{"LastName": "Ok"}])[0].dest_id
+    stored = dest.read("Contact", [contact], ["HasOptedOutOfEmail", "Title"])[contact]
+    assert stored["HasOptedOutOfEmail"] is False
+    assert "checkbox" in str(dest.design_rule("Contact", "HasOptedOutOfEmail", None, False))
+    assert dest.design_rule("Contact", "Title", None, "Dr") is None
+    assert dest.design_rule("Contact", "HasOptedOutOfEmail", True, False) is None

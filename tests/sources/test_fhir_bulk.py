@@ -224,3 +224,11 @@ def test_resume_from_checkpoint_reads_the_rest(h, env, tmp_path: Path) -> None:
     rest, _, _ = h.read_all(again, "appointment", checkpoint=pages[3].checkpoint)
     first = [r.source_id for p in pages[:4] for r in p.records]
     assert first + [r.source_id for r in rest] == [r.source_id for r in recs]
+
+
+def test_check_reaches_the_server(env, tmp_path: Path) -> None:
+    """``ferry check`` on a FHIR server source: a sync ``httpx.get`` cannot take the async
+    transport, so the check itself used to fail with TypeError (issue 15)."""
+    items = server_source(env, tmp_path).check()
+    assert [(i.name, i.ok, i.detail) for i in items] == [
+        ("FHIR server reachable", True, "status 200")]

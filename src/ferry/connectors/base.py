@@ -331,6 +331,15 @@ class Destination(ABC):
         value."""
         return value
 
+    def design_rule(self, object_name: str, key: str, sent: Any, stored: Any) -> str | None:
+        """The destination's own documented rule that turns ``sent`` into ``stored``, or None.
+
+        Some differences are the destination's design, not a fault: Salesforce keeps a file's
+        name without its extension in ``ContentVersion.Title``; a checkbox is never empty, so
+        an unsent boolean reads back ``False``. The sample diff counts such a difference as
+        explained and names the rule; anything this does not name stays unexplained."""
+        return None
+
     @abstractmethod
     def iter_ids(self, object_name: str) -> Iterator[str]:
         """Every live record id of an object (for reconcile and rollback verification)."""

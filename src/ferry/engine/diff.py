@@ -133,12 +133,18 @@ class FieldDiff:
 
 def classify(source_value: Any, sent: Any, stored: Any, trace: list[str], *,
              field_error: str | None = None, dest_error: str | None = None,
-             as_stored: Any = _UNSET) -> tuple[str, bool, str]:
+             as_stored: Any = _UNSET, rule: Callable[[Any, Any], str | None] | None = None
+             ) -> tuple[str, bool, str]:
     """(category, explained, note) of one field. ``dest_error``: the destination wrote the
     record but left this field empty, with this reason (in the skip file); ``as_stored``: the
-    sent value in the form the destination reads it back (``Destination.stored_form``)."""
+    sent value in the form the destination reads it back (``Destination.stored_form``);
+    ``rule(sent, stored)``: the destination's documented rule for a difference
+    (``Destination.design_rule``), which explains it by name."""
     if _empty(sent):
         if not _empty(stored):
+            why = rule(sent, stored) if rule is not None else None
+            if why:
+                return "unexpected", True, f"by the destination's rule: {why}"
             return "unexpected", False, "the destination holds a value the map did not send"
         if field_error and not _empty(source_value):
             return "missing", True, f"left empty by the map: {field_error} (in the skip file)"
@@ -159,8 +165,13 @@ def classify(source_value: Any, sent: Any, stored: Any, trace: list[str], *,
         return "transformed", True, "as mapped"
     if as_stored is not _UNSET and not _empty(as_stored) and same(as_stored, stored):
         return "format_changed", True, "the same record in the destination's own key"
-    if isinstance(sent, str) and isinstance(stored, str) and len(stored) < len(sent) \
-            and sent.startswith(stored):
+    cut = isinstance(sent, str) and isinstance(stored, str) and len(stored) < len(sent) \
+        and sent.startswith(stored)
+    why = rule(sent, stored) if rule is not None else None
+    if why:
+        return ("truncated" if cut else "format_changed"), True, \
+            f"by the destination's rule: {why}"
+    if cut:
         return "truncated", False, (f"the destination cut the value from {len(sent)} to"
                                     f" {len(stored)} characters without an error")
     if _loose(sent) == _loose(stored):
@@ -218,12 +229,15 @@ def phi_of(cm: CompiledMap, fm: FieldMap) -> PhiClass:
 def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any], *,
                 dest: str, show_phi: bool = False, original: Any = None,
                 stored_form: Callable[[str, Any, dict[str, Any]], Any] | None = None,
-                dest_errors: dict[str, str] | None = None) -> list[FieldDiff]:
+                dest_errors: dict[str, str] | None = None,
+                design_rule: Callable[[str, Any, Any], str | None] | None = None
+                ) -> list[FieldDiff]:
     """One record's field diffs (every mapped field, equal ones included). ``rec`` is the record
     as written (after the PHI gate); ``original`` the staged one when the gate changed it.
     ``stored_form(key, sent, payload)`` is the destination's ``Destination.stored_form`` for
     the map's target; ``dest_errors`` {physical key: reason} the fields the destination left
-    empty while writing this record (its ``load-field`` skip lines)."""
+    empty while writing this record (its ``load-field`` skip lines); ``design_rule(key, sent,
+    stored)`` the destination's ``Destination.design_rule`` for the map's target."""
     built = cm.build(rec, lookup)
     original = original if original is not None else rec
     ref = f"source:{cm.om.source}:{rec.source_id}"
@@ -250,8 +264,11 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
         sent, got = built.payload.get(f.key), stored.get(f.key)
         as_stored = _UNSET if stored_form is None or _empty(sent) else \
             stored_form(f.key, sent, built.payload)
+        rule = None if design_rule is None else \
+            (lambda a, b, k=f.key: design_rule(k, a, b))  # type: ignore[misc]
         cat, ok, note = classify(src, sent, got, trace, field_error=errors.get(f.label),
-                                 dest_error=(dest_errors or {}).get(f.key), as_stored=as_stored)
+                                 dest_error=(dest_errors or {}).get(f.key), as_stored=as_stored,
+                                 rule=rule)
         phi = phi_of(cm, fm)
         # Destination ids and constants are not PHI; what came from a PHI field is.
         out.append(FieldDiff(ref, cm.om.name, dest, f.label, f.key, cat, ok,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ferry.connectors.base import ObjectInfo
-from ferry.engine.pipeline import open_destination, open_source
+from ferry.engine.pipeline import open_destination, open_source, registry_objects
 from ferry.engine.project import Project
 from ferry.mapping.model import MappingDoc
 
@@ -94,6 +94,7 @@ def _schema_for(project: Project, describe: bool, schema: list[ObjectInfo] | Non
 def propose(project: Project, *, variant: str | None = None, describe: bool = True,
             schema: list[ObjectInfo] | None = None, sample: int = 5000) -> MappingDoc:
     """Draft mapping.yaml (overwrites it: callers decide whether that is allowed)."""
+    from ferry.mapping.adapt import fit_to_source
     from ferry.mapping.draft import draft_mapping
     from ferry.mapping.mapping_file import save
 
@@ -101,6 +102,7 @@ def propose(project: Project, *, variant: str | None = None, describe: bool = Tr
     schema = _schema_for(project, describe, schema)
     doc = draft_mapping(settings.source.kind, settings.destination.kind,
                         data_profile(project, sample), schema, variant)
+    fit_to_source(doc, registry_objects(project))
     save(doc, project.mapping_path,
          HEADER.format(src=doc.source, dst=doc.destination, recipe=doc.recipe))
     return doc

@@ -78,7 +78,8 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
                     cm, written or rec, lookup, got[did], dest=where, show_phi=show_phi,
                     original=rec, stored_form=lambda k, v, row, t=om.target:
                     dest.stored_form(t, k, v, row),
-                    dest_errors=emptied.get(f"source:{om.source}:{rec.source_id}"))
+                    dest_errors=emptied.get(f"source:{om.source}:{rec.source_id}"),
+                    design_rule=lambda k, a, b, t=om.target: dest.design_rule(t, k, a, b))
     if run_id:
         result.skips = _explain_skips(store, compiled, run_id)
     return result
@@ -187,7 +188,8 @@ def _diff_attach(store: StagingStore, cm: CompiledMap, dest: Destination, lookup
         for label, want, have in checks:
             if want is None or have is None:
                 continue
-            cat, ok, note = classify(want, want, have, [])
+            cat, ok, note = classify(want, want, have, [], rule=lambda a, b, k=label:
+                                     dest.design_rule(om.target, k, a, b))
             result.fields.append(FieldDiff(ref, om.name, where, label, label, cat, ok,
                                            mask(want, PhiClass.CLINICAL),
                                            mask(want, PhiClass.CLINICAL),

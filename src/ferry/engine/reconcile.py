@@ -165,19 +165,24 @@ def _read_all(dest: Destination, obj: str, ids: list[str], keys: list[str], batc
     return out
 
 
-def _ref_keys(doc: MappingDoc, cm: CompiledMap) -> list[tuple[str, str, str]]:
-    """(payload key, referenced source object, referenced destination object) of a map."""
+def _ref_keys(doc: MappingDoc, cm: CompiledMap) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(payload key, referenced source object, destination objects it may point into) of a map.
+
+    A ref without ``dest_object`` resolves to whichever record the source record became, and a
+    source object split over several maps (Salesforce appointments: Task or Event by type)
+    lands in several objects: the reference is live when it is in any of them.
+    """
     out = []
     for f in cm.fields:
         for t in f.fm.transform:
             if t.name != "ref":
                 continue
             src_obj = str(t.args.get("object") or "")
-            target = t.args.get("dest_object") or next(
-                (m.target for m in doc.objects if m.source == src_obj and m.mode == "record"),
-                None)
-            if target:
-                out.append((f.key, src_obj, str(target)))
+            explicit = t.args.get("dest_object")
+            targets = (str(explicit),) if explicit else tuple(dict.fromkeys(
+                m.target for m in doc.objects if m.source == src_obj and m.mode == "record"))
+            if targets:
+                out.append((f.key, src_obj, targets))
     return out
 
 
@@ -206,9 +211,10 @@ def reconcile(store: StagingStore, audit: AuditLog, doc: MappingDoc,
     targets = sorted({cm.om.target for cm in maps if cm.om.mode in ("record", "attach")})
     live: dict[str, set[str]] = {t: set(dest.iter_ids(t)) for t in targets}
     for cm in record_maps:
-        for _, _, ref_target in _ref_keys(doc, cm):
-            if ref_target not in live:
-                live[ref_target] = set(dest.iter_ids(ref_target))
+        for _, _, ref_targets in _ref_keys(doc, cm):
+            for ref_target in ref_targets:
+                if ref_target not in live:
+                    live[ref_target] = set(dest.iter_ids(ref_target))
     # Expected destination records: the id map, per destination object.
     expected: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     created: dict[str, set[str]] = defaultdict(set)
@@ -281,18 +287,21 @@ def _orphans_and_children(store: StagingStore, doc: MappingDoc, record_maps: lis
         # become deals): a map's children are the records *it* wrote
         mine = {m.dest_id for m in store.iter_idmap(src_object=cm.om.source)
                 if m.dest_object == cm.om.target}
-        for key, src_obj, ref_target in _ref_keys(doc, cm):
+        for key, src_obj, ref_targets in _ref_keys(doc, cm):
+            ref_target = ref_targets[0]
+            live_refs = set().union(*(live.get(t, set()) for t in ref_targets))
             actual: Counter[str] = Counter()
             for did, row in sorted(stored.get(cm.om.target, {}).items()):
                 v = row.get(key)
                 if v in (None, "", []):
                     continue
                 for pid in v if isinstance(v, list) else [v]:
-                    if str(pid) not in live.get(ref_target, set()):
+                    if str(pid) not in live_refs:
+                        where = "/".join(ref_targets)
                         out.orphans.append({"object": cm.om.target, "id": did, "field": key,
-                                            "points_to": f"{ref_target}:{pid}"})
+                                            "points_to": f"{where}:{pid}"})
                         out.log("orphan", f"destination:{cm.om.target}:{did}",
-                                f"{key} points to {ref_target}:{pid}, which does not exist")
+                                f"{key} points to {where}:{pid}, which does not exist")
                     if did in mine:
                         actual[str(pid)] += 1
             if src_obj != "patient":

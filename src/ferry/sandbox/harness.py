@@ -14,6 +14,7 @@ from typing import Any
 
 from ferry.engine.project import Project
 from ferry.model.crypto import new_key
+from ferry.sandbox.clinic_export import write_clinic_export
 from ferry.sandbox.profiles import profile
 from ferry.sandbox.registry import SandboxOptions, serve
 from ferry.sandbox.synth import Practice
@@ -43,17 +44,25 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
                source_extra: dict[str, Any] | None = None,
                dest_extra: dict[str, Any] | None = None,
                options: dict[str, Any] | None = None, fresh: bool = True,
-               env_prefix: str = "FERRY_DEMO_", encrypt: bool = True) -> Pair:
+               env_prefix: str = "FERRY_DEMO_", encrypt: bool = True,
+               key_env: str | None = None) -> Pair:
     """Sandboxes on free ports + a project folder at ``directory`` wired to them."""
     if fresh and directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
     practice = Practice(seed=seed, patients=patients)
     users = [*practice.crm_user_emails(), FALLBACK_OWNER]
-    src_run, src_info = serve(source, SandboxOptions(seed=seed, patients=patients,
-                                                     time_scale=time_scale,
-                                                     faults=source_faults,
-                                                     extra=source_extra or {}))
+    servers: list[Any] = []
+    if source == "clinic_csv":  # a file source: a generated export folder, no server
+        export = directory / "clinic-export"
+        write_clinic_export(export, practice)
+        src_info: dict[str, Any] = {"kind": source, "base_url": str(export), "credentials": {}}
+    else:
+        src_run, src_info = serve(source, SandboxOptions(seed=seed, patients=patients,
+                                                         time_scale=time_scale,
+                                                         faults=source_faults,
+                                                         extra=source_extra or {}))
+        servers.append(src_run)
     dst_run, dst_info = serve(destination, SandboxOptions(seed=seed, time_scale=time_scale,
                                                           faults=dest_faults, users=users,
                                                           extra=dest_extra or {}))
@@ -64,7 +73,7 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
     env = {**src_env, **dst_env}
     opts = dict(options or {})
     if encrypt:  # staged PHI is encrypted at rest, as in a real project
-        key_env = f"{env_prefix}ENCRYPTION_KEY"
+        key_env = key_env or f"{env_prefix}ENCRYPTION_KEY"
         env[key_env] = new_key()
         opts.setdefault("encrypt_at_rest", True)
         opts.setdefault("encryption_key_env", key_env)
@@ -74,4 +83,4 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
                         destination=ConnectorSettings(**dst_settings),
                         options=Options(fallback_owner_email=FALLBACK_OWNER, **opts))
     save_settings(settings, directory / "ferry.yaml")
-    return Pair(Project.at(directory), src_info, dst_info, practice, env, [src_run, dst_run])
+    return Pair(Project.at(directory), src_info, dst_info, practice, env, [*servers, dst_run])

@@ -59,6 +59,10 @@ def _fhir(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
              "time_scale": time_scale}, {var: c["token"]})
 
 
+def _clinic_csv(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
+    return {"kind": "clinic_csv", "path": info["base_url"]}, {}
+
+
 PROFILES: dict[str, Callable[[dict[str, Any], float, str], Profile]] = {
     "practicehub": _practicehub,
     "pipedrive": _pipedrive,
@@ -66,6 +70,7 @@ PROFILES: dict[str, Callable[[dict[str, Any], float, str], Profile]] = {
     "odoo": _odoo,
     "pulse": _pulse,
     "fhir": _fhir,
+    "clinic_csv": _clinic_csv,
 }
 
 

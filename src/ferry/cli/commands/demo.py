@@ -8,6 +8,7 @@ the run and shows the destination empty again.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,9 @@ def register(app: typer.Typer) -> None:
     def demo(directory: Path = DEMO_DIR,
              patients: int = typer.Option(500, help="size of the generated practice"),
              seed: int = typer.Option(1),
-             source: str = typer.Option("practicehub", help="source sandbox"),
+             source: str = typer.Option(
+                 "practicehub", help="source: practicehub, pulse, fhir (sandboxes) or clinic_csv"
+                 " (a generated export folder of CSV and XLSX files)"),
              destination: str = typer.Option("pipedrive", help="destination sandbox"),
              time_scale: float = typer.Option(
                  20.0, help="sandbox clock speed-up: rate limits and waits shrink by this"),
@@ -55,9 +58,11 @@ def register(app: typer.Typer) -> None:
         # A demo account big enough for the practice: Pipedrive's daily token budget grows with
         # plan and seats (a real 500-patient migration on one Growth seat takes two days).
         dest_extra = {"plan": "ultimate", "seats": 10} if destination == "pipedrive" else {}
+        key_env = demo_key_env(directory)
         pair = start_pair(directory, source=source, destination=destination,
                           patients=patients, seed=seed, time_scale=time_scale,
-                          dest_extra=dest_extra)
+                          dest_extra=dest_extra, key_env=key_env)
+        key_line = _keep_key(key_env, pair.env[key_env])
         console.print(f"sandboxes: {source} at {pair.source_info['base_url']},"
                       f" {destination} at {pair.dest_info['base_url']} (time scale"
                       f" {time_scale:g}x: every limit window and wait is {time_scale:g}x shorter)")
@@ -80,6 +85,7 @@ def register(app: typer.Typer) -> None:
                     console.print("[yellow]The demo confirms the proposed map automatically; a"
                                   " real migration waits for a person to review mapping.yaml."
                                   "[/]")
+                    _settle_reviews(pair.project.mapping_path)
                 console.rule(f"ferry {label}")
                 t0 = time.monotonic()
                 code = _invoke(app, [*args, "-p", str(directory)])
@@ -106,10 +112,58 @@ def register(app: typer.Typer) -> None:
                 console.print("after rollback the destination is "
                               + ("[green]empty again[/]" if left == 0 else
                                  f"[red]not empty ({left} records)[/]"))
+            if key_line:
+                console.print("this project's key (not stored anywhere else):")
+                console.print(f"  {key_line}", soft_wrap=True, highlight=False)
         finally:
             pair.stop()
         if any(r != "ok" for _, r, _ in rows):
             raise typer.Exit(1)
+
+
+def demo_key_env(directory: Path) -> str:
+    """The variable naming one demo folder's encryption key: its own, so a second demo in
+    another folder does not replace the key the first one's staged data needs."""
+    digest = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:8].upper()
+    return f"FERRY_DEMO_KEY_{digest}"
+
+
+def _keep_key(name: str, value: str) -> str | None:
+    """Keep the demo's key where Ferry looks for secrets after this process ends: the OS
+    keyring (service 'ferry') when one works, else say the one line that sets it."""
+    try:
+        import keyring  # type: ignore[import-not-found]
+
+        keyring.set_password("ferry", name, value)
+        if keyring.get_password("ferry", name) == value:
+            console.print(f"encryption key stored in the keyring (service 'ferry', {name})")
+            return None
+    except Exception:  # noqa: BLE001, S110 - no keyring or no backend: say the line instead
+        pass
+    line = f"export {name}={value}"
+    console.print("no OS keyring: to use this demo project from another shell (ferry ui,"
+                  " status, review), set its encryption key first:")
+    console.print(f"  {line}", soft_wrap=True, highlight=False)
+    return line
+
+
+def _settle_reviews(path: Path) -> None:
+    """The demo's reviewer: each ``status: review`` line gets the cautious decision."""
+    from ferry.mapping import mapping_file
+    from ferry.mapping.review import settle_reviews
+
+    if not path.exists():
+        return
+    doc = mapping_file.load(path)
+    decided = settle_reviews(doc)
+    if decided:
+        from ferry.engine.mapflow import HEADER
+
+        mapping_file.save(doc, path, HEADER.format(src=doc.source, dst=doc.destination,
+                                                   recipe=doc.recipe))
+        console.print(f"the demo decided {len(decided)} review line(s) the cautious way:")
+        for line in decided:
+            console.print(f"  {line}")
 
 
 def _invoke(app: typer.Typer, args: list[str]) -> int:

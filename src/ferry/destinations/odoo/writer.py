@@ -127,6 +127,21 @@ class OdooDestination(Destination):
         except (Unresolved, FerryError, ValueError, TypeError, KeyError):
             return value
 
+    def design_rule(self, object_name: str, key: str, sent: Any, stored: Any) -> str | None:
+        """Odoo's own behaviours the sample diff must not call faults."""
+        if sent not in (None, "") or stored not in (False, 0):
+            return None
+        try:
+            meta = self.fields_meta(model_of(object_name)).get(key)
+        except (FerryError, ValueError, KeyError):
+            return None
+        kind = (meta or {}).get("type")
+        if kind == "boolean" and stored is False:
+            return "an Odoo boolean is never empty: one the map did not send reads False"
+        if kind in ("integer", "float", "monetary") and stored == 0 and stored is not False:
+            return "an Odoo number is never empty: one the map did not send reads 0"
+        return None
+
     def check(self) -> list[CheckItem]:
         return run_checks(self)
 

@@ -162,17 +162,26 @@ class FhirBulkSource(Source):
             ok = Path(s.path).expanduser().is_dir()
             return [CheckItem("NDJSON folder", ok, "" if ok else "folder not found",
                               "" if ok else "set source.path")]
+        try:  # the run's own async client and transport (a sync get cannot take it)
+            client = self._client()
+        except ConfigError as exc:
+            return [CheckItem("FHIR server reachable", False, str(exc), "set the token")]
+        return [asyncio.run(self._check_metadata(client))]
+
+    @staticmethod
+    async def _check_metadata(client: Any) -> CheckItem:
         import httpx
 
         try:
-            r = httpx.get(s.base_url.rstrip("/") + "/metadata", timeout=15,
-                          transport=self.transport)
+            r = await client.http.get("/metadata", timeout=15)
             ok = r.status_code == 200
-            return [CheckItem("FHIR server reachable", ok, f"status {r.status_code}",
-                              "" if ok else "check base_url and the token")]
+            return CheckItem("FHIR server reachable", ok, f"status {r.status_code}",
+                             "" if ok else "check base_url and the token")
         except httpx.HTTPError as exc:
-            return [CheckItem("FHIR server reachable", False, type(exc).__name__,
-                              "check base_url")]
+            return CheckItem("FHIR server reachable", False, type(exc).__name__,
+                             "check base_url")
+        finally:
+            await client.aclose()
 
     def describe(self) -> list[ObjectInfo]:
         folder = asyncio.run(self.folder()) if self.settings.mode == "folder" else None
