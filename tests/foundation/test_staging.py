@@ -208,3 +208,26 @@ def test_owner_counts_come_from_the_index_and_follow_changes(store: StagingStore
         c.execute("DELETE FROM record_owner")
     assert store.owner_counts("appointment", {"a", "b"}) == want
     assert store.owner_counts("appointment", {"a"}) == {"a": 4}
+
+
+def test_batch_reads_walk_an_index_also_in_a_store_staged_before_it(tmp_path: Path) -> None:
+    """A batch read once read and sorted every row of its object (a pass grew with the square of
+    the object's size); a store staged by that version gets the index when it is opened."""
+    import sqlite3
+
+    from ferry.model.staging import BATCH_SQL
+
+    path = tmp_path / "old.db"
+    old = StagingStore(path)
+    old.put_records("patient", [pt(i) for i in range(50)])
+    old.close()
+    with sqlite3.connect(path) as c:  # the store as that version left it
+        for (name,) in c.execute("SELECT name FROM sqlite_master WHERE type='index' AND"
+                                 " tbl_name='record_order' AND sql IS NOT NULL").fetchall():
+            c.execute(f"DROP INDEX {name}")
+    store = StagingStore(path)
+    plan = " ".join(r[3] for r in store.conn.execute(
+        "EXPLAIN QUERY PLAN " + BATCH_SQL, ("patient", 0, 0, None, None, 10)))
+    assert "TEMP B-TREE" not in plan, plan
+    assert [s.source_id for b in store.iter_batches("patient", 20) for s in b] == \
+        [str(i) for i in range(50)]

@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE TABLE IF NOT EXISTS record_order (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, object TEXT NOT NULL, source_id TEXT NOT NULL,
     UNIQUE (object, source_id));
+-- batch reads walk one object in staging order: without this index every batch read and
+-- sorted all of the object's rows (a pass grew with the square of its size). Created on open,
+-- so a store staged before it existed gets it too.
+CREATE INDEX IF NOT EXISTS record_order_seq ON record_order (object, seq);
 CREATE TABLE IF NOT EXISTS record_owner (
     object TEXT NOT NULL, source_id TEXT NOT NULL, practitioner_id TEXT,
     PRIMARY KEY (object, source_id)) WITHOUT ROWID;
@@ -52,6 +56,19 @@ CREATE TABLE IF NOT EXISTS skips (
 CREATE INDEX IF NOT EXISTS skips_run ON skips (run_id);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+#: one batch of an object in staging order (``iter_batches``, ``follow_batches``): walks the
+#: (object, seq) index from the last seq read, so a batch costs the same early or late in a pass
+BATCH_SQL = ("SELECT o.seq, r.source_id, r.payload, r.hash, r.deleted FROM record_order o"
+             " JOIN records r ON r.object=o.object AND r.source_id=o.source_id"
+             " WHERE o.object=? AND o.seq>? AND (? OR r.deleted=0) AND (? IS NULL OR"
+             " r.staged_at>?) ORDER BY o.seq LIMIT ?")
+
+#: per connection; a process has one connection per thread (two while migrate overlaps). Mapped
+#: pages count in the RSS once touched, so the map stays well under the 300 MB budget of a verb.
+CACHE_KIB = 16 * 1024
+MMAP_BYTES = 64 * 1024 * 1024
 
 
 class PayloadCodec(Protocol):
@@ -158,6 +175,13 @@ class StagingStore:
             c.execute("PRAGMA journal_mode=WAL")
             c.execute("PRAGMA synchronous=NORMAL")
             c.execute("PRAGMA busy_timeout=60000")
+            # sized for stores of millions of rows, within the memory budget of a verb: the
+            # index pages a batch read walks stay cached (the default cache is 2 MB). Measured on
+            # a 20k-patient store, a full pass is within noise of the defaults (decoding
+            # dominates); the (object, seq) index is what made the pass linear.
+            c.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            c.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+            c.execute("PRAGMA temp_store=MEMORY")
             self._local.conn = c
         return c
 
@@ -279,13 +303,9 @@ class StagingStore:
         """Stream staged records in first-staged order, ``batch_size`` at a time."""
         last = 0
         while True:
-            rows = self.conn.execute(
-                "SELECT o.seq, r.source_id, r.payload, r.hash, r.deleted FROM record_order o"
-                " JOIN records r ON r.object=o.object AND r.source_id=o.source_id"
-                " WHERE o.object=? AND o.seq>? AND (? OR r.deleted=0) AND (? IS NULL OR"
-                " r.staged_at>?) ORDER BY o.seq LIMIT ?",
-                (object_name, last, int(include_deleted), changed_since, changed_since,
-                 batch_size)).fetchall()
+            rows = self.conn.execute(BATCH_SQL, (object_name, last, int(include_deleted),
+                                                 changed_since, changed_since,
+                                                 batch_size)).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
@@ -300,11 +320,8 @@ class StagingStore:
         last = 0
         while True:
             done = finished()  # read before the query so no row staged in between is missed
-            rows = self.conn.execute(
-                "SELECT o.seq, r.source_id, r.payload, r.hash, r.deleted FROM record_order o"
-                " JOIN records r ON r.object=o.object AND r.source_id=o.source_id"
-                " WHERE o.object=? AND o.seq>? AND r.deleted=0 ORDER BY o.seq LIMIT ?",
-                (object_name, last, batch_size)).fetchall()
+            rows = self.conn.execute(BATCH_SQL, (object_name, last, 0, None, None,
+                                                 batch_size)).fetchall()
             if rows:
                 last = rows[-1][0]
                 yield [StagedRecord(object_name, r[1], self._decode(object_name, r[2]), r[3],
@@ -483,8 +500,12 @@ class _Tx:
 
     def __enter__(self) -> sqlite3.Connection:
         self.store.write_lock.acquire()
-        c = self.store.conn
-        c.execute("BEGIN IMMEDIATE")
+        try:
+            c = self.store.conn
+            c.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.store.write_lock.release()  # __exit__ does not run when __enter__ raises
+            raise
         return c
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
