@@ -87,21 +87,35 @@ def analyse(store: StagingStore) -> DedupResult:
         with store.tx() as c:
             c.executemany("INSERT INTO dedup_keys VALUES (?,?,?,?,?,?)", rows)
     groups = merged = 0
-    for email, ids in _groups(store, "email"):
-        del email
+    merges: list[tuple[str, str]] = []
+    provenance: list[tuple[str, str, str, str]] = []
+    for _email, ids in _groups(store, "email"):
         groups += 1
         survivor, others = ids[0], ids[1:]
         merged += len(others)
-        _merge(store, survivor, others)
+        merges += [(oid, survivor) for oid in others]
+        provenance += _fills(store, survivor, others)
+        if len(merges) >= BATCH:
+            _write_merges(store, merges, provenance)
+            merges, provenance = [], []
+    _write_merges(store, merges, provenance)
     probable = sum(1 for _ in probable_duplicates(store))
     return DedupResult(groups, merged, probable)
 
 
 def _groups(store: StagingStore, column: str) -> Iterator[tuple[str, list[str]]]:
+    """Keys shared by more than one patient, with their ids (survivor first).
+
+    The rows are read in full before the first group is handed out: only duplicated keys come
+    back (a small share of the patients), and a read cursor left open while the caller writes
+    pins a snapshot that an overlapped extract's commit makes stale — the next BEGIN IMMEDIATE
+    on this connection then fails at once with ``database is locked``.
+    """
     rows = store.conn.execute(
         f"SELECT {column}, source_id FROM dedup_keys WHERE {column} IN (SELECT {column} FROM"  # noqa: S608
         f" dedup_keys WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*)>1)"
-        f" ORDER BY {column}, filled DESC, created, CAST(source_id AS INTEGER), source_id")
+        f" ORDER BY {column}, filled DESC, created, CAST(source_id AS INTEGER), source_id"
+    ).fetchall()
     current: str | None = None
     ids: list[str] = []
     for key, sid in rows:
@@ -114,7 +128,9 @@ def _groups(store: StagingStore, column: str) -> Iterator[tuple[str, list[str]]]
         yield current or "", ids
 
 
-def _merge(store: StagingStore, survivor: str, others: list[str]) -> None:
+def _fills(store: StagingStore, survivor: str, others: list[str]
+           ) -> list[tuple[str, str, str, str]]:
+    """(object, survivor, field, from id) for each empty field of the survivor another fills."""
     base = store.get("patient", survivor)
     assert base is not None
     have = {k for k, v in base.record.model_dump().items() if v not in (None, "", [], {})}
@@ -128,9 +144,17 @@ def _merge(store: StagingStore, survivor: str, others: list[str]) -> None:
                 continue
             have.add(k)
             provenance.append(("patient", survivor, k, oid))
+    return provenance
+
+
+def _write_merges(store: StagingStore, merges: list[tuple[str, str]],
+                  provenance: list[tuple[str, str, str, str]]) -> None:
+    """One write transaction for many groups (it was one per group)."""
+    if not merges:
+        return
     with store.tx() as c:
         c.executemany("INSERT OR REPLACE INTO merges VALUES ('patient', ?, ?, 'same email')",
-                      [(oid, survivor) for oid in others])
+                      merges)
         c.executemany("INSERT OR REPLACE INTO merge_fields VALUES (?,?,?,?)", provenance)
 
 
