@@ -46,6 +46,9 @@ class Options(BaseModel):
     overlap_extract_and_load: bool = True
     encrypt_at_rest: bool = False
     encryption_key_env: str = "FERRY_ENCRYPTION_KEY"
+    # the practice's country (ISO code, e.g. AU): numbering plan for phone numbers of records
+    # whose address names no country; unset = detected from the clinics by `ferry audit`
+    phone_region: str | None = Field(default=None, pattern="^[A-Z]{2}$")
 
 
 class Settings(BaseModel):

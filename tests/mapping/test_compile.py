@@ -55,7 +55,7 @@ def doc(**over):
 
 def patient(**kw):
     base = dict(source_id="p1", first_name="Jane", last_name="Doe", email="JANE@EXAMPLE.com",
-                phone="07700 900123", mrn="MRN123456", blood_group="A pos", clinic_id="c1",
+                phone="07911 123456", mrn="MRN123456", blood_group="A pos", clinic_id="c1",
                 primary_practitioner_id="pr1")
     base.update(kw)
     return Patient(**base)
@@ -71,7 +71,7 @@ def test_build_person():
     assert b.error is None and not b.field_errors and not b.unresolved
     assert b.payload == {
         "h_ferry_source_id": "p1", "last_name": "Doe", "name": "Jane Doe",
-        "emails": "JANE@example.com", "phones": "+447700900123", "h_mrn": "MRN1",
+        "emails": "JANE@example.com", "phones": "+447911123456", "h_mrn": "MRN1",
         "h_blood_group": "A+", "org_id": "500", "owner_id": "9", "h_industry": "Healthcare"}
     assert b.trace["h_mrn"] == ["truncate", "truncated"]
     assert b.trace["h_blood_group"] == ["value_map"]

@@ -16,7 +16,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from ferry.connectors.base import ObjectInfo
@@ -24,6 +23,7 @@ from ferry.engine import dedup
 from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import resolve_target
 from ferry.mapping.model import MappingDoc
+from ferry.mapping.phones import read_phone, record_country
 from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import Kind, PhiClass, fields_of
 from ferry.model.staging import StagingStore
@@ -124,26 +124,21 @@ def _email_ok(value: str) -> bool:
     return True
 
 
-def _phone_ok(value: str, region: str) -> bool:
-    try:
-        n = phonenumbers.parse(value, None if value.strip().startswith("+") else region)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.is_valid_number(n)
-
-
-def _check_values(rec: Record, obj: str, findings: _Findings, region: str, today: dt.date
-                  ) -> None:
+def _check_values(rec: Record, obj: str, findings: _Findings, region: str | None,
+                  today: dt.date) -> None:
     ref = f"source:{obj}:{rec.source_id}"
+    country = record_country(rec)  # the record's own address decides its numbering plan
     for f in fields_of(type(rec)):
         v = getattr(rec, f.name)
         if v in (None, "", []):
             continue
         if f.kind == Kind.EMAIL and isinstance(v, str) and not _email_ok(v):
             findings.hit(obj, f.name, "invalid_email", "not a valid email address", ref)
-        elif f.kind == Kind.PHONE and isinstance(v, str) and not _phone_ok(v, region):
-            findings.hit(obj, f.name, "invalid_phone", f"not a valid phone number ({region}"
-                         " numbering plan for numbers without a country code)", ref)
+        elif f.kind == Kind.PHONE and isinstance(v, str) and \
+                read_phone(v, country=country, practice=region).e164 is None:
+            findings.hit(obj, f.name, "invalid_phone", "not a valid phone number in the"
+                         " numbering plan of the record's address country, else the practice's"
+                         f" ({region or 'none known'}); the map leaves it empty", ref)
         elif f.kind == Kind.DATE and isinstance(v, dt.date):
             if v > today:
                 if f.name == "date_of_birth":
@@ -196,27 +191,29 @@ def _overlong_limits(doc: MappingDoc | None, dest_info: list[ObjectInfo] | None
     return out
 
 
-COUNTRIES = {"united kingdom": "GB", "uk": "GB", "england": "GB", "australia": "AU",
-             "new zealand": "NZ", "united states": "US", "usa": "US", "ireland": "IE",
-             "canada": "CA", "spain": "ES", "españa": "ES", "france": "FR", "germany": "DE"}
-
-
-def practice_region(store: StagingStore, default: str = "GB") -> str:
-    """The numbering plan for phones without a country code: the clinics' country."""
-    seen: Counter[str] = Counter()
-    for c in store.iter_records("clinic"):
-        country = (getattr(c, "country", None) or "").strip()
-        code = country.upper() if len(country) == 2 else COUNTRIES.get(country.lower())
-        if code:
-            seen[code] += 1
-    return seen.most_common(1)[0][0] if seen else default
+def practice_region(store: StagingStore) -> str | None:
+    """The practice's country (numbering plan for phones of records without an address
+    country): the clinics' most common country, else the patients'; ``None`` when neither
+    names one (then only numbers with a ``+`` prefix are valid)."""
+    for obj in ("clinic", "patient"):
+        seen: Counter[str] = Counter()
+        for i, rec in enumerate(store.iter_records(obj)):
+            code = record_country(rec)
+            if code:
+                seen[code] += 1
+            if i >= 2000:
+                break
+        if seen:
+            return seen.most_common(1)[0][0]
+    return None
 
 
 def audit(store: StagingStore, *, source_info: list[ObjectInfo] | None = None,
           dest_info: list[ObjectInfo] | None = None, doc: MappingDoc | None = None,
           region: str | None = None, show_phi: bool = False, today: dt.date | None = None
           ) -> dict[str, Any]:
-    """The data dictionary (objects → fields) and findings, as report data."""
+    """The data dictionary (objects → fields) and findings, as report data. ``region``: the
+    practice's country when known (``options.phone_region``), else detected from the data."""
     today = today or dt.datetime.now(dt.UTC).date()
     region = region or practice_region(store)
     findings = _Findings()

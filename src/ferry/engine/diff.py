@@ -17,7 +17,9 @@ with the id map now complete, so it is what was sent) and compared, key by key, 
 * ``missing``        sent but not stored (unexplained), or left empty because a transform
                      refused the value, or because the destination could not take it and said
                      so field by field (``WriteResult.field_errors``), and the skip file says
-                     so (explained)
+                     so (explained) — except a value that is not valid for its kind (a phone
+                     number no numbering plan accepts, ``InvalidValueError``): never guessed,
+                     never explained, so the verdict fails until the source is fixed
 * ``unexpected``     a mapped destination field holds a value the map did not send
 
 The verdict passes only when every difference is explained. Values are masked by the source
@@ -39,7 +41,7 @@ from typing import Any
 from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import CompiledMap, Lookup
 from ferry.mapping.model import FieldMap
-from ferry.mapping.transforms import get_value
+from ferry.mapping.transforms import UNEXPLAINED_FLAGS, get_value
 from ferry.model.fields import PhiClass
 
 __all__ = ["CATEGORIES", "EXPLAINED_SKIPS", "FieldDiff", "SampleDiff", "as_number", "classify",
@@ -133,8 +135,8 @@ class FieldDiff:
 
 def classify(source_value: Any, sent: Any, stored: Any, trace: list[str], *,
              field_error: str | None = None, dest_error: str | None = None,
-             as_stored: Any = _UNSET, rule: Callable[[Any, Any], str | None] | None = None
-             ) -> tuple[str, bool, str]:
+             as_stored: Any = _UNSET, rule: Callable[[Any, Any], str | None] | None = None,
+             bad_value: bool = False) -> tuple[str, bool, str]:
     """(category, explained, note) of one field. ``dest_error``: the destination wrote the
     record but left this field empty, with this reason (in the skip file); ``as_stored``: the
     sent value in the form the destination reads it back (``Destination.stored_form``);
@@ -147,6 +149,9 @@ def classify(source_value: Any, sent: Any, stored: Any, trace: list[str], *,
                 return "unexpected", True, f"by the destination's rule: {why}"
             return "unexpected", False, "the destination holds a value the map did not send"
         if field_error and not _empty(source_value):
+            if bad_value:  # never guessed, never explained: the source value needs fixing
+                return "missing", False, (f"left empty: {field_error}; fix it at the source"
+                                          " (in the skip file and the audit)")
             return "missing", True, f"left empty by the map: {field_error} (in the skip file)"
         return "equal", True, ""
     if _empty(stored):
@@ -155,6 +160,9 @@ def classify(source_value: Any, sent: Any, stored: Any, trace: list[str], *,
                                      " (in the skip file)")
         return "missing", False, "sent but not stored by the destination"
     steps = [t for t in trace if t not in ("truncated",)]
+    bad = [t for t in trace if t in UNEXPLAINED_FLAGS]
+    if bad and same(sent, stored):
+        return "missing", False, f"{', '.join(bad)}: not a valid value; fix it at the source"
     if same(sent, stored):
         if "truncated" in trace:
             return "truncated", True, "cut by the map's truncate transform"
@@ -268,7 +276,7 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
             (lambda a, b, k=f.key: design_rule(k, a, b))  # type: ignore[misc]
         cat, ok, note = classify(src, sent, got, trace, field_error=errors.get(f.label),
                                  dest_error=(dest_errors or {}).get(f.key), as_stored=as_stored,
-                                 rule=rule)
+                                 rule=rule, bad_value=f.label in built.unexplained)
         phi = phi_of(cm, fm)
         # Destination ids and constants are not PHI; what came from a PHI field is.
         out.append(FieldDiff(ref, cm.om.name, dest, f.label, f.key, cat, ok,

@@ -182,7 +182,7 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     dest = dest or open_destination(project)
     doc, withheld, gate = gate_for(project, doc, dest)
     hold = hold or gate
-    compiled = {cm.om.name: cm for cm in compile_mapping(doc)}
+    compiled = {cm.om.name: cm for cm in compile_mapping(doc, region=project.phone_region)}
     store = project.store
     if dry_run:
         run_id = f"dry-run-{now_iso()}"

@@ -64,6 +64,16 @@ class Project:
         return self._store
 
     @cached_property
+    def phone_region(self) -> str | None:
+        """The practice's country for phone numbers: ``options.phone_region``, else the one the
+        audit detects from the staged clinics (``None``: only ``+`` numbers are readable)."""
+        if self.settings_path.exists() and self.settings.options.phone_region:
+            return self.settings.options.phone_region
+        from ferry.engine.audit_source import practice_region
+
+        return practice_region(self.store)
+
+    @cached_property
     def audit(self) -> AuditLog:
         return AuditLog(self.store)
 

@@ -226,7 +226,8 @@ def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any
         hold = hold or gate
         report = load(project, kind="sample", only=selection, dest=dest, progress=progress,
                       hold=hold)
-        result = sample_diff(project.store, compile_mapping(doc), dest,
+        result = sample_diff(project.store, compile_mapping(doc, region=project.phone_region),
+                             dest,
                              project_lookup(project, dest), selection, run_id=report.run_id,
                              show_phi=show_phi, gate=hold)
         result.withheld = list(report.withheld)

@@ -426,7 +426,8 @@ def run_reconcile(project: Any) -> Reconciliation:
     doc = apply_keys(confirmed_mapping(project), project.store)
     dest = open_destination(project)
     try:
-        return reconcile(project.store, project.audit, doc, compile_mapping(doc), dest,
+        return reconcile(project.store, project.audit, doc,
+                         compile_mapping(doc, region=project.phone_region), dest,
                          project_lookup(project, dest))
     finally:
         dest.close()

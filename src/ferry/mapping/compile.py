@@ -46,6 +46,7 @@ class Built:
     field_errors: list[RecordError] = field(default_factory=list)
     error: RecordError | None = None
     trace: dict[str, list[str]] = field(default_factory=dict)
+    unexplained: set[str] = field(default_factory=set)  # field labels left empty by bad values
 
     @property
     def ok(self) -> bool:
@@ -80,9 +81,11 @@ class _Field:
 class CompiledMap:
     """One ObjectMap ready to build payloads."""
 
-    def __init__(self, om: ObjectMap, doc: MappingDoc, *, need_keys: bool = True) -> None:
+    def __init__(self, om: ObjectMap, doc: MappingDoc, *, need_keys: bool = True,
+                 region: str | None = None) -> None:
         self.om = om
         self.doc = doc
+        self.region = region  # the practice's country, for phone numbers without a country code
         self.id_key: str | None = (
             resolve_target(doc, om.target, om.id_field, need_key=need_keys)
             if om.id_field and om.mode == "record" else None)
@@ -133,7 +136,8 @@ class CompiledMap:
         if self.id_key:
             out.payload[self.id_key] = record.source_id
         for f in self.fields:
-            ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key=f.key, fm=f.fm)
+            ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key=f.key, fm=f.fm,
+                      region=self.region)
             try:
                 value, names = self._value(f.fm, ctx)
             except TransformError as exc:
@@ -143,6 +147,8 @@ class CompiledMap:
                     out.error = err
                     return out
                 out.field_errors.append(err)
+                if not exc.explained:
+                    out.unexplained.add(f.label)
                 continue
             out.unresolved.extend(ctx.refs)
             if value in (None, "", []):
@@ -259,11 +265,12 @@ def _sum(values: list[Any]) -> Any:
     return float(total) if any(isinstance(v, float) for v in nums) else total
 
 
-def compile_mapping(doc: MappingDoc, *, need_keys: bool = True) -> list[CompiledMap]:
+def compile_mapping(doc: MappingDoc, *, need_keys: bool = True, region: str | None = None
+                    ) -> list[CompiledMap]:
     """One CompiledMap per ObjectMap, in file order. A custom field without its key is a
     MappingError naming it (``need_keys=False`` compiles before ``prepare``, for previews)."""
     names = [om.name for om in doc.objects]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise MappingError(f"object map name(s) used twice: {', '.join(sorted(dup))}")
-    return [CompiledMap(om, doc, need_keys=need_keys) for om in doc.objects]
+    return [CompiledMap(om, doc, need_keys=need_keys, region=region) for om in doc.objects]

@@ -7,6 +7,8 @@ those registered with ``on_empty=True`` (constant, default, owner, template …)
 Transforms that resolve things outside the record (``ref``, ``owner``, ``stage``, ``pipeline``,
 templates naming another record) go through ``ctx.lookup`` / ``ctx.doc``. ``ctx.flags`` collects
 words for the diff report ("truncated"); ``ctx.refs`` the references with no destination id yet.
+A flag in ``UNEXPLAINED_FLAGS`` makes the diff call the field unexplained even when it was stored
+as sent (a phone list that left an invalid number out).
 """
 
 from __future__ import annotations
@@ -55,11 +57,15 @@ class Ctx:
     doc: MappingDoc
     key: str
     fm: FieldMap | None = None
+    region: str | None = None  # the practice's country (phone numbers without a country code)
     flags: list[str] = field(default_factory=list)
     refs: list[RefNeed] = field(default_factory=list)
 
 
 Fn = Callable[[Any, dict[str, Any], Ctx], Any]
+
+#: trace flags the sample diff never explains
+UNEXPLAINED_FLAGS = frozenset({"invalid number left out"})
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from ferry.mapping.address import parse_address
+from ferry.mapping.phones import read_phone, record_country
 from ferry.mapping.transforms import (
     Ctx,
     SafeFormatter,
@@ -25,7 +25,7 @@ from ferry.mapping.transforms import (
     template_namespace,
     transform,
 )
-from ferry.mapping.value_maps import TransformError
+from ferry.mapping.value_maps import InvalidValueError, TransformError
 
 # ---------------------------------------------------------------------------------------------
 # text
@@ -222,18 +222,26 @@ def t_address_line(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
 
 @transform("phone_e164")
 def t_phone(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
-    """A phone number → E.164 (``region`` is the hint for national numbers, default US).
-    A list (several sources) gives a list of the non-empty numbers, duplicates removed."""
+    """A phone number → E.164, read in the numbering plan of the record's address country, else
+    ``region`` (when the map pins one), else the practice's country, else only by its own
+    ``+`` prefix (``ferry.mapping.phones``). A number that is not valid there is never guessed:
+    the field is left empty and the sample diff calls it unexplained. A list (several sources)
+    gives the valid numbers, duplicates removed; one left out is flagged the same way."""
+    country = record_country(ctx.record)
+    practice = str(args["region"]).upper() if args.get("region") else ctx.region
     if isinstance(value, list):
-        out = [t_phone(v, args, ctx) for v in value if v not in (None, "")]
-        return list(dict.fromkeys(out)) or None
-    try:
-        num = phonenumbers.parse(_text(value), str(args.get("region", "US")))
-    except phonenumbers.NumberParseException:
-        raise TransformError("not a phone number") from None
-    if not phonenumbers.is_possible_number(num):
-        raise TransformError("not a valid phone number")
-    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+        reads = [read_phone(_text(v), country=country, practice=practice)
+                 for v in value if v not in (None, "")]
+        good = [r.e164 for r in reads if r.e164]
+        if len(good) < len(reads):
+            if not good:
+                raise InvalidValueError(reads[0].reason)
+            ctx.flags.append("invalid number left out")
+        return list(dict.fromkeys(good)) or None
+    got = read_phone(_text(value), country=country, practice=practice)
+    if got.e164 is None:
+        raise InvalidValueError(got.reason)
+    return got.e164
 
 
 @transform("email")

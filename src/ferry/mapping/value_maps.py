@@ -28,7 +28,17 @@ FLAG = "flag"
 
 
 class TransformError(ValueError):
-    """A value could not be transformed; the message never quotes the value."""
+    """A value could not be transformed; the message never quotes the value. ``explained``:
+    leaving the field empty is what the confirmed map says to do (the sample diff accepts it)."""
+
+    explained = True
+
+
+class InvalidValueError(TransformError):
+    """The source value is not valid for its kind (a phone number no numbering plan accepts):
+    the field is left empty, and the sample diff never calls that explained."""
+
+    explained = False
 
 
 def norm_key(value: Any) -> str:

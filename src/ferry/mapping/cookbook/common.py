@@ -2,7 +2,8 @@
 
 The recipes in ``ferry/mapping/recipes/*.yaml`` are written by this package so that the twelve
 source × destination pairs follow one logic: the seed pages' object tables per destination, with
-a few per-source switches (phone region, seed-specific object choices). Edit here, regenerate,
+a few per-source switches (seed-specific object choices; phone numbers are read per record
+in the country of its address or the practice's, never a region per source). Edit here, regenerate,
 and review the YAML diff.
 """
 
@@ -30,9 +31,6 @@ from ferry.model.fields import Kind, fields_of
 
 SOURCES = ("practicehub", "pulse", "clinic_csv", "fhir_bulk")
 DESTINATIONS = ("pipedrive", "salesforce", "odoo")
-
-#: phone-number region hint per source (national numbers are read in this region)
-REGION = {"practicehub": "GB", "pulse": "IN", "clinic_csv": "US", "fhir_bulk": "US"}
 
 SEED = {
     ("clinic_csv", "pipedrive"): "000", ("fhir_bulk", "pipedrive"): "000",
@@ -78,10 +76,6 @@ class Book:
     pipelines: list[Pipeline] = field(default_factory=list)
     activity_types: list[str] = field(default_factory=list)
     _owner: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def region(self) -> str:
-        return REGION.get(self.source, "US")
 
     def cf(self, obj: str, name: str, label: str, kind: Kind, options: list[str] | None = None,
            *, ref: str | None = None, external_id: bool = False) -> str:

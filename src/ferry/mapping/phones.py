@@ -1,0 +1,79 @@
+"""Which numbering plan a phone number is read in, and whether it is a valid number.
+
+A national number ("0412 345 678", "(02) 9124 0249") means nothing without a country: read in the
+wrong plan it becomes a different, often valid-looking, number (+44 2 9124 0249). So the plan is
+decided per record, never per source: the country of the record's own address, else the
+practice's country (detected by ``ferry audit`` from the clinics, or ``options.phone_region`` in
+ferry.yaml), else only the number's own ``+``/``00`` prefix. A number that does not parse, or
+parses to a number that is not valid in its plan, is never turned into E.164: the audit lists it
+as a field finding and the map leaves the field empty (the sample diff calls it unexplained).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+
+from ferry.mapping.address import COUNTRIES as _COUNTRY_NAMES
+from ferry.mapping.address import parse_address
+
+#: every region phonenumbers knows a numbering plan for (ISO 3166-1 alpha-2)
+REGIONS: frozenset[str] = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+_NAME_TO_CODE = {
+    "United States": "US", "United Kingdom": "GB", "Ireland": "IE", "Canada": "CA",
+    "Australia": "AU", "New Zealand": "NZ", "India": "IN", "Netherlands": "NL", "Spain": "ES",
+    "Germany": "DE", "France": "FR",
+}
+_ALPHA3 = {"USA": "US", "GBR": "GB", "IRL": "IE", "CAN": "CA", "AUS": "AU", "NZL": "NZ",
+           "IND": "IN", "NLD": "NL", "ESP": "ES", "DEU": "DE", "FRA": "FR"}
+_EXTRA_NAMES = {"españa": "ES", "deutschland": "DE", "nederland": "NL", "aotearoa": "NZ"}
+
+
+def country_code(text: Any) -> str | None:
+    """ISO alpha-2 code of a country written as a code ("AU", "AUS") or an English name
+    ("Australia", "UK"); ``None`` when it is not recognised."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    t = text.strip().rstrip(".")
+    if t.upper() == "UK":
+        return "GB"
+    if len(t) == 2 and t.upper() in REGIONS:
+        return t.upper()
+    if len(t) == 3 and t.upper() in _ALPHA3:
+        return _ALPHA3[t.upper()]
+    name = _COUNTRY_NAMES.get(t.lower())
+    return _NAME_TO_CODE.get(name) if name else _EXTRA_NAMES.get(t.lower())
+
+
+def record_country(record: Any) -> str | None:
+    """The country of a record's own address: its ``country`` field, else the country named at
+    the end of its one-line ``address``."""
+    code = country_code(getattr(record, "country", None))
+    if code:
+        return code
+    one_line = getattr(record, "address", None)
+    return country_code(parse_address(one_line).country) if isinstance(one_line, str) else None
+
+
+@dataclass(frozen=True)
+class PhoneRead:
+    e164: str | None  # None: not a valid number
+    plan: str | None  # the numbering plan it was read in (None: only an international prefix)
+    reason: str = ""  # why it is not valid (never quotes the number)
+
+
+def read_phone(text: str, *, country: str | None, practice: str | None) -> PhoneRead:
+    """Read ``text`` in the plan of ``country`` (the record's), else ``practice``, else by its
+    own international prefix only."""
+    plan = country or practice
+    where = f"{plan} numbering plan" if plan else "no country known, no international prefix"
+    try:
+        num = phonenumbers.parse(text, plan)
+    except phonenumbers.NumberParseException:
+        return PhoneRead(None, plan, f"not a phone number ({where})")
+    if not phonenumbers.is_valid_number(num):
+        return PhoneRead(None, plan, f"not a valid phone number ({where})")
+    return PhoneRead(phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), plan)
