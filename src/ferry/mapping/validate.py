@@ -4,8 +4,8 @@
 unknown source fields, unknown targets, type clashes, value maps that miss values present in the
 data (values are named only for non-PHI fields), required destination fields unmapped, custom
 field names duplicated, fields still in review, ignored fields without a reason, broken
-transforms. ``confirm`` raises one MappingError listing them all, or records
-``confirmed: {hash, by, at}``.
+transforms, transform arguments that do not fit their schema (``transform_args``). ``confirm``
+raises one MappingError listing them all, or records ``confirmed: {hash, by, at}``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ferry.mapping.compile import CompiledMap
 from ferry.mapping.cookbook.common import fields_used
 from ferry.mapping.mapping_file import content_hash, load_rt, parse_doc, write_rt
 from ferry.mapping.model import Confirmation, FieldMap, MappingDoc, ObjectMap
+from ferry.mapping.transform_args import check_args
 from ferry.mapping.value_maps import KEEP, missing_values
 from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import FieldInfo, Kind, PhiClass, field_info
@@ -252,6 +253,9 @@ def validate(doc: MappingDoc, profile: DataProfile | None = None,
         except MappingError as exc:
             out.append(str(exc))
         for fm in om.fields:
+            for t in fm.transform if fm.status == "mapped" else []:
+                out.extend(f"{om.name}: field {fm.target!r}, transform {t.name}: {p}"
+                           for p in check_args(t.name, t.args))
             _check_field(doc, om, fm, profile, info, out)
             _check_options(doc, om, fm, profile, out)
         if om.mode == "record":
