@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
 
 from ferry.errors import ConfigError
@@ -58,6 +59,21 @@ class Settings(BaseModel):
     destination: ConnectorSettings
     options: Options = Field(default_factory=Options)
     baa: BaaConfirmation = Field(default_factory=BaaConfirmation)
+    #: staging backend: unset = the embedded SQLite file in .ferry/; ``postgresql://user@host/db``
+    #: = one schema of that database per project (a fleet of workers shares it)
+    store: str | None = None
+    store_password_env: str = "FERRY_STORE_PASSWORD"
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError("store must be a postgresql:// URL (leave it out for the embedded"
+                             " SQLite file)")
+        if v and urlsplit(v).password:
+            raise ValueError("store URL holds a password: remove it and set the environment"
+                             " variable named by store_password_env")
+        return v
 
 
 def _yaml() -> YAML:

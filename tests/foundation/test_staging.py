@@ -25,10 +25,9 @@ def pt(i: int, name: str = "Ann") -> Patient:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StagingStore:
-    s = StagingStore(tmp_path / "s.db")
-    yield s
-    s.close()
+def store(backend) -> StagingStore:  # type: ignore[no-untyped-def]
+    """A fresh store on each backend (SQLite file, PostgreSQL schema)."""
+    return backend.open("s")
 
 
 def test_put_get_iter_count(store: StagingStore) -> None:
@@ -91,8 +90,8 @@ class Exploding:
         return data
 
 
-def test_put_page_is_all_or_nothing(tmp_path: Path) -> None:
-    store = StagingStore(tmp_path / "s.db", codec=Exploding(7))
+def test_put_page_is_all_or_nothing(backend) -> None:  # type: ignore[no-untyped-def]
+    store = backend.open("s", codec=Exploding(7))
     store.put_page("patient", [pt(i) for i in range(5)], "extract:patient", "1")
     with pytest.raises(OSError):
         store.put_page("patient", [pt(i) for i in range(5, 10)], "extract:patient", "2")
@@ -104,8 +103,8 @@ def test_put_page_is_all_or_nothing(tmp_path: Path) -> None:
 CHILD = textwrap.dedent("""
     import datetime as dt, sys
     from ferry.model.entities import Patient
-    from ferry.model.staging import StagingStore
-    s = StagingStore(sys.argv[1])
+    from ferry.model.stores import open_store
+    s = open_store(sys.argv[1], schema=sys.argv[2] if len(sys.argv) > 2 else None)
     t = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     page = int(s.get_checkpoint("p") or 0)
     print("ready", flush=True)
@@ -116,32 +115,29 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _committed_page(db: Path) -> int:
+def _committed_page(backend) -> int:  # type: ignore[no-untyped-def]
     """The child's last committed page, read through a connection of our own."""
-    import sqlite3
-
     try:
-        with sqlite3.connect(db, timeout=5) as c:
-            row = c.execute("SELECT value FROM checkpoints WHERE scope='p'").fetchone()
-    except sqlite3.OperationalError:  # not created yet
+        rows = backend.sql("k", "SELECT value FROM checkpoints WHERE scope='p'")
+    except Exception:  # not created yet
         return 0
-    return int(row[0]) if row else 0
+    return int(rows[0][0]) if rows else 0
 
 
-def test_kill_9_mid_extract_leaves_pages_whole(tmp_path: Path) -> None:
-    db = tmp_path / "k.db"
+def test_kill_9_mid_extract_leaves_pages_whole(backend) -> None:  # type: ignore[no-untyped-def]
     before = 0
     for _ in range(2):
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(db)], stdout=subprocess.PIPE)
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, *backend.args("k")],
+                                stdout=subprocess.PIPE)
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
         # kill mid-stream once it has committed a few pages, however slow the machine is
         deadline = time.monotonic() + 60
-        while _committed_page(db) < before + 3 and time.monotonic() < deadline:
+        while _committed_page(backend) < before + 3 and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        store = StagingStore(db)
+        store = backend.open("k")
         page = int(store.get_checkpoint("p") or 0)
         assert page > before
         before = page
@@ -231,3 +227,49 @@ def test_batch_reads_walk_an_index_also_in_a_store_staged_before_it(tmp_path: Pa
     assert "TEMP B-TREE" not in plan, plan
     assert [s.source_id for b in store.iter_batches("patient", 20) for s in b] == \
         [str(i) for i in range(50)]
+
+
+def test_encrypted_at_rest_on_each_backend(backend) -> None:  # type: ignore[no-untyped-def]
+    """Staged payloads and audit before-images are ciphertext in the database itself."""
+    from ferry.errors import IntegrityError
+    from ferry.model.audit import AuditLog
+    from ferry.model.crypto import AesGcmCodec, new_key, parse_key
+
+    codec = AesGcmCodec(parse_key(new_key()))
+    store = backend.open("enc", codec=codec)
+    store.put_records("patient", [pt(1, "Zebulonia")])
+    AuditLog(store).append("r", kind="intent", op="update", dest_object="person", dest_id="9",
+                           before={"first_name": "Zebulonia"})
+    raw = [bytes(r[0]) for r in backend.sql("enc", "SELECT payload FROM records")]
+    raw += [bytes(r[0]) for r in backend.sql("enc", "SELECT before FROM audit")]
+    assert len(raw) == 2 and not any(b"Zebulonia" in b for b in raw)
+    again = backend.open("enc", codec=codec)
+    got = again.get("patient", "1")
+    assert got is not None and got.record.first_name == "Zebulonia"
+    assert next(AuditLog(again).entries()).before == {"first_name": "Zebulonia"}
+    with pytest.raises(IntegrityError, match="wrong key"):  # another key cannot read it
+        backend.open("enc", codec=AesGcmCodec(parse_key(new_key()))).get("patient", "1")
+
+
+def test_generated_practice_round_trips_on_each_backend(backend) -> None:  # type: ignore[no-untyped-def]
+    from ferry.sandbox.synth import Practice
+
+    store = backend.open("p")
+    p = Practice(seed=3, patients=15)
+    for obj in p.objects():
+        recs = list(p.iter(obj))
+        assert store.put_records(obj, recs).inserted == len(recs)
+        assert list(store.iter_records(obj)) == recs
+        assert store.put_records(obj, recs).unchanged == len(recs)
+
+
+def test_store_url_must_not_hold_a_password() -> None:
+    from ferry.settings import Settings
+
+    base = {"project": "p", "source": {"kind": "practicehub"},
+            "destination": {"kind": "pipedrive"}}
+    assert Settings.model_validate({**base, "store": "postgresql://ferry@db:5432/f"}).store
+    with pytest.raises(Exception, match="password"):
+        Settings.model_validate({**base, "store": "postgresql://ferry:hunter2@db:5432/f"})
+    with pytest.raises(Exception, match="postgresql"):
+        Settings.model_validate({**base, "store": "mysql://db/f"})

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ferry.errors import ConfigError
 from ferry.model.audit import AuditLog
 from ferry.model.staging import StagingStore
 from ferry.settings import Settings, load_settings
@@ -60,8 +61,23 @@ class Project:
     @property
     def store(self) -> StagingStore:
         if self._store is None:
-            self._store = StagingStore(self.state_dir / "staging.db", codec=self._codec())
+            self._store = self._open_store()
         return self._store
+
+    def _open_store(self) -> StagingStore:
+        """The embedded SQLite file, or the PostgreSQL schema ferry.yaml's ``store`` names."""
+        url = self.settings.store if self.settings_path.exists() else None
+        if not url:
+            return StagingStore(self.state_dir / "staging.db", codec=self._codec())
+        import os
+
+        from ferry.model.stores import open_store, schema_for
+
+        try:
+            return open_store(url, codec=self._codec(), schema=schema_for(self.settings.project),
+                              password=os.environ.get(self.settings.store_password_env))
+        except ValueError as exc:
+            raise ConfigError(f"ferry.yaml store: {exc}") from None
 
     @cached_property
     def phone_region(self) -> str | None:

@@ -5,7 +5,8 @@ the write-ahead audit log (see ``audit.py``) and skips. Each thread gets its own
 extraction and load can overlap; SQLite's WAL lets one writer and many readers work at once.
 Everything streams: inserts are batched and reads page by rowid, so memory stays flat.
 
-The public methods are the interface; a server database can take this class's place later.
+The public methods are the interface. The connection is the backend seam: ``pgstore.PgStagingStore``
+runs the same methods (and the engine's SQL) on PostgreSQL; write SQL that both accept.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 #: (object, seq) index from the last seq read, so a batch costs the same early or late in a pass
 BATCH_SQL = ("SELECT o.seq, r.source_id, r.payload, r.hash, r.deleted FROM record_order o"
              " JOIN records r ON r.object=o.object AND r.source_id=o.source_id"
-             " WHERE o.object=? AND o.seq>? AND (? OR r.deleted=0) AND (? IS NULL OR"
+             " WHERE o.object=? AND o.seq>? AND (?=1 OR r.deleted=0) AND (? IS NULL OR"
              " r.staged_at>?) ORDER BY o.seq LIMIT ?")
 
 #: per connection; a process has one connection per thread (two while migrate overlaps). Mapped
@@ -338,7 +339,7 @@ class StagingStore:
 
     def count(self, object_name: str, *, include_deleted: bool = False) -> int:
         return int(self.conn.execute(
-            "SELECT count(*) FROM records WHERE object=? AND (? OR deleted=0)",
+            "SELECT count(*) FROM records WHERE object=? AND (?=1 OR deleted=0)",
             (object_name, int(include_deleted))).fetchone()[0])
 
     def counts(self) -> dict[str, int]:
@@ -437,7 +438,7 @@ class StagingStore:
         sql = ("INSERT INTO idmap (src_object, source_id, dest_object, dest_id, run_id, created,"
                " payload_hash) VALUES (?,?,?,?,?,?,?) ON CONFLICT(src_object, source_id,"
                " dest_object) DO UPDATE SET dest_id=excluded.dest_id,"
-               " payload_hash=coalesce(excluded.payload_hash, payload_hash)")
+               " payload_hash=coalesce(excluded.payload_hash, idmap.payload_hash)")
         args = (src_object, source_id, dest_object, dest_id, run_id, int(created), payload_hash)
         if conn is None:
             with self.tx() as c:

@@ -45,8 +45,9 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
                dest_extra: dict[str, Any] | None = None,
                options: dict[str, Any] | None = None, fresh: bool = True,
                env_prefix: str = "FERRY_DEMO_", encrypt: bool = True,
-               key_env: str | None = None) -> Pair:
-    """Sandboxes on free ports + a project folder at ``directory`` wired to them."""
+               key_env: str | None = None, store: str | None = None) -> Pair:
+    """Sandboxes on free ports + a project folder at ``directory`` wired to them (staging in
+    the folder's SQLite file, or in the PostgreSQL database ``store`` names)."""
     if fresh and directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -81,6 +82,7 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
     settings = Settings(project=directory.name,
                         source=ConnectorSettings(**src_settings),
                         destination=ConnectorSettings(**dst_settings),
-                        options=Options(fallback_owner_email=FALLBACK_OWNER, **opts))
+                        options=Options(fallback_owner_email=FALLBACK_OWNER, **opts),
+                        store=store)
     save_settings(settings, directory / "ferry.yaml")
     return Pair(Project.at(directory), src_info, dst_info, practice, env, [*servers, dst_run])
