@@ -1,8 +1,10 @@
 """Entry point: builds the typer app from one module per verb under ``ferry.cli.commands``.
 
 Each command module exposes ``register(app: typer.Typer) -> None``. FerryErrors end the process
-with a one-line message and exit status 2; they never print a traceback (tracebacks can carry
-values, and values can be PHI).
+with a one-line message and exit status 2 (a spent daily API budget: 1, with the reset time);
+they never print a traceback (tracebacks can carry values, and values can be PHI). Exit codes of
+every verb: 0 done / PASS, 1 a FAIL (its table or verdict line says which), 2 unusable
+configuration or input, 3 unexpected failure, 130 interrupted (run it again to resume).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 import typer
 
 from ferry.cli.console import err_console
-from ferry.errors import FerryError
+from ferry.errors import BudgetExhausted, FerryError
 from ferry.phi import scrub
 
 COMMANDS = [
@@ -53,6 +55,13 @@ def main() -> None:
     scrub.install()
     try:
         app()
+    except BudgetExhausted as exc:
+        from ferry.engine.costing import reset_text
+
+        at = reset_text(exc.resets_at) or "when the day's budget resets"
+        err_console.print(f"[red]stopped:[/red] {scrub.scrub(str(exc))}; it resets {at}."
+                          " Run the same command again then: it resumes where it stopped.")
+        sys.exit(1)
     except FerryError as exc:
         err_console.print(f"[red]error:[/red] {scrub.scrub(str(exc))}")
         sys.exit(2)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.progress import Progress
 from rich.table import Table
 
@@ -30,29 +31,69 @@ def project_at(path: Path) -> Project:
     return proj
 
 
+class Tracker:
+    """A progress callback for ``engine.load`` (one bar per object map) that remembers where
+    the load is, so an interruption can say where it stopped."""
+
+    def __init__(self, prog: Progress) -> None:
+        self.prog = prog
+        self.bars: dict[str, Any] = {}
+        self.last: tuple[str, int, int] | None = None
+
+    def __call__(self, name: str, done: int, total: int) -> None:
+        if name not in self.bars:
+            self.bars[name] = self.prog.add_task(name, total=total)
+        self.prog.update(self.bars[name], completed=done, total=max(total, done))
+        self.last = (name, done, total)
+
+    def where(self) -> str:
+        if self.last is None:
+            return "before the first object map"
+        name, done, total = self.last
+        return f"in {name} ({done:,} of {total:,} records looked at)"
+
+
 @contextmanager
-def load_progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A progress callback for ``engine.load`` showing one bar per object map."""
-    bars: dict[str, Any] = {}
+def load_progress() -> Iterator[Tracker]:
     with progress() as prog:
-        def update(name: str, done: int, total: int) -> None:
-            if name not in bars:
-                bars[name] = prog.add_task(name, total=total)
-            prog.update(bars[name], completed=done, total=max(total, done))
-        yield update
+        yield Tracker(prog)
 
 
-def stats_table(title: str, stats: dict[str, Any]) -> Table:
-    """One row per object map with its outcome buckets."""
-    cols = ["created", "updated", "unchanged", "folded", "uploaded", "merged", "excluded",
-            "held", "skipped"]
-    table = Table(title=title)
-    table.add_column("map")
-    for c in cols:
-        table.add_column(c, justify="right")
-    for name, st in stats.items():
-        d = st.as_dict() if hasattr(st, "as_dict") else st
-        table.add_row(name, *[str(d.get(c, 0) or "") for c in cols])
+#: (header, how to read it from a map's stats) — the run's buckets, or a dry run's plan
+COLUMNS: list[tuple[str, str]] = [("create", "created"), ("update", "updated"),
+                                  ("same", "unchanged"), ("attach", "attached"),
+                                  ("merged", "merged"), ("excl.", "excluded"), ("held", "held"),
+                                  ("skip", "skipped")]
+
+
+def outcome(d: dict[str, Any], dry_run: bool) -> dict[str, int]:
+    """A map's outcome in the table's buckets; a dry run's plan reads as the run's buckets."""
+    plan = d.get("plan") or {}
+    if dry_run:
+        made = {"created": plan.get("create", 0), "updated": plan.get("update", 0),
+                "attached": d.get("folded", 0) + plan.get("upload", 0)}
+    else:
+        made = {"created": d.get("created", 0), "updated": d.get("updated", 0),
+                "attached": d.get("folded", 0) + d.get("uploaded", 0)}
+    return {**made, **{k: int(d.get(k, 0) or 0) for k in
+                       ("unchanged", "merged", "excluded", "held", "skipped")}}
+
+
+def stats_table(title: str, stats: dict[str, Any], dry_run: bool = False) -> Table:
+    """One row per object map with its outcome buckets, and a total; columns that are zero on
+    every row are left out, so the table fits 80 columns (long map names wrap, never the
+    headers)."""
+    rows = {name: outcome(st.as_dict() if hasattr(st, "as_dict") else st, dry_run)
+            for name, st in stats.items()}
+    cols = [(h, k) for h, k in COLUMNS if any(r[k] for r in rows.values())]
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_footer=True,
+                  collapse_padding=True)
+    table.add_column("map", overflow="fold", footer="total", min_width=12)
+    for h, k in cols:
+        table.add_column(h, justify="right", no_wrap=True, min_width=len(h),
+                         footer=f"{sum(r[k] for r in rows.values()):,}")
+    for name, r in rows.items():
+        table.add_row(name, *[f"{r[k]:,}" if r[k] else "" for _, k in cols])
     return table
 
 

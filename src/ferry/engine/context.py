@@ -30,6 +30,9 @@ class StoreLookup:
         self.store = store
         self.owners = owners
         self._labels: dict[tuple[str, str], str | None] = {}
+        #: dry run: (object, source id, destination object) the run would create; references
+        #: to them resolve (to a placeholder) as they will once the run has created them
+        self.planned: dict[tuple[str, str], set[str]] = {}
 
     def label(self, src_object: str, source_id: str) -> str | None:
         """A staged record's display name, for ``{clinic_name}``-style template fields.
@@ -48,7 +51,12 @@ class StoreLookup:
     def dest_id(self, src_object: str, source_id: str, dest_object: str | None = None
                 ) -> str | None:
         survivor = survivor_of(self.store, src_object, source_id)
-        return self.store.dest_id(src_object, survivor or source_id, dest_object)
+        found = self.store.dest_id(src_object, survivor or source_id, dest_object)
+        if found is None and self.planned:
+            targets = self.planned.get((src_object, survivor or source_id), set())
+            if targets and (dest_object is None or dest_object in targets):
+                return f"(planned {src_object}:{survivor or source_id})"
+        return found
 
     def owner(self, practitioner_source_id: str | None) -> str | None:
         return self.owners.owner(practitioner_source_id)
@@ -81,11 +89,15 @@ class MapStats:
     held: int = 0
     skipped: int = 0
     plan: Counter[str] = field(default_factory=Counter)
+    #: dry run only: why records would be skipped, held or excluded (a run logs them instead)
+    reasons: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "plan"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("plan", "reasons")}
         if self.plan:
             d["plan"] = dict(self.plan)
+        if self.reasons:
+            d["reasons"] = dict(self.reasons.most_common())
         return d
 
 

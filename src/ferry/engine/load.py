@@ -70,6 +70,15 @@ def _report(ctx: LoadContext, om: ObjectMap, n: int) -> None:
         ctx.progress(om.name, n, ctx.store.count(om.source))
 
 
+def _skip(ctx: LoadContext, st: MapStats, r: str, field: str | None, reason: str, stage: str,
+          summary: str | None = None) -> None:
+    """Log a record's skip with its reason; a dry run counts the reason instead (its plan)."""
+    if ctx.dry_run:
+        st.reasons[summary or reason] += 1
+    else:
+        ctx.store.skip(ctx.run_id, r, field, reason, stage)
+
+
 def _users(ctx: LoadContext, om: ObjectMap) -> None:
     """Practitioners → existing users: nothing is written, the id map learns the pairs."""
     st = ctx.stat(om.name)
@@ -78,10 +87,9 @@ def _users(ctx: LoadContext, om: ObjectMap) -> None:
             uid = ctx.owners.by_practitioner.get(s.source_id)
             if uid is None:
                 st.skipped += 1
-                if not ctx.dry_run:
-                    ctx.store.skip(ctx.run_id, ref("source", om.source, s.source_id), "email",
-                                   "no destination user with this email; records it owns go"
-                                   " to the fallback owner", "owners")
+                _skip(ctx, st, ref("source", om.source, s.source_id), "email",
+                      "no destination user with this email; records it owns go to the fallback"
+                      " owner", "owners")
                 continue
             st.unchanged += 1
             if not ctx.dry_run:
@@ -97,13 +105,11 @@ def _screen(ctx: LoadContext, om: ObjectMap, rec: Record, st: MapStats, r: str
         return verdict
     if isinstance(verdict, str) and verdict.startswith("excluded: "):
         st.excluded += 1
-        if not ctx.dry_run:
-            ctx.store.skip(ctx.run_id, r, None, verdict, "excluded")
+        _skip(ctx, st, r, None, verdict, "excluded")
         return None
     if verdict:
         st.held += 1
-        if not ctx.dry_run:
-            ctx.store.skip(ctx.run_id, r, None, f"held: {verdict}", "hold")
+        _skip(ctx, st, r, None, f"held: {verdict}", "hold")
         return None
     return rec
 
@@ -126,15 +132,14 @@ def _prepare(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, s: StagedRecord,
     built = cm.build(rec, ctx.lookup)
     if built.error is not None:
         st.skipped += 1
-        if not ctx.dry_run:
-            ctx.store.skip(ctx.run_id, r, built.error.field, built.error.reason, "transform")
+        _skip(ctx, st, r, built.error.field, built.error.reason, "transform")
         return None
     if built.unresolved:
         need = built.unresolved[0]
         st.skipped += 1
-        if not ctx.dry_run:
-            ctx.store.skip(ctx.run_id, r, need.field, f"references {need.object}:"
-                           f"{need.source_id}, which has no destination record", "reference")
+        _skip(ctx, st, r, need.field, f"references {need.object}:{need.source_id}, which has no"
+              " destination record", "reference",
+              summary=f"{need.field} references a {need.object} with no destination record")
         return None
     if not ctx.dry_run:
         for fe in built.field_errors:
@@ -168,6 +173,8 @@ def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
             if existing is None:
                 creates.append(item)
                 st.plan["create"] += 1
+                if ctx.dry_run:  # later maps see it as there, as they will in the run
+                    ctx.lookup.planned.setdefault((om.source, s.source_id), set()).add(om.target)
             elif ctx.store.payload_hash(om.source, s.source_id, om.target) == \
                     payload_hash(built.payload):
                 st.unchanged += 1
@@ -236,10 +243,9 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
             parent = _parent_dest(ctx, om, rec)
             if parent is None:
                 st.skipped += 1
-                if not ctx.dry_run:
-                    store.skip(ctx.run_id, ref("source", om.source, s.source_id),
-                               om.parent.via if om.parent else None,
-                               "parent record has no destination record", "reference")
+                _skip(ctx, st, ref("source", om.source, s.source_id),
+                      om.parent.via if om.parent else None,
+                      "parent record has no destination record", "reference")
                 continue
             parent_target, parent_id = parent
             order = str(getattr(rec, fold.order_by if fold else "updated_at", "") or "")
@@ -383,10 +389,14 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
                     isinstance(rec, Document) and rec.local_path
                     and Path(rec.local_path).exists()):
                 reason = "file content was not downloaded"
+            elif ctx.dry_run and isinstance(rec, Document):  # the writer refuses it in a run
+                size = rec.size or Path(str(rec.local_path)).stat().st_size
+                cap = ctx.dest.capabilities.max_file_bytes
+                if cap and size > cap:
+                    reason = f"file is over the destination's {cap:,}-byte limit"
             if reason:
                 st.skipped += 1
-                if not ctx.dry_run:
-                    ctx.store.skip(ctx.run_id, r, None, reason, "attach")
+                _skip(ctx, st, r, None, reason, "attach")
                 continue
             st.plan["upload"] += 1
             if ctx.dry_run:

@@ -1,0 +1,58 @@
+"""`ferry run --dry-run` prints the plan the run then carries out: per object map the same
+create / update / same / attach / merged / excluded / held / skip counts, with the reasons, and
+its API cost against today's budget. Driven through the CLI, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ferry.cli.common import outcome
+
+
+def ferry(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ferry", *args], capture_output=True,
+                          text=True, env={**os.environ, "COLUMNS": "80"}, timeout=600)
+
+
+def test_dry_run_plan_equals_the_runs_buckets(tmp_path: Path) -> None:
+    from ferry.sandbox.harness import start_pair
+
+    saved = dict(os.environ)
+    pair = start_pair(tmp_path / "proj", patients=12, seed=5, time_scale=2000.0,
+                      env_prefix="FERRY_DRY_")
+    try:
+        root = str(pair.project.root)
+        yaml = pair.project.settings_path
+        # a small file cap, so the plan must also foresee the destination refusing big files
+        yaml.write_text(yaml.read_text().replace("destination:\n",
+                                                 "destination:\n  max_file_bytes: 60000\n", 1))
+        for verb in (["extract"], ["map"], ["map", "--confirm"], ["prepare"]):
+            r = ferry(*verb, "-p", root)
+            assert r.returncode == 0, (verb, r.stdout[-2000:], r.stderr[-2000:])
+        dry = ferry("run", "--dry-run", "-p", root)
+        assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-2000:]
+        assert "plan (dry run)" in dry.stdout and "cost: about" in dry.stdout
+        assert "tokens left today" in dry.stdout
+        assert max(len(line) for line in dry.stdout.splitlines()) <= 80
+        run = ferry("run", "-p", root)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    finally:
+        pair.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+    reports = Path(root) / "reports" / "run"
+    plan = json.loads((reports / "dry-run.json").read_text())
+    (done_path,) = [p for p in reports.glob("*-run-*.json")]
+    done = json.loads(done_path.read_text())
+    planned = {m["map"]: outcome(m, dry_run=True) for m in plan["maps"]}
+    actual = {m["map"]: outcome(m, dry_run=False) for m in done["maps"]}
+    assert planned == actual
+    assert sum(o["created"] for o in actual.values()) > 12  # the plan is not all zeros
+    assert any(o["skipped"] for o in actual.values())  # …and it foresaw what was refused
+    reasons = {r for m in plan["maps"] for r in m.get("reasons", {})}
+    assert any("byte limit" in r for r in reasons), reasons
+    assert plan["cost"]["tokens"] > 0 and plan["cost"]["budget_remaining"] is not None
