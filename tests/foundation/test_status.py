@@ -64,7 +64,7 @@ def test_status_tables(project: Path) -> None:
     assert res.exit_code == 0, res.output
     out = res.output
     for word in ("Records per object", "patient", "appointment", "Runs", "extract", "done",
-                 "running", "Last checkpoints", "extract:patient", "cursor-after-page-1",
+                 "running", "Checkpoints", "extract:patient", "cursor-after-page-1",
                  "Skipped records: 1", "3 entries", "1 writes of unknown outcome"):
         assert word in out, word
     assert "ferry.yaml not found" in out

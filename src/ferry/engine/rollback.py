@@ -75,6 +75,19 @@ def _todo(audit: AuditLog, runs: list[str]) -> Iterator[AuditEntry]:
         yield e
 
 
+UNDO_WORD = {"create": "delete", "upload": "delete file", "update": "restore",
+             "delete": "re-create", "provision": "remove field/stage"}
+
+
+def preview(audit: AuditLog, runs: list[str]) -> dict[tuple[str, str], int]:
+    """What a rollback of ``runs`` will do, before it starts: (action, object) -> count."""
+    out: dict[tuple[str, str], int] = {}
+    for e in _todo(audit, runs):
+        key = (UNDO_WORD.get(e.op, e.op), e.dest_object)
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
 def rollback(store: StagingStore, audit: AuditLog, dest: Destination, runs: list[str],
              rollback_run_id: str, batch_size: int = 100) -> RollbackResult:
     result = RollbackResult(runs)

@@ -7,11 +7,13 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import ProjectOpt, print_paths, project_at
+from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console, err_console
 from ferry.engine.audit_source import audit as run_audit
 from ferry.engine.estimate import estimate, limits_for
 from ferry.reports.verification import write_audit
+
+SHOWN = 10  # findings printed, largest first; the report lists them all
 
 
 def _try(label: str, fn: Any) -> Any:
@@ -70,7 +72,13 @@ def register(app: typer.Typer) -> None:
         t = data["totals"]
         console.print(f"audit: {t['objects']} objects, {t['records']} records,"
                       f" {t['findings']} finding(s)")
-        for f in data["findings"]:
-            console.print(f"  {f['object']}.{f['field'] or '*'} {f['check']}: {f['count']}")
+        findings = sorted(data["findings"], key=lambda f: -int(f["count"] or 0))
+        for f in findings[:SHOWN]:
+            console.print(f"  {f['count']:>6,} {f['object']}.{f['field'] or '*'}"
+                          f" {f['check']}")
+        if len(findings) > SHOWN:
+            console.print(f"  … {len(findings) - SHOWN} more findings in the report")
         print_paths(*write_audit(proj.reports_dir("audit"), data,
                                  project=proj.settings.project))
+        verdict(None, f"audit: {t['records']:,} records in {t['objects']} objects,"
+                f" {t['findings']} finding(s) to read in the report", f"ferry map -p {project}")

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import typer
 
-from ferry.cli.common import ProjectOpt, load_progress, print_paths, project_at, stats_table
+from ferry.cli.common import (
+    ProjectOpt,
+    load_progress,
+    print_paths,
+    project_at,
+    stats_table,
+    verdict,
+)
 from ferry.cli.console import console
 from ferry.engine.pipeline import delta as run_delta
 from ferry.reports.render import write_report
@@ -41,8 +48,9 @@ def register(app: typer.Typer) -> None:
                                        "maps": [{"map": k, **v.as_dict()}
                                                 for k, v in report.stats.items()]},
                                       project=proj.settings.project, name=report.run_id))
-            if not watch:
-                return
-            if end is not None and dt.datetime.now(dt.UTC) >= end:
+            if not watch or (end is not None and dt.datetime.now(dt.UTC) >= end):
+                verdict(None, f"delta: {passes} pass(es); the last took"
+                        f" {sum(stats.staged.values()):,} changes",
+                        f"ferry reconcile -p {project}")
                 return
             time.sleep(every)

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import ProjectOpt, print_paths, project_at
+from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console, progress
 from ferry.engine.extract import ExtractStats
 from ferry.engine.pipeline import run_extract
@@ -47,7 +47,8 @@ def register(app: typer.Typer) -> None:
                                                                         "extract-field")]
         for s in problems[:SHOWN]:  # file, line, column and reason; never the value
             console.print(f"  {'kept' if s.stage == 'extract-field' else 'skipped'}: {s.reason}")
-        if len(problems) > SHOWN:
+        more = len(problems) > SHOWN
+        if more:
             console.print(f"  … {len(problems) - SHOWN} more in the extract report")
         print_paths(*write_report(proj.reports_dir("extract"), "extract",
                                   {"run": run_id, "stats": stats.__dict__,
@@ -56,3 +57,7 @@ def register(app: typer.Typer) -> None:
                                                 for s in problems],
                                    "staged": proj.store.counts()},
                                   project=proj.settings.project))
+        verdict(True if not problems and not stats.verdicts else None,
+                f"extract: {sum(stats.staged.values()):,} records staged"
+                + (f", {len(problems):,} problem(s) listed in the report" if problems else ""),
+                f"ferry audit -p {project}")

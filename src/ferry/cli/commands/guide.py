@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ferry.cli.common import ProjectOpt, print_paths, project_at
+from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console
 from ferry.engine.guide import guide as build_guide
 from ferry.reports.verification import write_guide
@@ -31,3 +31,5 @@ def register(app: typer.Typer) -> None:
                       f" {s['maps_not_migrated']} map(s) not migrated")
         print_paths(*write_guide(proj.reports_dir("guide"), data,
                                  project=proj.settings.project))
+        verdict(None, "guide written: rebuild these by hand in the destination",
+                f"open the guide report; ferry status -p {project}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import ProjectOpt, project_at
+from ferry.cli.common import ProjectOpt, project_at, verdict
 from ferry.cli.console import console, err_console
 
 
@@ -66,6 +66,7 @@ def register(app: typer.Typer) -> None:
             assert doc.confirmed is not None
             console.print(f"[green]confirmed[/] {path.name} ({doc.confirmed.hash[:12]}) by "
                           f"{doc.confirmed.by}; prepare/sample/run will use it")
+            verdict(True, "mapping confirmed", f"ferry prepare -p {project}")
             return
         if path.exists() and not force:
             raise typer.BadParameter(f"{path.name} exists (edit it, or --force to start again)")
@@ -76,5 +77,10 @@ def register(app: typer.Typer) -> None:
         console.print(f"wrote {path} — {len(doc.objects)} object maps, "
                       f"{sum(len(v) for v in doc.custom_fields.values())} custom fields to "
                       f"create, {len(review)} field(s) to review")
-        for name, src in review[:20]:
+        for name, src in review[:10]:
             console.print(f"  review: {name}: {src}")
+        if len(review) > 10:
+            console.print(f"  … {len(review) - 10} more marked `status: review` in {path.name}")
+        verdict(None, f"map proposed: read {path.name}"
+                + (f", settle the {len(review)} field(s) to review" if review else ""),
+                f"ferry map --confirm -p {project}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.table import Table
 
-from ferry.cli.common import ProjectOpt, print_paths, project_at
+from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console
 from ferry.engine.owners import match_owners
 from ferry.engine.pipeline import open_destination, run_prepare
@@ -20,20 +22,39 @@ def register(app: typer.Typer) -> None:
         """Idempotent: fields, objects, pipelines and stages already there are reused."""
         proj = project_at(project)
         run_id, provisioned = run_prepare(proj)
-        table = Table(title=f"prepare {run_id}")
-        for c in ("kind", "object", "name", "key", "created"):
-            table.add_column(c)
-        for p in provisioned:
-            table.add_row(p.item.kind, p.item.object, p.item.name, p.key,
-                          "yes" if p.created else "existed")
+        counts: Counter[tuple[str, str, str]] = Counter(
+            (p.item.kind, p.item.object, "created" if p.created else "existed")
+            for p in provisioned)
+        table = Table(title=f"prepare {run_id}", box=box.SIMPLE_HEAD, collapse_padding=True)
+        for c in ("what", "object", "created", "existed"):
+            table.add_column(c, justify="right" if c in ("created", "existed") else "left")
+        for kind, obj in dict.fromkeys((k, o) for k, o, _ in counts):
+            table.add_row(kind.replace("_", " "), obj, str(counts[(kind, obj, "created")] or ""),
+                          str(counts[(kind, obj, "existed")] or ""))
         console.print(table)
-        owners = match_owners(proj.store, open_destination(proj).users(),
-                              proj.settings.options.fallback_owner_email).report()
-        console.print(f"owners: {owners['matched']} practitioners matched,"
-                      f" {len(owners['unmatched'])} unmatched →"
-                      f" fallback {owners['fallback_owner'] or '(none set)'}")
+        made = [p for p in provisioned if p.created]
+        if made:
+            names = ", ".join(f"{p.item.object}.{p.item.name}" for p in made[:5])
+            console.print(f"created {len(made)}, e.g. {names}" + (" …" if len(made) > 5
+                                                                   else "") + " (all in the report)")
+        dest = open_destination(proj)
+        try:
+            owners = match_owners(proj.store, dest.users(),
+                                  proj.settings.options.fallback_owner_email).report()
+        finally:
+            dest.close()
+        unmatched = owners["unmatched"]
+        console.print(f"owners: {owners['matched']} practitioner(s) matched to users by email,"
+                      f" {len(unmatched)} unmatched → fallback"
+                      f" {owners['fallback_owner'] or '(none set)'}")
+        if unmatched and not owners["fallback_owner"]:
+            console.print("[yellow]hint:[/] records of unmatched practitioners get no owner;"
+                          " set options.fallback_owner_email in ferry.yaml to a destination"
+                          " user's email")
         schema = [{"kind": p.item.kind, "object": p.item.object, "name": p.item.name,
                    "key": p.key, "created": p.created} for p in provisioned]
         print_paths(*write_report(proj.reports_dir("prepare"), "prepare",
                                   {"run": run_id, "schema": schema, "owners": owners},
                                   project=proj.settings.project))
+        verdict(True, f"prepare: {len(made)} created, {len(provisioned) - len(made)} already"
+                " there", f"ferry sample -p {project}")

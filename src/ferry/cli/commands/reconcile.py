@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from pathlib import Path
 
 import typer
+from rich import box
+from rich.table import Table
 
-from ferry.cli.common import ProjectOpt, print_paths, project_at
+from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console
 from ferry.engine.reconcile import run_reconcile
 from ferry.reports.verification import write_reconcile
@@ -22,19 +25,37 @@ def register(app: typer.Typer) -> None:
         """
         proj = project_at(project)
         result = run_reconcile(proj)
+        table = Table(title="reconcile: source = loaded + merged + excluded + held + skipped",
+                      box=box.SIMPLE_HEAD, collapse_padding=True)
+        cols = [c for c in ("source", "loaded", "merged", "excluded", "held", "skipped",
+                            "unaccounted") if any(o.get(c) for o in result.objects)]
+        table.add_column("object", overflow="fold")
+        for c in cols:
+            table.add_column({"unaccounted": "MISSING", "excluded": "excl."}.get(c, c),
+                             justify="right", no_wrap=True)
         for o in result.objects:
-            console.print(f"  {o['object']}: source {o['source']} = loaded {o['loaded']} +"
-                          f" merged {o['merged']} + excluded {o['excluded']} + held {o['held']}"
-                          f" + skipped {o['skipped']}"
-                          + (f" [red]+ unaccounted {o['unaccounted']}[/]" if o["unaccounted"]
-                             else ""))
-        for d in result.discrepancies[:30]:
-            console.print(f"  [red]{d['kind']}[/] {d['ref']}: {d['detail']}")
-        status = "[green]balanced[/]" if result.balanced else \
-            f"[red]NOT balanced ({len(result.discrepancies)} discrepancies)[/]"
-        console.print(f"reconcile: {status}")
+            table.add_row(o["object"], *[(f"[red]{o[c]:,}[/]" if c == "unaccounted"
+                                          else f"{o[c]:,}") if o.get(c) else ""
+                                         for c in cols])
+        console.print(table)
+        kinds = Counter(d["kind"] for d in result.discrepancies)
+        shown: set[str] = set()
+        for d in result.discrepancies:
+            if d["kind"] not in shown and len(shown) < 8:
+                shown.add(d["kind"])
+                console.print(f"  [red]{d['kind']}[/] x{kinds[d['kind']]}: e.g. {d['ref']}:"
+                              f" {d['detail']}")
+        if len(kinds) > 8:
+            console.print(f"  … {len(kinds) - 8} more kinds of discrepancy in the report")
         name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-reconcile"
         print_paths(*write_reconcile(proj.reports_dir("reconcile"), result.as_dict(),
                                      project=proj.settings.project, name=name))
         if not result.balanced:
+            verdict(False, f"NOT balanced: {len(result.discrepancies):,} discrepancies"
+                    f" ({', '.join(f'{k} {v}' for k, v in kinds.most_common(4))})",
+                    f"read the report, fix the cause, ferry run -p {project} (it resumes),"
+                    " then reconcile again")
             raise typer.Exit(1)
+        verdict(True, "balanced: every source record is accounted for",
+                f"ferry delta -p {project} during cutover; ferry rollback -p {project} undoes"
+                " the migration if it must be abandoned")

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ferry.cli.common import ProjectOpt, print_paths, project_at
+from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console
 from ferry.phi import queue
 from ferry.reports.render import write_report
@@ -81,3 +81,7 @@ def register(app: typer.Typer) -> None:
                                   {"queue": counts, "flagged": flagged,
                                    "items": [it.as_dict() for it in queue.items(store)][:5000]},
                                   project=proj.settings.project))
+        waiting = counts.get("pending", 0)
+        verdict(True if not waiting else None,
+                f"PHI review: {waiting:,} record(s) still wait" if waiting else
+                "PHI review: nothing waits", f"ferry run --dry-run -p {project}")

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import typer
 
-from ferry.cli.common import ProjectOpt, print_paths, project_at
+from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console
 from ferry.engine.pipeline import run_rollback
+from ferry.engine.rollback import preview, target_runs
 from ferry.reports.render import write_report
+
+SHOWN = 12
 
 
 def register(app: typer.Typer) -> None:
@@ -18,20 +21,46 @@ def register(app: typer.Typer) -> None:
                  run: str = typer.Option("", help="one run id (default: every run not yet"
                                                   " rolled back, newest first)"),
                  yes: bool = typer.Option(False, "--yes", help="do not ask")) -> None:
-        """Delete what the runs created, restore what they updated, remove schema they made."""
+        """Delete what the runs created, restore what they updated, remove schema they made.
+
+        Exit 0: rolled back and verified; 1: verification found something left or changed
+        (listed); 2: configuration.
+        """
         proj = project_at(project)
-        if not yes:
-            typer.confirm(f"Roll back {run or 'every run'} of {proj.settings.project}?",
-                          abort=True)
+        runs = target_runs(proj.store, run or None)
+        todo = preview(proj.audit, runs)
+        if not todo:
+            console.print(f"nothing to roll back in {len(runs)} run(s)")
+        else:
+            console.print(f"rollback of {len(runs)} run(s) ({', '.join(runs[:3])}"
+                          f"{', …' if len(runs) > 3 else ''}) will, in the destination:")
+            for (action, obj), n in sorted(todo.items(), key=lambda kv: -kv[1])[:SHOWN]:
+                console.print(f"  {action:<18} {n:>6,} {obj}")
+            if len(todo) > SHOWN:
+                console.print(f"  … and {len(todo) - SHOWN} more kinds of change")
+        if todo and not yes:
+            typer.confirm(f"Roll these back in {proj.settings.destination.kind}?", abort=True)
         result = run_rollback(proj, run or None)
-        status = "[green]verified[/]" if result.verified else "[red]NOT verified[/]"
-        console.print(f"rollback of {len(result.runs)} run(s): deleted {result.deleted},"
-                      f" restored {result.restored}, re-created {result.recreated}, schema"
-                      f" removed {result.schema_removed} — {status}")
-        for obj, n in result.counts_before.items():
-            console.print(f"  {obj}: before {n}, now {result.counts_after.get(obj)}")
+        console.print(f"deleted {result.deleted:,}, restored {result.restored:,}, re-created"
+                      f" {result.recreated:,}, schema removed {result.schema_removed:,}")
+        wrong = [f"{obj}: {n:,} before the run(s), {result.counts_after.get(obj)} now"
+                 for obj, n in result.counts_before.items()
+                 if result.counts_after.get(obj) != n]
+        if not result.restored_hash_ok:
+            wrong.append("restored records differ from their before-images")
+        wrong += result.failures
+        for line in wrong[:SHOWN]:
+            console.print(f"  [red]not verified:[/] {line}")
+        if len(wrong) > SHOWN:
+            console.print(f"  … {len(wrong) - SHOWN} more in the report")
         print_paths(*write_report(proj.reports_dir("rollback"), "rollback",
-                                  {**result.__dict__, "verified": result.verified},
+                                  {**result.__dict__, "verified": result.verified,
+                                   "problems": wrong},
                                   project=proj.settings.project))
         if not result.verified:
+            verdict(False, f"rollback NOT verified: {len(wrong)} problem(s) above",
+                    f"ferry rollback -p {project} again (it resumes; already-gone records"
+                    " count as done), then ferry status")
             raise typer.Exit(1)
+        verdict(True, "rolled back and verified: the destination is as before",
+                f"ferry status -p {project}")

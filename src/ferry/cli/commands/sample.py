@@ -7,10 +7,24 @@ from pathlib import Path
 
 import typer
 
-from ferry.cli.common import ProjectOpt, load_progress, print_paths, project_at, stats_table
+from ferry.cli.common import (
+    ProjectOpt,
+    load_progress,
+    print_paths,
+    project_at,
+    stats_table,
+    verdict,
+)
 from ferry.cli.console import console
 from ferry.engine.readback import report_data, run_sample
 from ferry.reports.verification import write_sample
+
+SHOWN = 8  # kinds of difference printed; the report lists every one
+
+
+def _object(ref: str) -> str:
+    parts = str(ref).split(":")
+    return parts[1] if len(parts) >= 3 else ""
 
 
 def register(app: typer.Typer) -> None:
@@ -31,16 +45,29 @@ def register(app: typer.Typer) -> None:
         data = report_data(report, diff, n, selected)
         cats = ", ".join(f"{k} {v}" for k, v in diff.categories().items() if v)
         console.print(f"diff: {diff.records} records, {len(diff.fields)} fields ({cats})")
-        for f in diff.unexplained[:20]:
-            console.print(f"  [red]{f.category}[/] {f.ref} {f.field}: {f.note}")
+        grouped = Counter((f.category, _object(f.ref), f.field, f.note)
+                          for f in diff.unexplained)
+        for (cat, obj, fld, note), k in grouped.most_common(SHOWN):
+            console.print(f"  [red]{cat}[/] x{k} {obj}.{fld}: {note}")
+        if len(grouped) > SHOWN:
+            console.print(f"  … {len(grouped) - SHOWN} more kinds of difference in the report")
         refused = Counter((s["stage"], s["reason"]) for s in diff.unexplained_skips)
-        for (stage, reason), n in refused.most_common(10):
-            console.print(f"  [red]not written[/] ({stage}) x{n}: {reason}")
-        for line in diff.not_found[:10]:
+        for (stage, reason), k in refused.most_common(SHOWN):
+            console.print(f"  [red]not written[/] ({stage}) x{k}: {reason}")
+        for line in diff.not_found[:SHOWN]:
             console.print(f"  [red]not found[/] {line}")
-        verdict = "[green]PASS[/]" if diff.passed else "[red]FAIL[/]"
-        console.print(f"verdict: {verdict}")
+        if not proj.settings.options.fallback_owner_email and any(
+                "owner" in f"{f.field} {f.note}" for f in diff.unexplained):
+            console.print("[yellow]hint:[/] records whose practitioner has no user in the"
+                          " destination get no owner; set options.fallback_owner_email in"
+                          " ferry.yaml to a destination user's email, then sample again")
         print_paths(*write_sample(proj.reports_dir("sample"), data,
                                   project=proj.settings.project, name=report.run_id))
         if not diff.passed:
+            verdict(False, f"sample: {len(diff.unexplained):,} difference(s) the map does not"
+                    " explain", f"fix mapping.yaml (then ferry map --confirm) or the source,"
+                    f" and ferry sample -p {project} again")
             raise typer.Exit(1)
+        verdict(True, f"sample: {diff.records:,} records read back; every difference is"
+                " explained by the map", f"ferry review -p {project} (PHI queue), then ferry run"
+                f" --dry-run -p {project}")

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.table import Table
 
-from ferry.cli.common import ProjectOpt
+from ferry.cli.common import ProjectOpt, verdict
 from ferry.cli.console import console
 from ferry.engine.project import Project
 from ferry.errors import FerryError
@@ -30,6 +31,41 @@ def _short(text: str | None, width: int = 40) -> str:
 
 def _when(iso: str | None) -> str:
     return (iso or "")[:16].replace("T", " ")
+
+
+#: the counts a run's stats are summed up by, in the order people read them
+SUMMARY_KEYS = ("created", "updated", "unchanged", "folded", "uploaded", "deleted", "restored",
+                "merged", "held", "skipped", "staged", "pages", "files", "items")
+
+
+def summary(stats: Any) -> str:
+    """A run's stats in words ("created 2,084, folded 1,662, skipped 8"), not JSON."""
+    if not isinstance(stats, dict):
+        return ""
+    flat = stats.get("totals") if isinstance(stats.get("totals"), dict) else stats
+    parts = []
+    for k in SUMMARY_KEYS:
+        v = flat.get(k)
+        if isinstance(v, dict):
+            v = sum(x for x in v.values() if isinstance(x, int))
+        if isinstance(v, int) and not isinstance(v, bool) and v:
+            parts.append(f"{k} {v:,}")
+    return ", ".join(parts) or "—"
+
+
+def next_step(state: dict[str, Any], where: str) -> str:
+    """The verb a project in this state needs next."""
+    if not state["settings"]:
+        return f"ferry init {where} --source … --destination …"
+    if not state["store"] or not any(o["staged"] for o in state.get("objects", [])):
+        return f"ferry check -p {where}, then ferry extract -p {where}"
+    done = {r["kind"] for r in state["runs"] if r["status"] == "done"}
+    for kind, verb in (("prepare", "ferry map, ferry map --confirm, then ferry prepare"),
+                       ("run", "ferry sample, then ferry run"),
+                       ("reconcile", "ferry reconcile")):
+        if kind not in done:
+            return f"{verb} -p {where}"
+    return f"ferry delta -p {where} during cutover; ferry reconcile -p {where} after it"
 
 
 def gather(project: Project) -> dict[str, Any]:
@@ -85,21 +121,27 @@ def _render(state: dict[str, Any]) -> None:
     console.print(objs if state["objects"] else "  no records staged")
     shown = state["runs"][-MAX_RUNS:]
     more = len(state["runs"]) - len(shown)
-    runs = Table(title="Runs" + (f" (latest {len(shown)}; {more} earlier)" if more else ""))
-    for col in ("run", "kind", "status", "started", "finished", "stats"):
-        runs.add_column(col, overflow="fold", no_wrap=col != "stats")
+    runs = Table(title="Runs" + (f" (latest {len(shown)}; {more} earlier)" if more else ""),
+                 box=box.SIMPLE_HEAD, collapse_padding=True)
+    runs.add_column("run (id starts with its start time)", no_wrap=True)
+    runs.add_column("status", no_wrap=True)
+    runs.add_column("what it did", overflow="fold")
     for r in shown:
         colour = {"done": "green", "failed": "red", "running": "yellow"}.get(r["status"], "")
-        runs.add_row(r["run_id"], r["kind"], f"[{colour}]{r['status']}[/]" if colour
-                     else r["status"], _when(r["started_at"]), _when(r["finished_at"]),
-                     _short(json.dumps(r["stats"], default=str), 50))
+        runs.add_row(r["run_id"], f"[{colour}]{r['status']}[/]" if colour else r["status"],
+                     summary(r["stats"]))
     console.print(runs if state["runs"] else "  no runs yet")
-    cps = Table(title="Last checkpoints")
+    done = [c for c in state["checkpoints"] if c["value"] == "done"]
+    moving = [c for c in state["checkpoints"] if c["value"] != "done"]
+    if done:
+        console.print(f"Checkpoints: {len(done)} objects read to the end"
+                      + (f", {len(moving)} part-way:" if moving else ""))
+    cps = Table(title="Checkpoints part-way", box=box.SIMPLE_HEAD, collapse_padding=True)
     for col in ("scope", "value", "moved at"):
-        cps.add_column(col)
-    for c in state["checkpoints"]:
+        cps.add_column(col, overflow="fold")
+    for c in moving[:8]:
         cps.add_row(c["scope"], _short(c["value"]), _when(c["updated_at"]))
-    if state["checkpoints"]:
+    if moving:
         console.print(cps)
     a = state["audit"]
     console.print(f"Skipped records: {state['skips']:,}   Audit log: {a['entries']:,} entries,"
@@ -128,5 +170,8 @@ def register(app: typer.Typer) -> None:
             if verify_log:
                 console.print(f"Audit chain: [green]intact[/green] ({msg})" if ok
                               else f"Audit chain: [red]BROKEN[/red] — {msg}")
+            verdict(ok and bool(state["settings"]), "audit chain broken" if not ok else
+                    "project readable" if state["settings"] else "ferry.yaml is missing or"
+                    " unusable", next_step(state, str(project)))
         if not ok:
             raise typer.Exit(1)
