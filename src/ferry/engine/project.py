@@ -91,16 +91,30 @@ class Project:
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self.store)
+        """The audit log, its chain keyed (HMAC) with a subkey of the project's key when the
+        project encrypts at rest; a plain SHA-256 chain otherwise."""
+        from ferry.model.crypto import derive_key
 
-    def _codec(self):  # type: ignore[no-untyped-def]
-        """AES-GCM when the project encrypts at rest (key from the environment or keyring)."""
+        key = self._master_key
+        return AuditLog(self.store, key=None if key is None else derive_key(key, "audit-chain"))
+
+    @cached_property
+    def _master_key(self) -> bytes | None:
+        """The project's key (environment or keyring, never the folder), when it encrypts."""
         if not self.settings_path.exists():  # a bare store (tests, status of a folder)
             return None
         options = self.settings.options
         if not options.encrypt_at_rest:
             return None
         from ferry.connectors.secrets import secret
-        from ferry.model.crypto import AesGcmCodec, parse_key
+        from ferry.model.crypto import parse_key
 
-        return AesGcmCodec(parse_key(secret(options.encryption_key_env)))
+        return parse_key(secret(options.encryption_key_env))
+
+    def _codec(self):  # type: ignore[no-untyped-def]
+        """AES-GCM when the project encrypts at rest (key from the environment or keyring)."""
+        if self._master_key is None:
+            return None
+        from ferry.model.crypto import AesGcmCodec
+
+        return AesGcmCodec(self._master_key)

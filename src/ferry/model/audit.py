@@ -1,9 +1,24 @@
 """The write-ahead audit log: append-only, hash-chained, stored beside the staging data.
 
 Every destination write is logged as an ``intent`` before it is sent and as ``done`` or
-``failed`` after, each entry chained to the one before by SHA-256. Rollback and resume read only
-this log and the id map. ``verify()`` recomputes the chain and compares it with the stored head,
-so an edited, removed or reordered entry (or a cut-off tail) is detected.
+``failed`` after, each entry chained to the one before. Rollback and resume read only this log
+and the id map. ``verify()`` recomputes the chain and compares it with the stored head.
+
+What the chain protects against depends on the key:
+
+* keyed (the project encrypts at rest): each link is an HMAC-SHA256 under a key derived from the
+  project's encryption key, which lives outside the project folder (environment or keyring).
+  Someone who can write the staging file but has not the key cannot edit, insert or reorder an
+  entry and recompute the chain: the MACs no longer verify.
+* unkeyed: each link is a plain SHA-256. It detects accidental damage and naive edits, but
+  anyone who edits an entry can recompute every later hash and the head.
+
+Neither can tell on its own that the *last* entries were cut off and the head moved back to the
+new last entry (the remaining links are all genuine). So every report anchors the head
+(``anchor()``: entry count and head MAC) and ``verify(anchors)`` checks the log against each
+anchor found in the reports: a log shorter than an anchor, or whose entry at an anchor's count
+is not the anchored one, was cut or rewritten. With the key, an anchor cannot be matched by a
+forged chain; without it, an edit before the last report's anchor is still caught.
 
 Entries name records by reference and destination id. ``before`` holds the before-image of an
 update so rollback can restore it; it is data, not a log line, and is encrypted with the store.
@@ -12,10 +27,12 @@ update so rollback can restore it; it is data, not a log line, and is encrypted 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ferry.errors import IntegrityError
@@ -51,8 +68,32 @@ class AuditEntry:
     hash: str = GENESIS
 
 
-def _entry_hash(prev: str, row: dict[str, Any]) -> str:
-    return hashlib.sha256(prev.encode() + canonical_json(row)).hexdigest()
+def _entry_hash(prev: str, row: dict[str, Any], key: bytes | None = None) -> str:
+    data = prev.encode() + canonical_json(row)
+    if key is None:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+KEYED, UNKEYED = "hmac-sha256", "sha256"
+
+
+def read_anchor(db: Path) -> dict[str, Any] | None:
+    """The log's head as a report records it (``AuditLog.anchor``), read from the staging file
+    without opening the project (no key needed: the head MAC is stored); None without a log."""
+    if not db.exists():
+        return None
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        rows = dict(conn.execute("SELECT key, value FROM kv WHERE key IN ('audit_head',"
+                                 " 'audit_chain')").fetchall())
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    head = json.loads(rows.get("audit_head", "null")) or [0, GENESIS]
+    return {"entries": int(head[0]), "head": str(head[1]),
+            "chain": json.loads(rows["audit_chain"]) if "audit_chain" in rows else UNKEYED}
 
 
 #: an intent with no outcome (outcomes point at their intent), of one run or (None) of any
@@ -63,10 +104,23 @@ _OPEN = ("a.kind='intent' AND (? IS NULL OR a.run_id=?) AND NOT EXISTS (SELECT 1
 class AuditLog:
     """Append-only log of destination writes; one chain per project store."""
 
-    def __init__(self, store: StagingStore) -> None:
+    def __init__(self, store: StagingStore, key: bytes | None = None) -> None:
+        """``key``: the chain's MAC key (derived from the project's encryption key), or None
+        for a plain SHA-256 chain."""
         self.store = store
+        self._key = key
         with store.write_lock:
             store.conn.executescript(AUDIT_SCHEMA)
+
+    @property
+    def scheme(self) -> str:
+        return KEYED if self._key is not None else UNKEYED
+
+    def anchor(self) -> dict[str, Any]:
+        """The head to record outside the log (every report): entry count and head MAC."""
+        head = self.store.get_value("audit_head") or [0, GENESIS]
+        return {"entries": int(head[0]), "head": str(head[1]),
+                "chain": self.store.get_value("audit_chain") or self.scheme}
 
     def _head(self, c: sqlite3.Connection) -> tuple[int, str]:
         row = c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -80,6 +134,16 @@ class AuditLog:
             with self.store.tx() as c:
                 return self.append_many(run_id, entries, conn=c)
         seq, prev = self._head(conn)
+        if seq == 0:
+            conn.execute("INSERT INTO kv (key, value) VALUES ('audit_chain', ?) ON CONFLICT(key)"
+                         " DO UPDATE SET value=excluded.value", (json.dumps(self.scheme),))
+        else:
+            row = conn.execute("SELECT value FROM kv WHERE key='audit_chain'").fetchone()
+            chain = json.loads(row[0]) if row else UNKEYED
+            if chain != self.scheme:
+                raise IntegrityError(f"audit log: it is chained with {chain}, this project now"
+                                     f" with {self.scheme} (was the encryption key added or"
+                                     " removed?); run `ferry status --verify-log`")
         stored = conn.execute("SELECT value FROM kv WHERE key='audit_head'").fetchone()
         if (json.loads(stored[0]) if stored else [0, GENESIS]) != [seq, prev]:
             # The last entry is not the one the head names (a cut-off tail, an edited last
@@ -96,7 +160,7 @@ class AuditLog:
                    "op": e["op"], "dest_object": e["dest_object"], "dest_id": e.get("dest_id"),
                    "src_ref": e.get("src_ref"), "intent_seq": e.get("intent_seq"),
                    "before": before, "detail": e.get("detail") or {}}
-            h = _entry_hash(prev, row)
+            h = _entry_hash(prev, row, self._key)
             blob = None if before is None else self.store.codec.encode(canonical_json(before))
             conn.execute(
                 "INSERT INTO audit (seq, run_id, at, kind, op, dest_object, dest_id, src_ref,"
@@ -149,8 +213,19 @@ class AuditLog:
         return self.store.conn.execute(f"SELECT 1 FROM audit a WHERE {_OPEN} LIMIT 1",  # noqa: S608
                                        (run_id, run_id)).fetchone() is not None
 
-    def verify(self) -> tuple[bool, str]:
-        """Recompute the chain; returns (ok, message naming the first bad entry)."""
+    def verify(self, anchors: Iterable[tuple[str, dict[str, Any]]] = ()) -> tuple[bool, str]:
+        """Recompute the chain and check it against the stored head and each ``(where,
+        anchor)`` recorded outside the log; returns (ok, message naming the first problem)."""
+        chain = self.store.get_value("audit_chain") or UNKEYED
+        if chain == KEYED and self._key is None:
+            return False, ("the log is keyed (HMAC) and this project has no key to check it:"
+                           " set the encryption key")
+        if chain != self.scheme and self.store.get_value("audit_head") not in (None, [0, GENESIS]):
+            return False, (f"the log says it is chained with {chain} but this project uses"
+                           f" {self.scheme}: it was rewritten, or the key was added/removed")
+        by_count: dict[int, list[tuple[str, str]]] = {}
+        for where, a in anchors:
+            by_count.setdefault(int(a.get("entries", 0)), []).append((where, str(a.get("head"))))
         prev, last_seq, n = GENESIS, 0, 0
         cur = self.store.conn.execute(
             "SELECT seq, run_id, at, kind, op, dest_object, dest_id, src_ref, intent_seq, before,"
@@ -168,15 +243,28 @@ class AuditLog:
             row = {"seq": e.seq, "run_id": e.run_id, "at": e.at, "kind": e.kind, "op": e.op,
                    "dest_object": e.dest_object, "dest_id": e.dest_id, "src_ref": e.src_ref,
                    "intent_seq": e.intent_seq, "before": e.before, "detail": e.detail}
-            if _entry_hash(prev, row) != e.hash:
+            if _entry_hash(prev, row, self._key) != e.hash:
                 return False, f"entry {e.seq} was altered"
+            for where, head in by_count.get(e.seq, []):
+                if head != e.hash:
+                    return False, (f"entry {e.seq} is not the one {where} anchored: the log was"
+                                   " rewritten up to there")
             prev, last_seq = e.hash, e.seq
+        longer = [(c, w) for c, ws in by_count.items() for w, _ in ws if c > last_seq]
+        if longer:
+            c, where = max(longer)
+            return False, (f"the log ends at entry {last_seq} but {where} anchored {c} entries:"
+                           " entries were removed from its end")
         head = self.store.get_value("audit_head")
         if head is None:
             return (n == 0), ("empty log" if n == 0 else "head record missing")
         if int(head[0]) != last_seq or head[1] != prev:
             return False, f"log ends at entry {last_seq} but its head says {head[0]}"
-        return True, f"{n} entries, chain intact"
+        what = ("keyed chain (HMAC): edits without the key are detected" if chain == KEYED else
+                "unkeyed chain (SHA-256): detects damage and naive edits, not a rewrite that"
+                " recomputes the hashes; encrypt at rest to key it")
+        return True, (f"{n} entries, chain intact, {sum(map(len, by_count.values()))} report"
+                      f" anchor(s) match; {what}")
 
     def require_intact(self) -> None:
         ok, msg = self.verify()

@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ferry.errors import ConfigError, IntegrityError
 
@@ -39,6 +41,13 @@ def parse_key(text: str) -> bytes:
     if len(key) != 32:
         raise ConfigError("the encryption key must be 32 bytes (base64url of 32 random bytes)")
     return key
+
+
+def derive_key(master: bytes, purpose: str) -> bytes:
+    """A 32-byte subkey of the project's key for one purpose (the audit chain's MAC, matching
+    keys): HKDF-SHA256, so no purpose's key reveals the encryption key or another's."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=f"ferry/{purpose}".encode()).derive(master)
 
 
 class AesGcmCodec:

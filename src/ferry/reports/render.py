@@ -1,7 +1,8 @@
 """Write a verb's report as JSON (machine) and as one self-contained HTML file (people).
 
 The JSON carries ``schema`` (``ferry.report/<verb>/v1``), ``generated_at``, ``project`` and the
-verb's data. The HTML renders the same data: mappings become definition tables, lists of
+verb's data, and ``audit_anchor`` (the audit log's entry count and head MAC when the report was
+written: ``status --verify-log`` checks the log against every anchor). The HTML renders the same data: mappings become definition tables, lists of
 records become tables. Reports name records by reference only; callers must mask PHI values.
 """
 
@@ -14,6 +15,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+
+from ferry.model.audit import read_anchor
 
 _env = Environment(loader=PackageLoader("ferry.reports", "templates"),
                    autoescape=select_autoescape(["html", "j2"]))
@@ -45,6 +48,27 @@ _env.tests["mapping"] = lambda v: isinstance(v, dict)
 _env.tests["table"] = _is_table
 
 
+def _anchor(reports_dir: Path) -> dict[str, Any] | None:
+    """The audit log's head (entry count, head MAC) of the project this report belongs to
+    (``<project>/reports/<verb>/``): a copy outside the log, so a cut-off tail is detected."""
+    if reports_dir.parent.name != "reports":
+        return None
+    return read_anchor(reports_dir.parent.parent / ".ferry" / "staging.db")
+
+
+def anchors_in(reports_root: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(report path, audit anchor) of every JSON report under ``<project>/reports``."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for path in sorted(reports_root.glob("*/*.json")) if reports_root.is_dir() else []:
+        try:
+            anchor = json.loads(path.read_text()).get("audit_anchor")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(anchor, dict) and "entries" in anchor:
+            out.append((str(path.relative_to(reports_root.parent)), anchor))
+    return out
+
+
 def write_report(reports_dir: Path, verb: str, data: dict[str, Any], *, project: str,
                  title: str | None = None, name: str | None = None,
                  charts: list[str] | None = None, verdict: tuple[bool, str] | None = None,
@@ -58,6 +82,9 @@ def write_report(reports_dir: Path, verb: str, data: dict[str, Any], *, project:
     stamp = dt.datetime.now(dt.UTC)
     doc = {"schema": f"ferry.report/{verb}/v1", "generated_at": stamp.isoformat(),
            "project": project, **data}
+    anchor = _anchor(reports_dir)
+    if anchor is not None:
+        doc["audit_anchor"] = anchor
     base = name or verb
     json_path = reports_dir / f"{base}.json"
     json_path.write_text(json.dumps(doc, indent=2, default=str, sort_keys=False))

@@ -161,7 +161,9 @@ def register(app: typer.Typer) -> None:
         state = gather(proj)
         ok, msg = True, "no audit log yet"
         if verify_log and state["store"]:
-            ok, msg = proj.audit.verify()
+            from ferry.reports.render import anchors_in
+
+            ok, msg = proj.audit.verify(anchors_in(proj.root / "reports"))
             state["audit"]["verified"] = {"ok": ok, "message": msg}
         if as_json:
             print(json.dumps(state, indent=2, default=str))  # noqa: T201 - machine output

@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from ferry.errors import FerryError
+from ferry.reports.render import anchors_in
 from ferry.ui import state
 from ferry.ui.actions import fresh
 from ferry.ui.app import back, flash, ui_of
@@ -118,7 +119,7 @@ def audit(request: Request, run: str = "", op: str = "", obj: str = "",
                          "object": e.dest_object, "dest_id": e.dest_id or "",
                          "source": e.src_ref or "",
                          "undoes": len(e.detail.get("undoes", []))})
-    chain = log.verify() if verify else None
+    chain = log.verify(anchors_in(ui.project.root / "reports")) if verify else None
     runs = [r.run_id for r in ui.project.store.runs()]
     return ui.render(request, "audit.html", rows=rows, total=total, limit=AUDIT_LIMIT,
                      runs=runs, ops=sorted(ops), objs=sorted(objs), kinds=sorted(kinds),
