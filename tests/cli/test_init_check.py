@@ -52,6 +52,20 @@ def test_every_settings_key_is_explained(role: str) -> None:
             assert key.meaning, f"{kind}.{key.name} has no entry in settings_help.HELP"
 
 
+def test_connector_docs_list_every_key(tmp_path: Path) -> None:
+    """docs/connectors/<kind>.md carry the generated settings table; stale ones fail here."""
+    import shutil
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "connectors"
+    copy = tmp_path / "connectors"
+    shutil.copytree(docs, copy)
+    assert sh.refresh_docs(copy) == [], "run: python -m ferry.cli.settings_help docs/connectors"
+    for role in ("source", "destination"):
+        for kind in sh.kinds(role):
+            text = (docs / f"{kind}.md").read_text()
+            assert all(f"| `{k.name}` |" in text for k in sh.keys(role, kind)), kind
+
+
 @pytest.mark.parametrize("source,destination", [("practicehub", "pipedrive"),
                                                 ("clinic_csv", "odoo"),
                                                 ("pulse", "salesforce"),

@@ -250,3 +250,43 @@ OPTIONS_HELP: dict[str, str] = {
     "encrypt_at_rest": "encrypt staged records, audit before-images and files",
     "encryption_key_env": "name of the environment variable holding the encryption key",
 }
+
+
+def markdown_keys(role: str, kind: str) -> str:
+    """The settings table of a docs/connectors page (regenerate: python -m ferry.cli.settings_help)."""
+    rows = ["| key | default | meaning | where to find the value |", "|---|---|---|---|"]
+    for k in keys(role, kind):
+        default = "(required)" if k.required else f"`{k.default}`" if k.default not in (
+            None, [], {}) else "—"
+        rows.append(f"| `{k.name}` | {default} | {k.meaning} | {k.where or '—'} |")
+    return "\n".join(rows)
+
+
+BEGIN, END = "<!-- settings:begin (generated) -->", "<!-- settings:end -->"
+
+
+def refresh_docs(folder: Any) -> list[Any]:
+    """Rewrite the generated settings table of every docs/connectors/<kind>.md."""
+    from pathlib import Path
+
+    changed = []
+    for role in ("source", "destination"):
+        for kind in kinds(role):
+            path = Path(folder) / f"{kind}.md"
+            if not path.exists():
+                continue
+            text = path.read_text()
+            head, _, rest = text.partition(BEGIN)
+            _, _, tail = rest.partition(END)
+            new = f"{head}{BEGIN}\n{markdown_keys(role, kind)}\n{END}{tail}"
+            if new != text:
+                path.write_text(new)
+                changed.append(path)
+    return changed
+
+
+if __name__ == "__main__":
+    import sys
+
+    for p in refresh_docs(sys.argv[1] if len(sys.argv) > 1 else "docs/connectors"):
+        print(f"updated {p}")  # noqa: T201 - a maintenance script's output
