@@ -156,7 +156,7 @@ def test_round_trip_every_object(sf: Any, tmp_path: Path) -> None:
     assert not h.records("ContentDocument") and not h.records("ContentDocumentLink")
 
     gone = dest.delete("Task", [ids["Task"], ids["Task"]])
-    assert gone[0].ok and isinstance(gone[1].error, RecordError)
+    assert gone[0].ok and gone[1].ok  # already deleted: the goal of the delete is met
     assert not h.records("Task")
 
 

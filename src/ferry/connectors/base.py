@@ -214,6 +214,9 @@ class Provisioned:
     key: str  # physical key or id (hash key, API name, stage id …)
     created: bool
     option_ids: dict[str, str] = field(default_factory=dict)  # label → option id
+    #: what else this ensure made that removing the item must remove too, e.g. the Salesforce
+    #: permission set and assignment opened for the first new field: name → id
+    also_made: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,9 @@ class Destination(ABC):
 
     @abstractmethod
     def remove(self, provisioned: Provisioned) -> None:
-        """Undo one ``ensure`` that created something (rollback of schema)."""
+        """Undo one ``ensure`` that created something (rollback of schema). What is already
+        gone (404/410, not found) counts as removed: a rollback killed after the destination
+        applied a removal, before logging it, must be able to run again."""
 
     def existing_schema(self, items: list[SchemaItem]) -> list[bool | None]:
         """For each item, whether it exists now (``None``: cannot tell). Read-only.
@@ -311,7 +316,8 @@ class Destination(ABC):
         """Update ``(dest_id, fields)`` pairs; one result per pair, in order."""
 
     @abstractmethod
-    def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]: ...
+    def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]:
+        """Delete by id; an id already gone (404/410, deleted) is a success: the goal is met."""
 
     @abstractmethod
     def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None

@@ -143,7 +143,8 @@ def prepare(doc: MappingDoc, store: StagingStore, audit: AuditLog, dest: Destina
         audit.append_many(run_id, [{"kind": "done", "op": "provision", "dest_object": item.object,
                                     "dest_id": prov.key, "intent_seq": seq,
                                     "detail": {**detail, "created": created,
-                                               "option_ids": prov.option_ids}}] + [
+                                               "option_ids": prov.option_ids,
+                                               "also_made": prov.also_made}}] + [
             {"kind": "failed", "op": "provision", "dest_object": item.object, "intent_seq": old,
              "detail": {"recovered": True, "reason": "interrupted; redone"}}
             for old in earlier if old >= 0])

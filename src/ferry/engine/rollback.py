@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ferry.connectors import killpoint
 from ferry.connectors.base import Destination, Provisioned
 from ferry.engine.prepare import KEYS, item_from_dict, item_key
 from ferry.engine.writes import Item, Writer
@@ -152,10 +153,16 @@ def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: Sta
                             for e, r in zip(group, results, strict=True) if not r.ok]
     elif op == "provision":
         for e in group:
-            if e.detail.get("created"):
+            created = bool(e.detail.get("created"))
+            also = e.detail.get("also_made") or {}
+            if created or also:
+                # what is already gone counts as removed (the destination's ``remove``), so a
+                # rollback killed after a removal landed, before this entry, runs again
                 item = item_from_dict(e.detail["item"])
-                dest.remove(Provisioned(item, str(e.dest_id), True,
-                                        e.detail.get("option_ids") or {}))
+                dest.remove(Provisioned(item, str(e.dest_id), created,
+                                        e.detail.get("option_ids") or {}, dict(also)))
+                killpoint.reached("after-call", "unprovision", item.kind)
+            if created:
                 keys = store.get_value(KEYS) or {}
                 keys.pop(item_key(item), None)
                 store.set_value(KEYS, keys)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ferry.connectors import killpoint
 from ferry.connectors.base import Destination, WriteResult
 from ferry.errors import FerryError, RecordError
 from ferry.model.audit import AuditLog
@@ -94,7 +95,9 @@ class Writer:
     def create(self, dest_object: str, items: Sequence[Item], detail: dict[str, Any]
                ) -> list[WriteResult]:
         seqs = self._intents("create", dest_object, items, detail)
+        killpoint.reached("after-intent", "create", dest_object)
         results = self.dest.create(dest_object, [it.payload for it in items])
+        killpoint.reached("after-call", "create", dest_object)
         return self._outcomes("create", dest_object, items, seqs, results, detail,
                               map_as=dest_object, stage="load")
 
@@ -107,7 +110,9 @@ class Writer:
                 before = current.get(str(it.dest_id), {})
                 it.before = {k: before.get(k) for k in it.payload}
         seqs = self._intents("update", dest_object, items, detail)
+        killpoint.reached("after-intent", "update", dest_object)
         results = self.dest.update(dest_object, [(str(it.dest_id), it.payload) for it in items])
+        killpoint.reached("after-call", "update", dest_object)
         return self._outcomes("update", dest_object, items, seqs, results, detail,
                               map_as=map_as, stage="load")
 
@@ -118,7 +123,9 @@ class Writer:
             for it in items:
                 it.before = current.get(str(it.dest_id))
         seqs = self._intents("delete", dest_object, items, detail)
+        killpoint.reached("after-intent", "delete", dest_object)
         results = self.dest.delete(dest_object, [str(it.dest_id) for it in items])
+        killpoint.reached("after-call", "delete", dest_object)
         return self._outcomes("delete", dest_object, items, seqs, results, detail, map_as=None,
                               stage="delete")
 

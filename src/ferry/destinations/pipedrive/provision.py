@@ -29,7 +29,7 @@ from ferry.destinations.pipedrive.values import (
     field_type_for,
     folded_key,
 )
-from ferry.errors import FatalError
+from ferry.errors import FatalError, RecordError
 from ferry.model.fields import Kind
 
 FIELD_OBJECTS = ("person", "organization", "deal")
@@ -313,13 +313,18 @@ class Schema:
         if not p.created:
             return
         item = p.item
-        if item.kind == "custom_field" and item.object in FIELD_OBJECTS:
-            self.client.call("v2", "DELETE", f"/{item.object}Fields/{{field_code}}",
-                             field_code=p.key)
-            self._fields.pop(item.object, None)
-        elif item.kind in ("pipeline", "stage"):
-            self.client.call("v2", "DELETE", f"/{item.kind}s/{{id}}", id=int(p.key))
-        elif item.kind == "activity_type":
+        try:
+            if item.kind == "custom_field" and item.object in FIELD_OBJECTS:
+                self._fields.pop(item.object, None)
+                self.client.call("v2", "DELETE", f"/{item.object}Fields/{{field_code}}",
+                                 field_code=p.key)
+            elif item.kind in ("pipeline", "stage"):
+                self.client.call("v2", "DELETE", f"/{item.kind}s/{{id}}", id=int(p.key))
+        except RecordError as exc:
+            if exc.status not in (404, 410):
+                raise
+            return  # already gone (an earlier, interrupted removal): the goal is met
+        if item.kind == "activity_type":
             for t in self.activity_types():
                 if t["key_string"] == p.key and t.get("active_flag", True):
                     self.client.call("v1", "DELETE", "/activityTypes/{id}", id=t["id"])

@@ -144,6 +144,8 @@ class Loader:
                     chunk = wave[start:start + COLLECTION]
                     res = self.client.request("DELETE", "composite/sobjects", params={
                         "ids": ",".join(ids[i] for i in chunk), "allOrNone": "false"}).json()
+                    res = [{"success": True, "id": ids[i], "errors": []} if _gone(r) else r
+                           for i, r in zip(chunk, res, strict=False)]
                     out.update(self._collect(chunk, res, ref, created=False))
             return out
 
@@ -151,6 +153,9 @@ class Loader:
             out: dict[int, WriteResult] = {}
             for wave in _waves(idx, lambda i: ids[i]):
                 job = self.bulk.run(obj, "delete", ["Id"], ([ids[i]] for i in wave), key="Id")
+                for key in [k for k, (code, _) in job.failed.items() if code in GONE]:
+                    job.success[key] = (key, False)  # already deleted: the goal is met
+                    del job.failed[key]
                 out.update(_from_job(job, {ids[i]: i for i in wave}, ref))
             return out
 
@@ -170,6 +175,15 @@ class Loader:
                     ref(i), str(e.get("statusCode", "UNKNOWN_ERROR")),
                     [str(f) for f in e.get("fields") or []]))
         return out
+
+
+#: a delete of a record that is already gone (deleted, or never there): nothing left to do
+GONE = {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND"}
+
+
+def _gone(r: dict[str, Any]) -> bool:
+    return not r.get("success") and bool(r.get("errors")) and all(
+        e.get("statusCode") in GONE for e in r["errors"])
 
 
 def _waves(idx: list[int], key: Callable[[int], str]) -> list[list[int]]:

@@ -102,6 +102,8 @@ class Provisioner:
         self._tables_loaded: set[str] = set()
         self._ps: str | None = None
         self._granted: tuple[set[str], set[str]] | None = None
+        # the permission set / assignment this connector created, not yet handed to an item
+        self._made: dict[str, str] = {}
 
     def forget(self) -> None:
         self._obj_cache, self._ps, self._granted = None, None, None
@@ -209,7 +211,11 @@ class Provisioner:
             out[n] = Provisioned(item, key, created)
         fields = sorted({f"{owners[n]}.{out[n].key}" for n, _ in field_items})
         self.grant(custom_objects, fields)
-        return [out[n] for n in range(len(items))]
+        result = [out[n] for n in range(len(items))]
+        if self._made and result:  # removed with this item, the last rollback undoes
+            result[0].also_made.update(self._made)
+            self._made = {}
+        return result
 
     def grant(self, objects: list[str], fields: list[str]) -> None:
         """Make objects and fields visible and writable to the integration user."""
@@ -267,6 +273,7 @@ class Provisioner:
             ps_id = str(self.client.request("POST", "sobjects/PermissionSet", json={
                 "Name": name, "Label": name.replace("_", " "),
                 "Description": "Grants Ferry's migration objects and fields"}).json()["id"])
+            self._made["PermissionSet"] = ps_id
         user = self.client.user_id
         if user is None:
             raise FatalError("cannot tell which user to grant the permission set to",
@@ -275,15 +282,31 @@ class Provisioner:
             "SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = "
             f"'{user}' AND PermissionSetId = '{ps_id}'"))
         if not assigned:
-            self.client.request("POST", "sobjects/PermissionSetAssignment",
-                                json={"AssigneeId": user, "PermissionSetId": ps_id})
+            self._made["PermissionSetAssignment"] = str(self.client.request(
+                "POST", "sobjects/PermissionSetAssignment",
+                json={"AssigneeId": user, "PermissionSetId": ps_id}).json()["id"])
         self._ps = ps_id
         return ps_id
 
     # -- remove ----------------------------------------------------------------------------
     def remove(self, provisioned: Provisioned) -> None:
-        if not provisioned.created:
-            return
+        if provisioned.created:
+            self._remove_item(provisioned)
+        # the assignment first: Salesforce refuses to delete an assigned permission set
+        for obj in ("PermissionSetAssignment", "PermissionSet"):
+            rid = provisioned.also_made.get(obj)
+            if not rid:
+                continue
+            try:
+                self.client.request("DELETE", f"sobjects/{obj}/{rid}")
+            except ApiError as e:
+                if e.code not in ("NOT_FOUND", "ENTITY_IS_DELETED",
+                                  "INVALID_CROSS_REFERENCE_KEY"):
+                    raise
+            if obj == "PermissionSet":
+                self._ps, self._granted = None, None
+
+    def _remove_item(self, provisioned: Provisioned) -> None:
         item = provisioned.item
         objects = self._objects()
         self._granted = None  # deleting metadata deletes the grants that named it

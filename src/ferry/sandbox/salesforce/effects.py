@@ -147,6 +147,10 @@ def remove(org: Org, obj: str, rid: str) -> None:
         return
     org.deleted.add(rid)
     org.reindex(obj, rid, rec, None)
+    if obj == "PermissionSet":  # the platform deletes a set's grants with it
+        for child in ("FieldPermissions", "ObjectPermissions"):
+            for cid in [i for i, r in org.records[child].items() if r.get("ParentId") == rid]:
+                remove(org, child, cid)
     if obj == "ContentDocument":
         for child in ("ContentVersion", "ContentDocumentLink"):
             for cid in [i for i, r in org.records[child].items()
