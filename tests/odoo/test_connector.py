@@ -373,3 +373,21 @@ def test_open_pick_list_gains_options_and_non_admin_check(odoo_factory: Any,
     assert "administrator" in checks["admin rights"].fix
     with pytest.raises(FatalError, match="access rights"):
         user.ensure([SchemaItem("custom_field", "res.partner", "x_other", "Other", Kind.TEXT)])
+
+
+def test_design_rules_name_what_odoo_does_on_purpose(odoo_factory: Any,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    """An unsent Odoo number reads 0 and an unsent boolean False: the destination's design,
+    named as such in the sample diff; a real difference is not excused (issue 15)."""
+    dest = connect(odoo_factory(17), monkeypatch, tmp_path)
+    dest.ensure(schema(accounting=False))
+    [r] = dest.create("res.partner", [{"name": "Only a name"}])
+    got = dest.read("res.partner", [r.dest_id or ""],
+                    ["x_studio_outstanding_balance", "is_company"])[r.dest_id or ""]
+    assert got == {"x_studio_outstanding_balance": 0, "is_company": False}
+    assert "reads 0" in str(dest.design_rule("res.partner", "x_studio_outstanding_balance",
+                                             None, 0))
+    assert "reads False" in str(dest.design_rule("res.partner", "is_company", None, False))
+    assert dest.design_rule("res.partner", "x_studio_outstanding_balance", "12.5", 0) is None
+    assert dest.design_rule("res.partner", "name", None, "x") is None

@@ -78,7 +78,10 @@ def register(app: typer.Typer) -> None:
         rows: list[tuple[str, str, float]] = []
         try:
             counts_after_run: dict[str, int] = {}
+            before: dict[str, int] | None = None
             for label, args in steps:
+                if label == "prepare" and pair.project.mapping_path.exists():
+                    before = _safe_counts(pair.project)  # what was there before Ferry wrote
                 if label == "rollback":
                     counts_after_run = _dest_counts(pair.project)
                 if label == "map --confirm":
@@ -108,10 +111,14 @@ def register(app: typer.Typer) -> None:
             console.print(f"{destination} held after the run: " + (", ".join(
                 f"{k} {v}" for k, v in sorted(held.items()) if v) or "nothing"))
             if rollback:
-                left = sum(counts.values())
-                console.print("after rollback the destination is "
-                              + ("[green]empty again[/]" if left == 0 else
-                                 f"[red]not empty ({left} records)[/]"))
+                base = before or {}
+                left = {k: v - base.get(k, 0) for k, v in counts.items() if v != base.get(k, 0)}
+                there = sum(base.values())
+                console.print("after rollback the destination holds "
+                              + ("[green]what it held before the run[/]" if not left else
+                                 f"[red]{sum(left.values()):+d} records against before the"
+                                 " run[/]") + (f" ({there} records were there already)"
+                                               if there else " (nothing)"))
             if key_line:
                 console.print("this project's key (not stored anywhere else):")
                 console.print(f"  {key_line}", soft_wrap=True, highlight=False)
@@ -119,6 +126,13 @@ def register(app: typer.Typer) -> None:
             pair.stop()
         if any(r != "ok" for _, r, _ in rows):
             raise typer.Exit(1)
+
+
+def _safe_counts(project: Any) -> dict[str, int] | None:
+    try:
+        return _dest_counts(project)
+    except FerryError:
+        return None
 
 
 def demo_key_env(directory: Path) -> str:
