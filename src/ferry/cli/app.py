@@ -39,6 +39,7 @@ COMMANDS = [
     "sandbox",
     "demo",
     "ui",
+    "fleet",
 ]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,

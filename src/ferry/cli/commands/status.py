@@ -77,7 +77,8 @@ def gather(project: Project) -> dict[str, Any]:
                              "destination": s.destination.kind}
     except FerryError as exc:
         state["settings_error"] = str(exc)
-    if not (project.state_dir / "staging.db").exists():
+    if not (project.state_dir / "staging.db").exists() and not (state["settings"] and
+                                                                 project.settings.store):
         return state
     store = project.store
     state["store"] = True
@@ -155,8 +156,15 @@ def register(app: typer.Typer) -> None:
                                                help="recompute the audit hash chain; exit 1 if"
                                                     " it is broken"),
                as_json: bool = typer.Option(False, "--json", help="print the state as JSON"),
+               temporal: str = typer.Option(None, "--temporal", help="HOST:PORT: show the"
+                                            " migration workflow's state instead"),
                ) -> None:
         """Show a project's state: runs, records per object and stage, checkpoints, skips."""
+        if temporal:
+            from ferry.cli.commands.fleet import print_state
+
+            print_state(project, temporal, as_json)
+            return
         proj = Project.at(project)
         state = gather(proj)
         ok, msg = True, "no audit log yet"
