@@ -1,9 +1,10 @@
 """A migration as a Temporal workflow, on a PostgreSQL store, with real worker processes.
 
-1. It stops at the map and writes nothing to the destination until the map is confirmed and
+One migration, followed end to end (one test: each step costs real seconds under load):
+1. it stops at the map and writes nothing to the destination until the map is confirmed and
    the ``map-confirmed`` signal comes; then it prepares, samples and waits for PHI decisions
-   and the go/no-go.
-2. The delta window's timer is durable: the worker is SIGKILLed while the workflow waits in
+   and the go/no-go;
+2. the delta window's timer is durable: the worker is SIGKILLed while the workflow waits in
    the window, the timer fires with no worker alive, and a new worker picks the migration up,
    runs the delta pass, and after ``cutover`` reconciles balanced.
 """
@@ -31,6 +32,7 @@ from ferry.sandbox.harness import Pair, start_pair
 from ferry.settings import save_settings
 
 ENGINE = Path(__file__).resolve().parents[1] / "engine"
+DEST = "odoo"  # the destination whose schema is quickest to prepare under load
 
 
 def _recipe(destination: str) -> Any:
@@ -61,9 +63,8 @@ def pair(tmp_path: Path, pg: str) -> Iterator[Callable[..., Pair]]:
     pairs: list[Pair] = []
 
     def make(name: str) -> Pair:
-        p = start_pair(tmp_path / name, destination="pipedrive", patients=4, seed=11,
-                       time_scale=2000.0, store=pg, env_prefix=f"FERRY_FT_{name.upper()}_",
-                       dest_extra={"plan": "ultimate", "seats": 10})
+        p = start_pair(tmp_path / name, destination=DEST, patients=4, seed=11,
+                       time_scale=2000.0, store=pg, env_prefix=f"FERRY_FT_{name.upper()}_")
         p.project = _baa(p.project)
         pairs.append(p)
         return p
@@ -101,86 +102,59 @@ async def _until(client: Any, root: Path, pred: Callable[[dict[str, Any]], bool]
     raise AssertionError(f"workflow state never matched; last: {st}")
 
 
-def _writes(pair: Pair) -> int:
-    log = httpx.get(pair.dest_info["base_url"] + "/_sandbox/requests").json()["requests"]
-    return sum(1 for r in log if r["method"] in ("POST", "PUT", "PATCH", "DELETE"))
+def _dest_state(pair: Pair) -> Any:
+    return httpx.get(pair.dest_info["base_url"] + "/_sandbox/state").json()
 
 
-def test_waits_for_the_map_confirmation_then_for_review_and_go(pair: Any, temporal: str) -> None:
-    p = pair("confirm")
-    root = p.project.root
-    worker = _worker(temporal)
-
-    async def body() -> None:
-        client = await fleet.connect(temporal)
-        await fleet.submit(client, root, sample_size=20)
-        st = await _until(client, root, lambda s: s["waiting_for"] == "map_confirmed")
-        assert st["phase"] == "map" and st["extracted"]["patient"] == 4
-        assert p.project.mapping_path.exists()  # proposed for people to review
-        await asyncio.sleep(1.5)  # still waiting, and nothing was written meanwhile
-        st = await fleet.state(client, root)
-        assert st["waiting_for"] == "map_confirmed" and "prepare" not in st["results"]
-        assert _writes(p) == 0 and not Project.at(root).store.runs("prepare")
-        await fleet.send(client, root, "map-confirmed")  # a signal before the map is confirmed
-        st = await _until(client, root, lambda s: s["map_checks"] == 2  # changes nothing:
-                          and s["waiting_for"] == "map_confirmed")    # it checks, waits again
-        assert _writes(p) == 0
-        _confirm_map(p.project, "pipedrive")
-        await fleet.send(client, root, "map-confirmed")
-        st = await _until(client, root, lambda s: s["waiting_for"] in ("phi_decided", "go"))
-        assert st["results"]["prepare"]["items"] > 0 and st["results"]["sample"]["records"] > 0
-        assert _writes(p) > 0
-        if st["waiting_for"] == "phi_decided":
-            decide_rule(Project.at(root).store, "approve", "fleet tests")
-            await fleet.send(client, root, "phi-decided")
-            st = await _until(client, root, lambda s: s["waiting_for"] == "go")
-        await fleet.send(client, root, "no-go")
-        result = await fleet.handle(client, root).result()
-        assert result["phase"] == "stopped (no-go)" and "run" not in result["results"]
-
-    try:
-        asyncio.run(body())
-    finally:
-        _kill(worker)
-
-
-def test_delta_timer_survives_a_worker_killed_in_the_window(pair: Any, temporal: str) -> None:
+def test_waits_for_people_and_its_delta_timer_outlives_a_killed_worker(pair: Any,
+                                                                        temporal: str) -> None:
     from temporalio.api.enums.v1 import EventType
 
-    p = pair("delta")
+    p = pair("mig")
     root = p.project.root
-    _confirm_map(p.project, "pipedrive")
-    decide_rule(p.project.store, "approve", "fleet tests")  # nothing flagged is left pending
     every = 4.0
+    empty = _dest_state(p)
     first = _worker(temporal)
+    workers = [first]
 
     async def body() -> None:
         client = await fleet.connect(temporal)
         h = await fleet.submit(client, root, sample_size=20, delta_every_s=every,
                                heartbeat_s=20)
+        # 1. extracted, map proposed, and nothing written until the map is confirmed
+        st = await _until(client, root, lambda s: s["waiting_for"] == "map_confirmed")
+        assert st["phase"] == "map" and st["extracted"]["patient"] == 4
+        assert p.project.mapping_path.exists()  # proposed for people to review
+        await fleet.send(client, root, "map-confirmed")  # a signal before the map is confirmed
+        st = await _until(client, root, lambda s: s["map_checks"] == 2  # changes nothing:
+                          and s["waiting_for"] == "map_confirmed")    # it checks, waits again
+        assert "prepare" not in st["results"] and not Project.at(root).store.runs("prepare")
+        assert _dest_state(p) == empty  # not a field, not a record
+        _confirm_map(p.project, DEST)
+        await fleet.send(client, root, "map-confirmed")
+        # 2. prepared and sampled; PHI decisions and the go/no-go are people's too
         st = await _until(client, root, lambda s: s["waiting_for"] in ("phi_decided", "go"))
+        assert st["results"]["prepare"]["items"] > 0 and st["results"]["sample"]["records"] > 0
+        assert _dest_state(p) != empty and "run" not in st["results"]
         if st["waiting_for"] == "phi_decided":
             decide_rule(Project.at(root).store, "approve", "fleet tests")
             await fleet.send(client, root, "phi-decided")
             await _until(client, root, lambda s: s["waiting_for"] == "go")
         await fleet.send(client, root, "go")
+        # 3. run, then the delta window: kill the worker while a timer is pending
         st = await _until(client, root, lambda s: s["phase"] == "delta window"
                           and s["waiting_for"] == "cutover", timeout=120)
         passes = st["delta_passes"]
-        _kill(first)  # mid-window: a timer is pending and no worker is alive
+        _kill(first)
         killed_at = time.time()
-        await asyncio.sleep(every + 2)
-        second = _worker(temporal)
-        try:
-            st = await _until(client, root, lambda s: s["delta_passes"] > passes, timeout=60)
-            fired = [e.event_time.ToDatetime().timestamp()
-                     async for e in h.fetch_history_events()
-                     if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED]
-            assert any(t > killed_at for t in fired), "no timer fired after the kill"
-            await fleet.send(client, root, "cutover")
-            result = await h.result()
-        finally:
-            _kill(second)
+        await asyncio.sleep(every + 1)  # the timer fires with no worker alive
+        workers.append(_worker(temporal))
+        st = await _until(client, root, lambda s: s["delta_passes"] > passes, timeout=60)
+        fired = [e.event_time.ToDatetime().timestamp() async for e in h.fetch_history_events()
+                 if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED]
+        assert any(t > killed_at for t in fired), "no timer fired after the kill"
+        await fleet.send(client, root, "cutover")
+        result = await h.result()
         assert result["phase"] == "done", result
         assert result["results"]["reconcile"]["balanced"], result["results"]["reconcile"]
         assert result["results"]["run"]["totals"]["created"] > 0
@@ -188,4 +162,5 @@ def test_delta_timer_survives_a_worker_killed_in_the_window(pair: Any, temporal:
     try:
         asyncio.run(body())
     finally:
-        _kill(first)
+        for w in workers:
+            _kill(w)
