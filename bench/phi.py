@@ -9,6 +9,11 @@ Caveat: the generator draws names from faker's locale lists, and the detector's 
 the same lists, so name recall here is an upper bound of what free-form real notes would give.
 
     python bench/phi.py [PATIENTS]
+    python bench/phi.py --scan PATIENTS   # the review queue's pre-scan: fields per CPU-second
+
+``--scan`` stages every object with text fields of a generated practice and times
+``phi.queue.scan`` over it (CPU of this process; the figure the load waits for when no review
+has run).
 """
 
 from __future__ import annotations
@@ -39,13 +44,17 @@ def main(patients: int = 400) -> int:
         true_pos: Counter[str] = Counter()
         misses: list[str] = []
         texts = chars = 0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
+        detect_cpu = 0.0
         for obj in ("clinical_note", "message"):
             for rec in practice.iter(obj):
                 text = rec.body
                 texts += 1
                 chars += len(text)
-                spans = detect(text, known_for(store, rec))
+                known = known_for(store, rec)
+                c1 = time.process_time()
+                spans = detect(text, known)
+                detect_cpu += time.process_time() - c1
                 gold = practice.phi_spans(rec.source_id, obj)
                 for start, end, kind in gold:
                     planted[kind] += 1
@@ -57,8 +66,10 @@ def main(patients: int = 400) -> int:
                     detected[s.type] += 1
                     if any(s.start < e and s.end > b for b, e, _ in gold):
                         true_pos[s.type] += 1
-        secs = time.perf_counter() - t0
-    print(f"texts {texts}, {chars / 1e6:.2f} M chars, {secs:.1f} s ({texts / secs:.0f} texts/s)")
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"texts {texts}, {chars / 1e6:.2f} M chars, {secs:.1f} s ({texts / secs:.0f} texts/s);"
+          f" detect {detect_cpu:.1f} CPU-s ({texts / detect_cpu:.0f} texts per CPU-second),"
+          f" whole loop {cpu:.1f} CPU-s")
     print(f"{'type':<12}{'planted':>9}{'found':>8}{'recall':>8}   {'detected':>9}{'precision':>10}")
     for kind in sorted(set(planted) | set(detected)):
         rec = found[kind] / planted[kind] if planted[kind] else float("nan")
@@ -81,5 +92,25 @@ def main(patients: int = 400) -> int:
     return 0 if ok else 1
 
 
+def scan_bench(patients: int) -> int:
+    from ferry.phi import queue
+
+    practice = Practice(seed=3, patients=patients)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = StagingStore(Path(tmp) / "s.db")
+        for obj in queue.TEXT_FIELDS:
+            if obj in practice.objects():
+                store.put_records(obj, practice.iter(obj))
+        fields = sum(store.count(o) * len(f) for o, f in queue.TEXT_FIELDS.items())
+        c0 = time.process_time()
+        flagged = queue.scan(store)
+        cpu = time.process_time() - c0
+    print(f"scan of {patients} patients: {fields} text fields, {cpu:.1f} CPU-s,"
+          f" {fields / cpu:.0f} fields per CPU-second; flagged records {sum(flagged.values())}")
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--scan"]:
+        sys.exit(scan_bench(int(sys.argv[2]) if len(sys.argv) > 2 else 1000))
     sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 400))

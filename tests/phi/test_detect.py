@@ -59,3 +59,25 @@ def test_scrub_keeps_references_and_removes_values() -> None:
     out = scrub(line)
     assert "source:patient:10042" in out
     assert "John" not in out and "john.smith@example.com" not in out
+
+
+def test_own_identifiers_are_found_as_a_case_insensitive_pattern_would() -> None:
+    """The record's own identifiers are found by substring search, not one compiled pattern each
+    (that overflowed re's cache); the spans are those ``re.finditer`` gives, word boundaries
+    included, in ASCII and non-ASCII text."""
+    import re
+
+    from ferry.phi.detect import _occurrences, _plain
+
+    texts = ["Ann ANNE ann-marie annann Ann_x xAnn ann. Ann", "O'Neil o'neil O'Neill",
+             "Zoë ZOË zoë's Zoëy", "Yıldız YILDIZ yildiz", "Straſse strasse", "call 07700 900123 or 07700-900123", "aaaa aaa"]
+    needles = ["Ann", "ann", "O'Neil", "Zoë", "07700 900123", "aaa", "n_x", "yildiz", "Yıldız",
+               "strasse", "İstanbul"]
+    for text in texts:
+        for needle in needles:
+            for words in (False, True):
+                got: list = []
+                _occurrences(text, text.lower(), _plain(text, text.lower()), needle, "name", got, words=words)
+                rx = rf"\b{re.escape(needle)}\b" if words else re.escape(needle)
+                want = [(m.start(), m.end()) for m in re.finditer(rx, text, re.IGNORECASE)]
+                assert [(s.start, s.end) for s in got] == want, (text, needle, words)

@@ -13,11 +13,20 @@ A miss leaks PHI, so the patterns lean to recall; ``bench/phi.py`` measures both
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import phonenumbers
+from phonenumbers import PhoneNumberMatch
+from phonenumbers.phonenumbermatcher import (  # the matcher's own candidate patterns
+    _PATTERN as _CANDIDATE,  # noqa: PLC2701
+)
+from phonenumbers.phonenumbermatcher import (
+    _SECOND_NUMBER_START_PATTERN as _SECOND_NUMBER_START,  # noqa: PLC2701
+)
 
 from ferry.phi.lexicon import MEDICATIONS, family_names, given_names
 
@@ -87,38 +96,93 @@ follow up called said reports reported advised will may can could should today y
 tomorrow please thanks thank hi hello dear regards""".split())
 
 
-def _occurrences(text: str, needle: str, kind: str, out: list[Span]) -> None:
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _casefix_chars() -> frozenset[str]:
+    """Non-ASCII characters ``re`` matches case-insensitively to a character whose lower case
+    differs (ı and i, ſ and s, µ and μ …): a lower-cased substring search would miss those."""
+    try:
+        from re import _casefix  # type: ignore[attr-defined]
+
+        extra: dict[int, tuple[int, ...]] = _casefix._EXTRA_CASES
+    except (ImportError, AttributeError):  # another Python: treat all non-ASCII text as special
+        return frozenset()
+    chars = {chr(c) for k, v in extra.items() for c in (k, *v)}
+    return frozenset(c for c in chars if not c.isascii())
+
+
+CASEFIX = _casefix_chars()
+
+
+def _plain(text: str, low: str) -> bool:
+    """Whether a substring search of ``low`` finds what a case-insensitive pattern would."""
+    if text.isascii():
+        return True
+    return bool(CASEFIX) and len(low) == len(text) and CASEFIX.isdisjoint(low)
+
+
+def _occurrences(text: str, low: str, plain: bool, needle: str, kind: str, out: list[Span], *,
+                 words: bool = False) -> None:
+    """Every occurrence of ``needle`` in ``text``, case-insensitively, left to right without
+    overlap (what ``re.finditer`` of the escaped needle gives); ``words``: only where it is a
+    whole word (``\\b…\\b``).
+
+    ``low`` is ``text.lower()``, ``plain`` what ``_plain`` says of it. Then this is a substring
+    search: a record's identifiers are unique to it, so compiling a pattern for each (128k
+    compilations for 15k texts) overflowed ``re``'s cache, which phonenumbers relies on for its
+    own patterns.
+    """
     if not needle or len(needle) < 3:
         return
-    for m in re.finditer(re.escape(needle), text, re.IGNORECASE):
-        out.append(Span(m.start(), m.end(), kind))
+    if not (plain and _plain(needle, needle.lower())):
+        rx = rf"\b{re.escape(needle)}\b" if words else re.escape(needle)
+        out.extend(Span(m.start(), m.end(), kind)
+                   for m in re.finditer(rx, text, re.IGNORECASE))
+        return
+    n, size = needle.lower(), len(needle)
+    start_w, end_w = _is_word(needle[0]), _is_word(needle[-1])
+    i = low.find(n)
+    while i >= 0:
+        j = i + size
+        if words and ((i > 0 and _is_word(text[i - 1])) == start_w or
+                      (j < len(text) and _is_word(text[j])) == end_w):
+            i = low.find(n, i + 1)  # no word boundary here (``\\b`` fails): try the next
+            continue
+        out.append(Span(i, j, kind))
+        i = low.find(n, j)
 
 
 def _digits(s: str) -> str:
     return re.sub(r"\D", "", s)
 
 
+PHONE_RUN_RE = re.compile(r"\+?\d[\d ()\-.]{6,}\d")
+
+
 def _known_spans(text: str, known: Known) -> list[Span]:
     out: list[Span] = []
+    low = text.lower()
+    plain = _plain(text, low)
     for full in known.names:
-        _occurrences(text, full, "name", out)
+        _occurrences(text, low, plain, full, "name", out)
         for part in full.split():
             if len(part) > 2 and part.lower() not in NOT_SURNAME:
-                for m in re.finditer(rf"\b{re.escape(part)}\b", text, re.IGNORECASE):
-                    out.append(Span(m.start(), m.end(), "name"))
+                _occurrences(text, low, plain, part, "name", out, words=True)
     for d in known.dates:
-        _occurrences(text, d, "dob", out)
+        _occurrences(text, low, plain, d, "dob", out)
     for ident in known.identifiers:
-        _occurrences(text, ident, "mrn", out)
+        _occurrences(text, low, plain, ident, "mrn", out)
     for e in known.emails:
-        _occurrences(text, e, "email", out)
+        _occurrences(text, low, plain, e, "email", out)
     for a in known.addresses:
-        _occurrences(text, a, "address", out)
+        _occurrences(text, low, plain, a, "address", out)
     for p in known.phones:  # the stored value verbatim, even when it is no valid number
-        _occurrences(text, p, "phone", out)
+        _occurrences(text, low, plain, p, "phone", out)
     wanted = {_digits(p)[-9:] for p in known.phones if len(_digits(p)) >= 7}
     if wanted:
-        for m in re.finditer(r"\+?\d[\d ()\-.]{6,}\d", text):
+        for m in PHONE_RUN_RE.finditer(text):
             if _digits(m.group())[-9:] in wanted:
                 out.append(Span(m.start(), m.end(), "phone"))
     return out
@@ -140,13 +204,97 @@ def _pattern_spans(text: str, regions: Iterable[str]) -> list[Span]:
     for m in CPT_RE.finditer(text):
         if CPT_CONTEXT.search(text[max(0, m.start() - 25):m.start()]):
             out.append(Span(m.start(), m.end(), "cpt"))
+    candidates: dict[int, tuple[int, str] | None] = {}
     for region in regions:
-        for match in phonenumbers.PhoneNumberMatcher(text, region,
-                                                     leniency=phonenumbers.Leniency.VALID):
+        for match in _Matcher(text, region, candidates):
             out.append(Span(match.start, match.end, "phone"))
     out.extend(_medications(text))
     out.extend(_names(text))
     return out
+
+
+@functools.cache
+def _min_number_digits() -> int:
+    """The fewest digits any valid number of any region (or non-geographic code) has."""
+    from phonenumbers import PhoneMetadata
+
+    metas = [PhoneMetadata.metadata_for_region(r) for r in phonenumbers.SUPPORTED_REGIONS]
+    metas += [PhoneMetadata.metadata_for_nongeo_region(c)
+              for c in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS]
+    return min(n for m in metas if m is not None for n in m.general_desc.possible_length or ()
+               if n > 0)
+
+
+class _Matcher(phonenumbers.PhoneNumberMatcher):
+    """libphonenumber's matcher, with candidates too short to hold any valid number refused
+    before they are parsed.
+
+    The matcher parses every candidate its pattern finds — doses, times, list numbers — and the
+    inner matches of each, once per region; four in five have fewer digits than the shortest
+    number of any region, and their parse can only fail. Every digit of a number's national
+    significant number is a digit of the candidate (or of an inner match, a substring), so the
+    spans found are the same (the matcher's budget of tries, 65,535 per text, is spent more
+    slowly).
+    """
+
+    def __init__(self, text: str, region: str,
+                 candidates: dict[int, tuple[int, str] | None]) -> None:
+        super().__init__(text, region, leniency=phonenumbers.Leniency.VALID)
+        self.candidates = candidates
+
+    def _find(self, index: int) -> Any:
+        """libphonenumber's loop, with the candidate found from each index shared by the
+        matchers of all regions over one text (finding it does not depend on the region)."""
+        while self._max_tries > 0:
+            if index in self.candidates:
+                found = self.candidates[index]
+            else:
+                m = _CANDIDATE.search(self.text, index)
+                found = None if m is None else (m.start(), self._trim_after_first_match(
+                    _SECOND_NUMBER_START, self.text[m.start():m.end()]))
+                self.candidates[index] = found
+            if found is None:
+                return None
+            start, candidate = found
+            if len(candidate) >= self._min_candidate_length:
+                match = self._extract_match(candidate, start)
+                if match is not None:
+                    return match
+                self._max_tries -= 1
+            index = start + len(candidate)
+        return None
+
+    def _extract_match(self, candidate: str, offset: int) -> Any:
+        if sum(map(str.isdecimal, candidate)) < _min_number_digits():
+            return None  # neither it nor any inner match (a substring) can be a number
+        return super()._extract_match(candidate, offset)
+
+    def _parse_and_verify(self, candidate: str, offset: int) -> Any:
+        if sum(map(str.isdecimal, candidate)) < _min_number_digits():
+            return None  # an inner match too short to be a number
+        end = offset + len(candidate)
+        numobj = _verified(candidate, self.preferred_region, self.text[offset - 1:offset],
+                           self.text[end:end + 1])
+        return None if numobj is None else PhoneNumberMatch(offset, candidate, numobj)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _verified(candidate: str, region: str, before: str, after: str) -> Any:
+    """The number the matcher accepts in ``candidate`` between those two characters, or None.
+
+    The matcher's verdict depends on nothing else (the candidate, the region, the characters
+    either side), and notes repeat their candidates — years, dates, codes, the patient's own
+    number — so each is parsed once per region, not once per occurrence.
+    """
+    text = before + candidate + after
+    matcher = phonenumbers.PhoneNumberMatcher(text, region,
+                                              leniency=phonenumbers.Leniency.VALID)
+    found = phonenumbers.PhoneNumberMatcher._parse_and_verify(matcher, candidate, len(before))
+    return None if found is None else found.number
+
+
+FORM_RE = re.compile(FORM, re.IGNORECASE)
+DOSE_RE = re.compile(DOSE, re.IGNORECASE)
 
 
 def _medications(text: str) -> list[Span]:
@@ -154,10 +302,10 @@ def _medications(text: str) -> list[Span]:
     for m in WORD_RE.finditer(text):
         if m.group().lower() in MEDICATIONS:
             end = m.end()
-            for rx in (FORM, DOSE, FORM):  # "Hydrocortisone cream 1%", "Diclofenac gel"
-                more = re.match(rx, text[end:], re.IGNORECASE)
+            for rx in (FORM_RE, DOSE_RE, FORM_RE):  # "Hydrocortisone cream 1%", "Diclofenac gel"
+                more = rx.match(text, end)
                 if more:
-                    end += more.end()
+                    end = more.end()
             out.append(Span(m.start(), end, "medication"))
     return out
 
