@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ferry.cli.console import console, progress
 from ferry.engine.project import Project
+from ferry.reports.pages import outcome
 
 ProjectOpt = typer.Option(Path("."), "--project", "-p", help="project folder (ferry.yaml)")
 
@@ -66,19 +67,6 @@ COLUMNS: list[tuple[str, str]] = [("create", "created"), ("update", "updated"),
                                   ("skip", "skipped")]
 
 
-def outcome(d: dict[str, Any], dry_run: bool) -> dict[str, int]:
-    """A map's outcome in the table's buckets; a dry run's plan reads as the run's buckets."""
-    plan = d.get("plan") or {}
-    if dry_run:
-        made = {"created": plan.get("create", 0), "updated": plan.get("update", 0),
-                "attached": d.get("folded", 0) + plan.get("upload", 0)}
-    else:
-        made = {"created": d.get("created", 0), "updated": d.get("updated", 0),
-                "attached": d.get("folded", 0) + d.get("uploaded", 0)}
-    return {**made, **{k: int(d.get(k, 0) or 0) for k in
-                       ("unchanged", "merged", "excluded", "held", "skipped")}}
-
-
 def stats_table(title: str, stats: dict[str, Any], dry_run: bool = False) -> Table:
     """One row per object map with its outcome buckets, and a total; columns that are zero on
     every row are left out, so the table fits 80 columns (long map names wrap, never the
@@ -95,6 +83,12 @@ def stats_table(title: str, stats: dict[str, Any], dry_run: bool = False) -> Tab
     for name, r in rows.items():
         table.add_row(name, *[f"{r[k]:,}" if r[k] else "" for _, k in cols])
     return table
+
+
+def runs_of(project: Project) -> list[dict[str, Any]]:
+    """The project's runs as the report timelines want them."""
+    return [{"kind": r.kind, "started_at": r.started_at, "finished_at": r.finished_at}
+            for r in project.store.runs()]
 
 
 def print_paths(*paths: Path) -> None:

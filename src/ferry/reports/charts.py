@@ -116,3 +116,39 @@ def timeline(title: str, steps: Sequence[tuple[str, float, float]], *, width: in
                      f'{escape(human_duration(stop - start))}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def stacked_bars(title: str, rows: Sequence[tuple[str, Sequence[float]]],
+                 series: Sequence[str], colors: Sequence[str] | None = None, *,
+                 width: int = 760) -> str:
+    """One bar per label split into segments (e.g. a map's created / attached / held / skipped),
+    a legend on top; the longest bar spans the plot. Segments that are 0 are not drawn."""
+    cols = list(colors or PALETTE)
+    row, left, top = 22, 230, 46
+    height = top + row * max(len(rows), 1) + 8
+    peak = max((sum(vs) for _, vs in rows), default=0) or 1
+    plot = width - left - 70
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
+             f' role="img" aria-label="{escape(title)}" {FONT}>',
+             f'<text x="0" y="16" font-weight="600">{escape(title)}</text>']
+    x = 0.0
+    for j, name in enumerate(series):
+        parts.append(f'<rect x="{x:.0f}" y="26" width="10" height="10" fill="{cols[j % len(cols)]}"/>'
+                     f'<text x="{x + 14:.0f}" y="35">{escape(name)}</text>')
+        x += 28 + 7 * len(name)
+    for i, (label, values) in enumerate(rows):
+        y = top + i * row
+        parts.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">'
+                     f'{escape(str(label)[:34])}</text>')
+        x0 = float(left)
+        for j, v in enumerate(values):
+            if not v:
+                continue
+            w = max(plot * v / peak, 1.5)
+            parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{w:.1f}" height="{row - 7}"'
+                         f' fill="{cols[j % len(cols)]}"><title>{escape(series[j])}:'
+                         f' {_fmt(v)}</title></rect>')
+            x0 += w
+        parts.append(f'<text x="{x0 + 4:.1f}" y="{y + 14}">{_fmt(sum(values))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

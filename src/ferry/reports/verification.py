@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ferry.reports.charts import bar_chart, grouped_bars, human_duration, timeline
+from ferry.reports.charts import bar_chart, grouped_bars, human_duration, stacked_bars, timeline
 from ferry.reports.render import write_report
 
 
@@ -68,11 +68,11 @@ def write_sample(out: Path, data: dict[str, Any], *, project: str, name: str
 
 def write_reconcile(out: Path, data: dict[str, Any], *, project: str, name: str
                     ) -> tuple[Path, Path]:
-    charts = [grouped_bars("Source records by outcome",
-                           [(o["object"], [o["source"], o["loaded"],
-                                           o["merged"] + o["excluded"] + o["held"],
-                                           o["skipped"]]) for o in data["objects"]],
-                           ["source", "loaded", "merged/excluded/held", "skipped"])]
+    series = ["loaded", "merged", "excluded", "held", "skipped", "unaccounted"]
+    charts = [stacked_bars("Source records by outcome (a bar's length is the source count)",
+                           [(o["object"], [o.get(k, 0) or 0 for k in series])
+                            for o in data["objects"]], series,
+                           ["#2e9e5b", "#6b7280", "#c9ced8", "#e08a2e", "#b3261e", "#000000"])]
     if data["destination"]:
         charts.append(grouped_bars("Destination records",
                                    [(d["object"], [d["expected"] or 0, d["destination"]])

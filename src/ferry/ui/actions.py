@@ -54,14 +54,13 @@ def _budgeted(job: Job, dest: Any) -> Callable[[str, int, int], None]:
 def check(project: Project) -> Work:
     """``ferry check``: credentials, reachability, permissions, the BAA status."""
     from ferry.engine.pipeline import check as run_check
-    from ferry.reports.render import write_report
+    from ferry.reports.pages import write_check
 
     def work(job: Job) -> tuple[str, list[str]]:
         items = run_check(project)
-        paths = write_report(project.reports_dir("check"), "check",
-                             {"checks": [{**it.__dict__, "status": it.status}
-                                         for it in items]},
-                             project=project.settings.project)
+        paths = write_check(project.reports_dir("check"),
+                            [{**it.__dict__, "status": it.status} for it in items],
+                            project=project.settings.project)
         failed = [it.name for it in items if it.status == "FAIL"]
         return (f"check: {len(items) - len(failed)} of {len(items)} ok"
                 + (f"; failed: {', '.join(failed)}" if failed else "")), _rel(project, *paths)
@@ -70,7 +69,7 @@ def check(project: Project) -> Work:
 
 def extract(project: Project) -> Work:
     from ferry.engine.pipeline import run_extract
-    from ferry.reports.render import write_report
+    from ferry.reports.pages import write_extract
 
     def work(job: Job) -> tuple[str, list[str]]:
         def on_page(page: Any, stats: Any) -> None:
@@ -78,9 +77,10 @@ def extract(project: Project) -> Work:
                          + stats.unchanged.get(page.object, 0), None)
 
         run_id, stats = run_extract(project, on_page=on_page)
-        paths = write_report(project.reports_dir("extract"), "extract",
-                             {"run": run_id, "stats": stats.__dict__,
-                              "staged": project.store.counts()}, project=project.settings.project)
+        paths = write_extract(project.reports_dir("extract"),
+                              {"run": run_id, "stats": stats.__dict__,
+                               "staged": project.store.counts()},
+                              project=project.settings.project, runs=_runs(project))
         return (f"extract {run_id}: {stats.pages} pages, staged {sum(stats.staged.values())}"
                 f" records, {stats.errors} rows skipped"), _rel(project, *paths)
     return work
@@ -104,7 +104,7 @@ def propose(project: Project, force: bool = False) -> Work:
 def prepare(project: Project) -> Work:
     from ferry.engine.owners import match_owners
     from ferry.engine.pipeline import open_destination, run_prepare
-    from ferry.reports.render import write_report
+    from ferry.reports.pages import write_prepare
 
     def work(job: Job) -> tuple[str, list[str]]:
         run_id, provisioned = run_prepare(project)
@@ -116,9 +116,9 @@ def prepare(project: Project) -> Work:
             dest.close()
         rows = [{"kind": p.item.kind, "object": p.item.object, "name": p.item.name,
                  "key": p.key, "created": p.created} for p in provisioned]
-        paths = write_report(project.reports_dir("prepare"), "prepare",
-                             {"run": run_id, "schema": rows, "owners": owners},
-                             project=project.settings.project)
+        paths = write_prepare(project.reports_dir("prepare"),
+                              {"run": run_id, "schema": rows, "owners": owners},
+                              project=project.settings.project)
         return (f"prepare {run_id}: {len(rows)} schema items"
                 f" ({sum(r['created'] for r in rows)} created)"), _rel(project, *paths)
     return work
@@ -149,11 +149,16 @@ def sample(project: Project, size: int) -> Work:
     return work
 
 
-def _run_report(project: Project, report: Any) -> tuple[Path, Path]:
-    from ferry.reports.render import write_report
+def _runs(project: Project) -> list[dict[str, Any]]:
+    return [{"kind": r.kind, "started_at": r.started_at, "finished_at": r.finished_at}
+            for r in project.store.runs()]
 
-    return write_report(project.reports_dir("run"), "run", run_report_data(report, project.store),
-                        project=project.settings.project, name=report.run_id)
+
+def _run_report(project: Project, report: Any) -> tuple[Path, Path]:
+    from ferry.reports.pages import write_run
+
+    return write_run(project.reports_dir("run"), run_report_data(report, project.store),
+                     project=project.settings.project, name=report.run_id, runs=_runs(project))
 
 
 def run(project: Project) -> Work:

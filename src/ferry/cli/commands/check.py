@@ -11,7 +11,7 @@ from rich.table import Table
 from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console
 from ferry.engine.pipeline import check as run_check
-from ferry.reports.render import write_report
+from ferry.reports.pages import write_check
 from ferry.settings import save_settings
 
 STYLE = {"ok": "[green]ok[/]", "WARN": "[yellow]WARN[/]", "FAIL": "[red]FAIL[/]"}
@@ -43,10 +43,9 @@ def register(app: typer.Typer) -> None:
             detail = it.detail + (f"\n[yellow]→ {it.fix}[/]" if not it.ok and it.fix else "")
             table.add_row(STYLE[it.status], it.name, detail)
         console.print(table)
-        print_paths(*write_report(proj.reports_dir("check"), "check",
-                                  {"checks": [{**it.__dict__, "status": it.status}
-                                              for it in items]},
-                                  project=proj.settings.project))
+        print_paths(*write_check(proj.reports_dir("check"),
+                                 [{**it.__dict__, "status": it.status} for it in items],
+                                 project=proj.settings.project))
         failed = [it.name for it in items if it.status == "FAIL"]
         warned = [it.name for it in items if it.status == "WARN"]
         if failed:

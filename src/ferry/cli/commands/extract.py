@@ -8,11 +8,11 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
+from ferry.cli.common import ProjectOpt, print_paths, project_at, runs_of, verdict
 from ferry.cli.console import console, progress
 from ferry.engine.extract import ExtractStats
 from ferry.engine.pipeline import run_extract
-from ferry.reports.render import write_report
+from ferry.reports.pages import write_extract
 
 SHOWN = 20  # problem lines printed; the report lists them all
 
@@ -50,13 +50,13 @@ def register(app: typer.Typer) -> None:
         more = len(problems) > SHOWN
         if more:
             console.print(f"  … {len(problems) - SHOWN} more in the extract report")
-        print_paths(*write_report(proj.reports_dir("extract"), "extract",
+        print_paths(*write_extract(proj.reports_dir("extract"),
                                   {"run": run_id, "stats": stats.__dict__,
                                    "problems": [{"ref": s.ref, "field": s.field,
                                                  "reason": s.reason, "stage": s.stage}
                                                 for s in problems],
                                    "staged": proj.store.counts()},
-                                  project=proj.settings.project))
+                                   project=proj.settings.project, runs=runs_of(proj)))
         verdict(True if not problems and not stats.verdicts else None,
                 f"extract: {sum(stats.staged.values()):,} records staged"
                 + (f", {len(problems):,} problem(s) listed in the report" if problems else ""),

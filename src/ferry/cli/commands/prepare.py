@@ -13,7 +13,7 @@ from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console
 from ferry.engine.owners import match_owners
 from ferry.engine.pipeline import open_destination, run_prepare
-from ferry.reports.render import write_report
+from ferry.reports.pages import write_prepare
 
 
 def register(app: typer.Typer) -> None:
@@ -53,8 +53,8 @@ def register(app: typer.Typer) -> None:
                           " user's email")
         schema = [{"kind": p.item.kind, "object": p.item.object, "name": p.item.name,
                    "key": p.key, "created": p.created} for p in provisioned]
-        print_paths(*write_report(proj.reports_dir("prepare"), "prepare",
-                                  {"run": run_id, "schema": schema, "owners": owners},
-                                  project=proj.settings.project))
+        print_paths(*write_prepare(proj.reports_dir("prepare"),
+                                   {"run": run_id, "schema": schema, "owners": owners},
+                                   project=proj.settings.project))
         verdict(True, f"prepare: {len(made)} created, {len(provisioned) - len(made)} already"
                 " there", f"ferry sample -p {project}")

@@ -15,6 +15,7 @@ from ferry.cli.common import (
     outcome,
     print_paths,
     project_at,
+    runs_of,
     stats_table,
     verdict,
 )
@@ -24,7 +25,7 @@ from ferry.engine.pipeline import confirmed_mapping, load, migrate, open_destina
 from ferry.engine.plan import plan_steps
 from ferry.engine.prepare import apply_keys
 from ferry.errors import BudgetExhausted
-from ferry.reports.render import write_report
+from ferry.reports.pages import write_run
 from ferry.reports.run import run_report_data
 
 REASON_LINES = 8
@@ -121,13 +122,26 @@ def register(app: typer.Typer) -> None:
         if dry_run:
             _dry_run_tail(proj, project, report, data, totals)
             return
-        print_paths(*write_report(proj.reports_dir("run"), "run", data,
-                                  project=proj.settings.project, name=report.run_id))
+        data["cost"] = _spent(proj, report.stats)
+        print_paths(*write_run(proj.reports_dir("run"), data, project=proj.settings.project,
+                               name=report.run_id, runs=runs_of(proj)))
         problems = f"; {totals['skipped']:,} not written (reasons in the report)" \
             if totals["skipped"] else ""
         verdict(True if not totals["skipped"] else None,
                 f"run done: {totals['created']:,} created, {totals['updated']:,} updated,"
                 f" {totals['attached']:,} attached{problems}", f"ferry reconcile -p {project}")
+
+
+def _spent(proj: Any, stats: dict[str, Any]) -> dict[str, Any] | None:
+    """What the run's writes cost, priced like the plan (for the report's cost picture)."""
+    dest = open_destination(proj)
+    try:
+        doc = apply_keys(confirmed_mapping(proj), proj.store)
+        return plan_cost(doc, stats, dest).as_dict()
+    except Exception:  # noqa: BLE001 - the picture is optional; the run is done
+        return None
+    finally:
+        dest.close()
 
 
 def _warn_budget(proj: Any) -> None:
@@ -162,8 +176,8 @@ def _dry_run_tail(proj: Any, project: Path, report: Any, data: dict[str, Any],
     data["cost"] = cost.as_dict()
     for line in cost_lines(cost, dest.name):
         console.print(line)
-    print_paths(*write_report(proj.reports_dir("run"), "run", data,
-                              project=proj.settings.project, name="dry-run"))
+    print_paths(*write_run(proj.reports_dir("run"), data, project=proj.settings.project,
+                           name="dry-run", runs=runs_of(proj)))
     summary = (f"plan: {totals['created']:,} to create, {totals['updated']:,} to update,"
                f" {totals['attached']:,} to attach, {totals['skipped']:,} not written,"
                f" {totals['held']:,} held")
