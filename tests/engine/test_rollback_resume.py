@@ -78,3 +78,31 @@ def test_rollback_killed_after_a_removal_resumes(tmp_path: Path, destination: st
         pair.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+def test_second_rollback_still_reports_what_the_first_left(tmp_path: Path) -> None:
+    """A rollback that is NOT verified (a record it cannot account for is still live) leaves
+    its runs open: running it again checks again and says NOT verified, not "0 runs, verified"."""
+    from .setup_pair import approve_phi
+
+    saved = dict(os.environ)
+    pair = make_pair(tmp_path / "proj", destination="odoo", seed=5, patients=6,
+                     env_prefix="FERRY_RBTWICE_")
+    try:
+        project = pair.project
+        P.run_extract(project)
+        P.run_prepare(project)
+        approve_phi(project)
+        P.load(project)
+        stray = P.open_destination(project).create("res.partner", [{"name": "Left behind"}])
+        assert stray[0].ok
+        first = P.run_rollback(project)
+        assert not first.verified and first.counts_after != first.counts_before
+        second = P.run_rollback(project)
+        assert second.runs == first.runs
+        assert not second.verified and second.counts_after.get("res.partner") == \
+            first.counts_after.get("res.partner")
+    finally:
+        pair.stop()
+        os.environ.clear()
+        os.environ.update(saved)

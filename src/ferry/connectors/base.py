@@ -360,6 +360,15 @@ class Destination(ABC):
         """
         raise NotImplementedError(f"{self.name} takes no files")
 
+    def find_upload(self, object_name: str, parent_object: str, parent_id: str,
+                    source_id: str, file_name: str | None, size: int | None) -> str | None:
+        """The file an interrupted ``upload`` of ``source_id`` left on its parent, if any.
+
+        By the source-id tag ``upload`` stores with the file; a destination that can only tag
+        a file in a second call also recognises an untagged file of that parent with this
+        name and size (and tags it), so a resume never uploads the same file twice."""
+        return self.find(object_name, "", [source_id]).get(source_id)
+
     def cost(self, op: str, object_name: str, n: int) -> Cost:
         """API calls (and tokens, where priced) that ``op`` on ``n`` records will take."""
         batch = {"create": self.capabilities.batch_create,

@@ -27,6 +27,7 @@ from ferry.engine.writes import Item, Writer
 from ferry.errors import MappingError
 from ferry.mapping.compile import compile_mapping
 from ferry.mapping.model import MappingDoc
+from ferry.model.audit import AuditLog
 from ferry.model.staging import now_iso
 from ferry.phi.gate import Gate, withhold_clinical
 from ferry.phi.queue import counts as queue_counts
@@ -184,9 +185,11 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     hold = hold or gate
     compiled = {cm.om.name: cm for cm in compile_mapping(doc, region=project.phone_region)}
     store = project.store
+    resumed = False
     if dry_run:
         run_id = f"dry-run-{now_iso()}"
     else:
+        resumed = any(r.status == "running" for r in store.runs(kind))
         run_id = resume_or_start(project, kind)
         info = store.run(run_id)
         if info is not None and "snapshot" not in info.params:
@@ -208,12 +211,36 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     from ferry.engine.load import run_load
 
     stats = run_load(ctx)
+    if resumed:
+        count_earlier_attempts(project.audit, run_id, stats)
     report = LoadReport(run_id, kind, stats, owners.report(), recovery, dd, dry_run, withheld,
                         queue_counts(store))
     if not dry_run:
         store.finish_run(run_id, "done", {"totals": report.totals(),
                                           "maps": {k: v.as_dict() for k, v in stats.items()}})
     return report
+
+
+def count_earlier_attempts(audit: AuditLog, run_id: str, stats: dict[str, MapStats]) -> None:
+    """A resumed run's totals cover every attempt: what an earlier (killed) attempt created or
+    uploaded, this one saw as already there (unchanged). The audit log knows which it was."""
+    made: dict[tuple[str, str], int] = {}
+    for e in audit.entries(run_id):
+        if e.kind == "done" and e.op in ("create", "upload") and "map" in e.detail \
+                and "undoes" not in e.detail:
+            key = (str(e.detail["map"]), e.op)
+            made[key] = made.get(key, 0) + 1
+    for (name, op), n in made.items():
+        st = stats.get(name)
+        if st is None:
+            continue
+        bucket = "created" if op == "create" else "uploaded"
+        extra = n - getattr(st, bucket)
+        for seen_as in ("unchanged", "updated"):  # a recovered create is re-sent as an update
+            moved = max(0, min(extra, getattr(st, seen_as)))
+            setattr(st, seen_as, getattr(st, seen_as) - moved)
+            setattr(st, bucket, getattr(st, bucket) + moved)
+            extra -= moved
 
 
 def migrate(project: Project, *, progress: Callable[[str, int, int], None] | None = None,

@@ -103,7 +103,9 @@ def rollback(store: StagingStore, audit: AuditLog, dest: Destination, runs: list
     if group:
         _undo(group, writer, dest, store, result)
     _verify(store, audit, dest, runs, result)
-    if not result.failures:
+    # Only a verified rollback closes its runs: one that left something behind (counts differ)
+    # stays open, so the next ``ferry rollback`` checks again instead of finding 0 runs.
+    if result.verified:
         with store.tx() as c:
             for run in runs:
                 c.execute("DELETE FROM idmap WHERE run_id=?", (run,))

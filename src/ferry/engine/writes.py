@@ -132,14 +132,19 @@ class Writer:
     def upload(self, dest_object: str, item: Item, parent_object: str, parent_id: str,
                path: Path, file_name: str, mime_type: str | None, detail: dict[str, Any]
                ) -> WriteResult:
+        # A file has no upsert key: the destination tags it with the source id, and the intent
+        # keeps (encrypted, as ``before``) the name and size that recognise a file whose tag did
+        # not land, so ``recover`` finds it instead of uploading it twice.
+        item.before = {"file_name": file_name, "size": path.stat().st_size}
         seqs = self._intents("upload", dest_object, [item], {**detail, "parent": parent_id,
                                                             "parent_object": parent_object})
+        killpoint.reached("after-intent", "upload", dest_object)
         try:
-            # the source id lets a destination find the file again after an interruption
             res = self.dest.upload(parent_object, parent_id, path, file_name, mime_type,
                                    extra={"_source_id": item.source_id,
                                           "_src_object": item.src_object})
         except RecordError as err:
             res = WriteResult.failure(err)
+        killpoint.reached("after-call", "upload", dest_object)
         return self._outcomes("upload", dest_object, [item], seqs, [res], detail,
                               map_as=dest_object, stage="load-file")[0]

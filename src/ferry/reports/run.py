@@ -9,10 +9,32 @@ from ferry.model.staging import StagingStore
 MAX_ROWS = 5000
 
 
+#: stages where a skip means the record itself was not written (not a field left empty)
+RECORD_STAGES = {"load", "load-file", "transform", "reference", "attach", "hold"}
+
+
+def current_skips(store: StagingStore, run_id: str) -> list[Any]:
+    """Each problem of a run once, as its latest attempt saw it: a resumed run meets the same
+    record again in every attempt, and a record a later attempt did write is no problem now."""
+    latest: dict[tuple[Any, ...], Any] = {}
+    for s in store.skips(run_id):
+        key = (s.ref, s.field, s.reason, s.stage)
+        latest.pop(key, None)
+        latest[key] = s
+    out = []
+    for s in latest.values():
+        parts = s.ref.split(":", 2)
+        if s.stage in RECORD_STAGES and len(parts) == 3 and parts[0] == "source" \
+                and store.dest_id(parts[1], parts[2]) is not None:
+            continue  # written by a later attempt
+        out.append(s)
+    return out
+
+
 def run_report_data(report: Any, store: StagingStore) -> dict[str, Any]:
     """Buckets per map, owners, dedup, recovery, BAA/PHI holds and the skip list (references
     and reasons only: safe for non-clinical staff)."""
-    skips = store.skips(report.run_id)
+    skips = current_skips(store, report.run_id)
     return {"run": report.run_id, "kind": report.kind, "dry_run": report.dry_run,
             "totals": report.totals(),
             "maps": [{"map": k, **v.as_dict()} for k, v in report.stats.items()],

@@ -171,6 +171,19 @@ def open_option(dest: OdooDestination, model: str, field: str, value: str) -> st
     return value
 
 
+def file_tag(source_id: Any) -> str | None:
+    return f"[ferry-id:{source_id}]" if source_id else None
+
+
+def find_upload(dest: OdooDestination, parent_object: str, parent_id: str, tag: str
+                ) -> str | None:
+    """The attachment of this record that carries ``tag`` as its description."""
+    rows = dest.rpc.search_read("ir.attachment", [
+        ["res_model", "=", model_of(parent_object)], ["res_id", "=", int(parent_id)],
+        ["description", "=", tag]], ["id"], limit=1)
+    return str(rows[0]["id"]) if rows else None
+
+
 def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path,
            file_name: str, mime_type: str | None, extra: dict[str, Any] | None
            ) -> WriteResult:
@@ -189,6 +202,12 @@ def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path
     if mime_type:
         row["mimetype"] = mime_type
     row.update({k: v for k, v in (extra or {}).items() if not k.startswith("_")})
+    tag = file_tag((extra or {}).get("_source_id"))
+    if tag and not row.get("description"):  # tagged in the same call: see ``find_upload``
+        row["description"] = tag
+        found_id = find_upload(dest, parent_object, parent_id, tag)
+        if found_id:
+            return WriteResult.success(found_id, created=False)
     sid = row.get(dest.source_id_field)
     if sid:
         found = dest.find("ir.attachment", dest.source_id_field, [str(sid)])

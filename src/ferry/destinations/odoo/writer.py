@@ -420,6 +420,11 @@ class OdooDestination(Destination):
             yield from (str(i) for i in ids)
             last = ids[-1]
 
+    def find_upload(self, object_name: str, parent_object: str, parent_id: str,
+                    source_id: str, file_name: str | None, size: int | None) -> str | None:
+        tag = extras.file_tag(source_id)
+        return extras.find_upload(self, parent_object, parent_id, tag) if tag else None
+
     def upload(self, parent_object: str, parent_id: str, path: Path, file_name: str,
                mime_type: str | None, extra: dict[str, Any] | None = None) -> WriteResult:
         """One ``ir.attachment`` per call, linked by ``res_model``/``res_id`` (NOTES 4)."""

@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ferry.connectors import killpoint
 from ferry.connectors.base import (
     Budget,
     Capabilities,
@@ -354,10 +355,29 @@ class PipedriveDestination(Destination):
             raise FatalError(f"{ref}: upload kept failing ambiguously", system="pipedrive")
         fid = str(data["id"])
         if sid:  # the description carries the source id so ``find("file", ...)`` works
-            self.client.call("v1", "PUT", "/files/{id}", ref=ref, id=int(fid),
-                             data={"description": f"[ferry-id:{sid}]"})
-            self.finder.remember("file", sid, fid)
+            killpoint.reached("between-calls", "upload", "file")
+            self._tag_file(fid, sid, ref)
         return WriteResult.success(fid, created=True)
+
+    def _tag_file(self, fid: str, sid: str, ref: str) -> None:
+        """``POST /files`` takes no description: the tag is a second call (``PUT``)."""
+        self.client.call("v1", "PUT", "/files/{id}", ref=ref, id=int(fid),
+                         data={"description": f"[ferry-id:{sid}]"})
+        self.finder.remember("file", sid, fid)
+
+    def find_upload(self, object_name: str, parent_object: str, parent_id: str,
+                    source_id: str, file_name: str | None, size: int | None) -> str | None:
+        """By the description tag; else the untagged file an upload killed between its two
+        calls left on the parent (same name and size), tagged now so it is found next time."""
+        found = self.finder.find("file", "", [source_id])
+        if source_id in found:
+            return found[source_id]
+        if file_name is None or size is None or parent_object not in PARENT_KEYS:
+            return None
+        fid = self._untagged_upload(parent_object, parent_id, file_name, int(size))
+        if fid is not None:
+            self._tag_file(fid, source_id, f"pipedrive:file:{parent_object}={parent_id}")
+        return fid
 
     # -- budget --------------------------------------------------------------------------------
     def cost(self, op: str, object_name: str, n: int) -> Cost:

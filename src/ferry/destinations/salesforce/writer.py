@@ -10,6 +10,7 @@ integration user can see). Files go up as multipart ContentVersions with
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -45,6 +46,7 @@ KINDS = {"string": Kind.TEXT, "textarea": Kind.LONG_TEXT, "email": Kind.EMAIL,
          "currency": Kind.MONEY, "date": Kind.DATE, "datetime": Kind.DATETIME,
          "reference": Kind.REF, "id": Kind.TEXT, "address": Kind.ADDRESS}
 BULK_JOB_CALLS = 9  # create, PUT, UploadComplete, ~3 polls, up to 3 result files
+FILE_TAG = re.compile(r"\[ferry-id:([^\]]+)\]\s*$")
 ID_CHUNK = 200  # ids per SOQL IN (…): keeps the URL well under the 16k limit
 
 
@@ -151,6 +153,10 @@ class SalesforceDestination(Destination):
 
     def find(self, object_name: str, id_field: str, source_ids: list[str]) -> dict[str, str]:
         field = self._id_field(id_field)
+        if not field and object_name == "ContentVersion":  # files: the Description tag
+            return self._tagged_files("", source_ids)
+        if not field:
+            raise FerryError(f"no source-id field to find {object_name} records by")
         wanted = {s.lower(): s for s in source_ids}
         found: dict[str, str] = {}
         todo = sorted(set(source_ids))
@@ -251,6 +257,22 @@ class SalesforceDestination(Destination):
         for row in self.client.query(f"SELECT Id FROM {object_name}"):
             yield row["Id"]
 
+    def _tagged_files(self, parent_id: str, source_ids: list[str]) -> dict[str, str]:
+        """Files carrying ``[ferry-id:<source id>]`` in their Description (one parent's, or all;
+        a long Description cannot be filtered in SOQL, so the tag is matched here)."""
+        wanted = set(source_ids)
+        where = f" WHERE FirstPublishLocationId = {_quote(parent_id)}" if parent_id else ""
+        found: dict[str, str] = {}
+        for row in self.client.query(f"SELECT Id, Description FROM ContentVersion{where}"):
+            m = FILE_TAG.search(str(row.get("Description") or ""))
+            if m and m.group(1) in wanted:
+                found.setdefault(m.group(1), row["Id"])
+        return found
+
+    def find_upload(self, object_name: str, parent_object: str, parent_id: str,
+                    source_id: str, file_name: str | None, size: int | None) -> str | None:
+        return self._tagged_files(parent_id, [source_id]).get(source_id)
+
     def upload(self, parent_object: str, parent_id: str, path: Path, file_name: str,
                mime_type: str | None, extra: dict[str, Any] | None = None) -> WriteResult:
         ref = f"{SYSTEM}:{parent_object}:{parent_id}:file"
@@ -262,6 +284,10 @@ class SalesforceDestination(Destination):
         entity = {"Title": file_name.rsplit(".", 1)[0] or file_name, "PathOnClient": file_name,
                   "FirstPublishLocationId": parent_id,
                   **{k: to_json(v) for k, v in (extra or {}).items() if not k.startswith("_")}}
+        sid = (extra or {}).get("_source_id")
+        if sid:  # tagged in the same call: a resume finds the file (find_upload), never re-sends
+            text = str(entity.get("Description") or "")
+            entity["Description"] = f"{text}\n[ferry-id:{sid}]".strip()[-1000:]
         handles: list[IO[bytes]] = []
 
         def files() -> dict[str, Any]:

@@ -1,0 +1,59 @@
+"""A run killed right after Salesforce stored a file (its outcome never logged) resumes without
+uploading it again: every ContentVersion carries its source tag in the same call, and recovery
+finds it by that tag on the parent (it used to build ``SELECT Id,  FROM ContentVersion WHERE
+IN (...)`` and fail with MALFORMED_QUERY on every retry)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from ferry.engine import pipeline as P
+from ferry.engine.project import Project
+
+from .setup_pair import make_pair, subprocess_env
+from .test_kill_resume import DRIVER, _get, _verify_log
+
+TAG = re.compile(r"\[ferry-id:([^\]]+)\]")
+
+
+def test_salesforce_upload_killed_after_it_landed_resumes(tmp_path: Path) -> None:
+    saved = dict(os.environ)
+    pair = make_pair(tmp_path / "proj", destination="salesforce", seed=9, patients=6,
+                     env_prefix="FERRY_SFUP_")
+    try:
+        env = subprocess_env(pair)
+        P.run_extract(pair.project)
+        P.run_prepare(pair.project)
+        pair.project.store.close()
+        for point in ("after-call:upload@ContentVersion:2", "after-intent:upload:1", None):
+            run_env = {**env, "FERRY_KILL_AT": point} if point else env
+            proc = subprocess.run([sys.executable, str(DRIVER), "run", str(pair.project.root)],
+                                  env=run_env, capture_output=True, text=True, timeout=600)
+            if point:
+                assert proc.returncode == -signal.SIGKILL, (point, proc.stderr[-3000:])
+            else:
+                assert proc.returncode == 0, proc.stderr[-3000:]
+        files = _get(pair.dest_info, "/_sandbox/state")["objects"]["ContentVersion"]
+        tags = Counter(m.group(1) for f in files
+                       if (m := TAG.search(str(f.get("Description") or ""))))
+        assert files and sum(tags.values()) == len(files)  # every file tagged
+        assert not [t for t, n in tags.items() if n > 1]  # none uploaded twice
+        project = Project.at(pair.project.root)
+        try:
+            mapped = {m.source_id for m in project.store.iter_idmap(src_object="document")
+                      if m.dest_object == "ContentVersion"}
+        finally:
+            project.store.close()
+        assert set(tags) == mapped
+        ok, msg, open_intents = _verify_log(pair.project.root)
+        assert ok and open_intents == 0, (msg, open_intents)
+    finally:
+        pair.stop()
+        os.environ.clear()
+        os.environ.update(saved)
