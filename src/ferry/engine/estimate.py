@@ -26,6 +26,7 @@ from ferry.mapping.model import MappingDoc
 
 DAY_S = 86_400.0
 FIRST = ("clinic", "practitioner", "patient")  # staged before the load starts
+PREPARE_LISTINGS = 25  # field, pipeline, stage and activity-type lists prepare reads
 
 #: records per patient in a typical practice (the synthetic practice's proportions)
 PER_PATIENT: dict[str, float] = {
@@ -178,11 +179,26 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         load_s = max(rate_s, (budget_days - 1) * DAY_S + rate_s * last / load_tokens)
     n_schema = sum(len(v) for v in doc.custom_fields.values()) + len(doc.pipelines) * 5 \
         if doc else 25
-    prep_s = _seconds(n_schema, destination, 1)
-    dest_records = sum(p["records"] for p in per_object)
+    # measured (bench/estimate_calibration.py): each schema item is listed, then created,
+    # plus the pipelines' and activity types' own listings
+    prep_calls = 2 * n_schema + PREPARE_LISTINGS
+    prep_s = _seconds(prep_calls, destination, 1)
+    dest_records = sum(p["records"] for p in per_object if p["op"] != "update")
     recon_calls = math.ceil(dest_records / max(destination.page_size, 1)) + len(per_object)
+    if destination.name == "Pipedrive":
+        # notes cannot be listed by source id: each note map reads every note it wrote, one by
+        # one (measured), and deals/activities with sums or references are read back once
+        note_maps = [p for p in per_object if p["target"] == "note" and p["op"] == "create"]
+        notes = sum(p["records"] for p in note_maps)
+        recon_calls += notes * len(note_maps)
     recon_tokens = recon_calls * destination.cost("list", "")
     recon_s = _seconds(recon_calls, destination, dest_keys)
+    # rollback (a rehearsal's last step, not part of the migration): one delete per record and
+    # file created, one per schema item, newest first
+    rb_calls = math.ceil(dest_records / max(destination.batch if destination.name != "Pipedrive"
+                                            else 1, 1)) + n_schema
+    rb_tokens = rb_calls * destination.cost("delete", "")
+    rb_s = _seconds(rb_calls, destination, dest_keys)
     sample_records = min(sum(p["records"] for p in per_object), 200)
     sample_calls = min(load_calls, sample_records) * 2  # write, then read back
     sample_s = _seconds(sample_calls, destination, 1)  # the slice is already staged
@@ -193,15 +209,21 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     load_start = ex_end + sample_s
     load_end = load_start + load_s
     overlapped = max(ex_s, first_s + load_s)
-    plan = [("prepare", 0.0, prep_s, n_schema, n_schema * destination.cost("create", "")),
+    plan = [("prepare", 0.0, prep_s, prep_calls, n_schema * destination.cost("create", "")),
             ("extract", prep_s, ex_end, sum(extract_calls.values()), 0),
             ("sample", ex_end, load_start, sample_calls, 0),
             ("load", load_start, load_end, load_calls, load_tokens),
             ("reconcile", load_end, load_end + recon_s, recon_calls, recon_tokens)]
+    rollback_step = ("rollback", load_end + recon_s, load_end + recon_s + rb_s, rb_calls,
+                     rb_tokens)
     for name, start, end, calls, tokens in plan:
         steps.append({"step": name, "start_s": round(start, 1), "end_s": round(end, 1),
                       "seconds": round(end - start, 1), "calls": calls, "tokens": tokens})
         t = max(t, end)
+    name, start, end, calls, tokens = rollback_step  # if needed: not in the total
+    steps.append({"step": name, "start_s": round(start, 1), "end_s": round(end, 1),
+                  "seconds": round(end - start, 1), "calls": calls, "tokens": tokens,
+                  "if_needed": True})
     delta_pass_s = _seconds(len([o for o in counts if counts[o]]), source, source_keys)
     by_keys = []
     for k in (1, 2, 3, 4):

@@ -59,7 +59,8 @@ def register(app: typer.Typer) -> None:
                         dest_keys=dest_keys, doc=_doc(proj, s_kind, d_kind))
         for s in data["steps"]:
             console.print(f"  {s['step']:<10} {human_duration(s['seconds']):>10}"
-                          f"  {s['calls']:>9,} calls  {s['tokens']:>10,} tokens")
+                          f"  {s['calls']:>9,} calls  {s['tokens']:>10,} tokens"
+                          + ("  (if needed)" if s.get("if_needed") else ""))
         console.print(f"migration ≈ {human_duration(data['migration_seconds'])} (bound by"
                       f" {data['binding_limit']}; {data['budget_days']} day(s) of budget)")
         out = proj.reports_dir("estimate") if proj else Path("reports") / "estimate"
