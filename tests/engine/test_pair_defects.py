@@ -134,3 +134,40 @@ def test_clinic_export_is_read_back_whole(tmp_path: Path) -> None:
     asyncio.run(first())
     want = {r.source_id: r.date_of_birth for r in practice.iter("patient")}
     assert {k: v.date_of_birth for k, v in patients.items()} == want  # day-first read right
+
+
+def test_invalid_phone_is_explained_only_by_a_confirmed_leave_out() -> None:
+    """An invalid phone stays an unexplained difference (issue 21) unless the person confirming
+    the map decided to leave such values out (``on_invalid: leave_out``), as the demo's reviewer
+    does: the diff then names that rule, and the map round-trips it."""
+    import datetime as dt
+
+    from ferry.engine.diff import diff_record
+    from ferry.mapping import mapping_file
+    from ferry.mapping.review import leave_out_invalid
+    from ferry.model.entities import Patient
+
+    class NoLookup:
+        def dest_id(self, src_object, source_id, dest_object=None):  # noqa: ANN001, ANN202
+            return None
+
+        def owner(self, practitioner_source_id):  # noqa: ANN001, ANN202
+            return None
+
+    def doc() -> MappingDoc:
+        return MappingDoc(source="practicehub", destination="pipedrive", objects=[ObjectMap(
+            name="patients", source="patient", target="person", fields=[
+                FieldMap(source="mobile", target="phone",
+                         transform=[Transform(name="phone_e164")])])])
+
+    rec = Patient(source_id="p1", first_name="A", last_name="B", mobile="call after 5pm",
+                  date_of_birth=dt.date(1980, 1, 2))
+    strict, decided = doc(), doc()
+    assert leave_out_invalid(decided) == ["patients.phone"]
+    assert mapping_file.loads(mapping_file.dump_doc(decided)).objects[0].fields[0].on_invalid \
+        == "leave_out"
+    for d, explained in ((strict, False), (decided, True)):
+        (cm,) = compile_mapping(d, need_keys=False, region="AU")
+        (fd,) = diff_record(cm, rec, NoLookup(), {}, dest="person:1")
+        assert (fd.category, fd.explained) == ("missing", explained)
+    assert "on_invalid: leave_out" in fd.note

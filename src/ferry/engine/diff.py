@@ -19,7 +19,9 @@ with the id map now complete, so it is what was sent) and compared, key by key, 
                      so field by field (``WriteResult.field_errors``), and the skip file says
                      so (explained) — except a value that is not valid for its kind (a phone
                      number no numbering plan accepts, ``InvalidValueError``): never guessed,
-                     never explained, so the verdict fails until the source is fixed
+                     never explained, so the verdict fails until the source is fixed, or
+                     until the person confirming the map sets ``on_invalid: leave_out`` on the
+                     field (invalid values are then left out by that named, confirmed rule)
 * ``unexpected``     a mapped destination field holds a value the map did not send
 
 The verdict passes only when every difference is explained. Values are masked by the source
@@ -274,9 +276,17 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
             stored_form(f.key, sent, built.payload)
         rule = None if design_rule is None else \
             (lambda a, b, k=f.key: design_rule(k, a, b))  # type: ignore[misc]
+        bad = f.label in built.unexplained or any(t in UNEXPLAINED_FLAGS for t in trace)
+        accepted = bad and fm.on_invalid == "leave_out"
+        if accepted:  # the person who confirmed the map chose to leave invalid values out
+            trace = [f"{t} (on_invalid: leave_out)" if t in UNEXPLAINED_FLAGS else t
+                     for t in trace]
         cat, ok, note = classify(src, sent, got, trace, field_error=errors.get(f.label),
                                  dest_error=(dest_errors or {}).get(f.key), as_stored=as_stored,
-                                 rule=rule, bad_value=f.label in built.unexplained)
+                                 rule=rule, bad_value=f.label in built.unexplained
+                                 and not accepted)
+        if accepted and ok:
+            note = f"{note}; left out by the confirmed rule on_invalid: leave_out (in the audit)"
         phi = phi_of(cm, fm)
         # Destination ids and constants are not PHI; what came from a PHI field is.
         out.append(FieldDiff(ref, cm.om.name, dest, f.label, f.key, cat, ok,

@@ -14,6 +14,7 @@ from typing import Any
 from ferry.connectors.base import ObjectInfo
 from ferry.engine.pipeline import open_destination, open_source, registry_objects
 from ferry.engine.project import Project
+from ferry.errors import FerryError
 from ferry.mapping.model import MappingDoc
 
 HEADER = ("Ferry mapping: {src} → {dst} (from recipe {recipe}).\n"
@@ -102,7 +103,12 @@ def propose(project: Project, *, variant: str | None = None, describe: bool = Tr
     schema = _schema_for(project, describe, schema)
     doc = draft_mapping(settings.source.kind, settings.destination.kind,
                         data_profile(project, sample), schema, variant)
-    fit_to_source(doc, registry_objects(project))
+    try:
+        objects = registry_objects(project)
+    except FerryError:  # the source cannot be opened here: the recipe stays as written
+        objects = None
+    if objects is not None:
+        fit_to_source(doc, objects)
     save(doc, project.mapping_path,
          HEADER.format(src=doc.source, dst=doc.destination, recipe=doc.recipe))
     return doc

@@ -27,7 +27,7 @@ from ferry.errors import MappingError
 from ferry.mapping.model import FieldMap, MappingDoc, ObjectMap
 
 FIELD_ORDER = ["source", "target", "status", "transform", "value_map", "value_map_default",
-               "default", "required", "phi", "confidence", "reason", "samples"]
+               "default", "required", "phi", "on_invalid", "confidence", "reason", "samples"]
 OBJECT_ORDER = ["name", "source", "target", "mode", "note", "when", "parent", "id_field",
                 "custom_object", "fold", "attach", "fields"]
 
@@ -142,7 +142,10 @@ def load_rt(path: Path) -> Any:
     """The ruamel round-trip tree (edit it in place, then ``write_rt``)."""
     if not path.exists():
         raise MappingError(f"{path} not found: run `ferry map` first")
-    text = path.read_text()
+    return _load_text(path, path.read_text())
+
+
+def _load_text(path: Path, text: str) -> Any:
     try:
         return _yaml().load(text)
     except Exception as exc:  # noqa: BLE001 - ruamel raises many types for bad YAML
@@ -178,12 +181,32 @@ def parse_doc(data: Any, where: str = "mapping.yaml") -> MappingDoc:
         raise MappingError(f"{where}: {loc}: {err['msg']}") from None
 
 
+#: parsed documents by the sha256 of their text: every verb reads mapping.yaml (and a recipe)
+#: again, and the round-trip parser takes most of a second on a full map; a changed file has a
+#: new hash, so a hit is always the file as it is now. Callers get their own deep copy.
+_PARSED: dict[str, MappingDoc] = {}
+_PARSED_MAX = 16
+
+
+def _cached(text: str, where: str, parse: Any) -> MappingDoc:
+    key = hashlib.sha256(text.encode()).hexdigest()
+    doc = _PARSED.get(key)
+    if doc is None:
+        doc = parse_doc(parse(text), where)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = doc
+    return doc.model_copy(deep=True)
+
+
 def load(path: Path) -> MappingDoc:
-    return parse_doc(load_rt(path), str(path))
+    if not path.exists():
+        raise MappingError(f"{path} not found: run `ferry map` first")
+    return _cached(path.read_text(), str(path), lambda t: _load_text(path, t))
 
 
 def loads(text: str, where: str = "mapping.yaml") -> MappingDoc:
-    return parse_doc(_yaml().load(text), where)
+    return _cached(text, where, lambda t: _yaml().load(t))
 
 
 def content_hash(doc: MappingDoc) -> str:

@@ -66,6 +66,10 @@ class FieldMap(BaseModel):
     reason: str = ""
     samples: list[str] = Field(default_factory=list)
     status: Literal["mapped", "review", "ignored"] = "mapped"
+    # a value no rule accepts (a phone number no numbering plan knows) is never written; "flag"
+    # keeps it an unexplained difference in the sample until the source is fixed, "leave_out"
+    # records the reviewer's decision to migrate without it (listed in the audit and skip file)
+    on_invalid: Literal["flag", "leave_out"] = "flag"
 
 
 class Condition(BaseModel):

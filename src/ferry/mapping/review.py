@@ -12,7 +12,10 @@ from ferry.mapping.draft import KIND_TRANSFORM, _cf_name
 from ferry.mapping.model import CustomField, MappingDoc
 from ferry.model.fields import Kind
 
-__all__ = ["settle_reviews"]
+__all__ = ["leave_out_invalid", "settle_reviews"]
+
+#: transforms that refuse a value as invalid (``InvalidValueError``) rather than reshape it
+REFUSING = frozenset({"phone_e164"})
 
 _KIND_OF = {v: k for k, v in KIND_TRANSFORM.items() if k is not Kind.DECIMAL}
 
@@ -39,4 +42,18 @@ def settle_reviews(doc: MappingDoc) -> list[str]:
             fm.target, fm.status, fm.confidence = f"custom:{name}", "mapped", 1.0
             fm.reason = f"not certain it is {guess}: a custom {kind.value} field keeps it"
             out.append(f"{om.name}: {fm.source} → new custom field {name} (not {guess})")
+    return out
+
+
+def leave_out_invalid(doc: MappingDoc) -> list[str]:
+    """The reviewer's decision to migrate without the values no rule accepts (phone numbers
+    no numbering plan knows: the audit lists them per field): ``on_invalid: leave_out`` on each
+    field whose transform refuses such values. Returns the fields decided."""
+    out = []
+    for om in doc.objects:
+        for fm in om.fields:
+            if fm.status == "mapped" and fm.on_invalid == "flag" \
+                    and any(t.name in REFUSING for t in fm.transform):
+                fm.on_invalid = "leave_out"
+                out.append(f"{om.name}.{fm.target}")
     return out

@@ -164,18 +164,23 @@ def _keep_key(name: str, value: str) -> str | None:
 def _settle_reviews(path: Path) -> None:
     """The demo's reviewer: each ``status: review`` line gets the cautious decision."""
     from ferry.mapping import mapping_file
-    from ferry.mapping.review import settle_reviews
+    from ferry.mapping.review import leave_out_invalid, settle_reviews
 
     if not path.exists():
         return
     doc = mapping_file.load(path)
     decided = settle_reviews(doc)
-    if decided:
+    left_out = leave_out_invalid(doc)
+    if left_out:
+        console.print(f"the demo accepts migrating without invalid phone numbers ({len(left_out)}"
+                      " field(s) set on_invalid: leave_out; the audit lists each one)")
+    if decided or left_out:
         from ferry.engine.mapflow import HEADER
 
         mapping_file.save(doc, path, HEADER.format(src=doc.source, dst=doc.destination,
                                                    recipe=doc.recipe))
-        console.print(f"the demo decided {len(decided)} review line(s) the cautious way:")
+        if decided:
+            console.print(f"the demo decided {len(decided)} review line(s) the cautious way:")
         for line in decided:
             console.print(f"  {line}")
 
