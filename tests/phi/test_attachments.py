@@ -15,7 +15,7 @@ import pytest
 
 from ferry.engine import pipeline as P
 from ferry.mapping.recipes import load_recipe
-from ferry.model.crypto import AesGcmCodec, encrypt_file, new_key, parse_key, plain_file
+from ferry.model.crypto import AesGcmCodec, encrypt_file, new_key, parse_key, plain_bytes
 from ferry.model.entities import Document
 from ferry.model.staging import StagingStore
 from ferry.phi import queue
@@ -104,8 +104,7 @@ def test_redact_on_a_pdf_writes_a_redacted_text_rendition(staged, tmp_path: Path
     assert isinstance(out, Document)
     assert out.mime_type == "text/plain" and out.file_name == redacted_name(doc.file_name)
     assert out.file_name.endswith(".redacted.txt") and out.local_path != doc.local_path
-    with plain_file(Path(str(out.local_path)), store.codec) as p:
-        data = p.read_bytes()
+    data = plain_bytes(Path(str(out.local_path)), store.codec)
     assert out.size == len(data)
     text = data.decode()
     pt = store.get("patient", str(doc.patient_id)).record

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from ferry.connectors.base import Destination
@@ -118,6 +119,8 @@ class LoadContext:
     #: set while extraction runs alongside: tells whether an object is completely staged
     extracted: Callable[[str], bool] | None = None
     progress: Callable[[str, int, int], None] | None = None  # (map name, done, total)
+    #: the project's private folder for plain copies of files being uploaded (never TMPDIR)
+    tmp_dir: Path | None = None
     stats: dict[str, MapStats] = field(default_factory=dict)
 
     def stat(self, name: str) -> MapStats:

@@ -12,14 +12,13 @@ The grouping runs in SQLite, so memory stays flat however many patients there ar
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ferry.model.entities import Patient, Record
-from ferry.model.staging import StagingStore
+from ferry.model.staging import PayloadCodec, StagingStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dedup_keys (source_id TEXT PRIMARY KEY, email TEXT, person TEXT,
@@ -43,22 +42,24 @@ def _filled(rec: Record) -> int:
                if k not in SKIP_FIELDS and v not in (None, "", [], {}, False))
 
 
-def _phones(p: Patient) -> str:
+def _phones(p: Patient, codec: PayloadCodec) -> str:
     """Last nine digits of every number the patient has: formats differ, the line does not."""
-    return ",".join(sorted({_digest(re.sub(r"\D", "", n)[-9:]) for n in (p.phone, p.mobile)
+    return ",".join(sorted({_digest(codec, re.sub(r"\D", "", n)[-9:])
+                            for n in (p.phone, p.mobile)
                             if n and len(re.sub(r"\D", "", n)) >= 6}))
 
 
-def _digest(text: str) -> str:
-    """Keys are compared, never read: store a digest so no name or email sits in plain text."""
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+def _digest(codec: PayloadCodec, text: str) -> str:
+    """Keys are compared, never read: store a digest so no name or email sits in plain text,
+    keyed (HMAC) with the project's key when it encrypts, so no dictionary reverses it."""
+    return codec.digest(b"match\0" + text.encode())[:32]
 
 
-def _person_key(p: Patient) -> str | None:
+def _person_key(p: Patient, codec: PayloadCodec) -> str | None:
     if not (p.first_name and p.last_name and p.date_of_birth):
         return None
-    return _digest(f"{p.first_name.strip().lower()}|{p.last_name.strip().lower()}|"
-                   f"{p.date_of_birth}")
+    return _digest(codec, f"{p.first_name.strip().lower()}|{p.last_name.strip().lower()}|"
+                          f"{p.date_of_birth}")
 
 
 @dataclass
@@ -81,9 +82,11 @@ def analyse(store: StagingStore) -> DedupResult:
         for s in batch:
             p = s.record
             assert isinstance(p, Patient)
-            email = _digest(p.email.strip().lower()) if p.email and p.email.strip() else None
-            rows.append((p.source_id, email, _person_key(p), _filled(p),
-                         p.created_at.isoformat() if p.created_at else "", _phones(p)))
+            email = _digest(store.codec, p.email.strip().lower()) \
+                if p.email and p.email.strip() else None
+            rows.append((p.source_id, email, _person_key(p, store.codec), _filled(p),
+                         p.created_at.isoformat() if p.created_at else "",
+                         _phones(p, store.codec)))
         with store.tx() as c:
             c.executemany("INSERT INTO dedup_keys VALUES (?,?,?,?,?,?)", rows)
     groups = merged = 0

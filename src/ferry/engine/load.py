@@ -22,7 +22,7 @@ from ferry.engine.plan import load_order
 from ferry.engine.writes import Item, Writer, payload_hash, ref
 from ferry.mapping.compile import Built, CompiledMap
 from ferry.mapping.model import ObjectMap
-from ferry.model.crypto import plain_file
+from ferry.model.crypto import plain_file, private_copy
 from ferry.model.entities import Document, Record
 from ferry.model.staging import StagedRecord
 
@@ -176,7 +176,7 @@ def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
                 if ctx.dry_run:  # later maps see it as there, as they will in the run
                     ctx.lookup.planned.setdefault((om.source, s.source_id), set()).add(om.target)
             elif ctx.store.payload_hash(om.source, s.source_id, om.target) == \
-                    payload_hash(built.payload):
+                    payload_hash(built.payload, ctx.store.codec):
                 st.unchanged += 1
                 st.plan["unchanged"] += 1
             else:
@@ -248,7 +248,10 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
                       "parent record has no destination record", "reference")
                 continue
             parent_target, parent_id = parent
-            order = str(getattr(rec, fold.order_by if fold else "updated_at", "") or "")
+            # the order key is a field value too (a date, or whatever the map orders by):
+            # encrypted like the value, and sorted after decoding in ``_apply_folds``
+            order = store.codec.encode(str(getattr(
+                rec, fold.order_by if fold else "updated_at", "") or "").encode())
             for key, value in built.payload.items():
                 if key != cm.id_key:
                     rows.append((om.name, parent_id, key, order, s.source_id,
@@ -325,18 +328,20 @@ def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target:
             return
         after = parents[-1]
         acc: dict[str, dict[str, list[Any]]] = {}
-        for parent_dest, key, value in ctx.store.conn.execute(
-                f"SELECT parent_dest, key, value FROM fold_acc WHERE map=? AND parent_dest IN"  # noqa: S608
-                f" ({','.join('?' * len(parents))}) ORDER BY parent_dest, key, ord, source_id",
-                (om.name, *parents)).fetchall():
+        decode = ctx.store.codec.decode
+        rows = sorted(((p, k, decode(o), sid, v) for p, k, o, sid, v in ctx.store.conn.execute(
+            f"SELECT parent_dest, key, ord, source_id, value FROM fold_acc WHERE map=? AND"  # noqa: S608
+            f" parent_dest IN ({','.join('?' * len(parents))})", (om.name, *parents))),
+            key=lambda r: r[:4])
+        for parent_dest, key, _, _, value in rows:
             acc.setdefault(parent_dest, {}).setdefault(key, []).append(
-                _decode(ctx.store.codec.decode(value).decode()))
+                _decode(decode(value).decode()))
         pending: list[Item] = []
         for parent_dest, values in acc.items():
             payload = {k: _aggregate(strategy, sep, v) for k, v in values.items()}
             row = ctx.store.conn.execute("SELECT hash FROM fold_state WHERE map=? AND"
                                          " parent_dest=?", (om.name, parent_dest)).fetchone()
-            if row is None or row[0] != payload_hash(payload):
+            if row is None or row[0] != payload_hash(payload, ctx.store.codec):
                 pending.append(Item(om.parent.object if om.parent else om.source, parent_dest,
                                     payload, dest_id=parent_dest))
         _write_folds(ctx, writer, om, parent_target, pending)
@@ -351,7 +356,8 @@ def _write_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target:
             for it, res in zip(chunk, results, strict=True):
                 if res.ok:
                     c.execute("INSERT OR REPLACE INTO fold_state VALUES (?,?,?)",
-                              (om.name, it.dest_id, payload_hash(it.payload)))
+                              (om.name, it.dest_id,
+                               payload_hash(it.payload, ctx.store.codec)))
                 else:  # the children folded into this parent did not land after all
                     n = c.execute("SELECT count(*) FROM fold_acc WHERE map=? AND parent_dest=?"
                                   " AND key=(SELECT min(key) FROM fold_acc WHERE map=? AND"
@@ -412,21 +418,19 @@ def _upload_one(ctx: LoadContext, writer: Writer, om: ObjectMap, rec: Record,
     name = cm.attach_name(rec, ctx.lookup)
     mime = rec.mime_type if isinstance(rec, Document) else "text/plain"
     item = Item(om.source, rec.source_id, {"file_name": name})
+    # plain copies (a rendered record, a decrypted document) live in the project's private
+    # folder, never the shared TMPDIR, and go when the upload returns
+    tmp_dir = ctx.tmp_dir or Path(tempfile.mkdtemp(prefix="ferry-"))  # (a bare context)
     if attach is not None and attach.content == "render":
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
-            fh.write(cm.render_text(rec, ctx.lookup) or "")
-            path = Path(fh.name)
+        text = (cm.render_text(rec, ctx.lookup) or "").encode()
+        opened = private_copy(text, tmp_dir, ".txt")
         mime = "text/plain"
     else:
         assert isinstance(rec, Document) and rec.local_path
-        path = Path(rec.local_path)
-    try:
-        with plain_file(path, ctx.store.codec) as plain:
-            res = writer.upload(om.target, item, parent[0], parent[1], plain, name, mime,
-                                {"map": om.name})
-    finally:
-        if attach is not None and attach.content == "render":
-            path.unlink(missing_ok=True)
+        opened = plain_file(Path(rec.local_path), ctx.store.codec, tmp_dir)
+    with opened as plain:
+        res = writer.upload(om.target, item, parent[0], parent[1], plain, name, mime,
+                            {"map": om.name})
     if res.ok:
         st.uploaded += 1
     else:

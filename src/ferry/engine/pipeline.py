@@ -28,6 +28,7 @@ from ferry.errors import MappingError
 from ferry.mapping.compile import compile_mapping
 from ferry.mapping.model import MappingDoc
 from ferry.model.audit import AuditLog
+from ferry.model.crypto import TMP_DIR
 from ferry.model.staging import now_iso
 from ferry.phi.gate import Gate, withhold_clinical
 from ferry.phi.queue import counts as queue_counts
@@ -207,7 +208,7 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     ctx = LoadContext(store, project.audit, dest, doc, compiled, owners, run_id,
                       batch_size=project.settings.options.batch_size, dry_run=dry_run, only=only,
                       changed_since=changed_since, hold=hold, progress=progress,
-                      extracted=extracted)
+                      extracted=extracted, tmp_dir=project.state_dir / TMP_DIR)
     from ferry.engine.load import run_load
 
     stats = run_load(ctx)

@@ -62,6 +62,9 @@ class Project:
     def store(self) -> StagingStore:
         if self._store is None:
             self._store = self._open_store()
+            from ferry.model.crypto import private_tmp_dir
+
+            private_tmp_dir(self.state_dir)  # plain copies a killed run left behind go now
         return self._store
 
     def _open_store(self) -> StagingStore:

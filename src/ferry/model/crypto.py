@@ -9,9 +9,10 @@ tampered value fails authentication instead of decoding to garbage.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import secrets
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +56,11 @@ class AesGcmCodec:
 
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
+        self._mac = derive_key(key, "digest")
+
+    def digest(self, data: bytes) -> str:
+        """HMAC-SHA256 under a subkey: equal inputs match, a dictionary cannot reverse it."""
+        return hmac.new(self._mac, data, hashlib.sha256).hexdigest()
 
     def encode(self, data: bytes) -> bytes:
         nonce = os.urandom(NONCE)
@@ -83,9 +89,61 @@ def encrypt_file(path: Path, codec: object) -> None:
     os.replace(tmp, path)
 
 
+def plain_bytes(path: Path, codec: object) -> bytes:
+    """A stored file's plain content, in memory (no plain copy on disk)."""
+    data = path.read_bytes()
+    if isinstance(codec, AesGcmCodec) and data.startswith(MAGIC):
+        return codec.decode(data)
+    return data
+
+
+TMP_DIR = "tmp"  # inside the project's private state folder (.ferry/tmp)
+
+
+def private_tmp_dir(state_dir: Path) -> Path:
+    """The project's own folder for plain copies (mode 0700), swept of copies left by a process
+    that is gone (a kill): decrypted documents never sit in the shared TMPDIR."""
+    d = state_dir / TMP_DIR
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    d.chmod(0o700)
+    for f in d.glob("ferry-*"):
+        pid = f.name.split("-")[1] if f.name.count("-") >= 2 else ""
+        if not pid.isdigit() or not _alive(int(pid)):
+            f.unlink(missing_ok=True)
+    return d
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextmanager
-def plain_file(path: Path, codec: object) -> Iterator[Path]:
-    """A readable plain copy of a stored file for the duration of the block (deleted after)."""
+def private_copy(data: bytes, tmp_dir: Path, suffix: str = "") -> Iterator[Path]:
+    """``data`` in a file of the project's private folder for the block (deleted after; a copy
+    left by a kill is swept by the next ``private_tmp_dir``)."""
+    tmp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f"ferry-{os.getpid()}-", suffix=suffix, dir=tmp_dir)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def plain_file(path: Path, codec: object, tmp_dir: Path) -> Iterator[Path]:
+    """A readable plain copy of a stored file for the duration of the block (deleted after),
+    in ``tmp_dir`` (the project's ``private_tmp_dir``)."""
     if not isinstance(codec, AesGcmCodec):
         yield path
         return
@@ -93,16 +151,9 @@ def plain_file(path: Path, codec: object) -> Iterator[Path]:
     if not data.startswith(MAGIC):
         yield path
         return
-    fd, name = tempfile.mkstemp(prefix="ferry-", suffix=path.suffix)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(codec.decode(data))
+    with private_copy(codec.decode(data), tmp_dir, path.suffix) as tmp:
         yield tmp
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def copy_plain(src: Path, dest: Path, codec: object) -> None:
-    with plain_file(src, codec) as p:
-        shutil.copyfile(p, dest)
+    dest.write_bytes(plain_bytes(src, codec))

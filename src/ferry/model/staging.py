@@ -73,10 +73,13 @@ MMAP_BYTES = 64 * 1024 * 1024
 
 
 class PayloadCodec(Protocol):
-    """Turns a record's JSON into stored bytes and back (plain, or encrypted at rest)."""
+    """Turns a record's JSON into stored bytes and back (plain, or encrypted at rest), and
+    digests what is compared but never read (matching keys, content hashes): keyed with the
+    project's key when it encrypts, so a list of addresses cannot reverse them."""
 
     def encode(self, data: bytes) -> bytes: ...
     def decode(self, data: bytes) -> bytes: ...
+    def digest(self, data: bytes) -> str: ...
 
 
 class PlainCodec:
@@ -85,6 +88,9 @@ class PlainCodec:
 
     def decode(self, data: bytes) -> bytes:
         return data
+
+    def digest(self, data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
 
 
 def now_iso() -> str:
@@ -96,9 +102,12 @@ def canonical_json(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def content_hash(record: Record) -> str:
-    """Hash of a record's content; timestamps of staging are not part of it."""
-    return hashlib.sha256(canonical_json(record.model_dump(mode="json"))).hexdigest()
+def content_hash(record: Record, codec: object = None) -> str:
+    """Hash of a record's content; timestamps of staging are not part of it. Keyed by the
+    codec's ``digest`` (HMAC when the project encrypts), so it cannot be matched to a guess."""
+    data = canonical_json(record.model_dump(mode="json"))
+    digest = getattr(codec, "digest", None)
+    return digest(data) if digest is not None else hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -216,7 +225,7 @@ class StagingStore:
                 f" ({marks})", (object_name, *(r.source_id for r in chunk)))}
             rows, new, owners = [], [], []
             for rec in chunk:
-                h = content_hash(rec)
+                h = content_hash(rec, self.codec)
                 row = known.get(rec.source_id)
                 if row is not None and row[0] == h and not row[1]:
                     stats.unchanged += 1

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.mapping.model import MappingDoc, ObjectMap
-from ferry.model.crypto import encrypt_file, plain_file
+from ferry.model.crypto import encrypt_file, plain_bytes
 from ferry.model.entities import Document, Record
 from ferry.model.fields import PhiClass
 from ferry.model.staging import StagingStore
@@ -124,5 +124,4 @@ def redacted_name(file_name: str) -> str:
 
 
 def read_plain(path: Path, codec: object) -> bytes:
-    with plain_file(path, codec) as p:
-        return p.read_bytes()
+    return plain_bytes(path, codec)

@@ -13,6 +13,7 @@ holds every pending item (see ``gate.py``).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ferry.model.crypto import plain_file
+from ferry.model.crypto import plain_bytes
 from ferry.model.entities import Document, Patient, Record
 from ferry.model.staging import StagingStore
 from ferry.phi.detect import Known, Span, detect
@@ -104,23 +105,20 @@ def is_pdf(rec: Record) -> bool:
             and rec.file_name.lower().endswith(".pdf")))
 
 
-def pdf_text(path: Path) -> str:
+def pdf_text(path: Path, codec: object = None) -> str:
     """The text of a PDF's pages, one page after another; "" for a PDF without a text layer or
-    a file that is not a readable PDF (never raises: a bad file must not stop a scan)."""
+    a file that is not a readable PDF (never raises: a bad file must not stop a scan). An
+    encrypted file is decrypted in memory: no plain copy is written."""
     try:
-        size = path.stat().st_size
-        if not 0 < size <= MAX_PDF_BYTES:
+        if not 0 < path.stat().st_size <= MAX_PDF_BYTES + 64:
             return ""
-        with path.open("rb") as f:
-            if f.read(5) != b"%PDF-":
-                return ""
-            f.seek(max(0, size - 2048))
-            if b"%%EOF" not in f.read():  # truncated or not a PDF: pypdf would scan it all
-                return ""
+        data = plain_bytes(path, codec)
+        if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-2048:]:
+            return ""  # truncated or not a PDF: pypdf would scan it all
         from pypdf import PdfReader
 
         logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings may quote content
-        reader = PdfReader(path, strict=False)
+        reader = PdfReader(io.BytesIO(data), strict=False)
         return "\n".join(page.extract_text() or "" for page in reader.pages)
     except Exception:  # noqa: BLE001 - pypdf raises many kinds on malformed files
         return ""
@@ -131,11 +129,9 @@ def text_of(rec: Record, field: str, codec: object = None) -> str:
         if not (isinstance(rec, Document) and rec.local_path and Path(rec.local_path).exists()):
             return ""
         if (rec.mime_type or "").startswith(TEXT_MIME):
-            with plain_file(Path(rec.local_path), codec) as p:
-                return p.read_text(errors="replace")
+            return plain_bytes(Path(rec.local_path), codec).decode(errors="replace")
         if is_pdf(rec):
-            with plain_file(Path(rec.local_path), codec) as p:
-                return pdf_text(p)
+            return pdf_text(Path(rec.local_path), codec)
         return ""
     value = getattr(rec, field, None)
     return value if isinstance(value, str) else ""
