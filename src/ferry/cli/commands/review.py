@@ -70,12 +70,14 @@ def register(app: typer.Typer) -> None:
             console.print(_highlight(text[:3000], [s for s in it.spans if s.start < 3000]))
         if len(pending) > show:
             console.print(f"… {len(pending) - show} more pending")
-        table = Table(title="decide with --approve/--redact/--exclude OBJECT:ID or --rule")
+        table = Table(title="PHI review queue")
         table.add_column("status")
         table.add_column("records", justify="right")
         for status, n in sorted(counts.items()):
             table.add_row(status, str(n))
         console.print(table)
+        console.print("decide with --approve/--redact/--exclude OBJECT:ID, or in bulk with"
+                      " --rule, e.g. --rule approve:object=message")
         # The report lists references and PHI types only: it is safe for non-clinical staff.
         print_paths(*write_report(proj.reports_dir("review"), "review",
                                   {"queue": counts, "flagged": flagged,

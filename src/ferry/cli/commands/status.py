@@ -61,8 +61,7 @@ def next_step(state: dict[str, Any], where: str) -> str:
         return f"ferry check -p {where}, then ferry extract -p {where}"
     done = {r["kind"] for r in state["runs"] if r["status"] == "done"}
     for kind, verb in (("prepare", "ferry map, ferry map --confirm, then ferry prepare"),
-                       ("run", "ferry sample, then ferry run"),
-                       ("reconcile", "ferry reconcile")):
+                       ("run", "ferry sample, then ferry run")):
         if kind not in done:
             return f"{verb} -p {where}"
     return f"ferry delta -p {where} during cutover; ferry reconcile -p {where} after it"
