@@ -247,8 +247,11 @@ OPTIONS_HELP: dict[str, str] = {
     "delete_policy": "what `ferry delta` does with records deleted at the source:"
                      " delete, ignore or flag",
     "overlap_extract_and_load": "load while extracting (a run takes about max(extract, load))",
-    "encrypt_at_rest": "encrypt staged records, audit before-images and files",
+    "encrypt_at_rest": "encrypt staged records, audit before-images and files; key the audit"
+                       " chain and the matching keys (HMAC) with the same key",
     "encryption_key_env": "name of the environment variable holding the encryption key",
+    "phone_region": "the practice's country (ISO code, e.g. AU) for phone numbers of records"
+                    " whose address names no country; unset: detected from the clinics",
 }
 
 
