@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -53,6 +54,14 @@ def _as_postgres_user() -> list[str]:
     return ["runuser", "-u", "postgres", "--"]
 
 
+def _reap_when_gone(cleanup: str) -> subprocess.Popen[bytes]:
+    """A watchdog that runs the shell ``cleanup`` once this process is gone, however it ends
+    (a test worker killed before its teardown must not leave a server running)."""
+    script = f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; {cleanup}"
+    return subprocess.Popen(["sh", "-c", script], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 @contextlib.contextmanager
 def local_postgres(user: str = "ferry") -> Iterator[str]:
     """A fresh PostgreSQL cluster for the duration; yields its URL (trust auth on 127.0.0.1)."""
@@ -71,12 +80,15 @@ def local_postgres(user: str = "ferry") -> Iterator[str]:
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
     subprocess.run([*sudo, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "log"),
                     "-o", opts, "-w", "-t", "60", "start"], check=True, capture_output=True)
+    stop = [*sudo, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+    reaper = _reap_when_gone(f"{shlex.join(stop)} >/dev/null 2>&1; rm -rf {shlex.quote(str(tmp))}")
     try:
         yield f"postgresql://{user}@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*sudo, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "-w", "stop"], capture_output=True)
+        subprocess.run(stop, capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
+        reaper.kill()
+        reaper.wait()
 
 
 @contextlib.contextmanager
@@ -94,6 +106,7 @@ def temporal_dev_server(namespace: str = "default") -> Iterator[str]:
          "--metrics-port", str(free_port())],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     target = f"127.0.0.1:{port}"
+    reaper = _reap_when_gone(f"kill -KILL -{proc.pid} 2>/dev/null; rm -rf {shlex.quote(str(tmp))}")
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -116,3 +129,5 @@ def temporal_dev_server(namespace: str = "default") -> Iterator[str]:
             proc.wait()
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
+        reaper.kill()
+        reaper.wait()
