@@ -190,8 +190,12 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         # one (measured), and deals/activities with sums or references are read back once
         note_maps = [p for p in per_object if p["target"] == "note" and p["op"] == "create"]
         notes = sum(p["records"] for p in note_maps)
-        recon_calls += notes * len(note_maps)
-    recon_tokens = recon_calls * destination.cost("list", "")
+        note_reads = notes * len(note_maps)
+    else:
+        note_reads = 0
+    recon_tokens = recon_calls * destination.cost("list", "") + \
+        note_reads * destination.cost("read", "")
+    recon_calls += note_reads
     recon_s = _seconds(recon_calls, destination, dest_keys)
     # rollback (a rehearsal's last step, not part of the migration): one delete per record and
     # file created, one per schema item, newest first

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import ProjectOpt
+from ferry.cli.common import ProjectOpt, verdict
 from ferry.cli.console import console
 from ferry.engine.estimate import counts_for, estimate, limits_for, with_plan
 from ferry.reports.charts import human_duration
@@ -63,6 +63,15 @@ def register(app: typer.Typer) -> None:
                           + ("  (if needed)" if s.get("if_needed") else ""))
         console.print(f"migration ≈ {human_duration(data['migration_seconds'])} (bound by"
                       f" {data['binding_limit']}; {data['budget_days']} day(s) of budget)")
+        budget = data.get("daily_budget")
+        rehearsal = sum(s["tokens"] for s in data["steps"])
+        if budget and rehearsal:
+            console.print(f"a rehearsal (every step, then rollback) spends {rehearsal:,} of"
+                          f" {budget:,} tokens/day"
+                          + (" — [red]more than a day's budget[/]" if rehearsal > budget else ""))
         out = proj.reports_dir("estimate") if proj else Path("reports") / "estimate"
         for p in write_estimate(out, data, project=proj.settings.project if proj else "-"):
             console.print(f"  report: {p}")
+        verdict(None, f"estimate: about {human_duration(data['migration_seconds'])} for the"
+                f" migration, {data['budget_days']} day(s) of API budget",
+                "ferry init … (or ferry check -p DIR) to start")
