@@ -57,7 +57,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _rename_headers(export / "patients.csv", RENAME)
     (root / "ferry.yaml").write_text(
         f"project: t\nsource: {{kind: pulse, path: '{export}'}}\n"
-        "destination: {kind: odoo, url: 'http://127.0.0.1:9', db: x, username: u, "
+        "destination: {kind: odoo, url: 'http://127.0.0.1:9', db: x, login: u, "
         "password_env: X}\n")
     return root
 
