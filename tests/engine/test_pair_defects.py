@@ -171,3 +171,24 @@ def test_invalid_phone_is_explained_only_by_a_confirmed_leave_out() -> None:
         (fd,) = diff_record(cm, rec, NoLookup(), {}, dest="person:1")
         assert (fd.category, fd.explained) == ("missing", explained)
     assert "on_invalid: leave_out" in fd.note
+
+
+def test_pick_list_fed_by_an_object_the_source_lacks(tmp_path: Path) -> None:
+    """Pulse has no payments: after a finished extract a pick-list fed by payments gets no
+    labels instead of asking for an extract that already ran; before any extract it still
+    says to run one."""
+    from ferry.engine.prepare import derive_options
+    from ferry.errors import MappingError
+    from ferry.model.staging import StagingStore
+
+    doc = load_recipe("pulse", "pipedrive")
+    store = StagingStore(tmp_path / "s.db")
+    with pytest.raises(MappingError, match="run `ferry extract`"):
+        derive_options(doc, store)
+    run = store.start_run("extract")
+    for obj in PULSE_OBJECTS:
+        store.set_checkpoint(f"extract:{obj}", "done")
+    store.finish_run(run, "done")
+    got = derive_options(doc, store)
+    assert got.custom_field("deal", "last_payment_method").options == ["(none)"]
+    store.close()

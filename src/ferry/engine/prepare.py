@@ -46,7 +46,11 @@ def derive_options(doc: MappingDoc, store: StagingStore) -> MappingDoc:
             for fm in om.fields:
                 if fm.target == f"custom:{cf.name}" and isinstance(fm.source, str):
                     feeds.setdefault(om.source, []).append((cf, fm))
-    unread = {src for src in feeds if store.get_checkpoint(f"extract:{src}") != "done"}
+    # After a finished extract, an object without a closed checkpoint is one the source does
+    # not produce (a Pulse export has no payments): its pick-lists get no labels, not an error.
+    extracted = any(r.status == "done" for r in store.runs("extract"))
+    unread = set() if extracted else {
+        src for src in feeds if store.get_checkpoint(f"extract:{src}") != "done"}
     for obj, cf in open_lists:
         waiting = sorted(src for src, pairs in feeds.items() if src in unread
                          and any(c is cf for c, _ in pairs))
