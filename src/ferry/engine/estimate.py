@@ -51,6 +51,9 @@ class Limits:
     daily_budget: int | None = None  # tokens (or requests) per day for the whole account
     costs: dict[str, int] = field(default_factory=dict)  # tokens per call: op or op:object
     per_key: bool = True  # does a second API key add throughput?
+    #: deletions are found by listing every id (no list of deletions at the source): a delta
+    #: pass then reads each object whole, one request per page, after one probe of the list
+    delta_sweep: bool = False
     notes: str = ""
 
     def cost(self, op: str, obj: str) -> int:
@@ -58,7 +61,8 @@ class Limits:
 
 
 SOURCES: dict[str, Limits] = {
-    "practicehub": Limits("PracticeHub", 1.0, 100, per_key=False,
+    # no deletions list is documented: deltas compare id sets (sources/practicehub/reader.py)
+    "practicehub": Limits("PracticeHub", 1.0, 100, per_key=False, delta_sweep=True,
                           notes="1 request/s per account (PracticeHub docs); extra keys help only"
                                 " if the limit is applied per key"),
     "clinic_csv": Limits("CSV export", None, 10_000, notes="local files; parsing speed only"),
@@ -228,7 +232,12 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     steps.append({"step": name, "start_s": round(start, 1), "end_s": round(end, 1),
                   "seconds": round(end - start, 1), "calls": calls, "tokens": tokens,
                   "if_needed": True})
-    delta_pass_s = _seconds(len([o for o in counts if counts[o]]), source, source_keys)
+    live = [o for o in counts if counts[o]]
+    # a changes list per object, or (a sweep) a probe of the missing deletions list and every
+    # page of the object, so that deletions are found by comparing id sets
+    delta_calls = sum(1 + math.ceil(counts[o] / source.page_size) for o in live) \
+        if source.delta_sweep else len(live)
+    delta_pass_s = _seconds(delta_calls, source, source_keys)
     by_keys = []
     for k in (1, 2, 3, 4):
         ek = _seconds(sum(extract_calls.values()), source, k)
@@ -243,7 +252,9 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
             "steps": steps, "load_by_object": per_object,
             "total_seconds": round(t, 1), "migration_seconds": round(overlapped, 1),
             "budget_days": budget_days, "daily_budget": budget, "binding_limit": binds,
-            "delta_pass_seconds": round(delta_pass_s, 1), "delta_passes_per_day":
+            "delta_pass_seconds": round(delta_pass_s, 1), "delta_pass_calls": delta_calls,
+            "delta_deletions": "id-set sweep (every page of every object)"
+            if source.delta_sweep else "changes and deletions lists", "delta_passes_per_day":
                 min(delta_passes, int(DAY_S / max(delta_pass_s, 1))),
             "by_keys": by_keys}
 

@@ -101,10 +101,14 @@ async def _extract_object(source: Source, store: StagingStore, obj: str, run_id:
         if files_dir is not None and obj == "document":
             await _fetch_files(source, store, page, files_dir, run_id, stats)
         token = "done" if page.done else page.checkpoint
-        put = store.put_page(obj, page.records, scope, token, page.watermark)
+        put = store.put_page(obj, page.records, scope, token, page.watermark,
+                             listed=page.listed_ids)
         if page.deleted_ids:
             stats.deleted[obj] = stats.deleted.get(obj, 0) + store.mark_deleted(obj,
                                                                                  page.deleted_ids)
+        if page.done and page.complete_listing:
+            # no deletions list at the source: what its full listing no longer names is gone
+            stats.deleted[obj] = stats.deleted.get(obj, 0) + store.mark_unlisted(obj, scope)
         stats.pages += 1
         stats.staged[obj] = stats.staged.get(obj, 0) + put.inserted + put.updated
         stats.unchanged[obj] = stats.unchanged.get(obj, 0) + put.unchanged

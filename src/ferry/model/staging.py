@@ -277,16 +277,40 @@ class StagingStore:
         return counts
 
     def put_page(self, object_name: str, records: list[Record], scope: str, checkpoint: str,
-                 watermark: str | None = None) -> PutStats:
+                 watermark: str | None = None, *, listed: list[str] | None = None) -> PutStats:
         """Stage one page and move its checkpoint in the same transaction.
 
         This is what makes an extract killed at any instant resume without refetching a completed
-        page and without staging a record twice.
+        page and without staging a record twice. ``listed`` (the ids a full listing named on this
+        page) is kept in the same transaction, so a resumed listing loses none of them.
         """
         with self.tx() as c:
             stats = self.put_records(object_name, records, watermark, conn=c)
+            if listed is not None:
+                c.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)",
+                          (f"listed:{scope}:{checkpoint}", json.dumps(listed)))
             self.set_checkpoint(scope, checkpoint, conn=c)
         return stats
+
+    def mark_unlisted(self, object_name: str, scope: str) -> int:
+        """Mark deleted every live record of ``object_name`` the listing of ``scope`` did not
+        name (a source without a deletions list); returns how many. An empty listing deletes
+        nothing: an account that lost every record is likelier a fault than the truth."""
+        prefix = f"listed:{scope}:"
+        with self.tx() as c:
+            rows = c.execute("SELECT key, value FROM kv WHERE substr(key, 1, ?) = ?",
+                             (len(prefix), prefix)).fetchall()
+            listed = {str(i) for _, v in rows for i in json.loads(v)}
+            c.executemany("DELETE FROM kv WHERE key = ?", [(k,) for k, _ in rows])
+            if not listed:
+                return 0
+            gone = [sid for (sid,) in c.execute(
+                "SELECT source_id FROM records WHERE object=? AND deleted=0", (object_name,))
+                if sid not in listed]
+            at = now_iso()
+            c.executemany("UPDATE records SET deleted=1, staged_at=? WHERE object=? AND"
+                          " source_id=?", [(at, object_name, sid) for sid in gone])
+        return len(gone)
 
     def mark_deleted(self, object_name: str, source_ids: Iterable[str]) -> int:
         n = 0

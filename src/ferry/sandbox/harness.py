@@ -45,9 +45,14 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
                dest_extra: dict[str, Any] | None = None,
                options: dict[str, Any] | None = None, fresh: bool = True,
                env_prefix: str = "FERRY_DEMO_", encrypt: bool = True,
-               key_env: str | None = None, store: str | None = None) -> Pair:
+               key_env: str | None = None, store: str | None = None,
+               surface: str = "extended") -> Pair:
     """Sandboxes on free ports + a project folder at ``directory`` wired to them (staging in
-    the folder's SQLite file, or in the PostgreSQL database ``store`` names)."""
+    the folder's SQLite file, or in the PostgreSQL database ``store`` names).
+
+    ``surface`` defaults to ``extended`` (every assumed endpoint too): the end-to-end tests
+    check the whole canonical model; ``ferry demo`` passes its ``--surface`` (``documented``
+    by default, as a real account would answer)."""
     if fresh and directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -61,11 +66,12 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
     else:
         src_run, src_info = serve(source, SandboxOptions(seed=seed, patients=patients,
                                                          time_scale=time_scale,
-                                                         faults=source_faults,
+                                                         faults=source_faults, surface=surface,
                                                          extra=source_extra or {}))
         servers.append(src_run)
     dst_run, dst_info = serve(destination, SandboxOptions(seed=seed, time_scale=time_scale,
                                                           faults=dest_faults, users=users,
+                                                          surface=surface,
                                                           extra=dest_extra or {}))
     src_settings, src_env = profile(source, src_info, time_scale=time_scale,
                                     env_prefix=env_prefix)

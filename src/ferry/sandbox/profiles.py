@@ -17,7 +17,8 @@ def _practicehub(info: dict[str, Any], time_scale: float, env_prefix: str) -> Pr
     c = info["credentials"]
     var = f"{env_prefix}PRACTICEHUB_API_KEY"
     return ({"kind": "practicehub", "base_url": c["base_url"], "connect_to": c["connect_to"],
-             "api_key_env": var, "app_details": c["app_details"], "time_scale": time_scale},
+             "api_key_env": var, "app_details": c["app_details"], "time_scale": time_scale,
+             **({"timezone": c["timezone"]} if c.get("timezone") else {})},
             {var: c["api_key"]})
 
 

@@ -24,6 +24,10 @@ class SandboxOptions:
     faults: str = ""
     #: destination sandboxes: the account's users (emails); sources ignore it
     users: list[str] = field(default_factory=list)
+    #: "documented": only what the service's documents (or, for PracticeHub, public client
+    #: code) show; "extended": also the endpoints and behaviours we assumed (each sandbox
+    #: package's docstring has the table of which is which)
+    surface: str = "documented"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -37,7 +41,12 @@ class Sandbox(Protocol):
         """What a client needs besides the base URL (keys, tokens, account names)."""
 
 
+SURFACES = ("documented", "extended")
+
+
 def build(kind: str, options: SandboxOptions) -> Sandbox:
+    if options.surface not in SURFACES:
+        raise ValueError(f"unknown surface {options.surface!r}; known: {', '.join(SURFACES)}")
     if kind not in KINDS:
         raise KeyError(f"unknown sandbox {kind!r}; known: {', '.join(sorted(KINDS))}")
     module = importlib.import_module(KINDS[kind])

@@ -50,7 +50,10 @@ def register(app: typer.Typer) -> None:
              time_scale: float = typer.Option(
                  20.0, help="sandbox clock speed-up: rate limits and waits shrink by this"),
              rollback: bool = typer.Option(False, "--rollback",
-                                           help="roll the run back at the end")) -> None:
+                                           help="roll the run back at the end"),
+             surface: str = typer.Option(
+                 "documented", help="sandboxes serve only what the services document"
+                 " (documented) or also what we assumed (extended)")) -> None:
         """Run check → extract → audit → map → prepare → sample → run → reconcile → guide."""
         from ferry.sandbox.harness import start_pair
 
@@ -61,7 +64,7 @@ def register(app: typer.Typer) -> None:
         key_env = demo_key_env(directory)
         pair = start_pair(directory, source=source, destination=destination,
                           patients=patients, seed=seed, time_scale=time_scale,
-                          dest_extra=dest_extra, key_env=key_env)
+                          dest_extra=dest_extra, key_env=key_env, surface=surface)
         key_line = _keep_key(key_env, pair.env[key_env])
         console.print(f"sandboxes: {source} at {pair.source_info['base_url']},"
                       f" {destination} at {pair.dest_info['base_url']} (time scale"

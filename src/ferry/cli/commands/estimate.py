@@ -69,6 +69,9 @@ def register(app: typer.Typer) -> None:
             console.print(f"a rehearsal (every step, then rollback) spends {rehearsal:,} of"
                           f" {budget:,} tokens/day"
                           + (" — [red]more than a day's budget[/]" if rehearsal > budget else ""))
+        console.print(f"delta pass ≈ {human_duration(data['delta_pass_seconds'])}"
+                      f" ({data['delta_pass_calls']:,} calls; deletions by"
+                      f" {data['delta_deletions']})")
         out = proj.reports_dir("estimate") if proj else Path("reports") / "estimate"
         for p in write_estimate(out, data, project=proj.settings.project if proj else "-"):
             console.print(f"  report: {p}")

@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
               time_scale: float = typer.Option(1.0, help="divide every limit window and wait"),
               faults: str = typer.Option("", help='e.g. "429=0.05,500=0.02,drop=0.01"'),
               users: str = typer.Option("", help="destination users, comma-separated emails"),
+              surface: str = typer.Option(
+                  "documented", help="documented: only what the service documents (or public"
+                  " client code shows); extended: also the endpoints we assumed"),
               ) -> None:
         """Start a sandbox; the first output line is JSON with its base URL and credentials."""
         from ferry.sandbox.registry import KINDS, SandboxOptions
@@ -29,9 +32,11 @@ def register(app: typer.Typer) -> None:
 
         if kind not in KINDS:
             raise ConfigError(f"unknown sandbox {kind!r}; valid: {', '.join(sorted(KINDS))}")
-
+        if surface not in ("documented", "extended"):
+            raise typer.BadParameter("--surface is documented or extended")
         opts = SandboxOptions(seed=seed, patients=patients, time_scale=time_scale, faults=faults,
-                              users=[u.strip() for u in users.split(",") if u.strip()])
+                              users=[u.strip() for u in users.split(",") if u.strip()],
+                              surface=surface)
         running, info = start(kind, opts, port=port)
         print(json.dumps(info), flush=True)  # noqa: T201 - the contract is a plain first line
         try:

@@ -25,7 +25,7 @@ from ferry.sandbox.admin import RequestLog, install_admin
 from ferry.sandbox.clock import Clock
 from ferry.sandbox.faults import FaultMiddleware, Faults
 from ferry.sandbox.practicehub.limits import AccountLimiter
-from ferry.sandbox.practicehub.rules import RESOURCES, api_id, render
+from ferry.sandbox.practicehub.rules import DOCUMENTED, RESOURCES, api_id, render
 from ferry.sandbox.practicehub.state import PracticeState
 
 REGIONS = ("neptune", "sydney")  # [3p] seed 001: UK (Neptune/London) and ANZ (Sydney)
@@ -64,8 +64,9 @@ class _StampArrival:
 class PracticeHubApp:
     def __init__(self, state: PracticeState, *, account: str, region: str, keys: list[str],
                  clock: Clock, faults: Faults, limit_scope: str = "account",
-                 file_ttl_s: float = 600.0) -> None:
+                 file_ttl_s: float = 600.0, surface: str = "documented") -> None:
         self.state = state
+        self.surface = surface
         self.account, self.region, self.keys = account, region, keys
         self.clock, self.faults = clock, faults
         self.limiter = AccountLimiter(clock)
@@ -112,6 +113,12 @@ class PracticeHubApp:
         if page < pages:  # [doc] links appear only if relevant
             links["next"] = url(page + 1)
         return links
+
+    def served(self, resource: str) -> bool:
+        """Whether ``/api/{resource}`` exists on this surface (see the package docstring)."""
+        if resource not in self.state.tables:
+            return False
+        return self.surface == "extended" or resource in DOCUMENTED
 
     def _list(self, request: Request, resource: str, deleted: bool) -> Response:
         q = request.query_params
@@ -182,8 +189,8 @@ class PracticeHubApp:
             gate = self._gate(request)
             if isinstance(gate, Response):
                 return gate
-            if resource not in RESOURCES:
-                return _error(404, f"no such resource {resource!r}")
+            if not self.served(resource):
+                return _error(404, "not found")
             return self._list(request, resource, deleted=False)
 
         @app.get("/api/{resource}/deleted")
@@ -191,8 +198,10 @@ class PracticeHubApp:
             gate = self._gate(request)
             if isinstance(gate, Response):
                 return gate
-            if resource not in RESOURCES:
-                return _error(404, f"no such resource {resource!r}")
+            # ASSUMPTION modelled on Cliniko's /deleted lists: extended surface only
+            if self.surface != "extended" or not self.served(resource) \
+                    or resource not in RESOURCES:
+                return _error(404, "not found")
             return self._list(request, resource, deleted=True)
 
         @app.get("/api/{resource}/{rid}")
@@ -202,7 +211,9 @@ class PracticeHubApp:
                 return gate
             table = self.state.tables.get(resource)
             key = api_id(rid)
-            if table is None or key not in table.rows:
+            # ASSUMPTION (REST convention, no public source shows it): extended surface only
+            if self.surface != "extended" or not self.served(resource) or table is None \
+                    or key not in table.rows:
                 return _error(404, "not found")
             self.page_log.append({"resource": f"{resource}/{rid}", "page": None})
             return Response(self._row(resource, table.rows[key], key),
@@ -220,7 +231,7 @@ class PracticeHubApp:
         return app
 
     def _state(self) -> dict[str, Any]:
-        return {"account": self.account, "region": self.region,
+        return {"account": self.account, "region": self.region, "surface": self.surface,
                 "resources": self.state.summary(),
                 "rate_limit": {"accepted": self.limiter.accepted,
                                "refused_gaps": self.limiter.refused_gaps,
@@ -257,4 +268,6 @@ class PracticeHubApp:
         @router.get("/rendered/{resource}/{rid}")
         async def rendered(resource: str, rid: str) -> dict[str, Any]:
             rec = self.state.find(RESOURCES[resource], api_id(rid))
-            return {} if rec is None else render(rec, self.state._date_format)
+            return {} if rec is None else render(
+                rec, self.state._date_format, tz=self.state.tz, method_id=self.state.method_id,
+                surface=self.state.surface)

@@ -55,6 +55,14 @@ RESOURCES: dict[str, str] = {
     "policies": "compliance_policy",
 }
 OBJECT_RESOURCE = {v: k for k, v in RESOURCES.items()}
+#: [code] resources public client code calls (with ``payment_methods``, which has no canonical
+#: object of its own: it names the ``payment_type_id`` of payments); served on every surface
+DOCUMENTED: frozenset[str] = frozenset({
+    "patients", "practitioners", "appointments", "appointment_types", "files", "invoices",
+    "payments", "payment_methods", "patient_logs"})
+#: ASSUMPTION: no public source names these; served only with ``surface="extended"``
+EXTENDED_ONLY: frozenset[str] = frozenset(set(RESOURCES) - DOCUMENTED)
+SURFACES = ("documented", "extended")
 
 #: canonical field → API field, where the names differ (others keep the canonical name)
 RENAMES: dict[str, dict[str, str]] = {
@@ -98,9 +106,11 @@ def api_id(source_id: str) -> int | str:
     return int(source_id) if source_id.isdigit() else source_id
 
 
-def created_text(value: dt.datetime) -> str:
-    """The ``created`` quirk: ``YYYY-MM-DD HH:MM:SS`` in UTC, no zone, fraction only if any."""
-    v = value.astimezone(dt.UTC)
+def created_text(value: dt.datetime, tz: dt.tzinfo = dt.UTC) -> str:
+    """The ``created`` quirk: ``YYYY-MM-DD HH:MM:SS`` with no zone, fraction only if any.
+
+    Its zone is undocumented; like ``start`` it is taken as the practice's wall time."""
+    v = value.astimezone(tz)
     return v.strftime("%Y-%m-%d %H:%M:%S" + (".%f" if v.microsecond else ""))
 
 
@@ -144,8 +154,15 @@ def _plan(obj: str) -> tuple[tuple[str, str, Kind], ...]:
                  and name not in skip)
 
 
-def render(rec: Record, date_format: DateFormat | None = None) -> dict[str, Any]:
-    """One canonical record as the API shows it (without volatile parts such as file urls)."""
+def render(rec: Record, date_format: DateFormat | None = None, *,
+           tz: dt.tzinfo = dt.UTC, method_id: Callable[[str], int] | None = None,
+           surface: str = "extended") -> dict[str, Any]:
+    """One canonical record as the API shows it (without volatile parts such as file urls).
+
+    ``tz`` is the practice's zone: appointment ``start``/``end`` are its wall time [code].
+    ``method_id`` numbers payment methods: payments name theirs by ``payment_type_id`` [code]
+    (a string, like every foreign key of a payment); the documented surface drops the
+    assumed ``payment_method`` text."""
     obj = rec.OBJECT
     out: dict[str, Any] = {"id": api_id(rec.source_id)}
     for name, key, kind in _plan(obj):
@@ -161,7 +178,7 @@ def render(rec: Record, date_format: DateFormat | None = None) -> dict[str, Any]
             out[key] = value.strftime(fmt) if fmt else value.isoformat()
         elif kind == Kind.DATETIME:
             if (obj, name) in LOCAL_DATETIMES:
-                out[key] = value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+                out[key] = value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
             else:
                 out[key] = iso(value)
         elif kind == Kind.JSON:
@@ -170,13 +187,18 @@ def render(rec: Record, date_format: DateFormat | None = None) -> dict[str, Any]
             out[key] = list(value)
         else:
             out[key] = value
+    if obj == "payment" and method_id is not None:
+        method = out.get("payment_method")
+        out["payment_type_id"] = None if method is None else str(method_id(method))
+        if surface == "documented":
+            out.pop("payment_method", None)
     if obj == "appointment":
         out["status"] = APPOINTMENT_STATUS.get(rec.status, rec.status)  # type: ignore[attr-defined]
     if obj == "patient":
         out["custom_fields"] = _custom(rec.custom)
     elif rec.custom:
         out["custom_fields"] = _custom(rec.custom)
-    out["created"] = created_text(rec.created_at) if rec.created_at else None
+    out["created"] = created_text(rec.created_at, tz) if rec.created_at else None
     out["updated"] = iso(rec.updated_at) if rec.updated_at else None
     return out
 

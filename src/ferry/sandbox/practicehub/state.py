@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ferry.model.entities import Record
 from ferry.sandbox.practicehub.rules import (
@@ -29,6 +30,10 @@ from ferry.sandbox.practicehub.rules import (
     mutable_field,
     render,
 )
+
+#: [code] "the same id can appear twice in one list, for example a cancelled copy of a slot":
+#: every appointment whose id is a multiple of this is listed twice, the copy right after it
+DUPLICATE_EVERY = 23
 
 
 def _dumps(data: Any) -> bytes:
@@ -54,6 +59,8 @@ class Table:
     rows: dict[int | str, bytes] = field(default_factory=dict)
     updated: dict[int | str, float] = field(default_factory=dict)
     deleted: list[tuple[int | str, float]] = field(default_factory=list)
+    #: ids listed twice (PracticeHub's repeated appointment rows)
+    repeats: set[int | str] = field(default_factory=set)
     changed: dict[int | str, Record] = field(default_factory=dict)  # made by mutation mode
     version: int = 0
     _filter_cache: dict[tuple[float, int], list[int | str]] = field(default_factory=dict)
@@ -84,6 +91,8 @@ class Table:
         hit = self._filter_cache.get(cache_key)
         if hit is None:
             hit = [k[1] for k in self.keys if since is None or self.updated[k[1]] >= since]
+            if self.repeats:
+                hit = [r for rid in hit for r in ((rid, rid) if rid in self.repeats else (rid,))]
             if since is not None:  # keep the full list and the newest filtered query
                 self._filter_cache = {k: v for k, v in self._filter_cache.items() if k[0] < 0
                                       and k[1] == self.version}
@@ -101,10 +110,13 @@ class Table:
 class PracticeState:
     """Every resource of the one emulated account, built from the synthetic practice."""
 
-    def __init__(self, seed: int, patients: int, dirt: Any = None) -> None:
+    def __init__(self, seed: int, patients: int, dirt: Any = None, *,
+                 timezone: str = "Europe/London", surface: str = "documented") -> None:
         self.seed = seed
         self.patients = patients
         self.dirt = dirt
+        self.tz = ZoneInfo(timezone)
+        self.surface = surface
         self.lock = threading.RLock()
         self.reset()
 
@@ -116,14 +128,23 @@ class PracticeState:
             self.practice = Practice(self.seed, self.patients, **kw)
             self.tables: dict[str, Table] = {}
             self.mutations = 0
+            self.methods: dict[str, int] = {}
             objects = set(self.practice.objects())
             for resource, obj in RESOURCES.items():
                 table = Table(resource, obj)
                 if obj in objects:
                     for rec in self.practice.iter(obj):
                         self._store(table, rec)
+                        if obj == "appointment" and isinstance(api_id(rec.source_id), int) \
+                                and api_id(rec.source_id) % DUPLICATE_EVERY == 0:
+                            table.repeats.add(api_id(rec.source_id))
                 table.version = 0
                 self.tables[resource] = table
+            methods = Table("payment_methods", "payment_method")
+            for name, mid in self.methods.items():
+                methods.put(mid, _dumps({"id": mid, "name": name}), 0.0)
+            methods.version = 0
+            self.tables["payment_methods"] = methods
             # Hundreds of thousands of rows would make every full collection a pause of tens of
             # milliseconds; at a high --time-scale a paused server makes the next on-time request
             # look early. The rows live as long as the sandbox, so take them out of the GC's way.
@@ -131,8 +152,12 @@ class PracticeState:
                 gc.collect()
                 gc.freeze()
 
+    def method_id(self, name: str) -> int:
+        return self.methods.setdefault(name, len(self.methods) + 1)
+
     def _store(self, table: Table, rec: Record) -> None:
-        row = render(rec, self._date_format)
+        row = render(rec, self._date_format, tz=self.tz, method_id=self.method_id,
+                     surface=self.surface)
         table.put(row["id"], _dumps(row), _ts(rec.updated_at))
 
     def _date_format(self, obj: str, rid: str, name: str) -> str | None:
@@ -173,7 +198,7 @@ class PracticeState:
         rng = random.Random(seed if seed is not None else self.mutations)
         self.mutations += 1
         with self.lock:
-            ids = table.ids(None)
+            ids = list(dict.fromkeys(table.ids(None)))  # a repeated row is one record
             picked = rng.sample(ids, min(len(ids), updates + deletes + (1 if creates else 0)))
             upd, dele = picked[:updates], picked[updates:updates + deletes]
             template_id = picked[-1] if creates and picked else None

@@ -6,7 +6,10 @@ source:
   base_url: https://demoaccount.neptune.practicehub.io/api   # account and region live here
   api_key_env: PRACTICEHUB_API_KEY          # or api_key_envs: [KEY_A, KEY_B] (same account)
   app_details: ferry=it@clinic.example      # x-app-details, appname=contact@email [doc]
-  # page_size: 100  requests_per_second: 1.0  limit_scope: account  timezone: Europe/London
+  timezone: Europe/London   # the practice's zone: appointment times are its wall time [code]
+  # page_size: 100  requests_per_second: 1.0  limit_scope: account
+  # deletions: auto   # auto: /{resource}/deleted if it answers, else compare id sets (sweep);
+  #                   # list, sweep, or off (deltas then pick up no deletions)
 ```
 
 ``connect_to`` (e.g. ``http://127.0.0.1:8765``) points the connection at a local emulator while
@@ -18,8 +21,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ferry.errors import ConfigError
 
@@ -38,7 +42,20 @@ class Settings(BaseModel):
     limit_scope: Literal["account", "key"] = "account"
     pace_margin: float = Field(0.02, ge=0, le=1)
     time_scale: float = Field(1.0, gt=0)
-    timezone: str = "UTC"
+    #: the practice's IANA zone; unset reads zone-less times as UTC and ``check`` says so
+    timezone: str | None = None
+    deletions: Literal["auto", "list", "sweep", "off"] = "auto"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
+                                 "Europe/London)") from None
+        return value
     dayfirst: bool = True
     watermark_overlap_s: float = Field(1.0, ge=0)
     describe_counts: bool = True
@@ -71,9 +88,10 @@ def create(settings: dict[str, Any], workdir: Path) -> Any:
                                time_scale=s.time_scale, limit_scope=s.limit_scope,
                                pace_margin=s.pace_margin, timeout=s.timeout_s)
     return PracticeHubSource(client, page_size=s.page_size,
-                             decoder=Decoder(s.timezone, s.dayfirst),
+                             decoder=Decoder(s.timezone or "UTC", s.dayfirst),
                              watermark_overlap_s=s.watermark_overlap_s,
-                             describe_counts=s.describe_counts, prefetch=s.prefetch)
+                             describe_counts=s.describe_counts, prefetch=s.prefetch,
+                             deletions=s.deletions, timezone_set=s.timezone is not None)
 
 
 __all__ = ["Settings", "create"]

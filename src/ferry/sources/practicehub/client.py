@@ -256,8 +256,8 @@ class PracticeHubClient:
             raise FatalError(f"PracticeHub refused the API key (401): {message}", status=401,
                              system=SYSTEM)
         if status == 404:
-            raise FatalError(f"PracticeHub answered 404 for {response.request.url.path}: "
-                             f"{message}", status=404, system=SYSTEM)
+            raise NotFound(f"PracticeHub answered 404 for {response.request.url.path}: "
+                           f"{message}", status=404, system=SYSTEM)
         raise FatalError(f"PracticeHub refused the request ({status}): {message}",
                          status=status, system=SYSTEM)
 
@@ -387,6 +387,10 @@ class PracticeHubClient:
         if self._sync is not None:
             self._sync.close()
             self._sync = None
+
+
+class NotFound(FatalError):
+    """404: the path does not exist on this account (an optional resource may be absent)."""
 
 
 class Expired(Exception):

@@ -7,9 +7,19 @@ not yet staged: no completed page is fetched again. Pages are read in id order (
 API pages in) for as long as the API offers a ``links.next``; the page number in that link is
 what the token keeps, so a resumed run builds the same URL.
 
+Optional resources. Only the resources public client code reads are taken as given (``wire.
+PUBLIC``); the others are probed, and one answering 404 is absent on this account: its read
+yields one empty, finished page, ``describe`` reports it unreachable, ``check`` says how to bring
+its records instead (the practice's CSV export through a clinic_csv source).
+
 Deltas. ``since`` becomes the documented ``updated`` filter; after the changed rows, the
 ``/{resource}/deleted`` list (an ASSUMPTION modelled on Cliniko) reports deletions as
-``Page.deleted_ids``. The watermark is the server's clock (``Date`` header) when the read began,
+``Page.deleted_ids``. Where that list answers 404 (``deletions: auto`` probes it once per
+object and delta), the delta reads the whole list instead (``sweep``): every row, so changed
+rows are re-staged by content hash, and every id (``Page.listed_ids``), so the engine finds the
+deleted ones as the staged ids the listing no longer names. A sweep costs one request per page
+of the object, the same as a full extract of it; the ``updated`` pass it replaces is then
+redundant and is not made. The watermark is the server's clock (``Date`` header) when the read began,
 less ``watermark_overlap_s``: a change made while later pages were read is picked up next time.
 Offset paging has one blind spot the API gives no way round: a row *deleted* during a full read
 shifts later rows one place up, so one row may be skipped; the next delta (which starts before
@@ -24,6 +34,7 @@ import datetime as dt
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -39,10 +50,20 @@ from ferry.connectors.base import (
 )
 from ferry.errors import FatalError, FerryError, RecordError
 from ferry.model.entities import Document, Record, entity
-from ferry.model.fields import Kind, fields_of
-from ferry.sources.practicehub.client import Expired, ListPage, PracticeHubClient
-from ferry.sources.practicehub.wire import API_FIELDS, RESOURCES, SYSTEM, Decoder
+from ferry.model.fields import Kind, field_info, fields_of
+from ferry.sources.practicehub.client import Expired, ListPage, NotFound, PracticeHubClient
+from ferry.sources.practicehub.wire import (
+    API_FIELDS,
+    OPTIONAL,
+    RESOURCES,
+    SYSTEM,
+    UNREACHABLE_HOW,
+    Decoder,
+)
 
+#: region label → the zones its accounts are in ([3p]: ``sydney`` serves ANZ; ``neptune`` serves
+#: the UK and continental Europe, so it says too little to check)
+REGION_ZONES = {"sydney": "Australia"}
 CUSTOM_KINDS = {"text": Kind.TEXT, "long_text": Kind.LONG_TEXT, "int": Kind.INT,
                 "decimal": Kind.DECIMAL, "bool": Kind.BOOL, "date": Kind.DATE,
                 "datetime": Kind.DATETIME, "enum": Kind.ENUM, "set": Kind.SET}
@@ -58,8 +79,16 @@ class PracticeHubSource(Source):
 
     def __init__(self, client: PracticeHubClient, *, page_size: int = 100,
                  decoder: Decoder | None = None, watermark_overlap_s: float = 1.0,
-                 describe_counts: bool = True, prefetch: int = 1) -> None:
+                 describe_counts: bool = True, prefetch: int = 1, deletions: str = "auto",
+                 timezone_set: bool = True) -> None:
         self.client = client
+        self.deletions = deletions
+        self.timezone_set = timezone_set
+        #: optional objects found absent (404) by this source instance
+        self.absent: set[str] = set()
+        self._deleted_list: dict[str, bool] = {}
+        self._methods: dict[str, str] | None = None
+        self._probed: set[str] = set()
         self.page_size = max(1, min(page_size, 100))
         self.decoder = decoder or Decoder()
         self.overlap = watermark_overlap_s
@@ -87,15 +116,72 @@ class PracticeHubSource(Source):
             "since": since.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
             if since else None}
         resource = RESOURCES[object_name]
-        if state["phase"] == "list":
-            async for page in self._pages(object_name, resource, state):
+        if not checkpoint and since is not None and not await self._has_deleted_list(resource):
+            state["phase"] = "sweep"
+        if object_name == "payment" and self._methods is None:
+            await self._load_methods()
+        # whether the optional objects this one refers to exist, known before rows are decoded:
+        # with per-key allowances asked alongside the first pages (it then costs no time); on
+        # one shared allowance first, as two requests racing on a fresh connection could
+        # arrive closer together than the limit allows
+        targets = sorted(t for t in set(_optional_refs(object_name).values())
+                         if t not in self._probed)
+        probes: list[asyncio.Future[None]] = []
+        for t in targets:
+            if self.client.parallelism > 1:
+                probes.append(asyncio.ensure_future(self._probe(t)))
+            else:
+                await self._probe(t)
+        if state["phase"] in ("list", "sweep"):
+            async for page in self._pages(object_name, resource, state, probes):
                 yield page
             if state["phase"] != "deleted":
                 return
         async for page in self._pages(object_name, f"{resource}/deleted", state):
             yield page
 
-    async def _pages(self, obj: str, path: str, state: dict[str, Any]) -> AsyncIterator[Page]:
+    async def _probe(self, obj: str) -> None:
+        """Whether an optional object is served (one request, once per source instance)."""
+        try:
+            await self.client.get_json(self.client.url(RESOURCES[obj]), {"page_size": 1},
+                                       counted=RESOURCES[obj])
+        except NotFound:
+            self.absent.add(obj)
+        self._probed.add(obj)
+
+    async def _has_deleted_list(self, resource: str) -> bool:
+        """Whether deletions come from ``/{resource}/deleted`` (else: a sweep, or none)."""
+        if self.deletions in ("list", "off"):
+            return True
+        if self.deletions == "sweep":
+            return False
+        if resource not in self._deleted_list:
+            try:
+                await self.client.get_json(self.client.url(f"{resource}/deleted"),
+                                           {"page": 1, "page_size": 1}, counted=resource)
+                self._deleted_list[resource] = True
+            except NotFound:
+                self._deleted_list[resource] = False
+        return self._deleted_list[resource]
+
+    async def _load_methods(self) -> None:
+        """``/payment_methods`` [code]: the names behind payments' ``payment_type_id``."""
+        methods: dict[str, str] = {}
+        url: str | None = self.client.url("payment_methods")
+        params: dict[str, Any] | None = {"page": 1, "page_size": 100}
+        try:
+            while url:
+                lp = await self.client.list_page(url, params, "payment_methods")
+                for row in lp.data:
+                    if isinstance(row, dict) and row.get("id") is not None and row.get("name"):
+                        methods[str(row["id"]).strip()] = str(row["name"])
+                url, params = (lp.next_url, None) if lp.data else (None, None)
+        except NotFound:
+            pass  # payments then carry no method name
+        self._methods = methods
+
+    async def _pages(self, obj: str, path: str, state: dict[str, Any],
+                     probes: list[asyncio.Future[None]] | None = None) -> AsyncIterator[Page]:
         """Pages of one list from ``state['page']`` on, yielded in order.
 
         ``prefetch`` pages are requested ahead while the caller stages the current one, so the
@@ -105,6 +191,8 @@ class PracticeHubSource(Source):
         staged page is never fetched again. With per-key allowances ``parallelism`` more pages
         are in flight, one per key."""
         deleted = path.endswith("/deleted")
+        sweep = state["phase"] == "sweep"
+        since = None if sweep else state["since"]
         url = self.client.url(path)
         ahead: dict[int, asyncio.Task[ListPage]] = {}
         last_page: int | None = None
@@ -116,8 +204,18 @@ class PracticeHubSource(Source):
                     if n not in ahead and (last_page is None or n <= last_page) and (
                             n == page or last_page is not None):
                         ahead[n] = asyncio.ensure_future(self.client.list_page(
-                            url, self._params(n, state["since"]), path))
-                lp = await ahead.pop(page)
+                            url, self._params(n, since), path))
+                try:
+                    lp = await ahead.pop(page)
+                except NotFound:
+                    if obj not in OPTIONAL or deleted or page != 1:
+                        raise
+                    self.absent.add(obj)  # not served on this account: nothing to read
+                    self._probed.add(obj)
+                    yield Page(object=obj, records=[], checkpoint="", done=True,
+                               listed_ids=None)
+                    return
+                self._probed.add(obj)
                 last_page = max(1, -(-lp.total // self.page_size))
                 if state["watermark"] is None:
                     state["watermark"] = self._watermark(lp)
@@ -125,18 +223,25 @@ class PracticeHubSource(Source):
                 nxt = _page_of(lp.next_url) if more else None
                 if more:
                     state["page"] = nxt or page + 1
-                elif state["since"] and not deleted:
+                elif state["since"] and not deleted and not sweep \
+                        and self.deletions != "off":
                     state.update(phase="deleted", page=1)
+                if probes:
+                    await asyncio.gather(*probes)
+                    probes = None
                 records, errors, gone = self._decode(obj, lp.data, deleted)
                 done = not more and not (state["phase"] == "deleted" and not deleted)
+                listed = [str(r["id"]).strip() for r in lp.data if isinstance(r, dict)
+                          and r.get("id") is not None] if sweep else None
                 yield Page(object=obj, records=records, errors=errors, deleted_ids=gone,
                            checkpoint="" if done else _token(**state), done=done,
-                           watermark=state["watermark"])
+                           watermark=state["watermark"], listed_ids=listed,
+                           complete_listing=sweep and done)
                 if not more:
                     return
                 page = int(state["page"])
         finally:
-            for task in ahead.values():
+            for task in [*ahead.values(), *(probes or [])]:
                 task.cancel()
 
     def _decode(self, obj: str, rows: list[dict[str, Any]], deleted: bool
@@ -146,6 +251,10 @@ class PracticeHubSource(Source):
         records: dict[str, Record] = {}
         errors: list[FerryError] = []
         for row in rows:
+            if obj == "payment" and self._methods and row.get("payment_method") is None \
+                    and row.get("payment_type_id") is not None:
+                row = dict(row)  # [code] the method is named by id; /payment_methods names it
+                row["payment_method"] = self._methods.get(str(row["payment_type_id"]).strip())
             if obj == "document" and "url" in row:
                 # A pre-signed link changes on every listing; kept out of the record (whose
                 # content hash must be stable across re-reads) and handed to fetch_file.
@@ -153,6 +262,12 @@ class PracticeHubSource(Source):
                 link = row.pop("url")
                 if link and row.get("id") is not None:
                     self._links[str(row["id"])] = link
+            for name, target in _optional_refs(obj).items():
+                key = next((k for k, v in API_FIELDS.get(obj, {}).items() if v == name), name)
+                if target in self.absent and row.get(key) is not None:
+                    # the API names a record it does not serve (e.g. a location): a reference
+                    # no load could resolve would only cost the record its place
+                    row = {**row, key: None}
             try:
                 rec = self.decoder.record(obj, row)
             except RecordError as err:
@@ -171,8 +286,13 @@ class PracticeHubSource(Source):
         url = self._links.pop(document.source_id, None) or document.url
         for attempt in range(2):
             if not url or attempt:
-                body, _ = await self.client.get_json(self.client.url(
-                    f"files/{document.source_id}"))
+                try:
+                    body, _ = await self.client.get_json(self.client.url(
+                        f"files/{document.source_id}"))
+                except NotFound:  # no single-file endpoint is documented
+                    raise RecordError(ref, "url", "the file's link expired and PracticeHub "
+                                      "offers no fresh one for a single file; extract again",
+                                      system=SYSTEM) from None
                 url = body.get("url") if isinstance(body, dict) else None
                 if not url:
                     raise RecordError(ref, "url", "the source lists no link for this file",
@@ -215,11 +335,52 @@ class PracticeHubSource(Source):
                 items.append(CheckItem(label, True, "accepted (rate limited right now)"))
             else:
                 items.append(CheckItem(label, r.status_code == 200, f"HTTP {r.status_code}"))
+        if all(i.ok for i in items):
+            items.append(self._timezone_item())
+            absent = [o for o in OPTIONAL if not self._reachable(o)]
+            items.append(CheckItem(
+                "objects not reachable by API", True,
+                ", ".join(sorted(absent)) + " (PracticeHub answers 404: no public document "
+                "names these resources)" if absent else "none: every optional resource answers",
+                UNREACHABLE_HOW if absent else ""))
         return items
+
+    def _reachable(self, obj: str) -> bool:
+        """Probe an optional resource once (one request); 404 means absent on this account."""
+        if obj in self.absent:
+            return False
+        try:
+            self.client.get_json_sync(self.client.url(RESOURCES[obj]), {"page_size": 1})
+        except NotFound:
+            self.absent.add(obj)
+            return False
+        return True
+
+    def _timezone_item(self) -> CheckItem:
+        """Appointment times come as practice-local wall time with no offset [code]: without
+        the practice's zone they would shift by its UTC offset."""
+        region = self.client.host.split(".")[1] if self.client.host.count(".") >= 3 else ""
+        zone = self.decoder.tz.key if hasattr(self.decoder.tz, "key") else str(self.decoder.tz)
+        if not self.timezone_set:
+            return CheckItem("practice time zone", False, "not set: appointment times are "
+                             "practice-local without an offset and would be read as UTC",
+                             "set source.timezone in ferry.yaml to the practice's IANA zone "
+                             "(e.g. Europe/London, Australia/Sydney)")
+        hint = REGION_ZONES.get(region)
+        if hint and not zone.startswith(hint):
+            return CheckItem("practice time zone", False, f"{zone} is set but the account's "
+                             f"region {region!r} suggests {hint}/…: ambiguous",
+                             "confirm source.timezone with the practice")
+        return CheckItem("practice time zone", True, f"{zone} (appointment times are read as "
+                         "this zone's wall time and stored with their UTC offset)")
 
     def describe(self) -> list[ObjectInfo]:
         out = []
         for obj, resource in RESOURCES.items():
+            if obj in OPTIONAL and not self._reachable(obj):
+                out.append(ObjectInfo(name=obj, label=resource, count=0, reachable=False,
+                                      note=UNREACHABLE_HOW))
+                continue
             model = entity(obj)
             api = {v: k for k, v in API_FIELDS.get(obj, {}).items()}
             api.update(created_at="created", updated_at="updated")
@@ -251,6 +412,18 @@ class _Links(OrderedDict[str, str]):
         super().__setitem__(key, value)
         if len(self) > 20_000:
             self.popitem(last=False)
+
+
+@cache
+def _optional_refs(obj: str) -> dict[str, str]:
+    """Reference fields of ``obj`` that point at an optional object: field → object."""
+    model = entity(obj)
+    out = {}
+    for name in model.model_fields:
+        info = field_info(model, name)
+        if info.kind == Kind.REF and info.ref in OPTIONAL:
+            out[name] = info.ref
+    return out
 
 
 def _page_of(url: str | None) -> int | None:

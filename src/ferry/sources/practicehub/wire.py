@@ -10,8 +10,9 @@ record and field, never the value, so the rest of its page still loads. Unknown 
 ignored: the docs promise no field list, so new fields must not break an extraction.
 
 Resource names other than ``patients``, ``practitioners``, ``appointments``,
-``appointment_types``, ``files``, ``invoices``, ``payments`` and ``patient_logs`` are
-ASSUMPTIONS modelled on Cliniko (PracticeHub publishes no endpoint reference).
+``appointment_types``, ``files``, ``invoices``, ``payments``, ``payment_methods`` and
+``patient_logs`` are ASSUMPTIONS modelled on Cliniko (PracticeHub publishes no endpoint
+reference): the reader treats them as OPTIONAL and carries on when they answer 404.
 """
 
 from __future__ import annotations
@@ -53,6 +54,16 @@ RESOURCES: dict[str, str] = {
     "workflow": "workflows",
     "compliance_policy": "policies",
 }
+
+#: [code] resources public client code reads from the live API
+PUBLIC: frozenset[str] = frozenset({
+    "patients", "practitioners", "appointments", "appointment_types", "files", "invoices",
+    "payments", "payment_methods", "patient_logs"})
+#: objects whose resource no public source names: probed, absent when they answer 404
+OPTIONAL: frozenset[str] = frozenset(o for o, r in RESOURCES.items() if r not in PUBLIC)
+#: how to bring an object the API does not serve
+UNREACHABLE_HOW = ("export it from PracticeHub as CSV and read the file with a clinic_csv "
+                   "source into this project's staging (see docs/ENDPOINTS.md)")
 
 #: API field → canonical field, where they differ
 API_FIELDS: dict[str, dict[str, str]] = {
