@@ -259,12 +259,19 @@ def t_email(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
 # ---------------------------------------------------------------------------------------------
 # dates, times, numbers
 
+def _wall(value: Any, args: dict[str, Any]) -> dt.datetime:
+    """In ``tz`` when given; else in the value's own offset, which the source staged (a 09:00
+    visit in Sydney is on its Sydney day, not on the UTC day before)."""
+    d = _as_datetime(value)
+    return d.astimezone(_tz(args)) if "tz" in args else d
+
+
 @transform("date")
 def t_date(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
-    """Date (from a date, a datetime converted to ``tz`` first, or text)."""
+    """Date (from a date, a datetime in ``tz`` or else its own offset, or text)."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
-    return _as_datetime(value).astimezone(_tz(args)).date()
+    return _wall(value, args).date()
 
 
 @transform("datetime")
@@ -275,16 +282,16 @@ def t_datetime(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
 
 @transform("time")
 def t_time(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
-    """Time of day in ``tz`` as text, ``fmt`` default "%H:%M"."""
-    return _as_datetime(value).astimezone(_tz(args)).strftime(str(args.get("fmt", "%H:%M")))
+    """Time of day in ``tz`` (else the value's own offset) as text, ``fmt`` default "%H:%M"."""
+    return _wall(value, args).strftime(str(args.get("fmt", "%H:%M")))
 
 
 @transform("strftime", required=("fmt",))
 def t_strftime(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
-    """A date/datetime as text in ``fmt`` (after converting to ``tz``)."""
+    """A date/datetime as text in ``fmt`` (in ``tz``, else in the value's own offset)."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.strftime(str(args["fmt"]))
-    return _as_datetime(value).astimezone(_tz(args)).strftime(str(args["fmt"]))
+    return _wall(value, args).strftime(str(args["fmt"]))
 
 
 @transform("minutes_between")

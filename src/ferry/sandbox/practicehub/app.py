@@ -254,6 +254,13 @@ class PracticeHubApp:
                     int(spec.get("deletes", 0)), spec.get("seed"))
             return out
 
+        @router.post("/set")
+        async def set_fields(request: Request) -> dict[str, Any]:
+            body = await request.json()
+            ok = self.state.set_fields(body["resource"], api_id(str(body["id"])),
+                                       body.get("fields") or {})
+            return {"updated": ok}
+
         @router.get("/pages")
         async def pages() -> dict[str, Any]:
             return {"count": len(self.page_log), "pages": self.page_log,

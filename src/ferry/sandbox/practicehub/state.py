@@ -234,6 +234,19 @@ class PracticeState:
                     out["created"].append(nid)
             return out
 
+    def set_fields(self, resource: str, rid: int | str, fields: dict[str, Any]) -> bool:
+        """Give one record these canonical field values now (tests: a 09:00 appointment)."""
+        table = self.tables[resource]
+        with self.lock:
+            rec = self.find(table.obj, rid)
+            if rec is None:
+                return False
+            now = dt.datetime.now(dt.UTC)
+            new = type(rec).model_validate({**rec.model_dump(), **fields, "updated_at": now})
+            table.changed[rid] = new
+            self._store(table, new)
+            return True
+
     def summary(self) -> dict[str, Any]:
         return {r: {"object": t.obj, "count": len(t.rows), "deleted": [d[0] for d in t.deleted],
                     "changed": sorted(t.changed, key=_key)}
