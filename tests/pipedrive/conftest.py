@@ -66,7 +66,10 @@ def pd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     def start(time_scale: float = 50.0, faults: str = "", **extra: Any) -> Handle:
         sb = build("pipedrive", SandboxOptions(seed=7, users=USERS, time_scale=time_scale,
                                                faults=faults,
-                                               extra={"validate": True, **extra}))
+                                               # accounts with contact sync: the tests write
+                                               # birthday and postal_address
+                                               extra={"validate": True, "contact_sync": True,
+                                                      **extra}))
         running = serve_in_thread(sb.app)
         env = f"FERRY_TEST_PIPEDRIVE_TOKEN_{next(_env)}"
         token = sb.credentials(running.base_url)["api_token"]

@@ -146,6 +146,36 @@ def fill_options(doc: MappingDoc, profile: DataProfile) -> None:
                     cf.options.append(str(out))
 
 
+#: standard fields a destination account may lack (Pipedrive person fields that exist "only if
+#: contact sync is enabled"): when the live schema lacks one, a custom field of that name keeps
+#: the value instead
+OPTIONAL_STANDARD: dict[tuple[str, str], dict[str, Kind]] = {
+    ("pipedrive", "person"): {"birthday": Kind.DATE, "postal_address": Kind.TEXT,
+                              "job_title": Kind.TEXT, "notes": Kind.LONG_TEXT, "im": Kind.TEXT}}
+
+
+def keep_absent_standard(doc: MappingDoc, schema: list[ObjectInfo]) -> None:
+    """Retarget recipe fields whose optional standard target this account does not have."""
+    live = {o.name: o for o in schema}
+    for om in doc.objects:
+        optional = OPTIONAL_STANDARD.get((doc.destination, om.target))
+        info = live.get(om.target)
+        if not optional or info is None:
+            continue
+        for fm in om.fields:
+            kind = optional.get(fm.target)
+            if kind is None or info.field(fm.target) is not None:
+                continue
+            name = fm.target
+            fm.reason = (f"the account has no standard '{name}' field (contact sync off):"
+                         f" a custom field keeps it")
+            fm.target = f"custom:{name}"
+            fields = doc.custom_fields.setdefault(om.target, [])
+            if not any(cf.name == name for cf in fields):
+                fields.append(CustomField(name=name, label=name.replace("_", " ").capitalize(),
+                                          kind=kind))
+
+
 def draft_mapping(source: str, destination: str, profile: DataProfile | None = None,
                   schema: list[ObjectInfo] | None = None, variant: str | None = None
                   ) -> MappingDoc:
@@ -153,6 +183,8 @@ def draft_mapping(source: str, destination: str, profile: DataProfile | None = N
             not any(o.name == "account.move" for o in schema):
         variant = "no_accounting"  # Odoo without Accounting: billing folds into the partner
     doc = load_recipe(source, destination, variant)
+    if schema is not None:
+        keep_absent_standard(doc, schema)
     if profile:
         add_source_custom_fields(doc, profile, schema)
         fill_options(doc, profile)

@@ -20,6 +20,7 @@ from typing import Any
 from ferry.connectors.base import FieldSpec, ObjectInfo, Provisioned, SchemaItem
 from ferry.destinations.pipedrive.client import Ambiguous, PipedriveClient
 from ferry.destinations.pipedrive.values import (
+    CONTACT_SYNC,
     ID_KEY,
     READ_ONLY,
     STANDARD,
@@ -117,14 +118,18 @@ class Schema:
         out = []
         for obj, std in STANDARD.items():
             info = ObjectInfo(obj, obj.capitalize())
+            listed = self.fields(obj, refresh=True) if obj in FIELD_OBJECTS else []
+            codes = {f.get("field_code") for f in listed}
             for name, (shape, kind, required, ref) in std.items():
+                if obj == "person" and name in CONTACT_SYNC and codes and name not in codes:
+                    continue  # [doc] exists "only if contact sync is enabled": not here
                 options = (list(self._system_options(obj, name)) if shape == "option"
                            else _std_options(obj, name))
                 info.fields.append(FieldSpec(name, kind, required=required, ref=ref,
                                              writable=(obj, name) not in READ_ONLY,
                                              options=options))
             if obj in FIELD_OBJECTS:
-                for f in self.fields(obj, refresh=True):
+                for f in listed:
                     if f.get("is_custom_field"):
                         info.fields.append(self._spec(f))
             out.append(info)

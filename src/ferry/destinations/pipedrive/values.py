@@ -22,6 +22,11 @@ from typing import Any
 
 from ferry.model.fields import Kind
 
+#: person fields Pipedrive has "only if contact sync is enabled" [doc v2.yaml]; ``describe``
+#: lists them only when the account's personFields does, and mapping drafts then keep DOB,
+#: address and job title in custom fields instead
+CONTACT_SYNC: frozenset[str] = frozenset({"birthday", "postal_address", "job_title", "notes",
+                                          "im"})
 # name -> (shape, Kind, required, ref)
 STANDARD: dict[str, dict[str, tuple[str, Kind, bool, str | None]]] = {
     "person": {

@@ -9,7 +9,10 @@ usage and contract violations.
 ``SandboxOptions.extra`` knobs: ``plan`` (growth), ``seats`` (1), ``daily_budget`` / ``burst`` /
 ``search_burst`` (override the documented figures), ``hammer_after`` (429s before the Cloudflare
 403), ``max_file_bytes`` (50 MB), ``validate`` (contract test mode; on under pytest),
-``silent_truncate`` (``"person.<field or custom field name>:N"``: cut it silently, for tests).
+``silent_truncate`` (``"person.<field or custom field name>:N"``: cut it silently, for tests),
+``contact_sync`` (person ``birthday``, ``postal_address``, ``job_title``, ``notes``, ``im``
+exist "only if contact sync is enabled" [doc v2.yaml]: off by default on the documented
+surface, the common case; on for ``--surface extended``).
 """
 
 from __future__ import annotations
@@ -128,7 +131,9 @@ class PipedriveSandbox:
         extra = self.options.extra
         plan = str(extra.get("plan", "growth"))
         self.account = Account(self.options.users, seed=self.options.seed, plan=plan,
-                               max_file_bytes=int(extra.get("max_file_bytes", 50 * 2**20)))
+                               max_file_bytes=int(extra.get("max_file_bytes", 50 * 2**20)),
+                               contact_sync=bool(extra.get(
+                                   "contact_sync", self.options.surface == "extended")))
         trunc = str(extra.get("silent_truncate") or "")  # "object.field:N" (see entities)
         if trunc:
             where, _, n = trunc.rpartition(":")

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from ferry.sandbox.pipedrive.app_v2 import NotFound, _id, json_body, ok
 from ferry.sandbox.pipedrive.rules import V1_TIME, Invalid
 from ferry.sandbox.pipedrive.state import Account, compact, now_v1
+from ferry.sandbox.sanitize import sanitize
 
 LINKS = ("deal_id", "person_id", "org_id", "lead_id", "project_id", "task_id")
 ICONS = {"task", "email", "meeting", "deadline", "call", "lunch", "calendar", "downarrow",
@@ -92,7 +93,7 @@ def _note_apply(acc: Account, body: Any, note: dict[str, Any] | None) -> dict[st
     if "content" in body or note is None:
         if not isinstance(body.get("content"), str) or not body["content"].strip():
             raise Invalid("content", '"content" is required')
-        new["content"] = body["content"]
+        new["content"] = sanitize(body["content"])  # the service strips scripts
     for key in (*LINKS, "user_id"):
         if key in body:
             value = body[key] if key == "lead_id" else _v1_int(body, key)

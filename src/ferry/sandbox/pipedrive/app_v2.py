@@ -145,10 +145,17 @@ def _entity_routes(app: FastAPI, acc: Account, obj: str) -> None:
             if since and rec["update_time"] < since:
                 continue
             rows.append(rec)
-        if request.query_params.get("sort_by", "id") != "id":
-            raise Invalid("sort_by", '"sort_by" is only emulated for id')
+        sort_by = request.query_params.get("sort_by", "id")
+        if sort_by not in ("id", "update_time", "add_time"):  # [doc] v2 list sort_by enum
+            raise Invalid("sort_by", '"sort_by" must be one of [id, update_time, add_time]')
         desc = request.query_params.get("sort_direction", "asc") == "desc"
-        page, nxt = acc.page_v2(rows, cursor, limit, desc)
+        if sort_by == "id":
+            page, nxt = acc.page_v2(rows, cursor, limit, desc)
+        else:  # the cursor then holds a position in the sorted list
+            rows.sort(key=lambda r: (r.get(sort_by) or "", r["id"]), reverse=desc)
+            start = decode_cursor(cursor) if cursor else 0
+            page = rows[start:start + limit]
+            nxt = encode_cursor(start + limit) if len(rows) > start + limit else None
         return ok([shape(acc, obj, r, keep) for r in page], {"next_cursor": nxt})
 
     @app.get(base + "/{rid}")

@@ -51,7 +51,7 @@ def _check_refs(acc: Account, body: dict[str, Any]) -> None:
 def apply(acc: Account, obj: str, body: Any, rec: dict[str, Any] | None) -> dict[str, Any]:
     """Create (``rec`` None) or patch a record; raises Invalid with the documented messages."""
     creating = rec is None
-    check_body(obj, body, creating=creating)
+    check_body(obj, body, creating=creating, contact_sync=acc.contact_sync)
     _check_refs(acc, body)
     if obj == "deal" and body.get("is_deleted"):
         raise Invalid("is_deleted", '"is_deleted" cannot be set through this endpoint')

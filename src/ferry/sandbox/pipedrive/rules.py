@@ -51,6 +51,9 @@ STANDARD: dict[str, dict[str, str]] = {
                  "attendees": "attendees", "public_description": "str", "priority": "int",
                  "note": "str"},
 }
+#: [doc] v2 person fields present "only if contact sync is enabled" (off on most accounts)
+CONTACT_SYNC: frozenset[str] = frozenset({"birthday", "postal_address", "job_title", "notes",
+                                          "im"})
 REQUIRED = {"person": ("name",), "organization": ("name",), "deal": ("title",), "activity": ()}
 NULLABLE = {"website", "linkedin", "industry", "annual_revenue", "employee_count", "probability",
             "lost_reason", "close_time"}
@@ -115,10 +118,17 @@ def _contacts(name: str, v: Any) -> None:
         raise Invalid(name, f'"{name}" can have only one primary value')
 
 
-def check_body(obj: str, body: Any, *, creating: bool) -> None:
+def standard(obj: str, contact_sync: bool = True) -> dict[str, str]:
+    """The standard fields of ``obj`` on an account with or without contact sync."""
+    if obj != "person" or contact_sync:
+        return STANDARD[obj]
+    return {k: v for k, v in STANDARD[obj].items() if k not in CONTACT_SYNC}
+
+
+def check_body(obj: str, body: Any, *, creating: bool, contact_sync: bool = True) -> None:
     if not isinstance(body, dict):
         raise Invalid("body", "request body must be a JSON object")
-    known = STANDARD[obj]
+    known = standard(obj, contact_sync)
     for key, value in body.items():
         if key == "custom_fields":
             if obj == "activity":

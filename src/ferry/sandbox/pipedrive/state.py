@@ -14,7 +14,7 @@ import random
 import re
 from typing import Any
 
-from ferry.sandbox.pipedrive.rules import STANDARD
+from ferry.sandbox.pipedrive.rules import standard
 
 ENTITIES = ("person", "organization", "deal", "activity")
 OBJECTS = (*ENTITIES, "note", "file")
@@ -63,7 +63,9 @@ def compact(d: dict[str, Any]) -> dict[str, Any]:
 
 
 class Account:
-    def __init__(self, users: list[str], *, seed: int, plan: str, max_file_bytes: int) -> None:
+    def __init__(self, users: list[str], *, seed: int, plan: str, max_file_bytes: int,
+                 contact_sync: bool = False) -> None:
+        self.contact_sync = contact_sync
         self.rng = random.Random(seed)  # noqa: S311 - emulator keys, not secrets
         self.api_token = f"{self.rng.getrandbits(160):040x}"
         self.company_domain = "ferry-sandbox"
@@ -95,7 +97,7 @@ class Account:
                  "field_type": _SYSTEM_TYPE.get(key, _KIND_TYPE[kind]), "options": None,
                  "subfields": None, "is_custom_field": False,
                  "is_optional_response_field": False, "is_deleted": False}
-                for key, kind in STANDARD[obj].items()]
+                for key, kind in standard(obj, self.contact_sync).items()]
         industry = next(f for f in self.fields["organization"] if f["field_code"] == "industry")
         industry.update(field_type="enum", options=[])  # a system option field (values: ids)
         self.add_options(industry, list(INDUSTRIES))
