@@ -17,6 +17,7 @@ import pytest
 
 from ferry.engine import pipeline as P
 from ferry.mapping import mapping_file
+from ferry.mapping.draft import keep_absent_standard
 from ferry.mapping.validate import confirm_file
 from ferry.sandbox.harness import start_pair
 
@@ -69,7 +70,13 @@ def test_nine_am_in_sydney_lands_at_nine_am_sydney(destination, tmp_path):
                     "end": (when + dt.timedelta(minutes=30)).isoformat()}})
             assert r.json()["updated"]
             chosen[appt.source_id] = when
-        mapping_file.save(recipe_for("practicehub", destination), proj.mapping_path)
+        doc = recipe_for("practicehub", destination)
+        schema_dest = P.open_destination(proj)
+        try:  # as `ferry map` drafts it: fitted to this account (Pipedrive: no contact sync)
+            keep_absent_standard(doc, schema_dest.describe())
+        finally:
+            schema_dest.close()
+        mapping_file.save(doc, proj.mapping_path)
         confirm_file(proj.mapping_path, by="tz test")
         P.run_extract(proj)
         for sid, when in chosen.items():  # staged with the practice's offset

@@ -17,7 +17,8 @@ from .conftest import read_all
 
 def test_files_stream_with_checksum_and_expired_links_refresh(make_box, tmp_path):
     # /files/{id} (a fresh link) is an assumed endpoint: extended surface
-    box = make_box(patients=12, seed=5, file_ttl_s=100.0, surface="extended")  # 100 ms
+    # 500 ms at time scale 1000: long enough for a refreshed link to be used on a loaded box
+    box = make_box(patients=12, seed=5, file_ttl_s=500.0, surface="extended")
     src = box.source()
     docs, _ = read_all(src, "document")
     assert docs and not any(d.url for d in docs)  # links are volatile: kept out of records
@@ -25,7 +26,7 @@ def test_files_stream_with_checksum_and_expired_links_refresh(make_box, tmp_path
     p = Practice(5, 12)
     want = {d.source_id: p.file_bytes(d) for d in p.iter("document")}
     small = [d for d in docs if (d.size or 0) < 2_000_000][:4]
-    time.sleep(0.25)  # every listed link has expired now
+    time.sleep(0.6)  # every listed link has expired now
 
     async def fetch_all():
         out = [await src.fetch_file(d, tmp_path / f"{d.source_id}.bin") for d in small]
