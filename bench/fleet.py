@@ -104,7 +104,11 @@ async def drive(target: str, pairs: list[Pair], args: argparse.Namespace,
                 continue
             desc = await h.describe()
             if desc.status and desc.status.name != "RUNNING":
-                results[root] = await h.result()
+                try:
+                    results[root] = await h.result()
+                except Exception as exc:  # noqa: BLE001 - a failed migration is a figure too
+                    cause = exc.__cause__ or exc
+                    results[root] = {"phase": "FAILED", "error": str(cause)[:120]}
                 continue
             try:
                 st = await fleet.state(client, root)
@@ -167,6 +171,8 @@ def phase(base: Path, tag: str, n_workers: int, target: str, pg: str,
         opened = open_intents(p)
         ok = res.get("phase") == "done" and rec.get("balanced") and opened == 0
         bad += not ok
+        if res.get("error"):
+            print(f"  {p.project.root.name:24s} FAILED: {res['error']}")
         print(f"  {p.project.root.name:24s} {res.get('phase'):10s} reconcile"
               f" {'balanced' if rec.get('balanced') else 'NOT balanced'}"
               f" ({rec.get('discrepancies')} discrepancies), open intents {opened},"
