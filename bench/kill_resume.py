@@ -64,6 +64,7 @@ def main() -> int:
 
     rng = random.Random(args.seed)
     hogs = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(args.hogs)]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))  # the hogs are killed on the way out
     work = Path(tempfile.mkdtemp(prefix="ferry-kill-bench-"))
     pair = make_pair(work / "proj", destination="pipedrive", seed=args.seed,
                      patients=args.patients, env_prefix="FERRY_KILLBENCH_")
@@ -73,6 +74,9 @@ def main() -> int:
     try:
         env = subprocess_env(pair)
         P.run_extract(pair.project)
+        unfetched = [s for s in pair.project.store.skips() if s.stage == "extract-file"]
+        print(f"extract under load: {len(unfetched)} file(s) not fetched", flush=True)
+        totals["files_lost"] += len(unfetched)  # lost at extract, before any kill
         P.run_prepare(pair.project)
         approve_phi(pair.project)
         pair.project.store.close()

@@ -64,6 +64,9 @@ from ferry.sources.practicehub.wire import (
 #: region label → the zones its accounts are in ([3p]: ``sydney`` serves ANZ; ``neptune`` serves
 #: the UK and continental Europe, so it says too little to check)
 REGION_ZONES = {"sydney": "Australia"}
+#: downloads of one file, each from a freshly issued link after the first (see ``fetch_file``)
+LINK_ATTEMPTS = 6
+
 CUSTOM_KINDS = {"text": Kind.TEXT, "long_text": Kind.LONG_TEXT, "int": Kind.INT,
                 "decimal": Kind.DECIMAL, "bool": Kind.BOOL, "date": Kind.DATE,
                 "datetime": Kind.DATETIME, "enum": Kind.ENUM, "set": Kind.SET}
@@ -284,7 +287,10 @@ class PracticeHubSource(Source):
         ref = f"{SYSTEM}:document:{document.source_id}"
         dest.parent.mkdir(parents=True, exist_ok=True)
         url = self._links.pop(document.source_id, None) or document.url
-        for attempt in range(2):
+        # A fresh link can expire again before its download starts on a loaded machine (the
+        # lifetime is short, and shorter still under a sandbox's time scale): refresh a few
+        # times before giving up, since a file given up here is missing from the migration.
+        for attempt in range(LINK_ATTEMPTS):
             if not url or attempt:
                 try:
                     body, _ = await self.client.get_json(self.client.url(
@@ -302,8 +308,8 @@ class PracticeHubSource(Source):
             except Expired:
                 continue
             return FileInfo(dest, size, sha, document.mime_type or ctype)
-        raise RecordError(ref, "url", "the file link was refused even after a refresh",
-                          system=SYSTEM)
+        raise RecordError(ref, "url", f"the file link was refused {LINK_ATTEMPTS} times, each"
+                          " fresh; run `ferry extract` again to fetch it", system=SYSTEM)
 
     # -- check / describe ------------------------------------------------------------------------
     def check(self) -> list[CheckItem]:
