@@ -9,8 +9,11 @@ Uses Debian's /usr/bin/chromium through Playwright (never a downloaded browser).
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -85,3 +88,24 @@ def test_report_pages_open_with_a_verdict_and_a_picture(tmp_path: Path) -> None:
             assert page.locator(".charts svg", has_text="Timeline").count() == 1
         finally:
             browser.close()
+
+
+def test_reconcile_step_is_done_only_when_it_balanced(ui_app: Any) -> None:
+    """The overview showed "Reconcile ✓ done" (and "Every step is done") as soon as any
+    reconcile report existed, balanced or not."""
+    from ferry.reports.render import write_report
+
+    out = ui_app.project.reports_dir("reconcile")
+    base = {"objects": [], "destination": [], "sums": [], "children_per_parent": [],
+            "orphans": [], "by_kind": {"orphan": 3}}
+    write_report(out, "reconcile", {**base, "balanced": False, "discrepancy_count": 3,
+                                     "discrepancies": []}, project="t", name="r1")
+    c = ui_app.client()
+    row = re.search(r'data-step="reconcile">(.*?)</tr>', c.get("/").text)
+    assert row and "to do" in row.group(1) and "NOT balanced" in row.group(1)
+    time.sleep(0.02)  # the newer report is the one that counts
+    write_report(out, "reconcile", {**base, "balanced": True, "discrepancy_count": 0,
+                                     "discrepancies": []}, project="t", name="r2")
+    row = re.search(r'data-step="reconcile">(.*?)</tr>', c.get("/").text)
+    c.close()
+    assert row and "✓ done" in row.group(1)

@@ -19,7 +19,10 @@ from ferry.mapping.model import MappingDoc
 
 HEADER = ("Ferry mapping: {src} → {dst} (from recipe {recipe}).\n"
           "Edit freely (comments survive); then run `ferry map --confirm`.\n"
-          "status: review lines need a decision; samples of PHI fields are masked.")
+          "status: review lines need a decision; samples of PHI fields are masked.\n"
+          "on_delete (per object map): what `ferry delta` does when the source deletes a"
+          " record —\n  delete_dependants | unlink | keep_and_flag; unset: options.delete_policy"
+          " (delete → delete_dependants).")
 
 
 def data_profile(project: Project, limit: int = 5000) -> Any:

@@ -16,14 +16,14 @@ from ferry.connectors.base import CheckItem, Destination, Provisioned, Source
 from ferry.connectors.registry import make_destination, make_source
 from ferry.engine import dedup
 from ferry.engine.context import Hold, LoadContext, MapStats
+from ferry.engine.deletions import DeletionReport, apply_deletions
 from ferry.engine.extract import ExtractStats, extract, scope_for, watermark
 from ferry.engine.owners import OwnerMatch, match_owners
-from ferry.engine.plan import load_order
 from ferry.engine.prepare import apply_keys, prepare, prepared
 from ferry.engine.project import Project
 from ferry.engine.recover import Recovery, recover
 from ferry.engine.rollback import RollbackResult, rollback, target_runs
-from ferry.engine.writes import Item, Writer
+from ferry.engine.writes import Writer
 from ferry.errors import MappingError
 from ferry.mapping.compile import compile_mapping
 from ferry.mapping.model import MappingDoc
@@ -158,6 +158,7 @@ class LoadReport:
     dry_run: bool = False
     withheld: list[dict[str, Any]] = field(default_factory=list)  # fields kept back (no BAA)
     phi_queue: dict[str, int] = field(default_factory=dict)
+    deletions: dict[str, Any] = field(default_factory=dict)  # delta: by each map's policy
 
     def totals(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -296,43 +297,18 @@ def delta(project: Project, *, progress: Callable[[str, int, int], None] | None 
                       else None) for obj in objects}
     _, total = run_extract(project, since_by_object=since_by)  # one source, one pass
     report = load(project, kind="delta", changed_since=started, progress=progress, hold=hold)
-    deleted = _apply_deletions(project, report.run_id, started)
-    return total, report, deleted
+    deletions = _apply_deletions(project, report.run_id, started)
+    report.deletions = deletions.as_dict()
+    return total, report, deletions.deleted + deletions.dependants_deleted
 
 
-def _apply_deletions(project: Project, run_id: str, since: str) -> int:
-    policy = project.settings.options.delete_policy
-    if policy == "ignore":
-        return 0
+def _apply_deletions(project: Project, run_id: str, since: str) -> DeletionReport:
+    """Source deletions by each object map's ``on_delete`` policy (``engine/deletions.py``)."""
     doc = confirmed_mapping(project)
     dest = open_destination(project)
-    store = project.store
-    writer = Writer(store, project.audit, dest, run_id)
-    n = 0
-    for om in load_order(doc):
-        if om.mode != "record":
-            continue
-        for batch in store.iter_batches(om.source, 100, include_deleted=True,
-                                        changed_since=since):
-            items = []
-            for s in batch:
-                did = store.dest_id(om.source, s.source_id, om.target) if s.deleted else None
-                if did is None:
-                    continue
-                if policy == "flag":
-                    store.skip(run_id, f"source:{om.source}:{s.source_id}", None,
-                               "deleted at the source; left in the destination (policy flag)",
-                               "delta")
-                    continue
-                items.append(Item(om.source, s.source_id, dest_id=did))
-            if items:
-                results = writer.delete(om.target, items, {"map": om.name, "delta": True},
-                                        capture_before=True)
-                for it, res in zip(items, results, strict=True):
-                    if res.ok:
-                        store.unmap_id(om.source, it.source_id, om.target)
-                        n += 1
-    return n
+    writer = Writer(project.store, project.audit, dest, run_id)
+    return apply_deletions(doc, project.store, writer, since,
+                           project.settings.options.delete_policy)
 
 
 def _settle_open_intents(project: Project, dest: Destination) -> Recovery:

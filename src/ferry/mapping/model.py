@@ -119,6 +119,13 @@ class ObjectMap(BaseModel):
     fold: Fold | None = None
     attach: Attach | None = None
     custom_object: bool = False  # the target object itself must be created (Salesforce __c)
+    #: what ``ferry delta`` does when a source record of this map is deleted:
+    #: ``delete_dependants`` (the record and the records that point at it: deals, activities,
+    #: notes, files), ``unlink`` (the record; dependants stay with their reference emptied),
+    #: ``keep_and_flag`` (nothing is deleted; the delta report flags it). Unset: the project's
+    #: ``options.delete_policy`` decides (``delete`` → delete_dependants, ``flag`` →
+    #: keep_and_flag, ``ignore`` → nothing, not even a flag).
+    on_delete: Literal["delete_dependants", "unlink", "keep_and_flag"] | None = None
     note: str = ""  # why this map exists (quoted from the recipe)
 
 

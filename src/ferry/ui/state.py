@@ -7,6 +7,7 @@ here returns a record's field values: pages outside the PHI review show referenc
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -90,6 +91,21 @@ def phi_counts(project: Project) -> dict[str, int]:
     return queue.counts(project.store)
 
 
+def _reconcile_verdict(reports: list[Path]) -> tuple[bool, str]:
+    """Reconcile is done only when its latest report balances (a report that does not is a
+    step still to do, with what it found)."""
+    if not reports:
+        return False, "no reconciliation yet"
+    try:
+        doc = json.loads(reports[-1].read_text())
+    except (OSError, ValueError):
+        return False, f"{reports[-1].stem}: unreadable report"
+    if doc.get("balanced") is True:
+        return True, f"{reports[-1].stem}: balanced"
+    return False, (f"{reports[-1].stem}: NOT balanced, {doc.get('discrepancy_count', '?')}"
+                   " discrepancy line(s): fix them and reconcile again")
+
+
 def steps(project: Project) -> list[Step]:
     """The migration steps in order, each done or not, with a one-line detail."""
     m_state, m_detail = mapping_state(project)
@@ -97,6 +113,7 @@ def steps(project: Project) -> list[Step]:
     smp, run = _last_done(project, "sample"), _last_done(project, "run")
     phi = phi_counts(project)
     recon, guide = _reports(project, "reconcile"), _reports(project, "guide")
+    balanced, recon_detail = _reconcile_verdict(recon)
     staged = sum(project.store.counts().values())
     checks = _reports(project, "check")
     return [
@@ -120,8 +137,7 @@ def steps(project: Project) -> list[Step]:
              "/phi"),
         Step("run", "Run the full load", run is not None,
              f"run {run.run_id}" if run else "not run yet"),
-        Step("reconcile", "Reconcile", bool(recon),
-             recon[-1].stem if recon else "no reconciliation yet", "/reports?verb=reconcile"),
+        Step("reconcile", "Reconcile", balanced, recon_detail, "/reports?verb=reconcile"),
         Step("guide", "Rebuild guide", bool(guide), "written" if guide else "not written yet",
              "/guide"),
     ]

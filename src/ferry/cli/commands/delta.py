@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
                                       {"run": report.run_id, "changed": stats.staged,
                                        "deleted_at_source": stats.deleted,
                                        "deleted_in_destination": deleted,
+                                       "deletions": report.deletions,
                                        "maps": [{"map": k, **v.as_dict()}
                                                 for k, v in report.stats.items()]},
                                       project=proj.settings.project, name=report.run_id))

@@ -1,0 +1,177 @@
+"""Deletions in a delta pass, by each object map's declared policy (``ObjectMap.on_delete``).
+
+A source record deleted since the pass began is handled by its map's policy:
+
+* ``delete_dependants``: the destination record goes, and so do the records of other maps that
+  point at it (an appointment's deal, a note, a file), depth first, so nothing is left pointing
+  at a deleted record;
+* ``unlink``: the destination record goes; dependants stay with their reference emptied;
+* ``keep_and_flag``: nothing is deleted; the record is flagged in the delta report.
+
+Every deletion is audited (rollback re-creates it) and every record it touches gets a line in
+the skip table with the policy as its reason, so reconcile explains why it is not in the
+destination and the delta report accounts for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ferry.engine.plan import load_order
+from ferry.engine.writes import Item, Writer
+from ferry.mapping.model import MappingDoc, ObjectMap
+from ferry.model.entities import entity
+from ferry.model.fields import Kind, fields_of
+from ferry.model.staging import StagingStore
+
+FROM_OPTION = {"delete": "delete_dependants", "flag": "keep_and_flag", "ignore": "ignore"}
+
+
+@dataclass
+class DeletionReport:
+    deleted: int = 0
+    dependants_deleted: int = 0
+    unlinked: int = 0
+    flagged: int = 0
+    failed: int = 0
+    policies: dict[str, str] = field(default_factory=dict)  # map → policy applied
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def policy_of(om: ObjectMap, default_option: str) -> str:
+    return om.on_delete or FROM_OPTION.get(default_option, "delete_dependants")
+
+
+def _refs(src_object: str, parent_object: str) -> list[str]:
+    """Fields of ``src_object`` that hold a source id of ``parent_object``."""
+    try:
+        model = entity(src_object)
+    except KeyError:
+        return []
+    return [f.name for f in fields_of(model) if f.kind == Kind.REF and f.ref == parent_object]
+
+
+def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since: str,
+                    default_option: str) -> DeletionReport:
+    out = DeletionReport()
+    maps = [om for om in load_order(doc) if om.mode in ("record", "attach")]
+    # source records deleted in this window that have a destination record, per map
+    gone: dict[str, list[tuple[str, str]]] = {}
+    for om in maps:
+        if om.mode != "record":
+            continue
+        for batch in store.iter_batches(om.source, 100, include_deleted=True,
+                                        changed_since=since):
+            for s in batch:
+                did = store.dest_id(om.source, s.source_id, om.target) if s.deleted else None
+                if did is not None:
+                    gone.setdefault(om.name, []).append((s.source_id, did))
+    # dependants: records of other maps that point at a record being deleted (transitively)
+    deleting: dict[str, set[str]] = {}  # source object → ids whose records are being deleted
+    unlinking: dict[str, set[str]] = {}
+    for om in maps:
+        if om.name not in gone:
+            continue
+        policy = policy_of(om, default_option)
+        out.policies[om.name] = policy
+        ids = {sid for sid, _ in gone[om.name]}
+        if policy == "delete_dependants":
+            deleting.setdefault(om.source, set()).update(ids)
+        elif policy == "unlink":
+            unlinking.setdefault(om.source, set()).update(ids)
+    dependants: dict[str, dict[str, tuple[str, str]]] = {}  # map → {sid: (dest id, why)}
+    seen: set[tuple[str, str]] = {(by.target, did) for by in maps for sid, did in
+                                  gone.get(by.name, [])}  # (dest object, id) once only
+    unlinks: dict[str, dict[str, tuple[str, str, str]]] = {}  # map → {sid: (did, field, why)}
+    frontier = {obj: set(ids) for obj, ids in deleting.items()}
+    while frontier:
+        nxt: dict[str, set[str]] = {}
+        for parent_obj, parent_ids in frontier.items():
+            for om in maps:
+                fields = _refs(om.source, parent_obj)
+                if not fields or (om.source == parent_obj and om.name in gone):
+                    continue
+                for rec in store.iter_records(om.source):
+                    hit = next((f for f in fields if str(getattr(rec, f, "") or "")
+                                in parent_ids), None)
+                    if hit is None or rec.source_id in dependants.get(om.name, {}):
+                        continue
+                    did = store.dest_id(om.source, rec.source_id, om.target)
+                    if did is None or (om.target, did) in seen:
+                        continue
+                    seen.add((om.target, did))
+                    why = (f"deleted with source:{parent_obj}:{getattr(rec, hit)}, deleted at"
+                           " the source (delete policy: delete_dependants)")
+                    dependants.setdefault(om.name, {})[rec.source_id] = (did, why)
+                    nxt.setdefault(om.source, set()).add(rec.source_id)
+        frontier = nxt
+    for parent_obj, parent_ids in unlinking.items():
+        for om in maps:
+            if om.mode != "record":
+                continue
+            for f in _refs(om.source, parent_obj):
+                target = next((fm.target for fm in om.fields if fm.source == f
+                               and fm.target not in ("-", "")), None)
+                if target is None:
+                    continue
+                for rec in store.iter_records(om.source):
+                    pid = str(getattr(rec, f, "") or "")
+                    did = store.dest_id(om.source, rec.source_id, om.target)
+                    if pid in parent_ids and did is not None:
+                        unlinks.setdefault(om.name, {})[rec.source_id] = (
+                            did, target, f"reference to source:{parent_obj}:{pid} emptied: it"
+                            " was deleted at the source (delete policy: unlink)")
+    by_name = {om.name: om for om in maps}
+    run_id = writer.run_id
+    # dependants first, newest maps first, so nothing ever points at a deleted record
+    for om in reversed(maps):
+        for sid, (did, why) in (dependants.get(om.name) or {}).items():
+            n_ok = _delete(writer, store, om, [(sid, did)], why)
+            out.dependants_deleted += n_ok
+            out.failed += 1 - n_ok
+    for name, rows in unlinks.items():
+        om = by_name[name]
+        items = []
+        for sid, (did, target, why) in rows.items():
+            items.append(Item(om.source, sid, {target.removeprefix("custom:"): None},
+                              dest_id=did))
+            store.skip(run_id, f"source:{om.source}:{sid}", target, why, "delta-unlink")
+        for res in writer.update(om.target, items, {"map": name, "delta": True}):
+            out.unlinked += int(res.ok)
+            out.failed += int(not res.ok)
+    for om in reversed(maps):
+        rows = gone.get(om.name)
+        if not rows:
+            continue
+        policy = out.policies[om.name]
+        if policy == "ignore":
+            continue
+        if policy == "keep_and_flag":
+            for sid, _ in rows:
+                store.skip(run_id, f"source:{om.source}:{sid}", None, "deleted at the source;"
+                           " kept in the destination and flagged (delete policy: keep_and_flag)",
+                           "delta")
+            out.flagged += len(rows)
+            continue
+        n_ok = _delete(writer, store, om, rows, f"deleted at the source (delete policy:"
+                       f" {policy})")
+        out.deleted += n_ok
+        out.failed += len(rows) - n_ok
+    return out
+
+
+def _delete(writer: Writer, store: StagingStore, om: ObjectMap, rows: list[tuple[str, str]],
+            why: str) -> int:
+    items = [Item(om.source, sid, dest_id=did) for sid, did in rows]
+    n = 0
+    for it, res in zip(items, writer.delete(om.target, items, {"map": om.name, "delta": True},
+                                            capture_before=True), strict=True):
+        if res.ok:
+            store.unmap_id(om.source, it.source_id, om.target)
+            store.skip(writer.run_id, f"source:{om.source}:{it.source_id}", None, why,
+                       "delta-delete")
+            n += 1
+    return n
