@@ -51,6 +51,9 @@ def register(app: typer.Typer) -> None:
                  20.0, help="sandbox clock speed-up: rate limits and waits shrink by this"),
              rollback: bool = typer.Option(False, "--rollback",
                                            help="roll the run back at the end"),
+             delta: bool = typer.Option(
+                 False, "--delta", help="after the run: staff change the source (PracticeHub:"
+                 " edits, additions, deletions), then ferry delta and reconcile again"),
              surface: str = typer.Option(
                  "documented", help="sandboxes serve only what the services document"
                  " (documented) or also what we assumed (extended)")) -> None:
@@ -76,6 +79,8 @@ def register(app: typer.Typer) -> None:
             ("map", ["map"]), ("map --confirm", ["map", "--confirm", "--by", "ferry demo"]),
             ("prepare", ["prepare"]), ("sample", ["sample", "--size", "200"]),
             ("run", ["run"]), ("reconcile", ["reconcile"]), ("guide", ["guide"])]
+        if delta:
+            steps[-1:-1] = [("delta", ["delta"]), ("reconcile after delta", ["reconcile"])]
         if rollback:
             steps.append(("rollback", ["rollback", "--yes"]))
         rows: list[tuple[str, str, float]] = []
@@ -92,6 +97,8 @@ def register(app: typer.Typer) -> None:
                                   " real migration waits for a person to review mapping.yaml."
                                   "[/]")
                     _settle_reviews(pair.project.mapping_path)
+                if label == "delta":
+                    _staff_edits(pair.source_info)
                 console.rule(f"ferry {label}")
                 t0 = time.monotonic()
                 code = _invoke(app, [*args, "-p", str(directory)])
@@ -129,6 +136,18 @@ def register(app: typer.Typer) -> None:
             pair.stop()
         if any(r != "ok" for _, r, _ in rows):
             raise typer.Exit(1)
+
+
+def _staff_edits(source_info: dict[str, Any]) -> None:
+    """Change the source as clinic staff would during the cutover (sandboxes that can)."""
+    import httpx
+
+    if source_info.get("kind") != "practicehub":
+        return
+    time.sleep(1.1)  # the source's watermark has one-second resolution
+    httpx.post(f"{source_info['base_url']}/_sandbox/mutate", timeout=60, json={"resources": {
+        "patients": {"updates": 3, "creates": 2, "deletes": 2, "seed": 1}}}).raise_for_status()
+    console.print("staff edited 3 patients, added 2 and deleted 2 at the source")
 
 
 def _safe_counts(project: Any) -> dict[str, int] | None:

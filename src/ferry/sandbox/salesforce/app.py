@@ -340,10 +340,18 @@ def install_rest(app: FastAPI, api: Api) -> None:
         return 2000
 
     @app.get(base + "/query")
-    @app.get(base + "/queryAll")
     def query(version: str, request: Request, q: str = "") -> Any:
         try:
             return api.queries.run(q, request.state.user, version, batch=_batch(request))
+        except QueryError as e:
+            return sf_error(400, e.code, str(e))
+
+    @app.get(base + "/queryAll")
+    def query_all(version: str, request: Request, q: str = "") -> Any:
+        """[doc] REST queryAll: like query, plus deleted (Recycle Bin) and archived rows."""
+        try:
+            return api.queries.run(q, request.state.user, version, batch=_batch(request),
+                                   include_deleted=True)
         except QueryError as e:
             return sf_error(400, e.code, str(e))
 

@@ -146,6 +146,7 @@ def remove(org: Org, obj: str, rid: str) -> None:
     if rec is None:
         return
     org.deleted.add(rid)
+    org.recycle.setdefault(obj, {})[rid] = {**rec, "IsDeleted": True}
     org.reindex(obj, rid, rec, None)
     if obj == "PermissionSet":  # the platform deletes a set's grants with it
         for child in ("FieldPermissions", "ObjectPermissions"):

@@ -35,6 +35,7 @@ class Cursor:
     pos: int
     batch: int
     tooling: bool
+    all_rows: bool = False  # queryAll
 
 
 class QueryRunner:
@@ -57,6 +58,8 @@ class QueryRunner:
         for name in [*q.fields, *soql.fields_in(q.where), *(f for f, _ in q.order)]:
             self._resolve(od, vis, name, user)
         recs = self.org.records[od.name]
+        if include_deleted:  # queryAll: the Recycle Bin's rows too, IsDeleted true
+            recs = {**recs, **self.org.recycle.get(od.name, {})}
 
         def getter(rec: dict[str, Any]) -> Any:
             return lambda name: self._value(od, rec, name)
@@ -70,7 +73,7 @@ class QueryRunner:
             ids = ids[:q.limit]
         if q.count:
             return {"totalSize": len(ids), "done": True, "records": []}
-        cur = Cursor(od.name, ids, q.fields, 0, batch, False)
+        cur = Cursor(od.name, ids, q.fields, 0, batch, False, include_deleted)
         return self.page(cur, version)
 
     def more(self, cursor_id: str, version: str) -> dict[str, Any]:
@@ -87,8 +90,10 @@ class QueryRunner:
             rows = [{"attributes": {"type": cur.obj}, **{f: r.get(f) for f in cur.fields}}
                     for r in chunk]
         else:
+            # a row deleted since the query began is left out (queryAll: kept, from the bin)
             rows = [self.render(cur.obj, rid, cur.fields, version) for rid in chunk
-                    if rid in self.org.records.get(cur.obj, {})]
+                    if rid in self.org.records.get(cur.obj, {})
+                    or (cur.all_rows and rid in self.org.recycle.get(cur.obj, {}))]
         end = cur.pos + cur.batch
         out: dict[str, Any] = {"totalSize": len(cur.ids), "done": end >= len(cur.ids),
                                "records": rows}
@@ -102,7 +107,7 @@ class QueryRunner:
 
     def render(self, obj: str, rid: str, fields: list[str], version: str) -> dict[str, Any]:
         od = self.org.objects[obj]
-        rec = self.org.records[obj][rid]
+        rec = self.org.records[obj].get(rid) or self.org.recycle[obj][rid]
         row: dict[str, Any] = {"attributes": {"type": obj,
                                               "url": f"/services/data/v{version}/sobjects/"
                                                      f"{obj}/{rid}"}}

@@ -54,6 +54,8 @@ class Org:
     objects: dict[str, ObjectDef] = field(default_factory=standard_objects)
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)
+    #: the Recycle Bin: deleted rows (IsDeleted true) that queryAll still returns [doc]
+    recycle: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     blobs: dict[str, bytes] = field(default_factory=dict)  # ContentVersion id → content
     sessions: dict[str, Session] = field(default_factory=dict)
     counter: int = 0

@@ -1,0 +1,54 @@
+"""Every source × destination pair on the documented surface: extract → run → reconcile → delta
+→ rollback, each through ``ferry demo --surface documented --delta --rollback``.
+
+Usage: ``python bench/surface_pairs.py [PATIENTS] [PARALLEL]`` (20, 3). Prints one line per
+pair: each step's result, then a summary. Sandboxes serve only what the services document (or,
+for PracticeHub, public client code shows); see docs/ENDPOINTS.md.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+SOURCES = ("practicehub", "pulse", "fhir", "clinic_csv")
+DESTINATIONS = ("pipedrive", "salesforce", "odoo")
+ROW = re.compile(r"│ (\S[^│]*?)\s+│ (\S[^│]*?)\s+│")
+
+
+def run(pair: tuple[str, str], patients: int, root: Path) -> tuple[str, str, dict[str, str]]:
+    src, dst = pair
+    out = subprocess.run(
+        [sys.executable, "-m", "ferry", "demo", "--source", src, "--destination", dst,
+         "--patients", str(patients), "--surface", "documented", "--delta", "--rollback",
+         "--dir", str(root / f"{src}-{dst}")], capture_output=True, text=True, timeout=1800)
+    (root / f"{src}-{dst}.log").write_text(out.stdout + out.stderr)
+    steps = {m.group(1): m.group(2) for m in ROW.finditer(out.stdout)
+             if m.group(1) not in ("step",)}
+    return src, dst, steps
+
+
+def main() -> None:
+    patients = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    parallel = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    root = Path(tempfile.mkdtemp(prefix="ferry-pairs-"))
+    pairs = [(s, d) for s in SOURCES for d in DESTINATIONS]
+    with ThreadPoolExecutor(parallel) as pool:
+        results = list(pool.map(lambda p: run(p, patients, root), pairs))
+    green = 0
+    for src, dst, steps in results:
+        bad = {k: v for k, v in steps.items() if v != "ok"}
+        ok = bool(steps) and not bad
+        green += ok
+        print(f"{src:>12} → {dst:<10} {'PASS' if ok else 'FAIL'}  "  # noqa: T201
+              + (", ".join(f"{k}: {v}" for k, v in bad.items()) if bad else
+                 " ".join(steps)))
+    print(f"{green}/{len(results)} pairs pass; logs in {root}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
