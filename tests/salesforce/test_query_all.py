@@ -21,3 +21,18 @@ def test_query_all_returns_deleted_rows(sf: Any) -> None:
     assert gone["IsDeleted"] is True and gone["LastName"] == "Q0"
     only = raw.get("queryAll", params={"q": soql + " AND IsDeleted = true"}).json()["records"]
     assert [r["Id"] for r in only] == [ids[0]]
+
+
+def test_contact_describe_has_the_compound_mailing_address(sf: Any) -> None:
+    h = sf()
+    raw = h.raw()
+    fields = {f["name"]: f for f in raw.get("sobjects/Contact/describe").json()["fields"]}
+    addr = fields["MailingAddress"]
+    assert addr["type"] == "address" and not addr["createable"] and not addr["updateable"]
+    rid = raw.post("composite/sobjects", json={"records": [
+        {"attributes": {"type": "Contact"}, "LastName": "Addr", "MailingCity": "Perth",
+         "MailingPostalCode": "6000"}]}).json()[0]["id"]
+    row = raw.get("query", params={"q": f"SELECT MailingAddress FROM Contact WHERE Id = '{rid}'"}
+                  ).json()["records"][0]
+    assert row["MailingAddress"]["city"] == "Perth"
+    assert row["MailingAddress"]["postalCode"] == "6000"

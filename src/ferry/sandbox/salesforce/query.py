@@ -38,6 +38,14 @@ class Cursor:
     all_rows: bool = False  # queryAll
 
 
+def _compound(rec: dict[str, Any], prefix: str) -> dict[str, Any] | None:
+    """A compound address as the REST API returns it (null when every part is empty)."""
+    parts = {"street": rec.get(f"{prefix}Street"), "city": rec.get(f"{prefix}City"),
+             "state": rec.get(f"{prefix}State"), "postalCode": rec.get(f"{prefix}PostalCode"),
+             "country": rec.get(f"{prefix}Country")}
+    return parts if any(v is not None for v in parts.values()) else None
+
+
 class QueryRunner:
     def __init__(self, org: Org) -> None:
         self.org = org
@@ -114,6 +122,9 @@ class QueryRunner:
         for name in fields:
             if "." not in name:
                 f = od.get(name)
+                if f is not None and f.type == "address":
+                    row[f.name] = _compound(rec, f.name.removesuffix("Address"))
+                    continue
                 row[f.name if f else name] = rec.get(f.name if f else name)
                 continue
             rel, _, sub = name.partition(".")

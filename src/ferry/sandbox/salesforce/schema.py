@@ -161,6 +161,8 @@ def standard_objects() -> dict[str, ObjectDef]:
             _s("Title", 128), _s("Department", 80), FieldDef("Birthdate", "date"),
             _s("MailingStreet", 255, type="textarea"), _s("MailingCity", 40),
             _s("MailingState", 80), _s("MailingPostalCode", 20), _s("MailingCountry", 80),
+            # [doc] the compound field over the Mailing* parts: read-only, queried as an object
+            FieldDef("MailingAddress", "address", createable=False, updateable=False),
             _s("LeadSource", 255, type="picklist", picklist=("Web", "Phone Inquiry", "Other")),
             _s("Description", 32000, type="textarea"),
             FieldDef("HasOptedOutOfEmail", "boolean", nillable=False, defaulted=True,
