@@ -128,3 +128,16 @@ def test_appointment_start_is_practice_local_time_stored_with_its_offset(make_bo
     assert not checks["practice time zone"].ok
     assert "ambiguous" in checks["practice time zone"].detail
     assert {i.name: i for i in box.source().check()}["practice time zone"].ok
+
+
+def test_estimate_prices_a_delta_that_lists_every_id():
+    from ferry.engine.estimate import estimate, limits_for
+
+    counts = {"patient": 20_000, "appointment": 82_000, "clinical_note": 0}
+    s, d = limits_for("practicehub", "pipedrive")
+    e = estimate(counts, source=s, destination=d)
+    # per object: a probe of the missing /deleted list, then every page of 100 rows
+    assert e["delta_pass_calls"] == (1 + 200) + (1 + 820)
+    assert e["delta_pass_seconds"] >= 1000 and "id-set" in e["delta_deletions"]
+    s, d = limits_for("fhir_bulk", "pipedrive")
+    assert estimate(counts, source=s, destination=d)["delta_pass_calls"] == 2

@@ -80,13 +80,15 @@ def register(app: typer.Typer) -> None:
             ("prepare", ["prepare"]), ("sample", ["sample", "--size", "200"]),
             ("run", ["run"]), ("reconcile", ["reconcile"]), ("guide", ["guide"])]
         if delta:
-            steps[-1:-1] = [("delta", ["delta"]), ("reconcile after delta", ["reconcile"])]
+            steps[-1:-1] = [("delta", ["delta"]), ("delta with deletions", ["delta"]),
+                            ("reconcile after delta", ["reconcile"])]
         if rollback:
             steps.append(("rollback", ["rollback", "--yes"]))
         rows: list[tuple[str, str, float]] = []
         try:
             counts_after_run: dict[str, int] = {}
             before: dict[str, int] | None = None
+            added: list[Any] = []  # patients the staff add during the delta step
             for label, args in steps:
                 if label == "prepare" and pair.project.mapping_path.exists():
                     before = _safe_counts(pair.project)  # what was there before Ferry wrote
@@ -98,7 +100,9 @@ def register(app: typer.Typer) -> None:
                                   "[/]")
                     _settle_reviews(pair.project.mapping_path)
                 if label == "delta":
-                    _staff_edits(pair.source_info)
+                    added = _staff_edits(pair.source_info, {"updates": 3, "creates": 2})
+                if label == "delta with deletions":
+                    _staff_edits(pair.source_info, {"delete_ids": added})
                 console.rule(f"ferry {label}")
                 t0 = time.monotonic()
                 code = _invoke(app, [*args, "-p", str(directory)])
@@ -138,16 +142,22 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
 
-def _staff_edits(source_info: dict[str, Any]) -> None:
-    """Change the source as clinic staff would during the cutover (sandboxes that can)."""
+def _staff_edits(source_info: dict[str, Any], spec: dict[str, Any]) -> list[Any]:
+    """Change patients at the source as clinic staff would during the cutover (sandboxes that
+    can): edits and additions, then the deletion of the added ones (registered by mistake:
+    patients with no visits, so no record of theirs is left pointing at them)."""
     import httpx
 
     if source_info.get("kind") != "practicehub":
-        return
+        return []
     time.sleep(1.1)  # the source's watermark has one-second resolution
-    httpx.post(f"{source_info['base_url']}/_sandbox/mutate", timeout=60, json={"resources": {
-        "patients": {"updates": 3, "creates": 2, "deletes": 2, "seed": 1}}}).raise_for_status()
-    console.print("staff edited 3 patients, added 2 and deleted 2 at the source")
+    r = httpx.post(f"{source_info['base_url']}/_sandbox/mutate", timeout=60,
+                   json={"resources": {"patients": {**spec, "seed": 1}}})
+    r.raise_for_status()
+    out = r.json()["patients"]
+    console.print(f"staff at the source: {len(out['updated'])} patient(s) edited,"
+                  f" {len(out['created'])} added, {len(out['deleted'])} deleted")
+    return list(out["created"])
 
 
 def _safe_counts(project: Any) -> dict[str, int] | None:

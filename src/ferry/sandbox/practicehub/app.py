@@ -251,7 +251,8 @@ class PracticeHubApp:
             for resource, spec in (body.get("resources") or {"patients": body}).items():
                 out[resource] = self.state.mutate(
                     resource, int(spec.get("creates", 0)), int(spec.get("updates", 0)),
-                    int(spec.get("deletes", 0)), spec.get("seed"))
+                    int(spec.get("deletes", 0)), spec.get("seed"),
+                    delete_ids=[api_id(str(i)) for i in spec.get("delete_ids") or []])
             return out
 
         @router.post("/set")

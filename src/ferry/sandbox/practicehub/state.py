@@ -192,7 +192,8 @@ class PracticeState:
 
     # -- mutation mode -------------------------------------------------------------------------
     def mutate(self, resource: str, creates: int = 0, updates: int = 0, deletes: int = 0,
-               seed: int | None = None) -> dict[str, list[Any]]:
+               seed: int | None = None, delete_ids: list[int | str] | None = None
+               ) -> dict[str, list[Any]]:
         """Change, add and delete records now, as clinic staff would during a cutover."""
         table = self.tables[resource]
         rng = random.Random(seed if seed is not None else self.mutations)
@@ -201,6 +202,7 @@ class PracticeState:
             ids = list(dict.fromkeys(table.ids(None)))  # a repeated row is one record
             picked = rng.sample(ids, min(len(ids), updates + deletes + (1 if creates else 0)))
             upd, dele = picked[:updates], picked[updates:updates + deletes]
+            dele += [i for i in delete_ids or [] if i in table.rows and i not in upd]
             template_id = picked[-1] if creates and picked else None
             wanted = set(upd) | ({template_id} if template_id is not None else set())
             originals = {rid: r for rid in wanted if (r := self.find(table.obj, rid)) is not None}
