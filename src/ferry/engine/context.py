@@ -34,6 +34,7 @@ class StoreLookup:
         #: dry run: (object, source id, destination object) the run would create; references
         #: to them resolve (to a placeholder) as they will once the run has created them
         self.planned: dict[tuple[str, str], set[str]] = {}
+        self._found: dict[tuple[str, str, str | None], str] = {}
 
     def label(self, src_object: str, source_id: str) -> str | None:
         """A staged record's display name, for ``{clinic_name}``-style template fields.
@@ -51,6 +52,21 @@ class StoreLookup:
 
     def dest_id(self, src_object: str, source_id: str, dest_object: str | None = None
                 ) -> str | None:
+        """The destination id a reference resolves to. Found ids are kept for the load (parents
+        load before their children, and a mapped id does not change within a load): the same
+        patients, practitioners and clinics recur on every row, two queries each."""
+        key = (src_object, source_id, dest_object)
+        hit = self._found.get(key)
+        if hit is not None:
+            return hit
+        found = self._resolve(src_object, source_id, dest_object)
+        if found is not None and not self.planned:
+            if len(self._found) >= 100_000:
+                self._found.clear()
+            self._found[key] = found
+        return found
+
+    def _resolve(self, src_object: str, source_id: str, dest_object: str | None) -> str | None:
         survivor = survivor_of(self.store, src_object, source_id)
         found = self.store.dest_id(src_object, survivor or source_id, dest_object)
         if found is None and self.planned:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.engine.context import LoadContext, MapStats
-from ferry.engine.dedup import merged_record, survivor_of
+from ferry.engine.dedup import merge_state, merged_record
 from ferry.engine.plan import load_order
 from ferry.engine.writes import Item, Writer, payload_hash, ref
 from ferry.mapping.compile import Built, CompiledMap
@@ -115,17 +115,21 @@ def _screen(ctx: LoadContext, om: ObjectMap, rec: Record, st: MapStats, r: str
 
 
 def _prepare(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, s: StagedRecord,
-             st: MapStats) -> tuple[Record, Built] | None:
-    """Decide a record's bucket up to the write; returns what to write, or None."""
+             st: MapStats, merges: tuple[dict[str, str], set[str]]) -> tuple[Record, Built] | None:
+    """Decide a record's bucket up to the write; returns what to write, or None.
+
+    ``merges``: the batch's ``dedup.merge_state`` (merged ids, survivors with filled fields)."""
     rec = s.record
     r = ref("source", om.source, s.source_id)
-    if survivor_of(ctx.store, om.source, s.source_id):
+    if s.source_id in merges[0]:
         st.merged += 1
         return None
     if not cm.accepts(rec):
         st.excluded += 1
         return None
-    screened = _screen(ctx, om, merged_record(ctx.store, om.source, rec), st, r)
+    if s.source_id in merges[1]:
+        rec = merged_record(ctx.store, om.source, rec)
+    screened = _screen(ctx, om, rec, st, r)
     if screened is None:
         return None
     rec = screened
@@ -151,10 +155,11 @@ def _prepare(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, s: StagedRecord,
 def _prepared(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, batch: list[StagedRecord],
               st: MapStats) -> Any:
     """The live records of a batch that pass every check, with their built payloads."""
+    merges = merge_state(ctx.store, om.source, [s.source_id for s in batch])
     for s in batch:
         if s.deleted:
             continue
-        prepared = _prepare(ctx, om, cm, s, st)
+        prepared = _prepare(ctx, om, cm, s, st, merges)
         if prepared is not None:
             yield s, prepared[0], prepared[1]
 
@@ -167,16 +172,16 @@ def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     for batch in _candidates(ctx, om):
         creates: list[Item] = []
         updates: list[Item] = []
+        mapped = ctx.store.mapped(om.source, [s.source_id for s in batch], om.target)
         for s, _, built in _prepared(ctx, om, cm, batch, st):
             item = Item(om.source, s.source_id, built.payload)
-            existing = ctx.store.dest_id(om.source, s.source_id, om.target)
+            existing, known_hash = mapped.get(s.source_id, (None, None))
             if existing is None:
                 creates.append(item)
                 st.plan["create"] += 1
                 if ctx.dry_run:  # later maps see it as there, as they will in the run
                     ctx.lookup.planned.setdefault((om.source, s.source_id), set()).add(om.target)
-            elif ctx.store.payload_hash(om.source, s.source_id, om.target) == \
-                    payload_hash(built.payload, ctx.store.codec):
+            elif known_hash == payload_hash(built.payload, ctx.store.codec):
                 st.unchanged += 1
                 st.plan["unchanged"] += 1
             else:

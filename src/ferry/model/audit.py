@@ -151,6 +151,7 @@ class AuditLog:
             raise IntegrityError("audit log: its last entry does not match the recorded head;"
                                  " run `ferry status --verify-log`")
         out: list[int] = []
+        rows: list[tuple[Any, ...]] = []
         for e in entries:
             if e["kind"] not in KINDS or e["op"] not in OPS:
                 raise ValueError(f"bad audit entry kind/op {e['kind']}/{e['op']}")
@@ -162,16 +163,18 @@ class AuditLog:
                    "before": before, "detail": e.get("detail") or {}}
             h = _entry_hash(prev, row, self._key)
             blob = None if before is None else self.store.codec.encode(canonical_json(before))
-            conn.execute(
-                "INSERT INTO audit (seq, run_id, at, kind, op, dest_object, dest_id, src_ref,"
-                " intent_seq, before, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (seq, run_id, row["at"], row["kind"], row["op"], row["dest_object"],
-                 row["dest_id"], row["src_ref"], row["intent_seq"], blob,
-                 json.dumps(row["detail"], sort_keys=True, default=str), prev, h))
-            conn.execute("INSERT INTO kv (key, value) VALUES ('audit_head', ?) ON CONFLICT(key)"
-                         " DO UPDATE SET value=excluded.value", (json.dumps([seq, h]),))
+            rows.append((seq, run_id, row["at"], row["kind"], row["op"], row["dest_object"],
+                         row["dest_id"], row["src_ref"], row["intent_seq"], blob,
+                         json.dumps(row["detail"], sort_keys=True, default=str), prev, h))
             prev = h
             out.append(seq)
+        if rows:  # one statement for the batch and one head update (the same transaction)
+            conn.executemany(
+                "INSERT INTO audit (seq, run_id, at, kind, op, dest_object, dest_id, src_ref,"
+                " intent_seq, before, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows)
+            conn.execute("INSERT INTO kv (key, value) VALUES ('audit_head', ?) ON CONFLICT(key)"
+                         " DO UPDATE SET value=excluded.value", (json.dumps([seq, prev]),))
         return out
 
     def append(self, run_id: str, **entry: Any) -> int:
