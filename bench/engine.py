@@ -35,11 +35,17 @@ sys.path.insert(0, str(ROOT / "tests" / "engine"))
 DRIVER = ROOT / "tests" / "engine" / "driver.py"
 
 
-def run_child(verb: str, project_root: Path, env: dict[str, str]) -> dict[str, Any]:
-    """Run one verb in a child process; wall, CPU (user+sys) and peak RSS of that child."""
+def run_child(verb: str, project_root: Path, env: dict[str, str], profile: Path | None = None
+              ) -> dict[str, Any]:
+    """Run one verb in a child process; wall, CPU (user+sys) and peak RSS of that child.
+
+    With ``profile`` the child runs under cProfile on its CPU clock (its CPU is then inflated by
+    the profiler) and writes its statistics there."""
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, str(DRIVER), verb, str(project_root)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cmd = [sys.executable, str(DRIVER), verb, str(project_root)]
+    if profile is not None:
+        cmd.append(f"--profile={profile}")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = proc.stdout.read() if proc.stdout else b""
     err = proc.stderr.read() if proc.stderr else b""
     _, status, usage = os.wait4(proc.pid, 0)
@@ -47,12 +53,27 @@ def run_child(verb: str, project_root: Path, env: dict[str, str]) -> dict[str, A
     wall = time.monotonic() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{verb} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    lines = out.decode().strip().splitlines()
+    lines = [ln for ln in out.decode().strip().splitlines() if ln.startswith("{")]
     result = json.loads(lines[-1]) if lines else {}
     # the child's own VmHWM: wait4's ru_maxrss includes this (big, sandbox-holding) parent's
     # high-water mark, which Linux carries into the child across fork + exec
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
             "rss_mb": result.get("vmhwm_mb") or float("nan"), "out": result}
+
+
+def top_functions(profile: Path, n: int) -> list[str]:
+    """The ``n`` functions with the most own CPU time in a cProfile dump, as printable lines."""
+    import pstats
+
+    stats = pstats.Stats(str(profile))
+    total = stats.total_tt or 1.0  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
+    out = []
+    for (file, line, func), (_cc, calls, tottime, cumtime, _callers) in rows[:n]:
+        where = f"{Path(file).name}:{line}" if line else file
+        out.append(f"{tottime:7.2f} s {100 * tottime / total:5.1f} %  cum {cumtime:7.2f} s"
+                   f"  {calls:>9} calls  {func} ({where})")
+    return out
 
 
 def fill_open_picklists(doc: Any, practice: Any) -> Any:
@@ -101,7 +122,7 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
     print(f"== engine overhead, {args.dest}, sandboxes at time_scale={args.fast_scale:g}"
           " (limits divided away); figures are the engine process alone")
     print(f"{'patients':>8} {'verb':<8} {'records':>8} {'wall s':>8} {'rec/s':>8}"
-          f" {'CPU s':>7} {'CPU s/10k':>9} {'peak RSS MB':>11}")
+          f" {'CPU s':>7} {'rec/CPU-s':>9} {'CPU s/10k':>9} {'peak RSS MB':>11}")
     for n in args.patients:
         pair = new_pair(work, f"o{n}", args.dest, n, args.fast_scale, args.seed)
         try:
@@ -110,14 +131,28 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
             for verb in ("extract", "prepare", "load", "rollback"):
                 if verb == "rollback" and not args.rollback:
                     continue
-                r = run_child(verb, pair.project.root, env)  # each row printed as it ends
+                if verb == "load" and args.prescan:
+                    # the review queue's scan alone (what a load without review waits for)
+                    r = run_child("scan", pair.project.root, env)
+                    fields = int(r["out"].get("fields", 0))
+                    print(f"{n:>8} {'scan':<8} {fields:>8} {r['wall']:>8.1f}"
+                          f" {fields / r['wall']:>8.0f} {r['cpu']:>7.1f}"
+                          f" {fields / max(r['cpu'], 1e-9):>9.0f} {'':>9} {r['rss_mb']:>11.0f}"
+                          "  (text fields)", flush=True)
+                prof = work / f"{verb}.prof" if verb in args.profile else None
+                r = run_child(verb, pair.project.root, env, prof)  # each row printed as it ends
                 if verb == "extract":
                     records = int(r["out"].get("records", 0))
                 recs = records if verb != "prepare" else 0
                 rate = recs / r["wall"] if recs else 0.0
                 per10k = r["cpu"] * 10_000 / recs if recs else 0.0
+                per_cpu = recs / r["cpu"] if recs and r["cpu"] else 0.0
                 print(f"{n:>8} {verb:<8} {recs:>8} {r['wall']:>8.1f} {rate:>8.0f}"
-                      f" {r['cpu']:>7.1f} {per10k:>9.1f} {r['rss_mb']:>11.0f}", flush=True)
+                      f" {r['cpu']:>7.1f} {per_cpu:>9.0f} {per10k:>9.1f} {r['rss_mb']:>11.0f}"
+                      + ("  (under cProfile)" if prof else ""), flush=True)
+                if prof is not None:
+                    for line in top_functions(prof, args.top):
+                        print(f"{'':>10}{line}")
         finally:
             pair.stop()
             shutil.rmtree(pair.project.root, ignore_errors=True)
@@ -175,6 +210,12 @@ def main() -> None:
     ap.add_argument("--skip-overlap", action="store_true")
     ap.add_argument("--skip-overhead", action="store_true")
     ap.add_argument("--rollback", action="store_true", help="also time the rollback")
+    ap.add_argument("--prescan", action="store_true",
+                    help="time the PHI review queue's scan on its own before the load (the"
+                         " load then finds it done)")
+    ap.add_argument("--profile", nargs="*", default=[], metavar="VERB",
+                    help="run these verbs under cProfile and print their top functions")
+    ap.add_argument("--top", type=int, default=15, help="functions printed per profile")
     ap.add_argument("--src-page-size", type=int, default=0,
                     help="overlap: source page size (smaller pages: a longer extract)")
     ap.add_argument("--dest-rps", type=float, default=0.0,

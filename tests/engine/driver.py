@@ -1,8 +1,8 @@
 """Run one engine verb on a project folder, as its own process (the kill/resume tests SIGKILL it).
 
-    python tests/engine/driver.py VERB PROJECT_DIR
+    python tests/engine/driver.py VERB PROJECT_DIR [--profile=FILE]
 
-VERB: prepare | extract | run (PHI queue scanned and every item approved, then the full load) |
+VERB: prepare | extract | scan (the PHI review queue's scan) | run (PHI queue scanned and every item approved, then the full load) |
 load (the full load, every item written as is) | migrate (extract and load overlapped, every item
 written as is) | rollback. Connector secrets come from the environment (the pair's env vars).
 Exit code 0 when the verb completed; it prints one JSON line of what it did.
@@ -41,6 +41,13 @@ def main(verb: str, root: str) -> int:
     elif verb == "migrate":  # every flagged item approved as it streams in
         _, report = P.migrate(project, hold=lambda om, rec: None)
         out = {"totals": report.totals(), "records": sum(project.store.counts().values())}
+    elif verb == "scan":  # the PHI review queue's scan alone (bench/engine.py --prescan)
+        from ferry.phi import queue
+
+        flagged = queue.scan(project.store)
+        out = {"fields": sum(project.store.count(o) * len(f)
+                             for o, f in queue.TEXT_FIELDS.items()),
+               "flagged": sum(flagged.values())}
     elif verb == "rollback":
         result = P.run_rollback(project)
         out = {"verified": result.verified, "deleted": result.deleted,
@@ -67,5 +74,20 @@ def _vmhwm_mb() -> float | None:
     return None
 
 
+def _profiled(verb: str, root: str, path: str) -> int:
+    """``main`` under cProfile timed by this process's CPU clock (waits on the network and on
+    the sandboxes, which run in another process, cost nothing here)."""
+    import cProfile
+    import time
+
+    prof = cProfile.Profile(time.process_time)
+    try:
+        return prof.runcall(main, verb, root)
+    finally:
+        prof.dump_stats(path)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[3].startswith("--profile="):
+        sys.exit(_profiled(sys.argv[1], sys.argv[2], sys.argv[3].removeprefix("--profile=")))
     sys.exit(main(sys.argv[1], sys.argv[2]))
