@@ -124,9 +124,12 @@ def _diff_fold(store: StagingStore, cm: CompiledMap, dest: Destination, result: 
 
     om = cm.om
     try:
-        rows = store.conn.execute("SELECT parent_dest, key, value FROM fold_acc WHERE map=?"
-                                  " ORDER BY parent_dest, key, ord, source_id",
-                                  (om.name,)).fetchall()
+        # the order key is encrypted like the values: sort after decoding, as the load does
+        # (ciphertext order made "latest" another child than the one written)
+        rows = [(p, k, v) for p, k, _, _, v in sorted(
+            ((p, k, store.codec.decode(o), sid, v) for p, k, o, sid, v in store.conn.execute(
+                "SELECT parent_dest, key, ord, source_id, value FROM fold_acc WHERE map=?",
+                (om.name,))), key=lambda r: r[:4])]
         target = store.conn.execute("SELECT dest_object FROM idmap WHERE src_object=? AND"
                                     " dest_object LIKE ? LIMIT 1",
                                     (om.source, f"%#{om.name}")).fetchone()
