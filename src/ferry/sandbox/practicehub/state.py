@@ -228,6 +228,8 @@ class PracticeState:
                 for i in range(creates):
                     nid = next_id + 1 + i
                     change = {"source_id": str(nid), "created_at": now, "updated_at": now}
+                    if table.obj == "patient":  # a new person, not a duplicate of the template
+                        change["email"] = f"new.patient.{nid}@example.com"
                     if fname:
                         change[fname] = f"created {self.mutations}"
                     new = base.model_copy(update=change)
