@@ -12,6 +12,7 @@ One migration, followed end to end (one test: each step costs real seconds under
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
 import subprocess
@@ -74,10 +75,19 @@ def pair(tmp_path: Path, pg: str) -> Iterator[Callable[..., Pair]]:
         p.stop()
 
 
+_LIBC = ctypes.CDLL(None)  # loaded before any fork: the child only makes the call
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive a test process killed mid-test (Linux prctl)."""
+    _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _worker(temporal: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "ferry", "worker", "--temporal", temporal,
                              "--activities", "2"], env=dict(os.environ),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_die_with_parent)
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -108,6 +118,7 @@ def _dest_state(pair: Pair) -> Any:
     return httpx.get(pair.dest_info["base_url"] + "/_sandbox/state").json()
 
 
+@pytest.mark.timeout(1200)  # ~90 s alone; minutes when CI's two cores run the whole suite
 def test_waits_for_people_and_its_delta_timer_outlives_a_killed_worker(pair: Any,
                                                                         temporal: str) -> None:
     from temporalio.api.enums.v1 import EventType
