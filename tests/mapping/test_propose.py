@@ -38,7 +38,7 @@ def test_propose_columns_maps_known_headers_and_leaves_the_rest():
     got = propose_columns(COLS, "patient")
     assert got == {"PatientFirstName": "first_name", "Surname": "last_name",
                    "DOB": "date_of_birth", "Email Address": "email", "Cell": "mobile",
-                   "Zip": "postcode", "BloodType": "blood_group", "Race": None,
+                   "Zip": "postcode", "BloodType": "blood_group", "Race": "race",
                    "HEALTHCARE_EXPENSES": None}
     assert propose_columns(dict(COLS), "patient") == got  # dict form too
 

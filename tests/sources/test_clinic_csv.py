@@ -39,7 +39,7 @@ def test_encodings_detected(h, tmp_path: Path, encoding: str) -> None:
     assert recs[2].first_name == "Cé" and recs[2].last_name == "Dúo"
     assert recs[0].date_of_birth == dt.date(1980, 3, 25)  # day-first by evidence (25 > 12)
     assert recs[1].date_of_birth == dt.date(1990, 4, 3)
-    assert recs[2].custom["notes"].value == "two\nlines"
+    assert recs[2].notes == "two\nlines"
 
 
 @pytest.mark.parametrize("delim", [";", "\t", "|"])

@@ -102,8 +102,11 @@ def _propose_one(doc: MappingDoc, om: ObjectMap, path: str, prof: FieldProfile,
     opts = [str(v) for v in prof.values] if kind in (Kind.ENUM, Kind.SET) else []
     doc.custom_fields.setdefault(om.target, [])
     if doc.custom_field(om.target, name) is None:
-        doc.custom_fields[om.target].append(CustomField(name=name, label=key.replace("_", " ")
-                                                        .strip().capitalize(), kind=kind,
+        label = key.replace("_", " ").strip().capitalize()
+        taken = {cf.label.lower() for cf in doc.custom_fields[om.target]}
+        if label.lower() in taken:  # a recipe field already carries this label
+            label = f"{label} (source custom field)"
+        doc.custom_fields[om.target].append(CustomField(name=name, label=label, kind=kind,
                                                         options=opts))
     conf = best.confidence if best else 0.0
     why = f"no destination field matches (best {best.target} at {conf:.2f})" if best else \

@@ -52,7 +52,8 @@ class CustomValue(BaseModel):
         return self
 
 
-TIMESTAMPS = ("created_at", "updated_at", "start", "end", "due_at", "paid_at", "sent_at")
+TIMESTAMPS = ("created_at", "updated_at", "start", "end", "due_at", "paid_at", "sent_at",
+              "cancelled_at")
 
 
 def _allows_none(annotation: Any) -> bool:
@@ -139,6 +140,11 @@ class Practitioner(Record):
     clinic_id: str | None = meta(Kind.REF, ref="clinic")
     active: bool = meta(Kind.BOOL, default=True)
     is_patient: bool = meta(Kind.BOOL, default=False)
+    gender: str | None = meta(Kind.ENUM)
+    address: str | None = meta(Kind.ADDRESS, label="Practice address")
+    city: str | None = meta(Kind.TEXT)
+    region: str | None = meta(Kind.TEXT)
+    postcode: str | None = meta(Kind.TEXT)
 
 
 class EmergencyContact(BaseModel):
@@ -183,6 +189,17 @@ class Patient(Record):
     clinic_id: str | None = meta(Kind.REF, ref="clinic")
     primary_practitioner_id: str | None = meta(Kind.REF, ref="practitioner")
     occupation: str | None = meta(Kind.TEXT, phi=D)
+    # concepts real exports carry (issue 16): each with its PHI class
+    middle_name: str | None = meta(Kind.TEXT, phi=D)
+    name_suffix: str | None = meta(Kind.TEXT, phi=D)
+    marital_status: str | None = meta(Kind.ENUM, phi=D)
+    race: str | None = meta(Kind.ENUM, phi=D)
+    ethnicity: str | None = meta(Kind.ENUM, phi=D)
+    preferred_language: str | None = meta(Kind.TEXT, phi=D)
+    deceased_date: dt.date | None = meta(Kind.DATE, phi=D, label="Date of death")
+    guardian_name: str | None = meta(Kind.TEXT, phi=C)
+    work_phone: str | None = meta(Kind.PHONE, phi=C)
+    notes: str | None = meta(Kind.LONG_TEXT, phi=K, label="Patient notes")
     consent_email: bool | None = meta(Kind.BOOL)
     consent_sms: bool | None = meta(Kind.BOOL)
     archived: bool = meta(Kind.BOOL, default=False)
@@ -234,6 +251,9 @@ class Appointment(Record):
     cancellation_reason: str | None = meta(Kind.TEXT)
     no_show: bool = meta(Kind.BOOL, default=False)
     notes: str | None = meta(Kind.LONG_TEXT, phi=K)
+    title: str | None = meta(Kind.TEXT, phi=K, label="Appointment title")
+    reason: str | None = meta(Kind.TEXT, phi=K, label="Reason for visit")
+    cancelled_at: dt.datetime | None = meta(Kind.DATETIME)
     procedure_codes: list[str] = meta(Kind.SET, phi=K, default=[])
     diagnosis_codes: list[str] = meta(Kind.SET, phi=K, default=[])
 
@@ -304,6 +324,9 @@ class Prescription(Record):
     prescribed_on: dt.date | None = meta(Kind.DATE)
     active: bool = meta(Kind.BOOL, default=True)
     pharmacy: str | None = meta(Kind.TEXT)
+    medication_code: str | None = meta(Kind.TEXT, phi=K, label="Medication code (RxNorm/NDC)")
+    stop_date: dt.date | None = meta(Kind.DATE)
+    cost: Decimal | None = meta(Kind.MONEY, phi=F)
 
 
 class Invoice(Record):

@@ -1,10 +1,16 @@
 """Which file holds which object, and which column is which canonical field.
 
-This is the source's own *deterministic* matcher (synonyms + normalisation + rapidfuzz). Sources
-sit below ``ferry.mapping`` and may not import it, so the AI-assisted proposer's answer arrives
-the other way: as ``Settings.columns`` (per file or object: ``{column: field or null}``), which
-always wins over the guesses here. A column that matches nothing is kept whole in the record's
-``custom`` bag; nothing is dropped.
+This is the source's own *exact* matcher: a column whose normalised name is a known synonym of a
+field (no fuzzy guesses here: a near-miss is for the proposer, which gives every placement a
+confidence and a reason, ``ferry map``). Sources sit below ``ferry.mapping`` and may not import
+it, so the proposer's answer arrives the other way: as ``Settings.columns`` (per file or object:
+``{column: field or null}``), which always wins over the matches here. When two columns name one
+field, the better name wins (the field's own name, then its synonyms in order), not the first
+column. A column that matches nothing is kept whole in the record's ``custom`` bag.
+
+Which object a file holds is decided by its columns (how many name fields of each object), with
+the file name's whole words as a tie-breaker — never a substring of the name (a vendor's name
+inside a file name is not an object).
 
 Pseudo-fields start with ``_``: ``_full_name`` (split into first/last), ``_ec_name`` /
 ``_ec_phone`` / ``_ec_relationship`` (assembled into the emergency contact).
@@ -14,14 +20,13 @@ from __future__ import annotations
 
 import re
 
-from rapidfuzz import fuzz, process
-
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import fields_of
 
-FUZZ_CUTOFF = 88
-
-# Filename keywords, most specific first (the first object whose keyword occurs wins).
+# File-name words per object (whole words of the name, singular or plural; most specific first).
+# Decisions where real exports have objects the model lacks: an organisation / facility file is a
+# clinic; an encounter is an appointment (a visit that happened); a condition / diagnosis /
+# problem list is a treatment record (codes, onset = start, resolution = end).
 FILE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("patient_relationship", ("relationship", "family", "relative", "guardian")),
     ("practitioner_patient", ("practitioner_patient", "care_team", "careteam")),
@@ -29,7 +34,8 @@ FILE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("appointment_reminder", ("reminder",)),
     ("practitioner", ("physician", "doctor", "practitioner", "provider", "staff", "clinician")),
     ("clinical_note", ("medical_record", "clinical_note", "progress_note", "emr", "notes")),
-    ("treatment_record", ("treatment", "care_plan", "careplan")),
+    ("treatment_record", ("treatment", "care_plan", "careplan", "condition", "diagnosis",
+                          "diagnoses", "problem", "problem_list")),
     ("insurance_policy", ("insurance", "polic", "payer", "coverage")),
     ("prescription", ("prescription", "medication", "rx", "eprescription")),
     ("appointment", ("appointment", "visit", "booking", "schedule", "encounter")),
@@ -38,7 +44,8 @@ FILE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("document", ("document", "file", "attachment", "upload")),
     ("campaign", ("campaign", "outreach")),
     ("message", ("chat", "message", "sms", "conversation", "whatsapp")),
-    ("clinic", ("clinic", "location", "practice", "branch", "site")),
+    ("clinic", ("clinic", "location", "practice", "branch", "site", "organization",
+                "organisation", "facility", "business")),
     ("patient", ("patient", "client", "people", "person")),
 ]
 
@@ -90,6 +97,17 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "_ec_name": ["emergency_contact", "emergency_contact_name", "next_of_kin", "kin_name"],
         "_ec_phone": ["emergency_contact_phone", "emergency_phone", "kin_phone"],
         "_ec_relationship": ["emergency_contact_relationship", "emergency_relation"],
+        "middle_name": ["mname", "middle", "middle_initial", "name_given_1"],
+        "name_suffix": ["suffix", "name_suffix"],
+        "marital_status": ["marital", "maritalstatus", "marital_status_text", "civil_status"],
+        "race": ["race"], "ethnicity": ["ethnicity", "ethnic_group", "ethnic_origin"],
+        "preferred_language": ["language", "primary_language", "communication_language",
+                               "communication_language_text"],
+        "deceased_date": ["deathdate", "death_date", "date_of_death", "deceased_date_time",
+                          "deceased"],
+        "guardian_name": ["guardian", "guardian_name", "guardiansname", "mothersname"],
+        "work_phone": ["phone_biz", "business_phone", "office_phone", "phone_work"],
+        "notes": ["patient_notes", "notes", "comments", "appointment_notes"],
     },
     "practitioner": {
         **PERSON,
@@ -105,10 +123,13 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
     "appointment": {
         "source_id": ["id", "appointment_id", "appt_id", "booking_id", "visit_id"],
         "patient_id": ["patient", "patient_uid", "client_id"],
-        "practitioner_id": ["physician_id", "doctor_id", "provider_id", "practitioner"],
-        "clinic_id": ["location_id", "branch_id"],
+        "practitioner_id": ["physician_id", "doctor_id", "provider_id", "practitioner",
+                            "provider"],
+        "clinic_id": ["location_id", "branch_id", "organization", "business", "facility_id",
+                      "location"],
         "appointment_type_id": ["type_id", "service_id", "visit_type_id"],
-        "type_name": ["appointment_type", "type", "visit_type", "service", "reason"],
+        "type_name": ["appointment_type", "type", "visit_type", "service", "encounterclass",
+                      "encounter_class", "description"],
         "status": ["appointment_status", "state"],
         "start": ["start_time", "starts_at", "appointment_date", "date_time", "scheduled_at",
                   "appointment_time", "start_date", "date", "datetime", "appointment_datetime"],
@@ -116,6 +137,9 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "duration_minutes": ["duration", "duration_min", "length_minutes", "minutes"],
         "fee": ["price", "charge", "amount", "cost"],
         "cancellation_reason": ["cancel_reason", "cancellation_note", "reason_cancelled"],
+        "cancelled_at": ["canceled_at", "cancellation_date", "cancelled_on"],
+        "reason": ["reason_description", "visit_reason", "chief_complaint"],
+        "title": ["appointment_title", "subject", "summary"],
         "no_show": ["did_not_arrive", "noshow", "dna"],
         "notes": ["note", "comments", "remarks", "appointment_notes"],
     },
@@ -138,7 +162,11 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
                                                        "prescriber_id"],
         "medication": ["drug", "drug_name", "medicine", "medication_name", "medicine_name"],
         "dosage": ["dose", "strength"], "frequency": ["freq", "schedule", "sig"],
-        "prescribed_on": ["date", "prescription_date", "prescribed_date", "issued_on"],
+        "prescribed_on": ["date", "prescription_date", "prescribed_date", "issued_on", "start",
+                          "start_date"],
+        "stop_date": ["stop", "end_date", "date_end", "discontinued_on"],
+        "medication_code": ["code", "drug_code", "rxnorm", "ndc"],
+        "cost": ["totalcost", "total_cost", "base_cost"],
     },
     "clinical_note": {
         "source_id": ["id", "record_id", "note_id", "medical_record_id", "emr_id"],
@@ -164,7 +192,16 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
     "insurance_policy": {"source_id": ["id", "policy_id", "insurance_id"],
                          "carrier": ["insurer", "provider", "payer", "insurance_company"],
                          "member_id": ["policy_number", "policy_no", "member_number"]},
-    "treatment_record": {"source_id": ["id", "treatment_id", "plan_id"]},
+    "treatment_record": {"source_id": ["id", "treatment_id", "plan_id", "condition_id"],
+                         "patient_id": ["patient", "subject"],
+                         "appointment_id": ["encounter", "encounter_id", "visit_id"],
+                         "practitioner_id": ["provider_id", "recorder_id", "practitioner"],
+                         "diagnosis_codes": ["code", "icd10", "diagnosis_code", "icd_code"],
+                         "title": ["description", "condition", "diagnosis", "problem"],
+                         "start_date": ["start", "onset", "onset_date", "onset_date_time",
+                                        "begdate"],
+                         "end_date": ["stop", "resolved", "resolution_date", "abatement_date",
+                                      "abatement_date_time", "enddate"]},
     "document": {"source_id": ["id", "document_id", "file_id"],
                  "file_name": ["filename", "name", "file"], "mime_type": ["content_type"]},
 }
@@ -178,10 +215,21 @@ def norm(name: str) -> str:
     return s.replace("e_mail", "email")
 
 
+def _words(stem: str) -> set[str]:
+    """Whole words of a file name, each also without a plural ``s`` (``Organizations`` →
+    ``organization``); joined pairs too (``care_plan``)."""
+    parts = [w for w in norm(stem).split("_") if w]
+    out = set(parts) | {"_".join(parts[i:i + 2]) for i in range(len(parts) - 1)}
+    out |= {w[:-1] for w in out if w.endswith("s") and len(w) > 3}
+    out |= {w[:-2] for w in out if w.endswith("es") and len(w) > 4}
+    return out
+
+
 def object_for_file(stem: str) -> str | None:
-    n = norm(stem)
-    for obj, words in FILE_KEYWORDS:
-        if any(w in n for w in words):
+    """The object a file name names by a whole word (``encounters.csv``), else None."""
+    words = _words(stem)
+    for obj, keys in FILE_KEYWORDS:
+        if words & set(keys):
             return obj
     return None
 
@@ -200,43 +248,80 @@ def _aliases(obj: str) -> dict[str, str]:
     return out
 
 
+def _ranked_aliases(obj: str) -> dict[str, tuple[str, int]]:
+    """Normalised alias → (field, rank): 0 for the field's own name, then its synonyms in order
+    (a better name wins a field when two columns claim it)."""
+    out: dict[str, tuple[str, int]] = {}
+    table = {**COMMON, **SYNONYMS.get(obj, {"source_id": ["id", f"{obj}_id"]})}
+    for fname in [f.name for f in fields_of(ENTITIES[obj])]:
+        out.setdefault(fname, (fname, 0))
+    for fname, words in table.items():
+        for i, w in enumerate(words, 1):
+            out.setdefault(norm(w), (fname, i))
+    out.setdefault(f"{obj}_id", ("source_id", 1))
+    return out
+
+
+LINK_WORDS = {"links", "link", "self", "href", "reference", "ref", "url", "value", "text"}
+
+
+def key_norm(header: str) -> str:
+    """A flattened nested key read as the name it stands for: list indexes and link words
+    dropped (``patient.links.self`` → ``patient``, ``name[0].given[0]`` → ``name_given``)."""
+    n = norm(header)
+    if not re.search(r"[.\[\]/]", header):
+        return n
+    parts = [p for p in re.split(r"[.\[\]/]+", header) if p]
+    kept = [norm(p) for p in parts if not p.isdigit()]
+    trimmed = [p for p in kept if p not in LINK_WORDS] or kept
+    return "_".join(trimmed)
+
+
 def match_columns(obj: str, headers: list[str],
                   given: dict[str, str | None] | None = None) -> dict[str, str | None]:
-    """Column → canonical field (or None: custom). ``given`` (the confirmed map) wins."""
+    """Column → canonical field (or None: custom). ``given`` (the confirmed map) wins; among the
+    rest, each field goes to the column with its best name (joint, not first come)."""
     given = given or {}
-    aliases = _aliases(obj)
-    out: dict[str, str | None] = {}
+    aliases = _ranked_aliases(obj)
     taken: set[str] = {v for v in given.values() if v}
-    pending: list[str] = []
-    for h in headers:
+    claims: list[tuple[int, int, str, str]] = []  # (rank, column order, column, field)
+    for i, h in enumerate(headers):
         if h in given:
-            out[h] = given[h]
             continue
-        field = aliases.get(norm(h))
-        if field and field not in taken:
-            out[h] = field
-            taken.add(field)
-        else:
-            pending.append(h)
-    keys = list(aliases)
-    for h in pending:
-        hit = process.extractOne(norm(h), keys, scorer=fuzz.ratio, score_cutoff=FUZZ_CUTOFF)
-        field = aliases[hit[0]] if hit else None
-        if field and field not in taken and "__" not in h:
-            out[h] = field
-            taken.add(field)
-        else:
-            out[h] = None
-    return out
+        for key in dict.fromkeys((norm(h), key_norm(h))):
+            hit = aliases.get(key)
+            if hit and hit[0] not in taken:
+                claims.append((hit[1] + (0 if key == norm(h) else 1), i, h, hit[0]))
+                break
+    out: dict[str, str | None] = {h: given[h] for h in headers if h in given}
+    for _, _, h, field in sorted(claims):
+        if h in out or field in taken:
+            continue
+        out[h] = field
+        taken.add(field)
+    for h in headers:
+        out.setdefault(h, None)
+    return {h: out[h] for h in headers}
+
+
+def detect_object(stem: str, headers: list[str]) -> str | None:
+    """The object a file holds, from its columns first: each object scores the columns that
+    name one of its fields exactly (ids and timestamps aside); a whole word of the file name
+    adds one (a tie-breaker, and enough alone for a file whose columns say little)."""
+    named = object_for_file(stem)
+    best, best_score = None, 0.0
+    for obj in SYNONYMS:
+        mapped = match_columns(obj, headers)
+        score = float(sum(1 for v in mapped.values()
+                          if v and v not in ("source_id", "created_at", "updated_at")))
+        score += 1.5 if obj == named else 0.0
+        if score > best_score:
+            best, best_score = obj, score
+    if best is None or best_score < 2:
+        return named
+    return best
 
 
 def object_for_headers(headers: list[str]) -> str | None:
     """The object whose fields the headers match best (used when a file name says nothing)."""
-    best, best_n = None, 1
-    for obj in SYNONYMS:
-        mapped = match_columns(obj, headers)
-        n = sum(1 for v in mapped.values() if v and v not in ("source_id", "created_at",
-                                                               "updated_at"))
-        if n > best_n:
-            best, best_n = obj, n
-    return best
+    return detect_object("", headers)

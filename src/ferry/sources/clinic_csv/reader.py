@@ -22,7 +22,7 @@ from ferry.connectors.base import CheckItem, FieldSpec, ObjectInfo, Page, Source
 from ferry.errors import ConfigError, FerryError, RecordError
 from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import Kind, fields_of
-from ferry.sources.clinic_csv.columns import match_columns, object_for_file, object_for_headers
+from ferry.sources.clinic_csv.columns import detect_object, match_columns
 from ferry.sources.clinic_csv.convert import RowConverter, updated_of
 from ferry.sources.clinic_csv.rows import RawRow, RowError
 from ferry.sources.clinic_csv.sniff import SAMPLE, not_a_table
@@ -77,7 +77,8 @@ class ExportSource(Source):
         self.workdir = workdir
         self.folder = Path(settings.path).expanduser()
         self._plans: list[Plan] | None = None
-        self._refused: list[tuple[str, str]] = []  # (file, why): not read as a table
+        self._refused: list[tuple[str, str]] = []  # (file, why): not read
+        self._binary: set[str] = set()  # of those, the files that are not tables at all
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -94,7 +95,7 @@ class ExportSource(Source):
         layout = Layout(s.encoding, s.delimiter, s.header_row)
         hints = self.file_hints()
         plans = []
-        self._refused = []
+        self._refused, self._binary = [], set()
         for path in discover(self.folder):
             if path.suffix.lower() not in (".xlsx", ".xlsm"):
                 with path.open("rb") as f:
@@ -102,13 +103,15 @@ class ExportSource(Source):
                 if why:  # a binary file named .csv: refused and named, never read as rows
                     log.info("%s: %s refused (not a table)", self.name, path.name)
                     self._refused.append((path.name, why))
+                    self._binary.add(path.name)
                     continue
             for t in open_tables(path, layout):
                 stem = t.name.split("#")[-1] if "#" in t.name else path.stem
                 obj = (s.files.get(t.name) or s.files.get(path.name) or hints.get(stem.lower())
-                       or object_for_file(stem) or object_for_headers(t.header))
+                       or detect_object(stem, t.header))
                 if obj is None or obj not in ENTITIES:
                     log.info("%s: no object recognised for %s", self.name, t.name)
+                    self._refused.append((t.name, "" if obj is None else obj))
                     continue
                 given = {**s.columns.get(obj, {}), **s.columns.get(path.name, {}),
                          **s.columns.get(t.name, {})}
@@ -177,7 +180,12 @@ class ExportSource(Source):
 
         self.plans()
         for file, what in self._refused:
-            say(file, f"refused: not a table ({what}); nothing was read from it")
+            if file in self._binary:
+                say(file, f"refused: not a table ({what}); nothing was read from it")
+            else:
+                say(file, "not read: its columns name no object Ferry migrates (a reference "
+                    "list such as payers?); set ferry.yaml source.files: {file: object} to "
+                    "read it")
         for p in self.plans():
             mapped = {f for f in p.columns.values() if f}
             if "source_id" not in mapped:
@@ -205,7 +213,7 @@ class ExportSource(Source):
         plans = self.plans()
         items += [CheckItem(file, False, f"not a table ({what})",
                             "move it out of the export folder, or export the table again")
-                  for file, what in self._refused]
+                  for file, what in self._refused if file in self._binary]
         for p in plans:
             dups = len(p.table.header_errors)
             items.append(CheckItem(f"{p.table.name} → {p.object}", not dups,

@@ -78,7 +78,8 @@ def not_a_table(sample: bytes) -> str | None:
     """Why a file named like a table is not one (binary content), or None when it is text.
 
     A few stray control bytes (NUL in a dirty export) are text with dirt, cleaned row by row;
-    a known file signature, or control bytes in more than 5 % of the sample, is not a table.
+    a known file signature, or control bytes in more than 5 % of the sample (and 32 or more),
+    is not a table.
     """
     for magic, what in MAGIC:
         if sample.startswith(magic):
@@ -86,7 +87,7 @@ def not_a_table(sample: bytes) -> str | None:
     if not sample or detect_encoding(sample).name.startswith("utf-16"):
         return None
     controls = sum(1 for b in sample if b < 32 and b not in TEXT_CONTROLS)
-    return "binary content" if controls > 0.05 * len(sample) else None
+    return "binary content" if controls > 0.05 * len(sample) and controls >= 32 else None
 
 
 def sample_lines(sample: bytes, enc: Encoding, limit: int = 60) -> list[str]:
