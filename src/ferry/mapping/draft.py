@@ -13,9 +13,11 @@ read from the data.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from ferry.connectors.base import ObjectInfo
+from ferry.mapping.cookbook.common import CONCEPT_REASON, CONCEPTS
 from ferry.mapping.cookbook.shared import title_case
 from ferry.mapping.model import CustomField, FieldMap, MappingDoc, ObjectMap, Transform
 from ferry.mapping.propose import ACCEPT, REVIEW, Target, dest_targets, rank
@@ -75,9 +77,22 @@ def add_source_custom_fields(doc: MappingDoc, profile: DataProfile,
         pool += [Target(f"custom:{t.name}", t.label, t.kind, t.phrases)
                  for t in dest_targets([_NamedCF(cf) for cf in free_cfs])]
         for path, prof in sorted(fields.items()):
-            if not path.startswith("custom.") or path in used_sources:
-                continue
-            om.fields.append(_propose_one(doc, om, path, prof, pool))
+            if path.startswith("custom.") and path not in used_sources:
+                om.fields.append(_propose_one(doc, om, path, prof, pool))
+            elif path in CONCEPTS.get(obj, ()) and prof.values:
+                _propose_concept(doc, om, path, prof, pool)
+
+
+def _propose_concept(doc: MappingDoc, om: ObjectMap, path: str, prof: FieldProfile,
+                     pool: list[Target]) -> None:
+    """A concept the recipe leaves until seen (``CONCEPT_REASON``) that the export fills: its
+    ignored line becomes a proposal (a destination field or a new custom field)."""
+    kind = field_info(ENTITIES[om.source], path).kind
+    kind = kind if kind in (Kind.DATE, Kind.DATETIME, Kind.MONEY, Kind.LONG_TEXT) else Kind.TEXT
+    for i, fm in enumerate(om.fields):
+        if fm.source == path and fm.status == "ignored" and fm.reason == CONCEPT_REASON:
+            om.fields[i] = _propose_one(doc, om, path, replace(prof, kind=kind), pool)
+            return
 
 
 class _NamedCF:
@@ -87,8 +102,10 @@ class _NamedCF:
 
 def _propose_one(doc: MappingDoc, om: ObjectMap, path: str, prof: FieldProfile,
                  pool: list[Target]) -> FieldMap:
-    key = path[7:]
+    key = path.removeprefix("custom.")
     kind = prof.kind or Kind.TEXT
+    if kind is Kind.ADDRESS:
+        kind = Kind.TEXT
     cands = rank(key, prof.values[:20], pool, om.source, top=3)
     best = cands[0] if cands else None
     tf = [Transform(name=KIND_TRANSFORM[kind])] if kind in KIND_TRANSFORM else []

@@ -27,7 +27,7 @@ from ferry.mapping.model import (
     Transform,
 )
 from ferry.model.entities import ENTITIES
-from ferry.model.fields import Kind, field_info, fields_of
+from ferry.model.fields import Kind, fields_of
 
 SOURCES = ("practicehub", "pulse", "clinic_csv", "fhir_bulk")
 DESTINATIONS = ("pipedrive", "salesforce", "odoo")
@@ -117,37 +117,18 @@ class Book:
 
     def cover_concepts(self) -> None:
         """Concepts real exports carry that the seed pages never named (middle name, race,
-        date of death, a visit's reason, a medication's code …, issue 16): each lands in a
-        custom field of the object's record map (every record map when ``when`` splits the
-        object), never silently dropped. Where the destination object takes no custom fields
-        (Pipedrive activities) or the object only folds, the field is ignored with that reason
-        in mapping.yaml."""
+        date of death, a visit's reason, a medication's code …, issue 16). A recipe cannot know
+        whether a practice has them, and a custom field made for every one of them would crowd
+        the destination's limits, so the recipe lists each as ignored-until-seen and
+        ``ferry map`` proposes a custom field for the ones the export actually fills
+        (``ferry.mapping.draft``)."""
         for obj, names in CONCEPTS.items():
             maps = [om for om in self.objects if om.source == obj]
             used = set().union(*[{u for fm in om.fields for u in fields_used(fm, obj)}
                                  for om in maps]) if maps else set()
-            todo = [n for n in names if n not in used]
-            if not maps or not todo:
-                continue
-            targets = [om for om in maps if om.mode == "record"
-                       and (self.destination, om.target) not in NO_CUSTOM]
-            for name in todo:
-                fi = field_info(ENTITIES[obj], name)
-                if not targets:
-                    maps[0].fields.append(IGN(name, f"{maps[0].target} takes no custom fields "
-                                                    "here; the value stays in the source audit"))
-                    continue
-                for om in targets:
-                    kind = CONCEPT_KIND.get(fi.kind, fi.kind)
-                    cf_name = name.title() if self.destination == "salesforce" else name
-                    tf = [Transform(name=CONCEPT_TRANSFORM[fi.kind])] \
-                        if fi.kind in CONCEPT_TRANSFORM else []
-                    if fi.kind is Kind.PHONE:
-                        tf = [Transform(name="phone_e164", args={"region": self.region})]
-                    om.fields.append(FieldMap(
-                        source=name, target=self.cf(om.target, cf_name, fi.label, kind),
-                        transform=tf, confidence=1.0,
-                        reason="a concept real exports carry (issue 16): custom field"))
+            for name in names:
+                if maps and name not in used:
+                    maps[0].fields.append(IGN(name, CONCEPT_REASON))
 
     def doc(self) -> MappingDoc:
         self.cover_concepts()
@@ -174,10 +155,7 @@ CONCEPTS: dict[str, list[str]] = {
     "appointment": ["title", "reason", "cancelled_at"],
     "prescription": ["medication_code", "stop_date", "cost"],
 }
-NO_CUSTOM = {("pipedrive", "activity"), ("pipedrive", "note"), ("pipedrive", "user"),
-             ("odoo", "res.users"), ("salesforce", "User")}
-CONCEPT_KIND = {Kind.ENUM: Kind.TEXT, Kind.ADDRESS: Kind.TEXT}  # labels kept as they are
-CONCEPT_TRANSFORM = {Kind.DATE: "date", Kind.DATETIME: "datetime", Kind.MONEY: "money"}
+CONCEPT_REASON = "not in the seed pages: `ferry map` proposes a custom field when the export has it"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -233,7 +234,13 @@ class RowConverter:
 
 
 def _ref(s: str) -> str:
+    """A reference as the id it names: ``12.0`` (a spreadsheet's number) → ``12``; an API's
+    link to the related record (``https://…/patients/12``, ``Patient/12``) → ``12``."""
     s = s.strip()
+    if "/" in s and (s.startswith(("http://", "https://", "/")) or re.match(r"^[A-Za-z]+/", s)):
+        path = re.split(r"[?#]", s.split("://", 1)[-1])[0]
+        tail = [p for p in path.split("/") if p]
+        s = tail[-1] if len(tail) > 1 else s
     return s[:-2] if s.endswith(".0") and s[:-2].isdigit() else s
 
 
