@@ -128,17 +128,17 @@ def score(system: dict[str, Any], plans: dict[str, Any], per_file: dict[str, int
                 s["top1"] += ok
             if got is not None and not ok:
                 s["wrong_applied"] += 1
-            if (f["file"], col) in proposals:
+            if (got_obj, col) in proposals:
                 s["review"] += 1
             if verbose and not ok and (label is not None or got is not None):
-                hint = proposals.get((f["file"], col), "")
+                hint = proposals.get((got_obj, col), "")
                 print(f"  {system['system']}/{f['file']}: {col!r:34} got={got!s:22} "
                       f"want={label!s:22} {hint}")
     return s
 
 
 def review_lines(output: str) -> dict[tuple[str, str], str]:
-    """Columns `ferry map` left for review (not applied), from its printed lines."""
+    """(object, column) `ferry map` left for review (not applied), from its printed lines."""
     out: dict[tuple[str, str], str] = {}
     for line in output.splitlines():
         line = line.strip()
@@ -162,7 +162,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             opts, output = run_user_path(system, Path(d))
             plans, per_file = read_back(opts, Path(d))
-        s = score(system, plans, per_file, review_lines(output), verbose)
+        # held-out systems print no per-column detail: they are never looked at while tuning
+        detail = verbose and (system["split"] == "tuning" or "--show-held-out" in sys.argv)
+        s = score(system, plans, per_file, review_lines(output), detail)
         rows.append((system["system"], system["split"], s))
     secs = time.perf_counter() - t0
     print(f"{len(systems)} systems, {sum(r[2]['files'] for r in rows)} files, "

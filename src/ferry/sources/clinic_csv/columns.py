@@ -51,7 +51,7 @@ FILE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
 
 COMMON = {
     "created_at": ["created", "created_on", "date_created", "creation_date", "date_added",
-                   "added_on", "registered_on", "registration_date"],
+                   "added_on", "registered_on", "registration_date", "regdate"],
     "updated_at": ["updated", "modified", "last_modified", "updated_on", "modified_at",
                    "last_updated", "date_modified", "modified_on", "last_modified_on"],
 }
@@ -69,7 +69,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
     "patient": {
         **PERSON,
         "source_id": ["id", "patient_id", "pid", "client_id", "uuid", "patient_uid"],
-        "patient_number": ["patient_no", "patient_num", "patient_number", "registration_no",
+        "patient_number": ["patient_no", "patient_num", "patient_number", "pubpid", "registration_no",
                            "reg_no", "uhid", "chart_number", "account_number", "file_number"],
         "mrn": ["medical_record_number", "mrn_no", "record_number", "health_number"],
         "date_of_birth": ["dob", "birth_date", "birthdate", "birthday", "date_birth"],
@@ -92,8 +92,10 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "primary_practitioner_id": ["physician_id", "doctor_id", "practitioner_id",
                                     "primary_physician_id", "provider_id"],
         "preferred_name": ["nickname", "known_as", "preferred_first_name"],
-        "consent_email": ["email_consent", "accepts_email", "email_opt_in"],
-        "consent_sms": ["sms_consent", "accepts_sms", "sms_opt_in"],
+        "consent_email": ["email_consent", "accepts_email", "email_opt_in", "hipaa_allowemail",
+                          "allow_email"],
+        "consent_sms": ["sms_consent", "accepts_sms", "sms_opt_in", "hipaa_allowsms",
+                        "allow_sms"],
         "_ec_name": ["emergency_contact", "emergency_contact_name", "next_of_kin", "kin_name"],
         "_ec_phone": ["emergency_contact_phone", "emergency_phone", "kin_phone"],
         "_ec_relationship": ["emergency_contact_relationship", "emergency_relation"],
@@ -128,17 +130,19 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "clinic_id": ["location_id", "branch_id", "organization", "business", "facility_id",
                       "location"],
         "appointment_type_id": ["type_id", "service_id", "visit_type_id"],
-        "type_name": ["appointment_type", "type", "visit_type", "service", "encounterclass",
-                      "encounter_class", "description"],
+        "type_name": ["appointment_type", "type", "visit_type", "service", "description",
+                      "encounterclass", "encounter_class"],
+        "diagnosis_codes": ["reasoncode", "reason_code", "diagnosis_code", "icd10"],
         "status": ["appointment_status", "state"],
         "start": ["start_time", "starts_at", "appointment_date", "date_time", "scheduled_at",
                   "appointment_time", "start_date", "date", "datetime", "appointment_datetime"],
-        "end": ["end_time", "ends_at", "end_date"],
+        "end": ["end_time", "ends_at", "end_date", "stop"],
         "duration_minutes": ["duration", "duration_min", "length_minutes", "minutes"],
         "fee": ["price", "charge", "amount", "cost"],
         "cancellation_reason": ["cancel_reason", "cancellation_note", "reason_cancelled"],
         "cancelled_at": ["canceled_at", "cancellation_date", "cancelled_on"],
-        "reason": ["reason_description", "visit_reason", "chief_complaint"],
+        "reason": ["reason_description", "reasondescription", "visit_reason",
+                   "chief_complaint"],
         "title": ["appointment_title", "subject", "summary"],
         "no_show": ["did_not_arrive", "noshow", "dna"],
         "notes": ["note", "comments", "remarks", "appointment_notes"],
@@ -160,7 +164,8 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "source_id": ["id", "prescription_id", "rx_id"],
         "patient_id": ["patient"], "practitioner_id": ["physician_id", "doctor_id",
                                                        "prescriber_id"],
-        "medication": ["drug", "drug_name", "medicine", "medication_name", "medicine_name"],
+        "medication": ["drug", "drug_name", "medicine", "medication_name", "medicine_name",
+                       "description"],
         "dosage": ["dose", "strength"], "frequency": ["freq", "schedule", "sig"],
         "prescribed_on": ["date", "prescription_date", "prescribed_date", "issued_on", "start",
                           "start_date"],
@@ -190,8 +195,13 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
                "name": ["clinic_name", "location_name", "practice_name", "branch_name"],
                "postcode": ["zip", "post_code", "postal_code", "pincode"], "region": ["state"]},
     "insurance_policy": {"source_id": ["id", "policy_id", "insurance_id"],
+                         "patient_id": ["patient", "pid", "subscriber_id"],
                          "carrier": ["insurer", "provider", "payer", "insurance_company"],
-                         "member_id": ["policy_number", "policy_no", "member_number"]},
+                         "member_id": ["policy_number", "policy_no", "member_number",
+                                       "memberid", "subscriber_number"],
+                         "priority": ["type", "payer_order"],
+                         "effective_date": ["start_date", "start", "date", "effective"],
+                         "termination_date": ["end_date", "end", "date_end", "expiry_date"]},
     "treatment_record": {"source_id": ["id", "treatment_id", "plan_id", "condition_id"],
                          "patient_id": ["patient", "subject"],
                          "appointment_id": ["encounter", "encounter_id", "visit_id"],
@@ -277,6 +287,20 @@ def key_norm(header: str) -> str:
     return "_".join(trimmed)
 
 
+def readings(header: str) -> list[tuple[str, int]]:
+    """Names a header can be read as, with the rank penalty of each: as written, as a
+    flattened key (``patient.links.self`` → ``patient``), and by its last segment alone
+    (``telecom.email`` → ``email``, ``address.0.city`` → ``city``)."""
+    n, k = norm(header), key_norm(header)
+    out = [(n, 0)]
+    if k != n:
+        out.append((k, 1))
+        last = k.split("_")[-1]
+        if re.search(r"[.\[\]/]", header) and last not in (k, n):
+            out.append((last, 2))
+    return out
+
+
 def match_columns(obj: str, headers: list[str],
                   given: dict[str, str | None] | None = None) -> dict[str, str | None]:
     """Column → canonical field (or None: custom). ``given`` (the confirmed map) wins; among the
@@ -288,10 +312,10 @@ def match_columns(obj: str, headers: list[str],
     for i, h in enumerate(headers):
         if h in given:
             continue
-        for key in dict.fromkeys((norm(h), key_norm(h))):
+        for key, penalty in readings(h):
             hit = aliases.get(key)
             if hit and hit[0] not in taken:
-                claims.append((hit[1] + (0 if key == norm(h) else 1), i, h, hit[0]))
+                claims.append((hit[1] + penalty, i, h, hit[0]))
                 break
     out: dict[str, str | None] = {h: given[h] for h in headers if h in given}
     for _, _, h, field in sorted(claims):
@@ -325,3 +349,82 @@ def detect_object(stem: str, headers: list[str]) -> str | None:
 def object_for_headers(headers: list[str]) -> str | None:
     """The object whose fields the headers match best (used when a file name says nothing)."""
     return detect_object("", headers)
+
+
+def _ref_fields(obj: str) -> dict[str, str]:
+    """Referenced object → this object's field that holds the reference (first one wins)."""
+    from ferry.model.fields import Kind
+
+    out: dict[str, str] = {}
+    for f in fields_of(ENTITIES[obj]):
+        if f.kind is Kind.REF and f.ref:
+            out.setdefault(f.ref, f.name)
+    return out
+
+
+def _stem_keys(stem: str, obj: str) -> set[str]:
+    base = norm(stem)
+    out = {f"{base}_id", f"{obj}_id"}
+    if base.endswith("s"):
+        out.add(f"{base[:-1]}_id")
+    return out
+
+
+def link_keys(tables: list[tuple[str, str, dict[str, str | None], set[str]]]) -> None:
+    """Keys that join files, in place. ``tables``: (file stem, object, columns, columns the
+    user fixed). A file with no key column takes ``<file name>_id`` as its key (``visits.csv``:
+    ``visit_id``); then a column named like another file's key is the reference to that
+    file's object (``person_id`` in a visits file when ``person.csv`` is keyed by
+    ``person_id`` → the visit's patient)."""
+    for stem, obj, cols, fixed in tables:
+        if "source_id" in cols.values():
+            continue
+        keys = _stem_keys(stem, obj)
+        for h, f in cols.items():
+            if f is None and h not in fixed and norm(h) in keys:
+                cols[h] = "source_id"
+                break
+    owner: dict[str, str] = {}
+    for _, obj, cols, _ in tables:
+        for h, f in cols.items():
+            if f == "source_id" and norm(h) != "id":
+                owner.setdefault(norm(h), obj)
+    for _, obj, cols, fixed in tables:
+        refs = _ref_fields(obj)
+        taken = {f for f in cols.values() if f}
+        for h, f in cols.items():
+            target = owner.get(norm(h))
+            if f is not None or h in fixed or target is None or target == obj:
+                continue
+            field = refs.get(target)
+            if field and field not in taken:
+                cols[h] = field
+                taken.add(field)
+
+
+MARITAL_WORDS = {"married", "single", "divorced", "widowed", "separated", "domestic partner",
+                 "never married", "partnered", "unmarried"}
+STREET_LINE = re.compile(r"^\d+[A-Za-z]?\s+\S+")
+
+
+def _share(values: list[str], test: object) -> float:
+    vals = [v.strip() for v in values if v and v.strip()]
+    return sum(1 for v in vals if test(v)) / len(vals) if vals else 0.0  # type: ignore[operator]
+
+
+# a field whose name matched but whose values say another field (value evidence)
+VALUE_RULES: list[tuple[str, object, str]] = [
+    ("status", lambda v: v.lower() in MARITAL_WORDS, "marital_status"),
+    ("address", lambda v: bool(STREET_LINE.match(v)) and "," not in v, "street"),
+]
+
+
+def check_values(cols: dict[str, str | None], samples: dict[str, list[str]],
+                 fixed: set[str], fields: set[str]) -> None:
+    """Move a column to the field its values show (a marital-status column named ``status``;
+    a street line named ``address``), in place; off the field when that one is taken."""
+    for field, test, better in VALUE_RULES:
+        col = next((h for h, f in cols.items() if f == field and h not in fixed), None)
+        if col is None or better not in fields or _share(samples.get(col, []), test) < 0.8:
+            continue
+        cols[col] = better if better not in cols.values() else None

@@ -274,7 +274,8 @@ def _apply_pseudo(data: dict[str, Any], pseudo: dict[str, str]) -> None:
 def derive(obj: str, data: dict[str, Any]) -> dict[str, Any]:
     """Required fields a file may lack, derived from the rest of the row (a real export rarely
     has every column): an appointment with no status is completed when it started in the past,
-    else scheduled; a treatment with no status is completed once its end date has passed."""
+    else scheduled; a treatment with no status is completed once its end date has passed; a
+    prescription with a drug code and no drug name is named by its code."""
     out: dict[str, Any] = {}
     now = dt.datetime.now(dt.UTC)
     if obj == "appointment" and not data.get("status") and isinstance(data.get("start"),
@@ -282,6 +283,8 @@ def derive(obj: str, data: dict[str, Any]) -> dict[str, Any]:
         start = data["start"]
         out["status"] = "completed" if (start if start.tzinfo else start.replace(
             tzinfo=dt.UTC)) < now else "scheduled"
+    if obj == "prescription" and not data.get("medication") and data.get("medication_code"):
+        out["medication"] = str(data["medication_code"])  # the code names the drug
     if obj == "treatment_record" and not data.get("status"):
         end = data.get("end_date")
         out["status"] = "completed" if isinstance(end, dt.date) and end < now.date() \

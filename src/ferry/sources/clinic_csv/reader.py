@@ -22,7 +22,12 @@ from ferry.connectors.base import CheckItem, FieldSpec, ObjectInfo, Page, Source
 from ferry.errors import ConfigError, FerryError, RecordError
 from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import Kind, fields_of
-from ferry.sources.clinic_csv.columns import detect_object, match_columns
+from ferry.sources.clinic_csv.columns import (
+    check_values,
+    detect_object,
+    link_keys,
+    match_columns,
+)
 from ferry.sources.clinic_csv.convert import RowConverter, updated_of
 from ferry.sources.clinic_csv.rows import RawRow, RowError
 from ferry.sources.clinic_csv.sniff import SAMPLE, not_a_table
@@ -64,6 +69,7 @@ class Plan:
     object: str
     columns: dict[str, str | None]
     converter: RowConverter | None = None
+    fixed: frozenset[str] = frozenset()  # columns the confirmed map (Settings.columns) placed
 
 
 class ExportSource(Source):
@@ -115,9 +121,27 @@ class ExportSource(Source):
                     continue
                 given = {**s.columns.get(obj, {}), **s.columns.get(path.name, {}),
                          **s.columns.get(t.name, {})}
-                plans.append(Plan(t, obj, match_columns(obj, t.header, given)))
+                plans.append(Plan(t, obj, match_columns(obj, t.header, given),
+                                  fixed=frozenset(given)))
+        link_keys([(p.table.name.rsplit(".", 1)[0].split("#")[-1], p.object, p.columns,
+                    set(p.fixed)) for p in plans])
         self._plans = plans
+        for p in plans:
+            fields = {f.name for f in fields_of(ENTITIES[p.object])}
+            check_values(p.columns, self._samples(p, 20), set(p.fixed), fields)
         return plans
+
+    def _samples(self, p: Plan, limit: int) -> dict[str, list[str]]:
+        """Up to ``limit`` non-empty cells per column from the first rows."""
+        out: dict[str, list[str]] = {h: [] for h in p.table.header}
+        for n, (_, row) in enumerate(self._rows(p, p.table.start)):
+            if isinstance(row, RawRow):
+                for h, cell in zip(p.table.header, row.fields, strict=False):
+                    if cell.strip() and len(out[h]) < limit:
+                        out[h].append(cell.strip())
+            if n >= limit:
+                break
+        return out
 
     def tables_of(self, obj: str) -> list[Plan]:
         return [p for p in self.plans() if p.object == obj]
