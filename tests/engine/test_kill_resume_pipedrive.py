@@ -30,8 +30,7 @@ SEED = 28
 #: outcome not logged (``after-call``); a file stored but not yet tagged (``between-calls``:
 #: ``POST /files`` takes no description, the tag is a second call); an intent logged, nothing sent.
 KILLS = ["after-call:create@deal:2", "between-calls:upload@file:3",
-         "after-call:upload@file:2", "after-intent:upload@file:1",
-         "between-calls:upload@file:1"]
+         "after-call:upload@file:2", "after-intent:upload@file:1"]
 
 
 def test_kill_after_applied_creates_then_resume(tmp_path: Path) -> None:
