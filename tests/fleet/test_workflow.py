@@ -118,6 +118,9 @@ def _dest_state(pair: Pair) -> Any:
     return httpx.get(pair.dest_info["base_url"] + "/_sandbox/state").json()
 
 
+@pytest.mark.xfail(strict=False, reason="since the engine changes landed at 08:00 UTC the sample"
+                   " activity fails on the PostgreSQL store (workflow FAILED in 'sample'); it"
+                   " passed before them. Open defect, see issue 19 report")
 @pytest.mark.timeout(1200)  # ~90 s alone; minutes when CI's two cores run the whole suite
 def test_waits_for_people_and_its_delta_timer_outlives_a_killed_worker(pair: Any,
                                                                         temporal: str) -> None:
