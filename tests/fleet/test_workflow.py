@@ -118,9 +118,10 @@ def _dest_state(pair: Pair) -> Any:
     return httpx.get(pair.dest_info["base_url"] + "/_sandbox/state").json()
 
 
-@pytest.mark.xfail(strict=False, reason="since the engine changes landed at 08:00 UTC the sample"
-                   " activity fails on the PostgreSQL store (workflow FAILED in 'sample'); it"
-                   " passed before them. Open defect, see issue 19 report")
+@pytest.mark.skipif(os.environ.get("FERRY_FLEET_E2E") != "1",
+                    reason="open defect (issue 19): the workflow's sample activity fails on the"
+                    " PostgreSQL store since the engine changes of this wave; as an xfail it held"
+                    " a CI worker for up to 20 minutes. Run with FERRY_FLEET_E2E=1")
 @pytest.mark.timeout(1200)  # ~90 s alone; minutes when CI's two cores run the whole suite
 def test_waits_for_people_and_its_delta_timer_outlives_a_killed_worker(pair: Any,
                                                                         temporal: str) -> None:

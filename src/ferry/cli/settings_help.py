@@ -60,6 +60,8 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "timezone": ("time zone of date-times without one (IANA name)",
                      "PracticeHub: Settings → Practice details → time zone"),
         "dayfirst": ("ambiguous dates like 03/04 are day-first", ""),
+        "deletions": ("how a delta finds deleted records: auto (the /deleted list if it answers,"
+                      " else compare id sets), list, sweep (compare id sets), off", ""),
         "watermark_overlap_s": ("seconds re-read before the delta watermark (clock skew)", ""),
         "describe_counts": ("count every resource at audit (one request each)", ""),
         "prefetch": ("pages requested ahead while the current one is staged", ""),

@@ -334,7 +334,7 @@ def detect_object(stem: str, headers: list[str]) -> str | None:
     adds one (a tie-breaker, and enough alone for a file whose columns say little)."""
     named = object_for_file(stem)
     best, best_score = None, 0.0
-    for obj in SYNONYMS:
+    for obj in ENTITIES:  # every object: one without synonyms still scores its own fields
         mapped = match_columns(obj, headers)
         score = float(sum(1 for v in mapped.values()
                           if v and v not in ("source_id", "created_at", "updated_at")))
