@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS fold_state (map TEXT NOT NULL, parent_dest TEXT NOT N
 
 def run_load(ctx: LoadContext) -> dict[str, MapStats]:
     writer = Writer(ctx.store, ctx.audit, ctx.dest, ctx.run_id)
+    for cm in ctx.compiled.values():  # fields the map requires: a bad value refuses the record
+        writer.required.setdefault(cm.om.target, set()).update(
+            {f.key for f in cm.fields if f.fm.required} | ({cm.id_key} if cm.id_key else set()))
     for om in load_order(ctx.doc):
         if om.mode == "users":
             _users(ctx, om)

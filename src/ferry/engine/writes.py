@@ -18,6 +18,7 @@ from ferry.connectors import killpoint
 from ferry.connectors.base import Destination, WriteResult
 from ferry.errors import FerryError, RecordError
 from ferry.model.audit import AuditLog
+from ferry.model.fields import Kind
 from ferry.model.staging import StagingStore, canonical_json
 
 log = logging.getLogger("ferry.engine")
@@ -46,12 +47,76 @@ class Item:
     before: dict[str, Any] | None = None
 
 
+#: times a record is re-sent with one more bad optional field left out (a record rarely has more)
+MAX_EMPTIED = 5
+
+
 @dataclass
 class Writer:
     store: StagingStore
     audit: AuditLog
     dest: Destination
     run_id: str
+    #: destination object → keys of fields whose bad value must refuse the record (required,
+    #: references, external ids); learnt from ``describe`` on the first field-level refusal
+    _strict: dict[str, set[str]] | None = None
+    #: destination object → keys the confirmed map marks required (the load fills it)
+    required: dict[str, set[str]] = field(default_factory=dict)
+
+    def _strict_keys(self, dest_object: str) -> set[str]:
+        if self._strict is None:
+            self._strict = {}
+            try:
+                infos = self.dest.describe()
+            except FerryError:  # cannot tell: every field stays strict (the record is refused)
+                infos = []
+            for info in infos:
+                self._strict[info.name] = {f.key for f in info.fields if f.required
+                                           or f.external_id or f.ref or f.kind == Kind.REF}
+        return self._strict.get(dest_object, set())
+
+    def _optional_field(self, dest_object: str, payload: dict[str, Any], res: WriteResult
+                        ) -> str | None:
+        """The optional field a refusal blames, when leaving it empty would let the record in:
+        a bad pick-list option (or any bad value) of a field the record can do without."""
+        err = res.error
+        if res.ok or not isinstance(err, RecordError) or not err.field \
+                or err.field not in payload or payload[err.field] in (None, "", []):
+            return None
+        strict = self._strict_keys(dest_object) | self.required.get(dest_object, set())
+        if err.field in strict or dest_object not in (self._strict or {}):
+            return None  # required / reference / source id, or an object describe omits
+        return err.field
+
+    def _send(self, dest_object: str, items: Sequence[Item], results: list[WriteResult],
+              call: Any, *, clear: bool) -> list[WriteResult]:
+        """Re-send records refused for one bad *optional* value with that field left out
+        (``clear``: an update sends it empty), so one bad pick-list option does not refuse a
+        whole patient; the result carries the field as a field-level finding. A bad required
+        value, a reference or the source id still refuses the record."""
+        emptied: dict[int, list[RecordError]] = {}
+        payloads = [dict(it.payload) for it in items]
+        for _ in range(MAX_EMPTIED):
+            todo = []
+            for i, res in enumerate(results):
+                if i < len(payloads) and (f := self._optional_field(dest_object, payloads[i],
+                                                                    res)):
+                    assert isinstance(res.error, RecordError)
+                    emptied.setdefault(i, []).append(res.error)
+                    if clear:
+                        payloads[i][f] = None
+                    else:
+                        payloads[i].pop(f)
+                    todo.append(i)
+            if not todo:
+                break
+            again = call([(items[i], payloads[i]) for i in todo])
+            for i, res in zip(todo, again, strict=True):
+                results[i] = res
+        for i, errs in emptied.items():
+            if results[i].ok:
+                results[i].field_errors.extend(errs)
+        return results
 
     def _reason(self, err: FerryError | None) -> tuple[str | None, str]:
         if isinstance(err, RecordError):
@@ -102,6 +167,8 @@ class Writer:
         seqs = self._intents("create", dest_object, items, detail)
         killpoint.reached("after-intent", "create", dest_object)
         results = self.dest.create(dest_object, [it.payload for it in items])
+        results = self._send(dest_object, items, list(results), lambda todo: self.dest.create(
+            dest_object, [p for _, p in todo]), clear=False)
         killpoint.reached("after-call", "create", dest_object)
         return self._outcomes("create", dest_object, items, seqs, results, detail,
                               map_as=dest_object, stage="load")
@@ -117,6 +184,8 @@ class Writer:
         seqs = self._intents("update", dest_object, items, detail)
         killpoint.reached("after-intent", "update", dest_object)
         results = self.dest.update(dest_object, [(str(it.dest_id), it.payload) for it in items])
+        results = self._send(dest_object, items, list(results), lambda todo: self.dest.update(
+            dest_object, [(str(it.dest_id), p) for it, p in todo]), clear=True)
         killpoint.reached("after-call", "update", dest_object)
         return self._outcomes("update", dest_object, items, seqs, results, detail,
                               map_as=map_as, stage="load")
