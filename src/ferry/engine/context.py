@@ -131,6 +131,8 @@ class LoadContext:
     dry_run: bool = False
     only: set[tuple[str, str]] | None = None  # (object, source_id) of a sample
     changed_since: str | None = None  # delta: only records staged after this instant
+    #: delta: source object → ids to load again although unchanged (held, or a missing parent)
+    retry: dict[str, set[str]] | None = None
     hold: Hold | None = None
     #: set while extraction runs alongside: tells whether an object is completely staged
     extracted: Callable[[str], bool] | None = None

@@ -62,8 +62,19 @@ def _candidates(ctx: LoadContext, om: ObjectMap) -> Any:
     if ctx.extracted is not None:
         batches = ctx.store.follow_batches(om.source, ctx.batch_size,
                                            finished=lambda: ctx.extracted(om.source))
+    again = set((ctx.retry or {}).get(om.source, ()))
     for batch in batches:
         chosen = [s for s in batch if ctx.selected(om.source, s.source_id)]
+        again.difference_update(s.source_id for s in chosen)
+        if chosen:
+            yield chosen
+    # a delta pass also retries what an earlier pass held (PHI review since decided) or could
+    # not link (its parent had no destination record yet), though the source did not change it
+    waiting = sorted(again)
+    for i in range(0, len(waiting), ctx.batch_size):
+        chosen = [s for sid in waiting[i:i + ctx.batch_size]
+                  if (s := ctx.store.get(om.source, sid)) is not None and not s.deleted
+                  and ctx.selected(om.source, sid)]
         if chosen:
             yield chosen
 

@@ -177,7 +177,8 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
          only: set[tuple[str, str]] | None = None, changed_since: str | None = None,
          extracted: Callable[[str], bool] | None = None, hold: Hold | None = None,
          progress: Callable[[str, int, int], None] | None = None,
-         dest: Destination | None = None) -> LoadReport:
+         dest: Destination | None = None,
+         retry: dict[str, set[str]] | None = None) -> LoadReport:
     """Load staged records through the confirmed map (a run, a sample or a delta pass)."""
     doc = apply_keys(confirmed_mapping(project), project.store)
     if not prepared(doc, project.store):
@@ -208,7 +209,7 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
         dd = {"groups": res.groups, "merged": res.merged, "probable": res.probable}
     ctx = LoadContext(store, project.audit, dest, doc, compiled, owners, run_id,
                       batch_size=project.settings.options.batch_size, dry_run=dry_run, only=only,
-                      changed_since=changed_since, hold=hold, progress=progress,
+                      changed_since=changed_since, retry=retry, hold=hold, progress=progress,
                       extracted=extracted, tmp_dir=project.state_dir / TMP_DIR)
     from ferry.engine.load import run_load
 
@@ -296,10 +297,38 @@ def delta(project: Project, *, progress: Callable[[str, int, int], None] | None 
     since_by = {obj: (dt.datetime.fromisoformat(wm) if (wm := watermark(project.store, obj))
                       else None) for obj in objects}
     _, total = run_extract(project, since_by_object=since_by)  # one source, one pass
-    report = load(project, kind="delta", changed_since=started, progress=progress, hold=hold)
+    report = load(project, kind="delta", changed_since=started, progress=progress, hold=hold,
+                  retry=waiting(project.store))
     deletions = _apply_deletions(project, report.run_id, started)
     report.deletions = deletions.as_dict()
     return total, report, deletions.deleted + deletions.dependants_deleted
+
+
+#: skip stages of records a later pass can deliver unchanged: held for PHI review (decided
+#: since), or referring to a parent that had no destination record yet
+RETRY_STAGES = ("hold", "reference")
+
+
+def waiting(store: Any) -> dict[str, set[str]]:
+    """Records whose latest outcome is a hold or a missing parent, with no write since: the next
+    delta pass tries them again (a note approved after a pass held its new content)."""
+    last_skip = dict(store.conn.execute(
+        "SELECT ref, max(at) FROM skips WHERE stage IN (?,?) GROUP BY ref", RETRY_STAGES
+    ).fetchall())
+    last_write: dict[str, str] = {}
+    refs = sorted(last_skip)
+    for i in range(0, len(refs), 500):
+        chunk = refs[i:i + 500]
+        last_write.update(store.conn.execute(
+            "SELECT src_ref, max(at) FROM audit WHERE kind='done' AND op IN"
+            f" ('create','update','upload') AND src_ref IN ({','.join('?' * len(chunk))})"  # noqa: S608
+            " GROUP BY src_ref", chunk).fetchall())
+    out: dict[str, set[str]] = {}
+    for ref, at in last_skip.items():
+        parts = str(ref).split(":", 2)
+        if len(parts) == 3 and parts[0] == "source" and str(at) >= str(last_write.get(ref, "")):
+            out.setdefault(parts[1], set()).add(parts[2])
+    return out
 
 
 def _apply_deletions(project: Project, run_id: str, since: str) -> DeletionReport:
