@@ -33,8 +33,15 @@ def test_sessions_versions_and_limit_header(sf: Any) -> None:
     h = sf()
     anon = httpx.get(h.base_url + "/services/data/v62.0/sobjects",
                      verify=h.creds["ca_bundle"])
-    assert anon.status_code == 401 and anon.json()[0]["errorCode"] == "INVALID_SESSION_ID"
+    assert anon.status_code == 401
+    # the documented shape exactly: no ``fields`` key on 401 and 404 bodies
+    assert anon.json() == [{"message": "Session expired or invalid",
+                            "errorCode": "INVALID_SESSION_ID"}]
     raw = h.raw()
+    missing = raw.get("sobjects/Contact/003000000000000AAA")
+    assert missing.status_code == 404
+    assert missing.json() == [{"message": "The requested resource does not exist",
+                               "errorCode": "NOT_FOUND"}]
     assert raw.get(h.base_url + "/services/data/v25.0/sobjects").status_code == 410
     ok = raw.get("sobjects/")  # trailing slash is the same resource
     assert ok.status_code == 200 and ok.headers["Sforce-Limit-Info"].startswith("api-usage=")

@@ -30,10 +30,18 @@ ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
                           " request was using AllOrNone header", "fields": []}
 
 
+#: statuses whose documented body has no ``fields`` key (NOTES §1: 401
+#: ``[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]``; the REST
+#: guide's status-code page: 404 ``[{"errorCode":"NOT_FOUND","message":...}]``)
+NO_FIELDS = {401, 404}
+
+
 def sf_error(status: int, code: str, message: str, fields: list[str] | None = None
              ) -> JSONResponse:
-    return JSONResponse([{"message": message, "errorCode": code, "fields": fields or []}],
-                        status_code=status)
+    body: dict[str, Any] = {"message": message, "errorCode": code}
+    if fields is not None or status not in NO_FIELDS:
+        body["fields"] = fields or []
+    return JSONResponse([body], status_code=status)
 
 
 class Api:
