@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import datetime as dt
 import hashlib
 import mimetypes
 import re
@@ -101,6 +102,47 @@ def _shared_rules(orm: Orm, model: str, rec: Rec, vals: dict[str, Any], uid: int
         if irm:
             rec["res_model"] = irm["model"]
             _check_document(orm, irm["model"], rec.get("res_id"), uid)
+    elif model == "crm.tag":
+        if any(t["name"] == rec.get("name") and t["id"] != rec.get("id")
+               for t in orm.table(model).values()):
+            raise _sql_check("Tag name already exists!")
+    elif model == "calendar.event":
+        _event_times(orm, rec, vals, uid)
+
+
+def _event_times(orm: Orm, rec: Rec, vals: dict[str, Any], uid: int) -> None:
+    """calendar.event (17): an all-day event runs from its dates; ``stop`` is computed from
+    ``start`` + ``duration`` hours unless written; it may not end before it starts."""
+    irm = orm.table("ir.model").get(rec.get("res_model_id") or 0)
+    rec["res_model"] = irm["model"] if irm else False
+    if rec.get("allday") and rec.get("start_date"):
+        rec["start"] = f"{rec['start_date']} 08:00:00"
+        rec["stop"] = f"{rec.get('stop_date') or rec['start_date']} 18:00:00"
+    if rec.get("start") and ("stop" not in vals or not rec.get("stop")) and not rec.get("allday"):
+        start = dt.datetime.strptime(rec["start"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+        hours = float(rec.get("duration") or 0.0)
+        rec["stop"] = (start + dt.timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M:%S")
+    if rec.get("start") and rec.get("stop") and rec["stop"] < rec["start"]:
+        raise ValidationError(
+            "The ending date and time cannot be earlier than the starting date and time.\n"
+            f"Meeting “{rec.get('name') or ''}” starts at {rec['start']} and ends at"
+            f" {rec['stop']}")
+
+
+def _archive_rule(orm: Orm, rec: Rec, uid: int) -> None:
+    """res.partner ``write`` (17): a contact linked to an active user cannot be archived."""
+    users = [u for u in orm.table("res.users").values()
+             if u.get("partner_id") == rec["id"] and u.get("active")]
+    if not users:
+        return
+    names = ", ".join(u["name"] for u in users)
+    if orm.is_admin(uid):  # a RedirectWarning to the users list: Fault 2 all the same
+        raise UserError("You cannot archive contacts linked to an active user.\n"
+                        "You first need to archive their associated user.\n\n"
+                        f"Linked active users : {names}")
+    raise ValidationError("You cannot archive contacts linked to an active user.\n"
+                          "Ask an administrator to archive their associated user first.\n\n"
+                          f"Linked active users :\n{names}")
 
 
 def _new_field(orm: Orm, rec: Rec) -> None:
@@ -192,7 +234,9 @@ def before_write(orm: Orm, model: str, rec: Rec, changes: Rec, vals: dict[str, A
                  uid: int) -> None:
     merged = {**rec, **changes}
     _shared_rules(orm, model, merged, vals, uid)
-    for key in ("is_company", "probability", "res_model"):
+    if model == "res.partner" and changes.get("active") is False and rec.get("active"):
+        _archive_rule(orm, rec, uid)
+    for key in ("is_company", "probability", "res_model", "stop"):
         if key in merged and merged[key] != rec.get(key) and key not in changes:
             changes[key] = merged[key]
     if model == "account.move" and rec.get("state") != "draft" \

@@ -15,7 +15,9 @@ from ferry.sandbox.odoo.exceptions import AccessError, UserError, ValidationErro
 from ferry.sandbox.odoo.orm import REFERENCES, Orm, Rec
 
 RECORD_METHODS = {"read", "write", "unlink", "name_get", "message_post", "action_post",
-                  "button_cancel", "button_draft"}
+                  "button_cancel", "button_draft", "toggle_active", "action_archive",
+                  "action_unarchive"}
+ARCHIVING = {"toggle_active", "action_archive", "action_unarchive"}
 
 
 def _ids(value: Any) -> list[int]:
@@ -43,7 +45,8 @@ class ModelProxy:
                 or (method == "message_post" and not self.md.thread) \
                 or (method in ("action_post", "button_cancel", "button_draft")
                     and self.model != "account.move") \
-                or (method == "context_get" and self.model != "res.users"):
+                or (method == "context_get" and self.model != "res.users") \
+                or (method in ARCHIVING and "active" not in self.md.fields):
             raise AttributeError(f"The method '{method}' does not exist on the model"
                                  f" '{self.model}'")
         return fn(*args, **kwargs)
@@ -297,6 +300,33 @@ class ModelProxy:
         cur = list(self.orm.table(self.model)[rid].get(name) or [])
         new = cur + [i for i in ids if i not in cur] if add else list(dict.fromkeys(ids))
         self.orm.update(self.model, rid, {name: new})
+
+    # ------------------------------------------------------------------ archiving
+    def rpc_toggle_active(self, ids: Any) -> None:
+        """BaseModel.toggle_active (17): flips ``active`` and returns None, so over XML-RPC the
+        change commits and the caller gets Fault 1 (cannot marshal None); JSON-RPC says null.
+        crm.lead's override zeroes the probability of what it archives and clears the lost
+        reason of what it restores."""
+        recs = self.orm.browse(self.model, _ids(ids), self.uid)
+        on = [r["id"] for r in recs if r.get("active")]
+        off = [r["id"] for r in recs if not r.get("active")]
+        if on:
+            self.rpc_write(on, {"active": False})
+        if off:
+            self.rpc_write(off, {"active": True})
+        if self.model == "crm.lead":
+            if on:
+                self.rpc_write(on, {"probability": 0})
+            if off:
+                self.rpc_write(off, {"lost_reason_id": False})
+
+    def rpc_action_archive(self, ids: Any) -> None:
+        recs = self.orm.browse(self.model, _ids(ids), self.uid)
+        return self.rpc_toggle_active([r["id"] for r in recs if r.get("active")])
+
+    def rpc_action_unarchive(self, ids: Any) -> None:
+        recs = self.orm.browse(self.model, _ids(ids), self.uid)
+        return self.rpc_toggle_active([r["id"] for r in recs if not r.get("active")])
 
     # ------------------------------------------------------------------ model-specific
     def rpc_message_post(self, ids: Any, body: str = "", subject: str | None = None,

@@ -5,7 +5,19 @@ Only what a CRM migration touches is modelled, but each model carries the attrib
 and users' scripts decide what to send from them. Version drift is encoded here, not scattered:
 ``mobile`` exists on res.partner / crm.lead up to 18 and is gone in 19 (odoo/odoo#189739);
 ``keep_done`` on mail.activity.type exists in 17/18; res.users ``groups_id`` became ``group_ids``
-in 19.
+in 19; ``res.partner.title`` (model and field) is gone from saas-18.1 (odoo/odoo#187357, seen in
+odoo/upgrade-util#177), so 19 has neither.
+
+Odoo 17 definitions followed (odoo/odoo 17.0 ``addons/base/models/res_partner.py``,
+``res_company.py``, ``res_partner_industry``; ``addons/crm/models/crm_lead.py``,
+``crm_lost_reason.py``; ``addons/sales_team/models/crm_tag.py``;
+``addons/calendar/models/calendar_event.py``): res.partner ``_order = "complete_name ASC, id
+DESC"`` with ``complete_name`` stored-computed ("Company, Contact" for a company's contact),
+``commercial_partner_id`` computed (the company at the top of the ``parent_id`` chain, or the
+partner itself), ``category_id`` many2many tags, ``title``, ``company_id``, ``industry_id``,
+``tz`` (every IANA zone, ``Etc/*`` last); res.partner.category ``_order = 'name'``; crm.tag
+unique names; crm.lead ``tag_ids``, ``lost_reason_id`` (ondelete restrict), ``company_id``;
+calendar.event ``_order = "start desc"``, ``stop`` from ``start`` + ``duration`` hours.
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import available_timezones
 
 FIELD_TYPES = ("char", "text", "html", "integer", "float", "monetary", "boolean", "date",
                "datetime", "selection", "many2one", "one2many", "many2many", "binary",
@@ -111,6 +124,24 @@ def _address() -> dict[str, F]:
     }
 
 
+#: res.partner ``tz``: as Odoo's ``_tzs``, POSIX ``Etc/*`` entries sorted last
+TIMEZONES = [(z, z) for z in sorted(available_timezones(),
+                                    key=lambda z: z if not z.startswith("Etc/") else "_" + z)]
+
+
+def _main_company(orm: Any, uid: int) -> int | bool:
+    companies = orm.table("res.company")
+    return min(companies) if companies else False
+
+
+def _one_hour(orm: Any, uid: int) -> float:
+    return 1.0
+
+
+def _now(orm: Any, uid: int) -> str:
+    return str(orm.now())
+
+
 MESSAGE_TYPES = [("email", "Incoming Email"), ("comment", "Comment"),
                  ("email_outgoing", "Outgoing Email"), ("notification", "System notification"),
                  ("auto_comment", "Automated Targeted Notification"),
@@ -147,10 +178,45 @@ def build_models(version: int, accounting: bool) -> dict[str, ModelDef]:
         "lang": F("selection", "Language", selection=[("en_US", "English (US)")],
                   default="en_US"),
         "active": F("boolean", "Active", default=True),
+        "complete_name": F("char", "Complete Name", computed=True, index=True),
+        "category_id": F("many2many", "Tags", relation="res.partner.category"),
+        "company_id": F("many2one", "Company", relation="res.company", index=True),
+        "industry_id": F("many2one", "Industry", relation="res.partner.industry"),
+        "tz": F("selection", "Timezone", selection=TIMEZONES,
+                help="When printing documents and exporting/importing data, time values are"
+                     " computed according to this timezone."),
+        "commercial_partner_id": F("many2one", "Commercial Entity", relation="res.partner",
+                                   computed=True, index=True),
     }
     if version <= 18:
         partner["mobile"] = F("char", "Mobile")
-    add("res.partner", "Contact", partner, order="name, id", thread=True)
+        partner["title"] = F("many2one", "Title", relation="res.partner.title")
+    add("res.partner", "Contact", partner, order="complete_name ASC, id DESC", thread=True)
+    add("res.partner.category", "Partner Tags", {
+        "name": F("char", "Tag Name", required=True),
+        "color": F("integer", "Color"),
+        "parent_id": F("many2one", "Parent Category", relation="res.partner.category",
+                       ondelete="cascade", index=True),
+        "child_ids": F("one2many", "Child Tags", relation="res.partner.category",
+                       relation_field="parent_id"),
+        "active": F("boolean", "Active", default=True,
+                    help="The active field allows you to hide the category without removing"
+                         " it.")}, order="name")
+    if version <= 18:
+        add("res.partner.title", "Partner Title", {
+            "name": F("char", "Title", required=True),
+            "shortcut": F("char", "Abbreviation")}, order="name")
+    add("res.partner.industry", "Industry", {
+        "name": F("char", "Name"), "full_name": F("char", "Full Name"),
+        "active": F("boolean", "Active", default=True)}, order="name")
+    add("res.company", "Companies", {
+        "name": F("char", "Company Name", required=True),
+        "partner_id": F("many2one", "Partner", relation="res.partner", required=True,
+                        ondelete="restrict"),
+        "currency_id": F("many2one", "Currency", relation="res.currency"),
+        "sequence": F("integer", "Sequence", default=10),
+        "active": F("boolean", "Active", default=True)},
+        order="sequence, name", create_group="admin", write_group="admin")
 
     users = {
         "login": F("char", "Login", required=True),
@@ -196,11 +262,44 @@ def build_models(version: int, accounting: bool) -> dict[str, ModelDef]:
                       selection=[("0", "Low"), ("1", "Medium"), ("2", "High"),
                                  ("3", "Very High")]),
         "active": F("boolean", "Active", default=True),
+        "tag_ids": F("many2many", "Tags", relation="crm.tag",
+                     help="Classify and analyze your lead/opportunity categories like: Training,"
+                          " Service"),
+        "lost_reason_id": F("many2one", "Lost Reason", relation="crm.lost.reason",
+                            ondelete="restrict", index=True),
+        "company_id": F("many2one", "Company", relation="res.company", index=True,
+                        default=_main_company),
         **_address(),
     }
     if version <= 18:
         lead["mobile"] = F("char", "Mobile")
     add("crm.lead", "Lead/Opportunity", lead, order="priority desc, id desc", thread=True)
+    add("crm.tag", "CRM Tag", {
+        "name": F("char", "Tag Name", required=True),
+        "color": F("integer", "Color")}, order="id")
+    add("crm.lost.reason", "Opp. Lost Reason", {
+        "name": F("char", "Description", required=True),
+        "active": F("boolean", "Active", default=True)}, order="id")
+    add("calendar.event", "Calendar Event", {
+        "name": F("char", "Meeting Subject", required=True),
+        "start": F("datetime", "Start", required=True, default=_now),
+        "stop": F("datetime", "Stop", required=True),
+        "allday": F("boolean", "All Day", default=False),
+        "start_date": F("date", "Start Date"), "stop_date": F("date", "End Date"),
+        "duration": F("float", "Duration", default=_one_hour),
+        "description": F("html", "Description"),
+        "location": F("char", "Location"),
+        "partner_ids": F("many2many", "Attendees", relation="res.partner"),
+        "user_id": F("many2one", "Organizer", relation="res.users", default=_current_user),
+        "res_model_id": F("many2one", "Document Model", relation="ir.model",
+                          ondelete="cascade"),
+        "res_model": F("char", "Document Model Name", computed=True),
+        "res_id": F("many2one_reference", "Document ID"),
+        "opportunity_id": F("many2one", "Opportunity", relation="crm.lead",
+                            index=True),
+        "show_as": F("selection", "Show as", default="busy",
+                     selection=[("free", "Available"), ("busy", "Busy")]),
+        "active": F("boolean", "Active", default=True)}, order="start desc", thread=True)
     add("crm.stage", "CRM Stages", {
         "name": F("char", "Stage Name", required=True),
         "sequence": F("integer", "Sequence", default=1),

@@ -231,6 +231,17 @@ class Orm:
                           if r.get(inverse) == rec["id"])
         if model == "res.partner" and name == "company_type":
             return "company" if rec.get("is_company") else "person"
+        if model == "res.partner" and name == "complete_name":
+            return self.complete_name(rec)
+        if model == "res.partner" and name == "commercial_partner_id":
+            seen: set[int] = set()
+            while rec.get("parent_id") and not rec.get("is_company") and rec["id"] not in seen:
+                seen.add(rec["id"])
+                parent = self.data[model].get(rec["parent_id"])
+                if parent is None:
+                    break
+                rec = parent
+            return rec["id"]
         if model == "account.move" and name == "amount_total":
             return round(sum(self.computed("account.move.line", ln, "price_subtotal")
                              for ln in self.data["account.move.line"].values()
@@ -241,12 +252,24 @@ class Orm:
             return f"{rec['module']}.{rec['name']}"
         return rec.get(name, False)
 
+    def complete_name(self, rec: Rec) -> str:
+        """res.partner ``_get_complete_name`` (17): a company's contact reads "Company, Name";
+        an unnamed invoice/delivery/other address takes its type's label."""
+        name = rec.get("name") or ""
+        parent = self.data["res.partner"].get(rec.get("parent_id") or 0)
+        if parent is not None:
+            kind = rec.get("type") or "contact"
+            if not name and kind in ("invoice", "delivery", "other"):
+                f = self.models["res.partner"].fields["type"]
+                name = dict(f.selection or []).get(kind, kind)
+            if not rec.get("is_company"):
+                name = f"{parent.get('name') or ''}, {name}"
+        return name.strip()
+
     def display_name(self, model: str, rec: Rec) -> str:
         md = self.models[model]
-        if model == "res.partner" and rec.get("parent_id") and rec.get("name"):
-            parent = self.data[model].get(rec["parent_id"])
-            if parent:
-                return f"{parent.get('name') or ''}, {rec['name']}"
+        if model == "res.partner":
+            return self.complete_name(rec) or f"{model},{rec['id']}"
         value = rec.get(md.rec_name) if md.rec_name in md.fields else False
         return str(value) if value else f"{model},{rec['id']}"
 

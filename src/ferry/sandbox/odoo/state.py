@@ -40,6 +40,20 @@ ACTIVITY_TYPES = [("mail_activity_data_email", "Email", "default", "fa-envelope"
 CURRENCIES = [("USD", "$"), ("EUR", "€"), ("GBP", "£"), ("INR", "₹"), ("AUD", "$")]
 SUBTYPES = [("mt_comment", "Discussions", False), ("mt_note", "Note", True),
             ("mt_activities", "Activities", False)]
+#: base data (odoo 17 ``base/data``): partner titles (xmlid, name, shortcut) — 17/18 only
+TITLES = [("res_partner_title_madam", "Madam", "Mrs."), ("res_partner_title_miss", "Miss", "Miss"),
+          ("res_partner_title_mister", "Mister", "Mr."),
+          ("res_partner_title_doctor", "Doctor", "Dr."),
+          ("res_partner_title_prof", "Professor", "Prof.")]
+#: part of ``base/data/res.partner.industry.csv`` (NACE sections)
+INDUSTRIES = [("M", "Scientific", "M - PROFESSIONAL, SCIENTIFIC AND TECHNICAL ACTIVITIES"),
+              ("P", "Education", "P - EDUCATION"),
+              ("Q", "Health/Social", "Q - HUMAN HEALTH AND SOCIAL WORK ACTIVITIES"),
+              ("S", "Other Services", "S - OTHER SERVICE ACTIVITIES")]
+#: ``crm/data/crm_lost_reason_data.xml``
+LOST_REASONS = [("lost_reason_1", "Too expensive"),
+                ("lost_reason_2", "We don't have people/skills"),
+                ("lost_reason_3", "Not enough stock")]
 MODULES = [("base", "Base", True), ("web", "Web", True), ("mail", "Discuss", True),
            ("contacts", "Contacts", True), ("calendar", "Calendar", True),
            ("crm", "CRM", True), ("sale", "Sales", False), ("account", "Invoicing", None),
@@ -121,6 +135,8 @@ def new_database(*, version: int, accounting: bool, db: str, admin_login: str,
     groups = "group_ids" if version >= 19 else "groups_id"
     company = root._create_one({"name": "My Company", "is_company": True})
     _xmlid(orm, "base", "main_partner", "res.partner", company)
+    _xmlid(orm, "base", "main_company", "res.company",
+           create("res.company", {"name": "My Company", "partner_id": company}))
     bot = root._create_one({"name": "OdooBot", "active": False})
     create("res.users", {"login": "__system__", "name": "OdooBot", "partner_id": bot,
                          "active": False, groups: [[6, 0, [user_group]]]})
@@ -147,6 +163,17 @@ def new_database(*, version: int, accounting: bool, db: str, admin_login: str,
            create("crm.team", {"name": "Sales", "sequence": 1, "user_id": admin}))
     for code, symbol in CURRENCIES:
         create("res.currency", {"name": code, "symbol": symbol})
+    orm.table("res.company")[1]["currency_id"] = next(
+        c["id"] for c in orm.table("res.currency").values() if c["name"] == orm.company_currency)
+    if "res.partner.title" in orm.models:
+        for xml, name, shortcut in TITLES:
+            _xmlid(orm, "base", xml, "res.partner.title",
+                   create("res.partner.title", {"name": name, "shortcut": shortcut}))
+    for code, name, full in INDUSTRIES:
+        _xmlid(orm, "base", f"res_partner_industry_{code}", "res.partner.industry",
+               create("res.partner.industry", {"name": name, "full_name": full}))
+    for xml, name in LOST_REASONS:
+        _xmlid(orm, "crm", xml, "crm.lost.reason", create("crm.lost.reason", {"name": name}))
     for xml, name, internal in SUBTYPES:
         _xmlid(orm, "mail", xml, "mail.message.subtype", create(
             "mail.message.subtype", {"name": name, "internal": internal}))
