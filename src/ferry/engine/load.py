@@ -28,7 +28,7 @@ from ferry.model.staging import StagedRecord
 
 FOLD_SCHEMA = """
 CREATE TABLE IF NOT EXISTS fold_acc (map TEXT NOT NULL, parent_dest TEXT NOT NULL,
-    key TEXT NOT NULL, ord TEXT NOT NULL, source_id TEXT NOT NULL, value BLOB,
+    key TEXT NOT NULL, ord BLOB NOT NULL, source_id TEXT NOT NULL, value BLOB,
     PRIMARY KEY (map, parent_dest, key, source_id));
 CREATE TABLE IF NOT EXISTS fold_state (map TEXT NOT NULL, parent_dest TEXT NOT NULL,
     hash TEXT NOT NULL, PRIMARY KEY (map, parent_dest));

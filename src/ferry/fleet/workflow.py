@@ -22,8 +22,10 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-#: errors a retry cannot fix: a person must act (Ferry's error classes, by name)
-FATAL = ["ConfigError", "MappingError", "IntegrityError", "FatalError", "BudgetExhausted"]
+#: errors a retry cannot fix: a person must act (Ferry's error classes, by name), or a defect
+#: in Ferry (the same code on the same data fails the same way on every worker)
+FATAL = ["ConfigError", "MappingError", "IntegrityError", "FatalError", "BudgetExhausted",
+         "TypeError", "AttributeError", "NameError", "ImportError"]
 
 
 @dataclass
