@@ -8,7 +8,6 @@ and roll back: the live records of the account (soft-deleted ones aside) equal t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,10 +37,8 @@ def _approve_all(om: Any, rec: Any) -> None:
 def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[dict[str, Any]]:
     dest = request.param
-    saved = dict(os.environ)
-    pair = make_pair(tmp_path_factory.mktemp(dest) / "proj", destination=dest, seed=SEED,
-                     patients=PATIENTS, env_prefix=f"FERRY_E2E_{dest.upper()}_")
-    try:
+    with make_pair(tmp_path_factory.mktemp(dest) / "proj", destination=dest, seed=SEED,
+                   patients=PATIENTS, env_prefix=f"FERRY_E2E_{dest.upper()}_") as pair:
         proj = pair.project
         out: dict[str, Any] = {"dest": dest, "pair": pair, "before": state(pair)}
         if dest == "odoo":
@@ -62,10 +59,6 @@ def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         out["rolled_back"] = state(pair)
         out["log"] = proj.audit.verify()
         yield out
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_practice_has_the_dirt_the_oracle_accounts_for() -> None:

@@ -98,13 +98,9 @@ def run_verb(pair: Pair, verb: str, info: dict[str, Any], env: dict[str, str],
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    saved = dict(os.environ)
-    p = make_pair(tmp_path_factory.mktemp("kill") / "proj", destination="odoo", seed=SEED,
-                  patients=PATIENTS, env_prefix="FERRY_KILL_")
-    yield p
-    p.stop()
-    os.environ.clear()
-    os.environ.update(saved)
+    with make_pair(tmp_path_factory.mktemp("kill") / "proj", destination="odoo", seed=SEED,
+                   patients=PATIENTS, env_prefix="FERRY_KILL_") as p:
+        yield p
 
 
 def _verify_log(root: Path) -> tuple[bool, str, int]:
@@ -248,10 +244,8 @@ def test_rollback_of_a_killed_run_removes_what_it_wrote(tmp_path: Path) -> None:
 
     from .setup_pair import approve_phi
 
-    saved = dict(os.environ)
-    pair = make_pair(tmp_path / "proj", destination="odoo", seed=SEED, patients=30,
-                     env_prefix="FERRY_KILLRB_")
-    try:
+    with make_pair(tmp_path / "proj", destination="odoo", seed=SEED, patients=30,
+                   env_prefix="FERRY_KILLRB_") as pair:
         rng = random.Random(7)
         env = subprocess_env(pair)
         switch = KillSwitch(pair.servers[1])
@@ -280,7 +274,3 @@ def test_rollback_of_a_killed_run_removes_what_it_wrote(tmp_path: Path) -> None:
             assert ok, msg
             assert open_intents == 0
             pair.project = Project.at(pair.project.root)
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)

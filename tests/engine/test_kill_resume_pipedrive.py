@@ -10,7 +10,6 @@ source id number.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -37,10 +36,8 @@ def test_kill_after_applied_creates_then_resume(tmp_path: Path) -> None:
     """Each run is killed at a named point (deterministic: no timing, no load dependence), then
     the next one resumes; the last runs to the end. Nothing is missing, nothing doubled — in
     particular no file is lost or uploaded twice."""
-    saved = dict(os.environ)
-    pair = make_pair(tmp_path / "proj", destination="pipedrive", seed=SEED, patients=16,
-                     env_prefix="FERRY_KILLPD_")
-    try:
+    with make_pair(tmp_path / "proj", destination="pipedrive", seed=SEED, patients=16,
+                   env_prefix="FERRY_KILLPD_") as pair:
         env = subprocess_env(pair)
         P.run_extract(pair.project)
         P.run_prepare(pair.project)
@@ -80,20 +77,14 @@ def test_kill_after_applied_creates_then_resume(tmp_path: Path) -> None:
             project.store.close()
         keys = [(s.ref, s.field, s.reason) for s in shown]
         assert len(keys) == len(set(keys)) and len(raw) > len(shown), (len(raw), len(shown))
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_prepare_killed_after_schema_creates_still_rolls_back_clean(tmp_path: Path) -> None:
     """``prepare`` killed just after Pipedrive applied a pipeline, a stage or a field create
     (the outcome never logged), then resumed: the resumed attempt finds the item already there,
     yet rollback still removes it, because the first attempt wrote down that it did not exist."""
-    saved = dict(os.environ)
-    pair = make_pair(tmp_path / "proj", destination="pipedrive", seed=SEED, patients=12,
-                     env_prefix="FERRY_KILLPREP_")
-    try:
+    with make_pair(tmp_path / "proj", destination="pipedrive", seed=SEED, patients=12,
+                   env_prefix="FERRY_KILLPREP_") as pair:
         env = subprocess_env(pair)
         switch = KillSwitch(pair.servers[1])
         P.run_extract(pair.project)
@@ -128,7 +119,3 @@ def test_prepare_killed_after_schema_creates_still_rolls_back_clean(tmp_path: Pa
             live = [sorted(f["field_name"] for f in state["fields"][obj] if not f["is_deleted"])
                     for state in (after, {"fields": {obj: fields}})]
             assert live[0] == live[1], obj
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)

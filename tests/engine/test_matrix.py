@@ -34,15 +34,11 @@ _n = itertools.count()
 
 @pytest.mark.parametrize(("source", "destination"),
                          list(itertools.product(SOURCES, DESTINATIONS)))
-def test_pair_end_to_end(source: str, destination: str, tmp_path: Path,
-                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pair_end_to_end(source: str, destination: str, tmp_path: Path) -> None:
     dest_extra = {"plan": "ultimate", "seats": 10} if destination == "pipedrive" else {}
-    pair = start_pair(tmp_path / "project", source=source, destination=destination,
-                      patients=12, seed=5, time_scale=2000.0, dest_extra=dest_extra,
-                      env_prefix=f"FERRY_MATRIX_{next(_n)}_")
-    for k, v in pair.env.items():  # start_pair exported them; undo that after the test
-        monkeypatch.setenv(k, v)
-    try:
+    with start_pair(tmp_path / "project", source=source, destination=destination,
+                    patients=12, seed=5, time_scale=2000.0, dest_extra=dest_extra,
+                    env_prefix=f"FERRY_MATRIX_{next(_n)}_") as pair:
         project = pair.project
         P.run_extract(project)
         mapflow.place_columns(project)
@@ -66,6 +62,4 @@ def test_pair_end_to_end(source: str, destination: str, tmp_path: Path,
         result = P.run_rollback(project)
         assert result.verified, result.failures[:5]
         assert _dest_counts(project) == baseline
-    finally:
-        pair.stop()
 

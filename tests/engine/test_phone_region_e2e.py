@@ -5,8 +5,6 @@ numbers stored as +44)."""
 
 from __future__ import annotations
 
-import os
-
 import httpx
 
 from ferry.engine import pipeline as P
@@ -18,10 +16,8 @@ SEED, PATIENTS = 1, 24  # seed 1: the practice's home locale is en_AU
 
 
 def test_au_practice_stores_only_valid_numbers(tmp_path) -> None:
-    saved = dict(os.environ)
-    pair = make_pair(tmp_path / "proj", destination="pipedrive", seed=SEED, patients=PATIENTS,
-                     env_prefix="FERRY_PHONE_")
-    try:
+    with make_pair(tmp_path / "proj", destination="pipedrive", seed=SEED, patients=PATIENTS,
+                   env_prefix="FERRY_PHONE_") as pair:
         proj = pair.project
         P.run_extract(proj)
         assert proj.phone_region == "AU"
@@ -37,10 +33,6 @@ def test_au_practice_stores_only_valid_numbers(tmp_path) -> None:
         skipped = {s.ref.rsplit(":", 1)[-1] for s in proj.store.skips()
                    if "phone number" in s.reason}
         assert bad and bad <= skipped, (bad, skipped, report)
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _au(state):

@@ -4,7 +4,6 @@ every value the run writes."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,8 @@ from .setup_pair import make_pair
 
 
 def test_prepare_before_extract_is_refused_then_works(tmp_path: Path) -> None:
-    saved = dict(os.environ)
-    pair = make_pair(tmp_path / "proj", destination="odoo", seed=28, patients=8,
-                     env_prefix="FERRY_ORDER_")
-    try:
+    with make_pair(tmp_path / "proj", destination="odoo", seed=28, patients=8,
+                   env_prefix="FERRY_ORDER_") as pair:
         with pytest.raises(MappingError, match="run `ferry extract` before `ferry prepare`"):
             P.run_prepare(pair.project)
         P.run_extract(pair.project)
@@ -28,7 +25,3 @@ def test_prepare_before_extract_is_refused_then_works(tmp_path: Path) -> None:
         report = P.load(pair.project, hold=lambda om, rec: None)
         assert report.stats["patient_partner"].created == 8 - report.stats[
             "patient_partner"].merged
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)

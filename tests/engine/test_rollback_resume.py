@@ -10,7 +10,6 @@ The kill is deterministic: ``FERRY_KILL_AT`` names the point (``ferry.connectors
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -55,10 +54,8 @@ def _driver(root: Path, verb: str, env: dict[str, str]) -> subprocess.CompletedP
 ])
 def test_rollback_killed_after_a_removal_resumes(tmp_path: Path, destination: str,
                                                  kill_at: str) -> None:
-    saved = dict(os.environ)
-    pair = make_pair(tmp_path / "proj", destination=destination, seed=5, patients=8,
-                     env_prefix="FERRY_RBRES_")
-    try:
+    with make_pair(tmp_path / "proj", destination=destination, seed=5, patients=8,
+                   env_prefix="FERRY_RBRES_") as pair:
         before = schema_view(_get(pair.dest_info, "/_sandbox/state"), destination)
         P.run_extract(pair.project)
         P.run_prepare(pair.project)
@@ -74,10 +71,6 @@ def test_rollback_killed_after_a_removal_resumes(tmp_path: Path, destination: st
         assert after == before
         ok, msg, open_intents = _verify_log(pair.project.root)
         assert ok and open_intents == 0, (msg, open_intents)
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_second_rollback_still_reports_what_the_first_left(tmp_path: Path) -> None:
@@ -85,10 +78,8 @@ def test_second_rollback_still_reports_what_the_first_left(tmp_path: Path) -> No
     its runs open: running it again checks again and says NOT verified, not "0 runs, verified"."""
     from .setup_pair import approve_phi
 
-    saved = dict(os.environ)
-    pair = make_pair(tmp_path / "proj", destination="odoo", seed=5, patients=6,
-                     env_prefix="FERRY_RBTWICE_")
-    try:
+    with make_pair(tmp_path / "proj", destination="odoo", seed=5, patients=6,
+                   env_prefix="FERRY_RBTWICE_") as pair:
         project = pair.project
         P.run_extract(project)
         P.run_prepare(project)
@@ -102,7 +93,3 @@ def test_second_rollback_still_reports_what_the_first_left(tmp_path: Path) -> No
         assert second.runs == first.runs
         assert not second.verified and second.counts_after.get("res.partner") == \
             first.counts_after.get("res.partner")
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)

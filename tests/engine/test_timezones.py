@@ -9,7 +9,6 @@ before: the CRM's date field (close date, activity date, deadline) would name th
 from __future__ import annotations
 
 import datetime as dt
-import os
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -48,14 +47,12 @@ def _key(doc, target: str, name: str, dest) -> str:
 
 @pytest.mark.parametrize("destination", ["pipedrive", "salesforce", "odoo"])
 def test_nine_am_in_sydney_lands_at_nine_am_sydney(destination, tmp_path):
-    saved = dict(os.environ)
-    pair = start_pair(tmp_path / "proj", source="practicehub", destination=destination,
-                      patients=6, seed=12, time_scale=2000.0, surface="documented",
-                      source_extra={"region": "sydney"},
-                      dest_extra={"plan": "ultimate", "seats": 10}
-                      if destination == "pipedrive" else None,
-                      env_prefix=f"FERRY_TZ_{destination.upper()}_")
-    try:
+    with start_pair(tmp_path / "proj", source="practicehub", destination=destination,
+                    patients=6, seed=12, time_scale=2000.0, surface="documented",
+                    source_extra={"region": "sydney"},
+                    dest_extra={"plan": "ultimate", "seats": 10}
+                    if destination == "pipedrive" else None,
+                    env_prefix=f"FERRY_TZ_{destination.upper()}_") as pair:
         proj = confirm_baa(pair.project)
         assert proj.settings.source.model_dump().get("timezone") == "Australia/Sydney"
         target, start_field, day_field = WHERE[destination]
@@ -111,7 +108,3 @@ def test_nine_am_in_sydney_lands_at_nine_am_sydney(destination, tmp_path):
                 assert day == chosen[sid].date(), (destination, day)  # not the UTC day before
         finally:
             dest.close()
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)

@@ -5,7 +5,6 @@ IN (...)`` and fail with MALFORMED_QUERY on every retry)."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -23,10 +22,8 @@ TAG = re.compile(r"\[ferry-id:([^\]]+)\]")
 
 
 def test_salesforce_upload_killed_after_it_landed_resumes(tmp_path: Path) -> None:
-    saved = dict(os.environ)
-    pair = make_pair(tmp_path / "proj", destination="salesforce", seed=9, patients=6,
-                     env_prefix="FERRY_SFUP_")
-    try:
+    with make_pair(tmp_path / "proj", destination="salesforce", seed=9, patients=6,
+                   env_prefix="FERRY_SFUP_") as pair:
         env = subprocess_env(pair)
         P.run_extract(pair.project)
         P.run_prepare(pair.project)
@@ -53,7 +50,3 @@ def test_salesforce_upload_killed_after_it_landed_resumes(tmp_path: Path) -> Non
         assert set(tags) == mapped
         ok, msg, open_intents = _verify_log(pair.project.root)
         assert ok and open_intents == 0, (msg, open_intents)
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)

@@ -4,7 +4,6 @@ Accounting installed and not, a sample diff, and a rollback that leaves Odoo as 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ def pairs(tmp_path: Path) -> Iterator[Any]:
     from ferry.sandbox.harness import start_pair
 
     started: list[Any] = []
-    saved = dict(os.environ)
 
     def start(source: str, accounting: bool, version: int) -> Any:
         if source not in profiles.PROFILES:
@@ -36,10 +34,8 @@ def pairs(tmp_path: Path) -> Iterator[Any]:
         return pair
 
     yield start
-    for p in started:
-        p.stop()
-    os.environ.clear()
-    os.environ.update(saved)
+    for p in reversed(started):  # stops the sandboxes, restores the variables they set
+        p.close()
 
 
 def _state(url: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ an otherwise successful write: a ``load-field`` line in the skip file and an exp
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,14 +85,10 @@ def test_connector_country_state_forms_and_unknown_region(odoo_factory, monkeypa
 def pair(tmp_path: Path) -> Iterator[Any]:
     from ferry.sandbox.harness import start_pair
 
-    saved = dict(os.environ)
-    p = start_pair(tmp_path / "p", source="practicehub", destination="odoo", patients=12,
-                   seed=3, time_scale=1000.0, dest_extra={"version": 17, "accounting": True},
-                   env_prefix="FERRY_RT_")
-    yield p
-    p.stop()
-    os.environ.clear()
-    os.environ.update(saved)
+    with start_pair(tmp_path / "p", source="practicehub", destination="odoo", patients=12,
+                    seed=3, time_scale=1000.0, dest_extra={"version": 17, "accounting": True},
+                    env_prefix="FERRY_RT_") as p:
+        yield p
 
 
 def test_sample_diff_passes_for_patients_in_several_countries(pair: Any) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,10 @@ def pair(tmp_path: Path) -> Iterator[Any]:
 
     if "practicehub" not in profiles.PROFILES or "salesforce" not in profiles.PROFILES:
         pytest.skip("sandbox profiles missing")
-    saved = dict(os.environ)
-    p = start_pair(tmp_path / "proj", source="practicehub", destination="salesforce",
-                   patients=12, seed=3, time_scale=1000.0, env_prefix="FERRY_SFE2E_")
-    yield p
-    gc.collect()  # connectors the engine opened hold TLS keep-alives the server would wait on
-    p.stop()
-    os.environ.clear()
-    os.environ.update(saved)
+    with start_pair(tmp_path / "proj", source="practicehub", destination="salesforce",
+                    patients=12, seed=3, time_scale=1000.0, env_prefix="FERRY_SFE2E_") as p:
+        yield p
+        gc.collect()  # connectors the engine opened hold TLS keep-alives the server waits on
 
 
 def _state(info: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,6 @@ served on an ephemeral 127.0.0.1 port in this process."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,12 +60,9 @@ def serve(tmp: Path, *, patients: int, prefix: str) -> Served:
 @pytest.fixture
 def ui_app(tmp_path: Path) -> Iterator[Served]:
     """A small project (sandboxes up, nothing extracted) behind a running UI."""
-    saved = dict(os.environ)
     s = serve(tmp_path, patients=6, prefix="FERRY_UI_S_")
     try:
         yield s
     finally:
         s.server.stop()
-        s.pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+        s.pair.close()

@@ -8,7 +8,6 @@ Uses Debian's /usr/bin/chromium through Playwright (never a downloaded browser).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -30,7 +29,6 @@ pytestmark = pytest.mark.skipif(
 def flow(tmp_path: Path):
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="playwright is a dev dependency (pip install -e .[dev])")
-    saved = dict(os.environ)
     served = serve(tmp_path, patients=30, prefix="FERRY_UI_B_")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
@@ -42,9 +40,7 @@ def flow(tmp_path: Path):
         finally:
             browser.close()
             served.server.stop()
-            served.pair.stop()
-            os.environ.clear()
-            os.environ.update(saved)
+            served.pair.close()
 
 
 FINISHED = ("() => { const e = document.getElementById('job-status');"

@@ -35,12 +35,10 @@ def test_report_pages_open_with_a_verdict_and_a_picture(tmp_path: Path) -> None:
     from ferry.cli.app import app
     from ferry.sandbox.harness import start_pair
 
-    saved = dict(os.environ)
-    pair = start_pair(tmp_path / "clinic", patients=10, seed=4, time_scale=2000.0,
-                      env_prefix="FERRY_UI_R_")
     runner = CliRunner()
-    root = str(pair.project.root)
-    try:
+    with start_pair(tmp_path / "clinic", patients=10, seed=4, time_scale=2000.0,
+                    env_prefix="FERRY_UI_R_") as pair:
+        root = str(pair.project.root)
         for verb in (["check"], ["extract"], ["map"], ["map", "--confirm"], ["prepare"],
                      ["run"], ["reconcile"]):
             res = runner.invoke(app, [*verb, "-p", root], env={"COLUMNS": "80"})
@@ -48,10 +46,6 @@ def test_report_pages_open_with_a_verdict_and_a_picture(tmp_path: Path) -> None:
             assert res.exit_code in (0, 1) and res.exception is None or \
                 isinstance(res.exception, SystemExit), (verb, res.output[-2000:])
             assert "next:" in res.output, (verb, res.output[-1500:])
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)
     reports = Path(root) / "reports"
     pages = {"check": reports / "check" / "check.html",
              "extract": reports / "extract" / "extract.html",

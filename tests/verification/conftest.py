@@ -5,7 +5,6 @@ prepared, ready for sample/run."""
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ def migration(tmp_path: Path) -> Iterator[Any]:
     from ferry.sandbox.harness import start_pair
 
     pairs: list[Any] = []
-    saved = dict(os.environ)
 
     def start(patients: int = 24, dest_extra: dict[str, Any] | None = None,
               options: dict[str, Any] | None = None, seed: int = 5,
@@ -50,7 +48,5 @@ def migration(tmp_path: Path) -> Iterator[Any]:
 
     yield start
     gc.collect()  # connectors the engine opened and dropped close their keep-alive sockets,
-    for p in pairs:  # so the sandboxes stop at once instead of waiting for them to time out
-        p.stop()
-    os.environ.clear()
-    os.environ.update(saved)
+    for p in reversed(pairs):  # so the sandboxes stop at once instead of waiting for them
+        p.close()  # to time out; close() also restores the variables start_pair set

@@ -31,15 +31,34 @@ class Pair:
     practice: Practice
     env: dict[str, str]
     servers: list[Any] = field(default_factory=list)
+    #: what each variable ``start_pair`` exported held before (None: it was unset)
+    env_before: dict[str, str | None] = field(default_factory=dict)
 
     def stop(self) -> None:
         for s in self.servers:
             s.stop()
         self.servers.clear()
 
+    def close(self) -> None:
+        """Stop the sandboxes and put back the environment variables ``start_pair`` set."""
+        self.stop()
+        for k, v in self.env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self.env_before = {}
+
+    def __enter__(self) -> Pair:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def start_pair(directory: Path, *, source: str = "practicehub", destination: str = "pipedrive",
                patients: int = 200, seed: int = 1, time_scale: float = 50.0,
+               source_time_scale: float | None = None,
                source_faults: str = "", dest_faults: str = "",
                source_extra: dict[str, Any] | None = None,
                dest_extra: dict[str, Any] | None = None,
@@ -50,13 +69,19 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
     """Sandboxes on free ports + a project folder at ``directory`` wired to them (staging in
     the folder's SQLite file, or in the PostgreSQL database ``store`` names).
 
-    ``surface`` defaults to ``extended`` (every assumed endpoint too): the end-to-end tests
-    check the whole canonical model; ``ferry demo`` passes its ``--surface`` (``documented``
-    by default, as a real account would answer)."""
+    ``source_time_scale`` sets the source's time-scale apart from the destination's (benchmarks
+    that pace each system differently). ``surface`` defaults to ``extended`` (every assumed
+    endpoint too): the end-to-end tests check the whole canonical model; ``ferry demo`` passes
+    its ``--surface`` (``documented`` by default, as a real account would answer).
+
+    The credentials' variables are exported to ``os.environ`` (the connectors read secrets
+    from there); use the pair as a context manager (``with start_pair(...) as pair:``) to stop
+    the sandboxes and restore those variables on the way out."""
     if fresh and directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
     practice = Practice(seed=seed, patients=patients)
+    src_scale = source_time_scale or time_scale  # the source's own, when given
     users = [*practice.crm_user_emails(), FALLBACK_OWNER]
     servers: list[Any] = []
     if source == "clinic_csv":  # a file source: a generated export folder, no server
@@ -65,15 +90,20 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
         src_info: dict[str, Any] = {"kind": source, "base_url": str(export), "credentials": {}}
     else:
         src_run, src_info = serve(source, SandboxOptions(seed=seed, patients=patients,
-                                                         time_scale=time_scale,
+                                                         time_scale=src_scale,
                                                          faults=source_faults, surface=surface,
                                                          extra=source_extra or {}))
         servers.append(src_run)
-    dst_run, dst_info = serve(destination, SandboxOptions(seed=seed, time_scale=time_scale,
-                                                          faults=dest_faults, users=users,
-                                                          surface=surface,
-                                                          extra=dest_extra or {}))
-    src_settings, src_env = profile(source, src_info, time_scale=time_scale,
+    try:
+        dst_run, dst_info = serve(destination, SandboxOptions(seed=seed, time_scale=time_scale,
+                                                              faults=dest_faults, users=users,
+                                                              surface=surface,
+                                                              extra=dest_extra or {}))
+    except BaseException:
+        for s in servers:  # do not leave the source's server running
+            s.stop()
+        raise
+    src_settings, src_env = profile(source, src_info, time_scale=src_scale,
                                     env_prefix=env_prefix)
     dst_settings, dst_env = profile(destination, dst_info, time_scale=time_scale,
                                     env_prefix=env_prefix)
@@ -84,6 +114,7 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
         env[key_env] = new_key()
         opts.setdefault("encrypt_at_rest", True)
         opts.setdefault("encryption_key_env", key_env)
+    before = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     settings = Settings(project=directory.name,
                         source=ConnectorSettings(**src_settings),
@@ -91,4 +122,5 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
                         options=Options(fallback_owner_email=FALLBACK_OWNER, **opts),
                         store=store)
     save_settings(settings, directory / "ferry.yaml")
-    return Pair(Project.at(directory), src_info, dst_info, practice, env, [*servers, dst_run])
+    return Pair(Project.at(directory), src_info, dst_info, practice, env, [*servers, dst_run],
+                before)
