@@ -109,11 +109,29 @@ def fill_open_picklists(doc: Any, practice: Any) -> Any:
     return doc
 
 
+#: how long a signed file link lives, in real seconds, whatever the time scale. A link's
+#: lifetime is no limit to divide away: at ``--fast-scale 1e6`` the sandbox's 600 emulated
+#: seconds were 0.6 ms, every download failed and the load skipped every attachment.
+LINK_TTL_REAL_S = 600.0
+
+
 def new_pair(work: Path, name: str, dest: str, patients: int, scale: float, seed: int) -> Any:
     from setup_pair import make_pair
 
     return make_pair(work / name, destination=dest, patients=patients, seed=seed,
-                     time_scale=scale, env_prefix=f"FERRY_BENCH_{name.upper()}_")
+                     time_scale=scale, env_prefix=f"FERRY_BENCH_{name.upper()}_",
+                     source_extra={"file_ttl_s": LINK_TTL_REAL_S * scale})
+
+
+def _note(verb: str, out: dict[str, Any]) -> str:
+    """Files moved: a bench whose files all failed (an expired link, a spent budget) would
+    look fast for the wrong reason."""
+    if verb == "extract" and "files" in out:
+        return f"  ({out['files']} files downloaded)"
+    if verb == "load" and "totals" in out:
+        t = out["totals"]
+        return f"  ({t.get('uploaded', 0)} files uploaded, {t.get('skipped', 0)} skipped)"
+    return ""
 
 
 def overhead(args: argparse.Namespace, work: Path) -> None:
@@ -149,7 +167,8 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
                 per_cpu = recs / r["cpu"] if recs and r["cpu"] else 0.0
                 print(f"{n:>8} {verb:<8} {recs:>8} {r['wall']:>8.1f} {rate:>8.0f}"
                       f" {r['cpu']:>7.1f} {per_cpu:>9.0f} {per10k:>9.1f} {r['rss_mb']:>11.0f}"
-                      + ("  (under cProfile)" if prof else ""), flush=True)
+                      + _note(verb, r["out"]) + ("  (under cProfile)" if prof else ""),
+                      flush=True)
                 if prof is not None:
                     for line in top_functions(prof, args.top):
                         print(f"{'':>10}{line}")

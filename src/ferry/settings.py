@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 
 from ferry.errors import ConfigError
+from ferry.model import yaml12
 
 SECRET_KEY = re.compile(r"(?i)(password|secret|token|api_key|apikey|private_key)$")
 
@@ -117,9 +118,12 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(f"{path} not found: run `ferry init` first")
     text = path.read_text()
     try:
-        data = _yaml().load(text) or {}
-    except Exception as exc:  # noqa: BLE001 - ruamel raises many types for bad YAML
-        raise ConfigError(yaml_error(path, text, exc)) from None
+        data = yaml12.load(text) or {}  # the C parser; ruamel reports what it cannot read
+    except yaml12.Unsure:
+        try:
+            data = _yaml().load(text) or {}
+        except Exception as exc:  # noqa: BLE001 - ruamel raises many types for bad YAML
+            raise ConfigError(yaml_error(path, text, exc)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path.name}: expected keys (project:, source:, destination:)")
     _check_no_secrets(data)

@@ -28,7 +28,7 @@ def main(verb: str, root: str) -> int:
     elif verb == "extract":
         _, stats = P.run_extract(project)
         out = {"pages": stats.pages, "staged": sum(stats.staged.values()),
-               "records": sum(project.store.counts().values())}
+               "records": sum(project.store.counts().values()), "files": stats.files}
     elif verb == "run":
         from setup_pair import approve_phi
 

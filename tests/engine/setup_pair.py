@@ -70,10 +70,11 @@ def approve_phi(project: Project) -> int:
 def make_pair(directory: Path, *, destination: str, patients: int = 40, seed: int = 3,
               time_scale: float = 2000.0, source: str = "practicehub",
               options: dict[str, Any] | None = None, env_prefix: str = "FERRY_ENG_",
-              dest_extra: dict[str, Any] | None = None) -> Pair:
+              dest_extra: dict[str, Any] | None = None,
+              source_extra: dict[str, Any] | None = None) -> Pair:
     pair = start_pair(directory, source=source, destination=destination, patients=patients,
                       seed=seed, time_scale=time_scale, options=options, env_prefix=env_prefix,
-                      dest_extra=dest_extra)
+                      dest_extra=dest_extra, source_extra=source_extra)
     pair.project = confirm_baa(pair.project)
     mapping_file.save(recipe_for(source, destination), pair.project.mapping_path)
     confirm_file(pair.project.mapping_path, by="engine tests")

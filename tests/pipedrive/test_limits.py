@@ -112,6 +112,21 @@ def test_local_ledger_stops_before_the_server_refuses(pd) -> None:
     assert h.dest(daily_budget=40).budget().remaining == 0  # ledger shared through the workdir
 
 
+def test_local_ledger_counts_emulated_days_under_a_time_scale(pd) -> None:
+    # a fast-scaled sandbox lives through an emulated day in 2 real seconds; the ledger did
+    # not: it kept the calendar day's spend, so a scaled load stopped with BudgetExhausted
+    h = pd(time_scale=86_400 / 2, daily_budget=100_000)
+    d = h.dest(daily_budget=40)  # 2 field calls (15) + 5 creates (25) a day
+    [p] = d.ensure([SRC])
+    with pytest.raises(BudgetExhausted) as caught:
+        d.create("person", [{"name": f"P {i}", p.key: f"S{i}"} for i in range(10)])
+    resets_at = caught.value.resets_at
+    assert resets_at is not None and resets_at - time.time() <= 2.1  # the emulated midnight
+    time.sleep(max(0.0, resets_at - time.time()) + 0.05)
+    assert d.budget().remaining == 40
+    assert all(r.ok for r in d.create("person", [{"name": "Q", p.key: "S99"}]))
+
+
 def test_cost_and_budget_before_a_run(pd) -> None:
     h = pd()
     d = h.dest(plan="premium", seats=3)

@@ -222,7 +222,10 @@ def _write(ctx: LoadContext, writer: Writer, om: ObjectMap, creates: list[Item],
                 st.created += 1
             else:
                 st.skipped += 1
-    for chunk in _chunks(updates, min(caps.batch_update, ctx.batch_size)):
+    # a destination's ``batch_update`` counts its calls per update (Odoo writes one dict per
+    # call), not the rows one ``update`` takes: a batch of rows shares one read of the
+    # before-images, one intent and one outcome transaction, and the destination groups calls
+    for chunk in _chunks(updates, ctx.batch_size):
         for res in writer.update(om.target, chunk, detail, map_as=om.target):
             if res.ok:
                 st.updated += 1
@@ -258,6 +261,7 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     parent_target = om.target
     for batch in _candidates(ctx, om):
         rows = []
+        maps: list[tuple[str, str, str, str]] = []
         for s, rec, built in _prepared(ctx, om, cm, batch, st):
             parent = _parent_dest(ctx, om, rec)
             if parent is None:
@@ -277,11 +281,11 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
                          store.codec.encode(_encode(value).encode())))
             st.folded += 1
             st.plan["fold"] += 1
-            if not ctx.dry_run:
-                store.map_id(om.source, s.source_id, f"{parent_target}#{om.name}", parent_id,
-                             ctx.run_id, created=False)
-        with store.tx() as c:
+            maps.append((om.source, s.source_id, f"{parent_target}#{om.name}", parent_id))
+        with store.tx() as c:  # one transaction for the batch: its children and their maps
             c.executemany("INSERT OR REPLACE INTO fold_acc VALUES (?,?,?,?,?,?)", rows)
+            if not ctx.dry_run:
+                store.map_ids(maps, ctx.run_id, created=False, conn=c)
     if not ctx.dry_run:
         _apply_folds(ctx, writer, om, parent_target)
 
@@ -356,11 +360,12 @@ def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target:
             acc.setdefault(parent_dest, {}).setdefault(key, []).append(
                 _decode(decode(value).decode()))
         pending: list[Item] = []
+        sent = dict(ctx.store.conn.execute(
+            f"SELECT parent_dest, hash FROM fold_state WHERE map=? AND"  # noqa: S608
+            f" parent_dest IN ({','.join('?' * len(parents))})", (om.name, *parents)))
         for parent_dest, values in acc.items():
             payload = {k: _aggregate(strategy, sep, v) for k, v in values.items()}
-            row = ctx.store.conn.execute("SELECT hash FROM fold_state WHERE map=? AND"
-                                         " parent_dest=?", (om.name, parent_dest)).fetchone()
-            if row is None or row[0] != payload_hash(payload, ctx.store.codec):
+            if sent.get(parent_dest) != payload_hash(payload, ctx.store.codec):
                 pending.append(Item(om.parent.object if om.parent else om.source, parent_dest,
                                     payload, dest_id=parent_dest))
         _write_folds(ctx, writer, om, parent_target, pending)
@@ -369,15 +374,14 @@ def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target:
 def _write_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target: str,
                  pending: list[Item]) -> None:
     st = ctx.stat(om.name)
-    for chunk in _chunks(pending, min(ctx.dest.capabilities.batch_update, ctx.batch_size)):
+    for chunk in _chunks(pending, ctx.batch_size):  # rows per update: see ``_write``
         results = writer.update(parent_target, chunk, {"map": om.name, "fold": True})
         with ctx.store.tx() as c:
+            c.executemany("INSERT OR REPLACE INTO fold_state VALUES (?,?,?)",
+                          [(om.name, it.dest_id, payload_hash(it.payload, ctx.store.codec))
+                           for it, res in zip(chunk, results, strict=True) if res.ok])
             for it, res in zip(chunk, results, strict=True):
-                if res.ok:
-                    c.execute("INSERT OR REPLACE INTO fold_state VALUES (?,?,?)",
-                              (om.name, it.dest_id,
-                               payload_hash(it.payload, ctx.store.codec)))
-                else:  # the children folded into this parent did not land after all
+                if not res.ok:  # the children folded into this parent did not land after all
                     n = c.execute("SELECT count(*) FROM fold_acc WHERE map=? AND parent_dest=?"
                                   " AND key=(SELECT min(key) FROM fold_acc WHERE map=? AND"
                                   " parent_dest=?)", (om.name, it.dest_id, om.name,

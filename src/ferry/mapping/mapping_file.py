@@ -25,6 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ferry.errors import MappingError
 from ferry.mapping.model import FieldMap, MappingDoc, ObjectMap
+from ferry.model import yaml12
 
 FIELD_ORDER = ["source", "target", "status", "transform", "value_map", "value_map_default",
                "default", "required", "phi", "on_invalid", "confidence", "reason", "samples"]
@@ -199,14 +200,24 @@ def _cached(text: str, where: str, parse: Any) -> MappingDoc:
     return doc.model_copy(deep=True)
 
 
+def _fast(text: str, slow: Any) -> Any:
+    """The C parser with ruamel's YAML 1.2 reading (``model/yaml12.py``); ruamel itself when
+    that is unsure (a duplicate key, an error to report by line and column)."""
+    try:
+        return yaml12.load(text)
+    except yaml12.Unsure:
+        return slow(text)
+
+
 def load(path: Path) -> MappingDoc:
     if not path.exists():
         raise MappingError(f"{path} not found: run `ferry map` first")
-    return _cached(path.read_text(), str(path), lambda t: _load_text(path, t))
+    return _cached(path.read_text(), str(path),
+                   lambda t: _fast(t, lambda t2: _load_text(path, t2)))
 
 
 def loads(text: str, where: str = "mapping.yaml") -> MappingDoc:
-    return _cached(text, where, lambda t: _yaml().load(t))
+    return _cached(text, where, lambda t: _fast(t, _yaml().load))
 
 
 def content_hash(doc: MappingDoc) -> str:

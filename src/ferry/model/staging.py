@@ -479,6 +479,15 @@ class StagingStore:
         else:
             conn.execute(sql, args)
 
+    def map_ids(self, rows: list[tuple[str, str, str, str]], run_id: str, *, created: bool,
+                conn: sqlite3.Connection) -> None:
+        """``map_id`` for many (src_object, source_id, dest_object, dest_id) in one statement."""
+        conn.executemany(
+            "INSERT INTO idmap (src_object, source_id, dest_object, dest_id, run_id, created,"
+            " payload_hash) VALUES (?,?,?,?,?,?,NULL) ON CONFLICT(src_object, source_id,"
+            " dest_object) DO UPDATE SET dest_id=excluded.dest_id",
+            [(*r, run_id, int(created)) for r in rows])
+
     def unmap_id(self, src_object: str, source_id: str, dest_object: str, *,
                  conn: sqlite3.Connection | None = None) -> None:
         sql = "DELETE FROM idmap WHERE src_object=? AND source_id=? AND dest_object=?"

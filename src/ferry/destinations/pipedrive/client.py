@@ -54,6 +54,7 @@ COSTS: dict[tuple[str, str, str], int] = {
     ("v1", "DELETE", "/activityTypes/{id}"): 6,
 }
 WINDOW_S = 2.0
+DAY_S = 86_400.0
 MARGIN = 1.1
 JITTER_S = 0.03
 
@@ -63,11 +64,17 @@ class Ambiguous(RetriableError):
 
 
 class Ledger:
-    """Tokens spent today (UTC day), persisted so separate ``ferry`` runs share the count."""
+    """Tokens spent today (UTC day), persisted so separate ``ferry`` runs share the count.
 
-    def __init__(self, path: Path | None) -> None:
+    Under a ``time_scale`` (a sandbox whose days are 86,400 *emulated* seconds) the day is the
+    emulated one, counted on the monotonic clock the sandbox scales too: a fast-scaled load goes
+    through many emulated days, as the sandbox's budget does, instead of spending one calendar
+    day's budget and stopping with ``BudgetExhausted``."""
+
+    def __init__(self, path: Path | None, time_scale: float = 1.0) -> None:
         self.path = path
-        self.day = dt.datetime.now(dt.UTC).date().isoformat()
+        self.time_scale = time_scale
+        self.day = self._today()
         self.spent = 0
         self._dirty = 0
         if path and path.exists():
@@ -78,10 +85,19 @@ class Ledger:
             except (ValueError, OSError):
                 pass
 
-    def add(self, tokens: int) -> None:
-        today = dt.datetime.now(dt.UTC).date().isoformat()
+    def _today(self) -> str:
+        if self.time_scale == 1.0:
+            return dt.datetime.now(dt.UTC).date().isoformat()
+        return f"emulated-{int(time.monotonic() * self.time_scale // DAY_S)}"
+
+    def roll(self) -> None:
+        """A new day starts with nothing spent."""
+        today = self._today()
         if today != self.day:
             self.day, self.spent = today, 0
+
+    def add(self, tokens: int) -> None:
+        self.roll()
         self.spent += tokens
         self._dirty += 1
         if self._dirty >= 25:
@@ -109,7 +125,7 @@ class PipedriveClient:
         self.search_window = SlidingWindow(search_burst, window, time_scale=time_scale)
         self.daily_budget = daily_budget
         self.attempts = attempts
-        self.ledger = Ledger(ledger)
+        self.ledger = Ledger(ledger, time_scale)
         self.exhausted_until: float | None = None
         self._hold_until = 0.0
         self.headers: dict[str, str] = {}
@@ -127,11 +143,15 @@ class PipedriveClient:
     def remaining(self) -> int:
         if self.exhausted_until and time.time() < self.exhausted_until:
             return 0
+        self.ledger.roll()
         return max(0, self.daily_budget - self.ledger.spent)
 
     def resets_at(self) -> float:
         if self.exhausted_until and time.time() < self.exhausted_until:
             return self.exhausted_until
+        if self.time_scale != 1.0:  # the ledger's emulated day (see ``Ledger``)
+            left = DAY_S - (time.monotonic() * self.time_scale) % DAY_S
+            return time.time() + left / self.time_scale
         tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
         return dt.datetime.combine(tomorrow, dt.time(), dt.UTC).timestamp()
 

@@ -1,0 +1,72 @@
+"""The fast YAML reader gives what ruamel's round-trip reader gives (YAML 1.2), or steps aside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from ferry.mapping import mapping_file
+from ferry.model import yaml12
+
+RECIPES = sorted((Path(mapping_file.__file__).parent / "recipes").glob("*.yaml"))
+
+TRICKY = """\
+yes_word: yes
+no_word: no
+on_word: on
+leading_zero: 0123
+octal: 0o17
+hex: 0x1F
+underscored: 1_000
+clock: 1:30
+day: 2020-01-01
+stamp: 2020-01-01T10:30:00
+exp: 1e3
+half: .5
+zero_float: 012.5
+signed: +5
+negative: -7
+empty:
+tilde: ~
+null_word: Null
+true_caps: TRUE
+quoted: "0123"
+value_map: {01: Single, 02: Married, Y: yes, "N": no}
+list: [1, "2", three, 4.0]
+anchored: &a {k: 1}
+merged: {<<: *a, j: 2}
+"""
+
+
+def _ruamel(text: str) -> object:
+    return YAML().load(text)
+
+
+@pytest.mark.parametrize("text", [TRICKY, *(p.read_text() for p in RECIPES)],
+                         ids=["tricky", *(p.stem for p in RECIPES)])
+def test_same_values_as_ruamel(text: str) -> None:
+    assert yaml12.load(text) == _ruamel(text)
+
+
+def test_recipes_parse_to_the_same_documents() -> None:
+    assert RECIPES
+    for p in RECIPES:
+        text = p.read_text()
+        assert mapping_file.parse_doc(yaml12.load(text)) == \
+            mapping_file.parse_doc(_ruamel(text)), p.name
+
+
+def test_duplicate_key_is_left_to_ruamel() -> None:
+    with pytest.raises(yaml12.Unsure):
+        yaml12.load("a: 1\na: 2\n")
+    with pytest.raises(yaml12.Unsure):
+        yaml12.load("a: [1\n")
+
+
+def test_duplicate_key_in_mapping_file_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "mapping.yaml"
+    path.write_text("version: 1\nversion: 1\n")
+    with pytest.raises(Exception, match="(?i)duplicate"):
+        mapping_file.load(path)
