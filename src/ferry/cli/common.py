@@ -64,7 +64,7 @@ def load_progress() -> Iterator[Tracker]:
 COLUMNS: list[tuple[str, str]] = [("create", "created"), ("update", "updated"),
                                   ("same", "unchanged"), ("attach", "attached"),
                                   ("merged", "merged"), ("excl.", "excluded"), ("held", "held"),
-                                  ("skip", "skipped")]
+                                  ("fallback", "fallback"), ("skip", "skipped")]
 
 
 def stats_table(title: str, stats: dict[str, Any], dry_run: bool = False) -> Table:

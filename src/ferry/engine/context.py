@@ -105,6 +105,9 @@ class MapStats:
     excluded: int = 0
     held: int = 0
     skipped: int = 0
+    #: practitioners with no destination user: nothing to write, and the records they own go
+    #: to the fallback owner — a finding for the report, not a skip
+    fallback: int = 0
     plan: Counter[str] = field(default_factory=Counter)
     #: dry run only: why records would be skipped, held or excluded (a run logs them instead)
     reasons: Counter[str] = field(default_factory=Counter)

@@ -100,10 +100,11 @@ def _users(ctx: LoadContext, om: ObjectMap) -> None:
         for s in batch:
             uid = ctx.owners.by_practitioner.get(s.source_id)
             if uid is None:
-                st.skipped += 1
-                _skip(ctx, st, ref("source", om.source, s.source_id), "email",
-                      "no destination user with this email; records it owns go to the fallback"
-                      " owner", "owners")
+                st.fallback += 1  # a finding (owner falls back), not a record left out
+                if not ctx.dry_run:  # kept with its reason so reconcile accounts for it
+                    ctx.store.skip(ctx.run_id, ref("source", om.source, s.source_id), "email",
+                                   "no destination user with this email; records it owns go"
+                                   " to the fallback owner", "owners")
                 continue
             st.unchanged += 1
             if not ctx.dry_run:

@@ -14,7 +14,7 @@ from ferry.reports.render import write_report
 #: buckets of a map's outcome, in reading order, with their colours (good → bad)
 BUCKETS = [("created", "#2e9e5b"), ("updated", "#3b6fd4"), ("unchanged", "#9aa5b8"),
            ("attached", "#7a4fc4"), ("merged", "#6b7280"), ("excluded", "#c9ced8"),
-           ("held", "#e08a2e"), ("skipped", "#b3261e")]
+           ("held", "#e08a2e"), ("fallback", "#d9b44a"), ("skipped", "#b3261e")]
 
 
 def outcome(d: dict[str, Any], dry_run: bool) -> dict[str, int]:
@@ -27,7 +27,7 @@ def outcome(d: dict[str, Any], dry_run: bool) -> dict[str, int]:
         made = {"created": d.get("created", 0), "updated": d.get("updated", 0),
                 "attached": d.get("folded", 0) + d.get("uploaded", 0)}
     return {**made, **{k: int(d.get(k, 0) or 0) for k in
-                       ("unchanged", "merged", "excluded", "held", "skipped")}}
+                       ("unchanged", "merged", "excluded", "held", "fallback", "skipped")}}
 
 
 def _when(iso: str | None) -> float | None:
@@ -93,7 +93,9 @@ def write_run(out: Path, data: dict[str, Any], *, project: str, name: str,
         ok = totals["skipped"] == 0
         sentence = (f"{'DONE' if ok else 'DONE WITH SKIPS'} — {made};"
                     f" {totals['skipped']:,} not written (reasons below),"
-                    f" {totals['held']:,} held for PHI review or the BAA")
+                    f" {totals['held']:,} held for PHI review or the BAA"
+                    + (f"; {totals['fallback']:,} practitioner(s) with no CRM user: their"
+                       " records go to the fallback owner" if totals["fallback"] else ""))
     summary = {b: f"{totals[b]:,}" for b, _ in BUCKETS if totals[b]}
     return write_report(out, "run", data, project=project, name=name, charts=charts,
                         verdict=(ok, sentence), summary=summary,

@@ -42,4 +42,5 @@ def run_report_data(report: Any, store: StagingStore) -> dict[str, Any]:
             "recovered": report.recovery.__dict__,
             "baa_withheld_fields": report.withheld, "phi_review_queue": report.phi_queue,
             "held": [s.__dict__ for s in skips if s.stage == "hold"][:MAX_ROWS],
-            "skips": [s.__dict__ for s in skips][:MAX_ROWS]}
+            "skips": [s.__dict__ for s in skips if s.stage != "owners"][:MAX_ROWS],
+            "owner_fallbacks": [s.ref for s in skips if s.stage == "owners"][:MAX_ROWS]}

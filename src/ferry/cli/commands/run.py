@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"[yellow]{report.phi_queue['pending']:,} record(s) wait for PHI"
                           " review (ferry review)[/]")
         totals = {k: sum(outcome(st.as_dict(), dry_run)[k] for st in report.stats.values())
-                  for k in ("created", "updated", "attached", "skipped", "held")}
+                  for k in ("created", "updated", "attached", "skipped", "held", "fallback")}
         if dry_run:
             _dry_run_tail(proj, project, report, data, totals)
             return
@@ -127,6 +127,10 @@ def register(app: typer.Typer) -> None:
                                name=report.run_id, runs=runs_of(proj)))
         problems = f"; {totals['skipped']:,} not written (reasons in the report)" \
             if totals["skipped"] else ""
+        if totals["fallback"]:  # a finding, not a failure: say it, keep the verdict
+            console.print(f"{totals['fallback']:,} practitioner(s) have no user in"
+                          f" {proj.settings.destination.kind}: the records they own go to the"
+                          " fallback owner (options.fallback_owner_email)")
         verdict(True if not totals["skipped"] else None,
                 f"run done: {totals['created']:,} created, {totals['updated']:,} updated,"
                 f" {totals['attached']:,} attached{problems}", f"ferry reconcile -p {project}")
