@@ -4,22 +4,72 @@
 off (``defer``) when a server gives a retry hint. It works in threads and in asyncio. A
 ``time_scale`` divides every interval, mirroring the sandboxes' ``--time-scale`` so benchmarks
 exercise the production pacing logic at speed.
+
+One account's budget is one budget however many processes use it: inside ``shared_budget(b)``
+(the fleet's activities, on a PostgreSQL store) a pacer built with an ``account`` identity takes
+its turns from ``b`` (a row per account in the database) instead of from its own clock, so two
+workers, or two activities one after the other, never send closer than the interval. A shared
+turn is claimed at the moment of sending, not booked ahead: a worker that wakes late from its
+wait (a loaded machine) then cannot squeeze another worker's request behind its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import hashlib
+import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class SharedBudget(Protocol):
+    """Turns of an account shared across processes (see ``ferry.model.pgbudget``)."""
+
+    def turn(self, account: str, interval: float) -> float:
+        """0.0 when the caller may send now (the turn is taken: the next one is ``interval``
+        s away), else the seconds until it may ask again."""
+
+    def defer(self, account: str, seconds: float) -> None:
+        """No slot of the account starts before ``seconds`` from now."""
+
+
+_BUDGET: contextvars.ContextVar[SharedBudget | None] = contextvars.ContextVar(
+    "ferry_shared_budget", default=None)
+
+
+@contextlib.contextmanager
+def shared_budget(budget: SharedBudget | None) -> Iterator[None]:
+    """Pacers built inside this block (with an ``account``) share ``budget``."""
+    token = _BUDGET.set(budget)
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def account_id(system: str, *parts: str | None) -> str:
+    """A budget's name: a digest of what identifies the account (a host, a database, a token),
+    so the shared table never holds a secret or a practice's name."""
+    text = "\x1f".join([system, *(p or "" for p in parts)])
+    return f"{system}:{hashlib.sha256(text.encode()).hexdigest()[:24]}"
 
 
 class Pacer:
-    def __init__(self, interval: float, *, time_scale: float = 1.0) -> None:
+    def __init__(self, interval: float, *, time_scale: float = 1.0,
+                 account: str | None = None) -> None:
         self.interval = interval / time_scale if interval else 0.0
         self.time_scale = time_scale
         self._next = 0.0
         self._lock = threading.Lock()
+        self.account = account
+        self._shared = _BUDGET.get() if account and self.interval else None
 
     def _reserve(self) -> float:
         with self._lock:
@@ -28,12 +78,34 @@ class Pacer:
             self._next = at + self.interval
             return at - now
 
+    def _shared_turn(self) -> float | None:
+        """The shared budget's answer (see ``SharedBudget.turn``); None: pace alone."""
+        if self._shared is None or self.account is None:
+            return None
+        try:
+            return self._shared.turn(self.account, self.interval)
+        except Exception as exc:  # noqa: BLE001 - the database went away: pace alone
+            log.warning("shared rate budget unavailable (%s); pacing this process alone",
+                        type(exc).__name__)
+            self._shared = None
+            return None
+
     def wait(self) -> None:
+        if self._shared is not None:
+            while (d := self._shared_turn()) is not None and d > 0:
+                time.sleep(d)
+            if d is not None:
+                return
         delay = self._reserve()
         if delay > 0:
             time.sleep(delay)
 
     async def await_turn(self) -> None:
+        if self._shared is not None:  # database round trips: off the event loop
+            while (d := await asyncio.to_thread(self._shared_turn)) is not None and d > 0:
+                await asyncio.sleep(d)
+            if d is not None:
+                return
         delay = self._reserve()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -42,16 +114,41 @@ class Pacer:
         """Push the next slot out by a server hint (already in real seconds)."""
         with self._lock:
             self._next = max(self._next, time.monotonic() + seconds)
+        if self._shared is not None and self.account is not None:
+            with contextlib.suppress(Exception):
+                self._shared.defer(self.account, seconds)
+
+    def sent_late(self) -> None:
+        """A request left later than its turn (a loaded machine): the account's next turn is
+        an interval from now, whichever process takes it."""
+        self.defer(self.interval)
 
 
 class SlidingWindow:
-    """At most ``limit`` events per ``window`` seconds (burst limits such as Pipedrive's 2 s)."""
+    """At most ``limit`` events per ``window`` seconds (burst limits such as Pipedrive's 2 s).
 
-    def __init__(self, limit: int, window: float, *, time_scale: float = 1.0) -> None:
+    Shared across processes (an ``account`` inside ``shared_budget``), the window becomes even
+    spacing of ``window / limit``: the same rate, without the burst."""
+
+    def __init__(self, limit: int, window: float, *, time_scale: float = 1.0,
+                 account: str | None = None) -> None:
         self.limit = limit
         self.window = window / time_scale
         self._events: deque[float] = deque()
         self._lock = threading.Lock()
+        self.account = account
+        self._shared = _BUDGET.get() if account else None
+
+    def _shared_turn(self) -> float | None:
+        if self._shared is None or self.account is None:
+            return None
+        try:
+            return self._shared.turn(self.account, self.window / self.limit)
+        except Exception as exc:  # noqa: BLE001 - the database went away: pace alone
+            log.warning("shared rate budget unavailable (%s); pacing this process alone",
+                        type(exc).__name__)
+            self._shared = None
+            return None
 
     def delay(self) -> float:
         with self._lock:
@@ -67,6 +164,11 @@ class SlidingWindow:
             return wait
 
     def wait(self) -> None:
+        if self._shared is not None:
+            while (shared := self._shared_turn()) is not None and shared > 0:
+                time.sleep(shared)
+            if shared is not None:
+                return
         d = self.delay()
         if d > 0:
             time.sleep(d)

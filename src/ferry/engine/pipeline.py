@@ -6,6 +6,7 @@ records it as a run in the staging store and returns plain results for reports.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import threading
 from collections.abc import Callable
@@ -274,7 +275,9 @@ def migrate(project: Project, *, progress: Callable[[str, int, int], None] | Non
     def extracted(obj: str) -> bool:
         return obj in done_objects or project.store.get_checkpoint(scope_for(obj, None)) == "done"
 
-    thread = threading.Thread(target=work, name="ferry-extract", daemon=True)
+    # the caller's context goes along (a fleet worker's shared rate budget, see ratelimit)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,),
+                              name="ferry-extract", daemon=True)
     thread.start()
     first = {"clinic", "practitioner", "patient"} & set(objects)
     while not all(extracted(o) for o in first) and thread.is_alive():

@@ -12,22 +12,40 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from temporalio import activity
 
+from ferry.connectors.ratelimit import SharedBudget, shared_budget
 from ferry.engine.project import Project
 
 
 @contextlib.contextmanager
 def _project(path: str) -> Iterator[Project]:
+    """The project, with its connectors' rate budgets shared through its PostgreSQL database
+    (one row per account): every worker, and every activity after another, takes its turns
+    from the same budget, so an account never sees two workers' requests closer than its
+    limit allows."""
     project = Project.at(path)
     try:
-        yield project
+        with shared_budget(_budget(project)):
+            yield project
     finally:
         if project._store is not None:
             project._store.close()
+
+
+def _budget(project: Project) -> SharedBudget | None:
+    from ferry.model.stores import is_server_url
+
+    url = project.settings.store if project.settings_path.exists() else None
+    if not is_server_url(url):
+        return None  # SQLite: one process, the connectors' own pacers hold the budget
+    from ferry.model.pgbudget import budget_for
+
+    return budget_for(str(url), os.environ.get(project.settings.store_password_env))
 
 
 def _beat(**detail: Any) -> None:

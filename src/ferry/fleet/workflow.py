@@ -8,9 +8,9 @@ run → the delta window (a durable timer every ``delta_every_s`` until ``cutove
 is what ``ferry status --temporal`` shows.
 
 This module is loaded in Temporal's workflow sandbox: it imports nothing of Ferry's and calls
-the activities (``ferry.fleet.activities``) by name. A migration's activities run one at a time,
-so a source account or destination token is never used by two workers at once: the connectors'
-own pacers then hold the account's budget whichever worker runs the step.
+the activities (``ferry.fleet.activities``) by name. A migration's activities run one at a time;
+an account's rate budget is shared through the PostgreSQL store by every worker all the same
+(an activity retried elsewhere while a stalled one still runs, or two projects on one token).
 """
 
 from __future__ import annotations

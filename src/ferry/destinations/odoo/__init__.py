@@ -51,13 +51,14 @@ class Settings(BaseModel):
 
 
 def create(settings: dict[str, Any], workdir: Path) -> OdooDestination:
-    from ferry.connectors.ratelimit import Pacer
+    from ferry.connectors.ratelimit import Pacer, account_id
     from ferry.connectors.secrets import secret
     from ferry.destinations.odoo.rpc import OdooRpc
     from ferry.destinations.odoo.writer import OdooDestination
 
     s = Settings.model_validate({k: v for k, v in settings.items() if k != "kind"})
-    pacer = Pacer(1.0 / s.requests_per_second, time_scale=s.time_scale)
+    pacer = Pacer(1.0 / s.requests_per_second, time_scale=s.time_scale,
+                  account=account_id("odoo", s.url, s.db, s.login))
     rpc = OdooRpc(s.url, s.db, s.login, secret(str(s.password_env or s.api_key_env)),
                   pacer=pacer, timeout=s.timeout_s, time_scale=s.time_scale)
     return OdooDestination(rpc, batch_size=s.batch_size, max_file_bytes=s.max_file_bytes,

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from ferry.connectors.http import NETWORK_ERRORS, make_client
-from ferry.connectors.ratelimit import SlidingWindow
+from ferry.connectors.ratelimit import SlidingWindow, account_id
 from ferry.destinations.pipedrive.errors import SYSTEM, to_error
 from ferry.errors import BudgetExhausted, FatalError, RateLimited, RetriableError
 
@@ -121,8 +121,12 @@ class PipedriveClient:
         # wider than the server's window (10 % + 30 ms real): send/arrival jitter must not
         # push a call into the previous window, even at a sandbox's accelerated time scale
         window = WINDOW_S * MARGIN + JITTER_S * time_scale
-        self.window = SlidingWindow(burst, window, time_scale=time_scale)
-        self.search_window = SlidingWindow(search_burst, window, time_scale=time_scale)
+        # the limits are the token's (Pipedrive's are per company; one token is one budget)
+        self.window = SlidingWindow(burst, window, time_scale=time_scale,
+                                    account=account_id("pipedrive", base_url, token))
+        self.search_window = SlidingWindow(search_burst, window, time_scale=time_scale,
+                                           account=account_id("pipedrive", base_url, token,
+                                                              "search"))
         self.daily_budget = daily_budget
         self.attempts = attempts
         self.ledger = Ledger(ledger, time_scale)

@@ -39,7 +39,7 @@ from ferry.connectors.http import (
     make_client,
     retry_after_seconds,
 )
-from ferry.connectors.ratelimit import Pacer
+from ferry.connectors.ratelimit import Pacer, account_id
 from ferry.errors import FatalError, RateLimited, RecordError, RetriableError
 
 SYSTEM = "practicehub"
@@ -152,9 +152,13 @@ class PracticeHubClient:
         self.time_scale = time_scale
         self.limit_scope = limit_scope
         interval = (1.0 / requests_per_second) * (1.0 + pace_margin)
-        shared = Pacer(interval, time_scale=time_scale)
-        self.pacers = {k: (Pacer(interval, time_scale=time_scale) if limit_scope == "key"
-                           else shared) for k in self.keys}
+        # the limit's scope is the account (its host) or each key; ``connect_to`` (a test
+        # redirect, None in production) keeps two sandboxes of one account name apart
+        shared = Pacer(interval, time_scale=time_scale,
+                       account=account_id(SYSTEM, self.host, connect_to))
+        self.pacers = {k: (Pacer(interval, time_scale=time_scale,
+                                 account=account_id(SYSTEM, self.host, connect_to, k))
+                           if limit_scope == "key" else shared) for k in self.keys}
         self.attempts = attempts
         self.stats = Stats()
         self._turn = 0
@@ -201,7 +205,6 @@ class PracticeHubClient:
         up between its turn and the send) must not squeeze the next one closer to it than the
         limit allows."""
         pacer = self.pacers[key]
-        await pacer.await_turn()
         pid = id(pacer)
         while True:
             now = time.monotonic()
@@ -210,7 +213,9 @@ class PracticeHubClient:
             if at <= now:
                 break
             await asyncio.sleep(at - now)
-        self._sent[pid] = now  # reserved: a concurrent turn queues after this one
+        # the pacer's turn last: a turn shared with other workers is claimed as we send
+        await pacer.await_turn()
+        self._sent[pid] = time.monotonic()  # reserved: a concurrent turn queues after this one
 
     def _note_send(self, request: httpx.Request) -> None:
         key = request.headers.get("x-practicehub-key")
@@ -221,6 +226,7 @@ class PracticeHubClient:
         now = time.monotonic()
         if now - self._sent.get(pid, now) > 0.1 * pacer.interval:
             self.stats.late_sends += 1
+            pacer.sent_late()
         self._sent[pid] = max(self._sent.get(pid, 0.0), now)
 
     def _headers(self, key: str) -> dict[str, str]:
@@ -288,6 +294,7 @@ class PracticeHubClient:
                 # the server well after it left; space the next one from the answer instead.
                 pid = id(self.pacers[key])
                 self._sent[pid] = max(self._sent.get(pid, 0.0), time.monotonic())
+                self.pacers[key].sent_late()  # and so must every other worker's
             self._classify(response, key)
             try:
                 return json.loads(response.content), response

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from ferry.connectors.http import acall_with_retry, make_async_client, retry_after_seconds
-from ferry.connectors.ratelimit import Pacer
+from ferry.connectors.ratelimit import Pacer, account_id
 from ferry.errors import FatalError, RateLimited, RetriableError
 
 SYSTEM = "pulse"
@@ -27,7 +27,8 @@ class PulseClient:
                                       headers={"Authorization": f"Bearer {api_key}",
                                                "Accept": "application/json"})
         self.per_page = per_page
-        self.pacer = Pacer(0.2, time_scale=time_scale)
+        self.pacer = Pacer(0.2, time_scale=time_scale,
+                           account=account_id("pulse", base_url, api_key))
 
     async def aclose(self) -> None:
         await self.http.aclose()
