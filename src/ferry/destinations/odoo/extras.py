@@ -11,6 +11,7 @@ stores; each case is translated here, both ways, so ``read`` gives back what was
 | account.move.state | ``posted`` / ``cancel`` | created as draft, then ``action_post`` / ``button_cancel`` (Odoo's state is not writable as such) |
 | account.move lines, partner, dates on update | values | a posted move is reset to draft (``button_draft``), written, posted again |
 | res.partner/crm.lead.mobile | a phone | on 19 (no ``mobile``): goes to ``phone`` when the row has none, else dropped — the sample diff shows it as missing |
+| res.partner.title | a title ("Dr", "Mrs") | on 19 (no ``res.partner.title``, gone in saas-18.1): dropped, shown as missing |
 
 ``button_cancel`` returns None, which Odoo's XML-RPC cannot marshal (NOTES 1.3, odoo/odoo#19889):
 the call commits and then faults; that fault is read as success.
@@ -40,7 +41,7 @@ SEAM_ONLY: dict[str, dict[str, dict[str, Any]]] = {
                                        "readonly": False}},
 }
 #: fields removed in newer servers and where their value goes instead
-REMOVED = {"mobile": "phone"}
+REMOVED: dict[str, str | None] = {"mobile": "phone", "title": None}
 STATE_ACTIONS = {"posted": "action_post", "cancel": "button_cancel"}
 #: account.move fields Odoo will not change on a posted entry
 POSTED_LOCKED = {"partner_id", "currency_id", "move_type", "invoice_date", "invoice_date_due",
@@ -57,7 +58,8 @@ def prepare(dest: OdooDestination, model: str, row: dict[str, Any], *, update: b
     for gone, instead in REMOVED.items():
         if gone in row and gone not in meta:
             value = row.pop(gone)
-            if value not in (None, "") and instead in meta and not row.get(instead):
+            if value not in (None, "") and instead and instead in meta \
+                    and not row.get(instead):
                 row[instead] = value
     if model == "mail.activity" and "res_model" in row:
         name = row.pop("res_model")

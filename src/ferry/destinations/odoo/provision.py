@@ -136,18 +136,18 @@ class Provisioner:
         return int(rows[0]["id"]) if rows else False
 
     def _named(self, item: SchemaItem, model: str, vals: dict[str, Any],
-               domain: list[Any] | None = None) -> Provisioned:
+               domain: list[Any] | None = None, tried: bool = False) -> Provisioned:
         label = item.label or item.name
         found = self.rpc.search_read(model, [["name", "=ilike", label], *(domain or [])],
                                      ["id"], limit=1, order="id",
                                      context={"active_test": False})
-        if found:
-            return Provisioned(item, str(found[0]["id"]), created=False)
+        if found:  # absent before our create (``tried``) and there now: ours, so rollback
+            return Provisioned(item, str(found[0]["id"]), created=tried)  # removes it
         try:
             new_id = self.rpc.execute(model, "create", [{"name": label, **vals}],
                                       retry=False)[0]
         except RetriableError:  # the create may have committed: find it, else create again
-            return self._named(item, model, vals, domain)
+            return self._named(item, model, vals, domain, tried=True)
         return Provisioned(item, str(new_id), created=True)
 
     def _model_ids(self, models: set[str]) -> dict[str, int]:

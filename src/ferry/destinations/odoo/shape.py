@@ -12,6 +12,9 @@ in the words a source has, because that is what a practice export holds:
 | res.users | id or the user's email/login |
 | crm.stage / crm.team / mail.activity.type / res.currency | id or the name (currency: code) |
 | ir.model (``res_model_id``) | id or the model name (``res.partner``) |
+| res.partner.category / crm.tag / res.partner.title | id or the name (title: or its shortcut); a name Odoo lacks is created when writing (``tags``) |
+
+A many2many field (partner tags, lead tags) takes one value or a list of them.
 
 ``read`` shapes values back the same way (many2one → id string — except the lookup tables in
 ``NATURAL``: a country reads back as its ISO code, a currency as its code, an activity type as
@@ -33,9 +36,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from ferry.destinations.odoo import tags
 from ferry.destinations.odoo.rpc import OdooRpc
 from ferry.model.fields import Kind
 
@@ -48,7 +54,7 @@ NO_ACTIVE = {"active_test": False}
 
 #: lookup tables read back by their natural key instead of the id (what recipes write)
 NATURAL = {"res.country": "code", "res.currency": "name", "mail.activity.type": "name",
-           "res.country.state": "name"}
+           "res.country.state": "name", **dict.fromkeys(tags.USED_BY, "name")}
 #: countries whose addresses name the state by its code (CA, NSW); elsewhere by its name
 CODE_STATES = {"US", "AU", "CA"}
 
@@ -84,6 +90,20 @@ class Lookups:
     def __init__(self, rpc: OdooRpc) -> None:
         self.rpc = rpc
         self._cache: dict[str, list[dict[str, Any]]] = {}
+        self.create_missing = True  # off while only comparing (``reading``)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Resolve without creating: a comparison must not write to the account."""
+        before, self.create_missing = self.create_missing, False
+        try:
+            yield
+        finally:
+            self.create_missing = before
+
+    def add(self, model: str, row: dict[str, Any]) -> None:
+        if model in self._cache:
+            self._cache[model].append(row)
 
     def rows(self, model: str, fields: list[str]) -> list[dict[str, Any]]:
         if model not in self._cache:
@@ -105,8 +125,9 @@ class Lookups:
                          if c["id"] == country), None)
             return str(state["code"] if code in CODE_STATES else state["name"])
         field = NATURAL[relation]
-        row = next((r for r in self.rows(relation, ["name", "code"] if field == "code"
-                                         else ["name"]) if r["id"] == rid), None)
+        cols = tags.columns(relation) if relation in tags.USED_BY else \
+            (["name", "code"] if field == "code" else ["name"])
+        row = next((r for r in self.rows(relation, cols) if r["id"] == rid), None)
         return str(row[field]) if row else str(rid)
 
     def resolve(self, relation: str, field: str, value: Any, row: dict[str, Any]) -> int:
@@ -139,8 +160,14 @@ class Lookups:
             for u in self.rows(relation, ["login", "email", "share"]):
                 if low in ((u["login"] or "").lower(), (u["email"] or "").lower()):
                     return int(u["id"])
+        elif relation in tags.USED_BY:
+            found = tags.match(self.rows(relation, tags.columns(relation)), relation, text)
+            if found is not None:
+                return found
+            if self.create_missing and text:
+                return tags.make(self.rpc, self, relation, text)
         elif relation in ("crm.stage", "crm.team", "mail.activity.type", "res.currency",
-                          "res.partner.category", "crm.tag", "mail.message.subtype"):
+                          "mail.message.subtype"):
             for r in self.rows(relation, ["name"]):
                 if (r["name"] or "").lower() == low:
                     return int(r["id"])
@@ -171,8 +198,10 @@ def _to_odoo(field: str, meta: dict[str, Any], value: Any, row: dict[str, Any],
     if t == "many2one":
         return lookups.resolve(str(meta.get("relation")), field, value, row)
     if t == "many2many":
-        ids = [lookups.resolve(str(meta.get("relation")), field, v, row) for v in value]
-        return [[6, 0, ids]]
+        values = value if isinstance(value, list | tuple | set) else [value]
+        ids = [lookups.resolve(str(meta.get("relation")), field, v, row) for v in values
+               if v not in (None, "")]
+        return [[6, 0, list(dict.fromkeys(ids))]]
     if t == "selection":
         options = meta.get("selection") or []
         for key, _label in options:
@@ -219,6 +248,8 @@ def from_odoo(meta: dict[str, Any], value: Any, kind: Kind | None = None) -> Any
     if t == "many2one":
         return str(value[0] if isinstance(value, list | tuple) else value)
     if t in ("many2many", "one2many"):
+        if value and isinstance(value[0], list | tuple):  # commands, as sent: [[6, 0, ids]]
+            value = [i for cmd in value if cmd and cmd[0] == 6 for i in cmd[2]]
         return [str(v) for v in value]
     if t == "selection":
         if not meta.get("manual"):

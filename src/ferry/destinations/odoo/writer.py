@@ -37,7 +37,7 @@ from ferry.connectors.base import (
     WriteResult,
 )
 from ferry.connectors.http import backoff
-from ferry.destinations.odoo import extras
+from ferry.destinations.odoo import extras, tags
 from ferry.destinations.odoo.checks import MAGIC, SKIP_TYPES, describe_objects, run_checks
 from ferry.destinations.odoo.errors import OdooSchemaError, OdooUserError
 from ferry.destinations.odoo.provision import Provisioner, model_of
@@ -115,8 +115,9 @@ class OdooDestination(Destination):
         meta = self.fields_meta(model).get(field)
         if meta is None or value is None:
             return value
-        return self._out(meta, shape_value(field, meta, value, row or {}, self.lookups),
-                         kind_of(field, meta))
+        with self.lookups.reading():
+            return self._out(meta, shape_value(field, meta, value, row or {}, self.lookups),
+                             kind_of(field, meta))
 
     def stored_form(self, object_name: str, key: str, value: Any, row: dict[str, Any]
                     ) -> Any:
@@ -219,6 +220,8 @@ class OdooDestination(Destination):
         relation = meta.get("relation")
         if meta.get("type") == "many2one" and value and relation in NATURAL:
             return self.lookups.natural(str(relation), int(value))
+        if meta.get("type") == "many2many" and value and relation in NATURAL:
+            return sorted(self.lookups.natural(str(relation), int(v)) for v in value)
         return value
 
     def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
@@ -394,6 +397,8 @@ class OdooDestination(Destination):
         failed: dict[int, WriteResult] = {}
         for chunk in _chunks([i for i in ints if i in live], self.batch_size):
             self._unlink(model, chunk, failed)
+        if live:  # the tags and titles Ferry added that nothing uses now go too (``tags``)
+            tags.sweep(self.rpc, self.lookups, model)
         return [failed.get(i, WriteResult.success(str(i))) for i in ints]
 
     def _unlink(self, model: str, ids: list[int], failed: dict[int, WriteResult]) -> None:

@@ -158,7 +158,12 @@ def _patient(b: Book, n: Names) -> None:
         F("national_id", b.cf(P, n("national_id"), "National / health ID", Kind.TEXT)),
         F("sex", b.cf(P, n("sex"), "Sex", Kind.ENUM, ["Female", "Male", "Other", "Unknown"]),
           vm=vm.SEX, vmd="keep"),
-        F("title", b.cf(P, n("salutation"), "Salutation", Kind.TEXT)),
+        F("title", "title", T("strip"),
+          reason="Odoo 17 res.partner.title (Mister \"Mr.\", Doctor \"Dr.\"…), matched by"
+                 " name or shortcut; a title Odoo lacks (Ms, Mx) is added; gone in 19"),
+        F(None, "category_id", default="Patient",
+          reason="patient category as a partner tag (res.partner.category): Contacts can"
+                 " filter patients from clinics and staff"),
         F("preferred_name", b.cf(P, n("preferred_name"), "Preferred name", Kind.TEXT)),
         F("referral_source", b.cf(P, n("referral_source"), "Referral source", Kind.ENUM),
           vm={}, vmd="keep"),
@@ -253,6 +258,8 @@ def _appointment_lead(b: Book, n: Names) -> None:
         F("notes", "description", T("html")),
         F("type_name", b.cf(L, n("visit_type"), "Visit type", Kind.ENUM), vm={}, vmd="keep",
           reason="seed 004: visit_type custom field"),
+        F("type_name", "tag_ids",
+          reason="treatment type as a lead tag (crm.tag), created on first use"),
         F("status", b.cf(L, n("visit_status"), "Visit status", Kind.TEXT),
           vm=vm.APPOINTMENT_STATUS_LABEL, vmd="keep"),
         F("start", b.cf(L, n("planned_date"), "Planned date", Kind.DATE), T("date"),

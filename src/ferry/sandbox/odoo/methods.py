@@ -244,6 +244,10 @@ class ModelProxy:
             hits = [o for o in self.orm.table(other).values()
                     if o.get(mfield) == model and o.get(idfield) in gone]
             self.unlink_records(other, hits)
+        if model != "ir.model.data":  # BaseModel.unlink drops the records' external ids
+            for x in [x for x in self.orm.table("ir.model.data").values()
+                      if x["model"] == model and x["res_id"] in gone]:
+                self.orm.drop("ir.model.data", x["id"])
         for rec in recs:
             if rec["id"] in table:
                 self.orm.drop(model, rec["id"])
