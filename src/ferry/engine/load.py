@@ -55,10 +55,12 @@ def run_load(ctx: LoadContext) -> dict[str, MapStats]:
     return ctx.stats
 
 
-def _candidates(ctx: LoadContext, om: ObjectMap) -> Any:
+def _candidates(ctx: LoadContext, om: ObjectMap, *, deleted: bool = False) -> Any:
     """Batches of the map's source object. While extraction still runs (``ctx.extracted``),
-    follow the staging store as pages land, so extract and load overlap."""
-    batches = ctx.store.iter_batches(om.source, ctx.batch_size, changed_since=ctx.changed_since)
+    follow the staging store as pages land, so extract and load overlap. ``deleted``: a delta
+    pass's records deleted at the source come too (a fold takes them out of their parent)."""
+    batches = ctx.store.iter_batches(om.source, ctx.batch_size, changed_since=ctx.changed_since,
+                                     include_deleted=deleted and ctx.changed_since is not None)
     if ctx.extracted is not None:
         batches = ctx.store.follow_batches(om.source, ctx.batch_size,
                                            finished=lambda: ctx.extracted(om.source))
@@ -257,12 +259,20 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     store = ctx.store
     with store.write_lock:
         store.conn.executescript(FOLD_SCHEMA)
-    with store.tx() as c:
-        c.execute("DELETE FROM fold_acc WHERE map=?", (om.name,))
+    # A full load folds every child afresh. A delta pass keeps what earlier loads folded and
+    # replaces only the children that changed or went: their parents are folded again from
+    # all their children (a sum over the changed payments alone would be wrong).
+    partial = ctx.changed_since is not None and ctx.only is None
+    touched: set[str] = set()
+    if not partial:
+        with store.tx() as c:
+            c.execute("DELETE FROM fold_acc WHERE map=?", (om.name,))
     parent_target = om.target
-    for batch in _candidates(ctx, om):
+    for batch in _candidates(ctx, om, deleted=partial):
         rows = []
         maps: list[tuple[str, str, str, str]] = []
+        if partial:
+            touched |= _unfold(ctx, om, batch)
         for s, rec, built in _prepared(ctx, om, cm, batch, st):
             parent = _parent_dest(ctx, om, rec)
             if parent is None:
@@ -289,6 +299,42 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
                 store.map_ids(maps, ctx.run_id, created=False, conn=c)
     if not ctx.dry_run:
         _apply_folds(ctx, writer, om, parent_target)
+        if partial:
+            _emptied_parents(ctx, writer, om, cm, parent_target, touched)
+
+
+def _unfold(ctx: LoadContext, om: ObjectMap, batch: list[StagedRecord]) -> set[str]:
+    """Delta: take the batch's children out of the fold (they are folded again below if still
+    live); a child deleted at the source leaves its parent, with a line saying so. Returns the
+    parents (destination ids) they were folded into."""
+    store = ctx.store
+    parents: set[str] = set()
+    with store.tx() as c:
+        for s in batch:
+            was = {p for p, in c.execute("SELECT DISTINCT parent_dest FROM fold_acc WHERE map=?"
+                                         " AND source_id=?", (om.name, s.source_id))}
+            parents |= was
+            c.execute("DELETE FROM fold_acc WHERE map=? AND source_id=?",
+                      (om.name, s.source_id))
+            if s.deleted and was and not ctx.dry_run:
+                for p in sorted(was):
+                    store.unmap_id(om.source, s.source_id, f"{om.target}#{om.name}", conn=c)
+                    store.skip(ctx.run_id, ref("source", om.source, s.source_id), None,
+                               f"deleted at the source; taken out of the fields folded into"
+                               f" {om.target}:{p}", "delta-delete", conn=c)
+    return parents
+
+
+def _emptied_parents(ctx: LoadContext, writer: Writer, om: ObjectMap, cm: CompiledMap,
+                     parent_target: str, touched: set[str]) -> None:
+    """Parents whose last folded child went: their folded fields are emptied."""
+    left = {p for p, in ctx.store.conn.execute("SELECT DISTINCT parent_dest FROM fold_acc"
+                                               " WHERE map=?", (om.name,))}
+    keys = [f.key for f in cm.fields if f.key != cm.id_key]
+    pending = [Item(om.parent.object if om.parent else om.source, p, dict.fromkeys(keys),
+                    dest_id=p) for p in sorted(touched - left)]
+    if pending:
+        _write_folds(ctx, writer, om, parent_target, pending)
 
 
 def _encode(value: Any) -> str:

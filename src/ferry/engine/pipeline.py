@@ -16,6 +16,7 @@ from typing import Any
 from ferry.connectors.base import CheckItem, Destination, Provisioned, Source
 from ferry.connectors.registry import make_destination, make_source
 from ferry.engine import dedup
+from ferry.engine.accounting import ChangeAccount, account_changes
 from ferry.engine.context import Hold, LoadContext, MapStats
 from ferry.engine.deletions import DeletionReport, apply_deletions
 from ferry.engine.extract import ExtractStats, extract, scope_for, watermark
@@ -160,6 +161,8 @@ class LoadReport:
     withheld: list[dict[str, Any]] = field(default_factory=list)  # fields kept back (no BAA)
     phi_queue: dict[str, int] = field(default_factory=dict)
     deletions: dict[str, Any] = field(default_factory=dict)  # delta: by each map's policy
+    #: delta: every change the source showed, with its outcome (``engine/accounting.py``)
+    changes: dict[str, Any] = field(default_factory=dict)
 
     def totals(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -299,12 +302,20 @@ def delta(project: Project, *, progress: Callable[[str, int, int], None] | None 
     objects = list(registry_objects(project))
     since_by = {obj: (dt.datetime.fromisoformat(wm) if (wm := watermark(project.store, obj))
                       else None) for obj in objects}
-    _, total = run_extract(project, since_by_object=since_by)  # one source, one pass
+    extract_id, total = run_extract(project, since_by_object=since_by)  # one source, one pass
     report = load(project, kind="delta", changed_since=started, progress=progress, hold=hold,
                   retry=waiting(project.store))
     deletions = _apply_deletions(project, report.run_id, started)
     report.deletions = deletions.as_dict()
+    report.changes = account(project, started, [extract_id, report.run_id]).as_dict()
     return total, report, deletions.deleted + deletions.dependants_deleted
+
+
+def account(project: Project, since: str, run_ids: list[str]) -> ChangeAccount:
+    """What became of every change the source showed since ``since`` (a delta pass)."""
+    doc = apply_keys(confirmed_mapping(project), project.store)
+    return account_changes(project.store, project.audit,
+                           compile_mapping(doc, region=project.phone_region), since, run_ids)
 
 
 #: skip stages of records a later pass can deliver unchanged: held for PHI review (decided

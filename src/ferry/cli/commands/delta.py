@@ -28,12 +28,13 @@ def register(app: typer.Typer) -> None:
               until: str = typer.Option("", help="with --watch: stop at this ISO time"),
               every: float = typer.Option(60.0, help="with --watch: seconds between passes"),
               ) -> None:
-        """Creates, edits and deletes since the watermark, upserted by source id."""
+        """Creates, edits and deletes since the watermark, upserted by source id. The report
+        lists every change with its outcome; exit 1 when a change is unaccounted for."""
         proj = project_at(project)
         end = dt.datetime.fromisoformat(until) if until else None
         if end is not None and end.tzinfo is None:
             end = end.replace(tzinfo=dt.UTC)
-        passes = 0
+        passes = lost = 0
         while True:
             with load_progress() as update:
                 stats, report, deleted = run_delta(proj, progress=update)
@@ -41,17 +42,27 @@ def register(app: typer.Typer) -> None:
             console.print(stats_table(f"delta pass {passes} ({report.run_id}):"
                                       f" {sum(stats.staged.values())} changed,"
                                       f" {deleted} deleted", report.stats))
+            ch = report.changes
+            console.print(f"{ch.get('total', 0):,} source change(s): " + ", ".join(
+                f"{k} {ch.get(k, 0):,}" for k in ("applied", "merged", "held", "excluded",
+                                                 "refused", "unaccounted")))
             print_paths(*write_report(proj.reports_dir("delta"), "delta",
-                                      {"run": report.run_id, "changed": stats.staged,
+                                      {"run": report.run_id, "changes": ch,
+                                       "changed": stats.staged,
                                        "deleted_at_source": stats.deleted,
                                        "deleted_in_destination": deleted,
                                        "deletions": report.deletions,
                                        "maps": [{"map": k, **v.as_dict()}
                                                 for k, v in report.stats.items()]},
                                       project=proj.settings.project, name=report.run_id))
+            lost += int(ch.get("unaccounted", 0))
             if not watch or (end is not None and dt.datetime.now(dt.UTC) >= end):
+                if lost:  # a change neither in the destination nor explained: never a pass
+                    verdict(False, f"delta: {lost} source change(s) unaccounted for (see the"
+                            " report's changes)", f"ferry reconcile -p {project}")
+                    raise typer.Exit(1)
                 verdict(None, f"delta: {passes} pass(es); the last took"
-                        f" {sum(stats.staged.values()):,} changes",
+                        f" {sum(stats.staged.values()):,} changes, each accounted for",
                         f"ferry reconcile -p {project}")
                 return
             time.sleep(every)

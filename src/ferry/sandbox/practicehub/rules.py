@@ -206,12 +206,14 @@ def render(rec: Record, date_format: DateFormat | None = None, *,
 def mutable_field(obj: str) -> str | None:
     """A plain optional text field the mutation mode may change (never a name or reference)."""
     preferred = {"patient": "occupation", "appointment": "notes", "practitioner": "specialty",
-                 "invoice": "payment_method", "clinical_note": "title", "document": "description"}
+                 "invoice": "payment_method", "clinical_note": "title", "document": "description",
+                 "payment": "note"}
     if obj in preferred:
         return preferred[obj]
     model = entity(obj)
     for name, f in model.model_fields.items():
         info = field_info(model, name)
-        if info.kind in (Kind.TEXT, Kind.LONG_TEXT) and not f.is_required():
+        if info.kind in (Kind.TEXT, Kind.LONG_TEXT) and not f.is_required() \
+                and name != "custom":  # the custom-field bag is a mapping, not a text
             return name
     return None
