@@ -81,3 +81,41 @@ def test_own_identifiers_are_found_as_a_case_insensitive_pattern_would() -> None
                 rx = rf"\b{re.escape(needle)}\b" if words else re.escape(needle)
                 want = [(m.start(), m.end()) for m in re.finditer(rx, text, re.IGNORECASE)]
                 assert [(s.start, s.end) for s in got] == want, (text, needle, words)
+
+
+PHONE_EDGES = [
+    "Call +44 20 7946 0958 or (020) 7946 0958 before 10:30 on 12/03/2021.",
+    "pages 12-15; ref 2021-03-12; tel 0612345678/79; fax 020 7946 0958:12",
+    "abc8005001234 8005001234def 800-555-0199 £020 7946 0958 20 7946 0958%",
+    "Mob: 07700 900123, home 01632 960 001 ext. 12; NL 06-12345678; ES 612 34 56 78",
+    "+34 693 82 55 74 and 691 84 78 35, 1-800-555-0199, 00 44 20 7946 0958, +1 (415) 555-2671",
+    "MRN 00010031 seen 1961-08-09; codes 10074 07776; (555) 123-4567 x 89; ＋44 20 7946 0958",
+    "numbers 123 4567 890 12 and 2015 2016 2017 then 0800 123 4567 and 13 00 00",
+]
+
+
+def _library_phone_spans(text: str) -> list[tuple[int, int]]:
+    """What libphonenumber's own matcher finds, region after region (the reference)."""
+    import phonenumbers
+
+    from ferry.phi.detect import DEFAULT_REGIONS
+
+    return [(m.start, m.end) for region in DEFAULT_REGIONS
+            for m in phonenumbers.PhoneNumberMatcher(text, region,
+                                                     leniency=phonenumbers.Leniency.VALID)]
+
+
+def test_phone_spans_are_exactly_libphonenumbers() -> None:
+    # the scan's own loop shares candidates, checks and parses across the eleven regions; its
+    # spans must be the library matcher's, in the same order
+    from ferry.phi.detect import DEFAULT_REGIONS, _phone_spans
+
+    practice = Practice(seed=5, patients=30)
+    texts = PHONE_EDGES + [r.body for obj in ("clinical_note", "message")
+                           for r in practice.iter(obj)]
+    found = 0
+    for text in texts:
+        want = _library_phone_spans(text)
+        assert [(s.start, s.end) for s in _phone_spans(text, DEFAULT_REGIONS)] == want, text
+        found += len(want)
+    assert found > 50

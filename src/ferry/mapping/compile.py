@@ -76,6 +76,18 @@ class _Field:
     fm: FieldMap
     key: str
     label: str  # logical target, for messages
+    #: what ``build`` does per record, decided once: the transforms' specs, whether a ``map``
+    #: transform places the value map, and the attribute a plain one-field source reads
+    steps: list[tuple[str, Any, dict[str, Any]]] = field(default_factory=list)
+    placed: bool = False
+    attr: str | None = None
+
+    def __post_init__(self) -> None:
+        self.steps = [(t.name, TRANSFORMS[t.name], t.args) for t in self.fm.transform]
+        self.placed = any(t.name == "map" for t in self.fm.transform)
+        src = self.fm.source
+        if isinstance(src, str) and "." not in src:
+            self.attr = src
 
 
 class CompiledMap:
@@ -139,7 +151,7 @@ class CompiledMap:
             ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key=f.key, fm=f.fm,
                       region=self.region)
             try:
-                value, names = self._value(f.fm, ctx)
+                value, names = self._value(f.fm, ctx, f)
             except TransformError as exc:
                 err = RecordError(self.ref(record), f.label,
                                   f"{exc} (from {f.fm.source or 'constant'})")
@@ -163,10 +175,13 @@ class CompiledMap:
             out.trace[f.key] = names + ctx.flags
         return out
 
-    def _value(self, fm: FieldMap, ctx: Ctx) -> tuple[Any, list[str]]:
+    def _value(self, fm: FieldMap, ctx: Ctx, f: _Field | None = None) -> tuple[Any, list[str]]:
+        f = f or _Field(fm, ctx.key, fm.target)
         src = fm.source
-        if src is None:
-            value: Any = None
+        if f.attr is not None:
+            value: Any = getattr(ctx.record, f.attr, None)
+        elif src is None:
+            value = None
         elif isinstance(src, list):
             value = [get_value(ctx.record, s) for s in src]
             if all(v in (None, "", []) for v in value):
@@ -176,21 +191,19 @@ class CompiledMap:
         if value == "":
             value = None
         names: list[str] = []
-        placed = any(t.name == "map" for t in fm.transform)
-        if fm.value_map is not None and not placed and value is not None:
+        if fm.value_map is not None and not f.placed and value is not None:
             value = apply_value_map(value, fm.value_map, fm.value_map_default)
             names.append("value_map")
-        for t in fm.transform:
-            spec = TRANSFORMS[t.name]
+        for name, spec, args in f.steps:
             if value in (None, "", []) and not spec.on_empty:
                 continue
             try:
-                value = spec.fn(value, t.args, ctx)
+                value = spec.fn(value, args, ctx)
             except TransformError:
                 raise
             except (ValueError, TypeError, ArithmeticError, KeyError):
-                raise TransformError(f"transform {t.name} failed") from None
-            names.append(t.name)
+                raise TransformError(f"transform {name} failed") from None
+            names.append(name)
         if value in (None, "", []) and fm.default is not None:
             value = fm.default
             names.append("default")

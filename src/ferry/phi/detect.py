@@ -20,12 +20,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
-from phonenumbers import PhoneNumberMatch
+from phonenumbers.phonenumbermatcher import (  # noqa: PLC2701 - the matcher's own checks
+    _INNER_MATCHES,
+    _SLASH_SEPARATED_DATES,
+    _TIME_STAMPS,
+    _TIME_STAMPS_SUFFIX,
+)
 from phonenumbers.phonenumbermatcher import (  # the matcher's own candidate patterns
     _PATTERN as _CANDIDATE,  # noqa: PLC2701
 )
 from phonenumbers.phonenumbermatcher import (
     _SECOND_NUMBER_START_PATTERN as _SECOND_NUMBER_START,  # noqa: PLC2701
+)
+from phonenumbers.phonenumbermatcher import (
+    _UNWANTED_END_CHAR_PATTERN as _UNWANTED_END_CHAR,  # noqa: PLC2701
 )
 
 from ferry.phi.lexicon import MEDICATIONS, family_names, given_names
@@ -204,10 +212,7 @@ def _pattern_spans(text: str, regions: Iterable[str]) -> list[Span]:
     for m in CPT_RE.finditer(text):
         if CPT_CONTEXT.search(text[max(0, m.start() - 25):m.start()]):
             out.append(Span(m.start(), m.end(), "cpt"))
-    candidates: dict[int, tuple[int, str] | None] = {}
-    for region in regions:
-        for match in _Matcher(text, region, candidates):
-            out.append(Span(match.start, match.end, "phone"))
+    out.extend(_phone_spans(text, regions))
     out.extend(_medications(text))
     out.extend(_names(text))
     return out
@@ -225,66 +230,148 @@ def _min_number_digits() -> int:
                if n > 0)
 
 
-class _Matcher(phonenumbers.PhoneNumberMatcher):
-    """libphonenumber's matcher, with candidates too short to hold any valid number refused
-    before they are parsed.
+#: libphonenumber's matcher gives up on a text after this many failed candidates
+_MAX_TRIES = 65_535
+#: an attempt to parse: (text, offset in the searched text, side before, side after), or None
+#: for one too short to be any number (it fails, and counts as a try, like any failure)
+_Attempt = tuple[str, int, str, str] | None
 
-    The matcher parses every candidate its pattern finds — doses, times, list numbers — and the
-    inner matches of each, once per region; four in five have fewer digits than the shortest
-    number of any region, and their parse can only fail. Every digit of a number's national
-    significant number is a digit of the candidate (or of an inner match, a substring), so the
-    spans found are the same (the matcher's budget of tries, 65,535 per text, is spent more
-    slowly).
-    """
 
-    def __init__(self, text: str, region: str,
-                 candidates: dict[int, tuple[int, str] | None]) -> None:
-        super().__init__(text, region, leniency=phonenumbers.Leniency.VALID)
-        self.candidates = candidates
-
-    def _find(self, index: int) -> Any:
-        """libphonenumber's loop, with the candidate found from each index shared by the
-        matchers of all regions over one text (finding it does not depend on the region)."""
-        while self._max_tries > 0:
-            if index in self.candidates:
-                found = self.candidates[index]
-            else:
-                m = _CANDIDATE.search(self.text, index)
-                found = None if m is None else (m.start(), self._trim_after_first_match(
-                    _SECOND_NUMBER_START, self.text[m.start():m.end()]))
-                self.candidates[index] = found
-            if found is None:
-                return None
-            start, candidate = found
-            if len(candidate) >= self._min_candidate_length:
-                match = self._extract_match(candidate, start)
-                if match is not None:
-                    return match
-                self._max_tries -= 1
-            index = start + len(candidate)
+def _attempt(text: str, group: str, offset: int) -> _Attempt:
+    if sum(map(str.isdecimal, group)) < _min_number_digits():
         return None
+    end = offset + len(group)
+    return group, offset, _side(text[offset - 1:offset]), _side(text[end:end + 1])
 
-    def _extract_match(self, candidate: str, offset: int) -> Any:
-        if sum(map(str.isdecimal, candidate)) < _min_number_digits():
-            return None  # neither it nor any inner match (a substring) can be a number
-        return super()._extract_match(candidate, offset)
 
-    def _parse_and_verify(self, candidate: str, offset: int) -> Any:
-        if sum(map(str.isdecimal, candidate)) < _min_number_digits():
-            return None  # an inner match too short to be a number
-        end = offset + len(candidate)
-        numobj = _verified(candidate, self.preferred_region, self.text[offset - 1:offset],
-                           self.text[end:end + 1])
-        return None if numobj is None else PhoneNumberMatch(offset, candidate, numobj)
+def _plan(text: str, candidate: str, offset: int
+          ) -> tuple[_Attempt, list[list[list[_Attempt]]]] | None:
+    """What the matcher would try for one candidate, whatever the region: the whole candidate,
+    then its inner matches (per inner pattern, per search step: one or two attempts, the step
+    tried only while tries remain). None when it tries nothing (a date, a time, too few digits).
+
+    This is ``PhoneNumberMatcher._extract_match`` and ``_extract_inner_match`` unrolled: only
+    the parse of an attempt depends on the region, so the eleven regions share one plan.
+    """
+    if sum(map(str.isdecimal, candidate)) < _min_number_digits():
+        return None  # neither it nor any inner match (a substring) can be a number
+    if _SLASH_SEPARATED_DATES.search(candidate):
+        return None
+    if _TIME_STAMPS.search(candidate) and _TIME_STAMPS_SUFFIX.match(
+            text[offset + len(candidate):]):
+        return None
+    inner: list[list[list[_Attempt]]] = []
+    for pattern in _INNER_MATCHES:
+        steps: list[list[_Attempt]] = []
+        group_match = pattern.search(candidate)
+        first = True
+        while group_match:
+            step = []
+            if first:
+                group = _trim(_UNWANTED_END_CHAR, candidate[:group_match.start()])
+                step.append(_attempt(text, group, offset))
+                first = False
+            group = _trim(_UNWANTED_END_CHAR, group_match.group(1))
+            step.append(_attempt(text, group, offset + group_match.start(1)))
+            steps.append(step)
+            group_match = pattern.search(candidate, group_match.start() + 1)
+        inner.append(steps)
+    return _attempt(text, candidate, offset), inner
+
+
+def _trim(pattern: Any, candidate: str) -> str:
+    m = pattern.search(candidate)
+    return candidate[:m.start()] if m else candidate
+
+
+def _parsed(attempt: _Attempt, region: str) -> bool:
+    if attempt is None:
+        return False
+    if attempt[0][:1] in _PLUS:  # international format: the region plays no part in its parse
+        region = _ANY_REGION
+    return _verified(attempt[0], region, attempt[2], attempt[3]) is not None
+
+
+_PLUS = ("+", "\uff0b")  # the plus signs libphonenumber reads as a country code's mark
+_ANY_REGION = "US"
+
+
+def _phone_spans(text: str, regions: Iterable[str]) -> list[Span]:
+    """Every number libphonenumber's matcher (leniency VALID) finds in ``text`` for any of
+    ``regions``: the same spans, with the work that does not depend on the region (finding
+    candidates, the date and time checks, inner matches) done once per text, not per region,
+    and each parse cached (``_verified``)."""
+    out: list[Span] = []
+    if sum(map(str.isdecimal, text)) < _min_number_digits():
+        return out
+    candidates: dict[int, tuple[int, str] | None] = {}
+    plans: dict[int, Any] = {}
+    for region in regions:
+        index, tries = 0, _MAX_TRIES
+        while tries > 0:
+            if index in candidates:
+                found = candidates[index]
+            else:
+                m = _CANDIDATE.search(text, index)
+                found = None if m is None else (m.start(), _trim(
+                    _SECOND_NUMBER_START, text[m.start():m.end()]))
+                candidates[index] = found
+            if found is None:
+                break
+            start, candidate = found
+            if candidate:  # the matcher's minimum candidate length is 1
+                if start not in plans:
+                    plans[start] = _plan(text, candidate, start)
+                plan = plans[start]
+                span: tuple[int, int] | None = None
+                if plan is not None:
+                    whole, inner = plan
+                    if _parsed(whole, region):
+                        span = (start, start + len(candidate))
+                    else:
+                        span, tries = _inner_span(inner, region, tries)
+                if span is not None:
+                    out.append(Span(span[0], span[1], "phone"))
+                    index = span[1]
+                    continue
+                tries -= 1
+            index = start + len(candidate)
+    return out
+
+
+def _inner_span(inner: list[list[list[_Attempt]]], region: str, tries: int
+                ) -> tuple[tuple[int, int] | None, int]:
+    for steps in inner:
+        for step in steps:
+            if tries <= 0:
+                return None, tries
+            for attempt in step:
+                if _parsed(attempt, region):
+                    assert attempt is not None
+                    return (attempt[1], attempt[1] + len(attempt[0])), tries
+                tries -= 1
+    return None, tries
+
+
+@functools.lru_cache(maxsize=4096)
+def _side(char: str) -> str:
+    """A neighbouring character as the matcher's verdict sees it: only whether it is a Latin
+    letter or a percent or currency sign (which refuse a number next to them) counts, so the
+    verdict cache keys on that ("a" stands for any of them) rather than on the character."""
+    if char and (phonenumbers.PhoneNumberMatcher._is_latin_letter(char)
+                 or phonenumbers.PhoneNumberMatcher._is_invalid_punctuation_symbol(char)):
+        return "a"
+    return ""
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _verified(candidate: str, region: str, before: str, after: str) -> Any:
     """The number the matcher accepts in ``candidate`` between those two characters, or None.
 
-    The matcher's verdict depends on nothing else (the candidate, the region, the characters
-    either side), and notes repeat their candidates — years, dates, codes, the patient's own
-    number — so each is parsed once per region, not once per occurrence.
+    The matcher's verdict depends on nothing else (the candidate, the region, whether the
+    characters either side are letters or currency signs: ``_side``), and notes repeat their
+    candidates — years, dates, codes, the patient's own number — so each is parsed once per
+    region, not once per occurrence.
     """
     text = before + candidate + after
     matcher = phonenumbers.PhoneNumberMatcher(text, region,

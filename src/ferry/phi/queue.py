@@ -98,6 +98,20 @@ def known_for(store: StagingStore, rec: Record) -> Known:
                  addresses=[x for x in (p.address, p.street) if x])
 
 
+def _known_cached(store: StagingStore, rec: Record, knowns: dict[str, Known]) -> Known:
+    if isinstance(rec, Patient):
+        return known_for(store, rec)
+    pid = getattr(rec, "patient_id", None)
+    if not pid:
+        return known_for(store, rec)
+    hit = knowns.get(str(pid))
+    if hit is None:
+        if len(knowns) >= 20_000:
+            knowns.clear()
+        hit = knowns[str(pid)] = known_for(store, rec)
+    return hit
+
+
 def is_pdf(rec: Record) -> bool:
     return isinstance(rec, Document) and (
         (rec.mime_type or "").lower().startswith(PDF_MIME)
@@ -141,38 +155,38 @@ def scan(store: StagingStore, objects: list[str] | None = None) -> dict[str, int
     """Screen staged text not screened since it last changed; a changed text goes back to
     pending. Returns the number of flagged records per object."""
     ensure_schema(store)
+    # a patient's identifiers, by patient id: each of their notes, messages and appointments
+    # would otherwise read and decrypt the patient again (bounded: cleared when it grows)
+    knowns: dict[str, Known] = {}
     for obj, fields in TEXT_FIELDS.items():
         if objects and obj not in objects:
             continue
         for batch in store.iter_batches(obj, 500):
-            seen = {(r[0], r[1]): r[2] for r in store.conn.execute(
-                f"SELECT source_id, field, content_hash FROM phi_queue WHERE object=? AND"  # noqa: S608
-                f" source_id IN ({','.join('?' * len(batch))})",
+            seen = {(r[0], r[1]): (r[2], r[3]) for r in store.conn.execute(
+                f"SELECT source_id, field, content_hash, status FROM phi_queue WHERE"  # noqa: S608
+                f" object=? AND source_id IN ({','.join('?' * len(batch))})",
                 [obj, *[s.source_id for s in batch]])}
             rows = []
             for s in batch:
-                if all(seen.get((s.source_id, f)) == s.hash for f in fields):
+                if all(seen.get((s.source_id, f), ("",))[0] == s.hash for f in fields):
                     continue
-                known = known_for(store, s.record)
+                known = _known_cached(store, s.record, knowns)
                 for f in fields:
                     text = text_of(s.record, f, store.codec)
                     spans = detect(text, known) if text else []
-                    rows.append((obj, s.source_id, f, json.dumps(
-                        [[x.start, x.end, x.type] for x in spans]),
-                        ",".join(sorted({x.type for x in spans})), s.hash, bool(spans)))
-            with store.tx() as c:
-                for obj_, sid, f, spans_json, types, h, flagged in rows:
-                    prev = c.execute("SELECT status, content_hash FROM phi_queue WHERE object=?"
-                                     " AND source_id=? AND field=?", (obj_, sid, f)).fetchone()
-                    if not flagged:
+                    prev = seen.get((s.source_id, f))
+                    if not spans:
                         status = "clean"
-                    elif prev and prev[1] == h and prev[0] != "clean":
-                        status = prev[0]
+                    elif prev and prev[0] == s.hash and prev[1] != "clean":
+                        status = prev[1]  # unchanged text keeps its decision
                     else:
                         status = "pending"
-                    c.execute("INSERT OR REPLACE INTO phi_queue (object, source_id, field, spans,"
-                              " types, status, content_hash) VALUES (?,?,?,?,?,?,?)",
-                              (obj_, sid, f, spans_json, types, status, h))
+                    rows.append((obj, s.source_id, f, json.dumps(
+                        [[x.start, x.end, x.type] for x in spans]),
+                        ",".join(sorted({x.type for x in spans})), status, s.hash))
+            with store.tx() as c:
+                c.executemany("INSERT OR REPLACE INTO phi_queue (object, source_id, field, spans,"
+                              " types, status, content_hash) VALUES (?,?,?,?,?,?,?)", rows)
     return {o: n for o, n in store.conn.execute(
         "SELECT object, count(DISTINCT source_id) FROM phi_queue WHERE status != 'clean'"
         " GROUP BY object")}

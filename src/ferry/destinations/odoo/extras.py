@@ -142,12 +142,18 @@ def virtual_value(dest: OdooDestination, field: str, source: str, raw: dict[str,
 
 
 def xmlid_to_id(dest: OdooDestination, xmlid: str) -> int:
+    """An external id's record id; kept for the connection (every message names one of a few
+    subtypes, which a load asked Odoo for once per message)."""
+    known = dest.xmlid_ids.get(str(xmlid))
+    if known is not None:
+        return known
     module, _, name = str(xmlid).partition(".")
     rows = dest.rpc.search_read("ir.model.data", [["module", "=", module], ["name", "=", name]],
                                 ["model", "res_id"])
     if not rows:
         raise Unresolved("subtype_xmlid", "no such external id in Odoo")
     dest.xmlids[(rows[0]["model"], int(rows[0]["res_id"]))] = str(xmlid)
+    dest.xmlid_ids[str(xmlid)] = int(rows[0]["res_id"])
     return int(rows[0]["res_id"])
 
 

@@ -88,6 +88,7 @@ class OdooDestination(Destination):
         self._meta: dict[str, dict[str, dict[str, Any]]] = {}
         self._accounting: bool | None = None
         self.xmlids: dict[tuple[str, int], str] = {}  # (model, id) → module.name
+        self.xmlid_ids: dict[str, int] = {}  # module.name → id (``extras.xmlid_to_id``)
 
     # ------------------------------------------------------------------ metadata
     def accounting_installed(self) -> bool:

@@ -116,7 +116,8 @@ class PipedriveClient:
                  ledger: Path | None = None, transport: httpx.BaseTransport | None = None,
                  timeout: float = 60.0) -> None:
         self.http = make_client(base_url.rstrip("/"), timeout=timeout, transport=transport,
-                                headers={"x-api-token": token, "accept": "application/json"})
+                                headers={"x-api-token": token, "accept": "application/json"},
+                                cookies=False)  # the token authenticates: no cookie parsing
         self.time_scale = time_scale
         # wider than the server's window (10 % + 30 ms real): send/arrival jitter must not
         # push a call into the previous window, even at a sandbox's accelerated time scale
@@ -180,7 +181,8 @@ class PipedriveClient:
 
     def _observe(self, response: httpx.Response, cost: int) -> None:
         h = response.headers
-        if response.status_code in (401, 429) or "cloudflare" in response.text[:200].lower():
+        if response.status_code in (401, 429) or (
+                not response.is_success and b"cloudflare" in response.content[:200].lower()):
             with self._lock:  # refused before it ran: not charged, give the tokens back
                 self.ledger.add(-cost)
                 self.stats["tokens"] -= cost
