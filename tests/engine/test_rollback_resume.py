@@ -93,3 +93,32 @@ def test_second_rollback_still_reports_what_the_first_left(tmp_path: Path) -> No
         assert second.runs == first.runs
         assert not second.verified and second.counts_after.get("res.partner") == \
             first.counts_after.get("res.partner")
+
+
+@pytest.mark.parametrize("resume_prepare", [False, True])
+def test_rollback_removes_the_permission_set_of_a_killed_prepare(tmp_path: Path,
+                                                                 resume_prepare: bool) -> None:
+    """``prepare`` killed right after Salesforce made the first item — and with it the
+    permission set and its assignment — before the outcome was logged. Rollback (straight away,
+    or after the prepare was resumed to the end) removes the item and finds the permission set
+    and assignment by their name and Ferry's tag: nothing ``prepare`` made stays behind."""
+    with make_pair(tmp_path / "proj", destination="salesforce", seed=5, patients=6,
+                   env_prefix="FERRY_RBPS_") as pair:
+        before = schema_view(_get(pair.dest_info, "/_sandbox/state"), "salesforce")
+        P.run_extract(pair.project)
+        pair.project.store.close()
+        env = subprocess_env(pair)
+        killed = _driver(pair.project.root, "prepare",
+                         {**env, "FERRY_KILL_AT": "after-call:provision:1"})
+        assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr[-2000:]
+        made = schema_view(_get(pair.dest_info, "/_sandbox/state"), "salesforce")
+        assert made["permission_sets"] and made["assignments"], made
+        if resume_prepare:
+            done = _driver(pair.project.root, "prepare", env)
+            assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+        rolled = _driver(pair.project.root, "rollback", env)
+        assert rolled.returncode == 0, rolled.stdout + rolled.stderr[-3000:]
+        assert json.loads(rolled.stdout.splitlines()[-1])["verified"] is True
+        assert schema_view(_get(pair.dest_info, "/_sandbox/state"), "salesforce") == before
+        ok, msg, open_intents = _verify_log(pair.project.root)
+        assert ok and open_intents == 0, (msg, open_intents)

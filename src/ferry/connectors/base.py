@@ -302,6 +302,13 @@ class Destination(ABC):
         gone (404/410, not found) counts as removed: a rollback killed after the destination
         applied a removal, before logging it, must be able to run again."""
 
+    def remove_leftovers(self) -> list[str]:
+        """Remove what ``ensure`` makes besides the items themselves (a Salesforce permission
+        set and its assignment), found by its fixed name and Ferry's tag — not by the audit
+        log, which misses it when ``prepare`` was killed before logging. Rollback calls it once
+        the last ``prepare`` is undone. Returns ``object:id`` of what it removed."""
+        return []
+
     def existing_schema(self, items: list[SchemaItem]) -> list[bool | None]:
         """For each item, whether it exists now (``None``: cannot tell). Read-only.
 

@@ -21,7 +21,7 @@ from ferry.engine.context import Hold, LoadContext, MapStats
 from ferry.engine.deletions import DeletionReport, apply_deletions
 from ferry.engine.extract import ExtractStats, extract, scope_for, watermark
 from ferry.engine.owners import OwnerMatch, match_owners
-from ferry.engine.prepare import apply_keys, prepare, prepared
+from ferry.engine.prepare import apply_keys, item_from_dict, prepare, prepared
 from ferry.engine.project import Project
 from ferry.engine.recover import Recovery, recover
 from ferry.engine.rollback import RollbackResult, rollback, target_runs
@@ -360,6 +360,7 @@ def _settle_open_intents(project: Project, dest: Destination) -> Recovery:
     audit = project.audit
     if not audit.has_open_intents():
         return Recovery()
+    _settle_provisions(audit, dest)
     try:
         doc = apply_keys(confirmed_mapping(project), project.store)
         id_keys = {(cm.om.source, cm.om.target): cm.id_key for cm in compile_mapping(doc)
@@ -367,6 +368,25 @@ def _settle_open_intents(project: Project, dest: Destination) -> Recovery:
     except MappingError:
         id_keys = {}
     return recover(project.store, audit, dest, id_keys)
+
+
+def _settle_provisions(audit: AuditLog, dest: Destination) -> None:
+    """A ``prepare`` killed after the destination made an item, before logging it: the item
+    did not exist when its intent was written, so what exists now is Ferry's — recorded as
+    created, so the rollback removes it (``ensure`` of an existing item only finds its key)."""
+    for e in audit.open_intents():
+        if e.op != "provision" or e.detail.get("existed") is not False or "item" not in e.detail:
+            continue
+        item = item_from_dict(e.detail["item"])
+        if dest.existing_schema([item]) != [True]:
+            continue  # not made (or cannot tell): ``recover`` closes the intent
+        [prov] = dest.ensure([item])
+        audit.append_many(e.run_id, [{"kind": "done", "op": "provision",
+                                      "dest_object": item.object, "dest_id": prov.key,
+                                      "intent_seq": e.seq,
+                                      "detail": {**e.detail, "created": True, "recovered": True,
+                                                 "option_ids": prov.option_ids,
+                                                 "also_made": prov.also_made}}])
 
 
 def run_rollback(project: Project, run_id: str | None = None) -> RollbackResult:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ferry.connectors import killpoint
 from ferry.connectors.base import Destination, Provisioned, SchemaItem
 from ferry.errors import MappingError
 from ferry.mapping.model import MappingDoc
@@ -141,7 +142,9 @@ def prepare(doc: MappingDoc, store: StagingStore, audit: AuditLog, dest: Destina
         detail = {"item": _item_dict(item), "existed": existed}
         [seq] = audit.append_many(run_id, [{"kind": "intent", "op": "provision",
                                             "dest_object": item.object, "detail": detail}])
+        killpoint.reached("after-intent", "provision", item.kind)
         [prov] = dest.ensure([item])
+        killpoint.reached("after-call", "provision", item.kind)
         earlier = interrupted.get(item_key(item), [])
         created = prov.created or -1 in earlier
         audit.append_many(run_id, [{"kind": "done", "op": "provision", "dest_object": item.object,

@@ -102,6 +102,8 @@ def rollback(store: StagingStore, audit: AuditLog, dest: Destination, runs: list
         group.append(entry)
     if group:
         _undo(group, writer, dest, store, result)
+    if _last_prepare(store, runs):
+        _leftovers(writer, dest, result)
     _verify(store, audit, dest, runs, result)
     # Only a verified rollback closes its runs: one that left something behind (counts differ)
     # stays open, so the next ``ferry rollback`` checks again instead of finding 0 runs.
@@ -111,6 +113,22 @@ def rollback(store: StagingStore, audit: AuditLog, dest: Destination, runs: list
                 c.execute("DELETE FROM idmap WHERE run_id=?", (run,))
                 c.execute("UPDATE runs SET status=? WHERE run_id=?", (ROLLED_BACK, run))
     return result
+
+
+def _last_prepare(store: StagingStore, runs: list[str]) -> bool:
+    """Whether this rollback undoes every ``prepare`` still in effect (and at least one)."""
+    prepares = [r for r in store.runs("prepare") if r.status != ROLLED_BACK]
+    return bool(prepares) and all(r.run_id in runs for r in prepares)
+
+
+def _leftovers(writer: Writer, dest: Destination, result: RollbackResult) -> None:
+    """What ``prepare`` made besides its items (the Salesforce permission set and assignment),
+    found by name and tag, so a prepare killed before logging it leaves nothing behind."""
+    removed = dest.remove_leftovers()
+    if removed:
+        writer.audit.append(writer.run_id, kind="done", op="unprovision", dest_object="schema",
+                            detail={"leftovers": removed})
+        result.schema_removed += len(removed)
 
 
 def _items(group: list[AuditEntry]) -> list[Item]:

@@ -91,6 +91,11 @@ def field_metadata(item: SchemaItem, ref_object: str | None) -> dict[str, Any]:
     return by_kind.get(kind, text)
 
 
+#: the permission set's description is Ferry's tag: with its fixed name it finds the set that
+#: ``prepare`` made even when no log recorded it (an admin's own set of that name stays)
+MADE_BY_FERRY = "Grants Ferry's migration objects and fields"
+
+
 class Provisioner:
     def __init__(self, client: SalesforceClient, permission_set: str) -> None:
         self.client = client
@@ -272,7 +277,7 @@ class Provisioner:
         else:
             ps_id = str(self.client.request("POST", "sobjects/PermissionSet", json={
                 "Name": name, "Label": name.replace("_", " "),
-                "Description": "Grants Ferry's migration objects and fields"}).json()["id"])
+                "Description": MADE_BY_FERRY}).json()["id"])
             self._made["PermissionSet"] = ps_id
         user = self.client.user_id
         if user is None:
@@ -305,6 +310,29 @@ class Provisioner:
                     raise
             if obj == "PermissionSet":
                 self._ps, self._granted = None, None
+
+    def remove_leftovers(self) -> list[str]:
+        """The permission set Ferry made (its name and tag) and every assignment of it."""
+        name = self.permission_set
+        removed: list[str] = []
+        for ps in list(self.client.query("SELECT Id, Description FROM PermissionSet WHERE"
+                                         f" Name = '{name}'")):
+            if not str(ps.get("Description") or "").startswith(MADE_BY_FERRY):
+                continue
+            ps_id = str(ps["Id"])
+            assigned = [str(a["Id"]) for a in self.client.query(
+                f"SELECT Id FROM PermissionSetAssignment WHERE PermissionSetId = '{ps_id}'")]
+            for obj, rid in [*(("PermissionSetAssignment", a) for a in assigned),
+                             ("PermissionSet", ps_id)]:
+                try:
+                    self.client.request("DELETE", f"sobjects/{obj}/{rid}")
+                except ApiError as e:
+                    if e.code not in ("NOT_FOUND", "ENTITY_IS_DELETED",
+                                      "INVALID_CROSS_REFERENCE_KEY"):
+                        raise
+                removed.append(f"{obj}:{rid}")
+        self._ps, self._granted = None, None
+        return removed
 
     def _remove_item(self, provisioned: Provisioned) -> None:
         item = provisioned.item

@@ -138,6 +138,9 @@ class SalesforceDestination(Destination):
         self.provisioner.remove(provisioned)
         self._fields.clear()
 
+    def remove_leftovers(self) -> list[str]:
+        return self.provisioner.remove_leftovers()
+
     def existing_schema(self, items: list[SchemaItem]) -> list[bool | None]:
         return self.provisioner.existing(items)
 
