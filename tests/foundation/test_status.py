@@ -98,3 +98,52 @@ def test_verify_log_ok_then_broken(project: Path) -> None:
     res = runner.invoke(app, ["status", "--project", str(project), "--verify-log", "--json"])
     assert res.exit_code == 1
     assert json.loads(res.output)["audit"]["verified"]["ok"] is False
+
+
+def _verdict_project(tmp_path: Path) -> Path:
+    """A project whose prepare, sample and run finished: the sample's diff did not pass and the
+    reconciliation after the run did not balance."""
+    from ferry.reports.render import write_report
+
+    res = runner.invoke(app, ["init", str(tmp_path), "--source", "practicehub",
+                              "--destination", "pipedrive", "--no-encrypt"])
+    assert res.exit_code == 0, res.output
+    proj = Project.at(tmp_path)
+    store = proj.store
+    prac = Practice(seed=2, patients=5)
+    store.put_page("patient", list(prac.iter("patient")), "extract:patient", "done")
+    for kind in ("extract", "prepare", "sample", "run"):
+        store.finish_run(store.start_run(kind), "done", {})
+    sample = store.runs("sample")[-1].run_id
+    write_report(proj.reports_dir("sample"), "sample", {"run": sample, "verdict": "fail",
+                                                        "unexplained": 4}, project="t",
+                 name=sample)
+    write_report(proj.reports_dir("reconcile"), "reconcile",
+                 {"balanced": False, "discrepancy_count": 8, "discrepancies": []},
+                 project="t", name="r1")
+    store.close()
+    return tmp_path
+
+
+def test_status_next_step_comes_from_verdicts_not_finished_runs(tmp_path: Path) -> None:
+    """A finished run used to make the next step "ferry delta during cutover" although the
+    sample had not passed and reconcile said NOT balanced."""
+    root = _verdict_project(tmp_path)
+    res = runner.invoke(app, ["status", "--project", str(root), "--json"])
+    assert res.exit_code == 0, res.output
+    v = json.loads(res.output)["verdicts"]
+    assert not v["sample"]["done"] and "NOT passed" in v["sample"]["detail"]
+    assert v["run"]["done"]
+    assert not v["reconcile"]["done"] and "NOT balanced" in v["reconcile"]["detail"]
+    res = runner.invoke(app, ["status", "--project", str(root)], env={"COLUMNS": "200"})
+    nxt = res.output[res.output.index("next:"):]
+    assert "sample" in nxt and "ferry delta" not in nxt, nxt
+    # the sample passes now: the next step is the reconciliation that did not balance
+    from ferry.reports.render import write_report
+
+    proj = Project.at(root)
+    write_report(proj.reports_dir("sample"), "sample", {"verdict": "pass", "unexplained": 0},
+                 project="t", name="s2")
+    res = runner.invoke(app, ["status", "--project", str(root)], env={"COLUMNS": "200"})
+    nxt = res.output[res.output.index("next:"):]
+    assert "reconcile" in nxt and "ferry delta" not in nxt, nxt

@@ -103,3 +103,25 @@ def test_reconcile_step_is_done_only_when_it_balanced(ui_app: Any) -> None:
     row = re.search(r'data-step="reconcile">(.*?)</tr>', c.get("/").text)
     c.close()
     assert row and "✓ done" in row.group(1)
+
+
+def test_sample_step_is_done_only_when_its_diff_passed(ui_app: Any) -> None:
+    """The overview marked "Run a sample ✓ done" once a sample run had finished, whatever its
+    diff said."""
+    from ferry.reports.render import write_report
+
+    store = ui_app.project.store
+    run = store.start_run("sample")
+    store.finish_run(run, "done", {})
+    out = ui_app.project.reports_dir("sample")
+    write_report(out, "sample", {"run": run, "verdict": "fail", "unexplained": 4},
+                 project="t", name=run)
+    c = ui_app.client()
+    row = re.search(r'data-step="sample">(.*?)</tr>', c.get("/").text)
+    assert row and "to do" in row.group(1) and "NOT passed" in row.group(1)
+    time.sleep(0.02)
+    write_report(out, "sample", {"run": run, "verdict": "pass", "unexplained": 0},
+                 project="t", name=run + "-again")
+    row = re.search(r'data-step="sample">(.*?)</tr>', c.get("/").text)
+    c.close()
+    assert row and "✓ done" in row.group(1)

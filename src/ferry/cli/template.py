@@ -88,7 +88,8 @@ def render(project: str, source: str, destination: str,
     lines = HEADER.splitlines() + ["", _scalar("project", project)]
     lines += section("source", source, sets["source"])
     lines += section("destination", destination, sets["destination"])
-    lines += ["", "# Options for every pair", "options:"]
+    # every option commented out (``--no-encrypt`` and no ``--set``) must still be a mapping
+    lines += ["", "# Options for every pair", "options:" if sets["options"] else "options: {}"]
     for name, value in opts.model_dump(mode="json").items():
         lines += _comment(sh.OPTIONS_HELP.get(name, ""), "  ")
         prefix = "  " if name in sets["options"] else "  # "

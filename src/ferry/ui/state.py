@@ -7,7 +7,6 @@ here returns a record's field values: pages outside the PHI review show referenc
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -91,34 +90,19 @@ def phi_counts(project: Project) -> dict[str, int]:
     return queue.counts(project.store)
 
 
-def _reconcile_verdict(reports: list[Path]) -> tuple[bool, str]:
-    """Reconcile is done only when its latest report balances (a report that does not is a
-    step still to do, with what it found)."""
-    if not reports:
-        return False, "no reconciliation yet"
-    try:
-        doc = json.loads(reports[-1].read_text())
-    except (OSError, ValueError):
-        return False, f"{reports[-1].stem}: unreadable report"
-    if doc.get("balanced") is True:
-        return True, f"{reports[-1].stem}: balanced"
-    return False, (f"{reports[-1].stem}: NOT balanced, {doc.get('discrepancy_count', '?')}"
-                   " discrepancy line(s): fix them and reconcile again")
-
-
 def steps(project: Project) -> list[Step]:
-    """The migration steps in order, each done or not, with a one-line detail."""
+    """The migration steps in order, each done only when its verdict is good (a sample that did
+    not pass, a reconciliation that did not balance are still to do), with a one-line detail."""
+    from ferry.reports.progress import verdicts
+
     m_state, m_detail = mapping_state(project)
     ext, prep = _last_done(project, "extract"), _last_done(project, "prepare")
-    smp, run = _last_done(project, "sample"), _last_done(project, "run")
     phi = phi_counts(project)
-    recon, guide = _reports(project, "reconcile"), _reports(project, "guide")
-    balanced, recon_detail = _reconcile_verdict(recon)
+    guide = _reports(project, "guide")
+    v = verdicts(project)
     staged = sum(project.store.counts().values())
-    checks = _reports(project, "check")
     return [
-        Step("check", "Check connections and the BAA", bool(checks),
-             "checked" if checks else "not checked yet"),
+        Step("check", "Check connections and the BAA", v["check"].done, v["check"].detail),
         Step("extract", "Extract the source", ext is not None,
              f"{staged} records staged" if ext else "nothing staged yet"),
         Step("map", "Propose the mapping", m_state != "missing", m_detail, "/mapping"),
@@ -130,17 +114,21 @@ def steps(project: Project) -> list[Step]:
              bool(project.settings.options.fallback_owner_email),
              project.settings.options.fallback_owner_email or "no fallback owner set",
              "/owners"),
-        Step("sample", "Run a sample and read its diff", smp is not None,
-             f"run {smp.run_id}" if smp else "no sample yet"),
+        Step("sample", "Run a sample and read its diff", v["sample"].done,
+             _with_next(v["sample"]), "/reports?verb=sample"),
         Step("review", "Review flagged PHI", bool(phi) and not phi.get("pending"),
              ", ".join(f"{k} {v}" for k, v in sorted(phi.items())) or "not scanned yet",
              "/phi"),
-        Step("run", "Run the full load", run is not None,
-             f"run {run.run_id}" if run else "not run yet"),
-        Step("reconcile", "Reconcile", balanced, recon_detail, "/reports?verb=reconcile"),
+        Step("run", "Run the full load", v["run"].done, _with_next(v["run"])),
+        Step("reconcile", "Reconcile", v["reconcile"].done, _with_next(v["reconcile"]),
+             "/reports?verb=reconcile"),
         Step("guide", "Rebuild guide", bool(guide), "written" if guide else "not written yet",
              "/guide"),
     ]
+
+
+def _with_next(v: Any) -> str:
+    return v.detail if v.done or not v.next else f"{v.detail}: {v.next}"
 
 
 def counts(project: Project) -> list[dict[str, Any]]:

@@ -60,10 +60,15 @@ def next_step(state: dict[str, Any], where: str) -> str:
     if not state["store"] or not any(o["staged"] for o in state.get("objects", [])):
         return f"ferry check -p {where}, then ferry extract -p {where}"
     done = {r["kind"] for r in state["runs"] if r["status"] == "done"}
-    for kind, verb in (("prepare", "ferry map, ferry map --confirm, then ferry prepare"),
-                       ("run", "ferry sample, then ferry run")):
-        if kind not in done:
-            return f"{verb} -p {where}"
+    if "prepare" not in done:
+        return f"ferry map, ferry map --confirm, then ferry prepare -p {where}"
+    # from verdicts, not from finished runs: a failed sample or an unbalanced reconcile is
+    # the step to do next, whatever ran after it
+    verdicts = state.get("verdicts") or {}
+    for step in ("sample", "run", "reconcile"):
+        v = verdicts.get(step)
+        if v is not None and not v["done"]:
+            return f"{step}: {v['detail']} → {v['next']} -p {where}"
     return f"ferry delta -p {where} during cutover; ferry reconcile -p {where} after it"
 
 
@@ -96,6 +101,9 @@ def gather(project: Project) -> dict[str, Any]:
     state["checkpoints"] = [{"scope": a, "value": b, "updated_at": c}
                             for a, b, c in store.last_checkpoints(20)]
     state["skips"] = sum(skipped.values())
+    from ferry.reports.progress import verdicts
+
+    state["verdicts"] = {k: v.as_dict() for k, v in verdicts(project).items()}
     audit = project.audit
     state["audit"] = {"entries": sum(1 for _ in audit.entries()),
                       "open_intents": len(audit.open_intents())}
@@ -143,6 +151,13 @@ def _render(state: dict[str, Any]) -> None:
         cps.add_row(c["scope"], _short(c["value"]), _when(c["updated_at"]))
     if moving:
         console.print(cps)
+    steps = Table(title="Steps by verdict", box=box.SIMPLE_HEAD, collapse_padding=True)
+    for col in ("step", "state", "what it found"):
+        steps.add_column(col, overflow="fold")
+    for name, v in (state.get("verdicts") or {}).items():
+        steps.add_row(name, "[green]done[/]" if v["done"] else "[yellow]to do[/]", v["detail"])
+    if state.get("verdicts"):
+        console.print(steps)
     a = state["audit"]
     console.print(f"Skipped records: {state['skips']:,}   Audit log: {a['entries']:,} entries,"
                   f" {a['open_intents']:,} writes of unknown outcome")
