@@ -72,9 +72,11 @@ def make_pair(directory: Path, *, destination: str, patients: int = 40, seed: in
               options: dict[str, Any] | None = None, env_prefix: str = "FERRY_ENG_",
               dest_extra: dict[str, Any] | None = None,
               source_extra: dict[str, Any] | None = None) -> Pair:
+    # extended: the oracle checks every canonical object, and clinical notes, locations,
+    # treatment records... come only from PracticeHub's assumed (undocumented) endpoints
     pair = start_pair(directory, source=source, destination=destination, patients=patients,
                       seed=seed, time_scale=time_scale, options=options, env_prefix=env_prefix,
-                      dest_extra=dest_extra, source_extra=source_extra)
+                      dest_extra=dest_extra, source_extra=source_extra, surface="extended")
     pair.project = confirm_baa(pair.project)
     mapping_file.save(recipe_for(source, destination), pair.project.mapping_path)
     confirm_file(pair.project.mapping_path, by="engine tests")

@@ -23,7 +23,8 @@ def prepared_odoo_pair(root: Path, env_prefix: str, *, baa: bool = False) -> Ite
     """30 patients, seed 4; ``baa``: a BAA confirmation recorded before anything runs."""
     saved = dict(os.environ)
     p = start_pair(root, source="practicehub", destination="odoo", patients=30, seed=4,
-                   time_scale=500, env_prefix=env_prefix)
+                   time_scale=500, env_prefix=env_prefix,
+                   surface="extended")  # clinical notes come from an assumed endpoint
     try:
         mapping_file.save(load_recipe("practicehub", "odoo", "no_accounting"),
                           p.project.mapping_path)

@@ -22,7 +22,8 @@ def pair(tmp_path: Path) -> Iterator[Any]:
     if "practicehub" not in profiles.PROFILES or "salesforce" not in profiles.PROFILES:
         pytest.skip("sandbox profiles missing")
     with start_pair(tmp_path / "proj", source="practicehub", destination="salesforce",
-                    patients=12, seed=3, time_scale=1000.0, env_prefix="FERRY_SFE2E_") as p:
+                    patients=12, seed=3, time_scale=1000.0, env_prefix="FERRY_SFE2E_",
+                    surface="extended") as p:  # treatment records: an assumed endpoint
         yield p
         gc.collect()  # connectors the engine opened hold TLS keep-alives the server waits on
 

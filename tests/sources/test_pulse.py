@@ -105,8 +105,20 @@ def test_cli_export_writes_the_folder(tmp_path: Path) -> None:
     assert (tmp_path / "x" / "chat_logs.csv").exists()
 
 
+def test_rest_mode_is_assumed_so_the_documented_surface_has_none() -> None:
+    running, info = serve("pulse", SandboxOptions(seed=SEED, patients=3, time_scale=20))
+    try:
+        key = info["credentials"]["api_key"]
+        r = httpx.get(info["credentials"]["base_url"] + "/patients",
+                      headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 404  # Pulse publishes no API: only the CSV export is documented
+    finally:
+        running.stop()
+
+
 def test_rest_mode_reads_pages_and_deltas(h, tmp_path: Path, monkeypatch) -> None:
-    running, info = serve("pulse", SandboxOptions(seed=SEED, patients=30, time_scale=20))
+    running, info = serve("pulse", SandboxOptions(seed=SEED, patients=30, time_scale=20,
+                                                  surface="extended"))  # REST is assumed
     try:
         monkeypatch.setenv("PULSE_KEY", info["credentials"]["api_key"])
         cfg = {"mode": "rest", "base_url": info["credentials"]["base_url"],

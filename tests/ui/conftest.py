@@ -50,8 +50,10 @@ def serve(tmp: Path, *, patients: int, prefix: str) -> Served:
     from ferry.ui.app import Served as Server
     from ferry.ui.app import create_app
 
+    # extended: the walkthrough shows every object of the canonical model (clinical notes,
+    # locations... come only from PracticeHub's assumed endpoints)
     pair = start_pair(tmp / "clinic-migration", patients=patients, seed=3, time_scale=200.0,
-                      env_prefix=prefix)
+                      env_prefix=prefix, surface="extended")
     app = create_app(pair.project.root)
     server = Server(app).start()
     return Served(server.url, app.state.ui.guard.token, app, pair, server)

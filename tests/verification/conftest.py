@@ -30,7 +30,10 @@ def migration(tmp_path: Path) -> Iterator[Any]:
         pair = start_pair(tmp_path / f"proj{len(pairs)}", patients=patients, seed=seed,
                           destination=destination, time_scale=200.0, dest_extra=dest_extra,
                           source_extra=source_extra,
-                          options=options, env_prefix=f"FERRY_VT{len(pairs)}_")
+                          options=options, env_prefix=f"FERRY_VT{len(pairs)}_",
+                          # the whole canonical model: clinical notes, insurance, treatment
+                          # records and /deleted come only from PracticeHub's assumed endpoints
+                          surface="extended")
         pairs.append(pair)
         write_confirmed(pair.project.mapping_path, doc)
         run_extract(pair.project)

@@ -47,6 +47,8 @@ def _odoo(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
 
 
 def _pulse(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
+    if info.get("mode") == "export":  # a generated CSV export folder (the documented surface)
+        return {"kind": "pulse", "mode": "export", "path": info["base_url"]}, {}
     c = info["credentials"]
     var = f"{env_prefix}PULSE_API_KEY"
     return ({"kind": "pulse", "mode": "rest", "base_url": c["base_url"], "api_key_env": var,

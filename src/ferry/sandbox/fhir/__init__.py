@@ -4,6 +4,19 @@ Options (``SandboxOptions.extra``): ``file_lines`` (resources per NDJSON file, 1
 ``export_seconds`` (emulated seconds an export takes at least, 2), ``dirt`` (a ``DirtRates``).
 The admin surface adds ``POST /_sandbox/touch`` and ``/_sandbox/delete`` (``{"object", "id"}``)
 to make changes a ``_since`` export must pick up.
+
+Provenance (``--surface`` changes nothing here). [doc] HL7 FHIR R4 and the Bulk Data Access IG
+v3.0.0; NOTES = ``shared/specs/sources/NOTES.md`` §4; [code] fhir.resources validates every
+NDJSON line in the tests.
+
+| endpoint / behaviour | source |
+|---|---|
+| ``GET /metadata`` (CapabilityStatement, no token) | [doc] FHIR R4 RESTful API |
+| ``GET /$export``, ``/Patient/$export``, ``/Group/{id}/$export`` (``Prefer: respond-async``, ``_outputFormat``, ``_type``, ``_since``; 202 + ``Content-Location``) | [doc] Bulk Data IG kick-off; NOTES 4 |
+| status URL (here ``/_jobs/{id}``, the server's choice): 202 + ``X-Progress`` + ``Retry-After``, 429 when polled too often, 200 + ``Expires`` + manifest (``transactionTime``, ``output``, ``deleted``, ``requiresAccessToken``), ``DELETE`` cancels | [doc] Bulk Data IG status request; NOTES 4 |
+| output files (here ``/_output/{job}/{name}``) as NDJSON, token required, gzip on request | [doc] Bulk Data IG file request; NOTES 4 |
+| ``GET /Binary/{id}`` (DocumentReference attachment content) | [doc] FHIR R4 Binary |
+| bearer token, 401 + OperationOutcome | [doc] IG (SMART Backend Services recommended); NOTES 4 |
 """
 
 from __future__ import annotations

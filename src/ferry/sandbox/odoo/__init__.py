@@ -14,6 +14,32 @@ Outside tests, ``FERRY_SANDBOX_ODOO_VERSION`` and ``FERRY_SANDBOX_ODOO_ACCOUNTIN
 version and Accounting for ``ferry sandbox serve odoo``. ``options.users`` become internal
 (non-admin) users whose login is their email. The
 administrator also has an API key, usable wherever the password is.
+
+Provenance (``--surface`` changes nothing here: every endpoint and behaviour below is documented
+by Odoo or read from its source). NOTES = ``shared/specs/odoo/NOTES.md``; "17.0 source" =
+odoo/odoo branch 17.0.
+
+| endpoint / behaviour | source |
+|---|---|
+| ``POST /xmlrpc/2/common`` ``version``, ``authenticate``, ``login`` | [doc] external API docs 17-19; NOTES 1.2 |
+| ``POST /xmlrpc/2/object`` ``execute_kw``/``execute``; ``/xmlrpc/common``, ``/xmlrpc/object`` (string fault codes) | [doc] external API docs; [code] 17.0 ``base/controllers/rpc.py``; NOTES 1.3-1.4 |
+| ``POST /jsonrpc`` (errors as HTTP 200 ``error.data.name``) | [doc] external API docs; [code] ``http.py``; NOTES 1.5 |
+| ``POST /json/2/<model>/<method>`` (19 only), bearer API key, 401/404/422 bodies | [doc] 19.0 external API; NOTES 1.6 |
+| faults 1/2/3/4, ``allow_none=False`` (a None result is Fault 1 after the commit) | [code] ``xmlrpc_handle_exception_int``; odoo/odoo#19889, #276541; NOTES 1.3-1.4 |
+| ``fields_get``, ``search``, ``search_read``, ``search_count``, ``read``, ``create`` (dict → int, list → list), ``write``, ``unlink``, ``name_search``, ``name_get`` (≤17), ``default_get``, ``check_access_rights`` | [doc] ORM reference; NOTES 2 |
+| domains (``|``, ``&``, ``!``, ``ilike``, ``=?``, ``any``, dotted paths), ``active_test`` | [doc] ORM reference; NOTES 2 |
+| x2many commands 0-6 | [doc] ORM ``Command``; NOTES 2 |
+| ``toggle_active``, ``action_archive``, ``action_unarchive`` (return None); crm.lead's override (probability 0 / lost reason cleared) | [code] 17.0 ``odoo/models.py``, ``crm/models/crm_lead.py`` |
+| custom fields through ``ir.model.fields`` (``x_`` rule, selection strings and ``selection_ids``, registry reload) | [code] 17.0 ``base/models/ir_model.py``; NOTES 3 |
+| res.partner fields incl. ``title``, ``category_id``, ``company_id``, ``industry_id``, ``tz``, ``commercial_partner_id``, ``complete_name``; order ``complete_name ASC, id DESC``; archive refused while an active user uses the partner | [code] 17.0 ``base/models/res_partner.py`` |
+| res.partner.category (order ``name``, parent cascade), res.partner.title (17/18; removed saas-18.1: odoo/odoo#187357), res.partner.industry, res.company | [code] 17.0 ``base/models/res_partner.py``, ``res_company.py``; base data (titles, NACE industries) |
+| ``mobile`` on res.partner / crm.lead up to 18 (gone in 19) | [code] odoo/odoo#189739; NOTES 4 |
+| crm.lead (``tag_ids``, ``lost_reason_id`` restrict, ``company_id``, probability check), crm.stage, crm.team, crm.tag (unique name), crm.lost.reason (+ its data) | [code] 17.0 ``crm/models``, ``sales_team/models/crm_tag.py``; NOTES 4 |
+| calendar.event (order ``start desc``, stop from start + duration, stop ≥ start) | [code] 17.0 ``calendar/models/calendar_event.py``; NOTES 4 |
+| mail.message / ``message_post`` (``body_is_html``; int in ≤18, list in 19), mail.activity, mail.activity.type (``keep_done`` 17/18), ir.attachment, account.move (Invoicing) | [code] 17.0 ``mail``, ``account``; odoo/odoo#129977; NOTES 4 |
+| HTML fields sanitised (``<script>``, ``<style>``, ``on*=`` handlers, ``javascript:`` links removed; bare text wrapped in ``<p>``) | [code] 17.0 ``odoo/tools/mail.py`` ``html_sanitize`` (``sandbox.sanitize``) |
+| 128 MiB request cap | [code] ``DEFAULT_MAX_CONTENT_LENGTH`` (16+); NOTES 4 |
+| no numeric rate limit (only injected faults: 429/502/503, drops, locks) | [doc] none documented: NOTES 5 |
 """
 
 from __future__ import annotations

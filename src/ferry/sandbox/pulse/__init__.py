@@ -1,5 +1,14 @@
 """``ferry sandbox serve pulse`` (REST mode, an assumed API) and ``ferry sandbox export pulse``
 (the CSV export folder). Options (``SandboxOptions.extra``): ``dirt`` (a ``DirtRates``).
+
+Provenance. Pulse Digital Clinic publishes no API, client code or export specification
+(``shared/specs/sources/NOTES.md`` §3); seed 003 says "CSV export (Starter tier) or REST API
+(higher tiers)" and the brief the same. So:
+
+| surface | what | source |
+|---|---|---|
+| documented | the CSV export folder (``write_folder``; the harness and ``ferry demo`` use it) | seed 003, the brief; the file and column names are ASSUMED (no public export specification) |
+| extended | ``GET /api/v1/{resource}`` (bearer key, ``page``/``per_page`` ≤ 100, ``updated_since``, 5 requests/s, 429 + ``Retry-After``) | ASSUMED (``app``): no public source; answers 404 on the documented surface |
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ class PulseSandbox:
         self.state = PulseState(Practice(options.seed, options.patients,
                                          options.extra.get("dirt")))
         self.app = make_app(self.state, keys=[self.key], clock=Clock(options.time_scale),
-                            faults=Faults(FaultSpec.parse(options.faults, seed=options.seed)))
+                            faults=Faults(FaultSpec.parse(options.faults, seed=options.seed)),
+                            surface=options.surface)
 
     def credentials(self, base_url: str) -> dict[str, Any]:
         return {"base_url": base_url + "/api/v1", "api_key": self.key}

@@ -50,7 +50,8 @@ class PulseState:
         self.touched.clear()
 
 
-def make_app(state: PulseState, *, keys: list[str], clock: Clock, faults: Faults) -> Any:
+def make_app(state: PulseState, *, keys: list[str], clock: Clock, faults: Faults,
+             surface: str = "extended") -> Any:
     app = FastAPI(title="Pulse sandbox (assumed API)", docs_url=None, redoc_url=None)
     log = RequestLog()
     windows: dict[str, deque[float]] = {}
@@ -61,6 +62,8 @@ def make_app(state: PulseState, *, keys: list[str], clock: Clock, faults: Faults
     @app.get("/api/v1/{resource}")
     def list_rows(resource: str, request: Request, page: int = 1, per_page: int = 50,
                   updated_since: str | None = None) -> JSONResponse:
+        if surface != "extended":  # no public Pulse API: the whole REST mode is assumed
+            return error(404, "not_found")
         auth = request.headers.get("authorization", "")
         key = auth.removeprefix("Bearer ").strip()
         if key not in keys:

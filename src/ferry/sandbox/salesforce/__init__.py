@@ -11,6 +11,29 @@ CreatedDate & co on insert), ``max_file_bytes`` (ContentVersion size cap), ``sil
 (``"Object.Field:N"``: that field is cut to N characters without an error — a planted fault for
 diff tests), ``lock_seed``, ``session_ttl_s`` (sessions expire after that many emulated
 seconds: INVALID_SESSION_ID mid-run). ``--faults lock=R`` fails rows with UNABLE_TO_LOCK_ROW at rate R.
+
+Provenance (``--surface`` changes nothing here: everything below is in Salesforce's REST, Bulk
+API 2.0 and Tooling API guides or the object reference). NOTES = ``shared/specs/salesforce/
+NOTES.md``; [code] = simple-salesforce, which the tests drive the sandbox with.
+
+| endpoint / behaviour | source |
+|---|---|
+| ``POST /services/oauth2/token`` (client credentials, JWT bearer; ``invalid_grant``) | [doc] OAuth flows; NOTES 1 |
+| bearer session; 401 ``[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`` | [doc] NOTES 1 (the body has no ``fields`` key, nor has 404 ``NOT_FOUND``) |
+| ``GET /services/data`` (versions, no token), 410 for retired versions | [doc] NOTES 1 |
+| ``GET …/limits``; ``Sforce-Limit-Info`` on every answer; 403 ``REQUEST_LIMIT_EXCEEDED`` | [doc] limits cheat sheet; NOTES 3 |
+| ``GET …/sobjects``, ``…/sobjects/{obj}/describe`` (incl. compound ``MailingAddress``, read-only) | [doc] REST guide, object reference; NOTES 5 |
+| ``GET/POST/PATCH/DELETE …/sobjects/{obj}[/{id}]``, upsert ``…/{obj}/{extField}/{value}`` | [doc] REST guide; NOTES 3 |
+| ``POST/PATCH/DELETE …/composite/sobjects``, ``PATCH …/composite/sobjects/{obj}/{extField}`` (≤ 200, ``allOrNone``) | [doc] sObject Collections; NOTES 3 |
+| ``GET …/query``, ``…/queryAll`` (deleted rows too), ``nextRecordsUrl`` paging | [doc] REST query resources; NOTES 3 |
+| error bodies: JSON array ``{message, errorCode, fields}``; collection rows ``{statusCode, message, fields}``; the codes used | [doc] REST status codes and errors; NOTES 3 |
+| ``POST …/jobs/ingest``, ``PUT …/batches``, ``PATCH`` (UploadComplete/Aborted), ``GET`` state, ``successfulResults``/``failedResults``/``unprocessedrecords``; ``…/jobs/query`` | [doc] Bulk API 2.0 guide; NOTES 2 |
+| ``GET …/tooling/query``, ``POST/DELETE …/tooling/sobjects/CustomField``, ``…/CustomObject`` | [doc] Tooling API reference; NOTES 4 |
+| PermissionSet, FieldPermissions, ObjectPermissions, PermissionSetAssignment; field-level security enforced (``INVALID_FIELD``) | [doc] object reference; NOTES 4 |
+| ContentVersion (base64 ≤ 37.5 MB, ``FirstPublishLocationId`` → ContentDocumentLink), ``…/VersionData`` | [doc] REST guide, object reference; NOTES 5 |
+| audit fields on insert only, with the permission | [doc] help article 000176484; NOTES 5 |
+| validation: required, lengths, picklists, external-id uniqueness, references, 18-char ids with key prefixes | [doc] object reference; NOTES 3, 5 |
+| HTTPS only | [code] simple-salesforce builds every URL as ``https://``; NOTES 6 |
 """
 
 from __future__ import annotations
