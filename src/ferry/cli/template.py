@@ -73,8 +73,29 @@ def section(role: str, kind: str, given: dict[str, Any]) -> list[str]:
     return lines
 
 
+STORE = """\
+# Staging store. Left out: the embedded SQLite file in .ferry/ (one process, no server). To run
+# this project on Temporal workers (docs/DEPLOY.md), name a PostgreSQL database: each project
+# is one schema of it. No password in the URL (it is refused): the password comes from the
+# environment variable store_password_env names."""
+
+
+def store_lines(store: str | None) -> list[str]:
+    if store:
+        from ferry.settings import Settings
+
+        try:  # the same check as loading ferry.yaml, before anything is written
+            Settings._store_url(store)
+        except ValueError as exc:
+            raise ConfigError(f"--store: {exc}") from None
+    prefix = "" if store else "# "
+    return ["", *STORE.splitlines(),
+            prefix + _scalar("store", store or "postgresql://ferry@db.internal:5432/ferry"),
+            prefix + _scalar("store_password_env", "FERRY_STORE_PASSWORD")]
+
+
 def render(project: str, source: str, destination: str,
-           sets: dict[str, dict[str, Any]]) -> str:
+           sets: dict[str, dict[str, Any]], store: str | None = None) -> str:
     """The whole file; raises ConfigError for an unknown kind or key, or a bad value."""
     unknown = [k for k in sets["options"] if k not in Options.model_fields]
     if unknown:
@@ -97,4 +118,5 @@ def render(project: str, source: str, destination: str,
     lines += ["", "# BAA (business associate agreement) confirmation, recorded by",
               "# `ferry check --baa-by NAME --baa-ref REF` once the agreement is signed.",
               "baa:", "  confirmed: false"]
+    lines += store_lines(store)
     return "\n".join(lines) + "\n"

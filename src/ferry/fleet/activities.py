@@ -11,8 +11,10 @@ Results and heartbeats carry counts, object names and checkpoints only: never a 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,11 +32,50 @@ def _project(path: str) -> Iterator[Project]:
     limit allows."""
     project = Project.at(path)
     try:
-        with shared_budget(_budget(project)):
+        with shared_budget(_budget(project)), _pulse():
             yield project
     finally:
         if project._store is not None:
             project._store.close()
+
+
+class _Pulse:
+    def __init__(self) -> None:
+        self.last: dict[str, Any] | None = None
+        self.stop = threading.Event()
+
+
+_PULSE: contextvars.ContextVar[_Pulse | None] = contextvars.ContextVar("ferry_pulse",
+                                                                      default=None)
+
+
+@contextlib.contextmanager
+def _pulse() -> Iterator[None]:
+    """Heartbeat (the last detail again) every third of the heartbeat timeout while the step
+    runs, whether or not it reports progress: a step that is silent for a while (prepare, a
+    big batch, a slow API) is alive, and only a dead worker stops beating. Without it Temporal
+    would time out a living activity and start a second copy of it on another worker."""
+    info = activity.info()
+    timeout = info.heartbeat_timeout.total_seconds() if info.heartbeat_timeout else 0.0
+    if timeout <= 0:
+        yield
+        return
+    pulse = _Pulse()
+    token = _PULSE.set(pulse)
+    ctx = contextvars.copy_context()  # activity.heartbeat needs the activity's context
+
+    def beat() -> None:
+        while not pulse.stop.wait(timeout / 3):
+            activity.heartbeat(*([pulse.last] if pulse.last is not None else []))
+
+    thread = threading.Thread(target=ctx.run, args=(beat,), name="ferry-pulse", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        pulse.stop.set()
+        _PULSE.reset(token)
+        thread.join(5)
 
 
 def _budget(project: Project) -> SharedBudget | None:
@@ -49,6 +90,9 @@ def _budget(project: Project) -> SharedBudget | None:
 
 
 def _beat(**detail: Any) -> None:
+    pulse = _PULSE.get()
+    if pulse is not None:
+        pulse.last = detail
     activity.heartbeat(detail)
 
 

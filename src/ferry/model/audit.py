@@ -91,9 +91,14 @@ def read_anchor(db: Path) -> dict[str, Any] | None:
         return None
     finally:
         conn.close()
-    head = json.loads(rows.get("audit_head", "null")) or [0, GENESIS]
+    return anchor_of(rows)
+
+
+def anchor_of(kv: dict[str, str]) -> dict[str, Any]:
+    """The anchor from the store's ``audit_head`` / ``audit_chain`` values (JSON text)."""
+    head = json.loads(kv.get("audit_head", "null")) or [0, GENESIS]
     return {"entries": int(head[0]), "head": str(head[1]),
-            "chain": json.loads(rows["audit_chain"]) if "audit_chain" in rows else UNKEYED}
+            "chain": json.loads(kv["audit_chain"]) if "audit_chain" in kv else UNKEYED}
 
 
 #: an intent with no outcome (outcomes point at their intent), of one run or (None) of any

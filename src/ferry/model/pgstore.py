@@ -191,3 +191,26 @@ class PgStagingStore(StagingStore):
                 if not c.closed:
                     c.close()
             self._all.clear()
+
+
+def read_anchor(dsn: str, schema: str, password: str | None = None) -> dict[str, Any] | None:
+    """The audit log's head as a report records it, read from the project's schema without
+    opening the project (``ferry.model.audit.read_anchor`` for the SQLite file); None when
+    there is no log yet or the database cannot be reached."""
+    import psycopg
+
+    from ferry.model.audit import anchor_of
+
+    if not _SCHEMA_NAME.match(schema):
+        return None
+    kw: dict[str, Any] = {"autocommit": True, "connect_timeout": 10}
+    if password:
+        kw["password"] = password
+    try:
+        with psycopg.connect(dsn, **kw) as conn:
+            rows = dict(conn.execute(
+                f'SELECT key, value FROM "{schema}".kv WHERE key IN (%s, %s)',  # noqa: S608
+                ("audit_head", "audit_chain")).fetchall())
+    except psycopg.Error:
+        return None
+    return anchor_of(rows)

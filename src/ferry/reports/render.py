@@ -53,7 +53,32 @@ def _anchor(reports_dir: Path) -> dict[str, Any] | None:
     (``<project>/reports/<verb>/``): a copy outside the log, so a cut-off tail is detected."""
     if reports_dir.parent.name != "reports":
         return None
-    return read_anchor(reports_dir.parent.parent / ".ferry" / "staging.db")
+    root = reports_dir.parent.parent
+    store = _pg_store(root)
+    if store is not None:  # the project's schema in PostgreSQL (ferry.yaml's ``store``)
+        from ferry.model.pgstore import read_anchor as read_pg_anchor
+
+        return read_pg_anchor(*store)
+    return read_anchor(root / ".ferry" / "staging.db")
+
+
+def _pg_store(root: Path) -> tuple[str, str, str | None] | None:
+    """(URL, schema, password) when the project's ferry.yaml names a PostgreSQL store."""
+    import os
+
+    from ferry.errors import ConfigError
+    from ferry.model.stores import is_server_url, schema_for
+    from ferry.settings import load_settings
+
+    if not (root / "ferry.yaml").exists():
+        return None
+    try:
+        s = load_settings(root / "ferry.yaml")
+    except ConfigError:
+        return None
+    if not is_server_url(s.store):
+        return None
+    return str(s.store), schema_for(s.project), os.environ.get(s.store_password_env)
 
 
 def anchors_in(reports_root: Path) -> list[tuple[str, dict[str, Any]]]:

@@ -40,7 +40,10 @@ def register(app: typer.Typer) -> None:
              name: str = typer.Option("", help="project name (default: folder name)"),
              set_: list[str] = typer.Option([], "--set",  # noqa: B008
                                             help="source.base_url=… (repeatable)"),
-             encrypt: bool = typer.Option(True, help="encrypt staged data at rest")) -> None:
+             encrypt: bool = typer.Option(True, help="encrypt staged data at rest"),
+             store: str = typer.Option("", help="staging store: a postgresql://user@host/db"
+                                       " URL for Temporal workers (default: the embedded"
+                                       " SQLite file)")) -> None:
         """Create a migration project folder with a commented ferry.yaml.
 
         Exit 0: written; 2: unknown source/destination kind or key, bad value, or the file
@@ -52,7 +55,8 @@ def register(app: typer.Typer) -> None:
         sets = _parse_sets(set_)
         if encrypt:
             sets["options"].setdefault("encrypt_at_rest", True)
-        text = render(name or directory.resolve().name, source, destination, sets)
+        text = render(name or directory.resolve().name, source, destination, sets,
+                      store=store or None)
         directory.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         load_settings(path)  # what we wrote must load
