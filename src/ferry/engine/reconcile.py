@@ -53,11 +53,17 @@ class Reconciliation:
     def balanced(self) -> bool:
         return not self.discrepancies
 
-    def log(self, kind: str, ref: str, detail: str) -> None:
-        self.discrepancies.append({"kind": kind, "ref": ref, "detail": detail})
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def log(self, kind: str, ref: str, detail: str, root: str | None = None) -> None:
+        """One discrepancy line; ``root`` names the problem it belongs to (the record that is
+        gone, the parent whose children differ…), so each problem is reported once."""
+        self.discrepancies.append({"kind": kind, "ref": ref, "detail": detail,
+                                   "root": root or f"{kind}:{ref}"})
 
     def as_dict(self) -> dict[str, Any]:
         return {"balanced": self.balanced, "discrepancy_count": len(self.discrepancies),
+                "problem_count": len(self.problems), "problems": self.problems,
                 "by_kind": dict(Counter(d["kind"] for d in self.discrepancies)),
                 "objects": self.objects, "destination": self.destination, "sums": self.sums,
                 "children_per_parent": self.children, "orphans": self.orphans,
@@ -143,7 +149,7 @@ def _source_buckets(store: StagingStore, maps: list[CompiledMap], rec_out: Recon
             else:
                 b["unaccounted"] += 1
                 rec_out.log("dropped", ref, "not loaded, merged, excluded, held or skipped:"
-                            " the record was silently dropped")
+                            " the record was silently dropped", root=f"dropped:{obj}")
         refused = len(unparsed.get(obj, set()) - staged)  # rows refused at extract
         b["source"] += refused
         b["skipped"] += refused
@@ -240,7 +246,8 @@ def reconcile(store: StagingStore, audit: AuditLog, doc: MappingDoc,
             if did not in ids_live:
                 for r in refs:
                     out.log("missing", r, f"the id map says {target}:{did}, which is not in the"
-                                          " destination (a dropped write)")
+                                          " destination (a dropped write)",
+                            root=f"{target}:{did}")
         # Double writes: one source id on several live records.
         dups = 0
         id_keys = {cm.id_key for cm in record_maps if cm.om.target == target and cm.id_key}
@@ -276,6 +283,7 @@ def reconcile(store: StagingStore, audit: AuditLog, doc: MappingDoc,
     _orphans_and_children(store, doc, record_maps, live, stored, lookup, out)
     _attachments(store, audit, maps, live, out)
     _sums(store, record_maps, stored, lookup, out)
+    out.problems = problems(out, store, doc, {t: live[t] for t in live})
     return out
 
 
@@ -301,7 +309,8 @@ def _orphans_and_children(store: StagingStore, doc: MappingDoc, record_maps: lis
                         out.orphans.append({"object": cm.om.target, "id": did, "field": key,
                                             "points_to": f"{where}:{pid}"})
                         out.log("orphan", f"destination:{cm.om.target}:{did}",
-                                f"{key} points to {where}:{pid}, which does not exist")
+                                f"{key} points to {where}:{pid}, which does not exist",
+                                root=f"{ref_targets[0]}:{pid}")
                     if did in mine:
                         actual[str(pid)] += 1
             if src_obj != "patient":
@@ -325,7 +334,8 @@ def _orphans_and_children(store: StagingStore, doc: MappingDoc, record_maps: lis
                     mismatched += 1
                     out.log("children", f"destination:{ref_target}:{pdest}",
                             f"{want[pdest]} {cm.om.source} record(s) loaded for it, "
-                            f"{actual[pdest]} {cm.om.target} record(s) linked to it")
+                            f"{actual[pdest]} {cm.om.target} record(s) linked to it",
+                            root=f"{ref_target}:{pdest}")
             out.children.append({"map": cm.om.name, "per": ref_target, "parents":
                                  len(set(want) | set(actual)), "expected": sum(want.values()),
                                  "actual": sum(actual.values()), "mismatched": mismatched})
@@ -358,11 +368,13 @@ def _attachments(store: StagingStore, audit: AuditLog, maps: list[CompiledMap],
                 out.orphans.append({"object": om.target, "id": m.dest_id, "field": "parent",
                                     "points_to": f"{pobj}:{parent}"})
                 out.log("orphan", f"destination:{om.target}:{m.dest_id}",
-                        f"attached to {pobj}:{parent}, which does not exist")
+                        f"attached to {pobj}:{parent}, which does not exist",
+                        root=f"{pobj}:{parent}")
         bad = [k for k in want if want[k] != have[k] and k[0] in live and k[1] in live[k[0]]]
         for pobj, parent in sorted(bad):
             out.log("children", f"destination:{pobj}:{parent}", f"{want[(pobj, parent)]}"
-                    f" file(s) uploaded to it, {have[(pobj, parent)]} still there")
+                    f" file(s) uploaded to it, {have[(pobj, parent)]} still there",
+                    root=f"{pobj}:{parent}")
         out.children.append({"map": om.name, "per": ", ".join(sorted({k[0] for k in want})),
                              "parents": len(want), "expected": sum(want.values()),
                              "actual": sum(have.values()), "mismatched": len(bad)})
@@ -396,7 +408,8 @@ def _sums(store: StagingStore, record_maps: list[CompiledMap],
                 dest_sum[k] += got if row is not None else 0
                 if sent != got:  # the amounts are PHI: the line names the record, not them
                     out.log("value", f"source:{cm.om.source}:{m.source_id}",
-                            f"{src} in {cm.om.target}:{m.dest_id} differs from what was sent")
+                            f"{src} in {cm.om.target}:{m.dest_id} differs from what was sent",
+                            root=f"value:{cm.om.name}:{src}")
         for k, src in keys:
             ok = sent_sum[k] == dest_sum[k]
             out.sums.append({"map": cm.om.name, "field": f"{cm.om.source}.{src}", "key": k,
@@ -404,7 +417,98 @@ def _sums(store: StagingStore, record_maps: list[CompiledMap],
                              "destination": str(dest_sum[k]), "equal": ok})
             if not ok:
                 out.log("sum", f"destination:{cm.om.target}", f"sum of {cm.om.source}.{src}:"
-                        f" {sent_sum[k]} sent, {dest_sum[k]} in the destination")
+                        f" {sent_sum[k]} sent, {dest_sum[k]} in the destination",
+                        root=f"value:{cm.om.name}:{src}")
+
+
+MAX_REFS = 10
+
+
+def problems(out: Reconciliation, store: StagingStore, doc: MappingDoc,
+             live: dict[str, set[str]]) -> list[dict[str, Any]]:
+    """The discrepancy lines grouped so each problem appears once — a deleted person with its
+    deals, notes and files still pointing at it is one problem, not a line per record — each
+    with what it is and what to do about it."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for d in out.discrepancies:
+        groups.setdefault(d["root"], []).append(d)
+    return [_problem(root, lines, store, doc, live) for root, lines in groups.items()]
+
+
+def _source_of(store: StagingStore, root: str) -> str | None:
+    """The source record a destination record (``object:id``) was written from."""
+    obj, _, did = root.partition(":")
+    row = store.conn.execute("SELECT src_object, source_id FROM idmap WHERE dest_object=? AND"
+                             " dest_id=?", (obj, did)).fetchone()
+    if row:
+        return f"source:{row[0]}:{row[1]}"
+    row = store.conn.execute("SELECT src_ref FROM audit WHERE dest_object=? AND dest_id=? AND"
+                             " kind='done' AND src_ref IS NOT NULL ORDER BY seq LIMIT 1",
+                             (obj, did)).fetchone()
+    return str(row[0]) if row else None
+
+
+def _problem(root: str, lines: list[dict[str, Any]], store: StagingStore, doc: MappingDoc,
+             live: dict[str, set[str]]) -> dict[str, Any]:
+    kinds = Counter(d["kind"] for d in lines)
+    refs = list(dict.fromkeys(d["ref"] for d in lines))
+    n = len(refs)
+    out = {"problem": root, "kinds": dict(kinds), "lines": len(lines), "records": n,
+           "refs": refs[:MAX_REFS]}
+    if "orphan" in kinds or ("missing" in kinds and root.split(":")[0] in live):
+        obj, _, did = root.partition(":")
+        gone = did not in live.get(obj, {did})
+        src = _source_of(store, root)
+        pointing = sum(1 for d in lines if d["kind"] == "orphan")
+        if src and gone:
+            _, sobj, sid = src.split(":", 2)
+            staged = store.get(sobj, sid)
+            om = next((m for m in doc.objects if m.source == sobj and m.mode == "record"), None)
+            if staged is not None and staged.deleted:
+                policy = (om.on_delete if om else None) or "the default of options.delete_policy"
+                out["what"] = (f"dependants of a deleted {sobj} ({src}, was {root}):"
+                               f" {pointing} record(s) still point at it")
+                out["action"] = (f"delete or re-link the records listed; so that `ferry delta`"
+                                 f" does it for later deletions, set `on_delete:"
+                                 f" delete_dependants` (or `unlink`) on the"
+                                 f" `{om.name if om else sobj}` map in mapping.yaml (now:"
+                                 f" {policy})")
+                return out
+        out["what"] = (f"{root}{f' ({src})' if src else ''} is gone from the destination"
+                       f" (deleted outside Ferry)" + (f"; {pointing} record(s) still point at"
+                                                      " it" if pointing else ""))
+        out["action"] = ("restore it from the CRM's trash if it was deleted by mistake; or"
+                         " `ferry rollback` then `ferry run` to write it again")
+        return out
+    kind = kinds.most_common(1)[0][0]
+    tail = root.split(":", 2)[-1]
+    if kind == "missing":
+        what, action = (f"{n} record(s) Ferry wrote are gone from the destination",
+                        "restore them from the CRM's trash, or `ferry rollback` then"
+                        " `ferry run`")
+    elif kind == "children":
+        what, action = (f"{root}: its children in the destination differ from what was loaded"
+                        f" ({'; '.join(d['detail'] for d in lines[:3])})",
+                        "children were deleted or moved in the CRM: compare with the source;"
+                        " `ferry delta` re-sends records the source changed")
+    elif kind == "duplicate":
+        what, action = (f"{lines[0]['ref']} is in the destination more than once",
+                        "delete the extra record(s) named (those not in the id map), then"
+                        " `ferry reconcile` again")
+    elif kind == "dropped":
+        what, action = (f"{n} {tail} record(s) neither loaded nor skipped with a reason",
+                        "a defect: `ferry run` again (it resumes) and report it if they stay")
+    elif kind == "count":
+        what, action = (lines[0]["detail"], "records made or deleted in the CRM by someone"
+                        " else during the migration: check that object in the CRM")
+    elif kind in ("value", "sum"):
+        what, action = (f"{tail}: {n} record(s) hold a value other than what was sent",
+                        "the destination changed the value (rounding, currency, an"
+                        " automation): check the field's type and the CRM's automations")
+    else:
+        what, action = lines[0]["detail"], "read the lines and fix the cause"
+    out["what"], out["action"] = what, action
+    return out
 
 
 def project_lookup(project: Any, dest: Destination) -> Lookup:

@@ -83,7 +83,8 @@ def write_reconcile(out: Path, data: dict[str, Any], *, project: str, name: str
                                 colors=dict.fromkeys(data["by_kind"], "#b3261e")))
     ok = data["balanced"]
     sentence = ("BALANCED — every source record is accounted for and the destination matches"
-                if ok else f"NOT BALANCED — {data['discrepancy_count']} discrepancy line(s)")
+                if ok else f"NOT BALANCED — {data.get('problem_count', '?')} problem(s) to act"
+                f" on, in {data['discrepancy_count']} discrepancy line(s)")
     return write_report(out, "reconcile", data, project=project, title="Reconciliation",
                         charts=charts, verdict=(ok, sentence), name=name)
 

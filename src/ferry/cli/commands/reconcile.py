@@ -39,22 +39,20 @@ def register(app: typer.Typer) -> None:
                                          for c in cols])
         console.print(table)
         kinds = Counter(d["kind"] for d in result.discrepancies)
-        shown: set[str] = set()
-        for d in result.discrepancies:
-            if d["kind"] not in shown and len(shown) < 8:
-                shown.add(d["kind"])
-                console.print(f"  [red]{d['kind']}[/] x{kinds[d['kind']]}: e.g. {d['ref']}:"
-                              f" {d['detail']}")
-        if len(kinds) > 8:
-            console.print(f"  … {len(kinds) - 8} more kinds of discrepancy in the report")
+        # each problem once (a deleted person and everything still pointing at it is one),
+        # with what to do about it; the report keeps every line
+        for p in result.problems[:10]:
+            console.print(f"  [red]{p['what']}[/]\n    do: {p['action']}")
+        if len(result.problems) > 10:
+            console.print(f"  … {len(result.problems) - 10} more problem(s) in the report")
         name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-reconcile"
         print_paths(*write_reconcile(proj.reports_dir("reconcile"), result.as_dict(),
                                      project=proj.settings.project, name=name))
         if not result.balanced:
-            verdict(False, f"NOT balanced: {len(result.discrepancies):,} discrepancies"
+            verdict(False, f"NOT balanced: {len(result.problems):,} problem(s) in"
+                    f" {len(result.discrepancies):,} discrepancy line(s)"
                     f" ({', '.join(f'{k} {v}' for k, v in kinds.most_common(4))})",
-                    f"read the report, fix the cause, ferry run -p {project} (it resumes),"
-                    " then reconcile again")
+                    f"do what each problem says, then ferry reconcile -p {project} again")
             raise typer.Exit(1)
         verdict(True, "balanced: every source record is accounted for",
                 f"ferry delta -p {project} during cutover; ferry rollback -p {project} undoes"
