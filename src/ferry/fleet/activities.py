@@ -203,7 +203,8 @@ def delta(path: str) -> dict[str, Any]:
     with _project(path) as project:
         stats, report, deleted = delta_pass(project, progress=_progress)
         return {"run_id": report.run_id, "staged": sum(stats.staged.values()),
-                "deleted": deleted, "totals": report.totals()}
+                "deleted": deleted, "totals": report.totals(),
+                "changes": {k: v for k, v in report.changes.items() if k != "lines"}}
 
 
 @activity.defn(name="ferry.reconcile")

@@ -44,3 +44,21 @@ def run_report_data(report: Any, store: StagingStore) -> dict[str, Any]:
             "held": [s.__dict__ for s in skips if s.stage == "hold"][:MAX_ROWS],
             "skips": [s.__dict__ for s in skips if s.stage != "owners"][:MAX_ROWS],
             "owner_fallbacks": [s.ref for s in skips if s.stage == "owners"][:MAX_ROWS]}
+
+
+CHANGE_OUTCOMES = ("applied", "merged", "held", "excluded", "refused", "unaccounted")
+
+
+def delta_report_data(stats: Any, report: Any, deleted: int) -> dict[str, Any]:
+    """A delta pass's report: every source change with its outcome (``changes``), then the
+    counts per map and the deletions by policy. The CLI and the UI write the same."""
+    return {"run": report.run_id, "changes": report.changes, "changed": stats.staged,
+            "deleted_at_source": stats.deleted, "deleted_in_destination": deleted,
+            "deletions": report.deletions,
+            "maps": [{"map": k, **v.as_dict()} for k, v in report.stats.items()]}
+
+
+def changes_line(changes: dict[str, Any]) -> str:
+    """``29 source change(s): applied 23, merged 0, held 6, …`` (counts only, no values)."""
+    return f"{changes.get('total', 0):,} source change(s): " + ", ".join(
+        f"{k} {changes.get(k, 0):,}" for k in CHANGE_OUTCOMES)

@@ -197,18 +197,15 @@ def migrate(project: Project) -> Work:
 def delta(project: Project) -> Work:
     from ferry.engine.pipeline import delta as run_delta
     from ferry.reports.render import write_report
+    from ferry.reports.run import changes_line, delta_report_data
 
     def work(job: Job) -> tuple[str, list[str]]:
         stats, report, deleted = run_delta(project, progress=job.progress)
         paths = write_report(project.reports_dir("delta"), "delta",
-                             {"run": report.run_id, "changed": stats.staged,
-                              "deleted_at_source": stats.deleted,
-                              "deleted_in_destination": deleted,
-                              "maps": [{"map": k, **v.as_dict()}
-                                       for k, v in report.stats.items()]},
+                             delta_report_data(stats, report, deleted),
                              project=project.settings.project, name=report.run_id)
-        return (f"delta {report.run_id}: {sum(stats.staged.values())} changed,"
-                f" {deleted} deleted"), _rel(project, *paths)
+        return (f"delta {report.run_id}: {changes_line(report.changes)}; {deleted} deleted"
+                " in the destination"), _rel(project, *paths)
     return work
 
 

@@ -19,6 +19,7 @@ from ferry.cli.common import (
 from ferry.cli.console import console
 from ferry.engine.pipeline import delta as run_delta
 from ferry.reports.render import write_report
+from ferry.reports.run import changes_line, delta_report_data
 
 
 def register(app: typer.Typer) -> None:
@@ -43,17 +44,9 @@ def register(app: typer.Typer) -> None:
                                       f" {sum(stats.staged.values())} changed,"
                                       f" {deleted} deleted", report.stats))
             ch = report.changes
-            console.print(f"{ch.get('total', 0):,} source change(s): " + ", ".join(
-                f"{k} {ch.get(k, 0):,}" for k in ("applied", "merged", "held", "excluded",
-                                                 "refused", "unaccounted")))
+            console.print(changes_line(ch))
             print_paths(*write_report(proj.reports_dir("delta"), "delta",
-                                      {"run": report.run_id, "changes": ch,
-                                       "changed": stats.staged,
-                                       "deleted_at_source": stats.deleted,
-                                       "deleted_in_destination": deleted,
-                                       "deletions": report.deletions,
-                                       "maps": [{"map": k, **v.as_dict()}
-                                                for k, v in report.stats.items()]},
+                                      delta_report_data(stats, report, deleted),
                                       project=proj.settings.project, name=report.run_id))
             lost += int(ch.get("unaccounted", 0))
             if not watch or (end is not None and dt.datetime.now(dt.UTC) >= end):
