@@ -391,3 +391,26 @@ def test_design_rules_name_what_odoo_does_on_purpose(odoo_factory: Any,
     assert "reads False" in str(dest.design_rule("res.partner", "is_company", None, False))
     assert dest.design_rule("res.partner", "x_studio_outstanding_balance", "12.5", 0) is None
     assert dest.design_rule("res.partner", "name", None, "x") is None
+
+
+def test_large_upload_streams_the_same_bytes(odoo_factory: Any, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    # the file is read and base64-encoded a chunk at a time while the call is sent: chunk
+    # boundaries (a multiple of 3 bytes) must join into exactly the file's base64
+    import base64
+    import os
+
+    from ferry.destinations.odoo.rpc import FileB64
+
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    [p] = dest.create("res.partner", [{"name": "Big file"}])
+    content = os.urandom(2 * FileB64.CHUNK + 7)
+    doc = tmp_path / "scan.bin"
+    doc.write_bytes(content)
+    up = dest.upload("res.partner", p.dest_id or "", doc, "scan.bin", "application/octet-stream")
+    assert up.ok and up.created
+    [row] = dest.rpc.execute("ir.attachment", "read", [int(up.dest_id or 0)],
+                             fields=["datas", "file_size"])
+    assert row["file_size"] == len(content)
+    assert base64.b64decode(row["datas"]) == content

@@ -14,7 +14,7 @@ import hmac
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -77,24 +77,80 @@ class AesGcmCodec:
                                  " data") from None
 
 
+#: Files are encrypted in chunks (``FG2``), so that neither encrypting a download nor
+#: decrypting it for an upload holds the file in memory: each chunk of ``FILE_CHUNK`` plain bytes
+#: is ``nonce | AES-GCM(chunk)``, authenticated with its index and whether it is the last, so
+#: chunks cannot be reordered, dropped or the file cut short. ``FG1`` files (the whole file
+#: in one AES-GCM value, as Ferry wrote them before) stay readable.
+FILE_MAGIC = b"FG2"
+FILE_CHUNK = 1 << 20
+TAG = 16
+
+
+def _chunk_aad(index: int, last: bool) -> bytes:
+    return FILE_MAGIC + index.to_bytes(8, "big") + (b"\x01" if last else b"\x00")
+
+
+def _encrypted(head: bytes) -> bool:
+    return head.startswith(FILE_MAGIC) or head.startswith(MAGIC)
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(len(MAGIC))
+
+
 def encrypt_file(path: Path, codec: object) -> None:
-    """Encrypt a downloaded file in place (no-op for the plain codec)."""
-    if not isinstance(codec, AesGcmCodec):
-        return
-    data = path.read_bytes()
-    if data.startswith(MAGIC):
+    """Encrypt a downloaded file in place, a chunk at a time (no-op for the plain codec, and
+    for a file already encrypted)."""
+    if not isinstance(codec, AesGcmCodec) or _encrypted(_head(path)):
         return
     tmp = path.with_suffix(path.suffix + ".enc-tmp")
-    tmp.write_bytes(codec.encode(data))
+    with path.open("rb") as src, tmp.open("wb") as out:
+        out.write(FILE_MAGIC)
+        block, index = src.read(FILE_CHUNK), 0
+        while True:
+            nxt = src.read(FILE_CHUNK)
+            nonce = os.urandom(NONCE)
+            out.write(nonce + codec._aead.encrypt(nonce, block, _chunk_aad(index, not nxt)))
+            if not nxt:
+                break
+            block, index = nxt, index + 1
     os.replace(tmp, path)
+
+
+def iter_plain(path: Path, codec: object) -> Iterator[bytes]:
+    """A stored file's plain content, chunk by chunk (whole, for an ``FG1`` or plain file)."""
+    with path.open("rb") as fh:
+        head = fh.read(len(FILE_MAGIC))
+        if not isinstance(codec, AesGcmCodec) or not _encrypted(head):
+            yield head
+            while block := fh.read(FILE_CHUNK):
+                yield block
+            return
+        if head.startswith(MAGIC):
+            yield codec.decode(head + fh.read())
+            return
+        size, index = NONCE + FILE_CHUNK + TAG, 0
+        block = fh.read(size)
+        while True:
+            nxt = fh.read(size)
+            if len(block) < NONCE + TAG:
+                raise IntegrityError("a stored file is cut short")
+            try:
+                yield codec._aead.decrypt(block[:NONCE], block[NONCE:],
+                                          _chunk_aad(index, not nxt))
+            except InvalidTag:
+                raise IntegrityError("a stored file failed decryption: wrong key, or tampered"
+                                     " or cut-short data") from None
+            if not nxt:
+                return
+            block, index = nxt, index + 1
 
 
 def plain_bytes(path: Path, codec: object) -> bytes:
     """A stored file's plain content, in memory (no plain copy on disk)."""
-    data = path.read_bytes()
-    if isinstance(codec, AesGcmCodec) and data.startswith(MAGIC):
-        return codec.decode(data)
-    return data
+    return b"".join(iter_plain(path, codec))
 
 
 TMP_DIR = "tmp"  # inside the project's private state folder (.ferry/tmp)
@@ -126,15 +182,20 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def private_copy(data: bytes, tmp_dir: Path, suffix: str = "") -> Iterator[Path]:
-    """``data`` in a file of the project's private folder for the block (deleted after; a copy
-    left by a kill is swept by the next ``private_tmp_dir``)."""
+def private_copy(data: bytes | Iterable[bytes], tmp_dir: Path, suffix: str = ""
+                 ) -> Iterator[Path]:
+    """``data`` (bytes, or chunks of them) in a file of the project's private folder for the
+    block (deleted after; a copy left by a kill is swept by the next ``private_tmp_dir``)."""
     tmp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f"ferry-{os.getpid()}-", suffix=suffix, dir=tmp_dir)
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, bytes | bytearray):
+                fh.write(data)
+            else:
+                for block in data:
+                    fh.write(block)
         yield tmp
     finally:
         tmp.unlink(missing_ok=True)
@@ -144,14 +205,10 @@ def private_copy(data: bytes, tmp_dir: Path, suffix: str = "") -> Iterator[Path]
 def plain_file(path: Path, codec: object, tmp_dir: Path) -> Iterator[Path]:
     """A readable plain copy of a stored file for the duration of the block (deleted after),
     in ``tmp_dir`` (the project's ``private_tmp_dir``)."""
-    if not isinstance(codec, AesGcmCodec):
+    if not isinstance(codec, AesGcmCodec) or not _encrypted(_head(path)):
         yield path
         return
-    data = path.read_bytes()
-    if not data.startswith(MAGIC):
-        yield path
-        return
-    with private_copy(codec.decode(data), tmp_dir, path.suffix) as tmp:
+    with private_copy(iter_plain(path, codec), tmp_dir, path.suffix) as tmp:
         yield tmp
 
 

@@ -19,7 +19,6 @@ the call commits and then faults; that fault is read as success.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ferry.connectors.base import WriteResult
 from ferry.destinations.odoo.errors import OdooNoneResult
 from ferry.destinations.odoo.provision import model_of
+from ferry.destinations.odoo.rpc import FileB64
 from ferry.destinations.odoo.shape import Unresolved
 from ferry.errors import RecordError
 
@@ -192,6 +192,15 @@ def find_upload(dest: OdooDestination, parent_object: str, parent_id: str, tag: 
     return str(rows[0]["id"]) if rows else None
 
 
+def _sha1(path: Path) -> str:
+    """Odoo's checksum of an attachment, read a chunk at a time."""
+    h = hashlib.sha1()  # noqa: S324 - Odoo's own content checksum, not a security use
+    with path.open("rb") as fh:
+        while block := fh.read(2**20):
+            h.update(block)
+    return h.hexdigest()
+
+
 def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path,
            file_name: str, mime_type: str | None, extra: dict[str, Any] | None
            ) -> WriteResult:
@@ -204,9 +213,7 @@ def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path
     if limit and path.stat().st_size > limit:
         return WriteResult.failure(RecordError(ref, "file", f"file is larger than the {limit}"
                                                " bytes one Odoo call can carry"))
-    content = path.read_bytes()
-    row: dict[str, Any] = {"name": file_name, "res_model": model, "res_id": int(parent_id),
-                           "datas": base64.b64encode(content).decode()}
+    row: dict[str, Any] = {"name": file_name, "res_model": model, "res_id": int(parent_id)}
     if mime_type:
         row["mimetype"] = mime_type
     row.update({k: v for k, v in (extra or {}).items() if not k.startswith("_")})
@@ -224,13 +231,14 @@ def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path
     # the same file on the same record (Odoo's sha1 checksum): a retried upload, not a new one
     same = dest.rpc.search_read("ir.attachment", [
         ["res_model", "=", model], ["res_id", "=", int(parent_id)], ["name", "=", file_name],
-        ["checksum", "=", hashlib.sha1(content).hexdigest()]], ["id"], limit=1)  # noqa: S324
+        ["checksum", "=", _sha1(path)]], ["id"], limit=1)
     if same:
         return WriteResult.success(str(same[0]["id"]), created=False)
     try:
         vals, _ = dest._vals("ir.attachment", row)
     except Unresolved as exc:
         return WriteResult.failure(RecordError(ref, exc.field, exc.reason))
+    vals["datas"] = FileB64(path)  # streamed as the call is sent (``rpc.FileB64``)
     results: list[WriteResult | None] = [None]
     dest._create_chunk("ir.attachment", [(0, vals, str(sid) if sid else None)], results)
     return results[0] or WriteResult.failure(RecordError(ref, "file", "not written"))

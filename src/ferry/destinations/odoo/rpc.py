@@ -12,11 +12,17 @@ Logs carry the model and method only: never arguments, results or the password.
 
 from __future__ import annotations
 
+import base64
 import http.client
+import itertools
 import logging
+import re
+import weakref
 import xml.parsers.expat
 import xmlrpc.client
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from ferry.connectors.http import call_with_retry
@@ -28,8 +34,47 @@ log = logging.getLogger("ferry.odoo")
 NETWORK = (OSError, http.client.HTTPException, xml.parsers.expat.ExpatError, EOFError)
 
 
+class FileB64:
+    """A file's content as an XML-RPC base64 text value (``ir.attachment.datas``), read and
+    encoded a chunk at a time while the request is sent: the call never holds the file, nor
+    its base64 text, nor that text escaped and encoded again by the marshaller, in memory (a
+    90 MB file cost about six times its size, and most of the upload's CPU)."""
+
+    CHUNK = 3 * 2**20  # a multiple of 3: the chunks' base64 texts join into the file's
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.size = self.path.stat().st_size
+        self.token = f"\x00ferry-file-{next(_FILE_IDS)}\x00"
+        _FILES[self.token.encode()] = self
+
+    @property
+    def b64_length(self) -> int:
+        return 4 * ((self.size + 2) // 3)
+
+    def chunks(self) -> Iterator[bytes]:
+        with self.path.open("rb") as fh:
+            while block := fh.read(self.CHUNK):
+                yield base64.b64encode(block)
+
+
+_FILE_IDS = itertools.count()
+_FILES: weakref.WeakValueDictionary[bytes, FileB64] = weakref.WeakValueDictionary()
+_FILE_MARK = re.compile(rb"\x00ferry-file-\d+\x00")
+
+
+def _dump_file(marshaller: Any, value: FileB64, write: Any) -> None:
+    write("<value><string>")
+    write(value.token)  # replaced by the content as the request is sent (``send_content``)
+    write("</string></value>\n")
+
+
+xmlrpc.client.Marshaller.dispatch[FileB64] = _dump_file  # our own type: nothing else changes
+
+
 class _Timeout:
-    """A per-connection timeout for the stdlib transports (they take none of their own)."""
+    """A per-connection timeout for the stdlib transports (they take none of their own), and
+    requests that carry ``FileB64`` values streamed."""
 
     def __init__(self, timeout: float) -> None:
         super().__init__(use_datetime=False)  # type: ignore[call-arg]
@@ -39,6 +84,30 @@ class _Timeout:
         conn = super().make_connection(host)  # type: ignore[misc]
         conn.timeout = self._timeout
         return conn
+
+    def send_content(self, connection: http.client.HTTPConnection, request_body: bytes
+                     ) -> None:
+        parts: list[bytes | FileB64] = []
+        pos = 0
+        for m in _FILE_MARK.finditer(request_body):
+            f = _FILES.get(m.group())
+            if f is None:
+                continue
+            parts += [request_body[pos:m.start()], f]
+            pos = m.end()
+        if not parts:
+            super().send_content(connection, request_body)  # type: ignore[misc]
+            return
+        parts.append(request_body[pos:])
+        length = sum(p.b64_length if isinstance(p, FileB64) else len(p) for p in parts)
+        connection.putheader("Content-Length", str(length))
+        connection.endheaders()
+        for p in parts:
+            if isinstance(p, FileB64):
+                for chunk in p.chunks():
+                    connection.send(chunk)
+            else:
+                connection.send(p)
 
 
 class _Transport(_Timeout, xmlrpc.client.Transport):

@@ -329,15 +329,15 @@ class PipedriveDestination(Destination):
             return WriteResult.failure(RecordError(ref, "parent", "files attach to persons,"
                                                    " organizations, deals or activities"))
         sid = str((extra or {}).get("_source_id") or (extra or {}).get("source_id") or "") or None
-        content = path.read_bytes()
         data: dict[str, Any] | None = None
         for _ in range(self.client.attempts):
             try:
-                data = self.client.call(
-                    "v1", "POST", "/files", ref=ref, safe_retry=False,
-                    data={PARENT_KEYS[parent_object]: str(int(parent_id))},
-                    files={"file": (file_name, content, mime_type or "application/octet-stream")}
-                )["data"]
+                with path.open("rb") as fh:  # httpx streams an open file a block at a time
+                    data = self.client.call(
+                        "v1", "POST", "/files", ref=ref, safe_retry=False,
+                        data={PARENT_KEYS[parent_object]: str(int(parent_id))},
+                        files={"file": (file_name, fh, mime_type or "application/octet-stream")}
+                    )["data"]
                 break
             except Ambiguous:
                 found = self.finder.find("file", "", [sid], fresh=True) if sid else {}

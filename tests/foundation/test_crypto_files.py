@@ -1,0 +1,92 @@
+"""Files at rest: encrypted a chunk at a time (memory does not follow the file's size), read
+back whole or as a plain copy, tampering and truncation refused, older whole-file ones readable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ferry.errors import IntegrityError
+from ferry.model import crypto
+from ferry.model.crypto import (
+    FILE_CHUNK,
+    FILE_MAGIC,
+    AesGcmCodec,
+    encrypt_file,
+    iter_plain,
+    plain_bytes,
+    plain_file,
+)
+
+
+@pytest.fixture
+def codec() -> AesGcmCodec:
+    return AesGcmCodec(os.urandom(32))
+
+
+@pytest.mark.parametrize("size", [0, 1, FILE_CHUNK - 1, FILE_CHUNK, 2 * FILE_CHUNK + 5])
+def test_chunked_round_trip(tmp_path: Path, codec: AesGcmCodec, size: int) -> None:
+    content = os.urandom(size)
+    path = tmp_path / "doc.bin"
+    path.write_bytes(content)
+    encrypt_file(path, codec)
+    stored = path.read_bytes()
+    assert stored.startswith(FILE_MAGIC) and content[:64] not in stored[3:] or size == 0
+    encrypt_file(path, codec)  # already encrypted: left alone
+    assert path.read_bytes() == stored
+    assert plain_bytes(path, codec) == content
+    assert all(len(b) <= FILE_CHUNK for b in iter_plain(path, codec))
+    with plain_file(path, codec, tmp_path / "tmp") as plain:
+        assert plain.read_bytes() == content
+    assert not list((tmp_path / "tmp").iterdir())  # the plain copy is gone after the block
+
+
+def test_whole_file_format_still_reads(tmp_path: Path, codec: AesGcmCodec) -> None:
+    content = os.urandom(3000)
+    path = tmp_path / "old.bin"
+    path.write_bytes(codec.encode(content))  # how files were encrypted before chunking (FG1)
+    assert path.read_bytes().startswith(crypto.MAGIC)
+    assert plain_bytes(path, codec) == content
+    with plain_file(path, codec, tmp_path / "tmp") as plain:
+        assert plain.read_bytes() == content
+    encrypt_file(path, codec)  # not encrypted twice
+    assert plain_bytes(path, codec) == content
+
+
+def _chunks(stored: bytes) -> list[bytes]:
+    size = crypto.NONCE + FILE_CHUNK + crypto.TAG
+    body = stored[len(FILE_MAGIC):]
+    return [body[i:i + size] for i in range(0, len(body), size)]
+
+
+def test_reordered_dropped_or_cut_chunks_are_refused(tmp_path: Path, codec: AesGcmCodec
+                                                     ) -> None:
+    path = tmp_path / "doc.bin"
+    path.write_bytes(os.urandom(2 * FILE_CHUNK + 10))
+    encrypt_file(path, codec)
+    parts = _chunks(path.read_bytes())
+    assert len(parts) == 3
+    for forged in ([parts[1], parts[0], parts[2]],  # reordered
+                   parts[:2],  # the last chunk dropped: the file cut at a chunk boundary
+                   [*parts[:2], parts[2][:-5]],  # cut inside the last chunk
+                   [*parts, parts[2]]):  # a chunk appended
+        path.write_bytes(FILE_MAGIC + b"".join(forged))
+        with pytest.raises(IntegrityError):
+            plain_bytes(path, codec)
+
+
+def test_wrong_key_is_refused(tmp_path: Path, codec: AesGcmCodec) -> None:
+    path = tmp_path / "doc.bin"
+    path.write_bytes(b"clinical letter")
+    encrypt_file(path, codec)
+    with pytest.raises(IntegrityError):
+        plain_bytes(path, AesGcmCodec(os.urandom(32)))
+
+
+def test_plain_codec_reads_files_as_they_are(tmp_path: Path) -> None:
+    path = tmp_path / "doc.bin"
+    path.write_bytes(b"FG2 looks like a header but no key is set")
+    encrypt_file(path, None)
+    assert plain_bytes(path, None) == b"FG2 looks like a header but no key is set"
