@@ -33,7 +33,9 @@ def test_chunked_round_trip(tmp_path: Path, codec: AesGcmCodec, size: int) -> No
     path.write_bytes(content)
     encrypt_file(path, codec)
     stored = path.read_bytes()
-    assert stored.startswith(FILE_MAGIC) and content[:64] not in stored[3:] or size == 0
+    assert stored.startswith(FILE_MAGIC)
+    if size >= 64:  # a shorter plain text could turn up in random ciphertext by chance
+        assert content[:64] not in stored
     encrypt_file(path, codec)  # already encrypted: left alone
     assert path.read_bytes() == stored
     assert plain_bytes(path, codec) == content
