@@ -304,7 +304,8 @@ def delta(project: Project, *, progress: Callable[[str, int, int], None] | None 
                       else None) for obj in objects}
     extract_id, total = run_extract(project, since_by_object=since_by)  # one source, one pass
     report = load(project, kind="delta", changed_since=started, progress=progress, hold=hold,
-                  retry=waiting(project.store))
+                  retry=waiting(project.store,
+                                baa_confirmed=project.settings.baa.confirmed))
     deletions = _apply_deletions(project, report.run_id, started)
     report.deletions = deletions.as_dict()
     report.changes = account(project, started, [extract_id, report.run_id]).as_dict()
@@ -323,12 +324,22 @@ def account(project: Project, since: str, run_ids: list[str]) -> ChangeAccount:
 RETRY_STAGES = ("hold", "reference")
 
 
-def waiting(store: Any) -> dict[str, set[str]]:
+def waiting(store: Any, *, baa_confirmed: bool = True) -> dict[str, set[str]]:
     """Records whose latest outcome is a hold or a missing parent, with no write since: the next
-    delta pass tries them again (a note approved after a pass held its new content)."""
+    delta pass tries them again (a note approved after a pass held its new content). A hold
+    whose review is still pending — or every hold while no BAA is confirmed — would only be
+    held again, so it waits for the decision."""
+    stages = RETRY_STAGES if baa_confirmed else ("reference",)
     last_skip = dict(store.conn.execute(
-        "SELECT ref, max(at) FROM skips WHERE stage IN (?,?) GROUP BY ref", RETRY_STAGES
-    ).fetchall())
+        f"SELECT ref, max(at) FROM skips WHERE stage IN ({','.join('?' * len(stages))})"  # noqa: S608
+        " GROUP BY ref", stages).fetchall())
+    from ferry.phi.queue import ensure_schema
+
+    ensure_schema(store)
+    pending = {f"source:{o}:{i}" for o, i in store.conn.execute(
+        "SELECT DISTINCT object, source_id FROM phi_queue WHERE status='pending'")}
+    for ref in pending:
+        last_skip.pop(ref, None)
     last_write: dict[str, str] = {}
     refs = sorted(last_skip)
     for i in range(0, len(refs), 500):
