@@ -134,6 +134,18 @@ def throttled(pair: Pair) -> tuple[int, int]:
                  for info in (pair.source_info, pair.dest_info))  # type: ignore[return-value]
 
 
+def throttled_where(info: dict[str, Any]) -> list[str]:
+    """Each 429: the path refused, after which path, and the gap between their arrivals (ms)."""
+    log = _admin(info, "/_sandbox/requests")["requests"]
+    out = []
+    for i, e in enumerate(log):
+        if e["status"] == 429 and i:
+            prev = log[i - 1]
+            out.append(f"{e['path']} {1000 * (e['arrived'] - prev['arrived']):.0f} ms after"
+                       f" {prev['path']}")
+    return out
+
+
 def worker(target: str, activities: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "ferry", "worker", "--temporal", target,
                              "--activities", str(activities)], env=dict(os.environ),
@@ -264,6 +276,9 @@ def report(n_workers: int, pairs: list[Pair], out: dict[str, Any]) -> float:
               f" {'balanced' if rec.get('balanced') else 'NOT balanced'}"
               f" ({rec.get('discrepancies')} discrepancies), open intents {opened},"
               f" 429s: source {src429}, destination {dst429}")
+        for info in (p.source_info, p.dest_info) if src429 + dst429 else ():
+            for line in throttled_where(info):
+                print(f"      429: {line}")
     print(f"  {len(pairs) - bad}/{len(pairs)} ended done, balanced, no open intents;"
           f" 429s: {total429} in all, {throttled_accounts} of {2 * len(pairs)} accounts had"
           " any", flush=True)

@@ -8,8 +8,12 @@ the sandbox answers 429. Sharing the budget through PostgreSQL, the account sees
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,31 +22,38 @@ import pytest
 from ferry.connectors.ratelimit import shared_budget
 from ferry.errors import FatalError
 from ferry.model.pgbudget import SCHEMA, PgBudget
-from ferry.sandbox.practicehub import PracticeHubSandbox
-from ferry.sandbox.registry import SandboxOptions
-from ferry.sandbox.server import Running, serve_in_thread
 from ferry.sources.practicehub.client import PracticeHubClient
 
-SCALE = 10.0  # the fleet bench's time scale: 1 request/s becomes one per 0.1 s
-REQUESTS = 10  # per worker
+# 1 request/s becomes one per 0.5 s: room for the sandbox's jitter tolerance (50 ms real) to be
+# larger than a CI box's scheduling delays, while two workers pacing alone still collide
+SCALE = 2.0
+REQUESTS = 6  # per worker
 
 
 @pytest.fixture
-def account() -> Iterator[tuple[PracticeHubSandbox, Running]]:
-    sb = PracticeHubSandbox(SandboxOptions(seed=5, patients=3, time_scale=SCALE))
-    running = serve_in_thread(sb.app)
-    yield sb, running
-    running.stop()
+def account(tmp_path: Path) -> Iterator[tuple[dict[str, Any], str]]:
+    """A PracticeHub sandbox in a process of its own (``ferry sandbox serve``): in this one it
+    would stamp arrivals late whenever the workers' threads hold the interpreter."""
+    proc = subprocess.Popen([sys.executable, "-m", "ferry", "sandbox", "serve", "practicehub",
+                             "--port", "0", "--seed", "5", "--patients", "3", "--time-scale",
+                             str(SCALE)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        yield info["credentials"], info["base_url"]
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
-def _throttled(running: Running) -> int:
-    log = httpx.get(f"{running.base_url}/_sandbox/requests", timeout=30).json()
+def _throttled(base_url: str) -> int:
+    log = httpx.get(f"{base_url}/_sandbox/requests", timeout=30).json()
     return int(log["by_status"].get("429", 0))
 
 
-def _workers(sb: PracticeHubSandbox, running: Running, pg: str | None) -> list[int]:
+def _workers(creds: dict[str, Any], pg: str | None) -> list[int]:
     """Two workers list the account at once; returns each one's answered requests."""
-    creds = sb.credentials(running.base_url)
     ok = [0, 0]
     start = threading.Barrier(2)
     budgets: list[PgBudget] = []
@@ -80,19 +91,18 @@ def _workers(sb: PracticeHubSandbox, running: Running, pg: str | None) -> list[i
 
 
 def test_two_workers_pacing_alone_collide(account: Any) -> None:
-    sb, running = account
-    _workers(sb, running, None)
-    assert _throttled(running) > 0  # the sandbox holds the account's limit
+    creds, base_url = account
+    _workers(creds, None)
+    assert _throttled(base_url) > 0  # the sandbox holds the account's limit
 
 
 def test_two_workers_sharing_the_budget_earn_no_429(account: Any, pg: str) -> None:
-    sb, running = account
-    assert _workers(sb, running, pg) == [REQUESTS, REQUESTS]
-    assert _throttled(running) == 0, sb.api.limiter.refused_gaps
+    creds, base_url = account
+    assert _workers(creds, pg) == [REQUESTS, REQUESTS]
+    assert _throttled(base_url) == 0
     import psycopg
 
     with psycopg.connect(pg) as c:
         names = [r[0] for r in c.execute(f"SELECT account FROM {SCHEMA}.pace")]
-    creds = sb.credentials(running.base_url)
     assert names and all(n.startswith("practicehub:") for n in names)
     assert not any(creds["account"] in n or creds["api_key"] in n for n in names)  # digests

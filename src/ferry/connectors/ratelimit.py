@@ -28,6 +28,11 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
+#: real seconds added to every shared turn: between two processes a claim, the send and the
+#: server's stamp each wait for a CPU on a loaded machine, and that does not shrink with a
+#: sandbox's time scale (3 % of PracticeHub's real 1 s interval)
+SHARED_JITTER_S = 0.03
+
 
 class SharedBudget(Protocol):
     """Turns of an account shared across processes (see ``ferry.model.pgbudget``)."""
@@ -83,7 +88,7 @@ class Pacer:
         if self._shared is None or self.account is None:
             return None
         try:
-            return self._shared.turn(self.account, self.interval)
+            return self._shared.turn(self.account, self.interval + SHARED_JITTER_S)
         except Exception as exc:  # noqa: BLE001 - the database went away: pace alone
             log.warning("shared rate budget unavailable (%s); pacing this process alone",
                         type(exc).__name__)
@@ -143,6 +148,7 @@ class SlidingWindow:
         if self._shared is None or self.account is None:
             return None
         try:
+            # a count per window, not a spacing: even spacing is already within it
             return self._shared.turn(self.account, self.window / self.limit)
         except Exception as exc:  # noqa: BLE001 - the database went away: pace alone
             log.warning("shared rate budget unavailable (%s); pacing this process alone",
