@@ -160,6 +160,10 @@ def _uncomment(text: str, section: str, key: str) -> str:
 
 
 def _merge(into: Any, data: dict[str, Any]) -> None:
+    fa = getattr(into, "fa", None)
+    if fa is not None and fa.flow_style() and any(isinstance(v, dict) and v
+                                                  for v in data.values()):
+        fa.set_block_style()  # a long flow mapping wraps mid-key (``No\n Show:``): unreadable
     for k, v in data.items():
         if isinstance(v, dict) and isinstance(into.get(k), dict):
             _merge(into[k], v)

@@ -75,11 +75,12 @@ def test_ferry_map_proposes_columns_and_the_source_reads_them(project: Path) -> 
     r = CliRunner().invoke(app, ["map", "-p", str(project), "--no-describe"])
     assert r.exit_code == 0, r.output
     assert "placed by the proposer" in r.output and "'Pt Surname' → last_name" in r.output
-    assert "review column: patient: 'Vip'" in r.output  # no field fits: listed, not guessed
+    assert "patients.csv → patient: " in r.output  # per file: standard / custom / not migrated
     cols = load_settings(project / "ferry.yaml").source.options()["columns"]
     assert {k: v for k, v in cols["patient"].items() if k in PLACED} == PLACED
-    assert "Vip" not in cols["patient"] and "Loyalty points" not in cols["patient"]
-    assert "Contact No" not in cols["patient"]  # the source's own matcher already knows it
+    # every column is decided and written: no field fits → null (a custom field keeps it)
+    assert cols["patient"]["Vip"] is None and cols["patient"]["Loyalty points"] is None
+    assert cols["patient"]["Contact No"] == "phone"  # the exact match, given its confidence
     assert (project / "mapping.yaml").exists()
 
     options = load_settings(project / "ferry.yaml").source.options()
@@ -130,5 +131,7 @@ def test_rest_mode_offers_the_same_columns(tmp_path: Path, monkeypatch) -> None:
     cols = {c.column: c for c in raw["patient"]}
     assert cols["Last Name"].matched == "last_name" and cols["Last Name"].samples
     assert all(len(c.samples) <= 5 for c in cols.values())
-    assert not [p for p in propose_export_columns(raw, {}) if p.status == "proposed"
-                and p.column in ("Last Name", "Patient ID")]  # the matcher's stand
+    got = {p.column: p for p in propose_export_columns(raw, {}) if p.object == "patient"}
+    # the matcher's exact placements go through the same proposer, with a confidence each
+    assert got["Last Name"].status == "proposed" and got["Last Name"].target == "last_name"
+    assert got["Last Name"].reason.startswith("exact name match")

@@ -69,3 +69,76 @@ def test_link_url_reference_and_flattened_keys(h, tmp_path: Path) -> None:
     recs, errs, _ = h.read_all(source(tmp_path), "appointment")
     assert errs == []
     assert (recs[0].patient_id, recs[0].practitioner_id) == ("12", "3")
+
+
+def test_a_payer_list_is_not_read_as_clinics_or_patients(tmp_path: Path) -> None:
+    # organisations with an address and a phone look like clinics; a payer list is reference
+    # data (named in the verdicts); the payer transitions name a patient: insurance cover
+    (tmp_path / "payers.csv").write_text(
+        "Id,NAME,ADDRESS,CITY,STATE_HEADQUARTERED,ZIP,PHONE\n"
+        "b1,Medicare,7500 Security Blvd,Baltimore,MD,21244,1-800-633-4227\n")
+    (tmp_path / "payer_transitions.csv").write_text(
+        "PATIENT,START_YEAR,END_YEAR,PAYER\np1,2019,2021,b1\n")
+    src = source(tmp_path)
+    assert {p.table.name: p.object for p in src.plans()} == {
+        "payer_transitions.csv": "insurance_policy"}
+    assert any("payers.csv" in str(v) for v in src.verdicts())
+
+
+def test_the_datetime_column_beats_the_date_column_for_a_moment(h, tmp_path: Path) -> None:
+    # two candidates for the start: the file's name cut off, both read as "start"; the one
+    # holding the time of day wins, whichever comes first
+    (tmp_path / "encounter_log.csv").write_text(
+        "encounter_log_id,patient_id,encounter_start_date,encounter_start_datetime\n"
+        "7,1,2023-03-01,2023-03-01 09:00:00\n")
+    (plan,) = source(tmp_path).plans()
+    assert plan.columns["encounter_start_datetime"] == "start"
+    assert plan.columns["encounter_start_date"] is None
+    assert plan.columns["encounter_log_id"] == "source_id"
+    recs, errs, _ = h.read_all(source(tmp_path), "appointment")
+    assert errs == [] and recs[0].start.hour == 9
+
+
+def test_a_join_key_beats_a_generic_synonym(tmp_path: Path) -> None:
+    # health_site.csv is keyed by health_site_id: that column of the patients file is the
+    # clinic reference, not location_id (a synonym, here an address table's id)
+    (tmp_path / "health_site.csv").write_text(
+        "health_site_id,health_site_name,location_id\n31,Harbour Clinic,17\n")
+    (tmp_path / "patients.csv").write_text(
+        "patient_id,first_name,last_name,location_id,health_site_id\n1001,Ann,Lee,17,31\n")
+    plans = {p.table.name: p for p in source(tmp_path).plans()}
+    assert plans["health_site.csv"].object == "clinic"
+    assert plans["health_site.csv"].columns["health_site_id"] == "source_id"
+    assert plans["health_site.csv"].columns["health_site_name"] == "name"
+    assert plans["patients.csv"].columns["health_site_id"] == "clinic_id"
+    assert plans["patients.csv"].columns["location_id"] is None
+
+
+def test_appointment_date_and_time_in_two_columns_make_one_start(h, tmp_path: Path) -> None:
+    (tmp_path / "appointments.csv").write_text(
+        "id,patient_id,date,time\n1,7,2024-06-01,09:30\n2,8,2024-06-02,2:05 PM\n"
+        "3,9,2024-06-03,25:99\n")
+    recs, errs, _ = h.read_all(source(tmp_path), "appointment")
+    assert [(r.start.hour, r.start.minute) for r in recs] == [(9, 30), (14, 5), (0, 0)]
+    # the bad time is reported with its line and column; the record is kept on its date
+    (issue,) = errs
+    assert "line 4" in str(issue) and "time" in str(issue) and "25:99" not in str(issue)
+
+
+def test_a_qualified_name_reads_as_its_field(tmp_path: Path) -> None:
+    # ``gender_display``: the field's name with a representation qualifier; the file's own
+    # name in front of a column says nothing; values that are codes move a drug name column
+    # to the drug code
+    (tmp_path / "staff.csv").write_text(
+        "staff_id,staff_name,gender_display,specialty_text\n501,Dr Ann Lee,F,Cardiology\n")
+    (tmp_path / "drug_orders.csv").write_text(
+        "drug_order_id,patient_id,drug_order_start_date,drug_name_value\n"
+        "1,1001,2023-03-01,313782\n2,1002,2023-03-02,314076\n")
+    plans = {p.table.name: p for p in source(tmp_path).plans()}
+    assert plans["staff.csv"].object == "practitioner"
+    assert plans["staff.csv"].columns == {
+        "staff_id": "source_id", "staff_name": "_full_name",
+        "gender_display": "gender", "specialty_text": "specialty"}
+    assert plans["drug_orders.csv"].object == "prescription"
+    assert plans["drug_orders.csv"].columns["drug_order_start_date"] == "prescribed_on"
+    assert plans["drug_orders.csv"].columns["drug_name_value"] == "medication_code"

@@ -58,11 +58,13 @@ def destination_schema(project: Project) -> tuple[list[ObjectInfo] | None, str |
 class ColumnPlacement:
     proposed: list[Any] = field(default_factory=list)
     review: list[Any] = field(default_factory=list)
+    every: list[Any] = field(default_factory=list)  # every column's proposal, in file order
 
 
 def place_columns(project: Project) -> ColumnPlacement:
-    """File sources: the proposer places the export's columns the source's matcher cannot;
-    confident answers go to ferry.yaml ``source.columns`` (``ferry.mapping.columns``)."""
+    """File sources: the proposer places every column of the export (a standard field, review,
+    a custom field or not migrated) and writes each decision to ferry.yaml ``source.columns``
+    (``ferry.mapping.columns``)."""
     from ferry.connectors.registry import source_module
     from ferry.mapping.columns import merge_columns, propose_for_source, supports_columns
     from ferry.settings import ConnectorSettings, save_settings
@@ -77,14 +79,43 @@ def place_columns(project: Project) -> ColumnPlacement:
     finally:
         asyncio.run(src.aclose())
     out = ColumnPlacement([p for p in proposals if p.status == "proposed"],
-                          [p for p in proposals if p.status == "review"])
-    if out.proposed:
+                          [p for p in proposals if p.status == "review"], list(proposals))
+    if proposals:
         new = settings.model_copy(deep=True)
         new.source = ConnectorSettings(**{**settings.source.model_dump(),
                                           "columns": merge_columns(given, proposals)})
         save_settings(new, project.settings_path)
         project.__dict__.pop("settings", None)  # cached_property: read the file again
     return out
+
+
+def _export_columns(project: Project, profile: dict[str, Any]) -> dict[str, Any]:
+    """File sources: every column of the export into the draft before anything is staged
+    (custom columns profiled from their sample cells, into ``profile`` in place); returns the
+    not-migrated columns with their reasons, per object."""
+    from ferry.connectors.registry import source_module
+    from ferry.mapping.columns import export_profile, supports_columns
+
+    if not supports_columns(source_module(project.settings.source.kind)):
+        return {}
+    try:
+        src = open_source(project)
+    except FerryError:
+        return {}
+    try:
+        reader = getattr(src, "raw_columns", None)
+        if reader is None:
+            return {}
+        extra, ignored = export_profile(reader(20))
+    except FerryError:
+        return {}
+    finally:
+        asyncio.run(src.aclose())
+    for obj, fields in extra.items():
+        mine = profile.setdefault(obj, {})
+        for path, prof in fields.items():
+            mine.setdefault(path, prof)
+    return ignored
 
 
 def _schema_for(project: Project, describe: bool, schema: list[ObjectInfo] | None
@@ -104,8 +135,14 @@ def propose(project: Project, *, variant: str | None = None, describe: bool = Tr
 
     settings = project.settings
     schema = _schema_for(project, describe, schema)
-    doc = draft_mapping(settings.source.kind, settings.destination.kind,
-                        data_profile(project, sample), schema, variant)
+    profile = data_profile(project, sample) or {}
+    ignored = _export_columns(project, profile)
+    doc = draft_mapping(settings.source.kind, settings.destination.kind, profile or None,
+                        schema, variant)
+    if ignored:
+        from ferry.mapping.draft import add_not_migrated
+
+        add_not_migrated(doc, ignored)
     try:
         objects = registry_objects(project)
     except FerryError:  # the source cannot be opened here: the recipe stays as written

@@ -1,22 +1,17 @@
-"""The proposer for the columns of a CSV / XLSX export (Pulse, the generic clinic export).
+"""The one proposer for the columns of a CSV / XLSX export (Pulse, the generic clinic export).
 
-File sources sit below ``ferry.mapping`` and match headers with their own synonym table; what
-they cannot place lands in the record's ``custom`` bag. ``ferry map`` closes the gap from above:
-it asks the source for each table's header and a few sample cells (``raw_columns()``), runs the
-proposer (name + value profile + optional MiniLM meaning) on the columns the source could not
-place, and writes the confident answers into ``ferry.yaml`` ``source.columns`` — the key every
-file source reads first, so the next extract reads those columns into canonical fields.
-
-Precedence, most trusted first:
-  1. the user's own ``source.columns`` entries (never overwritten);
-  2. the source's exact synonym matcher (it knows export-specific pseudo-fields such as
-     ``_full_name`` / ``_ec_phone`` that the canonical vocabulary does not, and measured on the
-     Pulse export it is right where the proposer, offered every field, sometimes is not:
-     ``Designation`` → credentials, ``Referred By`` → referring_doctor);
-  3. the proposer, for the remaining columns, over the fields nobody has claimed yet, when its
-     confidence reaches ``ACCEPT``.
-Columns below the threshold are left alone (the source keeps them whole in the custom bag) and
-listed for review with the best candidate, so nothing is guessed silently and nothing dropped.
+File sources sit below ``ferry.mapping``; their exact synonym matcher is evidence here, not a
+decision. ``ferry map`` asks the source for each file's header, a few sample cells and what its
+matcher made of each column (``raw_columns()``), and places every column on one scale: an exact
+name match (strength by how it matched, then checked against the values and against the
+proposer's own vocabulary) or the proposer's guess (name + value profile + optional MiniLM
+meaning); each field goes to one column, the strongest claim. Every column then has one of
+four outcomes, each with a confidence and a reason: a standard field (at ``ACCEPT`` or
+above), review (a guess below it: kept whole in the custom bag until a person decides), a
+custom field (no field fits), or not migrated (an internal id, a geocode, an audit column).
+All of it is written to ``ferry.yaml`` ``source.columns``, the key every file source reads
+first, so nothing is placed that was not given a confidence; the user's own entries there are
+never overwritten.
 """
 
 from __future__ import annotations
@@ -27,8 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ferry.mapping.embed import Embedder, load_embedder
-from ferry.mapping.propose import ACCEPT, REVIEW, assign, canonical_targets
+from ferry.mapping.not_migrated import why_not_migrated
+from ferry.mapping.profile import field_fit, kind_fit, sniff
+from ferry.mapping.propose import ACCEPT, REVIEW, Candidate, canonical_targets, rank
 from ferry.model.entities import ENTITIES
+from ferry.model.fields import Kind, fields_of
+from ferry.sources.clinic_csv.columns import SKIP
+from ferry.sources.clinic_csv.reader import RawColumn
 
 # a source pseudo-field fills these canonical fields, so they are not free for the proposer
 PSEUDO_FILLS = {"_full_name": ("first_name", "last_name"), "_ec_name": ("emergency_contact",),
@@ -41,10 +41,14 @@ RawColumns = Mapping[str, Sequence[tuple[str, Sequence[str], str | None]]]
 class ColumnProposal:
     object: str
     column: str
-    target: str | None  # canonical field proposed (``status == "proposed"``) or best candidate
+    target: str | None  # canonical field (proposed), best candidate (review), or None
     confidence: float
     reason: str
-    status: str  # proposed (written to source.columns) | review (left to the custom bag)
+    # proposed: a standard field (applied) | review: kept whole in the custom bag until a
+    # person decides (best guess in ``target``) | custom: no field fits, a custom field keeps it
+    # | not_migrated: left out with its reason (an internal id, a geocode, an audit column)
+    status: str
+    file: str = ""  # the file the column is in ("" when the source has no files: REST)
 
 
 def clean_header(header: str) -> str:
@@ -60,53 +64,186 @@ def supports_columns(source_module: Any) -> bool:
     return settings is not None and "columns" in getattr(settings, "model_fields", {})
 
 
+#: how sure an exact name match of the source's matcher is, before the values are looked at
+STRENGTH = {"own name": 0.97, "synonym": 0.93, "the file's key": 0.92, "join key": 0.9,
+            "flattened key": 0.9, "last segment of a flattened key": 0.85}
+#: the values overrule the name (a ``status`` column of marital words, an ``address`` column
+#: of street lines, a drug column of RxNorm codes): the values' pattern is specific
+VALUES_ONLY = 0.86
+#: two columns this close for one field: neither is applied, a person decides
+MARGIN = 0.03
+
+
+def _strength(how: str) -> float:
+    """A match by the name as written is strongest; each reading it needed (the file's name
+    cut off, a qualifier dropped, a date-time read as a date) costs a little."""
+    if how.startswith("synonym"):
+        return STRENGTH["synonym"]
+    if how.startswith("values"):
+        return VALUES_ONLY
+    if how in STRENGTH:
+        return STRENGTH[how]
+    return max(0.7, 0.9 - 0.05 * how.count(","))
+
+
+def _fields(obj: str) -> dict[str, Any]:
+    return {f.name: f for f in fields_of(ENTITIES[obj])}
+
+
+def _kind_of(obj: str, target: str) -> Kind:
+    info = _fields(obj)
+    return info[target].kind if target in info else Kind.TEXT
+
+
+def _exact(obj: str, col: RawColumn, sniffed: dict[str, float],
+           vocab: list[Candidate]) -> Candidate:
+    """The source matcher's exact placement, scored like any other: name strength, then the
+    values (a contradiction sends it to review), then the proposer's own vocabulary (when it
+    names another field exactly, the two disagree and a person decides)."""
+    target = str(col.matched)
+    conf = _strength(col.how)
+    reasons = [f"exact name match ({col.how or 'synonym'})"]
+    kind = _kind_of(obj, target)
+    fit, why = kind_fit(kind, sniffed)
+    if fit <= -1 and kind is Kind.ADDRESS and "street" not in _fields(obj):
+        fit, why = 0.0, "a street line is all the address this object has"
+    if fit > -1 and not field_fit(target, sniffed):
+        fit, why = -1.0, f"values do not look like {target.replace('_', ' ')}"
+    if not sniffed.get("_values"):
+        conf -= 0.08  # an empty column: the name is all the evidence
+        reasons.append("no values to check")
+    elif fit <= -1:
+        conf *= 0.6
+    elif fit < 0:
+        conf -= 0.1
+    else:
+        conf += 0.03 * fit
+    if why:
+        reasons.append(why)
+    fills = set(PSEUDO_FILLS.get(target, ())) | {target}
+    other = None if col.how.startswith("values") else next(
+        (c for c in vocab if c.reason.startswith("name matches") and c.target not in fills
+         and c.confidence >= 0.9), None)
+    if other is not None:
+        conf = min(conf, 0.75)
+        reasons.append(f"the vocabulary names it {other.target}: which one is for a person")
+    return Candidate(target, round(max(0.0, min(1.0, conf)), 3), "; ".join(reasons),
+                     round(conf, 4) + 1.0)  # exact evidence ranks above any fuzzy guess
+
+
+def _group(raw: RawColumns) -> dict[tuple[str, str], list[Any]]:
+    """(object, file) → its columns; a file's columns are placed together."""
+    out: dict[tuple[str, str], list[Any]] = {}
+    for obj in sorted(raw):
+        for c in raw[obj]:
+            col = c if isinstance(c, RawColumn) else RawColumn(*c)
+            out.setdefault((obj, col.file), []).append(col)
+    return out
+
+
 def propose_export_columns(raw: RawColumns, given: Mapping[str, Mapping[str, str | None]],
                            *, embedder: Embedder | None = None,
                            threshold: float = ACCEPT) -> list[ColumnProposal]:
-    """Proposals for the columns neither the user (``given``, keyed by object) nor the source's
-    matcher placed. Deterministic: same headers and samples, same answer."""
+    """One proposal per column the user (``given``, keyed by object or file) has not placed:
+    the source's exact matches and the proposer's guesses scored on one scale, each field
+    given to one column (the strongest claim; two claims within ``MARGIN``: review), and
+    the rest custom or not migrated. Deterministic: same headers and samples, same answer."""
     emb = embedder if embedder is not None else load_embedder()
     out: list[ColumnProposal] = []
-    for obj in sorted(raw):
+    for (obj, file), cols in _group(raw).items():
         if obj not in ENTITIES:
             continue
-        mine = given.get(obj, {})
-        taken = {f for _, _, f in raw[obj] if f} | {f for f in mine.values() if f}
+        mine = {**given.get(obj, {}), **(given.get(file, {}) if file else {})}
+        taken = {f for f in mine.values() if f}
         taken |= {f for p in list(taken) for f in PSEUDO_FILLS.get(p, ())}
-        open_cols = [(c, list(s)) for c, s, f in raw[obj] if f is None and c not in mine]
-        if not open_cols:
-            continue
-        targets = [t for t in canonical_targets(obj) if t.name not in taken
-                   and t.name != "source_id"]  # the record id is never a guess
-        cleaned: dict[str, str] = {}
-        for c, _ in open_cols:  # a cleaned name that collides keeps the header as it was
-            cc = clean_header(c) or c
-            clash = cc in cleaned.values() or (cc != c and cc in {h for h, _ in open_cols})
-            cleaned[c] = c if clash else cc
-        got = assign([(cleaned[c], s) for c, s in open_cols], targets, obj, embedder=emb)
-        for col, _ in open_cols:
-            best = got[cleaned[col]][0] if got[cleaned[col]] else None
-            if best is not None and best.confidence >= threshold:
-                out.append(ColumnProposal(obj, col, best.target, best.confidence, best.reason,
-                                          "proposed"))
-            else:
-                hint = best if best is not None and best.confidence >= REVIEW else None
-                out.append(ColumnProposal(obj, col, hint.target if hint else None,
-                                          best.confidence if best else 0.0,
-                                          hint.reason if hint else "no field fits well enough",
-                                          "review"))
+        open_cols = [c for c in cols if c.column not in mine]
+        if open_cols:
+            out += _place_file(obj, file, open_cols, taken, emb, threshold)
     return out
+
+
+def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
+                emb: Embedder | None, threshold: float) -> list[ColumnProposal]:
+    all_targets = list(canonical_targets(obj))
+    targets = [t for t in all_targets if t.name not in taken and t.name != "source_id"]
+    cleaned: dict[str, str] = {}
+    for c in cols:  # a cleaned name that collides keeps the header as it was
+        cc = clean_header(c.column) or c.column
+        clash = cc in cleaned.values() or (cc != c.column and cc in {x.column for x in cols})
+        cleaned[c.column] = c.column if clash else cc
+    cands: dict[str, list[Candidate]] = {}
+    for c in cols:
+        sn = sniff(c.samples)
+        vocab = rank(cleaned[c.column], c.samples, all_targets, obj, top=len(all_targets),
+                     embedder=emb)
+        free = {t.name for t in targets}
+        fuzzy = [x for x in vocab if x.target in free][:5]
+        if c.matched and c.matched != SKIP and c.matched not in taken:
+            exact = _exact(obj, c, sn, vocab[:3])
+            cands[c.column] = [exact] + [f for f in fuzzy if f.target != exact.target]
+        else:
+            cands[c.column] = fuzzy
+    winner = _joint(cands)
+    out: list[ColumnProposal] = []
+    for c in cols:
+        best = winner.get(c.column)
+        if best is not None:
+            rival = next((col for col, cs in cands.items() if col != c.column for x in cs
+                          if x.target == best.target and x.raw >= best.raw - MARGIN
+                          and (col not in winner or winner[col].raw <= x.raw + MARGIN)),
+                         None)
+            if rival is not None:
+                best = Candidate(best.target, min(best.confidence, threshold - 0.01),
+                                 f"{best.reason}; column {rival!r} could hold it too", best.raw)
+        if best is not None and best.confidence >= threshold:
+            out.append(ColumnProposal(obj, c.column, best.target, best.confidence, best.reason,
+                                      "proposed", file))
+        elif (why := why_not_migrated(c.column, c.samples)) is not None:
+            out.append(ColumnProposal(obj, c.column, None, 1.0, why, "not_migrated", file))
+        elif best is not None and best.confidence >= REVIEW:
+            out.append(ColumnProposal(obj, c.column, best.target, best.confidence, best.reason,
+                                      "review", file))
+        else:
+            conf = best.confidence if best else 0.0
+            why = f"no field fits well enough (best {best.target} {conf:.2f})" if best else \
+                "no field fits"
+            out.append(ColumnProposal(obj, c.column, None, conf, f"{why}: a custom field keeps "
+                                      "it", "custom", file))
+    return out
+
+
+def _joint(cands: Mapping[str, list[Candidate]]) -> dict[str, Candidate]:
+    """Each field to at most one column: the strongest claim first (a column that loses its
+    first choice keeps its next ones)."""
+    claims = sorted(((cand.raw, col, i) for col, cs in cands.items()
+                     for i, cand in enumerate(cs)), key=lambda x: (-x[0], x[1], x[2]))
+    taken: set[str] = set()
+    winner: dict[str, Candidate] = {}
+    for _, col, i in claims:
+        cand = cands[col][i]
+        if col in winner or cand.target in taken:
+            continue
+        winner[col] = cand
+        taken.add(cand.target)
+    return winner
 
 
 def merge_columns(given: Mapping[str, Mapping[str, str | None]],
                   proposals: Sequence[ColumnProposal]) -> dict[str, dict[str, str | None]]:
-    """``source.columns`` with the confident proposals added under their object (the user's
-    entries kept as they are; review columns not written, so the source's custom bag keeps
-    them and a later ``ferry map`` can still place them)."""
+    """``source.columns`` with every decision written (the user's entries kept as they are):
+    a proposed column → its field, a review or custom one → null (kept whole in the custom bag
+    until a person places it), a not-migrated one → ``_not_migrated``. Written under the object
+    when it comes from one file, else under each file, so the source reads exactly what the
+    proposer decided and nothing is placed that no confidence was given for."""
     out = {k: dict(v) for k, v in given.items()}
+    files: dict[str, set[str]] = {}
     for p in proposals:
-        if p.status == "proposed" and p.target:
-            out.setdefault(p.object, {}).setdefault(p.column, p.target)
+        files.setdefault(p.object, set()).add(p.file)
+    for p in proposals:
+        key = p.file if p.file and len(files[p.object]) > 1 else p.object
+        value = p.target if p.status == "proposed" else SKIP if p.status == "not_migrated" \
+            else None
+        out.setdefault(key, {}).setdefault(p.column, value)
     return out
 
 
@@ -119,3 +256,31 @@ def propose_for_source(source: Any, given: Mapping[str, Mapping[str, str | None]
     if reader is None:
         return []
     return propose_export_columns(reader(limit), given, embedder=embedder)
+
+
+def export_profile(raw: RawColumns) -> tuple[dict[str, dict[str, Any]],
+                                             dict[str, list[tuple[str, str]]]]:
+    """Before anything is staged, what each object's custom bag will hold (profiled from the
+    sample cells: ``custom.<key>`` → FieldProfile) and the columns not migrated with their
+    reason, so mapping.yaml lists every column of every file from the first ``ferry map``."""
+    from ferry.mapping.validate import FieldProfile
+    from ferry.sources.clinic_csv.columns import norm
+    from ferry.sources.clinic_csv.reader import _kind
+    from ferry.sources.clinic_csv.values import infer_type
+
+    profile: dict[str, dict[str, Any]] = {}
+    ignored: dict[str, list[tuple[str, str]]] = {}
+    for obj, cols in raw.items():
+        for c in cols:
+            col = c if isinstance(c, RawColumn) else RawColumn(*c)
+            key = f"custom.{norm(col.column) or col.column}"
+            if col.matched == SKIP:
+                why = why_not_migrated(col.column, col.samples) or "not migrated (ferry.yaml)"
+                if key not in {k for k, _ in ignored.get(obj, [])}:
+                    ignored.setdefault(obj, []).append((key, why))
+            elif col.matched is None and key not in profile.get(obj, {}):
+                ctype, _ = infer_type(list(col.samples), True)
+                profile.setdefault(obj, {})[key] = FieldProfile(
+                    values=list(dict.fromkeys(col.samples))[:50], samples=list(col.samples[:2]),
+                    filled=len(col.samples), total=len(col.samples), kind=Kind(_kind(ctype)))
+    return profile, ignored

@@ -62,8 +62,14 @@ def add_source_custom_fields(doc: MappingDoc, profile: DataProfile,
                              schema: list[ObjectInfo] | None = None) -> None:
     infos = {o.name: o for o in schema or []}
     for obj, fields in profile.items():
-        om = _primary_map(doc, obj)
+        om = _primary_map(doc, obj) or next((m for m in doc.objects if m.source == obj), None)
         if om is None:
+            continue
+        if om.mode in ("users", "none", "attach"):  # no record of its own to carry a field
+            have = {str(fm.source) for fm in om.fields}
+            om.fields += [FieldMap(source=path, target="-", status="ignored", confidence=1.0,
+                                   reason=NO_FIELDS[om.mode]) for path in sorted(fields)
+                          if path.startswith("custom.") and path not in have]
             continue
         used_sources = {str(fm.source) for fm in om.fields}
         used_targets = {fm.target for fm in om.fields}
@@ -81,6 +87,12 @@ def add_source_custom_fields(doc: MappingDoc, profile: DataProfile,
                 om.fields.append(_propose_one(doc, om, path, prof, pool))
             elif path in CONCEPTS.get(obj, ()) and prof.values:
                 _propose_concept(doc, om, path, prof, pool)
+
+
+NO_FIELDS = {"users": "matched to a destination user, never written: not migrated",
+             "none": "this object is not migrated (see the rebuild guide)",
+             "attach": "the record is attached as a rendered document, which has no field "
+                       "for this column: not migrated"}
 
 
 def _propose_concept(doc: MappingDoc, om: ObjectMap, path: str, prof: FieldProfile,
@@ -130,6 +142,18 @@ def _propose_one(doc: MappingDoc, om: ObjectMap, path: str, prof: FieldProfile,
         "no destination field matches"
     return FieldMap(source=path, target=f"custom:{name}", transform=tf, confidence=1.0,
                     reason=f"{why}: a custom {kind.value} field will be created")
+
+
+def add_not_migrated(doc: MappingDoc, ignored: dict[str, list[tuple[str, str]]]) -> None:
+    """The export's columns left out (an internal id, a geocode, an audit column), each as an
+    ignored line with its reason on its object's primary map: every column is in the map."""
+    for obj, cols in ignored.items():
+        om = _primary_map(doc, obj) or next((m for m in doc.objects if m.source == obj), None)
+        if om is None:
+            continue
+        have = {str(fm.source) for fm in om.fields}
+        om.fields += [FieldMap(source=key, target="-", status="ignored", reason=why,
+                               confidence=1.0) for key, why in cols if key not in have]
 
 
 def fill_samples(doc: MappingDoc, profile: DataProfile) -> None:

@@ -82,6 +82,7 @@ def sniff(values: Iterable[Any]) -> dict[str, float]:
         "uuid": lambda s: bool(UUID.match(s)),
         "long_text": lambda s: len(s) > 120 or "\n" in s,
         "marital": lambda s: s.lower() in MARITAL,
+        "marital_word": lambda s: len(s) > 1 and s.lower() in MARITAL,
         "street_line": lambda s: bool(STREET_LINE.match(s)) and "," not in s,
         "full_address": lambda s: s.count(",") >= 1 and any(c.isdigit() for c in s),
         "country": lambda s: s.lower().rstrip(".") in COUNTRIES or
@@ -121,7 +122,6 @@ EXCLUDES: dict[str, set[Kind]] = {
                   Kind.BOOL, Kind.ENUM, Kind.REF},
     "decimal": {Kind.TEXT, Kind.EMAIL, Kind.PHONE, Kind.DATE, Kind.DATETIME, Kind.BOOL,
                 Kind.ENUM},
-    "marital": {Kind.ENUM, Kind.TEXT, Kind.BOOL},  # no canonical field holds marital status
     "street_line": {Kind.ADDRESS},  # a street line is not a whole one-line address
 }
 
@@ -149,6 +149,10 @@ FIELD_PATTERN = {"country": "country", "blood_group": "blood_group", "email": "e
 
 
 def field_fit(field_name: str, sniffed: dict[str, float]) -> bool:
-    """False when the values clearly are not what the named field holds."""
+    """False when the values clearly are not what the named field holds (marital words are
+    marital status, whatever the column is called)."""
+    if sniffed.get("marital", 0) >= 0.9 and sniffed.get("marital_word") \
+            and field_name != "marital_status":
+        return False
     pattern = FIELD_PATTERN.get(field_name)
     return not (pattern and sniffed.get("_values") and sniffed.get(pattern, 0) < 0.5)

@@ -84,7 +84,9 @@ ALIASES: dict[str, list[str]] = {
                           "emergency"],
     "referral_source": ["referral source", "referral type", "how did you hear", "lead source",
                         "source"],
-    "referring_doctor": ["referring doctor", "referring practitioner", "referred by",
+    # "referred by" is either (a doctor's name, or how the patient heard of the clinic): the
+    # values decide (the export source's value rules), not the name
+    "referring_doctor": ["referring doctor", "referring practitioner",
                          "referrer"],
     "referring_doctor_email": ["referring doctor email", "referrer email"],
     "status": ["status", "state of record", "active status"],
@@ -163,7 +165,7 @@ ALIASES: dict[str, list[str]] = {
     "pharmacy": ["pharmacy", "dispensing pharmacy"],
     # practitioner
     "specialty": ["specialty", "speciality", "specialisation"],
-    "credentials": ["credentials", "qualifications", "designation"],
+    "credentials": ["credentials", "qualifications"],  # "designation": role or letters, by values
     "license_number": ["license number", "licence number", "registration number"],
     "npi": ["npi", "national provider identifier"],
     "role": ["role", "clinical role", "job role", "position"],

@@ -17,20 +17,33 @@ def _columns(proj: Any) -> None:
     from ferry.engine.mapflow import place_columns
 
     placed = place_columns(proj)
-    if placed.proposed:
-        console.print(f"columns: {len(placed.proposed)} export column(s) placed by the proposer"
-                      " (ferry.yaml source.columns; edit there to change)")
-        for p in placed.proposed:
+    if not placed.every:
+        return
+    console.print("columns of the export, per file (every decision in ferry.yaml "
+                  "source.columns; edit there to change):")
+    files: dict[tuple[str, str], dict[str, int]] = {}
+    for p in placed.every:
+        n = files.setdefault((p.file or p.object, p.object), {})
+        n[p.status] = n.get(p.status, 0) + 1
+    for (file, obj), n in files.items():
+        console.print(f"  {file} → {obj}: {n.get('proposed', 0)} standard, "
+                      f"{n.get('custom', 0)} custom, {n.get('not_migrated', 0)} not migrated"
+                      + (f", {n['review']} to review" if n.get("review") else ""))
+    guesses = [p for p in placed.proposed if not p.reason.startswith("exact")]
+    if guesses:
+        console.print(f"columns: {len(guesses)} export column(s) placed by the proposer "
+                      "(no exact name: check them)")
+        for p in guesses:
             console.print(f"  {p.object}: {p.column!r} → {p.target} ({p.confidence:.2f})")
-        if proj.store.counts():
-            err_console.print("[yellow]note:[/] records staged before this change keep the old "
-                              "columns: run `ferry extract` again")
     if placed.review:
         console.print(f"columns: {len(placed.review)} column(s) left to the custom bag for "
                       "review (set them in ferry.yaml source.columns to place them)")
         for p in placed.review:
-            hint = f" (best guess {p.target}, {p.confidence:.2f})" if p.target else ""
-            console.print(f"  review column: {p.object}: {p.column!r}{hint}")
+            console.print(f"  review column: {p.object}: {p.column!r} (best guess {p.target}, "
+                          f"{p.confidence:.2f}: {p.reason})")
+    if proj.store.counts():
+        err_console.print("[yellow]note:[/] records staged before this change keep the old "
+                          "columns: run `ferry extract` again")
 
 
 def register(app: typer.Typer) -> None:

@@ -37,7 +37,8 @@ FILE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("treatment_record", ("treatment", "care_plan", "careplan", "condition", "diagnosis",
                           "diagnoses", "problem", "problem_list")),
     ("insurance_policy", ("insurance", "polic", "payer", "coverage")),
-    ("prescription", ("prescription", "medication", "rx", "eprescription")),
+    ("prescription", ("prescription", "medication", "rx", "eprescription", "drug",
+                      "drug_order")),
     ("appointment", ("appointment", "visit", "booking", "schedule", "encounter")),
     ("payment", ("payment", "receipt")),
     ("invoice", ("bill", "invoice")),
@@ -48,6 +49,10 @@ FILE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
                 "organisation", "facility", "business")),
     ("patient", ("patient", "client", "people", "person")),
 ]
+
+# a file of payers / insurers names organisations, not a patient's cover (that one has a
+# patient column): reference data the verdicts name, never read as clinics or patients
+PAYER_WORDS = {"payer", "payor", "insurer", "carrier", "insurance_company", "plan"}
 
 COMMON = {
     "created_at": ["created", "created_on", "date_created", "creation_date", "date_added",
@@ -109,7 +114,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
                           "deceased"],
         "guardian_name": ["guardian", "guardian_name", "guardiansname", "mothersname"],
         "work_phone": ["phone_biz", "business_phone", "office_phone", "phone_work"],
-        "notes": ["patient_notes", "notes", "comments", "appointment_notes"],
+        "notes": ["patient_notes", "notes", "comments"],
     },
     "practitioner": {
         **PERSON,
@@ -135,11 +140,12 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "diagnosis_codes": ["reasoncode", "reason_code", "diagnosis_code", "icd10"],
         "status": ["appointment_status", "state"],
         "start": ["start_time", "starts_at", "appointment_date", "date_time", "scheduled_at",
-                  "appointment_time", "start_date", "date", "datetime", "appointment_datetime"],
+                  "appointment_time", "start_date", "date", "datetime", "appointment_datetime",
+                  "time"],
         "end": ["end_time", "ends_at", "end_date", "stop"],
         "duration_minutes": ["duration", "duration_min", "length_minutes", "minutes"],
         "fee": ["price", "charge", "amount", "cost"],
-        "cancellation_reason": ["cancel_reason", "cancellation_note", "reason_cancelled"],
+        "cancellation_reason": ["cancel_reason", "reason_cancelled"],
         "cancelled_at": ["canceled_at", "cancellation_date", "cancelled_on"],
         "reason": ["reason_description", "reasondescription", "visit_reason",
                    "chief_complaint"],
@@ -287,45 +293,113 @@ def key_norm(header: str) -> str:
     return "_".join(trimmed)
 
 
-def readings(header: str) -> list[tuple[str, int]]:
-    """Names a header can be read as, with the rank penalty of each: as written, as a
-    flattened key (``patient.links.self`` → ``patient``), and by its last segment alone
-    (``telecom.email`` → ``email``, ``address.0.city`` → ``city``)."""
-    n, k = norm(header), key_norm(header)
-    out = [(n, 0)]
-    if k != n:
-        out.append((k, 1))
-        last = k.split("_")[-1]
-        if re.search(r"[.\[\]/]", header) and last not in (k, n):
-            out.append((last, 2))
+QUALIFIERS = {"value", "text", "display", "source", "raw", "desc", "label", "string", "str"}
+
+
+def _strip_stem(name: str, stem_words: set[str]) -> str:
+    """``visit_start_datetime`` in ``visit_occurrence.csv`` → ``start_datetime``: leading
+    words that repeat the file's name (or abbreviate one of its words: ``app`` for
+    appointment) say nothing about the field."""
+    words = name.split("_")
+    if all(w in QUALIFIERS for w in words[1:]):
+        return name  # ``person_source_value``: the rest would name nothing
+    i = 0
+    while i < len(words) - 1 and (words[i] in stem_words or (len(words[i]) >= 3 and any(
+            w.startswith(words[i]) and len(w) > len(words[i]) for w in stem_words))):
+        i += 1
+    return "_".join(words[i:])
+
+
+def _variants(name: str) -> list[tuple[str, int, str]]:
+    """Readings of one name beyond itself: without its representation qualifier
+    (``gender_source_value`` → ``gender``), and a date-time read as its date or as the bare
+    moment (``birth_datetime`` → ``birth_date``; ``start_datetime`` → ``start``)."""
+    out: list[tuple[str, int, str]] = []
+    words = name.split("_")
+    while len(words) > 1 and words[-1] in QUALIFIERS:
+        words = words[:-1]
+    base = "_".join(words)
+    if base != name and base not in QUALIFIERS:
+        out.append((base, 2, "name without its qualifier"))
+    for b, pen in ((name, 0), (base, 2)):
+        m = re.match(r"^(.*?)_?date_?time$", b)
+        if m and m.group(1):
+            out.append((f"{m.group(1)}_date", pen + 1, "a date-time column read as its date"))
+            out.append((m.group(1), pen + 2, "a date-time column read as its moment"))
     return out
 
 
-def match_columns(obj: str, headers: list[str],
-                  given: dict[str, str | None] | None = None) -> dict[str, str | None]:
-    """Column → canonical field (or None: custom). ``given`` (the confirmed map) wins; among the
-    rest, each field goes to the column with its best name (joint, not first come)."""
+def readings(header: str, stem: str = "") -> list[tuple[str, int, str]]:
+    """Names a header can be read as, each with its rank penalty and how: as written, as a
+    flattened key (``patient.links.self`` → ``patient``), by its last segment alone
+    (``telecom.email`` → ``email``), without the file's own name, without a qualifier."""
+    n, k = norm(header), key_norm(header)
+    out = [(n, 0, "own name")]
+    if k != n:
+        out.append((k, 1, "flattened key"))
+    last = k.split("_")[-1]
+    if re.search(r"[.\[\]/]", header) and last not in (k, n):
+        out.append((last, 2, "last segment of a flattened key"))
+    if stem:
+        words = _words(stem)
+        for name, pen, _ in list(out):
+            cut = _strip_stem(name, words)
+            if cut != name:
+                out.append((cut, pen + 1, "name without the file's name"))
+    for name, pen, how in list(out):
+        out += [(v, pen + p, h if how == "own name" else f"{how}, {h}")
+                for v, p, h in _variants(name)]
+    best: dict[str, tuple[int, str]] = {}
+    for name, pen, how in out:
+        if name and (name not in best or pen < best[name][0]):
+            best[name] = (pen, how)
+    return sorted(((nm, p, h) for nm, (p, h) in best.items()), key=lambda x: x[1])
+
+
+#: a column the confirmed map leaves out of the migration (an internal id, a geocode, an
+#: audit column): the converter drops it, ``ferry map`` gives the reason in mapping.yaml
+SKIP = "_not_migrated"
+
+
+def match_details(obj: str, headers: list[str], given: dict[str, str | None] | None = None,
+                  stem: str = "") -> dict[str, tuple[str | None, str]]:
+    """Column → (canonical field or None, how it was matched). ``given`` (the confirmed map)
+    wins; among the rest, each field goes to the column with its best name (joint, not first
+    come). ``how``: ``given``, ``own name`` / ``synonym`` (exact), or a flattened-key reading."""
     given = given or {}
-    aliases = _ranked_aliases(obj)
+    aliases = dict(_ranked_aliases(obj))
+    if stem:  # the file's own key (``care_site_id`` in care_site.csv) is its record id
+        aliases.update({k: ("source_id", 0) for k in _stem_keys(stem, obj)})
     taken: set[str] = {v for v in given.values() if v}
-    claims: list[tuple[int, int, str, str]] = []  # (rank, column order, column, field)
+    claims: list[tuple[int, int, str, str, str]] = []  # (rank, order, column, field, how)
     for i, h in enumerate(headers):
         if h in given:
             continue
-        for key, penalty in readings(h):
+        best: dict[str, tuple[int, str]] = {}  # field → (rank, how): every field it names
+        for key, penalty, how in readings(h, stem):
             hit = aliases.get(key)
             if hit and hit[0] not in taken:
-                claims.append((hit[1] + penalty, i, h, hit[0]))
-                break
-    out: dict[str, str | None] = {h: given[h] for h in headers if h in given}
-    for _, _, h, field in sorted(claims):
+                if how == "own name":
+                    how = "own name" if hit[1] == 0 else f"synonym {key!r}"
+                if hit[0] not in best or hit[1] + penalty < best[hit[0]][0]:
+                    best[hit[0]] = (hit[1] + penalty, how)
+        claims += [(r, i, h, f, how) for f, (r, how) in best.items()]
+    out: dict[str, tuple[str | None, str]] = {h: (given[h], "given") for h in headers
+                                              if h in given}
+    for _, _, h, field, how in sorted(claims):
         if h in out or field in taken:
             continue
-        out[h] = field
+        out[h] = (field, how)
         taken.add(field)
     for h in headers:
-        out.setdefault(h, None)
+        out.setdefault(h, (None, ""))
     return {h: out[h] for h in headers}
+
+
+def match_columns(obj: str, headers: list[str], given: dict[str, str | None] | None = None,
+                  stem: str = "") -> dict[str, str | None]:
+    """Column → canonical field (or None: custom); see ``match_details``."""
+    return {h: f for h, (f, _) in match_details(obj, headers, given, stem).items()}
 
 
 def detect_object(stem: str, headers: list[str]) -> str | None:
@@ -333,9 +407,12 @@ def detect_object(stem: str, headers: list[str]) -> str | None:
     name one of its fields exactly (ids and timestamps aside); a whole word of the file name
     adds one (a tie-breaker, and enough alone for a file whose columns say little)."""
     named = object_for_file(stem)
+    cover = match_columns("insurance_policy", headers, stem=stem)
+    if _words(stem) & PAYER_WORDS and "patient_id" not in cover.values():
+        return None  # a list of payers (reference data), not anyone's cover: not read
     best, best_score = None, 0.0
     for obj in ENTITIES:  # every object: one without synonyms still scores its own fields
-        mapped = match_columns(obj, headers)
+        mapped = match_columns(obj, headers, stem=stem)
         score = float(sum(1 for v in mapped.values()
                           if v and v not in ("source_id", "created_at", "updated_at")))
         score += 1.5 if obj == named else 0.0
@@ -391,15 +468,20 @@ def link_keys(tables: list[tuple[str, str, dict[str, str | None], set[str]]]) ->
                 owner.setdefault(norm(h), obj)
     for _, obj, cols, fixed in tables:
         refs = _ref_fields(obj)
-        taken = {f for f in cols.values() if f}
-        for h, f in cols.items():
+        for h, f in list(cols.items()):
             target = owner.get(norm(h))
             if f is not None or h in fixed or target is None or target == obj:
                 continue
             field = refs.get(target)
-            if field and field not in taken:
-                cols[h] = field
-                taken.add(field)
+            if not field:
+                continue
+            holder = next((c for c, v in cols.items() if v == field), None)
+            if holder is not None and (holder in fixed or norm(holder) == field
+                                       or norm(holder) in owner):
+                continue  # named for the field itself, or a join key too: it stays
+            if holder is not None:  # a generic synonym gives way to the join key
+                cols[holder] = None
+            cols[h] = field
 
 
 MARITAL_WORDS = {"married", "single", "divorced", "widowed", "separated", "domestic partner",
@@ -413,9 +495,17 @@ def _share(values: list[str], test: object) -> float:
 
 
 # a field whose name matched but whose values say another field (value evidence)
+ICD10 = re.compile(r"^[A-TV-Z]\d{2}(\.[0-9A-Z]{1,4})?$", re.I)
+DRUG_CODE = re.compile(r"^\d{4,11}$|^\d{4,5}-\d{3,4}(-\d{1,2})?$")  # RxNorm / NDC
+DOCTOR = re.compile(r"^(dr\.?|doctor|prof\.?)\s+\S|.*\b(md|mbbs|gp|do)\b\.?$", re.I)
+LETTERS = re.compile(r"^([A-Z]{2,6}|([A-Z]\.){2,5})([,\s]+([A-Z]{2,6}|([A-Z]\.){2,5}))*$")
 VALUE_RULES: list[tuple[str, object, str]] = [
     ("status", lambda v: v.lower() in MARITAL_WORDS, "marital_status"),
     ("address", lambda v: bool(STREET_LINE.match(v)) and "," not in v, "street"),
+    ("medication", lambda v: bool(DRUG_CODE.match(v)), "medication_code"),
+    ("title", lambda v: bool(ICD10.match(v)), "diagnosis_codes"),
+    ("referral_source", lambda v: bool(DOCTOR.match(v)), "referring_doctor"),
+    ("role", lambda v: bool(LETTERS.match(v)), "credentials"),
 ]
 
 
@@ -428,3 +518,32 @@ def check_values(cols: dict[str, str | None], samples: dict[str, list[str]],
         if col is None or better not in fields or _share(samples.get(col, []), test) < 0.8:
             continue
         cols[col] = better if better not in cols.values() else None
+
+
+TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?(\s?[AaPp]\.?[Mm]\.?)?$")
+DATE_ONLY = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$|^\d{8}$")
+#: pseudo-fields: the time of day of a date-time field whose date is in another column
+TIME_OF = {"_start_time": "start", "_end_time": "end"}
+
+
+def pair_date_time(cols: dict[str, str | None], samples: dict[str, list[str]],
+                   fixed: set[str], fields: set[str]) -> list[str]:
+    """An appointment's date and time in two columns (``date`` 2024-06-01, ``time`` 09:30):
+    when a date-time field holds dates only and a column left over holds times of day, that
+    column becomes the field's time (``_start_time``), combined into one moment at reading.
+    Returns the columns so paired."""
+    out = []
+    for pseudo, field in TIME_OF.items():
+        if field not in fields or pseudo in cols.values():
+            continue
+        col = next((h for h, f in cols.items() if f == field), None)
+        if col is None or _share(samples.get(col, []), DATE_ONLY.match) < 0.9:
+            continue
+        word = field.split("_")[0]
+        spare = [h for h, f in cols.items() if f is None and h not in fixed
+                 and _share(samples.get(h, []), TIME_ONLY.match) >= 0.9]
+        spare.sort(key=lambda h: (word not in norm(h), "time" not in norm(h)))
+        if spare:
+            cols[spare[0]] = pseudo
+            out.append(spare[0])
+    return out

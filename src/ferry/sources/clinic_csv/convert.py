@@ -24,10 +24,10 @@ from ferry.errors import RecordError
 from ferry.model.entities import ENTITIES, Record, parse_record
 from ferry.model.fields import FieldInfo, Kind, fields_of
 from ferry.sources.clinic_csv import values as V
-from ferry.sources.clinic_csv.columns import norm
+from ferry.sources.clinic_csv.columns import SKIP, TIME_OF, norm
 from ferry.sources.clinic_csv.rows import RawRow, RowError
 
-PSEUDO = {"_full_name", "_ec_name", "_ec_phone", "_ec_relationship"}
+PSEUDO = {"_full_name", "_ec_name", "_ec_phone", "_ec_relationship", *TIME_OF}
 
 
 @dataclass
@@ -65,6 +65,8 @@ class RowConverter:
         self.field_column: dict[str, str] = {}
         for i, col in enumerate(header):
             field = columns.get(col)
+            if field == SKIP:  # not migrated, by the confirmed map (with its reason there)
+                continue
             if field is not None and field not in info and field not in PSEUDO \
                     and field != "source_id":
                 field = None
@@ -172,6 +174,16 @@ class RowConverter:
             else:
                 data[st.field] = value
         _apply_pseudo(data, pseudo)
+        for name, field in TIME_OF.items():
+            if name in pseudo and isinstance(data.get(field), dt.datetime):
+                at = _time_of_day(pseudo[name])
+                if at is None:
+                    self.issues.append(self._issue(row, self.header.index(
+                        self._pseudo_col(name)) + 1, field, "time of day not understood",
+                        "the date alone is kept"))
+                else:
+                    data[field] = data[field].replace(hour=at.hour, minute=at.minute,
+                                                      second=at.second)
         if custom:
             data["custom"] = custom
         if "source_id" not in data:
@@ -214,10 +226,11 @@ class RowConverter:
         fi = ENTITIES[self.object].model_fields.get(field)
         return fi is not None and fi.is_required()
 
-    def _issue(self, row: RawRow, column: int | None, field: str, reason: str) -> RowError:
+    def _issue(self, row: RawRow, column: int | None, field: str, reason: str,
+               kept: str = "the field is left empty") -> RowError:
         name = self.header[column - 1] if column and 0 < column <= len(self.header) else None
         issue = RowError(self.system, self.object, self.table, row.line, column, name,
-                         f"{field}: {reason}; the field is left empty, the record is kept")
+                         f"{field}: {reason}; {kept}, the record is kept")
         issue.field = field
         issue.kept = True  # type: ignore[attr-defined]
         return issue
@@ -228,9 +241,22 @@ class RowConverter:
                  if self.steps[k].index < len(cells)]
         return V.row_order([t for t in texts if t.strip()])
 
+    def _pseudo_col(self, name: str) -> str:
+        return next(st.column for st in self.steps if st.field == name)
+
     def _col(self, field: str) -> int | None:
         col = self.field_column.get(field)
         return self.header.index(col) + 1 if col else None
+
+
+def _time_of_day(s: str) -> dt.time | None:
+    """``09:30``, ``9:30:15``, ``2:05 PM`` → a time; None when it is not one."""
+    for fmt in ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I:%M:%S %p"):
+        try:
+            return dt.datetime.strptime(s.strip().upper().replace(".", ""), fmt).time()  # noqa: DTZ007 - a time of day only
+        except ValueError:
+            continue
+    return None
 
 
 def _ref(s: str) -> str:

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -26,7 +26,8 @@ from ferry.sources.clinic_csv.columns import (
     check_values,
     detect_object,
     link_keys,
-    match_columns,
+    match_details,
+    pair_date_time,
 )
 from ferry.sources.clinic_csv.convert import RowConverter, updated_of
 from ferry.sources.clinic_csv.rows import RawRow, RowError
@@ -55,12 +56,16 @@ IDENTITY = {"first_name", "last_name", "_full_name", "email", "phone", "mobile",
 
 
 class RawColumn(NamedTuple):
-    """A column as the export has it: header, a few non-empty sample cells, and what this
-    source's own matcher (with ``Settings.columns`` applied) makes of it (None: custom bag)."""
+    """A column as the export has it: header, a few non-empty sample cells, what this
+    source's own matcher (with ``Settings.columns`` applied) makes of it (None: custom bag),
+    the file it is in and how the matcher placed it (evidence for the proposer, which gives
+    every placement its confidence: ``ferry map``)."""
 
     column: str
     samples: list[str]
     matched: str | None
+    file: str = ""
+    how: str = ""
 
 
 @dataclass
@@ -70,6 +75,7 @@ class Plan:
     columns: dict[str, str | None]
     converter: RowConverter | None = None
     fixed: frozenset[str] = frozenset()  # columns the confirmed map (Settings.columns) placed
+    how: dict[str, str] = field(default_factory=dict)  # column → how the matcher placed it
 
 
 class ExportSource(Source):
@@ -121,14 +127,27 @@ class ExportSource(Source):
                     continue
                 given = {**s.columns.get(obj, {}), **s.columns.get(path.name, {}),
                          **s.columns.get(t.name, {})}
-                plans.append(Plan(t, obj, match_columns(obj, t.header, given),
-                                  fixed=frozenset(given)))
+                got = match_details(obj, t.header, given, stem)
+                plans.append(Plan(t, obj, {h: f for h, (f, _) in got.items()},
+                                  fixed=frozenset(given),
+                                  how={h: how for h, (_, how) in got.items() if how}))
+        before = [dict(p.columns) for p in plans]
         link_keys([(p.table.name.rsplit(".", 1)[0].split("#")[-1], p.object, p.columns,
                     set(p.fixed)) for p in plans])
         self._plans = plans
-        for p in plans:
+        for p, was in zip(plans, before, strict=True):
             fields = {f.name for f in fields_of(ENTITIES[p.object])}
-            check_values(p.columns, self._samples(p, 20), set(p.fixed), fields)
+            for h, f in p.columns.items():
+                if f != was[h]:
+                    p.how[h] = "join key" if f and f != "source_id" else "the file's key"
+            was = dict(p.columns)
+            samples = self._samples(p, 20)
+            check_values(p.columns, samples, set(p.fixed), fields)
+            for h, f in p.columns.items():
+                if f != was[h]:
+                    p.how[h] = f"values (named like {was[h]})"
+            for h in pair_date_time(p.columns, samples, set(p.fixed), fields):
+                p.how[h] = "a time of day beside a date column"
         return plans
 
     def _samples(self, p: Plan, limit: int) -> dict[str, list[str]]:
@@ -170,9 +189,9 @@ class ExportSource(Source):
 
     def raw_columns(self, limit: int = 20) -> dict[str, list[RawColumn]]:
         """{object: [RawColumn]} for every table, headers in file order, up to ``limit``
-        non-empty sample cells per column (read from the first rows only). This is what the
-        mapping proposer looks at (``ferry map``); sources cannot import it themselves.
-        Tables of one object are merged (a column name seen twice keeps its first samples)."""
+        non-empty sample cells per column (read from the first rows only), each column named
+        with its file. This is what the mapping proposer looks at (``ferry map``); sources
+        cannot import it themselves."""
         out: dict[str, list[RawColumn]] = {}
         for p in self.plans():
             samples: list[list[str]] = [[] for _ in p.table.header]
@@ -184,8 +203,9 @@ class ExportSource(Source):
                 if n >= SAMPLE_ROWS or all(len(s) >= limit for s in samples):
                     break
             cols = out.setdefault(p.object, [])
-            seen = {c.column for c in cols}
-            cols.extend(RawColumn(h, samples[i], p.columns.get(h))
+            seen = {c.column for c in cols if c.file == p.table.name}
+            cols.extend(RawColumn(h, samples[i], p.columns.get(h), p.table.name,
+                                  p.how.get(h, ""))
                         for i, h in enumerate(p.table.header) if h not in seen)
         return out
 
