@@ -142,3 +142,17 @@ def test_a_qualified_name_reads_as_its_field(tmp_path: Path) -> None:
     assert plans["drug_orders.csv"].object == "prescription"
     assert plans["drug_orders.csv"].columns["drug_order_start_date"] == "prescribed_on"
     assert plans["drug_orders.csv"].columns["drug_name_value"] == "medication_code"
+
+
+def test_values_that_link_to_records_make_the_reference(h, tmp_path: Path) -> None:
+    # the header names nothing we know; the values link to practitioners and organisations
+    (tmp_path / "patients.csv").write_text(
+        "id,first_name,last_name,careProvider.0.reference,custodian.reference\n"
+        "1,Ann,Lee,Practitioner/3,https://fhir.example.org/r4/Organization/o-9\n"
+        "2,Bo,Ng,Practitioner/4,https://fhir.example.org/r4/Organization/o-9\n")
+    (plan,) = source(tmp_path).plans()
+    assert plan.columns["careProvider.0.reference"] == "primary_practitioner_id"
+    assert plan.columns["custodian.reference"] == "clinic_id"
+    recs, errs, _ = h.read_all(source(tmp_path), "patient")
+    assert errs == [] and [(r.primary_practitioner_id, r.clinic_id) for r in recs] == [
+        ("3", "o-9"), ("4", "o-9")]

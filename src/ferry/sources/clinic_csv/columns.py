@@ -337,7 +337,9 @@ def readings(header: str, stem: str = "") -> list[tuple[str, int, str]]:
     out = [(n, 0, "own name")]
     if k != n:
         out.append((k, 1, "flattened key"))
-    last = k.split("_")[-1]
+    segs = [norm(p) for p in re.split(r"[.\[\]/]+", header) if p and not p.isdigit()]
+    segs = [p for p in segs if p not in LINK_WORDS] or segs
+    last = segs[-1] if segs else ""
     if re.search(r"[.\[\]/]", header) and last not in (k, n):
         out.append((last, 2, "last segment of a flattened key"))
     if stem:
@@ -546,4 +548,31 @@ def pair_date_time(cols: dict[str, str | None], samples: dict[str, list[str]],
         if spare:
             cols[spare[0]] = pseudo
             out.append(spare[0])
+    return out
+
+
+LINK = re.compile(r"^(?:https?://[^/]+)?/?(?:[\w.-]+/)*?([A-Za-z][A-Za-z_-]+)/([\w.-]+)/?"
+                  r"(?:[?#].*)?$")
+
+
+def link_targets(cols: dict[str, str | None], samples: dict[str, list[str]],
+                 fixed: set[str], obj: str) -> list[str]:
+    """A column whose values link to records of one kind (``Practitioner/12``,
+    ``https://…/practitioners/12``) is this object's reference to that kind, whatever the
+    header says (``generalPractitioner.0.reference``). In place; returns the columns placed."""
+    refs = _ref_fields(obj)
+    out = []
+    for h, f in cols.items():
+        vals = [v for v in samples.get(h, []) if v]
+        if f is not None or h in fixed or not vals:
+            continue
+        kinds = {m.group(1) for v in vals if (m := LINK.match(v.strip()))}
+        hits = sum(1 for v in vals if LINK.match(v.strip()))
+        if hits / len(vals) < 0.9 or len(kinds) != 1:
+            continue
+        target = object_for_file(kinds.pop())
+        field = refs.get(target or "")
+        if field and field not in cols.values():
+            cols[h] = field
+            out.append(h)
     return out

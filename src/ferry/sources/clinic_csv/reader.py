@@ -26,6 +26,7 @@ from ferry.sources.clinic_csv.columns import (
     check_values,
     detect_object,
     link_keys,
+    link_targets,
     match_details,
     pair_date_time,
 )
@@ -148,6 +149,8 @@ class ExportSource(Source):
                     p.how[h] = f"values (named like {was[h]})"
             for h in pair_date_time(p.columns, samples, set(p.fixed), fields):
                 p.how[h] = "a time of day beside a date column"
+            for h in link_targets(p.columns, samples, set(p.fixed), p.object):
+                p.how[h] = "values (links to the referenced records)"
         return plans
 
     def _samples(self, p: Plan, limit: int) -> dict[str, list[str]]:
