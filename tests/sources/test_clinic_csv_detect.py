@@ -156,3 +156,22 @@ def test_values_that_link_to_records_make_the_reference(h, tmp_path: Path) -> No
     recs, errs, _ = h.read_all(source(tmp_path), "patient")
     assert errs == [] and [(r.primary_practitioner_id, r.clinic_id) for r in recs] == [
         ("3", "o-9"), ("4", "o-9")]
+
+
+def test_words_run_together_are_read(h, tmp_path: Path) -> None:
+    # an API's lower-case field names flattened to columns; the time column is the one named
+    # "start", the date column only "date": the date still gives the start, with its time
+    (tmp_path / "patients.csv").write_text(
+        "patientid,firstname,lastname,primaryproviderid,deceaseddate\n40011,Ann,Lee,71,\n")
+    (tmp_path / "appointments.csv").write_text(
+        "appointmentid,patientid,date,starttime,appointmentstatus\n"
+        "9,40011,06/23/2024,14:15,x\n")
+    plans = {p.table.name: p.columns for p in source(tmp_path).plans()}
+    assert plans["patients.csv"] == {
+        "patientid": "source_id", "firstname": "first_name", "lastname": "last_name",
+        "primaryproviderid": "primary_practitioner_id", "deceaseddate": "deceased_date"}
+    assert plans["appointments.csv"]["date"] == "start"
+    assert plans["appointments.csv"]["starttime"] == "_start_time"
+    assert plans["appointments.csv"]["appointmentstatus"] == "status"
+    recs, _, _ = h.read_all(source(tmp_path), "appointment")
+    assert (recs[0].start.month, recs[0].start.day, recs[0].start.hour) == (6, 23, 14)

@@ -136,7 +136,9 @@ def propose(project: Project, *, variant: str | None = None, describe: bool = Tr
     settings = project.settings
     schema = _schema_for(project, describe, schema)
     profile = data_profile(project, sample) or {}
-    ignored = _export_columns(project, profile)
+    # nothing staged yet: the export's own columns stand in for the data (once staged, the
+    # staged records are the truth: a column placed since then needs `ferry extract` again)
+    ignored = _export_columns(project, profile) if not profile else {}
     doc = draft_mapping(settings.source.kind, settings.destination.kind, profile or None,
                         schema, variant)
     if ignored:

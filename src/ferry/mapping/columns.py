@@ -96,10 +96,11 @@ def _kind_of(obj: str, target: str) -> Kind:
 
 
 def _exact(obj: str, col: RawColumn, sniffed: dict[str, float],
-           vocab: list[Candidate]) -> Candidate:
+           vocab: list[Candidate], held: set[str]) -> Candidate:
     """The source matcher's exact placement, scored like any other: name strength, then the
     values (a contradiction sends it to review), then the proposer's own vocabulary (when it
-    names another field exactly, the two disagree and a person decides)."""
+    names another field exactly that no other column holds, the two disagree and a person
+    decides)."""
     target = str(col.matched)
     conf = _strength(col.how)
     reasons = [f"exact name match ({col.how or 'synonym'})"]
@@ -123,7 +124,7 @@ def _exact(obj: str, col: RawColumn, sniffed: dict[str, float],
     fills = set(PSEUDO_FILLS.get(target, ())) | {target}
     other = None if col.how.startswith("values") else next(
         (c for c in vocab if c.reason.startswith("name matches") and c.target not in fills
-         and c.confidence >= 0.9), None)
+         and c.target not in held and c.confidence >= 0.9), None)
     if other is not None:
         conf = min(conf, 0.75)
         reasons.append(f"the vocabulary names it {other.target}: which one is for a person")
@@ -179,7 +180,8 @@ def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
         free = {t.name for t in targets}
         fuzzy = [x for x in vocab if x.target in free][:5]
         if c.matched and c.matched != SKIP and c.matched not in taken:
-            exact = _exact(obj, c, sn, vocab[:3])
+            held = {x.matched for x in cols if x.matched and x is not c}  # other columns
+            exact = _exact(obj, c, sn, vocab[:3], {str(h) for h in held} | taken)
             cands[c.column] = [exact] + [f for f in fuzzy if f.target != exact.target]
         else:
             cands[c.column] = fuzzy

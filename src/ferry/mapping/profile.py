@@ -35,6 +35,11 @@ _BLOOD = {norm_key(k) for k in blood_group_map()}
 MARITAL = {"married", "single", "divorced", "widowed", "separated", "domestic partner",
            "m", "s", "d", "w", "never married"}
 STREET_LINE = re.compile(r"^\d+[A-Za-z]?\s+\S+.*$")
+CODED = re.compile(r"^\d{3,}(-\d{1,2})?$")  # a code list's value (race 2106-3, a concept id)
+# fields that hold a word a person reads: a column of bare codes is not one of them
+NAMED = {"race", "ethnicity", "preferred_language", "marital_status", "title", "type_name",
+         "medication", "specialty", "role", "occupation", "city", "country", "reason",
+         "cancellation_reason", "referral_source", "status", "name"}
 
 
 def npi_ok(s: str) -> bool:
@@ -83,6 +88,7 @@ def sniff(values: Iterable[Any]) -> dict[str, float]:
         "long_text": lambda s: len(s) > 120 or "\n" in s,
         "marital": lambda s: s.lower() in MARITAL,
         "marital_word": lambda s: len(s) > 1 and s.lower() in MARITAL,
+        "coded": lambda s: bool(CODED.match(s)),
         "street_line": lambda s: bool(STREET_LINE.match(s)) and "," not in s,
         "full_address": lambda s: s.count(",") >= 1 and any(c.isdigit() for c in s),
         "country": lambda s: s.lower().rstrip(".") in COUNTRIES or
@@ -153,6 +159,8 @@ def field_fit(field_name: str, sniffed: dict[str, float]) -> bool:
     marital status, whatever the column is called)."""
     if sniffed.get("marital", 0) >= 0.9 and sniffed.get("marital_word") \
             and field_name != "marital_status":
+        return False
+    if field_name in NAMED and sniffed.get("coded", 0) >= 0.9:
         return False
     pattern = FIELD_PATTERN.get(field_name)
     return not (pattern and sniffed.get("_values") and sniffed.get(pattern, 0) < 0.5)

@@ -19,6 +19,7 @@ Pseudo-fields start with ``_``: ``_full_name`` (split into first/last), ``_ec_na
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import fields_of
@@ -93,17 +94,22 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "referral_source": ["referred_by", "source", "lead_source", "how_heard", "referral"],
         "referring_doctor": ["referring_physician", "referrer"],
         "status": ["patient_status", "active_status"],
-        "clinic_id": ["location_id", "branch_id", "practice_id"],
+        "clinic_id": ["location_id", "branch_id", "practice_id", "department_id",
+                      "primary_department_id"],
         "primary_practitioner_id": ["physician_id", "doctor_id", "practitioner_id",
-                                    "primary_physician_id", "provider_id"],
+                                    "primary_physician_id", "provider_id",
+                                    "primary_provider_id"],
         "preferred_name": ["nickname", "known_as", "preferred_first_name"],
         "consent_email": ["email_consent", "accepts_email", "email_opt_in", "hipaa_allowemail",
                           "allow_email"],
         "consent_sms": ["sms_consent", "accepts_sms", "sms_opt_in", "hipaa_allowsms",
                         "allow_sms"],
-        "_ec_name": ["emergency_contact", "emergency_contact_name", "next_of_kin", "kin_name"],
-        "_ec_phone": ["emergency_contact_phone", "emergency_phone", "kin_phone"],
-        "_ec_relationship": ["emergency_contact_relationship", "emergency_relation"],
+        "_ec_name": ["emergency_contact", "emergency_contact_name", "next_of_kin", "kin_name",
+                     "contact_name"],
+        "_ec_phone": ["emergency_contact_phone", "emergency_phone", "kin_phone",
+                      "contact_mobile_phone", "contact_phone", "contact_home_phone"],
+        "_ec_relationship": ["emergency_contact_relationship", "emergency_relation",
+                             "contact_relationship"],
         "middle_name": ["mname", "middle", "middle_initial", "name_given_1"],
         "name_suffix": ["suffix", "name_suffix"],
         "marital_status": ["marital", "maritalstatus", "marital_status_text", "civil_status"],
@@ -133,7 +139,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "practitioner_id": ["physician_id", "doctor_id", "provider_id", "practitioner",
                             "provider"],
         "clinic_id": ["location_id", "branch_id", "organization", "business", "facility_id",
-                      "location"],
+                      "location", "department_id"],
         "appointment_type_id": ["type_id", "service_id", "visit_type_id"],
         "type_name": ["appointment_type", "type", "visit_type", "service", "description",
                       "encounterclass", "encounter_class"],
@@ -145,7 +151,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "end": ["end_time", "ends_at", "end_date", "stop"],
         "duration_minutes": ["duration", "duration_min", "length_minutes", "minutes"],
         "fee": ["price", "charge", "amount", "cost"],
-        "cancellation_reason": ["cancel_reason", "reason_cancelled"],
+        "cancellation_reason": ["cancel_reason", "reason_cancelled", "cancel_reason_name"],
         "cancelled_at": ["canceled_at", "cancellation_date", "cancelled_on"],
         "reason": ["reason_description", "reasondescription", "visit_reason",
                    "chief_complaint"],
@@ -329,12 +335,59 @@ def _variants(name: str) -> list[tuple[str, int, str]]:
     return out
 
 
+EXTRA_WORDS = {"primary", "department", "contact", "home", "work", "cell", "registration",
+               "deceased", "scheduled", "cancel", "reason", "name", "code", "number", "date",
+               "time", "type", "status", "preferred", "middle", "suffix", "marital", "race",
+               "ethnicity", "language", "relationship", "birth", "death", "zip", "city",
+               "state", "country", "address", "phone", "mobile", "email", "first", "last",
+               "patient", "provider", "practitioner", "appointment", "start", "end", "id"}
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> frozenset[str]:
+    """Words our tables know: the parts of every synonym and field name."""
+    words = set(EXTRA_WORDS)
+    for table in [COMMON, *SYNONYMS.values()]:
+        for f, names in table.items():
+            words |= set(f.strip("_").split("_"))
+            for n in names:
+                words |= set(norm(n).split("_"))
+    for obj in ENTITIES:
+        for f in fields_of(ENTITIES[obj]):
+            words |= set(f.name.split("_"))
+    return frozenset(w for w in words if len(w) >= 2 and w.isalpha())
+
+
+@lru_cache(maxsize=4096)
+def segment(name: str) -> str:
+    """Words run together split at known words (``primaryproviderid`` →
+    ``primary_provider_id``; ``language6392code`` → ``language_6392_code``); a word we know
+    whole (``postcode``, ``birthdate``) is left as it is."""
+    lex = _lexicon()
+    out = []
+    for tok in re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", "_", name).split("_"):
+        if len(tok) < 7 or tok in lex or not tok.isalpha():
+            out.append(tok)
+            continue
+        best: list[list[str] | None] = [[]] + [None] * len(tok)  # fewest words up to i
+        for i in range(1, len(tok) + 1):
+            for j in range(max(0, i - 14), i - 1):
+                prev = best[j]
+                if prev is not None and tok[j:i] in lex and (
+                        best[i] is None or len(prev) + 1 < len(best[i] or [])):
+                    best[i] = [*prev, tok[j:i]]
+        out.extend(best[-1] if best[-1] else [tok])
+    return "_".join(out)
+
+
 def readings(header: str, stem: str = "") -> list[tuple[str, int, str]]:
     """Names a header can be read as, each with its rank penalty and how: as written, as a
     flattened key (``patient.links.self`` → ``patient``), by its last segment alone
     (``telecom.email`` → ``email``), without the file's own name, without a qualifier."""
     n, k = norm(header), key_norm(header)
     out = [(n, 0, "own name")]
+    if segment(n) != n:
+        out.append((segment(n), 1, "words run together"))
     if k != n:
         out.append((k, 1, "flattened key"))
     segs = [norm(p) for p in re.split(r"[.\[\]/]+", header) if p and not p.isdigit()]
@@ -380,6 +433,9 @@ def match_details(obj: str, headers: list[str], given: dict[str, str | None] | N
         best: dict[str, tuple[int, str]] = {}  # field → (rank, how): every field it names
         for key, penalty, how in readings(h, stem):
             hit = aliases.get(key)
+            if hit is None and key.endswith("_name") and aliases.get(key[:-5], ("", 1))[1] == 0:
+                # ``race_name``: the name of what a field holds, by the field's own name
+                hit, penalty, how = aliases[key[:-5]], penalty + 1, f"{how}, its name"
             if hit and hit[0] not in taken:
                 if how == "own name":
                     how = "own name" if hit[1] == 0 else f"synonym {key!r}"
@@ -539,6 +595,16 @@ def pair_date_time(cols: dict[str, str | None], samples: dict[str, list[str]],
         if field not in fields or pseudo in cols.values():
             continue
         col = next((h for h, f in cols.items() if f == field), None)
+        if col is not None and col not in fixed and \
+                _share(samples.get(col, []), TIME_ONLY.match) >= 0.9:
+            # the field went to the time column (``starttime``): the date column takes it
+            day = next((h for h, f in cols.items() if f is None and h not in fixed
+                        and _share(samples.get(h, []), DATE_ONLY.match) >= 0.9), None)
+            if day is None:
+                continue
+            cols[day], cols[col] = field, pseudo
+            out.append(col)
+            continue
         if col is None or _share(samples.get(col, []), DATE_ONLY.match) < 0.9:
             continue
         word = field.split("_")[0]
