@@ -120,7 +120,9 @@ def test_clean_header() -> None:
 def test_rest_mode_offers_the_same_columns(tmp_path: Path, monkeypatch) -> None:
     from ferry.sandbox.registry import SandboxOptions, serve
 
-    running, info = serve("pulse", SandboxOptions(seed=SEED, patients=8, time_scale=50))
+    # Pulse publishes no API: its REST mode is on the assumed (extended) surface only
+    running, info = serve("pulse", SandboxOptions(seed=SEED, patients=8, time_scale=50,
+                                                  surface="extended"))
     try:
         monkeypatch.setenv("PULSE_COLS_KEY", info["credentials"]["api_key"])
         src = create({"mode": "rest", "base_url": info["credentials"]["base_url"],
