@@ -24,7 +24,7 @@ from typing import Any
 from ferry.sandbox.odoo.domain import Evaluator, fast, mentions, normalize
 from ferry.sandbox.odoo.exceptions import MissingError, ValidationError, acl, not_null
 from ferry.sandbox.odoo.models import F, ModelDef, build_models
-from ferry.sandbox.sanitize import sanitize
+from ferry.sandbox.sanitize import odoo_sanitize
 
 Rec = dict[str, Any]
 DATE_FMT, DT_FMT = "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"
@@ -105,7 +105,7 @@ class Orm:
                 # the sanitizer parses the value as HTML and wraps bare text in a paragraph
                 body = escape(unescape(text), quote=False) if not _TAG.search(text) else text
                 text = f"<p>{body}</p>"
-            return sanitize(text) if t == "html" else text
+            return odoo_sanitize(text) if t == "html" else text
         if t in ("integer", "many2one_reference"):
             return int(value or 0) if t == "integer" else (int(value) if value else False)
         if t in ("float", "monetary"):
