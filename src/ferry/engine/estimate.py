@@ -17,6 +17,7 @@ time is about max(extract, load): ``migration_seconds``.
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,7 +27,10 @@ from ferry.mapping.model import MappingDoc
 
 DAY_S = 86_400.0
 FIRST = ("clinic", "practitioner", "patient")  # staged before the load starts
-PREPARE_LISTINGS = 25  # field, pipeline, stage and activity-type lists prepare reads
+PREPARE_LISTINGS = 4  # field lists (3 objects), the pipelines, activity types, users
+RECONCILE_LISTINGS = 3  # users (owners), field lists of the objects it reads (measured)
+SAMPLE_LISTINGS = 4
+LOAD_LISTINGS = 2
 
 #: records per patient in a typical practice (the synthetic practice's proportions)
 PER_PATIENT: dict[str, float] = {
@@ -51,6 +55,12 @@ class Limits:
     daily_budget: int | None = None  # tokens (or requests) per day for the whole account
     costs: dict[str, int] = field(default_factory=dict)  # tokens per call: op or op:object
     per_key: bool = True  # does a second API key add throughput?
+    #: how Ferry's client paces under ``rps``: calls a step may send before the pace holds
+    #: (a sliding window's burst), its safety margin (1.1: 10 % slower than the limit) and a
+    #: fixed real-time allowance per window (seconds, not divided by a time-scale)
+    burst: int = 1
+    pace: float = 1.0
+    jitter_s: float = 0.0
     #: deletions are found by listing every id (no list of deletions at the source): a delta
     #: pass then reads each object whole, one request per page, after one probe of the list
     delta_sweep: bool = False
@@ -62,7 +72,8 @@ class Limits:
 
 SOURCES: dict[str, Limits] = {
     # no deletions list is documented: deltas compare id sets (sources/practicehub/reader.py)
-    "practicehub": Limits("PracticeHub", 1.0, 100, per_key=False, delta_sweep=True,
+    # the client paces 2 % under the limit (sources/practicehub: pace_margin)
+    "practicehub": Limits("PracticeHub", 1.0, 100, per_key=False, delta_sweep=True, pace=1.02,
                           notes="1 request/s per account (PracticeHub docs); extra keys help only"
                                 " if the limit is applied per key"),
     "clinic_csv": Limits("CSV export", None, 10_000, notes="local files; parsing speed only"),
@@ -75,7 +86,9 @@ DESTINATIONS: dict[str, Limits] = {
         "Pipedrive", 20.0, 500, 1, PIPEDRIVE_GROWTH,
         {"create": 5, "update": 5, "delete": 3, "read": 1, "list": 10, "create:note": 10,
          "upload": 10, "create:activity": 5},
-        per_key=False, notes="Growth plan, 1 seat: 60,000 tokens/day per company (30,000 ×"
+        # the client's window is 2 s × 1.1 + 30 ms real (destinations/pipedrive/client.py)
+        per_key=False, burst=40, pace=1.1, jitter_s=0.03,
+        notes="Growth plan, 1 seat: 60,000 tokens/day per company (30,000 ×"
                              " multiplier × seats); burst 40 requests / 2 s per token"),
     "salesforce": Limits("Salesforce", 10.0, 2000, 200, 100_000,
                          {"create": 1, "update": 1, "delete": 1, "read": 1, "list": 1,
@@ -98,6 +111,7 @@ DEFAULT_ROUTE: dict[str, tuple[str, str]] = {
 def from_rate(base: Limits, rate: RateInfo) -> Limits:
     """A connector's own figures override the table where it gives them."""
     return replace(base, rps=rate.requests_per_second or base.rps,
+                   burst=rate.burst or base.burst,
                    page_size=rate.page_size or base.page_size,
                    batch=max(rate.batch_size, base.batch),
                    daily_budget=rate.daily_budget or base.daily_budget,
@@ -138,117 +152,228 @@ def _routes(doc: MappingDoc | None, counts: dict[str, int]
     return out
 
 
-def _seconds(calls: int, lim: Limits, keys: int) -> float:
+#: Ferry's CPU per step, in CPU-seconds: a fixed part (open the project and the store, write
+#: the reports) and a part per API call (build, send and log the call; the sandboxes answer in
+#: the same process, so their share is in the figure). Measured with
+#: ``bench/estimate_calibration.py --calibrate`` (PracticeHub → Pipedrive, time-scale 2000 so
+#: no pacing, process CPU time per step; fixed and per-call parts fitted over 6 and 20
+#: patients, 2026-12-06). On the sandboxes a step is CPU bound when these exceed its pacing.
+CPU_FIXED: dict[str, float] = {"extract": 0.1, "prepare": 0.3, "sample": 0.3, "load": 0.4,
+                               "reconcile": 0.3, "rollback": 0.5}
+CPU_PER_CALL: dict[str, float] = {"extract": 0.012, "prepare": 0.0055, "sample": 0.005,
+                                  "load": 0.0043, "reconcile": 0.0045, "rollback": 0.0021}
+
+
+def _seconds(calls: int, lim: Limits, keys: int, scale: float = 1.0) -> float:
+    """Wall seconds the pacing alone takes for ``calls`` in one step.
+
+    ``scale`` is the system's time-scale (a sandbox's ``--time-scale`` divides every limit
+    window; 1 for the real service). The first ``burst`` calls go at once."""
     if not lim.rps:
         return calls * 0.05  # local files / unthrottled: per-call overhead only
-    return calls / (lim.rps * (keys if lim.per_key else 1))
+    rate = lim.rps * (keys if lim.per_key else 1)
+    per_call = lim.pace / (rate * scale) + lim.jitter_s / max(lim.burst, 1)
+    return max(0, calls - max(lim.burst, 1)) * per_call
+
+
+def machine_share() -> float:
+    """The share of one core Ferry can expect on this machine now: the cores over the
+    runnable processes (the 1-minute load average, plus Ferry itself), at most 1."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average on this platform: assume a core of its own
+        return 1.0
+    return max(0.05, min(1.0, (os.cpu_count() or 1) / (load + 1.0)))
+
+
+def _wall(step: str, calls: int, paced: float, cpu_share: float) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds, what binds): the fixed CPU runs before the first call and
+    after the last; the per-call CPU overlaps the pacing's waits, so the slower of the two."""
+    cpu_calls = calls * CPU_PER_CALL.get(step, 0.0)
+    fixed = CPU_FIXED.get(step, 0.0)
+    share = max(cpu_share, 0.01)
+    busy = cpu_calls / share
+    return fixed / share + max(paced, busy), fixed + cpu_calls, "rate" if paced >= busy else "cpu"
+
+
+def _price(lim: Limits, dest: Destination | None, op: str, target: str, n: int
+           ) -> tuple[int, int]:
+    """(calls, tokens) for ``op`` on ``n`` records of ``target``: the connector's own price
+    when it gives one, else the table's."""
+    if n <= 0:
+        return 0, 0
+    c = None
+    if dest is not None:
+        try:
+            c = dest.cost(op, target, n)
+        except (KeyError, ValueError, NotImplementedError):
+            c = None  # an op the connector does not price (uploads): the table's figure
+    if c is not None:
+        return c.calls, c.tokens or c.calls * lim.cost(op, target)
+    batch = lim.batch if op in ("create", "delete") else 1
+    calls = math.ceil(n / max(batch, 1))
+    return calls, calls * lim.cost(op, target)
+
+
+def _writes(routes: list[tuple[str, str, str, str, int]], lim: Limits,
+            dest: Destination | None) -> list[dict[str, Any]]:
+    """Calls per way records land. An update first reads the record's current values (the
+    before-image rollback restores), so it costs a read as well."""
+    out = []
+    for name, obj, op, target, n in routes:
+        calls, tokens = _price(lim, dest, op, target, n)
+        if op == "update":
+            batch = max(getattr(getattr(dest, "capabilities", None), "batch_update", 1) or 1, 1)
+            chunks = math.ceil(n / batch)
+            rc, rt = _price(lim, dest, "read", target, min(n, batch))
+            calls, tokens = calls + chunks * rc, tokens + chunks * rt
+        out.append({"map": name, "object": obj, "op": op, "target": target, "records": n,
+                    "calls": calls, "tokens": tokens})
+    return out
+
+
+def _slice(counts: dict[str, int], size: int) -> dict[str, int]:
+    """Records a ``sample --size`` slice takes per object when the staged store is not at
+    hand: its share of every object (the slice also brings parents and a few children)."""
+    total = sum(counts.values())
+    if not total or not size:
+        return {}
+    frac = min(1.0, size / total)
+    return {o: min(n, math.ceil(n * frac)) for o, n in counts.items() if n}
 
 
 def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
              doc: MappingDoc | None = None, source_keys: int = 1, dest_keys: int = 1,
-             dest: Destination | None = None, delta_passes: int = 48) -> dict[str, Any]:
-    """Per-step calls, tokens and durations, the overlapped timeline and the budget days."""
+             dest: Destination | None = None, delta_passes: int = 48,
+             sample_counts: dict[str, int] | None = None, sample_size: int = 200,
+             source_scale: float = 1.0, dest_scale: float = 1.0,
+             cpu_share: float | None = 1.0) -> dict[str, Any]:
+    """Per-step calls, tokens and durations, the overlapped timeline and the budget days.
+
+    A step's wall time is the larger of its API pacing and Ferry's CPU for its calls, plus its
+    fixed CPU (``CPU_FIXED``/``CPU_PER_CALL``). ``sample_counts``: the records ``ferry sample``
+    would take per object (``select_sample`` on the store); the run then writes only the rest.
+    ``source_scale``/``dest_scale``: each system's time-scale (sandboxes; 1 for real services).
+    ``cpu_share``: the share of one core Ferry gets (1 on a machine of its own; None: this
+    machine's now, ``machine_share``)."""
+    if cpu_share is None:
+        cpu_share = round(machine_share(), 2)
     steps: list[dict[str, Any]] = []
-    extract_calls = {o: math.ceil(n / source.page_size) + (n if o == "document" else 0)
-                     for o, n in counts.items() if n}
-    ex_s = _seconds(sum(extract_calls.values()), source, source_keys)
-    first_s = _seconds(sum(c for o, c in extract_calls.items() if o in FIRST), source,
-                       source_keys)
-    load_calls = load_tokens = 0
-    per_object = []
-    for name, obj, op, target, n in _routes(doc, counts):
-        c = None
-        if dest is not None:
-            try:
-                c = dest.cost(op, target, n)
-            except (KeyError, ValueError, NotImplementedError):
-                c = None  # an op the connector does not price (uploads): the table's figure
-        if c is not None:
-            calls, tokens = c.calls, c.tokens or c.calls * destination.cost(op, target)
-        else:
-            batch = destination.batch if op == "create" else 1
-            calls = math.ceil(n / max(batch, 1))
-            tokens = calls * destination.cost(op, target)
-        load_calls += calls
-        load_tokens += tokens
-        per_object.append({"map": name, "object": obj, "op": op, "target": target, "records": n,
-                           "calls": calls, "tokens": tokens})
-    rate_s = _seconds(load_calls, destination, dest_keys)
+    # pages are paced; file downloads (pre-signed links, one per document) are not
+    pages = {o: math.ceil(n / source.page_size) for o, n in counts.items() if n}
+    extract_calls = {o: c + (counts[o] if o == "document" else 0) for o, c in pages.items()}
+    ex_s = _seconds(sum(pages.values()), source, source_keys, source_scale)
+    first_s = _seconds(sum(c for o, c in pages.items() if o in FIRST), source,
+                       source_keys, source_scale)
+    routes = _routes(doc, counts)
+    full = _writes(routes, destination, dest)  # the whole migration, as if no sample ran
+    if sample_counts is None:
+        sample_counts = _slice(counts, sample_size)
+    rest = {o: max(0, n - sample_counts.get(o, 0)) for o, n in counts.items()}
+    in_slice = _writes(_routes(doc, {o: n for o, n in sample_counts.items() if n}),
+                       destination, dest)
+    per_object = _writes(_routes(doc, rest), destination, dest)  # what the run writes
+    targets = {p["target"] for p in full}
+    # listings around the writes (measured): users for the owners, the written objects' field
+    # lists and one page of each target (the finder's id index); the sample lists users twice
+    load_calls = sum(p["calls"] for p in per_object) + LOAD_LISTINGS + len(targets)
+    load_tokens = sum(p["tokens"] for p in per_object)
+    full_tokens = sum(p["tokens"] for p in full)
+    rate_s = _seconds(load_calls, destination, dest_keys, dest_scale)
     budget = destination.daily_budget
     budget_days = 1
     load_s = rate_s
-    if budget and load_tokens > budget:
-        budget_days = math.ceil(load_tokens / budget)
-        last = load_tokens - (budget_days - 1) * budget
-        load_s = max(rate_s, (budget_days - 1) * DAY_S + rate_s * last / load_tokens)
+    if budget and full_tokens > budget:
+        budget_days = math.ceil(full_tokens / budget)
+        last = full_tokens - (budget_days - 1) * budget
+        load_s = max(rate_s, (budget_days - 1) * DAY_S / dest_scale
+                     + rate_s * last / max(full_tokens, 1))
     n_schema = sum(len(v) for v in doc.custom_fields.values()) + len(doc.pipelines) * 5 \
         if doc else 25
-    # measured (bench/estimate_calibration.py): each schema item is listed, then created,
-    # plus the pipelines' and activity types' own listings
-    prep_calls = 2 * n_schema + PREPARE_LISTINGS
-    prep_s = _seconds(prep_calls, destination, 1)
-    dest_records = sum(p["records"] for p in per_object if p["op"] != "update")
-    recon_calls = math.ceil(dest_records / max(destination.page_size, 1)) + len(per_object)
-    if destination.name == "Pipedrive":
-        # notes cannot be listed by source id: each note map reads every note it wrote, one by
-        # one (measured), and deals/activities with sums or references are read back once
-        note_maps = [p for p in per_object if p["target"] == "note" and p["op"] == "create"]
-        notes = sum(p["records"] for p in note_maps)
-        note_reads = notes * len(note_maps)
-    else:
-        note_reads = 0
-    recon_tokens = recon_calls * destination.cost("list", "") + \
-        note_reads * destination.cost("read", "")
-    recon_calls += note_reads
-    recon_s = _seconds(recon_calls, destination, dest_keys)
+    # measured (bench/estimate_calibration.py): one create per schema item, after one listing
+    # of each object's fields, the pipelines, each pipeline's stages, activity types, users
+    prep_calls = n_schema + PREPARE_LISTINGS + (len(doc.pipelines) if doc else 0)
+    prep_s = _seconds(prep_calls, destination, 1, dest_scale)
+    # records the destination holds afterwards, per object (updates land on existing ones)
+    created: Counter[str] = Counter()
+    for p in full:
+        if p["op"] != "update":
+            created[p["target"]] += p["records"]
+    # reconcile lists every target (pages), then reads back each record map's target whole:
+    # a target that several maps write is read once per map
+    recon_calls = RECONCILE_LISTINGS + sum(max(1, math.ceil(n / max(destination.page_size, 1)))
+                                           for n in created.values())
+    recon_tokens = recon_calls * destination.cost("list", "")
+    for p in full:
+        if p["op"] == "create":
+            c, t = _price(destination, dest, "read", p["target"], created[p["target"]])
+            recon_calls, recon_tokens = recon_calls + c, recon_tokens + t
+    recon_s = _seconds(recon_calls, destination, dest_keys, dest_scale)
     # rollback (a rehearsal's last step, not part of the migration): one delete per record and
-    # file created, one per schema item, newest first
-    rb_calls = math.ceil(dest_records / max(destination.batch if destination.name != "Pipedrive"
-                                            else 1, 1)) + n_schema
-    rb_tokens = rb_calls * destination.cost("delete", "")
-    rb_s = _seconds(rb_calls, destination, dest_keys)
-    sample_records = min(sum(p["records"] for p in per_object), 200)
-    sample_calls = min(load_calls, sample_records) * 2  # write, then read back
-    sample_s = _seconds(sample_calls, destination, 1)  # the slice is already staged
+    # file created (a batch where the API has one), one per schema item, newest first
+    rb_calls = rb_tokens = 0
+    for target, n in created.items():
+        c, t = _price(destination, dest, "delete", target, n)
+        rb_calls, rb_tokens = rb_calls + c, rb_tokens + t
+    rb_calls += n_schema
+    rb_tokens += n_schema * destination.cost("delete", "")
+    for p in full:  # an updated record is read before it is restored (measured)
+        if p["op"] == "update":
+            c, t = _price(destination, dest, "read", p["target"], p["records"])
+            rb_calls, rb_tokens = rb_calls + c, rb_tokens + t
+    rb_s = _seconds(rb_calls, destination, dest_keys, dest_scale)
+    # the sample writes its slice for real, then reads back what it wrote
+    sample_calls = sum(p["calls"] for p in in_slice)
+    sample_tokens = sum(p["tokens"] for p in in_slice)
+    for p in in_slice:  # the diff reads back what each map wrote (a fold: its parents)
+        c, t = _price(destination, dest, "read", p["target"], p["records"])
+        sample_calls, sample_tokens = sample_calls + c, sample_tokens + t
+    sample_calls += SAMPLE_LISTINGS + len(targets)
+    sample_s = _seconds(sample_calls, destination, 1, dest_scale)
+    plan = [("prepare", prep_s, prep_calls, n_schema * destination.cost("create", "")),
+            ("extract", ex_s, sum(extract_calls.values()), 0),
+            ("sample", sample_s, sample_calls, sample_tokens),
+            ("load", load_s, load_calls, load_tokens),
+            ("reconcile", recon_s, recon_calls, recon_tokens),
+            ("rollback", rb_s, rb_calls, rb_tokens)]
+    # The brief's order: prepare, extract (all of it), sample, run, reconcile; rollback only
+    # if needed (not in the total). ``ferry run --with-extract`` overlaps extract and load
+    # instead: ``migration_seconds`` is that figure.
     t = 0.0
-    # The brief's order: prepare, extract (all of it), sample, run, reconcile. ``ferry run
-    # --with-extract`` overlaps the two instead: ``migration_seconds`` is that figure.
-    ex_end = prep_s + ex_s
-    load_start = ex_end + sample_s
-    load_end = load_start + load_s
-    overlapped = max(ex_s, first_s + load_s)
-    plan = [("prepare", 0.0, prep_s, prep_calls, n_schema * destination.cost("create", "")),
-            ("extract", prep_s, ex_end, sum(extract_calls.values()), 0),
-            ("sample", ex_end, load_start, sample_calls, 0),
-            ("load", load_start, load_end, load_calls, load_tokens),
-            ("reconcile", load_end, load_end + recon_s, recon_calls, recon_tokens)]
-    rollback_step = ("rollback", load_end + recon_s, load_end + recon_s + rb_s, rb_calls,
-                     rb_tokens)
-    for name, start, end, calls, tokens in plan:
-        steps.append({"step": name, "start_s": round(start, 1), "end_s": round(end, 1),
-                      "seconds": round(end - start, 1), "calls": calls, "tokens": tokens})
-        t = max(t, end)
-    name, start, end, calls, tokens = rollback_step  # if needed: not in the total
-    steps.append({"step": name, "start_s": round(start, 1), "end_s": round(end, 1),
-                  "seconds": round(end - start, 1), "calls": calls, "tokens": tokens,
-                  "if_needed": True})
+    walls: dict[str, float] = {}
+    for name, paced, calls, tokens in plan:
+        wall, cpu, bound = _wall(name, calls, paced, cpu_share)
+        walls[name] = wall
+        step = {"step": name, "start_s": round(t, 1), "end_s": round(t + wall, 1),
+                "seconds": round(wall, 1), "paced_seconds": round(paced, 1),
+                "cpu_seconds": round(cpu, 2), "bound": bound, "calls": calls,
+                "tokens": tokens}
+        if name == "rollback":
+            step["if_needed"] = True
+        else:
+            t += wall
+        steps.append(step)
+    overlapped = max(walls["extract"], first_s + walls["load"])
     live = [o for o in counts if counts[o]]
     # a changes list per object, or (a sweep) a probe of the missing deletions list and every
     # page of the object, so that deletions are found by comparing id sets
     delta_calls = sum(1 + math.ceil(counts[o] / source.page_size) for o in live) \
         if source.delta_sweep else len(live)
-    delta_pass_s = _seconds(delta_calls, source, source_keys)
+    delta_pass_s = _seconds(delta_calls, source, source_keys, source_scale)
     by_keys = []
     for k in (1, 2, 3, 4):
-        ek = _seconds(sum(extract_calls.values()), source, k)
-        lk = max(_seconds(load_calls, destination, k), load_s if budget_days > 1 else 0)
+        ek = _seconds(sum(pages.values()), source, k, source_scale)
+        lk = max(_seconds(load_calls, destination, k, dest_scale),
+                 load_s if budget_days > 1 else 0)
         by_keys.append({"keys": k, "extract_s": round(ek, 1), "load_s": round(lk, 1),
                         "migration_s": round(max(ek, lk), 1)})
     binds = "daily token budget" if budget_days > 1 else (
         "source rate limit" if ex_s >= load_s else "destination rate limit")
     return {"inputs": {"counts": counts, "source": source.name, "destination": destination.name,
                        "source_keys": source_keys, "dest_keys": dest_keys,
-                       "source_limits": source.notes, "destination_limits": destination.notes},
+                       "source_limits": source.notes, "destination_limits": destination.notes,
+                       "source_scale": source_scale, "dest_scale": dest_scale,
+                       "cpu_share": cpu_share, "sample": dict(sample_counts)},
             "steps": steps, "load_by_object": per_object,
             "total_seconds": round(t, 1), "migration_seconds": round(overlapped, 1),
             "budget_days": budget_days, "daily_budget": budget, "binding_limit": binds,
@@ -275,6 +400,7 @@ def with_plan(lim: Limits, plan: str | None, seats: int | None) -> Limits:
     n = max(seats or 1, 1)
     budget = 30_000 * PIPEDRIVE_MULTIPLIER.get(p, 2) * n
     return replace(lim, daily_budget=budget, rps=PIPEDRIVE_BURST.get(p, 40) / 2,
+                   burst=PIPEDRIVE_BURST.get(p, 40),
                    notes=f"{p.title()} plan, {n} seat(s): {budget:,} tokens/day per company"
                          f" (30,000 × {PIPEDRIVE_MULTIPLIER.get(p, 2)} × {n}); burst"
                          f" {PIPEDRIVE_BURST.get(p, 40)} requests / 2 s per token")
@@ -290,3 +416,34 @@ def limits_for(source_kind: str, dest_kind: str, *, source: Source | None = None
     if dest is not None:
         d = from_rate(d, dest.rate())
     return s, d
+
+
+def _scale(settings: Any) -> float:
+    try:
+        return float(settings.options().get("time_scale") or 1.0)
+    except (AttributeError, TypeError, ValueError):
+        return 1.0
+
+
+def estimate_project(project: Any, *, sample_size: int = 200, cpu_share: float | None = None,
+                     source_keys: int = 1, dest_keys: int = 1) -> dict[str, Any]:
+    """The estimate for a project: its staged counts, its mapping, the slice ``ferry sample
+    --size N`` would take, the destination's own prices and each system's time-scale."""
+    from ferry.engine.pipeline import open_destination
+    from ferry.engine.sample import select_sample
+    from ferry.mapping.mapping_file import load
+
+    doc = load(project.mapping_path) if project.mapping_path.exists() else None
+    counts = project.store.counts()
+    objects = {om.source for om in doc.objects if om.mode != "none"} if doc else set(counts)
+    picked = Counter(obj for obj, _ in select_sample(project.store, sample_size, objects))
+    s = project.settings
+    dest = open_destination(project)
+    try:
+        s_lim, d_lim = limits_for(s.source.kind, s.destination.kind, dest=dest)
+        return estimate(counts, source=s_lim, destination=d_lim, doc=doc, dest=dest,
+                        sample_counts=dict(picked), sample_size=sample_size,
+                        source_scale=_scale(s.source), dest_scale=_scale(s.destination),
+                        cpu_share=cpu_share, source_keys=source_keys, dest_keys=dest_keys)
+    finally:
+        dest.close()

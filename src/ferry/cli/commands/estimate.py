@@ -9,7 +9,14 @@ import typer
 
 from ferry.cli.common import ProjectOpt, verdict
 from ferry.cli.console import console
-from ferry.engine.estimate import counts_for, estimate, limits_for, with_plan
+from ferry.engine.estimate import (
+    counts_for,
+    estimate,
+    estimate_project,
+    limits_for,
+    machine_share,
+    with_plan,
+)
 from ferry.reports.charts import human_duration
 from ferry.reports.verification import write_estimate
 
@@ -45,7 +52,11 @@ def register(app: typer.Typer) -> None:
                      dest_keys: int = typer.Option(1, help="API keys for the destination"),
                      plan: str = typer.Option("", help="Pipedrive plan (growth, premium …)"),
                      seats: int = typer.Option(0, help="Pipedrive seats (multiplies the daily"
-                                                       " token budget)")) -> None:
+                                                       " token budget)"),
+                     sample: int = typer.Option(200, help="the sample size you will use"),
+                     cpu_share: float = typer.Option(
+                         0.0, help="share of one CPU core Ferry will get (0: this machine's"
+                                   " now, from its load average)")) -> None:
         """Timeline per step under every API's limits, from --patients N or staged counts."""
         proj = _project(project)
         s_kind = source or (proj.settings.source.kind if proj else "practicehub")
@@ -53,14 +64,26 @@ def register(app: typer.Typer) -> None:
         counts = counts_for(patients) if patients or proj is None else proj.store.counts()
         if not counts or not any(counts.values()):
             raise typer.BadParameter("give --patients N, or extract the project first")
-        s_lim, d_lim = limits_for(s_kind, d_kind)
-        d_lim = with_plan(d_lim, plan or None, seats or None)
-        data = estimate(counts, source=s_lim, destination=d_lim, source_keys=source_keys,
-                        dest_keys=dest_keys, doc=_doc(proj, s_kind, d_kind))
+        share = cpu_share or round(machine_share(), 2)
+        if proj is not None and not (patients or source or destination or plan or seats) \
+                and proj.mapping_path.exists():
+            # the project as it stands: its connectors' own prices and limits, the slice
+            # ``ferry sample`` will take, each system's time-scale
+            data = estimate_project(proj, sample_size=sample, cpu_share=share,
+                                    source_keys=source_keys, dest_keys=dest_keys)
+        else:
+            s_lim, d_lim = limits_for(s_kind, d_kind)
+            d_lim = with_plan(d_lim, plan or None, seats or None)
+            data = estimate(counts, source=s_lim, destination=d_lim, source_keys=source_keys,
+                            dest_keys=dest_keys, doc=_doc(proj, s_kind, d_kind),
+                            sample_size=sample, cpu_share=share)
         for s in data["steps"]:
             console.print(f"  {s['step']:<10} {human_duration(s['seconds']):>10}"
-                          f"  {s['calls']:>9,} calls  {s['tokens']:>10,} tokens"
-                          + ("  (if needed)" if s.get("if_needed") else ""))
+                          f"  {s['calls']:>7,} calls {s['tokens']:>9,} tokens"
+                          f"  {s.get('bound', ''):<4}"
+                          + (" (if needed)" if s.get("if_needed") else ""))
+        console.print(f"bound: rate = the API's pace, cpu = Ferry's CPU at {share:.0%} of a"
+                      " core (--cpu-share)")
         console.print(f"migration ≈ {human_duration(data['migration_seconds'])} (bound by"
                       f" {data['binding_limit']}; {data['budget_days']} day(s) of budget)")
         budget = data.get("daily_budget")

@@ -53,7 +53,13 @@ class Schema:
             self.id_keys.update(saved.get("id_keys", {}))
             self.external_keys.update(saved.get("external_keys", {}))
         self._fields: dict[str, list[dict[str, Any]]] = {}
-        self.fresh: set[str] = set()  # objects whose fields were listed in this ensure() call
+        #: objects whose fields were listed fresh in this session (by ``existing``, which a
+        #: prepare calls first, or by the first ``ensure``): later items of the same prepare
+        #: use that listing, kept current with what we create, instead of listing (10 tokens)
+        #: before every create
+        self.fresh: set[str] = set()
+        self._pipelines: dict[str, int] | None = None  # name -> id, same lifetime
+        self._stages: dict[int, dict[str, int]] = {}  # pipeline id -> stage name -> id
 
     # -- fields cache ----------------------------------------------------------------------------
     def fields(self, obj: str, refresh: bool = False) -> list[dict[str, Any]]:
@@ -232,31 +238,52 @@ class Schema:
                                      field_code=f["field_code"])["data"]
             f["options"] = (f.get("options") or []) + added
 
+    def _list_pipelines(self) -> dict[str, int]:
+        """Name → id of every pipeline (the first of a name), listed now and kept."""
+        found: dict[str, int] = {}
+        for page in self.client.pages_v2("/pipelines"):
+            for p in page:
+                found.setdefault(p["name"], int(p["id"]))
+        self._pipelines = found
+        return dict(found)
+
+    def _list_stages(self, pid: int) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for page in self.client.pages_v2("/stages", {"pipeline_id": pid}):
+            for s in page:
+                found.setdefault(s["name"], int(s["id"]))
+        self._stages[pid] = found
+        return dict(found)
+
     def _pipeline(self, item: SchemaItem) -> Provisioned:
-        found = self.pipeline_id(item.name)
+        known = self._pipelines if self._pipelines is not None else self._list_pipelines()
+        found = known.get(item.name)
         if found is not None:
             return Provisioned(item, str(found), created=False)
         data = self.client.call("v2", "POST", "/pipelines", json_body={"name": item.name})["data"]
+        if self._pipelines is not None:
+            self._pipelines.setdefault(item.name, int(data["id"]))
         return Provisioned(item, str(data["id"]), created=True)
 
     def pipeline_id(self, name: str) -> int | None:
-        for page in self.client.pages_v2("/pipelines"):
-            for p in page:
-                if p["name"] == name:
-                    return int(p["id"])
-        return None
+        """The pipeline's id: from this session's listing, listed again when it is not there
+        (made by someone else meanwhile, or never listed)."""
+        if self._pipelines is not None and name in self._pipelines:
+            return self._pipelines[name]
+        return self._list_pipelines().get(name)
 
     def _stage(self, item: SchemaItem) -> Provisioned:
         pid = self.pipeline_id(item.parent or "")
         if pid is None:
             raise FatalError(f"stage {item.name!r} needs pipeline {item.parent!r}; ensure the"
                              " pipeline first", system="pipedrive")
-        for page in self.client.pages_v2("/stages", {"pipeline_id": pid}):
-            for s in page:
-                if s["name"] == item.name:
-                    return Provisioned(item, str(s["id"]), created=False)
+        known = self._stages.get(pid)
+        sid = (known if known is not None else self._list_stages(pid)).get(item.name)
+        if sid is not None:
+            return Provisioned(item, str(sid), created=False)
         data = self.client.call("v2", "POST", "/stages",
                                 json_body={"name": item.name, "pipeline_id": pid})["data"]
+        self._stages.setdefault(pid, {})[item.name] = int(data["id"])
         return Provisioned(item, str(data["id"]), created=True)
 
     def activity_types(self) -> list[dict[str, Any]]:
@@ -287,22 +314,18 @@ class Schema:
                 if item.object not in fields:
                     fields[item.object] = {f["field_name"] for f in self.fields(
                         item.object, refresh=True) if f.get("is_custom_field")}
+                    self.fresh.add(item.object)
                 out.append((item.label or item.name) in fields[item.object])
             elif item.kind in ("pipeline", "stage"):
                 if pipelines is None:  # one listing for every pipeline and stage parent
-                    pipelines = {}
-                    for page in self.client.pages_v2("/pipelines"):
-                        for p in page:  # the first of a name, as ``pipeline_id`` finds it
-                            pipelines.setdefault(p["name"], int(p["id"]))
+                    pipelines = self._list_pipelines()
                 if item.kind == "pipeline":
                     out.append(item.name in pipelines)
                     continue
                 parent = item.parent or ""
                 if parent not in stages:
                     pid = pipelines.get(parent)
-                    stages[parent] = set() if pid is None else {
-                        s["name"] for page in self.client.pages_v2("/stages", {"pipeline_id": pid})
-                        for s in page}
+                    stages[parent] = set() if pid is None else set(self._list_stages(pid))
                 out.append(item.name in stages[parent])
             elif item.kind == "activity_type":
                 if types is None:
@@ -324,6 +347,7 @@ class Schema:
                 self.client.call("v2", "DELETE", f"/{item.object}Fields/{{field_code}}",
                                  field_code=p.key)
             elif item.kind in ("pipeline", "stage"):
+                self._pipelines, self._stages = None, {}
                 self.client.call("v2", "DELETE", f"/{item.kind}s/{{id}}", id=int(p.key))
         except RecordError as exc:
             if exc.status not in (404, 410):

@@ -108,8 +108,8 @@ class PipedriveDestination(Destination):
                 for u in rows]
 
     def ensure(self, items: list[SchemaItem]) -> list[Provisioned]:
-        """Fields are listed once per object per call (fresh: other users may have added some)."""
-        self.schema.fresh.clear()
+        """Fields, pipelines and stages are listed once per object in a session (``prepare``
+        lists them fresh through ``existing_schema`` first, then ensures item by item)."""
         return [self.schema.ensure(item) for item in items]
 
     def remove(self, provisioned: Provisioned) -> None:
@@ -381,6 +381,10 @@ class PipedriveDestination(Destination):
 
     # -- budget --------------------------------------------------------------------------------
     def cost(self, op: str, object_name: str, n: int) -> Cost:
+        if op == "upload":  # POST /files, then PUT /files/{id} for the source-id tag
+            return Cost(calls=2 * n, tokens=n * (self.client.cost("v1", "POST", "/files")
+                                                 + self.client.cost("v1", "PUT",
+                                                                    "/files/{id}")))
         method = {"create": "POST", "update": "PATCH", "delete": "DELETE", "read": "GET"}[op]
         if object_name in ("note", "file"):
             method = {"PATCH": "PUT"}.get(method, method)
