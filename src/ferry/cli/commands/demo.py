@@ -56,7 +56,11 @@ def register(app: typer.Typer) -> None:
                  " edits, additions, deletions), then ferry delta and reconcile again"),
              surface: str = typer.Option(
                  "documented", help="sandboxes serve only what the services document"
-                 " (documented) or also what we assumed (extended)")) -> None:
+                 " (documented) or also what we assumed (extended)"),
+             keep: bool = typer.Option(
+                 False, "--keep", help="keep the sandboxes running after the demo (until"
+                 " Ctrl-C), so ferry rollback, status or ui can use them from another shell"),
+             ) -> None:
         """Run check → extract → audit → map → prepare → sample → run → reconcile → guide."""
         from ferry.sandbox.harness import start_pair
 
@@ -136,10 +140,40 @@ def register(app: typer.Typer) -> None:
             if key_line:
                 console.print("this project's key (not stored anywhere else):")
                 console.print(f"  {key_line}", soft_wrap=True, highlight=False)
+            _after(pair, directory, key_line, keep)
         finally:
             pair.stop()
         if any(r != "ok" for _, r, _ in rows):
             raise typer.Exit(1)
+
+
+def rollback_lines(pair: Any, directory: Path, key_line: str | None) -> list[str]:
+    """What another shell runs to roll this demo's run back while its sandboxes are up: the
+    sandboxes' own (throwaway) credentials and the project's key, then ``ferry rollback``."""
+    lines = [f"export {k}={v}" for k, v in sorted(pair.env.items())
+             if not k.startswith("FERRY_DEMO_KEY_")]
+    if key_line:
+        lines.append(key_line)
+    lines.append(f"ferry rollback -p {directory}")
+    return lines
+
+
+def _after(pair: Any, directory: Path, key_line: str | None, keep: bool) -> None:
+    """The sandboxes hold the destination's records only while this process runs: say how to
+    roll back from another shell (``--keep``), and with ``--keep`` wait until Ctrl-C."""
+    if not keep:
+        console.print("the sandboxes stop now, and the destination's records with them; to"
+                      " roll back (or use ferry ui) from another shell, run the demo with"
+                      " --keep")
+        return
+    console.print("sandboxes stay up until Ctrl-C; from another shell, roll the run back with:")
+    for line in rollback_lines(pair, directory, key_line):
+        console.print(f"  {line}", soft_wrap=True, highlight=False)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print("stopping the sandboxes")
 
 
 def _staff_edits(source_info: dict[str, Any], spec: dict[str, Any]) -> list[Any]:
