@@ -61,6 +61,9 @@ class Limits:
     burst: int = 1
     pace: float = 1.0
     jitter_s: float = 0.0
+    #: list endpoints a source reads at least once, records or not (an empty list, or a probe
+    #: of an endpoint its account may lack, is still a paced request)
+    lists: int = 0
     #: deletions are found by listing every id (no list of deletions at the source): a delta
     #: pass then reads each object whole, one request per page, after one probe of the list
     delta_sweep: bool = False
@@ -73,7 +76,9 @@ class Limits:
 SOURCES: dict[str, Limits] = {
     # no deletions list is documented: deltas compare id sets (sources/practicehub/reader.py)
     # the client paces 2 % under the limit (sources/practicehub: pace_margin)
+    # 19 resources and the payment methods (sources/practicehub/wire.py RESOURCES)
     "practicehub": Limits("PracticeHub", 1.0, 100, per_key=False, delta_sweep=True, pace=1.02,
+                          lists=20,
                           notes="1 request/s per account (PracticeHub docs); extra keys help only"
                                 " if the limit is applied per key"),
     "clinic_csv": Limits("CSV export", None, 10_000, notes="local files; parsing speed only"),
@@ -261,7 +266,10 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     steps: list[dict[str, Any]] = []
     # pages are paced; file downloads (pre-signed links, one per document) are not
     pages = {o: math.ceil(n / source.page_size) for o, n in counts.items() if n}
-    extract_calls = {o: c + (counts[o] if o == "document" else 0) for o, c in pages.items()}
+    if source.lists > len(pages):  # the lists it reads with nothing staged from them
+        pages["(empty or absent lists)"] = source.lists - len(pages)
+    extract_calls = {o: c + (counts.get(o, 0) if o == "document" else 0)
+                     for o, c in pages.items()}
     ex_s = _seconds(sum(pages.values()), source, source_keys, source_scale)
     first_s = _seconds(sum(c for o, c in pages.items() if o in FIRST), source,
                        source_keys, source_scale)
