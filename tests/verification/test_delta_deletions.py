@@ -48,3 +48,22 @@ def test_delete_dependants_leaves_no_orphans_and_reconcile_balances(migration: A
     assert deleted == report.deletions["deleted"] + report.deletions["dependants_deleted"]
     rec = run_reconcile(pair.project)
     assert rec.balanced, rec.discrepancies[:8]
+
+
+def test_a_document_deleted_at_the_source_takes_its_file_with_it(migration: Any) -> None:
+    """A document deleted at the source left its file in the CRM and the delta report had no
+    word for it (only record maps followed deletions)."""
+    pair = migration(patients=8, options={"dedup_by_email": False}, review="approve")
+    load(pair.project)
+    store = pair.project.store
+    doc_id = next(m.source_id for m in store.iter_idmap(src_object="document")
+                  if m.dest_object == "file")
+    file_id = store.dest_id("document", doc_id, "file")
+    httpx.post(pair.source_info["base_url"] + "/_sandbox/mutate", json={"resources": {
+        "files": {"delete_ids": [doc_id]}}}).raise_for_status()
+    _, report, _ = delta(pair.project)
+    assert int(file_id) not in {f["id"] for f in _live(_state(pair), "file")}
+    line = next(c for c in report.changes["lines"] if c["ref"] == f"source:document:{doc_id}")
+    assert line["change"] == "deleted" and line["outcome"] == "applied", line
+    assert report.changes["unaccounted"] == 0
+    assert run_reconcile(pair.project).balanced

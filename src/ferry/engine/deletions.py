@@ -60,9 +60,7 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
     maps = [om for om in load_order(doc) if om.mode in ("record", "attach")]
     # source records deleted in this window that have a destination record, per map
     gone: dict[str, list[tuple[str, str]]] = {}
-    for om in maps:
-        if om.mode != "record":
-            continue
+    for om in maps:  # a record, or a file (a document deleted at the source)
         for batch in store.iter_batches(om.source, 100, include_deleted=True,
                                         changed_since=since):
             for s in batch:
@@ -147,7 +145,10 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
         if not rows:
             continue
         policy = out.policies[om.name]
-        if policy == "ignore":
+        if policy == "ignore":  # still said, so the delta report accounts for it
+            for sid, _ in rows:
+                store.skip(run_id, f"source:{om.source}:{sid}", None, "deleted at the source;"
+                           " left in the destination (delete policy: ignore)", "delta")
             continue
         if policy == "keep_and_flag":
             for sid, _ in rows:
