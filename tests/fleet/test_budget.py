@@ -106,3 +106,68 @@ def test_two_workers_sharing_the_budget_earn_no_429(account: Any, pg: str) -> No
         names = [r[0] for r in c.execute(f"SELECT account FROM {SCHEMA}.pace")]
     assert names and all(n.startswith("practicehub:") for n in names)
     assert not any(creds["account"] in n or creds["api_key"] in n for n in names)  # digests
+
+
+class _HoldingProxy:
+    """A TCP relay to the sandbox that holds the ``hold_nth`` API request 250 ms on its way in
+    (as a loaded machine holds a process between its send and the server's read)."""
+
+    def __init__(self, upstream: str, hold_nth: int) -> None:
+        self.host, port = upstream.removeprefix("http://").split(":")
+        self.up_port, self.hold_nth, self.seen = int(port), hold_nth, 0
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.ready.wait(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._relay, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self.ready.set()
+        self.loop.run_forever()
+
+    async def _relay(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        ur, uw = await asyncio.open_connection(self.host, self.up_port)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, inbound: bool) -> None:
+            while data := await src.read(65536):
+                if inbound and data.startswith(b"GET /api/"):
+                    self.seen += 1
+                    if self.seen == self.hold_nth:
+                        await asyncio.sleep(0.25)
+                dst.write(data)
+                await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(r, uw, True), pipe(ur, w, False), return_exceptions=True)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def test_a_request_held_on_its_way_in_does_not_make_the_next_look_early(account: Any,
+                                                                         pg: str) -> None:
+    creds, base_url = account
+    proxy = _HoldingProxy(base_url, hold_nth=4)
+    budget = PgBudget(pg)
+    try:
+        with shared_budget(budget):
+            client = PracticeHubClient(creds["base_url"], [creds["api_key"]],
+                                       creds["app_details"],
+                                       connect_to=f"http://127.0.0.1:{proxy.port}",
+                                       time_scale=SCALE)
+
+        async def go() -> None:
+            for _ in range(REQUESTS):
+                await client.get_json(client.url("patients"))
+            await client.aclose()
+
+        asyncio.run(go())
+    finally:
+        proxy.stop()
+        budget.close()
+    assert proxy.seen >= REQUESTS
+    assert client.stats.slow_answers >= 1  # the held request's answer was seen as slow
+    assert _throttled(base_url) == 0  # and the next turn was spaced from its arrival

@@ -76,6 +76,11 @@ class Pacer:
         self.account = account
         self._shared = _BUDGET.get() if account and self.interval else None
 
+    @property
+    def shared(self) -> bool:
+        """Whether turns come from a budget shared with other processes."""
+        return self._shared is not None
+
     def _reserve(self) -> float:
         with self._lock:
             now = time.monotonic()

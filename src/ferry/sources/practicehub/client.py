@@ -135,6 +135,7 @@ class Stats:
     network_errors: int = 0
     bad_bodies: int = 0
     late_sends: int = 0  # left over a tenth of an interval after their turn
+    slow_answers: int = 0  # the next turn was spaced from the answer (see _after_answer)
     by_resource: dict[str, int] = field(default_factory=dict)
 
 
@@ -163,6 +164,7 @@ class PracticeHubClient:
         self.stats = Stats()
         self._turn = 0
         self._sent: dict[int, float] = {}
+        self._min_rtt: float | None = None
         self._redirect = _Redirect(self.host, connect_to)
         self._async: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -216,6 +218,28 @@ class PracticeHubClient:
         # the pacer's turn last: a turn shared with other workers is claimed as we send
         await pacer.await_turn()
         self._sent[pid] = time.monotonic()  # reserved: a concurrent turn queues after this one
+
+    def _after_answer(self, key: str, sent: float, answered: float, fresh: bool) -> None:
+        """An answer much slower than the fastest one seen may have waited on the way *in*
+        (this process or the server's held up on a loaded machine): the request then reached
+        the server late, and the next one, spaced from the send, would look early. Space the
+        next turn from the latest the request can have arrived instead: the answer less half
+        the fastest round trip. A normal answer costs nothing. Only with a shared budget (a
+        fleet of workers on loaded machines): alone, the pacing stays as it always was."""
+        rtt = answered - sent
+        if fresh or not self.pacers[key].shared:
+            return  # a new connection's set-up is in this round trip: handled by the caller
+        if self._min_rtt is None or rtt < self._min_rtt:
+            self._min_rtt = rtt
+            return
+        if rtt <= 2 * self._min_rtt + 0.01:
+            return
+        pacer = self.pacers[key]
+        arrived_by = answered - self._min_rtt / 2
+        pid = id(pacer)
+        self._sent[pid] = max(self._sent.get(pid, 0.0), arrived_by)
+        self.stats.slow_answers += 1
+        pacer.defer(max(0.0, pacer.interval - self._min_rtt / 2))  # other workers too
 
     def _note_send(self, request: httpx.Request) -> None:
         key = request.headers.get("x-practicehub-key")
@@ -284,11 +308,13 @@ class PracticeHubClient:
                 self.stats.list_requests += 1
                 self.stats.by_resource[counted] = self.stats.by_resource.get(counted, 0) + 1
             fresh, self._fresh = self._fresh, False
+            sent = time.monotonic()
             try:
                 response = await client.get(url, params=params, headers=self._headers(key))
             except (httpx.TransportError, httpx.DecodingError):
                 self.stats.network_errors += 1
                 raise
+            self._after_answer(key, sent, time.monotonic(), fresh)
             if fresh:
                 # A new connection's set-up time is unknown, so this request may have reached
                 # the server well after it left; space the next one from the answer instead.
