@@ -15,6 +15,7 @@ import pytest
 from ferry.engine import pipeline as P
 from ferry.engine.prepare import apply_keys
 from ferry.engine.project import Project
+from ferry.model.crypto import FILE_MAGIC
 from ferry.model.entities import Patient
 from ferry.phi import queue
 from ferry.sandbox.harness import Pair
@@ -104,4 +105,4 @@ def test_staging_database_holds_no_plaintext_patient_name(pair: Pair) -> None:
     leaked = [n for n in names if n.encode() in blob]
     assert not leaked
     for f in pair.project.files_dir.iterdir():  # downloaded files are encrypted too
-        assert f.read_bytes().startswith(b"FG1")
+        assert f.read_bytes().startswith(FILE_MAGIC)
