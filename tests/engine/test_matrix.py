@@ -8,8 +8,12 @@ promises: the sample verdict PASS, reconcile balanced with no duplicate, the rol
 and the destination back to its count before the run.
 
 On the documented surface, as the demo: sandboxes serve what the services document.
-Small on purpose (12 patients, clock 2000x): the matrix guards the wiring between connectors,
-recipes and engine; volume lives in bench/.
+Small on purpose (6 patients, clock 2000x): the matrix guards the wiring between connectors,
+recipes and engine; volume lives in bench/. Six is the smallest practice (seed 5) with a record
+of every object (five has no patient relationship), which the first test checks. 12 pairs, one
+test each, so xdist spreads them. Most of a file source's pair is the column proposer's
+embeddings (a few hundred texts, each once per process), which the practice's size does not
+change.
 """
 
 from __future__ import annotations
@@ -31,6 +35,14 @@ from ferry.sandbox.harness import start_pair
 SOURCES = ("practicehub", "pulse", "clinic_csv", "fhir")
 DESTINATIONS = ("pipedrive", "salesforce", "odoo")
 _n = itertools.count()
+PATIENTS = 6
+
+
+def test_the_practice_has_every_object() -> None:
+    from ferry.sandbox.synth import Practice
+
+    practice = Practice(seed=5, patients=PATIENTS)
+    assert all(practice.count(obj) for obj in practice.objects())
 
 
 @pytest.mark.parametrize(("source", "destination"),
@@ -42,7 +54,7 @@ def test_pair_end_to_end(source: str, destination: str, tmp_path: Path) -> None:
     # while downloads run at real speed, so the link lives 10 minutes of real time
     source_extra = {"file_ttl_s": 600.0 * 2000.0} if source == "practicehub" else {}
     with start_pair(tmp_path / "project", source=source, destination=destination,
-                    patients=12, seed=5, time_scale=2000.0, dest_extra=dest_extra,
+                    patients=PATIENTS, seed=5, time_scale=2000.0, dest_extra=dest_extra,
                     source_extra=source_extra,
                     env_prefix=f"FERRY_MATRIX_{next(_n)}_") as pair:
         project = pair.project
@@ -64,7 +76,7 @@ def test_pair_end_to_end(source: str, destination: str, tmp_path: Path) -> None:
         assert rec.balanced, rec.as_dict().get("discrepancies", [])[:5]
         assert all(row["duplicates"] == 0 for row in rec.destination)
         written = sum(row["created_by_ferry"] for row in rec.destination)
-        assert written > 12
+        assert written > PATIENTS
         result = P.run_rollback(project)
         assert result.verified, result.failures[:5]
         assert _dest_counts(project) == baseline
