@@ -8,7 +8,6 @@ read back through ``/_sandbox/state`` and parsed with phonenumbers.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from collections import Counter
@@ -26,10 +25,8 @@ from ferry.engine import pipeline as P  # noqa: E402
 
 
 def one(dest: str, patients: int, seed: int, work: Path) -> None:
-    saved = dict(os.environ)
-    pair = make_pair(work / dest, destination=dest, seed=seed, patients=patients,
-                     env_prefix=f"FERRY_BPH_{dest.upper()}_", time_scale=2000.0)
-    try:
+    with make_pair(work / dest, destination=dest, seed=seed, patients=patients,
+                   env_prefix=f"FERRY_BPH_{dest.upper()}_", time_scale=2000.0) as pair:
         proj = pair.project
         P.run_extract(proj)
         P.run_prepare(proj)
@@ -45,10 +42,6 @@ def one(dest: str, patients: int, seed: int, work: Path) -> None:
               f" {len(invalid)} invalid; by prefix {dict(codes.most_common(4))};"
               f" {bad_src} patients with an invalid source number, {left} phone fields left"
               " empty with a reason", flush=True)
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def main() -> None:

@@ -21,10 +21,8 @@ def ferry(*args: str) -> subprocess.CompletedProcess[str]:
 def test_dry_run_plan_equals_the_runs_buckets(tmp_path: Path) -> None:
     from ferry.sandbox.harness import start_pair
 
-    saved = dict(os.environ)
-    pair = start_pair(tmp_path / "proj", patients=12, seed=5, time_scale=2000.0,
-                      env_prefix="FERRY_DRY_")
-    try:
+    with start_pair(tmp_path / "proj", patients=12, seed=5, time_scale=2000.0,
+                    env_prefix="FERRY_DRY_") as pair:
         root = str(pair.project.root)
         yaml = pair.project.settings_path
         # a small file cap, so the plan must also foresee the destination refusing big files
@@ -40,10 +38,6 @@ def test_dry_run_plan_equals_the_runs_buckets(tmp_path: Path) -> None:
         assert max(len(line) for line in dry.stdout.splitlines()) <= 80
         run = ferry("run", "-p", root)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)
     reports = Path(root) / "reports" / "run"
     plan = json.loads((reports / "dry-run.json").read_text())
     (done_path,) = [p for p in reports.glob("*-run-*.json")]

@@ -109,14 +109,9 @@ def checks(root: Path) -> list[dict[str, str]]:
 def pair(tmp_path: Path) -> Iterator[object]:
     from ferry.sandbox.harness import start_pair
 
-    saved = dict(os.environ)
-    p = start_pair(tmp_path / "proj", patients=3, time_scale=200.0, env_prefix="FERRY_CLI_")
-    try:
+    with start_pair(tmp_path / "proj", patients=3, time_scale=200.0,
+                    env_prefix="FERRY_CLI_") as p:
         yield p
-    finally:
-        p.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_check_names_a_missing_variable_and_an_unreachable_host(pair) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ both the destination and the report."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +38,8 @@ def _changes(pair: Any) -> dict[str, str]:
 
 
 def test_delta_report_accounts_for_every_source_change(tmp_path: Path) -> None:
-    saved = dict(os.environ)
-    pair = make_pair(tmp_path / "proj", destination="pipedrive", patients=20, seed=5,
-                     env_prefix="FERRY_DACC_", options={"dedup_by_email": False})
-    try:
+    with make_pair(tmp_path / "proj", destination="pipedrive", patients=20, seed=5,
+                   env_prefix="FERRY_DACC_", options={"dedup_by_email": False}) as pair:
         project = pair.project
         P.run_extract(project)
         P.run_prepare(project)
@@ -72,7 +69,3 @@ def test_delta_report_accounts_for_every_source_change(tmp_path: Path) -> None:
                    for k in ("applied", "merged", "held", "excluded", "refused")}
         print("29 source changes:", figures)  # noqa: T201 - the closing note's figures
         assert sum(figures.values()) == 29
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)

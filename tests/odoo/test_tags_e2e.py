@@ -8,7 +8,6 @@ that: a tag the practice had before the run stays.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import xmlrpc.client
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,13 +27,9 @@ BASE_TITLES = {"Madam", "Miss", "Mister", "Doctor", "Professor"}
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[Any]:
-    saved = dict(os.environ)
-    p = start_pair(tmp_path / "p", source="practicehub", destination="odoo", patients=10,
-                   seed=8, time_scale=1000.0, env_prefix="FERRY_OTAG_")
-    yield p
-    p.stop()
-    os.environ.clear()
-    os.environ.update(saved)
+    with start_pair(tmp_path / "p", source="practicehub", destination="odoo", patients=10,
+                    seed=8, time_scale=1000.0, env_prefix="FERRY_OTAG_") as p:
+        yield p
 
 
 def test_tags_and_titles_land_and_roll_back(pair: Any) -> None:

@@ -3,7 +3,6 @@ what the PHI end-to-end tests start from."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -21,11 +20,9 @@ from ferry.settings import save_settings
 @contextmanager
 def prepared_odoo_pair(root: Path, env_prefix: str, *, baa: bool = False) -> Iterator[Pair]:
     """30 patients, seed 4; ``baa``: a BAA confirmation recorded before anything runs."""
-    saved = dict(os.environ)
-    p = start_pair(root, source="practicehub", destination="odoo", patients=30, seed=4,
-                   time_scale=500, env_prefix=env_prefix,
-                   surface="extended")  # clinical notes come from an assumed endpoint
-    try:
+    with start_pair(root, source="practicehub", destination="odoo", patients=30, seed=4,
+                    time_scale=500, env_prefix=env_prefix,
+                    surface="extended") as p:  # clinical notes come from an assumed endpoint
         mapping_file.save(load_recipe("practicehub", "odoo", "no_accounting"),
                           p.project.mapping_path)
         confirm_file(p.project.mapping_path, by="test")
@@ -37,10 +34,6 @@ def prepared_odoo_pair(root: Path, env_prefix: str, *, baa: bool = False) -> Ite
         P.run_extract(p.project)
         P.run_prepare(p.project)
         yield p
-    finally:
-        p.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.fixture

@@ -31,11 +31,9 @@ def _phi_values(practice) -> set[str]:
 
 
 def test_cli_error_paths_leak_no_phi(tmp_path: Path) -> None:
-    saved = dict(os.environ)
-    pair = start_pair(tmp_path / "proj", source="practicehub", destination="odoo", patients=25,
-                      seed=9, time_scale=500, source_faults="500=0.05,429=0.05,truncate=0.03",
-                      dest_faults="500=0.03", env_prefix="FERRY_LOGS_")
-    try:
+    with start_pair(tmp_path / "proj", source="practicehub", destination="odoo", patients=25,
+                    seed=9, time_scale=500, source_faults="500=0.05,429=0.05,truncate=0.03",
+                    dest_faults="500=0.03", env_prefix="FERRY_LOGS_") as pair:
         mapping_file.save(load_recipe("practicehub", "odoo", "no_accounting"),
                           pair.project.mapping_path)
         confirm_file(pair.project.mapping_path, by="test")
@@ -65,10 +63,6 @@ def test_cli_error_paths_leak_no_phi(tmp_path: Path) -> None:
         leaked = sorted(v for v in _phi_values(pair.practice) | {victim.email, victim.last_name}
                         if v in text)
         assert not leaked, leaked[:10]
-    finally:
-        pair.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_log_filter_scrubs_messages_args_and_exceptions(caplog: pytest.LogCaptureFixture
