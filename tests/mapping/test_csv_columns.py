@@ -65,8 +65,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_matcher_alone_misses_the_renamed_columns(project: Path) -> None:
     got = _patients({"path": str(project / "export")}, project)
     rec = next(iter(got.values()))
-    assert rec.last_name is None and rec.date_of_birth is None
-    assert "pt_surname" in rec.custom  # kept whole, not dropped
+    assert rec.occupation is None and rec.country is None
+    assert "profession" in rec.custom  # kept whole, not dropped
 
 
 def test_ferry_map_proposes_columns_and_the_source_reads_them(project: Path) -> None:
@@ -74,7 +74,7 @@ def test_ferry_map_proposes_columns_and_the_source_reads_them(project: Path) -> 
 
     r = CliRunner().invoke(app, ["map", "-p", str(project), "--no-describe"])
     assert r.exit_code == 0, r.output
-    assert "placed by the proposer" in r.output and "'Pt Surname' → last_name" in r.output
+    assert "placed by the proposer" in r.output and "'Profession' → occupation" in r.output
     assert "patients.csv → patient: " in r.output  # per file: standard / custom / not migrated
     cols = load_settings(project / "ferry.yaml").source.options()["columns"]
     assert {k: v for k, v in cols["patient"].items() if k in PLACED} == PLACED
@@ -94,7 +94,7 @@ def test_ferry_map_proposes_columns_and_the_source_reads_them(project: Path) -> 
             if isinstance(gv, str) and isinstance(wv, str):
                 gv, wv = gv.strip(), wv.strip()
             assert gv == wv, (sid, f)
-        assert "pt_surname" not in g.custom and "vip" in g.custom
+        assert "profession" not in g.custom and "vip" in g.custom
 
 
 def test_user_entries_win_and_proposals_are_deterministic(project: Path) -> None:

@@ -175,3 +175,27 @@ def test_words_run_together_are_read(h, tmp_path: Path) -> None:
     assert plans["appointments.csv"]["appointmentstatus"] == "status"
     recs, _, _ = h.read_all(source(tmp_path), "appointment")
     assert (recs[0].start.month, recs[0].start.day, recs[0].start.hour) == (6, 23, 14)
+
+
+def test_abbreviated_headers_and_keys_named_at_their_end(tmp_path: Path) -> None:
+    # a reporting database's tables: abbreviations of the trade (PAT, PROV, APPT), category
+    # code suffixes (_C), and a reference named by the other table's key at its end
+    (tmp_path / "PATIENT.csv").write_text(
+        "PAT_ID,PAT_MRN_ID,PAT_FIRST_NAME,PAT_LAST_NAME,BIRTH_DATE,SEX_C,CUR_PCP_PROV_ID\n"
+        "Z1,E100,ANN,LEE,1980-02-03 00:00:00,1,P7\n")
+    (tmp_path / "PROVIDERS_EXTRACT.csv").write_text(
+        "PROV_ID,PROV_NAME,EMAIL,NPI\nP7,Jane Smith,js@example.org,1234567893\n")
+    (tmp_path / "PAT_VISITS.csv").write_text(
+        "VISIT_ID,PAT_ID,VISIT_PROV_ID,APPT_TIME,APPT_STATUS_C\n"
+        "V1,Z1,P7,2024-03-01 09:00:00,2\n")
+    plans = {p.table.name: p for p in source(tmp_path).plans()}
+    assert {n: p.object for n, p in plans.items()} == {
+        "PATIENT.csv": "patient", "PROVIDERS_EXTRACT.csv": "practitioner",
+        "PAT_VISITS.csv": "appointment"}
+    pat = plans["PATIENT.csv"].columns
+    assert (pat["PAT_ID"], pat["PAT_MRN_ID"], pat["SEX_C"], pat["CUR_PCP_PROV_ID"]) == (
+        "source_id", "mrn", "sex", "primary_practitioner_id")
+    assert plans["PROVIDERS_EXTRACT.csv"].columns["PROV_ID"] == "source_id"
+    visit = plans["PAT_VISITS.csv"].columns
+    assert (visit["PAT_ID"], visit["VISIT_PROV_ID"], visit["APPT_TIME"]) == (
+        "patient_id", "practitioner_id", "start")

@@ -200,7 +200,8 @@ def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
         if best is not None and best.confidence >= threshold:
             out.append(ColumnProposal(obj, c.column, best.target, best.confidence, best.reason,
                                       "proposed", file))
-        elif (why := why_not_migrated(c.column, c.samples)) is not None:
+        elif (why := why_not_migrated(c.column, c.samples, named_only=bool(
+                best and best.confidence >= REVIEW))) is not None:
             out.append(ColumnProposal(obj, c.column, None, 1.0, why, "not_migrated", file))
         elif best is not None and best.confidence >= REVIEW:
             out.append(ColumnProposal(obj, c.column, best.target, best.confidence, best.reason,

@@ -33,8 +33,11 @@ def _share(samples: Sequence[str], rx: re.Pattern[str]) -> float:
     return sum(1 for v in vals if rx.match(v)) / len(vals) if vals else 0.0
 
 
-def why_not_migrated(header: str, samples: Sequence[str]) -> str | None:
-    """The reason a column with no standard field is left out, or None (a custom field)."""
+def why_not_migrated(header: str, samples: Sequence[str], *, named_only: bool = False
+                     ) -> str | None:
+    """The reason a column with no standard field is left out, or None (a custom field).
+    ``named_only``: only what the column is beyond doubt (audit, geocode, UUID values), not
+    an id by its name alone (a proposer's guess for it then goes to review instead)."""
     words = _words(header)
     if not words:
         return None
@@ -46,6 +49,8 @@ def why_not_migrated(header: str, samples: Sequence[str]) -> str | None:
         return "geocode (latitude / longitude) of an address: not migrated"
     if samples and _share(samples, UUID) >= 0.9:
         return "an internal identifier of the source system (UUID): not migrated"
+    if named_only:
+        return None
     if words[-1] in ID_TAILS or (len(words) > 1 and words[-2:] == ["source", "key"]):
         return ("an internal id of the source system that no file of the export is keyed "
                 "by: not migrated")

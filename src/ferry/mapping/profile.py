@@ -107,7 +107,7 @@ def sniff(values: Iterable[Any]) -> dict[str, float]:
 SUPPORT: dict[Kind, dict[str, float]] = {
     Kind.EMAIL: {"email": 1.0},
     Kind.PHONE: {"phone": 0.8},
-    Kind.DATE: {"date": 0.8},
+    Kind.DATE: {"date": 0.8, "datetime": 0.6},  # a date written with a midnight time
     Kind.DATETIME: {"datetime": 0.9, "date": 0.4},
     Kind.MONEY: {"money": 0.9, "decimal": 0.6, "int": 0.3},
     Kind.DECIMAL: {"decimal": 0.8, "int": 0.4, "money": 0.5},

@@ -65,7 +65,7 @@ PERSON = {
     "first_name": ["first", "firstname", "given_name", "given", "forename", "fname"],
     "last_name": ["last", "lastname", "surname", "family_name", "family", "lname"],
     "_full_name": ["name", "full_name", "patient_name", "client_name", "physician_name",
-                   "doctor_name", "practitioner_name", "display_name"],
+                   "doctor_name", "practitioner_name", "display_name", "provider_name"],
     "email": ["email_address", "e_mail", "mail", "email_id"],
     "phone": ["phone_number", "telephone", "tel", "home_phone", "contact_number", "landline",
               "work_phone", "contact_no"],
@@ -77,7 +77,8 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "source_id": ["id", "patient_id", "pid", "client_id", "uuid", "patient_uid"],
         "patient_number": ["patient_no", "patient_num", "patient_number", "pubpid", "registration_no",
                            "reg_no", "uhid", "chart_number", "account_number", "file_number"],
-        "mrn": ["medical_record_number", "mrn_no", "record_number", "health_number"],
+        "mrn": ["medical_record_number", "mrn_no", "record_number", "health_number", "mrn_id",
+                "mrn_number"],
         "date_of_birth": ["dob", "birth_date", "birthdate", "birthday", "date_birth"],
         "sex": ["gender", "sex_at_birth"],
         "mobile": ["mobile_number", "mobile_phone", "cell", "cell_phone", "mobile_no", "whatsapp"],
@@ -108,8 +109,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
                      "contact_name"],
         "_ec_phone": ["emergency_contact_phone", "emergency_phone", "kin_phone",
                       "contact_mobile_phone", "contact_phone", "contact_home_phone"],
-        "_ec_relationship": ["emergency_contact_relationship", "emergency_relation",
-                             "contact_relationship"],
+        "_ec_relationship": ["emergency_contact_relationship", "emergency_relation"],
         "middle_name": ["mname", "middle", "middle_initial", "name_given_1"],
         "name_suffix": ["suffix", "name_suffix"],
         "marital_status": ["marital", "maritalstatus", "marital_status_text", "civil_status"],
@@ -237,10 +237,29 @@ def norm(name: str) -> str:
     return s.replace("e_mail", "email")
 
 
+# abbreviations of the trade in column and file names (``PAT_ENC``, ``APPT_TIME``, ``PROV_ID``)
+ABBREVIATIONS = {"pat": "patient", "pt": "patient", "appt": "appointment", "enc": "encounter",
+                 "prov": "provider", "dept": "department", "addr": "address", "ph": "phone",
+                 "tel": "telephone", "dx": "diagnosis", "rx": "prescription", "med": "medication",
+                 "meds": "medication", "ins": "insurance", "pcp": "primary_provider",
+                 "org": "organization", "loc": "location", "fac": "facility", "doc": "document",
+                 "dt": "date", "tm": "time", "num": "number", "nbr": "number", "no": "number",
+                 "amt": "amount", "qty": "quantity", "desc": "description", "cur": "",
+                 "curr": ""}
+
+
+def expand(name: str) -> str:
+    """``pat_enc_csn_id`` → ``patient_encounter_csn_id``; ``cur_pcp_prov_id`` →
+    ``primary_provider_provider_id`` (``cur``rent says nothing)."""
+    words = [ABBREVIATIONS.get(w, w) for w in name.split("_")]
+    return "_".join(w for w in words if w)
+
+
 def _words(stem: str) -> set[str]:
     """Whole words of a file name, each also without a plural ``s`` (``Organizations`` →
-    ``organization``); joined pairs too (``care_plan``)."""
+    ``organization``); joined pairs too (``care_plan``); abbreviations expanded."""
     parts = [w for w in norm(stem).split("_") if w]
+    parts += [x for w in parts for x in ABBREVIATIONS.get(w, "").split("_") if x]
     out = set(parts) | {"_".join(parts[i:i + 2]) for i in range(len(parts) - 1)}
     out |= {w[:-1] for w in out if w.endswith("s") and len(w) > 3}
     out |= {w[:-2] for w in out if w.endswith("es") and len(w) > 4}
@@ -299,7 +318,10 @@ def key_norm(header: str) -> str:
     return "_".join(trimmed)
 
 
-QUALIFIERS = {"value", "text", "display", "source", "raw", "desc", "label", "string", "str"}
+# a representation qualifier after the name (``gender_source_value``, ``SEX_C`` a category
+# code, ``ENC_CLOSED_YN`` a yes/no flag)
+QUALIFIERS = {"value", "text", "display", "source", "raw", "desc", "label", "string", "str",
+              "c", "cd", "yn"}
 
 
 def _strip_stem(name: str, stem_words: set[str]) -> str:
@@ -388,6 +410,8 @@ def readings(header: str, stem: str = "") -> list[tuple[str, int, str]]:
     out = [(n, 0, "own name")]
     if segment(n) != n:
         out.append((segment(n), 1, "words run together"))
+    if expand(n) != n:
+        out.append((expand(n), 1, "abbreviations expanded"))
     if k != n:
         out.append((k, 1, "flattened key"))
     segs = [norm(p) for p in re.split(r"[.\[\]/]+", header) if p and not p.isdigit()]
@@ -462,18 +486,25 @@ def match_columns(obj: str, headers: list[str], given: dict[str, str | None] | N
 
 def detect_object(stem: str, headers: list[str]) -> str | None:
     """The object a file holds, from its columns first: each object scores the columns that
-    name one of its fields exactly (ids and timestamps aside); a whole word of the file name
-    adds one (a tie-breaker, and enough alone for a file whose columns say little)."""
+    name one of its fields exactly (ids and timestamps aside, references half); a first column
+    named as the object's own key (``PROV_ID``) and a whole word of the file name add 1.5 each
+    (tie-breakers, and the name is enough alone for a file whose columns say little)."""
     named = object_for_file(stem)
     cover = match_columns("insurance_policy", headers, stem=stem)
     if _words(stem) & PAYER_WORDS and "patient_id" not in cover.values():
         return None  # a list of payers (reference data), not anyone's cover: not read
     best, best_score = None, 0.0
+    first = {n for n, _, _ in readings(headers[0])} if headers else set()
     for obj in ENTITIES:  # every object: one without synonyms still scores its own fields
         mapped = match_columns(obj, headers, stem=stem)
-        score = float(sum(1 for v in mapped.values()
-                          if v and v not in ("source_id", "created_at", "updated_at")))
+        refs = {f.name for f in fields_of(ENTITIES[obj]) if f.ref}
+        # a reference says what a record points at, not what it is: half a point
+        score = sum(0.5 if v in refs else 1.0 for v in mapped.values()
+                    if v and v not in ("source_id", "created_at", "updated_at"))
         score += 1.5 if obj == named else 0.0
+        keys = set(SYNONYMS.get(obj, {}).get("source_id", [])) - {"id", "uuid", "record_id"}
+        if first & (keys | {f"{obj}_id"}):  # the first column is this object's own key
+            score += 1.5
         if score > best_score:
             best, best_score = obj, score
     if best is None or best_score < 2:
@@ -524,10 +555,19 @@ def link_keys(tables: list[tuple[str, str, dict[str, str | None], set[str]]]) ->
         for h, f in cols.items():
             if f == "source_id" and norm(h) != "id":
                 owner.setdefault(norm(h), obj)
+    def owner_of(h: str) -> str | None:
+        """The object whose key the column names, whole or as its ending
+        (``CUR_PCP_PROV_ID`` ends with ``PROV_ID``, the practitioners' key)."""
+        n = norm(h)
+        if n in owner:
+            return owner[n]
+        ends = sorted((k for k in owner if n.endswith("_" + k)), key=len, reverse=True)
+        return owner[ends[0]] if ends else None
+
     for _, obj, cols, fixed in tables:
         refs = _ref_fields(obj)
         for h, f in list(cols.items()):
-            target = owner.get(norm(h))
+            target = owner_of(h)
             if f is not None or h in fixed or target is None or target == obj:
                 continue
             field = refs.get(target)
