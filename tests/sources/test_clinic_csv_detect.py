@@ -199,3 +199,20 @@ def test_abbreviated_headers_and_keys_named_at_their_end(tmp_path: Path) -> None
     visit = plans["PAT_VISITS.csv"].columns
     assert (visit["PAT_ID"], visit["VISIT_PROV_ID"], visit["APPT_TIME"]) == (
         "patient_id", "practitioner_id", "start")
+
+
+def test_required_fields_the_file_lacks_are_derived_and_named(h, tmp_path: Path) -> None:
+    # no start and no status: the end and the length give the start; no invoice status:
+    # the balance gives it; each gap is a verdict on the file, and no row is refused
+    (tmp_path / "appointments.csv").write_text(
+        "id,patient_id,end,duration\n1,7,2020-03-01 09:30,30\n")
+    (tmp_path / "invoices.csv").write_text(
+        "id,patient_id,total,balance\n5,7,120.00,0\n6,7,80.00,80.00\n")
+    recs, errs, _ = h.read_all(source(tmp_path), "appointment")
+    assert errs == [] and (recs[0].start.hour, recs[0].start.minute) == (9, 0)
+    assert recs[0].status == "completed"
+    invs, errs, _ = h.read_all(source(tmp_path), "invoice")
+    assert errs == [] and [i.status for i in invs] == ["paid", "pending"]
+    said = [str(v) for v in source(tmp_path).verdicts()]
+    assert any("appointments.csv: no start column: start derived" in v for v in said)
+    assert any("invoices.csv: no status column: status derived" in v for v in said)

@@ -300,7 +300,9 @@ def _apply_pseudo(data: dict[str, Any], pseudo: dict[str, str]) -> None:
 def derive(obj: str, data: dict[str, Any]) -> dict[str, Any]:
     """Required fields a file may lack, derived from the rest of the row (a real export rarely
     has every column): an appointment with no status is completed when it started in the past,
-    else scheduled; a treatment with no status is completed once its end date has passed; a
+    else scheduled; one with no start starts its length before its end; an invoice with no
+    status is paid when nothing is owed (or a paid date is given), else pending or overdue;
+    a treatment with no status is completed once its end date has passed; a
     prescription with a drug code and no drug name is named by its code."""
     out: dict[str, Any] = {}
     now = dt.datetime.now(dt.UTC)
@@ -309,6 +311,19 @@ def derive(obj: str, data: dict[str, Any]) -> dict[str, Any]:
         start = data["start"]
         out["status"] = "completed" if (start if start.tzinfo else start.replace(
             tzinfo=dt.UTC)) < now else "scheduled"
+    if obj == "appointment" and not data.get("start") and isinstance(data.get("end"),
+                                                                    dt.datetime) \
+            and isinstance(data.get("duration_minutes"), int):
+        start = data["end"] - dt.timedelta(minutes=data["duration_minutes"])
+        out["start"] = start  # an export giving the end and the length
+        if not data.get("status"):
+            out["status"] = "completed" if (start if start.tzinfo else start.replace(
+                tzinfo=dt.UTC)) < now else "scheduled"
+    if obj == "invoice" and not data.get("status"):
+        # paid once nothing is owed or a paid date is given; else pending (or overdue)
+        bal, due = data.get("balance"), data.get("due_date")
+        out["status"] = "paid" if data.get("paid_date") or (bal is not None and bal <= 0) \
+            else "overdue" if isinstance(due, dt.date) and due < now.date() else "pending"
     if obj == "prescription" and not data.get("medication") and data.get("medication_code"):
         out["medication"] = str(data["medication_code"])  # the code names the drug
     if obj == "treatment_record" and not data.get("status"):

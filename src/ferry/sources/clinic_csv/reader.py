@@ -23,6 +23,7 @@ from ferry.errors import ConfigError, FerryError, RecordError
 from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import Kind, fields_of
 from ferry.sources.clinic_csv.columns import (
+    TIME_OF,
     check_values,
     detect_object,
     link_keys,
@@ -52,6 +53,14 @@ ORDER = ("clinic", "practitioner", "patient", "patient_relationship", "practitio
 
 
 PERSONS = ("patient", "practitioner")
+# required fields a file may lack, and how the converter derives them (``convert.derive``)
+DERIVED = {
+    ("appointment", "status"): "status derived from the start (past: completed, else scheduled)",
+    ("appointment", "start"): "start derived from the end and the length where both are given",
+    ("invoice", "status"): "status derived from the balance, paid date and due date",
+    ("treatment_record", "status"): "status derived from the end date (passed: completed)",
+    ("prescription", "medication"): "the drug named by its code where the code is given",
+}
 IDENTITY = {"first_name", "last_name", "_full_name", "email", "phone", "mobile", "mrn",
             "patient_number", "national_id", "preferred_name"}
 
@@ -235,6 +244,17 @@ class ExportSource(Source):
                     "read it")
         for p in self.plans():
             mapped = {f for f in p.columns.values() if f}
+            mapped |= {TIME_OF[f] for f in mapped if f in TIME_OF}
+            if p.object in PERSONS:
+                mapped |= {"first_name", "last_name"} if "_full_name" in mapped else set()
+            for name, fi in ENTITIES[p.object].model_fields.items():
+                if name == "source_id" or not fi.is_required() or name in mapped:
+                    continue
+                how = DERIVED.get((p.object, name))
+                say(p.table.name, f"no {name} column: " + (
+                    f"{how}; the records are kept" if how else
+                    "each row is refused with that reason (place a column in ferry.yaml "
+                    "source.columns)"))
             if "source_id" not in mapped:
                 say(p.table.name, "no key column: records are matched across exports by a "
                     "content key (a hash of the row), so a row edited in the source becomes a "
