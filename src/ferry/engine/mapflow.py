@@ -89,10 +89,11 @@ def place_columns(project: Project) -> ColumnPlacement:
     return out
 
 
-def _export_columns(project: Project, profile: dict[str, Any]) -> dict[str, Any]:
-    """File sources: every column of the export into the draft before anything is staged
-    (custom columns profiled from their sample cells, into ``profile`` in place); returns the
-    not-migrated columns with their reasons, per object."""
+def _export_columns(project: Project, profile: dict[str, Any], *, merge: bool
+                    ) -> dict[str, Any]:
+    """File sources: the not-migrated columns with their reasons, per object (never staged,
+    so only the export names them); with ``merge`` (nothing staged yet) the custom columns
+    too, profiled from their sample cells into ``profile`` in place."""
     from ferry.connectors.registry import source_module
     from ferry.mapping.columns import export_profile, supports_columns
 
@@ -111,7 +112,7 @@ def _export_columns(project: Project, profile: dict[str, Any]) -> dict[str, Any]
         return {}
     finally:
         asyncio.run(src.aclose())
-    for obj, fields in extra.items():
+    for obj, fields in extra.items() if merge else ():
         mine = profile.setdefault(obj, {})
         for path, prof in fields.items():
             mine.setdefault(path, prof)
@@ -138,7 +139,7 @@ def propose(project: Project, *, variant: str | None = None, describe: bool = Tr
     profile = data_profile(project, sample) or {}
     # nothing staged yet: the export's own columns stand in for the data (once staged, the
     # staged records are the truth: a column placed since then needs `ferry extract` again)
-    ignored = _export_columns(project, profile) if not profile else {}
+    ignored = _export_columns(project, profile, merge=not profile)
     doc = draft_mapping(settings.source.kind, settings.destination.kind, profile or None,
                         schema, variant)
     if ignored:
