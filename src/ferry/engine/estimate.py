@@ -312,9 +312,13 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     recon_calls = RECONCILE_LISTINGS + sum(max(1, math.ceil(n / max(destination.page_size, 1)))
                                            for n in created.values())
     recon_tokens = recon_calls * destination.cost("list", "")
-    for p in full:
-        if p["op"] == "create":
-            c, t = _price(destination, dest, "read", p["target"], created[p["target"]])
+    # every record map of the map reads its target, whether or not its own source had records
+    # (measured: three note maps read every note three times)
+    record_targets = [om.target for om in doc.objects if om.mode == "record"] if doc else \
+        [p["target"] for p in full if p["op"] == "create"]
+    for target in record_targets:
+        if created[target]:
+            c, t = _price(destination, dest, "read", target, created[target])
             recon_calls, recon_tokens = recon_calls + c, recon_tokens + t
     recon_s = _seconds(recon_calls, destination, dest_keys, dest_scale)
     # rollback (a rehearsal's last step, not part of the migration): one delete per record and
