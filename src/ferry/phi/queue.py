@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ferry.model.crypto import plain_bytes
+from ferry.model.crypto import FILE_CHUNK, NONCE, TAG, plain_bytes
 from ferry.model.entities import Document, Patient, Record
 from ferry.model.staging import StagingStore
 from ferry.phi.detect import Known, Span, detect
@@ -46,6 +46,8 @@ DECISIONS = ("approve", "redact", "exclude")
 TEXT_MIME = ("text/", "application/json", "application/xml")
 PDF_MIME = "application/pdf"
 MAX_PDF_BYTES = 64 * 1024 * 1024  # larger PDFs are image scans in practice: not parsed
+#: what encryption at rest adds to a file of that size (a nonce and a tag per 1 MiB chunk)
+_AT_REST_OVERHEAD = 64 + (MAX_PDF_BYTES // FILE_CHUNK + 1) * (NONCE + TAG)
 
 
 @dataclass
@@ -124,7 +126,7 @@ def pdf_text(path: Path, codec: object = None) -> str:
     a file that is not a readable PDF (never raises: a bad file must not stop a scan). An
     encrypted file is decrypted in memory: no plain copy is written."""
     try:
-        if not 0 < path.stat().st_size <= MAX_PDF_BYTES + 64:
+        if not 0 < path.stat().st_size <= MAX_PDF_BYTES + _AT_REST_OVERHEAD:
             return ""
         data = plain_bytes(path, codec)
         if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-2048:]:
