@@ -147,8 +147,9 @@ class _HoldingProxy:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
-def test_a_request_held_on_its_way_in_does_not_make_the_next_look_early(account: Any,
-                                                                         pg: str) -> None:
+@pytest.mark.parametrize("mode", ["async", "sync"])  # extraction, and describe/check
+def test_a_request_held_on_its_way_in_does_not_make_the_next_look_early(account: Any, pg: str,
+                                                                         mode: str) -> None:
     creds, base_url = account
     proxy = _HoldingProxy(base_url, hold_nth=4)
     budget = PgBudget(pg)
@@ -164,7 +165,11 @@ def test_a_request_held_on_its_way_in_does_not_make_the_next_look_early(account:
                 await client.get_json(client.url("patients"))
             await client.aclose()
 
-        asyncio.run(go())
+        if mode == "async":
+            asyncio.run(go())
+        else:
+            for _ in range(REQUESTS):
+                client.get_json_sync(client.url("patients"))
     finally:
         proxy.stop()
         budget.close()

@@ -389,14 +389,21 @@ class PracticeHubClient:
     def get_sync(self, url: str, params: dict[str, Any] | None = None,
                  key: str | None = None) -> httpx.Response:
         """One paced GET without retries (``check`` wants to see the first answer as it is)."""
+        fresh = self._sync is None
         if self._sync is None:
             self._sync = make_client(self.base_url, timeout=self._timeout,
                                      transport=_SyncTransport(self._redirect,
                                                               httpx.HTTPTransport()))
         key = key or self.keys[0]
-        self.pacers[key].wait()
+        pacer = self.pacers[key]
+        pacer.wait()
         self.stats.requests += 1
-        return self._sync.get(url, params=params, headers=self._headers(key))
+        sent = time.monotonic()
+        response = self._sync.get(url, params=params, headers=self._headers(key))
+        self._after_answer(key, sent, time.monotonic(), fresh)
+        if fresh and pacer.shared:  # as on the async path: space the next from the answer
+            pacer.sent_late()
+        return response
 
     def get_json_sync(self, url: str, params: dict[str, Any] | None = None) -> Any:
         for attempt in range(self.attempts):
