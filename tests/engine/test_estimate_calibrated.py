@@ -1,8 +1,8 @@
 """``ferry estimate`` against measured wall time, per step, on the sandboxes.
 
 A PracticeHub → Pipedrive project of 6 patients, paced slowly enough that the APIs' limits,
-not this machine's CPU, set each step's time (about 2 min in all, mostly waiting): a Pipedrive
-account with a burst of 4 calls per 2 s at its real time-scale, PracticeHub's 1 request/s at
+not this machine's CPU, set each step's time (about 2.5 min in all, mostly waiting): a Pipedrive
+account with a burst of 3 calls per 2 s at its real time-scale, PracticeHub's 1 request/s at
 time-scale 2. The estimate is the one `ferry estimate` gives for the project (its staged
 counts, its confirmed map), with the CPU share this machine offered as each step began; each
 step must take within ±25 % of it, and be bound by the pace. The map is the recipe cut down to
@@ -33,8 +33,8 @@ from .setup_pair import recipe_for
 
 KEEP = {"clinic_organization", "patient_person", "practitioner_user", "insurance_primary",
         "document_on_person"}
-CUSTOM = 20  # custom fields kept (plain ones, first come): prepare makes these
-BURST = 4
+CUSTOM = 12  # custom fields kept (plain ones, first come): prepare makes these
+BURST = 3
 TOLERANCE = 0.25
 
 
