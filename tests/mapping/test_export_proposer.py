@@ -96,3 +96,14 @@ def test_mapping_yaml_lists_every_column_before_anything_is_staged(tmp_path: Pat
                 "custom.guid", "custom.legacy_id", "custom.email"):
         assert f"source: {key}" in text, key
     assert "geocode (latitude / longitude)" in text and "audit column" in text
+
+
+def test_two_columns_for_one_field_the_values_decide(tmp_path: Path) -> None:
+    # ``race`` is the field's own name but holds a code list; ``race_name`` reads as the
+    # field too and holds the words: the better column wins, not the first name
+    _, opts, _ = ferry_map(tmp_path, {"patients.csv":
+                                      "id,first_name,last_name,race,race_name\n"
+                                      "1,Ann,Lee,2106-3,White\n2,Bo,Ng,2054-5,Black\n"
+                                      "3,Cy,Ho,2028-9,Asian\n"})
+    cols = opts["columns"]["patient"]
+    assert cols["race_name"] == "race" and cols["race"] != "race"

@@ -173,6 +173,7 @@ def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
         clash = cc in cleaned.values() or (cc != c.column and cc in {x.column for x in cols})
         cleaned[c.column] = c.column if clash else cc
     cands: dict[str, list[Candidate]] = {}
+    spoilt: set[str] = set()  # fields whose exact holder the values contradict
     for c in cols:
         sn = sniff(c.samples)
         vocab = rank(cleaned[c.column], c.samples, all_targets, obj, top=len(all_targets),
@@ -182,9 +183,24 @@ def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
         if c.matched and c.matched != SKIP and c.matched not in taken:
             held = {x.matched for x in cols if x.matched and x is not c}  # other columns
             exact = _exact(obj, c, sn, vocab[:3], {str(h) for h in held} | taken)
+            if "values" in exact.reason and exact.confidence < REVIEW + 0.1:
+                spoilt.add(exact.target)
             cands[c.column] = [exact] + [f for f in fuzzy if f.target != exact.target]
         else:
             cands[c.column] = fuzzy
+    for c in cols:  # fields a column's name also reads as, lost to another column's name
+        for field, how in c.others:
+            if field in (c.matched, SKIP) or field in taken or field.startswith("_"):
+                continue
+            alt = _exact(obj, c._replace(matched=field, how=how), sniff(c.samples), [], set())
+            if field not in spoilt:  # the other column's name is better and its values fit
+                alt = Candidate(field, round(alt.confidence - 0.1, 3),
+                                f"{alt.reason}; another column's name fits better",
+                                alt.raw - 0.1)
+            else:
+                alt = Candidate(field, alt.confidence, f"{alt.reason}; the column named for "
+                                "it holds other values", alt.raw)
+            cands[c.column] = sorted([*cands[c.column], alt], key=lambda x: -x.raw)
     winner = _joint(cands)
     out: list[ColumnProposal] = []
     for c in cols:

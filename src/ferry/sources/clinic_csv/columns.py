@@ -441,10 +441,12 @@ SKIP = "_not_migrated"
 
 
 def match_details(obj: str, headers: list[str], given: dict[str, str | None] | None = None,
-                  stem: str = "") -> dict[str, tuple[str | None, str]]:
+                  stem: str = "", others: dict[str, list[tuple[str, str]]] | None = None
+                  ) -> dict[str, tuple[str | None, str]]:
     """Column → (canonical field or None, how it was matched). ``given`` (the confirmed map)
     wins; among the rest, each field goes to the column with its best name (joint, not first
-    come). ``how``: ``given``, ``own name`` / ``synonym`` (exact), or a flattened-key reading."""
+    come). ``how``: ``given``, ``own name`` / ``synonym`` (exact), or a flattened-key reading.
+    ``others`` (filled in place when given): every field each column names, best first."""
     given = given or {}
     aliases = dict(_ranked_aliases(obj))
     if stem:  # the file's own key (``care_site_id`` in care_site.csv) is its record id
@@ -466,6 +468,9 @@ def match_details(obj: str, headers: list[str], given: dict[str, str | None] | N
                 if hit[0] not in best or hit[1] + penalty < best[hit[0]][0]:
                     best[hit[0]] = (hit[1] + penalty, how)
         claims += [(r, i, h, f, how) for f, (r, how) in best.items()]
+    if others is not None:  # every field each column names, for the proposer's joint
+        for _, _, h, field, how in sorted(claims):
+            others.setdefault(h, []).append((field, how))
     out: dict[str, tuple[str | None, str]] = {h: (given[h], "given") for h in headers
                                               if h in given}
     for _, _, h, field, how in sorted(claims):

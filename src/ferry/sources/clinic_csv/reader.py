@@ -76,6 +76,7 @@ class RawColumn(NamedTuple):
     matched: str | None
     file: str = ""
     how: str = ""
+    others: tuple[tuple[str, str], ...] = ()  # (field, how): every field its name reads as
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Plan:
     converter: RowConverter | None = None
     fixed: frozenset[str] = frozenset()  # columns the confirmed map (Settings.columns) placed
     how: dict[str, str] = field(default_factory=dict)  # column → how the matcher placed it
+    others: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # every exact read
 
 
 class ExportSource(Source):
@@ -137,10 +139,12 @@ class ExportSource(Source):
                     continue
                 given = {**s.columns.get(obj, {}), **s.columns.get(path.name, {}),
                          **s.columns.get(t.name, {})}
-                got = match_details(obj, t.header, given, stem)
+                others: dict[str, list[tuple[str, str]]] = {}
+                got = match_details(obj, t.header, given, stem, others)
                 plans.append(Plan(t, obj, {h: f for h, (f, _) in got.items()},
                                   fixed=frozenset(given),
-                                  how={h: how for h, (_, how) in got.items() if how}))
+                                  how={h: how for h, (_, how) in got.items() if how},
+                                  others=others))
         before = [dict(p.columns) for p in plans]
         link_keys([(p.table.name.rsplit(".", 1)[0].split("#")[-1], p.object, p.columns,
                     set(p.fixed)) for p in plans])
@@ -217,7 +221,7 @@ class ExportSource(Source):
             cols = out.setdefault(p.object, [])
             seen = {c.column for c in cols if c.file == p.table.name}
             cols.extend(RawColumn(h, samples[i], p.columns.get(h), p.table.name,
-                                  p.how.get(h, ""))
+                                  p.how.get(h, ""), tuple(p.others.get(h, ())))
                         for i, h in enumerate(p.table.header) if h not in seen)
         return out
 
