@@ -16,9 +16,10 @@ account ends as it was; entries that were there before Ferry are never touched.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
-from ferry.errors import FerryError, RetriableError
+from ferry.errors import FerryError
 
 if TYPE_CHECKING:
     from ferry.destinations.odoo.rpc import OdooRpc
@@ -51,23 +52,27 @@ def match(rows: list[dict[str, Any]], relation: str, text: str) -> int | None:
     return None
 
 
+def xmlid(relation: str, name: str) -> str:
+    """The external id Ferry gives an entry it makes: fixed by the name, so a retry or a run
+    resumed after a kill finds the same one instead of making a second."""
+    digest = hashlib.sha256(name.strip().lower().encode()).hexdigest()[:16]
+    return f"{MODULE}.{relation.replace('.', '_')}_{digest}"
+
+
 def make(rpc: OdooRpc, lookups: Lookups, relation: str, text: str) -> int:
-    """Create ``text`` in ``relation`` and mark it as Ferry's; returns its id."""
+    """Create ``text`` in ``relation`` marked as Ferry's; returns its id.
+
+    Through ``load`` (Odoo's import method), which writes the entry and its external id in one
+    transaction: a kill between a plain ``create`` and the mark would leave an entry no
+    rollback can tell from the account's own. ``load`` with an existing external id updates,
+    so the call is safe to repeat."""
     name = text.strip()
-    try:
-        new = int(rpc.execute(relation, "create", [{"name": name}], retry=False)[0])
-    except RetriableError:  # the create may have committed: look again before a second try
-        lookups.forget(relation)
-        found = match(lookups.rows(relation, columns(relation)), relation, name)
-        if found is not None:
-            return found
-        new = int(rpc.execute(relation, "create", [{"name": name}])[0])
-    try:
-        rpc.execute("ir.model.data", "create", [{
-            "module": MODULE, "name": f"{relation.replace('.', '_')}_{new}",
-            "model": relation, "res_id": new}])
-    except FerryError:  # no right to mark it: the entry stays after a rollback, nothing worse
-        pass
+    answer = rpc.execute(relation, "load", ["id", "name"], [[xmlid(relation, name), name]])
+    ids = answer.get("ids") if isinstance(answer, dict) else None
+    if not ids:
+        problems = "; ".join(str(m.get("message", "")) for m in (answer or {}).get("messages", []))
+        raise FerryError(f"Odoo refused to add {name!r} to {relation}: {problems or 'no id'}")
+    new = int(ids[0])
     lookups.add(relation, {"id": new, "name": name,
                            **({"shortcut": False} if relation == "res.partner.title" else {})})
     return new

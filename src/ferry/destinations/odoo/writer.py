@@ -398,8 +398,9 @@ class OdooDestination(Destination):
         failed: dict[int, WriteResult] = {}
         for chunk in _chunks([i for i in ints if i in live], self.batch_size):
             self._unlink(model, chunk, failed)
-        if live:  # the tags and titles Ferry added that nothing uses now go too (``tags``)
-            tags.sweep(self.rpc, self.lookups, model)
+        # the tags and titles Ferry added that nothing uses now go too (``tags``), also when
+        # nothing was live: a run killed after adding a title and before its record was made
+        tags.sweep(self.rpc, self.lookups, model)
         return [failed.get(i, WriteResult.success(str(i))) for i in ints]
 
     def _unlink(self, model: str, ids: list[int], failed: dict[int, WriteResult]) -> None:
