@@ -177,8 +177,12 @@ def _seconds(calls: int, lim: Limits, keys: int, scale: float = 1.0) -> float:
     if not lim.rps:
         return calls * 0.05  # local files / unthrottled: per-call overhead only
     rate = lim.rps * (keys if lim.per_key else 1)
-    per_call = lim.pace / (rate * scale) + lim.jitter_s / max(lim.burst, 1)
-    return max(0, calls - max(lim.burst, 1)) * per_call
+    burst = max(lim.burst, 1)
+    # a sliding window lets ``burst`` calls go together, then the next ones wait a whole
+    # window: after the first window, calls go in groups, not one by one (11 calls at 3 per
+    # 2 s take 3 windows, where a smooth rate would say 2.7)
+    window = burst * lim.pace / (rate * scale) + lim.jitter_s
+    return max(0, math.ceil(calls / burst) - 1) * window
 
 
 def machine_share() -> float:
