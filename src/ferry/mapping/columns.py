@@ -24,7 +24,7 @@ from typing import Any
 from ferry.mapping.embed import Embedder, load_embedder
 from ferry.mapping.not_migrated import why_not_migrated
 from ferry.mapping.profile import field_fit, kind_fit, sniff
-from ferry.mapping.propose import ACCEPT, REVIEW, Candidate, canonical_targets, rank
+from ferry.mapping.propose import ACCEPT, REVIEW, Candidate, canonical_targets, joint, rank
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import Kind, fields_of
 from ferry.sources.clinic_csv.columns import SKIP
@@ -201,7 +201,7 @@ def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
                 alt = Candidate(field, alt.confidence, f"{alt.reason}; the column named for "
                                 "it holds other values", alt.raw)
             cands[c.column] = sorted([*cands[c.column], alt], key=lambda x: -x.raw)
-    winner = _joint(cands)
+    winner = joint(cands)
     out: list[ColumnProposal] = []
     for c in cols:
         best = winner.get(c.column)
@@ -229,22 +229,6 @@ def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
             out.append(ColumnProposal(obj, c.column, None, conf, f"{why}: a custom field keeps "
                                       "it", "custom", file))
     return out
-
-
-def _joint(cands: Mapping[str, list[Candidate]]) -> dict[str, Candidate]:
-    """Each field to at most one column: the strongest claim first (a column that loses its
-    first choice keeps its next ones)."""
-    claims = sorted(((cand.raw, col, i) for col, cs in cands.items()
-                     for i, cand in enumerate(cs)), key=lambda x: (-x[0], x[1], x[2]))
-    taken: set[str] = set()
-    winner: dict[str, Candidate] = {}
-    for _, col, i in claims:
-        cand = cands[col][i]
-        if col in winner or cand.target in taken:
-            continue
-        winner[col] = cand
-        taken.add(cand.target)
-    return winner
 
 
 def merge_columns(given: Mapping[str, Mapping[str, str | None]],

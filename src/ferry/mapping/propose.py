@@ -12,7 +12,7 @@ only at ``ACCEPT`` or above is it mapped — never guessed silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -128,16 +128,8 @@ def assign(columns: Sequence[tuple[str, Sequence[Any]]], targets: Sequence[Targe
     """Ranked candidates per column, each target given to at most one column (the strongest
     claim wins; a column that loses its first choice keeps its next ones)."""
     ranked = {c: rank(c, s, targets, obj, top=5, embedder=embedder) for c, s in columns}
-    taken: dict[str, str] = {}
-    claims = sorted(((cand.raw, col, i) for col, cands in ranked.items()
-                     for i, cand in enumerate(cands)), key=lambda x: (-x[0], x[1], x[2]))
-    winner: dict[str, Candidate] = {}
-    for _, col, i in claims:
-        cand = ranked[col][i]
-        if col in winner or cand.target in taken:
-            continue
-        winner[col] = cand
-        taken[cand.target] = col
+    winner = joint(ranked)
+    taken = {cand.target: col for col, cand in winner.items()}
     out: dict[str, list[Candidate]] = {}
     for col, _ in columns:
         first = winner.get(col)
@@ -145,6 +137,22 @@ def assign(columns: Sequence[tuple[str, Sequence[Any]]], targets: Sequence[Targe
         rest = [c for c in rest if c.target not in taken or taken[c.target] == col]
         out[col] = ([first] if first else []) + rest[:2]
     return out
+
+
+def joint(ranked: Mapping[str, list[Candidate]]) -> dict[str, Candidate]:
+    """Each target to at most one column: the strongest claim first (a column that loses its
+    first choice keeps its next ones)."""
+    claims = sorted(((cand.raw, col, i) for col, cands in ranked.items()
+                     for i, cand in enumerate(cands)), key=lambda x: (-x[0], x[1], x[2]))
+    taken: set[str] = set()
+    winner: dict[str, Candidate] = {}
+    for _, col, i in claims:
+        cand = ranked[col][i]
+        if col in winner or cand.target in taken:
+            continue
+        winner[col] = cand
+        taken.add(cand.target)
+    return winner
 
 
 def propose_columns(columns: Sequence[tuple[str, Sequence[Any]]] | dict[str, Sequence[Any]],

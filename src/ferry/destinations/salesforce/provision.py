@@ -302,14 +302,17 @@ class Provisioner:
             rid = provisioned.also_made.get(obj)
             if not rid:
                 continue
-            try:
-                self.client.request("DELETE", f"sobjects/{obj}/{rid}")
-            except ApiError as e:
-                if e.code not in ("NOT_FOUND", "ENTITY_IS_DELETED",
-                                  "INVALID_CROSS_REFERENCE_KEY"):
-                    raise
+            self._delete_if_there(obj, rid)
             if obj == "PermissionSet":
                 self._ps, self._granted = None, None
+
+    def _delete_if_there(self, obj: str, rid: str) -> None:
+        """Delete one record; one already gone (a retry after a kill) counts as deleted."""
+        try:
+            self.client.request("DELETE", f"sobjects/{obj}/{rid}")
+        except ApiError as e:
+            if e.code not in ("NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"):
+                raise
 
     def remove_leftovers(self) -> list[str]:
         """The permission set Ferry made (its name and tag) and every assignment of it."""
@@ -324,12 +327,7 @@ class Provisioner:
                 f"SELECT Id FROM PermissionSetAssignment WHERE PermissionSetId = '{ps_id}'")]
             for obj, rid in [*(("PermissionSetAssignment", a) for a in assigned),
                              ("PermissionSet", ps_id)]:
-                try:
-                    self.client.request("DELETE", f"sobjects/{obj}/{rid}")
-                except ApiError as e:
-                    if e.code not in ("NOT_FOUND", "ENTITY_IS_DELETED",
-                                      "INVALID_CROSS_REFERENCE_KEY"):
-                        raise
+                self._delete_if_there(obj, rid)
                 removed.append(f"{obj}:{rid}")
         self._ps, self._granted = None, None
         return removed
