@@ -66,3 +66,37 @@ def test_verify_log_reads_the_anchor_from_postgresql(tmp_path: Path, pg_url: str
     assert res.exit_code == 1, res.output
     verified = json.loads(res.output)["audit"]["verified"]
     assert verified["ok"] is False and "anchored 6 entries" in verified["message"]
+
+
+def test_an_old_schema_with_fold_order_as_text_is_upgraded_on_open(pg_url: str) -> None:
+    """Before 0a75328 ``fold_acc.ord`` was TEXT: the codec's bytes landed there as PostgreSQL's
+    ``\\x…`` hex text and the fold step could not decode them. Opening such a schema converts
+    the column to BYTEA with every stored order key back to its bytes."""
+    from ferry.engine.load import FOLD_SCHEMA
+    from ferry.model.stores import open_store
+
+    schema = "ferry_old_fold_shape"
+    keys = [b"2024-01-02", bytes(range(256)), b"\x00enc\xff"]  # plain and encrypted-looking
+    with psycopg.connect(pg_url, autocommit=True, cursor_factory=psycopg.ClientCursor) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+        c.execute(f'SET search_path TO "{schema}"')
+        c.execute(FOLD_SCHEMA.replace("ord BLOB", "ord TEXT").replace("BLOB", "BYTEA"))
+        for i, k in enumerate(keys):  # as the old store wrote them: bytes into a TEXT column
+            c.execute("INSERT INTO fold_acc VALUES (%s,%s,%s,%s,%s,%s)",
+                      ("m", "p1", "k", k, f"s{i}", b"v"))
+        assert c.execute("SELECT ord FROM fold_acc WHERE source_id='s0'").fetchone()[0] \
+            == "\\x" + keys[0].hex()  # the shape that failed
+    store = open_store(pg_url, schema=schema)
+    try:
+        assert store.conn.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema=? AND"
+            " table_name='fold_acc' AND column_name='ord'", (schema,)).fetchone()[0] == "bytea"
+        got = dict(store.conn.execute("SELECT source_id, ord FROM fold_acc").fetchall())
+        assert [bytes(got[f"s{i}"]) for i in range(len(keys))] == keys
+        store.conn.executescript(FOLD_SCHEMA)  # the fold step's own set-up is unmoved by it
+        store.conn.execute("INSERT OR REPLACE INTO fold_acc VALUES (?,?,?,?,?,?)",
+                           ("m", "p1", "k", b"\x01new", "s9", b"v"))
+        assert bytes(store.conn.execute("SELECT ord FROM fold_acc WHERE source_id='s9'")
+                     .fetchone()[0]) == b"\x01new"
+    finally:
+        store.close()

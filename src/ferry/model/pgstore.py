@@ -57,6 +57,13 @@ def translate(sql: str) -> str:
 #: (dsn, schema, script) this process has applied
 _APPLIED: set[tuple[str, str, str]] = set()
 
+#: columns an older Ferry created with another type: (table, column, old type, new type, USING).
+#: ``fold_acc.ord`` was TEXT, and the codec's bytes written into it were stored as their ``\x…``
+#: hex text (PostgreSQL's bytea output); bytea's input reads that text back into the same bytes.
+_UPGRADES = [("fold_acc", "ord", "text", "BYTEA", "ord::bytea")]
+#: (dsn, schema) this process has brought up to date
+_UPGRADED: set[tuple[str, str]] = set()
+
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
@@ -170,6 +177,25 @@ class PgStagingStore(StagingStore):
         self.write_lock = threading.RLock()
         with self.write_lock:
             self.conn.executescript(f'CREATE SCHEMA IF NOT EXISTS "{schema}";\n{SCHEMA}')
+            self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Bring a schema an older Ferry made to today's column types (``_UPGRADES``), once per
+        process, under the project's lock so two workers opening it at once alter it once."""
+        if (self.dsn, self.schema) in _UPGRADED:
+            return
+        raw = self.conn.raw
+        with raw.transaction():
+            raw.execute(f"SELECT pg_advisory_xact_lock({self._lock_key})")
+            for table, column, old, new, using in _UPGRADES:
+                row = raw.execute(
+                    "SELECT data_type FROM information_schema.columns WHERE table_schema=%s"
+                    " AND table_name=%s AND column_name=%s", (self.schema, table, column)
+                ).fetchone()
+                if row is not None and row[0] == old:
+                    raw.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {new}"
+                                f" USING {using}")
+        _UPGRADED.add((self.dsn, self.schema))
 
     def __repr__(self) -> str:
         return f"PgStagingStore(schema={self.schema!r})"
