@@ -109,12 +109,12 @@ def test_two_workers_sharing_the_budget_earn_no_429(account: Any, pg: str) -> No
 
 
 class _HoldingProxy:
-    """A TCP relay to the sandbox that holds the ``hold_nth`` API request 250 ms on its way in
+    """A TCP relay to the sandbox that holds the ``hold``-th API requests 250 ms on their way in
     (as a loaded machine holds a process between its send and the server's read)."""
 
-    def __init__(self, upstream: str, hold_nth: int) -> None:
+    def __init__(self, upstream: str, hold: tuple[int, ...]) -> None:
         self.host, port = upstream.removeprefix("http://").split(":")
-        self.up_port, self.hold_nth, self.seen = int(port), hold_nth, 0
+        self.up_port, self.hold, self.seen = int(port), hold, 0
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -135,7 +135,7 @@ class _HoldingProxy:
             while data := await src.read(65536):
                 if inbound and data.startswith(b"GET /api/"):
                     self.seen += 1
-                    if self.seen == self.hold_nth:
+                    if self.seen in self.hold:
                         await asyncio.sleep(0.25)
                 dst.write(data)
                 await dst.drain()
@@ -151,7 +151,7 @@ class _HoldingProxy:
 def test_a_request_held_on_its_way_in_does_not_make_the_next_look_early(account: Any, pg: str,
                                                                          mode: str) -> None:
     creds, base_url = account
-    proxy = _HoldingProxy(base_url, hold_nth=4)
+    proxy = _HoldingProxy(base_url, hold=(2, 5))
     budget = PgBudget(pg)
     try:
         with shared_budget(budget):
@@ -174,5 +174,8 @@ def test_a_request_held_on_its_way_in_does_not_make_the_next_look_early(account:
         proxy.stop()
         budget.close()
     assert proxy.seen >= REQUESTS
-    assert client.stats.slow_answers >= 1  # the held request's answer was seen as slow
-    assert _throttled(base_url) == 0  # and the next turn was spaced from its arrival
+    # the 2nd is the first answer on an open connection: nothing to compare it with (a delta
+    # pass's probe of an optional object, then its list, earned 429s so); the 5th is slower
+    # than the fastest seen. Each time the next turn is spaced from the answer
+    assert client.stats.slow_answers >= 2
+    assert _throttled(base_url) == 0

@@ -225,21 +225,28 @@ class PracticeHubClient:
         the server late, and the next one, spaced from the send, would look early. Space the
         next turn from the latest the request can have arrived instead: the answer less half
         the fastest round trip. A normal answer costs nothing. Only with a shared budget (a
-        fleet of workers on loaded machines): alone, the pacing stays as it always was."""
+        fleet of workers on loaded machines): alone, the pacing stays as it always was.
+
+        The first answer on an open connection has no fastest one to compare with, and may
+        itself have waited: it is then taken as the measure, and the next request, spaced from
+        its send, arrived early. In a delta pass that answer is the probe of an optional object
+        (``/locations``) and the next the list (``/practitioners``): the fleet bench's 429s,
+        21-34 ms apart at the server. So the next turn is spaced from the first answer, however
+        quick it was (a few ms per client)."""
         rtt = answered - sent
         if fresh or not self.pacers[key].shared:
             return  # a new connection's set-up is in this round trip: handled by the caller
-        if self._min_rtt is None or rtt < self._min_rtt:
-            self._min_rtt = rtt
+        best, first = self._min_rtt, self._min_rtt is None
+        if best is None or rtt < best:
+            self._min_rtt = best = rtt
+        if not first and rtt <= 2 * best + 0.01:
             return
-        if rtt <= 2 * self._min_rtt + 0.01:
-            return
+        shift = 0.0 if first else best / 2
         pacer = self.pacers[key]
-        arrived_by = answered - self._min_rtt / 2
         pid = id(pacer)
-        self._sent[pid] = max(self._sent.get(pid, 0.0), arrived_by)
+        self._sent[pid] = max(self._sent.get(pid, 0.0), answered - shift)
         self.stats.slow_answers += 1
-        pacer.defer(max(0.0, pacer.interval - self._min_rtt / 2))  # other workers too
+        pacer.defer(max(0.0, pacer.interval - shift))  # other workers too
 
     def _note_send(self, request: httpx.Request) -> None:
         key = request.headers.get("x-practicehub-key")
