@@ -92,3 +92,39 @@ def test_plain_codec_reads_files_as_they_are(tmp_path: Path) -> None:
     path.write_bytes(b"FG2 looks like a header but no key is set")
     encrypt_file(path, None)
     assert plain_bytes(path, None) == b"FG2 looks like a header but no key is set"
+
+
+@pytest.mark.parametrize("size", [0, 1, FILE_CHUNK, FILE_CHUNK + 1, 3 * FILE_CHUNK + 7])
+def test_file_writer_seals_as_bytes_arrive(tmp_path: Path, codec: AesGcmCodec, size: int
+                                           ) -> None:
+    """A download written through ``FileWriter`` is never plain on disk, reads back as
+    ``encrypt_file`` would have left it, and knows its size and SHA-256; a restart (a retried
+    download) forgets what came before."""
+    import hashlib
+
+    content = os.urandom(size)
+    dest = tmp_path / "doc.bin"
+    with crypto.FileWriter(dest, codec) as out:
+        out.write(b"a first attempt, cut short")
+        out.restart()
+        for i in range(0, size, 300_001):  # pieces that straddle the chunk boundaries
+            out.write(content[i:i + 300_001])
+            assert content[:64] not in out.tmp.read_bytes() or size < 64
+        out.commit()
+    assert (out.size, out.sha256) == (size, hashlib.sha256(content).hexdigest())
+    stored = dest.read_bytes()
+    assert stored.startswith(FILE_MAGIC) and not out.tmp.exists()
+    assert plain_bytes(dest, codec) == content
+    twin = tmp_path / "twin.bin"
+    twin.write_bytes(content)
+    encrypt_file(twin, codec)
+    assert len(twin.read_bytes()) == len(stored)  # the same chunk layout
+
+
+def test_file_writer_left_uncommitted_leaves_nothing(tmp_path: Path, codec: AesGcmCodec
+                                                     ) -> None:
+    dest = tmp_path / "doc.bin"
+    with pytest.raises(RuntimeError), crypto.FileWriter(dest, codec) as out:
+        out.write(b"x" * 10)
+        raise RuntimeError("connection reset")
+    assert not dest.exists() and not out.tmp.exists()

@@ -111,3 +111,28 @@ def test_a_revoked_key_is_dropped_and_the_others_carry_on(make_box):
     src = box.source(api_key_envs=["PH_REVOKED", "PH_GOOD"])
     records, _ = read_all(src, "patient")
     assert len(records) == 120 and src.client.keys == [box.creds["api_key"]]
+
+
+def test_files_reach_the_disk_encrypted_when_the_store_encrypts(make_box, tmp_path):
+    import os
+
+    from ferry.engine.extract import aextract
+    from ferry.model.crypto import FILE_MAGIC, AesGcmCodec, plain_bytes
+    from ferry.model.staging import StagingStore
+    from ferry.sandbox.synth import DirtRates
+
+    box = make_box(patients=6, seed=4, dirt=DirtRates.none(), file_ttl_s=1e6)
+    codec = AesGcmCodec(os.urandom(32))
+    store = StagingStore(tmp_path / "s.db", codec)
+    asyncio.run(aextract(box.source(), store, run_id="files", objects=["document"],
+                         files_dir=tmp_path / "files"))
+    p = Practice(4, 6, dirt=DirtRates.none())
+    want = {d.source_id: p.file_bytes(d) for d in p.iter("document")}
+    staged = {r.source_id: r for r in store.iter_records("document")}
+    assert set(staged) == set(want)
+    for sid, rec in staged.items():
+        path = tmp_path / "files" / f"{sid}.bin"
+        assert path.read_bytes().startswith(FILE_MAGIC)
+        assert plain_bytes(path, codec) == want[sid]
+        assert rec.sha256 == hashlib.sha256(want[sid]).hexdigest()  # type: ignore[attr-defined]
+    assert not list((tmp_path / "files").glob("*.part"))

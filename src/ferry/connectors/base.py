@@ -157,8 +157,12 @@ class Source(ABC):
              since: dt.datetime | None = None) -> AsyncIterator[Page]:
         """Pages of ``object_name`` from ``checkpoint`` on; only changes when ``since`` is set."""
 
-    async def fetch_file(self, document: Document, dest: Path) -> FileInfo:
-        """Stream a document's content to ``dest``; raise RecordError when it cannot be had."""
+    async def fetch_file(self, document: Document, dest: Path, codec: object = None
+                         ) -> FileInfo:
+        """Stream a document's content to ``dest``; raise RecordError when it cannot be had.
+
+        ``codec``: the store's payload codec; a file is written through
+        ``crypto.FileWriter(dest, codec)`` so it reaches the disk already encrypted at rest."""
         raise NotImplementedError(f"{self.name} has no files")
 
     def rate(self) -> RateInfo:

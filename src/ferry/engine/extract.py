@@ -148,12 +148,14 @@ async def _fetch_files(source: Source, store: StagingStore, page: Page, files_di
         assert isinstance(rec, Document)
         dest = files_dir / f"{rec.source_id}.bin"
         try:
-            info = await source.fetch_file(rec, dest)
+            info = await source.fetch_file(rec, dest, store.codec)
         except RecordError as err:
             store.skip(run_id, err.ref, err.field, err.reason, "extract-file")
             kept.append(rec)
             continue
-        encrypt_file(info.path, store.codec)  # at rest, files are as protected as payloads
+        # at rest, files are as protected as payloads: sources write through ``FileWriter``,
+        # which encrypts as it writes (this then only reads the file's magic)
+        encrypt_file(info.path, store.codec)
         stats.files += 1
         stats.file_bytes += info.size
         kept.append(rec.model_copy(update={"local_path": str(info.path), "size": info.size,

@@ -119,6 +119,72 @@ def encrypt_file(path: Path, codec: object) -> None:
     os.replace(tmp, path)
 
 
+class FileWriter:
+    """A downloaded file written as its bytes arrive: the plain content's size and SHA-256
+    taken on the way, and, when ``codec`` encrypts, sealed in ``FG2`` chunks before they reach
+    the disk (the same layout ``encrypt_file`` writes). One pass: no plain copy on disk to read
+    back and encrypt. Written to ``dest.part`` and moved to ``dest`` by ``commit``; a writer
+    left without ``commit`` (an error, a kill) leaves only the ``.part``, removed by ``discard``.
+    """
+
+    def __init__(self, dest: Path, codec: object = None) -> None:
+        self.dest = dest
+        self.tmp = dest.with_name(dest.name + ".part")
+        self._aead = codec._aead if isinstance(codec, AesGcmCodec) else None
+        self._fh = self.tmp.open("wb")
+        self.restart()
+
+    def restart(self) -> None:
+        """Start the file over (a download retried after part of it arrived)."""
+        self._fh.seek(0)
+        self._fh.truncate()
+        self.size, self._digest = 0, hashlib.sha256()
+        self._buf, self._index = bytearray(), 0
+        if self._aead is not None:
+            self._fh.write(FILE_MAGIC)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def write(self, data: bytes) -> None:
+        self._digest.update(data)
+        self.size += len(data)
+        if self._aead is None:
+            self._fh.write(data)
+            return
+        self._buf += data
+        # strictly more than a chunk: the last chunk must be sealed as last, so a full chunk
+        # waits until more bytes (or the end) arrive
+        while len(self._buf) > FILE_CHUNK:
+            self._seal(bytes(self._buf[:FILE_CHUNK]), last=False)
+            del self._buf[:FILE_CHUNK]
+
+    def _seal(self, block: bytes, *, last: bool) -> None:
+        assert self._aead is not None
+        nonce = os.urandom(NONCE)
+        self._fh.write(nonce + self._aead.encrypt(nonce, block, _chunk_aad(self._index, last)))
+        self._index += 1
+
+    def commit(self) -> None:
+        if self._aead is not None:
+            self._seal(bytes(self._buf), last=True)
+            self._buf = bytearray()
+        self._fh.close()
+        os.replace(self.tmp, self.dest)
+
+    def discard(self) -> None:
+        self._fh.close()
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> FileWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None or not self._fh.closed:
+            self.discard()
+
+
 def iter_plain(path: Path, codec: object) -> Iterator[bytes]:
     """A stored file's plain content, chunk by chunk (whole, for an ``FG1`` or plain file)."""
     with path.open("rb") as fh:

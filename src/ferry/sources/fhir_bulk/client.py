@@ -21,6 +21,7 @@ import httpx
 
 from ferry.connectors.http import backoff, make_async_client, retry_after_seconds
 from ferry.errors import FatalError, RateLimited, RetriableError
+from ferry.model.crypto import FileWriter
 
 log = logging.getLogger("ferry.sources.fhir_bulk")
 SYSTEM = "fhir_bulk"
@@ -141,8 +142,12 @@ class BulkClient:
     async def cancel(self, status_url: str) -> None:
         await self.http.delete(status_url)
 
-    async def download(self, f: OutputFile, dest: Path, *, token_required: bool) -> int:
-        """Stream one output file to ``dest``; returns bytes written. Retries transient errors."""
+    async def download(self, f: OutputFile, dest: Path, *, token_required: bool,
+                       writer: FileWriter | None = None) -> int:
+        """Stream one output file to ``dest``; returns bytes written. Retries transient errors.
+
+        With ``writer`` the bytes go through it (hashed, encrypted at rest) and it is committed
+        to its own ``dest``; a retry starts it over."""
         headers = {"Accept": "application/fhir+ndjson", "Accept-Encoding": "gzip"}
         same_host = httpx.URL(f.url).host in ("", self.http.base_url.host)
         # The bearer token goes only where the manifest says it is needed, and only to the
@@ -152,6 +157,12 @@ class BulkClient:
             try:
                 async with client.stream("GET", f.url, headers=headers) as r:
                     if r.status_code == 200:
+                        if writer is not None:
+                            writer.restart()
+                            async for chunk in r.aiter_bytes():
+                                writer.write(chunk)
+                            writer.commit()
+                            return writer.size
                         tmp = dest.with_suffix(dest.suffix + ".part")
                         n = 0
                         with tmp.open("wb") as out:

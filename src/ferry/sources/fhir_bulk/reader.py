@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from ferry.connectors.base import CheckItem, FieldSpec, FileInfo, ObjectInfo, Page, Source
 from ferry.connectors.http import acall_with_retry
 from ferry.errors import ConfigError, FerryError, RecordError
+from ferry.model.crypto import FILE_CHUNK, FileWriter
 from ferry.model.entities import ENTITIES, Document, Record, parse_record
 from ferry.model.fields import fields_of
 from ferry.sources.clinic_csv.rows import RowError
@@ -288,7 +289,9 @@ class FhirBulkSource(Source):
                     out.append(rid(rtype, id_))
         return out
 
-    async def fetch_file(self, document: Document, dest: Path) -> FileInfo:
+    async def fetch_file(self, document: Document, dest: Path, codec: object = None
+                         ) -> FileInfo:
+        """Written through ``FileWriter``: hashed (and encrypted) as the bytes arrive."""
         url = document.url or ""
         ref = f"{self.name}:document:{document.source_id}"
         if url.startswith("ndjson:"):
@@ -300,24 +303,30 @@ class FhirBulkSource(Source):
             att = ((res.get("content") or [{}])[0]).get("attachment") or {}
             if not att.get("data"):
                 raise RecordError(ref, "url", "attachment has neither data nor url")
-            dest.write_bytes(base64.b64decode(att["data"]))
+            with FileWriter(dest, codec) as out:
+                out.write(base64.b64decode(att["data"]))
+                out.commit()
         elif self.settings.mode == "server" and url:
             from ferry.sources.fhir_bulk.client import OutputFile
 
             client = self._client()
             try:
-                await client.download(OutputFile("Binary", url), dest, token_required=True)
+                with FileWriter(dest, codec) as out:
+                    await client.download(OutputFile("Binary", url), dest, token_required=True,
+                                          writer=out)
             finally:
                 await client.aclose()
         elif url and self.settings.mode == "folder":
             src = (Path(self.settings.path) / url).resolve()
             if not src.is_file() or Path(self.settings.path).resolve() not in src.parents:
                 raise RecordError(ref, "url", "attachment file not found in the export folder")
-            shutil.copyfile(src, dest)
+            with FileWriter(dest, codec) as out, src.open("rb") as fh:
+                while block := fh.read(FILE_CHUNK):
+                    out.write(block)
+                out.commit()
         else:
             raise RecordError(ref, "url", "document has no content location")
-        digest = hashlib.sha256(dest.read_bytes()).hexdigest()
-        return FileInfo(dest, dest.stat().st_size, digest, document.mime_type)
+        return FileInfo(dest, out.size, out.sha256, document.mime_type)
 
     async def aclose(self) -> None:
         if self._index is not None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import hashlib
 import json
 import threading
 import time
@@ -41,6 +40,7 @@ from ferry.connectors.http import (
 )
 from ferry.connectors.ratelimit import Pacer, account_id
 from ferry.errors import FatalError, RateLimited, RecordError, RetriableError
+from ferry.model.crypto import FileWriter
 
 SYSTEM = "practicehub"
 T = TypeVar("T")
@@ -53,6 +53,17 @@ class _Redirect:
         self.host = host
         target = urlsplit(connect_to) if connect_to else None
         self.target = target
+
+    def rewrite_url(self, url: str) -> tuple[str, dict[str, str]]:
+        """``rewrite`` for a plain URL: where to connect, and the headers that keep the host."""
+        parts = urlsplit(url)
+        if self.target is None or parts.hostname != self.host:
+            return url, {}
+        netloc = self.target.hostname or ""
+        if self.target.port:
+            netloc += f":{self.target.port}"
+        return parts._replace(scheme=self.target.scheme, netloc=netloc).geturl(), {
+            "host": self.host}
 
     def rewrite(self, request: httpx.Request) -> None:
         if self.target is None or request.url.host != self.host:
@@ -171,6 +182,7 @@ class PracticeHubClient:
         self._fresh = False
         self._io_thread: _IoThread | None = None
         self._sync: httpx.Client | None = None
+        self._files: Any = None  # urllib3 pool of the file downloads (made on first use)
         self._timeout = timeout
 
     @property
@@ -350,47 +362,74 @@ class PracticeHubClient:
                         server_time=_date_header(response))
 
     # -- files -----------------------------------------------------------------------------------
-    async def download(self, url: str, dest: Path, ref: str) -> tuple[int, str, str | None]:
+    async def download(self, url: str, dest: Path, ref: str, codec: object = None
+                       ) -> tuple[int, str, str | None]:
         """Stream a (pre-signed) file URL to ``dest``; returns size, sha256, content type.
 
         Raises ``Expired`` on 403 so the caller can ask for a fresh link. The API key is not
-        sent: a pre-signed link carries its own authority.
+        sent: a pre-signed link carries its own authority. The bytes are hashed and (when
+        ``codec`` encrypts) sealed as they arrive (``FileWriter``).
+
+        Blocking reads of 1 MiB in a worker thread (urllib3), not httpx on the event loop: the
+        loop handled the body one socket read at a time (64 KiB or less), 4.5 ms of CPU per MB
+        against 1.7 for blocking reads; a practice's files run to gigabytes. A link is outside
+        the API allowance, so no pacing is lost.
         """
-        return await self._io.run(self._download(url, dest, ref))
+        return await acall_with_retry(
+            lambda: asyncio.to_thread(self._download_blocking, url, dest, ref, codec),
+            attempts=self.attempts, base=0.5 / self.time_scale)
 
-    async def _download(self, url: str, dest: Path, ref: str) -> tuple[int, str, str | None]:
+    def _files_pool(self) -> Any:
+        if self._files is None:
+            import urllib3
 
-        async def attempt() -> tuple[int, str, str | None]:
-            tmp = dest.with_name(dest.name + ".part")
-            digest, size = hashlib.sha256(), 0
-            try:
-                async with self.client.stream("GET", url) as response:
-                    if response.status_code in (401, 403):
-                        raise Expired()
-                    if response.status_code == 404:
-                        raise RecordError(ref, "url", "file content not found at the source",
-                                          system=SYSTEM)
-                    if response.status_code == 429 or response.status_code >= 500:
-                        self.stats.server_errors += 1
-                        raise RetriableError(f"file server error {response.status_code}",
-                                             status=response.status_code, system=SYSTEM)
-                    expected = response.headers.get("content-length")
-                    with tmp.open("wb") as fh:
-                        async for chunk in response.aiter_bytes(1 << 16):
-                            fh.write(chunk)
-                            digest.update(chunk)
-                            size += len(chunk)
-                    if expected is not None and int(expected) != size:
-                        raise RetriableError("file body cut short", system=SYSTEM)
-                    ctype = response.headers.get("content-type")
-            except (httpx.TransportError, httpx.DecodingError):
-                self.stats.network_errors += 1
-                raise
-            tmp.replace(dest)
-            return size, digest.hexdigest(), ctype
+            self._files = urllib3.PoolManager(
+                num_pools=4, maxsize=2, ssl_context=httpx.create_ssl_context(),
+                timeout=urllib3.Timeout(connect=self._timeout, read=self._timeout),
+                retries=False)
+        return self._files
 
-        return await acall_with_retry(attempt, attempts=self.attempts,
-                                      base=0.5 / self.time_scale)
+    def _download_blocking(self, url: str, dest: Path, ref: str, codec: object
+                           ) -> tuple[int, str, str | None]:
+        import urllib3
+
+        target, headers = self._redirect.rewrite_url(url)
+        try:
+            response = self._files_pool().request("GET", target, headers=headers,
+                                                  preload_content=False, redirect=False)
+        except urllib3.exceptions.HTTPError as exc:
+            self.stats.network_errors += 1
+            raise RetriableError(f"file download failed: {type(exc).__name__}",
+                                 system=SYSTEM) from None
+        done = False
+        try:
+            if response.status in (401, 403):
+                raise Expired()
+            if response.status == 404:
+                raise RecordError(ref, "url", "file content not found at the source",
+                                  system=SYSTEM)
+            if response.status == 429 or response.status >= 500:
+                self.stats.server_errors += 1
+                raise RetriableError(f"file server error {response.status}",
+                                     status=response.status, system=SYSTEM)
+            expected = response.headers.get("content-length")
+            with FileWriter(dest, codec) as out:
+                try:
+                    for chunk in response.stream(1 << 20):
+                        out.write(chunk)
+                except urllib3.exceptions.HTTPError as exc:  # cut short, reset, timed out
+                    self.stats.network_errors += 1
+                    raise RetriableError(f"file download failed: {type(exc).__name__}",
+                                         system=SYSTEM) from None
+                if expected is not None and int(expected) != out.size:
+                    raise RetriableError("file body cut short", system=SYSTEM)
+                out.commit()
+            done = True
+            return out.size, out.sha256, response.headers.get("content-type")
+        finally:
+            if not done:
+                response.drain_conn()  # a refusal's short body; a broken stream just stops
+            response.release_conn()
 
     # -- synchronous calls for check/describe -----------------------------------------------------
     def get_sync(self, url: str, params: dict[str, Any] | None = None,
@@ -434,6 +473,9 @@ class PracticeHubClient:
         if self._sync is not None:
             self._sync.close()
             self._sync = None
+        if self._files is not None:
+            self._files.clear()
+            self._files = None
 
 
 class NotFound(FatalError):

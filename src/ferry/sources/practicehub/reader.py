@@ -280,7 +280,8 @@ class PracticeHubSource(Source):
         return list(records.values()), errors, []
 
     # -- files -----------------------------------------------------------------------------------
-    async def fetch_file(self, document: Document, dest: Path) -> FileInfo:
+    async def fetch_file(self, document: Document, dest: Path, codec: object = None
+                         ) -> FileInfo:
         """Stream the file from the link its listing gave (free: pre-signed links are outside
         the API allowance); a link that expired (403) or was never seen (a resumed run) is
         fetched fresh from ``/files/{id}``, which costs one request of the allowance."""
@@ -304,7 +305,7 @@ class PracticeHubSource(Source):
                     raise RecordError(ref, "url", "the source lists no link for this file",
                                       system=SYSTEM)
             try:
-                size, sha, ctype = await self.client.download(url, dest, ref)
+                size, sha, ctype = await self.client.download(url, dest, ref, codec)
             except Expired:
                 continue
             return FileInfo(dest, size, sha, document.mime_type or ctype)
