@@ -12,7 +12,6 @@ Logs carry the model and method only: never arguments, results or the password.
 
 from __future__ import annotations
 
-import base64
 import http.client
 import itertools
 import logging
@@ -24,6 +23,8 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pybase64
 
 from ferry.connectors.http import call_with_retry
 from ferry.connectors.ratelimit import Pacer
@@ -55,7 +56,9 @@ class FileB64:
     def chunks(self) -> Iterator[bytes]:
         with self.path.open("rb") as fh:
             while block := fh.read(self.CHUNK):
-                yield base64.b64encode(block)
+                # pybase64 (SIMD): the stdlib's encoder ran at ~370 MB/s and was a fifth of
+                # the Odoo load's CPU; the text is the same
+                yield pybase64.b64encode(block)
 
 
 _FILE_IDS = itertools.count()
