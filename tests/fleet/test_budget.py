@@ -179,3 +179,55 @@ def test_a_request_held_on_its_way_in_does_not_make_the_next_look_early(account:
     # than the fastest seen. Each time the next turn is spaced from the answer
     assert client.stats.slow_answers >= 2
     assert _throttled(base_url) == 0
+
+
+def test_two_workers_on_one_pipedrive_token_spend_one_daily_budget(pg: str,
+                                                                  tmp_path: Path) -> None:
+    """Two workers serving one Pipedrive company, each with its own project folder and
+    database connection, spend one day's tokens between them: together they stop at the
+    budget (before the server would refuse), and each sees what the other spent."""
+    from ferry.destinations.pipedrive.client import PipedriveClient
+    from ferry.errors import BudgetExhausted
+    from ferry.sandbox.registry import SandboxOptions, build
+    from ferry.sandbox.server import serve_in_thread
+
+    sb = build("pipedrive", SandboxOptions(seed=7, time_scale=50.0,
+                                           extra={"daily_budget": 10_000}))
+    running = serve_in_thread(sb.app)
+    token = sb.credentials(running.base_url)["api_token"]
+    budget_tokens, cost = 40, 2  # GET /users/me: 20 calls a day in all
+    ok, refused = [0, 0], [0, 0]
+    start = threading.Barrier(2)
+    budgets = [PgBudget(pg), PgBudget(pg)]
+    clients: list[PipedriveClient] = []
+    try:
+        for i in range(2):
+            with shared_budget(budgets[i]):  # as a fleet activity opens its project
+                clients.append(PipedriveClient(
+                    running.base_url, token, burst=80, daily_budget=budget_tokens,
+                    time_scale=50.0, ledger=tmp_path / f"worker{i}" / "pipedrive_tokens.json"))
+
+        def work(i: int) -> None:
+            start.wait()
+            for _ in range(30):
+                try:
+                    clients[i].call("v1", "GET", "/users/me")
+                    ok[i] += 1
+                except BudgetExhausted:
+                    refused[i] += 1
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        used = httpx.get(f"{running.base_url}/_sandbox/state", timeout=30).json()["tokens"]
+        assert sum(ok) == budget_tokens // cost and all(refused)  # both stopped at one budget
+        assert used["used"] == budget_tokens and used["refusals"] == {}  # none sent past it
+        assert [c.remaining() for c in clients] == [0, 0]
+    finally:
+        for c in clients:
+            c.close()
+        for b in budgets:
+            b.close()
+        running.stop()

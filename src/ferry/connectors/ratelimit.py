@@ -44,6 +44,16 @@ class SharedBudget(Protocol):
     def defer(self, account: str, seconds: float) -> None:
         """No slot of the account starts before ``seconds`` from now."""
 
+    def take_tokens(self, account: str, day: str, tokens: int, limit: int) -> bool:
+        """Add ``tokens`` to the account's spend of ``day`` if it stays within ``limit``
+        (atomically across processes); False, and nothing taken, when it would not."""
+
+    def add_tokens(self, account: str, day: str, tokens: int) -> None:
+        """Add ``tokens`` (negative: give back) to the account's spend of ``day``."""
+
+    def tokens_spent(self, account: str, day: str) -> int:
+        """The account's spend of ``day`` by every process."""
+
 
 _BUDGET: contextvars.ContextVar[SharedBudget | None] = contextvars.ContextVar(
     "ferry_shared_budget", default=None)
@@ -57,6 +67,11 @@ def shared_budget(budget: SharedBudget | None) -> Iterator[None]:
         yield
     finally:
         _BUDGET.reset(token)
+
+
+def current_budget() -> SharedBudget | None:
+    """The budget ``shared_budget`` opened around this code (None: one process alone)."""
+    return _BUDGET.get()
 
 
 def account_id(system: str, *parts: str | None) -> str:

@@ -9,7 +9,11 @@ land right behind another's request. The database's clock is the only clock comp
 workers' clocks need not agree. Accounts are named by digests
 (``ferry.connectors.ratelimit.account_id``): no key, host or practice name is stored.
 
-The table lives in schema ``ferry__budget`` of the store's database (a project's schema is
+Daily token budgets (Pipedrive's, priced per call) are rows of ``tokens``: the spend of an
+account on a day, taken before each call by one conditional upsert that refuses to pass the
+limit, so workers serving one company stop together when its day is spent.
+
+The tables live in schema ``ferry__budget`` of the store's database (a project's schema is
 ``ferry_`` + a name that never starts with ``_``, so the two cannot meet).
 """
 
@@ -31,6 +35,16 @@ _DEFER = (
     f"INSERT INTO {SCHEMA}.pace AS p (account, next_at)"
     " VALUES (%(a)s, extract(epoch FROM clock_timestamp()) + %(s)s)"
     " ON CONFLICT (account) DO UPDATE SET next_at = greatest(p.next_at, EXCLUDED.next_at)")
+_TAKE = (
+    f"INSERT INTO {SCHEMA}.tokens AS t (account, day, spent) SELECT %(a)s, %(d)s, %(n)s"
+    " WHERE %(n)s <= %(limit)s"
+    " ON CONFLICT (account, day) DO UPDATE SET spent = t.spent + EXCLUDED.spent"
+    " WHERE t.spent + EXCLUDED.spent <= %(limit)s RETURNING spent")
+_ADD = (
+    f"INSERT INTO {SCHEMA}.tokens AS t (account, day, spent) VALUES (%(a)s, %(d)s,"
+    " greatest(%(n)s, 0)) ON CONFLICT (account, day) DO UPDATE SET"
+    " spent = greatest(t.spent + %(n)s, 0)")
+_SPENT = f"SELECT spent FROM {SCHEMA}.tokens WHERE account = %(a)s AND day = %(d)s"
 
 
 class PgBudget:
@@ -55,6 +69,9 @@ class PgBudget:
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.pace (account TEXT PRIMARY"
                              " KEY, next_at DOUBLE PRECISION NOT NULL)")
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.tokens (account TEXT NOT"
+                             " NULL, day TEXT NOT NULL, spent BIGINT NOT NULL,"
+                             " PRIMARY KEY (account, day))")
             self._conn = conn
         return self._conn
 
@@ -78,6 +95,17 @@ class PgBudget:
 
     def defer(self, account: str, seconds: float) -> None:
         self._run(_DEFER, {"a": account, "s": float(seconds)})
+
+    def take_tokens(self, account: str, day: str, tokens: int, limit: int) -> bool:
+        return self._run(_TAKE, {"a": account, "d": day, "n": int(tokens),
+                                 "limit": int(limit)}) is not None
+
+    def add_tokens(self, account: str, day: str, tokens: int) -> None:
+        self._run(_ADD, {"a": account, "d": day, "n": int(tokens)})
+
+    def tokens_spent(self, account: str, day: str) -> int:
+        row = self._run(_SPENT, {"a": account, "d": day})
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         with self._lock:

@@ -5,7 +5,9 @@
   says ``x-ratelimit-remaining: 0`` we hold until ``x-ratelimit-reset``.
 * Tokens: every call is priced from ``COSTS`` (the spec's ``x-token-cost``; a test keeps the table
   equal to the documents). The day's spend is kept in a small ledger file in the project workdir
-  because Pipedrive reports no remaining-budget header. Once the day's budget is spent (by the
+  because Pipedrive reports no remaining-budget header; in a fleet (``shared_budget``, a
+  PostgreSQL store) it is kept in the shared budget's database instead, so every worker
+  serving the token spends one daily budget. Once the day's budget is spent (by the
   ledger or by a daily-budget 429) every call raises ``BudgetExhausted`` without touching the
   network: the run stops cleanly instead of hammering into the Cloudflare 403.
 * Retries: 429 burst refusals are always retried (the server refused before running anything).
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import random
 import threading
 import time
@@ -27,7 +30,7 @@ from typing import Any
 import httpx
 
 from ferry.connectors.http import NETWORK_ERRORS, make_client
-from ferry.connectors.ratelimit import SlidingWindow, account_id
+from ferry.connectors.ratelimit import SlidingWindow, account_id, current_budget
 from ferry.destinations.pipedrive.errors import SYSTEM, to_error
 from ferry.errors import BudgetExhausted, FatalError, RateLimited, RetriableError
 
@@ -57,6 +60,7 @@ WINDOW_S = 2.0
 DAY_S = 86_400.0
 MARGIN = 1.1
 JITTER_S = 0.03
+log = logging.getLogger(__name__)
 
 
 class Ambiguous(RetriableError):
@@ -69,11 +73,19 @@ class Ledger:
     Under a ``time_scale`` (a sandbox whose days are 86,400 *emulated* seconds) the day is the
     emulated one, counted on the monotonic clock the sandbox scales too: a fast-scaled load goes
     through many emulated days, as the sandbox's budget does, instead of spending one calendar
-    day's budget and stopping with ``BudgetExhausted``."""
+    day's budget and stopping with ``BudgetExhausted``.
 
-    def __init__(self, path: Path | None, time_scale: float = 1.0) -> None:
+    With an ``account`` inside ``shared_budget`` (a fleet on PostgreSQL) the day's spend is the
+    shared budget's row for the account and day, taken atomically before each call, so two
+    workers cannot both take the last tokens; ``spent`` here is then this process's share. If
+    the database cannot be reached the ledger counts alone (and says so in the log)."""
+
+    def __init__(self, path: Path | None, time_scale: float = 1.0, *,
+                 account: str | None = None) -> None:
         self.path = path
         self.time_scale = time_scale
+        self.account = account
+        self.shared = current_budget() if account else None
         self.day = self._today()
         self.spent = 0
         self._dirty = 0
@@ -96,12 +108,52 @@ class Ledger:
         if today != self.day:
             self.day, self.spent = today, 0
 
-    def add(self, tokens: int) -> None:
+    def _alone(self, exc: Exception) -> None:
+        log.warning("shared token budget unavailable (%s); counting this process alone",
+                    type(exc).__name__)
+        self.shared = None
+
+    def take(self, tokens: int, limit: int) -> bool:
+        """Spend ``tokens`` if the day's spend stays within ``limit``; False when it would not."""
+        if tokens <= 0:
+            return True
         self.roll()
+        if self.shared is not None and self.account is not None:
+            try:
+                ok = self.shared.take_tokens(self.account, self.day, tokens, limit)
+            except Exception as exc:  # noqa: BLE001 - the database went away: count alone
+                self._alone(exc)
+            else:
+                if ok:
+                    self.spent += tokens
+                return ok
+        if self.spent + tokens > limit:
+            return False
+        self.add(tokens)
+        return True
+
+    def add(self, tokens: int) -> None:
+        """Count ``tokens`` whatever the limit (negative: tokens given back)."""
+        self.roll()
+        if self.shared is not None and self.account is not None:
+            try:
+                self.shared.add_tokens(self.account, self.day, tokens)
+            except Exception as exc:  # noqa: BLE001
+                self._alone(exc)
         self.spent += tokens
         self._dirty += 1
         if self._dirty >= 25:
             self.flush()
+
+    def spent_today(self) -> int:
+        """The day's spend: every worker's when shared, else this project's."""
+        self.roll()
+        if self.shared is not None and self.account is not None:
+            try:
+                return self.shared.tokens_spent(self.account, self.day)
+            except Exception as exc:  # noqa: BLE001
+                self._alone(exc)
+        return self.spent
 
     def flush(self) -> None:
         if self.path and self._dirty:
@@ -130,7 +182,7 @@ class PipedriveClient:
                                                               "search"))
         self.daily_budget = daily_budget
         self.attempts = attempts
-        self.ledger = Ledger(ledger, time_scale)
+        self.ledger = Ledger(ledger, time_scale, account=account_id("pipedrive", base_url, token))
         self.exhausted_until: float | None = None
         self._hold_until = 0.0
         self.headers: dict[str, str] = {}
@@ -148,8 +200,7 @@ class PipedriveClient:
     def remaining(self) -> int:
         if self.exhausted_until and time.time() < self.exhausted_until:
             return 0
-        self.ledger.roll()
-        return max(0, self.daily_budget - self.ledger.spent)
+        return max(0, self.daily_budget - self.ledger.spent_today())
 
     def resets_at(self) -> float:
         if self.exhausted_until and time.time() < self.exhausted_until:
@@ -161,13 +212,14 @@ class PipedriveClient:
         return dt.datetime.combine(tomorrow, dt.time(), dt.UTC).timestamp()
 
     def _reserve(self, cost: int) -> None:
-        """Take ``cost`` tokens from today's budget before sending (atomic across workers)."""
+        """Take ``cost`` tokens from today's budget before sending (atomic across threads, and
+        across workers when the ledger is shared)."""
         with self._lock:
-            if self.remaining() < cost:
+            refused = bool(self.exhausted_until and time.time() < self.exhausted_until)
+            if (refused and cost > 0) or not self.ledger.take(cost, self.daily_budget):
                 self.ledger.flush()
                 raise BudgetExhausted("Pipedrive daily token budget is spent; resume after"
                                       " reset", resets_at=self.resets_at(), system=SYSTEM)
-            self.ledger.add(cost)
             self.stats["tokens"] += cost
 
     # -- calls -----------------------------------------------------------------------------------
