@@ -6,7 +6,9 @@ VmHWM) reported are the engine's alone, not the emulators'.
 
 1. ``overhead`` — for each ``--patients`` N, a fresh practice, sandboxes at ``--fast-scale``
    (every limit divided away): extract, prepare, load (and ``--rollback``). Prints records/s, CPU s per 10k records and
-   peak RSS per verb. Memory should stay flat as N grows.
+   peak RSS per verb. Memory should stay flat as N grows. With ``--e2e`` the verbs are what a
+   person runs: extract, prepare, review (the PHI scan and a bulk approval), run, reconcile,
+   and a total row; ``--big-files N`` adds ~100 MB text files and PDFs to about N patients.
 2. ``overlap`` — sandboxes at ``--time-scale`` (real limits, scaled): extract alone and load alone
    on one project (the extract bound and the load bound), then ``migrate`` (extract and load
    overlapped) on a fresh, identical project. Prints migrate's wall time against
@@ -14,6 +16,8 @@ VmHWM) reported are the engine's alone, not the emulators'.
 
     .venv/bin/python bench/engine.py [--dest odoo] [--patients 200 1000] [--time-scale 50]
                                      [--overlap-patients 60] [--skip-overlap]
+    # 100k end to end into Salesforce, files included (one command):
+    .venv/bin/python bench/engine.py --dest salesforce --e2e --patients 100000 --skip-overlap
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -40,25 +45,38 @@ def run_child(verb: str, project_root: Path, env: dict[str, str], profile: Path 
     """Run one verb in a child process; wall, CPU (user+sys) and peak RSS of that child.
 
     With ``profile`` the child runs under cProfile on its CPU clock (its CPU is then inflated by
-    the profiler) and writes its statistics there."""
+    the profiler) and writes its statistics there. Its stdout and stderr are drained at the
+    same time: read one after the other, a child that wrote more than a pipe holds (64 KiB) to
+    the second would wait on the bench forever. A line on stderr says when each verb starts,
+    so a run that stops shows where."""
     t0 = time.monotonic()
     cmd = [sys.executable, str(DRIVER), verb, str(project_root)]
     if profile is not None:
         cmd.append(f"--profile={profile}")
+    print(f"  … {verb} started {time.strftime('%H:%M:%S')}, load average"
+          f" {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # both pipes drained at once (a thread for stderr), then the child reaped with its rusage
+    errs: list[bytes] = []
+    reader = threading.Thread(target=lambda: errs.append(proc.stderr.read() if proc.stderr
+                                                         else b""), daemon=True)
+    reader.start()
     out = proc.stdout.read() if proc.stdout else b""
-    err = proc.stderr.read() if proc.stderr else b""
-    _, status, usage = os.wait4(proc.pid, 0)
+    reader.join()
+    err = errs[0] if errs else b""
+    _, status, ru = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - t0
     if proc.returncode != 0:
-        raise SystemExit(f"{verb} failed ({proc.returncode}): {err.decode()[-2000:]}")
+        raise SystemExit(f"{verb} failed ({proc.returncode}) after {wall:.0f} s:"
+                         f" {err.decode(errors='replace')[-2000:]}")
     lines = [ln for ln in out.decode().strip().splitlines() if ln.startswith("{")]
     result = json.loads(lines[-1]) if lines else {}
     # the child's own VmHWM: wait4's ru_maxrss includes this (big, sandbox-holding) parent's
     # high-water mark, which Linux carries into the child across fork + exec
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
-            "rss_mb": result.get("vmhwm_mb") or float("nan"), "out": result}
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
+            "rss_mb": result.get("vmhwm_mb") or float("nan"), "out": result,
+            "load": os.getloadavg()[0]}
 
 
 def top_functions(profile: Path, n: int) -> list[str]:
@@ -115,12 +133,19 @@ def fill_open_picklists(doc: Any, practice: Any) -> Any:
 LINK_TTL_REAL_S = 600.0
 
 
-def new_pair(work: Path, name: str, dest: str, patients: int, scale: float, seed: int) -> Any:
+def new_pair(work: Path, name: str, dest: str, patients: int, scale: float, seed: int,
+             big_files: int = 0) -> Any:
     from setup_pair import make_pair
 
+    extra: dict[str, Any] = {"file_ttl_s": LINK_TTL_REAL_S * scale}
+    if big_files:  # about that many patients each get a ~100 MB text file and a ~100 MB PDF
+        from ferry.sandbox.synth import DirtRates
+
+        rate = min(1.0, big_files / max(patients, 1))
+        extra["dirt"] = DirtRates(large_text_file=rate, large_pdf=rate)
     return make_pair(work / name, destination=dest, patients=patients, seed=seed,
                      time_scale=scale, env_prefix=f"FERRY_BENCH_{name.upper()}_",
-                     source_extra={"file_ttl_s": LINK_TTL_REAL_S * scale})
+                     source_extra=extra)
 
 
 def _note(verb: str, out: dict[str, Any]) -> str:
@@ -128,50 +153,66 @@ def _note(verb: str, out: dict[str, Any]) -> str:
     look fast for the wrong reason."""
     if verb == "extract" and "files" in out:
         return f"  ({out['files']} files downloaded)"
-    if verb == "load" and "totals" in out:
+    if verb in ("load", "reviewed") and "totals" in out:
         t = out["totals"]
         return f"  ({t.get('uploaded', 0)} files uploaded, {t.get('skipped', 0)} skipped)"
+    if verb == "review":
+        return f"  (text fields; {out.get('approved', 0)} flagged items approved)"
+    if verb == "reconcile":
+        return (f"  ({'balanced' if out.get('balanced') else 'NOT balanced'},"
+                f" {out.get('discrepancies', 0)} discrepancy lines)")
     return ""
+
+
+#: ``--e2e``: what a person runs, in order (``review`` = the scan and a bulk approval)
+E2E = ("extract", "prepare", "review", "reviewed", "reconcile")
 
 
 def overhead(args: argparse.Namespace, work: Path) -> None:
     from setup_pair import subprocess_env
 
-    print(f"== engine overhead, {args.dest}, sandboxes at time_scale={args.fast_scale:g}"
-          " (limits divided away); figures are the engine process alone")
-    print(f"{'patients':>8} {'verb':<8} {'records':>8} {'wall s':>8} {'rec/s':>8}"
-          f" {'CPU s':>7} {'rec/CPU-s':>9} {'CPU s/10k':>9} {'peak RSS MB':>11}")
+    print(f"== engine {'end to end' if args.e2e else 'overhead'}, {args.dest}, sandboxes at"
+          f" time_scale={args.fast_scale:g} (limits divided away); figures are the engine"
+          f" process alone; load average at start {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"{'patients':>8} {'verb':<9} {'records':>8} {'wall s':>8} {'rec/s':>8}"
+          f" {'CPU s':>7} {'rec/CPU-s':>9} {'CPU s/10k':>9} {'peak RSS MB':>11} {'load':>5}",
+          flush=True)
     for n in args.patients:
-        pair = new_pair(work, f"o{n}", args.dest, n, args.fast_scale, args.seed)
+        pair = new_pair(work, f"o{n}", args.dest, n, args.fast_scale, args.seed,
+                        args.big_files)
         try:
             env = subprocess_env(pair)
             records = 0
-            for verb in ("extract", "prepare", "load", "rollback"):
-                if verb == "rollback" and not args.rollback:
-                    continue
-                if verb == "load" and args.prescan:
-                    # the review queue's scan alone (what a load without review waits for)
-                    r = run_child("scan", pair.project.root, env)
-                    fields = int(r["out"].get("fields", 0))
-                    print(f"{n:>8} {'scan':<8} {fields:>8} {r['wall']:>8.1f}"
-                          f" {fields / r['wall']:>8.0f} {r['cpu']:>7.1f}"
-                          f" {fields / max(r['cpu'], 1e-9):>9.0f} {'':>9} {r['rss_mb']:>11.0f}"
-                          "  (text fields)", flush=True)
+            verbs: list[str] = list(E2E) if args.e2e else [
+                "extract", "prepare", *(["scan"] if args.prescan else []), "load",
+                *(["rollback"] if args.rollback else [])]
+            totals = {"wall": 0.0, "cpu": 0.0, "rss": 0.0}
+            for verb in verbs:
                 prof = work / f"{verb}.prof" if verb in args.profile else None
                 r = run_child(verb, pair.project.root, env, prof)  # each row printed as it ends
+                totals["wall"] += r["wall"]
+                totals["cpu"] += r["cpu"]
+                totals["rss"] = max(totals["rss"], r["rss_mb"])
                 if verb == "extract":
                     records = int(r["out"].get("records", 0))
-                recs = records if verb != "prepare" else 0
+                if verb in ("scan", "review"):  # text fields screened (the queue's scan)
+                    recs = int(r["out"].get("fields", 0))
+                else:
+                    recs = records if verb not in ("prepare",) else 0
                 rate = recs / r["wall"] if recs else 0.0
                 per10k = r["cpu"] * 10_000 / recs if recs else 0.0
                 per_cpu = recs / r["cpu"] if recs and r["cpu"] else 0.0
-                print(f"{n:>8} {verb:<8} {recs:>8} {r['wall']:>8.1f} {rate:>8.0f}"
+                print(f"{n:>8} {verb:<9} {recs:>8} {r['wall']:>8.1f} {rate:>8.0f}"
                       f" {r['cpu']:>7.1f} {per_cpu:>9.0f} {per10k:>9.1f} {r['rss_mb']:>11.0f}"
-                      + _note(verb, r["out"]) + ("  (under cProfile)" if prof else ""),
-                      flush=True)
+                      f" {r['load']:>5.1f}" + _note(verb, r["out"])
+                      + ("  (under cProfile)" if prof else ""), flush=True)
                 if prof is not None:
                     for line in top_functions(prof, args.top):
                         print(f"{'':>10}{line}")
+            print(f"{n:>8} {'all':<9} {records:>8} {totals['wall']:>8.1f} {'':>8}"
+                  f" {totals['cpu']:>7.1f} {'':>9} {'':>9} {totals['rss']:>11.0f}"
+                  f" {os.getloadavg()[0]:>5.1f}  (wall: {totals['wall'] / 60:.1f} min)",
+                  flush=True)
         finally:
             pair.stop()
             shutil.rmtree(pair.project.root, ignore_errors=True)
@@ -220,7 +261,7 @@ def overlap(args: argparse.Namespace, work: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dest", default="odoo", choices=["odoo", "pipedrive"])
+    ap.add_argument("--dest", default="odoo", choices=["odoo", "pipedrive", "salesforce"])
     ap.add_argument("--patients", type=int, nargs="*", default=[200, 1000])
     ap.add_argument("--fast-scale", type=float, default=1e6)
     ap.add_argument("--time-scale", type=float, default=50.0)
@@ -229,6 +270,13 @@ def main() -> None:
     ap.add_argument("--skip-overlap", action="store_true")
     ap.add_argument("--skip-overhead", action="store_true")
     ap.add_argument("--rollback", action="store_true", help="also time the rollback")
+    ap.add_argument("--e2e", action="store_true",
+                    help="extract, prepare, review (scan + bulk approval), run (decisions"
+                         " honoured), reconcile: each verb's wall, CPU and peak RSS, and the"
+                         " total")
+    ap.add_argument("--big-files", type=int, default=0, metavar="N",
+                    help="about N patients each get a ~100 MB text file and a ~100 MB PDF"
+                         " (besides the practice's usual files, some over 50 MB)")
     ap.add_argument("--prescan", action="store_true",
                     help="time the PHI review queue's scan on its own before the load (the"
                          " load then finds it done)")

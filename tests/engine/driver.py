@@ -4,7 +4,9 @@
 
 VERB: prepare | extract | scan (the PHI review queue's scan) | run (PHI queue scanned and every item approved, then the full load) |
 load (the full load, every item written as is) | migrate (extract and load overlapped, every item
-written as is) | rollback. Connector secrets come from the environment (the pair's env vars).
+written as is) | rollback | review (the queue scanned, every flagged item approved: what a
+reviewer's bulk approval does) | reviewed (the full load of a reviewed project, decisions
+honoured) | reconcile. Connector secrets come from the environment (the pair's env vars).
 Exit code 0 when the verb completed; it prints one JSON line of what it did.
 """
 
@@ -22,6 +24,8 @@ def main(verb: str, root: str) -> int:
     from ferry.engine.project import Project
 
     project = Project.at(root)
+    from setup_pair import approve_phi
+
     if verb == "prepare":
         _, provisioned = P.run_prepare(project)
         out = {"provisioned": len(provisioned)}
@@ -30,8 +34,6 @@ def main(verb: str, root: str) -> int:
         out = {"pages": stats.pages, "staged": sum(stats.staged.values()),
                "records": sum(project.store.counts().values()), "files": stats.files}
     elif verb == "run":
-        from setup_pair import approve_phi
-
         approve_phi(project)
         report = P.load(project)
         out = {"totals": report.totals(), "recovery": report.recovery.__dict__}
@@ -48,6 +50,21 @@ def main(verb: str, root: str) -> int:
         out = {"fields": sum(project.store.count(o) * len(f)
                              for o, f in queue.TEXT_FIELDS.items()),
                "flagged": sum(flagged.values())}
+    elif verb == "review":  # bench/engine.py --e2e: the scan and a bulk approval
+        from ferry.phi import queue
+
+        approved = approve_phi(project)
+        out = {"fields": sum(project.store.count(o) * len(f)
+                             for o, f in queue.TEXT_FIELDS.items()), "approved": approved}
+    elif verb == "reviewed":  # the run after ``review``: the gate honours the decisions
+        report = P.load(project)
+        out = {"totals": report.totals()}
+    elif verb == "reconcile":
+        from ferry.engine.reconcile import run_reconcile
+
+        result = run_reconcile(project)
+        out = {"balanced": result.balanced, "objects": len(result.objects),
+               "discrepancies": len(result.discrepancies)}
     elif verb == "rollback":
         result = P.run_rollback(project)
         out = {"verified": result.verified, "deleted": result.deleted,

@@ -11,12 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import os
 import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -217,6 +219,79 @@ def iter_plain(path: Path, codec: object) -> Iterator[bytes]:
 def plain_bytes(path: Path, codec: object) -> bytes:
     """A stored file's plain content, in memory (no plain copy on disk)."""
     return b"".join(iter_plain(path, codec))
+
+
+class _PlainChunks(io.RawIOBase):
+    """An ``FG2`` file read as its plain content, seekable, one decrypted chunk held at a time
+    (for readers that seek around a file, such as pypdf, without a plain copy or the whole
+    file in memory)."""
+
+    def __init__(self, fh: BinaryIO, codec: AesGcmCodec) -> None:
+        self._fh, self._codec = fh, codec
+        body = fh.seek(0, os.SEEK_END) - len(FILE_MAGIC)
+        record = NONCE + FILE_CHUNK + TAG
+        self._chunks = max(1, -(-body // record))
+        last = body - (self._chunks - 1) * record - NONCE - TAG
+        if last < 0:
+            raise IntegrityError("a stored file is cut short")
+        self._size = (self._chunks - 1) * FILE_CHUNK + last
+        self._pos = 0
+        self._held: tuple[int, bytes] = (-1, b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def _chunk(self, index: int) -> bytes:
+        if self._held[0] != index:
+            record = NONCE + FILE_CHUNK + TAG
+            self._fh.seek(len(FILE_MAGIC) + index * record)
+            block = self._fh.read(record)
+            try:
+                plain = self._codec._aead.decrypt(block[:NONCE], block[NONCE:], _chunk_aad(
+                    index, index == self._chunks - 1))
+            except InvalidTag:
+                raise IntegrityError("a stored file failed decryption: wrong key, or tampered"
+                                     " or cut-short data") from None
+            self._held = (index, plain)
+        return self._held[1]
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._pos >= self._size:
+            return 0
+        index, offset = divmod(self._pos, FILE_CHUNK)
+        data = self._chunk(index)[offset:offset + len(buffer)]
+        buffer[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def open_plain(path: Path, codec: object) -> BinaryIO:
+    """A stored file opened for reading as its plain content, seekable, without a plain copy
+    on disk; an ``FG2`` file holds one 1 MiB chunk in memory (an ``FG1`` one, the whole file)."""
+    fh = path.open("rb")
+    head = fh.read(len(FILE_MAGIC))
+    if not isinstance(codec, AesGcmCodec) or not _encrypted(head):
+        fh.seek(0)
+        return fh
+    if head.startswith(MAGIC):
+        with fh:
+            return io.BytesIO(codec.decode(head + fh.read()))
+    return io.BufferedReader(_PlainChunks(fh, codec), 64 * 1024)  # type: ignore[return-value]
 
 
 TMP_DIR = "tmp"  # inside the project's private state folder (.ferry/tmp)

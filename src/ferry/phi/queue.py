@@ -3,6 +3,9 @@
 Documents are screened when they bear text: text/* (and JSON/XML) files as they are, PDFs by the
 text of their pages (``pdf_text``, pypdf: pure Python, no network). A PDF with no text layer
 (a scan) or one that cannot be parsed screens as empty; a reviewer can still exclude it.
+A document's first ``MAX_SCAN_CHARS`` characters are screened, read from the file as a stream
+(memory does not follow the file's size); a longer document gets an ``unscanned`` finding at
+that point, so it waits for a person's decision (a redaction withholds the unscanned rest).
 
 ``scan`` runs the detector over every text-bearing record and queues those with PHI, storing
 only span offsets and types (never the text). Decisions are approve (send as is), redact (spans
@@ -13,7 +16,6 @@ holds every pending item (see ``gate.py``).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import logging
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ferry.model.crypto import FILE_CHUNK, NONCE, TAG, plain_bytes
+from ferry.model.crypto import iter_plain, open_plain
 from ferry.model.entities import Document, Patient, Record
 from ferry.model.staging import StagingStore
 from ferry.phi.detect import Known, Span, detect
@@ -45,9 +47,9 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
 DECISIONS = ("approve", "redact", "exclude")
 TEXT_MIME = ("text/", "application/json", "application/xml")
 PDF_MIME = "application/pdf"
-MAX_PDF_BYTES = 64 * 1024 * 1024  # larger PDFs are image scans in practice: not parsed
-#: what encryption at rest adds to a file of that size (a nonce and a tag per 1 MiB chunk)
-_AT_REST_OVERHEAD = 64 + (MAX_PDF_BYTES // FILE_CHUNK + 1) * (NONCE + TAG)
+#: characters of a document screened (text files: bytes read); the rest is ``UNSCANNED``
+MAX_SCAN_CHARS = 1024 * 1024  # ~300 pages; dense clinical text costs ~25 MB and seconds per MiB
+UNSCANNED = "unscanned"
 
 
 @dataclass
@@ -121,34 +123,64 @@ def is_pdf(rec: Record) -> bool:
             and rec.file_name.lower().endswith(".pdf")))
 
 
-def pdf_text(path: Path, codec: object = None) -> str:
-    """The text of a PDF's pages, one page after another; "" for a PDF without a text layer or
-    a file that is not a readable PDF (never raises: a bad file must not stop a scan). An
-    encrypted file is decrypted in memory: no plain copy is written."""
+def pdf_text(path: Path, codec: object = None, limit: int | None = None) -> tuple[str, bool]:
+    """The text of a PDF's pages, one page after another, and whether that is all of it
+    (pages stop being read past ``limit`` characters); ("", True) for a PDF without a text
+    layer or a file that is not a readable PDF (never raises: a bad file must not stop a
+    scan). pypdf reads the stored file through a seekable decrypting stream: no plain copy is
+    written and the file is never held whole."""
+    limit = MAX_SCAN_CHARS if limit is None else limit
     try:
-        if not 0 < path.stat().st_size <= MAX_PDF_BYTES + _AT_REST_OVERHEAD:
-            return ""
-        data = plain_bytes(path, codec)
-        if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-2048:]:
-            return ""  # truncated or not a PDF: pypdf would scan it all
-        from pypdf import PdfReader
+        with open_plain(path, codec) as fh:
+            size = fh.seek(0, 2)
+            fh.seek(max(0, size - 2048))
+            tail = fh.read()
+            fh.seek(0)
+            if fh.read(5) != b"%PDF-" or b"%%EOF" not in tail:
+                return "", True  # truncated or not a PDF: pypdf would scan it all
+            fh.seek(0)
+            from pypdf import PdfReader
 
-        logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings may quote content
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        return "\n".join(page.extract_text() or "" for page in reader.pages)
+            logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings may quote content
+            parts, length = [], 0
+            for page in PdfReader(fh, strict=False).pages:
+                if length > limit:
+                    return "\n".join(parts)[:limit], False
+                parts.append(page.extract_text() or "")
+                length += len(parts[-1]) + 1
+            text = "\n".join(parts)
+            return (text, True) if len(text) <= limit else (text[:limit], False)
     except Exception:  # noqa: BLE001 - pypdf raises many kinds on malformed files
-        return ""
+        return "", True
+
+
+def _text_file(path: Path, codec: object, limit: int | None = None) -> tuple[str, bool]:
+    """The first ``limit`` bytes of a stored text file, decoded, and whether that is all."""
+    limit = MAX_SCAN_CHARS if limit is None else limit
+    got, size = [], 0
+    for block in iter_plain(path, codec):
+        got.append(block)
+        size += len(block)
+        if size > limit:
+            break
+    data = b"".join(got)
+    return data[:limit].decode(errors="replace"), len(data) <= limit
+
+
+def content_text(rec: Record, codec: object = None) -> tuple[str, bool]:
+    """The screened text of a document's file, and whether it is the whole of it."""
+    if not (isinstance(rec, Document) and rec.local_path and Path(rec.local_path).exists()):
+        return "", True
+    if (rec.mime_type or "").startswith(TEXT_MIME):
+        return _text_file(Path(rec.local_path), codec)
+    if is_pdf(rec):
+        return pdf_text(Path(rec.local_path), codec)
+    return "", True
 
 
 def text_of(rec: Record, field: str, codec: object = None) -> str:
     if field == "content":
-        if not (isinstance(rec, Document) and rec.local_path and Path(rec.local_path).exists()):
-            return ""
-        if (rec.mime_type or "").startswith(TEXT_MIME):
-            return plain_bytes(Path(rec.local_path), codec).decode(errors="replace")
-        if is_pdf(rec):
-            return pdf_text(Path(rec.local_path), codec)
-        return ""
+        return content_text(rec, codec)[0]
     value = getattr(rec, field, None)
     return value if isinstance(value, str) else ""
 
@@ -174,8 +206,14 @@ def scan(store: StagingStore, objects: list[str] | None = None) -> dict[str, int
                     continue
                 known = _known_cached(store, s.record, knowns)
                 for f in fields:
-                    text = text_of(s.record, f, store.codec)
+                    whole = True
+                    if f == "content":
+                        text, whole = content_text(s.record, store.codec)
+                    else:
+                        text = text_of(s.record, f, store.codec)
                     spans = detect(text, known) if text else []
+                    if not whole:  # the rest was never read: a person decides
+                        spans.append(Span(len(text), len(text), UNSCANNED))
                     prev = seen.get((s.source_id, f))
                     if not spans:
                         status = "clean"

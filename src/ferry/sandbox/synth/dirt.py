@@ -69,6 +69,10 @@ class DirtRates:
     long_note: float = 0.003  # one extra clinical note of more than 100,000 characters
     orphan_reference: float = 0.01  # an appointment and a note naming a patient that is absent
     oversize_file: float = 0.003  # one extra document over 50 MB (declared size)
+    #: benchmarks of memory against file size (off by default): one extra ~100 MB text file of
+    #: clinical text, one extra ~100 MB PDF whose text layer is a note (the rest is padding)
+    large_text_file: float = 0.0
+    large_pdf: float = 0.0
     no_crm_user: float = 0.25
 
     def __post_init__(self) -> None:
@@ -95,6 +99,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "orphan_appointment": ("orphan_reference", "appointment"),
     "orphan_note": ("orphan_reference", "clinical_note"),
     "oversize_file": ("oversize_file", "document"),
+    "large_text_file": ("large_text_file", "document"),
+    "large_pdf": ("large_pdf", "document"),
     "no_crm_user": ("no_crm_user", "practitioner"),
 }
 PATIENT_KINDS = tuple(k for k, (_, o) in KINDS.items() if o != "practitioner")

@@ -4,7 +4,9 @@ File content is never stored: ``file_bytes`` rebuilds it from the document's id 
 practice can declare 100 MB attachments without anyone holding them until a test asks.
 A share (``TEXT_PDF_SHARE``) of the referral letters, lab results and consent forms are real,
 small PDFs of clinical text with planted PHI (``pdf_text``; the size declared is the PDF's);
-every other file is a format signature and random bytes of the declared size.
+every other file is a format signature and random bytes of the declared size. Benchmarks may
+ask for ~100 MB text files and PDFs (``large_text_file`` / ``large_pdf`` dirt): a note's text
+repeated, and a PDF of a note padded with an unreferenced stream (cheap to build).
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ from ferry.sandbox.synth.people import (
 )
 
 SLOT_OVERSIZE = 7
+SLOT_LARGE_TEXT = 5  # the slots of the benchmark-only large files (no patient has 5 others)
+SLOT_LARGE_PDF = 6
+LARGE_FILES = {SLOT_LARGE_TEXT: ("clinical_log", "correspondence", "text/plain", "txt"),
+               SLOT_LARGE_PDF: ("referral_letter", "referral", "application/pdf", "pdf")}
 MB = 1024 * 1024
 DOC_KINDS = (("referral_letter", "referral", "application/pdf", "pdf"),
              ("lab_results", "lab_result", "application/pdf", "pdf"),
@@ -78,11 +84,16 @@ def care_team(ctx: Ctx, c: Core) -> list[PractitionerPatient]:
 def documents(ctx: Ctx, c: Core) -> list[Document]:
     r = ctx.rng("document", c.i)
     n = r.choices((0, 1, 2, 3, 4), (40, 30, 15, 10, 5))[0]
-    slots = list(range(n)) + ([SLOT_OVERSIZE] if "oversize_file" in c.flags else [])
+    slots = list(range(n)) + ([SLOT_OVERSIZE] if "oversize_file" in c.flags else []) + \
+        ([SLOT_LARGE_TEXT] if "large_text_file" in c.flags else []) + \
+        ([SLOT_LARGE_PDF] if "large_pdf" in c.flags else [])
     out = []
     for k in slots:
         stem, cat, mime, ext = r.choice(DOC_KINDS)
-        if k == SLOT_OVERSIZE:
+        if k in LARGE_FILES:
+            size = r.randrange(96 * MB, 104 * MB)
+            stem, cat, mime, ext = LARGE_FILES[k]
+        elif k == SLOT_OVERSIZE:
             size = r.randrange(52 * MB, 140 * MB)
             stem, cat, mime, ext = "mri_series", "imaging", "application/dicom", "dcm"
         else:
@@ -92,7 +103,7 @@ def documents(ctx: Ctx, c: Core) -> list[Document]:
         created = ts_between(r, c.created_at, REF_NOW)
         sid = int(c.id) * 8 + k
         text = pdf_text(ctx, c, sid, cat) if mime == "application/pdf" else None
-        if text is not None:
+        if text is not None and k != SLOT_LARGE_PDF:
             size = len(text_pdf(text.text()))
         out.append(Document(
             source_id=str(sid), created_at=created, updated_at=created,
@@ -110,9 +121,27 @@ def pdf_text(ctx: Ctx, c: Core, doc_id: int, category: str | None) -> Text | Non
     if category not in TEXT_PDF_KINDS or doc_id % 8 == SLOT_OVERSIZE:
         return None
     r = Random(mix(ctx.seed, code("document_text"), doc_id))
-    if r.random() >= TEXT_PDF_SHARE:
+    if r.random() >= TEXT_PDF_SHARE and doc_id % 8 != SLOT_LARGE_PDF:
         return None
     return note_text(ctx, c, r, TEXT_PDF_KINDS[category])
+
+
+def large_text(ctx: Ctx, c: Core, doc_id: int) -> Text:
+    """The clinical text a benchmark's large text file repeats (its PHI is the patient's)."""
+    return note_text(ctx, c, Random(mix(ctx.seed, code("large_text"), doc_id)), "clinical log")
+
+
+def large_bytes(ctx: Ctx, c: Core, doc: Document) -> bytes | None:
+    """Content of a benchmark's large file (``doc.size`` bytes), None for any other file."""
+    sid = int(doc.source_id) if doc.source_id.isdigit() else -1
+    size = doc.size or 0
+    if sid % 8 == SLOT_LARGE_TEXT and doc.mime_type == "text/plain":
+        block = (large_text(ctx, c, sid).text() + "\n").encode()
+        return (block * (size // len(block) + 1))[:size]
+    if sid % 8 == SLOT_LARGE_PDF and doc.mime_type == "application/pdf":
+        text = pdf_text(ctx, c, sid, doc.category)
+        return text_pdf(text.text() if text else "", pad_to=size)
+    return None
 
 
 def file_bytes(seed: int, doc: Document) -> bytes:

@@ -42,7 +42,23 @@ def lines_of(text: str) -> list[str]:
     return out
 
 
-def text_pdf(text: str, title: str = "") -> bytes:
+def text_pdf(text: str, title: str = "", pad_to: int = 0) -> bytes:
+    """The PDF; ``pad_to`` makes it exactly that many bytes (when that is more than the bare
+    PDF) with an unreferenced stream object: a large file that costs nothing to lay out, as
+    readers never decode what no page uses."""
+    out = _pdf(text, title, -1)
+    pad = pad_to - len(out) - 64
+    for _ in range(3):  # the pad's length is written in it: settle the digits
+        if pad < 0:
+            return out
+        out = _pdf(text, title, pad)
+        if len(out) == pad_to:
+            return out
+        pad += pad_to - len(out)
+    return out
+
+
+def _pdf(text: str, title: str, pad: int) -> bytes:
     lines = ([title, ""] if title else []) + lines_of(text)
     pages = [lines[i:i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)] or [[]]
     n = len(pages)
@@ -63,6 +79,8 @@ def text_pdf(text: str, title: str = "") -> bytes:
                     f"<< /Font << /F1 3 0 R >> >> /Contents {5 + 2 * k} 0 R >>".encode())
         objs.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream
                     + b"\nendstream")
+    if pad >= 0:
+        objs.append(b"<< /Length %d >>\nstream\n" % pad + b"0" * pad + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for i, body in enumerate(objs, 1):

@@ -100,10 +100,21 @@ class Practice:
     def file_bytes(self, doc: Document) -> bytes:
         """The content of ``doc`` (exactly ``doc.size`` bytes), built on demand: a real PDF
         of clinical text for a text-bearing PDF (``document_text``), else signature + noise."""
+        large = self._large_bytes(doc)
+        if large is not None:
+            return large
         text = self._document_text(doc)
         if text is not None:
             return text_pdf(text.text())
         return X.file_bytes(self.seed, doc)
+
+    def _large_bytes(self, doc: Document) -> bytes | None:
+        if doc.mime_type not in ("text/plain", "application/pdf") or not doc.source_id.isdigit():
+            return None
+        i = int(doc.source_id) // 8 - H.PATIENT_BASE
+        if not 0 <= i < self.patients:
+            return None
+        return X.large_bytes(self._ctx, self._ctx.core(i), doc)
 
     def document_text(self, doc: Document) -> tuple[str, list[tuple[int, int, str]]] | None:
         """(text, planted PHI spans) of a text-bearing PDF document, None for other files."""
@@ -127,7 +138,9 @@ class Practice:
             return {"long_note": str(key * 16 + C.SLOT_LONG_NOTE),
                     "orphan_note": str(key * 16 + C.SLOT_ORPHAN_NOTE),
                     "orphan_appointment": str(key * 16 + C.SLOT_ORPHAN_APPT),
-                    "oversize_file": str(key * 8 + X.SLOT_OVERSIZE)}.get(kind, str(key))
+                    "oversize_file": str(key * 8 + X.SLOT_OVERSIZE),
+                    "large_text_file": str(key * 8 + X.SLOT_LARGE_TEXT),
+                    "large_pdf": str(key * 8 + X.SLOT_LARGE_PDF)}.get(kind, str(key))
 
         return Ledger(self.seed, self.dirt, self.patients, self._ctx.n_practitioners, ids,
                       lambda j: str(H.PRACTITIONER_BASE + j))
