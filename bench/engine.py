@@ -171,6 +171,9 @@ E2E = ("extract", "prepare", "review", "reviewed", "reconcile")
 def overhead(args: argparse.Namespace, work: Path) -> None:
     from setup_pair import subprocess_env
 
+    if max(args.patients) >= 2000:  # ~1 MB of files per patient: the sandboxes keep no content
+        os.environ["FERRY_SANDBOX_DROP_FILE_CONTENT"] = "1"
+
     print(f"== engine {'end to end' if args.e2e else 'overhead'}, {args.dest}, sandboxes at"
           f" time_scale={args.fast_scale:g} (limits divided away); figures are the engine"
           f" process alone; load average at start {os.getloadavg()[0]:.1f}", flush=True)
