@@ -194,6 +194,10 @@ class Capabilities:
     soft_delete: bool = False  # deleted records linger (e.g. 30 days) before purge
     max_file_bytes: int | None = None
     batch_create: int = 1
+    #: records the engine hands to one ``create`` (0: ``batch_create``). A destination that
+    #: makes one API call per record but runs several at once takes more than its batch, so a
+    #: chunk's intents, and then its outcomes, share one transaction each
+    create_group: int = 0
     batch_update: int = 1
     batch_delete: int = 1
     #: shapes a custom field's logical name into the physical one when known in advance

@@ -6,7 +6,10 @@ schema kind). Points:
 
 * ``after-intent``: the intent is committed, the call not sent;
 * ``after-call``: the destination applied the call, its outcome is not logged yet — the window
-  where the destination holds a write the audit log does not confirm.
+  where the destination holds a write the audit log does not confirm;
+* ``after-row``: one record of a multi-record write applied (a destination with one call per
+  record), the chunk's later records maybe not sent yet: their intents are open too;
+* ``between-calls``: the first of two calls a write needs applied, the second not sent.
 
 e.g. ``after-call:upload:3``, ``after-call:unprovision@custom_field:1``. Unset (every real run)
 it costs one dict lookup per write. Timing-based kills miss these windows under load; a named

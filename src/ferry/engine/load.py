@@ -219,7 +219,7 @@ def _chunks(items: list[Item], size: int) -> Any:
 def _write(ctx: LoadContext, writer: Writer, om: ObjectMap, creates: list[Item],
            updates: list[Item], detail: dict[str, Any], st: MapStats) -> None:
     caps = ctx.dest.capabilities
-    for chunk in _chunks(creates, min(caps.batch_create, ctx.batch_size)):
+    for chunk in _chunks(creates, min(caps.create_group or caps.batch_create, ctx.batch_size)):
         for res in writer.create(om.target, chunk, detail):
             if res.ok:
                 st.created += 1

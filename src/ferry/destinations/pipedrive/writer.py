@@ -8,7 +8,10 @@ are folded into activity/note text (see ``values``).
 Failure contract with the engine: a bad record becomes ``WriteResult.failure(RecordError)`` and the
 batch goes on; a FatalError (budget spent, token refused) is *raised* (see ``batch``), leaving the
 batch's intents open so ``recover`` looks the already-written records up with ``find`` before
-anything is re-sent. Rows of one call run ``workers`` at a time, results in row order.
+anything is re-sent. Rows of one call run ``workers`` at a time, results in row order; the
+engine hands ``create`` up to ``create_group`` rows (one call each), so a chunk's intents and
+outcomes are one transaction each, and a kill mid-chunk (``after-row``) leaves the rows not yet
+sent open for ``recover`` like those sent.
 A create that dies ambiguously (5xx, dropped connection) is resolved the same way at once: look
 the source id up, and re-send only if it is not there.
 """
@@ -78,7 +81,7 @@ class PipedriveDestination(Destination):
     capabilities: ClassVar[Capabilities] = Capabilities(
         custom_objects=False, custom_fields=True, pipelines=True, activity_types=True,
         native_upsert=False, soft_delete=True, max_file_bytes=50 * 2**20, batch_create=1,
-        custom_field_style="hash")
+        create_group=100, custom_field_style="hash")
 
     # -- account -------------------------------------------------------------------------------
     def check(self) -> list[CheckItem]:
@@ -220,6 +223,7 @@ class PipedriveDestination(Destination):
             sid = None if row.get(sid_key) is None else str(row[sid_key])
             dest_id = self._send_create(object_name, body, ref, sid, sid_key)
             self.finder.remember(object_name, sid, dest_id, sid_key)
+            killpoint.reached("after-row", "create", object_name)
             return WriteResult.success(dest_id, created=True)
 
         return run_rows(one, rows, self.workers)
