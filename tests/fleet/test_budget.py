@@ -52,8 +52,10 @@ def _throttled(base_url: str) -> int:
     return int(log["by_status"].get("429", 0))
 
 
-def _workers(creds: dict[str, Any], pg: str | None) -> list[int]:
-    """Two workers list the account at once; returns each one's answered requests."""
+def _workers(creds: dict[str, Any], pg: str | None,
+             scopes: tuple[str, str] = ("account", "account")) -> list[int]:
+    """Two workers list the account at once; returns each one's answered requests. A worker
+    whose client takes the limit to be per key keeps a budget row of its own."""
     ok = [0, 0]
     start = threading.Barrier(2)
     budgets: list[PgBudget] = []
@@ -65,7 +67,7 @@ def _workers(creds: dict[str, Any], pg: str | None) -> list[int]:
         with shared_budget(budget):  # as a fleet activity opens its project
             client = PracticeHubClient(creds["base_url"], [creds["api_key"]],
                                        creds["app_details"], connect_to=creds["connect_to"],
-                                       time_scale=SCALE)
+                                       time_scale=SCALE, limit_scope=scopes[i])
 
         async def go() -> None:
             start.wait()
@@ -90,10 +92,23 @@ def _workers(creds: dict[str, Any], pg: str | None) -> list[int]:
     return ok
 
 
-def test_two_workers_pacing_alone_collide(account: Any) -> None:
+def test_two_workers_pacing_alone_collide(account: Any, pg: str) -> None:
+    """Two budgets for one account (one client takes the limit to be per key): they collide,
+    and every 429 the account answered is counted in the budget rows people watch."""
     creds, base_url = account
-    _workers(creds, None)
+    _workers(creds, pg, scopes=("account", "key"))
     assert _throttled(base_url) > 0  # the sandbox holds the account's limit
+    import psycopg
+
+    from ferry.connectors.ratelimit import account_id
+
+    host = creds["base_url"].split("//")[1].split("/")[0]
+    rows = [account_id("practicehub", host, creds["connect_to"], *k)
+            for k in ((), (creds["api_key"],))]
+    with psycopg.connect(pg) as c:
+        counted = c.execute(f"SELECT sum(refused), count(*) FROM {SCHEMA}.pace WHERE account"
+                            " = ANY(%s)", (rows,)).fetchone()
+    assert counted == (_throttled(base_url), 2)
 
 
 def test_two_workers_sharing_the_budget_earn_no_429(account: Any, pg: str) -> None:

@@ -44,6 +44,9 @@ class SharedBudget(Protocol):
     def defer(self, account: str, seconds: float) -> None:
         """No slot of the account starts before ``seconds`` from now."""
 
+    def refused(self, account: str) -> None:
+        """Count a 429 the account answered (per account, for monitoring: it should stay 0)."""
+
     def take_tokens(self, account: str, day: str, tokens: int, limit: int) -> bool:
         """Add ``tokens`` to the account's spend of ``day`` if it stays within ``limit``
         (atomically across processes); False, and nothing taken, when it would not."""
@@ -81,6 +84,13 @@ def account_id(system: str, *parts: str | None) -> str:
     return f"{system}:{hashlib.sha256(text.encode()).hexdigest()[:24]}"
 
 
+def _count_refusal(limiter: Pacer | SlidingWindow) -> None:
+    limiter.refusals += 1
+    if limiter._shared is not None and limiter.account is not None:
+        with contextlib.suppress(Exception):  # a count for people: never stops a request
+            limiter._shared.refused(limiter.account)
+
+
 class Pacer:
     def __init__(self, interval: float, *, time_scale: float = 1.0,
                  account: str | None = None) -> None:
@@ -90,6 +100,7 @@ class Pacer:
         self._lock = threading.Lock()
         self.account = account
         self._shared = _BUDGET.get() if account and self.interval else None
+        self.refusals = 0
 
     @property
     def shared(self) -> bool:
@@ -143,6 +154,10 @@ class Pacer:
             with contextlib.suppress(Exception):
                 self._shared.defer(self.account, seconds)
 
+    def refused(self) -> None:
+        """The server answered 429: counted here and, shared, in the account's budget row."""
+        _count_refusal(self)
+
     def sent_late(self) -> None:
         """A request left later than its turn (a loaded machine): the account's next turn is
         an interval from now, whichever process takes it."""
@@ -163,6 +178,11 @@ class SlidingWindow:
         self._lock = threading.Lock()
         self.account = account
         self._shared = _BUDGET.get() if account else None
+        self.refusals = 0
+
+    def refused(self) -> None:
+        """The server answered 429: counted here and, shared, in the account's budget row."""
+        _count_refusal(self)
 
     def _shared_turn(self) -> float | None:
         if self._shared is None or self.account is None:

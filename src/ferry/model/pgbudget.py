@@ -1,6 +1,7 @@
 """API rate budgets shared by every worker, as one row per account in PostgreSQL.
 
-A row holds the earliest time the account's next request may leave, on the database's clock.
+A row holds the earliest time the account's next request may leave, on the database's clock,
+and how many 429s the account has answered any worker (``refused``: to watch, it stays 0).
 A worker claims its turn just before it sends: one ``INSERT … ON CONFLICT DO UPDATE … WHERE``
 that moves the time an interval on only if it has come (the row lock serialises claimers
 however many processes and machines there are); a worker that lost asks again when the time
@@ -35,6 +36,9 @@ _DEFER = (
     f"INSERT INTO {SCHEMA}.pace AS p (account, next_at)"
     " VALUES (%(a)s, extract(epoch FROM clock_timestamp()) + %(s)s)"
     " ON CONFLICT (account) DO UPDATE SET next_at = greatest(p.next_at, EXCLUDED.next_at)")
+_REFUSED = (
+    f"INSERT INTO {SCHEMA}.pace AS p (account, next_at, refused) VALUES (%(a)s, {_NOW}, 1)"
+    " ON CONFLICT (account) DO UPDATE SET refused = p.refused + 1")
 _TAKE = (
     f"INSERT INTO {SCHEMA}.tokens AS t (account, day, spent) SELECT %(a)s, %(d)s, %(n)s"
     " WHERE %(n)s <= %(limit)s"
@@ -69,6 +73,9 @@ class PgBudget:
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.pace (account TEXT PRIMARY"
                              " KEY, next_at DOUBLE PRECISION NOT NULL)")
+                # 429s each account answered, whichever worker saw them (monitoring)
+                conn.execute(f"ALTER TABLE {SCHEMA}.pace ADD COLUMN IF NOT EXISTS refused"
+                             " BIGINT NOT NULL DEFAULT 0")
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.tokens (account TEXT NOT"
                              " NULL, day TEXT NOT NULL, spent BIGINT NOT NULL,"
                              " PRIMARY KEY (account, day))")
@@ -95,6 +102,9 @@ class PgBudget:
 
     def defer(self, account: str, seconds: float) -> None:
         self._run(_DEFER, {"a": account, "s": float(seconds)})
+
+    def refused(self, account: str) -> None:
+        self._run(_REFUSED, {"a": account})
 
     def take_tokens(self, account: str, day: str, tokens: int, limit: int) -> bool:
         return self._run(_TAKE, {"a": account, "d": day, "n": int(tokens),

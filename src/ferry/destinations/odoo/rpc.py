@@ -165,6 +165,8 @@ class OdooRpc:
             except xmlrpc.client.Fault as fault:
                 raise from_fault(fault, model=model or "common", method=method or name) from None
             except xmlrpc.client.ProtocolError as err:
+                if err.errcode == 429:
+                    self.pacer.refused()
                 proxy("close")()  # an unread error body would poison the kept-alive connection
                 raise from_protocol(err, time_scale=self.time_scale) from None
             except NETWORK as exc:

@@ -296,6 +296,7 @@ class PipedriveClient:
                 self.ledger.flush()
                 raise err
             if isinstance(err, RateLimited):
+                (self.search_window if search else self.window).refused()
                 self._count("rate_limited", 1)
                 self._count("retries", 1)
                 limited += 1

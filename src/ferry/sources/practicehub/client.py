@@ -291,6 +291,7 @@ class PracticeHubClient:
             hint = retry_after_seconds(response)
             wait = (hint if hint is not None else 1.0) / self.time_scale
             self.pacers[key].defer(wait)
+            self.pacers[key].refused()
             raise RateLimited("rate limited (429)", retry_after=wait, status=429, system=SYSTEM)
         if status >= 500:
             self.stats.server_errors += 1

@@ -46,6 +46,7 @@ class PulseClient:
                 body: dict[str, Any] = r.json()
                 return body
             if r.status_code == 429:
+                self.pacer.refused()
                 raise RateLimited("pulse rate limit", retry_after=retry_after_seconds(r),
                                   status=429, system=SYSTEM)
             if r.status_code >= 500:
