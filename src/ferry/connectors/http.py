@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import http.client
+import json
 import logging
 import random
+import select
+import ssl
+import threading
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from http.cookiejar import CookieJar
 from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -60,7 +67,138 @@ def make_async_client(base_url: str, *, headers: dict[str, str] | None = None,
                              event_hooks={"response": [_alog_response]})
 
 
-NETWORK_ERRORS = (httpx.TransportError, httpx.DecodingError)
+class NetworkError(Exception):
+    """No answer from the server (connection refused, reset, timed out): ``KeepAliveClient``'s
+    counterpart of httpx's TransportError."""
+
+
+NETWORK_ERRORS = (httpx.TransportError, httpx.DecodingError, NetworkError)
+
+
+class Response:
+    """An answer read whole by ``KeepAliveClient``, with the httpx.Response names its callers
+    read (``status_code``, ``headers`` keyed in lower case, ``content``, ``text``, ``json()``)."""
+
+    __slots__ = ("status_code", "headers", "content", "path")
+
+    def __init__(self, status: int, headers: dict[str, str], content: bytes, path: str) -> None:
+        self.status_code, self.headers, self.content, self.path = status, headers, content, path
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def _query(params: dict[str, Any]) -> str:
+    """As httpx writes a query: booleans in lower case, None as empty."""
+    return urlencode({k: ("true" if v is True else "false" if v is False else
+                          "" if v is None else v) for k, v in params.items()})
+
+
+def proxied(base_url: str) -> bool:
+    """Whether the environment sends requests to ``base_url`` through a proxy (httpx honours
+    that; ``KeepAliveClient`` does not)."""
+    parts = urlsplit(base_url)
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(parts.scheme) or proxies.get("all")) and \
+        not urllib.request.proxy_bypass(parts.hostname or "")
+
+
+class KeepAliveClient:
+    """Keep-alive connections over the standard library's ``http.client`` for JSON calls on a
+    hot path (one call per record): about a third of httpx.Client's CPU per call on the same
+    server (bench/http_clients.py). It does what those calls need and no more: JSON or form
+    bodies, a query, answers read whole, idle connections reused by any thread (checked for a
+    server-side close first, dropped after ``keepalive_s``), TLS verified against certifi's
+    roots as httpx does. No proxies, redirects, cookies, compression or multipart: use httpx
+    for those (``proxied``)."""
+
+    def __init__(self, base_url: str, *, headers: dict[str, str] | None = None,
+                 timeout: float = 60.0, keepalive_s: float = 5.0, max_idle: int = 16) -> None:
+        parts = urlsplit(base_url)
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if self.https else 80)
+        self.prefix = parts.path.rstrip("/")
+        self.headers = {"user-agent": f"ferry (python-http.client, httpx {httpx.__version__})",
+                        "accept-encoding": "identity", **(headers or {})}
+        self.timeout = timeout
+        self.keepalive_s = keepalive_s
+        self.max_idle = max_idle
+        self._idle: list[tuple[http.client.HTTPConnection, float]] = []
+        self._lock = threading.Lock()
+        self._tls: ssl.SSLContext | None = None
+        if self.https:
+            import certifi
+
+            self._tls = ssl.create_default_context(cafile=certifi.where())
+
+    def _connection(self) -> http.client.HTTPConnection:
+        now = time.monotonic()
+        with self._lock:
+            while self._idle:
+                conn, since = self._idle.pop()
+                sock = conn.sock
+                # readable while idle: the server closed it (or sent junk); never reuse that
+                if sock is not None and now - since < self.keepalive_s and \
+                        not select.select([sock], [], [], 0)[0]:
+                    return conn
+                conn.close()
+        if self.https:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
+                                               context=self._tls)
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+
+    def request(self, method: str, url: str, *, params: dict[str, Any] | None = None,
+                json: Any = None, data: dict[str, Any] | None = None) -> Response:
+        path = self.prefix + url
+        target = path + "?" + _query(params) if params else path
+        headers = self.headers
+        body = None
+        if json is not None:
+            body = _dumps(json).encode()
+            headers = {**headers, "content-type": "application/json"}
+        elif data is not None:
+            body = urlencode(data).encode()
+            headers = {**headers, "content-type": "application/x-www-form-urlencoded"}
+        conn = self._connection()
+        try:
+            conn.request(method, target, body=body, headers=headers)
+            answer = conn.getresponse()
+            content = answer.read()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise NetworkError(f"{type(exc).__name__} on {method} {path}") from exc
+        if answer.will_close:
+            conn.close()
+        else:
+            with self._lock:
+                if len(self._idle) < self.max_idle:
+                    self._idle.append((conn, time.monotonic()))
+                    conn = None  # type: ignore[assignment]
+            if conn is not None:
+                conn.close()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %s", method, path, answer.status)
+        return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()},
+                        content, path)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn, _ in idle:
+            conn.close()
+
+
+#: JSON as httpx sends it (compact, UTF-8, no NaN)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 def retry_after_seconds(response: httpx.Response, now: dt.datetime | None = None

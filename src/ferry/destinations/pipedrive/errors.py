@@ -20,8 +20,6 @@ import re
 import time
 from typing import Any
 
-import httpx
-
 from ferry.errors import (
     BudgetExhausted,
     ConnectorError,
@@ -36,7 +34,7 @@ _FIELD_MSG = re.compile(r'^"(?P<field>[\w.\[\]]+)" (?P<rest>[a-z0-9 ,\-\[\]()|]{
 _SAFE_TEXT = re.compile(r"^[A-Za-z ,.'()\-]{1,120}$")
 
 
-def _body(response: httpx.Response) -> dict[str, Any]:
+def _body(response: Any) -> dict[str, Any]:
     try:
         data = response.json()
     except ValueError:
@@ -51,7 +49,7 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
-def is_daily_exhaustion(response: httpx.Response, body: dict[str, Any]) -> bool:
+def is_daily_exhaustion(response: Any, body: dict[str, Any]) -> bool:
     """Daily-budget 429 vs burst 429: the documented body text, else a wait beyond the window."""
     text = str(body.get("error", "")).lower()
     if "daily" in text or "budget" in text:
@@ -69,8 +67,9 @@ def field_and_reason(body: dict[str, Any]) -> tuple[str | None, str]:
     return None, error if _SAFE_TEXT.match(error) else ""
 
 
-def to_error(response: httpx.Response, ref: str) -> ConnectorError:
-    """The Ferry error for a non-2xx response about record ``ref``."""
+def to_error(response: Any, ref: str) -> ConnectorError:
+    """The Ferry error for a non-2xx response (httpx's or ``connectors.http.Response``) about
+    record ``ref``."""
     status = response.status_code
     body = _body(response)
     kw: dict[str, Any] = {"status": status, "system": SYSTEM}

@@ -1,0 +1,123 @@
+"""The keep-alive client the Pipedrive connector sends its JSON calls through (http.client):
+bodies and queries as httpx writes them, connections reused, a connection the server closed
+while idle never reused, no answer raised as a network error, httpx kept behind a proxy."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from ferry.connectors.http import NETWORK_ERRORS, KeepAliveClient, NetworkError, proxied
+from ferry.destinations.pipedrive.client import PipedriveClient
+
+
+class Echo(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    server: Any
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1
+
+    def _answer(self) -> None:
+        size = int(self.headers.get("content-length") or 0)
+        body = json.dumps({"method": self.command, "path": self.path,
+                           "type": self.headers.get("content-type"),
+                           "body": self.rfile.read(size).decode()}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.send_header("X-RateLimit-Remaining", "7")
+        self.end_headers()
+        self.wfile.write(body)
+        if self.server.drop_after:  # close without saying so, as an idle timeout does
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def finish(self) -> None:
+        super().finish()
+        if self.close_connection:
+            self.request.shutdown(socket.SHUT_RDWR)
+            self.server.closed.set()
+
+    def log_message(self, *_: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    srv.connections, srv.drop_after, srv.closed = 0, False, threading.Event()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def _url(srv: Any) -> str:
+    return f"http://127.0.0.1:{srv.server_address[1]}/base"
+
+
+def test_bodies_queries_and_reuse(server: Any) -> None:
+    client = KeepAliveClient(_url(server), headers={"x-api-token": "t"})
+    payload = {"name": "Zoë", "n": 1, "tags": [True, None]}
+    r = client.request("POST", "/api/v2/persons", json=payload)
+    seen = r.json()
+    assert r.is_success and r.headers["x-ratelimit-remaining"] == "7"
+    assert seen["path"] == "/base/api/v2/persons" and seen["type"] == "application/json"
+    assert seen["body"].encode() == httpx.Request("POST", "http://x", json=payload).content
+    seen = client.request("GET", "/api/v2/persons", params={"ids": "1,2", "x": True}).json()
+    assert seen["path"] == "/base/api/v2/persons?" + str(
+        httpx.QueryParams({"ids": "1,2", "x": True}))
+    seen = client.request("PUT", "/api/v1/files/3", data={"description": "[ferry-id:a b]"}).json()
+    assert seen["type"] == "application/x-www-form-urlencoded"
+    assert seen["body"] == "description=%5Bferry-id%3Aa+b%5D"
+    assert server.connections == 1  # one connection for the three calls
+    client.close()
+
+
+def test_connection_closed_by_the_server_is_not_reused(server: Any) -> None:
+    client = KeepAliveClient(_url(server))
+    server.drop_after = True
+    assert client.request("POST", "/a", json={}).is_success
+    assert server.closed.wait(10)
+    server.drop_after = False
+    # sent on the closed connection, this POST would get no answer (RemoteDisconnected): a
+    # create would turn ambiguous and cost a lookup, for a close the client could see
+    assert client.request("POST", "/b", json={}).json()["path"] == "/base/b"
+    assert server.connections == 2
+    client.close()
+
+
+def test_no_answer_is_a_network_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, not listening: the connection is refused
+        client = KeepAliveClient(f"http://127.0.0.1:{port}", timeout=5)
+        with pytest.raises(NetworkError) as err:
+            client.request("GET", "/x")
+    assert isinstance(err.value, NETWORK_ERRORS)
+
+
+def test_a_proxy_keeps_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert proxied("https://acme.pipedrive.com")
+    client = PipedriveClient("https://acme.pipedrive.com", "t", burst=20, daily_budget=100)
+    assert client.lean is None  # httpx honours the proxy; the keep-alive client would not
+    client.close()
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.delenv("https_proxy", raising=False)
+    client = PipedriveClient("https://acme.pipedrive.com", "t", burst=20, daily_budget=100)
+    assert client.lean is not None
+    client.close()
