@@ -1,16 +1,21 @@
-"""Estimate vs measured, per step, on the sandboxes (PracticeHub → Pipedrive).
+"""Estimate vs measured, per step, on the sandboxes (PracticeHub → each destination).
 
-    python bench/estimate_calibration.py [--patients 20] [--time-scale 1] [--source-scale 10]
-                                         [--sample 20] [--hogs 0]
-    python bench/estimate_calibration.py --calibrate     # CPU-s per call, per step
+    python bench/estimate_calibration.py [--dest all|pipedrive|salesforce|odoo] [--patients 20]
+                                         [--time-scale T] [--source-scale 10] [--sample 20]
+                                         [--hogs 0]
+    python bench/estimate_calibration.py --calibrate     # CPU-s per step: fixed and per call
 
 Runs the CLI in process: extract, prepare, sample, run, reconcile, rollback. For each step it
 prints the API calls the sandboxes logged, the wall time and the process CPU time beside what
-``ferry estimate`` says for the same project (its staged counts, its mapping, each system's
-time-scale as ferry.yaml gives it). ``--calibrate`` runs with the limits scaled away (time-scale
-2000) and prints the CPU seconds per call of each step: the ``CPU_PER_CALL`` constants in
-``ferry.engine.estimate`` come from it (the sandboxes run in this process, so their share of
-each call is in the figure). ``--hogs N`` starts N busy-loop processes for the run.
+``ferry estimate`` says for the same project just before the step (its staged counts, its
+mapping, each system's time-scale as ferry.yaml gives it, this machine's CPU share then), and
+where the wall time went (before the first call, first to last call; 429s). The destination's
+time-scale defaults to 1 (its real limits), 10 for Odoo (whose pace is Ferry's own 1 call/s
+courtesy, not a limit of the API). ``--calibrate`` runs with the limits scaled away
+(time-scale 2000) at two practice sizes and fits, per step, the fixed CPU and the CPU per call:
+each system's ``Limits.cpu`` in ``ferry.engine.estimate`` comes from it (the sandboxes run in
+this process, so their share of each call is in the figure). ``--hogs N`` starts N busy-loop
+processes for the run.
 """
 
 from __future__ import annotations
@@ -31,37 +36,83 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 STEPS = ("extract", "prepare", "sample", "load", "reconcile", "rollback")
 
 
+def log(base: str) -> list[dict[str, Any]]:
+    # the Salesforce sandbox serves TLS with its own certificate authority
+    return list(httpx.get(base + "/_sandbox/requests", timeout=60, verify=False).json()
+                ["requests"])
+
+
 def calls(base: str) -> int:
-    body = httpx.get(base + "/_sandbox/requests", timeout=60).json()
-    return len(body["requests"] if isinstance(body, dict) else body)
+    return len(log(base))
+
+
+def settle_review(path: Path) -> None:
+    """The fields `ferry map` leaves to review are left out (as a user unsure of them would)."""
+    from ferry.mapping import mapping_file
+
+    doc = mapping_file.load(path)
+    for om in doc.objects:
+        for fm in om.fields:
+            if fm.status == "review":
+                fm.status, fm.reason = "ignored", "left out by the bench"
+    mapping_file.save(doc, path)
 
 
 def measure(patients: int, time_scale: float, source_scale: float, sample: int,
-            seed: int = 3) -> dict[str, Any]:
+            seed: int = 3, dest: str = "pipedrive") -> dict[str, Any]:
     from typer.testing import CliRunner
 
     from ferry.cli.app import app
-    from ferry.engine.estimate import estimate_project
+    from ferry.engine.estimate import estimate_project, machine_share
     from ferry.sandbox.harness import start_pair
 
     tmp = Path(tempfile.mkdtemp(prefix="ferry-cal-"))
+    rpcs: list[str] = []  # Odoo's calls by model and method (its log shows only the path)
+    if os.environ.get("CAL_PATHS"):
+        from ferry.destinations.odoo.rpc import OdooRpc
+
+        execute = OdooRpc.execute
+
+        def counted(self: Any, model: str, method: str, *args: Any, **kw: Any) -> Any:
+            rpcs.append(f"{model}.{method}")
+            return execute(self, model, method, *args, **kw)
+
+        OdooRpc.execute = counted  # type: ignore[method-assign]
     runner = CliRunner()
     measured: dict[str, dict[str, float]] = {}
     with start_pair(tmp / "clinic", patients=patients, seed=seed, time_scale=time_scale,
+                    destination=dest,
                     source_time_scale=source_scale, env_prefix="FERRY_CAL_") as pair:
-        src, dst = pair.source_info["base_url"], pair.dest_info["base_url"]
+        bases = [pair.source_info["base_url"], pair.dest_info["base_url"]]
         root = str(pair.project.root)
-        est: dict[str, Any] = {}
+        shares: dict[str, float] = {}
 
         def step(name: str, *args: str) -> None:
-            c0 = calls(src) + calls(dst)
-            t0, p0 = time.monotonic(), time.process_time()
+            shares[name] = machine_share()  # what `ferry estimate` would take now
+            n0 = {b: calls(b) for b in bases}
+            w0, t0, p0 = time.time(), time.monotonic(), time.process_time()
             res = runner.invoke(app, [*args, "-p", root], env={"COLUMNS": "80"}, input="y\n")
             secs, cpu = time.monotonic() - t0, time.process_time() - p0
+            # where the time went: before the first call, between first and last, after
+            ts = sorted(e["t"] for b in bases for e in log(b)[n0[b]:])
+            slow = sum(e["status"] == 429 for b in bases for e in log(b)[n0[b]:])
+            if os.environ.get("CAL_PATHS"):  # what each step sends, by endpoint
+                import re
+                from collections import Counter
+
+                ids = re.compile(r"/[0-9a-zA-Z]{15,18}\b|/\d+")
+                hist = Counter(e["method"] + " " + ids.sub("/N", e["path"])
+                               for b in bases for e in log(b)[n0[b]:])
+                hist.update(rpcs)
+                rpcs.clear()
+                print(f"--- {name}: " + ", ".join(f"{k} x{v}" for k, v in hist.most_common()),
+                      file=sys.stderr)
             if res.exit_code not in (0, 1):
                 raise RuntimeError(f"{name}: {res.output[-2000:]}")
-            measured[name] = {"calls": calls(src) + calls(dst) - c0, "seconds": secs,
-                              "cpu": cpu, "load": os.getloadavg()[0]}
+            measured[name] = {"calls": len(ts), "seconds": secs, "cpu": cpu,
+                              "load": os.getloadavg()[0], "429": slow,
+                              "before": ts[0] - w0 if ts else secs,
+                              "span": ts[-1] - ts[0] if ts else 0.0}
             if os.environ.get("CAL_DEBUG"):
                 import traceback
 
@@ -69,58 +120,92 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
                 if res.exc_info and not isinstance(res.exception, SystemExit):
                     traceback.print_exception(*res.exc_info, file=sys.stderr)
 
+        rpcs.clear()
         # everything migrates, as the estimate assumes: BAA recorded, PHI items approved
         runner.invoke(app, ["check", "--baa-by", "bench", "--baa-ref", "BAA-1", "-p", root])
         step("extract", "extract")
         runner.invoke(app, ["map", "-p", root])
+        settle_review(pair.project.mapping_path)
         runner.invoke(app, ["map", "--confirm", "-p", root])
         runner.invoke(app, ["review", "--show", "0", "--rule", "approve", "-p", root])
-        # the estimate a user would get at this point: map confirmed, data staged
-        est = estimate_project(pair.project, sample_size=sample)
+        if os.environ.get("CAL_PATHS"):
+            for p in estimate_project(pair.project, sample_size=sample)["load_by_object"]:
+                print(f"  est load {p}", file=sys.stderr)
         step("prepare", "prepare")
         step("sample", "sample", "--size", str(sample))
         step("load", "run")
         step("reconcile", "reconcile")
         step("rollback", "rollback", "--yes")
-    rows = []
-    for s in est["steps"]:
-        m = measured.get(s["step"])
-        if m is not None:
-            rows.append({"step": s["step"], "est_calls": s["calls"], "est_s": s["seconds"],
+        # the estimate from the staged counts and the confirmed map (as after `ferry map
+        # --confirm`: nothing it reads changed since), at the share each step began with
+        rows = []
+        for name, m in measured.items():
+            s = {e["step"]: e for e in estimate_project(
+                pair.project, sample_size=sample, cpu_share=shares[name])["steps"]}[name]
+            rows.append({"step": name, "est_calls": s["calls"], "est_s": s["seconds"],
                          "est_cpu": s.get("cpu_seconds", 0.0), "bound": s.get("bound", ""),
-                         **m})
-    return {"patients": patients, "time_scale": time_scale, "source_scale": source_scale,
-            "rows": rows}
+                         "share": shares[name], **m})
+    return {"dest": dest, "patients": patients, "time_scale": time_scale,
+            "source_scale": source_scale, "rows": rows}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--patients", type=int, default=20)
-    ap.add_argument("--time-scale", type=float, default=1.0, help="the destination's")
+    ap.add_argument("--time-scale", type=float, default=0.0,
+                    help="the destination's (default: 1, Odoo 10)")
     ap.add_argument("--source-scale", type=float, default=10.0, help="the source's")
     ap.add_argument("--sample", type=int, default=20)
     ap.add_argument("--hogs", type=int, default=0)
     ap.add_argument("--calibrate", action="store_true")
+    ap.add_argument("--dest", default="all", help="pipedrive, salesforce, odoo or all")
     a = ap.parse_args()
     if a.calibrate:
         a.time_scale = a.source_scale = 2000.0
     hogs = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(a.hogs)]
+    dests = ("pipedrive", "salesforce", "odoo") if a.dest == "all" else (a.dest,)
     try:
-        out = measure(a.patients, a.time_scale, a.source_scale, a.sample)
+        for d in dests:
+            scale = a.time_scale or {"odoo": 10.0}.get(d, 1.0)
+            out = measure(a.patients, scale, a.source_scale, a.sample, dest=d)
+            report(out, a)
+            if a.calibrate:
+                small = measure(max(2, a.patients // 3), scale, a.source_scale, a.sample, dest=d)
+                report(small, a)
+                fit(d, small, out)
     finally:
         for h in hogs:
             h.kill()
             h.wait()
-    print(f"{out['patients']} patients, destination time-scale {out['time_scale']:g}, source"
-          f" {out['source_scale']:g}, sample {a.sample}, {a.hogs} CPU hog(s)")
+
+
+def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
+    """Fixed CPU and CPU per call per step, from the two sizes (the line through both)."""
+    a = {r["step"]: r for r in small["rows"]}
+    print(f"{dest} Limits.cpu = {{")
+    for r in big["rows"]:
+        s = a[r["step"]]
+        dc = r["calls"] - s["calls"]
+        per = max(0.0, (r["cpu"] - s["cpu"]) / dc) if dc > 0 else r["cpu"] / max(r["calls"], 1)
+        fixed = max(0.0, r["cpu"] - per * r["calls"])
+        print(f'    "{r["step"]}": ({fixed:.2f}, {per:.4f}),')
+    print("}")
+
+
+def report(out: dict[str, Any], a: argparse.Namespace) -> None:
+    print(f"{out['dest']}: {out['patients']} patients, destination time-scale"
+          f" {out['time_scale']:g}, source {out['source_scale']:g}, sample {a.sample},"
+          f" {a.hogs} CPU hog(s)")
     print(f"{'step':<10} {'calls':>6} {'est':>6} {'est s':>7} {'meas s':>7} {'err%':>5}"
-          f" {'cpu s':>6} {'cpu/call ms':>11} {'bound':>6} {'load':>5}")
+          f" {'cpu s':>6} {'cpu/call ms':>11} {'bound':>6} {'share':>5} {'load':>5}"
+          f" {'before':>6} {'span':>6} {'429':>4}")
     for r in out["rows"]:
         err = 100 * (r["est_s"] - r["seconds"]) / max(r["seconds"], 0.001)
         print(f"{r['step']:<10} {r['calls']:>6.0f} {r['est_calls']:>6} {r['est_s']:>7.1f}"
               f" {r['seconds']:>7.1f} {err:>+5.0f} {r['cpu']:>6.2f}"
               f" {1000 * r['cpu'] / max(r['calls'], 1):>11.1f} {r['bound']:>6}"
-              f" {r['load']:>5.1f}")
+              f" {r['share']:>5.2f} {r['load']:>5.1f} {r['before']:>6.1f} {r['span']:>6.1f}"
+              f" {r['429']:>4}")
 
 
 if __name__ == "__main__":

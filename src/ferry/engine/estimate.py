@@ -17,7 +17,8 @@ time is about max(extract, load): ``migration_seconds``.
 from __future__ import annotations
 
 import math
-import os
+import statistics
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -67,6 +68,13 @@ class Limits:
     #: deletions are found by listing every id (no list of deletions at the source): a delta
     #: pass then reads each object whole, one request per page, after one probe of the list
     delta_sweep: bool = False
+    #: after a full window the server says when it frees a slot, rounded up to this many
+    #: seconds, and the client holds until then (Pipedrive: whole seconds); None: no such hold
+    reset_s: float | None = None
+    #: real seconds per call of an unpaced system (a local file's open, a round trip)
+    latency_s: float = 0.0
+    #: Ferry's CPU-seconds per step with this system: (fixed, per call); see ``CPU_DEFAULT``
+    cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
     notes: str = ""
 
     def cost(self, op: str, obj: str) -> int:
@@ -81,9 +89,12 @@ SOURCES: dict[str, Limits] = {
                           lists=20,
                           notes="1 request/s per account (PracticeHub docs); extra keys help only"
                                 " if the limit is applied per key"),
-    "clinic_csv": Limits("CSV export", None, 10_000, notes="local files; parsing speed only"),
-    "fhir_bulk": Limits("FHIR Bulk Data", None, 10_000, notes="NDJSON files; parsing speed"),
-    "pulse": Limits("Pulse CSV export", None, 10_000, notes="CSV export folder"),
+    "clinic_csv": Limits("CSV export", None, 10_000, latency_s=0.05,
+                         notes="local files; parsing speed only"),
+    "fhir_bulk": Limits("FHIR Bulk Data", None, 10_000, latency_s=0.05,
+                        notes="NDJSON files; parsing speed"),
+    "pulse": Limits("Pulse CSV export", None, 10_000, latency_s=0.05,
+                    notes="CSV export folder"),
 }
 PIPEDRIVE_GROWTH = 30_000 * 2
 DESTINATIONS: dict[str, Limits] = {
@@ -92,16 +103,18 @@ DESTINATIONS: dict[str, Limits] = {
         {"create": 5, "update": 5, "delete": 3, "read": 1, "list": 10, "create:note": 10,
          "upload": 10, "create:activity": 5},
         # the client's window is 2 s × 1.1 + 30 ms real (destinations/pipedrive/client.py)
-        per_key=False, burst=40, pace=1.1, jitter_s=0.03,
+        per_key=False, burst=40, pace=1.1, jitter_s=0.03, reset_s=1.0,
         notes="Growth plan, 1 seat: 60,000 tokens/day per company (30,000 ×"
                              " multiplier × seats); burst 40 requests / 2 s per token"),
-    "salesforce": Limits("Salesforce", 10.0, 2000, 200, 100_000,
+    # no per-second limit (only concurrent long calls and the daily allocation): Ferry sends
+    # one call after the other, so its own CPU (and the network's round trip) sets the pace
+    "salesforce": Limits("Salesforce", None, 2000, 200, 100_000,
                          {"create": 1, "update": 1, "delete": 1, "read": 1, "list": 1,
                           "upload": 1},
                          notes="100,000 API requests / 24 h (Enterprise org baseline);"
                                " 200 records per sObject-collection call"),
-    "odoo": Limits("Odoo", 4.0, 500, 100, None, notes="no documented limit; 1 call in flight"
-                   " per database, batches of 100"),
+    "odoo": Limits("Odoo", 1.0, 500, 100, None, notes="no documented limit; Ferry paces 1"
+                   " call/s by default (destination.requests_per_second), batches of 100"),
 }
 #: how each object lands when no mapping says otherwise: op (create/update/upload/none), object
 DEFAULT_ROUTE: dict[str, tuple[str, str]] = {
@@ -157,52 +170,89 @@ def _routes(doc: MappingDoc | None, counts: dict[str, int]
     return out
 
 
-#: Ferry's CPU per step, in CPU-seconds: a fixed part (open the project and the store, write
-#: the reports) and a part per API call (build, send and log the call; the sandboxes answer in
-#: the same process, so their share is in the figure). Measured with
-#: ``bench/estimate_calibration.py --calibrate`` (PracticeHub → Pipedrive, time-scale 2000 so
-#: no pacing, process CPU time per step; fixed and per-call parts fitted over 6 and 20
-#: patients, 2026-12-06). On the sandboxes a step is CPU bound when these exceed its pacing.
-CPU_FIXED: dict[str, float] = {"extract": 0.1, "prepare": 0.3, "sample": 0.3, "load": 0.4,
-                               "reconcile": 0.3, "rollback": 0.5}
-CPU_PER_CALL: dict[str, float] = {"extract": 0.012, "prepare": 0.0055, "sample": 0.005,
-                                  "load": 0.0043, "reconcile": 0.0045, "rollback": 0.0021}
+#: Ferry's CPU per step, in CPU-seconds: (a fixed part: open the project and the store, write
+#: the reports; a part per API call: build, send and log the call, and on the sandboxes, which
+#: answer in the same process, their share too). Fitted by ``bench/estimate_calibration.py
+#: --calibrate`` (time-scale 2000 so no pacing; process CPU per step at two practice sizes)
+#: per destination, in each system's ``Limits.cpu``; these are the fallback for a system not
+#: calibrated. A step is CPU bound when this, at the machine's share of a core, exceeds its
+#: pacing.
+CPU_DEFAULT: dict[str, tuple[float, float]] = {
+    "extract": (0.1, 0.012), "prepare": (0.3, 0.0055), "sample": (0.3, 0.005),
+    "load": (0.4, 0.0043), "reconcile": (0.3, 0.0045), "rollback": (0.5, 0.0021)}
 
 
-def _seconds(calls: int, lim: Limits, keys: int, scale: float = 1.0) -> float:
-    """Wall seconds the pacing alone takes for ``calls`` in one step.
+def _seconds(calls: int, lim: Limits, keys: int, scale: float = 1.0, busy: float = 0.0
+             ) -> float:
+    """Wall seconds for ``calls`` in one step: the pacing, and each call's own ``busy`` wall
+    seconds (Ferry's CPU for it at the machine's share of a core; 0: the pacing alone).
 
     ``scale`` is the system's time-scale (a sandbox's ``--time-scale`` divides every limit
-    window; 1 for the real service). The first ``burst`` calls go at once."""
+    window; 1 for the real service). A sliding window lets ``burst`` calls go together, then
+    the next ones wait for the window: calls go in groups, not one by one (11 calls at 3 per
+    2 s take 3 windows, where a smooth rate would say 2.7), and a group's calls take their CPU
+    one after the other. After a full window a server that sends its reset in whole seconds
+    (``reset_s``) holds the client that long from the group's last call."""
+    if calls <= 0:
+        return 0.0
     if not lim.rps:
-        return calls * 0.05  # local files / unthrottled: per-call overhead only
+        return calls * (lim.latency_s + busy)
     rate = lim.rps * (keys if lim.per_key else 1)
     burst = max(lim.burst, 1)
-    # a sliding window lets ``burst`` calls go together, then the next ones wait a whole
-    # window: after the first window, calls go in groups, not one by one (11 calls at 3 per
-    # 2 s take 3 windows, where a smooth rate would say 2.7)
     window = burst * lim.pace / (rate * scale) + lim.jitter_s
-    return max(0, math.ceil(calls / burst) - 1) * window
+    group = burst * busy  # the group's own CPU, its last call's included
+    server = burst / (rate * scale)  # the server's window
+    if lim.reset_s is not None and (burst - 1) * busy < server:  # the group fills it
+        left = server - (burst - 1) * busy
+        # a sandbox at another time-scale sends its reset exactly; a real service (time-scale
+        # 1, as the sandbox emulates it there) rounds it up
+        hold = math.ceil(left / lim.reset_s) * lim.reset_s if lim.reset_s and scale == 1 \
+            else left
+        group += hold
+    full, last = divmod(calls, burst)
+    if not last:
+        full, last = full - 1, burst
+    return full * max(window, group) + last * busy
 
 
-def machine_share() -> float:
-    """The share of one core Ferry can expect on this machine now: the cores over the
-    runnable processes (the 1-minute load average, plus Ferry itself), at most 1."""
+def probe_share(wall_s: float = 0.08) -> float:
+    """The share of one core this thread got over ``wall_s``: the CPU time of a busy loop
+    held that long over the wall time it took."""
+    clock = time.thread_time  # this thread's CPU: other threads of the process do not count
+    w0, c0 = time.perf_counter(), clock()
+    while time.perf_counter() - w0 < wall_s:
+        sum(range(2000))  # a fixed slice of work (~20 µs) between two reads of the clocks
+    wall, cpu = time.perf_counter() - w0, clock() - c0
+    return max(0.05, min(1.0, cpu / wall))
+
+
+def machine_share(probes: int = 5) -> float:
+    """The share of one core a CPU-bound Ferry gets on this machine now: the median of a few
+    short probes (``probe_share``; 0.4 s in all), so a passing burst of another process does
+    not set it (a single 0.15 s probe ranged 0.09-0.34 at a steady load; the median of five
+    0.08 s ones, 0.21-0.32).
+
+    The 1-minute load average it replaces lags and counts threads that wait on I/O: on the
+    shared 2-core machine it said 0.1 where Ferry got 0.25, and missed both ways (the sample
+    44 % over at low load, prepare 25 % under with two CPU hogs)."""
     try:
-        load = os.getloadavg()[0]
-    except OSError:  # no load average on this platform: assume a core of its own
+        return statistics.median(probe_share() for _ in range(max(probes, 1)))
+    except (OSError, AttributeError):  # no per-thread CPU clock here: a core of its own
         return 1.0
-    return max(0.05, min(1.0, (os.cpu_count() or 1) / (load + 1.0)))
 
 
-def _wall(step: str, calls: int, paced: float, cpu_share: float) -> tuple[float, float, str]:
-    """(wall seconds, CPU seconds, what binds): the fixed CPU runs before the first call and
-    after the last; the per-call CPU overlaps the pacing's waits, so the slower of the two."""
-    cpu_calls = calls * CPU_PER_CALL.get(step, 0.0)
-    fixed = CPU_FIXED.get(step, 0.0)
+def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
+               cpu_share: float, unpaced: int = 0) -> tuple[float, float, float, str]:
+    """(wall seconds, pacing alone, CPU seconds, what binds) for a step of ``calls`` paced
+    calls (and ``unpaced`` ones, e.g. file downloads): the fixed CPU runs before the first
+    call and after the last; each call's CPU runs between the pacing's waits."""
+    fixed, per_call = lim.cpu.get(step, CPU_DEFAULT.get(step, (0.0, 0.0)))
     share = max(cpu_share, 0.01)
-    busy = cpu_calls / share
-    return fixed / share + max(paced, busy), fixed + cpu_calls, "rate" if paced >= busy else "cpu"
+    busy = per_call / share
+    paced = _seconds(calls, lim, keys, scale)
+    wall = fixed / share + _seconds(calls, lim, keys, scale, busy) + unpaced * busy
+    cpu = fixed + (calls + unpaced) * per_call
+    return wall, paced, cpu, "rate" if paced >= (calls + unpaced) * busy else "cpu"
 
 
 def _price(lim: Limits, dest: Destination | None, op: str, target: str, n: int
@@ -225,17 +275,20 @@ def _price(lim: Limits, dest: Destination | None, op: str, target: str, n: int
 
 
 def _writes(routes: list[tuple[str, str, str, str, int]], lim: Limits,
-            dest: Destination | None) -> list[dict[str, Any]]:
-    """Calls per way records land. An update first reads the record's current values (the
-    before-image rollback restores), so it costs a read as well."""
+            dest: Destination | None, batch_size: int = 100) -> list[dict[str, Any]]:
+    """Calls per way records land. Updates go to the writer ``batch_size`` rows at a time
+    (the project's ``options.batch_size``) and each such chunk first reads its records' current
+    values in one read (the before-images rollback restores), priced as the destination reads
+    that many ids (Pipedrive: one list call by ids, Salesforce: one query per 200)."""
     out = []
     for name, obj, op, target, n in routes:
         calls, tokens = _price(lim, dest, op, target, n)
         if op == "update":
-            batch = max(getattr(getattr(dest, "capabilities", None), "batch_update", 1) or 1, 1)
-            chunks = math.ceil(n / batch)
-            rc, rt = _price(lim, dest, "read", target, min(n, batch))
-            calls, tokens = calls + chunks * rc, tokens + chunks * rt
+            size = max(batch_size, 1)
+            full, rest = divmod(n, size)
+            for chunk, times in ((size, full), (rest, 1 if rest else 0)):
+                rc, rt = _price(lim, dest, "read", target, chunk)
+                calls, tokens = calls + times * rc, tokens + times * rt
         out.append({"map": name, "object": obj, "op": op, "target": target, "records": n,
                     "calls": calls, "tokens": tokens})
     return out
@@ -256,11 +309,11 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
              dest: Destination | None = None, delta_passes: int = 48,
              sample_counts: dict[str, int] | None = None, sample_size: int = 200,
              source_scale: float = 1.0, dest_scale: float = 1.0,
-             cpu_share: float | None = 1.0) -> dict[str, Any]:
+             cpu_share: float | None = 1.0, batch_size: int = 100) -> dict[str, Any]:
     """Per-step calls, tokens and durations, the overlapped timeline and the budget days.
 
-    A step's wall time is the larger of its API pacing and Ferry's CPU for its calls, plus its
-    fixed CPU (``CPU_FIXED``/``CPU_PER_CALL``). ``sample_counts``: the records ``ferry sample``
+    A step's wall time is its API pacing with Ferry's CPU for each call between the waits,
+    plus its fixed CPU (``Limits.cpu``, else ``CPU_DEFAULT``; see ``_seconds``). ``sample_counts``: the records ``ferry sample``
     would take per object (``select_sample`` on the store); the run then writes only the rest.
     ``source_scale``/``dest_scale``: each system's time-scale (sandboxes; 1 for real services).
     ``cpu_share``: the share of one core Ferry gets (1 on a machine of its own; None: this
@@ -274,17 +327,18 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         pages["(empty or absent lists)"] = source.lists - len(pages)
     extract_calls = {o: c + (counts.get(o, 0) if o == "document" else 0)
                      for o, c in pages.items()}
+    downloads = sum(extract_calls.values()) - sum(pages.values())
     ex_s = _seconds(sum(pages.values()), source, source_keys, source_scale)
     first_s = _seconds(sum(c for o, c in pages.items() if o in FIRST), source,
                        source_keys, source_scale)
     routes = _routes(doc, counts)
-    full = _writes(routes, destination, dest)  # the whole migration, as if no sample ran
+    full = _writes(routes, destination, dest, batch_size)  # the whole migration, as if no sample ran
     if sample_counts is None:
         sample_counts = _slice(counts, sample_size)
     rest = {o: max(0, n - sample_counts.get(o, 0)) for o, n in counts.items()}
     in_slice = _writes(_routes(doc, {o: n for o, n in sample_counts.items() if n}),
-                       destination, dest)
-    per_object = _writes(_routes(doc, rest), destination, dest)  # what the run writes
+                       destination, dest, batch_size)
+    per_object = _writes(_routes(doc, rest), destination, dest, batch_size)  # the run's
     targets = {p["target"] for p in full}
     # listings around the writes (measured): users for the owners, the written objects' field
     # lists and one page of each target (the finder's id index); the sample lists users twice
@@ -295,17 +349,17 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     budget = destination.daily_budget
     budget_days = 1
     load_s = rate_s
+    days_s = 0.0  # the load's wall time when the daily budget binds
     if budget and full_tokens > budget:
         budget_days = math.ceil(full_tokens / budget)
         last = full_tokens - (budget_days - 1) * budget
-        load_s = max(rate_s, (budget_days - 1) * DAY_S / dest_scale
-                     + rate_s * last / max(full_tokens, 1))
+        days_s = (budget_days - 1) * DAY_S / dest_scale + rate_s * last / max(full_tokens, 1)
+        load_s = max(rate_s, days_s)
     n_schema = sum(len(v) for v in doc.custom_fields.values()) + len(doc.pipelines) * 5 \
         if doc else 25
     # measured (bench/estimate_calibration.py): one create per schema item, after one listing
     # of each object's fields, the pipelines, each pipeline's stages, activity types, users
     prep_calls = n_schema + PREPARE_LISTINGS + (len(doc.pipelines) if doc else 0)
-    prep_s = _seconds(prep_calls, destination, 1, dest_scale)
     # records the destination holds afterwards, per object (updates land on existing ones)
     created: Counter[str] = Counter()
     for p in full:
@@ -324,7 +378,6 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         if created[target]:
             c, t = _price(destination, dest, "read", target, created[target])
             recon_calls, recon_tokens = recon_calls + c, recon_tokens + t
-    recon_s = _seconds(recon_calls, destination, dest_keys, dest_scale)
     # rollback (a rehearsal's last step, not part of the migration): one delete per record and
     # file created (a batch where the API has one), one per schema item, newest first
     rb_calls = rb_tokens = 0
@@ -337,7 +390,6 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         if p["op"] == "update":
             c, t = _price(destination, dest, "read", p["target"], p["records"])
             rb_calls, rb_tokens = rb_calls + c, rb_tokens + t
-    rb_s = _seconds(rb_calls, destination, dest_keys, dest_scale)
     # the sample writes its slice for real, then reads back what it wrote
     sample_calls = sum(p["calls"] for p in in_slice)
     sample_tokens = sum(p["tokens"] for p in in_slice)
@@ -345,21 +397,26 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         c, t = _price(destination, dest, "read", p["target"], p["records"])
         sample_calls, sample_tokens = sample_calls + c, sample_tokens + t
     sample_calls += SAMPLE_LISTINGS + len(targets)
-    sample_s = _seconds(sample_calls, destination, 1, dest_scale)
-    plan = [("prepare", prep_s, prep_calls, n_schema * destination.cost("create", "")),
-            ("extract", ex_s, sum(extract_calls.values()), 0),
-            ("sample", sample_s, sample_calls, sample_tokens),
-            ("load", load_s, load_calls, load_tokens),
-            ("reconcile", recon_s, recon_calls, recon_tokens),
-            ("rollback", rb_s, rb_calls, rb_tokens)]
+    d = (destination, dest_keys, dest_scale)
+    # (step, system's limits, keys, time-scale, paced calls, unpaced calls, tokens)
+    plan = [("prepare", destination, 1, dest_scale, prep_calls, 0,
+             n_schema * destination.cost("create", "")),
+            ("extract", source, source_keys, source_scale, sum(pages.values()), downloads, 0),
+            ("sample", destination, 1, dest_scale, sample_calls, 0, sample_tokens),
+            ("load", *d, load_calls, 0, load_tokens),
+            ("reconcile", *d, recon_calls, 0, recon_tokens),
+            ("rollback", *d, rb_calls, 0, rb_tokens)]
     # The brief's order: prepare, extract (all of it), sample, run, reconcile; rollback only
     # if needed (not in the total). ``ferry run --with-extract`` overlaps extract and load
     # instead: ``migration_seconds`` is that figure.
     t = 0.0
     walls: dict[str, float] = {}
-    for name, paced, calls, tokens in plan:
-        wall, cpu, bound = _wall(name, calls, paced, cpu_share)
+    for name, lim, keys, scale, calls, unpaced, tokens in plan:
+        wall, paced, cpu, bound = _step_time(name, calls, lim, keys, scale, cpu_share, unpaced)
+        if name == "load" and days_s > wall:
+            wall, bound = days_s, "budget"
         walls[name] = wall
+        calls += unpaced
         step = {"step": name, "start_s": round(t, 1), "end_s": round(t + wall, 1),
                 "seconds": round(wall, 1), "paced_seconds": round(paced, 1),
                 "cpu_seconds": round(cpu, 2), "bound": bound, "calls": calls,
@@ -460,6 +517,7 @@ def estimate_project(project: Any, *, sample_size: int = 200, cpu_share: float |
         return estimate(counts, source=s_lim, destination=d_lim, doc=doc, dest=dest,
                         sample_counts=dict(picked), sample_size=sample_size,
                         source_scale=_scale(s.source), dest_scale=_scale(s.destination),
-                        cpu_share=cpu_share, source_keys=source_keys, dest_keys=dest_keys)
+                        cpu_share=cpu_share, source_keys=source_keys, dest_keys=dest_keys,
+                        batch_size=s.options.batch_size)
     finally:
         dest.close()
