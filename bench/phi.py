@@ -9,7 +9,8 @@ Caveat: the generator draws names from faker's locale lists, and the detector's 
 the same lists, so name recall here is an upper bound of what free-form real notes would give.
 
     python bench/phi.py [PATIENTS]
-    python bench/phi.py --scan PATIENTS   # the review queue's pre-scan: fields per CPU-second
+    python bench/phi.py --scan PATIENTS [WORKERS]  # the review queue's pre-scan: fields per
+                                                   # CPU-second (workers' CPU included)
 
 ``--scan`` stages every object with text fields of a generated practice and times
 ``phi.queue.scan`` over it (CPU of this process; the figure the load waits for when no review
@@ -92,8 +93,9 @@ def main(patients: int = 400) -> int:
     return 0 if ok else 1
 
 
-def scan_bench(patients: int) -> int:
+def scan_bench(patients: int, workers: int | None = None) -> int:
     from ferry.phi import queue
+    from ferry.phi.work import workers_for
 
     practice = Practice(seed=3, patients=patients)
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,15 +104,27 @@ def scan_bench(patients: int) -> int:
             if obj in practice.objects():
                 store.put_records(obj, practice.iter(obj))
         fields = sum(store.count(o) * len(f) for o, f in queue.TEXT_FIELDS.items())
-        c0 = time.process_time()
-        flagged = queue.scan(store)
-        cpu = time.process_time() - c0
-    print(f"scan of {patients} patients: {fields} text fields, {cpu:.1f} CPU-s,"
-          f" {fields / cpu:.0f} fields per CPU-second; flagged records {sum(flagged.values())}")
+        workers = workers_for(fields) if workers is None else workers
+        c0, k0, t0 = time.process_time(), _children_cpu(), time.perf_counter()
+        flagged = queue.scan(store, workers=workers)
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - c0 + _children_cpu() - k0  # the workers' CPU too
+    print(f"scan of {patients} patients: {fields} text fields, {workers} worker processes,"
+          f" {cpu:.1f} CPU-s (workers included), {fields / cpu:.0f} fields per CPU-second,"
+          f" wall {wall:.1f} s; flagged records {sum(flagged.values())}")
     return 0
+
+
+def _children_cpu() -> float:
+    """CPU of this process's finished children (the scan's worker processes)."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--scan"]:
-        sys.exit(scan_bench(int(sys.argv[2]) if len(sys.argv) > 2 else 1000))
+        sys.exit(scan_bench(int(sys.argv[2]) if len(sys.argv) > 2 else 1000,
+                            int(sys.argv[3]) if len(sys.argv) > 3 else None))
     sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 400))

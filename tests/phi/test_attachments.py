@@ -91,6 +91,25 @@ def test_scan_flags_the_pdf_that_carries_phi(staged, practice: Practice) -> None
                    if p.last_name)  # type: ignore[attr-defined]
 
 
+def test_a_pool_of_workers_queues_exactly_what_one_process_does(staged, practice: Practice
+                                                               ) -> None:
+    """The scan's worker processes (a large practice's scan) see the same texts, PDFs
+    included, and the queue holds the same spans and statuses."""
+    store, _ = staged
+    store.put_records("clinical_note", practice.iter("clinical_note"))
+
+    def queue_rows() -> list[tuple[Any, ...]]:
+        return store.conn.execute("SELECT object, source_id, field, spans, types, status"
+                                  " FROM phi_queue ORDER BY 1, 2, 3").fetchall()
+
+    alone = queue.scan(store, workers=0)
+    rows = queue_rows()
+    assert alone.get("document") and alone.get("clinical_note")
+    store.conn.execute("DELETE FROM phi_queue")
+    assert queue.scan(store, workers=2) == alone
+    assert queue_rows() == rows
+
+
 def test_redact_on_a_pdf_writes_a_redacted_text_rendition(staged, tmp_path: Path,
                                                           practice: Practice) -> None:
     store, docs = staged

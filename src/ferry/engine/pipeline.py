@@ -146,7 +146,7 @@ def gate_for(project: Project, doc: MappingDoc, dest: Destination
                     for o in dest.describe()}
         doc, withheld, held_maps = withhold_clinical(doc, required)
     return doc, withheld, Gate(project.store, baa_confirmed=baa, files_dir=project.files_dir,
-                               held_maps=held_maps)
+                               held_maps=held_maps, order=[om.source for om in doc.objects])
 
 
 @dataclass
@@ -218,6 +218,7 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     from ferry.engine.load import run_load
 
     stats = run_load(ctx)
+    gate.wait()  # the PHI scan runs beside the load (``Gate``): the report counts all of it
     if resumed:
         count_earlier_attempts(project.audit, run_id, stats)
     report = LoadReport(run_id, kind, stats, owners.report(), recovery, dd, dry_run, withheld,

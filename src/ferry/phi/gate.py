@@ -17,6 +17,7 @@ upload with that rendition. Approve sends the PDF as it is; exclude sends nothin
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ from ferry.model.fields import PhiClass
 from ferry.model.staging import StagingStore
 from ferry.phi.classify import effective
 from ferry.phi.detect import redact
-from ferry.phi.queue import TEXT_FIELDS, is_pdf, item_status, scan, text_of
+from ferry.phi.queue import TEXT_FIELDS, is_pdf, item_status, scan, scan_pool, text_of
+from ferry.phi.work import workers_for
 
 EXCLUDED = "excluded: "
 #: the field that *is* the record for note-like objects; other flagged fields are side fields
@@ -53,24 +55,74 @@ def withhold_clinical(doc: MappingDoc, required: dict[str, set[str]] | None = No
     return doc, withheld, held_maps
 
 
+_LOCKS: dict[str, threading.Lock] = {}  # per store: its scans one at a time
+_LOCKS_GUARD = threading.Lock()
+
+
+def _scan_lock(store: StagingStore) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(str(store.path or id(store)), threading.Lock())
+
+
 class Gate:
     """A ``hold`` for the engine: returns a reason to hold, an ``excluded: …`` reason, a
     (redacted) record to write instead, or None to write the record as it is."""
 
     def __init__(self, store: StagingStore, *, baa_confirmed: bool, files_dir: Path,
-                 rescan: bool = True, held_maps: set[str] | None = None) -> None:
+                 rescan: bool = True, held_maps: set[str] | None = None,
+                 order: list[str] | None = None) -> None:
+        """``rescan``: screen what changed since the last scan, in a thread of its own, one
+        object at a time in ``order`` (the load's): a record waits only for its own object's
+        scan, so the first write does not wait for the whole practice's."""
         self.store = store
         self.baa = baa_confirmed
         self.files_dir = files_dir
         self.held_maps = held_maps or set()
+        self._scanned: dict[str, threading.Event] = {}
+        self._failed: BaseException | None = None
+        self._thread: threading.Thread | None = None
         if rescan:
-            scan(store)
+            objects = [o for o in dict.fromkeys([*(order or []), *TEXT_FIELDS])
+                       if o in TEXT_FIELDS]
+            self._scanned = {o: threading.Event() for o in objects}
+            self._thread = threading.Thread(target=self._scan, args=(objects,), daemon=True,
+                                            name="ferry-phi-scan")
+            self._thread.start()
+
+    def _scan(self, objects: list[str]) -> None:
+        try:
+            fields = sum(self.store.count(o) * len(TEXT_FIELDS[o]) for o in objects)
+            workers = workers_for(fields)  # one pool for every object, not one each
+            # two gates on one store (a sample's and its load's) scan one after the other:
+            # the second then finds everything screened instead of doing it all again
+            with _scan_lock(self.store), scan_pool(workers) as pool:
+                for obj in objects:
+                    scan(self.store, [obj], workers=0 if pool is None else workers, pool=pool)
+                    self._scanned[obj].set()
+        except BaseException as exc:  # noqa: BLE001 - raised where the load waits for it
+            self._failed = exc
+        finally:
+            for ev in self._scanned.values():
+                ev.set()
+            # this thread's connection goes with its thread-local data (``store.close`` of
+            # the PostgreSQL store would close the load's connection too)
+
+    def wait(self, object_name: str | None = None) -> None:
+        """Until ``object_name`` (or every object) is screened; a failed scan raises here."""
+        if object_name is None:
+            if self._thread is not None:
+                self._thread.join()
+        elif (ev := self._scanned.get(object_name)) is not None:
+            ev.wait()
+        if self._failed is not None:
+            raise self._failed
 
     def __call__(self, om: ObjectMap, rec: Record) -> Any:
         if om.name in self.held_maps:
             return "no BAA confirmation: a field the destination requires is clinical"
         if om.source not in TEXT_FIELDS:
             return None
+        self.wait(om.source)
         flagged = item_status(self.store, om.source, rec.source_id)
         if not flagged:
             return None

@@ -18,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,8 @@ from typing import Any
 from ferry.model.crypto import iter_plain, open_plain
 from ferry.model.entities import Document, Patient, Record
 from ferry.model.staging import StagingStore
-from ferry.phi.detect import Known, Span, detect
+from ferry.phi.detect import Known, Span
+from ferry.phi.work import Work, detect_all, warm, workers_for
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS phi_queue (object TEXT NOT NULL, source_id TEXT NOT NULL,
@@ -185,51 +188,111 @@ def text_of(rec: Record, field: str, codec: object = None) -> str:
     return value if isinstance(value, str) else ""
 
 
-def scan(store: StagingStore, objects: list[str] | None = None) -> dict[str, int]:
+#: batches in flight to the workers while this process prepares the next ones
+WINDOW = 6
+
+
+@contextmanager
+def scan_pool(workers: int) -> Iterator[Any]:
+    """A pool of ``workers`` detector processes for ``scan`` (None for 0: this process)."""
+    if workers <= 0:
+        yield None
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork, not spawn: a spawned worker runs the parent's main script again (the whole CLI)
+    # before it can start. The workers only compute (no store, no network, no handler of
+    # ours), so a lock another thread held at the fork is never theirs to take; warmed here
+    # first, they inherit the name lists and phone metadata.
+    warm()
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def scan(store: StagingStore, objects: list[str] | None = None, *,
+         workers: int | None = None, pool: Any = None) -> dict[str, int]:
     """Screen staged text not screened since it last changed; a changed text goes back to
-    pending. Returns the number of flagged records per object."""
+    pending. Returns the number of flagged records per object.
+
+    A large scan runs the detector in a pool of worker processes (``work.workers_for``; or
+    ``workers`` of them, 0 for none; or the ``scan_pool`` given); this process reads,
+    decrypts, extracts documents' text and writes. The spans are the same either way."""
     ensure_schema(store)
-    # a patient's identifiers, by patient id: each of their notes, messages and appointments
-    # would otherwise read and decrypt the patient again (bounded: cleared when it grows)
-    knowns: dict[str, Known] = {}
-    for obj, fields in TEXT_FIELDS.items():
-        if objects and obj not in objects:
-            continue
-        for batch in store.iter_batches(obj, 500):
-            seen = {(r[0], r[1]): (r[2], r[3]) for r in store.conn.execute(
-                f"SELECT source_id, field, content_hash, status FROM phi_queue WHERE"  # noqa: S608
-                f" object=? AND source_id IN ({','.join('?' * len(batch))})",
-                [obj, *[s.source_id for s in batch]])}
-            rows = []
-            for s in batch:
-                if all(seen.get((s.source_id, f), ("",))[0] == s.hash for f in fields):
+    todo = [(o, f) for o, f in TEXT_FIELDS.items() if not objects or o in objects]
+    if pool is None and workers is None:
+        workers = workers_for(sum(store.count(o) * len(f) for o, f in todo))
+    with (nullcontext(pool) if pool is not None else scan_pool(workers or 0)) as pool:
+        # a patient's identifiers, by patient id: each of their notes, messages and
+        # appointments would otherwise read and decrypt the patient again (bounded)
+        knowns: dict[str, Known] = {}
+        for obj, fields in todo:
+            inflight: deque[tuple[list[tuple[Any, ...]], Any]] = deque()
+            for batch in store.iter_batches(obj, 500):
+                meta, work = _prepare(store, obj, fields, batch, knowns)
+                if pool is None:
+                    _write(store, meta, detect_all(work))
                     continue
-                known = _known_cached(store, s.record, knowns)
-                for f in fields:
-                    whole = True
-                    if f == "content":
-                        text, whole = content_text(s.record, store.codec)
-                    else:
-                        text = text_of(s.record, f, store.codec)
-                    spans = detect(text, known) if text else []
-                    if not whole:  # the rest was never read: a person decides
-                        spans.append(Span(len(text), len(text), UNSCANNED))
-                    prev = seen.get((s.source_id, f))
-                    if not spans:
-                        status = "clean"
-                    elif prev and prev[0] == s.hash and prev[1] != "clean":
-                        status = prev[1]  # unchanged text keeps its decision
-                    else:
-                        status = "pending"
-                    rows.append((obj, s.source_id, f, json.dumps(
-                        [[x.start, x.end, x.type] for x in spans]),
-                        ",".join(sorted({x.type for x in spans})), status, s.hash))
-            with store.tx() as c:
-                c.executemany("INSERT OR REPLACE INTO phi_queue (object, source_id, field, spans,"
-                              " types, status, content_hash) VALUES (?,?,?,?,?,?,?)", rows)
+                inflight.append((meta, pool.submit(detect_all, work)))
+                while len(inflight) > WINDOW:
+                    m, fut = inflight.popleft()
+                    _write(store, m, fut.result())
+            while inflight:
+                m, fut = inflight.popleft()
+                _write(store, m, fut.result())
     return {o: n for o, n in store.conn.execute(
         "SELECT object, count(DISTINCT source_id) FROM phi_queue WHERE status != 'clean'"
         " GROUP BY object")}
+
+
+def _prepare(store: StagingStore, obj: str, fields: tuple[str, ...], batch: list[Any],
+             knowns: dict[str, Known]) -> tuple[list[tuple[Any, ...]], list[Work]]:
+    """The fields of a batch that changed since their last screening: (object, id, field,
+    previous (hash, status), hash, screened length or None when whole) for each, and the
+    work of screening them (text and the patient's identifiers)."""
+    seen = {(r[0], r[1]): (r[2], r[3]) for r in store.conn.execute(
+        f"SELECT source_id, field, content_hash, status FROM phi_queue WHERE"  # noqa: S608
+        f" object=? AND source_id IN ({','.join('?' * len(batch))})",
+        [obj, *[s.source_id for s in batch]])}
+    meta: list[tuple[Any, ...]] = []
+    work: list[Work] = []
+    for s in batch:
+        if all(seen.get((s.source_id, f), ("",))[0] == s.hash for f in fields):
+            continue
+        known = _known_cached(store, s.record, knowns)
+        for f in fields:
+            whole = True
+            if f == "content":
+                text, whole = content_text(s.record, store.codec)
+            else:
+                text = text_of(s.record, f, store.codec)
+            meta.append((obj, s.source_id, f, seen.get((s.source_id, f)), s.hash,
+                         None if whole else len(text)))
+            work.append((text, known))
+    return meta, work
+
+
+def _write(store: StagingStore, meta: list[tuple[Any, ...]],
+           found: list[list[tuple[int, int, str]]]) -> None:
+    rows = []
+    for (obj, sid, f, prev, h, cut), spans in zip(meta, found, strict=True):
+        if cut is not None:  # the rest was never read: a person decides
+            spans.append((cut, cut, UNSCANNED))
+        if not spans:
+            status = "clean"
+        elif prev and prev[0] == h and prev[1] != "clean":
+            status = prev[1]  # unchanged text keeps its decision
+        else:
+            status = "pending"
+        rows.append((obj, sid, f, json.dumps([list(x) for x in spans]),
+                     ",".join(sorted({x[2] for x in spans})), status, h))
+    if rows:
+        with store.tx() as c:
+            c.executemany("INSERT OR REPLACE INTO phi_queue (object, source_id, field, spans,"
+                          " types, status, content_hash) VALUES (?,?,?,?,?,?,?)", rows)
 
 
 def _item(row: tuple[Any, ...]) -> Item:
