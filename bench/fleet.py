@@ -18,7 +18,7 @@ timeout, and reconcile (counts per object, every destination record matched to t
 double writes, orphans) must still balance with no open intents left in any audit log.
 
     .venv/bin/python bench/fleet.py [--migrations 20] [--patients 8] [--time-scale 10]
-                                    [--activities 4] [--kill-after 0.3]
+                                    [--activities 4] [--kill-after 0.3] [--no-kill]
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def throttled_where(info: dict[str, Any]) -> list[str]:
         if e["status"] == 429 and i:
             prev = log[i - 1]
             out.append(f"{e['path']} {1000 * (e['arrived'] - prev['arrived']):.0f} ms after"
-                       f" {prev['path']}")
+                       f" {prev['path']} ({prev['status']})")
     return out
 
 
@@ -226,13 +226,29 @@ def open_intents(pair: Pair) -> int:
         project.store.close()
 
 
+def refused_counted(pg: str) -> int:
+    """429s the workers counted in the shared budget rows (what DEPLOY.md says to watch)."""
+    import psycopg
+
+    with psycopg.connect(pg) as c:
+        try:
+            return int(c.execute("SELECT coalesce(sum(refused), 0) FROM ferry__budget.pace")
+                       .fetchone()[0])
+        except psycopg.errors.UndefinedTable:
+            return 0
+
+
 def phase(base: Path, tag: str, n_workers: int, target: str, pg: str,
           args: argparse.Namespace, kill: bool) -> float:
     t = time.monotonic()
     pairs = make_pairs(base, tag, args.migrations, args, pg)
     print(f"  {len(pairs)} pairs of sandboxes up in {time.monotonic() - t:.0f} s", flush=True)
+    counted = refused_counted(pg)
     try:
-        return report(n_workers, pairs, run_phase(target, pairs, args, n_workers, kill))
+        wall = report(n_workers, pairs, run_phase(target, pairs, args, n_workers, kill))
+        print(f"  429s counted by the workers in ferry__budget.pace.refused:"
+              f" {refused_counted(pg) - counted}", flush=True)
+        return wall
     finally:
         for p in pairs:
             p.stop()
@@ -304,6 +320,8 @@ def main() -> None:
     ap.add_argument("--kill-after", type=float, default=0.3,
                     help="fraction of workflows past the run's start before the kill")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--no-kill", action="store_true",
+                    help="no SIGKILL in the 2-worker phase (the speed-up alone)")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="ferry-fleet-"))
     walls: dict[int, float] = {}
@@ -314,12 +332,14 @@ def main() -> None:
                   f" {args.activities} activity slots per worker; load average {_load()}",
                   flush=True)
             for n in args.workers:
-                walls[n] = phase(base, f"w{n}", n, target, pg, args, kill=n > 1)
+                walls[n] = phase(base, f"w{n}", n, target, pg, args,
+                                 kill=n > 1 and not args.no_kill)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     if 1 in walls and 2 in walls:
         print(f"wall ratio 2 workers / 1 worker: {walls[2] / walls[1]:.2f}"
-              " (the 2-worker phase includes the SIGKILL and the heartbeat-timeout takeover)")
+              + ("" if args.no_kill else " (the 2-worker phase includes the SIGKILL and the"
+                 " heartbeat-timeout takeover)"))
 
 
 if __name__ == "__main__":
