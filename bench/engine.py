@@ -134,8 +134,10 @@ LINK_TTL_REAL_S = 600.0
 
 
 def new_pair(work: Path, name: str, dest: str, patients: int, scale: float, seed: int,
-             big_files: int = 0) -> Any:
+             big_files: int = 0, batch_size: int = 0) -> Any:
     from setup_pair import make_pair
+
+    from ferry.settings import load_settings, save_settings
 
     extra: dict[str, Any] = {"file_ttl_s": LINK_TTL_REAL_S * scale}
     if big_files:  # about that many patients each get a ~100 MB text file and a ~100 MB PDF
@@ -143,9 +145,14 @@ def new_pair(work: Path, name: str, dest: str, patients: int, scale: float, seed
 
         rate = min(1.0, big_files / max(patients, 1))
         extra["dirt"] = DirtRates(large_text_file=rate, large_pdf=rate)
-    return make_pair(work / name, destination=dest, patients=patients, seed=seed,
+    pair = make_pair(work / name, destination=dest, patients=patients, seed=seed,
                      time_scale=scale, env_prefix=f"FERRY_BENCH_{name.upper()}_",
                      source_extra=extra)
+    if batch_size:
+        settings = load_settings(pair.project.settings_path)
+        settings.options.batch_size = batch_size
+        save_settings(settings, pair.project.settings_path)
+    return pair
 
 
 def _note(verb: str, out: dict[str, Any]) -> str:
@@ -181,8 +188,9 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
           f" {'CPU s':>7} {'rec/CPU-s':>9} {'CPU s/10k':>9} {'peak RSS MB':>11} {'load':>5}",
           flush=True)
     for n in args.patients:
+        batch = args.batch_size or (5000 if args.dest == "salesforce" else 0)
         pair = new_pair(work, f"o{n}", args.dest, n, args.fast_scale, args.seed,
-                        args.big_files)
+                        args.big_files, batch)
         try:
             env = subprocess_env(pair)
             records = 0
@@ -280,6 +288,9 @@ def main() -> None:
     ap.add_argument("--big-files", type=int, default=0, metavar="N",
                     help="about N patients each get a ~100 MB text file and a ~100 MB PDF"
                          " (besides the practice's usual files, some over 50 MB)")
+    ap.add_argument("--batch-size", type=int, default=0,
+                    help="the project's options.batch_size (default: the settings' 100;"
+                         " 5000 for Salesforce, so its loads go through Bulk API 2.0)")
     ap.add_argument("--prescan", action="store_true",
                     help="time the PHI review queue's scan on its own before the load (the"
                          " load then finds it done)")

@@ -243,7 +243,8 @@ def check_keys(role: str, kind: str, given: list[str]) -> None:
 OPTIONS_HELP: dict[str, str] = {
     "fallback_owner_email": "owner of records whose practitioner has no user in the destination"
                             " (a destination user's email; `ferry prepare` lists the unmatched)",
-    "batch_size": "records per destination write batch",
+    "batch_size": "records per destination write batch (Salesforce: Bulk API 2.0 is used"
+                  " for batches of bulk_threshold rows and more, e.g. batch_size: 5000)",
     "sample_size": "records `ferry sample` migrates by default",
     "dedup_by_email": "merge source patients that share an email into one person",
     "delete_policy": "what `ferry delta` does with records deleted at the source:"

@@ -54,11 +54,18 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+#: the most rows one ``create`` takes from the engine (the loader splits them further)
+BULK_BATCH = 100_000
+
+
 class SalesforceDestination(Destination):
     name: ClassVar[str] = "salesforce"
     capabilities: ClassVar[Capabilities] = Capabilities(
         custom_objects=True, custom_fields=True, native_upsert=True,
-        max_file_bytes=2_000_000_000, batch_create=COLLECTION, batch_update=COLLECTION,
+        # creates: the engine hands over a whole write batch (options.batch_size), which the
+        # loader sends as collections of 200 or, from ``bulk_threshold`` rows, as Bulk API 2.0
+        # jobs; capped at 200 here, no load ever reached Bulk 2.0
+        max_file_bytes=2_000_000_000, batch_create=BULK_BATCH, batch_update=COLLECTION,
         batch_delete=COLLECTION, custom_field_style="suffix__c")
 
     def __init__(self, settings: Settings, workdir: Path, transport: Any = None) -> None:
