@@ -127,12 +127,19 @@ class FileWriter:
     the disk (the same layout ``encrypt_file`` writes). One pass: no plain copy on disk to read
     back and encrypt. Written to ``dest.part`` and moved to ``dest`` by ``commit``; a writer
     left without ``commit`` (an error, a kill) leaves only the ``.part``, removed by ``discard``.
+
+    The chunk being filled and its ciphertext live in two buffers allocated once: a fresh
+    megabyte per copy (joining, slicing, nonce + ciphertext) cost more in page faults than
+    the encryption itself (3.5 against 1 ms of CPU per MB).
     """
 
     def __init__(self, dest: Path, codec: object = None) -> None:
         self.dest = dest
         self.tmp = dest.with_name(dest.name + ".part")
         self._aead = codec._aead if isinstance(codec, AesGcmCodec) else None
+        if self._aead is not None:
+            self._block = bytearray(FILE_CHUNK)
+            self._sealed = bytearray(FILE_CHUNK + TAG)
         self._fh = self.tmp.open("wb")
         self.restart()
 
@@ -141,7 +148,7 @@ class FileWriter:
         self._fh.seek(0)
         self._fh.truncate()
         self.size, self._digest = 0, hashlib.sha256()
-        self._buf, self._index = bytearray(), 0
+        self._fill, self._index = 0, 0
         if self._aead is not None:
             self._fh.write(FILE_MAGIC)
 
@@ -155,23 +162,31 @@ class FileWriter:
         if self._aead is None:
             self._fh.write(data)
             return
-        self._buf += data
-        # strictly more than a chunk: the last chunk must be sealed as last, so a full chunk
-        # waits until more bytes (or the end) arrive
-        while len(self._buf) > FILE_CHUNK:
-            self._seal(bytes(self._buf[:FILE_CHUNK]), last=False)
-            del self._buf[:FILE_CHUNK]
+        view = memoryview(data)
+        while view:
+            if self._fill == FILE_CHUNK:  # more bytes came: the full chunk was not the last
+                self._seal(last=False)
+            n = min(len(view), FILE_CHUNK - self._fill)
+            self._block[self._fill:self._fill + n] = view[:n]
+            self._fill += n
+            view = view[n:]
 
-    def _seal(self, block: bytes, *, last: bool) -> None:
+    def _seal(self, *, last: bool) -> None:
         assert self._aead is not None
         nonce = os.urandom(NONCE)
-        self._fh.write(nonce + self._aead.encrypt(nonce, block, _chunk_aad(self._index, last)))
-        self._index += 1
+        plain, aad = memoryview(self._block)[:self._fill], _chunk_aad(self._index, last)
+        if hasattr(self._aead, "encrypt_into"):  # cryptography >= 46
+            out = memoryview(self._sealed)[:self._fill + TAG]
+            self._aead.encrypt_into(nonce, plain, aad, out)
+        else:
+            out = memoryview(self._aead.encrypt(nonce, bytes(plain), aad))
+        self._fh.write(nonce)
+        self._fh.write(out)
+        self._fill, self._index = 0, self._index + 1
 
     def commit(self) -> None:
         if self._aead is not None:
-            self._seal(bytes(self._buf), last=True)
-            self._buf = bytearray()
+            self._seal(last=True)
         self._fh.close()
         os.replace(self.tmp, self.dest)
 
