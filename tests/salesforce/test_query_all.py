@@ -36,3 +36,24 @@ def test_contact_describe_has_the_compound_mailing_address(sf: Any) -> None:
                   ).json()["records"][0]
     assert row["MailingAddress"]["city"] == "Perth"
     assert row["MailingAddress"]["postalCode"] == "6000"
+
+
+def test_where_id_in_reads_the_named_rows_and_their_other_conditions(sf: Any) -> None:
+    # the emulator reads such rows by key (no scan per query): the same rows as a scan
+    h = sf()
+    raw = h.raw()
+    made = raw.post("composite/sobjects", json={"records": [
+        {"attributes": {"type": "Contact"}, "LastName": f"K{i}"} for i in range(4)]}).json()
+    ids = [r["id"] for r in made]
+    listed = ", ".join(f"'{i}'" for i in ids[:3])
+
+    def got(where: str) -> set[str]:
+        q = f"SELECT Id FROM Contact WHERE {where}"
+        return {r["Id"] for r in raw.get("query", params={"q": q}).json()["records"]}
+
+    assert got(f"Id IN ({listed})") == set(ids[:3])
+    assert got(f"Id IN ({listed}) AND LastName != 'K1'") == {ids[0], ids[2]}
+    assert got(f"LastName = 'K3' AND Id IN ({listed})") == set()
+    assert got(f"Id IN ({listed}, '003000000000000AAA')") == set(ids[:3])  # unknown id: scanned
+    assert raw.delete("composite/sobjects", params={"ids": ids[0]}).json()[0]["success"]
+    assert got(f"Id IN ({listed})") == set(ids[1:3])  # deleted rows are not read back
