@@ -24,7 +24,8 @@ def main(verb: str, root: str) -> int:
     from ferry.engine.project import Project
 
     project = Project.at(root)
-    from setup_pair import approve_phi
+    if verb in ("run", "review"):  # (the sandbox package it imports is no part of a verb's CPU)
+        from setup_pair import approve_phi
 
     if verb == "prepare":
         _, provisioned = P.run_prepare(project)

@@ -27,6 +27,15 @@ class Echo(BaseHTTPRequestHandler):
         self.server.connections += 1
 
     def _answer(self) -> None:
+        if self.path.endswith("/chunked"):  # a chunked body, two Set-Cookie lines, then close
+            self.send_response(200)
+            for name, value in (("Transfer-Encoding", "chunked"), ("Set-Cookie", "a=1"),
+                                ("Set-Cookie", "b=2"), ("Connection", "close")):
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(b"4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n")
+            self.close_connection = True
+            return
         size = int(self.headers.get("content-length") or 0)
         body = json.dumps({"method": self.command, "path": self.path,
                            "type": self.headers.get("content-type"),
@@ -82,6 +91,10 @@ def test_bodies_queries_and_reuse(server: Any) -> None:
     assert seen["type"] == "application/x-www-form-urlencoded"
     assert seen["body"] == "description=%5Bferry-id%3Aa+b%5D"
     assert server.connections == 1  # one connection for the three calls
+    r = client.request("GET", "/chunked")
+    assert r.json() == {"a": 1} and r.headers["set-cookie"] == "a=1, b=2"
+    assert client.request("GET", "/x").is_success
+    assert server.connections == 2  # the server said close: that connection was not kept
     client.close()
 
 
