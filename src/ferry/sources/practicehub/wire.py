@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
@@ -106,6 +107,8 @@ class Decoder:
     def __init__(self, timezone: str = "UTC", dayfirst: bool = True) -> None:
         self.tz = ZoneInfo(timezone)
         self.dayfirst = dayfirst
+        #: per object, per row key: its field name and reader (``_step``)
+        self._plans: dict[str, dict[str, tuple[str | None, Callable[[Any], Any] | None]]] = {}
 
     # -- values ----------------------------------------------------------------------------------
     def date(self, value: Any) -> dt.date:
@@ -181,32 +184,56 @@ class Decoder:
         ref = f"{SYSTEM}:{obj}:{rid if isinstance(rid, int | str) else '?'}"
         if rid is None or isinstance(rid, bool) or str(rid).strip() == "":
             raise RecordError(ref, "id", "row has no id", system=SYSTEM)
-        names = API_FIELDS.get(obj, {})
-        kinds = _kinds(obj)
+        plan = self._plans.get(obj)
+        if plan is None:
+            plan = self._plans[obj] = {}
         data: dict[str, Any] = {"source_id": str(rid).strip()}
         for key, raw in row.items():
-            if key == "id":
+            step = plan.get(key)
+            if step is None:
+                step = plan[key] = self._step(obj, key)
+            name, convert = step
+            if name is None:
                 continue
-            if key in ("created", "updated"):
-                name = "created_at" if key == "created" else "updated_at"
-            elif key == "custom_fields":
-                name = "custom"
-            else:
-                name = names.get(key, key)
-            if name not in kinds:
+            if convert is None:
+                data[name] = raw
                 continue
             try:
-                if name == "custom":
-                    data[name] = self.custom(raw)
-                elif obj == "appointment" and name == "status":
-                    data[name] = APPOINTMENT_STATUS.get(str(raw), str(raw))
-                else:
-                    data[name] = self.value(kinds[name], raw)
+                data[name] = convert(raw)
             except (ValueError, TypeError, OverflowError, InvalidOperation, AttributeError,
                     dateparser.ParserError):
                 raise RecordError(ref, name, f"cannot read the {key!r} value",
                                   system=SYSTEM) from None
         return parse_record(obj, data, system=SYSTEM)
+
+    def _step(self, obj: str, key: str) -> tuple[str | None, Callable[[Any], Any] | None]:
+        """How a row's ``key`` becomes a field: its name (None: not a field) and the function
+        that reads its value (None: taken as it is). Worked out once per object and key, not
+        per row: the row loop is the extract's inner loop."""
+        if key == "id":
+            return None, None
+        if key in ("created", "updated"):
+            name = "created_at" if key == "created" else "updated_at"
+        elif key == "custom_fields":
+            name = "custom"
+        else:
+            name = API_FIELDS.get(obj, {}).get(key, key)
+        kinds = _kinds(obj)
+        if name not in kinds:
+            return None, None
+        if name == "custom":
+            return name, lambda raw: self.custom(raw)
+        if obj == "appointment" and name == "status":
+            return name, lambda raw: APPOINTMENT_STATUS.get(str(raw), str(raw))
+        kind = kinds[name]
+        if kind in _AS_IS:
+            return name, None
+        return name, lambda raw: self.value(kind, raw)
+
+
+#: kinds ``Decoder.value`` returns as they come
+_AS_IS = frozenset(Kind) - {Kind.REF, Kind.MONEY, Kind.DECIMAL, Kind.DATE, Kind.DATETIME,
+                            Kind.INT, Kind.BOOL, Kind.SET}
 
 
 @cache
