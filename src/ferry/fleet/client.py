@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import signal as signals
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from ferry.engine.project import Project
+from ferry.errors import ConfigError
 from ferry.fleet.workflow import MigrationInput, MigrationWorkflow
 from ferry.model.stores import schema_for
 
@@ -29,12 +32,47 @@ def workflow_id(project_dir: Path | str) -> str:
     return "ferry-" + schema_for(Project.at(project_dir).settings.project).removeprefix("ferry_")
 
 
-async def connect(target: str, namespace: str = "default") -> Client:
-    return await Client.connect(target, namespace=namespace)
+def connection_options(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """How to reach the Temporal cluster, from the environment (never from a project file):
+    ``FERRY_TEMPORAL_NAMESPACE`` (else ``default``), ``FERRY_TEMPORAL_API_KEY`` (Temporal
+    Cloud; implies TLS), ``FERRY_TEMPORAL_TLS_CERT`` and ``_KEY`` (a client certificate and its
+    key for mTLS, PEM file paths) and ``FERRY_TEMPORAL_TLS_CA`` (the server's CA, when it is not
+    a public one). Workers, ``submit``, ``signal`` and ``status`` read the same variables."""
+    opts: dict[str, Any] = {"namespace": env.get("FERRY_TEMPORAL_NAMESPACE") or "default"}
+    cert, key, ca = (env.get(f"FERRY_TEMPORAL_TLS_{k}") for k in ("CERT", "KEY", "CA"))
+    if bool(cert) != bool(key):
+        raise ConfigError("set FERRY_TEMPORAL_TLS_CERT and FERRY_TEMPORAL_TLS_KEY together"
+                          " (the client certificate and its key)")
+
+    def pem(name: str, path: str | None) -> bytes | None:
+        if not path:
+            return None
+        try:
+            return Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{name}: cannot read {path} ({exc.strerror})") from None
+
+    if cert or ca:
+        from temporalio.service import TLSConfig
+
+        opts["tls"] = TLSConfig(client_cert=pem("FERRY_TEMPORAL_TLS_CERT", cert),
+                                client_private_key=pem("FERRY_TEMPORAL_TLS_KEY", key),
+                                server_root_ca_cert=pem("FERRY_TEMPORAL_TLS_CA", ca))
+    if env.get("FERRY_TEMPORAL_API_KEY"):
+        opts["api_key"] = env["FERRY_TEMPORAL_API_KEY"]
+        opts.setdefault("tls", True)
+    return opts
+
+
+async def connect(target: str, namespace: str | None = None) -> Client:
+    opts = connection_options()
+    if namespace:
+        opts["namespace"] = namespace
+    return await Client.connect(target, **opts)
 
 
 async def run_worker(target: str, *, task_queue: str = TASK_QUEUE, activities: int = 4,
-                     namespace: str = "default", stop: asyncio.Event | None = None) -> None:
+                     namespace: str | None = None, stop: asyncio.Event | None = None) -> None:
     """Poll ``task_queue`` until ``stop`` is set (or SIGTERM/SIGINT); activities in threads."""
     from ferry.fleet.activities import ACTIVITIES
 

@@ -23,7 +23,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(temporal: str = TemporalOpt, task_queue: str = QueueOpt,
                activities: int = typer.Option(4, help="activities run at once by this worker"),
-               namespace: str = typer.Option("default")) -> None:
+               namespace: str = typer.Option("", help="Temporal namespace (default:"
+                                             " $FERRY_TEMPORAL_NAMESPACE, else 'default')")
+               ) -> None:
         """Run Ferry's verbs for migration workflows until stopped (SIGTERM/SIGINT).
 
         Connector secrets and the store password come from this process's environment."""
@@ -31,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
         console.print(f"worker: polling {task_queue!r} on {temporal} ({activities} activities)")
         asyncio.run(run_worker(temporal, task_queue=task_queue, activities=activities,
-                               namespace=namespace))
+                               namespace=namespace or None))
 
     @app.command()
     def submit(project: Path = ProjectOpt, temporal: str = TemporalOpt,
