@@ -414,3 +414,50 @@ def test_large_upload_streams_the_same_bytes(odoo_factory: Any, monkeypatch: pyt
                              fields=["datas", "file_size"])
     assert row["file_size"] == len(content)
     assert base64.b64decode(row["datas"]) == content
+
+
+def test_updates_of_their_own_values_go_in_one_load_and_store_what_write_stores(
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fold updates give every parent values of its own; ``write`` takes one dict, so they were
+    one call each. ``load`` with a ``.id`` column takes them all, as text the import converter
+    reads back: the stored values must be those ``write`` stores (a July datetime: the user's
+    zone, Europe/London, is UTC+1 then, so a call that did not say UTC would shift it)."""
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    dest.ensure(schema(accounting=False) + [
+        SchemaItem("custom_field", "res.partner", "reminder_due", "Reminder due", Kind.DATETIME),
+        SchemaItem("custom_field", "res.partner", "insured", "Insured", Kind.BOOL),
+        SchemaItem("custom_field", "res.partner", "visits", "Visits", Kind.INT)])
+    made = dest.create("res.partner", [{"name": f"P{i}"} for i in range(24)])
+    ids = [str(r.dest_id) for r in made]
+
+    def seam(i: int) -> dict[str, Any]:
+        return {"x_studio_date_of_birth": dt.date(1950 + i, 1 + i % 12, 1 + i),
+                "x_reminder_due": dt.datetime(2024, 7, 1 + i, 9, i, 5, tzinfo=dt.UTC),
+                "x_insured": i % 2 == 0, "x_visits": i, "comment": f"note {i}" if i % 3 else None,
+                "x_studio_blood_group": BLOOD[i % 8],
+                "x_studio_outstanding_balance": Decimal(f"{i}.25"),
+                "x_studio_allergy_notes": f"line {i}\nline two & <b>"}
+
+    a, b = ids[:12], ids[12:]
+    dest.rpc.calls.clear()
+    res = dest.update("res.partner", [(d, seam(i)) for i, d in enumerate(a)])
+    assert all(r.ok for r in res) and dest.rpc.calls["res.partner.load"] == 1
+    assert dest.rpc.calls["res.partner.write"] == 0
+    for i, d in enumerate(b):  # the same values through ``write``, one call each
+        vals, _ = dest._vals("res.partner", seam(i), update=True)
+        dest.rpc.execute("res.partner", "write", [int(d)], vals)
+    fields = sorted(seam(0))
+    got = {r["id"]: r for r in dest.rpc.execute("res.partner", "read", [int(x) for x in ids],
+                                                fields=fields)}
+    for da, db in zip(a, b, strict=True):
+        assert {f: got[int(da)][f] for f in fields} == {f: got[int(db)][f] for f in fields}
+
+    # a row Odoo refuses rolls the call back: the rows are then written one by one, and only
+    # the bad one fails
+    rows = [(d, {"x_studio_date_of_birth": f"1990-01-{10 + i:02d}"}) for i, d in enumerate(a)]
+    rows[3] = (a[3], {"x_studio_date_of_birth": "1990-02-31"})
+    res = dest.update("res.partner", rows)
+    assert [i for i, r in enumerate(res) if not r.ok] == [3]
+    assert dest.read("res.partner", [a[4]], ["x_studio_date_of_birth"])[a[4]] == {
+        "x_studio_date_of_birth": dt.date(1990, 1, 14)}

@@ -361,9 +361,18 @@ class OdooDestination(Destination):
         locked = [int(rows[i][0]) for vals, idxs in groups.values()
                   if set(vals) & extras.POSTED_LOCKED for i in idxs]
         reopened = extras.unlock(self, model, locked)
+        alone: dict[tuple[str, ...], list[tuple[int, list[str], dict[str, Any]]]] = {}
         for vals, idxs in groups.values():
+            cells = self._import_cells(model, vals) if len(idxs) == 1 and not locked \
+                and not states else None
+            if cells is not None:  # values of its own: one ``load`` for many such rows
+                alone.setdefault(tuple(vals), []).append((idxs[0], cells, vals))
+                continue
             for part in _chunks(idxs, self.batch_size):
                 self._write(model, vals, part, rows, results)
+        for names, batch in alone.items():
+            for part in _chunks(batch, self.batch_size):
+                self._load(model, list(names), part, rows, results)
         for i, (dest_id, _) in enumerate(rows):  # posted before the write: posted after it
             if int(dest_id) in reopened and i not in states:
                 states[i] = "posted"
@@ -386,6 +395,63 @@ class OdooDestination(Destination):
             return
         for i in idxs:
             results[i] = WriteResult.success(rows[i][0])
+
+    def _import_cells(self, model: str, vals: dict[str, Any]) -> list[str] | None:
+        """``vals`` (as ``write`` takes them) as the text cells Odoo's import converter turns
+        back into the same values, or None when a field or value has no exact text form (a
+        relation, an empty text, a selection key another option's label would catch)."""
+        if model == "account.move":
+            return None
+        meta = self.fields_meta(model)
+        cells = []
+        for key, value in vals.items():
+            t = meta.get(key, {}).get("type")
+            if value is False or value is None:  # an empty cell is False for every type
+                cells.append("")
+            elif t == "boolean":
+                cells.append("1" if value else "")
+            elif t in ("char", "text", "html") and isinstance(value, str) and value:
+                cells.append(value)
+            elif t in ("date", "datetime") and isinstance(value, str):
+                cells.append(value)  # ``YYYY-MM-DD[ HH:MM:SS]``, read as UTC (context tz)
+            elif t in ("float", "monetary") and isinstance(value, float | int):
+                cells.append(repr(float(value)))
+            elif t == "integer" and isinstance(value, int) and not isinstance(value, bool):
+                cells.append(str(value))
+            elif t == "selection" and isinstance(value, str) and value:
+                # the converter takes the first option whose key or label matches, any case
+                first = next((k for k, label in meta[key].get("selection") or []
+                              if value.lower() in (str(k).lower(), str(label).lower())), None)
+                if first != value:
+                    return None
+                cells.append(value)
+            else:
+                return None
+        return cells
+
+    def _load(self, model: str, names: list[str],
+              part: list[tuple[int, list[str], dict[str, Any]]],
+              rows: list[tuple[str, dict[str, Any]]], results: list[WriteResult | None]
+              ) -> None:
+        """Rows with values of their own in one call: Odoo's ``load`` (the import) with a
+        ``.id`` column updates each record by its database id. ``write`` takes one dict for
+        all its ids, so these were one call each. When a row fails Odoo rolls the whole call
+        back and names rows only in messages: the rows are then written one by one, which
+        finds the bad one with its field and reason."""
+        data = [[rows[i][0], *cells] for i, cells, _ in part]
+        try:
+            answer = self.rpc.execute(model, "load", [".id", *names], data,
+                                      context={"tz": "UTC"})
+        except OdooUserError:
+            answer = None
+        ids = answer.get("ids") if isinstance(answer, dict) else None
+        if ids and len(ids) == len(part) and not any(
+                m.get("type") == "error" for m in answer.get("messages") or []):
+            for i, _, _ in part:
+                results[i] = WriteResult.success(rows[i][0])
+            return
+        for i, _, vals in part:
+            self._write(model, vals, [i], rows, results)
 
     def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]:
         """Unlink what still exists; ids already gone count as deleted (a retry after commit)."""

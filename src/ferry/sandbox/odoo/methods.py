@@ -8,7 +8,9 @@ with the same TypeError (Fault 1). Record methods take the id list first, as ove
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ferry.sandbox.odoo import hooks
 from ferry.sandbox.odoo.exceptions import AccessError, UserError, ValidationError
@@ -191,25 +193,33 @@ class ModelProxy:
         return rid
 
     def rpc_load(self, fields: list[str], data: list[list[Any]]) -> dict[str, Any]:
-        """``BaseModel.load``, the import method: rows of plain values, where an ``id`` column
-        is an external id (``module.name``; ``__import__`` when it has no module). A row whose
-        external id exists updates that record, otherwise it creates one and the external id in
-        the same transaction. Only plain (non-relational) columns are emulated; Odoo reports
-        row errors as messages with ``ids`` False rather than raising, and so does this."""
+        """``BaseModel.load``, the import method: rows of text values (``ir.fields.converter``
+        turns each into what ``write`` takes: an empty cell is False, ``1``/``true``/``yes`` a
+        true boolean, a date ``YYYY-MM-DD``, a datetime ``YYYY-MM-DD HH:MM:SS`` in the context's
+        time zone, a selection cell its key or label, any case). An ``id`` column is an external
+        id (``module.name``; ``__import__`` when it has no module): a row whose external id
+        exists updates that record, otherwise it creates one and the external id in the same
+        transaction. A ``.id`` column is a database id: that record is updated. Only plain
+        (non-relational) columns are emulated; Odoo reports row errors as messages with ``ids``
+        False rather than raising, and so does this."""
         fields = list(fields)
         ids: list[int] = []
         messages: list[dict[str, Any]] = []
         for row, values in enumerate(data):
-            vals = {f: v for f, v in zip(fields, values, strict=False) if f != "id"}
-            xmlid = dict(zip(fields, values, strict=False)).get("id") or ""
+            cells = dict(zip(fields, values, strict=False))
+            xmlid = cells.get("id") or ""
             module, _, name = xmlid.rpartition(".") if "." in xmlid else ("__import__", "",
                                                                           xmlid)
             try:
-                for f in vals:
-                    md_field = self.md.fields.get(f)
-                    if md_field is None or md_field.type in ("one2many", "many2many",
-                                                              "many2one"):
-                        raise ValueError(f"Unknown field {f!r} for an import of {self.model!r}")
+                vals = {f: self._from_text(f, v) for f, v in cells.items()
+                        if f not in ("id", ".id")}
+                if cells.get(".id"):
+                    rid = int(cells[".id"])
+                    if rid not in self.orm.table(self.model):
+                        raise ValueError(f"No matching record found for database id '{rid}'")
+                    self.rpc_write([rid], vals)
+                    ids.append(rid)
+                    continue
                 known = next((x for x in self.orm.table("ir.model.data").values()
                               if x["module"] == module and x["name"] == name), None) \
                     if xmlid else None
@@ -231,6 +241,38 @@ class ModelProxy:
         if messages:  # Odoo rolls the whole import back when a row fails
             raise _LoadFailed({"ids": False, "messages": messages, "nextrow": 0})
         return {"ids": ids, "messages": [], "nextrow": 0}
+
+    def _from_text(self, field: str, value: Any) -> Any:
+        """One import cell as ``ir.fields.converter`` (``_str_to_<type>``) makes it."""
+        f = self.md.fields.get(field)
+        if f is None or f.type in ("one2many", "many2many", "many2one"):
+            raise ValueError(f"Unknown field {field!r} for an import of {self.model!r}")
+        if not value:
+            return False
+        if not isinstance(value, str):  # the converters call str methods on every cell
+            raise TypeError(f"'{type(value).__name__}' object has no attribute 'lower'")
+        t = f.type
+        if t == "boolean":
+            return value.lower() not in ("", "0", "false", "no")  # an unknown word: True
+        if t == "integer":
+            return int(value)
+        if t in ("float", "monetary"):
+            return float(value)
+        if t == "date":
+            return dt.date.fromisoformat(value[:10]).isoformat()
+        if t == "datetime":
+            # the context's zone, else the user's (``_input_tz``): a caller that sends UTC
+            # must say so, or the cells are shifted by the user's offset
+            user = self.orm.table("res.users").get(self.uid) or {}
+            tz = ZoneInfo(str(self.context.get("tz") or user.get("tz") or "UTC"))
+            local = dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz)
+            return local.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        if t == "selection":
+            for key, label in f.selection or []:
+                if value.lower() in (str(key).lower(), str(label).lower()):
+                    return key
+            raise ValueError(f"Value '{value}' not found in selection field '{field}'")
+        return value
 
     def rpc_write(self, ids: Any, vals: dict[str, Any]) -> bool:
         self.orm.check_group(self.uid, self.model, "write")
