@@ -461,3 +461,29 @@ def test_updates_of_their_own_values_go_in_one_load_and_store_what_write_stores(
     assert [i for i, r in enumerate(res) if not r.ok] == [3]
     assert dest.read("res.partner", [a[4]], ["x_studio_date_of_birth"])[a[4]] == {
         "x_studio_date_of_birth": dt.date(1990, 1, 14)}
+
+
+def test_an_upload_looks_for_its_file_once_by_tag_or_checksum(
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Before each upload one search finds the file already there, by its source-id tag or by
+    name and checksum (two searches per file before)."""
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    [p] = dest.create("res.partner", [{"name": "Files"}])
+    pid = p.dest_id or ""
+    doc = tmp_path / "letter.txt"
+    doc.write_bytes(b"referral letter")
+    dest.rpc.calls.clear()
+    first = dest.upload("res.partner", pid, doc, "letter.txt", "text/plain",
+                        extra={"_source_id": "d1"})
+    assert first.ok and first.created and dest.rpc.calls["ir.attachment.search_read"] == 1
+    again = dest.upload("res.partner", pid, doc, "letter.txt", "text/plain",
+                        extra={"_source_id": "d1"})  # by its tag
+    assert (again.dest_id, again.created) == (first.dest_id, False)
+    untagged = dest.upload("res.partner", pid, doc, "letter.txt", "text/plain")  # by checksum
+    assert (untagged.dest_id, untagged.created) == (first.dest_id, False)
+    other = dest.upload("res.partner", pid, doc, "letter.txt", "text/plain",
+                        extra={"_source_id": "d2"})  # same bytes, another document's tag
+    assert other.dest_id == first.dest_id and not other.created
+    assert dest.rpc.calls["ir.attachment.search_read"] == 4
+    assert dest.rpc.calls["ir.attachment.create"] == 1

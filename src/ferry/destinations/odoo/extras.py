@@ -206,7 +206,8 @@ def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path
            ) -> WriteResult:
     """One ``ir.attachment`` per call (NOTES 4: keep files far below the 128 MiB request cap).
     A retried upload is not duplicated: the attachment is looked for first by its source id
-    when ``extra`` carries one, else by record, name and content checksum."""
+    when ``extra`` carries one, then by its tag or by record, name and content checksum (one
+    search for both, before each upload)."""
     model = model_of(parent_object)
     ref = f"odoo:{model}:{parent_id}"
     limit = dest.capabilities.max_file_bytes or 0
@@ -218,22 +219,24 @@ def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path
         row["mimetype"] = mime_type
     row.update({k: v for k, v in (extra or {}).items() if not k.startswith("_")})
     tag = file_tag((extra or {}).get("_source_id"))
-    if tag and not row.get("description"):  # tagged in the same call: see ``find_upload``
+    if tag and row.get("description"):
+        tag = None  # the caller's own description: no tag to find it by
+    if tag:  # tagged in the same call: see ``find_upload``
         row["description"] = tag
-        found_id = find_upload(dest, parent_object, parent_id, tag)
-        if found_id:
-            return WriteResult.success(found_id, created=False)
     sid = row.get(dest.source_id_field)
     if sid:
         found = dest.find("ir.attachment", dest.source_id_field, [str(sid)])
         if str(sid) in found:
             return WriteResult.success(found[str(sid)], created=False)
-    # the same file on the same record (Odoo's sha1 checksum): a retried upload, not a new one
-    same = dest.rpc.search_read("ir.attachment", [
-        ["res_model", "=", model], ["res_id", "=", int(parent_id)], ["name", "=", file_name],
-        ["checksum", "=", _sha1(path)]], ["id"], limit=1)
+    # this file's attachment on this record, by its tag or else by name and Odoo's sha1
+    # checksum (a retried upload, not a new one): one search for both
+    same_file = ["&", ["name", "=", file_name], ["checksum", "=", _sha1(path)]]
+    domain = [["res_model", "=", model], ["res_id", "=", int(parent_id)],
+              *(["|", ["description", "=", tag]] if tag else []), *same_file]
+    same = dest.rpc.search_read("ir.attachment", domain, ["description"], order="id")
     if same:
-        return WriteResult.success(str(same[0]["id"]), created=False)
+        tagged = [r for r in same if tag and r.get("description") == tag]
+        return WriteResult.success(str((tagged or same)[0]["id"]), created=False)
     try:
         vals, _ = dest._vals("ir.attachment", row)
     except Unresolved as exc:
