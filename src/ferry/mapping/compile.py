@@ -30,6 +30,7 @@ from ferry.mapping.transforms import (
     RefNeed,
     SafeFormatter,
     TransformError,
+    forget_namespace,
     get_value,
     template_namespace,
 )
@@ -81,6 +82,9 @@ class _Field:
     steps: list[tuple[str, Any, dict[str, Any]]] = field(default_factory=list)
     placed: bool = False
     attr: str | None = None
+    #: a plain attribute read as is (no value map, transform or default): ``build`` reads it
+    #: without a transform context
+    plain: bool = False
 
     def __post_init__(self) -> None:
         self.steps = [(t.name, TRANSFORMS[t.name], t.args) for t in self.fm.transform]
@@ -88,6 +92,8 @@ class _Field:
         src = self.fm.source
         if isinstance(src, str) and "." not in src:
             self.attr = src
+            self.plain = not self.steps and self.fm.value_map is None and \
+                self.fm.default is None
 
 
 class CompiledMap:
@@ -145,9 +151,23 @@ class CompiledMap:
 
     def build(self, record: Record, lookup: Lookup) -> Built:
         out = Built()
+        forget_namespace()  # a record changed in place since its last build is read afresh
         if self.id_key:
             out.payload[self.id_key] = record.source_id
+        fold = self.om.mode == "fold"
         for f in self.fields:
+            if f.plain:  # what ``_value`` gives such a field, without its context
+                value = getattr(record, f.attr, None)  # type: ignore[arg-type]
+                if value in (None, "", []):
+                    if f.fm.required:
+                        out.error = RecordError(self.ref(record), f.label,
+                                                f"required field is empty (from {f.fm.source})")
+                        return out
+                    continue
+                if not (fold and f.key in out.payload):
+                    out.payload[f.key] = value
+                    out.trace[f.key] = []
+                continue
             ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key=f.key, fm=f.fm,
                       region=self.region)
             try:
@@ -169,7 +189,7 @@ class CompiledMap:
                                             f"required field is empty (from {f.fm.source})")
                     return out
                 continue
-            if self.om.mode == "fold" and f.key in out.payload:
+            if fold and f.key in out.payload:
                 continue  # first mapping of a folded key wins within one record
             out.payload[f.key] = value
             out.trace[f.key] = names + ctx.flags

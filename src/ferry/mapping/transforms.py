@@ -242,17 +242,43 @@ class SafeFormatter(string.Formatter):
             raise TransformError("template format does not fit the field") from None
 
 
+#: per record class: its field names and its (``<x>_name``, ``<x>_id``) labels, worked out
+#: once (they were worked out for every template of every record)
+_NS_PLANS: dict[type, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
+#: the last record's namespace, one tuple (record, lookup, namespace) swapped whole (threads):
+#: a record's several templates share it; ``CompiledMap.build`` forgets it for each record
+_LAST_NS: list[tuple[Any, Any, dict[str, Any]]] = [(None, None, {})]
+
+
+def forget_namespace() -> None:
+    _LAST_NS[0] = (None, None, {})
+
+
+def _ns_plan(model: type) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    plan = _NS_PLANS.get(model)
+    if plan is None:
+        fields = model.model_fields  # type: ignore[attr-defined]
+        labels = tuple((f"{n[:-3]}_name", ref) for n in fields if n.endswith("_id")
+                       and (ref := label_of(model, f"{n[:-3]}_name")) is not None)
+        plan = _NS_PLANS[model] = (tuple(n for n in fields if n != "custom"), labels)
+    return plan
+
+
 def template_namespace(ctx: Ctx) -> dict[str, Any]:
+    """A template's names over the record (a fresh dict: callers add ``value``)."""
     rec = ctx.record
-    ns: dict[str, Any] = {n: getattr(rec, n) for n in type(rec).model_fields if n != "custom"}
+    last = _LAST_NS[0]
+    if last[0] is rec and last[1] is ctx.lookup:
+        return dict(last[2])
+    names, labels = _ns_plan(type(rec))
+    ns: dict[str, Any] = {n: getattr(rec, n) for n in names}
     for k, cv in rec.custom.items():
         ns[f"custom_{k}"] = cv.value
     labeler = getattr(ctx.lookup, "label", None)
-    for n in type(rec).model_fields:
-        ref_field = label_of(type(rec), f"{n[:-3]}_name") if n.endswith("_id") else None
-        if ref_field is not None:
-            ns[f"{n[:-3]}_name"] = _Lazy(labeler, type(rec), ref_field, ns[ref_field])
-    return ns
+    for label, ref_field in labels:
+        ns[label] = _Lazy(labeler, type(rec), ref_field, ns[ref_field])
+    _LAST_NS[0] = (rec, ctx.lookup, ns)
+    return dict(ns)
 
 
 def label_of(model: Any, name: str) -> str | None:
