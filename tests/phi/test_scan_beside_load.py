@@ -34,3 +34,24 @@ def test_a_patient_is_gated_while_the_notes_are_still_being_scanned(tmp_path: Pa
     notes = store.conn.execute("SELECT count(*) FROM phi_queue WHERE object='clinical_note'"
                                ).fetchone()[0]
     assert notes == store.count("clinical_note") * len(queue.TEXT_FIELDS["clinical_note"])
+
+
+def test_a_note_staged_after_its_objects_scan_is_screened_before_it_is_written(
+        tmp_path: Path) -> None:
+    """``migrate`` loads while extraction goes on: a note staged after the scan of notes
+    finished must still be screened, not written as if clean."""
+    practice = Practice(seed=5, patients=20)
+    store = StagingStore(tmp_path / "s.db")
+    store.put_records("patient", practice.iter("patient"))
+    notes = list(practice.iter("clinical_note"))
+    store.put_records("clinical_note", notes[:1])
+    gate = Gate(store, baa_confirmed=True, files_dir=tmp_path, order=["patient", "clinical_note"])
+    gate.wait()
+    store.put_records("clinical_note", notes[1:])  # extraction goes on
+    om = SimpleNamespace(name="notes", source="clinical_note")
+    held = [gate(om, n) for n in notes[1:]]  # type: ignore[arg-type]
+    waiting = {n.source_id for n, h in zip(notes[1:], held, strict=True)
+               if h == "awaiting PHI review (ferry review)"}
+    assert waiting  # later notes carry PHI too
+    flagged = {it.source_id for it in queue.items(store, "pending", "clinical_note")}
+    assert waiting == flagged - {notes[0].source_id}

@@ -124,6 +124,12 @@ class Gate:
             return None
         self.wait(om.source)
         flagged = item_status(self.store, om.source, rec.source_id)
+        if not flagged and self._scanned and not _screened(self.store, om.source,
+                                                            rec.source_id):
+            # staged after its object's scan (``migrate`` loads while extraction goes on):
+            # screened now, with whatever else of the object arrived since, before it is written
+            scan(self.store, [om.source], workers=0)
+            flagged = item_status(self.store, om.source, rec.source_id)
         if not flagged:
             return None
         main = MAIN_CONTENT.get(om.source)
@@ -167,6 +173,12 @@ class Gate:
             else:
                 update[field] = clean
         return rec.model_copy(update=update)
+
+
+def _screened(store: StagingStore, object_name: str, source_id: str) -> bool:
+    """Whether a record has been through the scan (a clean one has its 'clean' rows)."""
+    return store.conn.execute("SELECT 1 FROM phi_queue WHERE object=? AND source_id=? LIMIT 1",
+                              (object_name, source_id)).fetchone() is not None
 
 
 def redacted_name(file_name: str) -> str:
