@@ -13,6 +13,7 @@ import http.client
 import json
 import logging
 import random
+import re
 import select
 import ssl
 import threading
@@ -193,6 +194,12 @@ class KeepAliveClient:
         self.prefix = parts.path.rstrip("/")
         self.headers = {"user-agent": f"ferry (python-http.client, httpx {httpx.__version__})",
                         "accept-encoding": "identity", **(headers or {})}
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
+        host = host if parts.port is None else f"{host}:{self.port}"
+        fixed = {"host": host, **self.headers}
+        if any(_UNSAFE_VALUE.search(f"{k}{v}") for k, v in fixed.items()):
+            raise ValueError("a header name or value holds a line break or control character")
+        self._head = b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in fixed.items())
         self.timeout = timeout
         self.keepalive_s = keepalive_s
         self.max_idle = max_idle
@@ -228,18 +235,29 @@ class KeepAliveClient:
                 json: Any = None, data: dict[str, Any] | None = None) -> Response:
         path = self.prefix + url
         target = path + "?" + _query(params) if params else path
-        headers = self.headers
-        body = None
+        if _UNSAFE.search(target):
+            raise ValueError(f"refusing to send a request target with spaces or controls:"
+                             f" {method} {path}")
+        body = b""
+        head = self._head
         if json is not None:
             body = _dumps(json).encode()
-            headers = {**headers, "content-type": "application/json"}
+            head += b"content-type: application/json\r\n"
         elif data is not None:
             body = urlencode(data).encode()
-            headers = {**headers, "content-type": "application/x-www-form-urlencoded"}
+            head += b"content-type: application/x-www-form-urlencoded\r\n"
+        if body or method in ("POST", "PUT", "PATCH"):
+            head += b"content-length: %d\r\n" % len(body)
+        # the request is written whole here (http.client's putrequest/putheader checked and
+        # encoded each header on every call); http.client still connects and reads the answer
+        message = b"%s %s HTTP/1.1\r\n%s\r\n%s" % (method.encode(), target.encode(), head, body)
         conn = self._connection()
         try:
-            conn.request(method, target, body=body, headers=headers)
-            answer = conn.getresponse()
+            if conn.sock is None:
+                conn.connect()
+            conn.sock.sendall(message)
+            answer = _ANSWER(conn.sock, method=method)
+            answer.begin()
             content = answer.read()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
@@ -266,6 +284,8 @@ class KeepAliveClient:
             conn.close()
 
 
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
+_UNSAFE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 #: JSON as httpx sends it (compact, UTF-8, no NaN)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 

@@ -53,6 +53,8 @@ class Schema:
             self.id_keys.update(saved.get("id_keys", {}))
             self.external_keys.update(saved.get("external_keys", {}))
         self._fields: dict[str, list[dict[str, Any]]] = {}
+        self._custom_index: dict[str, tuple[list[dict[str, Any]], int,
+                                            dict[str, dict[str, Any]]]] = {}
         #: objects whose fields were listed fresh in this session (by ``existing``, which a
         #: prepare calls first, or by the first ``ensure``): later items of the same prepare
         #: use that listing, kept current with what we create, instead of listing (10 tokens)
@@ -71,12 +73,22 @@ class Schema:
         return self._fields[obj]
 
     def custom(self, obj: str, key: str) -> dict[str, Any] | None:
+        """The custom field ``key`` of ``obj`` (listed again once if not known): called for
+        every custom value of every record sent or read, so by an index of the listing (kept
+        with the list it was built from and its length: the list is replaced or appended to)."""
         if obj not in FIELD_OBJECTS:
             return None
         for refresh in (False, True):
-            for f in self.fields(obj, refresh=refresh):
-                if f["field_code"] == key and f.get("is_custom_field"):
-                    return f
+            rows = self.fields(obj, refresh=refresh)
+            built = self._custom_index.get(obj)
+            if built is None or built[0] is not rows or built[1] != len(rows):
+                index: dict[str, dict[str, Any]] = {}
+                for f in rows:
+                    if f.get("is_custom_field"):
+                        index.setdefault(f["field_code"], f)
+                built = self._custom_index[obj] = (rows, len(rows), index)
+            if key in built[2]:
+                return built[2][key]
         return None
 
     def _system_options(self, obj: str, key: str) -> dict[str, int]:

@@ -179,11 +179,14 @@ class PipedriveDestination(Destination):
 
     def _shape(self, obj: str, rec: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        wanted = None if fields is None else set(fields)  # a before-image reads a few fields
         for key, (shape, _, _, _) in STANDARD[obj].items():
-            if key in rec:
+            if key in rec and (wanted is None or key in wanted):
                 out[key] = (self.schema.option_label(obj, key, rec[key]) if shape == "option"
                             else from_api(shape, rec.get(key)))
         for key, value in (rec.get("custom_fields") or {}).items():
+            if wanted is not None and key not in wanted:
+                continue
             field = self.schema.custom(obj, key)
             if field is not None:
                 out[key] = custom_from_api(field, self.schema.kinds.get(key), value)
