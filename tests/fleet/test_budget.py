@@ -246,3 +246,27 @@ def test_two_workers_on_one_pipedrive_token_spend_one_daily_budget(pg: str,
         for b in budgets:
             b.close()
         running.stop()
+
+
+def test_a_persons_verb_beside_the_workers_spends_the_same_budgets(pg: str,
+                                                                   tmp_path: Path) -> None:
+    """On a PostgreSQL store every process that opens the project's connectors (a fleet
+    worker, or someone's ``ferry delta`` beside them) takes turns and Pipedrive tokens from the
+    database: what one spends, the other sees at once."""
+    from ferry.engine.pipeline import open_destination, open_source
+    from ferry.sandbox.harness import start_pair
+
+    with start_pair(tmp_path / "pg-pair", destination="pipedrive", patients=2, seed=3,
+                    store=pg, encrypt=False) as pair:
+        worker, person = open_destination(pair.project), open_destination(pair.project)
+        try:
+            limit = person.budget().limit
+            for _ in range(3):
+                worker.client.call("v1", "GET", "/users/me")  # 2 tokens each
+            assert person.budget().remaining == limit - 6
+            assert worker.client.window.shared and person.client.window.shared
+            src = open_source(pair.project)
+            assert all(p.shared for p in src.client.pacers.values())
+        finally:
+            worker.close()
+            person.close()

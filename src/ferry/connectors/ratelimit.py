@@ -180,6 +180,11 @@ class SlidingWindow:
         self._shared = _BUDGET.get() if account else None
         self.refusals = 0
 
+    @property
+    def shared(self) -> bool:
+        """Whether turns come from a budget shared with other processes."""
+        return self._shared is not None
+
     def refused(self) -> None:
         """The server answered 429: counted here and, shared, in the account's budget row."""
         _count_refusal(self)

@@ -6,14 +6,17 @@ records it as a run in the staging store and returns plain results for reports.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ferry.connectors.base import CheckItem, Destination, Provisioned, Source
+from ferry.connectors.ratelimit import SharedBudget
 from ferry.connectors.registry import make_destination, make_source
 from ferry.engine import dedup
 from ferry.engine.accounting import ChangeAccount, account_changes
@@ -36,9 +39,34 @@ from ferry.phi.gate import Gate, withhold_clinical
 from ferry.phi.queue import counts as queue_counts
 
 
+def rate_budget(project: Project) -> SharedBudget | None:
+    """The rate budgets shared by every process on the project's PostgreSQL store (one row per
+    account, ``ferry.model.pgbudget``); None on SQLite (one process: connectors pace alone)."""
+    from ferry.model.stores import is_server_url
+
+    url = project.settings.store if project.settings_path.exists() else None
+    if not is_server_url(url):
+        return None
+    from ferry.model.pgbudget import budget_for
+
+    return budget_for(str(url), os.environ.get(project.settings.store_password_env))
+
+
+def _budgeted(project: Project) -> contextlib.AbstractContextManager[None]:
+    """Connectors built in here take their turns (and Pipedrive its day of tokens) from the
+    project's shared budget: a fleet worker's activity, or a person's ``ferry delta`` beside
+    the workers, spends the same budget of each account."""
+    from ferry.connectors.ratelimit import current_budget, shared_budget
+
+    if current_budget() is not None:  # a fleet activity opened it already
+        return contextlib.nullcontext()
+    return shared_budget(rate_budget(project))
+
+
 def open_source(project: Project) -> Source:
     s = project.settings.source
-    return make_source(s.kind, s.options(), project.root)
+    with _budgeted(project):
+        return make_source(s.kind, s.options(), project.root)
 
 
 def registry_objects(project: Project) -> tuple[str, ...]:
@@ -58,7 +86,8 @@ def registry_objects(project: Project) -> tuple[str, ...]:
 
 def open_destination(project: Project) -> Destination:
     d = project.settings.destination
-    return make_destination(d.kind, d.options(), project.root)
+    with _budgeted(project):
+        return make_destination(d.kind, d.options(), project.root)
 
 
 def _close(conn: Any) -> None:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-import os
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 from temporalio import activity
 
-from ferry.connectors.ratelimit import SharedBudget, shared_budget
+from ferry.connectors.ratelimit import shared_budget
 from ferry.engine.project import Project
 
 
@@ -30,9 +29,11 @@ def _project(path: str) -> Iterator[Project]:
     (one row per account): every worker, and every activity after another, takes its turns
     from the same budget, so an account never sees two workers' requests closer than its
     limit allows."""
+    from ferry.engine.pipeline import rate_budget
+
     project = Project.at(path)
     try:
-        with shared_budget(_budget(project)), _pulse():
+        with shared_budget(rate_budget(project)), _pulse():
             yield project
     finally:
         if project._store is not None:
@@ -76,17 +77,6 @@ def _pulse() -> Iterator[None]:
         pulse.stop.set()
         _PULSE.reset(token)
         thread.join(5)
-
-
-def _budget(project: Project) -> SharedBudget | None:
-    from ferry.model.stores import is_server_url
-
-    url = project.settings.store if project.settings_path.exists() else None
-    if not is_server_url(url):
-        return None  # SQLite: one process, the connectors' own pacers hold the budget
-    from ferry.model.pgbudget import budget_for
-
-    return budget_for(str(url), os.environ.get(project.settings.store_password_env))
 
 
 def _beat(**detail: Any) -> None:
