@@ -172,3 +172,15 @@ def test_notes_carry_phi_at_the_spans(practice: Practice, records) -> None:
     assert any(k == "name" for _, _, k in spans)
     with pytest.raises(KeyError):
         practice.phi_spans("1")
+
+
+def test_a_document_by_id_is_the_one_the_practice_lists() -> None:
+    # the PracticeHub sandbox serves each file by id: from its patient alone, not by
+    # generating every patient's documents per download (quadratic in an extract)
+    from ferry.sandbox.synth import DirtRates
+
+    practice = Practice(seed=4, patients=30, dirt=DirtRates(large_pdf=0.1, oversize_file=0.1))
+    docs = list(practice.iter("document"))
+    assert docs and all(practice.document(d.source_id) == d for d in docs)
+    assert practice.document("1") is None and practice.document("x") is None
+    assert practice.document(str(int(docs[-1].source_id) + 8 * 31)) is None

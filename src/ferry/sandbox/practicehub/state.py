@@ -176,6 +176,10 @@ class PracticeState:
         table = self.tables[OBJECT_RESOURCE[obj]]
         if rid in table.changed:
             return table.changed[rid]
+        if obj == "document":  # every file download asks: not a scan of the practice each time
+            doc = self.practice.document(str(rid))
+            if doc is not None and api_id(doc.source_id) == rid:
+                return doc
         for rec in self.practice.iter(obj):
             if api_id(rec.source_id) == rid:
                 return rec

@@ -80,6 +80,17 @@ class Practice:
         for k in range(self._fixed(obj)):
             yield make(ctx, k)
 
+    def document(self, source_id: str) -> Document | None:
+        """One document by its id, from its patient's documents alone (a document's id is its
+        patient's key times 8 plus its slot), not by generating the practice's."""
+        if not source_id.isdigit():
+            return None
+        i = int(source_id) // 8 - H.PATIENT_BASE
+        if not 0 <= i < self.patients:
+            return None
+        return next((d for d in X.documents(self._ctx, self._ctx.core(i))
+                     if d.source_id == source_id), None)
+
     def count(self, obj: str) -> int:
         """Exact number of ``obj`` records (iterates once for per-patient objects; cached)."""
         if obj not in self._counts:
