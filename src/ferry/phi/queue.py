@@ -16,6 +16,7 @@ holds every pending item (see ``gate.py``).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 from collections import deque
@@ -204,9 +205,11 @@ def scan_pool(workers: int) -> Iterator[Any]:
     # fork, not spawn: a spawned worker runs the parent's main script again (the whole CLI)
     # before it can start. The workers only compute (no store, no network, no handler of
     # ours), so a lock another thread held at the fork is never theirs to take; warmed here
-    # first, they inherit the name lists and phone metadata.
+    # first, they inherit the name lists and phone metadata. ``gc.freeze`` in each worker: its
+    # collector then never walks the objects it inherited (touching them copied their pages).
     warm()
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=gc.freeze)
     try:
         yield pool
     finally:
