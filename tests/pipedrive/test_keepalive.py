@@ -98,6 +98,22 @@ def test_bodies_queries_and_reuse(server: Any) -> None:
     client.close()
 
 
+def test_file_upload_is_multipart_as_httpx_writes_it(server: Any, tmp_path: Any) -> None:
+    doc = tmp_path / "scan.txt"
+    doc.write_bytes(b"plain text of a scan\n" * 5000)
+    client = KeepAliveClient(_url(server))
+    with doc.open("rb") as fh:
+        fh.read(10)  # a retried call finds its file read: it is sent from the start again
+        files = {"file": ('r\u00e9sum\u00e9 "1".txt', fh, "text/plain")}
+        seen = client.request("POST", "/api/v1/files", data={"person_id": "12"},
+                              files=files).json()
+        want = httpx.Request("POST", "http://x/", data={"person_id": "12"}, files=files,
+                             headers={"content-type": seen["type"]})
+        assert seen["body"].encode() == want.read()
+    assert seen["type"].startswith("multipart/form-data; boundary=")
+    client.close()
+
+
 def test_connection_closed_by_the_server_is_not_reused(server: Any) -> None:
     client = KeepAliveClient(_url(server))
     server.drop_after = True

@@ -168,8 +168,8 @@ class PipedriveClient:
                  ledger: Path | None = None, transport: httpx.BaseTransport | None = None,
                  timeout: float = 60.0) -> None:
         headers = {"x-api-token": token, "accept": "application/json"}
-        # httpx for multipart uploads, a test's transport and proxies; JSON calls (one per
-        # record) go through the leaner keep-alive client where nothing needs httpx
+        # httpx for a test's transport and proxies; otherwise calls (one per record) go through
+        # the leaner keep-alive client
         self.http = make_client(base_url.rstrip("/"), timeout=timeout, transport=transport,
                                 headers=headers,
                                 cookies=False)  # the token authenticates: no cookie parsing
@@ -273,9 +273,9 @@ class PipedriveClient:
             self._reserve(cost)
             self._count("requests", 1)
             try:
-                if self.lean is not None and files is None:
+                if self.lean is not None:
                     response: Any = self.lean.request(method, url, params=params,
-                                                      json=json_body, data=data)
+                                                      json=json_body, data=data, files=files)
                 else:
                     response = self.http.request(method, url, params=params, json=json_body,
                                                  data=data, files=files)
