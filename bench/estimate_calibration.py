@@ -143,6 +143,7 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             s = {e["step"]: e for e in estimate_project(
                 pair.project, sample_size=sample, cpu_share=shares[name])["steps"]}[name]
             rows.append({"step": name, "est_calls": s["calls"], "est_s": s["seconds"],
+                         "records": s.get("records", 0),
                          "est_cpu": s.get("cpu_seconds", 0.0), "bound": s.get("bound", ""),
                          "share": shares[name], **m})
     return {"dest": dest, "patients": patients, "time_scale": time_scale,
@@ -180,15 +181,18 @@ def main() -> None:
 
 
 def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
-    """Fixed CPU and CPU per call per step, from the two sizes (the line through both)."""
+    """Fixed CPU and CPU per unit (a call the sandbox logged, or a record the estimate says
+    the step carries) per step, from the two sizes (the line through both), and the calls
+    the estimate missed (``Limits.overhead`` takes them)."""
     a = {r["step"]: r for r in small["rows"]}
     print(f"{dest} Limits.cpu = {{")
     for r in big["rows"]:
         s = a[r["step"]]
-        dc = r["calls"] - s["calls"]
-        per = max(0.0, (r["cpu"] - s["cpu"]) / dc) if dc > 0 else r["cpu"] / max(r["calls"], 1)
-        fixed = max(0.0, r["cpu"] - per * r["calls"])
-        print(f'    "{r["step"]}": ({fixed:.2f}, {per:.4f}),')
+        u1, u2 = s["calls"] + s["records"], r["calls"] + r["records"]
+        per = max(0.0, (r["cpu"] - s["cpu"]) / (u2 - u1)) if u2 - u1 > 10 else r["cpu"] / u2
+        fixed = max(0.0, r["cpu"] - per * u2)
+        print(f'    "{r["step"]}": ({fixed:.2f}, {per:.4f}),  # calls missed:'
+              f' {s["calls"] - s["est_calls"]:+.0f}, {r["calls"] - r["est_calls"]:+.0f}')
     print("}")
 
 

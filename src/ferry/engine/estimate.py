@@ -21,17 +21,21 @@ import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ferry.connectors.base import Destination, RateInfo, Source
+from ferry.engine.prepare import schema_items
 from ferry.mapping.model import MappingDoc
 
 DAY_S = 86_400.0
 FIRST = ("clinic", "practitioner", "patient")  # staged before the load starts
-PREPARE_LISTINGS = 4  # field lists (3 objects), the pipelines, activity types, users
-RECONCILE_LISTINGS = 3  # users (owners), field lists of the objects it reads (measured)
-SAMPLE_LISTINGS = 4
-LOAD_LISTINGS = 2
+#: calls a step sends besides its records and schema items (sign-in, listings of users and
+#: fields, describes, one page of each target for the finder): (fixed, per destination object
+#: written). Measured per destination (``Limits.overhead``); these are Pipedrive's
+OVERHEAD_DEFAULT: dict[str, tuple[int, int]] = {
+    "prepare": (1, 0), "sample": (4, 1), "load": (5, 1), "reconcile": (3, 0),
+    "rollback": (3, 2)}
 
 #: records per patient in a typical practice (the synthetic practice's proportions)
 PER_PATIENT: dict[str, float] = {
@@ -75,7 +79,17 @@ class Limits:
     latency_s: float = 0.0
     #: Ferry's CPU-seconds per step with this system: (fixed, per call); see ``CPU_DEFAULT``
     cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: calls per schema item made (prepare) and removed (rollback): Salesforce grants a new
+    #: field's access in a second call; Odoo looks a field up before it unlinks it
+    schema_calls: tuple[int, int] = (1, 1)
+    #: see ``OVERHEAD_DEFAULT``
+    overhead: dict[str, tuple[int, int]] = field(default_factory=dict)
     notes: str = ""
+
+    def extra(self, step: str, targets: int) -> int:
+        """The step's calls besides records and schema (``overhead``)."""
+        fixed, per = self.overhead.get(step, OVERHEAD_DEFAULT.get(step, (0, 0)))
+        return fixed + per * targets
 
     def cost(self, op: str, obj: str) -> int:
         return self.costs.get(f"{op}:{obj}", self.costs.get(op, 1 if self.daily_budget else 0))
@@ -86,7 +100,7 @@ SOURCES: dict[str, Limits] = {
     # the client paces 2 % under the limit (sources/practicehub: pace_margin)
     # 19 resources and the payment methods (sources/practicehub/wire.py RESOURCES)
     "practicehub": Limits("PracticeHub", 1.0, 100, per_key=False, delta_sweep=True, pace=1.02,
-                          lists=20,
+                          lists=20, cpu={"extract": (0.1, 0.0011)},
                           notes="1 request/s per account (PracticeHub docs); extra keys help only"
                                 " if the limit is applied per key"),
     "clinic_csv": Limits("CSV export", None, 10_000, latency_s=0.05,
@@ -104,16 +118,28 @@ DESTINATIONS: dict[str, Limits] = {
          "upload": 10, "create:activity": 5},
         # the client's window is 2 s × 1.1 + 30 ms real (destinations/pipedrive/client.py)
         per_key=False, burst=40, pace=1.1, jitter_s=0.03, reset_s=1.0,
+        cpu={"prepare": (0.0, 0.0044), "sample": (0.0, 0.0049), "load": (0.39, 0.0010),
+             "reconcile": (0.08, 0.0010), "rollback": (0.03, 0.0012)},
         notes="Growth plan, 1 seat: 60,000 tokens/day per company (30,000 ×"
                              " multiplier × seats); burst 40 requests / 2 s per token"),
     # no per-second limit (only concurrent long calls and the daily allocation): Ferry sends
     # one call after the other, so its own CPU (and the network's round trip) sets the pace
     "salesforce": Limits("Salesforce", None, 2000, 200, 100_000,
                          {"create": 1, "update": 1, "delete": 1, "read": 1, "list": 1,
-                          "upload": 1},
+                          "upload": 1}, schema_calls=(2, 1),
+                         cpu={"prepare": (0.0, 0.0042), "sample": (0.0, 0.0064),
+                              "load": (0.13, 0.0017), "reconcile": (0.14, 0.0002),
+                              "rollback": (0.28, 0.0011)},
+                         overhead={"prepare": (15, 0), "sample": (21, 1), "load": (12, 1),
+                                   "reconcile": (10, 0), "rollback": (32, 0)},
                          notes="100,000 API requests / 24 h (Enterprise org baseline);"
                                " 200 records per sObject-collection call"),
-    "odoo": Limits("Odoo", 1.0, 500, 100, None, notes="no documented limit; Ferry paces 1"
+    "odoo": Limits("Odoo", 1.0, 500, 100, None, schema_calls=(1, 2),
+                   overhead={"prepare": (23, 0), "sample": (21, 1), "load": (11, 1),
+                             "reconcile": (10, 0), "rollback": (48, 0)},
+                   cpu={"prepare": (0.0, 0.0045), "sample": (0.0, 0.0089),
+                        "load": (0.06, 0.0022), "reconcile": (0.05, 0.0010),
+                        "rollback": (0.63, 0.0005)}, notes="no documented limit; Ferry paces 1"
                    " call/s by default (destination.requests_per_second), batches of 100"),
 }
 #: how each object lands when no mapping says otherwise: op (create/update/upload/none), object
@@ -146,9 +172,56 @@ def counts_for(patients: int) -> dict[str, int]:
     return out
 
 
-def _routes(doc: MappingDoc | None, counts: dict[str, int]
-            ) -> list[tuple[str, str, str, str, int]]:
-    """(map, source object, op, destination object, records) for each way records land."""
+#: staged records per object the survey reads (first staged first): enough for its shares
+SURVEY_RECORDS = 2000
+
+
+def survey(store: Any, doc: MappingDoc, region: str | None = None) -> dict[str, float]:
+    """Per object map, what share of its source object's records the writers send: the records
+    its ``when`` accepts; for an attach map, those with a parent and (files) downloaded content
+    (a fold keeps one update per parent, at most as many as its parent object has). Read from
+    the first ``SURVEY_RECORDS`` staged records of each object, so it stays cheap at any size.
+
+    Without it the estimate split conditional maps evenly: 18 uploads for 6 files sent
+    (Pipedrive), 20 for 8 (Salesforce)."""
+    from ferry.mapping.compile import compile_mapping
+    from ferry.model.entities import Document
+
+    compiled = {cm.om.name: cm for cm in compile_mapping(doc, need_keys=False, region=region)}
+    shares: dict[str, float] = {}
+    for om in doc.objects:
+        if om.mode not in ("record", "attach") or om.name not in compiled or (
+                om.mode == "record" and om.when is None):
+            continue
+        seen = kept = 0
+        parents: set[str] = set()
+        for batch in store.iter_batches(om.source, 500):
+            for st in batch:
+                seen += 1
+                rec = st.record
+                if not compiled[om.name].accepts(rec):
+                    continue
+                pid = getattr(rec, om.parent.via, None) if om.parent else None
+                if om.mode != "record" and om.parent is not None and pid is None:
+                    continue
+                if om.mode == "attach" and (om.attach is None or om.attach.content == "file") \
+                        and not (isinstance(rec, Document) and rec.local_path
+                                 and Path(rec.local_path).exists()):
+                    continue
+                kept += 1
+                if om.mode == "fold":
+                    parents.add(str(pid))
+            if seen >= SURVEY_RECORDS:
+                break
+        if seen:
+            shares[om.name] = (len(parents) if om.mode == "fold" else kept) / seen
+    return shares
+
+
+def _routes(doc: MappingDoc | None, counts: dict[str, int],
+            shares: dict[str, float] | None = None) -> list[tuple[str, str, str, str, int]]:
+    """(map, source object, op, destination object, records) for each way records land;
+    ``shares`` (``survey``) where measured, else even splits and one update per parent."""
     out = []
     if doc is None:
         for obj, n in counts.items():
@@ -160,9 +233,11 @@ def _routes(doc: MappingDoc | None, counts: dict[str, int]
                     if om.mode in ("record", "attach") and om.when is not None)
     for om in doc.objects:
         n = counts.get(om.source, 0)
-        if om.mode in ("record", "attach") and om.when is not None:
+        if shares is not None and om.name in shares:
+            n = math.ceil(n * shares[om.name])
+        elif om.mode in ("record", "attach") and om.when is not None:
             n = math.ceil(n / split[om.source])  # disjoint conditions share the records
-        if om.mode == "fold" and om.parent is not None:
+        elif om.mode == "fold" and om.parent is not None:
             n = min(n, counts.get(om.parent.object, n))  # one update per parent record
         op = {"record": "create", "fold": "update", "attach": "upload"}.get(om.mode)
         if op and n:
@@ -171,15 +246,16 @@ def _routes(doc: MappingDoc | None, counts: dict[str, int]
 
 
 #: Ferry's CPU per step, in CPU-seconds: (a fixed part: open the project and the store, write
-#: the reports; a part per API call: build, send and log the call, and on the sandboxes, which
-#: answer in the same process, their share too). Fitted by ``bench/estimate_calibration.py
-#: --calibrate`` (time-scale 2000 so no pacing; process CPU per step at two practice sizes)
-#: per destination, in each system's ``Limits.cpu``; these are the fallback for a system not
-#: calibrated. A step is CPU bound when this, at the machine's share of a core, exceeds its
-#: pacing.
+#: the reports; a part per unit: a call, or a record the step carries, as a batched call of
+#: 200 records costs more than a call of one; on the sandboxes, which answer in the same
+#: process, their share is in it). Fitted by ``bench/estimate_calibration.py --calibrate``
+#: (time-scale 2000 so no pacing; process CPU per step at 6 and 20 patients, the line
+#: through both; 6 December 2026, load average 13 on 2 cores) per system, in its
+#: ``Limits.cpu``; these (Pipedrive's) serve a system not calibrated. A step is CPU bound
+#: when this, at the machine's share of a core, exceeds its pacing.
 CPU_DEFAULT: dict[str, tuple[float, float]] = {
-    "extract": (0.1, 0.012), "prepare": (0.3, 0.0055), "sample": (0.3, 0.005),
-    "load": (0.4, 0.0043), "reconcile": (0.3, 0.0045), "rollback": (0.5, 0.0021)}
+    "extract": (0.1, 0.0011), "prepare": (0.0, 0.0044), "sample": (0.0, 0.0049),
+    "load": (0.39, 0.0010), "reconcile": (0.08, 0.0010), "rollback": (0.03, 0.0012)}
 
 
 def _seconds(calls: int, lim: Limits, keys: int, scale: float = 1.0, busy: float = 0.0
@@ -242,17 +318,20 @@ def machine_share(probes: int = 5) -> float:
 
 
 def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
-               cpu_share: float, unpaced: int = 0) -> tuple[float, float, float, str]:
+               cpu_share: float, unpaced: int = 0, records: int = 0
+               ) -> tuple[float, float, float, str]:
     """(wall seconds, pacing alone, CPU seconds, what binds) for a step of ``calls`` paced
-    calls (and ``unpaced`` ones, e.g. file downloads): the fixed CPU runs before the first
-    call and after the last; each call's CPU runs between the pacing's waits."""
-    fixed, per_call = lim.cpu.get(step, CPU_DEFAULT.get(step, (0.0, 0.0)))
+    calls (and ``unpaced`` ones, e.g. file downloads) carrying ``records``: the fixed CPU runs
+    before the first call and after the last; the CPU per unit (a call or a record: a batched
+    call of 200 records costs more than a call of one) runs between the pacing's waits."""
+    fixed, per_unit = lim.cpu.get(step, CPU_DEFAULT.get(step, (0.0, 0.0)))
     share = max(cpu_share, 0.01)
-    busy = per_call / share
+    n = calls + unpaced
+    cpu_calls = (n + records) * per_unit
+    busy = cpu_calls / max(n, 1) / share  # each call's wall seconds of Ferry's CPU
     paced = _seconds(calls, lim, keys, scale)
     wall = fixed / share + _seconds(calls, lim, keys, scale, busy) + unpaced * busy
-    cpu = fixed + (calls + unpaced) * per_call
-    return wall, paced, cpu, "rate" if paced >= (calls + unpaced) * busy else "cpu"
+    return wall, paced, fixed + cpu_calls, "rate" if paced >= n * busy else "cpu"
 
 
 def _price(lim: Limits, dest: Destination | None, op: str, target: str, n: int
@@ -309,7 +388,8 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
              dest: Destination | None = None, delta_passes: int = 48,
              sample_counts: dict[str, int] | None = None, sample_size: int = 200,
              source_scale: float = 1.0, dest_scale: float = 1.0,
-             cpu_share: float | None = 1.0, batch_size: int = 100) -> dict[str, Any]:
+             cpu_share: float | None = 1.0, batch_size: int = 100,
+             shares: dict[str, float] | None = None) -> dict[str, Any]:
     """Per-step calls, tokens and durations, the overlapped timeline and the budget days.
 
     A step's wall time is its API pacing with Ferry's CPU for each call between the waits,
@@ -331,18 +411,18 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     ex_s = _seconds(sum(pages.values()), source, source_keys, source_scale)
     first_s = _seconds(sum(c for o, c in pages.items() if o in FIRST), source,
                        source_keys, source_scale)
-    routes = _routes(doc, counts)
+    routes = _routes(doc, counts, shares)
     full = _writes(routes, destination, dest, batch_size)  # the whole migration, as if no sample ran
     if sample_counts is None:
         sample_counts = _slice(counts, sample_size)
     rest = {o: max(0, n - sample_counts.get(o, 0)) for o, n in counts.items()}
-    in_slice = _writes(_routes(doc, {o: n for o, n in sample_counts.items() if n}),
+    in_slice = _writes(_routes(doc, {o: n for o, n in sample_counts.items() if n}, shares),
                        destination, dest, batch_size)
-    per_object = _writes(_routes(doc, rest), destination, dest, batch_size)  # the run's
+    per_object = _writes(_routes(doc, rest, shares), destination, dest, batch_size)  # the run's
     targets = {p["target"] for p in full}
     # listings around the writes (measured): users for the owners, the written objects' field
     # lists and one page of each target (the finder's id index); the sample lists users twice
-    load_calls = sum(p["calls"] for p in per_object) + LOAD_LISTINGS + len(targets)
+    load_calls = sum(p["calls"] for p in per_object) + destination.extra("load", len(targets))
     load_tokens = sum(p["tokens"] for p in per_object)
     full_tokens = sum(p["tokens"] for p in full)
     rate_s = _seconds(load_calls, destination, dest_keys, dest_scale)
@@ -355,11 +435,13 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         last = full_tokens - (budget_days - 1) * budget
         days_s = (budget_days - 1) * DAY_S / dest_scale + rate_s * last / max(full_tokens, 1)
         load_s = max(rate_s, days_s)
-    n_schema = sum(len(v) for v in doc.custom_fields.values()) + len(doc.pipelines) * 5 \
-        if doc else 25
-    # measured (bench/estimate_calibration.py): one create per schema item, after one listing
-    # of each object's fields, the pipelines, each pipeline's stages, activity types, users
-    prep_calls = n_schema + PREPARE_LISTINGS + (len(doc.pipelines) if doc else 0)
+    # one call per schema item (Salesforce: two), after the listings of each object's fields,
+    # the pipelines and each pipeline's stages; activity types are looked up, made if missing
+    items = schema_items(doc) if doc else []
+    n_schema = len(items) if doc else 25
+    n_made = sum(i.kind != "activity_type" for i in items) if doc else 25
+    prep_calls = n_schema * destination.schema_calls[0] + destination.extra(
+        "prepare", len(targets)) + (len(doc.pipelines) if doc else 0)
     # records the destination holds afterwards, per object (updates land on existing ones)
     created: Counter[str] = Counter()
     for p in full:
@@ -367,7 +449,7 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
             created[p["target"]] += p["records"]
     # reconcile lists every target (pages), then reads back each record map's target whole:
     # a target that several maps write is read once per map
-    recon_calls = RECONCILE_LISTINGS + sum(max(1, math.ceil(n / max(destination.page_size, 1)))
+    recon_calls = destination.extra("reconcile", len(targets)) + sum(max(1, math.ceil(n / max(destination.page_size, 1)))
                                            for n in created.values())
     recon_tokens = recon_calls * destination.cost("list", "")
     # every record map of the map reads its target, whether or not its own source had records
@@ -384,8 +466,9 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     for target, n in created.items():
         c, t = _price(destination, dest, "delete", target, n)
         rb_calls, rb_tokens = rb_calls + c, rb_tokens + t
-    rb_calls += n_schema
-    rb_tokens += n_schema * destination.cost("delete", "")
+    rb_calls += n_made * destination.schema_calls[1] + destination.extra("rollback",
+                                                                          len(targets))
+    rb_tokens += n_made * destination.cost("delete", "")
     for p in full:  # an updated record is read before it is restored (measured)
         if p["op"] == "update":
             c, t = _price(destination, dest, "read", p["target"], p["records"])
@@ -396,23 +479,30 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     for p in in_slice:  # the diff reads back what each map wrote (a fold: its parents)
         c, t = _price(destination, dest, "read", p["target"], p["records"])
         sample_calls, sample_tokens = sample_calls + c, sample_tokens + t
-    sample_calls += SAMPLE_LISTINGS + len(targets)
+    sample_calls += destination.extra("sample", len(targets))
     d = (destination, dest_keys, dest_scale)
     # (step, system's limits, keys, time-scale, paced calls, unpaced calls, tokens)
-    plan = [("prepare", destination, 1, dest_scale, prep_calls, 0,
+    written = sum(p["records"] for p in per_object)
+    made = sum(created.values())
+    # (step, system's limits, keys, time-scale, paced calls, unpaced calls, records, tokens)
+    plan = [("prepare", destination, 1, dest_scale, prep_calls, 0, 0,
              n_schema * destination.cost("create", "")),
-            ("extract", source, source_keys, source_scale, sum(pages.values()), downloads, 0),
-            ("sample", destination, 1, dest_scale, sample_calls, 0, sample_tokens),
-            ("load", *d, load_calls, 0, load_tokens),
-            ("reconcile", *d, recon_calls, 0, recon_tokens),
-            ("rollback", *d, rb_calls, 0, rb_tokens)]
+            ("extract", source, source_keys, source_scale, sum(pages.values()), downloads,
+             sum(counts.values()), 0),
+            ("sample", destination, 1, dest_scale, sample_calls, 0,
+             sum(p["records"] for p in in_slice), sample_tokens),
+            ("load", *d, load_calls, 0, written, load_tokens),
+            ("reconcile", *d, recon_calls, 0, made, recon_tokens),
+            ("rollback", *d, rb_calls, 0,
+             made + sum(p["records"] for p in full if p["op"] == "update"), rb_tokens)]
     # The brief's order: prepare, extract (all of it), sample, run, reconcile; rollback only
     # if needed (not in the total). ``ferry run --with-extract`` overlaps extract and load
     # instead: ``migration_seconds`` is that figure.
     t = 0.0
     walls: dict[str, float] = {}
-    for name, lim, keys, scale, calls, unpaced, tokens in plan:
-        wall, paced, cpu, bound = _step_time(name, calls, lim, keys, scale, cpu_share, unpaced)
+    for name, lim, keys, scale, calls, unpaced, records, tokens in plan:
+        wall, paced, cpu, bound = _step_time(name, calls, lim, keys, scale, cpu_share, unpaced,
+                                             records)
         if name == "load" and days_s > wall:
             wall, bound = days_s, "budget"
         walls[name] = wall
@@ -420,7 +510,7 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         step = {"step": name, "start_s": round(t, 1), "end_s": round(t + wall, 1),
                 "seconds": round(wall, 1), "paced_seconds": round(paced, 1),
                 "cpu_seconds": round(cpu, 2), "bound": bound, "calls": calls,
-                "tokens": tokens}
+                "records": records, "tokens": tokens}
         if name == "rollback":
             step["if_needed"] = True
         else:
@@ -518,6 +608,7 @@ def estimate_project(project: Any, *, sample_size: int = 200, cpu_share: float |
                         sample_counts=dict(picked), sample_size=sample_size,
                         source_scale=_scale(s.source), dest_scale=_scale(s.destination),
                         cpu_share=cpu_share, source_keys=source_keys, dest_keys=dest_keys,
-                        batch_size=s.options.batch_size)
+                        batch_size=s.options.batch_size,
+                        shares=survey(project.store, doc, project.phone_region) if doc else None)
     finally:
         dest.close()

@@ -28,6 +28,7 @@ from typing import Any
 from ferry.connectors.base import (
     Capabilities,
     CheckItem,
+    Cost,
     Destination,
     DestUser,
     ObjectInfo,
@@ -166,6 +167,20 @@ class OdooDestination(Destination):
                                     ["login", "email", "name", "active"], context=NO_ACTIVE)
         return [DestUser(str(r["id"]), str(r["email"] or r["login"]), r["name"] or "",
                          bool(r["active"])) for r in rows if r["login"] != "__system__"]
+
+    def cost(self, op: str, object_name: str, n: int) -> Cost:
+        """Calls for ``op`` on ``n`` records (the estimate's prices): reads by ids 500 a call;
+        a delete searches which ids still exist (500 a call), then unlinks a batch at a time;
+        an upload looks for a copy already there (by source id, then by checksum) first."""
+        if n <= 0:
+            return Cost(0)
+        if op in ("read", "find"):
+            return Cost(-(-n // 500))
+        if op == "delete":
+            return Cost(-(-n // 500) + -(-n // self.batch_size))
+        if op == "upload":
+            return Cost(3 * n)
+        return super().cost(op, object_name, n)
 
     def rate(self) -> RateInfo:
         return RateInfo(requests_per_second=self.requests_per_second, page_size=1000,
