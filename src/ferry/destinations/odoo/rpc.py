@@ -16,6 +16,7 @@ import http.client
 import itertools
 import logging
 import re
+import urllib.parse
 import weakref
 import xml.parsers.expat
 import xmlrpc.client
@@ -75,6 +76,65 @@ def _dump_file(marshaller: Any, value: FileB64, write: Any) -> None:
 xmlrpc.client.Marshaller.dispatch[FileB64] = _dump_file  # our own type: nothing else changes
 
 
+def _escape(text: str) -> str:
+    if "&" in text or "<" in text or ">" in text:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text
+
+
+def _dump(value: Any, write: Any) -> None:
+    """One value as ``xmlrpc.client.Marshaller`` writes it, without its per-value dispatch
+    (a 100-row create is tens of thousands of values); other types go to the Marshaller."""
+    t = type(value)
+    if t is str:
+        write("<value><string>")
+        write(_escape(value))
+        write("</string></value>\n")
+    elif t is dict:
+        write("<value><struct>\n")
+        for k, v in value.items():
+            if type(k) is not str:
+                raise TypeError("dictionary key must be string")
+            write("<member>\n")
+            write(f"<name>{_escape(k)}</name>\n")
+            _dump(v, write)
+            write("</member>\n")
+        write("</struct></value>\n")
+    elif t is list or t is tuple:
+        write("<value><array><data>\n")
+        for v in value:
+            _dump(v, write)
+        write("</data></array></value>\n")
+    elif t is int:
+        if value > xmlrpc.client.MAXINT or value < xmlrpc.client.MININT:
+            raise OverflowError("int exceeds XML-RPC limits")
+        write(f"<value><int>{value}</int></value>\n")
+    elif t is bool:
+        write("<value><boolean>1</boolean></value>\n" if value
+              else "<value><boolean>0</boolean></value>\n")
+    elif t is float:
+        write(f"<value><double>{value!r}</double></value>\n")
+    elif value is None:
+        write("<value><nil/></value>")
+    else:
+        xmlrpc.client.Marshaller("utf-8", allow_none=True)._Marshaller__dump(  # type: ignore[attr-defined]
+            value, write)
+
+
+def dumps(params: tuple[Any, ...], method: str) -> bytes:
+    """The request body ``xmlrpc.client.dumps(params, method, allow_none=True)`` makes, encoded
+    as ``ServerProxy`` sends it: the same bytes, in about half the CPU."""
+    out = ["<?xml version='1.0'?>\n<methodCall>\n<methodName>", method,
+           "</methodName>\n<params>\n"]
+    write = out.append
+    for v in params:
+        write("<param>\n")
+        _dump(v, write)
+        write("</param>\n")
+    write("</params>\n</methodCall>\n")
+    return "".join(out).encode("utf-8", "xmlcharrefreplace")
+
+
 class _Timeout:
     """A per-connection timeout for the stdlib transports (they take none of their own), and
     requests that carry ``FileB64`` values streamed."""
@@ -121,6 +181,25 @@ class _SafeTransport(_Timeout, xmlrpc.client.SafeTransport):
     pass
 
 
+class _Endpoint:
+    """What ``ServerProxy`` does for one service URL, with the request body made by ``dumps``
+    (the same bytes as ``xmlrpc.client.dumps``, with less CPU per value)."""
+
+    def __init__(self, url: str, transport: xmlrpc.client.Transport) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self.host = parts.netloc
+        self.handler = urllib.parse.urlunsplit(["", "", *parts[2:]]) or "/RPC2"
+        self.transport = transport
+
+    def call(self, method: str, params: tuple[Any, ...]) -> Any:
+        response = self.transport.request(self.host, self.handler, dumps(params, method),
+                                          verbose=False)
+        return response[0] if len(response) == 1 else response
+
+    def close(self) -> None:
+        self.transport.close()
+
+
 class OdooRpc:
     """One authenticated user on one database; serial calls (one in flight, NOTES 5)."""
 
@@ -139,12 +218,11 @@ class OdooRpc:
         self._common = self._proxy("common")
         self._object = self._proxy("object")
 
-    def _proxy(self, service: str) -> xmlrpc.client.ServerProxy:
+    def _proxy(self, service: str) -> _Endpoint:
         transport: xmlrpc.client.Transport = (
             _SafeTransport(self.timeout) if self.url.startswith("https")
             else _Transport(self.timeout))
-        return xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/{service}", allow_none=True,
-                                         transport=transport)
+        return _Endpoint(f"{self.url}/xmlrpc/2/{service}", transport)
 
     def __repr__(self) -> str:  # never show the secret
         return f"OdooRpc(url={self.url!r}, db={self.db!r}, login=<hidden>)"
@@ -154,20 +232,20 @@ class OdooRpc:
         return sum(self.calls.values())
 
     # ------------------------------------------------------------------ plumbing
-    def _send(self, proxy: xmlrpc.client.ServerProxy, name: str, params: tuple[Any, ...], *,
+    def _send(self, proxy: _Endpoint, name: str, params: tuple[Any, ...], *,
               label: str, model: str = "", method: str = "", retry: bool = True) -> Any:
         def once() -> Any:
             self.pacer.wait()
             self.calls[label] += 1
             log.debug("odoo %s", label)
             try:
-                return getattr(proxy, name)(*params)
+                return proxy.call(name, params)
             except xmlrpc.client.Fault as fault:
                 raise from_fault(fault, model=model or "common", method=method or name) from None
             except xmlrpc.client.ProtocolError as err:
                 if err.errcode == 429:
                     self.pacer.refused()
-                proxy("close")()  # an unread error body would poison the kept-alive connection
+                proxy.close()  # an unread error body would poison the kept-alive connection
                 raise from_protocol(err, time_scale=self.time_scale) from None
             except NETWORK as exc:
                 raise RetriableError(f"network error talking to Odoo ({type(exc).__name__})",
