@@ -211,8 +211,10 @@ class KillSwitch:
         if self.pid is not None and wanted and self.match in b"".join(chunks):
             self.left -= 1
             if self.left <= 0:
-                os.kill(self.pid, signal.SIGKILL)
-                self.pid, self.fired = None, True
+                # fired is set before the kill: the test thread, woken by the child's death,
+                # read it while this thread had not set it yet (a "prepare failed (-9)")
+                pid, self.pid, self.fired = self.pid, None, True
+                os.kill(pid, signal.SIGKILL)
         try:
             for msg in held:
                 await send(msg)
