@@ -135,7 +135,7 @@ DESTINATIONS: dict[str, Limits] = {
                          notes="100,000 API requests / 24 h (Enterprise org baseline);"
                                " 200 records per sObject-collection call"),
     "odoo": Limits("Odoo", 1.0, 500, 100, None, schema_calls=(1, 2),
-                   overhead={"prepare": (23, 0), "sample": (21, 1), "load": (11, 1),
+                   overhead={"prepare": (23, 0), "sample": (21, 1), "load": (19, 1),
                              "reconcile": (10, 0), "rollback": (48, 0)},
                    cpu={"prepare": (0.0, 0.0045), "sample": (0.0, 0.0089),
                         "load": (0.06, 0.0022), "reconcile": (0.05, 0.0010),

@@ -170,16 +170,19 @@ class OdooDestination(Destination):
 
     def cost(self, op: str, object_name: str, n: int) -> Cost:
         """Calls for ``op`` on ``n`` records (the estimate's prices): reads by ids 500 a call;
-        a delete searches which ids still exist (500 a call), then unlinks a batch at a time;
-        an upload looks for a copy already there (by source id, then by checksum) first."""
+        updates a batch a call (``load`` by database id); a delete searches which ids still
+        exist (500 a call), then unlinks a batch at a time; an upload looks for a copy already
+        there first."""
         if n <= 0:
             return Cost(0)
         if op in ("read", "find"):
             return Cost(-(-n // 500))
+        if op == "update":
+            return Cost(-(-n // self.batch_size))
         if op == "delete":
             return Cost(-(-n // 500) + -(-n // self.batch_size))
         if op == "upload":
-            return Cost(3 * n)
+            return Cost(2 * n)
         return super().cost(op, object_name, n)
 
     def rate(self) -> RateInfo:
