@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 
+def _contacts(raw: Any, prefix: str, n: int) -> list[str]:
+    """``n`` Contacts named prefix0..prefix(n-1), made in one composite call; their ids."""
+    made = raw.post("composite/sobjects", json={"records": [
+        {"attributes": {"type": "Contact"}, "LastName": f"{prefix}{i}"} for i in range(n)]})
+    return [r["id"] for r in made.json()]
+
+
 def test_query_all_returns_deleted_rows(sf: Any) -> None:
     h = sf()
     raw = h.raw()
-    made = raw.post("composite/sobjects", json={"records": [
-        {"attributes": {"type": "Contact"}, "LastName": f"Q{i}"} for i in range(3)]}).json()
-    ids = [r["id"] for r in made]
+    ids = _contacts(raw, "Q", 3)
     assert raw.delete("composite/sobjects", params={"ids": ids[0]}).json()[0]["success"]
     soql = "SELECT Id, LastName, IsDeleted FROM Contact WHERE LastName LIKE 'Q%'"
     live = raw.get("query", params={"q": soql}).json()["records"]
@@ -42,9 +47,7 @@ def test_where_id_in_reads_the_named_rows_and_their_other_conditions(sf: Any) ->
     # the emulator reads such rows by key (no scan per query): the same rows as a scan
     h = sf()
     raw = h.raw()
-    made = raw.post("composite/sobjects", json={"records": [
-        {"attributes": {"type": "Contact"}, "LastName": f"K{i}"} for i in range(4)]}).json()
-    ids = [r["id"] for r in made]
+    ids = _contacts(raw, "K", 4)
     listed = ", ".join(f"'{i}'" for i in ids[:3])
 
     def got(where: str) -> set[str]:

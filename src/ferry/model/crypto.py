@@ -93,6 +93,15 @@ def _chunk_aad(index: int, last: bool) -> bytes:
     return FILE_MAGIC + index.to_bytes(8, "big") + (b"\x01" if last else b"\x00")
 
 
+def _open_chunk(codec: AesGcmCodec, block: bytes, index: int, *, last: bool) -> bytes:
+    """One ``FG2`` chunk (``nonce | ciphertext``) decrypted, bound to its index and place."""
+    try:
+        return codec._aead.decrypt(block[:NONCE], block[NONCE:], _chunk_aad(index, last))
+    except InvalidTag:
+        raise IntegrityError("a stored file failed decryption: wrong key, or tampered"
+                             " or cut-short data") from None
+
+
 def _encrypted(head: bytes) -> bool:
     return head.startswith(FILE_MAGIC) or head.startswith(MAGIC)
 
@@ -220,12 +229,7 @@ def iter_plain(path: Path, codec: object) -> Iterator[bytes]:
             nxt = fh.read(size)
             if len(block) < NONCE + TAG:
                 raise IntegrityError("a stored file is cut short")
-            try:
-                yield codec._aead.decrypt(block[:NONCE], block[NONCE:],
-                                          _chunk_aad(index, not nxt))
-            except InvalidTag:
-                raise IntegrityError("a stored file failed decryption: wrong key, or tampered"
-                                     " or cut-short data") from None
+            yield _open_chunk(codec, block, index, last=not nxt)
             if not nxt:
                 return
             block, index = nxt, index + 1
@@ -272,13 +276,8 @@ class _PlainChunks(io.RawIOBase):
             record = NONCE + FILE_CHUNK + TAG
             self._fh.seek(len(FILE_MAGIC) + index * record)
             block = self._fh.read(record)
-            try:
-                plain = self._codec._aead.decrypt(block[:NONCE], block[NONCE:], _chunk_aad(
-                    index, index == self._chunks - 1))
-            except InvalidTag:
-                raise IntegrityError("a stored file failed decryption: wrong key, or tampered"
-                                     " or cut-short data") from None
-            self._held = (index, plain)
+            self._held = (index, _open_chunk(self._codec, block, index,
+                                             last=index == self._chunks - 1))
         return self._held[1]
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
