@@ -84,14 +84,28 @@ def account_id(system: str, *parts: str | None) -> str:
     return f"{system}:{hashlib.sha256(text.encode()).hexdigest()[:24]}"
 
 
-def _count_refusal(limiter: Pacer | SlidingWindow) -> None:
-    limiter.refusals += 1
-    if limiter._shared is not None and limiter.account is not None:
-        with contextlib.suppress(Exception):  # a count for people: never stops a request
-            limiter._shared.refused(limiter.account)
+class _BudgetMember:
+    """What both limiters say of their account's shared budget (``_shared``: None for one
+    process alone) and the 429s they met."""
+
+    account: str | None
+    _shared: SharedBudget | None
+    refusals = 0
+
+    @property
+    def shared(self) -> bool:
+        """Whether turns come from a budget shared with other processes."""
+        return self._shared is not None
+
+    def refused(self) -> None:
+        """The server answered 429: counted here and, shared, in the account's budget row."""
+        self.refusals += 1
+        if self._shared is not None and self.account is not None:
+            with contextlib.suppress(Exception):  # a count for people: never stops a request
+                self._shared.refused(self.account)
 
 
-class Pacer:
+class Pacer(_BudgetMember):
     def __init__(self, interval: float, *, time_scale: float = 1.0,
                  account: str | None = None) -> None:
         self.interval = interval / time_scale if interval else 0.0
@@ -100,12 +114,6 @@ class Pacer:
         self._lock = threading.Lock()
         self.account = account
         self._shared = _BUDGET.get() if account and self.interval else None
-        self.refusals = 0
-
-    @property
-    def shared(self) -> bool:
-        """Whether turns come from a budget shared with other processes."""
-        return self._shared is not None
 
     def _reserve(self) -> float:
         with self._lock:
@@ -154,17 +162,13 @@ class Pacer:
             with contextlib.suppress(Exception):
                 self._shared.defer(self.account, seconds)
 
-    def refused(self) -> None:
-        """The server answered 429: counted here and, shared, in the account's budget row."""
-        _count_refusal(self)
-
     def sent_late(self) -> None:
         """A request left later than its turn (a loaded machine): the account's next turn is
         an interval from now, whichever process takes it."""
         self.defer(self.interval)
 
 
-class SlidingWindow:
+class SlidingWindow(_BudgetMember):
     """At most ``limit`` events per ``window`` seconds (burst limits such as Pipedrive's 2 s).
 
     Shared across processes (an ``account`` inside ``shared_budget``), the window becomes even
@@ -178,16 +182,6 @@ class SlidingWindow:
         self._lock = threading.Lock()
         self.account = account
         self._shared = _BUDGET.get() if account else None
-        self.refusals = 0
-
-    @property
-    def shared(self) -> bool:
-        """Whether turns come from a budget shared with other processes."""
-        return self._shared is not None
-
-    def refused(self) -> None:
-        """The server answered 429: counted here and, shared, in the account's budget row."""
-        _count_refusal(self)
 
     def _shared_turn(self) -> float | None:
         if self._shared is None or self.account is None:
