@@ -138,6 +138,8 @@ class Writer:
                              f" {len(items)} {op}s of {dest_object}")
         with self.store.tx() as c:
             entries = []
+            maps: list[tuple[str, str, str, str]] = []
+            hashes: list[str | None] = []
             for it, seq, res in zip(items, seqs, results, strict=True):
                 r = ref("source", it.src_object, it.source_id)
                 if res.ok:
@@ -145,10 +147,8 @@ class Writer:
                                     "dest_id": res.dest_id or it.dest_id, "src_ref": r,
                                     "intent_seq": seq, "detail": detail})
                     if map_as is not None and res.dest_id:
-                        self.store.map_id(it.src_object, it.source_id, map_as, res.dest_id,
-                                          self.run_id, created=(op in ("create", "upload")),
-                                          payload_hash=payload_hash(it.payload,
-                                                                    self.store.codec), conn=c)
+                        maps.append((it.src_object, it.source_id, map_as, res.dest_id))
+                        hashes.append(payload_hash(it.payload, self.store.codec))
                     for fe in res.field_errors:  # written, but these fields left empty
                         fld, reason = self._reason(fe)
                         self.store.skip(self.run_id, r, fld, f"field left empty: {reason}",
@@ -159,6 +159,9 @@ class Writer:
                                     "dest_id": it.dest_id, "src_ref": r, "intent_seq": seq,
                                     "detail": {**detail, "field": fld, "reason": reason}})
                     self.store.skip(self.run_id, r, fld, reason, stage, conn=c)
+            if maps:  # the batch's id map in one statement
+                self.store.map_ids(maps, self.run_id, created=(op in ("create", "upload")),
+                                   conn=c, hashes=hashes)
             self.audit.append_many(self.run_id, entries, conn=c)
         return results
 

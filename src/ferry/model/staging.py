@@ -480,8 +480,17 @@ class StagingStore:
             conn.execute(sql, args)
 
     def map_ids(self, rows: list[tuple[str, str, str, str]], run_id: str, *, created: bool,
-                conn: sqlite3.Connection) -> None:
-        """``map_id`` for many (src_object, source_id, dest_object, dest_id) in one statement."""
+                conn: sqlite3.Connection, hashes: list[str | None] | None = None) -> None:
+        """``map_id`` for many (src_object, source_id, dest_object, dest_id) in one statement;
+        ``hashes``: each row's payload hash, as ``map_id`` takes it (else none is stored)."""
+        if hashes is not None:
+            conn.executemany(
+                "INSERT INTO idmap (src_object, source_id, dest_object, dest_id, run_id, created,"
+                " payload_hash) VALUES (?,?,?,?,?,?,?) ON CONFLICT(src_object, source_id,"
+                " dest_object) DO UPDATE SET dest_id=excluded.dest_id,"
+                " payload_hash=coalesce(excluded.payload_hash, idmap.payload_hash)",
+                [(*r, run_id, int(created), h) for r, h in zip(rows, hashes, strict=True)])
+            return
         conn.executemany(
             "INSERT INTO idmap (src_object, source_id, dest_object, dest_id, run_id, created,"
             " payload_hash) VALUES (?,?,?,?,?,?,NULL) ON CONFLICT(src_object, source_id,"
