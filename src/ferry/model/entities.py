@@ -445,5 +445,7 @@ def parse_record(object_name: str, data: dict[str, Any], *, system: str = "sourc
 def owner_ref(record: Record) -> str | None:
     """The practitioner a record belongs to (its CRM owner): ``practitioner_id``, else a
     patient's ``primary_practitioner_id``."""
-    return getattr(record, "practitioner_id", None) or getattr(record, "primary_practitioner_id",
-                                                               None)
+    # read from the instance's fields: ``getattr`` of a field the model lacks goes through
+    # pydantic's ``__getattr__`` and an AttributeError, per record staged
+    fields = record.__dict__
+    return fields.get("practitioner_id") or fields.get("primary_practitioner_id")

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from ferry.connectors.base import CheckItem, FieldSpec, FileInfo, ObjectInfo, Page, Source
 from ferry.connectors.http import acall_with_retry
 from ferry.errors import ConfigError, FerryError, RecordError
-from ferry.model.crypto import FILE_CHUNK, FileWriter
+from ferry.model.crypto import FileWriter
 from ferry.model.entities import ENTITIES, Document, Record, parse_record
 from ferry.model.fields import fields_of
 from ferry.sources.clinic_csv.rows import RowError
@@ -320,9 +320,8 @@ class FhirBulkSource(Source):
             src = (Path(self.settings.path) / url).resolve()
             if not src.is_file() or Path(self.settings.path).resolve() not in src.parents:
                 raise RecordError(ref, "url", "attachment file not found in the export folder")
-            with FileWriter(dest, codec) as out, src.open("rb") as fh:
-                while block := fh.read(FILE_CHUNK):
-                    out.write(block)
+            with FileWriter(dest, codec) as out, src.open("rb", buffering=0) as fh:
+                out.fill_from(fh.readinto)  # straight into the writer's chunk buffer
                 out.commit()
         else:
             raise RecordError(ref, "url", "document has no content location")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import http.client
 import json
 import threading
 import time
@@ -385,10 +386,18 @@ class PracticeHubClient:
             import urllib3
 
             self._files = urllib3.PoolManager(
-                num_pools=4, maxsize=2, ssl_context=httpx.create_ssl_context(),
+                num_pools=4, maxsize=2,
                 timeout=urllib3.Timeout(connect=self._timeout, read=self._timeout),
                 retries=False)
         return self._files
+
+    def _files_for(self, target: str) -> Any:
+        """The files pool, with httpx's TLS settings once a link is https (building them reads
+        the CA bundle: tens of ms a process, for nothing when links are plain http)."""
+        pool = self._files_pool()
+        if target.startswith("https:") and "ssl_context" not in pool.connection_pool_kw:
+            pool.connection_pool_kw["ssl_context"] = httpx.create_ssl_context()
+        return pool
 
     def _download_blocking(self, url: str, dest: Path, ref: str, codec: object
                            ) -> tuple[int, str, str | None]:
@@ -396,7 +405,7 @@ class PracticeHubClient:
 
         target, headers = self._redirect.rewrite_url(url)
         try:
-            response = self._files_pool().request("GET", target, headers=headers,
+            response = self._files_for(target).request("GET", target, headers=headers,
                                                   preload_content=False, redirect=False)
         except urllib3.exceptions.HTTPError as exc:
             self.stats.network_errors += 1
@@ -415,10 +424,15 @@ class PracticeHubClient:
                                      status=response.status, system=SYSTEM)
             expected = response.headers.get("content-length")
             with FileWriter(dest, codec) as out:
+                raw = _raw_body(response)
                 try:
-                    for chunk in response.stream(1 << 20):
-                        out.write(chunk)
-                except urllib3.exceptions.HTTPError as exc:  # cut short, reset, timed out
+                    if raw is not None:
+                        out.fill_from(raw.readinto)
+                    else:
+                        for chunk in response.stream(1 << 20):
+                            out.write(chunk)
+                except (urllib3.exceptions.HTTPError, http.client.HTTPException,
+                        OSError) as exc:  # cut short, reset, timed out
                     self.stats.network_errors += 1
                     raise RetriableError(f"file download failed: {type(exc).__name__}",
                                          system=SYSTEM) from None
@@ -477,6 +491,15 @@ class PracticeHubClient:
         if self._files is not None:
             self._files.clear()
             self._files = None
+
+
+def _raw_body(response: Any) -> http.client.HTTPResponse | None:
+    """The socket-level response under urllib3's, to read a body straight into the writer's
+    buffer (urllib3's ``read`` copies each megabyte two or three times on the way); None when
+    the body is encoded (urllib3 then decodes it) or the response is not http.client's."""
+    raw = getattr(response, "_fp", None)
+    encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
+    return raw if isinstance(raw, http.client.HTTPResponse) and encoding == "identity" else None
 
 
 class NotFound(FatalError):
