@@ -17,6 +17,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import phonenumbers
@@ -169,52 +170,106 @@ def _digits(s: str) -> str:
 PHONE_RUN_RE = re.compile(r"\+?\d[\d ()\-.]{6,}\d")
 
 
+def _known_plan(known: Known) -> tuple[list[tuple[str, str, str, bool, bool]], set[str]]:
+    """What ``_known_spans`` looks for, worked out once per ``Known`` (a patient's identifiers
+    serve all of their notes): (needle, lower-cased, type, whole words only, searchable as a
+    lower-cased substring) for each, and the last nine digits of each phone."""
+    plan = known.__dict__.get("_plan")
+    if plan is None:
+        needles: list[tuple[str, str]] = []
+        for full in known.names:
+            needles.append((full, "name"))
+            needles.extend((part, "name*") for part in full.split()
+                           if len(part) > 2 and part.lower() not in NOT_SURNAME)
+        for values, kind in ((known.dates, "dob"), (known.identifiers, "mrn"),
+                             (known.emails, "email"), (known.addresses, "address"),
+                             (known.phones, "phone")):  # phones: the stored value verbatim
+            needles.extend((v, kind) for v in values)
+        rows = [(n, n.lower(), kind.rstrip("*"), kind.endswith("*"), _plain(n, n.lower()))
+                for n, kind in needles if n and len(n) >= 3]
+        wanted = {_digits(p)[-9:] for p in known.phones if len(_digits(p)) >= 7}
+        plan = known.__dict__["_plan"] = (rows, wanted)
+    return plan
+
+
 def _known_spans(text: str, known: Known) -> list[Span]:
     out: list[Span] = []
     low = text.lower()
     plain = _plain(text, low)
-    for full in known.names:
-        _occurrences(text, low, plain, full, "name", out)
-        for part in full.split():
-            if len(part) > 2 and part.lower() not in NOT_SURNAME:
-                _occurrences(text, low, plain, part, "name", out, words=True)
-    for d in known.dates:
-        _occurrences(text, low, plain, d, "dob", out)
-    for ident in known.identifiers:
-        _occurrences(text, low, plain, ident, "mrn", out)
-    for e in known.emails:
-        _occurrences(text, low, plain, e, "email", out)
-    for a in known.addresses:
-        _occurrences(text, low, plain, a, "address", out)
-    for p in known.phones:  # the stored value verbatim, even when it is no valid number
-        _occurrences(text, low, plain, p, "phone", out)
-    wanted = {_digits(p)[-9:] for p in known.phones if len(_digits(p)) >= 7}
-    if wanted:
+    rows, wanted = _known_plan(known)
+    for needle, n, kind, words, needle_plain in rows:
+        if plain and needle_plain and n not in low:
+            continue  # what _occurrences' substring search would conclude, without the call
+        _occurrences(text, low, plain, needle, kind, out, words=words)
+    if wanted and _DIGIT.search(text):
         for m in PHONE_RUN_RE.finditer(text):
             if _digits(m.group())[-9:] in wanted:
                 out.append(Span(m.start(), m.end(), "phone"))
     return out
 
 
-def _pattern_spans(text: str, regions: Iterable[str]) -> list[Span]:
+#: texts up to this long have their pattern spans remembered (``_memo_pattern_spans``): short
+#: fields repeat across records ("Progress note", "NKDA", a clinic's stock phrases)
+MEMO_CHARS = 256
+_DIGIT = re.compile(r"\d")  # what every pattern that needs a digit needs (Unicode Nd, as \d)
+#: lower-cased words one of which ``MRN_RE`` / ``NATIONAL_RE`` cannot match without
+_MRN_KEYS = ("mr", "med", "patient", "hospital")
+_NATIONAL_KEYS = ("nhs", "bsn", "ssn", "dni", "nie", "ppsn", "tfn", "medicare", "national")
+_TITLE_KEYS = ("Mr", "Ms", "Miss", "Mx", "Dr", "Prof")
+
+
+def _pattern_spans(text: str, regions: tuple[str, ...]) -> list[Span]:
+    if len(text) <= MEMO_CHARS:
+        return list(_memo_pattern_spans(text, regions))
+    return _scan_patterns(text, regions)
+
+
+@functools.lru_cache(maxsize=8192)
+def _memo_pattern_spans(text: str, regions: tuple[str, ...]) -> tuple[Span, ...]:
+    """The spans depend on the text and regions alone (not on the record)."""
+    return tuple(_scan_patterns(text, regions))
+
+
+def _scan_patterns(text: str, regions: tuple[str, ...]) -> list[Span]:
+    """Every pattern's spans. A pattern runs only when the text holds what any match of it
+    must (a digit, an "@", one of its key words): most fields have no digit at all, and a
+    cheap look rules them out (``gated=False`` in the tests runs every pattern, to prove the
+    spans the same)."""
+    return _scan(text, regions, gated=True)
+
+
+def _scan(text: str, regions: tuple[str, ...], *, gated: bool) -> list[Span]:
     out: list[Span] = []
-    for m in DATE_RE.finditer(text):
-        before = text[max(0, m.start() - 20):m.start()]
-        out.append(Span(m.start(), m.end(), "dob" if DOB_CONTEXT.search(before) else "date"))
-    for rx, kind in ((MRN_RE, "mrn"), (MRN_TOKEN, "mrn"), (SSN_RE, "national_id"),
-                     (NATIONAL_RE, "national_id"), (EMAIL_RE, "email"),
-                     (ADDRESS_RE, "address"), (TITLE_RE, "person")):
-        out.extend(Span(m.start(), m.end(), kind) for m in rx.finditer(text))
-    for m in ICD_RE.finditer(text):
-        before = text[max(0, m.start() - 20):m.start()]
-        if "." in m.group() or ICD_CONTEXT.search(before):
-            out.append(Span(m.start(), m.end(), "icd10"))
-    for m in CPT_RE.finditer(text):
-        if CPT_CONTEXT.search(text[max(0, m.start() - 25):m.start()]):
-            out.append(Span(m.start(), m.end(), "cpt"))
-    out.extend(_phone_spans(text, regions))
-    out.extend(_medications(text))
-    out.extend(_names(text))
+    digit = not gated or _DIGIT.search(text) is not None
+    low = text.lower()
+    # substring tests of ``low`` stand for case-insensitive matches only in plain text (no ſ,
+    # K sign or dotted İ, which ``re`` folds onto ASCII letters): else the pattern runs
+    keyed = not gated or not _plain(text, low)
+    if digit:
+        for m in DATE_RE.finditer(text):
+            before = text[max(0, m.start() - 20):m.start()]
+            out.append(Span(m.start(), m.end(), "dob" if DOB_CONTEXT.search(before) else "date"))
+    for rx, kind, run in (
+            (MRN_RE, "mrn", keyed or any(k in low for k in _MRN_KEYS)),
+            (MRN_TOKEN, "mrn", digit), (SSN_RE, "national_id", digit),
+            (NATIONAL_RE, "national_id", keyed or any(k in low for k in _NATIONAL_KEYS)),
+            (EMAIL_RE, "email", not gated or "@" in text), (ADDRESS_RE, "address", digit),
+            (TITLE_RE, "person", not gated or any(k in text for k in _TITLE_KEYS))):
+        if run:
+            out.extend(Span(m.start(), m.end(), kind) for m in rx.finditer(text))
+    if digit:
+        for m in ICD_RE.finditer(text):
+            before = text[max(0, m.start() - 20):m.start()]
+            if "." in m.group() or ICD_CONTEXT.search(before):
+                out.append(Span(m.start(), m.end(), "icd10"))
+        for m in CPT_RE.finditer(text):
+            if CPT_CONTEXT.search(text[max(0, m.start() - 25):m.start()]):
+                out.append(Span(m.start(), m.end(), "cpt"))
+        out.extend(_phone_spans(text, regions))
+    words = {w.lower() for w in WORD_RE.findall(text)}
+    out.extend(_medications(text, digit, not gated or not MEDICATIONS.isdisjoint(words)))
+    if not gated or not given_names().isdisjoint(words):  # a name starts at a given name
+        out.extend(_names(text))
     return out
 
 
@@ -244,7 +299,7 @@ def _attempt(text: str, group: str, offset: int) -> _Attempt:
     return group, offset, _side(text[offset - 1:offset]), _side(text[end:end + 1])
 
 
-def _plan(text: str, candidate: str, offset: int
+def _plan(text: str, candidate: str, offset: int, timed: bool
           ) -> tuple[_Attempt, list[list[list[_Attempt]]]] | None:
     """What the matcher would try for one candidate, whatever the region: the whole candidate,
     then its inner matches (per inner pattern, per search step: one or two attempts, the step
@@ -257,8 +312,7 @@ def _plan(text: str, candidate: str, offset: int
         return None  # neither it nor any inner match (a substring) can be a number
     if _SLASH_SEPARATED_DATES.search(candidate):
         return None
-    if _TIME_STAMPS.search(candidate) and _TIME_STAMPS_SUFFIX.match(
-            text[offset + len(candidate):]):
+    if timed:  # a time stamp ("2012-01-02 08") followed by ":00"
         return None
     inner: list[list[list[_Attempt]]] = []
     for pattern in _INNER_MATCHES:
@@ -296,47 +350,98 @@ _PLUS = ("+", "\uff0b")  # the plus signs libphonenumber reads as a country code
 _ANY_REGION = "US"
 
 
+#: one candidate's outcome for one region, tries unlimited: None when nothing is tried (one try
+#: spent), else (start, end) of the number found relative to the candidate's context (None,
+#: None when none) and the tries its failed attempts spent
+_Verdict = tuple[int | None, int | None, int] | None
+_UNSEEN = object()
+
+
 def _phone_spans(text: str, regions: Iterable[str]) -> list[Span]:
     """Every number libphonenumber's matcher (leniency VALID) finds in ``text`` for any of
-    ``regions``: the same spans, with the work that does not depend on the region (finding
-    candidates, the date and time checks, inner matches) done once per text, not per region,
-    and each parse cached (``_verified``)."""
+    ``regions``: the same spans, in the same order. The work that does not depend on the
+    region (finding candidates, the date and time checks, inner matches) is done once per
+    text, and a candidate's outcome in every region is remembered by what it depends on
+    (``_outcomes``): notes repeat their candidates (years, dates, codes, the patient's own
+    number)."""
     out: list[Span] = []
-    if sum(map(str.isdecimal, text)) < _min_number_digits():
+    need = _min_number_digits()
+    if sum(1 for _ in islice(_DIGIT.finditer(text), need)) < need:  # stops at ``need``
         return out
-    candidates: dict[int, tuple[int, str] | None] = {}
-    plans: dict[int, Any] = {}
-    for region in regions:
+    regions = tuple(regions)
+    found_at: dict[int, Any] = {}
+    for r, region in enumerate(regions):
         index, tries = 0, _MAX_TRIES
         while tries > 0:
-            if index in candidates:
-                found = candidates[index]
-            else:
-                m = _CANDIDATE.search(text, index)
-                found = None if m is None else (m.start(), _trim(
-                    _SECOND_NUMBER_START, text[m.start():m.end()]))
-                candidates[index] = found
-            if found is None:
+            hit = found_at.get(index, _UNSEEN)
+            if hit is _UNSEEN:
+                hit = found_at[index] = _candidate_at(text, index, regions)
+            if hit is None:
                 break
-            start, candidate = found
+            start, candidate, plan, verdicts = hit
             if candidate:  # the matcher's minimum candidate length is 1
-                if start not in plans:
-                    plans[start] = _plan(text, candidate, start)
-                plan = plans[start]
+                verdict = verdicts[r]
                 span: tuple[int, int] | None = None
-                if plan is not None:
+                if verdict is not None and verdict[2] < tries:  # as if tries were unlimited
+                    if verdict[0] is not None:
+                        span = (verdict[0], verdict[1])
+                    tries -= verdict[2]
+                elif verdict is not None:  # the tries may run out inside it: step by step
                     whole, inner = plan
                     if _parsed(whole, region):
-                        span = (start, start + len(candidate))
+                        span = (1, 1 + len(candidate))
                     else:
                         span, tries = _inner_span(inner, region, tries)
-                if span is not None:
-                    out.append(Span(span[0], span[1], "phone"))
-                    index = span[1]
+                if span is not None:  # relative to the context: one character before
+                    out.append(Span(start + span[0] - 1, start + span[1] - 1, "phone"))
+                    index = start + span[1] - 1
                     continue
                 tries -= 1
             index = start + len(candidate)
     return out
+
+
+def _candidate_at(text: str, index: int, regions: tuple[str, ...]) -> Any:
+    """The matcher's next candidate from ``index``: (start, candidate, plan, outcome per
+    region), or None when there is none."""
+    m = _CANDIDATE.search(text, index)
+    if m is None:
+        return None
+    start = m.start()
+    candidate = _trim(_SECOND_NUMBER_START, text[start:m.end()])
+    end = start + len(candidate)
+    timed = bool(_TIME_STAMPS.search(candidate) and _TIME_STAMPS_SUFFIX.match(text, end))
+    return (start, candidate, *_outcomes(candidate, _side(text[start - 1:start] if start else ""),
+                                         _side(text[end:end + 1]), timed, regions))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _outcomes(candidate: str, before: str, after: str, timed: bool, regions: tuple[str, ...]
+              ) -> tuple[Any, tuple[_Verdict, ...]]:
+    """A candidate's plan and its verdict in each region. They depend on nothing but the
+    candidate, how its neighbours look to the matcher (``_side``) and whether a time stamp's
+    suffix follows, so the plan is made in a context of one stand-in character either side."""
+    context = ("a" if before else " ") + candidate + ("a" if after else " ")
+    plan = _plan(context, candidate, 1, timed)
+    return plan, tuple(_verdict(plan, region) for region in regions)
+
+
+def _verdict(plan: Any, region: str) -> _Verdict:
+    if plan is None:
+        return None
+    whole, inner = plan
+    if _parsed(whole, region):
+        assert whole is not None
+        return whole[1], whole[1] + len(whole[0]), 0
+    spent = 0
+    for steps in inner:
+        for step in steps:
+            for attempt in step:
+                if _parsed(attempt, region):
+                    assert attempt is not None
+                    return attempt[1], attempt[1] + len(attempt[0]), spent
+                spent += 1
+    return None, None, spent
 
 
 def _inner_span(inner: list[list[list[_Attempt]]], region: str, tries: int
@@ -384,9 +489,12 @@ FORM_RE = re.compile(FORM, re.IGNORECASE)
 DOSE_RE = re.compile(DOSE, re.IGNORECASE)
 
 
-def _medications(text: str) -> list[Span]:
-    out = [Span(m.start(), m.end(), "medication") for m in DOSED_WORD_RE.finditer(text)]
-    for m in WORD_RE.finditer(text):
+def _medications(text: str, doses: bool = True, listed: bool = True) -> list[Span]:
+    """A capitalised word before a dose (only when ``doses``: the text has a digit), and a
+    listed medicine with its form and dose (only when ``listed``: one of its words is one)."""
+    out = ([Span(m.start(), m.end(), "medication") for m in DOSED_WORD_RE.finditer(text)]
+           if doses else [])
+    for m in WORD_RE.finditer(text) if listed else ():
         if m.group().lower() in MEDICATIONS:
             end = m.end()
             for rx in (FORM_RE, DOSE_RE, FORM_RE):  # "Hydrocortisone cream 1%", "Diclofenac gel"
@@ -443,7 +551,7 @@ def detect(text: str, known: Known | None = None,
     """Every PHI span of ``text`` (sorted, non-overlapping)."""
     if not text:
         return []
-    spans = _pattern_spans(text, regions)
+    spans = _pattern_spans(text, regions if isinstance(regions, tuple) else tuple(regions))
     if known is not None:
         spans += _known_spans(text, known)
     return _merge(spans)

@@ -1,0 +1,130 @@
+"""The scan's shortcuts never change what it finds: a pattern skipped because the text lacks
+what any match needs (a digit, an "@", a key word), a record's identifier not searched because
+it is not in the text, a phone candidate's outcome remembered from another text, all give the
+spans the full path gives."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ferry.phi import detect as D
+from ferry.phi.detect import DEFAULT_REGIONS, Known, Span
+from ferry.sandbox.synth import Practice
+
+#: pieces that make the patterns fire, and characters ``re`` folds onto ASCII letters
+PIECES = ["MRN", "mrn 12345", "MR# AB12", "Medical record no. X99", "patient id 7781",
+          "hospital number H123", "NHS 943 476 5919", "ssn 123-45-6789", "DNI 12345678Z",
+          "Medicare 2123 45670 1", "national id AB 123456 C", "a.b@example.org", "@", "Mr",
+          "Mrs Ann Lee", "Dr. Sam Park", "Prof Li", "12 High Street", "Kerkstraat 12",
+          "Calle de la Paz, 14", "J45.909", "dx E11", "CPT 99213", "07700 900123",
+          "+34 693 82 55 74", "12/03/1980", "3rd March 1990", "Mar 3, 1990", "DOB 1961-08-09",
+          "Omeprazole 20 mg", "diclofenac gel", "Maria Lopez", "James", "ſsn 123", "\u212aing",
+          "İstanbul", "ıd", "MEDİCARE 1234567", "hoſpital no 1234", "NHſ 943 476 5919", "Ｍr",
+          " ", ", ", "\n", "0", "7", "x", "é"]
+
+text_st = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)),
+                   max_size=12).map("".join)
+
+
+def _notes() -> list[str]:
+    practice = Practice(seed=9, patients=25)
+    return [t for obj, fields in (("clinical_note", ("body", "title")), ("message", ("body",)),
+                                  ("patient", ("medical_history", "allergies")))
+            for r in practice.iter(obj) for f in fields
+            if isinstance(t := getattr(r, f, None), str) and t]
+
+
+def test_gated_patterns_find_what_every_pattern_finds_in_generated_notes() -> None:
+    texts = _notes() + PIECES + [" ".join(PIECES)]
+    flagged = 0
+    for text in texts:
+        full = D._scan(text, DEFAULT_REGIONS, gated=False)
+        assert D._scan(text, DEFAULT_REGIONS, gated=True) == full, text
+        assert D._pattern_spans(text, DEFAULT_REGIONS) == full, text  # memo included
+        flagged += bool(full)
+    assert flagged > 50
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text_st)
+def test_gated_patterns_find_what_every_pattern_finds_in_any_text(text: str) -> None:
+    assert D._scan(text, DEFAULT_REGIONS, gated=True) == D._scan(text, DEFAULT_REGIONS,
+                                                                 gated=False)
+
+
+def _reference_known(text: str, known: Known) -> list[Span]:
+    """The record's identifiers as case-insensitive patterns (what the scan did before it
+    searched substrings), occurrence by occurrence."""
+    out: list[Span] = []
+
+    def each(needle: str, kind: str, words: bool = False) -> None:
+        if len(needle) >= 3:
+            rx = rf"\b{re.escape(needle)}\b" if words else re.escape(needle)
+            out.extend(Span(m.start(), m.end(), kind) for m in re.finditer(rx, text, re.I))
+
+    for full in known.names:
+        each(full, "name")
+        for part in full.split():
+            if len(part) > 2 and part.lower() not in D.NOT_SURNAME:
+                each(part, "name", True)
+    for values, kind in ((known.dates, "dob"), (known.identifiers, "mrn"),
+                         (known.emails, "email"), (known.addresses, "address"),
+                         (known.phones, "phone")):
+        for v in values:
+            each(v, kind)
+    wanted = {re.sub(r"\D", "", p)[-9:] for p in known.phones if len(re.sub(r"\D", "", p)) >= 7}
+    out.extend(Span(m.start(), m.end(), "phone") for m in D.PHONE_RUN_RE.finditer(text)
+               if re.sub(r"\D", "", m.group())[-9:] in wanted)
+    return out
+
+
+KNOWN = Known(names=["Zoë Straſser", "Ann O'Neil", "Yıldız Kaya"], dates=["1961-08-09"],
+              identifiers=["MRN00012345", "AB-7781"], phones=["+34 693 82 55 74", "07700 900123"],
+              emails=["zoe@example.org"], addresses=["12 High Street"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(["Zoë", "ZOË", "Straſser", "strasser", "ann", "O'NEIL",
+                                           "yildiz", "YILDIZ", "Kaya", "mrn00012345", "ab-7781",
+                                           "693 82 55 74", "0034693825574", "07700-900123",
+                                           "ZOE@EXAMPLE.ORG", "12 high street", "1961-08-09"]),
+                          st.text(max_size=4)), max_size=10).map(" ".join))
+def test_own_identifiers_skipped_only_when_absent(text: str) -> None:
+    got = sorted(D._known_spans(text, KNOWN))
+    assert got == sorted(_reference_known(text, KNOWN))
+
+
+CANDIDATE_CONTEXTS = [
+    # one candidate in many neighbourhoods: its remembered outcome must follow each
+    "x020 7946 0958 and 020 7946 0958y, (020 7946 0958%) £020 7946 0958 020 7946 0958",
+    "2012-01-02 08:00 and 2012-01-02 08 then 2012-01-02 08:61 and 2012-01-02 08",
+    "06-12345678/79 06-12345678 a06-12345678 06-12345678/ 06-12345678",
+]
+
+
+def test_remembered_phone_outcomes_follow_each_context() -> None:
+    for text in CANDIDATE_CONTEXTS:
+        want = [(m.start, m.end) for region in DEFAULT_REGIONS
+                for m in phonenumbers.PhoneNumberMatcher(text, region,
+                                                         leniency=phonenumbers.Leniency.VALID)]
+        assert [(s.start, s.end) for s in D._phone_spans(text, DEFAULT_REGIONS)] == want, text
+
+
+@pytest.mark.parametrize("tries", [1, 2, 3, 5, 8, 13])
+def test_phone_spans_when_the_matcher_runs_out_of_tries(monkeypatch: pytest.MonkeyPatch,
+                                                        tries: int) -> None:
+    # the library gives up after max_tries failed candidates; the scan's remembered outcomes
+    # hold only while tries remain, and step attempt by attempt when they may run out
+    text = ("ref 12345678 12345679 1961-08-09 06-12345678/79 then call 07700 900123, "
+            "x 2015 2016 2017 0800 123 4567 and +34 693 82 55 74 or (020) 7946 0958")
+    monkeypatch.setattr(D, "_MAX_TRIES", tries)
+    want = [(m.start, m.end) for region in DEFAULT_REGIONS
+            for m in phonenumbers.PhoneNumberMatcher(text, region,
+                                                     leniency=phonenumbers.Leniency.VALID,
+                                                     max_tries=tries)]
+    assert [(s.start, s.end) for s in D._phone_spans(text, DEFAULT_REGIONS)] == want
