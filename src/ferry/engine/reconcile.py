@@ -20,15 +20,18 @@ true only when there are none.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from ferry.connectors.base import Destination
 from ferry.engine.dedup import survivor_of
 from ferry.engine.diff import as_number
+from ferry.engine.readback_tables import ReadBack
 from ferry.mapping.compile import CompiledMap, Lookup
 from ferry.mapping.model import MappingDoc
 from ferry.model.audit import AuditLog
@@ -78,13 +81,6 @@ def baseline(store: StagingStore) -> dict[str, int]:
     return {}
 
 
-def _idmap(store: StagingStore, src_object: str) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = defaultdict(set)
-    for m in store.iter_idmap(src_object=src_object):
-        out[m.source_id].add(m.dest_object)
-    return out
-
-
 def _last_skips(store: StagingStore) -> dict[str, tuple[str, str]]:
     # a field left empty at extract is not a record skip: the record itself was kept
     return {s.ref: (s.stage, s.reason) for s in store.skips() if s.stage != "extract-field"}
@@ -114,43 +110,63 @@ def _landed(cm: CompiledMap, dest_objects: set[str]) -> bool:
     return False
 
 
+def _dest_objects(store: StagingStore, obj: str, source_ids: list[str]) -> dict[str, set[str]]:
+    """Destination objects each of ``source_ids`` was written to: one query per 500 ids."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for i in range(0, len(source_ids), 500):
+        chunk = source_ids[i:i + 500]
+        for sid, dobj in store.conn.execute(
+                "SELECT source_id, dest_object FROM idmap WHERE src_object=? AND source_id IN"
+                f" ({','.join('?' * len(chunk))})", (obj, *chunk)):  # noqa: S608
+            out[str(sid)].add(str(dobj))
+    return out
+
+
+def _is_staged(store: StagingStore, obj: str, source_id: str) -> bool:
+    return store.conn.execute("SELECT 1 FROM records WHERE object=? AND source_id=? AND deleted=0",
+                              (obj, source_id)).fetchone() is not None
+
+
 def _source_buckets(store: StagingStore, maps: list[CompiledMap], rec_out: Reconciliation,
                     skips: dict[str, tuple[str, str]]) -> None:
-    """Per source object: source = loaded + merged + excluded + held + skipped (+ unaccounted)."""
+    """Per source object: source = loaded + merged + excluded + held + skipped (+ unaccounted).
+
+    A batch of staged records at a time, with its id-map rows: nothing kept per record."""
     by_source: dict[str, list[CompiledMap]] = defaultdict(list)
     for cm in maps:
         by_source[cm.om.source].append(cm)
     unparsed = _unparsed_rows(store)
     for obj, cms in by_source.items():
-        mapped = _idmap(store, obj)
         b = Counter[str]()
-        staged: set[str] = set()
-        for rec in store.iter_records(obj):
-            ref = f"source:{obj}:{rec.source_id}"
-            staged.add(rec.source_id)
-            b["source"] += 1
-            if survivor_of(store, obj, rec.source_id):
-                b["merged"] += 1
-                continue
-            accepting = [cm for cm in cms if cm.accepts(rec) and cm.om.mode != "none"]
-            if not accepting:
-                b["excluded"] += 1
-                continue
-            if any(_landed(cm, mapped.get(rec.source_id, set())) for cm in accepting):
-                b["loaded"] += 1
-                continue
-            stage, reason = skips.get(ref, ("", ""))
-            if stage == "hold":
-                b["held"] += 1
-            elif stage == "excluded":  # the PHI review decided to exclude it
-                b["excluded"] += 1
-            elif stage:
-                b["skipped"] += 1
-            else:
-                b["unaccounted"] += 1
-                rec_out.log("dropped", ref, "not loaded, merged, excluded, held or skipped:"
-                            " the record was silently dropped", root=f"dropped:{obj}")
-        refused = len(unparsed.get(obj, set()) - staged)  # rows refused at extract
+        for batch in store.iter_batches(obj):
+            mapped = _dest_objects(store, obj, [s.source_id for s in batch])
+            for s in batch:
+                rec = s.record
+                ref = f"source:{obj}:{rec.source_id}"
+                b["source"] += 1
+                if survivor_of(store, obj, rec.source_id):
+                    b["merged"] += 1
+                    continue
+                accepting = [cm for cm in cms if cm.accepts(rec) and cm.om.mode != "none"]
+                if not accepting:
+                    b["excluded"] += 1
+                    continue
+                if any(_landed(cm, mapped.get(rec.source_id, set())) for cm in accepting):
+                    b["loaded"] += 1
+                    continue
+                stage, reason = skips.get(ref, ("", ""))
+                if stage == "hold":
+                    b["held"] += 1
+                elif stage == "excluded":  # the PHI review decided to exclude it
+                    b["excluded"] += 1
+                elif stage:
+                    b["skipped"] += 1
+                else:
+                    b["unaccounted"] += 1
+                    rec_out.log("dropped", ref, "not loaded, merged, excluded, held or skipped:"
+                                " the record was silently dropped", root=f"dropped:{obj}")
+        # rows refused at extract (those staged later are counted above)
+        refused = sum(1 for sid in unparsed.get(obj, set()) if not _is_staged(store, obj, sid))
         b["source"] += refused
         b["skipped"] += refused
         total = sum(b[k] for k in ("loaded", "merged", "excluded", "held", "skipped",
@@ -161,14 +177,6 @@ def _source_buckets(store: StagingStore, maps: list[CompiledMap], rec_out: Recon
                                 "held": b["held"], "skipped": b["skipped"],
                                 "unaccounted": b["unaccounted"], "adds_up": total == b["source"]
                                 and b["unaccounted"] == 0})
-
-
-def _read_all(dest: Destination, obj: str, ids: list[str], keys: list[str], batch: int = 100
-              ) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(ids), batch):
-        out.update(dest.read(obj, ids[i:i + batch], keys or None))
-    return out
 
 
 def _ref_keys(doc: MappingDoc, cm: CompiledMap) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -208,111 +216,110 @@ def _sum_keys(cm: CompiledMap) -> list[tuple[str, str]]:
 def reconcile(store: StagingStore, audit: AuditLog, doc: MappingDoc,
               compiled: Iterable[CompiledMap], dest: Destination, lookup: Lookup
               ) -> Reconciliation:
+    """The three accounts. What is read back (live ids, the id map by destination id, the
+    values compared) goes to tables of the store (``ReadBack``), so memory does not grow with
+    the number of records."""
+    rb = ReadBack(store)
+    try:
+        return _reconcile(store, audit, doc, list(compiled), dest, lookup, rb)
+    finally:
+        rb.close()
+
+
+def _reconcile(store: StagingStore, audit: AuditLog, doc: MappingDoc, maps: list[CompiledMap],
+               dest: Destination, lookup: Lookup, live: ReadBack) -> Reconciliation:
     out = Reconciliation()
-    maps = list(compiled)
     skips = _last_skips(store)
     _source_buckets(store, maps, out, skips)
     base = baseline(store)
     record_maps = [cm for cm in maps if cm.om.mode == "record"]
     targets = sorted({cm.om.target for cm in maps if cm.om.mode in ("record", "attach")})
-    live: dict[str, set[str]] = {t: set(dest.iter_ids(t)) for t in targets}
+    for t in targets:
+        live.add_live(t, dest.iter_ids(t))
     for cm in record_maps:
         for _, _, ref_targets in _ref_keys(doc, cm):
             for ref_target in ref_targets:
                 if ref_target not in live:
-                    live[ref_target] = set(dest.iter_ids(ref_target))
+                    live.add_live(ref_target, dest.iter_ids(ref_target))
     # Expected destination records: the id map, per destination object.
-    expected: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    created: dict[str, set[str]] = defaultdict(set)
-    for m in store.iter_idmap():
-        if m.dest_object in targets:
-            expected[m.dest_object][m.dest_id].append(f"source:{m.src_object}:{m.source_id}")
-            if m.created:
-                created[m.dest_object].add(m.dest_id)
-    stored: dict[str, dict[str, dict[str, Any]]] = {}
+    tset = set(targets)
+    live.add_expected((m.dest_object, m.dest_id, m.src_object, m.source_id, m.created)
+                      for m in store.iter_idmap() if m.dest_object in tset)
+    # Read back every live record of each object, with the keys its maps compare: one read
+    # per object and batch, whatever the number of maps landing in it.
+    read_keys: dict[str, tuple[set[str], set[str], set[str]]] = {}
     for cm in record_maps:
-        keys = sorted({k for k in [cm.id_key, *(k for k, _, _ in _ref_keys(doc, cm)),
-                                   *(k for k, _ in _sum_keys(cm))] if k})
-        prev = stored.get(cm.om.target, {})
-        ids = sorted(live[cm.om.target])
-        got = _read_all(dest, cm.om.target, ids, keys) if keys else {i: {} for i in ids}
-        for did, row in got.items():
-            prev.setdefault(did, {}).update(row)
-        stored[cm.om.target] = prev
+        ik, rk, sk = read_keys.setdefault(cm.om.target, (set(), set(), set()))
+        if cm.id_key:
+            ik.add(cm.id_key)
+        rk.update(k for k, _, _ in _ref_keys(doc, cm))
+        sk.update(k for k, _ in _sum_keys(cm))
+    for target, (ik, rk, sk) in read_keys.items():
+        keys = sorted(ik | rk | sk)
+        for ids in live.iter_live(target):
+            for i in range(0, len(ids), 100):
+                chunk = ids[i:i + 100]
+                got = dest.read(target, chunk, keys or None) if keys else {d: {} for d in chunk}
+                live.add_rows(target, got, ik, rk, sk)
     for target in targets:
-        ids_live = live[target]
-        exp = expected[target]
-        for did, refs in sorted(exp.items()):
-            if did not in ids_live:
-                for r in refs:
-                    out.log("missing", r, f"the id map says {target}:{did}, which is not in the"
-                                          " destination (a dropped write)",
-                            root=f"{target}:{did}")
+        n_live = live.count(target)
+        for did, sobj, sid in live.missing(target):
+            out.log("missing", f"source:{sobj}:{sid}", f"the id map says {target}:{did}, which"
+                                                        " is not in the destination (a dropped"
+                                                        " write)", root=f"{target}:{did}")
         # Double writes: one source id on several live records.
         dups = 0
         id_keys = {cm.id_key for cm in record_maps if cm.om.target == target and cm.id_key}
-        by_sid: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for did, row in stored.get(target, {}).items():
-            for k in id_keys:
-                if row.get(k) not in (None, ""):
-                    by_sid[(k, str(row[k]))].append(did)
         src_of = {cm.id_key: cm.om.source for cm in record_maps if cm.om.target == target}
-        for (k, sid), dids in sorted(by_sid.items()):
+        for k, sid, dids in live.source_ids(target, sorted(id_keys)):
             if len(dids) > 1:
                 dups += len(dids) - 1
-                extra = [d for d in dids if d not in exp]
+                known = live.expected_among(target, dids)
+                extra = [d for d in dids if d not in known]
                 out.log("duplicate", f"source:{src_of.get(k, '?')}:{sid}",
                         f"{len(dids)} records in {target} carry this source id: "
                         f"{', '.join(sorted(dids))}" + (f" ({', '.join(extra)} not in the id"
                                                          " map)" if extra else ""))
-        n_created = len(created[target])
-        live_expected = len([d for d in exp if d in ids_live])
+        n_exp, live_expected, n_created = live.expected_counts(target)
         b = base.get(target)
         expect_count = None if b is None else b + n_created
-        unknown = len(ids_live) - live_expected - dups
-        row = {"object": target, "destination": len(ids_live), "baseline": b,
+        unknown = n_live - live_expected - dups
+        row = {"object": target, "destination": n_live, "baseline": b,
                "created_by_ferry": n_created, "expected": expect_count,
-               "in_id_map_and_live": live_expected, "missing": len(exp) - live_expected,
+               "in_id_map_and_live": live_expected, "missing": n_exp - live_expected,
                "duplicates": dups, "not_from_ferry": unknown,
-               "balanced": expect_count == len(ids_live) if expect_count is not None else None}
+               "balanced": expect_count == n_live if expect_count is not None else None}
         out.destination.append(row)
-        if expect_count is not None and expect_count != len(ids_live) \
-                and not (len(exp) - live_expected or dups):
-            out.log("count", f"destination:{target}", f"{len(ids_live)} records, expected"
+        if expect_count is not None and expect_count != n_live \
+                and not (n_exp - live_expected or dups):
+            out.log("count", f"destination:{target}", f"{n_live} records, expected"
                     f" {expect_count} (baseline {b} + {n_created} created by Ferry)")
-    _orphans_and_children(store, doc, record_maps, live, stored, lookup, out)
+    _orphans_and_children(store, doc, record_maps, live, lookup, out)
     _attachments(store, audit, maps, live, out)
-    _sums(store, record_maps, stored, lookup, out)
-    out.problems = problems(out, store, doc, {t: live[t] for t in live})
+    _sums(store, record_maps, live, lookup, out)
+    out.problems = problems(out, store, doc, live)
     return out
 
 
 def _orphans_and_children(store: StagingStore, doc: MappingDoc, record_maps: list[CompiledMap],
-                          live: dict[str, set[str]], stored: dict[str, dict[str, dict[str, Any]]],
-                          lookup: Lookup, out: Reconciliation) -> None:
+                          live: ReadBack, lookup: Lookup, out: Reconciliation) -> None:
     for cm in record_maps:
-        # several maps can land in one destination object (appointments and invoices both
-        # become deals): a map's children are the records *it* wrote
-        mine = {m.dest_id for m in store.iter_idmap(src_object=cm.om.source)
-                if m.dest_object == cm.om.target}
         for key, src_obj, ref_targets in _ref_keys(doc, cm):
             ref_target = ref_targets[0]
-            live_refs = set().union(*(live.get(t, set()) for t in ref_targets))
+            # several maps can land in one destination object (appointments and invoices both
+            # become deals): a map's children are the records *it* wrote
             actual: Counter[str] = Counter()
-            for did, row in sorted(stored.get(cm.om.target, {}).items()):
-                v = row.get(key)
-                if v in (None, "", []):
-                    continue
-                for pid in v if isinstance(v, list) else [v]:
-                    if str(pid) not in live_refs:
-                        where = "/".join(ref_targets)
-                        out.orphans.append({"object": cm.om.target, "id": did, "field": key,
-                                            "points_to": f"{where}:{pid}"})
-                        out.log("orphan", f"destination:{cm.om.target}:{did}",
-                                f"{key} points to {where}:{pid}, which does not exist",
-                                root=f"{ref_targets[0]}:{pid}")
-                    if did in mine:
-                        actual[str(pid)] += 1
+            for did, pid, pid_live, mine in live.refs(cm.om.target, key, ref_targets,
+                                                      cm.om.source):
+                if not pid_live:
+                    where = "/".join(ref_targets)
+                    out.orphans.append({"object": cm.om.target, "id": did, "field": key,
+                                        "points_to": f"{where}:{pid}"})
+                    out.log("orphan", f"destination:{cm.om.target}:{did}",
+                            f"{key} points to {where}:{pid}, which does not exist",
+                            root=f"{ref_targets[0]}:{pid}")
+                if mine:
+                    actual[pid] += 1
             if src_obj != "patient":
                 continue
             want: Counter[str] = Counter()
@@ -328,9 +335,11 @@ def _orphans_and_children(store: StagingStore, doc: MappingDoc, record_maps: lis
                 pdest = lookup.dest_id(src_obj, str(pid), ref_target) if pid else None
                 if pdest:
                     want[pdest] += 1
+            differ = sorted(p for p in set(want) | set(actual) if want[p] != actual[p])
+            parents_live = live.live_among([ref_target], differ)
             mismatched = 0
-            for pdest in sorted(set(want) | set(actual)):
-                if want[pdest] != actual[pdest] and pdest in live.get(ref_target, set()):
+            for pdest in differ:
+                if pdest in parents_live:
                     mismatched += 1
                     out.log("children", f"destination:{ref_target}:{pdest}",
                             f"{want[pdest]} {cm.om.source} record(s) loaded for it, "
@@ -341,18 +350,25 @@ def _orphans_and_children(store: StagingStore, doc: MappingDoc, record_maps: lis
                                  "actual": sum(actual.values()), "mismatched": mismatched})
 
 
+def _uploads(store: StagingStore) -> Iterator[tuple[str, str, str]]:
+    """(file id, parent object, parent id) of every file the log says was uploaded: the done
+    entries with their intents, straight from the audit table (the entries' before-images,
+    decrypted by ``AuditLog.entries``, are not needed here)."""
+    for fid, idetail, detail in store.conn.execute(
+            "SELECT d.dest_id, i.detail, d.detail FROM audit d LEFT JOIN audit i ON"
+            " i.seq=d.intent_seq AND i.kind='intent' AND i.op='upload' WHERE d.kind='done' AND"
+            " d.op='upload' AND d.dest_id IS NOT NULL ORDER BY d.seq"):
+        det = json.loads(idetail if idetail is not None else (detail or "{}"))
+        yield str(fid), str(det.get("parent_object") or ""), str(det.get("parent") or "")
+
+
 def _attachments(store: StagingStore, audit: AuditLog, maps: list[CompiledMap],
-                 live: dict[str, set[str]], out: Reconciliation) -> None:
+                 live: ReadBack, out: Reconciliation) -> None:
     """Files per parent record (id map vs live files) and files whose record is gone."""
     attach = [cm.om for cm in maps if cm.om.mode == "attach"]
     if not attach:
         return
-    intents = {e.seq: e for e in audit.entries() if e.kind == "intent" and e.op == "upload"}
-    parent_of: dict[str, tuple[str, str]] = {}  # file id → (parent object, parent id)
-    for e in audit.entries():
-        if e.kind == "done" and e.op == "upload" and e.dest_id:
-            d = (intents.get(e.intent_seq or -1) or e).detail
-            parent_of[e.dest_id] = (str(d.get("parent_object") or ""), str(d.get("parent") or ""))
+    parent_of: dict[str, tuple[str, str]] = {fid: (po, p) for fid, po, p in _uploads(store)}
     for om in attach:
         want: Counter[tuple[str, str]] = Counter()
         have: Counter[tuple[str, str]] = Counter()
@@ -361,16 +377,16 @@ def _attachments(store: StagingStore, audit: AuditLog, maps: list[CompiledMap],
                 continue
             pobj, parent = parent_of[m.dest_id]
             want[(pobj, parent)] += 1
-            if m.dest_id not in live.get(om.target, set()):
+            if not live.has(om.target, m.dest_id):
                 continue  # a dropped file: logged by the id-map check
             have[(pobj, parent)] += 1
-            if pobj in live and parent not in live[pobj]:
+            if pobj in live and not live.has(pobj, parent):
                 out.orphans.append({"object": om.target, "id": m.dest_id, "field": "parent",
                                     "points_to": f"{pobj}:{parent}"})
                 out.log("orphan", f"destination:{om.target}:{m.dest_id}",
                         f"attached to {pobj}:{parent}, which does not exist",
                         root=f"{pobj}:{parent}")
-        bad = [k for k in want if want[k] != have[k] and k[0] in live and k[1] in live[k[0]]]
+        bad = [k for k in want if want[k] != have[k] and k[0] in live and live.has(*k)]
         for pobj, parent in sorted(bad):
             out.log("children", f"destination:{pobj}:{parent}", f"{want[(pobj, parent)]}"
                     f" file(s) uploaded to it, {have[(pobj, parent)]} still there",
@@ -380,9 +396,8 @@ def _attachments(store: StagingStore, audit: AuditLog, maps: list[CompiledMap],
                              "actual": sum(have.values()), "mismatched": len(bad)})
 
 
-def _sums(store: StagingStore, record_maps: list[CompiledMap],
-          stored: dict[str, dict[str, dict[str, Any]]], lookup: Lookup, out: Reconciliation
-          ) -> None:
+def _sums(store: StagingStore, record_maps: list[CompiledMap], live: ReadBack, lookup: Lookup,
+          out: Reconciliation) -> None:
     for cm in record_maps:
         keys = _sum_keys(cm)
         if not keys:
@@ -391,25 +406,27 @@ def _sums(store: StagingStore, record_maps: list[CompiledMap],
         sent_sum = {k: Decimal(0) for k, _ in keys}
         dest_sum = {k: Decimal(0) for k, _ in keys}
         n = 0
-        for m in store.iter_idmap(src_object=cm.om.source):
-            if m.dest_object != cm.om.target:
-                continue
-            staged = store.get(cm.om.source, m.source_id)
-            if staged is None or staged.deleted or not cm.accepts(staged.record):
-                continue
-            n += 1
-            built = cm.build(staged.record, lookup)
-            row = stored.get(cm.om.target, {}).get(m.dest_id)
-            for k, src in keys:
-                sent = as_number(built.payload.get(k)) or 0
-                got = as_number(row.get(k)) or 0 if row is not None else sent
-                src_sum[k] += as_number(getattr(staged.record, src)) or 0
-                sent_sum[k] += sent
-                dest_sum[k] += got if row is not None else 0
-                if sent != got:  # the amounts are PHI: the line names the record, not them
-                    out.log("value", f"source:{cm.om.source}:{m.source_id}",
-                            f"{src} in {cm.om.target}:{m.dest_id} differs from what was sent",
-                            root=f"value:{cm.om.name}:{src}")
+        entries = (m for m in store.iter_idmap(src_object=cm.om.source)
+                   if m.dest_object == cm.om.target)
+        while batch := list(islice(entries, 500)):
+            rows = live.rows(cm.om.target, [m.dest_id for m in batch], [k for k, _ in keys])
+            for m in batch:
+                staged = store.get(cm.om.source, m.source_id)
+                if staged is None or staged.deleted or not cm.accepts(staged.record):
+                    continue
+                n += 1
+                built = cm.build(staged.record, lookup)
+                row = rows.get(m.dest_id)
+                for k, src in keys:
+                    sent = as_number(built.payload.get(k)) or 0
+                    got = as_number(row.get(k)) or 0 if row is not None else sent
+                    src_sum[k] += as_number(getattr(staged.record, src)) or 0
+                    sent_sum[k] += sent
+                    dest_sum[k] += got if row is not None else 0
+                    if sent != got:  # the amounts are PHI: the line names the record, not them
+                        out.log("value", f"source:{cm.om.source}:{m.source_id}",
+                                f"{src} in {cm.om.target}:{m.dest_id} differs from what was"
+                                " sent", root=f"value:{cm.om.name}:{src}")
         for k, src in keys:
             ok = sent_sum[k] == dest_sum[k]
             out.sums.append({"map": cm.om.name, "field": f"{cm.om.source}.{src}", "key": k,
@@ -425,7 +442,7 @@ MAX_REFS = 10
 
 
 def problems(out: Reconciliation, store: StagingStore, doc: MappingDoc,
-             live: dict[str, set[str]]) -> list[dict[str, Any]]:
+             live: ReadBack) -> list[dict[str, Any]]:
     """The discrepancy lines grouped so each problem appears once — a deleted person with its
     deals, notes and files still pointing at it is one problem, not a line per record — each
     with what it is and what to do about it."""
@@ -449,7 +466,7 @@ def _source_of(store: StagingStore, root: str) -> str | None:
 
 
 def _problem(root: str, lines: list[dict[str, Any]], store: StagingStore, doc: MappingDoc,
-             live: dict[str, set[str]]) -> dict[str, Any]:
+             live: ReadBack) -> dict[str, Any]:
     kinds = Counter(d["kind"] for d in lines)
     refs = list(dict.fromkeys(d["ref"] for d in lines))
     n = len(refs)
@@ -457,7 +474,7 @@ def _problem(root: str, lines: list[dict[str, Any]], store: StagingStore, doc: M
            "refs": refs[:MAX_REFS]}
     if "orphan" in kinds or ("missing" in kinds and root.split(":")[0] in live):
         obj, _, did = root.partition(":")
-        gone = did not in live.get(obj, {did})
+        gone = obj in live and not live.has(obj, did)
         src = _source_of(store, root)
         pointing = sum(1 for d in lines if d["kind"] == "orphan")
         if src and gone:
