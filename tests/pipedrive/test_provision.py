@@ -98,3 +98,27 @@ def test_remove_undoes_what_ensure_created(pd) -> None:
     assert "Appointment" not in [t["name"] for t in state["activity_types"] if t["active_flag"]]
     # soft-deleted items stay visible in the admin state, flagged
     assert any(f["is_deleted"] for f in state["fields"]["person"])
+
+
+def test_lanes_list_an_objects_fields_once(pd) -> None:
+    """The writer's lanes share one fields cache: the first lane to meet ``person`` lists its
+    fields, the others wait for that listing (each lane listed them before: 4 calls of 10
+    tokens where 1 was needed, and a count the estimate could not foresee)."""
+    h = pd()
+    h.dest().ensure(ITEMS[:2])
+    d = h.dest(workers=4)  # a new session: nothing cached
+    key = next(p.key for p in d.ensure(ITEMS[1:2]))
+    before = len(h.raw().get("/_sandbox/requests").json()["requests"])
+    assert all(r.ok for r in d.create("person", [{"name": f"P {i}", key: f"M{i}"}
+                                                  for i in range(8)]))
+    sent = h.raw().get("/_sandbox/requests").json()["requests"][before:]
+    listed = [e for e in sent if e["method"] == "GET" and e["path"].endswith("/personFields")]
+    assert len([e for e in sent if e["method"] == "POST"]) == 8
+    assert len(listed) == 0  # ensure listed them in this session already
+    d2 = h.dest(workers=4)
+    before = len(h.raw().get("/_sandbox/requests").json()["requests"])
+    assert all(r.ok for r in d2.create("person", [{"name": f"Q {i}", key: f"N{i}"}
+                                                   for i in range(8)]))
+    sent = h.raw().get("/_sandbox/requests").json()["requests"][before:]
+    assert len([e for e in sent if e["method"] == "GET"
+                and e["path"].endswith("/personFields")]) == 1

@@ -14,6 +14,7 @@ later runs read values back with the same kind (Pipedrive has no bool/int/dateti
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,9 @@ class Schema:
             self.id_keys.update(saved.get("id_keys", {}))
             self.external_keys.update(saved.get("external_keys", {}))
         self._fields: dict[str, list[dict[str, Any]]] = {}
+        #: the writer's lanes (``batch.run_rows``) share this cache: without the lock each lane
+        #: that met an object first listed its fields too (4 listings, 40 tokens, for one)
+        self._listing = threading.Lock()
         self._custom_index: dict[str, tuple[list[dict[str, Any]], int,
                                             dict[str, dict[str, Any]]]] = {}
         #: objects whose fields were listed fresh in this session (by ``existing``, which a
@@ -65,12 +69,15 @@ class Schema:
 
     # -- fields cache ----------------------------------------------------------------------------
     def fields(self, obj: str, refresh: bool = False) -> list[dict[str, Any]]:
-        if obj not in self._fields or refresh:
-            rows: list[dict[str, Any]] = []
-            for page in self.client.pages_v2(f"/{obj}Fields"):
-                rows.extend(page)
-            self._fields[obj] = rows
-        return self._fields[obj]
+        if obj in self._fields and not refresh:
+            return self._fields[obj]
+        with self._listing:
+            if obj not in self._fields or refresh:
+                rows: list[dict[str, Any]] = []
+                for page in self.client.pages_v2(f"/{obj}Fields"):
+                    rows.extend(page)
+                self._fields[obj] = rows
+            return self._fields[obj]
 
     def custom(self, obj: str, key: str) -> dict[str, Any] | None:
         """The custom field ``key`` of ``obj`` (listed again once if not known): called for
