@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
@@ -37,6 +38,17 @@ def test_bad_records_become_record_errors_naming_record_and_field(pd, caplog) ->
     assert "Secret" not in caplog.text and h.token not in caplog.text
     missing = d.update("person", [("999999", {"name": "X"})])[0]
     assert isinstance(missing.error, RecordError) and missing.error.status == 404
+
+
+def test_a_number_that_is_not_finite_is_a_record_error(pd) -> None:
+    # the JSON encoder (orjson) writes NaN as null: sent, the deal's value would be cleared
+    d = pd().dest()
+    res = d.create("deal", [{"title": "NaN", "value": float("nan")},
+                            {"title": "Inf", "value": Decimal("Infinity")},
+                            {"title": "Ok", "value": "12.50"}])
+    assert [r.ok for r in res] == [False, False, True]
+    assert {r.error.field for r in res[:2]} == {"value"}
+    assert d.read("deal", [res[2].dest_id], ["value"])[res[2].dest_id]["value"] == Decimal("12.5")
 
 
 def test_bad_token_is_fatal(pd) -> None:

@@ -150,3 +150,58 @@ def test_a_proxy_keeps_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
     client = PipedriveClient("https://acme.pipedrive.com", "t", burst=20, daily_budget=100)
     assert client.lean is not None
     client.close()
+
+
+def _scripted(answers: list[bytes]) -> tuple[str, list[bytes]]:
+    """A server that reads one request per answer on one connection and writes the answer
+    in small pieces (an answer split across reads); an answer ending in ``CLOSE`` closes."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    seen: list[bytes] = []
+
+    def run() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            for answer in answers:
+                seen.append(conn.recv(65536))
+                close = answer.endswith(b"CLOSE")
+                answer = answer.removesuffix(b"CLOSE")
+                for i in range(0, len(answer), 7):
+                    conn.sendall(answer[i:i + 7])
+                if close:
+                    conn.shutdown(socket.SHUT_WR)
+                    break
+        srv.close()
+
+    threading.Thread(target=run, daemon=True).start()
+    return f"http://127.0.0.1:{srv.getsockname()[1]}", seen
+
+
+def test_answers_read_as_http_client_reads_them() -> None:
+    big = b"x" * 200_000
+    url, seen = _scripted([
+        # an interim 100 before the answer; a folded header line; a header repeated
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nX-A: 1\r\nx-a: 2\r\n"
+        b"X-Long: one\r\n two\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 204 No Content\r\n\r\n",  # no body, no length
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(big), big),
+        # chunk extensions and a trailer field
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\n[1\r\n1\r\n]\r\n"
+        b"0\r\nX-Trailer: t\r\n\r\n",
+        # HTTP/1.0 with no length: the body ends where the server closes
+        b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"end\": true}CLOSE"])
+    client = KeepAliveClient(url)
+    r = client.request("POST", "/a", json={})
+    assert (r.status_code, r.json()) == (201, {})
+    assert r.headers["x-a"] == "1, 2" and r.headers["x-long"] == "one two"
+    assert client.request("DELETE", "/b").status_code == 204
+    assert client.request("GET", "/c").content == big
+    assert client.request("GET", "/d").json() == [1]
+    assert client.request("GET", "/e").json() == {"end": True}
+    assert len(seen) == 5 and not client._idle  # one connection throughout, closed at the end
+    client.close()
+
+
+def test_a_truncated_answer_is_a_network_error() -> None:
+    url, _ = _scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\"CLOSE"])
+    with pytest.raises(NetworkError):
+        KeepAliveClient(url).request("GET", "/x")

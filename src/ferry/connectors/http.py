@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import http.client
 import json
 import logging
 import os
 import random
 import re
 import select
+import socket
 import ssl
 import threading
 import time
@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+import orjson
 
 from ferry.errors import FatalError, RateLimited, RetriableError
 
@@ -95,7 +96,7 @@ class Response:
         return self.content.decode("utf-8", "replace")
 
     def json(self) -> Any:
-        return json.loads(self.content)
+        return loads(self.content)
 
 
 def _query(params: dict[str, Any]) -> str:
@@ -113,39 +114,91 @@ def proxied(base_url: str) -> bool:
         not urllib.request.proxy_bypass(parts.hostname or "")
 
 
-class _Headers(dict):  # type: ignore[type-arg]
-    """Header fields keyed in lower case (what http.client's answer reads: ``get``)."""
+class _Conn:
+    """One kept-alive connection: its socket and the bytes read past the last answer."""
 
-    def get_all(self, name: str, default: Any = None) -> Any:
-        value = self.get(name.lower())
-        return default if value is None else [value]
+    __slots__ = ("sock", "buf")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
 
-class _Answer(http.client.HTTPResponse):
-    """http.client's answer with the header block split by hand: its own parse goes through
-    the ``email`` package and was a third of the client's CPU per call. Status, length, chunked
-    and close rules are http.client's own (``begin``, Python 3.11-3.13)."""
+class _BadAnswer(Exception):
+    """What came back is not an HTTP/1.x answer (or the server closed mid-answer)."""
 
-    def begin(self) -> None:
-        if self.headers is not None:
-            return
-        while True:
-            version, status, reason = self._read_status()  # type: ignore[attr-defined]
-            if status != http.client.CONTINUE:
-                break
-            http.client._read_headers(self.fp)  # type: ignore[attr-defined]
-        self.code = self.status = status
-        self.reason = reason.strip()
-        if version in ("HTTP/1.0", "HTTP/0.9"):
-            self.version = 10
-        elif version.startswith("HTTP/1."):
-            self.version = 11
-        else:
-            raise http.client.UnknownProtocol(version)
-        headers = _Headers()
+
+_RECV = 65536
+_MAX_HEAD = 65536  # as http.client's limit on the header block
+
+
+def _fill(conn: _Conn) -> None:
+    data = conn.sock.recv(_RECV)
+    if not data:
+        raise _BadAnswer("the server closed the connection mid-answer")
+    conn.buf += data
+
+
+def _line(conn: _Conn) -> bytes:
+    buf = conn.buf
+    while (end := buf.find(b"\r\n")) < 0:
+        if len(buf) > _MAX_HEAD:
+            raise _BadAnswer("a line longer than 64 KiB")
+        _fill(conn)
+    line = bytes(buf[:end])
+    del buf[:end + 2]
+    return line
+
+
+def _exactly(conn: _Conn, n: int) -> bytes:
+    """The next ``n`` bytes: what is buffered, then read straight into the answer's buffer."""
+    buf = conn.buf
+    if len(buf) >= n:
+        out = bytes(buf[:n])
+        del buf[:n]
+        return out
+    out = bytearray(n)
+    have = len(buf)
+    out[:have] = buf
+    buf.clear()
+    view = memoryview(out)
+    while have < n:
+        got = conn.sock.recv_into(view[have:])
+        if not got:
+            raise _BadAnswer("the server closed the connection mid-answer")
+        have += got
+    return bytes(out)
+
+
+def _read_head(conn: _Conn) -> tuple[int, int, dict[str, str]]:
+    """Status, HTTP minor version and header fields (keyed in lower case; repeated fields
+    joined by ``, `` as http.client's ``getheader`` does) of the next final answer."""
+    while True:
+        buf = conn.buf
+        start = 0
+        while (end := buf.find(b"\r\n\r\n", start)) < 0:
+            if len(buf) > _MAX_HEAD:
+                raise _BadAnswer("a header block longer than 64 KiB")
+            start = max(0, len(buf) - 3)
+            _fill(conn)
+        head = buf[:end].decode("iso-8859-1")
+        del buf[:end + 4]
+        status_line, _, block = head.partition("\r\n")
+        parts = status_line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+            raise _BadAnswer("not an HTTP/1.x status line")
+        status = int(parts[1])
+        if 100 <= status < 200 and status != 101:  # interim (100 Continue): the next one
+            continue
+        headers: dict[str, str] = {}
         name = ""
-        for raw in http.client._read_headers(self.fp):  # type: ignore[attr-defined]
-            line = raw.decode("iso-8859-1")
+        for line in block.split("\r\n") if block else ():
             if line[:1] in (" ", "\t") and name:  # an obsolete folded continuation
                 headers[name] += " " + line.strip()
                 continue
@@ -153,38 +206,58 @@ class _Answer(http.client.HTTPResponse):
             name = name.strip().lower()
             value = value.strip()
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        self.headers = self.msg = headers  # type: ignore[assignment]
-        self.chunked = headers.get("transfer-encoding", "").lower() == "chunked"
-        self.chunk_left = None
-        self.will_close = self._check_close()  # type: ignore[attr-defined]
-        self.length = None
-        length = headers.get("content-length")
-        if length and not self.chunked:
-            try:
-                self.length = int(length)
-            except ValueError:
-                self.length = None
-            if self.length is not None and self.length < 0:
-                self.length = None
-        if status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or \
-                100 <= status < 200 or self._method == "HEAD":  # type: ignore[attr-defined]
-            self.length = 0
-        if not self.will_close and not self.chunked and self.length is None:
-            self.will_close = True
+        return status, 1 if parts[0] == "HTTP/1.1" else 0, headers
 
 
-#: the faster answer where this Python's http.client has the helpers it relies on
-_ANSWER = _Answer if hasattr(http.client, "_read_headers") else http.client.HTTPResponse
+def _read_answer(conn: _Conn, method: str) -> tuple[int, dict[str, str], bytes, bool]:
+    """One answer read whole: status, headers, body, and whether the connection must close
+    after it (http.client's rules: ``Connection: close``, HTTP/1.0 without keep-alive, a body
+    delimited by the close)."""
+    status, minor, headers = _read_head(conn)
+    tokens = headers.get("connection", "").lower()
+    if minor == 1:
+        close = "close" in tokens
+    else:
+        close = not ("keep-alive" in tokens or headers.get("keep-alive")
+                     or "keep-alive" in headers.get("proxy-connection", "").lower())
+    if status in (204, 304) or status < 200 or method == "HEAD":
+        return status, headers, b"", close
+    if headers.get("transfer-encoding", "").lower().endswith("chunked"):
+        parts = []
+        while True:
+            size = int(_line(conn).split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                break
+            parts.append(_exactly(conn, size))
+            if _exactly(conn, 2) != b"\r\n":
+                raise _BadAnswer("a chunk not ended by CRLF")
+        while _line(conn):  # trailer fields, up to the empty line
+            pass
+        content = b"".join(parts)
+    elif (length := headers.get("content-length")) is not None:
+        n = int(length)
+        if n < 0:
+            raise _BadAnswer("a negative content-length")
+        content = _exactly(conn, n)
+    else:  # delimited by the server closing the connection
+        while data := conn.sock.recv(_RECV):
+            conn.buf += data
+        content, close = bytes(conn.buf), True
+        conn.buf.clear()
+    if conn.buf:  # more than the answer: nothing was asked for it; never reuse this one
+        close = True
+    return status, headers, content, close
 
 
 class KeepAliveClient:
-    """Keep-alive connections over the standard library's ``http.client`` for JSON calls on a
-    hot path (one call per record): about a third of httpx.Client's CPU per call on the same
-    server (bench/http_clients.py). It does what those calls need and no more: JSON or form
-    bodies, a query, answers read whole, idle connections reused by any thread (checked for a
-    server-side close first, dropped after ``keepalive_s``), TLS verified against certifi's
-    roots as httpx does; a file upload streamed as multipart/form-data. No proxies, redirects,
-    cookies or compression: use httpx for those (``proxied``)."""
+    """Keep-alive connections for JSON calls on a hot path (one call per record): the request
+    written whole and the answer read whole from the socket's buffer, with none of
+    http.client's or httpx's per-call objects (bench/http_clients.py). It does what those
+    calls need and no more: JSON or form bodies, a query, answers with a length, chunked or
+    closed, idle connections reused by any thread (checked for a server-side close first,
+    dropped after ``keepalive_s``), TLS verified against certifi's roots as httpx does; a file
+    upload streamed as multipart/form-data. No proxies, redirects, cookies or compression:
+    use httpx for those (``proxied``)."""
 
     def __init__(self, base_url: str, *, headers: dict[str, str] | None = None,
                  timeout: float = 60.0, keepalive_s: float = 5.0, max_idle: int = 16) -> None:
@@ -193,7 +266,7 @@ class KeepAliveClient:
         self.host = parts.hostname or ""
         self.port = parts.port or (443 if self.https else 80)
         self.prefix = parts.path.rstrip("/")
-        self.headers = {"user-agent": f"ferry (python-http.client, httpx {httpx.__version__})",
+        self.headers = {"user-agent": f"ferry (python, httpx {httpx.__version__})",
                         "accept-encoding": "identity", **(headers or {})}
         host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
         host = host if parts.port is None else f"{host}:{self.port}"
@@ -204,7 +277,7 @@ class KeepAliveClient:
         self.timeout = timeout
         self.keepalive_s = keepalive_s
         self.max_idle = max_idle
-        self._idle: list[tuple[http.client.HTTPConnection, float]] = []
+        self._idle: list[tuple[_Conn, float]] = []
         self._lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
         if self.https:
@@ -212,25 +285,29 @@ class KeepAliveClient:
 
             self._tls = ssl.create_default_context(cafile=certifi.where())
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> _Conn | None:
+        """An idle connection still open, or None (a new one is made by ``_connect``)."""
         now = time.monotonic()
         with self._lock:
             while self._idle:
                 conn, since = self._idle.pop()
-                sock = conn.sock
                 # readable while idle: the server closed it (or sent junk); never reuse that
-                if sock is not None and now - since < self.keepalive_s and \
-                        not select.select([sock], [], [], 0)[0]:
+                if now - since < self.keepalive_s and \
+                        not select.select([conn.sock], [], [], 0)[0]:
                     return conn
                 conn.close()
-        conn: http.client.HTTPConnection
-        if self.https:
-            conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
-                                               context=self._tls)
-        else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        conn.response_class = _ANSWER
-        return conn
+        return None
+
+    def _connect(self) -> _Conn:
+        sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+        return _Conn(sock)
 
     def request(self, method: str, url: str, *, params: dict[str, Any] | None = None,
                 json: Any = None, data: dict[str, Any] | None = None,
@@ -263,30 +340,27 @@ class KeepAliveClient:
             head += b"content-type: multipart/form-data; boundary=%s\r\n" % boundary
             head += b"content-length: %d\r\n" % (len(pre) + size + len(post))
         elif json is not None:
-            body = _dumps(json).encode()
+            body = dumps(json)
             head += b"content-type: application/json\r\n"
         elif data is not None:
             body = urlencode(data).encode()
             head += b"content-type: application/x-www-form-urlencoded\r\n"
         if upload is None and (body or method in ("POST", "PUT", "PATCH")):
             head += b"content-length: %d\r\n" % len(body)
-        # the request is written whole here (http.client's putrequest/putheader checked and
-        # encoded each header on every call); http.client still connects and reads the answer
         message = b"%s %s HTTP/1.1\r\n%s\r\n%s" % (method.encode(), target.encode(), head, body)
         conn = self._connection()
         try:
-            if conn.sock is None:
-                conn.connect()
+            if conn is None:
+                conn = self._connect()
             conn.sock.sendall(message)
             if upload is not None:
                 _send_file(conn.sock, *upload)
-            answer = _ANSWER(conn.sock, method=method)
-            answer.begin()
-            content = answer.read()
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
+            status, headers, content, close = _read_answer(conn, method)
+        except (OSError, _BadAnswer, ValueError) as exc:
+            if conn is not None:
+                conn.close()
             raise NetworkError(f"{type(exc).__name__} on {method} {path}") from exc
-        if answer.will_close:
+        if close:
             conn.close()
         else:
             with self._lock:
@@ -296,10 +370,8 @@ class KeepAliveClient:
             if conn is not None:
                 conn.close()
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %s", method, path, answer.status)
-        headers = answer.headers if isinstance(answer.headers, _Headers) else \
-            {k.lower(): v for k, v in answer.getheaders()}
-        return Response(answer.status, headers, content, path)
+            log.debug("%s %s -> %s", method, path, status)
+        return Response(status, headers, content, path)
 
     def close(self) -> None:
         with self._lock:
@@ -328,8 +400,27 @@ def _form_param(name: str, value: str) -> bytes:
 
 _UNSAFE = re.compile(r"[\x00-\x20\x7f]")
 _UNSAFE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-#: JSON as httpx sends it (compact, UTF-8, no NaN)
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_std_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def dumps(obj: Any) -> bytes:
+    """JSON as httpx sends it (compact, UTF-8) by orjson, about 20 times the standard
+    library's speed; what orjson refuses (an integer over 64 bits, a key that is not text)
+    goes through the standard library, which still raises for what JSON cannot carry. orjson
+    writes NaN as null: values that can be NaN are refused before they get here."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:
+        return _std_dumps(obj).encode()
+
+
+def loads(data: bytes | str) -> Any:
+    """JSON by orjson; the standard library for what orjson refuses (NaN, lone surrogates),
+    so an answer reads as it did."""
+    try:
+        return orjson.loads(data)
+    except ValueError:
+        return json.loads(data)
 
 
 def retry_after_seconds(response: httpx.Response, now: dt.datetime | None = None

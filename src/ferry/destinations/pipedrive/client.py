@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -60,6 +61,7 @@ WINDOW_S = 2.0
 DAY_S = 86_400.0
 MARGIN = 1.1
 JITTER_S = 0.03
+LEDGER_WIDTH = 64  # bytes of the ledger file (JSON padded with spaces)
 log = logging.getLogger(__name__)
 
 
@@ -89,6 +91,8 @@ class Ledger:
         self.day = self._today()
         self.spent = 0
         self._dirty = 0
+        self._fd: int | None = None
+        self._width = LEDGER_WIDTH
         if path and path.exists():
             try:
                 data = json.loads(path.read_text())
@@ -156,10 +160,25 @@ class Ledger:
         return self.spent
 
     def flush(self) -> None:
+        """Written in place through a descriptor kept open, padded to a fixed width so each
+        write covers the last: writing the file anew (``write_text``, every 25 calls) was a
+        fifth of a fast call's CPU."""
         if self.path and self._dirty:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps({"day": self.day, "spent": self.spent}))
+            text = json.dumps({"day": self.day, "spent": self.spent}).encode()
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
+                os.ftruncate(self._fd, 0)
+            data = text.ljust(self._width)
+            os.pwrite(self._fd, data, 0)
+            self._width = len(data)  # never shorter than what the file holds
             self._dirty = 0
+
+    def close(self) -> None:
+        self.flush()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class PipedriveClient:
@@ -349,7 +368,7 @@ class PipedriveClient:
             params["start"] = pg.get("next_start", params["start"] + limit)
 
     def close(self) -> None:
-        self.ledger.flush()
+        self.ledger.close()
         self.http.close()
         if self.lean is not None:
             self.lean.close()

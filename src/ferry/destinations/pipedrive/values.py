@@ -137,6 +137,8 @@ def _number(v: Any) -> int | float:
         d = Decimal(str(v))
     except InvalidOperation:
         raise BadValue("must be a number") from None
+    if not d.is_finite():  # JSON has no NaN or infinity (orjson would write null)
+        raise BadValue("must be a finite number")
     return int(d) if d == d.to_integral_value() else float(d)
 
 
