@@ -128,3 +128,27 @@ def test_phone_spans_when_the_matcher_runs_out_of_tries(monkeypatch: pytest.Monk
                                                      leniency=phonenumbers.Leniency.VALID,
                                                      max_tries=tries)]
     assert [(s.start, s.end) for s in D._phone_spans(text, DEFAULT_REGIONS)] == want
+
+
+#: the patterns as first written (``\b`` first); the module's open with a character class so
+#: that ``re`` can skip ahead, and must match exactly the same
+REFERENCE_PATTERNS = {
+    "MRN_TOKEN": re.compile(r"\bMRN\d{4,}\b"),
+    "SSN_RE": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
+    "ICD_RE": re.compile(r"\b[A-TV-Z]\d{2}(?:\.\d{1,4}[A-Z]?)?\b"),
+    "CPT_RE": re.compile(r"\b\d{5}\b"),
+    "DOSED_WORD_RE": re.compile(rf"\b[A-Z][a-z]{{3,}}(?:\s+[A-Z][a-z]+)?{D.DOSE}"),
+}
+PATTERN_TEXT = st.lists(st.one_of(st.sampled_from(
+    ["MRN", "MRN1234", "xMRN12345", "_MRN12345", "123-45-6789", "1123-45-6789", "J45", "J45.909",
+     "U07", "aJ45", "12345", "123456", "_12345", "Omeprazole 20 mg", "Zoë", "Aspirin 75mg",
+     "Dose Ab 5 ml", "٣٤٥٦٧", "A٣٤", "-", ".", " "]), st.text(max_size=3)), max_size=10
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(PATTERN_TEXT)
+def test_patterns_opening_with_a_class_match_as_first_written(text: str) -> None:
+    for name, reference in REFERENCE_PATTERNS.items():
+        assert [m.span() for m in getattr(D, name).finditer(text)] == [
+            m.span() for m in reference.finditer(text)], name

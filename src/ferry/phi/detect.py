@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 import phonenumbers
 from phonenumbers.phonenumbermatcher import (  # noqa: PLC2701 - the matcher's own checks
@@ -45,8 +45,9 @@ PLACEHOLDER = {t: f"[{t.upper()}]" for t in TYPES}
 DEFAULT_REGIONS = ("GB", "US", "AU", "NL", "ES", "IE", "IN", "NZ", "CA", "DE", "FR")
 
 
-@dataclass(frozen=True, order=True)
-class Span:
+class Span(NamedTuple):
+    """A detected piece of PHI (a tuple: made by the ten thousand, compared and sorted as one)."""
+
     start: int
     end: int
     type: str
@@ -74,8 +75,11 @@ DOB_CONTEXT = re.compile(r"(?:\bDOB\b|\bD\.O\.B\b|date of birth|\bborn\b|\bb\.)[
 MRN_RE = re.compile(r"\b(?:MRN|MR#|med(?:ical)?\s+rec(?:ord)?(?:\s+(?:no|number))?\.?|patient"
                     r"\s+(?:no|number|id)\.?|hospital\s+(?:no|number))[\s:#\-]*[A-Z0-9][A-Z0-9\-]{3,}",
                     re.IGNORECASE)
-MRN_TOKEN = re.compile(r"\bMRN\d{4,}\b")
-SSN_RE = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
+# Patterns below open with a character (class) and check the word boundary before it by a
+# look-behind: ``\bMRN…`` written as ``M(?<=\bM)RN…`` finds the same matches, but ``re`` can
+# then skip to the next possible first character instead of trying every position.
+MRN_TOKEN = re.compile(r"M(?<=\bM)RN\d{4,}\b")  # \bMRN\d{4,}\b
+SSN_RE = re.compile(r"\d(?<=\b\d)\d{2}-\d{2}-\d{4}\b")  # \b\d{3}-\d{2}-\d{4}\b
 NATIONAL_RE = re.compile(r"\b(?:NHS|BSN|SSN|DNI|NIE|PPSN|TFN|Medicare|national\s+id)"
                          r"(?:\s+(?:no|number))?[\s:#.]*[A-Z0-9][A-Z0-9 \-]{5,14}[A-Z0-9]",
                          re.IGNORECASE)
@@ -88,15 +92,15 @@ ADDRESS_RE = re.compile(
     rf"|\b(?:[A-Z][\w'\-]*(?:straat|laan|weg|plein|gracht|kade|singel))\s+\d{{1,5}}[a-z]?\b"
     rf"|\b(?:Calle|Avenida|Plaza|Paseo|Camino)\s+(?:de\s+(?:la\s+)?)?[A-Z][\w'\-]+"
     rf"(?:\s+[A-Z][\w'\-]+)*,?\s*\d{{1,4}}\b")
-ICD_RE = re.compile(r"\b[A-TV-Z]\d{2}(?:\.\d{1,4}[A-Z]?)?\b")
+ICD_RE = re.compile(r"[A-TV-Z](?<=\b[A-TV-Z])\d{2}(?:\.\d{1,4}[A-Z]?)?\b")  # \b[A-TV-Z]…
 ICD_CONTEXT = re.compile(r"(?:ICD|dx|diagnos\w*|code)[\s:#\-]*$|\($", re.IGNORECASE)
-CPT_RE = re.compile(r"\b\d{5}\b")
+CPT_RE = re.compile(r"\d(?<=\b\d)\d{4}\b")  # \b\d{5}\b
 CPT_CONTEXT = re.compile(r"(?:CPT|procedure|proc\.?)\s*(?:code)?[\s:#\-]*$", re.IGNORECASE)
 DOSE = r"\s+\d+(?:[.,]\d+)?\s?(?:mg|g|mcg|µg|ug|ml|mL|units?|IU)\b|\s+\d+(?:[.,]\d+)?\s?%"
 FORM = (r"\s+(?:gel|cream|ointment|inhaler|tablets?|capsules?|drops|spray|patch(?:es)?|"
         r"injection|solution|syrup|suspension|lotion|pessar(?:y|ies)|suppositor(?:y|ies)|"
         r"modified[- ]release|MR|XL|SR)\b")
-DOSED_WORD_RE = re.compile(rf"\b[A-Z][a-z]{{3,}}(?:\s+[A-Z][a-z]+)?{DOSE}")
+DOSED_WORD_RE = re.compile(rf"[A-Z](?<=\b[A-Z])[a-z]{{3,}}(?:\s+[A-Z][a-z]+)?{DOSE}")
 WORD_RE = re.compile(r"\b[^\W\d_][\w'\-]*\b")
 TITLE_RE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+[A-Z][\w'\-]+(?:\s+[A-Z][\w'\-]+)?")
 NOT_SURNAME = frozenset("""and or but the with for from to in on at of by as is was has had his her
@@ -266,10 +270,7 @@ def _scan(text: str, regions: tuple[str, ...], *, gated: bool) -> list[Span]:
             if CPT_CONTEXT.search(text[max(0, m.start() - 25):m.start()]):
                 out.append(Span(m.start(), m.end(), "cpt"))
         out.extend(_phone_spans(text, regions))
-    words = {w.lower() for w in WORD_RE.findall(text)}
-    out.extend(_medications(text, digit, not gated or not MEDICATIONS.isdisjoint(words)))
-    if not gated or not given_names().isdisjoint(words):  # a name starts at a given name
-        out.extend(_names(text))
+    out.extend(_word_spans(text, digit, gated))
     return out
 
 
@@ -489,43 +490,46 @@ FORM_RE = re.compile(FORM, re.IGNORECASE)
 DOSE_RE = re.compile(DOSE, re.IGNORECASE)
 
 
-def _medications(text: str, doses: bool = True, listed: bool = True) -> list[Span]:
-    """A capitalised word before a dose (only when ``doses``: the text has a digit), and a
-    listed medicine with its form and dose (only when ``listed``: one of its words is one)."""
+def _word_spans(text: str, digit: bool, gated: bool = True) -> list[Span]:
+    """Medications and other people's names, from one pass over the words: a capitalised
+    word before a dose (only when the text has a digit), a listed medicine with its form and
+    dose, and two or three capitalised words whose first is a known given name (or a given
+    name that is also a family name). The word-by-word passes run only when a word is a
+    listed medicine or a given name."""
     out = ([Span(m.start(), m.end(), "medication") for m in DOSED_WORD_RE.finditer(text)]
-           if doses else [])
-    for m in WORD_RE.finditer(text) if listed else ():
-        if m.group().lower() in MEDICATIONS:
-            end = m.end()
-            for rx in (FORM_RE, DOSE_RE, FORM_RE):  # "Hydrocortisone cream 1%", "Diclofenac gel"
-                more = rx.match(text, end)
-                if more:
-                    end = more.end()
-            out.append(Span(m.start(), end, "medication"))
-    return out
-
-
-def _names(text: str) -> list[Span]:
-    """Two or three capitalised words whose first is a known given name, or a given name next
-    to a known family name."""
+           if digit else [])
+    tokens = WORD_RE.findall(text)
+    lows = [t.lower() for t in tokens]
     given, family = given_names(), family_names()
-    words = list(WORD_RE.finditer(text))
-    out: list[Span] = []
-    for i, w in enumerate(words):
-        token = w.group()
-        if not token[0].isupper() or token.lower() not in given:
-            continue
-        j, end = i + 1, w.end()
-        while j < len(words) and j <= i + 2:
-            nxt = words[j]
-            between = text[end:nxt.start()]
-            word = nxt.group()
-            if between.strip(" -'") or not word[0].isupper() or word.lower() in NOT_SURNAME:
-                break
-            end = nxt.end()
-            j += 1
-        if end > w.end() or token.lower() in family:
-            out.append(Span(w.start(), end, "person"))
+    listed = not gated or not MEDICATIONS.isdisjoint(lows)
+    named = not gated or not given.isdisjoint(lows)
+    if not (listed or named):
+        return out
+    words = list(WORD_RE.finditer(text))  # the same words as ``tokens``, with their places
+    if listed:
+        for i, low in enumerate(lows):
+            if low in MEDICATIONS:
+                end = words[i].end()
+                for rx in (FORM_RE, DOSE_RE, FORM_RE):  # "Hydrocortisone cream 1%"
+                    more = rx.match(text, end)
+                    if more:
+                        end = more.end()
+                out.append(Span(words[i].start(), end, "medication"))
+    if named:
+        for i, low in enumerate(lows):
+            if low not in given or not tokens[i][0].isupper():
+                continue
+            first = words[i]
+            j, end = i + 1, first.end()
+            while j < len(words) and j <= i + 2:
+                nxt = words[j]
+                if (text[end:nxt.start()].strip(" -'") or not tokens[j][0].isupper()
+                        or lows[j] in NOT_SURNAME):
+                    break
+                end = nxt.end()
+                j += 1
+            if end > first.end() or low in family:
+                out.append(Span(first.start(), end, "person"))
     return out
 
 
