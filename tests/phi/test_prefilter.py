@@ -152,3 +152,18 @@ def test_patterns_opening_with_a_class_match_as_first_written(text: str) -> None
     for name, reference in REFERENCE_PATTERNS.items():
         assert [m.span() for m in getattr(D, name).finditer(text)] == [
             m.span() for m in reference.finditer(text)], name
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(st.sampled_from(
+    ["12", "12a", "4B,", " ", "  ", "High", "Old Mill", "Street", "St", "Rd.", "Lane", "x",
+     "7 Elm Close", "Kerkstraat 3", "\n", "_12 High Street", "O'Brien"]), st.text(max_size=2)),
+    max_size=10).map("".join))
+def test_numbered_address_pattern_is_the_first_alternative(text: str) -> None:
+    first = re.compile(rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][\w'\-]+\s+){{1,4}}"
+                       rf"(?:{D.STREET_WORDS})\b\.?")
+    assert [m.span() for m in D.ADDRESS_NUMBERED_RE.finditer(text)] == [
+        m.span() for m in first.finditer(text)]
+    if not any(k in text for k in D._STREET_KEYS):
+        assert [m.span() for m in D.ADDRESS_NUMBERED_RE.finditer(text)] == [
+            m.span() for m in D.ADDRESS_RE.finditer(text)]

@@ -92,6 +92,12 @@ ADDRESS_RE = re.compile(
     rf"|\b(?:[A-Z][\w'\-]*(?:straat|laan|weg|plein|gracht|kade|singel))\s+\d{{1,5}}[a-z]?\b"
     rf"|\b(?:Calle|Avenida|Plaza|Paseo|Camino)\s+(?:de\s+(?:la\s+)?)?[A-Z][\w'\-]+"
     rf"(?:\s+[A-Z][\w'\-]+)*,?\s*\d{{1,4}}\b")
+#: the first alternative alone (a number, then a street): what ``ADDRESS_RE`` finds in a text
+#: without any of ``_STREET_KEYS``, where the other two cannot match
+ADDRESS_NUMBERED_RE = re.compile(
+    rf"\d(?<=\b\d)\d{{0,4}}[A-Za-z]?,?\s+(?:[A-Z][\w'\-]+\s+){{1,4}}(?:{STREET_WORDS})\b\.?")
+_STREET_KEYS = ("straat", "laan", "weg", "plein", "gracht", "kade", "singel", "Calle", "Avenida",
+                "Plaza", "Paseo", "Camino")
 ICD_RE = re.compile(r"[A-TV-Z](?<=\b[A-TV-Z])\d{2}(?:\.\d{1,4}[A-Z]?)?\b")  # \b[A-TV-Z]…
 ICD_CONTEXT = re.compile(r"(?:ICD|dx|diagnos\w*|code)[\s:#\-]*$|\($", re.IGNORECASE)
 CPT_RE = re.compile(r"\d(?<=\b\d)\d{4}\b")  # \b\d{5}\b
@@ -257,7 +263,9 @@ def _scan(text: str, regions: tuple[str, ...], *, gated: bool) -> list[Span]:
             (MRN_RE, "mrn", keyed or any(k in low for k in _MRN_KEYS)),
             (MRN_TOKEN, "mrn", digit), (SSN_RE, "national_id", digit),
             (NATIONAL_RE, "national_id", keyed or any(k in low for k in _NATIONAL_KEYS)),
-            (EMAIL_RE, "email", not gated or "@" in text), (ADDRESS_RE, "address", digit),
+            (EMAIL_RE, "email", not gated or "@" in text),
+            (ADDRESS_RE if not gated or any(k in text for k in _STREET_KEYS)
+             else ADDRESS_NUMBERED_RE, "address", digit),
             (TITLE_RE, "person", not gated or any(k in text for k in _TITLE_KEYS))):
         if run:
             out.extend(Span(m.start(), m.end(), kind) for m in rx.finditer(text))
@@ -364,42 +372,60 @@ def _phone_spans(text: str, regions: Iterable[str]) -> list[Span]:
     region (finding candidates, the date and time checks, inner matches) is done once per
     text, and a candidate's outcome in every region is remembered by what it depends on
     (``_outcomes``): notes repeat their candidates (years, dates, codes, the patient's own
-    number)."""
-    out: list[Span] = []
+    number). Regions walk the candidates together while they fare alike (no number found,
+    the same tries spent) and part where one finds a number."""
     need = _min_number_digits()
     if sum(1 for _ in islice(_DIGIT.finditer(text), need)) < need:  # stops at ``need``
-        return out
+        return []
     regions = tuple(regions)
+    found: list[list[Span]] = [[] for _ in regions]
     found_at: dict[int, Any] = {}
-    for r, region in enumerate(regions):
-        index, tries = 0, _MAX_TRIES
+    walks = [(0, _MAX_TRIES, tuple(range(len(regions))))]  # (index, tries, regions) each
+    while walks:
+        index, tries, members = walks.pop()
         while tries > 0:
             hit = found_at.get(index, _UNSEEN)
             if hit is _UNSEEN:
                 hit = found_at[index] = _candidate_at(text, index, regions)
             if hit is None:
                 break
-            start, candidate, plan, verdicts = hit
-            if candidate:  # the matcher's minimum candidate length is 1
-                verdict = verdicts[r]
-                span: tuple[int, int] | None = None
-                if verdict is not None and verdict[2] < tries:  # as if tries were unlimited
-                    if verdict[0] is not None:
-                        span = (verdict[0], verdict[1])
-                    tries -= verdict[2]
-                elif verdict is not None:  # the tries may run out inside it: step by step
-                    whole, inner = plan
-                    if _parsed(whole, region):
-                        span = (1, 1 + len(candidate))
-                    else:
-                        span, tries = _inner_span(inner, region, tries)
-                if span is not None:  # relative to the context: one character before
-                    out.append(Span(start + span[0] - 1, start + span[1] - 1, "phone"))
-                    index = start + span[1] - 1
-                    continue
-                tries -= 1
-            index = start + len(candidate)
-    return out
+            start, candidate, plan, verdicts, alike = hit
+            if not candidate:  # the matcher's minimum candidate length is 1
+                index = start
+                continue
+            if alike is not None and alike <= tries:  # no region finds one here
+                tries -= alike
+                index = start + len(candidate)
+                continue
+            parted: dict[tuple[int, int], list[int]] = {}
+            for r in members:
+                at, left = _step(text, start, candidate, plan, verdicts[r], regions[r], tries,
+                                 found[r])
+                parted.setdefault((at, left), []).append(r)
+            walks.extend((at, left, tuple(rs)) for (at, left), rs in parted.items())
+            break
+    return [s for spans in found for s in spans]
+
+
+def _step(text: str, start: int, candidate: str, plan: Any, verdict: _Verdict, region: str,
+          tries: int, out: list[Span]) -> tuple[int, int]:
+    """One region's matcher at one candidate: the number it finds (added to ``out``), and
+    where it goes on and the tries it has left."""
+    span: tuple[int, int] | None = None
+    if verdict is not None and verdict[2] < tries:  # as if tries were unlimited
+        if verdict[0] is not None:
+            span = (verdict[0], verdict[1])
+        tries -= verdict[2]
+    elif verdict is not None:  # the tries may run out inside it: attempt by attempt
+        whole, inner = plan
+        if _parsed(whole, region):
+            span = (1, 1 + len(candidate))
+        else:
+            span, tries = _inner_span(inner, region, tries)
+    if span is not None:  # relative to the context: one character before
+        out.append(Span(start + span[0] - 1, start + span[1] - 1, "phone"))
+        return start + span[1] - 1, tries
+    return start + len(candidate), tries - 1
 
 
 def _candidate_at(text: str, index: int, regions: tuple[str, ...]) -> Any:
@@ -418,13 +444,21 @@ def _candidate_at(text: str, index: int, regions: tuple[str, ...]) -> Any:
 
 @functools.lru_cache(maxsize=1 << 14)
 def _outcomes(candidate: str, before: str, after: str, timed: bool, regions: tuple[str, ...]
-              ) -> tuple[Any, tuple[_Verdict, ...]]:
-    """A candidate's plan and its verdict in each region. They depend on nothing but the
+              ) -> tuple[Any, tuple[_Verdict, ...], int | None]:
+    """A candidate's plan, its verdict in each region and what it costs them when it costs
+    them all the same (None when not). They depend on nothing but the
     candidate, how its neighbours look to the matcher (``_side``) and whether a time stamp's
     suffix follows, so the plan is made in a context of one stand-in character either side."""
     context = ("a" if before else " ") + candidate + ("a" if after else " ")
     plan = _plan(context, candidate, 1, timed)
-    return plan, tuple(_verdict(plan, region) for region in regions)
+    verdicts = tuple(_verdict(plan, region) for region in regions)
+    # the tries it costs when no region finds a number in it, all spending the same
+    alike = None
+    if all(v is None for v in verdicts):
+        alike = 1
+    elif all(v is not None and v[0] is None and v[2] == verdicts[0][2] for v in verdicts):
+        alike = verdicts[0][2] + 1
+    return plan, verdicts, alike
 
 
 def _verdict(plan: Any, region: str) -> _Verdict:
