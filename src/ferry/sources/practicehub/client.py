@@ -25,6 +25,7 @@ import http.client
 import json
 import threading
 import time
+import zlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from ferry.connectors.http import (
 from ferry.connectors.ratelimit import Pacer, account_id
 from ferry.errors import FatalError, RateLimited, RecordError, RetriableError
 from ferry.model.crypto import FileWriter
+from ferry.sources.practicehub.links import Links, decoded
 
 SYSTEM = "practicehub"
 T = TypeVar("T")
@@ -183,7 +185,7 @@ class PracticeHubClient:
         self._fresh = False
         self._io_thread: _IoThread | None = None
         self._sync: httpx.Client | None = None
-        self._files: Any = None  # urllib3 pool of the file downloads (made on first use)
+        self._files: Links | None = None  # connections of the file downloads (first use)
         self._timeout = timeout
 
     @property
@@ -372,46 +374,27 @@ class PracticeHubClient:
         sent: a pre-signed link carries its own authority. The bytes are hashed and (when
         ``codec`` encrypts) sealed as they arrive (``FileWriter``).
 
-        Blocking reads of 1 MiB in a worker thread (urllib3), not httpx on the event loop: the
-        loop handled the body one socket read at a time (64 KiB or less), 4.5 ms of CPU per MB
-        against 1.7 for blocking reads; a practice's files run to gigabytes. A link is outside
-        the API allowance, so no pacing is lost.
+        Blocking reads in a worker thread, straight into the writer's chunk buffer, not httpx
+        on the event loop: the loop handled the body one socket read at a time (64 KiB or less),
+        4.5 ms of CPU per MB against 1.7 for blocking reads; a practice's files run to
+        gigabytes. A link is outside the API allowance, so no pacing is lost. ``links.Links``
+        says why not urllib3.
         """
         return await acall_with_retry(
             lambda: asyncio.to_thread(self._download_blocking, url, dest, ref, codec),
             attempts=self.attempts, base=0.5 / self.time_scale)
 
-    def _files_pool(self) -> Any:
-        if self._files is None:
-            import urllib3
-
-            self._files = urllib3.PoolManager(
-                num_pools=4, maxsize=2,
-                timeout=urllib3.Timeout(connect=self._timeout, read=self._timeout),
-                retries=False)
-        return self._files
-
-    def _files_for(self, target: str) -> Any:
-        """The files pool, with httpx's TLS settings once a link is https (building them reads
-        the CA bundle: tens of ms a process, for nothing when links are plain http)."""
-        pool = self._files_pool()
-        if target.startswith("https:") and "ssl_context" not in pool.connection_pool_kw:
-            pool.connection_pool_kw["ssl_context"] = httpx.create_ssl_context()
-        return pool
-
     def _download_blocking(self, url: str, dest: Path, ref: str, codec: object
                            ) -> tuple[int, str, str | None]:
-        import urllib3
-
         target, headers = self._redirect.rewrite_url(url)
+        if self._files is None:
+            self._files = Links(self._timeout, httpx.create_ssl_context)
         try:
-            response = self._files_for(target).request("GET", target, headers=headers,
-                                                  preload_content=False, redirect=False)
-        except urllib3.exceptions.HTTPError as exc:
+            response = self._files.get(target, headers)
+        except (http.client.HTTPException, OSError) as exc:
             self.stats.network_errors += 1
             raise RetriableError(f"file download failed: {type(exc).__name__}",
                                  system=SYSTEM) from None
-        done = False
         try:
             if response.status in (401, 403):
                 raise Expired()
@@ -422,29 +405,24 @@ class PracticeHubClient:
                 self.stats.server_errors += 1
                 raise RetriableError(f"file server error {response.status}",
                                      status=response.status, system=SYSTEM)
-            expected = response.headers.get("content-length")
+            read = decoded(response)
+            expected = None if read else response.getheader("content-length")
             with FileWriter(dest, codec) as out:
-                raw = _raw_body(response)
                 try:
-                    if raw is not None:
-                        out.fill_from(raw.readinto)
-                    else:
-                        for chunk in response.stream(1 << 20):
-                            out.write(chunk)
-                except (urllib3.exceptions.HTTPError, http.client.HTTPException,
-                        OSError) as exc:  # cut short, reset, timed out
+                    out.fill_from(read or response.readinto)
+                except (http.client.HTTPException, OSError) as exc:  # cut short, reset, timeout
                     self.stats.network_errors += 1
                     raise RetriableError(f"file download failed: {type(exc).__name__}",
                                          system=SYSTEM) from None
+                except zlib.error:
+                    raise RecordError(ref, "url", "the file's compressed content is corrupt",
+                                      system=SYSTEM) from None
                 if expected is not None and int(expected) != out.size:
                     raise RetriableError("file body cut short", system=SYSTEM)
                 out.commit()
-            done = True
-            return out.size, out.sha256, response.headers.get("content-type")
+            return out.size, out.sha256, response.getheader("content-type")
         finally:
-            if not done:
-                response.drain_conn()  # a refusal's short body; a broken stream just stops
-            response.release_conn()
+            self._files.done(target, response)
 
     # -- synchronous calls for check/describe -----------------------------------------------------
     def get_sync(self, url: str, params: dict[str, Any] | None = None,
@@ -489,17 +467,8 @@ class PracticeHubClient:
             self._sync.close()
             self._sync = None
         if self._files is not None:
-            self._files.clear()
+            self._files.close()
             self._files = None
-
-
-def _raw_body(response: Any) -> http.client.HTTPResponse | None:
-    """The socket-level response under urllib3's, to read a body straight into the writer's
-    buffer (urllib3's ``read`` copies each megabyte two or three times on the way); None when
-    the body is encoded (urllib3 then decodes it) or the response is not http.client's."""
-    raw = getattr(response, "_fp", None)
-    encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
-    return raw if isinstance(raw, http.client.HTTPResponse) and encoding == "identity" else None
 
 
 class NotFound(FatalError):

@@ -1,0 +1,109 @@
+"""File links fetched on kept-alive connections (``links.Links``): a connection the server closed
+between two files is replaced, and a compressed body is stored as its content."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ferry.sources.practicehub.client import PracticeHubClient
+
+FILES = {f"/f{i}": bytes(range(256)) * (40 * i + 3) for i in range(1, 5)}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    connections: list[int] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        body = FILES[self.path.split("?")[0]]
+        gz = self.server.mode == "gzip"  # type: ignore[attr-defined]
+        if gz:
+            body = gzip.compress(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        if gz:
+            self.send_header("Content-Encoding", "gzip")
+        self.end_headers()
+        self.wfile.write(body)
+        # "idle": the server drops the connection after each answer without saying so, as one
+        # whose keep-alive timeout passed between two files would
+        self.close_connection = self.server.mode == "idle"  # type: ignore[attr-defined]
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.accepted += 1  # type: ignore[attr-defined]
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def serve() -> Iterator[object]:
+    servers = []
+
+    def start(mode: str) -> http.server.ThreadingHTTPServer:
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        srv.mode, srv.accepted = mode, 0  # type: ignore[attr-defined]
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _fetch_all(srv: http.server.ThreadingHTTPServer, tmp_path: Path, *, one_thread: bool
+               ) -> list[tuple[int, str]]:
+    """Every file through the client; ``one_thread``: in this thread, in turn (the download
+    threads keep a connection each, so only then is the count of connections known)."""
+    port = srv.server_address[1]
+    client = PracticeHubClient(f"http://127.0.0.1:{port}/api", ["k"], "tests", attempts=1)
+    urls = {name: f"http://127.0.0.1:{port}{name}?sig=1" for name in FILES}
+    if one_thread:
+        out = [client._download_blocking(url, tmp_path / f"{name[1:]}.bin", "ref", None)[:2]
+               for name, url in urls.items()]
+        asyncio.run(client.aclose())
+        return out
+
+    async def run() -> list[tuple[int, str]]:
+        got = [(await client.download(url, tmp_path / f"{name[1:]}.bin", "ref"))[:2]
+               for name, url in urls.items()]
+        await client.aclose()
+        return got
+
+    return asyncio.run(run())
+
+
+def _want() -> list[tuple[int, str]]:
+    return [(len(b), hashlib.sha256(b).hexdigest()) for b in FILES.values()]
+
+
+def test_files_share_a_kept_connection(serve, tmp_path: Path) -> None:
+    srv = serve("keep")
+    assert _fetch_all(srv, tmp_path, one_thread=True) == _want()
+    assert srv.accepted == 1
+
+
+def test_a_connection_the_server_closed_is_replaced(serve, tmp_path: Path) -> None:
+    srv = serve("idle")
+    # attempts=1: no retry hid a failure
+    assert _fetch_all(srv, tmp_path, one_thread=True) == _want()
+    assert srv.accepted == len(FILES)
+    assert [p.read_bytes() for p in sorted(tmp_path.glob("f*.bin"))] == list(FILES.values())
+
+
+def test_a_compressed_body_is_stored_as_its_content(serve, tmp_path: Path) -> None:
+    srv = serve("gzip")
+    assert _fetch_all(srv, tmp_path, one_thread=False) == _want()
+    assert [p.read_bytes() for p in sorted(tmp_path.glob("f*.bin"))] == list(FILES.values())
