@@ -102,6 +102,10 @@ def canonical_json(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def content_hash(record: Record, codec: object = None) -> str:
     """Hash of a record's content; timestamps of staging are not part of it. Keyed by the
     codec's ``digest`` (HMAC when the project encrypts), so it cannot be matched to a guess."""
@@ -224,13 +228,19 @@ class StagingStore:
                 f"SELECT source_id, hash, deleted FROM records WHERE object=? AND source_id IN"
                 f" ({marks})", (object_name, *(r.source_id for r in chunk)))}
             rows, new, owners = [], [], []
+            digest = getattr(self.codec, "digest", None) or _sha256_hex
             for rec in chunk:
-                h = content_hash(rec, self.codec)
+                # the canonical JSON is hashed and is also the stored payload (any JSON of the
+                # record reads back the same): one serialisation a record, not two
+                data = canonical_json(rec.model_dump(mode="json"))
+                h = digest(data)
                 row = known.get(rec.source_id)
                 if row is not None and row[0] == h and not row[1]:
                     stats.unchanged += 1
                     continue
-                payload = self.codec.encode(rec.model_dump_json().encode())
+                if b"\\ud" in data:  # a surrogate escape: refused here, as a payload
+                    rec.model_dump_json()  # that cannot be read back must not be staged
+                payload = self.codec.encode(data)
                 rows.append((object_name, rec.source_id, payload, h, watermark, at))
                 owners.append((object_name, rec.source_id, owner_ref(rec)))
                 if row is None:

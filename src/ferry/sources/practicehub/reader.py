@@ -265,8 +265,7 @@ class PracticeHubSource(Source):
                 link = row.pop("url")
                 if link and row.get("id") is not None:
                     self._links[str(row["id"])] = link
-            for name, target in _optional_refs(obj).items():
-                key = next((k for k, v in API_FIELDS.get(obj, {}).items() if v == name), name)
+            for key, target in _optional_keys(obj):
                 if target in self.absent and row.get(key) is not None:
                     # the API names a record it does not serve (e.g. a location): a reference
                     # no load could resolve would only cost the record its place
@@ -431,6 +430,13 @@ def _optional_refs(obj: str) -> dict[str, str]:
         if info.kind == Kind.REF and info.ref in OPTIONAL:
             out[name] = info.ref
     return out
+
+
+@cache
+def _optional_keys(obj: str) -> tuple[tuple[str, str], ...]:
+    """(row key, optional object) of ``_optional_refs``: the API's name of each field."""
+    names = {v: k for k, v in API_FIELDS.get(obj, {}).items()}
+    return tuple((names.get(name, name), target) for name, target in _optional_refs(obj).items())
 
 
 def _page_of(url: str | None) -> int | None:

@@ -109,6 +109,10 @@ class Decoder:
         self.dayfirst = dayfirst
         #: per object, per row key: its field name and reader (``_step``)
         self._plans: dict[str, dict[str, tuple[str | None, Callable[[Any], Any] | None]]] = {}
+        #: the reader of each kind not taken as it comes; each returns None for None
+        self._readers: dict[Kind, Callable[[Any], Any]] = {
+            Kind.REF: _ref, Kind.MONEY: _amount, Kind.DECIMAL: _amount, Kind.DATE: self._date,
+            Kind.DATETIME: self._datetime, Kind.INT: _int, Kind.BOOL: _bool, Kind.SET: _set}
 
     # -- values ----------------------------------------------------------------------------------
     def date(self, value: Any) -> dt.date:
@@ -118,6 +122,12 @@ class Decoder:
                 return dt.date.fromisoformat(text)
             return dateparser.parse(text, dayfirst=self.dayfirst).date()
         raise ValueError("not a date")
+
+    def _date(self, value: Any) -> dt.date | None:
+        return None if value is None else self.date(value)
+
+    def _datetime(self, value: Any) -> dt.datetime | None:
+        return None if value is None else self.datetime(value)
 
     def datetime(self, value: Any) -> dt.datetime:
         if not isinstance(value, str):
@@ -132,36 +142,8 @@ class Decoder:
     def value(self, kind: Kind, value: Any) -> Any:
         if value is None:
             return None
-        if kind == Kind.REF:
-            if isinstance(value, bool) or not isinstance(value, int | str):
-                raise ValueError("not an id")
-            return str(value).strip() or None
-        if kind in (Kind.MONEY, Kind.DECIMAL):
-            if isinstance(value, bool) or not isinstance(value, int | str | float):
-                raise ValueError("not an amount")
-            return Decimal(str(value).strip())
-        if kind == Kind.DATE:
-            return self.date(value)
-        if kind == Kind.DATETIME:
-            return self.datetime(value)
-        if kind == Kind.INT:
-            if isinstance(value, bool):
-                raise ValueError("not an integer")
-            return int(value)
-        if kind == Kind.BOOL:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes"):
-                return True
-            if text in ("0", "false", "no", ""):
-                return False
-            raise ValueError("not a boolean")
-        if kind == Kind.SET:
-            if isinstance(value, str):
-                return [v.strip() for v in value.split(",") if v.strip()]
-            return [str(v) for v in value]
-        return value
+        read = self._readers.get(kind)
+        return value if read is None else read(value)
 
     def custom(self, items: Any) -> dict[str, CustomValue]:
         """Cliniko-style custom fields: ``[{key, name, type, value, options}]`` (ASSUMPTION)."""
@@ -225,15 +207,50 @@ class Decoder:
             return name, lambda raw: self.custom(raw)
         if obj == "appointment" and name == "status":
             return name, lambda raw: APPOINTMENT_STATUS.get(str(raw), str(raw))
-        kind = kinds[name]
-        if kind in _AS_IS:
-            return name, None
-        return name, lambda raw: self.value(kind, raw)
+        return name, self._readers.get(kinds[name])  # None: taken as it comes
 
 
-#: kinds ``Decoder.value`` returns as they come
-_AS_IS = frozenset(Kind) - {Kind.REF, Kind.MONEY, Kind.DECIMAL, Kind.DATE, Kind.DATETIME,
-                            Kind.INT, Kind.BOOL, Kind.SET}
+def _ref(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("not an id")
+    return str(value).strip() or None
+
+
+def _amount(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str | float):
+        raise ValueError("not an amount")
+    return Decimal(str(value).strip())
+
+
+def _int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("not an integer")
+    return int(value)
+
+
+def _bool(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes"):
+        return True
+    if text in ("0", "false", "no", ""):
+        return False
+    raise ValueError("not a boolean")
+
+
+def _set(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
 
 
 @cache
