@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import Counter
 from decimal import Decimal
@@ -49,6 +50,21 @@ def test_a_number_that_is_not_finite_is_a_record_error(pd) -> None:
     assert [r.ok for r in res] == [False, False, True]
     assert {r.error.field for r in res[:2]} == {"value"}
     assert d.read("deal", [res[2].dest_id], ["value"])[res[2].dest_id]["value"] == Decimal("12.5")
+
+
+def test_text_custom_fields_keep_their_limits_and_kinds(pd) -> None:
+    d = pd().dest()
+    short, long_, seen = d.ensure([
+        SchemaItem("custom_field", "person", "short", "Short", Kind.TEXT),
+        SchemaItem("custom_field", "person", "long", "Long", Kind.LONG_TEXT),
+        SchemaItem("custom_field", "person", "seen", "Seen", Kind.DATETIME)])
+    res = d.create("person", [{"name": "A", short.key: "x" * 256},
+                              {"name": "B", long_.key: "y" * 300,
+                               seen.key: "2026-01-02T03:04:05+01:00"}])
+    assert not res[0].ok and res[0].error.field == short.key
+    got = d.read("person", [res[1].dest_id])[res[1].dest_id]
+    assert got[long_.key] == "y" * 300
+    assert got[seen.key] == dt.datetime(2026, 1, 2, 2, 4, 5, tzinfo=dt.UTC)
 
 
 def test_bad_token_is_fatal(pd) -> None:

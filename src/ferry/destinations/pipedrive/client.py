@@ -133,7 +133,7 @@ class Ledger:
                 return ok
         if self.spent + tokens > limit:
             return False
-        self.add(tokens)
+        self._count(tokens)
         return True
 
     def add(self, tokens: int) -> None:
@@ -144,6 +144,9 @@ class Ledger:
                 self.shared.add_tokens(self.account, self.day, tokens)
             except Exception as exc:  # noqa: BLE001
                 self._alone(exc)
+        self._count(tokens)
+
+    def _count(self, tokens: int) -> None:
         self.spent += tokens
         self._dirty += 1
         if self._dirty >= 25:
@@ -245,6 +248,7 @@ class PipedriveClient:
                 raise BudgetExhausted("Pipedrive daily token budget is spent; resume after"
                                       " reset", resets_at=self.resets_at(), system=SYSTEM)
             self.stats["tokens"] += cost
+            self.stats["requests"] += 1
 
     # -- calls -----------------------------------------------------------------------------------
     def _pace(self, search: bool) -> None:
@@ -271,8 +275,7 @@ class PipedriveClient:
                 self._hold_until = time.monotonic() + float(h.get("x-ratelimit-reset", "0"))
             except ValueError:
                 pass
-        self.headers = {k: v for k, v in h.items() if k.startswith("x-ratelimit")
-                        or k == "x-daily-requests-left"}
+        self.headers = h  # the last answer's (x-ratelimit-*, x-daily-requests-left)
 
     def _backoff(self, attempt: int) -> float:
         base = 0.5 / self.time_scale
@@ -284,13 +287,12 @@ class PipedriveClient:
              **path: Any) -> dict[str, Any]:
         """One API call; returns the decoded envelope. ``safe_retry=False`` for creates."""
         cost = self.cost(version, method, template)
-        url = f"/api/{version}" + template.format(**path)
+        url = f"/api/{version}" + (template.format(**path) if path else template)
         search = "search" in template.lower()
         attempt = limited = 0  # failures, and 429s (honoured waits: retried longer)
         while attempt < self.attempts and limited < 4 * self.attempts:
             self._pace(search)
-            self._reserve(cost)
-            self._count("requests", 1)
+            self._reserve(cost)  # (and counts the request)
             try:
                 if self.lean is not None:
                     response: Any = self.lean.request(method, url, params=params,

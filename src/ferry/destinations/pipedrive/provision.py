@@ -79,24 +79,24 @@ class Schema:
                 self._fields[obj] = rows
             return self._fields[obj]
 
-    def custom(self, obj: str, key: str) -> dict[str, Any] | None:
-        """The custom field ``key`` of ``obj`` (listed again once if not known): called for
-        every custom value of every record sent or read, so by an index of the listing (kept
-        with the list it was built from and its length: the list is replaced or appended to)."""
+    def custom_index(self, obj: str, refresh: bool = False) -> dict[str, dict[str, Any]]:
+        """``obj``'s custom fields by key, from the listing (an index kept with the list it was
+        built from and its length: the list is replaced or appended to)."""
         if obj not in FIELD_OBJECTS:
-            return None
-        for refresh in (False, True):
-            rows = self.fields(obj, refresh=refresh)
-            built = self._custom_index.get(obj)
-            if built is None or built[0] is not rows or built[1] != len(rows):
-                index: dict[str, dict[str, Any]] = {}
-                for f in rows:
-                    if f.get("is_custom_field"):
-                        index.setdefault(f["field_code"], f)
-                built = self._custom_index[obj] = (rows, len(rows), index)
-            if key in built[2]:
-                return built[2][key]
-        return None
+            return {}
+        rows = self.fields(obj, refresh=refresh)
+        built = self._custom_index.get(obj)
+        if built is None or built[0] is not rows or built[1] != len(rows):
+            index: dict[str, dict[str, Any]] = {}
+            for f in rows:
+                if f.get("is_custom_field"):
+                    index.setdefault(f["field_code"], f)
+            built = self._custom_index[obj] = (rows, len(rows), index)
+        return built[2]
+
+    def custom(self, obj: str, key: str) -> dict[str, Any] | None:
+        """The custom field ``key`` of ``obj``, listed again once if not known."""
+        return self.custom_index(obj).get(key) or self.custom_index(obj, refresh=True).get(key)
 
     def _system_options(self, obj: str, key: str) -> dict[str, int]:
         for refresh in (False, True):

@@ -104,6 +104,7 @@ TYPE_TO_KIND = {"varchar": Kind.TEXT, "varchar_auto": Kind.TEXT, "text": Kind.LO
                 "people": Kind.REF, "phone": Kind.PHONE, "address": Kind.ADDRESS,
                 "time": Kind.TEXT, "int": Kind.INT, "boolean": Kind.BOOL}
 YES_NO = ("Yes", "No")
+_DATETIME = Kind.DATETIME.value
 
 
 class BadValue(ValueError):
@@ -243,7 +244,12 @@ def custom_to_api(field: dict[str, Any], kind: str | None, v: Any, currency: str
     if v is None:
         return None
     t = field["field_type"]
-    options = {o["label"]: o["id"] for o in field.get("options") or []}
+    if (t == "varchar" or t == "text") and isinstance(v, str) and kind != _DATETIME:
+        if t == "varchar" and len(v) > 255:  # (the common case first: text into a text field)
+            raise BadValue("is longer than 255 characters")
+        return v
+    options = {o["label"]: o["id"] for o in field.get("options") or []} \
+        if t in ("enum", "set") else {}
     if t == "enum":
         if isinstance(v, bool):
             v = YES_NO[0] if v else YES_NO[1]

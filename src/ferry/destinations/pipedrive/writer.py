@@ -144,26 +144,28 @@ class PipedriveDestination(Destination):
         body: dict[str, Any] = {}
         custom: dict[str, Any] = {}
         folded: dict[str, Any] = {}
-        row = dict(row)
         if obj == "person" and "name" not in row and ("first_name" in row or "last_name" in row):
-            row["name"] = " ".join(str(row[k]) for k in ("first_name", "last_name")
-                                   if row.get(k)) or None
+            row = {**row, "name": " ".join(str(row[k]) for k in ("first_name", "last_name")
+                                           if row.get(k)) or None}
+        index = self.schema.custom_index(obj)  # looked up once per row, not once per value
+        kinds = self.schema.kinds
         for key, value in row.items():
             try:
-                if key.startswith("~"):
+                if key in std:
+                    shape = std[key][0]
+                    if (obj, key) in READ_ONLY:
+                        continue
+                    if shape == "option":  # system option field (industry)
+                        body[key] = self.schema.option_id(obj, key, value)
+                    else:
+                        body[key] = to_api(shape, value)
+                elif key[:1] == "~":
                     folded[key] = value
-                elif (obj, key) in READ_ONLY:
-                    continue
-                elif key in std and std[key][0] == "option":  # system option field (industry)
-                    body[key] = self.schema.option_id(obj, key, value)
-                elif key in std:
-                    body[key] = to_api(std[key][0], value)
                 else:
-                    field = self.schema.custom(obj, key)
+                    field = index.get(key) or self.schema.custom(obj, key)
                     if field is None:
                         raise RecordError(ref, key, "no such field on this Pipedrive object")
-                    custom[key] = custom_to_api(field, self.schema.kinds.get(key), value,
-                                                self.currency)
+                    custom[key] = custom_to_api(field, kinds.get(key), value, self.currency)
             except BadValue as exc:
                 raise RecordError(ref, key, str(exc)) from None
         if custom:
