@@ -22,13 +22,15 @@ import time
 import urllib.request
 from collections.abc import Awaitable, Callable
 from http.cookiejar import CookieJar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-import httpx
 import orjson
 
 from ferry.errors import FatalError, RateLimited, RetriableError
+
+if TYPE_CHECKING:  # httpx is imported where a client is made: a verb whose calls all go
+    import httpx  # through KeepAliveClient never pays its import (~0.1 CPU-s, its CLI's too)
 
 log = logging.getLogger("ferry.http")
 T = TypeVar("T")
@@ -56,6 +58,8 @@ def make_client(base_url: str, *, headers: dict[str, str] | None = None,
                 timeout: float = 60.0, transport: httpx.BaseTransport | None = None,
                 verify: Any = True, cookies: bool = True) -> httpx.Client:
     """``cookies=False`` for a token-authenticated API: responses' cookies are not kept."""
+    import httpx
+
     return httpx.Client(base_url=base_url, headers=headers, timeout=timeout, transport=transport,
                         verify=verify, event_hooks={"response": [_log_response]},
                         cookies=None if cookies else _NoCookies())
@@ -64,6 +68,8 @@ def make_client(base_url: str, *, headers: dict[str, str] | None = None,
 def make_async_client(base_url: str, *, headers: dict[str, str] | None = None,
                       timeout: float = 60.0, transport: httpx.AsyncBaseTransport | None = None,
                       verify: Any = True, max_connections: int = 20) -> httpx.AsyncClient:
+    import httpx
+
     return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout,
                              transport=transport, verify=verify,
                              limits=httpx.Limits(max_connections=max_connections),
@@ -75,7 +81,24 @@ class NetworkError(Exception):
     counterpart of httpx's TransportError."""
 
 
-NETWORK_ERRORS = (httpx.TransportError, httpx.DecodingError, NetworkError)
+_NETWORK_ERRORS: tuple[type[Exception], ...] | None = None
+
+
+def network_errors() -> tuple[type[Exception], ...]:
+    """The exceptions that mean no answer came (httpx's and ``KeepAliveClient``'s);
+    ``NETWORK_ERRORS`` is the same tuple, made on first use (it imports httpx)."""
+    global _NETWORK_ERRORS
+    if _NETWORK_ERRORS is None:
+        import httpx
+
+        _NETWORK_ERRORS = (httpx.TransportError, httpx.DecodingError, NetworkError)
+    return _NETWORK_ERRORS
+
+
+def __getattr__(name: str) -> Any:
+    if name == "NETWORK_ERRORS":
+        return network_errors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Response:
@@ -266,7 +289,7 @@ class KeepAliveClient:
         self.host = parts.hostname or ""
         self.port = parts.port or (443 if self.https else 80)
         self.prefix = parts.path.rstrip("/")
-        self.headers = {"user-agent": f"ferry (python, httpx {httpx.__version__})",
+        self.headers = {"user-agent": "ferry (python)",
                         "accept-encoding": "identity", **(headers or {})}
         host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
         host = host if parts.port is None else f"{host}:{self.port}"
@@ -455,7 +478,7 @@ def call_with_retry(fn: Callable[[], T], *, attempts: int = 8, base: float = 0.5
     for attempt in range(attempts):
         try:
             return fn()
-        except (RetriableError, *NETWORK_ERRORS) as exc:
+        except (RetriableError, *network_errors()) as exc:
             if attempt == attempts - 1:
                 raise _as_ferry(exc) from None
             wait = _wait_for(exc, attempt, base)
@@ -473,7 +496,7 @@ async def acall_with_retry(fn: Callable[[], Awaitable[T]], *, attempts: int = 8,
     for attempt in range(attempts):
         try:
             return await fn()
-        except (RetriableError, *NETWORK_ERRORS) as exc:
+        except (RetriableError, *network_errors()) as exc:
             if attempt == attempts - 1:
                 raise _as_ferry(exc) from None
             wait = _wait_for(exc, attempt, base)

@@ -26,14 +26,21 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from ferry.connectors.http import NETWORK_ERRORS, KeepAliveClient, make_client, proxied
+from ferry.connectors.http import (
+    KeepAliveClient,
+    NetworkError,
+    make_client,
+    network_errors,
+    proxied,
+)
 from ferry.connectors.ratelimit import SlidingWindow, account_id, current_budget
 from ferry.destinations.pipedrive.errors import SYSTEM, to_error
 from ferry.errors import BudgetExhausted, FatalError, RateLimited, RetriableError
+
+if TYPE_CHECKING:
+    import httpx
 
 V2_OBJECTS = {"person": "persons", "organization": "organizations", "deal": "deals",
               "activity": "activities"}
@@ -190,13 +197,14 @@ class PipedriveClient:
                  ledger: Path | None = None, transport: httpx.BaseTransport | None = None,
                  timeout: float = 60.0) -> None:
         headers = {"x-api-token": token, "accept": "application/json"}
-        # httpx for a test's transport and proxies; otherwise calls (one per record) go through
-        # the leaner keep-alive client
-        self.http = make_client(base_url.rstrip("/"), timeout=timeout, transport=transport,
-                                headers=headers,
-                                cookies=False)  # the token authenticates: no cookie parsing
+        # httpx for a test's transport and proxies (made on first use: ``http``); otherwise
+        # calls (one per record) go through the leaner keep-alive client
+        self._http: httpx.Client | None = None
+        self._http_args = (base_url.rstrip("/"), timeout, transport, headers)
         self.lean = None if transport is not None or proxied(base_url) else \
             KeepAliveClient(base_url.rstrip("/"), headers=headers, timeout=timeout)
+        self._network_errors: tuple[type[Exception], ...] = \
+            (NetworkError,) if self.lean is not None else network_errors()
         self.time_scale = time_scale
         # wider than the server's window (10 % + 30 ms real): send/arrival jitter must not
         # push a call into the previous window, even at a sandbox's accelerated time scale
@@ -215,6 +223,15 @@ class PipedriveClient:
         self.headers: dict[str, str] = {}
         self.stats = {"requests": 0, "tokens": 0, "rate_limited": 0, "retries": 0}
         self._lock = threading.Lock()  # the writer runs a few rows at once
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            base, timeout, transport, headers = self._http_args
+            self._http = make_client(base, timeout=timeout, transport=transport,
+                                     headers=headers,
+                                     cookies=False)  # the token authenticates: no cookies
+        return self._http
 
     def _count(self, key: str, n: int = 1) -> None:
         with self._lock:
@@ -300,7 +317,7 @@ class PipedriveClient:
                 else:
                     response = self.http.request(method, url, params=params, json=json_body,
                                                  data=data, files=files)
-            except NETWORK_ERRORS as exc:
+            except self._network_errors as exc:
                 # no answer: the server may have run (and charged) it, so the ledger keeps it
                 if not safe_retry:
                     raise Ambiguous(f"network error on {method} {template}",
@@ -371,6 +388,7 @@ class PipedriveClient:
 
     def close(self) -> None:
         self.ledger.close()
-        self.http.close()
+        if self._http is not None:
+            self._http.close()
         if self.lean is not None:
             self.lean.close()
