@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import phonenumbers
 from phonenumbers.phonenumbermatcher import (  # noqa: PLC2701 - the matcher's own checks
     _INNER_MATCHES,
+    _LEAD_PATTERN,
     _SLASH_SEPARATED_DATES,
     _TIME_STAMPS,
     _TIME_STAMPS_SUFFIX,
@@ -350,6 +351,8 @@ def _trim(pattern: Any, candidate: str) -> str:
 def _parsed(attempt: _Attempt, region: str) -> bool:
     if attempt is None:
         return False
+    if attempt[3] or attempt[2] and not _LEAD_PATTERN.match(attempt[0]):
+        return False  # next to a letter or currency sign: refused before any parse, anywhere
     if attempt[0][:1] in _PLUS:  # international format: the region plays no part in its parse
         region = _ANY_REGION
     return _verified(attempt[0], region, attempt[2], attempt[3]) is not None
