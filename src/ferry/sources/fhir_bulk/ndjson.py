@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ferry.connectors.http import loads
 from ferry.sources.clinic_csv.rows import RowError, iter_lines
 
 TYPE_IN_NAME = re.compile(r"^([A-Z][A-Za-z]+)")
@@ -66,7 +67,7 @@ def read_lines(path: Path, *, system: str, object_name: str, expect: str | None,
             if not data.strip():
                 continue
             try:
-                res = json.loads(data)
+                res = loads(data)  # orjson; the standard library's errors when it refuses
             except UnicodeDecodeError as exc:
                 yield err(pl.number, exc.start + 1, None, "bytes not valid UTF-8")
                 continue

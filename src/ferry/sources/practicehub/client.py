@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import http.client
-import json
 import threading
 import time
 import zlib
@@ -36,6 +35,7 @@ import httpx
 
 from ferry.connectors.http import (
     acall_with_retry,
+    loads,
     make_async_client,
     make_client,
     retry_after_seconds,
@@ -346,7 +346,7 @@ class PracticeHubClient:
                 self.pacers[key].sent_late()  # and so must every other worker's
             self._classify(response, key)
             try:
-                return json.loads(response.content), response
+                return loads(response.content), response
             except ValueError:  # a body cut short: worth asking again
                 self.stats.bad_bodies += 1
                 raise RetriableError("incomplete JSON body", status=response.status_code,
