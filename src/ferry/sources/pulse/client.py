@@ -9,7 +9,12 @@ from typing import Any
 
 import httpx
 
-from ferry.connectors.http import acall_with_retry, make_async_client, retry_after_seconds
+from ferry.connectors.http import (
+    acall_with_retry,
+    loads,
+    make_async_client,
+    retry_after_seconds,
+)
 from ferry.connectors.ratelimit import Pacer, account_id
 from ferry.errors import FatalError, RateLimited, RetriableError
 
@@ -43,7 +48,7 @@ class PulseClient:
             await self.pacer.await_turn()
             r = await self.http.get(f"/{RESOURCES[obj]}", params=params)
             if r.status_code == 200:
-                body: dict[str, Any] = r.json()
+                body: dict[str, Any] = loads(r.content)  # orjson (stdlib where it refuses)
                 return body
             if r.status_code == 429:
                 self.pacer.refused()
