@@ -13,6 +13,7 @@ A miss leaks PHI, so the patterns lean to recall; ``bench/phi.py`` measures both
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterable
@@ -278,7 +279,7 @@ def _scan(text: str, regions: tuple[str, ...], *, gated: bool) -> list[Span]:
         for m in CPT_RE.finditer(text):
             if CPT_CONTEXT.search(text[max(0, m.start() - 25):m.start()]):
                 out.append(Span(m.start(), m.end(), "cpt"))
-        out.extend(_phone_spans(text, regions))
+        out.extend(_phone_spans(text, regions, out if gated else None))
     out.extend(_word_spans(text, digit, gated))
     return out
 
@@ -369,57 +370,104 @@ _Verdict = tuple[int | None, int | None, int] | None
 _UNSEEN = object()
 
 
-def _phone_spans(text: str, regions: Iterable[str]) -> list[Span]:
+class _Unsure(Exception):
+    """A skipped candidate's unknown cost in tries could change the walk (tries running out)."""
+
+
+def _phone_spans(text: str, regions: Iterable[str], covered: list[Span] | None = None
+                 ) -> list[Span]:
     """Every number libphonenumber's matcher (leniency VALID) finds in ``text`` for any of
     ``regions``: the same spans, in the same order. The work that does not depend on the
     region (finding candidates, the date and time checks, inner matches) is done once per
     text, and a candidate's outcome in every region is remembered by what it depends on
     (``_outcomes``): notes repeat their candidates (years, dates, codes, the patient's own
     number). Regions walk the candidates together while they fare alike (no number found,
-    the same tries spent) and part where one finds a number."""
+    the same tries spent) and part where one finds a number.
+
+    ``covered``: spans already found in the text (a date, an MRN). A candidate inside one of
+    them that has no inner matches can only be a number as a whole, which the covering span
+    absorbs when spans merge, so it is not parsed; these spans may then lack that number
+    (``detect``'s merged spans do not change). Its cost in tries (0 or 1) is then unknown:
+    where that could decide anything, the text is walked again with every candidate parsed.
+    """
     need = _min_number_digits()
     if sum(1 for _ in islice(_DIGIT.finditer(text), need)) < need:  # stops at ``need``
         return []
     regions = tuple(regions)
+    inside = _coverage(covered) if covered else None
     found: list[list[Span]] = [[] for _ in regions]
     found_at: dict[int, Any] = {}
-    walks = [(0, _MAX_TRIES, tuple(range(len(regions))))]  # (index, tries, regions) each
-    while walks:
-        index, tries, members = walks.pop()
-        while tries > 0:
-            hit = found_at.get(index, _UNSEEN)
-            if hit is _UNSEEN:
-                hit = found_at[index] = _candidate_at(text, index, regions)
-            if hit is None:
+    walks = [(0, _MAX_TRIES, 0, tuple(range(len(regions))))]  # index, tries, slack, regions
+    try:
+        while walks:
+            index, tries, slack, members = walks.pop()
+            while _sure(tries > 0, tries + slack > 0):
+                hit = found_at.get(index, _UNSEEN)
+                if hit is _UNSEEN:
+                    hit = found_at[index] = _candidate_at(text, index)
+                if hit is None:
+                    break
+                start, candidate, key = hit
+                end = start + len(candidate)
+                if not candidate:  # the matcher's minimum candidate length is 1
+                    index = start
+                    continue
+                if inside is not None and inside(start, end):
+                    plan, inner = _plan_of(*key)
+                    if plan is not None and not inner:  # 1 try, or 0: see above
+                        tries, slack, index = tries - 1, slack + 1, end
+                        continue
+                plan, verdicts, alike = _outcomes(*key, regions)
+                if alike is not None and _sure(alike <= tries, alike <= tries + slack):
+                    tries -= alike  # no region finds one here
+                    index = end
+                    continue
+                parted: dict[tuple[int, int], list[int]] = {}
+                for r in members:
+                    at, left = _step(text, start, candidate, plan, verdicts[r], regions[r],
+                                     tries, slack, found[r])
+                    parted.setdefault((at, left), []).append(r)
+                walks.extend((at, left, slack, tuple(rs)) for (at, left), rs in parted.items())
                 break
-            start, candidate, plan, verdicts, alike = hit
-            if not candidate:  # the matcher's minimum candidate length is 1
-                index = start
-                continue
-            if alike is not None and alike <= tries:  # no region finds one here
-                tries -= alike
-                index = start + len(candidate)
-                continue
-            parted: dict[tuple[int, int], list[int]] = {}
-            for r in members:
-                at, left = _step(text, start, candidate, plan, verdicts[r], regions[r], tries,
-                                 found[r])
-                parted.setdefault((at, left), []).append(r)
-            walks.extend((at, left, tuple(rs)) for (at, left), rs in parted.items())
-            break
+    except _Unsure:
+        return _phone_spans(text, regions)
     return [s for spans in found for s in spans]
 
 
+def _sure(low: bool, high: bool) -> bool:
+    """A decision on the fewest tries left that the most tries left would take too."""
+    if low != high:
+        raise _Unsure
+    return low
+
+
+def _coverage(spans: list[Span]) -> Any:
+    """A test of whether one of ``spans`` holds [start, end)."""
+    ordered = sorted(spans)
+    starts = [s.start for s in ordered]
+    reach, most = [], -1
+    for s in ordered:  # the furthest end of the spans starting at or before each
+        most = max(most, s.end)
+        reach.append(most)
+
+    def inside(start: int, end: int) -> bool:
+        i = bisect.bisect_right(starts, start)
+        return i > 0 and reach[i - 1] >= end
+
+    return inside
+
+
 def _step(text: str, start: int, candidate: str, plan: Any, verdict: _Verdict, region: str,
-          tries: int, out: list[Span]) -> tuple[int, int]:
+          tries: int, slack: int, out: list[Span]) -> tuple[int, int]:
     """One region's matcher at one candidate: the number it finds (added to ``out``), and
     where it goes on and the tries it has left."""
     span: tuple[int, int] | None = None
-    if verdict is not None and verdict[2] < tries:  # as if tries were unlimited
-        if verdict[0] is not None:
+    if verdict is not None and _sure(verdict[2] < tries, verdict[2] < tries + slack):
+        if verdict[0] is not None:  # as if tries were unlimited
             span = (verdict[0], verdict[1])
         tries -= verdict[2]
     elif verdict is not None:  # the tries may run out inside it: attempt by attempt
+        _sure(slack == 0, True)
         whole, inner = plan
         if _parsed(whole, region):
             span = (1, 1 + len(candidate))
@@ -431,9 +479,9 @@ def _step(text: str, start: int, candidate: str, plan: Any, verdict: _Verdict, r
     return start + len(candidate), tries - 1
 
 
-def _candidate_at(text: str, index: int, regions: tuple[str, ...]) -> Any:
-    """The matcher's next candidate from ``index``: (start, candidate, plan, outcome per
-    region), or None when there is none."""
+def _candidate_at(text: str, index: int) -> tuple[int, str, tuple[str, str, str, bool]] | None:
+    """The matcher's next candidate from ``index``: its start, text, and what its outcome
+    depends on (``_outcomes``), or None when there is none."""
     m = _CANDIDATE.search(text, index)
     if m is None:
         return None
@@ -441,21 +489,29 @@ def _candidate_at(text: str, index: int, regions: tuple[str, ...]) -> Any:
     candidate = _trim(_SECOND_NUMBER_START, text[start:m.end()])
     end = start + len(candidate)
     timed = bool(_TIME_STAMPS.search(candidate) and _TIME_STAMPS_SUFFIX.match(text, end))
-    return (start, candidate, *_outcomes(candidate, _side(text[start - 1:start] if start else ""),
-                                         _side(text[end:end + 1]), timed, regions))
+    return start, candidate, (candidate, _side(text[start - 1:start] if start else ""),
+                              _side(text[end:end + 1]), timed)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _plan_of(candidate: str, before: str, after: str, timed: bool
+             ) -> tuple[Any, bool]:
+    """A candidate's plan (see ``_plan``), and whether it has inner matches to try. It
+    depends on nothing but the candidate, how its neighbours look to the matcher (``_side``)
+    and whether a time stamp's suffix follows, so it is made in a context of one stand-in
+    character either side."""
+    context = ("a" if before else " ") + candidate + ("a" if after else " ")
+    plan = _plan(context, candidate, 1, timed)
+    return plan, plan is not None and any(any(steps) for steps in plan[1])
 
 
 @functools.lru_cache(maxsize=1 << 14)
 def _outcomes(candidate: str, before: str, after: str, timed: bool, regions: tuple[str, ...]
               ) -> tuple[Any, tuple[_Verdict, ...], int | None]:
-    """A candidate's plan, its verdict in each region and what it costs them when it costs
-    them all the same (None when not). They depend on nothing but the
-    candidate, how its neighbours look to the matcher (``_side``) and whether a time stamp's
-    suffix follows, so the plan is made in a context of one stand-in character either side."""
-    context = ("a" if before else " ") + candidate + ("a" if after else " ")
-    plan = _plan(context, candidate, 1, timed)
+    """A candidate's plan, its verdict in each region, and what it costs the regions in tries
+    when none finds a number and all spend the same (None when not)."""
+    plan = _plan_of(candidate, before, after, timed)[0]
     verdicts = tuple(_verdict(plan, region) for region in regions)
-    # the tries it costs when no region finds a number in it, all spending the same
     alike = None
     if all(v is None for v in verdicts):
         alike = 1
