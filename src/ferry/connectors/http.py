@@ -67,13 +67,16 @@ def make_client(base_url: str, *, headers: dict[str, str] | None = None,
 
 def make_async_client(base_url: str, *, headers: dict[str, str] | None = None,
                       timeout: float = 60.0, transport: httpx.AsyncBaseTransport | None = None,
-                      verify: Any = True, max_connections: int = 20) -> httpx.AsyncClient:
+                      verify: Any = True, max_connections: int = 20, cookies: bool = True
+                      ) -> httpx.AsyncClient:
+    """``cookies=False`` as for ``make_client``."""
     import httpx
 
     return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout,
                              transport=transport, verify=verify,
                              limits=httpx.Limits(max_connections=max_connections),
-                             event_hooks={"response": [_alog_response]})
+                             event_hooks={"response": [_alog_response]},
+                             cookies=None if cookies else _NoCookies())
 
 
 class NetworkError(Exception):

@@ -200,7 +200,7 @@ class PracticeHubClient:
         loop = asyncio.get_running_loop()
         if self._async is None or self._loop is not loop:
             self._async = make_async_client(
-                self.base_url, timeout=self._timeout,
+                self.base_url, timeout=self._timeout, cookies=False,  # a key authenticates
                 transport=_AsyncTransport(self._redirect, httpx.AsyncHTTPTransport(),
                                           on_send=self._note_send))
             self._loop = loop
