@@ -224,3 +224,29 @@ def test_value_maps():
     assert apply_value_map(True, {"true": "Yes"}) == "Yes"
     assert missing_values(["a", "z", None, ["y"]], {"a": 1}) == ["z", "y"]
     assert missing_values(["z"], {"a": 1}, "keep") == []
+
+
+@pytest.mark.parametrize("template", [
+    "{type_name} – {start:%Y-%m-%d}", "{practitioner_name} {{braces}} {value}", "",
+    "plain", "{status!s:>12}|{duration_minutes:05d}", "{notes}", "{start:%Y-{x}}",
+    "{start.__class__}", "{type_name[0]}", "{nope}", "{type_name!r}", "{}", "{0}",
+    "{type_name", "}", "{duration_minutes:%Y}", "{value:>4}", "x{status}y{status}z"])
+def test_parsed_templates_format_as_the_formatter_does(template: str) -> None:
+    """``format_template`` parses a template once and formats it without string.Formatter:
+    the same text, and the same refusal (a TransformError, or the ValueError of a malformed
+    template), as ``SafeFormatter`` over the same names."""
+    from ferry.mapping.transforms import SafeFormatter, format_template, template_namespace
+
+    c = ctx(lookup=FakeLookup(labels={("practitioner", "pr1"): "Dr Who"}))
+    ns = template_namespace(c)
+
+    def outcome(fn):  # type: ignore[no-untyped-def]
+        try:
+            return "ok", fn()
+        except (TransformError, ValueError) as exc:
+            return type(exc).__name__, str(exc)
+
+    assert outcome(lambda: format_template(template, ns, "7 mg")) == \
+        outcome(lambda: SafeFormatter().format(template, **{**ns, "value": "7 mg"}))
+    assert outcome(lambda: format_template(template, ns)) == \
+        outcome(lambda: SafeFormatter().format(template, **ns))

@@ -282,14 +282,12 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
                       "parent record has no destination record", "reference")
                 continue
             parent_target, parent_id = parent
-            # the order key is a field value too (a date, or whatever the map orders by):
-            # encrypted like the value, and sorted after decoding in ``_apply_folds``
-            order = store.codec.encode(str(getattr(
-                rec, fold.order_by if fold else "updated_at", "") or "").encode())
-            for key, value in built.payload.items():
-                if key != cm.id_key:
-                    rows.append((om.name, parent_id, key, order, s.source_id,
-                         store.codec.encode(_encode(value).encode())))
+            # one row per child: its values and its order key (a field value too: a date, or
+            # whatever the map orders by) in one JSON document, encrypted once
+            order = str(getattr(rec, fold.order_by if fold else "updated_at", "") or "")
+            values = {k: _typed(v) for k, v in built.payload.items() if k != cm.id_key}
+            rows.append((om.name, parent_id, CHILD, b"", s.source_id, store.codec.encode(
+                json.dumps({"o": order, "v": values}, default=str).encode())))
             st.folded += 1
             st.plan["fold"] += 1
             maps.append((om.source, s.source_id, f"{parent_target}#{om.name}", parent_id))
@@ -337,19 +335,27 @@ def _emptied_parents(ctx: LoadContext, writer: Writer, om: ObjectMap, cm: Compil
         _write_folds(ctx, writer, om, parent_target, pending)
 
 
-def _encode(value: Any) -> str:
-    """JSON that keeps dates, datetimes and decimals typed through the fold table."""
+#: ``fold_acc.key`` of a row holding all of one child's values (``{"o": order, "v": {key:
+#: value}}``); rows written before hold one key's value each, their order key in ``ord``
+CHILD = "*"
+
+
+def _typed(value: Any) -> Any:
+    """A value as JSON that keeps dates, datetimes and decimals typed through the fold table."""
     if isinstance(value, dt.datetime):
-        return json.dumps({"$dt": value.isoformat()})
+        return {"$dt": value.isoformat()}
     if isinstance(value, dt.date):
-        return json.dumps({"$d": value.isoformat()})
+        return {"$d": value.isoformat()}
     if isinstance(value, Decimal):
-        return json.dumps({"$n": str(value)})
-    return json.dumps(value, default=str)
+        return {"$n": str(value)}
+    return value
 
 
 def _decode(text: str) -> Any:
-    value = json.loads(text)
+    return _untyped(json.loads(text))
+
+
+def _untyped(value: Any) -> Any:
     if isinstance(value, dict) and len(value) == 1:
         (tag, raw), = value.items()
         if tag == "$dt":
@@ -397,15 +403,7 @@ def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target:
         if not parents:
             return
         after = parents[-1]
-        acc: dict[str, dict[str, list[Any]]] = {}
-        decode = ctx.store.codec.decode
-        rows = sorted(((p, k, decode(o), sid, v) for p, k, o, sid, v in ctx.store.conn.execute(
-            f"SELECT parent_dest, key, ord, source_id, value FROM fold_acc WHERE map=? AND"  # noqa: S608
-            f" parent_dest IN ({','.join('?' * len(parents))})", (om.name, *parents))),
-            key=lambda r: r[:4])
-        for parent_dest, key, _, _, value in rows:
-            acc.setdefault(parent_dest, {}).setdefault(key, []).append(
-                _decode(decode(value).decode()))
+        acc = fold_values(ctx.store, om.name, parents)
         pending: list[Item] = []
         sent = dict(ctx.store.conn.execute(
             f"SELECT parent_dest, hash FROM fold_state WHERE map=? AND"  # noqa: S608
@@ -416,6 +414,34 @@ def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target:
                 pending.append(Item(om.parent.object if om.parent else om.source, parent_dest,
                                     payload, dest_id=parent_dest))
         _write_folds(ctx, writer, om, parent_target, pending)
+
+
+def fold_values(store: Any, map_name: str, parents: list[str] | None = None
+                ) -> dict[str, dict[str, list[Any]]]:
+    """Each parent's folded values by key, children in order (their order key, then source
+    id), from ``fold_acc``: of ``parents``, or all. Reads rows of both layouts (one per child,
+    or one per child and key as earlier versions wrote them)."""
+    decode = store.codec.decode
+    where, args = ("", (map_name,)) if parents is None else (
+        f" AND parent_dest IN ({','.join('?' * len(parents))})", (map_name, *parents))
+    children: list[tuple[str, str, str, dict[str, Any]]] = []
+    for p, k, o, sid, v in store.conn.execute(
+            "SELECT parent_dest, key, ord, source_id, value FROM fold_acc WHERE map=?"  # noqa: S608
+            + where, args):
+        raw = v if isinstance(v, str) else decode(v).decode()
+        if k == CHILD:
+            doc = json.loads(raw)
+            children.append((p, doc["o"], sid, {key: _untyped(x) for key, x in doc["v"].items()}))
+        else:
+            order = o if isinstance(o, str) else decode(o).decode()
+            children.append((p, order, sid, {k: _decode(raw)}))
+    children.sort(key=lambda c: c[:3])
+    acc: dict[str, dict[str, list[Any]]] = {}
+    for p, _, _, values in children:
+        keys = acc.setdefault(p, {})
+        for k, v in values.items():
+            keys.setdefault(k, []).append(v)
+    return {p: {k: keys[k] for k in sorted(keys)} for p, keys in acc.items()}
 
 
 def _write_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target: str,
@@ -429,10 +455,8 @@ def _write_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target:
                            for it, res in zip(chunk, results, strict=True) if res.ok])
             for it, res in zip(chunk, results, strict=True):
                 if not res.ok:  # the children folded into this parent did not land after all
-                    n = c.execute("SELECT count(*) FROM fold_acc WHERE map=? AND parent_dest=?"
-                                  " AND key=(SELECT min(key) FROM fold_acc WHERE map=? AND"
-                                  " parent_dest=?)", (om.name, it.dest_id, om.name,
-                                                      it.dest_id)).fetchone()[0]
+                    n = c.execute("SELECT count(DISTINCT source_id) FROM fold_acc WHERE map=?"
+                                  " AND parent_dest=?", (om.name, it.dest_id)).fetchone()[0]
                     st.folded -= n
                     st.skipped += n
 

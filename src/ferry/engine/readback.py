@@ -8,7 +8,6 @@ file name and size. The comparison rules live in ``diff``; this module knows whe
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections import Counter
@@ -120,29 +119,18 @@ def _diff_fold(store: StagingStore, cm: CompiledMap, dest: Destination, result: 
     (``fold_acc`` holds exactly the sampled children's built values)."""
     from ferry.engine import load as engine_load  # the one definition of fold values/strategies
 
-    decode = getattr(engine_load, "_decode", json.loads)
-
     om = cm.om
-    try:
-        # the order key is encrypted like the values: sort after decoding, as the load does
-        # (ciphertext order made "latest" another child than the one written)
-        rows = [(p, k, v) for p, k, _, _, v in sorted(
-            ((p, k, store.codec.decode(o), sid, v) for p, k, o, sid, v in store.conn.execute(
-                "SELECT parent_dest, key, ord, source_id, value FROM fold_acc WHERE map=?",
-                (om.name,))), key=lambda r: r[:4])]
+    try:  # the children's values in the load's order (their order keys decrypted first)
+        sent = engine_load.fold_values(store, om.name)
         target = store.conn.execute("SELECT dest_object FROM idmap WHERE src_object=? AND"
                                     " dest_object LIKE ? LIMIT 1",
                                     (om.source, f"%#{om.name}")).fetchone()
     except sqlite3.OperationalError:
         return  # no fold ran in this project yet
-    if not rows or target is None:
+    if not sent or target is None:
         return
     parent_target = str(target[0]).split("#", 1)[0]
     strategy, sep = (om.fold.strategy, om.fold.separator) if om.fold else ("latest", "\n")
-    sent: dict[str, dict[str, list[Any]]] = {}
-    for parent, key, value in rows:
-        raw = value if isinstance(value, str) else store.codec.decode(value).decode()
-        sent.setdefault(parent, {}).setdefault(key, []).append(decode(raw))
     phi = {f.key: phi_of(cm, f.fm) for f in cm.fields}
     labels = {f.key: f.label for f in cm.fields}
     got = dest.read(parent_target, sorted(sent), sorted({k for v in sent.values() for k in v}))

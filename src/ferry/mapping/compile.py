@@ -28,9 +28,9 @@ from ferry.mapping.transforms import (
     Ctx,
     Lookup,
     RefNeed,
-    SafeFormatter,
     TransformError,
     forget_namespace,
+    format_template,
     get_value,
     template_namespace,
 )
@@ -155,6 +155,7 @@ class CompiledMap:
         if self.id_key:
             out.payload[self.id_key] = record.source_id
         fold = self.om.mode == "fold"
+        ctx: Ctx | None = None  # one per record, its field's parts set afresh for each field
         for f in self.fields:
             if f.plain:  # what ``_value`` gives such a field, without its context
                 value = getattr(record, f.attr, None)  # type: ignore[arg-type]
@@ -168,8 +169,11 @@ class CompiledMap:
                     out.payload[f.key] = value
                     out.trace[f.key] = []
                 continue
-            ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key=f.key, fm=f.fm,
-                      region=self.region)
+            if ctx is None:
+                ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key=f.key, fm=f.fm,
+                          region=self.region)
+            else:
+                ctx.key, ctx.fm, ctx.flags, ctx.refs = f.key, f.fm, [], []
             try:
                 value, names = self._value(f.fm, ctx, f)
             except TransformError as exc:
@@ -235,7 +239,7 @@ class CompiledMap:
         tpl = self.om.attach.file_name if self.om.attach else "{file_name}"
         ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key="file_name")
         try:
-            name = SafeFormatter().format(tpl, **template_namespace(ctx)).strip()
+            name = format_template(tpl, template_namespace(ctx, copy=False)).strip()
         except TransformError:
             name = ""
         return name or f"{self.om.source}-{record.source_id}.txt"
@@ -246,7 +250,7 @@ class CompiledMap:
             return None
         ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key="content")
         if self.om.attach.template:
-            return SafeFormatter().format(self.om.attach.template, **template_namespace(ctx))
+            return format_template(self.om.attach.template, template_namespace(ctx, copy=False))
         lines = []
         for n in type(record).model_fields:
             v = getattr(record, n)

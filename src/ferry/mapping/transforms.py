@@ -264,12 +264,13 @@ def _ns_plan(model: type) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
     return plan
 
 
-def template_namespace(ctx: Ctx) -> dict[str, Any]:
-    """A template's names over the record (a fresh dict: callers add ``value``)."""
+def template_namespace(ctx: Ctx, *, copy: bool = True) -> dict[str, Any]:
+    """A template's names over the record (a fresh dict: callers add ``value``; ``copy=False``:
+    the record's shared one, for a caller that only reads it)."""
     rec = ctx.record
     last = _LAST_NS[0]
     if last[0] is rec and last[1] is ctx.lookup:
-        return dict(last[2])
+        return dict(last[2]) if copy else last[2]
     names, labels = _ns_plan(type(rec))
     ns: dict[str, Any] = {n: getattr(rec, n) for n in names}
     for k, cv in rec.custom.items():
@@ -278,7 +279,7 @@ def template_namespace(ctx: Ctx) -> dict[str, Any]:
     for label, ref_field in labels:
         ns[label] = _Lazy(labeler, type(rec), ref_field, ns[ref_field])
     _LAST_NS[0] = (rec, ctx.lookup, ns)
-    return dict(ns)
+    return dict(ns) if copy else ns
 
 
 def label_of(model: Any, name: str) -> str | None:
@@ -305,13 +306,65 @@ class _Lazy:
         return format(labeler(str(obj), str(sid)) or "", spec)
 
 
+#: template text → its (literal, field name, format spec) parts, or None for a template the
+#: plain path does not take (anything but plain names: ``SafeFormatter`` formats and refuses it)
+_PARSED: dict[str, tuple[tuple[str, str | None, str], ...] | None] = {}
+_NO_VALUE = object()
+
+
+def _parsed(template: str) -> tuple[tuple[str, str | None, str], ...] | None:
+    if template in _PARSED:
+        return _PARSED[template]
+    parts: list[tuple[str, str | None, str]] | None = []
+    try:
+        for literal, name, spec, conversion in string.Formatter().parse(template):
+            if name is None:
+                parts.append((literal, None, ""))  # type: ignore[union-attr]
+            elif not SafeFormatter.NAME.fullmatch(name) or conversion not in (None, "s") \
+                    or "{" in (spec or ""):
+                parts = None
+                break
+            else:
+                parts.append((literal, name, spec or ""))  # type: ignore[union-attr]
+    except ValueError:
+        parts = None
+    result = _PARSED[template] = None if parts is None else tuple(parts)
+    return result
+
+
+def format_template(template: str, ns: dict[str, Any], value: Any = _NO_VALUE) -> str:
+    """``SafeFormatter().format(template, **ns)`` (with ``value`` as the name ``value``), the
+    template parsed once: the same text and the same refusals, without ``string.Formatter``'s
+    per-field calls or a copy of the namespace."""
+    parts = _parsed(template)
+    if parts is None:
+        return SafeFormatter().format(template, **(
+            ns if value is _NO_VALUE else {**ns, "value": value}))
+    out = []
+    for literal, name, spec in parts:
+        out.append(literal)
+        if name is None:
+            continue
+        if name == "value" and value is not _NO_VALUE:
+            v = value
+        elif name in ns:
+            v = ns[name]
+        else:
+            raise TransformError("template names a field the record does not have")
+        if v is not None:
+            try:
+                out.append(format(_plain(v), spec))
+            except (ValueError, TypeError):
+                raise TransformError("template format does not fit the field") from None
+    return "".join(out)
+
+
 @transform("template", on_empty=True, required=("template",))
 def t_template(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     """``"{type_name} – {start:%Y-%m-%d}"`` over the record's fields (custom as ``custom_<key>``;
     ``<x>_name`` for a reference ``<x>_id`` when the engine can name it)."""
-    ns = template_namespace(ctx)
-    ns["value"] = value
-    out = SafeFormatter().format(str(args["template"]), **ns).strip()
+    out = format_template(str(args["template"]), template_namespace(ctx, copy=False),
+                          value).strip()
     return out or None
 
 
