@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ferry.model.entities import Patient
 from ferry.model.staging import StagingStore, content_hash
@@ -273,3 +275,25 @@ def test_store_url_must_not_hold_a_password() -> None:
         Settings.model_validate({**base, "store": "postgresql://ferry:hunter2@db:5432/f"})
     with pytest.raises(Exception, match="postgresql"):
         Settings.model_validate({**base, "store": "mysql://db/f"})
+
+
+_LEAVES = (st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+           | st.dates() | st.datetimes() | st.decimals(allow_nan=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(_LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+    st.text(max_size=6) | st.integers(), inner, max_size=4), max_leaves=12))
+def test_canonical_json_is_json_dumps_sorted_and_compact(data: object) -> None:
+    """``canonical_json`` runs one C encoder made once (``json.dumps`` makes one per call):
+    the bytes every stored hash was taken over must not change."""
+    import json
+
+    from ferry.model.staging import canonical_json
+    try:
+        want = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+    except TypeError:  # keys of mixed types cannot be sorted: neither can sort them
+        with pytest.raises(TypeError):
+            canonical_json(data)
+        return
+    assert canonical_json(data) == want

@@ -87,7 +87,9 @@ def _json(value: Any) -> str:
         return _quote(value)
     if value is None:
         return "null"
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    if type(value) is int:
+        return int.__repr__(value)  # as json.dumps writes an int
+    return canonical_json(value).decode()
 
 
 def _canonical_entry(seq: int, run_id: str, at: str, kind: str, op: str, dest_object: str,
