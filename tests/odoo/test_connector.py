@@ -416,6 +416,46 @@ def test_large_upload_streams_the_same_bytes(odoo_factory: Any, monkeypatch: pyt
     assert base64.b64decode(row["datas"]) == content
 
 
+def test_a_stored_file_uploads_decrypted_as_read_without_a_plain_copy(
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The engine hands Odoo an encrypted stored file as a ``PlainView`` (decrypted as it is
+    read, chunk boundaries of the cipher and of base64 apart): the attachment holds the plain
+    bytes, its checksum finds it again, and no plain file is written anywhere."""
+    import base64
+    import os
+
+    from ferry.destinations.odoo.rpc import FileB64
+    from ferry.model.crypto import FILE_CHUNK, AesGcmCodec, PlainView, encrypt_file
+
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    assert dest.capabilities.upload_reads_view
+    [p] = dest.create("res.partner", [{"name": "Stored file"}])
+    content = os.urandom(FileB64.CHUNK + 3 * FILE_CHUNK + 11)
+    stored = tmp_path / "files" / "scan.bin"
+    stored.parent.mkdir()
+    stored.write_bytes(content)
+    codec = AesGcmCodec(bytes(range(32)))
+    encrypt_file(stored, codec)
+    assert content[:64] not in stored.read_bytes()
+    before = set(tmp_path.rglob("*"))
+    view = PlainView.of_file(stored, codec)
+    assert view.stat().st_size == len(content)
+    up = dest.upload("res.partner", p.dest_id or "", view, "scan.bin", "application/pdf")
+    assert up.ok and up.created
+    [row] = dest.rpc.execute("ir.attachment", "read", [int(up.dest_id or 0)],
+                             fields=["datas", "file_size"])
+    assert base64.b64decode(row["datas"]) == content
+    again = dest.upload("res.partner", p.dest_id or "", PlainView.of_file(stored, codec),
+                        "scan.bin", "application/pdf")  # found by name and checksum
+    assert again.ok and not again.created and again.dest_id == up.dest_id
+    text = dest.upload("res.partner", p.dest_id or "", PlainView.of_bytes(b"a rendered note",
+                       "n.txt"), "n.txt", "text/plain")
+    [row] = dest.rpc.execute("ir.attachment", "read", [int(text.dest_id or 0)], fields=["datas"])
+    assert base64.b64decode(row["datas"]) == b"a rendered note"
+    assert set(tmp_path.rglob("*")) == before
+
+
 def test_updates_of_their_own_values_go_in_one_load_and_store_what_write_stores(
         odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fold updates give every parent values of its own; ``write`` takes one dict, so they were

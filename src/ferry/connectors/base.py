@@ -200,6 +200,9 @@ class Capabilities:
     create_group: int = 0
     batch_update: int = 1
     batch_delete: int = 1
+    #: ``upload`` only opens and sizes its file (``open("rb")``, ``stat().st_size``): the engine
+    #: hands it the stored file decrypted as it is read (``crypto.PlainView``), not a plain copy
+    upload_reads_view: bool = False
     #: shapes a custom field's logical name into the physical one when known in advance
     custom_field_style: Literal["hash", "suffix__c", "prefix_x"] = "hash"
 

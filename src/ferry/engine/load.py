@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+from contextlib import nullcontext
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from ferry.engine.plan import load_order
 from ferry.engine.writes import Item, Writer, payload_hash, ref
 from ferry.mapping.compile import Built, CompiledMap
 from ferry.mapping.model import ObjectMap
-from ferry.model.crypto import plain_file, private_copy
+from ferry.model.crypto import PlainView, plain_file, private_copy
 from ferry.model.entities import Document, Record
 from ferry.model.staging import StagedRecord
 
@@ -515,13 +516,17 @@ def _upload_one(ctx: LoadContext, writer: Writer, om: ObjectMap, rec: Record,
     # plain copies (a rendered record, a decrypted document) live in the project's private
     # folder, never the shared TMPDIR, and go when the upload returns
     tmp_dir = ctx.tmp_dir or Path(tempfile.mkdtemp(prefix="ferry-"))  # (a bare context)
+    view = ctx.dest.capabilities.upload_reads_view  # no plain copy on disk: read as it goes
     if attach is not None and attach.content == "render":
         text = (cm.render_text(rec, ctx.lookup) or "").encode()
-        opened = private_copy(text, tmp_dir, ".txt")
+        opened = nullcontext(PlainView.of_bytes(text, f"{rec.source_id}.txt")) if view \
+            else private_copy(text, tmp_dir, ".txt")
         mime = "text/plain"
     else:
         assert isinstance(rec, Document) and rec.local_path
-        opened = plain_file(Path(rec.local_path), ctx.store.codec, tmp_dir)
+        path = Path(rec.local_path)
+        opened = nullcontext(PlainView.of_file(path, ctx.store.codec)) if view \
+            else plain_file(path, ctx.store.codec, tmp_dir)
     with opened as plain:
         res = writer.upload(om.target, item, parent[0], parent[1], plain, name, mime,
                             {"map": om.name})

@@ -18,6 +18,7 @@ from ferry.connectors import killpoint
 from ferry.connectors.base import Destination, WriteResult
 from ferry.errors import FerryError, RecordError
 from ferry.model.audit import AuditLog
+from ferry.model.crypto import PlainView
 from ferry.model.fields import Kind
 from ferry.model.staging import StagingStore, canonical_json
 
@@ -207,7 +208,8 @@ class Writer:
                               stage="delete")
 
     def upload(self, dest_object: str, item: Item, parent_object: str, parent_id: str,
-               path: Path, file_name: str, mime_type: str | None, detail: dict[str, Any]
+               path: Path | PlainView, file_name: str, mime_type: str | None,
+               detail: dict[str, Any]
                ) -> WriteResult:
         # A file has no upsert key: the destination tags it with the source id, and the intent
         # keeps (encrypted, as ``before``) the name and size that recognise a file whose tag did

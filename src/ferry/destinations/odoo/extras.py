@@ -29,6 +29,7 @@ from ferry.destinations.odoo.provision import model_of
 from ferry.destinations.odoo.rpc import FileB64
 from ferry.destinations.odoo.shape import Unresolved
 from ferry.errors import RecordError
+from ferry.model.crypto import PlainView
 
 if TYPE_CHECKING:
     from ferry.destinations.odoo.writer import OdooDestination
@@ -192,7 +193,7 @@ def find_upload(dest: OdooDestination, parent_object: str, parent_id: str, tag: 
     return str(rows[0]["id"]) if rows else None
 
 
-def _sha1(path: Path) -> str:
+def _sha1(path: Path | PlainView) -> str:
     """Odoo's checksum of an attachment, read a chunk at a time."""
     h = hashlib.sha1()  # noqa: S324 - Odoo's own content checksum, not a security use
     with path.open("rb") as fh:
@@ -201,7 +202,7 @@ def _sha1(path: Path) -> str:
     return h.hexdigest()
 
 
-def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path,
+def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path | PlainView,
            file_name: str, mime_type: str | None, extra: dict[str, Any] | None
            ) -> WriteResult:
     """One ``ir.attachment`` per call (NOTES 4: keep files far below the 128 MiB request cap).

@@ -31,6 +31,7 @@ from ferry.connectors.http import call_with_retry
 from ferry.connectors.ratelimit import Pacer
 from ferry.destinations.odoo.errors import SYSTEM, from_fault, from_protocol
 from ferry.errors import FatalError, RetriableError
+from ferry.model.crypto import PlainView
 
 log = logging.getLogger("ferry.odoo")
 NETWORK = (OSError, http.client.HTTPException, xml.parsers.expat.ExpatError, EOFError)
@@ -44,8 +45,8 @@ class FileB64:
 
     CHUNK = 3 * 2**20  # a multiple of 3: the chunks' base64 texts join into the file's
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | PlainView) -> None:
+        self.path = path  # a file, or a stored one read as its plain content
         self.size = self.path.stat().st_size
         self.token = f"\x00ferry-file-{next(_FILE_IDS)}\x00"
         _FILES[self.token.encode()] = self

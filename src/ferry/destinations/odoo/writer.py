@@ -61,6 +61,7 @@ from ferry.errors import (
     RecordError,
     RetriableError,
 )
+from ferry.model.crypto import PlainView
 
 OBJECTS = ("res.partner", "crm.lead", "mail.activity", "mail.message", "ir.attachment")
 ATTRS = ["type", "string", "required", "readonly", "selection", "relation", "help", "manual"]
@@ -71,7 +72,8 @@ class OdooDestination(Destination):
     capabilities = Capabilities(custom_objects=False, custom_fields=True, pipelines=True,
                                 activity_types=True, native_upsert=False, soft_delete=False,
                                 max_file_bytes=90_000_000, batch_create=100, batch_update=1,
-                                batch_delete=100, custom_field_style="prefix_x")
+                                batch_delete=100, custom_field_style="prefix_x",
+                                upload_reads_view=True)
 
     def __init__(self, rpc: OdooRpc, *, batch_size: int = 100, max_file_bytes: int = 90_000_000,
                  source_id_field: str = "x_ferry_source_id",
@@ -516,7 +518,7 @@ class OdooDestination(Destination):
         tag = extras.file_tag(source_id)
         return extras.find_upload(self, parent_object, parent_id, tag) if tag else None
 
-    def upload(self, parent_object: str, parent_id: str, path: Path, file_name: str,
+    def upload(self, parent_object: str, parent_id: str, path: Path | PlainView, file_name: str,
                mime_type: str | None, extra: dict[str, Any] | None = None) -> WriteResult:
         """One ``ir.attachment`` per call, linked by ``res_model``/``res_id`` (NOTES 4)."""
         return extras.upload(self, parent_object, parent_id, path, file_name, mime_type, extra)
