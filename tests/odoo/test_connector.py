@@ -527,3 +527,43 @@ def test_an_upload_looks_for_its_file_once_by_tag_or_checksum(
     assert other.dest_id == first.dest_id and not other.created
     assert dest.rpc.calls["ir.attachment.search_read"] == 4
     assert dest.rpc.calls["ir.attachment.create"] == 1
+
+
+def test_references_resolve_by_index_as_by_the_first_matching_row(
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Countries, states, users and tags resolve through an index of each table built once
+    (they scanned every row per value): the id is the first row's whose code or name (any
+    case) it is, a state within the row's country, and a tag made meanwhile is found."""
+    from ferry.destinations.odoo.shape import Unresolved
+
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    lk = dest.lookups
+    countries = dest.rpc.search_read("res.country", [], ["name", "code"])
+    states = dest.rpc.search_read("res.country.state", [], ["name", "code", "country_id"])
+
+    def first(rows: list[dict[str, Any]], low: str, cid: int | None = None) -> list[int]:
+        return [r["id"] for r in rows if low in ((r["code"] or "").lower(),
+                                                 (r["name"] or "").lower())
+                and (cid is None or (r.get("country_id") or [None])[0] == cid)]
+
+    for c in countries[:40:7] + countries[-3:]:
+        for text in (c["code"], c["name"].upper(), f"  {c['name']} "):
+            assert lk.resolve("res.country", "country_id", text, {}) == \
+                first(countries, text.strip().lower())[0]
+    with pytest.raises(Unresolved):
+        lk.resolve("res.country", "country_id", "Atlantis", {})
+    for s in states[:60:9]:
+        cid = s["country_id"][0]
+        country = next(c for c in countries if c["id"] == cid)
+        assert lk.resolve("res.country.state", "state_id", s["code"].lower(),
+                          {"country_id": country["code"]}) == first(states, s["code"].lower(),
+                                                                    cid)[0]
+        if len(first(states, s["name"].lower())) == 1:
+            assert lk.resolve("res.country.state", "state_id", s["name"], {}) == s["id"]
+    user = dest.users()[0]
+    assert lk.resolve("res.users", "user_id", user.email.upper(), {}) == int(user.id)
+    tag = lk.resolve("res.partner.category", "category_id", "Index test tag", {})  # made
+    assert lk.resolve("res.partner.category", "category_id", "index TEST tag ", {}) == tag
+    [row] = dest.rpc.search_read("res.partner.category", [["id", "=", tag]], ["name"])
+    assert row["name"] == "Index test tag"

@@ -36,7 +36,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -90,6 +90,9 @@ class Lookups:
     def __init__(self, rpc: OdooRpc) -> None:
         self.rpc = rpc
         self._cache: dict[str, list[dict[str, Any]]] = {}
+        #: (model, index name) → (the rows it was built from, their count, key → rows)
+        self._indexes: dict[tuple[str, str], tuple[list[dict[str, Any]], int,
+                                                   dict[str, list[dict[str, Any]]]]] = {}
         self.create_missing = True  # off while only comparing (``reading``)
 
     @contextmanager
@@ -112,6 +115,21 @@ class Lookups:
 
     def forget(self, model: str) -> None:
         self._cache.pop(model, None)
+
+    def _keyed(self, model: str, fields: list[str], name: str,
+               keys: Callable[[dict[str, Any]], Iterable[str]]) -> dict[str, list[dict[str, Any]]]:
+        """The rows of ``model`` under each key ``keys`` gives them, in row order: one pass
+        over the table instead of one per value resolved (a country and a state per patient
+        scanned every state). Rebuilt when the rows change (``add``, ``forget``)."""
+        rows = self.rows(model, fields)
+        got = self._indexes.get((model, name))
+        if got is None or got[0] is not rows or got[1] != len(rows):
+            index: dict[str, list[dict[str, Any]]] = {}
+            for r in rows:
+                for k in dict.fromkeys(keys(r)):
+                    index.setdefault(k, []).append(r)
+            got = self._indexes[(model, name)] = (rows, len(rows), index)
+        return got[2]
 
     def natural(self, relation: str, rid: int) -> str:
         """The key a person (and a recipe) uses for a lookup-table record; see NATURAL."""
@@ -138,9 +156,9 @@ class Lookups:
         text = str(value).strip()
         low = text.lower()
         if relation == "res.country":
-            for c in self.rows(relation, ["name", "code"]):
-                if (c["code"] or "").lower() == low or (c["name"] or "").lower() == low:
-                    return int(c["id"])
+            found = self._keyed(relation, ["name", "code"], "code|name", _code_name).get(low)
+            if found:  # the first country whose code or name it is
+                return int(found[0]["id"])
         elif relation == "res.country.state":
             country = row.get("country_id")
             cid = None
@@ -149,35 +167,46 @@ class Lookups:
                     cid = self.resolve("res.country", "country_id", country, row)
                 except Unresolved:
                     cid = None
-            hits = [s for s in self.rows(relation, ["name", "code", "country_id"])
-                    if ((s["code"] or "").lower() == low or (s["name"] or "").lower() == low)
-                    and (cid is None or (s["country_id"] and s["country_id"][0] == cid))]
+            named = self._keyed(relation, ["name", "code", "country_id"], "code|name",
+                                _code_name).get(low, [])
+            hits = [s for s in named
+                    if cid is None or (s["country_id"] and s["country_id"][0] == cid)]
             if len(hits) == 1:
                 return int(hits[0]["id"])
             if len(hits) > 1:
                 raise Unresolved(field, "the state matches several countries; map country_id")
         elif relation == "res.users":
-            for u in self.rows(relation, ["login", "email", "share"]):
-                if low in ((u["login"] or "").lower(), (u["email"] or "").lower()):
-                    return int(u["id"])
+            found = self._keyed(relation, ["login", "email", "share"], "login|email", lambda u: (
+                (u["login"] or "").lower(), (u["email"] or "").lower())).get(low)
+            if found:
+                return int(found[0]["id"])
         elif relation in tags.USED_BY:
-            found = tags.match(self.rows(relation, tags.columns(relation)), relation, text)
+            named = self._keyed(relation, tags.columns(relation), "name", lambda r: (
+                (r.get("name") or "").strip().lower(),)).get(low.strip())
+            # ``tags.match``: the first entry by name, else (titles) by shortcut
+            found = int(named[0]["id"]) if named else tags.match(
+                self.rows(relation, tags.columns(relation)), relation, text)
             if found is not None:
                 return found
             if self.create_missing and text:
                 return tags.make(self.rpc, self, relation, text)
         elif relation in ("crm.stage", "crm.team", "mail.activity.type", "res.currency",
                           "mail.message.subtype"):
-            for r in self.rows(relation, ["name"]):
-                if (r["name"] or "").lower() == low:
-                    return int(r["id"])
+            found = self._keyed(relation, ["name"], "name", lambda r: (
+                (r["name"] or "").lower(),)).get(low)
+            if found:
+                return int(found[0]["id"])
         elif relation == "ir.model":
-            for r in self.rows(relation, ["model"]):
-                if r["model"] == text:
-                    return int(r["id"])
+            found = self._keyed(relation, ["model"], "model", lambda r: (r["model"],)).get(text)
+            if found:
+                return int(found[0]["id"])
         else:
             raise Unresolved(field, f"a reference to {relation} must be an Odoo id")
         raise Unresolved(field, f"no matching {relation} record in Odoo")
+
+
+def _code_name(row: dict[str, Any]) -> tuple[str, str]:
+    return (row["code"] or "").lower(), (row["name"] or "").lower()
 
 
 def to_odoo(field: str, meta: dict[str, Any], value: Any, row: dict[str, Any],
