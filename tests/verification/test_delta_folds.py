@@ -36,25 +36,32 @@ def test_delta_refolds_parents_from_all_their_children(migration: Any) -> None:
         by_patient[str(p["patient_id"])].append(p)
     many = next((pid for pid, ps in sorted(by_patient.items()) if len(ps) >= 3), None) or \
         next(pid for pid, ps in sorted(by_patient.items()) if len(ps) >= 2)
-    one = next(pid for pid, ps in sorted(by_patient.items()) if len(ps) == 1)
+    one, blank = [pid for pid, ps in sorted(by_patient.items()) if len(ps) == 1][:2]
     edited, gone = sorted(by_patient[many], key=lambda p: str(p["source_id"]))[:2]
     base = pair.source_info["base_url"] + "/_sandbox"
     httpx.post(base + "/set", json={"resource": "insurance_policies", "id": edited["source_id"],
                                     "fields": {"carrier": "Edited Mutual"}}).raise_for_status()
+    # a child that still exists but folds no value any more: its parent is emptied too
+    httpx.post(base + "/set", json={"resource": "insurance_policies",
+                                    "id": by_patient[blank][0]["source_id"],
+                                    "fields": {"carrier": ""}}).raise_for_status()
     httpx.post(base + "/mutate", json={"resources": {"insurance_policies": {"delete_ids": [
         gone["source_id"], by_patient[one][0]["source_id"]]}}}).raise_for_status()
     _, report, _ = delta(pair.project)
     expected = _expected(_policies(pair))
     assert "Edited Mutual" in (expected[many] or "") and one not in expected
+    assert blank not in expected
     store = pair.project.store
     doc = apply_keys(confirmed_mapping(pair.project), store)
     key = doc.custom_field("person", "insurance_carrier").key
     dest = open_destination(pair.project)
-    rows = dest.read("person", [store.dest_id("patient", many, "person"),
-                                store.dest_id("patient", one, "person")], [key])
-    got = {pid: rows[store.dest_id("patient", pid, "person")].get(key) for pid in (many, one)}
+    rows = dest.read("person", [store.dest_id("patient", pid, "person")
+                                for pid in (many, one, blank)], [key])
+    got = {pid: rows[store.dest_id("patient", pid, "person")].get(key)
+           for pid in (many, one, blank)}
     assert got[many] == expected[many]
     assert got[one] in (None, "")
+    assert got[blank] in (None, "")
     lines = {c["ref"]: c for c in report.changes["lines"]}
     for sid in (gone["source_id"], by_patient[one][0]["source_id"]):
         line = lines[f"source:insurance_policy:{sid}"]

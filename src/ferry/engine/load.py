@@ -287,8 +287,9 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
             # whatever the map orders by) in one JSON document, encrypted once
             order = str(getattr(rec, fold.order_by if fold else "updated_at", "") or "")
             values = {k: _typed(v) for k, v in built.payload.items() if k != cm.id_key}
-            rows.append((om.name, parent_id, CHILD, b"", s.source_id, store.codec.encode(
-                json.dumps({"o": order, "v": values}, default=str).encode())))
+            if values:  # a child with no value folds nothing (its parent may have no row)
+                rows.append((om.name, parent_id, CHILD, b"", s.source_id, store.codec.encode(
+                    json.dumps({"o": order, "v": values}, default=str).encode())))
             st.folded += 1
             st.plan["fold"] += 1
             maps.append((om.source, s.source_id, f"{parent_target}#{om.name}", parent_id))
