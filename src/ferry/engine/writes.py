@@ -96,18 +96,21 @@ class Writer:
         whole patient; the result carries the field as a field-level finding. A bad required
         value, a reference or the source id still refuses the record."""
         emptied: dict[int, list[RecordError]] = {}
-        payloads = [dict(it.payload) for it in items]
+        payloads: dict[int, dict[str, Any]] = {}  # copies of the payloads re-sent (few)
         for _ in range(MAX_EMPTIED):
             todo = []
             for i, res in enumerate(results):
-                if i < len(payloads) and (f := self._optional_field(dest_object, payloads[i],
-                                                                    res)):
+                if res.ok or i >= len(items):
+                    continue
+                payload = payloads.get(i, items[i].payload)
+                if f := self._optional_field(dest_object, payload, res):
                     assert isinstance(res.error, RecordError)
                     emptied.setdefault(i, []).append(res.error)
+                    payload = payloads[i] = dict(payload)
                     if clear:
-                        payloads[i][f] = None
+                        payload[f] = None
                     else:
-                        payloads[i].pop(f)
+                        payload.pop(f)
                     todo.append(i)
             if not todo:
                 break
