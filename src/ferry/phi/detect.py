@@ -111,6 +111,10 @@ FORM = (r"\s+(?:gel|cream|ointment|inhaler|tablets?|capsules?|drops|spray|patch(
 DOSED_WORD_RE = re.compile(rf"[A-Z](?<=\b[A-Z])[a-z]{{3,}}(?:\s+[A-Z][a-z]+)?{DOSE}")
 WORD_RE = re.compile(r"\b[^\W\d_][\w'\-]*\b")
 TITLE_RE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+[A-Z][\w'\-]+(?:\s+[A-Z][\w'\-]+)?")
+#: lower-case words inside a family name: Dutch, German, French, Spanish, Portuguese, Italian,
+#: Arabic ("Ella van der Laar", "Rosa de la Cruz", "Omar bin Said")
+PARTICLES = frozenset("van der den de het ter ten te von zu da di du del della des la le dos das do"
+                      " bin ibn al el y".split())
 NOT_SURNAME = frozenset("""and or but the with for from to in on at of by as is was has had his her
 their our your my this that these those patient note plan review assessment presenting consistent
 follow up called said reports reported advised will may can could should today yesterday
@@ -613,13 +617,19 @@ def _word_spans(text: str, digit: bool, gated: bool = True) -> list[Span]:
             if low not in given or not tokens[i][0].isupper():
                 continue
             first = words[i]
-            j, end = i + 1, first.end()
-            while j < len(words) and j <= i + 2:
-                nxt = words[j]
-                if (text[end:nxt.start()].strip(" -'") or not tokens[j][0].isupper()
-                        or lows[j] in NOT_SURNAME):
+            j, end, at, parts = i + 1, first.end(), first.end(), 0
+            while j < len(words) and parts < 2:  # up to two more capitalised words, and the
+                nxt = words[j]                    # particles before them ("Evi van Beieren")
+                if text[at:nxt.start()].strip(" -'"):
                     break
-                end = nxt.end()
+                if lows[j] in PARTICLES and j - i <= 4:
+                    at = nxt.end()  # part of the name only if a capitalised word follows
+                    j += 1
+                    continue
+                if not tokens[j][0].isupper() or lows[j] in NOT_SURNAME:
+                    break
+                end = at = nxt.end()
+                parts += 1
                 j += 1
             if end > first.end() or low in family:
                 out.append(Span(first.start(), end, "person"))
