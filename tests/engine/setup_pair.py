@@ -89,3 +89,52 @@ def subprocess_env(pair: Pair) -> dict[str, str]:
     src = str(Path(__file__).resolve().parents[2] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+#: a cut-down map per destination (``small_map``): an organisation, the patients, the users
+#: match, a fold (updates with their before-images) and the files
+SMALL_KEEP: dict[str, set[str]] = {
+    "pipedrive": {"clinic_organization", "patient_person", "practitioner_user",
+                  "insurance_primary", "document_on_person"},
+    "salesforce": {"clinic_account", "patient_contact", "practitioner_user",
+                   "insurance_carrier_on_contact", "file_on_patient"},
+    "odoo": {"clinic_company", "patient_partner", "practitioner_user", "insurance_primary",
+             "document_attachment"},
+}
+
+
+def small_map(project: Project, custom: int = 4) -> MappingDoc:
+    """The pair's recipe cut down to ``SMALL_KEEP`` with ``custom`` plain custom fields (first
+    come; source ids and a fold's fields besides), so prepare and rollback do not dwarf the
+    rest; fitted to the account as `ferry map` drafts it (Pipedrive: no contact sync)."""
+    from ferry.engine.pipeline import open_destination
+    from ferry.mapping.draft import keep_absent_standard
+
+    kind = project.settings.destination.kind
+    doc = recipe_for(project.settings.source.kind, kind)
+    dest = open_destination(project)
+    try:
+        keep_absent_standard(doc, dest.describe())
+    finally:
+        dest.close()
+    used: set[tuple[str, str]] = set()
+    for om in doc.objects:
+        if om.name not in SMALL_KEEP[kind]:
+            om.mode = "none"
+            continue
+        kept = []
+        for fm in om.fields:
+            name = fm.target.removeprefix("custom:")
+            cf = doc.custom_field(om.target, name) if fm.target.startswith("custom:") else None
+            plain = cf is not None and cf.kind not in (Kind.ENUM, Kind.SET)
+            if cf is not None and not (cf.external_id or fm.required) and not (
+                    plain and (len(used) < custom or om.mode == "fold")):
+                continue
+            if cf is not None:
+                used.add((om.target, name))
+            kept.append(fm)
+        om.fields = kept
+    doc.custom_fields = {o: [c for c in cfs if (o, c.name) in used or c.external_id]
+                         for o, cfs in doc.custom_fields.items()}
+    doc.pipelines = []
+    return doc

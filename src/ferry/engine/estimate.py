@@ -100,7 +100,7 @@ SOURCES: dict[str, Limits] = {
     # the client paces 2 % under the limit (sources/practicehub: pace_margin)
     # 19 resources and the payment methods (sources/practicehub/wire.py RESOURCES)
     "practicehub": Limits("PracticeHub", 1.0, 100, per_key=False, delta_sweep=True, pace=1.02,
-                          lists=20, cpu={"extract": (0.1, 0.0011)},
+                          lists=20, cpu={"extract": (0.22, 0.0007)},
                           notes="1 request/s per account (PracticeHub docs); extra keys help only"
                                 " if the limit is applied per key"),
     "clinic_csv": Limits("CSV export", None, 10_000, latency_s=0.05,
@@ -118,8 +118,8 @@ DESTINATIONS: dict[str, Limits] = {
          "upload": 10, "create:activity": 5},
         # the client's window is 2 s × 1.1 + 30 ms real (destinations/pipedrive/client.py)
         per_key=False, burst=40, pace=1.1, jitter_s=0.03, reset_s=1.0,
-        cpu={"prepare": (0.0, 0.0044), "sample": (0.0, 0.0049), "load": (0.39, 0.0010),
-             "reconcile": (0.08, 0.0010), "rollback": (0.03, 0.0012)},
+        cpu={"prepare": (0.18, 0.0047), "sample": (0.05, 0.0065), "load": (0.29, 0.0017),
+             "reconcile": (0.20, 0.0006), "rollback": (0.07, 0.0015)},
         notes="Growth plan, 1 seat: 60,000 tokens/day per company (30,000 ×"
                              " multiplier × seats); burst 40 requests / 2 s per token"),
     # no per-second limit (only concurrent long calls and the daily allocation): Ferry sends
@@ -127,19 +127,23 @@ DESTINATIONS: dict[str, Limits] = {
     "salesforce": Limits("Salesforce", None, 2000, 200, 100_000,
                          {"create": 1, "update": 1, "delete": 1, "read": 1, "list": 1,
                           "upload": 1}, schema_calls=(2, 1),
-                         cpu={"prepare": (0.0, 0.0042), "sample": (0.0, 0.0064),
-                              "load": (0.13, 0.0017), "reconcile": (0.14, 0.0002),
-                              "rollback": (0.28, 0.0011)},
-                         overhead={"prepare": (15, 0), "sample": (21, 1), "load": (12, 1),
-                                   "reconcile": (10, 0), "rollback": (32, 0)},
+                         cpu={"prepare": (0.11, 0.0044), "sample": (0.10, 0.0058),
+                              "load": (0.23, 0.0021), "reconcile": (0.09, 0.0005),
+                              "rollback": (0.28, 0.0013)},
+                         # a describe, a lookup and a read-back query per written object
+                         # (measured with 3 and 9 of them: the recipe, a cut-down map)
+                         overhead={"prepare": (15, 0), "sample": (0, 5), "load": (3, 3),
+                                   "reconcile": (2, 1), "rollback": (23, 2)},
                          notes="100,000 API requests / 24 h (Enterprise org baseline);"
                                " 200 records per sObject-collection call"),
     "odoo": Limits("Odoo", 1.0, 500, 100, None, schema_calls=(1, 2),
-                   overhead={"prepare": (23, 0), "sample": (21, 1), "load": (19, 1),
-                             "reconcile": (10, 0), "rollback": (48, 0)},
-                   cpu={"prepare": (0.0, 0.0045), "sample": (0.0, 0.0089),
-                        "load": (0.06, 0.0022), "reconcile": (0.05, 0.0010),
-                        "rollback": (0.63, 0.0005)}, notes="no documented limit; Ferry paces 1"
+                   # per written model: its fields read, a lookup, a read-back (measured
+                   # with 5 and 2 of them: the recipe, a cut-down map)
+                   overhead={"prepare": (1, 4), "sample": (7, 4), "load": (3, 4),
+                             "reconcile": (0, 2), "rollback": (23, 5)},
+                   cpu={"prepare": (0.27, 0.0029), "sample": (0.15, 0.0043),
+                        "load": (0.21, 0.0022), "reconcile": (0.10, 0.0007),
+                        "rollback": (0.17, 0.0020)}, notes="no documented limit; Ferry paces 1"
                    " call/s by default (destination.requests_per_second), batches of 100"),
 }
 #: how each object lands when no mapping says otherwise: op (create/update/upload/none), object
@@ -248,14 +252,16 @@ def _routes(doc: MappingDoc | None, counts: dict[str, int],
 #: Ferry's CPU per step, in CPU-seconds: (a fixed part: open the project and the store, write
 #: the reports; a part per unit: a call, or a record the step carries, as a batched call of
 #: 200 records costs more than a call of one; on the sandboxes, which answer in the same
-#: process, their share is in it). Fitted by ``bench/estimate_calibration.py --calibrate``
-#: (time-scale 2000 so no pacing; process CPU per step at 6 and 20 patients, the line
-#: through both; 6 December 2026, load average 13 on 2 cores) per system, in its
-#: ``Limits.cpu``; these (Pipedrive's) serve a system not calibrated. A step is CPU bound
-#: when this, at the machine's share of a core, exceeds its pacing.
+#: process, their share is in it). Fitted by ``bench/estimate_calibration.py --calibrate
+#: --repeat 2`` (time-scale 2000 so no pacing, Salesforce at 1 as it has none; the mean
+#: process CPU per step of two runs at each end of a line: 20 patients on the recipe, 3 on the
+#: cut-down map of the calibrated test, whose few calls and records show the fixed part;
+#: 6 December 2026, load average 8-15 on 2 cores) per system, in its ``Limits.cpu``; these
+#: (Pipedrive's) serve a system not calibrated. A step is CPU bound when this, at the
+#: machine's share of a core, exceeds its pacing.
 CPU_DEFAULT: dict[str, tuple[float, float]] = {
-    "extract": (0.1, 0.0011), "prepare": (0.0, 0.0044), "sample": (0.0, 0.0049),
-    "load": (0.39, 0.0010), "reconcile": (0.08, 0.0010), "rollback": (0.03, 0.0012)}
+    "extract": (0.22, 0.0007), "prepare": (0.18, 0.0047), "sample": (0.05, 0.0065),
+    "load": (0.29, 0.0017), "reconcile": (0.20, 0.0006), "rollback": (0.07, 0.0015)}
 
 
 def _seconds(calls: int, lim: Limits, keys: int, scale: float = 1.0, busy: float = 0.0
@@ -317,9 +323,53 @@ def machine_share(probes: int = 5) -> float:
         return 1.0
 
 
+@dataclass(frozen=True)
+class RoundTrip:
+    """The destination's cheapest authenticated call (``Destination.ping``), timed a few times
+    as the estimate is made: its wall seconds and this process's CPU-seconds per call."""
+
+    wall_s: float
+    cpu_s: float
+    calls: int
+    #: the share of a core this thread got in the 2 ms after each answer came back: a thread
+    #: that slept on the network is run at once when it wakes, so a step that waits on every
+    #: call gets its CPU between the waits at this share, not a busy loop's (measured with
+    #: Salesforce answering 100 ms late at load 10: 134 ms a call where 100 ms plus its CPU
+    #: at ``machine_share`` said 175)
+    wake_share: float = 1.0
+
+    def latency(self, share: float) -> float:
+        """Seconds per call spent outside this process (the network and the server): the
+        round trip less its own CPU at ``share``. A real org answers in 100-300 ms, far more
+        than a call's CPU; a sandbox in this process answers at once (0: all of it is CPU).
+
+        The share is not read from the round trip: a call this cheap fits in the slice a
+        waking thread is given (0.3-1.0 at load 13, where the steps got 0.26-0.44 and the
+        busy loop of ``machine_share`` 0.3)."""
+        return max(0.0, self.wall_s - self.cpu_s / max(share, 0.05))
+
+
+def round_trip(ping: Any, seconds: float = 0.3, most: int = 40) -> RoundTrip:
+    """Time ``ping()`` (after one untimed call: the connection and sign-in) until ``seconds``
+    or ``most`` calls have passed; 0.3 s is about 100 calls to a local sandbox, 1-3 to a real
+    org, each counted in its daily allocation."""
+    ping()
+    n, wall, cpu, woke = 0, 0.0, 0.0, []
+    t_end = time.perf_counter() + seconds
+    while n < most and time.perf_counter() < t_end:
+        w0, c0 = time.perf_counter(), time.process_time()
+        ping()
+        wall, cpu, n = wall + time.perf_counter() - w0, cpu + time.process_time() - c0, n + 1
+        w1, c1 = time.perf_counter(), time.thread_time()
+        while time.perf_counter() - w1 < 0.002:
+            sum(range(200))
+        woke.append((time.thread_time() - c1) / (time.perf_counter() - w1))
+    return RoundTrip(wall / n, cpu / n, n, min(1.0, statistics.median(woke)))
+
+
 def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
-               cpu_share: float, unpaced: int = 0, records: int = 0
-               ) -> tuple[float, float, float, str]:
+               cpu_share: float, unpaced: int = 0, records: int = 0,
+               wake_share: float | None = None) -> tuple[float, float, float, str]:
     """(wall seconds, pacing alone, CPU seconds, what binds) for a step of ``calls`` paced
     calls (and ``unpaced`` ones, e.g. file downloads) carrying ``records``: the fixed CPU runs
     before the first call and after the last; the CPU per unit (a call or a record: a batched
@@ -329,9 +379,12 @@ def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
     n = calls + unpaced
     cpu_calls = (n + records) * per_unit
     busy = cpu_calls / max(n, 1) / share  # each call's wall seconds of Ferry's CPU
+    if wake_share and not lim.rps and lim.latency_s > busy * share / wake_share:
+        busy = cpu_calls / max(n, 1) / wake_share  # run as it wakes from each round trip
     paced = _seconds(calls, lim, keys, scale)
     wall = fixed / share + _seconds(calls, lim, keys, scale, busy) + unpaced * busy
-    return wall, paced, fixed + cpu_calls, "rate" if paced >= n * busy else "cpu"
+    bound = ("rate" if lim.rps else "latency") if paced >= n * busy else "cpu"
+    return wall, paced, fixed + cpu_calls, bound
 
 
 def _price(lim: Limits, dest: Destination | None, op: str, target: str, n: int
@@ -389,7 +442,8 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
              sample_counts: dict[str, int] | None = None, sample_size: int = 200,
              source_scale: float = 1.0, dest_scale: float = 1.0,
              cpu_share: float | None = 1.0, batch_size: int = 100,
-             shares: dict[str, float] | None = None) -> dict[str, Any]:
+             shares: dict[str, float] | None = None, trip: RoundTrip | None = None
+             ) -> dict[str, Any]:
     """Per-step calls, tokens and durations, the overlapped timeline and the budget days.
 
     A step's wall time is its API pacing with Ferry's CPU for each call between the waits,
@@ -400,6 +454,8 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     machine's now, ``machine_share``)."""
     if cpu_share is None:
         cpu_share = round(machine_share(), 2)
+    if trip is not None and not destination.rps:  # unpaced: its round trip sets the pace
+        destination = replace(destination, latency_s=trip.latency(cpu_share))
     steps: list[dict[str, Any]] = []
     # pages are paced; file downloads (pre-signed links, one per document) are not
     pages = {o: math.ceil(n / source.page_size) for o, n in counts.items() if n}
@@ -501,8 +557,9 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     t = 0.0
     walls: dict[str, float] = {}
     for name, lim, keys, scale, calls, unpaced, records, tokens in plan:
-        wall, paced, cpu, bound = _step_time(name, calls, lim, keys, scale, cpu_share, unpaced,
-                                             records)
+        wall, paced, cpu, bound = _step_time(
+            name, calls, lim, keys, scale, cpu_share, unpaced, records,
+            trip.wake_share if trip is not None and lim is destination else None)
         if name == "load" and days_s > wall:
             wall, bound = days_s, "budget"
         walls[name] = wall
@@ -536,7 +593,9 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
                        "source_keys": source_keys, "dest_keys": dest_keys,
                        "source_limits": source.notes, "destination_limits": destination.notes,
                        "source_scale": source_scale, "dest_scale": dest_scale,
-                       "cpu_share": cpu_share, "sample": dict(sample_counts)},
+                       "cpu_share": cpu_share,
+                       "dest_latency_s": round(destination.latency_s, 4),
+                       "sample": dict(sample_counts)},
             "steps": steps, "load_by_object": per_object,
             "total_seconds": round(t, 1), "migration_seconds": round(overlapped, 1),
             "budget_days": budget_days, "daily_budget": budget, "binding_limit": binds,
@@ -589,9 +648,12 @@ def _scale(settings: Any) -> float:
 
 
 def estimate_project(project: Any, *, sample_size: int = 200, cpu_share: float | None = None,
-                     source_keys: int = 1, dest_keys: int = 1) -> dict[str, Any]:
+                     source_keys: int = 1, dest_keys: int = 1,
+                     trip: RoundTrip | None = None, probe: bool = True) -> dict[str, Any]:
     """The estimate for a project: its staged counts, its mapping, the slice ``ferry sample
-    --size N`` would take, the destination's own prices and each system's time-scale."""
+    --size N`` would take, the destination's own prices and each system's time-scale. A
+    destination without a per-second limit is timed as it answers now (``round_trip`` of its
+    ``ping``, unless ``trip`` is given or ``probe`` is off)."""
     from ferry.engine.pipeline import open_destination
     from ferry.engine.sample import select_sample
     from ferry.mapping.mapping_file import load
@@ -604,11 +666,14 @@ def estimate_project(project: Any, *, sample_size: int = 200, cpu_share: float |
     dest = open_destination(project)
     try:
         s_lim, d_lim = limits_for(s.source.kind, s.destination.kind, dest=dest)
+        if trip is None and probe and not d_lim.rps and hasattr(dest, "ping"):
+            trip = round_trip(dest.ping)
         return estimate(counts, source=s_lim, destination=d_lim, doc=doc, dest=dest,
                         sample_counts=dict(picked), sample_size=sample_size,
                         source_scale=_scale(s.source), dest_scale=_scale(s.destination),
                         cpu_share=cpu_share, source_keys=source_keys, dest_keys=dest_keys,
                         batch_size=s.options.batch_size,
-                        shares=survey(project.store, doc, project.phone_region) if doc else None)
+                        shares=survey(project.store, doc, project.phone_region) if doc else None,
+                        trip=trip)
     finally:
         dest.close()

@@ -84,6 +84,10 @@ def register(app: typer.Typer) -> None:
                           + (" (if needed)" if s.get("if_needed") else ""))
         console.print(f"bound: rate = the API's pace, cpu = Ferry's CPU at {share:.0%} of a"
                       " core (--cpu-share)")
+        latency = data["inputs"].get("dest_latency_s")
+        if latency:  # timed now (`Destination.ping`): the network and the server per call
+            console.print(f"latency = the destination's round trip, {latency * 1000:.0f} ms a"
+                          " call as timed now")
         console.print(f"migration ≈ {human_duration(data['migration_seconds'])} (bound by"
                       f" {data['binding_limit']}; {data['budget_days']} day(s) of budget)")
         budget = data.get("daily_budget")

@@ -327,6 +327,10 @@ class SalesforceDestination(Destination):
         per = {"read": ID_CHUNK, "find": ID_CHUNK, "iter_ids": 2000}.get(op, COLLECTION)
         return Cost(-(-n // per))
 
+    def ping(self) -> None:
+        """The cheapest authenticated call (``/limits``): ``ferry estimate`` times it."""
+        self.client.limits()
+
     def budget(self) -> Budget:
         if self.client.usage is None:
             self.client.limits()
