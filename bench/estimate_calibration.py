@@ -60,7 +60,8 @@ def settle_review(path: Path) -> None:
 
 
 def measure(patients: int, time_scale: float, source_scale: float, sample: int,
-            seed: int = 3, dest: str = "pipedrive", small: bool = False) -> dict[str, Any]:
+            seed: int = 3, dest: str = "pipedrive", small: bool = False,
+            latency_ms: float = 0.0) -> dict[str, Any]:
     from typer.testing import CliRunner
 
     from ferry.cli.app import app
@@ -85,6 +86,7 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
     measured: dict[str, dict[str, float]] = {}
     with start_pair(tmp / "clinic", patients=patients, seed=seed, time_scale=time_scale,
                     destination=dest,
+                    dest_faults=f"slow=1,slow_s={latency_ms / 1000}" if latency_ms else "",
                     source_time_scale=source_scale, env_prefix="FERRY_CAL_") as pair:
         bases = [pair.source_info["base_url"], pair.dest_info["base_url"]]
         root = str(pair.project.root)
@@ -175,6 +177,8 @@ def main() -> None:
     ap.add_argument("--source-scale", type=float, default=10.0, help="the source's")
     ap.add_argument("--sample", type=int, default=20)
     ap.add_argument("--hogs", type=int, default=0)
+    ap.add_argument("--latency-ms", type=float, default=0.0, help="the destination answers"
+                    " every call this late (a real org's round trip: 100-300 ms)")
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--small", action="store_true", help="the test's cut-down map (3 object"
                     " maps, 4 custom fields) instead of the recipe as `ferry map` fits it")
@@ -195,7 +199,8 @@ def main() -> None:
                 scale, source_scale = 1.0, 10.0
             else:
                 source_scale = a.source_scale
-            out = measure(a.patients, scale, source_scale, a.sample, dest=d, small=a.small)
+            out = measure(a.patients, scale, source_scale, a.sample, dest=d, small=a.small,
+                          latency_ms=a.latency_ms)
             report(out, a)
             if a.calibrate:
                 # the other end of the line: 3 patients on the cut-down map of the test (a

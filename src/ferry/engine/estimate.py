@@ -508,13 +508,13 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     recon_calls = destination.extra("reconcile", len(targets)) + sum(max(1, math.ceil(n / max(destination.page_size, 1)))
                                            for n in created.values())
     recon_tokens = recon_calls * destination.cost("list", "")
-    # every record map of the map reads its target, whether or not its own source had records
-    # (measured: three note maps read every note three times)
-    record_targets = [om.target for om in doc.objects if om.mode == "record"] if doc else \
-        [p["target"] for p in full if p["op"] == "create"]
-    for target in record_targets:
-        if created[target]:
-            c, t = _price(destination, dest, "read", target, created[target])
+    # reconcile reads back each object a record map writes once, 100 ids a read, whatever
+    # the number of maps landing in it (engine/reconcile.py; it read once per map before)
+    record_targets = {om.target for om in doc.objects if om.mode == "record"} if doc else \
+        {p["target"] for p in full if p["op"] == "create"}
+    for target in sorted(record_targets):
+        for i in range(0, created[target], 100):
+            c, t = _price(destination, dest, "read", target, min(100, created[target] - i))
             recon_calls, recon_tokens = recon_calls + c, recon_tokens + t
     # rollback (a rehearsal's last step, not part of the migration): one delete per record and
     # file created (a batch where the API has one), one per schema item, newest first
