@@ -337,16 +337,18 @@ class RoundTrip:
     #: Salesforce answering 100 ms late at load 10: 134 ms a call where 100 ms plus its CPU
     #: at ``machine_share`` said 175)
     wake_share: float = 1.0
+    #: the fastest call: the network and the server's floor, without the turns this process
+    #: waited for a core (at load 15 a sandbox in this process averaged 3-5 ms a ping where
+    #: its CPU at ``machine_share`` said 1-2 ms, and the difference read as latency)
+    floor_s: float = 0.0
 
     def latency(self, share: float) -> float:
         """Seconds per call spent outside this process (the network and the server): the
-        round trip less its own CPU at ``share``. A real org answers in 100-300 ms, far more
-        than a call's CPU; a sandbox in this process answers at once (0: all of it is CPU).
-
-        The share is not read from the round trip: a call this cheap fits in the slice a
-        waking thread is given (0.3-1.0 at load 13, where the steps got 0.26-0.44 and the
-        busy loop of ``machine_share`` 0.3)."""
-        return max(0.0, self.wall_s - self.cpu_s / max(share, 0.05))
+        fastest round trip less its CPU at the share a waking thread gets. A real org
+        answers in 100-300 ms, far more than a call's CPU; a sandbox in this process answers
+        at once (0: all of it is CPU)."""
+        return max(0.0, (self.floor_s or self.wall_s)
+                   - self.cpu_s / max(self.wake_share, share, 0.05))
 
 
 def round_trip(ping: Any, seconds: float = 0.3, most: int = 40) -> RoundTrip:
@@ -354,17 +356,19 @@ def round_trip(ping: Any, seconds: float = 0.3, most: int = 40) -> RoundTrip:
     or ``most`` calls have passed; 0.3 s is about 100 calls to a local sandbox, 1-3 to a real
     org, each counted in its daily allocation."""
     ping()
-    n, wall, cpu, woke = 0, 0.0, 0.0, []
+    n, wall, cpu, woke, fastest = 0, 0.0, 0.0, [], math.inf
     t_end = time.perf_counter() + seconds
     while n < most and time.perf_counter() < t_end:
         w0, c0 = time.perf_counter(), time.process_time()
         ping()
-        wall, cpu, n = wall + time.perf_counter() - w0, cpu + time.process_time() - c0, n + 1
+        took = time.perf_counter() - w0
+        wall, cpu, n, fastest = wall + took, cpu + time.process_time() - c0, n + 1, min(
+            fastest, took)
         w1, c1 = time.perf_counter(), time.thread_time()
         while time.perf_counter() - w1 < 0.002:
             sum(range(200))
         woke.append((time.thread_time() - c1) / (time.perf_counter() - w1))
-    return RoundTrip(wall / n, cpu / n, n, min(1.0, statistics.median(woke)))
+    return RoundTrip(wall / n, cpu / n, n, min(1.0, statistics.median(woke)), fastest)
 
 
 def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
@@ -379,8 +383,9 @@ def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
     n = calls + unpaced
     cpu_calls = (n + records) * per_unit
     busy = cpu_calls / max(n, 1) / share  # each call's wall seconds of Ferry's CPU
-    if wake_share and not lim.rps and lim.latency_s > busy * share / wake_share:
-        busy = cpu_calls / max(n, 1) / wake_share  # run as it wakes from each round trip
+    wake = max(wake_share or 0.0, share)
+    if not lim.rps and lim.latency_s > busy * share / wake:
+        busy = cpu_calls / max(n, 1) / wake  # run as it wakes from each round trip
     paced = _seconds(calls, lim, keys, scale)
     wall = fixed / share + _seconds(calls, lim, keys, scale, busy) + unpaced * busy
     bound = ("rate" if lim.rps else "latency") if paced >= n * busy else "cpu"
