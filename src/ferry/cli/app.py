@@ -84,7 +84,8 @@ def main() -> None:
                         filename=os.environ.get("FERRY_LOG_FILE") or None)
     scrub.install()
     verb = _verb(sys.argv)
-    app = build_app([verb]) if verb else build_app()
+    # a command line with no known verb uses the full app, the one importers may have extended
+    app = build_app([verb]) if verb else (_app or build_app())
     try:
         app()
     except BudgetExhausted as exc:
