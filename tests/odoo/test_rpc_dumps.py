@@ -4,6 +4,7 @@ runs per value and was a large part of a big create's CPU)."""
 from __future__ import annotations
 
 import datetime as dt
+import xml.parsers.expat
 import xmlrpc.client
 from typing import Any
 
@@ -47,3 +48,63 @@ def test_wrapped_and_odd_values_go_through_the_stdlib_marshaller() -> None:
         except want:
             continue
         raise AssertionError(f"{bad!r} was marshalled")
+
+
+def _stdlib_answer(body: bytes) -> Any:
+    p, u = xmlrpc.client.getparser()
+    p.feed(body)
+    p.close()
+    return u.close()
+
+
+def _typed(value: Any) -> Any:
+    """A value with the type of every part spelt out (True == 1 == 1.0 otherwise)."""
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, [_typed(v) for v in value])
+    if isinstance(value, dict):
+        return ("dict", {k: _typed(v) for k, v in value.items()})
+    if isinstance(value, xmlrpc.client.Binary):
+        return ("Binary", value.data)
+    return (type(value).__name__, value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(VALUES)
+def test_answers_read_as_the_stdlib_unmarshaller_reads_them(value: Any) -> None:
+    """``loads_answer`` reads an answer from expat's tree, one call per value (the stdlib's
+    Unmarshaller runs three handlers per element): the same values, of the same types, and
+    the same error for an answer XML cannot carry (a control character)."""
+    from ferry.destinations.odoo.rpc import loads_answer
+
+    body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode(
+        "utf-8", "xmlcharrefreplace")
+    try:
+        want = _stdlib_answer(body)
+    except xml.parsers.expat.ExpatError:
+        import pytest
+        with pytest.raises(xml.parsers.expat.ExpatError):
+            loads_answer(body)
+        return
+    assert _typed(loads_answer(body)) == _typed(want)
+
+
+def test_unusual_answers_are_read_by_the_stdlib() -> None:
+    import pytest
+
+    from ferry.destinations.odoo.rpc import loads_answer
+
+    when = xmlrpc.client.DateTime(dt.datetime(2024, 7, 1, 9, 30))
+    body = xmlrpc.client.dumps(([{"at": when, "raw": xmlrpc.client.Binary(b"\x00\xff")}],),
+                               methodresponse=True).encode()
+    got = loads_answer(body)
+    assert got == _stdlib_answer(body) and isinstance(got[0][0]["at"], xmlrpc.client.DateTime)
+    fault = xmlrpc.client.dumps(xmlrpc.client.Fault(2, "access denied")).encode()
+    with pytest.raises(xmlrpc.client.Fault, match="access denied"):
+        loads_answer(fault)
+    for odd in (b"<?xml version='1.0'?><methodResponse><params><param><value><i8>12"
+                b"</i8></value></param></params></methodResponse>",
+                b"<methodResponse><params><param><value>  spaced </value></param></params>"
+                b"</methodResponse>"):
+        assert loads_answer(odd) == _stdlib_answer(odd)
+    with pytest.raises(xml.parsers.expat.ExpatError):
+        loads_answer(b"<methodResponse><params>")

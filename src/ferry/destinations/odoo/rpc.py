@@ -18,6 +18,7 @@ import logging
 import re
 import urllib.parse
 import weakref
+import xml.etree.ElementTree as ET  # noqa: N817 - the stdlib's own name
 import xml.parsers.expat
 import xmlrpc.client
 from collections import Counter
@@ -136,6 +137,70 @@ def dumps(params: tuple[Any, ...], method: str) -> bytes:
     return "".join(out).encode("utf-8", "xmlcharrefreplace")
 
 
+class _Unusual(Exception):
+    """An answer the plain reader leaves to ``xmlrpc.client`` (a fault, a date, binary data)."""
+
+
+_INTS = frozenset({"int", "i4", "i8", "i1", "i2", "bigint"})
+
+
+def _value(e: ET.Element) -> Any:
+    if e.tag != "value":
+        raise _Unusual
+    if len(e) == 0:
+        return e.text or ""  # a value without a type is a string
+    t = e[0]
+    tag = t.tag
+    if tag == "string":
+        return t.text or ""
+    if tag in _INTS:
+        return int(t.text or "")
+    if tag == "boolean":
+        if t.text == "1":
+            return True
+        if t.text == "0":
+            return False
+        raise _Unusual
+    if tag == "double":
+        return float(t.text or "")
+    if tag == "nil":
+        return None
+    if tag == "array":
+        if len(t) != 1 or t[0].tag != "data":
+            raise _Unusual
+        return [_value(v) for v in t[0]]
+    if tag == "struct":
+        out = {}
+        for m in t:
+            if m.tag != "member" or len(m) != 2 or m[0].tag != "name":
+                raise _Unusual
+            out[m[0].text or ""] = _value(m[1])
+        return out
+    raise _Unusual
+
+
+def loads_answer(body: bytes) -> tuple[Any, ...]:
+    """An XML-RPC answer's values as ``xmlrpc.client``'s Unmarshaller gives them (``Transport``
+    with ``use_datetime=False``): the tree built by expat in C, then one call per value instead
+    of three handlers per element (about half the CPU on a 100-row ``read``). A fault, a date,
+    binary data or anything unusual is read by ``xmlrpc.client`` itself."""
+    try:
+        root = ET.fromstring(body)
+        if root.tag != "methodResponse" or len(root) != 1 or root[0].tag != "params":
+            raise _Unusual
+        values = []
+        for param in root[0]:
+            if param.tag != "param" or len(param) != 1:
+                raise _Unusual
+            values.append(_value(param[0]))
+        return tuple(values)
+    except (_Unusual, ValueError, ET.ParseError):
+        p, u = xmlrpc.client.getparser()
+        p.feed(body)
+        p.close()
+        return u.close()  # type: ignore[no-any-return]
+
+
 class _Timeout:
     """A per-connection timeout for the stdlib transports (they take none of their own), and
     requests that carry ``FileB64`` values streamed."""
@@ -148,6 +213,11 @@ class _Timeout:
         conn = super().make_connection(host)  # type: ignore[misc]
         conn.timeout = self._timeout
         return conn
+
+    def parse_response(self, response: http.client.HTTPResponse) -> tuple[Any, ...]:
+        if response.getheader("Content-Encoding", "") == "gzip":
+            return super().parse_response(response)  # type: ignore[misc,no-any-return]
+        return loads_answer(response.read())
 
     def send_content(self, connection: http.client.HTTPConnection, request_body: bytes
                      ) -> None:
