@@ -84,6 +84,23 @@ def test_provision_is_idempotent_and_grants_visibility(sf: Any) -> None:
     assert raw.get("query", params={"q": "SELECT Hidden__c FROM Contact"}).status_code == 200
 
 
+def test_soql_text_reaches_the_platform_as_written(sf: Any) -> None:
+    """Queries go out as one form-encoded URL (spaces as ``+``, SOQL's quotes and commas
+    left as they are): what the URL could misread (``&``, ``=``, ``+``, ``%``, ``#``, a quote,
+    a backslash, non-ASCII) must reach the query as written."""
+    dest = sf().dest()
+    dest.ensure(seed_items())
+    odd = ["a&q=b", "x+y z", "50%25", "o'neil", "#h?", "back\\slash", "zoë,(1)"]
+    res = dest.create("Contact", [{"Ferry_Source_Id__c": s, "LastName": "Odd"} for s in odd])
+    assert all(r.ok for r in res)
+    assert dest.find("Contact", "custom:ferry_source_id", [*odd, "x y"]) == {
+        s: r.dest_id for s, r in zip(odd, res, strict=True)}
+    ids = [r.dest_id for r in res]
+    got = dest.read("Contact", ids, ["Ferry_Source_Id__c"])
+    assert [got[i]["Ferry_Source_Id__c"] for i in ids] == odd
+    assert dest.client.count("SELECT COUNT() FROM Contact WHERE LastName = 'Odd'") == len(odd)
+
+
 def test_round_trip_every_object(sf: Any, tmp_path: Path) -> None:
     h = sf()
     dest = h.dest()

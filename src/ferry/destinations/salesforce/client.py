@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import quote_plus
 
 import httpx
 
@@ -72,18 +73,32 @@ class SalesforceClient:
             return path
         return f"/services/data/v{self.settings.api_version}/{path}"
 
+    def soql_url(self, path: str, soql: str) -> httpx.URL:
+        """``path?q=soql`` as a whole URL, encoded as a form (spaces as ``+``) with SOQL's
+        quotes, commas and brackets left as they are (legal in a query string).
+
+        Given ``params``, httpx percent-encodes those and then parses the long URL (a 200-id
+        ``WHERE Id IN (…)``) character by character, three times a request: about 1 ms of
+        client CPU each, a sixth of reconcile's at scale. One URL built from its parts is
+        parsed once, on a string with almost nothing left to escape."""
+        base = self.http.base_url
+        raw = base.raw_path.rstrip(b"/") + self.url(path).encode() + b"?q=" \
+            + quote_plus(soql, safe="'(),").encode()
+        return base.copy_with(raw_path=raw)
+
     def request(self, method: str, path: str, *, json: Any = None,
                 params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
                 content: Callable[[], bytes | IO[bytes]] | None = None,
-                files: Callable[[], Any] | None = None, allow: tuple[int, ...] = ()
-                ) -> httpx.Response:
+                files: Callable[[], Any] | None = None, allow: tuple[int, ...] = (),
+                soql: str | None = None) -> httpx.Response:
         """Send one API request (with retries); ``content``/``files`` are factories so a retry
-        re-reads the body from the start."""
+        re-reads the body from the start; ``soql`` is sent as ``q`` (see ``soql_url``)."""
         relogged = False
 
         def once() -> httpx.Response:
             nonlocal relogged
-            response = self.http.request(method, self.url(path), json=json, params=params,
+            target = self.url(path) if soql is None else self.soql_url(path, soql)
+            response = self.http.request(method, target, json=json, params=params,
                                          headers=headers,
                                          content=content() if content else None,
                                          files=files() if files else None)
@@ -114,7 +129,7 @@ class SalesforceClient:
     def query(self, soql: str, *, tooling: bool = False) -> Iterator[dict[str, Any]]:
         """Every row of a SOQL query, following ``nextRecordsUrl`` page by page."""
         path = "tooling/query" if tooling else "query"
-        page = self.request("GET", path, params={"q": soql},
+        page = self.request("GET", path, soql=soql,
                             headers={"Sforce-Query-Options": "batchSize=2000"}).json()
         while True:
             yield from page.get("records", [])
@@ -124,7 +139,7 @@ class SalesforceClient:
             page = self.request("GET", nxt).json()
 
     def count(self, soql: str) -> int:
-        return int(self.request("GET", "query", params={"q": soql}).json()["totalSize"])
+        return int(self.request("GET", "query", soql=soql).json()["totalSize"])
 
     def limits(self) -> dict[str, Any]:
         return dict(self.get("limits"))
