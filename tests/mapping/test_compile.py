@@ -94,6 +94,21 @@ def test_required_failure_is_record_error():
     assert b.error is not None and b.error.field == "last_name"
 
 
+def test_build_only_some_keys_gives_what_the_whole_build_does():
+    """Reconcile builds only the amounts: the keys asked for hold what the whole payload
+    holds, including after a required field that fails (the build stops there)."""
+    (cm,) = compile_mapping(doc())
+    only = frozenset({"h_mrn", "org_id", "h_industry"})
+    for rec in (patient(), patient(clinic_id="c2"), patient(last_name=None),
+                patient(mrn=None)):
+        whole, part = cm.build(rec, LK), cm.build(rec, LK, only)
+        assert {k: part.payload[k] for k in only if k in part.payload} == \
+            {k: whole.payload[k] for k in only if k in whole.payload}
+        assert (part.error is None) == (whole.error is None)
+    part = cm.build(patient(), LK, only)
+    assert set(part.payload) == {"h_ferry_source_id", "last_name", *only}  # no other fields
+
+
 def test_unresolved_ref():
     (cm,) = compile_mapping(doc())
     b = cm.build(patient(clinic_id="c2"), LK)

@@ -406,6 +406,7 @@ def _sums(store: StagingStore, record_maps: list[CompiledMap], live: ReadBack, l
         sent_sum = {k: Decimal(0) for k, _ in keys}
         dest_sum = {k: Decimal(0) for k, _ in keys}
         n = 0
+        only = frozenset(k for k, _ in keys)
         entries = (m for m in store.iter_idmap(src_object=cm.om.source)
                    if m.dest_object == cm.om.target)
         while batch := list(islice(entries, 500)):
@@ -415,7 +416,7 @@ def _sums(store: StagingStore, record_maps: list[CompiledMap], live: ReadBack, l
                 if staged is None or staged.deleted or not cm.accepts(staged.record):
                     continue
                 n += 1
-                built = cm.build(staged.record, lookup)
+                built = cm.build(staged.record, lookup, only)
                 row = rows.get(m.dest_id)
                 for k, src in keys:
                     sent = as_number(built.payload.get(k)) or 0

@@ -149,7 +149,12 @@ class CompiledMap:
     def ref(self, record: Record) -> str:
         return f"source:{record.OBJECT or self.om.source}:{record.source_id}"
 
-    def build(self, record: Record, lookup: Lookup) -> Built:
+    def build(self, record: Record, lookup: Lookup, only: frozenset[str] | None = None
+              ) -> Built:
+        """The record's payload. With ``only``, the payload's keys in ``only`` as the whole
+        build gives them, the other fields left out unless required (an empty or failing
+        required field ends the build, so it decides what the keys after it hold): reconcile
+        needs the amounts sent, not every note rendered again."""
         out = Built()
         forget_namespace()  # a record changed in place since its last build is read afresh
         if self.id_key:
@@ -157,6 +162,8 @@ class CompiledMap:
         fold = self.om.mode == "fold"
         ctx: Ctx | None = None  # one per record, its field's parts set afresh for each field
         for f in self.fields:
+            if only is not None and f.key not in only and not f.fm.required:
+                continue
             if f.plain:  # what ``_value`` gives such a field, without its context
                 value = getattr(record, f.attr, None)  # type: ignore[arg-type]
                 if value in (None, "", []):
