@@ -40,7 +40,12 @@ def pair(tmp_path: Path) -> Iterator[Any]:
         gc.collect()  # connectors the engine opened hold TLS keep-alives the server waits on
 
 
-def test_a_write_batch_past_the_bulk_threshold_is_one_bulk_job(pair: Any) -> None:
+@pytest.mark.parametrize("read_chunk", [None, 50])
+def test_a_write_batch_past_the_bulk_threshold_is_one_bulk_job(
+        pair: Any, read_chunk: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also when the engine reads and builds fewer records at a time than it writes (the
+    load's peak memory is one read, not one write batch): the write batch stays whole."""
+    from ferry.engine import load as engine_load
     from ferry.engine import pipeline
     from ferry.engine.project import Project
     from ferry.settings import load_settings, save_settings
@@ -57,6 +62,8 @@ def test_a_write_batch_past_the_bulk_threshold_is_one_bulk_job(pair: Any) -> Non
     info = pair.dest_info
     url = info["base_url"] + "/_sandbox/requests"
     seen = httpx.get(url, timeout=30, verify=info["credentials"]["ca_bundle"]).json()["count"]
+    if read_chunk is not None:  # reads of 50: a write per read would never reach Bulk 2.0
+        monkeypatch.setattr(engine_load, "READ_CHUNK", read_chunk)
     report = pipeline.load(project, hold=lambda om, rec: None)
     assert report.totals()["created"] > appointments
     log = httpx.get(url, timeout=30, verify=info["credentials"]["ca_bundle"]).json()[

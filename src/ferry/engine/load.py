@@ -56,30 +56,44 @@ def run_load(ctx: LoadContext) -> dict[str, MapStats]:
     return ctx.stats
 
 
-def _candidates(ctx: LoadContext, om: ObjectMap, *, deleted: bool = False) -> Any:
-    """Batches of the map's source object. While extraction still runs (``ctx.extracted``),
-    follow the staging store as pages land, so extract and load overlap. ``deleted``: a delta
-    pass's records deleted at the source come too (a fold takes them out of their parent)."""
-    batches = ctx.store.iter_batches(om.source, ctx.batch_size, changed_since=ctx.changed_since,
+#: staged records decoded at a time. The write batch (``options.batch_size``) can be far larger
+#: (5,000 for Salesforce, so creates reach Bulk API 2.0): ``_records`` gathers the built
+#: payloads of several reads into one write, so only this many decoded records are held.
+READ_CHUNK = 500
+
+
+def _read_size(ctx: LoadContext) -> int:
+    return max(1, min(READ_CHUNK, ctx.batch_size))
+
+
+def _candidates(ctx: LoadContext, om: ObjectMap, *, deleted: bool = False,
+                caught_up: bool = False) -> Any:
+    """Batches (``_read_size``) of the map's source object. While extraction still runs
+    (``ctx.extracted``), follow the staging store as pages land, so extract and load overlap.
+    ``deleted``: a delta pass's records deleted at the source come too (a fold takes them out
+    of their parent). ``caught_up``: yield (batch, whether the read came back short: the
+    store held no more for now), so a write waits for more reads only while there are more."""
+    size = _read_size(ctx)
+    batches = ctx.store.iter_batches(om.source, size, changed_since=ctx.changed_since,
                                      include_deleted=deleted and ctx.changed_since is not None)
     if ctx.extracted is not None:
-        batches = ctx.store.follow_batches(om.source, ctx.batch_size,
+        batches = ctx.store.follow_batches(om.source, size,
                                            finished=lambda: ctx.extracted(om.source))
     again = set((ctx.retry or {}).get(om.source, ()))
     for batch in batches:
         chosen = [s for s in batch if ctx.selected(om.source, s.source_id)]
         again.difference_update(s.source_id for s in chosen)
         if chosen:
-            yield chosen
+            yield (chosen, len(batch) < size) if caught_up else chosen
     # a delta pass also retries what an earlier pass held (PHI review since decided) or could
     # not link (its parent had no destination record yet), though the source did not change it
     waiting = sorted(again)
-    for i in range(0, len(waiting), ctx.batch_size):
-        chosen = [s for sid in waiting[i:i + ctx.batch_size]
+    for i in range(0, len(waiting), size):
+        chosen = [s for sid in waiting[i:i + size]
                   if (s := ctx.store.get(om.source, sid)) is not None and not s.deleted
                   and ctx.selected(om.source, sid)]
         if chosen:
-            yield chosen
+            yield (chosen, False) if caught_up else chosen
 
 
 def _report(ctx: LoadContext, om: ObjectMap, n: int) -> None:
@@ -186,10 +200,13 @@ def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     cm = ctx.compiled[om.name]
     st = ctx.stat(om.name)
     detail = {"map": om.name}
-    done = 0
-    for batch in _candidates(ctx, om):
-        creates: list[Item] = []
-        updates: list[Item] = []
+    done = pending = 0
+    creates: list[Item] = []
+    updates: list[Item] = []
+    # reads of ``_read_size`` records are decoded, built and dropped; their payloads gather
+    # into one write batch of ``batch_size`` records read (the same write boundaries as one
+    # read of the whole batch), or of what the store held when a followed extract lags
+    for batch, short in _candidates(ctx, om, caught_up=True):
         mapped = ctx.store.mapped(om.source, [s.source_id for s in batch], om.target)
         for s, _, built in _prepared(ctx, om, cm, batch, st):
             item = Item(om.source, s.source_id, built.payload)
@@ -206,9 +223,16 @@ def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
                 item.dest_id = existing
                 updates.append(item)
                 st.plan["update"] += 1
+        pending += len(batch)
+        done += len(batch)
+        if pending >= ctx.batch_size or short:
+            if not ctx.dry_run:
+                _write(ctx, writer, om, creates, updates, detail, st)
+            creates, updates, pending = [], [], 0
+            _report(ctx, om, done)
+    if pending:
         if not ctx.dry_run:
             _write(ctx, writer, om, creates, updates, detail, st)
-        done += len(batch)
         _report(ctx, om, done)
 
 
