@@ -45,6 +45,7 @@ def test_put_get_iter_count(store: StagingStore) -> None:
     order = [r.source_id for r in store.iter_records("patient", batch_size=2)]
     assert order == ["1", "2", "3", "4", "5", "9"]  # first-staged order, updates keep their place
     assert [len(b) for b in store.iter_batches("patient", batch_size=4)] == [4, 2]
+    assert list(store.iter_id_batches("patient", 4)) == [["1", "2", "3", "4"], ["5", "9"]]
 
 
 def test_deleted_and_changed_since(store: StagingStore) -> None:
@@ -54,6 +55,7 @@ def test_deleted_and_changed_since(store: StagingStore) -> None:
     assert store.mark_deleted("patient", ["2", "404"]) == 1
     assert store.count("patient") == 2 and store.count("patient", include_deleted=True) == 3
     assert [r.source_id for r in store.iter_records("patient")] == ["1", "3"]
+    assert list(store.iter_id_batches("patient", 1)) == [["1"], ["3"]]  # the live ones
     changed = [s.source_id for b in store.iter_batches("patient", include_deleted=True,
                                                         changed_since=mark) for s in b]
     assert changed == ["2"]

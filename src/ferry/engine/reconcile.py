@@ -29,13 +29,13 @@ from itertools import islice
 from typing import Any
 
 from ferry.connectors.base import Destination
-from ferry.engine.dedup import survivor_of
+from ferry.engine.dedup import merge_state
 from ferry.engine.diff import as_number
 from ferry.engine.readback_tables import ReadBack
 from ferry.mapping.compile import CompiledMap, Lookup
 from ferry.mapping.model import MappingDoc
 from ferry.model.audit import AuditLog
-from ferry.model.entities import ENTITIES
+from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import Kind, field_info
 from ferry.model.staging import StagingStore
 
@@ -138,20 +138,27 @@ def _source_buckets(store: StagingStore, maps: list[CompiledMap], rec_out: Recon
     unparsed = _unparsed_rows(store)
     for obj, cms in by_source.items():
         b = Counter[str]()
-        for batch in store.iter_batches(obj):
-            mapped = _dest_objects(store, obj, [s.source_id for s in batch])
-            for s in batch:
-                rec = s.record
-                ref = f"source:{obj}:{rec.source_id}"
+        # the records are decoded only when a map's condition needs them
+        decode = any(cm.om.when is not None and cm.om.mode != "none" for cm in cms)
+        batches: Iterator[list[tuple[str, Record | None]]] = (
+            ([(s.record.source_id, s.record) for s in batch] for batch in store.iter_batches(obj))
+            if decode else ([(sid, None) for sid in ids] for ids in store.iter_id_batches(obj)))
+        for batch in batches:
+            ids = [sid for sid, _ in batch]
+            mapped = _dest_objects(store, obj, ids)
+            survivors, _ = merge_state(store, obj, ids)
+            for sid, rec in batch:
+                ref = f"source:{obj}:{sid}"
                 b["source"] += 1
-                if survivor_of(store, obj, rec.source_id):
+                if sid in survivors and str(survivors[sid]):  # as ``survivor_of`` tells
                     b["merged"] += 1
                     continue
-                accepting = [cm for cm in cms if cm.accepts(rec) and cm.om.mode != "none"]
+                accepting = [cm for cm in cms if cm.om.mode != "none" and (
+                    cm.om.when is None or cm.accepts(rec))]  # type: ignore[arg-type]
                 if not accepting:
                     b["excluded"] += 1
                     continue
-                if any(_landed(cm, mapped.get(rec.source_id, set())) for cm in accepting):
+                if any(_landed(cm, mapped.get(sid, set())) for cm in accepting):
                     b["loaded"] += 1
                     continue
                 stage, reason = skips.get(ref, ("", ""))
