@@ -164,6 +164,9 @@ def test_when_conditions():
     assert task.accepts(a) and not event.accepts(a) and not canc.accepts(a)
     b = appt(type_name="Consultation", cancellation_reason="sick")
     assert not task.accepts(b) and event.accepts(b) and canc.accepts(b)
+    # the lists are normalised once per map, and again when the mapping changes them
+    maps[0].when.in_.append("consultation")  # type: ignore[union-attr]
+    assert task.accepts(b) and task.accepts(a)
 
 
 def test_fold_merge_and_attach():

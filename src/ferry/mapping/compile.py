@@ -108,6 +108,7 @@ class CompiledMap:
             resolve_target(doc, om.target, om.id_field, need_key=need_keys)
             if om.id_field and om.mode == "record" else None)
         self.fields: list[_Field] = []
+        self._norm: dict[tuple[Any, ...], frozenset[Any]] = {}
         if om.mode in ("users", "none"):
             return
         seen: dict[str, str] = {}
@@ -141,9 +142,23 @@ class CompiledMap:
         if c.empty is not None and empty != c.empty:
             return False
         nv = None if empty else norm_key(v)
-        if c.in_ is not None and nv not in {norm_key(x) for x in c.in_}:
+        in_, not_in = self._lists(c.in_), self._lists(c.not_in)
+        if in_ is not None and nv not in in_:
             return False
-        return not (c.not_in is not None and nv in {norm_key(x) for x in c.not_in})
+        return not (not_in is not None and nv in not_in)
+
+    def _lists(self, values: list[Any] | None) -> frozenset[Any] | None:
+        """A condition's list normalised once (it was per record), again if it changes."""
+        if values is None:
+            return None
+        try:
+            key = tuple(values)
+            got = self._norm.get(key)
+        except TypeError:  # an unhashable item: normalised each time, as before
+            return frozenset(norm_key(x) for x in values)
+        if got is None:
+            got = self._norm[key] = frozenset(norm_key(x) for x in values)
+        return got
 
     # -- building --------------------------------------------------------------------------------
     def ref(self, record: Record) -> str:
