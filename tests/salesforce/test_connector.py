@@ -221,6 +221,22 @@ def test_expired_session_is_renewed_transparently(sf: Any) -> None:
     assert first.ok and again.ok and dest.client.token.access_token != token
 
 
+def test_query_reads_on_keepalive_sockets_renew_the_session_and_retry(sf: Any) -> None:
+    """SOQL reads go through the keep-alive client (reconcile's hot path): an expired
+    session is renewed there too, and transient 503s are retried."""
+    h = sf(session_ttl_s=50, time_scale=100.0, faults="503=0.3")
+    dest = h.dest()
+    dest.client._sleep = lambda s: time.sleep(min(s, 0.01))  # the client's injectable sleep
+    made = [r.dest_id for r in dest.create("Account", [{"Name": f"A{i}"} for i in range(5)])]
+    assert dest.client._lean is not None  # the sandbox speaks TLS with its own CA bundle
+    token = dest.client.token.access_token
+    time.sleep(0.7)
+    got = dest.read("Account", made, ["Name"])
+    assert [got[i]["Name"] for i in made] == [f"A{i}" for i in range(5)]
+    assert dest.client.token.access_token != token
+    assert set(made) <= set(dest.iter_ids("Account"))
+
+
 def test_design_rules_name_what_salesforce_does_on_purpose(sf: Any, tmp_path: Path) -> None:
     """A file's Title is its name without the extension, and an unsent checkbox reads false:
     both are Salesforce's design, named as such; any other difference is not (issue 15)."""

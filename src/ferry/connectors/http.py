@@ -286,7 +286,8 @@ class KeepAliveClient:
     use httpx for those (``proxied``)."""
 
     def __init__(self, base_url: str, *, headers: dict[str, str] | None = None,
-                 timeout: float = 60.0, keepalive_s: float = 5.0, max_idle: int = 16) -> None:
+                 timeout: float = 60.0, keepalive_s: float = 5.0, max_idle: int = 16,
+                 cafile: str | None = None) -> None:
         parts = urlsplit(base_url)
         self.https = parts.scheme == "https"
         self.host = parts.hostname or ""
@@ -309,7 +310,8 @@ class KeepAliveClient:
         if self.https:
             import certifi
 
-            self._tls = ssl.create_default_context(cafile=certifi.where())
+            # ``cafile``: a CA bundle file (a private CA) instead of certifi's roots
+            self._tls = ssl.create_default_context(cafile=cafile or certifi.where())
 
     def _connection(self) -> _Conn | None:
         """An idle connection still open, or None (a new one is made by ``_connect``)."""

@@ -8,6 +8,7 @@ RecordErrors. The instance's own rules (collections ≤ 200, SOQL pages ≤ 2000
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from ferry.connectors.http import call_with_retry, make_client
+from ferry.connectors.http import KeepAliveClient, call_with_retry, make_client, proxied
 from ferry.destinations.salesforce.auth import Token, fetch_token
 from ferry.destinations.salesforce.errors import raise_for
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 COLLECTION = 200
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+QUERY_OPTIONS = "batchSize=2000"
+SOQL_SAFE = "'(),"  # SOQL's quotes, commas and brackets: legal in a query string as they are
 
 
 class SalesforceClient:
@@ -35,6 +38,9 @@ class SalesforceClient:
         self.usage: tuple[int, int] | None = None  # (used, max) from the last response
         self.token: Token | None = None
         self._http: httpx.Client | None = None
+        #: SOQL reads (reconcile's hot path) on keep-alive sockets, without httpx's per-call
+        #: URL parsing; httpx for everything else, a test's transport and proxies
+        self._lean: KeepAliveClient | None = None
         self._sleep = sleep
 
     @property
@@ -53,6 +59,16 @@ class SalesforceClient:
         self._http = make_client(self.token.instance_url, verify=self.verify,
                                  transport=self.transport, timeout=self.settings.timeout_s,
                                  headers={"Authorization": f"Bearer {self.token.access_token}"})
+        if self._lean is not None:
+            self._lean.close()
+            self._lean = None
+        ca = self.settings.ca_bundle
+        if self.transport is None and not proxied(self.token.instance_url) and \
+                (ca is None or os.path.isfile(ca)):
+            self._lean = KeepAliveClient(
+                self.token.instance_url.rstrip("/"), timeout=self.settings.timeout_s, cafile=ca,
+                headers={"Authorization": f"Bearer {self.token.access_token}",
+                         "Accept": "application/json", "Sforce-Query-Options": QUERY_OPTIONS})
         return self.token
 
     @property
@@ -83,25 +99,33 @@ class SalesforceClient:
         parsed once, on a string with almost nothing left to escape."""
         base = self.http.base_url
         raw = base.raw_path.rstrip(b"/") + self.url(path).encode() + b"?q=" \
-            + quote_plus(soql, safe="'(),").encode()
+            + quote_plus(soql, safe=SOQL_SAFE).encode()
         return base.copy_with(raw_path=raw)
 
     def request(self, method: str, path: str, *, json: Any = None,
                 params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
                 content: Callable[[], bytes | IO[bytes]] | None = None,
                 files: Callable[[], Any] | None = None, allow: tuple[int, ...] = (),
-                soql: str | None = None) -> httpx.Response:
+                soql: str | None = None, read: bool = False) -> httpx.Response:
         """Send one API request (with retries); ``content``/``files`` are factories so a retry
-        re-reads the body from the start; ``soql`` is sent as ``q`` (see ``soql_url``)."""
+        re-reads the body from the start; ``soql`` is sent as ``q`` (see ``soql_url``);
+        ``read``: a query's GET (page or count), sent on the keep-alive client when there is
+        one (its fixed headers carry ``Sforce-Query-Options``)."""
         relogged = False
 
         def once() -> httpx.Response:
             nonlocal relogged
-            target = self.url(path) if soql is None else self.soql_url(path, soql)
-            response = self.http.request(method, target, json=json, params=params,
-                                         headers=headers,
-                                         content=content() if content else None,
-                                         files=files() if files else None)
+            http = self.http
+            lean = self._lean if read else None
+            response: Any
+            if lean is not None:
+                response = lean.request("GET", self.url(path) if soql is None else
+                                        f"{self.url(path)}?q={quote_plus(soql, safe=SOQL_SAFE)}")
+            else:
+                target = self.url(path) if soql is None else self.soql_url(path, soql)
+                response = http.request(method, target, json=json, params=params,
+                                        headers=headers, content=content() if content else None,
+                                        files=files() if files else None)
             self.calls += 1
             self._note_usage(response)
             if response.status_code == 401 and not relogged:
@@ -129,22 +153,25 @@ class SalesforceClient:
     def query(self, soql: str, *, tooling: bool = False) -> Iterator[dict[str, Any]]:
         """Every row of a SOQL query, following ``nextRecordsUrl`` page by page."""
         path = "tooling/query" if tooling else "query"
-        page = self.request("GET", path, soql=soql,
-                            headers={"Sforce-Query-Options": "batchSize=2000"}).json()
+        page = self.request("GET", path, soql=soql, read=True,
+                            headers={"Sforce-Query-Options": QUERY_OPTIONS}).json()
         while True:
             yield from page.get("records", [])
             nxt = page.get("nextRecordsUrl")
             if page.get("done", True) or not nxt:
                 return
-            page = self.request("GET", nxt).json()
+            page = self.request("GET", nxt, read=True).json()
 
     def count(self, soql: str) -> int:
-        return int(self.request("GET", "query", soql=soql).json()["totalSize"])
+        return int(self.request("GET", "query", soql=soql, read=True).json()["totalSize"])
 
     def limits(self) -> dict[str, Any]:
         return dict(self.get("limits"))
 
     def close(self) -> None:
+        if self._lean is not None:
+            self._lean.close()
+            self._lean = None
         if self._http is not None:
             self._http.close()
             self._http = None
