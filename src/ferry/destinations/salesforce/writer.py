@@ -232,6 +232,9 @@ class SalesforceDestination(Destination):
             fields = [f["name"] for f in described.values()
                       if (f["createable"] or f["updateable"]) and f["type"] != "base64"]
         select = ", ".join(dict.fromkeys(["Id", *fields]))
+        # each field's type looked up once per call, not per row
+        types = [(f, f.lower(), self._type(object_name, f) if "." not in f else None)
+                 for f in fields]
         out: dict[str, dict[str, Any]] = {}
         for start in range(0, len(dest_ids), ID_CHUNK):
             chunk = dest_ids[start:start + ID_CHUNK]
@@ -240,8 +243,7 @@ class SalesforceDestination(Destination):
             for row in self.client.query(soql):
                 flat = flatten(row)
                 lower = {k.lower(): v for k, v in flat.items()}
-                out[row["Id"]] = {f: from_api(lower.get(f.lower()), self._type(object_name, f)
-                                              if "." not in f else None) for f in fields}
+                out[row["Id"]] = {f: from_api(lower.get(low), kind) for f, low, kind in types}
         for rid in dest_ids:  # 15-char ids asked for come back as 18-char ones
             if rid not in out and len(rid) == 15:
                 match = next((k for k in out if k.startswith(rid)), None)
