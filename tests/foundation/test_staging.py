@@ -56,6 +56,9 @@ def test_deleted_and_changed_since(store: StagingStore) -> None:
     assert store.count("patient") == 2 and store.count("patient", include_deleted=True) == 3
     assert [r.source_id for r in store.iter_records("patient")] == ["1", "3"]
     assert list(store.iter_id_batches("patient", 1)) == [["1"], ["3"]]  # the live ones
+    many = store.get_many("patient", ["3", "2", "404", "3"])
+    assert sorted(many) == ["2", "3"] and many["2"].deleted and not many["3"].deleted
+    assert many["3"] == store.get("patient", "3")
     changed = [s.source_id for b in store.iter_batches("patient", include_deleted=True,
                                                         changed_since=mark) for s in b]
     assert changed == ["2"]

@@ -334,14 +334,16 @@ def _orphans_and_children(store: StagingStore, doc: MappingDoc, record_maps: lis
             src_field = fm.source if isinstance(fm.source, str) else None
             if src_field is None:
                 continue
-            for m in store.iter_idmap(src_object=cm.om.source):
-                if m.dest_object != cm.om.target:
-                    continue
-                staged = store.get(cm.om.source, m.source_id)
-                pid = getattr(staged.record, src_field, None) if staged else None
-                pdest = lookup.dest_id(src_obj, str(pid), ref_target) if pid else None
-                if pdest:
-                    want[pdest] += 1
+            entries = (m for m in store.iter_idmap(src_object=cm.om.source)
+                       if m.dest_object == cm.om.target)
+            while batch := list(islice(entries, 500)):
+                staged_of = store.get_many(cm.om.source, [m.source_id for m in batch])
+                for m in batch:
+                    staged = staged_of.get(m.source_id)
+                    pid = getattr(staged.record, src_field, None) if staged else None
+                    pdest = lookup.dest_id(src_obj, str(pid), ref_target) if pid else None
+                    if pdest:
+                        want[pdest] += 1
             differ = sorted(p for p in set(want) | set(actual) if want[p] != actual[p])
             parents_live = live.live_among([ref_target], differ)
             mismatched = 0
@@ -418,8 +420,9 @@ def _sums(store: StagingStore, record_maps: list[CompiledMap], live: ReadBack, l
                    if m.dest_object == cm.om.target)
         while batch := list(islice(entries, 500)):
             rows = live.rows(cm.om.target, [m.dest_id for m in batch], [k for k, _ in keys])
+            staged_of = store.get_many(cm.om.source, [m.source_id for m in batch])
             for m in batch:
-                staged = store.get(cm.om.source, m.source_id)
+                staged = staged_of.get(m.source_id)
                 if staged is None or staged.deleted or not cm.accepts(staged.record):
                     continue
                 n += 1

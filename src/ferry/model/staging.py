@@ -354,6 +354,22 @@ class StagingStore:
         return StagedRecord(object_name, source_id, self._decode(object_name, row[0]), row[1],
                             bool(row[2]))
 
+    def get_many(self, object_name: str, source_ids: Iterable[str]) -> dict[str, StagedRecord]:
+        """``get`` for many ids, one query per 500 and each record decoded once; ids not
+        staged are left out."""
+        ids = list(dict.fromkeys(source_ids))
+        out: dict[str, StagedRecord] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for sid, payload, h, deleted in self.conn.execute(
+                    "SELECT source_id, payload, hash, deleted FROM records WHERE object=? AND"
+                    f" source_id IN ({','.join('?' * len(chunk))})",  # noqa: S608
+                    (object_name, *chunk)):
+                out[str(sid)] = StagedRecord(object_name, str(sid),
+                                             self._decode(object_name, payload), h,
+                                             bool(deleted))
+        return out
+
     def iter_batches(self, object_name: str, batch_size: int = 500, *,
                      include_deleted: bool = False, changed_since: str | None = None
                      ) -> Iterator[list[StagedRecord]]:
