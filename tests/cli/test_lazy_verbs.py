@@ -40,3 +40,18 @@ def test_the_app_help_still_lists_every_verb() -> None:
     assert "ferry.cli.commands.extract" in mods and "ferry.cli.commands.reconcile" in mods
     for verb in ("extract", "prepare", "review", "reconcile", "rollback", "worker"):
         assert verb in text
+
+
+def test_the_demo_from_a_shell_runs_every_step(tmp_path: Path) -> None:
+    """``ferry demo`` drives the other verbs in its process: from a shell (``main()``, which
+    registers only the demo's command) every step must still find its verb."""
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "COLUMNS": "200"}
+    out = subprocess.run([sys.executable, "-m", "ferry", "demo", "--dir", str(tmp_path / "d"),
+                          "--patients", "4", "--time-scale", "1000"],
+                         capture_output=True, text=True, env=env, timeout=280)
+    assert "No such command" not in out.stdout + out.stderr
+    rows = [line for line in out.stdout.splitlines() if "│" in line and "exit" in line]
+    assert out.returncode == 0 and not rows, (out.returncode, rows)
+    for step in ("extract", "prepare", "run", "reconcile"):
+        assert any(step in line and "ok" in line for line in out.stdout.splitlines()), step

@@ -88,6 +88,11 @@ def register(app: typer.Typer) -> None:
                             ("reconcile after delta", ["reconcile"])]
         if rollback:
             steps.append(("rollback", ["rollback", "--yes"]))
+        # the steps run through an app with every verb: a shell's ``ferry demo`` registered
+        # only the demo's own command (ferry.cli.app.main builds one verb's app)
+        from ferry.cli.app import build_app
+
+        verbs = build_app()
         rows: list[tuple[str, str, float]] = []
         try:
             counts_after_run: dict[str, int] = {}
@@ -109,7 +114,7 @@ def register(app: typer.Typer) -> None:
                     _staff_edits(pair.source_info, {"delete_ids": added})
                 console.rule(f"ferry {label}")
                 t0 = time.monotonic()
-                code = _invoke(app, [*args, "-p", str(directory)])
+                code = _invoke(verbs, [*args, "-p", str(directory)])
                 rows.append((label, "ok" if code == 0 else f"exit {code}",
                              time.monotonic() - t0))
             table = Table(title="ferry demo summary")
