@@ -205,3 +205,21 @@ def test_a_truncated_answer_is_a_network_error() -> None:
     url, _ = _scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\"CLOSE"])
     with pytest.raises(NetworkError):
         KeepAliveClient(url).request("GET", "/x")
+
+
+def test_logs_and_errors_name_no_query_in_the_url(server: Any,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A caller may put its query in the URL (Salesforce's SOQL, values in a WHERE clause):
+    the path a log line or a network error names stops before it."""
+    secret = "q=SELECT+Id+FROM+Contact+WHERE+Email+%3D+%27jane%40example.org%27"
+    client = KeepAliveClient(_url(server))
+    with caplog.at_level("DEBUG", logger="ferry.http"):
+        answer = client.request("GET", f"/query?{secret}")
+    assert answer.json()["path"] == f"/base/query?{secret}"  # sent whole
+    assert "/base/query" in caplog.text and "jane" not in caplog.text
+    assert "jane" not in answer.path
+    with socket.socket() as s, pytest.raises(NetworkError) as err:
+        s.bind(("127.0.0.1", 0))  # bound, not listening: the connection is refused
+        port = s.getsockname()[1]
+        KeepAliveClient(f"http://127.0.0.1:{port}", timeout=2).request("GET", f"/q?{secret}")
+    assert "/q" in str(err.value) and "jane" not in str(err.value)

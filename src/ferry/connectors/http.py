@@ -345,6 +345,9 @@ class KeepAliveClient:
         ``sendfile`` on a plain connection) and never held in memory."""
         path = self.prefix + url
         target = path + "?" + _query(params) if params else path
+        # what logs and errors name: never a query string, which a caller may have put in
+        # ``url`` (Salesforce's SOQL: values in a WHERE clause)
+        path = path.partition("?")[0]
         if _UNSAFE.search(target):
             raise ValueError(f"refusing to send a request target with spaces or controls:"
                              f" {method} {path}")
