@@ -89,6 +89,10 @@ class SalesforceClient:
             return path
         return f"/services/data/v{self.settings.api_version}/{path}"
 
+    def soql_target(self, path: str, soql: str) -> str:
+        """``path?q=soql`` (see ``soql_url``): the request target both HTTP clients send."""
+        return f"{self.url(path)}?q={quote_plus(soql, safe=SOQL_SAFE)}"
+
     def soql_url(self, path: str, soql: str) -> httpx.URL:
         """``path?q=soql`` as a whole URL, encoded as a form (spaces as ``+``) with SOQL's
         quotes, commas and brackets left as they are (legal in a query string).
@@ -98,8 +102,7 @@ class SalesforceClient:
         client CPU each, a sixth of reconcile's at scale. One URL built from its parts is
         parsed once, on a string with almost nothing left to escape."""
         base = self.http.base_url
-        raw = base.raw_path.rstrip(b"/") + self.url(path).encode() + b"?q=" \
-            + quote_plus(soql, safe=SOQL_SAFE).encode()
+        raw = (base.raw_path.rstrip(b"/") + self.soql_target(path, soql).encode())
         return base.copy_with(raw_path=raw)
 
     def request(self, method: str, path: str, *, json: Any = None,
@@ -120,7 +123,7 @@ class SalesforceClient:
             response: Any
             if lean is not None:
                 response = lean.request("GET", self.url(path) if soql is None else
-                                        f"{self.url(path)}?q={quote_plus(soql, safe=SOQL_SAFE)}")
+                                        self.soql_target(path, soql))
             else:
                 target = self.url(path) if soql is None else self.soql_url(path, soql)
                 response = http.request(method, target, json=json, params=params,
