@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ferry.sandbox.harness import sandbox_extra
 from ferry.sandbox.practicehub import PracticeHubSandbox
 from ferry.sandbox.registry import SandboxOptions
 from ferry.sandbox.server import Running, serve_in_thread
@@ -58,7 +59,8 @@ def make_box() -> Iterator[Callable[..., Box]]:
     def make(patients: int = 40, seed: int = 7, time_scale: float = FAST, faults: str = "",
              surface: str = "documented", **extra: Any) -> Box:
         opts = SandboxOptions(seed=seed, patients=patients, time_scale=time_scale,
-                              faults=faults, surface=surface, extra=extra)
+                              faults=faults, surface=surface,
+                              extra=sandbox_extra("practicehub", time_scale, extra))
         sb = PracticeHubSandbox(opts)
         running = serve_in_thread(sb.app)
         started.append(running)

@@ -23,6 +23,24 @@ from ferry.settings import ConnectorSettings, Options, Settings, save_settings
 
 FALLBACK_OWNER = "migration.owner@clinic.example"
 
+#: how long a PracticeHub signed file link lives, in real seconds, whatever the time scale
+LINK_TTL_REAL_S = 600.0
+
+
+def sandbox_extra(kind: str, time_scale: float, extra: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """A sandbox's ``extra`` options as the tests, the demo and the benchmarks start it.
+
+    PracticeHub's signed file links live 10 real minutes unless ``file_ttl_s`` is given: the
+    documented 600 emulated seconds are 0.3 real seconds at 2000x while downloads run at real
+    speed, so on a loaded machine a link expired between its listing and its download (the
+    documented surface cannot renew one) and the run skipped the file. A link's lifetime is no
+    limit for a time scale to divide away; a test of expiry passes its own ``file_ttl_s``."""
+    out = dict(extra or {})
+    if kind == "practicehub":
+        out.setdefault("file_ttl_s", LINK_TTL_REAL_S * time_scale)
+    return out
+
 
 @dataclass
 class Pair:
@@ -74,7 +92,8 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
     that pace each system differently). ``surface`` defaults to ``documented``, as each sandbox
     does and as a real account answers (PracticeHub serves only the resources public code
     shows, Pipedrive has contact sync off); a test that checks the objects only the assumed
-    endpoints carry passes ``surface="extended"`` and says why.
+    endpoints carry passes ``surface="extended"`` and says why. PracticeHub's file links live
+    10 real minutes at any time scale (``sandbox_extra``).
 
     The credentials' variables are exported to ``os.environ`` (the connectors read secrets
     from there); use the pair as a context manager (``with start_pair(...) as pair:``) to stop
@@ -100,7 +119,8 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
         src_run, src_info = serve(source, SandboxOptions(seed=seed, patients=patients,
                                                          time_scale=src_scale,
                                                          faults=source_faults, surface=surface,
-                                                         extra=source_extra or {}))
+                                                         extra=sandbox_extra(
+                                                             source, src_scale, source_extra)))
         servers.append(src_run)
     try:
         dst_run, dst_info = serve(destination, SandboxOptions(seed=seed, time_scale=time_scale,
