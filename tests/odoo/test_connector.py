@@ -416,17 +416,23 @@ def test_large_upload_streams_the_same_bytes(odoo_factory: Any, monkeypatch: pyt
     assert base64.b64decode(row["datas"]) == content
 
 
+@pytest.mark.parametrize("in_memory", [True, False])
 def test_a_stored_file_uploads_decrypted_as_read_without_a_plain_copy(
-        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        in_memory: bool) -> None:
     """The engine hands Odoo an encrypted stored file as a ``PlainView`` (decrypted as it is
     read, chunk boundaries of the cipher and of base64 apart): the attachment holds the plain
-    bytes, its checksum finds it again, and no plain file is written anywhere."""
+    bytes, its checksum finds it again, and no plain file is written anywhere. Both ways: a
+    small file decrypted once into memory for checksum and upload, a large one streamed twice."""
     import base64
     import os
 
+    from ferry.destinations.odoo import extras
     from ferry.destinations.odoo.rpc import FileB64
     from ferry.model.crypto import FILE_CHUNK, AesGcmCodec, PlainView, encrypt_file
 
+    if not in_memory:
+        monkeypatch.setattr(extras, "IN_MEMORY_BYTES", 0)
     odoo = odoo_factory(17)
     dest = connect(odoo, monkeypatch, tmp_path)
     assert dest.capabilities.upload_reads_view

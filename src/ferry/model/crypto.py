@@ -405,6 +405,14 @@ class PlainView:
         assert self._path is not None
         return open_plain(self._path, self._codec)
 
+    def read_bytes(self) -> bytes:
+        """The whole plain content in memory, decrypted in one sequential pass (a caller that
+        needs the content twice, e.g. a checksum and then the upload, reads it once)."""
+        if self._data is not None:
+            return self._data
+        assert self._path is not None
+        return plain_bytes(self._path, self._codec)
+
     def stat(self) -> _Size:
         if self._size is None:
             with self.open() as fh:

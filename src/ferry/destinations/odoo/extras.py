@@ -193,6 +193,21 @@ def find_upload(dest: OdooDestination, parent_object: str, parent_id: str, tag: 
     return str(rows[0]["id"]) if rows else None
 
 
+#: files up to this size are read (decrypted) once into memory for both the checksum and the
+#: upload; larger ones are read twice, a chunk at a time, so memory does not follow their size
+IN_MEMORY_BYTES = 16 * 2**20
+
+
+def _read_once(path: Path | PlainView, size: int) -> tuple[Path | PlainView, str]:
+    """(what to upload, Odoo's checksum): a small file's plain bytes read (decrypted) once into
+    memory for both, where the checksum and the upload each decrypted it (a seventh of the Odoo
+    load's CPU at 1k patients); a larger one read twice, a chunk at a time."""
+    if size > IN_MEMORY_BYTES:
+        return path, _sha1(path)
+    data = path.read_bytes()
+    return PlainView.of_bytes(data, path.name), hashlib.sha1(data).hexdigest()  # noqa: S324
+
+
 def _sha1(path: Path | PlainView) -> str:
     """Odoo's checksum of an attachment, read a chunk at a time."""
     h = hashlib.sha1()  # noqa: S324 - Odoo's own content checksum, not a security use
@@ -212,7 +227,8 @@ def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path
     model = model_of(parent_object)
     ref = f"odoo:{model}:{parent_id}"
     limit = dest.capabilities.max_file_bytes or 0
-    if limit and path.stat().st_size > limit:
+    size = path.stat().st_size
+    if limit and size > limit:
         return WriteResult.failure(RecordError(ref, "file", f"file is larger than the {limit}"
                                                " bytes one Odoo call can carry"))
     row: dict[str, Any] = {"name": file_name, "res_model": model, "res_id": int(parent_id)}
@@ -231,7 +247,8 @@ def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path
             return WriteResult.success(found[str(sid)], created=False)
     # this file's attachment on this record, by its tag or else by name and Odoo's sha1
     # checksum (a retried upload, not a new one): one search for both
-    same_file = ["&", ["name", "=", file_name], ["checksum", "=", _sha1(path)]]
+    path, checksum = _read_once(path, size)
+    same_file = ["&", ["name", "=", file_name], ["checksum", "=", checksum]]
     domain = [["res_model", "=", model], ["res_id", "=", int(parent_id)],
               *(["|", ["description", "=", tag]] if tag else []), *same_file]
     same = dest.rpc.search_read("ir.attachment", domain, ["description"], order="id")

@@ -1,0 +1,110 @@
+"""Interleaved before/after load CPU on one staged project (Odoo): code trees take turns.
+
+The machine's load moves CPU seconds by 20-35 %, so a before/after figure is only worth the
+pair it comes from. This stages one practice once (extract, prepare, the PHI scan: each with
+this tree's code), keeps a copy of the project folder and of the Odoo sandbox's database, and
+then, for each round, runs ``load`` once per code tree, each from the same copies: the same
+store, the same destination state, the trees alternating (their order flips every round).
+
+    .venv/bin/python bench/load_pairs.py --patients 200 --rounds 3 /tmp/base-src src
+    # --profile py-spy: the last tree's load also under py-spy (samples holding the GIL)
+
+Each tree is a ``src`` folder (e.g. an older commit's, from ``git archive``); the driver is this
+tree's ``tests/engine/driver.py``. Prints one row per load: CPU s, records per CPU-s, load
+average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests" / "engine"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("trees", nargs="+", help="src folders to compare (the first is 'before')")
+    ap.add_argument("--patients", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--fast-scale", type=float, default=1e6)
+    ap.add_argument("--py-spy", default="", metavar="FILE",
+                    help="also run the last tree's load once under py-spy (raw folded stacks)")
+    args = ap.parse_args()
+
+    from setup_pair import subprocess_env
+
+    import ferry.sandbox.registry as registry
+    from engine import new_pair, run_child
+
+    built: list[Any] = []
+    real_build = registry.build
+
+    def keep(kind: str, options: Any) -> Any:  # the sandboxes, so their state can be copied
+        sb = real_build(kind, options)
+        built.append(sb)
+        return sb
+
+    registry.build = keep  # type: ignore[assignment]
+    work = Path(tempfile.mkdtemp(prefix="ferry-load-pairs-"))
+    pair = new_pair(work, "p", "odoo", args.patients, args.fast_scale, args.seed)
+    try:
+        env = subprocess_env(pair)
+        records = 0
+        for verb in ("extract", "prepare", "scan"):
+            r = run_child(verb, pair.project.root, env)
+            if verb == "extract":
+                records = int(r["out"].get("records", 0))
+            print(f"{verb}: CPU {r['cpu']:.1f} s", flush=True)
+        odoo = next(sb for sb in built if hasattr(sb, "holder"))
+        db0 = odoo.holder["db"]
+
+        def fresh() -> Any:  # the ORM's lock is shared, not copied (nothing holds it now)
+            return copy.deepcopy(db0, {id(db0.orm.lock): db0.orm.lock})
+
+        odoo.holder["db"] = fresh()
+        root = pair.project.root
+        kept = work / "staged"
+        shutil.copytree(root, kept)
+        trees = [str(Path(t).resolve()) for t in args.trees]
+        print(f"{args.patients} patients, {records} records; trees: {trees}")
+        for rnd in range(args.rounds):
+            order = trees if rnd % 2 == 0 else trees[::-1]
+            for tree in order:
+                shutil.rmtree(root)
+                shutil.copytree(kept, root)
+                odoo.holder["db"] = fresh()
+                tenv = dict(env, PYTHONPATH=tree)
+                r = run_child("load", root, tenv)
+                t = r["out"].get("totals", {})
+                print(f"round {rnd} {tree}: CPU {r['cpu']:.2f} s, {records / r['cpu']:.0f}"
+                      f" records per CPU-s, load {os.getloadavg()[0]:.1f}"
+                      f" (uploaded {t.get('uploaded')}, skipped {t.get('skipped')},"
+                      f" failed {t.get('failed')})", flush=True)
+        if args.py_spy:
+            shutil.rmtree(root)
+            shutil.copytree(kept, root)
+            odoo.holder["db"] = fresh()
+            tenv = dict(env, PYTHONPATH=trees[-1])
+            subprocess.run(["py-spy", "record", "--gil", "-r", "200", "-f", "raw", "-o",
+                            args.py_spy, "--", sys.executable,
+                            str(ROOT / "tests" / "engine" / "driver.py"), "load", str(root)],
+                           env=tenv, check=True, stdout=subprocess.DEVNULL)
+            print(f"py-spy: {args.py_spy}")
+    finally:
+        pair.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
