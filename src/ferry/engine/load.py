@@ -9,10 +9,12 @@ without writing, so the dry run predicts the run.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import tempfile
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,18 +43,21 @@ def run_load(ctx: LoadContext) -> dict[str, MapStats]:
     for cm in ctx.compiled.values():  # fields the map requires: a bad value refuses the record
         writer.required.setdefault(cm.om.target, set()).update(
             {f.key for f in cm.fields if f.fm.required} | ({cm.id_key} if cm.id_key else set()))
+    folded: list[Folded] = []
     for om in load_order(ctx.doc):
         if om.mode == "users":
             _users(ctx, om)
         elif om.mode == "record":
             _records(ctx, writer, om)
         elif om.mode == "fold":
-            _folds(ctx, writer, om)
+            folded.append(_folds(ctx, om))
         elif om.mode == "attach":
             _attachments(ctx, writer, om)
         else:
             st = ctx.stat(om.name)
             st.excluded += sum(len(batch) for batch in _candidates(ctx, om))
+    if not ctx.dry_run:  # every fold map's values for one parent in one update (see Folded)
+        _apply_folds(ctx, writer, folded)
     return ctx.stats
 
 
@@ -276,7 +281,21 @@ def _parent_dest(ctx: LoadContext, om: ObjectMap, rec: Record) -> tuple[str, str
     return None if dest_id is None else (target, dest_id)
 
 
-def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
+@dataclass
+class Folded:
+    """A fold map whose children are in ``fold_acc``; its parents are updated after the last
+    map, together with every other fold map's values for the same parent: one update per
+    parent instead of one per fold map (five maps fold into a patient's person, two into an
+    invoice's deal: calls, audit entries and API tokens). Nothing later in the load reads a
+    folded field, so the update may wait."""
+
+    om: ObjectMap
+    parent_target: str
+    #: delta: parents whose last child in this map went (their folded fields are emptied)
+    emptied: list[str] = field(default_factory=list)
+
+
+def _folds(ctx: LoadContext, om: ObjectMap) -> Folded:
     """Children folded into fields of their parent's record, aggregated per ``om.fold``."""
     cm = ctx.compiled[om.name]
     st = ctx.stat(om.name)
@@ -321,10 +340,12 @@ def _folds(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
             c.executemany("INSERT OR REPLACE INTO fold_acc VALUES (?,?,?,?,?,?)", rows)
             if not ctx.dry_run:
                 store.map_ids(maps, ctx.run_id, created=False, conn=c)
-    if not ctx.dry_run:
-        _apply_folds(ctx, writer, om, parent_target)
-        if partial:
-            _emptied_parents(ctx, writer, om, cm, parent_target, touched)
+    out = Folded(om, parent_target)
+    if partial and not ctx.dry_run:  # parents whose last folded child went
+        left = {p for p, in store.conn.execute("SELECT DISTINCT parent_dest FROM fold_acc"
+                                               " WHERE map=?", (om.name,))}
+        out.emptied = sorted(touched - left)
+    return out
 
 
 def _unfold(ctx: LoadContext, om: ObjectMap, batch: list[StagedRecord]) -> set[str]:
@@ -347,18 +368,6 @@ def _unfold(ctx: LoadContext, om: ObjectMap, batch: list[StagedRecord]) -> set[s
                                f"deleted at the source; taken out of the fields folded into"
                                f" {om.target}:{p}", "delta-delete", conn=c)
     return parents
-
-
-def _emptied_parents(ctx: LoadContext, writer: Writer, om: ObjectMap, cm: CompiledMap,
-                     parent_target: str, touched: set[str]) -> None:
-    """Parents whose last folded child went: their folded fields are emptied."""
-    left = {p for p, in ctx.store.conn.execute("SELECT DISTINCT parent_dest FROM fold_acc"
-                                               " WHERE map=?", (om.name,))}
-    keys = [f.key for f in cm.fields if f.key != cm.id_key]
-    pending = [Item(om.parent.object if om.parent else om.source, p, dict.fromkeys(keys),
-                    dest_id=p) for p in sorted(touched - left)]
-    if pending:
-        _write_folds(ctx, writer, om, parent_target, pending)
 
 
 #: ``fold_acc.key`` of a row holding all of one child's values (``{"o": order, "v": {key:
@@ -416,30 +425,78 @@ def _aggregate(strategy: str, sep: str, values: list[Any]) -> Any:
 FOLD_PARENTS_PER_PASS = 200
 
 
-def _apply_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target: str) -> None:
-    """Aggregate each parent's folded values and update the parents that changed, a bounded
-    slice of parents at a time (keyset paging), so memory stays flat however many there are."""
+def _apply_folds(ctx: LoadContext, writer: Writer, folded: list[Folded]) -> None:
+    """Update the parents whose folded values changed: fold maps into one parent object are
+    merged, so a parent gets one update carrying every changed map's fields (a map whose
+    values did not change adds nothing). A bounded slice of parents at a time (keyset
+    paging over each map's parents), so memory stays flat however many there are."""
+    groups: dict[tuple[str, str], list[Folded]] = {}
+    for f in folded:
+        parent_obj = f.om.parent.object if f.om.parent else f.om.source
+        groups.setdefault((f.parent_target, parent_obj), []).append(f)
+    for (parent_target, parent_obj), maps in groups.items():
+        after = ""
+        while True:
+            parents = _next_parents(ctx, maps, after)
+            if not parents:
+                break
+            after = parents[-1]
+            items: dict[str, Item] = {}
+            parts: dict[str, list[tuple[str, str]]] = {}  # parent → (map, hash) it carries
+            for f in maps:
+                for parent_dest, (payload, h) in _fold_payloads(ctx, f, parents).items():
+                    item = items.setdefault(parent_dest, Item(parent_obj, parent_dest, {},
+                                                              dest_id=parent_dest))
+                    # a key two maps fold gets the later map's value, as when each map sent
+                    # its own update in load order
+                    item.payload.update(payload)
+                    parts.setdefault(parent_dest, []).append((f.om.name, h))
+            _write_folds(ctx, writer, parent_target, [m.om.name for m in maps],
+                         [items[p] for p in parents if p in items], parts)
+
+
+def _next_parents(ctx: LoadContext, maps: list[Folded], after: str) -> list[str]:
+    """The next ``FOLD_PARENTS_PER_PASS`` parents after ``after`` of any of ``maps``: among
+    each map's next that many (an index range each), so a page costs no scan of the rest."""
+    n = FOLD_PARENTS_PER_PASS
+    found: set[str] = set()
+    for f in maps:
+        found.update(r[0] for r in ctx.store.conn.execute(
+            "SELECT DISTINCT parent_dest FROM fold_acc WHERE map=? AND parent_dest>? ORDER BY"
+            " parent_dest LIMIT ?", (f.om.name, after, n)))
+        i = bisect.bisect_right(f.emptied, after)
+        found.update(f.emptied[i:i + n])
+    return sorted(found)[:n]
+
+
+def _fold_payloads(ctx: LoadContext, f: Folded, parents: list[str]
+                   ) -> dict[str, tuple[dict[str, Any], str]]:
+    """Of ``parents``, those whose values from map ``f`` differ from what was last sent: the
+    aggregate of their children, or every folded field empty for a parent whose last child
+    went (delta); with the payload's hash."""
+    om = f.om
     fold = om.fold
     strategy, sep = (fold.strategy, fold.separator) if fold else ("latest", "\n")
-    after = ""
-    while True:
-        parents = [r[0] for r in ctx.store.conn.execute(
-            "SELECT DISTINCT parent_dest FROM fold_acc WHERE map=? AND parent_dest>? ORDER BY"
-            " parent_dest LIMIT ?", (om.name, after, FOLD_PARENTS_PER_PASS))]
-        if not parents:
-            return
-        after = parents[-1]
-        acc = fold_values(ctx.store, om.name, parents)
-        pending: list[Item] = []
-        sent = dict(ctx.store.conn.execute(
-            f"SELECT parent_dest, hash FROM fold_state WHERE map=? AND"  # noqa: S608
-            f" parent_dest IN ({','.join('?' * len(parents))})", (om.name, *parents)))
-        for parent_dest, values in acc.items():
+    acc = fold_values(ctx.store, om.name, parents)
+    sent = dict(ctx.store.conn.execute(
+        f"SELECT parent_dest, hash FROM fold_state WHERE map=? AND"  # noqa: S608
+        f" parent_dest IN ({','.join('?' * len(parents))})", (om.name, *parents)))
+    cm = ctx.compiled[om.name]
+    keys = [fl.key for fl in cm.fields if fl.key != cm.id_key]
+    out: dict[str, tuple[dict[str, Any], str]] = {}
+    emptied = set(f.emptied)
+    for parent_dest in parents:
+        values = acc.get(parent_dest)
+        if values is not None:
             payload = {k: _aggregate(strategy, sep, v) for k, v in values.items()}
-            if sent.get(parent_dest) != payload_hash(payload, ctx.store.codec):
-                pending.append(Item(om.parent.object if om.parent else om.source, parent_dest,
-                                    payload, dest_id=parent_dest))
-        _write_folds(ctx, writer, om, parent_target, pending)
+        elif parent_dest in emptied:
+            payload = dict.fromkeys(keys)
+        else:
+            continue
+        h = payload_hash(payload, ctx.store.codec)
+        if sent.get(parent_dest) != h:
+            out[parent_dest] = (payload, h)
+    return out
 
 
 def fold_values(store: Any, map_name: str, parents: list[str] | None = None
@@ -470,19 +527,25 @@ def fold_values(store: Any, map_name: str, parents: list[str] | None = None
     return {p: {k: keys[k] for k in sorted(keys)} for p, keys in acc.items()}
 
 
-def _write_folds(ctx: LoadContext, writer: Writer, om: ObjectMap, parent_target: str,
-                 pending: list[Item]) -> None:
-    st = ctx.stat(om.name)
+def _write_folds(ctx: LoadContext, writer: Writer, parent_target: str, names: list[str],
+                 pending: list[Item], parts: dict[str, list[tuple[str, str]]]) -> None:
+    """One update per parent (its before-image in the intent covers every key, so a rollback
+    restores them all); each map's hash recorded for the parents that took it."""
+    detail: dict[str, Any] = {"map": names[0]} if len(names) == 1 else {"maps": names}
+    detail["fold"] = True
     for chunk in _chunks(pending, ctx.batch_size):  # rows per update: see ``_write``
-        results = writer.update(parent_target, chunk, {"map": om.name, "fold": True})
+        results = writer.update(parent_target, chunk, detail)
         with ctx.store.tx() as c:
             c.executemany("INSERT OR REPLACE INTO fold_state VALUES (?,?,?)",
-                          [(om.name, it.dest_id, payload_hash(it.payload, ctx.store.codec))
-                           for it, res in zip(chunk, results, strict=True) if res.ok])
+                          [(name, it.dest_id, h) for it, res in zip(chunk, results, strict=True)
+                           if res.ok for name, h in parts[str(it.dest_id)]])
             for it, res in zip(chunk, results, strict=True):
-                if not res.ok:  # the children folded into this parent did not land after all
+                if res.ok:
+                    continue
+                for name, _ in parts[str(it.dest_id)]:  # its children did not land after all
                     n = c.execute("SELECT count(DISTINCT source_id) FROM fold_acc WHERE map=?"
-                                  " AND parent_dest=?", (om.name, it.dest_id)).fetchone()[0]
+                                  " AND parent_dest=?", (name, it.dest_id)).fetchone()[0]
+                    st = ctx.stat(name)
                     st.folded -= n
                     st.skipped += n
 

@@ -139,6 +139,14 @@ def _items(group: list[AuditEntry]) -> list[Item]:
     return out
 
 
+def _befores(audit: AuditLog, group: list[AuditEntry]) -> dict[int, dict[str, Any]]:
+    """Each outcome's before-image, which its intent holds (an outcome entry carries none: a
+    restore from the outcome sent an empty update and changed nothing)."""
+    images = audit.befores([e.intent_seq for e in group if e.intent_seq is not None])
+    return {e.seq: dict(images.get(e.intent_seq) or {}) for e in group
+            if e.intent_seq is not None}
+
+
 def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: StagingStore,
           result: RollbackResult) -> None:
     op, obj = group[0].op, group[0].dest_object
@@ -157,16 +165,18 @@ def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: Sta
                                         "already_absent": True})
     elif op == "update":
         items = _items(group)
+        befores = _befores(writer.audit, group)
         for it, e in zip(items, group, strict=True):
-            it.payload = dict(e.before or {})
+            it.payload = befores.get(e.seq) or {}
         results = writer.update(obj, items, detail, capture_before=False)
         result.restored += sum(1 for r in results if r.ok)
         result.failures += [f"{obj}:{e.dest_id} not restored"
                             for e, r in zip(group, results, strict=True) if not r.ok]
     elif op == "delete":
         items = _items(group)
+        befores = _befores(writer.audit, group)
         for it, e in zip(items, group, strict=True):
-            it.payload = dict(e.before or {})
+            it.payload = befores.get(e.seq) or {}
         results = writer.create(obj, items, detail)
         result.recreated += sum(1 for r in results if r.ok)
         result.failures += [f"{obj}:{e.dest_id} not re-created"

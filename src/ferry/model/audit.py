@@ -220,6 +220,17 @@ class AuditLog:
     def append(self, run_id: str, **entry: Any) -> int:
         return self.append_many(run_id, [entry])[0]
 
+    def befores(self, seqs: list[int]) -> dict[int, dict[str, Any] | None]:
+        """The before-images of these entries (intents: an outcome carries none), by seq."""
+        out: dict[int, dict[str, Any] | None] = {}
+        for i in range(0, len(seqs), 500):
+            chunk = seqs[i:i + 500]
+            for seq, blob in self.store.conn.execute(
+                    f"SELECT seq, before FROM audit WHERE seq IN ({','.join('?' * len(chunk))})",  # noqa: S608
+                    chunk):
+                out[int(seq)] = None if blob is None else json.loads(self.store.codec.decode(blob))
+        return out
+
     def _row(self, r: sqlite3.Row | tuple[Any, ...]) -> AuditEntry:
         before = None if r[9] is None else json.loads(self.store.codec.decode(r[9]))
         return AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], before,
