@@ -162,13 +162,26 @@ def _note(verb: str, out: dict[str, Any]) -> str:
         return f"  ({out['files']} files downloaded)"
     if verb in ("load", "reviewed") and "totals" in out:
         t = out["totals"]
-        return f"  ({t.get('uploaded', 0)} files uploaded, {t.get('skipped', 0)} skipped)"
+        api = f"; {out['api']}" if "api" in out else ""
+        return (f"  ({t.get('uploaded', 0)} files uploaded, {t.get('skipped', 0)} skipped"
+                f"{api})")
     if verb == "review":
         return f"  (text fields; {out.get('approved', 0)} flagged items approved)"
     if verb == "reconcile":
         return (f"  ({'balanced' if out.get('balanced') else 'NOT balanced'},"
                 f" {out.get('discrepancies', 0)} discrepancy lines)")
     return ""
+
+
+def api_usage(pair: Any) -> tuple[int, int, int]:
+    """Pipedrive: (requests, PATCHes, tokens) the destination sandbox has seen so far (tokens
+    by operation, which no emulated day resets: at ``--fast-scale`` a day lasts 0.09 s)."""
+    import httpx
+
+    base = pair.dest_info["base_url"] + "/_sandbox"
+    log = httpx.get(base + "/requests", timeout=120).json()["requests"]
+    tokens = httpx.get(base + "/state", timeout=120).json()["tokens"]["by_operation"]
+    return (len(log), sum(1 for r in log if r["method"] == "PATCH"), sum(tokens.values()))
 
 
 #: ``--e2e``: what a person runs, in order (``review`` = the scan and a bulk approval)
@@ -200,7 +213,12 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
             totals = {"wall": 0.0, "cpu": 0.0, "rss": 0.0}
             for verb in verbs:
                 prof = work / f"{verb}.prof" if verb in args.profile else None
+                used = api_usage(pair) if args.dest == "pipedrive" else None
                 r = run_child(verb, pair.project.root, env, prof)  # each row printed as it ends
+                if used is not None and verb in ("load", "reviewed"):
+                    calls, patches, tokens = (b - a for a, b in zip(used, api_usage(pair),
+                                                                 strict=True))
+                    r["out"]["api"] = f"{calls} requests, {patches} PATCH, {tokens} tokens"
                 totals["wall"] += r["wall"]
                 totals["cpu"] += r["cpu"]
                 totals["rss"] = max(totals["rss"], r["rss_mb"])
