@@ -165,3 +165,38 @@ def test_faults_make_no_twin_field_deal_or_file(pd, tmp_path) -> None:
                               {"_source_id": f"D{i}"}))
     assert all(r.ok for r in files)
     assert len(set(d.iter_ids("file"))) == 8
+
+
+def test_a_stored_file_uploads_decrypted_as_read_without_a_plain_copy(pd, tmp_path) -> None:
+    """The engine hands Pipedrive an encrypted stored file as a ``PlainView`` (decrypted as the
+    request body is written, cipher chunks apart from the client's): the file Pipedrive holds
+    is the plain content, and no plain file is written anywhere. Before, the engine wrote a
+    decrypted copy for each upload (the client sized and sent a file by its descriptor)."""
+    import hashlib
+    import os
+
+    from ferry.model.crypto import FILE_CHUNK, AesGcmCodec, PlainView, encrypt_file
+
+    h = pd()
+    d = h.dest()
+    assert d.capabilities.upload_reads_view  # the load passes views, not plain copies
+    [person] = d.create("person", [{"name": "Stored file"}])
+    content = os.urandom(2 * FILE_CHUNK + 2**20 + 11)  # past the client's 1 MiB blocks too
+    stored = tmp_path / "files" / "scan.bin"
+    stored.parent.mkdir()
+    stored.write_bytes(content)
+    codec = AesGcmCodec(bytes(range(32)))
+    encrypt_file(stored, codec)
+    assert content[:64] not in stored.read_bytes()
+    before = set(tmp_path.rglob("*"))
+    up = d.upload("person", person.dest_id, PlainView.of_file(stored, codec), "scan.bin",
+                  "application/pdf", {"source_id": "F1"})
+    assert up.ok, up.error
+    [row] = [f for f in h.state()["records"]["file"] if str(f["id"]) == up.dest_id]
+    assert row["file_size"] == len(content)
+    assert row["sha256"] == hashlib.sha256(content).hexdigest()
+    text = d.upload("person", person.dest_id, PlainView.of_bytes(b"a rendered note", "n.txt"),
+                    "n.txt", "text/plain")
+    [row] = [f for f in h.state()["records"]["file"] if str(f["id"]) == text.dest_id]
+    assert row["sha256"] == hashlib.sha256(b"a rendered note").hexdigest()
+    assert set(tmp_path.rglob("*")) == before

@@ -364,8 +364,7 @@ class KeepAliveClient:
                     b"\r\n\r\n" % (boundary, _form_param("name", field),
                                      _form_param("filename", file_name), mime.encode()))
             post = b"\r\n--%s--\r\n" % boundary
-            fh.seek(0)
-            size = os.fstat(fh.fileno()).st_size
+            size = _file_size(fh)
             upload = (fh, size, post)
             body = pre
             head += b"content-type: multipart/form-data; boundary=%s\r\n" % boundary
@@ -411,12 +410,32 @@ class KeepAliveClient:
             conn.close()
 
 
+def _file_size(fh: Any) -> int:
+    """Bytes from the start; the file is left at its start. A reader with no descriptor (a
+    stored file decrypted as it is read) is sized by seeking to its end."""
+    try:
+        size = os.fstat(fh.fileno()).st_size
+    except (AttributeError, OSError):  # io.UnsupportedOperation is an OSError
+        size = fh.seek(0, os.SEEK_END)
+    fh.seek(0)
+    return int(size)
+
+
 def _send_file(sock: Any, fh: Any, size: int, post: bytes) -> None:
-    if isinstance(sock, ssl.SSLSocket):  # no zero-copy through TLS: 1 MiB at a time
-        while chunk := fh.read(2**20):
-            sock.sendall(chunk)
-    else:
+    try:
+        fh.fileno()
+        zero_copy = not isinstance(sock, ssl.SSLSocket)  # no zero-copy through TLS
+    except (AttributeError, OSError):
+        zero_copy = False
+    if zero_copy:
         sock.sendfile(fh, 0, size)
+    else:  # 1 MiB at a time
+        sent = 0
+        while sent < size and (chunk := fh.read(min(2**20, size - sent))):
+            sock.sendall(chunk)
+            sent += len(chunk)
+        if sent != size:  # the length announced in the header was not met
+            raise ValueError(f"the file ended after {sent} of {size} bytes")
     sock.sendall(post)
 
 

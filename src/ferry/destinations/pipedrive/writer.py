@@ -55,6 +55,7 @@ from ferry.destinations.pipedrive.values import (
     to_api,
 )
 from ferry.errors import ConnectorError, FatalError, RecordError
+from ferry.model.crypto import PlainView
 
 TEXT_FIELD = {"activity": "note", "note": "content"}
 PARENT_KEYS = {"person": "person_id", "organization": "org_id", "deal": "deal_id",
@@ -81,7 +82,7 @@ class PipedriveDestination(Destination):
     capabilities: ClassVar[Capabilities] = Capabilities(
         custom_objects=False, custom_fields=True, pipelines=True, activity_types=True,
         native_upsert=False, soft_delete=True, max_file_bytes=50 * 2**20, batch_create=1,
-        create_group=100, custom_field_style="hash")
+        create_group=100, custom_field_style="hash", upload_reads_view=True)
 
     # -- account -------------------------------------------------------------------------------
     def check(self) -> list[CheckItem]:
@@ -326,8 +327,10 @@ class PipedriveDestination(Destination):
                 return str(f["id"])
         return None
 
-    def upload(self, parent_object: str, parent_id: str, path: Path, file_name: str,
+    def upload(self, parent_object: str, parent_id: str, path: Path | PlainView, file_name: str,
                mime_type: str | None, extra: dict[str, Any] | None = None) -> WriteResult:
+        """``path``: a file, or (``upload_reads_view``) a stored file's ``PlainView``, decrypted
+        as the request body is written: no plain copy on disk, one chunk in memory."""
         ref = f"pipedrive:file:{parent_object}={parent_id}"
         size = path.stat().st_size
         if size > self.max_file_bytes:
@@ -341,7 +344,7 @@ class PipedriveDestination(Destination):
         data: dict[str, Any] | None = None
         for _ in range(self.client.attempts):
             try:
-                with path.open("rb") as fh:  # httpx streams an open file a block at a time
+                with path.open("rb") as fh:  # sent a block at a time, never read whole
                     data = self.client.call(
                         "v1", "POST", "/files", ref=ref, safe_retry=False,
                         data={PARENT_KEYS[parent_object]: str(int(parent_id))},
