@@ -535,6 +535,88 @@ def test_an_upload_looks_for_its_file_once_by_tag_or_checksum(
     assert dest.rpc.calls["ir.attachment.create"] == 1
 
 
+def test_a_group_of_uploads_takes_one_search_and_one_create(
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``upload_many``: a group's files are looked for in one search and sent in one create,
+    each finding exactly what its own search before its upload found: a file already there by
+    its tag or by name and checksum is not sent again, and a file the same as an earlier one of
+    the group on the same record is that file (one attachment, as when sent one by one)."""
+    import base64
+
+    from ferry.connectors.base import FileUpload
+
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    [p, q] = dest.create("res.partner", [{"name": "Files"}, {"name": "Other"}])
+    pid, qid = p.dest_id or "", q.dest_id or ""
+    docs = {}
+    for name, body in (("a.txt", b"alpha"), ("b.txt", b"beta"), ("c.txt", b"gamma")):
+        docs[name] = tmp_path / name
+        docs[name].write_bytes(body)
+    there = dest.upload("res.partner", pid, docs["a.txt"], "a.txt", "text/plain",
+                        extra={"_source_id": "d1"})
+    dest.rpc.calls.clear()
+    files = [
+        FileUpload("res.partner", pid, docs["a.txt"], "a.txt", "text/plain",
+                   {"_source_id": "d1"}),  # there, by its tag
+        FileUpload("res.partner", pid, docs["a.txt"], "a.txt", "text/plain",
+                   {"_source_id": "d9"}),  # there, by name and checksum
+        FileUpload("res.partner", pid, docs["b.txt"], "b.txt", "text/plain",
+                   {"_source_id": "d2"}),
+        FileUpload("res.partner", pid, docs["b.txt"], "b.txt", "text/plain",
+                   {"_source_id": "d3"}),  # the same file as d2, on the same record
+        FileUpload("res.partner", qid, docs["b.txt"], "b.txt", "text/plain",
+                   {"_source_id": "d4"}),  # the same bytes on another record: its own
+        FileUpload("res.partner", qid, docs["c.txt"], "c.txt", "text/plain",
+                   {"_source_id": "d5"}),
+    ]
+    res = dest.upload_many(files)
+    assert dest.rpc.calls["ir.attachment.search_read"] == 1
+    assert dest.rpc.calls["ir.attachment.create"] == 1
+    assert [(r.ok, r.created) for r in res] == [(True, False), (True, False), (True, True),
+                                                (True, False), (True, True), (True, True)]
+    assert res[0].dest_id == res[1].dest_id == there.dest_id and res[3].dest_id == res[2].dest_id
+    rows = dest.rpc.search_read("ir.attachment", [["res_model", "=", "res.partner"]],
+                                ["name", "res_id", "description", "datas"], order="id")
+    assert [(r["name"], r["res_id"], r["description"], base64.b64decode(r["datas"]))
+            for r in rows] == [("a.txt", int(pid), "[ferry-id:d1]", b"alpha"),
+                               ("b.txt", int(pid), "[ferry-id:d2]", b"beta"),
+                               ("b.txt", int(qid), "[ferry-id:d4]", b"beta"),
+                               ("c.txt", int(qid), "[ferry-id:d5]", b"gamma")]
+
+
+def test_a_group_of_uploads_retried_after_a_lost_answer_is_not_duplicated(
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A group's create whose answer was lost after Odoo committed it (a cut-short body) is
+    retried for only the files not found on their records by their tags: every file once."""
+    from collections import Counter
+
+    from ferry.connectors.base import FileUpload
+
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    for seed in range(8):  # each draws other requests to cut short, creates among them
+        [p] = dest.create("res.partner", [{"name": "Files"}])
+        pid = p.dest_id or ""
+        files = []
+        for i in range(12):
+            doc = tmp_path / f"f{i}.txt"
+            doc.write_bytes(f"file {i}".encode())
+            files.append(FileUpload("res.partner", pid, doc, doc.name, "text/plain",
+                                    {"_source_id": f"d{i}"}))
+        odoo.faults("truncate=0.25", seed=seed)
+        results = []
+        for k in range(0, 12, 3):  # four groups
+            results += dest.upload_many(files[k:k + 3])
+        odoo.faults("")
+        assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+        rows = dest.rpc.search_read("ir.attachment", [["res_id", "=", int(pid)]],
+                                    ["description"])
+        assert Counter(r["description"] for r in rows) == {
+            f"[ferry-id:d{i}]": 1 for i in range(12)}, seed
+        assert {r.dest_id for r in results} == {str(r["id"]) for r in rows}
+
+
 def test_references_resolve_by_index_as_by_the_first_matching_row(
         odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Countries, states, users and tags resolve through an index of each table built once

@@ -203,6 +203,10 @@ class Capabilities:
     #: ``upload`` only opens and sizes its file (``open("rb")``, ``stat().st_size``): the engine
     #: hands it the stored file decrypted as it is read (``crypto.PlainView``), not a plain copy
     upload_reads_view: bool = False
+    #: files the engine hands to one ``upload_many`` (1: one ``upload`` per file). Their
+    #: intents, and then their outcomes, share one transaction each; the destination may
+    #: look for them and send them in fewer calls
+    upload_group: int = 1
     #: shapes a custom field's logical name into the physical one when known in advance
     custom_field_style: Literal["hash", "suffix__c", "prefix_x"] = "hash"
 
@@ -245,6 +249,18 @@ class DestUser:
     email: str
     name: str = ""
     active: bool = True
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """One file of ``Destination.upload_many``: what ``upload`` takes, as one value."""
+
+    parent_object: str
+    parent_id: str
+    path: Any  # a Path, or a ``crypto.PlainView`` (``Capabilities.upload_reads_view``)
+    file_name: str
+    mime_type: str | None
+    extra: dict[str, Any] | None = None
 
 
 @dataclass
@@ -386,6 +402,18 @@ class Destination(ABC):
         interruption (``find``), ``_src_object`` names the source object.
         """
         raise NotImplementedError(f"{self.name} takes no files")
+
+    def upload_many(self, files: list[FileUpload]) -> list[WriteResult]:
+        """``upload`` of each file, a result per file in order (a file's RecordError is its
+        failure). A destination with ``upload_group`` > 1 may do it in fewer calls."""
+        out = []
+        for f in files:
+            try:
+                out.append(self.upload(f.parent_object, f.parent_id, f.path,  # type: ignore[arg-type]
+                                       f.file_name, f.mime_type, f.extra))
+            except RecordError as err:
+                out.append(WriteResult.failure(err))
+        return out
 
     def find_upload(self, object_name: str, parent_object: str, parent_id: str,
                     source_id: str, file_name: str | None, size: int | None) -> str | None:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ferry.connectors.base import FileUpload
 from ferry.engine.context import LoadContext, MapStats
 from ferry.engine.dedup import merge_state, merged_record
 from ferry.engine.plan import load_order
@@ -554,6 +555,9 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     """Files (a Document's content, or a record rendered as text) attached to the parent."""
     st = ctx.stat(om.name)
     attach = om.attach
+    caps = ctx.dest.capabilities
+    group = caps.upload_group if caps.upload_reads_view else 1
+    pending: list[tuple[Item, FileUpload]] = []  # a group's files (views: nothing held open)
     for batch in _candidates(ctx, om):
         for s in batch:
             rec = s.record
@@ -591,7 +595,44 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
             if ctx.dry_run:
                 continue
             assert parent is not None
-            _upload_one(ctx, writer, om, rec, parent, st)
+            if group > 1:
+                pending.append(_upload_view(ctx, om, rec, parent))
+                if len(pending) >= group:
+                    _upload_group(ctx, writer, om, pending, st)
+                    pending = []
+            else:
+                _upload_one(ctx, writer, om, rec, parent, st)
+    if pending:
+        _upload_group(ctx, writer, om, pending, st)
+
+
+def _upload_view(ctx: LoadContext, om: ObjectMap, rec: Record, parent: tuple[str, str]
+                 ) -> tuple[Item, FileUpload]:
+    """A file to upload in a group: its item and the file, read as a view when it is sent
+    (the stored file decrypted as it is read, or a rendered record from memory)."""
+    cm = ctx.compiled[om.name]  # names and rendered text come from the map, as the diff reads them
+    name = cm.attach_name(rec, ctx.lookup)
+    if om.attach is not None and om.attach.content == "render":
+        text = (cm.render_text(rec, ctx.lookup) or "").encode()
+        view, mime = PlainView.of_bytes(text, f"{rec.source_id}.txt"), "text/plain"
+    else:
+        assert isinstance(rec, Document) and rec.local_path
+        view = PlainView.of_file(Path(rec.local_path), ctx.store.codec)
+        mime = rec.mime_type
+    item = Item(om.source, rec.source_id, {"file_name": name})
+    return item, FileUpload(parent[0], parent[1], view, name, mime,
+                            {"_source_id": rec.source_id, "_src_object": om.source})
+
+
+def _upload_group(ctx: LoadContext, writer: Writer, om: ObjectMap,
+                  pending: list[tuple[Item, FileUpload]], st: MapStats) -> None:
+    results = writer.upload_many(om.target, [it for it, _ in pending],
+                                 [f for _, f in pending], {"map": om.name})
+    for res in results:
+        if res.ok:
+            st.uploaded += 1
+        else:
+            st.skipped += 1
 
 
 def _upload_one(ctx: LoadContext, writer: Writer, om: ObjectMap, rec: Record,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.connectors import killpoint
-from ferry.connectors.base import Destination, WriteResult
+from ferry.connectors.base import Destination, FileUpload, WriteResult
 from ferry.errors import FerryError, RecordError
 from ferry.model.audit import AuditLog
 from ferry.model.crypto import PlainView
@@ -230,3 +230,24 @@ class Writer:
         killpoint.reached("after-call", "upload", dest_object)
         return self._outcomes("upload", dest_object, [item], seqs, [res], detail,
                               map_as=dest_object, stage="load-file")[0]
+
+    def upload_many(self, dest_object: str, items: Sequence[Item], files: list[FileUpload],
+                    detail: dict[str, Any]) -> list[WriteResult]:
+        """``upload`` of several files (``Capabilities.upload_group``): their intents in one
+        transaction, one ``upload_many`` call, their outcomes in one transaction. A kill in
+        between leaves every intent of the group open: ``recover`` finds the files that
+        landed by their tags, the others are uploaded again."""
+        for it, f in zip(items, files, strict=True):
+            it.before = {"file_name": f.file_name, "size": f.path.stat().st_size}
+        entries = [{"kind": "intent", "op": "upload", "dest_object": dest_object,
+                    "dest_id": it.dest_id, "src_ref": ref("source", it.src_object, it.source_id),
+                    "before": it.before, "detail": {**detail, "parent": f.parent_id,
+                                                    "parent_object": f.parent_object}}
+                   for it, f in zip(items, files, strict=True)]
+        seqs = self.audit.append_many(self.run_id, entries)
+        killpoint.reached("after-intent", "upload", dest_object)
+        results = self.dest.upload_many(files)
+        for _ in results:  # each file applied, no outcome logged yet
+            killpoint.reached("after-call", "upload", dest_object)
+        return self._outcomes("upload", dest_object, items, seqs, results, detail,
+                              map_as=dest_object, stage="load-file")

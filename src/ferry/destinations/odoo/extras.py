@@ -20,10 +20,11 @@ the call commits and then faults; that fault is read as success.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ferry.connectors.base import WriteResult
+from ferry.connectors.base import FileUpload, WriteResult
 from ferry.destinations.odoo.errors import OdooNoneResult
 from ferry.destinations.odoo.provision import model_of
 from ferry.destinations.odoo.rpc import FileB64
@@ -220,22 +221,73 @@ def _sha1(path: Path | PlainView) -> str:
 def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path | PlainView,
            file_name: str, mime_type: str | None, extra: dict[str, Any] | None
            ) -> WriteResult:
-    """One ``ir.attachment`` per call (NOTES 4: keep files far below the 128 MiB request cap).
-    A retried upload is not duplicated: the attachment is looked for first by its source id
-    when ``extra`` carries one, then by its tag or by record, name and content checksum (one
-    search for both, before each upload)."""
-    model = model_of(parent_object)
-    ref = f"odoo:{model}:{parent_id}"
+    """One file: ``upload_many`` of one."""
+    return upload_many(dest, [FileUpload(parent_object, parent_id, path, file_name, mime_type,
+                                         extra)])[0]
+
+
+#: files of one ``upload_many`` call sent together while their sizes add up to this (each call
+#: far below the 128 MiB request cap, NOTES 4, base64 included); a larger file goes alone
+GROUP_BYTES = 32 * 2**20
+
+
+@dataclass
+class _File:
+    """A file of ``upload_many`` ready to be looked for and sent."""
+
+    index: int
+    ref: str
+    model: str
+    parent_id: int
+    row: dict[str, Any]
+    tag: str | None
+    path: Path | PlainView
+    size: int
+    checksum: str = ""
+
+
+def upload_many(dest: OdooDestination, files: list[FileUpload]) -> list[WriteResult]:
+    """One ``ir.attachment`` per file, a group's files in one ``create`` call. A retried upload
+    is not duplicated: a file is looked for first by its source id when ``extra`` carries one,
+    then by its tag or by record, name and content checksum (one search for a group's files,
+    before they are sent; a file the same as an earlier one of its group, on the same record,
+    is that file, as when each was looked for just before it was sent)."""
+    results: list[WriteResult | None] = [None] * len(files)
+    group: list[_File] = []
+    held = 0
+    for i, f in enumerate(files):
+        ready = _ready(dest, i, f)
+        if isinstance(ready, WriteResult):
+            results[i] = ready
+            continue
+        if group and held + ready.size > GROUP_BYTES:
+            _send_group(dest, group, results)
+            group, held = [], 0
+        group.append(ready)
+        held += ready.size
+    if group:
+        _send_group(dest, group, results)
+    return [r or WriteResult.failure(RecordError(f"odoo:{model_of(f.parent_object)}:"
+                                                 f"{f.parent_id}", "file", "not written"))
+            for r, f in zip(results, files, strict=True)]
+
+
+def _ready(dest: OdooDestination, index: int, f: FileUpload) -> _File | WriteResult:
+    """The file's attachment row, or its result when it goes no further (too large, found by
+    its source id)."""
+    model = model_of(f.parent_object)
+    ref = f"odoo:{model}:{f.parent_id}"
     limit = dest.capabilities.max_file_bytes or 0
-    size = path.stat().st_size
+    size = f.path.stat().st_size
     if limit and size > limit:
         return WriteResult.failure(RecordError(ref, "file", f"file is larger than the {limit}"
                                                " bytes one Odoo call can carry"))
-    row: dict[str, Any] = {"name": file_name, "res_model": model, "res_id": int(parent_id)}
-    if mime_type:
-        row["mimetype"] = mime_type
-    row.update({k: v for k, v in (extra or {}).items() if not k.startswith("_")})
-    tag = file_tag((extra or {}).get("_source_id"))
+    extra = f.extra or {}
+    row: dict[str, Any] = {"name": f.file_name, "res_model": model, "res_id": int(f.parent_id)}
+    if f.mime_type:
+        row["mimetype"] = f.mime_type
+    row.update({k: v for k, v in extra.items() if not k.startswith("_")})
+    tag = file_tag(extra.get("_source_id"))
     if tag and row.get("description"):
         tag = None  # the caller's own description: no tag to find it by
     if tag:  # tagged in the same call: see ``find_upload``
@@ -245,21 +297,82 @@ def upload(dest: OdooDestination, parent_object: str, parent_id: str, path: Path
         found = dest.find("ir.attachment", dest.source_id_field, [str(sid)])
         if str(sid) in found:
             return WriteResult.success(found[str(sid)], created=False)
-    # this file's attachment on this record, by its tag or else by name and Odoo's sha1
-    # checksum (a retried upload, not a new one): one search for both
-    path, checksum = _read_once(path, size)
-    same_file = ["&", ["name", "=", file_name], ["checksum", "=", checksum]]
-    domain = [["res_model", "=", model], ["res_id", "=", int(parent_id)],
-              *(["|", ["description", "=", tag]] if tag else []), *same_file]
-    same = dest.rpc.search_read("ir.attachment", domain, ["description"], order="id")
-    if same:
-        tagged = [r for r in same if tag and r.get("description") == tag]
-        return WriteResult.success(str((tagged or same)[0]["id"]), created=False)
+    return _File(index, ref, model, int(f.parent_id), row, tag, f.path, size)
+
+
+def _send_group(dest: OdooDestination, group: list[_File],
+                results: list[WriteResult | None]) -> None:
+    # each file's attachment on its record, by its tag or else by name and Odoo's sha1
+    # checksum (a retried upload, not a new one): one search for the group's files (a
+    # superset: each file then keeps exactly what its own search found)
+    for f in group:
+        f.path, f.checksum = _read_once(f.path, f.size)
+    tags = sorted({f.tag for f in group if f.tag})
+    domain: list[Any] = [["res_model", "in", sorted({f.model for f in group})],
+                         ["res_id", "in", sorted({f.parent_id for f in group})]]
+    sums = ["checksum", "in", sorted({f.checksum for f in group})]
+    domain += ["|", ["description", "in", tags], sums] if tags else [sums]
+    rows = dest.rpc.search_read("ir.attachment", domain,
+                                ["description", "name", "checksum", "res_model", "res_id"],
+                                order="id")
+    sending: list[tuple[int, dict[str, Any], str | None]] = []
+    first: dict[tuple[str, int, str, str], int] = {}  # a file sent by this group → its index
+    same_as: dict[int, int] = {}
+    for f in group:
+        same = [r for r in rows if r.get("res_model") == f.model
+                and _int(r.get("res_id")) == f.parent_id
+                and ((f.tag and r.get("description") == f.tag)
+                     or (r.get("name") == f.row["name"] and r.get("checksum") == f.checksum))]
+        if same:
+            tagged = [r for r in same if f.tag and r.get("description") == f.tag]
+            results[f.index] = WriteResult.success(str((tagged or same)[0]["id"]),
+                                                   created=False)
+            continue
+        key = (f.model, f.parent_id, str(f.row["name"]), f.checksum)
+        if key in first:
+            same_as[f.index] = first[key]
+            continue
+        try:
+            vals, _ = dest._vals("ir.attachment", f.row)
+        except Unresolved as exc:
+            results[f.index] = WriteResult.failure(RecordError(f.ref, exc.field, exc.reason))
+            continue
+        first[key] = f.index
+        vals["datas"] = FileB64(f.path)  # streamed as the call is sent (``rpc.FileB64``)
+        sid = f.row.get(dest.source_id_field)
+        sending.append((f.index, vals, str(sid) if sid else None))
+    if sending:
+        dest._create_chunk("ir.attachment", sending, results)
+    for i, j in same_as.items():
+        got = results[j]
+        results[i] = WriteResult.success(got.dest_id, created=False) \
+            if got is not None and got.ok and got.dest_id else got
+
+
+def recover_files(dest: OdooDestination, pending: list[tuple[int, dict[str, Any], str | None]],
+                  results: list[WriteResult | None]
+                  ) -> list[tuple[int, dict[str, Any], str | None]]:
+    """After a failed transport, the files of a ``create`` that are on their records with
+    their tags were committed: recorded as created; the rest are sent again."""
+    tagged = {(str(v.get("res_model")), _int(v.get("res_id")), str(v["description"])): i
+              for i, v, _ in pending if str(v.get("description") or "").startswith("[ferry-id:")}
+    if not tagged:
+        return pending
+    rows = dest.rpc.search_read("ir.attachment", [
+        ["res_model", "in", sorted({k[0] for k in tagged})],
+        ["res_id", "in", sorted({k[1] for k in tagged if k[1] is not None})],
+        ["description", "in", sorted({k[2] for k in tagged})]],
+        ["description", "res_model", "res_id"], order="id")
+    for r in rows:
+        i = tagged.pop((str(r.get("res_model")), _int(r.get("res_id")),
+                        str(r.get("description"))), None)
+        if i is not None:
+            results[i] = WriteResult.success(str(r["id"]), created=True)
+    return [p for p in pending if results[p[0]] is None]
+
+
+def _int(value: Any) -> int | None:
     try:
-        vals, _ = dest._vals("ir.attachment", row)
-    except Unresolved as exc:
-        return WriteResult.failure(RecordError(ref, exc.field, exc.reason))
-    vals["datas"] = FileB64(path)  # streamed as the call is sent (``rpc.FileB64``)
-    results: list[WriteResult | None] = [None]
-    dest._create_chunk("ir.attachment", [(0, vals, str(sid) if sid else None)], results)
-    return results[0] or WriteResult.failure(RecordError(ref, "file", "not written"))
+        return int(value)
+    except (TypeError, ValueError):
+        return None
