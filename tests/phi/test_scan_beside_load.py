@@ -55,3 +55,45 @@ def test_a_note_staged_after_its_objects_scan_is_screened_before_it_is_written(
     assert waiting  # later notes carry PHI too
     flagged = {it.source_id for it in queue.items(store, "pending", "clinical_note")}
     assert waiting == flagged - {notes[0].source_id}
+
+
+GATE_AFTER_REVIEW = """
+import sys
+from pathlib import Path
+from ferry.model.staging import StagingStore
+from ferry.phi.gate import Gate
+store = StagingStore(Path(sys.argv[1]))
+Gate(store, baa_confirmed=True, files_dir=Path(sys.argv[2])).wait()
+print("warmed" if "faker" in sys.modules else "idle")
+"""
+
+
+def test_a_load_after_the_review_forks_no_scan_pool(tmp_path: Path) -> None:
+    """The review screened everything: the load's gate finds nothing to scan, so it neither
+    warms the detector (name lists from faker) nor forks the pool of scan workers. Both were
+    done up front for a pool sized by the practice, 8 % of a 200-patient Pipedrive load."""
+    import os
+    import subprocess
+    import sys
+
+    practice = Practice(seed=5, patients=20)
+    store = StagingStore(tmp_path / "s.db")
+    store.put_records("patient", practice.iter("patient"))
+    store.put_records("clinical_note", practice.iter("clinical_note"))
+    queue.scan(store, workers=0)
+    store.close()
+    env = {**os.environ, "FERRY_PHI_WORKERS": "2"}  # a pool, as a large practice gets
+    run = lambda: subprocess.run(  # noqa: E731
+        [sys.executable, "-c", GATE_AFTER_REVIEW, str(tmp_path / "s.db"), str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=120)
+    out = run()
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "idle"
+    # something changed since the review: it is screened (the pool made then)
+    store = StagingStore(tmp_path / "s.db")
+    note = next(iter(practice.iter("clinical_note")))
+    store.put_records("clinical_note", [note.model_copy(update={"body": "Call Jane Smith"})])
+    store.close()
+    out = run()
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "warmed"
