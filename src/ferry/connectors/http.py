@@ -287,7 +287,7 @@ class KeepAliveClient:
 
     def __init__(self, base_url: str, *, headers: dict[str, str] | None = None,
                  timeout: float = 60.0, keepalive_s: float = 5.0, max_idle: int = 16,
-                 cafile: str | None = None) -> None:
+                 cafile: str | None = None, tls: ssl.SSLContext | None = None) -> None:
         parts = urlsplit(base_url)
         self.https = parts.scheme == "https"
         self.host = parts.hostname or ""
@@ -306,8 +306,8 @@ class KeepAliveClient:
         self.max_idle = max_idle
         self._idle: list[tuple[_Conn, float]] = []
         self._lock = threading.Lock()
-        self._tls: ssl.SSLContext | None = None
-        if self.https:
+        self._tls: ssl.SSLContext | None = tls  # ``tls``: a context the caller made
+        if self.https and tls is None:
             import certifi
 
             # ``cafile``: a CA bundle file (a private CA) instead of certifi's roots
@@ -339,12 +339,18 @@ class KeepAliveClient:
 
     def request(self, method: str, url: str, *, params: dict[str, Any] | None = None,
                 json: Any = None, data: dict[str, Any] | None = None,
-                files: dict[str, tuple[str, Any, str]] | None = None) -> Response:
+                files: dict[str, tuple[str, Any, str]] | None = None,
+                headers: dict[str, str] | None = None,
+                on_send: Callable[[bool], None] | None = None) -> Response:
         """``files``: one ``{field: (file name, open binary file, content type)}``, sent as
         multipart/form-data with ``data``'s fields, the file streamed from its start (by
-        ``sendfile`` on a plain connection) and never held in memory."""
+        ``sendfile`` on a plain connection) and never held in memory. ``headers``: this
+        request's own, besides the client's. ``on_send(new_connection)`` is called as the
+        request is written, once the connection is open (a caller pacing to a limit learns
+        when it left)."""
         path = self.prefix + url
-        target = path + "?" + _query(params) if params else path
+        # a query in ``url`` (a next-page link) and ``params`` besides: both are sent
+        target = f"{path}{'&' if '?' in path else '?'}{_query(params)}" if params else path
         # what logs and errors name: never a query string, which a caller may have put in
         # ``url`` (Salesforce's SOQL: values in a WHERE clause)
         path = path.partition("?")[0]
@@ -353,6 +359,11 @@ class KeepAliveClient:
                              f" {method} {path}")
         body = b""
         head = self._head
+        if headers:
+            if any(_UNSAFE_VALUE.search(f"{k}{v}") for k, v in headers.items()):
+                raise ValueError("a header name or value holds a line break or control"
+                                 " character")
+            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
         upload = None
         if files is not None:
             (field, (file_name, fh, mime)), = files.items()
@@ -380,8 +391,11 @@ class KeepAliveClient:
         message = b"%s %s HTTP/1.1\r\n%s\r\n%s" % (method.encode(), target.encode(), head, body)
         conn = self._connection()
         try:
+            new = conn is None
             if conn is None:
                 conn = self._connect()
+            if on_send is not None:
+                on_send(new)
             conn.sock.sendall(message)
             if upload is not None:
                 _send_file(conn.sock, *upload)

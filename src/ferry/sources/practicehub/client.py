@@ -14,6 +14,10 @@ Why it looks like this:
   key get its own pacer, and N keys then fetch N pages at once: N times the throughput.
 * ``connect_to`` sends the TCP connection elsewhere (the local sandbox) while every request keeps
   the account's ``Host``; absolute ``links.next`` URLs are rewritten the same way.
+* Pages come over kept-alive connections (``connectors.http.KeepAliveClient``), each request
+  sent from a thread of the I/O loop's pool while the loop keeps pacing: httpx's per-request
+  machinery cost the extract's I/O thread 0.6-0.7 CPU-s at 1,000 patients, this 0.1. httpx
+  stays for a proxy and for ``check``/``describe``.
 * Logs carry method, path and status only (``ferry.connectors.http``); bodies are never logged.
 """
 
@@ -21,29 +25,37 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import http.client
+import os
+import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
-
 from ferry.connectors.http import (
+    KeepAliveClient,
+    Response,
     acall_with_retry,
     loads,
     make_async_client,
     make_client,
+    network_errors,
+    proxied,
     retry_after_seconds,
 )
 from ferry.connectors.ratelimit import Pacer, account_id
 from ferry.errors import FatalError, RateLimited, RecordError, RetriableError
 from ferry.model.crypto import FileWriter
 from ferry.sources.practicehub.links import Links, decoded
+
+if TYPE_CHECKING:  # httpx is imported only where a proxy or check/describe needs it
+    import httpx
 
 SYSTEM = "practicehub"
 T = TypeVar("T")
@@ -75,37 +87,6 @@ class _Redirect:
         request.url = request.url.copy_with(scheme=self.target.scheme,
                                             host=self.target.hostname,
                                             port=self.target.port)
-
-
-class _AsyncTransport(httpx.AsyncBaseTransport):
-    """Redirects, and tells ``on_send`` the moment each request is handed to the pool: the
-    nearest the client can see to when it leaves, however long the process was held up
-    before (a GC pass, a busy CPU)."""
-
-    def __init__(self, redirect: _Redirect, inner: httpx.AsyncBaseTransport,
-                 on_send: Callable[[httpx.Request], None] | None = None) -> None:
-        self.redirect, self.inner, self.on_send = redirect, inner, on_send
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.redirect.rewrite(request)
-        if self.on_send is not None:
-            self.on_send(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-class _SyncTransport(httpx.BaseTransport):
-    def __init__(self, redirect: _Redirect, inner: httpx.BaseTransport) -> None:
-        self.redirect, self.inner = redirect, inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.redirect.rewrite(request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class _IoThread:
@@ -180,6 +161,11 @@ class PracticeHubClient:
         self._sent: dict[int, float] = {}
         self._min_rtt: float | None = None
         self._redirect = _Redirect(self.host, connect_to)
+        # API pages on kept-alive connections (``KeepAliveClient``, by where they connect);
+        # httpx only through a proxy, which that client does not speak
+        self._lean: dict[tuple[str, str], KeepAliveClient] | None = \
+            None if proxied(connect_to or self.base_url) else {}
+        self._sent_lock = threading.Lock()  # ``_sent`` is also written by the send threads
         self._async: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fresh = False
@@ -196,13 +182,18 @@ class PracticeHubClient:
 
     @property
     def client(self) -> httpx.AsyncClient:
-        """The async client of the I/O loop (connections belong to one loop)."""
+        """The async client of the I/O loop (connections belong to one loop), through a
+        proxy."""
+        import httpx
+
+        from ferry.sources.practicehub.transports import AsyncTransport
+
         loop = asyncio.get_running_loop()
         if self._async is None or self._loop is not loop:
             self._async = make_async_client(
                 self.base_url, timeout=self._timeout, cookies=False,  # a key authenticates
-                transport=_AsyncTransport(self._redirect, httpx.AsyncHTTPTransport(),
-                                          on_send=self._note_send))
+                transport=AsyncTransport(self._redirect, httpx.AsyncHTTPTransport(),
+                                         on_send=self._note_send))
             self._loop = loop
             self._fresh = True
         return self._async
@@ -232,7 +223,13 @@ class PracticeHubClient:
             await asyncio.sleep(at - now)
         # the pacer's turn last: a turn shared with other workers is claimed as we send
         await pacer.await_turn()
-        self._sent[pid] = time.monotonic()  # reserved: a concurrent turn queues after this one
+        self._sent_at(pid, time.monotonic())  # reserved: a concurrent turn queues after this
+
+    def _sent_at(self, pid: int, at: float) -> None:
+        """The latest send of pacer ``pid`` is ``at`` if none later is known (under a lock: a
+        send thread reports its send while the I/O loop reserves the next turn)."""
+        with self._sent_lock:
+            self._sent[pid] = max(self._sent.get(pid, 0.0), at)
 
     def _after_answer(self, key: str, sent: float, answered: float, fresh: bool) -> None:
         """An answer much slower than the fastest one seen may have waited on the way *in*
@@ -258,13 +255,16 @@ class PracticeHubClient:
             return
         shift = 0.0 if first else best / 2
         pacer = self.pacers[key]
-        pid = id(pacer)
-        self._sent[pid] = max(self._sent.get(pid, 0.0), answered - shift)
+        self._sent_at(id(pacer), answered - shift)
         self.stats.slow_answers += 1
         pacer.defer(max(0.0, pacer.interval - shift))  # other workers too
 
     def _note_send(self, request: httpx.Request) -> None:
-        key = request.headers.get("x-practicehub-key")
+        self._left(request.headers.get("x-practicehub-key"))
+
+    def _left(self, key: str | None) -> None:
+        """A request of ``key`` is leaving now: late if over a tenth of an interval after its
+        turn (the process was held up), and the next turn is spaced from now."""
         pacer = self.pacers.get(key) if key else None
         if pacer is None:
             return
@@ -273,17 +273,50 @@ class PracticeHubClient:
         if now - self._sent.get(pid, now) > 0.1 * pacer.interval:
             self.stats.late_sends += 1
             pacer.sent_late()
-        self._sent[pid] = max(self._sent.get(pid, 0.0), now)
+        self._sent_at(pid, now)
 
     def _headers(self, key: str) -> dict[str, str]:
         return {"x-practicehub-key": key, "x-app-details": self.app_details,
                 "accept": "application/json"}
 
+    def _lean_for(self, url: str) -> tuple[KeepAliveClient, str] | None:
+        """The kept-alive client for an API URL and its request target (path and query);
+        None through a proxy. The account's host is reached at ``connect_to`` with its own
+        Host header, as ``_Redirect`` does for httpx."""
+        if self._lean is None:
+            return None
+        target, headers = self._redirect.rewrite_url(url)
+        parts = urlsplit(target)
+        where = (parts.scheme, parts.netloc)
+        lean = self._lean.get(where)
+        if lean is None:
+            lean = self._lean[where] = KeepAliveClient(
+                f"{parts.scheme}://{parts.netloc}", timeout=self._timeout,
+                tls=_tls_context() if parts.scheme == "https" else None,
+                headers={**headers, "x-app-details": self.app_details,
+                         "accept": "application/json"})
+        path = parts.path or "/"
+        return lean, f"{path}?{parts.query}" if parts.query else path
+
+    def _lean_get(self, lean: KeepAliveClient, target: str, params: dict[str, Any] | None,
+                  key: str) -> tuple[Response, bool]:
+        """One GET on a kept-alive connection, in a thread of the I/O loop's pool (the loop
+        keeps pacing the other requests meanwhile); whether it opened a connection."""
+        opened = [False]
+
+        def left(new: bool) -> None:
+            opened[0] = new
+            self._left(key)
+
+        response = lean.request("GET", target, params=params,
+                                headers={"x-practicehub-key": key}, on_send=left)
+        return response, opened[0]
+
     def url(self, resource: str) -> str:
         return f"{self.base_url}/{resource}"
 
     # -- responses -------------------------------------------------------------------------------
-    def _classify(self, response: httpx.Response, key: str) -> None:
+    def _classify(self, response: Response | httpx.Response, key: str) -> None:
         """Raise the Ferry error a non-2xx status means. Bodies are the server's own messages."""
         status = response.status_code
         if status < 400:
@@ -309,40 +342,52 @@ class PracticeHubClient:
             raise FatalError(f"PracticeHub refused the API key (401): {message}", status=401,
                              system=SYSTEM)
         if status == 404:
-            raise NotFound(f"PracticeHub answered 404 for {response.request.url.path}: "
-                           f"{message}", status=404, system=SYSTEM)
+            path = response.path if isinstance(response, Response) else \
+                response.request.url.path
+            raise NotFound(f"PracticeHub answered 404 for {path}: {message}", status=404,
+                           system=SYSTEM)
         raise FatalError(f"PracticeHub refused the request ({status}): {message}",
                          status=status, system=SYSTEM)
 
     async def get_json(self, url: str, params: dict[str, Any] | None = None,
-                       *, counted: str | None = None) -> tuple[Any, httpx.Response]:
+                       *, counted: str | None = None
+                       ) -> tuple[Any, Response | httpx.Response]:
         """GET an API URL under the account's allowance; retried until it yields whole JSON."""
         return await self._io.run(self._get_json(url, params, counted))
 
     async def _get_json(self, url: str, params: dict[str, Any] | None,
-                        counted: str | None) -> tuple[Any, httpx.Response]:
+                        counted: str | None) -> tuple[Any, Response | httpx.Response]:
+        loop = asyncio.get_running_loop()
 
-        async def attempt() -> tuple[Any, httpx.Response]:
-            client = self.client  # built before the turn: a new pool costs milliseconds
+        async def attempt() -> tuple[Any, Response | httpx.Response]:
+            # made before the turn: a new client or pool costs milliseconds
+            lean = self._lean_for(url)
+            client = self.client if lean is None else None
             key = self._next_key()
             await self._turn_of(key)
             self.stats.requests += 1
             if counted:
                 self.stats.list_requests += 1
                 self.stats.by_resource[counted] = self.stats.by_resource.get(counted, 0) + 1
-            fresh, self._fresh = self._fresh, False
             sent = time.monotonic()
+            response: Response | httpx.Response
             try:
-                response = await client.get(url, params=params, headers=self._headers(key))
-            except (httpx.TransportError, httpx.DecodingError):
+                if lean is not None:
+                    # a new connection is ``fresh``: its set-up was in the round trip
+                    response, fresh = await loop.run_in_executor(
+                        None, self._lean_get, lean[0], lean[1], params, key)
+                else:
+                    assert client is not None
+                    fresh, self._fresh = self._fresh, False
+                    response = await client.get(url, params=params, headers=self._headers(key))
+            except network_errors():
                 self.stats.network_errors += 1
                 raise
             self._after_answer(key, sent, time.monotonic(), fresh)
             if fresh:
                 # A new connection's set-up time is unknown, so this request may have reached
                 # the server well after it left; space the next one from the answer instead.
-                pid = id(self.pacers[key])
-                self._sent[pid] = max(self._sent.get(pid, 0.0), time.monotonic())
+                self._sent_at(id(self.pacers[key]), time.monotonic())
                 self.pacers[key].sent_late()  # and so must every other worker's
             self._classify(response, key)
             try:
@@ -388,7 +433,7 @@ class PracticeHubClient:
                            ) -> tuple[int, str, str | None]:
         target, headers = self._redirect.rewrite_url(url)
         if self._files is None:
-            self._files = Links(self._timeout, httpx.create_ssl_context)
+            self._files = Links(self._timeout, _tls_context)
         try:
             response = self._files.get(target, headers)
         except (http.client.HTTPException, OSError) as exc:
@@ -430,9 +475,13 @@ class PracticeHubClient:
         """One paced GET without retries (``check`` wants to see the first answer as it is)."""
         fresh = self._sync is None
         if self._sync is None:
+            import httpx
+
+            from ferry.sources.practicehub.transports import SyncTransport
+
             self._sync = make_client(self.base_url, timeout=self._timeout,
-                                     transport=_SyncTransport(self._redirect,
-                                                              httpx.HTTPTransport()))
+                                     transport=SyncTransport(self._redirect,
+                                                             httpx.HTTPTransport()))
         key = key or self.keys[0]
         pacer = self.pacers[key]
         pacer.wait()
@@ -450,7 +499,7 @@ class PracticeHubClient:
                 response = self.get_sync(url, params)
                 self._classify(response, self.keys[0])
                 return response.json()
-            except (RetriableError, httpx.TransportError, ValueError):
+            except (RetriableError, *network_errors(), ValueError):
                 if attempt == self.attempts - 1:
                     raise
                 time.sleep(min(2.0 ** attempt, 8.0) / self.time_scale)
@@ -469,6 +518,10 @@ class PracticeHubClient:
         if self._files is not None:
             self._files.close()
             self._files = None
+        for lean in (self._lean or {}).values():
+            lean.close()
+        if self._lean:
+            self._lean = {}
 
 
 class NotFound(FatalError):
@@ -479,7 +532,21 @@ class Expired(Exception):
     """A pre-signed link is no longer valid (403)."""
 
 
-def _date_header(response: httpx.Response) -> float | None:
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The roots httpx trusted here: ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when set (a
+    private CA), else certifi's. One context for the API and the file links (made once: each
+    costs milliseconds)."""
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _date_header(response: Response | httpx.Response) -> float | None:
     value = response.headers.get("date")
     if not value:
         return None
@@ -489,7 +556,7 @@ def _date_header(response: httpx.Response) -> float | None:
         return None
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: Response | httpx.Response) -> str:
     """The server's error message (never a record value: error bodies carry no record data)."""
     try:
         body = response.json()
