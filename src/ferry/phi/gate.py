@@ -17,6 +17,7 @@ upload with that rendition. Approve sends the PDF as it is; exclude sends nothin
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,15 @@ from ferry.model.fields import PhiClass
 from ferry.model.staging import StagingStore
 from ferry.phi.classify import effective
 from ferry.phi.detect import redact
-from ferry.phi.queue import TEXT_FIELDS, is_pdf, item_status, scan, scan_pool, text_of
+from ferry.phi.queue import (
+    TEXT_FIELDS,
+    is_pdf,
+    item_status,
+    scan,
+    scan_pool,
+    text_of,
+    unscreened,
+)
 from ferry.phi.work import workers_for
 
 EXCLUDED = "excluded: "
@@ -91,8 +100,14 @@ class Gate:
 
     def _scan(self, objects: list[str]) -> None:
         try:
-            fields = sum(self.store.count(o) * len(TEXT_FIELDS[o]) for o in objects)
-            workers = workers_for(fields)  # one pool for every object, not one each
+            conn = self.store.conn  # this thread's own connection
+            if isinstance(conn, sqlite3.Connection):
+                # it reads the text objects once, beside the load's connection: through its
+                # page cache (bounded), not a second memory map of the store, whose touched
+                # pages count in the run's RSS twice (64 MB more at 10k patients)
+                conn.execute("PRAGMA mmap_size=0")
+            due = unscreened(self.store, objects)  # after a review: none, and no pool
+            workers = workers_for(sum(due[o] * len(TEXT_FIELDS[o]) for o in objects))
             # two gates on one store (a sample's and its load's) scan one after the other:
             # the second then finds everything screened instead of doing it all again
             with _scan_lock(self.store), scan_pool(workers) as pool:

@@ -245,15 +245,20 @@ def scan(store: StagingStore, objects: list[str] | None = None, *,
     decrypts, extracts documents' text and writes. The spans are the same either way."""
     ensure_schema(store)
     todo = [(o, f) for o, f in TEXT_FIELDS.items() if not objects or o in objects]
+    due = unscreened(store, [o for o, _ in todo])
     if pool is None and workers is None:
-        workers = workers_for(sum(store.count(o) * len(f) for o, f in todo))
+        workers = workers_for(sum(due[o] * len(f) for o, f in todo))
     with (nullcontext(pool) if pool is not None else scan_pool(workers or 0)) as pool:
         # a patient's identifiers, by patient id: each of their notes, messages and
         # appointments would otherwise read and decrypt the patient again (bounded)
         knowns: dict[str, Known] = {}
         for obj, fields in todo:
+            if not due[obj]:
+                continue  # nothing changed since it was screened: nothing decoded
             inflight: deque[tuple[list[tuple[Any, ...]], Any]] = deque()
-            for batch in store.iter_batches(obj, 500):
+            batches = (store.iter_batches(obj, 500) if due[obj] >= store.count(obj)
+                       else _changed_batches(store, obj, fields))
+            for batch in batches:
                 meta, work = _prepare(store, obj, fields, batch, knowns)
                 if not work:  # screened since it last changed
                     continue
@@ -270,6 +275,46 @@ def scan(store: StagingStore, objects: list[str] | None = None, *,
     return {o: n for o, n in store.conn.execute(
         "SELECT object, count(DISTINCT source_id) FROM phi_queue WHERE status != 'clean'"
         " GROUP BY object")}
+
+
+#: a staged record screened since it last changed has a ``phi_queue`` row of that content
+#: hash for each of its object's text fields (a clean field has a 'clean' row)
+_SCREENED = ("(SELECT count(*) FROM phi_queue q WHERE q.object=r.object AND"
+             " q.source_id=r.source_id AND q.content_hash=r.hash AND q.field IN ({fields})) = ?")
+_LIVE = ("FROM record_order o JOIN records r ON r.object=o.object AND r.source_id=o.source_id"
+         " WHERE o.object=? AND r.deleted=0")
+
+
+def unscreened(store: StagingStore, objects: list[str]) -> dict[str, int]:
+    """Records per object that ``scan`` would screen (staged, and changed or new since their
+    last screening), counted in SQL without decoding one: a run after a review finds none,
+    and then neither decodes the practice again nor starts worker processes."""
+    ensure_schema(store)
+    out = {}
+    for obj in objects:
+        fields = TEXT_FIELDS[obj]
+        out[obj] = store.conn.execute(
+            f"SELECT count(*) {_LIVE} AND NOT {_SCREENED.format(fields=','.join('?' * len(fields)))}",
+            (obj, *fields, len(fields))).fetchone()[0]
+    return out
+
+
+def _changed_batches(store: StagingStore, obj: str, fields: tuple[str, ...]
+                     ) -> Iterator[list[Any]]:
+    """The records of ``obj`` not screened since they changed, in staging order, 500 at a
+    time; only those are decoded (``iter_batches`` would decode every one)."""
+    last = 0
+    sql = (f"SELECT o.seq, r.source_id, {_SCREENED.format(fields=','.join('?' * len(fields)))}"
+           f" {_LIVE} AND o.seq>? ORDER BY o.seq LIMIT 2000")
+    while True:
+        rows = store.conn.execute(sql, (*fields, len(fields), obj, last)).fetchall()
+        if not rows:
+            return
+        last = rows[-1][0]
+        ids = [str(r[1]) for r in rows if not r[2]]
+        for i in range(0, len(ids), 500):
+            got = store.get_many(obj, ids[i:i + 500])
+            yield [got[sid] for sid in ids[i:i + 500] if sid in got]
 
 
 def _prepare(store: StagingStore, obj: str, fields: tuple[str, ...], batch: list[Any],
