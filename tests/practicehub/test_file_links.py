@@ -107,3 +107,59 @@ def test_a_compressed_body_is_stored_as_its_content(serve, tmp_path: Path) -> No
     srv = serve("gzip")
     assert _fetch_all(srv, tmp_path, one_thread=False) == _want()
     assert [p.read_bytes() for p in sorted(tmp_path.glob("f*.bin"))] == list(FILES.values())
+
+
+def _scripted(answers: list[bytes]) -> str:
+    """A server that answers each request of one connection with the next of ``answers``,
+    written in small pieces; an answer ending in ``CLOSE`` closes the connection after it."""
+    import socket
+
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def run() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            for answer in answers:
+                conn.recv(65536)
+                close = answer.endswith(b"CLOSE")
+                answer = answer.removesuffix(b"CLOSE")
+                for i in range(0, len(answer), 5000):
+                    conn.sendall(answer[i:i + 5000])
+                if close:
+                    conn.shutdown(socket.SHUT_WR)
+                    break
+        srv.close()
+
+    threading.Thread(target=run, daemon=True).start()
+    return f"http://127.0.0.1:{srv.getsockname()[1]}"
+
+
+def test_bodies_stream_by_length_chunks_or_close(tmp_path: Path) -> None:
+    """Read into the writer's buffer as they arrive: a chunked body (extensions, a trailer),
+    a length on a kept connection, a body ended by the close."""
+    data = FILES["/f4"]
+    chunked = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(data[i:i + 3000]), data[i:i + 3000])
+                       for i in range(0, len(data), 3000))
+    base = _scripted([
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
+        + b"0\r\nX-Trailer: t\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(data), data),
+        b"HTTP/1.0 200 OK\r\n\r\n" + data + b"CLOSE"])
+    client = PracticeHubClient(f"{base}/api", ["k"], "tests", attempts=1)
+    got = [client._download_blocking(f"{base}/f{i}", tmp_path / f"{i}.bin", "ref", None)[:2]
+           for i in range(3)]
+    asyncio.run(client.aclose())
+    assert got == [(len(data), hashlib.sha256(data).hexdigest())] * 3
+
+
+def test_a_body_cut_short_is_retried_not_stored(tmp_path: Path) -> None:
+    from ferry.errors import RetriableError
+
+    data = FILES["/f2"]
+    base = _scripted([b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(data) + 10, data)
+                      + b"CLOSE"])
+    client = PracticeHubClient(f"{base}/api", ["k"], "tests", attempts=1)
+    with pytest.raises(RetriableError, match="file download failed"):
+        client._download_blocking(f"{base}/f", tmp_path / "f.bin", "ref", None)
+    asyncio.run(client.aclose())
+    assert not list(tmp_path.iterdir()) and client.stats.network_errors == 1

@@ -235,17 +235,21 @@ def _read_head(conn: _Conn) -> tuple[int, int, dict[str, str]]:
         return status, 1 if parts[0] == "HTTP/1.1" else 0, headers
 
 
+def _closes(minor: int, headers: dict[str, str]) -> bool:
+    """Whether the connection closes after this answer (http.client's rules)."""
+    tokens = headers.get("connection", "").lower()
+    if minor == 1:
+        return "close" in tokens
+    return not ("keep-alive" in tokens or headers.get("keep-alive")
+                or "keep-alive" in headers.get("proxy-connection", "").lower())
+
+
 def _read_answer(conn: _Conn, method: str) -> tuple[int, dict[str, str], bytes, bool]:
     """One answer read whole: status, headers, body, and whether the connection must close
     after it (http.client's rules: ``Connection: close``, HTTP/1.0 without keep-alive, a body
     delimited by the close)."""
     status, minor, headers = _read_head(conn)
-    tokens = headers.get("connection", "").lower()
-    if minor == 1:
-        close = "close" in tokens
-    else:
-        close = not ("keep-alive" in tokens or headers.get("keep-alive")
-                     or "keep-alive" in headers.get("proxy-connection", "").lower())
+    close = _closes(minor, headers)
     if status in (204, 304) or status < 200 or method == "HEAD":
         return status, headers, b"", close
     if headers.get("transfer-encoding", "").lower().endswith("chunked"):
@@ -404,23 +408,141 @@ class KeepAliveClient:
             if conn is not None:
                 conn.close()
             raise NetworkError(f"{type(exc).__name__} on {method} {path}") from exc
-        if close:
-            conn.close()
-        else:
-            with self._lock:
-                if len(self._idle) < self.max_idle:
-                    self._idle.append((conn, time.monotonic()))
-                    conn = None  # type: ignore[assignment]
-            if conn is not None:
-                conn.close()
+        self._release(conn, close)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %s", method, path, status)
         return Response(status, headers, content, path)
+
+    def _release(self, conn: _Conn, close: bool) -> None:
+        """An answer read to its end: keep its connection for the next call, or close it."""
+        if not close and not conn.buf:  # bytes past the answer: nothing asked for them
+            with self._lock:
+                if len(self._idle) < self.max_idle:
+                    self._idle.append((conn, time.monotonic()))
+                    return
+        conn.close()
+
+    def stream(self, url: str, *, headers: dict[str, str] | None = None) -> Stream:
+        """``GET url`` with the body left for the caller to read (``Stream.readinto``, into
+        its own buffer: a file's bytes go from the socket to the writer with no copy in
+        between). A kept connection the server closed before answering is replaced once (a
+        GET is safe to send again). ``Stream.close`` gives the connection back."""
+        path = self.prefix + url
+        shown = path.partition("?")[0]
+        if _UNSAFE.search(path):
+            raise ValueError(f"refusing to send a request target with spaces or controls:"
+                             f" GET {shown}")
+        head = self._head
+        if headers:
+            if any(_UNSAFE_VALUE.search(f"{k}{v}") for k, v in headers.items()):
+                raise ValueError("a header name or value holds a line break or control"
+                                 " character")
+            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
+        message = b"GET %s HTTP/1.1\r\n%s\r\n" % (path.encode(), head)
+        while True:
+            conn = self._connection()
+            kept = conn is not None
+            try:
+                if conn is None:
+                    conn = self._connect()
+                conn.sock.sendall(message)
+                status, minor, fields = _read_head(conn)
+            except (OSError, _BadAnswer, ValueError) as exc:
+                if conn is not None:
+                    conn.close()
+                if kept and not isinstance(exc, TimeoutError):
+                    continue  # closed while idle, unseen: a new connection, once
+                raise NetworkError(f"{type(exc).__name__} on GET {shown}") from exc
+            break
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("GET %s -> %s", shown, status)
+        return Stream(self, conn, status, fields, _closes(minor, fields), shown)
 
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
         for conn, _ in idle:
+            conn.close()
+
+
+class Stream:
+    """An answer whose body the caller reads (``KeepAliveClient.stream``): ``status_code``,
+    ``headers`` (keyed in lower case), ``readinto(view)`` (bytes put in ``view``; 0 at the
+    end of the body, which may be cut short only by raising ``NetworkError``) and ``close``
+    (the connection is kept when the body was read to its end and the server keeps it)."""
+
+    def __init__(self, client: KeepAliveClient, conn: _Conn, status: int,
+                 headers: dict[str, str], close: bool, path: str) -> None:
+        self.status_code, self.headers, self.path = status, headers, path
+        self._client, self._conn, self._close = client, conn, close
+        self._done = False
+        self._left = 0  # bytes left: of the body (a length) or of the current chunk
+        self._mode = "none" if status in (204, 304) or status < 200 else \
+            "chunked" if headers.get("transfer-encoding", "").lower().endswith("chunked") \
+            else "length" if headers.get("content-length") is not None else "close"
+        if self._mode == "length":
+            self._left = int(headers["content-length"])
+            if self._left < 0:
+                raise NetworkError(f"a negative content-length on GET {path}")
+        if self._mode == "close":
+            self._close = True
+        self._chunks = 0
+        if self._mode == "none" or (self._mode == "length" and not self._left):
+            self._done = True
+
+    def readinto(self, view: memoryview) -> int:
+        if self._done or not len(view):
+            return 0
+        try:
+            if self._mode == "chunked":
+                return self._chunked(view)
+            n = self._into(view if self._mode == "close" else view[:self._left])
+            if self._mode == "close":
+                self._done = not n
+                return n
+            if not n:
+                raise _BadAnswer("the server closed the connection mid-answer")
+            self._left -= n
+            self._done = not self._left
+            return n
+        except (OSError, _BadAnswer, ValueError) as exc:
+            self._close = True
+            raise NetworkError(f"{type(exc).__name__} reading GET {self.path}") from exc
+
+    def _into(self, view: memoryview) -> int:
+        buf = self._conn.buf
+        if buf:
+            n = min(len(view), len(buf))
+            view[:n] = buf[:n]
+            del buf[:n]
+            return n
+        return self._conn.sock.recv_into(view)
+
+    def _chunked(self, view: memoryview) -> int:
+        conn = self._conn
+        while not self._left:
+            if self._chunks and _exactly(conn, 2) != b"\r\n":
+                raise _BadAnswer("a chunk not ended by CRLF")
+            size = int(_line(conn).split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while _line(conn):  # trailer fields, up to the empty line
+                    pass
+                self._done = True
+                return 0
+            self._left, self._chunks = size, self._chunks + 1
+        n = self._into(view[:self._left])
+        if not n:
+            raise _BadAnswer("the server closed the connection mid-answer")
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        if self._conn is None:
+            return
+        conn, self._conn = self._conn, None  # type: ignore[assignment]
+        if self._done:
+            self._client._release(conn, self._close)
+        else:  # a refusal's body, a download given up: never reuse what is left unread
             conn.close()
 
 

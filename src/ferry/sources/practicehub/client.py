@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import functools
-import http.client
 import os
 import ssl
 import threading
@@ -40,6 +39,7 @@ from urllib.parse import urlsplit
 
 from ferry.connectors.http import (
     KeepAliveClient,
+    NetworkError,
     Response,
     acall_with_retry,
     loads,
@@ -436,28 +436,28 @@ class PracticeHubClient:
             self._files = Links(self._timeout, _tls_context)
         try:
             response = self._files.get(target, headers)
-        except (http.client.HTTPException, OSError) as exc:
+        except NetworkError as exc:
             self.stats.network_errors += 1
-            raise RetriableError(f"file download failed: {type(exc).__name__}",
-                                 system=SYSTEM) from None
+            raise RetriableError(f"file download failed: {_cause(exc)}", system=SYSTEM) from None
         try:
-            if response.status in (401, 403):
+            status = response.status_code
+            if status in (401, 403):
                 raise Expired()
-            if response.status == 404:
+            if status == 404:
                 raise RecordError(ref, "url", "file content not found at the source",
                                   system=SYSTEM)
-            if response.status == 429 or response.status >= 500:
+            if status == 429 or status >= 500:
                 self.stats.server_errors += 1
-                raise RetriableError(f"file server error {response.status}",
-                                     status=response.status, system=SYSTEM)
+                raise RetriableError(f"file server error {status}", status=status,
+                                     system=SYSTEM)
             read = decoded(response)
-            expected = None if read else response.getheader("content-length")
+            expected = None if read else response.headers.get("content-length")
             with FileWriter(dest, codec) as out:
                 try:
                     out.fill_from(read or response.readinto)
-                except (http.client.HTTPException, OSError) as exc:  # cut short, reset, timeout
+                except NetworkError as exc:  # cut short, reset, timeout
                     self.stats.network_errors += 1
-                    raise RetriableError(f"file download failed: {type(exc).__name__}",
+                    raise RetriableError(f"file download failed: {_cause(exc)}",
                                          system=SYSTEM) from None
                 except zlib.error:
                     raise RecordError(ref, "url", "the file's compressed content is corrupt",
@@ -465,7 +465,7 @@ class PracticeHubClient:
                 if expected is not None and int(expected) != out.size:
                     raise RetriableError("file body cut short", system=SYSTEM)
                 out.commit()
-            return out.size, out.sha256, response.getheader("content-type")
+            return out.size, out.sha256, response.headers.get("content-type")
         finally:
             self._files.done(target, response)
 
@@ -530,6 +530,11 @@ class NotFound(FatalError):
 
 class Expired(Exception):
     """A pre-signed link is no longer valid (403)."""
+
+
+def _cause(exc: Exception) -> str:
+    """What went wrong, by its type's name (``NetworkError`` wraps the socket's error)."""
+    return type(exc.__cause__ or exc).__name__
 
 
 @functools.cache
