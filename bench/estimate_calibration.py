@@ -163,8 +163,9 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             rows.append({"step": name, "est_calls": s["calls"], "est_s": s["seconds"],
                          "records": s.get("records", 0),
                          "est_cpu": s.get("cpu_seconds", 0.0), "bound": s.get("bound", ""),
-                         "share": shares[name],
-                         "latency": est["inputs"]["dest_latency_s"], **m})
+                         "share": shares[name], "trip_share": trip_share(trips.get(name)),
+                         "latency": est["inputs"]["dest_latency_s"],
+                         "targets": est["inputs"]["targets"], **m})
     return {"dest": dest, "patients": patients, "time_scale": time_scale, "small": small,
             "source_scale": source_scale, "rows": rows}
 
@@ -220,10 +221,17 @@ def main() -> None:
             h.wait()
 
 
+def trip_share(trip: Any) -> float:
+    """The process's CPU over the wall time of the timed pings: the share a step that sends
+    one call after the other got just before it (0: no ping)."""
+    return min(1.0, trip.cpu_s / trip.wall_s) if trip is not None and trip.wall_s else 0.0
+
+
 def mean(out: dict[str, Any]) -> dict[str, Any]:
     """A run's rows with the CPU averaged over its repeats (``more``)."""
     runs = [out, *out.get("more", [])]
-    rows = [{**r, "cpu": sum(o["rows"][i]["cpu"] for o in runs) / len(runs)}
+    rows = [{**r, "cpu": sum(o["rows"][i]["cpu"] for o in runs) / len(runs),
+             "share": sum(o["rows"][i]["share"] for o in runs) / len(runs)}
             for i, r in enumerate(out["rows"])]
     return {**out, "rows": rows}
 
@@ -232,15 +240,20 @@ def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
     """Fixed CPU and CPU per unit (a call the sandbox logged, or a record the estimate says
     the step carries) per step, from the two sizes (the line through both), and the calls
     the estimate missed (``Limits.overhead`` takes them)."""
+    from ferry.engine.estimate import contention
+
     a = {r["step"]: r for r in small["rows"]}
     print(f"{dest} Limits.cpu = {{")
     for r in big["rows"]:
         s = a[r["step"]]
         u1, u2 = s["calls"] + s["records"], r["calls"] + r["records"]
-        per = max(0.0, (r["cpu"] - s["cpu"]) / (u2 - u1)) if u2 - u1 > 10 else r["cpu"] / u2
-        fixed = max(0.0, r["cpu"] - per * u2)
+        # quiet CPU: each run's CPU less what the machine's contention then added
+        c1, c2 = s["cpu"] / contention(s["share"]), r["cpu"] / contention(r["share"])
+        per = max(0.0, (c2 - c1) / (u2 - u1)) if u2 - u1 > 10 else c2 / u2
+        fixed = max(0.0, c2 - per * u2)
         print(f'    "{r["step"]}": ({fixed:.2f}, {per:.4f}),  # calls missed:'
-              f' {s["calls"] - s["est_calls"]:+.0f}, {r["calls"] - r["est_calls"]:+.0f}')
+              f' {s["calls"] - s["est_calls"]:+.0f}, {r["calls"] - r["est_calls"]:+.0f}'
+              f' (targets {s["targets"]}, {r["targets"]})')
     print("}")
 
 
@@ -251,14 +264,15 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
           f" {a.hogs} CPU hog(s)")
     print(f"{'step':<10} {'calls':>6} {'est':>6} {'est s':>7} {'meas s':>7} {'err%':>5}"
           f" {'cpu s':>6} {'cpu/call ms':>11} {'bound':>6} {'share':>5} {'load':>5}"
-          f" {'before':>6} {'span':>6} {'429':>4} {'est cpu':>7} {'cpu/s':>5}")
+          f" {'before':>6} {'span':>6} {'429':>4} {'est cpu':>7} {'cpu/s':>5} {'trip':>5}")
     for r in out["rows"]:
         err = 100 * (r["est_s"] - r["seconds"]) / max(r["seconds"], 0.001)
         print(f"{r['step']:<10} {r['calls']:>6.0f} {r['est_calls']:>6} {r['est_s']:>7.1f}"
               f" {r['seconds']:>7.1f} {err:>+5.0f} {r['cpu']:>6.2f}"
               f" {1000 * r['cpu'] / max(r['calls'], 1):>11.1f} {r['bound']:>6}"
               f" {r['share']:>5.2f} {r['load']:>5.1f} {r['before']:>6.1f} {r['span']:>6.1f}"
-              f" {r['429']:>4} {r['est_cpu']:>7.2f} {r['cpu'] / max(r['seconds'], 1e-3):>5.2f}")
+              f" {r['429']:>4} {r['est_cpu']:>7.2f} {r['cpu'] / max(r['seconds'], 1e-3):>5.2f}"
+              f" {r.get('trip_share', 0.0):>5.2f}")
 
 
 if __name__ == "__main__":

@@ -31,11 +31,13 @@ from ferry.mapping.model import MappingDoc
 DAY_S = 86_400.0
 FIRST = ("clinic", "practitioner", "patient")  # staged before the load starts
 #: calls a step sends besides its records and schema items (sign-in, listings of users and
-#: fields, describes, one page of each target for the finder): (fixed, per destination object
-#: written). Measured per destination (``Limits.overhead``); these are Pipedrive's
+#: fields, describes, one page of each target for the load's snapshot of live ids): (fixed,
+#: per record or attach map's target, written to or not; ``Limits.per_written``: per object
+#: written). Measured per destination (``Limits.overhead``); these are Pipedrive's (with 6
+#: and 3 targets: the recipe, the test's cut-down map; its sample lists users twice)
 OVERHEAD_DEFAULT: dict[str, tuple[int, int]] = {
-    "prepare": (1, 0), "sample": (4, 1), "load": (5, 1), "reconcile": (3, 0),
-    "rollback": (3, 2)}
+    "prepare": (1, 0), "sample": (4, 1), "load": (3, 1), "reconcile": (3, 0),
+    "rollback": (1, 1)}
 
 #: records per patient in a typical practice (the synthetic practice's proportions)
 PER_PATIENT: dict[str, float] = {
@@ -84,6 +86,16 @@ class Limits:
     schema_calls: tuple[int, int] = (1, 1)
     #: see ``OVERHEAD_DEFAULT``
     overhead: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: calls per update batch of several records: Odoo writes the rows that share their
+    #: values in one ``write`` and the others in one ``load`` (destinations/odoo/writer.py)
+    update_calls: int = 1
+    #: ``overhead`` per object written to (Salesforce: a describe, a lookup, a read-back per
+    #: sObject with records), not per record or attach map's target, listed or not
+    per_written: bool = False
+    #: the sample reads each file back alone, once per attach map of its (source, target)
+    #: pair (Pipedrive read 2 files 4 times, Odoo 2 attachments in 2 reads; Salesforce's
+    #: sample sent the calls of one read per map, measured)
+    file_reads: bool = True
     notes: str = ""
 
     def extra(self, step: str, targets: int) -> int:
@@ -100,7 +112,7 @@ SOURCES: dict[str, Limits] = {
     # the client paces 2 % under the limit (sources/practicehub: pace_margin)
     # 19 resources and the payment methods (sources/practicehub/wire.py RESOURCES)
     "practicehub": Limits("PracticeHub", 1.0, 100, per_key=False, delta_sweep=True, pace=1.02,
-                          lists=20, cpu={"extract": (0.22, 0.0007)},
+                          lists=20, cpu={"extract": (0.14, 0.0002)},
                           notes="1 request/s per account (PracticeHub docs); extra keys help only"
                                 " if the limit is applied per key"),
     "clinic_csv": Limits("CSV export", None, 10_000, latency_s=0.05,
@@ -118,8 +130,8 @@ DESTINATIONS: dict[str, Limits] = {
          "upload": 10, "create:activity": 5},
         # the client's window is 2 s × 1.1 + 30 ms real (destinations/pipedrive/client.py)
         per_key=False, burst=40, pace=1.1, jitter_s=0.03, reset_s=1.0,
-        cpu={"prepare": (0.18, 0.0047), "sample": (0.05, 0.0065), "load": (0.29, 0.0017),
-             "reconcile": (0.20, 0.0006), "rollback": (0.07, 0.0015)},
+        cpu={"prepare": (0.0, 0.0022), "sample": (0.02, 0.0030), "load": (0.07, 0.0007),
+             "reconcile": (0.03, 0.0003), "rollback": (0.03, 0.0005)},
         notes="Growth plan, 1 seat: 60,000 tokens/day per company (30,000 ×"
                              " multiplier × seats); burst 40 requests / 2 s per token"),
     # no per-second limit (only concurrent long calls and the daily allocation): Ferry sends
@@ -127,23 +139,26 @@ DESTINATIONS: dict[str, Limits] = {
     "salesforce": Limits("Salesforce", None, 2000, 200, 100_000,
                          {"create": 1, "update": 1, "delete": 1, "read": 1, "list": 1,
                           "upload": 1}, schema_calls=(2, 1),
-                         cpu={"prepare": (0.11, 0.0044), "sample": (0.10, 0.0058),
-                              "load": (0.23, 0.0021), "reconcile": (0.09, 0.0005),
-                              "rollback": (0.28, 0.0013)},
+                         # (the mean of two fits, 17:56 and 18:01, load 3-6.5)
+                         cpu={"prepare": (0.12, 0.0021), "sample": (0.08, 0.0028),
+                              "load": (0.20, 0.0010), "reconcile": (0.07, 0.0005),
+                              "rollback": (0.06, 0.0011)},
                          # a describe, a lookup and a read-back query per written object
                          # (measured with 3 and 9 of them: the recipe, a cut-down map)
+                         per_written=True, file_reads=False,
                          overhead={"prepare": (15, 0), "sample": (0, 5), "load": (3, 3),
                                    "reconcile": (2, 1), "rollback": (23, 2)},
                          notes="100,000 API requests / 24 h (Enterprise org baseline);"
                                " 200 records per sObject-collection call"),
-    "odoo": Limits("Odoo", 1.0, 500, 100, None, schema_calls=(1, 2),
+    "odoo": Limits("Odoo", 1.0, 500, 100, None, schema_calls=(1, 2), update_calls=2,
                    # per written model: its fields read, a lookup, a read-back (measured
                    # with 5 and 2 of them: the recipe, a cut-down map)
-                   overhead={"prepare": (1, 4), "sample": (7, 4), "load": (3, 4),
-                             "reconcile": (0, 2), "rollback": (23, 5)},
-                   cpu={"prepare": (0.27, 0.0029), "sample": (0.15, 0.0043),
-                        "load": (0.21, 0.0022), "reconcile": (0.10, 0.0007),
-                        "rollback": (0.17, 0.0020)}, notes="no documented limit; Ferry paces 1"
+                   # (per record/attach target: 5 and 2 of them, the recipe and a cut-down map)
+                   overhead={"prepare": (1, 4), "sample": (8, 3), "load": (3, 4),
+                             "reconcile": (3, 1), "rollback": (23, 5)},
+                   cpu={"prepare": (0.0, 0.0023), "sample": (0.0, 0.0042),
+                        "load": (0.06, 0.0019), "reconcile": (0.02, 0.0012),
+                        "rollback": (0.04, 0.0010)}, notes="no documented limit; Ferry paces 1"
                    " call/s by default (destination.requests_per_second), batches of 100"),
 }
 #: how each object lands when no mapping says otherwise: op (create/update/upload/none), object
@@ -256,12 +271,28 @@ def _routes(doc: MappingDoc | None, counts: dict[str, int],
 #: --repeat 2`` (time-scale 2000 so no pacing, Salesforce at 1 as it has none; the mean
 #: process CPU per step of two runs at each end of a line: 20 patients on the recipe, 3 on the
 #: cut-down map of the calibrated test, whose few calls and records show the fixed part;
-#: 6 December 2026, load average 8-15 on 2 cores) per system, in its ``Limits.cpu``; these
-#: (Pipedrive's) serve a system not calibrated. A step is CPU bound when this, at the
-#: machine's share of a core, exceeds its pacing.
+#: 6 December 2026 17:56-18:00 UTC, load average 3-6.5 on 2 cores), each run's CPU divided by
+#: ``contention`` at the share probed as it began: the CPU on a quiet machine. Per system, in
+#: its ``Limits.cpu``; these (Pipedrive's) serve a system not calibrated. A step is CPU bound
+#: when this, at the machine's share of a core, exceeds its pacing.
 CPU_DEFAULT: dict[str, tuple[float, float]] = {
-    "extract": (0.22, 0.0007), "prepare": (0.18, 0.0047), "sample": (0.05, 0.0065),
-    "load": (0.29, 0.0017), "reconcile": (0.20, 0.0006), "rollback": (0.07, 0.0015)}
+    "extract": (0.14, 0.0002), "prepare": (0.0, 0.0022), "sample": (0.02, 0.0030),
+    "load": (0.07, 0.0007), "reconcile": (0.03, 0.0003), "rollback": (0.03, 0.0005)}
+
+
+#: how much more CPU the same work takes on a contended machine, per unit of the core share
+#: lost: fitted by ``bench/estimate_calibration.py --calibrate`` at load 3 (share 0.5-1) the
+#: CPU per unit came out 1.2-1.8 times lower (median 1.5) than fitted at load 8-15 (share
+#: 0.2-0.45), for every destination and step alike (cache and core siblings shared with
+#: other processes, more turns for the GIL): a CPU-second priced at one load did not hold
+#: at the other
+CONTENTION = 0.75
+
+
+def contention(share: float) -> float:
+    """CPU-seconds of work at a core share of ``share``, per CPU-second on a quiet machine
+    (``Limits.cpu`` is quiet CPU)."""
+    return 1.0 + CONTENTION * (1.0 - min(max(share, 0.0), 1.0))
 
 
 def _seconds(calls: int, lim: Limits, keys: int, scale: float = 1.0, busy: float = 0.0
@@ -377,8 +408,11 @@ def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
     """(wall seconds, pacing alone, CPU seconds, what binds) for a step of ``calls`` paced
     calls (and ``unpaced`` ones, e.g. file downloads) carrying ``records``: the fixed CPU runs
     before the first call and after the last; the CPU per unit (a call or a record: a batched
-    call of 200 records costs more than a call of one) runs between the pacing's waits."""
+    call of 200 records costs more than a call of one) runs between the pacing's waits. The
+    CPU is the quiet CPU (``Limits.cpu``) times its ``contention`` at the probed share, run at
+    that share of a core."""
     fixed, per_unit = lim.cpu.get(step, CPU_DEFAULT.get(step, (0.0, 0.0)))
+    fixed, per_unit = fixed * contention(cpu_share), per_unit * contention(cpu_share)
     share = max(cpu_share, 0.01)
     n = calls + unpaced
     cpu_calls = (n + records) * per_unit
@@ -426,6 +460,8 @@ def _writes(routes: list[tuple[str, str, str, str, int]], lim: Limits,
             for chunk, times in ((size, full), (rest, 1 if rest else 0)):
                 rc, rt = _price(lim, dest, "read", target, chunk)
                 calls, tokens = calls + times * rc, tokens + times * rt
+                if chunk > 1:
+                    calls += times * (lim.update_calls - 1)
         out.append({"map": name, "object": obj, "op": op, "target": target, "records": n,
                     "calls": calls, "tokens": tokens})
     return out
@@ -480,10 +516,14 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     in_slice = _writes(_routes(doc, {o: n for o, n in sample_counts.items() if n}, shares),
                        destination, dest, batch_size)
     per_object = _writes(_routes(doc, rest, shares), destination, dest, batch_size)  # the run's
-    targets = {p["target"] for p in full}
+    # the load lists every record or attach map's target, records or not (its snapshot of
+    # live ids, the finder's index): Pipedrive's sample listed 6 objects for 4 written
+    targets = {om.target for om in doc.objects if om.mode in ("record", "attach")} if doc \
+        else {p["target"] for p in full}
+    n_over = len({p["target"] for p in full}) if destination.per_written else len(targets)
     # listings around the writes (measured): users for the owners, the written objects' field
     # lists and one page of each target (the finder's id index); the sample lists users twice
-    load_calls = sum(p["calls"] for p in per_object) + destination.extra("load", len(targets))
+    load_calls = sum(p["calls"] for p in per_object) + destination.extra("load", n_over)
     load_tokens = sum(p["tokens"] for p in per_object)
     full_tokens = sum(p["tokens"] for p in full)
     rate_s = _seconds(load_calls, destination, dest_keys, dest_scale)
@@ -502,16 +542,17 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     n_schema = len(items) if doc else 25
     n_made = sum(i.kind != "activity_type" for i in items) if doc else 25
     prep_calls = n_schema * destination.schema_calls[0] + destination.extra(
-        "prepare", len(targets)) + (len(doc.pipelines) if doc else 0)
+        "prepare", n_over) + (len(doc.pipelines) if doc else 0)
     # records the destination holds afterwards, per object (updates land on existing ones)
     created: Counter[str] = Counter()
     for p in full:
         if p["op"] != "update":
             created[p["target"]] += p["records"]
-    # reconcile lists every target (pages), then reads back each record map's target whole:
-    # a target that several maps write is read once per map
-    recon_calls = destination.extra("reconcile", len(targets)) + sum(max(1, math.ceil(n / max(destination.page_size, 1)))
-                                           for n in created.values())
+    # reconcile lists every target, written to or not (pages), then reads back each record
+    # map's target
+    recon_calls = destination.extra("reconcile", n_over) + sum(
+        max(1, math.ceil(created.get(t, 0) / max(destination.page_size, 1)))
+        for t in targets | set(created))
     recon_tokens = recon_calls * destination.cost("list", "")
     # reconcile reads back each object a record map writes once, 100 ids a read, whatever
     # the number of maps landing in it (engine/reconcile.py; it read once per map before)
@@ -527,8 +568,7 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     for target, n in created.items():
         c, t = _price(destination, dest, "delete", target, n)
         rb_calls, rb_tokens = rb_calls + c, rb_tokens + t
-    rb_calls += n_made * destination.schema_calls[1] + destination.extra("rollback",
-                                                                          len(targets))
+    rb_calls += n_made * destination.schema_calls[1] + destination.extra("rollback", n_over)
     rb_tokens += n_made * destination.cost("delete", "")
     for p in full:  # an updated record is read before it is restored (measured)
         if p["op"] == "update":
@@ -537,10 +577,26 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     # the sample writes its slice for real, then reads back what it wrote
     sample_calls = sum(p["calls"] for p in in_slice)
     sample_tokens = sum(p["tokens"] for p in in_slice)
+    # files written per (source, target): every attach map of that pair reads each back
+    files = Counter({(p["object"], p["target"]): 0 for p in in_slice})
+    for p in in_slice:
+        if p["op"] == "upload":
+            files[(p["object"], p["target"])] += p["records"]
+    attach = [om for om in doc.objects if om.mode == "attach"] \
+        if doc and destination.file_reads else []
     for p in in_slice:  # the diff reads back what each map wrote (a fold: its parents)
+        if p["op"] == "upload" and doc is not None and destination.file_reads:
+            continue
         c, t = _price(destination, dest, "read", p["target"], p["records"])
         sample_calls, sample_tokens = sample_calls + c, sample_tokens + t
-    sample_calls += destination.extra("sample", len(targets))
+    # a file is read back alone, once per attach map of its (source, target) pair, as the
+    # diff finds the file by that pair whichever map uploaded it (Pipedrive's sample read
+    # 2 files 4 times)
+    for om in attach:
+        n = files.get((om.source, om.target), 0)
+        c, t = _price(destination, dest, "read", om.target, 1)
+        sample_calls, sample_tokens = sample_calls + n * c, sample_tokens + n * t
+    sample_calls += destination.extra("sample", n_over)
     d = (destination, dest_keys, dest_scale)
     # (step, system's limits, keys, time-scale, paced calls, unpaced calls, tokens)
     written = sum(p["records"] for p in per_object)
@@ -598,7 +654,7 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
                        "source_keys": source_keys, "dest_keys": dest_keys,
                        "source_limits": source.notes, "destination_limits": destination.notes,
                        "source_scale": source_scale, "dest_scale": dest_scale,
-                       "cpu_share": cpu_share,
+                       "cpu_share": cpu_share, "targets": len(targets),
                        "dest_latency_s": round(destination.latency_s, 4),
                        "sample": dict(sample_counts)},
             "steps": steps, "load_by_object": per_object,
