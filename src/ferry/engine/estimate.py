@@ -446,17 +446,29 @@ def _price(lim: Limits, dest: Destination | None, op: str, target: str, n: int
 
 
 def _writes(routes: list[tuple[str, str, str, str, int]], lim: Limits,
-            dest: Destination | None, batch_size: int = 100) -> list[dict[str, Any]]:
+            dest: Destination | None, batch_size: int = 100,
+            folds: dict[str, tuple[str, str]] | None = None) -> list[dict[str, Any]]:
     """Calls per way records land. Updates go to the writer ``batch_size`` rows at a time
     (the project's ``options.batch_size``) and each such chunk first reads its records' current
     values in one read (the before-images rollback restores), priced as the destination reads
-    that many ids (Pipedrive: one list call by ids, Salesforce: one query per 200)."""
+    that many ids (Pipedrive: one list call by ids, Salesforce: one query per 200).
+
+    ``folds``: each fold map's (parent object, target). The load sends one update per parent
+    for every fold map into it, after the last map (engine/load.py): the first map of a
+    group carries the group's calls, for as many parents as its largest map."""
+    folds = folds or {}
+    widest: dict[tuple[str, str], int] = {}
+    for name, _obj, op, _target, n in routes:
+        if op == "update" and name in folds:
+            widest[folds[name]] = max(widest.get(folds[name], 0), n)
     out = []
     for name, obj, op, target, n in routes:
-        calls, tokens = _price(lim, dest, op, target, n)
-        if op == "update":
+        group = folds.get(name) if op == "update" else None
+        sent = n if group is None else widest.pop(group, 0)
+        calls, tokens = _price(lim, dest, op, target, sent)
+        if op == "update" and sent:
             size = max(batch_size, 1)
-            full, rest = divmod(n, size)
+            full, rest = divmod(sent, size)
             for chunk, times in ((size, full), (rest, 1 if rest else 0)):
                 rc, rt = _price(lim, dest, "read", target, chunk)
                 calls, tokens = calls + times * rc, tokens + times * rt
@@ -509,13 +521,17 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     first_s = _seconds(sum(c for o, c in pages.items() if o in FIRST), source,
                        source_keys, source_scale)
     routes = _routes(doc, counts, shares)
-    full = _writes(routes, destination, dest, batch_size)  # the whole migration, as if no sample ran
+    folds = {om.name: (om.parent.object, om.target) for om in doc.objects
+             if om.mode == "fold" and om.parent is not None} if doc else {}
+    # the whole migration, as if no sample ran
+    full = _writes(routes, destination, dest, batch_size, folds)
     if sample_counts is None:
         sample_counts = _slice(counts, sample_size)
     rest = {o: max(0, n - sample_counts.get(o, 0)) for o, n in counts.items()}
     in_slice = _writes(_routes(doc, {o: n for o, n in sample_counts.items() if n}, shares),
-                       destination, dest, batch_size)
-    per_object = _writes(_routes(doc, rest, shares), destination, dest, batch_size)  # the run's
+                       destination, dest, batch_size, folds)
+    per_object = _writes(_routes(doc, rest, shares), destination, dest, batch_size,
+                         folds)  # the run's
     # the load lists every record or attach map's target, records or not (its snapshot of
     # live ids, the finder's index): Pipedrive's sample listed 6 objects for 4 written
     targets = {om.target for om in doc.objects if om.mode in ("record", "attach")} if doc \
