@@ -5,7 +5,7 @@ worth comparing when the two run minutes apart under the same load. This starts 
 PracticeHub + Odoo pair (limits divided away, file links living 10 real minutes), keeps the
 unextracted project folder, and then runs ``tests/engine/driver.py extract`` in a child, on a
 fresh copy of that folder each time, with ``PYTHONPATH`` at each tree's ``src`` in turn
-(A B A B …). CPU is the child's (``wait4``: user + sys, start-up included); the emulators run
+(A B A B …). CPU is the child's (its rusage: user + sys, start-up included); the emulators run
 here, in the parent. Each row carries the load average.
 
     .venv/bin/python bench/extract_ab.py --a /tmp/base/src --b src --patients 1000 --rounds 2
@@ -38,6 +38,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--fast-scale", type=float, default=1e6)
+    ap.add_argument("--bytecode", action="store_true",
+                    help="let the children cache bytecode (a prefix per tree, filled by an"
+                         " untimed first run of each), as an installed Ferry has its .pyc; by"
+                         " default this machine's PYTHONDONTWRITEBYTECODE=1 makes every run"
+                         " compile Ferry from source")
     ap.add_argument("--threads", action="store_true",
                     help="also print each thread's CPU (by thread name; a download thread's"
                          " as it ends)")
@@ -63,12 +68,15 @@ def main() -> None:
         print(f"{'run':>4} {'tree':>4} {'records':>8} {'files':>6} {'wall s':>7} {'CPU s':>6}"
               f" {'rec/CPU-s':>9} {'load':>5}", flush=True)
         _child_cpu()  # from here on, the drivers' CPU alone
-        for i in range(args.rounds):
+        for i in range(-1 if args.bytecode else 0, args.rounds):
             for label, src in (("a", args.a), ("b", args.b)):
                 project = pair.project.root
                 shutil.rmtree(project)
                 shutil.copytree(template, project)
                 child_env = {**env, "PYTHONPATH": str(Path(src).resolve())}
+                if args.bytecode:
+                    child_env.pop("PYTHONDONTWRITEBYTECODE", None)
+                    child_env["PYTHONPYCACHEPREFIX"] = str(work / f"pycache-{label}")
                 cmd = [sys.executable, *([__file__, "--thread-cpu"] if args.threads else []),
                        str(ROOT / "tests" / "engine" / "driver.py"), "extract", str(project)]
                 prof = work / f"{label}{i}.prof"
@@ -87,6 +95,8 @@ def main() -> None:
                 line = [ln for ln in proc.stdout.decode().splitlines() if ln.startswith("{")]
                 res = json.loads(line[-1])
                 recs = int(res.get("records", 0))
+                if i < 0:
+                    continue  # the bytecode caches' first run: not counted
                 print(f"{i + 1:>4} {label:>4} {recs:>8} {res.get('files', 0):>6} {wall:>7.1f}"
                       f" {cpu:>6.2f} {recs / cpu:>9.0f} {os.getloadavg()[0]:>5.1f}",
                       flush=True)
