@@ -40,6 +40,8 @@ def main() -> None:
     ap.add_argument("--fast-scale", type=float, default=1e6)
     ap.add_argument("--py-spy", default="", metavar="FILE",
                     help="also run the last tree's load once under py-spy (raw folded stacks)")
+    ap.add_argument("--all-cpu", action="store_true",
+                    help="py-spy samples C code that released the GIL too (not only GIL holders)")
     args = ap.parse_args()
 
     from setup_pair import subprocess_env
@@ -96,7 +98,8 @@ def main() -> None:
             shutil.copytree(kept, root)
             odoo.holder["db"] = fresh()
             tenv = dict(env, PYTHONPATH=trees[-1])
-            subprocess.run(["py-spy", "record", "--gil", "-r", "200", "-f", "raw", "-o",
+            subprocess.run(["py-spy", "record", *([] if args.all_cpu else ["--gil"]), "-r",
+                            "200", "-f", "raw", "-o",
                             args.py_spy, "--", sys.executable,
                             str(ROOT / "tests" / "engine" / "driver.py"), "load", str(root)],
                            env=tenv, check=True, stdout=subprocess.DEVNULL)
