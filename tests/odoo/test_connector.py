@@ -585,6 +585,27 @@ def test_a_group_of_uploads_takes_one_search_and_one_create(
                                ("c.txt", int(qid), "[ferry-id:d5]", b"gamma")]
 
 
+def test_the_price_of_uploads_is_the_calls_a_group_sends(
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``cost("upload")`` (what ``ferry estimate`` and the dry run price) counts a group's
+    search and create, not two calls per file: it said 12 calls for 6 files sent in 2."""
+    from ferry.connectors.base import FileUpload
+
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path)
+    [p] = dest.create("res.partner", [{"name": "Files"}])
+    files = []
+    for i in range(6):
+        (tmp_path / f"{i}.txt").write_bytes(f"body {i}".encode())
+        files.append(FileUpload("res.partner", p.dest_id or "", tmp_path / f"{i}.txt",
+                                f"{i}.txt", "text/plain", {"_source_id": f"d{i}"}))
+    dest.fields_meta("ir.attachment")  # once per model and process, priced per target
+    dest.rpc.calls.clear()
+    assert all(r.ok for r in dest.upload_many(files))
+    assert dest.cost("upload", "ir.attachment", len(files)).calls == sum(
+        dest.rpc.calls.values()) == 2, dest.rpc.calls
+
+
 def test_a_group_of_uploads_retried_after_a_lost_answer_is_not_duplicated(
         odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A group's create whose answer was lost after Odoo committed it (a cut-short body) is

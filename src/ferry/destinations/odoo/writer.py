@@ -174,8 +174,9 @@ class OdooDestination(Destination):
     def cost(self, op: str, object_name: str, n: int) -> Cost:
         """Calls for ``op`` on ``n`` records (the estimate's prices): reads by ids 500 a call;
         updates a batch a call (``load`` by database id); a delete searches which ids still
-        exist (500 a call), then unlinks a batch at a time; an upload looks for a copy already
-        there first."""
+        exist (500 a call), then unlinks a batch at a time; uploads go ``upload_group`` files
+        at a time, one search for the group's copies already there and one create (one per
+        32 MiB of files: not counted)."""
         if n <= 0:
             return Cost(0)
         if op in ("read", "find"):
@@ -185,7 +186,7 @@ class OdooDestination(Destination):
         if op == "delete":
             return Cost(-(-n // 500) + -(-n // self.batch_size))
         if op == "upload":
-            return Cost(2 * n)
+            return Cost(2 * -(-n // max(self.capabilities.upload_group, 1)))
         return super().cost(op, object_name, n)
 
     def rate(self) -> RateInfo:
