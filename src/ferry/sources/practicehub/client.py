@@ -24,6 +24,7 @@ Why it looks like this:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import email.utils
 import functools
 import os
@@ -98,8 +99,12 @@ class _IoThread:
     than an interval after it: a 429 the pacing did not deserve. Here nothing but I/O runs.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, senders: int) -> None:
         self.loop = asyncio.new_event_loop()
+        # the blocking GETs of ``KeepAliveClient``: one thread per request the pacing lets be
+        # in flight at once (a key each with per-key limits, and the pages fetched ahead)
+        self.senders = concurrent.futures.ThreadPoolExecutor(senders, "practicehub-api")
+        self.loop.set_default_executor(self.senders)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
                                        name="practicehub-io")
         self.thread.start()
@@ -177,7 +182,7 @@ class PracticeHubClient:
     @property
     def _io(self) -> _IoThread:
         if self._io_thread is None:
-            self._io_thread = _IoThread()
+            self._io_thread = _IoThread(len(self.keys) + 5)  # + the most pages prefetched
         return self._io_thread
 
     @property
