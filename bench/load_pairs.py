@@ -40,6 +40,11 @@ def main() -> None:
     ap.add_argument("--fast-scale", type=float, default=1e6)
     ap.add_argument("--py-spy", default="", metavar="FILE",
                     help="also run the last tree's load once under py-spy (raw folded stacks)")
+    ap.add_argument("--bytecode", action="store_true",
+                    help="the loads read cached bytecode (a prefix per tree, compiled before the"
+                         " first round, untimed), as an installed Ferry has its .pyc; by default"
+                         " this machine's PYTHONDONTWRITEBYTECODE=1 makes every load compile"
+                         " Ferry from source (about 0.35 CPU-s of a load)")
     ap.add_argument("--all-cpu", action="store_true",
                     help="py-spy samples C code that released the GIL too (not only GIL holders)")
     args = ap.parse_args()
@@ -80,13 +85,25 @@ def main() -> None:
         shutil.copytree(root, kept)
         trees = [str(Path(t).resolve()) for t in args.trees]
         print(f"{args.patients} patients, {records} records; trees: {trees}")
+
+        def tree_env(i: int, tree: str) -> dict[str, str]:
+            out = dict(env, PYTHONPATH=tree)
+            if args.bytecode:
+                out.pop("PYTHONDONTWRITEBYTECODE", None)
+                out["PYTHONPYCACHEPREFIX"] = str(work / f"pycache-{i}")
+            return out
+
+        if args.bytecode:
+            for i, tree in enumerate(trees):
+                subprocess.run([sys.executable, "-m", "compileall", "-q", tree],
+                               env=tree_env(i, tree), check=True)
         for rnd in range(args.rounds):
             order = trees if rnd % 2 == 0 else trees[::-1]
             for tree in order:
                 shutil.rmtree(root)
                 shutil.copytree(kept, root)
                 odoo.holder["db"] = fresh()
-                tenv = dict(env, PYTHONPATH=tree)
+                tenv = tree_env(trees.index(tree), tree)
                 r = run_child("load", root, tenv)
                 t = r["out"].get("totals", {})
                 print(f"round {rnd} {tree}: CPU {r['cpu']:.2f} s, {records / r['cpu']:.0f}"
@@ -97,8 +114,9 @@ def main() -> None:
             shutil.rmtree(root)
             shutil.copytree(kept, root)
             odoo.holder["db"] = fresh()
-            tenv = dict(env, PYTHONPATH=trees[-1])
-            subprocess.run(["py-spy", "record", *([] if args.all_cpu else ["--gil"]), "-r",
+            tenv = tree_env(len(trees) - 1, trees[-1])
+            spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+            subprocess.run([spy, "record", *([] if args.all_cpu else ["--gil"]), "-r",
                             "200", "-f", "raw", "-o",
                             args.py_spy, "--", sys.executable,
                             str(ROOT / "tests" / "engine" / "driver.py"), "load", str(root)],

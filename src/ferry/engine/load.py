@@ -12,12 +12,15 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import json
+import math
 import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from ferry.connectors.base import FileUpload
 from ferry.engine.context import LoadContext, MapStats
@@ -333,7 +336,7 @@ def _folds(ctx: LoadContext, om: ObjectMap) -> Folded:
             values = {k: _typed(v) for k, v in built.payload.items() if k != cm.id_key}
             if values:  # a child with no value folds nothing (its parent may have no row)
                 rows.append((om.name, parent_id, CHILD, b"", s.source_id, store.codec.encode(
-                    json.dumps({"o": order, "v": values}, default=str).encode())))
+                    _child_json({"o": order, "v": values}))))
             st.folded += 1
             st.plan["fold"] += 1
             maps.append((om.source, s.source_id, f"{parent_target}#{om.name}", parent_id))
@@ -385,6 +388,34 @@ def _typed(value: Any) -> Any:
     if isinstance(value, Decimal):
         return {"$n": str(value)}
     return value
+
+
+def _plain(value: Any) -> bool:
+    """Whether orjson writes ``value`` as ``json.dumps(value, default=str)`` reads back: JSON's
+    own types only (no NaN, which orjson writes as null; no datetime, which it writes with a
+    "T" where ``str`` has a space; no enum, which it writes by value)."""
+    t = value.__class__
+    if t is str or t is int or t is bool or value is None:
+        return True
+    if t is float:
+        return math.isfinite(value)
+    if t is dict:
+        return all(k.__class__ is str and _plain(v) for k, v in value.items())
+    if t is list or t is tuple:
+        return all(_plain(v) for v in value)
+    return False
+
+
+def _child_json(doc: dict[str, Any]) -> bytes:
+    """A folded child's row as JSON: orjson when its values are plain (``json.dumps`` with a
+    ``default`` builds an encoder per call: 3.6 % of a 300-patient Odoo load's samples), the
+    standard library otherwise. Both read back the same through ``fold_values``."""
+    if _plain(doc):
+        try:
+            return orjson.dumps(doc)
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits, a lone surrogate
+            pass
+    return json.dumps(doc, default=str).encode()
 
 
 def _decode(text: str) -> Any:
