@@ -41,10 +41,10 @@ def main() -> None:
     ap.add_argument("--py-spy", default="", metavar="FILE",
                     help="also run the last tree's load once under py-spy (raw folded stacks)")
     ap.add_argument("--bytecode", action="store_true",
-                    help="the loads read cached bytecode (a prefix per tree, compiled before the"
-                         " first round, untimed), as an installed Ferry has its .pyc; by default"
+                    help="the loads read cached bytecode (a prefix per tree, filled by an untimed"
+                         " first load), as an installed Ferry has its .pyc; by default"
                          " this machine's PYTHONDONTWRITEBYTECODE=1 makes every load compile"
-                         " Ferry from source (about 0.35 CPU-s of a load)")
+                         " Ferry from source (9 % of a 300-patient load's py-spy samples)")
     ap.add_argument("--all-cpu", action="store_true",
                     help="py-spy samples C code that released the GIL too (not only GIL holders)")
     args = ap.parse_args()
@@ -93,11 +93,9 @@ def main() -> None:
                 out["PYTHONPYCACHEPREFIX"] = str(work / f"pycache-{i}")
             return out
 
-        if args.bytecode:
-            for i, tree in enumerate(trees):
-                subprocess.run([sys.executable, "-m", "compileall", "-q", tree],
-                               env=tree_env(i, tree), check=True)
-        for rnd in range(args.rounds):
+        # --bytecode: an untimed load per tree first fills its cache (with a prefix set, the
+        # standard library and the venv's packages are compiled into it too, not only Ferry)
+        for rnd in range(-1 if args.bytecode else 0, args.rounds):
             order = trees if rnd % 2 == 0 else trees[::-1]
             for tree in order:
                 shutil.rmtree(root)
@@ -105,6 +103,10 @@ def main() -> None:
                 odoo.holder["db"] = fresh()
                 tenv = tree_env(trees.index(tree), tree)
                 r = run_child("load", root, tenv)
+                if rnd < 0:
+                    print(f"warm-up {tree}: CPU {r['cpu']:.2f} s (compiling included)",
+                          flush=True)
+                    continue
                 t = r["out"].get("totals", {})
                 print(f"round {rnd} {tree}: CPU {r['cpu']:.2f} s, {records / r['cpu']:.0f}"
                       f" records per CPU-s, load {os.getloadavg()[0]:.1f}"
