@@ -165,6 +165,19 @@ class Source(ABC):
         ``crypto.FileWriter(dest, codec)`` so it reaches the disk already encrypted at rest."""
         raise NotImplementedError(f"{self.name} has no files")
 
+    async def fetch_files(self, documents: list[Document], dests: list[Path],
+                          codec: object = None) -> list[FileInfo | RecordError]:
+        """A page's documents, each to its ``dests`` entry: its ``FileInfo``, or the
+        ``RecordError`` that ``fetch_file`` raised for it (the others are still fetched). A
+        source may fetch them in one worker call; by default, one ``fetch_file`` each."""
+        out: list[FileInfo | RecordError] = []
+        for doc, dest in zip(documents, dests, strict=True):
+            try:
+                out.append(await self.fetch_file(doc, dest, codec))
+            except RecordError as err:
+                out.append(err)
+        return out
+
     def rate(self) -> RateInfo:
         return RateInfo()
 

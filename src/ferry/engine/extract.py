@@ -143,14 +143,16 @@ async def _fetch_files(source: Source, store: StagingStore, page: Page, files_di
                        run_id: str, stats: ExtractStats) -> None:
     """Download each document of the page before the page is staged (so resume refetches
     at most one page of files) and record path, size and checksum on the staged record."""
-    kept = []
+    docs: list[Document] = []
     for rec in page.records:
         assert isinstance(rec, Document)
-        dest = files_dir / f"{rec.source_id}.bin"
-        try:
-            info = await source.fetch_file(rec, dest, store.codec)
-        except RecordError as err:
-            store.skip(run_id, err.ref, err.field, err.reason, "extract-file")
+        docs.append(rec)
+    got = await source.fetch_files(docs, [files_dir / f"{rec.source_id}.bin" for rec in docs],
+                                   store.codec)
+    kept = []
+    for rec, info in zip(docs, got, strict=True):
+        if isinstance(info, RecordError):
+            store.skip(run_id, info.ref, info.field, info.reason, "extract-file")
             kept.append(rec)
             continue
         # at rest, files are as protected as payloads: sources write through ``FileWriter``,

@@ -434,6 +434,20 @@ class PracticeHubClient:
             lambda: asyncio.to_thread(self._download_blocking, url, dest, ref, codec),
             attempts=self.attempts, base=0.5 / self.time_scale)
 
+    def download_many(self, jobs: list[tuple[str, Path, str]], codec: object
+                      ) -> list[tuple[int, str, str | None] | Exception]:
+        """``download`` of each (url, dest, ref) in turn, in the calling (worker) thread: a
+        page's files in one thread hop instead of one hop and retry wrapper each. A file that
+        failed has its exception instead: ``RecordError`` is its answer; ``Expired`` and what
+        is worth retrying are for the caller to fetch again through ``download``."""
+        out: list[tuple[int, str, str | None] | Exception] = []
+        for url, dest, ref in jobs:
+            try:
+                out.append(self._download_blocking(url, dest, ref, codec))
+            except (RecordError, Expired, RetriableError, *network_errors()) as exc:
+                out.append(exc)
+        return out
+
     def _download_blocking(self, url: str, dest: Path, ref: str, codec: object
                            ) -> tuple[int, str, str | None]:
         target, headers = self._redirect.rewrite_url(url)
