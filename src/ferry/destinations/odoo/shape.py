@@ -253,7 +253,10 @@ def _to_odoo(field: str, meta: dict[str, Any], value: Any, row: dict[str, Any],
         if isinstance(value, dt.datetime):
             if value.tzinfo:
                 value = value.astimezone(dt.UTC).replace(tzinfo=None)
-            return value.strftime("%Y-%m-%d %H:%M:%S")
+            # isoformat is the same text at a fraction of strftime's cost (2 % of a 1k Odoo
+            # load's samples); strftime kept where they differ (%Y does not pad years < 1000)
+            return value.isoformat(" ", "seconds") if value.year >= 1000 \
+                else value.strftime("%Y-%m-%d %H:%M:%S")
         if isinstance(value, dt.date):
             return f"{value.isoformat()} 00:00:00"
         return str(value)
