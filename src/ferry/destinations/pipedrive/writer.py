@@ -31,13 +31,14 @@ from ferry.connectors.base import (
     Cost,
     Destination,
     DestUser,
+    FileUpload,
     ObjectInfo,
     Provisioned,
     RateInfo,
     SchemaItem,
     WriteResult,
 )
-from ferry.destinations.pipedrive.batch import run_rows
+from ferry.destinations.pipedrive.batch import Lanes, run_rows
 from ferry.destinations.pipedrive.client import V2_OBJECTS, Ambiguous, PipedriveClient
 from ferry.destinations.pipedrive.finder import MARKED, Finder
 from ferry.destinations.pipedrive.provision import Schema
@@ -75,14 +76,16 @@ class PipedriveDestination(Destination):
         self.max_file_bytes = max_file_bytes
         self.burst = burst
         self.workers = max(1, workers)
-        # per account: the file cap is a setting (Pipedrive documents none)
+        self.lanes = Lanes(self.workers - 1)  # kept between calls (see ``batch``)
+        # per account: the file cap is a setting (Pipedrive documents none); a group of uploads
+        # is one file per lane (``upload_many``)
         self.capabilities = replace(self.capabilities,  # type: ignore[misc]
-                                    max_file_bytes=max_file_bytes)
+                                    max_file_bytes=max_file_bytes, upload_group=self.workers)
 
     capabilities: ClassVar[Capabilities] = Capabilities(
         custom_objects=False, custom_fields=True, pipelines=True, activity_types=True,
         native_upsert=False, soft_delete=True, max_file_bytes=50 * 2**20, batch_create=1,
-        create_group=100, custom_field_style="hash", upload_reads_view=True)
+        create_group=100, custom_field_style="hash", upload_reads_view=True, upload_group=4)
 
     # -- account -------------------------------------------------------------------------------
     def check(self) -> list[CheckItem]:
@@ -232,7 +235,7 @@ class PipedriveDestination(Destination):
             killpoint.reached("after-row", "create", object_name)
             return WriteResult.success(dest_id, created=True)
 
-        return run_rows(one, rows, self.workers)
+        return run_rows(one, rows, self.workers, self.lanes)
 
     def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
                ) -> list[WriteResult]:
@@ -253,7 +256,7 @@ class PipedriveDestination(Destination):
                                  json_body=body, ref=ref, id=int(dest_id))
             return WriteResult.success(dest_id)
 
-        return run_rows(one, rows, self.workers)
+        return run_rows(one, rows, self.workers, self.lanes)
 
     def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]:
         version, template = (("v1", f"/{object_name}s/{{id}}") if object_name in ("note", "file")
@@ -270,7 +273,7 @@ class PipedriveDestination(Destination):
             self.finder.forget(object_name, dest_id)
             return WriteResult.success(dest_id)
 
-        return run_rows(one, dest_ids, self.workers)
+        return run_rows(one, dest_ids, self.workers, self.lanes)
 
     # -- reads ---------------------------------------------------------------------------------
     def _get(self, obj: str, dest_id: str, ref: str) -> dict[str, Any]:
@@ -371,6 +374,20 @@ class PipedriveDestination(Destination):
             self._tag_file(fid, sid, ref)
         return WriteResult.success(fid, created=True)
 
+    def upload_many(self, files: list[FileUpload]) -> list[WriteResult]:
+        """Each file as ``upload`` (two calls), ``workers`` at a time on the row lanes: the
+        engine logs a group's intents and outcomes in one transaction each. Two files of one
+        name on one parent go one after the other: an ambiguous upload adopts the parent's
+        untagged file of its name and size, which must not be the other's, not yet tagged."""
+        names = [(f.parent_object, f.parent_id, f.file_name) for f in files]
+
+        def one(i: int, f: FileUpload) -> WriteResult:
+            return self.upload(f.parent_object, f.parent_id, f.path, f.file_name, f.mime_type,
+                               f.extra)
+
+        workers = self.workers if len(set(names)) == len(names) else 1
+        return run_rows(one, files, workers, self.lanes)
+
     def _tag_file(self, fid: str, sid: str, ref: str) -> None:
         """``POST /files`` takes no description: the tag is a second call (``PUT``)."""
         self.client.call("v1", "PUT", "/files/{id}", ref=ref, id=int(fid),
@@ -426,4 +443,5 @@ class PipedriveDestination(Destination):
             raise FatalError(f"Pipedrive has no object {obj!r}", system="pipedrive")
 
     def close(self) -> None:
+        self.lanes.close()
         self.client.close()
