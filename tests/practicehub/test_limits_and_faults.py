@@ -31,8 +31,11 @@ def test_sandbox_enforces_one_request_per_second_per_account(make_box):
 
 
 def test_paced_reads_never_earn_a_429(make_box):
-    # 200 ms per request: wide enough that a loaded CI box's scheduling jitter is not a breach
-    box = make_box(patients=100, time_scale=5.0)
+    # 500 ms per request, so the sandbox's tolerance is 50 ms of real time (a real account's
+    # is 100 ms at its 1 s interval): at 200 ms (25 ms of tolerance) a request whose arrival
+    # the loaded box delayed past that failed 1 run in 12 at load 4 since the pages went
+    # onto kept-alive connections sent from a thread pool (d1850b6; 0 in 12 before)
+    box = make_box(patients=100, time_scale=2.0)
     src = box.source()
     started = time.monotonic()
     for obj in ("patient", "appointment", "invoice"):
@@ -40,7 +43,7 @@ def test_paced_reads_never_earn_a_429(make_box):
     elapsed = time.monotonic() - started
     requests = src.client.stats.list_requests
     assert src.client.stats.rate_limited == 0 and box.sandbox.api.limiter.refused == 0
-    assert elapsed >= (requests - 1) * 0.2  # the limit is respected, not merely survived
+    assert elapsed >= (requests - 1) * 0.5  # the limit is respected, not merely survived
 
 
 def test_per_key_limits_are_spread_over_keys(make_box):
