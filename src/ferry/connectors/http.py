@@ -358,16 +358,8 @@ class KeepAliveClient:
         # what logs and errors name: never a query string, which a caller may have put in
         # ``url`` (Salesforce's SOQL: values in a WHERE clause)
         path = path.partition("?")[0]
-        if _UNSAFE.search(target):
-            raise ValueError(f"refusing to send a request target with spaces or controls:"
-                             f" {method} {path}")
+        head = self._checked_head(method, target, path, headers)
         body = b""
-        head = self._head
-        if headers:
-            if any(_UNSAFE_VALUE.search(f"{k}{v}") for k, v in headers.items()):
-                raise ValueError("a header name or value holds a line break or control"
-                                 " character")
-            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
         upload = None
         if files is not None:
             (field, (file_name, fh, mime)), = files.items()
@@ -413,6 +405,22 @@ class KeepAliveClient:
             log.debug("%s %s -> %s", method, path, status)
         return Response(status, headers, content, path)
 
+    def _checked_head(self, method: str, target: str, shown: str,
+                      headers: dict[str, str] | None) -> bytes:
+        """The client's header block plus this request's ``headers``, once the target and
+        every header are free of what could split the request (``shown``: the target as
+        errors name it, without its query)."""
+        if _UNSAFE.search(target):
+            raise ValueError(f"refusing to send a request target with spaces or controls:"
+                             f" {method} {shown}")
+        if not headers:
+            return self._head
+        if any(_UNSAFE_VALUE.search(f"{k}{v}") for k, v in headers.items()):
+            raise ValueError("a header name or value holds a line break or control"
+                             " character")
+        return self._head + "".join(f"{k}: {v}\r\n" for k, v in headers.items()
+                                    ).encode("latin-1")
+
     def _release(self, conn: _Conn, close: bool) -> None:
         """An answer read to its end: keep its connection for the next call, or close it."""
         if not close and not conn.buf:  # bytes past the answer: nothing asked for them
@@ -429,15 +437,7 @@ class KeepAliveClient:
         GET is safe to send again). ``Stream.close`` gives the connection back."""
         path = self.prefix + url
         shown = path.partition("?")[0]
-        if _UNSAFE.search(path):
-            raise ValueError(f"refusing to send a request target with spaces or controls:"
-                             f" GET {shown}")
-        head = self._head
-        if headers:
-            if any(_UNSAFE_VALUE.search(f"{k}{v}") for k, v in headers.items()):
-                raise ValueError("a header name or value holds a line break or control"
-                                 " character")
-            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
+        head = self._checked_head("GET", path, shown, headers)
         message = b"GET %s HTTP/1.1\r\n%s\r\n" % (path.encode(), head)
         while True:
             conn = self._connection()
