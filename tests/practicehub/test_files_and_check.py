@@ -15,25 +15,22 @@ from ferry.sandbox.synth import Practice
 from .conftest import read_all
 
 
-def test_files_stream_with_checksum_and_expired_links_refresh(make_box, tmp_path):
-    # /files/{id} (a fresh link) is an assumed endpoint: extended surface
-    # 500 ms at time scale 1000: long enough for a refreshed link to be used on a loaded box
+def expired_links(make_box):
+    """A 12-patient practice's documents read, then four small ones whose listed links have
+    all expired: (box, source, docs, those four). /files/{id} (a fresh link) is an assumed
+    endpoint: extended surface; 500 ms at time scale 1000, long enough for a refreshed link
+    to be used on a loaded box."""
     box = make_box(patients=12, seed=5, file_ttl_s=500.0, surface="extended")
     src = box.source()
     docs, _ = read_all(src, "document")
-    assert docs and not any(d.url for d in docs)  # links are volatile: kept out of records
-    assert set(src._links) == {d.source_id for d in docs}
-    p = Practice(5, 12)
-    want = {d.source_id: p.file_bytes(d) for d in p.iter("document")}
     small = [d for d in docs if (d.size or 0) < 2_000_000][:4]
     time.sleep(0.6)  # every listed link has expired now
+    return box, src, docs, small
 
-    async def fetch_all():
-        out = [await src.fetch_file(d, tmp_path / f"{d.source_id}.bin") for d in small]
-        await src.aclose()
-        return out
 
-    infos = asyncio.run(fetch_all())
+def assert_fetched_with_one_fresh_link_each(box, small, infos, tmp_path):
+    p = Practice(5, 12)  # the generator's own documents, not the extracted ones
+    want = {d.source_id: p.file_bytes(d) for d in p.iter("document")}
     for d, info in zip(small, infos, strict=True):
         content = info.path.read_bytes()
         assert content == want[d.source_id]
@@ -43,30 +40,30 @@ def test_files_stream_with_checksum_and_expired_links_refresh(make_box, tmp_path
     assert not list(tmp_path.glob("*.part"))
 
 
+def test_files_stream_with_checksum_and_expired_links_refresh(make_box, tmp_path):
+    box, src, docs, small = expired_links(make_box)
+    assert docs and not any(d.url for d in docs)  # links are volatile: kept out of records
+    assert set(src._links) == {d.source_id for d in docs}
+
+    async def fetch_all():
+        out = [await src.fetch_file(d, tmp_path / f"{d.source_id}.bin") for d in small]
+        await src.aclose()
+        return out
+
+    assert_fetched_with_one_fresh_link_each(box, small, asyncio.run(fetch_all()), tmp_path)
+
+
 def test_a_pages_files_in_one_call_refresh_expired_links_once(make_box, tmp_path):
     # fetch_files (the extract's path): a page's files in one worker call; a link that expired
     # there is fetched again through fetch_file, with one fresh link, and nothing half-written
-    box = make_box(patients=12, seed=5, file_ttl_s=500.0, surface="extended")
-    src = box.source()
-    docs, _ = read_all(src, "document")
-    p = Practice(5, 12)
-    want = {d.source_id: p.file_bytes(d) for d in p.iter("document")}
-    small = [d for d in docs if (d.size or 0) < 2_000_000][:4]
-    time.sleep(0.6)  # every listed link has expired now
+    box, src, _, small = expired_links(make_box)
 
     async def fetch_all():
         out = await src.fetch_files(small, [tmp_path / f"{d.source_id}.bin" for d in small])
         await src.aclose()
         return out
 
-    infos = asyncio.run(fetch_all())
-    for d, info in zip(small, infos, strict=True):
-        content = info.path.read_bytes()
-        assert content == want[d.source_id]
-        assert info.size == len(content) and info.sha256 == hashlib.sha256(content).hexdigest()
-    refreshed = [e for e in box.pages() if e["resource"].startswith("files/")]
-    assert len(refreshed) == len(small)
-    assert not list(tmp_path.glob("*.part"))
+    assert_fetched_with_one_fresh_link_each(box, small, asyncio.run(fetch_all()), tmp_path)
 
 
 def test_check_passes_and_names_a_wrong_region_or_key(make_box):
