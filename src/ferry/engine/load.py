@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import math
 import tempfile
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -668,28 +667,27 @@ def _upload_group(ctx: LoadContext, writer: Writer, om: ObjectMap,
 
 def _upload_one(ctx: LoadContext, writer: Writer, om: ObjectMap, rec: Record,
                 parent: tuple[str, str], st: MapStats) -> None:
-    attach = om.attach
-    cm = ctx.compiled[om.name]  # names and rendered text come from the map, as the diff reads them
-    name = cm.attach_name(rec, ctx.lookup)
-    mime = rec.mime_type if isinstance(rec, Document) else "text/plain"
-    item = Item(om.source, rec.source_id, {"file_name": name})
-    # plain copies (a rendered record, a decrypted document) live in the project's private
-    # folder, never the shared TMPDIR, and go when the upload returns
-    tmp_dir = ctx.tmp_dir or Path(tempfile.mkdtemp(prefix="ferry-"))  # (a bare context)
-    view = ctx.dest.capabilities.upload_reads_view  # no plain copy on disk: read as it goes
-    if attach is not None and attach.content == "render":
-        text = (cm.render_text(rec, ctx.lookup) or "").encode()
-        opened = nullcontext(PlainView.of_bytes(text, f"{rec.source_id}.txt")) if view \
-            else private_copy(text, tmp_dir, ".txt")
-        mime = "text/plain"
+    if ctx.dest.capabilities.upload_reads_view:  # no plain copy on disk: read as it goes
+        item, f = _upload_view(ctx, om, rec, parent)
+        res = writer.upload(om.target, item, parent[0], parent[1], f.path, f.file_name,
+                            f.mime_type, {"map": om.name})
     else:
-        assert isinstance(rec, Document) and rec.local_path
-        path = Path(rec.local_path)
-        opened = nullcontext(PlainView.of_file(path, ctx.store.codec)) if view \
-            else plain_file(path, ctx.store.codec, tmp_dir)
-    with opened as plain:
-        res = writer.upload(om.target, item, parent[0], parent[1], plain, name, mime,
-                            {"map": om.name})
+        cm = ctx.compiled[om.name]  # names and rendered text come from the map, as the diff reads them
+        name = cm.attach_name(rec, ctx.lookup)
+        item = Item(om.source, rec.source_id, {"file_name": name})
+        # plain copies (a rendered record, a decrypted document) live in the project's private
+        # folder, never the shared TMPDIR, and go when the upload returns
+        tmp_dir = ctx.tmp_dir or Path(tempfile.mkdtemp(prefix="ferry-"))  # (a bare context)
+        if om.attach is not None and om.attach.content == "render":
+            text = (cm.render_text(rec, ctx.lookup) or "").encode()
+            opened, mime = private_copy(text, tmp_dir, ".txt"), "text/plain"
+        else:
+            assert isinstance(rec, Document) and rec.local_path
+            opened = plain_file(Path(rec.local_path), ctx.store.codec, tmp_dir)
+            mime = rec.mime_type
+        with opened as plain:
+            res = writer.upload(om.target, item, parent[0], parent[1], plain, name, mime,
+                                {"map": om.name})
     if res.ok:
         st.uploaded += 1
     else:
