@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,95 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "engine"))
 
 DRIVER = ROOT / "tests" / "engine" / "driver.py"
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (the PHI scan's worker processes among them)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return out
+
+
+def _schedstat(pids: list[int], skip: int = 0) -> dict[tuple[int, int], tuple[int, int]]:
+    """(ns on a core, ns runnable but waiting for one) of every thread of ``pids`` (but the
+    thread ``skip``), from /proc/PID/task/TID/schedstat."""
+    out: dict[tuple[int, int], tuple[int, int]] = {}
+    for p in pids:
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            if int(t) == skip:
+                continue
+            try:
+                with open(f"/proc/{p}/task/{t}/schedstat") as fh:
+                    run, wait, _ = fh.read().split()
+            except (OSError, ValueError):
+                continue
+            out[(p, int(t))] = (int(run), int(wait))
+    return out
+
+
+class WallSampler(threading.Thread):
+    """Where a verb's wall goes: every ``period`` s, the CPU time of Ferry's process tree (the
+    child and its workers) and of this process's threads (the sandboxes' servers: the
+    emulators), and the time each spent runnable but waiting for a core (schedstat).
+
+    Per interval, time when neither ran nor waited for a core is ``max(0, dt - ferry -
+    emulators - their waits)`` (a lower bound: when both ran at once, more of the interval was
+    idle): sleeps, pacing, polling, fsync, lock waits, and the network between them. A thread that ends between two samples loses its last
+    interval (at most ``period`` of its CPU)."""
+
+    def __init__(self, pid: int, period: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.period = pid, period
+        self.stop = threading.Event()
+        self.ferry: dict[tuple[int, int], tuple[int, int]] = {}
+        self.emu: dict[tuple[int, int], tuple[int, int]] = {}
+        self.idle = 0.0
+        self.both = 0.0  # intervals where the two together used more than the interval
+        self.own = 0.0  # this thread's CPU, taken out of the emulators'
+        self.emu0: dict[tuple[int, int], tuple[int, int]] = {}  # each server thread at start
+        self.started_emu = False
+
+    def _sample(self) -> tuple[int, int, int, int]:
+        f = _schedstat(_tree(self.pid))
+        e = _schedstat([os.getpid()], skip=threading.get_native_id())
+        for k, v in e.items():  # the servers' threads outlive the verb: from the first sample
+            self.emu0.setdefault(k, (0, 0) if self.started_emu else v)
+        self.started_emu = True
+        self.ferry.update(f)
+        self.emu.update(e)
+        return (sum(r for r, _ in self.ferry.values()),
+                sum(r - self.emu0[k][0] for k, (r, _) in self.emu.items()),
+                sum(w for _, w in self.ferry.values()),
+                sum(w - self.emu0[k][1] for k, (_, w) in self.emu.items()))
+
+    def run(self) -> None:
+        t, (f, e, wf, we) = time.monotonic(), self._sample()
+        while not self.stop.wait(self.period):
+            t2, (f2, e2, wf2, we2) = time.monotonic(), self._sample()
+            dt, used, queued = t2 - t, (f2 - f + e2 - e) / 1e9, (wf2 - wf + we2 - we) / 1e9
+            self.idle += max(0.0, dt - used - queued)
+            self.both += max(0.0, used - dt)
+            t, f, e, wf, we = t2, f2, e2, wf2, we2
+        self.own = time.thread_time()
+
+    def finish(self) -> dict[str, float]:
+        self.stop.set()
+        self.join()
+        return {"ferry_wait": sum(w for _, w in self.ferry.values()) / 1e9,
+                "emu_wait": sum(w - self.emu0[k][1] for k, (_, w) in self.emu.items()) / 1e9,
+                "idle": self.idle, "overlap": self.both, "own": self.own}
 
 
 def run_child(verb: str, project_root: Path, env: dict[str, str], profile: Path | None = None
@@ -55,7 +145,10 @@ def run_child(verb: str, project_root: Path, env: dict[str, str], profile: Path 
         cmd.append(f"--profile={profile}")
     print(f"  … {verb} started {time.strftime('%H:%M:%S')}, load average"
           f" {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+    emu0 = resource.getrusage(resource.RUSAGE_SELF)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sampler = WallSampler(proc.pid)
+    sampler.start()
     # both pipes drained at once (a thread for stderr), then the child reaped with its rusage
     errs: list[bytes] = []
     reader = threading.Thread(target=lambda: errs.append(proc.stderr.read() if proc.stderr
@@ -67,6 +160,10 @@ def run_child(verb: str, project_root: Path, env: dict[str, str], profile: Path 
     _, status, ru = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - t0
+    split = sampler.finish()
+    emu1 = resource.getrusage(resource.RUSAGE_SELF)
+    # this process's CPU meanwhile: the sandboxes' servers (and the sampler, taken out)
+    emu = (emu1.ru_utime + emu1.ru_stime - emu0.ru_utime - emu0.ru_stime - split.pop("own"))
     if proc.returncode != 0:
         raise SystemExit(f"{verb} failed ({proc.returncode}) after {wall:.0f} s:"
                          f" {err.decode(errors='replace')[-2000:]}")
@@ -74,7 +171,7 @@ def run_child(verb: str, project_root: Path, env: dict[str, str], profile: Path 
     result = json.loads(lines[-1]) if lines else {}
     # the child's own VmHWM: wait4's ru_maxrss includes this (big, sandbox-holding) parent's
     # high-water mark, which Linux carries into the child across fork + exec
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "emu": emu, **split,
             "rss_mb": result.get("vmhwm_mb") or float("nan"), "out": result,
             "load": os.getloadavg()[0]}
 
@@ -155,6 +252,11 @@ def new_pair(work: Path, name: str, dest: str, patients: int, scale: float, seed
     return pair
 
 
+def _split(r: dict[str, Any]) -> str:
+    """The emulators' CPU, the time when neither ran, and the time each waited for a core."""
+    return (f" {r['emu']:>7.1f} {r['idle']:>7.1f} {r['ferry_wait']:>6.1f}/{r['emu_wait']:<6.1f}")
+
+
 def _note(verb: str, out: dict[str, Any]) -> str:
     """Files moved: a bench whose files all failed (an expired link, a spent budget) would
     look fast for the wrong reason."""
@@ -197,9 +299,12 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
     print(f"== engine {'end to end' if args.e2e else 'overhead'}, {args.dest}, sandboxes at"
           f" time_scale={args.fast_scale:g} (limits divided away); figures are the engine"
           f" process alone; load average at start {os.getloadavg()[0]:.1f}", flush=True)
+    print("   wall split: emu = the sandboxes' CPU (this process's threads); idle = time when"
+          " neither ran nor waited for a core (sleeps, pacing, polling, fsync, locks);\n"
+          "   queue = runnable but waiting for a core (Ferry / emulators)", flush=True)
     print(f"{'patients':>8} {'verb':<9} {'records':>8} {'wall s':>8} {'rec/s':>8}"
-          f" {'CPU s':>7} {'rec/CPU-s':>9} {'CPU s/10k':>9} {'peak RSS MB':>11} {'load':>5}",
-          flush=True)
+          f" {'CPU s':>7} {'rec/CPU-s':>9} {'CPU s/10k':>9} {'peak RSS MB':>11} {'load':>5}"
+          f" {'emu s':>7} {'idle s':>7} {'queue F/E s':>13}", flush=True)
     for n in args.patients:
         batch = args.batch_size or (5000 if args.dest == "salesforce" else 0)
         pair = new_pair(work, f"o{n}", args.dest, n, args.fast_scale, args.seed,
@@ -210,7 +315,8 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
             verbs: list[str] = list(E2E) if args.e2e else [
                 "extract", "prepare", *(["scan"] if args.prescan else []), "load",
                 *(["rollback"] if args.rollback else [])]
-            totals = {"wall": 0.0, "cpu": 0.0, "rss": 0.0}
+            totals = {"wall": 0.0, "cpu": 0.0, "rss": 0.0, "emu": 0.0, "idle": 0.0,
+                      "ferry_wait": 0.0, "emu_wait": 0.0}
             for verb in verbs:
                 prof = work / f"{verb}.prof" if verb in args.profile else None
                 used = api_usage(pair) if args.dest == "pipedrive" else None
@@ -219,8 +325,8 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
                     calls, patches, tokens = (b - a for a, b in zip(used, api_usage(pair),
                                                                  strict=True))
                     r["out"]["api"] = f"{calls} requests, {patches} PATCH, {tokens} tokens"
-                totals["wall"] += r["wall"]
-                totals["cpu"] += r["cpu"]
+                for k in ("wall", "cpu", "emu", "idle", "ferry_wait", "emu_wait"):
+                    totals[k] += r[k]
                 totals["rss"] = max(totals["rss"], r["rss_mb"])
                 if verb == "extract":
                     records = int(r["out"].get("records", 0))
@@ -233,14 +339,15 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
                 per_cpu = recs / r["cpu"] if recs and r["cpu"] else 0.0
                 print(f"{n:>8} {verb:<9} {recs:>8} {r['wall']:>8.1f} {rate:>8.0f}"
                       f" {r['cpu']:>7.1f} {per_cpu:>9.0f} {per10k:>9.1f} {r['rss_mb']:>11.0f}"
-                      f" {r['load']:>5.1f}" + _note(verb, r["out"])
+                      f" {r['load']:>5.1f}" + _split(r) + _note(verb, r["out"])
                       + ("  (under cProfile)" if prof else ""), flush=True)
                 if prof is not None:
                     for line in top_functions(prof, args.top):
                         print(f"{'':>10}{line}")
             print(f"{n:>8} {'all':<9} {records:>8} {totals['wall']:>8.1f} {'':>8}"
                   f" {totals['cpu']:>7.1f} {'':>9} {'':>9} {totals['rss']:>11.0f}"
-                  f" {os.getloadavg()[0]:>5.1f}  (wall: {totals['wall'] / 60:.1f} min)",
+                  f" {os.getloadavg()[0]:>5.1f}" + _split(totals)
+                  + f"  (wall: {totals['wall'] / 60:.1f} min)",
                   flush=True)
         finally:
             pair.stop()

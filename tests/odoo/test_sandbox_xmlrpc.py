@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import xmlrpc.client
 from typing import Any
 
@@ -203,8 +204,11 @@ def test_modules_activities_messages_attachments(odoo_factory: Any) -> None:
     assert body == "<p>&lt;b&gt;hi&lt;/b&gt;</p>"  # escaped unless body_is_html
     att = cli("ir.attachment", "create", {"name": "rx.txt", "datas": "aGVsbG8=",
                                           "res_model": "res.partner", "res_id": pid})
-    meta = cli("ir.attachment", "read", [att], fields=["file_size", "mimetype"])[0]
-    assert meta == {"id": att, "file_size": 5, "mimetype": "text/plain"}
+    meta = cli("ir.attachment", "read", [att], fields=["file_size", "mimetype", "checksum"])[0]
+    assert meta == {"id": att, "file_size": 5, "mimetype": "text/plain",
+                    "checksum": hashlib.sha1(b"hello").hexdigest()}  # noqa: S324 - Odoo's
+    for bad in ("aGVsbG8", "aGVs bG8=", "aGVsbG8=\n", "ä"):  # not strict base64: refused
+        assert fault(cli, "ir.attachment", "create", {"name": "bad", "datas": bad}).faultCode == 1
     with pytest.raises(xmlrpc.client.ProtocolError) as big:
         cli("ir.attachment", "create", {"name": "big", "datas": "QUFB" * 2000})
     assert big.value.errcode == 413

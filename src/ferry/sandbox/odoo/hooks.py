@@ -9,7 +9,6 @@ existing related model, a currency for monetary, base fields immutable, no type 
 from __future__ import annotations
 
 import ast
-import base64
 import datetime as dt
 import hashlib
 import mimetypes
@@ -67,7 +66,7 @@ def before_create(orm: Orm, model: str, rec: Rec, vals: dict[str, Any], uid: int
             rec["author_id"] = user_partner(orm, uid)
     elif model == "ir.attachment":
         if rec.get("datas"):
-            content = base64.b64decode(rec["datas"])
+            content = orm.binary_content(rec["datas"])
             rec["file_size"] = len(content)
             rec["checksum"] = hashlib.sha1(content).hexdigest()  # noqa: S324 - Odoo's own
             if os.environ.get(DROP_FILE_CONTENT):

@@ -10,7 +10,6 @@ conversion), missing records ``MissingError``, group rules ``AccessError``.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import re
@@ -20,6 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from html import escape, unescape
 from typing import Any
+
+import pybase64
 
 from ferry.sandbox.odoo.domain import Evaluator, fast, mentions, normalize
 from ferry.sandbox.odoo.exceptions import MissingError, ValidationError, acl, not_null
@@ -45,6 +46,8 @@ class Orm:
         self.admins: set[int] = set()
         self.company_currency = "USD"
         self._undo: list[Callable[[], None]] | None = None
+        #: (base64 text, its bytes) of the binary value ``convert`` decoded last
+        self._decoded: tuple[str, bytes] | None = None
 
     # ------------------------------------------------------------------ infrastructure
     def today(self) -> dt.date:
@@ -133,14 +136,27 @@ class Orm:
             if value is False:
                 return False
             if isinstance(value, xmlrpc.client.Binary):  # bytes sent over XML-RPC
-                return base64.b64encode(value.data).decode()
+                text = pybase64.b64encode(value.data).decode()
+                self._decoded = (text, value.data)
+                return text
             raw = value.encode() if isinstance(value, str) else bytes(value)
             try:
-                base64.b64decode(raw, validate=True)
+                content = pybase64.b64decode(raw, validate=True)
             except (binascii.Error, ValueError):
                 raise binascii.Error("Incorrect padding") from None
-            return raw.decode()
+            text = value if type(value) is str else raw.decode()
+            self._decoded = (text, content)
+            return text
         return value
+
+    def binary_content(self, text: str) -> bytes:
+        """The bytes of a base64 value: those ``convert`` just decoded for it when ``text`` is
+        the value it returned (an attachment's checksum then costs no second decode of a file
+        that may be 90 MB), else decoded now."""
+        cached, self._decoded = self._decoded, None
+        if cached is not None and cached[0] is text:
+            return cached[1]
+        return pybase64.b64decode(text)
 
     def _date(self, value: Any, model: str, name: str) -> Any:
         if value is False:
