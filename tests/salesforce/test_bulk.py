@@ -137,3 +137,20 @@ def test_transient_server_errors_are_retried(sf: Any) -> None:
     assert all(r.ok for r in results)
     assert len(h.records("Contact")) == 150
     assert not any(isinstance(r.error, RetriableError) for r in results)
+
+
+@pytest.mark.parametrize("time_scale", [1.0, 1000.0])
+def test_bulk_polling_is_divided_by_the_time_scale(sf: Any, time_scale: float) -> None:
+    """An emulated org at time scale N is polled N times as often (a bench with the limits
+    divided away slept 0.2-0.5 real seconds per Bulk job); a real org (time scale 1) at the
+    configured interval, growing by 1.6 up to ``poll_max_s``, as before."""
+    h = sf(time_scale=time_scale)
+    dest = h.dest(bulk_threshold=50, poll_initial_s=0.2, poll_max_s=0.3, time_scale=time_scale)
+    dest.ensure(seed_items())
+    slept: list[float] = []
+    dest.bulk.sleep = slept.append  # the back-off between polls, without the waiting
+    rows = [{"Ferry_Source_Id__c": f"p{i}", "LastName": "L"} for i in range(60)]
+    assert all(r.ok for r in dest.create("Contact", rows))
+    # the sandbox answers InProgress at least once before a job completes
+    assert slept and slept == [pytest.approx(min(0.2 * 1.6 ** i, 0.3) / time_scale)
+                               for i in range(len(slept))]

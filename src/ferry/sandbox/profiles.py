@@ -35,7 +35,8 @@ def _salesforce(info: dict[str, Any], time_scale: float, env_prefix: str) -> Pro
     cid, secret = f"{env_prefix}SALESFORCE_CLIENT_ID", f"{env_prefix}SALESFORCE_CLIENT_SECRET"
     return ({"kind": "salesforce", "login_url": c["login_url"], "instance_url": c["instance_url"],
              "auth": "client_credentials", "client_id_env": cid, "client_secret_env": secret,
-             "api_version": c["api_version"], "ca_bundle": c["ca_bundle"]},
+             "api_version": c["api_version"], "ca_bundle": c["ca_bundle"],
+             "time_scale": time_scale},
             {cid: c["client_id"], secret: c["client_secret"]})
 
 

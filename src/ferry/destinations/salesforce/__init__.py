@@ -53,6 +53,9 @@ class Settings(BaseModel):
     poll_initial_s: float = 0.2
     poll_max_s: float = 5.0
     job_timeout_s: float = 3600.0
+    #: divides the Bulk job polling, the retry rounds' pauses and the retry back-off
+    #: (sandboxes, benchmarks: an emulated org at ``time_scale`` N); 1 for a real org
+    time_scale: float = Field(1.0, gt=0)
     #: permission set that grants Ferry's custom objects and fields to the integration user
     permission_set: str = "Ferry_Migration"
     max_file_bytes: int = 2_000_000_000  # multipart ContentVersion limit

@@ -103,7 +103,9 @@ class BulkIngest:
 
     def _wait(self, jid: str) -> dict[str, Any]:
         s = self.client.settings
-        delay, deadline = s.poll_initial_s, time.monotonic() + s.job_timeout_s
+        # the interval a real org is polled at, divided under a time scale (the deadline is
+        # a bound on a stuck job, not a wait: it stays real)
+        delay, deadline = s.poll_initial_s / s.time_scale, time.monotonic() + s.job_timeout_s
         while True:
             info: dict[str, Any] = self.client.request("GET", f"jobs/ingest/{jid}").json()
             if info["state"] in TERMINAL:
@@ -112,7 +114,7 @@ class BulkIngest:
                 self._abort(jid)
                 raise RetriableError(f"bulk job {jid} did not finish in time", system=SYSTEM)
             self.sleep(delay)
-            delay = min(s.poll_max_s, delay * 1.6)
+            delay = min(s.poll_max_s / s.time_scale, delay * 1.6)
 
     def _abort(self, jid: str) -> None:
         try:
@@ -137,7 +139,8 @@ class BulkIngest:
                     for block in resp.iter_bytes(CHUNK):
                         fh.write(block)
 
-        call_with_retry(fetch, attempts=self.client.settings.retries)
+        call_with_retry(fetch, attempts=self.client.settings.retries,
+                        base=0.5 / self.client.settings.time_scale)
         with path.open(newline="", encoding="utf-8") as fh:
             yield from csv.DictReader(fh)
 

@@ -50,7 +50,8 @@ class SalesforceClient:
     def connect(self) -> Token:
         with make_client(self.settings.login_url, verify=self.verify, transport=self.transport,
                          timeout=self.settings.timeout_s) as login:
-            kw: dict[str, Any] = {"attempts": self.settings.retries}
+            kw: dict[str, Any] = {"attempts": self.settings.retries,
+                                  "base": 0.5 / self.settings.time_scale}
             if self._sleep:
                 kw["sleep"] = self._sleep
             self.token = call_with_retry(lambda: fetch_token(self.settings, login), **kw)
@@ -139,7 +140,8 @@ class SalesforceClient:
                 raise_for(response)
             return response
 
-        kw: dict[str, Any] = {"attempts": self.settings.retries}
+        kw: dict[str, Any] = {"attempts": self.settings.retries,
+                              "base": 0.5 / self.settings.time_scale}
         if self._sleep:
             kw["sleep"] = self._sleep
         return call_with_retry(once, **kw)

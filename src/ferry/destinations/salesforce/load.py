@@ -44,7 +44,7 @@ class Loader:
             todo = [i for i in range(n) if _transient(results.get(i))]
             if not todo:
                 break
-            self.bulk.sleep(min(5.0, ROUND_PAUSE_S * 2 ** attempt))
+            self.bulk.sleep(min(5.0, ROUND_PAUSE_S * 2 ** attempt) / self.settings.time_scale)
             results.update(small(todo))
         return [results.get(i) or WriteResult.failure(RetriableError(
             f"row {i} was not processed", system=SYSTEM)) for i in range(n)]
