@@ -152,8 +152,12 @@ def file_bytes(seed: int, doc: Document) -> bytes:
     head = MAGIC.get(ext, b"") + f"ferry-synth {doc.source_id}\n".encode()
     block = Random(mix(seed, int(doc.source_id) if doc.source_id.isdigit() else 0)).randbytes(
         min(65536, max(size, 1)))
-    body = head + block * (size // len(block) + 1)
-    return body[:size]
+    if size <= len(head):
+        return head[:size]
+    # (head + block * n)[:size] in one copy of the body, not three (every download
+    # regenerates its file: ~1 MB per patient through the emulator)
+    reps, rest = divmod(size - len(head), len(block))
+    return b"".join([head, *([block] * reps), block[:rest]])
 
 
 def thread(ctx: Ctx, c: Core) -> list[tuple[Message, Text]]:
