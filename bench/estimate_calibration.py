@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,18 @@ def log(base: str) -> list[dict[str, Any]]:
 
 def calls(base: str) -> int:
     return len(log(base))
+
+
+def threads_ns() -> dict[int, tuple[int, int]]:
+    """Each thread of this process: (ns on a CPU, ns runnable but waiting for one)."""
+    out = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            ran, waited = (task / "schedstat").read_text().split()[:2]
+        except (OSError, ValueError):
+            continue
+        out[int(task.name)] = (int(ran), int(waited))
+    return out
 
 
 def settle_review(path: Path) -> None:
@@ -108,9 +121,16 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             finally:
                 d.close()
             n0 = {b: calls(b) for b in bases}
+            me, th0 = threading.get_native_id(), threads_ns()
             w0, t0, p0 = time.time(), time.monotonic(), time.process_time()
             res = runner.invoke(app, [*args, "-p", root], env={"COLUMNS": "80"}, input="y\n")
             secs, cpu = time.monotonic() - t0, time.process_time() - p0
+            th1 = threads_ns()
+            d = {k: (v[0] - th0.get(k, (0, 0))[0], v[1] - th0.get(k, (0, 0))[1])
+                 for k, v in th1.items()}
+            main_ran, main_wait = d.get(me, (0, 0))
+            other_ran = sum(v[0] for k, v in d.items() if k != me)
+            other_wait = sum(v[1] for k, v in d.items() if k != me)
             ended[0] = time.monotonic()
             # where the time went: before the first call, between first and last, after
             ts = sorted(e["t"] for b in bases for e in log(b)[n0[b]:])
@@ -130,6 +150,14 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
                 raise RuntimeError(f"{name}: {res.output[-2000:]}")
             measured[name] = {"calls": len(ts), "seconds": secs, "cpu": cpu,
                               "load": os.getloadavg()[0], "429": slow,
+                              "main_cpu": main_ran / 1e9, "main_wait": main_wait / 1e9,
+                              "other_cpu": other_ran / 1e9, "other_wait": other_wait / 1e9,
+                              "given": main_ran / max(main_ran + main_wait, 1),
+                              # the thread's CPU before the first call and after the last
+                              # (start-up, reports): the wall time there at the step's share
+                              "edge_cpu": (secs - (ts[-1] - ts[0] if ts else 0.0))
+                              * main_ran / max(main_ran + main_wait, 1) if ts else
+                              main_ran / 1e9,
                               "before": ts[0] - w0 if ts else secs,
                               "span": ts[-1] - ts[0] if ts else 0.0}
             if os.environ.get("CAL_DEBUG"):
@@ -167,9 +195,15 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             est = estimate_project(pair.project, sample_size=sample, cpu_share=shares[name],
                                    trip=trips.get(name), probe=False)
             s = {e["step"]: e for e in est["steps"]}[name]
+            # and at the share the step's thread was given while it ran (as the test does)
+            g = {e["step"]: e for e in estimate_project(
+                pair.project, sample_size=sample, cpu_share=max(m["given"], 0.01),
+                trip=trips.get(name), probe=False)["steps"]}[name]
             rows.append({"step": name, "est_calls": s["calls"], "est_s": s["seconds"],
                          "records": s.get("records", 0),
                          "est_cpu": s.get("cpu_seconds", 0.0), "bound": s.get("bound", ""),
+                         "est_g": g["seconds"], "paced": g["paced_seconds"],
+                         "est_cpu_g": g["cpu_seconds"],
                          "share": shares[name], "trip_share": trip_share(trips.get(name)),
                          "latency": est["inputs"]["dest_latency_s"],
                          "targets": est["inputs"]["targets"], **m})
@@ -237,16 +271,19 @@ def trip_share(trip: Any) -> float:
 def mean(out: dict[str, Any]) -> dict[str, Any]:
     """A run's rows with the CPU averaged over its repeats (``more``)."""
     runs = [out, *out.get("more", [])]
-    rows = [{**r, "cpu": sum(o["rows"][i]["cpu"] for o in runs) / len(runs),
-             "share": sum(o["rows"][i]["share"] for o in runs) / len(runs)}
+    rows = [{**r, **{k: sum(o["rows"][i][k] for o in runs) / len(runs)
+                     for k in ("cpu", "share", "main_cpu", "given", "edge_cpu")}}
             for i, r in enumerate(out["rows"])]
     return {**out, "rows": rows}
 
 
 def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
-    """Fixed CPU and CPU per unit (a call the sandbox logged, or a record the estimate says
-    the step carries) per step, from the two sizes (the line through both), and the calls
-    the estimate missed (``Limits.overhead`` takes them)."""
+    """Fixed CPU, CPU per unit (a call the sandbox logged, or a record the estimate says the
+    step carries) and the CPU at the step's edges (before its first call and after its last:
+    start-up, reports) per step, from the two sizes (the line through both), and the calls
+    the estimate missed (``Limits.overhead`` takes them). The CPU is the step's own thread's
+    (what its wall time waits on; the sandboxes' threads answer as a server would), each
+    run's less what the machine's contention then added."""
     from ferry.engine.estimate import contention
 
     a = {r["step"]: r for r in small["rows"]}
@@ -254,11 +291,12 @@ def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
     for r in big["rows"]:
         s = a[r["step"]]
         u1, u2 = s["calls"] + s["records"], r["calls"] + r["records"]
-        # quiet CPU: each run's CPU less what the machine's contention then added
-        c1, c2 = s["cpu"] / contention(s["share"]), r["cpu"] / contention(r["share"])
+        c1, c2 = s["main_cpu"] / contention(s["given"]), r["main_cpu"] / contention(r["given"])
         per = max(0.0, (c2 - c1) / (u2 - u1)) if u2 - u1 > 10 else c2 / u2
         fixed = max(0.0, c2 - per * u2)
-        print(f'    "{r["step"]}": ({fixed:.2f}, {per:.4f}),  # calls missed:'
+        edges = min(fixed, (s["edge_cpu"] / contention(s["given"])
+                            + r["edge_cpu"] / contention(r["given"])) / 2)
+        print(f'    "{r["step"]}": ({fixed:.3f}, {per:.5f}, {edges:.3f}),  # calls missed:'
               f' {s["calls"] - s["est_calls"]:+.0f}, {r["calls"] - r["est_calls"]:+.0f}'
               f' (targets {s["targets"]}, {r["targets"]})')
     print("}")
@@ -280,6 +318,16 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
               f" {r['share']:>5.2f} {r['load']:>5.1f} {r['before']:>6.1f} {r['span']:>6.1f}"
               f" {r['429']:>4} {r['est_cpu']:>7.2f} {r['cpu'] / max(r['seconds'], 1e-3):>5.2f}"
               f" {r.get('trip_share', 0.0):>5.2f}")
+    print(f"{'step':<10} {'est@given':>9} {'meas s':>7} {'err%':>5} {'given':>5} {'paced':>6}"
+          f" {'estcpu':>6} {'main cpu':>8} {'main wait':>9} {'other cpu':>9} {'other wait':>10}"
+          f" {'blocked':>7}")
+    for r in out["rows"]:
+        err = 100 * (r["est_g"] - r["seconds"]) / max(r["seconds"], 0.001)
+        blocked = r["seconds"] - r["main_cpu"] - r["main_wait"]
+        print(f"{r['step']:<10} {r['est_g']:>9.1f} {r['seconds']:>7.2f} {err:>+5.0f}"
+              f" {r['given']:>5.2f} {r['paced']:>6.1f} {r['est_cpu_g']:>6.2f}"
+              f" {r['main_cpu']:>8.2f} {r['main_wait']:>9.2f} {r['other_cpu']:>9.2f}"
+              f" {r['other_wait']:>10.2f} {blocked:>7.2f}")
 
 
 if __name__ == "__main__":

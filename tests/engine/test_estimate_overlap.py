@@ -1,0 +1,49 @@
+"""How ``ferry estimate`` adds a step's CPU to its pacing (the model alone, no sandbox).
+
+A paced client holds each call until its slot, counted from the previous call's start
+(``connectors.ratelimit.Pacer``): CPU spent between two calls runs inside that wait. Only the
+CPU at a step's edges (start-up before its first call, reports after its last) comes on top.
+Priced as the sum, the calibrated test's Odoo prepare was estimated at 3.9 s where it took
+2.9 s (its 30 calls at 0.1 s each, 0.05 of its 0.14 CPU-s before the first call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ferry.engine.estimate import DESTINATIONS, _step_time, contention
+
+ODOO = DESTINATIONS["odoo"]  # 1 call/s, one call per slot: at time-scale 10, 0.1 s a call
+
+
+def test_cpu_between_paced_calls_hides_in_their_waits() -> None:
+    # 0.5 CPU-s a step, 0.05 of it at the edges; at a full core the 0.45 CPU-s between 30
+    # calls is 15 ms a call, well inside each 0.1 s slot
+    lim = replace(ODOO, cpu={"prepare": (0.5, 0.0, 0.05)})
+    share, k = 1.0, contention(1.0)
+    wall, paced, cpu, bound = _step_time("prepare", 30, lim, 1, 10.0, share)
+    assert bound == "rate"
+    assert abs(paced - 2.9) < 1e-9  # 29 waits of 0.1 s between 30 calls
+    # the pacing, the edges and the last call's CPU, not the pacing plus all the CPU
+    last = (0.5 - 0.05) * k / 30 / share
+    assert abs(wall - (paced + 0.05 * k / share + last)) < 1e-9
+    assert paced + cpu / share - wall > 0.25  # the sum: 0.28 s more
+
+
+def test_cpu_beyond_the_pace_sets_the_time() -> None:
+    # the same step at a twentieth of a core: 0.3 s of CPU between calls, 3 slots' worth, so
+    # the waits are all spent and the CPU alone sets the time (edges included)
+    lim = replace(ODOO, cpu={"prepare": (0.5, 0.0, 0.05)})
+    share = 0.05
+    wall, paced, cpu, bound = _step_time("prepare", 30, lim, 1, 10.0, share)
+    assert bound == "cpu"
+    assert abs(wall - cpu / share) < 1e-6
+    assert wall > paced
+
+
+def test_without_edges_the_fixed_cpu_runs_before_the_calls() -> None:
+    # a system measured without the split (two figures): all of its fixed CPU is start-up,
+    # on top of the pacing, as before
+    lim = replace(ODOO, cpu={"prepare": (0.5, 0.0)})
+    wall, paced, cpu, _ = _step_time("prepare", 30, lim, 1, 10.0, 1.0)
+    assert abs(wall - (paced + cpu)) < 1e-9
