@@ -163,3 +163,42 @@ def test_a_body_cut_short_is_retried_not_stored(tmp_path: Path) -> None:
         client._download_blocking(f"{base}/f", tmp_path / "f.bin", "ref", None)
     asyncio.run(client.aclose())
     assert not list(tmp_path.iterdir()) and client.stats.network_errors == 1
+
+
+def test_a_pages_files_download_two_at_a_time(tmp_path: Path) -> None:
+    """``fetch_files`` keeps two downloads in flight: the store sends one file while Ferry
+    hashes and seals the other (one at a time, the extract's wall was both CPUs' sum). This
+    server answers a file only once a second request is waiting beside it."""
+    from ferry.model.entities import Document
+    from ferry.sources.practicehub.reader import PracticeHubSource
+
+    together = threading.Barrier(2, timeout=5)
+
+    class Paired(_Handler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            together.wait()
+            super().do_GET()
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Paired)
+    srv.mode, srv.accepted = "keep", 0  # type: ignore[attr-defined]
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    client = PracticeHubClient(f"http://127.0.0.1:{port}/api", ["k"], "tests", attempts=1)
+    source = PracticeHubSource(client)
+    docs = [Document(source_id=name[1:], file_name=f"{name[1:]}.bin",
+                     url=f"http://127.0.0.1:{port}{name}?sig=1") for name in FILES]
+
+    async def run() -> list[object]:
+        got = await source.fetch_files(docs, [tmp_path / f"{d.source_id}.bin" for d in docs])
+        await source.aclose()
+        return got
+
+    try:
+        infos = asyncio.run(run())
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert not together.broken
+    assert [(i.size, i.sha256) for i in infos] == _want()  # type: ignore[attr-defined]
+    assert [i.path for i in infos] == [tmp_path / f"{d.source_id}.bin"  # type: ignore[attr-defined]
+                                       for d in docs]

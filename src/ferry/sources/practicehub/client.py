@@ -177,6 +177,7 @@ class PracticeHubClient:
         self._io_thread: _IoThread | None = None
         self._sync: httpx.Client | None = None
         self._files: Links | None = None  # connections of the file downloads (first use)
+        self._files_lock = threading.Lock()  # the download lanes make ``_files`` at once
         self._timeout = timeout
 
     @property
@@ -451,8 +452,9 @@ class PracticeHubClient:
     def _download_blocking(self, url: str, dest: Path, ref: str, codec: object
                            ) -> tuple[int, str, str | None]:
         target, headers = self._redirect.rewrite_url(url)
-        if self._files is None:
-            self._files = Links(self._timeout, _tls_context)
+        with self._files_lock:
+            if self._files is None:
+                self._files = Links(self._timeout, _tls_context)
         try:
             response = self._files.get(target, headers)
         except NetworkError as exc:
