@@ -194,21 +194,6 @@ def find_upload(dest: OdooDestination, parent_object: str, parent_id: str, tag: 
     return str(rows[0]["id"]) if rows else None
 
 
-#: files up to this size are read (decrypted) once into memory for both the checksum and the
-#: upload; larger ones are read twice, a chunk at a time, so memory does not follow their size
-IN_MEMORY_BYTES = 16 * 2**20
-
-
-def _read_once(path: Path | PlainView, size: int) -> tuple[Path | PlainView, str]:
-    """(what to upload, Odoo's checksum): a small file's plain bytes read (decrypted) once into
-    memory for both, where the checksum and the upload each decrypted it (a seventh of the Odoo
-    load's CPU at 1k patients); a larger one read twice, a chunk at a time."""
-    if size > IN_MEMORY_BYTES:
-        return path, _sha1(path)
-    data = path.read_bytes()
-    return PlainView.of_bytes(data, path.name), hashlib.sha1(data).hexdigest()  # noqa: S324
-
-
 def _sha1(path: Path | PlainView) -> str:
     """Odoo's checksum of an attachment, read a chunk at a time."""
     h = hashlib.sha1()  # noqa: S324 - Odoo's own content checksum, not a security use
@@ -304,32 +289,41 @@ def _send_group(dest: OdooDestination, group: list[_File],
                 results: list[WriteResult | None]) -> None:
     # each file's attachment on its record, by its tag or else by name and Odoo's sha1
     # checksum (a retried upload, not a new one): one search for the group's files (a
-    # superset: each file then keeps exactly what its own search found)
-    for f in group:
-        f.path, f.checksum = _read_once(f.path, f.size)
+    # superset by tag or name: each file then keeps exactly what its own search found). A
+    # file's checksum is worked out only when an attachment or a file of the group on the same
+    # record has its name: hashing every file read and decrypted it once more before the
+    # upload (about 1 GB at 1k patients), for a comparison a first load never needs
     tags = sorted({f.tag for f in group if f.tag})
+    names = ["name", "in", sorted({str(f.row["name"]) for f in group})]
     domain: list[Any] = [["res_model", "in", sorted({f.model for f in group})],
                          ["res_id", "in", sorted({f.parent_id for f in group})]]
-    sums = ["checksum", "in", sorted({f.checksum for f in group})]
-    domain += ["|", ["description", "in", tags], sums] if tags else [sums]
+    domain += ["|", ["description", "in", tags], names] if tags else [names]
     rows = dest.rpc.search_read("ir.attachment", domain,
                                 ["description", "name", "checksum", "res_model", "res_id"],
                                 order="id")
+    named: dict[tuple[str, int, str], int] = {}  # files of the group by record and name
+    for f in group:
+        key3 = (f.model, f.parent_id, str(f.row["name"]))
+        named[key3] = named.get(key3, 0) + 1
     sending: list[tuple[int, dict[str, Any], str | None]] = []
     first: dict[tuple[str, int, str, str], int] = {}  # a file sent by this group → its index
     same_as: dict[int, int] = {}
     for f in group:
-        same = [r for r in rows if r.get("res_model") == f.model
-                and _int(r.get("res_id")) == f.parent_id
-                and ((f.tag and r.get("description") == f.tag)
-                     or (r.get("name") == f.row["name"] and r.get("checksum") == f.checksum))]
+        here = [r for r in rows if r.get("res_model") == f.model
+                and _int(r.get("res_id")) == f.parent_id]
+        tagged = [r for r in here if f.tag and r.get("description") == f.tag]
+        namesakes = [r for r in here if r.get("name") == f.row["name"]]
+        if not f.checksum and (namesakes and not tagged
+                               or named[(f.model, f.parent_id, str(f.row["name"]))] > 1):
+            f.checksum = _sha1(f.path)
+        same = [r for r in here if r in tagged
+                or (r in namesakes and r.get("checksum") == f.checksum)]
         if same:
-            tagged = [r for r in same if f.tag and r.get("description") == f.tag]
             results[f.index] = WriteResult.success(str((tagged or same)[0]["id"]),
                                                    created=False)
             continue
         key = (f.model, f.parent_id, str(f.row["name"]), f.checksum)
-        if key in first:
+        if f.checksum and key in first:
             same_as[f.index] = first[key]
             continue
         try:
