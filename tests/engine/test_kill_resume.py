@@ -41,12 +41,13 @@ from .setup_pair import make_pair, subprocess_env
 DRIVER = Path(__file__).with_name("driver.py")
 SEED, PATIENTS = 28, 40
 #: verb, sandbox it talks to, kill points: ("requests", max n) or ("switch", body marker, max n)
+#: (Odoo calls go over JSON-RPC, the default: the method is a JSON string in the body)
 PHASES: list[tuple[str, str, list[tuple[Any, ...]]]] = [
     ("extract", "source", [("requests", 25), ("switch", b"", 20)] * 2),
-    ("prepare", "dest", [("requests", 25), ("switch", b"<string>create</string>", 20)] * 2),
+    ("prepare", "dest", [("requests", 25), ("switch", b'"create"', 20)] * 2),
     # (a run makes about 60 requests since a group of files is one search and one create)
-    ("run", "dest", [("requests", 12), ("switch", b"<string>create</string>", 3)] * 5),
-    ("rollback", "dest", [("requests", 25), ("switch", b"<string>unlink</string>", 3)] * 2),
+    ("run", "dest", [("requests", 12), ("switch", b'"create"', 3)] * 5),
+    ("rollback", "dest", [("requests", 25), ("switch", b'"unlink"', 3)] * 2),
 ]
 
 
@@ -261,7 +262,7 @@ def test_rollback_of_a_killed_run_removes_what_it_wrote(tmp_path: Path) -> None:
             proc = subprocess.Popen([sys.executable, str(DRIVER), "run",
                                      str(pair.project.root)], env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            switch.arm(proc.pid, nth, b"<string>create</string>")
+            switch.arm(proc.pid, nth, b'"create"')
             out, err = proc.communicate(timeout=600)
             switch.disarm()
             assert switch.fired and proc.returncode == -signal.SIGKILL, err[-2000:]

@@ -11,6 +11,7 @@ import pytest
 
 from ferry.connectors.base import SchemaItem
 from ferry.connectors.registry import make_destination
+from ferry.destinations.odoo.rpc import PROTOCOLS
 from ferry.destinations.odoo.writer import OdooDestination
 from ferry.errors import ConfigError, FatalError, RecordError
 from ferry.model.fields import Kind
@@ -240,10 +241,11 @@ def test_batches_bisect_bad_rows_without_leaking_values(odoo_factory: Any,
                ) == 118
 
 
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_transport_faults_never_duplicate(odoo_factory: Any, monkeypatch: pytest.MonkeyPatch,
-                                         tmp_path: Path) -> None:
+                                         tmp_path: Path, protocol: str) -> None:
     odoo = odoo_factory(17)
-    dest = connect(odoo, monkeypatch, tmp_path, batch_size=20)
+    dest = connect(odoo, monkeypatch, tmp_path, batch_size=20, protocol=protocol)
     dest.ensure(schema(accounting=False)[:1])
     odoo.faults("502=0.15,drop=0.1,truncate=0.15,lock=0.1,429=0.05", seed=3)
     rows = [{"name": f"P{i}", "x_ferry_source_id": f"t{i}"} for i in range(200)]
@@ -393,8 +395,9 @@ def test_design_rules_name_what_odoo_does_on_purpose(odoo_factory: Any,
     assert dest.design_rule("res.partner", "name", None, "x") is None
 
 
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_large_upload_streams_the_same_bytes(odoo_factory: Any, monkeypatch: pytest.MonkeyPatch,
-                                            tmp_path: Path) -> None:
+                                            tmp_path: Path, protocol: str) -> None:
     # the file is read and base64-encoded a chunk at a time while the call is sent: chunk
     # boundaries (a multiple of 3 bytes) must join into exactly the file's base64
     import base64
@@ -403,7 +406,7 @@ def test_large_upload_streams_the_same_bytes(odoo_factory: Any, monkeypatch: pyt
     from ferry.destinations.odoo.rpc import FileB64
 
     odoo = odoo_factory(17)
-    dest = connect(odoo, monkeypatch, tmp_path)
+    dest = connect(odoo, monkeypatch, tmp_path, protocol=protocol)
     [p] = dest.create("res.partner", [{"name": "Big file"}])
     content = os.urandom(2 * FileB64.CHUNK + 7)
     doc = tmp_path / "scan.bin"
@@ -416,25 +419,21 @@ def test_large_upload_streams_the_same_bytes(odoo_factory: Any, monkeypatch: pyt
     assert base64.b64decode(row["datas"]) == content
 
 
-@pytest.mark.parametrize("in_memory", [True, False])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_a_stored_file_uploads_decrypted_as_read_without_a_plain_copy(
         odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        in_memory: bool) -> None:
+        protocol: str) -> None:
     """The engine hands Odoo an encrypted stored file as a ``PlainView`` (decrypted as it is
     read, chunk boundaries of the cipher and of base64 apart): the attachment holds the plain
-    bytes, its checksum finds it again, and no plain file is written anywhere. Both ways: a
-    small file decrypted once into memory for checksum and upload, a large one streamed twice."""
+    bytes, its checksum finds it again, and no plain file is written anywhere."""
     import base64
     import os
 
-    from ferry.destinations.odoo import extras
     from ferry.destinations.odoo.rpc import FileB64
     from ferry.model.crypto import FILE_CHUNK, AesGcmCodec, PlainView, encrypt_file
 
-    if not in_memory:
-        monkeypatch.setattr(extras, "IN_MEMORY_BYTES", 0)
     odoo = odoo_factory(17)
-    dest = connect(odoo, monkeypatch, tmp_path)
+    dest = connect(odoo, monkeypatch, tmp_path, protocol=protocol)
     assert dest.capabilities.upload_reads_view
     [p] = dest.create("res.partner", [{"name": "Stored file"}])
     content = os.urandom(FileB64.CHUNK + 3 * FILE_CHUNK + 11)
