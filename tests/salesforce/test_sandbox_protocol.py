@@ -151,3 +151,30 @@ def test_bulk_relationships_polymorphic_and_query_job(sf: Any) -> None:
     rest = raw.get(f"jobs/query/{job['id']}/results",
                    params={"maxRecords": 1, "locator": page.headers["Sforce-Locator"]})
     assert rest.headers["Sforce-Locator"] == "null"
+
+
+def test_a_file_links_to_a_record_once(sf: Any) -> None:
+    """ContentDocumentLink is unique by (document, record), also in an all-or-none batch
+    that rolls back, and a deleted link frees the pair (the check reads an index of the
+    pairs kept by every write, delete and roll-back; it read every link per insert)."""
+    import base64
+
+    h = sf()
+    raw = h.raw()
+    acc = raw.post("sobjects/Account", json={"Name": "Clinic"}).json()["id"]
+    ver = raw.post("sobjects/ContentVersion", json={
+        "PathOnClient": "a.txt", "VersionData": base64.b64encode(b"hi").decode()}).json()["id"]
+    doc = next(r["ContentDocumentId"] for r in h.records("ContentVersion") if r["Id"] == ver)
+    link = {"ContentDocumentId": doc, "LinkedEntityId": acc, "ShareType": "V"}
+    first = raw.post("sobjects/ContentDocumentLink", json=link)
+    assert first.status_code == 201
+    again = raw.post("sobjects/ContentDocumentLink", json=link)
+    assert again.status_code == 400 and again.json()[0]["errorCode"] == "DUPLICATE_VALUE"
+    assert raw.delete(f"sobjects/ContentDocumentLink/{first.json()['id']}").status_code == 204
+    batch = [{"attributes": {"type": "ContentDocumentLink"}, **link},
+             {"attributes": {"type": "Contact"}, "FirstName": "no last"}]
+    out = raw.post("composite/sobjects", json={"allOrNone": True, "records": batch}).json()
+    assert [r["success"] for r in out] == [False, False]  # rolled back: the pair is free
+    assert raw.post("sobjects/ContentDocumentLink", json=link).status_code == 201
+    assert len([r for r in h.records("ContentDocumentLink")
+                if r["LinkedEntityId"] == acc]) == 1

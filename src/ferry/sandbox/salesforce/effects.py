@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ferry.sandbox.salesforce.schema import ObjectDef
-from ferry.sandbox.salesforce.state import Org, now_iso
+from ferry.sandbox.salesforce.state import PAIRS, Org, now_iso, pair_key
 
 if TYPE_CHECKING:
     from ferry.sandbox.salesforce.rules import Dml
@@ -75,21 +75,12 @@ def event_rules(rec: dict[str, Any]) -> None:
                DurationInMinutes=minutes)
 
 
-_PAIRS = {"FieldPermissions": ("ParentId", "Field"),
-          "ObjectPermissions": ("ParentId", "SobjectType"),
-          "PermissionSetAssignment": ("AssigneeId", "PermissionSetId"),
-          "ContentDocumentLink": ("ContentDocumentId", "LinkedEntityId")}
-
-
 def unique_pairs(org: Org, obj: str, rid: str | None, rec: dict[str, Any]) -> None:
-    pair = _PAIRS.get(obj)
+    pair = PAIRS.get(obj)
     if not pair:
         return
-    key = tuple(str(rec.get(p, "")).lower() for p in pair)
-    for other_id, other in org.records[obj].items():
-        if other_id != rid and tuple(str(other.get(p, "")).lower() for p in pair) == key:
-            raise Invalid(err("DUPLICATE_VALUE", f"duplicate value found: {pair[1]}",
-                              pair[1]))
+    if org.pairs.get(obj, {}).get(pair_key(pair, rec), set()) - {rid}:  # (Org.reindex)
+        raise Invalid(err("DUPLICATE_VALUE", f"duplicate value found: {pair[1]}", pair[1]))
     if obj == "FieldPermissions":
         o, _, fname = str(rec["Field"]).partition(".")
         od = org.obj(o)

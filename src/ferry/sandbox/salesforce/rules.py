@@ -35,6 +35,7 @@ _ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 AUDIT = {"createddate", "createdbyid", "lastmodifieddate", "lastmodifiedbyid"}
 MAX_JSON_FILE = 37_500_000  # base64 characters in a JSON ContentVersion body
+GRANTS = {"PermissionSetAssignment", "ObjectPermissions", "FieldPermissions"}
 
 
 class Dml:
@@ -45,6 +46,9 @@ class Dml:
         self.lock_rate, self.rng, self.truncate = lock_rate, rng or random.Random(0), truncate
         self.max_file_bytes = max_file_bytes
         self._vis: dict[tuple[str, bool], dict[str, FieldDef]] = {}
+        #: (object, permission) → granted, worked out once per request as the fields are
+        #: (each row of a bulk job read every grant of the org to find it)
+        self._perms: dict[tuple[str, str], bool] = {}
 
     def fields(self, od: ObjectDef, edit: bool = False) -> dict[str, FieldDef]:
         key = (od.name, edit)
@@ -102,11 +106,22 @@ class Dml:
         except Invalid as e:
             return None, False, [e.error]
         remove(self.org, od.name, rid)
+        self._granted(od)
         return rid, False, []
+
+    def _granted(self, od: ObjectDef) -> None:
+        """A write to a grant (a set's assignment, object or field permissions): what this
+        request may see and do is worked out again."""
+        if od.name in GRANTS:
+            self._vis.clear()
+            self._perms.clear()
 
     # -- internals -------------------------------------------------------------------------
     def _object_perm(self, od: ObjectDef, perm: str) -> None:
-        if not self.org.can_see_object(od, self.user, perm):
+        key = (od.name, perm)
+        if key not in self._perms:
+            self._perms[key] = self.org.can_see_object(od, self.user, perm)
+        if not self._perms[key]:
             raise Invalid(err("INSUFFICIENT_ACCESS_OR_READONLY", f"no {perm} access to"
                               f" {od.name}"))
         if od.queryable_only and perm != "Delete":
@@ -299,6 +314,7 @@ class Dml:
             rec["Id"] = rid
             hooks_before_insert(self, od, rec)
         org.records[od.name][rid] = rec
+        self._granted(od)
         org.reindex(od.name, rid, old, rec)
         if old is None:
             hooks_after_insert(self, od, rec)

@@ -33,6 +33,17 @@ def to18(id15: str) -> str:
     return id15 + suffix
 
 
+#: objects whose rows are unique by a pair of fields (the platform's duplicate rule)
+PAIRS = {"FieldPermissions": ("ParentId", "Field"),
+         "ObjectPermissions": ("ParentId", "SobjectType"),
+         "PermissionSetAssignment": ("AssigneeId", "PermissionSetId"),
+         "ContentDocumentLink": ("ContentDocumentId", "LinkedEntityId")}
+
+
+def pair_key(pair: tuple[str, ...], rec: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(rec.get(p, "")).lower() for p in pair)
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
@@ -63,6 +74,9 @@ class Org:
     window_start: float = 0.0
     next_prefix: int = 0
     index: dict[tuple[str, str], dict[Any, set[str]]] = field(default_factory=dict)
+    #: object → its ``PAIRS`` key (lower-cased values) → record ids: the duplicate check of a
+    #: link or grant looked at every row of its object per insert (quadratic in files)
+    pairs: dict[str, dict[tuple[str, ...], set[str]]] = field(default_factory=dict)
     tooling_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → row
     tooling_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     integration_user: str = ""
@@ -185,6 +199,18 @@ class Org:
                     idx.setdefault(key, set()).add(rid)
                 else:
                     idx.get(key, set()).discard(rid)
+
+        pair = PAIRS.get(obj)
+        if pair:
+            pidx = self.pairs.setdefault(obj, {})
+            for rec, add in ((old, False), (new, True)):
+                if rec is None:
+                    continue
+                pkey = pair_key(pair, rec)
+                if add:
+                    pidx.setdefault(pkey, set()).add(rid)
+                else:
+                    pidx.get(pkey, set()).discard(rid)
 
     def lookup(self, obj: str, fname: str, value: Any) -> set[str]:
         od = self.objects[obj]
