@@ -198,7 +198,7 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             # and at the share the step's thread was given while it ran (as the test does)
             g = {e["step"]: e for e in estimate_project(
                 pair.project, sample_size=sample, cpu_share=max(m["given"], 0.01),
-                trip=trips.get(name), probe=False)["steps"]}[name]
+                trip=trips.get(name), probe=False, answer_share=shares[name])["steps"]}[name]
             rows.append({"step": name, "est_calls": s["calls"], "est_s": s["seconds"],
                          "records": s.get("records", 0),
                          "est_cpu": s.get("cpu_seconds", 0.0), "bound": s.get("bound", ""),
@@ -272,7 +272,8 @@ def mean(out: dict[str, Any]) -> dict[str, Any]:
     """A run's rows with the CPU averaged over its repeats (``more``)."""
     runs = [out, *out.get("more", [])]
     rows = [{**r, **{k: sum(o["rows"][i][k] for o in runs) / len(runs)
-                     for k in ("cpu", "share", "main_cpu", "given", "edge_cpu")}}
+                     for k in ("cpu", "share", "main_cpu", "given", "edge_cpu",
+                               "other_cpu")}}
             for i, r in enumerate(out["rows"])]
     return {**out, "rows": rows}
 
@@ -287,6 +288,7 @@ def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
     from ferry.engine.estimate import contention
 
     a = {r["step"]: r for r in small["rows"]}
+    answer: dict[str, tuple[float, float]] = {}
     print(f"{dest} Limits.cpu = {{")
     for r in big["rows"]:
         s = a[r["step"]]
@@ -299,6 +301,13 @@ def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
         print(f'    "{r["step"]}": ({fixed:.3f}, {per:.5f}, {edges:.3f}),  # calls missed:'
               f' {s["calls"] - s["est_calls"]:+.0f}, {r["calls"] - r["est_calls"]:+.0f}'
               f' (targets {s["targets"]}, {r["targets"]})')
+        o1, o2 = s["other_cpu"] / contention(s["share"]), r["other_cpu"] / contention(r["share"])
+        o_per = max(0.0, (o2 - o1) / (u2 - u1)) if u2 - u1 > 10 else o2 / u2
+        answer[r["step"]] = (max(0.0, o2 - o_per * u2), o_per)
+    print("}")
+    print(f"{dest} Limits.answer = {{")
+    for step, (f, p) in answer.items():
+        print(f'    "{step}": ({f:.3f}, {p:.5f}),')
     print("}")
 
 

@@ -20,8 +20,10 @@ calls still counted, and took 4.0 s where 2.5 s were estimated for a fresh windo
 
 The estimate is the one `ferry estimate` gives for the project (its staged counts, its
 confirmed map), at the CPU share the step's thread was actually given while it ran (the
-kernel's run and run-queue wait times of the thread, ``/proc/thread-self/schedstat``; and,
-for Salesforce, the round trip timed as the step began); each step must take within ±25 % of
+kernel's run and run-queue wait times of the thread, ``/proc/thread-self/schedstat``), the
+threads that answer it (the sandboxes, upload lanes) at the share probed just before it (they
+wake for each call and are given more of a core than the step's thread), and, for Salesforce,
+the round trip timed as the step began; each step must take within ±25 % of
 it (±0.4 s for a step under 1.6 s: ``FLOOR_S``). The share ``ferry estimate`` probes before a
 step is a forecast of the machine's load, which on two cores shared with other test
 processes moved 0.07-0.5 within one step (a reconcile estimated at 1.7 s from a probe of
@@ -160,8 +162,8 @@ def measure(tmp_path: Path, dest_kind: str, case: dict[str, Any]) -> dict[str, R
         # the estimate from the staged counts and the confirmed map (as after `ferry map
         # --confirm`; nothing it reads changed since), at each step's CPU share and round trip
         est = {k: {s["step"]: s for s in estimate_project(
-            pair.project, sample_size=6, cpu_share=v, trip=trips.get(k), probe=False)["steps"]}[k]
-            for k, v in share.items()}
+            pair.project, sample_size=6, cpu_share=v, trip=trips.get(k), probe=False,
+            answer_share=probed[k])["steps"]}[k] for k, v in share.items()}
     table = {k: (est[k]["seconds"], round(v, 1), est[k]["bound"], est[k]["calls"], n_calls[k],
                  round(share[k], 2), round(probed[k], 2), trips[k] if k in trips else None)
              for k, v in measured.items()}

@@ -19,7 +19,7 @@ ODOO = DESTINATIONS["odoo"]  # 1 call/s, one call per slot: at time-scale 10, 0.
 def test_cpu_between_paced_calls_hides_in_their_waits() -> None:
     # 0.5 CPU-s a step, 0.05 of it at the edges; at a full core the 0.45 CPU-s between 30
     # calls is 15 ms a call, well inside each 0.1 s slot
-    lim = replace(ODOO, cpu={"prepare": (0.5, 0.0, 0.05)})
+    lim = replace(ODOO, cpu={"prepare": (0.5, 0.0, 0.05)}, answer={})
     share, k = 1.0, contention(1.0)
     wall, paced, cpu, bound = _step_time("prepare", 30, lim, 1, 10.0, share)
     assert bound == "rate"
@@ -33,7 +33,7 @@ def test_cpu_between_paced_calls_hides_in_their_waits() -> None:
 def test_cpu_beyond_the_pace_sets_the_time() -> None:
     # the same step at a twentieth of a core: 0.3 s of CPU between calls, 3 slots' worth, so
     # the waits are all spent and the CPU alone sets the time (edges included)
-    lim = replace(ODOO, cpu={"prepare": (0.5, 0.0, 0.05)})
+    lim = replace(ODOO, cpu={"prepare": (0.5, 0.0, 0.05)}, answer={})
     share = 0.05
     wall, paced, cpu, bound = _step_time("prepare", 30, lim, 1, 10.0, share)
     assert bound == "cpu"
@@ -44,6 +44,18 @@ def test_cpu_beyond_the_pace_sets_the_time() -> None:
 def test_without_edges_the_fixed_cpu_runs_before_the_calls() -> None:
     # a system measured without the split (two figures): all of its fixed CPU is start-up,
     # on top of the pacing, as before
-    lim = replace(ODOO, cpu={"prepare": (0.5, 0.0)})
+    lim = replace(ODOO, cpu={"prepare": (0.5, 0.0)}, answer={})
     wall, paced, cpu, _ = _step_time("prepare", 30, lim, 1, 10.0, 1.0)
     assert abs(wall - (paced + cpu)) < 1e-9
+
+
+def test_the_answers_cpu_runs_at_the_answering_threads_share() -> None:
+    # the threads that answer the step's (a sandbox in this process, upload lanes) wake for
+    # each call and are given more of a core than the step's thread: an unpaced step whose
+    # thread got 0.07 of a core while a busy loop got 0.14 (load 13) is priced with each
+    # CPU at its own share, not all of it at the step thread's
+    lim = replace(ODOO, rps=None, cpu={"load": (0.1, 0.0, 0.1)}, answer={"load": (0.0, 0.01)})
+    wall, _, cpu, _ = _step_time("load", 10, lim, 1, 1.0, 0.07, answer_share=0.14)
+    k = contention(0.07)
+    assert abs(wall - (0.1 * k / 0.07 + 10 * 0.01 * k / 0.14)) < 1e-9
+    assert abs(cpu - 0.2 * k) < 1e-9

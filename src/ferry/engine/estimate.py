@@ -86,6 +86,11 @@ class Limits:
     #: calls per schema item made (prepare) and removed (rollback): Salesforce grants a new
     #: field's access in a second call; Odoo looks a field up before it unlinks it
     schema_calls: tuple[int, int] = (1, 1)
+    #: the CPU-seconds per step of the threads that answer the step's own (the sandbox's in
+    #: this process, Ferry's upload lanes and page readers): (fixed, per unit). They wake for
+    #: each call and get a core sooner than the step's thread does (the share of a core a busy
+    #: loop is given, ``machine_share``, where the step's thread got half of it at load 13)
+    answer: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: see ``OVERHEAD_DEFAULT``
     overhead: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: calls per update batch of several records: Odoo writes the rows that share their
@@ -114,7 +119,8 @@ SOURCES: dict[str, Limits] = {
     # the client paces 2 % under the limit (sources/practicehub: pace_margin)
     # 19 resources and the payment methods (sources/practicehub/wire.py RESOURCES)
     "practicehub": Limits("PracticeHub", 1.0, 100, per_key=False, delta_sweep=True, pace=1.02,
-                          lists=20, cpu={"extract": (0.22, 0.0007)},
+                          lists=20, cpu={"extract": (0.080, 0.00011, 0.060)},
+                          answer={"extract": (0.101, 0.0)},
                           notes="1 request/s per account (PracticeHub docs); extra keys help only"
                                 " if the limit is applied per key"),
     "clinic_csv": Limits("CSV export", None, 10_000, latency_s=0.05,
@@ -132,8 +138,11 @@ DESTINATIONS: dict[str, Limits] = {
          "upload": 10, "create:activity": 5},
         # the client's window is 2 s × 1.1 + 30 ms real (destinations/pipedrive/client.py)
         per_key=False, burst=40, pace=1.1, jitter_s=0.03, reset_s=1.0,
-        cpu={"prepare": (0.18, 0.0047), "sample": (0.05, 0.0065), "load": (0.29, 0.0017),
-             "reconcile": (0.20, 0.0006), "rollback": (0.07, 0.0015)},
+cpu={"prepare": (0.049, 0.00275, 0.049), "sample": (0.027, 0.00497, 0.027),
+             "load": (0.264, 0.00008, 0.220), "reconcile": (0.083, 0.00024, 0.083),
+             "rollback": (0.043, 0.00043, 0.043)},
+        answer={"prepare": (0.0, 0.00262), "sample": (0.022, 0.00158), "load": (0.022, 0.00123),
+                "reconcile": (0.011, 0.00041), "rollback": (0.019, 0.00113)},
         notes="Growth plan, 1 seat: 60,000 tokens/day per company (30,000 ×"
                              " multiplier × seats); burst 40 requests / 2 s per token"),
     # no per-second limit (only concurrent long calls and the daily allocation): Ferry sends
@@ -141,9 +150,14 @@ DESTINATIONS: dict[str, Limits] = {
     "salesforce": Limits("Salesforce", None, 2000, 200, 100_000,
                          {"create": 1, "update": 1, "delete": 1, "read": 1, "list": 1,
                           "upload": 1}, schema_calls=(2, 1),
-                         cpu={"prepare": (0.11, 0.0044), "sample": (0.10, 0.0058),
-                              "load": (0.23, 0.0021), "reconcile": (0.09, 0.0005),
-                              "rollback": (0.28, 0.0013)},
+                         cpu={"prepare": (0.158, 0.00207, 0.158),
+                              "sample": (0.123, 0.00262, 0.123),
+                              "load": (0.272, 0.00049, 0.112),
+                              "reconcile": (0.080, 0.00036, 0.080),
+                              "rollback": (0.097, 0.00068, 0.069)},
+                         answer={"prepare": (0.001, 0.00371), "sample": (0.022, 0.00215),
+                                 "load": (0.054, 0.00096), "reconcile": (0.031, 0.00023),
+                                 "rollback": (0.069, 0.00099)},
                          # a describe, a lookup and a read-back query per written object
                          # (measured with 3 and 9 of them: the recipe, a cut-down map)
                          per_written=True, file_reads=False,
@@ -157,9 +171,12 @@ DESTINATIONS: dict[str, Limits] = {
                    # (per record/attach target: 5 and 2 of them, the recipe and a cut-down map)
                    overhead={"prepare": (1, 4), "sample": (8, 3), "load": (3, 4),
                              "reconcile": (3, 1), "rollback": (23, 5)},
-                   cpu={"prepare": (0.27, 0.0029), "sample": (0.15, 0.0043),
-                        "load": (0.21, 0.0022), "reconcile": (0.10, 0.0007),
-                        "rollback": (0.17, 0.0020)}, notes="no documented limit; Ferry paces 1"
+                   cpu={"prepare": (0.016, 0.00282, 0.016), "sample": (0.064, 0.00621, 0.064),
+                        "load": (0.202, 0.00071, 0.200), "reconcile": (0.070, 0.00023, 0.070),
+                        "rollback": (0.063, 0.00048, 0.052)},
+                   answer={"prepare": (0.025, 0.00171), "sample": (0.023, 0.00147),
+                           "load": (0.008, 0.00136), "reconcile": (0.024, 0.00011),
+                           "rollback": (0.123, 0.00097)}, notes="no documented limit; Ferry paces 1"
                    " call/s by default (destination.requests_per_second), batches of 100"),
 }
 #: how each object lands when no mapping says otherwise: op (create/update/upload/none), object
@@ -265,20 +282,25 @@ def _routes(doc: MappingDoc | None, counts: dict[str, int],
     return out
 
 
-#: Ferry's CPU per step, in CPU-seconds: (a fixed part: open the project and the store, write
-#: the reports; a part per unit: a call, or a record the step carries, as a batched call of
-#: 200 records costs more than a call of one; on the sandboxes, which answer in the same
-#: process, their share is in it). Fitted by ``bench/estimate_calibration.py --calibrate
-#: --repeat 2`` (time-scale 2000 so no pacing, Salesforce at 1 as it has none; the mean
-#: process CPU per step of two runs at each end of a line: 20 patients on the recipe, 3 on the
-#: cut-down map of the calibrated test, whose few calls and records show the fixed part;
-#: 6 December 2026, load average 8-15 on 2 cores, a core share of about ``FIT_SHARE``) per
-#: system, in its ``Limits.cpu``; these (Pipedrive's) serve a system not calibrated. At
-#: another share the CPU is scaled by ``contention``. A step is CPU bound when this, at the
-#: machine's share of a core, exceeds its pacing.
+#: Ferry's CPU per step, in CPU-seconds of the step's own thread: (a fixed part: open the
+#: project and the store, compile the map, write the reports; a part per unit: a call, or a
+#: record the step carries, as a batched call of 200 records costs more than a call of one;
+#: of the fixed part, what runs at the edges, before the first call and after the last).
+#: ``Limits.answer``: the CPU of the threads that answer it (the sandboxes in this process,
+#: Ferry's own upload lanes and page readers). Fitted by ``bench/estimate_calibration.py
+#: --calibrate --repeat 2`` (time-scale 2000 so no pacing, Salesforce at 1 as it has none; the
+#: mean CPU per step of two runs at each end of a line: 20 patients on the recipe, 3 on the
+#: cut-down map of the calibrated test, whose few calls and records show the fixed part; 6
+#: December 2026 21:05-21:22, load average 11-20 on 2 cores) per system, in its ``Limits.cpu``;
+#: these (Pipedrive's) serve a system not calibrated. At another share the CPU is scaled by
+#: ``contention``. A step is CPU bound when this, at the machine's share of a core, exceeds
+#: its pacing. The process's CPU over the share the step's thread was given (the fit before)
+#: priced every step 25-170 % over at load 13: half of it ran on other threads, which were
+#: given twice that thread's share.
 CPU_DEFAULT: dict[str, tuple[float, ...]] = {
-    "extract": (0.22, 0.0007), "prepare": (0.18, 0.0047), "sample": (0.05, 0.0065),
-    "load": (0.29, 0.0017), "reconcile": (0.20, 0.0006), "rollback": (0.07, 0.0015)}
+    "extract": (0.08, 0.0001, 0.06), "prepare": (0.05, 0.0028, 0.05),
+    "sample": (0.03, 0.0050, 0.03), "load": (0.26, 0.0001, 0.22),
+    "reconcile": (0.08, 0.0002, 0.08), "rollback": (0.04, 0.0004, 0.04)}
 
 
 #: how much more CPU the same work takes on a contended machine, per unit of the core share
@@ -426,7 +448,8 @@ def round_trip(ping: Any, seconds: float = 0.3, most: int = 40) -> RoundTrip:
 
 def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
                cpu_share: float, unpaced: int = 0, records: int = 0,
-               wake_share: float | None = None) -> tuple[float, float, float, str]:
+               wake_share: float | None = None, answer_share: float | None = None
+               ) -> tuple[float, float, float, str]:
     """(wall seconds, pacing alone, CPU seconds, what binds) for a step of ``calls`` paced
     calls (and ``unpaced`` ones, e.g. file downloads) carrying ``records``. The CPU is the
     step's own thread's (``Limits.cpu``: fixed, per unit, at the edges), times its
@@ -438,22 +461,25 @@ def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
     rest hid in 30 waits of 0.1 s where the sum had priced it on top (3.9 s for 2.9)."""
     fixed, per_unit, *rest = lim.cpu.get(step, CPU_DEFAULT.get(step, (0.0, 0.0)))
     edges = min(rest[0], fixed) if rest else fixed
+    o_fixed, o_unit = lim.answer.get(step, (0.0, 0.0))
     k = contention(cpu_share)
-    fixed, per_unit, edges = fixed * k, per_unit * k, edges * k
     share = max(cpu_share, 0.01)
+    other = max(answer_share if answer_share is not None else cpu_share, 0.01)
     n = calls + unpaced
     # the fixed CPU not at the edges (compiling the map, the snapshot's index, the diff) runs
     # between the calls, as the per-unit CPU does: there it hides in the pace's waits
-    cpu_calls = (n + records) * per_unit + (fixed - edges if n else 0.0)
+    cpu_calls = ((n + records) * per_unit + (fixed - edges if n else 0.0)) * k
+    answer = (o_fixed + (n + records) * o_unit) * k if n else 0.0
     busy = cpu_calls / max(n, 1) / share  # each call's wall seconds of Ferry's CPU
     wake = max(wake_share or 0.0, share)
     if not lim.rps and lim.latency_s > busy * share / wake:
         busy = cpu_calls / max(n, 1) / wake  # run as it wakes from each round trip
+    busy += answer / max(n, 1) / other  # and the answer's, on the threads that give it
     paced = _seconds(calls, lim, keys, scale)
-    head = edges if n else fixed
+    head = (edges if n else fixed) * k
     wall = head / share + _seconds(calls, lim, keys, scale, busy) + unpaced * busy
     bound = ("rate" if lim.rps else "latency") if paced >= n * busy else "cpu"
-    return wall, paced, head + cpu_calls, bound
+    return wall, paced, head + cpu_calls + answer, bound
 
 
 def _price(lim: Limits, dest: Destination | None, op: str, target: str, n: int
@@ -525,16 +551,17 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
              sample_counts: dict[str, int] | None = None, sample_size: int = 200,
              source_scale: float = 1.0, dest_scale: float = 1.0,
              cpu_share: float | None = 1.0, batch_size: int = 100,
-             shares: dict[str, float] | None = None, trip: RoundTrip | None = None
-             ) -> dict[str, Any]:
+             shares: dict[str, float] | None = None, trip: RoundTrip | None = None,
+             answer_share: float | None = None) -> dict[str, Any]:
     """Per-step calls, tokens and durations, the overlapped timeline and the budget days.
 
     A step's wall time is its API pacing with Ferry's CPU for each call between the waits,
-    plus its fixed CPU (``Limits.cpu``, else ``CPU_DEFAULT``; see ``_seconds``). ``sample_counts``: the records ``ferry sample``
-    would take per object (``select_sample`` on the store); the run then writes only the rest.
-    ``source_scale``/``dest_scale``: each system's time-scale (sandboxes; 1 for real services).
-    ``cpu_share``: the share of one core Ferry gets (1 on a machine of its own; None: this
-    machine's now, ``machine_share``)."""
+    plus the CPU at its edges (``Limits.cpu``, else ``CPU_DEFAULT``; see ``_step_time``).
+    ``sample_counts``: the records ``ferry sample`` would take per object (``select_sample``
+    on the store); the run then writes only the rest. ``source_scale``/``dest_scale``: each
+    system's time-scale (sandboxes; 1 for real services). ``cpu_share``: the share of one core
+    the step's thread gets (1 on a machine of its own; None: this machine's now,
+    ``machine_share``); ``answer_share``: the threads' that answer it (None: the same)."""
     if cpu_share is None:
         cpu_share = round(machine_share(), 2)
     if trip is not None and not destination.rps:  # unpaced: its round trip sets the pace
@@ -666,7 +693,8 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     for name, lim, keys, scale, calls, unpaced, records, tokens in plan:
         wall, paced, cpu, bound = _step_time(
             name, calls, lim, keys, scale, cpu_share, unpaced, records,
-            trip.wake_share if trip is not None and lim is destination else None)
+            trip.wake_share if trip is not None and lim is destination else None,
+            answer_share)
         if name == "load" and days_s > wall:
             wall, bound = days_s, "budget"
         walls[name] = wall
@@ -756,7 +784,8 @@ def _scale(settings: Any) -> float:
 
 def estimate_project(project: Any, *, sample_size: int = 200, cpu_share: float | None = None,
                      source_keys: int = 1, dest_keys: int = 1,
-                     trip: RoundTrip | None = None, probe: bool = True) -> dict[str, Any]:
+                     trip: RoundTrip | None = None, probe: bool = True,
+                     answer_share: float | None = None) -> dict[str, Any]:
     """The estimate for a project: its staged counts, its mapping, the slice ``ferry sample
     --size N`` would take, the destination's own prices and each system's time-scale. A
     destination without a per-second limit is timed as it answers now (``round_trip`` of its
@@ -781,6 +810,6 @@ def estimate_project(project: Any, *, sample_size: int = 200, cpu_share: float |
                         cpu_share=cpu_share, source_keys=source_keys, dest_keys=dest_keys,
                         batch_size=s.options.batch_size,
                         shares=survey(project.store, doc, project.phone_region) if doc else None,
-                        trip=trip)
+                        trip=trip, answer_share=answer_share)
     finally:
         dest.close()
