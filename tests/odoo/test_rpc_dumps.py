@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.parsers.expat
 import xmlrpc.client
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -108,3 +109,27 @@ def test_unusual_answers_are_read_by_the_stdlib() -> None:
         assert loads_answer(odd) == _stdlib_answer(odd)
     with pytest.raises(xml.parsers.expat.ExpatError):
         loads_answer(b"<methodResponse><params>")
+
+
+def test_a_files_base64_text_is_the_same_whichever_way_it_is_read(tmp_path: Path) -> None:
+    """``FileB64`` encodes a stored file's decrypted chunks as they come (1 MiB each, not a
+    multiple of 3: the bytes cut off go with the next chunk), a plain file in 3 MiB blocks,
+    bytes in memory at once: the text is the file's base64 at every size around the seams."""
+    import base64
+    import os
+
+    from ferry.destinations.odoo.rpc import FileB64
+    from ferry.model.crypto import FILE_CHUNK, AesGcmCodec, PlainView, encrypt_file
+
+    codec = AesGcmCodec(bytes(range(32)))
+    for n in (0, 1, 2, 3, 4, FILE_CHUNK - 1, FILE_CHUNK, FILE_CHUNK + 1, FILE_CHUNK + 2,
+              2 * FILE_CHUNK + 1, 3 * FILE_CHUNK, FileB64.CHUNK + 2 * FILE_CHUNK + 5):
+        data = os.urandom(n)
+        f = tmp_path / f"f{n}"
+        f.write_bytes(data)
+        want = base64.b64encode(data)
+        assert b"".join(FileB64(f).chunks()) == want, n
+        encrypt_file(f, codec)
+        stored = FileB64(PlainView.of_file(f, codec))
+        assert b"".join(stored.chunks()) == want and stored.b64_length == len(want), n
+        assert b"".join(FileB64(PlainView.of_bytes(data, "x")).chunks()) == want, n

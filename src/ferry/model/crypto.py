@@ -413,6 +413,15 @@ class PlainView:
         assert self._path is not None
         return plain_bytes(self._path, self._codec)
 
+    def blocks(self) -> Iterator[bytes]:
+        """The plain content in pieces as they are decrypted (a stored file's chunks), for a
+        reader that goes through once in order and would only copy them again."""
+        if self._data is not None:
+            yield self._data
+            return
+        assert self._path is not None
+        yield from iter_plain(self._path, self._codec)
+
     def stat(self) -> _Size:
         if self._size is None:
             with self.open() as fh:
