@@ -2,7 +2,10 @@
 
 Sandboxes run in this process; every engine verb runs in its own child process
 (``tests/engine/driver.py``), so the CPU seconds (from ``wait4``) and peak RSS (the child's own
-VmHWM) reported are the engine's alone, not the emulators'.
+VmHWM) reported are the engine's alone, not the emulators'. Each row also splits the verb's
+wall: the emulators' CPU (this process's threads meanwhile), the time when neither side ran nor
+waited for a core (sleeps, pacing, polling, fsync, lock waits), and the time each side was
+runnable but waiting for a core (schedstat: the machine's other load).
 
 1. ``overhead`` — for each ``--patients`` N, a fresh practice, sandboxes at ``--fast-scale``
    (every limit divided away): extract, prepare, load (and ``--rollback``). Prints records/s, CPU s per 10k records and
