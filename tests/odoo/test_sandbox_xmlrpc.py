@@ -269,3 +269,26 @@ def test_fault_mode(odoo_factory: Any) -> None:
     assert err.value.errcode == 429
     odoo.faults("")
     assert cli("res.partner", "search_count", []) >= 3
+
+
+def test_searches_bounded_by_id_find_what_a_full_read_finds(odoo_factory: Any) -> None:
+    """A search whose AND-ed ``id`` leaves bound the rows (``id in``, ``=``, ``>``, ``>=``)
+    reads only those rows, and stops early when ordered by id with a limit (reconcile pages
+    every table by ``id > last``; each page read and sorted every row). The answers are those
+    of a full read: the same domain behind ``id = -1 OR …``, which every row is read for."""
+    cli = admin(odoo_factory(17))
+    made = cli("res.partner", "create", [{"name": f"P{i}", "active": i % 5 != 0,
+                                          "email": f"p{i}@x.test" if i % 3 else False}
+                                         for i in range(40)])
+    cli("res.partner", "unlink", made[7:9])
+    lo, some = made[10], [made[3], made[8], made[12], made[30], 999999]
+    domains = [[["id", ">", lo]], [["id", ">=", lo], ["email", "!=", False]],
+               [["id", "in", some]], [["id", "=", made[4]]], [["id", "in", []]],
+               [["id", ">", lo], ["id", "in", some]], [["id", ">", made[5] + 0.5]],
+               [["id", "in", some], ["active", "in", [True, False]]]]
+    for dom in domains:
+        for kw in ({}, {"limit": 4}, {"limit": 3, "offset": 2, "order": "id"},
+                   {"limit": 5, "order": "id desc"}, {"order": "name desc"},
+                   {"limit": 2, "order": "id asc", "context": {"active_test": False}}):
+            full = cli("res.partner", "search", ["|", ["id", "=", -1], *dom], **kw)
+            assert cli("res.partner", "search", dom, **kw) == full, (dom, kw)

@@ -330,9 +330,24 @@ class Orm:
         ev = Evaluator(model, self.resolve, self.lookup, self.has_field)
         ev.check(dom)
         dom = fast(dom)
-        rows = [r for r in self.data[model].values() if ev.matches(dom, r)]
+        table = self.data[model]
+        cand = _id_candidates(dom, table)
+        start = int(offset or 0)
+        if cand is not None and limit and \
+                " ".join(str(order or md.order).lower().split()) in ("id", "id asc"):
+            # ids ascending are the order asked for: the first matches are the answer (a
+            # reader paging by ``id > last`` read and sorted every row per page)
+            found: list[int] = []
+            for rid in cand:
+                if ev.matches(dom, table[rid]):
+                    found.append(rid)
+                    if len(found) >= start + int(limit):
+                        break
+            return found[start:]
+        rows = [r for r in (table.values() if cand is None else (table[i] for i in cand))
+                if ev.matches(dom, r)]
         rows = self.sort(model, rows, order or md.order)
-        rows = rows[int(offset or 0):]
+        rows = rows[start:]
         if limit:
             rows = rows[: int(limit)]
         return [r["id"] for r in rows]
@@ -362,6 +377,32 @@ class Orm:
 
 
 _MISSING = object()
+
+
+def _id_candidates(dom: list[Any], table: dict[int, Rec]) -> list[int] | None:
+    """The ids, ascending, that the ``id`` leaves of an all-AND domain (``id in [...]``,
+    ``id = n``, ``id > n``, ``id >= n``) leave possible: a superset of the matches, each still
+    checked against the whole domain. None when there is no such leaf (every row is read)."""
+    if any(t in ("|", "!") for t in dom):
+        return None
+    ids: set[int] | None = None
+    bounds: list[tuple[int | float, bool]] = []
+    for t in dom:
+        if not isinstance(t, tuple) or t[0] != "id":
+            continue
+        op, value = t[1], t[2]
+        if op == "in" and isinstance(value, list | tuple | frozenset) and \
+                all(type(v) is int for v in value):
+            ids = set(value) if ids is None else ids & set(value)
+        elif op == "=" and type(value) is int:
+            ids = {value} if ids is None else ids & {value}
+        elif op in (">", ">=") and type(value) in (int, float):
+            bounds.append((value, op == ">="))
+    if ids is None and not bounds:
+        return None
+    pool = (i for i in ids if i in table) if ids is not None else iter(table)
+    return sorted(i for i in pool
+                  if all(i >= v if inclusive else i > v for v, inclusive in bounds))
 
 
 def _strict(text: str, fmt: str) -> str:
