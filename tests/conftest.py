@@ -6,11 +6,40 @@ go to one worker as one unit, so that fixture is not built once per worker.
 
 Order and grouping only: no test is skipped, changed or given a fixture here. A test missing
 from ``SLOW_FIRST`` is only handed out later.
+
+Also one ``FERRY_EMBED_CACHE`` folder per run: the column proposer's MiniLM vectors of the
+headers and labels, computed once for every worker and every CLI process a test starts (each
+paid them again before, the largest CPU cost of a file source's pair). A fresh, empty folder
+per run: every vector is still computed by this run's code.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pytest
+
+_EMBED_CACHE = "FERRY_EMBED_CACHE"
+_MADE = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """(in the controller, before xdist starts the workers, who inherit the environment)"""
+    if hasattr(config, "workerinput") or _EMBED_CACHE in os.environ:
+        return
+    folder = tempfile.mkdtemp(prefix="ferry-embed-")
+    os.environ[_EMBED_CACHE] = folder
+    config.stash[_MADE] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_MADE, None)
+    if folder is not None:
+        os.environ.pop(_EMBED_CACHE, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
 
 #: the slowest tests (or modules), slowest first, from ``pytest --durations`` of a full run
 #: under two CPU hogs; matched as a prefix of the node id (parameters aside)

