@@ -5,6 +5,7 @@ spans the full path gives."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import phonenumbers
@@ -184,3 +185,27 @@ def test_numbers_inside_dates_are_not_parsed_and_nothing_changes(
     for text in (COVERED, COVERED.replace(" ", "  "), COVERED[40:]):
         assert D._merge(D._scan(text, DEFAULT_REGIONS, gated=True)) == D._merge(
             D._scan(text, DEFAULT_REGIONS, gated=False)), (tries, text)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(st.sampled_from(
+    ["+44 (0)20", "7946-0958", "٣٤٥", "０１２", "²", "x", " ", "#", "ext. 12"]),
+    st.text(max_size=4)), max_size=8).map("".join))
+def test_phone_digit_normalising_is_the_librarys(text: str) -> None:
+    # ASCII text goes through one str.translate instead of the library's per-character loop
+    from phonenumbers import phonenumberutil
+
+    ours = phonenumberutil.normalize_digits_only
+    assert ours is not ours.library
+    for keep in (False, True):
+        assert ours(text, keep) == ours.library(text, keep)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(text_st)
+def test_words_split_where_the_word_pattern_finds_them(text: str) -> None:
+    # one split gives the words and, by the running length, where each starts and ends
+    parts = D._WORD_SPLIT.split(text)
+    ends = list(itertools.accumulate(map(len, parts)))
+    assert [(ends[2 * i], ends[2 * i + 1], w) for i, w in enumerate(parts[1::2])] == [
+        (*m.span(), m.group()) for m in D.WORD_RE.finditer(text)]

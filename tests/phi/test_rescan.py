@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from ferry.model.entities import Patient
 from ferry.model.staging import PlainCodec, StagingStore
 from ferry.phi import queue
 from ferry.sandbox.synth import Practice
@@ -66,3 +69,43 @@ def test_a_rescan_screens_the_changed_records_as_a_full_scan_would(tmp_path: Pat
                                         *notes[8:]])
     queue.scan(fresh, ["clinical_note"], workers=0)
     assert _rows(store, "clinical_note") == _rows(fresh, "clinical_note")
+
+
+def test_records_read_from_their_stored_json_screen_as_validated_models(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # notes, messages, appointments, treatment records and patients are read from their
+    # stored JSON, not validated: the rows (spans, types, statuses) are those of models,
+    # in one process, with two workers (texts routed by patient), and for a changed record
+    practice = Practice(seed=7, patients=40)
+    objects = ("patient", "clinical_note", "message", "appointment", "treatment_record")
+
+    def scanned(name: str, json_read: frozenset[str], workers: int) -> list[tuple[object, ...]]:
+        monkeypatch.setattr(queue, "_JSON_READ", json_read)
+        store = StagingStore(tmp_path / f"{name}.db")
+        for obj in objects:
+            store.put_records(obj, practice.iter(obj))
+        queue.scan(store, workers=workers)
+        note = next(iter(practice.iter("clinical_note")))
+        patient = store.get("patient", note.patient_id)
+        assert patient is not None
+        p = patient.record
+        assert isinstance(p, Patient) and p.date_of_birth and p.emergency_contact
+        store.put_records("clinical_note", [note.model_copy(update={"body": (
+            f"{note.body} Seen with Dr Anna Berg, call 020 7946 0321 on"
+            f" {p.date_of_birth:%d.%m.%Y}, with {p.emergency_contact.name}.")})])
+        queue.scan(store, workers=workers)
+        return _rows(store)
+
+    store = StagingStore(tmp_path / "patients.db")
+    store.put_records("patient", practice.iter("patient"))
+    assert len(store.get_many_json("patient", [p.source_id for p in practice.iter("patient")])) == 40
+    ids = [p.source_id for p in practice.iter("patient")]
+    for sid, (_, data) in store.get_many_json("patient", ids).items():
+        staged = store.get("patient", sid)
+        assert staged is not None
+        assert queue._known_of(data) == queue.known_for(store, staged.record), sid
+    models = scanned("models", frozenset(), 0)
+    assert {r[0] for r in models} >= {"patient", "clinical_note", "message"}
+    assert any(r[5] == "pending" for r in models)
+    assert scanned("json", queue._JSON_READ, 0) == models
+    assert scanned("pool", queue._JSON_READ, 2) == models

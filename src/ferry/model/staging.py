@@ -25,6 +25,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
+
 from ferry.model.entities import Record, entity, owner_ref
 
 SCHEMA = """
@@ -113,6 +115,14 @@ def canonical_json(data: Any) -> bytes:
     if _CANONICAL is None:  # no C accelerator (another interpreter): the same text, slower
         return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
     return "".join(_CANONICAL(data, 0)).encode()
+
+
+def _json(data: bytes) -> Any:
+    """A stored payload's JSON (orjson; the standard library for what it refuses)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def _sha256_hex(data: bytes) -> str:
@@ -384,6 +394,35 @@ class StagingStore:
             last = rows[-1][0]
             yield [StagedRecord(object_name, r[1], self._decode(object_name, r[2]), r[3],
                                 bool(r[4])) for r in rows]
+
+    def iter_json_batches(self, object_name: str, batch_size: int = 500
+                          ) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
+        """``iter_batches``' live records as (source id, content hash, stored JSON), not
+        validated into models: for a reader of a few plain fields (the PHI scan), whose
+        reading was mostly validation. Every value was validated when it was staged."""
+        last = 0
+        while True:
+            rows = self.conn.execute(BATCH_SQL, (object_name, last, 0, None, None,
+                                                 batch_size)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [(str(r[1]), r[3], _json(self.codec.decode(r[2]))) for r in rows]
+
+    def get_many_json(self, object_name: str, source_ids: Iterable[str]
+                      ) -> dict[str, tuple[str, dict[str, Any]]]:
+        """``get_many`` as (content hash, stored JSON) by id, not validated (see
+        ``iter_json_batches``); ids not staged are left out."""
+        ids = list(dict.fromkeys(source_ids))
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for sid, payload, h in self.conn.execute(
+                    "SELECT source_id, payload, hash FROM records WHERE object=? AND"
+                    f" source_id IN ({','.join('?' * len(chunk))})",  # noqa: S608
+                    (object_name, *chunk)):
+                out[str(sid)] = (h, _json(self.codec.decode(payload)))
+        return out
 
     def iter_id_batches(self, object_name: str, batch_size: int = 500) -> Iterator[list[str]]:
         """The live records' source ids in ``iter_batches``' order, without decoding them

@@ -18,7 +18,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import accumulate, islice
 from typing import Any, NamedTuple
 
 import phonenumbers
@@ -40,6 +40,38 @@ from phonenumbers.phonenumbermatcher import (
 )
 
 from ferry.phi.lexicon import MEDICATIONS, family_names, given_names
+
+
+def _speed_up_phonenumbers() -> None:
+    """Two costs of libphonenumber's parse (about a third of the detector) cut without
+    changing a result: its metadata patterns kept compiled (``enable_pattern_cache``, the
+    library's own switch: each parse otherwise went through ``re.compile``'s cache some 11
+    times), and ``normalize_digits_only`` of ASCII text by one ``str.translate`` instead of a
+    Unicode digit look-up per character (other text goes through the library's own code;
+    tests/phi/test_prefilter.py compares both on generated text)."""
+    from phonenumbers import phonenumberutil, re_util
+
+    enable = getattr(re_util, "enable_pattern_cache", None)
+    if enable is not None:
+        enable()
+    library = phonenumberutil.normalize_digits_only
+    if getattr(library, "_ferry", False):
+        return
+
+    def normalize_digits_only(number: Any, keep_non_digits: bool = False) -> str:
+        if type(number) is str and number.isascii():
+            return number if keep_non_digits else number.translate(_NOT_DIGITS)
+        return library(number, keep_non_digits)  # type: ignore[no-any-return]
+
+    normalize_digits_only._ferry = True  # type: ignore[attr-defined]
+    normalize_digits_only.library = library  # type: ignore[attr-defined]
+    phonenumberutil.normalize_digits_only = normalize_digits_only
+
+
+#: every ASCII character but the ten digits, deleted by ``str.translate``
+_NOT_DIGITS = str.maketrans("", "", "".join(chr(c) for c in range(128)
+                                            if not "0" <= chr(c) <= "9"))
+_speed_up_phonenumbers()
 
 TYPES = ("name", "person", "dob", "date", "mrn", "national_id", "phone", "email", "address",
          "icd10", "cpt", "medication")
@@ -587,6 +619,11 @@ FORM_RE = re.compile(FORM, re.IGNORECASE)
 DOSE_RE = re.compile(DOSE, re.IGNORECASE)
 
 
+#: ``WORD_RE`` as a splitter: the words at odd places, the text between them at even ones, so
+#: one pass gives both the words and (by the running length) where each starts and ends
+_WORD_SPLIT = re.compile(rf"({WORD_RE.pattern})")
+
+
 def _word_spans(text: str, digit: bool, gated: bool = True) -> list[Span]:
     """Medications and other people's names, from one pass over the words: a capitalised
     word before a dose (only when the text has a digit), a listed medicine with its form and
@@ -595,44 +632,44 @@ def _word_spans(text: str, digit: bool, gated: bool = True) -> list[Span]:
     listed medicine or a given name."""
     out = ([Span(m.start(), m.end(), "medication") for m in DOSED_WORD_RE.finditer(text)]
            if digit else [])
-    tokens = WORD_RE.findall(text)
+    parts = _WORD_SPLIT.split(text)
+    tokens = parts[1::2]
     lows = [t.lower() for t in tokens]
     given, family = given_names(), family_names()
     listed = not gated or not MEDICATIONS.isdisjoint(lows)
     named = not gated or not given.isdisjoint(lows)
     if not (listed or named):
         return out
-    words = list(WORD_RE.finditer(text))  # the same words as ``tokens``, with their places
+    ends = list(accumulate(map(len, parts)))  # word i spans ends[2i] to ends[2i + 1]
     if listed:
         for i, low in enumerate(lows):
             if low in MEDICATIONS:
-                end = words[i].end()
+                end = ends[2 * i + 1]
                 for rx in (FORM_RE, DOSE_RE, FORM_RE):  # "Hydrocortisone cream 1%"
                     more = rx.match(text, end)
                     if more:
                         end = more.end()
-                out.append(Span(words[i].start(), end, "medication"))
+                out.append(Span(ends[2 * i], end, "medication"))
     if named:
+        count = len(tokens)
         for i, low in enumerate(lows):
             if low not in given or not tokens[i][0].isupper():
                 continue
-            first = words[i]
-            j, end, at, parts = i + 1, first.end(), first.end(), 0
-            while j < len(words) and parts < 2:  # up to two more capitalised words, and the
-                nxt = words[j]                    # particles before them ("Evi van Beieren")
-                if text[at:nxt.start()].strip(" -'"):
-                    break
+            j, end, at, added = i + 1, ends[2 * i + 1], ends[2 * i + 1], 0
+            while j < count and added < 2:  # up to two more capitalised words, and the
+                if text[at:ends[2 * j]].strip(" -'"):  # particles before them ("Evi van
+                    break                              # Beieren")
                 if lows[j] in PARTICLES and j - i <= 4:
-                    at = nxt.end()  # part of the name only if a capitalised word follows
+                    at = ends[2 * j + 1]  # part of the name only if a capitalised word follows
                     j += 1
                     continue
                 if not tokens[j][0].isupper() or lows[j] in NOT_SURNAME:
                     break
-                end = at = nxt.end()
-                parts += 1
+                end = at = ends[2 * j + 1]
+                added += 1
                 j += 1
-            if end > first.end() or low in family:
-                out.append(Span(first.start(), end, "person"))
+            if end > ends[2 * i + 1] or low in family:
+                out.append(Span(ends[2 * i], end, "person"))
     return out
 
 

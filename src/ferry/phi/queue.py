@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ferry.model.crypto import iter_plain, open_plain
 from ferry.model.entities import Document, Patient, Record
@@ -80,9 +80,9 @@ def ensure_schema(store: StagingStore) -> None:
 def _dob_forms(d: dt.date | None) -> list[str]:
     if d is None:
         return []
-    return [d.isoformat(), d.strftime("%d/%m/%Y"), d.strftime("%m/%d/%Y"),
-            d.strftime("%d-%m-%Y"), d.strftime("%d.%m.%Y"), d.strftime("%-d %B %Y"),
-            d.strftime("%-d %b %Y"), d.strftime("%B %-d, %Y")]
+    # one strftime for the seven renderings ("|" is in none of them)
+    return [d.isoformat(), *d.strftime("%d/%m/%Y|%m/%d/%Y|%d-%m-%Y|%d.%m.%Y|%-d %B %Y|%-d %b %Y"
+                                       "|%B %-d, %Y").split("|")]
 
 
 def known_for(store: StagingStore, rec: Record) -> Known:
@@ -94,30 +94,78 @@ def known_for(store: StagingStore, rec: Record) -> Known:
         patient = staged.record if staged else None
     if not isinstance(patient, Patient):
         return Known()
-    p = patient
-    names = [" ".join(x for x in (p.first_name, p.last_name) if x)]
-    if p.preferred_name:
-        names.append(p.preferred_name)
-    ec = p.emergency_contact.name if p.emergency_contact else None
-    return Known(names=[n for n in [*names, ec or ""] if n], dates=_dob_forms(p.date_of_birth),
-                 identifiers=[x for x in (p.mrn, p.patient_number, p.national_id) if x],
-                 phones=[x for x in (p.phone, p.mobile) if x],
-                 emails=[p.email] if p.email else [],
-                 addresses=[x for x in (p.address, p.street) if x])
+    return _known_of(patient)
 
 
-def _known_cached(store: StagingStore, rec: Record, knowns: dict[str, Known]) -> Known:
-    if isinstance(rec, Patient):
-        return known_for(store, rec)
-    pid = getattr(rec, "patient_id", None)
-    if not pid:
-        return known_for(store, rec)
-    hit = knowns.get(str(pid))
-    if hit is None:
-        if len(knowns) >= 20_000:
-            knowns.clear()
-        hit = knowns[str(pid)] = known_for(store, rec)
-    return hit
+def _known_of(p: Any) -> Known:
+    """A patient's identifiers, from its model or from its stored JSON (a dict: the
+    emergency contact a dict, the date of birth ISO text)."""
+    v = p.get if type(p) is dict else p.__getattribute__
+    first, last, preferred = v("first_name"), v("last_name"), v("preferred_name")
+    names = [" ".join(x for x in (first, last) if x)]
+    if preferred:
+        names.append(preferred)
+    ec = v("emergency_contact")
+    ec = (ec.get("name") if isinstance(ec, dict) else ec.name) if ec else None
+    dob = v("date_of_birth")
+    email = v("email")
+    return Known(names=[n for n in [*names, ec or ""] if n],
+                 dates=_dob_forms(dt.date.fromisoformat(dob) if isinstance(dob, str) else dob),
+                 identifiers=[x for x in (v("mrn"), v("patient_number"), v("national_id")) if x],
+                 phones=[x for x in (v("phone"), v("mobile")) if x],
+                 emails=[email] if email else [],
+                 addresses=[x for x in (v("address"), v("street")) if x])
+
+
+def _patient_id(obj: str, rec: Any) -> str | None:
+    pid = _value(rec, "source_id" if obj == "patient" else "patient_id")
+    return str(pid) if pid else None
+
+
+def _fetch_knowns(store: StagingStore, obj: str, batch: list[Any],
+                  knowns: dict[str, Known]) -> None:
+    """The ``Known`` of each patient of ``batch`` not yet in ``knowns``, as ``known_for``
+    gives it (a patient's own record, else the staged patient of ``patient_id``; none
+    staged: nothing known), patients read from their stored JSON in one query. Bounded."""
+    if len(knowns) >= 20_000:
+        knowns.clear()
+    if obj == "patient":
+        for s in batch:
+            if s.source_id not in knowns:
+                knowns[s.source_id] = _known_of(s.record)
+        return
+    missing = {pid for s in batch if (pid := _patient_id(obj, s.record)) and pid not in knowns}
+    if missing:
+        got = store.get_many_json("patient", missing)
+        for pid in missing:
+            knowns[pid] = _known_of(got[pid][1]) if pid in got else Known()
+
+
+#: objects whose screened fields and patient id are read from the stored JSON, not validated
+#: into a model: each of those is a plain string (or null), and validating was most of the
+#: scanning process's reading (documents are still validated: ``content_text`` reads more of
+#: them)
+_JSON_READ = frozenset({"clinical_note", "message", "treatment_record", "appointment",
+                        "patient"})
+
+
+def _value(rec: Any, name: str) -> Any:
+    """A field of a record, or of its stored JSON (a dict; null or absent: None)."""
+    return rec.get(name) if type(rec) is dict else getattr(rec, name, None)
+
+
+class _Read(NamedTuple):
+    """What ``_prepare`` reads of a staged record."""
+
+    source_id: str
+    hash: str
+    record: Any
+
+
+def _json_batches(batches: Iterator[list[tuple[str, str, dict[str, Any]]]]
+                  ) -> Iterator[list[_Read]]:
+    for batch in batches:
+        yield [_Read(sid, h, data) for sid, h, data in batch]
 
 
 def is_pdf(rec: Record) -> bool:
@@ -185,7 +233,7 @@ def content_text(rec: Record, codec: object = None) -> tuple[str, bool]:
 def text_of(rec: Record, field: str, codec: object = None) -> str:
     if field == "content":
         return content_text(rec, codec)[0]
-    value = getattr(rec, field, None)
+    value = _value(rec, field)
     return value if isinstance(value, str) else ""
 
 
@@ -207,8 +255,10 @@ def scan_pool(workers: int) -> Iterator[Any]:
     # ours), so a lock another thread held at the fork is never theirs to take; warmed here
     # first, they inherit the name lists and phone metadata. ``gc.freeze`` in each worker: its
     # collector then never walks the objects it inherited (touching them copied their pages).
-    pool = _LazyPool(lambda: ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("fork"), initializer=gc.freeze))
+    # One executor of one process per worker, so that ``_LazyPool.screen`` chooses the worker.
+    pool = _LazyPool(lambda: [ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("fork"), initializer=gc.freeze)
+        for _ in range(workers)])
     try:
         yield pool
     finally:
@@ -222,17 +272,41 @@ class _LazyPool:
 
     def __init__(self, make: Any) -> None:
         self._make = make
-        self._pool: Any = None
+        self._workers: list[Any] | None = None
 
-    def submit(self, fn: Any, *args: Any) -> Any:
-        if self._pool is None:
+    def screen(self, work: list[Work], routes: list[int]) -> _Screening:
+        """Spans of each unit of ``work`` (``.result()``), each unit screened by the worker
+        its route names (modulo the workers): a patient's texts go to one worker, whose
+        caches then hold their numbers and plans (the workers do not share caches; split by
+        batch, a quarter more phone numbers were parsed than in one process)."""
+        if self._workers is None:
             warm()
-            self._pool = self._make()
-        return self._pool.submit(fn, *args)
+            self._workers = self._make()
+        n = len(self._workers)
+        shares: list[list[int]] = [[] for _ in range(n)]
+        for i, route in enumerate(routes):
+            shares[route % n].append(i)
+        return _Screening(len(work), [
+            (idx, self._workers[k].submit(detect_all, [work[i] for i in idx]))
+            for k, idx in enumerate(shares) if idx])
 
     def shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+        for worker in self._workers or ():
+            worker.shutdown(cancel_futures=True)
+
+
+class _Screening:
+    """One batch's spans from the workers it was split between, in the batch's order."""
+
+    def __init__(self, size: int, parts: list[tuple[list[int], Any]]) -> None:
+        self._size, self._parts = size, parts
+
+    def result(self) -> list[list[tuple[int, int, str]]]:
+        out: list[list[tuple[int, int, str]]] = [[] for _ in range(self._size)]
+        for idx, fut in self._parts:
+            for i, spans in zip(idx, fut.result(), strict=True):
+                out[i] = spans
+        return out
 
 
 def scan(store: StagingStore, objects: list[str] | None = None, *,
@@ -256,16 +330,21 @@ def scan(store: StagingStore, objects: list[str] | None = None, *,
             if not due[obj]:
                 continue  # nothing changed since it was screened: nothing decoded
             inflight: deque[tuple[list[tuple[Any, ...]], Any]] = deque()
-            batches = (store.iter_batches(obj, 500) if due[obj] >= store.count(obj)
-                       else _changed_batches(store, obj, fields))
+            light = obj in _JSON_READ
+            if due[obj] >= store.count(obj):
+                batches: Iterator[list[Any]] = (
+                    _json_batches(store.iter_json_batches(obj, 500)) if light
+                    else store.iter_batches(obj, 500))
+            else:
+                batches = _changed_batches(store, obj, fields, light)
             for batch in batches:
-                meta, work = _prepare(store, obj, fields, batch, knowns)
+                meta, work, routes = _prepare(store, obj, fields, batch, knowns)
                 if not work:  # screened since it last changed
                     continue
                 if pool is None:
                     _write(store, meta, detect_all(work))
                     continue
-                inflight.append((meta, pool.submit(detect_all, work)))
+                inflight.append((meta, pool.screen(work, routes)))
                 while len(inflight) > WINDOW:
                     m, fut = inflight.popleft()
                     _write(store, m, fut.result())
@@ -299,8 +378,8 @@ def unscreened(store: StagingStore, objects: list[str]) -> dict[str, int]:
     return out
 
 
-def _changed_batches(store: StagingStore, obj: str, fields: tuple[str, ...]
-                     ) -> Iterator[list[Any]]:
+def _changed_batches(store: StagingStore, obj: str, fields: tuple[str, ...],
+                     light: bool = False) -> Iterator[list[Any]]:
     """The records of ``obj`` not screened since they changed, in staging order, 500 at a
     time; only those are decoded (``iter_batches`` would decode every one)."""
     last = 0
@@ -313,25 +392,41 @@ def _changed_batches(store: StagingStore, obj: str, fields: tuple[str, ...]
         last = rows[-1][0]
         ids = [str(r[1]) for r in rows if not r[2]]
         for i in range(0, len(ids), 500):
+            if light:
+                raw = store.get_many_json(obj, ids[i:i + 500])
+                yield [_Read(sid, *raw[sid]) for sid in ids[i:i + 500]
+                       if sid in raw]
+                continue
             got = store.get_many(obj, ids[i:i + 500])
             yield [got[sid] for sid in ids[i:i + 500] if sid in got]
 
 
+#: what a record without a patient says about one
+_NOBODY = Known()
+
+
 def _prepare(store: StagingStore, obj: str, fields: tuple[str, ...], batch: list[Any],
-             knowns: dict[str, Known]) -> tuple[list[tuple[Any, ...]], list[Work]]:
+             knowns: dict[str, Known]
+             ) -> tuple[list[tuple[Any, ...]], list[Work], list[int]]:
     """The fields of a batch that changed since their last screening: (object, id, field,
-    previous (hash, status), hash, screened length or None when whole) for each, and the
-    work of screening them (text and the patient's identifiers)."""
+    previous (hash, status), hash, screened length or None when whole) for each, the work of
+    screening them (text and the patient's identifiers), and a route for each (the same for
+    a patient's texts; a text of no patient by its content)."""
     seen = {(r[0], r[1]): (r[2], r[3]) for r in store.conn.execute(
         f"SELECT source_id, field, content_hash, status FROM phi_queue WHERE"  # noqa: S608
         f" object=? AND source_id IN ({','.join('?' * len(batch))})",
         [obj, *[s.source_id for s in batch]])}
     meta: list[tuple[Any, ...]] = []
     work: list[Work] = []
+    routes: list[int] = []
     for s in batch:
         if all(seen.get((s.source_id, f), ("",))[0] == s.hash for f in fields):
             continue
-        known = _known_cached(store, s.record, knowns)
+        pid = _patient_id(obj, s.record)
+        known = knowns.get(pid) if pid else _NOBODY
+        if known is None:
+            _fetch_knowns(store, obj, batch, knowns)
+            known = knowns[pid]
         for f in fields:
             whole = True
             if f == "content":
@@ -341,7 +436,8 @@ def _prepare(store: StagingStore, obj: str, fields: tuple[str, ...], batch: list
             meta.append((obj, s.source_id, f, seen.get((s.source_id, f)), s.hash,
                          None if whole else len(text)))
             work.append((text, known))
-    return meta, work
+            routes.append(hash(pid) if pid else hash(text))
+    return meta, work, routes
 
 
 def _write(store: StagingStore, meta: list[tuple[Any, ...]],
@@ -350,9 +446,10 @@ def _write(store: StagingStore, meta: list[tuple[Any, ...]],
     for (obj, sid, f, prev, h, cut), spans in zip(meta, found, strict=True):
         if cut is not None:  # the rest was never read: a person decides
             spans.append((cut, cut, UNSCANNED))
-        if not spans:
-            status = "clean"
-        elif prev and prev[0] == h and prev[1] != "clean":
+        if not spans:  # most fields: nothing to encode
+            rows.append((obj, sid, f, "[]", "", "clean", h))
+            continue
+        if prev and prev[0] == h and prev[1] != "clean":
             status = prev[1]  # unchanged text keeps its decision
         else:
             status = "pending"
