@@ -292,3 +292,33 @@ def test_searches_bounded_by_id_find_what_a_full_read_finds(odoo_factory: Any) -
                    {"limit": 2, "order": "id asc", "context": {"active_test": False}}):
             full = cli("res.partner", "search", ["|", ["id", "=", -1], *dom], **kw)
             assert cli("res.partner", "search", dom, **kw) == full, (dom, kw)
+
+
+def test_attachment_searches_by_record_find_what_a_full_read_finds(odoo_factory: Any) -> None:
+    """``res_id in [...]`` on attachments (the upload's duplicate check, a search per group of
+    files) reads an index kept by create, write, unlink and a rolled-back call, not every
+    attachment; the answers are a full read's (the domain behind ``id = -1 OR …``)."""
+    cli = admin(odoo_factory(17))
+    people = cli("res.partner", "create", [{"name": f"P{i}"} for i in range(6)])
+
+    def att(i: int, pid: int) -> dict[str, Any]:
+        return {"name": f"f{i}.txt", "datas": "aGVsbG8=", "res_model": "res.partner",
+                "res_id": pid, "description": f"tag{i}"}
+
+    made = cli("ir.attachment", "create", [att(i, people[i % 6]) for i in range(18)])
+
+    def same() -> None:
+        for dom in ([["res_id", "in", people[:3]]], [["res_id", "=", people[5]]],
+                    [["res_model", "in", ["res.partner"]], ["res_id", "in", people[2:5]], "|",
+                     ["description", "in", ["tag2", "tag9"]], ["name", "in", ["f8.txt"]]],
+                    ["!", ["res_id", "in", people[:2]]], [["res_id", "in", []]]):
+            full = cli("ir.attachment", "search", ["|", ["id", "=", -1], *dom], order="id")
+            assert cli("ir.attachment", "search", dom, order="id") == full, dom
+
+    same()
+    cli("ir.attachment", "write", made[:4], {"res_id": people[5]})  # moved to another record
+    cli("ir.attachment", "unlink", made[4:6])
+    fault(cli, "ir.attachment", "create", [att(50, people[0]), {"name": "bad", "datas": "x"}])
+    cli("res.partner", "unlink", [people[1]])  # its attachments go with it
+    same()
+    assert cli("ir.attachment", "search_count", [["res_id", "=", people[1]]]) == 0
