@@ -144,6 +144,8 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "poll_initial_s": ("first wait when polling a Bulk job", ""),
         "poll_max_s": ("longest wait between polls of a Bulk job", ""),
         "job_timeout_s": ("give up on a Bulk job after this many seconds", ""),
+        "time_scale": ("divide the Bulk job polling and retry waits by this (must match a"
+                       " sandbox)", "sandbox runs only"),
         "permission_set": ("permission set that opens Ferry's custom objects and fields",
                            "created by `ferry prepare`; removed by rollback"),
         "max_file_bytes": ("largest file uploaded (multipart ContentVersion limit)", ""),
@@ -162,6 +164,9 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "api_key_env": ("name of the environment variable holding an API key",
                         "Odoo: avatar menu → Preferences → Account Security → New API Key"
                         " (external API access needs the Custom plan on Odoo Online)"),
+        "protocol": ("jsonrpc (/jsonrpc) or xmlrpc (/xmlrpc/2): the same calls and errors;"
+                     " JSON costs Ferry less CPU", "keep jsonrpc unless a proxy allows only"
+                     " /xmlrpc"),
         "requests_per_second": ("pace of calls (Odoo documents no limit; 1/s is courteous)", ""),
         "batch_size": ("records per create / write / unlink call", ""),
         "time_scale": ("divide the pace and waits by this (must match a sandbox)",
