@@ -16,6 +16,13 @@ courtesy, not a limit of the API). ``--calibrate`` runs with the limits scaled a
 each system's ``Limits.cpu`` in ``ferry.engine.estimate`` comes from it (the sandboxes run in
 this process, so their share of each call is in the figure). ``--hogs N`` starts N busy-loop
 processes for the run.
+
+A second table per run splits each step by thread (the kernel's times, ``/proc/self/task/*/
+schedstat``): the step's thread's CPU, its run-queue wait and so the share it was given, the
+other threads' CPU (the sandboxes answering, upload lanes, the page reader), the time the step's
+thread was blocked, and the estimate at the given share (as the calibrated test takes it).
+``--calibrate`` fits ``Limits.cpu`` on the step's thread (with the CPU at its edges, before
+the first call and after the last) and ``Limits.answer`` on the others.
 """
 
 from __future__ import annotations
