@@ -291,7 +291,7 @@ def _routes(doc: MappingDoc | None, counts: dict[str, int],
 #: --calibrate --repeat 2`` (time-scale 2000 so no pacing, Salesforce at 1 as it has none; the
 #: mean CPU per step of two runs at each end of a line: 20 patients on the recipe, 3 on the
 #: cut-down map of the calibrated test, whose few calls and records show the fixed part; 6
-#: December 2026 21:05-21:22, load average 11-20 on 2 cores) per system, in its ``Limits.cpu``;
+#: December 2026 21:05-21:22, load average 11-20 on 2 cores, two CPU hogs in it) per system;
 #: these (Pipedrive's) serve a system not calibrated. At another share the CPU is scaled by
 #: ``contention``. A step is CPU bound when this, at the machine's share of a core, exceeds
 #: its pacing. The process's CPU over the share the step's thread was given (the fit before)
