@@ -367,72 +367,65 @@ class StagingStore:
     def get_many(self, object_name: str, source_ids: Iterable[str]) -> dict[str, StagedRecord]:
         """``get`` for many ids, one query per 500 and each record decoded once; ids not
         staged are left out."""
+        return {str(sid): StagedRecord(object_name, str(sid), self._decode(object_name, payload),
+                                       h, bool(deleted))
+                for sid, payload, h, deleted in self._rows_by_id(
+                    object_name, source_ids, "payload, hash, deleted")}
+
+    def _rows_by_id(self, object_name: str, source_ids: Iterable[str], columns: str
+                    ) -> Iterator[Any]:
+        """(source id, *columns) of each staged id (a repeated id once), one query per 500."""
         ids = list(dict.fromkeys(source_ids))
-        out: dict[str, StagedRecord] = {}
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
-            for sid, payload, h, deleted in self.conn.execute(
-                    "SELECT source_id, payload, hash, deleted FROM records WHERE object=? AND"
-                    f" source_id IN ({','.join('?' * len(chunk))})",  # noqa: S608
-                    (object_name, *chunk)):
-                out[str(sid)] = StagedRecord(object_name, str(sid),
-                                             self._decode(object_name, payload), h,
-                                             bool(deleted))
-        return out
+            yield from self.conn.execute(
+                f"SELECT source_id, {columns} FROM records WHERE object=? AND"  # noqa: S608
+                f" source_id IN ({','.join('?' * len(chunk))})", (object_name, *chunk))
+
+    def _pages(self, sql: str, object_name: str, args: tuple[Any, ...], batch_size: int
+               ) -> Iterator[list[Any]]:
+        """An object's rows in staging order, a page at a time: ``sql`` takes (object, the last
+        page's ``seq`` — each row's first column —, *args, page size)."""
+        last = 0
+        while True:
+            rows = self.conn.execute(sql, (object_name, last, *args, batch_size)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield rows
+
+    def _staged(self, object_name: str, rows: list[Any]) -> list[StagedRecord]:
+        """``BATCH_SQL``'s rows as staged records."""
+        return [StagedRecord(object_name, r[1], self._decode(object_name, r[2]), r[3],
+                             bool(r[4])) for r in rows]
 
     def iter_batches(self, object_name: str, batch_size: int = 500, *,
                      include_deleted: bool = False, changed_since: str | None = None
                      ) -> Iterator[list[StagedRecord]]:
         """Stream staged records in first-staged order, ``batch_size`` at a time."""
-        last = 0
-        while True:
-            rows = self.conn.execute(BATCH_SQL, (object_name, last, int(include_deleted),
-                                                 changed_since, changed_since,
-                                                 batch_size)).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
-            yield [StagedRecord(object_name, r[1], self._decode(object_name, r[2]), r[3],
-                                bool(r[4])) for r in rows]
+        for rows in self._pages(BATCH_SQL, object_name,
+                                (int(include_deleted), changed_since, changed_since), batch_size):
+            yield self._staged(object_name, rows)
 
     def iter_json_batches(self, object_name: str, batch_size: int = 500
                           ) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
         """``iter_batches``' live records as (source id, content hash, stored JSON), not
         validated into models: for a reader of a few plain fields (the PHI scan), whose
         reading was mostly validation. Every value was validated when it was staged."""
-        last = 0
-        while True:
-            rows = self.conn.execute(BATCH_SQL, (object_name, last, 0, None, None,
-                                                 batch_size)).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
+        for rows in self._pages(BATCH_SQL, object_name, (0, None, None), batch_size):
             yield [(str(r[1]), r[3], _json(self.codec.decode(r[2]))) for r in rows]
 
     def get_many_json(self, object_name: str, source_ids: Iterable[str]
                       ) -> dict[str, tuple[str, dict[str, Any]]]:
         """``get_many`` as (content hash, stored JSON) by id, not validated (see
         ``iter_json_batches``); ids not staged are left out."""
-        ids = list(dict.fromkeys(source_ids))
-        out: dict[str, tuple[str, dict[str, Any]]] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            for sid, payload, h in self.conn.execute(
-                    "SELECT source_id, payload, hash FROM records WHERE object=? AND"
-                    f" source_id IN ({','.join('?' * len(chunk))})",  # noqa: S608
-                    (object_name, *chunk)):
-                out[str(sid)] = (h, _json(self.codec.decode(payload)))
-        return out
+        return {str(sid): (h, _json(self.codec.decode(payload)))
+                for sid, payload, h in self._rows_by_id(object_name, source_ids, "payload, hash")}
 
     def iter_id_batches(self, object_name: str, batch_size: int = 500) -> Iterator[list[str]]:
         """The live records' source ids in ``iter_batches``' order, without decoding them
         (reconcile's source counts need only the ids of most objects)."""
-        last = 0
-        while True:
-            rows = self.conn.execute(ID_BATCH_SQL, (object_name, last, batch_size)).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
+        for rows in self._pages(ID_BATCH_SQL, object_name, (), batch_size):
             yield [str(r[1]) for r in rows]
 
     def follow_batches(self, object_name: str, batch_size: int, *,
@@ -447,8 +440,7 @@ class StagingStore:
                                                  batch_size)).fetchall()
             if rows:
                 last = rows[-1][0]
-                yield [StagedRecord(object_name, r[1], self._decode(object_name, r[2]), r[3],
-                                    bool(r[4])) for r in rows]
+                yield self._staged(object_name, rows)
             elif done:
                 return
             else:
