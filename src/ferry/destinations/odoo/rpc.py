@@ -343,13 +343,23 @@ def fault_of(error: Any) -> xmlrpc.client.Fault:
     return xmlrpc.client.Fault(code, str(data.get("message") or ""))
 
 
+def server_datetime(value: dt.datetime) -> str:
+    """A date-time as Odoo's server text: UTC, naive, to the second. ``isoformat`` is the same
+    text at a fraction of ``strftime``'s cost (2 % of a 1k Odoo load's samples); ``strftime``
+    kept where they differ (``%Y`` does not pad years before 1000)."""
+    if value.tzinfo:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return (value.isoformat(" ", "seconds") if value.year >= 1000
+            else value.strftime("%Y-%m-%d %H:%M:%S"))
+
+
 def _json_value(value: Any) -> Any:
     """Values orjson does not write itself: a streamed file as its token (replaced by the file's
     base64 text as the request is sent); dates as Odoo's server format."""
     if isinstance(value, FileB64):
         return value.token
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return server_datetime(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     raise TypeError(f"cannot send {type(value).__name__} to Odoo")
