@@ -100,7 +100,9 @@ def known_for(store: StagingStore, rec: Record) -> Known:
 def _known_of(p: Any) -> Known:
     """A patient's identifiers, from its model or from its stored JSON (a dict: the
     emergency contact a dict, the date of birth ISO text)."""
-    v = p.get if type(p) is dict else p.__getattribute__
+    def v(name: str) -> Any:
+        return _value(p, name)
+
     first, last, preferred = v("first_name"), v("last_name"), v("preferred_name")
     names = [" ".join(x for x in (first, last) if x)]
     if preferred:
