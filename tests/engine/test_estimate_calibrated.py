@@ -36,6 +36,7 @@ with their before-images), uploads, the users match, read-backs and the rollback
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,11 @@ def measure(tmp_path: Path, dest_kind: str, case: dict[str, Any]) -> dict[str, R
         ended = [0.0]
 
         def step(name: str, *args: str) -> None:
+            # each verb is a process of its own for a person; here they share one whose heap
+            # holds the sandboxes and the earlier steps: its full collection (0.12 CPU-s at
+            # 150k objects) fell inside a step when the previous steps left it due, and
+            # doubled a 3-patient load's CPU in one run of three (docs/BENCHMARKS.md, 7 Dec.)
+            gc.collect()
             time.sleep(max(0.0, case.get("window", 0.0) - (time.monotonic() - ended[0])))
             share[name] = machine_share()  # what `ferry estimate` would assume now
             dest = open_destination(pair.project)

@@ -365,28 +365,30 @@ def probe_share(wall_s: float = 0.08) -> float:
     return max(0.05, min(1.0, cpu / wall))
 
 
-def machine_share(probes: int = 5) -> float:
+def machine_share(probes: int = 7) -> float:
     """The share of one core a CPU-bound Ferry gets on this machine now: the median of a few
-    short probes (``probe_share``; 0.4 s in all), so a passing burst of another process does
+    short probes (``probe_share``; 0.56 s in all), so a passing burst of another process does
     not set it (a single 0.15 s probe ranged 0.09-0.34 at a steady load; the median of five
     0.08 s ones, 0.21-0.32).
 
     The 1-minute load average it replaces lags and counts threads that wait on I/O: on the
     shared 2-core machine it said 0.1 where Ferry got 0.25, and missed both ways (the sample
-    44 % over at low load, prepare 25 % under with two CPU hogs)."""
+    44 % over at low load, prepare 25 % under with two CPU hogs). It was this probe's floor
+    (``load_share``) until 7 December: with two CPU hogs the floor said 0.20-0.25 where the
+    steps' threads were given 0.09-0.15 and the probes read 0.09-0.16, and with four it set
+    every forecast (0.11-0.13 at load 14-16, the steps given 0.04-0.09): the share
+    ``ferry estimate`` forecast was twice what the steps got. Seven probes, not five, for
+    the moment of starvation the floor was for (five read 0.05 once at load 9)."""
     try:
-        probed = statistics.median(probe_share() for _ in range(max(probes, 1)))
+        return statistics.median(probe_share() for _ in range(max(probes, 1)))
     except (OSError, AttributeError):  # no per-thread CPU clock here: a core of its own
         return 1.0
-    return max(probed, load_share())
 
 
 def load_share() -> float:
     """The share of a core one more runnable process gets by the 1-minute load average:
-    cores / (load + 1), at most 1. The floor of ``machine_share``: its probes can all fall in
-    a moment of starvation (five read 0.05 at load 9, and the step then ran at about 0.3:
-    19 s estimated for a prepare of 8.3 s; under two CPU hogs they read 0.06-0.18 at
-    load 10-11)."""
+    cores / (load + 1), at most 1: what the bench prints beside the probe (it was the probe's
+    floor, and read twice the share the steps got under load: ``machine_share``)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
