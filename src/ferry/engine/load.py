@@ -25,7 +25,7 @@ from ferry.connectors.base import FileUpload
 from ferry.engine.context import LoadContext, MapStats
 from ferry.engine.dedup import merge_state, merged_record
 from ferry.engine.plan import load_order
-from ferry.engine.writes import Item, Writer, payload_hash, ref
+from ferry.engine.writes import Item, Writer, payload_hash, ref, same_payload
 from ferry.mapping.compile import Built, CompiledMap
 from ferry.mapping.model import ObjectMap
 from ferry.model.crypto import PlainView, plain_file, private_copy
@@ -224,7 +224,7 @@ def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
                 st.plan["create"] += 1
                 if ctx.dry_run:  # later maps see it as there, as they will in the run
                     ctx.lookup.planned.setdefault((om.source, s.source_id), set()).add(om.target)
-            elif known_hash == payload_hash(built.payload, ctx.store.codec):
+            elif same_payload(known_hash, built.payload, ctx.store.codec):
                 st.unchanged += 1
                 st.plan["unchanged"] += 1
             else:
@@ -533,7 +533,7 @@ def _fold_payloads(ctx: LoadContext, f: Folded, parents: list[str]
         else:
             continue
         h = payload_hash(payload, ctx.store.codec)
-        if sent.get(parent_dest) != h:
+        if not same_payload(sent.get(parent_dest), payload, ctx.store.codec, h):
             out[parent_dest] = (payload, h)
     return out
 

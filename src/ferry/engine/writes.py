@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ferry.connectors import killpoint
 from ferry.connectors.base import Destination, FileUpload, WriteResult
 from ferry.errors import FerryError, RecordError
@@ -25,12 +27,52 @@ from ferry.model.staging import StagingStore, canonical_json
 log = logging.getLogger("ferry.engine")
 
 
+#: marks a ``payload_hash`` of orjson's text (hex digits never start with it)
+ORJSON_HASH = "j"
+#: dates and date-times as ``str`` writes them, as in ``canonical_json`` (orjson's own text
+#: has a "T": a date-time would match the text of its ISO form)
+_HASH_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _digest(data: bytes, codec: Any) -> str:
+    digest = getattr(codec, "digest", None)
+    return digest(data) if digest is not None else hashlib.sha256(data).hexdigest()
+
+
 def payload_hash(payload: dict[str, Any], codec: Any = None) -> str:
     """What was sent, as a digest for change detection: keyed by the codec when the project
-    encrypts (a small payload, one folded value, would otherwise be guessable)."""
-    digest = getattr(codec, "digest", None)
-    data = canonical_json(payload)
-    return digest(data) if digest is not None else hashlib.sha256(data).hexdigest()
+    encrypts (a small payload, one folded value, would otherwise be guessable).
+
+    Made of orjson's sorted-key text (``ORJSON_HASH`` and the digest): ``canonical_json``
+    took 13 µs a payload against 7 (its ``default`` called per date), 5 % of a 1k Odoo load's
+    samples. Two payloads ``canonical_json`` tells apart get different hashes (property
+    test). A payload orjson refuses (an integer beyond 64 bits, a lone surrogate) or whose
+    text has a null (orjson writes NaN and infinities as null, so None would match them) has
+    the ``canonical_json`` digest, as every hash stored before; ``same_payload`` reads both."""
+    try:
+        data = orjson.dumps(payload, option=_HASH_OPTS, default=str)
+    except orjson.JSONEncodeError:
+        return canonical_hash(payload, codec)
+    if b"null" in data:
+        return canonical_hash(payload, codec)
+    return ORJSON_HASH + _digest(data, codec)
+
+
+def canonical_hash(payload: dict[str, Any], codec: Any = None) -> str:
+    """The digest of ``canonical_json`` (every payload hash stored before orjson's)."""
+    return _digest(canonical_json(payload), codec)
+
+
+def same_payload(known: str | None, payload: dict[str, Any], codec: Any = None,
+                 made: str | None = None) -> bool:
+    """Whether ``payload`` is what a stored ``payload_hash`` was made of, in the stored
+    hash's own scheme: a project loaded by an earlier Ferry is not sent again in full.
+    ``made``: ``payload_hash(payload)`` when the caller has it."""
+    if known is None:
+        return False
+    if known.startswith(ORJSON_HASH):
+        return known == (made or payload_hash(payload, codec))
+    return known == canonical_hash(payload, codec)
 
 
 def ref(system: str, obj: str, sid: str) -> str:
