@@ -39,7 +39,8 @@ def test_chunked_round_trip(tmp_path: Path, codec: AesGcmCodec, size: int) -> No
     encrypt_file(path, codec)  # already encrypted: left alone
     assert path.read_bytes() == stored
     assert plain_bytes(path, codec) == content
-    assert all(len(b) <= FILE_CHUNK for b in iter_plain(path, codec))
+    held = list(iter_plain(path, codec))  # each chunk its own bytes (the reads reuse buffers)
+    assert all(len(b) <= FILE_CHUNK for b in held) and b"".join(held) == content
     with plain_file(path, codec, tmp_path / "tmp") as plain:
         assert plain.read_bytes() == content
     assert not list((tmp_path / "tmp").iterdir())  # the plain copy is gone after the block
@@ -73,6 +74,7 @@ def test_reordered_dropped_or_cut_chunks_are_refused(tmp_path: Path, codec: AesG
     for forged in ([parts[1], parts[0], parts[2]],  # reordered
                    parts[:2],  # the last chunk dropped: the file cut at a chunk boundary
                    [*parts[:2], parts[2][:-5]],  # cut inside the last chunk
+                   [*parts[:2], parts[2][:20]],  # cut to less than a nonce and a tag
                    [*parts, parts[2]]):  # a chunk appended
         path.write_bytes(FILE_MAGIC + b"".join(forged))
         with pytest.raises(IntegrityError):
