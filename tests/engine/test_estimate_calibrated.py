@@ -37,6 +37,7 @@ with their before-images), uploads, the users match, read-backs and the rollback
 from __future__ import annotations
 
 import gc
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -205,7 +206,12 @@ def test_estimate_within_a_quarter_of_measured_per_step(tmp_path: Path, dest_kin
     table = measure(tmp_path, dest_kind, case)
     off = {k: t for k, t in table.items() if abs(t[0] - t[1]) > max(TOLERANCE * t[1], FLOOR_S)}
     # step: (estimate s, measured s, bound, estimated calls, calls, CPU share given,
-    # CPU share probed before the step, round trip)
+    # CPU share probed before the step, round trip); shown with -rP
+    for k, t in table.items():
+        sys.stdout.write(f"{dest_kind} {k:<9} est {t[0]:5.1f} s measured {t[1]:5.1f} s"
+                         f" {100 * (t[0] - t[1]) / max(t[1], 0.01):+4.0f} % calls"
+                         f" {t[4]}/{t[3]} share given {t[5]:.2f} probed {t[6]:.2f}"
+                         f"{' MISS' if k in off else ''}\n")
     assert not off, table
     # the destination's steps are bound by its pace (or round trip), not by this machine
     assert all(t[2] == case["bound"] for k, t in table.items()

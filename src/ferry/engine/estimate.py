@@ -138,11 +138,11 @@ DESTINATIONS: dict[str, Limits] = {
          "upload": 10, "create:activity": 5},
         # the client's window is 2 s × 1.1 + 30 ms real (destinations/pipedrive/client.py)
         per_key=False, burst=40, pace=1.1, jitter_s=0.03, reset_s=1.0,
-cpu={"prepare": (0.049, 0.00275, 0.049), "sample": (0.027, 0.00497, 0.027),
-             "load": (0.264, 0.00008, 0.220), "reconcile": (0.083, 0.00024, 0.083),
-             "rollback": (0.043, 0.00043, 0.043)},
-        answer={"prepare": (0.0, 0.00262), "sample": (0.022, 0.00158), "load": (0.022, 0.00123),
-                "reconcile": (0.011, 0.00041), "rollback": (0.019, 0.00113)},
+        cpu={"prepare": (0.063, 0.00108, 0.063), "sample": (0.078, 0.00132, 0.078),
+             "load": (0.108, 0.00014, 0.099), "reconcile": (0.060, 0.00019, 0.060),
+             "rollback": (0.039, 0.00025, 0.039)},
+        answer={"prepare": (0.014, 0.00116), "sample": (0.019, 0.00082), "load": (0.013, 0.00079),
+                "reconcile": (0.006, 0.00027), "rollback": (0.028, 0.00051)},
         notes="Growth plan, 1 seat: 60,000 tokens/day per company (30,000 ×"
                              " multiplier × seats); burst 40 requests / 2 s per token"),
     # no per-second limit (only concurrent long calls and the daily allocation): Ferry sends
@@ -171,12 +171,12 @@ cpu={"prepare": (0.049, 0.00275, 0.049), "sample": (0.027, 0.00497, 0.027),
                    # (per record/attach target: 5 and 2 of them, the recipe and a cut-down map)
                    overhead={"prepare": (1, 4), "sample": (8, 3), "load": (3, 4),
                              "reconcile": (3, 1), "rollback": (23, 5)},
-                   cpu={"prepare": (0.016, 0.00282, 0.016), "sample": (0.064, 0.00621, 0.064),
-                        "load": (0.202, 0.00071, 0.200), "reconcile": (0.070, 0.00023, 0.070),
-                        "rollback": (0.063, 0.00048, 0.052)},
-                   answer={"prepare": (0.025, 0.00171), "sample": (0.023, 0.00147),
-                           "load": (0.008, 0.00136), "reconcile": (0.024, 0.00011),
-                           "rollback": (0.123, 0.00097)}, notes="no documented limit; Ferry paces 1"
+                   cpu={"prepare": (0.053, 0.00140, 0.053), "sample": (0.023, 0.00385, 0.023),
+                        "load": (0.090, 0.00065, 0.090), "reconcile": (0.050, 0.00031, 0.050),
+                        "rollback": (0.020, 0.00054, 0.020)},
+                   answer={"prepare": (0.0, 0.00196), "sample": (0.013, 0.00118),
+                           "load": (0.009, 0.00080), "reconcile": (0.013, 0.00010),
+                           "rollback": (0.0, 0.00152)}, notes="no documented limit; Ferry paces 1"
                    " call/s by default (destination.requests_per_second), batches of 100"),
 }
 #: how each object lands when no mapping says otherwise: op (create/update/upload/none), object
@@ -288,10 +288,12 @@ def _routes(doc: MappingDoc | None, counts: dict[str, int],
 #: of the fixed part, what runs at the edges, before the first call and after the last).
 #: ``Limits.answer``: the CPU of the threads that answer it (the sandboxes in this process,
 #: Ferry's own upload lanes and page readers). Fitted by ``bench/estimate_calibration.py
-#: --calibrate --repeat 2`` (time-scale 2000 so no pacing, Salesforce at 1 as it has none; the
-#: mean CPU per step of two runs at each end of a line: 20 patients on the recipe, 3 on the
-#: cut-down map of the calibrated test, whose few calls and records show the fixed part; 6
-#: December 2026 21:05-21:22, load average 11-20 on 2 cores, two CPU hogs in it) per system;
+#: --calibrate --repeat 5`` (time-scale 2000 so no pacing, Salesforce at 1 as it has none; the
+#: median CPU per step of five runs at each end of a line, each step after a full collection:
+#: 20 patients on the recipe, 3 on the cut-down map of the calibrated test, whose few calls
+#: and records show the fixed part; 6-7 December 2026 23:40-00:10 UTC, load average 4-10 on
+#: 2 cores shared with other helpers; the mean of two, 21:05, kept a full collection of the
+#: harness's heap in one run's load, 2.5x the other's CPU) per system;
 #: these (Pipedrive's) serve a system not calibrated. At another share the CPU is scaled by
 #: ``contention``. A step is CPU bound when this, at the machine's share of a core, exceeds
 #: its pacing. The process's CPU over the share the step's thread was given (the fit before)
