@@ -119,8 +119,8 @@ SOURCES: dict[str, Limits] = {
     # the client paces 2 % under the limit (sources/practicehub: pace_margin)
     # 19 resources and the payment methods (sources/practicehub/wire.py RESOURCES)
     "practicehub": Limits("PracticeHub", 1.0, 100, per_key=False, delta_sweep=True, pace=1.02,
-                          lists=20, cpu={"extract": (0.080, 0.00011, 0.060)},
-                          answer={"extract": (0.101, 0.0)},
+                          lists=20, cpu={"extract": (0.069, 0.00009, 0.057)},
+                          answer={"extract": (0.030, 0.00012)},
                           notes="1 request/s per account (PracticeHub docs); extra keys help only"
                                 " if the limit is applied per key"),
     "clinic_csv": Limits("CSV export", None, 10_000, latency_s=0.05,
@@ -150,14 +150,14 @@ DESTINATIONS: dict[str, Limits] = {
     "salesforce": Limits("Salesforce", None, 2000, 200, 100_000,
                          {"create": 1, "update": 1, "delete": 1, "read": 1, "list": 1,
                           "upload": 1}, schema_calls=(2, 1),
-                         cpu={"prepare": (0.158, 0.00207, 0.158),
-                              "sample": (0.123, 0.00262, 0.123),
-                              "load": (0.272, 0.00049, 0.112),
-                              "reconcile": (0.080, 0.00036, 0.080),
-                              "rollback": (0.097, 0.00068, 0.069)},
-                         answer={"prepare": (0.001, 0.00371), "sample": (0.022, 0.00215),
-                                 "load": (0.054, 0.00096), "reconcile": (0.031, 0.00023),
-                                 "rollback": (0.069, 0.00099)},
+                         cpu={"prepare": (0.162, 0.00110, 0.060),
+                              "sample": (0.060, 0.00447, 0.060),
+                              "load": (0.177, 0.00071, 0.052),
+                              "reconcile": (0.084, 0.00035, 0.084),
+                              "rollback": (0.041, 0.00078, 0.041)},
+                         answer={"prepare": (0.045, 0.00249), "sample": (0.042, 0.00164),
+                                 "load": (0.035, 0.00102), "reconcile": (0.029, 0.00016),
+                                 "rollback": (0.033, 0.00104)},
                          # a describe, a lookup and a read-back query per written object
                          # (measured with 3 and 9 of them: the recipe, a cut-down map)
                          per_written=True, file_reads=False,
