@@ -5,6 +5,7 @@ its API cost against today's budget. Driven through the CLI, as a user would."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -38,6 +39,14 @@ def test_dry_run_plan_equals_the_runs_buckets(tmp_path: Path) -> None:
         assert max(len(line) for line in dry.stdout.splitlines()) <= 80
         run = ferry("run", "-p", root)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+        # the records the run held for review: the queue shows two of them and counts the rest
+        # (streamed: the CLI no longer lists the whole queue to show a few)
+        review = ferry("review", "--show", "2", "-p", root)
+        assert review.returncode == 0, review.stdout[-2000:] + review.stderr[-2000:]
+        more = re.search(r"… ([\d,]+) more pending", review.stdout)
+        assert more and int(more[1].replace(",", "")) > 0, review.stdout[-2000:]
+        (listed,) = (Path(root) / "reports" / "review").glob("*.json")
+        assert 2 < len(json.loads(listed.read_text())["items"]) <= 5000
     reports = Path(root) / "reports" / "run"
     plan = json.loads((reports / "dry-run.json").read_text())
     (done_path,) = [p for p in reports.glob("*-run-*.json")]

@@ -522,17 +522,51 @@ def decide(store: StagingStore, object_name: str, source_id: str, decision: str,
 def decide_rule(store: StagingStore, decision: str, by: str, *, object_name: str | None = None,
                 types: set[str] | None = None, only_types: set[str] | None = None) -> int:
     """Bulk decision for pending items: of one object, holding any of ``types``, or holding
-    nothing but ``only_types`` (e.g. approve notes whose only PHI is medication names)."""
+    nothing but ``only_types`` (e.g. approve notes whose only PHI is medication names).
+    Returns the queue entries decided (a record's flagged fields are decided together).
+
+    Pages of pending entries by rowid, one transaction a page: the whole queue in a list was
+    814 MB at 100k patients (464k entries), and a transaction per record. A record decided
+    on one page is no longer pending, so a later page does not return its other fields."""
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(DECISIONS)}")
+    ensure_schema(store)
     rule = f"object={object_name or '*'} types={sorted(types or [])} only={sorted(only_types or [])}"
-    n = 0
-    for it in list(items(store, "pending", object_name)):
-        kinds = {s.type for s in it.spans}
-        if types and not kinds & types:
-            continue
-        if only_types and not kinds <= only_types:
-            continue
-        n += decide(store, it.object, it.source_id, decision, by, rule)
-    return n
+    at = dt.datetime.now(dt.UTC).isoformat()
+    n, last = 0, 0
+    while True:
+        rows = store.conn.execute(
+            "SELECT rowid, object, source_id, field, spans, status, decided_by, rule"
+            " FROM phi_queue WHERE status='pending' AND (? IS NULL OR object=?) AND rowid > ?"
+            " ORDER BY rowid LIMIT ?",
+            (object_name, object_name, last, _RULE_PAGE)).fetchall()
+        if not rows:
+            return n
+        last = rows[-1][0]
+        chosen: dict[tuple[str, str], None] = {}
+        for row in rows:
+            kinds = {s.type for s in _item(row[1:]).spans}
+            if types and not kinds & types:
+                continue
+            if only_types and not kinds <= only_types:
+                continue
+            chosen[(row[1], row[2])] = None
+        with store.tx() as c:
+            for obj, sid in chosen:
+                n += c.execute("UPDATE phi_queue SET status=?, decided_by=?, decided_at=?, rule=?"
+                               " WHERE object=? AND source_id=? AND status != 'clean'",
+                               (decision, by, at, rule, obj, sid)).rowcount
+
+
+#: pending entries a bulk decision reads and decides per transaction
+_RULE_PAGE = 2000
+
+
+def count_items(store: StagingStore, status: str) -> int:
+    """Queue entries (flagged fields) with ``status``."""
+    ensure_schema(store)
+    return store.conn.execute("SELECT count(*) FROM phi_queue WHERE status=?",
+                              (status,)).fetchone()[0]
 
 
 def counts(store: StagingStore) -> dict[str, int]:

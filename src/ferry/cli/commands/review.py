@@ -7,6 +7,7 @@ goes to logs or to reports for non-clinical staff.
 from __future__ import annotations
 
 import getpass
+from itertools import islice
 from pathlib import Path
 
 import typer
@@ -60,16 +61,15 @@ def register(app: typer.Typer) -> None:
             console.print(f"rule {rule}: {n} item(s) decided")
         counts = queue.counts(store)
         console.print(f"flagged records per object: {flagged}; queue: {counts}")
-        pending = list(queue.items(store, "pending"))
-        for it in pending[:show]:
+        for it in islice(queue.items(store, "pending"), show):
             staged = store.get(it.object, it.source_id)
             if staged is None:
                 continue
             text = queue.text_of(staged.record, it.field, store.codec)
             console.rule(f"{it.object}:{it.source_id} · {it.field}")
             console.print(_highlight(text[:3000], [s for s in it.spans if s.start < 3000]))
-        if len(pending) > show:
-            console.print(f"… {len(pending) - show} more pending")
+        if (n_pending := queue.count_items(store, "pending")) > show:
+            console.print(f"… {n_pending - show:,} more pending")
         table = Table(title="PHI review queue")
         table.add_column("status")
         table.add_column("records", justify="right")
@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
         # The report lists references and PHI types only: it is safe for non-clinical staff.
         print_paths(*write_report(proj.reports_dir("review"), "review",
                                   {"queue": counts, "flagged": flagged,
-                                   "items": [it.as_dict() for it in queue.items(store)][:5000]},
+                                   "items": [it.as_dict() for it in islice(queue.items(store), 5000)]},
                                   project=proj.settings.project))
         waiting = counts.get("pending", 0)
         verdict(True if not waiting else None,
