@@ -8,11 +8,18 @@ written as is) | rollback | review (the queue scanned, every flagged item approv
 reviewer's bulk approval does) | reviewed (the full load of a reviewed project, decisions
 honoured) | reconcile. Connector secrets come from the environment (the pair's env vars).
 Exit code 0 when the verb completed; it prints one JSON line of what it did.
+
+    python tests/engine/driver.py --serve
+
+imports what every verb imports once, then forks one child per request read from stdin (the
+tests' ``forked.py``): each child is a process of its own running ``main`` as above, without
+paying the ~0.5 CPU-s import again (the kill/resume tests start some 50 drivers).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -105,7 +112,53 @@ def _profiled(verb: str, root: str, path: str) -> int:
         prof.dump_stats(path)
 
 
+def serve() -> int:
+    """Requests on stdin, one JSON line each: {verb, root, env, out, err}. Answers on stdout:
+    {"pid": n} once the child runs, then {"returncode": rc} (negative: killed by that signal)
+    when it ended. The child is reaped only when the next request comes or stdin closes, so
+    its pid is not reused while the test may still signal it."""
+    from setup_pair import approve_phi  # noqa: F401
+
+    from ferry.engine import pipeline  # noqa: F401 - what each verb imports: the cost shared
+    from ferry.engine.project import Project  # noqa: F401
+    from ferry.engine.reconcile import run_reconcile  # noqa: F401
+    from ferry.phi import queue  # noqa: F401
+
+    def answer(msg: dict[str, int]) -> None:
+        sys.stdout.write(json.dumps(msg) + "\n")
+        sys.stdout.flush()
+
+    zombie: int | None = None
+    for line in sys.stdin:
+        if zombie is not None:
+            os.waitpid(zombie, 0)
+            zombie = None
+        req = json.loads(line)
+        pid = os.fork()
+        if pid == 0:  # the child: becomes ``driver.py VERB ROOT`` with the request's env
+            os.environ.clear()
+            os.environ.update(req["env"])
+            for fd, path, flags in ((0, os.devnull, os.O_RDONLY),
+                                    (1, req["out"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+                                    (2, req["err"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):
+                os.dup2(os.open(path, flags, 0o600), fd)
+            # SystemExit unwinds to the interpreter's own exit (atexit, thread joins), and an
+            # exception is printed and exits 1, as in a process started for the verb
+            sys.exit(main(req["verb"], req["root"]))
+        answer({"pid": pid})
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        assert info is not None
+        rc = -info.si_status if info.si_code in (os.CLD_KILLED, os.CLD_DUMPED) else info.si_status
+        zombie = pid
+        answer({"returncode": rc})
+    if zombie is not None:
+        os.waitpid(zombie, 0)
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--serve"]:
+        sys.exit(serve())
     if len(sys.argv) > 3 and sys.argv[3].startswith("--profile="):
         sys.exit(_profiled(sys.argv[1], sys.argv[2], sys.argv[3].removeprefix("--profile=")))
     sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -3,8 +3,8 @@ always converges to exactly the state derived from the practice (``oracle.py``),
 duplicate, nothing missing and the audit chain intact; the rollback, killed too, still gives the
 account back.
 
-Each verb runs in its own process (``driver.py``) while the sandboxes live in this one. Two kinds
-of kill point, drawn at random:
+Each verb runs in its own process (``driver.py``, forked from a preloaded one: ``forked.py``)
+while the sandboxes live in this one. Two kinds of kill point, drawn at random:
 
 * after a random number of requests the process made to the sandbox it works against (polled on
   ``/_sandbox/requests``), plus a few random milliseconds: anywhere, including local work;
@@ -21,8 +21,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +33,7 @@ from ferry.engine.project import Project
 from ferry.sandbox.harness import Pair
 from ferry.sandbox.synth import Practice
 
+from .forked import Forked
 from .oracle import actual, diff, duplicates, expected, live_records
 from .setup_pair import make_pair, subprocess_env
 
@@ -66,8 +65,7 @@ def run_verb(pair: Pair, verb: str, info: dict[str, Any], env: dict[str, str],
              switch: KillSwitch | None = None, jitter: float = 0.03) -> bool:
     """Run ``verb``, SIGKILLed at the ``kill`` point if it gets there. True when killed."""
     base = _requests(info)
-    proc = subprocess.Popen([sys.executable, str(DRIVER), verb, str(pair.project.root)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = Forked(verb, pair.project.root, env)
     try:
         if kill is not None and kill[0] == "switch":
             assert switch is not None
@@ -259,9 +257,7 @@ def test_rollback_of_a_killed_run_removes_what_it_wrote(tmp_path: Path) -> None:
             P.run_prepare(pair.project)
             approve_phi(pair.project)
             pair.project.store.close()
-            proc = subprocess.Popen([sys.executable, str(DRIVER), "run",
-                                     str(pair.project.root)], env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            proc = Forked("run", pair.project.root, env)
             switch.arm(proc.pid, nth, b'"create"')
             out, err = proc.communicate(timeout=600)
             switch.disarm()

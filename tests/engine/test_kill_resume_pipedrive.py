@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from ferry.engine import pipeline as P
@@ -20,9 +18,10 @@ from ferry.engine.project import Project
 from ferry.reports.run import current_skips
 from ferry.sandbox.synth import Practice
 
+from . import forked
 from .oracle import actual, diff, duplicates, expected
 from .setup_pair import make_pair, subprocess_env
-from .test_kill_resume import DRIVER, KillSwitch, _get, _verify_log
+from .test_kill_resume import KillSwitch, _get, _verify_log
 
 SEED = 28
 #: ``FERRY_KILL_AT`` points, in the load's plan order. Creates go a chunk at a time (one call
@@ -58,8 +57,7 @@ def test_kill_after_applied_creates_then_resume(tmp_path: Path) -> None:
         log: list[str] = []
         for point in [*KILLS, None]:
             run_env = {**env, "FERRY_KILL_AT": point} if point else env
-            proc = subprocess.run([sys.executable, str(DRIVER), "run", str(pair.project.root)],
-                                  env=run_env, capture_output=True, text=True, timeout=600)
+            proc = forked.run("run", pair.project.root, run_env)
             if point is not None:
                 assert proc.returncode == -signal.SIGKILL, (point, proc.stderr[-3000:])
                 log.append(f"killed at {point}")
@@ -112,9 +110,7 @@ def test_prepare_killed_after_schema_creates_still_rolls_back_clean(tmp_path: Pa
         before = _get(pair.dest_info, "/_sandbox/state")
         kills = [("/personFields", 1), ("/pipelines", 2), ("/stages", 3)]  # prepare's order
         for path, nth in [*kills, (None, 0)]:
-            proc = subprocess.Popen([sys.executable, str(DRIVER), "prepare",
-                                     str(pair.project.root)], env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            proc = forked.Forked("prepare", pair.project.root, env)
             if path is not None:
                 switch.arm(proc.pid, nth, b"", path)
             out, err = proc.communicate(timeout=600)
@@ -127,8 +123,7 @@ def test_prepare_killed_after_schema_creates_still_rolls_back_clean(tmp_path: Pa
         assert len(prepared["pipelines"]) > len(before["pipelines"])
         names = [p["name"] for p in prepared["pipelines"] if not p["is_deleted"]]
         assert len(names) == len(set(names))  # the resume found, did not duplicate
-        rb = subprocess.run([sys.executable, str(DRIVER), "rollback", str(pair.project.root)],
-                            env=env, capture_output=True, text=True, timeout=600)
+        rb = forked.run("rollback", pair.project.root, env)
         assert rb.returncode == 0, rb.stdout + rb.stderr[-3000:]
         after = _get(pair.dest_info, "/_sandbox/state")
         for part in ("pipelines", "stages"):  # Pipedrive soft-deletes both

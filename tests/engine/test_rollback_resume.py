@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,9 @@ import pytest
 
 from ferry.engine import pipeline as P
 
+from . import forked
 from .setup_pair import make_pair, subprocess_env
-from .test_kill_resume import DRIVER, _get, _verify_log
+from .test_kill_resume import _get, _verify_log
 
 
 def schema_view(state: dict[str, Any], destination: str) -> dict[str, Any]:
@@ -42,8 +42,7 @@ def schema_view(state: dict[str, Any], destination: str) -> dict[str, Any]:
 
 
 def _driver(root: Path, verb: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(DRIVER), verb, str(root)], env=env,
-                          capture_output=True, text=True, timeout=600)
+    return forked.run(verb, root, env)
 
 
 @pytest.mark.parametrize(("destination", "kill_at"), [

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 from ferry.engine import pipeline as P
 from ferry.engine.project import Project
 
+from . import forked
 from .setup_pair import make_pair, subprocess_env
-from .test_kill_resume import DRIVER, _get, _verify_log
+from .test_kill_resume import _get, _verify_log
 
 TAG = re.compile(r"\[ferry-id:([^\]]+)\]")
 
@@ -30,8 +29,7 @@ def test_salesforce_upload_killed_after_it_landed_resumes(tmp_path: Path) -> Non
         pair.project.store.close()
         for point in ("after-call:upload@ContentVersion:2", "after-intent:upload:1", None):
             run_env = {**env, "FERRY_KILL_AT": point} if point else env
-            proc = subprocess.run([sys.executable, str(DRIVER), "run", str(pair.project.root)],
-                                  env=run_env, capture_output=True, text=True, timeout=600)
+            proc = forked.run("run", pair.project.root, run_env)
             if point:
                 assert proc.returncode == -signal.SIGKILL, (point, proc.stderr[-3000:])
             else:
