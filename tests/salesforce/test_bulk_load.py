@@ -36,8 +36,10 @@ def pair(tmp_path: Path) -> Iterator[Any]:
     try:
         yield p
     finally:
+        # first: connectors the engine opened hold TLS keep-alives the server's stop waits on
+        # (up to its 10 s join, each test: collected after the stop, they were closed too late)
+        gc.collect()
         p.stop()
-        gc.collect()  # connectors the engine opened hold TLS keep-alives the server waits on
 
 
 @pytest.mark.parametrize("read_chunk", [None, 50])
