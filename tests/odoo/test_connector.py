@@ -675,3 +675,76 @@ def test_references_resolve_by_index_as_by_the_first_matching_row(
     assert lk.resolve("res.partner.category", "category_id", "index TEST tag ", {}) == tag
     [row] = dest.rpc.search_read("res.partner.category", [["id", "=", tag]], ["name"])
     assert row["name"] == "Index test tag"
+
+
+# -- updates of different fields sharing one ``load`` (``OdooDestination._padded``): a row whose
+# record holds the other rows' fields empty (as the read just before found them) is sent with
+# empty cells for them, which store the same empty value; a record with one of those fields
+# filled keeps its own columns
+
+PAD_FIELDS = ["comment", "x_visits", "x_insured", "x_weight"]
+
+
+def _pad_setup(odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    dest = connect(odoo_factory(17), monkeypatch, tmp_path)
+    dest.ensure(schema(accounting=False) + [
+        SchemaItem("custom_field", "res.partner", "insured", "Insured", Kind.BOOL),
+        SchemaItem("custom_field", "res.partner", "visits", "Visits", Kind.INT),
+        SchemaItem("custom_field", "res.partner", "weight", "Weight", Kind.DECIMAL)])
+    return dest
+
+
+def _pad_rows(ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Fold-like updates: each record only the fields its children had values for."""
+    return [(ids[0], {"comment": "a"}), (ids[1], {"comment": "b", "x_weight": 61.5}),
+            (ids[2], {"x_visits": 3}), (ids[3], {"x_visits": 4, "x_insured": True}),
+            (ids[4], {"x_insured": True}), (ids[5], {"comment": "f"})]
+
+
+def _pad_stored(dest: Any, ids: list[str]) -> dict[int, dict[str, Any]]:
+    return {r["id"]: {f: r[f] for f in PAD_FIELDS} for r in dest.rpc.execute(
+        "res.partner", "read", [int(i) for i in ids], fields=PAD_FIELDS)}
+
+
+def test_rows_of_different_fields_share_one_load_when_the_others_are_empty(
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    dest = _pad_setup(odoo_factory, monkeypatch, tmp_path)
+    ids = [str(r.dest_id) for r in dest.create("res.partner", [{"name": f"P{i}"}
+                                                              for i in range(12)])]
+    a, b = ids[:6], ids[6:]
+    # the last record of each half already has a visit count: its row must not blank it
+    dest.rpc.execute("res.partner", "write", [int(a[5]), int(b[5])], {"x_visits": 7})
+    dest.read("res.partner", a, PAD_FIELDS)  # the before-images, as ``Writer.update`` reads them
+    dest.rpc.calls.clear()
+    res = dest.update("res.partner", _pad_rows(a))
+    assert all(r.ok for r in res)
+    # five rows in one call (five column sets without the read), the record with a visit
+    # count alone
+    assert dest.rpc.calls["res.partner.load"] == 2 and dest.rpc.calls["res.partner.write"] == 0
+
+    dest.read("res.partner", b, PAD_FIELDS)
+    for d, fields in _pad_rows(b):  # the same updates one record at a time, through ``write``
+        vals, _ = dest._vals("res.partner", fields, update=True)
+        dest.rpc.execute("res.partner", "write", [int(d)], vals)
+    got = _pad_stored(dest, ids)
+    assert [got[int(x)] for x in a] == [got[int(x)] for x in b]
+    assert got[int(a[5])]["x_visits"] == 7 and got[int(a[0])]["x_visits"] == 0
+
+
+def test_without_a_read_just_before_each_column_set_keeps_its_own_call(
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    dest = _pad_setup(odoo_factory, monkeypatch, tmp_path)
+    ids = [str(r.dest_id) for r in dest.create("res.partner", [{"name": f"P{i}"}
+                                                              for i in range(6)])]
+    dest.read("res.partner", ids, PAD_FIELDS)
+    dest.create("res.partner", [{"name": "later"}])  # a write since: the read is forgotten
+    dest.rpc.calls.clear()
+    assert all(r.ok for r in dest.update("res.partner", _pad_rows(ids)))
+    # one call per column set: comment (two rows); comment, weight; visits; visits, insured;
+    # insured
+    assert dest.rpc.calls["res.partner.load"] == 5
+    dest.read("res.partner", ids, PAD_FIELDS)
+    dest.update("res.partner", [(ids[0], {"comment": "again"})])
+    dest.rpc.calls.clear()  # an update consumes its read: the next one pads nothing
+    assert all(r.ok for r in dest.update("res.partner", _pad_rows(ids)))
+    assert dest.rpc.calls["res.partner.load"] == 5
