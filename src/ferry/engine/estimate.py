@@ -526,7 +526,18 @@ def _writes(routes: list[tuple[str, str, str, str, int]], lim: Limits,
     for name, obj, op, target, n in routes:
         group = folds.get(name) if op == "update" else None
         sent = n if group is None else widest.pop(group, 0)
-        calls, tokens = _price(lim, dest, op, target, sent)
+        if op == "create" and sent > batch_size > 0:
+            # the load hands the writer one write batch (``batch_size`` records read) at a
+            # time (engine/load.py ``_write``): priced per batch, as the destination prices
+            # that many (Salesforce: collections of 200 below 2,000 rows, a Bulk API job at or
+            # above them; priced whole, 5,000 creates were one Bulk job of 9 calls where the
+            # load sends 50 collections of 100)
+            full, rest = divmod(sent, batch_size)
+            c1, t1 = _price(lim, dest, op, target, batch_size)
+            c2, t2 = _price(lim, dest, op, target, rest)
+            calls, tokens = full * c1 + c2, full * t1 + t2
+        else:
+            calls, tokens = _price(lim, dest, op, target, sent)
         if op == "update" and sent:
             size = max(batch_size, 1)
             full, rest = divmod(sent, size)
