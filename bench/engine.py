@@ -233,18 +233,52 @@ def fill_open_picklists(doc: Any, practice: Any) -> Any:
 LINK_TTL_REAL_S = 600.0
 
 
+def source_files(patients: int, big_files: int = 0, doc_size_scale: float = 1.0,
+                 oversize: int = -1) -> dict[str, Any]:
+    """The source sandbox's ``extra`` options that shape its files: ``big_files`` patients
+    each get a ~100 MB text file and a ~100 MB PDF; the ordinary documents' sizes multiplied
+    by ``doc_size_scale``; ``oversize`` patients (-1: the practice's usual 0.3 %) get one
+    52-140 MB scan."""
+    from ferry.sandbox.synth import DirtRates
+
+    rates: dict[str, float] = {}
+    if big_files:
+        rates["large_text_file"] = rates["large_pdf"] = min(1.0, big_files / max(patients, 1))
+    if oversize >= 0:
+        rates["oversize_file"] = min(1.0, oversize / max(patients, 1))
+    extra: dict[str, Any] = {"dirt": DirtRates(**rates)} if rates else {}
+    if doc_size_scale != 1.0:
+        extra["doc_size_scale"] = doc_size_scale
+    return extra
+
+
+def declared_files(seed: int, patients: int, extra: dict[str, Any]) -> tuple[int, int, int]:
+    """(files, bytes, bytes of files over 50 MB) the source offers: what the extract moves."""
+    from ferry.sandbox.synth import Practice
+
+    practice = Practice(seed, patients, extra.get("dirt"),
+                        doc_size_scale=extra.get("doc_size_scale", 1.0))
+    n = total = big = 0
+    for doc in practice.iter("document"):
+        n, total = n + 1, total + (doc.size or 0)
+        big += (doc.size or 0) if (doc.size or 0) > 50 * 2**20 else 0
+    return n, total, big
+
+
+def _du(path: Path) -> int:
+    """Bytes of the files under ``path`` (the project's staging: database and sealed files)."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
 def new_pair(work: Path, name: str, dest: str, patients: int, scale: float, seed: int,
-             big_files: int = 0, batch_size: int = 0) -> Any:
+             big_files: int = 0, batch_size: int = 0, doc_size_scale: float = 1.0,
+             oversize: int = -1) -> Any:
     from setup_pair import make_pair
 
     from ferry.settings import load_settings, save_settings
 
-    extra: dict[str, Any] = {"file_ttl_s": LINK_TTL_REAL_S * scale}
-    if big_files:  # about that many patients each get a ~100 MB text file and a ~100 MB PDF
-        from ferry.sandbox.synth import DirtRates
-
-        rate = min(1.0, big_files / max(patients, 1))
-        extra["dirt"] = DirtRates(large_text_file=rate, large_pdf=rate)
+    extra: dict[str, Any] = {"file_ttl_s": LINK_TTL_REAL_S * scale,
+                             **source_files(patients, big_files, doc_size_scale, oversize)}
     pair = make_pair(work / name, destination=dest, patients=patients, seed=seed,
                      time_scale=scale, env_prefix=f"FERRY_BENCH_{name.upper()}_",
                      source_extra=extra)
@@ -264,7 +298,8 @@ def _note(verb: str, out: dict[str, Any]) -> str:
     """Files moved: a bench whose files all failed (an expired link, a spent budget) would
     look fast for the wrong reason."""
     if verb == "extract" and "files" in out:
-        return f"  ({out['files']} files downloaded)"
+        return (f"  ({out['files']} files downloaded; project folder"
+                f" {out.get('staged_gb', 0):.2f} GB)")
     if verb in ("load", "reviewed") and "totals" in out:
         t = out["totals"]
         api = f"; {out['api']}" if "api" in out else ""
@@ -310,8 +345,13 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
           f" {'emu s':>7} {'idle s':>7} {'queue F/E s':>13}", flush=True)
     for n in args.patients:
         batch = args.batch_size or (5000 if args.dest == "salesforce" else 0)
+        files, declared, big = declared_files(
+            args.seed, n, source_files(n, args.big_files, args.doc_size_scale, args.oversize))
+        print(f"{n:>8} files offered: {files} files, {declared / 1e9:.2f} GB ({big / 1e9:.2f} GB"
+              f" in files over 50 MB; ordinary documents' sizes x{args.doc_size_scale:g})",
+              flush=True)
         pair = new_pair(work, f"o{n}", args.dest, n, args.fast_scale, args.seed,
-                        args.big_files, batch)
+                        args.big_files, batch, args.doc_size_scale, args.oversize)
         try:
             env = subprocess_env(pair)
             records = 0
@@ -333,6 +373,7 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
                 totals["rss"] = max(totals["rss"], r["rss_mb"])
                 if verb == "extract":
                     records = int(r["out"].get("records", 0))
+                    r["out"]["staged_gb"] = _du(pair.project.root) / 1e9
                 if verb in ("scan", "review"):  # text fields screened (the queue's scan)
                     recs = int(r["out"].get("fields", 0))
                 else:
@@ -416,6 +457,15 @@ def main() -> None:
     ap.add_argument("--big-files", type=int, default=0, metavar="N",
                     help="about N patients each get a ~100 MB text file and a ~100 MB PDF"
                          " (besides the practice's usual files, some over 50 MB)")
+    ap.add_argument("--doc-size-scale", type=float, default=1.0, metavar="F",
+                    help="multiply the ordinary documents' sizes (mean ~0.8 MB) by F, e.g."
+                         " 0.15 for ~120 KB scanned letters; the text PDFs, the oversize scans"
+                         " and --big-files keep theirs (100k patients stage ~100 GB at 1)")
+    ap.add_argument("--oversize", type=int, default=-1, metavar="N",
+                    help="about N patients get a 52-140 MB scan (default: 0.3 %% of them)")
+    ap.add_argument("--work-dir", type=Path, default=None,
+                    help="where the project folders go (default: a temporary folder);"
+                         " a large run needs the disk, and /tmp may be cleaned under it")
     ap.add_argument("--batch-size", type=int, default=0,
                     help="the project's options.batch_size (default: the settings' 100;"
                          " 5000 for Salesforce, so its loads go through Bulk API 2.0)")
@@ -430,7 +480,9 @@ def main() -> None:
     ap.add_argument("--dest-rps", type=float, default=0.0,
                     help="overlap: destination requests_per_second (Odoo's is a courtesy)")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="ferry-bench-engine-"))
+    if args.work_dir is not None:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="ferry-bench-engine-", dir=args.work_dir))
     try:
         if not args.skip_overhead:
             overhead(args, work)

@@ -184,3 +184,26 @@ def test_a_document_by_id_is_the_one_the_practice_lists() -> None:
     assert docs and all(practice.document(d.source_id) == d for d in docs)
     assert practice.document("1") is None and practice.document("x") is None
     assert practice.document(str(int(docs[-1].source_id) + 8 * 31)) is None
+
+
+def test_doc_size_scale_shrinks_only_the_ordinary_documents() -> None:
+    # bench/engine.py at 100k patients: the ordinary documents scaled down so the staging fits
+    # the disk; the big files, the oversize scans, the text PDFs and every record stay the same
+    dirt = DirtRates(large_pdf=0.1, oversize_file=0.1)
+    full = list(Practice(seed=4, patients=60, dirt=dirt).iter("document"))
+    small_practice = Practice(seed=4, patients=60, dirt=dirt, doc_size_scale=0.1)
+    small = list(small_practice.iter("document"))
+    assert [d.model_copy(update={"size": 0}) for d in full] == \
+        [d.model_copy(update={"size": 0}) for d in small]
+    shrunk = 0
+    for a, b in zip(full, small, strict=True):
+        if a.size > 50 * 1024 * 1024:
+            assert b.size == a.size
+        elif b.size != a.size or a.mime_type != "application/pdf":  # a text PDF keeps its own
+            assert b.size == max(64, int(a.size * 0.1))
+            shrunk += 1
+    assert shrunk > 10 and any(a.size > 50 * 1024 * 1024 for a in full)
+    doc = next(d for d in small if d.size < 300_000 and d.mime_type != "application/pdf")
+    assert len(small_practice.file_bytes(doc)) == doc.size
+    with pytest.raises(ValueError):
+        Practice(seed=4, patients=5, doc_size_scale=0)

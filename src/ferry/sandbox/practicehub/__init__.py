@@ -8,7 +8,8 @@ the ``x-app-details`` value and the practice's time zone. Options: ``SandboxOpti
 (``demo``), ``region`` (``neptune``), ``timezone`` (the practice's IANA zone,
 ``Europe/London``; ``Australia/Sydney`` when the region is ``sydney``), ``keys`` (how many API
 keys, 2), ``limit_scope`` (``account`` as documented, or ``key`` to emulate a per-key limit),
-``file_ttl_s`` (signed-link lifetime in emulated seconds, 600), ``dirt`` (a ``DirtRates``).
+``file_ttl_s`` (signed-link lifetime in emulated seconds, 600), ``dirt`` (a ``DirtRates``),
+``doc_size_scale`` (benchmarks: the ordinary documents' sizes multiplied, 1).
 
 Where each endpoint and behaviour comes from (``../shared/specs/sources/NOTES.md`` §1;
 [doc] developers.practicehub.io guides, [code] third-party client code calling the live API):
@@ -74,7 +75,8 @@ class PracticeHubSandbox:
             "Australia/Sydney" if self.region == "sydney" else "Europe/London"))
         self.surface = options.surface
         self.state = PracticeState(options.seed, options.patients, extra.get("dirt"),
-                                   timezone=self.timezone, surface=self.surface)
+                                   timezone=self.timezone, surface=self.surface,
+                                   doc_size_scale=float(extra.get("doc_size_scale", 1.0)))
         self.api = PracticeHubApp(
             self.state, account=self.account, region=self.region, keys=self.keys,
             clock=Clock(options.time_scale),

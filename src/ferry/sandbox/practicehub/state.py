@@ -111,10 +111,12 @@ class PracticeState:
     """Every resource of the one emulated account, built from the synthetic practice."""
 
     def __init__(self, seed: int, patients: int, dirt: Any = None, *,
-                 timezone: str = "Europe/London", surface: str = "documented") -> None:
+                 timezone: str = "Europe/London", surface: str = "documented",
+                 doc_size_scale: float = 1.0) -> None:
         self.seed = seed
         self.patients = patients
         self.dirt = dirt
+        self.doc_size_scale = doc_size_scale
         self.tz = ZoneInfo(timezone)
         self.surface = surface
         self.lock = threading.RLock()
@@ -125,7 +127,8 @@ class PracticeState:
 
         with self.lock:
             kw = {"dirt": self.dirt} if self.dirt is not None else {}
-            self.practice = Practice(self.seed, self.patients, **kw)
+            self.practice = Practice(self.seed, self.patients,
+                                     doc_size_scale=self.doc_size_scale, **kw)
             self.tables: dict[str, Table] = {}
             self.mutations = 0
             self.methods: dict[str, int] = {}

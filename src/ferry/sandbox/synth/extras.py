@@ -100,6 +100,8 @@ def documents(ctx: Ctx, c: Core) -> list[Document]:
             band = r.random()
             size = (r.randrange(2_000, 200_000) if band < 0.6 else
                     r.randrange(200_000, 2 * MB) if band < 0.93 else r.randrange(2 * MB, 8 * MB))
+            if ctx.doc_size_scale != 1.0:  # a benchmark's smaller profile (same draws)
+                size = max(64, int(size * ctx.doc_size_scale))
         created = ts_between(r, c.created_at, REF_NOW)
         sid = int(c.id) * 8 + k
         text = pdf_text(ctx, c, sid, cat) if mime == "application/pdf" else None

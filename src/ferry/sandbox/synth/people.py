@@ -44,8 +44,10 @@ ROLES = (("physician", "General practice", "MBBS", "Dr"), ("physiotherapist", "M
 class Ctx:
     """What every generator needs: seed, sizes, dirt rates and the practice-wide constants."""
 
-    def __init__(self, seed: int, patients: int, dirt: DirtRates) -> None:
+    def __init__(self, seed: int, patients: int, dirt: DirtRates,
+                 doc_size_scale: float = 1.0) -> None:
         self.seed, self.n, self.dirt = seed, patients, dirt
+        self.doc_size_scale = doc_size_scale
         self.n_practitioners = max(3, round(patients / 40))
         self.n_clinics = min(2 + mix(seed, 1) % 4, self.n_practitioners)
         self.home = P.LOCALES[seed % len(P.LOCALES)]

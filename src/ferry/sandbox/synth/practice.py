@@ -46,12 +46,18 @@ DATETIME_FORMATS = ("%d/%m/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%d.%m.%Y %H:%M:%S",
 class Practice:
     """A deterministic synthetic practice: same (seed, patients, dirt) → the same records."""
 
-    def __init__(self, seed: int = 1, patients: int = 100, dirt: DirtRates | None = None) -> None:
+    def __init__(self, seed: int = 1, patients: int = 100, dirt: DirtRates | None = None,
+                 doc_size_scale: float = 1.0) -> None:
+        """``doc_size_scale`` multiplies the sizes of the ordinary documents (not the text
+        PDFs, the oversize dirt or a benchmark's large files): a benchmark at 100k patients
+        would otherwise stage ~100 GB. The records and every other draw stay the same."""
         if patients < 0:
             raise ValueError("patients must be >= 0")
+        if not 0 < doc_size_scale <= 1:
+            raise ValueError("doc_size_scale must be in (0, 1]")
         self.seed, self.patients = seed, patients
         self.dirt = dirt if dirt is not None else DirtRates()
-        self._ctx = H.Ctx(seed, patients, self.dirt)
+        self._ctx = H.Ctx(seed, patients, self.dirt, doc_size_scale)
         self._counts: dict[str, int] = {}
 
     def objects(self) -> list[str]:
