@@ -109,7 +109,9 @@ def main() -> None:
                     continue
                 t = r["out"].get("totals", {})
                 print(f"round {rnd} {tree}: CPU {r['cpu']:.2f} s, {records / r['cpu']:.0f}"
-                      f" records per CPU-s, load {os.getloadavg()[0]:.1f}"
+                      f" records per CPU-s, wall {r['wall']:.1f} s (emulator CPU"
+                      f" {r['emu']:.1f}, idle {r['idle']:.1f}, queue F/E {r['ferry_wait']:.1f}"
+                      f"/{r['emu_wait']:.1f}), load {os.getloadavg()[0]:.1f}"
                       f" (uploaded {t.get('uploaded')}, skipped {t.get('skipped')},"
                       f" failed {t.get('failed')})", flush=True)
         if args.py_spy:
