@@ -5,8 +5,8 @@ its API cost against today's budget. Driven through the CLI, as a user would."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
