@@ -197,10 +197,10 @@ def test_estimate_within_a_quarter_of_measured_per_step(tmp_path: Path, dest_kin
                                                         ) -> None:
     """On demand (``pytest -m calibration``), not in the default run: a wall-time bound,
     which the project keeps out of the suite CI runs on two loaded cores. On 7 December
-    (docs/BENCHMARKS.md) it passed 5 of 5 runs with no CPU hog of ours (load 4.5-9.5, other
-    helpers' runs) and 4 of 6 with two (load 7-8.5), each ``-n 2`` run 66-124 s: a step
-    whose thread is given 0.06-0.07 of a core still misses by 35-40 % now and then (a
-    Pipedrive load 5.5 s estimated for 4.0, a reconcile 1.1 for 1.7)."""
+    (docs/BENCHMARKS.md) it passed 5 of 5 runs with no CPU hog of ours (load 6.5-9.5, other
+    helpers' runs) and 5 of 6 with two (load 4.2-8.8), each ``-n 2`` run 72-124 s: a step
+    whose thread is given 0.05-0.1 of a core still misses now and then (a Pipedrive
+    reconcile given 0.07 estimated 1.1 s took 1.7)."""
     case = CASES[dest_kind]
     table = measure(tmp_path, dest_kind, case)
     off = {k: t for k, t in table.items() if abs(t[0] - t[1]) > max(TOLERANCE * t[1], FLOOR_S)}
