@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
                      sample: int = typer.Option(200, help="the sample size you will use"),
                      cpu_share: float = typer.Option(
                          0.0, help="share of one CPU core Ferry will get (0: this machine's"
-                                   " now, measured by a 0.4 s probe)")) -> None:
+                                   " now, measured by a 0.6 s probe)")) -> None:
         """Timeline per step under every API's limits, from --patients N or staged counts."""
         proj = _project(project)
         s_kind = source or (proj.settings.source.kind if proj else "practicehub")
