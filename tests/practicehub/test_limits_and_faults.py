@@ -53,17 +53,23 @@ def test_per_key_limits_are_spread_over_keys(make_box):
         os.environ[f"PH_KEY_{i}"] = k
     envs = [f"PH_KEY_{i}" for i in range(3)]
     one = box.source(api_key_envs=envs[:1], limit_scope="key")
-    t0 = time.monotonic()
     a, _ = read_all(one, "appointment")
-    single = time.monotonic() - t0
     time.sleep(0.35)  # let the first client's last request age out of every key's window
+    log = box.sandbox.api.log
+    log.clear()
     three = box.source(api_key_envs=envs, limit_scope="key")
-    t0 = time.monotonic()
     b, _ = read_all(three, "appointment")
-    spread = time.monotonic() - t0
     assert [r.source_id for r in a] == [r.source_id for r in b]
     assert three.client.stats.rate_limited <= 1  # (a loaded CI box can delay one arrival)
-    assert spread < single * 0.6, (spread, single)
+    # Faster than one key allows, seen where the limit is kept: at least half the admitted
+    # requests reached the sandbox within half a key's interval (250 ms) of the one before.
+    # One key, or all keys paced as one account, spaces them an interval apart. (The wall
+    # time of the whole read against one key's was compared before: on a loaded box the
+    # three keys' read is CPU-bound, 1.23 s against 1.71 s in a CI run at load 7-9.)
+    arrived = sorted(e["arrived"] for e in log.entries if e["status"] == 200)
+    gaps = [b - a for a, b in zip(arrived, arrived[1:], strict=False)]
+    assert len(gaps) >= 4 and sum(g < 0.125 for g in gaps) >= len(gaps) / 2, gaps
+
 
 
 def test_nothing_is_lost_under_faults(make_box):
