@@ -501,9 +501,7 @@ def decide(store: StagingStore, object_name: str, source_id: str, decision: str,
     ensure_schema(store)
     at = dt.datetime.now(dt.UTC).isoformat()
     with store.tx() as c:
-        n = c.execute("UPDATE phi_queue SET status=?, decided_by=?, decided_at=?, rule=?"
-                      " WHERE object=? AND source_id=? AND status != 'clean'",
-                      (decision, by, at, rule, object_name, source_id)).rowcount
+        n = _set_decision(c, object_name, source_id, decision, by, at, rule)
     if n or decision == "redact":
         return n
     staged = store.get(object_name, source_id)
@@ -557,11 +555,16 @@ def decide_rule(store: StagingStore, decision: str, by: str, *, object_name: str
                 chosen[row[1]] = None
             with store.tx() as c:
                 for sid in chosen:
-                    n += c.execute(
-                        "UPDATE phi_queue SET status=?, decided_by=?, decided_at=?, rule=?"
-                        " WHERE object=? AND source_id=? AND status != 'clean'",
-                        (decision, by, at, rule, obj, sid)).rowcount
+                    n += _set_decision(c, obj, sid, decision, by, at, rule)
     return n
+
+
+def _set_decision(c: Any, object_name: str, source_id: str, decision: str, by: str, at: str,
+                  rule: str | None) -> int:
+    """A record's flagged entries decided together (``decide``, ``decide_rule``): how many."""
+    return c.execute("UPDATE phi_queue SET status=?, decided_by=?, decided_at=?, rule=?"
+                     " WHERE object=? AND source_id=? AND status != 'clean'",
+                     (decision, by, at, rule, object_name, source_id)).rowcount
 
 
 #: pending entries a bulk decision reads and decides per transaction
