@@ -83,6 +83,10 @@ def sf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[...
 
     def start(users: list[str] | None = None, faults: str = "", time_scale: float = 1.0,
               **extra: Any) -> Handle:
+        # a Bulk job done as soon as it has been polled once (its processing time has a test
+        # of its own: test_an_ingest_job_is_queued_then_processed_for_its_configured_time)
+        extra.setdefault("bulk_queue_s", 0.0)
+        extra.setdefault("bulk_rows_per_s", 0.0)
         sb = build("salesforce", SandboxOptions(users=USERS if users is None else users,
                                                 faults=faults, time_scale=time_scale,
                                                 extra=extra))

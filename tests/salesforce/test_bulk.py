@@ -4,6 +4,7 @@ the planted silent truncation other issues' diff tests rely on."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -154,3 +155,28 @@ def test_bulk_polling_is_divided_by_the_time_scale(sf: Any, time_scale: float) -
     # the sandbox answers InProgress at least once before a job completes
     assert slept and slept == [pytest.approx(min(0.2 * 1.6 ** i, 0.3) / time_scale)
                                for i in range(len(slept))]
+
+
+def test_an_ingest_job_is_queued_then_processed_for_its_configured_time(sf: Any) -> None:
+    """A Bulk API 2.0 job is queued (UploadComplete), then InProgress while its internal
+    batches of 10,000 rows run, as the guide describes; the durations are the sandbox's
+    options, divided by its time-scale. The connector polls until the job is done: it used to
+    be done on the second poll, whatever its size."""
+    from ferry.sandbox.salesforce.bulk import BulkTiming
+
+    # 25,000 rows: 3 internal batches, two at once: two rounds of a 10,000-row batch
+    assert BulkTiming(1.0, 1000.0, 2).processing_s(25_000) == pytest.approx(20.0)
+    assert BulkTiming(1.0, 1000.0, 4).processing_s(600) == pytest.approx(0.6)
+    # 5 emulated s queued and 60 rows at 100 rows/s, at time-scale 10: 0.56 real seconds
+    h = sf(time_scale=10.0, bulk_queue_s=5.0, bulk_rows_per_s=100.0, bulk_lanes=4)
+    dest = h.dest(bulk_threshold=50, poll_initial_s=0.2, poll_max_s=0.5, time_scale=10.0)
+    dest.ensure(seed_items()[4:6])
+    rows = [{"Ferry_Source_Id__c": f"q{i}", "LastName": "L"} for i in range(60)]
+    t0 = time.monotonic()
+    assert all(r.ok for r in dest.create("Contact", rows))
+    assert time.monotonic() - t0 >= 0.56
+    polls = [r for r in _requests(h) if r.startswith("GET ") and "/jobs/ingest/750" in r
+             and r.count("/") == 6]
+    assert len(polls) >= 5  # 0.02, 0.032, 0.051 s ... until 0.56 s have passed
+    job = h.raw().get(polls[0].split(" ", 1)[1].split("/v62.0/", 1)[1]).json()
+    assert job["state"] == "JobComplete" and job["apiActiveProcessingTime"] == 600

@@ -11,6 +11,9 @@ CreatedDate & co on insert), ``max_file_bytes`` (ContentVersion size cap), ``sil
 (``"Object.Field:N"``: that field is cut to N characters without an error — a planted fault for
 diff tests), ``lock_seed``, ``session_ttl_s`` (sessions expire after that many emulated
 seconds: INVALID_SESSION_ID mid-run). ``--faults lock=R`` fails rows with UNABLE_TO_LOCK_ROW at rate R.
+``bulk_queue_s``, ``bulk_rows_per_s``, ``bulk_lanes``: how long a Bulk API 2.0 ingest job stays
+queued and in progress (emulated seconds, divided by the time-scale; ``bulk.BulkTiming``: the
+states are documented, the durations are an assumption).
 
 Provenance (``--surface`` changes nothing here: everything below is in Salesforce's REST, Bulk
 API 2.0 and Tooling API guides or the object reference). NOTES = ``shared/specs/salesforce/
@@ -28,6 +31,7 @@ NOTES.md``; [code] = simple-salesforce, which the tests drive the sandbox with.
 | ``GET …/query``, ``…/queryAll`` (deleted rows too), ``nextRecordsUrl`` paging | [doc] REST query resources; NOTES 3 |
 | error bodies: JSON array ``{message, errorCode, fields}``; collection rows ``{statusCode, message, fields}``; the codes used | [doc] REST status codes and errors; NOTES 3 |
 | ``POST …/jobs/ingest``, ``PUT …/batches``, ``PATCH`` (UploadComplete/Aborted), ``GET`` state, ``successfulResults``/``failedResults``/``unprocessedrecords``; ``…/jobs/query`` | [doc] Bulk API 2.0 guide; NOTES 2 |
+| an ingest job's processing time: queued (``UploadComplete``) then ``InProgress`` (internal batches of 10,000 records in parallel) then ``JobComplete`` | [doc] Bulk API 2.0 guide, "How Requests Are Processed", "Understanding Bulk API 2.0 Ingest" (states, 10,000-record batches); [assumption] the durations: 2 s queued, 1,000 rows/s per batch, 4 batches at once (``bulk.BulkTiming``) |
 | ``GET …/tooling/query``, ``POST/DELETE …/tooling/sobjects/CustomField``, ``…/CustomObject`` | [doc] Tooling API reference; NOTES 4 |
 | PermissionSet, FieldPermissions, ObjectPermissions, PermissionSetAssignment; field-level security enforced (``INVALID_FIELD``) | [doc] object reference; NOTES 4 |
 | ContentVersion (base64 ≤ 37.5 MB, ``FirstPublishLocationId`` → ContentDocumentLink), ``…/VersionData`` | [doc] REST guide, object reference; NOTES 5 |

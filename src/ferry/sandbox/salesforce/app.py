@@ -50,6 +50,7 @@ class Api:
     def __init__(self, org: Org, faults: Faults, extra: dict[str, Any]) -> None:
         self.org = org
         self.faults = faults
+        self.extra = extra
         self.queries = QueryRunner(org)
         self.lock_rng = random.Random(int(extra.get("lock_seed", 7)))
         self.max_file_bytes = int(extra.get("max_file_bytes", 2_000_000_000))

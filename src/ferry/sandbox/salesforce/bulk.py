@@ -1,8 +1,14 @@
 """Bulk API 2.0: ingest jobs (create → PUT CSV → UploadComplete → poll → result CSVs) and
 query jobs (create → poll → CSV pages with ``Sforce-Locator``).
 
-A job reports ``InProgress`` on at least one poll before it completes, so clients must really
-poll. Header problems fail the whole job (``InvalidBatch : Field name not found``) and leave every
+Processing takes time, in the documented shape (Bulk API 2.0 guide, "How Requests Are
+Processed" / "Understanding Bulk API 2.0 Ingest"): after ``UploadComplete`` the job is queued
+(``UploadComplete``) until it is de-queued, then ``InProgress`` while its data is processed in
+internal batches of 10,000 records, run in parallel, then ``JobComplete``. The guide gives no
+durations: the queue wait, the rows per second of a batch and the batches run at once are
+assumptions (``BulkTiming``: ``bulk_queue_s``, ``bulk_rows_per_s``, ``bulk_lanes`` in the
+sandbox's options), in emulated seconds, divided by the sandbox's time-scale. A job also
+reports ``InProgress`` on at least one poll before it completes, so clients must really poll. Header problems fail the whole job (``InvalidBatch : Field name not found``) and leave every
 row in ``unprocessedrecords``, as the platform does. Row failures land in ``failedResults`` with
 ``sf__Error`` = ``CODE:message:FIELDS --``; result rows are returned in a shuffled order because
 the platform does not promise upload order either.
@@ -12,7 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import random
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +35,36 @@ DELIMS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^"
 OPERATIONS = {"insert", "update", "upsert", "delete", "hardDelete"}
 MAX_UPLOAD = 100_000_000  # raw bytes (150 MB after the platform's base64 conversion)
 TERMINAL = {"JobComplete", "Failed", "Aborted"}
+INTERNAL_BATCH = 10_000  # records per internal batch [doc]
+
+
+@dataclass(frozen=True)
+class BulkTiming:
+    """How long an ingest job takes after ``UploadComplete``, in emulated seconds (an assumption:
+    the guide documents the states and the 10,000-record batches, not their durations). The
+    defaults are of the order a small org shows (a few seconds in the queue, a 10,000-record
+    batch of plain rows in about 10 s); ``ferry.engine.estimate`` prices the polling with
+    the same figures (``Limits.job_*``)."""
+
+    queue_s: float = 2.0
+    rows_per_s: float = 1000.0
+    lanes: int = 4
+
+    @classmethod
+    def of(cls, extra: dict[str, Any]) -> BulkTiming:
+        d = cls()
+        return cls(float(extra.get("bulk_queue_s", d.queue_s)),
+                   float(extra.get("bulk_rows_per_s", d.rows_per_s)),
+                   max(1, int(extra.get("bulk_lanes", d.lanes))))
+
+    def processing_s(self, rows: int) -> float:
+        """Seconds ``InProgress``: the internal batches in rounds of ``lanes``, each round as
+        long as its largest batch."""
+        if rows <= 0 or self.rows_per_s <= 0:
+            return 0.0
+        batches = math.ceil(rows / INTERNAL_BATCH)
+        rounds = math.ceil(batches / self.lanes)
+        return rounds * min(rows, INTERNAL_BATCH) / self.rows_per_s
 
 
 def _csv(header: list[str], rows: list[list[Any]], delim: str = ",") -> str:
@@ -54,13 +92,24 @@ def install_bulk(app: FastAPI, api: Api) -> None:
     shuffle = random.Random(11)
     base = "/services/data/v{version}/jobs"
 
+    timing = BulkTiming.of(api.extra)
+    clock = org.clock
+
     def info(job_id: str, *, poll: bool = False) -> dict[str, Any]:
         job = jobs[job_id]
         priv = data[job_id]
         if poll and job["state"] in {"UploadComplete", "InProgress"}:
             priv["polls"] += 1
-            job["state"] = "InProgress" if priv["polls"] < 2 else priv["final"]
-            job["systemModstamp"] = now_iso()
+            # queued, then processing, then done: by the emulated clock; and a poll shows it
+            # in progress before it shows it done
+            waited = clock.monotonic() - priv["closed"]
+            state = "UploadComplete" if waited < priv["queue"] else (
+                "InProgress" if waited < priv["queue"] + priv["busy"] else priv["final"])
+            if state in TERMINAL and job["state"] != "InProgress":
+                state = "InProgress"
+            if state != job["state"]:
+                job["systemModstamp"] = now_iso()
+            job["state"] = state
         return dict(job)
 
     def _job(version: str, kind: str, request: Request, **fields: Any) -> dict[str, Any]:
@@ -76,7 +125,8 @@ def install_bulk(app: FastAPI, api: Api) -> None:
                "totalProcessingTime": 0, "apiActiveProcessingTime": 0,
                "apexProcessingTime": 0, **fields}
         jobs[jid] = job
-        data[jid] = {"polls": 0, "final": "JobComplete", "raw": b"", "kind": kind}
+        data[jid] = {"polls": 0, "final": "JobComplete", "raw": b"", "kind": kind,
+                     "closed": 0.0, "queue": 0.0, "busy": 0.0}
         return job
 
     @app.post(base + "/ingest")
@@ -141,7 +191,14 @@ def install_bulk(app: FastAPI, api: Api) -> None:
             return sf_error(400, "INVALIDJOBSTATE", f"cannot move a {job['state']} job to"
                             f" {state}")
         job["state"] = "UploadComplete"
-        _process(job, data[job_id], request)
+        priv = data[job_id]
+        _process(job, priv, request)
+        # the rows are applied now (their outcomes do not depend on when), but the job is
+        # shown queued and then in progress for as long as ``timing`` says
+        priv.update(closed=clock.monotonic(), queue=timing.queue_s,
+                    busy=timing.processing_s(job["numberRecordsProcessed"]))
+        job["totalProcessingTime"] = job["apiActiveProcessingTime"] = round(
+            1000 * priv["busy"])
         return info(job_id)
 
     def _process(job: dict[str, Any], priv: dict[str, Any], request: Request) -> None:
@@ -203,7 +260,6 @@ def install_bulk(app: FastAPI, api: Api) -> None:
             shuffle.shuffle(priv[key])
         job["numberRecordsProcessed"] = len(rows)
         job["numberRecordsFailed"] = len(priv["failed"])
-        job["totalProcessingTime"] = job["apiActiveProcessingTime"] = max(1, len(rows) // 50)
         priv["raw"] = b""
 
     @app.get(base + "/ingest")
