@@ -13,30 +13,31 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ferry.connectors.base import CheckItem, Destination, Provisioned, Source
-from ferry.connectors.ratelimit import SharedBudget
 from ferry.connectors.registry import make_destination, make_source
 from ferry.engine import dedup
-from ferry.engine.accounting import ChangeAccount, account_changes
-from ferry.engine.context import Hold, LoadContext, MapStats
-from ferry.engine.deletions import DeletionReport, apply_deletions
 from ferry.engine.extract import ExtractStats, extract, scope_for, watermark
 from ferry.engine.owners import OwnerMatch, match_owners
-from ferry.engine.prepare import apply_keys, item_from_dict, prepare, prepared
 from ferry.engine.project import Project
 from ferry.engine.recover import Recovery, recover
-from ferry.engine.rollback import RollbackResult, rollback, target_runs
-from ferry.engine.writes import Writer
 from ferry.errors import MappingError
-from ferry.mapping.compile import compile_mapping
-from ferry.mapping.model import MappingDoc
 from ferry.model.audit import AuditLog
 from ferry.model.crypto import TMP_DIR
 from ferry.model.staging import now_iso
-from ferry.phi.gate import Gate, withhold_clinical
-from ferry.phi.queue import counts as queue_counts
+
+# The map, its compiler and transforms (email_validator, phonenumbers...), the PHI gate, the
+# load, deletions and rollback are imported by the verbs that use them: ``extract`` and the
+# review's scan paid ~0.1 CPU-s each for them at start-up.
+if TYPE_CHECKING:
+    from ferry.connectors.ratelimit import SharedBudget
+    from ferry.engine.accounting import ChangeAccount
+    from ferry.engine.context import Hold, MapStats
+    from ferry.engine.deletions import DeletionReport
+    from ferry.engine.rollback import RollbackResult
+    from ferry.mapping.model import MappingDoc
+    from ferry.phi.gate import Gate
 
 
 def rate_budget(project: Project) -> SharedBudget | None:
@@ -146,6 +147,8 @@ def confirmed_mapping(project: Project) -> MappingDoc:
 
 
 def run_prepare(project: Project) -> tuple[str, list[Provisioned]]:
+    from ferry.engine.prepare import prepare
+
     doc = confirmed_mapping(project)
     run_id = resume_or_start(project, "prepare")
     dest = open_destination(project)
@@ -166,6 +169,8 @@ def gate_for(project: Project, doc: MappingDoc, dest: Destination
     required destination field is clinical are held whole. Run and sample share this, so the
     sample's diff sees exactly what a run writes.
     """
+    from ferry.phi.gate import Gate, withhold_clinical
+
     baa = project.settings.baa.confirmed
     withheld: list[dict[str, Any]] = []
     held_maps: set[str] = set()
@@ -213,6 +218,12 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
          dest: Destination | None = None,
          retry: dict[str, set[str]] | None = None) -> LoadReport:
     """Load staged records through the confirmed map (a run, a sample or a delta pass)."""
+    from ferry.engine.context import LoadContext
+    from ferry.engine.load import run_load
+    from ferry.engine.prepare import apply_keys, prepared
+    from ferry.mapping.compile import compile_mapping
+    from ferry.phi.queue import counts as queue_counts
+
     doc = apply_keys(confirmed_mapping(project), project.store)
     if not prepared(doc, project.store):
         raise MappingError("the destination schema is not prepared: run `ferry prepare` first")
@@ -244,8 +255,6 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
                       batch_size=project.settings.options.batch_size, dry_run=dry_run, only=only,
                       changed_since=changed_since, retry=retry, hold=hold, progress=progress,
                       extracted=extracted, tmp_dir=project.state_dir / TMP_DIR)
-    from ferry.engine.load import run_load
-
     stats = run_load(ctx)
     gate.wait()  # the PHI scan runs beside the load (``Gate``): the report counts all of it
     if resumed:
@@ -344,6 +353,10 @@ def delta(project: Project, *, progress: Callable[[str, int, int], None] | None 
 
 def account(project: Project, since: str, run_ids: list[str]) -> ChangeAccount:
     """What became of every change the source showed since ``since`` (a delta pass)."""
+    from ferry.engine.accounting import account_changes
+    from ferry.engine.prepare import apply_keys
+    from ferry.mapping.compile import compile_mapping
+
     doc = apply_keys(confirmed_mapping(project), project.store)
     return account_changes(project.store, project.audit,
                            compile_mapping(doc, region=project.phone_region), since, run_ids)
@@ -388,6 +401,9 @@ def waiting(store: Any, *, baa_confirmed: bool = True) -> dict[str, set[str]]:
 
 def _apply_deletions(project: Project, run_id: str, since: str) -> DeletionReport:
     """Source deletions by each object map's ``on_delete`` policy (``engine/deletions.py``)."""
+    from ferry.engine.deletions import apply_deletions
+    from ferry.engine.writes import Writer
+
     doc = confirmed_mapping(project)
     dest = open_destination(project)
     writer = Writer(project.store, project.audit, dest, run_id)
@@ -398,6 +414,9 @@ def _apply_deletions(project: Project, run_id: str, since: str) -> DeletionRepor
 def _settle_open_intents(project: Project, dest: Destination) -> Recovery:
     """Writes a killed process sent without logging their outcome (a run or a rollback): creates
     are looked up by source id, so the rollback deletes what landed (the same as a resume)."""
+    from ferry.engine.prepare import apply_keys
+    from ferry.mapping.compile import compile_mapping
+
     audit = project.audit
     if not audit.has_open_intents():
         return Recovery()
@@ -415,6 +434,8 @@ def _settle_provisions(audit: AuditLog, dest: Destination) -> None:
     """A ``prepare`` killed after the destination made an item, before logging it: the item
     did not exist when its intent was written, so what exists now is Ferry's — recorded as
     created, so the rollback removes it (``ensure`` of an existing item only finds its key)."""
+    from ferry.engine.prepare import item_from_dict
+
     for e in audit.open_intents():
         if e.op != "provision" or e.detail.get("existed") is not False or "item" not in e.detail:
             continue
@@ -431,6 +452,8 @@ def _settle_provisions(audit: AuditLog, dest: Destination) -> None:
 
 
 def run_rollback(project: Project, run_id: str | None = None) -> RollbackResult:
+    from ferry.engine.rollback import rollback, target_runs
+
     runs = target_runs(project.store, run_id)
     rb_id = resume_or_start(project, "rollback", {"runs": runs})
     dest = open_destination(project)
