@@ -5,6 +5,7 @@ the planted silent truncation other issues' diff tests rely on."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -180,3 +181,23 @@ def test_an_ingest_job_is_queued_then_processed_for_its_configured_time(sf: Any)
     assert len(polls) >= 5  # 0.02, 0.032, 0.051 s ... until 0.56 s have passed
     job = h.raw().get(polls[0].split(" ", 1)[1].split("/v62.0/", 1)[1]).json()
     assert job["state"] == "JobComplete" and job["apiActiveProcessingTime"] == 600
+
+
+def test_the_estimate_prices_a_bulk_jobs_wait_as_the_connector_polls(sf: Any) -> None:
+    """``ferry estimate``'s wait for a Bulk job (the org's queue and processing time, rounded
+    up to the client's poll schedule) against the connector's wall time for that job on the
+    sandbox: 1.0 real s of processing at time-scale 4, seen done by the poll after 1.31 s of
+    waits (0.05 x 1.6^k), or the one before if the round trips add up past the job's end."""
+    from ferry.engine.estimate import DESTINATIONS, _bulk, job_wait
+
+    h = sf(time_scale=4.0, bulk_queue_s=3.94, bulk_rows_per_s=1000.0, bulk_lanes=4)
+    dest = h.dest(bulk_threshold=50, poll_initial_s=0.2, poll_max_s=5.0, time_scale=4.0)
+    dest.ensure(seed_items()[4:6])
+    lim = _bulk(replace(DESTINATIONS["salesforce"], job_queue_s=3.94), dest)
+    expected = job_wait(lim, "create", 60, 4.0)
+    assert expected == pytest.approx(1.31, abs=0.01)
+    rows = [{"Ferry_Source_Id__c": f"w{i}", "LastName": "L"} for i in range(60)]
+    t0 = time.monotonic()
+    assert all(r.ok for r in dest.create("Contact", rows))
+    took = time.monotonic() - t0
+    assert 0.75 * expected <= took <= expected + 1.0

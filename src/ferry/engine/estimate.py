@@ -31,6 +31,7 @@ from ferry.mapping.model import MappingDoc
 
 DAY_S = 86_400.0
 FIRST = ("clinic", "practitioner", "patient")  # staged before the load starts
+ROLLBACK_BATCH = 100  # records per writer call of a rollback (engine/rollback.py)
 #: calls a step sends besides its records and schema items (sign-in, listings of users and
 #: fields, describes, one page of each target for the load's snapshot of live ids): (fixed,
 #: per record or attach map's target, written to or not; ``Limits.per_written``: per object
@@ -103,6 +104,22 @@ class Limits:
     #: pair (Pipedrive read 2 files 4 times, Odoo 2 attachments in 2 reads; Salesforce's
     #: sample sent the calls of one read per map, measured)
     file_reads: bool = True
+    #: an asynchronous bulk API (Salesforce Bulk API 2.0): calls of at least ``bulk_threshold``
+    #: rows go as jobs of at most ``bulk_max_rows``; after the upload the org queues a job
+    #: (``job_queue_s``) and processes it in internal batches of ``job_batch`` rows,
+    #: ``job_lanes`` at once, at ``job_rows_per_s`` each: the guide documents the states and the
+    #: batches, not the durations, which are assumed (the sandbox's defaults, sandbox/
+    #: salesforce/bulk.py ``BulkTiming``). The client polls after ``poll_first_s``, each wait
+    #: ``poll_growth`` times the last, at most ``poll_max_s`` (destinations/salesforce/bulk.py)
+    bulk_threshold: int | None = None
+    bulk_max_rows: int = 100_000
+    job_queue_s: float = 2.0
+    job_rows_per_s: float = 1000.0
+    job_batch: int = 10_000
+    job_lanes: int = 4
+    poll_first_s: float = 0.2
+    poll_max_s: float = 5.0
+    poll_growth: float = 1.6
     notes: str = ""
 
     def extra(self, step: str, targets: int) -> int:
@@ -160,7 +177,7 @@ DESTINATIONS: dict[str, Limits] = {
                                  "rollback": (0.033, 0.00104)},
                          # a describe, a lookup and a read-back query per written object
                          # (measured with 3 and 9 of them: the recipe, a cut-down map)
-                         per_written=True, file_reads=False,
+                         per_written=True, file_reads=False, bulk_threshold=2000,
                          overhead={"prepare": (15, 0), "sample": (0, 5), "load": (3, 3),
                                    "reconcile": (2, 1), "rollback": (23, 2)},
                          notes="100,000 API requests / 24 h (Enterprise org baseline);"
@@ -509,9 +526,54 @@ def _price(lim: Limits, dest: Destination | None, op: str, target: str, n: int
     return calls, calls * lim.cost(op, target)
 
 
+def _bulk(lim: Limits, dest: Destination | None) -> Limits:
+    """The table's bulk figures, with the destination's own settings where it has them
+    (``bulk_threshold``, ``bulk_max_rows``, ``poll_initial_s``, ``poll_max_s``)."""
+    st = getattr(dest, "settings", None)
+    if lim.bulk_threshold is None or st is None:
+        return lim
+    return replace(lim, bulk_threshold=int(getattr(st, "bulk_threshold", lim.bulk_threshold)),
+                   bulk_max_rows=int(getattr(st, "bulk_max_rows", lim.bulk_max_rows)),
+                   poll_first_s=float(getattr(st, "poll_initial_s", lim.poll_first_s)),
+                   poll_max_s=float(getattr(st, "poll_max_s", lim.poll_max_s)))
+
+
+def poll_wait(processing_s: float, first_s: float, max_s: float, growth: float = 1.6
+              ) -> tuple[float, int]:
+    """(seconds slept, polls) for a job the org takes ``processing_s`` to finish after
+    ``UploadComplete``: the client polls at once, then after ``first_s``, each wait
+    ``growth`` times the last up to ``max_s``, until a poll finds the job done. The first
+    poll never does (a job shows InProgress before it completes): one wait at least."""
+    slept, polls, delay = 0.0, 1, max(first_s, 1e-9)
+    while True:
+        slept, polls = slept + delay, polls + 1
+        if slept >= processing_s:
+            return slept, polls
+        delay = min(max_s, delay * growth)
+
+
+def job_wait(lim: Limits, op: str, n: int, scale: float = 1.0) -> float:
+    """Wall seconds a writer call of ``n`` rows spends polling its bulk jobs (0 below the
+    threshold, or for a destination without a bulk API): per job its queue and processing
+    time (``Limits.job_*``) rounded up to the client's poll schedule, all at ``scale``."""
+    if lim.bulk_threshold is None or op not in ("create", "update", "delete") or \
+            n < lim.bulk_threshold:
+        return 0.0
+    total = 0.0
+    for start in range(0, n, max(lim.bulk_max_rows, 1)):
+        rows = min(lim.bulk_max_rows, n - start)
+        batches = math.ceil(rows / max(lim.job_batch, 1))
+        busy = math.ceil(batches / max(lim.job_lanes, 1)) * min(rows, lim.job_batch) \
+            / lim.job_rows_per_s if lim.job_rows_per_s > 0 else 0.0
+        total += poll_wait((lim.job_queue_s + busy) / scale, lim.poll_first_s / scale,
+                           lim.poll_max_s / scale, lim.poll_growth)[0]
+    return total
+
+
 def _writes(routes: list[tuple[str, str, str, str, int]], lim: Limits,
             dest: Destination | None, batch_size: int = 100,
-            folds: dict[str, tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+            folds: dict[str, tuple[str, str]] | None = None, scale: float = 1.0
+            ) -> list[dict[str, Any]]:
     """Calls per way records land. Updates go to the writer ``batch_size`` rows at a time
     (the project's ``options.batch_size``) and each such chunk first reads its records' current
     values in one read (the before-images rollback restores), priced as the destination reads
@@ -519,8 +581,11 @@ def _writes(routes: list[tuple[str, str, str, str, int]], lim: Limits,
 
     ``folds``: each fold map's (parent object, target). The load sends one update per parent
     for every fold map into it, after the last map (engine/load.py): the first map of a
-    group carries the group's calls, for as many parents as its largest map."""
+    group carries the group's calls, for as many parents as its largest map.
+
+    ``wait_s``: the seconds its bulk jobs wait on the org (``job_wait``, at ``scale``)."""
     folds = folds or {}
+    bulk = _bulk(lim, dest)
     widest: dict[tuple[str, str], int] = {}
     for name, _obj, op, _target, n in routes:
         if op == "update" and name in folds:
@@ -539,8 +604,11 @@ def _writes(routes: list[tuple[str, str, str, str, int]], lim: Limits,
             c1, t1 = _price(lim, dest, op, target, batch_size)
             c2, t2 = _price(lim, dest, op, target, rest)
             calls, tokens = full * c1 + c2, full * t1 + t2
+            wait = full * job_wait(bulk, op, batch_size, scale) + job_wait(bulk, op, rest,
+                                                                           scale)
         else:
             calls, tokens = _price(lim, dest, op, target, sent)
+            wait = job_wait(bulk, op, sent, scale)
         if op == "update" and sent:
             size = max(batch_size, 1)
             full, rest = divmod(sent, size)
@@ -550,7 +618,7 @@ def _writes(routes: list[tuple[str, str, str, str, int]], lim: Limits,
                 if chunk > 1:
                     calls += times * (lim.update_calls - 1)
         out.append({"map": name, "object": obj, "op": op, "target": target, "records": n,
-                    "calls": calls, "tokens": tokens})
+                    "calls": calls, "tokens": tokens, "wait_s": wait})
     return out
 
 
@@ -605,9 +673,9 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         sample_counts = _slice(counts, sample_size)
     rest = {o: max(0, n - sample_counts.get(o, 0)) for o, n in counts.items()}
     in_slice = _writes(_routes(doc, {o: n for o, n in sample_counts.items() if n}, shares),
-                       destination, dest, batch_size, folds)
+                       destination, dest, batch_size, folds, dest_scale)
     per_object = _writes(_routes(doc, rest, shares), destination, dest, batch_size,
-                         folds)  # the run's
+                         folds, dest_scale)  # the run's
     # the load lists every record or attach map's target, records or not (its snapshot of
     # live ids, the finder's index): Pipedrive's sample listed 6 objects for 4 written
     targets = {om.target for om in doc.objects if om.mode in ("record", "attach")} if doc \
@@ -655,11 +723,18 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
             c, t = _price(destination, dest, "read", target, min(100, created[target] - i))
             recon_calls, recon_tokens = recon_calls + c, recon_tokens + t
     # rollback (a rehearsal's last step, not part of the migration): one delete per record and
-    # file created (a batch where the API has one), one per schema item, newest first
+    # file created (a batch where the API has one), one per schema item, newest first; the
+    # records go to the writer ``ROLLBACK_BATCH`` at a time (engine/rollback.py), each group
+    # priced as the destination prices that many (priced whole, 5,000 Salesforce contacts
+    # were one Bulk job of 9 calls where the rollback sends 50 collections)
     rb_calls = rb_tokens = 0
+    rb_wait = 0.0
     for target, n in created.items():
-        c, t = _price(destination, dest, "delete", target, n)
-        rb_calls, rb_tokens = rb_calls + c, rb_tokens + t
+        full_groups, last = divmod(n, ROLLBACK_BATCH)
+        for size, times in ((ROLLBACK_BATCH, full_groups), (last, 1 if last else 0)):
+            c, t = _price(destination, dest, "delete", target, size)
+            rb_calls, rb_tokens = rb_calls + times * c, rb_tokens + times * t
+            rb_wait += times * job_wait(_bulk(destination, dest), "delete", size, dest_scale)
     rb_calls += n_made * destination.schema_calls[1] + destination.extra("rollback", n_over)
     rb_tokens += n_made * destination.cost("delete", "")
     for p in full:  # an updated record is read before it is restored (measured)
@@ -690,7 +765,9 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         sample_calls, sample_tokens = sample_calls + n * c, sample_tokens + n * t
     sample_calls += destination.extra("sample", n_over)
     d = (destination, dest_keys, dest_scale)
-    # (step, system's limits, keys, time-scale, paced calls, unpaced calls, tokens)
+    # seconds the step's bulk jobs wait on the org, polled (``job_wait``)
+    waits = {"sample": sum(p["wait_s"] for p in in_slice),
+             "load": sum(p["wait_s"] for p in per_object), "rollback": rb_wait}
     written = sum(p["records"] for p in per_object)
     made = sum(created.values())
     # (step, system's limits, keys, time-scale, paced calls, unpaced calls, records, tokens)
@@ -714,6 +791,9 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
             name, calls, lim, keys, scale, cpu_share, unpaced, records,
             trip.wake_share if trip is not None and lim is destination else None,
             answer_share)
+        wall += waits.get(name, 0.0)
+        if waits.get(name, 0.0) > wall / 2:
+            bound = "bulk jobs"
         if name == "load" and days_s > wall:
             wall, bound = days_s, "budget"
         walls[name] = wall
@@ -721,6 +801,7 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         step = {"step": name, "start_s": round(t, 1), "end_s": round(t + wall, 1),
                 "seconds": round(wall, 1), "paced_seconds": round(paced, 1),
                 "cpu_seconds": round(cpu, 2), "bound": bound, "calls": calls,
+                "job_wait_seconds": round(waits.get(name, 0.0), 1),
                 "records": records, "tokens": tokens}
         if name == "rollback":
             step["if_needed"] = True

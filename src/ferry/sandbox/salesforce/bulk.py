@@ -7,9 +7,10 @@ Processed" / "Understanding Bulk API 2.0 Ingest"): after ``UploadComplete`` the 
 internal batches of 10,000 records, run in parallel, then ``JobComplete``. The guide gives no
 durations: the queue wait, the rows per second of a batch and the batches run at once are
 assumptions (``BulkTiming``: ``bulk_queue_s``, ``bulk_rows_per_s``, ``bulk_lanes`` in the
-sandbox's options), in emulated seconds, divided by the sandbox's time-scale. A job also
-reports ``InProgress`` on at least one poll before it completes, so clients must really poll. Header problems fail the whole job (``InvalidBatch : Field name not found``) and leave every
-row in ``unprocessedrecords``, as the platform does. Row failures land in ``failedResults`` with
+sandbox's options), in emulated seconds, divided by the sandbox's time-scale. A job is never
+done on its first poll (it shows ``InProgress`` then), so clients must really poll. Header
+problems fail the whole job (``InvalidBatch : Field name not found``) and leave every row in
+``unprocessedrecords``, as the platform does. Row failures land in ``failedResults`` with
 ``sf__Error`` = ``CODE:message:FIELDS --``; result rows are returned in a shuffled order because
 the platform does not promise upload order either.
 """
@@ -100,12 +101,12 @@ def install_bulk(app: FastAPI, api: Api) -> None:
         priv = data[job_id]
         if poll and job["state"] in {"UploadComplete", "InProgress"}:
             priv["polls"] += 1
-            # queued, then processing, then done: by the emulated clock; and a poll shows it
-            # in progress before it shows it done
+            # queued, then processing, then done: by the emulated clock (a poll between two
+            # states sees the later one); never done on the first poll
             waited = clock.monotonic() - priv["closed"]
             state = "UploadComplete" if waited < priv["queue"] else (
                 "InProgress" if waited < priv["queue"] + priv["busy"] else priv["final"])
-            if state in TERMINAL and job["state"] != "InProgress":
+            if state in TERMINAL and priv["polls"] < 2:
                 state = "InProgress"
             if state != job["state"]:
                 job["systemModstamp"] = now_iso()
