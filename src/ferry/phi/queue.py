@@ -573,20 +573,23 @@ def decide_rule(store: StagingStore, decision: str, by: str, *, object_name: str
         last: tuple[str, str] = ("", "")
         while True:
             rows = store.conn.execute(
-                "SELECT object, source_id, field, spans, status, decided_by, rule FROM phi_queue"
+                "SELECT source_id, field, types FROM phi_queue"
                 " WHERE object=? AND status='pending' AND (source_id, field) > (?, ?)"
                 " ORDER BY source_id, field LIMIT ?", (obj, *last, _RULE_PAGE)).fetchall()
             if not rows:
                 break
-            last = (rows[-1][1], rows[-1][2])
+            last = (rows[-1][0], rows[-1][1])
             chosen: dict[str, None] = {}
-            for row in rows:
-                kinds = {s.type for s in _item(row).spans}
-                if types and not kinds & types:
-                    continue
-                if only_types and not kinds <= only_types:
-                    continue
-                chosen[row[1]] = None
+            for sid, _field, kinds_text in rows:
+                # an entry's types as ``_write`` stored them beside its spans (their sorted
+                # set): not its spans' JSON decoded, a third of the rule's CPU at 1k
+                if types or only_types:
+                    kinds = set(kinds_text.split(",")) if kinds_text else set()
+                    if types and not kinds & types:
+                        continue
+                    if only_types and not kinds <= only_types:
+                        continue
+                chosen[sid] = None
             with store.tx() as c:
                 for sid in chosen:
                     n += _set_decision(c, obj, sid, decision, by, at, rule)
