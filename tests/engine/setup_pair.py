@@ -13,19 +13,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ferry.engine.project import Project
-from ferry.mapping import mapping_file
-from ferry.mapping.model import MappingDoc
-from ferry.mapping.recipes import load_recipe
-from ferry.mapping.validate import confirm_file
 from ferry.model.fields import Kind
 from ferry.settings import load_settings, save_settings
 
-if TYPE_CHECKING:  # the sandboxes imported where a pair starts: ``driver.py`` imports this module
-    # for ``approve_phi`` in the verbs it times, whose CPU the sandboxes' import (~0.1 s) inflated
+if TYPE_CHECKING:  # the sandboxes and the map's modules imported where they are used:
+    # ``driver.py`` imports this module for ``approve_phi`` in the verbs it times, whose CPU
+    # their import (the sandboxes ~0.1 s, the map's compiler and transforms ~0.1 s) inflated
+    from ferry.mapping.model import MappingDoc
     from ferry.sandbox.harness import Pair
 
 
 def recipe_for(source: str, destination: str, accounting: bool = False) -> MappingDoc:
+    from ferry.mapping.recipes import load_recipe
+
     variant = "no_accounting" if destination == "odoo" and not accounting else None
     doc = load_recipe(source, destination, variant) if variant else load_recipe(source,
                                                                                destination)
@@ -77,6 +77,8 @@ def make_pair(directory: Path, *, destination: str, patients: int = 40, seed: in
               source_extra: dict[str, Any] | None = None) -> Pair:
     # extended: the oracle checks every canonical object, and clinical notes, locations,
     # treatment records... come only from PracticeHub's assumed (undocumented) endpoints
+    from ferry.mapping import mapping_file
+    from ferry.mapping.validate import confirm_file
     from ferry.sandbox.harness import start_pair
 
     pair = start_pair(directory, source=source, destination=destination, patients=patients,
