@@ -61,6 +61,8 @@ def main() -> None:
     ap.add_argument("--dest", default="odoo", choices=["odoo", "pipedrive", "salesforce"])
     ap.add_argument("--tree", type=Path, action="append", default=[])
     ap.add_argument("--imports", type=int, default=3, help="import-only runs per tree")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs at the smallest size (its medians are the fixed costs)")
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
     trees = [t.resolve() for t in args.tree] or [ROOT]
@@ -85,37 +87,41 @@ def main() -> None:
     for n in names:
         print(f"  import ferry.engine.pipeline  {n:<24} median {statistics.median(imp[n]):.3f}"
               f" CPU-s  ({', '.join(f'{c:.3f}' for c in imp[n])})", flush=True)
-    # cpu[tree][patients][verb], units[patients][verb]
-    cpu: dict[str, dict[int, dict[str, float]]] = {n: {} for n in names}
+    # cpu[tree][patients][verb] (the median of --repeat runs at the smallest size), units[patients]
+    runs: dict[str, dict[int, dict[str, list[float]]]] = {n: {} for n in names}
     units: dict[int, dict[str, int]] = {}
     work = Path(tempfile.mkdtemp(prefix="ferry-bench-fixed-"))
+    tiny = min(args.patients)
     try:
         for p in args.patients:
-            pairs = {n: new_pair(work, f"f{i}_{p}", args.dest, p, 1e6, args.seed)
-                     for i, n in enumerate(names)}
-            try:
-                units[p] = {}
-                for verb in E2E:
-                    for n, t in zip(names, trees, strict=True):
-                        env = tree_env(subprocess_env(pairs[n]), t)
-                        c, out = run([sys.executable, str(t / "tests/engine/driver.py"), verb,
-                                      str(pairs[n].project.root)], env)
-                        cpu[n].setdefault(p, {})[verb] = c
-                        if verb == "extract":
-                            units[p]["records"] = int(out.get("records", 0))
-                        if verb == "review":
-                            units[p]["fields"] = int(out.get("fields", 0))
-                        print(f"  {p:>6} patients {verb:<9} {n:<24} {c:7.2f} CPU-s"
-                              f"  load {os.getloadavg()[0]:.2f}  {time.strftime('%H:%M:%S')}",
-                              flush=True)
-            finally:
-                for pair in pairs.values():
-                    pair.stop()
-                    shutil.rmtree(pair.project.root, ignore_errors=True)
+            for rep in range(args.repeat if p == tiny else 1):
+                pairs = {n: new_pair(work, f"f{i}_{p}_{rep}", args.dest, p, 1e6, args.seed)
+                         for i, n in enumerate(names)}
+                try:
+                    units[p] = {}
+                    for verb in E2E:
+                        for n, t in zip(names, trees, strict=True):
+                            env = tree_env(subprocess_env(pairs[n]), t)
+                            c, out = run([sys.executable, str(t / "tests/engine/driver.py"),
+                                          verb, str(pairs[n].project.root)], env)
+                            runs[n].setdefault(p, {}).setdefault(verb, []).append(c)
+                            if verb == "extract":
+                                units[p]["records"] = int(out.get("records", 0))
+                            if verb == "review":
+                                units[p]["fields"] = int(out.get("fields", 0))
+                            print(f"  {p:>6} patients {verb:<9} {n:<24} {c:7.2f} CPU-s"
+                                  f"  load {os.getloadavg()[0]:.2f}  {time.strftime('%H:%M:%S')}",
+                                  flush=True)
+                finally:
+                    for pair in pairs.values():
+                        pair.stop()
+                        shutil.rmtree(pair.project.root, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    tiny, big = min(args.patients), sorted(args.patients)[1:]
-    print(f"\n  per verb: fixed = CPU at {tiny} patients; marginal per 10k units (records;"
+    cpu = {n: {p: {v: statistics.median(c) for v, c in by.items()} for p, by in r.items()}
+           for n, r in runs.items()}
+    big = sorted(args.patients)[1:]
+    print(f"\n  per verb: fixed = median CPU of {args.repeat} runs at {tiny} patients; marginal per 10k units (records;"
           " review: text fields) from each larger size; 'at N' = CPU per 10k units at N")
     for verb in E2E:
         key = "fields" if verb == "review" else "records"
