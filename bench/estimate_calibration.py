@@ -83,11 +83,19 @@ def settle_review(path: Path) -> None:
 
 def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             seed: int = 3, dest: str = "pipedrive", small: bool = False,
-            latency_ms: float = 0.0) -> dict[str, Any]:
+            latency_ms: float = 0.0, batch_size: int = 0) -> dict[str, Any]:
     from typer.testing import CliRunner
 
     from ferry.cli.app import app
-    from ferry.engine.estimate import estimate_project, load_share, machine_share, round_trip
+    from ferry.engine.estimate import (
+        ANSWER_GAIN,
+        contention,
+        estimate_project,
+        limits_for,
+        load_share,
+        machine_share,
+        round_trip,
+    )
     from ferry.engine.pipeline import open_destination
     from ferry.mapping import mapping_file
     from ferry.sandbox.harness import start_pair
@@ -109,7 +117,8 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
     with start_pair(tmp / "clinic", patients=patients, seed=seed, time_scale=time_scale,
                     destination=dest,
                     dest_faults=f"slow=1,slow_s={latency_ms / 1000}" if latency_ms else "",
-                    source_time_scale=source_scale, env_prefix="FERRY_CAL_") as pair:
+                    source_time_scale=source_scale, env_prefix="FERRY_CAL_",
+                    options={"batch_size": batch_size} if batch_size else None) as pair:
         bases = [pair.source_info["base_url"], pair.dest_info["base_url"]]
         root = str(pair.project.root)
         shares: dict[str, float] = {}
@@ -213,7 +222,17 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             g = {e["step"]: e for e in estimate_project(
                 pair.project, sample_size=sample, cpu_share=max(m["given"], 0.01),
                 trip=trips.get(name), probe=False, answer_share=shares[name])["steps"]}[name]
+            # the model's wall on the threads that answer (the sandbox's), at the probed
+            # share, beside the time the step's thread was blocked
+            lim = limits_for(pair.project.settings.source.kind, dest)[1]
+            o_fixed, o_unit = lim.answer.get(name, (0.0, 0.0))
+            ans = (o_fixed + (s["calls"] + s.get("records", 0)) * o_unit) * contention(
+                m["given"]) / min(1.0, ANSWER_GAIN * max(shares[name], 0.01)) \
+                if s["calls"] and name != "extract" \
+                else 0.0
             rows.append({"step": name, "est_calls": s["calls"], "est_s": s["seconds"],
+                         "est_answer": ans, "job_wait": s.get("job_wait_seconds", 0.0), "wake": getattr(trips.get(name), "wake_share",
+                                                            0.0),
                          "records": s.get("records", 0),
                          "est_cpu": s.get("cpu_seconds", 0.0), "bound": s.get("bound", ""),
                          "est_g": g["seconds"], "paced": g["paced_seconds"],
@@ -242,6 +261,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs per size, the median taken"
                     " (with --calibrate)")
     ap.add_argument("--dest", default="all", help="pipedrive, salesforce, odoo or all")
+    ap.add_argument("--batch-size", type=int, default=0, help="options.batch_size (Salesforce"
+                    " sends a write batch of bulk_threshold rows or more, 2,000 by default, as"
+                    " a Bulk API 2.0 job; 0: the project's default)")
     a = ap.parse_args()
     if a.calibrate:
         a.time_scale = a.source_scale = 2000.0
@@ -257,7 +279,7 @@ def main() -> None:
             else:
                 source_scale = a.source_scale
             out = measure(a.patients, scale, source_scale, a.sample, dest=d, small=a.small,
-                          latency_ms=a.latency_ms)
+                          latency_ms=a.latency_ms, batch_size=a.batch_size)
             report(out, a)
             if a.calibrate:
                 # the other end of the line: 3 patients on the cut-down map of the test (a
@@ -334,7 +356,8 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
           f" {a.hogs} CPU hog(s)")
     print(f"{'step':<10} {'calls':>6} {'est':>6} {'est s':>7} {'meas s':>7} {'err%':>5}"
           f" {'cpu s':>6} {'cpu/call ms':>11} {'bound':>6} {'share':>5} {'load':>5}"
-          f" {'before':>6} {'span':>6} {'429':>4} {'est cpu':>7} {'cpu/s':>5} {'trip':>5}")
+          f" {'before':>6} {'span':>6} {'429':>4} {'est cpu':>7} {'cpu/s':>5} {'trip':>5}"
+          f" {'jobwait':>7}")
     for r in out["rows"]:
         err = 100 * (r["est_s"] - r["seconds"]) / max(r["seconds"], 0.001)
         print(f"{r['step']:<10} {r['calls']:>6.0f} {r['est_calls']:>6} {r['est_s']:>7.1f}"
@@ -342,17 +365,19 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
               f" {1000 * r['cpu'] / max(r['calls'], 1):>11.1f} {r['bound']:>6}"
               f" {r['share']:>5.2f} {r['load']:>5.1f} {r['before']:>6.1f} {r['span']:>6.1f}"
               f" {r['429']:>4} {r['est_cpu']:>7.2f} {r['cpu'] / max(r['seconds'], 1e-3):>5.2f}"
-              f" {r.get('trip_share', 0.0):>5.2f}")
+              f" {r.get('trip_share', 0.0):>5.2f} {r.get('job_wait', 0.0):>7.1f}")
     print(f"{'step':<10} {'est@given':>9} {'meas s':>7} {'err%':>5} {'given':>5} {'paced':>6}"
           f" {'estcpu':>6} {'main cpu':>8} {'main wait':>9} {'other cpu':>9} {'other wait':>10}"
-          f" {'blocked':>7} {'floor':>5}")
+          f" {'blocked':>7} {'floor':>5} {'est ans':>7} {'ans eff':>7} {'wake':>5}")
     for r in out["rows"]:
         err = 100 * (r["est_g"] - r["seconds"]) / max(r["seconds"], 0.001)
         blocked = r["seconds"] - r["main_cpu"] - r["main_wait"]
         print(f"{r['step']:<10} {r['est_g']:>9.1f} {r['seconds']:>7.2f} {err:>+5.0f}"
               f" {r['given']:>5.2f} {r['paced']:>6.1f} {r['est_cpu_g']:>6.2f}"
               f" {r['main_cpu']:>8.2f} {r['main_wait']:>9.2f} {r['other_cpu']:>9.2f}"
-              f" {r['other_wait']:>10.2f} {blocked:>7.2f} {r['floor']:>5.2f}")
+              f" {r['other_wait']:>10.2f} {blocked:>7.2f} {r['floor']:>5.2f}"
+              f" {r.get('est_answer', 0.0):>7.2f}"
+              f" {r['other_cpu'] / max(blocked, 1e-3):>7.2f} {r.get('wake', 0.0):>5.2f}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ferry.engine.estimate import DESTINATIONS, _step_time, contention
+from ferry.engine.estimate import ANSWER_GAIN, DESTINATIONS, _step_time, contention
 
 ODOO = DESTINATIONS["odoo"]  # 1 call/s, one call per slot: at time-scale 10, 0.1 s a call
 
@@ -53,9 +53,12 @@ def test_the_answers_cpu_runs_at_the_answering_threads_share() -> None:
     # the threads that answer the step's (a sandbox in this process, upload lanes) wake for
     # each call and are given more of a core than the step's thread: an unpaced step whose
     # thread got 0.07 of a core while a busy loop got 0.14 (load 13) is priced with each
-    # CPU at its own share, not all of it at the step thread's
+    # CPU at its own share, not all of it at the step thread's; and as they sleep between
+    # calls, at ANSWER_GAIN times the busy loop's share (Salesforce's sandbox, load 5-10)
     lim = replace(ODOO, rps=None, cpu={"load": (0.1, 0.0, 0.1)}, answer={"load": (0.0, 0.01)})
     wall, _, cpu, _ = _step_time("load", 10, lim, 1, 1.0, 0.07, answer_share=0.14)
     k = contention(0.07)
-    assert abs(wall - (0.1 * k / 0.07 + 10 * 0.01 * k / 0.14)) < 1e-9
+    assert abs(wall - (0.1 * k / 0.07 + 10 * 0.01 * k / (ANSWER_GAIN * 0.14))) < 1e-9
+    wall, _, _, _ = _step_time("load", 10, lim, 1, 1.0, 0.07, answer_share=0.8)
+    assert abs(wall - (0.1 * k / 0.07 + 10 * 0.01 * k / 1.0)) < 1e-9  # a core at most
     assert abs(cpu - 0.2 * k) < 1e-9
