@@ -230,7 +230,8 @@ def test_value_maps():
     "{type_name} – {start:%Y-%m-%d}", "{practitioner_name} {{braces}} {value}", "",
     "plain", "{status!s:>12}|{duration_minutes:05d}", "{notes}", "{start:%Y-{x}}",
     "{start.__class__}", "{type_name[0]}", "{nope}", "{type_name!r}", "{}", "{0}",
-    "{type_name", "}", "{duration_minutes:%Y}", "{value:>4}", "x{status}y{status}z"])
+    "{type_name", "}", "{duration_minutes:%Y}", "{value:>4}", "x{status}y{status}z",
+    "{custom_room} {custom_nope}", "{custom_room}/{patient_name}/{practitioner_id}"])
 def test_parsed_templates_format_as_the_formatter_does(template: str) -> None:
     """``format_template`` parses a template once and formats it without string.Formatter:
     the same text, and the same refusal (a TransformError, or the ValueError of a malformed
@@ -250,3 +251,32 @@ def test_parsed_templates_format_as_the_formatter_does(template: str) -> None:
         outcome(lambda: SafeFormatter().format(template, **{**ns, "value": "7 mg"}))
     assert outcome(lambda: format_template(template, ns)) == \
         outcome(lambda: SafeFormatter().format(template, **ns))
+
+
+@pytest.mark.parametrize("template", [
+    "{type_name} – {start:%Y-%m-%d}", "{practitioner_name} {{braces}} {value}", "plain", "",
+    "{status!s:>12}|{duration_minutes:05d}", "{start:%Y-{x}}", "{start.__class__}", "{nope}",
+    "{custom_room}", "{custom_nope}", "{custom_patient_id}", "{patient_name}", "{value:>4}",
+    "{custom_type_name}|{type_name}", "{0}", "{type_name"])
+def test_record_templates_format_as_over_the_namespace(template: str) -> None:
+    """``format_record`` reads a plain template's names from the record one at a time: the
+    same text and the same refusal as ``format_template`` over the record's whole namespace
+    (custom fields, labels of references, a custom key named like a field)."""
+    from ferry.mapping.transforms import format_record, format_template, template_namespace
+    from ferry.model.entities import CustomValue
+
+    rec = appt(custom={"room": CustomValue(type="text", value="R2"),
+                       "type_name": CustomValue(type="text", value="custom wins")})
+    c = ctx(rec, lookup=FakeLookup(labels={("practitioner", "pr1"): "Dr Who",
+                                           ("patient", "p1"): "Jane"}))
+
+    def outcome(fn):  # type: ignore[no-untyped-def]
+        try:
+            return "ok", fn()
+        except (TransformError, ValueError) as exc:
+            return type(exc).__name__, str(exc)
+
+    for args in (("7 mg",), ()):
+        assert outcome(lambda a=args: format_record(template, c, *a)) == \
+            outcome(lambda a=args: format_template(template, template_namespace(c), *a))
+    assert outcome(lambda: format_record("{custom_room}", c)) == ("ok", "R2")

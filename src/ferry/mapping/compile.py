@@ -30,9 +30,8 @@ from ferry.mapping.transforms import (
     RefNeed,
     TransformError,
     forget_namespace,
-    format_template,
+    format_record,
     get_value,
-    template_namespace,
 )
 from ferry.mapping.value_maps import apply_value_map, norm_key
 from ferry.model.entities import Record
@@ -261,7 +260,7 @@ class CompiledMap:
         tpl = self.om.attach.file_name if self.om.attach else "{file_name}"
         ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key="file_name")
         try:
-            name = format_template(tpl, template_namespace(ctx, copy=False)).strip()
+            name = format_record(tpl, ctx).strip()
         except TransformError:
             name = ""
         return name or f"{self.om.source}-{record.source_id}.txt"
@@ -272,7 +271,7 @@ class CompiledMap:
             return None
         ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key="content")
         if self.om.attach.template:
-            return format_template(self.om.attach.template, template_namespace(ctx, copy=False))
+            return format_record(self.om.attach.template, ctx)
         lines = []
         for n in type(record).model_fields:
             v = getattr(record, n)

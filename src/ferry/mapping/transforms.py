@@ -340,6 +340,50 @@ def format_template(template: str, ns: dict[str, Any], value: Any = _NO_VALUE) -
     if parts is None:
         return SafeFormatter().format(template, **(
             ns if value is _NO_VALUE else {**ns, "value": value}))
+    return _format_parts(parts, ns.get, value)
+
+
+def format_record(template: str, ctx: Ctx, value: Any = _NO_VALUE) -> str:
+    """``format_template(template, template_namespace(ctx), value)``, the names a plain
+    template uses read from the record one at a time (``_record_name``): a namespace of every
+    field, custom field and label was built per record for the one or two names a template
+    reads (5 % of a 1k Odoo load's samples)."""
+    parts = _parsed(template)
+    if parts is None:
+        return format_template(template, template_namespace(ctx, copy=False), value)
+    rec, labeler = ctx.record, getattr(ctx.lookup, "label", None)
+    return _format_parts(parts, lambda name, missing: _record_name(rec, labeler, name, missing),
+                         value)
+
+
+def _record_name(rec: Any, labeler: Any, name: str, missing: Any) -> Any:
+    """``template_namespace(...).get(name, missing)`` for one name: a label (``<x>_name``)
+    before a custom field (``custom_<key>``) before a field, as the namespace's later entries
+    replace earlier ones."""
+    names, labels = _ns_plan(type(rec))
+    for label, ref_field in labels:
+        if label == name:
+            return _Lazy(labeler, type(rec), ref_field, getattr(rec, ref_field))
+    if name.startswith("custom_"):
+        cv = rec.custom.get(name[7:])
+        if cv is not None:
+            return cv.value
+    if name in _ns_fields(type(rec), names):
+        return getattr(rec, name)
+    return missing
+
+
+def _ns_fields(model: type, names: tuple[str, ...]) -> frozenset[str]:
+    got = _NS_FIELDS.get(model)
+    if got is None:
+        got = _NS_FIELDS[model] = frozenset(names)
+    return got
+
+
+_NS_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _format_parts(parts: tuple[tuple[str, str | None, str], ...], get: Any, value: Any) -> str:
     out = []
     for literal, name, spec in parts:
         out.append(literal)
@@ -347,10 +391,10 @@ def format_template(template: str, ns: dict[str, Any], value: Any = _NO_VALUE) -
             continue
         if name == "value" and value is not _NO_VALUE:
             v = value
-        elif name in ns:
-            v = ns[name]
         else:
-            raise TransformError("template names a field the record does not have")
+            v = get(name, _NO_VALUE)
+            if v is _NO_VALUE:
+                raise TransformError("template names a field the record does not have")
         if v is not None:
             try:
                 out.append(format(_plain(v), spec))
@@ -363,8 +407,7 @@ def format_template(template: str, ns: dict[str, Any], value: Any = _NO_VALUE) -
 def t_template(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     """``"{type_name} – {start:%Y-%m-%d}"`` over the record's fields (custom as ``custom_<key>``;
     ``<x>_name`` for a reference ``<x>_id`` when the engine can name it)."""
-    out = format_template(str(args["template"]), template_namespace(ctx, copy=False),
-                          value).strip()
+    out = format_record(str(args["template"]), ctx, value).strip()
     return out or None
 
 
