@@ -39,3 +39,27 @@ def test_values_orjson_would_write_differently_take_the_standard_library() -> No
                 Colour.RED, Decimal("1.5"), 2**70, "\ud800", [dt.date(2024, 1, 2)]):
         doc = {"o": "", "v": {"k": odd}}
         assert _child_json(doc) == json.dumps(doc, default=str).encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(order=st.text(), values=st.dictionaries(st.text(), VALUES, max_size=5),
+       typed=st.booleans())
+def test_child_rows_read_back_as_json_loads_reads_them(order: str, values: dict,
+                                                       typed: bool) -> None:
+    """``_child_doc`` (orjson where it reads the same) gives what ``json.loads`` gives, value
+    for value and type for type (an integer beyond 64 bits stays an integer, NaN a float)."""
+    from ferry.engine.load import _child_doc, _typed
+
+    doc = {"o": order, "v": {k: _typed(v) for k, v in values.items()} if typed else values}
+    for raw in (_child_json(doc), json.dumps(doc, default=str).encode()):
+        assert repr(_child_doc(raw)) == repr(json.loads(raw))
+        assert repr(_child_doc(raw.decode())) == repr(json.loads(raw))
+
+
+def test_child_rows_orjson_reads_otherwise_go_to_the_standard_library() -> None:
+    from ferry.engine.load import _child_doc
+
+    for raw in (b'{"o":"","v":{"k":123456789012345678901234567890}}',
+                b'{"o":"","v":{"k":NaN}}', b'{"o":"\\ud800","v":{}}',
+                b'{"o":"","v":{"k":[1e400]}}'):
+        assert repr(_child_doc(raw)) == repr(json.loads(raw))

@@ -398,6 +398,30 @@ class PlainView:
     def of_file(cls, path: Path, codec: object) -> PlainView:
         return cls(path.name, path=path, codec=codec)
 
+    #: how much of a stored file ``prefetch`` asks for: all of most files, the start of a
+    #: large one (the kernel's own read-ahead follows a sequential read from there), so a
+    #: group of large files does not ask for gigabytes of page cache at once
+    PREFETCH = 4 * 2**20
+
+    def prefetch(self) -> None:
+        """Ask the kernel to start reading a stored file from disk now (``posix_fadvise``
+        WILLNEED: no thread, no wait), so the files of an upload group are read while the calls
+        before them are in flight instead of one cold read at a time on the upload's thread
+        (most of the 100k Odoo run's idle). A no-op for bytes in memory, on a system without
+        ``posix_fadvise``, or when the file cannot be opened (the upload then says why)."""
+        if self._path is None or not hasattr(os, "posix_fadvise"):
+            return
+        try:
+            fd = os.open(self._path, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.posix_fadvise(fd, 0, self.PREFETCH, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
     @classmethod
     def of_bytes(cls, data: bytes, name: str) -> PlainView:
         return cls(name, data=data)
