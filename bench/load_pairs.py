@@ -44,7 +44,15 @@ def main() -> None:
                     help="the loads read cached bytecode (a prefix per tree, filled by an untimed"
                          " first load), as an installed Ferry has its .pyc; by default"
                          " this machine's PYTHONDONTWRITEBYTECODE=1 makes every load compile"
-                         " Ferry from source (9 % of a 300-patient load's py-spy samples)")
+                         " Ferry from source (9 %% of a 300-patient load's py-spy samples)")
+    ap.add_argument("--profile", default="", metavar="FILE",
+                    help="also run the last tree's load once under cProfile (CPU clock; stats"
+                         " written to FILE, the top functions printed)")
+    ap.add_argument("--top", type=int, default=30, help="functions printed with --profile")
+    ap.add_argument("--cold", action="store_true",
+                    help="each load starts with the staged files out of the page cache"
+                         " (posix_fadvise DONTNEED on the project's files only), as the 100k"
+                         " run's uploads found them an hour after the extract")
     ap.add_argument("--all-cpu", action="store_true",
                     help="py-spy samples C code that released the GIL too (not only GIL holders)")
     args = ap.parse_args()
@@ -83,6 +91,22 @@ def main() -> None:
         root = pair.project.root
         kept = work / "staged"
         shutil.copytree(root, kept)
+        files = sorted(p for p in (kept / ".ferry" / "files").rglob("*") if p.is_file())
+        for p in files:  # on disk once, so that --cold can drop them from the cache
+            with p.open("rb+") as fh:
+                os.fsync(fh.fileno())
+
+        def restore() -> None:
+            """The staged project afresh: its store copied (a load writes it), its stored
+            files linked (a load only reads them; a copy wrote 1 GB per load at 1k)."""
+            shutil.rmtree(root)
+            shutil.copytree(kept, root, copy_function=lambda a, b: os.link(a, b)
+                            if Path(a).parent.name == "files" else shutil.copy2(a, b))
+            if args.cold:
+                for p in files:
+                    fd = os.open(p, os.O_RDONLY)
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                    os.close(fd)
         trees = [str(Path(t).resolve()) for t in args.trees]
         print(f"{args.patients} patients, {records} records; trees: {trees}")
 
@@ -98,8 +122,7 @@ def main() -> None:
         for rnd in range(-1 if args.bytecode else 0, args.rounds):
             order = trees if rnd % 2 == 0 else trees[::-1]
             for tree in order:
-                shutil.rmtree(root)
-                shutil.copytree(kept, root)
+                restore()
                 odoo.holder["db"] = fresh()
                 tenv = tree_env(trees.index(tree), tree)
                 r = run_child("load", root, tenv)
@@ -114,9 +137,17 @@ def main() -> None:
                       f"/{r['emu_wait']:.1f}), load {os.getloadavg()[0]:.1f}"
                       f" (uploaded {t.get('uploaded')}, skipped {t.get('skipped')},"
                       f" failed {t.get('failed')})", flush=True)
+        if args.profile:
+            from engine import top_functions
+
+            restore()
+            odoo.holder["db"] = fresh()
+            r = run_child("load", root, tree_env(len(trees) - 1, trees[-1]),
+                          profile=Path(args.profile).resolve())
+            print(f"cProfile ({trees[-1]}): CPU {r['cpu']:.2f} s (profiler included)")
+            print("\n".join(top_functions(Path(args.profile).resolve(), args.top)), flush=True)
         if args.py_spy:
-            shutil.rmtree(root)
-            shutil.copytree(kept, root)
+            restore()
             odoo.holder["db"] = fresh()
             tenv = tree_env(len(trees) - 1, trees[-1])
             spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
