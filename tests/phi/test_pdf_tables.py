@@ -1,6 +1,7 @@
-"""pypdf's named-encoding code tables are built once (``queue._speed_up_pypdf``: rebuilding
-WinAnsi's for every page and font was a quarter of the PDFs' text extraction); the text a
-PDF screens as must not change, and no caller may see another's changes to its table."""
+"""The text of a PDF as the scan reads it. pypdf's named-encoding code tables are built once
+(``queue._speed_up_pypdf``: rebuilding WinAnsi's for every page and font was a quarter of the
+PDFs' text extraction), and a small PDF is read in memory: the text a PDF screens as must not
+change, and no caller may see another's changes to its table."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pypdf import _codecs
 from pypdf._text_extraction import _text_extractor
 from pypdf.generic import _font
 
+from ferry.model.crypto import AesGcmCodec, encrypt_file, new_key, parse_key
 from ferry.phi import queue
 from ferry.sandbox.synth import Practice
 
@@ -51,3 +53,17 @@ def test_each_caller_gets_its_own_table(tmp_path: Path) -> None:
         first[65] = "changed"
         del first[66]
         assert tables(name) == library(name)  # the change stayed with its caller
+
+
+def test_a_small_pdf_read_in_memory_gives_the_streamed_text(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PDF up to ``WHOLE_PDF_BYTES`` goes to pypdf in memory, a larger one through the
+    decrypting stream: the same text either way, encrypted at rest."""
+    codec = AesGcmCodec(parse_key(new_key()))
+    paths = _pdfs(tmp_path)
+    for path in paths:
+        encrypt_file(path, codec)
+    whole = [queue.pdf_text(p, codec) for p in paths]
+    monkeypatch.setattr(queue, "WHOLE_PDF_BYTES", 0)  # every one through the stream
+    assert [queue.pdf_text(p, codec) for p in paths] == whole
+    assert sum(len(t) for t, _ in whole) > 1000
