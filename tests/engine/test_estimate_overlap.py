@@ -62,3 +62,24 @@ def test_the_answers_cpu_runs_at_the_answering_threads_share() -> None:
     wall, _, _, _ = _step_time("load", 10, lim, 1, 1.0, 0.07, answer_share=0.8)
     assert abs(wall - (0.1 * k / 0.07 + 10 * 0.01 * k / 1.0)) < 1e-9  # a core at most
     assert abs(cpu - 0.2 * k) < 1e-9
+
+
+def test_a_salesforce_rollbacks_records_are_priced_apart_from_its_calls() -> None:
+    # a 20-patient rollback is its field deletes (177 calls, 233 records) and a 600-patient
+    # one mostly records (251 calls, 7,950 records in collections of 100): one unit for both
+    # priced the larger at 15 CPU-s and 25 s where its threads took 2.9 CPU-s and 6.2 s at a
+    # share of 0.41 (bench/estimate_calibration.py --patients 600, 7 December, load 8)
+    sf = DESTINATIONS["salesforce"]
+    wall, _, cpu, _ = _step_time("rollback", 251, sf, 1, 1.0, 0.41, records=7950)
+    assert abs(cpu - 2.93) / 2.93 < 0.25 and abs(wall - 6.22) / 6.22 < 0.25
+    # a record costs less than a call; a destination without the split prices both alike
+    small, _, _, _ = _step_time("rollback", 177, sf, 1, 1.0, 0.41, records=233)
+    more_calls, _, _, _ = _step_time("rollback", 177 + 233, sf, 1, 1.0, 0.41, records=0)
+    assert small < more_calls
+    # and its reconcile (83 calls, 7,950 records read back: 2.0 CPU-s, 6.2 s at 0.28, where
+    # one unit priced 3.7 CPU-s and 11.2 s)
+    wall, _, cpu, _ = _step_time("reconcile", 83, sf, 1, 1.0, 0.28, records=7950)
+    assert abs(wall - 6.17) / 6.17 < 0.25
+    odoo_a = _step_time("rollback", 10, ODOO, 1, 10.0, 0.41, records=5)[2]
+    odoo_b = _step_time("rollback", 15, ODOO, 1, 10.0, 0.41, records=0)[2]
+    assert abs(odoo_a - odoo_b) < 1e-9

@@ -94,6 +94,12 @@ class Limits:
     answer: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: see ``OVERHEAD_DEFAULT``
     overhead: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: a step whose records cost apart from its calls: (the step's thread, the answering
+    #: threads') CPU-seconds per record; ``cpu`` and ``answer`` then price per call only. A
+    #: Salesforce rollback of a 20-patient practice is its 135 field deletes, one call each,
+    #: and a unit fitted there (call or record alike) priced a 600-patient one, 7,950 records
+    #: in collections of 100, at 15 CPU-s where it took 3
+    per_record: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: calls per update batch of several records: Odoo writes the rows that share their
     #: values in one ``write`` and the others in one ``load`` (destinations/odoo/writer.py)
     update_calls: int = 1
@@ -171,10 +177,17 @@ DESTINATIONS: dict[str, Limits] = {
                               "sample": (0.060, 0.00447, 0.060),
                               "load": (0.177, 0.00071, 0.052),
                               "reconcile": (0.084, 0.00035, 0.084),
-                              "rollback": (0.041, 0.00078, 0.041)},
+                              "rollback": (0.041, 0.00163, 0.041)},
                          answer={"prepare": (0.045, 0.00249), "sample": (0.042, 0.00164),
-                                 "load": (0.035, 0.00102), "reconcile": (0.029, 0.00016),
-                                 "rollback": (0.033, 0.00104)},
+                                 "load": (0.035, 0.00102), "reconcile": (0.029, 0.00044),
+                                 "rollback": (0.033, 0.00172)},
+                         # the rollback's per call and per record, from its thread CPU at 20
+                         # patients (177 calls, 233 records) and 600 (251, 7,950), main
+                         # recipe, 7 December 02:36-02:50 UTC, load 7-10
+                         # (reconcile: calls 19 and 83, records 233 and 7,950; its call's
+                         # own CPU came out nil, the former per unit kept for it)
+                         per_record={"rollback": (0.00022, 0.000057),
+                                     "reconcile": (0.00019, 0.000076)},
                          # a describe, a lookup and a read-back query per written object
                          # (measured with 3 and 9 of them: the recipe, a cut-down map)
                          per_written=True, file_reads=False, bulk_threshold=2000,
@@ -498,6 +511,7 @@ def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
     fixed, per_unit, *rest = lim.cpu.get(step, CPU_DEFAULT.get(step, (0.0, 0.0)))
     edges = min(rest[0], fixed) if rest else fixed
     o_fixed, o_unit = lim.answer.get(step, (0.0, 0.0))
+    rec, o_rec = lim.per_record.get(step, (per_unit, o_unit))
     k = contention(cpu_share)
     share = max(cpu_share, 0.01)
     other = min(1.0, ANSWER_GAIN * max(
@@ -505,8 +519,8 @@ def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
     n = calls + unpaced
     # the fixed CPU not at the edges (compiling the map, the snapshot's index, the diff) runs
     # between the calls, as the per-unit CPU does: there it hides in the pace's waits
-    cpu_calls = ((n + records) * per_unit + (fixed - edges if n else 0.0)) * k
-    answer = (o_fixed + (n + records) * o_unit) * k if n else 0.0
+    cpu_calls = (n * per_unit + records * rec + (fixed - edges if n else 0.0)) * k
+    answer = (o_fixed + n * o_unit + records * o_rec) * k if n else 0.0
     busy = cpu_calls / max(n, 1) / share  # each call's wall seconds of Ferry's CPU
     wake = max(wake_share or 0.0, share)
     if not lim.rps and lim.latency_s > busy * share / wake:
