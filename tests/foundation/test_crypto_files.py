@@ -171,3 +171,46 @@ def test_file_writer_fill_from_reads_into_its_buffer(tmp_path: Path, codec: AesG
     assert len((tmp_path / "w.bin").read_bytes()) == len((tmp_path / "a.bin").read_bytes())
     if encrypted and size >= 64:
         assert content[:64] not in (tmp_path / "a.bin").read_bytes()
+
+
+def _passing(path: Path, codec: object) -> list[bytes]:
+    """``iter_plain_passing``'s pieces, each copied before the next is asked for (as its
+    readers do: the next piece overwrites the buffer)."""
+    return [bytes(p) for p in crypto.iter_plain_passing(path, codec)]
+
+
+@pytest.mark.parametrize("size", [0, 1, FILE_CHUNK - 1, FILE_CHUNK, FILE_CHUNK + 1,
+                                  3 * FILE_CHUNK + 7])
+def test_passing_reader_gives_iter_plains_pieces(tmp_path: Path, codec: AesGcmCodec,
+                                                 size: int) -> None:
+    """The upload's reader (read and decrypted into buffers kept for the process) gives the
+    same pieces as ``iter_plain``, file after file through the same buffers; whole-file (FG1)
+    and plain files as ``iter_plain`` reads them."""
+    files = []
+    for i, n in enumerate((size, FILE_CHUNK + 3, 17)):
+        path = tmp_path / f"doc{i}.bin"
+        path.write_bytes(os.urandom(n))
+        encrypt_file(path, codec)
+        files.append(path)
+    (tmp_path / "fg1.bin").write_bytes(codec.encode(b"older whole-file format"))
+    (tmp_path / "plain.bin").write_bytes(b"FG")
+    for path in [*files, *files, tmp_path / "fg1.bin"]:
+        assert _passing(path, codec) == list(iter_plain(path, codec))
+    assert _passing(tmp_path / "plain.bin", None) == [b"FG"]
+
+
+def test_passing_reader_refuses_what_iter_plain_refuses(tmp_path: Path, codec: AesGcmCodec
+                                                        ) -> None:
+    path = tmp_path / "doc.bin"
+    path.write_bytes(os.urandom(2 * FILE_CHUNK + 10))
+    encrypt_file(path, codec)
+    parts = _chunks(path.read_bytes())
+    for forged in ([parts[1], parts[0], parts[2]], parts[:2], [*parts[:2], parts[2][:-5]],
+                   [*parts[:2], parts[2][:20]], [*parts, parts[2]], []):
+        path.write_bytes(FILE_MAGIC + b"".join(forged))
+        with pytest.raises(IntegrityError):
+            _passing(path, codec)
+    path.write_bytes(FILE_MAGIC + b"".join(parts))
+    with pytest.raises(IntegrityError):
+        _passing(path, AesGcmCodec(os.urandom(32)))
+    assert b"".join(_passing(path, codec)) == plain_bytes(path, codec)  # buffers still good
