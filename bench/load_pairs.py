@@ -1,8 +1,9 @@
-"""Interleaved before/after load CPU on one staged project (Odoo): code trees take turns.
+"""Interleaved before/after load CPU on one staged project: code trees take turns.
 
 The machine's load moves CPU seconds by 20-35 %, so a before/after figure is only worth the
 pair it comes from. This stages one practice once (extract, prepare, the PHI scan: each with
-this tree's code), keeps a copy of the project folder and of the Odoo sandbox's database, and
+this tree's code), keeps a copy of the project folder and of the sandbox's state (the Odoo
+database, or the Pipedrive account and its limits with ``--dest pipedrive``), and
 then, for each round, runs ``load`` once per code tree, each from the same copies: the same
 store, the same destination state, the trees alternating (their order flips every round).
 
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tests" / "engine"))
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("trees", nargs="+", help="src folders to compare (the first is 'before')")
+    ap.add_argument("--dest", default="odoo", choices=["odoo", "pipedrive"])
     ap.add_argument("--patients", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seed", type=int, default=11)
@@ -72,7 +74,7 @@ def main() -> None:
 
     registry.build = keep  # type: ignore[assignment]
     work = Path(tempfile.mkdtemp(prefix="ferry-load-pairs-"))
-    pair = new_pair(work, "p", "odoo", args.patients, args.fast_scale, args.seed)
+    pair = new_pair(work, "p", args.dest, args.patients, args.fast_scale, args.seed)
     try:
         env = subprocess_env(pair)
         records = 0
@@ -81,13 +83,20 @@ def main() -> None:
             if verb == "extract":
                 records = int(r["out"].get("records", 0))
             print(f"{verb}: CPU {r['cpu']:.1f} s", flush=True)
-        odoo = next(sb for sb in built if hasattr(sb, "holder"))
-        db0 = odoo.holder["db"]
+        if args.dest == "odoo":
+            odoo = next(sb for sb in built if hasattr(sb, "holder"))
+            db0 = odoo.holder["db"]
 
-        def fresh() -> Any:  # the ORM's lock is shared, not copied (nothing holds it now)
-            return copy.deepcopy(db0, {id(db0.orm.lock): db0.orm.lock})
+            def fresh() -> None:  # the ORM's lock is shared, not copied (nothing holds it now)
+                odoo.holder["db"] = copy.deepcopy(db0, {id(db0.orm.lock): db0.orm.lock})
+        else:  # Pipedrive: its routes read the sandbox's current account and limits
+            pd = next(sb for sb in built if hasattr(sb, "account"))
+            account0, limits0 = pd.account, pd.limits
 
-        odoo.holder["db"] = fresh()
+            def fresh() -> None:
+                pd.account, pd.limits = copy.deepcopy(account0), copy.deepcopy(limits0)
+
+        fresh()
         root = pair.project.root
         kept = work / "staged"
         shutil.copytree(root, kept)
@@ -123,7 +132,7 @@ def main() -> None:
             order = trees if rnd % 2 == 0 else trees[::-1]
             for tree in order:
                 restore()
-                odoo.holder["db"] = fresh()
+                fresh()
                 tenv = tree_env(trees.index(tree), tree)
                 r = run_child("load", root, tenv)
                 if rnd < 0:
@@ -141,14 +150,14 @@ def main() -> None:
             from engine import top_functions
 
             restore()
-            odoo.holder["db"] = fresh()
+            fresh()
             r = run_child("load", root, tree_env(len(trees) - 1, trees[-1]),
                           profile=Path(args.profile).resolve())
             print(f"cProfile ({trees[-1]}): CPU {r['cpu']:.2f} s (profiler included)")
             print("\n".join(top_functions(Path(args.profile).resolve(), args.top)), flush=True)
         if args.py_spy:
             restore()
-            odoo.holder["db"] = fresh()
+            fresh()
             tenv = tree_env(len(trees) - 1, trees[-1])
             spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
             subprocess.run([spy, "record", *([] if args.all_cpu else ["--gil"]), "-r",
