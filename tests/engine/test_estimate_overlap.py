@@ -83,3 +83,20 @@ def test_a_salesforce_rollbacks_records_are_priced_apart_from_its_calls() -> Non
     odoo_a = _step_time("rollback", 10, ODOO, 1, 10.0, 0.41, records=5)[2]
     odoo_b = _step_time("rollback", 15, ODOO, 1, 10.0, 0.41, records=0)[2]
     assert abs(odoo_a - odoo_b) < 1e-9
+
+
+def test_the_samples_selection_is_priced_by_the_staged_store() -> None:
+    # ``ferry sample`` reads every staged record to pick its slice: at 600 patients 2 s went
+    # before its first call where 0.3-0.7 at 20 (Salesforce, 4.5 s for 1.3 estimated); the
+    # same slice from a store thirty times larger takes longer by that scan at the share
+    from ferry.engine.estimate import SCAN_CPU, SOURCES, estimate
+
+    def sample_s(patients: int) -> float:
+        counts = {"patient": patients, "appointment": 25 * patients}
+        out = estimate(counts, source=SOURCES["practicehub"], destination=DESTINATIONS[
+            "salesforce"], sample_counts={"patient": 20, "appointment": 40}, cpu_share=0.3)
+        return next(s["seconds"] for s in out["steps"] if s["step"] == "sample")
+
+    grown = sample_s(600) - sample_s(20)
+    assert abs(grown - 580 * 26 * SCAN_CPU * contention(0.3) / 0.3) < 0.1
+    assert grown > 1.0
