@@ -9,7 +9,12 @@ headers and labels, computed once for every worker and every CLI process a test 
 paid them again before, the largest CPU cost of a file source's pair). A fresh, empty folder
 per run: every vector is still computed by this run's code.
 
-(No test ordering or xdist grouping here: xdist 3.8's ``loadgroup`` names a grouped test by
+The heaviest test files first, each whole and in its own order (``HEAVY_FIRST``): xdist's
+default ``load`` hands out the collection in consecutive chunks in this order, so a minute-long
+test is not picked up last by one worker while the other idles (in collection order the browser
+tests, tests/ui and tests/verification, came last). Order only: no test, fixture or assertion
+changes, and a file's tests stay consecutive, so a module fixture is still built once per
+worker that runs the file. (No xdist grouping: xdist 3.8's ``loadgroup`` names a grouped test by
 writing ``item._nodeid``, which this pytest no longer reads, so its groups are not kept and
 tests sharing a module fixture were split across workers, each building the fixture.)
 """
@@ -23,6 +28,38 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+#: test files by their longest test (then their total), longest first, from ``--durations`` of a
+#: full ``-n 2`` run on a loaded box; a file not named here keeps its place after these
+HEAVY_FIRST = (
+    "tests/ui/test_browser.py",
+    "tests/mapping/test_csv_columns.py",
+    "tests/engine/test_e2e_oracle.py",
+    "tests/engine/test_matrix.py",
+    "tests/fleet/test_workflow.py",
+    "tests/ui/test_report_pages.py",
+    "tests/engine/test_kill_resume.py",
+    "tests/cli/test_lazy_verbs.py",
+    "tests/mapping/test_yaml12.py",
+    "tests/engine/test_delta_accounting.py",
+    "tests/verification/test_reports_render.py",
+    "tests/engine/test_kill_resume_pipedrive.py",
+    "tests/phi/test_logs.py",
+    "tests/cli/test_demo_rollback_lines.py",
+    "tests/engine/test_rollback_resume.py",
+    "tests/cli/test_dry_run_plan.py",
+    "tests/engine/test_upload_resume.py",
+    "tests/engine/test_phone_region_e2e.py",
+    "tests/engine/test_timezones.py",
+    "tests/phi/test_gate_e2e.py",
+    "tests/engine/test_payload_hash.py",
+    "tests/engine/test_estimate_calibrated.py",
+    "tests/verification/test_fold_one_update.py",
+    "tests/verification/test_delta_folds.py",
+    "tests/verification/test_e2e_reconcile.py",
+    "tests/salesforce/test_bulk_load.py",
+    "tests/sources/test_pulse.py",
+)
 
 _EMBED_CACHE = "FERRY_EMBED_CACHE"
 _MADE = pytest.StashKey[str]()
@@ -47,7 +84,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-
 def _compile_bytecode() -> None:
     """Ferry's modules and the tests' helpers (``driver.py`` imports ``setup_pair``) compiled
     once, before the workers start. (Test files themselves are rewritten by pytest.)"""
@@ -56,3 +92,10 @@ def _compile_bytecode() -> None:
     for folder in (Path(ferry.__file__).parent, Path(__file__).parent):
         if os.access(folder, os.W_OK):
             compileall.compile_dir(folder, quiet=2, workers=1)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``HEAVY_FIRST`` files first; a stable sort, so each file keeps pytest's order."""
+    rank = {f: i for i, f in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
