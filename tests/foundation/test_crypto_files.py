@@ -214,3 +214,40 @@ def test_passing_reader_refuses_what_iter_plain_refuses(tmp_path: Path, codec: A
     with pytest.raises(IntegrityError):
         _passing(path, AesGcmCodec(os.urandom(32)))
     assert b"".join(_passing(path, codec)) == plain_bytes(path, codec)  # buffers still good
+
+
+def test_open_plain_reads_and_seeks_through_the_kept_buffers(tmp_path: Path,
+                                                             codec: AesGcmCodec) -> None:
+    """A stored file opened as its plain content (``open_plain``, chunks decrypted into the
+    process's kept buffers): every read at every seek gives the content's bytes, with two
+    files open at once and files opened after others closed (their buffers reused); a
+    tampered chunk is refused."""
+    import random
+
+    from ferry.model.crypto import open_plain
+
+    rnd = random.Random(7)
+    contents, paths = [], []
+    for i, n in enumerate((3 * FILE_CHUNK + 11, FILE_CHUNK, 5)):
+        contents.append(os.urandom(n))
+        paths.append(tmp_path / f"doc{i}.bin")
+        paths[-1].write_bytes(contents[-1])
+        encrypt_file(paths[-1], codec)
+    for _ in range(2):  # the second pass through buffers the first pass gave back
+        a, b = open_plain(paths[0], codec), open_plain(paths[1], codec)
+        with a, b:
+            for _ in range(60):
+                for fh, content in ((a, contents[0]), (b, contents[1])):
+                    pos, n = rnd.randrange(len(content) + 2), rnd.choice((1, 4096, FILE_CHUNK + 9))
+                    fh.seek(pos)
+                    assert fh.read(n) == content[pos:pos + n]
+            a.seek(0)
+            assert a.read() == contents[0]
+        with open_plain(paths[2], codec) as fh:
+            assert fh.read() == contents[2]
+    parts = _chunks(paths[0].read_bytes())
+    paths[0].write_bytes(FILE_MAGIC + parts[0] + parts[2] + parts[1] + parts[3])
+    with open_plain(paths[0], codec) as fh:
+        assert fh.read(FILE_CHUNK) == contents[0][:FILE_CHUNK]
+        with pytest.raises(IntegrityError):
+            fh.read(FILE_CHUNK)
