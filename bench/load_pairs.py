@@ -90,7 +90,7 @@ def main() -> None:
             def fresh() -> None:  # the ORM's lock is shared, not copied (nothing holds it now)
                 odoo.holder["db"] = copy.deepcopy(db0, {id(db0.orm.lock): db0.orm.lock})
         else:  # Pipedrive: its routes read the sandbox's current account and limits
-            pd = next(sb for sb in built if hasattr(sb, "account"))
+            pd = next(sb for sb in built if hasattr(sb, "account") and hasattr(sb, "limits"))
             account0, limits0 = pd.account, pd.limits
 
             def fresh() -> None:
