@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 
 import phonenumbers
 import pytest
@@ -209,3 +210,44 @@ def test_words_split_where_the_word_pattern_finds_them(text: str) -> None:
     ends = list(itertools.accumulate(map(len, parts)))
     assert [(ends[2 * i], ends[2 * i + 1], w) for i, w in enumerate(parts[1::2])] == [
         (*m.span(), m.group()) for m in D.WORD_RE.finditer(text)]
+
+
+#: the date pattern as first written: ``\b`` first, the whole of it case-insensitive
+DATE_AS_WRITTEN = re.compile(
+    rf"\b(?:\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}|\d{{4}}[/.\-]\d{{1,2}}[/.\-]\d{{1,2}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{D.MONTHS},?\s+\d{{4}}|{D.MONTHS}\s+\d{{1,2}}"
+    rf"(?:st|nd|rd|th)?,?\s+\d{{4}})\b", re.IGNORECASE)
+DATE_TEXT = st.lists(st.one_of(st.sampled_from(
+    ["12/03/1980", "1/2/99", "3.12.2020", "12-3-20", "1961-08-09", "2020/1/2", "19610809",
+     "3rd March 1990", "21st Sept. 2020", "4 Ju 2020", "1 juL 2020", "Mar 3, 1990",
+     "SEPT 4TH, 2020", "Sept 4th 2020", "May 3rd 2020", "Dec 25 2001", "Jun", "Jul", "Ju",
+     "ſeptember 3 2000", "3 ſep 2001", "Oct", "nov", "Aug.", "April 1", "2021", "12", "3rd",
+     "x12/03/1980", "_3 May 2020", "a1961-08-09", "1961-08-099", "٣/٤/٢٠٢٠", "\u212a",
+     "Augu\u212at 3 2000", "ı", "İ", "Ｍar 3 2000", " ", ",", ".", "-", "/", "\n"]),
+    st.text(max_size=3)), max_size=10).map("".join)
+
+
+@settings(max_examples=600, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(DATE_TEXT)
+def test_date_pattern_matches_as_first_written(text: str) -> None:
+    assert [m.span() for m in D.DATE_RE.finditer(text)] == [
+        m.span() for m in DATE_AS_WRITTEN.finditer(text)]
+
+
+def test_date_pattern_matches_as_first_written_in_generated_notes() -> None:
+    dated = 0
+    for text in _notes():
+        want = [m.span() for m in DATE_AS_WRITTEN.finditer(text)]
+        assert [m.span() for m in D.DATE_RE.finditer(text)] == want, text
+        dated += bool(want)
+    assert dated > 50
+
+
+def test_date_patterns_first_class_holds_every_character_a_date_can_start_with() -> None:
+    """Every character that starts a match of the case-insensitive first characters (a digit
+    or a month's first letter, with everything ``re`` folds onto one) is in the class."""
+    first = re.compile(r"[\djfmasond]", re.IGNORECASE)
+    cls = re.compile(r"[\dJFMASONDjfmasond\u017f]")
+    assert [hex(c) for c in range(sys.maxunicode + 1)
+            if first.match(chr(c)) and not cls.match(chr(c))] == []
+    assert D.DATE_RE.pattern.startswith(cls.pattern)
