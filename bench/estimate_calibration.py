@@ -226,7 +226,8 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             # share, beside the time the step's thread was blocked
             lim = limits_for(pair.project.settings.source.kind, dest)[1]
             o_fixed, o_unit = lim.answer.get(name, (0.0, 0.0))
-            ans = (o_fixed + (s["calls"] + s.get("records", 0)) * o_unit) * contention(
+            o_rec = lim.per_record.get(name, (0.0, o_unit))[1]
+            ans = (o_fixed + s["calls"] * o_unit + s.get("records", 0) * o_rec) * contention(
                 m["given"]) / min(1.0, ANSWER_GAIN * max(shares[name], 0.01)) \
                 if s["calls"] and name != "extract" \
                 else 0.0
