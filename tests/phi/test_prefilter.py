@@ -251,3 +251,31 @@ def test_date_patterns_first_class_holds_every_character_a_date_can_start_with()
     assert [hex(c) for c in range(sys.maxunicode + 1)
             if first.match(chr(c)) and not cls.match(chr(c))] == []
     assert D.DATE_RE.pattern.startswith(cls.pattern)
+
+
+MRN_AS_WRITTEN = re.compile(r"\b(?:MRN|MR#|med(?:ical)?\s+rec(?:ord)?(?:\s+(?:no|number))?\.?"
+                            r"|patient\s+(?:no|number|id)\.?|hospital\s+(?:no|number))"
+                            r"[\s:#\-]*[A-Z0-9][A-Z0-9\-]{3,}", re.IGNORECASE)
+MRN_TEXT = st.lists(st.one_of(st.sampled_from(
+    ["MRN", "mrn", "MR#", "Mr", "Med rec", "medical record no.", "Medical Record Number",
+     "med  rec.", "patient id", "Patient no.", "patient number", "hospital no", "Hospital Number",
+     "hoſpital no", "patıent id", "MEDİCAL rec", "xMRN", "_patient id", "amed rec", "12345",
+     "AB-12", "ſ12k", "\u212a123", "A1", ":", "#", "-", " ", "\n"]), st.text(max_size=3)),
+    max_size=10).map("".join)
+
+
+@settings(max_examples=600, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(MRN_TEXT)
+def test_mrn_pattern_matches_as_first_written(text: str) -> None:
+    assert [m.span() for m in D.MRN_RE.finditer(text)] == [
+        m.span() for m in MRN_AS_WRITTEN.finditer(text)]
+
+
+def test_mrn_patterns_first_class_holds_every_character_a_match_can_start_with() -> None:
+    first = re.compile(r"[mph]", re.IGNORECASE)
+    assert [hex(c) for c in range(sys.maxunicode + 1)
+            if first.match(chr(c)) and chr(c) not in "MmPpHh"] == []
+    assert D.MRN_RE.pattern.startswith("[MmPpHh]")
+    for text in _notes():
+        assert [m.span() for m in D.MRN_RE.finditer(text)] == [
+            m.span() for m in MRN_AS_WRITTEN.finditer(text)], text

@@ -119,9 +119,14 @@ DATE_RE = re.compile(
     rf"\s+\d{{1,2}}{_ORD}?,?\s+\d{{4}})\b")
 DOB_CONTEXT = re.compile(r"(?:\bDOB\b|\bD\.O\.B\b|date of birth|\bborn\b|\bb\.)[\s:,(]*$",
                          re.IGNORECASE)
-MRN_RE = re.compile(r"\b(?:MRN|MR#|med(?:ical)?\s+rec(?:ord)?(?:\s+(?:no|number))?\.?|patient"
-                    r"\s+(?:no|number|id)\.?|hospital\s+(?:no|number))[\s:#\-]*[A-Z0-9][A-Z0-9\-]{3,}",
-                    re.IGNORECASE)
+#: an MRN after its key word; first written ``\b(?:MRN|MR#|med(?:ical)?\s+rec(?:ord)?(?:\s+(?:no|
+#: number))?\.?|patient\s+(?:no|number|id)\.?|hospital\s+(?:no|number))[\s:#\-]*[A-Z0-9]
+#: [A-Z0-9\-]{3,}`` under IGNORECASE; opened with a class as ``DATE_RE`` is (no other character
+#: folds onto m, p or h), the alternatives going on from their second character in that order
+MRN_RE = re.compile(
+    r"[MmPpHh](?<=\b[MmPpHh])(?i:(?:(?<=m)(?:RN|R#|ed(?:ical)?\s+rec(?:ord)?"
+    r"(?:\s+(?:no|number))?\.?)|(?<=p)atient\s+(?:no|number|id)\.?|(?<=h)ospital\s+(?:no|number))"
+    r"[\s:#\-]*[A-Z0-9][A-Z0-9\-]{3,})")
 # Patterns below open with a character (class) and check the word boundary before it by a
 # look-behind: ``\bMRN…`` written as ``M(?<=\bM)RN…`` finds the same matches, but ``re`` can
 # then skip to the next possible first character instead of trying every position.
