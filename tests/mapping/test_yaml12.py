@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,10 @@ merged: {<<: *a, j: 2}
 """
 
 
+@functools.cache
 def _ruamel(text: str) -> object:
+    """ruamel's document, parsed once per text and process: both tests below compare against
+    it (neither mutates it; parse_doc builds new dicts), and ruamel takes most of their time."""
     return YAML().load(text)
 
 
