@@ -10,7 +10,15 @@ import pytest
 
 from ferry.destinations.salesforce import Settings
 from ferry.destinations.salesforce.writer import SalesforceDestination
-from ferry.engine.estimate import DESTINATIONS, SOURCES, _writes, estimate, job_wait, poll_wait
+from ferry.engine.estimate import (
+    DESTINATIONS,
+    SOURCES,
+    _bulk,
+    _writes,
+    estimate,
+    job_wait,
+    poll_wait,
+)
 
 
 def test_creates_are_priced_per_write_batch(tmp_path: Path) -> None:
@@ -55,5 +63,31 @@ def test_bulk_jobs_wait_on_the_org_and_rollback_is_priced_per_group(tmp_path: Pa
         assert steps["rollback"]["job_wait_seconds"] == 0.0
         # at a time-scale the org's processing and the client's waits are divided alike
         assert job_wait(lim, "create", 2500, 10.0) == pytest.approx(one / 10)
+    finally:
+        dest.close()
+
+
+def test_the_first_write_batch_reads_the_samples_records_again(tmp_path: Path) -> None:
+    """The load reads every staged record in write batches, the sample's too (they come
+    first: the sample picks the store's first records), so its first batch carries fewer
+    creates. At a batch of 2,000 the 87 sampled appointments left 1,913 creates, sent as
+    collections (bench, 600 patients): the estimate priced a Bulk job and its 5.3 s wait."""
+    dest = SalesforceDestination(Settings(), tmp_path)  # prices only: nothing is called
+    try:
+        lim = DESTINATIONS["salesforce"]
+        out = estimate({"appointment": 2694}, source=SOURCES["practicehub"], destination=lim,
+                       dest=dest, batch_size=2000, sample_counts={"appointment": 87},
+                       cpu_share=1.0)
+        load = next(s for s in out["steps"] if s["step"] == "load")
+        assert load["job_wait_seconds"] == 0.0
+        routes = [("appointments", "appointment", "create", "Event", 2607)]
+        at_2000 = _writes(routes, lim, dest, batch_size=2000, written={"appointments": 87})
+        assert at_2000[0]["calls"] == dest.cost("create", "Event", 1913).calls + dest.cost(
+            "create", "Event", 694).calls
+        # at 2,500 the first batch's 2,413 creates are a Bulk job, as the load sent them
+        at_2500 = _writes(routes, lim, dest, batch_size=2500, written={"appointments": 87})
+        assert at_2500[0]["wait_s"] == pytest.approx(job_wait(_bulk(lim, dest), "create",
+                                                              2413))
+        assert at_2500[0]["wait_s"] > 0
     finally:
         dest.close()
