@@ -6,11 +6,16 @@ processes (tests/engine/driver.py, Ferry's CPU only, from ``wait4``) on a practi
 set-up) and the others its marginal CPU per record, ``(cpu_N - cpu_tiny) / (records_N -
 records_tiny)``. An ``import`` row times ``python -c 'import ferry.engine.pipeline'`` alone.
 
+``--big-files N`` (as bench/engine.py's) gives about N patients ~100 MB files at any size: the
+smallest practice then carries them too, and the marginal part is the records' alone (at 100k
+the same files are a fixed cost spread over 100 times the records).
+
 With several ``--tree`` folders (each a checkout: ``src/`` and ``tests/engine/driver.py``),
 each tree gets its own practice (same seed) and the trees take turns verb by verb, so a
 before/after pair shares the machine's load of the moment.
 
-    .venv/bin/python bench/fixed_cost.py --patients 5 1000 [--tree /tmp/before --tree .]
+    .venv/bin/python bench/fixed_cost.py --patients 3 1000 2000 [--repeat 5] [--repeat-large 3]
+        [--big-files 2 --doc-size-scale 0.15 --oversize 0] [--tree /tmp/before --tree .]
 """
 
 from __future__ import annotations
@@ -63,7 +68,14 @@ def main() -> None:
     ap.add_argument("--imports", type=int, default=3, help="import-only runs per tree")
     ap.add_argument("--repeat", type=int, default=3,
                     help="runs at the smallest size (its medians are the fixed costs)")
+    ap.add_argument("--repeat-large", type=int, default=1,
+                    help="runs at each larger size (medians)")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--big-files", type=int, default=0, metavar="N",
+                    help="as bench/engine.py's: about N patients get ~100 MB files (the same"
+                         " few files at every size: a fixed cost of the run, not a per-record one)")
+    ap.add_argument("--doc-size-scale", type=float, default=1.0, metavar="F")
+    ap.add_argument("--oversize", type=int, default=-1, metavar="N")
     args = ap.parse_args()
     trees = [t.resolve() for t in args.tree] or [ROOT]
     compile_bytecode()
@@ -84,7 +96,7 @@ def main() -> None:
             cpu, _ = run([sys.executable, "-c", "import ferry.engine.pipeline"],
                          tree_env(base_env, t))
             imp[n].append(cpu)
-    for n in names:
+    for n in names if args.imports else ():
         print(f"  import ferry.engine.pipeline  {n:<24} median {statistics.median(imp[n]):.3f}"
               f" CPU-s  ({', '.join(f'{c:.3f}' for c in imp[n])})", flush=True)
     # cpu[tree][patients][verb] (the median of --repeat runs at the smallest size), units[patients]
@@ -94,8 +106,9 @@ def main() -> None:
     tiny = min(args.patients)
     try:
         for p in args.patients:
-            for rep in range(args.repeat if p == tiny else 1):
-                pairs = {n: new_pair(work, f"f{i}_{p}_{rep}", args.dest, p, 1e6, args.seed)
+            for rep in range(args.repeat if p == tiny else args.repeat_large):
+                pairs = {n: new_pair(work, f"f{i}_{p}_{rep}", args.dest, p, 1e6, args.seed,
+                                     args.big_files, 0, args.doc_size_scale, args.oversize)
                          for i, n in enumerate(names)}
                 try:
                     units[p] = {}
@@ -118,6 +131,10 @@ def main() -> None:
                         shutil.rmtree(pair.project.root, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    for n in names:
+        for p, by in runs[n].items():
+            print(f"  {n} {p} patients, every run: " + "; ".join(
+                f"{v} {', '.join(f'{c:.2f}' for c in cs)}" for v, cs in by.items()))
     cpu = {n: {p: {v: statistics.median(c) for v, c in by.items()} for p, by in r.items()}
            for n, r in runs.items()}
     big = sorted(args.patients)[1:]
