@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 import re
 
-from ferry.phi.detect import detect, redact
-
 # record references (source:patient:123) and plain ids are not PHI and must stay readable
 REF = re.compile(r"\b[a-z_]+:[a-z_]+:[\w\-.]+\b")
 
@@ -20,6 +18,10 @@ REF = re.compile(r"\b[a-z_]+:[a-z_]+:[\w\-.]+\b")
 def scrub(text: str) -> str:
     if not text:
         return text
+    # the detector (and phonenumbers' metadata) imported at the first text to scrub: every CLI
+    # verb installs the log filter at start, and most never log or fail (~0.03 CPU-s each)
+    from ferry.phi.detect import detect, redact
+
     refs: list[str] = []
 
     def keep(m: re.Match[str]) -> str:
