@@ -55,3 +55,61 @@ def test_the_demo_from_a_shell_runs_every_step(tmp_path: Path) -> None:
     assert out.returncode == 0 and not rows, (out.returncode, rows)
     for step in ("extract", "prepare", "run", "reconcile"):
         assert any(step in line and "ok" in line for line in out.stdout.splitlines()), step
+
+
+def _probe(code: str) -> dict[str, object]:
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_extract_and_the_scan_do_not_import_the_map_compiler() -> None:
+    """Each verb is a process: what it imports is CPU every run pays. The extract and the
+    review's scan use neither the map's compiler and transforms (email_validator,
+    phonenumbers' formatter) nor the load; ``engine/pipeline.py`` imports those in the verbs
+    that do."""
+    got = _probe("""
+import json, sys
+import ferry.engine.pipeline, ferry.engine.project, ferry.phi.queue
+from ferry.connectors.registry import source_module
+source_module("practicehub")
+print(json.dumps({m: m in sys.modules for m in (
+    "ferry.mapping.compile", "ferry.mapping.transforms", "email_validator", "ferry.engine.load",
+    "ferry.engine.rollback", "ferry.phi.gate")}))
+""")
+    assert not any(got.values()), got
+
+
+def test_the_entities_validators_are_built_at_first_use() -> None:
+    """pydantic built each entity's validator at class creation and ``Record``'s subclass hook
+    built it again; now once, when the entity is first validated, with the same required
+    fields."""
+    got = _probe("""
+import json
+from ferry.errors import RecordError
+from ferry.model.entities import ENTITIES, parse_record
+before = sum(m.__pydantic_complete__ for m in ENTITIES.values())
+try:
+    parse_record("clinic", {"source_id": "1"})
+    error = None
+except RecordError as exc:
+    error = str(exc)
+print(json.dumps({"before": before, "clinic": ENTITIES["clinic"].__pydantic_complete__,
+                  "error": error}))
+""")
+    assert got["before"] == 0
+    assert got["clinic"] is True and "'name'" in str(got["error"])
+
+
+def test_the_log_filter_imports_the_detector_at_its_first_text() -> None:
+    got = _probe("""
+import json, sys
+from ferry.cli import app
+from ferry.phi import scrub
+scrub.install()
+at_start = "ferry.phi.detect" in sys.modules or "phonenumbers" in sys.modules
+text = scrub.scrub("write to jane.smith@example.org, born 12/03/1980")
+print(json.dumps({"at_start": at_start, "redacted": "@" not in text and "1980" not in text}))
+""")
+    assert got == {"at_start": False, "redacted": True}
