@@ -24,7 +24,15 @@ from typing import Any
 from ferry.mapping.embed import Embedder, load_embedder
 from ferry.mapping.not_migrated import why_not_migrated
 from ferry.mapping.profile import field_fit, kind_fit, sniff
-from ferry.mapping.propose import ACCEPT, REVIEW, Candidate, canonical_targets, joint, rank
+from ferry.mapping.propose import (
+    ACCEPT,
+    REVIEW,
+    Candidate,
+    canonical_targets,
+    joint,
+    prefetch,
+    rank,
+)
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import Kind, fields_of
 from ferry.sources.clinic_csv.columns import SKIP
@@ -172,6 +180,7 @@ def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
         cc = clean_header(c.column) or c.column
         clash = cc in cleaned.values() or (cc != c.column and cc in {x.column for x in cols})
         cleaned[c.column] = c.column if clash else cc
+    prefetch(emb, cleaned.values(), all_targets, obj)
     cands: dict[str, list[Candidate]] = {}
     spoilt: set[str] = set()  # fields whose exact holder the values contradict
     for c in cols:

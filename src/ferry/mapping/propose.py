@@ -114,6 +114,15 @@ def score(header: str, samples: Sequence[Any], target: Target, obj: str | None =
                      round(conf, 4))
 
 
+def prefetch(embedder: Embedder | None, headers: Iterable[str], targets: Iterable[Target],
+             obj: str | None = None) -> None:
+    """The texts ``score`` will embed for these headers and targets, in one call: an
+    embedder with ``embed_many`` (MiniLM) computes them in batches (same vectors)."""
+    many = getattr(embedder, "embed_many", None)
+    if many is not None:
+        many([normalise(h, obj) for h in headers] + [p for t in targets for p in t.phrases])
+
+
 def rank(header: str, samples: Sequence[Any], targets: Iterable[Target], obj: str | None = None,
          *, top: int = 3, embedder: Embedder | None = None) -> list[Candidate]:
     sn = sniff(samples)
@@ -127,6 +136,7 @@ def assign(columns: Sequence[tuple[str, Sequence[Any]]], targets: Sequence[Targe
            ) -> dict[str, list[Candidate]]:
     """Ranked candidates per column, each target given to at most one column (the strongest
     claim wins; a column that loses its first choice keeps its next ones)."""
+    prefetch(embedder, [c for c, _ in columns], targets, obj)
     ranked = {c: rank(c, s, targets, obj, top=5, embedder=embedder) for c, s in columns}
     winner = joint(ranked)
     taken = {cand.target: col for col, cand in winner.items()}
