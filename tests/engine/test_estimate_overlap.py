@@ -89,7 +89,7 @@ def test_the_samples_selection_is_priced_by_the_staged_store() -> None:
     # ``ferry sample`` reads every staged record to pick its slice: at 600 patients 2 s went
     # before its first call where 0.3-0.7 at 20 (Salesforce, 4.5 s for 1.3 estimated); the
     # same slice from a store thirty times larger takes longer by that scan at the share
-    from ferry.engine.estimate import SCAN_CPU, SOURCES, estimate
+    from ferry.engine.estimate import SCAN_CPU, SCAN_FIT, SOURCES, estimate
 
     def sample_s(patients: int) -> float:
         counts = {"patient": patients, "appointment": 25 * patients}
@@ -98,5 +98,5 @@ def test_the_samples_selection_is_priced_by_the_staged_store() -> None:
         return next(s["seconds"] for s in out["steps"] if s["step"] == "sample")
 
     grown = sample_s(600) - sample_s(20)
-    assert abs(grown - 580 * 26 * SCAN_CPU * contention(0.3) / 0.3) < 0.1
+    assert abs(grown - (600 * 26 - SCAN_FIT) * SCAN_CPU * contention(0.3) / 0.3) < 0.1
     assert grown > 1.0
