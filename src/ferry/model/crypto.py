@@ -304,25 +304,27 @@ def iter_plain(path: Path, codec: object) -> Iterator[bytes]:
             block, index = nxt, index + 1
 
 
-#: read and plain buffers of ``iter_plain_passing`` (two sealed chunks, one plain), kept for the
-#: process: fresh ones per chunk (``iter_plain``'s reads and AES-GCM's output) page-faulted
-#: ~200,000 times in a 1k Odoo load's gigabyte of uploads; fresh ones per file cost 1.1 ms a
-#: 20 kB file (9d6b065). A few sets are kept, for the threads that upload at once.
-_PASSING: list[tuple[bytearray, bytearray, bytearray]] = []
-_PASSING_MAX = 4
+#: sealed-chunk and plain-chunk buffers kept for the process (``iter_plain_passing`` takes two
+#: sealed and one plain, ``open_plain``'s reader one of each): fresh ones per chunk
+#: (``iter_plain``'s reads and AES-GCM's output) page-faulted ~200,000 times in a 1k Odoo
+#: load's gigabyte of uploads; fresh ones per file cost 1.1 ms a 20 kB file (9d6b065). A few
+#: are kept, for the threads that read at once.
+_SEALED: list[bytearray] = []
+_PLAIN: list[bytearray] = []
+_KEEP = 8
 
 
-def _take_passing() -> tuple[bytearray, bytearray, bytearray]:
+def _take(pool: list[bytearray], size: int) -> bytearray:
     try:
-        return _PASSING.pop()  # atomic: upload threads share the list
+        return pool.pop()  # atomic: reader threads share the lists
     except IndexError:
-        return (bytearray(NONCE + FILE_CHUNK + TAG), bytearray(NONCE + FILE_CHUNK + TAG),
-                bytearray(FILE_CHUNK))
+        return bytearray(size)
 
 
-def _give_passing(bufs: tuple[bytearray, bytearray, bytearray]) -> None:
-    if len(_PASSING) < _PASSING_MAX:
-        _PASSING.append(bufs)
+def _give(pool: list[bytearray], *bufs: bytearray) -> None:
+    for buf in bufs:
+        if len(pool) < _KEEP:
+            pool.append(buf)
 
 
 def _fill(fh: BinaryIO, buf: bytearray | memoryview) -> int:
@@ -350,7 +352,8 @@ def iter_plain_passing(path: Path, codec: object) -> Iterator[bytes | memoryview
             fh.close()
             yield from iter_plain(path, codec)
             return
-        bufs = _take_passing()
+        record = NONCE + FILE_CHUNK + TAG
+        bufs = (_take(_SEALED, record), _take(_SEALED, record), _take(_PLAIN, FILE_CHUNK))
         try:
             block, spare, plain = bufs
             n, index = _fill(fh, block), 0
@@ -370,7 +373,8 @@ def iter_plain_passing(path: Path, codec: object) -> Iterator[bytes | memoryview
                     return
                 block, spare, n, index = spare, block, m, index + 1
         finally:
-            _give_passing(bufs)
+            _give(_SEALED, bufs[0], bufs[1])
+            _give(_PLAIN, bufs[2])
 
 
 def plain_bytes(path: Path, codec: object) -> bytes:
@@ -394,10 +398,10 @@ class _PlainChunks(io.RawIOBase):
         self._size = (self._chunks - 1) * FILE_CHUNK + last
         self._pos = 0
         self._held: tuple[int, bytes | memoryview] = (-1, b"")
-        #: the process's kept buffers (``_take_passing``), from the first chunk read to
-        #: ``close``: a fresh 1 MiB read and AES-GCM output per chunk page-faulted (a sized
-        #: ``PlainView`` opens one and reads nothing)
-        self._bufs: tuple[bytearray, bytearray, bytearray] | None = None
+        #: a sealed and a plain buffer kept for the process (``_take``), from the first chunk
+        #: read to ``close``: a fresh 1 MiB read and AES-GCM output per chunk page-faulted (a
+        #: sized ``PlainView`` opens one and reads nothing)
+        self._bufs: tuple[bytearray, bytearray] | None = None
 
     def readable(self) -> bool:
         return True
@@ -424,8 +428,8 @@ class _PlainChunks(io.RawIOBase):
                 return self._held[1]
             self._held = (-1, b"")
             if self._bufs is None:
-                self._bufs = _take_passing()
-            block, _, plain = self._bufs
+                self._bufs = (_take(_SEALED, record), _take(_PLAIN, FILE_CHUNK))
+            block, plain = self._bufs
             n = _fill(self._fh, memoryview(block)[:record])
             if n < NONCE + TAG:
                 raise IntegrityError("a stored file is cut short")
@@ -451,7 +455,8 @@ class _PlainChunks(io.RawIOBase):
     def close(self) -> None:
         if self._bufs is not None:
             self._held, bufs, self._bufs = (-1, b""), self._bufs, None
-            _give_passing(bufs)
+            _give(_SEALED, bufs[0])
+            _give(_PLAIN, bufs[1])
         self._fh.close()
         super().close()
 
