@@ -102,8 +102,24 @@ def _open_chunk(codec: AesGcmCodec, block: bytes | memoryview, index: int, *, la
     try:
         return codec._aead.decrypt(view[:NONCE], view[NONCE:], _chunk_aad(index, last))
     except InvalidTag:
-        raise IntegrityError("a stored file failed decryption: wrong key, or tampered"
-                             " or cut-short data") from None
+        raise IntegrityError(_UNSEALED) from None
+
+
+_UNSEALED = "a stored file failed decryption: wrong key, or tampered or cut-short data"
+
+
+def _open_chunk_into(codec: AesGcmCodec, block: bytearray, n: int, plain: bytearray,
+                     index: int, *, last: bool) -> memoryview:
+    """``_open_chunk`` of the ``n`` bytes read into ``block``, decrypted into ``plain`` (kept
+    buffers, no fresh 1 MiB per chunk): a view of ``plain`` the next chunk overwrites."""
+    if n < NONCE + TAG:
+        raise IntegrityError("a stored file is cut short")
+    sealed, out = memoryview(block)[:n], memoryview(plain)[:n - NONCE - TAG]
+    try:
+        codec._aead.decrypt_into(sealed[:NONCE], sealed[NONCE:], _chunk_aad(index, last), out)
+    except InvalidTag:
+        raise IntegrityError(_UNSEALED) from None
+    return out
 
 
 def _encrypted(head: bytes) -> bool:
@@ -359,16 +375,7 @@ def iter_plain_passing(path: Path, codec: object) -> Iterator[bytes | memoryview
             n, index = _fill(fh, block), 0
             while True:
                 m = _fill(fh, spare)  # the next chunk, read now: is this one the last?
-                if n < NONCE + TAG:
-                    raise IntegrityError("a stored file is cut short")
-                sealed, out = memoryview(block)[:n], memoryview(plain)[:n - NONCE - TAG]
-                try:
-                    codec._aead.decrypt_into(sealed[:NONCE], sealed[NONCE:],
-                                             _chunk_aad(index, not m), out)
-                except InvalidTag:
-                    raise IntegrityError("a stored file failed decryption: wrong key, or"
-                                         " tampered or cut-short data") from None
-                yield out
+                yield _open_chunk_into(codec, block, n, plain, index, last=not m)
                 if not m:
                     return
                 block, spare, n, index = spare, block, m, index + 1
@@ -431,16 +438,8 @@ class _PlainChunks(io.RawIOBase):
                 self._bufs = (_take(_SEALED, record), _take(_PLAIN, FILE_CHUNK))
             block, plain = self._bufs
             n = _fill(self._fh, memoryview(block)[:record])
-            if n < NONCE + TAG:
-                raise IntegrityError("a stored file is cut short")
-            sealed, out = memoryview(block)[:n], memoryview(plain)[:n - NONCE - TAG]
-            try:
-                self._codec._aead.decrypt_into(sealed[:NONCE], sealed[NONCE:],
-                                               _chunk_aad(index, last), out)
-            except InvalidTag:
-                raise IntegrityError("a stored file failed decryption: wrong key, or tampered"
-                                     " or cut-short data") from None
-            self._held = (index, out)
+            self._held = (index, _open_chunk_into(self._codec, block, n, plain, index,
+                                                  last=last))
         return self._held[1]
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
