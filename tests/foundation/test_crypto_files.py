@@ -64,6 +64,15 @@ def _chunks(stored: bytes) -> list[bytes]:
     return [body[i:i + size] for i in range(0, len(body), size)]
 
 
+def _forgeries(parts: list[bytes]) -> list[list[bytes]]:
+    """A three-chunk file's chunks rearranged in each way a reader must refuse."""
+    return [[parts[1], parts[0], parts[2]],  # reordered
+            parts[:2],  # the last chunk dropped: the file cut at a chunk boundary
+            [*parts[:2], parts[2][:-5]],  # cut inside the last chunk
+            [*parts[:2], parts[2][:20]],  # cut to less than a nonce and a tag
+            [*parts, parts[2]]]  # a chunk appended
+
+
 def test_reordered_dropped_or_cut_chunks_are_refused(tmp_path: Path, codec: AesGcmCodec
                                                      ) -> None:
     path = tmp_path / "doc.bin"
@@ -71,11 +80,7 @@ def test_reordered_dropped_or_cut_chunks_are_refused(tmp_path: Path, codec: AesG
     encrypt_file(path, codec)
     parts = _chunks(path.read_bytes())
     assert len(parts) == 3
-    for forged in ([parts[1], parts[0], parts[2]],  # reordered
-                   parts[:2],  # the last chunk dropped: the file cut at a chunk boundary
-                   [*parts[:2], parts[2][:-5]],  # cut inside the last chunk
-                   [*parts[:2], parts[2][:20]],  # cut to less than a nonce and a tag
-                   [*parts, parts[2]]):  # a chunk appended
+    for forged in _forgeries(parts):
         path.write_bytes(FILE_MAGIC + b"".join(forged))
         with pytest.raises(IntegrityError):
             plain_bytes(path, codec)
@@ -205,8 +210,7 @@ def test_passing_reader_refuses_what_iter_plain_refuses(tmp_path: Path, codec: A
     path.write_bytes(os.urandom(2 * FILE_CHUNK + 10))
     encrypt_file(path, codec)
     parts = _chunks(path.read_bytes())
-    for forged in ([parts[1], parts[0], parts[2]], parts[:2], [*parts[:2], parts[2][:-5]],
-                   [*parts[:2], parts[2][:20]], [*parts, parts[2]], []):
+    for forged in [*_forgeries(parts), []]:
         path.write_bytes(FILE_MAGIC + b"".join(forged))
         with pytest.raises(IntegrityError):
             _passing(path, codec)
