@@ -202,6 +202,74 @@ def test_phone_digit_normalising_is_the_librarys(text: str) -> None:
         assert ours(text, keep) == ours.library(text, keep)
 
 
+def _library_finds(candidate: str, region: str) -> bool:
+    """The matcher's verdict on ``candidate`` alone (``_verified`` without its shortcut)."""
+    matcher = phonenumbers.PhoneNumberMatcher(f" {candidate} ", region,
+                                              leniency=phonenumbers.Leniency.VALID)
+    return phonenumbers.PhoneNumberMatcher._parse_and_verify(matcher, candidate, 1) is not None
+
+
+def _written(number: str, style: int) -> str:
+    """A national number's digits as a note may write them."""
+    if style == 0:
+        return number
+    if style == 1:
+        return " ".join(number[i:i + 3] for i in range(0, len(number), 3))
+    if style == 2:
+        return f"({number[:3]}) {number[3:6]}-{number[6:]}"
+    return f"{number[:4]}.{number[4:]}"
+
+
+def test_phone_shortcut_keeps_every_regions_example_numbers() -> None:
+    # every region's example numbers of every type, nationally formatted, as notes write them
+    # and dialled from abroad, in their own region and in the scan's: where the library finds
+    # a number, the shortcut parses it
+    from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+    regions = sorted(phonenumbers.SUPPORTED_REGIONS)
+    checked = 0
+    for region in regions:
+        for kind in vars(PhoneNumberType).values():
+            if not isinstance(kind, int):
+                continue
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            national = phonenumbers.format_number(example, PhoneNumberFormat.NATIONAL)
+            digits = phonenumbers.normalize_digits_only(national)
+            # and dialled from abroad: an international prefix, then the country code
+            nsn = phonenumbers.national_significant_number(example)
+            abroad = [f"{idd}{example.country_code} {nsn}" for idd in ("00", "011 ", "0011 ")]
+            for written in (national, *(_written(digits, k) for k in range(4)), *abroad):
+                for where in {region, *DEFAULT_REGIONS}:
+                    if _library_finds(written, where):
+                        checked += 1
+                        assert D._may_be_valid(written, where), (written, where)
+    assert checked > 2000
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.text("0123456789", min_size=4, max_size=14), st.integers(0, 3),
+       st.sampled_from([*DEFAULT_REGIONS, "IT", "BR", "AR", "MX", "JP", "SG", "ZA", "CH"]))
+def test_phone_shortcut_never_refuses_what_the_library_finds(digits: str, style: int,
+                                                             region: str) -> None:
+    written = _written(digits, style)
+    if _library_finds(written, region):
+        assert D._may_be_valid(written, region)
+
+
+def test_phone_shortcut_refuses_numbers_of_another_country() -> None:
+    # an Australian mobile written nationally is no number in the United Kingdom or Spain,
+    # and is not parsed there; in Australia it is
+    for region in ("GB", "ES", "IN"):
+        assert not D._may_be_valid("0459 652 622", region)
+        assert not _library_finds("0459 652 622", region)
+    assert D._may_be_valid("0459 652 622", "AU") and _library_finds("0459 652 622", "AU")
+    # not plain (a plus sign, an extension): always parsed
+    assert D._may_be_valid("+44 459 652 622", "GB")
+    assert D._may_be_valid("0459 652 622 ext 12", "GB")
+
+
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(text_st)
 def test_words_split_where_the_word_pattern_finds_them(text: str) -> None:
