@@ -31,20 +31,35 @@ class Invalid(Exception):
         self.error = error
 
 
-def iso_datetime(raw: str, bad: Err) -> str:
-    text = raw.strip().replace("Z", "+00:00")
-    text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise Invalid(bad) from None
+_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
+#: what ``iso_datetime`` returns (and ``parse_dt`` reads back): ``2024-05-01T09:30:00.000+0000``
+_STORED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000")
+
+
+def stored_datetime(raw: str) -> str:
+    """A datetime as the org stores it (UTC, milliseconds, ``+0000``); ValueError when it is
+    not one."""
+    text = _OFFSET.sub(r"\1:\2", raw.strip().replace("Z", "+00:00"))
+    value = dt.datetime.fromisoformat(text)
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     value = value.astimezone(dt.UTC)
+    if value.year >= 1000:  # strftime's %Y does not pad years before 1000: left to it
+        return (f"{value.year}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+                f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}+0000")
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
 
 
+def iso_datetime(raw: str, bad: Err) -> str:
+    try:
+        return stored_datetime(raw)
+    except ValueError:
+        raise Invalid(bad) from None
+
+
 def parse_dt(value: str) -> dt.datetime:
+    if _STORED.fullmatch(value):  # the stored form: fromisoformat reads it as strptime does
+        return dt.datetime.fromisoformat(value)
     return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
 
 

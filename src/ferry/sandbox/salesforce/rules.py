@@ -23,8 +23,8 @@ from ferry.sandbox.salesforce.effects import (
     event_rules,
     hooks_after_insert,
     hooks_before_insert,
-    iso_datetime,
     remove,
+    stored_datetime,
     unique_pairs,
 )
 from ferry.sandbox.salesforce.schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
@@ -38,6 +38,11 @@ MAX_JSON_FILE = 37_500_000  # base64 characters in a JSON ContentVersion body
 GRANTS = {"PermissionSetAssignment", "ObjectPermissions", "FieldPermissions"}
 
 
+def _bad(f: FieldDef) -> Err:
+    return err("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{f.label}: value not of required type",
+               f.name)
+
+
 class Dml:
     def __init__(self, org: Org, user_id: str, *, csv: bool = False, lock_rate: float = 0.0,
                  rng: random.Random | None = None, truncate: tuple[str, str, int] | None = None,
@@ -49,6 +54,7 @@ class Dml:
         #: (object, permission) → granted, worked out once per request as the fields are
         #: (each row of a bulk job read every grant of the org to find it)
         self._perms: dict[tuple[str, str], bool] = {}
+        self._checks: dict[tuple[str, int], tuple[list[str], list[FieldDef]]] = {}
 
     def fields(self, od: ObjectDef, edit: bool = False) -> dict[str, FieldDef]:
         key = (od.name, edit)
@@ -81,7 +87,8 @@ class Dml:
         if f is None or not (f.external_id or f.id_lookup or f.type == "id"):
             return None, False, [err("INVALID_FIELD", f"{ext} is not an external id field on"
                                  f" {od.name}", ext)]
-        key = next((v for k, v in values.items() if k.lower() == f.name.lower()), None)
+        low = f.name.lower()
+        key = next((v for k, v in values.items() if k.lower() == low), None)
         if key in (None, ""):
             return None, False, [err("MISSING_ARGUMENT", f"{f.name} not specified", f.name)]
         found = self.org.lookup(od.name, f.name, key)
@@ -89,7 +96,8 @@ class Dml:
             return None, False, [err("DUPLICATE_EXTERNAL_ID", f"{f.name}: more than one record"
                                      " found for external id field", f.name)]
         if found:
-            rest = {k: v for k, v in values.items() if k.lower() not in {f.name.lower(), "id"}}
+            skip = {low, "id"}
+            rest = {k: v for k, v in values.items() if k.lower() not in skip}
             return self.update(od, next(iter(found)), rest)
         if f.type == "id":
             return None, False, [err("NOT_FOUND", "Provided external ID field does not exist"
@@ -145,29 +153,31 @@ class Dml:
     def _coerce(self, od: ObjectDef, values: dict[str, Any], *, insert: bool) -> dict[str, Any]:
         vis = self.fields(od, edit=True)
         seen = self.fields(od)
+        csv, audit = self.csv, insert and self.org.audit_fields
         out: dict[str, Any] = {}
         for key, raw in values.items():
-            if key == "attributes" or (key.lower() == "id" and not insert):
+            low = key.lower()
+            if key == "attributes" or (low == "id" and not insert):
                 continue
             if "." in key or isinstance(raw, dict):
                 fd, rid = self._relationship(od, key, raw)
                 if rid is not None:
                     out[fd.name] = rid
                 continue
-            f = vis.get(key.lower())
+            f = vis.get(low)
             if f is None:
-                if key.lower() in seen:
+                if low in seen:
                     raise Invalid(err("INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update"
-                                      f" fields: {seen[key.lower()].name}", key))
+                                      f" fields: {seen[low].name}", key))
                 raise Invalid(err("INVALID_FIELD", f"No such column '{key}' on sobject of type"
                                   f" {od.name}", key))
-            audit_ok = insert and self.org.audit_fields and f.name.lower() in AUDIT
-            if not audit_ok and not (f.createable if insert else f.updateable):
+            if not (f.createable if insert else f.updateable) and not (
+                    audit and f.name.lower() in AUDIT):
                 raise Invalid(err("INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update"
                                   f" fields: {f.name}", f.name))
-            if self.csv and raw == "":
+            if csv and raw == "":
                 continue  # empty = leave unchanged
-            if raw is None or (self.csv and raw == "#N/A"):
+            if raw is None or (csv and raw == "#N/A"):
                 out[f.name] = None
                 continue
             out[f.name] = self._value(f, raw, od)
@@ -213,12 +223,10 @@ class Dml:
         return fd, next(iter(found))
 
     def _value(self, f: FieldDef, raw: Any, od: ObjectDef) -> Any:
-        bad = err("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{f.label}: value not of required type",
-                  f.name)
         t = f.type
         if t in TEXT_TYPES:
             if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-                raise Invalid(bad)
+                raise Invalid(_bad(f))
             s = str(raw)
             if f.length and len(s) > f.length:
                 raise Invalid(err("STRING_TOO_LONG", f"{f.label}: data value too large"
@@ -238,14 +246,14 @@ class Dml:
                 return raw
             if isinstance(raw, str) and raw.lower() in {"true", "false", "1", "0"}:
                 return raw.lower() in {"true", "1"}
-            raise Invalid(bad)
+            raise Invalid(_bad(f))
         if t in NUMBER_TYPES:
             try:
                 num = float(raw) if not isinstance(raw, bool) else None
             except (TypeError, ValueError):
                 num = None
             if num is None or num != num:
-                raise Invalid(bad)
+                raise Invalid(_bad(f))
             digits = f.precision - f.scale if f.precision else 18
             if abs(num) >= 10 ** digits:
                 raise Invalid(err("NUMBER_OUTSIDE_VALID_RANGE", f"{f.label}: number outside"
@@ -257,14 +265,17 @@ class Dml:
             try:
                 return dt.date.fromisoformat(str(raw)).isoformat()
             except ValueError:
-                raise Invalid(bad) from None
+                raise Invalid(_bad(f)) from None
         if t == "datetime":
-            return iso_datetime(str(raw), bad)
+            try:
+                return stored_datetime(str(raw))
+            except ValueError:
+                raise Invalid(_bad(f)) from None
         if t == "reference":
             return self._reference(f, raw)
         if t == "base64":
             if not isinstance(raw, str | bytes):
-                raise Invalid(bad)
+                raise Invalid(_bad(f))
             if isinstance(raw, bytes):
                 return raw
             if len(raw) > MAX_JSON_FILE:
@@ -273,8 +284,8 @@ class Dml:
             try:
                 return base64.b64decode(raw, validate=True)
             except (binascii.Error, ValueError):
-                raise Invalid(bad) from None
-        raise Invalid(bad)
+                raise Invalid(_bad(f)) from None
+        raise Invalid(_bad(f))
 
     def _reference(self, f: FieldDef, raw: Any) -> str:
         if not isinstance(raw, str) or not _ID.match(raw):
@@ -320,10 +331,22 @@ class Dml:
             hooks_after_insert(self, od, rec)
         return rid
 
+    def _rules(self, od: ObjectDef) -> tuple[list[str], list[FieldDef]]:
+        """The object's required field names (ContentVersion's Title aside: the platform
+        fills it) and its unique fields, found once per request (each row looked at every
+        field of its object for both)."""
+        key = (od.name, len(od.fields))
+        hit = self._checks.get(key)
+        if hit is None:
+            hit = self._checks[key] = (
+                [f.name for f in od.fields.values() if f.required
+                 and not (od.name == "ContentVersion" and f.name == "Title")],
+                [f for f in od.fields.values() if f.unique])
+        return hit
+
     def _check(self, od: ObjectDef, rid: str | None, rec: dict[str, Any]) -> None:
-        missing = [f.name for f in od.fields.values()
-                   if f.required and rec.get(f.name) in (None, "")
-                   and not (od.name == "ContentVersion" and f.name == "Title")]
+        required, unique = self._rules(od)
+        missing = [name for name in required if rec.get(name) in (None, "")]
         if od.name == "ContentVersion" and not rec.get("PathOnClient"):
             missing.append("PathOnClient")
         if missing:
@@ -335,8 +358,8 @@ class Dml:
             rec["IsClosed"] = rec.get("Status") == "Completed"
         if "LastName" in od.fields:
             rec["Name"] = " ".join(p for p in (rec.get("FirstName"), rec.get("LastName")) if p)
-        for f in od.fields.values():
-            if (f.unique or f.external_id and f.unique) and rec.get(f.name) not in (None, ""):
+        for f in unique:
+            if rec.get(f.name) not in (None, ""):
                 others = self.org.lookup(od.name, f.name, rec[f.name]) - {rid}
                 if others:
                     raise Invalid(err("DUPLICATE_VALUE", f"duplicate value found: {f.name}"

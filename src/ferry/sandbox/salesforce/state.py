@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,12 +41,26 @@ PAIRS = {"FieldPermissions": ("ParentId", "Field"),
          "ContentDocumentLink": ("ContentDocumentId", "LinkedEntityId")}
 
 
+#: the rows ``Org.grants`` reads: a write to any of them drops its cache
+GRANT_ROWS = frozenset({"PermissionSetAssignment", "FieldPermissions", "ObjectPermissions"})
+
+
 def pair_key(pair: tuple[str, ...], rec: dict[str, Any]) -> tuple[str, ...]:
     return tuple(str(rec.get(p, "")).lower() for p in pair)
 
 
+_NOW: tuple[int, str] = (-1, "")
+
+
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    """The current time to the second (the platform's audit stamps carry ``.000``): formatted
+    once a second, not for each of the four stamps of every row written."""
+    global _NOW
+    second = int(time.time())
+    if _NOW[0] != second:
+        _NOW = (second, dt.datetime.fromtimestamp(second, dt.UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S.000+0000"))
+    return _NOW[1]
 
 
 @dataclass
@@ -81,6 +96,12 @@ class Org:
     tooling_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     integration_user: str = ""
     _lower: dict[str, str] = field(default_factory=dict)
+    #: key prefix → the object last found holding an id with it (``object_of``'s first guess)
+    _by_prefix: dict[str, str] = field(default_factory=dict)
+    #: user → ``grants``: dropped whenever a grant row is written or removed (``reindex``);
+    #: every request worked them out again from every grant row of the org
+    _grants: dict[str, tuple[dict[str, bool], dict[str, dict[str, bool]]]] = field(
+        default_factory=dict)
 
     def __post_init__(self) -> None:
         self.window_start = self.clock.monotonic()
@@ -132,8 +153,14 @@ class Org:
             what.reference_to = tuple(r for r in what.reference_to if r != od.name)
 
     def object_of(self, rid: str) -> str | None:
+        guess = self._by_prefix.get(rid[:3])
+        od = self.objects.get(guess) if guess else None
+        if od is not None and rid.startswith(od.key_prefix) and rid in self.records.get(
+                od.name, {}):
+            return od.name  # ids are unique across objects: the first match is the only one
         for od in self.objects.values():
             if rid.startswith(od.key_prefix) and rid in self.records.get(od.name, {}):
+                self._by_prefix[rid[:3]] = od.name
                 return od.name
         return None
 
@@ -187,8 +214,10 @@ class Org:
     def reindex(self, obj: str, rid: str, old: dict[str, Any] | None,
                 new: dict[str, Any] | None) -> None:
         od = self.objects[obj]
+        if obj in GRANT_ROWS:
+            self._grants.clear()
         for f in od.fields.values():
-            if not self.indexed(f) or f.type == "id":
+            if not (f.unique or f.external_id or f.id_lookup) or f.type == "id":  # indexed
                 continue
             idx = self.index.setdefault((obj, f.name), {})
             for rec, add in ((old, False), (new, True)):
@@ -229,7 +258,11 @@ class Org:
 
     # -- field-level security ----------------------------------------------------------------
     def grants(self, user_id: str) -> tuple[dict[str, bool], dict[str, dict[str, bool]]]:
-        """(field → editable, object → {Read, Create, Edit, Delete}) granted to ``user_id``."""
+        """(field → editable, object → {Read, Create, Edit, Delete}) granted to ``user_id``
+        (cached until a grant row changes; callers only read them)."""
+        cached = self._grants.get(user_id)
+        if cached is not None:
+            return cached
         sets = {r["PermissionSetId"] for r in self.records["PermissionSetAssignment"].values()
                 if r["AssigneeId"] == user_id}
         fields: dict[str, bool] = {}
@@ -243,6 +276,7 @@ class Org:
                 cur = objs.setdefault(r["SobjectType"].lower(), {})
                 for p in ("Read", "Create", "Edit", "Delete"):
                     cur[p] = cur.get(p, False) or bool(r.get(f"Permissions{p}"))
+        self._grants[user_id] = (fields, objs)
         return fields, objs
 
     def can_see_object(self, od: ObjectDef, user_id: str, perm: str = "Read") -> bool:
