@@ -9,7 +9,7 @@ advises against lock contention. Every row ends with exactly one WriteResult, in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ferry.connectors.base import WriteResult
@@ -95,9 +95,8 @@ class Loader:
             for start in range(0, len(wave), self.settings.bulk_max_rows):
                 chunk = wave[start:start + self.settings.bulk_max_rows]
                 header = _header(rows, chunk)
-                cells = ([to_csv(rows[i][c]) if c in rows[i] else "" for c in header]
-                         for i in chunk)
-                job = self.bulk.run(obj, "upsert", header, cells, key=ext, external_id=ext)
+                job = self.bulk.run(obj, "upsert", header, _cells(rows, chunk, header),
+                                    key=ext, external_id=ext)
                 out.update(_from_job(job, {str(rows[i][ext]): i for i in chunk}, ref))
         return out
 
@@ -201,6 +200,14 @@ def _waves(idx: list[int], key: Callable[[int], str]) -> list[list[int]]:
             waves.append([i])
             seen.append({k})
     return waves
+
+
+def _cells(rows: list[dict[str, Any]], idx: list[int], header: list[str]
+           ) -> Iterator[list[str]]:
+    """Each row's CSV cells in ``header``'s order; a column the row lacks is left empty."""
+    for i in idx:
+        row = rows[i]
+        yield [to_csv(row[c]) if c in row else "" for c in header]
 
 
 def _header(rows: list[dict[str, Any]], idx: list[int]) -> list[str]:

@@ -20,10 +20,15 @@ def _iso_dt(value: dt.datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     value = value.astimezone(dt.UTC)
+    if value.year >= 1000:  # strftime's %Y does not pad earlier years: left to it
+        return (f"{value.year}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+                f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}Z")
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def to_json(value: Any) -> Any:
+    if type(value) is str:  # most cells: nothing to convert
+        return value
     if isinstance(value, dt.datetime):
         return _iso_dt(value)
     if isinstance(value, dt.date):
@@ -36,6 +41,11 @@ def to_json(value: Any) -> Any:
 
 
 def to_csv(value: Any) -> str:
+    kind = type(value)
+    if kind is str:  # most cells, and ints: what the general path below makes of them
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value)
     if value is None:
         return "#N/A"
     if isinstance(value, bool):
