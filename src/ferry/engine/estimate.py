@@ -100,6 +100,11 @@ class Limits:
     #: and a unit fitted there (call or record alike) priced a 600-patient one, 7,950 records
     #: in collections of 100, at 15 CPU-s where it took 3
     per_record: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: a step that moves file content (extract: its downloads; sample and load: their
+    #: uploads): (the step's thread, the answering threads') CPU-seconds per byte moved, on
+    #: top of ``cpu`` and ``answer`` for the file's call. Priced per call alone, 668
+    #: downloads of 647 MB took 21 s where 12-13 were estimated (Salesforce, 600 patients)
+    per_byte: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: calls per update batch of several records: Odoo writes the rows that share their
     #: values in one ``write`` and the others in one ``load`` (destinations/odoo/writer.py)
     update_calls: int = 1
@@ -143,7 +148,17 @@ SOURCES: dict[str, Limits] = {
     # 19 resources and the payment methods (sources/practicehub/wire.py RESOURCES)
     "practicehub": Limits("PracticeHub", 1.0, 100, per_key=False, delta_sweep=True, pace=1.02,
                           lists=20, cpu={"extract": (0.069, 0.00009, 0.057)},
-                          answer={"extract": (0.030, 0.00012)},
+                          # its downloads' bytes on the lanes and the server (TLS, the
+                          # checksum, the encryption at rest): the same 600-patient practice
+                          # at two document sizes (647 and 257 MB, the same 770 calls and
+                          # 8,552 records), CPU difference per byte, two interleaved pairs,
+                          # 7 December 05:22-05:45 UTC, load 6-11: 2.7 and 3.0 ns on the
+                          # other threads, 0.0 on the step's
+                          per_byte={"extract": (0.0, 2.9e-9)},
+                          # (answer: the fit's line less the files' bytes at its two ends,
+                          # 0.46 and 13.2 MB for 67 and 292 units: (0.030, 0.00012) before,
+                          # all of its slope the files'; see ``Limits.per_byte``)
+                          answer={"extract": (0.027, 0.0)},
                           notes="1 request/s per account (PracticeHub docs); extra keys help only"
                                 " if the limit is applied per key"),
     "clinic_csv": Limits("CSV export", None, 10_000, latency_s=0.05,
@@ -174,12 +189,16 @@ DESTINATIONS: dict[str, Limits] = {
                          {"create": 1, "update": 1, "delete": 1, "read": 1, "list": 1,
                           "upload": 1}, schema_calls=(2, 1),
                          cpu={"prepare": (0.162, 0.00110, 0.060),
-                              "sample": (0.060, 0.00447, 0.060),
-                              "load": (0.177, 0.00071, 0.052),
+                              "sample": (0.061, 0.00435, 0.061),
+                              "load": (0.179, 0.00053, 0.052),
                               "reconcile": (0.084, 0.00035, 0.084),
                               "rollback": (0.041, 0.00163, 0.041)},
-                         answer={"prepare": (0.045, 0.00249), "sample": (0.042, 0.00164),
-                                 "load": (0.035, 0.00102), "reconcile": (0.029, 0.00044),
+                         # (sample and load, cpu and answer: the fit's lines less the files'
+                         # bytes at their ends, 0.2 and 1.4 MB for 18 and 59 units, 0.3 and
+                         # 11.8 MB for 17 and 274; before: sample (0.060, 0.00447), (0.042,
+                         # 0.00164), load (0.177, 0.00071), (0.035, 0.00102))
+                         answer={"prepare": (0.045, 0.00249), "sample": (0.045, 0.00138),
+                                 "load": (0.039, 0.00062), "reconcile": (0.029, 0.00044),
                                  "rollback": (0.033, 0.00172)},
                          # the rollback's per call and per record, from its thread CPU at 20
                          # patients (177 calls, 233 records) and 600 (251, 7,950), main
@@ -188,6 +207,13 @@ DESTINATIONS: dict[str, Limits] = {
                          # own CPU came out nil, the former per unit kept for it)
                          per_record={"rollback": (0.00022, 0.000057),
                                      "reconcile": (0.00019, 0.000076)},
+                         # an upload's bytes (multipart ContentVersion): decrypted from the
+                         # store and sent on the step's thread, parsed by the org (the
+                         # sandbox's threads); the same pairs: load 3.9 and 4.1 ns on the
+                         # step's thread, 8.5 and 9.2 on the others (645 and 256 MB); the
+                         # sample uploads through the same path (its 2-20 files too few to
+                         # fit); reconcile and rollback send no bytes (-0.2 to 0.3 ns)
+                         per_byte={"sample": (4.0e-9, 8.9e-9), "load": (4.0e-9, 8.9e-9)},
                          # a describe, a lookup and a read-back query per written object
                          # (measured with 3 and 9 of them: the recipe, a cut-down map)
                          per_written=True, file_reads=False, bulk_threshold=2000,
@@ -241,6 +267,40 @@ def counts_for(patients: int) -> dict[str, int]:
 
 #: staged records per object the survey reads (first staged first): enough for its shares
 SURVEY_RECORDS = 2000
+#: bytes of a document's file when nothing staged says (``--patients N``, a listing without
+#: sizes): the synthetic practice's mean, 647 MB over 668 documents at 600 patients (its
+#: sizes drawn from 2 KB to 8 MB, a few large scans)
+BYTES_PER_DOCUMENT = 970_000
+
+
+def file_sizes(store: Any, doc: MappingDoc | None = None) -> dict[str, float]:
+    """Mean bytes of a file, as the staged documents say before any file is sent: under
+    ``document``, each listed file's size (the source's listing gives it, the download checks
+    it); under each attach map that uploads a document's file, the mean of the files the
+    extract kept (a file that failed to download is not uploaded). Read from the first
+    ``SURVEY_RECORDS`` staged documents."""
+    from ferry.model.entities import Document
+
+    listed: list[int] = []
+    kept: list[int] = []
+    for batch in store.iter_batches("document", 500):
+        for st in batch:
+            rec = st.record
+            if not isinstance(rec, Document) or rec.size is None:
+                continue
+            listed.append(rec.size)
+            if rec.local_path and Path(rec.local_path).exists():
+                kept.append(rec.size)
+        if len(listed) >= SURVEY_RECORDS:
+            break
+    if not listed:
+        return {}
+    out = {"document": statistics.fmean(listed)}
+    for om in doc.objects if doc else []:
+        if om.mode == "attach" and om.source == "document" and (
+                om.attach is None or om.attach.content == "file"):
+            out[om.name] = statistics.fmean(kept) if kept else 0.0
+    return out
 
 
 def survey(store: Any, doc: MappingDoc, region: str | None = None) -> dict[str, float]:
@@ -513,7 +573,7 @@ def round_trip(ping: Any, seconds: float = 0.3, most: int = 40) -> RoundTrip:
 def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
                cpu_share: float, unpaced: int = 0, records: int = 0,
                wake_share: float | None = None, answer_share: float | None = None,
-               scanned: int = 0               ) -> tuple[float, float, float, str]:
+               scanned: int = 0, nbytes: float = 0.0) -> tuple[float, float, float, str]:
     """(wall seconds, pacing alone, CPU seconds, what binds) for a step of ``calls`` paced
     calls (and ``unpaced`` ones, e.g. file downloads) carrying ``records``. The CPU is the
     step's own thread's (``Limits.cpu``: fixed, per unit, at the edges), times its
@@ -522,7 +582,9 @@ def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
     per unit, a call or a record, and the fixed CPU between calls) runs inside the pace's
     windows, so a window takes the longer of its wait and its CPU (``_seconds``): measured
     on the test's Odoo prepare, 0.05 of its 0.14 CPU-s came before the first call, and the
-    rest hid in 30 waits of 0.1 s where the sum had priced it on top (3.9 s for 2.9)."""
+    rest hid in 30 waits of 0.1 s where the sum had priced it on top (3.9 s for 2.9).
+    ``nbytes``: the file content the step moves, priced by ``Limits.per_byte`` on each
+    thread as its calls are."""
     fixed, per_unit, *rest = lim.cpu.get(step, CPU_DEFAULT.get(step, (0.0, 0.0)))
     edges = min(rest[0], fixed) if rest else fixed
     o_fixed, o_unit = lim.answer.get(step, (0.0, 0.0))
@@ -536,8 +598,10 @@ def _step_time(step: str, calls: int, lim: Limits, keys: int, scale: float,
     n = calls + unpaced
     # the fixed CPU not at the edges (compiling the map, the snapshot's index, the diff) runs
     # between the calls, as the per-unit CPU does: there it hides in the pace's waits
-    cpu_calls = (n * per_unit + records * rec + (fixed - edges if n else 0.0)) * k
-    answer = (o_fixed + n * o_unit + records * o_rec) * k if n else 0.0
+    b_main, b_other = lim.per_byte.get(step, (0.0, 0.0)) if n else (0.0, 0.0)
+    cpu_calls = (n * per_unit + records * rec + nbytes * b_main
+                 + (fixed - edges if n else 0.0)) * k
+    answer = (o_fixed + n * o_unit + records * o_rec + nbytes * b_other) * k if n else 0.0
     busy = cpu_calls / max(n, 1) / share  # each call's wall seconds of Ferry's CPU
     wake = max(wake_share or 0.0, share)
     if not lim.rps and lim.latency_s > busy * share / wake:
@@ -690,7 +754,8 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
              source_scale: float = 1.0, dest_scale: float = 1.0,
              cpu_share: float | None = 1.0, batch_size: int = 100,
              shares: dict[str, float] | None = None, trip: RoundTrip | None = None,
-             answer_share: float | None = None) -> dict[str, Any]:
+             answer_share: float | None = None,
+             file_bytes: dict[str, float] | None = None) -> dict[str, Any]:
     """Per-step calls, tokens and durations, the overlapped timeline and the budget days.
 
     A step's wall time is its API pacing with Ferry's CPU for each call between the waits,
@@ -699,7 +764,9 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     on the store); the run then writes only the rest. ``source_scale``/``dest_scale``: each
     system's time-scale (sandboxes; 1 for real services). ``cpu_share``: the share of one core
     the step's thread gets (1 on a machine of its own; None: this machine's now,
-    ``machine_share``); ``answer_share``: the threads' that answer it (None: the same)."""
+    ``machine_share``); ``answer_share``: the threads' that answer it (None: the same).
+    ``file_bytes``: the mean bytes of a file (``file_sizes``: ``document``, each attach map;
+    else ``BYTES_PER_DOCUMENT``), for the steps that move files (``Limits.per_byte``)."""
     if cpu_share is None:
         cpu_share = round(machine_share(), 2)
     if trip is not None and not destination.rps:  # unpaced: its round trip sets the pace
@@ -720,6 +787,16 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
              if om.mode == "fold" and om.parent is not None} if doc else {}
     # the whole migration, as if no sample ran
     full = _writes(routes, destination, dest, batch_size, folds)
+    # the bytes of the files each step moves: the extract downloads every listed file, the
+    # sample and the run upload those of their attach maps (a rendered record: a few KB, 0)
+    sizes = {"document": BYTES_PER_DOCUMENT, **(file_bytes or {})}
+    rendered = {om.name for om in doc.objects if om.mode == "attach" and om.attach is not None
+                and om.attach.content == "render"} if doc else set()
+
+    def sent(writes: list[dict[str, Any]]) -> float:
+        return sum(p["records"] * sizes.get(p["map"], sizes["document"]
+                                            if p["object"] == "document" else 0.0)
+                   for p in writes if p["op"] == "upload" and p["map"] not in rendered)
     if sample_counts is None:
         sample_counts = _slice(counts, sample_size)
     rest = {o: max(0, n - sample_counts.get(o, 0)) for o, n in counts.items()}
@@ -825,6 +902,10 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
              "load": sum(p["wait_s"] for p in per_object), "rollback": rb_wait}
     written = sum(p["records"] for p in per_object)
     made = sum(created.values())
+    # (reconcile and rollback: the files the destination then holds)
+    moved = {"extract": counts.get("document", 0) * sizes["document"],
+             "sample": sent(in_slice), "load": sent(per_object), "reconcile": sent(full),
+             "rollback": sent(full)}
     # (step, system's limits, keys, time-scale, paced calls, unpaced calls, records, tokens)
     plan = [("prepare", destination, 1, dest_scale, prep_calls, 0, 0,
              n_schema * destination.cost("create", "")),
@@ -845,7 +926,8 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         wall, paced, cpu, bound = _step_time(
             name, calls, lim, keys, scale, cpu_share, unpaced, records,
             trip.wake_share if trip is not None and lim is destination else None,
-            answer_share, sum(counts.values()) if name == "sample" else 0)
+            answer_share, sum(counts.values()) if name == "sample" else 0,
+            moved.get(name, 0.0))
         wall += waits.get(name, 0.0)
         if waits.get(name, 0.0) > wall / 2:
             bound = "bulk jobs"
@@ -857,6 +939,7 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
                 "seconds": round(wall, 1), "paced_seconds": round(paced, 1),
                 "cpu_seconds": round(cpu, 2), "bound": bound, "calls": calls,
                 "job_wait_seconds": round(waits.get(name, 0.0), 1),
+                "bytes": round(moved.get(name, 0.0)),
                 "records": records, "tokens": tokens}
         if name == "rollback":
             step["if_needed"] = True
@@ -965,6 +1048,7 @@ def estimate_project(project: Any, *, sample_size: int = 200, cpu_share: float |
                         cpu_share=cpu_share, source_keys=source_keys, dest_keys=dest_keys,
                         batch_size=s.options.batch_size,
                         shares=survey(project.store, doc, project.phone_region) if doc else None,
-                        trip=trip, answer_share=answer_share)
+                        trip=trip, answer_share=answer_share,
+                        file_bytes=file_sizes(project.store, doc))
     finally:
         dest.close()
