@@ -83,7 +83,8 @@ def settle_review(path: Path) -> None:
 
 def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             seed: int = 3, dest: str = "pipedrive", small: bool = False,
-            latency_ms: float = 0.0, batch_size: int = 0) -> dict[str, Any]:
+            latency_ms: float = 0.0, batch_size: int = 0,
+            doc_size_scale: float = 1.0) -> dict[str, Any]:
     from typer.testing import CliRunner
 
     from ferry.cli.app import app
@@ -118,6 +119,8 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
                     destination=dest,
                     dest_faults=f"slow=1,slow_s={latency_ms / 1000}" if latency_ms else "",
                     source_time_scale=source_scale, env_prefix="FERRY_CAL_",
+                    source_extra={"doc_size_scale": doc_size_scale} if doc_size_scale != 1
+                    else None,
                     options={"batch_size": batch_size} if batch_size else None) as pair:
         bases = [pair.source_info["base_url"], pair.dest_info["base_url"]]
         root = str(pair.project.root)
@@ -152,7 +155,10 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             d = {k: (v[0] - th0.get(k, (0, 0))[0], v[1] - th0.get(k, (0, 0))[1])
                  for k, v in th1.items()}
             main_ran, main_wait = d.get(me, (0, 0))
-            other_ran = sum(v[0] for k, v in d.items() if k != me)
+            # the other threads' CPU: the process's less the step's thread (a thread that
+            # ended during the step, an upload or download lane, is in no /proc task then)
+            other_ran = max(sum(v[0] for k, v in d.items() if k != me),
+                            round(cpu * 1e9) - d.get(me, (0, 0))[0])
             other_wait = sum(v[1] for k, v in d.items() if k != me)
             ended[0] = time.monotonic()
             # where the time went: before the first call, between first and last, after
@@ -234,7 +240,7 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             rows.append({"step": name, "est_calls": s["calls"], "est_s": s["seconds"],
                          "est_answer": ans, "job_wait": s.get("job_wait_seconds", 0.0), "wake": getattr(trips.get(name), "wake_share",
                                                             0.0),
-                         "records": s.get("records", 0),
+                         "records": s.get("records", 0), "bytes": s.get("bytes", 0),
                          "est_cpu": s.get("cpu_seconds", 0.0), "bound": s.get("bound", ""),
                          "est_g": g["seconds"], "paced": g["paced_seconds"],
                          "est_cpu_g": g["cpu_seconds"],
@@ -261,6 +267,13 @@ def main() -> None:
                     " maps, 4 custom fields) instead of the recipe as `ferry map` fits it")
     ap.add_argument("--repeat", type=int, default=1, help="runs per size, the median taken"
                     " (with --calibrate)")
+    ap.add_argument("--doc-size-scale", type=float, default=1.0, help="the source's ordinary"
+                    " documents' sizes times this, (0, 1]: the same practice, calls and records"
+                    " with fewer bytes (the CPU per byte is the difference)")
+    ap.add_argument("--bytes", action="store_true", help="fit Limits.per_byte: --repeat"
+                    " interleaved pairs of runs at doc-size-scale 1 and --doc-size-scale (the"
+                    " same calls and records, fewer bytes), per step the median of the CPU"
+                    " differences per byte")
     ap.add_argument("--dest", default="all", help="pipedrive, salesforce, odoo or all")
     ap.add_argument("--batch-size", type=int, default=0, help="options.batch_size (Salesforce"
                     " sends a write batch of bulk_threshold rows or more, 2,000 by default, as"
@@ -279,8 +292,20 @@ def main() -> None:
                 scale, source_scale = 1.0, 10.0
             else:
                 source_scale = a.source_scale
+            if a.bytes:
+                pairs = []
+                for _ in range(a.repeat):  # interleaved: full size, then few bytes
+                    runs = [measure(a.patients, scale, source_scale, a.sample, dest=d,
+                                    small=a.small, doc_size_scale=z)
+                            for z in (1.0, a.doc_size_scale)]
+                    for r in runs:
+                        report(r, a)
+                    pairs.append(runs)
+                fit_bytes(d, pairs)
+                continue
             out = measure(a.patients, scale, source_scale, a.sample, dest=d, small=a.small,
-                          latency_ms=a.latency_ms, batch_size=a.batch_size)
+                          latency_ms=a.latency_ms, batch_size=a.batch_size,
+                          doc_size_scale=a.doc_size_scale)
             report(out, a)
             if a.calibrate:
                 # the other end of the line: 3 patients on the cut-down map of the test (a
@@ -312,7 +337,7 @@ def median(out: dict[str, Any]) -> dict[str, Any]:
     runs = [out, *out.get("more", [])]
     rows = [{**r, **{k: statistics.median(o["rows"][i][k] for o in runs)
                      for k in ("cpu", "share", "main_cpu", "given", "edge_cpu",
-                               "other_cpu")}}
+                               "other_cpu", "bytes")}}
             for i, r in enumerate(out["rows"])]
     return {**out, "rows": rows}
 
@@ -323,16 +348,21 @@ def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
     start-up, reports) per step, from the two sizes (the line through both), and the calls
     the estimate missed (``Limits.overhead`` takes them). The CPU is the step's own thread's
     (what its wall time waits on; the sandboxes' threads answer as a server would), each
-    run's less what the machine's contention then added."""
-    from ferry.engine.estimate import contention
+    run's less what the machine's contention then added, and less its files' bytes."""
+    from ferry.engine.estimate import contention, limits_for
 
     a = {r["step"]: r for r in small["rows"]}
     answer: dict[str, tuple[float, float]] = {}
+    lims = limits_for("practicehub", dest)
     print(f"{dest} Limits.cpu = {{")
     for r in big["rows"]:
         s = a[r["step"]]
+        # less the files' bytes (``Limits.per_byte``, fitted apart by --bytes)
+        lim = lims[0] if r["step"] == "extract" else lims[1]
+        b_main, b_other = lim.per_byte.get(r["step"], (0.0, 0.0))
         u1, u2 = s["calls"] + s["records"], r["calls"] + r["records"]
-        c1, c2 = s["main_cpu"] / contention(s["given"]), r["main_cpu"] / contention(r["given"])
+        c1 = s["main_cpu"] / contention(s["given"]) - b_main * s["bytes"]
+        c2 = r["main_cpu"] / contention(r["given"]) - b_main * r["bytes"]
         per = max(0.0, (c2 - c1) / (u2 - u1)) if u2 - u1 > 10 else c2 / u2
         fixed = max(0.0, c2 - per * u2)
         edges = min(fixed, (s["edge_cpu"] / contention(s["given"])
@@ -340,13 +370,43 @@ def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
         print(f'    "{r["step"]}": ({fixed:.3f}, {per:.5f}, {edges:.3f}),  # calls missed:'
               f' {s["calls"] - s["est_calls"]:+.0f}, {r["calls"] - r["est_calls"]:+.0f}'
               f' (targets {s["targets"]}, {r["targets"]})')
-        o1, o2 = s["other_cpu"] / contention(s["share"]), r["other_cpu"] / contention(r["share"])
+        o1 = s["other_cpu"] / contention(s["share"]) - b_other * s["bytes"]
+        o2 = r["other_cpu"] / contention(r["share"]) - b_other * r["bytes"]
         o_per = max(0.0, (o2 - o1) / (u2 - u1)) if u2 - u1 > 10 else o2 / u2
         answer[r["step"]] = (max(0.0, o2 - o_per * u2), o_per)
     print("}")
     print(f"{dest} Limits.answer = {{")
     for step, (f, p) in answer.items():
         print(f'    "{step}": ({f:.3f}, {p:.5f}),')
+    print("}")
+
+
+def fit_bytes(dest: str, pairs: list[list[dict[str, Any]]]) -> None:
+    """CPU-seconds per byte a step moves, on its thread and on the others (``Limits.per_byte``):
+    per pair of runs (the same practice at two document sizes: its calls and records alike),
+    the difference of each thread's CPU (less the machine's contention then) over the
+    difference of the bytes the estimate says the step moves; the median over the pairs."""
+    from ferry.engine.estimate import contention
+
+    print(f"{dest} Limits.per_byte = {{  # CPU-s per byte: step thread, others; n pairs"
+          f" {len(pairs)}")
+    for i, row in enumerate(pairs[0][0]["rows"]):
+        mains, others = [], []
+        for big, small in pairs:
+            b, s = big["rows"][i], small["rows"][i]
+            moved = b["bytes"] - s["bytes"]
+            if moved <= 0:
+                break
+            mains.append((b["main_cpu"] / contention(b["given"])
+                          - s["main_cpu"] / contention(s["given"])) / moved)
+            others.append((b["other_cpu"] / contention(b["share"])
+                           - s["other_cpu"] / contention(s["share"])) / moved)
+        if mains:
+            each = ", ".join(f"{m * 1e9:.2f}/{o * 1e9:.2f}"
+                             for m, o in zip(mains, others, strict=True))
+            print(f'    "{row["step"]}": ({statistics.median(mains) * 1e9:.3f}e-9,'
+                  f' {statistics.median(others) * 1e9:.3f}e-9),  # {row["bytes"] / 1e6:.1f}'
+                  f' MB; per pair {each} ns/B')
     print("}")
 
 
@@ -369,7 +429,7 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
               f" {r.get('trip_share', 0.0):>5.2f} {r.get('job_wait', 0.0):>7.1f}")
     print(f"{'step':<10} {'est@given':>9} {'meas s':>7} {'err%':>5} {'given':>5} {'paced':>6}"
           f" {'estcpu':>6} {'main cpu':>8} {'main wait':>9} {'other cpu':>9} {'other wait':>10}"
-          f" {'blocked':>7} {'floor':>5} {'est ans':>7} {'ans eff':>7} {'wake':>5}")
+          f" {'blocked':>7} {'floor':>5} {'est ans':>7} {'ans eff':>7} {'wake':>5} {'MB':>6} {'recs':>6}")
     for r in out["rows"]:
         err = 100 * (r["est_g"] - r["seconds"]) / max(r["seconds"], 0.001)
         blocked = r["seconds"] - r["main_cpu"] - r["main_wait"]
@@ -378,7 +438,8 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
               f" {r['main_cpu']:>8.2f} {r['main_wait']:>9.2f} {r['other_cpu']:>9.2f}"
               f" {r['other_wait']:>10.2f} {blocked:>7.2f} {r['floor']:>5.2f}"
               f" {r.get('est_answer', 0.0):>7.2f}"
-              f" {r['other_cpu'] / max(blocked, 1e-3):>7.2f} {r.get('wake', 0.0):>5.2f}")
+              f" {r['other_cpu'] / max(blocked, 1e-3):>7.2f} {r.get('wake', 0.0):>5.2f}"
+              f" {r.get('bytes', 0) / 1e6:>6.1f} {r.get('records', 0):>6}")
 
 
 if __name__ == "__main__":
