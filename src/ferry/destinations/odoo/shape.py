@@ -219,15 +219,15 @@ def to_odoo(field: str, meta: dict[str, Any], value: Any, row: dict[str, Any],
         raise Unresolved(field, f"value is not a valid {meta.get('type')}") from None
 
 
-_TEXT_TYPES = frozenset({"char", "text", "html"})
+TEXT_TYPES = frozenset({"char", "text", "html"})
 
 
 def _to_odoo(field: str, meta: dict[str, Any], value: Any, row: dict[str, Any],
              lookups: Lookups) -> Any:
     t = meta.get("type")
-    if type(value) is str and value and t in _TEXT_TYPES:  # most values: text as it is
+    if type(value) is str and value and t in TEXT_TYPES:  # most values: text as it is
         return value
-    if value is None or (value == "" and t not in _TEXT_TYPES):
+    if value is None or (value == "" and t not in TEXT_TYPES):
         return False
     if t == "many2one":
         return lookups.resolve(str(meta.get("relation")), field, value, row)

@@ -48,6 +48,7 @@ from ferry.destinations.odoo.shape import (
     NATURAL,
     NO_ACTIVE,
     OPEN_MARK,
+    TEXT_TYPES,
     Lookups,
     Unresolved,
     from_odoo,
@@ -63,6 +64,7 @@ from ferry.errors import (
     RetriableError,
 )
 from ferry.model.crypto import PlainView
+from ferry.model.fields import Kind
 
 OBJECTS = ("res.partner", "crm.lead", "mail.activity", "mail.message", "ir.attachment")
 ATTRS = ["type", "string", "required", "readonly", "selection", "relation", "help", "manual"]
@@ -227,6 +229,9 @@ class OdooDestination(Destination):
             if m is None:
                 raise OdooSchemaError(f"Odoo {model} has no field {key}: run prepare, or fix"
                                       " the map for this server version", system="odoo")
+            if type(value) is str and value and m.get("type") in TEXT_TYPES:
+                vals[key] = value  # ``shape_value``'s first case (most values), without its calls
+                continue
             try:
                 vals[key] = shape_value(key, m, value, row, self.lookups)
             except Unresolved as exc:
@@ -258,15 +263,32 @@ class OdooDestination(Destination):
             n for n, m in meta.items() if n not in MAGIC and m.get("type") not in SKIP_TYPES]
         kinds = {n: kind_of(n, meta[n]) for n in names if n in meta}
         server, virtual = extras.read_virtual(self, model, names)
+        # per name, once per read (a fold update reads ~40 fields of each of its rows): text
+        # that ``_out`` gives back as stored (False or None read as None), else its metadata
+        plans = [(n, _as_stored(meta.get(n, {}), kinds.get(n)), meta.get(n, {}), kinds.get(n))
+                 for n in names if n not in virtual]
+        numeric = [(n, meta.get(n, {}).get("type") in _NUMBERS) for n in server]
         out: dict[str, dict[str, Any]] = {}
         blank: dict[str, set[str]] = {}
         for chunk in _chunks([int(i) for i in dest_ids], 500):
             rows = self.rpc.execute(model, "read", chunk, fields=server)
             for r in rows:
-                blank[str(r["id"])] = {n for n in server if _blank(meta.get(n, {}), r.get(n))}
-                out[str(r["id"])] = {
+                get = r.get
+                empty = set()  # what ``_blank`` tells, without a call per cell
+                for n, number in numeric:
+                    raw = get(n)
+                    if raw is False or raw is None or (
+                            number and type(raw) in (int, float) and raw == 0):
+                        empty.add(n)
+                blank[str(r["id"])] = empty
+                values = {}
+                for n, plain, m, kind in plans:
+                    raw = get(n)
+                    values[n] = (None if raw is False else raw) if plain \
+                        else self._out(m, raw, kind)
+                out[str(r["id"])] = values if not virtual else {
                     n: extras.virtual_value(self, n, virtual[n], r) if n in virtual
-                    else self._out(meta.get(n, {}), r.get(n), kinds.get(n)) for n in names}
+                    else values[n] for n in names}
         self._blank_seen = (model, blank)
         return out
 
@@ -575,6 +597,15 @@ class OdooDestination(Destination):
 #: (False; 0 for a number): ``_import_cells`` writes values of these types only
 _PADDED = frozenset({"char", "text", "html", "date", "datetime", "selection", "boolean",
                      "float", "monetary", "integer"})
+
+
+_NUMBERS = frozenset({"float", "monetary", "integer"})
+
+
+def _as_stored(meta: dict[str, Any], kind: Any) -> bool:
+    """Whether ``_out`` gives a stored value of this field back as it is (False as None):
+    plain text, not a list kept in one text field (``Kind.SET``)."""
+    return meta.get("type") in ("char", "text") and kind != Kind.SET
 
 
 def _blank(meta: dict[str, Any], raw: Any) -> bool:
