@@ -41,25 +41,36 @@ def test_values_orjson_would_write_differently_take_the_standard_library() -> No
         assert _child_json(doc) == json.dumps(doc, default=str).encode()
 
 
+def _standard(raw: bytes) -> tuple[object, dict]:
+    """What ``fold_values`` made of a child's row with the standard library's reader."""
+    from ferry.engine.load import _untyped
+
+    doc = json.loads(raw)
+    return doc["o"], {k: _untyped(x) for k, x in doc["v"].items()}
+
+
 @settings(max_examples=400, deadline=None)
 @given(order=st.text(), values=st.dictionaries(st.text(), VALUES, max_size=5),
        typed=st.booleans())
 def test_child_rows_read_back_as_json_loads_reads_them(order: str, values: dict,
                                                        typed: bool) -> None:
-    """``_child_doc`` (orjson where it reads the same) gives what ``json.loads`` gives, value
-    for value and type for type (an integer beyond 64 bits stays an integer, NaN a float)."""
-    from ferry.engine.load import _child_doc, _typed
+    """``_child_values`` (orjson where it reads the same) gives what ``json.loads`` and
+    ``_untyped`` give, value for value and type for type (an integer beyond 64 bits stays an
+    integer, NaN a float, a typed date a date)."""
+    from ferry.engine.load import _child_values, _typed
 
     doc = {"o": order, "v": {k: _typed(v) for k, v in values.items()} if typed else values}
     for raw in (_child_json(doc), json.dumps(doc, default=str).encode()):
-        assert repr(_child_doc(raw)) == repr(json.loads(raw))
-        assert repr(_child_doc(raw.decode())) == repr(json.loads(raw))
+        assert repr(_child_values(raw)) == repr(_standard(raw))
+        assert repr(_child_values(raw.decode())) == repr(_standard(raw))
 
 
 def test_child_rows_orjson_reads_otherwise_go_to_the_standard_library() -> None:
-    from ferry.engine.load import _child_doc
+    from ferry.engine.load import _child_values
 
     for raw in (b'{"o":"","v":{"k":123456789012345678901234567890}}',
                 b'{"o":"","v":{"k":NaN}}', b'{"o":"\\ud800","v":{}}',
-                b'{"o":"","v":{"k":[1e400]}}'):
-        assert repr(_child_doc(raw)) == repr(json.loads(raw))
+                b'{"o":"","v":{"k":[1e400]}}', b'{"o":"","v":{"a":{"$d":"2024-01-02"},'
+                b'"b":{"$x":"1"},"c":{"$n":"1.50"}}}',
+                b'{"o":"2024","v":{"a":{"$dt":"2024-01-02T03:04:05+00:00"},"b":1}}'):
+        assert repr(_child_values(raw)) == repr(_standard(raw))

@@ -388,6 +388,9 @@ CHILD = "*"
 
 def _typed(value: Any) -> Any:
     """A value as JSON that keeps dates, datetimes and decimals typed through the fold table."""
+    t = value.__class__
+    if t is str or t is int or t is bool or t is float or value is None:  # most values
+        return value
     if isinstance(value, dt.datetime):
         return {"$dt": value.isoformat()}
     if isinstance(value, dt.date):
@@ -425,26 +428,34 @@ def _child_json(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, default=str).encode()
 
 
-def _child_doc(raw: str | bytes) -> Any:
-    """A child's row read back as ``json.loads`` reads it: orjson when every value is text,
-    a whole number, a boolean, null or a typed value (``_typed``) — the standard library's
-    reader was most of ``fold_values`` —, ``json.loads`` otherwise: orjson reads an integer
-    beyond 64 bits as a float, refuses NaN and lone surrogates, and a float or a list is rare
-    enough not to be worth telling those apart."""
+def _child_values(raw: str | bytes) -> tuple[Any, dict[str, Any]]:
+    """A child's row read back as ``json.loads`` reads it, as (its order key, its values
+    untyped by ``_untyped``): orjson when every value is text, a whole number, a boolean,
+    null or a typed value (``_typed``) — the standard library's reader was most of
+    ``fold_values`` —, ``json.loads`` otherwise: orjson reads an integer beyond 64 bits as a
+    float, refuses NaN and lone surrogates, and a float or a list is rare enough not to be
+    worth telling those apart. One pass over the values checks and untypes each (a check,
+    then ``_untyped`` per value, was two)."""
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return json.loads(raw)
+        doc = None
     values = doc.get("v") if type(doc) is dict else None
-    if type(values) is dict and all(_simple(v) for v in values.values()):
-        return doc
-    return json.loads(raw)
-
-
-def _simple(v: Any) -> bool:
-    t = v.__class__
-    return t is str or t is bool or t is int or v is None or (
-        t is dict and len(v) == 1 and v.get("$dt", v.get("$d", v.get("$n"))).__class__ is str)
+    if type(values) is dict:
+        out: dict[str, Any] = {}
+        for key, v in values.items():
+            t = v.__class__
+            if t is str or t is bool or t is int or v is None:
+                out[key] = v
+            elif t is dict and len(v) == 1 and v.get(
+                    "$dt", v.get("$d", v.get("$n"))).__class__ is str:
+                out[key] = _untyped(v)
+            else:
+                break
+        else:
+            return doc["o"], out
+    doc = json.loads(raw)
+    return doc["o"], {key: _untyped(x) for key, x in doc["v"].items()}
 
 
 def _decode(text: str) -> Any:
@@ -574,8 +585,8 @@ def fold_values(store: Any, map_name: str, parents: list[str] | None = None
             + where, args):
         raw = v if isinstance(v, str) else decode(v)
         if k == CHILD:
-            doc = _child_doc(raw)
-            children.append((p, doc["o"], sid, {key: _untyped(x) for key, x in doc["v"].items()}))
+            order, values = _child_values(raw)
+            children.append((p, order, sid, values))
         else:
             order = o if isinstance(o, str) else decode(o).decode()
             children.append((p, order, sid, {k: _decode(raw if isinstance(raw, str)
