@@ -74,3 +74,17 @@ def test_child_rows_orjson_reads_otherwise_go_to_the_standard_library() -> None:
                 b'"b":{"$x":"1"},"c":{"$n":"1.50"}}}',
                 b'{"o":"2024","v":{"a":{"$dt":"2024-01-02T03:04:05+00:00"},"b":1}}'):
         assert repr(_child_values(raw)) == repr(_standard(raw))
+
+
+def test_child_rows_numbers_read_as_the_standard_library_reads_them() -> None:
+    """Floats come through orjson; an integer orjson would read as a float (beyond 64 bits)
+    does not, whichever side of the boundary, nor a float that may have been one."""
+    from ferry.engine.load import _child_values
+
+    numbers = [2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**20, -(10**25),
+               0, -0.0, 0.1, 12.5, 1e20, -1e20, 9.223372036854776e18, 1e-300, 5e-324,
+               1.7976931348623157e308, 123456.78, float(2**53 + 1)]
+    for n in numbers:
+        for doc in ({"o": "", "v": {"k": n}}, {"o": "", "v": {"a": "x", "k": n, "b": 1.5}}):
+            for raw in (_child_json(doc), json.dumps(doc).encode()):
+                assert repr(_child_values(raw)) == repr(_standard(raw)), raw
