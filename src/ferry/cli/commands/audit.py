@@ -10,7 +10,7 @@ import typer
 from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console, err_console
 from ferry.engine.audit_source import audit as run_audit
-from ferry.engine.estimate import estimate, limits_for
+from ferry.engine.estimate import estimate, file_sizes, limits_for
 from ferry.reports.verification import write_audit
 
 SHOWN = 10  # findings printed, largest first; the report lists them all
@@ -65,7 +65,8 @@ def register(app: typer.Typer) -> None:
                          doc=doc, region=region.upper() or proj.phone_region, show_phi=show_phi)
         s_lim, d_lim = limits_for(proj.settings.source.kind, proj.settings.destination.kind,
                                   source=source, dest=dest)
-        est = estimate(proj.store.counts(), source=s_lim, destination=d_lim, doc=doc, dest=dest)
+        est = estimate(proj.store.counts(), source=s_lim, destination=d_lim, doc=doc, dest=dest,
+                       file_bytes=file_sizes(proj.store, doc))  # the staged files' sizes
         data = {"totals": data["totals"], "estimate": est, **data}  # estimate before the detail
         if dest is not None:
             dest.close()
