@@ -18,7 +18,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import accumulate, islice
+from itertools import accumulate, compress, islice
 from typing import Any, NamedTuple
 
 import phonenumbers
@@ -230,7 +230,7 @@ def _occurrences(text: str, low: str, plain: bool, needle: str, kind: str, out: 
 
 
 def _digits(s: str) -> str:
-    return re.sub(r"\D", "", s)
+    return s.translate(_NOT_DIGITS) if s.isascii() else re.sub(r"\D", "", s)
 
 
 PHONE_RUN_RE = re.compile(r"\+?\d[\d ()\-.]{6,}\d")
@@ -466,6 +466,10 @@ def _phone_spans(text: str, regions: Iterable[str], covered: list[Span] | None =
                 if not candidate:  # the matcher's minimum candidate length is 1
                     index = start
                     continue
+                if key is None:  # too short to hold a number: what ``_outcomes`` gives it
+                    tries -= 1  # (no plan, no region finds one, one try each); the loop's
+                    index = end  # test left at least one try, also with the slack
+                    continue
                 if inside is not None and inside(start, end):
                     plan, inner = _plan_of(*key)
                     if plan is not None and not inner:  # 1 try, or 0: see above
@@ -533,15 +537,19 @@ def _step(text: str, start: int, candidate: str, plan: Any, verdict: _Verdict, r
     return start + len(candidate), tries - 1
 
 
-def _candidate_at(text: str, index: int) -> tuple[int, str, tuple[str, str, str, bool]] | None:
+def _candidate_at(text: str, index: int
+                  ) -> tuple[int, str, tuple[str, str, str, bool] | None] | None:
     """The matcher's next candidate from ``index``: its start, text, and what its outcome
-    depends on (``_outcomes``), or None when there is none."""
+    depends on (``_outcomes``; None for a candidate shorter than any number's digits, half
+    of a practice's), or None when there is none."""
     m = _CANDIDATE.search(text, index)
     if m is None:
         return None
     start = m.start()
     candidate = _trim(_SECOND_NUMBER_START, text[start:m.end()])
     end = start + len(candidate)
+    if end - start < _min_number_digits():
+        return start, candidate, None
     timed = bool(_TIME_STAMPS.search(candidate) and _TIME_STAMPS_SUFFIX.match(text, end))
     return start, candidate, (candidate, _side(text[start - 1:start] if start else ""),
                               _side(text[end:end + 1]), timed)
@@ -719,18 +727,19 @@ def _word_spans(text: str, digit: bool, gated: bool = True) -> list[Span]:
         return out
     ends = list(accumulate(map(len, parts)))  # word i spans ends[2i] to ends[2i + 1]
     if listed:
-        for i, low in enumerate(lows):
-            if low in MEDICATIONS:
-                end = ends[2 * i + 1]
-                for rx in (FORM_RE, DOSE_RE, FORM_RE):  # "Hydrocortisone cream 1%"
-                    more = rx.match(text, end)
-                    if more:
-                        end = more.end()
-                out.append(Span(ends[2 * i], end, "medication"))
+        # the listed words' places found in C (``compress``), not word by word
+        for i in compress(range(len(lows)), map(MEDICATIONS.__contains__, lows)):
+            end = ends[2 * i + 1]
+            for rx in (FORM_RE, DOSE_RE, FORM_RE):  # "Hydrocortisone cream 1%"
+                more = rx.match(text, end)
+                if more:
+                    end = more.end()
+            out.append(Span(ends[2 * i], end, "medication"))
     if named:
         count = len(tokens)
-        for i, low in enumerate(lows):
-            if low not in given or not tokens[i][0].isupper():
+        for i in compress(range(count), map(given.__contains__, lows)):
+            low = lows[i]
+            if not tokens[i][0].isupper():
                 continue
             j, end, at, added = i + 1, ends[2 * i + 1], ends[2 * i + 1], 0
             while j < count and added < 2:  # up to two more capitalised words, and the
