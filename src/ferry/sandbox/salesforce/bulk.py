@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from ferry.sandbox.salesforce.app import Api, sf_error
+from ferry.sandbox.salesforce.app import Api, Json, sf_error
 from ferry.sandbox.salesforce.query import QueryError
 from ferry.sandbox.salesforce.state import now_iso
 
@@ -272,7 +272,7 @@ def install_bulk(app: FastAPI, api: Api) -> None:
     def get_job(version: str, kind: str, job_id: str) -> Any:
         if job_id not in jobs or data[job_id]["kind"] != kind:
             return sf_error(404, "NOT_FOUND", "job not found")
-        return info(job_id, poll=True)
+        return Json(info(job_id, poll=True))
 
     @app.delete(base + "/{kind}/{job_id}")
     def delete_job(version: str, kind: str, job_id: str) -> Any:
