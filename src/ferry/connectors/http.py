@@ -364,9 +364,7 @@ class KeepAliveClient:
         if files is not None:
             (field, (file_name, fh, mime)), = files.items()
             boundary = os.urandom(16).hex().encode()
-            pre = b"".join(b"--%s\r\nContent-Disposition: form-data; %s\r\n\r\n%s\r\n"
-                           % (boundary, _form_param("name", str(k)), str(v).encode())
-                           for k, v in (data or {}).items())
+            pre = b"".join(_form_field(boundary, str(k), v) for k, v in (data or {}).items())
             pre += (b"--%s\r\nContent-Disposition: form-data; %s; %s\r\nContent-Type: %s"
                     b"\r\n\r\n" % (boundary, _form_param("name", field),
                                      _form_param("filename", file_name), mime.encode()))
@@ -577,6 +575,19 @@ def _send_file(sock: Any, fh: Any, size: int, post: bytes) -> None:
 
 _FORM_ESCAPES = {'"': "%22", "\\": "\\\\", **{chr(c): f"%{c:02X}" for c in range(0x20) if c != 0x1B}}
 _FORM_ESCAPE = re.compile("|".join(re.escape(c) for c in _FORM_ESCAPES))
+
+
+def _form_field(boundary: bytes, name: str, value: Any) -> bytes:
+    """One text part of a multipart body; a ``(text, content type)`` value carries its
+    Content-Type (Salesforce's ``entity_content`` is JSON)."""
+    kind = b""
+    if isinstance(value, tuple):
+        value, ctype = value
+        if _UNSAFE_VALUE.search(str(ctype)):
+            raise ValueError("a part's content type holds a line break or control character")
+        kind = b"\r\nContent-Type: %s" % str(ctype).encode("latin-1")
+    return b"--%s\r\nContent-Disposition: form-data; %s%s\r\n\r\n%s\r\n" % (
+        boundary, _form_param("name", name), kind, str(value).encode())
 
 
 def _form_param(name: str, value: str) -> bytes:

@@ -41,6 +41,9 @@ class SalesforceClient:
         #: SOQL reads (reconcile's hot path) on keep-alive sockets, without httpx's per-call
         #: URL parsing; httpx for everything else, a test's transport and proxies
         self._lean: KeepAliveClient | None = None
+        #: file uploads (multipart, one file a request) on keep-alive sockets too: httpx's
+        #: per-call work was a millisecond of client CPU a file
+        self._files: KeepAliveClient | None = None
         self._sleep = sleep
 
     @property
@@ -60,9 +63,10 @@ class SalesforceClient:
         self._http = make_client(self.token.instance_url, verify=self.verify,
                                  transport=self.transport, timeout=self.settings.timeout_s,
                                  headers={"Authorization": f"Bearer {self.token.access_token}"})
-        if self._lean is not None:
-            self._lean.close()
-            self._lean = None
+        for lean in (self._lean, self._files):
+            if lean is not None:
+                lean.close()
+        self._lean = self._files = None
         ca = self.settings.ca_bundle
         if self.transport is None and not proxied(self.token.instance_url) and \
                 (ca is None or os.path.isfile(ca)):
@@ -70,6 +74,10 @@ class SalesforceClient:
                 self.token.instance_url.rstrip("/"), timeout=self.settings.timeout_s, cafile=ca,
                 headers={"Authorization": f"Bearer {self.token.access_token}",
                          "Accept": "application/json", "Sforce-Query-Options": QUERY_OPTIONS})
+            self._files = KeepAliveClient(
+                self.token.instance_url.rstrip("/"), timeout=self.settings.timeout_s, cafile=ca,
+                headers={"Authorization": f"Bearer {self.token.access_token}",
+                         "Accept": "application/json"})
         return self.token
 
     @property
@@ -114,7 +122,9 @@ class SalesforceClient:
         """Send one API request (with retries); ``content``/``files`` are factories so a retry
         re-reads the body from the start; ``soql`` is sent as ``q`` (see ``soql_url``);
         ``read``: a query's GET (page or count), sent on the keep-alive client when there is
-        one (its fixed headers carry ``Sforce-Query-Options``)."""
+        one (its fixed headers carry ``Sforce-Query-Options``). A ``files`` upload of one file
+        (besides text parts: httpx's ``(None, text, content type)``) goes on the keep-alive
+        upload client when there is one."""
         relogged = False
 
         def once() -> httpx.Response:
@@ -122,14 +132,20 @@ class SalesforceClient:
             http = self.http
             lean = self._lean if read else None
             response: Any
+            parts = files() if files else None
+            form = _lean_form(parts) if parts and self._files is not None and not (
+                json is not None or params or headers or content) else None
             if lean is not None:
                 response = lean.request("GET", self.url(path) if soql is None else
                                         self.soql_target(path, soql))
+            elif form is not None and self._files is not None:
+                response = self._files.request(method, self.url(path), data=form[0],
+                                               files=form[1])
             else:
                 target = self.url(path) if soql is None else self.soql_url(path, soql)
                 response = http.request(method, target, json=json, params=params,
                                         headers=headers, content=content() if content else None,
-                                        files=files() if files else None)
+                                        files=parts)
             self.calls += 1
             self._note_usage(response)
             if response.status_code == 401 and not relogged:
@@ -174,9 +190,29 @@ class SalesforceClient:
         return dict(self.get("limits"))
 
     def close(self) -> None:
-        if self._lean is not None:
-            self._lean.close()
-            self._lean = None
+        for lean in (self._lean, self._files):
+            if lean is not None:
+                lean.close()
+        self._lean = self._files = None
         if self._http is not None:
             self._http.close()
             self._http = None
+
+
+def _lean_form(parts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """httpx ``files`` (``{name: (file name or None, value, content type)}``) as
+    ``KeepAliveClient``'s text parts and its one file, or None when they do not fit it (not
+    exactly one file, a text part that is not text, a file that is not an open file)."""
+    data: dict[str, Any] = {}
+    upload: dict[str, Any] = {}
+    for name, part in parts.items():
+        if not isinstance(part, tuple) or len(part) != 3:
+            return None
+        file_name, value, ctype = part
+        if file_name is None and isinstance(value, str) and isinstance(ctype, str):
+            data[name] = (value, ctype)
+        elif isinstance(file_name, str) and hasattr(value, "read") and isinstance(ctype, str):
+            upload[name] = (file_name, value, ctype)
+        else:
+            return None
+    return (data, upload) if len(upload) == 1 else None
