@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -80,34 +79,62 @@ class Api:
 
 
 def install_gate(app: FastAPI, org: Org) -> None:
-    @app.middleware("http")
-    async def gate(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                   ) -> Response:
-        path = request.url.path
+    app.add_middleware(_Gate, org=org)
+
+
+class _Gate:
+    """The gate as a plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` (what
+    ``@app.middleware("http")`` makes) spawned a task group and relayed every request body
+    chunk and answer through memory streams, on every call."""
+
+    def __init__(self, app: Any, org: Org) -> None:
+        self.app = app
+        self.org = org
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("root_path", "") + scope.get("path", "") \
+            if scope["type"] == "http" else ""
         if not path.startswith("/services/data/v"):
-            return await call_next(request)
+            await self.app(scope, receive, send)
+            return
+        org = self.org
         version = path.split("/")[3][1:]
-        auth = request.headers.get("authorization", "")
+        auth = next((v.decode("latin-1") for k, v in scope.get("headers", ())
+                     if k.lower() == b"authorization"), "")
         session = org.sessions.get(auth[7:] if auth.lower().startswith("bearer ") else "")
         if session and org.session_ttl and org.clock.monotonic() - session.issued > \
                 org.session_ttl:
             org.sessions.pop(session.token, None)  # timed out, as after hours on a long run
             session = None
         if session is None:
-            return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+            await sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")(
+                scope, receive, send)
+            return
         if version not in VERSIONS:
             if version.replace(".", "").isdigit() and float(version) < 31:
-                return sf_error(410, "GONE", "The requested version is retired")
-            return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+                await sf_error(410, "GONE", "The requested version is retired")(
+                    scope, receive, send)
+                return
+            await sf_error(404, "NOT_FOUND", "The requested resource does not exist")(
+                scope, receive, send)
+            return
+
+        async def send_usage(message: Any) -> None:
+            if message["type"] == "http.response.start":  # on every answer, after the call
+                message = {**message, "headers": [
+                    *[(k, v) for k, v in message.get("headers", ())
+                      if k.lower() != b"sforce-limit-info"],
+                    (b"sforce-limit-info", org.limit_info().encode("latin-1"))]}
+            await send(message)
+
         if not org.count_call():
-            response: Response = sf_error(403, "REQUEST_LIMIT_EXCEEDED",
-                                          "TotalRequests Limit exceeded.")
-        else:
-            request.state.user = session.user_id
-            request.state.version = version
-            response = await call_next(request)
-        response.headers["Sforce-Limit-Info"] = org.limit_info()
-        return response
+            await sf_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")(
+                scope, receive, send_usage)
+            return
+        state = scope.setdefault("state", {})
+        state["user"] = session.user_id
+        state["version"] = version
+        await self.app(scope, receive, send_usage)
 
 
 def install_rest(app: FastAPI, api: Api) -> None:
