@@ -7,7 +7,9 @@ for them (``__pycache__``, git-ignored); a process still compiles a file whose .
 One ``FERRY_EMBED_CACHE`` folder per run: the column proposer's MiniLM vectors of the
 headers and labels, computed once for every worker and every CLI process a test starts (each
 paid them again before, the largest CPU cost of a file source's pair). A fresh, empty folder
-per run: every vector is still computed by this run's code.
+per run: every vector is still computed by this run's code. Likewise one
+``FERRY_PIPEDRIVE_SPEC_CACHE`` folder: the Pipedrive sandbox's OpenAPI documents (2.8 MB of
+YAML, 0.7 CPU-s to parse) parsed once per run, not once per process that starts a sandbox.
 
 The heaviest test files first, each whole and in its own order (``HEAVY_FIRST``): xdist's
 default ``load`` hands out the collection in consecutive chunks in this order, so a minute-long
@@ -61,8 +63,9 @@ HEAVY_FIRST = (
     "tests/sources/test_pulse.py",
 )
 
-_EMBED_CACHE = "FERRY_EMBED_CACHE"
-_MADE = pytest.StashKey[str]()
+#: per-run cache folders: environment variable -> mkdtemp prefix
+_CACHES = {"FERRY_EMBED_CACHE": "ferry-embed-", "FERRY_PIPEDRIVE_SPEC_CACHE": "ferry-pdspec-"}
+_MADE = pytest.StashKey[dict[str, str]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,17 +73,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
     _compile_bytecode()
-    if _EMBED_CACHE in os.environ:
-        return
-    folder = tempfile.mkdtemp(prefix="ferry-embed-")
-    os.environ[_EMBED_CACHE] = folder
-    config.stash[_MADE] = folder
+    made = config.stash[_MADE] = {}
+    for name, prefix in _CACHES.items():
+        if name not in os.environ:
+            made[name] = os.environ[name] = tempfile.mkdtemp(prefix=prefix)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    folder = config.stash.get(_MADE, None)
-    if folder is not None:
-        os.environ.pop(_EMBED_CACHE, None)
+    for name, folder in config.stash.get(_MADE, {}).items():
+        os.environ.pop(name, None)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -28,6 +28,22 @@ def test_validator_is_live_and_flags_an_undocumented_request(pd) -> None:
     assert h.state()["contract"]["checked"] >= 2
 
 
+def test_a_repeated_undocumented_request_is_flagged_each_time(pd) -> None:
+    """Request findings are kept by the request's bytes (``contract._REQUEST_FINDINGS``): the
+    same bad request, sent again, is a finding again, with the same words; a valid one is not."""
+    h = pd()
+    h.allow_violations = True
+    with h.raw() as c:
+        for _ in range(3):
+            assert c.post("/api/v2/persons", json={"name": "X", "owner_id": "1"}
+                          ).status_code == 400
+            assert c.get("/api/v2/persons").status_code == 200
+    found = [v for v in h.sb.violations if v["where"] == "request"]
+    assert len(found) == 3 and len({v["error"] for v in found}) == 1
+    assert {(v["method"], v["path"]) for v in found} == {("POST", "/persons")}
+    assert h.state()["contract"]["checked"] == 6
+
+
 def test_envelopes_pagination_and_headers(pd) -> None:
     h = pd()
     with h.raw() as c:
