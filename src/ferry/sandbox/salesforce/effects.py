@@ -32,7 +32,7 @@ class Invalid(Exception):
 
 
 _OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
-#: what ``iso_datetime`` returns (and ``parse_dt`` reads back): ``2024-05-01T09:30:00.000+0000``
+#: what ``stored_datetime`` returns (and ``parse_dt`` reads back): ``2024-05-01T09:30:00.000+0000``
 _STORED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000")
 
 
@@ -48,13 +48,6 @@ def stored_datetime(raw: str) -> str:
         return (f"{value.year}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
                 f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}+0000")
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
-
-
-def iso_datetime(raw: str, bad: Err) -> str:
-    try:
-        return stored_datetime(raw)
-    except ValueError:
-        raise Invalid(bad) from None
 
 
 def parse_dt(value: str) -> dt.datetime:
@@ -79,7 +72,7 @@ def event_rules(rec: dict[str, Any]) -> None:
         minutes = int((parse_dt(rec["EndDateTime"]) - begin).total_seconds() // 60)
     elif rec.get("DurationInMinutes") is not None:
         minutes = int(rec["DurationInMinutes"])
-        rec["EndDateTime"] = iso_datetime((begin + dt.timedelta(minutes=minutes)).isoformat(), {})
+        rec["EndDateTime"] = stored_datetime((begin + dt.timedelta(minutes=minutes)).isoformat())
     else:
         raise Invalid(err("REQUIRED_FIELD_MISSING", "Required fields are missing:"
                           " [DurationInMinutes]", "DurationInMinutes", "EndDateTime"))

@@ -28,14 +28,13 @@ from ferry.sandbox.salesforce.effects import (
     unique_pairs,
 )
 from ferry.sandbox.salesforce.schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
-from ferry.sandbox.salesforce.state import Org, now_iso, to18
+from ferry.sandbox.salesforce.state import GRANT_ROWS, Org, now_iso, to18
 
 Err = dict[str, Any]
 _ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 AUDIT = {"createddate", "createdbyid", "lastmodifieddate", "lastmodifiedbyid"}
 MAX_JSON_FILE = 37_500_000  # base64 characters in a JSON ContentVersion body
-GRANTS = {"PermissionSetAssignment", "ObjectPermissions", "FieldPermissions"}
 
 
 def _bad(f: FieldDef) -> Err:
@@ -120,7 +119,7 @@ class Dml:
     def _granted(self, od: ObjectDef) -> None:
         """A write to a grant (a set's assignment, object or field permissions): what this
         request may see and do is worked out again."""
-        if od.name in GRANTS:
+        if od.name in GRANT_ROWS:
             self._vis.clear()
             self._perms.clear()
 

@@ -41,7 +41,8 @@ PAIRS = {"FieldPermissions": ("ParentId", "Field"),
          "ContentDocumentLink": ("ContentDocumentId", "LinkedEntityId")}
 
 
-#: the rows ``Org.grants`` reads: a write to any of them drops its cache
+#: the rows ``Org.grants`` reads: a write to any of them drops its cache (and a request's
+#: own view of them, ``Dml._granted``)
 GRANT_ROWS = frozenset({"PermissionSetAssignment", "FieldPermissions", "ObjectPermissions"})
 
 
@@ -208,16 +209,14 @@ class Org:
         return f"api-usage={self.usage}/{self.daily_limit}"
 
     # -- unique / external id indexes ------------------------------------------------------
-    def indexed(self, f: FieldDef) -> bool:
-        return f.unique or f.external_id or f.id_lookup
-
     def reindex(self, obj: str, rid: str, old: dict[str, Any] | None,
                 new: dict[str, Any] | None) -> None:
         od = self.objects[obj]
         if obj in GRANT_ROWS:
             self._grants.clear()
         for f in od.fields.values():
-            if not (f.unique or f.external_id or f.id_lookup) or f.type == "id":  # indexed
+            # indexed: unique, external id and id-lookup fields (Id itself is the records' key)
+            if not (f.unique or f.external_id or f.id_lookup) or f.type == "id":
                 continue
             idx = self.index.setdefault((obj, f.name), {})
             for rec, add in ((old, False), (new, True)):
