@@ -63,22 +63,23 @@ class SalesforceClient:
         self._http = make_client(self.token.instance_url, verify=self.verify,
                                  transport=self.transport, timeout=self.settings.timeout_s,
                                  headers={"Authorization": f"Bearer {self.token.access_token}"})
+        self._close_keepalive()
+        ca = self.settings.ca_bundle
+        if self.transport is None and not proxied(self.token.instance_url) and \
+                (ca is None or os.path.isfile(ca)):
+            base, timeout = self.token.instance_url.rstrip("/"), self.settings.timeout_s
+            headers = {"Authorization": f"Bearer {self.token.access_token}",
+                       "Accept": "application/json"}
+            self._lean = KeepAliveClient(base, timeout=timeout, cafile=ca, headers={
+                **headers, "Sforce-Query-Options": QUERY_OPTIONS})
+            self._files = KeepAliveClient(base, timeout=timeout, cafile=ca, headers=headers)
+        return self.token
+
+    def _close_keepalive(self) -> None:
         for lean in (self._lean, self._files):
             if lean is not None:
                 lean.close()
         self._lean = self._files = None
-        ca = self.settings.ca_bundle
-        if self.transport is None and not proxied(self.token.instance_url) and \
-                (ca is None or os.path.isfile(ca)):
-            self._lean = KeepAliveClient(
-                self.token.instance_url.rstrip("/"), timeout=self.settings.timeout_s, cafile=ca,
-                headers={"Authorization": f"Bearer {self.token.access_token}",
-                         "Accept": "application/json", "Sforce-Query-Options": QUERY_OPTIONS})
-            self._files = KeepAliveClient(
-                self.token.instance_url.rstrip("/"), timeout=self.settings.timeout_s, cafile=ca,
-                headers={"Authorization": f"Bearer {self.token.access_token}",
-                         "Accept": "application/json"})
-        return self.token
 
     @property
     def http(self) -> httpx.Client:
@@ -190,10 +191,7 @@ class SalesforceClient:
         return dict(self.get("limits"))
 
     def close(self) -> None:
-        for lean in (self._lean, self._files):
-            if lean is not None:
-                lean.close()
-        self._lean = self._files = None
+        self._close_keepalive()
         if self._http is not None:
             self._http.close()
             self._http = None
