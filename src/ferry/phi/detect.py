@@ -648,7 +648,6 @@ def _verified(candidate: str, region: str, before: str, after: str) -> Any:
 #: from the front of its digits (an international dialling prefix, the country code, the
 #: national prefix or a carrier code)
 _PLAIN_NUMBER = frozenset("0123456789 -.()/")
-_NOT_PLAIN_DIGITS = str.maketrans("", "", " -.()/")
 
 
 def _may_be_valid(candidate: str, region: str) -> bool:
@@ -668,7 +667,7 @@ def _may_be_valid(candidate: str, region: str) -> bool:
     if shapes is None:
         return True
     idd, tails = shapes
-    digits = candidate.translate(_NOT_PLAIN_DIGITS)
+    digits = candidate.translate(_NOT_DIGITS)  # ASCII: _PLAIN_NUMBER's characters
     if idd.match(digits):
         return True
     size = len(digits)
