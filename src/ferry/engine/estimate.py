@@ -902,10 +902,10 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
              "load": sum(p["wait_s"] for p in per_object), "rollback": rb_wait}
     written = sum(p["records"] for p in per_object)
     made = sum(created.values())
-    # (reconcile and rollback: the files the destination then holds)
+    held = sent(full)  # (reconcile and rollback: the files the destination then holds)
     moved = {"extract": counts.get("document", 0) * sizes["document"],
-             "sample": sent(in_slice), "load": sent(per_object), "reconcile": sent(full),
-             "rollback": sent(full)}
+             "sample": sent(in_slice), "load": sent(per_object), "reconcile": held,
+             "rollback": held}
     # (step, system's limits, keys, time-scale, paced calls, unpaced calls, records, tokens)
     plan = [("prepare", destination, 1, dest_scale, prep_calls, 0, 0,
              n_schema * destination.cost("create", "")),
