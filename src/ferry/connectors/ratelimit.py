@@ -15,7 +15,6 @@ wait (a loaded machine) then cannot squeeze another worker's request behind its 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import hashlib
@@ -145,6 +144,8 @@ class Pacer(_BudgetMember):
             time.sleep(delay)
 
     async def await_turn(self) -> None:
+        import asyncio  # (loaded by whoever runs the event loop; a thread-paced verb never is)
+
         if self._shared is not None:  # database round trips: off the event loop
             while (d := await asyncio.to_thread(self._shared_turn)) is not None and d > 0:
                 await asyncio.sleep(d)

@@ -16,8 +16,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
 from ferry.connectors.base import ObjectInfo
 from ferry.engine import dedup
 from ferry.engine.masking import mask, plain
@@ -117,6 +115,8 @@ class _Findings:
 
 
 def _email_ok(value: str) -> bool:
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from ferry.connectors.base import CheckItem, Destination, Provisioned, Source
 from ferry.connectors.registry import make_destination, make_source
 from ferry.engine import dedup
-from ferry.engine.extract import ExtractStats, extract, scope_for, watermark
 from ferry.engine.owners import OwnerMatch, match_owners
 from ferry.engine.project import Project
 from ferry.engine.recover import Recovery, recover
@@ -27,7 +26,7 @@ from ferry.model.audit import AuditLog
 from ferry.model.crypto import TMP_DIR
 from ferry.model.staging import now_iso
 
-# The map, its compiler and transforms (email_validator, phonenumbers...), the PHI gate, the
+# The extract (asyncio), the map, its compiler and transforms, the PHI gate, the
 # load, deletions and rollback are imported by the verbs that use them: ``extract`` and the
 # review's scan paid ~0.1 CPU-s each for them at start-up.
 if TYPE_CHECKING:
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from ferry.engine.accounting import ChangeAccount
     from ferry.engine.context import Hold, MapStats
     from ferry.engine.deletions import DeletionReport
+    from ferry.engine.extract import ExtractStats
     from ferry.engine.rollback import RollbackResult
     from ferry.mapping.model import MappingDoc
     from ferry.phi.gate import Gate
@@ -132,6 +132,8 @@ def run_extract(project: Project, *, since: dt.datetime | None = None,
                 on_page: Callable[[Any, ExtractStats], None] | None = None,
                 since_by_object: dict[str, dt.datetime | None] | None = None
                 ) -> tuple[str, ExtractStats]:
+    from ferry.engine.extract import extract
+
     run_id = resume_or_start(project, "extract", {"since": since.isoformat() if since else None})
     stats = extract(open_source(project), project.store, run_id=run_id, objects=objects,
                     since=since, files_dir=project.files_dir, on_page=on_page,
@@ -297,6 +299,8 @@ def migrate(project: Project, *, progress: Callable[[str, int, int], None] | Non
     matching and dedup need all of them); everything after streams, so the migration takes about
     max(extract, load) rather than their sum.
     """
+    from ferry.engine.extract import ExtractStats, scope_for
+
     objects = list(registry_objects(project))
     done_objects: set[str] = set()
     failure: list[BaseException] = []
@@ -337,6 +341,8 @@ def delta(project: Project, *, progress: Callable[[str, int, int], None] | None 
           hold: Hold | None = None) -> tuple[ExtractStats, LoadReport, int]:
     """One delta pass: read changes since each object's watermark, apply deletions per the
     mapping's policy, upsert the changed records. Every write is audited (reversible)."""
+    from ferry.engine.extract import watermark
+
     started = now_iso()
     objects = list(registry_objects(project))
     since_by = {obj: (dt.datetime.fromisoformat(wm) if (wm := watermark(project.store, obj))

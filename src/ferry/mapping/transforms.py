@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil import parser as dateparser
 from pydantic import BaseModel
 
 from ferry.mapping.value_maps import TransformError, apply_value_map
@@ -104,6 +103,8 @@ def _as_datetime(value: Any) -> dt.datetime:
     elif isinstance(value, dt.date):
         d = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
     elif isinstance(value, str):
+        from dateutil import parser as dateparser
+
         try:
             d = dateparser.parse(value)
         except (ValueError, OverflowError):

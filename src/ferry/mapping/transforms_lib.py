@@ -10,10 +10,6 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
-from ferry.mapping.address import parse_address
-from ferry.mapping.phones import read_phone, record_country
 from ferry.mapping.transforms import (
     Ctx,
     SafeFormatter,
@@ -204,6 +200,8 @@ def t_address(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
         value = value[-1] if value else None
         if value in (None, ""):
             return None
+    from ferry.mapping.address import parse_address
+
     try:
         return parse_address(_text(value)).part(str(args["part"]))
     except KeyError:
@@ -227,6 +225,8 @@ def t_phone(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     ``+`` prefix (``ferry.mapping.phones``). A number that is not valid there is never guessed:
     the field is left empty and the sample diff calls it unexplained. A list (several sources)
     gives the valid numbers, duplicates removed; one left out is flagged the same way."""
+    from ferry.mapping.phones import read_phone, record_country
+
     country = record_country(ctx.record)
     practice = str(args["region"]).upper() if args.get("region") else ctx.region
     if isinstance(value, list):
@@ -247,6 +247,8 @@ def t_phone(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
 @transform("email")
 def t_email(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     """Validate and normalise an email address (no DNS lookups); lists element-wise."""
+    from email_validator import EmailNotValidError, validate_email
+
     if isinstance(value, list):
         out = [t_email(v, args, ctx) for v in value if v not in (None, "")]
         return list(dict.fromkeys(out)) or None
