@@ -16,6 +16,7 @@ import sys
 
 import typer
 
+from ferry import runtime
 from ferry.cli.console import err_console
 from ferry.errors import BudgetExhausted, FerryError
 from ferry.phi import scrub
@@ -86,6 +87,7 @@ def main() -> None:
     verb = _verb(sys.argv)
     # a command line with no known verb uses the full app, the one importers may have extended
     app = build_app([verb]) if verb else (_app or build_app())
+    runtime.started()  # the verb's modules are imported: the collector leaves them alone
     try:
         app()
     except BudgetExhausted as exc:

@@ -11,6 +11,7 @@ runs the same methods (and the engine's SQL) on PostgreSQL; write SQL that both 
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import json
@@ -18,6 +19,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -190,6 +192,19 @@ class RunInfo:
     stats: dict[str, Any]
 
 
+#: the SQLite stores this process opened: those still alive at exit are closed then (this
+#: thread's connection, the WAL checkpointed into the file), not left to the interpreter's
+#: teardown, which does not collect what ``ferry.runtime`` froze. (A PostgreSQL store's session
+#: ends with the process.)
+_OPEN: weakref.WeakSet[StagingStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_stores() -> None:
+    for store in list(_OPEN):
+        store.close()
+
+
 class StagingStore:
     """SQLite-backed staging store of one project."""
 
@@ -201,6 +216,7 @@ class StagingStore:
         self.write_lock = threading.RLock()
         with self.write_lock:
             self.conn.executescript(SCHEMA)
+        _OPEN.add(self)
 
     # -- connections ---------------------------------------------------------------------------
     @property
