@@ -136,9 +136,29 @@ def load_settings(path: Path) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors(include_input=False, include_url=False)[0]
+        errs = exc.errors(include_input=False, include_url=False)
+        # a typo'd key first (it often explains a missing one): name the valid keys, as init does
+        err = next((e for e in errs if e["type"] == "extra_forbidden"), errs[0])
         where = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(unknown_key(path.name, err["loc"])) from None
+        if err["type"] == "missing":
+            raise ConfigError(f"{path.name}: {where} is missing (required)") from None
         raise ConfigError(f"{path.name}: {where}: {err['msg']}") from None
+
+
+def unknown_key(name: str, loc: tuple[Any, ...]) -> str:
+    """``options.fallback_owner_emial is not a setting (did you mean …?); valid: …``."""
+    import difflib
+
+    model: type[BaseModel] = Options if len(loc) > 1 and loc[0] == "options" else Settings
+    valid = list(model.model_fields)
+    key = str(loc[-1])
+    close = difflib.get_close_matches(key, valid, n=1)
+    return (f"{name}: {'.'.join(map(str, loc))} is not a setting"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; valid{' under ' + str(loc[0]) if len(loc) > 1 else ''}"
+            f": {', '.join(valid)}")
 
 
 def _uncomment(text: str, section: str, key: str) -> str:

@@ -100,7 +100,7 @@ def test_cli_export_writes_the_folder(tmp_path: Path) -> None:
     out = CliRunner().invoke(app, ["sandbox", "export", "pulse", str(tmp_path / "x"),
                                    "--seed", "2", "--patients", "12"])
     assert out.exit_code == 0, out.output
-    body = json.loads(out.output.strip().splitlines()[-1])
+    body = json.loads(out.output.strip().splitlines()[0])  # the machine line comes first
     assert body["rows"]["patients.csv"] == 12
     assert (tmp_path / "x" / "chat_logs.csv").exists()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import sys
 
 import typer
@@ -79,6 +80,19 @@ def __getattr__(name: str) -> typer.Typer:
     return _app
 
 
+def next_command(message: str, argv: list[str]) -> str | None:
+    """The command an error names (``run `ferry extract` first``), for this project: the
+    ``-p DIR`` of the command line that failed is added, so it can be pasted as it is."""
+    found = re.search(r"`(ferry [a-z][^`]*)`", message)
+    if found is None:
+        return None
+    cmd = found[1]
+    for i, arg in enumerate(argv[:-1]):
+        if arg in ("-p", "--project") and " -p " not in f"{cmd} ":
+            return f"{cmd} -p {argv[i + 1]}"
+    return cmd
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("FERRY_LOG_LEVEL", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -99,6 +113,8 @@ def main() -> None:
         sys.exit(1)
     except FerryError as exc:
         err_console.print(f"[red]error:[/red] {scrub.scrub(str(exc))}")
+        if cmd := next_command(str(exc), sys.argv):
+            err_console.print(f"next: {cmd}", markup=False, highlight=False)
         sys.exit(2)
     except (KeyboardInterrupt, SystemExit):
         raise

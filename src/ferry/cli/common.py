@@ -9,8 +9,10 @@ from typing import Any
 
 import typer
 from rich import box
+from rich.console import Group
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from ferry.cli.console import console, progress
 from ferry.engine.project import Project
@@ -67,22 +69,59 @@ COLUMNS: list[tuple[str, str]] = [("create", "created"), ("update", "updated"),
                                   ("fallback", "fallback"), ("skip", "skipped")]
 
 
-def stats_table(title: str, stats: dict[str, Any], dry_run: bool = False) -> Table:
+def shorten(name: str, width: int) -> str:
+    """``name`` cut to ``width``: its first word first (``presc…_current_medications``), since
+    a map's name starts with its object and ends with what tells it from its siblings; only
+    when that is not enough, the middle too."""
+    if len(name) <= width:
+        return name
+    head, sep, rest = name.partition("_")
+    keep = width - len(rest) - len(sep) - 1
+    if sep and keep >= 3:
+        return f"{head[:keep]}…{sep}{rest}"
+    front = width // 2
+    return f"{name[:front]}…{name[len(name) - (width - 1 - front):]}"
+
+
+def fit_names(names: list[str], room: int, floor: int = 12) -> dict[str, str]:
+    """Each name as it fits a column of ``room`` characters (never narrower than ``floor``)."""
+    width = max(floor, room)
+    return {n: shorten(n, width) for n in names}
+
+
+def empty_rows_line(names: list[str], what: str = "nothing to do") -> str:
+    """The rows a table leaves out because every count is zero, in one line."""
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    return f"{what} ({len(names)}): {shown}"
+
+
+def stats_table(title: str, stats: dict[str, Any], dry_run: bool = False,
+                width: int | None = None) -> Group:
     """One row per object map with its outcome buckets, and a total; columns that are zero on
-    every row are left out, so the table fits 80 columns (long map names wrap, never the
-    headers)."""
+    every row are left out, maps with nothing in any bucket are named in one line below, and
+    long map names are cut in the middle, so the table fits the terminal (80 columns) with one
+    line per map."""
     rows = {name: outcome(st.as_dict() if hasattr(st, "as_dict") else st, dry_run)
             for name, st in stats.items()}
     cols = [(h, k) for h, k in COLUMNS if any(r[k] for r in rows.values())]
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_footer=True,
-                  collapse_padding=True)
-    table.add_column("map", overflow="fold", footer="total", min_width=12)
-    for h, k in cols:
-        table.add_column(h, justify="right", no_wrap=True, min_width=len(h),
+    busy = {n: r for n, r in rows.items() if any(r[k] for _, k in COLUMNS)}
+    idle = [n for n in rows if n not in busy]
+    widths = [max(len(h), len(f"{sum(r[k] for r in rows.values()):,}")) for h, k in cols]
+    # one space between columns and one at each edge (padding 0, SIMPLE_HEAD's dividers)
+    room = (width or console.width) - sum(widths) - len(cols) - 2
+    names = fit_names(list(busy), room)
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 0), show_footer=True)
+    table.add_column("map", footer="total", no_wrap=True,
+                     min_width=min(max(map(len, names.values()), default=5), max(room, 12)))
+    for (h, k), w in zip(cols, widths, strict=True):
+        table.add_column(h, justify="right", no_wrap=True, min_width=w,
                          footer=f"{sum(r[k] for r in rows.values()):,}")
-    for name, r in rows.items():
-        table.add_row(name, *[f"{r[k]:,}" if r[k] else "" for _, k in cols])
-    return table
+    for name, r in busy.items():
+        table.add_row(names[name], *[f"{r[k]:,}" if r[k] else "" for _, k in cols])
+    parts: list[Any] = [table]
+    if idle:
+        parts.append(Text(empty_rows_line(idle, "no records for"), style="dim"))
+    return Group(*parts)
 
 
 def runs_of(project: Project) -> list[dict[str, Any]]:

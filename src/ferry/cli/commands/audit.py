@@ -11,6 +11,7 @@ from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console, err_console
 from ferry.engine.audit_source import audit as run_audit
 from ferry.engine.estimate import estimate, file_sizes, limits_for
+from ferry.errors import ConfigError
 from ferry.reports.verification import write_audit
 
 SHOWN = 10  # findings printed, largest first; the report lists them all
@@ -55,7 +56,7 @@ def register(app: typer.Typer) -> None:
 
         proj = project_at(project)
         if not proj.store.counts():
-            raise typer.BadParameter("nothing is staged yet: run `ferry extract` first")
+            raise ConfigError("nothing is staged yet: run `ferry extract` first")
         source = _try("source describe", lambda: open_source(proj)) if describe else None
         dest = _try("destination describe", lambda: open_destination(proj)) if describe else None
         doc = _try("mapping.yaml", lambda: _mapping(proj))

@@ -17,6 +17,7 @@ from ferry.engine.estimate import (
     machine_share,
     with_plan,
 )
+from ferry.errors import ConfigError
 from ferry.reports.charts import human_duration
 from ferry.reports.verification import write_estimate
 
@@ -63,7 +64,8 @@ def register(app: typer.Typer) -> None:
         d_kind = destination or (proj.settings.destination.kind if proj else "pipedrive")
         counts = counts_for(patients) if patients or proj is None else proj.store.counts()
         if not counts or not any(counts.values()):
-            raise typer.BadParameter("give --patients N, or extract the project first")
+            raise ConfigError("nothing to estimate from: give --patients N, or stage the"
+                              " project's records with `ferry extract` first")
         share = cpu_share or round(machine_share(), 2)
         if proj is not None and not (patients or source or destination or plan or seats) \
                 and proj.mapping_path.exists():

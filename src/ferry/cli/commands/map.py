@@ -11,6 +11,7 @@ import typer
 
 from ferry.cli.common import ProjectOpt, project_at, verdict
 from ferry.cli.console import console, err_console
+from ferry.errors import ConfigError
 
 
 def _columns(proj: Any) -> None:
@@ -82,7 +83,8 @@ def register(app: typer.Typer) -> None:
             verdict(True, "mapping confirmed", f"ferry prepare -p {project}")
             return
         if path.exists() and not force:
-            raise typer.BadParameter(f"{path.name} exists (edit it, or --force to start again)")
+            raise ConfigError(f"{path.name} exists: edit it, then `ferry map --confirm`"
+                              " (or start it again with ferry map --force)")
         doc = mapflow.propose(proj, variant=variant or None, describe=False, schema=schema,
                               sample=sample)
         review = [(om.name, fm.source) for om in doc.objects for fm in om.fields

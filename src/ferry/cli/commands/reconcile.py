@@ -5,15 +5,48 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich import box
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
-from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
+from ferry.cli.common import ProjectOpt, empty_rows_line, print_paths, project_at, verdict
 from ferry.cli.console import console
 from ferry.engine.reconcile import run_reconcile
 from ferry.reports.verification import write_reconcile
+
+#: the balance's columns, in the order the sum is written
+BALANCE = ("source", "loaded", "merged", "excluded", "held", "skipped", "unaccounted")
+
+
+def balance_table(objects: list[dict[str, Any]]) -> Group:
+    """Per object: source = loaded + merged + excluded + held + skipped (+ MISSING); columns
+    zero on every row are left out, and objects with nothing on either side are named in one
+    line below the table instead of as empty rows."""
+    cols = [c for c in BALANCE if any(o.get(c) for o in objects)]
+    sides = [{"excluded": "excl.", "unaccounted": "MISSING"}.get(c, c)
+             for c in cols if c != "source"]
+    title = Text(f"reconcile: source = {' + '.join(sides) or 'nothing'}", style="italic")
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True)
+    table.add_column("object", overflow="fold")
+    for c in cols:
+        table.add_column({"unaccounted": "MISSING", "excluded": "excl."}.get(c, c),
+                         justify="right", no_wrap=True)
+    idle = []
+    for o in objects:
+        if not any(o.get(c) for c in BALANCE):
+            idle.append(o["object"])
+            continue
+        table.add_row(o["object"], *[(f"[red]{o[c]:,}[/]" if c == "unaccounted"
+                                      else f"{o[c]:,}") if o.get(c) else "" for c in cols])
+    parts: list[Any] = [title, table]
+    if idle:
+        parts.append(Text(empty_rows_line(idle, "no records in source or destination"),
+                          style="dim"))
+    return Group(*parts)
 
 
 def register(app: typer.Typer) -> None:
@@ -25,19 +58,7 @@ def register(app: typer.Typer) -> None:
         """
         proj = project_at(project)
         result = run_reconcile(proj)
-        table = Table(title="reconcile: source = loaded + merged + excluded + held + skipped",
-                      box=box.SIMPLE_HEAD, collapse_padding=True)
-        cols = [c for c in ("source", "loaded", "merged", "excluded", "held", "skipped",
-                            "unaccounted") if any(o.get(c) for o in result.objects)]
-        table.add_column("object", overflow="fold")
-        for c in cols:
-            table.add_column({"unaccounted": "MISSING", "excluded": "excl."}.get(c, c),
-                             justify="right", no_wrap=True)
-        for o in result.objects:
-            table.add_row(o["object"], *[(f"[red]{o[c]:,}[/]" if c == "unaccounted"
-                                          else f"{o[c]:,}") if o.get(c) else ""
-                                         for c in cols])
-        console.print(table)
+        console.print(balance_table(result.objects))
         kinds = Counter(d["kind"] for d in result.discrepancies)
         # each problem once (a deleted person and everything still pointing at it is one),
         # with what to do about it; the report keeps every line

@@ -32,6 +32,16 @@ def _highlight(text: str, spans: list[queue.Span]) -> Text:
     return out
 
 
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def queue_line(flagged: dict[str, int], counts: dict[str, int]) -> str:
+    """What the scan flagged per object and where the queue stands, in words."""
+    return (f"flagged for PHI: {_counted(flagged) or 'nothing'};"
+            f" review queue: {_counted(counts) or 'empty'}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def review(project: Path = ProjectOpt,
@@ -60,7 +70,7 @@ def register(app: typer.Typer) -> None:
                                   only_types=set(filter(None, opts.get("only", "").split(","))))
             console.print(f"rule {rule}: {n} item(s) decided")
         counts = queue.counts(store)
-        console.print(f"flagged records per object: {flagged}; queue: {counts}")
+        console.print(queue_line(flagged, counts))
         for it in islice(queue.items(store, "pending"), show):
             staged = store.get(it.object, it.source_id)
             if staged is None:

@@ -9,6 +9,9 @@ import typer
 
 from ferry.errors import ConfigError
 
+#: the source kinds `ferry sandbox export` writes a generated export folder for
+EXPORTS = ("pulse", "clinic_csv")
+
 
 def register(app: typer.Typer) -> None:
     sandbox = typer.Typer(help="Local emulators of the external systems (for demos and tests).")
@@ -45,18 +48,35 @@ def register(app: typer.Typer) -> None:
             running.stop()
 
     @sandbox.command("export")
-    def export(kind: str = typer.Argument(..., help="pulse"),
+    def export(kind: str = typer.Argument(..., help="pulse or clinic_csv"),
                folder: str = typer.Argument(..., help="folder to write the export files into"),
                seed: int = typer.Option(1), patients: int = typer.Option(100),
                clean: bool = typer.Option(False, help="no dirt (BOM, mixed dates, broken rows)"),
                ) -> None:
-        """Write a source system's export folder (CSV files) from a generated practice."""
+        """Write a source system's export folder (CSV files) from a generated practice; the
+        first output line is JSON with the rows per file, then the ferry init that reads it."""
         from pathlib import Path
 
-        if kind != "pulse":
-            raise typer.BadParameter("only 'pulse' writes an export folder")
-        from ferry.sandbox.pulse import write_folder as write
+        if kind not in EXPORTS:
+            raise ConfigError(f"unknown export {kind!r}; valid: {', '.join(EXPORTS)}")
+        out = Path(folder)
+        if kind == "pulse":
+            from ferry.sandbox.pulse import write_folder as write
 
-        report = write(Path(folder), seed=seed, patients=patients, dirty=not clean)
-        print(json.dumps({"folder": str(report.folder), "rows": report.rows,  # noqa: T201
-                          "broken": report.broken}), flush=True)
+            report = write(out, seed=seed, patients=patients, dirty=not clean)
+            rows, broken = report.rows, report.broken
+        else:
+            from ferry.sandbox.clinic_export import write_clinic_export
+            from ferry.sandbox.synth import DirtRates, Practice
+
+            practice = Practice(seed, patients, DirtRates.none() if clean else DirtRates())
+            rows, broken = write_clinic_export(out, practice, dirty=not clean), {}
+        print(json.dumps({"folder": str(out), "rows": rows,  # noqa: T201 - first line: JSON
+                          "broken": broken}), flush=True)
+        from ferry.cli.console import console
+
+        console.print(f"wrote {len(rows)} files ({sum(rows.values()):,} rows) into {out}"
+                      + ("" if clean else ", with the dirt real exports carry"),
+                      markup=False, highlight=False)
+        console.print(f"next: ferry init DIR --source {kind} --destination …"
+                      f" --set source.path={out.resolve()}", markup=False, highlight=False)

@@ -1,0 +1,136 @@
+"""What a newcomer sees at 80 columns on pairs other than PracticeHub → Pipedrive (the
+walk-throughs in docs/TRANSCRIPT-pulse-salesforce.md and docs/TRANSCRIPT-clinic_csv-odoo.md):
+the outcome tables keep one line per map, a typo'd option names the valid ones, a verb run out
+of order says the command to run, and the review queue is counted in words."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from ferry.cli.app import next_command
+from ferry.cli.commands.reconcile import balance_table
+from ferry.cli.commands.review import queue_line
+from ferry.cli.common import shorten, stats_table
+
+#: the object maps of Pulse → Salesforce's dry run (20261207, 200 patients), by bucket
+PLAN = {
+    "practitioner_user": {"fallback": 5},
+    "patient_contact": {"plan": {"create": 144}, "unchanged": 52, "merged": 4},
+    "appointment_type_definitions": {},
+    "appointment_event": {"plan": {"create": 793}, "unchanged": 72, "skipped": 2},
+    "clinical_note_task": {"held": 485},
+    "prescription_current_medications": {"folded": 71, "excluded": 67},
+    "prescription_medication_history": {"folded": 67, "excluded": 71},
+    "campaign_definitions": {"excluded": 4},
+    "workflow_rebuild_guide": {},
+}
+
+
+def ferry(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ferry", *args], capture_output=True,
+                          text=True, env={**(env or os.environ), "COLUMNS": "80"}, timeout=120)
+
+
+def rendered(renderable: object, width: int = 80) -> list[str]:
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(renderable)
+    return out.getvalue().splitlines()
+
+
+def test_the_plan_table_keeps_one_line_per_map_at_80_columns() -> None:
+    lines = rendered(stats_table("plan (dry run)", PLAN, dry_run=True, width=80))
+    assert max(map(len, lines)) <= 80
+    rows = {line.split()[0]: line for line in lines if line.strip()}
+    # every map with records is one row; a long name is cut at its first word, not folded
+    assert "presc…_current_medications" in " ".join(lines) or \
+        "prescr…_current_medications" in " ".join(lines)
+    assert not any(line.strip() in ("t_medications", "ions", "s") for line in lines)
+    assert rows["patient_contact"].split()[1:] == ["144", "52", "4"]
+    assert rows["total"].split()[1:] == ["937", "124", "138", "4", "142", "485", "5", "2"]
+    # maps with nothing in any bucket are named once, below the table, not as empty rows
+    tail = " ".join(lines[-3:])
+    assert "no records for (2): appointment_type_definitions, workflow_rebuild_guide" in tail
+    assert "appointment_type_definitions" not in rows
+
+
+def test_shorten_keeps_both_ends_of_a_name() -> None:
+    assert shorten("patient_contact", 20) == "patient_contact"
+    assert shorten("prescription_current_medications", 27) == "prescr…_current_medications"
+    cut = shorten("prescription_current_medications", 12)
+    assert len(cut) == 12 and cut.startswith("presc") and cut.endswith("tions")
+
+
+def test_the_reconcile_table_names_empty_objects_in_one_line() -> None:
+    objects = [{"object": "patient", "source": 201, "loaded": 196, "merged": 4, "skipped": 1},
+               {"object": "clinical_note", "source": 0, "loaded": 0},
+               {"object": "message", "source": 0}]
+    lines = rendered(balance_table(objects))
+    assert lines[0] == "reconcile: source = loaded + merged + skipped"
+    assert max(map(len, lines)) <= 80
+    assert [ln.split() for ln in lines if ln.strip().startswith("patient")] == \
+        [["patient", "201", "196", "4", "1"]]
+    assert lines[-1] == "no records in source or destination (2): clinical_note, message"
+
+
+def test_the_review_queue_is_counted_in_words_not_a_dict() -> None:
+    line = queue_line({"patient": 20, "clinical_note": 485, "message": 423}, {"pending": 928})
+    assert line == ("flagged for PHI: 485 clinical_note, 423 message, 20 patient;"
+                    " review queue: 928 pending")
+    assert "{" not in queue_line({}, {})
+
+
+def test_an_error_naming_a_command_prints_it_for_this_project() -> None:
+    argv = ["ferry", "audit", "-p", "clinic"]
+    assert next_command("nothing is staged yet: run `ferry extract` first", argv) == \
+        "ferry extract -p clinic"
+    assert next_command("x: run `ferry map --confirm -p other`", argv) == \
+        "ferry map --confirm -p other"
+    assert next_command("no command here", argv) is None
+
+
+def test_a_verb_out_of_order_says_what_to_run(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    r = ferry("sandbox", "export", "clinic_csv", str(export), "--patients", "3")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert json.loads(lines[0])["rows"]["patients.csv"] == 3  # machine line first
+    text = " ".join(" ".join(lines[1:]).split())
+    assert "next: ferry init DIR --source clinic_csv --destination …" in text
+    assert f"--set source.path={export.resolve()}" in text
+    root = tmp_path / "p"
+    r = ferry("init", str(root), "--source", "clinic_csv", "--destination", "odoo",
+              "--no-encrypt", "--set", f"source.path={export}", "--set",
+              "destination.url=http://127.0.0.1:9", "--set", "destination.db=x",
+              "--set", "destination.login=admin")
+    assert r.returncode == 0, r.stderr
+    r = ferry("audit", "-p", str(root))
+    assert r.returncode == 2
+    assert "Usage:" not in r.stderr and "Try 'ferry" not in r.stderr
+    assert " ".join(r.stderr.split()).endswith(f"first next: ferry extract -p {root}")
+    r = ferry("run", "-p", str(root), env={**os.environ, "ODOO_API_KEY": "k"})
+    assert r.returncode == 2
+    assert " ".join(r.stderr.split()).endswith(f"first next: ferry map -p {root}")
+
+
+def test_a_typo_in_options_names_the_valid_keys(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    r = ferry("init", str(root), "--source", "pulse", "--destination", "salesforce",
+              "--no-encrypt", "--set", "options.fallback_owner_email=a@b.example")
+    assert r.returncode == 0, r.stderr
+    yaml = root / "ferry.yaml"
+    yaml.write_text(yaml.read_text().replace("  fallback_owner_email:", "  fallback_owner_emial:"))
+    r = ferry("check", "-p", str(root))
+    assert r.returncode == 2
+    out = " ".join(r.stderr.split())
+    assert "options.fallback_owner_emial is not a setting (did you mean" \
+           " 'fallback_owner_email'?); valid under options: fallback_owner_email," in out
+    assert "Extra inputs" not in out
+    r = ferry("sandbox", "export", "cliniko", str(tmp_path / "x"))
+    assert r.returncode == 2 and "valid: pulse, clinic_csv" in r.stderr
