@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,93 @@ def test_a_typo_in_options_names_the_valid_keys(tmp_path: Path) -> None:
     assert "Extra inputs" not in out
     r = ferry("sandbox", "export", "cliniko", str(tmp_path / "x"))
     assert r.returncode == 2 and "valid: pulse, clinic_csv" in r.stderr
+
+
+def test_help_paragraphs_are_not_broken_where_the_source_wraps() -> None:
+    from ferry.cli.app import _paragraphs, build_app
+
+    assert _paragraphs("First line\n    goes on.\n\n    Exit 0: done; 1:\n    failed.") == \
+        "First line goes on.\n\nExit 0: done; 1: failed."
+    (cmd,) = build_app(["rollback"]).registered_commands
+    assert cmd.help and "\n" not in cmd.help.replace("\n\n", "")
+
+
+def test_since_without_an_offset_is_utc_and_a_bad_one_is_refused() -> None:
+    import datetime as dt
+
+    import pytest
+
+    from ferry.cli.commands.extract import _since
+    from ferry.errors import ConfigError
+
+    assert _since("1970-01-01") == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    assert _since("") is None
+    with pytest.raises(ConfigError, match="not an ISO date"):
+        _since("yesterday")
+
+
+def test_an_export_column_placed_by_a_guess_is_staged_again(tmp_path: Path) -> None:
+    """`ferry map` places a Pulse column by a guess; a plain `ferry extract` resumes at its end
+    and stages nothing, so map's next line reads the export again with --since, and a plain
+    re-run says it read nothing new instead of "0 records staged"."""
+    export, root = tmp_path / "export", tmp_path / "p"
+    assert ferry("sandbox", "export", "pulse", str(export), "--patients", "3").returncode == 0
+    r = ferry("init", str(root), "--source", "pulse", "--destination", "salesforce",
+              "--no-encrypt", "--set", f"source.path={export}")
+    assert r.returncode == 0, r.stderr
+    assert ferry("extract", "-p", str(root)).returncode == 0
+    again = ferry("extract", "-p", str(root))
+    assert again.returncode == 0
+    said = " ".join(again.stdout.split())
+    assert "every object was already read to the end" in said
+    assert f"ferry extract --since 1970-01-01 -p {root}" in said
+    r = ferry("map", "-p", str(root), "--no-describe")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "placed differently from the records already staged" in " ".join(r.stderr.split())
+    assert f"next: ferry extract --since 1970-01-01 -p {root}, then ferry map --confirm" in \
+        " ".join(r.stdout.split())
+    r = ferry("extract", "--since", "1970-01-01", "-p", str(root))
+    assert r.returncode == 0, r.stderr[-2000:]
+    staged = re.search(r"staged ([\d,]+) records", r.stdout)
+    assert staged and int(staged[1].replace(",", "")) > 0  # the guessed column, staged now
+
+
+def test_estimate_without_a_daily_budget_shows_no_budget_columns(tmp_path: Path) -> None:
+    r = ferry("estimate", "--patients", "50", "--source", "clinic_csv", "--destination",
+              "odoo", "--cpu-share", "0.5", "-p", str(tmp_path))
+    assert r.returncode == 0, r.stderr[-2000:]
+    header = next(line for line in r.stdout.splitlines() if "step" in line)
+    assert header.split() == ["step", "time", "API", "calls", "bound", "by"]
+    out = " ".join(r.stdout.split())
+    assert "Odoo has no daily API budget" in out and "tokens" not in out
+    assert "day(s) of API budget" not in out
+    assert out.endswith("next: ferry init DIR --source … --destination … to start")
+    assert max(map(len, r.stdout.splitlines())) <= 80
+
+
+def test_a_cancelled_rollback_says_nothing_changed(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from ferry.cli import app as cli
+    from ferry.cli.commands import rollback
+
+    proj = SimpleNamespace(settings=SimpleNamespace(
+        destination=SimpleNamespace(kind="salesforce")), store=None, audit=None)
+    monkeypatch.setattr(rollback, "project_at", lambda path: proj)
+    monkeypatch.setattr(rollback, "target_runs", lambda store, run: ["20261207T080452-run-1"])
+    monkeypatch.setattr(rollback, "preview", lambda audit, runs: {("delete", "Contact"): 201})
+
+    def must_not_run(*a: object) -> None:
+        raise AssertionError("rolled back after a no")
+
+    monkeypatch.setattr(rollback, "run_rollback", must_not_run)
+    r = CliRunner().invoke(cli.build_app(["rollback"]), ["rollback", "-p", "clinic"],
+                           input="n\n", env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert "Aborted" not in r.output
+    assert "delete" in r.output and "201 Contact" in r.output
+    out = " ".join(r.output.split())
+    assert "rollback cancelled: nothing was changed in salesforce" in out
+    assert "next: ferry rollback -p clinic when you mean it" in out

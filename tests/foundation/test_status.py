@@ -65,7 +65,7 @@ def test_status_tables(project: Path) -> None:
     out = res.output
     for word in ("Records per object", "patient", "appointment", "Runs", "extract", "done",
                  "running", "Checkpoints", "extract:patient", "cursor-after-page-1",
-                 "Skipped records: 1", "3 entries", "1 writes of unknown outcome"):
+                 "Skip log: 1 entries", "3 entries", "1 writes of unknown outcome"):
         assert word in out, word
     assert "ferry.yaml not found" in out
 

@@ -10,6 +10,7 @@ configuration or input, 3 unexpected failure, 130 interrupted (run it again to r
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import os
 import re
@@ -59,7 +60,17 @@ def build_app(names: list[str] | None = None) -> typer.Typer:
     built.callback()(lambda: None)
     for name in names or COMMANDS:
         importlib.import_module(f"ferry.cli.commands.{name}").register(built)
+    for cmd in built.registered_commands:
+        cmd.help = cmd.help or _paragraphs(cmd.callback.__doc__ if cmd.callback else None)
     return built
+
+
+def _paragraphs(doc: str | None) -> str | None:
+    """A docstring as ``--help`` shows it: typer keeps the source's line breaks after the first
+    paragraph, so an 80-column terminal wraps them again mid-line; join each paragraph."""
+    if not doc:
+        return None
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))
 
 
 def _verb(argv: list[str]) -> str | None:

@@ -18,6 +18,10 @@ from ferry.cli.console import console, progress
 from ferry.engine.project import Project
 from ferry.reports.pages import outcome
 
+#: ``ferry extract --since`` this reads every record again (a finished extract resumes at its
+#: end, so running it plainly again stages nothing)
+EPOCH = "1970-01-01"
+
 ProjectOpt = typer.Option(Path("."), "--project", "-p", help="project folder (ferry.yaml)")
 
 

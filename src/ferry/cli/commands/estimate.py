@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
+from rich.table import Table
 
 from ferry.cli.common import ProjectOpt, verdict
 from ferry.cli.console import console
@@ -40,6 +42,43 @@ def _doc(proj: Any, source: str, destination: str) -> Any:
         return load_recipe(source, destination)
     except Exception:  # noqa: BLE001 - no recipe for this pair: every object as one create
         return None
+
+
+def budget_unit(data: dict[str, Any]) -> str:
+    """What the destination's daily budget counts: Pipedrive's tokens, else API requests."""
+    return "tokens" if "pipedrive" in str(data["inputs"].get("destination", "")).lower() \
+        else "requests"
+
+
+def step_table(data: dict[str, Any]) -> Table:
+    """The steps with a header: time, API calls, what they take from the daily budget (only
+    where the budget counts something other than the calls) and what bounds each."""
+    steps = data["steps"]
+    priced = any(s["tokens"] != s["calls"] for s in steps) and data.get("daily_budget")
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    table.add_column("step")
+    table.add_column("time", justify="right")
+    table.add_column("API calls", justify="right")
+    if priced:  # Salesforce counts some calls (not OAuth's, say) against its daily allocation
+        table.add_column("tokens" if budget_unit(data) == "tokens" else "counted",
+                         justify="right")
+    table.add_column("bound by")
+    for s in steps:
+        row = [s["step"], human_duration(s["seconds"]), f"{s['calls']:,}"]
+        if priced:
+            row.append(f"{s['tokens']:,}")
+        row.append(s.get("bound", "") + (" (if needed)" if s.get("if_needed") else ""))
+        table.add_row(*row)
+    return table
+
+
+def next_after(proj: Any, project: Path) -> str:
+    """Where a person goes from an estimate: a project's next step, else a new project."""
+    if proj is None:
+        return "ferry init DIR --source … --destination … to start"
+    if not proj.mapping_path.exists():
+        return f"ferry map -p {project}"
+    return f"ferry run --dry-run -p {project} (the plan and its API cost)"
 
 
 def register(app: typer.Typer) -> None:
@@ -79,25 +118,26 @@ def register(app: typer.Typer) -> None:
             data = estimate(counts, source=s_lim, destination=d_lim, source_keys=source_keys,
                             dest_keys=dest_keys, doc=_doc(proj, s_kind, d_kind),
                             sample_size=sample, cpu_share=share)
-        for s in data["steps"]:
-            console.print(f"  {s['step']:<10} {human_duration(s['seconds']):>10}"
-                          f"  {s['calls']:>7,} calls {s['tokens']:>9,} tokens"
-                          f"  {s.get('bound', ''):<4}"
-                          + (" (if needed)" if s.get("if_needed") else ""))
+        console.print(step_table(data))
         console.print(f"bound: rate = the API's pace, cpu = Ferry's CPU at {share:.0%} of a"
                       " core (--cpu-share)")
         latency = data["inputs"].get("dest_latency_s")
         if latency:  # timed now (`Destination.ping`): the network and the server per call
             console.print(f"latency = the destination's round trip, {latency * 1000:.0f} ms a"
                           " call as timed now")
-        console.print(f"migration ≈ {human_duration(data['migration_seconds'])} (bound by"
-                      f" {data['binding_limit']}; {data['budget_days']} day(s) of budget)")
         budget = data.get("daily_budget")
+        unit = budget_unit(data)
+        console.print(f"migration ≈ {human_duration(data['migration_seconds'])} (bound by"
+                      f" {data['binding_limit']}"
+                      + (f"; {data['budget_days']} day(s) of API budget)" if budget else ")"))
         rehearsal = sum(s["tokens"] for s in data["steps"])
         if budget and rehearsal:
             console.print(f"a rehearsal (every step, then rollback) spends {rehearsal:,} of"
-                          f" {budget:,} tokens/day"
+                          f" {budget:,} {unit}/day"
                           + (" — [red]more than a day's budget[/]" if rehearsal > budget else ""))
+        elif not budget:
+            console.print(f"{data['inputs'].get('destination', 'the destination')} has no"
+                          " daily API budget: only its pace bounds the run")
         console.print(f"delta pass ≈ {human_duration(data['delta_pass_seconds'])}"
                       f" ({data['delta_pass_calls']:,} calls; deletions by"
                       f" {data['delta_deletions']})")
@@ -105,5 +145,5 @@ def register(app: typer.Typer) -> None:
         for p in write_estimate(out, data, project=proj.settings.project if proj else "-"):
             console.print(f"  report: {p}")
         verdict(None, f"estimate: about {human_duration(data['migration_seconds'])} for the"
-                f" migration, {data['budget_days']} day(s) of API budget",
-                "ferry init … (or ferry check -p DIR) to start")
+                " migration" + (f", {data['budget_days']} day(s) of API budget" if budget
+                                 else ""), next_after(proj, project))

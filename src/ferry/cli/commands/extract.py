@@ -8,13 +8,28 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import ProjectOpt, print_paths, project_at, runs_of, verdict
+from ferry.cli.common import EPOCH, ProjectOpt, print_paths, project_at, runs_of, verdict
 from ferry.cli.console import console, progress
 from ferry.engine.extract import ExtractStats
 from ferry.engine.pipeline import run_extract
+from ferry.errors import ConfigError
 from ferry.reports.pages import write_extract
 
 SHOWN = 20  # problem lines printed; the report lists them all
+
+
+
+def _since(text: str) -> dt.datetime | None:
+    """``--since``: an ISO date or time; without an offset it is UTC (the staged times are
+    aware, and comparing a naive one with them failed with a TypeError)."""
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--since {text!r} is not an ISO date or time"
+                          " (YYYY-MM-DD, or YYYY-MM-DDTHH:MM with an offset such as +10:00)") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +40,7 @@ def register(app: typer.Typer) -> None:
                 ) -> None:
         """Extract; killed at any point, running it again resumes from the last page."""
         proj = project_at(project)
-        since_dt = dt.datetime.fromisoformat(since) if since else None
+        since_dt = _since(since)
         with progress() as prog:
             tasks: dict[str, Any] = {}
 
@@ -57,6 +72,13 @@ def register(app: typer.Typer) -> None:
                                                 for s in problems],
                                    "staged": proj.store.counts()},
                                    project=proj.settings.project, runs=runs_of(proj)))
+        if not stats.pages and (staged := proj.store.counts()) and since_dt is None:
+            # a finished extract resumes at its end: say so, rather than "0 records staged"
+            verdict(None, f"extract: every object was already read to the end"
+                    f" ({sum(staged.values()):,} records staged before); nothing new",
+                    f"ferry audit -p {project}; changes at the source: ferry delta -p {project};"
+                    f" to read everything again: ferry extract --since {EPOCH} -p {project}")
+            return
         verdict(True if not problems and not stats.verdicts else None,
                 f"extract: {sum(stats.staged.values()):,} records staged"
                 + (f", {len(problems):,} problem(s) listed in the report" if problems else ""),

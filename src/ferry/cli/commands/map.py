@@ -9,17 +9,19 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import ProjectOpt, project_at, verdict
+from ferry.cli.common import EPOCH, ProjectOpt, project_at, verdict
 from ferry.cli.console import console, err_console
-from ferry.errors import ConfigError
+from ferry.errors import ConfigError, MappingError
+from ferry.phi.scrub import scrub
 
 
-def _columns(proj: Any) -> None:
+def _columns(proj: Any) -> bool:
+    """Place the export's columns; True when records already staged need extracting again."""
     from ferry.engine.mapflow import place_columns
 
     placed = place_columns(proj)
     if not placed.every:
-        return
+        return False
     console.print("columns of the export, per file (every decision in ferry.yaml "
                   "source.columns; edit there to change):")
     files: dict[tuple[str, str], dict[str, int]] = {}
@@ -42,9 +44,16 @@ def _columns(proj: Any) -> None:
         for p in placed.review:
             console.print(f"  review column: {p.object}: {p.column!r} (best guess {p.target}, "
                           f"{p.confidence:.2f}: {p.reason})")
-    if proj.store.counts():
-        err_console.print("[yellow]note:[/] records staged before this change keep the old "
-                          "columns: run `ferry extract` again")
+    # what extract staged without source.columns: the exact name matches, the rest in the
+    # custom bag; a guess, an exact match sent to review or a column left out differ from it
+    moved = len(guesses) + sum(p.status == "review" and p.reason.startswith("exact")
+                               or p.status == "not_migrated" for p in placed.every)
+    if moved and proj.store.counts():
+        err_console.print(f"[yellow]note:[/] {moved} column(s) are placed differently from "
+                          "the records already staged: stage them again with `ferry extract"
+                          f" --since {EPOCH}` before the confirm")
+        return True
+    return False
 
 
 def register(app: typer.Typer) -> None:
@@ -64,8 +73,9 @@ def register(app: typer.Typer) -> None:
         from ferry.engine import mapflow
 
         proj = project_at(project)
+        stale = False
         if not confirm and columns and (force or not proj.mapping_path.exists()):
-            _columns(proj)
+            stale = _columns(proj)
         path = proj.mapping_path
         if not proj.store.counts():
             err_console.print("[yellow]note:[/] nothing staged yet: the map is the recipe alone "
@@ -75,8 +85,14 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"[yellow]note:[/] destination schema unavailable ({why});"
                               " checking against the recipe's rules only")
         if confirm:  # the schema read once above serves either step (describe=False: no retry)
-            doc = mapflow.confirm(proj, by or getpass.getuser(), describe=False, schema=schema,
-                                  sample=sample)
+            try:
+                doc = mapflow.confirm(proj, by or getpass.getuser(), describe=False,
+                                      schema=schema, sample=sample)
+            except MappingError as exc:
+                err_console.print(f"[red]error:[/] {scrub(str(exc))}")
+                err_console.print(f"next: edit {path.name} as each line says, then"
+                                  f" ferry map --confirm -p {project}", highlight=False)
+                raise typer.Exit(2) from None
             assert doc.confirmed is not None
             console.print(f"[green]confirmed[/] {path.name} ({doc.confirmed.hash[:12]}) by "
                           f"{doc.confirmed.by}; prepare/sample/run will use it")
@@ -98,4 +114,5 @@ def register(app: typer.Typer) -> None:
             console.print(f"  … {len(review) - 10} more marked `status: review` in {path.name}")
         verdict(None, f"map proposed: read {path.name}"
                 + (f", settle the {len(review)} field(s) to review" if review else ""),
-                f"ferry map --confirm -p {project}")
+                (f"ferry extract --since {EPOCH} -p {project}, then " if stale else "")
+                + f"ferry map --confirm -p {project}")

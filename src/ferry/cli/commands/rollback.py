@@ -38,8 +38,13 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  {action:<18} {n:>6,} {obj}")
             if len(todo) > SHOWN:
                 console.print(f"  … and {len(todo) - SHOWN} more kinds of change")
-        if todo and not yes:
-            typer.confirm(f"Roll these back in {proj.settings.destination.kind}?", abort=True)
+        if todo and not yes and not typer.confirm(
+                f"Roll these back in {proj.settings.destination.kind}?"):
+            verdict(None, f"rollback cancelled: nothing was changed in"
+                    f" {proj.settings.destination.kind}",
+                    f"ferry rollback -p {project} when you mean it (--yes skips this"
+                    " question)")
+            return
         result = run_rollback(proj, run or None)
         console.print(f"deleted {result.deleted:,}, restored {result.restored:,}, re-created"
                       f" {result.recreated:,}, schema removed {result.schema_removed:,}")

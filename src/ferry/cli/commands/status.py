@@ -120,13 +120,18 @@ def _render(state: dict[str, Any]) -> None:
     if not state["store"]:
         console.print("  no staging store yet (nothing extracted)")
         return
-    objs = Table(title="Records per object and stage")
-    for col in ("object", "staged", "deleted", "loaded", "skipped"):
+    # the skip log keeps every sample's and run's entries, field-level ones too, so it can
+    # count more than were staged: the header and caption say so (reconcile counts records)
+    objs = Table(title="Records per object and stage", box=box.SIMPLE_HEAD)
+    for col in ("object", "staged", "deleted", "loaded", "skip log"):
         objs.add_column(col, justify="left" if col == "object" else "right")
     for o in state["objects"]:
         objs.add_row(o["object"], *(f"{o[k]:,}" for k in ("staged", "deleted", "loaded",
                                                            "skipped")))
     console.print(objs if state["objects"] else "  no records staged")
+    if state["objects"]:
+        console.print("skip log: entries of every sample and run, left-out fields included"
+                      " (ferry reconcile counts records)", style="dim")
     shown = state["runs"][-MAX_RUNS:]
     more = len(state["runs"]) - len(shown)
     runs = Table(title="Runs" + (f" (latest {len(shown)}; {more} earlier)" if more else ""),
@@ -159,7 +164,7 @@ def _render(state: dict[str, Any]) -> None:
     if state.get("verdicts"):
         console.print(steps)
     a = state["audit"]
-    console.print(f"Skipped records: {state['skips']:,}   Audit log: {a['entries']:,} entries,"
+    console.print(f"Skip log: {state['skips']:,} entries   Audit log: {a['entries']:,} entries,"
                   f" {a['open_intents']:,} writes of unknown outcome")
 
 
