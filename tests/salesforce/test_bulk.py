@@ -4,7 +4,6 @@ the planted silent truncation other issues' diff tests rely on."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -41,8 +40,24 @@ def _rows(n: int) -> list[dict[str, Any]]:
 def _requests(h: Any) -> list[str]:
     import httpx
 
-    log = httpx.get(h.base_url + "/_sandbox/requests", verify=h.creds["ca_bundle"]).json()
+    log = httpx.get(h.base_url + "/_sandbox/requests", verify=h.creds["ca_bundle"],
+                    timeout=60).json()
     return [f"{r['method']} {r['path']}" for r in log["requests"]]
+
+
+def _poll_states(dest: Any) -> list[str]:
+    """The states the connector's polls of its ingest jobs read, in order (filled as it runs)."""
+    seen: list[str] = []
+    request = dest.client.request
+
+    def spy(method: str, path: str, **kw: Any) -> Any:
+        response = request(method, path, **kw)
+        if method == "GET" and path.startswith("jobs/ingest/") and path.count("/") == 2:
+            seen.append(response.json()["state"])
+        return response
+
+    dest.client.request = spy
+    return seen
 
 
 def test_bulk_job_mixing_good_and_bad_rows(sf: Any) -> None:
@@ -172,13 +187,25 @@ def test_an_ingest_job_is_queued_then_processed_for_its_configured_time(sf: Any)
     h = sf(time_scale=10.0, bulk_queue_s=5.0, bulk_rows_per_s=100.0, bulk_lanes=4)
     dest = h.dest(bulk_threshold=50, poll_initial_s=0.2, poll_max_s=0.5, time_scale=10.0)
     dest.ensure(seed_items()[4:6])
+    seen = _poll_states(dest)
+    h.sb.clock.freeze()  # the org's time moves by the connector's back-off alone: a loaded
+    slept: list[float] = []  # machine's slow round trips neither add polls nor drop any
+
+    def sleep(real_s: float) -> None:
+        slept.append(real_s)
+        h.sb.clock.advance(real_s * 10.0)
+
+    dest.bulk.sleep = sleep
     rows = [{"Ferry_Source_Id__c": f"q{i}", "LastName": "L"} for i in range(60)]
-    t0 = time.monotonic()
     assert all(r.ok for r in dest.create("Contact", rows))
-    assert time.monotonic() - t0 >= 0.56
+    # emulated seconds since the job closed, at each poll: 0, 0.2, 0.52, 1.02, 1.52 ...
+    at = [10.0 * sum(slept[:i]) for i in range(len(slept) + 1)]
+    assert seen == ["UploadComplete" if t < 5.0 else "InProgress" if t < 5.6 else
+                    "JobComplete" for t in at]
+    assert seen.count("UploadComplete") >= 5 and "InProgress" in seen  # not done at once
     polls = [r for r in _requests(h) if r.startswith("GET ") and "/jobs/ingest/750" in r
              and r.count("/") == 6]
-    assert len(polls) >= 5  # 0.02, 0.032, 0.051 s ... until 0.56 s have passed
+    assert len(polls) == len(seen)
     job = h.raw().get(polls[0].split(" ", 1)[1].split("/v62.0/", 1)[1]).json()
     assert job["state"] == "JobComplete" and job["apiActiveProcessingTime"] == 600
 
@@ -187,7 +214,8 @@ def test_the_estimate_prices_a_bulk_jobs_wait_as_the_connector_polls(sf: Any) ->
     """``ferry estimate``'s wait for a Bulk job (the org's queue and processing time, rounded
     up to the client's poll schedule) against the connector's wall time for that job on the
     sandbox: 1.0 real s of processing at time-scale 4, seen done by the poll after 1.31 s of
-    waits (0.05 x 1.6^k), or the one before if the round trips add up past the job's end."""
+    waits (0.05 x 1.6^k). The org's clock moves by those waits alone (frozen otherwise): the
+    round trips' own time, which a loaded machine stretches, is not what the estimate prices."""
     from ferry.engine.estimate import DESTINATIONS, _bulk, job_wait
 
     h = sf(time_scale=4.0, bulk_queue_s=3.94, bulk_rows_per_s=1000.0, bulk_lanes=4)
@@ -197,7 +225,15 @@ def test_the_estimate_prices_a_bulk_jobs_wait_as_the_connector_polls(sf: Any) ->
     expected = job_wait(lim, "create", 60, 4.0)
     assert expected == pytest.approx(1.31, abs=0.01)
     rows = [{"Ferry_Source_Id__c": f"w{i}", "LastName": "L"} for i in range(60)]
-    t0 = time.monotonic()
+    seen = _poll_states(dest)
+    h.sb.clock.freeze()
+    slept: list[float] = []
+
+    def sleep(real_s: float) -> None:
+        slept.append(real_s)
+        h.sb.clock.advance(real_s * 4.0)
+
+    dest.bulk.sleep = sleep
     assert all(r.ok for r in dest.create("Contact", rows))
-    took = time.monotonic() - t0
-    assert 0.75 * expected <= took <= expected + 1.0
+    assert seen[-1] == "JobComplete" and "JobComplete" not in seen[:-1]
+    assert sum(slept) == pytest.approx(expected, abs=0.01)

@@ -212,11 +212,13 @@ def test_remove_created_schema(sf: Any) -> None:
 
 
 def test_expired_session_is_renewed_transparently(sf: Any) -> None:
-    h = sf(session_ttl_s=50, time_scale=100.0)  # sessions live half a real second
+    # an hour's session, timed out by moving the sandbox's clock past it (not by a wall-clock
+    # wait: on a loaded machine a session of half a real second lapsed again mid-renewal)
+    h = sf(session_ttl_s=3600)
     dest = h.dest()
     first = dest.create("Account", [{"Name": "Before"}])[0]
     token = dest.client.token.access_token
-    time.sleep(0.7)
+    h.sb.clock.advance(3601)
     again = dest.create("Account", [{"Name": "After"}])[0]
     assert first.ok and again.ok and dest.client.token.access_token != token
 
@@ -224,13 +226,13 @@ def test_expired_session_is_renewed_transparently(sf: Any) -> None:
 def test_query_reads_on_keepalive_sockets_renew_the_session_and_retry(sf: Any) -> None:
     """SOQL reads go through the keep-alive client (reconcile's hot path): an expired
     session is renewed there too, and transient 503s are retried."""
-    h = sf(session_ttl_s=50, time_scale=100.0, faults="503=0.3")
+    h = sf(session_ttl_s=3600, faults="503=0.3")
     dest = h.dest()
     dest.client._sleep = lambda s: time.sleep(min(s, 0.01))  # the client's injectable sleep
     made = [r.dest_id for r in dest.create("Account", [{"Name": f"A{i}"} for i in range(5)])]
     assert dest.client._lean is not None  # the sandbox speaks TLS with its own CA bundle
     token = dest.client.token.access_token
-    time.sleep(0.7)
+    h.sb.clock.advance(3601)  # the session times out
     got = dest.read("Account", made, ["Name"])
     assert [got[i]["Name"] for i in made] == [f"A{i}" for i in range(5)]
     assert dest.client.token.access_token != token
