@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 
 import httpx
 import pytest
@@ -18,13 +17,14 @@ from .conftest import read_all
 def expired_links(make_box):
     """A 12-patient practice's documents read, then four small ones whose listed links have
     all expired: (box, source, docs, those four). /files/{id} (a fresh link) is an assumed
-    endpoint: extended surface; 500 ms at time scale 1000, long enough for a refreshed link
-    to be used on a loaded box."""
-    box = make_box(patients=12, seed=5, file_ttl_s=500.0, surface="extended")
+    endpoint: extended surface. A link lives 1000 real s at time scale 1000; the listed ones
+    expire by the sandbox's clock moved past their lifetime (a 500 ms link and a 0.6 s wait
+    left a loaded box too little time to use the refreshed link before it expired too)."""
+    box = make_box(patients=12, seed=5, file_ttl_s=1e6, surface="extended")
     src = box.source()
     docs, _ = read_all(src, "document")
     small = [d for d in docs if (d.size or 0) < 2_000_000][:4]
-    time.sleep(0.6)  # every listed link has expired now
+    box.sandbox.api.clock.advance(1e6 + 1)  # every listed link has expired now
     return box, src, docs, small
 
 
@@ -84,10 +84,10 @@ def test_auth_headers_are_required(make_box):
     box = make_box(patients=3)
     url = f"{box.running.base_url}/api/patients"
     host = {"host": "demo.neptune.practicehub.io"}
-    assert httpx.get(url, headers=host).status_code == 401
-    no_app = httpx.get(url, headers={**host, "x-practicehub-key": box.creds["api_key"]})
+    assert httpx.get(url, headers=host, timeout=60).status_code == 401
+    no_app = httpx.get(url, headers={**host, "x-practicehub-key": box.creds["api_key"]}, timeout=60)
     assert no_app.status_code == 401 and "x-app-details" in no_app.json()["error"]
-    assert httpx.get(url).status_code == 404  # no account host
+    assert httpx.get(url, timeout=60).status_code == 404  # no account host
     with pytest.raises(FatalError, match="region"):
         read_all(box.source(base_url="https://demo.saturn.practicehub.io/api"), "patient")
 
