@@ -131,7 +131,7 @@ async def _until(client: Any, root: Path, pred: Callable[[dict[str, Any]], bool]
 
 
 def _dest_state(pair: Pair) -> Any:
-    return httpx.get(pair.dest_info["base_url"] + "/_sandbox/state").json()
+    return httpx.get(pair.dest_info["base_url"] + "/_sandbox/state", timeout=60).json()
 
 
 @pytest.mark.timeout(300)  # ~60 s alone, with other suites on two cores; a bound for a hang

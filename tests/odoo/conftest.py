@@ -30,12 +30,12 @@ class Odoo:
         return self.sandbox.credentials(self.url)
 
     def reset(self) -> None:
-        httpx.post(f"{self.url}/_sandbox/reset").raise_for_status()
+        httpx.post(f"{self.url}/_sandbox/reset", timeout=60).raise_for_status()
         self.faults("")
 
     def faults(self, spec: str, seed: int = 0) -> None:
-        httpx.post(f"{self.url}/_sandbox/faults", json={"spec": spec, "seed": seed}
-                   ).raise_for_status()
+        httpx.post(f"{self.url}/_sandbox/faults", json={"spec": spec, "seed": seed},
+                   timeout=60).raise_for_status()
 
     def state(self) -> dict[str, Any]:
         return httpx.get(f"{self.url}/_sandbox/state", timeout=30).json()

@@ -106,9 +106,10 @@ def test_odoolib_json2_on_19(odoo_factory: Any) -> None:
                                ).get_model("res.partner").search_count(domain=[])
     url = f"{odoo.url}/json/2/res.partner/search"
     headers = {"Authorization": f"bearer {c['api_key']}"}
-    assert httpx.post(url, headers=headers, json={"ids": [1], "domain": []}).status_code == 422
+    assert httpx.post(url, headers=headers, json={"ids": [1], "domain": []},
+                      timeout=60).status_code == 422
     assert httpx.post(f"{odoo.url}/json/2/nope/search", headers=headers,
-                      json={}).status_code == 404
+                      json={}, timeout=60).status_code == 404
     old = odoo_factory(18)
     assert httpx.post(f"{old.url}/json/2/res.partner/search", headers=headers,
-                      json={"domain": []}).status_code == 404  # no JSON-2 before 19
+                      json={"domain": []}, timeout=60).status_code == 404  # no JSON-2 before 19

@@ -250,11 +250,11 @@ def test_legacy_endpoint_string_codes_and_jsonrpc_errors(odoo_factory: Any) -> N
     body = {"jsonrpc": "2.0", "method": "call", "id": 9, "params": {
         "service": "object", "method": "execute_kw",
         "args": [c["db"], 2, c["password"], "crm.lead", "create", [{}]]}}
-    out = httpx.post(f"{odoo.url}/jsonrpc", json=body).json()
+    out = httpx.post(f"{odoo.url}/jsonrpc", json=body, timeout=60).json()
     assert out["id"] == 9 and out["error"]["message"] == "Odoo Server Error"
     assert out["error"]["data"]["name"] == "odoo.exceptions.ValidationError"
     body["params"]["args"] = [c["db"], 2, c["password"], "res.partner", "search_count", [[]]]
-    assert httpx.post(f"{odoo.url}/jsonrpc", json=body).json()["result"] >= 3
+    assert httpx.post(f"{odoo.url}/jsonrpc", json=body, timeout=60).json()["result"] >= 3
 
 
 def test_fault_mode(odoo_factory: Any) -> None:

@@ -48,10 +48,10 @@ class Handle:
         return d
 
     def raw(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, headers={"x-api-token": self.token})
+        return httpx.Client(base_url=self.base_url, headers={"x-api-token": self.token}, timeout=60)
 
     def state(self) -> dict[str, Any]:
-        return httpx.get(self.base_url + "/_sandbox/state").json()
+        return httpx.get(self.base_url + "/_sandbox/state", timeout=60).json()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -79,7 +79,7 @@ def test_envelopes_pagination_and_headers(pd) -> None:
 def httpx_client(base_url: str):  # type: ignore[no-untyped-def]
     import httpx
 
-    return httpx.Client(base_url=base_url)
+    return httpx.Client(base_url=base_url, timeout=60)
 
 
 def test_users_are_the_configured_list_plus_the_owner(pd) -> None:

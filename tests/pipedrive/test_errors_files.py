@@ -143,7 +143,7 @@ def test_faults_make_no_twin_field_deal_or_file(pd, tmp_path) -> None:
                 SchemaItem("custom_field", "deal", "ferry_treatment_id", "Ferry treatment ID",
                            Kind.TEXT, external_id=True)]
     provisioned = d.ensure([SRC, *items, *deal_ids])
-    state = httpx.get(h.base_url + "/_sandbox/state").json()
+    state = httpx.get(h.base_url + "/_sandbox/state", timeout=60).json()
     for obj in ("person", "deal"):
         names = collections.Counter(f.get("field_name") for f in state["fields"][obj]
                                     if f.get("is_custom_field"))

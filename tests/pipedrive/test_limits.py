@@ -143,4 +143,4 @@ def test_cost_and_budget_before_a_run(pd) -> None:
 def _requests(h) -> int:
     import httpx
 
-    return httpx.get(h.base_url + "/_sandbox/requests").json()["count"]
+    return httpx.get(h.base_url + "/_sandbox/requests", timeout=60).json()["count"]

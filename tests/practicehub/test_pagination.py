@@ -28,17 +28,17 @@ def test_envelope_and_links(make_box):
     headers = {"host": "demo.neptune.practicehub.io", "x-practicehub-key": c["api_key"],
                "x-app-details": c["app_details"]}
     url = f"{box.running.base_url}/api/patients"
-    first = httpx.get(url, params={"page_size": 500}, headers=headers).json()
+    first = httpx.get(url, params={"page_size": 500}, headers=headers, timeout=60).json()
     assert set(first) == {"total_entries", "data", "links"}
     assert first["total_entries"] == 101 and len(first["data"]) == 100  # capped at 100
     assert first["links"]["previous"] is None
     assert first["links"]["next"].startswith("https://demo.neptune.practicehub.io/api/patients?")
     import time
     time.sleep(0.01)
-    last = httpx.get(url, params={"page": 2}, headers=headers).json()
+    last = httpx.get(url, params={"page": 2}, headers=headers, timeout=60).json()
     assert len(last["data"]) == 1 and "next" not in last["links"]  # only if relevant
     time.sleep(0.01)
-    beyond = httpx.get(url, params={"page": 9}, headers=headers).json()
+    beyond = httpx.get(url, params={"page": 9}, headers=headers, timeout=60).json()
     assert beyond["data"] == [] and beyond["total_entries"] == 101
 
 

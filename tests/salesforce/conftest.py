@@ -53,27 +53,27 @@ class Handle:
         r = httpx.post(self.base_url + "/services/oauth2/token", verify=self.creds["ca_bundle"],
                        data={"grant_type": "client_credentials",
                              "client_id": self.creds["client_id"],
-                             "client_secret": self.creds["client_secret"]})
+                             "client_secret": self.creds["client_secret"]}, timeout=60)
         r.raise_for_status()
         return str(r.json()["access_token"])
 
     def raw(self) -> httpx.Client:
         client = httpx.Client(base_url=self.base_url + "/services/data/v62.0/",
                             verify=self.creds["ca_bundle"],
-                            headers={"Authorization": f"Bearer {self.token()}"})
+                            headers={"Authorization": f"Bearer {self.token()}"}, timeout=60)
         self.opened.append(client)
         return client
 
     def state(self) -> dict[str, Any]:
-        return httpx.get(self.base_url + "/_sandbox/state", verify=self.creds["ca_bundle"]
-                         ).json()
+        return httpx.get(self.base_url + "/_sandbox/state", verify=self.creds["ca_bundle"],
+                         timeout=60).json()
 
     def records(self, obj: str) -> list[dict[str, Any]]:
         return list(self.state()["objects"].get(obj, []))
 
     def faults(self, spec: str, seed: int = 1) -> None:
         httpx.post(self.base_url + "/_sandbox/faults", verify=self.creds["ca_bundle"],
-                   json={"spec": spec, "seed": seed}).raise_for_status()
+                   json={"spec": spec, "seed": seed}, timeout=60).raise_for_status()
 
 
 @pytest.fixture

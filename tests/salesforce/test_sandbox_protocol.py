@@ -32,7 +32,7 @@ def _csv(raw: httpx.Client, path: str) -> list[dict[str, str]]:
 def test_sessions_versions_and_limit_header(sf: Any) -> None:
     h = sf()
     anon = httpx.get(h.base_url + "/services/data/v62.0/sobjects",
-                     verify=h.creds["ca_bundle"])
+                     verify=h.creds["ca_bundle"], timeout=60)
     assert anon.status_code == 401
     # the documented shape exactly: no ``fields`` key on 401 and 404 bodies
     assert anon.json() == [{"message": "Session expired or invalid",
@@ -45,10 +45,11 @@ def test_sessions_versions_and_limit_header(sf: Any) -> None:
     assert raw.get(h.base_url + "/services/data/v25.0/sobjects").status_code == 410
     ok = raw.get("sobjects/")  # trailing slash is the same resource
     assert ok.status_code == 200 and ok.headers["Sforce-Limit-Info"].startswith("api-usage=")
-    versions = httpx.get(h.base_url + "/services/data", verify=h.creds["ca_bundle"]).json()
+    versions = httpx.get(h.base_url + "/services/data", verify=h.creds["ca_bundle"],
+                         timeout=60).json()
     assert {"version": "62.0", "label": "v62.0", "url": "/services/data/v62.0"} in versions
     bad = httpx.post(h.base_url + "/services/oauth2/token", verify=h.creds["ca_bundle"],
-                     data={"grant_type": "password", "username": "u", "password": "p"})
+                     data={"grant_type": "password", "username": "u", "password": "p"}, timeout=60)
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_grant"
 
 

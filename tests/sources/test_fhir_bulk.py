@@ -33,7 +33,7 @@ def server():  # noqa: ANN201
 @pytest.fixture
 def env(server, monkeypatch):  # noqa: ANN001, ANN201
     monkeypatch.setenv("FHIR_TOKEN", server["credentials"]["token"])
-    httpx.post(server["base_url"] + "/_sandbox/reset")
+    httpx.post(server["base_url"] + "/_sandbox/reset", timeout=60)
     return server
 
 
@@ -58,7 +58,7 @@ def test_export_reads_every_object(h, env, tmp_path: Path) -> None:
             continue
         assert got == want, obj
         assert pages[-1].done and pages[-1].watermark
-    polls = httpx.get(env["base_url"] + "/_sandbox/requests").json()["requests"]
+    polls = httpx.get(env["base_url"] + "/_sandbox/requests", timeout=60).json()["requests"]
     statuses = [(r["path"].split("/")[1], r["status"]) for r in polls]
     assert ("$export", 202) in statuses and ("_jobs", 202) in statuses  # waited on X-Progress
     assert ("_jobs", 200) in statuses
@@ -110,16 +110,17 @@ def test_delta_since_picks_up_changes_and_deletions(h, env, tmp_path: Path) -> N
     _, _, pages = h.read_all(src, "patient")
     mark = dt.datetime.fromisoformat(pages[-1].watermark.replace("Z", "+00:00"))
     base = env["base_url"]
-    httpx.post(base + "/_sandbox/touch", json={"object": "patient", "id": "10003"})
-    httpx.post(base + "/_sandbox/delete", json={"object": "patient", "id": "10007"})
-    httpx.post(base + "/_sandbox/delete", json={"object": "appointment", "id": "160000"})
+    httpx.post(base + "/_sandbox/touch", json={"object": "patient", "id": "10003"}, timeout=60)
+    httpx.post(base + "/_sandbox/delete", json={"object": "patient", "id": "10007"}, timeout=60)
+    httpx.post(base + "/_sandbox/delete", json={"object": "appointment", "id": "160000"},
+               timeout=60)
     delta = server_source(env, tmp_path)
     recs, errs, pages = h.read_all(delta, "patient", since=mark)
     assert [r.source_id for r in recs] == ["10003"] and errs == []
     assert pages[0].deleted_ids == ["10007"]
     _, _, apages = h.read_all(delta, "appointment", since=mark)
     assert [i for p in apages for i in p.deleted_ids] == ["160000"]
-    kick = [r for r in httpx.get(base + "/_sandbox/requests").json()["requests"]
+    kick = [r for r in httpx.get(base + "/_sandbox/requests", timeout=60).json()["requests"]
             if r["path"] == "/$export"]
     assert len(kick) >= 1
 
@@ -200,11 +201,11 @@ def test_faults_are_retried_and_files_fetched(h, tmp_path: Path, monkeypatch) ->
         recs, errs, _ = h.read_all(src, "document")
         assert errs == [] and {r.source_id for r in recs} == {
             d.source_id for d in practice.iter("document")}
-        injected = httpx.get(info["base_url"] + "/_sandbox/faults").json()["injected"]
+        injected = httpx.get(info["base_url"] + "/_sandbox/faults", timeout=60).json()["injected"]
         assert sum(injected.values()) > 0
         small = min((r for r in recs), key=lambda r: r.size or 0)
         want = next(d for d in practice.iter("document") if d.source_id == small.source_id)
-        httpx.post(info["base_url"] + "/_sandbox/faults", json={"spec": ""})
+        httpx.post(info["base_url"] + "/_sandbox/faults", json={"spec": ""}, timeout=60)
         got = asyncio.run(src.fetch_file(small, tmp_path / "doc.bin"))
         assert (tmp_path / "doc.bin").read_bytes() == practice.file_bytes(want)
         assert got.size == want.size

@@ -110,7 +110,7 @@ def test_rest_mode_is_assumed_so_the_documented_surface_has_none() -> None:
     try:
         key = info["credentials"]["api_key"]
         r = httpx.get(info["credentials"]["base_url"] + "/patients",
-                      headers={"Authorization": f"Bearer {key}"})
+                      headers={"Authorization": f"Bearer {key}"}, timeout=60)
         assert r.status_code == 404  # Pulse publishes no API: only the CSV export is documented
     finally:
         running.stop()
@@ -139,7 +139,7 @@ def test_rest_mode_reads_pages_and_deltas(h, tmp_path: Path, monkeypatch) -> Non
         assert len(rest) == len(recs) - len(pages[0].records)
         mark = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
         httpx.post(info["base_url"] + "/_sandbox/touch", json={"object": "patient",
-                                                                "id": "10004"})
+                                                                "id": "10004"}, timeout=60)
         delta, _, _ = h.read_all(create(cfg, tmp_path), "patient", since=mark)
         assert [r.source_id for r in delta] == ["10004"]
         monkeypatch.setenv("PULSE_KEY", "wrong")

@@ -69,13 +69,16 @@ def test_ferry_ui_command_serves_on_loopback_with_a_token(ui_app) -> None:
         m = re.search(r"(http://127\.0\.0\.1:\d+)/login\?token=(\S+)", out)
         assert m, out
         base, token = m.groups()
-        for _ in range(100):
+        deadline = time.monotonic() + 60  # (a loaded machine starts the server late)
+        while True:
             try:
-                assert httpx.get(f"{base}/").status_code == 401
+                assert httpx.get(f"{base}/", timeout=60).status_code == 401
                 break
             except httpx.ConnectError:
+                if time.monotonic() > deadline:
+                    raise
                 time.sleep(0.1)
-        c = httpx.Client(base_url=base)
+        c = httpx.Client(base_url=base, timeout=60)
         assert c.get("/login", params={"token": token}).status_code == 303
         assert c.get("/").status_code == 200
     finally:

@@ -42,7 +42,7 @@ def test_every_page_and_form_refuses_without_the_token(ui_app) -> None:
     assert len([m for m, _ in routes if m == "GET"]) >= 12
     assert len([m for m, _ in routes if m == "POST"]) >= 11
     anon = ui_app.client(login=False)
-    forged = httpx.Client(base_url=ui_app.url, cookies={"ferry_session": "forged"})
+    forged = httpx.Client(base_url=ui_app.url, cookies={"ferry_session": "forged"}, timeout=60)
     for method, path in routes:
         if path == "/login":
             continue

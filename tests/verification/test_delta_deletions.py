@@ -31,7 +31,7 @@ def test_delete_dependants_leaves_no_orphans_and_reconcile_balances(migration: A
     pair = migration(patients=8, options={"dedup_by_email": False}, review="approve")
     load(pair.project)
     r = httpx.post(pair.source_info["base_url"] + "/_sandbox/mutate",
-                   json={"resources": {"patients": {"deletes": 3, "seed": 4}}})
+                   json={"resources": {"patients": {"deletes": 3, "seed": 4}}}, timeout=60)
     r.raise_for_status()
     gone = [str(i) for i in r.json()["patients"]["deleted"]]
     store = pair.project.store
@@ -60,7 +60,7 @@ def test_a_document_deleted_at_the_source_takes_its_file_with_it(migration: Any)
                   if m.dest_object == "file")
     file_id = store.dest_id("document", doc_id, "file")
     httpx.post(pair.source_info["base_url"] + "/_sandbox/mutate", json={"resources": {
-        "files": {"delete_ids": [doc_id]}}}).raise_for_status()
+        "files": {"delete_ids": [doc_id]}}}, timeout=60).raise_for_status()
     _, report, _ = delta(pair.project)
     assert int(file_id) not in {f["id"] for f in _live(_state(pair), "file")}
     line = next(c for c in report.changes["lines"] if c["ref"] == f"source:document:{doc_id}")

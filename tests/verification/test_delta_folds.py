@@ -40,13 +40,14 @@ def test_delta_refolds_parents_from_all_their_children(migration: Any) -> None:
     edited, gone = sorted(by_patient[many], key=lambda p: str(p["source_id"]))[:2]
     base = pair.source_info["base_url"] + "/_sandbox"
     httpx.post(base + "/set", json={"resource": "insurance_policies", "id": edited["source_id"],
-                                    "fields": {"carrier": "Edited Mutual"}}).raise_for_status()
+                                    "fields": {"carrier": "Edited Mutual"}},
+               timeout=60).raise_for_status()
     # a child that still exists but folds no value any more: its parent is emptied too
     httpx.post(base + "/set", json={"resource": "insurance_policies",
                                     "id": by_patient[blank][0]["source_id"],
-                                    "fields": {"carrier": ""}}).raise_for_status()
+                                    "fields": {"carrier": ""}}, timeout=60).raise_for_status()
     httpx.post(base + "/mutate", json={"resources": {"insurance_policies": {"delete_ids": [
-        gone["source_id"], by_patient[one][0]["source_id"]]}}}).raise_for_status()
+        gone["source_id"], by_patient[one][0]["source_id"]]}}}, timeout=60).raise_for_status()
     _, report, _ = delta(pair.project)
     expected = _expected(_policies(pair))
     assert "Edited Mutual" in (expected[many] or "") and one not in expected

@@ -18,7 +18,7 @@ def test_notes_held_in_a_delta_are_delivered_by_the_next_delta_after_approval(
     load(pair.project)
     r = httpx.post(pair.source_info["base_url"] + "/_sandbox/mutate",
                    json={"resources": {"clinical_notes": {"creates": 2, "updates": 3,
-                                                          "seed": 7}}})
+                                                          "seed": 7}}}, timeout=60)
     r.raise_for_status()
     changed = {f"source:clinical_note:{i}" for k in ("created", "updated")
                for i in r.json()["clinical_notes"][k]}

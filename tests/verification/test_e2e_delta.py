@@ -17,7 +17,7 @@ from ferry.engine.prepare import apply_keys
 
 
 def _source_patients(pair) -> dict[str, str | None]:
-    body = httpx.get(pair.source_info["base_url"] + "/_sandbox/records/patients").json()
+    body = httpx.get(pair.source_info["base_url"] + "/_sandbox/records/patients", timeout=60).json()
     return {str(r["source_id"]): r.get("occupation") for r in body["records"]}
 
 
@@ -35,7 +35,7 @@ def _dest_patients(pair) -> dict[str, list[str | None]]:
 
 def _mutate(pair, **spec: int) -> dict:
     r = httpx.post(pair.source_info["base_url"] + "/_sandbox/mutate",
-                   json={"resources": {"patients": spec}})
+                   json={"resources": {"patients": spec}}, timeout=60)
     r.raise_for_status()
     return r.json()["patients"]
 

@@ -61,8 +61,8 @@ def test_fold_maps_into_one_parent_send_one_update(migration: Any) -> None:
     base = pair.source_info["base_url"] + "/_sandbox"
     httpx.post(base + "/set", json={"resource": "insurance_policies", "id": policy["source_id"],
                                     "fields": {"carrier": "Edited Mutual",
-                                               "effective_date": "2031-02-03"}}
-               ).raise_for_status()
+                                               "effective_date": "2031-02-03"}},
+               timeout=60).raise_for_status()
     _, report, _ = delta(pair.project)
     after = _person_patches(pair) - patches
     assert after == Counter({person[pid]: 1}), after
