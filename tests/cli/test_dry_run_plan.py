@@ -1,22 +1,24 @@
 """`ferry run --dry-run` prints the plan the run then carries out: per object map the same
 create / update / same / attach / merged / excluded / held / skip counts, with the reasons, and
-its API cost against today's budget. Driven through the CLI, as a user would."""
+its API cost against today's budget. Driven through the CLI's commands, as a user would, in
+this process (as test_demo_rollback_lines does): seven ``python -m ferry`` processes paid
+Python's start and Ferry's imports seven times for verbs that exit 0 (the CLI's error exits are
+tested as processes in test_init_check)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
+from typer.testing import CliRunner, Result
+
+from ferry.cli.app import app
 from ferry.cli.common import outcome
 
 
-def ferry(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ferry", *args], capture_output=True,
-                          text=True, env={**os.environ, "COLUMNS": "80"}, timeout=600)
+def ferry(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "80"})
 
 
 def test_dry_run_plan_equals_the_runs_buckets(tmp_path: Path) -> None:
@@ -31,18 +33,18 @@ def test_dry_run_plan_equals_the_runs_buckets(tmp_path: Path) -> None:
                                                  "destination:\n  max_file_bytes: 60000\n", 1))
         for verb in (["extract"], ["map"], ["map", "--confirm"], ["prepare"]):
             r = ferry(*verb, "-p", root)
-            assert r.returncode == 0, (verb, r.stdout[-2000:], r.stderr[-2000:])
+            assert r.exit_code == 0, (verb, r.stdout[-2000:], r.stderr[-2000:])
         dry = ferry("run", "--dry-run", "-p", root)
-        assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-2000:]
+        assert dry.exit_code == 0, dry.stdout[-3000:] + dry.stderr[-2000:]
         assert "plan (dry run)" in dry.stdout and "cost: about" in dry.stdout
         assert "tokens left today" in dry.stdout
         assert max(len(line) for line in dry.stdout.splitlines()) <= 80
         run = ferry("run", "-p", root)
-        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+        assert run.exit_code == 0, run.stdout[-3000:] + run.stderr[-2000:]
         # the records the run held for review: the queue shows two of them and counts the rest
         # (streamed: the CLI no longer lists the whole queue to show a few)
         review = ferry("review", "--show", "2", "-p", root)
-        assert review.returncode == 0, review.stdout[-2000:] + review.stderr[-2000:]
+        assert review.exit_code == 0, review.stdout[-2000:] + review.stderr[-2000:]
         more = re.search(r"… ([\d,]+) more pending", review.stdout)
         assert more and int(more[1].replace(",", "")) > 0, review.stdout[-2000:]
         (listed,) = (Path(root) / "reports" / "review").glob("*.json")
