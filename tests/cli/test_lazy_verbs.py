@@ -117,9 +117,9 @@ print(json.dumps({"at_start": at_start, "redacted": "@" not in text and "1980" n
 
 def test_the_reconcile_verb_does_not_import_what_it_never_calls() -> None:
     """``ferry reconcile`` rebuilds payloads only for the fields it sums: the transforms'
-    libraries (email_validator, dateutil), the extract and asyncio (the rate limiter's async
-    side) are imported where they are used, not at its start (each verb's process pays its
-    imports: ~0.05 CPU-s for these)."""
+    libraries (email_validator, dateutil, phonenumbers), the extract and asyncio (the rate
+    limiter's async side) are imported where they are used, not at its start (each verb's
+    process pays its imports: ~0.06 CPU-s for these)."""
     got = _probe("""
 import json, sys
 from ferry.cli.app import build_app
@@ -127,9 +127,11 @@ build_app(["reconcile"])
 # what run_reconcile and its set-up import on the way (mapping, destination, owners, lookup)
 import ferry.engine.pipeline, ferry.engine.prepare, ferry.engine.context, ferry.engine.owners
 import ferry.mapping.mapping_file, ferry.connectors.ratelimit
+import ferry.engine.audit_source  # the practice's phone region, when ferry.yaml names none
 from ferry.connectors.registry import destination_module
 destination_module("odoo")
 print(json.dumps({m: m in sys.modules for m in (
-    "email_validator", "dateutil", "asyncio", "ferry.engine.extract", "ferry.engine.load")}))
+    "email_validator", "dateutil", "phonenumbers", "asyncio", "ferry.engine.extract",
+    "ferry.engine.load")}))
 """)
     assert not any(got.values()), got

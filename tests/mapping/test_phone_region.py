@@ -111,3 +111,14 @@ def test_audit_detects_the_practice_country_and_reads_per_record(tmp_path) -> No
     bad = [f for f in data["findings"] if f["check"] == "invalid_phone"]
     assert len(bad) == 1 and bad[0]["count"] == 1 and bad[0]["refs"] == ["source:patient:p4"]
     assert bad[0]["field"] == "mobile"
+
+
+def test_the_regions_written_out_are_phonenumbers_own() -> None:
+    """``phones.REGIONS`` is phonenumbers' ``SUPPORTED_REGIONS`` written out (so reading a
+    country code does not import phonenumbers): a phonenumbers that knows other regions fails
+    here, and the list is written out again from it."""
+    import phonenumbers
+
+    from ferry.mapping.phones import REGIONS
+
+    assert frozenset(phonenumbers.SUPPORTED_REGIONS) == REGIONS
