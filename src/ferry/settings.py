@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
 
 from ferry.errors import ConfigError
 from ferry.model import yaml12
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 SECRET_KEY = re.compile(r"(?i)(password|secret|token|api_key|apikey|private_key)$")
 
@@ -84,6 +86,8 @@ class Settings(BaseModel):
 
 
 def _yaml() -> YAML:
+    from ruamel.yaml import YAML  # writing, and what the C reader is unsure of (model/yaml12.py)
+
     y = YAML()
     y.default_flow_style = False
     return y

@@ -118,8 +118,8 @@ print(json.dumps({"at_start": at_start, "redacted": "@" not in text and "1980" n
 def test_the_reconcile_verb_does_not_import_what_it_never_calls() -> None:
     """``ferry reconcile`` rebuilds payloads only for the fields it sums: the transforms'
     libraries (email_validator, dateutil, phonenumbers), the extract and asyncio (the rate
-    limiter's async side) are imported where they are used, not at its start (each verb's
-    process pays its imports: ~0.06 CPU-s for these)."""
+    limiter's async side), ruamel (the map's and ferry.yaml's writer) are imported where they
+    are used, not at its start (each verb's process pays its imports: ~0.07 CPU-s for these)."""
     got = _probe("""
 import json, sys
 from ferry.cli.app import build_app
@@ -131,7 +131,7 @@ import ferry.engine.audit_source  # the practice's phone region, when ferry.yaml
 from ferry.connectors.registry import destination_module
 destination_module("odoo")
 print(json.dumps({m: m in sys.modules for m in (
-    "email_validator", "dateutil", "phonenumbers", "asyncio", "ferry.engine.extract",
-    "ferry.engine.load")}))
+    "email_validator", "dateutil", "phonenumbers", "asyncio", "ruamel.yaml",
+    "ferry.engine.extract", "ferry.engine.load")}))
 """)
     assert not any(got.values()), got

@@ -74,3 +74,17 @@ def test_duplicate_key_in_mapping_file_still_refused(tmp_path: Path) -> None:
     path.write_text("version: 1\nversion: 1\n")
     with pytest.raises(Exception, match="(?i)duplicate"):
         mapping_file.load(path)
+
+
+def test_the_resolvers_written_out_are_ruamels_own() -> None:
+    """``yaml12.RESOLVERS_1_2`` is ruamel's YAML 1.2 implicit resolvers written out (so
+    reading does not import ruamel): a ruamel that resolves otherwise fails here."""
+    import re
+
+    from ruamel.yaml import resolver
+
+    theirs = [(tag, rx.pattern, rx.flags, first) for versions, tag, rx, first
+              in resolver.implicit_resolvers if (1, 2) in versions]
+    ours = [(tag, re.compile(p, flags).pattern, re.compile(p, flags).flags, first)
+            for tag, p, flags, first in yaml12.RESOLVERS_1_2]
+    assert ours == theirs

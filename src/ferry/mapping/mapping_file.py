@@ -17,15 +17,19 @@ import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ferry.errors import MappingError
 from ferry.mapping.model import FieldMap, MappingDoc, ObjectMap
 from ferry.model import yaml12
+
+# ruamel (the round-trip writer) is imported where the file is written or edited: reading
+# uses the C parser (``model/yaml12.py``), and importing ruamel cost each verb ~0.01 CPU-s
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
 
 FIELD_ORDER = ["source", "target", "status", "transform", "value_map", "value_map_default",
                "default", "required", "phi", "on_invalid", "confidence", "reason", "samples"]
@@ -34,6 +38,8 @@ OBJECT_ORDER = ["name", "source", "target", "mode", "note", "when", "parent", "i
 
 
 def _yaml() -> YAML:
+    from ruamel.yaml import YAML
+
     y = YAML()  # round-trip
     y.width = 110
     y.indent(mapping=2, sequence=4, offset=2)
@@ -42,6 +48,8 @@ def _yaml() -> YAML:
 
 
 def _flow(value: Any) -> Any:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     if isinstance(value, dict):
         m = CommentedMap(value)
         m.fa.set_flow_style()
@@ -54,6 +62,8 @@ def _flow(value: Any) -> Any:
 
 
 def _field_node(fm: FieldMap) -> CommentedMap:
+    from ruamel.yaml.comments import CommentedMap
+
     data = fm.model_dump(mode="json", exclude_defaults=True)
     node = CommentedMap()
     node["source"] = _flow(fm.source) if isinstance(fm.source, list) else fm.source
@@ -75,6 +85,8 @@ def _field_node(fm: FieldMap) -> CommentedMap:
 
 
 def _object_node(om: ObjectMap) -> CommentedMap:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     data = om.model_dump(mode="json", exclude_defaults=True, by_alias=True)
     node = CommentedMap()
     for k in OBJECT_ORDER:
@@ -89,6 +101,8 @@ def _object_node(om: ObjectMap) -> CommentedMap:
 
 
 def to_tree(doc: MappingDoc, header: str | None = None) -> CommentedMap:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     root = CommentedMap()
     root["version"] = doc.version
     root["source"] = doc.source

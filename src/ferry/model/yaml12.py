@@ -6,14 +6,18 @@ scalars by YAML 1.1 (``yes`` a boolean, ``0123`` octal, ``1:30`` sexagesimal), r
 this loader takes ruamel's own 1.2 resolvers, so both give the same values. Anything it would
 read differently (a duplicate key, which ruamel refuses) or cannot read raises ``Unsure``: the
 caller then uses ruamel, whose errors name line and column.
+
+The 1.2 resolvers are ruamel's, written out (``RESOLVERS_1_2``): importing ruamel cost every
+verb ~0.01 CPU-s at start though reading never uses it. tests/mapping/test_yaml12.py fails when
+ruamel's own differ from them.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
-from ruamel.yaml import resolver as _ruamel_resolver
 
 
 class Unsure(Exception):
@@ -28,10 +32,36 @@ class _Loader(_BASE):  # type: ignore[misc, valid-type]
     pass
 
 
+#: ruamel's implicit resolvers for YAML 1.2 (``ruamel.yaml.resolver.implicit_resolvers``, those
+#: listing (1, 2)), in its order: tag, pattern, its ``re`` flags, the first characters
+RESOLVERS_1_2: list[tuple[str, str, int, list[str]]] = [
+    ("tag:yaml.org,2002:bool", "^(?:true|True|TRUE|false|False|FALSE)$", re.X, list("tTfF")),
+    ("tag:yaml.org,2002:float", """^(?:
+         [-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\\.(?:inf|Inf|INF)
+        |\\.(?:nan|NaN|NAN))$""", re.X, list("-+0123456789.")),
+    ("tag:yaml.org,2002:int", """^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""", re.X, list("-+0123456789")),
+    ("tag:yaml.org,2002:merge", "^(?:<<)$", 0, ["<"]),
+    ("tag:yaml.org,2002:null", """^(?: ~
+        |null|Null|NULL
+        | )$""", re.X, ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:timestamp", """^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+        (?:[Tt]|[ \\t]+)[0-9][0-9]?
+        :[0-9][0-9] :[0-9][0-9] (?:\\.[0-9]*)?
+        (?:[ \\t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", re.X, list("0123456789")),
+    ("tag:yaml.org,2002:value", "^(?:=)$", 0, ["="]),
+    ("tag:yaml.org,2002:yaml", "^(?:!|&|\\*)$", 0, ["!", "&", "*"]),
+]
+
 _Loader.yaml_implicit_resolvers = {}
-for _versions, _tag, _regexp, _first in _ruamel_resolver.implicit_resolvers:
-    if (1, 2) in _versions:
-        _Loader.add_implicit_resolver(_tag, _regexp, _first)
+for _tag, _pattern, _flags, _first in RESOLVERS_1_2:
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern, _flags), _first)
 
 
 def _int(loader: Any, node: Any) -> int:
