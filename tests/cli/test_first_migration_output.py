@@ -197,6 +197,7 @@ def test_estimate_without_a_daily_budget_shows_no_budget_columns(tmp_path: Path)
     assert "day(s) of API budget" not in out
     assert out.endswith("next: ferry init DIR --source … --destination … to start")
     assert max(map(len, r.stdout.splitlines())) <= 80
+    assert (tmp_path / "reports" / "estimate" / "estimate.json").exists()  # -p's, not the cwd's
 
 
 def test_a_cancelled_rollback_says_nothing_changed(monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,6 @@
 """The HTML reports open with a verdict and a picture, then the detail: a small PracticeHub →
-Pipedrive migration driven through the CLI (in process), its check, extract, prepare, run and
-reconcile pages opened in headless Chromium. Screenshots go to test-artifacts/ui/ (and to docs/
+Pipedrive migration driven through the CLI (in process), its check, extract, audit, prepare,
+run, review, reconcile, estimate and rollback pages opened in headless Chromium. Screenshots go to test-artifacts/ui/ (and to docs/
 when FERRY_DOCS_SCREENSHOTS=1, which is how docs/report-*.png were made).
 
 Uses Debian's /usr/bin/chromium through Playwright (never a downloaded browser).
@@ -39,8 +39,9 @@ def test_report_pages_open_with_a_verdict_and_a_picture(tmp_path: Path) -> None:
     with start_pair(tmp_path / "clinic", patients=10, seed=4, time_scale=2000.0,
                     env_prefix="FERRY_UI_R_") as pair:
         root = str(pair.project.root)
-        for verb in (["check"], ["extract"], ["map"], ["map", "--confirm"], ["prepare"],
-                     ["run"], ["reconcile"]):
+        for verb in (["check"], ["extract"], ["audit"], ["map"], ["map", "--confirm"],
+                     ["prepare"], ["run"], ["review", "--show", "0"], ["reconcile"],
+                     ["estimate", "--cpu-share", "0.5"], ["rollback", "--yes"]):
             res = runner.invoke(app, [*verb, "-p", root], env={"COLUMNS": "80"})
             # check: BAA not confirmed is a WARN (exit 0); reconcile may find discrepancies
             assert res.exit_code in (0, 1) and res.exception is None or \
@@ -51,7 +52,11 @@ def test_report_pages_open_with_a_verdict_and_a_picture(tmp_path: Path) -> None:
              "extract": reports / "extract" / "extract.html",
              "prepare": reports / "prepare" / "prepare.html",
              "run": next((reports / "run").glob("*-run-*.html")),
-             "reconcile": next((reports / "reconcile").glob("*.html"))}
+             "reconcile": next((reports / "reconcile").glob("*.html")),
+             "audit": reports / "audit" / "audit.html",
+             "review": reports / "review" / "review.html",
+             "estimate": reports / "estimate" / "estimate.html",
+             "rollback": reports / "rollback" / "rollback.html"}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -63,7 +68,8 @@ def test_report_pages_open_with_a_verdict_and_a_picture(tmp_path: Path) -> None:
                 assert verdict.count() == 1, verb
                 text = verdict.inner_text()
                 assert text.split()[0] in ("PASS", "FAIL", "DONE", "EXTRACTED", "PREPARED",
-                                           "BALANCED", "NOT"), (verb, text)
+                                           "BALANCED", "NOT", "AUDITED", "WAITING",
+                                           "ESTIMATE", "ROLLED"), (verb, text)
                 charts = page.locator(".charts svg")
                 assert charts.count() >= 1, verb
                 # the verdict and the picture come before the detail
@@ -80,6 +86,12 @@ def test_report_pages_open_with_a_verdict_and_a_picture(tmp_path: Path) -> None:
             assert "created" in bars and "<rect" in bars  # outcomes per object map
             assert page.locator(".charts svg", has_text="API cost per map").count() == 1
             assert page.locator(".charts svg", has_text="Timeline").count() == 1
+            # the pages added for the walk-throughs of #18: what a rollback did, the PHI queue
+            page.goto(pages["rollback"].as_uri())
+            assert page.locator(".verdict").inner_text().startswith("ROLLED BACK — verified")
+            assert "deleted" in page.locator(".charts svg").first.inner_html()
+            page.goto(pages["review"].as_uri())
+            assert page.locator(".charts svg", has_text="flagged for PHI").count() == 1
         finally:
             browser.close()
 

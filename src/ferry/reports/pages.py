@@ -148,3 +148,45 @@ def write_extract(out: Path, data: dict[str, Any], *, project: str,
                              "; no problems"))
     return write_report(out, "extract", data, project=project, charts=charts,
                         verdict=(ok, sentence), title="Extraction")
+
+
+def write_rollback(out: Path, data: dict[str, Any], *, project: str) -> tuple[Path, Path]:
+    """What the rollback did (deleted, restored, re-created, schema removed) and whether the
+    destination was verified to be as before; the problems first when it was not."""
+    done = [("deleted", data.get("deleted", 0)), ("restored", data.get("restored", 0)),
+            ("re-created", data.get("recreated", 0)),
+            ("schema removed", data.get("schema_removed", 0))]
+    charts = [bar_chart("What the rollback did", done,
+                        colors={"deleted": "#b3261e", "restored": "#3b6fd4",
+                                "re-created": "#7a4fc4", "schema removed": "#9aa5b8"})]
+    before, after = data.get("counts_before") or {}, data.get("counts_after") or {}
+    if any(before.values()) or any(after.values()):  # all zero: an empty account, no picture
+        from ferry.reports.charts import grouped_bars
+
+        charts.append(grouped_bars("Destination records before the run(s) and now",
+                                   [(o, [n or 0, after.get(o) or 0]) for o, n in before.items()],
+                                   ["before", "now"]))
+    problems = data.get("problems") or []
+    ok = bool(data.get("verified"))
+    sentence = ("ROLLED BACK — verified: the destination is as it was before the run(s)" if ok
+                else f"NOT VERIFIED — {len(problems)} problem(s): "
+                + "; ".join(str(p) for p in problems[:3]) + (" …" if len(problems) > 3 else ""))
+    summary = {label: f"{n:,}" for label, n in done}
+    return write_report(out, "rollback", data, project=project, title="Rollback",
+                        charts=charts, verdict=(ok, sentence), summary=summary)
+
+
+def write_review(out: Path, data: dict[str, Any], *, project: str) -> tuple[Path, Path]:
+    """The PHI review queue: flagged records per object and decisions so far. References and
+    PHI types only, never the flagged text (the page is for non-clinical staff too)."""
+    flagged, queue = data.get("flagged") or {}, data.get("queue") or {}
+    charts = [bar_chart("Records flagged for PHI, per object", sorted(flagged.items())),
+              bar_chart("Review queue", sorted(queue.items()),
+                        colors={"pending": "#e08a2e", "approve": "#2e9e5b",
+                                "redact": "#3b6fd4", "exclude": "#9aa5b8"})]
+    waiting = queue.get("pending", 0)
+    sentence = (f"WAITING — {waiting:,} record(s) wait for a PHI decision (ferry review"
+                " --approve/--redact/--exclude or --rule); until then they are held" if waiting
+                else "DONE — nothing waits for a PHI decision")
+    return write_report(out, "review", data, project=project, title="PHI review queue",
+                        charts=charts, verdict=(not waiting, sentence))

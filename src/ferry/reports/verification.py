@@ -35,8 +35,12 @@ def write_audit(out: Path, data: dict[str, Any], *, project: str) -> tuple[Path,
     summary = {"objects": t["objects"], "records": t["records"], "findings": t["findings"],
                "estimated migration": human_duration(data["estimate"]["migration_seconds"])
                if data.get("estimate") else "n/a"}
+    sentence = (f"AUDITED — {t['records']:,} records in {t['objects']} objects;"
+                f" {t['findings']:,} data-quality finding(s) below (none stops the migration:"
+                " each says what happens to the value)" if t["findings"] else
+                f"AUDITED — {t['records']:,} records in {t['objects']} objects; no findings")
     return write_report(out, "audit", data, project=project, title="Source audit",
-                        charts=charts, summary=summary)
+                        charts=charts, summary=summary, verdict=(True, sentence))
 
 
 def write_sample(out: Path, data: dict[str, Any], *, project: str, name: str
@@ -108,5 +112,8 @@ def write_estimate(out: Path, data: dict[str, Any], *, project: str) -> tuple[Pa
     charts = [estimate_chart(data),
               bar_chart("Load calls per map", [(p["map"], p["calls"])
                                                for p in data["load_by_object"]])]
+    budget = f", {data['budget_days']} day(s) of API budget" if data.get("daily_budget") else ""
+    sentence = (f"ESTIMATE — about {human_duration(data['migration_seconds'])} for the"
+                f" migration (bound by {data['binding_limit']}){budget}")
     return write_report(out, "estimate", data, project=project, title="Migration estimate",
-                        charts=charts, summary=summary)
+                        charts=charts, summary=summary, verdict=(True, sentence))

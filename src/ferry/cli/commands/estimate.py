@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"delta pass ≈ {human_duration(data['delta_pass_seconds'])}"
                       f" ({data['delta_pass_calls']:,} calls; deletions by"
                       f" {data['delta_deletions']})")
-        out = proj.reports_dir("estimate") if proj else Path("reports") / "estimate"
+        out = proj.reports_dir("estimate") if proj else project / "reports" / "estimate"
         for p in write_estimate(out, data, project=proj.settings.project if proj else "-"):
             console.print(f"  report: {p}")
         verdict(None, f"estimate: about {human_duration(data['migration_seconds'])} for the"

@@ -17,7 +17,7 @@ from rich.text import Text
 from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console
 from ferry.phi import queue
-from ferry.reports.render import write_report
+from ferry.reports.pages import write_review
 
 
 def _highlight(text: str, spans: list[queue.Span]) -> Text:
@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
         console.print("decide with --approve/--redact/--exclude OBJECT:ID, or in bulk with"
                       " --rule, e.g. --rule approve:object=message")
         # The report lists references and PHI types only: it is safe for non-clinical staff.
-        print_paths(*write_report(proj.reports_dir("review"), "review",
+        print_paths(*write_review(proj.reports_dir("review"),
                                   {"queue": counts, "flagged": flagged,
                                    "items": [it.as_dict() for it in islice(queue.items(store), 5000)]},
                                   project=proj.settings.project))

@@ -10,7 +10,7 @@ from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console
 from ferry.engine.pipeline import run_rollback
 from ferry.engine.rollback import preview, target_runs
-from ferry.reports.render import write_report
+from ferry.reports.pages import write_rollback
 
 SHOWN = 12
 
@@ -58,10 +58,9 @@ def register(app: typer.Typer) -> None:
             console.print(f"  [red]not verified:[/] {line}")
         if len(wrong) > SHOWN:
             console.print(f"  … {len(wrong) - SHOWN} more in the report")
-        print_paths(*write_report(proj.reports_dir("rollback"), "rollback",
-                                  {**result.__dict__, "verified": result.verified,
-                                   "problems": wrong},
-                                  project=proj.settings.project))
+        print_paths(*write_rollback(proj.reports_dir("rollback"),
+                                    {**result.__dict__, "verified": result.verified,
+                                     "problems": wrong}, project=proj.settings.project))
         if not result.verified:
             verdict(False, f"rollback NOT verified: {len(wrong)} problem(s) above",
                     f"ferry rollback -p {project} again (it resumes; already-gone records"
