@@ -226,3 +226,25 @@ def test_a_cancelled_rollback_says_nothing_changed(monkeypatch) -> None:  # type
     out = " ".join(r.output.split())
     assert "rollback cancelled: nothing was changed in salesforce" in out
     assert "next: ferry rollback -p clinic when you mean it" in out
+
+
+def test_ctrl_c_in_any_verb_says_how_to_go_on_without_a_traceback() -> None:
+    """Ctrl-C in a verb other than run (which says where it stopped itself) printed Python's
+    whole traceback; now one line, the command to run again, exit 130."""
+    code = """
+import sys
+from ferry.cli import app as cli
+
+def interrupted():
+    raise KeyboardInterrupt
+
+cli.build_app = lambda names=None: interrupted
+sys.argv = ["ferry", "sample", "--size", "50", "-p", "my clinic"]
+cli.main()
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "COLUMNS": "80"}, timeout=120)
+    assert r.returncode == 130, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr and "KeyboardInterrupt" not in r.stderr
+    assert "interrupted: what was finished is kept" in " ".join(r.stderr.split())
+    assert r.stderr.splitlines()[-1] == "next: ferry sample --size 50 -p 'my clinic'"

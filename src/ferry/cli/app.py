@@ -14,6 +14,7 @@ import inspect
 import logging
 import os
 import re
+import shlex
 import sys
 
 import typer
@@ -104,6 +105,16 @@ def next_command(message: str, argv: list[str]) -> str | None:
     return cmd
 
 
+def _interrupted(argv: list[str]) -> None:
+    """Ctrl-C: one line and the command that resumes, never Python's traceback (a traceback
+    can quote a value, and values can be PHI); exit 130 as the help says."""
+    again = " ".join(["ferry", *(shlex.quote(a) for a in argv[1:])])
+    err_console.print("\n[yellow]interrupted[/]: what was finished is kept (staged pages,"
+                      " audited writes); run the same command again to go on")
+    err_console.print(f"next: {again}", markup=False, highlight=False)
+    sys.exit(130)
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("FERRY_LOG_LEVEL", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -111,7 +122,10 @@ def main() -> None:
     scrub.install()
     verb = _verb(sys.argv)
     # a command line with no known verb uses the full app, the one importers may have extended
-    app = build_app([verb]) if verb else (_app or build_app())
+    try:
+        app = build_app([verb]) if verb else (_app or build_app())
+    except KeyboardInterrupt:
+        _interrupted(sys.argv)
     runtime.started()  # the verb's modules are imported: the collector leaves them alone
     try:
         app()
@@ -127,7 +141,9 @@ def main() -> None:
         if cmd := next_command(str(exc), sys.argv):
             err_console.print(f"next: {cmd}", markup=False, highlight=False)
         sys.exit(2)
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:  # a verb that does not say where it stopped itself
+        _interrupted(sys.argv)
+    except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - no traceback: it could quote a PHI value
         logging.getLogger("ferry").error("unexpected failure: %s", scrub.safe_error(exc))
