@@ -28,10 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def main(verb: str, root: str) -> int:
     from ferry import runtime
+
+    runtime.importing()  # as the CLI's main does around the verb's imports
     from ferry.engine import pipeline as P
     from ferry.engine.project import Project
 
-    runtime.started()  # as the CLI's main does once the verb's modules are imported
+    runtime.started()
     project = Project.at(root)
     if verb in ("run", "review"):  # (the sandbox package it imports is no part of a verb's CPU)
         from setup_pair import approve_phi

@@ -72,3 +72,22 @@ print(frozen > 0, gc.get_freeze_count() == frozen)
 """], env={**os.environ, "PYTHONPATH": SRC}, capture_output=True, text=True, timeout=60,
                          check=True)
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_importing_pauses_the_collector_until_started() -> None:
+    """No collector passes during the verb's imports, and on again after them; a collector
+    the process had turned off itself stays off."""
+    out = subprocess.run([sys.executable, "-c", """
+import gc
+from ferry import runtime
+runtime.importing()
+during = gc.isenabled()
+runtime.started()
+after = gc.isenabled()
+gc.disable()
+runtime.importing()  # after started: does nothing
+runtime.started()
+print(during, after, gc.isenabled())
+"""], env={**os.environ, "PYTHONPATH": SRC}, capture_output=True, text=True, timeout=60,
+                         check=True)
+    assert out.stdout.split() == ["False", "True", "False"]

@@ -121,6 +121,7 @@ def main() -> None:
                         filename=os.environ.get("FERRY_LOG_FILE") or None)
     scrub.install()
     verb = _verb(sys.argv)
+    runtime.importing()  # no collector passes while the verb's modules are imported
     # a command line with no known verb uses the full app, the one importers may have extended
     try:
         app = build_app([verb]) if verb else (_app or build_app())
