@@ -8,7 +8,11 @@ backend needs only numpy. Install: ``pip install numpy`` and
 None and the proposer uses names and value profiles alone — deterministic either way.
 Set ``FERRY_EMBED=0`` to switch the backend off. ``FERRY_EMBED_CACHE`` (a folder) keeps each
 text's vector on disk for other processes of the same model (the test suite shares one per run:
-its workers and the CLI processes it starts embed the same headers and labels).
+its workers and the CLI processes it starts embed the same headers and labels). A process about
+to compute a text the folder lacks claims it there first (``<hash>.claim``, made exclusively);
+another process that needs the same text meanwhile computes its own texts, then waits for that
+vector instead of computing it twice (two workers proposing the same file's columns at once).
+A claim whose process is gone, or older than ``_CLAIM_STALE_S``, is taken over.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import importlib.util
 import json
 import os
 import struct
+import time
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
@@ -25,6 +30,9 @@ from typing import Any, Protocol
 
 #: sequences per pass (a few MB of activations)
 _BATCH = 256
+#: seconds after which another process's claim on a text is not waited for (a pass of 256
+#: texts takes a few CPU-seconds; a loaded machine stretches that, not to minutes)
+_CLAIM_STALE_S = 120.0
 
 
 class Embedder(Protocol):
@@ -160,15 +168,40 @@ class MiniLM:
         as alone, so a vector is bit for bit the one a lone pass gives, whatever its company
         (checked over the proposer's labels and the bench's headers, 664 texts)."""
         todo: dict[int, list[tuple[str, list[int]]]] = {}
-        for text in dict.fromkeys(texts):
-            if text in self._cache:
-                continue
-            e = self._load(text)
+        claimed: list[str] = []  # by this call: released once computed (or on an error)
+        elsewhere: list[str] = []  # being computed by another process
+        try:
+            for text in dict.fromkeys(texts):
+                if text in self._cache:
+                    continue
+                e = self._load(text)
+                if e is not None:
+                    self._cache[text] = e
+                    continue
+                if not self._claim(text):
+                    elsewhere.append(text)
+                    continue
+                claimed.append(text)
+                ids = self.tok.ids(text)
+                todo.setdefault(len(ids), []).append((text, ids))
+            self._compute(todo)
+        finally:
+            for text in claimed:
+                self._unclaim(text)
+        for text in elsewhere:
+            e = self._await(text)
             if e is not None:
                 self._cache[text] = e
                 continue
-            ids = self.tok.ids(text)
-            todo.setdefault(len(ids), []).append((text, ids))
+            mine = self._claim(text)  # its process gave up on it: computed here after all
+            try:
+                self._compute({0: [(text, self.tok.ids(text))]})
+            finally:
+                if mine:
+                    self._unclaim(text)
+
+    def _compute(self, todo: dict[int, list[tuple[str, list[int]]]]) -> None:
+        """Each group (texts of one token count) through the encoder, ``_BATCH`` at a time."""
         for group in todo.values():
             for i in range(0, len(group), _BATCH):
                 part = group[i:i + _BATCH]
@@ -192,6 +225,68 @@ class MiniLM:
             return np.load(path) if path is not None else None
         except (OSError, ValueError):  # not there yet (or half written by a killed process)
             return None
+
+    def _claim(self, text: str) -> bool:
+        """True if this process is to compute ``text`` (no disk cache, or the claim is ours);
+        False while another live process holds a fresh claim on it."""
+        path = self._path(text)
+        if path is None:
+            return True
+        claim = path.with_suffix(".claim")
+        for _ in range(2):
+            try:
+                fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                if not self._stale(claim):
+                    return False
+                claim.unlink(missing_ok=True)  # its process is gone: taken over
+                continue
+            except OSError:
+                return True  # a cache: compute it here
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return True
+        return True
+
+    @staticmethod
+    def _stale(claim: Path) -> bool:
+        try:
+            owner = claim.read_text()
+            age = time.time() - claim.stat().st_mtime
+        except OSError:
+            return False  # just removed: look again
+        if age > _CLAIM_STALE_S:
+            return True
+        if not owner.isdigit():
+            return False  # made, its pid not written yet
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            pass  # alive, someone else's
+        return False
+
+    def _unclaim(self, text: str) -> None:
+        path = self._path(text)
+        if path is not None:
+            path.with_suffix(".claim").unlink(missing_ok=True)
+
+    def _await(self, text: str) -> Any:
+        """The vector another process claimed, once it is on disk; None if that process let
+        the claim go without writing it, or its claim went stale."""
+        path = self._path(text)
+        assert path is not None
+        claim = path.with_suffix(".claim")
+        while True:
+            e = self._load(text)
+            if e is not None:
+                return e
+            if not claim.exists():
+                return self._load(text)  # written just before the claim went, or given up
+            if self._stale(claim):
+                return None
+            time.sleep(0.02)
 
     def _save(self, text: str, e: Any) -> None:
         """Written whole then renamed: a reader never sees part of a vector."""
