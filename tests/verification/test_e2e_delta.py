@@ -12,6 +12,7 @@ import httpx
 from typer.testing import CliRunner
 
 from ferry.cli.app import app
+from ferry.cli.commands import delta as delta_verb
 from ferry.engine.pipeline import confirmed_mapping, delta, load, open_destination
 from ferry.engine.prepare import apply_keys
 
@@ -40,19 +41,39 @@ def _mutate(pair, **spec: int) -> dict:
     return r.json()["patients"]
 
 
-def test_watch_converges_to_the_source_final_state(migration) -> None:
+class _Window(dt.datetime):
+    """The watch's clock (``dt.datetime`` in the delta verb's module): the real time until
+    ``close()``, then the window's end once a pass that started after ``close()`` has ended:
+    the second time the watch reads the clock (the first ends the pass that was running, if
+    one was). The window used to be a wall-clock guess, six quiet passes long, which a loaded
+    machine's slower passes with edits to write could outlast."""
+
+    end: dt.datetime
+    reads_since_close: int | None = None
+
+    @classmethod
+    def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:  # type: ignore[override]
+        if cls.reads_since_close is None:
+            return dt.datetime.now(tz)
+        cls.reads_since_close += 1
+        return cls.end if cls.reads_since_close >= 2 else dt.datetime.now(tz)
+
+    @classmethod
+    def close(cls) -> None:
+        cls.reads_since_close = 0
+
+
+def test_watch_converges_to_the_source_final_state(migration, monkeypatch) -> None:
     pair = migration(patients=14, options={"dedup_by_email": False})
     load(pair.project)
     assert set(_dest_patients(pair)) == set(_source_patients(pair))
     store = pair.project.store
-    started = time.monotonic()
-    delta(pair.project)  # a quiet pass: nothing changed, and it times one pass on this machine
-    one_pass = time.monotonic() - started
-    # Room for three passes: edits land after the 1st and the 2nd; the 3rd starts (before the
-    # window closes) after both, and the watch stops when it ends. A pass with edits to write
-    # takes several times a quiet one on a loaded machine: the window allows for that.
-    window = max(6 * one_pass + 2.0, 4.0)
-    until = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=window)).isoformat()
+    delta(pair.project)  # a quiet pass: nothing changed
+    # Edits land after the watch's 1st and 2nd passes; the window then closes, and the watch
+    # stops after a pass that started once both were made.
+    window = type("Window", (_Window,), {"end": dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)})
+    until = window.end.isoformat()
+    monkeypatch.setattr(delta_verb, "dt", type("dt", (), {"datetime": window, "UTC": dt.UTC}))
     outcome: dict[str, object] = {}
 
     def watch() -> None:
@@ -66,7 +87,7 @@ def test_watch_converges_to_the_source_final_state(migration) -> None:
         return sum(1 for r in store.runs("delta") if r.status == "done") - quiet
 
     def wait_for(n: int) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 240
         while passes_done() < n and time.monotonic() < deadline:
             time.sleep(0.05)
 
@@ -77,12 +98,13 @@ def test_watch_converges_to_the_source_final_state(migration) -> None:
     wait_for(2)
     second = _mutate(pair, creates=1, updates=2, deletes=2, seed=12)
     edited_at = dt.datetime.now(dt.UTC).isoformat()
-    thread.join(timeout=120)
+    window.close()
+    thread.join(timeout=240)
     result = outcome["result"]
     assert result.exit_code == 0, getattr(result, "output", result)
     assert first["created"] and first["updated"] and second["deleted"]
     after = [r for r in store.runs("delta") if r.started_at > edited_at]
-    assert after, "no delta pass ran after the last edit: widen the window"
+    assert after, "no delta pass ran after the last edit"
     src = _source_patients(pair)
     dst = _dest_patients(pair)
     assert all(len(v) == 1 for v in dst.values()), "a delta created a duplicate"
