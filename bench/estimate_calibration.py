@@ -22,7 +22,14 @@ schedstat``): the step's thread's CPU, its run-queue wait and so the share it wa
 other threads' CPU (the sandboxes answering, upload lanes, the page reader), the time the step's
 thread was blocked, and the estimate at the given share (as the calibrated test takes it).
 ``--calibrate`` fits ``Limits.cpu`` on the step's thread (with the CPU at its edges, before
-the first call and after the last) and ``Limits.answer`` on the others.
+the first call and after the last) and ``Limits.answer`` on the others (a step whose records
+are priced apart, ``Limits.per_record``, per call less its records).
+
+``--ref REV`` prices each step of the same run with revision REV's ``ferry/engine/estimate.py``
+too (its table and model: a before/after without a second run); ``--json FILE`` appends each
+run (rows, hogs, load average) as a JSON line, and ``--fit-from FILE`` fits from saved
+``--calibrate`` runs. Each step also records the step probe (``step_probe.py``) and a busy
+loop's CPU per slice just before it, which the model does not use (see there).
 """
 
 from __future__ import annotations
@@ -84,7 +91,8 @@ def settle_review(path: Path) -> None:
 def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             seed: int = 3, dest: str = "pipedrive", small: bool = False,
             latency_ms: float = 0.0, batch_size: int = 0,
-            doc_size_scale: float = 1.0) -> dict[str, Any]:
+            doc_size_scale: float = 1.0, ref: Any = None) -> dict[str, Any]:
+    from step_probe import probe_cpu
     from typer.testing import CliRunner
 
     from ferry.cli.app import app
@@ -126,6 +134,8 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
         root = str(pair.project.root)
         shares: dict[str, float] = {}
         floors: dict[str, float] = {}  # ``load_share``, the probe's floor until 7 December
+        probes: dict[str, float] = {}  # the step probe's CPU-s just before the step
+        speeds: dict[str, float] = {}
         trips: dict[str, Any] = {}
 
         ended = [0.0]
@@ -140,6 +150,9 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             # step, and its collection, 0.12 CPU-s, fell in a step at random)
             gc.collect()
             shares[name], floors[name] = machine_share(), load_share()  # `ferry estimate`'s
+            # what a unit of step-like work and of a busy loop cost now (recorded, not in
+            # the model: bench/step_probe.py says why)
+            probes[name], speeds[name] = probe_cpu(), loop_cpu()
             d = open_destination(pair.project)
             try:  # and the round trip of a destination without a per-second limit
                 if hasattr(d, "ping"):
@@ -161,6 +174,7 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
                             round(cpu * 1e9) - d.get(me, (0, 0))[0])
             other_wait = sum(v[1] for k, v in d.items() if k != me)
             ended[0] = time.monotonic()
+            after = probe_cpu()  # (and just after it)
             # where the time went: before the first call, between first and last, after
             ts = sorted(e["t"] for b in bases for e in log(b)[n0[b]:])
             slow = sum(e["status"] == 429 for b in bases for e in log(b)[n0[b]:])
@@ -188,6 +202,8 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
                               * main_ran / max(main_ran + main_wait, 1) if ts else
                               main_ran / 1e9,
                               "before": ts[0] - w0 if ts else secs,
+                              "probe": probes[name], "probe_after": after,
+                              "loop": speeds[name],
                               "span": ts[-1] - ts[0] if ts else 0.0}
             if os.environ.get("CAL_DEBUG"):
                 import traceback
@@ -224,6 +240,10 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             est = estimate_project(pair.project, sample_size=sample, cpu_share=shares[name],
                                    trip=trips.get(name), probe=False)
             s = {e["step"]: e for e in est["steps"]}[name]
+            # the reference revision's model (--ref), on the same run
+            r = {e["step"]: e for e in ref.estimate_project(
+                pair.project, sample_size=sample, cpu_share=shares[name],
+                trip=trips.get(name), probe=False)["steps"]}[name] if ref else {}
             # and at the share the step's thread was given while it ran (as the test does)
             g = {e["step"]: e for e in estimate_project(
                 pair.project, sample_size=sample, cpu_share=max(m["given"], 0.01),
@@ -238,6 +258,8 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
                 if s["calls"] and name != "extract" \
                 else 0.0
             rows.append({"step": name, "est_calls": s["calls"], "est_s": s["seconds"],
+                         "ref_s": r.get("seconds", 0.0),
+                         "ref_cpu": r.get("cpu_seconds", 0.0),
                          "est_answer": ans, "job_wait": s.get("job_wait_seconds", 0.0), "wake": getattr(trips.get(name), "wake_share",
                                                             0.0),
                          "records": s.get("records", 0), "bytes": s.get("bytes", 0),
@@ -274,15 +296,29 @@ def main() -> None:
                     " interleaved pairs of runs at doc-size-scale 1 and --doc-size-scale (the"
                     " same calls and records, fewer bytes), per step the median of the CPU"
                     " differences per byte")
+    ap.add_argument("--json", default="", help="append each run's rows to this file, one"
+                    " JSON line a run (with the hogs and the load average)")
+    ap.add_argument("--fit-from", default="", help="fit Limits.cpu and Limits.answer from the"
+                    " runs a --calibrate --json saved, without running anything")
+    ap.add_argument("--ref", default="", help="a git revision: its ferry/engine/estimate.py"
+                    " (its table and model) estimates each step of the same runs too")
     ap.add_argument("--dest", default="all", help="pipedrive, salesforce, odoo or all")
     ap.add_argument("--batch-size", type=int, default=0, help="options.batch_size (Salesforce"
                     " sends a write batch of bulk_threshold rows or more, 2,000 by default, as"
                     " a Bulk API 2.0 job; 0: the project's default)")
     a = ap.parse_args()
+    ref = load_ref(a.ref) if a.ref else None
     if a.calibrate:
         a.time_scale = a.source_scale = 2000.0
     hogs = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(a.hogs)]
     dests = ("pipedrive", "salesforce", "odoo") if a.dest == "all" else (a.dest,)
+    fitted: list[dict[str, Any]] = []  # --calibrate's runs
+    if a.fit_from:  # a fit of runs saved by --json (--calibrate ones)
+        import json
+
+        fit_runs([json.loads(line) for line in Path(a.fit_from).read_text().splitlines()
+                  if line.strip()])
+        return
     try:
         for d in dests:
             scale = a.time_scale or {"odoo": 10.0}.get(d, 1.0)
@@ -305,24 +341,54 @@ def main() -> None:
                 continue
             out = measure(a.patients, scale, source_scale, a.sample, dest=d, small=a.small,
                           latency_ms=a.latency_ms, batch_size=a.batch_size,
-                          doc_size_scale=a.doc_size_scale)
+                          doc_size_scale=a.doc_size_scale, ref=ref)
             report(out, a)
             if a.calibrate:
                 # the other end of the line: 3 patients on the cut-down map of the test (a
                 # few calls and records a step, so its fixed part shows)
                 small = measure(3, scale, source_scale, 6, dest=d, small=True)
                 report(small, a)
+                fitted += [out, small]
                 for _ in range(a.repeat - 1):  # each again: the median CPU per step
-                    for runs, n, sz, sm in ((out, a.patients, a.sample, a.small),
-                                            (small, 3, 6, True)):
+                    for n, sz, sm in ((a.patients, a.sample, a.small), (3, 6, True)):
                         again = measure(n, scale, source_scale, sz, dest=d, small=sm)
                         report(again, a)
-                        runs.setdefault("more", []).append(again)
-                fit(d, median(small), median(out))
+                        fitted.append(again)
+        if fitted:
+            fit_runs(fitted)
     finally:
         for h in hogs:
             h.kill()
             h.wait()
+
+
+def loop_cpu(slices: int = 400) -> float:
+    """CPU-seconds of this thread per slice of ``machine_share``'s busy loop (``sum(range(
+    2000))``), the median of four runs of ``slices``: how fast the core runs plain Python."""
+    out = []
+    for _ in range(4):
+        c0 = time.thread_time()
+        for _ in range(slices):
+            sum(range(2000))
+        out.append((time.thread_time() - c0) / slices)
+    return statistics.median(out)
+
+
+def load_ref(rev: str) -> Any:
+    """``ferry.engine.estimate`` as revision ``rev`` has it, as a module of its own."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    text = subprocess.run(["git", "-C", str(root), "show", f"{rev}:src/ferry/engine/estimate.py"],
+                          check=True, capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp(prefix="ferry-ref-")) / "estimate_ref.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("estimate_ref", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["estimate_ref"] = mod  # (its dataclasses look their module up)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def trip_share(trip: Any) -> float:
@@ -331,15 +397,36 @@ def trip_share(trip: Any) -> float:
     return min(1.0, trip.cpu_s / trip.wall_s) if trip is not None and trip.wall_s else 0.0
 
 
-def median(out: dict[str, Any]) -> dict[str, Any]:
-    """A run's rows with the CPU the median of its repeats (``more``): the mean of two kept
-    an outlier (one 3-patient load at 2.5x the other's CPU, a full collection of the heap)."""
-    runs = [out, *out.get("more", [])]
-    rows = [{**r, **{k: statistics.median(o["rows"][i][k] for o in runs)
-                     for k in ("cpu", "share", "main_cpu", "given", "edge_cpu",
-                               "other_cpu", "bytes")}}
-            for i, r in enumerate(out["rows"])]
-    return {**out, "rows": rows}
+def median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first run's rows with each figure the median of the runs' (repeats of one
+    configuration): the mean of two kept an outlier (one 3-patient load at 2.5x the other's
+    CPU, a full collection of the heap)."""
+    rows = []
+    for i, r in enumerate(runs[0]["rows"]):
+        at = [o["rows"][i] for o in runs]
+        rows.append({**r, **{k: statistics.median(x[k] for x in at)
+                             for k in ("cpu", "share", "main_cpu", "given", "edge_cpu",
+                                       "other_cpu", "bytes", "probe", "loop") if k in r}})
+    return {**runs[0], "rows": rows}
+
+
+def fit_runs(runs: list[dict[str, Any]]) -> None:
+    """Each destination's ``Limits.cpu`` and ``Limits.answer``: per destination, the median
+    of the recipe's runs and of the cut-down map's (``small``), the line through both (the
+    load average, the shares given and the step probes of the runs printed beside)."""
+    loads = [run["loadavg"][0] for run in runs if "loadavg" in run]
+    given = [r["given"] for run in runs for r in run["rows"]]
+    probes = [r["probe"] for run in runs for r in run["rows"] if "probe" in r]
+    print(f"# {len(runs)} runs, 1-min load {min(loads, default=0):.1f}-{max(loads, default=0):.1f},"
+          f" shares given {min(given):.2f}-{max(given):.2f} (median {statistics.median(given):.2f})"
+          + (f", step probe {1000 * min(probes):.1f}-{1000 * max(probes):.1f} ms (median"
+             f" {1000 * statistics.median(probes):.1f})" if probes else ""))
+    for dest in dict.fromkeys(run["dest"] for run in runs):
+        mine = [run for run in runs if run["dest"] == dest]
+        small = [run for run in mine if run["small"]]
+        big = [run for run in mine if not run["small"]]
+        if small and big:
+            fit(dest, median(small), median(big))
 
 
 def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
@@ -360,9 +447,16 @@ def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
         # less the files' bytes (``Limits.per_byte``, fitted apart by --bytes)
         lim = lims[0] if r["step"] == "extract" else lims[1]
         b_main, b_other = lim.per_byte.get(r["step"], (0.0, 0.0))
-        u1, u2 = s["calls"] + s["records"], r["calls"] + r["records"]
-        c1 = s["main_cpu"] / contention(s["given"]) - b_main * s["bytes"]
-        c2 = r["main_cpu"] / contention(r["given"]) - b_main * r["bytes"]
+        # a step whose records are priced apart (``Limits.per_record``, fitted at 20 and 600
+        # patients): its unit is a call, less its records' CPU; else a call or a record
+        rec = lim.per_record.get(r["step"])
+        if rec is None:
+            u1, u2 = s["calls"] + s["records"], r["calls"] + r["records"]
+            rec = (0.0, 0.0)
+        else:
+            u1, u2 = s["calls"], r["calls"]
+        c1 = s["main_cpu"] / contention(s["given"]) - b_main * s["bytes"] - rec[0] * s["records"]
+        c2 = r["main_cpu"] / contention(r["given"]) - b_main * r["bytes"] - rec[0] * r["records"]
         per = max(0.0, (c2 - c1) / (u2 - u1)) if u2 - u1 > 10 else c2 / u2
         fixed = max(0.0, c2 - per * u2)
         edges = min(fixed, (s["edge_cpu"] / contention(s["given"])
@@ -370,8 +464,8 @@ def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
         print(f'    "{r["step"]}": ({fixed:.3f}, {per:.5f}, {edges:.3f}),  # calls missed:'
               f' {s["calls"] - s["est_calls"]:+.0f}, {r["calls"] - r["est_calls"]:+.0f}'
               f' (targets {s["targets"]}, {r["targets"]})')
-        o1 = s["other_cpu"] / contention(s["share"]) - b_other * s["bytes"]
-        o2 = r["other_cpu"] / contention(r["share"]) - b_other * r["bytes"]
+        o1 = s["other_cpu"] / contention(s["share"]) - b_other * s["bytes"] - rec[1] * s["records"]
+        o2 = r["other_cpu"] / contention(r["share"]) - b_other * r["bytes"] - rec[1] * r["records"]
         o_per = max(0.0, (o2 - o1) / (u2 - u1)) if u2 - u1 > 10 else o2 / u2
         answer[r["step"]] = (max(0.0, o2 - o_per * u2), o_per)
     print("}")
@@ -411,6 +505,12 @@ def fit_bytes(dest: str, pairs: list[list[dict[str, Any]]]) -> None:
 
 
 def report(out: dict[str, Any], a: argparse.Namespace) -> None:
+    if a.json:
+        import json
+
+        with open(a.json, "a") as f:
+            f.write(json.dumps({**out, "hogs": a.hogs, "at": time.time(),
+                                "loadavg": os.getloadavg()}) + "\n")
     print(f"{out['dest']}: {out['patients']} patients{' (cut-down map)' if out['small'] else ''},"
           f" destination time-scale"
           f" {out['time_scale']:g}, source {out['source_scale']:g}, sample {a.sample},"
@@ -418,7 +518,7 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
     print(f"{'step':<10} {'calls':>6} {'est':>6} {'est s':>7} {'meas s':>7} {'err%':>5}"
           f" {'cpu s':>6} {'cpu/call ms':>11} {'bound':>6} {'share':>5} {'load':>5}"
           f" {'before':>6} {'span':>6} {'429':>4} {'est cpu':>7} {'cpu/s':>5} {'trip':>5}"
-          f" {'jobwait':>7}")
+          f" {'jobwait':>7} {'probe':>5} {'ref s':>6} {'ref%':>5} {'refcpu':>6}")
     for r in out["rows"]:
         err = 100 * (r["est_s"] - r["seconds"]) / max(r["seconds"], 0.001)
         print(f"{r['step']:<10} {r['calls']:>6.0f} {r['est_calls']:>6} {r['est_s']:>7.1f}"
@@ -426,7 +526,10 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
               f" {1000 * r['cpu'] / max(r['calls'], 1):>11.1f} {r['bound']:>6}"
               f" {r['share']:>5.2f} {r['load']:>5.1f} {r['before']:>6.1f} {r['span']:>6.1f}"
               f" {r['429']:>4} {r['est_cpu']:>7.2f} {r['cpu'] / max(r['seconds'], 1e-3):>5.2f}"
-              f" {r.get('trip_share', 0.0):>5.2f} {r.get('job_wait', 0.0):>7.1f}")
+              f" {r.get('trip_share', 0.0):>5.2f} {r.get('job_wait', 0.0):>7.1f}"
+              f" {1000 * r.get('probe', 0.0):>5.1f} {r.get('ref_s', 0.0):>6.1f}"
+              f" {100 * (r.get('ref_s', 0.0) - r['seconds']) / max(r['seconds'], 0.001):>+5.0f}"
+              f" {r.get('ref_cpu', 0.0):>6.2f}")
     print(f"{'step':<10} {'est@given':>9} {'meas s':>7} {'err%':>5} {'given':>5} {'paced':>6}"
           f" {'estcpu':>6} {'main cpu':>8} {'main wait':>9} {'other cpu':>9} {'other wait':>10}"
           f" {'blocked':>7} {'floor':>5} {'est ans':>7} {'ans eff':>7} {'wake':>5} {'MB':>6} {'recs':>6}")
