@@ -54,6 +54,19 @@ def test_downloads_and_uploads_are_priced_by_their_bytes() -> None:
     assert all(big[s]["calls"] == small[s]["calls"] for s in big)
 
 
+def test_pipedrives_and_odoos_uploads_are_priced_by_their_bytes() -> None:
+    # measured as Salesforce's were (the same practice at two document sizes): priced per
+    # call alone, an upload of 8 KB cost what one of 8 MB did
+    for dest in ("pipedrive", "odoo"):
+        small, big = _steps({"document": 100_000}, dest), _steps({"document": 1_000_000}, dest)
+        main, other = DESTINATIONS[dest].per_byte["load"]
+        grown = big["load"]["cpu_seconds"] - small["load"]["cpu_seconds"]
+        moved = big["load"]["bytes"] - small["load"]["bytes"]
+        assert moved == (668 - 20) * 900_000
+        assert abs(grown - moved * (main + other) * contention(0.3)) < 0.02, dest
+        assert all(big[s]["calls"] == small[s]["calls"] for s in big)
+
+
 def test_a_practice_without_sizes_is_priced_at_a_typical_file() -> None:
     assert _steps(None)["extract"]["bytes"] == 668 * BYTES_PER_DOCUMENT
 

@@ -176,11 +176,23 @@ DESTINATIONS: dict[str, Limits] = {
          "upload": 10, "create:activity": 5},
         # the client's window is 2 s × 1.1 + 30 ms real (destinations/pipedrive/client.py)
         per_key=False, burst=40, pace=1.1, jitter_s=0.03, reset_s=1.0,
-        cpu={"prepare": (0.063, 0.00108, 0.063), "sample": (0.078, 0.00132, 0.078),
-             "load": (0.108, 0.00014, 0.099), "reconcile": (0.060, 0.00019, 0.060),
+        cpu={"prepare": (0.063, 0.00108, 0.063), "sample": (0.078, 0.00131, 0.078),
+             "load": (0.108, 0.000134, 0.099), "reconcile": (0.060, 0.00019, 0.060),
              "rollback": (0.039, 0.00025, 0.039)},
-        answer={"prepare": (0.014, 0.00116), "sample": (0.019, 0.00082), "load": (0.013, 0.00079),
+        # (sample and load, cpu and answer: the fit's lines less the files' bytes at their
+        # ends, 0.18 and 1.39 MB for 20 and 62 units, 0.27 and 11.84 MB for 16 and 524;
+        # before: sample (0.078, 0.00132), (0.019, 0.00082), load (0.108, 0.00014), (0.013,
+        # 0.00079))
+        answer={"prepare": (0.014, 0.00116), "sample": (0.022, 0.00059), "load": (0.014, 0.00061),
                 "reconcile": (0.006, 0.00027), "rollback": (0.028, 0.00051)},
+        # an upload's bytes (multipart to /files: the file read and decrypted from the store
+        # on the step's thread, sent by the upload lanes, parsed by the server): the same
+        # 200-patient practice at --doc-size-scale 1 and 0.05 (145 and 7 MB uploaded, the same
+        # 3,069 calls), two interleaved pairs, 7 December 08:10-08:30 UTC, load 17-22 (niced
+        # beside other helpers' runs): 0.15 and 0.40 ns on the step's thread, 6.2 and 9.5 on
+        # the others (``contention`` taken off, as ``cpu``); the sample uploads the same way
+        # (its 1 MB too few to fit); reconcile and rollback no consistent price (-1.5 to 2.9)
+        per_byte={"sample": (0.28e-9, 7.8e-9), "load": (0.28e-9, 7.8e-9)},
         notes="Growth plan, 1 seat: 60,000 tokens/day per company (30,000 ×"
                              " multiplier × seats); burst 40 requests / 2 s per token"),
     # no per-second limit (only concurrent long calls and the daily allocation): Ferry sends
@@ -227,12 +239,21 @@ DESTINATIONS: dict[str, Limits] = {
                    # (per record/attach target: 5 and 2 of them, the recipe and a cut-down map)
                    overhead={"prepare": (1, 4), "sample": (8, 3), "load": (3, 4),
                              "reconcile": (3, 1), "rollback": (23, 5)},
-                   cpu={"prepare": (0.053, 0.00140, 0.053), "sample": (0.023, 0.00385, 0.023),
-                        "load": (0.090, 0.00065, 0.090), "reconcile": (0.050, 0.00031, 0.050),
+                   cpu={"prepare": (0.053, 0.00140, 0.053), "sample": (0.024, 0.00382, 0.023),
+                        "load": (0.091, 0.00060, 0.090), "reconcile": (0.050, 0.00031, 0.050),
                         "rollback": (0.020, 0.00054, 0.020)},
-                   answer={"prepare": (0.0, 0.00196), "sample": (0.013, 0.00118),
-                           "load": (0.009, 0.00080), "reconcile": (0.013, 0.00010),
-                           "rollback": (0.0, 0.00152)}, notes="no documented limit; Ferry paces 1"
+                   # (sample and load: the fit's lines less the files' bytes at their ends,
+                   # 0.18 and 1.39 MB for 24 and 55 units, 0.27 and 11.84 MB for 18 and 230;
+                   # before: sample (0.023, 0.00385), (0.013, 0.00118), load (0.090, 0.00065),
+                   # (0.009, 0.00080))
+                   answer={"prepare": (0.0, 0.00196), "sample": (0.018, 0.00095),
+                           "load": (0.013, 0.00047), "reconcile": (0.013, 0.00010),
+                           "rollback": (0.0, 0.00152)},
+                   # an upload's bytes (base64 in the JSON-RPC create of ir.attachment, built
+                   # and sent by the upload lanes, decoded by the server): the same pairs as
+                   # Pipedrive's, 08:30-08:36 UTC, load 11-22 (niced): 0.81 and 0.96 ns on the
+                   # step's thread, 6.7 and 5.3 on the others; the sample as the load
+                   per_byte={"sample": (0.89e-9, 6.0e-9), "load": (0.89e-9, 6.0e-9)}, notes="no documented limit; Ferry paces 1"
                    " call/s by default (destination.requests_per_second), batches of 100"),
 }
 #: how each object lands when no mapping says otherwise: op (create/update/upload/none), object
