@@ -50,8 +50,9 @@ def _columns(proj: Any) -> bool:
                                or p.status == "not_migrated" for p in placed.every)
     if moved and proj.store.counts():
         err_console.print(f"[yellow]note:[/] {moved} column(s) are placed differently from "
-                          "the records already staged: stage them again with `ferry extract"
-                          f" --since {EPOCH}` before the confirm")
+                          "the records already staged (and the map below was read from them):"
+                          f" stage them again with `ferry extract --since {EPOCH}`, then"
+                          " propose the map again with `ferry map --force`")
         return True
     return False
 
@@ -114,5 +115,5 @@ def register(app: typer.Typer) -> None:
             console.print(f"  … {len(review) - 10} more marked `status: review` in {path.name}")
         verdict(None, f"map proposed: read {path.name}"
                 + (f", settle the {len(review)} field(s) to review" if review else ""),
-                (f"ferry extract --since {EPOCH} -p {project}, then " if stale else "")
-                + f"ferry map --confirm -p {project}")
+                f"ferry extract --since {EPOCH} -p {project}, then ferry map --force -p"
+                f" {project}" if stale else f"ferry map --confirm -p {project}")
