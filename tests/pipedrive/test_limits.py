@@ -64,10 +64,12 @@ def test_burst_breach_is_retried_without_doubles(pd) -> None:
 
 def test_daily_budget_429_stops_cleanly_and_resumes_without_loss_or_doubles(pd) -> None:
     # a day of 86,400 emulated seconds lasts 5 s real; 65 tokens = 2 field calls + 10 creates.
-    # Everything up to the local refusal below must happen within the first day (the day starts
-    # when the sandbox does): ~0.4 s on an idle machine, but up to ~4 s on a loaded one, where a
-    # 1.5 s day rolled over mid-create (13 of 30 rows landed) or before the local refusal.
+    # The sandbox's day turns only when the test moves its clock a day on: a loaded machine's
+    # slow calls let the real-time day roll over mid-create (21 of 30 rows landed at load 18;
+    # 13 with a 1.5 s day). The connector's ledger keeps the real 5 s day it learns from the
+    # 429's Retry-After, so the local refusal below must still come within 5 s of that 429.
     h = pd(time_scale=86_400 / 5, daily_budget=65)
+    h.sb.clock.freeze()
     d = h.dest()  # believes the documented 60,000 tokens: learns from the 429
     [p] = d.ensure([SRC])
     rows = [{"name": f"P {i}", p.key: f"S{i}"} for i in range(30)]
@@ -90,6 +92,7 @@ def test_daily_budget_429_stops_cleanly_and_resumes_without_loss_or_doubles(pd) 
     resets_at = caught.value.resets_at
     for _day in range(5):
         time.sleep(max(0.0, resets_at - time.time()) + 0.05)
+        h.sb.clock.advance(86_400)  # the sandbox's next day too
         try:
             found = d.find("person", p.key, [r[p.key] for r in rows])
             todo = [r for r in rows if r[p.key] not in found]
