@@ -90,15 +90,26 @@ class BulkIngest:
                                  f" ({_column_hint(str(result.error))})", system=SYSTEM)
             processed = int(info.get("numberRecordsProcessed") or 0)
             if processed:
-                for row in self._results(jid, "successfulResults", Path(tmp)):
-                    result.success[row[key]] = (row["sf__Id"],
-                                                row.get("sf__Created", "").lower() == "true")
+                rows_of = self._results(jid, "successfulResults", Path(tmp))
+                at = _columns(next(rows_of, []), (key, "sf__Id"), ("sf__Created",))
+                if at is not None:
+                    k, rid, new = at
+                    result.success.update((row[k], (row[rid], new is not None and
+                                                    row[new].lower() == "true"))
+                                          for row in rows_of)
             if int(info.get("numberRecordsFailed") or 0):
-                for row in self._results(jid, "failedResults", Path(tmp)):
-                    result.failed[row[key]] = parse_bulk_error(row.get("sf__Error", ""))
+                rows_of = self._results(jid, "failedResults", Path(tmp))
+                at = _columns(next(rows_of, []), (key,), ("sf__Error",))
+                if at is not None:
+                    k, err = at
+                    for row in rows_of:
+                        result.failed[row[k]] = parse_bulk_error(row[err] if err is not None
+                                                                 else "")
             if result.state != "JobComplete" or processed < count:
-                for row in self._results(jid, "unprocessedrecords", Path(tmp)):
-                    result.unprocessed.add(row[key])
+                rows_of = self._results(jid, "unprocessedrecords", Path(tmp))
+                at = _columns(next(rows_of, []), (key,))
+                if at is not None:
+                    result.unprocessed.update(row[at[0]] for row in rows_of)
             return result
 
     def _wait(self, jid: str) -> dict[str, Any]:
@@ -122,8 +133,9 @@ class BulkIngest:
         except Exception:  # noqa: BLE001, S110 - best effort; the job purges itself in 7 days
             pass
 
-    def _results(self, jid: str, kind: str, tmp: Path) -> Iterator[dict[str, str]]:
-        """Stream one result CSV to disk, then yield its rows as dicts."""
+    def _results(self, jid: str, kind: str, tmp: Path) -> Iterator[list[str]]:
+        """Stream one result CSV to disk, then yield its rows (the header first) as lists:
+        a dict per row (``csv.DictReader``) cost more than the rest of reading it."""
         path = tmp / f"{kind}.csv"
         url = self.client.url(f"jobs/ingest/{jid}/{kind}")
 
@@ -142,7 +154,23 @@ class BulkIngest:
         call_with_retry(fetch, attempts=self.client.settings.retries,
                         base=0.5 / self.client.settings.time_scale)
         with path.open(newline="", encoding="utf-8") as fh:
-            yield from csv.DictReader(fh)
+            for row in csv.reader(fh):
+                if row:  # a blank line is no row (as DictReader skipped it)
+                    yield row
+
+
+def _columns(header: list[str], need: tuple[str, ...], maybe: tuple[str, ...] = ()
+             ) -> tuple[Any, ...] | None:
+    """Where each column of ``need`` and of ``maybe`` (``None`` when absent) is in a result
+    file's ``header``; ``None`` for an empty file. A ``need`` column missing raises
+    ``KeyError``, as reading it from every row did."""
+    if not header:
+        return None
+    for name in need:
+        if name not in header:
+            raise KeyError(name)
+    return (*(header.index(n) for n in need),
+            *(header.index(n) if n in header else None for n in maybe))
 
 
 def _column_hint(message: str) -> str:

@@ -117,14 +117,16 @@ class Loader:
                     out.update(self._collect(chunk, res, ref, created=False))
             return out
 
+        payloads = [p[1] for p in pairs]
+
         def big(idx: list[int]) -> dict[int, WriteResult]:
             out: dict[int, WriteResult] = {}
             for wave in _waves(idx, lambda i: pairs[i][0]):
                 for start in range(0, len(wave), self.settings.bulk_max_rows):
                     chunk = wave[start:start + self.settings.bulk_max_rows]
-                    header = _header([p[1] for p in pairs], chunk)
-                    cells = ([pairs[i][0]] + [to_csv(pairs[i][1][c]) if c in pairs[i][1]
-                                              else "" for c in header] for i in chunk)
+                    header = _header(payloads, chunk)
+                    cells = ([pairs[i][0], *row] for i, row in zip(
+                        chunk, _cells(payloads, chunk, header), strict=True))
                     job = self.bulk.run(obj, "update", ["Id", *header], cells, key="Id")
                     out.update(_from_job(job, {pairs[i][0]: i for i in chunk}, ref))
             return out
@@ -202,12 +204,17 @@ def _waves(idx: list[int], key: Callable[[int], str]) -> list[list[int]]:
     return waves
 
 
+_ABSENT = object()
+
+
 def _cells(rows: list[dict[str, Any]], idx: list[int], header: list[str]
            ) -> Iterator[list[str]]:
-    """Each row's CSV cells in ``header``'s order; a column the row lacks is left empty."""
+    """Each row's CSV cells in ``header``'s order; a column the row lacks is left empty (a
+    text cell, most of them, as it is: ``to_csv`` would give it back)."""
     for i in idx:
-        row = rows[i]
-        yield [to_csv(row[c]) if c in row else "" for c in header]
+        get = rows[i].get
+        yield [v if (v := get(c, _ABSENT)).__class__ is str else
+               "" if v is _ABSENT else to_csv(v) for c in header]
 
 
 def _header(rows: list[dict[str, Any]], idx: list[int]) -> list[str]:
@@ -219,14 +226,25 @@ def _header(rows: list[dict[str, Any]], idx: list[int]) -> list[str]:
 
 def _from_job(job: JobResult, index: dict[str, int], ref: Callable[[int], str]
               ) -> dict[int, WriteResult]:
-    lower = {k.lower(): i for k, i in index.items()}
+    lowered: dict[str, int] | None = None
+
+    def lower(key: str) -> int | None:  # a key the platform sent back in another case (rare)
+        nonlocal lowered
+        if lowered is None:
+            lowered = {k.lower(): i for k, i in index.items()}
+        return lowered.get(key.lower())
+
     out: dict[int, WriteResult] = {}
     for key, (rid, created) in job.success.items():
-        i = index.get(key, lower.get(key.lower()))
+        i = index.get(key)
+        if i is None:
+            i = lower(key)
         if i is not None:
-            out[i] = WriteResult.success(rid, created=created)
+            out[i] = WriteResult(True, rid, None, created, [])  # WriteResult.success's
     for key, (code, fields) in job.failed.items():
-        i = index.get(key, lower.get(key.lower()))
+        i = index.get(key)
+        if i is None:
+            i = lower(key)
         if i is not None:
             out[i] = WriteResult.failure(record_error(ref(i), code, fields))
     return out  # rows absent here (unprocessed) are retried by Loader._run

@@ -17,12 +17,18 @@ DECIMAL_TYPES = {"double", "currency", "percent"}
 
 
 def _iso_dt(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    value = value.astimezone(dt.UTC)
-    if value.year >= 1000:  # strftime's %Y does not pad earlier years: left to it
-        return (f"{value.year}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
-                f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}Z")
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC, milliseconds truncated.
+
+    Cut from ``isoformat``'s text (one C call: the seven formatted parts it replaced were 2 % of
+    a Bulk API 2.0 load's samples): ``…SS.ffffff+00:00`` with microseconds, ``…SS+00:00``
+    without."""
+    if value.tzinfo is not dt.UTC:
+        value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else \
+            value.astimezone(dt.UTC)
+    if value.year >= 1000:
+        text = value.isoformat()
+        return f"{text[:23]}Z" if value.microsecond else f"{text[:19]}.000Z"
+    # strftime's %Y does not pad earlier years (isoformat does): left to it
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
