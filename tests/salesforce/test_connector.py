@@ -258,3 +258,37 @@ def test_design_rules_name_what_salesforce_does_on_purpose(sf: Any, tmp_path: Pa
     assert "checkbox" in str(dest.design_rule("Contact", "HasOptedOutOfEmail", None, False))
     assert dest.design_rule("Contact", "Title", None, "Dr") is None
     assert dest.design_rule("Contact", "HasOptedOutOfEmail", True, False) is None
+
+
+def test_a_stored_file_uploads_decrypted_as_read_without_a_plain_copy(sf: Any,
+                                                                        tmp_path: Path) -> None:
+    """The engine hands Salesforce an encrypted stored file as a ``PlainView`` (decrypted as
+    the multipart body is written): the ContentVersion holds the plain content and no plain
+    file is written anywhere. Before, the engine wrote a decrypted copy for each upload."""
+    import os
+
+    from ferry.model.crypto import FILE_CHUNK, AesGcmCodec, PlainView, encrypt_file
+
+    h = sf()
+    dest = h.dest()
+    assert dest.capabilities.upload_reads_view  # the load passes views, not plain copies
+    acc = dest.create("Account", [{"Name": "Clinic"}])[0].dest_id
+    content = os.urandom(2 * FILE_CHUNK + 2**20 + 11)  # past the client's 1 MiB blocks too
+    stored = tmp_path / "files" / "scan.bin"
+    stored.parent.mkdir()
+    stored.write_bytes(content)
+    codec = AesGcmCodec(bytes(range(32)))
+    encrypt_file(stored, codec)
+    assert content[:64] not in stored.read_bytes()
+    before = set(tmp_path.rglob("*"))
+    up = dest.upload("Account", acc, PlainView.of_file(stored, codec), "scan.pdf",
+                     "application/pdf", {"_source_id": "F1"})
+    assert up.ok, up.error
+    assert h.sb.org.blobs[up.dest_id] == content
+    text = dest.upload("Account", acc, PlainView.of_bytes(b"a rendered note", "n.txt"),
+                       "n.txt", "text/plain")
+    assert text.ok and h.sb.org.blobs[text.dest_id] == b"a rendered note"
+    assert dest.find_upload("ContentVersion", "Account", acc, "F1", None, None) == up.dest_id
+    # nothing but the connector's own Bulk work folder appeared (no plain copy)
+    assert all(content[:64] not in p.read_bytes() for p in set(tmp_path.rglob("*")) - before
+               if p.is_file())
