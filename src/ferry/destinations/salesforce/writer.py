@@ -237,14 +237,28 @@ class SalesforceDestination(Destination):
         types = [(f, f.lower(), self._type(object_name, f) if "." not in f else None)
                  for f in fields]
         out: dict[str, dict[str, Any]] = {}
+        # rows of one query come with the same keys: where each field is among them is worked
+        # out once per set of keys (a row holding a parent or compound field as an object is
+        # flattened first, as any row was)
+        plans: dict[tuple[str, ...], list[tuple[str, str | None, str | None]]] = {}
         for start in range(0, len(dest_ids), ID_CHUNK):
             chunk = dest_ids[start:start + ID_CHUNK]
             soql = (f"SELECT {select} FROM {object_name} WHERE Id IN"
                     f" ({', '.join(_quote(i) for i in chunk)})")
             for row in self.client.query(soql):
-                flat = flatten(row)
-                lower = {k.lower(): v for k, v in flat.items()}
-                out[row["Id"]] = {f: from_api(lower.get(low), kind) for f, low, kind in types}
+                if any(isinstance(v, dict) for k, v in row.items() if k != "attributes"):
+                    flat = flatten(row)
+                    lower = {k.lower(): v for k, v in flat.items()}
+                    out[row["Id"]] = {f: from_api(lower.get(low), kind)
+                                      for f, low, kind in types}
+                    continue
+                keys = tuple(row)
+                plan = plans.get(keys)
+                if plan is None:
+                    at = {k.lower(): k for k in keys if k != "attributes"}
+                    plan = plans[keys] = [(f, at.get(low), kind) for f, low, kind in types]
+                out[row["Id"]] = {f: None if k is None else from_api(row[k], kind)
+                                  for f, k, kind in plan}
         for rid in dest_ids:  # 15-char ids asked for come back as 18-char ones
             if rid not in out and len(rid) == 15:
                 match = next((k for k in out if k.startswith(rid)), None)
