@@ -193,8 +193,12 @@ class CompiledMap:
             if ctx is None:
                 ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key=f.key, fm=f.fm,
                           region=self.region)
-            else:
-                ctx.key, ctx.fm, ctx.flags, ctx.refs = f.key, f.fm, [], []
+            else:  # the lists afresh only when the last field filled them (few do)
+                ctx.key, ctx.fm = f.key, f.fm
+                if ctx.flags:
+                    ctx.flags = []
+                if ctx.refs:
+                    ctx.refs = []
             try:
                 value, names = self._value(f.fm, ctx, f)
             except TransformError as exc:
@@ -207,7 +211,8 @@ class CompiledMap:
                 if not exc.explained:
                     out.unexplained.add(f.label)
                 continue
-            out.unresolved.extend(ctx.refs)
+            if ctx.refs:
+                out.unresolved.extend(ctx.refs)
             if value in (None, "", []):
                 if f.fm.required and not ctx.refs:
                     out.error = RecordError(self.ref(record), f.label,
@@ -217,7 +222,7 @@ class CompiledMap:
             if fold and f.key in out.payload:
                 continue  # first mapping of a folded key wins within one record
             out.payload[f.key] = value
-            out.trace[f.key] = names + ctx.flags
+            out.trace[f.key] = names + ctx.flags if ctx.flags else names
         return out
 
     def _value(self, fm: FieldMap, ctx: Ctx, f: _Field | None = None) -> tuple[Any, list[str]]:
@@ -240,7 +245,7 @@ class CompiledMap:
             value = apply_value_map(value, fm.value_map, fm.value_map_default)
             names.append("value_map")
         for name, spec, args in f.steps:
-            if value in (None, "", []) and not spec.on_empty:
+            if not spec.on_empty and value in (None, "", []):
                 continue
             try:
                 value = spec.fn(value, args, ctx)
