@@ -114,10 +114,13 @@ def test_a_verb_out_of_order_says_what_to_run(tmp_path: Path) -> None:
     r = ferry("audit", "-p", str(root))
     assert r.returncode == 2
     assert "Usage:" not in r.stderr and "Try 'ferry" not in r.stderr
-    assert " ".join(r.stderr.split()).endswith(f"first next: ferry extract -p {root}")
+    # rich folds a path longer than the line: compare without whitespace
+    assert "".join(r.stderr.split()).endswith("".join(f"first next: ferry extract -p {root}"
+                                                      .split()))
     r = ferry("run", "-p", str(root), env={**os.environ, "ODOO_API_KEY": "k"})
     assert r.returncode == 2
-    assert " ".join(r.stderr.split()).endswith(f"first next: ferry map -p {root}")
+    assert "".join(r.stderr.split()).endswith("".join(f"first next: ferry map -p {root}"
+                                                      .split()))
 
 
 def test_a_typo_in_options_names_the_valid_keys(tmp_path: Path) -> None:
@@ -174,12 +177,13 @@ def test_an_export_column_placed_by_a_guess_is_staged_again(tmp_path: Path) -> N
     assert again.returncode == 0
     said = " ".join(again.stdout.split())
     assert "every object was already read to the end" in said
-    assert f"ferry extract --since 1970-01-01 -p {root}" in said
+    assert "".join(f"ferry extract --since 1970-01-01 -p {root}".split()) in \
+        "".join(said.split())
     r = ferry("map", "-p", str(root), "--no-describe")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "placed differently from the records already staged" in " ".join(r.stderr.split())
-    assert f"next: ferry extract --since 1970-01-01 -p {root}, then ferry map --force -p" \
-           f" {root}" in " ".join(r.stdout.split())
+    assert "".join(f"next: ferry extract --since 1970-01-01 -p {root}, then ferry map --force"
+                   f" -p {root}".split()) in "".join(r.stdout.split())
     r = ferry("extract", "--since", "1970-01-01", "-p", str(root))
     assert r.returncode == 0, r.stderr[-2000:]
     staged = re.search(r"staged ([\d,]+) records", r.stdout)
@@ -188,7 +192,7 @@ def test_an_export_column_placed_by_a_guess_is_staged_again(tmp_path: Path) -> N
     # proposed again from the new ones, it confirms
     r = ferry("map", "--force", "-p", str(root), "--no-describe")
     assert r.returncode == 0 and "placed differently" not in r.stderr, r.stderr[-2000:]
-    assert f"next: ferry map --confirm -p {root}" in " ".join(r.stdout.split())
+    assert "".join(f"next: ferry map --confirm -p {root}".split()) in "".join(r.stdout.split())
     r = ferry("map", "--confirm", "-p", str(root), "--no-describe")
     assert r.returncode == 0, r.stderr[-2000:]
 

@@ -79,4 +79,5 @@ def register(app: typer.Typer) -> None:
                       + ("" if clean else ", with the dirt real exports carry"),
                       markup=False, highlight=False)
         console.print(f"next: ferry init DIR --source {kind} --destination …"
-                      f" --set source.path={out.resolve()}", markup=False, highlight=False)
+                      f" --set source.path={out.resolve()}", markup=False, highlight=False,
+                      soft_wrap=True)  # one line, so the path pastes whole
