@@ -259,3 +259,17 @@ cli.main()
     assert "Traceback" not in r.stderr and "KeyboardInterrupt" not in r.stderr
     assert "interrupted: what was finished is kept" in " ".join(r.stderr.split())
     assert r.stderr.splitlines()[-1] == "next: ferry sample --size 50 -p 'my clinic'"
+
+
+def test_report_paths_are_shown_relative_to_the_current_folder(tmp_path: Path,
+                                                                monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from ferry.cli.common import shown_path
+
+    report = tmp_path / "clinic" / "reports" / "run" / "20261207T090827-run-994686.html"
+    monkeypatch.chdir(tmp_path)
+    assert shown_path(report) == "clinic/reports/run/20261207T090827-run-994686.html"
+    monkeypatch.chdir(tmp_path / "..")
+    assert shown_path(report).endswith(f"{tmp_path.name}/clinic/reports/run/"
+                                       "20261207T090827-run-994686.html")
+    elsewhere = Path("/proc") / "x.html"
+    assert shown_path(elsewhere) == "/proc/x.html"  # not under the folder: as it is

@@ -134,9 +134,18 @@ def runs_of(project: Project) -> list[dict[str, Any]]:
             for r in project.store.runs()]
 
 
+def shown_path(path: Path) -> str:
+    """A report's path relative to the current folder when it is under it
+    (``clinic/reports/run/….html``, which fits 80 columns), else as it is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
 def print_paths(*paths: Path) -> None:
     for p in paths:
-        console.print(f"  report: {p}")
+        console.print(f"  report: {shown_path(p)}", highlight=False)
 
 
 def new_progress() -> Progress:

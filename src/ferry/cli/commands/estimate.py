@@ -9,7 +9,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from ferry.cli.common import ProjectOpt, verdict
+from ferry.cli.common import ProjectOpt, print_paths, verdict
 from ferry.cli.console import console
 from ferry.engine.estimate import (
     counts_for,
@@ -142,8 +142,7 @@ def register(app: typer.Typer) -> None:
                       f" ({data['delta_pass_calls']:,} calls; deletions by"
                       f" {data['delta_deletions']})")
         out = proj.reports_dir("estimate") if proj else project / "reports" / "estimate"
-        for p in write_estimate(out, data, project=proj.settings.project if proj else "-"):
-            console.print(f"  report: {p}")
+        print_paths(*write_estimate(out, data, project=proj.settings.project if proj else "-"))
         verdict(None, f"estimate: about {human_duration(data['migration_seconds'])} for the"
                 " migration" + (f", {data['budget_days']} day(s) of API budget" if budget
                                  else ""), next_after(proj, project))
