@@ -39,3 +39,9 @@ class Clock:
         """Stop counting real time from now on: only ``advance`` moves the clock after this."""
         if self._frozen_at is None:
             self._frozen_at = time.monotonic() * self.time_scale
+
+    def thaw(self) -> None:
+        """Count real time again, on from where the clock stands (no jump)."""
+        if self._frozen_at is not None:
+            self._advanced += self._frozen_at - time.monotonic() * self.time_scale
+            self._frozen_at = None
