@@ -191,8 +191,31 @@ def _merge(into: Any, data: dict[str, Any]) -> None:
     for k, v in data.items():
         if isinstance(v, dict) and isinstance(into.get(k), dict):
             _merge(into[k], v)
+        elif isinstance(v, dict) and v and k in getattr(getattr(into, "ca", None), "items", {}):
+            into[k] = _keep_comments_below(into.ca.items.pop(k), v)
         else:
             into[k] = v
+
+
+def _keep_comments_below(held: list[Any], value: dict[str, Any]) -> Any:
+    """A key that was a scalar (``columns: null``) holds the comment lines after it, down to
+    the next key; given a block mapping instead, ruamel would print them between the key and
+    the block, and the block would land under the next section's heading. Hand them to the
+    block's last line."""
+    from ruamel.yaml.comments import CommentedMap
+
+    def commented(d: dict[str, Any]) -> CommentedMap:
+        return CommentedMap((k, commented(v) if isinstance(v, dict) else v)
+                            for k, v in d.items())
+
+    block = last = commented(value)
+    key = next(reversed(last))
+    while isinstance(last[key], CommentedMap) and last[key]:
+        last = last[key]
+        key = next(reversed(last))
+    if held[2] is not None and not isinstance(last[key], (dict, list)):
+        last.ca.items[key] = [None, None, held[2], None]
+    return block
 
 
 def save_settings(settings: Settings, path: Path) -> None:

@@ -93,6 +93,29 @@ def test_init_writes_every_key_commented_and_it_loads(tmp_path: Path, source: st
     assert load_settings(path).baa.confirmed
 
 
+@pytest.mark.parametrize("source", ["pulse", "clinic_csv"])
+def test_columns_placed_by_map_sit_under_their_key_not_the_next_heading(
+        tmp_path: Path, source: str) -> None:
+    from ferry.settings import ConnectorSettings
+
+    path = tmp_path / "ferry.yaml"
+    path.write_text(render("p", source, "salesforce", {"source": {}, "destination": {},
+                                                       "options": {}}))
+    settings = load_settings(path)
+    columns = {"patients.csv": {"Medicare No": "insurance.member_id", "Alt Phone": "custom"}}
+    # as `ferry map` writes it (engine/mapflow.place_columns): every source key, columns set
+    settings.source = ConnectorSettings(**{**settings.source.model_dump(), "columns": columns})
+    save_settings(settings, path)
+    lines = path.read_text().splitlines()
+    at = lines.index("  columns:")
+    assert lines[at + 1:at + 4] == ["    patients.csv:", "      Medicare No: insurance.member_id",
+                                    "      Alt Phone: custom"]
+    heading = next(i for i, line in enumerate(lines) if line.startswith("# Destination"))
+    assert lines[heading + 1] == "destination:" and at < heading
+    assert "  # encoding: null" in lines[at + 4:heading]  # the keys after it keep their comments
+    assert load_settings(path).source.options()["columns"] == columns
+
+
 def test_invalid_yaml_shows_the_line_and_column(tmp_path: Path) -> None:
     (tmp_path / "ferry.yaml").write_text("project: x\nsource:\n  kind: practicehub\n"
                                          "   base_url: https://a.b.practicehub.io/api\n")
