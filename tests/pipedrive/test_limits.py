@@ -118,9 +118,15 @@ def test_local_ledger_stops_before_the_server_refuses(pd) -> None:
     assert h.dest(daily_budget=40).budget().remaining == 0  # ledger shared through the workdir
 
 
-def test_local_ledger_counts_emulated_days_under_a_time_scale(pd) -> None:
+def test_local_ledger_counts_emulated_days_under_a_time_scale(pd, monkeypatch) -> None:
     # a fast-scaled sandbox lives through an emulated day in 2 real seconds; the ledger did
-    # not: it kept the calendar day's spend, so a scaled load stopped with BudgetExhausted
+    # not: it kept the calendar day's spend, so a scaled load stopped with BudgetExhausted.
+    # The connector's monotonic clock stands just past an emulated midnight until the test
+    # moves it: on the real one, a day could turn between the field calls and the creates
+    # (a loaded machine's slow calls, or a start near a 2 s boundary), and the spend with it.
+    now = [(time.monotonic() // 2.0 + 1) * 2.0 + 0.001]
+    monkeypatch.setattr(pipedrive_client, "time", SimpleNamespace(
+        sleep=time.sleep, monotonic=lambda: now[0], time=time.time))
     h = pd(time_scale=86_400 / 2, daily_budget=100_000)
     d = h.dest(daily_budget=40)  # 2 field calls (15) + 5 creates (25) a day
     [p] = d.ensure([SRC])
@@ -129,6 +135,7 @@ def test_local_ledger_counts_emulated_days_under_a_time_scale(pd) -> None:
     resets_at = caught.value.resets_at
     assert resets_at is not None and resets_at - time.time() <= 2.1  # the emulated midnight
     time.sleep(max(0.0, resets_at - time.time()) + 0.05)
+    now[0] += 2.0  # and the connector's clock, standing since, a day on: past the next midnight
     assert d.budget().remaining == 40
     assert all(r.ok for r in d.create("person", [{"name": "Q", p.key: "S99"}]))
 
