@@ -67,21 +67,72 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
         for i in range(0, len(pairs), batch):
             chunk = pairs[i:i + batch]
             got = dest.read(om.target, [d for _, d, _ in chunk], keys)
+            diffs: list[tuple[Any, list[FieldDiff], tuple[Any, ...]]] = []
             for rec, did, written in chunk:
                 where = f"{om.target}:{did}"
                 if did not in got:
                     result.not_found.append(f"source:{om.source}:{rec.source_id} → {where}")
                     continue
                 result.records += 1
-                result.fields += diff_record(
-                    cm, written or rec, lookup, got[did], dest=where, show_phi=show_phi,
-                    original=rec, stored_form=lambda k, v, row, t=om.target:
-                    dest.stored_form(t, k, v, row),
-                    dest_errors=emptied.get(f"source:{om.source}:{rec.source_id}"),
-                    design_rule=lambda k, a, b, t=om.target: dest.design_rule(t, k, a, b))
+                args = (cm, dest, lookup, rec, written, got[did], where, show_phi)
+                diffs.append((written or rec, _diff_one(
+                    *args, emptied.get(f"source:{om.source}:{rec.source_id}")), args))
+            # a field sent but not stored, on a record this sample did not write (unchanged):
+            # the reason recorded by the run that wrote it explains it, as it did then
+            earlier = _earlier_reasons(store, cm, lookup, run_id, [
+                sent for sent, fields, _ in diffs
+                if f"source:{om.source}:{sent.source_id}" not in emptied
+                and any(f.category == "missing" and not f.explained for f in fields)])
+            for sent, fields, args in diffs:
+                reasons = earlier.get(sent.source_id)
+                result.fields += _diff_one(*args, reasons) if reasons else fields
     if run_id:
         result.skips = _explain_skips(store, compiled, run_id)
     return result
+
+
+def _diff_one(cm: CompiledMap, dest: Destination, lookup: Lookup, rec: Any, written: Any,
+              row: dict[str, Any], where: str, show_phi: bool, errors: dict[str, str] | None
+              ) -> list[FieldDiff]:
+    t = cm.om.target
+    return diff_record(cm, written or rec, lookup, row, dest=where, show_phi=show_phi,
+                       original=rec, stored_form=lambda k, v, r: dest.stored_form(t, k, v, r),
+                       dest_errors=errors,
+                       design_rule=lambda k, a, b: dest.design_rule(t, k, a, b))
+
+
+def _earlier_reasons(store: StagingStore, cm: CompiledMap, lookup: Lookup, run_id: str | None,
+                     records: list[Any]) -> dict[str, dict[str, str]]:
+    """{source id: {physical key: reason}} the destination left empty when it last wrote each
+    of ``records`` (as the load builds them), when that write was an earlier run's and the
+    record is unchanged since (its payload hash is the one that run stored): the recorded
+    ``load-field`` skip lines of that run, record and field, so a new difference still fails."""
+    from ferry.engine.writes import same_payload
+
+    om = cm.om
+    if not records or run_id is None:
+        return {}
+    refs = {f"source:{om.source}:{r.source_id}": r for r in records}
+    marks = ",".join("?" * len(refs))
+    last: dict[str, str] = {}  # ref → the run whose write of it is the latest
+    for ref, run in store.conn.execute(
+            "SELECT src_ref, run_id FROM audit WHERE kind='done' AND dest_object=? AND"
+            f" src_ref IN ({marks}) ORDER BY seq", (om.target, *refs)):  # noqa: S608
+        last[ref] = run
+    hashes = store.mapped(om.source, [r.source_id for r in records], om.target)
+    out: dict[str, dict[str, str]] = {}
+    for ref, run in last.items():
+        rec = refs[ref]
+        if run == run_id or not same_payload(hashes.get(rec.source_id, (None, None))[1],
+                                             cm.build(rec, lookup).payload, store.codec):
+            continue
+        for fld, reason in store.conn.execute(
+                "SELECT field, reason FROM skips WHERE run_id=? AND ref=? AND"
+                " stage='load-field' AND field IS NOT NULL ORDER BY seq", (run, ref)):
+            out.setdefault(rec.source_id, {})[fld] = (
+                f"{reason.removeprefix('field left empty: ')} (when {run} wrote it;"
+                " unchanged since)")
+    return out
 
 
 def _explain_skips(store: StagingStore, compiled: list[CompiledMap], run_id: str
