@@ -56,6 +56,25 @@ def test_small_practice_fits_in_a_day_and_extract_is_1_rps() -> None:
     assert est["migration_seconds"] < extract["seconds"] + 3600
 
 
+def test_references_to_an_object_not_extracted_are_one_finding_not_orphans(
+        tmp_path) -> None:
+    practice = Practice(seed=9, patients=20)
+    store = StagingStore(tmp_path / "staging.db")
+    for obj in practice.objects():
+        if obj != "clinic":  # an export without its clinics file
+            store.put_records(obj, list(practice.iter(obj)))
+    found = {(f["object"], f["field"], f["check"]): f
+             for f in audit(store, today=dt.date(2026, 1, 1))["findings"]}
+    with_clinic = sum(1 for a in practice.iter("appointment") if a.clinic_id)
+    assert with_clinic and found[("appointment", "clinic_id", "not_exported")]["count"] \
+        == with_clinic
+    assert "none were extracted" in found[("appointment", "clinic_id", "not_exported")]["detail"]
+    assert not [k for k in found if k[1] == "clinic_id" and k[2] == "orphan"]
+    # the planted orphans (their patient missing among patients that were extracted) stay orphans
+    assert found[("appointment", "patient_id", "orphan")]["count"] == len(
+        practice.ledger.ids("orphan_appointment"))
+
+
 def test_guide_covers_every_workflow_reminder_and_policy(staged) -> None:
     store, practice = staged
     doc = MappingDoc(source="practicehub", destination="salesforce", objects=[

@@ -244,9 +244,15 @@ def audit(store: StagingStore, *, source_info: list[ObjectInfo] | None = None,
             ref = f"source:{obj}:{rec.source_id}"
             for fname, target in refs:
                 pid = getattr(rec, fname)
-                if pid and str(pid) not in _ids(store, target, id_cache):
+                if not pid or str(pid) in _ids(store, target, id_cache):
+                    continue
+                if counts.get(target):
                     findings.hit(obj, fname, "orphan", f"refers to a {target} that is not in"
                                  " the source", ref)
+                else:  # one cause for every such reference, not one orphan each
+                    findings.hit(obj, fname, "not_exported", f"refers to {target} records, and"
+                                 f" none were extracted (is the export's {target} file missing?)",
+                                 ref)
             for src_field, label, n in limits.get(obj, []):
                 v = getattr(rec, src_field, None) if not src_field.startswith("custom.") else (
                     rec.custom.get(src_field[7:]).value if src_field[7:] in rec.custom else None)

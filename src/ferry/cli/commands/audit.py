@@ -77,7 +77,9 @@ def register(app: typer.Typer) -> None:
         findings = sorted(data["findings"], key=lambda f: -int(f["count"] or 0))
         for f in [f for f in findings if f["check"] == "not_reachable"]:
             console.print(f"  {f['object']}: {f['detail']}")
-        findings = [f for f in findings if f["check"] != "not_reachable"]
+        for f in [f for f in findings if f["check"] == "not_exported"]:
+            console.print(f"  {f['count']:>6,} {f['object']}.{f['field']} {f['detail']}")
+        findings = [f for f in findings if f["check"] not in ("not_reachable", "not_exported")]
         for f in findings[:SHOWN]:
             console.print(f"  {f['count']:>6,} {f['object']}.{f['field'] or '*'}"
                           f" {f['check']}")
