@@ -223,7 +223,8 @@ def test_a_cancelled_rollback_says_nothing_changed(monkeypatch) -> None:  # type
         destination=SimpleNamespace(kind="salesforce")), store=None, audit=None)
     monkeypatch.setattr(rollback, "project_at", lambda path: proj)
     monkeypatch.setattr(rollback, "target_runs", lambda store, run: ["20261207T080452-run-1"])
-    monkeypatch.setattr(rollback, "preview", lambda audit, runs: {("delete", "Contact"): 201})
+    monkeypatch.setattr(rollback, "preview",
+                        lambda audit, runs, destination="": {("delete", "Contact"): 201})
 
     def must_not_run(*a: object) -> None:
         raise AssertionError("rolled back after a no")

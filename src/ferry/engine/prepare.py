@@ -14,7 +14,7 @@ from typing import Any
 
 from ferry.connectors import killpoint
 from ferry.connectors.base import Destination, Provisioned, SchemaItem
-from ferry.errors import MappingError
+from ferry.errors import ConfigError, MappingError
 from ferry.mapping.model import MappingDoc
 from ferry.mapping.transforms import get_value
 from ferry.mapping.value_maps import apply_value_map
@@ -102,6 +102,19 @@ def schema_items(doc: MappingDoc) -> list[SchemaItem]:
     for name in doc.activity_types:
         items.append(SchemaItem("activity_type", "activity", name, name))
     return items
+
+
+def schema_term(destination: str, kind: str, obj: str) -> tuple[str, str]:
+    """(what, object) of a schema item in the destination's own words: its package's
+    ``SCHEMA_TERMS`` by item kind (Odoo: a pipeline is a ``crm.team``), else the item's kind
+    and object as the map names them (``custom field``, ``res.partner``)."""
+    from ferry.connectors.registry import destination_module
+
+    try:
+        terms = getattr(destination_module(destination), "SCHEMA_TERMS", {})
+    except ConfigError:  # a kind no package answers for
+        terms = {}
+    return terms.get(kind, (kind.replace("_", " "), obj))
 
 
 def item_key(item: SchemaItem) -> str:

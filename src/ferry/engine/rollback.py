@@ -77,14 +77,22 @@ def _todo(audit: AuditLog, runs: list[str]) -> Iterator[AuditEntry]:
 
 
 UNDO_WORD = {"create": "delete", "upload": "delete file", "update": "restore",
-             "delete": "re-create", "provision": "remove field/stage"}
+             "delete": "re-create", "provision": "remove schema"}
 
 
-def preview(audit: AuditLog, runs: list[str]) -> dict[tuple[str, str], int]:
-    """What a rollback of ``runs`` will do, before it starts: (action, object) -> count."""
+def preview(audit: AuditLog, runs: list[str], destination: str = ""
+            ) -> dict[tuple[str, str], int]:
+    """What a rollback of ``runs`` will do, before it starts: (action, object) -> count. Schema
+    is named by what ``prepare`` made, in the ``destination``'s words (``schema_term``)."""
+    from ferry.engine.prepare import schema_term
+
     out: dict[tuple[str, str], int] = {}
     for e in _todo(audit, runs):
         key = (UNDO_WORD.get(e.op, e.op), e.dest_object)
+        kind = (e.detail.get("item") or {}).get("kind") if e.op == "provision" else None
+        if kind:
+            what, obj = schema_term(destination, kind, e.dest_object)
+            key = (f"remove {what}", obj)
         out[key] = out.get(key, 0) + 1
     return out
 

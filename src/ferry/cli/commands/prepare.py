@@ -13,6 +13,7 @@ from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
 from ferry.cli.console import console
 from ferry.engine.owners import match_owners
 from ferry.engine.pipeline import open_destination, run_prepare
+from ferry.engine.prepare import schema_term
 from ferry.reports.pages import write_prepare
 
 
@@ -28,8 +29,9 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"prepare {run_id}", box=box.SIMPLE_HEAD, collapse_padding=True)
         for c in ("what", "object", "created", "existed"):
             table.add_column(c, justify="right" if c in ("created", "existed") else "left")
-        for kind, obj in dict.fromkeys((k, o) for k, o, _ in counts):
-            table.add_row(kind.replace("_", " "), obj, str(counts[(kind, obj, "created")] or ""),
+        for kind, obj in dict.fromkeys((k, o) for k, o, _ in counts):  # the destination's words
+            table.add_row(*schema_term(proj.settings.destination.kind, kind, obj),
+                          str(counts[(kind, obj, "created")] or ""),
                           str(counts[(kind, obj, "existed")] or ""))
         console.print(table)
         made = [p for p in provisioned if p.created]

@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         """
         proj = project_at(project)
         runs = target_runs(proj.store, run or None)
-        todo = preview(proj.audit, runs)
+        todo = preview(proj.audit, runs, proj.settings.destination.kind)
         if not todo:
             console.print(f"nothing to roll back in {len(runs)} run(s)")
         else:

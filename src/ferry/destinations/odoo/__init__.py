@@ -26,6 +26,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+#: the schema items ``prepare`` makes, in Odoo's words: (what, model) by item kind (a pipeline
+#: is a sales team, its stages and the activity types are records of their own models)
+SCHEMA_TERMS: dict[str, tuple[str, str]] = {"pipeline": ("sales team", "crm.team"),
+                                           "stage": ("stage", "crm.stage"),
+                                           "activity_type": ("activity type",
+                                                             "mail.activity.type")}
+
 if TYPE_CHECKING:
     from ferry.destinations.odoo.writer import OdooDestination
 
