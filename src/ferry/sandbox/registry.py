@@ -60,5 +60,8 @@ def serve(kind: str, options: SandboxOptions, port: int = 0) -> tuple[Any, dict[
 
     sb = build(kind, options)
     running = serve_in_thread(sb.app, port=port, certfile=sb.certfile, keyfile=sb.keyfile)
+    close = getattr(sb, "close", None)
+    if callable(close):  # a sandbox with files of its own removes them when it stops
+        running.on_stop.append(close)
     return running, {"kind": kind, "base_url": running.base_url,
                      "credentials": sb.credentials(running.base_url)}

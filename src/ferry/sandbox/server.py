@@ -6,7 +6,8 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
@@ -18,10 +19,14 @@ class Running:
     port: int
     server: uvicorn.Server
     thread: threading.Thread
+    #: called once the server has stopped (the sandbox's own clean-up: its temp folder)
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        while self.on_stop:
+            self.on_stop.pop()()
 
 
 def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,

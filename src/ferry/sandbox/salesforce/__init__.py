@@ -43,7 +43,9 @@ NOTES.md``; [code] = simple-salesforce, which the tests drive the sandbox with.
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,9 @@ class SalesforceSandbox:
 
         self.options = options
         self.dir = Path(tempfile.mkdtemp(prefix="ferry-sf-sandbox-"))
+        # its certificate and keys: removed when it stops (``close``), else when it is
+        # collected or the process exits (each run left a folder behind: 776 on one machine)
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.dir), True)
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
         self.ca_file = str(self.dir / "ca.pem")
@@ -137,6 +142,10 @@ class SalesforceSandbox:
         fresh = self._make_org()
         self.org.__dict__.update(fresh.__dict__)
         self.api.queries.cursors.clear()
+
+    def close(self) -> None:
+        """Remove the sandbox's temp folder (its certificate and keys); called on stop."""
+        self._cleanup()
 
     def credentials(self, base_url: str) -> dict[str, Any]:
         return {"instance_url": base_url, "login_url": base_url,
