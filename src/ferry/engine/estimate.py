@@ -276,6 +276,39 @@ def from_rate(base: Limits, rate: RateInfo) -> Limits:
                    notes=rate.notes or base.notes)
 
 
+#: the objects a typical account or export of each source stages (the synthetic practice's, as
+#: the sandboxes serve it: a clinic CSV export's seven files, PracticeHub's resources that its
+#: public client code shows, the ``documented`` surface); a source not listed: its connector's
+#: ``objects``. Priced on every object, a CSV export's estimate counted 19 objects' pages and
+#: 200 documents' downloads where the project staged 7 objects (219 extract calls for 7)
+SOURCE_OBJECTS: dict[str, tuple[str, ...]] = {
+    "clinic_csv": ("clinic", "practitioner", "patient", "appointment", "prescription",
+                   "invoice", "payment"),
+    "practicehub": ("practitioner", "patient", "appointment_type", "appointment", "invoice",
+                    "payment", "document", "message"),
+}
+
+
+def source_objects(kind: str) -> tuple[str, ...] | None:
+    """What a source of ``kind`` stages (``SOURCE_OBJECTS``, else its connector's objects);
+    None when unknown."""
+    if kind in SOURCE_OBJECTS:
+        return SOURCE_OBJECTS[kind]
+    import importlib
+
+    from ferry.connectors.registry import SOURCES as MODULES
+
+    try:  # each source package's reader holds its ``Source`` class
+        mod = importlib.import_module(f"{MODULES[kind]}.reader")
+    except (KeyError, ImportError):  # an unknown kind: every object
+        return None
+    for value in vars(mod).values():
+        if isinstance(value, type) and issubclass(value, Source) and \
+                getattr(value, "name", None) == kind:
+            return tuple(value.objects)
+    return None
+
+
 def counts_for(patients: int) -> dict[str, int]:
     """Typical counts for a practice of ``patients``: clinical records scale with patients;
     clinics, staff and practice-wide definitions grow slowly, with caps."""
@@ -800,7 +833,6 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
     extract_calls = {o: c + (counts.get(o, 0) if o == "document" else 0)
                      for o, c in pages.items()}
     downloads = sum(extract_calls.values()) - sum(pages.values())
-    ex_s = _seconds(sum(pages.values()), source, source_keys, source_scale)
     first_s = _seconds(sum(c for o, c in pages.items() if o in FIRST), source,
                        source_keys, source_scale)
     routes = _routes(doc, counts, shares)
@@ -981,8 +1013,15 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
                  load_s if budget_days > 1 else 0)
         by_keys.append({"keys": k, "extract_s": round(ek, 1), "load_s": round(lk, 1),
                         "migration_s": round(max(ek, lk), 1)})
-    binds = "daily token budget" if budget_days > 1 else (
-        "source rate limit" if ex_s >= load_s else "destination rate limit")
+    # what bounds the migration: the longer of its two overlapped parts, and what bounds that
+    # step (pacing, Ferry's CPU, round trips, bulk jobs, the budget), not the pacing alone
+    # (which said "source rate limit" for a CSV export whose every step was CPU bound)
+    longer = "extract" if walls["extract"] >= first_s + walls["load"] else "load"
+    side = "source" if longer == "extract" else "destination"
+    how = next(s["bound"] for s in steps if s["step"] == longer)
+    binds = "daily token budget" if budget_days > 1 or how == "budget" else {
+        "rate": f"{side} rate limit", "latency": f"{side} latency",
+        "bulk jobs": "destination's bulk jobs"}.get(how, f"Ferry's CPU ({longer})")
     return {"inputs": {"counts": counts, "source": source.name, "destination": destination.name,
                        "source_keys": source_keys, "dest_keys": dest_keys,
                        "source_limits": source.notes, "destination_limits": destination.notes,
@@ -1032,6 +1071,76 @@ def limits_for(source_kind: str, dest_kind: str, *, source: Source | None = None
     if dest is not None:
         d = from_rate(d, dest.rate())
     return s, d
+
+
+def pricing_destination(kind: str, workdir: Path) -> Destination | None:
+    """The destination's own connector, built to price calls only (``cost``, ``rate``: nothing
+    is called), with its default settings and a placeholder address and credential: an
+    estimate without a project (``--patients N``) then counts calls as a project's does
+    (Odoo's writes of 100 records and reads of 500, Pipedrive's reads by ids 100 a call),
+    where the table priced a call per record: 1,512 load calls for Odoo at 200 patients
+    where the project said 40. None for a kind without a connector here."""
+    from ferry.connectors.ratelimit import Pacer
+
+    if kind == "salesforce":
+        from ferry.destinations.salesforce import Settings as SfSettings
+        from ferry.destinations.salesforce.writer import SalesforceDestination
+
+        return SalesforceDestination(SfSettings(), workdir)
+    if kind == "odoo":
+        from ferry.destinations.odoo.rpc import OdooRpc
+        from ferry.destinations.odoo.writer import OdooDestination
+
+        return OdooDestination(OdooRpc("http://odoo.invalid", "-", "-", "", pacer=Pacer(1.0)))
+    if kind == "pipedrive":
+        from ferry.destinations.pipedrive import Settings as PdSettings
+        from ferry.destinations.pipedrive.client import PipedriveClient
+        from ferry.destinations.pipedrive.writer import PipedriveDestination
+
+        s = PdSettings()
+        client = PipedriveClient(s.base_url, "-", burst=s.burst_limit(), daily_budget=s.budget())
+        return PipedriveDestination(client, None, currency=s.default_currency,
+                                    burst=s.burst_limit())
+    return None
+
+
+def estimate_practice(patients: int, source_kind: str, dest_kind: str, *,
+                      doc: MappingDoc | None = None, plan: str | None = None,
+                      seats: int | None = None, sample_size: int = 200,
+                      cpu_share: float | None = None, source_keys: int = 1,
+                      dest_keys: int = 1, counts: dict[str, int] | None = None
+                      ) -> dict[str, Any]:
+    """The estimate for a practice of ``patients`` without a project: the counts a synthetic
+    practice of that size stages (``counts_for``), ``doc`` (the pair's recipe), and the same
+    call counting as ``estimate_project``: the destination connector's own prices and limits
+    (``pricing_destination``) and the write batch of a project's default options. ``counts``:
+    records per object to price instead (a project's staged ones, with other systems)."""
+    import tempfile
+
+    from ferry.settings import Options
+
+    if counts is None:
+        counts = counts_for(patients)
+        have = source_objects(source_kind)
+        if have is not None:  # what the source stages, as ``ferry map`` fits the recipe to it
+            counts = {o: n for o, n in counts.items() if o in have}
+            if doc is not None:
+                from ferry.mapping.adapt import fit_to_source
+
+                doc = doc.model_copy(deep=True)
+                fit_to_source(doc, counts)
+    with tempfile.TemporaryDirectory(prefix="ferry-estimate-") as tmp:
+        dest = pricing_destination(dest_kind, Path(tmp))
+        try:
+            s_lim, d_lim = limits_for(source_kind, dest_kind, dest=dest)
+            d_lim = with_plan(d_lim, plan, seats)
+            return estimate(counts, source=s_lim, destination=d_lim, doc=doc,
+                            dest=dest, sample_size=sample_size, cpu_share=cpu_share,
+                            source_keys=source_keys, dest_keys=dest_keys,
+                            batch_size=Options().batch_size)
+        finally:
+            if dest is not None:
+                dest.close()
 
 
 def _scale(settings: Any) -> float:

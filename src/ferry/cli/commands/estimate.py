@@ -13,11 +13,9 @@ from ferry.cli.common import ProjectOpt, print_paths, verdict
 from ferry.cli.console import console
 from ferry.engine.estimate import (
     counts_for,
-    estimate,
+    estimate_practice,
     estimate_project,
-    limits_for,
     machine_share,
-    with_plan,
 )
 from ferry.errors import ConfigError
 from ferry.reports.charts import human_duration
@@ -113,11 +111,12 @@ def register(app: typer.Typer) -> None:
             data = estimate_project(proj, sample_size=sample, cpu_share=share,
                                     source_keys=source_keys, dest_keys=dest_keys)
         else:
-            s_lim, d_lim = limits_for(s_kind, d_kind)
-            d_lim = with_plan(d_lim, plan or None, seats or None)
-            data = estimate(counts, source=s_lim, destination=d_lim, source_keys=source_keys,
-                            dest_keys=dest_keys, doc=_doc(proj, s_kind, d_kind),
-                            sample_size=sample, cpu_share=share)
+            # priced by the destination connector's own counting, as a project's estimate
+            data = estimate_practice(patients, s_kind, d_kind,
+                                     counts=None if patients or proj is None else counts,
+                                     doc=_doc(proj, s_kind, d_kind), plan=plan or None,
+                                     seats=seats or None, sample_size=sample, cpu_share=share,
+                                     source_keys=source_keys, dest_keys=dest_keys)
         console.print(step_table(data))
         console.print(f"bound: rate = the API's pace, cpu = Ferry's CPU at {share:.0%} of a"
                       " core (--cpu-share)")
