@@ -88,6 +88,8 @@ def preview(audit: AuditLog, runs: list[str], destination: str = ""
 
     out: dict[tuple[str, str], int] = {}
     for e in _todo(audit, runs):
+        if e.op == "provision" and not (e.detail.get("created") or e.detail.get("also_made")):
+            continue  # it existed before prepare and gained nothing: the rollback leaves it
         key = (UNDO_WORD.get(e.op, e.op), e.dest_object)
         kind = (e.detail.get("item") or {}).get("kind") if e.op == "provision" else None
         if kind:
