@@ -143,6 +143,9 @@ class Source(ABC):
     name: ClassVar[str]
     #: canonical objects this source can produce, in dependency order (parents first)
     objects: ClassVar[tuple[str, ...]]
+    #: what a typical account or export stages, for an estimate from a practice's size alone
+    #: (``ferry estimate --patients``); ``objects`` when None
+    typical_objects: ClassVar[tuple[str, ...] | None] = None
 
     @abstractmethod
     def check(self) -> list[CheckItem]:

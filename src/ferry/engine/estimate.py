@@ -276,24 +276,10 @@ def from_rate(base: Limits, rate: RateInfo) -> Limits:
                    notes=rate.notes or base.notes)
 
 
-#: the objects a typical account or export of each source stages (the synthetic practice's, as
-#: the sandboxes serve it: a clinic CSV export's seven files, PracticeHub's resources that its
-#: public client code shows, the ``documented`` surface); a source not listed: its connector's
-#: ``objects``. Priced on every object, a CSV export's estimate counted 19 objects' pages and
-#: 200 documents' downloads where the project staged 7 objects (219 extract calls for 7)
-SOURCE_OBJECTS: dict[str, tuple[str, ...]] = {
-    "clinic_csv": ("clinic", "practitioner", "patient", "appointment", "prescription",
-                   "invoice", "payment"),
-    "practicehub": ("practitioner", "patient", "appointment_type", "appointment", "invoice",
-                    "payment", "document", "message"),
-}
-
-
 def source_objects(kind: str) -> tuple[str, ...] | None:
-    """What a source of ``kind`` stages (``SOURCE_OBJECTS``, else its connector's objects);
-    None when unknown."""
-    if kind in SOURCE_OBJECTS:
-        return SOURCE_OBJECTS[kind]
+    """What a source of ``kind`` typically stages (its ``Source.typical_objects``, else every
+    object it can produce); None when unknown. Priced on every object, a CSV export's estimate
+    counted 19 objects' pages and 200 documents' downloads where the project staged 7 objects."""
     import importlib
 
     from ferry.connectors.registry import SOURCES as MODULES
@@ -305,7 +291,7 @@ def source_objects(kind: str) -> tuple[str, ...] | None:
     for value in vars(mod).values():
         if isinstance(value, type) and issubclass(value, Source) and \
                 getattr(value, "name", None) == kind:
-            return tuple(value.objects)
+            return tuple(value.typical_objects or value.objects)
     return None
 
 

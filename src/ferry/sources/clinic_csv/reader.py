@@ -95,6 +95,9 @@ class ExportSource(Source):
 
     name: ClassVar[str] = "clinic_csv"
     objects: ClassVar[tuple[str, ...]] = ORDER
+    #: a generic clinic system's usual export files (any object can come in a file of its own)
+    typical_objects: ClassVar[tuple[str, ...] | None] = (
+        "clinic", "practitioner", "patient", "appointment", "prescription", "invoice", "payment")
 
     def __init__(self, settings: Any, workdir: Path) -> None:
         self.settings = settings

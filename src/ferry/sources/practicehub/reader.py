@@ -82,6 +82,11 @@ def _token(**state: Any) -> str:
 class PracticeHubSource(Source):
     name: ClassVar[str] = SYSTEM
     objects: ClassVar[tuple[str, ...]] = tuple(RESOURCES)
+    #: the documented surface (the resources its public client code shows); an account
+    #: that serves the extended ones stages more
+    typical_objects: ClassVar[tuple[str, ...] | None] = (
+        "practitioner", "patient", "appointment_type", "appointment", "invoice", "payment",
+        "document", "message")
 
     def __init__(self, client: PracticeHubClient, *, page_size: int = 100,
                  decoder: Decoder | None = None, watermark_overlap_s: float = 1.0,

@@ -36,6 +36,7 @@ HINTS = {"patients": "patient", "physicians": "practitioner", "doctors": "practi
 class PulseSource(ExportSource):
     name: ClassVar[str] = "pulse"
     objects: ClassVar[tuple[str, ...]] = OBJECTS
+    typical_objects: ClassVar[tuple[str, ...] | None] = None  # a file for each of its objects
 
     def file_hints(self) -> dict[str, str]:
         return HINTS
