@@ -27,6 +27,7 @@ from typing import Any
 
 from ferry.connectors.base import Destination, RateInfo, Source
 from ferry.engine.prepare import schema_items
+from ferry.errors import ConfigError
 from ferry.mapping.model import MappingDoc
 
 DAY_S = 86_400.0
@@ -282,11 +283,11 @@ def source_objects(kind: str) -> tuple[str, ...] | None:
     counted 19 objects' pages and 200 documents' downloads where the project staged 7 objects."""
     import importlib
 
-    from ferry.connectors.registry import SOURCES as MODULES
+    from ferry.connectors.registry import source_module
 
     try:  # each source package's reader holds its ``Source`` class
-        mod = importlib.import_module(f"{MODULES[kind]}.reader")
-    except (KeyError, ImportError):  # an unknown kind: every object
+        mod = importlib.import_module(f"{source_module(kind).__name__}.reader")
+    except (ConfigError, ImportError):  # an unknown kind: every object
         return None
     for value in vars(mod).values():
         if isinstance(value, type) and issubclass(value, Source) and \
@@ -1060,34 +1061,17 @@ def limits_for(source_kind: str, dest_kind: str, *, source: Source | None = None
 
 
 def pricing_destination(kind: str, workdir: Path) -> Destination | None:
-    """The destination's own connector, built to price calls only (``cost``, ``rate``: nothing
-    is called), with its default settings and a placeholder address and credential: an
-    estimate without a project (``--patients N``) then counts calls as a project's does
-    (Odoo's writes of 100 records and reads of 500, Pipedrive's reads by ids 100 a call),
-    where the table priced a call per record: 1,512 load calls for Odoo at 200 patients
-    where the project said 40. None for a kind without a connector here."""
-    from ferry.connectors.ratelimit import Pacer
+    """The destination's own connector, built by its package's ``pricing`` to price calls only
+    (nothing is called): an estimate without a project (``--patients N``) then counts calls as a
+    project's does, where the table priced a call per record (1,512 load calls for Odoo at 200
+    patients where the project said 40). None for a kind whose package has no ``pricing``."""
+    from ferry.connectors.registry import destination_module
 
-    if kind == "salesforce":
-        from ferry.destinations.salesforce import Settings as SfSettings
-        from ferry.destinations.salesforce.writer import SalesforceDestination
-
-        return SalesforceDestination(SfSettings(), workdir)
-    if kind == "odoo":
-        from ferry.destinations.odoo.rpc import OdooRpc
-        from ferry.destinations.odoo.writer import OdooDestination
-
-        return OdooDestination(OdooRpc("http://odoo.invalid", "-", "-", "", pacer=Pacer(1.0)))
-    if kind == "pipedrive":
-        from ferry.destinations.pipedrive import Settings as PdSettings
-        from ferry.destinations.pipedrive.client import PipedriveClient
-        from ferry.destinations.pipedrive.writer import PipedriveDestination
-
-        s = PdSettings()
-        client = PipedriveClient(s.base_url, "-", burst=s.burst_limit(), daily_budget=s.budget())
-        return PipedriveDestination(client, None, currency=s.default_currency,
-                                    burst=s.burst_limit())
-    return None
+    try:
+        pricing = getattr(destination_module(kind), "pricing", None)
+    except ConfigError:  # a kind no package answers for
+        return None
+    return pricing(workdir) if pricing is not None else None
 
 
 def estimate_practice(patients: int, source_kind: str, dest_kind: str, *,

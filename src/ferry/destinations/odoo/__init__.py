@@ -74,3 +74,14 @@ def create(settings: dict[str, Any], workdir: Path) -> OdooDestination:
     return OdooDestination(rpc, batch_size=s.batch_size, max_file_bytes=s.max_file_bytes,
                            source_id_field=s.source_id_field,
                            requests_per_second=s.requests_per_second)
+
+
+def pricing(workdir: Path) -> OdooDestination:
+    """This connector built to price calls only (``cost``, ``rate``; nothing is called), with a
+    placeholder address and credential: ``ferry estimate --patients N`` counts Odoo's writes of
+    100 records and reads of 500 as a project's estimate does."""
+    from ferry.connectors.ratelimit import Pacer
+    from ferry.destinations.odoo.rpc import OdooRpc
+    from ferry.destinations.odoo.writer import OdooDestination
+
+    return OdooDestination(OdooRpc("http://odoo.invalid", "-", "-", "", pacer=Pacer(1.0)))

@@ -57,3 +57,16 @@ def create(settings: dict[str, Any], workdir: Path, *, transport: Any = None) ->
                                 currency=s.default_currency, max_file_bytes=s.max_file_bytes,
                                 search_max=s.find_search_max, burst=s.burst_limit(),
                                 workers=s.workers)
+
+
+def pricing(workdir: Path) -> Any:
+    """This connector built to price calls only (``cost``, ``rate``; nothing is called), with
+    its default settings and a placeholder token: ``ferry estimate --patients N`` counts reads
+    by ids, 100 a call, as a project's estimate does."""
+    from ferry.destinations.pipedrive.client import PipedriveClient
+    from ferry.destinations.pipedrive.writer import PipedriveDestination
+
+    s = Settings()
+    client = PipedriveClient(s.base_url, "-", burst=s.burst_limit(), daily_budget=s.budget())
+    return PipedriveDestination(client, None, currency=s.default_currency,
+                                burst=s.burst_limit())

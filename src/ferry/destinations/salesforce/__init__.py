@@ -68,3 +68,11 @@ def create(settings: dict[str, Any], workdir: Path) -> SalesforceDestination:
     from ferry.destinations.salesforce.writer import SalesforceDestination
 
     return SalesforceDestination(Settings.model_validate(settings), workdir)
+
+
+def pricing(workdir: Path) -> SalesforceDestination:
+    """This connector built to price calls only (``cost``, ``rate``; nothing is called), with
+    its default settings: ``ferry estimate --patients N`` counts calls as a project's does."""
+    from ferry.destinations.salesforce.writer import SalesforceDestination
+
+    return SalesforceDestination(Settings(), workdir)
