@@ -100,3 +100,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """``HEAVY_FIRST`` files first; a stable sort, so each file keeps pytest's order."""
     rank = {f: i for i, f in enumerate(HEAVY_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
+@pytest.fixture
+def sealed_file(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A factory: ``size`` random bytes stored as the staging store keeps a file (AES-GCM,
+    ``files/scan.bin`` under ``tmp_path``): (plain content, stored path, codec)."""
+    from ferry.model.crypto import AesGcmCodec, encrypt_file
+
+    def seal(size: int) -> tuple[bytes, Path, AesGcmCodec]:
+        content = os.urandom(size)
+        stored = tmp_path / "files" / "scan.bin"
+        stored.parent.mkdir()
+        stored.write_bytes(content)
+        codec = AesGcmCodec(bytes(range(32)))
+        encrypt_file(stored, codec)
+        assert content[:64] not in stored.read_bytes()
+        return content, stored, codec
+
+    return seal

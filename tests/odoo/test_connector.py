@@ -422,27 +422,20 @@ def test_large_upload_streams_the_same_bytes(odoo_factory: Any, monkeypatch: pyt
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_a_stored_file_uploads_decrypted_as_read_without_a_plain_copy(
         odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        protocol: str) -> None:
+        protocol: str, sealed_file: Any) -> None:
     """The engine hands Odoo an encrypted stored file as a ``PlainView`` (decrypted as it is
     read, chunk boundaries of the cipher and of base64 apart): the attachment holds the plain
     bytes, its checksum finds it again, and no plain file is written anywhere."""
     import base64
-    import os
 
     from ferry.destinations.odoo.rpc import FileB64
-    from ferry.model.crypto import FILE_CHUNK, AesGcmCodec, PlainView, encrypt_file
+    from ferry.model.crypto import FILE_CHUNK, PlainView
 
     odoo = odoo_factory(17)
     dest = connect(odoo, monkeypatch, tmp_path, protocol=protocol)
     assert dest.capabilities.upload_reads_view
     [p] = dest.create("res.partner", [{"name": "Stored file"}])
-    content = os.urandom(FileB64.CHUNK + 3 * FILE_CHUNK + 11)
-    stored = tmp_path / "files" / "scan.bin"
-    stored.parent.mkdir()
-    stored.write_bytes(content)
-    codec = AesGcmCodec(bytes(range(32)))
-    encrypt_file(stored, codec)
-    assert content[:64] not in stored.read_bytes()
+    content, stored, codec = sealed_file(FileB64.CHUNK + 3 * FILE_CHUNK + 11)
     before = set(tmp_path.rglob("*"))
     view = PlainView.of_file(stored, codec)
     assert view.stat().st_size == len(content)

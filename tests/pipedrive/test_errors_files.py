@@ -167,27 +167,21 @@ def test_faults_make_no_twin_field_deal_or_file(pd, tmp_path) -> None:
     assert len(set(d.iter_ids("file"))) == 8
 
 
-def test_a_stored_file_uploads_decrypted_as_read_without_a_plain_copy(pd, tmp_path) -> None:
+def test_a_stored_file_uploads_decrypted_as_read_without_a_plain_copy(pd, tmp_path,
+                                                                       sealed_file) -> None:
     """The engine hands Pipedrive an encrypted stored file as a ``PlainView`` (decrypted as the
     request body is written, cipher chunks apart from the client's): the file Pipedrive holds
     is the plain content, and no plain file is written anywhere. Before, the engine wrote a
     decrypted copy for each upload (the client sized and sent a file by its descriptor)."""
     import hashlib
-    import os
 
-    from ferry.model.crypto import FILE_CHUNK, AesGcmCodec, PlainView, encrypt_file
+    from ferry.model.crypto import FILE_CHUNK, PlainView
 
     h = pd()
     d = h.dest()
     assert d.capabilities.upload_reads_view  # the load passes views, not plain copies
     [person] = d.create("person", [{"name": "Stored file"}])
-    content = os.urandom(2 * FILE_CHUNK + 2**20 + 11)  # past the client's 1 MiB blocks too
-    stored = tmp_path / "files" / "scan.bin"
-    stored.parent.mkdir()
-    stored.write_bytes(content)
-    codec = AesGcmCodec(bytes(range(32)))
-    encrypt_file(stored, codec)
-    assert content[:64] not in stored.read_bytes()
+    content, stored, codec = sealed_file(2 * FILE_CHUNK + 2**20 + 11)  # past 1 MiB blocks
     before = set(tmp_path.rglob("*"))
     up = d.upload("person", person.dest_id, PlainView.of_file(stored, codec), "scan.bin",
                   "application/pdf", {"source_id": "F1"})

@@ -260,26 +260,18 @@ def test_design_rules_name_what_salesforce_does_on_purpose(sf: Any, tmp_path: Pa
     assert dest.design_rule("Contact", "HasOptedOutOfEmail", True, False) is None
 
 
-def test_a_stored_file_uploads_decrypted_as_read_without_a_plain_copy(sf: Any,
-                                                                        tmp_path: Path) -> None:
+def test_a_stored_file_uploads_decrypted_as_read_without_a_plain_copy(
+        sf: Any, tmp_path: Path, sealed_file: Any) -> None:
     """The engine hands Salesforce an encrypted stored file as a ``PlainView`` (decrypted as
     the multipart body is written): the ContentVersion holds the plain content and no plain
     file is written anywhere. Before, the engine wrote a decrypted copy for each upload."""
-    import os
-
-    from ferry.model.crypto import FILE_CHUNK, AesGcmCodec, PlainView, encrypt_file
+    from ferry.model.crypto import FILE_CHUNK, PlainView
 
     h = sf()
     dest = h.dest()
     assert dest.capabilities.upload_reads_view  # the load passes views, not plain copies
     acc = dest.create("Account", [{"Name": "Clinic"}])[0].dest_id
-    content = os.urandom(2 * FILE_CHUNK + 2**20 + 11)  # past the client's 1 MiB blocks too
-    stored = tmp_path / "files" / "scan.bin"
-    stored.parent.mkdir()
-    stored.write_bytes(content)
-    codec = AesGcmCodec(bytes(range(32)))
-    encrypt_file(stored, codec)
-    assert content[:64] not in stored.read_bytes()
+    content, stored, codec = sealed_file(2 * FILE_CHUNK + 2**20 + 11)  # past 1 MiB blocks
     before = set(tmp_path.rglob("*"))
     up = dest.upload("Account", acc, PlainView.of_file(stored, codec), "scan.pdf",
                      "application/pdf", {"_source_id": "F1"})
