@@ -103,7 +103,7 @@ def stats_table(title: str, stats: dict[str, Any], dry_run: bool = False,
                 width: int | None = None) -> Group:
     """One row per object map with its outcome buckets, and a total; columns that are zero on
     every row are left out, maps with nothing in any bucket are named in one line below, and
-    long map names are cut in the middle, so the table fits the terminal (80 columns) with one
+    long map names are shortened (``shorten``), so the table fits the terminal (80 columns) with one
     line per map."""
     rows = {name: outcome(st.as_dict() if hasattr(st, "as_dict") else st, dry_run)
             for name, st in stats.items()}

@@ -80,6 +80,12 @@ UNDO_WORD = {"create": "delete", "upload": "delete file", "update": "restore",
              "delete": "re-create", "provision": "remove schema"}
 
 
+def _removes_schema(e: AuditEntry) -> bool:
+    """Whether undoing a ``provision`` entry removes anything: what prepare created, or the
+    options it added to a pick-list that existed."""
+    return bool(e.detail.get("created") or e.detail.get("also_made"))
+
+
 def preview(audit: AuditLog, runs: list[str], destination: str = ""
             ) -> dict[tuple[str, str], int]:
     """What a rollback of ``runs`` will do, before it starts: (action, object) -> count. Schema
@@ -88,7 +94,7 @@ def preview(audit: AuditLog, runs: list[str], destination: str = ""
 
     out: dict[tuple[str, str], int] = {}
     for e in _todo(audit, runs):
-        if e.op == "provision" and not (e.detail.get("created") or e.detail.get("also_made")):
+        if e.op == "provision" and not _removes_schema(e):
             continue  # it existed before prepare and gained nothing: the rollback leaves it
         key = (UNDO_WORD.get(e.op, e.op), e.dest_object)
         kind = (e.detail.get("item") or {}).get("kind") if e.op == "provision" else None
@@ -195,7 +201,7 @@ def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: Sta
         for e in group:
             created = bool(e.detail.get("created"))
             also = e.detail.get("also_made") or {}
-            if created or also:
+            if _removes_schema(e):
                 # what is already gone counts as removed (the destination's ``remove``), so a
                 # rollback killed after a removal landed, before this entry, runs again
                 item = item_from_dict(e.detail["item"])

@@ -18,7 +18,6 @@ from ferry.reports.pages import write_extract
 SHOWN = 20  # problem lines printed; the report lists them all
 
 
-
 def _since(text: str) -> dt.datetime | None:
     """``--since``: an ISO date or time; without an offset it is UTC (the staged times are
     aware, and comparing a naive one with them failed with a TypeError)."""

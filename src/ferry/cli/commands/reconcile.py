@@ -20,6 +20,8 @@ from ferry.reports.verification import write_reconcile
 
 #: the balance's columns, in the order the sum is written
 BALANCE = ("source", "loaded", "merged", "excluded", "held", "skipped", "unaccounted")
+#: a column's heading where it is not its name
+HEADING = {"excluded": "excl.", "unaccounted": "MISSING"}
 
 
 def balance_table(objects: list[dict[str, Any]]) -> Group:
@@ -27,14 +29,12 @@ def balance_table(objects: list[dict[str, Any]]) -> Group:
     zero on every row are left out, and objects with nothing on either side are named in one
     line below the table instead of as empty rows."""
     cols = [c for c in BALANCE if any(o.get(c) for o in objects)]
-    sides = [{"excluded": "excl.", "unaccounted": "MISSING"}.get(c, c)
-             for c in cols if c != "source"]
+    sides = [HEADING.get(c, c) for c in cols if c != "source"]
     title = Text(f"reconcile: source = {' + '.join(sides) or 'nothing'}", style="italic")
     table = Table(box=box.SIMPLE_HEAD, collapse_padding=True)
     table.add_column("object", overflow="fold")
     for c in cols:
-        table.add_column({"unaccounted": "MISSING", "excluded": "excl."}.get(c, c),
-                         justify="right", no_wrap=True)
+        table.add_column(HEADING.get(c, c), justify="right", no_wrap=True)
     idle = []
     for o in objects:
         if not any(o.get(c) for c in BALANCE):
