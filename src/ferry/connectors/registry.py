@@ -1,5 +1,7 @@
 """Connector lookup by name. Each package exposes ``create(settings, workdir) -> Source|Destination``
 and a pydantic ``Settings`` model; the import is lazy so one system's driver never loads for another.
+A destination package may also expose ``SCHEMA_TERMS`` (its words for what ``prepare`` makes) and
+``pricing(workdir)`` (a connector built to price calls only, for ``ferry estimate --patients``).
 
 Third-party packages can add systems through the entry-point groups ``ferry.sources`` and
 ``ferry.destinations`` (value: the module path).
