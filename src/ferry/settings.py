@@ -8,6 +8,7 @@ a secret value.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -21,6 +22,23 @@ if TYPE_CHECKING:
     from ruamel.yaml import YAML
 
 SECRET_KEY = re.compile(r"(?i)(password|secret|token|api_key|apikey|private_key)$")
+
+#: the one encryption-key variable every project used before ``ferry init`` named its own
+SHARED_KEY_ENV = "FERRY_ENCRYPTION_KEY"
+
+
+def project_key_env(folder: str, taken: Callable[[str], bool] = lambda _name: False) -> str:
+    """The encryption-key variable of a new project in ``folder``: ``FERRY_ENCRYPTION_KEY_``
+    and the folder's name in capitals (other characters as ``_``), so two projects in one shell
+    each read their own key. A name ``taken`` says is in use (set in the environment or
+    keyring, e.g. by another folder of the same name) gets ``_2``, ``_3``…"""
+    slug = re.sub(r"[^A-Z0-9]+", "_", folder.upper()).strip("_") or "PROJECT"
+    base = f"{SHARED_KEY_ENV}_{slug}"
+    name, n = base, 1
+    while taken(name):
+        n += 1
+        name = f"{base}_{n}"
+    return name
 
 
 class ConnectorSettings(BaseModel):
@@ -49,7 +67,9 @@ class Options(BaseModel):
     delete_policy: str = Field(default="delete", pattern="^(delete|ignore|flag)$")
     overlap_extract_and_load: bool = True
     encrypt_at_rest: bool = False
-    encryption_key_env: str = "FERRY_ENCRYPTION_KEY"
+    #: the variable holding the key: ``ferry init`` writes one of the project's own
+    #: (``project_key_env``); this default is what projects made before that use
+    encryption_key_env: str = SHARED_KEY_ENV
     # the practice's country (ISO code, e.g. AU): numbering plan for phone numbers of records
     # whose address names no country; unset = detected from the clinics by `ferry audit`
     phone_region: str | None = Field(default=None, pattern="^[A-Z]{2}$")

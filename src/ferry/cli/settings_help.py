@@ -257,7 +257,9 @@ OPTIONS_HELP: dict[str, str] = {
     "overlap_extract_and_load": "load while extracting (a run takes about max(extract, load))",
     "encrypt_at_rest": "encrypt staged records, audit before-images and files; key the audit"
                        " chain and the matching keys (HMAC) with the same key",
-    "encryption_key_env": "name of the environment variable holding the encryption key",
+    "encryption_key_env": "name of the environment variable (or keyring entry, service"
+                          " 'ferry') holding the encryption key; this project's own, so"
+                          " another project's key in the same shell is not used for it",
     "phone_region": "the practice's country (ISO code, e.g. AU) for phone numbers of records"
                     " whose address names no country; unset: detected from the clinics",
 }

@@ -18,15 +18,31 @@ class MissingSecret(ConfigError):
 
 def secret(env_name: str) -> str:
     """The value of the secret named by ``env_name``; a clear error when it is not set."""
+    return secret_from(env_name)[0]
+
+
+def secret_from(env_name: str) -> tuple[str, str]:
+    """The secret named by ``env_name`` and where it was found (``environment`` or
+    ``keyring``), for a message that says where to change it; MissingSecret when neither has it."""
     value = os.environ.get(env_name)
     if value:
-        return value
+        return value, "environment"
+    stored = _keyring(env_name)
+    if stored:
+        return stored, "keyring"
+    raise MissingSecret(env_name)
+
+
+def is_set(env_name: str) -> bool:
+    """Whether the environment or the keyring holds a secret under ``env_name``."""
+    return bool(os.environ.get(env_name) or _keyring(env_name))
+
+
+def _keyring(env_name: str) -> str | None:
     try:  # keyring is optional; it is used when installed and holds the name
         import keyring  # type: ignore[import-not-found]
 
         stored = keyring.get_password("ferry", env_name)
-        if stored:
-            return str(stored)
-    except Exception:  # noqa: BLE001, S110 - no keyring backend is a normal case
-        pass
-    raise MissingSecret(env_name)
+        return str(stored) if stored else None
+    except Exception:  # noqa: BLE001 - no keyring backend is a normal case
+        return None

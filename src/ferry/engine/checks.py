@@ -99,3 +99,24 @@ def connector_checks(role: str, conn: ConnectorSettings, opener: Callable[[], An
     finally:
         close(connector)
     return items
+
+
+def encryption_key(project: Any) -> CheckItem | None:
+    """The project's encryption key (when it encrypts at rest): set, a key, and the one its
+    staged data was encrypted with; the line names the variable, never the key."""
+    options = project.settings.options
+    if not options.encrypt_at_rest:
+        return None
+    name = options.encryption_key_env
+    try:
+        _ = project.store  # opening checks the key against the store's check value
+    except MissingSecret:
+        return CheckItem("encryption key", False,
+                         f"{name} is not set (named by options.encryption_key_env)",
+                         f"export {name}=… (the key `ferry init` printed), or store it in the"
+                         " keyring under service 'ferry'")
+    except FerryError as exc:
+        return CheckItem("encryption key", False, scrub(str(exc)),
+                         f"set {name} to this project's key")
+    origin = project._key_source[2]
+    return CheckItem("encryption key", True, f"{name} (from the {origin})")

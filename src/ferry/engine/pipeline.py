@@ -110,13 +110,15 @@ def resume_or_start(project: Project, kind: str, params: dict[str, Any] | None =
 
 
 def check(project: Project) -> list[CheckItem]:
-    from ferry.engine.checks import connector_checks
+    from ferry.engine.checks import connector_checks, encryption_key
 
     items: list[CheckItem] = []
     s = project.settings
     items += connector_checks("source", s.source, lambda: open_source(project), _close)
     items += connector_checks("destination", s.destination, lambda: open_destination(project),
                               _close)
+    if key := encryption_key(project):
+        items.append(key)
     baa = s.baa
     items.append(CheckItem(
         "BAA confirmation", baa.confirmed,

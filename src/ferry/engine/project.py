@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from ferry.errors import ConfigError
+from ferry.errors import ConfigError, FerryError
 from ferry.model.audit import AuditLog
 from ferry.model.staging import StagingStore
-from ferry.settings import Settings, load_settings
+from ferry.settings import SHARED_KEY_ENV, Settings, load_settings
+
+#: the store's ``kv`` entry holding its key's check value (``crypto.key_check``)
+KEY_CHECK = "key_check"
 
 
 @dataclass
@@ -61,7 +64,9 @@ class Project:
     @property
     def store(self) -> StagingStore:
         if self._store is None:
-            self._store = self._open_store()
+            store = self._open_store()
+            self._check_key(store)
+            self._store = store
             from ferry.model.crypto import private_tmp_dir
 
             private_tmp_dir(self.state_dir)  # plain copies a killed run left behind go now
@@ -104,15 +109,54 @@ class Project:
     @cached_property
     def _master_key(self) -> bytes | None:
         """The project's key (environment or keyring, never the folder), when it encrypts."""
+        return None if self._key_source is None else self._key_source[0]
+
+    @cached_property
+    def _key_source(self) -> tuple[bytes, str, str] | None:
+        """The key, the variable it came from and where (``environment`` or ``keyring``)."""
         if not self.settings_path.exists():  # a bare store (tests, status of a folder)
             return None
         options = self.settings.options
         if not options.encrypt_at_rest:
             return None
-        from ferry.connectors.secrets import secret
+        from ferry.connectors.secrets import secret_from
         from ferry.model.crypto import parse_key
 
-        return parse_key(secret(options.encryption_key_env))
+        name = options.encryption_key_env
+        text, origin = secret_from(name)
+        return parse_key(text, f"{name} (from the {origin})"), name, origin
+
+    def _check_key(self, store: StagingStore) -> None:
+        """Refuse a key this project's store was not encrypted with, naming the variable (never
+        the key). The store keeps the key's check value (``key_check``); a store from before
+        that is checked on one of its staged values, and then keeps the check value."""
+        if self._key_source is None:
+            return
+        from ferry.model.crypto import MAGIC, key_check
+
+        key, name, origin = self._key_source
+        check = key_check(key)
+        kept = store.get_value(KEY_CHECK)
+        if kept is None:
+            row = store.conn.execute("SELECT payload FROM records LIMIT 1").fetchone()
+            sample = b"" if row is None else bytes(row[0])
+            try:
+                if sample.startswith(MAGIC):  # (a plain value says nothing of the key)
+                    store.codec.decode(sample)
+            except FerryError:
+                kept = ""  # another key wrote this store's values
+            else:
+                store.set_value(KEY_CHECK, check)
+                return
+        if kept != check:
+            shared = (f". Projects made before Ferry named a variable per project all read"
+                      f" {name}: once it holds this one's key, give the project its own"
+                      " variable (options.encryption_key_env in ferry.yaml)"
+                      if name == SHARED_KEY_ENV else "")
+            raise ConfigError(
+                f"the key in {name} (from the {origin}) does not open this project's staged"
+                f" data: it was encrypted with another key. Set {name} to the key `ferry init`"
+                f" printed for this project{shared}")
 
     def _codec(self):  # type: ignore[no-untyped-def]
         """AES-GCM when the project encrypts at rest (key from the environment or keyring)."""

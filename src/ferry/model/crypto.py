@@ -1,7 +1,11 @@
 """Encryption at rest: AES-256-GCM for staged payloads, audit before-images and downloaded files.
 
 The key is 32 random bytes, base64url-encoded, read from the environment variable the project
-names (default ``FERRY_ENCRYPTION_KEY``) or the OS keyring; it never lives in the project folder.
+names or the OS keyring; it never lives in the project folder. ``ferry init`` names a variable of
+the project's own (``FERRY_ENCRYPTION_KEY_<FOLDER>``), so two projects in one shell do not read
+each other's key; a project made before that uses ``FERRY_ENCRYPTION_KEY``. The store keeps a
+check value of its key (``key_check``), so a wrong key is refused when the store is opened,
+naming the variable, instead of failing on the first value it decrypts.
 Each value gets a fresh 96-bit nonce, stored in front of the ciphertext; a wrong key or a
 tampered value fails authentication instead of decoding to garbage.
 """
@@ -36,14 +40,23 @@ def new_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
-def parse_key(text: str) -> bytes:
+def parse_key(text: str, name: str = "the encryption key") -> bytes:
+    """The 32-byte key in ``text``; ``name`` (the variable it came from) is what an error names,
+    never the text."""
     try:
         key = base64.urlsafe_b64decode(text.strip().encode())
     except ValueError:
-        raise ConfigError("the encryption key is not base64url text") from None
+        key = b""
     if len(key) != 32:
-        raise ConfigError("the encryption key must be 32 bytes (base64url of 32 random bytes)")
+        raise ConfigError(f"{name} is not an encryption key: it must be base64url text of 32"
+                          " random bytes, as `ferry init` prints it")
     return key
+
+
+def key_check(key: bytes) -> str:
+    """A value the store keeps to recognise its key: an HMAC under a subkey of its own, so it
+    tells a wrong key from the right one and reveals nothing of either."""
+    return hmac.digest(derive_key(key, "key-check"), b"ferry key check", "sha256").hex()[:32]
 
 
 def derive_key(master: bytes, purpose: str) -> bytes:

@@ -12,9 +12,10 @@ import typer
 from ferry.cli import settings_help as sh
 from ferry.cli.console import console
 from ferry.cli.template import parse_value, render
+from ferry.connectors.secrets import is_set
 from ferry.errors import ConfigError
 from ferry.model.crypto import new_key
-from ferry.settings import load_settings
+from ferry.settings import load_settings, project_key_env
 
 
 def _parse_sets(sets: list[str]) -> dict[str, dict[str, Any]]:
@@ -55,6 +56,9 @@ def register(app: typer.Typer) -> None:
         sets = _parse_sets(set_)
         if encrypt:
             sets["options"].setdefault("encrypt_at_rest", True)
+            if "encryption_key_env" not in sets["options"]:  # the project's own variable
+                sets["options"]["encryption_key_env"] = project_key_env(
+                    directory.resolve().name, taken=is_set)
         text = render(name or directory.resolve().name, source, destination, sets,
                       store=store or None)
         directory.mkdir(parents=True, exist_ok=True)
@@ -65,8 +69,11 @@ def register(app: typer.Typer) -> None:
                       " there with where to find its value.")
         if encrypt:
             var = load_settings(path).options.encryption_key_env
-            console.print(f"staged data is encrypted at rest; keep this key outside the project"
-                          f" (environment or keyring). It is shown once:\n  export {var}="
-                          f"{new_key()}")
+            console.print(f"staged data is encrypted at rest with a key of its own, read from"
+                          f" {var}; keep it outside the project (environment, or the keyring"
+                          " under service 'ferry'). It is shown once:")
+            # one line, never wrapped (a command to copy): the terminal folds it if it must
+            console.print(f"export {var}={new_key()}", soft_wrap=True, markup=False,
+                          highlight=False)
         console.print(f"next: edit {path}, export the secrets it names, then"
                       f" `ferry check -p {directory}`")
