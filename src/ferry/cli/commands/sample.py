@@ -6,10 +6,12 @@ from collections import Counter
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from ferry.cli.common import (
     ProjectOpt,
     load_progress,
+    print_item,
     print_paths,
     project_at,
     stats_table,
@@ -48,14 +50,14 @@ def register(app: typer.Typer) -> None:
         grouped = Counter((f.category, _object(f.ref), f.field, f.note)
                           for f in diff.unexplained)
         for (cat, obj, fld, note), k in grouped.most_common(SHOWN):
-            console.print(f"  [red]{cat}[/] x{k} {obj}.{fld}: {note}")
+            print_item(f"[red]{cat}[/] x{k} {obj}.{fld}: {escape(note)}")
         if len(grouped) > SHOWN:
-            console.print(f"  … {len(grouped) - SHOWN} more kinds of difference in the report")
+            print_item(f"… {len(grouped) - SHOWN} more kinds of difference in the report")
         refused = Counter((s["stage"], s["reason"]) for s in diff.unexplained_skips)
         for (stage, reason), k in refused.most_common(SHOWN):
-            console.print(f"  [red]not written[/] ({stage}) x{k}: {reason}")
+            print_item(f"[red]not written[/] ({stage}) x{k}: {escape(reason)}")
         for line in diff.not_found[:SHOWN]:
-            console.print(f"  [red]not found[/] {line}")
+            print_item(f"[red]not found[/] {escape(line)}")
         if not proj.settings.options.fallback_owner_email and any(
                 "owner" in f"{f.field} {f.note}" for f in diff.unexplained):
             console.print("[yellow]hint:[/] records whose practitioner has no user in the"
