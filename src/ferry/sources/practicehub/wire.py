@@ -99,6 +99,9 @@ APPOINTMENT_STATUS = {"booked": "scheduled", "processed": "completed", "cancelle
                       "dna": "no_show", "scheduled": "scheduled", "completed": "completed",
                       "no_show": "no_show"}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: ISO 8601's basic form (``19860608``, ``19860608093000``): year, month, day in that order
+#: whatever the account's date order; dateutil's ``dayfirst`` reads it year-day-month
+_BASIC = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
 
 
 class Decoder:
@@ -120,6 +123,8 @@ class Decoder:
             text = value.strip()
             if _ISO_DATE.match(text):
                 return dt.date.fromisoformat(text)
+            if text.isdigit() and len(text) in _BASIC:
+                return dt.datetime.strptime(text, _BASIC[len(text)]).replace(tzinfo=self.tz).date()
             return dateparser.parse(text, dayfirst=self.dayfirst).date()
         raise ValueError("not a date")
 
@@ -136,7 +141,9 @@ class Decoder:
         try:
             parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            parsed = dateparser.parse(text, dayfirst=self.dayfirst)
+            parsed = (dt.datetime.strptime(text, _BASIC[len(text)]).replace(tzinfo=self.tz)
+                      if text.isdigit() and len(text) in _BASIC
+                      else dateparser.parse(text, dayfirst=self.dayfirst))
         return parsed.replace(tzinfo=self.tz) if parsed.tzinfo is None else parsed
 
     def value(self, kind: Kind, value: Any) -> Any:
