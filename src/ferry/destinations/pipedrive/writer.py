@@ -73,6 +73,9 @@ class PipedriveDestination(Destination):
         self.schema = Schema(client, workdir)
         self.finder = Finder(client, search_max, self.schema.id_keys)
         self.currency = currency
+        #: a deal's currency by its id, as this connector created or read it: a money custom
+        #: field of the deal is written in it (an invoice in EUR is not paid in USD)
+        self._deal_currency: dict[str, str] = {}
         self.max_file_bytes = max_file_bytes
         self.burst = burst
         self.workers = max(1, workers)
@@ -142,8 +145,10 @@ class PipedriveDestination(Destination):
         sid = row.get(self._sid_key(obj, row))
         return f"pipedrive:{obj}:{dest_id or (f'src={sid}' if sid else f'row{i}')}"
 
-    def _body(self, obj: str, row: dict[str, Any], ref: str, current_text: str | None = None
-              ) -> dict[str, Any]:
+    def _body(self, obj: str, row: dict[str, Any], ref: str, current_text: str | None = None,
+              currency: str | None = None) -> dict[str, Any]:
+        """The API body of ``row``. A money custom field is written in ``currency``, else the
+        row's own (a deal's ``currency``), else the account's default."""
         std = STANDARD[obj]
         body: dict[str, Any] = {}
         custom: dict[str, Any] = {}
@@ -153,6 +158,7 @@ class PipedriveDestination(Destination):
                                            if row.get(k)) or None}
         index = self.schema.custom_index(obj)  # looked up once per row, not once per value
         kinds = self.schema.kinds
+        money_in = currency or row.get("currency") or self.currency
         for key, value in row.items():
             try:
                 if key in std:
@@ -169,7 +175,7 @@ class PipedriveDestination(Destination):
                     field = index.get(key) or self.schema.custom(obj, key)
                     if field is None:
                         raise RecordError(ref, key, "no such field on this Pipedrive object")
-                    custom[key] = custom_to_api(field, kinds.get(key), value, self.currency)
+                    custom[key] = custom_to_api(field, kinds.get(key), value, money_in)
             except BadValue as exc:
                 raise RecordError(ref, key, str(exc)) from None
         if custom:
@@ -232,6 +238,8 @@ class PipedriveDestination(Destination):
             sid = None if row.get(sid_key) is None else str(row[sid_key])
             dest_id = self._send_create(object_name, body, ref, sid, sid_key)
             self.finder.remember(object_name, sid, dest_id, sid_key)
+            if object_name == "deal":
+                self._deal_currency[dest_id] = str(row.get("currency") or self.currency)
             killpoint.reached("after-row", "create", object_name)
             return WriteResult.success(dest_id, created=True)
 
@@ -247,7 +255,8 @@ class PipedriveDestination(Destination):
             current = None
             if object_name in TEXT_FIELD:  # keep the folded trailer (and the source id)
                 current = self._get(object_name, dest_id, ref).get(TEXT_FIELD[object_name])
-            body = self._body(object_name, row, ref, current_text=current or "")
+            body = self._body(object_name, row, ref, current_text=current or "",
+                              currency=self._money_currency(object_name, dest_id, row, ref))
             if object_name == "note":
                 self.client.call("v1", "PUT", "/notes/{id}", json_body=body, ref=ref,
                                  id=int(dest_id))
@@ -257,6 +266,21 @@ class PipedriveDestination(Destination):
             return WriteResult.success(dest_id)
 
         return run_rows(one, rows, self.workers, self.lanes)
+
+    def _money_currency(self, obj: str, dest_id: str, row: dict[str, Any], ref: str
+                        ) -> str | None:
+        """The currency of a deal an update writes a money custom field on without naming the
+        deal's currency (a fold of payments onto their invoice's deal): the deal's own, as
+        created here or read once."""
+        if obj != "deal" or row.get("currency"):
+            return None
+        index = self.schema.custom_index(obj)
+        if not any((index.get(k) or {}).get("field_type") == "monetary" for k in row):
+            return None
+        if dest_id not in self._deal_currency:
+            got = self._get(obj, dest_id, ref).get("currency")
+            self._deal_currency[dest_id] = str(got or self.currency)
+        return self._deal_currency[dest_id]
 
     def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]:
         version, template = (("v1", f"/{object_name}s/{{id}}") if object_name in ("note", "file")
