@@ -323,6 +323,10 @@ def _folds(ctx: LoadContext, om: ObjectMap) -> Folded:
             c.execute("DELETE FROM fold_acc WHERE map=?", (om.name,))
     parent_target = om.target
     target = _parent_target(ctx, om) if om.parent else om.target
+    # latest / first fold one child whole (the last bill, the current policy), so each child
+    # keeps its empty fields: a pending last bill must not show an older bill's paid date
+    whole = (fold.strategy if fold else "latest") in WHOLE_CHILD
+    keys = [fl.key for fl in cm.fields if fl.key != cm.id_key]
     for batch in _candidates(ctx, om, deleted=partial):
         rows = []
         maps: list[tuple[str, str, str, str]] = []
@@ -342,6 +346,8 @@ def _folds(ctx: LoadContext, om: ObjectMap) -> Folded:
             order = str(getattr(rec, fold.order_by if fold else "updated_at", "") or "")
             values = {k: _typed(v) for k, v in built.payload.items() if k != cm.id_key}
             if values:  # a child with no value folds nothing (its parent may have no row)
+                if whole:  # its empty fields too: the latest bill's paid date is none
+                    values = {k: values.get(k) for k in keys}
                 rows.append((om.name, parent_id, CHILD, b"", s.source_id, store.codec.encode(
                     _child_json({"o": order, "v": values}))))
             st.folded += 1
@@ -478,7 +484,15 @@ def _untyped(value: Any) -> Any:
     return value
 
 
+#: fold strategies that take one child whole: its empty fields are empty on the parent
+WHOLE_CHILD = ("latest", "first")
+
+
 def _aggregate(strategy: str, sep: str, values: list[Any]) -> Any:
+    if strategy in WHOLE_CHILD:  # the chosen child's value, empty or not (children folded
+        # before empty fields were kept have only their non-empty ones here)
+        one = values[-1 if strategy == "latest" else 0] if values else None
+        return None if one in (None, "", []) else one
     values = [v for v in values if v not in (None, "", [])]
     if not values:
         return None
@@ -524,8 +538,9 @@ def _apply_folds(ctx: LoadContext, writer: Writer, folded: list[Folded]) -> None
                     item = items.setdefault(parent_dest, Item(parent_obj, parent_dest, {},
                                                               dest_id=parent_dest))
                     # a key two maps fold gets the later map's value, as when each map sent
-                    # its own update in load order
-                    item.payload.update(payload)
+                    # its own update in load order; an empty one leaves the earlier map's
+                    item.payload.update({k: v for k, v in payload.items()
+                                         if v is not None or k not in item.payload})
                     parts.setdefault(parent_dest, []).append((f.om.name, h))
             _write_folds(ctx, writer, parent_target, [m.om.name for m in maps],
                          [items[p] for p in parents if p in items], parts)
