@@ -18,9 +18,10 @@ import shlex
 import sys
 
 import typer
+from rich.markup import escape
 
 from ferry import runtime
-from ferry.cli.console import err_console
+from ferry.cli.console import err_console, print_item
 from ferry.errors import BudgetExhausted, FerryError
 from ferry.phi import scrub
 
@@ -105,6 +106,16 @@ def next_command(message: str, argv: list[str]) -> str | None:
     return cmd
 
 
+def fix_file_command(message: str, argv: list[str]) -> str | None:
+    """For an error in ferry.yaml or mapping.yaml that names no command: fix the file where
+    the error points, then the same command again."""
+    found = re.match(r"(ferry\.yaml|mapping\.yaml)\b", message)
+    if found is None:
+        return None
+    again = " ".join(["ferry", *(shlex.quote(a) for a in argv[1:])])
+    return f"fix {found[1]} where the error points, then {again}"
+
+
 def _interrupted(argv: list[str]) -> None:
     """Ctrl-C: one line and the command that resumes, never Python's traceback (a traceback
     can quote a value, and values can be PHI); exit 130 as the help says."""
@@ -138,8 +149,13 @@ def main() -> None:
                           " Run the same command again then: it resumes where it stopped.")
         sys.exit(1)
     except FerryError as exc:
-        err_console.print(f"[red]error:[/red] {scrub.scrub(str(exc))}")
-        if cmd := next_command(str(exc), sys.argv):
+        first, *rest = scrub.scrub(str(exc)).splitlines() or [""]
+        err_console.print(f"[red]error:[/red] {escape(first)}")
+        for line in rest:  # a list of problems: each wraps under itself, not at column 0
+            lead = len(line) - len(line.lstrip())
+            print_item(line.strip(), lead, lead + (2 if line.lstrip().startswith("- ") else 0),
+                       plain=True, to=err_console)
+        if cmd := next_command(str(exc), sys.argv) or fix_file_command(first, sys.argv):
             err_console.print(f"next: {cmd}", markup=False, highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:  # a verb that does not say where it stopped itself

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ferry.cli.console import console, progress
+from ferry.cli.console import print_item as print_item  # (here for the commands)
 from ferry.engine.project import Project
 from ferry.reports.pages import outcome
 
@@ -146,20 +147,6 @@ def shown_path(path: Path) -> str:
 def print_paths(*paths: Path) -> None:
     for p in paths:
         console.print(f"  report: {shown_path(p)}", highlight=False)
-
-
-def print_item(markup: str, indent: int = 2, hang: int = 4) -> None:
-    """One entry of a list printed at ``indent``, wrapped to the terminal with its continuation
-    lines at ``hang``, so a long entry reads as one and the next entry's start stands out."""
-    text = Text.from_markup(markup)
-    lines = text.wrap(console, max(20, console.width - hang))
-    out = Text()
-    for i, line in enumerate(lines):
-        line.rstrip()
-        out.append_text(Text(" " * (hang if i else indent)) + line)
-        if i < len(lines) - 1:
-            out.append("\n")
-    console.print(out, soft_wrap=True)
 
 
 def new_progress() -> Progress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 console = Console()
 err_console = Console(stderr=True)
@@ -12,3 +13,20 @@ err_console = Console(stderr=True)
 def progress() -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeRemainingColumn(), console=console, transient=False)
+
+
+def print_item(markup: str, indent: int = 2, hang: int = 4, *, plain: bool = False,
+               to: Console | None = None) -> None:
+    """One entry of a list printed at ``indent``, wrapped to the terminal with its continuation
+    lines at ``hang``, so a long entry reads as one and the next entry's start stands out.
+    ``plain``: the text is printed as it is (no markup); ``to``: another console (stderr)."""
+    out_console = to or console
+    text = Text(markup) if plain else Text.from_markup(markup)
+    lines = text.wrap(out_console, max(20, out_console.width - hang))
+    out = Text()
+    for i, line in enumerate(lines):
+        line.rstrip()
+        out.append_text(Text(" " * (hang if i else indent)) + line)
+        if i < len(lines) - 1:
+            out.append("\n")
+    out_console.print(out, soft_wrap=True)

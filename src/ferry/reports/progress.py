@@ -68,7 +68,8 @@ def sample_verdict(project: Project) -> Verdict:
         return Verdict(False, "no sample yet", "ferry sample")
     got = latest_report(project, "sample")
     if run.status != "done" or got is None:
-        return Verdict(False, f"sample {run.run_id} {run.status}", "ferry sample")
+        return Verdict(False, f"sample {run.run_id} {run.status.replace('_', ' ')}",
+                       "ferry sample")
     doc = got[1]
     if str(doc.get("verdict", "")).lower() != "pass":
         n = doc.get("unexplained", "?")
@@ -100,8 +101,8 @@ def reconcile_verdict(project: Project) -> Verdict:
                        " discrepancy line(s)", "fix what its report says to do, then"
                        " ferry reconcile again")
     made = str(doc.get("generated_at") or "")
-    later = [r for r in project.store.runs() if r.kind in LOADS and r.status == "done"
-             and str(r.finished_at or "") > made]
+    later = [r for r in project.store.runs() if r.kind in (*LOADS, "rollback")
+             and r.status == "done" and str(r.finished_at or "") > made]
     if made and later:
         return Verdict(False, f"{path.stem}: balanced, but {later[-1].kind} {later[-1].run_id}"
                        " wrote since", "ferry reconcile")

@@ -73,14 +73,21 @@ def write_sample(out: Path, data: dict[str, Any], *, project: str, name: str
 def write_reconcile(out: Path, data: dict[str, Any], *, project: str, name: str
                     ) -> tuple[Path, Path]:
     series = ["loaded", "merged", "excluded", "held", "skipped", "unaccounted"]
-    charts = [stacked_bars("Source records by outcome (a bar's length is the source count)",
-                           [(o["object"], [o.get(k, 0) or 0 for k in series])
-                            for o in data["objects"]], series,
+    # objects with no records on either side are counted in the title, not drawn as rows of
+    # 0 (as the terminal's "no records in source or destination" line does; the table names them)
+    rows = [(o["object"], [o.get(k, 0) or 0 for k in series]) for o in data["objects"]]
+    drawn = [r for r, o in zip(rows, data["objects"], strict=True)
+             if any(r[1]) or o.get("source") or o.get("destination")]
+    empty = [r[0] for r in rows if r not in drawn]
+    charts = [stacked_bars("Source records by outcome (a bar's length is the source count"
+                           + (f"; {len(empty)} objects with none left out" if empty else "")
+                           + ")", drawn, series,
                            ["#2e9e5b", "#6b7280", "#c9ced8", "#e08a2e", "#b3261e", "#000000"])]
-    if data["destination"]:
+    dest = [(d["object"], [d["expected"] or 0, d["destination"] or 0])
+            for d in data["destination"]]
+    if any(any(vs) for _, vs in dest):
         charts.append(grouped_bars("Destination records",
-                                   [(d["object"], [d["expected"] or 0, d["destination"]])
-                                    for d in data["destination"]],
+                                   [(name, vs) for name, vs in dest if any(vs)],
                                    ["expected", "in destination"]))
     if data["by_kind"]:
         charts.append(bar_chart("Discrepancies by kind", sorted(data["by_kind"].items()),

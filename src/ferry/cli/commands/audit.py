@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import ProjectOpt, print_paths, project_at, verdict
+from ferry.cli.common import ProjectOpt, print_item, print_paths, project_at, verdict
 from ferry.cli.console import console, err_console
 from ferry.engine.audit_source import audit as run_audit
 from ferry.engine.estimate import estimate, file_sizes, limits_for
@@ -75,14 +75,22 @@ def register(app: typer.Typer) -> None:
         console.print(f"audit: {t['objects']} objects, {t['records']} records,"
                       f" {t['findings']} finding(s)")
         findings = sorted(data["findings"], key=lambda f: -int(f["count"] or 0))
+        unreachable: dict[str, list[str]] = {}  # one line per cause, its objects named once
         for f in [f for f in findings if f["check"] == "not_reachable"]:
-            console.print(f"  {f['object']}: {f['detail']}")
+            unreachable.setdefault(f["detail"], []).append(f["object"])
+        for detail, objects in unreachable.items():
+            cause, _, what = detail.partition(": ")
+            each = "; for each, " if len(objects) > 1 else "; "
+            print_item(f"{cause} ({len(objects)}): {', '.join(objects)}"
+                       + (f"{each}{what}" if what else ""), plain=True)
+        # a finding that runs past the line wraps under its name, not at column 0
         for f in [f for f in findings if f["check"] == "not_exported"]:
-            console.print(f"  {f['count']:>6,} {f['object']}.{f['field']} {f['detail']}")
+            print_item(f"{f['count']:>6,} {f['object']}.{f['field']} {f['detail']}", hang=9,
+                       plain=True)
         findings = [f for f in findings if f["check"] not in ("not_reachable", "not_exported")]
         for f in findings[:SHOWN]:
-            console.print(f"  {f['count']:>6,} {f['object']}.{f['field'] or '*'}"
-                          f" {f['check']}")
+            print_item(f"{f['count']:>6,} {f['object']}.{f['field'] or '*'} {f['check']}",
+                       hang=9, plain=True)
         if len(findings) > SHOWN:
             console.print(f"  … {len(findings) - SHOWN} more findings in the report")
         print_paths(*write_audit(proj.reports_dir("audit"), data,

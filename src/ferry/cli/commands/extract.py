@@ -7,8 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
-from ferry.cli.common import EPOCH, ProjectOpt, print_paths, project_at, runs_of, verdict
+from ferry.cli.common import (
+    EPOCH,
+    ProjectOpt,
+    print_item,
+    print_paths,
+    project_at,
+    runs_of,
+    verdict,
+)
 from ferry.cli.console import console, progress
 from ferry.engine.extract import ExtractStats
 from ferry.engine.pipeline import run_extract
@@ -56,11 +65,12 @@ def register(app: typer.Typer) -> None:
                       f" records, {stats.files} files, {stats.errors} rows skipped,"
                       f" {stats.field_issues} values left empty (records kept)")
         for v in stats.verdicts:
-            console.print(f"  [yellow]file:[/] {v}")
+            print_item(f"[yellow]file:[/] {escape(str(v))}")
         problems = [s for s in proj.store.skips(run_id) if s.stage in ("extract",
                                                                         "extract-field")]
         for s in problems[:SHOWN]:  # file, line, column and reason; never the value
-            console.print(f"  {'kept' if s.stage == 'extract-field' else 'skipped'}: {s.reason}")
+            print_item(f"{'kept' if s.stage == 'extract-field' else 'skipped'}: {s.reason}",
+                       plain=True)
         more = len(problems) > SHOWN
         if more:
             console.print(f"  … {len(problems) - SHOWN} more in the extract report")

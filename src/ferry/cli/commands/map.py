@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import EPOCH, ProjectOpt, project_at, verdict
+from ferry.cli.common import EPOCH, ProjectOpt, project_at, shown_path, verdict
 from ferry.cli.console import console, err_console
 from ferry.errors import ConfigError, MappingError
 from ferry.phi.scrub import scrub
@@ -106,7 +106,7 @@ def register(app: typer.Typer) -> None:
                               sample=sample)
         review = [(om.name, fm.source) for om in doc.objects for fm in om.fields
                   if fm.status == "review"]
-        console.print(f"wrote {path} — {len(doc.objects)} object maps, "
+        console.print(f"wrote {shown_path(path)} — {len(doc.objects)} object maps, "
                       f"{sum(len(v) for v in doc.custom_fields.values())} custom fields to "
                       f"create, {len(review)} field(s) to review")
         for name, src in review[:10]:

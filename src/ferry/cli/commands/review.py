@@ -78,7 +78,8 @@ def register(app: typer.Typer) -> None:
             text = queue.text_of(staged.record, it.field, store.codec)
             console.rule(f"{it.object}:{it.source_id} · {it.field}")
             console.print(_highlight(text[:3000], [s for s in it.spans if s.start < 3000]))
-        if (n_pending := queue.count_items(store, "pending")) > show:
+        # (--show 0 lists none: the queue line above has the count)
+        if show and (n_pending := queue.count_items(store, "pending")) > show:
             console.print(f"… {n_pending - show:,} more pending")
         table = Table(title="PHI review queue")
         table.add_column("status")

@@ -34,8 +34,10 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(f"rollback of {len(runs)} run(s) ({', '.join(runs[:3])}"
                           f"{', …' if len(runs) > 3 else ''}) will, in the destination:")
-            for (action, obj), n in sorted(todo.items(), key=lambda kv: -kv[1])[:SHOWN]:
-                console.print(f"  {action:<18} {n:>6,} {obj}")
+            shown = sorted(todo.items(), key=lambda kv: -kv[1])[:SHOWN]
+            wide = max(len(action) for (action, _), _ in shown)  # counts in one column
+            for (action, obj), n in shown:
+                console.print(f"  {action:<{wide}} {n:>6,} {obj}")
             if len(todo) > SHOWN:
                 console.print(f"  … and {len(todo) - SHOWN} more kinds of change")
         if todo and not yes and not typer.confirm(

@@ -13,6 +13,7 @@ from ferry.cli.common import (
     Tracker,
     load_progress,
     outcome,
+    print_item,
     print_paths,
     project_at,
     runs_of,
@@ -59,11 +60,11 @@ def reason_lines(stats: dict[str, Any]) -> list[str]:
     for name, st in stats.items():
         for reason, n in st.reasons.items():
             counts[(name, reason)] += n
-    lines = [f"  {n:>5,} {name}: {reason}" for (name, reason), n in
+    lines = [f"{n:>5,} {name}: {reason}" for (name, reason), n in
              counts.most_common(REASON_LINES)]
     if len(counts) > REASON_LINES:
         rest = sum(n for _, n in counts.most_common()[REASON_LINES:])
-        lines.append(f"  … and {len(counts) - REASON_LINES} more reasons ({rest:,} records);"
+        lines.append(f"… and {len(counts) - REASON_LINES} more reasons ({rest:,} records);"
                      " all in the report")
     return lines
 
@@ -168,8 +169,8 @@ def _dry_run_tail(proj: Any, project: Path, report: Any, data: dict[str, Any],
     lines = reason_lines(report.stats)
     if lines:
         console.print("not written, and why:")
-        for line in lines:
-            console.print(line)
+        for line in lines:  # a long reason wraps under the map's name, not at column 0
+            print_item(line, hang=8, plain=True)
     dest = open_destination(proj)
     try:
         doc = apply_keys(confirmed_mapping(proj), proj.store)

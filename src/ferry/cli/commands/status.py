@@ -13,9 +13,10 @@ from typing import Any
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
-from ferry.cli.common import ProjectOpt, verdict
+from ferry.cli.common import ProjectOpt, print_item, verdict
 from ferry.cli.console import console
 from ferry.engine.project import Project
 from ferry.errors import FerryError
@@ -55,12 +56,16 @@ def summary(stats: Any) -> str:
 
 def next_step(state: dict[str, Any], where: str) -> str:
     """The verb a project in this state needs next."""
+    if state.get("settings_error") and "not found" not in state["settings_error"]:
+        return f"fix {where}/ferry.yaml where the line above points, then ferry status -p {where}"
     if not state["settings"]:
         return f"ferry init {where} --source … --destination …"
     if not state["store"] or not any(o["staged"] for o in state.get("objects", [])):
         return f"ferry check -p {where}, then ferry extract -p {where}"
     done = {r["kind"] for r in state["runs"] if r["status"] == "done"}
     if "prepare" not in done:
+        if any(r["kind"] == "prepare" for r in state["runs"]):  # rolled back: the map stands
+            return f"ferry prepare -p {where} (the rollback removed what it made)"
         return f"ferry map, ferry map --confirm, then ferry prepare -p {where}"
     # from verdicts, not from finished runs: a failed sample or an unbalanced reconcile is
     # the step to do next, whatever ran after it
@@ -116,7 +121,7 @@ def _render(state: dict[str, Any]) -> None:
         s = state["settings"]
         console.print(f"  {s['project']}: {s['source']} → {s['destination']}")
     else:
-        console.print(f"  [yellow]{state.get('settings_error', 'no settings')}[/yellow]")
+        print_item(f"[yellow]{escape(state.get('settings_error', 'no settings'))}[/yellow]")
     if not state["store"]:
         console.print("  no staging store yet (nothing extracted)")
         return
@@ -141,7 +146,8 @@ def _render(state: dict[str, Any]) -> None:
     runs.add_column("what it did", overflow="fold")
     for r in shown:
         colour = {"done": "green", "failed": "red", "running": "yellow"}.get(r["status"], "")
-        runs.add_row(r["run_id"], f"[{colour}]{r['status']}[/]" if colour else r["status"],
+        word = str(r["status"]).replace("_", " ")  # "rolled back", not rolled_back
+        runs.add_row(r["run_id"], f"[{colour}]{word}[/]" if colour else word,
                      summary(r["stats"]))
     console.print(runs if state["runs"] else "  no runs yet")
     done = [c for c in state["checkpoints"] if c["value"] == "done"]
@@ -204,3 +210,5 @@ def register(app: typer.Typer) -> None:
                     " unusable", next_step(state, str(project)))
         if not ok:
             raise typer.Exit(1)
+        if next_step(state, "").startswith("fix "):  # ferry.yaml there but unusable
+            raise typer.Exit(2)
