@@ -67,9 +67,10 @@ def run_user_path(system: dict[str, Any], root: Path) -> tuple[dict[str, Any], s
     write_export(system, export)
     runner = CliRunner()
     env = {"FERRY_PIPEDRIVE_TOKEN": "bench-not-used",
-           "FERRY_ENCRYPTION_KEY": base64.urlsafe_b64encode(b"k" * 32).decode()}
+           "FERRY_TEST_KEY": base64.urlsafe_b64encode(b"k" * 32).decode()}
     r = runner.invoke(app, ["init", str(project), "--source", "clinic_csv", "--destination",
-                            "pipedrive", "--set", f"source.path={export}"], env=env)
+                            "pipedrive", "--set", f"source.path={export}", "--set",
+                            "options.encryption_key_env=FERRY_TEST_KEY"], env=env)
     assert r.exit_code == 0, (r.output, r.exception)
     r = runner.invoke(app, ["map", "--project", str(project), "--no-describe"], env=env)
     assert r.exit_code == 0, (r.output, r.exception)

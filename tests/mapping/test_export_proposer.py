@@ -16,7 +16,7 @@ from ferry.settings import load_settings
 from ferry.sources.clinic_csv import create
 from ferry.sources.clinic_csv.columns import SKIP
 
-ENV = {"FERRY_PIPEDRIVE_TOKEN": "t", "FERRY_ENCRYPTION_KEY":
+ENV = {"FERRY_PIPEDRIVE_TOKEN": "t", "FERRY_TEST_KEY":
        base64.urlsafe_b64encode(b"k" * 32).decode()}
 
 
@@ -27,7 +27,8 @@ def ferry_map(tmp_path: Path, files: dict[str, str]) -> tuple[str, dict, Path]:
         (export / name).write_text(text)
     r = CliRunner().invoke(app, ["init", str(project), "--source", "clinic_csv",
                                  "--destination", "pipedrive", "--set",
-                                 f"source.path={export}"], env=ENV)
+                                 f"source.path={export}", "--set",
+                                 "options.encryption_key_env=FERRY_TEST_KEY"], env=ENV)
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(app, ["map", "-p", str(project), "--no-describe"], env=ENV)
     assert r.exit_code == 0, r.output
