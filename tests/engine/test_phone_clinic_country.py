@@ -5,9 +5,8 @@ Salesforce — '07728 214068' read in the ES plan is no number — and ``--seed 
 practice with Dutch clinics) did the same to the Dutch ones (hpairs, 7 December). A record
 without an address of its own (a practitioner; a patient with none) has its clinic's country.
 
-Marked xfail (strict) for the owner of src/ferry/mapping: ``phones.record_country`` and the
-``phone_e164`` transform know only the record's own fields and the practice's country. The fix
-removes the mark (strict: the test then fails until it is removed).
+``phones.record_country`` falls back to the record's clinic (``Project.clinic_countries``), in
+the map's transform and in the audit's findings alike.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import phonenumbers
-import pytest
 
 from ferry.engine import pipeline as P
 
@@ -24,8 +22,6 @@ from .setup_pair import approve_phi, make_pair
 SEED, PATIENTS = 23, 12  # clinics: 1 ES, 2 GB, 3 NL; the practice's country: ES
 
 
-@pytest.mark.xfail(strict=True, reason="phone plan per record ignores the record's clinic"
-                   " (src/ferry/mapping, reported by hpairs)")
 def test_practitioner_phones_in_their_clinics_plan(tmp_path: Path) -> None:
     with make_pair(tmp_path / "proj", destination="salesforce", seed=SEED, patients=PATIENTS,
                    env_prefix="FERRY_CLINICPHONE_") as pair:

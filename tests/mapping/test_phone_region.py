@@ -14,7 +14,7 @@ from ferry.mapping.model import FieldMap, MappingDoc, ObjectMap, Transform
 from ferry.mapping.recipes import RECIPES_DIR
 from ferry.mapping.transforms import TRANSFORMS, Ctx
 from ferry.mapping.value_maps import InvalidValueError
-from ferry.model.entities import Clinic, Patient
+from ferry.model.entities import Clinic, Patient, Practitioner
 from ferry.model.staging import StagingStore
 
 
@@ -35,8 +35,9 @@ def patient(**kw):
     return Patient(**base)
 
 
-def phone(value, record, region=None, **args):
-    ctx = Ctx(record=record, lookup=NoLookup(), doc=DOC, key="phone", region=region)
+def phone(value, record, region=None, clinics=None, **args):
+    ctx = Ctx(record=record, lookup=NoLookup(), doc=DOC, key="phone", region=region,
+              clinics=clinics)
     return TRANSFORMS["phone_e164"].fn(value, args, ctx), ctx.flags
 
 
@@ -48,6 +49,19 @@ def test_record_country_decides_before_the_practice() -> None:
     assert phone("(02) 9124 0249", au, region="US")[0] == "+61291240249"
     one_line = patient(address="4 Quay Rd, Sydney NSW 2000, Australia")
     assert phone("(02) 9124 0249", one_line, region="GB")[0] == "+61291240249"
+
+
+def test_a_record_without_a_country_has_its_clinics() -> None:
+    # hpairs: a Spanish practice's British clinic: its staff's '07728 214068' read in the ES
+    # plan is no number, and the field was left empty
+    clinics = {"c2": "GB"}
+    staff = Practitioner(source_id="pr1", first_name="A", last_name="B", clinic_id="c2")
+    assert phone("07728 214068", staff, region="ES", clinics=clinics)[0] == "+447728214068"
+    assert phone("07728 214068", patient(clinic_id="c2"), "ES", clinics)[0] == "+447728214068"
+    # the record's own address still comes first, and an unknown clinic falls to the practice
+    assert phone("612 345 678", patient(clinic_id="c2", country="ES"), "GB", clinics)[0] \
+        == "+34612345678"
+    assert phone("612 345 678", patient(clinic_id="c9"), "ES", clinics)[0] == "+34612345678"
 
 
 def test_practice_country_then_own_prefix() -> None:
@@ -105,6 +119,10 @@ def test_audit_detects_the_practice_country_and_reads_per_record(tmp_path) -> No
         patient(source_id="p2", mobile="07911 123456", country="GB"),  # its own address: GB
         patient(source_id="p3", mobile="(02) 9124 0249", country="Australia"),
         patient(source_id="p4", mobile="12345", country="AU")])  # not a number anywhere
+    store.put_records("clinic", [Clinic(source_id="c2", name="Soho", country="GB")])
+    store.put_records("practitioner", [  # no address: its clinic's plan (GB), not the practice's
+        Practitioner(source_id="pr1", first_name="A", last_name="B", clinic_id="c2",
+                     phone="07728 214068")])
     assert practice_region(store) == "AU"
     data = audit(store)
     assert data["phone_region"] == "AU"

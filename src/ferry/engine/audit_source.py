@@ -21,7 +21,7 @@ from ferry.engine import dedup
 from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import resolve_target
 from ferry.mapping.model import MappingDoc
-from ferry.mapping.phones import read_phone, record_country
+from ferry.mapping.phones import clinic_countries, read_phone, record_country
 from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import Kind, PhiClass, fields_of
 from ferry.model.staging import StagingStore
@@ -125,9 +125,9 @@ def _email_ok(value: str) -> bool:
 
 
 def _check_values(rec: Record, obj: str, findings: _Findings, region: str | None,
-                  today: dt.date) -> None:
+                  clinics: dict[str, str], today: dt.date) -> None:
     ref = f"source:{obj}:{rec.source_id}"
-    country = record_country(rec)  # the record's own address decides its numbering plan
+    country = record_country(rec, clinics)  # the record's address (or clinic's) decides
     for f in fields_of(type(rec)):
         v = getattr(rec, f.name)
         if v in (None, "", []):
@@ -137,7 +137,8 @@ def _check_values(rec: Record, obj: str, findings: _Findings, region: str | None
         elif f.kind == Kind.PHONE and isinstance(v, str) and \
                 read_phone(v, country=country, practice=region).e164 is None:
             findings.hit(obj, f.name, "invalid_phone", "not a valid phone number in the"
-                         " numbering plan of the record's address country, else the practice's"
+                         " numbering plan of the record's address country, else its clinic's, else the"
+                         " practice's"
                          f" ({region or 'none known'}); the map leaves it empty", ref)
         elif f.kind == Kind.DATE and isinstance(v, dt.date):
             if v > today:
@@ -216,6 +217,7 @@ def audit(store: StagingStore, *, source_info: list[ObjectInfo] | None = None,
     practice's country when known (``options.phone_region``), else detected from the data."""
     today = today or dt.datetime.now(dt.UTC).date()
     region = region or practice_region(store)
+    clinics = clinic_countries(store.iter_records("clinic"))
     findings = _Findings()
     described = {o.name: o for o in source_info or []}
     limits = _overlong_limits(doc, dest_info)
@@ -240,7 +242,7 @@ def audit(store: StagingStore, *, source_info: list[ObjectInfo] | None = None,
                                            classify_name(f"{key} {cv.label or ''}"),
                                            cv.label or key, custom=True)
                 accs[name].add(cv.value)
-            _check_values(rec, obj, findings, region, today)
+            _check_values(rec, obj, findings, region, clinics, today)
             ref = f"source:{obj}:{rec.source_id}"
             for fname, target in refs:
                 pid = getattr(rec, fname)

@@ -225,7 +225,6 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     from ferry.engine.context import LoadContext
     from ferry.engine.load import run_load
     from ferry.engine.prepare import apply_keys, prepared
-    from ferry.mapping.compile import compile_mapping
     from ferry.phi.queue import counts as queue_counts
 
     doc = apply_keys(confirmed_mapping(project), project.store)
@@ -234,7 +233,7 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     dest = dest or open_destination(project)
     doc, withheld, gate = gate_for(project, doc, dest)
     hold = hold or gate
-    compiled = {cm.om.name: cm for cm in compile_mapping(doc, region=project.phone_region)}
+    compiled = {cm.om.name: cm for cm in project.compile(doc)}
     store = project.store
     resumed = False
     if dry_run:
@@ -363,11 +362,10 @@ def account(project: Project, since: str, run_ids: list[str]) -> ChangeAccount:
     """What became of every change the source showed since ``since`` (a delta pass)."""
     from ferry.engine.accounting import account_changes
     from ferry.engine.prepare import apply_keys
-    from ferry.mapping.compile import compile_mapping
 
     doc = apply_keys(confirmed_mapping(project), project.store)
     return account_changes(project.store, project.audit,
-                           compile_mapping(doc, region=project.phone_region), since, run_ids)
+                           project.compile(doc), since, run_ids)
 
 
 #: skip stages of records a later pass can deliver unchanged: held for PHI review (decided

@@ -15,11 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ferry.errors import ConfigError, FerryError
 from ferry.model.audit import AuditLog
 from ferry.model.staging import StagingStore
 from ferry.settings import SHARED_KEY_ENV, Settings, load_settings
+
+if TYPE_CHECKING:
+    from ferry.mapping.compile import CompiledMap
+    from ferry.mapping.model import MappingDoc
 
 #: the store's ``kv`` entry holding its key's check value (``crypto.key_check``)
 KEY_CHECK = "key_check"
@@ -96,6 +101,20 @@ class Project:
         from ferry.engine.audit_source import practice_region
 
         return practice_region(self.store)
+
+    @cached_property
+    def clinic_countries(self) -> dict[str, str]:
+        """Each staged clinic's country, the plan of phones whose record names no country."""
+        from ferry.mapping.phones import clinic_countries
+
+        return clinic_countries(self.store.iter_records("clinic"))
+
+    def compile(self, doc: MappingDoc, *, need_keys: bool = True) -> list[CompiledMap]:
+        """``doc``'s maps compiled with this practice's numbering plans."""
+        from ferry.mapping.compile import compile_mapping
+
+        return compile_mapping(doc, need_keys=need_keys, region=self.phone_region,
+                               clinics=self.clinic_countries)
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -251,7 +251,6 @@ def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any
     from ferry.engine.prepare import apply_keys
     from ferry.engine.reconcile import project_lookup
     from ferry.engine.sample import select_sample
-    from ferry.mapping.compile import compile_mapping
 
     doc = apply_keys(confirmed_mapping(project), project.store)
     objects = {om.source for om in doc.objects if om.mode != "none"}
@@ -268,7 +267,7 @@ def run_sample(project: Any, size: int, *, show_phi: bool = False, progress: Any
         hold = hold or gate
         report = load(project, kind="sample", only=selection, dest=dest, progress=progress,
                       hold=hold)
-        result = sample_diff(project.store, compile_mapping(doc, region=project.phone_region),
+        result = sample_diff(project.store, project.compile(doc),
                              dest,
                              project_lookup(project, dest), selection, run_id=report.run_id,
                              show_phi=show_phi, gate=hold)

@@ -555,13 +555,12 @@ def run_reconcile(project: Any) -> Reconciliation:
     """Reconcile a project (``ferry.engine.project.Project``) against its destination."""
     from ferry.engine.pipeline import confirmed_mapping, open_destination
     from ferry.engine.prepare import apply_keys
-    from ferry.mapping.compile import compile_mapping
 
     doc = apply_keys(confirmed_mapping(project), project.store)
     dest = open_destination(project)
     try:
         return reconcile(project.store, project.audit, doc,
-                         compile_mapping(doc, region=project.phone_region), dest,
+                         project.compile(doc), dest,
                          project_lookup(project, dest))
     finally:
         dest.close()

@@ -17,6 +17,7 @@ Reasons name the record and field, never the value.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -99,10 +100,11 @@ class CompiledMap:
     """One ObjectMap ready to build payloads."""
 
     def __init__(self, om: ObjectMap, doc: MappingDoc, *, need_keys: bool = True,
-                 region: str | None = None) -> None:
+                 region: str | None = None, clinics: Mapping[str, str] | None = None) -> None:
         self.om = om
         self.doc = doc
         self.region = region  # the practice's country, for phone numbers without a country code
+        self.clinics = clinics  # clinic id → country, for records without an address country
         self.id_key: str | None = (
             resolve_target(doc, om.target, om.id_field, need_key=need_keys)
             if om.id_field and om.mode == "record" else None)
@@ -192,7 +194,7 @@ class CompiledMap:
                 continue
             if ctx is None:
                 ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key=f.key, fm=f.fm,
-                          region=self.region)
+                          region=self.region, clinics=self.clinics)
             else:  # the lists afresh only when the last field filled them (few do)
                 ctx.key, ctx.fm = f.key, f.fm
                 if ctx.flags:
@@ -328,12 +330,15 @@ def _sum(values: list[Any]) -> Any:
     return float(total) if any(isinstance(v, float) for v in nums) else total
 
 
-def compile_mapping(doc: MappingDoc, *, need_keys: bool = True, region: str | None = None
-                    ) -> list[CompiledMap]:
+def compile_mapping(doc: MappingDoc, *, need_keys: bool = True, region: str | None = None,
+                    clinics: Mapping[str, str] | None = None) -> list[CompiledMap]:
     """One CompiledMap per ObjectMap, in file order. A custom field without its key is a
-    MappingError naming it (``need_keys=False`` compiles before ``prepare``, for previews)."""
+    MappingError naming it (``need_keys=False`` compiles before ``prepare``, for previews).
+    ``region`` and ``clinics``: the practice's country and each clinic's, the numbering plans
+    of phones whose record names no country (``ferry.mapping.phones``)."""
     names = [om.name for om in doc.objects]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise MappingError(f"object map name(s) used twice: {', '.join(sorted(dup))}")
-    return [CompiledMap(om, doc, need_keys=need_keys, region=region) for om in doc.objects]
+    return [CompiledMap(om, doc, need_keys=need_keys, region=region, clinics=clinics)
+            for om in doc.objects]

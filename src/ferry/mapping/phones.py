@@ -2,8 +2,8 @@
 
 A national number ("0412 345 678", "(02) 9124 0249") means nothing without a country: read in the
 wrong plan it becomes a different, often valid-looking, number (+44 2 9124 0249). So the plan is
-decided per record, never per source: the country of the record's own address, else the
-practice's country (detected by ``ferry audit`` from the clinics, or ``options.phone_region`` in
+decided per record, never per source: the country of the record's own address, else its
+clinic's, else the practice's country (detected by ``ferry audit`` from the clinics, or ``options.phone_region`` in
 ferry.yaml), else only the number's own ``+``/``00`` prefix. A number that does not parse, or
 parses to a number that is not valid in its plan, is never turned into E.164: the audit lists it
 as a field finding and the map leaves the field empty (the sample diff calls it unexplained).
@@ -11,6 +11,7 @@ as a field finding and the map leaves the field empty (the sample diff calls it 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,14 +59,30 @@ def country_code(text: Any) -> str | None:
     return _NAME_TO_CODE.get(name) if name else _EXTRA_NAMES.get(t.lower())
 
 
-def record_country(record: Any) -> str | None:
+def record_country(record: Any, clinics: Mapping[str, str] | None = None) -> str | None:
     """The country of a record's own address: its ``country`` field, else the country named at
-    the end of its one-line ``address``."""
+    the end of its one-line ``address``; for a record without one (a practitioner, a patient
+    with no address), the country of its clinic in ``clinics`` (clinic id → country code): a
+    practice can span borders, and a clinic's staff dial in its plan."""
     code = country_code(getattr(record, "country", None))
     if code:
         return code
     one_line = getattr(record, "address", None)
-    return country_code(parse_address(one_line).country) if isinstance(one_line, str) else None
+    code = country_code(parse_address(one_line).country) if isinstance(one_line, str) else None
+    if code or not clinics:
+        return code
+    clinic = getattr(record, "clinic_id", None)
+    return clinics.get(str(clinic)) if clinic else None
+
+
+def clinic_countries(clinics: Iterable[Any]) -> dict[str, str]:
+    """Each clinic's country code by its id, for the clinics whose address names one."""
+    out: dict[str, str] = {}
+    for clinic in clinics:
+        code = record_country(clinic)
+        if code:
+            out[str(clinic.source_id)] = code
+    return out
 
 
 @dataclass(frozen=True)

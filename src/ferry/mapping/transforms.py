@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -57,6 +57,7 @@ class Ctx:
     key: str
     fm: FieldMap | None = None
     region: str | None = None  # the practice's country (phone numbers without a country code)
+    clinics: Mapping[str, str] | None = None  # clinic id → its country (records without one)
     flags: list[str] = field(default_factory=list)
     refs: list[RefNeed] = field(default_factory=list)
 

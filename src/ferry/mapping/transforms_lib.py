@@ -221,13 +221,13 @@ def t_address_line(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
 @transform("phone_e164")
 def t_phone(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     """A phone number → E.164, read in the numbering plan of the record's address country, else
-    ``region`` (when the map pins one), else the practice's country, else only by its own
+    its clinic's, else ``region`` (when the map pins one), else the practice's country, else only by its own
     ``+`` prefix (``ferry.mapping.phones``). A number that is not valid there is never guessed:
     the field is left empty and the sample diff calls it unexplained. A list (several sources)
     gives the valid numbers, duplicates removed; one left out is flagged the same way."""
     from ferry.mapping.phones import read_phone, record_country
 
-    country = record_country(ctx.record)
+    country = record_country(ctx.record, ctx.clinics)
     practice = str(args["region"]).upper() if args.get("region") else ctx.region
     if isinstance(value, list):
         reads = [read_phone(_text(v), country=country, practice=practice)
