@@ -91,7 +91,8 @@ def settle_review(path: Path) -> None:
 def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             seed: int = 3, dest: str = "pipedrive", small: bool = False,
             latency_ms: float = 0.0, batch_size: int = 0,
-            doc_size_scale: float = 1.0, ref: Any = None) -> dict[str, Any]:
+            doc_size_scale: float = 1.0, ref: Any = None,
+            process: bool = False) -> dict[str, Any]:
     from step_probe import probe_cpu
     from typer.testing import CliRunner
 
@@ -129,8 +130,13 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
                     source_time_scale=source_scale, env_prefix="FERRY_CAL_",
                     source_extra={"doc_size_scale": doc_size_scale} if doc_size_scale != 1
                     else None,
-                    options={"batch_size": batch_size} if batch_size else None) as pair:
+                    options={"batch_size": batch_size} if batch_size else None,
+                    dest_process=process) as pair:
         bases = [pair.source_info["base_url"], pair.dest_info["base_url"]]
+        # the destination's sandbox in a process of its own (``--process``): its CPU, read
+        # from the kernel, is the server's, not Ferry's; else (0, 0) and in this process
+        server = pair.servers[-1].cpu_ns if process else (lambda: (0, 0))
+        pings: dict[str, float] = {}  # the server's CPU-s per ping (a call's floor there)
         root = str(pair.project.root)
         shares: dict[str, float] = {}
         floors: dict[str, float] = {}  # ``load_share``, the probe's floor until 7 December
@@ -156,15 +162,18 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             d = open_destination(pair.project)
             try:  # and the round trip of a destination without a per-second limit
                 if hasattr(d, "ping"):
+                    d.ping()
+                    sv0 = server()[0]
                     trips[name] = round_trip(d.ping)
+                    pings[name] = (server()[0] - sv0) / 1e9 / (trips[name].calls + 1)
             finally:
                 d.close()
             n0 = {b: calls(b) for b in bases}
-            me, th0 = threading.get_native_id(), threads_ns()
+            me, th0, sv0 = threading.get_native_id(), threads_ns(), server()
             w0, t0, p0 = time.time(), time.monotonic(), time.process_time()
             res = runner.invoke(app, [*args, "-p", root], env={"COLUMNS": "80"}, input="y\n")
             secs, cpu = time.monotonic() - t0, time.process_time() - p0
-            th1 = threads_ns()
+            th1, sv1 = threads_ns(), server()
             d = {k: (v[0] - th0.get(k, (0, 0))[0], v[1] - th0.get(k, (0, 0))[1])
                  for k, v in th1.items()}
             main_ran, main_wait = d.get(me, (0, 0))
@@ -195,6 +204,18 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
                               "load": os.getloadavg()[0], "429": slow,
                               "main_cpu": main_ran / 1e9, "main_wait": main_wait / 1e9,
                               "other_cpu": other_ran / 1e9, "other_wait": other_wait / 1e9,
+                              # the server's process (``--process``): its CPU and run-queue
+                              # wait, and its CPU per ping just before the step
+                              "server_cpu": (sv1[0] - sv0[0]) / 1e9,
+                              "server_wait": (sv1[1] - sv0[1]) / 1e9,
+                              "ping_server": pings.get(name, 0.0),
+                              # what answers the step beyond a call's floor: Ferry's other
+                              # threads and the server's CPU less a ping's per call (the
+                              # estimate's timed round trip holds that floor, the wake-ups
+                              # and the network)
+                              "answer_cpu": other_ran / 1e9 + max(
+                                  0.0, (sv1[0] - sv0[0]) / 1e9
+                                  - pings.get(name, 0.0) * len(ts)),
                               "given": main_ran / max(main_ran + main_wait, 1),
                               # the thread's CPU before the first call and after the last
                               # (start-up, reports): the wall time there at the step's share
@@ -303,6 +324,10 @@ def main() -> None:
     ap.add_argument("--ref", default="", help="a git revision: its ferry/engine/estimate.py"
                     " (its table and model) estimates each step of the same runs too")
     ap.add_argument("--dest", default="all", help="pipedrive, salesforce, odoo or all")
+    ap.add_argument("--process", default="salesforce", help="the destinations whose sandbox"
+                    " runs in a process of its own, comma-separated ('' none): a real org is a"
+                    " server apart, and in this process the sandbox's answers took the step's"
+                    " turns and GIL (a step's thread given 0.5-0.8 of a core at quiet)")
     ap.add_argument("--batch-size", type=int, default=0, help="options.batch_size (Salesforce"
                     " sends a write batch of bulk_threshold rows or more, 2,000 by default, as"
                     " a Bulk API 2.0 job; 0: the project's default)")
@@ -310,7 +335,8 @@ def main() -> None:
     ref = load_ref(a.ref) if a.ref else None
     if a.calibrate:
         a.time_scale = a.source_scale = 2000.0
-    hogs = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(a.hogs)]
+    # CPU hogs as CI's neighbours are (``yes``), at this process's priority
+    hogs = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(a.hogs)]
     dests = ("pipedrive", "salesforce", "odoo") if a.dest == "all" else (a.dest,)
     fitted: list[dict[str, Any]] = []  # --calibrate's runs
     if a.fit_from:  # a fit of runs saved by --json (--calibrate ones)
@@ -328,11 +354,12 @@ def main() -> None:
                 scale, source_scale = 1.0, 10.0
             else:
                 source_scale = a.source_scale
+            apart = d in a.process.split(",")
             if a.bytes:
                 pairs = []
                 for _ in range(a.repeat):  # interleaved: full size, then few bytes
                     runs = [measure(a.patients, scale, source_scale, a.sample, dest=d,
-                                    small=a.small, doc_size_scale=z)
+                                    small=a.small, doc_size_scale=z, process=apart)
                             for z in (1.0, a.doc_size_scale)]
                     for r in runs:
                         report(r, a)
@@ -341,17 +368,18 @@ def main() -> None:
                 continue
             out = measure(a.patients, scale, source_scale, a.sample, dest=d, small=a.small,
                           latency_ms=a.latency_ms, batch_size=a.batch_size,
-                          doc_size_scale=a.doc_size_scale, ref=ref)
+                          doc_size_scale=a.doc_size_scale, ref=ref, process=apart)
             report(out, a)
             if a.calibrate:
                 # the other end of the line: 3 patients on the cut-down map of the test (a
                 # few calls and records a step, so its fixed part shows)
-                small = measure(3, scale, source_scale, 6, dest=d, small=True)
+                small = measure(3, scale, source_scale, 6, dest=d, small=True, process=apart)
                 report(small, a)
                 fitted += [out, small]
                 for _ in range(a.repeat - 1):  # each again: the median CPU per step
                     for n, sz, sm in ((a.patients, a.sample, a.small), (3, 6, True)):
-                        again = measure(n, scale, source_scale, sz, dest=d, small=sm)
+                        again = measure(n, scale, source_scale, sz, dest=d, small=sm,
+                                        process=apart)
                         report(again, a)
                         fitted.append(again)
         if fitted:
@@ -406,7 +434,8 @@ def median(runs: list[dict[str, Any]]) -> dict[str, Any]:
         at = [o["rows"][i] for o in runs]
         rows.append({**r, **{k: statistics.median(x[k] for x in at)
                              for k in ("cpu", "share", "main_cpu", "given", "edge_cpu",
-                                       "other_cpu", "bytes", "probe", "loop") if k in r}})
+                                       "other_cpu", "answer_cpu", "server_cpu", "bytes",
+                                       "probe", "loop") if k in r}})
     return {**runs[0], "rows": rows}
 
 
@@ -464,8 +493,12 @@ def fit(dest: str, small: dict[str, Any], big: dict[str, Any]) -> None:
         print(f'    "{r["step"]}": ({fixed:.3f}, {per:.5f}, {edges:.3f}),  # calls missed:'
               f' {s["calls"] - s["est_calls"]:+.0f}, {r["calls"] - r["est_calls"]:+.0f}'
               f' (targets {s["targets"]}, {r["targets"]})')
-        o1 = s["other_cpu"] / contention(s["share"]) - b_other * s["bytes"] - rec[1] * s["records"]
-        o2 = r["other_cpu"] / contention(r["share"]) - b_other * r["bytes"] - rec[1] * r["records"]
+        # (the answering threads: Ferry's others, and a server in a process of its own beyond
+        # a ping's CPU per call, ``answer_cpu``)
+        o1 = s.get("answer_cpu", s["other_cpu"]) / contention(s["share"]) \
+            - b_other * s["bytes"] - rec[1] * s["records"]
+        o2 = r.get("answer_cpu", r["other_cpu"]) / contention(r["share"]) \
+            - b_other * r["bytes"] - rec[1] * r["records"]
         o_per = max(0.0, (o2 - o1) / (u2 - u1)) if u2 - u1 > 10 else o2 / u2
         answer[r["step"]] = (max(0.0, o2 - o_per * u2), o_per)
     print("}")
@@ -532,7 +565,8 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
               f" {r.get('ref_cpu', 0.0):>6.2f}")
     print(f"{'step':<10} {'est@given':>9} {'meas s':>7} {'err%':>5} {'given':>5} {'paced':>6}"
           f" {'estcpu':>6} {'main cpu':>8} {'main wait':>9} {'other cpu':>9} {'other wait':>10}"
-          f" {'blocked':>7} {'floor':>5} {'est ans':>7} {'ans eff':>7} {'wake':>5} {'MB':>6} {'recs':>6}")
+          f" {'blocked':>7} {'floor':>5} {'est ans':>7} {'ans eff':>7} {'wake':>5} {'MB':>6} {'recs':>6}"
+          f" {'srv cpu':>7} {'srv wait':>8} {'ping ms':>7} {'lat ms':>6}")
     for r in out["rows"]:
         err = 100 * (r["est_g"] - r["seconds"]) / max(r["seconds"], 0.001)
         blocked = r["seconds"] - r["main_cpu"] - r["main_wait"]
@@ -542,7 +576,9 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
               f" {r['other_wait']:>10.2f} {blocked:>7.2f} {r['floor']:>5.2f}"
               f" {r.get('est_answer', 0.0):>7.2f}"
               f" {r['other_cpu'] / max(blocked, 1e-3):>7.2f} {r.get('wake', 0.0):>5.2f}"
-              f" {r.get('bytes', 0) / 1e6:>6.1f} {r.get('records', 0):>6}")
+              f" {r.get('bytes', 0) / 1e6:>6.1f} {r.get('records', 0):>6}"
+              f" {r.get('server_cpu', 0.0):>7.2f} {r.get('server_wait', 0.0):>8.2f}"
+              f" {1000 * r.get('ping_server', 0.0):>7.2f} {1000 * r.get('latency', 0.0):>6.2f}")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ from .setup_pair import small_map
 CASES: dict[str, dict[str, Any]] = {
     "pipedrive": {"time_scale": 1.0, "extra": {"burst": 10}, "yaml": "  burst: 10\n",
                   "bound": "rate", "extract": 10.0, "window": 2.2},
-    "salesforce": {"time_scale": 1.0, "faults": "slow=1,slow_s=0.1", "bound": "latency"},
+    "salesforce": {"time_scale": 1.0, "faults": "slow=1,slow_s=0.1", "bound": "latency",
+                   "process": True},
     "odoo": {"time_scale": 10.0, "bound": "rate"},
 }
 TOLERANCE = 0.25
@@ -115,7 +116,7 @@ def measure(tmp_path: Path, dest_kind: str, case: dict[str, Any]) -> dict[str, R
     with start_pair(tmp_path / "proj", destination=dest_kind, patients=3, seed=3,
                     time_scale=case["time_scale"], source_time_scale=source_scale,
                     dest_extra=case.get("extra"), dest_faults=case.get("faults", ""),
-                    env_prefix="FERRY_CALT_") as pair:
+                    env_prefix="FERRY_CALT_", dest_process=case.get("process", False)) as pair:
         root = str(pair.project.root)
         if "yaml" in case:  # the account's plan as ferry.yaml states it
             yaml = pair.project.settings_path

@@ -84,7 +84,7 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
                options: dict[str, Any] | None = None, fresh: bool = True,
                env_prefix: str = "FERRY_DEMO_", encrypt: bool = True,
                key_env: str | None = None, store: str | None = None,
-               surface: str = "documented") -> Pair:
+               surface: str = "documented", dest_process: bool = False) -> Pair:
     """Sandboxes on free ports + a project folder at ``directory`` wired to them (staging in
     the folder's SQLite file, or in the PostgreSQL database ``store`` names).
 
@@ -93,7 +93,9 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
     does and as a real account answers (PracticeHub serves only the resources public code
     shows, Pipedrive has contact sync off); a test that checks the objects only the assumed
     endpoints carry passes ``surface="extended"`` and says why. PracticeHub's file links live
-    10 real minutes at any time scale (``sandbox_extra``).
+    10 real minutes at any time scale (``sandbox_extra``). ``dest_process``: the destination's
+    sandbox in a process of its own (``sandbox.process``), as a real service is a server apart:
+    its answers then take none of this process's CPU or turns (the estimate's calibration).
 
     The credentials' variables are exported to ``os.environ`` (the connectors read secrets
     from there); use the pair as a context manager (``with start_pair(...) as pair:``) to stop
@@ -123,10 +125,14 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
                                                              source, src_scale, source_extra)))
         servers.append(src_run)
     try:
-        dst_run, dst_info = serve(destination, SandboxOptions(seed=seed, time_scale=time_scale,
-                                                              faults=dest_faults, users=users,
-                                                              surface=surface,
-                                                              extra=dest_extra or {}))
+        dst_opts = SandboxOptions(seed=seed, time_scale=time_scale, faults=dest_faults,
+                                  users=users, surface=surface, extra=dest_extra or {})
+        if dest_process:
+            from ferry.sandbox.process import serve_process
+
+            dst_run, dst_info = serve_process(destination, dst_opts)
+        else:
+            dst_run, dst_info = serve(destination, dst_opts)
     except BaseException:
         for s in servers:  # do not leave the source's server running
             s.stop()
