@@ -9,10 +9,11 @@ processes), set most of each step's time, as a real account does:
 
 - Pipedrive at its real time-scale with a burst of 10 calls per 2 s (a Lite plan is 20);
 - Odoo at time-scale 10 of Ferry's own 1 call/s courtesy pace;
-- (Salesforce, no per-second limit, answering every call 100 ms late as a real org's round
-  trip does, 100-300 ms, the estimate learning the delay from its timed ``ping``s: left out,
-  its sub-second steps' CPU share swung the estimate 30-130 % off at load 10-15; the case
-  is kept in ``CASES`` for ``bench/estimate_calibration.py`` and a quieter CI.)
+- Salesforce, no per-second limit, answering every call 100 ms late as a real org's round
+  trip does (100-300 ms), its sandbox in a process of its own as a real org is a server
+  apart, the estimate learning each call's floor from its timed ``ping``s. (Served in this
+  process, the sandbox's answers took the steps' turns and GIL, and its sub-second steps
+  swung 30-130 % off at load 10-15: left out until 7 December.)
 
 Each step starts as a person would start it, with the previous step's calls out of
 Pipedrive's 2-second window (back to back, the sample's first burst found the prepare's last
@@ -193,7 +194,7 @@ def test_estimated_calls_are_the_calls_each_step_sends(tmp_path: Path, dest_kind
 
 @pytest.mark.calibration
 @pytest.mark.timeout(300)  # mostly waiting on the pace; slow only when the box is loaded
-@pytest.mark.parametrize("dest_kind", ["odoo", "pipedrive"])
+@pytest.mark.parametrize("dest_kind", ["odoo", "pipedrive", "salesforce"])
 def test_estimate_within_a_quarter_of_measured_per_step(tmp_path: Path, dest_kind: str
                                                         ) -> None:
     """On demand (``pytest -m calibration``), not in the default run: a wall-time bound,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from ferry.engine.estimate import RoundTrip, round_trip, thread_ns
+from ferry.engine.estimate import RoundTrip, round_trip, wait_ns
 
 
 def test_a_calls_floor_is_the_time_it_sleeps_whatever_the_share() -> None:
@@ -26,7 +26,7 @@ def test_a_calls_floor_is_the_time_it_sleeps_whatever_the_share() -> None:
         time.sleep(0.015)
 
     trip = round_trip(ping, seconds=0.2, most=8)
-    if thread_ns() is None:  # no per-thread times here: the fastest trip less its CPU
+    if wait_ns() is None:  # no per-thread times here: the fastest trip less its CPU
         assert trip.away_s == 0.0
         return
     assert 0.014 < trip.away_s < 0.05, trip
