@@ -25,6 +25,16 @@ thread was blocked, and the estimate at the given share (as the calibrated test 
 the first call and after the last) and ``Limits.answer`` on the others (a step whose records
 are priced apart, ``Limits.per_record``, per call less its records).
 
+``--process DESTS`` (default ``salesforce``) serves those destinations' sandboxes in a process
+of their own (``ferry.sandbox.process``), as a real org is a server apart: Ferry's process CPU
+is then Ferry's alone, and the server's CPU and run-queue wait are read from the child's kernel
+times (the ``srv`` columns). In this process the Salesforce sandbox's answers took the step's
+thread's turns and GIL (its thread given 0.5-0.8 of a core where the busy-loop probe read
+0.9-1.0, 7 December), which the table covered by pricing CPU 1.4x high. Pipedrive and Odoo stay
+in this process: their steps are bound by their pace, 6 of 6 within 5 % either way (11:27-11:35
+UTC), and their tables were fitted so. An unpaced destination's ``Limits.answer`` is fitted on
+the server's CPU less a ping's per call (its timed round trip holds that floor).
+
 ``--ref REV`` prices each step of the same run with revision REV's ``ferry/engine/estimate.py``
 too (its table and model: a before/after without a second run); ``--json FILE`` appends each
 run (rows, hogs, load average) as a JSON line, and ``--fit-from FILE`` fits from saved
@@ -136,6 +146,7 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
         # the destination's sandbox in a process of its own (``--process``): its CPU, read
         # from the kernel, is the server's, not Ferry's; else (0, 0) and in this process
         server = pair.servers[-1].cpu_ns if process else (lambda: (0, 0))
+        unpaced = not limits_for(pair.project.settings.source.kind, dest)[1].rps
         pings: dict[str, float] = {}  # the server's CPU-s per ping (a call's floor there)
         root = str(pair.project.root)
         shares: dict[str, float] = {}
@@ -210,12 +221,12 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
                               "server_wait": (sv1[1] - sv0[1]) / 1e9,
                               "ping_server": pings.get(name, 0.0),
                               # what answers the step beyond a call's floor: Ferry's other
-                              # threads and the server's CPU less a ping's per call (the
-                              # estimate's timed round trip holds that floor, the wake-ups
-                              # and the network)
+                              # threads and the server's CPU less a ping's per call (an
+                              # unpaced destination's timed round trip holds that floor, the
+                              # wake-ups and the network; a paced one's pace does not)
                               "answer_cpu": other_ran / 1e9 + max(
                                   0.0, (sv1[0] - sv0[0]) / 1e9
-                                  - pings.get(name, 0.0) * len(ts)),
+                                  - (pings.get(name, 0.0) * len(ts) if unpaced else 0.0)),
                               "given": main_ran / max(main_ran + main_wait, 1),
                               # the thread's CPU before the first call and after the last
                               # (start-up, reports): the wall time there at the step's share

@@ -74,3 +74,26 @@ def test_a_sandbox_served_in_a_process_of_its_own(tmp_path: Path) -> None:
         assert bundle.exists()
     assert running.proc.poll() is not None  # stopped with the pair, its files removed
     assert not bundle.exists()
+
+
+def test_a_call_runs_its_cpu_at_the_wake_share_only_when_it_sleeps_long() -> None:
+    from dataclasses import replace
+
+    from ferry.engine.estimate import DESTINATIONS, WAKE_BOUND, _step_time, contention
+
+    # 100 calls of 1 CPU-ms each (no fixed part, no answer), at half a core, a thread
+    # woken from a round trip given 0.9 of one
+    lim = replace(DESTINATIONS["salesforce"], cpu={"prepare": (0.0, 0.001, 0.0)}, answer={},
+                  per_record={}, per_byte={})
+    k = contention(0.5)
+
+    def wall(latency: float) -> float:
+        return _step_time("prepare", 100, replace(lim, latency_s=latency), 1, 1.0, 0.5,
+                          wake_share=0.9)[0]
+
+    # a sandbox's 1-3 ms: the thread sleeps too little to be run at once as it wakes (beside
+    # two CPU hogs its thread was given 0.42-0.48 where the wake share read 0.9)
+    assert abs(wall(0.002) - 100 * (0.002 + 0.001 * k / 0.5)) < 1e-9
+    # a real org's 100 ms: asleep far longer than WAKE_BOUND times its CPU
+    assert 0.1 > WAKE_BOUND * 0.001 * k / 0.5
+    assert abs(wall(0.1) - 100 * (0.1 + 0.001 * k / 0.9)) < 1e-9
