@@ -46,7 +46,10 @@ FILES: dict[str, tuple[str, list[Col]]] = {
         ("Title", "title"), ("First Name", "first_name"), ("Last Name", "last_name"),
         ("Preferred Name", "preferred_name"), ("Gender", "sex"), ("DOB", "date_of_birth"),
         ("Mobile Number", "mobile"), ("Home Phone", "phone"), ("Email", "email"),
-        ("Address 1", "street"), ("Address 2", "street2"), ("City", "city"),
+        # an address kept as one line (the generator's one-string dirt) is in Address 1, as
+        # staff typed it; without it the export lost the patient's whole address
+        ("Address 1", lambda r: r.street or r.address), ("Address 2", "street2"),
+        ("City", "city"),
         ("State", "region"), ("Zip", "postcode"), ("Country", "country"),
         ("SSN", "national_id"), ("Blood Type", "blood_group"), ("Allergies", "allergies"),
         ("Medical History", "medical_history"),
