@@ -275,7 +275,7 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
             # the reference revision's model (--ref), on the same run
             r = {e["step"]: e for e in ref.estimate_project(
                 pair.project, sample_size=sample, cpu_share=shares[name],
-                trip=trips.get(name), probe=False)["steps"]}[name] if ref else {}
+                trip=as_ref(ref, trips.get(name)), probe=False)["steps"]}[name] if ref else {}
             # and at the share the step's thread was given while it ran (as the test does)
             g = {e["step"]: e for e in estimate_project(
                 pair.project, sample_size=sample, cpu_share=max(m["given"], 0.01),
@@ -428,6 +428,16 @@ def load_ref(rev: str) -> Any:
     sys.modules["estimate_ref"] = mod  # (its dataclasses look their module up)
     spec.loader.exec_module(mod)
     return mod
+
+
+def as_ref(ref: Any, trip: Any) -> Any:
+    """``trip`` as the reference revision's ``RoundTrip`` (its fields and its ``latency``)."""
+    import dataclasses
+
+    if trip is None:
+        return None
+    return ref.RoundTrip(**{f.name: getattr(trip, f.name)
+                            for f in dataclasses.fields(ref.RoundTrip)})
 
 
 def trip_share(trip: Any) -> float:
