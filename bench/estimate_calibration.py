@@ -289,14 +289,14 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
                 m["given"]) / min(1.0, ANSWER_GAIN * max(shares[name], 0.01)) \
                 if s["calls"] and name != "extract" \
                 else 0.0
-            rows.append({"step": name, "est_calls": s["calls"], "est_s": s["seconds"],
-                         "ref_s": r.get("seconds", 0.0),
+            rows.append({"step": name, "est_calls": s["calls"], "est_s": s.get("wall_s", s["seconds"]),
+                         "ref_s": r.get("wall_s", r.get("seconds", 0.0)),
                          "ref_cpu": r.get("cpu_seconds", 0.0),
                          "est_answer": ans, "job_wait": s.get("job_wait_seconds", 0.0), "wake": getattr(trips.get(name), "wake_share",
                                                             0.0),
                          "records": s.get("records", 0), "bytes": s.get("bytes", 0),
                          "est_cpu": s.get("cpu_seconds", 0.0), "bound": s.get("bound", ""),
-                         "est_g": g["seconds"], "paced": g["paced_seconds"],
+                         "est_g": g.get("wall_s", g["seconds"]), "paced": g["paced_seconds"],
                          "est_cpu_g": g["cpu_seconds"],
                          "share": shares[name], "floor": floors[name],
                          "trip_share": trip_share(trips.get(name)),
@@ -575,13 +575,13 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
           f" {'jobwait':>7} {'probe':>5} {'ref s':>6} {'ref%':>5} {'refcpu':>6}")
     for r in out["rows"]:
         err = 100 * (r["est_s"] - r["seconds"]) / max(r["seconds"], 0.001)
-        print(f"{r['step']:<10} {r['calls']:>6.0f} {r['est_calls']:>6} {r['est_s']:>7.1f}"
+        print(f"{r['step']:<10} {r['calls']:>6.0f} {r['est_calls']:>6} {r['est_s']:>7.2f}"
               f" {r['seconds']:>7.1f} {err:>+5.0f} {r['cpu']:>6.2f}"
               f" {1000 * r['cpu'] / max(r['calls'], 1):>11.1f} {r['bound']:>6}"
               f" {r['share']:>5.2f} {r['load']:>5.1f} {r['before']:>6.1f} {r['span']:>6.1f}"
               f" {r['429']:>4} {r['est_cpu']:>7.2f} {r['cpu'] / max(r['seconds'], 1e-3):>5.2f}"
               f" {r.get('trip_share', 0.0):>5.2f} {r.get('job_wait', 0.0):>7.1f}"
-              f" {1000 * r.get('probe', 0.0):>5.1f} {r.get('ref_s', 0.0):>6.1f}"
+              f" {1000 * r.get('probe', 0.0):>5.1f} {r.get('ref_s', 0.0):>6.2f}"
               f" {100 * (r.get('ref_s', 0.0) - r['seconds']) / max(r['seconds'], 0.001):>+5.0f}"
               f" {r.get('ref_cpu', 0.0):>6.2f}")
     print(f"{'step':<10} {'est@given':>9} {'meas s':>7} {'err%':>5} {'given':>5} {'paced':>6}"
@@ -591,7 +591,7 @@ def report(out: dict[str, Any], a: argparse.Namespace) -> None:
     for r in out["rows"]:
         err = 100 * (r["est_g"] - r["seconds"]) / max(r["seconds"], 0.001)
         blocked = r["seconds"] - r["main_cpu"] - r["main_wait"]
-        print(f"{r['step']:<10} {r['est_g']:>9.1f} {r['seconds']:>7.2f} {err:>+5.0f}"
+        print(f"{r['step']:<10} {r['est_g']:>9.2f} {r['seconds']:>7.2f} {err:>+5.0f}"
               f" {r['given']:>5.2f} {r['paced']:>6.1f} {r['est_cpu_g']:>6.2f}"
               f" {r['main_cpu']:>8.2f} {r['main_wait']:>9.2f} {r['other_cpu']:>9.2f}"
               f" {r['other_wait']:>10.2f} {blocked:>7.2f} {r['floor']:>5.2f}"

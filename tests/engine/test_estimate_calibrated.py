@@ -173,7 +173,7 @@ def measure(tmp_path: Path, dest_kind: str, case: dict[str, Any]) -> dict[str, R
         est = {k: {s["step"]: s for s in estimate_project(
             pair.project, sample_size=6, cpu_share=v, trip=trips.get(k), probe=False,
             answer_share=probed[k])["steps"]}[k] for k, v in share.items()}
-    table = {k: (est[k]["seconds"], round(v, 1), est[k]["bound"], est[k]["calls"], n_calls[k],
+    table = {k: (est[k]["wall_s"], round(v, 2), est[k]["bound"], est[k]["calls"], n_calls[k],
                  round(share[k], 2), round(probed[k], 2), trips[k] if k in trips else None)
              for k, v in measured.items()}
     return table

@@ -1041,6 +1041,8 @@ def estimate(counts: dict[str, int], *, source: Limits, destination: Limits,
         calls += unpaced
         step = {"step": name, "start_s": round(t, 1), "end_s": round(t + wall, 1),
                 "seconds": round(wall, 1), "paced_seconds": round(paced, 1),
+                # (unrounded to a tenth: a step of a sandbox answering at once lasts 0.1-0.3 s)
+                "wall_s": round(wall, 3),
                 "cpu_seconds": round(cpu, 2), "bound": bound, "calls": calls,
                 "job_wait_seconds": round(waits.get(name, 0.0), 1),
                 "bytes": round(moved.get(name, 0.0)),
