@@ -4,6 +4,7 @@ Each page is staged together with its checkpoint in one transaction (``StagingSt
 so a run killed with SIGKILL resumes from the page after the last one staged: no page is fetched
 twice and no record staged twice. Document content is streamed to ``files_dir`` as pages arrive.
 Rows a source could not parse go to the skip table with their reason; the run goes on.
+A file source's column placement is kept with the records it shaped (``placement``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ferry.connectors.base import Page, Source
+from ferry.engine import placement
 from ferry.errors import RecordError
 from ferry.model.crypto import encrypt_file
 from ferry.model.entities import Document
@@ -66,10 +68,11 @@ async def aextract(source: Source, store: StagingStore, *, run_id: str,
     """``since_by_object`` gives each object its own watermark (a delta pass)."""
     stats = ExtractStats()
     try:
+        placements = placement.of_source(source)  # file sources: how the columns are placed
         for obj in objects or list(source.objects):
             obj_since = since_by_object.get(obj) if since_by_object is not None else since
             await _extract_object(source, store, obj, run_id, obj_since, files_dir, on_page,
-                                  stats)
+                                  stats, placements.get(obj))
         for v in source.verdicts():  # file-level findings, kept with the run's problems
             stats.verdicts.append(v.reason)
             store.skip(run_id, v.ref, v.field, v.reason, "extract-verdict")
@@ -81,11 +84,14 @@ async def aextract(source: Source, store: StagingStore, *, run_id: str,
 async def _extract_object(source: Source, store: StagingStore, obj: str, run_id: str,
                           since: dt.datetime | None, files_dir: Path | None,
                           on_page: Callable[[Page, ExtractStats], None] | None,
-                          stats: ExtractStats) -> None:
+                          stats: ExtractStats, digest: str | None = None) -> None:
     scope = scope_for(obj, since, run_id)
     checkpoint = store.get_checkpoint(scope)
     if checkpoint == "done":
         return
+    # a read from the start of everything re-places every record: one placement after it
+    fresh = placement.full_read(since) and checkpoint is None
+    placement.before_read(store, obj, digest, full=placement.full_read(since))
     async for page in source.read(obj, checkpoint=checkpoint, since=since):
         for err in page.errors:
             if getattr(err, "kept", False):
@@ -116,6 +122,8 @@ async def _extract_object(source: Source, store: StagingStore, obj: str, run_id:
             store.set_value(f"pending-watermark:{scope}", page.watermark)
         if page.done:
             _promote_watermark(store, obj, scope)
+            if fresh:
+                placement.after_full_read(store, obj, digest)
         if on_page:
             on_page(page, stats)
         if page.done:
@@ -123,6 +131,8 @@ async def _extract_object(source: Source, store: StagingStore, obj: str, run_id:
     # A source whose iterator simply ends has nothing more to give: close the scope all the same.
     store.set_checkpoint(scope, "done")
     _promote_watermark(store, obj, scope)
+    if fresh:
+        placement.after_full_read(store, obj, digest)
 
 
 def _promote_watermark(store: StagingStore, obj: str, scope: str) -> None:

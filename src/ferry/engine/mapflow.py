@@ -159,8 +159,19 @@ def propose(project: Project, *, variant: str | None = None, describe: bool = Tr
 
 def confirm(project: Project, by: str, *, describe: bool = True,
             schema: list[ObjectInfo] | None = None, sample: int = 5000) -> MappingDoc:
-    """Validate mapping.yaml against the staged data and the destination, then stamp it."""
+    """Validate mapping.yaml against the staged data and the destination, then stamp it
+    (refused when the records were staged under another placement of the export's columns
+    than ferry.yaml gives now: ``ferry.engine.placement``)."""
     from ferry.mapping.validate import confirm_file
 
     schema = _schema_for(project, describe, schema)
-    return confirm_file(project.mapping_path, data_profile(project, sample), schema, by=by)
+    return confirm_file(project.mapping_path, data_profile(project, sample), schema, by=by,
+                        placement=confirmed_placement(project))
+
+
+def confirmed_placement(project: Project) -> Any:
+    """``confirm_file``'s ``placement``: the export's column placement for the objects the map
+    reads (ConfigError when the staged records were read under another one)."""
+    from ferry.engine.placement import for_confirm
+
+    return lambda doc: for_confirm(project, {om.source for om in doc.objects})

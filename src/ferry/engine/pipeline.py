@@ -224,10 +224,12 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     """Load staged records through the confirmed map (a run, a sample or a delta pass)."""
     from ferry.engine.context import LoadContext
     from ferry.engine.load import run_load
+    from ferry.engine.placement import require_confirmed
     from ferry.engine.prepare import apply_keys, prepared
     from ferry.phi.queue import counts as queue_counts
 
     doc = apply_keys(confirmed_mapping(project), project.store)
+    require_confirmed(project, doc)  # staged as the map was confirmed against (file sources)
     if not prepared(doc, project.store):
         raise MappingError("the destination schema is not prepared: run `ferry prepare` first")
     dest = dest or open_destination(project)

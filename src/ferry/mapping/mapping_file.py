@@ -5,10 +5,11 @@ and order), and locked by a confirmation hash.
   small block: source, target, transform, value map, confidence, reason, samples (masked when the
   field is PHI — the proposer masks them before they get here).
 * ``load`` reads it back (``load_rt`` keeps the ruamel tree for in-place edits).
-* ``confirm`` (in ``validate.py``) stamps ``confirmed: {hash, by, at}``; ``content_hash`` covers
-  everything that changes what moves — not comments, samples, confidences or the physical keys
-  ``prepare`` fills in — so any later meaningful edit makes the map unconfirmed and
-  ``require_confirmed`` refuses it.
+* ``confirm`` (in ``validate.py``) stamps ``confirmed: {hash, by, at}`` (and a file source's
+  column ``placement``, ``ferry.engine.placement``); ``content_hash`` covers everything that
+  changes what moves — not comments, samples, confidences or the physical keys ``prepare``
+  fills in — so any later meaningful edit makes the map unconfirmed and ``require_confirmed``
+  refuses it.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def to_tree(doc: MappingDoc, header: str | None = None) -> CommentedMap:
     if doc.recipe:
         root["recipe"] = doc.recipe
     if doc.confirmed:
-        root["confirmed"] = _flow(doc.confirmed.model_dump())
+        root["confirmed"] = _flow(doc.confirmed.model_dump(exclude_none=True))
     root["objects"] = CommentedSeq([_object_node(om) for om in doc.objects])
     for om, node in zip(doc.objects, root["objects"], strict=True):
         for fm, fnode in zip(om.fields, node["fields"], strict=True):

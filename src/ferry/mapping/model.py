@@ -147,6 +147,9 @@ class Confirmation(BaseModel):
     hash: str
     by: str
     at: str
+    #: file sources: {object: digest} of the export's column placement the staged records
+    #: were read under when the map was confirmed (``ferry.engine.placement``)
+    placement: dict[str, str] | None = None
 
 
 class MappingDoc(BaseModel):

@@ -11,7 +11,7 @@ raises one MappingError listing them all, or records ``confirmed: {hash, by, at}
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,28 +274,35 @@ def validate(doc: MappingDoc, profile: DataProfile | None = None,
 
 
 def confirm(doc: MappingDoc, data_profile: DataProfile | None = None,
-            schema: list[ObjectInfo] | None = None, *, by: str = "unknown") -> MappingDoc:
-    """Validate, then return the doc stamped ``confirmed: {hash, by, at}``."""
+            schema: list[ObjectInfo] | None = None, *, by: str = "unknown",
+            placement: dict[str, str] | None = None) -> MappingDoc:
+    """Validate, then return the doc stamped ``confirmed: {hash, by, at}`` (and, for a file
+    source, the column ``placement`` the staged records were read under)."""
     problems = validate(doc, data_profile, schema)
     if problems:
         raise MappingError(f"mapping has {len(problems)} problem(s):\n"
                            + "\n".join(f"  - {p}" for p in problems))
     stamped = doc.model_copy(deep=True)
     stamped.confirmed = Confirmation(hash=content_hash(doc), by=by,
-                                     at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+                                     at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                                     placement=placement)
     return stamped
 
 
 def confirm_file(path: Path, data_profile: DataProfile | None = None,
-                 schema: list[ObjectInfo] | None = None, *, by: str = "unknown") -> MappingDoc:
-    """Confirm mapping.yaml in place: comments and order survive, only ``confirmed`` changes."""
+                 schema: list[ObjectInfo] | None = None, *, by: str = "unknown",
+                 placement: Callable[[MappingDoc], dict[str, str] | None] | None = None
+                 ) -> MappingDoc:
+    """Confirm mapping.yaml in place: comments and order survive, only ``confirmed`` changes.
+    ``placement(doc)`` gives the column placement to stamp (it may refuse: its error stands)."""
     tree = load_rt(path)
     doc = parse_doc(tree, str(path))
-    stamped = confirm(doc, data_profile, schema, by=by)
+    stamped = confirm(doc, data_profile, schema, by=by,
+                      placement=placement(doc) if placement is not None else None)
     assert stamped.confirmed is not None
     from ferry.mapping.mapping_file import _flow
 
-    node = _flow(stamped.confirmed.model_dump())
+    node = _flow(stamped.confirmed.model_dump(exclude_none=True))
     if "confirmed" in tree:
         tree["confirmed"] = node
     else:

@@ -172,6 +172,8 @@ def add_custom_field(path: Path, dest_object: str, name: str, label: str, kind: 
 def confirm(project: Any, by: str, profile: Any, schema: Any) -> MappingDoc:
     """``ferry map --confirm``: validate against the staged data and the destination schema,
     then stamp the file in place (raises MappingError listing every problem)."""
+    from ferry.engine.mapflow import confirmed_placement
     from ferry.mapping.validate import confirm_file
 
-    return confirm_file(project.mapping_path, profile, schema, by=by)
+    return confirm_file(project.mapping_path, profile, schema, by=by,
+                        placement=confirmed_placement(project))

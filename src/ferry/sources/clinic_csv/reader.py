@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -228,6 +229,16 @@ class ExportSource(Source):
                         for i, h in enumerate(p.table.header) if h not in seen)
         return out
 
+    def placement(self) -> dict[str, str]:
+        """{object: digest} of how its tables' columns are placed now (each header → field,
+        after ``Settings.columns`` and the matcher): what shapes the records read now. The
+        engine keeps it with the staged records, so records read under another placement
+        are never loaded by a map read from these, nor mixed with them."""
+        tables: dict[str, list[Any]] = {}
+        for p in self.plans():
+            tables.setdefault(p.object, []).append([p.table.name, sorted(p.columns.items())])
+        return {obj: digest(sorted(t)) for obj, t in tables.items()}
+
     def header_errors(self, p: Plan) -> list[FerryError]:
         return [RowError(self.name, p.object, p.table.name, p.table.header_line, col, name,
                          "duplicate column name in the header (later one kept apart)")
@@ -361,6 +372,12 @@ class ExportSource(Source):
     @staticmethod
     def _cp(p: Plan, pos: Position) -> str:
         return json.dumps({"table": p.table.name, "offset": pos.offset, "line": pos.line})
+
+
+def digest(value: Any) -> str:
+    """A short stable digest of a JSON-able value (a placement)."""
+    blob = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _kind(custom_type: str) -> str:

@@ -20,7 +20,7 @@ from ferry.model.entities import ENTITIES, CustomValue, Record
 from ferry.model.fields import Kind, fields_of
 from ferry.sources.clinic_csv.columns import match_columns, norm
 from ferry.sources.clinic_csv.convert import RowConverter
-from ferry.sources.clinic_csv.reader import ExportSource, RawColumn, _kind
+from ferry.sources.clinic_csv.reader import ExportSource, RawColumn, _kind, digest
 from ferry.sources.clinic_csv.rows import RawRow
 from ferry.sources.pulse.client import RESOURCES, PulseClient
 
@@ -90,6 +90,15 @@ class PulseSource(ExportSource):
             out[obj] = [RawColumn(h, [c for c in (_cell(r.get(h)).strip() for r in rows) if c]
                                   [:limit], matched[h]) for h in header]
         return out
+
+    def placement(self) -> dict[str, str]:
+        """As the export reader's; in REST mode what ferry.yaml ``source.columns`` gives each
+        resource (the matcher reads the API's own field names, which do not move)."""
+        if self.settings.mode == "export":
+            return super().placement()
+        s = self.settings
+        return {obj: digest(sorted((s.columns.get(obj, {}) | s.columns.get(RESOURCES[obj], {}))
+                                   .items())) for obj in RESOURCES}
 
     async def _first(self, obj: str) -> dict[str, Any]:
         client = self._client()

@@ -1,0 +1,137 @@
+"""Which placement of the export's columns the staged records were read under.
+
+A file source places each column of the export on a field (ferry.yaml ``source.columns``, which
+``ferry map`` fills, then the source's own matcher); the records it stages are shaped by that
+placement (a column placed on ``mobile`` is staged there, an unplaced one in the custom bag).
+``ferry map`` may place a column differently from the records already staged, and the map it
+proposes and the person confirms are read from those records. Loading them, or staging some of
+them again (a delta pass) beside the others, would move a column's values to another field
+than the confirmed map says, and the sample diff could not see it: it rebuilds each payload
+from the very records that were written. So the placement is kept with the staged records
+(one digest per object, ``Source.placement``) and checked:
+
+* ``extract``: a partial read (a delta pass, ``--since``) under another placement than the
+  staged records' is refused before it stages anything; a full read records the new one.
+* ``ferry map --confirm`` refuses records staged under another placement than ferry.yaml
+  gives now, and stamps the placement it confirmed against into ``confirmed``.
+* ``load`` (run, sample, delta) refuses staged records of mixed placements, or of another one
+  than the map was confirmed against.
+
+Sources without a placement (REST APIs) are not tracked; neither are stores staged before it
+was kept, nor maps confirmed before it was (nothing is known about them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ferry.errors import ConfigError, FerryError
+
+#: a read from this instant on reads everything (``ferry extract --since 1970-01-01``)
+EVERYTHING = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+RESTAGE = "ferry extract --since 1970-01-01"
+
+
+def _key(obj: str) -> str:
+    return f"placement:{obj}"
+
+
+def of_source(source: Any) -> dict[str, str]:
+    """{object: digest} of how ``source`` places its columns now ({} when it has no such)."""
+    placement = getattr(source, "placement", None)
+    return dict(placement()) if placement is not None else {}
+
+
+def staged(store: Any, obj: str) -> list[str]:
+    """The placements the staged records of ``obj`` may have been read under ([]: unknown)."""
+    return list(store.get_value(_key(obj)) or [])
+
+
+def full_read(since: dt.datetime | None) -> bool:
+    return since is None or since <= EVERYTHING
+
+
+def before_read(store: Any, obj: str, digest: str | None, *, full: bool) -> None:
+    """Called before ``obj`` is read under ``digest``: a partial read under another placement
+    than the staged records' is refused (it would leave them mixed); otherwise the placement
+    joins the staged ones (a read killed midway leaves both, so nothing passes for uniform)."""
+    if digest is None:
+        return
+    had = staged(store, obj)
+    if not full and had and had != [digest] and store.count(obj):
+        raise ConfigError(
+            f"the export's columns of {obj} are placed differently (ferry.yaml source.columns)"
+            f" from the records already staged: reading only the changes would mix the two;"
+            f" read everything again with `{RESTAGE}`, then review the map (ferry map --force,"
+            f" ferry map --confirm)")
+    if digest not in had:
+        store.set_value(_key(obj), [*had, digest])
+
+
+def after_full_read(store: Any, obj: str, digest: str | None) -> None:
+    """A full read from the start placed every record the export holds: one placement now."""
+    if digest is not None:
+        store.set_value(_key(obj), [digest])
+
+
+def _differs(project: Any, objects: set[str], now: dict[str, str]) -> list[str]:
+    store = project.store
+    # an object the export no longer has a file for is not read again: nothing to compare
+    return sorted(o for o in objects if o in now and (had := staged(store, o))
+                  and store.count(o) and had != [now[o]])
+
+
+def for_confirm(project: Any, objects: set[str]) -> dict[str, str] | None:
+    """The placement to stamp into the confirmation of a map reading ``objects``; refuses
+    (ConfigError naming the objects and the command) when records of them were staged under
+    another placement than ferry.yaml gives now. None when the source has no placement."""
+    import asyncio
+
+    from ferry.engine.pipeline import open_source
+
+    try:
+        src = open_source(project)
+        try:
+            now = of_source(src)
+        finally:
+            asyncio.run(src.aclose())
+    except FerryError:  # the export cannot be read here: nothing to compare or to stamp
+        return None
+    if not now:
+        return None
+    bad = _differs(project, objects, now)
+    if bad:
+        raise ConfigError(
+            f"records of {', '.join(bad)} were staged with the export's columns placed"
+            f" differently from ferry.yaml source.columns now (ferry map placed them since),"
+            f" and the map was read from those records: stage them again with `{RESTAGE}`,"
+            f" then propose the map again (ferry map --force) and confirm it")
+    return {o: d for o, d in now.items() if o in objects}
+
+
+def require_confirmed(project: Any, doc: Any) -> None:
+    """Before a load: the staged records of each object the map reads were placed as when the
+    map was confirmed, all of them alike (ConfigError naming the objects and the command)."""
+    confirmed = doc.confirmed.placement if doc.confirmed is not None else None
+    store = project.store
+    mixed, moved = [], []
+    for obj in sorted({om.source for om in doc.objects}):
+        had = staged(store, obj)
+        if not had or not store.count(obj):
+            continue
+        if len(had) > 1:
+            mixed.append(obj)
+        elif confirmed is not None and obj in confirmed and confirmed[obj] != had[0]:
+            moved.append(obj)
+    if mixed:
+        raise ConfigError(
+            f"records of {', '.join(mixed)} were staged under two placements of the export's"
+            f" columns (ferry.yaml source.columns changed between reads): stage them again"
+            f" with `{RESTAGE}`, then review and confirm the map (ferry map --confirm)")
+    if moved:
+        raise ConfigError(
+            f"records of {', '.join(moved)} were staged with the export's columns placed"
+            f" differently from when mapping.yaml was confirmed, so the map no longer describes"
+            f" them: propose it again with `ferry map --force` (or review it), then confirm it"
+            f" (ferry map --confirm)")

@@ -1,0 +1,119 @@
+"""`ferry map` writes ferry.yaml ``source.columns`` when it proposes, and may place a column of
+the export differently from the records already staged (here the patients' "Cell No" column:
+staged in the custom bag, placed on ``mobile`` by the proposer). The map is read from the
+staged records, so confirming it without staging them again would load a column where the
+new placement no longer puts it, and any later read would stage it elsewhere: the engine
+refuses, at confirm, at a partial read and at load, and names the command that stages the
+records again. Through the CLI against the Odoo sandbox (clinic_csv export)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ferry.sandbox import profiles
+from ferry.sandbox.odoo import profile as odoo_profile
+
+profiles.PROFILES.setdefault("odoo", odoo_profile)
+RESTAGE = "ferry extract --since 1970-01-01"
+
+
+def ferry(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ferry", *args], capture_output=True,
+                          text=True, env={**os.environ, "COLUMNS": "200"}, timeout=600)
+
+
+def said(r: subprocess.CompletedProcess[str]) -> str:
+    return " ".join((r.stdout + r.stderr).split())
+
+
+def settle_reviews(path: Path) -> None:
+    """The reviewer's edit: every line left to review accepted as proposed."""
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(ln for ln in lines if ln.strip() != "status: review") + "\n")
+
+
+def staged_patients(root: Path) -> list[Any]:
+    from ferry.engine.project import Project
+
+    project = Project.at(root)
+    try:
+        return list(project.store.iter_records("patient"))
+    finally:
+        project.store.close()
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Any:
+    from ferry.sandbox.harness import start_pair
+
+    with start_pair(tmp_path / "p", source="clinic_csv", destination="odoo", patients=12,
+                    seed=1, time_scale=1000.0, env_prefix="FERRY_CP_") as p:
+        export = p.project.root / "clinic-export" / "patients.csv"
+        head, rest = export.read_text().split("\n", 1)
+        assert "Mobile Number" in head
+        export.write_text(head.replace("Mobile Number", "Cell No") + "\n" + rest)
+        yield p
+
+
+def test_a_column_placed_after_staging_is_staged_again_before_anything_loads(pair: Any
+                                                                              ) -> None:
+    root = pair.project.root
+    p = str(root)
+    mapping = root / "mapping.yaml"
+    assert ferry("extract", "-p", p).returncode == 0
+    assert all(r.mobile is None and r.custom.get("cell_no") for r in staged_patients(root))
+
+    # map places "Cell No" on mobile in ferry.yaml; the map it writes is read from the records
+    r = ferry("map", "-p", p)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "'Cell No' → mobile" in said(r) and "placed differently" in said(r)
+    assert yaml.safe_load((root / "ferry.yaml").read_text())["source"]["columns"]["patient"][
+        "Cell No"] == "mobile"
+    settle_reviews(mapping)
+    # confirming without staging again: refused, naming the object and the command
+    r = ferry("map", "--confirm", "-p", p)
+    assert r.returncode != 0
+    assert "records of patient were staged with the export's columns placed differently" \
+        in said(r) and f"next: {RESTAGE} -p {p}" in said(r), said(r)[-2000:]
+    assert "confirmed" not in yaml.safe_load(mapping.read_text())
+    r = ferry("run", "-p", p)
+    assert r.returncode != 0 and "not confirmed" in said(r)
+
+    # as told: stage again, propose again, review, confirm; the run loads the new placement
+    assert ferry("extract", "--since", "1970-01-01", "-p", p).returncode == 0
+    assert all(r.mobile and "cell_no" not in r.custom for r in staged_patients(root))
+    assert ferry("map", "--force", "-p", p).returncode == 0
+    settle_reviews(mapping)
+    r = ferry("map", "--confirm", "-p", p)
+    assert r.returncode == 0, said(r)[-2000:]
+    stamped = yaml.safe_load(mapping.read_text())["confirmed"]["placement"]
+    assert set(stamped) >= {"patient", "appointment", "invoice"}
+    assert ferry("prepare", "-p", p).returncode == 0
+    r = ferry("run", "-p", p)
+    assert r.returncode == 0, said(r)[-2000:]
+
+    # ferry.yaml changed afterwards (the column sent back to the custom bag): a delta pass
+    # would stage changed patients one way and keep the rest the other, so it is refused
+    cfg = root / "ferry.yaml"
+    settings = yaml.safe_load(cfg.read_text())
+    settings["source"]["columns"]["patient"]["Cell No"] = None
+    cfg.write_text(yaml.safe_dump(settings, sort_keys=False))
+    r = ferry("delta", "-p", p)
+    assert r.returncode != 0
+    assert "reading only the changes would mix the two" in said(r) and \
+        f"next: {RESTAGE} -p {p}" in said(r), said(r)[-2000:]
+    # a full read places every record the new way; the map confirmed against the old one is
+    # refused until it is proposed and confirmed again
+    assert ferry("extract", "--since", "1970-01-01", "-p", p).returncode == 0
+    assert all(r.mobile is None and r.custom.get("cell_no") for r in staged_patients(root))
+    r = ferry("sample", "-p", p)
+    assert r.returncode != 0
+    assert "differently from when mapping.yaml was confirmed" in said(r) and \
+        f"next: ferry map --force -p {p}" in said(r), said(r)[-2000:]
