@@ -59,12 +59,15 @@ class ColumnPlacement:
     proposed: list[Any] = field(default_factory=list)
     review: list[Any] = field(default_factory=list)
     every: list[Any] = field(default_factory=list)  # every column's proposal, in file order
+    restaged: dict[str, int] = field(default_factory=dict)  # object → records staged again
 
 
 def place_columns(project: Project) -> ColumnPlacement:
     """File sources: the proposer places every column of the export (a standard field, review,
     a custom field or not migrated) and writes each decision to ferry.yaml ``source.columns``
-    (``ferry.mapping.columns``)."""
+    (``ferry.mapping.columns``); then the objects whose staged records were read under another
+    placement are read again in full (``ferry.engine.placement``), so the map is proposed from
+    records placed as every later read places them."""
     from ferry.connectors.registry import source_module
     from ferry.mapping.columns import merge_columns, propose_for_source, supports_columns
     from ferry.settings import ConnectorSettings, save_settings
@@ -86,7 +89,21 @@ def place_columns(project: Project) -> ColumnPlacement:
                                           "columns": merge_columns(given, proposals)})
         save_settings(new, project.settings_path)
         project.__dict__.pop("settings", None)  # cached_property: read the file again
+    out.restaged = restage_moved(project)
     return out
+
+
+def restage_moved(project: Project) -> dict[str, int]:
+    """Stage again, by a full read, the objects whose staged records were read under another
+    placement of the export's columns than ferry.yaml gives now: {object: records staged}."""
+    from ferry.engine.pipeline import run_extract
+    from ferry.engine.placement import EVERYTHING, moved
+
+    objects = moved(project)
+    if not objects:
+        return {}
+    _, stats = run_extract(project, since=EVERYTHING, objects=objects)
+    return {o: stats.staged.get(o, 0) + stats.unchanged.get(o, 0) for o in objects}
 
 
 def _export_columns(project: Project, profile: dict[str, Any], *, merge: bool
@@ -138,7 +155,7 @@ def propose(project: Project, *, variant: str | None = None, describe: bool = Tr
     schema = _schema_for(project, describe, schema)
     profile = data_profile(project, sample) or {}
     # nothing staged yet: the export's own columns stand in for the data (once staged, the
-    # staged records are the truth: a column placed since then needs `ferry extract` again)
+    # staged records are the truth: ``place_columns`` stages again what it placed otherwise)
     ignored = _export_columns(project, profile, merge=not profile)
     doc = draft_mapping(settings.source.kind, settings.destination.kind, profile or None,
                         schema, variant)

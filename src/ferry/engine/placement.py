@@ -12,6 +12,9 @@ from the very records that were written. So the placement is kept with the stage
 
 * ``extract``: a partial read (a delta pass, ``--since``) under another placement than the
   staged records' is refused before it stages anything; a full read records the new one.
+* ``ferry map`` (``mapflow.place_columns``), having written ``source.columns``, stages again
+  (a full read) the objects whose staged records were read under another placement, so the
+  map it proposes next is read from records placed as every later read will place them.
 * ``ferry map --confirm`` refuses records staged under another placement than ferry.yaml
   gives now, and stamps the placement it confirmed against into ``confirmed``.
 * ``load`` (run, sample, delta) refuses staged records of mixed placements, or of another one
@@ -82,10 +85,9 @@ def _differs(project: Any, objects: set[str], now: dict[str, str]) -> list[str]:
                   and store.count(o) and had != [now[o]])
 
 
-def for_confirm(project: Any, objects: set[str]) -> dict[str, str] | None:
-    """The placement to stamp into the confirmation of a map reading ``objects``; refuses
-    (ConfigError naming the objects and the command) when records of them were staged under
-    another placement than ferry.yaml gives now. None when the source has no placement."""
+def current(project: Any) -> dict[str, str]:
+    """{object: digest} of how the project's source places its columns now ({}: the source
+    has no placement, or its export cannot be read here)."""
     import asyncio
 
     from ferry.engine.pipeline import open_source
@@ -93,12 +95,28 @@ def for_confirm(project: Any, objects: set[str]) -> dict[str, str] | None:
     try:
         src = open_source(project)
         try:
-            now = of_source(src)
+            return of_source(src)
         finally:
             asyncio.run(src.aclose())
-    except FerryError:  # the export cannot be read here: nothing to compare or to stamp
-        return None
-    if not now:
+    except FerryError:
+        return {}
+
+
+def moved(project: Any) -> list[str]:
+    """Objects with staged records read under another placement than the source gives now
+    (or under one not kept: staged before it was), which a full read must stage again."""
+    now = current(project)
+    store = project.store
+    return sorted(o for o, n in store.counts().items() if n and o in now
+                  and staged(store, o) != [now[o]])
+
+
+def for_confirm(project: Any, objects: set[str]) -> dict[str, str] | None:
+    """The placement to stamp into the confirmation of a map reading ``objects``; refuses
+    (ConfigError naming the objects and the command) when records of them were staged under
+    another placement than ferry.yaml gives now. None when the source has no placement."""
+    now = current(project)
+    if not now:  # no placement, or the export cannot be read here: nothing to compare
         return None
     bad = _differs(project, objects, now)
     if bad:

@@ -9,19 +9,23 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import EPOCH, ProjectOpt, project_at, shown_path, verdict
+from ferry.cli.common import ProjectOpt, project_at, shown_path, verdict
 from ferry.cli.console import console, err_console
 from ferry.errors import ConfigError, MappingError
 from ferry.phi.scrub import scrub
 
 
-def _columns(proj: Any) -> bool:
-    """Place the export's columns; True when records already staged need extracting again."""
+def _columns(proj: Any) -> None:
+    """Place the export's columns (records staged under another placement are staged again)."""
     from ferry.engine.mapflow import place_columns
 
     placed = place_columns(proj)
+    if placed.restaged:
+        console.print("staged again (their columns are placed differently now, and the map "
+                      "below is read from them): " + ", ".join(
+                          f"{n} {obj}" for obj, n in placed.restaged.items()))
     if not placed.every:
-        return False
+        return
     console.print("columns of the export, per file (every decision in ferry.yaml "
                   "source.columns; edit there to change):")
     files: dict[tuple[str, str], dict[str, int]] = {}
@@ -44,17 +48,6 @@ def _columns(proj: Any) -> bool:
         for p in placed.review:
             console.print(f"  review column: {p.object}: {p.column!r} (best guess {p.target}, "
                           f"{p.confidence:.2f}: {p.reason})")
-    # what extract staged without source.columns: the exact name matches, the rest in the
-    # custom bag; a guess, an exact match sent to review or a column left out differ from it
-    moved = len(guesses) + sum(p.status == "review" and p.reason.startswith("exact")
-                               or p.status == "not_migrated" for p in placed.every)
-    if moved and proj.store.counts():
-        err_console.print(f"[yellow]note:[/] {moved} column(s) are placed differently from "
-                          "the records already staged (and the map below was read from them):"
-                          f" stage them again with `ferry extract --since {EPOCH}`, then"
-                          " propose the map again with `ferry map --force`")
-        return True
-    return False
 
 
 def register(app: typer.Typer) -> None:
@@ -74,9 +67,8 @@ def register(app: typer.Typer) -> None:
         from ferry.engine import mapflow
 
         proj = project_at(project)
-        stale = False
         if not confirm and columns and (force or not proj.mapping_path.exists()):
-            stale = _columns(proj)
+            _columns(proj)
         path = proj.mapping_path
         if not proj.store.counts():
             err_console.print("[yellow]note:[/] nothing staged yet: the map is the recipe alone "
@@ -115,5 +107,4 @@ def register(app: typer.Typer) -> None:
             console.print(f"  … {len(review) - 10} more marked `status: review` in {path.name}")
         verdict(None, f"map proposed: read {path.name}"
                 + (f", settle the {len(review)} field(s) to review" if review else ""),
-                f"ferry extract --since {EPOCH} -p {project}, then ferry map --force -p"
-                f" {project}" if stale else f"ferry map --confirm -p {project}")
+                f"ferry map --confirm -p {project}")
