@@ -105,9 +105,12 @@ def current(project: Any) -> dict[str, str]:
 def moved(project: Any) -> list[str]:
     """Objects with staged records read under another placement than the source gives now
     (or under one not kept: staged before it was), which a full read must stage again."""
-    now = current(project)
     store = project.store
-    return sorted(o for o, n in store.counts().items() if n and o in now
+    counts = store.counts()
+    if not counts:
+        return []
+    now = current(project)
+    return sorted(o for o, n in counts.items() if n and o in now
                   and staged(store, o) != [now[o]])
 
 
