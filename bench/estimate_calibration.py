@@ -302,6 +302,9 @@ def measure(patients: int, time_scale: float, source_scale: float, sample: int,
                          "trip_share": trip_share(trips.get(name)),
                          "latency": est["inputs"]["dest_latency_s"],
                          "targets": est["inputs"]["targets"], **m})
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)  # the project, its store and downloaded files
     return {"dest": dest, "patients": patients, "time_scale": time_scale, "small": small,
             "source_scale": source_scale, "rows": rows}
 
@@ -416,6 +419,7 @@ def loop_cpu(slices: int = 400) -> float:
 def load_ref(rev: str) -> Any:
     """``ferry.engine.estimate`` as revision ``rev`` has it, as a module of its own."""
     import importlib.util
+    import shutil
 
     root = Path(__file__).resolve().parents[1]
     text = subprocess.run(["git", "-C", str(root), "show", f"{rev}:src/ferry/engine/estimate.py"],
@@ -427,6 +431,7 @@ def load_ref(rev: str) -> Any:
     mod = importlib.util.module_from_spec(spec)
     sys.modules["estimate_ref"] = mod  # (its dataclasses look their module up)
     spec.loader.exec_module(mod)
+    shutil.rmtree(path.parent, ignore_errors=True)
     return mod
 
 
