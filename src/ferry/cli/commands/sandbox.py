@@ -78,6 +78,8 @@ def register(app: typer.Typer) -> None:
         console.print(f"wrote {len(rows)} files ({sum(rows.values()):,} rows) into {out}"
                       + ("" if clean else ", with the dirt real exports carry"),
                       markup=False, highlight=False)
-        console.print(f"next: ferry init DIR --source {kind} --destination …"
-                      f" --set source.path={out.resolve()}", markup=False, highlight=False,
-                      soft_wrap=True)  # one line, so the path pastes whole
+        # the path on a line of its own (a shell continuation), never folded, so it pastes
+        # whole and the command fits 80 columns unless the path itself does not
+        console.print(f"next: ferry init DIR --source {kind} --destination … \\\n"
+                      f"  --set source.path={out.resolve()}", markup=False, highlight=False,
+                      soft_wrap=True)
