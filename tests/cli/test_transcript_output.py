@@ -114,3 +114,25 @@ def test_reconcile_report_draws_no_rows_of_nothing(tmp_path: Path) -> None:
     assert "2 objects with none left out" in svgs[0] and ">patient<" in svgs[0]
     assert ">clinical_note<" not in svgs[0] and ">workflow<" not in svgs[0]
     assert ">person<" in svgs[1] and ">note<" not in svgs[1]
+
+
+def test_a_sandbox_stopped_with_kill_leaves_no_key_files(tmp_path: Path) -> None:
+    """`ferry sandbox serve salesforce` keeps its CA, TLS and JWT keys in a temp folder: a
+    SIGTERM (how the transcripts' driver and most supervisors stop it) removes it as Ctrl-C does."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "ferry", "sandbox", "serve", "salesforce"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         env={**os.environ, "COLUMNS": "80"})
+    try:
+        assert p.stdout is not None
+        folder = Path(json.loads(p.stdout.readline())["credentials"]["ca_bundle"]).parent
+        assert folder.is_dir()
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(60)
+    assert p.returncode == 0 and not folder.exists()

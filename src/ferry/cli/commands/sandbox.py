@@ -42,6 +42,12 @@ def register(app: typer.Typer) -> None:
                               surface=surface)
         running, info = start(kind, opts, port=port)
         print(json.dumps(info), flush=True)  # noqa: T201 - the contract is a plain first line
+        import signal
+
+        def _terminated(_sig: int, _frame: object) -> None:
+            raise KeyboardInterrupt  # `kill` stops it as Ctrl-C does: its temp files go too
+
+        signal.signal(signal.SIGTERM, _terminated)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
