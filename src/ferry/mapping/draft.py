@@ -72,7 +72,7 @@ def add_source_custom_fields(doc: MappingDoc, profile: DataProfile,
                           if path.startswith("custom.") and path not in have]
             continue
         used_sources = {str(fm.source) for fm in om.fields}
-        used_targets = {fm.target for fm in om.fields}
+        used_targets = {fm.target for fm in om.fields} | _folded_onto(doc, om)
         info = infos.get(om.target)
         pool: list[Target] = []
         if info:
@@ -87,6 +87,14 @@ def add_source_custom_fields(doc: MappingDoc, profile: DataProfile,
                 om.fields.append(_propose_one(doc, om, path, prof, pool))
             elif path in CONCEPTS.get(obj, ()) and prof.values:
                 _propose_concept(doc, om, path, prof, pool)
+
+
+def _folded_onto(doc: MappingDoc, om: ObjectMap) -> set[str]:
+    """The fields folds write on ``om``'s records: a column guessed onto one would fight the
+    fold for it (confirm refuses two maps writing one field of a record)."""
+    return {fm.target for f in doc.objects if f.mode == "fold" and f.parent
+            and f.parent.object == om.source and f.target == om.target
+            and f.parent.map in (None, om.name) for fm in f.fields if fm.status == "mapped"}
 
 
 NO_FIELDS = {"users": "matched to a destination user, never written: not migrated",

@@ -210,6 +210,28 @@ def _check_options(doc: MappingDoc, om: ObjectMap, fm: FieldMap, profile: DataPr
                    f"to its options")
 
 
+def _written_twice(doc: MappingDoc) -> list[str]:
+    """Folds write their parent's record: a field the parent's map (or another fold onto the
+    same parent) writes too keeps whichever value was written last, and the other is lost
+    without a word (a guessed ``custom.cell_no`` sent to the billing fold's field)."""
+    def writes(om: ObjectMap) -> set[str]:
+        return {fm.target for fm in om.fields if fm.status == "mapped"}
+
+    out: list[str] = []
+    folds = [(om, om.parent) for om in doc.objects if om.mode == "fold" and om.parent]
+    for i, (fold, parent) in enumerate(folds):
+        rivals = [om for om in doc.objects if om.mode == "record" and om.source == parent.object
+                  and om.target == fold.target and parent.map in (None, om.name)]
+        rivals += [om for om, its in folds[i + 1:] if om.target == fold.target
+                   and its.object == parent.object and its.map == parent.map]
+        for rival in rivals:
+            for target in sorted(writes(fold) & writes(rival)):
+                out.append(f"{fold.name} and {rival.name} both write {fold.target}.{target} on"
+                           f" the same {parent.object}'s record: one value would overwrite the"
+                           " other; point one of them at another field")
+    return out
+
+
 def validate(doc: MappingDoc, profile: DataProfile | None = None,
              schema: list[ObjectInfo] | None = None) -> list[str]:
     out: list[str] = []
@@ -228,6 +250,7 @@ def validate(doc: MappingDoc, profile: DataProfile | None = None,
         for lab in sorted({x for x in labels if labels.count(x) > 1}):
             out.append(f"custom_fields.{obj}: label {lab!r} is used by several fields: "
                        f"give each a distinct label")
+    out.extend(_written_twice(doc))
     required = REQUIRED.get(doc.destination, {})
     for om in doc.objects:
         if om.source not in ENTITIES:

@@ -108,8 +108,9 @@ def billing(b: Book, n: Names, variant: str | None) -> None:
             F("currency", b.cf(P, n("billing_currency"), "Billing currency", Kind.TEXT)),
             F("due_date", b.cf(P, n("last_bill_due"), "Last bill due", Kind.DATE), T("date")),
             F("paid_date", b.cf(P, n("last_bill_paid"), "Last bill paid", Kind.DATE), T("date")),
-            F("payment_method", b.cf(P, n("last_payment_method"), "Last payment method",
-                                     Kind.TEXT)),
+            # the bill's own method: the payments fold writes "Last payment method"
+            F("payment_method", b.cf(P, n("last_bill_payment_method"),
+                                     "Last bill payment method", Kind.TEXT)),
             IGN("appointment_id", "billing is folded per patient"),
             IGN("treatment_record_id", "billing is folded per patient"),
             *no_times("folded into the partner"),
