@@ -33,6 +33,14 @@ def test_refused_value_is_missing_but_explained() -> None:
     assert (cat, ok) == ("missing", True) and "skip file" in note
 
 
+def test_a_refused_value_the_destination_defaulted_is_explained() -> None:
+    # hfix3: Odoo refused lang 'Spanish'; the record, sent again without it, reads back en_US
+    cat, ok, note = classify("Spanish", "Spanish", "en_US", [], dest_error="not a language")
+    assert (cat, ok) == ("missing", True) and "its own default" in note
+    # without the destination's word for it, the same difference stays unexplained
+    assert classify("Spanish", "Spanish", "en_US", [])[1] is False
+
+
 def test_same_compares_values_not_representations() -> None:
     assert same(Decimal("12.50"), 12.5) and same("12.5", Decimal("12.50"))
     assert same(dt.datetime(2024, 1, 2, 10, tzinfo=dt.UTC), "2024-01-02T11:00:00+01:00")

@@ -161,6 +161,9 @@ def classify(source_value: Any, sent: Any, stored: Any, trace: list[str], *,
             return "missing", True, (f"left empty by the destination: {dest_error}"
                                      " (in the skip file)")
         return "missing", False, "sent but not stored by the destination"
+    if dest_error and not same(sent, stored):  # refused, and the record keeps the default
+        return "missing", True, (f"left out by the destination: {dest_error} (in the skip"
+                                 " file); it holds its own default")
     steps = [t for t in trace if t not in ("truncated",)]
     bad = [t for t in trace if t in UNEXPLAINED_FLAGS]
     if bad and same(sent, stored):
