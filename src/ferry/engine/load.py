@@ -326,7 +326,14 @@ def _folds(ctx: LoadContext, om: ObjectMap) -> Folded:
     # latest / first fold one child whole (the last bill, the current policy), so each child
     # keeps its empty fields: a pending last bill must not show an older bill's paid date
     whole = (fold.strategy if fold else "latest") in WHOLE_CHILD
-    keys = [fl.key for fl in cm.fields if fl.key != cm.id_key]
+    # a key another fold map also writes on the same parent (the last bill's payment method,
+    # the last payment's) keeps its latest non-empty value: the later map's value stands
+    of = om.parent.object if om.parent else None
+    shared = {fl.key for other in ctx.compiled.values() if other is not cm
+              and other.om.mode == "fold" and other.om.target == om.target
+              and (other.om.parent.object if other.om.parent else None) == of
+              for fl in other.fields}
+    keys = [fl.key for fl in cm.fields if fl.key != cm.id_key and fl.key not in shared]
     for batch in _candidates(ctx, om, deleted=partial):
         rows = []
         maps: list[tuple[str, str, str, str]] = []
@@ -347,7 +354,7 @@ def _folds(ctx: LoadContext, om: ObjectMap) -> Folded:
             values = {k: _typed(v) for k, v in built.payload.items() if k != cm.id_key}
             if values:  # a child with no value folds nothing (its parent may have no row)
                 if whole:  # its empty fields too: the latest bill's paid date is none
-                    values = {k: values.get(k) for k in keys}
+                    values = {**dict.fromkeys(keys), **values}
                 rows.append((om.name, parent_id, CHILD, b"", s.source_id, store.codec.encode(
                     _child_json({"o": order, "v": values}))))
             st.folded += 1
