@@ -27,7 +27,10 @@ import compileall
 import os
 import shutil
 import tempfile
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +122,51 @@ def sealed_file(tmp_path: Path):  # type: ignore[no-untyped-def]
         return content, stored, codec
 
     return seal
+
+
+class EmulatedTime:
+    """``time`` for a connector's modules on a sandbox's frozen ``Clock``: ``monotonic`` and
+    ``time`` read that clock (in real seconds, as the connector counts them: emulated seconds
+    divided by the time scale) and ``sleep`` moves it on instead of waiting. The connector's
+    waits and the sandbox's windows then count one clock, which stands still during a round
+    trip however long a loaded machine makes it; other functions are the ``time`` module's."""
+
+    def __init__(self, clock: Any) -> None:
+        clock.freeze()
+        self.clock = clock
+        self._wall = time.time() - self.monotonic()
+        self._lock = threading.Lock()
+        self.slept = 0.0  # seconds the connector waited (real seconds, as it asked)
+
+    def monotonic(self) -> float:
+        return self.clock.monotonic() / self.clock.time_scale
+
+    def time(self) -> float:
+        return self._wall + self.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            with self._lock:
+                self.clock.advance(seconds * self.clock.time_scale)
+                self.slept += seconds
+
+    def until(self, at: float) -> None:
+        """Move the clock on to ``at`` (a ``time()`` value), if it is not there yet."""
+        self.sleep(at - self.time())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def emulated_time(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A factory: ``emulated_time(clock, *modules)`` freezes ``clock`` and gives each module
+    an ``EmulatedTime`` on it as its ``time`` (undone after the test)."""
+
+    def on(clock: Any, *modules: Any) -> EmulatedTime:
+        emulated = EmulatedTime(clock)
+        for module in modules:
+            monkeypatch.setattr(module, "time", emulated)
+        return emulated
+
+    return on
