@@ -1,10 +1,14 @@
 """`ferry init` writes every connection key and refuses unknown ones; `ferry check` names the
-variable, host and setting at fault; exit codes follow the help (0 ok/WARN, 1 FAIL, 2 config)."""
+variable, host and setting at fault; exit codes follow the help (0 ok/WARN, 1 FAIL, 2 config).
+
+The commands run through the CLI's own entry point (``ferry.cli.app.main``: the verb's app
+built as ``python -m ferry`` builds it, errors turned into messages and exit codes) in this
+process, their stdout and stderr captured apart; eight ``python -m ferry`` processes paid
+Python's start and Ferry's imports each time."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,17 +16,36 @@ from pathlib import Path
 
 import pytest
 
+from ferry.cli import app as cli_app
 from ferry.cli import settings_help as sh
 from ferry.cli.template import render
 from ferry.settings import load_settings, save_settings
 
 
-def ferry(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ferry", *args], capture_output=True,
-                          text=True, env={**(env or os.environ), "COLUMNS": "80"}, timeout=120)
+@pytest.fixture
+def ferry(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """``ferry(*args, unset=VAR)``: the command line through ``main`` as the shell runs it
+    (``unset``: a variable the command's environment lacks), as a finished process."""
+
+    def run(*args: str, unset: str | None = None) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()
+        with monkeypatch.context() as m:
+            m.setattr(sys, "argv", ["ferry", *args])
+            m.setenv("COLUMNS", "80")
+            if unset:
+                m.delenv(unset, raising=False)
+            try:
+                cli_app.main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (exc.code is not None)
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(["ferry", *args], int(code), out.out, out.err)
+
+    return run
 
 
-def test_init_rejects_an_unknown_key_naming_the_valid_ones(tmp_path: Path) -> None:
+def test_init_rejects_an_unknown_key_naming_the_valid_ones(ferry, tmp_path: Path) -> None:
     r = ferry("init", str(tmp_path / "p"), "--source", "practicehub", "--destination",
               "pipedrive", "--set", "source.api_kye_env=X")
     assert r.returncode == 2, r.stdout + r.stderr
@@ -32,7 +55,7 @@ def test_init_rejects_an_unknown_key_naming_the_valid_ones(tmp_path: Path) -> No
     assert not (tmp_path / "p" / "ferry.yaml").exists()
 
 
-def test_init_rejects_unknown_kinds_and_sandbox_kinds(tmp_path: Path) -> None:
+def test_init_rejects_unknown_kinds_and_sandbox_kinds(ferry, tmp_path: Path) -> None:
     r = ferry("init", str(tmp_path / "p"), "--source", "cliniko", "--destination", "pipedrive")
     assert r.returncode == 2 and "valid: clinic_csv, fhir_bulk, practicehub, pulse" in \
         " ".join(r.stderr.split())
@@ -116,7 +139,7 @@ def test_columns_placed_by_map_sit_under_their_key_not_the_next_heading(
     assert load_settings(path).source.options()["columns"] == columns
 
 
-def test_invalid_yaml_shows_the_line_and_column(tmp_path: Path) -> None:
+def test_invalid_yaml_shows_the_line_and_column(ferry, tmp_path: Path) -> None:
     (tmp_path / "ferry.yaml").write_text("project: x\nsource:\n  kind: practicehub\n"
                                          "   base_url: https://a.b.practicehub.io/api\n")
     r = ferry("check", "-p", str(tmp_path))
@@ -137,12 +160,11 @@ def pair(tmp_path: Path) -> Iterator[object]:
         yield p
 
 
-def test_check_names_a_missing_variable_and_an_unreachable_host(pair) -> None:  # type: ignore[no-untyped-def]
+def test_check_names_a_missing_variable_and_an_unreachable_host(ferry, pair) -> None:  # type: ignore[no-untyped-def]
     root = pair.project.root
     src = pair.project.settings.source.options()
     var = src.get("api_key_env") or src["api_key_envs"][0]
-    env = {k: v for k, v in os.environ.items() if k != var}
-    r = ferry("check", "-p", str(root), env=env)
+    r = ferry("check", "-p", str(root), unset=var)
     assert r.returncode == 1, r.stdout
     assert var in r.stdout and "FAIL 1 of" in r.stdout
     (row,) = [c for c in checks(root) if c["status"] == "FAIL"]
