@@ -23,12 +23,14 @@ tests sharing a module fixture were split across workers, each building the fixt
 
 from __future__ import annotations
 
+import asyncio
 import compileall
 import os
 import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,11 +131,17 @@ class EmulatedTime:
     ``time`` read that clock (in real seconds, as the connector counts them: emulated seconds
     divided by the time scale) and ``sleep`` moves it on instead of waiting. The connector's
     waits and the sandbox's windows then count one clock, which stands still during a round
-    trip however long a loaded machine makes it; other functions are the ``time`` module's."""
+    trip however long a loaded machine makes it; other functions are the ``time`` module's.
 
-    def __init__(self, clock: Any) -> None:
+    ``settled``: with requests in flight on other threads, a wait moves the clock only once
+    it says True (every request that took its turn reached the sandbox), so a request that
+    left late on a loaded machine is not stamped at the later instant another one waited
+    for."""
+
+    def __init__(self, clock: Any, settled: Callable[[], bool] | None = None) -> None:
         clock.freeze()
         self.clock = clock
+        self.settled = settled
         self._wall = time.time() - self.monotonic()
         self._lock = threading.Lock()
         self.slept = 0.0  # seconds the connector waited (real seconds, as it asked)
@@ -146,6 +154,10 @@ class EmulatedTime:
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
+            deadline = time.monotonic() + 120
+            while self.settled is not None and not self.settled():
+                assert time.monotonic() < deadline, "a request never reached the sandbox"
+                time.sleep(0.001)
             with self._lock:
                 self.clock.advance(seconds * self.clock.time_scale)
                 self.slept += seconds
@@ -161,12 +173,31 @@ class EmulatedTime:
 @pytest.fixture
 def emulated_time(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """A factory: ``emulated_time(clock, *modules)`` freezes ``clock`` and gives each module
-    an ``EmulatedTime`` on it as its ``time`` (undone after the test)."""
+    an ``EmulatedTime`` on it as its ``time`` (undone after the test). ``asleep``: whether an
+    ``asyncio.sleep`` called now waits on the clock too (say, on the connector's I/O thread;
+    other loops, such as the sandbox's server, keep real time); ``settled``: see
+    ``EmulatedTime``."""
 
-    def on(clock: Any, *modules: Any) -> EmulatedTime:
-        emulated = EmulatedTime(clock)
+    def on(clock: Any, *modules: Any, settled: Callable[[], bool] | None = None,
+           asleep: Callable[[], bool] | None = None) -> EmulatedTime:
+        emulated = EmulatedTime(clock, settled)
         for module in modules:
             monkeypatch.setattr(module, "time", emulated)
+        if asleep is not None:
+            real_sleep = asyncio.sleep
+
+            async def sleep(delay: float, result: Any = None) -> Any:
+                if not asleep():
+                    return await real_sleep(delay, result)
+                deadline = time.monotonic() + 120
+                while settled is not None and not settled():
+                    assert time.monotonic() < deadline, "a request never reached the sandbox"
+                    await real_sleep(0.001)
+                emulated.sleep(delay)
+                await real_sleep(0)
+                return result
+
+            monkeypatch.setattr(asyncio, "sleep", sleep)
         return emulated
 
     return on
