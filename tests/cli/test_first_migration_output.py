@@ -1,7 +1,8 @@
 """What a newcomer sees at 80 columns on pairs other than PracticeHub → Pipedrive (the
 walk-throughs in docs/TRANSCRIPT-pulse-salesforce.md and docs/TRANSCRIPT-clinic_csv-odoo.md):
 the outcome tables keep one line per map, a typo'd option names the valid ones, a verb run out
-of order says the command to run, and the review queue is counted in words."""
+of order says the command to run, and the review queue is counted in words. Command lines
+run through the CLI's entry point in this process (the ``ferry`` fixture, tests/cli/conftest.py)."""
 
 from __future__ import annotations
 
@@ -32,11 +33,6 @@ PLAN = {
     "campaign_definitions": {"excluded": 4},
     "workflow_rebuild_guide": {},
 }
-
-
-def ferry(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ferry", *args], capture_output=True,
-                          text=True, env={**(env or os.environ), "COLUMNS": "80"}, timeout=120)
 
 
 def rendered(renderable: object, width: int = 80) -> list[str]:
@@ -96,7 +92,7 @@ def test_an_error_naming_a_command_prints_it_for_this_project() -> None:
     assert next_command("no command here", argv) is None
 
 
-def test_a_verb_out_of_order_says_what_to_run(tmp_path: Path) -> None:
+def test_a_verb_out_of_order_says_what_to_run(ferry, tmp_path: Path) -> None:
     export = tmp_path / "export"
     r = ferry("sandbox", "export", "clinic_csv", str(export), "--patients", "3")
     assert r.returncode == 0, r.stderr
@@ -117,13 +113,13 @@ def test_a_verb_out_of_order_says_what_to_run(tmp_path: Path) -> None:
     # rich folds a path longer than the line: compare without whitespace
     assert "".join(r.stderr.split()).endswith("".join(f"first next: ferry extract -p {root}"
                                                       .split()))
-    r = ferry("run", "-p", str(root), env={**os.environ, "ODOO_API_KEY": "k"})
+    r = ferry("run", "-p", str(root), env={"ODOO_API_KEY": "k"})
     assert r.returncode == 2
     assert "".join(r.stderr.split()).endswith("".join(f"first next: ferry map -p {root}"
                                                       .split()))
 
 
-def test_a_typo_in_options_names_the_valid_keys(tmp_path: Path) -> None:
+def test_a_typo_in_options_names_the_valid_keys(ferry, tmp_path: Path) -> None:
     root = tmp_path / "p"
     r = ferry("init", str(root), "--source", "pulse", "--destination", "salesforce",
               "--no-encrypt", "--set", "options.fallback_owner_email=a@b.example")
@@ -163,7 +159,7 @@ def test_since_without_an_offset_is_utc_and_a_bad_one_is_refused() -> None:
         _since("yesterday")
 
 
-def test_an_export_column_placed_by_a_guess_is_staged_again(tmp_path: Path) -> None:
+def test_an_export_column_placed_by_a_guess_is_staged_again(ferry, tmp_path: Path) -> None:
     """`ferry map` places a Pulse column by a guess after the records were staged; a plain
     `ferry extract` resumes at its end and stages nothing (it says how to read everything
     again), so map stages the patients again itself before it proposes the map from them, and
@@ -191,7 +187,7 @@ def test_an_export_column_placed_by_a_guess_is_staged_again(tmp_path: Path) -> N
     assert r.returncode == 0, r.stderr[-2000:]
 
 
-def test_estimate_without_a_daily_budget_shows_no_budget_columns(tmp_path: Path) -> None:
+def test_estimate_without_a_daily_budget_shows_no_budget_columns(ferry, tmp_path: Path) -> None:
     r = ferry("estimate", "--patients", "50", "--source", "clinic_csv", "--destination",
               "odoo", "--cpu-share", "0.5", "-p", str(tmp_path))
     assert r.returncode == 0, r.stderr[-2000:]

@@ -1,48 +1,20 @@
 """`ferry init` writes every connection key and refuses unknown ones; `ferry check` names the
 variable, host and setting at fault; exit codes follow the help (0 ok/WARN, 1 FAIL, 2 config).
 
-The commands run through the CLI's own entry point (``ferry.cli.app.main``: the verb's app
-built as ``python -m ferry`` builds it, errors turned into messages and exit codes) in this
-process, their stdout and stderr captured apart; eight ``python -m ferry`` processes paid
-Python's start and Ferry's imports each time."""
+The commands run through the CLI's own entry point in this process (the ``ferry`` fixture,
+tests/cli/conftest.py), not as eight ``python -m ferry`` processes."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ferry.cli import app as cli_app
 from ferry.cli import settings_help as sh
 from ferry.cli.template import render
 from ferry.settings import load_settings, save_settings
-
-
-@pytest.fixture
-def ferry(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """``ferry(*args, unset=VAR)``: the command line through ``main`` as the shell runs it
-    (``unset``: a variable the command's environment lacks), as a finished process."""
-
-    def run(*args: str, unset: str | None = None) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        with monkeypatch.context() as m:
-            m.setattr(sys, "argv", ["ferry", *args])
-            m.setenv("COLUMNS", "80")
-            if unset:
-                m.delenv(unset, raising=False)
-            try:
-                cli_app.main()
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (exc.code is not None)
-        out = capsys.readouterr()
-        return subprocess.CompletedProcess(["ferry", *args], int(code), out.out, out.err)
-
-    return run
 
 
 def test_init_rejects_an_unknown_key_naming_the_valid_ones(ferry, tmp_path: Path) -> None:
