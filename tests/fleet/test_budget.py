@@ -212,15 +212,21 @@ def test_a_request_held_on_its_way_in_does_not_make_the_next_look_early(
     assert _throttled(base_url) == 0
 
 
-def test_two_workers_on_one_pipedrive_token_spend_one_daily_budget(pg: str,
-                                                                  tmp_path: Path) -> None:
+def test_two_workers_on_one_pipedrive_token_spend_one_daily_budget(
+        pg: str, tmp_path: Path, emulated_time: Any) -> None:
     """Two workers serving one Pipedrive company, each with its own project folder and
     database connection, spend one day's tokens between them: together they stop at the
-    budget (before the server would refuse), and each sees what the other spent."""
+    budget (before the server would refuse), and each sees what the other spent. The
+    connectors' clock stands still (an emulated day at scale 50 lasts 29 real minutes: a
+    test that a loaded machine stretched across its midnight started a second day's budget)."""
+    from ferry.destinations.pipedrive import client as pipedrive_client
     from ferry.destinations.pipedrive.client import PipedriveClient
     from ferry.errors import BudgetExhausted
+    from ferry.sandbox.clock import Clock
     from ferry.sandbox.registry import SandboxOptions, build
     from ferry.sandbox.server import serve_in_thread
+
+    emulated_time(Clock(), pipedrive_client)
 
     sb = build("pipedrive", SandboxOptions(seed=7, time_scale=50.0,
                                            extra={"daily_budget": 10_000}))
