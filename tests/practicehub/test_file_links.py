@@ -168,11 +168,13 @@ def test_a_body_cut_short_is_retried_not_stored(tmp_path: Path) -> None:
 def test_a_pages_files_download_two_at_a_time(tmp_path: Path) -> None:
     """``fetch_files`` keeps two downloads in flight: the store sends one file while Ferry
     hashes and seals the other (one at a time, the extract's wall was both CPUs' sum). This
-    server answers a file only once a second request is waiting beside it."""
+    server answers a file only once a second request is waiting beside it (within 30 s: a
+    loaded machine may start the second lane's thread seconds late; one at a time, the wait
+    breaks and the test fails)."""
     from ferry.model.entities import Document
     from ferry.sources.practicehub.reader import PracticeHubSource
 
-    together = threading.Barrier(2, timeout=5)
+    together = threading.Barrier(2, timeout=30)
 
     class Paired(_Handler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
