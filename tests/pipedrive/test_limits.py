@@ -48,14 +48,17 @@ def test_burst_breach_is_retried_without_doubles(pd, emulated_time) -> None:
     """Another integration shares the token, so the connector's own pacing is not enough.
 
     The sandbox's clock and the connector's are one emulated clock that only the connector's
-    waits move: the other integration's calls and the connector's first calls share one
-    instant of the 2 s window, however slowly a loaded machine sends them. (All in real time, a
-    run at load 18 saw no 429 at all: the slowed connector never sent 4 calls within the 0.2 s
-    window.)"""
+    waits move: the connector's field calls, the other integration's and the connector's
+    first creates share one instant of the 2 s window, however slowly a loaded machine sends
+    them. (All in real time, a run at load 18 saw no 429 at all: the slowed connector never
+    sent 4 calls within the 0.2 s window. With the field calls before the clock stood still,
+    a loaded machine could let them leave the window, and the connector's creates, one at a
+    time, then waited on the x-ratelimit-remaining: 0 of the last one admitted: no 429 either.)
+    """
     h = pd(time_scale=10, burst=4)
     d = h.dest(burst=60)  # misconfigured too: thinks the plan allows 60 per 2 s
-    [p] = d.ensure([SRC])
     emulated_time(h.sb.clock, pipedrive_client, ratelimit, pipedrive_errors)
+    [p] = d.ensure([SRC])  # 2 calls
     with h.raw() as other:  # the other integration: half the window's allowance, just spent
         assert [other.get("/api/v1/users/me").status_code for _ in range(2)] == [200, 200]
     results = d.create("person", [{"name": f"P {i}", p.key: f"S{i}"} for i in range(40)])
