@@ -9,6 +9,7 @@ and written to ``reports/prepare/schema.json`` as the mapping workbook.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any
 
@@ -175,9 +176,14 @@ def prepare(doc: MappingDoc, store: StagingStore, audit: AuditLog, dest: Destina
 
 
 def apply_keys(doc: MappingDoc, store: StagingStore) -> MappingDoc:
-    """A copy of ``doc`` with every physical key ``prepare`` recorded filled in."""
+    """A copy of ``doc`` with every physical key ``prepare`` recorded filled in.
+
+    Only what it fills in (custom fields, pipelines and their stages) is copied: the maps are
+    shared with ``doc``, which every caller has just loaded (a deep copy of the whole map was
+    ~3 ms of each verb's start, after the load's own)."""
     keys: dict[str, Any] = store.get_value(KEYS) or {}
-    doc = doc.model_copy(deep=True)
+    doc = doc.model_copy(update={"custom_fields": copy.deepcopy(doc.custom_fields),
+                                 "pipelines": copy.deepcopy(doc.pipelines)})
     for obj, fields in doc.custom_fields.items():
         for cf in fields:
             k = keys.get(item_key(SchemaItem("custom_field", obj, cf.name, cf.label)))

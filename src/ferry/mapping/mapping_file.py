@@ -185,6 +185,8 @@ def _plain(node: Any, key: str = "") -> Any:
         return [{"name": v} if isinstance(v, str) else _plain(v) for v in node]
     if isinstance(node, list):
         return [_plain(v) for v in node]
+    if isinstance(node, set):  # (``!!set``) the one mutable leaf: never shared by two documents
+        return set(node)
     return node
 
 
@@ -197,29 +199,34 @@ def parse_doc(data: Any, where: str = "mapping.yaml") -> MappingDoc:
         raise MappingError(f"{where}: {loc}: {err['msg']}") from None
 
 
-#: parsed documents by the sha256 of their text: every verb reads mapping.yaml (and a recipe)
-#: again, and the round-trip parser takes most of a second on a full map; a changed file has a
-#: new hash, so a hit is always the file as it is now. Callers get their own deep copy.
-_PARSED: dict[str, MappingDoc] = {}
+#: the parsed YAML of documents that validated, by the sha256 of their text: every verb reads
+#: mapping.yaml (and a recipe) again, and the parser takes most of the time; a changed file has a
+#: new hash, so a hit is always the file as it is now. Each call validates its own MappingDoc
+#: from it (``_plain`` makes every dict and list anew): ~1 ms on a full map, where the deep copy
+#: of a cached model this kept took ~3 ms, and a verb's one load made that copy for nothing.
+_PARSED: dict[str, Any] = {}
 _PARSED_MAX = 16
 
 
 def _cached(text: str, where: str, parse: Any) -> MappingDoc:
     key = hashlib.sha256(text.encode()).hexdigest()
-    doc = _PARSED.get(key)
-    if doc is None:
-        doc = parse_doc(parse(text), where)
-        if len(_PARSED) >= _PARSED_MAX:
-            _PARSED.pop(next(iter(_PARSED)))
-        _PARSED[key] = doc
-    return doc.model_copy(deep=True)
+    data = _PARSED.get(key)
+    if data is not None:
+        return parse_doc(data, where)
+    data = parse(text)
+    doc = parse_doc(data, where)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[key] = data
+    return doc
 
 
-def _fast(text: str, slow: Any) -> Any:
-    """The C parser with ruamel's YAML 1.2 reading (``model/yaml12.py``); ruamel itself when
-    that is unsure (a duplicate key, an error to report by line and column)."""
+def _fast(text: str, slow: Any, path: Path | None = None) -> Any:
+    """The C parser with ruamel's YAML 1.2 reading (``model/yaml12.py``; a project's file: what
+    it read of this text before, when it kept it); ruamel itself when that is unsure (a
+    duplicate key, an error to report by line and column)."""
     try:
-        return yaml12.load(text)
+        return yaml12.load(text) if path is None else yaml12.load_kept(text, path)
     except yaml12.Unsure:
         return slow(text)
 
@@ -228,7 +235,7 @@ def load(path: Path) -> MappingDoc:
     if not path.exists():
         raise MappingError(f"{path} not found: run `ferry map` first")
     return _cached(path.read_text(), str(path),
-                   lambda t: _fast(t, lambda t2: _load_text(path, t2)))
+                   lambda t: _fast(t, lambda t2: _load_text(path, t2), path))
 
 
 def loads(text: str, where: str = "mapping.yaml") -> MappingDoc:
