@@ -21,7 +21,7 @@ from ferry.engine import dedup
 from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import resolve_target
 from ferry.mapping.model import MappingDoc
-from ferry.mapping.phones import clinic_countries, read_phone, record_country
+from ferry.mapping.phones import clinic_countries, practice_region, read_phone, record_country
 from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import Kind, PhiClass, fields_of
 from ferry.model.staging import StagingStore
@@ -190,23 +190,6 @@ def _overlong_limits(doc: MappingDoc | None, dest_info: list[ObjectInfo] | None
                 out.setdefault(om.source, []).append((fm.source, f"{om.target}.{spec.label}",
                                                       spec.max_length))
     return out
-
-
-def practice_region(store: StagingStore) -> str | None:
-    """The practice's country (numbering plan for phones of records without an address
-    country): the clinics' most common country, else the patients'; ``None`` when neither
-    names one (then only numbers with a ``+`` prefix are valid)."""
-    for obj in ("clinic", "patient"):
-        seen: Counter[str] = Counter()
-        for i, rec in enumerate(store.iter_records(obj)):
-            code = record_country(rec)
-            if code:
-                seen[code] += 1
-            if i >= 2000:
-                break
-        if seen:
-            return seen.most_common(1)[0][0]
-    return None
 
 
 def audit(store: StagingStore, *, source_info: list[ObjectInfo] | None = None,

@@ -44,7 +44,10 @@ class OwnerMatch:
 
 
 def match_owners(store: StagingStore, users: list[DestUser],
-                 fallback_email: str | None) -> OwnerMatch:
+                 fallback_email: str | None, *, report: bool = True) -> OwnerMatch:
+    """Practitioners matched to ``users``. ``report=False``: the matching alone, for a caller
+    that never reads the owner report (the reconcile's payload rebuild): ``unmatched`` stays
+    empty, without the count of their records (a query per owned object over the store)."""
     by_email = {norm_email(u.email): u for u in users if u.active and u.email}
     result = OwnerMatch()
     if fallback_email:
@@ -60,7 +63,7 @@ def match_owners(store: StagingStore, users: list[DestUser],
             result.by_practitioner[rec.source_id] = user.id
         else:
             unmatched.append(rec)
-    if unmatched:
+    if unmatched and report:
         counts = _records_per_practitioner(store, {p.source_id for p in unmatched})
         result.unmatched = [{"practitioner": f"source:practitioner:{p.source_id}",
                              "name": " ".join(x for x in (p.first_name, p.last_name) if x),

@@ -98,7 +98,7 @@ class Project:
         audit detects from the staged clinics (``None``: only ``+`` numbers are readable)."""
         if self.settings_path.exists() and self.settings.options.phone_region:
             return self.settings.options.phone_region
-        from ferry.engine.audit_source import practice_region
+        from ferry.mapping.phones import practice_region
 
         return practice_region(self.store)
 

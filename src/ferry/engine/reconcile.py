@@ -547,7 +547,7 @@ def project_lookup(project: Any, dest: Destination) -> Lookup:
     from ferry.engine.owners import match_owners
 
     owners = match_owners(project.store, dest.users(),
-                          project.settings.options.fallback_owner_email)
+                          project.settings.options.fallback_owner_email, report=False)
     return StoreLookup(project.store, owners)
 
 

@@ -11,12 +11,16 @@ as a field finding and the map leaves the field empty (the sample diff calls it 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ferry.mapping.address import COUNTRIES as _COUNTRY_NAMES
 from ferry.mapping.address import parse_address
+
+if TYPE_CHECKING:
+    from ferry.model.staging import StagingStore
 
 #: every region phonenumbers knows a numbering plan for (ISO 3166-1 alpha-2): its
 #: ``SUPPORTED_REGIONS``, written out so that reading a country code does not import
@@ -83,6 +87,25 @@ def clinic_countries(clinics: Iterable[Any]) -> dict[str, str]:
         if code:
             out[str(clinic.source_id)] = code
     return out
+
+
+def practice_region(store: StagingStore) -> str | None:
+    """The practice's country (numbering plan for phones of records without an address
+    country): the clinics' most common country, else the patients'; ``None`` when neither
+    names one (then only numbers with a ``+`` prefix are valid). (Here rather than in
+    ``engine/audit_source.py``, which uses it too: a verb's ``Project.phone_region`` no longer
+    imports the audit and the PHI classifier with it.)"""
+    for obj in ("clinic", "patient"):
+        seen: Counter[str] = Counter()
+        for i, rec in enumerate(store.iter_records(obj)):
+            code = record_country(rec)
+            if code:
+                seen[code] += 1
+            if i >= 2000:
+                break
+        if seen:
+            return seen.most_common(1)[0][0]
+    return None
 
 
 @dataclass(frozen=True)
