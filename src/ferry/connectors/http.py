@@ -19,9 +19,7 @@ import socket
 import ssl
 import threading
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
-from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -42,12 +40,24 @@ def _log_response(response: httpx.Response) -> None:
                   response.status_code)
 
 
-class _NoCookies(CookieJar):
-    """A jar that keeps nothing: for APIs that authenticate by header, where parsing every
-    response's cookies (httpx does, per call) is CPU spent on nothing."""
+_NO_COOKIES: Any = None
 
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        return None
+
+def _no_cookies() -> Any:
+    """A jar that keeps nothing: for APIs that authenticate by header, where parsing every
+    response's cookies (httpx does, per call) is CPU spent on nothing. (Its class is made on
+    first use: ``http.cookiejar`` comes with httpx, which a verb whose calls all go through
+    ``KeepAliveClient`` never imports.)"""
+    global _NO_COOKIES
+    if _NO_COOKIES is None:
+        from http.cookiejar import CookieJar
+
+        class _NoCookies(CookieJar):
+            def extract_cookies(self, response: Any, request: Any) -> None:
+                return None
+
+        _NO_COOKIES = _NoCookies
+    return _NO_COOKIES()
 
 
 async def _alog_response(response: httpx.Response) -> None:
@@ -62,7 +72,7 @@ def make_client(base_url: str, *, headers: dict[str, str] | None = None,
 
     return httpx.Client(base_url=base_url, headers=headers, timeout=timeout, transport=transport,
                         verify=verify, event_hooks={"response": [_log_response]},
-                        cookies=None if cookies else _NoCookies())
+                        cookies=None if cookies else _no_cookies())
 
 
 def make_async_client(base_url: str, *, headers: dict[str, str] | None = None,
@@ -76,7 +86,7 @@ def make_async_client(base_url: str, *, headers: dict[str, str] | None = None,
                              transport=transport, verify=verify,
                              limits=httpx.Limits(max_connections=max_connections),
                              event_hooks={"response": [_alog_response]},
-                             cookies=None if cookies else _NoCookies())
+                             cookies=None if cookies else _no_cookies())
 
 
 class NetworkError(Exception):
@@ -134,6 +144,8 @@ def _query(params: dict[str, Any]) -> str:
 def proxied(base_url: str) -> bool:
     """Whether the environment sends requests to ``base_url`` through a proxy (httpx honours
     that; ``KeepAliveClient`` does not)."""
+    import urllib.request  # (here: ~1 ms of every verb's start otherwise)
+
     parts = urlsplit(base_url)
     proxies = urllib.request.getproxies()
     return bool(proxies.get(parts.scheme) or proxies.get("all")) and \

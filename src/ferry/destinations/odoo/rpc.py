@@ -25,13 +25,12 @@ import logging
 import re
 import urllib.parse
 import weakref
-import xml.etree.ElementTree as ET  # noqa: N817 - the stdlib's own name
 import xml.parsers.expat
 import xmlrpc.client
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pybase64
@@ -41,6 +40,9 @@ from ferry.connectors.ratelimit import Pacer
 from ferry.destinations.odoo.errors import SYSTEM, from_fault, from_protocol
 from ferry.errors import FatalError, RetriableError
 from ferry.model.crypto import PlainView
+
+if TYPE_CHECKING:  # imported where an XML-RPC answer is read: JSON-RPC (the default) never
+    import xml.etree.ElementTree as ET  # noqa: N817 - the stdlib's own name
 
 log = logging.getLogger("ferry.odoo")
 
@@ -228,6 +230,8 @@ def loads_answer(body: bytes) -> tuple[Any, ...]:
     with ``use_datetime=False``): the tree built by expat in C, then one call per value instead
     of three handlers per element (about half the CPU on a 100-row ``read``). A fault, a date,
     binary data or anything unusual is read by ``xmlrpc.client`` itself."""
+    import xml.etree.ElementTree as ET  # noqa: N817 - the stdlib's own name
+
     try:
         root = ET.fromstring(body)
         if root.tag != "methodResponse" or len(root) != 1 or root[0].tag != "params":
