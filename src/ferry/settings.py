@@ -148,7 +148,8 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(f"{path} not found: run `ferry init` first")
     text = path.read_text()
     try:
-        data = yaml12.load(text) or {}  # the C parser; ruamel reports what it cannot read
+        # the C parser (or what it read of this text before); ruamel reports what it cannot read
+        data = yaml12.load_kept(text, path) or {}
     except yaml12.Unsure:
         try:
             data = _yaml().load(text) or {}

@@ -88,3 +88,58 @@ def test_the_resolvers_written_out_are_ruamels_own() -> None:
     ours = [(tag, re.compile(p, flags).pattern, re.compile(p, flags).flags, first)
             for tag, p, flags, first in yaml12.RESOLVERS_1_2]
     assert ours == theirs
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / ".ferry").mkdir()
+    return tmp_path / "mapping.yaml"
+
+
+def test_a_project_file_is_kept_and_read_back_without_parsing(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    path = _project(tmp_path)
+    text = RECIPES[0].read_text()
+    first = yaml12.load_kept(text, path)
+    assert first == yaml12.load(text)
+    kept = tmp_path / ".ferry" / yaml12.KEPT_DIR / "mapping.yaml.json"
+    assert kept.exists()
+
+    def no_parse(_: str) -> None:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(yaml12, "load", no_parse)
+    again = yaml12.load_kept(text, path)
+    assert again == first and again is not first
+    changed = text + "\n# edited\n"  # another text: read from it, kept anew
+    with pytest.raises(AssertionError, match="parsed again"):
+        yaml12.load_kept(changed, path)
+    monkeypatch.undo()
+    before = kept.read_bytes()
+    assert yaml12.load_kept(changed, path) == first
+    assert kept.read_bytes() != before
+    monkeypatch.setattr(yaml12, "load", no_parse)
+    assert yaml12.load_kept(changed, path) == first
+
+
+def test_values_json_would_not_give_back_are_never_kept(tmp_path: Path) -> None:
+    path = _project(tmp_path)
+    kept = tmp_path / ".ferry" / yaml12.KEPT_DIR / "mapping.yaml.json"
+    for text in ("day: 2020-01-01\n", "value_map: {01: Single}\n", "x: .nan\n",
+                 "pairs: !!set {a, b}\n"):
+        assert yaml12.load_kept(text, path) == yaml12.load(text) or text.startswith("x:")
+        assert not kept.exists(), text
+    assert yaml12.load_kept(TRICKY, path) == _ruamel(TRICKY)  # a date in it: not kept
+    assert not kept.exists()
+
+
+def test_outside_a_project_or_with_a_broken_kept_file(tmp_path: Path) -> None:
+    assert yaml12.load_kept("a: 1\n", tmp_path / "mapping.yaml") == {"a": 1}
+    assert not (tmp_path / ".ferry").exists()  # no project folder: nothing written
+    path = _project(tmp_path)
+    yaml12.load_kept("a: 1\n", path)
+    kept = tmp_path / ".ferry" / yaml12.KEPT_DIR / "mapping.yaml.json"
+    kept.write_bytes(b"{not json")
+    assert yaml12.load_kept("a: 1\n", path) == {"a": 1}
+    with pytest.raises(yaml12.Unsure):  # what the C reader is unsure of is not kept either
+        yaml12.load_kept("a: 1\na: 2\n", path)

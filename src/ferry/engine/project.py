@@ -6,6 +6,8 @@
   mapping.yaml          the proposed / confirmed field map
   .ferry/staging.db     staging store: records, checkpoints, runs, id map, audit log, skips
   .ferry/files/         downloaded source files (content-addressed)
+  .ferry/parsed/        what ferry.yaml and mapping.yaml read to, with their texts' sha256
+                        (``model/yaml12.py``: the next verb skips the YAML parser)
   reports/<verb>/       HTML + JSON reports per verb and run
 ```
 """
