@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from ferry import runtime
 from ferry.cli import app as cli_app
 
 
@@ -17,12 +18,16 @@ def ferry(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch): 
     exit codes), at 80 columns, in this process: a finished process's exit code, stdout and
     stderr (captured apart). ``env``: variables set for the command; ``unset``: one it lacks.
     A ``python -m ferry`` process paid Python's start and the verb's imports each time (about
-    a CPU-second; a map's embedding model too)."""
+    a CPU-second; a map's embedding model too). ``main``'s collector settings for a short
+    process (``ferry.runtime``: the heap frozen once the verb is imported) are left out: here
+    they would freeze the test worker's heap for the rest of the suite."""
 
     def run(*args: str, env: dict[str, str] | None = None,
             unset: str | None = None) -> subprocess.CompletedProcess[str]:
         capsys.readouterr()
         with monkeypatch.context() as m:
+            m.setattr(runtime, "importing", lambda: None)
+            m.setattr(runtime, "started", lambda: None)
             m.setattr(sys, "argv", ["ferry", *args])
             m.setenv("COLUMNS", "80")
             for name, value in (env or {}).items():
