@@ -64,6 +64,29 @@ def test_a_record_without_a_country_has_its_clinics() -> None:
     assert phone("612 345 678", patient(clinic_id="c9"), "ES", clinics)[0] == "+34612345678"
 
 
+def test_a_clinic_without_an_address_has_its_patients_country() -> None:
+    # Pulse's API exports no clinics: a practitioner's clinic country comes from where most of
+    # its patients live (hpairs: 2 of 3 practitioners' valid GB/NL phones left empty)
+    from ferry.mapping.phones import clinic_countries
+
+    members = [patient(source_id=str(i), clinic_id="c2", country=c)
+               for i, c in enumerate(["GB"] * 7 + ["IE"] * 2 + [None] * 5)]
+    members += [patient(source_id="x", clinic_id="c3", country="GB"),
+                patient(source_id="y", clinic_id="c3", country="NL")]  # no majority: unknown
+    got = clinic_countries([Clinic(source_id="c1", name="Soho", country="United Kingdom")],
+                           members)
+    assert got == {"c1": "GB", "c2": "GB"}
+
+
+def test_a_whole_address_in_the_street_line_names_the_country() -> None:
+    # hpairs: an export's "Address 1" held some patients' whole address; their country was
+    # unknown, so an Australian mobile read in the Dutch clinic's plan became a valid +31
+    whole = patient(street="4 Quay Rd, Sydney NSW 2000, Australia", clinic_id="c1")
+    assert phone("0412 345 678", whole, "NL", {"c1": "NL"})[0] == "+61412345678"
+    plain = patient(street="4 Quay Rd", clinic_id="c1")  # a street line names no country
+    assert phone("06 12345678", plain, "US", {"c1": "NL"})[0] == "+31612345678"
+
+
 def test_practice_country_then_own_prefix() -> None:
     nowhere = patient()
     assert phone("0412 345 678", nowhere, region="AU")[0] == "+61412345678"

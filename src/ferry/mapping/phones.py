@@ -65,27 +65,46 @@ def country_code(text: Any) -> str | None:
 
 def record_country(record: Any, clinics: Mapping[str, str] | None = None) -> str | None:
     """The country of a record's own address: its ``country`` field, else the country named at
-    the end of its one-line ``address``; for a record without one (a practitioner, a patient
-    with no address), the country of its clinic in ``clinics`` (clinic id → country code): a
-    practice can span borders, and a clinic's staff dial in its plan."""
+    the end of its one-line ``address`` (or of a ``street`` that holds the whole address, as
+    an export's "Address 1" column may for some rows); for a record without one (a
+    practitioner, a patient with no address), the country of its clinic in ``clinics``
+    (clinic id → country code): a practice can span borders, and a clinic's staff dial in its
+    plan."""
     code = country_code(getattr(record, "country", None))
     if code:
         return code
-    one_line = getattr(record, "address", None)
-    code = country_code(parse_address(one_line).country) if isinstance(one_line, str) else None
-    if code or not clinics:
-        return code
+    for name in ("address", "street"):
+        one_line = getattr(record, name, None)
+        if isinstance(one_line, str) and "," in one_line:
+            code = country_code(parse_address(one_line).country)
+            if code:
+                return code
+    if not clinics:
+        return None
     clinic = getattr(record, "clinic_id", None)
     return clinics.get(str(clinic)) if clinic else None
 
 
-def clinic_countries(clinics: Iterable[Any]) -> dict[str, str]:
-    """Each clinic's country code by its id, for the clinics whose address names one."""
+def clinic_countries(clinics: Iterable[Any], members: Iterable[Any] = ()) -> dict[str, str]:
+    """Each clinic's country code by its id: its own address's, else (a clinic the source
+    does not export, as Pulse's API) the country most of its ``members`` (patients) live in,
+    when at least 60 % of those with an address agree."""
     out: dict[str, str] = {}
     for clinic in clinics:
         code = record_country(clinic)
         if code:
             out[str(clinic.source_id)] = code
+    votes: dict[str, Counter[str]] = {}
+    for rec in members:
+        clinic_id = getattr(rec, "clinic_id", None)
+        if clinic_id and str(clinic_id) not in out:
+            code = record_country(rec)
+            if code:
+                votes.setdefault(str(clinic_id), Counter())[code] += 1
+    for clinic_id, seen in votes.items():
+        code, n = seen.most_common(1)[0]
+        if n * 5 >= sum(seen.values()) * 3:
+            out[clinic_id] = code
     return out
 
 
