@@ -137,6 +137,9 @@ APPOINTMENT_STATUS_TO_ODOO_LEAD_STAGE = {  # seed 004: New, In Progress, Complet
 }
 APPOINTMENT_STATUS_DONE = {"scheduled": False, "completed": True, "cancelled": False,
                            "no_show": False}
+#: what an activity's subject adds for a visit that did not happen
+APPOINTMENT_STATUS_SUBJECT = {"scheduled": "", "completed": "", "cancelled": " (cancelled)",
+                              "no_show": " (no-show)"}
 
 # Pipedrive activity types are key strings ("call", "meeting", "task" exist in every account).
 APPOINTMENT_TYPE_TO_PIPEDRIVE_ACTIVITY = {

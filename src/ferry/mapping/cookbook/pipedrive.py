@@ -153,8 +153,11 @@ def _practitioner(b: Book) -> None:
 
 def _appointment_activity(b: Book) -> None:
     b.add("appointment_activity", "appointment", ACT, [
-        F(None, "subject", T("template", template="{type_name} – {start:%Y-%m-%d}"),
-          default="Appointment", reason="activity subject from visit type and date"),
+        # a cancelled or missed visit says so where it is seen: Pipedrive creates no custom
+        # field on activities (activityFields is read-only), and the note may be withheld
+        F("status", "subject", T("template", template="{type_name} – {start:%Y-%m-%d}{value}"),
+          vm=vm.APPOINTMENT_STATUS_SUBJECT, vmd="", default="Appointment",
+          reason="activity subject from visit type, date and a status that is not done"),
         F("type_name", "type", vm=vm.APPOINTMENT_TYPE_TO_PIPEDRIVE_ACTIVITY, vmd="meeting",
           reason="seed 000: appointment → activity type Meeting or Call"),
         F("start", "due_date", T("date"), required=True, reason="original start date (UTC)"),
