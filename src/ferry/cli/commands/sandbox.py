@@ -40,15 +40,16 @@ def register(app: typer.Typer) -> None:
         opts = SandboxOptions(seed=seed, patients=patients, time_scale=time_scale, faults=faults,
                               users=[u.strip() for u in users.split(",") if u.strip()],
                               surface=surface)
-        running, info = start(kind, opts, port=port)
-        print(json.dumps(info), flush=True)  # noqa: T201 - the contract is a plain first line
         import signal
 
         def _terminated(_sig: int, _frame: object) -> None:
             raise KeyboardInterrupt  # `kill` stops it as Ctrl-C does: its temp files go too
 
+        running, info = start(kind, opts, port=port)
+        # before the first line: whoever reads it may stop the sandbox at once
         signal.signal(signal.SIGTERM, _terminated)
         try:
+            print(json.dumps(info), flush=True)  # noqa: T201 - the contract: a plain first line
             threading.Event().wait()
         except KeyboardInterrupt:
             running.stop()
