@@ -43,12 +43,13 @@ class PlanCost:
 
 
 def reset_text(resets_at: float | None, now: float | None = None) -> str:
-    """``00:00 UTC (in 5 h 12 min)``; "" when unknown."""
+    """``00:00 UTC (in 5 h 12 min)``, ``(in 23 min)`` within the hour; "" when unknown."""
     if not resets_at:
         return ""
     at = dt.datetime.fromtimestamp(resets_at, dt.UTC)
     left = max(0, int(resets_at - (now or dt.datetime.now(dt.UTC).timestamp())))
-    return f"{at:%Y-%m-%d %H:%M} UTC (in {left // 3600} h {left % 3600 // 60} min)"
+    hours = f"{left // 3600} h " if left >= 3600 else ""
+    return f"{at:%Y-%m-%d %H:%M} UTC (in {hours}{left % 3600 // 60} min)"
 
 
 def _budget(dest: Destination) -> tuple[Budget | None, str]:

@@ -126,9 +126,13 @@ def register(app: typer.Typer) -> None:
                           " call as timed now")
         budget = data.get("daily_budget")
         unit = budget_unit(data)
-        console.print(f"migration ≈ {human_duration(data['migration_seconds'])} (bound by"
+        # the table's steps add up to a rehearsal; the migration overlaps extract and run
+        console.print(f"migration ≈ {human_duration(data['migration_seconds'])}, extract and"
+                      " run overlapped as `ferry run --with-extract` does (bound by"
                       f" {data['binding_limit']}"
-                      + (f"; {data['budget_days']} day(s) of API budget)" if budget else ")"))
+                      + (f"; {data['budget_days']} day(s) of API budget)" if budget else ")")
+                      + "; the steps above in turn, rollback aside, ≈"
+                      f" {human_duration(data['total_seconds'])}")
         rehearsal = sum(s["tokens"] for s in data["steps"])
         if budget and rehearsal:
             console.print(f"a rehearsal (every step, then rollback) spends {rehearsal:,} of"
