@@ -21,7 +21,12 @@ from ferry.engine import dedup
 from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import resolve_target
 from ferry.mapping.model import MappingDoc
-from ferry.mapping.phones import clinic_countries, practice_region, read_phone, record_country
+from ferry.mapping.phones import (
+    practice_region,
+    read_phone,
+    record_country,
+    staged_clinic_countries,
+)
 from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import Kind, PhiClass, fields_of
 from ferry.model.staging import StagingStore
@@ -200,7 +205,7 @@ def audit(store: StagingStore, *, source_info: list[ObjectInfo] | None = None,
     practice's country when known (``options.phone_region``), else detected from the data."""
     today = today or dt.datetime.now(dt.UTC).date()
     region = region or practice_region(store)
-    clinics = clinic_countries(store.iter_records("clinic"))
+    clinics = staged_clinic_countries(store)
     findings = _Findings()
     described = {o.name: o for o in source_info or []}
     limits = _overlong_limits(doc, dest_info)

@@ -109,14 +109,9 @@ class Project:
         """Each clinic's country, the plan of phones whose record names no country; for a
         clinic with no staged address, its patients' (read only when a practitioner's clinic
         is left unknown by the clinic records)."""
-        from ferry.mapping.phones import clinic_countries
+        from ferry.mapping.phones import staged_clinic_countries
 
-        store = self.store
-        known = clinic_countries(store.iter_records("clinic"))
-        unknown = {str(p.clinic_id) for p in store.iter_records("practitioner")
-                   if getattr(p, "clinic_id", None)} - known.keys()
-        return clinic_countries(store.iter_records("clinic"),
-                                store.iter_records("patient")) if unknown else known
+        return staged_clinic_countries(self.store)
 
     def compile(self, doc: MappingDoc, *, need_keys: bool = True) -> list[CompiledMap]:
         """``doc``'s maps compiled with this practice's numbering plans."""

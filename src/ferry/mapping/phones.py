@@ -94,10 +94,25 @@ def clinic_countries(clinics: Iterable[Any], members: Iterable[Any] = ()) -> dic
         code = record_country(clinic)
         if code:
             out[str(clinic.source_id)] = code
+    return out | _voted(members, out)
+
+
+def staged_clinic_countries(store: StagingStore) -> dict[str, str]:
+    """``clinic_countries`` of a staged practice, the patients read only when a practitioner's
+    clinic is left unknown by the clinic records (the map and the audit read phones alike)."""
+    known = clinic_countries(store.iter_records("clinic"))
+    unknown = {str(p.clinic_id) for p in store.iter_records("practitioner")
+               if getattr(p, "clinic_id", None)} - known.keys()
+    return known | _voted(store.iter_records("patient"), known) if unknown else known
+
+
+def _voted(members: Iterable[Any], known: Mapping[str, str]) -> dict[str, str]:
+    """The clinics not in ``known`` whose members' own countries agree at 60 % or more."""
+    out: dict[str, str] = {}
     votes: dict[str, Counter[str]] = {}
     for rec in members:
         clinic_id = getattr(rec, "clinic_id", None)
-        if clinic_id and str(clinic_id) not in out:
+        if clinic_id and str(clinic_id) not in known:
             code = record_country(rec)
             if code:
                 votes.setdefault(str(clinic_id), Counter())[code] += 1
