@@ -92,9 +92,7 @@ def add_source_custom_fields(doc: MappingDoc, profile: DataProfile,
 def _folded_onto(doc: MappingDoc, om: ObjectMap) -> set[str]:
     """The fields folds write on ``om``'s records: a column guessed onto one would fight the
     fold for it (confirm refuses two maps writing one field of a record)."""
-    return {fm.target for f in doc.objects if f.mode == "fold" and f.parent
-            and f.parent.object == om.source and f.target == om.target
-            and f.parent.map in (None, om.name) for fm in f.fields if fm.status == "mapped"}
+    return {fm.target for f in doc.folds_onto(om) for fm in f.fields if fm.status == "mapped"}
 
 
 NO_FIELDS = {"users": "matched to a destination user, never written: not migrated",

@@ -172,5 +172,12 @@ class MappingDoc(BaseModel):
                 return om
         raise KeyError(name)
 
+    def folds_onto(self, om: ObjectMap) -> list[ObjectMap]:
+        """The fold maps that write on record map ``om``'s records (its object, its target, and
+        ``parent.map`` unset or naming it)."""
+        return [f for f in self.objects if f.mode == "fold" and f.parent is not None
+                and f.parent.object == om.source and f.target == om.target
+                and f.parent.map in (None, om.name)]
+
     def custom_field(self, dest_object: str, name: str) -> CustomField | None:
         return next((c for c in self.custom_fields.get(dest_object, []) if c.name == name), None)

@@ -217,19 +217,16 @@ def _written_twice(doc: MappingDoc) -> list[str]:
     def writes(om: ObjectMap) -> set[str]:
         return {fm.target for fm in om.fields if fm.status == "mapped"}
 
-    out: list[str] = []
-    folds = [(om, om.parent) for om in doc.objects if om.mode == "fold" and om.parent]
-    for i, (fold, parent) in enumerate(folds):
-        rivals = [om for om in doc.objects if om.mode == "record" and om.source == parent.object
-                  and om.target == fold.target and parent.map in (None, om.name)]
-        rivals += [om for om, its in folds[i + 1:] if om.target == fold.target
-                   and its.object == parent.object and its.map == parent.map]
-        for rival in rivals:
-            for target in sorted(writes(fold) & writes(rival)):
-                out.append(f"{fold.name} and {rival.name} both write {fold.target}.{target} on"
-                           f" the same {parent.object}'s record: one value would overwrite the"
-                           " other; point one of them at another field")
-    return out
+    out: dict[str, None] = {}  # in order, once (a fold may land on two record maps)
+    for record in [om for om in doc.objects if om.mode == "record"]:
+        folds = doc.folds_onto(record)
+        for i, fold in enumerate(folds):
+            for rival in [record, *folds[i + 1:]]:
+                for target in sorted(writes(fold) & writes(rival)):
+                    out[f"{fold.name} and {rival.name} both write {fold.target}.{target} on the"
+                        f" same {record.source}'s record: one value would overwrite the other;"
+                        " point one of them at another field"] = None
+    return list(out)
 
 
 def validate(doc: MappingDoc, profile: DataProfile | None = None,
