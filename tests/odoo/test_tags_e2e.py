@@ -7,7 +7,6 @@ that: a tag the practice had before the run stays.
 
 from __future__ import annotations
 
-import datetime as dt
 import xmlrpc.client
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +15,10 @@ from typing import Any
 import pytest
 
 from ferry.engine import pipeline
-from ferry.mapping.mapping_file import content_hash, save
-from ferry.mapping.model import Confirmation
+from ferry.mapping.mapping_file import save
 from ferry.mapping.recipes import load_recipe
 from ferry.mapping.review import leave_out_invalid
+from ferry.mapping.validate import confirm
 from ferry.sandbox.harness import start_pair
 
 BASE_TITLES = {"Madam", "Miss", "Mister", "Doctor", "Professor"}
@@ -42,8 +41,7 @@ def test_tags_and_titles_land_and_roll_back(pair: Any) -> None:
     own = call("res.partner.category", "create", {"name": "Patient"})  # the practice's own
     doc = load_recipe("practicehub", "odoo", "no_accounting")
     leave_out_invalid(doc)
-    doc.confirmed = Confirmation(hash=content_hash(doc), by="tests",
-                                 at=dt.datetime.now(dt.UTC).isoformat())
+    doc = confirm(doc, by="tests")  # validated and stamped, as `map --confirm` does
     save(doc, pair.project.mapping_path)
     pipeline.run_extract(pair.project)
     pipeline.run_prepare(pair.project)

@@ -5,7 +5,6 @@ Clinic CSV export → Odoo 17 without Accounting, as in docs/TRANSCRIPT-clinic_c
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,10 @@ import pytest
 
 from ferry.engine import pipeline
 from ferry.engine.readback import run_sample
-from ferry.mapping.mapping_file import content_hash, save
-from ferry.mapping.model import Confirmation
+from ferry.mapping.mapping_file import save
 from ferry.mapping.recipes import load_recipe
 from ferry.mapping.review import leave_out_invalid
+from ferry.mapping.validate import confirm
 from ferry.sandbox.harness import start_pair
 
 
@@ -28,8 +27,7 @@ def pair(tmp_path: Path) -> Iterator[Any]:
                     env_prefix="FERRY_SAGAIN_") as p:
         doc = load_recipe("clinic_csv", "odoo", "no_accounting")
         leave_out_invalid(doc)
-        doc.confirmed = Confirmation(hash=content_hash(doc), by="tests",
-                                     at=dt.datetime.now(dt.UTC).isoformat())
+        doc = confirm(doc, by="tests")  # validated and stamped, as `map --confirm` does
         save(doc, p.project.mapping_path)
         pipeline.run_extract(p.project)
         pipeline.run_prepare(p.project)
