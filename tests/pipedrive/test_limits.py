@@ -48,25 +48,30 @@ def test_burst_breach_is_retried_without_doubles(pd, emulated_time) -> None:
     """Another integration shares the token, so the connector's own pacing is not enough.
 
     The sandbox's clock and the connector's are one emulated clock that only the connector's
-    waits move: the connector's field calls, the other integration's and the connector's
-    first creates share one instant of the 2 s window, however slowly a loaded machine sends
-    them. (All in real time, a run at load 18 saw no 429 at all: the slowed connector never
-    sent 4 calls within the 0.2 s window. With the field calls before the clock stood still,
-    a loaded machine could let them leave the window, and the connector's creates, one at a
-    time, then waited on the x-ratelimit-remaining: 0 of the last one admitted: no 429 either.)
+    waits move, and the first creates are certain to meet a full window: the connector's two
+    field calls and the other integration's six fill the sandbox's 8 at one instant, while the
+    connector, which has learnt the limit of 8 and counts only its own 2 calls, gives each of
+    its 4 lanes a turn at once. Nothing waits before the first create arrives (no lane's turn
+    is deferred and no answer has said ``x-ratelimit-remaining: 0`` to the connector), so it
+    arrives at that instant and gets a 429, however a loaded machine schedules the lanes.
+    (With a sandbox of 4, two spent by the other integration, the connector had only 2 free
+    turns: the third lane's wait moved the clock on past the window while the first two
+    creates were still on their way, and a run on a quiet machine saw no 429 at all, 1 in 20.
+    With a create sent 30 ms late the first creates always got in.)
     """
-    h = pd(time_scale=10, burst=4)
+    h = pd(time_scale=10, burst=8)
     d = h.dest(burst=60)  # misconfigured too: thinks the plan allows 60 per 2 s
+    assert d.workers == 4  # <= 8 - 2: every lane sends its first create without waiting
     emulated_time(h.sb.clock, pipedrive_client, ratelimit, pipedrive_errors)
     [p] = d.ensure([SRC])  # 2 calls
-    with h.raw() as other:  # the other integration: half the window's allowance, just spent
-        assert [other.get("/api/v1/users/me").status_code for _ in range(2)] == [200, 200]
+    with h.raw() as other:  # the other integration: the rest of the window's allowance
+        assert [other.get("/api/v1/users/me").status_code for _ in range(6)] == [200] * 6
     results = d.create("person", [{"name": f"P {i}", p.key: f"S{i}"} for i in range(40)])
     assert all(r.ok for r in results)
     assert len({r.dest_id for r in results}) == 40
     assert h.state()["tokens"]["refusals"].get("burst", 0) >= 1
     assert d.client.stats["rate_limited"] >= 1
-    assert d.client.window.limit == 4  # adopted the server's x-ratelimit-limit
+    assert d.client.window.limit == 8  # adopted the server's x-ratelimit-limit
     assert _sids(h, p.key) == Counter({f"S{i}": 1 for i in range(30 + 10)})
 
 
