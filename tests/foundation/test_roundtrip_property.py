@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 import types
 import typing
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -59,20 +60,29 @@ def model_strategy(model: type[BaseModel]) -> st.SearchStrategy[BaseModel]:
 
 
 ANY_RECORD = st.sampled_from(sorted(ENTITIES)).flatmap(lambda o: model_strategy(ENTITIES[o]))
-STORE = StagingStore(Path(tempfile.mkdtemp(prefix="ferry-prop-")) / "s.db")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StagingStore]:
+    """One store for every example (a module fixture: hypothesis runs them all in one call of
+    the test), in pytest's temp folder: a module-level ``mkdtemp`` left a folder in /tmp at
+    every collection, two a run with two workers."""
+    s = StagingStore(tmp_path_factory.mktemp("prop") / "s.db")
+    yield s
+    s.close()
 
 
 @settings(max_examples=200, deadline=None)
 @given(rec=ANY_RECORD)
-def test_every_record_round_trips_through_the_store(rec: Record) -> None:
-    STORE.put_records(rec.OBJECT, [rec])
-    got = STORE.get(rec.OBJECT, rec.source_id)
+def test_every_record_round_trips_through_the_store(store: StagingStore, rec: Record) -> None:
+    store.put_records(rec.OBJECT, [rec])
+    got = store.get(rec.OBJECT, rec.source_id)
     assert got is not None
     assert got.record == rec
     assert got.hash == content_hash(rec)
     assert type(got.record) is type(rec)
     # staging the decoded record again is a no-op: the content hash is stable
-    assert STORE.put_records(rec.OBJECT, [got.record]).unchanged == 1
+    assert store.put_records(rec.OBJECT, [got.record]).unchanged == 1
 
 
 def test_generated_practice_round_trips(tmp_path: Path) -> None:

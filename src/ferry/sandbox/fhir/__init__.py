@@ -46,6 +46,10 @@ class FhirSandbox:
                             faults=self.faults,
                             export_seconds=float(extra.get("export_seconds", 2.0)))
 
+    def close(self) -> None:
+        """Remove the export files (called when the server stops: ``registry.serve``)."""
+        self.state.close()
+
     def credentials(self, base_url: str) -> dict[str, Any]:
         return {"base_url": base_url, "token": self.token}
 

@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,10 @@ class FhirState:
         self.practice = Practice(seed, patients, dirt)
         self.file_lines = file_lines
         self.root = Path(tempfile.mkdtemp(prefix="ferry-fhir-"))
+        # the export files: removed when the sandbox stops (``close``), else when the state is
+        # collected or the process exits (each run of the suite left two or three folders of
+        # synthetic NDJSON behind: 125 on one machine)
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.root), True)
         self.jobs: dict[str, Job] = {}
         self.touched: dict[tuple[str, str], dt.datetime] = {}
         self.deleted: dict[tuple[str, str], dt.datetime] = {}  # (rtype, id) → when
@@ -77,6 +82,13 @@ class FhirState:
             self.deleted.clear()
             shutil.rmtree(self.root, ignore_errors=True)
             self.root.mkdir(parents=True, exist_ok=True)
+
+    def close(self) -> None:
+        """Remove the export files' folder (a job still writing stops with an error)."""
+        with self.lock:
+            for job in self.jobs.values():
+                job.cancelled = True
+        self._cleanup()
 
     def running(self) -> Job | None:
         """The export still in progress as a client sees it: not cancelled, and either still
