@@ -13,8 +13,11 @@ matcher plus the proposer's placements that ``ferry map`` wrote to ferry.yaml).
 
 Split by system, decided before tuning (written here, not changed afterwards):
   TUNING   openemr, synthea, cliniko, simplepractice, fhir_flat (its columns were read while
-           synonyms were added, so it cannot count as held out), athena (added 6 Dec)
-  HELD-OUT jane, pracsuite, omop (never looked at while tuning the matcher or the vocabulary)
+           synonyms were added, so it cannot count as held out), athena (added 6 Dec),
+           epic, canvas (added 7 Dec)
+  HELD-OUT jane, pracsuite, omop (never looked at while tuning the matcher or the vocabulary),
+           opendental, semble, hint (added 7 Dec, split written before the proposer first ran
+           on them; their first-look figure is in bench/data/exports/README.md)
 
 Figures per system and per split: files whose object is right; top-1 on columns with a
 standard field (the field the column finally lands in); wrong placements applied without review
@@ -44,8 +47,9 @@ from ferry.sources.clinic_csv import create
 from ferry.sources.clinic_csv.columns import SKIP
 
 DATA = Path(__file__).resolve().parent / "data" / "exports"
-TUNING = ("openemr", "synthea", "cliniko", "simplepractice", "fhir_flat", "athena")
-HELD_OUT = ("jane", "pracsuite", "omop")
+TUNING = ("openemr", "synthea", "cliniko", "simplepractice", "fhir_flat", "athena", "epic",
+          "canvas")
+HELD_OUT = ("jane", "pracsuite", "omop", "opendental", "semble", "hint")
 # a person's whole name in one column: the source splits it into first and last name
 ACCEPT_AS = {"_full_name": {"_full_name"}}
 
@@ -158,6 +162,10 @@ def main() -> None:
     verbose = "--verbose" in sys.argv
     only = sys.argv[sys.argv.index("--system") + 1] if "--system" in sys.argv else None
     systems = [json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))]
+    for s in systems:  # the split is decided here, once: a file cannot move itself
+        want = "tuning" if s["system"] in TUNING else "held-out" if s["system"] in HELD_OUT \
+            else None
+        assert s["split"] == want, f"{s['system']}: split {s['split']!r}, bench says {want!r}"
     if only:
         systems = [s for s in systems if s["system"] == only]
     rows: list[tuple[str, str, dict[str, Any]]] = []
