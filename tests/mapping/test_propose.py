@@ -107,3 +107,49 @@ def test_minilm_backend(monkeypatch):
     assert e.similarity("date of birth", "postcode") < 0.3
     assert e.similarity("surname", "last name") > e.similarity("surname", "email")
     assert propose_columns(COLS, "patient", embedder=e)["Surname"] == "last_name"
+
+
+def _top(header: str, samples: list[str], obj: str = "patient"):
+    return rank(header, samples, canonical_targets(obj), obj, top=1)[0]
+
+
+def test_a_name_that_negates_a_fields_name_never_lands_on_it():
+    # "inactive" names archived; an "active" flag is its inverse: placed, it flips every value
+    got = rank("active", ["True", "False", "True"], canonical_targets("patient"), "patient",
+               top=50)
+    archived = next(c for c in got if c.target == "archived")
+    assert archived.confidence < REVIEW and "opposite" in archived.reason
+    assert propose_columns([("active", ["True", "False", "True"])], "patient") == {
+        "active": None}
+
+
+def test_a_display_qualifier_is_dropped_but_not_onto_an_id():
+    # Epic's category columns (STATE_C_NAME) and "..._description" name the field they show
+    assert propose_columns([("STATE_C_NAME", ["Nevada", "Maine", "Ohio"]),
+                            ("COUNTY_C_NAME", ["DANE", "SAUK", "ROCK"]),
+                            ("SEX_C_NAME", ["Male", "Female", "Female"])], "patient") == {
+        "STATE_C_NAME": "region", "COUNTY_C_NAME": None, "SEX_C_NAME": "sex"}
+    got = _top("cancellation_reason_description", ["Unwell", "Rebooked"], "appointment")
+    assert got.target == "cancellation_reason" and got.confidence >= ACCEPT
+    # a clinic's name is not the clinic's id: references never take a qualified name
+    assert propose_columns([("location_name", ["North", "South"])], "appointment") == {
+        "location_name": None}
+
+
+def test_free_text_is_named_by_its_last_word_unless_another_object_owns_it():
+    got = _top("administrative_note", ["call after 5pm", "needs interpreter"])
+    assert got.target == "notes" and got.confidence >= ACCEPT
+    # "appointment notes" in a patients file are the appointments' notes
+    assert propose_columns([("appointment_notes", ["bring x-ray", ""])], "patient") == {
+        "appointment_notes": None}
+
+
+def test_a_shared_qualifier_with_another_head_noun_is_no_resemblance():
+    # "administrative note" shares a word with "administrative sex" (gender), not a meaning
+    got = rank("administrative_note", ["call after 5pm", "x"], canonical_targets("patient"),
+               "patient", top=50)
+    sex = next(c for c in got if c.target == "sex")
+    assert sex.confidence < ACCEPT
+    # a shortened name is no other head: "ss" is still the social security number
+    ss = _top("ss", ["123-45-6789", "987-65-4321"])
+    assert ss.target == "national_id" and ss.confidence >= 0.75

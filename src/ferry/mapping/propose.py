@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 
 from ferry.mapping.embed import Embedder, load_embedder
 from ferry.mapping.profile import field_fit, kind_fit, sniff
-from ferry.mapping.vocab import ALIASES, normalise
+from ferry.mapping.vocab import ALIASES, OBJECT_WORDS, normalise
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import Kind, fields_of
 
@@ -74,13 +74,92 @@ def _digits(s: str) -> set[str]:
     return {w for w in s.split() if w.isdigit()}
 
 
-def _name_score(h: str, t: Target) -> tuple[float, str]:
+# a word made the opposite of another by its prefix ("inactive" is not "active")
+NEGATING_PREFIXES = ("in", "un", "non", "dis")
+NEGATING_WORDS = frozenset({"not", "non", "no"})
+# trailing words that say how a value is shown, not what it is: Epic's ``STATE_C_NAME`` (the
+# category's name), ``cancellation_reason_description``, ``country_display``
+QUALIFIERS = (("c", "name"), ("name",), ("description",), ("display",), ("text",), ("label",))
+# kinds a qualified name never lands on: "clinic name" names a clinic, it is not its id
+UNQUALIFIED_ONLY = frozenset({Kind.REF})
+
+
+# kinds whose columns are named by their last word whatever qualifies it
+HEAD_NOUN_KINDS = frozenset({Kind.LONG_TEXT})
+
+
+def _singular(w: str) -> str:
+    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+
+
+def _heads_differ(h: str, p: str) -> bool:
+    """Two names of several words that share words but end in different nouns name different
+    things (the last word is what a column holds; the ones before it qualify it)."""
+    hw, pw = h.split(), p.split()
+    if len(hw) < 2 or len(pw) < 2 or not set(hw[:-1]) & set(pw[:-1]):
+        return False
+    if set(hw) <= set(pw) or set(pw) <= set(hw):  # one is the other shortened: "ss" → SSN
+        return False
+    return fuzz.ratio(_singular(hw[-1]), _singular(pw[-1])) < 80
+
+
+def opposite(h: str, p: str) -> bool:
+    """True when one text negates the other: a word carries a negating prefix the other's
+    word lacks ("inactive" / "active"), or only a "not" / "no" stands between them."""
+    hw, pw = h.split(), p.split()
+    for a in hw:
+        for b in pw:
+            short, long_ = sorted((a, b), key=len)
+            if len(short) >= 4 and any(long_ == pre + short for pre in NEGATING_PREFIXES):
+                return True
+    hn, pn = NEGATING_WORDS & set(hw), NEGATING_WORDS & set(pw)
+    return hn != pn and set(hw) - NEGATING_WORDS == set(pw) - NEGATING_WORDS
+
+
+def unqualified(h: str) -> str | None:
+    """The header without a trailing display qualifier (``state c name`` → ``state``), or
+    None when it has none or nothing would be left."""
+    words = h.split()
+    for q in QUALIFIERS:
+        if len(words) > len(q) and tuple(words[-len(q):]) == q:
+            return " ".join(words[:-len(q)])
+    return None
+
+
+def _names_other_object(words: Sequence[str], obj: str | None) -> bool:
+    """A qualifier naming another object says whose text it is: "appointment notes" in a
+    patients file are the appointments' notes, not the patient's."""
+    others = {w for o, ws in OBJECT_WORDS.items() if o != obj for w in ws}
+    others |= {o for o in ENTITIES if o != obj}
+    return bool(set(words) & others)
+
+
+def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
     best, why = 0.0, ""
     for i, p in enumerate(t.phrases):
         if h == p:
             # the field's name/label first; later aliases slightly less (ties: "state" beats
             # "county" for region)
             return max(1.0 - 0.01 * max(i - 1, 0), 0.9), f"name matches {p!r}"
+    # a name that negates one of the field's names holds its inverse ("active" for a field
+    # also named "inactive"): placing it would flip every value, so it never resembles it
+    neg = next((p for p in t.phrases if opposite(h, p)), None)
+    if neg is not None:
+        return 0.0, f"name is the opposite of {neg!r}"
+    bare = unqualified(h) if t.kind not in UNQUALIFIED_ONLY else None
+    if bare is not None and bare in t.phrases:
+        # weaker than a match as written, and later aliases less again (the field's order:
+        # "state c name" beats "county c name" for region by more than a rival's margin)
+        i = t.phrases.index(bare)
+        return 0.9 - 0.02 * max(i - 1, 0), \
+            f"name without {h[len(bare) + 1:]!r} (how it is shown) matches {bare!r}"
+    words = h.split()
+    head = _singular(words[-1]) if words else ""
+    if t.kind in HEAD_NOUN_KINDS and len(words) > 1 and not _names_other_object(
+            words[:-1], obj) and any(" " not in p and _singular(p) == head for p in t.phrases):
+        # free text is named by its last word: "administrative note", "billing comments"
+        return 0.86, f"name ends in {h.split()[-1]!r}, a name of this free-text field"
+    for p in t.phrases:
         sc = (0.6 * fuzz.token_sort_ratio(h, p) + 0.4 * fuzz.token_set_ratio(h, p)) / 100
         if len(h.split()) != len(p.split()):
             sc *= 0.92
@@ -88,6 +167,8 @@ def _name_score(h: str, t: Target) -> tuple[float, str]:
             sc *= 0.8
         if len(h) <= 4 or len(p) <= 4:  # "lat" ~ "last": short words need exact matches
             sc *= 0.75
+        if _heads_differ(h, p):  # "administrative note" is a note, not "administrative sex"
+            sc *= 0.85
         if sc > best:
             best, why = sc, f"name resembles {p!r}"
     return best * 0.95, why
@@ -97,7 +178,7 @@ def score(header: str, samples: Sequence[Any], target: Target, obj: str | None =
           embedder: Embedder | None = None, sniffed: dict[str, float] | None = None
           ) -> Candidate:
     h = normalise(header, obj)
-    name, why = _name_score(h, target)
+    name, why = _name_score(h, target, obj)
     sn = sniffed if sniffed is not None else sniff(samples)
     fit, fit_why = kind_fit(target.kind, sn)
     if fit > -1 and not field_fit(target.name, sn):
