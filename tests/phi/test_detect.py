@@ -132,3 +132,17 @@ def test_family_names_with_particles_are_covered_whole() -> None:
         assert _covered(spans, start, start + len(name)), name
     start = text.index("Anna de facto")  # a particle with no capitalised word after it
     assert not _covered(spans, start, start + len("Anna de"))
+
+
+def test_min_number_digits_is_phonenumbers_metadatas() -> None:
+    """The written-out fewest digits of a valid number is what every region's metadata says."""
+    import phonenumbers
+    from phonenumbers import PhoneMetadata
+
+    from ferry.phi.detect import MIN_NUMBER_DIGITS
+
+    metas = [PhoneMetadata.metadata_for_region(r) for r in phonenumbers.SUPPORTED_REGIONS]
+    metas += [PhoneMetadata.metadata_for_nongeo_region(c)
+              for c in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS]
+    assert MIN_NUMBER_DIGITS == min(n for m in metas if m is not None
+                                    for n in m.general_desc.possible_length or () if n > 0)

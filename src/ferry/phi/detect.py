@@ -338,16 +338,11 @@ def _scan(text: str, regions: tuple[str, ...], *, gated: bool) -> list[Span]:
     return out
 
 
-@functools.cache
-def _min_number_digits() -> int:
-    """The fewest digits any valid number of any region (or non-geographic code) has."""
-    from phonenumbers import PhoneMetadata
-
-    metas = [PhoneMetadata.metadata_for_region(r) for r in phonenumbers.SUPPORTED_REGIONS]
-    metas += [PhoneMetadata.metadata_for_nongeo_region(c)
-              for c in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS]
-    return min(n for m in metas if m is not None for n in m.general_desc.possible_length or ()
-               if n > 0)
+#: The fewest digits any valid number of any region (or non-geographic code) has, as
+#: phonenumbers' metadata says (the least ``possible_length`` of every region's general
+#: description): written out, because computing it loads the metadata of all ~250 regions
+#: (~0.03 CPU-s per process that screens a text); a test fails when the metadata disagrees.
+MIN_NUMBER_DIGITS = 4
 
 
 #: libphonenumber's matcher gives up on a text after this many failed candidates
@@ -358,7 +353,7 @@ _Attempt = tuple[str, int, str, str] | None
 
 
 def _attempt(text: str, group: str, offset: int) -> _Attempt:
-    if sum(map(str.isdecimal, group)) < _min_number_digits():
+    if sum(map(str.isdecimal, group)) < MIN_NUMBER_DIGITS:
         return None
     end = offset + len(group)
     return group, offset, _side(text[offset - 1:offset]), _side(text[end:end + 1])
@@ -373,7 +368,7 @@ def _plan(text: str, candidate: str, offset: int, timed: bool
     This is ``PhoneNumberMatcher._extract_match`` and ``_extract_inner_match`` unrolled: only
     the parse of an attempt depends on the region, so the eleven regions share one plan.
     """
-    if sum(map(str.isdecimal, candidate)) < _min_number_digits():
+    if sum(map(str.isdecimal, candidate)) < MIN_NUMBER_DIGITS:
         return None  # neither it nor any inner match (a substring) can be a number
     if _SLASH_SEPARATED_DATES.search(candidate):
         return None
@@ -444,7 +439,7 @@ def _phone_spans(text: str, regions: Iterable[str], covered: list[Span] | None =
     (``detect``'s merged spans do not change). Its cost in tries (0 or 1) is then unknown:
     where that could decide anything, the text is walked again with every candidate parsed.
     """
-    need = _min_number_digits()
+    need = MIN_NUMBER_DIGITS
     if sum(1 for _ in islice(_DIGIT.finditer(text), need)) < need:  # stops at ``need``
         return []
     regions = tuple(regions)
@@ -548,7 +543,7 @@ def _candidate_at(text: str, index: int
     start = m.start()
     candidate = _trim(_SECOND_NUMBER_START, text[start:m.end()])
     end = start + len(candidate)
-    if end - start < _min_number_digits():
+    if end - start < MIN_NUMBER_DIGITS:
         return start, candidate, None
     timed = bool(_TIME_STAMPS.search(candidate) and _TIME_STAMPS_SUFFIX.match(text, end))
     return start, candidate, (candidate, _side(text[start - 1:start] if start else ""),

@@ -1,10 +1,19 @@
-"""Word lists the detector uses: given names (from faker's locale providers, read once) and
-common medications. Offline, deterministic, no model download."""
+"""Word lists the detector uses: given and family names (faker's locale providers' lists,
+written out beside this module) and common medications. Offline, deterministic, no model
+download.
+
+The name lists are ``given_names.txt`` and ``family_names.txt`` (one lower-cased name a line,
+sorted), made from the installed faker by ``python -m ferry.phi.lexicon``; a test fails when
+they differ from what ``from_faker`` reads now. Reading the files costs a few milliseconds;
+reading faker cost every process that screens a text ~0.13 CPU-s (importing ``faker`` scans
+its package for locales, then 18 locale modules of literals).
+"""
 
 from __future__ import annotations
 
 import importlib
 from functools import cache
+from pathlib import Path
 
 NAME_LOCALES = ("en_GB", "en_US", "en_AU", "en_IE", "en_NZ", "en_CA", "nl_NL", "es_ES", "es_MX",
                 "de_DE", "fr_FR", "it_IT", "pt_PT", "pt_BR", "en_IN", "hi_IN", "pl_PL", "sv_SE")
@@ -50,33 +59,49 @@ varenicline disulfiram acamprosate epinephrine adrenaline glucagon
 """.split())
 
 
+#: the name lists' files (``python -m ferry.phi.lexicon`` writes them)
+NAME_FILES = {"given": Path(__file__).with_name("given_names.txt"),
+              "family": Path(__file__).with_name("family_names.txt")}
+
+
 @cache
 def given_names() -> frozenset[str]:
     """Given names of many locales, lower-cased; the detector's net for names it cannot tie
     to the record's own people."""
+    return _read(NAME_FILES["given"])
+
+
+@cache
+def family_names() -> frozenset[str]:
+    return _read(NAME_FILES["family"])
+
+
+def _read(path: Path) -> frozenset[str]:
+    return frozenset(path.read_text(encoding="utf-8").split("\n")[:-1])
+
+
+def from_faker(kind: str) -> frozenset[str]:
+    """The ``kind`` ("given" or "family") names of ``NAME_LOCALES`` as the installed faker
+    has them, lower-cased, those of three letters or more: what the files hold."""
+    attrs = ("first_names", "first_names_female", "first_names_male") if kind == "given" \
+        else ("last_names",)
     names: set[str] = set()
     for loc in NAME_LOCALES:
         try:
             mod = importlib.import_module(f"faker.providers.person.{loc}")
         except ImportError:
             continue
-        provider = mod.Provider
-        for attr in ("first_names", "first_names_female", "first_names_male"):
-            value = getattr(provider, attr, ())
+        for attr in attrs:
+            value = getattr(mod.Provider, attr, ())
             names.update(str(n).lower() for n in (value.keys() if isinstance(value, dict)
                                                    else value))
     return frozenset(n for n in names if len(n) > 2)
 
 
-@cache
-def family_names() -> frozenset[str]:
-    names: set[str] = set()
-    for loc in NAME_LOCALES:
-        try:
-            mod = importlib.import_module(f"faker.providers.person.{loc}")
-        except ImportError:
-            continue
-        value = getattr(mod.Provider, "last_names", ())
-        names.update(str(n).lower() for n in (value.keys() if isinstance(value, dict)
-                                               else value))
-    return frozenset(n for n in names if len(n) > 2)
+def write_name_files() -> None:
+    for kind, path in NAME_FILES.items():
+        path.write_text("".join(f"{n}\n" for n in sorted(from_faker(kind))), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_name_files()
