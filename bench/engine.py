@@ -382,14 +382,14 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
                 per10k = r["cpu"] * 10_000 / recs if recs else 0.0
                 per_cpu = recs / r["cpu"] if recs and r["cpu"] else 0.0
                 print(f"{n:>8} {verb:<9} {recs:>8} {r['wall']:>8.1f} {rate:>8.0f}"
-                      f" {r['cpu']:>7.1f} {per_cpu:>9.0f} {per10k:>9.1f} {r['rss_mb']:>11.0f}"
+                      f" {r['cpu']:>7.2f} {per_cpu:>9.0f} {per10k:>9.3f} {r['rss_mb']:>11.0f}"
                       f" {r['load']:>5.1f}" + _split(r) + _note(verb, r["out"])
                       + ("  (under cProfile)" if prof else ""), flush=True)
                 if prof is not None:
                     for line in top_functions(prof, args.top):
                         print(f"{'':>10}{line}")
             print(f"{n:>8} {'all':<9} {records:>8} {totals['wall']:>8.1f} {'':>8}"
-                  f" {totals['cpu']:>7.1f} {'':>9} {'':>9} {totals['rss']:>11.0f}"
+                  f" {totals['cpu']:>7.2f} {'':>9} {'':>9} {totals['rss']:>11.0f}"
                   f" {os.getloadavg()[0]:>5.1f}" + _split(totals)
                   + f"  (wall: {totals['wall'] / 60:.1f} min)",
                   flush=True)

@@ -3,10 +3,13 @@ written out beside this module) and common medications. Offline, deterministic, 
 download.
 
 The name lists are ``given_names.txt`` and ``family_names.txt`` (one lower-cased name a line,
-sorted), made from the installed faker by ``python -m ferry.phi.lexicon``; a test fails when
-they differ from what ``from_faker`` reads now. Reading the files costs a few milliseconds;
-reading faker cost every process that screens a text ~0.13 CPU-s (importing ``faker`` scans
-its package for locales, then 18 locale modules of literals).
+sorted), made from the installed faker by ``python -m ferry.phi.lexicon``. faker is not
+pinned: ``tests/phi/test_lexicon.py`` fails when its lists differ from the files (the sandbox
+practices' names, made by faker, would then drift from the detector's), and the command
+writes them again; meanwhile a faker upgrade does not change what the detector flags.
+Reading the files costs a few milliseconds; reading faker cost every process that screens a
+text ~0.13 CPU-s (importing ``faker`` scans its package for locales, then 18 locale modules
+of literals).
 """
 
 from __future__ import annotations

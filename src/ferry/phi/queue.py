@@ -317,7 +317,7 @@ def scan_pool(workers: int) -> Iterator[Any]:
 
 class _LazyPool:
     """The pool, warmed and forked at its first piece of work: a load's gate over a practice
-    the review already screened has none (the warm-up, name lists built from faker's, and
+    the review already screened has none (the warm-up, name lists and phone metadata, and
     the fork were 8 % of a 200-patient Pipedrive load's CPU samples, for nothing)."""
 
     def __init__(self, make: Any) -> None:
