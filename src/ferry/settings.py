@@ -73,6 +73,9 @@ class Options(BaseModel):
     # the practice's country (ISO code, e.g. AU): numbering plan for phone numbers of records
     # whose address names no country; unset = detected from the clinics by `ferry audit`
     phone_region: str | None = Field(default=None, pattern="^[A-Z]{2}$")
+    #: a resume looks a second time, this long after it began, for the creates and uploads a
+    #: killed run may have sent but the first look did not find (``engine/recover.py``)
+    resume_settle_s: float = Field(default=5.0, ge=0)
 
 
 class Settings(BaseModel):

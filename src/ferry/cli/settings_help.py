@@ -262,6 +262,8 @@ OPTIONS_HELP: dict[str, str] = {
                           " another project's key in the same shell is not used for it",
     "phone_region": "the practice's country (ISO code, e.g. AU) for phone numbers of records"
                     " whose address names no country; unset: detected from the clinics",
+    "resume_settle_s": "seconds a resume (or rollback) after a crash waits before deciding that"
+                       " a create or upload the crashed run sent never landed (5)",
 }
 
 

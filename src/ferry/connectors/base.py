@@ -440,6 +440,11 @@ class Destination(ABC):
         name and size (and tags it), so a resume never uploads the same file twice."""
         return self.find(object_name, "", [source_id]).get(source_id)
 
+    def forget_lookups(self) -> None:  # noqa: B027 - optional hook
+        """Drop what ``find`` / ``find_upload`` keep from earlier reads (an index of source
+        ids), so the next look reads the destination again: a resume looks twice, and writes
+        a killed process had sent may have landed in between."""
+
     def cost(self, op: str, object_name: str, n: int) -> Cost:
         """API calls (and tokens, where priced) that ``op`` on ``n`` records will take."""
         batch = {"create": self.capabilities.batch_create,

@@ -248,7 +248,9 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
             snapshot = {obj: sum(1 for _ in dest.iter_ids(obj)) for obj in _targets(doc)}
             store.set_run_params(run_id, {**info.params, "snapshot": snapshot})
     id_keys = {(cm.om.source, cm.om.target): cm.id_key for cm in compiled.values() if cm.id_key}
-    recovery = recover(store, project.audit, dest, id_keys) if not dry_run else Recovery()
+    recovery = recover(store, project.audit, dest, id_keys,
+                       settle_s=project.settings.options.resume_settle_s
+                       ) if not dry_run else Recovery()
     owners: OwnerMatch = match_owners(store, dest.users(),
                                       project.settings.options.fallback_owner_email)
     dd: dict[str, Any] = {}
@@ -435,7 +437,8 @@ def _settle_open_intents(project: Project, dest: Destination) -> Recovery:
                    if cm.id_key}
     except MappingError:
         id_keys = {}
-    return recover(project.store, audit, dest, id_keys)
+    return recover(project.store, audit, dest, id_keys,
+                   settle_s=project.settings.options.resume_settle_s)
 
 
 def _settle_provisions(audit: AuditLog, dest: Destination) -> None:

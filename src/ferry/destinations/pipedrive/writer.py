@@ -432,6 +432,9 @@ class PipedriveDestination(Destination):
             self._tag_file(fid, source_id, f"pipedrive:file:{parent_object}={parent_id}")
         return fid
 
+    def forget_lookups(self) -> None:
+        self.finder.index.clear()  # the next ``find`` scans again
+
     # -- budget --------------------------------------------------------------------------------
     def cost(self, op: str, object_name: str, n: int) -> Cost:
         if op == "upload":  # POST /files, then PUT /files/{id} for the source-id tag
