@@ -18,6 +18,7 @@ to the end.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -220,6 +221,73 @@ class KillSwitch:
                 await send(msg)
         except Exception:  # noqa: BLE001 - the client is gone: nobody reads the answer
             pass
+
+
+class LateWrite:
+    """Wraps a running sandbox's ASGI app: the ``nth`` ``method`` request to a path ending
+    ``path`` from the armed process is read whole, the process is SIGKILLed, and the sandbox
+    applies the write only once a later process has made its first look: a request to a path
+    ending ``look[0]`` whose query holds ``look[1]``. A server finishing a request whose client
+    is gone, after the resume looked. Every other request waits until the write is applied,
+    so the order is fixed whatever the machine's load."""
+
+    def __init__(self, running: Any, method: str, path: str, *,
+                 look: tuple[str, bytes]) -> None:
+        self.config = running.server.config
+        self.inner = self.config.loaded_app
+        self.config.loaded_app = self  # connections opened from now on go through us
+        self.method, self.path, self.look = method, path, look
+        self.pid: int | None = None
+        self.left = 0
+        self.held = self.released = self.landed = False
+
+    def arm(self, pid: int, nth: int) -> None:
+        self.pid, self.left = pid, nth
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_sandbox"):
+            await self.inner(scope, receive, send)
+            return
+        while self.released and not self.landed:
+            await asyncio.sleep(0.01)
+        if self.pid is not None and scope["method"] == self.method and \
+                scope["path"].rstrip("/").endswith(self.path):
+            self.left -= 1
+            if self.left <= 0:
+                await self._hold(scope, receive)
+                return
+        await self.inner(scope, receive, send)
+        if self.held and scope["path"].rstrip("/").endswith(self.look[0]) and \
+                self.look[1] in scope.get("query_string", b""):
+            self.released = True
+
+    async def _hold(self, scope: dict[str, Any], receive: Any) -> None:
+        chunks, more = [], True
+        while more:
+            msg = await receive()
+            chunks.append(msg.get("body", b""))
+            more = msg.get("more_body", False)
+        pid, self.pid, self.held = self.pid, None, True
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        while not self.released:
+            await asyncio.sleep(0.01)
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return {"type": "http.disconnect"}
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        async def nobody(message: dict[str, Any]) -> None:
+            return None  # its client is dead
+
+        try:
+            await self.inner(scope, replay, nobody)
+        finally:
+            self.landed = True
 
 
 def _applied_unconfirmed(pair: Pair) -> int:

@@ -9,12 +9,9 @@ source id number.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import signal
 from pathlib import Path
-from typing import Any
 
 from ferry.engine import pipeline as P
 from ferry.engine.project import Project
@@ -25,7 +22,7 @@ from ferry.settings import load_settings, save_settings
 from . import forked
 from .oracle import actual, diff, duplicates, expected
 from .setup_pair import make_pair, subprocess_env
-from .test_kill_resume import KillSwitch, _get, _verify_log
+from .test_kill_resume import KillSwitch, LateWrite, _get, _verify_log
 
 SEED = 28
 #: ``FERRY_KILL_AT`` points, in the load's plan order. Creates go a chunk at a time (one call
@@ -140,76 +137,13 @@ def test_prepare_killed_after_schema_creates_still_rolls_back_clean(tmp_path: Pa
             assert live[0] == live[1], obj
 
 
-class LateWrite:
-    """Wraps the running sandbox's app: the ``nth`` ``POST /files`` of the armed process is
-    read whole, the process is SIGKILLed, and the sandbox stores the file only once the next
-    process has asked for the newest files (the resume's first look): a server finishing a
-    request whose client is gone, after the resume looked. Every other request waits until the
-    file is stored, so the order is fixed, whatever the machine's load."""
-
-    def __init__(self, running: Any) -> None:
-        self.config = running.server.config
-        self.inner = self.config.loaded_app
-        self.config.loaded_app = self  # connections opened from now on go through us
-        self.pid: int | None = None
-        self.left = 0
-        self.held = self.released = self.landed = False
-
-    def arm(self, pid: int, nth: int) -> None:
-        self.pid, self.left = pid, nth
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_sandbox"):
-            await self.inner(scope, receive, send)
-            return
-        while self.released and not self.landed:
-            await asyncio.sleep(0.01)
-        if self.pid is not None and scope["method"] == "POST" and \
-                scope["path"].endswith("/files"):
-            self.left -= 1
-            if self.left <= 0:
-                await self._hold(scope, receive)
-                return
-        await self.inner(scope, receive, send)
-        newest = b"sort=" in scope.get("query_string", b"") and scope["path"].endswith("/files")
-        if self.held and scope["method"] == "GET" and newest:
-            self.released = True
-
-    async def _hold(self, scope: dict[str, Any], receive: Any) -> None:
-        chunks, more = [], True
-        while more:
-            msg = await receive()
-            chunks.append(msg.get("body", b""))
-            more = msg.get("more_body", False)
-        pid, self.pid, self.held = self.pid, None, True
-        os.kill(pid, signal.SIGKILL)
-        while not self.released:
-            await asyncio.sleep(0.01)
-        replayed = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if replayed:
-                return {"type": "http.disconnect"}
-            replayed = True
-            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-        async def nobody(message: dict[str, Any]) -> None:
-            return None  # its client is dead
-
-        try:
-            await self.inner(scope, replay, nobody)
-        finally:
-            self.landed = True
-
-
 def test_upload_landing_after_the_resume_looked_is_adopted(tmp_path: Path) -> None:
     """A run killed while Pipedrive still holds a file upload it sent; the file lands just after
     the resume's first look for it. The resume looks again before uploading (after the
     ``resume_settle_s`` wait; the order is fixed by ``LateWrite``, not by the wait's length) and
-    adopts it: the file is there once, tagged. Before, the resume
-    decided on one look and uploaded it a second time (CI beside two hogs: one document twice,
-    when an upload lane's 1.4 MB POST was still being stored as the next run looked)."""
+    adopts it: the file is there once, tagged. Before, the resume decided on one look and
+    uploaded it a second time (CI beside two hogs: one document twice, when an upload lane's
+    1.4 MB POST was still being stored as the next run looked)."""
     with make_pair(tmp_path / "proj", destination="pipedrive", seed=SEED, patients=6,
                    env_prefix="FERRY_LATEPD_") as pair:
         settings = load_settings(pair.project.settings_path)
@@ -222,7 +156,8 @@ def test_upload_landing_after_the_resume_looked_is_adopted(tmp_path: Path) -> No
         P.run_extract(pair.project)
         P.run_prepare(pair.project)
         pair.project.store.close()
-        late = LateWrite(pair.servers[1])
+        # the held file is stored once the resume asked for the newest files (its first look)
+        late = LateWrite(pair.servers[1], "POST", "/files", look=("/files", b"sort="))
         proc = forked.Forked("run", pair.project.root, env)
         late.arm(proc.pid, 2)
         _, err = proc.communicate(timeout=600)
