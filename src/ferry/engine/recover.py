@@ -6,13 +6,14 @@ tag is a second call, by parent, name and size): found → recorded as done (and
 found → recorded as failed so the run creates it again. Updates, deletes and schema changes are idempotent to repeat, so
 they are closed as failed and redone. Nothing is re-created before this has run.
 
-"Not found" is only decided after a second look. The killed process may have left requests
-in the server's hands: a server finishes a request it has received whether or not its client is
-still there, so a create or an upload can land a moment after the first look (the Pipedrive
-emulator beside two CPU hogs stored a 1.4 MB file 1.2 s after its client was killed, after the
-resume had looked, and the resume uploaded it again). What the first look does not find is
-looked up again once ``settle_s`` has passed since recovery began (the killed process was dead
-by then, so each of its requests had that long to land); only what is still missing is redone.
+"Not found" is only decided after a second look. The killed process may have left requests in
+the server's hands, and a server finishes a request it has received whether or not its client
+is still there: a create or an upload can land a moment after the first look. (Beside two CPU
+hogs the Pipedrive emulator stored upload lanes' 1.3-1.8 MB files up to 1.1 s after their client
+was killed; one landed after the resume had looked, and the resume uploaded it again.) What the
+first look does not find is looked up again once ``settle_s`` has passed since recovery began
+(the killed process was dead by then, so each request it sent had that long to land); only what
+is still missing is redone.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ferry.model.staging import StagingStore
 
 #: how long a request the killed process had sent may take to land: the wait before the second
 #: look (``Options.resume_settle_s``). ASSUMED: no destination documents how long it goes on
-#: with a request whose client is gone; the emulator beside two hogs took up to 1.2 s.
+#: with a request whose client is gone; the emulator beside two hogs took up to 1.1 s.
 SETTLE_S = 5.0
 
 
