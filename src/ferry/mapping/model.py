@@ -18,7 +18,9 @@ Tasks or Events by appointment type). A record no map accepts is *excluded by a 
 is counted as such, never silently dropped.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic would evaluate each field's
+# annotation from its text at class creation (a compile and an eval per field, in every
+# verb's process); written as objects they are taken as they are. Same schemas.
 
 from typing import Any, Literal
 

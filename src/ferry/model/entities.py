@@ -6,7 +6,9 @@ Sources translate into these types; the mapping reads from them. Each type names
 name the record and field but never the offending value.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic would evaluate each field's
+# annotation from its text at class creation (a compile and an eval per field, in every
+# verb's process); written as objects they are taken as they are. Same schemas.
 
 import datetime as dt
 from decimal import Decimal
@@ -31,7 +33,7 @@ class CustomValue(BaseModel):
     options: list[str] | None = None
 
     @model_validator(mode="after")
-    def _typed(self) -> CustomValue:
+    def _typed(self) -> "CustomValue":
         # JSON has no date or decimal: after a round trip through the staging store the value
         # comes back as text. The declared type says what it was, so restore it (text that is
         # not in ISO form is left as it is; sources normalise their own formats).
