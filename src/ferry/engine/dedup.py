@@ -13,8 +13,8 @@ The grouping runs in SQLite, so memory stays flat however many patients there ar
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from ferry.model.entities import Patient, Record
@@ -205,6 +205,92 @@ def merged_record(store: StagingStore, object_name: str, rec: Record) -> Record:
         if other is not None:
             update[field_name] = getattr(other.record, field_name)
     return rec.model_copy(update=update)
+
+
+def merge_map(store: StagingStore, object_name: str = "patient") -> dict[str, str]:
+    """Every merged id with the survivor it was folded into (empty before any dedup)."""
+    try:
+        rows = store.conn.execute("SELECT source_id, survivor_id FROM merges WHERE object=?",
+                                  (object_name,)).fetchall()
+    except Exception:  # noqa: BLE001 - no dedup has run: nothing is merged
+        return {}
+    return {str(a): str(b) for a, b in rows}
+
+
+@dataclass
+class Regroup:
+    """What a delta pass must do because same-email groups changed since the last pass."""
+
+    #: patients to write again (a new survivor, a survivor that lost or gained members)
+    rewrite: set[str] = field(default_factory=set)
+    #: object → records referring to those patients: written again so references re-resolve
+    children: dict[str, set[str]] = field(default_factory=dict)
+    #: patients deleted at the source that own no destination record (merged into another):
+    #: their dependants go by the deletion policy all the same
+    gone: set[str] = field(default_factory=set)
+    #: destination records handed from a deleted or merged-away survivor to the new one
+    moved: int = 0
+
+
+def regroup(store: StagingStore, before: dict[str, str], targets: list[str],
+            objects: Iterable[str]) -> Regroup:
+    """Follow changed same-email groups after ``analyse`` in a delta pass.
+
+    ``before``: ``merge_map`` as the last pass left it. A group's destination record belongs to
+    its survivor; when the survivor is deleted at the source (the duplicate registration staff
+    remove during cutover) or another member becomes the survivor, the record is handed to the
+    new survivor (id map moved, record rewritten with its values), as a fresh run would have
+    written it, instead of being deleted with the old survivor and leaving the remaining
+    patient out of the CRM and its visits pointing at nothing. A member whose email changed
+    leaves the group: it is written as a patient of its own and its records re-point to it.
+    ``targets``: the destination objects the patient record maps write; ``objects``: the source
+    objects of the other maps (their references to patients are followed)."""
+    out = Regroup()
+    after = merge_map(store)
+    ids = set(before) | set(after) | set(before.values()) | set(after.values())
+    affected = {x for x in ids if before.get(x, x) != after.get(x, x)}
+    affected |= {before.get(x, x) for x in affected} | {after.get(x, x) for x in affected}
+    if not affected:
+        return out
+    staged = store.get_many("patient", affected)
+    live = {sid for sid, s in staged.items() if not s.deleted}
+    for n in sorted(live):
+        if after.get(n):
+            continue  # merged: the survivor's record holds it
+        for target in targets:
+            if store.dest_id("patient", n, target) is not None:
+                continue
+            donor = next((d for d in sorted(affected) if d != n
+                          and (before.get(n) == d or after.get(d) == n)
+                          and (d not in live or after.get(d) == n)
+                          and store.dest_id("patient", d, target) is not None), None)
+            if donor is not None:
+                with store.tx() as c:
+                    c.execute("UPDATE idmap SET source_id=? WHERE src_object='patient' AND"
+                              " source_id=? AND dest_object=?", (n, donor, target))
+                out.moved += 1
+    out.rewrite = live
+    out.gone = {d for d in affected - live
+                if not any(store.dest_id("patient", d, t) is not None for t in targets)}
+    for obj in sorted(set(objects) - {"patient"}):
+        refs = _patient_refs(obj)
+        if not refs:
+            continue
+        for rec in store.iter_records(obj):  # a deleted one's too: folds drop its children
+            if any(str(getattr(rec, f, "") or "") in affected for f in refs):
+                out.children.setdefault(obj, set()).add(rec.source_id)
+    return out
+
+
+def _patient_refs(object_name: str) -> list[str]:
+    from ferry.model.entities import entity
+    from ferry.model.fields import Kind, fields_of
+
+    try:
+        model = entity(object_name)
+    except KeyError:
+        return []
+    return [f.name for f in fields_of(model) if f.kind == Kind.REF and f.ref == "patient"]
 
 
 def merges(store: StagingStore, object_name: str = "patient") -> list[dict[str, Any]]:

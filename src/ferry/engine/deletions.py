@@ -55,7 +55,11 @@ def _refs(src_object: str, parent_object: str) -> list[str]:
 
 
 def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since: str,
-                    default_option: str) -> DeletionReport:
+                    default_option: str, recordless: dict[str, set[str]] | None = None
+                    ) -> DeletionReport:
+    """``recordless``: source object → records deleted at the source that own no destination
+    record but whose dependants were written pointing at another (a patient merged into the
+    survivor of its same-email group): the dependants follow their map's policy as well."""
     out = DeletionReport()
     maps = [om for om in load_order(doc) if om.mode in ("record", "attach")]
     # source records deleted in this window that have a destination record, per map
@@ -80,6 +84,13 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
             deleting.setdefault(om.source, set()).update(ids)
         elif policy == "unlink":
             unlinking.setdefault(om.source, set()).update(ids)
+    for obj, ids in (recordless or {}).items():
+        om = next((m for m in maps if m.source == obj and m.mode == "record"), None)
+        policy = policy_of(om, default_option) if om is not None else None
+        if policy == "delete_dependants":
+            deleting.setdefault(obj, set()).update(ids)
+        elif policy == "unlink":
+            unlinking.setdefault(obj, set()).update(ids)
     dependants: dict[str, dict[str, tuple[str, str]]] = {}  # map → {sid: (dest id, why)}
     seen: set[tuple[str, str]] = {(by.target, did) for by in maps for sid, did in
                                   gone.get(by.name, [])}  # (dest object, id) once only

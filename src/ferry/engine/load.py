@@ -214,6 +214,7 @@ def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     # reads of ``_read_size`` records are decoded, built and dropped; their payloads gather
     # into one write batch of ``batch_size`` records read (the same write boundaries as one
     # read of the whole batch), or of what the store held when a followed extract lags
+    keys = clearable(cm)
     for batch, short in _candidates(ctx, om, caught_up=True):
         mapped = ctx.store.mapped(om.source, [s.source_id for s in batch], om.target)
         for s, _, built in _prepared(ctx, om, cm, batch, st):
@@ -224,10 +225,19 @@ def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
                 st.plan["create"] += 1
                 if ctx.dry_run:  # later maps see it as there, as they will in the run
                     ctx.lookup.planned.setdefault((om.source, s.source_id), set()).add(om.target)
-            elif same_payload(known_hash, built.payload, ctx.store.codec):
+                continue
+            # an update sends the map's fields the record has left empty as empty: the
+            # destination would keep the value the source no longer has (a removed mobile
+            # number, occupation or address line stayed in the CRM after a delta)
+            full = {**dict.fromkeys(k for k in keys if k not in built.payload),
+                    **built.payload}
+            if same_payload(known_hash, built.payload, ctx.store.codec) or (
+                    len(full) > len(built.payload)
+                    and same_payload(known_hash, full, ctx.store.codec)):
                 st.unchanged += 1
                 st.plan["unchanged"] += 1
             else:
+                item.payload = full
                 item.dest_id = existing
                 updates.append(item)
                 st.plan["update"] += 1
@@ -242,6 +252,16 @@ def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
         if not ctx.dry_run:
             _write(ctx, writer, om, creates, updates, detail, st)
         _report(ctx, om, done)
+
+
+def clearable(cm: CompiledMap) -> list[str]:
+    """The keys a record map's update empties when the record has no value for them: its
+    fields, less the source id key and those that always hold a value (required, default)."""
+    out: dict[str, None] = {}
+    for f in cm.fields:
+        if f.key != cm.id_key and not f.fm.required and f.fm.default is None:
+            out[f.key] = None
+    return list(out)
 
 
 def _chunks(items: list[Item], size: int) -> Any:

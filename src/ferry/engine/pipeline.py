@@ -256,8 +256,18 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
     dd: dict[str, Any] = {}
     if project.settings.options.dedup_by_email and any(om.source == "patient"
                                                        for om in doc.objects):
+        before = dedup.merge_map(store) if kind == "delta" and not dry_run else None
         res = dedup.analyse(store)
         dd = {"groups": res.groups, "merged": res.merged, "probable": res.probable}
+        if before is not None:  # groups changed at the source: follow them (dedup.regroup)
+            rg = dedup.regroup(store, before, sorted({om.target for om in doc.objects
+                                                      if om.source == "patient"
+                                                      and om.mode == "record"}),
+                               {om.source for om in doc.objects if om.mode != "none"})
+            retry = {o: set(v) for o, v in (retry or {}).items()}
+            for obj, ids in {"patient": rg.rewrite, **rg.children}.items():
+                retry.setdefault(obj, set()).update(ids)
+            dd.update(moved=rg.moved, gone_merged=sorted(rg.gone))
     ctx = LoadContext(store, project.audit, dest, doc, compiled, owners, run_id,
                       batch_size=project.settings.options.batch_size, dry_run=dry_run, only=only,
                       changed_since=changed_since, retry=retry, hold=hold, progress=progress,
@@ -356,7 +366,8 @@ def delta(project: Project, *, progress: Callable[[str, int, int], None] | None 
     report = load(project, kind="delta", changed_since=started, progress=progress, hold=hold,
                   retry=waiting(project.store,
                                 baa_confirmed=project.settings.baa.confirmed))
-    deletions = _apply_deletions(project, report.run_id, started)
+    deletions = _apply_deletions(project, report.run_id, started,
+                                 set(report.dedup.get("gone_merged") or ()))
     report.deletions = deletions.as_dict()
     report.changes = account(project, started, [extract_id, report.run_id]).as_dict()
     return total, report, deletions.deleted + deletions.dependants_deleted
@@ -409,8 +420,10 @@ def waiting(store: Any, *, baa_confirmed: bool = True) -> dict[str, set[str]]:
     return out
 
 
-def _apply_deletions(project: Project, run_id: str, since: str) -> DeletionReport:
-    """Source deletions by each object map's ``on_delete`` policy (``engine/deletions.py``)."""
+def _apply_deletions(project: Project, run_id: str, since: str,
+                     merged_gone: set[str] | None = None) -> DeletionReport:
+    """Source deletions by each object map's ``on_delete`` policy (``engine/deletions.py``);
+    ``merged_gone``: deleted patients that owned no record (merged into another)."""
     from ferry.engine.deletions import apply_deletions
     from ferry.engine.writes import Writer
 
@@ -418,7 +431,8 @@ def _apply_deletions(project: Project, run_id: str, since: str) -> DeletionRepor
     dest = open_destination(project)
     writer = Writer(project.store, project.audit, dest, run_id)
     return apply_deletions(doc, project.store, writer, since,
-                           project.settings.options.delete_policy)
+                           project.settings.options.delete_policy,
+                           recordless={"patient": merged_gone} if merged_gone else None)
 
 
 def _settle_open_intents(project: Project, dest: Destination) -> Recovery:

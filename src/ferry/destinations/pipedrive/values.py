@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -187,6 +188,11 @@ def _list(v: Any) -> list[str]:
         return [str(x) for x in v if str(x).strip()]
     raise BadValue("must be a text or a list of texts")
 
+
+#: how an update empties a standard field of these shapes: API v2 refuses ``null`` for them
+#: ("job_title" must not be null) but takes the empty form
+CLEARED: dict[str, Callable[[], Any]] = {"text": str, "contacts": list,
+                                         "address": lambda: {"value": ""}}
 
 def to_api(shape: str, v: Any) -> Any:
     """A standard field's plain value in the API's shape (None stays None: it clears)."""

@@ -43,6 +43,7 @@ from ferry.destinations.pipedrive.client import V2_OBJECTS, Ambiguous, Pipedrive
 from ferry.destinations.pipedrive.finder import MARKED, Finder
 from ferry.destinations.pipedrive.provision import Schema
 from ferry.destinations.pipedrive.values import (
+    CLEARED,
     ID_KEY,
     READ_ONLY,
     STANDARD,
@@ -165,7 +166,11 @@ class PipedriveDestination(Destination):
                     shape = std[key][0]
                     if (obj, key) in READ_ONLY:
                         continue
-                    if shape == "option":  # system option field (industry)
+                    if value is None and shape in CLEARED:  # v2 refuses null for these
+                        body[key] = CLEARED[shape]()
+                    elif value is None:
+                        continue  # no empty form v2 takes (a date, a link): left as it is
+                    elif shape == "option":  # system option field (industry)
                         body[key] = self.schema.option_id(obj, key, value)
                     else:
                         body[key] = to_api(shape, value)
