@@ -155,6 +155,13 @@ def edits(pair: Any) -> list[tuple[str, str, str, Any]]:
         "cancelled_at": dt.datetime.now(dt.UTC).isoformat()})
     put("invoices", unpaid["source_id"], {"status": "paid", "balance": "0",
                                           "paid_date": TODAY})
+    # a credit note (negative amount) and a zero invoice, as practices issue them
+    later = [i for i in sorted(invoices, key=lambda i: int(i["source_id"]))
+             if i.get("patient_id") in mine and i["source_id"] != unpaid["source_id"]]
+    credit, zero = later[-1], later[-2]
+    put("invoices", credit["source_id"], {"amount": "-25.50", "balance": "-25.50",
+                                          "status": "pending"})
+    put("invoices", zero["source_id"], {"amount": "0", "balance": "0", "status": "paid"})
     made = post("/_sandbox/mutate", {"resources": {
         "patients": {"creates": 1, "deletes": 1, "seed": 7},
         "appointments": {"deletes": 1, "seed": 8},
@@ -166,7 +173,8 @@ def edits(pair: Any) -> list[tuple[str, str, str, Any]]:
         ("patient", p2["source_id"], "city", "Zoë-sur-Mer"),
         ("patient", p3["source_id"], "name", "Åsa-Renée Ødegård"),
         ("appointment", open_appt["source_id"], "status", "cancelled"),
-        ("invoice", unpaid["source_id"], "status", "paid")]
+        ("invoice", unpaid["source_id"], "status", "paid"),
+        ("invoice", credit["source_id"], "amount", "-25.5")]
     for sid in made["patients"]["deleted"]:
         out.append(("patient", str(sid), "*", None))
     for sid in made["appointments"]["deleted"]:
