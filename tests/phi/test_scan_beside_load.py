@@ -64,13 +64,14 @@ from ferry.model.staging import StagingStore
 from ferry.phi.gate import Gate
 store = StagingStore(Path(sys.argv[1]))
 Gate(store, baa_confirmed=True, files_dir=Path(sys.argv[2])).wait()
-print("warmed" if "faker" in sys.modules else "idle")
+from ferry.phi import lexicon
+print("warmed" if lexicon.given_names.cache_info().currsize else "idle")
 """
 
 
 def test_a_load_after_the_review_forks_no_scan_pool(tmp_path: Path) -> None:
     """The review screened everything: the load's gate finds nothing to scan, so it neither
-    warms the detector (name lists from faker) nor forks the pool of scan workers. Both were
+    warms the detector (its name lists read) nor forks the pool of scan workers. Both were
     done up front for a pool sized by the practice, 8 % of a 200-patient Pipedrive load."""
     import os
     import subprocess
