@@ -162,6 +162,15 @@ def edits(pair: Any) -> list[tuple[str, str, str, Any]]:
     put("invoices", credit["source_id"], {"amount": "-25.50", "balance": "-25.50",
                                           "status": "pending"})
     put("invoices", zero["source_id"], {"amount": "0", "balance": "0", "status": "paid"})
+    # a same-email pair told apart: staff give one of them its own address
+    by_email: dict[str, list[str]] = {}
+    for p in patients:
+        if p.get("email"):
+            by_email.setdefault(p["email"].strip().lower(), []).append(p["source_id"])
+    shared = [sorted(ids, key=int) for ids in by_email.values() if len(ids) > 1]
+    split = shared[-1][-1] if len(shared) > 1 else None
+    if split is not None:
+        put("patients", split, {"email": f"own.{split}@example.org"})
     made = post("/_sandbox/mutate", {"resources": {
         "patients": {"creates": 1, "deletes": 1, "seed": 7},
         "appointments": {"deletes": 1, "seed": 8},
@@ -175,6 +184,8 @@ def edits(pair: Any) -> list[tuple[str, str, str, Any]]:
         ("appointment", open_appt["source_id"], "status", "cancelled"),
         ("invoice", unpaid["source_id"], "status", "paid"),
         ("invoice", credit["source_id"], "amount", "-25.5")]
+    if split is not None:
+        out.append(("patient", split, "email", f"own.{split}@example.org"))
     for sid in made["patients"]["deleted"]:
         out.append(("patient", str(sid), "*", None))
     for sid in made["appointments"]["deleted"]:
@@ -307,6 +318,9 @@ def _odoo(state: dict[str, Any]) -> Norm:
             for k, x in r.items():
                 if _volatile(k, x):
                     continue
+                if k.endswith("related_persons") and isinstance(x, str):  # ids as text
+                    x = ", ".join(ident["res.partner"].get(int(y), y) if y.strip().isdigit()
+                                  else y for y in x.split(", "))
                 target = rel.get((model, k))
                 if k == "res_id" and r.get("res_model"):
                     target = r["res_model"]
