@@ -75,7 +75,7 @@ def _digits(s: str) -> set[str]:
 
 
 # a word made the opposite of another by its prefix ("inactive" is not "active")
-NEGATING_PREFIXES = ("in", "un", "non", "dis")
+NEGATING_PREFIXES = frozenset({"in", "un", "non", "dis"})
 NEGATING_WORDS = frozenset({"not", "non", "no"})
 # trailing words that say how a value is shown, not what it is: Epic's ``STATE_C_NAME`` (the
 # category's name), ``cancellation_reason_description``, ``country_display``
@@ -92,30 +92,54 @@ def _singular(w: str) -> str:
     return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
 
 
+@lru_cache(maxsize=8192)
+def _head(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
+    """A name's last word (singular), the words before it, and all its words."""
+    words = text.split()
+    return _singular(words[-1]) if words else "", frozenset(words[:-1]), frozenset(words)
+
+
 def _heads_differ(h: str, p: str) -> bool:
     """Two names of several words that share words but end in different nouns name different
     things (the last word is what a column holds; the ones before it qualify it)."""
-    hw, pw = h.split(), p.split()
-    if len(hw) < 2 or len(pw) < 2 or not set(hw[:-1]) & set(pw[:-1]):
+    hh, hq, hw = _head(h)
+    ph, pq, pw = _head(p)
+    if not hq or not pq or hh == ph or hq.isdisjoint(pq):
         return False
-    if set(hw) <= set(pw) or set(pw) <= set(hw):  # one is the other shortened: "ss" → SSN
+    if hw <= pw or pw <= hw:  # one is the other shortened: "ss" → SSN
         return False
-    return fuzz.ratio(_singular(hw[-1]), _singular(pw[-1])) < 80
+    return fuzz.ratio(hh, ph) < 80
+
+
+@lru_cache(maxsize=8192)
+def _polarity(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """A text's words, the words its negating prefixes negate ("inactive" → "active") and
+    its negating words."""
+    words = frozenset(text.split())
+    negated = frozenset(w[len(pre):] for w in words for pre in NEGATING_PREFIXES
+                        if w.startswith(pre) and len(w) - len(pre) >= 4)
+    return words, negated, words & NEGATING_WORDS
+
+
+@lru_cache(maxsize=1024)
+def _negation_material(phrases: tuple[str, ...]) -> tuple[frozenset[str], bool]:
+    """What a header would need for ``opposite`` to hold against any of these phrases: the
+    words their prefixes negate, and whether any has a negating word."""
+    pols = [_polarity(p) for p in phrases]
+    return frozenset().union(*(neg for _, neg, _ in pols)), any(n for _, _, n in pols)
 
 
 def opposite(h: str, p: str) -> bool:
     """True when one text negates the other: a word carries a negating prefix the other's
     word lacks ("inactive" / "active"), or only a "not" / "no" stands between them."""
-    hw, pw = h.split(), p.split()
-    for a in hw:
-        for b in pw:
-            short, long_ = sorted((a, b), key=len)
-            if len(short) >= 4 and any(long_ == pre + short for pre in NEGATING_PREFIXES):
-                return True
-    hn, pn = NEGATING_WORDS & set(hw), NEGATING_WORDS & set(pw)
-    return hn != pn and set(hw) - NEGATING_WORDS == set(pw) - NEGATING_WORDS
+    hw, hneg, hn = _polarity(h)
+    pw, pneg, pn = _polarity(p)
+    if not hneg.isdisjoint(pw - hw) or not pneg.isdisjoint(hw - pw):
+        return True
+    return hn != pn and hw - NEGATING_WORDS == pw - NEGATING_WORDS
 
 
+@lru_cache(maxsize=4096)
 def unqualified(h: str) -> str | None:
     """The header without a trailing display qualifier (``state c name`` → ``state``), or
     None when it has none or nothing would be left."""
@@ -126,12 +150,16 @@ def unqualified(h: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=64)
+def _other_object_words(obj: str | None) -> frozenset[str]:
+    return frozenset({w for o, ws in OBJECT_WORDS.items() if o != obj for w in ws}
+                     | {o for o in ENTITIES if o != obj})
+
+
 def _names_other_object(words: Sequence[str], obj: str | None) -> bool:
     """A qualifier naming another object says whose text it is: "appointment notes" in a
     patients file are the appointments' notes, not the patient's."""
-    others = {w for o, ws in OBJECT_WORDS.items() if o != obj for w in ws}
-    others |= {o for o in ENTITIES if o != obj}
-    return bool(set(words) & others)
+    return not _other_object_words(obj).isdisjoint(words)
 
 
 def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
@@ -143,7 +171,10 @@ def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
             return max(1.0 - 0.01 * max(i - 1, 0), 0.9), f"name matches {p!r}"
     # a name that negates one of the field's names holds its inverse ("active" for a field
     # also named "inactive"): placing it would flip every value, so it never resembles it
-    neg = next((p for p in t.phrases if opposite(h, p)), None)
+    hw, hneg, hn = _polarity(h)
+    stems, negwords = _negation_material(t.phrases)
+    neg = next((p for p in t.phrases if opposite(h, p)), None) if (
+        hneg or hn or negwords or not stems.isdisjoint(hw)) else None
     if neg is not None:
         return 0.0, f"name is the opposite of {neg!r}"
     bare = unqualified(h) if t.kind not in UNQUALIFIED_ONLY else None
@@ -155,10 +186,12 @@ def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
             f"name without {h[len(bare) + 1:]!r} (how it is shown) matches {bare!r}"
     words = h.split()
     head = _singular(words[-1]) if words else ""
-    if t.kind in HEAD_NOUN_KINDS and len(words) > 1 and not _names_other_object(
-            words[:-1], obj) and any(" " not in p and _singular(p) == head for p in t.phrases):
+    if t.kind in HEAD_NOUN_KINDS and len(words) > 1 and any(
+            " " not in p and _singular(p) == head for p in t.phrases) and \
+            not _names_other_object(words[:-1], obj):
         # free text is named by its last word: "administrative note", "billing comments"
         return 0.86, f"name ends in {h.split()[-1]!r}, a name of this free-text field"
+    multi = len(words) > 1
     for p in t.phrases:
         sc = (0.6 * fuzz.token_sort_ratio(h, p) + 0.4 * fuzz.token_set_ratio(h, p)) / 100
         if len(h.split()) != len(p.split()):
@@ -167,7 +200,7 @@ def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
             sc *= 0.8
         if len(h) <= 4 or len(p) <= 4:  # "lat" ~ "last": short words need exact matches
             sc *= 0.75
-        if _heads_differ(h, p):  # "administrative note" is a note, not "administrative sex"
+        if multi and _heads_differ(h, p):  # "administrative note" is no "administrative sex"
             sc *= 0.85
         if sc > best:
             best, why = sc, f"name resembles {p!r}"
