@@ -78,10 +78,32 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
     _compile_bytecode()
+    _sweep_caches()
     made = config.stash[_MADE] = {}
     for name, prefix in _CACHES.items():
         if name not in os.environ:
-            made[name] = os.environ[name] = tempfile.mkdtemp(prefix=prefix)
+            made[name] = os.environ[name] = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
+
+
+def _sweep_caches() -> None:
+    """Remove the cache folders of runs that are gone: a run stopped by a signal (a CI
+    timeout, ``timeout`` in a script) never reaches ``pytest_unconfigure``, and its folders
+    stayed in the temp folder. Each folder names its run's process."""
+    for prefix in _CACHES.values():
+        for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
+            pid = folder.name[len(prefix):].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
