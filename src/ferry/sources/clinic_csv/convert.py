@@ -85,6 +85,17 @@ class RowConverter:
         self._keys: set[str] = set()  # content keys given (id-less file): duplicates numbered
         self._dups: dict[str, int] = {}
 
+    def key_of(self, cells: list[str]) -> str | None:
+        """The id in a row's key cell, if it has one and it reads (a row refused for another
+        reason is still listed by it: its record is not gone from the export)."""
+        st = next((st for st in self.steps if st.field == "source_id"), None)
+        if st is None or st.index >= len(cells) or not cells[st.index].strip():
+            return None
+        try:
+            return str(st.convert(cells[st.index].strip()))
+        except V.BadValue:
+            return None
+
     def _converter(self, col: str, kind: Kind, fi: FieldInfo | None, sample: list[str],
                    dayfirst: bool) -> Callable[[str], Any]:
         if kind in (Kind.DATE, Kind.DATETIME):

@@ -339,33 +339,45 @@ class ExportSource(Source):
         first = names.index(cp["table"]) if cp.get("table") in names else 0
         watermark = dt.datetime.now(dt.UTC).isoformat()
         size = self.settings.page_size
+        # every row's id is listed, so a record the newer export no longer has is marked
+        # deleted (an export has no deletions list): only for a read of the whole export
+        # that parsed every row, since an unreadable row's record is not gone
+        whole = not cp
         for n, p in enumerate(plans[first:], first):
             fresh = not (cp and n == first)
             begin = p.table.start if fresh else Position(cp["offset"], cp["line"])
             conv = self.converter(p)
             records: list[Record] = []
+            listed: list[str] = []
             errors: list[FerryError] = self.header_errors(p) if fresh else []
             for pos, row in self._rows(p, begin):
                 rec = conv.convert(row) if isinstance(row, RawRow) else row
                 if isinstance(row, RawRow):
                     errors.extend(conv.issues)  # fields left empty on a record that is kept
                 if isinstance(rec, Record):
+                    listed.append(rec.source_id)
                     if since is None or (updated_of(rec) or since) >= since:
                         records.append(rec)
                 else:
                     errors.append(rec)
+                    key = conv.key_of(row.fields) if isinstance(row, RawRow) else None
+                    if key is None:
+                        whole = False
+                    else:
+                        listed.append(key)
                 if len(records) + len(errors) >= size:
                     yield Page(object_name, records, self._cp(p, pos), watermark=watermark,
-                               errors=errors)
-                    records, errors = [], []
+                               errors=errors, listed_ids=listed)
+                    records, errors, listed = [], [], []
                     await asyncio.sleep(0)
             last = n == len(plans) - 1
-            if records or errors or last:
+            if records or errors or listed or last:
                 nxt = "" if last else json.dumps({"table": names[n + 1],
                                                   "offset": plans[n + 1].table.start.offset,
                                                   "line": plans[n + 1].table.start.line})
                 yield Page(object_name, records, nxt, done=last, watermark=watermark,
-                           errors=errors)
+                           errors=errors, listed_ids=listed,
+                           complete_listing=last and whole)
         if not plans:
             yield Page(object_name, [], "", done=True, watermark=watermark)
 

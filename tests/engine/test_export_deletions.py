@@ -1,0 +1,44 @@
+"""A newer clinic export without a patient's row: ``ferry delta`` reads it as deleted at the
+source (an export has no deletions list; every row's id is listed instead), so the delta takes
+the patient out of the CRM by the deletion policy. It stayed there, and reconcile still counted
+it as a source record (``bench/truth.py``, clinic CSV -> Odoo). A row refused for another
+reason (too few cells) is listed by its key cell: its record is not gone."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+from ferry.engine import pipeline as P
+from ferry.engine.extract import watermark
+from ferry.sandbox.harness import start_pair
+
+
+def test_a_row_gone_from_a_newer_export_is_deleted_at_the_source(tmp_path: Path) -> None:
+    with start_pair(tmp_path / "p", source="clinic_csv", destination="odoo", patients=12,
+                    seed=4242, env_prefix="FERRY_EXPDEL_") as pair:
+        project = pair.project
+        P.run_extract(project)
+        store = project.store
+        path = Path(pair.source_info["base_url"]) / "patients.csv"
+        rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+        key = rows[0].index("Patient ID")
+        short = [r[key] for r in rows[1:] if len(r) < len(rows[0])]  # a refused row
+        gone = next(r[key] for r in rows[1:] if r[key].isdigit() and len(r) == len(rows[0]))
+        assert store.get("patient", gone) is not None
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\r\n").writerows(r for r in rows if r[key] != gone)
+        path.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode())
+        since = {o: (dt.datetime.fromisoformat(w) if (w := watermark(store, o)) else None)
+                 for o in P.registry_objects(project)}
+        P.run_extract(project, since_by_object=since)
+        staged = store.get("patient", gone)
+        assert staged is not None and staged.deleted
+        before = {r[key] for r in rows[1:] if r[key]}
+        live = {s.source_id for b in store.iter_batches("patient") for s in b}
+        assert live and gone not in live and live <= before  # the others stay live
+        for sid in short:  # a refused row never staged is not "deleted" either
+            s = store.get("patient", sid)
+            assert s is None or not s.deleted
