@@ -104,6 +104,34 @@ def test_injected_faults_cause_no_lost_or_doubled_create(pd) -> None:
     assert faults.get("truncate", 0) >= 1 and faults.get("500", 0) >= 1
 
 
+def test_writes_landing_after_a_504_are_adopted_not_sent_twice(pd, tmp_path) -> None:
+    """A gateway's 504 leaves the create or upload running behind it (the ``late`` fault lands
+    it 2 emulated seconds later, after the connector's first look): the connector looks again
+    after its settle wait and adopts it. With ``ambiguous_settle_s=0`` this makes twins."""
+    import httpx
+
+    h = pd(faults="late=0.2,slow_s=2")
+    d = h.dest()
+    [p] = d.ensure([SRC])
+    results = d.create("person", [{"name": f"P {i}", p.key: f"S{i}"} for i in range(40)])
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    person = results[0].dest_id
+    files = []
+    for i in range(10):
+        f = tmp_path / f"doc{i}.txt"
+        f.write_bytes(b"z" * (200 + i))
+        files.append(d.upload("person", str(person), f, f.name, "text/plain",
+                              {"_source_id": f"D{i}"}))
+    assert all(r.ok for r in files)
+    late = httpx.get(h.base_url + "/_sandbox/faults").json()["injected"].get("late", 0)
+    assert late >= 3
+    records = h.state()["records"]
+    assert Counter(x["custom_fields"].get(p.key) for x in records["person"]
+                   if not x["is_deleted"]) == Counter({f"S{i}": 1 for i in range(40)})
+    assert sorted(f["name"] for f in records["file"]) == sorted(f"doc{i}.txt" for i in range(10))
+    assert {r.dest_id for r in files} == {str(f["id"]) for f in records["file"]}
+
+
 def test_file_over_the_limit_is_reported(pd, tmp_path) -> None:
     h = pd(max_file_bytes=1_000)
     d = h.dest(max_file_bytes=2_000)

@@ -1,7 +1,10 @@
 """Fault injection for sandboxes: ``--faults "429=0.05,500=0.02,slow=0.01,drop=0.01,truncate=0.01"``.
 
 Each key is a fault, each value its rate per request (0..1). ``slow`` waits ``slow_s`` emulated
-seconds first; ``drop`` closes the connection without a response; ``truncate`` cuts the body short.
+seconds first; ``drop`` closes the connection without a response; ``truncate`` cuts the body short;
+``late`` is a gateway giving up: the client gets a 504 at once and the request still runs
+``slow_s`` emulated seconds later (RFC 9110 §15.6.5: a 504 says the upstream did not answer in
+time, not that it did nothing).
 Faults never touch the ``/_sandbox/`` admin surface. The draw is seeded so runs are repeatable.
 """
 
@@ -12,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-KNOWN = {"429", "500", "502", "503", "slow", "drop", "truncate", "lock"}
+KNOWN = {"429", "500", "502", "503", "slow", "drop", "truncate", "late", "lock"}
 
 
 @dataclass
@@ -72,6 +75,7 @@ class FaultMiddleware:
         self.faults = faults
         self.time_scale = time_scale
         self.error_body = error_body
+        self._late: set[asyncio.Task[None]] = set()  # requests a 504 left running
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/_sandbox"):
@@ -87,6 +91,9 @@ class FaultMiddleware:
             return
         if fault == "drop":
             raise ConnectionResetError("injected dropped connection")
+        if fault == "late":
+            await self._late_behind_504(scope, receive, send)
+            return
         if fault in {"429", "500", "502", "503"}:
             status = int(fault)
             headers = [(b"content-type", b"application/json"),
@@ -100,6 +107,40 @@ class FaultMiddleware:
             await self._truncated(scope, receive, send)
             return
         await self.app(scope, receive, send)  # "lock" and others are handled by the app itself
+
+    async def _late_behind_504(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        chunks: list[bytes] = []
+        while True:  # the whole request first: it runs after its client has had its answer
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return {"type": "http.disconnect"}
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        async def discard(_message: dict[str, Any]) -> None:
+            return None
+
+        async def run_later() -> None:
+            await asyncio.sleep(self.faults.spec.slow_s / self.time_scale)
+            await self.app(scope, replay, discard)
+
+        task = asyncio.ensure_future(run_later())
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+        body = b'{"error":"gateway timeout"}'
+        await send({"type": "http.response.start", "status": 504,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
     async def _truncated(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         chunks: list[bytes] = []

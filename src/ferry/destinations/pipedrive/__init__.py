@@ -32,6 +32,11 @@ class Settings(BaseModel):
     workers: int = Field(4, ge=1)  # rows in flight at once (one call per row; paced anyway)
     retry_attempts: int = 8
     timeout_s: float = 60.0
+    #: after a create or upload whose answer was lost (5xx, dropped connection) and that a first
+    #: look does not find: the wait before a second look, then a re-send. A gateway that gives
+    #: up (504) leaves the request running behind it, and it can land after the first look.
+    #: ASSUMED: Pipedrive documents no such time; the engine's resume waits as long.
+    ambiguous_settle_s: float = Field(5.0, ge=0)
 
     def budget(self) -> int:
         if self.daily_budget is not None:
@@ -56,7 +61,7 @@ def create(settings: dict[str, Any], workdir: Path, *, transport: Any = None) ->
     return PipedriveDestination(client, Path(workdir) if workdir else None,
                                 currency=s.default_currency, max_file_bytes=s.max_file_bytes,
                                 search_max=s.find_search_max, burst=s.burst_limit(),
-                                workers=s.workers)
+                                workers=s.workers, settle_s=s.ambiguous_settle_s)
 
 
 def pricing(workdir: Path) -> Any:

@@ -12,16 +12,18 @@ anything is re-sent. Rows of one call run ``workers`` at a time, results in row 
 engine hands ``create`` up to ``create_group`` rows (one call each), so a chunk's intents and
 outcomes are one transaction each, and a kill mid-chunk (``after-row``) leaves the rows not yet
 sent open for ``recover`` like those sent.
-A create that dies ambiguously (5xx, dropped connection) is resolved the same way at once: look
-the source id up, and re-send only if it is not there.
+A create that dies ambiguously (5xx, dropped connection) is resolved the same way: look the
+source id up, and if it is not there look again after ``settle_s`` (a gateway's 504 leaves the
+request running behind it); re-send only if it is still not there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from ferry.connectors import killpoint
 from ferry.connectors.base import (
@@ -62,6 +64,8 @@ from ferry.model.crypto import PlainView
 TEXT_FIELD = {"activity": "note", "note": "content"}
 PARENT_KEYS = {"person": "person_id", "organization": "org_id", "deal": "deal_id",
                "activity": "activity_id"}
+T = TypeVar("T")
+
 
 
 class PipedriveDestination(Destination):
@@ -69,8 +73,9 @@ class PipedriveDestination(Destination):
 
     def __init__(self, client: PipedriveClient, workdir: Path | None, *, currency: str = "USD",
                  max_file_bytes: int = 50 * 2**20, search_max: int = 0, burst: int = 40,
-                 workers: int = 4) -> None:
+                 workers: int = 4, settle_s: float = 5.0) -> None:
         self.client = client
+        self.settle_s = settle_s
         self.schema = Schema(client, workdir)
         self.finder = Finder(client, search_max, self.schema.id_keys)
         self.currency = currency
@@ -227,11 +232,21 @@ class PipedriveDestination(Destination):
             except Ambiguous:
                 if sid is None:
                     continue  # nothing to look it up by: re-send (documented risk)
-                found = self.finder.find(obj, sid_key or self.finder.id_keys.get(obj, ID_KEY),
-                                         [sid], fresh=True)
-                if sid in found:
-                    return found[sid]
+                key = sid_key or self.finder.id_keys.get(obj, ID_KEY)
+                found = self._settled(lambda k=key: self.finder.find(obj, k, [sid], fresh=True
+                                                                     ).get(sid))
+                if found is not None:
+                    return found
         raise FatalError(f"{ref}: create kept failing on the server side", system="pipedrive")
+
+    def _settled(self, look: Callable[[], T | None]) -> T | None:
+        """``look()``, and if it finds nothing, once more after ``settle_s`` (emulated time
+        under a sandbox's time scale): what a lost answer's request wrote may land late."""
+        hit = look()
+        if hit is None and self.settle_s > 0:
+            time.sleep(self.settle_s / self.client.time_scale)
+            hit = look()
+        return hit
 
     def create(self, object_name: str, rows: list[dict[str, Any]]) -> list[WriteResult]:
         self._check_object(object_name)
@@ -384,14 +399,22 @@ class PipedriveDestination(Destination):
                     )["data"]
                 break
             except Ambiguous:
-                found = self.finder.find("file", "", [sid], fresh=True) if sid else {}
-                if sid and sid in found:
-                    return WriteResult.success(found[sid], created=True)
-                # The answer was lost after the server stored the file but before the second
-                # call tagged it: adopt the newest untagged file of that parent, name and size.
-                adopted = self._untagged_upload(parent_object, parent_id, file_name, size)
-                if adopted is not None:
-                    data = {"id": adopted}
+                def landed() -> tuple[str, bool] | None:
+                    """(id, tagged) of this upload if the server stored it."""
+                    found = self.finder.find("file", "", [sid], fresh=True) if sid else {}
+                    if sid and sid in found:
+                        return found[sid], True
+                    # The answer was lost after the server stored the file but before the
+                    # second call tagged it: the newest untagged file of that parent, name
+                    # and size.
+                    adopted = self._untagged_upload(parent_object, parent_id, file_name, size)
+                    return (adopted, False) if adopted is not None else None
+
+                hit = self._settled(landed)
+                if hit is not None and hit[1]:
+                    return WriteResult.success(hit[0], created=True)
+                if hit is not None:
+                    data = {"id": hit[0]}
                     break
             except RecordError as exc:
                 return WriteResult.failure(exc)
