@@ -17,14 +17,18 @@ Split by system, decided before tuning (written here, not changed afterwards):
            epic, canvas (added 7 Dec)
   HELD-OUT jane, pracsuite, omop (never looked at while tuning the matcher or the vocabulary),
            opendental, semble, hint (added 7 Dec, split written before the proposer first ran
-           on them; their first-look figure is in bench/data/exports/README.md)
+           on them; their first-look figure is in bench/data/exports/README.md). Since the
+           7 Dec afternoon rules (written from these systems' failure classes, on tuning data)
+           this split is no longer clean.
+  HELD-OUT-2 elation, metriport (added 7 Dec afternoon, labels committed before the proposer
+           ran on them; never shown per column). TUNING also gained sf_ehrpatient, healthjump.
 
 Figures per system and per split: files whose object is right; top-1 on columns with a
 standard field (the field the column finally lands in); wrong placements applied without review
 (a column put in a field its label does not name — counted over every column); columns left
 for review; files that yield records (read through the source as extract would).
 
-    PYTHONPATH=src .venv/bin/python bench/mapping.py [--verbose] [--system NAME]
+    PYTHONPATH=src .venv/bin/python bench/mapping.py [--verbose] [--system NAME] [--held-out-2]
 """
 
 from __future__ import annotations
@@ -48,8 +52,11 @@ from ferry.sources.clinic_csv.columns import SKIP
 
 DATA = Path(__file__).resolve().parent / "data" / "exports"
 TUNING = ("openemr", "synthea", "cliniko", "simplepractice", "fhir_flat", "athena", "epic",
-          "canvas")
+          "canvas", "sf_ehrpatient", "healthjump")
 HELD_OUT = ("jane", "pracsuite", "omop", "opendental", "semble", "hint")
+# added 7 Dec afternoon, labels committed before the proposer ran on them; measured once, at
+# the end of the rule changes, and never shown per column (not even with --show-held-out)
+HELD_OUT_2 = ("elation", "metriport")
 # a person's whole name in one column: the source splits it into first and last name
 ACCEPT_AS = {"_full_name": {"_full_name"}}
 
@@ -164,10 +171,12 @@ def main() -> None:
     systems = [json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))]
     for s in systems:  # the split is decided here, once: a file cannot move itself
         want = "tuning" if s["system"] in TUNING else "held-out" if s["system"] in HELD_OUT \
-            else None
+            else "held-out-2" if s["system"] in HELD_OUT_2 else None
         assert s["split"] == want, f"{s['system']}: split {s['split']!r}, bench says {want!r}"
     if only:
         systems = [s for s in systems if s["system"] == only]
+    elif "--held-out-2" not in sys.argv:  # measured once, on purpose: never by the way
+        systems = [s for s in systems if s["split"] != "held-out-2"]
     rows: list[tuple[str, str, dict[str, Any]]] = []
     t0 = time.perf_counter()
     for system in systems:
@@ -175,7 +184,8 @@ def main() -> None:
             opts, output = run_user_path(system, Path(d))
             plans, per_file = read_back(opts, Path(d))
         # held-out systems print no per-column detail: they are never looked at while tuning
-        detail = verbose and (system["split"] == "tuning" or "--show-held-out" in sys.argv)
+        detail = verbose and (system["split"] == "tuning" or (
+            system["split"] == "held-out" and "--show-held-out" in sys.argv))
         s = score(system, plans, per_file, review_lines(output), detail)
         rows.append((system["system"], system["split"], s))
     secs = time.perf_counter() - t0
@@ -188,7 +198,7 @@ def main() -> None:
         print(f"{name:16}{split:10}{s['object_ok']:>4}/{s['files']:<4}"
               f"{s['top1']:>6}/{s['std']:<3}{s['top1'] / max(s['std'], 1):>5.0%}"
               f"{s['wrong_applied']:>15}{s['review']:>8}{s['yield_ok']:>12}/{s['yield_files']}")
-    for split in ("tuning", "held-out"):
+    for split in ("tuning", "held-out", "held-out-2"):
         part = [s for _, sp, s in rows if sp == split]
         if not part:
             continue
