@@ -140,6 +140,54 @@ def _exact(obj: str, col: RawColumn, sniffed: dict[str, float],
                      round(conf, 4) + 1.0)  # exact evidence ranks above any fuzzy guess
 
 
+#: fields that hold a number a person reads (a chart or account number, an NPI): never the
+#: export's own row key, which is the record's source id
+NUMBER_FIELDS = frozenset({"patient_number", "mrn", "national_id", "number", "member_id",
+                           "group_number", "license_number", "npi"})
+
+
+def _row_key(col: RawColumn, cols: Sequence[RawColumn], winner: Mapping[str, Candidate]
+             ) -> bool:
+    """The column's values are unique whole numbers, the file has no other key column, and
+    the column comes first or its name is all key: it is the file's own row key."""
+    vals = list(col.samples)
+    if len(vals) < 3 or not all(v.isdigit() for v in vals) or len(set(vals)) != len(vals):
+        return False
+    if any(x.matched == "source_id" for x in cols) or any(
+            w.target == "source_id" for w in winner.values()):
+        return False
+    return cols[0] is col or bool(re.search(r"(?i)(num|no|nbr|nr|id|key)$", col.column))
+
+
+def _street_only(col: RawColumn, cols: Sequence[RawColumn],
+                 winner: Mapping[str, Candidate]) -> bool:
+    """An address column whose values never carry the city or the postcode that sibling
+    columns hold: it is the street line of an address split over several columns."""
+    def holders(field: str) -> list[RawColumn]:
+        return [x for x in cols if x is not col and (x.matched == field or (
+            x.column in winner and winner[x.column].target == field))]
+    city, post = holders("city"), holders("postcode")
+    if not city or not post or not col.samples:
+        return False
+    parts = {v.strip().lower() for x in city + post for v in x.samples if len(v.strip()) >= 2}
+    return not any(p in v.lower() for v in col.samples for p in parts)
+
+
+def contradiction(obj: str, col: RawColumn, target: str, cols: Sequence[RawColumn],
+                  winner: Mapping[str, Candidate]) -> tuple[str, str] | None:
+    """(field review should suggest, why) when the column's values or its siblings contradict
+    the field its name reads as; None when the evidence agrees."""
+    if target in NUMBER_FIELDS and _row_key(col, cols, winner):
+        return target, ("its values are unique whole numbers and the file has no other key: "
+                        "it looks like the record's own id, not a number a person reads")
+    if _kind_of(obj, target) is Kind.ADDRESS and _street_only(col, cols, winner):
+        street = "street" if "street" in _fields(obj) and not any(
+            w.target == "street" for k, w in winner.items() if k != col.column) else target
+        return street, ("its values never carry the city or postcode that other columns "
+                        "hold: it looks like the street line")
+    return None
+
+
 def _group(raw: RawColumns) -> dict[tuple[str, str], list[Any]]:
     """(object, file) → its columns; a file's columns are placed together."""
     out: dict[tuple[str, str], list[Any]] = {}
@@ -222,6 +270,12 @@ def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
             if rival is not None:
                 best = Candidate(best.target, min(best.confidence, threshold - 0.01),
                                  f"{best.reason}; column {rival!r} could hold it too", best.raw)
+        if best is not None and best.confidence >= threshold and (
+                why := contradiction(obj, c, best.target, cols, winner)) is not None:
+            # the name says one thing, the values or the sibling columns another: a person
+            # decides (the better reading, when there is one, is what review suggests)
+            target, why = why
+            best = Candidate(target, threshold - 0.01, f"{best.reason}; {why}", best.raw)
         if best is not None and best.confidence >= threshold:
             out.append(ColumnProposal(obj, c.column, best.target, best.confidence, best.reason,
                                       "proposed", file))

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 
 from ferry.mapping.embed import Embedder, load_embedder
 from ferry.mapping.profile import field_fit, kind_fit, sniff
-from ferry.mapping.vocab import ALIASES, OBJECT_WORDS, normalise
+from ferry.mapping.vocab import ALIASES, GROUP_PREFIXES, OBJECT_WORDS, normalise
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import Kind, fields_of
 
@@ -150,6 +150,20 @@ def unqualified(h: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def ungrouped(h: str) -> str | None:
+    """The header without a leading word that only groups it with its siblings
+    (``address city`` → ``city``, ``address 1 postcode`` → ``postcode``), or None."""
+    words = h.split()
+    for g in GROUP_PREFIXES:
+        if tuple(words[:len(g)]) == g:
+            rest = words[len(g):]
+            if rest and rest[0].isdigit():
+                rest = rest[1:]
+            return " ".join(rest) or None
+    return None
+
+
 @lru_cache(maxsize=64)
 def _other_object_words(obj: str | None) -> frozenset[str]:
     return frozenset({w for o, ws in OBJECT_WORDS.items() if o != obj for w in ws}
@@ -184,6 +198,13 @@ def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
         i = t.phrases.index(bare)
         return 0.9 - 0.02 * max(i - 1, 0), \
             f"name without {h[len(bare) + 1:]!r} (how it is shown) matches {bare!r}"
+    rest = ungrouped(h) if t.kind not in UNQUALIFIED_ONLY else None
+    if rest is not None and rest in t.phrases:
+        # the group word adds nothing ("address zip" is the zip): weaker than a match as
+        # written, later aliases less again
+        i = t.phrases.index(rest)
+        return 0.88 - 0.02 * max(i - 1, 0), \
+            f"name without the group word {h[:len(h) - len(rest)].strip()!r} matches {rest!r}"
     words = h.split()
     head = _singular(words[-1]) if words else ""
     if t.kind in HEAD_NOUN_KINDS and len(words) > 1 and any(

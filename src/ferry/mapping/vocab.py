@@ -31,7 +31,26 @@ ABBREVIATIONS = {
     "url": "url", "id": "id", "uid": "id", "uuid": "id", "ext": "external", "start": "start",
     "stop": "end", "fin": "end", "created": "created", "modified": "updated",
     "lastmodified": "updated", "updated": "updated", "postcode": "postcode",
+    # dental / PM-system table abbreviations (``PatNum``, ``TxtMsgOk``, ``WirelessPhone``)
+    "pat": "patient", "apt": "appointment", "pri": "primary", "msg": "message", "txt": "text",
+    "wireless": "mobile",
 }
+# one-letter abbreviations, read only where the word beside them says what they are:
+# ``MiddleI`` (middle initial), ``DateTStamp`` (date-time stamp); a trailing ``Ok`` on a
+# channel (``TxtMsgOk``, ``EmailOk``) is the consent to use it
+CONTEXT_ABBREVIATIONS = (
+    ("i", lambda prev, nxt: prev in {"middle", "first", "last"}, "initial"),
+    ("t", lambda prev, nxt: prev == "date" and nxt == "stamp", "time"),
+    ("ok", lambda prev, nxt: nxt is None and prev in {"text", "message", "email", "sms", "phone",
+                                                      "mail", "call", "mobile"}, "consent"),
+)
+# abbreviated key suffixes: ``ClinicNum`` / ``ProvNbr`` name another table's record (its
+# id), never a number a person reads; the file's own one (``PatNum`` in patients) is left to
+# the values (``ferry.mapping.columns``: a row key is never a human-facing number)
+KEY_SUFFIXES = frozenset({"num", "nbr", "nr"})
+# leading words that only group a field with its siblings (``address_city``, ``contact_email``)
+GROUP_PREFIXES = (("mailing", "address"), ("home", "address"), ("postal", "address"),
+                  ("address",), ("contact",))
 
 # object words dropped from headers ("patient_email" → "email" when profiling patients)
 OBJECT_WORDS = {
@@ -52,10 +71,11 @@ ALIASES: dict[str, list[str]] = {
     "created_at": ["created", "created at", "created date", "date added", "date created",
                    "add time", "creation date"],
     "updated_at": ["updated", "updated at", "last modified", "modified date", "last updated",
-                   "update time"],
+                   "update time", "time stamp", "date time stamp"],
     "first_name": ["first name", "given name", "forename", "first"],
     "last_name": ["last name", "family name", "surname", "last"],
-    "preferred_name": ["preferred name", "nickname", "known as", "preferred first name"],
+    "preferred_name": ["preferred name", "nickname", "known as", "preferred first name",
+                       "chosen name", "chosen first name"],
     "title": ["title", "prefix", "salutation", "honorific"],
     "date_of_birth": ["date of birth", "birth date", "birthday", "born"],
     "sex": ["sex", "gender", "administrative gender", "sex at birth"],
@@ -98,7 +118,7 @@ ALIASES: dict[str, list[str]] = {
     "consent_email": ["email consent", "email opt in", "consent email", "email reminders",
                       "email marketing", "allow email"],
     "consent_sms": ["sms consent", "sms opt in", "text consent", "sms reminders",
-                    "sms marketing", "allow sms"],
+                    "sms marketing", "allow sms", "text message consent"],
     "archived": ["archived", "archived at", "deleted", "inactive"],
     "middle_name": ["middle name", "middle names", "middle initial", "second name"],
     "name_suffix": ["suffix", "name suffix", "generation"],
@@ -165,9 +185,10 @@ ALIASES: dict[str, list[str]] = {
     "pharmacy": ["pharmacy", "dispensing pharmacy"],
     # practitioner
     "specialty": ["specialty", "speciality", "specialisation"],
-    "credentials": ["credentials", "qualifications"],  # "designation": role or letters, by values
-    "license_number": ["license number", "licence number", "registration number"],
-    "npi": ["npi", "national provider identifier"],
+    "credentials": ["credentials", "qualifications", "suffix", "post nominals"],  # "designation": role or letters, by values
+    "license_number": ["license number", "licence number", "registration number",
+                       "state license", "license"],
+    "npi": ["npi", "national provider identifier", "national practitioner id"],
     "role": ["role", "clinical role", "job role", "position"],
     # clinic
     "name": ["name", "business name", "clinic name", "display name", "organization name"],
@@ -185,7 +206,34 @@ ALIASES: dict[str, list[str]] = {
 def split_words(header: str) -> list[str]:
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", header.strip())
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", s)
+    s = re.sub(r"([A-Za-z]{2,})([0-9])", r"\1 \2", s)  # ``line1`` → ``line 1``
     return [w for w in re.split(r"[^A-Za-z0-9#]+", s.lower()) if w]
+
+
+def _entity_words() -> dict[str, str]:
+    """Every word that names an object (its own name included) → the object."""
+    out = {w: o for o, ws in OBJECT_WORDS.items() for w in ws}
+    out.update({o: o for o in OBJECT_WORDS})
+    out["practitioner"] = "practitioner"
+    return out
+
+
+def _expand(raw: list[str], obj: str | None) -> list[str]:
+    words: list[str] = []
+    entity = _entity_words()
+    for i, w in enumerate(raw):
+        prev = raw[i - 1] if i else None
+        nxt = raw[i + 1] if i + 1 < len(raw) else None
+        ctx = next((full for ab, ok, full in CONTEXT_ABBREVIATIONS if w == ab and ok(
+            ABBREVIATIONS.get(prev or "", prev), ABBREVIATIONS.get(nxt or "", nxt))), None)
+        if ctx is not None:
+            words.append(ctx)
+        elif w in KEY_SUFFIXES and nxt is None and words and words[-1] in entity and \
+                entity[words[-1]] != obj:
+            words.append("id")  # another table's key: ``ClinicNum`` → ``clinic id``
+        else:
+            words.extend(ABBREVIATIONS.get(w, w).split())
+    return words
 
 
 # a header reduced to one of these by dropping the object's name keeps the name ("policy
@@ -196,9 +244,11 @@ GENERIC = {"number", "name", "type", "date", "status", "code", "notes"}
 def normalise(header: str, obj: str | None = None, *, phrase: bool = False) -> str:
     """``PatientDOB`` → ``date of birth`` (for ``patient``); words joined by spaces. A
     vocabulary ``phrase`` is never cut down to one word ("insurance id" stays whole)."""
-    words: list[str] = []
-    for w in split_words(header):
-        words.extend(ABBREVIATIONS.get(w, w).split())
+    # Salesforce's custom-field suffix and managed-package namespace (``HealthCloudGA__X__c``)
+    header = header.strip()
+    if header.endswith("__c"):
+        header = re.sub(r"^[A-Za-z0-9]+__(?=[A-Za-z])", "", header[:-3])
+    words = _expand(split_words(header), obj)
     drop = OBJECT_WORDS.get(obj or "", set())
     if len(words) > 1:
         kept = [w for w in words if w not in drop]

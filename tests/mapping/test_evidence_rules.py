@@ -1,0 +1,102 @@
+"""Rules from the 7 Dec failure classes (written on tuning data; examples here are made up):
+a name match the values or the sibling columns contradict goes to a person, never applied;
+table abbreviations, other tables' keys, group prefixes and a few synonyms are read."""
+
+from __future__ import annotations
+
+import pytest
+
+from ferry.mapping import embed
+from ferry.mapping.columns import propose_export_columns
+from ferry.mapping.propose import ACCEPT, canonical_targets, rank
+from ferry.mapping.vocab import normalise
+from ferry.sources.clinic_csv.reader import RawColumn
+
+
+@pytest.fixture(autouse=True)
+def no_embedding(monkeypatch):
+    monkeypatch.setenv("FERRY_EMBED", "0")
+    embed.load_embedder.cache_clear()
+    yield
+    embed.load_embedder.cache_clear()
+
+
+def placed(cols: list[RawColumn], obj: str = "patient") -> dict[str, tuple[str | None, str]]:
+    return {p.column: (p.target, p.status) for p in propose_export_columns({obj: cols}, {})}
+
+
+NAMES = [RawColumn("LName", ["Lee", "Ng", "Ho", "Kim"], "last_name", "pt.csv", "synonym"),
+         RawColumn("FName", ["Ann", "Bo", "Cy", "Di"], "first_name", "pt.csv", "synonym")]
+
+
+def test_a_row_key_of_unique_whole_numbers_is_never_applied_as_a_human_number() -> None:
+    # "PatNum" reads as patient number, but its values are unique integers, it comes first
+    # and the file has no other key: the record's own id, so a person decides
+    key = RawColumn("PatNum", ["1041", "1042", "1057", "1063"], None, "pt.csv")
+    got = placed([key, *NAMES])
+    assert got["PatNum"][1] != "proposed"
+    # the same name beside a key column is a number a person reads: applied
+    ident = RawColumn("id", ["a1", "a2", "a3", "a4"], "source_id", "pt.csv", "own name")
+    assert placed([ident, key, *NAMES])["PatNum"] == ("patient_number", "proposed")
+
+
+def test_an_address_without_the_city_and_postcode_its_siblings_hold_is_a_street_line() -> None:
+    city = RawColumn("city", ["Leeds", "York", "Bath", "Hull"], "city", "pt.csv", "own name")
+    post = RawColumn("postcode", ["LS1 4AP", "YO1 7HH", "BA1 1LZ", "HU1 2AA"], "postcode",
+                     "pt.csv", "own name")
+    street = RawColumn("address", ["Flat 2\nMill Yard", "Studio 9\nKing Row", "4 Abbey Green",
+                                   "The Old Forge"], "address", "pt.csv", "own name")
+    got = placed([*NAMES, street, city, post])
+    assert got["address"] == ("street", "review")
+    whole = street._replace(samples=["Flat 2, Mill Yard, Leeds LS1 4AP", "9 King Row, York",
+                                     "4 Abbey Green, Bath BA1 1LZ", "1 Quay St, Hull HU1 2AA"])
+    assert placed([*NAMES, whole, city, post])["address"] == ("address", "proposed")
+
+
+@pytest.mark.parametrize(("header", "obj", "want"), [
+    ("MiddleI", "patient", "middle initial"),
+    ("DateTStamp", "patient", "date time stamp"),
+    ("TxtMsgOk", "patient", "text message consent"),
+    ("WirelessPhone", "patient", "mobile phone"),
+    ("PriProv", "patient", "primary practitioner"),
+    ("AptNum", "patient", "appointment id"),  # another table's key
+    ("ClinicNum", "patient", "clinic id"),
+    ("ProvNum", "appointment", "practitioner id"),
+    ("PatNum", "patient", "patient number"),  # the file's own key: the values decide
+    ("address_line1", "patient", "address line 1"),
+    ("Address1City__c", "patient", "address 1 city"),  # Salesforce's suffix
+    ("HealthCloudGA__MaritalStatusLabel__c", "patient", "marital status label"),
+    ("Iris", "patient", "iris"),  # a one-letter reading only beside its context word
+])
+def test_abbreviations_and_other_tables_keys(header: str, obj: str, want: str) -> None:
+    assert normalise(header, obj) == want
+
+
+def top(header: str, samples: list[str], obj: str = "patient") -> tuple[str, float]:
+    c = rank(header, samples, canonical_targets(obj), obj, top=1)[0]
+    return c.target, c.confidence
+
+
+@pytest.mark.parametrize(("header", "samples", "want"), [
+    ("address_city", ["Oakland", "Austin"], "city"),
+    ("address_zip", ["94610", "78701"], "postcode"),
+    ("address_state", ["CA", "TX"], "region"),
+    ("Address1PostalCode__c", ["62701", "48126"], "postcode"),
+    ("contact_email", ["a@x.com", "b@y.org"], "email"),
+])
+def test_a_group_prefix_is_dropped(header: str, samples: list[str], want: str) -> None:
+    target, conf = top(header, samples)
+    assert target == want and conf >= ACCEPT
+
+
+def test_emergency_contact_columns_keep_their_group() -> None:
+    assert top("emergency_contact_phone", ["0412 555 019", "0413 555 020"])[0] != "phone"
+
+
+def test_synonyms_chosen_name_and_a_providers_letters() -> None:
+    assert top("chosen_first_name", ["Jo", "Al"]) >= ("preferred_name", ACCEPT)
+    assert top("Suffix", ["DDS", "DMD", "DDS"], "practitioner")[0] == "credentials"
+    assert top("StateLicense", ["CA12345", "TX99812"], "practitioner")[0] == "license_number"
+    assert top("TxtMsgOk", ["true", "false"])[0] == "consent_sms"
+    assert top("MiddleI", ["K", "J"])[0] == "middle_name"
+    assert top("WirelessPhone", ["0412 555 019", "0413 555 020"])[0] == "mobile"
