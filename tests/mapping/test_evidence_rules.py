@@ -51,6 +51,9 @@ def test_an_address_without_the_city_and_postcode_its_siblings_hold_is_a_street_
     whole = street._replace(samples=["Flat 2, Mill Yard, Leeds LS1 4AP", "9 King Row, York",
                                      "4 Abbey Green, Bath BA1 1LZ", "1 Quay St, Hull HU1 2AA"])
     assert placed([*NAMES, whole, city, post])["address"] == ("address", "proposed")
+    # a practitioner has no street field: its street line is all the address it has
+    assert placed([*NAMES, street, city, post], "practitioner")["address"] == (
+        "address", "proposed")
 
 
 @pytest.mark.parametrize(("header", "obj", "want"), [
@@ -100,3 +103,9 @@ def test_synonyms_chosen_name_and_a_providers_letters() -> None:
     assert top("TxtMsgOk", ["true", "false"])[0] == "consent_sms"
     assert top("MiddleI", ["K", "J"])[0] == "middle_name"
     assert top("WirelessPhone", ["0412 555 019", "0413 555 020"])[0] == "mobile"
+
+
+def test_the_first_of_a_numbered_set_is_the_field() -> None:
+    assert top("GivenName1__c", ["Jane", "Omar"]) >= ("first_name", ACCEPT)
+    assert top("FamilyName1__c", ["Appleseed", "Haddad"]) >= ("last_name", ACCEPT)
+    assert top("address_line1", ["1 Elm St", "2 Oak Rd"])[0] == "street"

@@ -180,8 +180,10 @@ def contradiction(obj: str, col: RawColumn, target: str, cols: Sequence[RawColum
     if target in NUMBER_FIELDS and _row_key(col, cols, winner):
         return target, ("its values are unique whole numbers and the file has no other key: "
                         "it looks like the record's own id, not a number a person reads")
-    if _kind_of(obj, target) is Kind.ADDRESS and _street_only(col, cols, winner):
-        street = "street" if "street" in _fields(obj) and not any(
+    # (an object without a street field keeps its street line as its address)
+    if _kind_of(obj, target) is Kind.ADDRESS and "street" in _fields(obj) and \
+            _street_only(col, cols, winner):
+        street = "street" if not any(
             w.target == "street" for k, w in winner.items() if k != col.column) else target
         return street, ("its values never carry the city or postcode that other columns "
                         "hold: it looks like the street line")

@@ -198,6 +198,10 @@ def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
         i = t.phrases.index(bare)
         return 0.9 - 0.02 * max(i - 1, 0), \
             f"name without {h[len(bare) + 1:]!r} (how it is shown) matches {bare!r}"
+    words = h.split()
+    if "1" in words[1:] and (first := " ".join(w for w in words if w != "1")) in t.phrases:
+        # the first of a numbered set (Salesforce's ``GivenName1``, ``Phone1``) is the field
+        return 0.86, f"name without the set's number 1 matches {first!r}"
     rest = ungrouped(h) if t.kind not in UNQUALIFIED_ONLY else None
     if rest is not None and rest in t.phrases:
         # the group word adds nothing ("address zip" is the zip): weaker than a match as
