@@ -42,3 +42,36 @@ def test_a_row_gone_from_a_newer_export_is_deleted_at_the_source(tmp_path: Path)
         for sid in short:  # a refused row never staged is not "deleted" either
             s = store.get("patient", sid)
             assert s is None or not s.deleted
+
+
+def test_a_row_gone_from_a_newer_pulse_export_is_deleted_at_the_source(tmp_path: Path) -> None:
+    """Pulse's export folder is read by the clinic export reader: the same listing applies. Its
+    export carries a row with a stray quote (``BROKEN-2``): such a row was listed by no id, so
+    no Pulse export ever counted as wholly listed and nothing was deleted. A row spoilt after
+    its key cell is listed by that cell: its record is not gone, the removed one is."""
+    with start_pair(tmp_path / "p", source="pulse", destination="odoo", patients=12,
+                    seed=4242, env_prefix="FERRY_EXPDEL_") as pair:
+        project = pair.project
+        _, first = P.run_extract(project)
+        store = project.store
+        path = Path(pair.source_info["base_url"]) / "patients.csv"
+        text = path.read_bytes().decode("utf-8")  # cut the row's line, every other byte kept
+        lines = text.split("\r\n")
+        width = len(next(csv.reader([lines[0].lstrip("\ufeff")])))
+        staged = {s.source_id for b in store.iter_batches("patient") for s in b}
+        gone, spoilt = [sid for sid in sorted(staged) if sum(
+            ln.startswith(f"{sid},") and len(next(csv.reader([ln]))) == width
+            for ln in lines) == 1][:2]
+        # ``spoilt``'s last cell gets a stray quote (as BROKEN-2's second one has)
+        path.write_bytes("\r\n".join(
+            ln.rsplit(",", 1)[0] + ',"2024"x' if ln.startswith(f"{spoilt},") else ln
+            for ln in lines if not ln.startswith(f"{gone},")).encode("utf-8"))
+        since = {o: (dt.datetime.fromisoformat(w) if (w := watermark(store, o)) else None)
+                 for o in P.registry_objects(project)}
+        _, delta = P.run_extract(project, since_by_object=since)
+        assert delta.errors == first.errors + 1  # the spoilt row is refused
+        assert delta.deleted.get("patient") == 1
+        after = store.get("patient", gone)
+        assert after is not None and after.deleted
+        live = {s.source_id for b in store.iter_batches("patient") for s in b}
+        assert live == staged - {gone}  # the spoilt row's record stays, as staged before

@@ -360,7 +360,7 @@ class ExportSource(Source):
                         records.append(rec)
                 else:
                     errors.append(rec)
-                    key = conv.key_of(row.fields) if isinstance(row, RawRow) else None
+                    key = conv.key_of(row.fields if isinstance(row, RawRow) else row.lead)
                     if key is None:
                         whole = False
                     else:

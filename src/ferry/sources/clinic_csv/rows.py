@@ -43,6 +43,9 @@ class RowError(RecordError):
         self.line = line
         self.column = column
         self.column_name = column_name
+        #: the cells read whole before the bad column (a row's key cell among them still names
+        #: its record: the record is in the export, only unreadable)
+        self.lead: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,18 @@ class RowReader:
         self.dialect = {"delimiter": delimiter, "quotechar": quotechar, "strict": True,
                         "skipinitialspace": False}
 
-    def _err(self, line: int, column: int | None, reason: str) -> RowError:
+    def _err(self, line: int, column: int | None, reason: str, text: str = "") -> RowError:
         name = self.header[column - 1] if column and 0 < column <= len(self.header) else None
-        return RowError(self.system, self.object, self.file, line, column, name, reason)
+        err = RowError(self.system, self.object, self.file, line, column, name, reason)
+        if text and column and column > 1:
+            # the fields before the bad one read the same leniently as strictly
+            lenient = self.dialect | {"strict": False}
+            try:
+                loose = next(csv.reader([text], **lenient), [])  # type: ignore[arg-type]
+            except csv.Error:
+                loose = []  # no key read: the reader then deletes nothing on this pass
+            err.lead = loose[:column - 1]
+        return err
 
     def _decode(self, pl: PhysLine) -> tuple[str, int | None]:
         """Text of a line, and the byte position of a decoding failure (None if clean)."""
@@ -186,7 +198,8 @@ class RowReader:
             text, bad = self._decode(pl)
             if bad is not None:
                 yield self._err(pl.number, self._column_at(pl, bad),
-                                f"bytes not valid in the file's encoding ({self.encoding})")
+                                f"bytes not valid in the file's encoding ({self.encoding})",
+                                pl.data[:bad].decode(self.encoding, errors="replace"))
                 continue
             cleaned = 0
             if CONTROLS.search(text):  # NUL bytes and the like: removed, and counted
@@ -208,7 +221,8 @@ class RowReader:
                         if len(group) > 1 and self.header and len(fields) != len(self.header):
                             # the open quote swallowed later rows: report it, re-read them
                             yield self._err(pl.number, self._open_quote_column(parts[0]),
-                                            "quoted field runs into later rows (broken quote)")
+                                            "quoted field runs into later rows (broken quote)",
+                                            parts[0])
                             pushback.extendleft(reversed(group[1:]))
                             break
                         yield RawRow(fields, pl.number, group[-1].end, group[-1].number,
@@ -217,7 +231,7 @@ class RowReader:
                     except csv.Error as exc:
                         if "unexpected end of data" not in str(exc):
                             yield self._err(pl.number, self._bad_quote_column(text),
-                                            "stray quote inside a quoted field")
+                                            "stray quote inside a quoted field", text)
                             pushback.extendleft(reversed(group[1:]))
                             break
                 more = nxt() if len(group) < self.max_lines else None
@@ -233,7 +247,8 @@ class RowReader:
                     if more is not None:
                         group.append(more)
                     yield self._err(pl.number, self._open_quote_column(parts[0]),
-                                    "quoted field never closed (broken quote or truncated file)")
+                                    "quoted field never closed (broken quote or truncated file)",
+                                    parts[0])
                     pushback.extendleft(reversed(group[1:]))
                     break
                 group.append(more)
