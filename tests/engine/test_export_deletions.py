@@ -6,14 +6,19 @@ reason (too few cells) is listed by its key cell: its record is not gone."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
+import json
+import shutil
 from pathlib import Path
 
 from ferry.engine import pipeline as P
 from ferry.engine.extract import watermark
 from ferry.sandbox.harness import start_pair
+from ferry.settings import ConnectorSettings, save_settings
+from ferry.sources.fhir_bulk import create as fhir_create
 
 
 def test_a_row_gone_from_a_newer_export_is_deleted_at_the_source(tmp_path: Path) -> None:
@@ -75,3 +80,84 @@ def test_a_row_gone_from_a_newer_pulse_export_is_deleted_at_the_source(tmp_path:
         assert after is not None and after.deleted
         live = {s.source_id for b in store.iter_batches("patient") for s in b}
         assert live == staged - {gone}  # the spoilt row's record stays, as staged before
+
+
+def _fhir_folder_pair(tmp_path: Path, request: str):  # noqa: ANN202
+    """A FHIR pair whose source is an export folder: the sandbox server's full export, copied
+    out, with the manifest's ``request`` as given."""
+    pair = start_pair(tmp_path / "p", source="fhir", destination="odoo", patients=12,
+                      seed=4242, env_prefix="FERRY_EXPDEL_")
+    try:
+        server = pair.project.settings.source.options()
+        src = fhir_create(server, tmp_path / "work")
+        exported = asyncio.run(src.folder())
+        asyncio.run(src.aclose())
+        folder = tmp_path / "folder"
+        shutil.copytree(exported, folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        (folder / "manifest.json").write_text(json.dumps(manifest | {"request": request}))
+        settings = pair.project.settings
+        settings.source = ConnectorSettings(kind="fhir_bulk", mode="folder", path=str(folder))
+        save_settings(settings, pair.project.settings_path)
+    except BaseException:
+        pair.__exit__(None, None, None)
+        raise
+    return pair, folder
+
+
+def _drop_resource(folder: Path, rtype: str) -> str:
+    """Takes the first resource of ``rtype`` out of its files (a newer export without it)."""
+    path = sorted(folder.glob(f"{rtype}.*.ndjson"))[0]
+    lines = path.read_bytes().splitlines(keepends=True)
+    gone = json.loads(lines[0])["id"]
+    path.write_bytes(b"".join(lines[1:]))
+    return str(gone)
+
+
+def _delta(project) -> object:  # noqa: ANN001
+    store = project.store
+    since = {o: (dt.datetime.fromisoformat(w) if (w := watermark(store, o)) else None)
+             for o in P.registry_objects(project)}
+    return P.run_extract(project, since_by_object=since)[1]
+
+
+def test_a_resource_gone_from_a_newer_full_fhir_export_folder_is_deleted(tmp_path: Path) -> None:
+    """A folder holding a full Bulk Data export (its manifest's request has no ``_since``) lists
+    every resource: a patient the newer export no longer has is deleted at the delta, with the
+    practitioner links read from it. The folder source only applied ``deleted*.ndjson`` (which
+    only a ``_since`` export carries), so the patient stayed in the CRM."""
+    pair, folder = _fhir_folder_pair(tmp_path, "https://fhir.example/$export")
+    with pair:
+        project = pair.project
+        P.run_extract(project)
+        store = project.store
+        before = {s.source_id for b in store.iter_batches("patient") for s in b}
+        links = {s.source_id for b in store.iter_batches("practitioner_patient") for s in b}
+        gone = _drop_resource(folder, "Patient")
+        assert gone in before and any(link.startswith(f"{gone}:") for link in links)
+        stats = _delta(project)
+        assert stats.deleted.get("patient") == 1
+        assert store.get("patient", gone).deleted
+        assert {s.source_id for b in store.iter_batches("patient") for s in b} == before - {gone}
+        assert {s.source_id for b in store.iter_batches("practitioner_patient") for s in b} == {
+            link for link in links if not link.startswith(f"{gone}:")}
+
+
+def test_a_since_fhir_export_folder_deletes_only_what_it_lists_deleted(tmp_path: Path) -> None:
+    """A ``_since`` export holds only what changed: a resource it lacks is not gone. Only its
+    ``deleted`` Bundles are deletions (Bulk Data IG)."""
+    pair, folder = _fhir_folder_pair(
+        tmp_path, "https://fhir.example/$export?_since=2020-01-01T00:00:00Z")
+    with pair:
+        project = pair.project
+        P.run_extract(project)
+        store = project.store
+        before = {s.source_id for b in store.iter_batches("patient") for s in b}
+        gone = _drop_resource(folder, "Patient")
+        other = sorted(before - {gone})[0]
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"request": {"method": "DELETE", "url": f"Patient/{other}"}}]}
+        (folder / "deleted.000.ndjson").write_text(json.dumps(bundle) + "\n")
+        stats = _delta(project)
+        assert stats.deleted.get("patient") == 1
+        assert {s.source_id for b in store.iter_batches("patient") for s in b} == before - {other}

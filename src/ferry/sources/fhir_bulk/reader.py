@@ -8,6 +8,14 @@ types, streamed line by line. The checkpoint names the export, the file and the 
 Delta pickup (NOTES §4): the manifest's ``transactionTime`` is each page's ``watermark``; a read
 with ``since`` kicks off ``$export?_since=`` and reports the manifest's ``deleted`` entries as
 ``Page.deleted_ids``. A folder without a server filters on ``meta.lastUpdated`` instead.
+
+A full export (its manifest's request has no ``_since``, ``_until`` or ``_typeFilter``, and
+names every resource type of the object) holds every resource there is, so a read of it lists
+every id (``Page.listed_ids``, ``complete_listing``): what a newer full export dropped into the
+folder no longer has is deleted at the delta, as the clinic export reader does. A line whose id
+cannot be read leaves that read's listing incomplete (nothing deleted by absence), and so does a
+folder with no manifest (whether it is a full export is not known) or with no file of the
+object's types.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import hashlib
 import json
 import os
 import shutil
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,7 +39,7 @@ from ferry.model.crypto import FileWriter
 from ferry.model.entities import ENTITIES, Document, Record, parse_record
 from ferry.model.fields import fields_of
 from ferry.sources.clinic_csv.rows import RowError
-from ferry.sources.fhir_bulk.fhirvals import BadResource
+from ferry.sources.fhir_bulk.fhirvals import BadResource, rid
 from ferry.sources.fhir_bulk.index import INDEXED, FactIndex, enrich_patient, enrich_practitioner
 from ferry.sources.fhir_bulk.ndjson import Line, deleted_refs, read_lines, type_of_file
 from ferry.sources.fhir_bulk.resources import KNOWN, MAPPERS, TYPES_FOR
@@ -220,6 +229,11 @@ class FhirBulkSource(Source):
         start = names.index(cp["file"]) if cp.get("file") in names else 0
         size = self.settings.page_size
         records: list[Record] = []
+        # every id is listed, read or not; a read from the start of a full export is complete
+        listed: list[str] = []
+        # (a server export of ours is a full one only when no ``since`` asked for changes)
+        whole = (not cp and bool(mine) and self.full_export(folder, object_name)
+                 and (self.settings.mode == "folder" or since is None))
         for n, (rtype, path) in enumerate(mine[start:], start):
             resume = n == start and cp.get("file") == path.name
             offset, line = (cp["offset"], cp["line"]) if resume else (0, 1)
@@ -229,6 +243,7 @@ class FhirBulkSource(Source):
                                    expect=rtype, known=KNOWN, start=offset, line=line):
                 if isinstance(item, RowError):
                     errors.append(item)
+                    whole = False  # a line whose id is not read: it may be the object's
                 else:
                     try:
                         mapped = MAPPERS[rtype](item.resource)
@@ -240,21 +255,53 @@ class FhirBulkSource(Source):
                                                + (f" ({exc.reason})" if isinstance(
                                                    exc, BadResource) else "")))
                         mapped = []
+                        if object_name == "practitioner_patient":
+                            whole = False  # its ids come from the resource's content
+                        elif isinstance(item.resource.get("id"), str):
+                            listed.append(rid(rtype, item.resource["id"]))
                     for obj, data in mapped:
                         if obj == object_name:
                             pending.append((item, data))
                     offset, line = item.end, item.line + 1
                 if len(pending) + len(errors) >= size:
+                    listed += (str(d["source_id"]) for _, d in pending)
                     records += self._finish(object_name, path, pending, errors, index,
                                             filter_since)
                     cpn = {"export": export, "file": path.name, "offset": offset, "line": line}
                     yield Page(object_name, records, json.dumps(cpn), watermark=wm,
-                               deleted_ids=deleted, errors=errors)
-                    records, errors, deleted, pending = [], [], [], []
+                               deleted_ids=deleted, errors=errors, listed_ids=listed)
+                    records, errors, deleted, pending, listed = [], [], [], [], []
                     await asyncio.sleep(0)
+            listed += (str(d["source_id"]) for _, d in pending)
             records += self._finish(object_name, path, pending, errors, index, filter_since)
         yield Page(object_name, records, "", done=True, watermark=wm, deleted_ids=deleted,
-                   errors=errors)
+                   errors=errors, listed_ids=listed, complete_listing=whole)
+
+    @staticmethod
+    def full_export(folder: Path, obj: str) -> bool:
+        """Whether the folder's export holds every resource of ``obj``'s types: its manifest's
+        request asked for no changes-only, time-bounded or filtered subset, and (for a patient-
+        or group-level export) the object lives in the patient compartment."""
+        m = folder / "manifest.json"
+        if not m.exists():
+            return False
+        try:
+            request = str(json.loads(m.read_text()).get("request") or "")
+        except (ValueError, AttributeError):
+            return False
+        if not request:
+            return False
+        url = urllib.parse.urlsplit(request)
+        query = urllib.parse.parse_qs(url.query)
+        if {"_since", "_until", "_typeFilter"} & query.keys():
+            return False
+        if "_type" in query:
+            asked = {t.strip() for v in query["_type"] for t in v.split(",")}
+            if not set(TYPES_FOR.get(obj, ())) <= asked:
+                return False
+        if "/Patient/$export" in url.path or "/Group/" in url.path:
+            return obj not in ("clinic", "practitioner")  # outside the patient compartment
+        return True
 
     def _finish(self, obj: str, path: Path, pending: list[tuple[Line, dict[str, Any]]],
                 errors: list[FerryError], index: FactIndex | None,
