@@ -14,6 +14,8 @@ import json
 import shutil
 from pathlib import Path
 
+import httpx
+
 from ferry.engine import pipeline as P
 from ferry.engine.extract import watermark
 from ferry.sandbox.harness import start_pair
@@ -105,13 +107,14 @@ def _fhir_folder_pair(tmp_path: Path, request: str):  # noqa: ANN202
     return pair, folder
 
 
-def _drop_resource(folder: Path, rtype: str) -> str:
-    """Takes the first resource of ``rtype`` out of its files (a newer export without it)."""
+def _drop_resource(folder: Path, rtype: str, ok=lambda _id: True) -> str:  # noqa: ANN001
+    """Takes the first resource of ``rtype`` whose id is ``ok`` out of its files (a newer
+    export without it)."""
     path = sorted(folder.glob(f"{rtype}.*.ndjson"))[0]
     lines = path.read_bytes().splitlines(keepends=True)
-    gone = json.loads(lines[0])["id"]
-    path.write_bytes(b"".join(lines[1:]))
-    return str(gone)
+    n = next(n for n, ln in enumerate(lines) if ok(str(json.loads(ln)["id"])))
+    path.write_bytes(b"".join(lines[:n] + lines[n + 1:]))
+    return str(json.loads(lines[n])["id"])
 
 
 def _delta(project) -> object:  # noqa: ANN001
@@ -161,3 +164,68 @@ def test_a_since_fhir_export_folder_deletes_only_what_it_lists_deleted(tmp_path:
         stats = _delta(project)
         assert stats.deleted.get("patient") == 1
         assert {s.source_id for b in store.iter_batches("patient") for s in b} == before - {other}
+
+
+def _migrate(pair) -> None:  # noqa: ANN001
+    """The pair's recipe confirmed, then extract -> prepare -> load, as make_pair's tests do."""
+    from ferry.mapping import mapping_file
+    from ferry.mapping.validate import confirm_file
+
+    from .setup_pair import approve_phi, confirm_baa, recipe_for
+
+    pair.project = confirm_baa(pair.project)
+    kind = pair.project.settings.source.kind
+    mapping_file.save(recipe_for(kind, "odoo"), pair.project.mapping_path)
+    confirm_file(pair.project.mapping_path, by="engine tests")
+    P.run_extract(pair.project)
+    P.run_prepare(pair.project)
+    approve_phi(pair.project)
+    P.load(pair.project)
+
+
+def _gone_from_odoo(pair, gone: str) -> None:  # noqa: ANN001
+    """After the delta: the patient's partner is out of the CRM (the map's delete policy), its
+    source record is counted by reconcile as deleted, not missing; the CRM balances."""
+    from ferry.engine.reconcile import run_reconcile
+
+    store = pair.project.store
+    record = store.dest_id("patient", gone, "res.partner")
+    assert record is not None
+    P.delta(pair.project)
+    assert store.dest_id("patient", gone, "res.partner") is None
+    r = httpx.get(pair.dest_info["base_url"] + "/_sandbox/state", timeout=120)
+    partner = r.json()["models"]["res.partner"].get(record)
+    assert partner is None or partner.get("active", True) is False
+    rec = run_reconcile(pair.project)
+    assert rec.balanced, rec.discrepancies[:5]
+
+
+def test_pulse_export_delta_takes_the_removed_patient_out_of_the_crm(tmp_path: Path) -> None:
+    """End to end (12 patients, so the export carries its stray-quote row): the patient the newer
+    export lacks leaves Odoo at ``ferry delta`` and reconcile balances."""
+    with start_pair(tmp_path / "p", source="pulse", destination="odoo", patients=12,
+                    seed=4242, time_scale=2000.0, env_prefix="FERRY_EXPDEL_") as pair:
+        _migrate(pair)
+        path = Path(pair.source_info["base_url"]) / "patients.csv"
+        lines = path.read_bytes().decode("utf-8").split("\r\n")
+        width = len(next(csv.reader([lines[0].lstrip("\ufeff")])))
+        store = pair.project.store
+        gone = next(s.source_id for b in store.iter_batches("patient") for s in b
+                    if store.dest_id("patient", s.source_id, "res.partner") and sum(
+                        ln.startswith(f"{s.source_id},")
+                        and len(next(csv.reader([ln]))) == width for ln in lines) == 1)
+        path.write_bytes("\r\n".join(ln for ln in lines
+                                     if not ln.startswith(f"{gone},")).encode("utf-8"))
+        _gone_from_odoo(pair, gone)
+
+
+def test_fhir_folder_delta_takes_the_removed_patient_out_of_the_crm(tmp_path: Path) -> None:
+    """End to end: the patient a newer full export folder lacks leaves Odoo at ``ferry delta``
+    and reconcile balances."""
+    pair, folder = _fhir_folder_pair(tmp_path, "https://fhir.example/$export")
+    with pair:
+        _migrate(pair)
+        store = pair.project.store
+        gone = _drop_resource(folder, "Patient",
+                              lambda i: store.dest_id("patient", i, "res.partner") is not None)
+        _gone_from_odoo(pair, gone)
