@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import httpx
+import pytest
 
 from ferry.engine import pipeline as P
 from ferry.engine.extract import watermark
@@ -229,3 +230,28 @@ def test_fhir_folder_delta_takes_the_removed_patient_out_of_the_crm(tmp_path: Pa
         gone = _drop_resource(folder, "Patient",
                               lambda i: store.dest_id("patient", i, "res.partner") is not None)
         _gone_from_odoo(pair, gone)
+
+
+@pytest.mark.parametrize("cut", ["", '"'], ids=["short-row", "open-quote"])
+def test_an_export_cut_short_deletes_nothing(tmp_path: Path, cut: str) -> None:
+    """A file that ends inside a row (a copy cut short: its last line has no newline, the row is
+    short or its quote never closes) lacks the rows after it for no reason the practice chose:
+    that read lists nothing as complete, so no record is deleted by its absence."""
+    with start_pair(tmp_path / "p", source="clinic_csv", destination="odoo", patients=12,
+                    seed=4242, env_prefix="FERRY_EXPDEL_") as pair:
+        project = pair.project
+        P.run_extract(project)
+        store = project.store
+        staged = {s.source_id for b in store.iter_batches("patient") for s in b}
+        path = Path(pair.source_info["base_url"]) / "patients.csv"
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
+        at = sorted((text.find(f"\r\n{sid},"), sid) for sid in staged)
+        cut_at, sid = at[len(at) // 2]  # the staged rows after this one are cut off
+        assert cut_at > 0 and len(at) - len(at) // 2 > 2
+        head = text[:cut_at] + f"\r\n{sid}," + cut
+        path.write_bytes(b"\xef\xbb\xbf" + head.encode() if data.startswith(b"\xef\xbb\xbf")
+                         else head.encode())
+        stats = _delta(project)
+        assert not stats.deleted.get("patient")
+        assert {s.source_id for b in store.iter_batches("patient") for s in b} == staged

@@ -360,7 +360,10 @@ class ExportSource(Source):
                         records.append(rec)
                 else:
                     errors.append(rec)
-                    key = conv.key_of(row.fields if isinstance(row, RawRow) else row.lead)
+                    # a refused last line with no newline: the file may be cut short there,
+                    # the rows after it missing (nothing is deleted by absence then)
+                    key = (conv.key_of(row.fields if isinstance(row, RawRow) else row.lead)
+                           if not isinstance(row, RawRow) or row.terminated else None)
                     if key is None:
                         whole = False
                     else:

@@ -246,9 +246,11 @@ class RowReader:
                 if more is None or more_text is None:
                     if more is not None:
                         group.append(more)
+                    # at the end of the file it may be a file cut short: no key read
+                    cut = more is None and len(group) < self.max_lines
                     yield self._err(pl.number, self._open_quote_column(parts[0]),
                                     "quoted field never closed (broken quote or truncated file)",
-                                    parts[0])
+                                    "" if cut else parts[0])
                     pushback.extendleft(reversed(group[1:]))
                     break
                 group.append(more)
