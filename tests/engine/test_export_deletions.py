@@ -255,3 +255,25 @@ def test_an_export_cut_short_deletes_nothing(tmp_path: Path, cut: str) -> None:
         stats = _delta(project)
         assert not stats.deleted.get("patient")
         assert {s.source_id for b in store.iter_batches("patient") for s in b} == staged
+
+
+def test_a_fhir_folder_missing_a_listed_file_deletes_nothing(tmp_path: Path) -> None:
+    """The manifest's ``output`` lists two Patient files and the folder has one (a file not
+    copied in): its patients are not gone, so nothing is deleted by absence."""
+    pair, folder = _fhir_folder_pair(tmp_path, "https://fhir.example/$export")
+    with pair:
+        project = pair.project
+        P.run_extract(project)
+        store = project.store
+        before = {s.source_id for b in store.iter_batches("patient") for s in b}
+        path = sorted(folder.glob("Patient.*.ndjson"))[0]
+        lines = path.read_bytes().splitlines(keepends=True)
+        half = len(lines) // 2
+        path.write_bytes(b"".join(lines[:half]))  # the other half was a second file
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["output"] = [{"type": "Patient", "url": f"https://fhir.example/out/{n}"}
+                              for n in (1, 2)]
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        stats = _delta(project)
+        assert not stats.deleted.get("patient")
+        assert {s.source_id for b in store.iter_batches("patient") for s in b} == before

@@ -232,7 +232,7 @@ class FhirBulkSource(Source):
         # every id is listed, read or not; a read from the start of a full export is complete
         listed: list[str] = []
         # (a server export of ours is a full one only when no ``since`` asked for changes)
-        whole = (not cp and bool(mine) and self.full_export(folder, object_name)
+        whole = (not cp and bool(mine) and self.full_export(folder, object_name, mine)
                  and (self.settings.mode == "folder" or since is None))
         for n, (rtype, path) in enumerate(mine[start:], start):
             resume = n == start and cp.get("file") == path.name
@@ -278,17 +278,24 @@ class FhirBulkSource(Source):
                    errors=errors, listed_ids=listed, complete_listing=whole)
 
     @staticmethod
-    def full_export(folder: Path, obj: str) -> bool:
+    def full_export(folder: Path, obj: str, mine: list[tuple[str | None, Path]]) -> bool:
         """Whether the folder's export holds every resource of ``obj``'s types: its manifest's
-        request asked for no changes-only, time-bounded or filtered subset, and (for a patient-
-        or group-level export) the object lives in the patient compartment."""
+        request asked for no changes-only, time-bounded or filtered subset, (for a patient- or
+        group-level export) the object lives in the patient compartment, and the folder has as
+        many files of each of those types as the manifest's ``output`` lists (a file not
+        copied in would otherwise read as all its resources deleted)."""
         m = folder / "manifest.json"
         if not m.exists():
             return False
         try:
-            request = str(json.loads(m.read_text()).get("request") or "")
+            manifest = json.loads(m.read_text())
+            request = str(manifest.get("request") or "")
+            output = [o for o in manifest.get("output") or [] if isinstance(o, dict)]
         except (ValueError, AttributeError):
             return False
+        for rtype in TYPES_FOR.get(obj, ()):
+            if sum(o.get("type") == rtype for o in output) > sum(t == rtype for t, _ in mine):
+                return False
         if not request:
             return False
         url = urllib.parse.urlsplit(request)
