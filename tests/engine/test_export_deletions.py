@@ -139,9 +139,20 @@ def test_a_resource_gone_from_a_newer_full_fhir_export_folder_is_deleted(tmp_pat
         links = {s.source_id for b in store.iter_batches("practitioner_patient") for s in b}
         gone = _drop_resource(folder, "Patient")
         assert gone in before and any(link.startswith(f"{gone}:") for link in links)
+        # another patient made inactive (Patient.active = false): archived, not deleted
+        path = sorted(folder.glob("Patient.*.ndjson"))[0]
+        lines = path.read_bytes().splitlines()
+        res = json.loads(lines[0])
+        inactive = str(res["id"])
+        assert not store.get("patient", inactive).record.archived
+        res["active"] = False
+        res["meta"] = {**res.get("meta", {}), "lastUpdated": dt.datetime.now(dt.UTC).isoformat()}
+        path.write_bytes(b"\n".join([json.dumps(res).encode(), *lines[1:]]) + b"\n")
         stats = _delta(project)
         assert stats.deleted.get("patient") == 1
         assert store.get("patient", gone).deleted
+        kept = store.get("patient", inactive)
+        assert kept is not None and not kept.deleted and kept.record.archived
         assert {s.source_id for b in store.iter_batches("patient") for s in b} == before - {gone}
         assert {s.source_id for b in store.iter_batches("practitioner_patient") for s in b} == {
             link for link in links if not link.startswith(f"{gone}:")}
