@@ -114,6 +114,8 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "workers": ("rows in flight at once (paced by the limits anyway)", ""),
         "retry_attempts": ("attempts per call on 429 / 5xx / network errors", ""),
         "timeout_s": ("seconds to wait for one response", ""),
+        "ambiguous_settle_s": ("seconds to wait before looking again for a create or upload"
+                               " whose answer was lost, before sending it again (5)", ""),
     },
     "salesforce": {
         "login_url": ("where OAuth tokens come from: My Domain for client_credentials",
