@@ -677,6 +677,7 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     group = caps.upload_group if caps.upload_reads_view else 1
     pending: list[tuple[Item, FileUpload]] = []  # a group's files (views: nothing held open)
     target = _parent_target(ctx, om) if om.parent else om.target
+    moving = _moved_files(ctx, om, target)
     for batch in _candidates(ctx, om):
         for s in batch:
             rec = s.record
@@ -686,7 +687,8 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
             if not ctx.compiled[om.name].accepts(rec):
                 st.excluded += 1
                 continue
-            if ctx.store.dest_id(om.source, s.source_id, om.target):
+            if ctx.store.dest_id(om.source, s.source_id, om.target) \
+                    and s.source_id not in moving:
                 st.unchanged += 1
                 continue
             screened = _screen(ctx, om, rec, st, r)
@@ -723,6 +725,58 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
                 _upload_one(ctx, writer, om, rec, parent, st)
     if pending:
         _upload_group(ctx, writer, om, pending, st)
+    if moving and not ctx.dry_run:
+        _drop_moved(ctx, writer, om, moving)
+
+
+def _moved_files(ctx: LoadContext, om: ObjectMap, target: str) -> dict[str, str]:
+    """Delta: files on a record that is no longer their parent's (source id → file id).
+
+    A patient that leaves a same-email group (given its own email) gets a record of its own
+    (``dedup.regroup``), and its documents are retried with it; a file already uploaded is
+    still attached to the other patient's record. The parent each file was uploaded to is in
+    its upload's intent: where it differs from the parent's record now, the file is uploaded
+    to the new parent and then deleted from the old one (``_drop_moved``); no destination moves
+    a file between records."""
+    again = (ctx.retry or {}).get(om.source)
+    if not again or ctx.changed_since is None or om.parent is None or om.mode != "attach":
+        return {}
+    wanted = {ref("source", om.source, sid): sid for sid in again}
+    last: dict[str, tuple[str, str]] = {}  # source id → (file id, parent id) of its upload
+    for src_ref, did, detail in ctx.audit.store.conn.execute(
+            "SELECT d.src_ref, d.dest_id, i.detail FROM audit d JOIN audit i"
+            " ON i.seq = d.intent_seq WHERE d.kind='done' AND d.op='upload' AND"
+            " d.dest_object=? ORDER BY d.seq", (om.target,)):
+        sid = wanted.get(src_ref)
+        if sid is not None and did:
+            last[sid] = (str(did), str(json.loads(detail or "{}").get("parent", "")))
+    out: dict[str, str] = {}
+    for sid, (did, parent_id) in sorted(last.items()):
+        if ctx.store.dest_id(om.source, sid, om.target) != did:
+            continue
+        staged = ctx.store.get(om.source, sid)
+        if staged is None or staged.deleted:
+            continue
+        now = _parent_dest(ctx, om, staged.record, target)
+        if now is not None and now[1] != parent_id:
+            out[sid] = did
+    return out
+
+
+def _drop_moved(ctx: LoadContext, writer: Writer, om: ObjectMap, moving: dict[str, str]) -> None:
+    """The old copy of each moved file, once the new one is up (its id map points at the new
+    file): deleted with its before-image, audited, so a rollback restores it."""
+    items = [Item(om.source, sid, dest_id=old) for sid, old in sorted(moving.items())
+             if ctx.store.dest_id(om.source, sid, om.target) not in (None, old)]
+    if not items:
+        return
+    for it, res in zip(items, writer.delete(om.target, items, {"map": om.name, "delta": True,
+                                                               "moved": True},
+                                            capture_before=True), strict=True):
+        if not res.ok:
+            ctx.store.skip(writer.run_id, ref("source", om.source, it.source_id), None,
+                           "moved to its patient's own record; the old copy could not be"
+                           " deleted", "delta-move")
 
 
 def _upload_view(ctx: LoadContext, om: ObjectMap, rec: Record, parent: tuple[str, str]
