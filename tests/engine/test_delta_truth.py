@@ -116,3 +116,55 @@ def test_a_field_emptied_at_the_source_is_emptied_by_the_delta(tmp_path: Path,
         # the emptied fields are part of what was sent: a run after it sends nothing again
         again = P.load(pair.project)
         assert sum(st.updated for st in again.stats.values()) == 0
+
+
+@pytest.mark.parametrize("destination", ["pipedrive", "odoo"])
+def test_a_patient_split_from_a_same_email_pair_takes_its_files_and_visits(
+        tmp_path: Path, destination: str) -> None:
+    # seed 6: patient 10009 repeats 10005's email; the one merged away gets its own email
+    with _migrated(tmp_path, destination, 10, 6) as pair:
+        store = pair.project.store
+        target = "res.partner" if destination == "odoo" else "person"
+        split = next(i for i in ("10005", "10009") if survivor_of(store, "patient", i))
+        other = survivor_of(store, "patient", split)
+        shared = store.dest_id("patient", other, target)
+        docs = {d.source_id for d in store.iter_records("document") if d.patient_id == split}
+        files = {d: store.dest_id("document", d, dest)
+                 for d in docs for dest in ("ir.attachment", "file")
+                 if store.dest_id("document", d, dest)}
+        assert files, "the merged-away patient has uploaded documents"
+        visits = {a.source_id for a in store.iter_records("appointment")
+                  if a.patient_id == split}
+        _source(pair, "/_sandbox/set", {"resource": "patients", "id": split,
+                                        "fields": {"email": f"own.{split}@example.org"}})
+        P.delta(pair.project)
+        own = store.dest_id("patient", split, target)
+        assert own is not None and own != shared and store.dest_id("patient", other, target) \
+            == shared
+        state = _state(pair)
+        obj = "ir.attachment" if destination == "odoo" else "file"
+        rows = state["models"][obj].items() if destination == "odoo" else \
+            ((r["id"], r) for r in state["records"]["file"])
+        live = {str(k): r for k, r in rows
+                if not r.get("is_deleted") and r.get("active", True) is not False
+                and r.get("active_flag", True) is not False}
+        now = {d: store.dest_id("document", d, obj) for d in files}
+        moved = {d for d in files if now[d] != files[d]}
+        assert moved, "a file on the patient's record is uploaded to its own record"
+        assert set(now.values()) <= set(live)  # no file lost
+        assert not {files[d] for d in moved} & set(live)  # none left on the other record
+        for d in moved:
+            f = live[str(now[d])]
+            on = f["res_id"] if destination == "odoo" else f["person_id"]
+            assert str(on) == own
+        if destination == "odoo":
+            leads = {r["x_ferry_source_id"]: r for r in state["models"]["crm.lead"].values()
+                     if r.get("active", True) is not False and r.get("x_ferry_source_id")}
+            assert {leads[v]["partner_id"] for v in visits if v in leads} <= {int(own)}
+        else:
+            deals = {str(r["id"]): r for r in state["records"]["deal"]
+                     if not r.get("is_deleted")}
+            ids = {store.dest_id("appointment", v, "deal") for v in visits} - {None}
+            assert ids <= set(deals) and {deals[i]["person_id"] for i in ids} <= {int(own)}
+        rec = run_reconcile(pair.project)
+        assert rec.balanced, rec.discrepancies[:5]
