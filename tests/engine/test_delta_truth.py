@@ -168,3 +168,35 @@ def test_a_patient_split_from_a_same_email_pair_takes_its_files_and_visits(
             assert ids <= set(deals) and {deals[i]["person_id"] for i in ids} <= {int(own)}
         rec = run_reconcile(pair.project)
         assert rec.balanced, rec.discrepancies[:5]
+
+
+def test_deleting_a_visit_keeps_its_invoice_and_takes_its_reminders(tmp_path: Path) -> None:
+    # delete_dependants: an invoice stands without its appointment (the reference is optional
+    # in the canonical model, and a fresh migration keeps it); a reminder cannot (required)
+    with _migrated(tmp_path, "pipedrive", 10, 5, {"dedup_by_email": False}) as pair:
+        store = pair.project.store
+        invoices = [i for i in store.iter_records("invoice") if i.appointment_id
+                    and store.dest_id("invoice", i.source_id, "deal")]
+        reminders = {}
+        for r in store.iter_records("appointment_reminder"):
+            if store.dest_id("appointment_reminder", r.source_id, "activity"):
+                reminders.setdefault(r.appointment_id, []).append(r.source_id)
+        inv = next((i for i in invoices if i.appointment_id in reminders), invoices[0])
+        visit = str(inv.appointment_id)
+        deal = store.dest_id("invoice", inv.source_id, "deal")
+        visit_deal = store.dest_id("appointment", visit, "deal")
+        acts = {store.dest_id("appointment_reminder", r, "activity")
+                for r in reminders.get(visit, [])}
+        _source(pair, "/_sandbox/mutate", {"resources": {"appointments": {"delete_ids": [visit]}}})
+        _, report, _ = P.delta(pair.project)
+        state = _state(pair)
+        deals = {str(r["id"]) for r in state["records"]["deal"] if not r.get("is_deleted")}
+        assert deal in deals  # the invoice is kept
+        assert visit_deal not in deals  # the visit is not
+        live_acts = {str(r["id"]) for r in state["records"]["activity"]
+                     if not r.get("is_deleted")}
+        assert not acts & live_acts  # its reminders went with it
+        assert store.dest_id("invoice", inv.source_id, "deal") == deal
+        assert report.deletions["deleted"] >= 1
+        rec = run_reconcile(pair.project)
+        assert rec.balanced, rec.discrepancies[:5]

@@ -255,7 +255,9 @@ OPTIONS_HELP: dict[str, str] = {
     "sample_size": "records `ferry sample` migrates by default",
     "dedup_by_email": "merge source patients that share an email into one person",
     "delete_policy": "what `ferry delta` does with records deleted at the source:"
-                     " delete, ignore or flag",
+                     " delete, ignore or flag (delete: the record and what cannot exist"
+                     " without it; a record whose link to it is optional, such as a paid"
+                     " invoice of a deleted visit, is kept with that link emptied)",
     "overlap_extract_and_load": "load while extracting (a run takes about max(extract, load))",
     "encrypt_at_rest": "encrypt staged records, audit before-images and files; key the audit"
                        " chain and the matching keys (HMAC) with the same key",

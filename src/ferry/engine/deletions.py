@@ -3,8 +3,13 @@
 A source record deleted since the pass began is handled by its map's policy:
 
 * ``delete_dependants``: the destination record goes, and so do the records of other maps that
-  point at it (an appointment's deal, a note, a file), depth first, so nothing is left pointing
-  at a deleted record;
+  cannot exist without it, depth first, so nothing is left pointing at a deleted record. A
+  dependant goes when its reference is required in the canonical model (a reminder's
+  appointment), its map requires the field written from it (a deal's person) or it hangs on
+  the record (a folded value, a file attached to it). A dependant whose reference is optional
+  and that its map writes without needing it stands without the record, as a fresh migration
+  of the source shows: it is kept, with that reference emptied (a paid invoice whose
+  appointment was deleted keeps its deal, and whatever points at it stays too);
 * ``unlink``: the destination record goes; dependants stay with their reference emptied;
 * ``keep_and_flag``: nothing is deleted; the record is flagged in the delta report.
 
@@ -16,6 +21,7 @@ destination and the delta report accounts for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from ferry.engine.plan import load_order
@@ -52,6 +58,34 @@ def _refs(src_object: str, parent_object: str) -> list[str]:
     except KeyError:
         return []
     return [f.name for f in fields_of(model) if f.kind == Kind.REF and f.ref == parent_object]
+
+
+@cache
+def _required(src_object: str, field_name: str) -> bool:
+    """The canonical model requires the field (an unknown one counts as required)."""
+    try:
+        info = next((f for f in fields_of(entity(src_object)) if f.name == field_name), None)
+    except KeyError:
+        return True
+    return info is None or info.required
+
+
+def _needs(om: ObjectMap, src_object: str, field_name: str) -> bool:
+    """Whether a record of ``om`` cannot exist without the record its ``field_name`` names:
+    the reference is required in the canonical model, the map hangs the record on it (a fold
+    or attach map's parent) or the map requires the destination field it writes from it."""
+    if _required(src_object, field_name):
+        return True
+    if om.parent is not None and om.parent.via == field_name:
+        return True
+    return any(fm.source == field_name and fm.required and fm.target not in ("-", "")
+               for fm in om.fields)
+
+
+def _written_from(om: ObjectMap, field_name: str) -> str | None:
+    """The destination field ``om`` writes from ``field_name`` (None: not written)."""
+    return next((fm.target for fm in om.fields if fm.source == field_name
+                 and fm.target not in ("-", "")), None)
 
 
 def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since: str,
@@ -95,6 +129,8 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
     seen: set[tuple[str, str]] = {(by.target, did) for by in maps for sid, did in
                                   gone.get(by.name, [])}  # (dest object, id) once only
     unlinks: dict[str, dict[str, tuple[str, str, str]]] = {}  # map → {sid: (did, field, why)}
+    #: map → {sid: (did, field, parent ref)}: dependants that stand without the deleted record
+    kept: dict[str, dict[str, tuple[str, str, str]]] = {}
     frontier = {obj: set(ids) for obj, ids in deleting.items()}
     while frontier:
         nxt: dict[str, set[str]] = {}
@@ -104,12 +140,17 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
                 if not fields or (om.source == parent_obj and om.name in gone):
                     continue
                 for rec in store.iter_records(om.source):
-                    hit = next((f for f in fields if str(getattr(rec, f, "") or "")
-                                in parent_ids), None)
-                    if hit is None or rec.source_id in dependants.get(om.name, {}):
+                    hits = [f for f in fields if str(getattr(rec, f, "") or "") in parent_ids]
+                    if not hits or rec.source_id in dependants.get(om.name, {}):
                         continue
                     did = store.dest_id(om.source, rec.source_id, om.target)
                     if did is None or (om.target, did) in seen:
+                        continue
+                    hit = next((f for f in hits if _needs(om, om.source, f)), None)
+                    if hit is None:  # stands without it: kept, the reference emptied below
+                        for f in hits:
+                            kept.setdefault(om.name, {}).setdefault(rec.source_id, (
+                                did, f, f"source:{parent_obj}:{getattr(rec, f)}"))
                         continue
                     seen.add((om.target, did))
                     why = (f"deleted with source:{parent_obj}:{getattr(rec, hit)}, deleted at"
@@ -117,6 +158,15 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
                     dependants.setdefault(om.name, {})[rec.source_id] = (did, why)
                     nxt.setdefault(om.source, set()).add(rec.source_id)
         frontier = nxt
+    for name, rows in kept.items():
+        om = next(m for m in maps if m.name == name)
+        for sid, (did, f, parent) in rows.items():
+            target = _written_from(om, f) if om.mode == "record" else None
+            if sid in dependants.get(name, {}) or (om.target, did) in seen or target is None:
+                continue  # deleted through another reference, or nothing of it written
+            unlinks.setdefault(name, {})[sid] = (
+                did, target, f"reference to {parent} emptied: it was deleted at the source"
+                " and the record stands without it (delete policy: delete_dependants)")
     for parent_obj, parent_ids in unlinking.items():
         for om in maps:
             if om.mode != "record":
@@ -148,9 +198,14 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
             items.append(Item(om.source, sid, {target.removeprefix("custom:"): None},
                               dest_id=did))
             store.skip(run_id, f"source:{om.source}:{sid}", target, why, "delta-unlink")
-        for res in writer.update(om.target, items, {"map": name, "delta": True}):
+        done = []
+        for it, res in zip(items, writer.update(om.target, items, {"map": name, "delta": True}),
+                           strict=True):
             out.unlinked += int(res.ok)
             out.failed += int(not res.ok)
+            if res.ok and it.source_id in kept.get(name, {}):
+                done.append(it)
+        out.dependants_deleted += _still_linked(writer, store, om, done, out)
     for om in reversed(maps):
         rows = gone.get(om.name)
         if not rows:
@@ -173,6 +228,28 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
         out.deleted += n_ok
         out.failed += len(rows) - n_ok
     return out
+
+
+def _still_linked(writer: Writer, store: StagingStore, om: ObjectMap, items: list[Item],
+                  out: DeletionReport) -> int:
+    """Dependants kept with their link emptied whose destination kept the link all the same
+    (Pipedrive's v2 objects take no empty link) are deleted as before: nothing may be left
+    pointing at a deleted record, or at another patient's record it was handed to."""
+    if not items:
+        return 0
+    keys = sorted({k for it in items for k in it.payload})
+    now = writer.dest.read(om.target, [str(it.dest_id) for it in items], keys)
+    left = [(it.source_id, str(it.dest_id)) for it in items
+            if any(now.get(str(it.dest_id), {}).get(k) not in (None, "", False, 0, [], {})
+                   for k in it.payload)]
+    if not left:
+        return 0
+    n_ok = _delete(writer, store, om, left, "deleted with a record deleted at the source: its"
+                   " link to it could not be emptied in the destination (delete policy:"
+                   " delete_dependants)")
+    out.unlinked -= len(left)
+    out.failed += len(left) - n_ok
+    return n_ok
 
 
 def _delete(writer: Writer, store: StagingStore, om: ObjectMap, rows: list[tuple[str, str]],

@@ -122,8 +122,10 @@ class ObjectMap(BaseModel):
     attach: Attach | None = None
     custom_object: bool = False  # the target object itself must be created (Salesforce __c)
     #: what ``ferry delta`` does when a source record of this map is deleted:
-    #: ``delete_dependants`` (the record and the records that point at it: deals, activities,
-    #: notes, files), ``unlink`` (the record; dependants stay with their reference emptied),
+    #: ``delete_dependants`` (the record and the records that cannot exist without it: a
+    #: required reference in the canonical model or in their map, or hung on it: folds, files;
+    #: one whose reference is optional, a paid invoice of a deleted visit, is kept with that
+    #: reference emptied), ``unlink`` (the record; dependants stay with their reference emptied),
     #: ``keep_and_flag`` (nothing is deleted; the delta report flags it). Unset: the project's
     #: ``options.delete_policy`` decides (``delete`` → delete_dependants, ``flag`` →
     #: keep_and_flag, ``ignore`` → nothing, not even a flag).

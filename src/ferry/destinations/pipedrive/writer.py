@@ -173,6 +173,8 @@ class PipedriveDestination(Destination):
                         continue
                     if value is None and shape in CLEARED:  # v2 refuses null for these
                         body[key] = CLEARED[shape]()
+                    elif value is None and obj == "note" and key.endswith("_id"):
+                        body[key] = None  # v1 takes null for a note's link (it keeps another)
                     elif value is None:
                         continue  # no empty form v2 takes (a date, a link): left as it is
                     elif shape == "option":  # system option field (industry)
