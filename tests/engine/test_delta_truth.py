@@ -118,6 +118,20 @@ def test_a_field_emptied_at_the_source_is_emptied_by_the_delta(tmp_path: Path,
         assert sum(st.updated for st in again.stats.values()) == 0
 
 
+def _files(pair: Any, destination: str) -> dict[str, dict[str, Any]]:
+    state = _state(pair)
+    rows = state["models"]["ir.attachment"].items() if destination == "odoo" else \
+        ((r["id"], r) for r in state["records"]["file"])
+    return {str(k): r for k, r in rows
+            if not r.get("is_deleted") and r.get("active", True) is not False
+            and r.get("active_flag", True) is not False}
+
+
+def _files_on(pair: Any, destination: str, record: str) -> int:
+    key = "res_id" if destination == "odoo" else "person_id"
+    return sum(1 for r in _files(pair, destination).values() if str(r.get(key)) == record)
+
+
 @pytest.mark.parametrize("destination", ["pipedrive", "odoo"])
 def test_a_patient_split_from_a_same_email_pair_takes_its_files_and_visits(
         tmp_path: Path, destination: str) -> None:
@@ -135,9 +149,10 @@ def test_a_patient_split_from_a_same_email_pair_takes_its_files_and_visits(
         assert files, "the merged-away patient has uploaded documents"
         visits = {a.source_id for a in store.iter_records("appointment")
                   if a.patient_id == split}
+        before = _files_on(pair, destination, shared)
         _source(pair, "/_sandbox/set", {"resource": "patients", "id": split,
                                         "fields": {"email": f"own.{split}@example.org"}})
-        P.delta(pair.project)
+        _, report, _ = P.delta(pair.project)
         own = store.dest_id("patient", split, target)
         assert own is not None and own != shared and store.dest_id("patient", other, target) \
             == shared
@@ -168,6 +183,11 @@ def test_a_patient_split_from_a_same_email_pair_takes_its_files_and_visits(
             assert ids <= set(deals) and {deals[i]["person_id"] for i in ids} <= {int(own)}
         rec = run_reconcile(pair.project)
         assert rec.balanced, rec.discrepancies[:5]
+        # rolling the delta back puts each moved file back on the record it was on
+        rb = P.run_rollback(pair.project, report.run_id)
+        assert not [f for f in rb.failures if f.startswith(obj)], rb.failures[:5]
+        assert not {now[d] for d in moved} & set(_files(pair, destination))
+        assert _files_on(pair, destination, shared) == before
 
 
 def test_deleting_a_visit_keeps_its_invoice_and_takes_its_reminders(tmp_path: Path) -> None:

@@ -726,11 +726,13 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     if pending:
         _upload_group(ctx, writer, om, pending, st)
     if moving and not ctx.dry_run:
-        _drop_moved(ctx, writer, om, moving)
+        _drop_moved(ctx, writer, om, moving, target)
 
 
-def _moved_files(ctx: LoadContext, om: ObjectMap, target: str) -> dict[str, str]:
-    """Delta: files on a record that is no longer their parent's (source id → file id).
+def _moved_files(ctx: LoadContext, om: ObjectMap, target: str
+                 ) -> dict[str, tuple[str, str]]:
+    """Delta: files on a record that is no longer their parent's (source id → file id, the
+    parent record it is on).
 
     A patient that leaves a same-email group (given its own email) gets a record of its own
     (``dedup.regroup``), and its documents are retried with it; a file already uploaded is
@@ -750,7 +752,7 @@ def _moved_files(ctx: LoadContext, om: ObjectMap, target: str) -> dict[str, str]
         sid = wanted.get(src_ref)
         if sid is not None and did:
             last[sid] = (str(did), str(json.loads(detail or "{}").get("parent", "")))
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, str]] = {}
     for sid, (did, parent_id) in sorted(last.items()):
         if ctx.store.dest_id(om.source, sid, om.target) != did:
             continue
@@ -759,20 +761,22 @@ def _moved_files(ctx: LoadContext, om: ObjectMap, target: str) -> dict[str, str]
             continue
         now = _parent_dest(ctx, om, staged.record, target)
         if now is not None and now[1] != parent_id:
-            out[sid] = did
+            out[sid] = (did, parent_id)
     return out
 
 
-def _drop_moved(ctx: LoadContext, writer: Writer, om: ObjectMap, moving: dict[str, str]) -> None:
+def _drop_moved(ctx: LoadContext, writer: Writer, om: ObjectMap,
+                moving: dict[str, tuple[str, str]], target: str) -> None:
     """The old copy of each moved file, once the new one is up (its id map points at the new
-    file): deleted with its before-image, audited, so a rollback restores it."""
-    items = [Item(om.source, sid, dest_id=old) for sid, old in sorted(moving.items())
-             if ctx.store.dest_id(om.source, sid, om.target) not in (None, old)]
-    if not items:
-        return
-    for it, res in zip(items, writer.delete(om.target, items, {"map": om.name, "delta": True,
-                                                               "moved": True},
-                                            capture_before=True), strict=True):
+    file): deleted with its before-image, audited with the record it was on, so a rollback
+    uploads it there again (``rollback``: no destination re-creates a file from its fields)."""
+    for sid, (old, parent_id) in sorted(moving.items()):
+        if ctx.store.dest_id(om.source, sid, om.target) in (None, old):
+            continue
+        it = Item(om.source, sid, dest_id=old)
+        res = writer.delete(om.target, [it], {"map": om.name, "delta": True, "moved": True,
+                                              "parent": parent_id, "parent_object": target},
+                            capture_before=True)[0]
         if not res.ok:
             ctx.store.skip(writer.run_id, ref("source", om.source, it.source_id), None,
                            "moved to its patient's own record; the old copy could not be"

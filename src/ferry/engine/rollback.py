@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ferry.connectors import killpoint
@@ -20,6 +21,8 @@ from ferry.connectors.base import Destination, Provisioned
 from ferry.engine.prepare import KEYS, item_from_dict, item_key
 from ferry.engine.writes import Item, Writer
 from ferry.model.audit import AuditEntry, AuditLog
+from ferry.model.crypto import PlainView, plain_file
+from ferry.model.entities import Document
 from ferry.model.refs import RecordRef
 from ferry.model.staging import StagingStore, canonical_json
 
@@ -188,6 +191,12 @@ def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: Sta
         result.restored += sum(1 for r in results if r.ok)
         result.failures += [f"{obj}:{e.dest_id} not restored"
                             for e, r in zip(group, results, strict=True) if not r.ok]
+    elif op == "delete" and any(e.detail.get("moved") for e in group):
+        moved = [e for e in group if e.detail.get("moved")]
+        _reupload(moved, writer, dest, store, result)
+        rest = [e for e in group if not e.detail.get("moved")]
+        if rest:
+            _undo(rest, writer, dest, store, result)
     elif op == "delete":
         items = _items(group)
         befores = _befores(writer.audit, group)
@@ -216,6 +225,40 @@ def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: Sta
             writer.audit.append(writer.run_id, kind="done", op="unprovision", dest_object=obj,
                                 dest_id=e.dest_id, detail={"undoes": [e.seq],
                                                            "removed": bool(e.detail.get("created"))})
+
+
+def _reupload(group: list[AuditEntry], writer: Writer, dest: Destination, store: StagingStore,
+              result: RollbackResult) -> None:
+    """A file a delta moved to its patient's own record (``load._drop_moved``) goes back on the
+    record it was on: uploaded again from the staged document (no destination re-creates a
+    file from its fields). The name is the before-image's (encrypted in the log)."""
+    befores = _befores(writer.audit, group)
+    for e in group:
+        parts = str(e.src_ref or "").split(":", 2)
+        staged = store.get(parts[1], parts[2]) if len(parts) == 3 else None
+        rec = staged.record if staged is not None else None
+        if not (isinstance(rec, Document) and rec.local_path and Path(rec.local_path).exists()):
+            result.failures.append(f"{e.dest_object}:{e.dest_id} not re-created")
+            continue
+        before = befores.get(e.seq) or {}
+        name = str(before.get("file_name") or before.get("name") or rec.file_name
+                   or rec.source_id)
+        item = Item(parts[1], parts[2], {"file_name": name})
+        detail = {"undoes": [e.seq]}
+        parent, parent_object = str(e.detail["parent"]), str(e.detail["parent_object"])
+        if dest.capabilities.upload_reads_view:
+            res = writer.upload(e.dest_object, item, parent_object, parent,
+                                PlainView.of_file(Path(rec.local_path), store.codec), name,
+                                rec.mime_type, detail)
+        else:  # a plain copy beside the stored one (the project's private folder)
+            with plain_file(Path(rec.local_path), store.codec,
+                            Path(rec.local_path).parent) as plain:
+                res = writer.upload(e.dest_object, item, parent_object, parent, plain, name,
+                                    rec.mime_type, detail)
+        if res.ok:
+            result.recreated += 1
+        else:
+            result.failures.append(f"{e.dest_object}:{e.dest_id} not re-created")
 
 
 def _absent(dest: Destination, obj: str, ids: list[str]) -> set[str]:
