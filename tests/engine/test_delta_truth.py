@@ -220,3 +220,28 @@ def test_deleting_a_visit_keeps_its_invoice_and_takes_its_reminders(tmp_path: Pa
         assert report.deletions["deleted"] >= 1
         rec = run_reconcile(pair.project)
         assert rec.balanced, rec.discrepancies[:5]
+
+
+def test_rolling_back_a_delta_that_deleted_a_document_puts_its_file_back(
+        tmp_path: Path) -> None:
+    # no destination re-creates a file from its fields (Pipedrive has no 'file' object to
+    # create): the rollback uploads the staged document again, to the record it was on
+    with _migrated(tmp_path, "pipedrive", 10, 5, {"dedup_by_email": False}) as pair:
+        store = pair.project.store
+        doc_id = next(m.source_id for m in store.iter_idmap(src_object="document")
+                      if m.dest_object == "file")
+        file_id = store.dest_id("document", doc_id, "file")
+        was = _files(pair, "pipedrive")[str(file_id)]
+        on = {k: was.get(k) for k in ("person_id", "deal_id")}
+        count = len(_files(pair, "pipedrive"))
+        _source(pair, "/_sandbox/mutate", {"resources": {"files": {"delete_ids": [doc_id]}}})
+        _, report, _ = P.delta(pair.project)
+        assert str(file_id) not in _files(pair, "pipedrive")
+        assert report.deletions["deleted"] == 1  # once, though two maps attach documents
+        rb = P.run_rollback(pair.project, report.run_id)
+        assert not [f for f in rb.failures if f.startswith("file")], rb.failures[:5]
+        now = _files(pair, "pipedrive")
+        assert len(now) == count
+        back = [r for r in now.values() if r["id"] != file_id
+                and {k: r.get(k) for k in on} == on and r.get("file_name") == was.get("file_name")]
+        assert back, "the file is on the record it was on"

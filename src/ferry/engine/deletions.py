@@ -98,12 +98,14 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
     maps = [om for om in load_order(doc) if om.mode in ("record", "attach")]
     # source records deleted in this window that have a destination record, per map
     gone: dict[str, list[tuple[str, str]]] = {}
-    for om in maps:  # a record, or a file (a document deleted at the source)
+    once: set[tuple[str, str]] = set()  # two maps of one object to one target (a document's
+    for om in maps:  # file on a deal or on a person) name the same record: deleted once
         for batch in store.iter_batches(om.source, 100, include_deleted=True,
                                         changed_since=since):
             for s in batch:
                 did = store.dest_id(om.source, s.source_id, om.target) if s.deleted else None
-                if did is not None:
+                if did is not None and (om.target, did) not in once:
+                    once.add((om.target, did))
                     gone.setdefault(om.name, []).append((s.source_id, did))
     # dependants: records of other maps that point at a record being deleted (transitively)
     deleting: dict[str, set[str]] = {}  # source object → ids whose records are being deleted

@@ -11,6 +11,7 @@ reads back equal to its before-image.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,10 +192,9 @@ def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: Sta
         result.restored += sum(1 for r in results if r.ok)
         result.failures += [f"{obj}:{e.dest_id} not restored"
                             for e, r in zip(group, results, strict=True) if not r.ok]
-    elif op == "delete" and any(e.detail.get("moved") for e in group):
-        moved = [e for e in group if e.detail.get("moved")]
-        _reupload(moved, writer, dest, store, result)
-        rest = [e for e in group if not e.detail.get("moved")]
+    elif op == "delete" and (files := _uploaded_to(writer.audit, store, group)):
+        _reupload([e for e in group if e.seq in files], files, writer, dest, store, result)
+        rest = [e for e in group if e.seq not in files]
         if rest:
             _undo(rest, writer, dest, store, result)
     elif op == "delete":
@@ -227,25 +227,59 @@ def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: Sta
                                                            "removed": bool(e.detail.get("created"))})
 
 
-def _reupload(group: list[AuditEntry], writer: Writer, dest: Destination, store: StagingStore,
-              result: RollbackResult) -> None:
-    """A file a delta moved to its patient's own record (``load._drop_moved``) goes back on the
-    record it was on: uploaded again from the staged document (no destination re-creates a
-    file from its fields). The name is the before-image's (encrypted in the log)."""
+def _document(store: StagingStore, e: AuditEntry) -> Document | None:
+    """The staged document of a deleted file's entry, when its stored file is at hand."""
+    parts = str(e.src_ref or "").split(":", 2)
+    staged = store.get(parts[1], parts[2]) if len(parts) == 3 else None
+    rec = staged.record if staged is not None else None
+    if isinstance(rec, Document) and rec.local_path and Path(rec.local_path).exists():
+        return rec
+    return None
+
+
+def _uploaded_to(audit: AuditLog, store: StagingStore, group: list[AuditEntry]
+                 ) -> dict[int, tuple[str, str]]:
+    """Deleted files whose staged document is at hand, by entry: (parent object, parent id) of
+    the record each was on. A file a delta moved to its patient's own record says it
+    (``load._drop_moved``); another deleted file (its document deleted at the source) was on
+    the parent its upload went to. Others (a rendered record) are re-created as before."""
+    out: dict[int, tuple[str, str]] = {}
+    files = [e for e in group if _document(store, e) is not None]
+    ask = sorted({str(e.dest_id) for e in files if not e.detail.get("moved")})
+    went: dict[str, tuple[str, str]] = {}  # file id → where its upload went (one read a group)
+    if ask:
+        for did, detail in audit.store.conn.execute(
+                "SELECT d.dest_id, i.detail FROM audit d JOIN audit i ON i.seq = d.intent_seq"
+                " WHERE d.kind='done' AND d.op='upload' AND d.dest_object=? AND d.dest_id IN"
+                f" ({','.join('?' * len(ask))}) ORDER BY d.seq",  # noqa: S608
+                (group[0].dest_object, *ask)):
+            d = json.loads(detail or "{}")
+            if d.get("parent") and d.get("parent_object"):
+                went[str(did)] = (str(d["parent_object"]), str(d["parent"]))
+    for e in files:
+        if e.detail.get("moved"):
+            out[e.seq] = (str(e.detail["parent_object"]), str(e.detail["parent"]))
+        elif str(e.dest_id) in went:
+            out[e.seq] = went[str(e.dest_id)]
+    return out
+
+
+def _reupload(group: list[AuditEntry], parents: dict[int, tuple[str, str]], writer: Writer,
+              dest: Destination, store: StagingStore, result: RollbackResult) -> None:
+    """A deleted file goes back on the record it was on (``_uploaded_to``): uploaded again from
+    the staged document, since no destination re-creates a file from its fields (Pipedrive has
+    no 'file' object to create). The name is the before-image's (encrypted in the log)."""
     befores = _befores(writer.audit, group)
     for e in group:
-        parts = str(e.src_ref or "").split(":", 2)
-        staged = store.get(parts[1], parts[2]) if len(parts) == 3 else None
-        rec = staged.record if staged is not None else None
-        if not (isinstance(rec, Document) and rec.local_path and Path(rec.local_path).exists()):
-            result.failures.append(f"{e.dest_object}:{e.dest_id} not re-created")
-            continue
+        parts = str(e.src_ref).split(":", 2)
+        rec = _document(store, e)
+        assert rec is not None and rec.local_path  # ``_uploaded_to`` chose it for that
         before = befores.get(e.seq) or {}
         name = str(before.get("file_name") or before.get("name") or rec.file_name
                    or rec.source_id)
         item = Item(parts[1], parts[2], {"file_name": name})
         detail = {"undoes": [e.seq]}
-        parent, parent_object = str(e.detail["parent"]), str(e.detail["parent_object"])
+        parent_object, parent = parents[e.seq]
         if dest.capabilities.upload_reads_view:
             res = writer.upload(e.dest_object, item, parent_object, parent,
                                 PlainView.of_file(Path(rec.local_path), store.codec), name,
