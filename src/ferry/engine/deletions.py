@@ -166,9 +166,13 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
             target = _written_from(om, f) if om.mode == "record" else None
             if sid in dependants.get(name, {}) or (om.target, did) in seen or target is None:
                 continue  # deleted through another reference, or nothing of it written
-            unlinks.setdefault(name, {})[sid] = (
-                did, target, f"reference to {parent} emptied: it was deleted at the source"
-                " and the record stands without it (delete policy: delete_dependants)")
+            # Emptying a written link is not safe everywhere yet (on Salesforce the update's
+            # before-image read was refused: INVALID_FIELD, the delta stopped): deleted as
+            # before; only a dependant whose map does not write the link is kept
+            seen.add((om.target, did))
+            dependants.setdefault(name, {})[sid] = (
+                did, f"deleted with {parent}, deleted at the source (delete policy:"
+                " delete_dependants)")
     for parent_obj, parent_ids in unlinking.items():
         for om in maps:
             if om.mode != "record":

@@ -770,15 +770,15 @@ def _moved_files(ctx: LoadContext, om: ObjectMap, target: str
 def _drop_moved(ctx: LoadContext, writer: Writer, om: ObjectMap,
                 moving: dict[str, tuple[str, str]], target: str) -> None:
     """The old copy of each moved file, once the new one is up (its id map points at the new
-    file): deleted with its before-image, audited with the record it was on, so a rollback
-    uploads it there again (``rollback``: no destination re-creates a file from its fields)."""
+    file): deleted, audited with the record it was on, so a rollback uploads the staged
+    document there again (``rollback``: no destination re-creates a file from its fields, so
+    no before-image is read: Salesforce refused reading every ContentVersion field)."""
     for sid, (old, parent_id) in sorted(moving.items()):
         if ctx.store.dest_id(om.source, sid, om.target) in (None, old):
             continue
         it = Item(om.source, sid, dest_id=old)
         res = writer.delete(om.target, [it], {"map": om.name, "delta": True, "moved": True,
-                                              "parent": parent_id, "parent_object": target},
-                            capture_before=True)[0]
+                                              "parent": parent_id, "parent_object": target})[0]
         if not res.ok:
             ctx.store.skip(writer.run_id, ref("source", om.source, it.source_id), None,
                            "moved to its patient's own record; the old copy could not be"
