@@ -7,9 +7,10 @@ A source record deleted since the pass began is handled by its map's policy:
   dependant goes when its reference is required in the canonical model (a reminder's
   appointment), its map requires the field written from it (a deal's person) or it hangs on
   the record (a folded value, a file attached to it). A dependant whose reference is optional
-  and that its map writes without needing it stands without the record, as a fresh migration
-  of the source shows: it is kept, with that reference emptied (a paid invoice whose
-  appointment was deleted keeps its deal, and whatever points at it stays too);
+  and that its map does not write stands without the record, as a fresh migration of the
+  source shows: it is kept (a paid invoice whose appointment was deleted keeps its deal). One
+  whose map writes the optional link still goes for now (emptying a written link is not safe
+  on every destination yet: Salesforce refused the update's before-image read);
 * ``unlink``: the destination record goes; dependants stay with their reference emptied;
 * ``keep_and_flag``: nothing is deleted; the record is flagged in the delta report.
 

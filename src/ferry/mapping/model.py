@@ -124,8 +124,8 @@ class ObjectMap(BaseModel):
     #: what ``ferry delta`` does when a source record of this map is deleted:
     #: ``delete_dependants`` (the record and the records that cannot exist without it: a
     #: required reference in the canonical model or in their map, or hung on it: folds, files;
-    #: one whose reference is optional, a paid invoice of a deleted visit, is kept with that
-    #: reference emptied), ``unlink`` (the record; dependants stay with their reference emptied),
+    #: one whose optional reference its map does not write, a paid invoice of a deleted visit,
+    #: is kept), ``unlink`` (the record; dependants stay with their reference emptied),
     #: ``keep_and_flag`` (nothing is deleted; the delta report flags it). Unset: the project's
     #: ``options.delete_policy`` decides (``delete`` → delete_dependants, ``flag`` →
     #: keep_and_flag, ``ignore`` → nothing, not even a flag).
