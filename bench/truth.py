@@ -367,6 +367,8 @@ def _salesforce(state: dict[str, Any]) -> Norm:
             me = ident.get(str(r.get("Id")), "?").split(":", 1)[-1]
             if obj in ("ContentVersion", "ContentDocument"):
                 me = f"{values.get('Title')} on {values.get('FirstPublishLocationId')}"
+            elif obj == "ContentDocumentLink":  # no id of its own: the file and its record
+                me = f"{values.get('ContentDocumentId')} on {values.get('LinkedEntityId')}"
             _uniq(table, me, values)
         out[obj] = table
     return out
