@@ -31,6 +31,7 @@ import httpx
 import pytest
 
 from ferry.engine.project import Project
+from ferry.sandbox.faults import discard, read_body, replaying
 from ferry.sandbox.harness import Pair
 from ferry.sandbox.synth import Practice
 
@@ -262,30 +263,14 @@ class LateWrite:
             self.released = True
 
     async def _hold(self, scope: dict[str, Any], receive: Any) -> None:
-        chunks, more = [], True
-        while more:
-            msg = await receive()
-            chunks.append(msg.get("body", b""))
-            more = msg.get("more_body", False)
+        body = await read_body(receive)
         pid, self.pid, self.held = self.pid, None, True
-        assert pid is not None
+        assert pid is not None and body is not None
         os.kill(pid, signal.SIGKILL)
         while not self.released:
             await asyncio.sleep(0.01)
-        replayed = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if replayed:
-                return {"type": "http.disconnect"}
-            replayed = True
-            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-        async def nobody(message: dict[str, Any]) -> None:
-            return None  # its client is dead
-
         try:
-            await self.inner(scope, replay, nobody)
+            await self.inner(scope, replaying(body), discard)  # its client is dead
         finally:
             self.landed = True
 

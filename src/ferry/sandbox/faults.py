@@ -109,38 +109,22 @@ class FaultMiddleware:
         await self.app(scope, receive, send)  # "lock" and others are handled by the app itself
 
     async def _late_behind_504(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        chunks: list[bytes] = []
-        while True:  # the whole request first: it runs after its client has had its answer
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        replayed = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if replayed:
-                return {"type": "http.disconnect"}
-            replayed = True
-            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-        async def discard(_message: dict[str, Any]) -> None:
-            return None
+        body = await read_body(receive)  # the whole request first: it runs after its answer
+        if body is None:
+            return
 
         async def run_later() -> None:
             await asyncio.sleep(self.faults.spec.slow_s / self.time_scale)
-            await self.app(scope, replay, discard)
+            await self.app(scope, replaying(body), discard)
 
         task = asyncio.ensure_future(run_later())
         self._late.add(task)
         task.add_done_callback(self._late.discard)
-        body = b'{"error":"gateway timeout"}'
+        answer = b'{"error":"gateway timeout"}'
         await send({"type": "http.response.start", "status": 504,
                     "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+                                (b"content-length", str(len(answer)).encode())]})
+        await send({"type": "http.response.body", "body": answer})
 
     async def _truncated(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         chunks: list[bytes] = []
@@ -161,3 +145,34 @@ class FaultMiddleware:
                     "headers": headers})
         await send({"type": "http.response.body", "body": body[: len(body) // 2],
                     "more_body": False})
+
+
+async def read_body(receive: Any) -> bytes | None:
+    """An ASGI request's whole body (None: the client left first)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def replaying(body: bytes) -> Any:
+    """An ASGI ``receive`` that gives ``body`` once, then a disconnect: a request run again
+    after its client is gone."""
+    given = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal given
+        if given:
+            return {"type": "http.disconnect"}
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def discard(_message: dict[str, Any]) -> None:
+    """An ASGI ``send`` for an answer nobody reads."""
