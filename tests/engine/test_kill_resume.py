@@ -245,6 +245,18 @@ class LateWrite:
     def arm(self, pid: int, nth: int) -> None:
         self.pid, self.left = pid, nth
 
+    def kill_then_resume(self, root: Path, env: dict[str, str], nth: int = 2) -> None:
+        """``ferry run`` killed at its ``nth`` held write, then run again to the end; the held
+        write must have landed after the resume's first look."""
+        proc = Forked("run", root, env)
+        self.arm(proc.pid, nth)
+        _, err = proc.communicate(timeout=600)
+        assert self.held and proc.returncode == -signal.SIGKILL, err[-3000:]
+        proc = Forked("run", root, env)
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-3000:]
+        assert self.landed  # the held write was stored after the resume's first look
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/_sandbox"):
             await self.inner(scope, receive, send)

@@ -158,14 +158,7 @@ def test_upload_landing_after_the_resume_looked_is_adopted(tmp_path: Path) -> No
         pair.project.store.close()
         # the held file is stored once the resume asked for the newest files (its first look)
         late = LateWrite(pair.servers[1], "POST", "/files", look=("/files", b"sort="))
-        proc = forked.Forked("run", pair.project.root, env)
-        late.arm(proc.pid, 2)
-        _, err = proc.communicate(timeout=600)
-        assert late.held and proc.returncode == -signal.SIGKILL, err[-3000:]
-        proc = forked.Forked("run", pair.project.root, env)
-        _, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, err[-3000:]
-        assert late.landed  # the held file was stored after the resume's first look
+        late.kill_then_resume(pair.project.root, env)
         state = _get(pair.dest_info, "/_sandbox/state")
         got = actual(state, "pipedrive")
         assert not duplicates(got), duplicates(got)

@@ -68,14 +68,7 @@ def test_salesforce_upload_landing_after_the_resume_looked_is_adopted(tmp_path: 
         pair.project.store.close()
         late = LateWrite(pair.servers[1], "POST", "/sobjects/ContentVersion",
                          look=("/query", b"ContentVersion"))
-        proc = forked.Forked("run", pair.project.root, env)
-        late.arm(proc.pid, 2)
-        _, err = proc.communicate(timeout=600)
-        assert late.held and proc.returncode == -signal.SIGKILL, err[-3000:]
-        proc = forked.Forked("run", pair.project.root, env)
-        _, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, err[-3000:]
-        assert late.landed  # the held file was stored after the resume's first look
+        late.kill_then_resume(pair.project.root, env)
         files, tags = _salesforce_files(pair)
         assert files and sum(tags.values()) == len(files)
         assert not [t for t, n in tags.items() if n > 1]  # none uploaded twice
