@@ -45,7 +45,7 @@ def test_a_row_gone_from_a_newer_export_is_deleted_at_the_source(tmp_path: Path)
         staged = store.get("patient", gone)
         assert staged is not None and staged.deleted
         before = {r[key] for r in rows[1:] if r[key]}
-        live = {s.source_id for b in store.iter_batches("patient") for s in b}
+        live = _staged(store, "patient")
         assert live and gone not in live and live <= before  # the others stay live
         for sid in short:  # a refused row never staged is not "deleted" either
             s = store.get("patient", sid)
@@ -66,7 +66,7 @@ def test_a_row_gone_from_a_newer_pulse_export_is_deleted_at_the_source(tmp_path:
         text = path.read_bytes().decode("utf-8")  # cut the row's line, every other byte kept
         lines = text.split("\r\n")
         width = len(next(csv.reader([lines[0].lstrip("\ufeff")])))
-        staged = {s.source_id for b in store.iter_batches("patient") for s in b}
+        staged = _staged(store, "patient")
         gone, spoilt = [sid for sid in sorted(staged) if sum(
             ln.startswith(f"{sid},") and len(next(csv.reader([ln]))) == width
             for ln in lines) == 1][:2]
@@ -81,7 +81,7 @@ def test_a_row_gone_from_a_newer_pulse_export_is_deleted_at_the_source(tmp_path:
         assert delta.deleted.get("patient") == 1
         after = store.get("patient", gone)
         assert after is not None and after.deleted
-        live = {s.source_id for b in store.iter_batches("patient") for s in b}
+        live = _staged(store, "patient")
         assert live == staged - {gone}  # the spoilt row's record stays, as staged before
 
 
@@ -118,6 +118,11 @@ def _drop_resource(folder: Path, rtype: str, ok=lambda _id: True) -> str:  # noq
     return str(json.loads(lines[n])["id"])
 
 
+def _staged(store, obj: str) -> set[str]:  # noqa: ANN001
+    """The source ids staged for ``obj``."""
+    return {s.source_id for b in store.iter_batches(obj) for s in b}
+
+
 def _delta(project) -> object:  # noqa: ANN001
     store = project.store
     since = {o: (dt.datetime.fromisoformat(w) if (w := watermark(store, o)) else None)
@@ -135,8 +140,8 @@ def test_a_resource_gone_from_a_newer_full_fhir_export_folder_is_deleted(tmp_pat
         project = pair.project
         P.run_extract(project)
         store = project.store
-        before = {s.source_id for b in store.iter_batches("patient") for s in b}
-        links = {s.source_id for b in store.iter_batches("practitioner_patient") for s in b}
+        before = _staged(store, "patient")
+        links = _staged(store, "practitioner_patient")
         gone = _drop_resource(folder, "Patient")
         assert gone in before and any(link.startswith(f"{gone}:") for link in links)
         # another patient made inactive (Patient.active = false): archived, not deleted
@@ -153,8 +158,8 @@ def test_a_resource_gone_from_a_newer_full_fhir_export_folder_is_deleted(tmp_pat
         assert store.get("patient", gone).deleted
         kept = store.get("patient", inactive)
         assert kept is not None and not kept.deleted and kept.record.archived
-        assert {s.source_id for b in store.iter_batches("patient") for s in b} == before - {gone}
-        assert {s.source_id for b in store.iter_batches("practitioner_patient") for s in b} == {
+        assert _staged(store, "patient") == before - {gone}
+        assert _staged(store, "practitioner_patient") == {
             link for link in links if not link.startswith(f"{gone}:")}
 
 
@@ -167,7 +172,7 @@ def test_a_since_fhir_export_folder_deletes_only_what_it_lists_deleted(tmp_path:
         project = pair.project
         P.run_extract(project)
         store = project.store
-        before = {s.source_id for b in store.iter_batches("patient") for s in b}
+        before = _staged(store, "patient")
         gone = _drop_resource(folder, "Patient")
         other = sorted(before - {gone})[0]
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
@@ -175,7 +180,7 @@ def test_a_since_fhir_export_folder_deletes_only_what_it_lists_deleted(tmp_path:
         (folder / "deleted.000.ndjson").write_text(json.dumps(bundle) + "\n")
         stats = _delta(project)
         assert stats.deleted.get("patient") == 1
-        assert {s.source_id for b in store.iter_batches("patient") for s in b} == before - {other}
+        assert _staged(store, "patient") == before - {other}
 
 
 def _migrate(pair) -> None:  # noqa: ANN001
@@ -253,7 +258,7 @@ def test_an_export_cut_short_deletes_nothing(tmp_path: Path, cut: str) -> None:
         project = pair.project
         P.run_extract(project)
         store = project.store
-        staged = {s.source_id for b in store.iter_batches("patient") for s in b}
+        staged = _staged(store, "patient")
         path = Path(pair.source_info["base_url"]) / "patients.csv"
         data = path.read_bytes()
         text = data.decode("utf-8-sig")
@@ -265,7 +270,7 @@ def test_an_export_cut_short_deletes_nothing(tmp_path: Path, cut: str) -> None:
                          else head.encode())
         stats = _delta(project)
         assert not stats.deleted.get("patient")
-        assert {s.source_id for b in store.iter_batches("patient") for s in b} == staged
+        assert _staged(store, "patient") == staged
 
 
 def test_a_fhir_folder_missing_a_listed_file_deletes_nothing(tmp_path: Path) -> None:
@@ -276,7 +281,7 @@ def test_a_fhir_folder_missing_a_listed_file_deletes_nothing(tmp_path: Path) -> 
         project = pair.project
         P.run_extract(project)
         store = project.store
-        before = {s.source_id for b in store.iter_batches("patient") for s in b}
+        before = _staged(store, "patient")
         path = sorted(folder.glob("Patient.*.ndjson"))[0]
         lines = path.read_bytes().splitlines(keepends=True)
         half = len(lines) // 2
@@ -287,4 +292,4 @@ def test_a_fhir_folder_missing_a_listed_file_deletes_nothing(tmp_path: Path) -> 
         (folder / "manifest.json").write_text(json.dumps(manifest))
         stats = _delta(project)
         assert not stats.deleted.get("patient")
-        assert {s.source_id for b in store.iter_batches("patient") for s in b} == before
+        assert _staged(store, "patient") == before
