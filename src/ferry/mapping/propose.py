@@ -209,7 +209,6 @@ def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
         i = t.phrases.index(rest)
         return 0.88 - 0.02 * max(i - 1, 0), \
             f"name without the group word {h[:len(h) - len(rest)].strip()!r} matches {rest!r}"
-    words = h.split()
     head = _singular(words[-1]) if words else ""
     if t.kind in HEAD_NOUN_KINDS and len(words) > 1 and any(
             " " not in p and _singular(p) == head for p in t.phrases) and \
