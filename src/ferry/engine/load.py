@@ -746,12 +746,8 @@ def _moved_files(ctx: LoadContext, om: ObjectMap, target: str
     wanted = {ref("source", om.source, sid): sid for sid in again}
     last: dict[str, tuple[str, str]] = {}  # source id → (file id, parent id) of its upload
     # (on a record of this map's parent object: a file of another map is that map's to move)
-    for src_ref, did, detail in ctx.audit.store.conn.execute(
-            "SELECT d.src_ref, d.dest_id, i.detail FROM audit d JOIN audit i"
-            " ON i.seq = d.intent_seq WHERE d.kind='done' AND d.op='upload' AND"
-            " d.dest_object=? ORDER BY d.seq", (om.target,)):
+    for src_ref, did, went in ctx.audit.uploads(om.target):
         sid = wanted.get(src_ref)
-        went = json.loads(detail or "{}")
         if sid is not None and did and went.get("parent_object", target) == target:
             last[sid] = (str(did), str(went.get("parent", "")))
     out: dict[str, tuple[str, str]] = {}

@@ -11,7 +11,6 @@ reads back equal to its before-image.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,12 +247,7 @@ def _uploaded_to(audit: AuditLog, store: StagingStore, group: list[AuditEntry]
     ask = sorted({str(e.dest_id) for e in files if not e.detail.get("moved")})
     went: dict[str, tuple[str, str]] = {}  # file id → where its upload went (one read a group)
     if ask:
-        for did, detail in audit.store.conn.execute(
-                "SELECT d.dest_id, i.detail FROM audit d JOIN audit i ON i.seq = d.intent_seq"
-                " WHERE d.kind='done' AND d.op='upload' AND d.dest_object=? AND d.dest_id IN"
-                f" ({','.join('?' * len(ask))}) ORDER BY d.seq",  # noqa: S608
-                (group[0].dest_object, *ask)):
-            d = json.loads(detail or "{}")
+        for _, did, d in audit.uploads(group[0].dest_object, ask):
             if d.get("parent") and d.get("parent_object"):
                 went[str(did)] = (str(d["parent_object"]), str(d["parent"]))
     for e in files:

@@ -231,6 +231,18 @@ class AuditLog:
                 out[int(seq)] = None if blob is None else json.loads(self.store.codec.decode(blob))
         return out
 
+    def uploads(self, dest_object: str, dest_ids: list[str] | None = None
+                ) -> Iterator[tuple[str | None, str, dict[str, Any]]]:
+        """Confirmed uploads into ``dest_object`` (only of ``dest_ids`` if given), oldest first:
+        (src_ref, file id, its intent's detail, which says the parent the file went to)."""
+        only = "" if dest_ids is None else f" AND d.dest_id IN ({','.join('?' * len(dest_ids))})"
+        for src_ref, did, detail in self.store.conn.execute(
+                "SELECT d.src_ref, d.dest_id, i.detail FROM audit d JOIN audit i"
+                " ON i.seq = d.intent_seq WHERE d.kind='done' AND d.op='upload' AND"
+                f" d.dest_object=?{only} ORDER BY d.seq",  # noqa: S608
+                (dest_object, *(dest_ids or ()))):
+            yield src_ref, did, json.loads(detail or "{}")
+
     def _row(self, r: sqlite3.Row | tuple[Any, ...]) -> AuditEntry:
         before = None if r[9] is None else json.loads(self.store.codec.decode(r[9]))
         return AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], before,
