@@ -133,8 +133,8 @@ class WallSampler(threading.Thread):
                 "idle": self.idle, "overlap": self.both, "own": self.own}
 
 
-def run_child(verb: str, project_root: Path, env: dict[str, str], profile: Path | None = None
-              ) -> dict[str, Any]:
+def run_child(verb: str, project_root: Path, env: dict[str, str], profile: Path | None = None,
+              say: bool = True) -> dict[str, Any]:
     """Run one verb in a child process; wall, CPU (user+sys) and peak RSS of that child.
 
     With ``profile`` the child runs under cProfile on its CPU clock (its CPU is then inflated by
@@ -146,8 +146,9 @@ def run_child(verb: str, project_root: Path, env: dict[str, str], profile: Path 
     cmd = [sys.executable, str(DRIVER), verb, str(project_root)]
     if profile is not None:
         cmd.append(f"--profile={profile}")
-    print(f"  … {verb} started {time.strftime('%H:%M:%S')}, load average"
-          f" {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+    if say:
+        print(f"  … {verb} started {time.strftime('%H:%M:%S')}, load average"
+              f" {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
     emu0 = resource.getrusage(resource.RUSAGE_SELF)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     sampler = WallSampler(proc.pid)
@@ -340,8 +341,17 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
     print("   wall split: emu = the sandboxes' CPU (this process's threads); idle = time when"
           " neither ran nor waited for a core (sleeps, pacing, polling, fsync, locks);\n"
           "   queue = runnable but waiting for a core (Ferry / emulators)", flush=True)
+    tiny = args.fixed_start if args.e2e else 0
+    if tiny:
+        print(f"   fixed s = the same verb's median CPU on {tiny} fresh {FIXED_PATIENTS}-patient"
+              " projects (same flags, no oversize or big files), each run just before it;"
+              " marg s/10k = (CPU s - fixed s) per 10k of the records (fields) beyond the"
+              " small project's: the per-record cost without the verb's start. CPU s/10k is"
+              " the literal figure", flush=True)
     print(f"{'patients':>8} {'verb':<9} {'records':>8} {'wall s':>8} {'rec/s':>8}"
-          f" {'CPU s':>7} {'rec/CPU-s':>9} {'CPU s/10k':>9} {'peak RSS MB':>11} {'load':>5}"
+          f" {'CPU s':>7} {'rec/CPU-s':>9} {'CPU s/10k':>9}"
+          + (f" {'fixed s':>7} {'marg s/10k':>10}" if tiny else "")
+          + f" {'peak RSS MB':>11} {'load':>5}"
           f" {'emu s':>7} {'idle s':>7} {'queue F/E s':>13}", flush=True)
     for n in args.patients:
         batch = args.batch_size or (5000 if args.dest == "salesforce" else 0)
@@ -352,9 +362,12 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
               flush=True)
         pair = new_pair(work, f"o{n}", args.dest, n, args.fast_scale, args.seed,
                         args.big_files, batch, args.doc_size_scale, args.oversize)
+        smalls = [new_pair(work, f"s{n}_{i}", args.dest, FIXED_PATIENTS, args.fast_scale,
+                           args.seed, 0, batch, args.doc_size_scale, 0) for i in range(tiny)]
         try:
             env = subprocess_env(pair)
             records = 0
+            small_units: list[dict[str, int]] = [{} for _ in smalls]
             verbs: list[str] = list(E2E) if args.e2e else [
                 "extract", "prepare", *(["scan"] if args.prescan else []), "load",
                 *(["rollback"] if args.rollback else [])]
@@ -362,6 +375,7 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
                       "ferry_wait": 0.0, "emu_wait": 0.0}
             for verb in verbs:
                 prof = work / f"{verb}.prof" if verb in args.profile else None
+                fixed, fixed_units = _fixed_start(verb, smalls, small_units)
                 used = api_usage(pair) if args.dest == "pipedrive" else None
                 r = run_child(verb, pair.project.root, env, prof)  # each row printed as it ends
                 if used is not None and verb in ("load", "reviewed"):
@@ -381,8 +395,14 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
                 rate = recs / r["wall"] if recs else 0.0
                 per10k = r["cpu"] * 10_000 / recs if recs else 0.0
                 per_cpu = recs / r["cpu"] if recs and r["cpu"] else 0.0
+                marginal = ""
+                if tiny:
+                    marg = ((r["cpu"] - fixed) * 10_000 / (recs - fixed_units)
+                            if recs > fixed_units else 0.0)
+                    marginal = f" {fixed:>7.3f} {marg:>10.3f}" if recs else f" {fixed:>7.3f} {'':>10}"
                 print(f"{n:>8} {verb:<9} {recs:>8} {r['wall']:>8.1f} {rate:>8.0f}"
-                      f" {r['cpu']:>7.2f} {per_cpu:>9.0f} {per10k:>9.3f} {r['rss_mb']:>11.0f}"
+                      f" {r['cpu']:>7.2f} {per_cpu:>9.0f} {per10k:>9.3f}{marginal}"
+                      f" {r['rss_mb']:>11.0f}"
                       f" {r['load']:>5.1f}" + _split(r) + _note(verb, r["out"])
                       + ("  (under cProfile)" if prof else ""), flush=True)
                 if prof is not None:
@@ -394,8 +414,35 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
                   + f"  (wall: {totals['wall'] / 60:.1f} min)",
                   flush=True)
         finally:
-            pair.stop()
-            shutil.rmtree(pair.project.root, ignore_errors=True)
+            for p in (pair, *smalls):
+                p.stop()
+                shutil.rmtree(p.project.root, ignore_errors=True)
+
+
+#: the small projects whose verbs give each verb's fixed start (``--fixed-start``)
+FIXED_PATIENTS = 3
+
+
+def _fixed_start(verb: str, smalls: list[Any], units: list[dict[str, int]]
+                 ) -> tuple[float, int]:
+    """Run ``verb`` on each small project (they advance through the verbs with the large one,
+    so each verb is measured just before the large project's, at the same load): the median
+    CPU, and the median of the records (the review: text fields) it counts."""
+    import statistics
+
+    from setup_pair import subprocess_env
+
+    if not smalls:
+        return 0.0, 0
+    cpus, counted = [], []
+    for small, u in zip(smalls, units, strict=True):
+        out = run_child(verb, small.project.root, subprocess_env(small), say=False)
+        cpus.append(out["cpu"])
+        if verb == "extract":
+            u["records"] = int(out["out"].get("records", 0))
+        counted.append(int(out["out"].get("fields", 0)) if verb in ("scan", "review")
+                       else u.get("records", 0))
+    return statistics.median(cpus), int(statistics.median(counted))
 
 
 def overlap(args: argparse.Namespace, work: Path) -> None:
@@ -487,6 +534,11 @@ def main() -> None:
     ap.add_argument("--profile", nargs="*", default=[], metavar="VERB",
                     help="run these verbs under cProfile and print their top functions")
     ap.add_argument("--top", type=int, default=15, help="functions printed per profile")
+    ap.add_argument("--fixed-start", type=int, default=3, metavar="N",
+                    help=f"--e2e: run each verb first on N fresh {FIXED_PATIENTS}-patient"
+                         " projects (same flags, no oversize or big files) and print its"
+                         " median CPU (the verb's fixed start, measured at the same load) and"
+                         " the CPU per 10k records with it taken away; 0: not")
     ap.add_argument("--src-page-size", type=int, default=0,
                     help="overlap: source page size (smaller pages: a longer extract)")
     ap.add_argument("--dest-rps", type=float, default=0.0,
