@@ -135,3 +135,28 @@ print(json.dumps({m: m in sys.modules for m in (
     "ferry.engine.extract", "ferry.engine.load")}))
 """)
     assert not any(got.values()), got
+
+
+def test_the_mapping_models_are_built_at_first_use() -> None:
+    """The extract and the review import ``ferry.mapping.model`` (through the engine) but read
+    no map: its twelve models are built when a map is first read, with the same checks
+    (an unknown key still names where it is)."""
+    got = _probe("""
+import json
+from ferry.errors import MappingError
+from ferry.engine import pipeline
+from ferry.mapping import model
+from ferry.mapping.mapping_file import parse_doc
+built = [m.__name__ for m in vars(model).values() if isinstance(m, type)
+         and issubclass(m, model.BaseModel) and m.__pydantic_complete__]
+try:
+    parse_doc({"source": "a", "destination": "b", "objects": [], "bogus": 1})
+    error = None
+except MappingError as exc:
+    error = str(exc)
+print(json.dumps({"built": built, "doc": model.MappingDoc.__pydantic_complete__,
+                  "error": error}))
+""")
+    assert got["built"] == []
+    assert got["doc"] is True
+    assert got["error"] == "mapping.yaml: bogus: Extra inputs are not permitted"

@@ -91,3 +91,28 @@ print(during, after, gc.isenabled())
 """], env={**os.environ, "PYTHONPATH": SRC}, capture_output=True, text=True, timeout=60,
                          check=True)
     assert out.stdout.split() == ["False", "True", "False"]
+
+
+def test_importing_keeps_pydantic_plugins_out() -> None:
+    """After ``importing`` no pydantic plugin is looked up (a plugin is handed every value
+    validated: patients' records) and the verb's modules do not import ``importlib.metadata``
+    for it; models validate and report errors as before."""
+    out = subprocess.run([sys.executable, "-c", """
+import sys
+from ferry import runtime
+runtime.importing()
+from ferry.engine import pipeline
+from ferry.engine.reconcile import run_reconcile
+from ferry.model.entities import Patient
+runtime.started()
+import pydantic
+try:
+    Patient.model_validate({"source_id": "p1", "dob": "not a date"})
+except pydantic.ValidationError as exc:
+    print(sorted(e["loc"][0] for e in exc.errors()))
+from pydantic.plugin import _loader
+print(list(_loader.get_plugins()), "importlib.metadata" in sys.modules)
+"""], env={**os.environ, "PYTHONPATH": SRC}, capture_output=True, text=True, timeout=60,
+                         check=True)
+    assert out.stdout.splitlines()[-1] == "[] False"
+    assert "dob" in out.stdout.splitlines()[0]

@@ -10,7 +10,6 @@ Third-party packages can add systems through the entry-point groups ``ferry.sour
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
@@ -33,7 +32,9 @@ DESTINATIONS: dict[str, str] = {
 
 def _module(group: str, table: dict[str, str], kind: str) -> ModuleType:
     path = table.get(kind)
-    if path is None:
+    if path is None:  # a third party's system (``importlib.metadata``: only for those)
+        from importlib.metadata import entry_points
+
         for ep in entry_points(group=group):
             if ep.name == kind:
                 path = ep.value

@@ -34,7 +34,7 @@ Mode = Literal["record", "fold", "attach", "users", "none"]
 class CustomField(BaseModel):
     """A destination field Ferry must create in ``prepare`` (its key is known only after)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str  # logical, stable name, e.g. "mrn", "ferry_source_id"
     label: str
     kind: Kind
@@ -47,7 +47,7 @@ class CustomField(BaseModel):
 class Transform(BaseModel):
     """A named, declarative transform with its arguments (no eval of user strings)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str  # e.g. "phone_e164", "truncate", "template", "ref", "owner", "date", "join"
     args: dict[str, Any] = Field(default_factory=dict)
 
@@ -55,7 +55,7 @@ class Transform(BaseModel):
 class FieldMap(BaseModel):
     """One source field (or several, for joins/templates) → one destination field."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     source: str | list[str] | None = None  # canonical field, "custom.<key>", or None for a constant
     target: str  # destination field name, or "custom:<name>" for a field in ``custom_fields``
     transform: list[Transform] = Field(default_factory=list)
@@ -77,7 +77,7 @@ class FieldMap(BaseModel):
 class Condition(BaseModel):
     """``when``: a record-level filter on one source field (``in`` / ``not_in`` / ``empty``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     field: str
     in_: list[Any] | None = Field(default=None, alias="in")
     not_in: list[Any] | None = None
@@ -87,14 +87,14 @@ class Condition(BaseModel):
 class Parent(BaseModel):
     """For fold/attach (and notes): the parent record a child lands on."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     object: str  # canonical parent object, e.g. "patient"
     via: str  # the child's reference field, e.g. "patient_id"
     map: str | None = None  # which ObjectMap of the parent (by name) when it has several
 
 
 class Fold(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     # "sum" (added by the mapping helper): numbers summed (outstanding balance over invoices)
     strategy: Literal["latest", "join", "list", "first", "sum"] = "latest"
     separator: str = "\n"
@@ -102,14 +102,14 @@ class Fold(BaseModel):
 
 
 class Attach(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     content: Literal["file", "render"] = "file"  # a Document's bytes, or the record as text
     file_name: str = "{file_name}"  # template over the record's fields
     template: str | None = None  # for render: a template over the record's fields
 
 
 class ObjectMap(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
     name: str  # unique within the file, e.g. "appointment_as_deal"
     source: str  # canonical object
     target: str  # destination object ("person", "Contact", "res.partner" …)
@@ -134,20 +134,20 @@ class ObjectMap(BaseModel):
 
 
 class Stage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str
     key: str | None = None
 
 
 class Pipeline(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str
     stages: list[Stage]
     key: str | None = None
 
 
 class Confirmation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     hash: str
     by: str
     at: str
@@ -159,7 +159,7 @@ class Confirmation(BaseModel):
 class MappingDoc(BaseModel):
     """The whole of mapping.yaml."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     version: int = 1
     source: str
     destination: str

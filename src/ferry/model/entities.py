@@ -26,7 +26,7 @@ CustomType = Literal["text", "long_text", "int", "decimal", "bool", "date", "dat
 class CustomValue(BaseModel):
     """One custom field's value with its declared type (and options for enum/set)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     type: CustomType
     value: Any = None
     label: str | None = None
@@ -152,7 +152,7 @@ class Practitioner(Record):
 
 
 class EmergencyContact(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str | None = None
     phone: str | None = None
     relationship: str | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PhiClass(StrEnum):
@@ -66,6 +66,7 @@ def meta(
 class FieldInfo(BaseModel):
     """What Ferry knows about one field of one object."""
 
+    model_config = ConfigDict(defer_build=True)  # built when first used, not at every import
     name: str
     kind: Kind
     phi: PhiClass
