@@ -120,3 +120,89 @@ def encryption_key(project: Any) -> CheckItem | None:
                          f"set {name} to this project's key")
     origin = project._key_source[2]
     return CheckItem("encryption key", True, f"{name} (from the {origin})")
+
+
+#: codes people write for a country that ISO 3166 (and so the numbering plans) spell otherwise
+_COUNTRY_SPELLINGS = {"UK": "GB", "EL": "GR"}
+
+
+def phone_region(project: Any) -> CheckItem | None:
+    """``options.phone_region`` names a country whose numbering plan is known (``UK`` is not:
+    every number without a ``+`` prefix would be left empty); unset, a line only when staged
+    records exist and neither a clinic nor a patient names a country."""
+    from ferry.mapping.phones import REGIONS, practice_region
+
+    name = "phone region"
+    code = project.settings.options.phone_region
+    if code:
+        if code in REGIONS:
+            return CheckItem(name, True, f"{code} (options.phone_region)")
+        hint = f" (did you mean {_COUNTRY_SPELLINGS[code]}?)" if code in _COUNTRY_SPELLINGS else ""
+        return CheckItem(name, False, f"options.phone_region {code!r} is not a country code"
+                         f" with a numbering plan{hint}: every phone number without a +country"
+                         " prefix would be left empty",
+                         "set options.phone_region in ferry.yaml to the practice's ISO 3166"
+                         " country code (GB for the United Kingdom)")
+    try:
+        store = project.store
+        if not store.counts():
+            return None  # nothing staged: the clinics' country is read after extract
+        found = practice_region(store)
+    except FerryError:
+        return None  # the store cannot be read here: the encryption key line says why
+    if found:
+        return CheckItem(name, True, f"{found} (from the staged clinics' and patients' addresses)")
+    return CheckItem(name, False, "no country known: no staged clinic or patient address names"
+                     " one, so phone numbers without a +country prefix will be left empty",
+                     "set options.phone_region in ferry.yaml to the practice's country"
+                     " (e.g. GB, AU, NL)", warn=True)
+
+
+def column_names(project: Any) -> CheckItem | None:
+    """Every field ``source.columns`` names is one its object has: an unknown name (a typo,
+    or a guess such as ``visit_type`` for ``type_name``) would otherwise leave the column in
+    the custom bag without a word. None when the source takes no ``columns``."""
+    bad = unknown_columns(project.settings.source.options())
+    if bad is None:
+        return None
+    if not bad:
+        return CheckItem("column names", True, "every field source.columns names exists")
+    return CheckItem("column names", False, "; ".join(bad),
+                     "in ferry.yaml source.columns use a field of the object (as the line"
+                     " suggests), null to keep the column as a custom field, or _not_migrated")
+
+
+def unknown_columns(options: dict[str, Any]) -> list[str] | None:
+    """One line per ``source.columns`` entry whose field its object does not have, naming
+    the file or object, the column, the name given and the closest fields; None when the
+    source has no ``columns`` key. A key that is a file (not an object) is checked against
+    the object ``files`` gives it, else against every object's fields."""
+    import difflib
+
+    from ferry.model.entities import ENTITIES
+    from ferry.model.fields import fields_of
+    from ferry.sources.clinic_csv.columns import SKIP
+    from ferry.sources.clinic_csv.convert import PSEUDO
+
+    columns = options.get("columns")
+    if columns is None:
+        return None
+    files = options.get("files") or {}
+    every = {f.name for m in ENTITIES.values() for f in fields_of(m)}
+    out = []
+    for key, placed in columns.items():
+        obj = key if key in ENTITIES else files.get(key)
+        known = {f.name for f in fields_of(ENTITIES[obj])} if obj in ENTITIES else every
+        for column, field in (placed or {}).items():
+            if field is None or field in known or field in PSEUDO or field in (SKIP,
+                                                                              "source_id"):
+                continue
+            words = set(field.lower().split("_")) - {"id", "of", "the"}
+            near = difflib.get_close_matches(field, sorted(known), n=3, cutoff=0.6) or \
+                sorted(f for f in known if words & set(f.split("_")))[:4]
+            what = f"{obj} has no field {field!r}" if obj in ENTITIES else \
+                f"no object has a field {field!r}"
+            out.append(f"{key}: {column!r} → {what}"
+                       + (f" (closest: {', '.join(near)})" if near else
+                          f" (its fields: {', '.join(sorted(known))})" if obj else ""))
+    return out

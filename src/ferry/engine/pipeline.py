@@ -110,7 +110,7 @@ def resume_or_start(project: Project, kind: str, params: dict[str, Any] | None =
 
 
 def check(project: Project) -> list[CheckItem]:
-    from ferry.engine.checks import connector_checks, encryption_key
+    from ferry.engine.checks import column_names, connector_checks, encryption_key, phone_region
 
     items: list[CheckItem] = []
     s = project.settings
@@ -119,6 +119,7 @@ def check(project: Project) -> list[CheckItem]:
                               _close)
     if key := encryption_key(project):
         items.append(key)
+    items += [it for it in (column_names(project), phone_region(project)) if it is not None]
     baa = s.baa
     items.append(CheckItem(
         "BAA confirmation", baa.confirmed,

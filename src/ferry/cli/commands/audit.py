@@ -93,6 +93,11 @@ def register(app: typer.Typer) -> None:
                        hang=9, plain=True)
         if len(findings) > SHOWN:
             console.print(f"  … {len(findings) - SHOWN} more findings in the report")
+        if not data.get("phone_region"):
+            console.print("[yellow]hint:[/] no country known for phone numbers (no clinic or"
+                          " patient address names one): numbers without a +country prefix will"
+                          " be left empty; set options.phone_region in ferry.yaml to the"
+                          " practice's country (e.g. GB)")
         print_paths(*write_audit(proj.reports_dir("audit"), data,
                                  project=proj.settings.project))
         verdict(None, f"audit: {t['records']:,} records in {t['objects']} objects,"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,30 @@ def _since(text: str) -> dt.datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
+_AT_LINE = re.compile(r"^(?P<file>.+?) line (?P<line>\d+): (?P<why>.+)$", re.S)
+
+
+def problem_lines(problems: list[Any]) -> list[str]:
+    """One line per file and reason, its lines listed (``skipped x173: Invoices.csv lines 2, 3,
+    4, … 174: amount: Field required``): a column the whole file lacks is one line, not 173."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for s in problems:
+        kind = "kept" if s.stage == "extract-field" else "skipped"
+        m = _AT_LINE.match(s.reason)
+        key = (kind, m["file"], m["why"]) if m else (kind, s.reason, "")
+        groups.setdefault(key, []).append(m["line"] if m else "")
+    out = []
+    for (kind, file, why), at in groups.items():
+        if not why:
+            out.append(f"{kind}: {file}" if len(at) == 1 else f"{kind} x{len(at)}: {file}")
+        elif len(at) == 1:
+            out.append(f"{kind}: {file} line {at[0]}: {why}")
+        else:
+            shown = ", ".join(at[:3]) + (f", … {at[-1]}" if len(at) > 3 else "")
+            out.append(f"{kind} x{len(at)}: {file} lines {shown}: {why}")
+    return out
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def extract(project: Path = ProjectOpt,
@@ -68,12 +93,12 @@ def register(app: typer.Typer) -> None:
             print_item(f"[yellow]file:[/] {escape(str(v))}")
         problems = [s for s in proj.store.skips(run_id) if s.stage in ("extract",
                                                                         "extract-field")]
-        for s in problems[:SHOWN]:  # file, line, column and reason; never the value
-            print_item(f"{'kept' if s.stage == 'extract-field' else 'skipped'}: {s.reason}",
-                       plain=True)
-        more = len(problems) > SHOWN
-        if more:
-            console.print(f"  … {len(problems) - SHOWN} more in the extract report")
+        lines = problem_lines(problems)
+        for line in lines[:SHOWN]:  # file, line, column and reason; never the value
+            print_item(line, plain=True)
+        if len(lines) > SHOWN:
+            console.print(f"  … {len(lines) - SHOWN} more kinds of problem in the extract"
+                          " report")
         print_paths(*write_extract(proj.reports_dir("extract"),
                                   {"run": run_id, "stats": stats.__dict__,
                                    "problems": [{"ref": s.ref, "field": s.field,

@@ -59,6 +59,8 @@ def register(app: typer.Typer) -> None:
             if "encryption_key_env" not in sets["options"]:  # the project's own variable
                 sets["options"]["encryption_key_env"] = project_key_env(
                     directory.resolve().name, taken=is_set)
+        else:  # said, not commented: an `options: {}` broke the file when a line was uncommented
+            sets["options"].setdefault("encrypt_at_rest", False)
         text = render(name or directory.resolve().name, source, destination, sets,
                       store=store or None)
         directory.mkdir(parents=True, exist_ok=True)

@@ -9,16 +9,22 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import ProjectOpt, project_at, shown_path, verdict
+from ferry.cli.common import EPOCH, ProjectOpt, project_at, shown_path, verdict
 from ferry.cli.console import console, err_console
 from ferry.errors import ConfigError, MappingError
 from ferry.phi.scrub import scrub
 
 
-def _columns(proj: Any) -> None:
+def _columns(proj: Any, project: Path) -> None:
     """Place the export's columns (records staged under another placement are staged again)."""
+    from ferry.engine.checks import unknown_columns
     from ferry.engine.mapflow import place_columns
 
+    bad = unknown_columns(proj.settings.source.options())
+    if bad:  # placed by a person in ferry.yaml: a wrong name would leave the column unplaced
+        raise ConfigError("ferry.yaml source.columns names a field its object does not have: "
+                          + "; ".join(bad) + " (use one of the object's fields, or null for a"
+                          " custom field), then ferry map --force")
     placed = place_columns(proj)
     if placed.restaged:
         console.print("staged again (their columns are placed differently now, and the map "
@@ -32,10 +38,19 @@ def _columns(proj: Any) -> None:
     for p in placed.every:
         n = files.setdefault((p.file or p.object, p.object), {})
         n[p.status] = n.get(p.status, 0) + 1
+    empty = []  # objects with no staged record (every row refused at extract)
     for (file, obj), n in files.items():
         console.print(f"  {file} → {obj}: {n.get('proposed', 0)} standard, "
                       f"{n.get('custom', 0)} custom, {n.get('not_migrated', 0)} not migrated"
                       + (f", {n['review']} to review" if n.get("review") else ""))
+        if not proj.store.count(obj):
+            empty.append(f"{file} → {obj}")
+    if empty:  # a full read restages moved records only: these have none, so say what to run
+        err_console.print(f"[yellow]note:[/] nothing staged from {', '.join(empty)} (every row"
+                          " was refused at extract: the extract report says why); once its"
+                          " columns are placed in ferry.yaml, read it again with"
+                          f" `ferry extract --since {EPOCH} -p {project}`, then"
+                          f" `ferry map --force -p {project}`", highlight=False)
     guesses = [p for p in placed.proposed if not p.reason.startswith("exact")]
     if guesses:
         console.print(f"columns: {len(guesses)} export column(s) placed by the proposer "
@@ -68,7 +83,7 @@ def register(app: typer.Typer) -> None:
 
         proj = project_at(project)
         if not confirm and columns and (force or not proj.mapping_path.exists()):
-            _columns(proj)
+            _columns(proj, project)
         path = proj.mapping_path
         if not proj.store.counts():
             err_console.print("[yellow]note:[/] nothing staged yet: the map is the recipe alone "

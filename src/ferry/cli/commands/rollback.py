@@ -40,8 +40,15 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  {action:<{wide}} {n:>6,} {obj}")
             if len(todo) > SHOWN:
                 console.print(f"  … and {len(todo) - SHOWN} more kinds of change")
-        if todo and not yes and not typer.confirm(
-                f"Roll these back in {proj.settings.destination.kind}?"):
+        try:
+            go = yes or not todo or typer.confirm(
+                f"Roll these back in {proj.settings.destination.kind}?")
+        except typer.Abort:  # no terminal to answer (a script, CI): never "Aborted." alone
+            verdict(False, "rollback not started: no answer to the question (input closed or"
+                    f" interrupted); nothing was changed in {proj.settings.destination.kind}",
+                    f"ferry rollback -p {project} --yes (rolls back without asking)")
+            raise typer.Exit(2) from None
+        if not go:
             verdict(None, f"rollback cancelled: nothing was changed in"
                     f" {proj.settings.destination.kind}",
                     f"ferry rollback -p {project} when you mean it (--yes skips this"

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         data = report_data(report, diff, n, selected)
         cats = ", ".join(f"{k} {v}" for k, v in diff.categories().items() if v)
         console.print(f"diff: {diff.records} records, {len(diff.fields)} fields ({cats})")
-        grouped = Counter((f.category, _object(f.ref), f.field, f.note)
+        grouped = Counter((f.category, _object(f.ref) or f.map, f.field, f.note)
                           for f in diff.unexplained)
         for (cat, obj, fld, note), k in grouped.most_common(SHOWN):
             print_item(f"[red]{cat}[/] x{k} {obj}.{fld}: {escape(note)}")
@@ -63,6 +63,15 @@ def register(app: typer.Typer) -> None:
             console.print("[yellow]hint:[/] records whose practitioner has no user in the"
                           " destination get no owner; set options.fallback_owner_email in"
                           " ferry.yaml to a destination user's email, then sample again")
+        notes = " ".join(f.note for f in diff.unexplained)
+        if "no country known" in notes:
+            console.print("[yellow]hint:[/] phone numbers without a +country prefix need the"
+                          " practice's country: set options.phone_region in ferry.yaml (e.g."
+                          " GB), then sample again")
+        if "fix it at the source" in notes:
+            console.print("[yellow]hint:[/] to migrate those records without the value instead,"
+                          " add `on_invalid: leave_out` under the field's line in mapping.yaml,"
+                          f" then ferry map --confirm -p {project}")
         print_paths(*write_sample(proj.reports_dir("sample"), data,
                                   project=proj.settings.project, name=report.run_id))
         if not diff.passed:
