@@ -23,14 +23,20 @@ _COMMON_CSV = {
              "the folder you saved the clinic system's data export into"),
     "files": ("{file name: object} for files whose name does not say what they hold",
               "only when `ferry audit` cannot tell a file's object"),
-    "columns": ("{file or object: {column: canonical field}}; `ferry map --confirm` fills it",
-                "leave empty: the confirmed map writes it"),
+    "columns": ("{file or object: {column: field}}: where each export column goes; `ferry map`"
+                " writes every column's placement here (null: a custom field)",
+                "`ferry map` fills it; edit a line to place a column it left to review (a field"
+                " of the object: `ferry check` names the closest when one does not exist), then"
+                " `ferry map --force`"),
     "encoding": ("force a text encoding (default: detected per file)", ""),
     "delimiter": ("force a column delimiter (default: detected per file)", ""),
     "header_row": ("1-based line of the header row (default: detected)", ""),
-    "dayfirst": ("ambiguous dates like 03/04 are day-first (default: from the data)", ""),
+    "dayfirst": ("ambiguous dates like 03/04 are day-first (default: from the data)",
+                 "set it before `ferry extract`; staged records keep how they were read"),
     "timezone": ("time zone of date-times without one (IANA name, e.g. Australia/Sydney)",
-                 "the practice's time zone in the clinic system's settings"),
+                 "the practice's time zone in the clinic system's settings; set it before"
+                 " `ferry extract` (records staged already keep the zone they were read in:"
+                 " read them again with `ferry extract --since 1970-01-01`)"),
     "page_size": ("records per staged page", ""),
     "encoding_fallback": ("decode lines the encoding refuses with this codec instead of"
                           " reporting them", ""),
@@ -264,8 +270,10 @@ OPTIONS_HELP: dict[str, str] = {
     "encryption_key_env": "name of the environment variable (or keyring entry, service"
                           " 'ferry') holding the encryption key; this project's own, so"
                           " another project's key in the same shell is not used for it",
-    "phone_region": "the practice's country (ISO code, e.g. AU) for phone numbers of records"
-                    " whose address names no country; unset: detected from the clinics",
+    "phone_region": "the practice's country (ISO 3166 code: AU, GB, NL …) for phone numbers"
+                    " of records whose address names no country; unset: the clinics' country"
+                    " (`ferry check` says which, or that none names one: then numbers without a"
+                    " +country prefix are left empty)",
     "resume_settle_s": "seconds a resume (or rollback) after a crash waits before deciding that"
                        " a create or upload the crashed run sent never landed (5)",
 }
