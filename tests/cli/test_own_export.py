@@ -210,3 +210,27 @@ def test_the_sample_names_the_setting_that_explains_a_phone(monkeypatch, tmp_pat
     # a folded map's difference names its map, not an empty object (".custom:…")
     assert "billing_on_partner.custom:last_bill_vat" in out
     assert " .custom:last_bill_vat" not in out
+
+
+def test_a_proposed_map_says_how_to_settle_a_review_line(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from ferry.cli import app as cli
+    from ferry.cli.commands import map as map_cmd
+    from ferry.engine import mapflow
+
+    field = SimpleNamespace(status="review", source="custom.payer")
+    doc = SimpleNamespace(objects=[SimpleNamespace(name="billing_on_partner", fields=[field])],
+                          custom_fields={"res.partner": [1, 2]})
+    store = SimpleNamespace(counts=lambda: {"invoice": 2})
+    proj = SimpleNamespace(mapping_path=tmp_path / "mapping.yaml", store=store)
+    monkeypatch.setattr(map_cmd, "project_at", lambda path: proj)
+    monkeypatch.setattr(mapflow, "destination_schema", lambda p: (None, None))
+    monkeypatch.setattr(mapflow, "propose", lambda *a, **k: doc)
+    r = CliRunner().invoke(cli.build_app(["map"]), ["map", "-p", "clinic", "--no-columns"],
+                           env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    out = flat(r.output)
+    assert "review: billing_on_partner: custom.payer" in out
+    assert "settle each in mapping.yaml: keep or change its target and set `status: mapped`," \
+           " or set `status: ignored` with a reason" in out

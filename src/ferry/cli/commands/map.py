@@ -120,6 +120,9 @@ def register(app: typer.Typer) -> None:
             console.print(f"  review: {name}: {src}")
         if len(review) > 10:
             console.print(f"  … {len(review) - 10} more marked `status: review` in {path.name}")
+        if review:  # what --confirm would otherwise be the first to say
+            console.print(f"settle each in {path.name}: keep or change its target and set"
+                          " `status: mapped`, or set `status: ignored` with a reason")
         verdict(None, f"map proposed: read {path.name}"
                 + (f", settle the {len(review)} field(s) to review" if review else ""),
                 f"ferry map --confirm -p {project}")
