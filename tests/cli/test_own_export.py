@@ -234,3 +234,19 @@ def test_a_proposed_map_says_how_to_settle_a_review_line(monkeypatch, tmp_path: 
     assert "review: billing_on_partner: custom.payer" in out
     assert "settle each in mapping.yaml: keep or change its target and set `status: mapped`," \
            " or set `status: ignored` with a reason" in out
+
+
+def test_status_says_what_deleted_staged_records_are(ferry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ferry.engine.mapflow import restage_moved
+    from ferry.engine.project import Project
+
+    root = own_export(ferry, tmp_path)
+    assert ferry("extract", "-p", str(root)).returncode == 0
+    yaml = root / "ferry.yaml"  # the key column placed after the first read (as ferry map does)
+    yaml.write_text(yaml.read_text().replace(
+        "  # columns: {}", "  columns:\n    patient:\n      Client Ref: source_id"))
+    assert restage_moved(Project(root))["patient"] == 2
+    r = ferry("status", "-p", str(root))
+    out = flat(r.stdout)
+    assert "deleted: staged records no longer in the source (deleted there, or read again" \
+           " under a key column placed since), not records deleted in the destination" in out

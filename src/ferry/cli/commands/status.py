@@ -137,6 +137,10 @@ def _render(state: dict[str, Any]) -> None:
     if state["objects"]:
         console.print("skip log: entries of every sample and run, left-out fields included"
                       " (ferry reconcile counts records)", style="dim")
+        if any(o["deleted"] for o in state["objects"]):  # read as "deleted in the CRM"
+            console.print("deleted: staged records no longer in the source (deleted there, or"
+                          " read again under a key column placed since), not records deleted"
+                          " in the destination", style="dim")
     shown = state["runs"][-MAX_RUNS:]
     more = len(state["runs"]) - len(shown)
     runs = Table(title="Runs" + (f" (latest {len(shown)}; {more} earlier)" if more else ""),
