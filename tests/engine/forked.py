@@ -21,6 +21,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ferry.sandbox.server import quiesce
+
 DRIVER = Path(__file__).with_name("driver.py")
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -88,6 +90,9 @@ class Forked:
         if server.current is not None and server.current.returncode is None:
             server.current.kill()  # a test that left its child running: end it first
             server.current.wait()
+        # what a killed child sent has landed (or been dropped) before the next one looks:
+        # the projects' resume_settle_s is on the sandboxes' emulated clock (harness.py)
+        quiesce()
         self._out, self._err = server.dir / "out", server.dir / "err"
         server.send({"verb": verb, "root": str(root), "env": env, "out": str(self._out),
                      "err": str(self._err)})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ferry.engine.project import Project
 from ferry.model.fields import Kind
-from ferry.settings import load_settings, save_settings
+from ferry.settings import Options, load_settings, save_settings
 
 if TYPE_CHECKING:  # the sandboxes and the map's modules imported where they are used:
     # ``driver.py`` imports this module for ``approve_phi`` in the verbs it times, whose CPU
@@ -74,13 +74,24 @@ def make_pair(directory: Path, *, destination: str, patients: int = 40, seed: in
               time_scale: float = 2000.0, source: str = "practicehub",
               options: dict[str, Any] | None = None, env_prefix: str = "FERRY_ENG_",
               dest_extra: dict[str, Any] | None = None,
-              source_extra: dict[str, Any] | None = None) -> Pair:
+              source_extra: dict[str, Any] | None = None,
+              settle_on_clock: bool = False) -> Pair:
+    """``settle_on_clock``: a resume's second look (``resume_settle_s``, 5 s) on the
+    destination sandbox's emulated clock, as the profile puts every other wait of its
+    connectors (5 s / ``time_scale``). For tests that run their killed processes through
+    ``forked.py``: it starts the next process only once the sandboxes have finished what the
+    killed one sent (``sandbox.server.quiesce``), the real-time reason for the wait. (Such a
+    test waited the whole 5 s in each resume that missed an open intent: a few dozen times in
+    the suite. ``bench/kill_resume.py`` runs its processes directly and keeps the 5 s.)"""
     # extended: the oracle checks every canonical object, and clinical notes, locations,
     # treatment records... come only from PracticeHub's assumed (undocumented) endpoints
     from ferry.mapping import mapping_file
     from ferry.mapping.validate import confirm_file
     from ferry.sandbox.harness import start_pair
 
+    if settle_on_clock:
+        settle = Options.model_fields["resume_settle_s"].default / time_scale
+        options = {"resume_settle_s": settle, **(options or {})}
     pair = start_pair(directory, source=source, destination=destination, patients=patients,
                       seed=seed, time_scale=time_scale, options=options, env_prefix=env_prefix,
                       dest_extra=dest_extra, source_extra=source_extra, surface="extended")

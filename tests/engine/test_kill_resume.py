@@ -101,7 +101,7 @@ def run_verb(pair: Pair, verb: str, info: dict[str, Any], env: dict[str, str],
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     with make_pair(tmp_path_factory.mktemp("kill") / "proj", destination="odoo", seed=SEED,
-                   patients=PATIENTS, env_prefix="FERRY_KILL_") as p:
+                   patients=PATIENTS, env_prefix="FERRY_KILL_", settle_on_clock=True) as p:
         yield p
 
 
@@ -312,7 +312,7 @@ def test_rollback_of_a_killed_run_removes_what_it_wrote(tmp_path: Path) -> None:
     from .setup_pair import approve_phi
 
     with make_pair(tmp_path / "proj", destination="odoo", seed=SEED, patients=30,
-                   env_prefix="FERRY_KILLRB_") as pair:
+                   env_prefix="FERRY_KILLRB_", settle_on_clock=True) as pair:
         rng = random.Random(7)
         env = subprocess_env(pair)
         switch = KillSwitch(pair.servers[1])

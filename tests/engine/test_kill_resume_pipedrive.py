@@ -50,7 +50,7 @@ def test_kill_after_applied_creates_then_resume(tmp_path: Path) -> None:
     the next one resumes; the last runs to the end. Nothing is missing, nothing doubled — in
     particular no file is lost or uploaded twice."""
     with make_pair(tmp_path / "proj", destination="pipedrive", seed=SEED, patients=16,
-                   env_prefix="FERRY_KILLPD_") as pair:
+                   env_prefix="FERRY_KILLPD_", settle_on_clock=True) as pair:
         env = subprocess_env(pair)
         P.run_extract(pair.project)
         P.run_prepare(pair.project)
@@ -103,7 +103,7 @@ def test_prepare_killed_after_schema_creates_still_rolls_back_clean(tmp_path: Pa
     (the outcome never logged), then resumed: the resumed attempt finds the item already there,
     yet rollback still removes it, because the first attempt wrote down that it did not exist."""
     with make_pair(tmp_path / "proj", destination="pipedrive", seed=SEED, patients=12,
-                   env_prefix="FERRY_KILLPREP_") as pair:
+                   env_prefix="FERRY_KILLPREP_", settle_on_clock=True) as pair:
         env = subprocess_env(pair)
         switch = KillSwitch(pair.servers[1])
         P.run_extract(pair.project)
@@ -145,7 +145,7 @@ def test_upload_landing_after_the_resume_looked_is_adopted(tmp_path: Path) -> No
     uploaded it a second time (CI beside two hogs: one document twice, when an upload lane's
     1.4 MB POST was still being stored as the next run looked)."""
     with make_pair(tmp_path / "proj", destination="pipedrive", seed=SEED, patients=6,
-                   env_prefix="FERRY_LATEPD_") as pair:
+                   env_prefix="FERRY_LATEPD_", settle_on_clock=True) as pair:
         settings = load_settings(pair.project.settings_path)
         # one upload at a time: the held file is the only open intent, so the resume's first
         # look for the newest files is the look for it

@@ -54,7 +54,7 @@ def _driver(root: Path, verb: str, env: dict[str, str]) -> subprocess.CompletedP
 def test_rollback_killed_after_a_removal_resumes(tmp_path: Path, destination: str,
                                                  kill_at: str) -> None:
     with make_pair(tmp_path / "proj", destination=destination, seed=5, patients=8,
-                   env_prefix="FERRY_RBRES_") as pair:
+                   env_prefix="FERRY_RBRES_", settle_on_clock=True) as pair:
         before = schema_view(_get(pair.dest_info, "/_sandbox/state"), destination)
         P.run_extract(pair.project)
         P.run_prepare(pair.project)
@@ -102,7 +102,7 @@ def test_rollback_removes_the_permission_set_of_a_killed_prepare(tmp_path: Path,
     or after the prepare was resumed to the end) removes the item and finds the permission set
     and assignment by their name and Ferry's tag: nothing ``prepare`` made stays behind."""
     with make_pair(tmp_path / "proj", destination="salesforce", seed=5, patients=6,
-                   env_prefix="FERRY_RBPS_") as pair:
+                   env_prefix="FERRY_RBPS_", settle_on_clock=True) as pair:
         before = schema_view(_get(pair.dest_info, "/_sandbox/state"), "salesforce")
         P.run_extract(pair.project)
         pair.project.store.close()

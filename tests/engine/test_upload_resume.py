@@ -29,7 +29,7 @@ def _salesforce_files(pair: Any) -> tuple[list[dict[str, Any]], Counter[str]]:
 
 def test_salesforce_upload_killed_after_it_landed_resumes(tmp_path: Path) -> None:
     with make_pair(tmp_path / "proj", destination="salesforce", seed=9, patients=6,
-                   env_prefix="FERRY_SFUP_") as pair:
+                   env_prefix="FERRY_SFUP_", settle_on_clock=True) as pair:
         env = subprocess_env(pair)
         P.run_extract(pair.project)
         P.run_prepare(pair.project)
@@ -61,7 +61,7 @@ def test_salesforce_upload_landing_after_the_resume_looked_is_adopted(tmp_path: 
     again after ``resume_settle_s`` and adopts it, as on Pipedrive
     (``test_kill_resume_pipedrive``): before, it decided on one look and uploaded it again."""
     with make_pair(tmp_path / "proj", destination="salesforce", seed=9, patients=6,
-                   env_prefix="FERRY_SFLATE_") as pair:
+                   env_prefix="FERRY_SFLATE_", settle_on_clock=True) as pair:
         env = subprocess_env(pair)
         P.run_extract(pair.project)
         P.run_prepare(pair.project)

@@ -1,16 +1,74 @@
-"""Run an ASGI app on 127.0.0.1 in a background thread (ephemeral port by default)."""
+"""Run an ASGI app on 127.0.0.1 in a background thread (ephemeral port by default).
+
+``quiesce()`` waits until no request to a server started here is being answered: a test that
+SIGKILLs a client runs the next process only once what the dead one sent has landed (or been
+dropped), whatever the machine's load, instead of trusting a resume's settle wait to be long
+enough.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import socket
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+
+
+class _Answering:
+    """Wraps an app: ``n`` is how many of its HTTP requests are being answered now (from the
+    moment uvicorn hands a request over, body not yet read, until the app returns)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.n = 0
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with self._lock:
+            self.n += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            with self._lock:
+                self.n -= 1
+
+
+#: the servers started here that are still up, each with its app's count
+_SERVING: weakref.WeakKeyDictionary[uvicorn.Server, _Answering] = weakref.WeakKeyDictionary()
+
+
+def quiesce(timeout: float = 120.0) -> None:
+    """Return once every server started here (and not stopping) answers no request. Each
+    server's loop first turns a few times, so bytes a killed client left in its socket have
+    been read and handed to the app (and counted) before the count is trusted."""
+    live = [(server, app) for server, app in list(_SERVING.items())
+            if not server.should_exit and server.started and server.servers]
+    for server, _ in live:
+        loop = server.servers[0].get_loop()
+        for _ in range(3):
+            if not loop.is_running():
+                break
+            try:
+                asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(timeout)
+            except concurrent.futures.TimeoutError:
+                if loop.is_running():
+                    raise
+    deadline = time.monotonic() + timeout
+    while busy := sum(app.n for server, app in live if not server.should_exit):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"sandbox servers still answering {busy} request(s)")
+        time.sleep(0.002)
 
 
 @dataclass
@@ -40,10 +98,12 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+    answering = _Answering(app)
+    config = uvicorn.Config(answering, log_level="warning", access_log=False, lifespan="off",
                             ssl_certfile=certfile, ssl_keyfile=keyfile, timeout_keep_alive=30)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    _SERVING[server] = answering
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
