@@ -21,10 +21,13 @@ staging store, id map or audit log:
 A rollback must give back the account as it was before the run (``rollback`` rows), and a run
 after the rollback must equal the reference again (``resume``).
 
-The changes (PracticeHub, extended surface: the only source whose sandbox takes changes while
-it runs): a new patient, an edited phone / email / address / name with accents, an emptied
-optional field, a cancelled appointment, a paid invoice, a new document, a deleted patient
-and a deleted appointment. ``ferry`` verbs run as a user runs them (``build_app``), the demo's
+The changes (``truth_sources``: one plan, made the way each source system shows it: REST
+records edited and deleted in PracticeHub or Pulse, a newer export's files in the folder for
+the Pulse export and a clinic CSV export, changed resources and ``deleted`` bundles on the FHIR
+Bulk Data server): a new patient, an edited phone / email / address / name with accents, an
+emptied optional field, a cancelled appointment, a paid invoice, a credit note and a zero
+invoice, a same-email pair split, a new document (PracticeHub, FHIR), a deleted patient and a
+deleted appointment. ``ferry`` verbs run as a user runs them (``build_app``), the demo's
 reviewer settling review lines.
 
 Volatile values are left out of the comparison: record ids (references are compared by the
@@ -77,14 +80,32 @@ def verb(pair: Any, *args: str) -> int:
     return _invoke(_verbs(), [*args, "-p", str(pair.project.root)])
 
 
-def start(work: Path, name: str, a: argparse.Namespace) -> Any:
+def start(work: Path, name: str, a: argparse.Namespace) -> tuple[Any, Any]:
+    """A pair and its source's sandbox object (None for an export folder): the clinic's
+    changes are made in it as the system itself would hold them (``truth_sources``)."""
+    from truth_sources import SOURCES
+
+    from ferry.sandbox import registry
     from ferry.sandbox.harness import start_pair
 
+    source, surface = SOURCES[a.source]
+    built: list[Any] = []
+    build = registry.build
+
+    def keep(kind: str, options: Any) -> Any:
+        built.append(sb := build(kind, options))
+        return sb
+
     dest_extra = {"plan": "ultimate", "seats": 10} if a.destination == "pipedrive" else {}
-    return start_pair(work / name, source=a.source, destination=a.destination,
-                      patients=a.patients, seed=a.seed, time_scale=a.time_scale,
-                      surface="extended", dest_extra=dest_extra,
-                      env_prefix=f"FERRY_TRUTH_{name.upper()}_")
+    registry.build = keep
+    try:
+        pair = start_pair(work / name, source=source, destination=a.destination,
+                          patients=a.patients, seed=a.seed, time_scale=a.time_scale,
+                          surface=a.surface or surface, dest_extra=dest_extra,
+                          env_prefix=f"FERRY_TRUTH_{name.upper()}_")
+    finally:
+        registry.build = build
+    return pair, (built[0] if len(built) > 1 else None)
 
 
 def first_run(pair: Any) -> dict[str, int]:
@@ -103,96 +124,18 @@ def dest_state(pair: Any) -> dict[str, Any]:
     return r.json()
 
 
-def source_records(pair: Any, resource: str) -> list[dict[str, Any]]:
-    r = httpx.get(pair.source_info["base_url"] + f"/_sandbox/records/{resource}", timeout=120)
-    r.raise_for_status()
-    return list(r.json()["records"])
-
-
 # ------------------------------------------------------------------ the clinic's changes
 
 
-def edits(pair: Any) -> list[tuple[str, str, str, Any]]:
-    """Change the source as staff would during the cutover; returns what each change expects
-    to find: (object, source id, canonical field, value now) - ``None``: the record is gone."""
-    base = pair.source_info["base_url"]
+def edits(pair: Any, source: str, sandbox: Any) -> list[tuple[str, str, str, Any]]:
+    """Change the source as staff would during the cutover, the way that system shows it
+    (``truth_sources``); returns what each change expects to find: (object, source id,
+    canonical field, value now) - ``None``: the record is gone."""
+    from truth_sources import WITH_DOCUMENTS, apply, plan
 
-    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        r = httpx.post(base + path, json=body, timeout=120)
-        r.raise_for_status()
-        return dict(r.json())
-
-    def put(resource: str, rid: str, fields: dict[str, Any]) -> None:
-        assert post("/_sandbox/set", {"resource": resource, "id": rid, "fields": fields})[
-            "updated"], (resource, rid)
-
-    time.sleep(1.1)  # the source's watermark has one-second resolution
-    patients = sorted(source_records(pair, "patients"), key=lambda p: int(p["source_id"]))
-    with_phone = [p for p in patients if p.get("phone") and p.get("email") and p.get("city")]
-    p1 = next(p for p in with_phone if p["phone"].startswith("+"))
-    p2, p3 = [p for p in with_phone if p is not p1][1:3]
-    appts = source_records(pair, "appointments")
-    mine = {p["source_id"] for p in patients}
-    open_appt = next(a for a in sorted(appts, key=lambda a: int(a["source_id"]))
-                     if a["status"] == "scheduled" and a.get("patient_id") in mine)
-    invoices = source_records(pair, "invoices")
-    unpaid = next(i for i in sorted(invoices, key=lambda i: int(i["source_id"]))
-                  if i["status"] in ("pending", "overdue") and i.get("patient_id") in mine)
-    # a phone in the patient's own country, written as staff type it (national format)
-    import phonenumbers
-
-    region = phonenumbers.region_code_for_number(phonenumbers.parse(p1["phone"], None))
-    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
-    new_phone = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
-    new_e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
-    put("patients", p1["source_id"], {"phone": new_phone, "occupation": None})
-    put("patients", p2["source_id"], {"email": f"moved.{p2['source_id']}@example.org",
-                                      "street": "12 Rue de l'Église", "city": "Zoë-sur-Mer",
-                                      "postcode": p2.get("postcode")})
-    put("patients", p3["source_id"], {"first_name": "Åsa-Renée", "last_name": "Ødegård"})
-    put("appointments", open_appt["source_id"], {
-        "status": "cancelled", "cancellation_reason": "patient called",
-        "cancelled_at": dt.datetime.now(dt.UTC).isoformat()})
-    put("invoices", unpaid["source_id"], {"status": "paid", "balance": "0",
-                                          "paid_date": TODAY})
-    # a credit note (negative amount) and a zero invoice, as practices issue them
-    later = [i for i in sorted(invoices, key=lambda i: int(i["source_id"]))
-             if i.get("patient_id") in mine and i["source_id"] != unpaid["source_id"]]
-    credit, zero = later[-1], later[-2]
-    put("invoices", credit["source_id"], {"amount": "-25.50", "balance": "-25.50",
-                                          "status": "pending"})
-    put("invoices", zero["source_id"], {"amount": "0", "balance": "0", "status": "paid"})
-    # a same-email pair told apart: staff give one of them its own address
-    by_email: dict[str, list[str]] = {}
-    for p in patients:
-        if p.get("email"):
-            by_email.setdefault(p["email"].strip().lower(), []).append(p["source_id"])
-    shared = [sorted(ids, key=int) for ids in by_email.values() if len(ids) > 1]
-    split = shared[-1][-1] if len(shared) > 1 else None
-    if split is not None:
-        put("patients", split, {"email": f"own.{split}@example.org"})
-    made = post("/_sandbox/mutate", {"resources": {
-        "patients": {"creates": 1, "deletes": 1, "seed": 7},
-        "appointments": {"deletes": 1, "seed": 8},
-        "files": {"creates": 1, "seed": 9}}})
-    out: list[tuple[str, str, str, Any]] = [
-        ("patient", p1["source_id"], "phone", new_e164),
-        ("patient", p1["source_id"], "occupation", None),
-        ("patient", p2["source_id"], "email", f"moved.{p2['source_id']}@example.org"),
-        ("patient", p2["source_id"], "city", "Zoë-sur-Mer"),
-        ("patient", p3["source_id"], "name", "Åsa-Renée Ødegård"),
-        ("appointment", open_appt["source_id"], "status", "cancelled"),
-        ("invoice", unpaid["source_id"], "status", "paid"),
-        ("invoice", credit["source_id"], "amount", "-25.5")]
-    if split is not None:
-        out.append(("patient", split, "email", f"own.{split}@example.org"))
-    for sid in made["patients"]["deleted"]:
-        out.append(("patient", str(sid), "*", None))
-    for sid in made["appointments"]["deleted"]:
-        out.append(("appointment", str(sid), "*", None))
-    for sid in made["patients"]["created"]:
-        out.append(("patient", str(sid), "email", f"new.patient.{sid}@example.com"))
-    return out
+    changes = plan(pair.practice, TODAY, source in WITH_DOCUMENTS)
+    apply(pair, source, sandbox, changes)
+    return changes.wanted
 
 
 # ------------------------------------------------------------------ normalizing a destination
@@ -494,7 +437,11 @@ def print_table(title: str, table: Counter[tuple[str, str, str]], examples: list
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--source", default="practicehub", choices=["practicehub"])
+    p.add_argument("--source", default="practicehub",
+                   choices=["practicehub", "pulse", "pulse_export", "clinic_csv", "fhir"])
+    p.add_argument("--surface", choices=["documented", "extended"], default=None,
+                   help="the sandboxes' surface (default: extended for practicehub and pulse's"
+                        " REST mode, documented for the others)")
     p.add_argument("--destination", default="pipedrive",
                    choices=["pipedrive", "salesforce", "odoo"])
     p.add_argument("--seed", type=int, default=101)
@@ -506,16 +453,19 @@ def main() -> int:
     p.add_argument("--work", type=Path, default=Path(f"/tmp/truth-{os.getpid()}"))
     p.add_argument("--keep", action="store_true", help="keep the project folders (--work)")
     a = p.parse_args()
+    from truth_sources import SOURCES
+
     t0 = time.process_time()
     a.work.mkdir(parents=True, exist_ok=True)
     print(f"truth: {a.source} -> {a.destination}, seed {a.seed}, {a.patients} patients,"
+          f" surface {a.surface or SOURCES[a.source][1]},"
           f" load {os.getloadavg()[0]:.1f}")
     bad = 0
     try:
-        ref = start(a.work, "reference", a)
+        ref, ref_src = start(a.work, "reference", a)
         try:
             empty = normalize(dest_state(ref), a.destination)
-            wanted = edits(ref)
+            wanted = edits(ref, a.source, ref_src)
             print("changes: " + ", ".join(f"{o} {i} {f}" for o, i, f, _ in wanted))
             codes = first_run(ref)
             assert not any(codes.values()), f"reference run: {codes}"
@@ -526,7 +476,7 @@ def main() -> int:
             bad += len(problems)
         finally:
             ref.close()
-        pair = start(a.work, "cutover", a)
+        pair, pair_src = start(a.work, "cutover", a)
         try:
             codes = first_run(pair)
             assert not any(codes.values()), f"first run: {codes}"
@@ -537,7 +487,7 @@ def main() -> int:
                 print_table(f"a second full run, nothing changed (exit {code}), against the"
                             " first", table, ex, a.rows)
                 bad += sum(table.values()) + bool(code)
-            wanted = edits(pair)
+            wanted = edits(pair, a.source, pair_src)
             print("changes: " + ", ".join(f"{o} {i} {f}" for o, i, f, _ in wanted))
             code_d = verb(pair, "delta")
             code_r = verb(pair, "reconcile")
