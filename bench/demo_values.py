@@ -44,7 +44,7 @@ WHERE: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
                    "invoice": (("Invoice__c",), ("Ferry_Source_Id__c",))},
     "odoo": {"patient": (("res.partner",), ("x_ferry_source_id",)),
              "practitioner": (("res.partner", "res.users"), ("x_ferry_source_id",)),
-             "clinic": (("res.partner",), ("x_ferry_source_id",)),
+             "clinic": (("res.partner",), ("x_ferry_clinic_id",)),
              "appointment": (("crm.lead",), ("x_ferry_source_id",)),
              "invoice": (("account.move",), ("x_ferry_source_id",))},
 }
@@ -68,6 +68,8 @@ def index(norm: dict[str, dict[str, dict[str, Any]]], destination: str, obj: str
     out: dict[str, list[dict[str, Any]]] = {}
     for o in objs:
         for rec in norm.get(o, {}).values():
+            if obj == "clinic" and destination == "odoo" and not rec.get("is_company"):
+                continue  # a person's x_ferry_clinic_id is the clinic it belongs to
             for k in keys:
                 v = rec.get(k)
                 if v not in (None, "", False):

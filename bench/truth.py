@@ -105,6 +105,10 @@ def start(work: Path, name: str, a: argparse.Namespace) -> tuple[Any, Any]:
                           env_prefix=f"FERRY_TRUTH_{name.upper()}_")
     finally:
         registry.build = build
+    if a.source == "fhir_folder":
+        from truth_sources import to_folder
+
+        to_folder(pair)
     return pair, (built[0] if len(built) > 1 else None)
 
 
@@ -438,7 +442,8 @@ def print_table(title: str, table: Counter[tuple[str, str, str]], examples: list
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--source", default="practicehub",
-                   choices=["practicehub", "pulse", "pulse_export", "clinic_csv", "fhir"])
+                   choices=["practicehub", "pulse", "pulse_export", "clinic_csv", "fhir",
+                            "fhir_folder"])
     p.add_argument("--surface", choices=["documented", "extended"], default=None,
                    help="the sandboxes' surface (default: extended for practicehub and pulse's"
                         " REST mode, documented for the others)")

@@ -11,7 +11,10 @@ One plan of changes, drawn from the generated practice, is applied per source:
 * ``pulse_export`` and ``clinic_csv``: the clinic exports again, and the newer export's files
   replace the old ones in the folder Ferry reads;
 * ``fhir`` (Bulk Data server): the EHR's resources change (a new ``meta.lastUpdated``) and a
-  deleted one is listed in the ``deleted`` bundles of the next ``_since`` export.
+  deleted one is listed in the ``deleted`` bundles of the next ``_since`` export;
+* ``fhir_folder``: Ferry reads a folder holding a full Bulk Data export (its NDJSON files and
+  ``manifest.json``), as a clinic downloads one from its EHR; the EHR's resources change and a
+  newer full export replaces the folder's files (a deleted resource is simply not in it).
 
 The plan (as in the PracticeHub-only truth.py before): a new patient; an edited phone (written
 as staff type it, national format), email, address, an accented name; an emptied optional field;
@@ -37,9 +40,9 @@ from ferry.sandbox.synth import Practice
 #: truth.py's source name → (start_pair's source, the surface it is served on by default)
 SOURCES = {"practicehub": ("practicehub", "extended"), "pulse": ("pulse", "extended"),
            "pulse_export": ("pulse", "documented"), "clinic_csv": ("clinic_csv", "documented"),
-           "fhir": ("fhir", "documented")}
+           "fhir": ("fhir", "documented"), "fhir_folder": ("fhir", "documented")}
 #: sources whose records include documents (a new document is one of the changes there)
-WITH_DOCUMENTS = {"practicehub", "fhir"}
+WITH_DOCUMENTS = {"practicehub", "fhir", "fhir_folder"}
 
 Wanted = list[tuple[str, str, str, Any]]
 
@@ -200,15 +203,16 @@ def apply(pair: Any, source: str, sandbox: Any, changes: Plan) -> None:
         folder = Path(pair.source_info["base_url"])
         (write_export if source == "pulse_export" else write_clinic_export)(folder, changed)
     elif source == "pulse":
-        sandbox.state.practice = changed
-        sandbox.state._cache.clear()
-    elif source == "fhir":
+        sandbox.state.use(changed)
+    elif source in ("fhir", "fhir_folder"):
         state = sandbox.state
         with state.lock:
             state.practice = changed
             state._docs = None
         for obj, sid in changes.deletes:
             state.delete(obj, sid)
+        if source == "fhir_folder":
+            full_export(pair)
     else:
         raise ValueError(source)
 
@@ -233,3 +237,42 @@ def _practicehub(base: str, changes: Plan) -> None:
                                                                            "seed": 9}}})
             new_id = str(got[resources[obj]]["created"][0])
             assert new_id == made[0], (obj, new_id, made)
+
+
+def to_folder(pair: Any) -> None:
+    """Point ``pair``'s project at a folder holding a full export of its FHIR server (the
+    ``fhir_folder`` source) and download that export into it."""
+    from ferry.settings import ConnectorSettings, load_settings, save_settings
+
+    path = pair.project.root / "fhir-export"
+    full_export(pair)
+    settings = load_settings(pair.project.root / "ferry.yaml")
+    settings.source = ConnectorSettings(kind="fhir_bulk", mode="folder", path=str(path))
+    save_settings(settings, pair.project.root / "ferry.yaml")
+
+
+def full_export(pair: Any) -> None:
+    """A full system-level ``$export`` downloaded as the clinic keeps it: every output file and
+    the manifest, replacing the folder's previous export."""
+    import json
+
+    base = pair.source_info["base_url"]
+    auth = {"Authorization": f"Bearer {pair.source_info['credentials']['token']}"}
+    folder = pair.project.root / "fhir-export"
+    r = httpx.get(base + "/$export", headers={**auth, "Prefer": "respond-async"}, timeout=60)
+    assert r.status_code == 202, r.status_code
+    status = r.headers["content-location"]
+    while (r := httpx.get(status, headers=auth, timeout=60)).status_code in (202, 429):
+        time.sleep(0.2)
+    r.raise_for_status()
+    manifest = r.json()
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        old.unlink()
+    seen: dict[str, int] = {}
+    for out in manifest["output"]:
+        n = seen[out["type"]] = seen.get(out["type"], -1) + 1
+        body = httpx.get(out["url"], headers=auth, timeout=300)
+        body.raise_for_status()
+        (folder / f"{out['type']}.{n:03d}.ndjson").write_bytes(body.content)
+    (folder / "manifest.json").write_text(json.dumps(manifest))

@@ -148,3 +148,45 @@ def test_rest_mode_reads_pages_and_deltas(h, tmp_path: Path, monkeypatch) -> Non
         assert getattr(refused.value, "status", None) == 401
     finally:
         running.stop()
+
+
+def test_rest_delta_finds_a_changed_row_whose_modified_on_is_in_a_local_format(
+        h, tmp_path: Path, monkeypatch) -> None:
+    """A row whose "Modified On" is written in the site's local format (the export's dirt) is
+    still a changed row to the server: ``updated_since`` compares the stamp the server keeps.
+    Before, the sandbox read that text as 1970, so a change to such a patient never reached a
+    delta (bench/truth.py, Pulse REST, seed 31337: a new email and address left as they were)."""
+    from ferry.sandbox.clock import Clock
+    from ferry.sandbox.faults import Faults, FaultSpec
+    from ferry.sandbox.pulse.app import PulseState, make_app
+    from ferry.sandbox.server import serve_in_thread
+
+    base = Practice(SEED, 30)
+    local = next(p.source_id for p in base.iter("patient")
+                 if base.date_format("patient", p.source_id, "updated_at"))
+    plain = next(p.source_id for p in base.iter("patient")
+                 if not base.date_format("patient", p.source_id, "updated_at"))
+    now = dt.datetime.now(dt.UTC)
+
+    class Changed(Practice):
+        def iter(self, obj: str):  # type: ignore[no-untyped-def]
+            for rec in super().iter(obj):
+                if obj == "patient" and rec.source_id in (local, plain):
+                    rec = rec.model_copy(update={"email": f"new.{rec.source_id}@example.org",
+                                                 "updated_at": now})
+                yield rec
+
+    app = make_app(PulseState(Changed(SEED, 30)), keys=["k"], clock=Clock(20),
+                   faults=Faults(FaultSpec.parse("", seed=SEED)), surface="extended")
+    running = serve_in_thread(app)
+    try:
+        monkeypatch.setenv("PULSE_KEY", "k")
+        cfg = {"mode": "rest", "base_url": running.base_url + "/api/v1",
+               "api_key_env": "PULSE_KEY", "page_size": 25, "time_scale": 20}
+        delta, errs, _ = h.read_all(create(cfg, tmp_path), "patient",
+                                    since=now - dt.timedelta(seconds=5))
+        assert sorted(r.source_id for r in delta) == sorted([local, plain])
+        assert {r.email for r in delta} == {f"new.{local}@example.org",
+                                            f"new.{plain}@example.org"}
+    finally:
+        running.stop()

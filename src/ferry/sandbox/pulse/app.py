@@ -26,6 +26,7 @@ RESOURCES = {"patients": "patient", "physicians": "practitioner", "appointments"
              "bills": "invoice", "prescriptions": "prescription",
              "medical-records": "clinical_note", "campaigns": "campaign",
              "chat-logs": "message"}
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 PER_SECOND = 5
 MAX_PAGE = 100
 
@@ -35,6 +36,28 @@ class PulseState:
         self.practice = practice
         self.touched: dict[tuple[str, str], str] = {}
         self._cache: dict[str, list[dict[str, str]]] = {}
+        self._stamps: dict[str, list[dt.datetime]] = {}
+
+    def use(self, practice: Practice) -> None:
+        """Serve ``practice`` from now on (a bench's clinic changed its records)."""
+        self.practice = practice
+        self._cache.clear()
+        self._stamps.clear()
+
+    def stamps(self, obj: str) -> list[dt.datetime]:
+        """When each of ``rows(obj)`` last changed, as the server stores it: ``updated_since``
+        compares these, not the ``Modified On`` text, which a dirty row writes in a local
+        format (reading that text as old hid a changed record from every delta)."""
+        if obj not in self._stamps:
+            self._stamps[obj] = [r.updated_at or r.created_at or EPOCH
+                                 for r in self.practice.iter(obj)]
+        stamps = self._stamps[obj]
+        if not self.touched:
+            return stamps
+        rows = self.rows(obj)
+        id_col = next(iter(rows[0])) if rows else ""
+        return [_stamp(self.touched[(obj, r[id_col])]) if (obj, r.get(id_col, ""))
+                in self.touched else t for r, t in zip(rows, stamps, strict=True)]
 
     def rows(self, obj: str) -> list[dict[str, str]]:
         if obj not in self._cache:
@@ -87,7 +110,7 @@ def make_app(state: PulseState, *, keys: list[str], clock: Clock, faults: Faults
             except ValueError:
                 return error(400, "bad_updated_since")
             since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
-            rows = [r for r in rows if _stamp(r.get("Modified On", "")) > since]
+            rows = [r for r, t in zip(rows, state.stamps(obj), strict=True) if t > since]
         start = (page - 1) * per_page
         chunk = rows[start:start + per_page]
         nxt = (f"{request.url.path}?page={page + 1}&per_page={per_page}"
@@ -111,9 +134,9 @@ def make_app(state: PulseState, *, keys: list[str], clock: Clock, faults: Faults
 
 
 def _stamp(text: str) -> dt.datetime:
-    """A row's Modified On (dirty rows may use a local format: those count as old)."""
+    """A ``touch``'s Modified On stamp (ISO, UTC)."""
     try:
         got = dt.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007
     except ValueError:
-        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        return EPOCH
     return got.replace(tzinfo=dt.UTC)
