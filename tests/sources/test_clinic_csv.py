@@ -115,12 +115,17 @@ def test_checkpoint_resume_reads_every_row_once(h, tmp_path: Path) -> None:
     assert json.loads(cp)["offset"] > 0
 
 
-def test_since_keeps_changed_rows(h, tmp_path: Path) -> None:
+def test_a_delta_read_gives_every_row_whatever_its_stamp(h, tmp_path: Path) -> None:
+    """A newer export is compared with the staged records by content: a row whose modified
+    stamp reads earlier than the last read (naive local time read as UTC, a stamp to the
+    minute) may still have changed, so a read with ``since`` keeps it. Before, only rows
+    stamped at or after ``since`` came back (a Pulse export's edited patient was lost)."""
     write(tmp_path, "patients.csv", "id,first_name,updated\n1,A,2024-01-01 00:00\n"
           "2,B,2025-03-01 00:00\n3,C,\n")
-    recs, _, _ = h.read_all(source(tmp_path), "patient",
-                          since=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
-    assert [r.source_id for r in recs] == ["2", "3"]  # no stamp: kept (re-upsert is idempotent)
+    recs, _, pages = h.read_all(source(tmp_path), "patient",
+                                since=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    assert [r.source_id for r in recs] == ["1", "2", "3"]
+    assert pages[-1].complete_listing and pages[-1].listed_ids == ["1", "2", "3"]
 
 
 def test_malformed_input_is_reported_and_good_rows_load(h, tmp_path: Path) -> None:

@@ -342,7 +342,3 @@ def derive(obj: str, data: dict[str, Any]) -> dict[str, Any]:
         out["status"] = "completed" if isinstance(end, dt.date) and end < now.date() \
             else "active"
     return out
-
-
-def updated_of(record: Record) -> dt.datetime | None:
-    return record.updated_at or record.created_at

@@ -32,7 +32,7 @@ from ferry.sources.clinic_csv.columns import (
     match_details,
     pair_date_time,
 )
-from ferry.sources.clinic_csv.convert import RowConverter, updated_of
+from ferry.sources.clinic_csv.convert import RowConverter
 from ferry.sources.clinic_csv.rows import RawRow, RowError
 from ferry.sources.clinic_csv.sniff import SAMPLE, not_a_table
 from ferry.sources.clinic_csv.table import (
@@ -333,6 +333,13 @@ class ExportSource(Source):
 
     async def read(self, object_name: str, *, checkpoint: str | None = None,
                    since: dt.datetime | None = None) -> AsyncIterator[Page]:
+        """Every row of the export, ``since`` or not: a newer export is compared with the staged
+        records by content (``put_page`` counts the rows that did not change). A row's own
+        "modified" stamp is the clinic system's clock, often naive local time (read in
+        ``timezone``, UTC unless set) or to the minute; kept only when it was not before
+        ``since``, a row changed after the last read was dropped when its stamp read earlier
+        (a Pulse export's patient stamped ``07/12/2026 16:51``, changed after a read at
+        16:51:40: its new email and address never reached the delta)."""
         plans = self.tables_of(object_name)
         cp = json.loads(checkpoint) if checkpoint else {}
         names = [p.table.name for p in plans]
@@ -356,8 +363,7 @@ class ExportSource(Source):
                     errors.extend(conv.issues)  # fields left empty on a record that is kept
                 if isinstance(rec, Record):
                     listed.append(rec.source_id)
-                    if since is None or (updated_of(rec) or since) >= since:
-                        records.append(rec)
+                    records.append(rec)
                 else:
                     errors.append(rec)
                     # a refused last line with no newline: the file may be cut short there,
