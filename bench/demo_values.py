@@ -35,7 +35,7 @@ WHERE: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "pipedrive": {"patient": (("person",), ("cf:Ferry source ID",)),
                   "practitioner": (("person",), ("cf:Ferry source ID",)),
                   "clinic": (("organization",), ("cf:Ferry source ID",)),
-                  "appointment": (("deal",), ("cf:Ferry source ID",)),
+                  "appointment": (("deal", "activity"), ("cf:Ferry source ID",)),
                   "invoice": (("deal",), ("cf:Ferry source ID (invoice)",))},
     "salesforce": {"patient": (("Contact",), ("Ferry_Source_Id__c",)),
                    "practitioner": (("Contact", "User"), ("Ferry_Source_Id__c",)),
@@ -45,7 +45,8 @@ WHERE: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "odoo": {"patient": (("res.partner",), ("x_ferry_source_id",)),
              "practitioner": (("res.partner", "res.users"), ("x_ferry_source_id",)),
              "clinic": (("res.partner",), ("x_ferry_clinic_id",)),
-             "appointment": (("crm.lead",), ("x_ferry_source_id",)),
+             "appointment": (("crm.lead", "mail.activity", "calendar.event"),
+                             ("x_ferry_source_id",)),
              "invoice": (("account.move",), ("x_ferry_source_id",))},
 }
 
@@ -67,7 +68,10 @@ def index(norm: dict[str, dict[str, dict[str, Any]]], destination: str, obj: str
     objs, keys = WHERE[destination][obj]
     out: dict[str, list[dict[str, Any]]] = {}
     for o in objs:
-        for rec in norm.get(o, {}).values():
+        for ident, rec in norm.get(o, {}).items():
+            if ident.startswith("ferry-id="):  # an activity or note: the id in its text
+                out.setdefault(ident.split(" #")[0].split("=", 1)[1], []).append(rec)
+                continue
             if obj == "clinic" and destination == "odoo" and not rec.get("is_company"):
                 continue  # a person's x_ferry_clinic_id is the clinic it belongs to
             for k in keys:

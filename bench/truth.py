@@ -366,10 +366,15 @@ def _same(x: Any, y: Any) -> bool:
 #: (an object not listed, e.g. Odoo's invoices folded onto the partner, has no record to read)
 WHERE = {
     ("pipedrive", "patient"): [("person", "cf:Ferry source ID")],
-    ("pipedrive", "appointment"): [("deal", "cf:Ferry source ID")],
+    # a map may make an appointment an activity (the clinic exports' proposals): its id is in
+    # the note's [ferry-id:...] trailer
+    ("pipedrive", "appointment"): [("deal", "cf:Ferry source ID"), ("activity", "ferry-id")],
     ("pipedrive", "invoice"): [("deal", "cf:Ferry source ID (invoice)")],
     ("odoo", "patient"): [("res.partner", "x_ferry_source_id")],
-    ("odoo", "appointment"): [("crm.lead", "x_ferry_source_id")],
+    ("odoo", "appointment"): [("crm.lead", "x_ferry_source_id"),
+                              ("mail.activity", "x_ferry_source_id"),
+                              ("mail.activity", "ferry-id"), ("calendar.event", "ferry-id"),
+                              ("calendar.event", "x_ferry_source_id")],
     ("salesforce", "patient"): [("Contact", "Ferry_Source_Id__c")],
     ("salesforce", "appointment"): [("Event", "Ferry_Source_Id__c"),
                                     ("Task", "Ferry_Source_Id__c")],
