@@ -247,7 +247,10 @@ def to_folder(pair: Any) -> None:
     path = pair.project.root / "fhir-export"
     full_export(pair)
     settings = load_settings(pair.project.root / "ferry.yaml")
-    settings.source = ConnectorSettings(kind="fhir_bulk", mode="folder", path=str(path))
+    server = settings.source.model_dump()  # documents are fetched from the EHR by URL
+    settings.source = ConnectorSettings(kind="fhir_bulk", mode="folder", path=str(path),
+                                        base_url=server["base_url"],
+                                        token_env=server["token_env"])
     save_settings(settings, pair.project.root / "ferry.yaml")
 
 

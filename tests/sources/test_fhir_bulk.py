@@ -233,3 +233,28 @@ def test_check_reaches_the_server(env, tmp_path: Path) -> None:
     items = server_source(env, tmp_path).check()
     assert [(i.name, i.ok, i.detail) for i in items] == [
         ("FHIR server reachable", True, "status 200")]
+
+
+def test_folder_export_fetches_attachments_from_the_server(h, env, tmp_path: Path) -> None:
+    """A Bulk export downloaded into a folder names each document's content by its Binary URL
+    on the EHR's server. Folder mode fetched only files inside the folder, so every document
+    was skipped ("not found in the export folder": 42 of 42, truth.py fhir_folder, seed
+    31337); with base_url and token_env set it fetches them, and without it says so."""
+    src = server_source(env, tmp_path / "server")
+    h.read_all(src, "patient")  # runs the export into the work folder, as a clinic keeps it
+    folder = next((tmp_path / "server" / "fhir_bulk").glob("export-*"))
+    practice = Practice(SEED, PATIENTS)
+    plain = create({"mode": "folder", "path": str(folder)}, tmp_path / "plain")
+    docs, errs, _ = h.read_all(plain, "document")
+    assert errs == [] and docs
+    doc = min(docs, key=lambda d: d.size or 0)
+    assert doc.url and doc.url.startswith("http")
+    with pytest.raises(Exception) as refused:
+        asyncio.run(plain.fetch_file(doc, tmp_path / "a.bin"))
+    assert "base_url" in str(refused.value)
+    linked = create({"mode": "folder", "path": str(folder), "base_url": env["base_url"],
+                     "token_env": "FHIR_TOKEN"}, tmp_path / "linked")
+    got = asyncio.run(linked.fetch_file(doc, tmp_path / "b.bin"))
+    want = next(d for d in practice.iter("document") if d.source_id == doc.source_id)
+    assert (tmp_path / "b.bin").read_bytes() == practice.file_bytes(want)
+    assert got.size == want.size

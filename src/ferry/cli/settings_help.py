@@ -88,9 +88,11 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "mode": ("'folder' (NDJSON files already exported) or 'server' (run a $export)", ""),
         "path": ("folder of {Type}*.ndjson files (folder mode)",
                  "the folder your EHR's Bulk Data export wrote"),
-        "base_url": ("FHIR base URL (server mode)", "the EHR's FHIR endpoint in its admin or"
+        "base_url": ("FHIR base URL (server mode; in folder mode, where attachments naming a"
+                     " Binary are fetched)", "the EHR's FHIR endpoint in its admin or"
                      " developer settings (SMART Backend Services registration)"),
-        "token_env": ("name of the environment variable holding a bearer token (server mode)",
+        "token_env": ("name of the environment variable holding a bearer token (server mode,"
+                      " or those fetches)",
                       "issued by the EHR's SMART Backend Services client"),
         "types": ("resource types to export (default: all the server exports)", ""),
         "group_id": ("export Group/{id}/$export instead of the whole system",

@@ -4,8 +4,9 @@ Settings keys:
   mode        "folder" (read NDJSON files in ``path``) or "server" (run a Bulk Data export)
   path        folder of ``{Type}*.ndjson`` files (folder mode; ``deleted*.ndjson`` and
               ``error*.ndjson`` beside them are read as the manifest's lists)
-  base_url    FHIR base URL (server mode)
-  token_env   environment variable holding a bearer token (server mode; optional)
+  base_url    FHIR base URL (server mode; in folder mode, where attachments that name a
+              Binary on the server are fetched from)
+  token_env   environment variable holding a bearer token (server mode, or those fetches)
   types       resource types for ``_type`` (default: every type the server exports)
   group_id    export ``Group/{id}/$export`` instead of the whole system
   page_size   records (and errors) per page (default 1000)

@@ -360,7 +360,10 @@ class FhirBulkSource(Source):
             with FileWriter(dest, codec) as out:
                 out.write(base64.b64decode(att["data"]))
                 out.commit()
-        elif self.settings.mode == "server" and url:
+        elif url and (self.settings.mode == "server" or (
+                _on_server(url) and self.settings.base_url)):
+            # a folder's attachment may name its Binary on the EHR's server (the usual way a
+            # Bulk export carries files): fetched from there when base_url is set
             from ferry.sources.fhir_bulk.client import OutputFile
 
             client = self._client()
@@ -371,6 +374,9 @@ class FhirBulkSource(Source):
             finally:
                 await client.aclose()
         elif url and self.settings.mode == "folder":
+            if _on_server(url):
+                raise RecordError(ref, "url", "attachment is on the EHR's server, not in the"
+                                  " folder: set source base_url (and token_env) to fetch it")
             src = (Path(self.settings.path) / url).resolve()
             if not src.is_file() or Path(self.settings.path).resolve() not in src.parents:
                 raise RecordError(ref, "url", "attachment file not found in the export folder")
@@ -385,3 +391,7 @@ class FhirBulkSource(Source):
         if self._index is not None:
             self._index.close()
             self._index = None
+
+
+def _on_server(url: str) -> bool:
+    return urllib.parse.urlsplit(url).scheme in ("http", "https")
