@@ -250,3 +250,28 @@ def test_status_says_what_deleted_staged_records_are(ferry, tmp_path: Path) -> N
     out = flat(r.stdout)
     assert "deleted: staged records no longer in the source (deleted there, or read again" \
            " under a key column placed since), not records deleted in the destination" in out
+
+
+def test_the_delta_verdict_counts_the_changes_its_report_lists(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from ferry.cli import app as cli
+    from ferry.cli.commands import delta
+
+    # a row exported twice is staged twice: 4 rows staged, 3 source changes
+    stats = SimpleNamespace(staged={"patient": 2, "invoice": 2})
+    changes = {"total": 3, "applied": 3, "merged": 0, "held": 0, "excluded": 0, "refused": 0,
+               "unaccounted": 0, "lines": []}
+    report = SimpleNamespace(run_id="r1", stats={}, changes=changes)
+    proj = SimpleNamespace(settings=SimpleNamespace(project="p"), reports_dir=lambda verb: ".")
+    monkeypatch.setattr(delta, "project_at", lambda path: proj)
+    monkeypatch.setattr(delta, "run_delta", lambda p, progress=None: (stats, report, 0))
+    monkeypatch.setattr(delta, "stats_table", lambda *a, **k: "")
+    monkeypatch.setattr(delta, "delta_report_data", lambda *a: {})
+    monkeypatch.setattr(delta, "write_report", lambda *a, **k: [])
+    r = CliRunner().invoke(cli.build_app(["delta"]), ["delta", "-p", "clinic"],
+                           env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    out = flat(r.output)
+    assert "3 source change(s): applied 3" in out
+    assert "the last took 3 source change(s), each accounted for" in out

@@ -54,8 +54,10 @@ def register(app: typer.Typer) -> None:
                     verdict(False, f"delta: {lost} source change(s) unaccounted for (see the"
                             " report's changes)", f"ferry reconcile -p {project}")
                     raise typer.Exit(1)
+                # the changes the line above counts (rows staged count a row exported twice
+                # twice, so "4 changes" followed "3 source change(s)")
                 verdict(None, f"delta: {passes} pass(es); the last took"
-                        f" {sum(stats.staged.values()):,} changes, each accounted for",
+                        f" {int(ch.get('total', 0)):,} source change(s), each accounted for",
                         f"ferry reconcile -p {project}")
                 return
             time.sleep(every)
