@@ -275,3 +275,9 @@ def test_the_delta_verdict_counts_the_changes_its_report_lists(monkeypatch) -> N
     out = flat(r.output)
     assert "3 source change(s): applied 3" in out
     assert "the last took 3 source change(s), each accounted for" in out
+
+
+def test_the_verb_list_says_what_extract_and_prepare_do(ferry) -> None:  # type: ignore[no-untyped-def]
+    out = flat(ferry("--help").stdout.replace("│", " "))
+    assert "extract Pull the source into the local staging store;" in out
+    assert "prepare Create the custom fields, objects, pipelines and stages the map needs" in out

@@ -71,7 +71,8 @@ def register(app: typer.Typer) -> None:
                 since: str = typer.Option("", help="only changes since this ISO time"),
                 objects: str = typer.Option("", help="comma-separated objects (default all)"),
                 ) -> None:
-        """Extract; killed at any point, running it again resumes from the last page."""
+        """Pull the source into the local staging store; killed at any point, running it again
+        resumes from the last page."""
         proj = project_at(project)
         since_dt = _since(since)
         with progress() as prog:

@@ -20,7 +20,8 @@ from ferry.reports.pages import write_prepare
 def register(app: typer.Typer) -> None:
     @app.command()
     def prepare(project: Path = ProjectOpt) -> None:
-        """Idempotent: fields, objects, pipelines and stages already there are reused."""
+        """Create the custom fields, objects, pipelines and stages the map needs and match owners
+        by email; what is already there is reused."""
         proj = project_at(project)
         run_id, provisioned = run_prepare(proj)
         counts: Counter[tuple[str, str, str]] = Counter(
