@@ -245,3 +245,31 @@ def test_rolling_back_a_delta_that_deleted_a_document_puts_its_file_back(
         back = [r for r in now.values() if r["id"] != file_id
                 and {k: r.get(k) for k in on} == on and r.get("file_name") == was.get("file_name")]
         assert back, "the file is on the record it was on"
+
+
+def test_renaming_a_patient_rewrites_the_notes_that_name_it_and_no_others(
+        tmp_path: Path) -> None:
+    # a relationship note's content is built from the related patient's name
+    # ('{related_patient_name}'): the note's own source row does not change when that patient
+    # is renamed, and the delta left the old name in it (bench/truth.py seed 101, Pipedrive)
+    with _migrated(tmp_path, "pipedrive", 10, 5, {"dedup_by_email": False}) as pair:
+        store = pair.project.store
+        rels = [r for r in store.iter_records("patient_relationship")
+                if store.dest_id("patient_relationship", r.source_id, "note")
+                and store.dest_id("patient", str(r.related_patient_id), "person")]
+        assert rels
+        named = str(rels[0].related_patient_id)
+        naming = {store.dest_id("patient_relationship", r.source_id, "note")
+                  for r in rels if str(r.related_patient_id) == named}
+        _source(pair, "/_sandbox/set", {"resource": "patients", "id": named,
+                                        "fields": {"first_name": "Åsa-Renée",
+                                                   "last_name": "Ødegård"}})
+        _, report, _ = P.delta(pair.project)
+        notes = {str(r["id"]): r for r in _state(pair)["records"]["note"]
+                 if not r.get("is_deleted")}
+        for did in naming:
+            assert "Åsa-Renée Ødegård" in notes[str(did)]["content"]
+        # only the notes naming the renamed patient are written again
+        assert report.stats["relationship_note"].updated == len(naming)
+        assert sum(st.updated for name, st in report.stats.items()
+                   if name not in ("relationship_note", "patient_person")) == 0

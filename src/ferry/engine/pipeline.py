@@ -269,6 +269,12 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
             for obj, ids in {"patient": rg.rewrite, **rg.children}.items():
                 retry.setdefault(obj, set()).update(ids)
             dd.update(moved=rg.moved, gone_merged=sorted(rg.gone))
+    if kind == "delta" and changed_since is not None:  # names of records renamed (relabel)
+        from ferry.engine.relabel import relabelled
+
+        retry = {o: set(v) for o, v in (retry or {}).items()}
+        for obj, ids in relabelled(doc, store, changed_since).items():
+            retry.setdefault(obj, set()).update(ids)
     ctx = LoadContext(store, project.audit, dest, doc, compiled, owners, run_id,
                       batch_size=project.settings.options.batch_size, dry_run=dry_run, only=only,
                       changed_since=changed_since, retry=retry, hold=hold, progress=progress,

@@ -1,0 +1,86 @@
+"""Delta: records whose written value names another record that changed at the source.
+
+A template or ``format`` transform may write a referenced record's display name into a
+field (``{related_patient_name}`` in a relationship note, ``{practitioner_name}`` on a
+visit, ``{clinic_name}`` on a patient). The delta reads only the source rows that changed;
+a record naming a renamed patient did not change itself, and kept the old name in the
+destination while a fresh migration of the source shows the new one.
+
+``relabelled`` finds them: for every map that writes such a name (a record map, or a fold
+map: its parent's folded value), the records whose reference points at a record of that
+object staged in this pass. They are retried with the pass (``LoadContext.retry``): built
+again and compared with what was last sent, so only those whose built value did change are
+written (a phone edit rebuilds a few notes and writes none; a rename writes the records that
+name that one patient, not every record). Files are left alone: an uploaded file is never
+sent again (its name is the one it was uploaded with).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ferry.mapping.model import MappingDoc
+from ferry.mapping.transforms import label_of
+from ferry.model.entities import entity
+from ferry.model.fields import field_info
+from ferry.model.staging import StagingStore
+
+#: a word of a transform's text that may be a label (``<x>_name``)
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*_name\b")
+
+
+def _texts(value: Any) -> Any:
+    """Every string in a transform's arguments (templates, ``fmt``, ``record_json``'s
+    field list...)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _texts(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _texts(v)
+
+
+def label_uses(doc: MappingDoc) -> dict[str, dict[str, set[str]]]:
+    """Referenced object → {source object of a map that writes its name: its reference
+    fields}, over the record and fold maps of ``doc``."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for om in doc.objects:
+        if om.mode not in ("record", "fold"):
+            continue
+        try:
+            model = entity(om.source)
+        except KeyError:
+            continue
+        names = {m.group(0) for fm in om.fields for t in fm.transform
+                 for text in _texts(t.args) for m in _NAME.finditer(text)}
+        for name in sorted(names):
+            ref_field = label_of(model, name)
+            if ref_field is None:
+                continue
+            obj = field_info(model, ref_field).ref
+            if obj:
+                out.setdefault(obj, {}).setdefault(om.source, set()).add(ref_field)
+    return out
+
+
+def relabelled(doc: MappingDoc, store: StagingStore, since: str) -> dict[str, set[str]]:
+    """Source object → ids of live records that name (through a label their map writes) a
+    record staged since ``since``. Reads the referencing objects' stored JSON only when a
+    record they name changed (no validation; one pass per object)."""
+    out: dict[str, set[str]] = {}
+    for obj, users in sorted(label_uses(doc).items()):
+        changed = {str(sid) for sid, in store.conn.execute(
+            "SELECT source_id FROM records WHERE object=? AND deleted=0 AND staged_at>?",
+            (obj, since))}
+        if not changed:
+            continue
+        for src, fields in sorted(users.items()):
+            names = sorted(fields)
+            for batch in store.iter_json_batches(src):
+                for sid, _, data in batch:
+                    if any(str(data.get(f)) in changed for f in names):
+                        out.setdefault(src, set()).add(sid)
+    return out
