@@ -276,3 +276,61 @@ def test_renaming_a_patient_rewrites_the_notes_that_name_it_and_no_others(
         assert report.stats["relationship_note"].updated == len(naming)
         assert sum(st.updated for name, st in report.stats.items()
                    if name not in ("relationship_note", "patient_person")) == 0
+
+
+def _visit_with_invoice(store: Any) -> Any:
+    return next(i for i in store.iter_records("invoice") if i.appointment_id
+                and store.dest_id("invoice", i.source_id, "Invoice__c")
+                and any(m.source_id == str(i.appointment_id)
+                        for m in store.iter_idmap(src_object="appointment")))
+
+
+def test_a_dependant_deleted_for_the_link_its_map_writes_says_which_field(
+        tmp_path: Path) -> None:
+    # Invoice__c writes its visit's id (custom:Source_Appointment); a fresh migration skips
+    # an invoice whose visit has no destination record, so the delta deletes it with the
+    # visit, and its line names the field it went for (it named none)
+    with _migrated(tmp_path, "salesforce", 10, 5, {"dedup_by_email": False}) as pair:
+        store = pair.project.store
+        inv = _visit_with_invoice(store)
+        _source(pair, "/_sandbox/mutate",
+                {"resources": {"appointments": {"delete_ids": [str(inv.appointment_id)]}}})
+        _, report, _ = P.delta(pair.project)
+        assert report.deletions["failed"] == 0, report.deletions
+        assert store.dest_id("invoice", inv.source_id, "Invoice__c") is None
+        lines = [s for s in store.skips(report.run_id)
+                 if s.ref == f"source:invoice:{inv.source_id}"]
+        assert [(s.field, s.stage) for s in lines] == [("custom:Source_Appointment",
+                                                        "delta-delete")], lines
+        assert "Source_Appointment" in lines[0].reason
+
+
+def test_unlink_empties_a_custom_link_by_its_prepared_key_on_salesforce(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # on_delete: unlink empties the dependants' link. It was sent under the field's logical
+    # name ('Source_Appointment', not the prepared 'Source_Appointment__c'): Salesforce
+    # refused the before-image read (INVALID_FIELD) and the delta stopped
+    confirmed = P.confirmed_mapping
+
+    def unlinking(project: Any) -> Any:
+        doc = confirmed(project)
+        for om in doc.objects:
+            if om.source == "appointment":
+                om.on_delete = "unlink"
+        return doc
+
+    with _migrated(tmp_path, "salesforce", 10, 5, {"dedup_by_email": False}) as pair:
+        store = pair.project.store
+        inv = _visit_with_invoice(store)
+        record = store.dest_id("invoice", inv.source_id, "Invoice__c")
+        monkeypatch.setattr(P, "confirmed_mapping", unlinking)
+        _source(pair, "/_sandbox/mutate",
+                {"resources": {"appointments": {"delete_ids": [str(inv.appointment_id)]}}})
+        _, report, _ = P.delta(pair.project)
+        assert report.deletions["failed"] == 0, report.deletions
+        assert report.deletions["unlinked"] >= 1
+        assert store.dest_id("invoice", inv.source_id, "Invoice__c") == record
+        row = P.open_destination(pair.project).read("Invoice__c", [record],
+                                                    ["Source_Appointment__c", "Amount__c"])
+        assert row[record]["Source_Appointment__c"] in (None, "")
+        assert row[record]["Amount__c"] is not None

@@ -9,8 +9,10 @@ A source record deleted since the pass began is handled by its map's policy:
   the record (a folded value, a file attached to it). A dependant whose reference is optional
   and that its map does not write stands without the record, as a fresh migration of the
   source shows: it is kept (a paid invoice whose appointment was deleted keeps its deal). One
-  whose map writes the optional link still goes for now (emptying a written link is not safe
-  on every destination yet: Salesforce refused the update's before-image read);
+  whose map writes the optional link goes too, with a line naming the record and that field:
+  a fresh migration of the source skips a record whose written link names a record with no
+  destination record (``load._prepare``), so keeping it with the link emptied would leave the
+  CRM unlike a fresh migration (``bench/truth.py``'s reference);
 * ``unlink``: the destination record goes; dependants stay with their reference emptied;
 * ``keep_and_flag``: nothing is deleted; the record is flagged in the delta report.
 
@@ -27,6 +29,7 @@ from typing import Any
 
 from ferry.engine.plan import load_order
 from ferry.engine.writes import Item, Writer
+from ferry.mapping.compile import resolve_target
 from ferry.mapping.model import MappingDoc, ObjectMap
 from ferry.model.entities import entity
 from ferry.model.fields import Kind, fields_of
@@ -129,6 +132,7 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
         elif policy == "unlink":
             unlinking.setdefault(obj, set()).update(ids)
     dependants: dict[str, dict[str, tuple[str, str]]] = {}  # map → {sid: (dest id, why)}
+    links: dict[tuple[str, str], str] = {}  # (map, sid) → the written link it went for
     seen: set[tuple[str, str]] = {(by.target, did) for by in maps for sid, did in
                                   gone.get(by.name, [])}  # (dest object, id) once only
     unlinks: dict[str, dict[str, tuple[str, str, str]]] = {}  # map → {sid: (did, field, why)}
@@ -167,13 +171,16 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
             target = _written_from(om, f) if om.mode == "record" else None
             if sid in dependants.get(name, {}) or (om.target, did) in seen or target is None:
                 continue  # deleted through another reference, or nothing of it written
-            # Emptying a written link is not safe everywhere yet (on Salesforce the update's
-            # before-image read was refused: INVALID_FIELD, the delta stopped): deleted as
-            # before; only a dependant whose map does not write the link is kept
+            # The map writes the link: a fresh migration of the source would skip the record
+            # (its link names a record with no destination record), so it goes, its line
+            # naming the field. (Emptying works on every destination since the field's key is
+            # the prepared one, not its logical name, which Salesforce refused: INVALID_FIELD.)
             seen.add((om.target, did))
+            links[(name, sid)] = target
             dependants.setdefault(name, {})[sid] = (
-                did, f"deleted with {parent}, deleted at the source (delete policy:"
-                " delete_dependants)")
+                did, f"deleted with {parent}, deleted at the source: its map writes the link"
+                f" to it ({target}), and a fresh migration skips a record whose link names a"
+                " record not in the destination (delete policy: delete_dependants)")
     for parent_obj, parent_ids in unlinking.items():
         for om in maps:
             if om.mode != "record":
@@ -195,14 +202,17 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
     # dependants first, newest maps first, so nothing ever points at a deleted record
     for om in reversed(maps):
         for sid, (did, why) in (dependants.get(om.name) or {}).items():
-            n_ok = _delete(writer, store, om, [(sid, did)], why)
+            n_ok = _delete(writer, store, om, [(sid, did)], why, field=links.get((om.name, sid)))
             out.dependants_deleted += n_ok
             out.failed += 1 - n_ok
     for name, rows in unlinks.items():
         om = by_name[name]
         items = []
         for sid, (did, target, why) in rows.items():
-            items.append(Item(om.source, sid, {target.removeprefix("custom:"): None},
+            # the field's key in the destination (a custom field's is the one prepare
+            # recorded: Salesforce's ``__c`` name, Pipedrive's hash, Odoo's ``x_``), never its
+            # logical name (Salesforce refused the before-image read: INVALID_FIELD)
+            items.append(Item(om.source, sid, {resolve_target(doc, om.target, target): None},
                               dest_id=did))
             store.skip(run_id, f"source:{om.source}:{sid}", target, why, "delta-unlink")
         done = []
@@ -260,14 +270,14 @@ def _still_linked(writer: Writer, store: StagingStore, om: ObjectMap, items: lis
 
 
 def _delete(writer: Writer, store: StagingStore, om: ObjectMap, rows: list[tuple[str, str]],
-            why: str) -> int:
+            why: str, *, field: str | None = None) -> int:
     items = [Item(om.source, sid, dest_id=did) for sid, did in rows]
     n = 0
     for it, res in zip(items, writer.delete(om.target, items, {"map": om.name, "delta": True},
                                             capture_before=True), strict=True):
         if res.ok:
             store.unmap_id(om.source, it.source_id, om.target)
-            store.skip(writer.run_id, f"source:{om.source}:{it.source_id}", None, why,
+            store.skip(writer.run_id, f"source:{om.source}:{it.source_id}", field, why,
                        "delta-delete")
             n += 1
     return n

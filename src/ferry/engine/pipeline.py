@@ -432,9 +432,10 @@ def _apply_deletions(project: Project, run_id: str, since: str,
     """Source deletions by each object map's ``on_delete`` policy (``engine/deletions.py``);
     ``merged_gone``: deleted patients that owned no record (merged into another)."""
     from ferry.engine.deletions import apply_deletions
+    from ferry.engine.prepare import apply_keys
     from ferry.engine.writes import Writer
 
-    doc = confirmed_mapping(project)
+    doc = apply_keys(confirmed_mapping(project), project.store)  # an emptied link's key
     dest = open_destination(project)
     writer = Writer(project.store, project.audit, dest, run_id)
     return apply_deletions(doc, project.store, writer, since,
