@@ -46,8 +46,10 @@ class StoreLookup:
         if key not in self._labels:
             if len(self._labels) > 10_000:
                 self._labels.clear()
-            staged = self.store.get(src_object, source_id)
-            self._labels[key] = None if staged is None else display_name(staged.record)
+            staged = self.store.get(src_object, source_id)  # one deleted at the source is
+            # named as a fresh migration names it: not at all (it is not listed there)
+            self._labels[key] = None if staged is None or staged.deleted else \
+                display_name(staged.record)
         return self._labels[key]
 
     def dest_id(self, src_object: str, source_id: str, dest_object: str | None = None

@@ -4,12 +4,12 @@ A source record deleted since the pass began is handled by its map's policy:
 
 * ``delete_dependants``: the destination record goes, and so do the records of other maps that
   cannot exist without it, depth first, so nothing is left pointing at a deleted record. A
-  dependant goes when its reference is required in the canonical model (a reminder's
-  appointment), its map requires the field written from it (a deal's person) or it hangs on
-  the record (a folded value, a file attached to it). A dependant whose reference is optional
-  and that its map does not write stands without the record, as a fresh migration of the
-  source shows: it is kept (a paid invoice whose appointment was deleted keeps its deal). One
-  whose map writes the optional link goes too, with a line naming the record and that field:
+  dependant goes when its map requires the field written from it (a deal's person) or it
+  hangs on the record (a folded value, a file attached to it). A dependant whose map does not
+  write the reference stands without the record, as a fresh migration of the source shows
+  (even where the canonical model requires it: a Salesforce reminder Task of a deleted visit):
+  it is kept (a paid invoice whose appointment was deleted keeps its deal). One
+  whose map writes the link goes, with a line naming the record and that field:
   a fresh migration of the source skips a record whose written link names a record with no
   destination record (``load._prepare``), so keeping it with the link emptied would leave the
   CRM unlike a fresh migration (``bench/truth.py``'s reference);
@@ -24,7 +24,6 @@ destination and the delta report accounts for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from ferry.engine.plan import load_order
@@ -64,22 +63,13 @@ def _refs(src_object: str, parent_object: str) -> list[str]:
     return [f.name for f in fields_of(model) if f.kind == Kind.REF and f.ref == parent_object]
 
 
-@cache
-def _required(src_object: str, field_name: str) -> bool:
-    """The canonical model requires the field (an unknown one counts as required)."""
-    try:
-        info = next((f for f in fields_of(entity(src_object)) if f.name == field_name), None)
-    except KeyError:
-        return True
-    return info is None or info.required
-
-
 def _needs(om: ObjectMap, src_object: str, field_name: str) -> bool:
     """Whether a record of ``om`` cannot exist without the record its ``field_name`` names:
-    the reference is required in the canonical model, the map hangs the record on it (a fold
-    or attach map's parent) or the map requires the destination field it writes from it."""
-    if _required(src_object, field_name):
-        return True
+    the map hangs the record on it (a fold or attach map's parent) or requires the
+    destination field it writes from it. A reference the canonical model requires but the map
+    does not write is not enough: a fresh migration of the source keeps such a record (a
+    Salesforce reminder Task of a deleted visit: its map writes no link to the visit), so the
+    delta keeps it too (one whose map writes the link goes: see ``apply_deletions``)."""
     if om.parent is not None and om.parent.via == field_name:
         return True
     return any(fm.source == field_name and fm.required and fm.target not in ("-", "")

@@ -68,12 +68,12 @@ def label_uses(doc: MappingDoc) -> dict[str, dict[str, set[str]]]:
 
 def relabelled(doc: MappingDoc, store: StagingStore, since: str) -> dict[str, set[str]]:
     """Source object → ids of live records that name (through a label their map writes) a
-    record staged since ``since``. Reads the referencing objects' stored JSON only when a
+    record staged since ``since`` (changed, or deleted: a fresh migration names it no more). Reads the referencing objects' stored JSON only when a
     record they name changed (no validation; one pass per object)."""
     out: dict[str, set[str]] = {}
     for obj, users in sorted(label_uses(doc).items()):
         changed = {str(sid) for sid, in store.conn.execute(
-            "SELECT source_id FROM records WHERE object=? AND deleted=0 AND staged_at>?",
+            "SELECT source_id FROM records WHERE object=? AND staged_at>?",
             (obj, since))}
         if not changed:
             continue
