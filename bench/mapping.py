@@ -24,6 +24,8 @@ Split by system, decided before tuning (written here, not changed afterwards):
            ran on them; never shown per column). TUNING also gained sf_ehrpatient, healthjump.
   HELD-OUT-3 drchrono, nookal, tebra (added 7 Dec evening, labels committed before the proposer
            ran on them; run only with --held-out-3, never shown per column).
+  Both later held-out splits were measured once (first-look figures in the exports' README)
+  and then moved to TUNING to examine their failures: no split is held out any more.
 
 Figures per system and per split: files whose object is right; top-1 on columns with a
 standard field (the field the column finally lands in); wrong placements applied without review
@@ -55,13 +57,16 @@ from ferry.sources.clinic_csv.columns import SKIP
 
 DATA = Path(__file__).resolve().parent / "data" / "exports"
 TUNING = ("openemr", "synthea", "cliniko", "simplepractice", "fhir_flat", "athena", "epic",
-          "canvas", "sf_ehrpatient", "healthjump")
+          "canvas", "sf_ehrpatient", "healthjump",
+          # moved from held-out-2 and held-out-3 on 7 Dec evening, after their one measurement,
+          # to examine their failures (hmap5): no longer held out
+          "elation", "metriport", "drchrono", "nookal", "tebra")
 HELD_OUT = ("jane", "pracsuite", "omop", "opendental", "semble", "hint")
 # added 7 Dec afternoon, labels committed before the proposer ran on them; measured once, at
 # the end of the rule changes, and never shown per column (not even with --show-held-out)
-HELD_OUT_2 = ("elation", "metriport")
+HELD_OUT_2: tuple[str, ...] = ()  # elation, metriport: moved to tuning on 7 Dec evening
 # added 7 Dec evening, the same way: labels committed first, measured once, never per column
-HELD_OUT_3 = ("drchrono", "nookal", "tebra")
+HELD_OUT_3: tuple[str, ...] = ()  # drchrono, nookal, tebra: moved to tuning after first look
 # a person's whole name in one column: the source splits it into first and last name
 ACCEPT_AS = {"_full_name": {"_full_name"}}
 

@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rapidfuzz import fuzz
+
 from ferry.mapping.embed import Embedder, load_embedder
 from ferry.mapping.not_migrated import why_not_migrated
 from ferry.mapping.profile import field_fit, kind_fit, sniff
@@ -33,6 +35,7 @@ from ferry.mapping.propose import (
     prefetch,
     rank,
 )
+from ferry.mapping.vocab import OBJECT_WORDS, normalise, split_words
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import Kind, fields_of
 from ferry.sources.clinic_csv.columns import SKIP
@@ -173,10 +176,100 @@ def _street_only(col: RawColumn, cols: Sequence[RawColumn],
     return not any(p in v.lower() for v in col.samples for p in parts)
 
 
+def _lookalike(header: str, obj: str, target: str) -> tuple[str, str] | None:
+    """(header word, field word) when the name only resembles the field's because one of its
+    words is spelt like one of the field's words without being it (``deleted date`` is not
+    ``deceased date``): the same length give or take two letters, most letters shared, but
+    neither the other's stem nor its abbreviation. None when every name of the field either
+    has no such pair or is matched as written."""
+    h = normalise(header, obj)
+    phrases = next((t.phrases for t in canonical_targets(obj) if t.name == target), ())
+    if h in phrases:
+        return None
+    hw = set(h.split())
+    known = {w for p in phrases for w in p.split()}  # words some name of the field has
+    for p in phrases:
+        pw = set(p.split())
+        for a in hw - known:
+            for b in pw - hw:
+                if len(a) < 4 or len(b) < 4 or abs(len(a) - len(b)) > 2 or a in b or b in a:
+                    continue
+                if a.startswith(b[:4]) or b.startswith(a[:4]):  # a stem or abbreviation
+                    continue
+                if fuzz.ratio(a, b) >= 60:
+                    return a, b
+    return None
+
+
+#: fields a record's metadata may fill: its own id and its time stamps
+RECORD_FIELDS = frozenset({"source_id", "created_at", "updated_at"})
+#: words that name a kind of party a row can be (Kareo's appointment ``Type``: Patient or Other;
+#: Cliniko's ``invoice_default_to``: Patient or Contact): values made of them say what a row
+#: is or whom it concerns, not a field's value
+KIND_WORDS = frozenset(OBJECT_WORDS["patient"] | OBJECT_WORDS["practitioner"]
+                       | {"patient", "practitioner", "contact", "provider", "doctor", "other"})
+
+
+def _record_kind(samples: Sequence[str]) -> bool:
+    vals = [v.strip().lower() for v in samples if v and v.strip()]
+    return len(vals) >= 3 and sum(v in KIND_WORDS for v in vals) / len(vals) >= 0.9
+
+
+#: the parts of the emergency contact a column can hold, by the word that names the part
+CONTACT_PARTS = {"relation": "_ec_relationship", "relationship": "_ec_relationship",
+                 "phone": "_ec_phone", "mobile": "_ec_phone", "number": "_ec_phone",
+                 "name": "_ec_name"}
+
+
+def contact_part(obj: str, col: RawColumn, best: Candidate, cols: Sequence[RawColumn],
+                 taken: set[str]) -> Candidate | None:
+    """A column named for the emergency contact and one more word that names a part of it
+    (``Emergency Contact Relation``): that part (``_ec_relationship``), which the source
+    assembles into the contact, when no other column holds it. None otherwise."""
+    if best.target != "emergency_contact":
+        return None
+    words = normalise(col.column, obj).split()
+    phrases = next((t.phrases for t in canonical_targets(obj) if t.name == best.target), ())
+    for p in phrases:
+        n = len(p.split())
+        if len(words) == n + 1 and " ".join(words[:n]) == p and words[n] in CONTACT_PARTS:
+            part = CONTACT_PARTS[words[n]]
+            if part in taken or any(x.matched == part for x in cols if x is not col):
+                return None
+            return Candidate(part, best.confidence, f"{best.reason}; {words[n]!r} names its "
+                             f"{part[4:]} part", best.raw)
+    return None
+
+
 def contradiction(obj: str, col: RawColumn, target: str, cols: Sequence[RawColumn],
                   winner: Mapping[str, Candidate]) -> tuple[str, str] | None:
     """(field review should suggest, why) when the column's values or its siblings contradict
     the field its name reads as; None when the evidence agrees."""
+    best = winner.get(col.column)
+    kind = _kind_of(obj, target)
+    if best is not None and best.reason.startswith("name resembles") and (
+            pair := _lookalike(col.column, obj, target)) is not None:
+        return target, (f"{pair[0]!r} is only spelt like {pair[1]!r}: the name resembles the "
+                        "field's without naming it")
+    words = split_words(col.column)
+    if words and words[0] in ("meta", "metadata") and target not in RECORD_FIELDS:
+        return target, ("its name says it is the record's metadata (where or how the source "
+                        "system wrote it), not a field of the record")
+    if kind is Kind.JSON and not any(
+            {w.rstrip("s") for w in normalise(col.column, obj).split()}
+            <= {w.rstrip("s") for w in p.split()}
+            for p in next((t.phrases for t in canonical_targets(obj) if t.name == target), ())):
+        return target, (f"the {target.replace('_', ' ')} is several values together: a column "
+                        "named for more than it holds one part of it")
+    vals = [v.strip() for v in col.samples if v and v.strip()]
+    if target == "clinic_id" and "practice" in words and len(vals) >= 3 and len(set(vals)) == 1:
+        # practice-management systems call the account a practice (athenaOne's practiceid,
+        # Kareo's PracticeID): one value in every row is as likely the account as the clinic
+        return target, ("every row names the same practice: it may be the account the export "
+                        "came from rather than each record's clinic")
+    if kind is Kind.ENUM and _record_kind(col.samples):
+        return target, ("its values name kinds of record (patient, contact, …): they say what "
+                        "each row is, not its " + target.replace("_", " "))
     if target in NUMBER_FIELDS and _row_key(col, cols, winner):
         return target, ("its values are unique whole numbers and the file has no other key: "
                         "it looks like the record's own id, not a number a person reads")
@@ -264,6 +357,8 @@ def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
     out: list[ColumnProposal] = []
     for c in cols:
         best = winner.get(c.column)
+        if best is not None and (part := contact_part(obj, c, best, cols, taken)) is not None:
+            best = part
         if best is not None:
             rival = next((col for col, cs in cands.items() if col != c.column for x in cs
                           if x.target == best.target and x.raw >= best.raw - MARGIN

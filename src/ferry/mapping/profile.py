@@ -31,6 +31,7 @@ DATE_ISH = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$|^\d{1,2}[- ][A-Za-z]{3
 DATETIME_ISH = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4} "
                           r"\d{1,2}:\d{2}")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?(\s?[AaPp]\.?[Mm]\.?)?$")
 _BLOOD = {norm_key(k) for k in blood_group_map()}
 MARITAL = {"married", "single", "divorced", "widowed", "separated", "domestic partner",
            "m", "s", "d", "w", "never married"}
@@ -74,6 +75,7 @@ def sniff(values: Iterable[Any]) -> dict[str, float]:
         "email": lambda s: bool(EMAIL.match(s)),
         "datetime": lambda s: bool(DATETIME_ISH.match(s)),
         "date": _is_date,
+        "time": lambda s: bool(TIME_OF_DAY.match(s)),
         "npi": lambda s: bool(NPI.match(s)) and npi_ok(s),
         "icd10": lambda s: bool(ICD10.match(s)) and not INT.match(s),
         "cpt": lambda s: bool(CPT.match(s)),
@@ -129,6 +131,8 @@ EXCLUDES: dict[str, set[Kind]] = {
     "decimal": {Kind.TEXT, Kind.EMAIL, Kind.PHONE, Kind.DATE, Kind.DATETIME, Kind.BOOL,
                 Kind.ENUM},
     "street_line": {Kind.ADDRESS},  # a street line is not a whole one-line address
+    # a time of day with no date is no date and no moment (its date is in another column)
+    "time": {Kind.DATE, Kind.DATETIME},
 }
 
 

@@ -183,6 +183,11 @@ def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
             # the field's name/label first; later aliases slightly less (ties: "state" beats
             # "county" for region)
             return max(1.0 - 0.01 * max(i - 1, 0), 0.9), f"name matches {p!r}"
+    joined = h.replace(" ", "")
+    for p in t.phrases:
+        if " " in h and joined == p.replace(" ", ""):
+            # one word written apart ("nick name" is "nickname"): the same letters in order
+            return 0.9, f"name matches {p!r} written apart"
     # a name that negates one of the field's names holds its inverse ("active" for a field
     # also named "inactive"): placing it would flip every value, so it never resembles it
     hw, hneg, hn = _polarity(h)

@@ -111,7 +111,8 @@ ALIASES: dict[str, list[str]] = {
     "referring_doctor_email": ["referring doctor email", "referrer email"],
     "status": ["status", "state of record", "active status"],
     "clinic_id": ["clinic", "clinic id", "location", "location id", "business id",
-                  "practice id", "site", "organization", "organization id"],
+                  "practice id", "site", "organization", "organization id",
+                  "office", "office id"],  # DrChrono's offices are its clinics
     "primary_practitioner_id": ["primary practitioner", "primary practitioner id",
                                 "general practitioner", "assigned practitioner", "provider id"],
     "occupation": ["occupation", "job", "job title", "employment", "profession"],
