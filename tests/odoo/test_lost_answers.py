@@ -1,0 +1,71 @@
+"""Writes whose answer was lost: a gateway's 504 (the sandbox's ``late`` fault) leaves the call
+running, and Odoo commits it ``slow_s`` emulated seconds later. Every record and file must
+still land exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ferry.connectors.base import FileUpload, SchemaItem
+from ferry.destinations.odoo.rpc import PROTOCOLS
+from ferry.model.fields import Kind
+
+from .test_connector import connect
+
+LATE = "late=0.2,slow_s=2"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_writes_landing_after_a_504_land_once(odoo_factory: Any, monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path, protocol: str) -> None:
+    """``create`` (a list of rows, one transaction) and ``ir.attachment`` uploads are not
+    idempotent: after a lost answer the connector looks the rows up by source id (files by
+    their tags), looks again after its settle wait, and sends again only what is still not
+    there."""
+    odoo = odoo_factory(17)  # an emulated second is 10 ms: the late call lands 20 ms after
+    dest = connect(odoo, monkeypatch, tmp_path, time_scale=100.0, batch_size=5,
+                   protocol=protocol)
+    odoo.faults(LATE, seed=2)
+    dest.ensure([*(SchemaItem("custom_field", obj, "ferry_source_id", "Ferry source id",
+                              Kind.TEXT, external_id=True)
+                   for obj in ("res.partner", "ir.attachment")),
+                 SchemaItem("pipeline", "deal", "Late pipeline", "Late pipeline"),
+                 *(SchemaItem("stage", "deal", f"Late stage {k}", f"Late stage {k}",
+                              parent="Late pipeline", order=k) for k in range(4)),
+                 *(SchemaItem("activity_type", "activity", f"Late type {k}", f"Late type {k}")
+                   for k in range(4))])
+    results = dest.create("res.partner", [{"name": f"P{i}", "x_ferry_source_id": f"S{i}"}
+                                          for i in range(40)])
+    pid = str(results[0].dest_id)
+    files = []
+    for i in range(12):
+        doc = tmp_path / f"f{i}.txt"
+        doc.write_bytes(f"file {i}".encode())
+        files.append(FileUpload("res.partner", pid, doc, doc.name, "text/plain",
+                                {"_source_id": f"D{i}"}))
+    uploaded = [r for k in range(0, 12, 3) for r in dest.upload_many(files[k:k + 3])]
+    late = httpx.get(f"{odoo.url}/_sandbox/faults", timeout=30).json()["injected"].get("late")
+    odoo.faults("")
+    assert all(r.ok for r in results + uploaded), [r.error for r in results + uploaded
+                                                   if not r.ok]
+    assert (late or 0) >= 3
+    for model, prefix, n in (("crm.team", "Late pipeline", 1), ("crm.stage", "Late stage", 4),
+                             ("mail.activity.type", "Late type", 4)):
+        names = dest.rpc.search_read(model, [["name", "=like", prefix + "%"]], ["name"])
+        assert sorted(r["name"] for r in names) == sorted(
+            {prefix} if n == 1 else {f"{prefix} {k}" for k in range(n)}), model
+    assert dest.rpc.execute("ir.model.fields", "search_count",
+                            [["name", "=", "x_ferry_source_id"]]) == 2
+    partners = dest.rpc.search_read("res.partner", [["x_ferry_source_id", "!=", False]],
+                                    ["x_ferry_source_id"])
+    assert Counter(p["x_ferry_source_id"] for p in partners) == Counter(
+        {f"S{i}": 1 for i in range(40)})
+    assert {r.dest_id for r in results} == {str(p["id"]) for p in partners}
+    rows = dest.rpc.search_read("ir.attachment", [["res_id", "=", int(pid)]], ["description"])
+    assert Counter(r["description"] for r in rows) == {f"[ferry-id:D{i}]": 1 for i in range(12)}
+    assert {r.dest_id for r in uploaded} == {str(r["id"]) for r in rows}

@@ -1,0 +1,84 @@
+"""Writes whose answer was lost: a gateway's 504 (the sandbox's ``late`` fault) leaves the request
+running, and the org applies it ``slow_s`` emulated seconds later. Every record and file must
+still land exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ferry.connectors.base import SchemaItem
+from ferry.model.fields import Kind
+
+LATE = "late=0.2,slow_s=2"
+SCALE = 20.0  # 2 emulated seconds are 0.1 s; the default settle of 5 s is 0.25 s
+
+
+def _late_count(h: Any) -> int:
+    got = httpx.get(h.base_url + "/_sandbox/faults", verify=h.creds["ca_bundle"], timeout=60)
+    return int(got.json()["injected"].get("late", 0))
+
+
+def _load(h: Any, tmp_path: Path, **settings: Any) -> tuple[list[Any], list[Any], str]:
+    """Contacts by collections upsert (20) and by one Bulk 2.0 upsert job (40), then ten files
+    on one of them, all under ``late`` faults."""
+    dest = h.dest(time_scale=SCALE, bulk_threshold=30, **settings)
+    dest.ensure([SchemaItem("custom_field", "Contact", "ferry_source_id", "Ferry source id",
+                            Kind.TEXT, external_id=True)])
+    h.faults(LATE, seed=4)
+    rows = [{"LastName": f"P{i}", "Ferry_Source_Id__c": f"S{i}"} for i in range(60)]
+    results = dest.create("Contact", rows[:20]) + dest.create("Contact", rows[20:])
+    parent = str(results[0].dest_id)
+    files = []
+    for i in range(10):
+        f = tmp_path / f"doc{i}.txt"
+        f.write_bytes(b"z" * (200 + i))
+        files.append(dest.upload("Contact", parent, f, f.name, "text/plain",
+                                 {"_source_id": f"D{i}"}))
+    h.faults("")
+    return results, files, parent
+
+
+def test_writes_landing_after_a_504_land_once(sf: Any, tmp_path: Path) -> None:
+    """Upserts on the external id are idempotent by themselves; a ContentVersion insert is
+    not: after a lost answer the connector looks for the file's tag, looks again after its
+    settle wait, and sends it again only if it is still not there."""
+    h = sf(time_scale=SCALE)
+    results, files, _ = _load(h, tmp_path)
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    assert all(r.ok for r in files), [r.error for r in files if not r.ok]
+    assert _late_count(h) >= 5
+    contacts = h.records("Contact")
+    assert Counter(c.get("Ferry_Source_Id__c") for c in contacts) == Counter(
+        {f"S{i}": 1 for i in range(60)})
+    assert {r.dest_id for r in results} == {c["Id"] for c in contacts}
+    versions = h.records("ContentVersion")
+    assert sorted(v["Description"] for v in versions) == sorted(
+        f"[ferry-id:D{i}]" for i in range(10))
+    assert {r.dest_id for r in files} == {v["Id"] for v in versions}
+    assert len(h.records("ContentDocument")) == len(h.records("ContentDocumentLink")) == 10
+
+
+def test_bulk_jobs_whose_answers_were_cut_short_finish(sf: Any, tmp_path: Path) -> None:
+    """A Bulk 2.0 job is found again by its id: an upload or ``UploadComplete`` whose answer
+    was lost after the org applied it is sent again, refused (the job has its data, or is
+    closed), and the job's state says the first one landed: the job goes on, never aborted."""
+    h = sf(time_scale=SCALE)
+    dest = h.dest(time_scale=SCALE, bulk_threshold=10)
+    dest.ensure([SchemaItem("custom_field", "Contact", "ferry_source_id", "Ferry source id",
+                            Kind.TEXT, external_id=True)])
+    results = []
+    for job in range(12):
+        # a body cut short after the org answered; a 504 whose request lands at once (before
+        # the retry: the empty answer of an upload cannot be cut short)
+        h.faults("truncate=0.3" if job % 2 else "late=0.3,slow_s=0.001", seed=job)
+        rows = [{"LastName": f"P{job}-{i}", "Ferry_Source_Id__c": f"S{job}-{i}"}
+                for i in range(10)]
+        results += dest.create("Contact", rows)
+    h.faults("")
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    assert Counter(c.get("Ferry_Source_Id__c") for c in h.records("Contact")) == Counter(
+        {f"S{j}-{i}": 1 for j in range(12) for i in range(10)})
