@@ -161,6 +161,8 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "max_file_bytes": ("largest file uploaded (multipart ContentVersion limit)", ""),
         "source_id_field": ("external-id field every record carries its source id in", ""),
         "retries": ("attempts per call on transient errors", ""),
+        "ambiguous_settle_s": ("seconds to wait before looking again for a file upload whose"
+                               " answer was lost, before sending it again (5)", ""),
     },
     "odoo": {
         "url": ("server address, e.g. https://acme.odoo.com",
@@ -184,6 +186,8 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "timeout_s": ("seconds to wait for one call", ""),
         "max_file_bytes": ("largest attachment uploaded", ""),
         "source_id_field": ("the x_ field every migrated record carries its source id in", ""),
+        "ambiguous_settle_s": ("seconds to wait before looking again for a create or upload"
+                               " whose answer was lost, before sending it again (5)", ""),
     },
 }
 

@@ -15,6 +15,7 @@ Settings (``destination:`` in ferry.yaml):
 | ``timeout_s`` | 120 | per call (Odoo's default ``limit_time_real``) |
 | ``max_file_bytes`` | 90 MB | largest attachment (128 MiB request cap less base64/XML overhead) |
 | ``source_id_field`` | ``x_ferry_source_id`` | the ``x_`` field every migrated record is tagged with |
+| ``ambiguous_settle_s`` | 5.0 | seconds before looking again for a create whose answer was lost, before sending it again |
 
 Secrets are read from the environment only, never from the project folder.
 """
@@ -51,6 +52,7 @@ class Settings(BaseModel):
     timeout_s: float = Field(120.0, gt=0)
     max_file_bytes: int = Field(90_000_000, gt=0)
     source_id_field: str = Field("x_ferry_source_id", pattern=r"^x_[a-z0-9_]{1,61}$")
+    ambiguous_settle_s: float = Field(5.0, ge=0)
 
     @model_validator(mode="after")
     def _one_secret(self) -> Settings:
@@ -73,7 +75,8 @@ def create(settings: dict[str, Any], workdir: Path) -> OdooDestination:
                   protocol=s.protocol)
     return OdooDestination(rpc, batch_size=s.batch_size, max_file_bytes=s.max_file_bytes,
                            source_id_field=s.source_id_field,
-                           requests_per_second=s.requests_per_second)
+                           requests_per_second=s.requests_per_second,
+                           settle_s=s.ambiguous_settle_s)
 
 
 def pricing(workdir: Path) -> OdooDestination:

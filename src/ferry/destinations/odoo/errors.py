@@ -51,6 +51,15 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+class Ambiguous(RetriableError):
+    """A call whose answer was lost: no answer, one cut short, or a 5xx from the server or a
+    gateway in front of it (a 504 leaves the call running behind it, RFC 9110 §15.6.5). Each
+    call is its own transaction (NOTES 1.3), so it committed whole or not at all, now or a
+    little later: a ``create`` is looked up by source id before it is sent again, twice when
+    the first look finds nothing (``connectors.settle``). A fault (lock, validation) is an
+    answer: the transaction was rolled back."""
+
+
 class OdooUserError(ConnectorError):
     """Fault 2 (UserError/ValidationError/MissingError): the record was refused as it is."""
 
@@ -125,7 +134,9 @@ def from_protocol(err: xmlrpc.client.ProtocolError, *, time_scale: float) -> Con
             after = None
         return RateLimited("Odoo asked us to slow down (429)", retry_after=after,
                            status=429, system=SYSTEM)
-    if status in (408, 502, 503, 504) or status >= 500:
+    if status >= 500:
+        return Ambiguous(f"Odoo answered HTTP {status}", status=status, system=SYSTEM)
+    if status == 408:  # the server timed out reading the request: it never ran
         return RetriableError(f"Odoo answered HTTP {status}", status=status, system=SYSTEM)
     if status == 413:
         return OdooUserError("the request is larger than the server accepts (413)")

@@ -28,6 +28,8 @@ import re
 from typing import Any
 
 from ferry.connectors.base import Provisioned, SchemaItem
+from ferry.connectors.settle import SETTLE_S, absent, look_twice
+from ferry.destinations.odoo.errors import Ambiguous
 from ferry.destinations.odoo.rpc import OdooRpc
 from ferry.destinations.odoo.shape import OPEN_MARK, SET_MARK
 from ferry.errors import ConfigError, RetriableError
@@ -64,8 +66,9 @@ class Provisioner:
     ensures items one at a time (each audited), and at a paced 1 call/s three look-ups per
     field would triple its duration; with the cache each new field costs one create call."""
 
-    def __init__(self, rpc: OdooRpc) -> None:
+    def __init__(self, rpc: OdooRpc, settle_s: float = SETTLE_S) -> None:
         self.rpc = rpc
+        self.settle_s = settle_s  # a lost create's second look (``connectors.settle``)
         self._mids: dict[str, int] = {}
         self._known: dict[str, dict[str, dict[str, Any]]] = {}  # model → x_ name → field row
 
@@ -136,18 +139,26 @@ class Provisioner:
         return int(rows[0]["id"]) if rows else False
 
     def _named(self, item: SchemaItem, model: str, vals: dict[str, Any],
-               domain: list[Any] | None = None, tried: bool = False) -> Provisioned:
+               domain: list[Any] | None = None, tried: bool = False,
+               settle: bool = False) -> Provisioned:
         label = item.label or item.name
-        found = self.rpc.search_read(model, [["name", "=ilike", label], *(domain or [])],
-                                     ["id"], limit=1, order="id",
-                                     context={"active_test": False})
-        if found:  # absent before our create (``tried``) and there now: ours, so rollback
-            return Provisioned(item, str(found[0]["id"]), created=tried)  # removes it
+
+        def look() -> int | None:
+            rows = self.rpc.search_read(model, [["name", "=ilike", label], *(domain or [])],
+                                        ["id"], limit=1, order="id",
+                                        context={"active_test": False})
+            return int(rows[0]["id"]) if rows else None
+
+        # ``settle``: the last create's answer was lost, it may still commit: a second look
+        found = look_twice(look, absent, self.settle_s if settle else 0.0, self.rpc.time_scale)
+        if found is not None:  # absent before our create (``tried``) and there now: ours,
+            return Provisioned(item, str(found), created=tried)  # so rollback removes it
         try:
             new_id = self.rpc.execute(model, "create", [{"name": label, **vals}],
                                       retry=False)[0]
-        except RetriableError:  # the create may have committed: find it, else create again
-            return self._named(item, model, vals, domain, tried=True)
+        except RetriableError as exc:  # the create may have committed: find it, else again
+            return self._named(item, model, vals, domain, tried=True,
+                               settle=isinstance(exc, Ambiguous))
         return Provisioned(item, str(new_id), created=True)
 
     def _model_ids(self, models: set[str]) -> dict[str, int]:
@@ -191,9 +202,16 @@ class Provisioner:
             try:
                 ids = self.rpc.execute("ir.model.fields", "create",
                                        [v for _, _, v in to_create], retry=False)
-            except RetriableError:
-                for m in models:  # the call may have committed: look again, then go on
-                    self._known.pop(m, None)
+            except RetriableError as exc:
+                def look() -> dict[tuple[str, str], dict[str, Any]]:
+                    for m in models:  # the call may have committed: look again, then go on
+                        self._known.pop(m, None)
+                    return self._existing(models)
+
+                look_twice(look, lambda have: not any((vals_model(v, mids), v["name"]) in have
+                                                      for _, _, v in to_create),
+                           self.settle_s if isinstance(exc, Ambiguous) else 0.0,
+                           self.rpc.time_scale)
                 return self._fields(fields)
             for (i, item, vals), new_id in zip(to_create, ids, strict=True):
                 self._known[vals_model(vals, mids)][vals["name"]] = {

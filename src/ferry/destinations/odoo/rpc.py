@@ -37,8 +37,8 @@ import pybase64
 
 from ferry.connectors.http import call_with_retry
 from ferry.connectors.ratelimit import Pacer
-from ferry.destinations.odoo.errors import SYSTEM, from_fault, from_protocol
-from ferry.errors import FatalError, RetriableError
+from ferry.destinations.odoo.errors import SYSTEM, Ambiguous, from_fault, from_protocol
+from ferry.errors import FatalError
 from ferry.model.crypto import PlainView
 
 if TYPE_CHECKING:  # imported where an XML-RPC answer is read: JSON-RPC (the default) never
@@ -487,8 +487,8 @@ class OdooRpc:
                 proxy.close()  # an unread error body would poison the kept-alive connection
                 raise from_protocol(err, time_scale=self.time_scale) from None
             except NETWORK as exc:
-                raise RetriableError(f"network error talking to Odoo ({type(exc).__name__})",
-                                     system=SYSTEM) from None
+                raise Ambiguous(f"network error talking to Odoo ({type(exc).__name__})",
+                                system=SYSTEM) from None
 
         if not retry:
             return once()

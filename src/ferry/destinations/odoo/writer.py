@@ -10,7 +10,15 @@ which is what keeps a paced migration short. When Odoo refuses a batch it names 
 batch is split in halves until the bad rows stand alone; the good rows still land. Why the
 source-id check before a retry: a create that timed out may have committed (NOTES 5), so after a
 transport failure the rows already tagged with their source id (``x_ferry_source_id``) are
-found, not created twice.
+found, not created twice; when the answer was lost (``errors.Ambiguous``) and the first look
+finds nothing, a second look after ``settle_s`` (a 504 leaves the call running behind it).
+
+Which writes are idempotent by themselves (each call is one transaction, NOTES 1.3): ``write``
+and ``load`` with a ``.id`` column set the same values again by database id, ``unlink`` of ids
+already gone is success (``_unlink``), reads are reads: ``rpc`` retries those. ``create`` (records
+and ``ir.attachment`` files) is not: it is sent once, looked up by source id (files by their tag,
+``extras.file_tag``) after a lost answer, and sent again only when still not found; rows that
+carry no source id cannot be looked up and are sent again (a documented risk).
 
 Fields that are not plain Odoo fields (``mail.activity.res_model``, ``subtype_xmlid``,
 ``account.move.amount_total``/``state``, ``mobile`` on 19) are translated in ``extras.py``;
@@ -39,9 +47,10 @@ from ferry.connectors.base import (
     WriteResult,
 )
 from ferry.connectors.http import backoff
+from ferry.connectors.settle import SETTLE_S, look_twice
 from ferry.destinations.odoo import extras, tags
 from ferry.destinations.odoo.checks import MAGIC, SKIP_TYPES, describe_objects, run_checks
-from ferry.destinations.odoo.errors import OdooSchemaError, OdooUserError
+from ferry.destinations.odoo.errors import Ambiguous, OdooSchemaError, OdooUserError
 from ferry.destinations.odoo.provision import Provisioner, model_of
 from ferry.destinations.odoo.rpc import OdooRpc
 from ferry.destinations.odoo.shape import (
@@ -80,8 +89,9 @@ class OdooDestination(Destination):
 
     def __init__(self, rpc: OdooRpc, *, batch_size: int = 100, max_file_bytes: int = 90_000_000,
                  source_id_field: str = "x_ferry_source_id",
-                 requests_per_second: float = 1.0) -> None:
+                 requests_per_second: float = 1.0, settle_s: float = SETTLE_S) -> None:
         self.rpc = rpc
+        self.settle_s = settle_s  # a lost create's second look (``_recover``)
         self.batch_size = batch_size
         self.source_id_field = source_id_field
         self.requests_per_second = requests_per_second
@@ -90,7 +100,7 @@ class OdooDestination(Destination):
         self.capabilities = replace(type(self).capabilities, batch_create=batch_size,
                                     batch_delete=batch_size, max_file_bytes=max_file_bytes)
         self.lookups = Lookups(rpc)
-        self.provisioner = Provisioner(rpc)
+        self.provisioner = Provisioner(rpc, settle_s)
         self._meta: dict[str, dict[str, dict[str, Any]]] = {}
         self._accounting: bool | None = None
         self.xmlids: dict[tuple[str, int], str] = {}  # (model, id) → module.name
@@ -344,7 +354,8 @@ class OdooDestination(Destination):
                 wait = exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after \
                     else backoff(attempt, 0.5 / self.rpc.time_scale)
                 time.sleep(wait)
-                pending = self._recover(model, pending, results)
+                pending = self._recover(model, pending, results,
+                                        settle=isinstance(exc, Ambiguous))
                 if not pending:
                     return
                 continue
@@ -372,23 +383,32 @@ class OdooDestination(Destination):
         extras.apply_states(self, model, targets)
 
     def _recover(self, model: str, pending: list[tuple[int, dict[str, Any], str | None]],
-                 results: list[WriteResult | None]
+                 results: list[WriteResult | None], *, settle: bool = False
                  ) -> list[tuple[int, dict[str, Any], str | None]]:
         """After a failed transport, rows whose source id is already in Odoo were committed
-        (files: their tag, ``extras.file_tag``, on their record)."""
-        if model == "ir.attachment":
-            return extras.recover_files(self, pending, results)
-        sids = [sid for _, _, sid in pending if sid]
-        if not sids:
-            return pending
-        found = self.find(model, self.source_id_field, sids)
-        rest = []
-        for i, vals, sid in pending:
-            if sid and sid in found:
-                results[i] = WriteResult.success(found[sid], created=True)
-            else:
-                rest.append((i, vals, sid))
-        return rest
+        (files: their tag, ``extras.file_tag``, on their record). ``settle``: the answer was
+        lost (``Ambiguous``), so the call may still commit: when the first look finds none of
+        the rows, look again after ``settle_s`` (``connectors.settle``). One ``create`` is one
+        transaction, so a look that finds any of its rows found the whole call committed."""
+        def look() -> list[tuple[int, dict[str, Any], str | None]]:
+            if model == "ir.attachment":
+                return extras.recover_files(self, pending, results)
+            sids = [sid for _, _, sid in pending if sid]
+            if not sids:
+                return pending
+            found = self.find(model, self.source_id_field, sids)
+            rest = []
+            for i, vals, sid in pending:
+                if sid and sid in found:
+                    results[i] = WriteResult.success(found[sid], created=True)
+                else:
+                    rest.append((i, vals, sid))
+            return rest
+
+        lookable = any(sid for _, _, sid in pending) or (model == "ir.attachment" and any(
+            str(v.get("description") or "").startswith("[ferry-id:") for _, v, _ in pending))
+        return look_twice(look, lambda rest: lookable and len(rest) == len(pending),
+                          self.settle_s if settle else 0.0, self.rpc.time_scale)
 
     def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
                ) -> list[WriteResult]:

@@ -19,7 +19,6 @@ request running behind it); re-send only if it is still not there.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +39,7 @@ from ferry.connectors.base import (
     SchemaItem,
     WriteResult,
 )
+from ferry.connectors.settle import absent, look_twice
 from ferry.destinations.pipedrive.batch import Lanes, run_rows
 from ferry.destinations.pipedrive.client import V2_OBJECTS, Ambiguous, PipedriveClient
 from ferry.destinations.pipedrive.finder import MARKED, Finder
@@ -244,11 +244,7 @@ class PipedriveDestination(Destination):
     def _settled(self, look: Callable[[], T | None]) -> T | None:
         """``look()``, and if it finds nothing, once more after ``settle_s`` (emulated time
         under a sandbox's time scale): what a lost answer's request wrote may land late."""
-        hit = look()
-        if hit is None and self.settle_s > 0:
-            time.sleep(self.settle_s / self.client.time_scale)
-            hit = look()
-        return hit
+        return look_twice(look, absent, self.settle_s, self.client.time_scale)
 
     def create(self, object_name: str, rows: list[dict[str, Any]]) -> list[WriteResult]:
         self._check_object(object_name)

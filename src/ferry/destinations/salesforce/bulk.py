@@ -2,6 +2,24 @@
 
 Rows are written to a temporary file as they come (memory stays flat however many rows), sent
 in one PUT (what every real client does), closed with UploadComplete and polled with back-off.
+
+Lost answers (a 5xx, a dropped connection, a body cut short: the client sends the request
+again). Upsert, update and delete jobs are idempotent row by row: an upsert matches the
+unique external id (Ferry provisions it External ID and Unique; the REST guide's upsert page:
+the unique index is what prevents duplicates), update and delete go by ``Id``. The steps of a
+job are not all idempotent by themselves, but a job is found again by its id:
+
+- ``POST jobs/ingest`` creates a job; one whose answer was lost stays an empty ``Open`` job
+  nobody uploads to (no records; the org purges Open jobs after 7 days). Harmless, left.
+- ``PUT …/batches``: sent again after a lost answer. When the first one had landed, the job
+  already holds its data and the org refuses the second (the sandbox answers INVALIDJOBSTATE;
+  whether a real org refuses or appends a second upload is undocumented, NOTES 2: every real
+  client sends one PUT), and the job, still ``Open``, goes on to ``UploadComplete``.
+- ``PATCH {"state": "UploadComplete"}``: sent again after a lost answer; when the first one
+  had landed the second is refused (the job is no longer Open). The job's state then says so
+  (``UploadComplete`` or later) and it is polled as usual; it used to be aborted and the whole
+  create failed.
+
 The platform returns result rows in any order and only with the uploaded columns, so every job
 carries a key column (the external id for upserts, ``Id`` for updates and deletes) and outcomes
 are matched by key, never by position.
@@ -19,7 +37,7 @@ from typing import Any
 
 from ferry.connectors.http import call_with_retry
 from ferry.destinations.salesforce.client import SalesforceClient
-from ferry.destinations.salesforce.errors import SYSTEM, parse_bulk_error
+from ferry.destinations.salesforce.errors import SYSTEM, ApiError, parse_bulk_error
 from ferry.errors import FatalError, RetriableError
 
 TERMINAL = {"JobComplete", "Failed", "Aborted"}
@@ -73,11 +91,20 @@ class BulkIngest:
             self.jobs += 1
             jid = job["id"]
             try:
-                self.client.request("PUT", "/" + job["contentUrl"].lstrip("/"),
-                                    headers={"Content-Type": "text/csv"},
-                                    content=lambda: _chunks(data))  # type: ignore[arg-type,return-value]
-                self.client.request("PATCH", f"jobs/ingest/{jid}",
-                                    json={"state": "UploadComplete"})
+                try:
+                    self.client.request("PUT", "/" + job["contentUrl"].lstrip("/"),
+                                        headers={"Content-Type": "text/csv"},
+                                        content=lambda: _chunks(data))  # type: ignore[arg-type,return-value]
+                except ApiError as e:
+                    # a retry refused because the job holds data: the first PUT landed
+                    if e.code.upper() != "INVALIDJOBSTATE" or self._state(jid) != "Open":
+                        raise
+                try:
+                    self.client.request("PATCH", f"jobs/ingest/{jid}",
+                                        json={"state": "UploadComplete"})
+                except ApiError:
+                    if self._state(jid) in {"Open", "Aborted"}:
+                        raise  # still open (or aborted): the close did not land
             except Exception:
                 self._abort(jid)
                 raise
@@ -111,6 +138,10 @@ class BulkIngest:
                 if at is not None:
                     result.unprocessed.update(row[at[0]] for row in rows_of)
             return result
+
+    def _state(self, jid: str) -> str:
+        """The job's state as the org has it now (a GET: safe to repeat)."""
+        return str(self.client.request("GET", f"jobs/ingest/{jid}").json()["state"])
 
     def _wait(self, jid: str) -> dict[str, Any]:
         s = self.client.settings

@@ -16,9 +16,16 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from ferry.connectors.http import KeepAliveClient, call_with_retry, make_client, proxied
+from ferry.connectors.http import (
+    KeepAliveClient,
+    call_with_retry,
+    make_client,
+    network_errors,
+    proxied,
+)
 from ferry.destinations.salesforce.auth import Token, fetch_token
-from ferry.destinations.salesforce.errors import raise_for
+from ferry.destinations.salesforce.errors import SYSTEM, Ambiguous, raise_for
+from ferry.errors import RetriableError
 
 if TYPE_CHECKING:
     from ferry.destinations.salesforce import Settings
@@ -119,9 +126,13 @@ class SalesforceClient:
                 params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
                 content: Callable[[], bytes | IO[bytes]] | None = None,
                 files: Callable[[], Any] | None = None, allow: tuple[int, ...] = (),
-                soql: str | None = None, read: bool = False) -> httpx.Response:
+                soql: str | None = None, read: bool = False,
+                resend: bool = True) -> httpx.Response:
         """Send one API request (with retries); ``content``/``files`` are factories so a retry
         re-reads the body from the start; ``soql`` is sent as ``q`` (see ``soql_url``);
+        ``resend=False``: a write that is not idempotent (an insert) is sent again only when the
+        platform said it was not applied (429, a lock, a 4xx retriable code); a lost answer
+        raises ``Ambiguous`` instead, for the caller to look the write up first;
         ``read``: a query's GET (page or count), sent on the keep-alive client when there is
         one (its fixed headers carry ``Sforce-Query-Options``). A ``files`` upload of one file
         (besides text parts: httpx's ``(None, text, content type)``) goes on the keep-alive
@@ -157,11 +168,23 @@ class SalesforceClient:
                 raise_for(response)
             return response
 
+        def once_only() -> httpx.Response:
+            try:
+                return once()
+            except RetriableError as exc:
+                if exc.status is not None and exc.status < 500:
+                    raise  # refused before it was applied: sent again by call_with_retry
+                raise Ambiguous(f"no answer to {method} {path}: {exc}", status=exc.status,
+                                system=SYSTEM) from None
+            except network_errors() as exc:
+                raise Ambiguous(f"no answer to {method} {path} ({type(exc).__name__})",
+                                system=SYSTEM) from None
+
         kw: dict[str, Any] = {"attempts": self.settings.retries,
                               "base": 0.5 / self.settings.time_scale}
         if self._sleep:
             kw["sleep"] = self._sleep
-        return call_with_retry(once, **kw)
+        return call_with_retry(once if resend else once_only, **kw)
 
     def _note_usage(self, response: httpx.Response) -> None:
         m = _USAGE.search(response.headers.get("sforce-limit-info", ""))

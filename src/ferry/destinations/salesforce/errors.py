@@ -67,6 +67,13 @@ class ApiError(FatalError):
         self.fields = fields
 
 
+class Ambiguous(FatalError):
+    """A write sent once (``SalesforceClient.request(resend=False)``) got no answer that says
+    what became of it: a 5xx (a gateway's 504 leaves the request running behind it, RFC 9110
+    §15.6.5), a dropped connection or a body cut short. The caller looks the write up before
+    sending it again; one that does not know how to is stopped (a resume then looks it up)."""
+
+
 def first_error(body: Any) -> tuple[str, list[str]]:
     """(code, fields) of a REST error array, a collections ``errors`` list or an OAuth body."""
     if isinstance(body, list) and body and isinstance(body[0], dict):

@@ -28,14 +28,15 @@ from ferry.connectors.base import (
     SchemaItem,
     WriteResult,
 )
+from ferry.connectors.settle import absent, look_twice
 from ferry.destinations.salesforce import Settings
 from ferry.destinations.salesforce.bulk import BulkIngest
 from ferry.destinations.salesforce.client import COLLECTION, SalesforceClient
-from ferry.destinations.salesforce.errors import SYSTEM, ApiError, record_error
+from ferry.destinations.salesforce.errors import SYSTEM, Ambiguous, ApiError, record_error
 from ferry.destinations.salesforce.load import Loader
 from ferry.destinations.salesforce.provision import Provisioner, api_name
 from ferry.destinations.salesforce.shape import flatten, from_api, to_json
-from ferry.errors import FerryError, RecordError
+from ferry.errors import FatalError, FerryError, RecordError
 from ferry.model.crypto import PlainView
 from ferry.model.fields import Kind
 
@@ -327,13 +328,26 @@ class SalesforceDestination(Destination):
                     "VersionData": (file_name, fh, mime_type or "application/octet-stream")}
 
         try:
-            res = self.client.request("POST", "sobjects/ContentVersion", files=files).json()
+            for _ in range(self.settings.retries):
+                try:
+                    # an insert: sent again blindly only when there is no tag to find it by
+                    res = self.client.request("POST", "sobjects/ContentVersion", files=files,
+                                              resend=not sid).json()
+                    return WriteResult.success(str(res["id"]), created=True)
+                except Ambiguous:
+                    found = look_twice(
+                        lambda: self._tagged_files(parent_id, [str(sid)]).get(str(sid)),
+                        absent, self.settings.ambiguous_settle_s, self.settings.time_scale)
+                    if found is not None:
+                        return WriteResult.success(found, created=True)
+                finally:
+                    for fh in handles:
+                        fh.close()
+                    handles.clear()
         except ApiError as e:
             return WriteResult.failure(record_error(ref, e.code, e.fields))
-        finally:
-            for fh in handles:
-                fh.close()
-        return WriteResult.success(str(res["id"]), created=True)
+        raise FatalError(f"{ref}: the upload's answer was lost {self.settings.retries} times",
+                         system=SYSTEM)
 
     # -- budget ----------------------------------------------------------------------------
     def cost(self, op: str, object_name: str, n: int) -> Cost:
