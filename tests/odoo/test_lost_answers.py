@@ -69,3 +69,60 @@ def test_writes_landing_after_a_504_land_once(odoo_factory: Any, monkeypatch: py
     rows = dest.rpc.search_read("ir.attachment", [["res_id", "=", int(pid)]], ["description"])
     assert Counter(r["description"] for r in rows) == {f"[ferry-id:D{i}]": 1 for i in range(12)}
     assert {r.dest_id for r in uploaded} == {str(r["id"]) for r in rows}
+
+
+def test_a_full_load_under_late_faults_lands_everything_once(tmp_path: Path) -> None:
+    """PracticeHub → Odoo through the engine (the default recipe), the load under ``late``
+    faults: every record (by its source id) and every attachment (by its tag) once; a
+    fault-free run after it finds nothing left to create."""
+    import datetime as dt
+
+    from ferry.engine import pipeline
+    from ferry.mapping.mapping_file import content_hash, save
+    from ferry.mapping.model import Confirmation
+    from ferry.mapping.recipes import load_recipe
+    from ferry.mapping.review import leave_out_invalid
+    from ferry.sandbox import profiles
+    from ferry.sandbox.harness import start_pair
+    from ferry.sandbox.odoo import profile as odoo_profile
+    from ferry.settings import load_settings, save_settings
+
+    profiles.PROFILES.setdefault("odoo", odoo_profile)
+    with start_pair(tmp_path / "p", source="practicehub", destination="odoo", patients=30,
+                    seed=3, time_scale=100.0, dest_extra={"version": 17, "accounting": False},
+                    env_prefix="FERRY_OLATE_") as pair:
+        url = pair.dest_info["base_url"]
+        settings = load_settings(pair.project.settings_path)  # more calls, more of them late
+        settings.destination = settings.destination.model_copy(update={"batch_size": 5})
+        save_settings(settings, pair.project.settings_path)
+        doc = load_recipe("practicehub", "odoo", "no_accounting")
+        leave_out_invalid(doc)
+        doc.confirmed = Confirmation(hash=content_hash(doc), by="tests",
+                                     at=dt.datetime.now(dt.UTC).isoformat())
+        save(doc, pair.project.mapping_path)
+        pipeline.run_extract(pair.project)
+        pipeline.run_prepare(pair.project)
+
+        def models() -> dict[str, dict[str, dict[str, Any]]]:
+            return dict(httpx.get(f"{url}/_sandbox/state", timeout=60).json()["models"])
+
+        httpx.post(f"{url}/_sandbox/faults", json={"spec": "late=0.3,slow_s=2", "seed": 5},
+                   timeout=30).raise_for_status()
+        report = pipeline.load(pair.project)
+        late = httpx.get(f"{url}/_sandbox/faults", timeout=30).json()["injected"].get("late", 0)
+        httpx.post(f"{url}/_sandbox/faults", json={"spec": ""}, timeout=30).raise_for_status()
+        assert late >= 10
+        totals = report.totals()
+        assert totals["created"] > 50 and not totals.get("failed"), totals
+        loaded = models()
+        for model, rows in loaded.items():
+            ids = Counter(r.get("x_ferry_source_id") for r in rows.values()
+                          if r.get("x_ferry_source_id"))
+            assert not [k for k, n in ids.items() if n > 1], model
+        tags = Counter(r.get("description") for r in loaded["ir.attachment"].values()
+                       if str(r.get("description") or "").startswith("[ferry-id:"))
+        assert max(tags.values()) == 1 and len(tags) == totals["uploaded"] > 10, tags
+        counts = {m: len(rows) for m, rows in loaded.items()}
+        again = pipeline.load(pair.project, kind="run")
+        assert not again.totals().get("created"), again.totals()
+        assert {m: len(rows) for m, rows in models().items()} == counts

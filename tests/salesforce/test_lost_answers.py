@@ -82,3 +82,65 @@ def test_bulk_jobs_whose_answers_were_cut_short_finish(sf: Any, tmp_path: Path) 
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
     assert Counter(c.get("Ferry_Source_Id__c") for c in h.records("Contact")) == Counter(
         {f"S{j}-{i}": 1 for j in range(12) for i in range(10)})
+
+
+def test_a_full_load_under_late_faults_lands_everything_once(tmp_path: Path) -> None:
+    """PracticeHub → Salesforce through the engine (the default recipe), the load under
+    ``late`` faults: every record (by its source id) and every file (by its tag) once; a
+    fault-free run after it finds nothing left to create."""
+    import datetime as dt
+    import gc
+
+    from ferry.engine import pipeline
+    from ferry.engine.project import Project
+    from ferry.mapping.mapping_file import content_hash, save
+    from ferry.mapping.model import Confirmation
+    from ferry.mapping.recipes import load_recipe
+    from ferry.sandbox.harness import start_pair
+    from ferry.settings import BaaConfirmation, load_settings, save_settings
+
+    with start_pair(tmp_path / "proj", source="practicehub", destination="salesforce",
+                    patients=30, seed=3, time_scale=100.0, env_prefix="FERRY_SFLATE_",
+                    surface="extended") as pair:
+        settings = load_settings(pair.project.settings_path)  # clinical records need a BAA
+        settings.baa = BaaConfirmation(confirmed=True, by="tests",
+                                       at=dt.datetime.now(dt.UTC).isoformat(), reference="B")
+        save_settings(settings, pair.project.settings_path)
+        project = Project.at(pair.project.root)
+        info = pair.dest_info
+        ca = info["credentials"]["ca_bundle"]
+        doc = load_recipe("practicehub", "salesforce", None)
+        doc.confirmed = Confirmation(hash=content_hash(doc), by="tests",
+                                     at=dt.datetime.now(dt.UTC).isoformat())
+        save(doc, project.mapping_path)
+        pipeline.run_extract(project)
+        pipeline.run_prepare(project)
+
+        def faults(spec: str) -> None:
+            httpx.post(info["base_url"] + "/_sandbox/faults", json={"spec": spec, "seed": 5},
+                       verify=ca, timeout=30).raise_for_status()
+
+        def objects() -> dict[str, list[dict[str, Any]]]:
+            got = httpx.get(info["base_url"] + "/_sandbox/state", verify=ca, timeout=60)
+            return dict(got.json()["objects"])
+
+        faults("late=0.3,slow_s=2")
+        report = pipeline.load(project)
+        late = httpx.get(info["base_url"] + "/_sandbox/faults", verify=ca,
+                         timeout=30).json()["injected"].get("late", 0)
+        faults("")
+        assert late >= 10
+        totals = report.totals()
+        assert totals["created"] > 50 and not totals.get("failed"), totals
+        loaded = objects()
+        for obj, rows in loaded.items():
+            ids = Counter(r.get("Ferry_Source_Id__c") for r in rows
+                          if r.get("Ferry_Source_Id__c"))
+            assert not [k for k, n in ids.items() if n > 1], obj
+        tags = Counter(r.get("Description") for r in loaded.get("ContentVersion", []))
+        assert max(tags.values()) == 1 and len(tags) == totals["uploaded"] > 10, tags
+        counts = {o: len(rows) for o, rows in loaded.items()}
+        again = pipeline.load(project, kind="run")
+        assert not again.totals().get("created"), again.totals()
+        assert {o: len(rows) for o, rows in objects().items()} == counts
+        gc.collect()  # connectors the engine opened hold TLS keep-alives the server waits on
