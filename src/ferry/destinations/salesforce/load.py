@@ -1,7 +1,18 @@
 """Writing rows: sObject collections for small sets, Bulk API 2.0 for volume.
 
 Creates upsert on the source-id external id whenever the rows carry it, so a retry, a resume
-after a crash or a delta updates the record instead of duplicating it. Rows with transient
+after a crash or a delta updates the record instead of duplicating it.
+
+Which writes survive a lost answer (the client sends a request again after a 5xx or no
+answer): an upsert does, by itself. Ferry provisions the source-id field External ID *and*
+Unique (``provision``), and the REST guide's upsert page says the unique index is what keeps
+an upsert from creating a second record; a late first request then matches the record its
+retry made and updates it with the same values. Updates (by ``Id``) write the same values
+again; deletes count a record already gone as deleted (``GONE``). Bulk 2.0 jobs: see ``bulk``.
+A plain insert (``_collections_insert``, rows without a source id) is not idempotent and has
+nothing to be found by: it may be made twice. The engine never sends such rows (a record map
+needs an ``id_field``, ``mapping.validate``); files are inserts too, and are looked up by
+their tag before they are sent again (``writer.upload``). Rows with transient
 failures (UNABLE_TO_LOCK_ROW, rows a failed job never processed) are retried in up to
 ``ROUNDS`` further rounds (with growing pauses) through collections — small, serial calls are what the platform
 advises against lock contention. Every row ends with exactly one WriteResult, in input order.

@@ -5,6 +5,14 @@ Objects at the seam are sObject API names (``Account``, ``Contact``, ``Task``, `
 Describe results are cached per object and dropped after ``ensure`` (new grants change what the
 integration user can see). Files go up as multipart ContentVersions with
 ``FirstPublishLocationId``, which makes the platform link them to the parent record.
+
+A ContentVersion insert is not idempotent: sent again after a lost answer it makes a second
+file (and a second ContentDocument). The ContentDocumentLink is no write of Ferry's: the
+platform makes it as it stores the file, from ``FirstPublishLocationId`` (NOTES 5), so it
+lands or not with the file. An upload that carries a source id is sent once per try
+(``client.request(resend=False)``); after a lost answer its tag (``[ferry-id:…]`` in the
+Description) is looked for on the parent, again after ``ambiguous_settle_s``
+(``connectors.settle``), and the file is sent again only if neither look finds it.
 """
 
 from __future__ import annotations
