@@ -126,3 +126,27 @@ def test_a_full_load_under_late_faults_lands_everything_once(tmp_path: Path) -> 
         again = pipeline.load(pair.project, kind="run")
         assert not again.totals().get("created"), again.totals()
         assert {m: len(rows) for m, rows in models().items()} == counts
+
+
+def test_options_added_to_an_open_pick_list_survive_lost_answers(
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An option added to an open pick list (a ``write`` of a ``[0, 0, vals]`` command) is not
+    idempotent: sent again after a lost answer it meets the option its first try made (unique
+    per field) and is refused; the option is there, so the record is written with it."""
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path, batch_size=1)
+    dest.ensure([SchemaItem("custom_field", "res.partner", "ferry_source_id", "Ferry source id",
+                            Kind.TEXT, external_id=True),
+                 SchemaItem("custom_field", "res.partner", "referral_source", "Referral source",
+                            Kind.ENUM)])
+    odoo.faults("truncate=0.4", seed=1)
+    results = dest.create("res.partner", [{"name": f"P{i}", "x_ferry_source_id": f"R{i}",
+                                           "x_referral_source": f"Source {i}"}
+                                          for i in range(12)])
+    cut = httpx.get(f"{odoo.url}/_sandbox/faults", timeout=30).json()["injected"].get("truncate")
+    odoo.faults("")
+    assert (cut or 0) >= 5
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    got = dest.read("res.partner", [str(r.dest_id) for r in results], ["x_referral_source"])
+    assert [got[str(r.dest_id)]["x_referral_source"] for r in results] == [
+        f"Source {i}" for i in range(12)]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ferry.connectors.base import FileUpload, WriteResult
-from ferry.destinations.odoo.errors import OdooNoneResult
+from ferry.destinations.odoo.errors import OdooNoneResult, OdooUserError
 from ferry.destinations.odoo.provision import model_of
 from ferry.destinations.odoo.rpc import FileB64
 from ferry.destinations.odoo.shape import Unresolved
@@ -175,8 +175,16 @@ def open_option(dest: OdooDestination, model: str, field: str, value: str) -> st
                                 ["id"])
     meta = dest.fields_meta(model)[field]
     options = list(meta.get("selection") or [])
-    dest.rpc.execute("ir.model.fields", "write", [rows[0]["id"]], {"selection_ids": [
-        [0, 0, {"value": value, "name": value, "sequence": len(options)}]]})
+    try:
+        # ``[0, 0, vals]`` creates an option: not idempotent; the rpc sends the write again
+        # after a lost answer, and an option is unique per field (value), so a retry whose
+        # first try had committed is refused: the option is there, which is what was asked
+        dest.rpc.execute("ir.model.fields", "write", [rows[0]["id"]], {"selection_ids": [
+            [0, 0, {"value": value, "name": value, "sequence": len(options)}]]})
+    except OdooUserError:
+        if not dest.rpc.search_read("ir.model.fields.selection", [
+                ["field_id", "=", rows[0]["id"]], ["value", "=", value]], ["id"]):
+            raise
     meta["selection"] = [*options, [value, value]]
     return value
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from ferry.connectors.base import Provisioned, SchemaItem
 from ferry.connectors.settle import SETTLE_S, absent, look_twice
-from ferry.destinations.odoo.errors import Ambiguous
+from ferry.destinations.odoo.errors import Ambiguous, OdooUserError
 from ferry.destinations.odoo.rpc import OdooRpc
 from ferry.destinations.odoo.shape import OPEN_MARK, SET_MARK
 from ferry.errors import ConfigError, RetriableError
@@ -249,9 +249,17 @@ class Provisioner:
         by_label.update({o["value"]: o["value"] for o in opts if o["value"] not in by_label})
         missing = [o for o in item.options if o not in by_label]
         if missing:
-            self.rpc.execute("ir.model.fields", "write", [row["id"]], {"selection_ids": [
-                [0, 0, {"value": o, "name": o, "sequence": len(opts) + n}]
-                for n, o in enumerate(missing)]})
+            try:
+                self.rpc.execute("ir.model.fields", "write", [row["id"]], {"selection_ids": [
+                    [0, 0, {"value": o, "name": o, "sequence": len(opts) + n}]
+                    for n, o in enumerate(missing)]})
+            except OdooUserError:
+                # sent again after a lost answer, the write meets the options its first try
+                # made (unique per field): refused, and the options are there
+                have = {o["value"] for o in self.rpc.search_read(
+                    "ir.model.fields.selection", [["field_id", "=", row["id"]]], ["value"])}
+                if not set(missing) <= have:
+                    raise
             by_label.update({o: o for o in missing})
         return Provisioned(item, name, created=False,
                            option_ids={o: by_label[o] for o in item.options})
