@@ -150,3 +150,30 @@ def test_options_added_to_an_open_pick_list_survive_lost_answers(
     got = dest.read("res.partner", [str(r.dest_id) for r in results], ["x_referral_source"])
     assert [got[str(r.dest_id)]["x_referral_source"] for r in results] == [
         f"Source {i}" for i in range(12)]
+
+
+def test_invoices_posted_after_lost_answers_are_posted_once(
+        odoo_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``action_post`` is not idempotent: sent again after a lost answer it finds the moves
+    its first try posted no longer draft and is refused; the moves are posted, as asked."""
+    import datetime as dt
+    from decimal import Decimal
+
+    odoo = odoo_factory(17, accounting=True)
+    dest = connect(odoo, monkeypatch, tmp_path, batch_size=2)
+    dest.ensure([SchemaItem("custom_field", "account.move", "ferry_source_id", "Ferry source id",
+                            Kind.TEXT, external_id=True)])
+    [p] = dest.create("res.partner", [{"name": "Payer"}])
+    odoo.faults("truncate=0.3", seed=1)
+    results = dest.create("account.move", [
+        {"partner_id": p.dest_id, "invoice_date": dt.date(2026, 1, 31), "ref": f"B-{i}",
+         "amount_total": Decimal("10.50"), "move_type": "out_invoice", "state": "posted",
+         "x_ferry_source_id": f"M{i}"} for i in range(12)])
+    cut = httpx.get(f"{odoo.url}/_sandbox/faults", timeout=30).json()["injected"].get("truncate")
+    odoo.faults("")
+    assert (cut or 0) >= 3
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    moves = dest.rpc.search_read("account.move", [["x_ferry_source_id", "!=", False]],
+                                 ["x_ferry_source_id", "state"])
+    assert sorted((m["x_ferry_source_id"], m["state"]) for m in moves) == sorted(
+        (f"M{i}", "posted") for i in range(12))

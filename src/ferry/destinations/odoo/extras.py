@@ -100,6 +100,12 @@ def apply_states(dest: OdooDestination, model: str, targets: dict[str, list[int]
             dest.rpc.execute(model, method, ids)
         except OdooNoneResult:
             pass  # committed; only the None result could not be marshalled
+        except OdooUserError:
+            # sent again after a lost answer, ``action_post`` finds its first try's moves no
+            # longer draft and refuses: done when every move is in the state asked for
+            rows = dest.rpc.execute(model, "read", ids, fields=["state"])
+            if any(r["state"] != state for r in rows):
+                raise
 
 
 def unlock(dest: OdooDestination, model: str, ids: list[int]) -> list[int]:
