@@ -32,11 +32,12 @@ _COMMON_CSV = {
     "delimiter": ("force a column delimiter (default: detected per file)", ""),
     "header_row": ("1-based line of the header row (default: detected)", ""),
     "dayfirst": ("ambiguous dates like 03/04 are day-first (default: from the data)",
-                 "set it before `ferry extract`; staged records keep how they were read"),
+                 "set it before `ferry extract`; changed later, the next `ferry extract` reads"
+                 " the staged records again"),
     "timezone": ("time zone of date-times without one (IANA name, e.g. Australia/Sydney)",
                  "the practice's time zone in the clinic system's settings; set it before"
-                 " `ferry extract` (records staged already keep the zone they were read in:"
-                 " read them again with `ferry extract --since 1970-01-01`)"),
+                 " `ferry extract` (changed later, run, sample and delta refuse the records"
+                 " read in the old zone, and the next `ferry extract` reads them again)"),
     "page_size": ("records per staged page", ""),
     "encoding_fallback": ("decode lines the encoding refuses with this codec instead of"
                           " reporting them", ""),

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ferry.connectors.base import Page, Source
 from ferry.engine import placement
@@ -69,10 +70,11 @@ async def aextract(source: Source, store: StagingStore, *, run_id: str,
     stats = ExtractStats()
     try:
         placements = placement.of_source(source)  # file sources: how the columns are placed
+        reading = placement.reading_of(getattr(source, "settings", None))  # parse settings
         for obj in objects or list(source.objects):
             obj_since = since_by_object.get(obj) if since_by_object is not None else since
             await _extract_object(source, store, obj, run_id, obj_since, files_dir, on_page,
-                                  stats, placements.get(obj))
+                                  stats, placements.get(obj), reading)
         for v in source.verdicts():  # file-level findings, kept with the run's problems
             stats.verdicts.append(v.reason)
             store.skip(run_id, v.ref, v.field, v.reason, "extract-verdict")
@@ -84,11 +86,22 @@ async def aextract(source: Source, store: StagingStore, *, run_id: str,
 async def _extract_object(source: Source, store: StagingStore, obj: str, run_id: str,
                           since: dt.datetime | None, files_dir: Path | None,
                           on_page: Callable[[Page, ExtractStats], None] | None,
-                          stats: ExtractStats, digest: str | None = None) -> None:
+                          stats: ExtractStats, digest: str | None = None,
+                          reading: dict[str, Any] | None = None) -> None:
+    reading = reading or {}
     scope = scope_for(obj, since, run_id)
     checkpoint = store.get_checkpoint(scope)
+    moved = placement.stale(store, obj, digest, reading)
+    if moved and placement.reading_changes(store, obj, reading) and since is not None:
+        # a delta pass under other parse settings: every staged record was read otherwise,
+        # so read them all (placed as now) rather than refuse or mix the two
+        since = placement.EVERYTHING
     if checkpoint == "done":
-        return
+        if not (moved and since is None):
+            return
+        # the last full read ended, but under another placement or other parse settings
+        # than now (a column placed, ``timezone`` set since): read it again from the start
+        checkpoint = None
     # a read from the start of everything re-places every record: one placement after it
     fresh = placement.full_read(since) and checkpoint is None
     placement.before_read(store, obj, digest, full=placement.full_read(since))
@@ -123,7 +136,7 @@ async def _extract_object(source: Source, store: StagingStore, obj: str, run_id:
         if page.done:
             _promote_watermark(store, obj, scope)
             if fresh:
-                placement.after_full_read(store, obj, digest)
+                _read_from_start(source, store, obj, run_id, digest, reading)
         if on_page:
             on_page(page, stats)
         if page.done:
@@ -132,7 +145,16 @@ async def _extract_object(source: Source, store: StagingStore, obj: str, run_id:
     store.set_checkpoint(scope, "done")
     _promote_watermark(store, obj, scope)
     if fresh:
-        placement.after_full_read(store, obj, digest)
+        _read_from_start(source, store, obj, run_id, digest, reading)
+
+
+def _read_from_start(source: Source, store: StagingStore, obj: str, run_id: str,
+                     digest: str | None, reading: dict[str, Any]) -> None:
+    """Every record of ``obj`` was read from the start in this run: its placement and parse
+    settings are the staged records' now, and the row problems earlier reads reported of it
+    are superseded (this read reported again those still there)."""
+    placement.after_read_from_start(store, obj, digest, reading)
+    store.supersede_skips(f"{source.name}:{obj}:", run_id)
 
 
 def _promote_watermark(store: StagingStore, obj: str, scope: str) -> None:

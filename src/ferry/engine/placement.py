@@ -22,6 +22,20 @@ from the very records that were written. So the placement is kept with the stage
 
 Sources without a placement (REST APIs) are not tracked; neither are stores staged before it
 was kept, nor maps confirmed before it was (nothing is known about them).
+
+The source settings that change how a value is parsed (``PARSE_SETTINGS``: the zone of a
+date-time written without one, day-first dates, the encoding...) shape the staged records as
+much, but not the map: they are kept with the staged records too (``reading:{object}``, the
+settings' values), and
+
+* ``extract`` reads again from the start an object staged under another placement or other
+  parse settings than now, though its last read ended (a full read; a delta pass reads
+  everything): a ``timezone`` set after extract moves the staged times;
+* ``load`` refuses records staged under other parse settings than ferry.yaml gives now,
+  naming the setting and the command (``ferry extract`` reads them again).
+
+A full read from the start supersedes the row problems earlier reads put in the skip file for
+that object (``StagingStore.supersede_skips``): they describe records read otherwise.
 """
 
 from __future__ import annotations
@@ -36,8 +50,51 @@ EVERYTHING = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 RESTAGE = "ferry extract --since 1970-01-01"
 
 
+#: source settings that change how a cell becomes a value: records read under other values
+#: are other records (a ``timezone`` set after extract: 09:00 BST was staged as 09:00 UTC)
+PARSE_SETTINGS = ("timezone", "dayfirst", "encoding", "delimiter", "header_row",
+                  "encoding_fallback")
+
+
 def _key(obj: str) -> str:
     return f"placement:{obj}"
+
+
+def _reading_key(obj: str) -> str:
+    return f"reading:{obj}"
+
+
+def reading_of(settings: Any) -> dict[str, Any]:
+    """{setting: value} of the parse settings a source's settings model has ({}: none)."""
+    dump = getattr(settings, "model_dump", None)
+    if dump is None:
+        return {}
+    values = dump(mode="json")
+    return {k: values[k] for k in PARSE_SETTINGS if k in values}
+
+
+def reading_changes(store: Any, obj: str, now: dict[str, Any]) -> list[str]:
+    """The parse settings whose value differs from the staged records' of ``obj``, as
+    ``timezone 'UTC' → 'Europe/London'`` ([]: the same, or unknown: staged before it was kept)."""
+    had = store.get_value(_reading_key(obj))
+    if had is None or not now:
+        return []
+    return [f"{k} {had.get(k)!r} → {now[k]!r}" for k in now if had.get(k) != now[k]]
+
+
+def stale(store: Any, obj: str, digest: str | None, reading: dict[str, Any]) -> bool:
+    """``obj`` has a finished read under another placement or other parse settings."""
+    return bool(reading_changes(store, obj, reading)) or (
+        digest is not None and bool(had := staged(store, obj)) and had != [digest])
+
+
+def after_read_from_start(store: Any, obj: str, digest: str | None,
+                          reading: dict[str, Any]) -> None:
+    """A read from the start staged every record the source holds under ``digest`` and
+    ``reading``: those are the staged records' now."""
+    after_full_read(store, obj, digest)
+    if reading:
+        store.set_value(_reading_key(obj), reading)
 
 
 def of_source(source: Any) -> dict[str, str]:
@@ -107,10 +164,10 @@ def moved(project: Any) -> list[str]:
     (or under one not kept: staged before it was), which a full read must stage again."""
     store = project.store
     counts = store.counts()
-    if not counts:
-        return []
     now = current(project)
-    return sorted(o for o, n in counts.items() if n and o in now
+    # an object read with every row refused (a required column not placed) has no record
+    # staged but its placement kept: placing the column must read it again all the same
+    return sorted(o for o in now if (counts.get(o) or staged(store, o))
                   and staged(store, o) != [now[o]])
 
 
@@ -131,11 +188,42 @@ def for_confirm(project: Any, objects: set[str]) -> dict[str, str] | None:
     return {o: d for o, d in now.items() if o in objects}
 
 
+def settings_reading(project: Any) -> dict[str, Any]:
+    """The parse settings ferry.yaml gives the source now, as its settings model reads them
+    ({}: the source has none, or they do not validate: nothing to compare)."""
+    from ferry.connectors.registry import source_module
+
+    s = project.settings.source
+    model = getattr(source_module(s.kind), "Settings", None)
+    try:
+        return reading_of(model(**s.options())) if model is not None else {}
+    except Exception:  # invalid settings: `ferry check` and extract say why
+        return {}
+
+
+def require_read_as_set(project: Any, objects: list[str]) -> None:
+    """Before a load: the staged records of ``objects`` were read under the parse settings
+    ferry.yaml gives now (ConfigError naming the setting and the command)."""
+    now = settings_reading(project)
+    store = project.store
+    changed = {o: c for o in objects if store.count(o)
+               and (c := reading_changes(store, o, now))}
+    if changed:
+        raise ConfigError(
+            "records staged before a source setting that changes how values are read was"
+            " changed in ferry.yaml: " + "; ".join(f"{o}: {', '.join(c)}"
+                                                  for o, c in sorted(changed.items()))
+            + "; read them again with `ferry extract` (it reads again what the change"
+            " affects), then load")
+
+
 def require_confirmed(project: Any, doc: Any) -> None:
     """Before a load: the staged records of each object the map reads were placed as when the
-    map was confirmed, all of them alike (ConfigError naming the objects and the command)."""
+    map was confirmed, all of them alike, and read under the parse settings ferry.yaml gives
+    now (ConfigError naming the objects, or the setting, and the command)."""
     confirmed = doc.confirmed.placement if doc.confirmed is not None else None
     store = project.store
+    require_read_as_set(project, sorted({om.source for om in doc.objects}))
     mixed, moved = [], []
     for obj in sorted({om.source for om in doc.objects}):
         had = staged(store, obj)

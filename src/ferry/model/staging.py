@@ -486,7 +486,7 @@ class StagingStore:
         """Skips per object, read from their ``system:object:id`` refs."""
         return {o: n for o, n in self.conn.execute(
             "WITH t AS (SELECT substr(ref, instr(ref, ':') + 1) AS rest FROM skips"
-            " WHERE (? IS NULL OR run_id=?)) SELECT CASE WHEN instr(rest, ':') > 0 THEN"
+            " WHERE (? IS NULL OR run_id=?) AND stage NOT LIKE 'superseded:%') SELECT CASE WHEN instr(rest, ':') > 0 THEN"
             " substr(rest, 1, instr(rest, ':') - 1) ELSE rest END AS obj, count(*) FROM t"
             " GROUP BY obj ORDER BY obj", (run_id, run_id))}
 
@@ -650,10 +650,23 @@ class StagingStore:
         else:
             conn.execute(sql, args)
 
-    def skips(self, run_id: str | None = None) -> list[Skip]:
+    def skips(self, run_id: str | None = None, *, superseded: bool = False) -> list[Skip]:
+        """The skip file (of one run); ``superseded``: with the entries a later read of the
+        same records replaced (stage ``superseded:…``), which are history, not current."""
         return [Skip(*r) for r in self.conn.execute(
             "SELECT run_id, ref, field, reason, stage, at FROM skips WHERE (? IS NULL OR run_id=?)"
-            " ORDER BY seq", (run_id, run_id))]
+            " AND (?=1 OR stage NOT LIKE 'superseded:%') ORDER BY seq",
+            (run_id, run_id, int(superseded)))]
+
+    def supersede_skips(self, prefix: str, run_id: str) -> int:
+        """Mark superseded the extract problems of refs starting with ``prefix`` (one object
+        of one source) that runs other than ``run_id`` reported: ``run_id`` read every record
+        of it again from the start, and reported again the problems still there."""
+        with self.tx() as c:
+            return c.execute(
+                "UPDATE skips SET stage='superseded:' || stage WHERE run_id<>? AND stage IN"
+                " ('extract', 'extract-field', 'extract-file') AND substr(ref, 1, ?)=?",
+                (run_id, len(prefix), prefix)).rowcount
 
 
 class _Tx:

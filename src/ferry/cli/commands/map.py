@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from ferry.cli.common import EPOCH, ProjectOpt, project_at, shown_path, verdict
+from ferry.cli.common import ProjectOpt, project_at, shown_path, verdict
 from ferry.cli.console import console, err_console
 from ferry.errors import ConfigError, MappingError
 from ferry.phi.scrub import scrub
@@ -45,12 +45,11 @@ def _columns(proj: Any, project: Path) -> None:
                       + (f", {n['review']} to review" if n.get("review") else ""))
         if not proj.store.count(obj):
             empty.append(f"{file} → {obj}")
-    if empty:  # a full read restages moved records only: these have none, so say what to run
+    if empty:  # read again above if its placement moved: every row is still refused
         err_console.print(f"[yellow]note:[/] nothing staged from {', '.join(empty)} (every row"
-                          " was refused at extract: the extract report says why); once its"
-                          " columns are placed in ferry.yaml, read it again with"
-                          f" `ferry extract --since {EPOCH} -p {project}`, then"
-                          f" `ferry map --force -p {project}`", highlight=False)
+                          " was refused at extract: the extract report says why); place its"
+                          " columns in ferry.yaml source.columns, then"
+                          f" `ferry map --force -p {project}` reads it again", highlight=False)
     guesses = [p for p in placed.proposed if not p.reason.startswith("exact")]
     if guesses:
         console.print(f"columns: {len(guesses)} export column(s) placed by the proposer "
