@@ -109,3 +109,35 @@ def test_a_delta_pass_under_a_changed_dayfirst_reads_everything_again(
         require_read_as_set(project, ["appointment", "patient"])
     finally:
         project.store.close()
+
+
+def test_a_row_exported_twice_is_reported_once_and_a_delta_read_stays_quiet(
+        ferry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ferry.engine.project import Project
+
+    root = own_export(ferry, tmp_path)
+    # invoice 160019 on two lines that differ (as the practice's export had it)
+    (tmp_path / "export" / "Invoices.csv").write_text(
+        "Invoice No,Client Ref,Gross,Invoice Date\n160018,10000,£105.00,03/05/2020\n"
+        "160019,10001,£45.00,04/05/2020\n160019,10001,£50.00,04/05/2020\n")
+    _set(root, "  # columns: {}", "  columns:\n    invoice:\n      Gross: amount\n"
+         "      Invoice No: source_id")
+    r = ferry("extract", "-p", str(root))
+    assert r.returncode == 0, r.stderr
+    assert "duplicate: Invoices.csv line 4: the same key as line 3 (a row exported twice):" \
+           " line 3 is staged, this row is left out" in " ".join(r.stdout.split())
+    for _ in range(2):  # each pass reads every row of the export again: nothing changed
+        r = ferry("extract", "--since", "2026-12-01", "-p", str(root))
+        assert r.returncode == 0, r.stderr
+        assert "DONE extract: 0 records staged" in r.stdout
+    project = Project.at(root)
+    try:
+        store = project.store
+        staged = {r.source_id: str(r.amount) for r in store.iter_records("invoice")}
+        assert staged == {"160018": "105.00", "160019": "45.00"}  # the first line's, each time
+        # reported once (the later passes' reports supersede the earlier ones')
+        twice = [s for s in store.skips() if ":invoice:" in s.ref]
+        assert [s.stage for s in twice] == ["extract-duplicate"]
+        assert store.skip_counts().get("invoice") == 1
+    finally:
+        project.store.close()

@@ -127,6 +127,10 @@ class Page:
     #: deleted every staged record of the object that the whole listing did not name
     listed_ids: list[str] | None = None
     complete_listing: bool = False
+    #: on the last page: this read gave every row of the object from its first, ``since`` or
+    #: not (an export folder), with every problem of them: the problems earlier reads
+    #: reported of the object are superseded
+    every_row: bool = False
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class ExtractStats:
     deleted: dict[str, int] = field(default_factory=dict)
     errors: int = 0  # rows that did not become records
     field_issues: int = 0  # records kept with a field left empty (bad value)
+    duplicates: int = 0  # rows whose key an earlier row had (that row's record staged)
     verdicts: list[str] = field(default_factory=list)  # file-level findings (no values)
     files: int = 0
     file_bytes: int = 0
@@ -104,16 +105,21 @@ async def _extract_object(source: Source, store: StagingStore, obj: str, run_id:
         checkpoint = None
     # a read from the start of everything re-places every record: one placement after it
     fresh = placement.full_read(since) and checkpoint is None
+    started = checkpoint
     placement.before_read(store, obj, digest, full=placement.full_read(since))
     async for page in source.read(obj, checkpoint=checkpoint, since=since):
         for err in page.errors:
+            twice = getattr(err, "duplicate", False)  # its key's first row was staged
             if getattr(err, "kept", False):
                 stats.field_issues += 1
+            elif twice:
+                stats.duplicates += 1
             else:
                 stats.errors += 1
             if isinstance(err, RecordError):
                 # ``kept``: the record was staged with this field left empty (not a lost row)
-                stage = "extract-field" if getattr(err, "kept", False) else "extract"
+                stage = "extract-field" if getattr(err, "kept", False) else \
+                    "extract-duplicate" if twice else "extract"
                 store.skip(run_id, err.ref, err.field, err.reason, stage)
             else:
                 store.skip(run_id, f"{source.name}:{obj}:?", None, str(err), "extract")
@@ -137,6 +143,9 @@ async def _extract_object(source: Source, store: StagingStore, obj: str, run_id:
             _promote_watermark(store, obj, scope)
             if fresh:
                 _read_from_start(source, store, obj, run_id, digest, reading)
+            elif page.every_row and started is None:
+                # a delta pass of an export reads (and reports) every row again
+                store.supersede_skips(f"{source.name}:{obj}:", run_id)
         if on_page:
             on_page(page, stats)
         if page.done:

@@ -665,7 +665,8 @@ class StagingStore:
         with self.tx() as c:
             return c.execute(
                 "UPDATE skips SET stage='superseded:' || stage WHERE run_id<>? AND stage IN"
-                " ('extract', 'extract-field', 'extract-file') AND substr(ref, 1, ?)=?",
+                " ('extract', 'extract-field', 'extract-file', 'extract-duplicate') AND"
+                " substr(ref, 1, ?)=?",
                 (run_id, len(prefix), prefix)).rowcount
 
 

@@ -49,7 +49,8 @@ def problem_lines(problems: list[Any]) -> list[str]:
     4, … 174: amount: Field required``): a column the whole file lacks is one line, not 173."""
     groups: dict[tuple[str, str, str], list[str]] = {}
     for s in problems:
-        kind = "kept" if s.stage == "extract-field" else "skipped"
+        kind = {"extract-field": "kept", "extract-duplicate": "duplicate"}.get(
+            s.stage, "skipped")
         m = _AT_LINE.match(s.reason)
         key = (kind, m["file"], m["why"]) if m else (kind, s.reason, "")
         groups.setdefault(key, []).append(m["line"] if m else "")
@@ -92,8 +93,8 @@ def register(app: typer.Typer) -> None:
                       f" {stats.field_issues} values left empty (records kept)")
         for v in stats.verdicts:
             print_item(f"[yellow]file:[/] {escape(str(v))}")
-        problems = [s for s in proj.store.skips(run_id) if s.stage in ("extract",
-                                                                        "extract-field")]
+        problems = [s for s in proj.store.skips(run_id) if s.stage in (
+            "extract", "extract-field", "extract-duplicate")]
         lines = problem_lines(problems)
         for line in lines[:SHOWN]:  # file, line, column and reason; never the value
             print_item(line, plain=True)

@@ -350,6 +350,10 @@ class ExportSource(Source):
         # deleted (an export has no deletions list): only for a read of the whole export
         # that parsed every row, since an unreadable row's record is not gone
         whole = not cp
+        # a key on two rows (a row exported twice): the first row's record is staged, the
+        # later ones reported with both lines. Kept per read, so every read stages the same
+        # row: staging both made each read change the record twice (a delta never quiet)
+        keyed: dict[str, tuple[str, int]] = {}
         for n, p in enumerate(plans[first:], first):
             fresh = not (cp and n == first)
             begin = p.table.start if fresh else Position(cp["offset"], cp["line"])
@@ -363,7 +367,13 @@ class ExportSource(Source):
                     errors.extend(conv.issues)  # fields left empty on a record that is kept
                 if isinstance(rec, Record):
                     listed.append(rec.source_id)
-                    records.append(rec)
+                    line = getattr(row, "line", 0)
+                    seen = keyed.setdefault(rec.source_id, (p.table.name, line)) \
+                        if conv.has_id else None
+                    if seen is None or seen == (p.table.name, line):
+                        records.append(rec)
+                    else:
+                        errors.append(_twice(self.name, object_name, p.table.name, line, seen))
                 else:
                     errors.append(rec)
                     # a refused last line with no newline: the file may be cut short there,
@@ -386,7 +396,7 @@ class ExportSource(Source):
                                                   "line": plans[n + 1].table.start.line})
                 yield Page(object_name, records, nxt, done=last, watermark=watermark,
                            errors=errors, listed_ids=listed,
-                           complete_listing=last and whole)
+                           complete_listing=last and whole, every_row=last and not cp)
         if not plans:
             yield Page(object_name, [], "", done=True, watermark=watermark)
 
@@ -427,3 +437,14 @@ def _count_rows(t: Table) -> int:
             f.seek(-1, 2)
             n += f.read(1) != b"\n"
     return n
+
+
+def _twice(system: str, obj: str, file: str, line: int, first: tuple[str, int]) -> RowError:
+    """A row whose key an earlier row of the read had: left out, saying which line is staged
+    (``duplicate``: extract files it apart from the refused rows, the record is staged)."""
+    at = f"line {first[1]}" if first[0] == file else f"{first[0]} line {first[1]}"
+    err = RowError(system, obj, file, line, None, None,
+                   f"the same key as {at} (a row exported twice): {at} is staged, this"
+                   " row is left out")
+    err.duplicate = True  # type: ignore[attr-defined]
+    return err
