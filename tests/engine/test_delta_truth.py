@@ -357,3 +357,36 @@ def test_deleting_a_visit_keeps_a_reminder_its_map_does_not_link_on_salesforce(
         assert task in P.open_destination(pair.project).read("Task", [task], ["Subject"])
         rec = run_reconcile(pair.project)
         assert rec.balanced, rec.discrepancies[:5]
+
+
+def test_deleting_a_related_patient_takes_it_out_of_the_folded_relationships(
+        tmp_path: Path) -> None:
+    # relationship_fields folds each relationship's related person (a ref) into the patient's
+    # person. The delta's load runs before its deletions: the rebuilt relationship still
+    # resolved the deleted patient's person and was folded again, so the field kept naming a
+    # record deleted right after (bench/truth.py seed 7, Pipedrive and Salesforce); a fresh
+    # migration leaves the relationship out
+    from ferry.engine.prepare import apply_keys
+    from ferry.mapping.compile import resolve_target
+
+    with _migrated(tmp_path, "pipedrive", 10, 5, {"dedup_by_email": False}) as pair:
+        store = pair.project.store
+        rel = next(r for r in store.iter_records("patient_relationship")
+                   if store.dest_id("patient", str(r.related_patient_id), "person")
+                   and store.dest_id("patient", str(r.patient_id), "person"))
+        gone = store.dest_id("patient", str(rel.related_patient_id), "person")
+        owner = store.dest_id("patient", str(rel.patient_id), "person")
+        key = resolve_target(apply_keys(P.confirmed_mapping(pair.project), store), "person",
+                             "custom:related_persons")
+
+        def related() -> str:
+            person = next(r for r in _state(pair)["records"]["person"]
+                          if str(r["id"]) == owner)
+            return str((person.get("custom_fields") or {}).get(key) or "")
+
+        assert gone in related()
+        _source(pair, "/_sandbox/mutate",
+                {"resources": {"patients": {"delete_ids": [str(rel.related_patient_id)]}}})
+        P.delta(pair.project)
+        assert store.dest_id("patient", str(rel.related_patient_id), "person") is None
+        assert gone not in related().split(", ")

@@ -35,6 +35,7 @@ class StoreLookup:
         #: to them resolve (to a placeholder) as they will once the run has created them
         self.planned: dict[tuple[str, str], set[str]] = {}
         self._found: dict[tuple[str, str, str | None], str] = {}
+        self._gone: set[tuple[str, str]] | None = None  # deleted at the source (read once)
 
     def label(self, src_object: str, source_id: str) -> str | None:
         """A staged record's display name, for ``{clinic_name}``-style template fields.
@@ -61,6 +62,14 @@ class StoreLookup:
         hit = self._found.get(key)
         if hit is not None:
             return hit
+        if self._gone is None:
+            self._gone = {(str(o), str(i)) for o, i in self.store.conn.execute(
+                "SELECT object, source_id FROM records WHERE deleted=1")}
+        if (src_object, source_id) in self._gone:
+            # deleted at the source: a delta's load runs before its deletions, and a reference
+            # to the record resolved to its destination record, about to go (a fold of the
+            # relationships named the deleted patient's person); a fresh run does not list it
+            return None
         found = self._resolve(src_object, source_id, dest_object)
         if found is not None and not self.planned:
             if len(self._found) >= 100_000:
