@@ -35,8 +35,9 @@ def run_checks(dest: OdooDestination) -> list[CheckItem]:
         items.append(CheckItem(name, ok, detail, "" if ok else fix))
         return ok
 
+    wire = {"jsonrpc": "JSON-RPC", "xmlrpc": "XML-RPC"}.get(rpc.protocol, rpc.protocol)
     if not step("reachable", lambda: (True, f"Odoo {rpc.version()['server_version']} answers"
-                                            " XML-RPC"),
+                                            f" {wire} (setting protocol: {rpc.protocol})"),
                 "check the url (https://<company>.odoo.com or your server's address)"):
         return items
     if not step("login", lambda: (True, f"authenticated as user id {rpc.authenticate()}"),
