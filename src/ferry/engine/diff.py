@@ -23,6 +23,8 @@ with the id map now complete, so it is what was sent) and compared, key by key, 
                      until the person confirming the map sets ``on_invalid: leave_out`` on the
                      field (invalid values are then left out by that named, confirmed rule)
 * ``unexpected``     a mapped destination field holds a value the map did not send
+                     (explained when the destination's rule says why, or when it is the
+                     owner the map left empty: no user for the practitioner, no fallback)
 
 The verdict passes only when every difference is explained. Values are masked by the source
 field's PHI class (shape only: ``Xxxx``, ``99/99/9999``) unless ``show_phi`` — masking keeps
@@ -138,17 +140,24 @@ class FieldDiff:
 def classify(source_value: Any, sent: Any, stored: Any, trace: list[str], *,
              field_error: str | None = None, dest_error: str | None = None,
              as_stored: Any = _UNSET, rule: Callable[[Any, Any], str | None] | None = None,
-             bad_value: bool = False) -> tuple[str, bool, str]:
+             bad_value: bool = False, owner: bool = False) -> tuple[str, bool, str]:
     """(category, explained, note) of one field. ``dest_error``: the destination wrote the
     record but left this field empty, with this reason (in the skip file); ``as_stored``: the
     sent value in the form the destination reads it back (``Destination.stored_form``);
     ``rule(sent, stored)``: the destination's documented rule for a difference
-    (``Destination.design_rule``), which explains it by name."""
+    (``Destination.design_rule``), which explains it by name. ``owner``: the field is the
+    record's owner (the ``owner`` transform), sent empty when its practitioner has no
+    destination user and no fallback owner is set."""
     if _empty(sent):
         if not _empty(stored):
             why = rule(sent, stored) if rule is not None else None
             if why:
                 return "unexpected", True, f"by the destination's rule: {why}"
+            if owner:  # the same on a create and an update: the map sent no owner
+                return "unexpected", True, (
+                    "no owner sent: the practitioner has no destination user (the owner"
+                    " report lists it) and options.fallback_owner_email is not set, so the"
+                    " destination gave the record its default owner")
             return "unexpected", False, "the destination holds a value the map did not send"
         if field_error and not _empty(source_value):
             if bad_value:  # never guessed, never explained: the source value needs fixing
@@ -287,7 +296,8 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
         cat, ok, note = classify(src, sent, got, trace, field_error=errors.get(f.label),
                                  dest_error=(dest_errors or {}).get(f.key), as_stored=as_stored,
                                  rule=rule, bad_value=f.label in built.unexplained
-                                 and not accepted)
+                                 and not accepted,
+                                 owner=any(t.name == "owner" for t in fm.transform))
         if accepted and ok:
             note = f"{note}; left out by the confirmed rule on_invalid: leave_out (in the audit)"
         phi = phi_of(cm, fm)
