@@ -151,6 +151,16 @@ def _check_values(rec: Record, obj: str, findings: _Findings, region: str | None
                     findings.hit(obj, f.name, "invalid_date", "date of birth in the future", ref)
             elif v.year < 1900:
                 findings.hit(obj, f.name, "invalid_date", "date before 1900", ref)
+    if obj == "patient" and (getattr(rec, "deceased_date", None) is not None
+                             or str(getattr(rec, "status", "") or "").lower() == "deceased"):
+        # no rule of the brief or the seeds turns a consent off: the flag is carried as
+        # exported, and a person decides before a campaign of the CRM reaches the record
+        for name in ("consent_email", "consent_sms"):
+            if getattr(rec, name, None) is True:
+                findings.hit(obj, name, "deceased_consent", "consent still given on a patient"
+                             " recorded as deceased (status or date of death): migrated as"
+                             " exported; turn it off at the source or in the CRM before any"
+                             " campaign", ref)
     start, end = getattr(rec, "start", None), getattr(rec, "end", None)
     if isinstance(start, dt.datetime) and isinstance(end, dt.datetime) and end < start:
         findings.hit(obj, "end", "invalid_date", "ends before it starts", ref)
