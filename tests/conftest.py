@@ -36,21 +36,24 @@ from typing import Any
 
 import pytest
 
-#: test files by their longest test (then their total), longest first, from ``--durations=60`` of
-#: a full ``-n 2`` run on a loaded box (7 December, load 15-18: other helpers' suites); a file
-#: not named here keeps its place after these. Every file with a test over ~12 s there is named:
+#: test files by their longest test, longest first: the longer of two full ``-n 2 --durations=60``
+#: runs on a loaded box (7 December, load 8-22: other helpers' suites and CPU hogs); a file not
+#: named here keeps its place after these. Every file with a test over ~12 s in either is named:
 #: those left out before (tests/verification's and tests/ui's last files, 13-36 s) were
 #: collected last, where a worker that drew one could run it alone at the end
 HEAVY_FIRST = (
-    "tests/engine/test_kill_resume_pipedrive.py",
-    "tests/fleet/test_workflow.py",
-    "tests/engine/test_estimate_calibrated.py",
-    "tests/engine/test_kill_resume.py",
-    "tests/cli/test_column_placement.py",
-    "tests/engine/test_phone_region_e2e.py",
-    "tests/ui/test_report_pages.py",
-    "tests/engine/test_timezones.py",
+    "tests/cli/test_first_migration_output.py",
     "tests/ui/test_browser.py",
+    "tests/fleet/test_workflow.py",
+    "tests/engine/test_kill_resume.py",
+    "tests/engine/test_kill_resume_pipedrive.py",
+    "tests/ui/test_report_pages.py",
+    "tests/cli/test_column_placement.py",
+    "tests/engine/test_estimate_calibrated.py",
+    "tests/engine/test_e2e_oracle.py",
+    "tests/engine/test_phone_region_e2e.py",
+    "tests/engine/test_delta_truth.py",
+    "tests/engine/test_timezones.py",
     "tests/engine/test_upload_resume.py",
     "tests/engine/test_payload_hash.py",
     "tests/engine/test_delta_accounting.py",
@@ -58,19 +61,24 @@ HEAVY_FIRST = (
     "tests/phi/test_prefilter.py",
     "tests/phi/test_logs.py",
     "tests/cli/test_lazy_verbs.py",
+    "tests/engine/test_phone_clinic_country.py",
     "tests/verification/test_e2e_reconcile.py",
+    "tests/cli/test_owner_fallback.py",
     "tests/cli/test_demo_rollback_lines.py",
+    "tests/engine/test_export_deletions.py",
     "tests/cli/test_dry_run_plan.py",
+    "tests/engine/test_estimate_practice.py",
     "tests/engine/test_rollback_resume.py",
+    "tests/engine/test_fold_latest_whole.py",
     "tests/verification/test_fold_one_update.py",
     "tests/verification/test_delta_folds.py",
     "tests/verification/test_e2e_delta.py",
     "tests/salesforce/test_e2e_engine.py",
     "tests/verification/test_optional_value.py",
-    "tests/engine/test_e2e_oracle.py",
     "tests/verification/test_reports_render.py",
     "tests/phi/test_at_rest.py",
-    "tests/engine/test_phone_clinic_country.py",
+    "tests/engine/test_phone_truth.py",
+    "tests/engine/test_fold_child_json.py",
     "tests/odoo/test_e2e_engine.py",
     "tests/mapping/test_csv_columns.py",
     "tests/phi/test_gate_e2e.py",
