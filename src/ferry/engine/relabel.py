@@ -66,14 +66,33 @@ def label_uses(doc: MappingDoc) -> dict[str, dict[str, set[str]]]:
     return out
 
 
+def folded_refs(doc: MappingDoc) -> dict[str, dict[str, set[str]]]:
+    """Referenced object → {source object of a fold map: the fields it writes a reference
+    from (a ``ref`` transform)}. A child folded with a reference to a record deleted at the
+    source leaves its parent's fields, as a fresh migration leaves it out (its reference
+    resolves to nothing: ``StoreLookup.dest_id``); deletions do not reach folded values."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for om in doc.objects:
+        if om.mode != "fold":
+            continue
+        for fm in om.fields:
+            obj = next((str(t.args["object"]) for t in fm.transform
+                        if t.name == "ref" and t.args.get("object")), None)
+            if obj and isinstance(fm.source, str) and fm.source:
+                out.setdefault(obj, {}).setdefault(om.source, set()).add(fm.source)
+    return out
+
+
 def relabelled(doc: MappingDoc, store: StagingStore, since: str) -> dict[str, set[str]]:
     """Source object → ids of live records that name (through a label their map writes) a
     record staged since ``since`` (changed, or deleted: a fresh migration names it no more). Reads the referencing objects' stored JSON only when a
     record they name changed (no validation; one pass per object)."""
     out: dict[str, set[str]] = {}
-    for obj, users in sorted(label_uses(doc).items()):
+    uses = [(obj, users, "") for obj, users in sorted(label_uses(doc).items())]
+    uses += [(obj, users, " AND deleted=1") for obj, users in sorted(folded_refs(doc).items())]
+    for obj, users, which in uses:
         changed = {str(sid) for sid, in store.conn.execute(
-            "SELECT source_id FROM records WHERE object=? AND staged_at>?",
+            "SELECT source_id FROM records WHERE object=? AND staged_at>?" + which,
             (obj, since))}
         if not changed:
             continue
