@@ -20,6 +20,7 @@ from ferry.engine.pipeline import (
     run_rollback,
 )
 from ferry.engine.prepare import apply_keys
+from ferry.model.audit import AuditLog
 
 
 def _person_patches(pair: Any) -> Counter[str]:
@@ -52,6 +53,13 @@ def test_fold_maps_into_one_parent_send_one_update(migration: Any) -> None:
     # the first load patches persons only to fold: each person with a folded value once
     assert set(patches) == {d for d, v in values.items() if any(v)}
     assert set(patches.values()) == {1}, patches.most_common(3)
+    # each fold update is audited under the patient it was folded into, not under the
+    # person's id read as a patient's source id
+    folds = [e for e in AuditLog(store).entries() if e.kind == "done" and e.detail.get("fold")]
+    assert {e.dest_id for e in folds} == set(patches)
+    patient_of = {d: p for p, d in person.items()}
+    assert {e.src_ref for e in folds} == {f"source:patient:{patient_of[e.dest_id]}"
+                                          for e in folds}
 
     # a delta that changes both maps' values of one person: one PATCH, both fields
     pid = next(p for p in patients if person[p] in both

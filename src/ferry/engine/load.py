@@ -560,10 +560,13 @@ def _apply_folds(ctx: LoadContext, writer: Writer, folded: list[Folded]) -> None
             after = parents[-1]
             items: dict[str, Item] = {}
             parts: dict[str, list[tuple[str, str]]] = {}  # parent → (map, hash) it carries
+            # the update is audited under the parent's own source record, as its create was
+            # (its destination id read as a source id would name another patient)
+            sources = ctx.store.sources_of(parent_obj, parent_target, parents)
             for f in maps:
                 for parent_dest, (payload, h) in _fold_payloads(ctx, f, parents).items():
-                    item = items.setdefault(parent_dest, Item(parent_obj, parent_dest, {},
-                                                              dest_id=parent_dest))
+                    item = items.setdefault(parent_dest, Item(
+                        parent_obj, sources.get(parent_dest, ""), {}, dest_id=parent_dest))
                     # a key two maps fold gets the later map's value, as when each map sent
                     # its own update in load order; an empty one leaves the earlier map's
                     item.payload.update({k: v for k, v in payload.items()

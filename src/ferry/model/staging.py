@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS idmap (
     dest_id TEXT NOT NULL, run_id TEXT NOT NULL, created INTEGER NOT NULL, payload_hash TEXT,
     PRIMARY KEY (src_object, source_id, dest_object));
 CREATE INDEX IF NOT EXISTS idmap_run ON idmap (run_id);
+CREATE INDEX IF NOT EXISTS idmap_dest ON idmap (dest_object, dest_id);
 CREATE TABLE IF NOT EXISTS skips (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, ref TEXT NOT NULL,
     field TEXT, reason TEXT NOT NULL, stage TEXT NOT NULL, at TEXT NOT NULL);
@@ -622,6 +623,20 @@ class StagingStore:
                 "SELECT source_id, dest_id, payload_hash FROM idmap WHERE src_object=? AND"
                 f" dest_object=? AND source_id IN ({','.join('?' * len(chunk))})",  # noqa: S608
                 (src_object, dest_object, *chunk)).fetchall())
+        return out
+
+    def sources_of(self, src_object: str, dest_object: str, dest_ids: list[str]
+                   ) -> dict[str, str]:
+        """The source record each of ``dest_ids`` (in ``dest_object``) was written from: the
+        lowest source id where a merged pair shares one destination record."""
+        out: dict[str, str] = {}
+        for i in range(0, len(dest_ids), 500):
+            chunk = dest_ids[i:i + 500]
+            for sid, did in self.conn.execute(
+                    "SELECT min(source_id), dest_id FROM idmap WHERE dest_object=? AND"
+                    f" dest_id IN ({','.join('?' * len(chunk))}) AND src_object=?"  # noqa: S608
+                    " GROUP BY dest_id", (dest_object, *chunk, src_object)).fetchall():
+                out[str(did)] = str(sid)
         return out
 
     def payload_hash(self, src_object: str, source_id: str, dest_object: str) -> str | None:
