@@ -31,7 +31,9 @@ _COMMON_CSV = {
     "encoding": ("force a text encoding (default: detected per file)", ""),
     "delimiter": ("force a column delimiter (default: detected per file)", ""),
     "header_row": ("1-based line of the header row (default: detected)", ""),
-    "dayfirst": ("ambiguous dates like 03/04 are day-first (default: from the data)",
+    "dayfirst": ("ambiguous dates like 03/04 are day-first (default: from the data, the"
+                 " practice's country and the system's own order; a date none of them settles"
+                 " is left out and listed by `ferry extract`)",
                  "set it before `ferry extract`; changed later, the next `ferry extract` reads"
                  " the staged records again"),
     "timezone": ("time zone of date-times without one (IANA name, e.g. Australia/Sydney)",

@@ -48,13 +48,22 @@ class RowConverter:
 
     def __init__(self, *, system: str, object_name: str, table: str, header: list[str],
                  columns: dict[str, str | None], samples: list[list[str]],
-                 timezone: str = "UTC", dayfirst: bool | None = None) -> None:
+                 timezone: str = "UTC", dayfirst: bool | None = None,
+                 evidence: V.Evidence | None = None) -> None:
         self.system, self.object, self.table, self.header = system, object_name, table, header
         self.tz = ZoneInfo(timezone)
         model = ENTITIES[object_name]
         info = {f.name: f for f in fields_of(model)}
         cols = {c: [r[i] for r in samples if i < len(r)] for i, c in enumerate(header)}
         self.dates: dict[str, V.DateColumn] = {}
+        self.custom_dates: dict[str, V.DateColumn] = {}
+        self.explicit = dayfirst  # source.dayfirst: the user's word beats every inference
+        if evidence is None:  # no export around this table (a REST page): its own cells
+            evidence = V.Evidence()
+            for c in cols.values():
+                for cell in c:
+                    evidence.add(cell.strip())
+        self.wide = evidence.decide()
         evidence = [V.infer_dates(v, True).dayfirst for c, v in cols.items()
                     if columns.get(c) in info and info[columns[c] or ""].kind in
                     (Kind.DATE, Kind.DATETIME)]
@@ -77,6 +86,9 @@ class RowConverter:
                                                                       cols[col], default)))
             else:
                 ctype, dcol = V.infer_type(cols[col], default)
+                if dcol is not None:
+                    self.custom_dates[col] = dcol
+                    self.date_steps.append(len(self.steps))
                 self.steps.append(Step(i, col, None, self._custom(ctype, dcol), ctype))
         self.has_id = "source_id" in self.field_column
         self.issues: list[RowError] = []  # field-level problems of the last converted row
@@ -133,8 +145,8 @@ class RowConverter:
             return V.as_bool
         if ctype in ("date", "datetime") and dcol is not None:
             if ctype == "date":
-                return lambda s: V.as_date(s, dcol).isoformat()
-            return lambda s: V.as_datetime(s, dcol, self.tz).isoformat()
+                return lambda s, hint=None: V.as_date(s, dcol, hint).isoformat()
+            return lambda s, hint=None: V.as_datetime(s, dcol, self.tz, hint).isoformat()
         return str
 
     def _err(self, row: RawRow, column: int | None, reason: str,
@@ -169,8 +181,24 @@ class RowConverter:
                 pseudo[st.field] = text
                 continue
             try:
-                dc = self.dates.get(st.column) if st.field else None
-                if dc is not None and dc.primary(text) is None:
+                dc = self.dates.get(st.column) if st.field else self.custom_dates.get(st.column)
+                if dc is not None and V.ambiguous(text):
+                    order, why = self._order(dc, cells)
+                    if order is None:  # never a guess: left out, and said where
+                        reason = f"day and month cannot be told apart ({why})"
+                        if st.field is None:
+                            custom[st.key] = {"type": "text", "value": text, "label": st.column}
+                            self.issues.append(self._issue(
+                                row, st.index + 1, f"custom.{st.key}", reason,
+                                "kept as the text exported (set source.dayfirst to read it as a"
+                                " date)"))
+                        else:
+                            self.issues.append(self._issue(
+                                row, st.index + 1, st.field, reason,
+                                "the field is left empty (set source.dayfirst to read it)"))
+                        continue
+                    value = st.convert(text, order)
+                elif dc is not None and dc.primary(text) is None:
                     value = st.convert(text, self._row_hint(cells))
                 else:
                     value = st.convert(text)
@@ -245,6 +273,27 @@ class RowConverter:
         issue.field = field
         issue.kept = True  # type: ignore[attr-defined]
         return issue
+
+    def _order(self, dc: V.DateColumn, cells: list[str]) -> tuple[bool | None, str]:
+        """How an ambiguous cell (``07/12/2026``) of a column reads, and if it cannot be told,
+        why. In turn: ``source.dayfirst``; the column's unambiguous cells, when the column's
+        own style is local and they agree; the row's other dates (a dirty row has one style);
+        the whole export with the practice's country and the system's documented order,
+        when all of those that say anything agree."""
+        if self.explicit is not None:
+            return self.explicit, ""
+        if dc.local and bool(dc.day) != bool(dc.month):
+            return bool(dc.day), ""
+        row = self._row_hint(cells)
+        if row is not None:
+            return row, ""
+        if dc.local and dc.day and dc.month:
+            return None, ("the column holds dates in both orders and the row's other dates do"
+                          " not settle it")
+        order, why = self.wide
+        if order is None:
+            return None, "the row's other dates do not settle it; " + why
+        return order, ""
 
     def _row_hint(self, cells: list[str]) -> bool | None:
         """Day/month order shown by this row's own date cells (a dirty row has one style)."""

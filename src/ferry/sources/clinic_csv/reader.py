@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from ferry.connectors.base import CheckItem, FieldSpec, ObjectInfo, Page, Source
 from ferry.errors import ConfigError, FerryError, RecordError
 from ferry.model.entities import ENTITIES, Record
 from ferry.model.fields import Kind, fields_of
+from ferry.sources.clinic_csv import values as V
 from ferry.sources.clinic_csv.columns import (
     TIME_OF,
     check_values,
@@ -100,11 +102,15 @@ class ExportSource(Source):
     typical_objects: ClassVar[tuple[str, ...] | None] = (
         "clinic", "practitioner", "patient", "appointment", "prescription", "invoice", "payment")
 
+    #: the day/month order the system's documentation gives its exports (None: not known)
+    date_order: ClassVar[bool | None] = None
+
     def __init__(self, settings: Any, workdir: Path) -> None:
         self.settings = settings
         self.workdir = workdir
         self.folder = Path(settings.path).expanduser()
         self._plans: list[Plan] | None = None
+        self._evidence: V.Evidence | None = None
         self._refused: list[tuple[str, str]] = []  # (file, why): not read
         self._binary: set[str] = set()  # of those, the files that are not tables at all
 
@@ -204,8 +210,33 @@ class ExportSource(Source):
             p.converter = RowConverter(system=self.name, object_name=p.object, table=p.table.name,
                                        header=p.table.header, columns=p.columns, samples=samples,
                                        timezone=self.settings.timezone,
-                                       dayfirst=self.settings.dayfirst)
+                                       dayfirst=self.settings.dayfirst,
+                                       evidence=self.date_evidence())
         return p.converter
+
+    def date_evidence(self) -> V.Evidence:
+        """Day/month order evidence of the whole export: every date cell sampled from every
+        file (an ambiguous ``07/12/2026`` in one file is settled by a ``25/03/2024`` in
+        another), the country its phone numbers' codes name, and the system's own order."""
+        if self._evidence is not None:
+            return self._evidence
+        ev = V.Evidence(system=self.date_order, system_name=self.name)
+        regions: Counter[str] = Counter()
+        for p in self.plans():
+            kinds = {f.name: f.kind for f in fields_of(ENTITIES[p.object])}
+            for h, cells in self._samples(p, SAMPLE_ROWS).items():
+                kind = kinds.get(p.columns.get(h) or "")
+                if kind in (Kind.DATE, Kind.DATETIME) or (
+                        kind is None and cells and all(V.DATEISH.match(c) for c in cells)):
+                    for c in cells:
+                        ev.add(c)
+                elif kind is Kind.PHONE or (p.columns.get(h) or "").startswith("_ec_phone"):
+                    regions.update(r for r in map(_region, cells) if r)
+        top = regions.most_common(1)
+        if top and top[0][1] >= 0.8 * sum(regions.values()):
+            ev.region = top[0][0]  # the practice's country: nearly every number is from it
+        self._evidence = ev
+        return ev
 
     def raw_columns(self, limit: int = 20) -> dict[str, list[RawColumn]]:
         """{object: [RawColumn]} for every table, headers in file order, up to ``limit``
@@ -448,3 +479,15 @@ def _twice(system: str, obj: str, file: str, line: int, first: tuple[str, int]) 
                    " row is left out")
     err.duplicate = True  # type: ignore[attr-defined]
     return err
+
+
+def _region(cell: str) -> str | None:
+    """The country a number with its +code belongs to (None without one)."""
+    import phonenumbers
+
+    if not cell.startswith("+"):
+        return None
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(cell, None))
+    except phonenumbers.NumberParseException:
+        return None

@@ -127,7 +127,16 @@ class DateColumn:
     dayfirst: bool | None = None  # None: no evidence in this column
     share: float = 0.0  # share of non-empty samples that parsed
     has_time: bool = False
+    day: int = 0  # sampled cells only day-first reads
+    month: int = 0  # sampled cells only month-first reads
     _last: tuple[str, dt.datetime | None] | None = None
+
+    @property
+    def local(self) -> bool:
+        """The column's own style puts day and month in an order (``25/03/2024``), so its
+        unambiguous cells say how its ambiguous ones read; in an ISO column a local-format
+        cell is a dirty row of its own."""
+        return bool(self.formats) and self.formats[0] in DAY_FIRST | MONTH_FIRST
 
     def primary(self, text: str) -> dt.datetime | None:
         """The value by the column's own formats, or None when it is off the column's style."""
@@ -144,6 +153,9 @@ class DateColumn:
     def parse(self, text: str, hint: bool | None = None) -> dt.datetime:
         """``hint``: day-first evidence from the same row, for a value off the column's style."""
         text = text.strip()
+        if hint is not None and ambiguous(text):  # the order decided for this cell
+            got = self.primary(text) if self.dayfirst is hint else None  # the column's own
+            return got if got is not None else parse_in_order(text, hint)
         got = self.primary(text)
         if got is not None:
             return got
@@ -188,18 +200,102 @@ def infer_dates(samples: list[str], default_dayfirst: bool = True) -> DateColumn
     top = max(tally.values())
     formats = [f for f, n in tally.most_common() if f not in banned and n >= 0.2 * top]
     has_time = any(_has_time(f, v) for v in values[:50] for f in formats[:1])
-    return DateColumn(formats, dayfirst, parsed / len(values), has_time)
+    return DateColumn(formats, dayfirst, parsed / len(values), has_time, unambiguous_day,
+                      unambiguous_month)
+
+
+def order_of(text: str) -> bool | None:
+    """Day-first (True) or month-first (False) when only one order reads ``text`` (a component
+    over 12: ``25/03/2024``); None when both or neither do."""
+    fmts = formats_of(text)
+    day = any(f in DAY_FIRST for f in fmts)
+    month = any(f in MONTH_FIRST for f in fmts)
+    return day if day != month else None
 
 
 def row_order(texts: list[str]) -> bool | None:
-    """Day-first (True) or month-first (False) if any of a row's date cells settles it."""
-    for t in texts:
-        fmts = formats_of(t)
-        day = any(f in DAY_FIRST for f in fmts)
-        month = any(f in MONTH_FIRST for f in fmts)
-        if day != month:
-            return day
-    return None
+    """Day-first (True) or month-first (False) if a row's date cells settle it; None when none
+    does, or when they disagree (a row that shows both orders settles nothing)."""
+    seen = {o for o in map(order_of, texts) if o is not None}
+    return seen.pop() if len(seen) == 1 else None
+
+
+SLASHED = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})([ T]|$)")
+
+
+def ambiguous(text: str) -> bool:
+    """Both orders read ``text``, as different dates (``07/12/2026``; not ``05/05/2026``, and
+    not ``07.12.2026``: only day-first writes dots). By shape, without trying every format:
+    DATE_FORMATS has both orders for ``/`` and ``-``, with a time only after a 4-digit year."""
+    m = SLASHED.match(text)
+    if m is None or m[2] == "." or (len(m[4]) == 2 and m[5]):
+        return False
+    a, b = int(m[1]), int(m[3])
+    return a != b and 1 <= a <= 12 and 1 <= b <= 12
+
+
+def parse_in_order(text: str, dayfirst: bool) -> dt.datetime:
+    """``text`` read day-first or month-first, as decided for it."""
+    want = DAY_FIRST if dayfirst else MONTH_FIRST
+    for fmt in formats_of(text.strip()):
+        if fmt in want:
+            got = _try(fmt, text.strip())
+            if got is not None:
+                return got
+    raise BadValue("not a date in the order decided")
+
+
+#: where month-first dates are the custom (CLDR short date patterns starting with M);
+#: CA and PH write both, so they settle nothing
+MONTH_FIRST_REGIONS = {"US", "PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW"}
+BOTH_ORDER_REGIONS = {"CA", "PH"}
+
+
+def region_order(region: str | None) -> bool | None:
+    """The usual day/month order of a country (ISO code), None when it has no one order."""
+    if not region or region in BOTH_ORDER_REGIONS:
+        return None
+    return region not in MONTH_FIRST_REGIONS
+
+
+@dataclass
+class Evidence:
+    """What a whole export says about day/month order, beyond one column: the orders its
+    unambiguous dates show (every date cell of every file sampled), the practice's country
+    (from its phone numbers' country codes) and the source system's documented order."""
+
+    day: int = 0  # cells only day-first reads
+    month: int = 0  # cells only month-first reads
+    region: str | None = None  # the one country the export's numbers name
+    system: bool | None = None  # the source system's documented order (Pulse: day-first)
+    system_name: str = ""
+
+    def add(self, text: str) -> None:
+        o = order_of(text) if SLASHED.match(text) else None
+        if o is True:
+            self.day += 1
+        elif o is False:
+            self.month += 1
+
+    def decide(self) -> tuple[bool | None, str]:
+        """(order, why): the order every piece of evidence agrees on, or None with the reason
+        it cannot be told (pieces disagree, or there are none)."""
+        said: dict[bool, list[str]] = {True: [], False: []}
+        if self.day:
+            said[True].append("dates in the export that only day-first reads")
+        if self.month:
+            said[False].append("dates in the export that only month-first reads")
+        region = region_order(self.region)
+        if region is not None:
+            said[region].append(f"the practice's country ({self.region})")
+        if self.system is not None:
+            said[self.system].append(f"{self.system_name}'s documented date order")
+        if said[True] and said[False]:
+            return None, (f"day-first by {' and '.join(said[True])}, month-first by "
+                          f"{' and '.join(said[False])}")
+        if said[True] or said[False]:
+            return bool(said[True]), ""
+        return None, "nothing in the export says which order its dates are in"
 
 
 def _has_time(fmt: str, value: str) -> bool:

@@ -18,6 +18,7 @@ from ferry.connectors.base import CheckItem, FieldSpec, ObjectInfo, Page
 from ferry.errors import ConfigError, FerryError
 from ferry.model.entities import ENTITIES, CustomValue, Record
 from ferry.model.fields import Kind, fields_of
+from ferry.sources.clinic_csv import values as V
 from ferry.sources.clinic_csv.columns import match_columns, norm
 from ferry.sources.clinic_csv.convert import RowConverter
 from ferry.sources.clinic_csv.reader import ExportSource, RawColumn, _kind, digest
@@ -37,6 +38,7 @@ class PulseSource(ExportSource):
     name: ClassVar[str] = "pulse"
     objects: ClassVar[tuple[str, ...]] = OBJECTS
     typical_objects: ClassVar[tuple[str, ...] | None] = None  # a file for each of its objects
+    date_order: ClassVar[bool | None] = True  # day-first: an Indian product (docs/connectors)
 
     def file_hints(self) -> dict[str, str]:
         return HINTS
@@ -120,9 +122,14 @@ class PulseSource(ExportSource):
         s = self.settings
         samples = [[_cell(r.get(h)) for h in header] for r in rows]
         given = s.columns.get(obj, {}) | s.columns.get(RESOURCES[obj], {})
+        evidence = V.Evidence(system=self.date_order, system_name=self.name)
+        for cells in samples:  # the page's own date cells: no export around it
+            for c in cells:
+                evidence.add(c.strip())
         return RowConverter(system=self.name, object_name=obj, table=RESOURCES[obj],
                             header=header, columns=match_columns(obj, header, given),
-                            samples=samples, timezone=s.timezone, dayfirst=s.dayfirst)
+                            samples=samples, timezone=s.timezone, dayfirst=s.dayfirst,
+                            evidence=evidence)
 
     async def read(self, object_name: str, *, checkpoint: str | None = None,
                    since: dt.datetime | None = None) -> AsyncIterator[Page]:
