@@ -49,7 +49,7 @@ class RowConverter:
     def __init__(self, *, system: str, object_name: str, table: str, header: list[str],
                  columns: dict[str, str | None], samples: list[list[str]],
                  timezone: str = "UTC", dayfirst: bool | None = None,
-                 evidence: V.Evidence | None = None) -> None:
+                 evidence: Callable[[], V.Evidence] | None = None) -> None:
         self.system, self.object, self.table, self.header = system, object_name, table, header
         self.tz = ZoneInfo(timezone)
         model = ENTITIES[object_name]
@@ -58,12 +58,15 @@ class RowConverter:
         self.dates: dict[str, V.DateColumn] = {}
         self.custom_dates: dict[str, V.DateColumn] = {}
         self.explicit = dayfirst  # source.dayfirst: the user's word beats every inference
-        if evidence is None:  # no export around this table (a REST page): its own cells
-            evidence = V.Evidence()
-            for c in cols.values():
-                for cell in c:
-                    evidence.add(cell.strip())
-        self.wide = evidence.decide()
+        if evidence is None:  # no export around this table: its own cells
+            def evidence() -> V.Evidence:
+                ev = V.Evidence()
+                for c in cols.values():
+                    for cell in c:
+                        ev.add(cell.strip())
+                return ev
+        self._evidence = evidence  # asked only when a cell needs it (most exports never do)
+        self._wide: tuple[bool | None, str] | None = None
         evidence = [V.infer_dates(v, True).dayfirst for c, v in cols.items()
                     if columns.get(c) in info and info[columns[c] or ""].kind in
                     (Kind.DATE, Kind.DATETIME)]
@@ -290,7 +293,9 @@ class RowConverter:
         if dc.local and dc.day and dc.month:
             return None, ("the column holds dates in both orders and the row's other dates do"
                           " not settle it")
-        order, why = self.wide
+        if self._wide is None:
+            self._wide = self._evidence().decide()
+        order, why = self._wide
         if order is None:
             return None, "the row's other dates do not settle it; " + why
         return order, ""

@@ -211,7 +211,7 @@ class ExportSource(Source):
                                        header=p.table.header, columns=p.columns, samples=samples,
                                        timezone=self.settings.timezone,
                                        dayfirst=self.settings.dayfirst,
-                                       evidence=self.date_evidence())
+                                       evidence=self.date_evidence)
         return p.converter
 
     def date_evidence(self) -> V.Evidence:
@@ -230,8 +230,8 @@ class ExportSource(Source):
                         kind is None and cells and all(V.DATEISH.match(c) for c in cells)):
                     for c in cells:
                         ev.add(c)
-                elif kind is Kind.PHONE or (p.columns.get(h) or "").startswith("_ec_phone"):
-                    regions.update(r for r in map(_region, cells) if r)
+                elif kind is Kind.PHONE and sum(regions.values()) < 100:
+                    regions.update(r for r in map(_region, cells[:50]) if r)
         top = regions.most_common(1)
         if top and top[0][1] >= 0.8 * sum(regions.values()):
             ev.region = top[0][0]  # the practice's country: nearly every number is from it

@@ -204,13 +204,22 @@ def infer_dates(samples: list[str], default_dayfirst: bool = True) -> DateColumn
                       unambiguous_month)
 
 
+SLASHED = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})([ T]|$)")
+
+
 def order_of(text: str) -> bool | None:
     """Day-first (True) or month-first (False) when only one order reads ``text`` (a component
-    over 12: ``25/03/2024``); None when both or neither do."""
-    fmts = formats_of(text)
-    day = any(f in DAY_FIRST for f in fmts)
-    month = any(f in MONTH_FIRST for f in fmts)
-    return day if day != month else None
+    over 12: ``25/03/2024``; dots, which only day-first writes); None when both or neither do.
+    By shape, as ``ambiguous``: a row's every date cell is asked."""
+    m = SLASHED.match(text)
+    if m is None or (len(m[4]) == 2 and m[5]):
+        return None
+    a, b = int(m[1]), int(m[3])
+    if not (1 <= a <= 31 and 1 <= b <= 31) or (a > 12 and b > 12):
+        return None
+    if m[2] == ".":
+        return True if b <= 12 else None
+    return True if a > 12 else False if b > 12 else None
 
 
 def row_order(texts: list[str]) -> bool | None:
@@ -218,9 +227,6 @@ def row_order(texts: list[str]) -> bool | None:
     does, or when they disagree (a row that shows both orders settles nothing)."""
     seen = {o for o in map(order_of, texts) if o is not None}
     return seen.pop() if len(seen) == 1 else None
-
-
-SLASHED = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})([ T]|$)")
 
 
 def ambiguous(text: str) -> bool:
@@ -271,7 +277,7 @@ class Evidence:
     system_name: str = ""
 
     def add(self, text: str) -> None:
-        o = order_of(text) if SLASHED.match(text) else None
+        o = order_of(text)
         if o is True:
             self.day += 1
         elif o is False:

@@ -122,10 +122,13 @@ class PulseSource(ExportSource):
         s = self.settings
         samples = [[_cell(r.get(h)) for h in header] for r in rows]
         given = s.columns.get(obj, {}) | s.columns.get(RESOURCES[obj], {})
-        evidence = V.Evidence(system=self.date_order, system_name=self.name)
-        for cells in samples:  # the page's own date cells: no export around it
-            for c in cells:
-                evidence.add(c.strip())
+        def evidence() -> V.Evidence:  # the page's own date cells: no export around it
+            ev = V.Evidence(system=self.date_order, system_name=self.name)
+            for cells in samples:
+                for c in cells:
+                    ev.add(c.strip())
+            return ev
+
         return RowConverter(system=self.name, object_name=obj, table=RESOURCES[obj],
                             header=header, columns=match_columns(obj, header, given),
                             samples=samples, timezone=s.timezone, dayfirst=s.dayfirst,
