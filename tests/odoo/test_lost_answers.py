@@ -1,6 +1,7 @@
 """Writes whose answer was lost: a gateway's 504 (the sandbox's ``late`` fault) leaves the call
-running, and Odoo commits it ``slow_s`` emulated seconds later. Every record and file must
-still land exactly once."""
+running, and Odoo commits it just before the second call after it (by order, not time: the
+connector's first look misses it, its second look finds it, a resend after one look twins it).
+Every record and file must still land exactly once."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ferry.model.fields import Kind
 
 from .test_connector import connect
 
-LATE = "late=0.2,slow_s=2"
+LATE = "late=0.2"
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -27,8 +28,8 @@ def test_writes_landing_after_a_504_land_once(odoo_factory: Any, monkeypatch: py
     idempotent: after a lost answer the connector looks the rows up by source id (files by
     their tags), looks again after its settle wait, and sends again only what is still not
     there."""
-    odoo = odoo_factory(17)  # an emulated second is 10 ms: the late call lands 20 ms after
-    dest = connect(odoo, monkeypatch, tmp_path, time_scale=100.0, batch_size=5,
+    odoo = odoo_factory(17)
+    dest = connect(odoo, monkeypatch, tmp_path, time_scale=1000.0, batch_size=5,
                    protocol=protocol)
     odoo.faults(LATE, seed=2)
     dest.ensure([*(SchemaItem("custom_field", obj, "ferry_source_id", "Ferry source id",
@@ -88,8 +89,8 @@ def test_a_full_load_under_late_faults_lands_everything_once(tmp_path: Path) -> 
     from ferry.settings import load_settings, save_settings
 
     profiles.PROFILES.setdefault("odoo", odoo_profile)
-    with start_pair(tmp_path / "p", source="practicehub", destination="odoo", patients=30,
-                    seed=3, time_scale=100.0, dest_extra={"version": 17, "accounting": False},
+    with start_pair(tmp_path / "p", source="practicehub", destination="odoo", patients=10,
+                    seed=3, time_scale=1000.0, dest_extra={"version": 17, "accounting": False},
                     env_prefix="FERRY_OLATE_") as pair:
         url = pair.dest_info["base_url"]
         settings = load_settings(pair.project.settings_path)  # more calls, more of them late
@@ -106,7 +107,7 @@ def test_a_full_load_under_late_faults_lands_everything_once(tmp_path: Path) -> 
         def models() -> dict[str, dict[str, dict[str, Any]]]:
             return dict(httpx.get(f"{url}/_sandbox/state", timeout=60).json()["models"])
 
-        httpx.post(f"{url}/_sandbox/faults", json={"spec": "late=0.3,slow_s=2", "seed": 5},
+        httpx.post(f"{url}/_sandbox/faults", json={"spec": "late=0.3", "seed": 5},
                    timeout=30).raise_for_status()
         report = pipeline.load(pair.project)
         late = httpx.get(f"{url}/_sandbox/faults", timeout=30).json()["injected"].get("late", 0)
@@ -121,7 +122,7 @@ def test_a_full_load_under_late_faults_lands_everything_once(tmp_path: Path) -> 
             assert not [k for k, n in ids.items() if n > 1], model
         tags = Counter(r.get("description") for r in loaded["ir.attachment"].values()
                        if str(r.get("description") or "").startswith("[ferry-id:"))
-        assert max(tags.values()) == 1 and len(tags) == totals["uploaded"] > 10, tags
+        assert max(tags.values()) == 1 and len(tags) == totals["uploaded"] > 5, tags
         counts = {m: len(rows) for m, rows in loaded.items()}
         again = pipeline.load(pair.project, kind="run")
         assert not again.totals().get("created"), again.totals()

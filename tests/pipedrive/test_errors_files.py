@@ -105,13 +105,15 @@ def test_injected_faults_cause_no_lost_or_doubled_create(pd) -> None:
 
 
 def test_writes_landing_after_a_504_are_adopted_not_sent_twice(pd, tmp_path) -> None:
-    """A gateway's 504 leaves the create or upload running behind it (the ``late`` fault lands
-    it 2 emulated seconds later, after the connector's first look): the connector looks again
-    after its settle wait and adopts it. With ``ambiguous_settle_s=0`` this makes twins."""
+    """A gateway's 504 leaves the create or upload running behind it: the ``late`` fault lands
+    it just before the second request after it, so the connector's first look finds nothing and
+    its look after the settle wait finds it and adopts it. Set by order, not time (one lane:
+    no other row's request comes between): with ``ambiguous_settle_s=0`` (one look) the
+    resend lands beside it, a twin, every time."""
     import httpx
 
-    h = pd(faults="late=0.2,slow_s=2")
-    d = h.dest()
+    h = pd(time_scale=1000.0, faults="late=0.2")
+    d = h.dest(workers=1)
     [p] = d.ensure([SRC])
     results = d.create("person", [{"name": f"P {i}", p.key: f"S{i}"} for i in range(40)])
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]

@@ -2,10 +2,18 @@
 
 Each key is a fault, each value its rate per request (0..1). ``slow`` waits ``slow_s`` emulated
 seconds first; ``drop`` closes the connection without a response; ``truncate`` cuts the body short;
-``late`` is a gateway giving up: the client gets a 504 at once and the request still runs
-``slow_s`` emulated seconds later (RFC 9110 §15.6.5: a 504 says the upstream did not answer in
-time, not that it did nothing).
-Faults never touch the ``/_sandbox/`` admin surface. The draw is seeded so runs are repeatable.
+``late`` is a gateway giving up: the client gets a 504 at once and the request still runs behind
+it (RFC 9110 §15.6.5: a 504 says the upstream did not answer in time, not that it did nothing).
+
+When a ``late`` request lands is set by order, not by time, so a test of it gives the same answer
+on an idle machine and a loaded one: it is applied just before the ``late_after``-th request
+that arrives after it is served (default 2). A client that loses a create's answer and looks it
+up once finds nothing and sends it again: the held request lands just before that second send,
+and the record is there twice. A client that looks a second time before sending again finds it.
+``late_after=0`` applies the request before its 504 is sent (it landed, its answer was lost).
+Any request to the ``/_sandbox/`` admin surface first applies every held request, so what a
+test reads there is what the server ended with. Faults never touch ``/_sandbox/`` themselves.
+The draw is seeded so runs are repeatable.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KNOWN = {"429", "500", "502", "503", "slow", "drop", "truncate", "late", "lock"}
+PARAMS = {"slow_s", "late_after"}  # settings written beside the rates: ``late=0.2,late_after=2``
 
 
 @dataclass
@@ -23,27 +32,28 @@ class FaultSpec:
     rates: dict[str, float] = field(default_factory=dict)
     slow_s: float = 2.0
     seed: int = 0
+    late_after: int = 2  # a ``late`` request lands before the n-th request after it is served
 
     @classmethod
     def parse(cls, text: str | None, seed: int = 0) -> FaultSpec:
         rates: dict[str, float] = {}
+        params: dict[str, float] = {}
         for part in (text or "").split(","):
             part = part.strip()
             if not part:
                 continue
             key, _, value = part.partition("=")
             key = key.strip()
-            if key == "slow_s":
+            if key in PARAMS:
+                params[key] = float(value)
                 continue
             if key not in KNOWN:
                 raise ValueError(f"unknown fault {key!r}; known: {', '.join(sorted(KNOWN))}")
             rates[key] = float(value)
-        slow = next((float(p.split("=")[1]) for p in (text or "").split(",")
-                     if p.strip().startswith("slow_s=")), 2.0)
-        return cls(rates, slow, seed)
+        return cls(rates, params.get("slow_s", 2.0), seed, int(params.get("late_after", 2)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rates": self.rates, "slow_s": self.slow_s}
+        return {"rates": self.rates, "slow_s": self.slow_s, "late_after": self.late_after}
 
 
 class Faults:
@@ -75,10 +85,23 @@ class FaultMiddleware:
         self.faults = faults
         self.time_scale = time_scale
         self.error_body = error_body
-        self._late: set[asyncio.Task[None]] = set()  # requests a 504 left running
+        # requests a 504 left running, oldest first: [requests still to arrive before it
+        # lands, its scope, its body]
+        self._late: list[list[Any]] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_sandbox"):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        admin = scope["path"].startswith("/_sandbox")
+        due, keep = [], []  # split before any await: concurrent requests never land one twice
+        for held in self._late:
+            held[0] -= 1
+            (due if admin or held[0] <= 0 else keep).append(held)
+        self._late = keep
+        for _, late_scope, body in due:
+            await self.app(late_scope, replaying(body), discard)
+        if admin:
             await self.app(scope, receive, send)
             return
         fault = self.faults.draw()
@@ -112,14 +135,11 @@ class FaultMiddleware:
         body = await read_body(receive)  # the whole request first: it runs after its answer
         if body is None:
             return
-
-        async def run_later() -> None:
-            await asyncio.sleep(self.faults.spec.slow_s / self.time_scale)
+        after = self.faults.spec.late_after
+        if after <= 0:
             await self.app(scope, replaying(body), discard)
-
-        task = asyncio.ensure_future(run_later())
-        self._late.add(task)
-        task.add_done_callback(self._late.discard)
+        else:
+            self._late.append([after, scope, body])
         answer = b'{"error":"gateway timeout"}'
         await send({"type": "http.response.start", "status": 504,
                     "headers": [(b"content-type", b"application/json"),
