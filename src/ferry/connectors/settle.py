@@ -9,9 +9,10 @@ looks the record up by its source id; when that first look finds nothing it wait
 send the write again. A write found by either look is adopted, never sent twice.
 
 ASSUMED: how long a request left running behind a gateway may go on is documented nowhere;
-5 s (``SETTLE_S``) covered every late landing in the sandboxes' ``late`` fault, whose delay is
-2 emulated seconds. Each destination's setting (``ambiguous_settle_s``) changes it; a sandbox's
-time scale divides it, as it divides every other wait.
+5 s is ``SETTLE_S``. Each destination's setting (``ambiguous_settle_s``) changes it; a sandbox's
+time scale divides it, as it divides every other wait. The sandboxes' ``late`` fault lands a
+request by order, not time (just before the second request after it), so their tests prove
+that the second look is made, never how long the wait is.
 """
 
 from __future__ import annotations
