@@ -15,6 +15,8 @@ def _server(spec: str) -> tuple[FaultMiddleware, list[str], Any]:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = await read_body(receive)
         applied.append(f"{scope['path']}:{(body or b'').decode()}")
+        if body == b"boom":
+            raise RuntimeError("the app fails this request")
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
 
@@ -65,3 +67,10 @@ def test_late_after_zero_lands_before_its_504_and_the_admin_surface_sees_all_lan
     assert call("/create", "C", late=True) == 504
     assert call("/_sandbox/state") == 200
     assert applied == ["/create:C", "/_sandbox/state:"]
+
+
+def test_a_late_request_that_fails_fails_for_nobody() -> None:
+    _, applied, call = _server("late=1")
+    assert call("/create", "boom", late=True) == 504
+    assert call("/look") == call("/look") == 200  # the second look is answered, not the error
+    assert applied == ["/look:", "/create:boom", "/look:"]
