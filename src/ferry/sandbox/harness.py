@@ -52,6 +52,8 @@ class Pair:
     servers: list[Any] = field(default_factory=list)
     #: what each variable ``start_pair`` exported held before (None: it was unset)
     env_before: dict[str, str | None] = field(default_factory=dict)
+    #: the source's sandbox object (None for an export folder): ``sandbox.cutover`` changes it
+    source_sandbox: Any = None
 
     def stop(self) -> None:
         for s in self.servers:
@@ -157,4 +159,4 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
                         store=store)
     save_settings(settings, directory / "ferry.yaml")
     return Pair(Project.at(directory), src_info, dst_info, practice, env, [*servers, dst_run],
-                before)
+                before, getattr(servers[0], "sandbox", None) if servers else None)

@@ -60,6 +60,7 @@ def serve(kind: str, options: SandboxOptions, port: int = 0) -> tuple[Any, dict[
 
     sb = build(kind, options)
     running = serve_in_thread(sb.app, port=port, certfile=sb.certfile, keyfile=sb.keyfile)
+    running.sandbox = sb  # its state, for changes made as the system would (sandbox.cutover)
     close = getattr(sb, "close", None)
     if callable(close):  # a sandbox with files of its own removes them when it stops
         running.on_stop.append(close)

@@ -79,6 +79,8 @@ class Running:
     thread: threading.Thread
     #: called once the server has stopped (the sandbox's own clean-up: its temp folder)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
+    #: the sandbox object it serves (``registry.serve`` sets it: its state, for changes)
+    sandbox: Any = None
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -52,8 +52,9 @@ def register(app: typer.Typer) -> None:
              rollback: bool = typer.Option(False, "--rollback",
                                            help="roll the run back at the end"),
              delta: bool = typer.Option(
-                 False, "--delta", help="after the run: staff change the source (PracticeHub:"
-                 " edits, additions, deletions), then ferry delta and reconcile again"),
+                 False, "--delta", help="after the run: staff change the source as that"
+                 " system shows it (edits and additions, then deletions), with ferry delta"
+                 " after each, and reconcile again"),
              surface: str = typer.Option(
                  "documented", help="sandboxes serve only what the services document"
                  " (documented) or also what we assumed (extended)"),
@@ -97,7 +98,7 @@ def register(app: typer.Typer) -> None:
         try:
             counts_after_run: dict[str, int] = {}
             before: dict[str, int] | None = None
-            added: list[Any] = []  # patients the staff add during the delta step
+            staged: Any = None  # the clinic's changes in two steps (sandbox.cutover)
             for label, args in steps:
                 if label == "prepare" and pair.project.mapping_path.exists():
                     before = _safe_counts(pair.project)  # what was there before Ferry wrote
@@ -109,9 +110,9 @@ def register(app: typer.Typer) -> None:
                                   "[/]")
                     _settle_reviews(pair.project.mapping_path)
                 if label == "delta":
-                    added = _staff_edits(pair.source_info, {"updates": 3, "creates": 2})
+                    staged = _staff_changes(pair, None)
                 if label == "delta with deletions":
-                    _staff_edits(pair.source_info, {"delete_ids": added})
+                    _staff_changes(pair, staged)
                 console.rule(f"ferry {label}")
                 t0 = time.monotonic()
                 code = _invoke(verbs, [*args, "-p", str(directory)])
@@ -181,22 +182,30 @@ def _after(pair: Any, directory: Path, key_line: str | None, keep: bool) -> None
         console.print("stopping the sandboxes")
 
 
-def _staff_edits(source_info: dict[str, Any], spec: dict[str, Any]) -> list[Any]:
-    """Change patients at the source as clinic staff would during the cutover (sandboxes that
-    can): edits and additions, then the deletion of the added ones (registered by mistake:
-    patients with no visits, so no record of theirs is left pointing at them)."""
-    import httpx
+def _staff_changes(pair: Any, staged: Any) -> Any:
+    """Change the source as clinic staff would during the cutover, the way that system shows
+    it (``ferry.sandbox.cutover``: the plan ``bench/truth.py`` checks against): first edits
+    and additions (``staged`` None; returns the two steps), then the deletions."""
+    import datetime as dt
 
-    if source_info.get("kind") != "practicehub":
-        return []
-    time.sleep(1.1)  # the source's watermark has one-second resolution
-    r = httpx.post(f"{source_info['base_url']}/_sandbox/mutate", timeout=60,
-                   json={"resources": {"patients": {**spec, "seed": 1}}})
-    r.raise_for_status()
-    out = r.json()["patients"]
-    console.print(f"staff at the source: {len(out['updated'])} patient(s) edited,"
-                  f" {len(out['created'])} added, {len(out['deleted'])} deleted")
-    return list(out["created"])
+    from ferry.sandbox import cutover
+
+    source = cutover.source_name(pair)
+    if staged is None:
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        staged = cutover.stages(cutover.plan(pair.practice, today,
+                                             source in cutover.WITH_DOCUMENTS))
+        cutover.apply(pair, source, pair.source_sandbox, staged[0])
+        step = staged[0]
+        made = [f"{len(step.sets)} record(s) edited",
+                f"{(step.new_patient is not None) + (step.new_document is not None)} added"]
+    else:
+        cutover.apply(pair, source, pair.source_sandbox, staged[1], before=staged[0])
+        made = [f"{len(staged[1].deletes)} deleted"]
+    how = {"clinic_csv": "a newer export in the folder", "pulse_export": "a newer export in"
+           " the folder"}.get(source, "at the source")
+    console.print(f"staff change the practice ({how}): {', '.join(made)}")
+    return staged
 
 
 def _safe_counts(project: Any) -> dict[str, int] | None:
