@@ -35,7 +35,7 @@ from ferry.mapping.propose import (
     prefetch,
     rank,
 )
-from ferry.mapping.vocab import OBJECT_WORDS, normalise, split_words
+from ferry.mapping.vocab import LINK_SUFFIXES, OBJECT_WORDS, entity_words, normalise, split_words
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import Kind, fields_of
 from ferry.sources.clinic_csv.columns import SKIP
@@ -159,7 +159,47 @@ def _row_key(col: RawColumn, cols: Sequence[RawColumn], winner: Mapping[str, Can
     if any(x.matched == "source_id" for x in cols) or any(
             w.target == "source_id" for w in winner.values()):
         return False
-    return cols[0] is col or bool(re.search(r"(?i)(num|no|nbr|nr|id|key)$", col.column))
+    return cols[0] is col or bool(re.search(r"(?i)(num|no|nbr|nr|id|key|ref)$", col.column))
+
+
+def _keyed(col: RawColumn) -> str | None:
+    """The object whose key the column's name is (``Client Ref`` → patient, ``Staff No`` →
+    practitioner, ``Site No`` → clinic), or None."""
+    words = split_words(col.column)
+    if len(words) != 2 or words[1] not in LINK_SUFFIXES | {"id"}:
+        return None
+    return entity_words().get(words[0])
+
+
+def own_key(obj: str, col: RawColumn, cols: Sequence[RawColumn], taken: set[str]
+            ) -> ColumnProposal | None:
+    """The file's own key named as the object's reference (``Client Ref`` in the clients,
+    ``Booking Ref`` in the bookings, ``Staff No`` in the staff): every sample filled and
+    none repeated, and no other column is the key. Placed as ``source_id`` so delta can tell
+    an edited row from a new one and the other files' links find it."""
+    if _keyed(col) != obj or "source_id" in taken or col.matched not in (None, SKIP) or \
+            any(x.matched == "source_id" for x in cols if x is not col):
+        return None
+    vals = [v.strip() for v in col.samples]
+    if len(vals) < 2 or not all(vals) or len(set(vals)) != len(vals):
+        return None
+    return ColumnProposal(obj, col.column, "source_id", 0.9,
+                          f"its name is the {obj.replace('_', ' ')}'s own reference and its "
+                          "values are unique: the file's key", "proposed", col.file)
+
+
+def other_records_number(obj: str, col: RawColumn) -> ColumnProposal | None:
+    """A column named as another object's key that this object has no link to (``Policy No``
+    on a patient: the insurance policy's number) is that record's, never a number of this
+    one (patient number, licence number): a custom field keeps it."""
+    other = _keyed(col)
+    if other is None or other == obj or f"{other}_id" in _fields(obj) or \
+            col.matched not in (None, SKIP):
+        return None
+    return ColumnProposal(obj, col.column, None, 0.0,
+                          f"its name is a {other.replace('_', ' ')}'s number, another record's "
+                          f"key that the {obj.replace('_', ' ')} has no field for: a custom "
+                          "field keeps it", "custom", col.file)
 
 
 def _street_only(col: RawColumn, cols: Sequence[RawColumn],
@@ -315,6 +355,21 @@ def propose_export_columns(raw: RawColumns, given: Mapping[str, Mapping[str, str
 
 
 def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
+                emb: Embedder | None, threshold: float) -> list[ColumnProposal]:
+    fixed: list[ColumnProposal] = []
+    for c in list(cols):
+        got = own_key(obj, c, cols, taken) or other_records_number(obj, c)
+        if got is not None:
+            fixed.append(got)
+            taken = taken | ({got.target} if got.target else set())
+    done = {p.column for p in fixed}
+    rest = [c for c in cols if c.column not in done]
+    out = fixed + (_place_rest(obj, file, rest, taken, emb, threshold) if rest else [])
+    order = {c.column: i for i, c in enumerate(cols)}
+    return sorted(out, key=lambda p: order[p.column])  # in file order
+
+
+def _place_rest(obj: str, file: str, cols: list[RawColumn], taken: set[str],
                 emb: Embedder | None, threshold: float) -> list[ColumnProposal]:
     all_targets = list(canonical_targets(obj))
     targets = [t for t in all_targets if t.name not in taken and t.name != "source_id"]

@@ -20,6 +20,7 @@ from ferry.connectors.base import ObjectInfo
 from ferry.mapping.cookbook.common import CONCEPT_REASON, CONCEPTS
 from ferry.mapping.cookbook.shared import title_case
 from ferry.mapping.model import CustomField, FieldMap, MappingDoc, ObjectMap, Transform
+from ferry.mapping.profile import sniff
 from ferry.mapping.propose import ACCEPT, REVIEW, Target, dest_targets, rank
 from ferry.mapping.recipes import load_recipe
 from ferry.mapping.validate import DataProfile, FieldProfile
@@ -118,21 +119,46 @@ class _NamedCF:
         self.name, self.label, self.kind, self.key = cf.name, cf.label, cf.kind, cf.name
 
 
+#: field kinds a money value can fill (a tax id, a reference or a name never takes "£0.00")
+NUMERIC_KINDS = frozenset({Kind.MONEY, Kind.DECIMAL})
+
+
+def money_values(values: list[Any]) -> bool:
+    """Every non-empty value is an amount (``£0.00``, ``45.00``)."""
+    sn = sniff(values)
+    return bool(sn.get("_values")) and sn.get("money", 0) >= 0.9
+
+
 def _propose_one(doc: MappingDoc, om: ObjectMap, path: str, prof: FieldProfile,
                  pool: list[Target]) -> FieldMap:
     key = path.removeprefix("custom.")
     kind = prof.kind or Kind.TEXT
     if kind is Kind.ADDRESS:
         kind = Kind.TEXT
-    cands = rank(key, prof.values[:20], pool, om.source, top=3)
+    money = money_values(prof.values[:20])
+    if money and kind is Kind.TEXT:  # an amount kept as text would reach a float field as text
+        kind = Kind.MONEY
+    kinds = {t.name: t.kind for t in pool}
+    cands = rank(key, prof.values[:20], pool, om.source, top=6)
+    if money:  # money values never fill an identifier or text field, whatever its name
+        cands = [c for c in cands if kinds.get(c.target) in NUMERIC_KINDS]
+    cands = cands[:3]
     best = cands[0] if cands else None
     tf = [Transform(name=KIND_TRANSFORM[kind])] if kind in KIND_TRANSFORM else []
     if best and best.confidence >= REVIEW:
         status = "mapped" if best.confidence >= ACCEPT else "review"
         alt = "; other candidates: " + ", ".join(f"{c.target} {c.confidence:.2f}"
                                                  for c in cands[1:]) if len(cands) > 1 else ""
+        reason = best.reason + alt
+        if om.mode == "fold" and om.parent is not None and status == "mapped":
+            # a fold writes on another object's record (an invoice's column on the patient's
+            # partner): a field there is that record's, so a person decides
+            status = "review"
+            reason = (f"{reason}; the {om.source.replace('_', ' ')}'s column would be written "
+                      f"on the {om.parent.object.replace('_', ' ')}'s record: check that the "
+                      "field is the " + om.source.replace("_", " ") + "'s")
         return FieldMap(source=path, target=best.target, transform=tf, status=status,  # type: ignore[arg-type]
-                        confidence=best.confidence, reason=best.reason + alt)
+                        confidence=best.confidence, reason=reason)
     name = _cf_name(doc, key)
     opts = [str(v) for v in prof.values] if kind in (Kind.ENUM, Kind.SET) else []
     doc.custom_fields.setdefault(om.target, [])
@@ -226,6 +252,48 @@ def keep_absent_standard(doc: MappingDoc, schema: list[ObjectInfo]) -> None:
                                           kind=kind))
 
 
+#: sources whose staged records hold exactly the export's columns: a field no column fills is
+#: one the export does not have (an API's empty field may fill later; its lines stay)
+FILE_SOURCES = frozenset({"clinic_csv"})
+UNFILLED = "the export has no values for it (no column holds it): not migrated, and no custom " \
+           "field is created for it"
+NOT_EXPORTED = "the export has no {obj} records: not migrated, and no custom field is created " \
+               "for it"
+
+
+def leave_out_unfilled(doc: MappingDoc, profile: DataProfile) -> None:
+    """A recipe line writing a custom field from a field the export never fills (a blood
+    group, allergies, an MRN the practice does not record) is ignored with its reason, and a
+    custom field no line writes any more is not declared, so ``prepare`` creates only the
+    fields the map uses. Every line of an object the export has no records of is ignored;
+    otherwise only lines whose source is one field are judged (a template's fields are not).
+    A map's id field is always kept."""
+    for om in doc.objects:
+        fields = profile.get(om.source)
+        for fm in om.fields:
+            if fm.status == "ignored" or not fm.target.startswith("custom:"):
+                continue
+            if fields is None:  # no record of the object: its maps write nothing at all
+                fm.status, fm.reason = "ignored", NOT_EXPORTED.format(
+                    obj=om.source.replace("_", " "))
+                continue
+            if not isinstance(fm.source, str) or fm.default is not None:
+                continue
+            prof = fields.get(fm.source) or fields.get(fm.source.split(".")[0])
+            if prof is None or not prof.filled:
+                fm.status, fm.reason = "ignored", UNFILLED
+    used = {(om.target, fm.target[7:]) for om in doc.objects for fm in om.fields
+            if fm.status != "ignored" and fm.target.startswith("custom:")}
+    used |= {(om.target, om.id_field[7:]) for om in doc.objects
+             if om.id_field and om.id_field.startswith("custom:")}
+    for obj, cfs in list(doc.custom_fields.items()):
+        keep = [cf for cf in cfs if (obj, cf.name) in used]
+        if keep:
+            doc.custom_fields[obj] = keep
+        else:
+            del doc.custom_fields[obj]
+
+
 def draft_mapping(source: str, destination: str, profile: DataProfile | None = None,
                   schema: list[ObjectInfo] | None = None, variant: str | None = None
                   ) -> MappingDoc:
@@ -236,6 +304,8 @@ def draft_mapping(source: str, destination: str, profile: DataProfile | None = N
     if schema is not None:
         keep_absent_standard(doc, schema)
     if profile:
+        if source in FILE_SOURCES:
+            leave_out_unfilled(doc, profile)
         add_source_custom_fields(doc, profile, schema)
         fill_options(doc, profile)
         fill_samples(doc, profile)

@@ -48,6 +48,9 @@ CONTEXT_ABBREVIATIONS = (
 # id), never a number a person reads; the file's own one (``PatNum`` in patients) is left to
 # the values (``ferry.mapping.columns``: a row key is never a human-facing number)
 KEY_SUFFIXES = frozenset({"num", "nbr", "nr"})
+# a UK practice's export writes the same keys as ``Client Ref``, ``Staff No``, ``Site No``: after
+# another object's word, a reference or an abbreviated number is that record's key too
+LINK_SUFFIXES = KEY_SUFFIXES | {"no", "ref", "reference"}
 # leading words that only group a field with its siblings (``address_city``, ``contact_email``)
 GROUP_PREFIXES = (("mailing", "address"), ("home", "address"), ("postal", "address"),
                   ("address",), ("contact",))
@@ -69,7 +72,8 @@ OBJECT_WORDS = {
 ALIASES: dict[str, list[str]] = {
     "source_id": ["id", "identifier", "record id", "external id", "key"],
     "created_at": ["created", "created at", "created date", "date added", "date created",
-                   "add time", "creation date"],
+                   "add time", "creation date", "registered", "registered on",
+                   "registration date", "date registered"],
     "updated_at": ["updated", "updated at", "last modified", "modified date", "last updated",
                    "update time", "time stamp", "date time stamp"],
     "first_name": ["first name", "given name", "forename", "first"],
@@ -160,7 +164,8 @@ ALIASES: dict[str, list[str]] = {
     "diagnosis_codes": ["diagnosis code", "diagnosis codes", "icd", "icd 10", "reason code"],
     # invoice / payment
     "number": ["invoice number", "number", "reference"],
-    "amount": ["amount", "total", "total amount", "invoice total", "amount due"],
+    "amount": ["amount", "total", "total amount", "invoice total", "amount due", "gross",
+               "gross amount"],
     "balance": ["balance", "outstanding", "amount outstanding", "balance due"],
     "issue_date": ["issue date", "invoice date", "date issued", "bill date"],
     "due_date": ["due date", "payment due"],
@@ -211,7 +216,7 @@ def split_words(header: str) -> list[str]:
     return [w for w in re.split(r"[^A-Za-z0-9#]+", s.lower()) if w]
 
 
-def _entity_words() -> dict[str, str]:
+def entity_words() -> dict[str, str]:
     """Every word that names an object (its own name included) → the object."""
     out = {w: o for o, ws in OBJECT_WORDS.items() for w in ws}
     out.update({o: o for o in OBJECT_WORDS})
@@ -221,7 +226,7 @@ def _entity_words() -> dict[str, str]:
 
 def _expand(raw: list[str], obj: str | None) -> list[str]:
     words: list[str] = []
-    entity = _entity_words()
+    entity = entity_words()
     for i, w in enumerate(raw):
         prev = raw[i - 1] if i else None
         nxt = raw[i + 1] if i + 1 < len(raw) else None
@@ -229,9 +234,12 @@ def _expand(raw: list[str], obj: str | None) -> list[str]:
             ABBREVIATIONS.get(prev or "", prev), ABBREVIATIONS.get(nxt or "", nxt))), None)
         if ctx is not None:
             words.append(ctx)
-        elif w in KEY_SUFFIXES and nxt is None and words and words[-1] in entity and \
+        elif w in LINK_SUFFIXES and nxt is None and words and words[-1] in entity and \
                 entity[words[-1]] != obj:
-            words.append("id")  # another table's key: ``ClinicNum`` → ``clinic id``
+            # another table's key: ``ClinicNum`` → ``clinic id``, ``Staff No`` →
+            # ``practitioner id`` (the object's own name: its link field's)
+            words[-1] = entity[words[-1]]
+            words.append("id")
         else:
             words.extend(ABBREVIATIONS.get(w, w).split())
     return words
