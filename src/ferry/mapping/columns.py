@@ -193,8 +193,8 @@ def other_records_number(obj: str, col: RawColumn) -> ColumnProposal | None:
     on a patient: the insurance policy's number) is that record's, never a number of this
     one (patient number, licence number): a custom field keeps it."""
     other = _keyed(col)
-    if other is None or other == obj or f"{other}_id" in _fields(obj) or \
-            col.matched not in (None, SKIP):
+    if other is None or other == obj or col.matched not in (None, SKIP) or \
+            {f"{other}_id", f"primary_{other}_id"} & set(_fields(obj)):
         return None
     return ColumnProposal(obj, col.column, None, 0.0,
                           f"its name is a {other.replace('_', ' ')}'s number, another record's "
