@@ -22,7 +22,7 @@ from ferry.engine.owners import OwnerMatch, match_owners
 from ferry.engine.project import Project
 from ferry.engine.recover import Recovery, recover
 from ferry.errors import MappingError
-from ferry.model.audit import AuditLog
+from ferry.model.audit import FOLD_DETAIL_LIKE, AuditLog
 from ferry.model.crypto import TMP_DIR
 from ferry.model.staging import now_iso
 
@@ -415,10 +415,11 @@ def waiting(store: Any, *, baa_confirmed: bool = True) -> dict[str, set[str]]:
     refs = sorted(last_skip)
     for i in range(0, len(refs), 500):
         chunk = refs[i:i + 500]
-        last_write.update(store.conn.execute(
+        last_write.update(store.conn.execute(  # a folded field's update is not the record's
             "SELECT src_ref, max(at) FROM audit WHERE kind='done' AND op IN"
             f" ('create','update','upload') AND src_ref IN ({','.join('?' * len(chunk))})"  # noqa: S608
-            " GROUP BY src_ref", chunk).fetchall())
+            " AND coalesce(detail, '') NOT LIKE ? GROUP BY src_ref",
+            (*chunk, FOLD_DETAIL_LIKE)).fetchall())
     out: dict[str, set[str]] = {}
     for ref, at in last_skip.items():
         parts = str(ref).split(":", 2)

@@ -26,6 +26,7 @@ from ferry.engine.diff import (
 )
 from ferry.engine.masking import mask
 from ferry.mapping.compile import CompiledMap, Lookup
+from ferry.model.audit import FOLD_DETAIL_LIKE
 from ferry.model.fields import PhiClass
 from ferry.model.staging import StagingStore
 
@@ -115,9 +116,10 @@ def _earlier_reasons(store: StagingStore, cm: CompiledMap, lookup: Lookup, run_i
     refs = {f"source:{om.source}:{r.source_id}": r for r in records}
     marks = ",".join("?" * len(refs))
     last: dict[str, str] = {}  # ref → the run whose write of it is the latest
-    for ref, run in store.conn.execute(
+    for ref, run in store.conn.execute(  # the record's own writes, not its folded fields'
             "SELECT src_ref, run_id FROM audit WHERE kind='done' AND dest_object=? AND"
-            f" src_ref IN ({marks}) ORDER BY seq", (om.target, *refs)):  # noqa: S608
+            f" src_ref IN ({marks}) AND coalesce(detail, '') NOT LIKE ? ORDER BY seq",  # noqa: S608
+            (om.target, *refs, FOLD_DETAIL_LIKE)):
         last[ref] = run
     hashes = store.mapped(om.source, [r.source_id for r in records], om.target)
     out: dict[str, dict[str, str]] = {}

@@ -53,6 +53,12 @@ KINDS = ("intent", "done", "failed")
 OPS = ("create", "update", "delete", "upload", "provision", "unprovision", "restore")
 
 
+#: ``detail LIKE`` this matches a fold update's entries (a parent's folded fields: its policies,
+#: its last bill), stored as ``json.dumps(detail, sort_keys=True)`` writes them. They name the
+#: parent's own source record, so a question about the record's own writes leaves them out.
+FOLD_DETAIL_LIKE = "%" + json.dumps({"fold": True})[1:-1] + "%"
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     seq: int
