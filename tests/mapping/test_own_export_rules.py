@@ -13,7 +13,6 @@ import pytest
 
 from ferry.connectors.base import FieldSpec, ObjectInfo
 from ferry.engine.prepare import schema_items
-from ferry.mapping import embed
 from ferry.mapping.columns import propose_export_columns
 from ferry.mapping.draft import draft_mapping
 from ferry.mapping.validate import FieldProfile
@@ -27,12 +26,8 @@ PARTNER = ObjectInfo("res.partner", fields=[
 SCHEMA = [PARTNER, ObjectInfo("crm.lead", fields=[FieldSpec("name", Kind.TEXT)])]
 
 
-@pytest.fixture(autouse=True)
-def no_embedding(monkeypatch):
-    monkeypatch.setenv("FERRY_EMBED", "0")
-    embed.load_embedder.cache_clear()
-    yield
-    embed.load_embedder.cache_clear()
+#: names and profiles only (tests/mapping/conftest.py)
+pytestmark = pytest.mark.usefixtures("no_embedding")
 
 
 def prof(*values: str, kind: Kind | None = None) -> FieldProfile:

@@ -17,14 +17,8 @@ from ferry.mapping.propose import (
 )
 from ferry.mapping.vocab import normalise
 
-
-@pytest.fixture(autouse=True)
-def no_embedding(monkeypatch):
-    """Names and profiles only, so results do not depend on what is installed."""
-    monkeypatch.setenv("FERRY_EMBED", "0")
-    embed.load_embedder.cache_clear()
-    yield
-    embed.load_embedder.cache_clear()
+#: names and profiles only (tests/mapping/conftest.py)
+pytestmark = pytest.mark.usefixtures("no_embedding")
 
 
 COLS = [("PatientFirstName", ["Ann", "Bob"]), ("Surname", ["Lee", "Kim"]),

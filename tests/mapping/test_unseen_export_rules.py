@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from ferry.mapping import embed
 from ferry.mapping.columns import propose_export_columns
 from ferry.mapping.profile import kind_fit, sniff
 from ferry.mapping.propose import ACCEPT, canonical_targets, rank
 from ferry.model.fields import Kind
 from ferry.sources.clinic_csv.reader import RawColumn
 
-
-@pytest.fixture(autouse=True)
-def no_embedding(monkeypatch):
-    monkeypatch.setenv("FERRY_EMBED", "0")
-    embed.load_embedder.cache_clear()
-    yield
-    embed.load_embedder.cache_clear()
+#: names and profiles only (tests/mapping/conftest.py)
+pytestmark = pytest.mark.usefixtures("no_embedding")
 
 
 def placed(cols: list[RawColumn], obj: str = "patient") -> dict[str, tuple[str | None, str]]:
