@@ -269,10 +269,19 @@ class LateWrite:
             if self.left <= 0:
                 await self._hold(scope, receive)
                 return
-        await self.inner(scope, receive, send)
-        if self.held and scope["path"].rstrip("/").endswith(self.look[0]) and \
-                self.look[1] in scope.get("query_string", b""):
-            self.released = True
+        if not (self.held and scope["path"].rstrip("/").endswith(self.look[0])
+                and self.look[1] in scope.get("query_string", b"")):
+            await self.inner(scope, receive, send)
+            return
+
+        async def answer(message: dict[str, Any]) -> None:
+            # released as the first look's answer (already made) starts: the client may send
+            # its second look the moment it has the answer, before this call returns
+            if message["type"] == "http.response.start":
+                self.released = True
+            await send(message)
+
+        await self.inner(scope, receive, answer)
 
     async def _hold(self, scope: dict[str, Any], receive: Any) -> None:
         body = await read_body(receive)
