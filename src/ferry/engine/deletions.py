@@ -144,7 +144,7 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
                     if did is None or (om.target, did) in seen:
                         continue
                     hit = next((f for f in hits if _needs(om, om.source, f)), None)
-                    if hit is None:  # stands without it: kept, the reference emptied below
+                    if hit is None:  # stands without it: kept, unless its map writes the link (below)
                         for f in hits:
                             kept.setdefault(om.name, {}).setdefault(rec.source_id, (
                                 did, f, f"source:{parent_obj}:{getattr(rec, f)}"))

@@ -199,6 +199,12 @@ def file_tag(source_id: Any) -> str | None:
     return f"[ferry-id:{source_id}]" if source_id else None
 
 
+def tagged(vals: dict[str, Any]) -> bool:
+    """Whether an attachment's values carry a ``file_tag`` (it can be looked up after a lost
+    answer)."""
+    return str(vals.get("description") or "").startswith("[ferry-id:")
+
+
 def find_upload(dest: OdooDestination, parent_object: str, parent_id: str, tag: str
                 ) -> str | None:
     """The attachment of this record that carries ``tag`` as its description."""
@@ -363,7 +369,7 @@ def recover_files(dest: OdooDestination, pending: list[tuple[int, dict[str, Any]
     """After a failed transport, the files of a ``create`` that are on their records with
     their tags were committed: recorded as created; the rest are sent again."""
     tagged = {(str(v.get("res_model")), _int(v.get("res_id")), str(v["description"])): i
-              for i, v, _ in pending if str(v.get("description") or "").startswith("[ferry-id:")}
+              for i, v, _ in pending if tagged(v)}
     if not tagged:
         return pending
     rows = dest.rpc.search_read("ir.attachment", [

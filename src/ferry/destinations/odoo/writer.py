@@ -405,8 +405,8 @@ class OdooDestination(Destination):
                     rest.append((i, vals, sid))
             return rest
 
-        lookable = any(sid for _, _, sid in pending) or (model == "ir.attachment" and any(
-            str(v.get("description") or "").startswith("[ferry-id:") for _, v, _ in pending))
+        lookable = any(sid for _, _, sid in pending) or (
+            model == "ir.attachment" and any(extras.tagged(v) for _, v, _ in pending))
         return look_twice(look, lambda rest: lookable and len(rest) == len(pending),
                           self.settle_s if settle else 0.0, self.rpc.time_scale)
 
