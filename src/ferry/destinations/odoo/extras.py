@@ -199,7 +199,7 @@ def file_tag(source_id: Any) -> str | None:
     return f"[ferry-id:{source_id}]" if source_id else None
 
 
-def tagged(vals: dict[str, Any]) -> bool:
+def has_file_tag(vals: dict[str, Any]) -> bool:
     """Whether an attachment's values carry a ``file_tag`` (it can be looked up after a lost
     answer)."""
     return str(vals.get("description") or "").startswith("[ferry-id:")
@@ -369,7 +369,7 @@ def recover_files(dest: OdooDestination, pending: list[tuple[int, dict[str, Any]
     """After a failed transport, the files of a ``create`` that are on their records with
     their tags were committed: recorded as created; the rest are sent again."""
     tagged = {(str(v.get("res_model")), _int(v.get("res_id")), str(v["description"])): i
-              for i, v, _ in pending if tagged(v)}
+              for i, v, _ in pending if has_file_tag(v)}
     if not tagged:
         return pending
     rows = dest.rpc.search_read("ir.attachment", [

@@ -406,7 +406,7 @@ class OdooDestination(Destination):
             return rest
 
         lookable = any(sid for _, _, sid in pending) or (
-            model == "ir.attachment" and any(extras.tagged(v) for _, v, _ in pending))
+            model == "ir.attachment" and any(extras.has_file_tag(v) for _, v, _ in pending))
         return look_twice(look, lambda rest: lookable and len(rest) == len(pending),
                           self.settle_s if settle else 0.0, self.rpc.time_scale)
 
