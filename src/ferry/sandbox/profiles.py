@@ -49,7 +49,8 @@ def _odoo(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
 
 def _pulse(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
     if info.get("mode") == "export":  # a generated CSV export folder (the documented surface)
-        return {"kind": "pulse", "mode": "export", "path": info["base_url"]}, {}
+        return {"kind": "pulse", "mode": "export", "path": info["base_url"],
+                "timezone": "UTC"}, {}  # the generated export writes its times in UTC
     c = info["credentials"]
     var = f"{env_prefix}PULSE_API_KEY"
     return ({"kind": "pulse", "mode": "rest", "base_url": c["base_url"], "api_key_env": var,
@@ -64,7 +65,8 @@ def _fhir(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
 
 
 def _clinic_csv(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
-    return {"kind": "clinic_csv", "path": info["base_url"]}, {}
+    return {"kind": "clinic_csv", "path": info["base_url"],
+            "timezone": "UTC"}, {}  # the generated export writes its times in UTC
 
 
 PROFILES: dict[str, Callable[[dict[str, Any], float, str], Profile]] = {

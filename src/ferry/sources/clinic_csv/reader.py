@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -336,6 +337,15 @@ class ExportSource(Source):
                                    f"{len(p.table.header)} columns" +
                                    (f", {dups} duplicate names" if dups else ""),
                                    "rename the duplicate columns" if dups else ""))
+        if "timezone" not in self.settings.model_fields_set and (naive := naive_times(
+                {p.table.name: (p.object, p.columns, self._samples(p, 20)) for p in plans})):
+            items.append(CheckItem(
+                "practice time zone", False, f"not set: {', '.join(naive[:3])}"
+                f"{' …' if len(naive) > 3 else ''} hold times of day without a UTC offset,"
+                " which would be read as UTC (2:30 PM in New York would be stored as"
+                " 2:30 PM UTC: hours early)", "set source.timezone in ferry.yaml to the"
+                " practice's IANA zone (e.g. America/New_York, Australia/Sydney), or UTC if"
+                " the export's times are UTC"))
         return items
 
     def describe(self) -> list[ObjectInfo]:
@@ -434,6 +444,25 @@ class ExportSource(Source):
     @staticmethod
     def _cp(p: Plan, pos: Position) -> str:
         return json.dumps({"table": p.table.name, "offset": pos.offset, "line": pos.line})
+
+
+CLOCK = re.compile(r"\d{1,2}:\d{2}")
+OFFSET = re.compile(r"(?:[zZ]|(?:UTC|GMT)?[+-]\d{2}:?\d{2}|\bUTC|\bGMT)$")
+
+
+def naive_times(tables: dict[str, tuple[str, dict[str, str | None], dict[str, list[str]]]]
+                ) -> list[str]:
+    """``table: column`` of each column placed on a date-time field (or on a time of day beside
+    a date column) whose sampled cells hold a clock time without a UTC offset: values the
+    source's ``timezone`` decides. ``tables``: {table: (object, columns, sampled cells)}."""
+    out = []
+    for name, (obj, columns, samples) in tables.items():
+        kinds = {f.name: f.kind for f in fields_of(ENTITIES[obj])}
+        for col, placed in columns.items():
+            if placed in TIME_OF or (placed and kinds.get(placed) == Kind.DATETIME):
+                if any(CLOCK.search(c) and not OFFSET.search(c) for c in samples.get(col, [])):
+                    out.append(f"{name}: {col}")
+    return out
 
 
 def digest(value: Any) -> str:
