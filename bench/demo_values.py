@@ -12,6 +12,7 @@ Checked, per record found in the destination by its source id:
   E.164 number other than theirs (or their emergency contact's) may be on their record;
 * a patient's date of birth (``swapped``: the date with day and month exchanged is there);
 * an appointment's start (the same instant, or the same local date where only a date is kept);
+  a Pipedrive activity's due date and time (UTC) must be that instant too;
 * an appointment's fee and an invoice's amount (where the record keeps an amount), with the
   currency where the record names one.
 
@@ -115,6 +116,14 @@ def _instant(x: Any) -> dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)  # Odoo keeps naive UTC
 
 
+def _due(rec: dict[str, Any]) -> dt.datetime | None:
+    """A Pipedrive activity's ``due_date`` + ``due_time``: one instant in UTC (v1 spec)."""
+    d, t = rec.get("due_date"), rec.get("due_time")
+    if not (isinstance(d, str) and isinstance(t, str) and len(t) >= 5):
+        return None
+    return _instant(f"{d} {t[:5]}:00")
+
+
 def _money(x: Any) -> float | None:
     if isinstance(x, bool):
         return None
@@ -186,6 +195,11 @@ def check(practice: Any, norm: Any, destination: str, source: str = ""
                             r.start.date().isoformat() not in dates:
                         bad("appointment start wrong", f"appointment {r.source_id}: no value"
                             " on its start date")
+                for due in (t for rec in recs if (t := _due(rec)) is not None):
+                    c["appointment activity due times checked"] += 1
+                    if due != r.start:  # another value may hold the start: this one must too
+                        bad("appointment activity due wrong", f"appointment {r.source_id}:"
+                            " its activity is due at another instant")
             # a FHIR Appointment has no price element (R4): the fee is not in that source
             amount = (None if obj == "appointment" and source == "fhir" else
                       r.fee if obj == "appointment" else r.amount)
