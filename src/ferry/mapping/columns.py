@@ -241,6 +241,9 @@ def _lookalike(header: str, obj: str, target: str) -> tuple[str, str] | None:
     return None
 
 
+#: words a system may use for the account an export came from (not a clinic of it)
+ACCOUNT_WORDS = frozenset({"practice", "organization", "organisation", "org", "account",
+                           "tenant", "company"})
 #: fields a record's metadata may fill: its own id and its time stamps
 RECORD_FIELDS = frozenset({"source_id", "created_at", "updated_at"})
 #: words that name a kind of party a row can be (Kareo's appointment ``Type``: Patient or Other;
@@ -302,11 +305,13 @@ def contradiction(obj: str, col: RawColumn, target: str, cols: Sequence[RawColum
         return target, (f"the {target.replace('_', ' ')} is several values together: a column "
                         "named for more than it holds one part of it")
     vals = [v.strip() for v in col.samples if v and v.strip()]
-    if target == "clinic_id" and "practice" in words and len(vals) >= 3 and len(set(vals)) == 1:
-        # practice-management systems call the account a practice (athenaOne's practiceid,
-        # Kareo's PracticeID): one value in every row is as likely the account as the clinic
-        return target, ("every row names the same practice: it may be the account the export "
-                        "came from rather than each record's clinic")
+    if target == "clinic_id" and not ACCOUNT_WORDS.isdisjoint(words) and len(vals) >= 3 and \
+            len(set(vals)) == 1:
+        # practice-management systems call the account a practice or an organisation
+        # (athenaOne's practiceid, Kareo's PracticeID, an organization_id): one value in every
+        # row is as likely the account as the clinic
+        return target, ("every row names the same practice or organisation: it may be the "
+                        "account the export came from rather than each record's clinic")
     if kind is Kind.ENUM and _record_kind(col.samples):
         return target, ("its values name kinds of record (patient, contact, …): they say what "
                         "each row is, not its " + target.replace("_", " "))

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 
 from ferry.mapping.embed import Embedder, load_embedder
 from ferry.mapping.profile import field_fit, kind_fit, sniff
-from ferry.mapping.vocab import ALIASES, GROUP_PREFIXES, OBJECT_WORDS, normalise
+from ferry.mapping.vocab import ALIASES, GENERIC, GROUP_PREFIXES, OBJECT_WORDS, normalise
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import Kind, fields_of
 
@@ -78,8 +78,10 @@ def _digits(s: str) -> set[str]:
 NEGATING_PREFIXES = frozenset({"in", "un", "non", "dis"})
 NEGATING_WORDS = frozenset({"not", "non", "no"})
 # trailing words that say how a value is shown, not what it is: Epic's ``STATE_C_NAME`` (the
-# category's name), ``cancellation_reason_description``, ``country_display``
-QUALIFIERS = (("c", "name"), ("name",), ("description",), ("display",), ("text",), ("label",))
+# category's name), ``cancellation_reason_description``, ``country_display``; a format
+# (``start_iso``, ``currency_iso``, ``state_short``: the abbreviation, ``start_utc``)
+QUALIFIERS = (("c", "name"), ("name",), ("description",), ("display",), ("text",), ("label",),
+              ("iso",), ("short",), ("formatted",), ("utc",))
 # kinds a qualified name never lands on: "clinic name" names a clinic, it is not its id
 UNQUALIFIED_ONLY = frozenset({Kind.REF})
 
@@ -160,6 +162,10 @@ def ungrouped(h: str) -> str | None:
             rest = words[len(g):]
             if rest and rest[0].isdigit():
                 rest = rest[1:]
+            if len(rest) == 1 and rest[0] in GENERIC:
+                # what is left is a word every record has ("contact type" is how the contact
+                # is made, "contact name" whom to contact): the group word was what it said
+                return None
             return " ".join(rest) or None
     return None
 
@@ -207,6 +213,10 @@ def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
     if "1" in words[1:] and (first := " ".join(w for w in words if w != "1")) in t.phrases:
         # the first of a numbered set (Salesforce's ``GivenName1``, ``Phone1``) is the field
         return 0.86, f"name without the set's number 1 matches {first!r}"
+    if len(words) > 1 and words[0] == "primary" and t.kind not in UNQUALIFIED_ONLY and (
+            first := " ".join(words[1:])) in t.phrases:
+        # the first of several where the record keeps one ("primary race", "primary email")
+        return 0.86, f"name without 'primary' (the first of several) matches {first!r}"
     rest = ungrouped(h) if t.kind not in UNQUALIFIED_ONLY else None
     if rest is not None and rest in t.phrases:
         # the group word adds nothing ("address zip" is the zip): weaker than a match as
@@ -233,6 +243,10 @@ def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
             sc *= 0.85
         if sc > best:
             best, why = sc, f"name resembles {p!r}"
+    if t.kind in UNQUALIFIED_ONLY and why and unqualified(h) is not None:
+        # "provider name" resembles "provider" but holds how the record is shown (a person's
+        # name), not the reference: never applied on that resemblance alone
+        return best * 0.95 * 0.75, f"{why}; its last word says it is shown, not referenced"
     return best * 0.95, why
 
 
