@@ -11,7 +11,8 @@ Checked, per record found in the destination by its source id:
   plan of where they are: their address, else their clinic's) must be there in E.164, and no
   E.164 number other than theirs (or their emergency contact's) may be on their record;
 * a patient's date of birth (``swapped``: the date with day and month exchanged is there);
-* an appointment's start (the same instant, or the same local date where only a date is kept);
+* an appointment's start (the same instant, or where only a date is kept the same day in UTC or,
+  from PracticeHub, in the practice's zone);
   a Pipedrive activity's due date and time (UTC) must be that instant too;
 * an appointment's fee and an invoice's amount (where the record keeps an amount), with the
   currency where the record names one.
@@ -28,6 +29,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -144,6 +146,9 @@ def check(practice: Any, norm: Any, destination: str, source: str = ""
         ex.append(what)
 
     clinics = {r.source_id: record_country(r) for r in practice.iter("clinic")}
+    # PracticeHub gives visits in the practice's zone (its day is the visit's day there); the
+    # generated exports and FHIR give them in UTC
+    zone = ZoneInfo(practice.timezone if source == "practicehub" else "UTC")
     for obj in ("patient", "practitioner", "clinic"):
         idx = index(norm, destination, obj)
         for r in practice.iter(obj):
@@ -192,7 +197,7 @@ def check(practice: Any, norm: Any, destination: str, source: str = ""
                 elif dates:
                     c["appointment start dates checked"] += 1
                     if r.start.astimezone(dt.UTC).date().isoformat() not in dates and \
-                            r.start.date().isoformat() not in dates:
+                            r.start.astimezone(zone).date().isoformat() not in dates:
                         bad("appointment start wrong", f"appointment {r.source_id}: no value"
                             " on its start date")
                 for due in (t for rec in recs if (t := _due(rec)) is not None):

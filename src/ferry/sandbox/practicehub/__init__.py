@@ -5,8 +5,8 @@ The client reaches it the way it reaches the real service, by the account's base
 port (the connector's ``connect_to`` setting). ``credentials`` returns both, plus the API keys,
 the ``x-app-details`` value and the practice's time zone. Options: ``SandboxOptions.surface``
 (``documented``, the default, or ``extended``); ``SandboxOptions.extra``: ``account``
-(``demo``), ``region`` (``neptune``), ``timezone`` (the practice's IANA zone,
-``Europe/London``; ``Australia/Sydney`` when the region is ``sydney``), ``keys`` (how many API
+(``demo``), ``region`` (``neptune``), ``timezone`` (the practice's IANA zone:
+``Australia/Sydney`` when the region is ``sydney``, else its home country's, ``Practice.timezone``), ``keys`` (how many API
 keys, 2), ``limit_scope`` (``account`` as documented, or ``key`` to emulate a per-key limit),
 ``file_ttl_s`` (signed-link lifetime in emulated seconds, 600), ``dirt`` (a ``DirtRates``),
 ``doc_size_scale`` (benchmarks: the ordinary documents' sizes multiplied, 1).
@@ -53,6 +53,7 @@ from typing import Any
 from ferry.sandbox.clock import Clock
 from ferry.sandbox.faults import Faults, FaultSpec
 from ferry.sandbox.registry import SandboxOptions
+from ferry.sandbox.synth import Practice
 
 
 class PracticeHubSandbox:
@@ -72,7 +73,8 @@ class PracticeHubSandbox:
             for i in range(n_keys)]
         self.app_details = "ferry=migrations@example.com"
         self.timezone = str(extra.get("timezone") or (
-            "Australia/Sydney" if self.region == "sydney" else "Europe/London"))
+            "Australia/Sydney" if self.region == "sydney" else
+            Practice(options.seed, options.patients).timezone))
         self.surface = options.surface
         self.state = PracticeState(options.seed, options.patients, extra.get("dirt"),
                                    timezone=self.timezone, surface=self.surface,

@@ -16,6 +16,7 @@ from ferry.model.fields import Kind, field_info
 from ferry.sandbox.synth import clinical as C
 from ferry.sandbox.synth import extras as X
 from ferry.sandbox.synth import people as H
+from ferry.sandbox.synth import pools as P
 from ferry.sandbox.synth.dirt import DirtRates, Ledger, code, mix
 from ferry.sandbox.synth.pdf import text_pdf
 
@@ -39,6 +40,10 @@ PER_PATIENT: dict[str, Callable[[H.Ctx, H.Core], list[Record]]] = {
     "message": lambda ctx, c: [m for m, _ in X.thread(ctx, c)],
 }
 DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%b-%Y", "%Y%m%d")
+#: the IANA zone a practice's system is set to, by its home country (a US practice's by seed)
+ZONES = {"GB": ("Europe/London",), "AU": ("Australia/Sydney",), "NL": ("Europe/Amsterdam",),
+         "ES": ("Europe/Madrid",), "US": ("America/New_York", "America/Chicago",
+                                          "America/Denver", "America/Los_Angeles")}
 DATETIME_FORMATS = ("%d/%m/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%d.%m.%Y %H:%M:%S",
                     "%d-%b-%Y %H:%M", "%Y%m%d%H%M%S")
 
@@ -59,6 +64,18 @@ class Practice:
         self.dirt = dirt if dirt is not None else DirtRates()
         self._ctx = H.Ctx(seed, patients, self.dirt, doc_size_scale)
         self._counts: dict[str, int] = {}
+
+    @property
+    def country(self) -> str:
+        """The practice's home country (ISO 3166 alpha-2): seed % 5 picks GB, AU, NL, ES, US;
+        most clinics and patients are there, a few elsewhere."""
+        return P.pool(self._ctx.home).country
+
+    @property
+    def timezone(self) -> str:
+        """The IANA zone the practice's own system is set to (its home country's)."""
+        zones = ZONES[self.country]
+        return zones[mix(self.seed, code("timezone")) % len(zones)]
 
     def objects(self) -> list[str]:
         """Every object this practice generates, parents before children."""
