@@ -31,6 +31,8 @@ Split by system, decided before tuning (written here, not changed afterwards):
            on 7 Dec night (hmap7) to examine its failures.
   HELD-OUT-5 mindbody, acuity (added 7 Dec night, session 16, labels committed before the proposer
            ran on them; run only with --held-out-5, never shown per column). Not to be tuned on.
+  HELD-OUT-6 square, msbookings (added 7 Dec night, session 16, labels committed before the proposer
+           ran on them; run only with --held-out-6, never shown per column). Not to be tuned on.
 
 Figures per system and per split: files whose object is right; top-1 on columns with a
 standard field (the field the column finally lands in); wrong placements applied without review
@@ -38,7 +40,7 @@ standard field (the field the column finally lands in); wrong placements applied
 for review; files that yield records (read through the source as extract would).
 
     PYTHONPATH=src .venv/bin/python bench/mapping.py [--verbose] [--system NAME] [--held-out-2]
-        [--held-out-3] [--held-out-4] [--held-out-5]
+        [--held-out-3] [--held-out-4] [--held-out-5] [--held-out-6]
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ HELD_OUT_4: tuple[str, ...] = ()  # healthie, intakeq: moved to tuning after fir
 # added 7 Dec night (hmap7, session 16), the same way: labels committed first, measured once, never
 # per column; next session's clean split
 HELD_OUT_5 = ("mindbody", "acuity")
+# added 7 Dec night (hmap8, session 16), the same way: labels committed first, measured once,
+# never per column; the next clean split
+HELD_OUT_6 = ("square", "msbookings")
 # a person's whole name in one column: the source splits it into first and last name
 ACCEPT_AS = {"_full_name": {"_full_name"}}
 
@@ -197,13 +202,15 @@ def main() -> None:
             else "held-out-2" if s["system"] in HELD_OUT_2 \
             else "held-out-3" if s["system"] in HELD_OUT_3 \
             else "held-out-4" if s["system"] in HELD_OUT_4 \
-            else "held-out-5" if s["system"] in HELD_OUT_5 else None
+            else "held-out-5" if s["system"] in HELD_OUT_5 \
+            else "held-out-6" if s["system"] in HELD_OUT_6 else None
         assert s["split"] == want, f"{s['system']}: split {s['split']!r}, bench says {want!r}"
     if only:
         systems = [s for s in systems if s["system"] == only]
     else:  # the later held-out splits are measured on purpose, never by the way
         systems = [s for s in systems if s["split"] not in ("held-out-2", "held-out-3",
-                                                            "held-out-4", "held-out-5")
+                                                            "held-out-4", "held-out-5",
+                                                            "held-out-6")
                    or f"--{s['split']}" in sys.argv]
     rows: list[tuple[str, str, dict[str, Any]]] = []
     t0 = time.perf_counter()
@@ -226,7 +233,8 @@ def main() -> None:
         print(f"{name:16}{split:10}{s['object_ok']:>4}/{s['files']:<4}"
               f"{s['top1']:>6}/{s['std']:<3}{s['top1'] / max(s['std'], 1):>5.0%}"
               f"{s['wrong_applied']:>15}{s['review']:>8}{s['yield_ok']:>12}/{s['yield_files']}")
-    for split in ("tuning", "held-out", "held-out-2", "held-out-3", "held-out-4", "held-out-5"):
+    for split in ("tuning", "held-out", "held-out-2", "held-out-3", "held-out-4", "held-out-5",
+                  "held-out-6"):
         part = [s for _, sp, s in rows if sp == split]
         if not part:
             continue
