@@ -42,7 +42,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(directory: Path = DEMO_DIR,
              patients: int = typer.Option(500, help="size of the generated practice"),
-             seed: int = typer.Option(1),
+             seed: int = typer.Option(1, help="the practice's country is seed % 5: 0 GB,"
+                                      " 1 AU, 2 NL, 3 ES, 4 US"),
              source: str = typer.Option(
                  "practicehub", help="source: practicehub, pulse, fhir (sandboxes) or clinic_csv"
                  " (a generated export folder of CSV and XLSX files)"),
@@ -77,8 +78,9 @@ def register(app: typer.Typer) -> None:
         console.print(f"sandboxes: {source} at {pair.source_info['base_url']},"
                       f" {destination} at {pair.dest_info['base_url']} (time scale"
                       f" {time_scale:g}x: every limit window and wait is {time_scale:g}x shorter)")
-        console.print(f"generated practice: {patients} patients (seed {seed}); project:"
-                      f" {pair.project.root}")
+        console.print(f"generated practice: {patients} patients (seed {seed}: a"
+                      f" practice in {pair.practice.country}, {pair.practice.timezone});"
+                      f" project: {pair.project.root}")
         steps: list[tuple[str, list[str]]] = [
             ("check", ["check"]), ("extract", ["extract"]), ("audit", ["audit"]),
             ("map", ["map"]), ("map --confirm", ["map", "--confirm", "--by", "ferry demo"]),
