@@ -14,6 +14,8 @@ import httpx
 from ferry.connectors.base import SchemaItem
 from ferry.model.fields import Kind
 
+from .conftest import seed_items
+
 LATE = "late=0.2"
 SCALE = 1000.0  # the default settle of 5 s is 5 ms: the fault's order, not its time, decides
 
@@ -145,3 +147,38 @@ def test_a_full_load_under_late_faults_lands_everything_once(tmp_path: Path) -> 
         assert not again.totals().get("created"), again.totals()
         assert {o: len(rows) for o, rows in objects().items()} == counts
         gc.collect()  # connectors the engine opened hold TLS keep-alives the server waits on
+
+
+def test_prepare_whose_creates_lost_their_answers_makes_each_once(sf: Any) -> None:
+    """``prepare``'s creates are not idempotent: a permission set, its assignment, a custom
+    object or field sent again after its answer was lost is refused as a duplicate (the set and
+    the assignment stopped prepare; an object or field was taken for someone else's, so rollback
+    left it behind). Under ``late`` faults (landing before the 504, before the re-send, after
+    it) each is made once, and removing what ``ensure`` says it made leaves the org as it was."""
+    h = sf(time_scale=SCALE)
+    empty = h.state()
+    late = 0
+    # seeds whose faults hit, before this was fixed, the permission set's create (5: prepare
+    # stopped on DUPLICATE_VALUE) and its assignment's (0, 4)
+    for late_after, seed in [(0, 0), (0, 5), (1, 0), (1, 5), (2, 0), (2, 4)]:
+        httpx.post(h.base_url + "/_sandbox/reset", verify=h.creds["ca_bundle"],
+                   timeout=60).raise_for_status()
+        dest = h.dest(time_scale=SCALE)
+        h.faults(f"late=0.25,late_after={late_after}", seed=seed)
+        made = dest.ensure(seed_items())
+        late += _late_count(h)
+        h.faults("")
+        perms = h.state()["permissions"]
+        assert [p["Name"] for p in perms["permission_sets"]] == ["Ferry_Migration"]
+        assert len(perms["assignments"]) == 1
+        custom = h.state()["custom_metadata"]
+        assert sum(len(o["fields"]) for o in custom.values()) == len(
+            [i for i in seed_items() if i.kind == "custom_field"])
+        assert all(p.created for p in made), (late_after, seed)
+        for p in reversed(made):
+            dest.remove(p)
+        after = h.state()
+        assert after["custom_metadata"] == empty["custom_metadata"], (late_after, seed)
+        assert not after["permissions"]["permission_sets"]
+        assert not after["permissions"]["assignments"]
+    assert late >= 30

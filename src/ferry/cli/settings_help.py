@@ -164,8 +164,9 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "max_file_bytes": ("largest file uploaded (multipart ContentVersion limit)", ""),
         "source_id_field": ("external-id field every record carries its source id in", ""),
         "retries": ("attempts per call on transient errors", ""),
-        "ambiguous_settle_s": ("seconds to wait before looking again for a file upload whose"
-                               " answer was lost, before sending it again (5)", ""),
+        "ambiguous_settle_s": ("seconds to wait before looking again for a file upload, or"
+                               " a permission set or custom field `ferry prepare` creates,"
+                               " whose answer was lost, before sending it again (5)", ""),
     },
     "odoo": {
         "url": ("server address, e.g. https://acme.odoo.com",

@@ -62,7 +62,8 @@ class Settings(BaseModel):
     #: the external-id field used for upserts, when rows carry it
     source_id_field: str = "Ferry_Source_Id__c"
     retries: int = 6
-    #: seconds to wait before looking again for a file upload whose answer was lost, before
+    #: seconds to wait before looking again for a file upload, or a permission set, custom
+    #: object or field ``prepare`` creates, whose answer was lost, before
     #: sending it again (a gateway's 504 leaves the request running: ``connectors.settle``)
     ambiguous_settle_s: float = Field(5.0, ge=0)
 

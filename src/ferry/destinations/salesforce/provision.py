@@ -7,6 +7,14 @@ with the grants (ObjectPermissions for each custom object, FieldPermissions for 
 field, one PermissionSetAssignment), and it finds existing metadata by Tooling queries — not by
 describe, which hides ungranted fields — so a second run creates nothing.
 
+Creates are not idempotent (a second POST of a custom object, field, permission set or
+assignment is refused as a duplicate), so each is sent once (``resend=False``): when its answer
+is lost (a gateway's 504 leaves the request running) the item is looked up by its name, again
+after ``ambiguous_settle_s`` (``connectors.settle``), and sent again only if neither look finds
+it. One found that way is this run's (absent before the create, there after it): rollback
+removes it. The grants (ObjectPermissions, FieldPermissions) are sent again as they are: a
+row already there comes back ``DUPLICATE_VALUE``, which counts as granted.
+
 Naming rule (``api_name``): split the logical name on anything not a letter or digit, capitalise
 each word, join with ``_``, cut to 40 characters and add ``__c``: ``ferry_source_id`` →
 ``Ferry_Source_Id__c``, ``date of birth`` → ``Date_Of_Birth__c``. Names already ending in ``__c``
@@ -18,11 +26,13 @@ are kept. Lookups get the relationship name ``<Base>__r``. Custom objects get a 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ferry.connectors.base import Provisioned, SchemaItem
+from ferry.connectors.settle import absent, look_twice
 from ferry.destinations.salesforce.client import COLLECTION, SalesforceClient
-from ferry.destinations.salesforce.errors import RETRIABLE, ApiError
+from ferry.destinations.salesforce.errors import RETRIABLE, Ambiguous, ApiError
 from ferry.errors import ConfigError, FatalError
 from ferry.model.fields import Kind
 
@@ -173,14 +183,20 @@ class Provisioner:
             created = name not in existing
             if created:
                 label = _label(item.label or name.removesuffix("__c").replace("_", " "))
+
+                def look_object(name: str = name) -> str | None:
+                    self._obj_cache = None
+                    return self._objects().get(name)
+
                 try:
-                    res = self.client.request("POST", "tooling/sobjects/CustomObject", json={
+                    made = self._create("tooling/sobjects/CustomObject", {
                         "FullName": name, "Metadata": {
                             "label": label, "pluralLabel": _label(label + "s"),
                             "nameField": {"label": _label(label + " Name"), "type": "Text"},
                             "deploymentStatus": "Deployed", "sharingModel": "ReadWrite",
-                            "enableActivities": True, "enableReports": True}}).json()
-                    existing[name] = res["id"]
+                            "enableActivities": True, "enableReports": True}}, look_object)
+                    existing = self._objects()  # (a look refreshed the cache)
+                    existing[name] = made
                 except ApiError as e:  # made since our lookup
                     if e.code != "DUPLICATE_DEVELOPER_NAME":
                         raise
@@ -202,11 +218,15 @@ class Provisioner:
             if created:
                 ref = logical.get(item.ref or "") or (resolve(item.ref, existing)
                                                       if item.ref else None)
+
+                def look_field(table: str = table, key: str = key) -> str | None:
+                    self._tables_loaded.discard(table)
+                    return self._fields([table]).get((table, key))
+
                 try:
-                    res = self.client.request("POST", "tooling/sobjects/CustomField", json={
+                    have[(table, key)] = self._create("tooling/sobjects/CustomField", {
                         "FullName": f"{owner}.{key}",
-                        "Metadata": field_metadata(item, ref)}).json()
-                    have[(table, key)] = res["id"]
+                        "Metadata": field_metadata(item, ref)}, look_field)
                 except ApiError as e:  # made since our lookup (another run, an admin)
                     if e.code != "DUPLICATE_DEVELOPER_NAME":
                         raise
@@ -271,27 +291,50 @@ class Provisioner:
         if self._ps:
             return self._ps
         name = self.permission_set
-        rows = list(self.client.query(f"SELECT Id FROM PermissionSet WHERE Name = '{name}'"))
-        if rows:
-            ps_id = str(rows[0]["Id"])
-        else:
-            ps_id = str(self.client.request("POST", "sobjects/PermissionSet", json={
-                "Name": name, "Label": name.replace("_", " "),
-                "Description": MADE_BY_FERRY}).json()["id"])
-            self._made["PermissionSet"] = ps_id
+
+        def look_set() -> str | None:
+            rows = list(self.client.query(f"SELECT Id FROM PermissionSet WHERE Name = '{name}'"))
+            return str(rows[0]["Id"]) if rows else None
+
+        ps_id = look_set()
+        if ps_id is None:
+            ps_id = self._made["PermissionSet"] = self._create(
+                "sobjects/PermissionSet", {"Name": name, "Label": name.replace("_", " "),
+                                           "Description": MADE_BY_FERRY}, look_set)
         user = self.client.user_id
         if user is None:
             raise FatalError("cannot tell which user to grant the permission set to",
                              system="salesforce")
-        assigned = list(self.client.query(
-            "SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = "
-            f"'{user}' AND PermissionSetId = '{ps_id}'"))
-        if not assigned:
-            self._made["PermissionSetAssignment"] = str(self.client.request(
-                "POST", "sobjects/PermissionSetAssignment",
-                json={"AssigneeId": user, "PermissionSetId": ps_id}).json()["id"])
+
+        def look_assigned() -> str | None:
+            rows = list(self.client.query(
+                "SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = "
+                f"'{user}' AND PermissionSetId = '{ps_id}'"))
+            return str(rows[0]["Id"]) if rows else None
+
+        if look_assigned() is None:
+            self._made["PermissionSetAssignment"] = self._create(
+                "sobjects/PermissionSetAssignment", {"AssigneeId": user,
+                                                     "PermissionSetId": ps_id}, look_assigned)
         self._ps = ps_id
         return ps_id
+
+    def _create(self, path: str, body: dict[str, Any], look: Callable[[], str | None]) -> str:
+        """POST a create that is not idempotent, once; when its answer is lost, ``look`` for
+        what it made (twice, ``connectors.settle``) and send it again only if it is not there.
+        The new (or found) record's id."""
+        settings = self.client.settings
+        for _ in range(settings.retries):
+            try:
+                return str(self.client.request("POST", path, json=body, resend=False)
+                           .json()["id"])
+            except Ambiguous:
+                found = look_twice(look, absent, settings.ambiguous_settle_s,
+                                   settings.time_scale)
+                if found is not None:
+                    return found
+        raise FatalError(f"the answer to POST {path} was lost {settings.retries} times",
+                         system="salesforce")
 
     # -- remove ----------------------------------------------------------------------------
     def remove(self, provisioned: Provisioned) -> None:
