@@ -396,3 +396,69 @@ def test_deleting_a_related_patient_takes_it_out_of_the_folded_relationships(
         P.delta(pair.project)
         assert store.dest_id("patient", str(rel.related_patient_id), target) is None
         assert gone not in related().split(", ")
+
+
+def _named_files(pair: Any, destination: str) -> dict[str, str]:
+    """File id → the name the destination shows for it."""
+    if destination == "salesforce":  # (its sandbox's own CA)
+        got = httpx.get(pair.dest_info["base_url"] + "/_sandbox/state", timeout=120,
+                        verify=pair.dest_info["credentials"]["ca_bundle"])
+        rows = got.raise_for_status().json()["objects"]["ContentVersion"]
+        return {str(r["Id"]): str(r.get("Title")) for r in rows}
+    return {k: str(r.get("name")) for k, r in _files(pair, destination).items()}
+
+
+@pytest.mark.parametrize("destination", ["pipedrive", "salesforce", "odoo"])
+def test_a_file_named_after_a_renamed_patient_is_renamed_by_the_delta(
+        tmp_path: Path, destination: str) -> None:
+    # a map may build a file's name from the record it names ('{patient_name}': the Pulse ->
+    # Odoo prescriptions carry their practitioner's); the file's own row does not change when
+    # that patient is renamed, and an uploaded file was never touched again: it kept the old
+    # name, where a fresh migration shows the new one. Renamed in place (no re-upload), and
+    # a rollback of the delta gives the old name back
+    from ferry.mapping import mapping_file
+    from ferry.mapping.validate import confirm_file
+
+    pair = make_pair(tmp_path / destination, destination=destination, patients=10, seed=5,
+                     options={"dedup_by_email": False},
+                     env_prefix=f"FERRY_DTR_{destination.upper()}_")
+    with pair:
+        doc = mapping_file.load(pair.project.mapping_path)
+        for om in doc.objects:
+            if om.mode == "attach" and om.source == "document" and om.attach is not None:
+                om.attach.file_name = "{patient_name} - {file_name}"
+        doc.confirmed = None
+        mapping_file.save(doc, pair.project.mapping_path)
+        confirm_file(pair.project.mapping_path, by="engine tests")
+        P.run_extract(pair.project)
+        P.run_prepare(pair.project)
+        approve_phi(pair.project)
+        P.load(pair.project)
+        time.sleep(1.1)  # the source's watermark has one-second resolution
+        store = pair.project.store
+        targets = {m.dest_object for m in store.iter_idmap(src_object="document")}
+        docs = [(d, t, fid) for d in store.iter_records("document") for t in targets
+                if (fid := store.dest_id("document", d.source_id, t))]
+        patient = str(next(d.patient_id for d, _, _ in docs if d.patient_id))
+        theirs = {fid for d, _, fid in docs if str(d.patient_id) == patient}
+        others = {fid for d, _, fid in docs} - theirs
+        before = _named_files(pair, destination)
+        assert theirs and all(" - " in before[f] for f in theirs)
+        _source(pair, "/_sandbox/set", {"resource": "patients", "id": patient,
+                                        "fields": {"first_name": "Åsa-Renée",
+                                                   "last_name": "Ødegård"}})
+        _, report, _ = P.delta(pair.project)
+        after = _named_files(pair, destination)
+        for fid in theirs:
+            assert "Åsa-Renée Ødegård - " in after[fid], after[fid]  # (with a title)
+            assert after[fid].split(" - ", 1)[1] == before[fid].split(" - ", 1)[1]
+        assert {f: after[f] for f in others} == {f: before[f] for f in others}
+        assert set(after) == set(before)  # renamed, not uploaded again
+        files = {om.name for om in doc.objects if om.mode == "attach"}
+        assert sum(report.stats[m].updated for m in files if m in report.stats) == len(theirs)
+        assert sum(st.uploaded for st in report.stats.values()) == 0
+        rb = P.run_rollback(pair.project, report.run_id)
+        assert not rb.failures, rb.failures[:5]
+        back = _named_files(pair, destination)
+        assert {f: back[f] for f in theirs} == {f: before[f] for f in theirs}
+

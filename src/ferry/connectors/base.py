@@ -423,6 +423,12 @@ class Destination(ABC):
         """
         raise NotImplementedError(f"{self.name} takes no files")
 
+    def file_rename(self, object_name: str, file_name: str) -> dict[str, Any] | None:
+        """The fields an ``update`` of an uploaded file (``object_name``) writes to give it
+        ``file_name`` as ``upload`` would have named it (read back by ``read`` under the same
+        keys), or None: the destination cannot rename a file without uploading it again."""
+        return None
+
     def upload_many(self, files: list[FileUpload]) -> list[WriteResult]:
         """``upload`` of each file, a result per file in order (a file's RecordError is its
         failure). A destination with ``upload_group`` > 1 may do it in fewer calls."""

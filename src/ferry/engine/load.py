@@ -681,6 +681,7 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     pending: list[tuple[Item, FileUpload]] = []  # a group's files (views: nothing held open)
     target = _parent_target(ctx, om) if om.parent else om.target
     moving = _moved_files(ctx, om, target)
+    uploaded: list[tuple[Record, str]] = []  # delta: files up already, their names to check
     for batch in _candidates(ctx, om):
         for s in batch:
             rec = s.record
@@ -690,9 +691,12 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
             if not ctx.compiled[om.name].accepts(rec):
                 st.excluded += 1
                 continue
-            if ctx.store.dest_id(om.source, s.source_id, om.target) \
-                    and s.source_id not in moving:
-                st.unchanged += 1
+            did = ctx.store.dest_id(om.source, s.source_id, om.target)
+            if did and s.source_id not in moving:
+                if ctx.changed_since is not None and not ctx.dry_run:
+                    uploaded.append((rec, did))
+                else:
+                    st.unchanged += 1
                 continue
             screened = _screen(ctx, om, rec, st, r)
             if screened is None:
@@ -730,6 +734,48 @@ def _attachments(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
         _upload_group(ctx, writer, om, pending, st)
     if moving and not ctx.dry_run:
         _drop_moved(ctx, writer, om, moving, target)
+    if uploaded:
+        _rename_files(ctx, writer, om, uploaded, st)
+
+
+def _rename_files(ctx: LoadContext, writer: Writer, om: ObjectMap,
+                  uploaded: list[tuple[Record, str]], st: MapStats) -> None:
+    """Delta: files uploaded before whose name, as the map builds it now, is not the one they
+    carry (the record a template names was renamed: ``relabel``; the record's own name or date
+    changed): renamed in place (``Destination.file_rename``: an update audited with the old
+    name as its before-image, so a rollback gives it back); a file's content is never sent
+    again. Where the destination cannot rename a file without uploading it again, the file
+    keeps its name and a field line says so (the delta report lists it)."""
+    cm = ctx.compiled[om.name]
+    recs = {did: rec for rec, did in uploaded}
+    fields = {did: ctx.dest.file_rename(om.target, cm.attach_name(rec, ctx.lookup))
+              for did, rec in recs.items()}
+    keys = sorted({k for f in fields.values() if f for k in f})
+    now = writer.dest.read(om.target, sorted(d for d, f in fields.items() if f), keys) \
+        if keys else {}
+    items: list[Item] = []
+    for did, rec in recs.items():
+        want = fields[did]
+        if want is None:
+            st.unchanged += 1
+            _skip(ctx, st, ref("source", om.source, rec.source_id), "file_name",
+                  "file left with the name it was uploaded with: the destination cannot rename"
+                  " a file without uploading it again (its name may no longer match the"
+                  " source)", "load-field")
+            continue
+        have = now.get(did)
+        if have is None or all(have.get(k) == v for k, v in want.items()):
+            st.unchanged += 1  # (a file gone from the destination: reconcile's to tell)
+            continue
+        items.append(Item(om.source, rec.source_id, want, dest_id=did,
+                          before={k: have.get(k) for k in want}))
+    for chunk in _chunks(items, ctx.batch_size):
+        for res in writer.update(om.target, chunk, {"map": om.name, "delta": True,
+                                                    "rename": True}, capture_before=False):
+            if res.ok:
+                st.updated += 1
+            else:
+                st.skipped += 1
 
 
 def _moved_files(ctx: LoadContext, om: ObjectMap, target: str

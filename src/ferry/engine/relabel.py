@@ -11,8 +11,10 @@ map: its parent's folded value), the records whose reference points at a record 
 object staged in this pass. They are retried with the pass (``LoadContext.retry``): built
 again and compared with what was last sent, so only those whose built value did change are
 written (a phone edit rebuilds a few notes and writes none; a rename writes the records that
-name that one patient, not every record). Files are left alone: an uploaded file is never
-sent again (its name is the one it was uploaded with).
+name that one patient, not every record). A file whose name an attach map builds from such a
+label (``{practitioner_name}`` in a prescription's file name) is retried too: its content is
+never sent again, but it is renamed in place where the destination can
+(``load._rename_files``).
 """
 
 from __future__ import annotations
@@ -45,17 +47,20 @@ def _texts(value: Any) -> Any:
 
 def label_uses(doc: MappingDoc) -> dict[str, dict[str, set[str]]]:
     """Referenced object → {source object of a map that writes its name: its reference
-    fields}, over the record and fold maps of ``doc``."""
+    fields}, over the record and fold maps of ``doc`` and the file names of its attach maps."""
     out: dict[str, dict[str, set[str]]] = {}
     for om in doc.objects:
-        if om.mode not in ("record", "fold"):
+        if om.mode not in ("record", "fold", "attach"):
             continue
         try:
             model = entity(om.source)
         except KeyError:
             continue
-        names = {m.group(0) for fm in om.fields for t in fm.transform
-                 for text in _texts(t.args) for m in _NAME.finditer(text)}
+        if om.mode == "attach":  # its file's name only: a file's content is not sent again
+            texts = [om.attach.file_name] if om.attach is not None else []
+        else:
+            texts = [text for fm in om.fields for t in fm.transform for text in _texts(t.args)]
+        names = {m.group(0) for text in texts for m in _NAME.finditer(text)}
         for name in sorted(names):
             ref_field = label_of(model, name)
             if ref_field is None:

@@ -595,6 +595,10 @@ class OdooDestination(Destination):
             yield from (str(i) for i in ids)
             last = ids[-1]
 
+    def file_rename(self, object_name: str, file_name: str) -> dict[str, Any] | None:
+        """An ``ir.attachment``'s ``name`` is written like any field."""
+        return {"name": file_name}
+
     def find_upload(self, object_name: str, parent_object: str, parent_id: str,
                     source_id: str, file_name: str | None, size: int | None) -> str | None:
         tag = extras.file_tag(source_id)

@@ -265,11 +265,16 @@ class PipedriveDestination(Destination):
 
     def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
                ) -> list[WriteResult]:
-        self._check_object(object_name)
+        if object_name != "file":
+            self._check_object(object_name)
 
         def one(i: int, pair: tuple[str, dict[str, Any]]) -> WriteResult:
             dest_id, row = pair
             ref = self._ref(object_name, row, i, dest_id)
+            if object_name == "file":  # v1 form fields: its name (``file_rename``), its tag
+                self.client.call("v1", "PUT", "/files/{id}", ref=ref, id=int(dest_id), data={
+                    k: str(row[k] or "") for k in ("name", "description") if k in row})
+                return WriteResult.success(dest_id)
             current = None
             if object_name in TEXT_FIELD:  # keep the folded trailer (and the source id)
                 current = self._get(object_name, dest_id, ref).get(TEXT_FIELD[object_name])
@@ -346,8 +351,9 @@ class PipedriveDestination(Destination):
                     continue
                 raise
             if object_name == "file":
-                out[dest_id] = {k: rec.get(k) for k in ("file_name", "file_size", "person_id",
-                                                        "org_id", "deal_id", "description")}
+                out[dest_id] = {k: rec.get(k) for k in ("file_name", "name", "file_size",
+                                                        "person_id", "org_id", "deal_id",
+                                                        "description")}
             else:
                 out[dest_id] = self._shape(object_name, rec, fields)
         return out
@@ -437,6 +443,11 @@ class PipedriveDestination(Destination):
 
         workers = self.workers if len(set(names)) == len(names) else 1
         return run_rows(one, files, workers, self.lanes)
+
+    def file_rename(self, object_name: str, file_name: str) -> dict[str, Any] | None:
+        """A file's ``name`` (shown as its name) is written by ``PUT /files/{id}``; its
+        ``file_name`` (the stored file's) stays as uploaded."""
+        return {"name": file_name}
 
     def _tag_file(self, fid: str, sid: str, ref: str) -> None:
         """``POST /files`` takes no description: the tag is a second call (``PUT``)."""

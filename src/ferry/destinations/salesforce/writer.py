@@ -60,6 +60,11 @@ FILE_TAG = re.compile(r"\[ferry-id:([^\]]+)\]\s*$")
 ID_CHUNK = 200  # ids per SOQL IN (…): keeps the URL well under the 16k limit
 
 
+def file_title(file_name: str) -> str:
+    """A file's ``Title``: its name without the extension, as Salesforce shows it."""
+    return file_name.rsplit(".", 1)[0] or file_name
+
+
 def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -305,6 +310,11 @@ class SalesforceDestination(Destination):
                 found.setdefault(m.group(1), row["Id"])
         return found
 
+    def file_rename(self, object_name: str, file_name: str) -> dict[str, Any] | None:
+        """A ContentVersion's ``Title`` (the name Salesforce shows) is updateable;
+        ``PathOnClient`` is not."""
+        return {"Title": file_title(file_name)}
+
     def find_upload(self, object_name: str, parent_object: str, parent_id: str,
                     source_id: str, file_name: str | None, size: int | None) -> str | None:
         return self._tagged_files(parent_id, [source_id]).get(source_id)
@@ -320,7 +330,7 @@ class SalesforceDestination(Destination):
             return WriteResult.failure(RecordError(ref, "VersionData", "file larger than the"
                                                    f" {self.settings.max_file_bytes}-byte"
                                                    " limit", system=SYSTEM))
-        entity = {"Title": file_name.rsplit(".", 1)[0] or file_name, "PathOnClient": file_name,
+        entity = {"Title": file_title(file_name), "PathOnClient": file_name,
                   "FirstPublishLocationId": parent_id,
                   **{k: to_json(v) for k, v in (extra or {}).items() if not k.startswith("_")}}
         sid = (extra or {}).get("_source_id")
