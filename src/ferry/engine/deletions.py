@@ -13,7 +13,8 @@ A source record deleted since the pass began is handled by its map's policy:
   a fresh migration of the source skips a record whose written link names a record with no
   destination record (``load._prepare``), so keeping it with the link emptied would leave the
   CRM unlike a fresh migration (``bench/truth.py``'s reference);
-* ``unlink``: the destination record goes; dependants stay with their reference emptied;
+* ``unlink``: the destination record goes; dependants stay with their reference emptied (one
+  deleted in the same pass, with a record another map's policy deletes, is not updated first);
 * ``keep_and_flag``: nothing is deleted; the record is flagged in the delta report.
 
 Every deletion is audited (rollback re-creates it) and every record it touches gets a line in
@@ -183,7 +184,9 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
                 for rec in store.iter_records(om.source):
                     pid = str(getattr(rec, f, "") or "")
                     did = store.dest_id(om.source, rec.source_id, om.target)
-                    if pid in parent_ids and did is not None:
+                    # (a record this pass deletes is not emptied first: its update after the
+                    # delete failed, and one deleted after it was written for nothing)
+                    if pid in parent_ids and did is not None and (om.target, did) not in seen:
                         unlinks.setdefault(om.name, {})[rec.source_id] = (
                             did, target, f"reference to source:{parent_obj}:{pid} emptied: it"
                             " was deleted at the source (delete policy: unlink)")
@@ -205,14 +208,9 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
             items.append(Item(om.source, sid, {resolve_target(doc, om.target, target): None},
                               dest_id=did))
             store.skip(run_id, f"source:{om.source}:{sid}", target, why, "delta-unlink")
-        done = []
-        for it, res in zip(items, writer.update(om.target, items, {"map": name, "delta": True}),
-                           strict=True):
+        for res in writer.update(om.target, items, {"map": name, "delta": True}):
             out.unlinked += int(res.ok)
             out.failed += int(not res.ok)
-            if res.ok and it.source_id in kept.get(name, {}):
-                done.append(it)
-        out.dependants_deleted += _still_linked(writer, store, om, done, out)
     for om in reversed(maps):
         rows = gone.get(om.name)
         if not rows:
@@ -235,28 +233,6 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
         out.deleted += n_ok
         out.failed += len(rows) - n_ok
     return out
-
-
-def _still_linked(writer: Writer, store: StagingStore, om: ObjectMap, items: list[Item],
-                  out: DeletionReport) -> int:
-    """Dependants kept with their link emptied whose destination kept the link all the same
-    (Pipedrive's v2 objects take no empty link) are deleted as before: nothing may be left
-    pointing at a deleted record, or at another patient's record it was handed to."""
-    if not items:
-        return 0
-    keys = sorted({k for it in items for k in it.payload})
-    now = writer.dest.read(om.target, [str(it.dest_id) for it in items], keys)
-    left = [(it.source_id, str(it.dest_id)) for it in items
-            if any(now.get(str(it.dest_id), {}).get(k) not in (None, "", False, 0, [], {})
-                   for k in it.payload)]
-    if not left:
-        return 0
-    n_ok = _delete(writer, store, om, left, "deleted with a record deleted at the source: its"
-                   " link to it could not be emptied in the destination (delete policy:"
-                   " delete_dependants)")
-    out.unlinked -= len(left)
-    out.failed += len(left) - n_ok
-    return n_ok
 
 
 def _delete(writer: Writer, store: StagingStore, om: ObjectMap, rows: list[tuple[str, str]],
