@@ -36,7 +36,9 @@ _COMMON_CSV = {
                  " is left out and listed by `ferry extract`)",
                  "set it before `ferry extract`; changed later, the next `ferry extract` reads"
                  " the staged records again"),
-    "timezone": ("time zone of date-times without one (IANA name, e.g. Australia/Sydney)",
+    "timezone": ("time zone of date-times without one (IANA name, e.g. America/New_York,"
+                 " Australia/Sydney; UTC when unset, and `ferry check` fails while the export"
+                 " holds clock times without an offset)",
                  "the practice's time zone in the clinic system's settings; set it before"
                  " `ferry extract` (changed later, run, sample and delta refuse the records"
                  " read in the old zone, and the next `ferry extract` reads them again)"),
