@@ -409,6 +409,30 @@ class Destination(ABC):
         explained and names the rule; anything this does not name stays unexplained."""
         return None
 
+    def stored_meaning(self, object_name: str, key: str, kind: str, row: dict[str, Any]
+                       ) -> tuple[Any, str] | None:
+        """What the stored value of ``key`` (in ``row``, as ``read`` returned it) means under
+        this destination's documented semantics, and how it was read (words for the report,
+        never the value): for ``kind`` ``datetime`` or ``date`` (the source field's canonical
+        kind) an instant (aware, UTC) or a day (``date``), whichever the stored form holds; for
+        ``money`` ``(amount, currency code or None)``. ``None``: not a value of that kind, or
+        no documented reading. The sample diff compares it with the source's staged value
+        whatever the map's transforms did (``ferry.connectors.meaning`` has the readings).
+        Here: only forms that say their own meaning (an aware instant, a day, a number); a
+        destination overrides it with its own rules (naive times, times split in two fields,
+        the currency beside an amount)."""
+        from ferry.connectors import meaning
+
+        v = row.get(key)
+        if kind == "money":
+            got = meaning.amount(v)
+            return None if got is None else (got, "the amount")
+        at = meaning.instant(v, naive_utc=False)
+        if at is not None:
+            return at, "an instant with its offset"
+        d = meaning.day(v)
+        return None if d is None else (d, "a day")
+
     @abstractmethod
     def iter_ids(self, object_name: str) -> Iterator[str]:
         """Every live record id of an object (for reconcile and rollback verification)."""

@@ -26,6 +26,14 @@ with the id map now complete, so it is what was sent) and compared, key by key, 
                      (explained when the destination's rule says why, or when it is the
                      owner the map left empty: no user for the practitioner, no fallback)
 
+Dates, date-times and amounts are also compared by meaning (``meaning_note``): the stored value
+read under the destination's documented semantics (``Destination.stored_meaning``: Pipedrive's
+activity ``due_date`` + ``due_time`` are one UTC instant, Odoo's datetimes naive UTC, ...) against
+the source's staged value, whatever the map's transforms say. A transform explains a change of
+form (an offset, a format, a cent rounding), never of meaning: a stored instant, day (of a
+date-only field: the day in the practice's zone, the staged offset) or amount and currency that
+differs from the source's is ``transformed`` *unexplained*, even when stored as sent.
+
 The verdict passes only when every difference is explained. Values are masked by the source
 field's PHI class (shape only: ``Xxxx``, ``99/99/9999``) unless ``show_phi`` — masking keeps
 format problems visible without showing the value.
@@ -39,17 +47,18 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import CompiledMap, Lookup
 from ferry.mapping.model import FieldMap
 from ferry.mapping.transforms import UNEXPLAINED_FLAGS, get_value
-from ferry.model.fields import PhiClass
+from ferry.model.fields import Kind, PhiClass
 
-__all__ = ["CATEGORIES", "EXPLAINED_SKIPS", "FieldDiff", "SampleDiff", "as_number", "classify",
-           "diff_record", "mask", "phi_of", "plain", "run_sample", "same"]
+__all__ = ["CATEGORIES", "EXPLAINED_SKIPS", "FORM_ONLY", "FieldDiff", "SampleDiff", "as_number",
+           "classify", "diff_record", "mask", "meaning_kind", "meaning_note", "phi_of", "plain",
+           "run_sample", "same"]
 
 CATEGORIES = ("equal", "transformed", "truncated", "format_changed", "missing", "unexpected")
 #: skip stages the confirmed map (and its PHI decisions) account for: owner fallback, PHI hold or
@@ -120,6 +129,85 @@ def _loose(v: Any) -> str:
     if re.fullmatch(r"[\d\s()+\-./]+", text.strip()) and len(digits) >= 6:
         return digits[-9:]
     return re.sub(r"[\s\W_]+", "", text.casefold())
+
+
+# -- meaning: the instant, day or amount, whatever the transforms did ------------------------------
+
+#: transforms that change only the form of a date, a date-time or an amount: an offset (``tz``),
+#: a format, text, a rounding to the cent. The meaning check applies through them: a
+#: ``date``/``time``/``strftime`` that writes a wall time where the destination reads UTC moves
+#: the instant and fails. ``date`` truncates a date-time to its day on purpose: the stored day is
+#: compared with the source's day in its staged offset (the practice's zone). Any other transform
+#: (a value map, a constant, a template, minutes between, a whole number, ``money`` ``as: int``)
+#: changes the meaning by the confirmed map: the check stays out, the trace explains it.
+FORM_ONLY = frozenset({"datetime", "date", "time", "strftime", "money", "text", "strip"})
+_MEANING_KINDS = {Kind.DATETIME.value: "datetime", Kind.DATE.value: "date",
+                  Kind.MONEY.value: "money"}
+_KINDS: dict[tuple[type, str], str | None] = {}
+_CENT = Decimal("0.01")
+
+
+def meaning_kind(model: type, fm: FieldMap) -> str | None:
+    """``datetime``, ``date`` or ``money`` when ``fm`` carries one source field of that canonical
+    kind through form-only transforms (``FORM_ONLY``) and no value map; else None."""
+    src = fm.source
+    if not isinstance(src, str) or "." in src or fm.value_map is not None:
+        return None
+    if any(t.name not in FORM_ONLY or (t.name == "money" and t.args.get("as") == "int")
+           for t in fm.transform):
+        return None
+    got = _KINDS.get((model, src), _UNSET)
+    if got is _UNSET:
+        f = getattr(model, "model_fields", {}).get(src)
+        extra = getattr(f, "json_schema_extra", None)
+        got = _KINDS[(model, src)] = _MEANING_KINDS.get(
+            str(extra.get("kind"))) if isinstance(extra, dict) else None
+    return got
+
+
+def _cents(a: Decimal) -> Decimal:
+    return a.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def meaning_note(kind: str, source: Any, got: tuple[Any, str] | None,
+                 currency: Any = None) -> str | None:
+    """Why the stored value's meaning (``got``: ``(meaning, how it was read)`` from
+    ``Destination.stored_meaning``) is not the source value's, or None when it is (or when no
+    meaning could be read). Names no value: the note reaches reports for any reader."""
+    if got is None or _empty(source):
+        return None
+    value, how = got
+    if kind == "money":
+        from ferry.connectors.meaning import amount
+
+        want = amount(source, currency)
+        if want is None or not isinstance(value, tuple):
+            return None
+        if _cents(want[0]) != _cents(value[0]):
+            return f"the stored amount (read as {how}) is not the source's amount"
+        if want[1] and value[1] and want[1] != value[1]:
+            return f"the stored currency (read as {how}) is not the source's currency"
+        return None
+    if isinstance(source, dt.datetime):
+        s = source if source.tzinfo else source.replace(tzinfo=dt.UTC)
+        if isinstance(value, dt.datetime):
+            a, b = s.astimezone(dt.UTC).replace(microsecond=0), value.replace(microsecond=0)
+            if b.second == 0:  # stored to the minute (an HH:MM time of day)
+                a = a.replace(second=0)
+            return None if a == b else (
+                f"the stored instant (read as {how}) is not the source's instant: an offset"
+                " lost or added (wall time sent as UTC?)")
+        if isinstance(value, dt.date):
+            return None if s.date() == value else (
+                f"the stored day (read as {how}) is not the source's day in the practice's"
+                " zone (its staged offset)")
+        return None
+    if isinstance(source, dt.date):
+        if isinstance(value, dt.datetime):
+            value = value.astimezone(dt.UTC).date()
+        if isinstance(value, dt.date) and value != source:
+            return f"the stored day (read as {how}) is not the source's day"
+    return None
 
 
 @dataclass
@@ -252,14 +340,17 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
                 dest: str, show_phi: bool = False, original: Any = None,
                 stored_form: Callable[[str, Any, dict[str, Any]], Any] | None = None,
                 dest_errors: dict[str, str] | None = None,
-                design_rule: Callable[[str, Any, Any], str | None] | None = None
-                ) -> list[FieldDiff]:
+                design_rule: Callable[[str, Any, Any], str | None] | None = None,
+                meaning: Callable[[str, str, dict[str, Any]], tuple[Any, str] | None]
+                | None = None) -> list[FieldDiff]:
     """One record's field diffs (every mapped field, equal ones included). ``rec`` is the record
     as written (after the PHI gate); ``original`` the staged one when the gate changed it.
     ``stored_form(key, sent, payload)`` is the destination's ``Destination.stored_form`` for
     the map's target; ``dest_errors`` {physical key: reason} the fields the destination left
     empty while writing this record (its ``load-field`` skip lines); ``design_rule(key, sent,
-    stored)`` the destination's ``Destination.design_rule`` for the map's target."""
+    stored)`` the destination's ``Destination.design_rule`` for the map's target;
+    ``meaning(key, kind, stored row)`` its ``Destination.stored_meaning``: a date, date-time or
+    amount whose stored meaning is not the source's is unexplained (``meaning_note``)."""
     built = cm.build(rec, lookup)
     original = original if original is not None else rec
     ref = f"source:{cm.om.source}:{rec.source_id}"
@@ -300,6 +391,16 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
                                  owner=any(t.name == "owner" for t in fm.transform))
         if accepted and ok:
             note = f"{note}; left out by the confirmed rule on_invalid: leave_out (in the audit)"
+        kind = None if meaning is None or not ok or _empty(sent) or _empty(got) or \
+            trace[:1] == ["PHI review (redacted or withheld)"] else meaning_kind(type(rec), fm)
+        if kind is not None:
+            why = meaning_note(kind, src, meaning(f.key, kind, stored),
+                               getattr(original, "currency", None) if kind == "money" else None)
+            if why:
+                steps = [t for t in trace if t != "truncated"]
+                cat, ok, note = "transformed", False, why + (
+                    f"; the map's {', '.join(steps)} explains a change of form, not of meaning"
+                    if steps else "")
         phi = phi_of(cm, fm)
         # Destination ids and constants are not PHI; what came from a PHI field is.
         out.append(FieldDiff(ref, cm.om.name, dest, f.label, f.key, cat, ok,

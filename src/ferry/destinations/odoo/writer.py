@@ -163,6 +163,25 @@ class OdooDestination(Destination):
             return "an Odoo number is never empty: one the map did not send reads 0"
         return None
 
+    def stored_meaning(self, object_name: str, key: str, kind: str, row: dict[str, Any]
+                       ) -> tuple[Any, str] | None:
+        """Odoo's readings [specs/odoo/NOTES.md 2]: a datetime field holds a naive UTC time
+        (``YYYY-MM-DD HH:MM:SS``), a date field the day; an amount is in the record's
+        ``currency_id`` when the row holds it (an invoice), else the company's (not read)."""
+        from ferry.connectors import meaning
+
+        if kind == "money":
+            cur = row.get("currency_id")
+            cur = cur if isinstance(cur, str) and not cur.isdigit() else None
+            got = meaning.amount(row.get(key), cur)
+            return None if got is None else (
+                got, "the amount in the record's currency_id" if cur else "the amount")
+        at = meaning.instant(row.get(key), naive_utc=True)
+        if at is not None:
+            return at, "a naive UTC datetime"
+        d = meaning.day(row.get(key))
+        return None if d is None else (d, "a day")
+
     def check(self) -> list[CheckItem]:
         return run_checks(self)
 

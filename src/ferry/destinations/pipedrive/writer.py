@@ -358,6 +358,31 @@ class PipedriveDestination(Destination):
                 out[dest_id] = self._shape(object_name, rec, fields)
         return out
 
+    def stored_meaning(self, object_name: str, key: str, kind: str, row: dict[str, Any]
+                       ) -> tuple[Any, str] | None:
+        """Pipedrive's readings [specs/pipedrive/NOTES.md]: an activity's ``due_date`` and
+        ``due_time`` are one instant in UTC (v1: "the due time of the activity in UTC"; a
+        ``due_date`` without a time is the day); timestamps are UTC; a deal's amounts are in
+        its ``currency`` (``value``, and a money custom field the writer puts in it)."""
+        from ferry.connectors import meaning
+
+        if kind == "money":
+            cur = row.get("currency") if object_name == "deal" else None
+            got = meaning.amount(row.get(key), cur)
+            return None if got is None else (
+                got, "the amount in the deal's currency" if cur else "the amount")
+        if object_name == "activity" and key in ("due_date", "due_time") \
+                and row.get("due_time") and row.get("due_date"):
+            at = meaning.at_utc(row["due_date"], row["due_time"])
+            return None if at is None else (at, "due_date + due_time as one UTC instant")
+        if key == "due_time":
+            return None
+        at = meaning.instant(row.get(key), naive_utc=True)
+        if at is not None:
+            return at, "a UTC timestamp"
+        d = meaning.day(row.get(key))
+        return None if d is None else (d, "a day")
+
     def iter_ids(self, object_name: str) -> Iterator[str]:
         if object_name in V2_OBJECTS:
             for page in self.client.pages_v2(f"/{V2_OBJECTS[object_name]}"):

@@ -294,6 +294,25 @@ class SalesforceDestination(Destination):
                 return "a checkbox is never empty: one the map did not send reads false"
         return None
 
+    def stored_meaning(self, object_name: str, key: str, kind: str, row: dict[str, Any]
+                       ) -> tuple[Any, str] | None:
+        """Salesforce's readings [specs/salesforce/NOTES.md]: a ``dateTime`` is ISO with its
+        offset (stored in UTC, read back ``+0000``; one without an offset is UTC), a ``date``
+        the day; a Currency field is in the record's ``CurrencyIsoCode`` when the row holds it
+        (a multi-currency org), else in the org's one currency (not read)."""
+        from ferry.connectors import meaning
+
+        if kind == "money":
+            cur = row.get("CurrencyIsoCode")
+            got = meaning.amount(row.get(key), cur)
+            return None if got is None else (
+                got, "the amount in its CurrencyIsoCode" if cur else "the amount")
+        at = meaning.instant(row.get(key), naive_utc=True)
+        if at is not None:
+            return at, "an ISO dateTime (UTC)"
+        d = meaning.day(row.get(key))
+        return None if d is None else (d, "a day")
+
     def iter_ids(self, object_name: str) -> Any:
         for row in self.client.query(f"SELECT Id FROM {object_name}"):
             yield row["Id"]
