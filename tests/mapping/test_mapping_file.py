@@ -65,6 +65,22 @@ def test_hand_edit_round_trip_keeps_comments(tmp_path):
     assert out.index("version:") < out.index("objects:") < out.index("custom_fields:")
 
 
+def test_save_keeps_every_setting_of_an_object_and_a_field(tmp_path):
+    # a key the writer's order lists leave out is dropped on save: a user's deletion
+    # policy (on_delete) once vanished when `ferry map` rewrote the file
+    doc = small_doc(extra=[FieldMap(source="email", target="email", on_invalid="leave_out",
+                                    default="x@example.org")])
+    doc.objects[0].on_delete = "unlink"
+    doc.objects[0].note = "why this map exists"
+    save(doc, tmp_path / "mapping.yaml")
+    back = load(tmp_path / "mapping.yaml")
+    assert back.objects[0].on_delete == "unlink"
+    assert back.objects[0].model_dump() == doc.objects[0].model_dump()
+    from ferry.mapping.mapping_file import FIELD_ORDER, OBJECT_ORDER
+    assert set(ObjectMap.model_fields) <= set(OBJECT_ORDER)
+    assert set(FieldMap.model_fields) <= set(FIELD_ORDER)
+
+
 def test_confirm_then_edit_needs_reconfirm(tmp_path):
     path = tmp_path / "mapping.yaml"
     save(small_doc(), path, "my map")
