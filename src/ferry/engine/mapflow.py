@@ -60,6 +60,7 @@ class ColumnPlacement:
     review: list[Any] = field(default_factory=list)
     every: list[Any] = field(default_factory=list)  # every column's proposal, in file order
     restaged: dict[str, int] = field(default_factory=dict)  # object → records staged again
+    held: list[tuple[str, str]] = field(default_factory=list)  # (file, why): object in doubt
 
 
 def place_columns(project: Project) -> ColumnPlacement:
@@ -79,10 +80,12 @@ def place_columns(project: Project) -> ColumnPlacement:
     src = open_source(project)
     try:
         proposals = propose_for_source(src, given)
+        held = list(getattr(src, "held", list)())  # files whose object a person must name
     finally:
         asyncio.run(src.aclose())
     out = ColumnPlacement([p for p in proposals if p.status == "proposed"],
-                          [p for p in proposals if p.status == "review"], list(proposals))
+                          [p for p in proposals if p.status == "review"], list(proposals),
+                          held=held)
     if proposals:
         new = settings.model_copy(deep=True)
         new.source = ConnectorSettings(**{**settings.source.model_dump(),

@@ -30,6 +30,8 @@ def _columns(proj: Any, project: Path) -> None:
         console.print("staged again (their columns are placed differently now, and the map "
                       "below is read from them): " + ", ".join(
                           f"{n} {obj}" for obj, n in placed.restaged.items()))
+    for file, why in placed.held:  # never read on a guess: its object is for a person
+        err_console.print(f"[yellow]review file:[/] {file}: {why}", highlight=False)
     if not placed.every:
         return
     console.print("columns of the export, per file (every decision in ferry.yaml "

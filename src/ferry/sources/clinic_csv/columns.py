@@ -19,6 +19,7 @@ Pseudo-fields start with ``_``: ``_full_name`` (split into first/last), ``_ec_na
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from ferry.model.entities import ENTITIES
@@ -71,6 +72,12 @@ PERSON = {
               "work_phone", "contact_no"],
     "title": ["salutation", "prefix", "honorific"],
 }
+# the parts of an address a person's record keeps: the same words whoever the person is (a
+# staff file's State / PostalCode are as much the practitioner's as a client file's the patient's)
+PLACE = {
+    "region": ["state", "province", "county"],
+    "postcode": ["post_code", "zip", "zip_code", "postal_code", "pincode", "pin_code"],
+}
 SYNONYMS: dict[str, dict[str, list[str]]] = {
     "patient": {
         **PERSON,
@@ -86,8 +93,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
                     "residential_address", "street_address"],
         "street": ["address_1", "address1", "street_1", "line_1"],
         "street2": ["address_2", "address2", "street_2", "line_2"],
-        "region": ["state", "province", "county"],
-        "postcode": ["post_code", "zip", "zip_code", "postal_code", "pincode", "pin_code"],
+        **PLACE,
         "national_id": ["aadhaar", "aadhaar_no", "aadhar_no", "ssn", "nhs_number", "national_number", "id_number"],
         "blood_group": ["blood_type", "bloodgroup", "blood"],
         "allergies": ["allergy", "allergy_notes", "allergies_notes", "known_allergies"],
@@ -132,6 +138,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "license_number": ["license", "licence_number", "registration_number", "reg_number"],
         "mobile": ["mobile_number"],
         "clinic_id": ["location_id", "branch_id"],
+        **PLACE,
     },
     "appointment": {
         "source_id": ["id", "appointment_id", "appt_id", "booking_id", "visit_id"],
@@ -489,32 +496,83 @@ def match_columns(obj: str, headers: list[str], given: dict[str, str | None] | N
     return {h: f for h, (f, _) in match_details(obj, headers, given, stem).items()}
 
 
-def detect_object(stem: str, headers: list[str]) -> str | None:
-    """The object a file holds, from its columns first: each object scores the columns that
+@dataclass(frozen=True)
+class ObjectChoice:
+    """Which object a file holds, how strongly its evidence says so, and, when the evidence
+    does not settle it, why (``doubt``): such a file is held for a person to decide."""
+
+    object: str | None
+    score: float = 0.0
+    runner_up: str | None = None
+    runner_up_score: float = 0.0
+    doubt: str = ""
+
+
+#: the best object must beat the next by this much (one column's worth) to be taken unasked
+CLOSE = 1.0
+#: a file whose name names no object: its columns must not fit the next object this well
+#: (as a share of the best's score), or they do not say which of the two it holds
+SHARED = 0.8
+#: a file name naming an object, or a first column named as its key, weighs this much
+NAME_WEIGHT = 1.5
+
+
+def object_scores(stem: str, headers: list[str]) -> tuple[str | None, dict[str, float]]:
+    """(the object the file name names, {object: score}): each object scores the columns that
     name one of its fields exactly (ids and timestamps aside, references half); a first column
-    named as the object's own key (``PROV_ID``) and a whole word of the file name add 1.5 each
-    (tie-breakers, and the name is enough alone for a file whose columns say little)."""
+    named as the object's own key (``PROV_ID``) and a whole word of the file name add
+    ``NAME_WEIGHT`` each."""
     named = object_for_file(stem)
-    cover = match_columns("insurance_policy", headers, stem=stem)
-    if _words(stem) & PAYER_WORDS and "patient_id" not in cover.values():
-        return None  # a list of payers (reference data), not anyone's cover: not read
-    best, best_score = None, 0.0
     first = {n for n, _, _ in readings(headers[0])} if headers else set()
+    out: dict[str, float] = {}
     for obj in ENTITIES:  # every object: one without synonyms still scores its own fields
         mapped = match_columns(obj, headers, stem=stem)
         refs = {f.name for f in fields_of(ENTITIES[obj]) if f.ref}
         # a reference says what a record points at, not what it is: half a point
         score = sum(0.5 if v in refs else 1.0 for v in mapped.values()
                     if v and v not in ("source_id", "created_at", "updated_at"))
-        score += 1.5 if obj == named else 0.0
+        score += NAME_WEIGHT if obj == named else 0.0
         keys = set(SYNONYMS.get(obj, {}).get("source_id", [])) - {"id", "uuid", "record_id"}
         if first & (keys | {f"{obj}_id"}):  # the first column is this object's own key
-            score += 1.5
-        if score > best_score:
-            best, best_score = obj, score
-    if best is None or best_score < 2:
-        return named
-    return best
+            score += NAME_WEIGHT
+        out[obj] = score
+    return named, out
+
+
+def choose_object(stem: str, headers: list[str]) -> ObjectChoice:
+    """The object a file holds, from its columns first (``object_scores``); the name is enough
+    alone for a file whose columns say little. In doubt (``ObjectChoice.doubt``) when the
+    evidence does not settle it: the file name names one object and the columns fit another
+    better; the best object barely beats the next (within ``CLOSE``); or the name names no
+    object and most of the columns fit the next one too (``SHARED``). A file placed as the
+    wrong object makes every one of its columns wrong, so such a file is never read on a
+    guess: a person names its object (ferry.yaml ``source.files``)."""
+    cover = match_columns("insurance_policy", headers, stem=stem)
+    if _words(stem) & PAYER_WORDS and "patient_id" not in cover.values():
+        return ObjectChoice(None)  # a list of payers (reference data), not anyone's cover
+    named, scores = object_scores(stem, headers)
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])  # stable: ENTITIES order on ties
+    (best, top), (second, next_) = ranked[0], ranked[1]
+    if top < 2:  # the columns say little: the file name alone decides (or nothing does)
+        return ObjectChoice(named, scores.get(named, 0.0) if named else 0.0)
+    if named is not None and best != named:
+        return ObjectChoice(best, top, named, scores[named], (
+            f"its name says {named}, but its columns fit {best} better ({top:g} against "
+            f"{scores[named]:g}, the name counted)"))
+    if top - next_ < CLOSE:
+        return ObjectChoice(best, top, second, next_, (
+            f"its columns fit {best} ({top:g}) {'no' if top == next_ else 'barely'} better "
+            f"than {second} ({next_:g})"))
+    if named is None and next_ >= SHARED * top:
+        return ObjectChoice(best, top, second, next_, (
+            f"its name names no object and most of its columns fit {second} as well as "
+            f"{best} ({next_:g} against {top:g})"))
+    return ObjectChoice(best, top, second, next_)
+
+
+def detect_object(stem: str, headers: list[str]) -> str | None:
+    """The object a file holds (its best guess, in doubt or not: ``choose_object``)."""
+    return choose_object(stem, headers).object
 
 
 def object_for_headers(headers: list[str]) -> str | None:

@@ -28,8 +28,9 @@ from ferry.model.fields import Kind, fields_of
 from ferry.sources.clinic_csv import values as V
 from ferry.sources.clinic_csv.columns import (
     TIME_OF,
+    ObjectChoice,
     check_values,
-    detect_object,
+    choose_object,
     link_keys,
     link_targets,
     match_details,
@@ -113,6 +114,7 @@ class ExportSource(Source):
         self._plans: list[Plan] | None = None
         self._evidence: V.Evidence | None = None
         self._refused: list[tuple[str, str]] = []  # (file, why): not read
+        self._held: list[tuple[str, ObjectChoice]] = []  # object in doubt: not read
         self._binary: set[str] = set()  # of those, the files that are not tables at all
 
     # -- layout ------------------------------------------------------------------------------
@@ -130,7 +132,7 @@ class ExportSource(Source):
         layout = Layout(s.encoding, s.delimiter, s.header_row)
         hints = self.file_hints()
         plans = []
-        self._refused, self._binary = [], set()
+        self._refused, self._binary, self._held = [], set(), []
         for path in discover(self.folder):
             if path.suffix.lower() not in (".xlsx", ".xlsm"):
                 with path.open("rb") as f:
@@ -142,8 +144,14 @@ class ExportSource(Source):
                     continue
             for t in open_tables(path, layout):
                 stem = t.name.split("#")[-1] if "#" in t.name else path.stem
-                obj = (s.files.get(t.name) or s.files.get(path.name) or hints.get(stem.lower())
-                       or detect_object(stem, t.header))
+                obj = (s.files.get(t.name) or s.files.get(path.name) or hints.get(stem.lower()))
+                if obj is None:  # no one said: the file's name and columns decide, if they can
+                    choice = choose_object(stem, t.header)
+                    if choice.doubt:  # never read on a guess: a person names its object
+                        log.info("%s: %s held (its object is in doubt)", self.name, t.name)
+                        self._held.append((t.name, choice))
+                        continue
+                    obj = choice.object
                 if obj is None or obj not in ENTITIES:
                     log.info("%s: no object recognised for %s", self.name, t.name)
                     self._refused.append((t.name, "" if obj is None else obj))
@@ -276,6 +284,19 @@ class ExportSource(Source):
                          "duplicate column name in the header (later one kept apart)")
                 for col, name in p.table.header_errors]
 
+    def held(self) -> list[tuple[str, str]]:
+        """(file, why) for each file held for a person to decide its object: its name and
+        columns do not settle which object it holds, so nothing is read from it (none of its
+        columns placed) until ferry.yaml ``source.files`` names the object."""
+        self.plans()
+        out = []
+        for file, c in self._held:
+            other = f" (or {c.runner_up})" if c.runner_up else ""
+            out.append((file, f"held for review, not read: which object it holds is in doubt "
+                        f"({c.doubt}); set ferry.yaml source.files: {{{file}: {c.object}}}"
+                        f"{other} to read it"))
+        return out
+
     def verdicts(self) -> list[RecordError]:
         """What each file is worth as it stands: refused (not a table), no key column (how
         records are matched instead), no identity column for a person, characters cleaned."""
@@ -292,6 +313,8 @@ class ExportSource(Source):
                 say(file, "not read: its columns name no object Ferry migrates (a reference "
                     "list such as payers?); set ferry.yaml source.files: {file: object} to "
                     "read it")
+        for file, why in self.held():
+            say(file, why)
         for p in self.plans():
             mapped = {f for f in p.columns.values() if f}
             mapped |= {TIME_OF[f] for f in mapped if f in TIME_OF}
@@ -331,6 +354,9 @@ class ExportSource(Source):
         items += [CheckItem(file, False, f"not a table ({what})",
                             "move it out of the export folder, or export the table again")
                   for file, what in self._refused if file in self._binary]
+        items += [CheckItem(f"{file} → ?", False, why.split(": set ")[0],
+                            "set ferry.yaml source.files: {file: object} to say what it holds")
+                  for file, why in self.held()]
         for p in plans:
             dups = len(p.table.header_errors)
             items.append(CheckItem(f"{p.table.name} → {p.object}", not dups,
