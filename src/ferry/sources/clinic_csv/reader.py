@@ -354,8 +354,8 @@ class ExportSource(Source):
         items += [CheckItem(file, False, f"not a table ({what})",
                             "move it out of the export folder, or export the table again")
                   for file, what in self._refused if file in self._binary]
-        items += [CheckItem(f"{file} → ?", False, why.split(": set ")[0],
-                            "set ferry.yaml source.files: {file: object} to say what it holds")
+        items += [CheckItem(f"{file} → ?", False, why.partition("; set ")[0],
+                            "set " + why.partition("; set ")[2])
                   for file, why in self.held()]
         for p in plans:
             dups = len(p.table.header_errors)
