@@ -70,3 +70,17 @@ def test_a_us_front_desk_export_reads_in_the_practice_zone(h, tmp_path: Path) ->
     assert at["5001"].start.astimezone(utc) == dt.datetime(2025, 3, 9, 18, 30, tzinfo=utc)
     assert at["5003"].start.astimezone(utc) == dt.datetime(2025, 1, 6, 14, 0, tzinfo=utc)
     assert at["5001"].fee == Decimal("1250.00") and at["5003"].fee == Decimal("120.50")
+
+
+def test_dollars_as_australian_and_american_exports_write_them(h, tmp_path: Path) -> None:
+    """"A$" / "AU$" (an Australian practice's dollars) and "US$" were not numbers: the fee was
+    left empty and the visit kept without it."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Appointments.csv").write_text(
+        "Appt ID,Patient ID,Date,Fee\n1,1001,2025-03-10,A$120.50\n2,1001,2025-03-11,\"AU$1,095.00\"\n"
+        "3,1001,2025-03-12,US$95\n4,1001,2025-03-13,$80.00\n")
+    appts, errs, _ = h.read_all(create({"path": str(folder)}, tmp_path), "appointment")
+    assert errs == []
+    assert [a.fee for a in appts] == [Decimal("120.50"), Decimal("1095.00"), Decimal("95"),
+                                      Decimal("80.00")]

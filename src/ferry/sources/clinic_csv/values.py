@@ -32,7 +32,9 @@ FALSE = {"false", "no", "n", "0", "f", "off", ""}
 INT_RE = re.compile(r"^[+-]?(0|[1-9]\d{0,17})$")
 DEC_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+-]?\d+(\.\d+)?$")
 EU_RE = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d{1,2}$|^[+-]?\d+,\d{1,2}$")
-MONEY_JUNK = re.compile(r"(?i)\s|inr|rs\.?|usd|eur|gbp|aud|[₹$€£¥]")
+#: a currency's code or sign around an amount ("A$" and "AU$" as Australian exports write
+#: dollars, "US$", "NZ$", "C$")
+MONEY_JUNK = re.compile(r"(?i)\s|inr|rs\.?|usd|eur|gbp|aud|(?:au|us|nz|a|c)?\$|[₹€£¥]")
 DATEISH = re.compile(r"^\d{1,4}[-/. ]|^[A-Za-z]{3,9} \d{1,2},? \d{4}")
 
 
