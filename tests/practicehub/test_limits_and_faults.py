@@ -111,7 +111,8 @@ def test_nothing_is_lost_under_faults(make_box):
     for obj in ("patient", "appointment", "clinical_note", "invoice", "document"):
         want, _ = read_all(clean.source(), obj)
         got, pages = read_all(faulty.source(page_size=10), obj)  # many requests, many faults
-        assert not any(p.errors for p in pages)
+        # only the local-format dates the clean read lists too (left out, records kept)
+        assert all(getattr(e, "kept", False) for p in pages for e in p.errors)
         strip = {"url"}
         assert ([r.model_dump(mode="json", exclude=strip) for r in got]
                 == [r.model_dump(mode="json", exclude=strip) for r in want]), obj

@@ -70,7 +70,9 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
                        "sandbox runs only"),
         "timezone": ("time zone of date-times without one (IANA name)",
                      "PracticeHub: Settings → Practice details → time zone"),
-        "dayfirst": ("ambiguous dates like 03/04 are day-first", ""),
+        "dayfirst": ("dates not in ISO 8601 (PracticeHub's shape, year first) are read"
+                     " day-first (true) or month-first (false); unset they are left out and"
+                     " listed by `ferry extract`, never guessed", ""),
         "deletions": ("how a delta finds deleted records: auto (the /deleted list if it answers,"
                       " else compare id sets), list, sweep (compare id sets), off", ""),
         "watermark_overlap_s": ("seconds re-read before the delta watermark (clock skew)", ""),
@@ -285,7 +287,8 @@ OPTIONS_HELP: dict[str, str] = {
     "phone_region": "the practice's country (ISO 3166 code: AU, GB, NL …) for phone numbers"
                     " of records whose address names no country; unset: the clinics' country"
                     " (`ferry check` says which, or that none names one: then numbers without a"
-                    " +country prefix are left empty)",
+                    " +country prefix are left empty); an export's ambiguous dates (03/04)"
+                    " follow its usual order (US: month first); set it before `ferry extract`",
     "resume_settle_s": "seconds a resume (or rollback) after a crash waits before deciding that"
                        " a create or upload the crashed run sent never landed (5)",
 }

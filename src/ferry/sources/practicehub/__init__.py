@@ -56,7 +56,9 @@ class Settings(BaseModel):
                 raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
                                  "Europe/London)") from None
         return value
-    dayfirst: bool = True
+    #: the order of dates the account writes other than ISO 8601 (its documented shape):
+    #: None leaves such a date out and lists it (``wire``); True/False reads it in that order
+    dayfirst: bool | None = None
     watermark_overlap_s: float = Field(1.0, ge=0)
     describe_counts: bool = True
     #: pages requested ahead while the current one is staged (0: strictly one at a time)

@@ -279,7 +279,7 @@ class PracticeHubSource(Source):
                     # no load could resolve would only cost the record its place
                     row = {**row, key: None}
             try:
-                rec = self.decoder.record(obj, row)
+                rec = self.decoder.record(obj, row, errors)  # a non-ISO date: listed, kept
             except RecordError as err:
                 errors.append(err)
                 continue

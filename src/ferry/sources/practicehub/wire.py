@@ -2,12 +2,16 @@
 
 The API is loose where the model is strict, so each value is decoded by the *kind* of the
 canonical field it lands in: ids and references arrive as int or str (``patient_id`` mixes both
-[code]); money arrives as strings [code] and becomes ``Decimal``; dates arrive in whatever format
-the clinic's staff or an old import left (parsed with dateutil, day-first by default as the
-service's markets are UK/IE/ANZ); ``created`` is a zone-less ``YYYY-MM-DD HH:MM:SS`` [code]
-taken in the account's time zone. A row that cannot be decoded raises ``RecordError`` naming the
-record and field, never the value, so the rest of its page still loads. Unknown API fields are
-ignored: the docs promise no field list, so new fields must not break an extraction.
+[code]); money arrives as strings [code] and becomes ``Decimal``. Dates and times are ISO 8601,
+year first: every one the public sources show is (``created`` and ``start`` are zone-less
+``YYYY-MM-DD HH:MM:SS`` [code], the ``start`` filter takes the same [code]; seed 001 moves the
+birthday to Pipedrive's ``YYYY-MM-DD`` "with no data transformation"), taken in the account's
+time zone when they carry none. A value in another shape (``03/04/2025``, ``13-Feb-1948``) is bad
+input, never guessed: the field is left empty, the record kept, and a line names the record and
+field (never the value), unless ``source.dayfirst`` states the account's order. A row that
+cannot be decoded otherwise raises ``RecordError`` naming the record and field, so the rest of
+its page still loads. Unknown API fields are ignored: the docs promise no field list, so new
+fields must not break an extraction.
 
 Resource names other than ``patients``, ``practitioners``, ``appointments``,
 ``appointment_types``, ``files``, ``invoices``, ``payments``, ``payment_methods`` and
@@ -99,15 +103,23 @@ APPOINTMENT_STATUS = {"booked": "scheduled", "processed": "completed", "cancelle
                       "dna": "no_show", "scheduled": "scheduled", "completed": "completed",
                       "no_show": "no_show"}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: what an ISO 8601 date or time looks like here: year first (extended or basic form)
+_ISO_LIKE = re.compile(r"^\d{4}-?\d{2}-?\d{2}(?:[T ]\d{2}:?\d{2}(?::?\d{2}(?:[.,]\d+)?)?"
+                       r"(?:Z|[+-]\d{2}:?(?:\d{2})?)?)?$")
 #: ISO 8601's basic form (``19860608``, ``19860608093000``): year, month, day in that order
 #: whatever the account's date order; dateutil's ``dayfirst`` reads it year-day-month
 _BASIC = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
 
 
-class Decoder:
-    """Decodes rows of one account (its time zone and date order)."""
+class NotISO(ValueError):
+    """A date or time not in ISO 8601 (the API's documented shape): bad input, not a guess."""
 
-    def __init__(self, timezone: str = "UTC", dayfirst: bool = True) -> None:
+
+class Decoder:
+    """Decodes rows of one account (its time zone; ``dayfirst``: the order a user stated for
+    dates not in ISO 8601, None to leave them out)."""
+
+    def __init__(self, timezone: str = "UTC", dayfirst: bool | None = None) -> None:
         self.tz = ZoneInfo(timezone)
         self.dayfirst = dayfirst
         #: per object, per row key: its field name and reader (``_step``)
@@ -125,8 +137,16 @@ class Decoder:
                 return dt.date.fromisoformat(text)
             if text.isdigit() and len(text) in _BASIC:
                 return dt.datetime.strptime(text, _BASIC[len(text)]).replace(tzinfo=self.tz).date()
-            return dateparser.parse(text, dayfirst=self.dayfirst).date()
+            if _ISO_LIKE.match(text):
+                return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+            return self._local(text).date()
         raise ValueError("not a date")
+
+    def _local(self, text: str) -> dt.datetime:
+        """A value not in ISO 8601: read only in the order ``source.dayfirst`` states."""
+        if self.dayfirst is None:
+            raise NotISO("not an ISO 8601 date")  # never the value (PHI)
+        return dateparser.parse(text, dayfirst=self.dayfirst)
 
     def _date(self, value: Any) -> dt.date | None:
         return None if value is None else self.date(value)
@@ -142,8 +162,7 @@ class Decoder:
             parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             parsed = (dt.datetime.strptime(text, _BASIC[len(text)]).replace(tzinfo=self.tz)
-                      if text.isdigit() and len(text) in _BASIC
-                      else dateparser.parse(text, dayfirst=self.dayfirst))
+                      if text.isdigit() and len(text) in _BASIC else self._local(text))
         return parsed.replace(tzinfo=self.tz) if parsed.tzinfo is None else parsed
 
     def value(self, kind: Kind, value: Any) -> Any:
@@ -152,23 +171,35 @@ class Decoder:
         read = self._readers.get(kind)
         return value if read is None else read(value)
 
-    def custom(self, items: Any) -> dict[str, CustomValue]:
-        """Cliniko-style custom fields: ``[{key, name, type, value, options}]`` (ASSUMPTION)."""
+    def custom(self, items: Any, issues: list[str] | None = None) -> dict[str, CustomValue]:
+        """Cliniko-style custom fields: ``[{key, name, type, value, options}]`` (ASSUMPTION).
+        ``issues`` collects the keys of dates not in ISO 8601 (kept as text)."""
         out: dict[str, CustomValue] = {}
         for item in items or []:
             ftype = item.get("type") or "text"
             raw = item.get("value")
             kind = {"int": Kind.INT, "decimal": Kind.DECIMAL, "bool": Kind.BOOL,
                     "date": Kind.DATE, "datetime": Kind.DATETIME, "set": Kind.SET}.get(ftype)
-            value = self.value(kind, raw) if kind is not None else raw
             key = str(item.get("key") or item.get("name"))
+            try:
+                value = self.value(kind, raw) if kind is not None else raw
+            except NotISO:
+                if issues is None:
+                    raise
+                issues.append(f"custom.{key}")  # kept as the text sent, as an export keeps it
+                ftype, value = "text", raw
             out[key] = CustomValue(type=ftype, value=value, label=item.get("name"),
                                    options=item.get("options"))
         return out
 
     # -- rows ------------------------------------------------------------------------------------
-    def record(self, obj: str, row: dict[str, Any]) -> Record:
-        """One API row as a canonical record; ``RecordError`` names the field that failed."""
+    def record(self, obj: str, row: dict[str, Any], issues: list[RecordError] | None = None
+               ) -> Record:
+        """One API row as a canonical record; ``RecordError`` names the field that failed.
+
+        A date or time not in ISO 8601 is left out (a custom one kept as text) with a
+        ``RecordError`` (``kept``) in ``issues``, the record kept; without ``issues`` it fails
+        the record."""
         rid = row.get("id")
         ref = f"{SYSTEM}:{obj}:{rid if isinstance(rid, int | str) else '?'}"
         if rid is None or isinstance(rid, bool) or str(rid).strip() == "":
@@ -177,6 +208,7 @@ class Decoder:
         if plan is None:
             plan = self._plans[obj] = {}
         data: dict[str, Any] = {"source_id": str(rid).strip()}
+        left: list[str] = []  # fields whose value is not in ISO 8601 (left out)
         for key, raw in row.items():
             step = plan.get(key)
             if step is None:
@@ -188,12 +220,31 @@ class Decoder:
                 data[name] = raw
                 continue
             try:
-                data[name] = convert(raw)
+                data[name] = convert(raw) if name != "custom" or issues is None \
+                    else self.custom(raw, left)
+            except NotISO:
+                if issues is None or name not in _optional(obj):
+                    raise RecordError(ref, name, f"the {key!r} value is not an ISO 8601 date"
+                                      " (PracticeHub's dates are year first)",
+                                      system=SYSTEM) from None
+                left.append(name)
             except (ValueError, TypeError, OverflowError, InvalidOperation, AttributeError,
                     dateparser.ParserError):
                 raise RecordError(ref, name, f"cannot read the {key!r} value",
                                   system=SYSTEM) from None
-        return parse_record(obj, data, system=SYSTEM)
+        rec = parse_record(obj, data, system=SYSTEM)
+        for name in left:
+            custom = name.startswith("custom.")
+            issue = RecordError(ref, name, "not an ISO 8601 date (PracticeHub's dates are year"
+                                " first: YYYY-MM-DD); not guessed: "
+                                + ("kept as the text sent" if custom else "the field is left"
+                                   " empty") + ", the record is kept (set source.dayfirst if"
+                                " the account writes its dates day-first or month-first)",
+                                system=SYSTEM)
+            issue.kept = True  # type: ignore[attr-defined]
+            assert issues is not None
+            issues.append(issue)
+        return rec
 
     def _step(self, obj: str, key: str) -> tuple[str | None, Callable[[Any], Any] | None]:
         """How a row's ``key`` becomes a field: its name (None: not a field) and the function
@@ -258,6 +309,13 @@ def _set(value: Any) -> list[str] | None:
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
     return [str(v) for v in value]
+
+
+@cache
+def _optional(obj: str) -> frozenset[str]:
+    """Fields of ``obj`` a record can stand without (a bad date there is left out)."""
+    model = entity(obj)
+    return frozenset(n for n, f in model.model_fields.items() if not f.is_required())
 
 
 @cache
