@@ -150,6 +150,10 @@ class Source(ABC):
     #: what a typical account or export stages, for an estimate from a practice's size alone
     #: (``ferry estimate --patients``); ``objects`` when None
     typical_objects: ClassVar[tuple[str, ...] | None] = None
+    #: the practice's country (``options.phone_region``), given by the engine when it opens
+    #: the source (``pipeline.open_source``): what a reader tells by country (a date's
+    #: day/month order) it takes from this before any guess from the data
+    phone_region: str | None = None
 
     @abstractmethod
     def check(self) -> list[CheckItem]:
@@ -163,6 +167,12 @@ class Source(ABC):
     def read(self, object_name: str, *, checkpoint: str | None = None,
              since: dt.datetime | None = None) -> AsyncIterator[Page]:
         """Pages of ``object_name`` from ``checkpoint`` on; only changes when ``since`` is set."""
+
+    def unseen_deletions(self, object_name: str) -> str | None:
+        """Why a delta (a read ``since`` a time) cannot see ``object_name``'s deletions at this
+        source and how to catch them, or None when it can: the delta report says so per
+        object rather than let a deleted record stay in the CRM silently."""
+        return None
 
     async def fetch_file(self, document: Document, dest: Path, codec: object = None
                          ) -> FileInfo:

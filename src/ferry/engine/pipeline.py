@@ -67,7 +67,9 @@ def _budgeted(project: Project) -> contextlib.AbstractContextManager[None]:
 def open_source(project: Project) -> Source:
     s = project.settings.source
     with _budgeted(project):
-        return make_source(s.kind, s.options(), project.root)
+        source = make_source(s.kind, s.options(), project.root)
+    source.phone_region = project.settings.options.phone_region  # wins over the data's guess
+    return source
 
 
 def registry_objects(project: Project) -> tuple[str, ...]:

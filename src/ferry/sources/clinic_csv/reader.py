@@ -226,10 +226,13 @@ class ExportSource(Source):
     def date_evidence(self) -> V.Evidence:
         """Day/month order evidence of the whole export: every date cell sampled from every
         file (an ambiguous ``07/12/2026`` in one file is settled by a ``25/03/2024`` in
-        another), the country its phone numbers' codes name, and the system's own order."""
+        another), the practice's country (``options.phone_region``; unset, the one its phone
+        numbers' codes name, if nearly all agree) and the system's own order."""
         if self._evidence is not None:
             return self._evidence
         ev = V.Evidence(system=self.date_order, system_name=self.name)
+        if self.phone_region:  # configured: no guess from the numbers
+            ev.region, ev.region_from = self.phone_region, "options.phone_region"
         regions: Counter[str] = Counter()
         for p in self.plans():
             kinds = {f.name: f.kind for f in fields_of(ENTITIES[p.object])}
@@ -239,10 +242,10 @@ class ExportSource(Source):
                         kind is None and cells and all(V.DATEISH.match(c) for c in cells)):
                     for c in cells:
                         ev.add(c)
-                elif kind is Kind.PHONE and sum(regions.values()) < 100:
+                elif kind is Kind.PHONE and not ev.region and sum(regions.values()) < 100:
                     regions.update(r for r in map(_region, cells[:50]) if r)
         top = regions.most_common(1)
-        if top and top[0][1] >= 0.8 * sum(regions.values()):
+        if not ev.region and top and top[0][1] >= 0.8 * sum(regions.values()):
             ev.region = top[0][0]  # the practice's country: nearly every number is from it
         self._evidence = ev
         return ev

@@ -274,7 +274,8 @@ class Evidence:
 
     day: int = 0  # cells only day-first reads
     month: int = 0  # cells only month-first reads
-    region: str | None = None  # the one country the export's numbers name
+    region: str | None = None  # the practice's country: configured, else the numbers' one
+    region_from: str = "its phone numbers' country codes; set options.phone_region if wrong"
     system: bool | None = None  # the source system's documented order (Pulse: day-first)
     system_name: str = ""
 
@@ -295,7 +296,7 @@ class Evidence:
             said[False].append("dates in the export that only month-first reads")
         region = region_order(self.region)
         if region is not None:
-            said[region].append(f"the practice's country ({self.region})")
+            said[region].append(f"the practice's country ({self.region}, {self.region_from})")
         if self.system is not None:
             said[self.system].append(f"{self.system_name}'s documented date order")
         if said[True] and said[False]:
