@@ -37,6 +37,8 @@ class ExtractStats:
     field_issues: int = 0  # records kept with a field left empty (bad value)
     duplicates: int = 0  # rows whose key an earlier row had (that row's record staged)
     verdicts: list[str] = field(default_factory=list)  # file-level findings (no values)
+    #: object → why a delta pass could not see its deletions, and how to catch them
+    deletions_unseen: dict[str, str] = field(default_factory=dict)
     files: int = 0
     file_bytes: int = 0
 
@@ -90,6 +92,10 @@ async def _extract_object(source: Source, store: StagingStore, obj: str, run_id:
                           stats: ExtractStats, digest: str | None = None,
                           reading: dict[str, Any] | None = None) -> None:
     reading = reading or {}
+    if since is not None and not placement.full_read(since):
+        unseen = source.unseen_deletions(obj)
+        if unseen:
+            stats.deletions_unseen[obj] = unseen
     scope = scope_for(obj, since, run_id)
     checkpoint = store.get_checkpoint(scope)
     moved = placement.stale(store, obj, digest, reading)

@@ -221,16 +221,61 @@ def _sum_keys(cm: CompiledMap) -> list[tuple[str, str]]:
 
 
 def reconcile(store: StagingStore, audit: AuditLog, doc: MappingDoc,
-              compiled: Iterable[CompiledMap], dest: Destination, lookup: Lookup
-              ) -> Reconciliation:
+              compiled: Iterable[CompiledMap], dest: Destination, lookup: Lookup,
+              delete_policy: str = "delete") -> Reconciliation:
     """The three accounts. What is read back (live ids, the id map by destination id, the
     values compared) goes to tables of the store (``ReadBack``), so memory does not grow with
-    the number of records."""
+    the number of records. ``delete_policy``: ``options.delete_policy``, the default of the
+    maps' ``on_delete``."""
     rb = ReadBack(store)
     try:
-        return _reconcile(store, audit, doc, list(compiled), dest, lookup, rb)
+        out = _reconcile(store, audit, doc, list(compiled), dest, lookup, rb)
+        _gone_at_source(store, doc, rb, out, delete_policy)
+        return out
     finally:
         rb.close()
+
+
+def _gone_at_source(store: StagingStore, doc: MappingDoc, live: ReadBack, out: Reconciliation,
+                    delete_policy: str) -> None:
+    """Records the CRM still holds whose source record is gone from the source (staged as
+    deleted: a deletions list, or a full listing that no longer names it, such as
+    ``ferry extract --since 1970-01-01`` on a source whose deltas cannot see deletions), where
+    the map's ``on_delete`` would have deleted them: a delta that saw the deletion would have.
+    Records kept on purpose (``keep_and_flag``, ``ignore``) are not named."""
+    default = {"delete": "delete_dependants", "flag": "keep_and_flag"}.get(delete_policy,
+                                                                          delete_policy)
+    deleting = {(om.source, om.target) for om in doc.objects if om.mode in ("record", "attach")
+                and (om.on_delete or default) in ("delete_dependants", "unlink")}
+    if not deleting:
+        return
+    found: list[tuple[str, str, str, str]] = []
+    for sobj, sid, target, did in store.conn.execute(
+            "SELECT i.src_object, i.source_id, i.dest_object, i.dest_id FROM idmap i JOIN"
+            " records r ON r.object = i.src_object AND r.source_id = i.source_id"
+            " WHERE r.deleted = 1"):
+        if (sobj, target) in deleting and target in live and live.has(target, str(did)):
+            found.append((str(sobj), str(sid), str(target), str(did)))
+    for sobj, sid, target, did in found:
+        out.log("gone_at_source", f"source:{sobj}:{sid}", f"deleted at the source, still in"
+                f" the destination as {target}:{did}", root=f"gone_at_source:{sobj}")
+    if found:  # one problem per source object (the lines are logged after ``problems``)
+        out.problems += [
+            {"problem": f"gone_at_source:{sobj}", "kinds": {"gone_at_source": len(lines)},
+             "lines": len(lines), "records": len(lines),
+             "refs": [f"source:{sobj}:{sid}" for sid, _, _ in lines][:MAX_REFS],
+             "what": f"{len(lines)} {sobj} record(s) deleted at the source are still in the"
+                     f" destination ({', '.join(sorted({t for _, t, _ in lines}))})",
+             "action": "delete them in the CRM if they were deleted at the source on purpose"
+                       " (the refs name them; `ferry delta` deletes only what a delta sees)"}
+            for sobj, lines in _by_object(found).items()]
+
+
+def _by_object(found: list[tuple[str, str, str, str]]) -> dict[str, list[tuple[str, str, str]]]:
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for sobj, sid, target, did in found:
+        out.setdefault(sobj, []).append((sid, target, did))
+    return out
 
 
 def _reconcile(store: StagingStore, audit: AuditLog, doc: MappingDoc, maps: list[CompiledMap],
@@ -561,6 +606,7 @@ def run_reconcile(project: Any) -> Reconciliation:
     try:
         return reconcile(project.store, project.audit, doc,
                          project.compile(doc), dest,
-                         project_lookup(project, dest))
+                         project_lookup(project, dest),
+                         project.settings.options.delete_policy)
     finally:
         dest.close()

@@ -54,6 +54,7 @@ def delta_report_data(stats: Any, report: Any, deleted: int) -> dict[str, Any]:
     counts per map and the deletions by policy. The CLI and the UI write the same."""
     return {"run": report.run_id, "changes": report.changes, "changed": stats.staged,
             "deleted_at_source": stats.deleted, "deleted_in_destination": deleted,
+            "deletions_unseen": getattr(stats, "deletions_unseen", {}),
             "deletions": report.deletions,
             "maps": [{"map": k, **v.as_dict()} for k, v in report.stats.items()]}
 

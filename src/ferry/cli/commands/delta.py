@@ -45,6 +45,8 @@ def register(app: typer.Typer) -> None:
                                       f" {deleted} deleted", report.stats))
             ch = report.changes
             console.print(changes_line(ch))
+            for obj, why in getattr(stats, "deletions_unseen", {}).items():  # not "0 deleted"
+                console.print(f"  [yellow]deletions not seen:[/] {obj}: {why}")
             print_paths(*write_report(proj.reports_dir("delta"), "delta",
                                       delta_report_data(stats, report, deleted),
                                       project=proj.settings.project, name=report.run_id))

@@ -3,6 +3,15 @@
 Export mode is the generic clinic-export reader (every header matched, nothing assumed about
 Pulse's column names) with Pulse's file names as hints. REST mode reads the same rows as JSON
 pages and sends them through the same converter, so one confirmed column map serves both.
+
+Deletions in REST mode: nothing public describes Pulse's API (``shared/specs/sources/NOTES.md``
+§3: no API, docs or client code found; the REST mode is ASSUMED), so nothing shows a deletion:
+no deleted list, status or archived flag, or changes filter said to include them. A delta
+(``updated_since``) therefore cannot see one, and says so per object
+(``unseen_deletions``, the delta report's ``deletions_unseen``) rather than invent a signal. A
+read of everything (``ferry extract --since 1970-01-01``, or the first extract) lists every id,
+as the export does: the staged records it no longer names are marked deleted at the source
+(``Page.complete_listing``), and ``ferry reconcile`` names each one still in the CRM.
 """
 
 from __future__ import annotations
@@ -25,6 +34,16 @@ from ferry.sources.clinic_csv.reader import ExportSource, RawColumn, _kind, dige
 from ferry.sources.clinic_csv.rows import RawRow
 from ferry.sources.pulse.client import RESOURCES, PulseClient
 
+#: a ``since`` at or before this reads everything (``ferry extract --since 1970-01-01``)
+EVERYTHING = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: what a delta's report says of each object read through REST
+UNSEEN = ("Pulse's REST API shows no deletions (nothing public documents a deleted list, a"
+          " status or archived flag, or a changes filter that includes them), so a delta"
+          " cannot see a record deleted at Pulse: it stays in the CRM. To catch them, read"
+          " everything again (`ferry extract --since 1970-01-01`: what it no longer lists is"
+          " marked deleted at the source), then `ferry reconcile`, which names each such"
+          " record still in the CRM")
+
 OBJECTS = ("practitioner", "patient", "appointment", "clinical_note", "prescription",
            "invoice", "campaign", "message")
 HINTS = {"patients": "patient", "physicians": "practitioner", "doctors": "practitioner",
@@ -42,6 +61,11 @@ class PulseSource(ExportSource):
 
     def file_hints(self) -> dict[str, str]:
         return HINTS
+
+    def unseen_deletions(self, object_name: str) -> str | None:
+        if self.settings.mode == "export" or object_name not in RESOURCES:
+            return None  # a newer export's missing rows are its deletions
+        return UNSEEN
 
     def check(self) -> list[CheckItem]:
         if self.settings.mode == "export":
@@ -124,6 +148,8 @@ class PulseSource(ExportSource):
         given = s.columns.get(obj, {}) | s.columns.get(RESOURCES[obj], {})
         def evidence() -> V.Evidence:  # the page's own date cells: no export around it
             ev = V.Evidence(system=self.date_order, system_name=self.name)
+            if self.phone_region:
+                ev.region, ev.region_from = self.phone_region, "options.phone_region"
             for cells in samples:
                 for c in cells:
                     ev.add(c.strip())
@@ -149,7 +175,8 @@ class PulseSource(ExportSource):
             yield Page(obj, [], "", done=True)
             return
         client = self._client()
-        stamp = since.astimezone(dt.UTC).isoformat() if since else None
+        everything = since is None or since <= EVERYTHING  # every row, so every live id
+        stamp = None if everything else since.astimezone(dt.UTC).isoformat()  # type: ignore[union-attr]
         watermark = dt.datetime.now(dt.UTC).isoformat()
         page_no = json.loads(checkpoint)["page"] if checkpoint else 1
         conv: RowConverter | None = None
@@ -163,6 +190,7 @@ class PulseSource(ExportSource):
                     conv = self._converter(obj, header, rows)
                 records: list[Record] = []
                 errors: list[FerryError] = []
+                listed: list[str] = []  # every row's id, parsed or not: a bad row is still there
                 for n, r in enumerate(rows):
                     assert conv is not None
                     line = (page_no - 1) * client.per_page + n + 1
@@ -173,12 +201,22 @@ class PulseSource(ExportSource):
                             got.custom[norm(k) or k] = CustomValue(type="text", label=k,
                                                                    value=_cell(r[k]))
                         records.append(got)
+                        listed.append(got.source_id)
                     else:
                         errors.append(got)
+                        key = conv.key_of(raw.fields)
+                        if key is None:
+                            everything = False  # a row we cannot name: absence proves nothing
+                        else:
+                            listed.append(key)
+                if conv is not None and not conv.has_id:
+                    everything = False  # content keys change with an edit: no id set
                 nxt = (body.get("links") or {}).get("next")
                 done = not nxt or not rows
                 yield Page(obj, records, "" if done else json.dumps({"page": page_no + 1}),
-                           done=done, watermark=watermark, errors=errors)
+                           done=done, watermark=watermark, errors=errors,
+                           listed_ids=listed if everything else None,
+                           complete_listing=everything and done)
                 if done:
                     return
                 page_no += 1
