@@ -73,3 +73,22 @@ def test_engine_delta_pass_stages_changes_and_deletions(make_box, tmp_path):
         rec = store.get("patient", str(rid))
         assert rec is not None and rec.record.occupation.startswith(("changed", "created"))  # type: ignore[attr-defined]
     assert watermark(store, "patient") > wm
+
+
+def test_a_delta_with_deletions_off_says_it_cannot_see_them(make_box, tmp_path):
+    """``deletions: off`` reads only changes: the delta names each object whose deletions it
+    did not look for, rather than report 0 deleted."""
+    import asyncio
+
+    from ferry.engine.extract import aextract
+    from ferry.model.staging import StagingStore
+
+    box = make_box(patients=20)
+    store = StagingStore(tmp_path / "s.db")
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    stats = asyncio.run(aextract(box.source(deletions="off"), store, run_id="d",
+                                 objects=["patient"], since=since))
+    assert "deletions: off" in stats.deletions_unseen["patient"]
+    full = asyncio.run(aextract(box.source(), store, run_id="d2", objects=["patient"],
+                                since=since))
+    assert not full.deletions_unseen

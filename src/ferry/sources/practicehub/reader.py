@@ -160,6 +160,13 @@ class PracticeHubSource(Source):
             self.absent.add(obj)
         self._probed.add(obj)
 
+    def unseen_deletions(self, object_name: str) -> str | None:
+        if self.deletions != "off":
+            return None
+        return ("deletions: off in ferry.yaml: a delta reads only the changed records, so a"
+                " record deleted at PracticeHub stays in the CRM; set deletions: auto (the"
+                " /deleted list if it answers, else a comparison of the id sets)")
+
     async def _has_deleted_list(self, resource: str) -> bool:
         """Whether deletions come from ``/{resource}/deleted`` (else: a sweep, or none)."""
         if self.deletions in ("list", "off"):
