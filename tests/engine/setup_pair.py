@@ -85,8 +85,6 @@ def make_pair(directory: Path, *, destination: str, patients: int = 40, seed: in
     the suite. ``bench/kill_resume.py`` runs its processes directly and keeps the 5 s.)"""
     # extended: the oracle checks every canonical object, and clinical notes, locations,
     # treatment records... come only from PracticeHub's assumed (undocumented) endpoints
-    from ferry.mapping import mapping_file
-    from ferry.mapping.validate import confirm_file
     from ferry.sandbox.harness import start_pair
 
     if settle_on_clock:
@@ -96,9 +94,30 @@ def make_pair(directory: Path, *, destination: str, patients: int = 40, seed: in
                       seed=seed, time_scale=time_scale, options=options, env_prefix=env_prefix,
                       dest_extra=dest_extra, source_extra=source_extra, surface="extended")
     pair.project = confirm_baa(pair.project)
-    mapping_file.save(recipe_for(source, destination), pair.project.mapping_path)
-    confirm_file(pair.project.mapping_path, by="engine tests")
+    write_confirmed_recipe(pair.project.mapping_path, source, destination)
     return pair
+
+
+#: the confirmed recipe's mapping.yaml per (source, destination), as bytes: built once per
+#: process (saved, then confirmed in place: ruamel's round-trip dump, load and dump of a
+#: ~2,000-line file, ~2.4 of make_pair's ~3 CPU-s) and copied into each later project. The
+#: file does not depend on the project: the recipe, its content hash and ``by`` are the same
+#: each time; only ``confirmed.at`` is the first project's instant, not this one's.
+_CONFIRMED: dict[tuple[str, str], bytes] = {}
+
+
+def write_confirmed_recipe(path: Path, source: str, destination: str) -> None:
+    """``path``: the pair's default recipe (``recipe_for``), confirmed by "engine tests"."""
+    from ferry.mapping import mapping_file
+    from ferry.mapping.validate import confirm_file
+
+    key = (source, destination)
+    if key not in _CONFIRMED:
+        mapping_file.save(recipe_for(source, destination), path)
+        confirm_file(path, by="engine tests")
+        _CONFIRMED[key] = path.read_bytes()
+    else:
+        path.write_bytes(_CONFIRMED[key])
 
 
 def subprocess_env(pair: Pair) -> dict[str, str]:

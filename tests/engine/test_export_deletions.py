@@ -185,15 +185,10 @@ def test_a_since_fhir_export_folder_deletes_only_what_it_lists_deleted(tmp_path:
 
 def _migrate(pair) -> None:  # noqa: ANN001
     """The pair's recipe confirmed, then extract -> prepare -> load, as make_pair's tests do."""
-    from ferry.mapping import mapping_file
-    from ferry.mapping.validate import confirm_file
-
-    from .setup_pair import approve_phi, confirm_baa, recipe_for
+    from .setup_pair import approve_phi, confirm_baa, write_confirmed_recipe
 
     pair.project = confirm_baa(pair.project)
-    kind = pair.project.settings.source.kind
-    mapping_file.save(recipe_for(kind, "odoo"), pair.project.mapping_path)
-    confirm_file(pair.project.mapping_path, by="engine tests")
+    write_confirmed_recipe(pair.project.mapping_path, pair.project.settings.source.kind, "odoo")
     P.run_extract(pair.project)
     P.run_prepare(pair.project)
     approve_phi(pair.project)
