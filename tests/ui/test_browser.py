@@ -1,5 +1,5 @@
 """The whole flow clicked through in headless Chromium against the sandboxes (PracticeHub →
-Pipedrive, 30 patients): review and change a mapping, confirm, run the sample, open its diff,
+Pipedrive, 12 patients): review and change a mapping, confirm, run the sample, open its diff,
 decide a PHI item, set the fallback owner, run, roll back. Screenshots of each step are written
 to test-artifacts/ui/ (git-ignored) for people to look at.
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(
 def flow(tmp_path: Path):
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="playwright is a dev dependency (pip install -e .[dev])")
-    served = serve(tmp_path, patients=30, prefix="FERRY_UI_B_")
+    served = serve(tmp_path, patients=12, prefix="FERRY_UI_B_")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
