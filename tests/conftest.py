@@ -11,14 +11,16 @@ per run: every vector is still computed by this run's code. Likewise one
 ``FERRY_PIPEDRIVE_SPEC_CACHE`` folder: the Pipedrive sandbox's OpenAPI documents (2.8 MB of
 YAML, 0.7 CPU-s to parse) parsed once per run, not once per process that starts a sandbox.
 
-The heaviest test files first, each whole and in its own order (``HEAVY_FIRST``): xdist's
-default ``load`` hands out the collection in consecutive chunks in this order, so a minute-long
-test is not picked up last by one worker while the other idles (in collection order the browser
-tests, tests/ui and tests/verification, came last). Order only: no test, fixture or assertion
-changes, and a file's tests stay consecutive, so a module fixture is still built once per
-worker that runs the file. (No xdist grouping: xdist 3.8's ``loadgroup`` names a grouped test by
-writing ``item._nodeid``, which this pytest no longer reads, so its groups are not kept and
-tests sharing a module fixture were split across workers, each building the fixture.)
+The heaviest test files first, each whole and in its own order (``HEAVY_FIRST``), and handed
+out whole, one file at a time, in that order (``--dist loadfile --no-loadscope-reorder`` in
+pyproject.toml), so a minute-long test is not picked up last by one worker while the other idles
+(in collection order the browser tests, tests/ui and tests/verification, came last), and a
+module fixture is built once per run. (xdist's default ``load`` gave each of two workers a first
+chunk of a quarter of its share: 133 consecutive tests, so one worker got the heaviest 133 and
+ran nothing else all run, while the other took every other test and then idled: 1453 s against
+1275 s of tests in a run at load 5-11, 7 December. ``loadgroup`` is no help: xdist 3.8 names a
+grouped test by writing ``item._nodeid``, which this pytest no longer reads.) Order only: no
+test, fixture or assertion changes.
 """
 
 from __future__ import annotations
