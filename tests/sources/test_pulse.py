@@ -193,3 +193,49 @@ def test_rest_delta_finds_a_changed_row_whose_modified_on_is_in_a_local_format(
                                             f"new.{plain}@example.org"}
     finally:
         running.stop()
+
+
+def test_rest_delta_and_resume_read_a_row_as_the_full_read_did(h, tmp_path: Path,
+                                                                monkeypatch) -> None:
+    """Column kinds and the date order are settled on the first page of the full listing, not on
+    whatever page a read starts at. Before, a delta built them from its few changed rows: a
+    custom "Last recall" column of mixed date formats was text on the full read and a date on
+    the delta, and Pipedrive refused the date into the text field the map had made, so the
+    delta emptied those patients' Last recall (bench/truth.py --source pulse, seed 101). A read
+    resumed at page 2 built them from page 2's rows."""
+    seed = 101  # its first 50 rows hold a Last recall that is not a date; rows 1-25 do not
+    running, info = serve("pulse", SandboxOptions(seed=seed, patients=50, time_scale=20,
+                                                  surface="extended"))
+    try:
+        monkeypatch.setenv("PULSE_KEY", info["credentials"]["api_key"])
+        cfg = {"mode": "rest", "base_url": info["credentials"]["base_url"],
+               "api_key_env": "PULSE_KEY", "page_size": 100, "time_scale": 20}
+
+        def shape(rec):  # every value with its kind, custom fields included (a touch
+            # moves updated_at only)
+            return (rec.model_dump(exclude={"custom", "updated_at"}),
+                    {k: (c.type, c.value) for k, c in rec.custom.items()})
+
+        full, _, _ = h.read_all(create(cfg, tmp_path), "patient")
+        by_id = {r.source_id: r for r in full}
+        touched = ["10001", "10002"]
+        assert {by_id[t].custom["last_recall"].type for t in touched} == {"text"}
+        mark = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+        for sid in touched:
+            httpx.post(info["base_url"] + "/_sandbox/touch",
+                       json={"object": "patient", "id": sid}, timeout=60)
+        delta, _, _ = h.read_all(create(cfg, tmp_path), "patient", since=mark)
+        assert sorted(r.source_id for r in delta) == touched
+        for r in delta:
+            assert shape(r) == shape(by_id[r.source_id]), r.source_id
+
+        paged = {**cfg, "page_size": 25}
+        full, _, pages = h.read_all(create(paged, tmp_path), "patient")
+        by_id = {r.source_id: r for r in full}
+        resumed, _, _ = h.read_all(create(paged, tmp_path), "patient",
+                                   checkpoint=pages[0].checkpoint)
+        assert len(resumed) == 25
+        for r in resumed:
+            assert shape(r) == shape(by_id[r.source_id]), r.source_id
+    finally:
+        running.stop()

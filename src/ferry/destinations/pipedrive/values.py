@@ -295,6 +295,8 @@ def custom_to_api(field: dict[str, Any], kind: str | None, v: Any, currency: str
         return json.dumps(v, sort_keys=True, default=str)
     if isinstance(v, bool | int | float | Decimal) and t in ("varchar", "text", "phone"):
         return str(v)
+    if isinstance(v, dt.date) and t in ("varchar", "text"):  # a date read where text was
+        return v.isoformat()  # mapped (a later read typed the column): its ISO text, not a refusal
     if not isinstance(v, str):
         raise BadValue("must be text")
     if t in ("varchar", "varchar_auto", "phone") and len(v) > 255:

@@ -186,8 +186,15 @@ class PulseSource(ExportSource):
                 body = await client.page(obj, page_no, stamp)
                 rows = [r for r in body.get("data") or [] if isinstance(r, dict)]
                 if conv is None and rows:
-                    header = list(rows[0])
-                    conv = self._converter(obj, header, rows)
+                    # kinds and date order are settled on the full listing's first page, as
+                    # the first extract settled them: a delta's few changed rows (or a resumed
+                    # read's later page) once read a text column as dates, and the CRM field
+                    # made for text refused them
+                    first = rows if page_no == 1 and stamp is None else [
+                        r for r in (await client.page(obj, 1, None)).get("data") or []
+                        if isinstance(r, dict)] or rows
+                    header = list(first[0])
+                    conv = self._converter(obj, header, first)
                 records: list[Record] = []
                 errors: list[FerryError] = []
                 listed: list[str] = []  # every row's id, parsed or not: a bad row is still there
