@@ -45,6 +45,15 @@ def test_an_address_without_the_city_and_postcode_its_siblings_hold_is_a_street_
     whole = street._replace(samples=["Flat 2, Mill Yard, Leeds LS1 4AP", "9 King Row, York",
                                      "4 Abbey Green, Bath BA1 1LZ", "1 Quay St, Hull HU1 2AA"])
     assert placed([*NAMES, whole, city, post])["address"] == ("address", "proposed")
+    # each column's samples are its own first cells, not one row's: whole addresses that name
+    # other towns than the city column's samples still carry a postcode's shape (Pulse's
+    # Address once went to review as a street line, and the patients lost their country)
+    other = street._replace(samples=["Nickweg 750, 8198 VV Hurwenen, Overijssel, NL",
+                                     "Kerkstraat 1, 1017 GA Amsterdam, NL",
+                                     "Dorpsweg 12, 3411 AB Lopik, NL", "Laan 3, 2511 CV Den Haag"])
+    nl_post = post._replace(samples=["6811 KP", "9711 LM", "5611 AZ", "3511 EW"])
+    assert placed([*NAMES, other, city, nl_post])["address"] == ("address", "proposed")
+    assert placed([*NAMES, street, city, nl_post])["address"] == ("street", "review")
     # a practitioner has no street field: its street line is all the address it has
     assert placed([*NAMES, street, city, post], "practitioner")["address"] == (
         "address", "proposed")

@@ -213,7 +213,19 @@ def _street_only(col: RawColumn, cols: Sequence[RawColumn],
     if not city or not post or not col.samples:
         return False
     parts = {v.strip().lower() for x in city + post for v in x.samples if len(v.strip()) >= 2}
-    return not any(p in v.lower() for v in col.samples for p in parts)
+    if any(p in v.lower() for v in col.samples for p in parts):
+        return False
+    # the samples of each column are its first non-empty cells, not one row's: a whole address
+    # names other towns than the city column's samples, but it carries a postcode's shape
+    shapes = {_shape(v) for x in post for v in x.samples if len(v.strip()) >= 3}
+    found = re.compile("|".join(rf"(?<![A9]){re.escape(s)}(?![A9])" for s in sorted(shapes)))
+    return not shapes or sum(bool(found.search(_shape(v))) for v in col.samples) * 2 < len(
+        col.samples)
+
+
+def _shape(value: str) -> str:
+    """Letters as A, digits as 9 (``LS1 4AP`` → ``AA9 9AA``)."""
+    return re.sub(r"[^\W\d_]", "A", re.sub(r"\d", "9", value.strip()))
 
 
 def _lookalike(header: str, obj: str, target: str) -> tuple[str, str] | None:
