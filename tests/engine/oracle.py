@@ -12,8 +12,8 @@ appears at most once (a duplicate shows up as a count of 2), nothing is missing,
 
 Recipe semantics encoded (PracticeHub → Odoo ``no_accounting`` and → Pipedrive):
 * patients sharing an email are merged into the most complete record of the group (most
-  non-empty fields, then earliest created, then lowest id); children of a merged patient link to
-  the survivor;
+  non-empty fields as read: a date served in a local shape is left out; then earliest created,
+  then lowest id); children of a merged patient link to the survivor;
 * orphan appointments / notes (naming a patient the source does not have) are skipped, and so are
   their dependants that require them;
 * owners: a record's practitioner → the destination user with the practitioner's email, else the
@@ -73,7 +73,7 @@ class Facts:
 
         def rank(p: Any) -> tuple[Any, ...]:
             filled = sum(1 for k, v in p.model_dump().items()
-                         if k not in SKIP_FIELDS and v not in EMPTY)
+                         if k not in SKIP_FIELDS and v not in EMPTY and self.readable(p, k))
             return (-filled, p.created_at.isoformat() if p.created_at else "",
                     int(p.source_id) if p.source_id.isdigit() else 0, p.source_id)
 
@@ -86,6 +86,12 @@ class Facts:
         for dup, orig in self.practice.ledger.pairs("duplicate_email").items():
             assert out.get(dup) == out.get(orig) is not None, (dup, orig)
         return out
+
+    def readable(self, patient: Any, field: str) -> bool:
+        """PracticeHub's dates are ISO 8601: one the API serves in a local shape (the
+        ``mixed_date_format`` dirt) is left out, so it does not make its record more complete."""
+        fmt = self.practice.date_format("patient", patient.source_id, field)
+        return fmt is None or fmt.startswith("%Y%m%d")
 
     def surv(self, patient_id: str | None) -> str | None:
         if patient_id is None or patient_id not in self.patients:
