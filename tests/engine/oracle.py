@@ -12,7 +12,7 @@ appears at most once (a duplicate shows up as a count of 2), nothing is missing,
 
 Recipe semantics encoded (PracticeHub → Odoo ``no_accounting`` and → Pipedrive):
 * patients sharing an email are merged into the most complete record of the group (most
-  non-empty fields as read: a date served in a local shape is left out; then earliest created,
+  non-empty fields as read: an ambiguous date in a local shape is left out; then earliest created,
   then lowest id); children of a merged patient link to the survivor;
 * orphan appointments / notes (naming a patient the source does not have) are skipped, and so are
   their dependants that require them;
@@ -89,9 +89,14 @@ class Facts:
 
     def readable(self, patient: Any, field: str) -> bool:
         """PracticeHub's dates are ISO 8601: one the API serves in a local shape (the
-        ``mixed_date_format`` dirt) is left out, so it does not make its record more complete."""
+        ``mixed_date_format`` dirt) is read only when no order could change it (a month
+        named, day over 12 or equal to the month); else it is left out, so it does not make
+        its record more complete."""
         fmt = self.practice.date_format("patient", patient.source_id, field)
-        return fmt is None or fmt.startswith("%Y%m%d")
+        if fmt is None or fmt.startswith("%Y%m%d") or "%b" in fmt:
+            return True
+        value = getattr(patient, field)
+        return value is None or value.day > 12 or value.day == value.month
 
     def surv(self, patient_id: str | None) -> str | None:
         if patient_id is None or patient_id not in self.patients:

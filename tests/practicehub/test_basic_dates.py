@@ -29,6 +29,15 @@ def test_other_forms_are_read_only_in_a_stated_order() -> None:
     assert Decoder("UTC", True).date("13-Feb-1948") == dt.date(1948, 2, 13)
     with pytest.raises(NotISO):  # no order stated: not guessed (test_api_dates.py)
         Decoder("UTC").date("08/06/1986")
+    # unless no order could change it: a month named, a number over 12, day equal to month
+    d = Decoder("UTC")
+    assert d.date("13-Feb-1948") == d.date("02/13/1948") == d.date("13.02.1948") \
+        == dt.date(1948, 2, 13)
+    assert d.date("05/05/1990") == dt.date(1990, 5, 5)
+    assert d.datetime("02/28/2020 02:30 PM") == dt.datetime(2020, 2, 28, 14, 30, tzinfo=d.tz)
+    for ambiguous in ("03/04/1990", "4-3-1990", "31/31/1990", "Mayfair 1990"):
+        with pytest.raises(NotISO):
+            d.date(ambiguous)
 
 
 def test_every_basic_form_birthday_of_a_practice_reads_back() -> None:

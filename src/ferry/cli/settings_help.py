@@ -71,7 +71,8 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "timezone": ("time zone of date-times without one (IANA name)",
                      "PracticeHub: Settings → Practice details → time zone"),
         "dayfirst": ("dates not in ISO 8601 (PracticeHub's shape, year first) are read"
-                     " day-first (true) or month-first (false); unset they are left out and"
+                     " day-first (true) or month-first (false); unset, one only a single order"
+                     " reads (13-Feb-1948, 28/02/2020) is read and any other left out and"
                      " listed by `ferry extract`, never guessed", ""),
         "deletions": ("how a delta finds deleted records: auto (the /deleted list if it answers,"
                       " else compare id sets), list, sweep (compare id sets), off", ""),

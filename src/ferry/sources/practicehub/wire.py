@@ -6,7 +6,8 @@ canonical field it lands in: ids and references arrive as int or str (``patient_
 year first: every one the public sources show is (``created`` and ``start`` are zone-less
 ``YYYY-MM-DD HH:MM:SS`` [code], the ``start`` filter takes the same [code]; seed 001 moves the
 birthday to Pipedrive's ``YYYY-MM-DD`` "with no data transformation"), taken in the account's
-time zone when they carry none. A value in another shape (``03/04/2025``, ``13-Feb-1948``) is bad
+time zone when they carry none. A value in another shape is read only when no order could change
+it (``13-Feb-1948``, ``28/02/2020``, ``05/05/1990``); an ambiguous one (``03/04/2025``) is bad
 input, never guessed: the field is left empty, the record kept, and a line names the record and
 field (never the value), unless ``source.dayfirst`` states the account's order. A row that
 cannot be decoded otherwise raises ``RecordError`` naming the record and field, so the rest of
@@ -111,6 +112,24 @@ _ISO_LIKE = re.compile(r"^\d{4}-?\d{2}-?\d{2}(?:[T ]\d{2}:?\d{2}(?::?\d{2}(?:[.,
 _BASIC = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
 
 
+#: day and month as numbers, then a four-digit year (03/04/1990, 13.02.1948, 4-3-1990 09:30)
+_NUMERIC = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2\d{4}(?![\d])")
+_MONTH_NAME = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?![a-z])",
+                         re.IGNORECASE)
+
+
+def _certain_order(text: str) -> bool | None:
+    """The ``dayfirst`` that reads ``text`` when only one reading exists, else None: a month
+    written as a word; day and month as numbers where one is over 12 or both are the same."""
+    m = _NUMERIC.match(text)
+    if m:
+        a, b = int(m[1]), int(m[3])
+        if a == b or (a > 12) != (b > 12):
+            return a > 12 or a == b
+        return None
+    return True if _MONTH_NAME.search(text) and re.search(r"\d{4}", text) else None
+
+
 class NotISO(ValueError):
     """A date or time not in ISO 8601 (the API's documented shape): bad input, not a guess."""
 
@@ -143,10 +162,17 @@ class Decoder:
         raise ValueError("not a date")
 
     def _local(self, text: str) -> dt.datetime:
-        """A value not in ISO 8601: read only in the order ``source.dayfirst`` states."""
-        if self.dayfirst is None:
+        """A value not in ISO 8601: read in the order ``source.dayfirst`` states, else only when
+        no order could change it (a month named, a number over 12, day equal to month)."""
+        dayfirst = self.dayfirst if self.dayfirst is not None else _certain_order(text)
+        if dayfirst is None:
             raise NotISO("not an ISO 8601 date")  # never the value (PHI)
-        return dateparser.parse(text, dayfirst=self.dayfirst)
+        try:
+            return dateparser.parse(text, dayfirst=dayfirst)
+        except (ValueError, OverflowError):
+            if self.dayfirst is not None:
+                raise
+            raise NotISO("not an ISO 8601 date") from None
 
     def _date(self, value: Any) -> dt.date | None:
         return None if value is None else self.date(value)
