@@ -23,7 +23,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["amount", "at_utc", "day", "instant"]
+__all__ = ["amount", "at_utc", "day", "instant", "reading"]
 
 _ISO = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
 _TIME = re.compile(r"(\d\d):(\d\d)(?::(\d\d))?$")
@@ -91,3 +91,19 @@ def amount(v: Any, currency: Any = None) -> tuple[Decimal, str | None] | None:
     code = str(currency).strip().upper() if isinstance(currency, str) and currency.strip() \
         else None
     return a, code
+
+
+def reading(v: Any, kind: str, *, currency: Any = None, amount_as: str = "the amount",
+            instant_as: str) -> tuple[Any, str] | None:
+    """One stored value's meaning and how it was read, as ``Destination.stored_meaning``
+    returns it: money as ``(amount, currency)`` (``amount_as`` names where a currency came
+    from), else an instant (naive values are UTC: every destination here stores them so),
+    else a day; ``None`` when it is none of these."""
+    if kind == "money":
+        got = amount(v, currency)
+        return None if got is None else (got, amount_as if currency else "the amount")
+    at = instant(v, naive_utc=True)
+    if at is not None:
+        return at, instant_as
+    d = day(v)
+    return None if d is None else (d, "a day")

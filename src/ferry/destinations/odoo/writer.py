@@ -170,17 +170,11 @@ class OdooDestination(Destination):
         ``currency_id`` when the row holds it (an invoice), else the company's (not read)."""
         from ferry.connectors import meaning
 
-        if kind == "money":
-            cur = row.get("currency_id")
-            cur = cur if isinstance(cur, str) and not cur.isdigit() else None
-            got = meaning.amount(row.get(key), cur)
-            return None if got is None else (
-                got, "the amount in the record's currency_id" if cur else "the amount")
-        at = meaning.instant(row.get(key), naive_utc=True)
-        if at is not None:
-            return at, "a naive UTC datetime"
-        d = meaning.day(row.get(key))
-        return None if d is None else (d, "a day")
+        cur = row.get("currency_id") if kind == "money" else None
+        return meaning.reading(
+            row.get(key), kind, currency=cur if isinstance(cur, str) and not cur.isdigit()
+            else None, amount_as="the amount in the record's currency_id",
+            instant_as="a naive UTC datetime")
 
     def check(self) -> list[CheckItem]:
         return run_checks(self)

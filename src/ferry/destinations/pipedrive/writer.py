@@ -366,22 +366,16 @@ class PipedriveDestination(Destination):
         its ``currency`` (``value``, and a money custom field the writer puts in it)."""
         from ferry.connectors import meaning
 
-        if kind == "money":
-            cur = row.get("currency") if object_name == "deal" else None
-            got = meaning.amount(row.get(key), cur)
-            return None if got is None else (
-                got, "the amount in the deal's currency" if cur else "the amount")
-        if object_name == "activity" and key in ("due_date", "due_time") \
+        if kind != "money" and object_name == "activity" and key in ("due_date", "due_time") \
                 and row.get("due_time") and row.get("due_date"):
             at = meaning.at_utc(row["due_date"], row["due_time"])
             return None if at is None else (at, "due_date + due_time as one UTC instant")
         if key == "due_time":
             return None
-        at = meaning.instant(row.get(key), naive_utc=True)
-        if at is not None:
-            return at, "a UTC timestamp"
-        d = meaning.day(row.get(key))
-        return None if d is None else (d, "a day")
+        return meaning.reading(row.get(key), kind, currency=row.get("currency")
+                               if object_name == "deal" else None,
+                               amount_as="the amount in the deal's currency",
+                               instant_as="a UTC timestamp")
 
     def iter_ids(self, object_name: str) -> Iterator[str]:
         if object_name in V2_OBJECTS:

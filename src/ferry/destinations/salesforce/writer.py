@@ -302,16 +302,9 @@ class SalesforceDestination(Destination):
         (a multi-currency org), else in the org's one currency (not read)."""
         from ferry.connectors import meaning
 
-        if kind == "money":
-            cur = row.get("CurrencyIsoCode")
-            got = meaning.amount(row.get(key), cur)
-            return None if got is None else (
-                got, "the amount in its CurrencyIsoCode" if cur else "the amount")
-        at = meaning.instant(row.get(key), naive_utc=True)
-        if at is not None:
-            return at, "an ISO dateTime (UTC)"
-        d = meaning.day(row.get(key))
-        return None if d is None else (d, "a day")
+        return meaning.reading(row.get(key), kind, currency=row.get("CurrencyIsoCode"),
+                               amount_as="the amount in its CurrencyIsoCode",
+                               instant_as="an ISO dateTime (UTC)")
 
     def iter_ids(self, object_name: str) -> Any:
         for row in self.client.query(f"SELECT Id FROM {object_name}"):
