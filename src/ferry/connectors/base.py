@@ -433,15 +433,8 @@ class Destination(ABC):
         the currency beside an amount)."""
         from ferry.connectors import meaning
 
-        v = row.get(key)
-        if kind == "money":
-            got = meaning.amount(v)
-            return None if got is None else (got, "the amount")
-        at = meaning.instant(v, naive_utc=False)
-        if at is not None:
-            return at, "an instant with its offset"
-        d = meaning.day(v)
-        return None if d is None else (d, "a day")
+        return meaning.reading(row.get(key), kind, instant_as="an instant with its offset",
+                               naive_utc=False)
 
     @abstractmethod
     def iter_ids(self, object_name: str) -> Iterator[str]:

@@ -94,15 +94,15 @@ def amount(v: Any, currency: Any = None) -> tuple[Decimal, str | None] | None:
 
 
 def reading(v: Any, kind: str, *, currency: Any = None, amount_as: str = "the amount",
-            instant_as: str) -> tuple[Any, str] | None:
+            instant_as: str, naive_utc: bool = True) -> tuple[Any, str] | None:
     """One stored value's meaning and how it was read, as ``Destination.stored_meaning``
     returns it: money as ``(amount, currency)`` (``amount_as`` names where a currency came
-    from), else an instant (naive values are UTC: every destination here stores them so),
-    else a day; ``None`` when it is none of these."""
+    from), else an instant (a naive one only when ``naive_utc``: the destination documents it
+    as UTC), else a day; ``None`` when it is none of these."""
     if kind == "money":
         got = amount(v, currency)
         return None if got is None else (got, amount_as if currency else "the amount")
-    at = instant(v, naive_utc=True)
+    at = instant(v, naive_utc=naive_utc)
     if at is not None:
         return at, instant_as
     d = day(v)

@@ -35,8 +35,6 @@ from ferry.model.entities import entity
 from ferry.model.fields import Kind, fields_of
 from ferry.model.staging import StagingStore
 
-FROM_OPTION = {"delete": "delete_dependants", "flag": "keep_and_flag", "ignore": "ignore"}
-
 
 @dataclass
 class DeletionReport:
@@ -49,10 +47,6 @@ class DeletionReport:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def policy_of(om: ObjectMap, default_option: str) -> str:
-    return om.on_delete or FROM_OPTION.get(default_option, "delete_dependants")
 
 
 def _refs(src_object: str, parent_object: str) -> list[str]:
@@ -108,7 +102,7 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
     for om in maps:
         if om.name not in gone:
             continue
-        policy = policy_of(om, default_option)
+        policy = om.delete_policy(default_option)
         out.policies[om.name] = policy
         ids = {sid for sid, _ in gone[om.name]}
         if policy == "delete_dependants":
@@ -117,7 +111,7 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
             unlinking.setdefault(om.source, set()).update(ids)
     for obj, ids in (recordless or {}).items():
         om = next((m for m in maps if m.source == obj and m.mode == "record"), None)
-        policy = policy_of(om, default_option) if om is not None else None
+        policy = om.delete_policy(default_option) if om is not None else None
         if policy == "delete_dependants":
             deleting.setdefault(obj, set()).update(ids)
         elif policy == "unlink":

@@ -54,7 +54,7 @@ from ferry.engine.masking import mask, plain
 from ferry.mapping.compile import CompiledMap, Lookup
 from ferry.mapping.model import FieldMap
 from ferry.mapping.transforms import UNEXPLAINED_FLAGS, get_value
-from ferry.model.fields import Kind, PhiClass
+from ferry.model.fields import Kind, PhiClass, field_info
 
 __all__ = ["CATEGORIES", "EXPLAINED_SKIPS", "FORM_ONLY", "FieldDiff", "SampleDiff", "as_number",
            "classify", "diff_record", "mask", "meaning_kind", "meaning_note", "phi_of", "plain",
@@ -141,8 +141,7 @@ def _loose(v: Any) -> str:
 #: (a value map, a constant, a template, minutes between, a whole number, ``money`` ``as: int``)
 #: changes the meaning by the confirmed map: the check stays out, the trace explains it.
 FORM_ONLY = frozenset({"datetime", "date", "time", "strftime", "money", "text", "strip"})
-_MEANING_KINDS = {Kind.DATETIME.value: "datetime", Kind.DATE.value: "date",
-                  Kind.MONEY.value: "money"}
+_MEANING_KINDS = {Kind.DATETIME: "datetime", Kind.DATE: "date", Kind.MONEY: "money"}
 _KINDS: dict[tuple[type, str], str | None] = {}
 _CENT = Decimal("0.01")
 
@@ -158,10 +157,8 @@ def meaning_kind(model: type, fm: FieldMap) -> str | None:
         return None
     got = _KINDS.get((model, src), _UNSET)
     if got is _UNSET:
-        f = getattr(model, "model_fields", {}).get(src)
-        extra = getattr(f, "json_schema_extra", None)
-        got = _KINDS[(model, src)] = _MEANING_KINDS.get(
-            str(extra.get("kind"))) if isinstance(extra, dict) else None
+        got = _KINDS[(model, src)] = _MEANING_KINDS.get(field_info(model, src).kind) \
+            if src in getattr(model, "model_fields", {}) else None
     return got
 
 

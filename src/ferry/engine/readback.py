@@ -96,13 +96,11 @@ def _diff_one(cm: CompiledMap, dest: Destination, lookup: Lookup, rec: Any, writ
               row: dict[str, Any], where: str, show_phi: bool, errors: dict[str, str] | None
               ) -> list[FieldDiff]:
     t = cm.om.target
-    meaning = getattr(dest, "stored_meaning", None)  # a stand-in destination may not have it
     return diff_record(cm, written or rec, lookup, row, dest=where, show_phi=show_phi,
                        original=rec, stored_form=lambda k, v, r: dest.stored_form(t, k, v, r),
                        dest_errors=errors,
                        design_rule=lambda k, a, b: dest.design_rule(t, k, a, b),
-                       meaning=None if meaning is None else
-                       lambda k, kind, r: meaning(t, k, kind, r))
+                       meaning=lambda k, kind, r: dest.stored_meaning(t, k, kind, r))
 
 
 def _earlier_reasons(store: StagingStore, cm: CompiledMap, lookup: Lookup, run_id: str | None,

@@ -243,10 +243,8 @@ def _gone_at_source(store: StagingStore, doc: MappingDoc, live: ReadBack, out: R
     ``ferry extract --since 1970-01-01`` on a source whose deltas cannot see deletions), where
     the map's ``on_delete`` would have deleted them: a delta that saw the deletion would have.
     Records kept on purpose (``keep_and_flag``, ``ignore``) are not named."""
-    default = {"delete": "delete_dependants", "flag": "keep_and_flag"}.get(delete_policy,
-                                                                          delete_policy)
     deleting = {(om.source, om.target) for om in doc.objects if om.mode in ("record", "attach")
-                and (om.on_delete or default) in ("delete_dependants", "unlink")}
+                and om.delete_policy(delete_policy) in ("delete_dependants", "unlink")}
     if not deleting:
         return
     found: list[tuple[str, str, str, str]] = []

@@ -132,6 +132,12 @@ class ObjectMap(BaseModel):
     on_delete: Literal["delete_dependants", "unlink", "keep_and_flag"] | None = None
     note: str = ""  # why this map exists (quoted from the recipe)
 
+    def delete_policy(self, default_option: str) -> str:
+        """``on_delete``, else what ``options.delete_policy`` (``default_option``) means for a
+        map that sets none (``ignore``: nothing at all)."""
+        return self.on_delete or {"delete": "delete_dependants", "flag": "keep_and_flag",
+                                  "ignore": "ignore"}.get(default_option, "delete_dependants")
+
 
 class Stage(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
