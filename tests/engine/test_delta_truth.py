@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ import pytest
 from ferry.engine import pipeline as P
 from ferry.engine.dedup import survivor_of
 from ferry.engine.reconcile import run_reconcile
+from ferry.mapping import mapping_file
+from ferry.mapping.validate import confirm_file
 
 from .setup_pair import approve_phi, make_pair
 
@@ -39,9 +42,17 @@ def _source(pair: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _migrated(tmp_path: Path, destination: str, patients: int, seed: int,
-              options: dict[str, Any] | None = None) -> Any:
+              options: dict[str, Any] | None = None, *,
+              edit: Callable[[Any], None] | None = None, prefix: str = "FERRY_DT_") -> Any:
+    """A migrated pair; ``edit(objects)`` first changes the recipe map's objects (the
+    round-trip tree, so every key is kept) and the map is confirmed again."""
     pair = make_pair(tmp_path / destination, destination=destination, patients=patients,
-                     seed=seed, options=options, env_prefix=f"FERRY_DT_{destination.upper()}_")
+                     seed=seed, options=options, env_prefix=f"{prefix}{destination.upper()}_")
+    if edit is not None:
+        tree = mapping_file.load_rt(pair.project.mapping_path)
+        edit(tree["objects"])
+        mapping_file.write_rt(tree, pair.project.mapping_path)
+        confirm_file(pair.project.mapping_path, by="engine tests")
     P.run_extract(pair.project)
     P.run_prepare(pair.project)
     approve_phi(pair.project)
@@ -416,25 +427,14 @@ def test_a_file_named_after_a_renamed_patient_is_renamed_by_the_delta(
     # that patient is renamed, and an uploaded file was never touched again: it kept the old
     # name, where a fresh migration shows the new one. Renamed in place (no re-upload), and
     # a rollback of the delta gives the old name back
-    from ferry.mapping import mapping_file
-    from ferry.mapping.validate import confirm_file
+    def name_after_patient(objects: Any) -> None:
+        for om in objects:
+            if om["mode"] == "attach" and om["source"] == "document" and "attach" in om:
+                om["attach"]["file_name"] = "{patient_name} - {file_name}"
 
-    pair = make_pair(tmp_path / destination, destination=destination, patients=10, seed=5,
-                     options={"dedup_by_email": False},
-                     env_prefix=f"FERRY_DTR_{destination.upper()}_")
-    with pair:
+    with _migrated(tmp_path, destination, 10, 5, {"dedup_by_email": False},
+                   edit=name_after_patient, prefix="FERRY_DTR_") as pair:
         doc = mapping_file.load(pair.project.mapping_path)
-        for om in doc.objects:
-            if om.mode == "attach" and om.source == "document" and om.attach is not None:
-                om.attach.file_name = "{patient_name} - {file_name}"
-        doc.confirmed = None
-        mapping_file.save(doc, pair.project.mapping_path)
-        confirm_file(pair.project.mapping_path, by="engine tests")
-        P.run_extract(pair.project)
-        P.run_prepare(pair.project)
-        approve_phi(pair.project)
-        P.load(pair.project)
-        time.sleep(1.1)  # the source's watermark has one-second resolution
         store = pair.project.store
         targets = {m.dest_object for m in store.iter_idmap(src_object="document")}
         docs = [(d, t, fid) for d in store.iter_records("document") for t in targets
@@ -471,23 +471,13 @@ def test_a_dependant_kept_and_unlinked_in_one_pass_is_kept_as_every_unlinked_one
     # it was read back and deleted when Pipedrive kept that link (a check left from a design
     # reverted in e2b16ed, made only for a record in both sets), and the visit's reminders,
     # deleted with the visit, were then updated (unlinked) after their delete
-    from ferry.mapping import mapping_file
-    from ferry.mapping.validate import confirm_file
-
-    pair = make_pair(tmp_path / "pipedrive", destination="pipedrive", patients=10, seed=5,
-                     options={"dedup_by_email": False}, env_prefix="FERRY_DTU_PIPEDRIVE_")
-    with pair:
-        tree = mapping_file.load_rt(pair.project.mapping_path)  # (``save`` drops on_delete)
-        for om in tree["objects"]:
+    def patients_unlink(objects: Any) -> None:
+        for om in objects:
             if om["source"] == "patient" and om["mode"] == "record":
                 om["on_delete"] = "unlink"
-        mapping_file.write_rt(tree, pair.project.mapping_path)
-        confirm_file(pair.project.mapping_path, by="engine tests")
-        P.run_extract(pair.project)
-        P.run_prepare(pair.project)
-        approve_phi(pair.project)
-        P.load(pair.project)
-        time.sleep(1.1)  # the source's watermark has one-second resolution
+
+    with _migrated(tmp_path, "pipedrive", 10, 5, {"dedup_by_email": False},
+                   edit=patients_unlink, prefix="FERRY_DTU_") as pair:
         store = pair.project.store
         reminded = {str(r.appointment_id) for r in store.iter_records("appointment_reminder")
                     if store.dest_id("appointment_reminder", r.source_id, "activity")}
