@@ -10,22 +10,18 @@ Examples are made up."""
 from __future__ import annotations
 
 import asyncio
-import base64
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from ferry.cli.app import app
-from ferry.settings import load_settings
 from ferry.sources.clinic_csv import create
 from ferry.sources.clinic_csv.columns import choose_object, match_columns
+
+from .test_export_proposer import ferry_map
 
 #: names and profiles only (tests/mapping/conftest.py)
 pytestmark = pytest.mark.usefixtures("no_embedding")
 
-ENV = {"FERRY_PIPEDRIVE_TOKEN": "t", "FERRY_TEST_KEY":
-       base64.urlsafe_b64encode(b"k" * 32).decode()}
 
 # a staff list whose columns are a person's: a patient has every one of them (and a mobile
 # and a work phone), a practitioner all but those two
@@ -97,18 +93,8 @@ def test_a_practitioners_state_and_zip_are_its_region_and_postcode() -> None:
 
 def test_ferry_map_says_which_file_is_held_and_places_none_of_its_columns(
         tmp_path: Path) -> None:
-    export, project = tmp_path / "export", tmp_path / "project"
-    export.mkdir()
-    (export / "staff.csv").write_text(STAFF)
-    (export / "clients.csv").write_text(CLIENTS)
-    r = CliRunner().invoke(app, ["init", str(project), "--source", "clinic_csv",
-                                 "--destination", "pipedrive", "--set",
-                                 f"source.path={export}", "--set",
-                                 "options.encryption_key_env=FERRY_TEST_KEY"], env=ENV)
-    assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(app, ["map", "-p", str(project), "--no-describe"], env=ENV)
-    assert r.exit_code == 0, r.output
-    assert "review file: staff.csv" in r.output
-    columns = load_settings(project / "ferry.yaml").source.options().get("columns") or {}
+    output, options, _ = ferry_map(tmp_path, {"staff.csv": STAFF, "clients.csv": CLIENTS})
+    assert "review file: staff.csv" in output
+    columns = options.get("columns") or {}
     placed = {c for cols in columns.values() for c in cols}
     assert "Work Phone" not in placed and "Date of Birth" in placed
