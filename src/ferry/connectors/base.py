@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -194,6 +194,18 @@ class Source(ABC):
             except RecordError as err:
                 out.append(err)
         return out
+
+    def raw_columns(self, limit: int = 20
+                    ) -> Mapping[str, Sequence[tuple[str, Sequence[str], str | None]]] | None:
+        """An export's own columns, for the mapping proposer (``ferry map``): {object:
+        [(header, up to ``limit`` sample cells, field the reader placed it in or None), ...]}.
+        None for a source whose records come in a fixed, documented shape (an API)."""
+        return None
+
+    def held(self) -> list[tuple[str, str]]:
+        """(file, why) for each file held back until a person names the object it holds;
+        nothing is read from it meanwhile. Only export readers hold files."""
+        return []
 
     def rate(self) -> RateInfo:
         return RateInfo()

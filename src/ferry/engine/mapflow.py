@@ -80,7 +80,7 @@ def place_columns(project: Project) -> ColumnPlacement:
     src = open_source(project)
     try:
         proposals = propose_for_source(src, given)
-        held = list(getattr(src, "held", list)())  # files whose object a person must name
+        held = src.held()  # files whose object a person must name
     finally:
         asyncio.run(src.aclose())
     out = ColumnPlacement([p for p in proposals if p.status == "proposed"],
@@ -124,10 +124,10 @@ def _export_columns(project: Project, profile: dict[str, Any], *, merge: bool
     except FerryError:
         return {}
     try:
-        reader = getattr(src, "raw_columns", None)
-        if reader is None:
+        raw = src.raw_columns(20)
+        if raw is None:
             return {}
-        extra, ignored = export_profile(reader(20))
+        extra, ignored = export_profile(raw)
     except FerryError:
         return {}
     finally:

@@ -23,6 +23,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from ferry.connectors.base import Source
 from ferry.mapping.embed import Embedder, load_embedder
 from ferry.mapping.not_migrated import why_not_migrated
 from ferry.mapping.profile import field_fit, kind_fit, sniff
@@ -482,15 +483,15 @@ def merge_columns(given: Mapping[str, Mapping[str, str | None]],
     return out
 
 
-def propose_for_source(source: Any, given: Mapping[str, Mapping[str, str | None]], *,
+def propose_for_source(source: Source, given: Mapping[str, Mapping[str, str | None]], *,
                        embedder: Embedder | None = None, limit: int = 20
                        ) -> list[ColumnProposal]:
-    """Read the source's headers and samples (``raw_columns``) and propose; [] when the source
-    offers no such method."""
-    reader = getattr(source, "raw_columns", None)
-    if reader is None:
+    """Read the source's headers and samples (``raw_columns``) and propose; [] for a source
+    with no columns of its own (an API)."""
+    raw = source.raw_columns(limit)
+    if raw is None:
         return []
-    return propose_export_columns(reader(limit), given, embedder=embedder)
+    return propose_export_columns(raw, given, embedder=embedder)
 
 
 def export_profile(raw: RawColumns) -> tuple[dict[str, dict[str, Any]],
