@@ -34,6 +34,9 @@ Split by system, decided before tuning (written here, not changed afterwards):
            to TUNING on 7 Dec night (hmap8) to examine its failures.
   HELD-OUT-6 square, msbookings (added 7 Dec night, session 16, labels committed before the proposer
            ran on them; run only with --held-out-6, never shown per column). Not to be tuned on.
+  HELD-OUT-7 nexhealth, setmore, zoho_bookings (added 7 Dec night, session 17, labels committed
+           before the proposer ran on them; run only with --held-out-7, never shown per column).
+           Measured once, at the end of session 17. Not to be tuned on.
 
 Figures per system and per split: files whose object is right; top-1 on columns with a
 standard field (the field the column finally lands in); wrong placements applied without review
@@ -41,7 +44,7 @@ standard field (the field the column finally lands in); wrong placements applied
 for review; files that yield records (read through the source as extract would).
 
     PYTHONPATH=src .venv/bin/python bench/mapping.py [--verbose] [--system NAME] [--held-out-2]
-        [--held-out-3] [--held-out-4] [--held-out-5] [--held-out-6]
+        [--held-out-3] [--held-out-4] [--held-out-5] [--held-out-6] [--held-out-7]
 """
 
 from __future__ import annotations
@@ -89,6 +92,9 @@ HELD_OUT_5: tuple[str, ...] = ()  # mindbody, acuity: moved to tuning after firs
 # added 7 Dec night (hmap8, session 16), the same way: labels committed first, measured once,
 # never per column; the next clean split
 HELD_OUT_6 = ("square", "msbookings")
+# added 7 Dec night (hlab7, session 17), the same way: labels committed first, measured once (at
+# the end of session 17), never per column
+HELD_OUT_7 = ("nexhealth", "setmore", "zoho_bookings")
 # a person's whole name in one column: the source splits it into first and last name
 ACCEPT_AS = {"_full_name": {"_full_name"}}
 
@@ -207,14 +213,15 @@ def main() -> None:
             else "held-out-3" if s["system"] in HELD_OUT_3 \
             else "held-out-4" if s["system"] in HELD_OUT_4 \
             else "held-out-5" if s["system"] in HELD_OUT_5 \
-            else "held-out-6" if s["system"] in HELD_OUT_6 else None
+            else "held-out-6" if s["system"] in HELD_OUT_6 \
+            else "held-out-7" if s["system"] in HELD_OUT_7 else None
         assert s["split"] == want, f"{s['system']}: split {s['split']!r}, bench says {want!r}"
     if only:
         systems = [s for s in systems if s["system"] == only]
     else:  # the later held-out splits are measured on purpose, never by the way
         systems = [s for s in systems if s["split"] not in ("held-out-2", "held-out-3",
                                                             "held-out-4", "held-out-5",
-                                                            "held-out-6")
+                                                            "held-out-6", "held-out-7")
                    or f"--{s['split']}" in sys.argv]
     rows: list[tuple[str, str, dict[str, Any]]] = []
     t0 = time.perf_counter()
@@ -238,7 +245,7 @@ def main() -> None:
               f"{s['top1']:>6}/{s['std']:<3}{s['top1'] / max(s['std'], 1):>5.0%}"
               f"{s['wrong_applied']:>15}{s['review']:>8}{s['yield_ok']:>12}/{s['yield_files']}")
     for split in ("tuning", "held-out", "held-out-2", "held-out-3", "held-out-4", "held-out-5",
-                  "held-out-6"):
+                  "held-out-6", "held-out-7"):
         part = [s for _, sp, s in rows if sp == split]
         if not part:
             continue
