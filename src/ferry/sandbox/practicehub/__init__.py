@@ -9,7 +9,9 @@ the ``x-app-details`` value and the practice's time zone. Options: ``SandboxOpti
 ``Australia/Sydney`` when the region is ``sydney``, else its home country's, ``Practice.timezone``), ``keys`` (how many API
 keys, 2), ``limit_scope`` (``account`` as documented, or ``key`` to emulate a per-key limit),
 ``file_ttl_s`` (signed-link lifetime in emulated seconds, 600), ``dirt`` (a ``DirtRates``),
-``doc_size_scale`` (benchmarks: the ordinary documents' sizes multiplied, 1).
+``doc_size_scale`` (benchmarks: the ordinary documents' sizes multiplied, 1), ``dst_edges``
+(False: three appointments moved onto the zone's last clock changes, shown without an offset
+in the hour the clocks repeated and the hour they skipped; ``PracticeState.edges`` names them).
 
 Where each endpoint and behaviour comes from (``../shared/specs/sources/NOTES.md`` §1;
 [doc] developers.practicehub.io guides, [code] third-party client code calling the live API):
@@ -78,7 +80,8 @@ class PracticeHubSandbox:
         self.surface = options.surface
         self.state = PracticeState(options.seed, options.patients, extra.get("dirt"),
                                    timezone=self.timezone, surface=self.surface,
-                                   doc_size_scale=float(extra.get("doc_size_scale", 1.0)))
+                                   doc_size_scale=float(extra.get("doc_size_scale", 1.0)),
+                                   dst_edges=bool(extra.get("dst_edges", False)))
         self.api = PracticeHubApp(
             self.state, account=self.account, region=self.region, keys=self.keys,
             clock=Clock(options.time_scale),

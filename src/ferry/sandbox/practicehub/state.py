@@ -44,6 +44,25 @@ def _ts(value: dt.datetime | None) -> float:
     return value.timestamp() if value is not None else 0.0
 
 
+def _clock_changes(tz: dt.tzinfo, before: dt.datetime
+                   ) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The last instants (UTC) before ``before`` when ``tz``'s clocks went back and forward."""
+    back = forward = None
+    t = before.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    for _ in range(24 * 400):
+        prev = t - dt.timedelta(hours=1)
+        a, b = prev.astimezone(tz).utcoffset(), t.astimezone(tz).utcoffset()
+        if a is not None and b is not None and a != b:
+            if b < a and back is None:
+                back = t
+            elif b > a and forward is None:
+                forward = t
+            if back is not None and forward is not None:
+                break
+        t = prev
+    return back, forward
+
+
 def _key(rid: int | str) -> tuple[int, int | str]:
     """Sort key: integer ids numerically, then any textual ids."""
     return (0, rid) if isinstance(rid, int) else (1, rid)
@@ -112,13 +131,16 @@ class PracticeState:
 
     def __init__(self, seed: int, patients: int, dirt: Any = None, *,
                  timezone: str = "Europe/London", surface: str = "documented",
-                 doc_size_scale: float = 1.0) -> None:
+                 doc_size_scale: float = 1.0, dst_edges: bool = False) -> None:
         self.seed = seed
         self.patients = patients
         self.dirt = dirt
         self.doc_size_scale = doc_size_scale
         self.tz = ZoneInfo(timezone)
         self.surface = surface
+        self.dst_edges = dst_edges
+        #: appointment ids planted on the zone's clock changes (``dst_edges``), by what they show
+        self.edges: dict[str, int | str] = {}
         self.lock = threading.RLock()
         self.reset()
 
@@ -143,6 +165,8 @@ class PracticeState:
                             table.repeats.add(api_id(rec.source_id))
                 table.version = 0
                 self.tables[resource] = table
+            if self.dst_edges:
+                self._plant_dst_edges()
             methods = Table("payment_methods", "payment_method")
             for name, mid in self.methods.items():
                 methods.put(mid, _dumps({"id": mid, "name": name}), 0.0)
@@ -154,6 +178,56 @@ class PracticeState:
             if sum(len(t.rows) for t in self.tables.values()) > 50_000:
                 gc.collect()
                 gc.freeze()
+
+    def _plant_dst_edges(self) -> None:
+        """Three appointments moved onto the practice's last clock changes before the
+        generator's today, as a system keeping wall times shows them (no offset):
+
+        * ``resolvable``: 01:15-02:00 on the second pass of the repeated hour (the hour after
+          the clocks went back), 45 minutes, end after the hour: its end says which pass;
+        * ``repeated``: 01:10-01:30 on the second pass, both in the repeated hour: nothing says
+          which pass (its ``created`` too, rendered in the same hour);
+        * ``skipped``: 02:30-02:50 on the day the clocks went forward, a clock time that never
+          happened (staff typed it; the system keeps wall times). Its record here holds the
+          instant Ferry's stated rule gives (as if the clocks had not changed yet)."""
+        from ferry.sandbox.synth.people import REF_NOW
+
+        back, forward = _clock_changes(self.tz, REF_NOW)
+        if back is None or forward is None:
+            return  # a zone without daylight time has no such hours
+        table = self.tables["appointments"]
+        picks = [r for r in self.practice.iter("appointment")
+                 if isinstance(api_id(r.source_id), int) and api_id(r.source_id) in table.rows
+                 and api_id(r.source_id) not in table.repeats][:3]
+        if len(picks) < 3:
+            return
+        second = back  # the repeated hour's second pass begins at the change (01:00 again)
+        plans = {
+            "resolvable": (second + dt.timedelta(minutes=15), 45),
+            "repeated": (second + dt.timedelta(minutes=10), 20),
+        }
+        for (what, (start, minutes)), rec in zip(plans.items(), picks[:2], strict=True):
+            new = rec.model_copy(update={
+                "start": start, "end": start + dt.timedelta(minutes=minutes),
+                "duration_minutes": minutes,
+                **({"created_at": start} if what == "repeated" else {})})
+            table.changed[api_id(rec.source_id)] = new
+            self._store(table, new)
+            self.edges[what] = api_id(rec.source_id)
+        skipped_wall = forward.astimezone(self.tz).replace(tzinfo=None, minute=0, second=0) \
+            - dt.timedelta(hours=1) + dt.timedelta(minutes=30)  # 02:30 on a 02:00 change
+        start = skipped_wall.replace(tzinfo=self.tz, fold=0)
+        rec = picks[2]
+        new = rec.model_copy(update={"start": start, "end": start + dt.timedelta(minutes=20),
+                                     "duration_minutes": 20})
+        rid = api_id(rec.source_id)
+        table.changed[rid] = new
+        row = render(new, self._date_format, tz=self.tz, method_id=self.method_id,
+                     surface=self.surface)
+        row["start"] = skipped_wall.strftime("%Y-%m-%d %H:%M:%S")
+        row["end"] = (skipped_wall + dt.timedelta(minutes=20)).strftime("%Y-%m-%d %H:%M:%S")
+        table.put(rid, _dumps(row), _ts(new.updated_at))
+        self.edges["skipped"] = rid
 
     def method_id(self, name: str) -> int:
         return self.methods.setdefault(name, len(self.methods) + 1)

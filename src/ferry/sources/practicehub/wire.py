@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateparser
 
+from ferry.connectors import walltime
 from ferry.errors import RecordError
 from ferry.model.entities import CustomValue, Record, entity, parse_record
 from ferry.model.fields import Kind, field_info
@@ -141,6 +142,8 @@ class Decoder:
     def __init__(self, timezone: str = "UTC", dayfirst: bool | None = None) -> None:
         self.tz = ZoneInfo(timezone)
         self.dayfirst = dayfirst
+        #: the last datetime read was a clock time in a repeated or skipped hour (``walltime``)
+        self._unsure: walltime.Unsure | None = None
         #: per object, per row key: its field name and reader (``_step``)
         self._plans: dict[str, dict[str, tuple[str | None, Callable[[Any], Any] | None]]] = {}
         #: the reader of each kind not taken as it comes; each returns None for None
@@ -189,7 +192,10 @@ class Decoder:
         except ValueError:
             parsed = (dt.datetime.strptime(text, _BASIC[len(text)]).replace(tzinfo=self.tz)
                       if text.isdigit() and len(text) in _BASIC else self._local(text))
-        return parsed.replace(tzinfo=self.tz) if parsed.tzinfo is None else parsed
+        if parsed.tzinfo is not None:  # the source said which instant: taken at its word
+            return parsed
+        got, self._unsure = walltime.reading(parsed, self.tz)
+        return got
 
     def value(self, kind: Kind, value: Any) -> Any:
         if value is None:
@@ -235,6 +241,7 @@ class Decoder:
             plan = self._plans[obj] = {}
         data: dict[str, Any] = {"source_id": str(rid).strip()}
         left: list[str] = []  # fields whose value is not in ISO 8601 (left out)
+        unsure: dict[str, walltime.Unsure] = {}  # clock times in a repeated or skipped hour
         for key, raw in row.items():
             step = plan.get(key)
             if step is None:
@@ -245,9 +252,12 @@ class Decoder:
             if convert is None:
                 data[name] = raw
                 continue
+            self._unsure = None
             try:
                 data[name] = convert(raw) if name != "custom" or issues is None \
                     else self.custom(raw, left)
+                if self._unsure is not None and name != "custom":
+                    unsure[name] = self._unsure
             except NotISO:
                 if issues is None or name not in _optional(obj):
                     raise RecordError(ref, name, f"the {key!r} value is not an ISO 8601 date"
@@ -258,7 +268,19 @@ class Decoder:
                     dateparser.ParserError):
                 raise RecordError(ref, name, f"cannot read the {key!r} value",
                                   system=SYSTEM) from None
+        if unsure and obj == "appointment" and "start" in data:
+            data["start"], data["end"], decided = walltime.settle(
+                data["start"], data.get("end"), data.get("duration_minutes"), unsure, self.tz)
+            unsure.pop(decided or "", None)
         rec = parse_record(obj, data, system=SYSTEM)
+        for name, kind in unsure.items():
+            if issues is None:
+                break
+            issue = RecordError(ref, name, walltime.reason(kind) + "; the record is kept"
+                                " (PracticeHub gives no offset: check it in the CRM)",
+                                system=SYSTEM)
+            issue.kept = True  # type: ignore[attr-defined]
+            issues.append(issue)
         for name in left:
             custom = name.startswith("custom.")
             issue = RecordError(ref, name, "not an ISO 8601 date (PracticeHub's dates are year"
