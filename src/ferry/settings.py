@@ -76,6 +76,9 @@ class Options(BaseModel):
     #: a resume looks a second time, this long after it began, for the creates and uploads a
     #: killed run may have sent but the first look did not find (``engine/recover.py``)
     resume_settle_s: float = Field(default=5.0, ge=0)
+    #: an appointment with no end, no length and no type length, where the destination refuses
+    #: one without (a Salesforce Event): assumed this long, and listed (unset: refused, listed)
+    default_appointment_minutes: int | None = Field(default=None, ge=1, le=14 * 24 * 60)
 
 
 class Settings(BaseModel):

@@ -292,6 +292,12 @@ OPTIONS_HELP: dict[str, str] = {
                     " follow its usual order (US: month first); set it before `ferry extract`",
     "resume_settle_s": "seconds a resume (or rollback) after a crash waits before deciding that"
                        " a create or upload the crashed run sent never landed (5)",
+    "default_appointment_minutes": "minutes an appointment with no end and no length is"
+                                   " assumed to last where the CRM refuses one without (a"
+                                   " Salesforce Event), when its appointment type gives no"
+                                   " length either; each such record and field is listed in"
+                                   " the run's skip file and the sample (unset: the record is"
+                                   " refused and listed)",
 }
 
 

@@ -63,7 +63,8 @@ __all__ = ["CATEGORIES", "EXPLAINED_SKIPS", "FORM_ONLY", "FieldDiff", "SampleDif
 CATEGORIES = ("equal", "transformed", "truncated", "format_changed", "missing", "unexpected")
 #: skip stages the confirmed map (and its PHI decisions) account for: owner fallback, PHI hold or
 #: exclusion, transform refusals; a child skipped because such a parent is absent inherits it
-EXPLAINED_SKIPS = {"owners", "hold", "excluded", "transform", "transform-field", "load-field"}
+EXPLAINED_SKIPS = {"owners", "hold", "excluded", "transform", "transform-field", "load-field",
+                   "transform-assumed"}
 _UNSET: Any = object()
 
 

@@ -189,6 +189,8 @@ def _prepare(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, s: StagedRecord,
         for fe in built.field_errors:
             ctx.store.skip(ctx.run_id, r, fe.field, f"field left empty: {fe.reason}",
                            "transform-field")
+        for fa in built.assumed:  # written with a value the source did not give: said
+            ctx.store.skip(ctx.run_id, r, fa.field, fa.reason, "transform-assumed")
     return rec, built
 
 

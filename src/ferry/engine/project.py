@@ -27,6 +27,7 @@ from ferry.settings import SHARED_KEY_ENV, Settings, load_settings
 if TYPE_CHECKING:
     from ferry.mapping.compile import CompiledMap
     from ferry.mapping.model import MappingDoc
+    from ferry.mapping.transforms import Lengths
 
 #: the store's ``kv`` entry holding its key's check value (``crypto.key_check``)
 KEY_CHECK = "key_check"
@@ -113,12 +114,33 @@ class Project:
 
         return staged_clinic_countries(self.store)
 
+    @cached_property
+    def appointment_lengths(self) -> Lengths:
+        """What an appointment with no end and no length is assumed to last where the
+        destination refuses one without: its staged type's length (by id, else by name), else
+        ``options.default_appointment_minutes``."""
+        from ferry.mapping.transforms import Lengths
+
+        by_type: dict[str, int] = {}
+        by_name: dict[str, int] = {}
+        for rec in self.store.iter_records("appointment_type"):
+            minutes = getattr(rec, "duration_minutes", None)
+            if not minutes or minutes <= 0:
+                continue
+            by_type[rec.source_id] = int(minutes)
+            name = str(getattr(rec, "name", "") or "").strip().casefold()
+            if name:  # a name two types share with different lengths names neither
+                by_name[name] = int(minutes) if by_name.get(name, minutes) == minutes else -1
+        default = self.settings.options.default_appointment_minutes \
+            if self.settings_path.exists() else None
+        return Lengths(by_type, {n: m for n, m in by_name.items() if m > 0}, default)
+
     def compile(self, doc: MappingDoc, *, need_keys: bool = True) -> list[CompiledMap]:
-        """``doc``'s maps compiled with this practice's numbering plans."""
+        """``doc``'s maps compiled with this practice's numbering plans and assumed lengths."""
         from ferry.mapping.compile import compile_mapping
 
         return compile_mapping(doc, need_keys=need_keys, region=self.phone_region,
-                               clinics=self.clinic_countries)
+                               clinics=self.clinic_countries, lengths=self.appointment_lengths)
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -25,8 +25,10 @@ from typing import Any
 from ferry.errors import MappingError, RecordError
 from ferry.mapping.model import FieldMap, MappingDoc, ObjectMap
 from ferry.mapping.transforms import (
+    ASSUMED,
     TRANSFORMS,
     Ctx,
+    Lengths,
     Lookup,
     RefNeed,
     TransformError,
@@ -48,6 +50,8 @@ class Built:
     error: RecordError | None = None
     trace: dict[str, list[str]] = field(default_factory=dict)
     unexplained: set[str] = field(default_factory=set)  # field labels left empty by bad values
+    #: fields whose value the map assumed (``transforms.ASSUMED``): listed by the load
+    assumed: list[RecordError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -100,8 +104,10 @@ class CompiledMap:
     """One ObjectMap ready to build payloads."""
 
     def __init__(self, om: ObjectMap, doc: MappingDoc, *, need_keys: bool = True,
-                 region: str | None = None, clinics: Mapping[str, str] | None = None) -> None:
+                 region: str | None = None, clinics: Mapping[str, str] | None = None,
+                 lengths: Lengths | None = None) -> None:
         self.om = om
+        self.lengths = lengths  # appointment lengths assumed where a destination needs one
         self.doc = doc
         self.region = region  # the practice's country, for phone numbers without a country code
         self.clinics = clinics  # clinic id → country, for records without an address country
@@ -194,7 +200,7 @@ class CompiledMap:
                 continue
             if ctx is None:
                 ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key=f.key, fm=f.fm,
-                          region=self.region, clinics=self.clinics)
+                          region=self.region, clinics=self.clinics, lengths=self.lengths)
             else:  # the lists afresh only when the last field filled them (few do)
                 ctx.key, ctx.fm = f.key, f.fm
                 if ctx.flags:
@@ -225,6 +231,9 @@ class CompiledMap:
                 continue  # first mapping of a folded key wins within one record
             out.payload[f.key] = value
             out.trace[f.key] = names + ctx.flags if ctx.flags else names
+            for flag in ctx.flags:
+                if flag.startswith(ASSUMED):
+                    out.assumed.append(RecordError(self.ref(record), f.label, flag))
         return out
 
     def _value(self, fm: FieldMap, ctx: Ctx, f: _Field | None = None) -> tuple[Any, list[str]]:
@@ -331,14 +340,16 @@ def _sum(values: list[Any]) -> Any:
 
 
 def compile_mapping(doc: MappingDoc, *, need_keys: bool = True, region: str | None = None,
-                    clinics: Mapping[str, str] | None = None) -> list[CompiledMap]:
+                    clinics: Mapping[str, str] | None = None, lengths: Lengths | None = None
+                    ) -> list[CompiledMap]:
     """One CompiledMap per ObjectMap, in file order. A custom field without its key is a
     MappingError naming it (``need_keys=False`` compiles before ``prepare``, for previews).
     ``region`` and ``clinics``: the practice's country and each clinic's, the numbering plans
-    of phones whose record names no country (``ferry.mapping.phones``)."""
+    of phones whose record names no country (``ferry.mapping.phones``); ``lengths``: what an
+    appointment with no end and no length is assumed to last (``transforms.Lengths``)."""
     names = [om.name for om in doc.objects]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise MappingError(f"object map name(s) used twice: {', '.join(sorted(dup))}")
-    return [CompiledMap(om, doc, need_keys=need_keys, region=region, clinics=clinics)
-            for om in doc.objects]
+    return [CompiledMap(om, doc, need_keys=need_keys, region=region, clinics=clinics,
+                        lengths=lengths) for om in doc.objects]

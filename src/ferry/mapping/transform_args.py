@@ -112,6 +112,11 @@ class PhoneArgs(_Args):
         return v
 
 
+class MinutesArgs(_Args):
+    # no end and no length: the appointment type's default, else options.default_appointment_minutes
+    assume: bool = False
+
+
 class MoneyArgs(_Args):
     as_: Literal["float", "decimal", "int"] = Field("float", alias="as")
 
@@ -124,7 +129,7 @@ SCHEMAS: dict[str, type[_Args]] = {
     "json": NoArgs, "labelled": LabelledArgs, "record_json": RecordJsonArgs, "format": FormatArgs,
     "split_name": SplitNameArgs, "join_name": NoArgs, "address": AddressArgs,
     "address_line": NoArgs, "phone_e164": PhoneArgs, "email": NoArgs, "date": _Tz,
-    "datetime": _Tz, "time": TimeArgs, "strftime": StrftimeArgs, "minutes_between": NoArgs,
+    "datetime": _Tz, "time": TimeArgs, "strftime": StrftimeArgs, "minutes_between": MinutesArgs,
     "hhmm": NoArgs, "money": MoneyArgs, "int": NoArgs, "bool": NoArgs,
 }
 

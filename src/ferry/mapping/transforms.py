@@ -49,6 +49,22 @@ class RefNeed:
     source_id: str
 
 
+@dataclass(frozen=True)
+class Lengths:
+    """How long an appointment with no end and no length is assumed to be, where a destination
+    refuses one without (a Salesforce Event): its type's default length (by type id, else by
+    type name folded), else ``options.default_appointment_minutes``."""
+
+    by_type: Mapping[str, int] = field(default_factory=dict)
+    by_name: Mapping[str, int] = field(default_factory=dict)
+    default: int | None = None
+
+
+#: a trace flag with this start names a value the map assumed: the load lists the record and
+#: field (skip file, stage ``transform-assumed``) and the sample diff shows it
+ASSUMED = "assumed: "
+
+
 @dataclass
 class Ctx:
     record: Record
@@ -58,6 +74,7 @@ class Ctx:
     fm: FieldMap | None = None
     region: str | None = None  # the practice's country (phone numbers without a country code)
     clinics: Mapping[str, str] | None = None  # clinic id → its country (records without one)
+    lengths: Lengths | None = None  # appointment lengths assumed (``minutes_between``)
     flags: list[str] = field(default_factory=list)
     refs: list[RefNeed] = field(default_factory=list)
 

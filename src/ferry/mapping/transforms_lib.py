@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ferry.mapping.transforms import (
+    ASSUMED,
     Ctx,
     SafeFormatter,
     _as_datetime,
@@ -299,15 +300,42 @@ def t_strftime(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
 
 @transform("minutes_between")
 def t_minutes_between(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
-    """[start, end] → whole minutes between them; [minutes, start, end] prefers ``minutes``."""
+    """[start, end] → whole minutes between them; [minutes, start, end] prefers ``minutes``.
+    ``assume: true`` (a destination that refuses an appointment without a length): with no
+    minutes and no end, the appointment type's default length, else
+    ``options.default_appointment_minutes``, flagged as assumed (listed, never silent)."""
     if isinstance(value, list) and len(value) == 3:
         if value[0] not in (None, ""):
             return int(value[0])
         value = value[1:]
+    if isinstance(value, list) and len(value) == 2 and value[0] is not None \
+            and value[1] is None and args.get("assume"):
+        return _assumed_minutes(ctx)
     if not isinstance(value, list) or len(value) != 2 or None in value:
         return None
     delta = _as_datetime(value[1]) - _as_datetime(value[0])
     return max(int(delta.total_seconds() // 60), 0)
+
+
+def _assumed_minutes(ctx: Ctx) -> int | None:
+    """An appointment's length when the source gives neither an end nor a length."""
+    lengths = ctx.lengths
+    if lengths is None:
+        return None
+    rec = ctx.record
+    tid, name = getattr(rec, "appointment_type_id", None), getattr(rec, "type_name", None)
+    minutes = lengths.by_type.get(str(tid)) if tid is not None else None
+    if minutes is None and name:
+        minutes = lengths.by_name.get(str(name).strip().casefold())
+    if minutes is not None:
+        ctx.flags.append(f"{ASSUMED}the length of its appointment type ({minutes} min): the"
+                         " source gives no end and no length")
+        return minutes
+    if lengths.default is not None:
+        ctx.flags.append(f"{ASSUMED}options.default_appointment_minutes ({lengths.default}"
+                         " min): the source gives no end and no length, nor its type")
+        return lengths.default
+    return None
 
 
 @transform("hhmm")

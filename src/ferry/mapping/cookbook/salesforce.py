@@ -216,8 +216,11 @@ def _appointments(b: Book) -> None:
         *_appt_common(b, EVT),
         F("start", "StartDateTime", T("datetime"), required=True),
         F("end", "EndDateTime", T("datetime")),
-        F(["duration_minutes", "start", "end"], "DurationInMinutes", T("minutes_between"),
-          reason="Event needs EndDateTime or DurationInMinutes"),
+        F(["duration_minutes", "start", "end"], "DurationInMinutes",
+          T("minutes_between", assume=True),
+          reason="Event needs EndDateTime or DurationInMinutes: with neither at the source,"
+                 " the appointment type's length (else options.default_appointment_minutes),"
+                 " listed as assumed"),
     ], when=when_not_in("type_name", admin),
         note="seed 002: clinical visits with start/end → Events; your team confirms the split "
              "by editing the type lists in both `when` conditions")
