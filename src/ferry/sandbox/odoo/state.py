@@ -8,27 +8,34 @@ the records, never in them, so ``/_sandbox/state`` never shows a secret.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ferry.sandbox.odoo.exceptions import AccessDenied
 from ferry.sandbox.odoo.methods import ModelProxy
 from ferry.sandbox.odoo.orm import Orm
 
-COUNTRIES = {
-    "GB": ("United Kingdom", "uk", [("ENG", "England"), ("SCT", "Scotland"), ("WLS", "Wales"),
-                                    ("NIR", "Northern Ireland")]),
-    "AU": ("Australia", "au", [("NSW", "New South Wales"), ("VIC", "Victoria"),
-                               ("QLD", "Queensland"), ("WA", "Western Australia")]),
-    "NL": ("Netherlands", "nl", [("NH", "Noord-Holland"), ("ZH", "Zuid-Holland"),
-                                 ("UT", "Utrecht")]),
-    "ES": ("Spain", "es", [("M", "Madrid"), ("B", "Barcelona"), ("V", "Valencia")]),
-    "US": ("United States", "us", [("CA", "California"), ("NY", "New York"), ("TX", "Texas"),
-                                   ("FL", "Florida")]),
-    "IN": ("India", "in", [("MH", "Maharashtra"), ("KA", "Karnataka"), ("DL", "Delhi"),
-                           ("TN", "Tamil Nadu")]),
-}
+#: res.country rows a fresh database has (code: name, xml id), as odoo's
+#: ``base/data/res_country_data.xml`` names them (a subset: the countries practices here live in)
+COUNTRIES = {"GB": ("United Kingdom", "uk"), "AU": ("Australia", "au"),
+             "NL": ("Netherlands", "nl"), "ES": ("Spain", "es"), "US": ("United States", "us"),
+             "IN": ("India", "in"), "CA": ("Canada", "ca"), "NZ": ("New Zealand", "nz"),
+             "IE": ("Ireland", "ie")}
+
+
+def _states() -> list[tuple[str, str, str]]:
+    """(country code, state code, name): these countries' rows of odoo's
+    ``base/data/res.country.state.csv`` (github.com/odoo/odoo), codes and names as a fresh
+    database has them. Its United Kingdom rows are historic counties with codes like ``O5``
+    (Kent), not the four nations; Spain's are provinces, not autonomous communities."""
+    path = Path(__file__).with_name("res_country_state.csv")
+    with path.open(encoding="utf-8", newline="") as f:
+        return [(r["country"], r["code"], r["name"]) for r in csv.DictReader(f)]
+
+
 STAGES = [("stage_lead1", "New", 1, False), ("stage_lead2", "Qualified", 2, False),
           ("stage_lead3", "Proposition", 3, False), ("stage_lead4", "Won", 70, True)]
 ACTIVITY_TYPES = [("mail_activity_data_email", "Email", "default", "fa-envelope"),
@@ -154,11 +161,13 @@ def new_database(*, version: int, accounting: bool, db: str, admin_login: str,
         uid = create("res.users", {"login": email, "name": name, "email": email,
                                    groups: [[6, 0, [user_group]]]})
         logins[email] = Login(uid, f"user-{hashlib.sha256(email.encode()).hexdigest()[:12]}")
-    for code, (cname, xml, states) in COUNTRIES.items():
-        cid = create("res.country", {"name": cname, "code": code})
-        _xmlid(orm, "base", xml, "res.country", cid)
-        for scode, sname in states:
-            create("res.country.state", {"name": sname, "code": scode, "country_id": cid})
+    countries: dict[str, int] = {}
+    for code, (cname, xml) in COUNTRIES.items():
+        countries[code] = create("res.country", {"name": cname, "code": code})
+        _xmlid(orm, "base", xml, "res.country", countries[code])
+    for country, scode, sname in _states():
+        create("res.country.state",
+               {"name": sname, "code": scode, "country_id": countries[country]})
     _xmlid(orm, "sales_team", "team_sales_department", "crm.team",
            create("crm.team", {"name": "Sales", "sequence": 1, "user_id": admin}))
     for code, symbol in CURRENCIES:
