@@ -286,7 +286,9 @@ OPTIONS_HELP: dict[str, str] = {
                           " 'ferry') holding the encryption key; this project's own, so"
                           " another project's key in the same shell is not used for it",
     "phone_region": "the practice's country (ISO 3166 code: AU, GB, NL …) for phone numbers"
-                    " of records whose address names no country; unset: the clinics' country"
+                    " of records whose address names no country; unset: a record's state and"
+                    " postcode name it when they agree (IL 60601: US; NSW 2000: AU), else the"
+                    " clinics' country"
                     " (`ferry check` says which, or that none names one: then numbers without a"
                     " +country prefix are left empty); an export's ambiguous dates (03/04)"
                     " follow its usual order (US: month first); set it before `ferry extract`",

@@ -24,7 +24,7 @@ from ferry.mapping.model import MappingDoc
 from ferry.mapping.phones import (
     practice_region,
     read_phone,
-    record_country,
+    record_plan,
     staged_clinic_countries,
 )
 from ferry.model.entities import ENTITIES, Record
@@ -130,15 +130,21 @@ def _email_ok(value: str) -> bool:
 
 
 def _check_values(rec: Record, obj: str, findings: _Findings, region: str | None,
-                  clinics: dict[str, str], today: dt.date) -> None:
+                  clinics: dict[str, str], today: dt.date, infer: bool = True) -> None:
     ref = f"source:{obj}:{rec.source_id}"
-    country = record_country(rec, clinics)  # the record's address (or clinic's) decides
+    plan = record_plan(rec, clinics, infer=infer)  # the record's address (or clinic's) decides
+    country = plan.country
     for f in fields_of(type(rec)):
         v = getattr(rec, f.name)
         if v in (None, "", []):
             continue
         if f.kind == Kind.EMAIL and isinstance(v, str) and not _email_ok(v):
             findings.hit(obj, f.name, "invalid_email", "not a valid email address", ref)
+        elif f.kind == Kind.PHONE and isinstance(v, str) and plan.conflict:
+            findings.hit(obj, f.name, "phone_country_conflict", "not read: the state and"
+                         " postcode of the record's address name different countries; the map"
+                         " leaves it empty (set the record's country, or options.phone_region)",
+                         ref)
         elif f.kind == Kind.PHONE and isinstance(v, str) and \
                 read_phone(v, country=country, practice=region).e164 is None:
             findings.hit(obj, f.name, "invalid_phone", "not a valid phone number in the"
@@ -209,13 +215,15 @@ def _overlong_limits(doc: MappingDoc | None, dest_info: list[ObjectInfo] | None
 
 def audit(store: StagingStore, *, source_info: list[ObjectInfo] | None = None,
           dest_info: list[ObjectInfo] | None = None, doc: MappingDoc | None = None,
-          region: str | None = None, show_phi: bool = False, today: dt.date | None = None
-          ) -> dict[str, Any]:
+          region: str | None = None, show_phi: bool = False, today: dt.date | None = None,
+          infer: bool = True) -> dict[str, Any]:
     """The data dictionary (objects → fields) and findings, as report data. ``region``: the
-    practice's country when known (``options.phone_region``), else detected from the data."""
+    practice's country when known (``options.phone_region``), else detected from the data.
+    ``infer``: a record with no address country has the one its state and postcode name
+    (``ferry.mapping.phones.record_plan``; off when the practice's country is configured)."""
     today = today or dt.datetime.now(dt.UTC).date()
     region = region or practice_region(store)
-    clinics = staged_clinic_countries(store)
+    clinics = staged_clinic_countries(store, infer=infer)
     findings = _Findings()
     described = {o.name: o for o in source_info or []}
     limits = _overlong_limits(doc, dest_info)
@@ -240,7 +248,7 @@ def audit(store: StagingStore, *, source_info: list[ObjectInfo] | None = None,
                                            classify_name(f"{key} {cv.label or ''}"),
                                            cv.label or key, custom=True)
                 accs[name].add(cv.value)
-            _check_values(rec, obj, findings, region, clinics, today)
+            _check_values(rec, obj, findings, region, clinics, today, infer)
             ref = f"source:{obj}:{rec.source_id}"
             for fname, target in refs:
                 pid = getattr(rec, fname)

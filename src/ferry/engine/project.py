@@ -105,6 +105,12 @@ class Project:
 
         return practice_region(self.store)
 
+    @property
+    def infers_countries(self) -> bool:
+        """A record with no address country may have one read from its state and postcode
+        (``ferry.mapping.postal``): not when ``options.phone_region`` is set, the user's word."""
+        return not (self.settings_path.exists() and self.settings.options.phone_region)
+
     @cached_property
     def clinic_countries(self) -> dict[str, str]:
         """Each clinic's country, the plan of phones whose record names no country; for a
@@ -112,7 +118,7 @@ class Project:
         is left unknown by the clinic records)."""
         from ferry.mapping.phones import staged_clinic_countries
 
-        return staged_clinic_countries(self.store)
+        return staged_clinic_countries(self.store, infer=self.infers_countries)
 
     @cached_property
     def appointment_lengths(self) -> Lengths:
@@ -140,7 +146,8 @@ class Project:
         from ferry.mapping.compile import compile_mapping
 
         return compile_mapping(doc, need_keys=need_keys, region=self.phone_region,
-                               clinics=self.clinic_countries, lengths=self.appointment_lengths)
+                               clinics=self.clinic_countries, lengths=self.appointment_lengths,
+                               infer_country=self.infers_countries)
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -105,12 +105,13 @@ class CompiledMap:
 
     def __init__(self, om: ObjectMap, doc: MappingDoc, *, need_keys: bool = True,
                  region: str | None = None, clinics: Mapping[str, str] | None = None,
-                 lengths: Lengths | None = None) -> None:
+                 lengths: Lengths | None = None, infer_country: bool = True) -> None:
         self.om = om
         self.lengths = lengths  # appointment lengths assumed where a destination needs one
         self.doc = doc
         self.region = region  # the practice's country, for phone numbers without a country code
         self.clinics = clinics  # clinic id → country, for records without an address country
+        self.infer_country = infer_country  # a record's country from its state and postcode
         self.id_key: str | None = (
             resolve_target(doc, om.target, om.id_field, need_key=need_keys)
             if om.id_field and om.mode == "record" else None)
@@ -200,7 +201,8 @@ class CompiledMap:
                 continue
             if ctx is None:
                 ctx = Ctx(record=record, lookup=lookup, doc=self.doc, key=f.key, fm=f.fm,
-                          region=self.region, clinics=self.clinics, lengths=self.lengths)
+                          region=self.region, clinics=self.clinics, lengths=self.lengths,
+                          infer_country=self.infer_country)
             else:  # the lists afresh only when the last field filled them (few do)
                 ctx.key, ctx.fm = f.key, f.fm
                 if ctx.flags:
@@ -340,16 +342,18 @@ def _sum(values: list[Any]) -> Any:
 
 
 def compile_mapping(doc: MappingDoc, *, need_keys: bool = True, region: str | None = None,
-                    clinics: Mapping[str, str] | None = None, lengths: Lengths | None = None
-                    ) -> list[CompiledMap]:
+                    clinics: Mapping[str, str] | None = None, lengths: Lengths | None = None,
+                    infer_country: bool = True) -> list[CompiledMap]:
     """One CompiledMap per ObjectMap, in file order. A custom field without its key is a
     MappingError naming it (``need_keys=False`` compiles before ``prepare``, for previews).
     ``region`` and ``clinics``: the practice's country and each clinic's, the numbering plans
     of phones whose record names no country (``ferry.mapping.phones``); ``lengths``: what an
-    appointment with no end and no length is assumed to last (``transforms.Lengths``)."""
+    appointment with no end and no length is assumed to last (``transforms.Lengths``);
+    ``infer_country``: a record's state and postcode may name its country (off when the
+    practice's is configured)."""
     names = [om.name for om in doc.objects]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise MappingError(f"object map name(s) used twice: {', '.join(sorted(dup))}")
     return [CompiledMap(om, doc, need_keys=need_keys, region=region, clinics=clinics,
-                        lengths=lengths) for om in doc.objects]
+                        lengths=lengths, infer_country=infer_country) for om in doc.objects]

@@ -4,7 +4,11 @@ A national number ("0412 345 678", "(02) 9124 0249") means nothing without a cou
 wrong plan it becomes a different, often valid-looking, number (+44 2 9124 0249). So the plan is
 decided per record, never per source: the country of the record's own address, else its
 clinic's, else the practice's country (detected by ``ferry audit`` from the clinics, or ``options.phone_region`` in
-ferry.yaml), else only the number's own ``+``/``00`` prefix. A number that does not parse, or
+ferry.yaml), else only the number's own ``+``/``00`` prefix. An address with no country (an
+export's City, State and ZIP columns) names one by its state and postcode when they agree
+(``ferry.mapping.postal``): unless ``options.phone_region`` is set, that is the record's country,
+and the practice's when nearly every record agrees; a record whose state and postcode name
+different countries has none, and its phones are left out and listed. A number that does not parse, or
 parses to a number that is not valid in its plan, is never turned into E.164: the audit lists it
 as a field finding and the map leaves the field empty (the sample diff calls it unexplained).
 """
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ferry.mapping.address import COUNTRIES as _COUNTRY_NAMES
 from ferry.mapping.address import parse_address
+from ferry.mapping.postal import PostalCountry, postal_country
 
 if TYPE_CHECKING:
     from ferry.model.staging import StagingStore
@@ -63,57 +68,77 @@ def country_code(text: Any) -> str | None:
     return _NAME_TO_CODE.get(name) if name else _EXTRA_NAMES.get(t.lower())
 
 
-def record_country(record: Any, clinics: Mapping[str, str] | None = None) -> str | None:
+def record_country(record: Any, clinics: Mapping[str, str] | None = None, *,
+                   infer: bool = False) -> str | None:
+    """The country of a record's own address (``record_plan``'s), else its clinic's."""
+    return record_plan(record, clinics, infer=infer).country
+
+
+def record_plan(record: Any, clinics: Mapping[str, str] | None = None, *,
+                infer: bool = False) -> PostalCountry:
     """The country of a record's own address: its ``country`` field, else the country named at
     the end of its one-line ``address`` (or of a ``street`` that holds the whole address, as
-    an export's "Address 1" column may for some rows); for a record without one (a
+    an export's "Address 1" column may for some rows); with ``infer`` (the practice's country
+    is not configured), else the country its ``region`` (state) and ``postcode`` name together
+    (``ferry.mapping.postal``; when they name different ones, none, and ``conflict``: the
+    record's phones are not read in another country's plan); for a record without one (a
     practitioner, a patient with no address), the country of its clinic in ``clinics``
     (clinic id → country code): a practice can span borders, and a clinic's staff dial in its
     plan."""
     code = country_code(getattr(record, "country", None))
     if code:
-        return code
+        return PostalCountry(code)
     for name in ("address", "street"):
         one_line = getattr(record, name, None)
         if isinstance(one_line, str) and "," in one_line:
             code = country_code(parse_address(one_line).country)
             if code:
-                return code
+                return PostalCountry(code)
+    if infer:
+        got = postal_country(getattr(record, "region", None), getattr(record, "postcode", None))
+        if got.country or got.conflict:
+            return got
     if not clinics:
-        return None
+        return _UNKNOWN
     clinic = getattr(record, "clinic_id", None)
-    return clinics.get(str(clinic)) if clinic else None
+    return PostalCountry(clinics.get(str(clinic))) if clinic else _UNKNOWN
 
 
-def clinic_countries(clinics: Iterable[Any], members: Iterable[Any] = ()) -> dict[str, str]:
+_UNKNOWN = PostalCountry(None)
+
+
+def clinic_countries(clinics: Iterable[Any], members: Iterable[Any] = (), *,
+                     infer: bool = False) -> dict[str, str]:
     """Each clinic's country code by its id: its own address's, else (a clinic the source
     does not export, as Pulse's API) the country most of its ``members`` (patients) live in,
-    when at least 60 % of those with an address agree."""
+    when at least 60 % of those with an address agree. ``infer``: ``record_plan``'s."""
     out: dict[str, str] = {}
     for clinic in clinics:
-        code = record_country(clinic)
+        code = record_country(clinic, infer=infer)
         if code:
             out[str(clinic.source_id)] = code
-    return out | _voted(members, out)
+    return out | _voted(members, out, infer=infer)
 
 
-def staged_clinic_countries(store: StagingStore) -> dict[str, str]:
+def staged_clinic_countries(store: StagingStore, *, infer: bool = False) -> dict[str, str]:
     """``clinic_countries`` of a staged practice, the patients read only when a practitioner's
     clinic is left unknown by the clinic records (the map and the audit read phones alike)."""
-    known = clinic_countries(store.iter_records("clinic"))
+    known = clinic_countries(store.iter_records("clinic"), infer=infer)
     unknown = {str(p.clinic_id) for p in store.iter_records("practitioner")
                if getattr(p, "clinic_id", None)} - known.keys()
-    return known | _voted(store.iter_records("patient"), known) if unknown else known
+    return known | _voted(store.iter_records("patient"), known, infer=infer) if unknown \
+        else known
 
 
-def _voted(members: Iterable[Any], known: Mapping[str, str]) -> dict[str, str]:
+def _voted(members: Iterable[Any], known: Mapping[str, str], *,
+           infer: bool = False) -> dict[str, str]:
     """The clinics not in ``known`` whose members' own countries agree at 60 % or more."""
     out: dict[str, str] = {}
     votes: dict[str, Counter[str]] = {}
     for rec in members:
         clinic_id = getattr(rec, "clinic_id", None)
         if clinic_id and str(clinic_id) not in known:
-            code = record_country(rec)
+            code = record_country(rec, infer=infer)
             if code:
                 votes.setdefault(str(clinic_id), Counter())[code] += 1
     for clinic_id, seen in votes.items():
@@ -123,23 +148,43 @@ def _voted(members: Iterable[Any], known: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+#: the share of the records whose state and postcode name a country (or conflict) that must
+#: name the same one for it to be the practice's country, and the fewest patients that must
+INFERRED_SHARE, INFERRED_PATIENTS = 0.9, 3
+
+
 def practice_region(store: StagingStore) -> str | None:
     """The practice's country (numbering plan for phones of records without an address
-    country): the clinics' most common country, else the patients'; ``None`` when neither
-    names one (then only numbers with a ``+`` prefix are valid). (Here rather than in
-    ``engine/audit_source.py``, which uses it too: a verb's ``Project.phone_region`` no longer
-    imports the audit and the PHI classifier with it.)"""
+    country): the clinics' most common country, else the patients'; where no address names
+    a country, the one the clinics' states and postcodes name, else the patients', when at
+    least 90 % of those whose state and postcode say anything agree (and 3 patients at least:
+    a US export's City/State/ZIP columns); ``None`` when none of this names one (then only
+    numbers with a ``+`` prefix are valid). (Here rather than in ``engine/audit_source.py``,
+    which uses it too: a verb's ``Project.phone_region`` no longer imports the audit and the
+    PHI classifier with it.)"""
+    inferred: list[str] = []
     for obj in ("clinic", "patient"):
         seen: Counter[str] = Counter()
+        postal: Counter[str | None] = Counter()  # None: state and postcode conflict
         for i, rec in enumerate(store.iter_records(obj)):
             code = record_country(rec)
             if code:
                 seen[code] += 1
+            elif not seen:  # (a country an address names wins: no need to infer one)
+                got = postal_country(getattr(rec, "region", None),
+                                     getattr(rec, "postcode", None))
+                if got.country or got.conflict:
+                    postal[got.country] += 1
             if i >= 2000:
                 break
         if seen:
             return seen.most_common(1)[0][0]
-    return None
+        code, n = max(((c, n) for c, n in postal.items() if c), key=lambda x: x[1],
+                      default=(None, 0))
+        if code and n >= INFERRED_SHARE * postal.total() and \
+                (obj == "clinic" or n >= INFERRED_PATIENTS):
+            inferred.append(code)
+    return inferred[0] if inferred else None
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,9 @@ class Ctx:
     region: str | None = None  # the practice's country (phone numbers without a country code)
     clinics: Mapping[str, str] | None = None  # clinic id → its country (records without one)
     lengths: Lengths | None = None  # appointment lengths assumed (``minutes_between``)
+    #: a record's country may be read from its state and postcode (not when the practice's
+    #: country is configured: ``options.phone_region`` wins over any inference)
+    infer_country: bool = True
     flags: list[str] = field(default_factory=list)
     refs: list[RefNeed] = field(default_factory=list)
 

@@ -220,16 +220,26 @@ def t_address_line(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     return ", ".join(_text(v) for v in items[1:] if v not in (None, "")) or None
 
 
+#: why a phone of a record whose state and postcode conflict is left out (never the values)
+CONFLICT = ("not read: the state and postcode of the record's address name different countries"
+            " (set its country, or options.phone_region)")
+
+
 @transform("phone_e164")
 def t_phone(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     """A phone number → E.164, read in the numbering plan of the record's address country, else
     its clinic's, else ``region`` (when the map pins one), else the practice's country, else only by its own
     ``+`` prefix (``ferry.mapping.phones``). A number that is not valid there is never guessed:
     the field is left empty and the sample diff calls it unexplained. A list (several sources)
-    gives the valid numbers, duplicates removed; one left out is flagged the same way."""
-    from ferry.mapping.phones import read_phone, record_country
+    gives the valid numbers, duplicates removed; one left out is flagged the same way. An
+    address with no country whose state and postcode name different countries: no plan is
+    taken (not even the practice's), and the number is left out the same way."""
+    from ferry.mapping.phones import read_phone, record_plan
 
-    country = record_country(ctx.record, ctx.clinics)
+    plan = record_plan(ctx.record, ctx.clinics, infer=ctx.infer_country)
+    if plan.conflict:
+        raise InvalidValueError(CONFLICT)
+    country = plan.country
     practice = str(args["region"]).upper() if args.get("region") else ctx.region
     if isinstance(value, list):
         reads = [read_phone(_text(v), country=country, practice=practice)

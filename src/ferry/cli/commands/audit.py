@@ -63,7 +63,8 @@ def register(app: typer.Typer) -> None:
         data = run_audit(proj.store, source_info=_try("source describe", source.describe)
                          if source else None,
                          dest_info=_try("destination describe", dest.describe) if dest else None,
-                         doc=doc, region=region.upper() or proj.phone_region, show_phi=show_phi)
+                         doc=doc, region=region.upper() or proj.phone_region, show_phi=show_phi,
+                         infer=not region and proj.infers_countries)
         s_lim, d_lim = limits_for(proj.settings.source.kind, proj.settings.destination.kind,
                                   source=source, dest=dest)
         est = estimate(proj.store.counts(), source=s_lim, destination=d_lim, doc=doc, dest=dest,
