@@ -179,3 +179,16 @@ def test_a_configured_region_is_never_overridden(tmp_path: Path) -> None:
     assert built["1004"][0] == {"mobile": "+61412345678", "phone": "+61291240249"}
     assert built["1001"][0] == {} and "AU numbering plan" in built["1001"][1]["mobile"]
     assert built["1005"][0] == {} and "AU numbering plan" in built["1005"][1]["mobile"]
+
+
+def test_any_country_written_by_its_english_name() -> None:
+    """A country column of ``Norway`` was not recognised (only eleven names were), and a
+    Norwegian patient's ``412 34 567`` was read in the practice's plan (left empty)."""
+    from ferry.mapping.phones import country_code, read_phone
+
+    assert [country_code(n) for n in ("Norway", "south korea", "Viet Nam", "South Africa")] \
+        == ["NO", "KR", "VN", "ZA"]
+    assert [country_code(n) for n in ("n/a", "Unknown", "")] == [None, None, None]
+    rec = patient("p9", country="Norway")
+    assert read_phone("412 34 567", country=record_country(rec), practice="GB").e164 \
+        == "+4741234567"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ferry.mapping.address import COUNTRIES as _COUNTRY_NAMES
 from ferry.mapping.address import parse_address
-from ferry.mapping.postal import PostalCountry, postal_country
+from ferry.mapping.postal import PostalCountry, country_named, postal_country
 
 if TYPE_CHECKING:
     from ferry.model.staging import StagingStore
@@ -54,7 +54,8 @@ _EXTRA_NAMES = {"españa": "ES", "deutschland": "DE", "nederland": "NL", "aotear
 
 def country_code(text: Any) -> str | None:
     """ISO alpha-2 code of a country written as a code ("AU", "AUS") or an English name
-    ("Australia", "UK"); ``None`` when it is not recognised."""
+    ("Australia", "UK"; a name not among the common ones, "Norway", as Google's address
+    metadata writes it); ``None`` when it is not recognised."""
     if not isinstance(text, str) or not text.strip():
         return None
     t = text.strip().rstrip(".")
@@ -65,7 +66,9 @@ def country_code(text: Any) -> str | None:
     if len(t) == 3 and t.upper() in _ALPHA3:
         return _ALPHA3[t.upper()]
     name = _COUNTRY_NAMES.get(t.lower())
-    return _NAME_TO_CODE.get(name) if name else _EXTRA_NAMES.get(t.lower())
+    if name:
+        return _NAME_TO_CODE.get(name)
+    return _EXTRA_NAMES.get(t.lower()) or country_named(t)  # any other country's English name
 
 
 def record_country(record: Any, clinics: Mapping[str, str] | None = None, *,

@@ -42,6 +42,7 @@ def _norm(text: str) -> str:
 class _Data:
     shapes: tuple[tuple[str, re.Pattern[str]], ...]  # country, its postcode's whole shape
     subs: dict[str, dict[str, tuple[re.Pattern[str] | None, ...]]]  # name → country → prefixes
+    names: dict[str, str]  # a country's English name as the metadata writes it → its code
 
 
 @functools.cache
@@ -54,9 +55,12 @@ def _data() -> _Data:
     every = load_validation_data("all")
     shapes: list[tuple[str, re.Pattern[str]]] = []
     subs: dict[str, dict[str, list[re.Pattern[str] | None]]] = {}
+    names: dict[str, str] = {}
     for key, meta in every.items():
         if "/" in key or "--" in key or key not in REGIONS:
             continue
+        if meta.get("name"):
+            names[_norm(meta["name"])] = key
         if meta.get("zip"):
             shapes.append((key, re.compile(meta["zip"], re.IGNORECASE)))
         if not meta.get("sub_keys"):
@@ -67,11 +71,17 @@ def _data() -> _Data:
             prefix = re.compile(f"(?:{zips[i]})", re.IGNORECASE) if i < len(zips) and zips[i] \
                 else None
             for field in ("sub_keys", "sub_names", "sub_lnames", "sub_isoids"):
-                names = meta.get(field, "").split("~")
-                if i < len(names) and names[i]:
-                    subs.setdefault(_norm(names[i]), {}).setdefault(key, []).append(prefix)
+                spelt = meta.get(field, "").split("~")
+                if i < len(spelt) and spelt[i]:
+                    subs.setdefault(_norm(spelt[i]), {}).setdefault(key, []).append(prefix)
     return _Data(tuple(shapes), {name: {c: tuple(p) for c, p in by.items()}
-                                 for name, by in subs.items()})
+                                 for name, by in subs.items()}, names)
+
+
+def country_named(text: str) -> str | None:
+    """The code of a country written by its English name (``Norway``, ``South Korea``,
+    ``Viet Nam``), as the address metadata names it; ``None`` when it names none."""
+    return _data().names.get(_norm(text))
 
 
 def postal_country(state: object, postcode: object) -> PostalCountry:
