@@ -10,6 +10,9 @@ the same lists, so name recall here is an upper bound of what free-form real not
 
     python bench/phi.py [PATIENTS] [--seed N]      # seed 21 by default; another seed is a
                                                    # held-out practice (names, notes, numbers)
+                        [--region CODE]            # scan as for a practice in CODE too (its
+                                                   # options.phone_region: what one more
+                                                   # region costs in precision)
     python bench/phi.py --scan PATIENTS [WORKERS]  # the review queue's pre-scan: fields per
                                                    # CPU-second (workers' CPU included)
 
@@ -26,8 +29,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from ferry.mapping.phones import practice_region, staged_clinic_countries
 from ferry.model.staging import StagingStore
-from ferry.phi.detect import detect
+from ferry.phi.detect import detect, regions_for
 from ferry.phi.queue import known_for
 from ferry.sandbox.synth import Practice
 
@@ -35,11 +39,15 @@ MUST = {"name": "names", "person": "names", "dob": "dates", "mrn": "identifiers"
         "phone": "contact", "email": "contact"}
 
 
-def main(patients: int = 400, seed: int = 21) -> int:
+def main(patients: int = 400, seed: int = 21, region: str | None = None) -> int:
     practice = Practice(seed=seed, patients=patients)
     with tempfile.TemporaryDirectory() as tmp:
         store = StagingStore(Path(tmp) / "s.db")
         store.put_records("patient", practice.iter("patient"))
+        # the regions the review's scan reads numbers in (Project.scan_regions: the practice's
+        # own too, as its addresses name it)
+        regions = regions_for(region or practice_region(store),
+                              *staged_clinic_countries(store, infer=True).values())
         planted: Counter[str] = Counter()
         found: Counter[str] = Counter()
         detected: Counter[str] = Counter()
@@ -55,7 +63,7 @@ def main(patients: int = 400, seed: int = 21) -> int:
                 chars += len(text)
                 known = known_for(store, rec)
                 c1 = time.process_time()
-                spans = detect(text, known)
+                spans = detect(text, known, regions)
                 detect_cpu += time.process_time() - c1
                 gold = practice.phi_spans(rec.source_id, obj)
                 for start, end, kind in gold:
@@ -69,6 +77,7 @@ def main(patients: int = 400, seed: int = 21) -> int:
                     if any(s.start < e and s.end > b for b, e, _ in gold):
                         true_pos[s.type] += 1
         secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"regions {' '.join(regions)}")
     print(f"seed {seed}: texts {texts}, {chars / 1e6:.2f} M chars, {secs:.1f} s ({texts / secs:.0f} texts/s);"
           f" detect {detect_cpu:.1f} CPU-s ({texts / detect_cpu:.0f} texts per CPU-second),"
           f" whole loop {cpu:.1f} CPU-s")
@@ -134,4 +143,9 @@ if __name__ == "__main__":
         at = args.index("--seed")
         seed = int(args[at + 1])
         del args[at:at + 2]
-    sys.exit(main(int(args[0]) if args else 400, seed))
+    region = None
+    if "--region" in args:
+        at = args.index("--region")
+        region = args[at + 1].upper()
+        del args[at:at + 2]
+    sys.exit(main(int(args[0]) if args else 400, seed, region))

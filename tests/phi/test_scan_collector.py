@@ -41,9 +41,9 @@ class _SeeingPool:
     def __init__(self) -> None:
         self.seen: list[tuple[int, ...]] = []
 
-    def screen(self, work: list[Work], routes: list[Any]) -> _Done:
+    def screen(self, work: list[Work], routes: list[Any], regions: tuple[str, ...]) -> _Done:
         self.seen.append(gc.get_threshold())
-        return _Done(detect_all(work))
+        return _Done(detect_all(work, regions))
 
 
 def test_a_scan_raises_the_threshold_and_gives_it_back(tmp_path: Path,

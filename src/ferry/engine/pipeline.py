@@ -187,7 +187,8 @@ def gate_for(project: Project, doc: MappingDoc, dest: Destination
                     for o in dest.describe()}
         doc, withheld, held_maps = withhold_clinical(doc, required)
     return doc, withheld, Gate(project.store, baa_confirmed=baa, files_dir=project.files_dir,
-                               held_maps=held_maps, order=[om.source for om in doc.objects])
+                               held_maps=held_maps, order=[om.source for om in doc.objects],
+                               regions=project.scan_regions)
 
 
 @dataclass

@@ -141,6 +141,14 @@ class Project:
             if self.settings_path.exists() else None
         return Lengths(by_type, {n: m for n, m in by_name.items() if m > 0}, default)
 
+    @cached_property
+    def scan_regions(self) -> tuple[str, ...]:
+        """The regions the PHI scan reads phone numbers in: its eleven defaults, then this
+        practice's country (``phone_region``: configured, else detected) and its clinics'."""
+        from ferry.phi.detect import regions_for
+
+        return regions_for(self.phone_region, *self.clinic_countries.values())
+
     def compile(self, doc: MappingDoc, *, need_keys: bool = True) -> list[CompiledMap]:
         """``doc``'s maps compiled with this practice's numbering plans and assumed lengths."""
         from ferry.mapping.compile import compile_mapping

@@ -169,7 +169,7 @@ def phi_pending(path: str) -> dict[str, Any]:
     from ferry.phi.queue import counts, scan
 
     with _project(path) as project:
-        scan(project.store)
+        scan(project.store, regions=project.scan_regions)
         return {"pending": int(counts(project.store).get("pending", 0))}
 
 

@@ -79,6 +79,18 @@ PLACEHOLDER = {t: f"[{t.upper()}]" for t in TYPES}
 DEFAULT_REGIONS = ("GB", "US", "AU", "NL", "ES", "IE", "IN", "NZ", "CA", "DE", "FR")
 
 
+def regions_for(*countries: str | None) -> tuple[str, ...]:
+    """The regions a practice's free text is scanned in: ``DEFAULT_REGIONS``, then its own
+    countries (its configured or detected ``phone_region``, its clinics') where they are not
+    among them, each once (a code phonenumbers has no plan for is left out). A practice in
+    South Africa or Singapore writes its patients' numbers in its national format, which
+    none of the eleven reads (``082 555 0143``: no number in any of them)."""
+    from ferry.mapping.phones import REGIONS
+
+    extra = [c.upper() for c in countries if c and c.upper() in REGIONS]
+    return tuple(dict.fromkeys([*DEFAULT_REGIONS, *extra]))
+
+
 class Span(NamedTuple):
     """A detected piece of PHI (a tuple: made by the ten thousand, compared and sorted as one)."""
 
@@ -366,7 +378,7 @@ def _plan(text: str, candidate: str, offset: int, timed: bool
     tried only while tries remain). None when it tries nothing (a date, a time, too few digits).
 
     This is ``PhoneNumberMatcher._extract_match`` and ``_extract_inner_match`` unrolled: only
-    the parse of an attempt depends on the region, so the eleven regions share one plan.
+    the parse of an attempt depends on the region, so the regions share one plan.
     """
     if sum(map(str.isdecimal, candidate)) < MIN_NUMBER_DIGITS:
         return None  # neither it nor any inner match (a substring) can be a number

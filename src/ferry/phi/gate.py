@@ -79,11 +79,14 @@ class Gate:
 
     def __init__(self, store: StagingStore, *, baa_confirmed: bool, files_dir: Path,
                  rescan: bool = True, held_maps: set[str] | None = None,
-                 order: list[str] | None = None) -> None:
+                 order: list[str] | None = None,
+                 regions: tuple[str, ...] | None = None) -> None:
         """``rescan``: screen what changed since the last scan, in a thread of its own, one
         object at a time in ``order`` (the load's): a record waits only for its own object's
-        scan, so the first write does not wait for the whole practice's."""
+        scan, so the first write does not wait for the whole practice's. ``regions``: the
+        scan's phone regions (``Project.scan_regions``; None: the scan's eleven defaults)."""
         self.store = store
+        self.regions = regions
         self.baa = baa_confirmed
         self.files_dir = files_dir
         self.held_maps = held_maps or set()
@@ -112,7 +115,8 @@ class Gate:
             # the second then finds everything screened instead of doing it all again
             with _scan_lock(self.store), scan_pool(workers) as pool:
                 for obj in objects:
-                    scan(self.store, [obj], workers=0 if pool is None else workers, pool=pool)
+                    scan(self.store, [obj], workers=0 if pool is None else workers, pool=pool,
+                         regions=self.regions)
                     self._scanned[obj].set()
         except BaseException as exc:  # noqa: BLE001 - raised where the load waits for it
             self._failed = exc
@@ -143,7 +147,7 @@ class Gate:
                                                             rec.source_id):
             # staged after its object's scan (``migrate`` loads while extraction goes on):
             # screened now, with whatever else of the object arrived since, before it is written
-            scan(self.store, [om.source], workers=0)
+            scan(self.store, [om.source], workers=0, regions=self.regions)
             flagged = item_status(self.store, om.source, rec.source_id)
         if not flagged:
             return None

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 from ferry.model.crypto import iter_plain, open_plain
 from ferry.model.entities import Document, Patient, Record
 from ferry.model.staging import StagingStore
-from ferry.phi.detect import Known, Span
+from ferry.phi.detect import DEFAULT_REGIONS, Known, Span
 from ferry.phi.work import Work, detect_all, warm, workers_for
 
 SCHEMA = """
@@ -324,7 +324,8 @@ class _LazyPool:
         self._make = make
         self._workers: list[Any] | None = None
 
-    def screen(self, work: list[Work], routes: list[int]) -> _Screening:
+    def screen(self, work: list[Work], routes: list[int], regions: tuple[str, ...]
+               ) -> _Screening:
         """Spans of each unit of ``work`` (``.result()``), each unit screened by the worker
         its route names (modulo the workers): a patient's texts go to one worker, whose
         caches then hold their numbers and plans (the workers do not share caches; split by
@@ -337,7 +338,7 @@ class _LazyPool:
         for i, route in enumerate(routes):
             shares[route % n].append(i)
         return _Screening(len(work), [
-            (idx, self._workers[k].submit(detect_all, [work[i] for i in idx]))
+            (idx, self._workers[k].submit(detect_all, [work[i] for i in idx], regions))
             for k, idx in enumerate(shares) if idx])
 
     def shutdown(self) -> None:
@@ -392,9 +393,13 @@ def _fewer_collections() -> Iterator[None]:
 
 
 def scan(store: StagingStore, objects: list[str] | None = None, *,
-         workers: int | None = None, pool: Any = None) -> dict[str, int]:
+         workers: int | None = None, pool: Any = None,
+         regions: tuple[str, ...] | None = None) -> dict[str, int]:
     """Screen staged text not screened since it last changed; a changed text goes back to
-    pending. Returns the number of flagged records per object.
+    pending. Returns the number of flagged records per object. Phone numbers are read in
+    ``regions``: the verbs pass ``Project.scan_regions`` (the eleven of
+    ``detect.DEFAULT_REGIONS`` and the practice's own country, configured or detected, and its
+    clinics'); ``None``: the eleven alone.
 
     A large scan runs the detector in a pool of worker processes (``work.workers_for``; or
     ``workers`` of them, 0 for none; or the ``scan_pool`` given); this process reads,
@@ -402,6 +407,7 @@ def scan(store: StagingStore, objects: list[str] | None = None, *,
     ensure_schema(store)
     todo = [(o, f) for o, f in TEXT_FIELDS.items() if not objects or o in objects]
     due = unscreened(store, [o for o, _ in todo])
+    regions = regions or DEFAULT_REGIONS
     if pool is None and workers is None:
         workers = workers_for(sum(due[o] * len(f) for o, f in todo))
     with _fewer_collections(), \
@@ -425,9 +431,9 @@ def scan(store: StagingStore, objects: list[str] | None = None, *,
                 if not work:  # screened since it last changed
                     continue
                 if pool is None:
-                    _write(store, meta, detect_all(work))
+                    _write(store, meta, detect_all(work, regions))
                     continue
-                inflight.append((meta, pool.screen(work, routes)))
+                inflight.append((meta, pool.screen(work, routes, regions)))
                 while len(inflight) > WINDOW:
                     m, fut = inflight.popleft()
                     _write(store, m, fut.result())

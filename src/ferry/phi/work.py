@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from ferry.phi.detect import Known, detect
+from ferry.phi.detect import DEFAULT_REGIONS, Known, detect
 
 #: one unit of work: a text and what its record says about its patient
 Work = tuple[str, Known]
@@ -16,9 +16,11 @@ Work = tuple[str, Known]
 POOL_MIN_FIELDS = 3_000
 
 
-def detect_all(work: list[Work]) -> list[list[tuple[int, int, str]]]:
-    """Spans (start, end, type) of each unit, in order."""
-    return [[(s.start, s.end, s.type) for s in detect(text, known)] if text else []
+def detect_all(work: list[Work], regions: tuple[str, ...] = DEFAULT_REGIONS
+               ) -> list[list[tuple[int, int, str]]]:
+    """Spans (start, end, type) of each unit, in order; phone numbers read in ``regions``
+    (``detect.regions_for``: the practice's own among them)."""
+    return [[(s.start, s.end, s.type) for s in detect(text, known, regions)] if text else []
             for text, known in work]
 
 

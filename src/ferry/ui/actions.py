@@ -128,7 +128,7 @@ def scan(project: Project) -> Work:
     from ferry.phi import queue
 
     def work(job: Job) -> tuple[str, list[str]]:
-        flagged = queue.scan(project.store)
+        flagged = queue.scan(project.store, regions=project.scan_regions)
         return f"PHI scan: {sum(flagged.values())} record(s) flagged", []
     return work
 

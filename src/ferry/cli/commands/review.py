@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         proj = project_at(project)
         store = proj.store
         who = by or getpass.getuser()
-        flagged = queue.scan(store)
+        flagged = queue.scan(store, regions=proj.scan_regions)
         for decision, refs in (("approve", approve), ("redact", redact), ("exclude", exclude)):
             for ref in refs:
                 obj, _, sid = ref.partition(":")
