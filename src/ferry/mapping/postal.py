@@ -84,6 +84,7 @@ def country_named(text: str) -> str | None:
     return _data().names.get(_norm(text))
 
 
+@functools.lru_cache(maxsize=16384)  # a practice's patients share a few hundred postcodes
 def postal_country(state: object, postcode: object) -> PostalCountry:
     """The country ``state`` and ``postcode`` name together (see the module's rules); never a
     guess: ``PostalCountry(None)`` when they do not name one, ``conflict`` when they name
