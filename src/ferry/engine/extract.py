@@ -76,8 +76,9 @@ async def aextract(source: Source, store: StagingStore, *, run_id: str,
         reading = placement.reading_of(getattr(source, "settings", None))  # parse settings
         for obj in objects or list(source.objects):
             obj_since = since_by_object.get(obj) if since_by_object is not None else since
+            digest = placement.digest_for(source, placements, store, obj)
             await _extract_object(source, store, obj, run_id, obj_since, files_dir, on_page,
-                                  stats, placements.get(obj), reading)
+                                  stats, digest, reading)
         for v in source.verdicts():  # file-level findings, kept with the run's problems
             stats.verdicts.append(v.reason)
             store.skip(run_id, v.ref, v.field, v.reason, "extract-verdict")

@@ -48,6 +48,10 @@ from ferry.errors import ConfigError, FerryError
 #: a read from this instant on reads everything (``ferry extract --since 1970-01-01``)
 EVERYTHING = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 RESTAGE = "ferry extract --since 1970-01-01"
+#: the placement of an object a file source had no file for when it was first read (a file
+#: whose object it could not tell, before ``source.files`` names it): nothing was staged, and
+#: once a file is named for the object its finished read is stale, so it is read again
+NO_FILE = "no-file"
 
 
 #: source settings that change how a cell becomes a value: records read under other values
@@ -103,6 +107,18 @@ def of_source(source: Any) -> dict[str, str]:
     return dict(placement()) if placement is not None else {}
 
 
+def digest_for(source: Any, placements: dict[str, str], store: Any, obj: str) -> str | None:
+    """The placement ``obj`` is read under now: its files' digest; ``NO_FILE`` when a file
+    source has no file for it and it was never read from one (so a file named for it later
+    reads it again; one whose file left the folder keeps its records and placement, as
+    before); None for a source without placement."""
+    if obj in placements:
+        return placements[obj]
+    if getattr(source, "placement", None) is None or staged(store, obj) not in ([], [NO_FILE]):
+        return None
+    return NO_FILE
+
+
 def staged(store: Any, obj: str) -> list[str]:
     """The placements the staged records of ``obj`` may have been read under ([]: unknown)."""
     return list(store.get_value(_key(obj)) or [])
@@ -118,15 +134,18 @@ def before_read(store: Any, obj: str, digest: str | None, *, full: bool) -> None
     joins the staged ones (a read killed midway leaves both, so nothing passes for uniform)."""
     if digest is None:
         return
-    had = staged(store, obj)
+    stored = staged(store, obj)
+    # no record was read under "no file": a file named since replaces it, never mixes with it
+    had = stored if digest == NO_FILE else [h for h in stored if h != NO_FILE]
     if not full and had and had != [digest] and store.count(obj):
         raise ConfigError(
             f"the export's columns of {obj} are placed differently (ferry.yaml source.columns)"
             f" from the records already staged: reading only the changes would mix the two;"
             f" read everything again with `{RESTAGE}`, then review the map (ferry map --force,"
             f" ferry map --confirm)")
-    if digest not in had:
-        store.set_value(_key(obj), [*had, digest])
+    now = had if digest in had else [*had, digest]
+    if now != stored:
+        store.set_value(_key(obj), now)
 
 
 def after_full_read(store: Any, obj: str, digest: str | None) -> None:
