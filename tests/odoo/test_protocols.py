@@ -46,7 +46,7 @@ def scenario(odoo: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, protoco
     rpc = dest.rpc
     out: list[Any] = [rpc.version()["server_serie"]]
     rows = [{"name": "Ann", "email": "ann@example.test"}, {"email": "nameless@example.test"},
-            {"name": "Bob", "country_id": "Atlantis"}, {"name": "Cy", "comment": "a & <b>"}]
+            {"name": "Bob", "user_id": "nobody@example.test"}, {"name": "Cy", "comment": "a & <b>"}]
     made = dest.create("res.partner", rows)
     out.append([(r.ok, r.error.reason if r.error else None,
                  getattr(r.error, "field", None)) for r in made])
@@ -80,7 +80,7 @@ def test_both_protocols_give_the_same_results_and_errors(
     out = got["jsonrpc"]
     assert out[0] == "17.0"
     assert [ok for ok, _, _ in out[1]] == [True, False, False, True]
-    assert out[1][2][2] == "country_id" and "name" in str(out[1][1][1])
+    assert out[1][2][2] == "user_id" and "name" in str(out[1][1][1])
     assert sorted(v["comment"] for v in out[2].values() if v["comment"]) == ["a & <b>"]
     kinds = [k for k, _ in out[3:]]
     assert kinds == ["OdooSchemaError", "OdooUserError", "OdooUserError", "OdooServerError",

@@ -260,10 +260,12 @@ class OdooDestination(Destination):
             except Unresolved as exc:
                 if m.get("type") == "selection" and OPEN_MARK in str(m.get("help") or ""):
                     vals[key] = extras.open_option(self, model, key, str(value))
-                elif key != "state_id":
+                elif key not in ("state_id", "country_id"):
                     raise
-                else:  # Odoo lacks many regions (no UK counties): the address keeps the
-                    # rest, the state is left empty and reported, never dropped silently
+                else:  # Odoo lacks many regions (no UK counties) and knows countries by
+                    # their English name or code, not "Deutschland": the address keeps the
+                    # rest, the state or country is left empty and reported, never dropped
+                    # silently (the patient, its visits and bills are still written)
                     vals[key] = False
                     if emptied is not None:
                         emptied.append((key, exc.reason))
