@@ -40,3 +40,35 @@ def test_recipe_templates_name_the_clinic_and_practitioner(tmp_path: Path) -> No
     built = cm.build(orphan, lookup)
     assert built.ok and "Harbour Physio" not in built.payload.values()
     store.close()
+
+
+def test_a_reference_column_that_holds_the_name_names_it_when_the_export_has_no_such_file(
+        tmp_path: Path) -> None:
+    """A clinic's own export: appointments name their practitioner (``Dr Hemi Walker``) and
+    there is no staff file. The name is the only place the practitioner is written; the
+    Pipedrive recipe's ``Provider: {practitioner_name}`` rendered it empty, so the name was lost
+    with sample and reconcile at PASS. An id, or an orphan of an object the export has, stays
+    unnamed."""
+    from ferry.model.entities import Appointment
+
+    store = StagingStore(tmp_path / "s.db")
+    doc = recipe_for("clinic_csv", "pipedrive")
+    [cm] = [c for c in compile_mapping(doc, need_keys=False) if c.om.source == "appointment"
+            and c.om.target == "activity"]
+    visit = Appointment(source_id="b1", patient_id="p1", practitioner_id="Dr Hemi Walker",
+                        status="completed", start=T, created_at=T)
+
+    def note(v: Appointment, lookup: StoreLookup) -> str:
+        built = cm.build(v, lookup)
+        assert built.ok, built.error
+        return str(built.payload.get("note"))
+
+    assert "Provider: Dr Hemi Walker" in note(visit, StoreLookup(store, OwnerMatch()))
+    by_id = visit.model_copy(update={"practitioner_id": "17"})
+    assert "Provider: <br>" in note(by_id, StoreLookup(store, OwnerMatch()))
+    store.put_page("practitioner", [Practitioner(source_id="pr1", first_name="Ana",
+                                                 last_name="Silva", created_at=T)],
+                   "extract:practitioner", "1")
+    # the export has a staff file: a name it does not hold is an orphan reference, unnamed
+    assert "Provider: <br>" in note(visit, StoreLookup(store, OwnerMatch()))
+    store.close()

@@ -31,6 +31,7 @@ class StoreLookup:
         self.store = store
         self.owners = owners
         self._labels: dict[tuple[str, str], str | None] = {}
+        self._counts: dict[str, int] = {}  # staged records per referenced object
         #: dry run: (object, source id, destination object) the run would create; references
         #: to them resolve (to a placeholder) as they will once the run has created them
         self.planned: dict[tuple[str, str], set[str]] = {}
@@ -49,9 +50,21 @@ class StoreLookup:
                 self._labels.clear()
             staged = self.store.get(src_object, source_id)  # one deleted at the source is
             # named as a fresh migration names it: not at all (it is not listed there)
-            self._labels[key] = None if staged is None or staged.deleted else \
-                display_name(staged.record)
+            self._labels[key] = self._named_by_reference(src_object, source_id) \
+                if staged is None else None if staged.deleted else display_name(staged.record)
         return self._labels[key]
+
+    def _named_by_reference(self, src_object: str, value: str) -> str | None:
+        """An export without a file of ``src_object`` (no staff file) whose reference column
+        holds the name itself (an appointment's ``Practitioner: Dr Hemi Walker``): the name,
+        which no record of its own will ever carry. Not an id (digits) nor an orphan
+        reference of an object the export does have records of."""
+        name = value.strip()
+        if not any(c.isalpha() for c in name) or any(c.isdigit() for c in name):
+            return None
+        if src_object not in self._counts:
+            self._counts[src_object] = self.store.count(src_object, include_deleted=True)
+        return name if self._counts[src_object] == 0 else None
 
     def dest_id(self, src_object: str, source_id: str, dest_object: str | None = None
                 ) -> str | None:
