@@ -682,7 +682,8 @@ def check_values(cols: dict[str, str | None], samples: dict[str, list[str]],
 
 
 TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?(\s?[AaPp]\.?[Mm]\.?)?$")
-DATE_ONLY = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$|^\d{8}$")
+#: a date alone; also at midnight, as a spreadsheet's date cell reads (``2025-03-09 00:00:00``)
+DATE_ONLY = re.compile(r"^(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{8})(?:[ T]00:00(?::00)?)?$")
 #: pseudo-fields: the time of day of a date-time field whose date is in another column
 TIME_OF = {"_start_time": "start", "_end_time": "end"}
 
