@@ -1,6 +1,6 @@
 """An export whose address has State and ZIP (or postcode) columns and no Country: its
 national-format phones (``(312) 555-0142``) were all left empty, the audit saying no country was
-known. The state and postcode name the country when they agree (``ferry.mapping.postal``); a
+known. The state and postcode name the country when they agree (``ferry.model.postal``); a
 record whose two name different countries is left out and listed (id and field, never the
 value); an explicit country and a configured ``options.phone_region`` are never overridden."""
 
@@ -19,8 +19,8 @@ from ferry.engine.pipeline import open_source
 from ferry.engine.project import Project
 from ferry.mapping.model import FieldMap, MappingDoc, ObjectMap, Transform
 from ferry.mapping.phones import practice_region, record_country
-from ferry.mapping.postal import postal_country
 from ferry.model.entities import Clinic, Patient
+from ferry.model.postal import postal_country
 from ferry.model.staging import StagingStore
 
 

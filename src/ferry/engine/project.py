@@ -108,7 +108,7 @@ class Project:
     @property
     def infers_countries(self) -> bool:
         """A record with no address country may have one read from its state and postcode
-        (``ferry.mapping.postal``): not when ``options.phone_region`` is set, the user's word."""
+        (``ferry.model.postal``): not when ``options.phone_region`` is set, the user's word."""
         return not (self.settings_path.exists() and self.settings.options.phone_region)
 
     @cached_property

@@ -6,7 +6,7 @@ decided per record, never per source: the country of the record's own address, e
 clinic's, else the practice's country (detected by ``ferry audit`` from the clinics, or ``options.phone_region`` in
 ferry.yaml), else only the number's own ``+``/``00`` prefix. An address with no country (an
 export's City, State and ZIP columns) names one by its state and postcode when they agree
-(``ferry.mapping.postal``): unless ``options.phone_region`` is set, that is the record's country,
+(``ferry.model.postal``): unless ``options.phone_region`` is set, that is the record's country,
 and the practice's when nearly every record agrees; a record whose state and postcode name
 different countries has none, and its phones are left out and listed. A number that does not parse, or
 parses to a number that is not valid in its plan, is never turned into E.164: the audit lists it
@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from ferry.mapping.address import COUNTRIES as _COUNTRY_NAMES
 from ferry.mapping.address import parse_address
-from ferry.mapping.postal import PostalCountry, country_named, postal_country
+from ferry.model.postal import (
+    VOTE_LEAST,
+    PostalCountry,
+    country_named,
+    postal_country,
+    postal_vote,
+)
 
 if TYPE_CHECKING:
     from ferry.model.staging import StagingStore
@@ -83,7 +89,7 @@ def record_plan(record: Any, clinics: Mapping[str, str] | None = None, *,
     the end of its one-line ``address`` (or of a ``street`` that holds the whole address, as
     an export's "Address 1" column may for some rows); with ``infer`` (the practice's country
     is not configured), else the country its ``region`` (state) and ``postcode`` name together
-    (``ferry.mapping.postal``; when they name different ones, none, and ``conflict``: the
+    (``ferry.model.postal``; when they name different ones, none, and ``conflict``: the
     record's phones are not read in another country's plan); for a record without one (a
     practitioner, a patient with no address), the country of its clinic in ``clinics``
     (clinic id → country code): a practice can span borders, and a clinic's staff dial in its
@@ -151,41 +157,31 @@ def _voted(members: Iterable[Any], known: Mapping[str, str], *,
     return out
 
 
-#: the share of the records whose state and postcode name a country (or conflict) that must
-#: name the same one for it to be the practice's country, and the fewest patients that must
-INFERRED_SHARE, INFERRED_PATIENTS = 0.9, 3
-
-
 def practice_region(store: StagingStore) -> str | None:
     """The practice's country (numbering plan for phones of records without an address
     country): the clinics' most common country, else the patients'; where no address names
     a country, the one the clinics' states and postcodes name, else the patients', when at
     least 90 % of those whose state and postcode say anything agree (and 3 patients at least:
-    a US export's City/State/ZIP columns); ``None`` when none of this names one (then only
-    numbers with a ``+`` prefix are valid). (Here rather than in ``engine/audit_source.py``,
-    which uses it too: a verb's ``Project.phone_region`` no longer imports the audit and the
-    PHI classifier with it.)"""
+    a US export's City/State/ZIP columns; ``postal.postal_vote``); ``None`` when none of this
+    names one (then only numbers with a ``+`` prefix are valid). (Here rather than in
+    ``engine/audit_source.py``, which uses it too: a verb's ``Project.phone_region`` no longer
+    imports the audit and the PHI classifier with it.)"""
     inferred: list[str] = []
     for obj in ("clinic", "patient"):
         seen: Counter[str] = Counter()
-        postal: Counter[str | None] = Counter()  # None: state and postcode conflict
+        postal: list[tuple[object, object]] = []
         for i, rec in enumerate(store.iter_records(obj)):
             code = record_country(rec)
             if code:
                 seen[code] += 1
             elif not seen:  # (a country an address names wins: no need to infer one)
-                got = postal_country(getattr(rec, "region", None),
-                                     getattr(rec, "postcode", None))
-                if got.country or got.conflict:
-                    postal[got.country] += 1
+                postal.append((getattr(rec, "region", None), getattr(rec, "postcode", None)))
             if i >= 2000:
                 break
         if seen:
             return seen.most_common(1)[0][0]
-        code, n = max(((c, n) for c, n in postal.items() if c), key=lambda x: x[1],
-                      default=(None, 0))
-        if code and n >= INFERRED_SHARE * postal.total() and \
-                (obj == "clinic" or n >= INFERRED_PATIENTS):
+        code = postal_vote(postal, least=1 if obj == "clinic" else VOTE_LEAST)
+        if code:
             inferred.append(code)
     return inferred[0] if inferred else None
 

@@ -226,13 +226,19 @@ class ExportSource(Source):
     def date_evidence(self) -> V.Evidence:
         """Day/month order evidence of the whole export: every date cell sampled from every
         file (an ambiguous ``07/12/2026`` in one file is settled by a ``25/03/2024`` in
-        another), the practice's country (``options.phone_region``; unset, the one its phone
-        numbers' codes name, if nearly all agree) and the system's own order."""
+        another), the practice's country (``options.phone_region``; unset, the one nearly all
+        its addresses' states and postcodes name, else the one its phone numbers' codes name,
+        if nearly all agree) and the system's own order."""
         if self._evidence is not None:
             return self._evidence
         ev = V.Evidence(system=self.date_order, system_name=self.name)
         if self.phone_region:  # configured: no guess from the numbers
             ev.region, ev.region_from = self.phone_region, "options.phone_region"
+        else:  # a US front desk's City/State/ZIP: its local numbers name no country
+            ev.region = self._address_region()
+            if ev.region:
+                ev.region_from = ("its addresses' states and postcodes; set"
+                                  " options.phone_region if wrong")
         regions: Counter[str] = Counter()
         for p in self.plans():
             kinds = {f.name: f.kind for f in fields_of(ENTITIES[p.object])}
@@ -249,6 +255,30 @@ class ExportSource(Source):
             ev.region = top[0][0]  # the practice's country: nearly every number is from it
         self._evidence = ev
         return ev
+
+    def _address_region(self) -> str | None:
+        """The country nearly every sampled clinic (else patient) address names by its state
+        and postcode (``model.postal``), in a file with those columns and no country one."""
+        from ferry.model.postal import postal_vote
+
+        for obj in ("clinic", "patient"):
+            pairs: list[tuple[str | None, str | None]] = []
+            for p in self.tables_of(obj):
+                at = {f: i for i, h in enumerate(p.table.header)
+                      if (f := p.columns.get(h)) in ("region", "postcode", "country")}
+                if "country" in at or not at:
+                    continue
+                for n, (_, row) in enumerate(self._rows(p, p.table.start)):
+                    if isinstance(row, RawRow):
+                        pairs.append(tuple(row.fields[at[f]].strip()  # type: ignore[misc]
+                                           if f in at and at[f] < len(row.fields) else None
+                                           for f in ("region", "postcode")))
+                    if n >= SAMPLE_ROWS:
+                        break
+            code = postal_vote(pairs, least=1 if obj == "clinic" else 3)
+            if code:
+                return code
+        return None
 
     def raw_columns(self, limit: int = 20) -> dict[str, list[RawColumn]]:
         """{object: [RawColumn]} for every table, headers in file order, up to ``limit``

