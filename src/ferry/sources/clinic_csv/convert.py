@@ -134,6 +134,8 @@ class RowConverter:
             return _ref
         if kind is Kind.JSON:
             return _contact
+        if fi is not None and fi.name == "sex" and (codes := V.sex_codes(sample)):
+            return lambda s: codes.get(s.strip().lower().rstrip("."), s.strip())
         if kind is Kind.ENUM and fi is not None and fi.options:
             opts = fi.options
             return lambda s: V.normalise_option(s, opts)

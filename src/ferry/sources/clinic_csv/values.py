@@ -27,8 +27,10 @@ DATETIME_FORMATS = [d + t for d in DATE_FORMATS[:8] + ["%d-%b-%Y"] for t in TIME
 DAY_FIRST = {f for f in DATE_FORMATS + DATETIME_FORMATS if f.startswith("%d")}
 MONTH_FIRST = {f for f in DATE_FORMATS + DATETIME_FORMATS if f.startswith("%m")}
 ISO = "iso"
-TRUE = {"true", "yes", "y", "1", "t", "on"}
-FALSE = {"false", "no", "n", "0", "f", "off", ""}
+#: yes and no as exports write them, in English and in the languages of the practices Ferry
+#: reads (a Spanish "Sí", a German "Ja", a French "Oui", a Dutch "Nee", a Portuguese "Não")
+TRUE = {"true", "yes", "y", "1", "t", "on", "sí", "si", "ja", "oui", "sim", "vero"}
+FALSE = {"false", "no", "n", "0", "f", "off", "", "nein", "non", "nee", "não", "nao", "falso"}
 INT_RE = re.compile(r"^[+-]?(0|[1-9]\d{0,17})$")
 DEC_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+-]?\d+(\.\d+)?$")
 EU_RE = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d{1,2}$|^[+-]?\d+,\d{1,2}$")
@@ -354,6 +356,17 @@ def as_bool(text: str) -> bool:
     if t in FALSE:
         return False
     raise BadValue("not a yes/no value")
+
+
+def sex_codes(samples: list[str]) -> dict[str, str]:
+    """{letter: word} for a sex column written in single letters that are not English: ``M``
+    is male in English, German, Dutch or Italian, but *mujer* (female) in a Spanish export,
+    whose men are ``H`` (*hombre*). A column holding both H and M, and no F, is such an export
+    ({}: any other column, read as it is)."""
+    letters = {s.strip().lower().rstrip(".") for s in samples if s and s.strip()}
+    if {"h", "m"} <= letters and "f" not in letters:
+        return {"h": "male", "m": "female"}
+    return {}
 
 
 def as_set(text: str) -> list[str]:
