@@ -39,3 +39,38 @@ def test_english_m_and_f_are_read_as_written(h, tmp_path: Path) -> None:  # type
     assert errs == []
     assert sorted((r.first_name, r.sex) for r in recs) == [("Ann", "F"), ("Bob", "M"),
                                                            ("Cy", None)]
+
+
+def test_an_amounts_sign_or_its_columns_name_gives_the_currency(h, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An Irish and a German export name their currency only in the amounts ("120,00 €") or
+    the column ("Total (€)"); the invoices were staged with no currency, so each landed in
+    the CRM's default (a Pipedrive deal in USD). A bare "$" names no currency; a currency
+    column, where there is one, is read as it is."""
+    (tmp_path / "Rechnungen.csv").write_text(
+        "Rechnungsnummer;Betrag;Status\r\nRE-1;120,00 €;paid\r\nRE-2;1.250,50 €;paid\r\n",
+        encoding="utf-8")
+    (tmp_path / "ie").mkdir()
+    (tmp_path / "ie" / "invoices.csv").write_text(
+        "Invoice No,Total (€),Status\r\nINV-1,65.00,paid\r\nINV-2,£80.50,paid\r\n",
+        encoding="utf-8")
+    (tmp_path / "us").mkdir()
+    (tmp_path / "us" / "invoices.csv").write_text(
+        "Invoice No,Amount,Currency,Status\r\nU1,$85.00,CAD,paid\r\nU2,$10.00,,paid\r\n",
+        encoding="utf-8")
+    cols = {"invoice": {"Rechnungsnummer": "source_id", "Betrag": "amount",
+                        "Invoice No": "source_id", "Total (€)": "amount", "Amount": "amount",
+                        "Currency": "currency", "Status": "status"}}
+
+    def read(folder: Path, files: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+        src = create({"path": str(folder), "files": files, "columns": cols}, folder)
+        recs, errs, _ = h.read_all(src, "invoice")
+        assert errs == []
+        return {r.source_id: (str(r.amount), r.currency) for r in recs}
+
+    assert read(tmp_path, {"Rechnungen.csv": "invoice"}) == {
+        "RE-1": ("120.00", "EUR"), "RE-2": ("1250.50", "EUR")}
+    # the cell's own sign before the column's
+    assert read(tmp_path / "ie", {"invoices.csv": "invoice"}) == {
+        "INV-1": ("65.00", "EUR"), "INV-2": ("80.50", "GBP")}
+    assert read(tmp_path / "us", {"invoices.csv": "invoice"}) == {
+        "U1": ("85.00", "CAD"), "U2": ("10.00", None)}

@@ -94,6 +94,12 @@ class RowConverter:
                     self.date_steps.append(len(self.steps))
                 self.steps.append(Step(i, col, None, self._custom(ctype, dcol), ctype))
         self.has_id = "source_id" in self.field_column
+        #: no currency column: the currency an amount's sign or its column's name gives
+        #: ("120,00 €", "Total (€)"), by column; {} when the file has a currency column
+        self.currency_of: dict[str, str | None] = {} if "currency" not in info \
+            or "currency" in self.field_column else {
+                st.field: V.currency_in(st.column) for st in self.steps
+                if st.field in info and info[st.field].kind is Kind.MONEY}
         self.issues: list[RowError] = []  # field-level problems of the last converted row
         self.cleaned = 0  # control characters removed from the rows converted so far
         self.cleaned_rows = 0
@@ -217,6 +223,10 @@ class RowConverter:
                 custom[st.key] = {"type": st.custom_type, "value": value, "label": st.column}
             else:
                 data[st.field] = value
+                if st.field in self.currency_of and "currency" not in data:
+                    code = V.currency_in(text) or self.currency_of[st.field]
+                    if code:
+                        data["currency"] = code
         _apply_pseudo(data, pseudo)
         for name, field in TIME_OF.items():
             if name in pseudo and isinstance(data.get(field), dt.datetime):

@@ -36,7 +36,17 @@ DEC_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+-]?\d+(\.\d+)?$")
 EU_RE = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d{1,2}$|^[+-]?\d+,\d{1,2}$")
 #: a currency's code or sign around an amount ("A$" and "AU$" as Australian exports write
 #: dollars, "US$", "NZ$", "C$")
-MONEY_JUNK = re.compile(r"(?i)\s|inr|rs\.?|usd|eur|gbp|aud|(?:au|us|nz|a|c)?\$|[₹€£¥]")
+MONEY_JUNK = re.compile(r"(?i)\s|inr|rs\.?|usd|eur|gbp|aud|nzd|cad|(?:au|us|nz|a|c)?\$|[₹€£¥]")
+#: the currency an amount's own text (or its column's name: "Total (€)") names by its sign or
+#: code; a bare "$" names none (US, Australian, New Zealand, Canadian dollars …), nor does "¥"
+CURRENCY_MARKS = [(re.compile(r"(?i)(?<![a-z])a(?:u)?\$"), "AUD"),
+                  (re.compile(r"(?i)(?<![a-z])nz\$"), "NZD"),
+                  (re.compile(r"(?i)(?<![a-z])ca?\$"), "CAD"),
+                  (re.compile(r"(?i)(?<![a-z])us\$"), "USD"),
+                  (re.compile("€"), "EUR"), (re.compile("£"), "GBP"), (re.compile("₹"), "INR"),
+                  (re.compile(r"(?i)(?<![a-z])rs\.?(?=\s*\d)"), "INR"),
+                  (re.compile(r"(?<![A-Za-z])(EUR|GBP|USD|AUD|NZD|CAD|INR)(?![A-Za-z])",
+                              re.I), "")]
 DATEISH = re.compile(r"^\d{1,4}[-/. ]|^[A-Za-z]{3,9} \d{1,2},? \d{4}")
 
 
@@ -338,6 +348,18 @@ def as_decimal(text: str) -> Decimal:
     except InvalidOperation:
         raise BadValue("not a number") from None
     return -value if neg else value
+
+
+def currency_in(text: str) -> str | None:
+    """The ISO code of the one currency ``text`` names (``£105.00`` → GBP, ``120,00 €`` → EUR,
+    ``NZ$95.50`` → NZD, ``Total (EUR)`` → EUR); None when it names none, or more than one."""
+    if not text or text.isdigit():
+        return None
+    found = set()
+    for rx, code in CURRENCY_MARKS:
+        for m in rx.finditer(text):
+            found.add(code or m.group(1).upper())
+    return found.pop() if len(found) == 1 else None
 
 
 def as_int(text: str) -> int:
