@@ -124,11 +124,12 @@ def test_small_pulse_export_never_swaps_a_mixed_patient(h, tmp_path: Path) -> No
         rows = list(csv.reader(f))
     at = rows[0].index("Modified On")
     edited = next(r for r in rows if r[0] == "10001")
-    assert edited[at] == "30/06/2020 18:44"  # the one date that settled the row
+    assert edited[at] == "30/06/2020 20:44"  # the one date that settled the row (Amsterdam)
     edited[at] = "07/12/2026 17:37"
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         csv.writer(f, lineterminator="\r\n").writerows(rows)
-    got, errs = _patients(h, pulse({"path": str(folder)}, folder))
+    got, errs = _patients(h, pulse({"path": str(folder),
+                                    "timezone": Practice(31337, 30).timezone}, folder))
     kept = {(e.ref, e.field) for e in errs if getattr(e, "kept", False)}
     assert {("pulse:patient:10001", f) for f in ("date_of_birth", "created_at", "updated_at")} \
         <= kept

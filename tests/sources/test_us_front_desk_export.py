@@ -63,9 +63,14 @@ def test_a_us_front_desk_export_reads_in_the_practice_zone(h, tmp_path: Path) ->
     assert by["1001"].date_of_birth == dt.date(1962, 7, 4)  # month-first (12/25 settles it)
     assert by["1002"].date_of_birth == dt.date(1975, 3, 9)
     appts, errs, _ = h.read_all(src, "appointment")
-    assert errs == []
+    # 1:30 AM on 2 November 2025 happened twice in New York (the clocks went back at 2:00):
+    # read as the first time round (EDT) and listed, record and field, never the value
+    assert [(e.ref, e.field, getattr(e, "kept", False)) for e in errs] == [
+        ("clinic_csv:appointment:5002", "start", True)]
+    assert "went back" in errs[0].reason and "1:30" not in str(errs[0])
     at = {a.source_id: a for a in appts}
     utc = dt.UTC
+    assert at["5002"].start == dt.datetime(2025, 11, 2, 5, 30, tzinfo=utc)
     # the day US clocks go forward: 2:30 PM is EDT (UTC-4)
     assert at["5001"].start.astimezone(utc) == dt.datetime(2025, 3, 9, 18, 30, tzinfo=utc)
     assert at["5003"].start.astimezone(utc) == dt.datetime(2025, 1, 6, 14, 0, tzinfo=utc)

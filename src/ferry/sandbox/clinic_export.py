@@ -6,6 +6,11 @@ ours: ``DOB``, ``Gender``, ``Mobile Number``, ``Doctor ID``), appointments as an
 with a title line above the header, and the dirt real exports carry: a byte-order mark, a
 semicolon-separated file, day-first dates, stray whitespace, a row exported twice, a cut-short
 row, and the practice's own extra columns (custom fields) at the end of the patient file.
+
+Date-times are the practice's wall time with no zone (``2025-03-09 14:30:00`` in New York), as a
+front desk's export writes them; no public document gives a generic export's date format, so the
+shape is year first. The reader needs ``source.timezone`` (``ferry check`` says so) and the demo's
+profile gives it the practice's zone (``Practice.timezone``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ferry.sandbox.synth import Practice
 from ferry.sandbox.synth.dirt import mix
@@ -87,13 +93,13 @@ SEMICOLON = {"invoices.csv"}  # exported with a European list separator
 DAY_FIRST = {"patient"}  # dates written dd/mm/yyyy (the clinic's locale)
 
 
-def _cell(value: Any, *, day_first: bool = False) -> str:
+def _cell(value: Any, *, tz: dt.tzinfo, day_first: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.datetime):  # the practice's wall time, no zone
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y" if day_first else "%Y-%m-%d")
     if isinstance(value, Decimal):
@@ -103,14 +109,15 @@ def _cell(value: Any, *, day_first: bool = False) -> str:
     return str(value)
 
 
-def _row(obj: str, rec: Any, cols: list[Col], customs: list[str]) -> list[str]:
+def _row(obj: str, rec: Any, cols: list[Col], customs: list[str], tz: dt.tzinfo
+         ) -> list[str]:
     out = []
     for _, getter in cols:
         value = getter(rec) if callable(getter) else getattr(rec, getter)
-        out.append(_cell(value, day_first=obj in DAY_FIRST))
+        out.append(_cell(value, tz=tz, day_first=obj in DAY_FIRST))
     for key in customs:
         cv = rec.custom.get(key)
-        out.append(_cell(cv.value if cv is not None else None, day_first=True))
+        out.append(_cell(cv.value if cv is not None else None, tz=tz, day_first=True))
     return out
 
 
@@ -128,10 +135,11 @@ def write_clinic_export(folder: Path, practice: Practice, *, dirty: bool = True
     """Write the export into ``folder``; returns data rows written per file."""
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
+    tz = ZoneInfo(practice.timezone)
     for obj, (name, cols) in FILES.items():
         customs = _customs(practice, obj)
         header = [h for h, _ in cols] + [k.replace("_", " ").capitalize() for k in customs]
-        rows = [_row(obj, rec, cols, customs) for rec in practice.iter(obj)]
+        rows = [_row(obj, rec, cols, customs, tz) for rec in practice.iter(obj)]
         if dirty:
             rows = [[f" {c} " if c and n % 4 == 2 and mix(practice.seed, 21, i) % 7 == 0
                      else c for n, c in enumerate(r)] for i, r in enumerate(rows)]

@@ -112,13 +112,15 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
     if source == "clinic_csv":  # a file source: a generated export folder, no server
         export = directory / "clinic-export"
         write_clinic_export(export, practice)
-        src_info: dict[str, Any] = {"kind": source, "base_url": str(export), "credentials": {}}
+        src_info: dict[str, Any] = {"kind": source, "base_url": str(export), "credentials": {},
+                                    "timezone": practice.timezone}  # its times' zone
     elif source == "pulse" and surface == "documented":
         # Pulse publishes no API (specs/sources/NOTES.md §3): the documented way out is the
         # practice's CSV export folder; the REST sandbox is an assumption (extended surface)
         export = directory / "pulse-export"
         write_export(export, practice)
-        src_info = {"kind": source, "mode": "export", "base_url": str(export), "credentials": {}}
+        src_info = {"kind": source, "mode": "export", "base_url": str(export), "credentials": {},
+                    "timezone": practice.timezone}
     else:
         src_run, src_info = serve(source, SandboxOptions(seed=seed, patients=patients,
                                                          time_scale=src_scale,

@@ -50,11 +50,12 @@ def _odoo(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
 def _pulse(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
     if info.get("mode") == "export":  # a generated CSV export folder (the documented surface)
         return {"kind": "pulse", "mode": "export", "path": info["base_url"],
-                "timezone": "UTC"}, {}  # the generated export writes its times in UTC
+                "timezone": _zone(info)}, {}  # the practice's wall time, as a clinic writes it
     c = info["credentials"]
     var = f"{env_prefix}PULSE_API_KEY"
     return ({"kind": "pulse", "mode": "rest", "base_url": c["base_url"], "api_key_env": var,
-             "time_scale": time_scale}, {var: c["api_key"]})
+             "time_scale": time_scale, "timezone": c.get("timezone") or "UTC"},
+            {var: c["api_key"]})
 
 
 def _fhir(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
@@ -66,7 +67,12 @@ def _fhir(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
 
 def _clinic_csv(info: dict[str, Any], time_scale: float, env_prefix: str) -> Profile:
     return {"kind": "clinic_csv", "path": info["base_url"],
-            "timezone": "UTC"}, {}  # the generated export writes its times in UTC
+            "timezone": _zone(info)}, {}  # the practice's wall time, as a front desk writes it
+
+
+def _zone(info: dict[str, Any]) -> str:
+    """The zone of a generated export's times: its practice's (``Practice.timezone``)."""
+    return str(info.get("timezone") or "UTC")
 
 
 PROFILES: dict[str, Callable[[dict[str, Any], float, str], Profile]] = {

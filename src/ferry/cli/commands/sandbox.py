@@ -66,7 +66,10 @@ def register(app: typer.Typer) -> None:
 
         if kind not in EXPORTS:
             raise ConfigError(f"unknown export {kind!r}; valid: {', '.join(EXPORTS)}")
+        from ferry.sandbox.synth import Practice
+
         out = Path(folder)
+        zone = Practice(seed, patients).timezone  # the export's times are its wall time
         if kind == "pulse":
             from ferry.sandbox.pulse import write_folder as write
 
@@ -74,12 +77,12 @@ def register(app: typer.Typer) -> None:
             rows, broken = report.rows, report.broken
         else:
             from ferry.sandbox.clinic_export import write_clinic_export
-            from ferry.sandbox.synth import DirtRates, Practice
+            from ferry.sandbox.synth import DirtRates
 
             practice = Practice(seed, patients, DirtRates.none() if clean else DirtRates())
             rows, broken = write_clinic_export(out, practice, dirty=not clean), {}
         print(json.dumps({"folder": str(out), "rows": rows,  # noqa: T201 - first line: JSON
-                          "broken": broken}), flush=True)
+                          "broken": broken, "timezone": zone}), flush=True)
         from ferry.cli.console import console
 
         console.print(f"wrote {len(rows)} files ({sum(rows.values()):,} rows) into {out}"
@@ -88,5 +91,6 @@ def register(app: typer.Typer) -> None:
         # the path on a line of its own (a shell continuation), never folded, so it pastes
         # whole and the command fits 80 columns unless the path itself does not
         console.print(f"next: ferry init DIR --source {kind} --destination … \\\n"
-                      f"  --set source.path={out.resolve()}", markup=False, highlight=False,
+                      f"  --set source.path={out.resolve()} \\\n"
+                      f"  --set source.timezone={zone}", markup=False, highlight=False,
                       soft_wrap=True)

@@ -38,7 +38,9 @@ class PulseSandbox:
                             surface=options.surface)
 
     def credentials(self, base_url: str) -> dict[str, Any]:
-        return {"base_url": base_url + "/api/v1", "api_key": self.key}
+        # the practice's zone: the rows' times are its wall time (``source.timezone``)
+        return {"base_url": base_url + "/api/v1", "api_key": self.key,
+                "timezone": self.state.practice.timezone}
 
 
 def build(options: SandboxOptions) -> PulseSandbox:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -56,7 +57,7 @@ class PulseState:
             return stamps
         rows = self.rows(obj)
         id_col = next(iter(rows[0])) if rows else ""
-        return [_stamp(self.touched[(obj, r[id_col])]) if (obj, r.get(id_col, ""))
+        return [_stamp(self.touched[(obj, r[id_col])], self.practice.timezone) if (obj, r.get(id_col, ""))
                 in self.touched else t for r, t in zip(rows, stamps, strict=True)]
 
     def rows(self, obj: str) -> list[dict[str, str]]:
@@ -124,7 +125,8 @@ def make_app(state: PulseState, *, keys: list[str], clock: Clock, faults: Faults
         @router.post("/touch")
         async def touch(request: Request) -> dict[str, bool]:
             body = await request.json()
-            stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+            stamp = dt.datetime.now(dt.UTC).astimezone(ZoneInfo(state.practice.timezone)
+                                                       ).strftime("%Y-%m-%d %H:%M:%S")
             state.touched[(str(body["object"]), str(body["id"]))] = stamp
             return {"ok": True}
 
@@ -133,10 +135,10 @@ def make_app(state: PulseState, *, keys: list[str], clock: Clock, faults: Faults
     return FaultMiddleware(app, faults, clock.time_scale)
 
 
-def _stamp(text: str) -> dt.datetime:
-    """A ``touch``'s Modified On stamp (ISO, UTC)."""
+def _stamp(text: str, zone: str) -> dt.datetime:
+    """A ``touch``'s Modified On stamp (the practice's wall time, as every row's)."""
     try:
         got = dt.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007
     except ValueError:
         return EPOCH
-    return got.replace(tzinfo=dt.UTC)
+    return got.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)

@@ -7,18 +7,25 @@ the way it would any clinic export. The dirt is what real exports carry: a BOM, 
 local date formats (``Practice.date_format``), stray whitespace, exact duplicate rows,
 one-string addresses and JSON allergy notes (already in the generated records), and a few
 broken rows (a cut-short row, a stray quote) with ids that are not real records.
+
+Date-times are the practice's wall time with no zone, as a clinic's export writes them (nothing
+public documents Pulse's date format: year first, or the patient's local format where the
+dirt gives one). The reader needs ``source.timezone``; the demo's profile gives it the
+practice's zone (``Practice.timezone``). The REST mode renders rows the same way.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ferry.sandbox.synth import Practice
 from ferry.sandbox.synth.dirt import mix
@@ -98,13 +105,13 @@ class ExportReport:
     custom_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _fmt(value: Any, fmt: str | None) -> str:
+def _fmt(value: Any, fmt: str | None, tz: dt.tzinfo) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime(fmt or "%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.datetime):  # the practice's wall time, no zone
+        return value.astimezone(tz).strftime(fmt or "%Y-%m-%d %H:%M:%S")
     if isinstance(value, dt.date):
         return value.strftime(fmt or "%Y-%m-%d")
     if isinstance(value, Decimal):
@@ -118,6 +125,7 @@ def render(practice: Practice, obj: str, rec: Any, custom_cols: list[str] | None
            ) -> dict[str, str]:
     """One record as a Pulse row: header → cell text (the CSV and the REST mode share it)."""
     _, cols = FILES[obj]
+    tz = _zone(practice.timezone)
     out: dict[str, str] = {}
     for header, getter in cols:
         if callable(getter):
@@ -126,13 +134,16 @@ def render(practice: Practice, obj: str, rec: Any, custom_cols: list[str] | None
         else:
             value = getattr(rec, getter)
             fmt = practice.date_format(obj, rec.source_id, getter)
-        out[header] = _fmt(value, fmt)
+        out[header] = _fmt(value, fmt, tz)
     for key in custom_cols or []:
         cv = rec.custom.get(key)
         fmt = practice.date_format(obj, rec.source_id, "date_of_birth") \
             if cv is not None and cv.type == "date" else None
-        out[_label(key)] = _fmt(cv.value, fmt) if cv is not None else ""
+        out[_label(key)] = _fmt(cv.value, fmt, tz) if cv is not None else ""
     return out
+
+
+_zone = functools.cache(ZoneInfo)
 
 
 def _label(key: str) -> str:

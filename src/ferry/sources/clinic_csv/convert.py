@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ferry.connectors import walltime
 from ferry.errors import RecordError
 from ferry.model.entities import ENTITIES, Record, parse_record
 from ferry.model.fields import FieldInfo, Kind, fields_of
@@ -238,6 +239,7 @@ class RowConverter:
                 else:
                     data[field] = data[field].replace(hour=at.hour, minute=at.minute,
                                                       second=at.second)
+        self._clock_changes(row, data)
         if custom:
             data["custom"] = custom
         if "source_id" not in data:
@@ -264,6 +266,30 @@ class RowConverter:
         for issue in self.issues:
             issue.ref = f"{self.system}:{self.object}:{rec.source_id}"
         return rec
+
+    def _clock_changes(self, row: RawRow, data: dict[str, Any]) -> None:
+        """Clock times read in the zone (no offset in the cell) that fall in the hour the
+        clocks repeat or skip: read by ``walltime``'s stated rule, or by the appointment's
+        own end and length where they say which pass, and listed (record and field)."""
+        unsure: dict[str, walltime.Unsure] = {}
+        for name, value in data.items():
+            if isinstance(value, dt.datetime) and value.tzinfo is self.tz:
+                got, kind = walltime.reading(value.replace(tzinfo=None), self.tz)
+                if kind is not None:
+                    data[name], unsure[name] = got, kind
+        if not unsure:
+            return
+        if self.object == "appointment" and isinstance(data.get("start"), dt.datetime):
+            minutes = data.get("duration_minutes")
+            data["start"], end, decided = walltime.settle(
+                data["start"], data.get("end"), minutes if isinstance(minutes, int) else None,
+                unsure, self.tz)
+            if end is not None:
+                data["end"] = end
+            unsure.pop(decided or "", None)
+        for name, kind in unsure.items():
+            self.issues.append(self._issue(row, self._col(name), name, walltime.reason(kind),
+                                           "the export gives no offset: check it in the CRM"))
 
     def _content_key(self, cells: list[str]) -> str:
         """The id of a row in a file with no id column: a hash of its cells, so a later export
