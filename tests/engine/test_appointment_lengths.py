@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from ferry.engine import pipeline as P
 from ferry.engine.diff import classify
@@ -87,3 +88,29 @@ def test_an_event_with_no_end_or_length_lands_with_an_assumed_length(tmp_path: P
         trace = built.trace["DurationInMinutes"]
         _, ok, note = classify([None, staged.record.start, None], 25, 25, trace)  # type: ignore[attr-defined]
         assert ok and "default_appointment_minutes" in note, note
+
+
+@pytest.mark.parametrize("destination", ["pipedrive", "odoo"])
+def test_the_other_crms_take_it_with_no_length(tmp_path: Path, destination: str) -> None:
+    """Pipedrive's activity and Odoo's activity need no end: the appointment lands as it is,
+    with no length assumed and nothing listed."""
+    with make_pair(tmp_path / "proj", destination=destination, patients=4, seed=3,
+                   options={"default_appointment_minutes": 25},
+                   dest_extra={"plan": "ultimate", "seats": 10}
+                   if destination == "pipedrive" else None,
+                   env_prefix=f"FERRY_LEN_{destination.upper()}_") as pair:
+        proj = pair.project
+        appt = next(a for a in pair.practice.iter("appointment")
+                    if a.patient_id and a.status in ("completed", "scheduled"))  # type: ignore[attr-defined]
+        r = httpx.post(f"{pair.source_info['base_url']}/_sandbox/set", timeout=30, json={
+            "resource": "appointments", "id": appt.source_id,
+            "fields": {"end": None, "duration_minutes": None}})
+        assert r.json()["updated"]
+        P.run_extract(proj)
+        P.run_prepare(proj)
+        approve_phi(proj)
+        report = P.load(proj, hold=lambda om, rec: None)
+        assert proj.store.dest_id("appointment", appt.source_id) is not None
+        skips = [s for s in proj.store.skips(report.run_id)
+                 if s.ref == f"source:appointment:{appt.source_id}"]
+        assert not [s for s in skips if s.stage in ("load", "transform", "transform-assumed")]
