@@ -31,6 +31,24 @@ def test_spanish_sex_letters_and_yes_no_words(h, tmp_path: Path) -> None:  # typ
                    "E3": ("Lucía", "female", True, True)}
 
 
+def test_french_and_german_sex_letters(h, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Homme / Femme (H, F) and männlich / weiblich (M, W): before, H and W reached the map's
+    value map as letters it has no row for, and each became an option of its own."""
+    from ferry.sources.clinic_csv.values import sex_codes
+
+    assert sex_codes(["H", "F", "F"]) == {"h": "male"}
+    assert sex_codes(["M", "W", "w."]) == {"m": "male", "w": "female"}
+    assert sex_codes(["V", "M"]) == {}  # vrouw or varón: left as written
+    (tmp_path / "patients.csv").write_text(
+        "Numéro,Prénom,Sexe\r\nQ1,Émilie,F\r\nQ2,René,H\r\n", encoding="utf-8")
+    src = create({"path": str(tmp_path), "columns": {"patient": {
+        "Numéro": "source_id", "Prénom": "first_name", "Sexe": "sex"}},
+        "files": {"patients.csv": "patient"}}, tmp_path)
+    recs, errs, _ = h.read_all(src, "patient")
+    assert errs == []
+    assert {r.first_name: r.sex for r in recs} == {"Émilie": "F", "René": "male"}
+
+
 def test_english_m_and_f_are_read_as_written(h, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "patients.csv").write_text(
         "Patient ID,First Name,Sex\r\n1,Ann,F\r\n2,Bob,M\r\n3,Cy,\r\n", encoding="utf-8")

@@ -383,12 +383,19 @@ def as_bool(text: str) -> bool:
 def sex_codes(samples: list[str]) -> dict[str, str]:
     """{letter: word} for a sex column written in single letters that are not English: ``M``
     is male in English, German, Dutch or Italian, but *mujer* (female) in a Spanish export,
-    whose men are ``H`` (*hombre*). A column holding both H and M, and no F, is such an export
-    ({}: any other column, read as it is)."""
+    whose men are ``H`` (*hombre*, as a French export's *homme*). So ``H`` is male; beside it
+    and no F, ``M`` is female; a German export's ``W`` (*weiblich*) beside M and no F is female.
+    ``V`` is left as written: *vrouw* (Dutch, female) or *varón* (Spanish, male). {}: any other
+    column, read as it is."""
     letters = {s.strip().lower().rstrip(".") for s in samples if s and s.strip()}
-    if {"h", "m"} <= letters and "f" not in letters:
-        return {"h": "male", "m": "female"}
-    return {}
+    codes = {}
+    if "h" in letters:
+        codes["h"] = "male"
+        if "m" in letters and "f" not in letters:
+            codes["m"] = "female"
+    elif {"m", "w"} <= letters and "f" not in letters:
+        codes.update(m="male", w="female")
+    return codes
 
 
 def as_set(text: str) -> list[str]:
