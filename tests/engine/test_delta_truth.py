@@ -298,14 +298,16 @@ def _visit_with_invoice(store: Any) -> Any:
 
 def test_a_dependant_deleted_for_the_link_its_map_writes_says_which_field(
         tmp_path: Path) -> None:
-    # Invoice__c writes its visit's id (custom:Source_Appointment); a fresh migration skips
-    # an invoice whose visit has no destination record, so the delta deletes it with the
-    # visit, and its line names the field it went for (it named none)
+    # Invoice__c writes its visit's id (custom:Source_Appointment). Its patient deleted at the
+    # source, the visit goes with the patient (a Task requires its patient) though the source
+    # still has it: a fresh migration skips an invoice whose visit the source has but the
+    # destination does not, so the delta deletes it with the visit (its optional patient link
+    # alone would only be emptied), and its line names the field it went for (it named none)
     with _migrated(tmp_path, "salesforce", 10, 5, {"dedup_by_email": False}) as pair:
         store = pair.project.store
         inv = _visit_with_invoice(store)
         _source(pair, "/_sandbox/mutate",
-                {"resources": {"appointments": {"delete_ids": [str(inv.appointment_id)]}}})
+                {"resources": {"patients": {"delete_ids": [str(inv.patient_id)]}}})
         _, report, _ = P.delta(pair.project)
         assert report.deletions["failed"] == 0, report.deletions
         assert store.dest_id("invoice", inv.source_id, "Invoice__c") is None

@@ -35,7 +35,8 @@ STAGE_OUTCOME = {"hold": "held", "excluded": "excluded", "delta": "excluded",
                  "load": "refused", "load-file": "refused", "delete": "refused",
                  "extract": "refused", "extract-file": "refused"}
 #: field-level findings: the record was written, a field left empty (a note on the line)
-FIELD_STAGES = ("load-field", "transform-field", "extract-field", "transform-assumed")
+FIELD_STAGES = ("load-field", "transform-field", "extract-field", "transform-assumed",
+                "link-emptied")
 #: a record with several outcomes (one per map) is shown by the one that needs attention
 SEVERITY = {o: i for i, o in enumerate(("unaccounted", "refused", "held", "excluded", "merged",
                                         "applied"))}

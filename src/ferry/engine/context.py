@@ -27,9 +27,12 @@ Hold = Callable[[ObjectMap, Record], "str | Record | None"]
 class StoreLookup:
     """Resolves references through the id map (following merges) and owners through matching."""
 
-    def __init__(self, store: StagingStore, owners: OwnerMatch) -> None:
+    def __init__(self, store: StagingStore, owners: OwnerMatch,
+                 extracted: Callable[[str], bool] | None = None) -> None:
         self.store = store
         self.owners = owners
+        #: set while extraction runs alongside: whether an object is completely staged
+        self.extracted = extracted
         self._labels: dict[tuple[str, str], str | None] = {}
         self._counts: dict[str, int] = {}  # staged records per referenced object
         #: dry run: (object, source id, destination object) the run would create; references
@@ -75,10 +78,7 @@ class StoreLookup:
         hit = self._found.get(key)
         if hit is not None:
             return hit
-        if self._gone is None:
-            self._gone = {(str(o), str(i)) for o, i in self.store.conn.execute(
-                "SELECT object, source_id FROM records WHERE deleted=1")}
-        if (src_object, source_id) in self._gone:
+        if self._deleted(src_object, source_id):
             # deleted at the source: a delta's load runs before its deletions, and a reference
             # to the record resolved to its destination record, about to go (a fold of the
             # relationships named the deleted patient's person); a fresh run does not list it
@@ -89,6 +89,24 @@ class StoreLookup:
                 self._found.clear()
             self._found[key] = found
         return found
+
+    def gone(self, src_object: str, source_id: str) -> bool:
+        """Whether a referenced record is not at the source: staged as deleted there (a delta),
+        or not listed by it at all once its object is completely staged (a fresh migration of
+        a source that deleted it, or a reference to a record the source never had). A record
+        the source holds with no destination record yet (held, skipped, still to come) is not
+        gone: a record linking to it waits for it (``waiting``)."""
+        if self._deleted(src_object, source_id):
+            return True
+        if self.extracted is not None and not self.extracted(src_object):
+            return False
+        return self.store.get(src_object, source_id) is None
+
+    def _deleted(self, src_object: str, source_id: str) -> bool:
+        if self._gone is None:
+            self._gone = {(str(o), str(i)) for o, i in self.store.conn.execute(
+                "SELECT object, source_id FROM records WHERE deleted=1")}
+        return (src_object, source_id) in self._gone
 
     def _resolve(self, src_object: str, source_id: str, dest_object: str | None) -> str | None:
         survivor = survivor_of(self.store, src_object, source_id)
@@ -173,7 +191,7 @@ class LoadContext:
 
     @cached_property
     def lookup(self) -> StoreLookup:
-        return StoreLookup(self.store, self.owners)
+        return StoreLookup(self.store, self.owners, self.extracted)
 
     def selected(self, object_name: str, source_id: str) -> bool:
         return self.only is None or (object_name, source_id) in self.only

@@ -4,22 +4,27 @@ A source record deleted since the pass began is handled by its map's policy:
 
 * ``delete_dependants``: the destination record goes, and so do the records of other maps that
   cannot exist without it, depth first, so nothing is left pointing at a deleted record. A
-  dependant goes when its map requires the field written from it (a deal's person) or it
-  hangs on the record (a folded value, a file attached to it). A dependant whose map does not
-  write the reference stands without the record, as a fresh migration of the source shows
-  (even where the canonical model requires it: a Salesforce reminder Task of a deleted visit):
-  it is kept (a paid invoice whose appointment was deleted keeps its deal). One
-  whose map writes the link goes, with a line naming the record and that field:
-  a fresh migration of the source skips a record whose written link names a record with no
-  destination record (``load._prepare``), so keeping it with the link emptied would leave the
-  CRM unlike a fresh migration (``bench/truth.py``'s reference);
+  dependant goes when it hangs on the record (a folded value, a file attached to it) or its
+  map writes a link to it that is required (by the map: a deal's person; or by the canonical
+  model: a reminder's appointment). One whose map writes an optional link to it (an invoice's
+  visit) is kept with that link emptied, as a fresh migration of the source keeps it
+  (``load._prepare``: a link to a record not at the source is left out, the record written);
+  each emptied link gets a ``link-emptied`` line naming the record and the field. A record
+  deleted *as a dependant* is still at the source (an appointment of a deleted patient), so a
+  written link to it, optional or not, takes its dependant too: a fresh migration skips a
+  record linking to a record the source has but the destination does not. With several
+  links, all count: one that takes the record wins over one that is emptied. A dependant
+  whose map does not write the reference stands untouched (a Salesforce reminder Task of a
+  deleted visit);
 * ``unlink``: the destination record goes; dependants stay with their reference emptied (one
   deleted in the same pass, with a record another map's policy deletes, is not updated first);
 * ``keep_and_flag``: nothing is deleted; the record is flagged in the delta report.
 
-Every deletion is audited (rollback re-creates it) and every record it touches gets a line in
-the skip table with the policy as its reason, so reconcile explains why it is not in the
-destination and the delta report accounts for it.
+Every deletion and every emptying is audited (rollback re-creates or restores it) and every
+record it touches gets a line in the skip table with the policy as its reason, so reconcile
+explains why it is not in the destination and the delta report accounts for it. A link emptied
+because its record was deleted at the source is filled again by a later pass once the source
+has the record again (``relinkable``).
 """
 
 from __future__ import annotations
@@ -29,11 +34,38 @@ from typing import Any
 
 from ferry.engine.plan import load_order
 from ferry.engine.writes import Item, Writer
-from ferry.mapping.compile import resolve_target
+from ferry.mapping.compile import required_refs, resolve_target
 from ferry.mapping.model import MappingDoc, ObjectMap
 from ferry.model.entities import entity
 from ferry.model.fields import Kind, fields_of
 from ferry.model.staging import StagingStore
+
+#: the skip line of a record kept with a link emptied because the record it named is not at
+#: the source (deleted there): a field-level note, the record itself is written
+LINK_EMPTIED = "link-emptied"
+_EMPTIED_PREFIX = "the record it links to ("
+
+
+def emptied_reason(src_object: str, source_id: str) -> str:
+    """The reason of a ``LINK_EMPTIED`` line: names the record, never a value."""
+    return (f"{_EMPTIED_PREFIX}source:{src_object}:{source_id}) is not at the source (deleted"
+            " there): the record is kept with this link empty")
+
+
+def relinkable(store: StagingStore) -> dict[str, set[str]]:
+    """Records kept with a link emptied whose linked record the source has again (restored
+    there): a delta pass loads them again, so the link is filled (source object → ids)."""
+    out: dict[str, set[str]] = {}
+    for ref, reason in store.conn.execute(
+            "SELECT DISTINCT ref, reason FROM skips WHERE stage=?", (LINK_EMPTIED,)):
+        target = str(reason).removeprefix(_EMPTIED_PREFIX).split(")", 1)[0]
+        t_parts, parts = target.split(":", 2), str(ref).split(":", 2)
+        if len(t_parts) != 3 or len(parts) != 3:
+            continue
+        staged = store.get(t_parts[1], t_parts[2])
+        if staged is not None and not staged.deleted:
+            out.setdefault(parts[1], set()).add(parts[2])
+    return out
 
 
 @dataclass
@@ -41,6 +73,8 @@ class DeletionReport:
     deleted: int = 0
     dependants_deleted: int = 0
     unlinked: int = 0
+    #: dependants kept with a link emptied (the record it named was deleted at the source)
+    links_emptied: int = 0
     flagged: int = 0
     failed: int = 0
     policies: dict[str, str] = field(default_factory=dict)  # map → policy applied
@@ -58,21 +92,24 @@ def _refs(src_object: str, parent_object: str) -> list[str]:
     return [f.name for f in fields_of(model) if f.kind == Kind.REF and f.ref == parent_object]
 
 
-def _needs(om: ObjectMap, src_object: str, field_name: str) -> bool:
+def _needs(om: ObjectMap, field_name: str) -> bool:
     """Whether a record of ``om`` cannot exist without the record its ``field_name`` names:
-    the map hangs the record on it (a fold or attach map's parent) or requires the
-    destination field it writes from it. A reference the canonical model requires but the map
-    does not write is not enough: a fresh migration of the source keeps such a record (a
-    Salesforce reminder Task of a deleted visit: its map writes no link to the visit), so the
-    delta keeps it too (one whose map writes the link goes: see ``apply_deletions``)."""
+    the map hangs the record on it (a fold or attach map's parent) or writes a link from it
+    that is required, by the map or by the canonical model (``required_refs``). A reference
+    the canonical model requires but the map does not write is not enough: a fresh migration
+    of the source keeps such a record (a Salesforce reminder Task of a deleted visit: its map
+    writes no link to the visit), so the delta keeps it too."""
     if om.parent is not None and om.parent.via == field_name:
         return True
-    return any(fm.source == field_name and fm.required and fm.target not in ("-", "")
-               for fm in om.fields)
+    canonical = required_refs(om.source)
+    return any(fm.source == field_name and fm.target not in ("-", "")
+               and (fm.required or field_name in canonical) for fm in om.fields)
 
 
 def _written_from(om: ObjectMap, field_name: str) -> str | None:
     """The destination field ``om`` writes from ``field_name`` (None: not written)."""
+    if om.mode != "record":
+        return None
     return next((fm.target for fm in om.fields if fm.source == field_name
                  and fm.target not in ("-", "")), None)
 
@@ -116,13 +153,16 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
             deleting.setdefault(obj, set()).update(ids)
         elif policy == "unlink":
             unlinking.setdefault(obj, set()).update(ids)
+    #: records deleted at the source (not as dependants: those the source still has)
+    at_source = {(obj, sid) for obj, ids in deleting.items() for sid in ids}
     dependants: dict[str, dict[str, tuple[str, str]]] = {}  # map → {sid: (dest id, why)}
     links: dict[tuple[str, str], str] = {}  # (map, sid) → the written link it went for
     seen: set[tuple[str, str]] = {(by.target, did) for by in maps for sid, did in
                                   gone.get(by.name, [])}  # (dest object, id) once only
     unlinks: dict[str, dict[str, tuple[str, str, str]]] = {}  # map → {sid: (did, field, why)}
-    #: map → {sid: (did, field, parent ref)}: dependants that stand without the deleted record
-    kept: dict[str, dict[str, tuple[str, str, str]]] = {}
+    #: map → {sid: (did, {written field: linked source ref})}: dependants kept with the links
+    #: to records deleted at the source emptied (unless another link takes them)
+    emptying: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
     frontier = {obj: set(ids) for obj, ids in deleting.items()}
     while frontier:
         nxt: dict[str, set[str]] = {}
@@ -138,34 +178,41 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
                     did = store.dest_id(om.source, rec.source_id, om.target)
                     if did is None or (om.target, did) in seen:
                         continue
-                    hit = next((f for f in hits if _needs(om, om.source, f)), None)
-                    if hit is None:  # stands without it: kept, unless its map writes the link (below)
-                        for f in hits:
-                            kept.setdefault(om.name, {}).setdefault(rec.source_id, (
-                                did, f, f"source:{parent_obj}:{getattr(rec, f)}"))
+                    takes, empties = None, {}
+                    for f in hits:
+                        pid = str(getattr(rec, f))
+                        target = _written_from(om, f)
+                        if _needs(om, f) or (target is not None
+                                             and (parent_obj, pid) not in at_source):
+                            takes = takes or (f, target)
+                        elif target is not None:  # optional, to a record deleted at the source
+                            empties[target] = f"source:{parent_obj}:{pid}"
+                    if takes is None:  # stands without it (its link emptied, if written)
+                        if empties:
+                            row = emptying.setdefault(om.name, {}).setdefault(
+                                rec.source_id, (did, {}))
+                            row[1].update(empties)
                         continue
+                    f, target = takes
                     seen.add((om.target, did))
-                    why = (f"deleted with source:{parent_obj}:{getattr(rec, hit)}, deleted at"
-                           " the source (delete policy: delete_dependants)")
+                    parent = f"source:{parent_obj}:{getattr(rec, f)}"
+                    if _needs(om, f):
+                        why = (f"deleted with {parent}, deleted at the source (delete policy:"
+                               " delete_dependants)")
+                    else:  # a written optional link to a record deleted as a dependant
+                        links[(om.name, rec.source_id)] = str(target)
+                        why = (f"deleted with {parent}, deleted as it depends on a record"
+                               f" deleted at the source: its map writes the link to it"
+                               f" ({target}), and a fresh migration skips a record whose link"
+                               " names a record the source has but the destination does not"
+                               " (delete policy: delete_dependants)")
                     dependants.setdefault(om.name, {})[rec.source_id] = (did, why)
                     nxt.setdefault(om.source, set()).add(rec.source_id)
         frontier = nxt
-    for name, rows in kept.items():
-        om = next(m for m in maps if m.name == name)
-        for sid, (did, f, parent) in rows.items():
-            target = _written_from(om, f) if om.mode == "record" else None
-            if sid in dependants.get(name, {}) or (om.target, did) in seen or target is None:
-                continue  # deleted through another reference, or nothing of it written
-            # The map writes the link: a fresh migration of the source would skip the record
-            # (its link names a record with no destination record), so it goes, its line
-            # naming the field. (Emptying works on every destination since the field's key is
-            # the prepared one, not its logical name, which Salesforce refused: INVALID_FIELD.)
-            seen.add((om.target, did))
-            links[(name, sid)] = target
-            dependants.setdefault(name, {})[sid] = (
-                did, f"deleted with {parent}, deleted at the source: its map writes the link"
-                f" to it ({target}), and a fresh migration skips a record whose link names a"
-                " record not in the destination (delete policy: delete_dependants)")
+    emptied: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
+        name: {sid: row for sid, row in rows.items()
+               if sid not in dependants.get(name, {}) and row[1]}
+        for name, rows in emptying.items()}
     for parent_obj, parent_ids in unlinking.items():
         for om in maps:
             if om.mode != "record":
@@ -185,6 +232,26 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
                             did, target, f"reference to source:{parent_obj}:{pid} emptied: it"
                             " was deleted at the source (delete policy: unlink)")
     by_name = {om.name: om for om in maps}
+    # A record the unlink policy empties too is left linking to nothing when every record
+    # link its map writes goes: it goes instead, as before links were emptied (a Pipedrive
+    # note must keep one link; a fresh migration skips it: its required patient is gone)
+    for name, rows in emptied.items():
+        om = by_name[name]
+        for sid in [x for x in rows if x in unlinks.get(name, {})]:
+            staged = store.get(om.source, sid)
+            links_of = {fm.target for fm in om.fields
+                        if isinstance(fm.source, str) and fm.target not in ("-", "")
+                        and any(t.name == "ref" for t in fm.transform)
+                        and staged is not None and getattr(staged.record, fm.source, None)}
+            did, targets = rows[sid]
+            _, unlinked, _ = unlinks[name][sid]
+            if links_of <= set(targets) | {unlinked}:
+                del rows[sid]
+                del unlinks[name][sid]
+                dependants.setdefault(name, {})[sid] = (did, (
+                    f"deleted: every link it has goes ({', '.join(sorted(links_of))}), to"
+                    " records deleted at the source (delete policies: delete_dependants,"
+                    " unlink)"))
     run_id = writer.run_id
     # dependants first, newest maps first, so nothing ever points at a deleted record
     for om in reversed(maps):
@@ -192,6 +259,27 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
             n_ok = _delete(writer, store, om, [(sid, did)], why, field=links.get((om.name, sid)))
             out.dependants_deleted += n_ok
             out.failed += 1 - n_ok
+    for name, rows in emptied.items():  # kept, their links to records deleted at the source
+        om = by_name[name]  # emptied (those the unlink policy empties below are left to it)
+        items, lines = [], []
+        for sid, (did, targets) in rows.items():
+            mine = {t: r for t, r in targets.items()
+                    if (unlinks.get(name, {}).get(sid) or ("", ""))[1] != t}
+            if not mine:
+                continue
+            items.append(Item(om.source, sid, {resolve_target(doc, om.target, t): None
+                                               for t in mine}, dest_id=did))
+            lines.append((f"source:{om.source}:{sid}", mine))
+        if not items:
+            continue
+        for res, (r, mine) in zip(writer.update(om.target, items, {"map": name, "delta": True}),
+                                  lines, strict=True):
+            out.links_emptied += int(res.ok)
+            out.failed += int(not res.ok)
+            if res.ok:
+                for t, linked in mine.items():
+                    _, obj, lid = linked.split(":", 2)
+                    store.skip(run_id, r, t, emptied_reason(obj, lid), LINK_EMPTIED)
     for name, rows in unlinks.items():
         om = by_name[name]
         items = []

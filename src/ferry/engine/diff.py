@@ -64,7 +64,7 @@ CATEGORIES = ("equal", "transformed", "truncated", "format_changed", "missing", 
 #: skip stages the confirmed map (and its PHI decisions) account for: owner fallback, PHI hold or
 #: exclusion, transform refusals; a child skipped because such a parent is absent inherits it
 EXPLAINED_SKIPS = {"owners", "hold", "excluded", "transform", "transform-field", "load-field",
-                   "transform-assumed"}
+                   "transform-assumed", "link-emptied"}
 _UNSET: Any = object()
 
 

@@ -24,6 +24,7 @@ import orjson
 from ferry.connectors.base import FileUpload
 from ferry.engine.context import LoadContext, MapStats
 from ferry.engine.dedup import merge_state, merged_record
+from ferry.engine.deletions import LINK_EMPTIED, emptied_reason
 from ferry.engine.plan import load_order
 from ferry.engine.writes import Item, Writer, payload_hash, ref, same_payload
 from ferry.mapping.compile import Built, CompiledMap
@@ -191,6 +192,9 @@ def _prepare(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, s: StagedRecord,
                            "transform-field")
         for fa in built.assumed:  # written with a value the source did not give: said
             ctx.store.skip(ctx.run_id, r, fa.field, fa.reason, "transform-assumed")
+        for gone in built.emptied:  # kept, its link to a record deleted at the source empty
+            ctx.store.skip(ctx.run_id, r, gone.field, emptied_reason(gone.object, gone.source_id),
+                           LINK_EMPTIED)
     return rec, built
 
 

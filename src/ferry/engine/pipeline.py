@@ -373,9 +373,13 @@ def delta(project: Project, *, progress: Callable[[str, int, int], None] | None 
     since_by = {obj: (dt.datetime.fromisoformat(wm) if (wm := watermark(project.store, obj))
                       else None) for obj in objects}
     extract_id, total = run_extract(project, since_by_object=since_by)  # one source, one pass
+    from ferry.engine.deletions import relinkable
+
+    retry = waiting(project.store, baa_confirmed=project.settings.baa.confirmed)
+    for obj, ids in relinkable(project.store).items():  # a link's record back at the source
+        retry.setdefault(obj, set()).update(ids)
     report = load(project, kind="delta", changed_since=started, progress=progress, hold=hold,
-                  retry=waiting(project.store,
-                                baa_confirmed=project.settings.baa.confirmed))
+                  retry=retry)
     deletions = _apply_deletions(project, report.run_id, started,
                                  set(report.dedup.get("gone_merged") or ()))
     report.deletions = deletions.as_dict()

@@ -108,22 +108,55 @@ def preview(audit: AuditLog, runs: list[str], destination: str = ""
     return out
 
 
+class Moved:
+    """Records this rollback re-created under a new id (a delta deleted them), so the
+    before-images restored after them point at them again: a dependant whose link a delta
+    emptied (its patient deleted at the source) is restored with the re-created patient's id,
+    not the deleted one's (which the destination refuses). Only reference fields, as the
+    destination describes them, are re-pointed."""
+
+    def __init__(self, dest: Destination) -> None:
+        self.dest = dest
+        self.ids: dict[tuple[str, str], str] = {}  # (object, old id) → new id
+        self._refs: dict[str, dict[str, str]] | None = None  # object → {ref key: object}
+
+    def add(self, obj: str, old: str | None, new: str | None) -> None:
+        if old and new and str(old) != str(new):
+            self.ids[(obj, str(old))] = str(new)
+
+    def repoint(self, obj: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if not self.ids or not payload:
+            return payload
+        if self._refs is None:
+            self._refs = {o.name: {f.key: f.ref for f in o.fields if f.ref}
+                          for o in self.dest.describe()}
+        refs = self._refs.get(obj, {})
+        out = dict(payload)
+        for key, value in payload.items():
+            target = refs.get(key)
+            new = self.ids.get((target, str(value))) if target and value is not None else None
+            if new is not None:
+                out[key] = int(new) if isinstance(value, int) and new.isdigit() else new
+        return out
+
+
 def rollback(store: StagingStore, audit: AuditLog, dest: Destination, runs: list[str],
              rollback_run_id: str, batch_size: int = 100) -> RollbackResult:
     result = RollbackResult(runs)
     writer = Writer(store, audit, dest, rollback_run_id)
+    moved = Moved(dest)
     group: list[AuditEntry] = []
     for entry in _todo(audit, runs):
         if group and (entry.op != group[0].op or entry.dest_object != group[0].dest_object
                       or len(group) >= batch_size):
-            _undo(group, writer, dest, store, result)
+            _undo(group, writer, dest, store, result, moved)
             group = []
         group.append(entry)
     if group:
-        _undo(group, writer, dest, store, result)
+        _undo(group, writer, dest, store, result, moved)
     if _last_prepare(store, runs):
         _leftovers(writer, dest, result)
-    _verify(store, audit, dest, runs, result)
+    _verify(store, audit, dest, runs, result, moved)
     # Only a verified rollback closes its runs: one that left something behind (counts differ)
     # stays open, so the next ``ferry rollback`` checks again instead of finding 0 runs.
     if result.verified:
@@ -167,7 +200,7 @@ def _befores(audit: AuditLog, group: list[AuditEntry]) -> dict[int, dict[str, An
 
 
 def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: StagingStore,
-          result: RollbackResult) -> None:
+          result: RollbackResult, moved: Moved) -> None:
     op, obj = group[0].op, group[0].dest_object
     detail: dict[str, Any] = {"undoes": [e.seq for e in group]}
     if op in ("create", "upload"):
@@ -186,7 +219,7 @@ def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: Sta
         items = _items(group)
         befores = _befores(writer.audit, group)
         for it, e in zip(items, group, strict=True):
-            it.payload = befores.get(e.seq) or {}
+            it.payload = moved.repoint(obj, befores.get(e.seq) or {})
         results = writer.update(obj, items, detail, capture_before=False)
         result.restored += sum(1 for r in results if r.ok)
         result.failures += [f"{obj}:{e.dest_id} not restored"
@@ -195,13 +228,16 @@ def _undo(group: list[AuditEntry], writer: Writer, dest: Destination, store: Sta
         _reupload([e for e in group if e.seq in files], files, writer, dest, store, result)
         rest = [e for e in group if e.seq not in files]
         if rest:
-            _undo(rest, writer, dest, store, result)
+            _undo(rest, writer, dest, store, result, moved)
     elif op == "delete":
         items = _items(group)
         befores = _befores(writer.audit, group)
         for it, e in zip(items, group, strict=True):
-            it.payload = befores.get(e.seq) or {}
+            it.payload = moved.repoint(obj, befores.get(e.seq) or {})
         results = writer.create(obj, items, detail)
+        for e, r in zip(group, results, strict=True):
+            if r.ok:
+                moved.add(obj, e.dest_id, r.dest_id)
         result.recreated += sum(1 for r in results if r.ok)
         result.failures += [f"{obj}:{e.dest_id} not re-created"
                             for e, r in zip(group, results, strict=True) if not r.ok]
@@ -305,7 +341,7 @@ def _hash(values: dict[str, Any]) -> str:
 
 
 def _verify(store: StagingStore, audit: AuditLog, dest: Destination, runs: list[str],
-            result: RollbackResult) -> None:
+            result: RollbackResult, moved: Moved | None = None) -> None:
     for run in reversed(runs):  # oldest first: its snapshot is the state before them all
         info = store.run(run)
         snapshot = (info.params.get("snapshot") if info else None) or {}
@@ -328,7 +364,7 @@ def _verify(store: StagingStore, audit: AuditLog, dest: Destination, runs: list[
     for obj, ids in by_obj.items():
         now = dest.read(obj, ids)
         for did in ids:
-            before = restored[(obj, did)]
+            before = moved.repoint(obj, restored[(obj, did)]) if moved else restored[(obj, did)]
             if did in now and _hash({k: now[did].get(k) for k in before}) != _hash(before):
                 result.restored_hash_ok = False
                 result.failures.append(f"{obj}:{did} differs from its before-image")

@@ -37,7 +37,8 @@ from ferry.mapping.transforms import (
     get_value,
 )
 from ferry.mapping.value_maps import apply_value_map, norm_key
-from ferry.model.entities import Record
+from ferry.model.entities import Record, entity
+from ferry.model.fields import Kind, fields_of
 
 __all__ = ["Built", "CompiledMap", "Lookup", "RefNeed", "compile_mapping", "resolve_target"]
 
@@ -46,6 +47,9 @@ __all__ = ["Built", "CompiledMap", "Lookup", "RefNeed", "compile_mapping", "reso
 class Built:
     payload: dict[str, Any] = field(default_factory=dict)
     unresolved: list[RefNeed] = field(default_factory=list)
+    #: optional links left out because the record they name is not at the source (deleted
+    #: there): the record is written without them (``RefNeed.field`` is the map's target)
+    emptied: list[RefNeed] = field(default_factory=list)
     field_errors: list[RecordError] = field(default_factory=list)
     error: RecordError | None = None
     trace: dict[str, list[str]] = field(default_factory=dict)
@@ -56,6 +60,16 @@ class Built:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def required_refs(src_object: str) -> frozenset[str]:
+    """The references a record of ``src_object`` cannot exist without, as the canonical model
+    says (a reminder's appointment, a note's patient)."""
+    try:
+        model = entity(src_object)
+    except KeyError:
+        return frozenset()
+    return frozenset(f.name for f in fields_of(model) if f.kind == Kind.REF and f.required)
 
 
 def resolve_target(doc: MappingDoc, dest_object: str, target: str, *, need_key: bool = True
@@ -89,6 +103,9 @@ class _Field:
     #: a plain attribute read as is (no value map, transform or default): ``build`` reads it
     #: without a transform context
     plain: bool = False
+    #: the record cannot stand without what the field links to: the map requires the field,
+    #: or the canonical model the reference it is written from (a reminder's appointment)
+    needed: bool = False
 
     def __post_init__(self) -> None:
         self.steps = [(t.name, TRANSFORMS[t.name], t.args) for t in self.fm.transform]
@@ -120,6 +137,7 @@ class CompiledMap:
         if om.mode in ("users", "none"):
             return
         seen: dict[str, str] = {}
+        canonical = required_refs(om.source)
         for fm in om.fields:
             if fm.status != "mapped":
                 continue
@@ -137,7 +155,9 @@ class CompiledMap:
                 raise MappingError(f"{om.name}: {fm.target!r} is mapped twice "
                                    f"(also from {seen[key]!r}); keep one or join the sources")
             seen[key] = str(fm.source)
-            self.fields.append(_Field(fm, key, fm.target))
+            self.fields.append(_Field(fm, key, fm.target,
+                                      needed=fm.required or (isinstance(fm.source, str)
+                                                            and fm.source in canonical)))
 
     # -- conditions ----------------------------------------------------------------------------
     def accepts(self, record: Record) -> bool:
@@ -209,6 +229,8 @@ class CompiledMap:
                     ctx.flags = []
                 if ctx.refs:
                     ctx.refs = []
+                if ctx.gone:
+                    ctx.gone = []
             try:
                 value, names = self._value(f.fm, ctx, f)
             except TransformError as exc:
@@ -223,8 +245,16 @@ class CompiledMap:
                 continue
             if ctx.refs:
                 out.unresolved.extend(ctx.refs)
+            waits = bool(ctx.refs)
+            if ctx.gone:  # links to records deleted at the source: an optional one is emptied
+                if f.needed:
+                    out.unresolved.extend(ctx.gone)
+                    waits = True
+                else:
+                    out.emptied.extend(RefNeed(f.label, n.object, n.source_id)
+                                       for n in ctx.gone)
             if value in (None, "", []):
-                if f.fm.required and not ctx.refs:
+                if f.fm.required and not waits:
                     out.error = RecordError(self.ref(record), f.label,
                                             f"required field is empty (from {f.fm.source})")
                     return out

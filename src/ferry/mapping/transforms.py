@@ -39,6 +39,9 @@ class Lookup(Protocol):
 
     def owner(self, practitioner_source_id: str | None) -> str | None: ...
 
+    # optional: ``gone(src_object, source_id)``, whether a record with no destination id is
+    # not at the source at all (deleted there); a lookup without it says no (see ``t_ref``)
+
 
 @dataclass
 class RefNeed:
@@ -80,6 +83,9 @@ class Ctx:
     infer_country: bool = True
     flags: list[str] = field(default_factory=list)
     refs: list[RefNeed] = field(default_factory=list)
+    #: references to records not at the source (deleted there): ``build`` empties an optional
+    #: link to them and refuses the record for a required one
+    gone: list[RefNeed] = field(default_factory=list)
 
 
 Fn = Callable[[Any, dict[str, Any], Ctx], Any]
@@ -186,7 +192,9 @@ def t_ref(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     for sid in value if many else [value]:
         got = ctx.lookup.dest_id(obj, str(sid), args.get("dest_object"))
         if got is None:
-            ctx.refs.append(RefNeed(ctx.key, obj, str(sid)))
+            need = RefNeed(ctx.key, obj, str(sid))
+            gone = getattr(ctx.lookup, "gone", None)
+            (ctx.gone if gone is not None and gone(obj, str(sid)) else ctx.refs).append(need)
         else:
             out.append(got)
     if many:

@@ -175,6 +175,10 @@ class PipedriveDestination(Destination):
                         body[key] = CLEARED[shape]()
                     elif value is None and obj == "note" and key.endswith("_id"):
                         body[key] = None  # v1 takes null for a note's link (it keeps another)
+                    elif value is None and obj == "activity" and key == "person_id":
+                        # v2 sets an activity's person through its primary participant (NOTES
+                        # 5): none left empties it (null is refused)
+                        body["participants"] = []
                     elif value is None:
                         continue  # no empty form v2 takes (a date, a link): left as it is
                     elif shape == "option":  # system option field (industry)

@@ -17,6 +17,7 @@ checked against them (``contract``). NOTES = ``shared/specs/pipedrive/NOTES.md``
 | token budget from ``x-token-cost``, daily budget by plan and seats, 2-s burst, ``x-ratelimit-*`` headers, 429 then Cloudflare 403 | [doc] v2.yaml, rate-limit docs; NOTES 7 | both |
 | person ``birthday``, ``postal_address``, ``job_title``, ``notes``, ``im`` | [doc] v2.yaml: "only if contact sync is enabled" | extended (contact sync on); documented: absent |
 | 40-character hash keys of custom fields | [doc] NOTES 6 | both |
+| an activity's ``person_id`` follows its primary participant (``participants: []`` leaves it none) | [doc] NOTES 5 (migration guide: v2 ``person_id`` "set through the primary participant") | both |
 """
 
 from __future__ import annotations

@@ -172,8 +172,11 @@ class _Finish:
                            (body["participants"] or [None])[0])
             rec["participants"] = [{"person_id": p["person_id"],
                                     "primary": p is primary} for p in body["participants"]]
-            if primary and "person_id" not in body:
-                rec["person_id"] = primary["person_id"]
+            if "person_id" not in body:  # [doc] NOTES 5: set through the primary participant
+                if primary:
+                    rec["person_id"] = primary["person_id"]
+                else:  # none left: the activity links no person
+                    rec.pop("person_id", None)
         elif "person_id" in body:
             pid = body["person_id"]
             rec["participants"] = [{"person_id": pid, "primary": True}] if pid else []
