@@ -151,3 +151,30 @@ def test_a_required_link_to_a_deleted_visit_still_takes_its_record(tmp_path: Pat
         assert store.dest_id("appointment_reminder", rem.source_id, "activity") is None
         assert not [s for s in store.skips(report.run_id) if s.stage == LINK_EMPTIED
                     and s.ref == f"source:appointment_reminder:{rem.source_id}"]
+
+
+def test_a_visit_restored_at_the_source_fills_the_emptied_link_again(tmp_path: Path) -> None:
+    # staff undo the deletion: the next delta re-creates the visit and links its invoice to it
+    with _pair(tmp_path, "salesforce") as pair:
+        store = pair.project.store
+        rec = _dependant(store, "invoice", "Invoice__c")
+        visit = str(rec.appointment_id)
+        did = store.dest_id("invoice", rec.source_id, "Invoice__c")
+        key = _key(pair, "Invoice__c", "custom:Source_Appointment")
+        dest = P.open_destination(pair.project)
+        _delete_at_source(pair, "appointments", [visit])
+        P.delta(pair.project)
+        assert _linked(dest, "Invoice__c", did, key) is None
+        time.sleep(1.1)
+        r = httpx.post(pair.source_info["base_url"] + "/_sandbox/mutate",
+                       json={"resources": {"appointments": {"restore_ids": [visit]}}}, timeout=60)
+        r.raise_for_status()
+        assert r.json()["appointments"]["restored"]
+        _, report, _ = P.delta(pair.project)
+        assert report.deletions["failed"] == 0, report.deletions
+        back = store.dest_id("appointment", visit)
+        assert back is not None  # the visit is in the CRM again
+        assert store.dest_id("invoice", rec.source_id, "Invoice__c") == did
+        assert _linked(dest, "Invoice__c", did, key) == back  # and the invoice links to it
+        rec_ = run_reconcile(pair.project)
+        assert rec_.balanced, rec_.discrepancies[:5]

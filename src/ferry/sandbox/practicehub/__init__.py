@@ -40,8 +40,8 @@ Where each endpoint and behaviour comes from (``../shared/specs/sources/NOTES.md
 
 Admin surface (besides the shared ``/_sandbox/state|reset|requests|faults``):
 ``POST /_sandbox/mutate`` ``{"resources": {"patients": {"updates": 5, "creates": 2,
-"deletes": 1, "seed": 3, "delete_ids": []}}}`` changes the account now (as staff would during a cutover; on the
-extended surface deleted ids appear under ``/api/{resource}/deleted``); ``POST /_sandbox/set`` ``{"resource", "id", "fields": {canonical name: value}}`` gives one record
+"deletes": 1, "seed": 3, "delete_ids": [], "restore_ids": []}}}`` changes the account now (as staff would during a cutover; on the
+extended surface deleted ids appear under ``/api/{resource}/deleted``; a restored id is listed again, updated now); ``POST /_sandbox/set`` ``{"resource", "id", "fields": {canonical name: value}}`` gives one record
 those values; ``GET /_sandbox/pages``
 is the log of list requests with page numbers; ``GET /_sandbox/records/{resource}`` the
 canonical records held.

@@ -252,7 +252,8 @@ class PracticeHubApp:
                 out[resource] = self.state.mutate(
                     resource, int(spec.get("creates", 0)), int(spec.get("updates", 0)),
                     int(spec.get("deletes", 0)), spec.get("seed"),
-                    delete_ids=[api_id(str(i)) for i in spec.get("delete_ids") or []])
+                    delete_ids=[api_id(str(i)) for i in spec.get("delete_ids") or []],
+                    restore_ids=[api_id(str(i)) for i in spec.get("restore_ids") or []])
             return out
 
         @router.post("/set")

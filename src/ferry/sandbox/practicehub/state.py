@@ -273,9 +273,10 @@ class PracticeState:
 
     # -- mutation mode -------------------------------------------------------------------------
     def mutate(self, resource: str, creates: int = 0, updates: int = 0, deletes: int = 0,
-               seed: int | None = None, delete_ids: list[int | str] | None = None
-               ) -> dict[str, list[Any]]:
-        """Change, add and delete records now, as clinic staff would during a cutover."""
+               seed: int | None = None, delete_ids: list[int | str] | None = None,
+               restore_ids: list[int | str] | None = None) -> dict[str, list[Any]]:
+        """Change, add and delete records now, as clinic staff would during a cutover;
+        ``restore_ids``: deleted records listed again (staff undoing a deletion)."""
         table = self.tables[resource]
         rng = random.Random(seed if seed is not None else self.mutations)
         self.mutations += 1
@@ -289,7 +290,16 @@ class PracticeState:
             originals = {rid: r for rid in wanted if (r := self.find(table.obj, rid)) is not None}
             now = dt.datetime.now(dt.UTC)
             fname = mutable_field(table.obj)
-            out: dict[str, list[Any]] = {"created": [], "updated": [], "deleted": []}
+            out: dict[str, list[Any]] = {"created": [], "updated": [], "deleted": [],
+                                         "restored": []}
+            for rid in restore_ids or []:
+                rec = self.find(table.obj, rid) if rid not in table.rows else None
+                if rec is not None:
+                    back = rec.model_copy(update={"updated_at": now})
+                    table.changed[rid] = back
+                    self._store(table, back)
+                    table.deleted = [d for d in table.deleted if d[0] != rid]
+                    out["restored"].append(rid)
             for rid in upd:
                 rec = originals[rid]
                 change: dict[str, Any] = {"updated_at": now}
