@@ -158,3 +158,21 @@ def test_a_country_odoo_has_no_record_of_loses_only_that_field(odoo_factory, mon
                                             "country_id": None, "city": "Berlin",
                                             "zip": "10115"}
     assert got[str(results[1].dest_id)]["country_id"] == "ES"
+
+
+def test_an_irish_county_written_co_cork_is_odoos_cork(odoo_factory, monkeypatch,
+                                                          tmp_path) -> None:
+    """An Irish practice's export writes its patients' counties as Irish addresses do
+    ("Co. Cork", "County Kerry"); Odoo names them Cork and Kerry. Before, each was left empty
+    (reported, and the sample counted it explained): every Irish patient lost the county."""
+    dest = connect(odoo_factory(17), monkeypatch, tmp_path)
+    dest.ensure([SchemaItem("custom_field", "res.partner", "ferry_source_id", "Ferry source id",
+                            Kind.TEXT, external_id=True)])
+    rows = [{"name": f"Patient {i}", "x_ferry_source_id": f"ie{i}", "country_id": "Ireland",
+             "state_id": county} for i, county in enumerate(["Co. Cork", "County Kerry",
+                                                               "co clare", "Cork"])]
+    results = dest.create("res.partner", rows)
+    assert all(r.ok and not r.field_errors for r in results), \
+        [(r.error, r.field_errors) for r in results]
+    got = dest.read("res.partner", [str(r.dest_id) for r in results], ["state_id"])
+    assert [got[str(r.dest_id)]["state_id"] for r in results] == ["Cork", "Kerry", "Clare", "Cork"]

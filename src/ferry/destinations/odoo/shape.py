@@ -57,6 +57,8 @@ NATURAL = {"res.country": "code", "res.currency": "name", "mail.activity.type": 
            "res.country.state": "name", **dict.fromkeys(tags.USED_BY, "name")}
 #: countries whose addresses name the state by its code (CA, NSW); elsewhere by its name
 CODE_STATES = {"US", "AU", "CA"}
+#: the county word before an Irish county's name ("Co. Cork", "County Kerry")
+COUNTY = re.compile(r"^(?:co\.?|county)\s+")
 
 
 class Unresolved(Exception):
@@ -167,8 +169,10 @@ class Lookups:
                     cid = self.resolve("res.country", "country_id", country, row)
                 except Unresolved:
                     cid = None
-            named = self._keyed(relation, ["name", "code", "country_id"], "code|name",
-                                _code_name).get(low, [])
+            keyed = self._keyed(relation, ["name", "code", "country_id"], "code|name",
+                                _code_name)
+            # an Irish address writes its county "Co. Cork" / "County Cork"; Odoo names it Cork
+            named = keyed.get(low) or keyed.get(COUNTY.sub("", low), [])
             hits = [s for s in named
                     if cid is None or (s["country_id"] and s["country_id"][0] == cid)]
             if len(hits) == 1:
