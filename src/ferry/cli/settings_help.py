@@ -277,8 +277,8 @@ OPTIONS_HELP: dict[str, str] = {
     "dedup_by_email": "merge source patients that share an email into one person",
     "delete_policy": "what `ferry delta` does with records deleted at the source:"
                      " delete, ignore or flag (delete: the record and what cannot exist"
-                     " without it; a record whose optional link to it is not written to the"
-                     " CRM, such as a paid invoice of a deleted visit, is kept)",
+                     " without it; a record with only an optional link to it, such as a paid"
+                     " invoice of a deleted visit, is kept with that link emptied)",
     "overlap_extract_and_load": "load while extracting (a run takes about max(extract, load))",
     "encrypt_at_rest": "encrypt staged records, audit before-images and files; key the audit"
                        " chain and the matching keys (HMAC) with the same key",

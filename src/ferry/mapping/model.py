@@ -123,9 +123,10 @@ class ObjectMap(BaseModel):
     custom_object: bool = False  # the target object itself must be created (Salesforce __c)
     #: what ``ferry delta`` does when a source record of this map is deleted:
     #: ``delete_dependants`` (the record and the records that cannot exist without it: a
-    #: required reference in the canonical model or in their map, or hung on it: folds, files;
-    #: one whose optional reference its map does not write, a paid invoice of a deleted visit,
-    #: is kept), ``unlink`` (the record; dependants stay with their reference emptied),
+    #: reference their map writes that the canonical model or the map requires, or hung on it:
+    #: folds, files; one whose optional link to it its map writes, a paid invoice of a deleted
+    #: visit, is kept with that link emptied, as a fresh run keeps it; one whose map does not
+    #: write the reference is kept untouched), ``unlink`` (the record; dependants stay with their reference emptied),
     #: ``keep_and_flag`` (nothing is deleted; the delta report flags it). Unset: the project's
     #: ``options.delete_policy`` decides (``delete`` → delete_dependants, ``flag`` →
     #: keep_and_flag, ``ignore`` → nothing, not even a flag).
