@@ -3,7 +3,8 @@
 and no length was refused by Salesforce (REQUIRED_FIELD_MISSING) and listed as skipped, so the
 visit never reached the CRM. Now it lands with its appointment type's length, else with
 ``options.default_appointment_minutes``, and the run lists the record and field as assumed
-(skip file stage ``transform-assumed``); without either it is refused and listed as before.
+(skip file stage ``transform-assumed``, and the field named in the write's audit entry);
+without either it is refused and listed as before.
 
 Pipedrive and Odoo take such an appointment as it is: a Pipedrive activity's ``duration`` is
 optional (left empty), Ferry writes an Odoo appointment as a ``mail.activity`` with a deadline
@@ -79,6 +80,12 @@ def test_an_event_with_no_end_or_length_lands_with_an_assumed_length(tmp_path: P
         refused = [s for s in skips if s.stage in ("load", "transform")
                    and s.ref.split(":")[-1] in want]
         assert not refused, refused
+        # the audit's entry for each write names the field assumed
+        done = {e.src_ref: e.detail.get("assumed") for e in proj.audit.entries(report.run_id)
+                if e.kind == "done" and e.dest_object == "Event"}
+        assert done[f"source:appointment:{typed.source_id}"] == ["DurationInMinutes"]
+        assert done[f"source:appointment:{untyped.source_id}"] == ["DurationInMinutes"]
+        assert done[f"source:appointment:{other.source_id}"] is None
         # the sample says so beside the field (its note names the assumption)
         cm = next(c for c in proj.compile(P.confirmed_mapping(proj), need_keys=False)
                   if c.om.name == "appointment_event")

@@ -224,7 +224,8 @@ def _records(ctx: LoadContext, writer: Writer, om: ObjectMap) -> None:
     for batch, short in _candidates(ctx, om, caught_up=True):
         mapped = ctx.store.mapped(om.source, [s.source_id for s in batch], om.target)
         for s, _, built in _prepared(ctx, om, cm, batch, st):
-            item = Item(om.source, s.source_id, built.payload)
+            item = Item(om.source, s.source_id, built.payload,
+                        assumed=tuple(e.field or "" for e in built.assumed))
             existing, known_hash = mapped.get(s.source_id, (None, None))
             if existing is None:
                 creates.append(item)

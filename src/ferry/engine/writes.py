@@ -88,6 +88,8 @@ class Item:
     payload: dict[str, Any] = field(default_factory=dict)
     dest_id: str | None = None  # for update/delete
     before: dict[str, Any] | None = None
+    #: fields sent with a value the map assumed (``Built.assumed``): named in the audit entry
+    assumed: tuple[str, ...] = ()
 
 
 #: times a record is re-sent with one more bad optional field left out (a record rarely has more)
@@ -191,7 +193,8 @@ class Writer:
                 if res.ok:
                     entries.append({"kind": "done", "op": op, "dest_object": dest_object,
                                     "dest_id": res.dest_id or it.dest_id, "src_ref": r,
-                                    "intent_seq": seq, "detail": detail})
+                                    "intent_seq": seq, "detail": {**detail, "assumed": list(
+                                        it.assumed)} if it.assumed else detail})
                     if map_as is not None and res.dest_id:
                         maps.append((it.src_object, it.source_id, map_as, res.dest_id))
                         hashes.append(payload_hash(it.payload, self.store.codec))
