@@ -143,6 +143,11 @@ def test_rest_mode_reads_pages_and_deltas(h, tmp_path: Path, monkeypatch) -> Non
         assert info_by["invoice"].count == practice.count("invoice")
         assert info_by["patient"].field("email") is not None
         assert src.check()[0].ok
+        # the rows' times are the practice's wall time: check asks for its zone until it is set
+        zone = {i.name: i for i in src.check()}["practice time zone"]
+        assert not zone.ok and "source.timezone" in zone.fix
+        zoned = create({**cfg, "timezone": info["credentials"]["timezone"]}, tmp_path)
+        assert all(i.ok for i in zoned.check())
         cp = pages[0].checkpoint
         rest, _, _ = h.read_all(create(cfg, tmp_path), "invoice", checkpoint=cp)
         assert len(rest) == len(recs) - len(pages[0].records)

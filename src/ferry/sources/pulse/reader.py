@@ -30,7 +30,13 @@ from ferry.model.fields import Kind, fields_of
 from ferry.sources.clinic_csv import values as V
 from ferry.sources.clinic_csv.columns import match_columns, norm
 from ferry.sources.clinic_csv.convert import RowConverter
-from ferry.sources.clinic_csv.reader import ExportSource, RawColumn, _kind, digest
+from ferry.sources.clinic_csv.reader import (
+    ExportSource,
+    RawColumn,
+    _kind,
+    digest,
+    naive_times,
+)
 from ferry.sources.clinic_csv.rows import RawRow
 from ferry.sources.pulse.client import RESOURCES, PulseClient
 
@@ -78,7 +84,30 @@ class PulseSource(ExportSource):
             asyncio.run(self._first("patient"))
         except FerryError as exc:
             return [CheckItem("Pulse API", False, str(exc), "check base_url and the key")]
-        return [CheckItem("Pulse API", True, "patients readable")]
+        items = [CheckItem("Pulse API", True, "patients readable")]
+        if "timezone" not in self.settings.model_fields_set:
+            naive = self._naive_times()
+            if naive:  # as an export's check says (clinic_csv.reader.naive_times)
+                items.append(CheckItem(
+                    "practice time zone", False, f"not set: {', '.join(naive[:3])} hold times"
+                    " of day without a UTC offset, which would be read as UTC (hours early or"
+                    " late)", "set source.timezone in ferry.yaml to the practice's IANA zone"
+                    " (e.g. Asia/Kolkata) before ferry extract"))
+        return items
+
+    def _naive_times(self) -> list[str]:
+        """``resource: column`` of the first page's date-time columns holding clock times
+        without an offset (appointments and patients: where a visit's time and the stamps are)."""
+        tables: dict[str, tuple[str, dict[str, str | None], dict[str, list[str]]]] = {}
+        for obj in ("appointment", "patient"):
+            rows = [r for r in asyncio.run(self._first(obj)).get("data") or []
+                    if isinstance(r, dict)]
+            if not rows:
+                continue
+            conv = self._converter(obj, list(rows[0]), rows)
+            tables[RESOURCES[obj]] = (obj, {st.column: st.field for st in conv.steps},
+                                      {h: [_cell(r.get(h)) for r in rows] for h in rows[0]})
+        return naive_times(tables)
 
     def describe(self) -> list[ObjectInfo]:
         if self.settings.mode == "export":
