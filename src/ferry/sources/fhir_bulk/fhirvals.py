@@ -81,11 +81,26 @@ def has_code(ccs: Any, *wanted: str) -> bool:
     return bool(set(codes(ccs)) & set(wanted))
 
 
+def current(items: Any) -> list[Any]:
+    """The entries of a HumanName / ContactPoint / Address list still in use, in order: not
+    ``use: old`` and no ``period.end`` in the past (a moved patient's former address, a maiden
+    name, a number given up); all of them when none is."""
+    if not isinstance(items, list):
+        return []
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    now = [i for i in items if isinstance(i, dict) and i.get("use") != "old"
+           and not (isinstance(i.get("period"), dict) and isinstance(i["period"].get("end"), str)
+                    and i["period"]["end"][:10] < today)]
+    return now or items
+
+
 def name(names: Any) -> dict[str, Any]:
-    """First official (else first) HumanName → first/last/title; a ``usual`` one → preferred."""
+    """First official (else first) HumanName in use → first/last/title; a ``usual`` one →
+    preferred."""
     out: dict[str, Any] = {}
     if not isinstance(names, list) or not names:
         return out
+    names = current(names)
     official = next((n for n in names if isinstance(n, dict) and n.get("use") == "official"),
                     names[0])
     if isinstance(official, dict):
@@ -109,7 +124,7 @@ def name(names: Any) -> dict[str, Any]:
 
 def telecom(points: Any) -> dict[str, str]:
     out: dict[str, str] = {}
-    for p in points if isinstance(points, list) else []:
+    for p in current(points):
         if not isinstance(p, dict) or not p.get("value"):
             continue
         system, use, value = p.get("system"), p.get("use"), str(p["value"])
@@ -123,7 +138,9 @@ def telecom(points: Any) -> dict[str, str]:
 
 
 def address(addrs: Any) -> dict[str, str]:
-    a = first(addrs)
+    """The first address in use (a ``home`` one before others) → street, city …"""
+    now = current(addrs)
+    a = next((x for x in now if isinstance(x, dict) and x.get("use") == "home"), first(now))
     if not isinstance(a, dict):
         return {}
     lines = [str(x) for x in a.get("line") or []]

@@ -58,6 +58,9 @@ def patient(r: dict[str, Any]) -> Out:
                 "type": "text", "value": str(r["birthDate"]), "label": "Birth date (partial)"}
     if r.get("gender"):
         d["sex"] = str(r["gender"])
+    died = r.get("deceasedDateTime")
+    if isinstance(died, str) and F.date(died):  # the day as written, in its own offset
+        d["deceased_date"] = F.date(died)
     for ident in r.get("identifier") or []:
         if not isinstance(ident, dict) or not ident.get("value"):
             continue
