@@ -112,8 +112,11 @@ class Moved:
     """Records this rollback re-created under a new id (a delta deleted them), so the
     before-images restored after them point at them again: a dependant whose link a delta
     emptied (its patient deleted at the source) is restored with the re-created patient's id,
-    not the deleted one's (which the destination refuses). Only reference fields, as the
-    destination describes them, are re-pointed."""
+    not the deleted one's (which the destination refuses). Reference fields, as the
+    destination describes them, are re-pointed; so is a text field holding exactly the old id
+    of one re-created record when ids are not plain numbers (Salesforce's, unique across
+    objects: an invoice's Source_Appointment text). A number in a text field is left as it
+    is: it could be anything."""
 
     def __init__(self, dest: Destination) -> None:
         self.dest = dest
@@ -135,6 +138,10 @@ class Moved:
         for key, value in payload.items():
             target = refs.get(key)
             new = self.ids.get((target, str(value))) if target and value is not None else None
+            if new is None and target is None and isinstance(value, str) \
+                    and not value.isdigit():
+                found = [n for (_, old), n in self.ids.items() if old == value]
+                new = found[0] if len(found) == 1 else None
             if new is not None:
                 out[key] = int(new) if isinstance(value, int) and new.isdigit() else new
         return out
