@@ -6,7 +6,8 @@ canonical field it lands in: ids and references arrive as int or str (``patient_
 year first: every one the public sources show is (``created`` and ``start`` are zone-less
 ``YYYY-MM-DD HH:MM:SS`` [code], the ``start`` filter takes the same [code]; seed 001 moves the
 birthday to Pipedrive's ``YYYY-MM-DD`` "with no data transformation"), taken in the account's
-time zone when they carry none. A value in another shape is read only when no order could change
+time zone when they carry none; one in the hour the clocks repeat or skip is read by
+``connectors.walltime``'s stated rule (or the appointment's own end and length) and listed. A value in another shape is read only when no order could change
 it (``13-Feb-1948``, ``28/02/2020``, ``05/05/1990``); an ambiguous one (``03/04/2025``) is bad
 input, never guessed: the field is left empty, the record kept, and a line names the record and
 field (never the value), unless ``source.dayfirst`` states the account's order. A row that
