@@ -122,6 +122,9 @@ def _exact(obj: str, col: RawColumn, sniffed: dict[str, float],
         fit, why = 0.0, "a street line is all the address this object has"
     if fit > -1 and not field_fit(target, sniffed):
         fit, why = -1.0, f"values do not look like {target.replace('_', ' ')}"
+    if fit < 0 and col.how.startswith("values"):
+        # the source placed it by its values (a status of Active / Inactive is the flag)
+        fit, why = 0.0, "placed by its values"
     if not sniffed.get("_values"):
         conf -= 0.08  # an empty column: the name is all the evidence
         reasons.append("no values to check")
@@ -266,6 +269,19 @@ KIND_WORDS = frozenset(OBJECT_WORDS["patient"] | OBJECT_WORDS["practitioner"]
                        | {"patient", "practitioner", "contact", "provider", "doctor", "other"})
 
 
+#: what a person may do in the system (Microsoft Bookings' administrator / scheduler / viewer /
+#: guest, a team member; an owner, an editor): an account's permission, not a clinical role
+PERMISSION_WORDS = frozenset({"admin", "administrator", "owner", "scheduler", "viewer", "guest",
+                              "editor", "member", "team member", "read only", "user",
+                              "super user", "superuser", "standard user", "full access",
+                              "limited access"})
+
+
+def _permissions(samples: Sequence[str]) -> bool:
+    vals = [" ".join(split_words(v)) for v in samples if v and v.strip()]
+    return len(vals) >= 2 and sum(v in PERMISSION_WORDS for v in vals) / len(vals) >= 0.8
+
+
 def _record_kind(samples: Sequence[str]) -> bool:
     vals = [v.strip().lower() for v in samples if v and v.strip()]
     return len(vals) >= 3 and sum(v in KIND_WORDS for v in vals) / len(vals) >= 0.9
@@ -325,6 +341,13 @@ def contradiction(obj: str, col: RawColumn, target: str, cols: Sequence[RawColum
         # row is as likely the account as the clinic
         return target, ("every row names the same practice or organisation: it may be the "
                         "account the export came from rather than each record's clinic")
+    if kind is Kind.REF and words and words[-1] == "ids" and any(
+            re.search(r"[,;|]", v) or v.startswith("[") for v in vals):
+        return target, ("its values list several ids in one cell: a reference holds one "
+                        "record's")
+    if target == "role" and _permissions(col.samples):
+        return target, ("its values are what a person may do in the system (administrator, "
+                        "viewer, …): an account's permission, not a clinical role")
     if kind is Kind.ENUM and _record_kind(col.samples):
         return target, ("its values name kinds of record (patient, contact, …): they say what "
                         "each row is, not its " + target.replace("_", " "))

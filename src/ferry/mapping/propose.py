@@ -21,7 +21,14 @@ from rapidfuzz import fuzz
 
 from ferry.mapping.embed import Embedder, load_embedder
 from ferry.mapping.profile import field_fit, kind_fit, sniff
-from ferry.mapping.vocab import ALIASES, GENERIC, GROUP_PREFIXES, OBJECT_WORDS, normalise
+from ferry.mapping.vocab import (
+    ALIASES,
+    CATCH_ALL,
+    GENERIC,
+    GROUP_PREFIXES,
+    OBJECT_WORDS,
+    normalise,
+)
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import Kind, fields_of
 
@@ -185,6 +192,10 @@ def _names_other_object(words: Sequence[str], obj: str | None) -> bool:
 def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
     best, why = 0.0, ""
     for i, p in enumerate(t.phrases):
+        if h == p and p in CATCH_ALL:
+            # it says there is more, not what: the free-text field when no column is named
+            # for it ("service notes" beside "additional information")
+            return 0.82, f"name matches {p!r}, a catch-all name"
         if h == p:
             # the field's name/label first; later aliases slightly less (ties: "state" beats
             # "county" for region)
@@ -262,7 +273,8 @@ def score(header: str, samples: Sequence[Any], target: Target, obj: str | None =
     conf = name + 0.12 * fit if fit > -1 else name * 0.6  # values contradict the kind
     reasons = [why] if why else []
     if embedder is not None:
-        sim = max(embedder.similarity(h, p) for p in target.phrases)
+        # a catch-all name means nothing in particular: its meaning is not the field's
+        sim = max(embedder.similarity(h, p) for p in target.phrases if p not in CATCH_ALL)
         conf += 0.2 * (sim - 0.6)  # meaning nudges: agreement lifts, disagreement lowers
         reasons.append(f"meaning {sim:.2f}")
     if fit_why:

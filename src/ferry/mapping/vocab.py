@@ -57,8 +57,8 @@ GROUP_PREFIXES = (("mailing", "address"), ("home", "address"), ("postal", "addre
 
 # object words dropped from headers ("patient_email" → "email" when profiling patients)
 OBJECT_WORDS = {
-    "patient": {"patient", "patients", "pt", "client", "person", "member"},
-    "practitioner": {"practitioner", "staff", "user"},
+    "patient": {"patient", "patients", "pt", "client", "person", "member", "customer"},
+    "practitioner": {"practitioner", "staff", "user", "employee", "therapist"},
     "appointment": {"appointment", "visit", "encounter", "booking"},
     "clinic": {"clinic", "business", "practice", "location", "site"},
     "invoice": {"invoice", "bill", "billing"},
@@ -92,9 +92,10 @@ ALIASES: dict[str, list[str]] = {
     "street2": ["address line 2", "address 2", "street line 2", "line 2", "apartment", "suite",
                 "unit", "unit number", "apartment number", "suite number"],
     "city": ["city", "town", "suburb", "locality"],
-    "region": ["state", "region", "province", "state province", "county"],
+    "region": ["state", "region", "province", "state province", "county",
+               "administrative area level 1", "administrative district level 1"],
     "postcode": ["postcode", "postal code", "post code", "zip code"],
-    "country": ["country", "country code", "nation"],
+    "country": ["country", "country code", "nation", "country or region"],
     "mrn": ["medical record", "medical record number", "chart number", "chart id"],
     "patient_number": ["patient number", "account number", "patient account"],
     "national_id": ["national id", "social security number", "health number", "medicare",
@@ -145,9 +146,10 @@ ALIASES: dict[str, list[str]] = {
     "cost": ["cost", "total cost", "base cost", "price"],
     "gender": ["gender", "sex"],
     # appointment
-    "patient_id": ["patient", "patient id", "client id", "subject"],
+    "patient_id": ["patient", "patient id", "client id", "subject", "customer id"],
     "practitioner_id": ["practitioner", "practitioner id", "provider id", "clinician id",
-                        "attending practitioner"],
+                        "attending practitioner", "staff id", "staff member id",
+                        "team member id", "employee id"],
     "appointment_type_id": ["appointment type id", "type id", "service id"],
     "type_name": ["appointment type", "visit type", "type", "service",
                   "encounter class", "service type"],
@@ -159,7 +161,7 @@ ALIASES: dict[str, list[str]] = {
     "currency": ["currency", "currency code"],
     "cancellation_reason": ["cancellation reason", "cancel reason", "reason cancelled"],
     "no_show": ["no show", "did not arrive", "dna", "did not attend", "missed"],
-    "notes": ["notes", "comment", "comments", "remarks", "visit notes", "additional information",
+    "notes": ["notes", "note", "comment", "comments", "remarks", "visit notes", "additional information",
               "additional info", "additional notes"],
     "procedure_codes": ["procedure code", "procedure codes", "cpt", "cpt code", "service code"],
     "diagnosis_codes": ["diagnosis code", "diagnosis codes", "icd", "icd 10", "reason code"],
@@ -208,6 +210,12 @@ ALIASES: dict[str, list[str]] = {
     "description": ["description", "caption"],
     "body": ["body", "content", "text", "note text", "message"],
 }
+
+
+#: aliases that say a column holds something more without saying what: they name a free-text
+#: field only when no column is named for it by its own word (``ferry.mapping.propose``)
+CATCH_ALL = frozenset({"additional information", "additional info", "other information",
+                       "more information", "extra information"})
 
 
 def split_words(header: str) -> list[str]:

@@ -41,11 +41,12 @@ def _columns(proj: Any, project: Path) -> None:
         n = files.setdefault((p.file or p.object, p.object), {})
         n[p.status] = n.get(p.status, 0) + 1
     empty = []  # objects with no staged record (every row refused at extract)
+    extracted = bool(proj.store.runs("extract"))  # else nothing was read yet, none refused
     for (file, obj), n in files.items():
         console.print(f"  {file} → {obj}: {n.get('proposed', 0)} standard, "
                       f"{n.get('custom', 0)} custom, {n.get('not_migrated', 0)} not migrated"
                       + (f", {n['review']} to review" if n.get("review") else ""))
-        if not proj.store.count(obj):
+        if extracted and not proj.store.count(obj):
             empty.append(f"{file} → {obj}")
     if empty:  # read again above if its placement moved: every row is still refused
         err_console.print(f"[yellow]note:[/] nothing staged from {', '.join(empty)} (every row"

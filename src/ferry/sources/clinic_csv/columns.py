@@ -32,9 +32,13 @@ from ferry.model.fields import fields_of
 FILE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("patient_relationship", ("relationship", "family", "relative", "guardian")),
     ("practitioner_patient", ("practitioner_patient", "care_team", "careteam")),
-    ("appointment_type", ("appointment_type", "visit_type", "service_type", "services")),
+    ("appointment_type", ("appointment_type", "visit_type", "service_type", "services",
+                          "service")),
     ("appointment_reminder", ("reminder",)),
-    ("practitioner", ("physician", "doctor", "practitioner", "provider", "staff", "clinician")),
+    # booking and point-of-sale systems call their staff team members, staff members,
+    # employees; and their patients customers (below)
+    ("practitioner", ("physician", "doctor", "practitioner", "provider", "staff", "clinician",
+                      "team_member", "staff_member", "employee", "therapist")),
     ("clinical_note", ("medical_record", "clinical_note", "progress_note", "emr", "notes")),
     ("treatment_record", ("treatment", "care_plan", "careplan", "condition", "diagnosis",
                           "diagnoses", "problem", "problem_list")),
@@ -49,7 +53,7 @@ FILE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("message", ("chat", "message", "sms", "conversation", "whatsapp")),
     ("clinic", ("clinic", "location", "practice", "branch", "site", "organization",
                 "organisation", "facility", "business")),
-    ("patient", ("patient", "client", "people", "person")),
+    ("patient", ("patient", "client", "customer", "people", "person")),
 ]
 
 # a file of payers / insurers names organisations, not a patient's cover (that one has a
@@ -75,13 +79,18 @@ PERSON = {
 # the parts of an address a person's record keeps: the same words whoever the person is (a
 # staff file's State / PostalCode are as much the practitioner's as a client file's the patient's)
 PLACE = {
-    "region": ["state", "province", "county"],
+    # an address API's first-level division (Google's administrative_area_level_1, Square's
+    # administrative_district_level_1) is the state or province
+    "region": ["state", "province", "county", "administrative_area_level_1",
+               "administrative_district_level_1", "administrative_area",
+               "administrative_district"],
     "postcode": ["post_code", "zip", "zip_code", "postal_code", "pincode", "pin_code"],
 }
 SYNONYMS: dict[str, dict[str, list[str]]] = {
     "patient": {
         **PERSON,
-        "source_id": ["id", "patient_id", "pid", "client_id", "uuid", "patient_uid"],
+        "source_id": ["id", "patient_id", "pid", "client_id", "uuid", "patient_uid",
+                      "customer_id"],
         "patient_number": ["patient_no", "patient_num", "patient_number", "pubpid", "registration_no",
                            "reg_no", "uhid", "chart_number", "account_number", "file_number"],
         "mrn": ["medical_record_number", "mrn_no", "record_number", "health_number", "mrn_id",
@@ -127,11 +136,13 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "guardian_name": ["guardian", "guardian_name", "guardiansname", "mothersname"],
         "work_phone": ["phone_biz", "business_phone", "office_phone", "phone_work"],
         "notes": ["patient_notes", "notes", "comments"],
+        # Outlook's and Graph's "Country/Region"
+        "country": ["country_or_region", "country_code"],
     },
     "practitioner": {
         **PERSON,
         "source_id": ["id", "physician_id", "doctor_id", "practitioner_id", "provider_id",
-                      "staff_id"],
+                      "staff_id", "staff_member_id", "team_member_id", "employee_id"],
         "role": ["designation", "position", "job_title", "clinical_role"],
         "specialty": ["speciality", "specialization", "department"],
         "credentials": ["qualification", "qualifications", "degree"],
@@ -142,9 +153,12 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
     },
     "appointment": {
         "source_id": ["id", "appointment_id", "appt_id", "booking_id", "visit_id"],
-        "patient_id": ["patient", "patient_uid", "client_id"],
+        # booking systems' customers are the patients, their staff / team members the
+        # practitioners
+        "patient_id": ["patient", "patient_uid", "client_id", "customer_id"],
         "practitioner_id": ["physician_id", "doctor_id", "provider_id", "practitioner",
-                            "provider"],
+                            "provider", "staff_id", "staff_member_id", "team_member_id",
+                            "employee_id"],
         "clinic_id": ["location_id", "branch_id", "organization", "business", "facility_id",
                       "location", "department_id"],
         "appointment_type_id": ["type_id", "service_id", "visit_type_id"],
@@ -168,8 +182,8 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
     },
     "invoice": {
         "source_id": ["id", "bill_id", "invoice_id", "billing_id"],
-        "patient_id": ["patient", "client_id"],
-        "appointment_id": ["visit_id", "appointment"],
+        "patient_id": ["patient", "client_id", "customer_id"],
+        "appointment_id": ["visit_id", "appointment", "booking_id"],
         "number": ["bill_no", "bill_number", "invoice_no", "invoice_number"],
         "amount": ["total", "total_amount", "bill_amount", "net_amount", "grand_total"],
         "balance": ["outstanding", "due", "amount_due", "outstanding_balance", "balance_due"],
@@ -409,6 +423,26 @@ def segment(name: str) -> str:
     return "_".join(out)
 
 
+def _list_items(header: str) -> str:
+    """A flattened key with each list's name made singular (``addresses.0.street`` →
+    ``address_street``, ``phones.0.number`` → ``phone_number``): a part followed by a list
+    index names a list, and the column holds one item of it. "" when no part is a list."""
+    parts = [p for p in re.split(r"[.\[\]/]+", header) if p]
+    if not any(p.isdigit() for p in parts[1:]):
+        return ""
+    out = []
+    for i, p in enumerate(parts):
+        if p.isdigit():
+            continue
+        w = norm(p)
+        if i + 1 < len(parts) and parts[i + 1].isdigit():
+            w = w[:-2] if w.endswith(("sses", "xes")) else w[:-1] if w.endswith("s") and \
+                not w.endswith("ss") else w
+        if w not in LINK_WORDS:
+            out.append(w)
+    return "_".join(out)
+
+
 def readings(header: str, stem: str = "") -> list[tuple[str, int, str]]:
     """Names a header can be read as, each with its rank penalty and how: as written, as a
     flattened key (``patient.links.self`` → ``patient``), by its last segment alone
@@ -426,6 +460,17 @@ def readings(header: str, stem: str = "") -> list[tuple[str, int, str]]:
     last = segs[-1] if segs else ""
     if re.search(r"[.\[\]/]", header) and last not in (k, n):
         out.append((last, 2, "last segment of a flattened key"))
+    if len(segs) >= 2 and (segs[-2] == last or segs[-2].endswith("_" + last)):
+        # the last part repeats its parent's ending (``endDateTime.dateTime``): the parent
+        # names the value
+        out.append((segs[-2], 1, "flattened key, its parent"))
+    items = _list_items(header)
+    if items and items != k:  # ``phones.0.number``: a number of a list of phones
+        out.append((items, 1, "flattened key, a list's item"))
+    if n.endswith("_ids") and len(n) > 4:  # ``staffMemberIds``, ``location_ids``: one id each
+        out.append((n[:-1], 1, "a list of ids read as one"))
+        if last.endswith("_ids") and last != n:
+            out.append((last[:-1], 3, "a list of ids read as one, last segment"))
     if stem:
         words = _words(stem)
         for name, pen, _ in list(out):
@@ -517,26 +562,71 @@ SHARED = 0.8
 NAME_WEIGHT = 1.5
 
 
-def object_scores(stem: str, headers: list[str]) -> tuple[str | None, dict[str, float]]:
+#: fields a record's timestamps and key fill: they say nothing of what the record is
+RECORD_KEYS = ("source_id", "created_at", "updated_at")
+#: column names any kind of record has (its status, title, description, notes, type, date, a
+#: version): a column so named fits several objects without telling which one the file holds
+GENERIC_WORDS = frozenset({"id", "status", "state", "title", "description", "notes", "note",
+                           "name", "type", "date", "version", "active", "currency", "comments"})
+#: two kinds of person: a staff list and a client list have the same columns for who someone
+#: is and how to reach them (a name, email, phones, an address, gender, a clinic)
+PEOPLE = frozenset({"patient", "practitioner"})
+PERSON_FIELDS = frozenset({"first_name", "last_name", "_full_name", "middle_name", "title",
+                           "preferred_name", "email", "phone", "mobile", "work_phone", "address",
+                           "street", "street2", "city", "region", "postcode", "country", "sex",
+                           "gender", "clinic_id"})
+
+
+def _weight(obj: str, field: str) -> float:
+    """A reference says what a record points at, not what it is: half a point."""
+    info = next((f for f in fields_of(ENTITIES[obj]) if f.name == field), None)
+    return 0.5 if info is not None and info.ref else 1.0
+
+
+def _placements(stem: str, headers: list[str]) -> dict[str, dict[str, str | None]]:
+    """{object: {column: field}}: what each object's exact matcher makes of the columns."""
+    return {obj: match_columns(obj, headers, stem=stem) for obj in ENTITIES}
+
+
+def object_scores(stem: str, headers: list[str],
+                  placed: dict[str, dict[str, str | None]] | None = None
+                  ) -> tuple[str | None, dict[str, float]]:
     """(the object the file name names, {object: score}): each object scores the columns that
     name one of its fields exactly (ids and timestamps aside, references half); a first column
     named as the object's own key (``PROV_ID``) and a whole word of the file name add
     ``NAME_WEIGHT`` each."""
     named = object_for_file(stem)
     first = {n for n, _, _ in readings(headers[0])} if headers else set()
+    placed = placed if placed is not None else _placements(stem, headers)
     out: dict[str, float] = {}
     for obj in ENTITIES:  # every object: one without synonyms still scores its own fields
-        mapped = match_columns(obj, headers, stem=stem)
-        refs = {f.name for f in fields_of(ENTITIES[obj]) if f.ref}
-        # a reference says what a record points at, not what it is: half a point
-        score = sum(0.5 if v in refs else 1.0 for v in mapped.values()
-                    if v and v not in ("source_id", "created_at", "updated_at"))
+        score = sum(_weight(obj, v) for v in placed[obj].values() if v and v not in RECORD_KEYS)
         score += NAME_WEIGHT if obj == named else 0.0
         keys = set(SYNONYMS.get(obj, {}).get("source_id", [])) - {"id", "uuid", "record_id"}
         if first & (keys | {f"{obj}_id"}):  # the first column is this object's own key
             score += NAME_WEIGHT
         out[obj] = score
     return named, out
+
+
+def _last_part(header: str) -> str:
+    """A flattened key's last named part (``payment_requests.0.status`` → ``status``), or the
+    name itself."""
+    parts = [norm(p) for p in re.split(r"[.\[\]/]+", header) if p and not p.isdigit()]
+    return parts[-1] if parts else norm(header)
+
+
+def telling(obj: str, other: str, placed: dict[str, dict[str, str | None]]) -> float:
+    """How much of the file only ``obj`` explains: its columns that name a field of ``obj``
+    and none of ``other``, leaving out the columns any record has (``GENERIC_WORDS``) and,
+    between a patient and a practitioner, who someone is and how to reach them
+    (``PERSON_FIELDS``)."""
+    mine, theirs = placed[obj], placed[other]
+    people = {obj, other} == PEOPLE
+    return sum(_weight(obj, f) for h, f in mine.items()
+               if f and f not in RECORD_KEYS and not theirs.get(h)
+               and _last_part(h) not in GENERIC_WORDS
+               and not (people and f in PERSON_FIELDS))
 
 
 def choose_object(stem: str, headers: list[str]) -> ObjectChoice:
@@ -550,11 +640,20 @@ def choose_object(stem: str, headers: list[str]) -> ObjectChoice:
     cover = match_columns("insurance_policy", headers, stem=stem)
     if _words(stem) & PAYER_WORDS and "patient_id" not in cover.values():
         return ObjectChoice(None)  # a list of payers (reference data), not anyone's cover
-    named, scores = object_scores(stem, headers)
+    placed = _placements(stem, headers)
+    named, scores = object_scores(stem, headers, placed)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])  # stable: ENTITIES order on ties
     (best, top), (second, next_) = ranked[0], ranked[1]
     if top < 2:  # the columns say little: the file name alone decides (or nothing does)
         return ObjectChoice(named, scores.get(named, 0.0) if named else 0.0)
+    if named is not None:
+        # the name decides among the objects the columns fit about as well, when none of them
+        # explains more of the file than the named one does: the columns they share (a
+        # person's name and phones, a status, a title, an amount) say nothing either way
+        rivals = [o for o, sc in ranked if o != named and sc > scores[named] - CLOSE]
+        if rivals and all(telling(o, named, placed) <= telling(named, o, placed)
+                          for o in rivals):
+            return ObjectChoice(named, scores[named], rivals[0], scores[rivals[0]])
     if named is not None and best != named:
         return ObjectChoice(best, top, named, scores[named], (
             f"its name says {named}, but its columns fit {best} better ({top:g} against "
@@ -679,6 +778,26 @@ def check_values(cols: dict[str, str | None], samples: dict[str, list[str]],
         if col is None or better not in fields or _share(samples.get(col, []), test) < 0.8:
             continue
         cols[col] = better if better not in cols.values() else None
+
+
+#: a state kept as a flag: a column of these words is the flag's value (``values.as_bool``)
+STATE_WORDS = frozenset({"active", "inactive", "enabled", "disabled"})
+
+
+def status_flag(cols: dict[str, str | None], samples: dict[str, list[str]],
+                fixed: set[str], fields: set[str]) -> list[str]:
+    """A record whose state is a flag (a practitioner's ``active``) and which has no status of
+    its own: its ``status`` column whose values are only Active / Inactive (Enabled /
+    Disabled) is that flag. In place; returns the column so placed."""
+    if "active" not in fields or "status" in fields or "active" in cols.values():
+        return []
+    for h, f in cols.items():
+        vals = {v.strip().lower() for v in samples.get(h, []) if v.strip()}
+        if f is None and h not in fixed and vals and vals <= STATE_WORDS and (
+                _last_part(h) in ("status", "state") or _last_part(h).endswith("_status")):
+            cols[h] = "active"
+            return [h]
+    return []
 
 
 TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?(\s?[AaPp]\.?[Mm]\.?)?$")

@@ -35,6 +35,7 @@ from ferry.sources.clinic_csv.columns import (
     link_targets,
     match_details,
     pair_date_time,
+    status_flag,
 )
 from ferry.sources.clinic_csv.convert import RowConverter
 from ferry.sources.clinic_csv.rows import RawRow, RowError
@@ -179,6 +180,8 @@ class ExportSource(Source):
             for h, f in p.columns.items():
                 if f != was[h]:
                     p.how[h] = f"values (named like {was[h]})"
+            for h in status_flag(p.columns, samples, set(p.fixed), fields):
+                p.how[h] = "values (a state that is the record's flag)"
             for h in pair_date_time(p.columns, samples, set(p.fixed), fields):
                 p.how[h] = "a time of day beside a date column"
             for h in link_targets(p.columns, samples, set(p.fixed), p.object):

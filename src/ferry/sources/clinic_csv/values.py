@@ -371,12 +371,19 @@ def as_int(text: str) -> int:
     return int(t.replace(",", ""))
 
 
+#: a record's state written as a word (a staff member's ``ACTIVE`` / ``INACTIVE``): read only
+#: into a flag field, never used to call a column of such words a yes/no column
+STATE_WORDS = {"active": True, "inactive": False, "enabled": True, "disabled": False}
+
+
 def as_bool(text: str) -> bool:
     t = text.strip().lower()
     if t in TRUE:
         return True
     if t in FALSE:
         return False
+    if t in STATE_WORDS:
+        return STATE_WORDS[t]
     raise BadValue("not a yes/no value")
 
 
