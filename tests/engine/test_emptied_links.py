@@ -96,6 +96,8 @@ def test_a_visit_deleted_at_the_source_leaves_its_dependant_with_the_link_emptie
         _, report, _ = P.delta(pair.project)
         assert report.deletions["failed"] == 0, report.deletions
         assert report.deletions["links_emptied"] >= 1, report.deletions
+        assert {"ref": f"source:{obj}:{rec.source_id}", "field": target,
+                "linked_to": f"source:appointment:{visit}"} in report.deletions["emptied"]
         assert store.dest_id(obj, rec.source_id, dest_object) == did  # kept, not deleted
         assert _linked(dest, dest_object, did, key) is None  # its link emptied
         lines = [(s.field, s.stage, s.reason) for s in store.skips(report.run_id)

@@ -75,6 +75,9 @@ class DeletionReport:
     unlinked: int = 0
     #: dependants kept with a link emptied (the record it named was deleted at the source)
     links_emptied: int = 0
+    #: which: the record, the field (the map's target) and the record it linked to, by
+    #: reference (never a value)
+    emptied: list[dict[str, str]] = field(default_factory=list)
     flagged: int = 0
     failed: int = 0
     policies: dict[str, str] = field(default_factory=dict)  # map → policy applied
@@ -280,6 +283,7 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
                 for t, linked in mine.items():
                     _, obj, lid = linked.split(":", 2)
                     store.skip(run_id, r, t, emptied_reason(obj, lid), LINK_EMPTIED)
+                    out.emptied.append({"ref": r, "field": t, "linked_to": linked})
     for name, rows in unlinks.items():
         om = by_name[name]
         items = []

@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
             console.print(changes_line(ch))
             for obj, why in getattr(stats, "deletions_unseen", {}).items():  # not "0 deleted"
                 console.print(f"  [yellow]deletions not seen:[/] {obj}: {why}")
+            if kept := (getattr(report, "deletions", None) or {}).get("links_emptied"):
+                console.print(f"  {kept} record(s) kept with a link emptied: the record it"
+                              " named was deleted at the source (report: deletions.emptied)")
             print_paths(*write_report(proj.reports_dir("delta"), "delta",
                                       delta_report_data(stats, report, deleted),
                                       project=proj.settings.project, name=report.run_id))
