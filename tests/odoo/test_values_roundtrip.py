@@ -136,28 +136,31 @@ def test_sample_diff_passes_for_patients_in_several_countries(pair: Any) -> None
 
 def test_a_country_odoo_has_no_record_of_loses_only_that_field(odoo_factory, monkeypatch,
                                                                 tmp_path) -> None:
-    """A German practice's export writes its country in German ("Deutschland"): Odoo has no
-    res.country of that name. The patient is written with the rest of its address and the
-    country is reported, as an unknown region is; before, the whole patient was refused, and
-    with it every visit and bill that refers to it."""
+    """A country text Odoo has no res.country for (one no language names a country) leaves
+    that field empty, reported, as an unknown region does; before, the whole patient was
+    refused, and with it every visit and bill that refers to it. A German practice's
+    ``Deutschland`` is Germany (``ferry.model.countries``): it was such a text until then."""
     dest = connect(odoo_factory(17), monkeypatch, tmp_path)
     dest.ensure([SchemaItem("custom_field", "res.partner", "ferry_source_id", "Ferry source id",
                             Kind.TEXT, external_id=True)])
-    rows = [{"name": "Patient de", "x_ferry_source_id": "de1", "country_id": "Deutschland",
+    rows = [{"name": "Patient x", "x_ferry_source_id": "x1", "country_id": "Atlantis",
              "city": "Berlin", "zip": "10115"},
-            {"name": "Patient es", "x_ferry_source_id": "es1", "country_id": "Spain"}]
+            {"name": "Patient es", "x_ferry_source_id": "es1", "country_id": "Spain"},
+            {"name": "Patient de", "x_ferry_source_id": "de1", "country_id": "Deutschland"}]
     results = dest.create("res.partner", rows)
     assert all(r.ok for r in results), [r.error for r in results]
     (fe,) = results[0].field_errors
     assert fe.field == "country_id" and "res.country" in fe.reason
-    assert "Deutschland" not in str(fe)
-    assert not results[1].field_errors
+    assert "Atlantis" not in str(fe)
+    assert not results[1].field_errors and not results[2].field_errors
     got = dest.read("res.partner", [str(r.dest_id) for r in results],
                     ["country_id", "city", "zip"])
     assert got[str(results[0].dest_id)] == {**got[str(results[0].dest_id)],
                                             "country_id": None, "city": "Berlin",
                                             "zip": "10115"}
     assert got[str(results[1].dest_id)]["country_id"] == "ES"
+    assert got[str(results[2].dest_id)]["country_id"] == "DE"
+    assert dest.stored_form("res.partner", "country_id", "Deutschland", {}) == "DE"
 
 
 def test_an_irish_county_written_co_cork_is_odoos_cork(odoo_factory, monkeypatch,

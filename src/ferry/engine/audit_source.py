@@ -157,6 +157,22 @@ def _check_values(rec: Record, obj: str, findings: _Findings, region: str | None
                     findings.hit(obj, f.name, "invalid_date", "date of birth in the future", ref)
             elif v.year < 1900:
                 findings.hit(obj, f.name, "invalid_date", "date before 1900", ref)
+    said = getattr(rec, "country", None)
+    if isinstance(said, str) and said.strip():
+        from ferry.model.countries import read_country
+
+        got = read_country(said, getattr(rec, "region", None), getattr(rec, "postcode", None))
+        if got.ambiguous:
+            findings.hit(obj, "country", "ambiguous_country", "not read as a country: the"
+                         " name is also a state or province of another country, and the"
+                         " record's state and postcode do not confirm it; written as"
+                         " exported (Odoo resolves it by its name alone): set the record's"
+                         " country as a code", ref)
+        elif got.code is None:
+            findings.hit(obj, "country", "unknown_country", "not read as a country in any"
+                         " language ISO 3166 names it in (nor as a code or a common variant);"
+                         " written as exported: a destination that keeps countries as records"
+                         " (Odoo) leaves the field empty", ref)
     if obj == "patient" and (getattr(rec, "deceased_date", None) is not None
                              or str(getattr(rec, "status", "") or "").lower() == "deceased"):
         # no rule of the brief or the seeds turns a consent off: the flag is carried as

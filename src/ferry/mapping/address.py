@@ -68,7 +68,19 @@ class Address:
 
 
 def _country(token: str) -> str | None:
-    return COUNTRIES.get(token.strip().lower().rstrip("."))
+    """The English name of the country that ends a one-line address (``ferry.model.countries``:
+    ``UK``, ``Deutschland``...), never a state's code (``Chicago, IL``: not Israel) or a
+    country's name that is also a state's (``Atlanta, Georgia``)."""
+    text = token.strip()
+    if (known := COUNTRIES.get(text.lower().rstrip("."))):
+        return known
+    if text.upper().strip(".") in US_STATES | AU_STATES | CA_PROVINCES:
+        return None
+    from ferry.model.countries import country_code, country_name
+    from ferry.model.postal import subdivision_of
+
+    code = country_code(text)
+    return country_name(code) if code and not subdivision_of(text) - {code} else None
 
 
 def _split_postcode(seg: str) -> tuple[str, str | None]:

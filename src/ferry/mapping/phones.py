@@ -20,12 +20,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ferry.mapping.address import COUNTRIES as _COUNTRY_NAMES
 from ferry.mapping.address import parse_address
+from ferry.model import countries as _countries
 from ferry.model.postal import (
     VOTE_LEAST,
     PostalCountry,
-    country_named,
     postal_country,
     postal_vote,
 )
@@ -48,33 +47,12 @@ REGIONS: frozenset[str] = frozenset("""
     TM TN TO TR TT TV TW TZ UA UG US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW
 """.split())
 
-_NAME_TO_CODE = {
-    "United States": "US", "United Kingdom": "GB", "Ireland": "IE", "Canada": "CA",
-    "Australia": "AU", "New Zealand": "NZ", "India": "IN", "Netherlands": "NL", "Spain": "ES",
-    "Germany": "DE", "France": "FR",
-}
-_ALPHA3 = {"USA": "US", "GBR": "GB", "IRL": "IE", "CAN": "CA", "AUS": "AU", "NZL": "NZ",
-           "IND": "IN", "NLD": "NL", "ESP": "ES", "DEU": "DE", "FRA": "FR"}
-_EXTRA_NAMES = {"españa": "ES", "deutschland": "DE", "nederland": "NL", "aotearoa": "NZ"}
-
-
 def country_code(text: Any) -> str | None:
-    """ISO alpha-2 code of a country written as a code ("AU", "AUS") or an English name
-    ("Australia", "UK"; a name not among the common ones, "Norway", as Google's address
-    metadata writes it); ``None`` when it is not recognised."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    t = text.strip().rstrip(".")
-    if t.upper() == "UK":
-        return "GB"
-    if len(t) == 2 and t.upper() in REGIONS:
-        return t.upper()
-    if len(t) == 3 and t.upper() in _ALPHA3:
-        return _ALPHA3[t.upper()]
-    name = _COUNTRY_NAMES.get(t.lower())
-    if name:
-        return _NAME_TO_CODE.get(name)
-    return _EXTRA_NAMES.get(t.lower()) or country_named(t)  # any other country's English name
+    """ISO alpha-2 code of a country with a numbering plan, written any way Ferry reads a
+    country (``ferry.model.countries``: a code, ``UK``, an English name, ``Deutschland``);
+    ``None`` when it is not recognised."""
+    code = _countries.country_code(text)
+    return code if code in REGIONS else None
 
 
 def record_country(record: Any, clinics: Mapping[str, str] | None = None, *,
@@ -94,9 +72,11 @@ def record_plan(record: Any, clinics: Mapping[str, str] | None = None, *,
     practitioner, a patient with no address), the country of its clinic in ``clinics``
     (clinic id → country code): a practice can span borders, and a clinic's staff dial in its
     plan."""
-    code = country_code(getattr(record, "country", None))
-    if code:
-        return PostalCountry(code)
+    said = _countries.read_country(getattr(record, "country", None),
+                                   getattr(record, "region", None),
+                                   getattr(record, "postcode", None))
+    if said.code in REGIONS:  # (an ambiguous name, Georgia beside a US state, is not read)
+        return PostalCountry(said.code)
     for name in ("address", "street"):
         one_line = getattr(record, name, None)
         if isinstance(one_line, str) and "," in one_line:

@@ -194,9 +194,15 @@ def t_join_name(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
 def t_address(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     """One address string → ``part``: street, street2, city, region, postcode, country.
     With several sources ``[structured part(s)…, one-line address]`` the structured values win
-    (joined by a line break, e.g. street + street2 for ``part: street_lines``)."""
+    (joined by a line break, e.g. street + street2 for ``part: street_lines``). A country is
+    written as its English name however the practice wrote it (``Deutschland``, ``UK``, ``DEU``
+    → ``Germany``, ``United Kingdom``: ``ferry.model.countries``); one Ferry does not read as
+    one country (unknown, or ``Georgia`` beside a US state) is written as exported, and the
+    audit lists it."""
     if isinstance(value, list):
         parts = [_text(v) for v in value[:-1] if v not in (None, "")]
+        if parts and args["part"] == "country":
+            return _country_as_named(parts[0], ctx)
         if parts:
             return "\n".join(parts)
         value = value[-1] if value else None
@@ -204,10 +210,24 @@ def t_address(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
             return None
     from ferry.mapping.address import parse_address
 
+    text = _text(value)
+    if args["part"] == "country" and not any(c in text for c in ",;\n") and \
+            (named := _country_as_named(text, ctx, read_only=True)):
+        return named  # a country column mapped alone ("UK", "Deutschland")
     try:
-        return parse_address(_text(value)).part(str(args["part"]))
+        return parse_address(text).part(str(args["part"]))
     except KeyError:
         raise TransformError("unknown address part in the transform arguments") from None
+
+
+def _country_as_named(text: str, ctx: Ctx, *, read_only: bool = False) -> str | None:
+    """``text``'s country by its English name; unread, ``text`` as written (or None when
+    ``read_only``)."""
+    from ferry.model.countries import country_name, read_country
+
+    rec = ctx.record
+    got = read_country(text, getattr(rec, "region", None), getattr(rec, "postcode", None))
+    return country_name(got.code) if got.code else None if read_only else text
 
 
 @transform("address_line")
@@ -217,6 +237,8 @@ def t_address_line(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     items = value if isinstance(value, list) else [value]
     if items and items[0] not in (None, ""):
         return _text(items[0]).replace("\n", ", ")
+    if len(items) >= 6 and items[-1] not in (None, ""):  # the country by its English name
+        items = [*items[:-1], _country_as_named(_text(items[-1]), ctx)]
     return ", ".join(_text(v) for v in items[1:] if v not in (None, "")) or None
 
 

@@ -89,6 +89,11 @@ def country_named(text: str) -> str | None:
     return _data().names.get(_norm(text))
 
 
+def subdivision_of(text: object) -> set[str]:
+    """The countries that have a state, province or county of this name (``Georgia``: US)."""
+    return set(_data().subs.get(_norm(text), ())) if isinstance(text, str) else set()
+
+
 @functools.lru_cache(maxsize=16384)  # a practice's patients share a few hundred postcodes
 def postal_country(state: object, postcode: object) -> PostalCountry:
     """The country ``state`` and ``postcode`` name together (see the module's rules); never a

@@ -7,7 +7,7 @@ in the words a source has, because that is what a practice export holds:
 
 | field relation | accepted at the seam |
 |---|---|
-| res.country | id, ISO-3166 alpha-2 code (``GB``), or the country name |
+| res.country | id, ISO-3166 alpha-2 code (``GB``), the country name, or any spelling ``ferry.model.countries`` reads (``Deutschland``, ``UK``, ``DEU``) |
 | res.country.state | id, state code or name (within the row's country when it has one) |
 | res.users | id or the user's email/login |
 | crm.stage / crm.team / mail.activity.type / res.currency | id or the name (currency: code) |
@@ -158,7 +158,13 @@ class Lookups:
         text = str(value).strip()
         low = text.lower()
         if relation == "res.country":
-            found = self._keyed(relation, ["name", "code"], "code|name", _code_name).get(low)
+            keyed = self._keyed(relation, ["name", "code"], "code|name", _code_name)
+            found = keyed.get(low)
+            if not found:  # as the practice wrote it: Deutschland, UK, Países Bajos
+                from ferry.model.countries import country_code
+
+                code = country_code(text)
+                found = keyed.get(code.lower()) if code else None
             if found:  # the first country whose code or name it is
                 return int(found[0]["id"])
         elif relation == "res.country.state":

@@ -23,7 +23,8 @@ from ferry.sandbox.odoo.orm import Orm
 COUNTRIES = {"GB": ("United Kingdom", "uk"), "AU": ("Australia", "au"),
              "NL": ("Netherlands", "nl"), "ES": ("Spain", "es"), "US": ("United States", "us"),
              "IN": ("India", "in"), "CA": ("Canada", "ca"), "NZ": ("New Zealand", "nz"),
-             "IE": ("Ireland", "ie")}
+             "IE": ("Ireland", "ie"), "DE": ("Germany", "de"), "AT": ("Austria", "at"),
+             "CH": ("Switzerland", "ch"), "FR": ("France", "fr"), "IT": ("Italy", "it")}
 
 
 def _states() -> list[tuple[str, str, str]]:
