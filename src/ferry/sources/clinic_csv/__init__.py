@@ -9,7 +9,7 @@ Settings keys:
   delimiter         force a delimiter (default: detected per file)
   header_row        1-based line of the header (default: detected, preamble skipped)
   dayfirst          ambiguous dates are day-first (default: the export's evidence, the
-                    country its State/ZIP columns or else its phones name, the system's
+                    country its Country column, State/ZIP or else phones name, the system's
                     documented order; a date they do not
                     settle is left out and reported, never guessed)
   timezone          zone of naive date-times (default UTC)

@@ -237,6 +237,9 @@ class ExportSource(Source):
         ev = V.Evidence(system=self.date_order, system_name=self.name)
         if self.phone_region:  # configured: no guess from the numbers
             ev.region, ev.region_from = self.phone_region, "options.phone_region"
+        elif (country := self._country_region()):  # Deutschland, UK, España...
+            ev.region, ev.region_from = country, ("its addresses' country column; set"
+                                                  " options.phone_region if wrong")
         else:  # a US front desk's City/State/ZIP: its local numbers name no country
             ev.region = self._address_region()
             if ev.region:
@@ -258,6 +261,33 @@ class ExportSource(Source):
             ev.region = top[0][0]  # the practice's country: nearly every number is from it
         self._evidence = ev
         return ev
+
+    def _country_region(self) -> str | None:
+        """The country nearly every sampled clinic (else patient) row's country column names,
+        however written (``model.countries``: ``Deutschland``, ``UK``, ``DEU``): at least 90 %
+        of the non-empty cells (one a country is not read in counts against), and 1 clinic
+        or 3 patients."""
+        from ferry.model.countries import country_code
+        from ferry.model.postal import VOTE_LEAST, VOTE_SHARE
+
+        for obj, least in (("clinic", 1), ("patient", VOTE_LEAST)):
+            seen: Counter[str | None] = Counter()
+            for p in self.tables_of(obj):
+                at = next((i for i, h in enumerate(p.table.header)
+                           if p.columns.get(h) == "country"), None)
+                if at is None:
+                    continue
+                for n, (_, row) in enumerate(self._rows(p, p.table.start)):
+                    if isinstance(row, RawRow) and at < len(row.fields) \
+                            and (cell := row.fields[at].strip()):
+                        seen[country_code(cell)] += 1
+                    if n >= SAMPLE_ROWS:
+                        break
+            code, n = max(((c, k) for c, k in seen.items() if c), key=lambda x: x[1],
+                          default=(None, 0))
+            if code and n >= VOTE_SHARE * seen.total() and n >= least:
+                return code
+        return None
 
     def _address_region(self) -> str | None:
         """The country nearly every sampled clinic (else patient) address names by its state
