@@ -142,3 +142,53 @@ def test_small_pulse_export_never_swaps_a_mixed_patient(h, tmp_path: Path) -> No
         if g.created_at is not None:
             assert abs(g.created_at - p.created_at) < dt.timedelta(minutes=1), p.source_id
     assert got["10022"].date_of_birth == dt.date(1975, 1, 8)
+
+
+def test_a_custom_date_column_with_a_compact_cell_still_gives_evidence(h, tmp_path: Path) -> None:
+    """Pulse export, Dutch practice (seed 97, 150 patients: patient 10001). The only
+    month-first date in the export is a ``Last recall`` cell (12/28/2020) of a custom column
+    that also holds a compact ``20250109`` (another dirty row's style); the column was not
+    counted as dates, so the export looked day-first and the dirty row's ambiguous birthday
+    (11/07/1956, 7 November) was read as 11 July, silently. Now the column's dates count:
+    the export shows both orders, the birthday is left out and listed."""
+    head = "Patient ID,First Name,Last Name,Date of Birth,Created On,Last recall\n"
+    d = _write(tmp_path / "x", patients_csv=head
+               + "1,Ann,Lee,11/07/1956,02/04/2020 02:10 PM,12/28/2020\n"
+               "2,Bo,Ng,31/07/1955,06/08/2021 17:43,\n"
+               "3,Cy,Oh,1970-01-30,2020-01-01 10:00:00,2021-01-24\n"
+               "4,Di,Pu,19710228,20210101100000,20250109\n"
+               "5,Ed,Qi,1972-03-30,2022-01-01 10:00:00,2023-07-12\n"
+               + "".join(f"{i},Fi,Ra,1980-0{i - 5}-2{i - 5},2022-0{i - 5}-01 09:00:00,\n"
+                         for i in range(6, 10)))  # mostly ISO, as the generated export
+    got, errs = _patients(h, pulse({"path": str(d)}, d))
+    assert got["1"].date_of_birth is None  # before: 1956-07-11
+    assert got["2"].date_of_birth == dt.date(1955, 7, 31)
+    assert got["4"].date_of_birth == dt.date(1971, 2, 28)
+    lines = {(e.ref, e.field): str(e) for e in errs}
+    why = lines[("pulse:patient:1", "date_of_birth")]
+    assert "day and month cannot be told apart" in why
+    assert "month-first by dates in the export" in why
+    h.assert_no_values(errs, "11/07/1956", "12/28/2020")
+
+
+def test_generated_pulse_export_seed_97_birthdays_right_or_listed(h, tmp_path: Path) -> None:
+    """The generated Pulse export at seed 97 (NL, 150 patients) as ``bench/demo_values.py``
+    read it: every patient's birthday is the practice's, or left out with a line."""
+    from ferry.sandbox.pulse import write_folder
+    from ferry.sandbox.synth import Practice
+
+    folder = tmp_path / "p"
+    practice = Practice(97, 150)
+    write_folder(folder, seed=97, patients=150)
+    got, errs = _patients(h, pulse({"path": str(folder), "timezone": practice.timezone},
+                                   folder))
+    kept = {(e.ref, e.field) for e in errs if getattr(e, "kept", False)}
+    for p in practice.iter("patient"):
+        g = got.get(p.source_id)
+        if g is None or (f"pulse:patient:{p.source_id}", "date_of_birth") in kept:
+            continue
+        assert g.date_of_birth == p.date_of_birth, p.source_id
+    for p in practice.iter("patient"):  # its other dates too (10001's created: 4 Feb, not 2 Apr)
+        g = got.get(p.source_id)
+        if g is not None and g.created_at is not None:
+            assert abs(g.created_at - p.created_at) < dt.timedelta(minutes=1), p.source_id

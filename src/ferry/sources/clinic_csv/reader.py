@@ -250,8 +250,10 @@ class ExportSource(Source):
             kinds = {f.name: f.kind for f in fields_of(ENTITIES[p.object])}
             for h, cells in self._samples(p, SAMPLE_ROWS).items():
                 kind = kinds.get(p.columns.get(h) or "")
-                if kind in (Kind.DATE, Kind.DATETIME) or (
-                        kind is None and cells and all(V.DATEISH.match(c) for c in cells)):
+                # an untyped column counts when every cell reads as a date in some style: a
+                # dirty row's compact 20250109 beside 12/28/2020 is still a column of dates
+                if kind in (Kind.DATE, Kind.DATETIME) or (kind is None and cells and all(
+                        V.DATEISH.match(c) or V.formats_of(c) for c in cells)):
                     for c in cells:
                         ev.add(c)
                 elif kind is Kind.PHONE and not ev.region and sum(regions.values()) < 100:
