@@ -107,6 +107,10 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
                      "the EHR's patient group for this practice"),
         "page_size": ("records per staged page", ""),
         "time_scale": ("divide every server-requested wait by this", "sandbox runs only"),
+        "timezone": ("time zone of date-times with a clock time but no offset, which R4 does"
+                     " not allow (IANA name); unset, such a value is left out and listed by"
+                     " `ferry extract`, never read as UTC",
+                     "the practice's time zone in the EHR's settings"),
     },
     "pipedrive": {
         "base_url": ("API address: https://COMPANY.pipedrive.com (or https://api.pipedrive.com)",

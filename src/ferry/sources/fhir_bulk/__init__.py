@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Settings(BaseModel):
@@ -31,6 +32,20 @@ class Settings(BaseModel):
     group_id: str | None = None
     page_size: int = Field(default=1000, ge=1)
     time_scale: float = Field(default=1.0, gt=0)
+    #: the practice's zone, for a date-time with a clock time and no UTC offset (R4 forbids
+    #: one; some exporters write them): without it such a value is left out and listed
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {value!r} (an IANA name such as"
+                                 " America/Chicago)") from exc
+        return value
 
     @model_validator(mode="after")
     def _where(self) -> Settings:

@@ -160,7 +160,9 @@ def address(addrs: Any) -> dict[str, str]:
 
 
 def instant(value: Any) -> dt.datetime | None:
-    """A FHIR instant / dateTime; a date-only dateTime becomes midnight UTC."""
+    """A FHIR instant / dateTime; a date-only dateTime becomes midnight UTC. A clock time with
+    no offset, which R4 does not allow, comes back naive: the reader settles it in the
+    practice's zone or leaves it out (``reader.settle_naive``), never guessing UTC."""
     if value is not None and not isinstance(value, str):
         raise BadResource(None, "a dateTime element is not text")
     if not value:
@@ -171,7 +173,7 @@ def instant(value: Any) -> dt.datetime | None:
         got = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return got if got.tzinfo else got.replace(tzinfo=dt.UTC)
+    return got
 
 
 def date(value: Any) -> dt.date | None:

@@ -31,7 +31,9 @@ import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
+from ferry.connectors import walltime
 from ferry.connectors.base import CheckItem, FieldSpec, FileInfo, ObjectInfo, Page, Source
 from ferry.connectors.http import acall_with_retry
 from ferry.errors import ConfigError, FerryError, RecordError
@@ -60,6 +62,7 @@ class FhirBulkSource(Source):
 
     def __init__(self, settings: Any, workdir: Path, transport: Any = None) -> None:
         self.settings = settings
+        self._tz = ZoneInfo(settings.timezone) if settings.timezone else None
         self.workdir = Path(workdir)
         self.transport = transport
         self._exports: dict[str, Path] = {}
@@ -261,7 +264,13 @@ class FhirBulkSource(Source):
                             listed.append(rid(rtype, item.resource["id"]))
                     for obj, data in mapped:
                         if obj == object_name:
-                            pending.append((item, data))
+                            issues = settle_naive(data, self._tz, self.name, object_name,
+                                                  path.name, item.line)
+                            errors += issues
+                            if all(getattr(e, "kept", False) for e in issues):
+                                pending.append((item, data))
+                            else:  # refused: in the export all the same
+                                listed.append(str(data.get("source_id")))
                     offset, line = item.end, item.line + 1
                 if len(pending) + len(errors) >= size:
                     listed += (str(d["source_id"]) for _, d in pending)
@@ -395,3 +404,37 @@ class FhirBulkSource(Source):
 
 def _on_server(url: str) -> bool:
     return urllib.parse.urlsplit(url).scheme in ("http", "https")
+
+
+NO_OFFSET = ("a date-time with a clock time but no UTC offset, which FHIR R4 does not allow:"
+             " not guessed; set source.timezone to the practice's zone to read it as the"
+             " practice's clock")
+
+
+def settle_naive(data: dict[str, Any], tz: dt.tzinfo | None, system: str, obj: str, file: str,
+                 line: int) -> list[FerryError]:
+    """Read in place each clock time the resource gave without an offset (``fhirvals.instant``
+    leaves them naive): in ``tz`` by ``walltime``'s stated rule, listed when it falls in an
+    hour the clocks repeat or skip. With no ``tz`` an optional field is left out and listed,
+    and the record refused (an error not ``kept``) when the field is one it cannot lack. The
+    list names the record and field, never the value."""
+    out: list[FerryError] = []
+    model = ENTITIES[obj]
+    for key, value in list(data.items()):
+        if not isinstance(value, dt.datetime) or value.tzinfo is not None:
+            continue
+        kept = True
+        if tz is None:
+            del data[key]
+            kept = key not in model.model_fields or not model.model_fields[key].is_required()
+            why = NO_OFFSET + ("; the field is left empty, the record is kept" if kept else
+                               "; the record is refused until then")
+        else:
+            data[key], kind = walltime.reading(value, tz)
+            if kind is None:
+                continue
+            why = walltime.reason(kind) + "; the record is kept"
+        issue = RowError(system, obj, file, line, None, key, why, str(data.get("source_id")))
+        issue.kept = kept  # type: ignore[attr-defined]
+        out.append(issue)
+    return out
