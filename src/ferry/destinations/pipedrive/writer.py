@@ -362,6 +362,16 @@ class PipedriveDestination(Destination):
                 out[dest_id] = self._shape(object_name, rec, fields)
         return out
 
+    def design_rule(self, object_name: str, key: str, sent: Any, stored: Any) -> str | None:
+        """Pipedrive's own behaviours the sample diff must not call faults: an activity sent
+        without a type is given the type Call (v1 ``POST /activities``: "When value for type is
+        not set, it will be given a default value `Call`"), as a visit with no type in the
+        export (a FHIR Appointment without serviceType) is."""
+        if object_name == "activity" and key == "type" and sent in (None, "") and \
+                stored == "call":
+            return "an activity sent without a type is given the type Call"
+        return None
+
     def stored_meaning(self, object_name: str, key: str, kind: str, row: dict[str, Any]
                        ) -> tuple[Any, str] | None:
         """Pipedrive's readings [specs/pipedrive/NOTES.md]: an activity's ``due_date`` and
