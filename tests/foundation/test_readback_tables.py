@@ -42,14 +42,31 @@ def test_live_expected_and_rows_answer_what_reconcile_asks(backend, monkeypatch)
         "d1": {"value": 12.5}, "d2": {"value": None}, "d3": {"value": "7"}}
     assert rb.rows("person", ["p1"], []) == {}  # live, but never read back
     # the summed values (PHI) are stored through the store's codec, not in clear
-    stored = backend.sql("s", "SELECT value FROM recon_val WHERE key='s:value' AND did='d1'")
+    stored = backend.sql("s", "SELECT value FROM readback_val WHERE key='s:value' AND did='d1'")
     assert stored and b"12.5" not in bytes(stored[0][0])
 
     other = ReadBack(store)  # a second reconcile of the project does not see these rows
     other.add_live("person", ["q1"])
     assert other.count("person") == 1 and not other.has("person", "p1")
     rb.close()
-    assert backend.sql("s", "SELECT count(*) FROM recon_live WHERE did LIKE 'p%'")[0][0] == 0
-    assert backend.sql("s", "SELECT count(*) FROM recon_val")[0][0] == 0
+    assert backend.sql("s", "SELECT count(*) FROM readback_live WHERE did LIKE 'p%'")[0][0] == 0
+    assert backend.sql("s", "SELECT count(*) FROM readback_val")[0][0] == 0
     assert other.has("person", "q1")
-    other.close()
+    other.close()  # the last reconcile's rows: each table emptied whole
+    for t in readback_tables.TABLES:
+        assert backend.sql("s", f"SELECT count(*) FROM {t}")[0][0] == 0  # noqa: S608
+
+
+def test_the_old_read_back_tables_are_dropped(backend) -> None:
+    """Stores reconciled before the read-back tables were keyed by their primary key (WITHOUT
+    ROWID) kept the first tables, empty: they go when the next reconcile starts."""
+    store = backend.open("s")
+    with store.tx() as c:
+        c.execute("CREATE TABLE recon_live (tag TEXT NOT NULL, target TEXT NOT NULL,"
+                  " did TEXT NOT NULL, got INTEGER NOT NULL, PRIMARY KEY (tag, target, did))")
+    listed = ("SELECT name FROM sqlite_master WHERE name='recon_live'" if backend.url is None
+              else "SELECT table_name FROM information_schema.tables WHERE"
+                   " table_name='recon_live' AND table_schema=current_schema()")
+    assert backend.sql("s", listed)
+    ReadBack(store).close()
+    assert not backend.sql("s", listed)
