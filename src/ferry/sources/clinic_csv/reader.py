@@ -117,6 +117,7 @@ class ExportSource(Source):
         self._refused: list[tuple[str, str]] = []  # (file, why): not read
         self._held: list[tuple[str, ObjectChoice]] = []  # object in doubt: not read
         self._binary: set[str] = set()  # of those, the files that are not tables at all
+        self._empty: list[str] = []  # files (sheets) with nothing in them, not even a header
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -133,7 +134,7 @@ class ExportSource(Source):
         layout = Layout(s.encoding, s.delimiter, s.header_row)
         hints = self.file_hints()
         plans = []
-        self._refused, self._binary, self._held = [], set(), []
+        self._refused, self._binary, self._held, self._empty = [], set(), [], []
         for path in discover(self.folder):
             if path.suffix.lower() not in (".xlsx", ".xlsm"):
                 with path.open("rb") as f:
@@ -143,7 +144,13 @@ class ExportSource(Source):
                     self._refused.append((path.name, why))
                     self._binary.add(path.name)
                     continue
-            for t in open_tables(path, layout):
+            tables = open_tables(path, layout)
+            if not tables:  # a workbook whose sheets are all empty
+                self._empty.append(path.name)
+            for t in tables:
+                if not t.header:  # nothing in the file: no object to guess from its name
+                    self._empty.append(t.name)
+                    continue
                 stem = t.name.split("#")[-1] if "#" in t.name else path.stem
                 obj = (s.files.get(t.name) or s.files.get(path.name) or hints.get(stem.lower()))
                 if obj is None:  # no one said: the file's name and columns decide, if they can
@@ -199,6 +206,10 @@ class ExportSource(Source):
             if n >= limit:
                 break
         return out
+
+    def no_rows(self, p: Plan) -> bool:
+        """A header and nothing under it (reads one row at most)."""
+        return next(iter(self._rows(p, p.table.start)), None) is None
 
     def tables_of(self, obj: str) -> list[Plan]:
         return [p for p in self.plans() if p.object == obj]
@@ -383,7 +394,13 @@ class ExportSource(Source):
                     "read it")
         for file, why in self.held():
             say(file, why)
+        for file in self._empty:
+            say(file, "has no rows: the file is empty (not even a header); nothing was read "
+                "from it")
         for p in self.plans():
+            if self.no_rows(p):  # what its columns lack matters to no record
+                say(p.table.name, f"has a header and no rows: no {p.object} records in it")
+                continue
             mapped = {f for f in p.columns.values() if f}
             mapped |= {TIME_OF[f] for f in mapped if f in TIME_OF}
             if p.object in PERSONS:
@@ -425,12 +442,12 @@ class ExportSource(Source):
         items += [CheckItem(f"{file} → ?", False, why.partition("; set ")[0],
                             "set " + why.partition("; set ")[2])
                   for file, why in self.held()]
+        items += [CheckItem(file, False, "has no rows: the file is empty (not even a header)",
+                            "export the table again if the practice has such records; "
+                            "nothing is read from this file", warn=True)
+                  for file in self._empty]
         for p in plans:
-            dups = len(p.table.header_errors)
-            items.append(CheckItem(f"{p.table.name} → {p.object}", not dups,
-                                   f"{len(p.table.header)} columns" +
-                                   (f", {dups} duplicate names" if dups else ""),
-                                   "rename the duplicate columns" if dups else ""))
+            items.append(self._table_check(p))
         if "timezone" not in self.settings.model_fields_set and (naive := naive_times(
                 {p.table.name: (p.object, p.columns, self._samples(p, 20)) for p in plans})):
             items.append(CheckItem(
@@ -441,6 +458,26 @@ class ExportSource(Source):
                 " practice's IANA zone (e.g. America/New_York, Australia/Sydney), or UTC if"
                 " the export's times are UTC"))
         return items
+
+    def _table_check(self, p: Plan) -> CheckItem:
+        """One file's line: its columns; a repeated column name or no rows is a WARN saying
+        what extract does (the later column kept apart under its own name, nothing read)."""
+        said, fixes = [f"{len(p.table.header)} columns"], []
+        for col, orig in p.table.header_errors:
+            apart = p.table.header[col - 1]
+            field = p.columns.get(apart)
+            said.append(f"column {col} repeats {orig!r}: extract reads it as {apart!r}" +
+                        (f" (placed as {field})" if field else
+                         " (a column of its own, placed on no field)"))
+        if p.table.header_errors:
+            fixes.append("rename the repeated column in the export, or place it in ferry.yaml "
+                         "source.columns under the name extract gives it")
+        if self.no_rows(p):
+            said.append("has a header and no rows")
+            fixes.append(f"export the table again if the practice has {p.object} records; "
+                         "nothing is read from this file")
+        return CheckItem(f"{p.table.name} → {p.object}", len(said) == 1, "; ".join(said),
+                         "; ".join(fixes), warn=len(said) > 1)
 
     def describe(self) -> list[ObjectInfo]:
         out = []
