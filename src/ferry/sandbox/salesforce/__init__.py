@@ -7,7 +7,8 @@ file for the JWT bearer flow, and ``ca_bundle`` (the CA PEM) so clients verify T
 turning verification off. HTTPS is not optional because simple-salesforce hard-codes ``https://``.
 
 ``SandboxOptions.extra`` keys: ``daily_api_requests`` (default 100000), ``audit_fields`` (allow
-CreatedDate & co on insert), ``max_file_bytes`` (ContentVersion size cap), ``silent_truncate``
+CreatedDate & co on insert), ``address_picklists`` (State and Country/Territory Picklists on:
+``addresses``), ``max_file_bytes`` (ContentVersion size cap), ``silent_truncate``
 (``"Object.Field:N"``: that field is cut to N characters without an error — a planted fault for
 diff tests), ``lock_seed``, ``session_ttl_s`` (sessions expire after that many emulated
 seconds: INVALID_SESSION_ID mid-run). ``--faults lock=R`` fails rows with UNABLE_TO_LOCK_ROW at rate R.
@@ -37,6 +38,7 @@ NOTES.md``; [code] = simple-salesforce, which the tests drive the sandbox with.
 | ContentVersion (base64 ≤ 37.5 MB, ``FirstPublishLocationId`` → ContentDocumentLink), ``…/VersionData`` | [doc] REST guide, object reference; NOTES 5 |
 | audit fields on insert only, with the permission | [doc] help article 000176484; NOTES 5 |
 | validation: required, lengths, picklists, external-id uniqueness, references, 18-char ids with key prefixes | [doc] object reference; NOTES 3, 5 |
+| State and Country/Territory Picklists (``address_picklists``): ``…CountryCode``/``…StateCode`` picklists, text/code syncing, ``FIELD_INTEGRITY_EXCEPTION`` | [doc] Help: standard countries, field-syncing logic, picklist fields; ``addresses`` |
 | HTTPS only | [code] simple-salesforce builds every URL as ``https://``; NOTES 6 |
 """
 
@@ -114,6 +116,8 @@ class SalesforceSandbox:
         self._make_org = lambda: Org(self.clock, list(options.users),
                                      daily_limit=int(extra.get("daily_api_requests", 100_000)),
                                      audit_fields=bool(extra.get("audit_fields", False)),
+                                     address_picklists=bool(extra.get("address_picklists",
+                                                                      False)),
                                      session_ttl=float(extra.get("session_ttl_s", 0)))
         self.org = self._make_org()
         self.log = RequestLog()

@@ -312,6 +312,10 @@ class Dml:
                 rec["OwnerId"] = self.user
             rec.update(IsDeleted=False, CreatedById=self.user, CreatedDate=now_iso())
         rec.update(changes)
+        if org.address_picklists:
+            from ferry.sandbox.salesforce.addresses import sync
+
+            sync(od, old, changes, rec)
         rec.update(LastModifiedById=self.user, LastModifiedDate=now_iso(),
                    SystemModstamp=now_iso())
         self._check(od, rid, rec)

@@ -39,6 +39,10 @@ class FieldDef:
     scale: int = 0
     tooling_id: str | None = None
     case_sensitive: bool = False
+    #: picklist entries (value, label, validFor) when not one per ``picklist`` value with its
+    #: own label: the address code picklists (``addresses``)
+    entries: tuple[tuple[str, str, str | None], ...] = ()
+    controller: str | None = None  # a dependent picklist's controlling field
 
     def __post_init__(self) -> None:
         self.label = self.label or self.name.removesuffix("__c").replace("_", " ")
@@ -56,8 +60,12 @@ class FieldDef:
             "externalId": self.external_id, "idLookup": self.id_lookup or self.type == "id",
             "custom": self.custom, "calculated": False, "caseSensitive": self.case_sensitive,
             "defaultValue": self.default,
-            "picklistValues": [{"value": v, "label": v, "active": True,
-                                "defaultValue": v == self.default} for v in self.picklist],
+            "picklistValues": [{"value": v, "label": label, "active": True,
+                                "defaultValue": v == self.default,
+                                **({"validFor": vf} if vf else {})}
+                               for v, label, vf in (self.entries or
+                                                    [(v, v, None) for v in self.picklist])],
+            "controllerName": self.controller, "dependentPicklist": bool(self.controller),
             "restrictedPicklist": self.restricted,
             "referenceTo": list(self.reference_to),
             "relationshipName": self.relationship_name,

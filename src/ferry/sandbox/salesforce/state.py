@@ -77,6 +77,8 @@ class Org:
     users: list[str]
     daily_limit: int = 100_000
     audit_fields: bool = False
+    #: State and Country/Territory Picklists on (``addresses``)
+    address_picklists: bool = False
     session_ttl: float = 0.0  # emulated seconds a session lives; 0 = forever
     objects: dict[str, ObjectDef] = field(default_factory=standard_objects)
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
@@ -106,6 +108,10 @@ class Org:
 
     def __post_init__(self) -> None:
         self.window_start = self.clock.monotonic()
+        if self.address_picklists:
+            from ferry.sandbox.salesforce.addresses import add_fields
+
+            add_fields(self.objects)
         for name in self.objects:
             self.records.setdefault(name, {})
             self._lower[name.lower()] = name
