@@ -38,6 +38,7 @@ from ferry.connectors.base import (
 )
 from ferry.connectors.settle import absent, look_twice
 from ferry.destinations.salesforce import Settings
+from ferry.destinations.salesforce import addresses as addr
 from ferry.destinations.salesforce.bulk import BulkIngest
 from ferry.destinations.salesforce.client import COLLECTION, SalesforceClient
 from ferry.destinations.salesforce.errors import SYSTEM, Ambiguous, ApiError, record_error
@@ -73,6 +74,19 @@ def _quote(value: str) -> str:
 BULK_BATCH = 100_000
 
 
+def _with_emptied(obj: str, results: list[WriteResult],
+                  emptied: dict[int, list[tuple[str, str]]], keys: list[Any]
+                  ) -> list[WriteResult]:
+    """Successful results carry the address fields sent empty as field-level errors."""
+    for i, fields in emptied.items():
+        r = results[i]
+        if r.ok:
+            ref = f"salesforce:{obj}:{keys[i]}" if keys[i] else f"salesforce:{obj}:row{i}"
+            r.field_errors.extend(RecordError(ref, f, reason, system="salesforce")
+                                  for f, reason in fields)
+    return results
+
+
 class SalesforceDestination(Destination):
     name: ClassVar[str] = "salesforce"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -90,6 +104,8 @@ class SalesforceDestination(Destination):
         self.loader = Loader(self.client, self.bulk, settings)
         self.provisioner = Provisioner(self.client, settings.permission_set)
         self._fields: dict[str, dict[str, dict[str, Any]]] = {}
+        #: object → (its describe, its addresses with code picklists) (``addresses``)
+        self._addr: dict[str, tuple[Any, list[addr.Address]]] = {}
 
     # -- schema ----------------------------------------------------------------------------
     def _describe(self, obj: str) -> dict[str, dict[str, Any]]:
@@ -98,6 +114,15 @@ class SalesforceDestination(Destination):
             desc = self.client.get(f"sobjects/{obj}/describe")
             self._fields[obj] = {f["name"].lower(): f for f in desc["fields"]}
         return self._fields[obj]
+
+    def _addresses(self, obj: str) -> list[addr.Address]:
+        """The object's addresses whose country is a picklist (State and Country/Territory
+        Picklists on); worked out again when describe was."""
+        fields = self._describe(obj)
+        hit = self._addr.get(obj)
+        if hit is None or hit[0] is not fields:
+            hit = self._addr[obj] = (fields, addr.picklists(fields))
+        return hit[1]
 
     def _type(self, obj: str, name: str) -> str | None:
         f = self._describe(obj).get(name.lower())
@@ -212,17 +237,39 @@ class SalesforceDestination(Destination):
     def create(self, object_name: str, rows: list[dict[str, Any]]) -> list[WriteResult]:
         if not rows:
             return []
+        rows, emptied = self._codes(object_name, rows)
         ext = self._ext(object_name, rows)
         name = self._describe(object_name).get("name") if object_name.endswith("__c") else None
         if ext and name and name["createable"] and not name["nillable"] and \
                 not name["defaultedOnCreate"]:  # a Text Name the map left empty: the source id
             rows = [r if r.get("Name") else {**r, "Name": str(r.get(ext) or "")[:80] or None}
                     for r in rows]
-        return self.loader.create(object_name, rows, ext)
+        return _with_emptied(object_name, self.loader.create(object_name, rows, ext), emptied,
+                             [r.get(ext) if ext else None for r in rows])
 
     def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
                ) -> list[WriteResult]:
-        return self.loader.update(object_name, rows) if rows else []
+        if not rows:
+            return []
+        values, emptied = self._codes(object_name, [r for _, r in rows])
+        pairs = [(rid, v) for (rid, _), v in zip(rows, values, strict=True)]
+        return _with_emptied(object_name, self.loader.update(object_name, pairs), emptied,
+                             [rid for rid, _ in rows])
+
+    def _codes(self, object_name: str, rows: list[dict[str, Any]]
+               ) -> tuple[list[dict[str, Any]], dict[int, list[tuple[str, str]]]]:
+        """Rows with their text countries and states as codes in a picklist org
+        (``addresses``), and by row index the fields left empty for want of one."""
+        addresses = self._addresses(object_name) if object_name in STANDARD else []
+        if not addresses:
+            return rows, {}
+        out, emptied = [], {}
+        for i, row in enumerate(rows):
+            new, gone = addr.to_codes(addresses, row)
+            out.append(new)
+            if gone:
+                emptied[i] = gone
+        return out, emptied
 
     def delete(self, object_name: str, dest_ids: list[str]) -> list[WriteResult]:
         if not dest_ids:
@@ -237,6 +284,30 @@ class SalesforceDestination(Destination):
 
     def read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
              ) -> dict[str, dict[str, Any]]:
+        """Records by id; in a picklist org an address's text country or state reads as its
+        code (``addresses``: the org's label for it is not what the map sent)."""
+        try:
+            addresses = self._addresses(object_name) if object_name in STANDARD else []
+        except ApiError:
+            addresses = []
+        if not addresses:
+            return self._read(object_name, dest_ids, fields)
+        if fields is None:
+            rows = self._read(object_name, dest_ids, None)
+            swap = addr.read_fields(addresses, [n for a in addresses for n in (a.country,
+                                                                                a.state)])
+            for r in rows.values():
+                for text, code in swap.items():
+                    if code in r:
+                        r[text] = r[code]
+            return rows
+        swap = addr.read_fields(addresses, fields)
+        asked = list(dict.fromkeys(swap.get(f, f) for f in fields))
+        rows = self._read(object_name, dest_ids, asked)
+        return {rid: {f: r.get(swap.get(f, f)) for f in fields} for rid, r in rows.items()}
+
+    def _read(self, object_name: str, dest_ids: list[str], fields: list[str] | None = None
+              ) -> dict[str, dict[str, Any]]:
         try:
             described = self._describe(object_name)
         except ApiError as e:
@@ -293,6 +364,16 @@ class SalesforceDestination(Destination):
             if boolean:
                 return "a checkbox is never empty: one the map did not send reads false"
         return None
+
+    def stored_form(self, object_name: str, key: str, value: Any, row: dict[str, Any]
+                    ) -> Any:
+        """In a picklist org a text country or state the map sent is read back as its code
+        (``read``): the code it resolves to; else ``value``. Never raises."""
+        try:
+            addresses = self._addresses(object_name) if object_name in STANDARD else []
+        except FerryError:
+            return value
+        return addr.stored_code(addresses, key, value, row) if addresses else value
 
     def stored_meaning(self, object_name: str, key: str, kind: str, row: dict[str, Any]
                        ) -> tuple[Any, str] | None:
