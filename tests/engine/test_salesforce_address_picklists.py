@@ -20,6 +20,7 @@ import pytest
 
 from ferry.engine import pipeline as P
 from ferry.engine.readback import run_sample
+from ferry.engine.reconcile import run_reconcile
 
 from .setup_pair import approve_phi, make_pair
 
@@ -77,6 +78,8 @@ def test_patients_of_six_countries_land_in_either_kind_of_org(picklists: bool,
             if f.key == "MailingCountry" and sid in want:
                 assert f.category != "missing" and f.explained, (f.ref, f.category, f.note)
         P.load(proj)
+        rec = run_reconcile(proj)
+        assert rec.balanced, rec.as_dict()
 
         ids = {sid: proj.store.dest_id("patient", sid, "Contact") for sid in want}
         assert all(ids.values()), ids  # before: the picklist org refused South Korea

@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
               surface: str = typer.Option(
                   "documented", help="documented: only what the service documents (or public"
                   " client code shows); extended: also the endpoints we assumed"),
+              address_picklists: bool = typer.Option(
+                  False, help="salesforce: an org with State and Country/Territory Picklists"),
               ) -> None:
         """Start a sandbox; the first output line is JSON with its base URL and credentials."""
         from ferry.sandbox.registry import KINDS, SandboxOptions
@@ -39,7 +41,8 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("--surface is documented or extended")
         opts = SandboxOptions(seed=seed, patients=patients, time_scale=time_scale, faults=faults,
                               users=[u.strip() for u in users.split(",") if u.strip()],
-                              surface=surface)
+                              surface=surface,
+                              extra={"address_picklists": True} if address_picklists else {})
         import signal
 
         def _terminated(_sig: int, _frame: object) -> None:
