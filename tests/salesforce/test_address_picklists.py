@@ -89,3 +89,58 @@ def test_text_countries_are_free_with_picklists_off(sf: Any) -> None:
     client = _login(sf())
     cid = client.Contact.create({"LastName": "X", "MailingCountry": "South Korea"})["id"]
     assert client.Contact.get(cid)["MailingCountry"] == "South Korea"
+
+
+ROWS = [  # (text country, text state as exported) → (country code, state code) landed
+    (("United States", "IL"), ("US", "IL")), (("Canada", "Ontario"), ("CA", "ON")),
+    (("Australia", "new south wales"), ("AU", "NSW")), (("Italy", "Cagliari"), ("IT", "CA")),
+    (("South Korea", None), ("KR", None)), (("Germany", "Bayern"), ("DE", None)),
+    (("Atlantis", None), (None, None)),
+]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["collections", "bulk"])
+def test_the_destination_writes_codes_and_lists_what_the_org_lacks(sf: Any, bulk: bool) -> None:
+    """Through sObject collections and Bulk API 2.0 alike: text countries and states become
+    the codes of the org's picklists; a state or country it lacks is sent empty and listed
+    (record and field, never the value); reads and ``stored_form`` compare codes."""
+    from ferry.connectors.base import SchemaItem
+    from ferry.model.fields import Kind
+
+    h = sf(address_picklists=True)
+    dest = h.dest(bulk_threshold=2 if bulk else 10_000)
+    dest.ensure([SchemaItem("custom_field", "Contact", "ferry_source_id", "Ferry Source Id",
+                            Kind.TEXT, external_id=True)])
+    rows = [{"Ferry_Source_Id__c": f"p{i}", "LastName": f"P{i}", "MailingCountry": c,
+             "MailingState": s} for i, ((c, s), _) in enumerate(ROWS)]
+    res = dest.create("Contact", rows)
+    assert all(r.ok for r in res), [r.error for r in res]
+    listed = {(e.ref, e.field) for r in res for e in r.field_errors}
+    assert listed == {("salesforce:Contact:p5", "MailingState"),
+                      ("salesforce:Contact:p6", "MailingCountry")}
+    assert "Bayern" not in str([e.reason for r in res for e in r.field_errors])
+    ids = [r.dest_id for r in res]
+    got = dest.read("Contact", ids, ["MailingCountry", "MailingState", "MailingCountryCode"])
+    for rid, row, (_, want) in zip(ids, rows, ROWS, strict=True):
+        assert (got[rid]["MailingCountry"], got[rid]["MailingState"]) == want
+        assert got[rid]["MailingCountryCode"] == want[0]
+        if want[0]:  # what the sample compares: the sent text as its code
+            assert dest.stored_form("Contact", "MailingCountry", row["MailingCountry"],
+                                    row) == want[0]
+    stored = {r["Ferry_Source_Id__c"]: r for r in h.records("Contact")}
+    assert stored["p4"]["MailingCountry"] == "Korea, Republic of"  # the org's own label
+    # an update moves a patient to another country and state
+    (upd,) = dest.update("Contact", [(ids[0], {"MailingCountry": "Ireland",
+                                               "MailingState": "Dublin"})])
+    assert upd.ok and not upd.field_errors
+    assert dest.read("Contact", [ids[0]], ["MailingState"])[ids[0]]["MailingState"] == "D"
+
+
+def test_the_destination_writes_text_with_picklists_off(sf: Any) -> None:
+    dest = sf().dest()
+    (res,) = dest.create("Contact", [{"LastName": "X", "MailingCountry": "South Korea",
+                                      "MailingState": "Seoul"}])
+    assert res.ok and not res.field_errors
+    got = dest.read("Contact", [res.dest_id], ["MailingCountry", "MailingState"])
+    assert got[res.dest_id] == {"MailingCountry": "South Korea", "MailingState": "Seoul"}
+    assert dest.stored_form("Contact", "MailingCountry", "South Korea", {}) == "South Korea"
