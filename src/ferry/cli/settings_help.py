@@ -127,7 +127,9 @@ HELP: dict[str, dict[str, tuple[str, str]]] = {
         "burst": ("calls per 2 s per token (default by plan)", ""),
         "time_scale": ("divide every limit window by this (must match a sandbox)",
                        "sandbox runs only"),
-        "default_currency": ("currency of deals without one (ISO code)",
+        "default_currency": ("currency a deal is sent in when its source names none (ISO "
+                             "code); unset: Pipedrive gives such a deal your user's default "
+                             "currency and Ferry lists each one",
                              "Pipedrive: Settings → Company settings → Currencies"),
         "max_file_bytes": ("largest file uploaded (Pipedrive documents no cap)", ""),
         "find_search_max": ("look records up by field search for at most this many ids", ""),

@@ -26,7 +26,10 @@ class Settings(BaseModel):
     daily_budget: int | None = None  # tokens/day; default 30,000 x plan multiplier x seats
     burst: int | None = None  # calls per 2 s per token; default by plan
     time_scale: float = Field(1.0, gt=0)  # matches a sandbox's --time-scale
-    default_currency: str = "USD"
+    #: the currency a deal is sent in when the source names none (ISO 4217). Unset: such a deal
+    #: is sent without one, Pipedrive gives it the token's user's default currency, and Ferry
+    #: lists each such deal (and ``ferry check`` names that currency)
+    default_currency: str | None = Field(None, pattern=r"^[A-Za-z]{3}$")
     max_file_bytes: int = 50 * 2**20  # Pipedrive documents no cap; confirm before large scans
     find_search_max: int = 0  # find() by field search for <= this many ids (search index lags)
     workers: int = Field(4, ge=1)  # rows in flight at once (one call per row; paced anyway)
@@ -59,7 +62,8 @@ def create(settings: dict[str, Any], workdir: Path, *, transport: Any = None) ->
                              ledger=Path(workdir) / "pipedrive_tokens.json" if workdir else None,
                              transport=transport)
     return PipedriveDestination(client, Path(workdir) if workdir else None,
-                                currency=s.default_currency, max_file_bytes=s.max_file_bytes,
+                                currency=s.default_currency and s.default_currency.upper(),
+                                max_file_bytes=s.max_file_bytes,
                                 search_max=s.find_search_max, burst=s.burst_limit(),
                                 workers=s.workers, settle_s=s.ambiguous_settle_s)
 

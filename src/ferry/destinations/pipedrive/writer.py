@@ -58,7 +58,7 @@ from ferry.destinations.pipedrive.values import (
     split_trailer,
     to_api,
 )
-from ferry.errors import ConnectorError, FatalError, RecordError
+from ferry.errors import ConnectorError, FatalError, FerryError, RecordError
 from ferry.model.crypto import PlainView
 
 TEXT_FIELD = {"activity": "note", "note": "content"}
@@ -71,14 +71,18 @@ T = TypeVar("T")
 class PipedriveDestination(Destination):
     name: ClassVar[str] = "pipedrive"
 
-    def __init__(self, client: PipedriveClient, workdir: Path | None, *, currency: str = "USD",
+    def __init__(self, client: PipedriveClient, workdir: Path | None, *,
+                 currency: str | None = None,
                  max_file_bytes: int = 50 * 2**20, search_max: int = 0, burst: int = 40,
                  workers: int = 4, settle_s: float = 5.0) -> None:
         self.client = client
         self.settle_s = settle_s
         self.schema = Schema(client, workdir)
         self.finder = Finder(client, search_max, self.schema.id_keys)
-        self.currency = currency
+        #: ``default_currency``: what a deal whose row names no currency is sent in (None: sent
+        #: without one, Pipedrive's rule gives it the user's default, listed per deal)
+        self.default_currency = currency
+        self._user_currency: str | None = None  # the token's user's default, read once
         #: a deal's currency by its id, as this connector created or read it: a money custom
         #: field of the deal is written in it (an invoice in EUR is not paid in USD)
         self._deal_currency: dict[str, str] = {}
@@ -109,10 +113,30 @@ class PipedriveDestination(Destination):
             return [CheckItem("pipedrive api token", False, f"{type(exc).__name__}: {exc}",
                               "check destination.base_url and the network")]
         admin = any(a.get("admin") for a in me.get("access") or [])
+        self._user_currency = self._user_currency or me.get("default_currency")
+        deals = (f"a deal whose source names none is sent in {self.default_currency}"
+                 if self.default_currency else
+                 f"default_currency unset: a deal whose source names none gets your Pipedrive "
+                 f"user's default ({me.get('default_currency') or 'unknown'}), each listed")
         return [CheckItem("pipedrive api token", True, f"company {me.get('company_domain')}"),
                 CheckItem("pipedrive admin rights", admin,
                           "" if admin else "custom fields and pipelines need an admin user",
-                          "" if admin else "use an admin's API token")]
+                          "" if admin else "use an admin's API token"),
+                CheckItem("deal currency", True, deals)]
+
+    @property
+    def currency(self) -> str:
+        """The currency of a deal sent without one: ``default_currency``, else the one
+        Pipedrive gives it (its user's default [NOTES: "default user currency"]), read once."""
+        if self.default_currency:
+            return self.default_currency
+        if self._user_currency is None:
+            me = self.client.call("v1", "GET", "/users/me")["data"] or {}
+            self._user_currency = str(me.get("default_currency") or "")
+        if not self._user_currency:
+            raise FatalError("Pipedrive names no default currency for this user: set "
+                             "destination.settings.default_currency", system="pipedrive")
+        return self._user_currency
 
     def describe(self) -> list[ObjectInfo]:
         return self.schema.describe()
@@ -164,7 +188,13 @@ class PipedriveDestination(Destination):
                                            if row.get(k)) or None}
         index = self.schema.custom_index(obj)  # looked up once per row, not once per value
         kinds = self.schema.kinds
-        money_in = currency or row.get("currency") or self.currency
+        if obj == "deal" and not row.get("currency") and (
+                "currency" in row or self.default_currency):
+            # none in the source: default_currency if set, else none sent (Pipedrive's rule)
+            row = {k: v for k, v in row.items() if k != "currency"}
+            if self.default_currency:
+                row["currency"] = self.default_currency
+        money_in = currency or row.get("currency")
         for key, value in row.items():
             try:
                 if key in std:
@@ -191,7 +221,8 @@ class PipedriveDestination(Destination):
                     field = index.get(key) or self.schema.custom(obj, key)
                     if field is None:
                         raise RecordError(ref, key, "no such field on this Pipedrive object")
-                    custom[key] = custom_to_api(field, kinds.get(key), value, money_in)
+                    custom[key] = custom_to_api(field, kinds.get(key), value, money_in or (
+                        self.currency if field.get("field_type") == "monetary" else ""))
             except BadValue as exc:
                 raise RecordError(ref, key, str(exc)) from None
         if custom:
@@ -260,10 +291,17 @@ class PipedriveDestination(Destination):
             sid = None if row.get(sid_key) is None else str(row[sid_key])
             dest_id = self._send_create(object_name, body, ref, sid, sid_key)
             self.finder.remember(object_name, sid, dest_id, sid_key)
+            said: list[FerryError] = []
             if object_name == "deal":
                 self._deal_currency[dest_id] = str(row.get("currency") or self.currency)
+                if not row.get("currency") and not self.default_currency:
+                    said.append(RecordError(ref, "currency", (
+                        "the source names no currency and destination.settings."
+                        "default_currency is unset: Pipedrive gave the deal its user's default "
+                        f"({self.currency}); set default_currency if that is not the "
+                        "practice's")))
             killpoint.reached("after-row", "create", object_name)
-            return WriteResult.success(dest_id, created=True)
+            return WriteResult.success(dest_id, created=True, field_errors=said)
 
         return run_rows(one, rows, self.workers, self.lanes)
 
