@@ -144,3 +144,10 @@ def test_the_destination_writes_text_with_picklists_off(sf: Any) -> None:
     got = dest.read("Contact", [res.dest_id], ["MailingCountry", "MailingState"])
     assert got[res.dest_id] == {"MailingCountry": "South Korea", "MailingState": "Seoul"}
     assert dest.stored_form("Contact", "MailingCountry", "South Korea", {}) == "South Korea"
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_check_says_whether_the_org_has_address_picklists(sf: Any, on: bool) -> None:
+    items = {i.name: i for i in sf(address_picklists=on).dest().check()}
+    item = items["State and Country/Territory Picklists"]
+    assert item.ok and item.detail.startswith("on:" if on else "off:")

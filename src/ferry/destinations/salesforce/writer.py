@@ -146,6 +146,10 @@ class SalesforceDestination(Destination):
                                    f"{lim['Remaining']} of {lim['Max']} left"))
             desc = self.client.get("sobjects/Contact/describe")
             items.append(CheckItem("Contact createable", bool(desc.get("createable")), ""))
+            on = bool(addr.picklists({f["name"].lower(): f for f in desc.get("fields", [])}))
+            items.append(CheckItem("State and Country/Territory Picklists", True,
+                                   "on: countries and states are written as ISO codes" if on
+                                   else "off: countries and states are written as text"))
             self.client.count("SELECT COUNT() FROM User")
             list(self.client.query("SELECT Id FROM CustomObject LIMIT 1", tooling=True))
             items.append(CheckItem("metadata access (Tooling API)", True, ""))
