@@ -168,7 +168,10 @@ class SalesforceDestination(Destination):
             fields = [FieldSpec(
                 name=f["name"], kind=KINDS.get(f["type"], Kind.TEXT), label=f["label"],
                 key=f["name"], custom=bool(f.get("custom")),
-                required=f["createable"] and not f["nillable"] and not f["defaultedOnCreate"],
+                # a custom object's Text Name is filled by ``create`` (the source id) when the
+                # map leaves it empty: not a field the map must give
+                required=f["createable"] and not f["nillable"] and not f["defaultedOnCreate"]
+                and not (o["name"].endswith("__c") and f["name"] == "Name"),
                 max_length=f.get("length") or None,
                 options=[p["value"] for p in f.get("picklistValues") or []] or None,
                 ref=(f.get("referenceTo") or [None])[0],
