@@ -342,6 +342,10 @@ ID_KEY = "~id"
 _TRAILER = re.compile(r"<hr>((?:<p>[^<]*</p>)+)\s*$")
 _LINE = re.compile(r"<p>([^<]*)</p>")
 _ID = re.compile(r"^\[ferry-id:(?:([A-Za-z0-9_]+)=)?(.+)\]$")
+#: the kinds of the trailer's values that are not text, in one line a person can skip:
+#: ``[ferry-kinds:datetime=Start time;bool=Paid]`` (before 8 Dec each line read ``kind|label``)
+_KINDS = re.compile(r"^\[ferry-kinds:(.*)\]$")
+_KIND_NAMES = {k.value for k in Kind}
 
 
 def is_id_key(key: str) -> bool:
@@ -392,28 +396,46 @@ def split_trailer(text: str | None) -> tuple[str, dict[str, Any]]:
     m = _TRAILER.search(text)
     if not m:
         return text, {}
+    lines = [html.unescape(line) for line in _LINE.findall(m.group(1))]
+    kinds: dict[str, str] = {}
+    for line in lines:
+        km = _KINDS.match(line)
+        if km:
+            for item in km.group(1).split(";"):
+                kind, sep, label = item.partition("=")
+                if sep:
+                    kinds[label] = kind
     values: dict[str, Any] = {}
-    for line in _LINE.findall(m.group(1)):
-        line = html.unescape(line)
+    for line in lines:
         idm = _ID.match(line)
         if idm:
             values[f"{ID_KEY}:{idm.group(1)}" if idm.group(1) else ID_KEY] = idm.group(2)
             continue
+        if _KINDS.match(line):
+            continue
         label, sep, value = line.partition(": ")
         if sep:
-            kind, _, name = label.partition("|")
+            kind, bar, name = label.partition("|")
+            if not (bar and kind in _KIND_NAMES):  # the form a person reads: the label alone
+                kind, name = kinds.get(label, Kind.TEXT.value), label
             values[f"~{kind}:{name}"] = _unfold(kind, value)
     return text[:m.start()], values
 
 
 def join_trailer(text: str, folded: dict[str, Any]) -> str:
-    lines = []
+    """``text`` with the folded values after a rule, one ``label: value`` line each, as a
+    person reads them; the kinds of those that are not text go in one ``[ferry-kinds:…]``
+    line so ``split_trailer`` reads them back typed, and the source ids last."""
+    lines, kinds = [], []
     for key, value in folded.items():
         if is_id_key(key) or value is None:
             continue
         kind, _, label = key[1:].partition(":")
-        lines.append(f"<p>{html.escape(kind + '|' + label)}: {html.escape(_fold_text(kind, value))}"
-                     "</p>")
+        lines.append(f"<p>{html.escape(label)}: {html.escape(_fold_text(kind, value))}</p>")
+        if kind != Kind.TEXT.value:
+            kinds.append(f"{kind}={label}")
+    if kinds:
+        lines.append(f"<p>{html.escape('[ferry-kinds:' + ';'.join(kinds) + ']')}</p>")
     for key, value in folded.items():
         if is_id_key(key) and value is not None:
             name = key[len(ID_KEY) + 1:]
