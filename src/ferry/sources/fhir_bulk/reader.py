@@ -262,8 +262,16 @@ class FhirBulkSource(Source):
                             whole = False  # its ids come from the resource's content
                         elif isinstance(item.resource.get("id"), str):
                             listed.append(rid(rtype, item.resource["id"]))
+                    voided = item.resource.get("status") == "entered-in-error"
                     for obj, data in mapped:
-                        if obj == object_name:
+                        if obj == object_name and voided:
+                            # R4: it "should not have been part of this patient's record":
+                            # never migrated and not listed, so a delta takes out one an
+                            # earlier run wrote
+                            errors.append(RowError(self.name, object_name, path.name,
+                                                   item.line, None, "status", ENTERED_IN_ERROR,
+                                                   str(data.get("source_id"))))
+                        elif obj == object_name:
                             issues = settle_naive(data, self._tz, self.name, object_name,
                                                   path.name, item.line)
                             errors += issues
@@ -406,6 +414,8 @@ def _on_server(url: str) -> bool:
     return urllib.parse.urlsplit(url).scheme in ("http", "https")
 
 
+ENTERED_IN_ERROR = ("marked entered-in-error at the source (FHIR: it should never have been part"
+                    " of the record): not migrated")
 NO_OFFSET = ("a date-time with a clock time but no UTC offset, which FHIR R4 does not allow:"
              " not guessed; set source.timezone to the practice's zone to read it as the"
              " practice's clock")

@@ -22,14 +22,13 @@ BLOOD_GROUP_CODES = {"882-1", "883-9"}
 RELATED_PATIENT_EXT = F.FERRY_EXT + "related-patient"
 APPT_STATUS = {"booked": "scheduled", "proposed": "scheduled", "pending": "scheduled",
                "arrived": "scheduled", "checked-in": "scheduled", "waitlist": "scheduled",
-               "fulfilled": "completed", "cancelled": "cancelled", "noshow": "no_show",
-               "entered-in-error": "cancelled"}
+               "fulfilled": "completed", "cancelled": "cancelled", "noshow": "no_show"}
 ENC_STATUS = {"finished": "completed", "cancelled": "cancelled", "planned": "scheduled",
               "in-progress": "scheduled", "arrived": "scheduled"}
 INV_STATUS = {"balanced": "paid", "issued": "pending", "draft": "pending",
-              "cancelled": "cancelled", "entered-in-error": "cancelled"}
+              "cancelled": "cancelled"}
 PLAN_STATUS = {"active": "active", "completed": "completed", "revoked": "cancelled",
-               "draft": "active", "on-hold": "active", "entered-in-error": "cancelled"}
+               "draft": "active", "on-hold": "active"}
 ROLE_RELATION = {"SPS": "spouse", "HUSB": "spouse", "WIFE": "spouse", "DOMPART": "spouse",
                  "PRN": "parent", "MTH": "parent", "FTH": "parent", "CHILD": "child",
                  "SON": "child", "DAU": "child", "SIB": "sibling", "BRO": "sibling",
