@@ -422,8 +422,10 @@ class Destination(ABC):
         value."""
         return value
 
-    def design_rule(self, object_name: str, key: str, sent: Any, stored: Any) -> str | None:
+    def design_rule(self, object_name: str, key: str, sent: Any, stored: Any, *,
+                    row: dict[str, Any] | None = None) -> str | None:
         """The destination's own documented rule that turns ``sent`` into ``stored``, or None.
+        ``row``: the record as read back (a field the destination derives from others).
 
         Some differences are the destination's design, not a fault: Salesforce keeps a file's
         name without its extension in ``ContentVersion.Title``; a checkbox is never empty, so

@@ -338,7 +338,7 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
                 dest: str, show_phi: bool = False, original: Any = None,
                 stored_form: Callable[[str, Any, dict[str, Any]], Any] | None = None,
                 dest_errors: dict[str, str] | None = None,
-                design_rule: Callable[[str, Any, Any], str | None] | None = None,
+                design_rule: Callable[[str, Any, Any, dict[str, Any]], str | None] | None = None,
                 meaning: Callable[[str, str, dict[str, Any]], tuple[Any, str] | None]
                 | None = None) -> list[FieldDiff]:
     """One record's field diffs (every mapped field, equal ones included). ``rec`` is the record
@@ -346,7 +346,7 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
     ``stored_form(key, sent, payload)`` is the destination's ``Destination.stored_form`` for
     the map's target; ``dest_errors`` {physical key: reason} the fields the destination left
     empty while writing this record (its ``load-field`` skip lines); ``design_rule(key, sent,
-    stored)`` the destination's ``Destination.design_rule`` for the map's target;
+    stored, stored row)`` the destination's ``Destination.design_rule`` for the map's target;
     ``meaning(key, kind, stored row)`` its ``Destination.stored_meaning``: a date, date-time or
     amount whose stored meaning is not the source's is unexplained (``meaning_note``)."""
     built = cm.build(rec, lookup)
@@ -376,7 +376,7 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
         as_stored = _UNSET if stored_form is None or _empty(sent) else \
             stored_form(f.key, sent, built.payload)
         rule = None if design_rule is None else \
-            (lambda a, b, k=f.key: design_rule(k, a, b))  # type: ignore[misc]
+            (lambda a, b, k=f.key: design_rule(k, a, b, stored))  # type: ignore[misc]
         bad = f.label in built.unexplained or any(t in UNEXPLAINED_FLAGS for t in trace)
         accepted = bad and fm.on_invalid == "leave_out"
         if accepted:  # the person who confirmed the map chose to leave invalid values out

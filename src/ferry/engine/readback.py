@@ -99,7 +99,7 @@ def _diff_one(cm: CompiledMap, dest: Destination, lookup: Lookup, rec: Any, writ
     return diff_record(cm, written or rec, lookup, row, dest=where, show_phi=show_phi,
                        original=rec, stored_form=lambda k, v, r: dest.stored_form(t, k, v, r),
                        dest_errors=errors,
-                       design_rule=lambda k, a, b: dest.design_rule(t, k, a, b),
+                       design_rule=lambda k, a, b, r: dest.design_rule(t, k, a, b, row=r),
                        meaning=lambda k, kind, r: dest.stored_meaning(t, k, kind, r))
 
 

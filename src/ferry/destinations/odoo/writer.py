@@ -148,7 +148,8 @@ class OdooDestination(Destination):
         except (Unresolved, FerryError, ValueError, TypeError, KeyError):
             return value
 
-    def design_rule(self, object_name: str, key: str, sent: Any, stored: Any) -> str | None:
+    def design_rule(self, object_name: str, key: str, sent: Any, stored: Any, *,
+                    row: dict[str, Any] | None = None) -> str | None:
         """Odoo's own behaviours the sample diff must not call faults."""
         if sent not in (None, "") or stored not in (False, 0):
             return None

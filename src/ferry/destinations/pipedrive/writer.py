@@ -400,7 +400,8 @@ class PipedriveDestination(Destination):
                 out[dest_id] = self._shape(object_name, rec, fields)
         return out
 
-    def design_rule(self, object_name: str, key: str, sent: Any, stored: Any) -> str | None:
+    def design_rule(self, object_name: str, key: str, sent: Any, stored: Any, *,
+                    row: dict[str, Any] | None = None) -> str | None:
         """Pipedrive's own behaviours the sample diff must not call faults: an activity sent
         without a type is given the type Call (v1 ``POST /activities``: "When value for type is
         not set, it will be given a default value `Call`"), as a visit with no type in the

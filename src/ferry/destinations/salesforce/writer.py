@@ -17,6 +17,7 @@ Description) is looked for on the parent, again after ``ambiguous_settle_s``
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -64,6 +65,26 @@ ID_CHUNK = 200  # ids per SOQL IN (…): keeps the URL well under the 16k limit
 def file_title(file_name: str) -> str:
     """A file's ``Title``: its name without the extension, as Salesforce shows it."""
     return file_name.rsplit(".", 1)[0] or file_name
+
+
+def _event_span(key: str, row: dict[str, Any]) -> str | None:
+    """The rule by which Salesforce filled an Event's ``key`` the map left empty, when the
+    read-back row bears it out: EndDateTime = StartDateTime + DurationInMinutes (and the
+    length the minutes between them)."""
+    from ferry.connectors import meaning
+
+    start = meaning.instant(row.get("StartDateTime"), naive_utc=True)
+    end = meaning.instant(row.get("EndDateTime"), naive_utc=True)
+    minutes = row.get("DurationInMinutes")
+    if start is None or end is None or isinstance(minutes, bool) or \
+            not isinstance(minutes, int | float):
+        return None
+    if end - start != dt.timedelta(minutes=minutes):
+        return None
+    return ("Salesforce derives an Event's EndDateTime from StartDateTime + DurationInMinutes"
+            if key == "EndDateTime" else
+            "Salesforce derives an Event's DurationInMinutes from StartDateTime and "
+            "EndDateTime")
 
 
 def _quote(value: str) -> str:
@@ -358,8 +379,14 @@ class SalesforceDestination(Destination):
                     out[rid] = out[match]
         return out
 
-    def design_rule(self, object_name: str, key: str, sent: Any, stored: Any) -> str | None:
-        """Salesforce's documented behaviours the sample diff must not call faults."""
+    def design_rule(self, object_name: str, key: str, sent: Any, stored: Any, *,
+                    row: dict[str, Any] | None = None) -> str | None:
+        """Salesforce's documented behaviours the sample diff must not call faults; an Event's
+        end and length are one fact: sent one, Salesforce derives the other
+        [specs/salesforce/NOTES.md: "EndDateTime or DurationInMinutes"]."""
+        if object_name == "Event" and row and sent in (None, "") and \
+                key in ("EndDateTime", "DurationInMinutes"):
+            return _event_span(key, row)
         if object_name == "ContentVersion" and key == "file_name" and isinstance(sent, str) \
                 and "." in sent and stored == (sent.rsplit(".", 1)[0] or sent):
             return "ContentVersion.Title holds the file name without its extension"
