@@ -167,7 +167,5 @@ def main() -> None:
         err_console.print(f"[red]unexpected failure:[/red] {scrub.safe_error(exc)}"
                           " (set FERRY_DEBUG=1 for a scrubbed traceback)")
         if os.environ.get("FERRY_DEBUG"):
-            import traceback
-
-            err_console.print(scrub.scrub("".join(traceback.format_exception(exc))))
+            err_console.print(scrub.safe_traceback(exc), markup=False, highlight=False)
         sys.exit(3)
