@@ -274,7 +274,8 @@ KIND_WORDS = frozenset(OBJECT_WORDS["patient"] | OBJECT_WORDS["practitioner"]
 PERMISSION_WORDS = frozenset({"admin", "administrator", "owner", "scheduler", "viewer", "guest",
                               "editor", "member", "team member", "read only", "user",
                               "super user", "superuser", "standard user", "full access",
-                              "limited access"})
+                              "limited access", "super admin", "manager", "staff",
+                              "staff member"})
 
 
 def _permissions(samples: Sequence[str]) -> bool:
@@ -285,6 +286,42 @@ def _permissions(samples: Sequence[str]) -> bool:
 def _record_kind(samples: Sequence[str]) -> bool:
     vals = [v.strip().lower() for v in samples if v and v.strip()]
     return len(vals) >= 3 and sum(v in KIND_WORDS for v in vals) / len(vals) >= 0.9
+
+
+#: how a visit is held rather than where (Acuity's and booking systems' ``location``: Video call,
+#: Phone, an address typed in): never a clinic's reference
+MEETING_WORDS = frozenset({"video", "video call", "phone", "phone call", "telephone", "call",
+                           "telehealth", "telemedicine", "virtual", "online", "zoom",
+                           "google meet", "teams", "in person", "home visit", "skype"})
+#: a street line within a longer text (``Suite 210, 40 Main St``)
+ADDRESS_TEXT = re.compile(r"\d+[A-Za-z]?\s+[A-Za-z]+.*,|,.*\d+[A-Za-z]?\s+[A-Za-z]+")
+
+
+def _not_a_place(samples: Sequence[str]) -> bool:
+    """The values say how a visit is held or give an address as text: a place written out,
+    not a reference to a clinic record."""
+    vals = [" ".join(split_words(v)) for v in samples if v and v.strip()]
+    return len(vals) >= 2 and sum(v in MEETING_WORDS or bool(ADDRESS_TEXT.search(raw))
+                                  for v, raw in zip(vals, [v for v in samples if v and v.strip()],
+                                                    strict=True)) / len(vals) >= 0.5
+
+
+def _other_owner(obj: str, header: str, target: str) -> str | None:
+    """The object a resembled reference's header names besides the referenced one
+    (``ClientServiceId`` on an appointment: the client's service, not the visit's type): the
+    column points at something of that object's, not at what the field references."""
+    ref = _fields(obj)[target].ref
+    h = normalise(header, obj).split()
+    phrases = next((t.phrases for t in canonical_targets(obj) if t.name == target), ())
+    entity = entity_words()
+    for p in phrases:
+        pw = p.split()
+        extra = [w for w in h if w not in pw]
+        if len(extra) == len(h) - len(pw) and extra and all(w in h for w in pw):
+            owners = {entity[w] for w in extra if w in entity} - {obj, ref}
+            if owners:
+                return sorted(owners)[0]
+    return None
 
 
 #: the parts of the emergency contact a column can hold, by the word that names the part
@@ -345,6 +382,14 @@ def contradiction(obj: str, col: RawColumn, target: str, cols: Sequence[RawColum
             re.search(r"[,;|]", v) or v.startswith("[") for v in vals):
         return target, ("its values list several ids in one cell: a reference holds one "
                         "record's")
+    if kind is Kind.REF and best is not None and best.reason.startswith("name resembles") and (
+            owner := _other_owner(obj, col.column, target)) is not None:
+        return target, (f"its name also names a {owner.replace('_', ' ')}: it may point at "
+                        f"something of the {owner.replace('_', ' ')}'s, not at the "
+                        f"{target.replace('_id', '').replace('_', ' ')}")
+    if target == "clinic_id" and _not_a_place(col.samples):
+        return target, ("its values say how the visit is held (video call, phone) or give an "
+                        "address as text: a place written out, not a clinic's reference")
     if target == "role" and _permissions(col.samples):
         return target, ("its values are what a person may do in the system (administrator, "
                         "viewer, …): an account's permission, not a clinical role")
@@ -383,6 +428,7 @@ def propose_export_columns(raw: RawColumns, given: Mapping[str, Mapping[str, str
     the rest custom or not migrated. Deterministic: same headers and samples, same answer."""
     emb = embedder if embedder is not None else load_embedder()
     out: list[ColumnProposal] = []
+    keys = export_keys(raw)
     for (obj, file), cols in _group(raw).items():
         if obj not in ENTITIES:
             continue
@@ -391,12 +437,57 @@ def propose_export_columns(raw: RawColumns, given: Mapping[str, Mapping[str, str
         taken |= {f for p in list(taken) for f in PSEUDO_FILLS.get(p, ())}
         open_cols = [c for c in cols if c.column not in mine]
         if open_cols:
-            out += _place_file(obj, file, open_cols, taken, emb, threshold)
+            out += _place_file(obj, file, open_cols, taken, emb, threshold, keys)
     return out
 
 
+def export_keys(raw: RawColumns) -> dict[str, set[str]]:
+    """{object: the sample values of its files' key columns}: what a link to it may hold."""
+    out: dict[str, set[str]] = {}
+    for obj, cols in raw.items():
+        for c in cols:
+            col = c if isinstance(c, RawColumn) else RawColumn(*c)
+            if col.matched == "source_id":
+                out.setdefault(obj, set()).update(v.strip() for v in col.samples if v.strip())
+    return out
+
+
+def linked_claims(obj: str, cands: dict[str, list[Candidate]], cols: Sequence[RawColumn],
+                  keys: Mapping[str, set[str]]) -> None:
+    """Two columns read as the same link (Mindbody's ``StaffId`` and ``ProviderId``, both a
+    practitioner's id by name): when the export has the linked object's file and one column's
+    values are its keys while the other's are none of them, the one whose values are keys
+    holds the link (in place). Names alone do not decide between two names of one field."""
+    by_col = {c.column: c for c in cols}
+    for f in fields_of(ENTITIES[obj]):
+        known = keys.get(f.ref or "") if f.kind is Kind.REF else None
+        if not known:
+            continue
+        claims = [col for col, cs in cands.items() if any(x.target == f.name for x in cs)]
+        if len(claims) < 2:
+            continue
+        share = {}
+        for col in claims:
+            vals = [v.strip() for v in by_col[col].samples if v.strip()]
+            share[col] = sum(v in known for v in vals) / len(vals) if vals else -1.0
+        inside = [col for col in claims if share[col] >= 0.5]
+        outside = [col for col in claims if share[col] == 0.0]
+        if not inside or not outside:
+            continue
+        what = f.ref.replace("_", " ") if f.ref else ""
+        for col in outside:
+            cands[col] = [x for x in cands[col] if x.target != f.name]
+        for col in inside:
+            cands[col] = sorted((Candidate(
+                x.target, round(min(1.0, x.confidence + 0.1), 3),
+                f"{x.reason}; its values are keys of the {what} file, those of "
+                f"{', '.join(repr(o) for o in outside)} are none of them", x.raw + 0.1)
+                if x.target == f.name else x for x in cands[col]), key=lambda x: -x.raw)
+
+
 def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
-                emb: Embedder | None, threshold: float) -> list[ColumnProposal]:
+                emb: Embedder | None, threshold: float,
+                keys: Mapping[str, set[str]] | None = None) -> list[ColumnProposal]:
     fixed: list[ColumnProposal] = []
     for c in list(cols):
         got = own_key(obj, c, cols, taken) or other_records_number(obj, c)
@@ -405,13 +496,15 @@ def _place_file(obj: str, file: str, cols: list[RawColumn], taken: set[str],
             taken = taken | ({got.target} if got.target else set())
     done = {p.column for p in fixed}
     rest = [c for c in cols if c.column not in done]
-    out = fixed + (_place_rest(obj, file, rest, taken, emb, threshold) if rest else [])
+    out = fixed + (_place_rest(obj, file, rest, taken, emb, threshold, keys or {}) if rest
+                   else [])
     order = {c.column: i for i, c in enumerate(cols)}
     return sorted(out, key=lambda p: order[p.column])  # in file order
 
 
 def _place_rest(obj: str, file: str, cols: list[RawColumn], taken: set[str],
-                emb: Embedder | None, threshold: float) -> list[ColumnProposal]:
+                emb: Embedder | None, threshold: float,
+                keys: Mapping[str, set[str]]) -> list[ColumnProposal]:
     all_targets = list(canonical_targets(obj))
     targets = [t for t in all_targets if t.name not in taken and t.name != "source_id"]
     cleaned: dict[str, str] = {}
@@ -449,6 +542,7 @@ def _place_rest(obj: str, file: str, cols: list[RawColumn], taken: set[str],
                 alt = Candidate(field, alt.confidence, f"{alt.reason}; the column named for "
                                 "it holds other values", alt.raw)
             cands[c.column] = sorted([*cands[c.column], alt], key=lambda x: -x.raw)
+    linked_claims(obj, cands, cols, keys)
     winner = joint(cands)
     out: list[ColumnProposal] = []
     for c in cols:

@@ -224,9 +224,23 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "body": ["message", "text", "content"], "sent_at": ["sent", "timestamp", "date", "time"],
         "direction": ["from", "sender_type", "in_out"],
     },
+    # a clinic's address and contact columns are named as a person's are (NexHealth's
+    # locations: street_address, zip_code, country_code, phone_number)
     "clinic": {"source_id": ["id", "clinic_id", "location_id", "branch_id"],
                "name": ["clinic_name", "location_name", "practice_name", "branch_name"],
-               "postcode": ["zip", "post_code", "postal_code", "pincode"], "region": ["state"]},
+               "street": ["street_address", "address_1", "address1", "street_1", "line_1",
+                          "address_line_1"],
+               **PLACE, "country": ["country_or_region", "country_code"],
+               "phone": ["phone_number", "telephone", "tel", "contact_number", "contact_no"],
+               "email": ["email_address", "e_mail", "mail", "email_id"],
+               "website": ["url", "web", "homepage", "website_url"]},
+    "payment": {"source_id": ["id", "payment_id", "receipt_id"],
+                "patient_id": ["patient", "client_id", "customer_id"],
+                "invoice_id": ["invoice", "bill_id"],
+                "amount": ["total", "amount_paid", "paid_amount", "payment_amount"],
+                "method": ["payment_method", "payment_mode", "mode", "tender"],
+                "paid_at": ["paid_on", "payment_date", "paid_date", "date_paid", "date"],
+                "note": ["notes", "description", "memo", "comment", "comments"]},
     "insurance_policy": {"source_id": ["id", "policy_id", "insurance_id"],
                          "patient_id": ["patient", "pid", "subscriber_id"],
                          "carrier": ["insurer", "provider", "payer", "insurance_company"],
@@ -467,6 +481,10 @@ def readings(header: str, stem: str = "") -> list[tuple[str, int, str]]:
     items = _list_items(header)
     if items and items != k:  # ``phones.0.number``: a number of a list of phones
         out.append((items, 1, "flattened key, a list's item"))
+    if n == "key" or (n.endswith("_key") and n.split("_")[-2] not in ("source", "api")):
+        # a record's key as a booking system or a warehouse names it (``key``, ``staff_key``,
+        # ``PatientKey``): its id (a source system's ``source_key`` is its own bookkeeping)
+        out.append((n[:-3] + "id", 1, "a key read as its id"))
     if n.endswith("_ids") and len(n) > 4:  # ``staffMemberIds``, ``location_ids``: one id each
         out.append((n[:-1], 1, "a list of ids read as one"))
         if last.endswith("_ids") and last != n:
@@ -584,8 +602,13 @@ def _weight(obj: str, field: str) -> float:
 
 
 def _placements(stem: str, headers: list[str]) -> dict[str, dict[str, str | None]]:
-    """{object: {column: field}}: what each object's exact matcher makes of the columns."""
-    return {obj: match_columns(obj, headers, stem=stem) for obj in ENTITIES}
+    """{object: {column: field}}: what each object's exact matcher makes of the columns. The
+    file's name is cut from a column's name only for the object the name names (or for every
+    object when it names none): ``payment_type_id`` in ``payments.csv`` is the payment's
+    type, never an appointment's ``type_id``."""
+    named = object_for_file(stem)
+    return {obj: match_columns(obj, headers, stem=stem if named in (None, obj) else "")
+            for obj in ENTITIES}
 
 
 def object_scores(stem: str, headers: list[str],
