@@ -118,3 +118,44 @@ def test_a_payments_file_is_a_payment_not_an_appointment() -> None:
     got = match_columns("payment", headers, stem="payments")
     assert (got["description"], got["payment_amount.amount"], got["paid_at"]) == (
         "note", "amount", "paid_at")
+
+
+def test_names_a_practice_writes_read_as_their_fields() -> None:
+    # before: each went to review or a custom field (NexHealth specialty_code, Mindbody
+    # SessionTypeId and SendPromotionalEmails, Zoho Bookings booked_on)
+    email = RawColumn("email", ["a@x.org", "b@y.org", "c@z.org"], "email", "st.csv", "own name")
+    code = RawColumn("specialty_code", ["1223G0001X", "1223X0400X", "124Q00000X"], None,
+                     "st.csv")
+    assert placed({"practitioner": [email, code]})["specialty_code"] == ("specialty",
+                                                                         "proposed")
+    kind = RawColumn("SessionTypeId", ["12", "7", "15", "12"], None, "ap.csv")
+    booked = RawColumn("booked_on", ["2026-11-27 08:28:48", "2026-11-10 09:18:14",
+                                     "2026-11-23 02:34:34"], None, "ap.csv")
+    visit = placed({"appointment": [START, kind, booked]})
+    assert visit["SessionTypeId"] == ("appointment_type_id", "proposed")
+    assert visit["booked_on"] == ("created_at", "proposed")
+    name = RawColumn("last_name", ["Lee", "Ng", "Ho"], "last_name", "cl.csv", "own name")
+    promo = RawColumn("SendPromotionalEmails", ["true", "false", "true"], None, "cl.csv")
+    assert placed({"patient": [name, promo]})["SendPromotionalEmails"] == ("consent_email",
+                                                                           "proposed")
+
+
+def test_a_label_beats_a_code_of_the_same_thing() -> None:
+    # a code is read as its field only when no column gives the thing itself
+    label = RawColumn("MaritalStatusLabel", ["Married", "Single", "Divorced"], None, "p.csv")
+    code = RawColumn("MaritalStatusCode", ["M", "S", "D"], None, "p.csv")
+    got = placed({"patient": [label, code]})
+    assert got["MaritalStatusLabel"] == ("marital_status", "proposed")
+    assert got["MaritalStatusCode"][1] != "proposed"
+
+
+def test_each_part_of_the_emergency_contact_is_its_own_claim() -> None:
+    # before: EmergencyContactInfoName / Relationship / Phone all claimed the one emergency
+    # contact; the name went to review and the other two to custom fields
+    name = RawColumn("last_name", ["Lee", "Ng", "Ho"], "last_name", "cl.csv", "own name")
+    ec = RawColumn("EmergencyContactInfoName", ["Jo Lee", "Al Ng", "Mo Ho"], None, "cl.csv")
+    rel = RawColumn("EmergencyContactInfoRelationship", ["Mother", "Spouse", "Friend"], None,
+                    "cl.csv")
+    got = placed({"patient": [name, ec, rel]})
+    assert got["EmergencyContactInfoName"] == ("_ec_name", "proposed")
+    assert got["EmergencyContactInfoRelationship"][0] == "_ec_relationship"

@@ -543,6 +543,10 @@ def _place_rest(obj: str, file: str, cols: list[RawColumn], taken: set[str],
                                 "it holds other values", alt.raw)
             cands[c.column] = sorted([*cands[c.column], alt], key=lambda x: -x.raw)
     linked_claims(obj, cands, cols, keys)
+    for c in cols:  # each part of the emergency contact is its own claim, not the whole's
+        cands[c.column] = [part if x.target == "emergency_contact" and (
+            part := contact_part(obj, c, x, cols, taken)) is not None else x
+            for x in cands[c.column]]
     winner = joint(cands)
     out: list[ColumnProposal] = []
     for c in cols:

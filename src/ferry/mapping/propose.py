@@ -86,9 +86,10 @@ NEGATING_PREFIXES = frozenset({"in", "un", "non", "dis"})
 NEGATING_WORDS = frozenset({"not", "non", "no"})
 # trailing words that say how a value is shown, not what it is: Epic's ``STATE_C_NAME`` (the
 # category's name), ``cancellation_reason_description``, ``country_display``; a format
-# (``start_iso``, ``currency_iso``, ``state_short``: the abbreviation, ``start_utc``)
+# (``start_iso``, ``currency_iso``, ``state_short``: the abbreviation, ``start_utc``); a code
+# for it (``specialty_code``: a taxonomy code is the specialty, ``state_code`` the state)
 QUALIFIERS = (("c", "name"), ("name",), ("description",), ("display",), ("text",), ("label",),
-              ("iso",), ("short",), ("formatted",), ("utc",))
+              ("iso",), ("short",), ("formatted",), ("utc",), ("code",))
 # kinds a qualified name never lands on: "clinic name" names a clinic, it is not its id
 UNQUALIFIED_ONLY = frozenset({Kind.REF})
 
@@ -218,7 +219,10 @@ def _name_score(h: str, t: Target, obj: str | None = None) -> tuple[float, str]:
         # weaker than a match as written, and later aliases less again (the field's order:
         # "state c name" beats "county c name" for region by more than a rival's margin)
         i = t.phrases.index(bare)
-        return 0.9 - 0.02 * max(i - 1, 0), \
+        # a code for it is a step further from the thing than its label or text: beside one
+        # another (``MaritalStatusLabel``, ``MaritalStatusCode``) the label wins
+        coded = 0.04 if h.endswith(" code") else 0.0
+        return 0.9 - coded - 0.02 * max(i - 1, 0), \
             f"name without {h[len(bare) + 1:]!r} (how it is shown) matches {bare!r}"
     words = h.split()
     if "1" in words[1:] and (first := " ".join(w for w in words if w != "1")) in t.phrases:

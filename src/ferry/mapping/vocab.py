@@ -59,7 +59,8 @@ GROUP_PREFIXES = (("mailing", "address"), ("home", "address"), ("postal", "addre
 OBJECT_WORDS = {
     "patient": {"patient", "patients", "pt", "client", "person", "member", "customer"},
     "practitioner": {"practitioner", "staff", "user", "employee", "therapist"},
-    "appointment": {"appointment", "visit", "encounter", "booking"},
+    # a therapy practice's visits are sessions (``SessionTypeId``: the visit's type)
+    "appointment": {"appointment", "visit", "encounter", "booking", "session"},
     "clinic": {"clinic", "business", "practice", "location", "site"},
     "invoice": {"invoice", "bill", "billing"},
     "insurance_policy": {"insurance", "coverage", "policy"},
@@ -73,7 +74,8 @@ ALIASES: dict[str, list[str]] = {
     "source_id": ["id", "identifier", "record id", "external id", "key"],
     "created_at": ["created", "created at", "created date", "date added", "date created",
                    "add time", "creation date", "registered", "registered on",
-                   "registration date", "date registered"],
+                   "registration date", "date registered", "booked on", "booked at",
+                   "date booked"],
     "updated_at": ["updated", "updated at", "last modified", "modified date", "last updated",
                    "update time", "time stamp", "date time stamp"],
     "first_name": ["first name", "given name", "forename", "first"],
@@ -122,9 +124,11 @@ ALIASES: dict[str, list[str]] = {
                                 "general practitioner", "assigned practitioner", "provider id"],
     "occupation": ["occupation", "job", "job title", "employment", "profession"],
     "consent_email": ["email consent", "email opt in", "consent email", "email reminders",
-                      "email marketing", "allow email"],
+                      "email marketing", "allow email", "promotional emails",
+                      "marketing emails"],
     "consent_sms": ["sms consent", "sms opt in", "text consent", "sms reminders",
-                    "sms marketing", "allow sms", "text message consent"],
+                    "sms marketing", "allow sms", "text message consent", "promotional texts",
+                    "marketing texts"],
     "archived": ["archived", "archived at", "deleted", "inactive"],
     "middle_name": ["middle name", "middle names", "middle initial", "second name"],
     "name_suffix": ["suffix", "name suffix", "generation"],
@@ -137,7 +141,8 @@ ALIASES: dict[str, list[str]] = {
                       "deceased date time"],
     "guardian_name": ["guardian", "guardian name", "parent name", "mothers name",
                       "legal guardian"],
-    "work_phone": ["work phone", "business phone", "office phone", "phone work", "phone biz"],
+    "work_phone": ["work phone", "business phone", "office phone", "phone work", "phone biz",
+                   "work phone number"],
     "cancelled_at": ["cancelled at", "canceled at", "cancellation date", "cancelled on"],
     "reason": ["reason", "reason for visit", "visit reason", "chief complaint",
                "reason description"],
@@ -254,6 +259,8 @@ def _expand(raw: list[str], obj: str | None) -> list[str]:
     return words
 
 
+#: words inside a name that say nothing of what it holds
+FILLERS = frozenset({"info", "details", "detail"})
 # a header reduced to one of these by dropping the object's name keeps the name ("policy
 # number" stays "policy number"); "patient id" → "id" is wanted (the record's own id)
 GENERIC = {"number", "name", "type", "date", "status", "code", "notes"}
@@ -267,6 +274,8 @@ def normalise(header: str, obj: str | None = None, *, phrase: bool = False) -> s
     if header.endswith("__c"):
         header = re.sub(r"^[A-Za-z0-9]+__(?=[A-Za-z])", "", header[:-3])
     words = _expand(split_words(header), obj)
+    # "info" / "details" inside a name only say more follows (``EmergencyContactInfoName``)
+    words = [w for i, w in enumerate(words) if not (0 < i < len(words) - 1 and w in FILLERS)]
     drop = OBJECT_WORDS.get(obj or "", set())
     if len(words) > 1:
         kept = [w for w in words if w not in drop]
