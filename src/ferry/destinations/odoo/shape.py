@@ -59,6 +59,10 @@ NATURAL = {"res.country": "code", "res.currency": "name", "mail.activity.type": 
 CODE_STATES = {"US", "AU", "CA"}
 #: the county word before an Irish county's name ("Co. Cork", "County Kerry")
 COUNTY = re.compile(r"^(?:co\.?|county)\s+")
+#: the words before a Spanish region's own name ("Comunidad de Madrid", "Principado de
+#: Asturias", "Ciudad Autónoma de Ceuta"); Odoo names the province: Madrid, Asturias, Ceuta
+REGION_WORDS = re.compile(r"^(?:comunidad(?: foral| aut[oó]noma)?|principado|"
+                          r"ciudad aut[oó]noma|regi[oó]n)\s+de\s+")
 
 
 class Unresolved(Exception):
@@ -175,12 +179,20 @@ class Lookups:
                     cid = self.resolve("res.country", "country_id", country, row)
                 except Unresolved:
                     cid = None
-            keyed = self._keyed(relation, ["name", "code", "country_id"], "code|name",
-                                _code_name)
-            # an Irish address writes its county "Co. Cork" / "County Cork"; Odoo names it Cork
-            named = keyed.get(low) or keyed.get(COUNTY.sub("", low), [])
-            hits = [s for s in named
-                    if cid is None or (s["country_id"] and s["country_id"][0] == cid)]
+            cols = ["name", "code", "country_id"]
+            exact = self._keyed(relation, cols, "code|name", _code_name)
+            loose = self._keyed(relation, cols, "name variants", _state_variants)
+            # an Irish address writes its county "Co. Cork" / "County Cork"; Odoo names it
+            # Cork. Then Odoo's name as addresses also write it (Armagh for County Armagh,
+            # Navarra for Navarra (Nafarroa)) and a Spanish region's own name (Madrid)
+            bare = COUNTY.sub("", low)
+            hits = []
+            for index, key in ((exact, low), (exact, bare), (loose, bare),
+                               (loose, REGION_WORDS.sub("", bare))):
+                hits = [s for s in index.get(key, [])
+                        if cid is None or (s["country_id"] and s["country_id"][0] == cid)]
+                if hits:
+                    break
             if len(hits) == 1:
                 return int(hits[0]["id"])
             if len(hits) > 1:
@@ -217,6 +229,16 @@ class Lookups:
 
 def _code_name(row: dict[str, Any]) -> tuple[str, str]:
     return (row["code"] or "").lower(), (row["name"] or "").lower()
+
+
+def _state_variants(row: dict[str, Any]) -> tuple[str, ...]:
+    """A state's name as addresses also write it: each part of a name in two languages
+    ("Illes Balears (Islas Baleares)", "Navarra (Nafarroa)") and the name without its county
+    word ("County Armagh": Armagh)."""
+    name = (row["name"] or "").lower().strip()
+    m = re.match(r"^(.*?)\s*\((.+)\)$", name)
+    parts = [m[1], m[2]] if m else [name]
+    return tuple(dict.fromkeys(k for p in parts for k in (p, COUNTY.sub("", p)) if k))
 
 
 def to_odoo(field: str, meta: dict[str, Any], value: Any, row: dict[str, Any],
