@@ -27,10 +27,10 @@ PATIENTS = (
     "4417 Thornquill Avenue,Apt Zephyr 9,Marrowdale,NSW,94117,,987-65-4329,"
     "Quorvaxin canary allergy,Zorblatt syndrome history,Gideon Prewhistle,(415) 823-5512,"
     "Dr Halloran Wexby,Canary fletcher,Active,1,501\n"
-    # Georgia, no state or ZIP to confirm it: ambiguous_country
+    # Georgia with an Atlanta ZIP and no state to confirm either: ambiguous_country
     "9002,CHQX-7742,MRNQX77432,Mr,Ebberly,Szczanowski,,M,1937-07-11,"
     "+995 322 18 94 73,,ebberly.szczanowski@canarymail.example,"
-    "19 Kvirikashvili Qucha,,Tbilvarrow,,,Georgia,,,,,,,,Active,1,501\n"
+    "19 Kvirikashvili Qucha,,Tbilvarrow,,30318,Georgia,,,,,,,,Active,1,501\n"
     # a country in German, a German number written the local way
     "9003,CHQX-7743,MRNQX77433,Frau,Mirabeth,Oyelaran-Pfaff,,F,11/07/1949,"
     "030 9018 2761,,mirabeth.pfaff@canarymail.example,Quastenweg 88,,Pfaffenkirchlein,,"
@@ -70,10 +70,21 @@ INVOICES = (
 )
 
 
+#: columns the map leaves to the custom bag, their names saying nothing of PHI
+CUSTOM = {"9001": "Lives with Corvina Prewhistle,Zorblatt flare since May",
+          "9002": "Brother Ebberly Szczanowski Jr,Quorvaxin 20mg"}
+
+
+def _with_custom(text: str) -> str:
+    head, *rows = text.splitlines()
+    return "\n".join([head + ",Household,Info 2",
+                      *(r + "," + CUSTOM.get(r.split(",")[0], ",") for r in rows)]) + "\n"
+
+
 def clinic_export(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in (("staff.csv", STAFF), ("locations.csv", LOCATIONS),
-                       ("patients.csv", PATIENTS), ("appointments.csv", APPOINTMENTS),
+                       ("patients.csv", _with_custom(PATIENTS)), ("appointments.csv", APPOINTMENTS),
                        ("invoices.csv", INVOICES)):
         (folder / name).write_text(text, encoding="utf-8")
     return folder
@@ -109,7 +120,7 @@ def fhir_export(folder: Path) -> Path:
                  "4417 Thornquill Avenue", "Marrowdale", "NSW", "94117", ""),
         _patient("fx-40002", "Ebberly", "Szczanowski", "1937-07-11", ["+995 322 18 94 73"],
                  "ebberly.szczanowski@canarymail.example", "19 Kvirikashvili Qucha",
-                 "Tbilvarrow", "", "", "Georgia"),
+                 "Tbilvarrow", "", "30318", "Georgia"),
         _patient("fx-40003", "Mirabeth", "Oyelaran-Pfaff", "1949-07-11", ["030 9018 2761"],
                  "mirabeth.pfaff@canarymail.example", "Quastenweg 88", "Pfaffenkirchlein", "",
                  "10967", "Allemagne"),
@@ -160,7 +171,7 @@ CANARIES: list[str] = [
     # names (and the emergency contact; the referring doctor is a clinician, PHI class none)
     "Quillonia", "Vexbridge", "Okafor", "Quilly", "Ebberly", "Szczanowski", "Mirabeth",
     "Oyelaran", "Pfaff", "Tarquin", "Vollmerhausen", "Fenwick", "Abernathy", "Ysolde",
-    "Kravchenko", "Prewhistle",
+    "Kravchenko", "Prewhistle", "Corvina",
     # emails
     "canarymail",
     # identifiers
@@ -168,7 +179,7 @@ CANARIES: list[str] = [
     # streets, cities, postcodes
     "Thornquill", "Zephyr", "Marrowdale", "Kvirikashvili", "Tbilvarrow", "Quastenweg",
     "Pfaffenkirchlein", "Wexcombe", "Lanthorne", "Pellucid", "Brackenholt", "Orrisfield",
-    "Quenby", "94117", "10967", "NW3 7QX", "99875", "LE7 9QZ",
+    "Quenby", "94117", "30318", "10967", "NW3 7QX", "99875", "LE7 9QZ",
     # countries as the patients' records give them (contact PHI in the model)
     "Narnivale", "Deutschland", "Royaume-Uni", "Allemagne",
     # clinical text, occupation
