@@ -272,7 +272,8 @@ def classify(source_value: Any, sent: Any, stored: Any, trace: list[str], *,
             return "transformed", True, "as mapped: " + ", ".join(steps)
         return "transformed", True, "as mapped"
     if as_stored is not _UNSET and not _empty(as_stored) and same(as_stored, stored):
-        return "format_changed", True, "the same record in the destination's own key"
+        return "format_changed", True, ("the same value in the destination's own form (a code"
+                                        " for a name, a linked record's key)")
     cut = isinstance(sent, str) and isinstance(stored, str) and len(stored) < len(sent) \
         and sent.startswith(stored)
     why = rule(sent, stored) if rule is not None else None
