@@ -36,7 +36,7 @@ def test_french_and_german_sex_letters(h, tmp_path: Path) -> None:  # type: igno
     value map as letters it has no row for, and each became an option of its own."""
     from ferry.sources.clinic_csv.values import sex_codes
 
-    assert sex_codes(["H", "F", "F"]) == {"h": "male"}
+    assert sex_codes(["H", "F", "F"]) == {"h": "male", "m": None}  # an M beside them: unsettled
     assert sex_codes(["M", "W", "w."]) == {"m": "male", "w": "female"}
     assert sex_codes(["V", "M"]) == {}  # vrouw or varón: left as written
     (tmp_path / "patients.csv").write_text(
@@ -46,7 +46,7 @@ def test_french_and_german_sex_letters(h, tmp_path: Path) -> None:  # type: igno
         "files": {"patients.csv": "patient"}}, tmp_path)
     recs, errs, _ = h.read_all(src, "patient")
     assert errs == []
-    assert {r.first_name: r.sex for r in recs} == {"Émilie": "F", "René": "male"}
+    assert {r.first_name: r.sex for r in recs} == {"Émilie": "female", "René": "male"}
 
 
 def test_english_m_and_f_are_read_as_written(h, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

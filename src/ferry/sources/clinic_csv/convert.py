@@ -141,8 +141,9 @@ class RowConverter:
             return _ref
         if kind is Kind.JSON:
             return _contact
-        if fi is not None and fi.name == "sex" and (codes := V.sex_codes(sample)):
-            return lambda s: codes.get(s.strip().lower().rstrip("."), s.strip())
+        if fi is not None and fi.name == "sex":
+            codes = V.sex_codes(sample, col)
+            return lambda s: V.as_sex(s, codes)
         if kind is Kind.ENUM and fi is not None and fi.options:
             opts = fi.options
             return lambda s: V.normalise_option(s, opts)

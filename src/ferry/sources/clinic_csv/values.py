@@ -387,22 +387,64 @@ def as_bool(text: str) -> bool:
     raise BadValue("not a yes/no value")
 
 
-def sex_codes(samples: list[str]) -> dict[str, str]:
-    """{letter: word} for a sex column written in single letters that are not English: ``M``
-    is male in English, German, Dutch or Italian, but *mujer* (female) in a Spanish export,
-    whose men are ``H`` (*hombre*, as a French export's *homme*). So ``H`` is male; beside it
-    and no F, ``M`` is female; a German export's ``W`` (*weiblich*) beside M and no F is female.
-    ``V`` is left as written: *vrouw* (Dutch, female) or *varón* (Spanish, male). {}: any other
-    column, read as it is."""
+#: a sex column's letters in the language its name is in: German männlich / weiblich / divers,
+#: Dutch man / vrouw, Italian maschio / femmina, French homme or masculin / femme
+SEX_LETTERS: dict[str, dict[str, str]] = {
+    "geschlecht": {"m": "male", "w": "female", "d": "other"},
+    "geslacht": {"m": "male", "v": "female"},
+    "sesso": {"m": "male", "f": "female"},
+    "sexe": {"h": "male", "m": "male", "f": "female"},
+}
+#: sex written out in another language: one meaning wherever it appears
+SEX_WORDS = {"männlich": "male", "maennlich": "male", "weiblich": "female", "divers": "other",
+             "hombre": "male", "mujer": "female", "varón": "male", "varon": "male",
+             "masculino": "male", "femenino": "female", "feminino": "female",
+             "homme": "male", "femme": "female", "masculin": "male", "féminin": "female",
+             "vrouw": "female", "maschio": "male", "femmina": "female"}
+AMBIGUOUS_SEX = ("a one-letter sex whose meaning depends on the export's language, which its "
+                 "column does not settle (a Sexo column's M is mujer in Spanish, masculino in "
+                 "Portuguese): the field is left empty; have the export write it in words")
+
+
+def sex_codes(samples: list[str], column: str = "") -> dict[str, str | None]:
+    """{letter: word} for a sex column written in single letters that are not English (None: a
+    letter whose meaning the column does not settle, left empty and listed). ``M`` is male in
+    English, German, Dutch, Italian or Portuguese, but *mujer* (female) in a Spanish export,
+    whose men are ``H`` (*hombre*, as a French export's *homme*) or ``V`` (*varón*). The
+    column's name gives the language where it can (Geschlecht M/W/D, Geslacht M/V, Sesso M/F,
+    Sexe H/M/F; Sexo: H or V beside M is Spanish, F beside M is Portuguese, M alone is either);
+    else the letters: ``H`` is male and, with no F, ``M`` female; ``W`` with no F is female,
+    ``M`` male. The whole column is read by this, not only the sampled rows. ``V`` under any
+    other name is left as written (*vrouw* or *varón*). {}: read as it is."""
     letters = {s.strip().lower().rstrip(".") for s in samples if s and s.strip()}
-    codes = {}
+    name = column.strip().lower()
+    if name in SEX_LETTERS:
+        return dict(SEX_LETTERS[name])
+    if name == "sexo":
+        if letters & {"h", "v"}:
+            return {"h": "male", "v": "male",
+                    "m": None if "f" in letters else "female", "f": "female"}
+        if "f" in letters:
+            return {"m": "male", "f": "female"}
+        return {"m": None} if "m" in letters else {}
+    codes: dict[str, str | None] = {}
     if "h" in letters:
-        codes["h"] = "male"
-        if "m" in letters and "f" not in letters:
-            codes["m"] = "female"
-    elif {"m", "w"} <= letters and "f" not in letters:
+        codes.update(h="male", m=None if "f" in letters else "female")
+    elif "w" in letters and "f" not in letters:
         codes.update(m="male", w="female")
     return codes
+
+
+def as_sex(text: str, codes: dict[str, str | None]) -> str:
+    """A sex cell: a letter by ``codes`` (None: not settled, ``BadValue``), a word in another
+    language by ``SEX_WORDS``, else as written."""
+    key = text.strip().lower().rstrip(".")
+    if key in codes:
+        word = codes[key]
+        if word is None:
+            raise BadValue(AMBIGUOUS_SEX)
+        return word
+    return SEX_WORDS.get(key, text.strip())
 
 
 def as_set(text: str) -> list[str]:
