@@ -19,6 +19,7 @@ from pathlib import Path
 import pydantic
 import pytest
 import yaml
+from dateutil import parser as dateparser
 from tests.phi.canary_exports import (
     clinic_export,
     drop_patient,
@@ -49,6 +50,7 @@ a.main()
 
 # as variables: a traceback shows the lines of code it passes, and product code holds no values
 NAME, TOWN, NOTE, STREET = "Quillonia Vexbridge-Okafor", "Marrowdale", "Zorblatt NW3 7QX", "Thornquill"
+DOB = "31/02/1980"  # dateutil: 'day is out of range for month: 31/02/1980', unquoted
 
 
 class _Strict(pydantic.BaseModel):
@@ -64,11 +66,13 @@ def _raised(fn) -> BaseException:  # type: ignore[no-untyped-def]
 
 
 def test_library_exceptions_show_the_shape_of_what_they_quote() -> None:
-    """``int('Quillonia …')``, ``KeyError('Marrowdale')``, pydantic's input_value: the
+    """``int('Quillonia …')``, ``KeyError('Marrowdale')``, pydantic's input_value, dateutil's
+    unquoted 'Unknown string format: …': the
     detector sees no name, town or postcode in them; the unexpected-failure line, the
     FERRY_DEBUG traceback and the log filter showed them as written."""
     excs = [_raised(lambda: int(NAME)), _raised(lambda: {}[TOWN]),
-            _raised(lambda: _Strict(age=NOTE))]
+            _raised(lambda: _Strict(age=NOTE)), _raised(lambda: dateparser.parse(NAME)),
+            _raised(lambda: dateparser.parse(DOB))]
     try:
         try:
             int(STREET)

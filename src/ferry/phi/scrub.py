@@ -29,7 +29,14 @@ def _shape(text: str) -> str:
 def exception_text(exc: BaseException) -> str:
     """An exception's message as logs and the console may show it: scrubbed, and every value
     it quotes (and pydantic's ``input_value``) shown as its shape only (``'Xxxxxxxxx'``)."""
-    text = INPUT_VALUE.sub(lambda m: m.group(1) + _shape(m.group("v")), str(exc))
+    text = str(exc)
+    if type(exc).__module__.startswith("dateutil") and len(exc.args) > 1:
+        # dateutil quotes nothing: ParserError("Unknown string format: %s", text)
+        try:
+            text = str(exc.args[0]) % tuple(_shape(str(a)) for a in exc.args[1:])
+        except (TypeError, ValueError):
+            text = str(exc.args[0])
+    text = INPUT_VALUE.sub(lambda m: m.group(1) + _shape(m.group("v")), text)
     text = QUOTED.sub(lambda m: m.group("q") + _shape(m.group("v")) + m.group("q"), text)
     return scrub(text)
 
