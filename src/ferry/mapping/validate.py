@@ -38,6 +38,9 @@ REQUIRED: dict[str, dict[str, set[str]]] = {
              "mail.message": {"model", "res_id"}, "account.move": {"partner_id"}},
 }
 
+#: source fields whose one-letter values mean different things by language (M: male, or mujer)
+LETTER_FIELDS = {"sex"}
+
 # a required field the connector fills from another mapped field
 SATISFIES: dict[str, dict[str, str]] = {"odoo": {"res_model_id": "res_model",
                                                  "subtype_id": "subtype_xmlid"}}
@@ -172,13 +175,21 @@ def _check_field(doc: MappingDoc, om: ObjectMap, fm: FieldMap, profile: DataProf
                            f"{s_info.kind.value} target")
     if fm.value_map is not None and src and profile and om.source in profile:
         prof = profile[om.source].get(src)
-        miss = missing_values(prof.values if prof else [], fm.value_map, fm.value_map_default)
+        # a sex letter the map lacks is in some export's language (V: vrouw or varón): kept
+        # as written it becomes an option of its own, so keep does not excuse it
+        letters = src.rsplit(".", 1)[-1] in LETTER_FIELDS and fm.value_map_default == KEEP
+        miss = missing_values(prof.values if prof else [], fm.value_map,
+                              None if letters else fm.value_map_default)
         if miss:
             phi = s_info is not None and s_info.phi is not PhiClass.NONE
-            shown = f"{len(miss)} value(s) (PHI field: see the audit report)" if phi else \
+            coded = letters and all(len(m) <= 3 for m in miss)  # codes, which name no one
+            shown = f"{len(miss)} value(s) (PHI field: see the audit report)" if phi and \
+                not coded else \
                 ", ".join(repr(m) for m in miss[:8]) + (" …" if len(miss) > 8 else "")
             out.append(f"{where}: the value map misses {shown} present in the data; add rows "
-                       f"for them or set value_map_default (keep, or a constant)")
+                       f"for them" + (" (each would be kept as written, an option of its own)"
+                                      if letters else
+                                      " or set value_map_default (keep, or a constant)"))
 
 
 def _check_options(doc: MappingDoc, om: ObjectMap, fm: FieldMap, profile: DataProfile | None,
