@@ -159,3 +159,26 @@ def test_each_part_of_the_emergency_contact_is_its_own_claim() -> None:
     got = placed({"patient": [name, ec, rel]})
     assert got["EmergencyContactInfoName"] == ("_ec_name", "proposed")
     assert got["EmergencyContactInfoRelationship"][0] == "_ec_relationship"
+
+
+def test_a_link_none_of_whose_values_is_a_key_of_the_whole_linked_file_is_not_applied() -> None:
+    # a provider number beside a staff file whose every key was read: it points elsewhere
+    staff = [RawColumn("Id", ["S1", "S2", "S3"], "source_id", "staff.csv", "synonym"),
+             RawColumn("FirstName", ["Ann", "Bo", "Cy"], "first_name", "staff.csv", "synonym")]
+    other = RawColumn("ProviderId", ["1457396012", "1093817264", "1457396012"],
+                      "practitioner_id", "visits.csv", "synonym 'provider_id'")
+    start = START._replace(file="visits.csv")
+    got = placed({"practitioner": staff, "appointment": [start, other]})
+    assert got["ProviderId"] == ("practitioner_id", "review")
+    ours = other._replace(samples=["S1", "S3", "S1"])
+    assert placed({"practitioner": staff, "appointment": [start, ours]})["ProviderId"] == (
+        "practitioner_id", "proposed")
+    # written as the keys are (S7, S9): a staff member the staff file lacks, not another kind
+    # of number
+    alike = other._replace(samples=["S7", "S9", "S7"])
+    assert placed({"practitioner": staff, "appointment": [start, alike]})["ProviderId"] == (
+        "practitioner_id", "proposed")
+    # a staff file longer than the cells read: its keys may be elsewhere, the name decides
+    many = [staff[0]._replace(samples=[f"S{i}" for i in range(20)]), staff[1]]
+    assert placed({"practitioner": many, "appointment": [start, other]})["ProviderId"] == (
+        "practitioner_id", "proposed")

@@ -441,15 +441,53 @@ def propose_export_columns(raw: RawColumns, given: Mapping[str, Mapping[str, str
     return out
 
 
+#: sample cells ``ferry map`` reads per column (``propose_for_source``): a key column with fewer
+#: is every key its file has
+SAMPLES = 20
+#: {object: keys} of objects whose files' keys were all read (``export_keys``)
+COMPLETE = "_complete"
+
+
 def export_keys(raw: RawColumns) -> dict[str, set[str]]:
-    """{object: the sample values of its files' key columns}: what a link to it may hold."""
+    """{object: the sample values of its files' key columns}: what a link to it may hold.
+    An object whose key columns each gave fewer than ``SAMPLES`` cells had all its keys read:
+    it is also listed under ``COMPLETE`` (as ``{object}``)."""
     out: dict[str, set[str]] = {}
+    short: dict[str, bool] = {}
     for obj, cols in raw.items():
         for c in cols:
             col = c if isinstance(c, RawColumn) else RawColumn(*c)
             if col.matched == "source_id":
                 out.setdefault(obj, set()).update(v.strip() for v in col.samples if v.strip())
+                short[obj] = short.get(obj, True) and 0 < len(col.samples) < SAMPLES
+    out[COMPLETE] = {obj for obj, ok in short.items() if ok}
     return out
+
+
+def _form(value: str) -> str:
+    """Letters and digits as x, the rest kept: how long an id is and where its dashes are
+    (a UUID's form whatever its hex digits)."""
+    return re.sub(r"[A-Za-z0-9]", "x", value)
+
+
+def dangling(obj: str, col: RawColumn, target: str, keys: Mapping[str, set[str]]
+             ) -> str | None:
+    """Why a link is in doubt: every key of the file it would point at was read, and none of
+    the column's values is one of them or has their form (Mindbody's ``ProviderId``, ten
+    digits, beside a staff file keyed by nine: a provider number, not a staff member). None
+    when the values agree or cannot tell."""
+    info = _fields(obj).get(target)
+    ref = info.ref if info is not None and info.kind is Kind.REF else None
+    if ref is None or ref == obj or ref not in keys.get(COMPLETE, set()):
+        return None
+    known = {k.lower() for k in keys.get(ref, set())}
+    vals = {v.strip().lower() for v in col.samples if v.strip()}
+    if len(vals) < 2 or not known or vals & known or {_form(v) for v in vals} & {
+            _form(k) for k in known}:
+        return None  # one is a key, or they are written as its keys are (made-up values)
+    return (f"none of its values is the key of a {ref.replace('_', ' ')} in the export's "
+            f"{ref.replace('_', ' ')} file (every key of it was read) nor written as they are: "
+            "it may point elsewhere")
 
 
 def linked_claims(obj: str, cands: dict[str, list[Candidate]], cols: Sequence[RawColumn],
@@ -567,6 +605,9 @@ def _place_rest(obj: str, file: str, cols: list[RawColumn], taken: set[str],
             # decides (the better reading, when there is one, is what review suggests)
             target, why = why
             best = Candidate(target, threshold - 0.01, f"{best.reason}; {why}", best.raw)
+        if best is not None and best.confidence >= threshold and (
+                why := dangling(obj, c, best.target, keys)) is not None:
+            best = Candidate(best.target, threshold - 0.01, f"{best.reason}; {why}", best.raw)
         if best is not None and best.confidence >= threshold:
             out.append(ColumnProposal(obj, c.column, best.target, best.confidence, best.reason,
                                       "proposed", file))
@@ -605,7 +646,7 @@ def merge_columns(given: Mapping[str, Mapping[str, str | None]],
 
 
 def propose_for_source(source: Source, given: Mapping[str, Mapping[str, str | None]], *,
-                       embedder: Embedder | None = None, limit: int = 20
+                       embedder: Embedder | None = None, limit: int = SAMPLES
                        ) -> list[ColumnProposal]:
     """Read the source's headers and samples (``raw_columns``) and propose; [] for a source
     with no columns of its own (an API)."""
