@@ -185,3 +185,33 @@ def test_a_visit_restored_at_the_source_fills_the_emptied_link_again(tmp_path: P
         assert _linked(dest, "Invoice__c", did, key) == back  # and the invoice links to it
         rec_ = run_reconcile(pair.project)
         assert rec_.balanced, rec_.discrepancies[:5]
+
+
+def test_a_link_the_map_leaves_out_is_neither_emptied_nor_followed(tmp_path: Path) -> None:
+    # the invoice's visit link set to ignored in the map (an export with no such column gets
+    # it so): the delta must not try to empty a field it never wrote. It stopped, exit 2, on
+    # "target 'custom:Source_Appointment' is not declared under custom_fields" (hphi2)
+    from ferry.mapping import mapping_file
+    from ferry.mapping.validate import confirm_file
+
+    with _pair(tmp_path, "salesforce", extract=False) as pair:
+        tree = mapping_file.load_rt(pair.project.mapping_path)
+        for om in tree["objects"]:
+            if om["source"] == "invoice":
+                for fm in om["fields"]:
+                    if fm["target"] == "custom:Source_Appointment":
+                        fm["status"] = "ignored"
+        mapping_file.write_rt(tree, pair.project.mapping_path)
+        confirm_file(pair.project.mapping_path, by="engine tests")
+        _run(pair)
+        store = pair.project.store
+        rec = _dependant(store, "invoice", "Invoice__c")
+        did = store.dest_id("invoice", rec.source_id, "Invoice__c")
+        _delete_at_source(pair, "appointments", [str(rec.appointment_id)])
+        _, report, _ = P.delta(pair.project)
+        assert report.deletions["failed"] == 0, report.deletions
+        assert store.dest_id("invoice", rec.source_id, "Invoice__c") == did  # kept
+        assert not [s for s in store.skips(report.run_id) if s.stage == LINK_EMPTIED
+                    and s.ref == f"source:invoice:{rec.source_id}"]
+        rec_ = run_reconcile(pair.project)
+        assert rec_.balanced, rec_.discrepancies[:5]

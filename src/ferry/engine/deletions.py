@@ -105,7 +105,7 @@ def _needs(om: ObjectMap, field_name: str) -> bool:
     if om.parent is not None and om.parent.via == field_name:
         return True
     canonical = required_refs(om.source)
-    return any(fm.source == field_name and fm.target not in ("-", "")
+    return any(fm.source == field_name and fm.writes
                and (fm.required or field_name in canonical) for fm in om.fields)
 
 
@@ -113,8 +113,8 @@ def _written_from(om: ObjectMap, field_name: str) -> str | None:
     """The destination field ``om`` writes from ``field_name`` (None: not written)."""
     if om.mode != "record":
         return None
-    return next((fm.target for fm in om.fields if fm.source == field_name
-                 and fm.target not in ("-", "")), None)
+    return next((fm.target for fm in om.fields if fm.source == field_name and fm.writes),
+                None)
 
 
 def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since: str,
@@ -221,8 +221,8 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
             if om.mode != "record":
                 continue
             for f in _refs(om.source, parent_obj):
-                target = next((fm.target for fm in om.fields if fm.source == f
-                               and fm.target not in ("-", "")), None)
+                target = next((fm.target for fm in om.fields if fm.source == f and fm.writes),
+                              None)
                 if target is None:
                     continue
                 for rec in store.iter_records(om.source):
@@ -243,7 +243,7 @@ def apply_deletions(doc: MappingDoc, store: StagingStore, writer: Writer, since:
         for sid in [x for x in rows if x in unlinks.get(name, {})]:
             staged = store.get(om.source, sid)
             links_of = {fm.target for fm in om.fields
-                        if isinstance(fm.source, str) and fm.target not in ("-", "")
+                        if isinstance(fm.source, str) and fm.writes
                         and any(t.name == "ref" for t in fm.transform)
                         and staged is not None and getattr(staged.record, fm.source, None)}
             did, targets = rows[sid]

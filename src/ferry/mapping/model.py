@@ -73,6 +73,12 @@ class FieldMap(BaseModel):
     # records the reviewer's decision to migrate without it (listed in the audit and skip file)
     on_invalid: Literal["flag", "leave_out"] = "flag"
 
+    @property
+    def writes(self) -> bool:
+        """Whether the load writes this field: confirmed ("mapped") to a real target; one
+        left for review or ignored is never written (``compile``)."""
+        return self.status == "mapped" and self.target not in ("-", "")
+
 
 class Condition(BaseModel):
     """``when``: a record-level filter on one source field (``in`` / ``not_in`` / ``empty``)."""
