@@ -31,6 +31,9 @@ def test_a_deal_without_a_currency_is_sent_in_the_default_currency(pd) -> None:
     assert not plain.field_errors and not gbp.field_errors  # named: nothing to say
     said = {i.name: i for i in d.check()}["deal currency"]
     assert "sent in EUR" in said.detail
+    # the sample: the map sent no currency, the deal holds EUR by the setting, not a fault
+    assert "default_currency" in str(d.design_rule("deal", "currency", None, "EUR"))
+    assert d.design_rule("deal", "currency", None, "USD") is None
 
 
 def test_unset_the_deal_gets_pipedrives_default_and_is_listed(pd) -> None:
@@ -49,6 +52,9 @@ def test_unset_the_deal_gets_pipedrives_default_and_is_listed(pd) -> None:
     assert not gbp.field_errors
     said = {i.name: i for i in d.check()}["deal currency"]
     assert "unset" in said.detail and "(USD)" in said.detail
+    # the sample names Pipedrive's rule for the user's default, and only for it
+    assert "user's default" in str(d.design_rule("deal", "currency", None, "USD"))
+    assert d.design_rule("deal", "currency", None, "EUR") is None
 
 
 def test_a_default_currency_that_is_no_iso_code_is_refused() -> None:

@@ -409,6 +409,15 @@ class PipedriveDestination(Destination):
         if object_name == "activity" and key == "type" and sent in (None, "") and \
                 stored == "call":
             return "an activity sent without a type is given the type Call"
+        if object_name == "deal" and key == "currency" and sent in (None, "") and stored:
+            if self.default_currency:  # the writer sent it (``_body``)
+                return ("a deal whose source names no currency is sent in destination."
+                        "settings.default_currency" if stored == self.default_currency
+                        else None)
+            # v2 POST /deals: omitted, "set to the default currency of the authorized user"
+            # (each such deal listed by the load)
+            return ("a deal sent without a currency is given its Pipedrive user's default "
+                    "currency" if stored == self.currency else None)
         return None
 
     def stored_meaning(self, object_name: str, key: str, kind: str, row: dict[str, Any]
