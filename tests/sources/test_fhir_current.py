@@ -49,3 +49,21 @@ def test_the_current_name_number_and_address_and_the_date_of_death(h, tmp_path: 
     assert p.deceased_date == dt.date(2024, 5, 1)
     # every address given up: the last one known is kept rather than none
     assert (got["pat-2"].street, got["pat-2"].city) == ("9 Gone St", "Napier")
+
+
+def test_a_birth_date_no_calendar_has_is_listed_not_dropped(h, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # 1980-02-31 had gone, unlisted, into a custom "Birth date (partial)" field that no map
+    # writes (hphi2); a partial date (1980-03) is still kept as that custom text
+    rows = [{"resourceType": "Patient", "id": "p-bad", "name": [{"family": "Ngata"}],
+             "birthDate": "1980-02-31"},
+            {"resourceType": "Patient", "id": "p-part", "name": [{"family": "Vos"}],
+             "birthDate": "1980-03"}]
+    (tmp_path / "Patient.000.ndjson").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    src = create({"mode": "folder", "path": str(tmp_path)}, tmp_path / "work")
+    recs, errs, _ = h.read_all(src, "patient")
+    got = {r.source_id: r for r in recs}
+    assert got["p-bad"].date_of_birth is None and "birth_date_partial" not in got["p-bad"].custom
+    [err] = errs
+    assert err.ref.endswith(":p-bad") and err.field == "date_of_birth"
+    assert getattr(err, "kept", False) and "1980" not in str(err)
+    assert got["p-part"].custom["birth_date_partial"].value == "1980-03"

@@ -44,7 +44,7 @@ from ferry.sources.clinic_csv.rows import RowError
 from ferry.sources.fhir_bulk.fhirvals import BadResource, rid
 from ferry.sources.fhir_bulk.index import INDEXED, FactIndex, enrich_patient, enrich_practitioner
 from ferry.sources.fhir_bulk.ndjson import Line, deleted_refs, read_lines, type_of_file
-from ferry.sources.fhir_bulk.resources import KNOWN, MAPPERS, TYPES_FOR
+from ferry.sources.fhir_bulk.resources import ISSUES, KNOWN, MAPPERS, TYPES_FOR
 
 OBJECTS = ("clinic", "practitioner", "patient", "patient_relationship", "practitioner_patient",
            "appointment", "clinical_note", "treatment_record", "insurance_policy",
@@ -423,12 +423,17 @@ NO_OFFSET = ("a date-time with a clock time but no UTC offset, which FHIR R4 doe
 
 def settle_naive(data: dict[str, Any], tz: dt.tzinfo | None, system: str, obj: str, file: str,
                  line: int) -> list[FerryError]:
-    """Read in place each clock time the resource gave without an offset (``fhirvals.instant``
+    """List what the mapper could not read (``resources.ISSUES``), then read in place each
+    clock time the resource gave without an offset (``fhirvals.instant``
     leaves them naive): in ``tz`` by ``walltime``'s stated rule, listed when it falls in an
     hour the clocks repeat or skip. With no ``tz`` an optional field is left out and listed,
     and the record refused (an error not ``kept``) when the field is one it cannot lack. The
     list names the record and field, never the value."""
     out: list[FerryError] = []
+    for key, why in data.pop(ISSUES, ()):
+        issue = RowError(system, obj, file, line, None, key, why, str(data.get("source_id")))
+        issue.kept = True  # type: ignore[attr-defined]
+        out.append(issue)
     model = ENTITIES[obj]
     for key, value in list(data.items()):
         if not isinstance(value, dt.datetime) or value.tzinfo is not None:

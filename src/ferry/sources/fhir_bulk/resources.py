@@ -20,6 +20,8 @@ Out = list[tuple[str, dict[str, Any]]]
 NOTE_CODES = {"11506-3", "34109-9", "11488-4", "18842-5", "34117-2", "28570-0", "51847-2"}
 BLOOD_GROUP_CODES = {"882-1", "883-9"}
 RELATED_PATIENT_EXT = F.FERRY_EXT + "related-patient"
+#: (field, why) a mapper could not read, for the reader to list as kept errors (never a value)
+ISSUES = "_issues"
 APPT_STATUS = {"booked": "scheduled", "proposed": "scheduled", "pending": "scheduled",
                "arrived": "scheduled", "checked-in": "scheduled", "waitlist": "scheduled",
                "fulfilled": "completed", "cancelled": "cancelled", "noshow": "no_show"}
@@ -52,6 +54,9 @@ def patient(r: dict[str, Any]) -> Out:
         born = F.date(r["birthDate"])
         if born:
             d["date_of_birth"] = born
+        elif len(r["birthDate"]) >= 10:  # a full date no calendar has (1980-02-31)
+            d[ISSUES] = [("date_of_birth", "birthDate is not a real calendar date: left"
+                          " empty, the record is kept; fix it at the source")]
         else:
             d.setdefault("custom", {})["birth_date_partial"] = {
                 "type": "text", "value": str(r["birthDate"]), "label": "Birth date (partial)"}
