@@ -14,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from ferry.cli.console import console, progress
+from ferry.cli.console import console, print_path, progress
 from ferry.cli.console import print_item as print_item  # (here for the commands)
 from ferry.engine.project import Project
 from ferry.reports.pages import outcome
@@ -146,7 +146,7 @@ def shown_path(path: Path) -> str:
 
 def print_paths(*paths: Path) -> None:
     for p in paths:
-        console.print(f"  report: {shown_path(p)}", highlight=False)
+        print_path("report:", shown_path(p))
 
 
 def new_progress() -> Progress:

@@ -30,3 +30,15 @@ def print_item(markup: str, indent: int = 2, hang: int = 4, *, plain: bool = Fal
         if i < len(lines) - 1:
             out.append("\n")
     out_console.print(out, soft_wrap=True)
+
+
+def print_path(label: str, path: object, indent: int = 2, *, to: Console | None = None) -> None:
+    """``label path`` on one line when it fits the terminal, else ``label`` and then the path
+    alone on the next line; a path (or URL) is never wrapped, so it copies whole (a path
+    longer than the terminal runs past its edge)."""
+    out_console = to or console
+    text = f"{' ' * indent}{label} {path}"
+    if len(text) > out_console.width:
+        out_console.print(f"{' ' * indent}{label}", highlight=False, soft_wrap=True)
+        text = str(path)
+    out_console.print(Text(text), highlight=False, soft_wrap=True)

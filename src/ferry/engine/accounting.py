@@ -18,6 +18,7 @@ line names the record by reference and quotes reasons, never values (safe for an
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +55,23 @@ class ChangeAccount:
 
     def as_dict(self) -> dict[str, Any]:
         return {"total": len(self.changes), **{o: self.counts[o] for o in OUTCOMES},
+                "unreadable_as_before": self.counts["unreadable_as_before"],
                 "lines": self.changes[:MAX_LINES]}
+
+
+def _unplaced(reason: str) -> str:
+    """A refusal's reason without where the row sits in its file (a row above it added or
+    removed moves it, not changes it)."""
+    return _WHERE.sub("", reason)
+
+
+_WHERE = re.compile(r"\b(line|row) \d+( column \d+)?")
+
+
+def _refused_before(store: StagingStore, run_ids: list[str]) -> set[tuple[str, str | None, str]]:
+    """(ref, field, reason) of the rows refused at extract by runs before ``run_ids``."""
+    return {(s.ref, s.field, _unplaced(s.reason)) for s in store.skips(superseded=True)
+            if s.run_id not in run_ids and s.stage in ("extract", "superseded:extract")}
 
 
 def _evidence(store: StagingStore, audit: AuditLog, run_ids: list[str]
@@ -109,10 +126,16 @@ def account_changes(store: StagingStore, audit: AuditLog, compiled: list[Compile
                 acc.counts[outcome] += 1
                 acc.changes.append({"ref": ref, "change": "deleted" if s.deleted else "changed",
                                     "outcome": outcome, "detail": what})
+    before = _refused_before(store, run_ids)
     for run in run_ids:  # rows the source showed that never became records
         for sk in store.skips(run):
             if sk.stage == "extract" and sk.ref not in seen:
                 seen.add(sk.ref)
+                if (sk.ref, sk.field, _unplaced(sk.reason)) in before:
+                    # an export read whole again shows its broken rows again: a row refused
+                    # before for the same reason is no new change (counted apart)
+                    acc.counts["unreadable_as_before"] += 1
+                    continue
                 acc.counts["refused"] += 1
                 acc.changes.append({"ref": sk.ref, "change": "unreadable",
                                     "outcome": "refused", "detail": sk.reason})

@@ -61,5 +61,8 @@ def delta_report_data(stats: Any, report: Any, deleted: int) -> dict[str, Any]:
 
 def changes_line(changes: dict[str, Any]) -> str:
     """``29 source change(s): applied 23, merged 0, held 6, …`` (counts only, no values)."""
+    again = changes.get("unreadable_as_before", 0)
     return f"{changes.get('total', 0):,} source change(s): " + ", ".join(
-        f"{k} {changes.get(k, 0):,}" for k in CHANGE_OUTCOMES)
+        f"{k} {changes.get(k, 0):,}" for k in CHANGE_OUTCOMES) + (
+        f"; {again:,} row(s) still unreadable, as before (not counted as changes)"
+        if again else "")

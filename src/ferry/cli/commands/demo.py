@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from ferry.cli.console import console
+from ferry.cli.console import console, print_path
 from ferry.errors import FerryError
 from ferry.phi import scrub
 
@@ -79,8 +79,8 @@ def register(app: typer.Typer) -> None:
                       f" {destination} at {pair.dest_info['base_url']} (time scale"
                       f" {time_scale:g}x: every limit window and wait is {time_scale:g}x shorter)")
         console.print(f"generated practice: {patients} patients (seed {seed}: a"
-                      f" practice in {pair.practice.country}, {pair.practice.timezone});"
-                      f" project: {pair.project.root}")
+                      f" practice in {pair.practice.country}, {pair.practice.timezone})")
+        print_path("project:", pair.project.root, indent=0)
         steps: list[tuple[str, list[str]]] = [
             ("check", ["check"]), ("extract", ["extract"]), ("audit", ["audit"]),
             ("map", ["map"]), ("map --confirm", ["map", "--confirm", "--by", "ferry demo"]),
@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
                 style = "green" if result == "ok" else "red"
                 table.add_row(label, f"[{style}]{result}[/]", f"{secs:.1f}")
             console.print(table)
-            console.print(f"reports: {directory / 'reports'}")
+            print_path("reports:", directory / "reports", indent=0)
             try:
                 counts = _dest_counts(pair.project)
             except FerryError as exc:

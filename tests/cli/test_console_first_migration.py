@@ -1,0 +1,62 @@
+"""What the console tells a user during a first real migration (``ferry demo`` and the verbs
+it runs, at 80 columns): a report's path is never split, a delta pass does not count the
+export's broken rows as new changes, its deletions are said, reconcile names a practitioner on
+the fallback owner as the run table does, and a map's name is shown whole."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from ferry.cli import common
+from ferry.cli import console as cli_console
+from ferry.cli.common import print_paths
+
+
+@pytest.fixture
+def screen(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """The CLI's console as an 80-column terminal that keeps what it prints."""
+    out = io.StringIO()
+    term = Console(file=out, width=80, color_system=None)
+    for module in (cli_console, common):
+        monkeypatch.setattr(module, "console", term)
+    return out
+
+
+def test_a_report_path_longer_than_the_line_is_never_split(screen: io.StringIO) -> None:
+    """Before: ``report: /tmp/…/20261207T235258-delta-9b97cb.js`` / ``on``: copy-paste failed."""
+    long = Path("/tmp/ferry-demo-values/fhir-odoo-seed-2718/demo-project/reports/delta"
+                "/20261207T235258-delta-9b97cb.json")
+    short = Path("demo-project/reports/check/check.json")
+    print_paths(long, short)
+    lines = screen.getvalue().splitlines()
+    assert str(long) in lines  # whole, alone on its line
+    assert "  report: demo-project/reports/check/check.json" in lines
+    assert all(len(ln) <= 80 for ln in lines if ln != str(long))
+
+
+def test_a_broken_row_refused_again_is_no_new_change(tmp_path: Path) -> None:
+    """An export read whole again refuses its broken rows again: a row refused before for the
+    same reason (at whatever line) is counted apart, not as a change refused. Before: "13
+    source change(s): applied 9, … refused 4" on every pass, the 4 being the same rows."""
+    from ferry.engine.accounting import account_changes
+    from ferry.model.audit import AuditLog
+    from ferry.model.staging import StagingStore
+    from ferry.reports.run import changes_line
+
+    store = StagingStore(tmp_path / "staging.db")
+    old = "clinic_csv patients.csv line 7 column 3: date_of_birth: not a date"
+    store.skip("r0", "clinic_csv:patient:7", "date_of_birth", old, "superseded:extract")
+    store.skip("r1", "clinic_csv:patient:7", "date_of_birth", old.replace("line 7", "line 8"),
+               "extract")  # the same row, one line lower: a row was added above it
+    store.skip("r1", "clinic_csv:patient:9", "date_of_birth",
+               "clinic_csv patients.csv line 10 column 3: date_of_birth: not a date", "extract")
+    changes = account_changes(store, AuditLog(store), [], "2026-01-01", ["r1"]).as_dict()
+    assert (changes["total"], changes["refused"], changes["unreadable_as_before"]) == (1, 1, 1)
+    assert [c["ref"] for c in changes["lines"]] == ["clinic_csv:patient:9"]
+    assert changes_line(changes).endswith(
+        "refused 1, unaccounted 0; 1 row(s) still unreadable, as before (not counted as"
+        " changes)")
