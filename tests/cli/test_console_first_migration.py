@@ -60,3 +60,39 @@ def test_a_broken_row_refused_again_is_no_new_change(tmp_path: Path) -> None:
     assert changes_line(changes).endswith(
         "refused 1, unaccounted 0; 1 row(s) still unreadable, as before (not counted as"
         " changes)")
+
+
+def test_reconcile_says_fallback_where_the_run_table_does(tmp_path: Path) -> None:
+    """A practitioner with no CRM user is on the run table's "fallback" column; reconcile
+    counted the same practitioner as "skipped 1". Now it is "fallback" in both."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from ferry.cli.commands.reconcile import balance_table
+    from ferry.engine.reconcile import Reconciliation, _source_buckets
+    from ferry.model.entities import Practitioner
+    from ferry.model.staging import StagingStore
+
+    store = StagingStore(tmp_path / "staging.db")
+    at = dt.datetime(2024, 1, 2, tzinfo=dt.UTC)
+    store.put_page("practitioner", [Practitioner(source_id=s, first_name="A", last_name="B",
+                                                 created_at=at) for s in ("pr1", "pr2")],
+                   "extract:practitioner", "1")
+    store.map_id("practitioner", "pr1", "user", "u1", "r1", created=False)
+    users = SimpleNamespace(om=SimpleNamespace(source="practitioner", mode="users", when=None,
+                                               name="practitioner_user"))
+    out = Reconciliation()
+    _source_buckets(store, [users], out,  # type: ignore[list-item]
+                    {"source:practitioner:pr2": ("owners", "no destination user")})
+    [row] = out.objects
+    assert (row["loaded"], row["fallback"], row["skipped"], row["adds_up"]) == (1, 1, 0, True)
+    lines = [ln for ln in _rendered(balance_table(out.objects)) if ln.strip()]
+    assert lines[0] == "reconcile: source = loaded + fallback"
+    assert lines[1].split() == ["object", "source", "loaded", "fallback"]
+    assert lines[3].split() == ["practitioner", "2", "1", "1"]
+
+
+def _rendered(renderable: object, width: int = 80) -> list[str]:
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(renderable)
+    return out.getvalue().splitlines()

@@ -166,6 +166,8 @@ def _source_buckets(store: StagingStore, maps: list[CompiledMap], rec_out: Recon
                     b["held"] += 1
                 elif stage == "excluded":  # the PHI review decided to exclude it
                     b["excluded"] += 1
+                elif stage == "owners":  # a practitioner with no CRM user: the fallback owner
+                    b["fallback"] += 1  # (the run table's word, not a skip)
                 elif stage:
                     b["skipped"] += 1
                 else:
@@ -176,12 +178,13 @@ def _source_buckets(store: StagingStore, maps: list[CompiledMap], rec_out: Recon
         refused = sum(1 for sid in unparsed.get(obj, set()) if not _is_staged(store, obj, sid))
         b["source"] += refused
         b["skipped"] += refused
-        total = sum(b[k] for k in ("loaded", "merged", "excluded", "held", "skipped",
-                                   "unaccounted"))
+        total = sum(b[k] for k in ("loaded", "merged", "excluded", "held", "fallback",
+                                   "skipped", "unaccounted"))
         rec_out.objects.append({"object": obj, "maps": ", ".join(cm.om.name for cm in cms),
                                 "source": b["source"], "loaded": b["loaded"],
                                 "merged": b["merged"], "excluded": b["excluded"],
-                                "held": b["held"], "skipped": b["skipped"],
+                                "held": b["held"], "fallback": b["fallback"],
+                                "skipped": b["skipped"],
                                 "unaccounted": b["unaccounted"], "adds_up": total == b["source"]
                                 and b["unaccounted"] == 0})
 

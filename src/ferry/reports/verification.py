@@ -72,7 +72,7 @@ def write_sample(out: Path, data: dict[str, Any], *, project: str, name: str
 
 def write_reconcile(out: Path, data: dict[str, Any], *, project: str, name: str
                     ) -> tuple[Path, Path]:
-    series = ["loaded", "merged", "excluded", "held", "skipped", "unaccounted"]
+    series = ["loaded", "merged", "excluded", "held", "fallback", "skipped", "unaccounted"]
     # objects with no records on either side are counted in the title, not drawn as rows of
     # 0 (as the terminal's "no records in source or destination" line does; the table names them)
     rows = [(o["object"], [o.get(k, 0) or 0 for k in series]) for o in data["objects"]]
@@ -82,7 +82,8 @@ def write_reconcile(out: Path, data: dict[str, Any], *, project: str, name: str
     charts = [stacked_bars("Source records by outcome (a bar's length is the source count"
                            + (f"; {len(empty)} objects with none left out" if empty else "")
                            + ")", drawn, series,
-                           ["#2e9e5b", "#6b7280", "#c9ced8", "#e08a2e", "#b3261e", "#000000"])]
+                           ["#2e9e5b", "#6b7280", "#c9ced8", "#e08a2e", "#d9b44a", "#b3261e",
+                            "#000000"])]
     dest = [(d["object"], [d["expected"] or 0, d["destination"] or 0])
             for d in data["destination"]]
     if any(any(vs) for _, vs in dest):

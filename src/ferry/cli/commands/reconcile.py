@@ -19,13 +19,15 @@ from ferry.engine.reconcile import run_reconcile
 from ferry.reports.verification import write_reconcile
 
 #: the balance's columns, in the order the sum is written
-BALANCE = ("source", "loaded", "merged", "excluded", "held", "skipped", "unaccounted")
+BALANCE = ("source", "loaded", "merged", "excluded", "held", "fallback", "skipped",
+           "unaccounted")
 #: a column's heading where it is not its name
 HEADING = {"excluded": "excl.", "unaccounted": "MISSING"}
 
 
 def balance_table(objects: list[dict[str, Any]]) -> Group:
-    """Per object: source = loaded + merged + excluded + held + skipped (+ MISSING); columns
+    """Per object: source = loaded + merged + excluded + held + fallback (a practitioner with
+    no CRM user, as the run table says) + skipped (+ MISSING); columns
     zero on every row are left out, and objects with nothing on either side are named in one
     line below the table instead of as empty rows."""
     cols = [c for c in BALANCE if any(o.get(c) for o in objects)]
