@@ -96,3 +96,39 @@ def _rendered(renderable: object, width: int = 80) -> list[str]:
     out = io.StringIO()
     Console(file=out, width=width, color_system=None).print(renderable)
     return out.getvalue().splitlines()
+
+
+def test_a_delta_pass_says_what_its_deleted_count_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: "delta pass 1 (…): 0 changed, 11 deleted" folded inside the narrow table's
+    title, over a table with no deleted column; the 11 (2 deleted at the source and 9 records
+    that needed them) were only in the JSON report. Now the title is a line above the table
+    and a line under it says what the 11 are."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from ferry.cli import app as cli
+    from ferry.cli.commands import delta
+    from ferry.engine.context import MapStats
+
+    stats = SimpleNamespace(staged={})
+    changes = {"total": 11, "applied": 11, "unaccounted": 0, "lines": []}
+    report = SimpleNamespace(
+        run_id="20261207T235258-delta-9b97cb", changes=changes,
+        stats={"patient_person": MapStats(), "appointment_deal": MapStats()},
+        deletions={"deleted": 2, "dependants_deleted": 9, "links_emptied": 0})
+    proj = SimpleNamespace(settings=SimpleNamespace(project="p"), reports_dir=lambda verb: ".")
+    monkeypatch.setattr(delta, "project_at", lambda path: proj)
+    monkeypatch.setattr(delta, "run_delta", lambda p, progress=None: (stats, report, 11))
+    monkeypatch.setattr(delta, "delta_report_data", lambda *a: {})
+    monkeypatch.setattr(delta, "write_report", lambda *a, **k: [])
+    r = CliRunner().invoke(cli.build_app(["delta"]), ["delta", "-p", "clinic"],
+                           env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    title = "delta pass 1 (20261207T235258-delta-9b97cb): 0 changed, 11 deleted"
+    lines = [ln for ln in lines if ln.strip()]  # (the progress bars' blank line)
+    assert lines[0] == title and lines[1].split() == ["map"]  # one line, above the table
+    assert "  11 deleted in the destination: 2 deleted at the source, 9 their dependants" \
+        in lines
+    assert all(len(ln) <= 80 for ln in lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -20,6 +21,17 @@ from ferry.cli.console import console
 from ferry.engine.pipeline import delta as run_delta
 from ferry.reports.render import write_report
 from ferry.reports.run import changes_line, delta_report_data
+
+
+def deleted_line(deletions: dict[str, Any]) -> str:
+    """What the pass deleted in the destination (the table has no deleted column): ``11
+    deleted in the destination: 2 deleted at the source, 9 their dependants`` (records that
+    cannot exist without the deleted ones); empty when nothing was."""
+    own, deps = deletions.get("deleted", 0), deletions.get("dependants_deleted", 0)
+    if not own and not deps:
+        return ""
+    return (f"  {own + deps:,} deleted in the destination: {own:,} deleted at the source,"
+            f" {deps:,} their dependants")
 
 
 def register(app: typer.Typer) -> None:
@@ -40,9 +52,13 @@ def register(app: typer.Typer) -> None:
             with load_progress() as update:
                 stats, report, deleted = run_delta(proj, progress=update)
             passes += 1
-            console.print(stats_table(f"delta pass {passes} ({report.run_id}):"
-                                      f" {sum(stats.staged.values())} changed,"
-                                      f" {deleted} deleted", report.stats))
+            # the title above the table, not folded inside its narrow width
+            console.print(f"delta pass {passes} ({report.run_id}):"
+                          f" {sum(stats.staged.values())} changed, {deleted} deleted",
+                          highlight=False)
+            console.print(stats_table("", report.stats))
+            if line := deleted_line(getattr(report, "deletions", None) or {}):
+                console.print(line, highlight=False)
             ch = report.changes
             console.print(changes_line(ch))
             for obj, why in getattr(stats, "deletions_unseen", {}).items():  # not "0 deleted"
