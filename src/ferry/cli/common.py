@@ -74,24 +74,36 @@ COLUMNS: list[tuple[str, str]] = [("create", "created"), ("update", "updated"),
                                   ("fallback", "fallback"), ("skip", "skipped")]
 
 
-def shorten(name: str, width: int) -> str:
-    """``name`` cut to ``width``: its first word first (``presc…_current_medications``), since
-    a map's name starts with its object and ends with what tells it from its siblings; only
-    when that is not enough, the middle too."""
+def fold_name(name: str, width: int) -> str:
+    """``name`` whole, in lines of at most ``width`` characters broken after an underscore
+    (``prescription_current_`` / ``medications``), so a map's name is never cut (an ellipsis
+    inside a name could not be searched for in mapping.yaml); only a part longer than ``width``
+    itself is broken inside."""
     if len(name) <= width:
         return name
-    head, sep, rest = name.partition("_")
-    keep = width - len(rest) - len(sep) - 1
-    if sep and keep >= 3:
-        return f"{head[:keep]}…{sep}{rest}"
-    front = width // 2
-    return f"{name[:front]}…{name[len(name) - (width - 1 - front):]}"
+    lines: list[str] = []
+    line = ""
+    for part in name.replace("_", "_\0").split("\0"):
+        while len(part) > width:  # a part longer than the column: broken where it must
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(part[:width])
+            part = part[width:]
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def fit_names(names: list[str], room: int, floor: int = 12) -> dict[str, str]:
-    """Each name as it fits a column of ``room`` characters (never narrower than ``floor``)."""
+    """Each name as it fits a column of ``room`` characters (never narrower than ``floor``):
+    whole, folded after an underscore when it is longer (``fold_name``)."""
     width = max(floor, room)
-    return {n: shorten(n, width) for n in names}
+    return {n: fold_name(n, width) for n in names}
 
 
 def empty_rows_line(names: list[str], what: str = "nothing to do") -> str:
@@ -104,8 +116,8 @@ def stats_table(title: str, stats: dict[str, Any], dry_run: bool = False,
                 width: int | None = None) -> Group:
     """One row per object map with its outcome buckets, and a total; columns that are zero on
     every row are left out, maps with nothing in any bucket are named in one line below, and
-    long map names are shortened (``shorten``), so the table fits the terminal (80 columns) with one
-    line per map."""
+    long map names are folded after an underscore (``fold_name``, never cut), so the table fits
+    the terminal (80 columns)."""
     rows = {name: outcome(st.as_dict() if hasattr(st, "as_dict") else st, dry_run)
             for name, st in stats.items()}
     cols = [(h, k) for h, k in COLUMNS if any(r[k] for r in rows.values())]
@@ -117,7 +129,8 @@ def stats_table(title: str, stats: dict[str, Any], dry_run: bool = False,
     names = fit_names(list(busy), room)
     table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 0), show_footer=True)
     table.add_column("map", footer="total", no_wrap=True,
-                     min_width=min(max(map(len, names.values()), default=5), max(room, 12)))
+                     min_width=min(max((len(ln) for n in names.values() for ln in n.split("\n")),
+                                       default=5), max(room, 12)))
     for (h, k), w in zip(cols, widths, strict=True):
         table.add_column(h, justify="right", no_wrap=True, min_width=w,
                          footer=f"{sum(r[k] for r in rows.values()):,}")
