@@ -171,6 +171,22 @@ def test_a_custom_date_column_with_a_compact_cell_still_gives_evidence(h, tmp_pa
     h.assert_no_values(errs, "11/07/1956", "12/28/2020")
 
 
+def test_an_export_in_both_orders_is_not_told_to_set_dayfirst(h, tmp_path: Path) -> None:
+    """The export writes 31/07 (only day-first reads it) and 03/25 (only month-first): an
+    ambiguous birthday is left out, and the line no longer says "set source.dayfirst to read
+    it", which would misread the rows written the other way. Where nothing in the export says
+    an order, that advice stays (test_nothing_says_the_order_so_nothing_is_guessed)."""
+    d = _write(tmp_path / "x", patients_csv=PATIENTS + "1,Ann,Lee,07/12/1990,,\n"
+               "2,Bo,Ng,31/07/1955,,\n3,Cy,Oh,03/25/1961,,\n")
+    got, errs = _patients(h, clinic({"path": str(d)}, d))
+    assert got["1"].date_of_birth is None
+    [why] = [str(e) for e in errs if e.ref == "clinic_csv:patient:1"]
+    assert "set source.dayfirst to read it" not in why
+    assert "source.dayfirst would misread the rows written the other way" in why
+    assert "check this date in the source system and enter it in the CRM" in why
+    h.assert_no_values(errs, "07/12/1990")
+
+
 def test_generated_pulse_export_seed_97_birthdays_right_or_listed(h, tmp_path: Path) -> None:
     """The generated Pulse export at seed 97 (NL, 150 patients) as ``bench/demo_values.py``
     read it: every patient's birthday is the practice's, or left out with a line."""

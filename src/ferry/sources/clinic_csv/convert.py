@@ -44,6 +44,13 @@ class Step:
         self.key = norm(self.column) or self.column
 
 
+#: what to do with a date nothing settles when the export writes dates in both orders (one
+#: order for all, source.dayfirst, would misread the rows written the other way)
+BOTH_ORDERS = ("the export writes dates both day-first and month-first, so source.dayfirst"
+               " would misread the rows written the other way: check this date in the source"
+               " system and enter it in the CRM")
+
+
 class RowConverter:
     """Converts rows of one table into records of one object."""
 
@@ -68,6 +75,7 @@ class RowConverter:
                 return ev
         self._evidence = evidence  # asked only when a cell needs it (most exports never do)
         self._wide: tuple[bool | None, str] | None = None
+        self._both_wide = False  # the export holds dates in both orders (``_wide``'s evidence)
         evidence = [V.infer_dates(v, True).dayfirst for c, v in cols.items()
                     if columns.get(c) in info and info[columns[c] or ""].kind in
                     (Kind.DATE, Kind.DATETIME)]
@@ -199,16 +207,19 @@ class RowConverter:
                     order, why = self._order(dc, cells)
                     if order is None:  # never a guess: left out, and said where
                         reason = f"day and month cannot be told apart ({why})"
+                        # an export in both orders: source.dayfirst would misread the others
+                        fix = (BOTH_ORDERS if self._both_orders(dc) else
+                               "set source.dayfirst to read it" + (" as a date" if st.field
+                                                                   is None else ""))
                         if st.field is None:
                             custom[st.key] = {"type": "text", "value": text, "label": st.column}
                             self.issues.append(self._issue(
                                 row, st.index + 1, f"custom.{st.key}", reason,
-                                "kept as the text exported (set source.dayfirst to read it as a"
-                                " date)"))
+                                f"kept as the text exported ({fix})"))
                         else:
                             self.issues.append(self._issue(
                                 row, st.index + 1, st.field, reason,
-                                "the field is left empty (set source.dayfirst to read it)"))
+                                f"the field is left empty ({fix})"))
                         continue
                     value = st.convert(text, order)
                 elif dc is not None and dc.primary(text) is None:
@@ -333,11 +344,17 @@ class RowConverter:
             return None, ("the column holds dates in both orders and the row's other dates do"
                           " not settle it")
         if self._wide is None:
-            self._wide = self._evidence().decide()
+            ev = self._evidence()
+            self._wide, self._both_wide = ev.decide(), bool(ev.day and ev.month)
         order, why = self._wide
         if order is None:
             return None, "the row's other dates do not settle it; " + why
         return order, ""
+
+    def _both_orders(self, dc: V.DateColumn) -> bool:
+        """Whether the column, or the export, holds dates only day-first reads and dates only
+        month-first reads: no one order reads every row."""
+        return bool(dc.local and dc.day and dc.month) or self._both_wide
 
     def _row_hint(self, cells: list[str]) -> bool | None:
         """Day/month order shown by this row's own date cells (a dirty row has one style)."""
