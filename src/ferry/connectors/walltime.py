@@ -21,12 +21,26 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["REPEATED", "SKIPPED", "Unsure", "reason", "reading", "settle", "unsure"]
+__all__ = ["REPEATED", "SKIPPED", "Unsure", "reason", "reading", "settle", "unsure",
+           "zone_name"]
 
 Unsure = Literal["repeated", "skipped"]
 REPEATED: Unsure = "repeated"
 SKIPPED: Unsure = "skipped"
+
+
+def zone_name(value: str | None) -> str | None:
+    """``value`` when it names an IANA zone (``America/Chicago``), for a source's ``timezone``
+    setting; ValueError with an example otherwise (``Australia`` is a folder, not a zone)."""
+    if value is not None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as"
+                             " Europe/London or America/Chicago)") from None
+    return value
 
 
 def unsure(wall: dt.datetime, tz: dt.tzinfo) -> Unsure | None:

@@ -24,7 +24,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ferry.connectors.walltime import zone_name
 
 
 class Settings(BaseModel):
@@ -40,6 +42,8 @@ class Settings(BaseModel):
     page_size: int = Field(default=1000, ge=1)
     encoding_fallback: str | None = None
     max_record_lines: int = Field(default=10_000, ge=1)
+
+    _zone = field_validator("timezone")(zone_name)
 
 
 def create(settings: dict[str, Any], workdir: Path) -> Any:

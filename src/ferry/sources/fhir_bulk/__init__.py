@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ferry.connectors.walltime import zone_name
 
 
 class Settings(BaseModel):
@@ -36,16 +37,7 @@ class Settings(BaseModel):
     #: one; some exporters write them): without it such a value is left out and listed
     timezone: str | None = None
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {value!r} (an IANA name such as"
-                                 " America/Chicago)") from exc
-        return value
+    _zone = field_validator("timezone")(zone_name)
 
     @model_validator(mode="after")
     def _where(self) -> Settings:

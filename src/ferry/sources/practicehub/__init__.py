@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ferry.connectors.walltime import zone_name
 from ferry.errors import ConfigError
 
 
@@ -46,16 +46,7 @@ class Settings(BaseModel):
     timezone: str | None = None
     deletions: Literal["auto", "list", "sweep", "off"] = "auto"
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
-                                 "Europe/London)") from None
-        return value
+    _zone = field_validator("timezone")(zone_name)
     #: the order of dates the account writes other than ISO 8601 (its documented shape):
     #: None leaves such a date out and lists it (``wire``); True/False reads it in that order
     dayfirst: bool | None = None
