@@ -6,7 +6,6 @@ local shape is left out and listed by ``ferry extract``; the bench counted it as
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,9 @@ from typing import Any
 from ferry.mapping.phones import record_country
 from ferry.sandbox.synth import Practice
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "demo_values.py"
+from .test_demo_values_delta import _bench
+
 SEED, PATIENTS = 97, 150
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("demo_values", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _people(bench: Any, practice: Any) -> dict[str, dict[str, Any]]:
