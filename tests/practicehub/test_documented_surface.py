@@ -110,7 +110,7 @@ def test_delta_without_deleted_lists_finds_deletions_by_id_set(make_box, tmp_pat
 def test_appointment_start_is_practice_local_time_stored_with_its_offset(make_box, tmp_path):
     box = make_box(patients=10, seed=2, region="sydney")
     assert box.creds["timezone"] == "Australia/Sydney"
-    p = Practice(2, 10)
+    p = Practice(2, 10, timezone="Australia/Sydney")  # the account's zone (region sydney)
     want = {a.source_id: a.start for a in p.iter("appointment")}  # type: ignore[attr-defined]
     row = json.loads(next(iter(box.sandbox.state.tables["appointments"].rows.values())))
     local = want[str(row["id"])].astimezone(dt.timezone(dt.timedelta(0)))

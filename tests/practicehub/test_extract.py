@@ -43,7 +43,7 @@ def test_every_resource_field_for_field(make_box):
     # every assumed resource too; a UTC practice, so records compare as JSON
     box = make_box(patients=60, seed=11, surface="extended", timezone="UTC")
     src = box.source()
-    p = Practice(11, 60)
+    p = Practice(11, 60, timezone="UTC")  # the account's zone: its visits are in its hours
     assert set(src.objects) == set(p.objects())
     for obj in src.objects:
         records, pages = read_all(src, obj)

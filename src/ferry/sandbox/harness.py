@@ -15,6 +15,7 @@ from typing import Any
 from ferry.engine.project import Project
 from ferry.model.crypto import new_key
 from ferry.sandbox.clinic_export import write_clinic_export
+from ferry.sandbox.practicehub import account_zone
 from ferry.sandbox.profiles import profile
 from ferry.sandbox.pulse.export import write_export
 from ferry.sandbox.registry import SandboxOptions, serve
@@ -105,7 +106,9 @@ def start_pair(directory: Path, *, source: str = "practicehub", destination: str
     if fresh and directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    practice = Practice(seed=seed, patients=patients)
+    # the source's practice: a PracticeHub account's zone may be set apart (region sydney)
+    zone = account_zone(source_extra or {}) if source == "practicehub" else None
+    practice = Practice(seed=seed, patients=patients, timezone=zone)
     src_scale = source_time_scale or time_scale  # the source's own, when given
     users = [*practice.crm_user_emails(), FALLBACK_OWNER]
     servers: list[Any] = []

@@ -6,7 +6,8 @@ port (the connector's ``connect_to`` setting). ``credentials`` returns both, plu
 the ``x-app-details`` value and the practice's time zone. Options: ``SandboxOptions.surface``
 (``documented``, the default, or ``extended``); ``SandboxOptions.extra``: ``account``
 (``demo``), ``region`` (``neptune``), ``timezone`` (the practice's IANA zone:
-``Australia/Sydney`` when the region is ``sydney``, else its home country's, ``Practice.timezone``), ``keys`` (how many API
+``Australia/Sydney`` when the region is ``sydney``, else its home country's, ``Practice.timezone``;
+its visits are booked in that zone's opening hours, 08:00-17:45), ``keys`` (how many API
 keys, 2), ``limit_scope`` (``account`` as documented, or ``key`` to emulate a per-key limit),
 ``file_ttl_s`` (signed-link lifetime in emulated seconds, 600), ``dirt`` (a ``DirtRates``),
 ``doc_size_scale`` (benchmarks: the ordinary documents' sizes multiplied, 1), ``dst_edges``
@@ -58,6 +59,15 @@ from ferry.sandbox.registry import SandboxOptions
 from ferry.sandbox.synth import Practice
 
 
+def account_zone(extra: dict[str, Any]) -> str | None:
+    """The zone an account's ``extra`` sets: its ``timezone``, else Sydney's for region
+    ``sydney``; None: the practice's own (``Practice.timezone``). Its visits are booked in
+    this zone's opening hours (``Practice(timezone=...)``)."""
+    zone = extra.get("timezone") or ("Australia/Sydney" if extra.get("region") == "sydney"
+                                     else None)
+    return str(zone) if zone else None
+
+
 class PracticeHubSandbox:
     certfile: str | None = None
     keyfile: str | None = None
@@ -74,9 +84,7 @@ class PracticeHubSandbox:
             "phk_" + hashlib.sha256(f"{options.seed}:{self.account}:{i}".encode()).hexdigest()[:32]
             for i in range(n_keys)]
         self.app_details = "ferry=migrations@example.com"
-        self.timezone = str(extra.get("timezone") or (
-            "Australia/Sydney" if self.region == "sydney" else
-            Practice(options.seed, options.patients).timezone))
+        self.timezone = account_zone(extra) or Practice(options.seed, options.patients).timezone
         self.surface = options.surface
         self.state = PracticeState(options.seed, options.patients, extra.get("dirt"),
                                    timezone=self.timezone, surface=self.surface,

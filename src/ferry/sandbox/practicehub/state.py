@@ -136,6 +136,7 @@ class PracticeState:
         self.patients = patients
         self.dirt = dirt
         self.doc_size_scale = doc_size_scale
+        self.timezone = timezone
         self.tz = ZoneInfo(timezone)
         self.surface = surface
         self.dst_edges = dst_edges
@@ -149,8 +150,9 @@ class PracticeState:
 
         with self.lock:
             kw = {"dirt": self.dirt} if self.dirt is not None else {}
-            self.practice = Practice(self.seed, self.patients,
-                                     doc_size_scale=self.doc_size_scale, **kw)
+            self.practice = Practice(self.seed, self.patients,  # visits in the account's hours
+                                     doc_size_scale=self.doc_size_scale,
+                                     timezone=self.timezone, **kw)
             self.tables: dict[str, Table] = {}
             self.mutations = 0
             self.methods: dict[str, int] = {}

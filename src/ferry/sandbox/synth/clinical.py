@@ -30,6 +30,7 @@ from ferry.sandbox.synth.people import (
     PRACTITIONER_BASE,
     REF_NOW,
     TYPES,
+    UTC,
     Core,
     Ctx,
     practitioner_ro,
@@ -62,7 +63,7 @@ def schedule(ctx: Ctx, c: Core) -> list[Visit]:
                     for _ in range(n))
     out = []
     for slot, start in enumerate(starts):
-        start = start.replace(hour=8 + start.hour % 10, minute=15 * (start.minute // 15), second=0)
+        start = opening_hours(ctx, start)
         t = 0 if slot == 0 else r.choices((1, 2, 3), (6, 3, 2))[0]
         if start > REF_NOW:
             status = "scheduled" if r.random() < 0.9 else "cancelled"
@@ -74,6 +75,16 @@ def schedule(ctx: Ctx, c: Core) -> list[Visit]:
         fee = Decimal(TYPES[t][3]) + Decimal(r.randrange(-10, 11) * 5)
         out.append(Visit(slot, t, status, start, TYPES[t][2], prac, fee))
     return out
+
+
+def opening_hours(ctx: Ctx, at: dt.datetime) -> dt.datetime:
+    """``at`` moved to a quarter hour between 08:00 and 17:45 of its day on the practice's
+    clock (``Ctx.tz``), as UTC: a clinic books visits in its own opening hours, whatever its
+    zone (drawn on UTC's clock, a Los Angeles practice's visits fell between midnight and
+    10:00, a Sydney one's in the evening and night)."""
+    local = at.astimezone(ctx.tz)
+    local = local.replace(hour=8 + local.hour % 10, minute=15 * (local.minute // 15), second=0)
+    return local.astimezone(UTC)
 
 
 def _ts(r: Random, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -100,7 +111,7 @@ def appointments(ctx: Ctx, c: Core) -> list[Appointment]:
             procedure_codes=[r.choice(P.CPT)[0]] if codes else [],
             diagnosis_codes=[r.choice(P.ICD10)[0]] if codes else []))
     if "orphan_appointment" in c.flags:
-        start = ts_between(r, c.created_at, REF_NOW)
+        start = opening_hours(ctx, ts_between(r, c.created_at, REF_NOW))
         out.append(Appointment(
             source_id=str(key * 16 + SLOT_ORPHAN_APPT), created_at=start, updated_at=start,
             patient_id=str(ORPHAN_BASE + c.i), practitioner_id=str(PRACTITIONER_BASE

@@ -48,6 +48,9 @@ class Ctx:
                  doc_size_scale: float = 1.0) -> None:
         self.seed, self.n, self.dirt = seed, patients, dirt
         self.doc_size_scale = doc_size_scale
+        #: the zone the practice's own system is set to (``Practice`` sets it before anything is
+        #: generated): visits are drawn in its opening hours, not UTC's
+        self.tz: dt.tzinfo = UTC
         self.n_practitioners = max(3, round(patients / 40))
         self.n_clinics = min(2 + mix(seed, 1) % 4, self.n_practitioners)
         self.home = P.LOCALES[seed % len(P.LOCALES)]

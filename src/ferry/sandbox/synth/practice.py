@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 from ferry.model.entities import Document, Record, entity
 from ferry.model.fields import Kind, field_info
@@ -52,10 +53,13 @@ class Practice:
     """A deterministic synthetic practice: same (seed, patients, dirt) → the same records."""
 
     def __init__(self, seed: int = 1, patients: int = 100, dirt: DirtRates | None = None,
-                 doc_size_scale: float = 1.0) -> None:
+                 doc_size_scale: float = 1.0, timezone: str | None = None) -> None:
         """``doc_size_scale`` multiplies the sizes of the ordinary documents (not the text
         PDFs, the oversize dirt or a benchmark's large files): a benchmark at 100k patients
-        would otherwise stage ~100 GB. The records and every other draw stay the same."""
+        would otherwise stage ~100 GB. The records and every other draw stay the same.
+        ``timezone``: the IANA zone the practice's system is set to, when a sandbox account
+        names its own (default: its home country's, ``ZONES``); visits are booked in its
+        opening hours."""
         if patients < 0:
             raise ValueError("patients must be >= 0")
         if not 0 < doc_size_scale <= 1:
@@ -63,6 +67,8 @@ class Practice:
         self.seed, self.patients = seed, patients
         self.dirt = dirt if dirt is not None else DirtRates()
         self._ctx = H.Ctx(seed, patients, self.dirt, doc_size_scale)
+        self._zone = timezone
+        self._ctx.tz = ZoneInfo(self.timezone)
         self._counts: dict[str, int] = {}
 
     @property
@@ -73,7 +79,10 @@ class Practice:
 
     @property
     def timezone(self) -> str:
-        """The IANA zone the practice's own system is set to (its home country's)."""
+        """The IANA zone the practice's own system is set to (its home country's unless
+        given)."""
+        if self._zone is not None:
+            return self._zone
         zones = ZONES[self.country]
         return zones[mix(self.seed, code("timezone")) % len(zones)]
 
