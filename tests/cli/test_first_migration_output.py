@@ -57,6 +57,14 @@ def test_the_plan_table_shows_each_map_name_whole_at_80_columns() -> None:
     assert "appointment_type_definitions" not in rows
 
 
+def test_a_pass_with_nothing_in_any_bucket_shows_no_empty_table() -> None:
+    """A delta pass that only deleted (the deletions have their own line) printed a table of
+    no rows: a ``map`` header and a blank ``total``."""
+    lines = rendered(stats_table("", {"patient_partner": {}, "appointment_lead": {}}))
+    assert [ln for ln in lines if ln.strip()] == [
+        "no records for (2): patient_partner, appointment_lead"]
+
+
 def test_fold_name_keeps_a_name_whole() -> None:
     assert fold_name("patient_contact", 20) == "patient_contact"
     assert fold_name("appointment_type_definitions", 27) == "appointment_type_\ndefinitions"

@@ -117,7 +117,7 @@ def stats_table(title: str, stats: dict[str, Any], dry_run: bool = False,
     """One row per object map with its outcome buckets, and a total; columns that are zero on
     every row are left out, maps with nothing in any bucket are named in one line below, and
     long map names are folded after an underscore (``fold_name``, never cut), so the table fits
-    the terminal (80 columns)."""
+    the terminal (80 columns). With no map in any bucket only that line is shown."""
     rows = {name: outcome(st.as_dict() if hasattr(st, "as_dict") else st, dry_run)
             for name, st in stats.items()}
     cols = [(h, k) for h, k in COLUMNS if any(r[k] for r in rows.values())]
@@ -136,7 +136,9 @@ def stats_table(title: str, stats: dict[str, Any], dry_run: bool = False,
                          footer=f"{sum(r[k] for r in rows.values()):,}")
     for name, r in busy.items():
         table.add_row(names[name], *[f"{r[k]:,}" if r[k] else "" for _, k in cols])
-    parts: list[Any] = [table]
+    # nothing in any bucket (a delta pass that only deleted): no table of empty rows and a
+    # blank total, only the title and the line below
+    parts: list[Any] = [table] if busy else [Text(title)] if title else []
     if idle:
         parts.append(Text(empty_rows_line(idle, "no records for"), style="dim"))
     return Group(*parts)

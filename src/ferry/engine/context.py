@@ -147,6 +147,10 @@ class MapStats:
     excluded: int = 0
     held: int = 0
     skipped: int = 0
+    #: delta: records an earlier pass could not link (their parent had no destination record),
+    #: unchanged at the source, retried and still without that parent: they wait on, their
+    #: earlier skip standing; not a skip of this pass (``LoadContext.unlinked``)
+    waiting: int = 0
     #: practitioners with no destination user: nothing to write, and the records they own go
     #: to the fallback owner — a finding for the report, not a skip
     fallback: int = 0
@@ -178,6 +182,9 @@ class LoadContext:
     changed_since: str | None = None  # delta: only records staged after this instant
     #: delta: source object → ids to load again although unchanged (held, or a missing parent)
     retry: dict[str, set[str]] | None = None
+    #: delta: of ``retry``, those retried because their parent had no destination record (the
+    #: load drops the ones the source changed in this pass: their skip would be news)
+    unlinked: dict[str, set[str]] | None = None
     hold: Hold | None = None
     #: set while extraction runs alongside: tells whether an object is completely staged
     extracted: Callable[[str], bool] | None = None

@@ -89,9 +89,12 @@ def _candidates(ctx: LoadContext, om: ObjectMap, *, deleted: bool = False,
         batches = ctx.store.follow_batches(om.source, size,
                                            finished=lambda: ctx.extracted(om.source))
     again = set((ctx.retry or {}).get(om.source, ()))
+    unlinked = (ctx.unlinked or {}).get(om.source)
     for batch in batches:
         chosen = [s for s in batch if ctx.selected(om.source, s.source_id)]
         again.difference_update(s.source_id for s in chosen)
+        if unlinked:  # changed at the source in this pass: a missing parent is its news
+            unlinked.difference_update(s.source_id for s in chosen)
         if chosen:
             yield (chosen, len(batch) < size) if caught_up else chosen
     # a delta pass also retries what an earlier pass held (PHI review since decided) or could
@@ -108,6 +111,18 @@ def _candidates(ctx: LoadContext, om: ObjectMap, *, deleted: bool = False,
 def _report(ctx: LoadContext, om: ObjectMap, n: int) -> None:
     if ctx.progress:
         ctx.progress(om.name, n, ctx.store.count(om.source))
+
+
+def _waits(ctx: LoadContext, om: ObjectMap, st: MapStats, source_id: str) -> bool:
+    """Whether a record without its parent's destination record is one an earlier pass could
+    not link either and the source has not changed since (a delta's retry): it waits on, its
+    earlier skip line standing (``pipeline.waiting`` retries it next pass), counted apart from
+    this pass's skips (a delta that showed ``skip 1`` beside "refused 0" for an orphan the
+    first run skipped)."""
+    if source_id not in (ctx.unlinked or {}).get(om.source, ()):
+        return False
+    st.waiting += 1
+    return True
 
 
 def _skip(ctx: LoadContext, st: MapStats, r: str, field: str | None, reason: str, stage: str,
@@ -181,6 +196,8 @@ def _prepare(ctx: LoadContext, om: ObjectMap, cm: CompiledMap, s: StagedRecord,
         return None
     if built.unresolved:
         need = built.unresolved[0]
+        if _waits(ctx, om, st, s.source_id):
+            return None
         st.skipped += 1
         _skip(ctx, st, r, need.field, f"references {need.object}:{need.source_id}, which has no"
               " destination record", "reference",
@@ -369,6 +386,8 @@ def _folds(ctx: LoadContext, om: ObjectMap) -> Folded:
         for s, rec, built in _prepared(ctx, om, cm, batch, st):
             parent = _parent_dest(ctx, om, rec, target)
             if parent is None:
+                if _waits(ctx, om, st, s.source_id):
+                    continue
                 st.skipped += 1
                 _skip(ctx, st, ref("source", om.source, s.source_id),
                       om.parent.via if om.parent else None,

@@ -224,8 +224,10 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
          extracted: Callable[[str], bool] | None = None, hold: Hold | None = None,
          progress: Callable[[str, int, int], None] | None = None,
          dest: Destination | None = None,
-         retry: dict[str, set[str]] | None = None) -> LoadReport:
-    """Load staged records through the confirmed map (a run, a sample or a delta pass)."""
+         retry: dict[str, set[str]] | None = None,
+         unlinked: dict[str, set[str]] | None = None) -> LoadReport:
+    """Load staged records through the confirmed map (a run, a sample or a delta pass).
+    ``unlinked``: of ``retry``, those an earlier pass could not link (``waiting``)."""
     from ferry.engine.context import LoadContext
     from ferry.engine.load import run_load
     from ferry.engine.placement import require_confirmed
@@ -280,8 +282,9 @@ def load(project: Project, *, kind: str = "run", dry_run: bool = False,
             retry.setdefault(obj, set()).update(ids)
     ctx = LoadContext(store, project.audit, dest, doc, compiled, owners, run_id,
                       batch_size=project.settings.options.batch_size, dry_run=dry_run, only=only,
-                      changed_since=changed_since, retry=retry, hold=hold, progress=progress,
-                      extracted=extracted, tmp_dir=project.state_dir / TMP_DIR)
+                      changed_since=changed_since, retry=retry, unlinked=unlinked, hold=hold,
+                      progress=progress, extracted=extracted,
+                      tmp_dir=project.state_dir / TMP_DIR)
     stats = run_load(ctx)
     gate.wait()  # the PHI scan runs beside the load (``Gate``): the report counts all of it
     if resumed:
@@ -375,11 +378,13 @@ def delta(project: Project, *, progress: Callable[[str, int, int], None] | None 
     extract_id, total = run_extract(project, since_by_object=since_by)  # one source, one pass
     from ferry.engine.deletions import relinkable
 
-    retry = waiting(project.store, baa_confirmed=project.settings.baa.confirmed)
+    retry, unlinked = waiting(project.store, baa_confirmed=project.settings.baa.confirmed)
     for obj, ids in relinkable(project.store).items():  # a link's record back at the source
         retry.setdefault(obj, set()).update(ids)
+        if obj in unlinked:  # its link's record is back: not merely waiting on
+            unlinked[obj].difference_update(ids)
     report = load(project, kind="delta", changed_since=started, progress=progress, hold=hold,
-                  retry=retry)
+                  retry=retry, unlinked=unlinked)
     deletions = _apply_deletions(project, report.run_id, started,
                                  set(report.dedup.get("gone_merged") or ()))
     report.deletions = deletions.as_dict()
@@ -402,15 +407,20 @@ def account(project: Project, since: str, run_ids: list[str]) -> ChangeAccount:
 RETRY_STAGES = ("hold", "reference")
 
 
-def waiting(store: Any, *, baa_confirmed: bool = True) -> dict[str, set[str]]:
+def waiting(store: Any, *, baa_confirmed: bool = True
+            ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Records whose latest outcome is a hold or a missing parent, with no write since: the next
     delta pass tries them again (a note approved after a pass held its new content). A hold
     whose review is still pending — or every hold while no BAA is confirmed — would only be
-    held again, so it waits for the decision."""
+    held again, so it waits for the decision. Returned twice: all of them, and those whose
+    latest skip was the missing parent (``LoadContext.unlinked``)."""
     stages = RETRY_STAGES if baa_confirmed else ("reference",)
-    last_skip = dict(store.conn.execute(
-        f"SELECT ref, max(at) FROM skips WHERE stage IN ({','.join('?' * len(stages))})"  # noqa: S608
-        " GROUP BY ref", stages).fetchall())
+    # SQLite: the bare ``stage`` is the one of the row holding max(at)
+    rows = store.conn.execute(
+        f"SELECT ref, max(at), stage FROM skips WHERE stage IN ({','.join('?' * len(stages))})"  # noqa: S608
+        " GROUP BY ref", stages).fetchall()
+    last_skip = {r: at for r, at, _ in rows}
+    parentless = {r for r, _, stage in rows if stage == "reference"}
     from ferry.phi.queue import ensure_schema
 
     ensure_schema(store)
@@ -428,11 +438,14 @@ def waiting(store: Any, *, baa_confirmed: bool = True) -> dict[str, set[str]]:
             " AND coalesce(detail, '') NOT LIKE ? GROUP BY src_ref",
             (*chunk, FOLD_DETAIL_LIKE)).fetchall())
     out: dict[str, set[str]] = {}
+    unlinked: dict[str, set[str]] = {}
     for ref, at in last_skip.items():
         parts = str(ref).split(":", 2)
         if len(parts) == 3 and parts[0] == "source" and str(at) >= str(last_write.get(ref, "")):
             out.setdefault(parts[1], set()).add(parts[2])
-    return out
+            if ref in parentless:
+                unlinked.setdefault(parts[1], set()).add(parts[2])
+    return out, unlinked
 
 
 def _apply_deletions(project: Project, run_id: str, since: str,

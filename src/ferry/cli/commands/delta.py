@@ -57,6 +57,11 @@ def register(app: typer.Typer) -> None:
                           f" {sum(stats.staged.values())} changed, {deleted} deleted",
                           highlight=False)
             console.print(stats_table("", report.stats))
+            # no column: not this pass's news
+            if waits := sum(getattr(st, "waiting", 0) for st in report.stats.values()):
+                console.print(f"  {waits:,} record(s) an earlier pass could not link still wait"
+                              " for a parent with no destination record (unchanged at the"
+                              " source; ferry reconcile lists them as skipped)", highlight=False)
             if line := deleted_line(getattr(report, "deletions", None) or {}):
                 console.print(line, highlight=False)
             ch = report.changes
