@@ -53,3 +53,17 @@ def test_portuguese_m_and_f_and_words_in_other_languages(h, tmp_path: Path) -> N
     got, errs = _read(h, tmp_path, "ID;Nombre;Genre\r\nQ1;René;Homme\r\nQ2;Zoé;femme\r\n"
                       "Q3;Jürgen;männlich\r\n", "Genre")
     assert errs == [] and got == {"Q1": "male", "Q2": "female", "Q3": "male"}
+
+
+def test_a_french_columns_m_beside_h_and_f_is_masculin(h, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A French form writes homme / femme (H, F) or masculin / féminin (M, F), and an export
+    mixing both has H, F and M. Only a column named exactly Sexe said French: under ``Sexe du
+    patient``, ``SEXE_PAT`` or ``Genre`` the M was left empty and listed as unsettled."""
+    rows = "F1;Émilie;F\r\nF2;René;H\r\nF3;Marc;M\r\nF4;Zoé;f\r\n"
+    for column in ("Sexe du patient", "SEXE_PAT", "Genre", "Genre (H/F)", "SexePatient"):
+        got, errs = _read(h, tmp_path, f"ID;Nombre;{column}\r\n" + rows, column)
+        assert errs == [], column
+        assert got == {"F1": "female", "F2": "male", "F3": "male", "F4": "female"}, column
+    # under a name in no language the same letters stay unsettled (Spanish M is mujer)
+    got, errs = _read(h, tmp_path, "ID;Nombre;Sex\r\n" + rows, "Sex")
+    assert got["F3"] is None and {e.field for e in errs} == {"sex"}

@@ -395,6 +395,10 @@ SEX_LETTERS: dict[str, dict[str, str]] = {
     "sesso": {"m": "male", "f": "female"},
     "sexe": {"h": "male", "m": "male", "f": "female"},
 }
+#: a word in a sex column's name → the language its letters are in (a ``SEX_LETTERS`` key, or
+#: ``sexo``: Spanish or Portuguese); French forms say sexe or genre, with H/F or M/F
+SEX_NAMES = {"geschlecht": "geschlecht", "geslacht": "geslacht", "sesso": "sesso",
+             "sexe": "sexe", "genre": "sexe", "sexo": "sexo"}
 #: sex written out in another language: one meaning wherever it appears
 SEX_WORDS = {"männlich": "male", "maennlich": "male", "weiblich": "female", "divers": "other",
              "hombre": "male", "mujer": "female", "varón": "male", "varon": "male",
@@ -411,13 +415,13 @@ def sex_codes(samples: list[str], column: str = "") -> dict[str, str | None]:
     letter whose meaning the column does not settle, left empty and listed). ``M`` is male in
     English, German, Dutch, Italian or Portuguese, but *mujer* (female) in a Spanish export,
     whose men are ``H`` (*hombre*, as a French export's *homme*) or ``V`` (*varón*). The
-    column's name gives the language where it can (Geschlecht M/W/D, Geslacht M/V, Sesso M/F,
-    Sexe H/M/F; Sexo: H or V beside M is Spanish, F beside M is Portuguese, M alone is either);
+    column's name gives the language where a word of it can (``sex_language``: Geschlecht
+    M/W/D, Geslacht M/V, Sesso M/F, Sexe or Genre H/M/F, ``Sexe du patient`` too; Sexo: H or V beside M is Spanish, F beside M is Portuguese, M alone is either);
     else the letters: ``H`` is male and, with no F, ``M`` female; ``W`` with no F is female,
     ``M`` male. The whole column is read by this, not only the sampled rows. ``V`` under any
     other name is left as written (*vrouw* or *varón*). {}: read as it is."""
     letters = {s.strip().lower().rstrip(".") for s in samples if s and s.strip()}
-    name = column.strip().lower()
+    name = sex_language(column)
     if name in SEX_LETTERS:
         return dict(SEX_LETTERS[name])
     if name == "sexo":
@@ -433,6 +437,15 @@ def sex_codes(samples: list[str], column: str = "") -> dict[str, str | None]:
     elif "w" in letters and "f" not in letters:
         codes.update(m="male", w="female")
     return codes
+
+
+def sex_language(column: str) -> str | None:
+    """The language a sex column's name is in, by its words (``SEX_NAMES``): ``Sexe du
+    patient``, ``SEXE_PAT``, ``Genre (H/F)`` and ``GeschlechtPatient`` as ``Sexe``,
+    ``Genre`` and ``Geschlecht`` are. None when no word names one, or words name two."""
+    spaced = re.sub(r"(?<=[a-zà-ÿ])(?=[A-Z])", " ", column)  # GeschlechtPatient
+    found = {SEX_NAMES[w] for w in re.findall(r"[a-zà-ÿ]+", spaced.lower()) if w in SEX_NAMES}
+    return found.pop() if len(found) == 1 else None
 
 
 def as_sex(text: str, codes: dict[str, str | None]) -> str:
