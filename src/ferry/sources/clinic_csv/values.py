@@ -48,6 +48,8 @@ CURRENCY_MARKS = [(re.compile(r"(?i)(?<![a-z])a(?:u)?\$"), "AUD"),
                   (re.compile(r"(?<![A-Za-z])(EUR|GBP|USD|AUD|NZD|CAD|INR)(?![A-Za-z])",
                               re.I), "")]
 DATEISH = re.compile(r"^\d{1,4}[-/. ]|^[A-Za-z]{3,9} \d{1,2},? \d{4}")
+#: a date (or date-time) written without separators, year first: ``20240315``
+COMPACT_DATE = re.compile(r"^(19|20)\d{6}(\d{6})?$")
 
 
 class BadValue(ValueError):
@@ -543,6 +545,11 @@ def infer_type(samples: list[str], default_dayfirst: bool = True) -> tuple[str, 
         if low <= (TRUE | FALSE) - {""} and not low <= {"0", "1"}:
             return "bool", None
         if all(INT_RE.match(v) for v in values):
+            # 20240315: a compact date when every cell reads as one (an id rarely does)
+            if all(COMPACT_DATE.match(v) for v in values):
+                col = infer_dates(values, default_dayfirst)
+                if col.share == 1.0:
+                    return ("datetime" if col.has_time else "date"), col
             return "int", None
         if all(DEC_RE.match(v) for v in values):
             return "decimal", None
