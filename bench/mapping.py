@@ -42,6 +42,9 @@ Split by system, decided before tuning (written here, not changed afterwards):
   HELD-OUT-8 zenoti, calcom (added 7 Dec night, session 17, labels committed before the proposer
            ran on them; run only with --held-out-8, never shown per column). Measured once, at the
            end of session 17. Not to be tuned on.
+  HELD-OUT-9 muntra, vagaro, wellnessliving (added 8 Dec, session 18, labels committed before the
+           proposer ran on them; run only with --held-out-9, never shown per column). Not to be
+           tuned on.
 
 Figures per system and per split: files whose object is right; top-1 on columns with a
 standard field (the field the column finally lands in); wrong placements applied without review
@@ -50,6 +53,7 @@ for review; files that yield records (read through the source as extract would).
 
     PYTHONPATH=src .venv/bin/python bench/mapping.py [--verbose] [--system NAME] [--held-out-2]
         [--held-out-3] [--held-out-4] [--held-out-5] [--held-out-6] [--held-out-7] [--held-out-8]
+        [--held-out-9]
 """
 
 from __future__ import annotations
@@ -109,6 +113,9 @@ HELD_OUT_7: tuple[str, ...] = ()  # nexhealth, setmore, zoho_bookings: moved to 
 # added 7 Dec night (hlab8, session 17), the same way: labels committed first, measured once (at
 # the end of session 17), never per column
 HELD_OUT_8 = ("zenoti", "calcom")
+# added 8 Dec (hlab9, session 18), the same way: labels committed first, measured once, never per
+# column
+HELD_OUT_9 = ("muntra", "vagaro", "wellnessliving")
 # a person's whole name in one column: the source splits it into first and last name
 ACCEPT_AS = {"_full_name": {"_full_name"}}
 
@@ -229,7 +236,8 @@ def main() -> None:
             else "held-out-5" if s["system"] in HELD_OUT_5 \
             else "held-out-6" if s["system"] in HELD_OUT_6 \
             else "held-out-7" if s["system"] in HELD_OUT_7 \
-            else "held-out-8" if s["system"] in HELD_OUT_8 else None
+            else "held-out-8" if s["system"] in HELD_OUT_8 \
+            else "held-out-9" if s["system"] in HELD_OUT_9 else None
         assert s["split"] == want, f"{s['system']}: split {s['split']!r}, bench says {want!r}"
     if only:
         systems = [s for s in systems if s["system"] == only]
@@ -237,7 +245,7 @@ def main() -> None:
         systems = [s for s in systems if s["split"] not in ("held-out-2", "held-out-3",
                                                             "held-out-4", "held-out-5",
                                                             "held-out-6", "held-out-7",
-                                                            "held-out-8")
+                                                            "held-out-8", "held-out-9")
                    or f"--{s['split']}" in sys.argv]
     rows: list[tuple[str, str, dict[str, Any]]] = []
     t0 = time.perf_counter()
@@ -261,7 +269,7 @@ def main() -> None:
               f"{s['top1']:>6}/{s['std']:<3}{s['top1'] / max(s['std'], 1):>5.0%}"
               f"{s['wrong_applied']:>15}{s['review']:>8}{s['yield_ok']:>12}/{s['yield_files']}")
     for split in ("tuning", "held-out", "held-out-2", "held-out-3", "held-out-4", "held-out-5",
-                  "held-out-6", "held-out-7", "held-out-8"):
+                  "held-out-6", "held-out-7", "held-out-8", "held-out-9"):
         part = [s for _, sp, s in rows if sp == split]
         if not part:
             continue
