@@ -286,12 +286,22 @@ def test_searches_bounded_by_id_find_what_a_full_read_finds(odoo_factory: Any) -
                [["id", "in", some]], [["id", "=", made[4]]], [["id", "in", []]],
                [["id", ">", lo], ["id", "in", some]], [["id", ">", made[5] + 0.5]],
                [["id", "in", some], ["active", "in", [True, False]]]]
-    for dom in domains:
-        for kw in ({}, {"limit": 4}, {"limit": 3, "offset": 2, "order": "id"},
-                   {"limit": 5, "order": "id desc"}, {"order": "name desc"},
-                   {"limit": 2, "order": "id asc", "context": {"active_test": False}}):
-            full = cli("res.partner", "search", ["|", ["id", "=", -1], *dom], **kw)
-            assert cli("res.partner", "search", dom, **kw) == full, (dom, kw)
+
+    def same() -> None:
+        for dom in domains:
+            for kw in ({}, {"limit": 4}, {"limit": 3, "offset": 2, "order": "id"},
+                       {"limit": 5, "order": "id desc"}, {"order": "name desc"},
+                       {"limit": 2, "order": "id asc", "context": {"active_test": False}}):
+                full = cli("res.partner", "search", ["|", ["id", "=", -1], *dom], **kw)
+                assert cli("res.partner", "search", dom, **kw) == full, (dom, kw)
+
+    same()
+    # the ids kept sorted for ``id >`` follow rows made, unlinked and a rolled-back call
+    cli("res.partner", "create", [{"name": "Q1", "email": "q1@x.test"}])
+    cli("res.partner", "unlink", [made[12], made[20]])
+    fault(cli, "res.partner", "create", [{"name": "Q2"}, {"name": "Q2b", "no_such_field": 1}])
+    cli("res.partner", "create", [{"name": "Q3", "email": "q3@x.test"}])
+    same()
 
 
 def test_attachment_searches_by_record_find_what_a_full_read_finds(odoo_factory: Any) -> None:

@@ -11,13 +11,15 @@ conversion), missing records ``MissingError``, group rules ``AccessError``.
 from __future__ import annotations
 
 import binascii
+import bisect
 import datetime as dt
 import re
 import threading
 import xmlrpc.client
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from html import escape, unescape
+from itertools import islice
 from typing import Any
 
 import pybase64
@@ -51,6 +53,8 @@ class Orm:
         self.company_currency = "USD"
         self._undo: list[Callable[[], None]] | None = None
         self._index: dict[tuple[str, str], dict[Any, set[int]]] = {}  # ``INDEXED``, on use
+        #: each table's ids ascending, sorted on use and dropped when a row comes or goes
+        self._ids: dict[str, list[int]] = {}
         #: (base64 text, its bytes) of the binary value ``convert`` decoded last
         self._decoded: tuple[str, bytes] | None = None
 
@@ -228,6 +232,8 @@ class Orm:
         self.push_undo(undo)
 
     def _reindex(self, model: str, rid: int, old: Rec | None, new: Rec | None) -> None:
+        if old is None or new is None:  # a row made, dropped or brought back by an undo
+            self._ids.pop(model, None)
         for (m, field), index in self._index.items():
             if m != model:
                 continue
@@ -235,6 +241,13 @@ class Orm:
                 index.get(old.get(field), set()).discard(rid)
             if new is not None:
                 index.setdefault(new.get(field), set()).add(rid)
+
+    def sorted_ids(self, model: str) -> list[int]:
+        """The table's ids, ascending (kept until a row is made or dropped)."""
+        ids = self._ids.get(model)
+        if ids is None:
+            ids = self._ids[model] = sorted(self.data[model])
+        return ids
 
     def indexed(self, model: str, field: str) -> dict[Any, set[int]]:
         """``INDEXED`` values → ids, built from the table on first use, then kept."""
@@ -369,7 +382,7 @@ class Orm:
         ev.check(dom)
         dom = fast(dom)
         table = self.data[model]
-        cand = _id_candidates(dom, table)
+        cand = _id_candidates(dom, table, lambda: self.sorted_ids(model))
         if cand is None:
             cand = self._indexed_candidates(model, dom)
         start = int(offset or 0)
@@ -463,10 +476,14 @@ def _conjuncts(dom: list[Any]) -> list[tuple[Any, Any, Any]]:
     return out
 
 
-def _id_candidates(dom: list[Any], table: dict[int, Rec]) -> list[int] | None:
+def _id_candidates(dom: list[Any], table: dict[int, Rec], ordered: Callable[[], list[int]]
+                   ) -> Iterable[int] | None:
     """The ids, ascending, that the ``id`` leaves of an all-AND domain (``id in [...]``,
     ``id = n``, ``id > n``, ``id >= n``) leave possible: a superset of the matches, each still
-    checked against the whole domain. None when there is no such leaf (every row is read)."""
+    checked against the whole domain. None when there is no such leaf (every row is read).
+    ``ordered`` gives the table's ids ascending: bounds alone (a reader paging by ``id >
+    last``) start there by bisection, where each page read every id of the table (a 100k
+    reconcile's pages cost the sandbox 140 CPU-s, the square of the table's size)."""
     ids: set[int] | None = None
     bounds: list[tuple[int | float, bool]] = []
     for t in _conjuncts(dom):
@@ -482,6 +499,11 @@ def _id_candidates(dom: list[Any], table: dict[int, Rec]) -> list[int] | None:
             bounds.append((value, op == ">="))
     if ids is None and not bounds:
         return None
+    if ids is None:
+        keys = ordered()
+        start = max(bisect.bisect_left(keys, v) if inclusive else bisect.bisect_right(keys, v)
+                    for v, inclusive in bounds)
+        return islice(keys, start, None)
     pool = (i for i in ids if i in table) if ids is not None else iter(table)
     return sorted(i for i in pool
                   if all(i >= v if inclusive else i > v for v, inclusive in bounds))
