@@ -11,9 +11,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from tests.sources.test_phone_region_source import export_project
 
-from ferry.cli.app import app
 from ferry.engine.audit_source import audit
 from ferry.engine.pipeline import open_source
 from ferry.engine.project import Project
@@ -107,20 +106,7 @@ DOC = MappingDoc(source="clinic_csv", destination="odoo", objects=[ObjectMap(
 def _project(tmp_path: Path, region: str | None) -> Project:
     """A front desk's export (State and ZIP, no Country) extracted into a ``ferry init``
     project, with ``options.phone_region`` set to ``region`` when given."""
-    export = tmp_path / "export"
-    export.mkdir(exist_ok=True)
-    (export / "patients.csv").write_text(PATIENTS, encoding="utf-8")
-    root = tmp_path / f"p-{region}"
-    r = CliRunner().invoke(app, ["init", str(root), "--source", "clinic_csv", "--destination",
-                                 "odoo", "--no-encrypt", "--set", f"source.path={export}",
-                                 "--set", "destination.url=http://127.0.0.1:9", "--set",
-                                 "destination.db=x", "--set", "destination.login=admin"])
-    assert r.exit_code == 0, r.output
-    if region:
-        yaml = root / "ferry.yaml"
-        text = yaml.read_text()
-        yaml.write_text(text.replace("  # phone_region: null", f"  phone_region: {region}"))
-    project = Project.at(root)
+    project = export_project(tmp_path, PATIENTS, region)
 
     async def read() -> list[Patient]:
         return [r async for page in open_source(project).read("patient") for r in page.records]

@@ -24,10 +24,13 @@ PATIENTS = """Patient ID,First Name,Last Name,DOB,Mobile
 """
 
 
-def _project(tmp_path: Path, region: str | None) -> Project:
+def export_project(tmp_path: Path, patients: str, region: str | None) -> Project:
+    """A ``ferry init`` project (clinic_csv to Odoo) reading an export folder whose patients.csv
+    holds ``patients``, with ``options.phone_region`` set to ``region`` when given (shared with
+    tests/mapping/test_postal_country.py)."""
     export = tmp_path / "export"
     export.mkdir(exist_ok=True)
-    (export / "patients.csv").write_text(PATIENTS, encoding="utf-8")
+    (export / "patients.csv").write_text(patients, encoding="utf-8")
     root = tmp_path / f"p-{region}"
     r = CliRunner().invoke(app, ["init", str(root), "--source", "clinic_csv", "--destination",
                                  "odoo", "--no-encrypt", "--set", f"source.path={export}",
@@ -43,7 +46,7 @@ def _project(tmp_path: Path, region: str | None) -> Project:
 
 
 def test_the_configured_country_orders_an_exports_dates(h, tmp_path: Path) -> None:
-    src = open_source(_project(tmp_path, "US"))
+    src = open_source(export_project(tmp_path, PATIENTS, "US"))
     recs, errs, _ = h.read_all(src, "patient")
     got = {r.source_id: r.date_of_birth for r in recs}
     assert got["1"] == dt.date(1990, 3, 4)  # before: 1990-04-03 (the +44 numbers' UK order)
@@ -55,7 +58,7 @@ def test_the_configured_country_orders_an_exports_dates(h, tmp_path: Path) -> No
 def test_unset_the_guess_is_named_where_it_decides(h, tmp_path: Path) -> None:
     """Without it, the numbers' country is the practice's (every +number is a UK one), and
     the reader says so where it is used: the evidence names its origin and the setting."""
-    src = open_source(_project(tmp_path, None))
+    src = open_source(export_project(tmp_path, PATIENTS, None))
     recs, _, _ = h.read_all(src, "patient")
     assert {r.source_id: r.date_of_birth for r in recs}["1"] == dt.date(1990, 4, 3)
     ev = src.date_evidence()  # type: ignore[attr-defined]
