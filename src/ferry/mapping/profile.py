@@ -15,6 +15,7 @@ from dateutil import parser as dateparser
 
 from ferry.mapping.address import COUNTRIES
 from ferry.mapping.value_maps import blood_group_map, norm_key
+from ferry.model.countries import country_code
 from ferry.model.fields import Kind
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -35,6 +36,8 @@ TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?(\s?[AaPp]\.?[Mm]\.?)?$")
 _BLOOD = {norm_key(k) for k in blood_group_map()}
 MARITAL = {"married", "single", "divorced", "widowed", "separated", "domestic partner",
            "m", "s", "d", "w", "never married"}
+#: what a country's name can look like (letters, spaces, dots, hyphens, apostrophes)
+COUNTRY_WORDS = re.compile(r"^[^\W\d_]+(?:[ .'’-]+[^\W\d_]+)*\.?$")
 STREET_LINE = re.compile(r"^\d+[A-Za-z]?\s+\S+.*$")
 CODED = re.compile(r"^\d{3,}(-\d{1,2})?$")  # a code list's value (race 2106-3, a concept id)
 # fields that hold a word a person reads: a column of bare codes is not one of them
@@ -66,6 +69,18 @@ def _is_date(s: str) -> bool:
     return True
 
 
+def _is_country(s: str) -> bool:
+    """A country as a practice writes it: a code in capitals (DE, USA), or a name in English or
+    in another language (Deutschland, Países Bajos, Royaume-Uni: ``model.countries``, from
+    pycountry's ISO 3166 names and their translations). Before only a short list of English
+    names counted, so a French or Spanish export's Pays / País column did not look like one."""
+    if s.lower().rstrip(".") in COUNTRIES:
+        return True
+    if len(s) in (2, 3) and s.isalpha():
+        return s.isupper()  # lower-case, two letters are words (no, es, in), not codes
+    return bool(COUNTRY_WORDS.match(s)) and country_code(s) is not None
+
+
 def sniff(values: Iterable[Any]) -> dict[str, float]:
     """Share of non-empty values fitting each pattern name."""
     vals = [str(v).strip() for v in values if v not in (None, "") and str(v).strip()]
@@ -93,8 +108,7 @@ def sniff(values: Iterable[Any]) -> dict[str, float]:
         "coded": lambda s: bool(CODED.match(s)),
         "street_line": lambda s: bool(STREET_LINE.match(s)) and "," not in s,
         "full_address": lambda s: s.count(",") >= 1 and any(c.isdigit() for c in s),
-        "country": lambda s: s.lower().rstrip(".") in COUNTRIES or
-        (len(s) in (2, 3) and s.isalpha() and s.isupper()),
+        "country": _is_country,
     }
     out = {name: sum(1 for v in vals if f(v)) / len(vals) for name, f in checks.items()}
     distinct = len({v.lower() for v in vals})

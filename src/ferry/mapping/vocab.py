@@ -97,7 +97,11 @@ ALIASES: dict[str, list[str]] = {
     "region": ["state", "region", "province", "state province", "county",
                "administrative area level 1", "administrative district level 1"],
     "postcode": ["postcode", "postal code", "post code", "zip code"],
-    "country": ["country", "country code", "nation", "country or region"],
+    "country": ["country", "country code", "nation", "country or region", "country territory",
+                "country or territory",
+                # a practice abroad heads it in its own language: French, Spanish and
+                # Portuguese, German and Dutch, Italian
+                "pays", "país", "pais", "land", "paese"],
     "mrn": ["medical record", "medical record number", "chart number", "chart id"],
     "patient_number": ["patient number", "account number", "patient account"],
     "national_id": ["national id", "social security number", "health number", "medicare",
