@@ -122,3 +122,28 @@ def test_lanes_list_an_objects_fields_once(pd) -> None:
     sent = h.raw().get("/_sandbox/requests").json()["requests"][before:]
     assert len([e for e in sent if e["method"] == "GET"
                 and e["path"].endswith("/personFields")]) == 1
+
+
+def test_remove_takes_back_only_the_options_added_to_a_field_that_was_there(pd) -> None:
+    """The account's own pick-list, reused: ``remove`` deletes the options ``ensure`` added
+    (``also_made``) and leaves the field and its own options; a second remove (a rollback run
+    again after a kill) finds them gone and is done."""
+    h = pd()
+    with h.raw() as c:
+        r = c.post("/api/v2/personFields", json={"field_name": "Type", "field_type": "enum",
+                                                 "options": [{"label": "Theirs"}]})
+        assert r.status_code == 200
+    [p] = h.dest().ensure([SchemaItem("custom_field", "person", "t", "Type", Kind.ENUM,
+                                      ("A", "Theirs"))])
+    assert not p.created and list(p.also_made) == ["option:A"]
+
+    def labels() -> list[str]:
+        return [o["label"] for f in h.state()["fields"]["person"] if f["field_name"] == "Type"
+                and not f["is_deleted"] for o in f["options"]]
+
+    assert labels() == ["Theirs", "A"]
+    d = h.dest()
+    d.remove(p)
+    assert labels() == ["Theirs"]
+    d.remove(p)
+    assert labels() == ["Theirs"]

@@ -103,7 +103,9 @@ def preview(audit: AuditLog, runs: list[str], destination: str = ""
         kind = (e.detail.get("item") or {}).get("kind") if e.op == "provision" else None
         if kind:
             what, obj = schema_term(destination, kind, e.dest_object)
-            key = (f"remove {what}", obj)
+            # one that was there before prepare stays: what prepare added to it goes
+            key = (f"remove {what}" if e.detail.get("created") else
+                   f"remove what prepare added to an existing {what}", obj)
         out[key] = out.get(key, 0) + 1
     return out
 

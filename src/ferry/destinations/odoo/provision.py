@@ -35,6 +35,8 @@ from ferry.destinations.odoo.shape import OPEN_MARK, SET_MARK
 from ferry.errors import ConfigError, RetriableError
 from ferry.model.fields import Kind
 
+#: ``also_made`` key of a selection option ``ensure`` added to a field that was there
+OPTION = "option:"
 TTYPE = {Kind.TEXT: "char", Kind.EMAIL: "char", Kind.PHONE: "char", Kind.LONG_TEXT: "text",
          Kind.JSON: "text", Kind.ADDRESS: "text", Kind.INT: "integer", Kind.DECIMAL: "float",
          Kind.MONEY: "float", Kind.BOOL: "boolean", Kind.DATE: "date",
@@ -248,6 +250,7 @@ class Provisioner:
         by_label = {o["name"]: o["value"] for o in opts}
         by_label.update({o["value"]: o["value"] for o in opts if o["value"] not in by_label})
         missing = [o for o in item.options if o not in by_label]
+        made: dict[str, str] = {}
         if missing:
             try:
                 self.rpc.execute("ir.model.fields", "write", [row["id"]], {"selection_ids": [
@@ -261,11 +264,23 @@ class Provisioner:
                 if not set(missing) <= have:
                     raise
             by_label.update({o: o for o in missing})
+            # the field was there before: a rollback removes only the options added now
+            made = {f"{OPTION}{o['value']}": str(o["id"]) for o in self.rpc.search_read(
+                "ir.model.fields.selection", [["field_id", "=", row["id"]],
+                                              ["value", "in", missing]], ["id", "value"])}
         return Provisioned(item, name, created=False,
-                           option_ids={o: by_label[o] for o in item.options})
+                           option_ids={o: by_label[o] for o in item.options},
+                           also_made=made)
 
     def remove(self, provisioned: Provisioned) -> None:
         item = provisioned.item
+        if not provisioned.created:  # there before prepare: only the options it added go
+            ids = [int(v) for k, v in provisioned.also_made.items() if k.startswith(OPTION)]
+            there = [r["id"] for r in self.rpc.search_read(
+                "ir.model.fields.selection", [["id", "in", ids]], ["id"])] if ids else []
+            if there:
+                self.rpc.execute("ir.model.fields.selection", "unlink", there)
+            return
         if item.kind == "custom_field":
             model = model_of(item.object)
             self._known.get(model, {}).pop(provisioned.key, None)

@@ -50,7 +50,8 @@ COSTS: dict[tuple[str, str, str], int] = {
                        ("PATCH", "/{id}", 5), ("DELETE", "/{id}", 3))},
     **{("v2", m, f"/{o}Fields{s}"): c for o in ("person", "organization", "deal")
        for m, s, c in (("GET", "", 10), ("POST", "", 5), ("DELETE", "/{field_code}", 3),
-                       ("POST", "/{field_code}/options", 5))},
+                       ("POST", "/{field_code}/options", 5),
+                       ("DELETE", "/{field_code}/options", 3))},
     ("v2", "GET", "/activityFields"): 10,
     **{("v2", "GET", f"/{p}/search"): 20 for p in ("persons", "organizations", "deals")},
     ("v2", "GET", "/itemSearch/field"): 20,

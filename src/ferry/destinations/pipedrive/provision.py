@@ -35,6 +35,8 @@ from ferry.errors import FatalError, RecordError
 from ferry.model.fields import Kind
 
 FIELD_OBJECTS = ("person", "organization", "deal")
+#: ``also_made`` key of an option ``ensure`` added to a field that was there: ``option:<label>``
+OPTION = "option:"
 ICONS = (("meet", "meeting"), ("appoint", "meeting"), ("visit", "meeting"), ("call", "call"),
          ("phone", "call"), ("mail", "email"), ("deadline", "deadline"), ("lunch", "lunch"))
 
@@ -220,10 +222,13 @@ class Schema:
                     raise FatalError(f"{item.object} field {item.label!r} already exists in"
                                      f" Pipedrive as {f['field_type']}, not {ftype}; rename one",
                                      system="pipedrive")
-                self._add_options(item.object, f, labels)
+                added = self._add_options(item.object, f, labels)
                 self._remember(item, f["field_code"], kind)
+                # the field was there before: a rollback removes only the options added now
                 return Provisioned(item, f["field_code"], created=False,
-                                   option_ids=_option_ids(f))
+                                   option_ids=_option_ids(f),
+                                   also_made={f"{OPTION}{o['label']}": str(o["id"])
+                                              for o in added})
         body: dict[str, Any] = {"field_name": item.label or item.name, "field_type": ftype}
         if ftype in ("enum", "set"):
             body["options"] = [{"label": lbl} for lbl in labels]
@@ -248,14 +253,35 @@ class Schema:
         raise FatalError(f"{ref}: field creation kept failing on the server side",
                          system="pipedrive")
 
-    def _add_options(self, obj: str, f: dict[str, Any], labels: list[str]) -> None:
+    def _add_options(self, obj: str, f: dict[str, Any], labels: list[str]
+                     ) -> list[dict[str, Any]]:
+        """Add the labels a field lacks; returns the options made ({id, label})."""
         have = {o["label"] for o in f.get("options") or []}
         missing = [lbl for lbl in labels if lbl not in have]
-        if missing and f["field_type"] in ("enum", "set"):
-            added = self.client.call("v2", "POST", f"/{obj}Fields/{{field_code}}/options",
-                                     json_body=[{"label": lbl} for lbl in missing],
-                                     field_code=f["field_code"])["data"]
-            f["options"] = (f.get("options") or []) + added
+        if not missing or f["field_type"] not in ("enum", "set"):
+            return []
+        added = list(self.client.call("v2", "POST", f"/{obj}Fields/{{field_code}}/options",
+                                      json_body=[{"label": lbl} for lbl in missing],
+                                      field_code=f["field_code"])["data"])
+        f["options"] = (f.get("options") or []) + added
+        return added
+
+    def _remove_options(self, p: Provisioned) -> None:
+        """Delete the options ``ensure`` added to a field that was there before (``also_made``),
+        those still there: the call is atomic and refuses ids that are gone (a retry after a
+        kill), so the field is read first."""
+        ids = {int(v) for k, v in p.also_made.items() if k.startswith(OPTION)}
+        obj = p.item.object
+        if not ids or obj not in FIELD_OBJECTS:
+            return
+        field = next((f for f in self.fields(obj, refresh=True)
+                      if f.get("field_code") == p.key), None)
+        there = sorted(ids & {int(o["id"]) for o in (field or {}).get("options") or []})
+        if not there:
+            return  # the field or the options are gone already: the goal is met
+        self.client.call("v2", "DELETE", f"/{obj}Fields/{{field_code}}/options",
+                         json_body=[{"id": i} for i in there], field_code=p.key)
+        self._fields.pop(obj, None)
 
     def _list_pipelines(self) -> dict[str, int]:
         """Name → id of every pipeline (the first of a name), listed now and kept."""
@@ -358,6 +384,8 @@ class Schema:
     # -- remove ----------------------------------------------------------------------------------
     def remove(self, p: Provisioned) -> None:
         if not p.created:
+            if p.item.kind == "custom_field":
+                self._remove_options(p)
             return
         item = p.item
         try:

@@ -7,7 +7,7 @@ checked against them (``contract``). NOTES = ``shared/specs/pipedrive/NOTES.md``
 | endpoint / behaviour | source | surface |
 |---|---|---|
 | ``GET/POST /api/v2/{persons,organizations,deals,activities}``, ``GET/PATCH/DELETE …/{id}``, ``GET …/search`` (persons, organizations, deals) | [doc] v2.yaml | both |
-| ``GET/POST /api/v2/{person,organization,deal}Fields``, ``GET/DELETE …/{field_code}``, ``POST …/{field_code}/options``; ``GET /api/v2/activityFields`` | [doc] v2.yaml; NOTES 6 | both |
+| ``GET/POST /api/v2/{person,organization,deal}Fields``, ``GET/DELETE …/{field_code}``, ``POST/DELETE …/{field_code}/options``; ``GET /api/v2/activityFields`` | [doc] v2.yaml; NOTES 6 | both |
 | ``GET /api/v2/itemSearch/field`` | [doc] v2.yaml | both |
 | ``GET/POST /api/v2/pipelines``, ``/api/v2/stages``, ``GET/DELETE …/{id}`` | [doc] v2.yaml | both |
 | ``GET/POST /api/v1/notes``, ``GET/PUT/DELETE /api/v1/notes/{id}`` (content sanitised: scripts, handlers, ``javascript:`` links removed) | [doc] v1.yaml; NOTES 5 "HTML, sanitised server-side" | both |

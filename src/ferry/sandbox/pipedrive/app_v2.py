@@ -247,6 +247,24 @@ def _field_routes(app: FastAPI, acc: Account, obj: str) -> None:
         return {"success": True, "data": [{"id": o["id"], "label": o["label"]} for o in added],
                 "additional_data": None}
 
+    @app.delete(base + "/{code}/options")
+    async def delete_options(code: str, request: Request) -> Any:
+        # [doc] v2.yaml deletePersonFieldOptions: atomic, "fails if any of the specified
+        # option IDs do not exist", returns only the deleted options
+        f, body = find(code), await json_body(request)
+        if f["field_type"] not in {"enum", "set"}:
+            raise Invalid("field_code", "field does not support options")
+        if not isinstance(body, list) or not body or not all(
+                isinstance(o, dict) and isinstance(o.get("id"), int)
+                and not isinstance(o["id"], bool) for o in body):
+            raise Invalid("options", "Options on delete must use the id key.")
+        have = {o["id"] for o in f.get("options") or []}
+        if any(o["id"] not in have for o in body):
+            raise Invalid("options", "Option(s) not found.")
+        gone = acc.delete_options(f, [o["id"] for o in body])
+        return {"success": True, "data": [{"id": o["id"], "label": o["label"]} for o in gone],
+                "additional_data": None}
+
     @app.delete(base + "/{code}")
     async def delete(code: str) -> Any:
         f = find(code)

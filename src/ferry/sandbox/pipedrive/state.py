@@ -197,6 +197,11 @@ class Account:
         f["options"].extend(added)
         return added
 
+    def delete_options(self, f: dict[str, Any], ids: list[int]) -> list[dict[str, Any]]:
+        gone = [o for o in f["options"] if o["id"] in ids]
+        f["options"] = [o for o in f["options"] if o["id"] not in ids]
+        return gone
+
     def field(self, obj: str, key: str) -> dict[str, Any] | None:
         return next((f for f in self.fields.get(obj, []) if f["field_code"] == key), None)
 
