@@ -74,9 +74,13 @@ def register(app: typer.Typer) -> None:
                           f" then ferry map --confirm -p {project}")
         print_paths(*write_sample(proj.reports_dir("sample"), data,
                                   project=proj.settings.project, name=report.run_id))
-        if not diff.passed:
-            verdict(False, f"sample: {len(diff.unexplained):,} difference(s) the map does not"
-                    " explain", f"fix mapping.yaml (then ferry map --confirm) or the source,"
+        if not diff.passed:  # each reason it failed counted (a refused file is no difference)
+            why = [f"{len(diff.unexplained):,} difference(s) the map does not explain"] + [
+                f"{n:,} {what}" for n, what in (
+                    (len(diff.unexplained_skips), "record(s) not written"),
+                    (len(diff.not_found), "record(s) written but not found")) if n]
+            verdict(False, f"sample: {', '.join(why)}",
+                    f"fix mapping.yaml (then ferry map --confirm) or the source,"
                     f" and ferry sample -p {project} again")
             raise typer.Exit(1)
         verdict(True, f"sample: {diff.records:,} records read back; every difference is"
