@@ -39,7 +39,7 @@ from ferry.mapping.propose import (
 from ferry.mapping.vocab import LINK_SUFFIXES, OBJECT_WORDS, entity_words, normalise, split_words
 from ferry.model.entities import ENTITIES
 from ferry.model.fields import Kind, fields_of
-from ferry.sources.clinic_csv.columns import SKIP
+from ferry.sources.clinic_csv.columns import SKIP, TIME_OF
 from ferry.sources.clinic_csv.reader import RawColumn
 
 # a source pseudo-field fills these canonical fields, so they are not free for the proposer
@@ -136,8 +136,10 @@ def _exact(obj: str, col: RawColumn, sniffed: dict[str, float],
         conf += 0.03 * fit
     if why:
         reasons.append(why)
-    fills = set(PSEUDO_FILLS.get(target, ())) | {target}
-    other = None if col.how.startswith("values") else next(
+    fills = set(PSEUDO_FILLS.get(target, ())) | {target} | (
+        {TIME_OF[target]} if target in TIME_OF else set())  # End as _end_time is the end's
+    # the values, or the other files linking by it (a British desk's Patient No), settled it
+    other = None if col.how.startswith("values") or col.how == "the file's key" else next(
         (c for c in vocab if c.reason.startswith("name matches") and c.target not in fills
          and c.target not in held and c.confidence >= 0.9), None)
     if other is not None:

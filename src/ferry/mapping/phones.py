@@ -186,4 +186,7 @@ def read_phone(text: str, *, country: str | None, practice: str | None) -> Phone
         return PhoneRead(None, plan, f"not a phone number ({where})")
     if not phonenumbers.is_valid_number(num):
         return PhoneRead(None, plan, f"not a valid phone number ({where})")
-    return PhoneRead(phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), plan)
+    e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    # E.164 has no extension: a front desk's "416.555.0101 x22" kept its line and lost the
+    # extension, unsaid. It follows the number as phonenumbers reads it back (" ext. 22")
+    return PhoneRead(f"{e164} ext. {num.extension}" if num.extension else e164, plan)

@@ -721,6 +721,29 @@ def _stem_keys(stem: str, obj: str) -> set[str]:
     return out
 
 
+#: a number a person reads that is also a file's key when other files link by it (not an
+#: invoice's number: its deal's title reads it, and a payment file's link finds it anyway)
+OWN_NUMBERS = frozenset({"patient_number"})
+
+
+def _linked_number(stem: str, obj: str, cols: dict[str, str | None], fixed: set[str],
+                   tables: list[tuple[str, str, dict[str, str | None], set[str]]]) -> str | None:
+    """A file with no key column whose own number (a British desk's ``Patient No``) another
+    file names its link by (the bookings' ``Patient No``): that number is the file's key, or
+    every link to its records would point at nothing."""
+    base = norm(stem)
+    names = {f"{obj}_number", f"{base}_number", f"{base[:-1]}_number"}
+    for h, f in cols.items():
+        if h in fixed or (f is not None and f not in OWN_NUMBERS) \
+                or expand(norm(h)) not in names:
+            continue
+        for _, other, ocols, _ in tables:
+            ref = _ref_fields(other).get(obj) if other != obj else None
+            if ref and any(norm(c) == norm(h) and g in (None, ref) for c, g in ocols.items()):
+                return h
+    return None
+
+
 def link_keys(tables: list[tuple[str, str, dict[str, str | None], set[str]]]) -> None:
     """Keys that join files, in place. ``tables``: (file stem, object, columns, columns the
     user fixed). A file with no key column takes ``<file name>_id`` as its key (``visits.csv``:
@@ -735,6 +758,10 @@ def link_keys(tables: list[tuple[str, str, dict[str, str | None], set[str]]]) ->
             if f is None and h not in fixed and norm(h) in keys:
                 cols[h] = "source_id"
                 break
+        else:
+            number = _linked_number(stem, obj, cols, fixed, tables)
+            if number is not None:
+                cols[number] = "source_id"
     owner: dict[str, str] = {}
     for _, obj, cols, _ in tables:
         for h, f in cols.items():
@@ -823,7 +850,9 @@ def status_flag(cols: dict[str, str | None], samples: dict[str, list[str]],
     return []
 
 
-TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?(\s?[AaPp]\.?[Mm]\.?)?$")
+#: a time of day: ``09:30``, ``2:30 PM``, ``2 PM``, and as French desks write it, ``14h30``
+TIME_ONLY = re.compile(r"^\d{1,2}(?::\d{2}(:\d{2})?(\s?[AaPp]\.?[Mm]\.?)?|\s?[AaPp]\.?[Mm]\.?"
+                       r"|\s?[hH]\s?(\d{2})?)$")
 #: a date alone; also at midnight, as a spreadsheet's date cell reads (``2025-03-09 00:00:00``)
 DATE_ONLY = re.compile(r"^(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{8})(?:[ T]00:00(?::00)?)?$")
 #: pseudo-fields: the time of day of a date-time field whose date is in another column
@@ -835,6 +864,8 @@ def pair_date_time(cols: dict[str, str | None], samples: dict[str, list[str]],
     """An appointment's date and time in two columns (``date`` 2024-06-01, ``time`` 09:30):
     when a date-time field holds dates only and a column left over holds times of day, that
     column becomes the field's time (``_start_time``), combined into one moment at reading.
+    An end column of times of day with no date of its own is the end's time on the start's day
+    (``_end_time``).
     Returns the columns so paired."""
     out = []
     for pseudo, field in TIME_OF.items():
@@ -847,6 +878,11 @@ def pair_date_time(cols: dict[str, str | None], samples: dict[str, list[str]],
             day = next((h for h, f in cols.items() if f is None and h not in fixed
                         and _share(samples.get(h, []), DATE_ONLY.match) >= 0.9), None)
             if day is None:
+                if field == "end" and "start" in cols.values():
+                    # Date, Start, End: the visit's one date is the start's; the end is a time
+                    # on that day (read so by the converter, which lists one it cannot place)
+                    cols[col] = pseudo
+                    out.append(col)
                 continue
             cols[day], cols[col] = field, pseudo
             out.append(col)

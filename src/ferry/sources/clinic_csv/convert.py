@@ -139,6 +139,8 @@ class RowConverter:
             return lambda s, hint=None: V.as_datetime(s, dc, self.tz, hint)
         if kind in (Kind.MONEY, Kind.DECIMAL):
             return V.as_decimal
+        if kind is Kind.INT and fi is not None and fi.name == "duration_minutes":
+            return V.as_minutes  # "1h 30m", "90 min", "1:30"
         if kind is Kind.INT:
             return V.as_int
         if kind is Kind.BOOL:
@@ -155,6 +157,8 @@ class RowConverter:
         if kind is Kind.ENUM and fi is not None and fi.options:
             opts = fi.options
             return lambda s: V.normalise_option(s, opts)
+        if fi is not None and fi.name in V.CODE_FIELDS:
+            return V.as_code  # an NHS number Excel wrote as 9.43477E+09: listed, not kept
         return str
 
     def _custom(self, ctype: str, dcol: V.DateColumn | None) -> Callable[[str], Any]:
@@ -242,15 +246,23 @@ class RowConverter:
                         data["currency"] = code
         _apply_pseudo(data, pseudo)
         for name, field in TIME_OF.items():
-            if name in pseudo and isinstance(data.get(field), dt.datetime):
-                at = _time_of_day(pseudo[name])
+            if name not in pseudo:
+                continue
+            column = self.header.index(self._pseudo_col(name)) + 1
+            at = _time_of_day(pseudo[name])
+            if isinstance(data.get(field), dt.datetime):
                 if at is None:
-                    self.issues.append(self._issue(row, self.header.index(
-                        self._pseudo_col(name)) + 1, field, "time of day not understood",
-                        "the date alone is kept"))
+                    self.issues.append(self._issue(row, column, field,
+                                                   "time of day not understood",
+                                                   "the date alone is kept"))
                 else:
                     data[field] = data[field].replace(hour=at.hour, minute=at.minute,
                                                       second=at.second)
+            elif field == "end" and isinstance(data.get("start"), dt.datetime):
+                self._end_on_start_day(row, column, data, at)
+            else:  # a time with no date for it: never dropped unsaid
+                self.issues.append(self._issue(row, column, field, "a time of day with no date"
+                                               if at else "time of day not understood"))
         self._clock_changes(row, data)
         if custom:
             data["custom"] = custom
@@ -261,6 +273,23 @@ class RowConverter:
         for f, value in derive(self.object, data).items():
             data[f] = value
         return self.convert_data(row, data)
+
+    def _end_on_start_day(self, row: RawRow, column: int, data: dict[str, Any],
+                          at: dt.time | None) -> None:
+        """An end written as a time of day only (``Date``, ``Start``, ``End`` columns: the
+        visit's one date is the start's): the end is that time on the start's day, in the
+        practice's zone. One at or before the start (past midnight?) is not guessed: listed."""
+        start = data["start"]
+        day = start if start.tzinfo is self.tz else start.astimezone(self.tz)
+        end = day.replace(hour=at.hour, minute=at.minute, second=at.second, tzinfo=self.tz) \
+            if at is not None else None
+        if end is None or end <= day:
+            self.issues.append(self._issue(
+                row, column, "end", "time of day not understood" if end is None else
+                "the end's time of day is not after the start's and the export gives no end"
+                " date"))
+            return
+        data["end"] = end
 
     def convert_data(self, row: RawRow, data: dict[str, Any]) -> Record | RowError:
         try:
@@ -370,11 +399,19 @@ class RowConverter:
         return self.header.index(col) + 1 if col else None
 
 
+#: a French desk's ``14h30``, ``14 h 30``, ``9h``
+FRENCH_TIME = re.compile(r"^(\d{1,2})\s?[hH]\s?(\d{2})?$")
+
+
 def _time_of_day(s: str) -> dt.time | None:
-    """``09:30``, ``9:30:15``, ``2:05 PM`` → a time; None when it is not one."""
-    for fmt in ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I:%M:%S %p"):
+    """``09:30``, ``9:30:15``, ``2:05 PM``, ``2 PM``, ``14h30`` → a time; None when it is not
+    one."""
+    t = s.strip()
+    if m := FRENCH_TIME.match(t):
+        t = f"{m.group(1)}:{m.group(2) or '00'}"
+    for fmt in ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I:%M:%S %p", "%I %p", "%I%p"):
         try:
-            return dt.datetime.strptime(s.strip().upper().replace(".", ""), fmt).time()  # noqa: DTZ007 - a time of day only
+            return dt.datetime.strptime(t.upper().replace(".", ""), fmt).time()  # noqa: DTZ007 - a time of day only
         except ValueError:
             continue
     return None
@@ -423,6 +460,7 @@ def derive(obj: str, data: dict[str, Any]) -> dict[str, Any]:
     has every column): an appointment with no status is completed when it started in the past,
     else scheduled; one with no start starts its length before its end; an invoice with no
     status is paid when nothing is owed (or a paid date is given), else pending or overdue;
+    a no-show's flag is set when no column gives it;
     a treatment with no status is completed once its end date has passed; a
     prescription with a drug code and no drug name is named by its code."""
     out: dict[str, Any] = {}
@@ -440,6 +478,8 @@ def derive(obj: str, data: dict[str, Any]) -> dict[str, Any]:
         if not data.get("status"):
             out["status"] = "completed" if (start if start.tzinfo else start.replace(
                 tzinfo=dt.UTC)) < now else "scheduled"
+    if obj == "appointment" and "no_show" not in data and data.get("status") == "no_show":
+        out["no_show"] = True  # the status says it, where no column gives the flag
     if obj == "invoice" and not data.get("status"):
         # paid once nothing is owed or a paid date is given; else pending (or overdue)
         bal, due = data.get("balance"), data.get("due_date")

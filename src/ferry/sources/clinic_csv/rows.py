@@ -29,6 +29,11 @@ CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Clinical notes run past csv's default 128 KB cell limit (seed 003's long notes); memory is
 # bounded by ``max_lines`` instead.
 csv.field_size_limit(1 << 30)
+#: Excel's guard for a cell it must keep as text (a leading zero, a long number, a postcode):
+#: ``="00123"``, as exports meant to be opened in Excel write IDs, ZIP codes and phones. The
+#: value is what the quotes hold; read as written, ``="00123"`` would be an id no other file
+#: names and a postcode with an equals sign
+GUARDED = re.compile(r'^\s*="((?:[^"]|"")*)"\s*$', re.S)
 
 
 class RowError(RecordError):
@@ -46,6 +51,12 @@ class RowError(RecordError):
         #: the cells read whole before the bad column (a row's key cell among them still names
         #: its record: the record is in the export, only unreadable)
         self.lead: list[str] = []
+
+
+def unguard(fields: list[str]) -> list[str]:
+    """Cells with Excel's text guard (``="0123"``) as the text it guards (``0123``)."""
+    return [m.group(1).replace('""', '"') if '="' in c and (m := GUARDED.match(c)) else c
+            for c in fields]
 
 
 @dataclass(frozen=True)
@@ -225,8 +236,8 @@ class RowReader:
                                             parts[0])
                             pushback.extendleft(reversed(group[1:]))
                             break
-                        yield RawRow(fields, pl.number, group[-1].end, group[-1].number,
-                                     group[-1].terminated, cleaned)
+                        yield RawRow(unguard(fields), pl.number, group[-1].end,
+                                     group[-1].number, group[-1].terminated, cleaned)
                         break
                     except csv.Error as exc:
                         if "unexpected end of data" not in str(exc):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -35,8 +36,8 @@ INT_RE = re.compile(r"^[+-]?(0|[1-9]\d{0,17})$")
 DEC_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+-]?\d+(\.\d+)?$")
 EU_RE = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d{1,2}$|^[+-]?\d+,\d{1,2}$")
 #: a currency's code or sign around an amount ("A$" and "AU$" as Australian exports write
-#: dollars, "US$", "NZ$", "C$")
-MONEY_JUNK = re.compile(r"(?i)\s|inr|rs\.?|usd|eur|gbp|aud|nzd|cad|(?:au|us|nz|a|c)?\$|[₹€£¥]")
+#: dollars, "US$", "NZ$", "C$" and "CA$" as Canadian exports write them)
+MONEY_JUNK = re.compile(r"(?i)\s|inr|rs\.?|usd|eur|gbp|aud|nzd|cad|(?:au|us|nz|ca|a|c)?\$|[₹€£¥]")
 #: the currency an amount's own text (or its column's name: "Total (€)") names by its sign or
 #: code; a bare "$" names none (US, Australian, New Zealand, Canadian dollars …), nor does "¥"
 CURRENCY_MARKS = [(re.compile(r"(?i)(?<![a-z])a(?:u)?\$"), "AUD"),
@@ -373,6 +374,52 @@ def as_int(text: str) -> int:
     return int(t.replace(",", ""))
 
 
+#: a length of time as exports write it: ``1h 30m``, ``1 hr 30 mins``, ``2 hours``, ``45 min``,
+#: ``1 Std. 30 Min.``; with ``1:30`` (hours and minutes) and ``1.5 h`` beside it
+LENGTH = re.compile(r"(?i)^(?:(?P<h>\d{1,3})\s*(?:h|hrs?|hours?|std|stunden?|uur|heures?|horas?|"
+                    r"ore)\.?)?\s*(?:(?P<m>\d{1,4})\s*(?:m|mins?|minutes?|minuten|minutos|"
+                    r"minuti)?\.?)?$")
+CLOCK_LENGTH = re.compile(r"^(?P<h>\d{1,2}):(?P<m>[0-5]\d)(?::00)?$")
+HOURS = re.compile(r"(?i)^(\d{1,2}[.,]\d{1,2})\s*(?:h|hrs?|hours?|std|stunden?|uur|heures?|"
+                   r"horas?|ore)\.?$")
+
+
+def as_minutes(text: str) -> int:
+    """A length in whole minutes: ``90``, ``90 min``, ``1h 30m``, ``1:30``, ``1.5 h`` → 90. A
+    length that is not whole minutes, or a bare ``1.5`` (hours or minutes?), is not read."""
+    t = text.strip()
+    try:
+        return as_int(t)
+    except BadValue:
+        pass
+    m = CLOCK_LENGTH.match(t) or LENGTH.match(t)
+    if m and (m["h"] or m["m"]):
+        return int(m["h"] or 0) * 60 + int(m["m"] or 0)
+    h = HOURS.match(t)
+    if h:
+        minutes = Decimal(h.group(1).replace(",", ".")) * 60
+        if minutes == minutes.to_integral_value():
+            return int(minutes)
+    raise BadValue("not a length in minutes")
+
+
+#: a long number a spreadsheet rounded and wrote in scientific notation (an NHS number saved
+#: from Excel as ``9.43477E+09``): its digits are gone
+ROUNDED = re.compile(r"^[+-]?\d(?:[.,]\d+)?[eE]\+\d{1,3}$")
+#: text fields that hold a number a person reads: the digits are the value
+CODE_FIELDS = frozenset({"national_id", "mrn", "patient_number", "postcode", "member_id",
+                         "group_number", "license_number", "npi", "number"})
+
+
+def as_code(text: str) -> str:
+    """An identifier's text as written, unless a spreadsheet rounded it (``9.43477E+09``): then
+    its digits are lost and it is not read (a wrong NHS number is worse than none)."""
+    if ROUNDED.match(text.strip()):
+        raise BadValue("a number in scientific notation, as a spreadsheet writes a long number"
+                       " it rounded: its digits are lost (export the column as text)")
+    return text
+
+
 #: a record's state written as a word (a staff member's ``ACTIVE`` / ``INACTIVE``): read only
 #: into a flag field, never used to call a column of such words a yes/no column
 STATE_WORDS = {"active": True, "inactive": False, "enabled": True, "disabled": False}
@@ -513,7 +560,18 @@ def _normalise(value: str, options: tuple[str, ...]) -> str:
     alias = ENUM_ALIASES.get(key)
     if alias in options:
         return alias
+    # a status in the practice's language (``Annulée``, ``nicht erschienen``, ``Pagado``):
+    # accents folded, the first of the word's meanings that is one of this field's options
+    for word in STATUS_WORDS.get(_key(_fold(value)), ()):
+        if word in options:
+            return word
     return value.strip()
+
+
+def _fold(text: str) -> str:
+    """Accents off (``Annulée`` → ``Annulee``, ``überfällig`` → ``uberfallig``), ``ß`` → ss."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+                   if not unicodedata.combining(c))
 
 
 def _key(v: str) -> str:
@@ -533,6 +591,55 @@ ENUM_ALIASES: dict[str, Any] = {
     "father": "parent", "son": "child", "daughter": "child", "brother": "sibling",
     "sister": "sibling",
 }
+
+
+def _words(**meanings: str) -> dict[str, tuple[str, ...]]:
+    """{folded key: its meanings, in order}: each keyword names what its words mean."""
+    out: dict[str, tuple[str, ...]] = {}
+    for meaning, words in meanings.items():
+        for w in words.split(","):
+            k = _key(_fold(w.strip()))
+            out[k] = (*out.get(k, ()), *(m for m in meaning.split("_or_") if m not in
+                                         out.get(k, ())))
+    return out
+
+
+#: appointment, invoice and treatment states as exports write them in French, Spanish,
+#: German, Dutch, Italian and Portuguese (and English words the aliases lack). A word with two
+#: meanings lists both (``pendiente``: an invoice's pending, an appointment's scheduled); the
+#: field's options pick. A status no word settles is kept as written, so ``map --confirm`` names
+#: it: a French front desk's ``Annulée`` must not become a visit that took place
+STATUS_WORDS = _words(
+    scheduled=("prévu, prévue, planifié, planifiée, programmé, programmée, confirmé, confirmée,"
+               " réservé, réservée, à venir, programada, programado, confirmada, confirmado,"
+               " agendada, agendado, reservada, reservado, geplant, gebucht, bestätigt,"
+               " vereinbart, gepland, ingepland, bevestigd, geboekt, programmato, programmata,"
+               " prenotato, prenotata, confermato, confermata, marcado, marcada"),
+    pending_or_scheduled=("en attente, pendiente, offen, ausstehend, in sospeso, pendente,"
+                          " in attesa"),
+    completed=("complete, finished, terminé, terminée, complété, complétée, effectué, effectuée,"
+               " réalisé, réalisée, honoré, honorée, venu, venue, présent, présente,"
+               " completada, completado, realizada, realizado, atendida, atendido, asistió,"
+               " finalizada, finalizado, concluida, concluido, concluída, concluído,"
+               " compareceu, abgeschlossen, erledigt, erschienen, wahrgenommen, durchgeführt,"
+               " stattgefunden, voltooid, afgerond, verschenen, gedaan, uitgevoerd, completato,"
+               " completata, effettuato, effettuata, eseguito, eseguita, svolto, svolta"),
+    cancelled=("annulé, annulée, cancelada, cancelado, anulada, anulado, abgesagt, storniert,"
+               " annulliert, geannuleerd, afgezegd, annullato, annullata, cancellato,"
+               " cancellata, disdetto, disdetta, desmarcado, desmarcada"),
+    no_show=("absent, absente, non présenté, non présentée, pas venu, pas venue, no asistió,"
+             " no se presentó, ausente, inasistencia, nicht erschienen, nicht wahrgenommen,"
+             " niet verschenen, niet gekomen, non presentato, non presentata, assente, faltou,"
+             " não compareceu"),
+    paid=("payé, payée, réglé, réglée, acquitté, acquittée, pagado, pagada, bezahlt,"
+          " beglichen, betaald, pagato, pagata, pago, paga"),
+    pending=("outstanding, owing, owed, impayé, impayée, non payé, non payée, unbezahlt,"
+             " openstaand, onbetaald, non pagato, non pagata, em aberto, por pagar"),
+    overdue=("en retard, vencido, vencida, überfällig, achterstallig, vervallen, scaduto,"
+             " scaduta, atrasado, atrasada"),
+    active=("actif, active, en cours, activo, activa, en curso, aktiv, laufend, actief, lopend,"
+            " attivo, attiva, in corso, ativo, ativa, em andamento"),
+)
 
 
 def infer_type(samples: list[str], default_dayfirst: bool = True) -> tuple[str, DateColumn | None]:
