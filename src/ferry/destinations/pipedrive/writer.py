@@ -291,7 +291,7 @@ class PipedriveDestination(Destination):
             sid = None if row.get(sid_key) is None else str(row[sid_key])
             dest_id = self._send_create(object_name, body, ref, sid, sid_key)
             self.finder.remember(object_name, sid, dest_id, sid_key)
-            said: list[FerryError] = []
+            said: list[FerryError] = self._unpriced(object_name, row, ref)
             if object_name == "deal":
                 self._deal_currency[dest_id] = str(row.get("currency") or self.currency)
                 if not row.get("currency") and not self.default_currency:
@@ -331,6 +331,23 @@ class PipedriveDestination(Destination):
             return WriteResult.success(dest_id)
 
         return run_rows(one, rows, self.workers, self.lanes)
+
+    def _unpriced(self, obj: str, row: dict[str, Any], ref: str) -> list[FerryError]:
+        """A money custom field of a person, an organization or an activity (a patient's
+        ``Balance``) holds a currency Pipedrive keeps beside the amount: when the source names
+        none and ``default_currency`` is unset it is written in the user's default, which a
+        bare ``$`` in an Australian or Canadian export is not: each such field is listed
+        (record and field, never the amount). A deal's fields follow the deal's currency,
+        listed with the deal."""
+        if obj == "deal" or self.default_currency or row.get("currency"):
+            return []
+        index = self.schema.custom_index(obj)
+        return [RecordError(ref, k, (
+            "the source names no currency and destination.settings.default_currency is unset: "
+            f"the amount was written in the Pipedrive user's default ({self.currency}); set "
+            "default_currency if that is not the practice's"))
+            for k, v in row.items() if v not in (None, "")
+            and (index.get(k) or {}).get("field_type") == "monetary"]
 
     def _money_currency(self, obj: str, dest_id: str, row: dict[str, Any], ref: str
                         ) -> str | None:
