@@ -4,8 +4,9 @@ Odoo takes a country by name or ISO code and reads it back as the code; it takes
 name or code within the row's country and has no record for many regions (no UK counties).
 The diff compares what was sent in the form the destination stores it
 (``Destination.stored_form``), and a state Odoo cannot resolve is a field-level RecordError on
-an otherwise successful write: a ``load-field`` line in the skip file and an explained
-``missing`` field in the diff — never a silent gap.
+an otherwise successful write, its text kept in the contact's notes: a ``load-kept`` line in
+the skip file and a ``kept_as_text`` field in the diff (read back in the notes) — never a
+silent gap.
 """
 
 from __future__ import annotations
@@ -121,11 +122,11 @@ def test_sample_diff_passes_for_patients_in_several_countries(pair: Any) -> None
     assert {f.category for f in places if f.key == "country_id"} >= {"format_changed"}
     bad = [(f.ref, f.key, f.category, f.note) for f in places if not f.explained]
     assert not bad, bad
-    skipped = [f for f in places if f.key == "state_id" and f.category == "missing"]
+    skipped = [f for f in places if f.key == "state_id" and f.category == "kept_as_text"]
     patients = {f.ref for f in skipped if f.ref.startswith("source:patient:")}
     assert patients and patients == uk & {f.ref for f in places}  # clinics may have some too
-    assert all("left empty by the destination" in f.note for f in skipped)
-    lines = [s for s in diff.skips if s["stage"] == "load-field"]
+    assert all("kept as written in the record's notes" in f.note for f in skipped)
+    lines = [s for s in diff.skips if s["stage"] == "load-kept"]
     assert {s["ref"] for s in lines} == {f.ref for f in skipped}
     assert all(s["explained"] and s["field"] == "state_id" for s in lines)
     assert not any(UNKNOWN_REGION in s["reason"] for s in lines)  # reason, never the value

@@ -1,5 +1,6 @@
 """A second sample with nothing changed: a field the destination left empty, for a reason the run
-that wrote the record recorded (Odoo: "no matching res.country.state"), is still explained on a
+that wrote the record recorded (Odoo: "no matching res.country.state", its text kept in the
+contact's notes), is still explained on a
 record the second sample does not send again; a new difference on the same record still fails.
 Clinic CSV export → Odoo 17 without Accounting, as in docs/TRANSCRIPT-clinic_csv-odoo.md."""
 
@@ -35,7 +36,7 @@ def pair(tmp_path: Path) -> Iterator[Any]:
 
 
 def _states(diff: Any) -> dict[str, Any]:
-    return {f.ref: f for f in diff.fields if f.key == "state_id" and f.category == "missing"}
+    return {f.ref: f for f in diff.fields if f.key == "state_id" and f.category == "kept_as_text"}
 
 
 def test_second_sample_keeps_the_recorded_reason(pair: Any) -> None:

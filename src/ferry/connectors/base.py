@@ -305,6 +305,18 @@ class FileUpload:
     extra: dict[str, Any] | None = None
 
 
+class KeptAsText(RecordError):
+    """A field the destination could not take its value in (a region its list lacks) and kept
+    as written in another field of the same record, ``kept_in`` (Odoo: the contact's notes).
+    The skip file lists it (stage ``load-kept``); the sample reads ``kept_in`` back and counts
+    the field ``kept_as_text`` only when the text is there."""
+
+    def __init__(self, ref: str, field: str | None, reason: str, kept_in: str,
+                 **kw: Any) -> None:
+        super().__init__(ref, field, reason, **kw)
+        self.kept_in = kept_in
+
+
 @dataclass
 class WriteResult:
     """Outcome of one record's write: a destination id, or an error saying why not.
@@ -312,7 +324,9 @@ class WriteResult:
     ``field_errors`` (on success only): fields the destination left empty while writing the
     rest of the record (a reference it cannot resolve, such as a region Odoo does not list),
     each a ``RecordError`` naming the field and the reason, never the value. The engine writes
-    them to the skip file (stage ``load-field``) and the sample diff counts them as explained."""
+    them to the skip file (stage ``load-field``) and the sample diff counts them as explained.
+    A ``KeptAsText`` among them: the value was kept as written in another field (stage
+    ``load-kept``)."""
 
     ok: bool
     dest_id: str | None = None
@@ -421,6 +435,12 @@ class Destination(ABC):
         resolve is returned unchanged; and should use cached look-ups, not an API call per
         value."""
         return value
+
+    def kept_as_text(self, object_name: str, key: str) -> str | None:
+        """The field of ``object_name`` where this destination keeps, as written, a value of
+        ``key`` it cannot take (``KeptAsText``), so the sample can read it there; None (here):
+        such a value is only left empty."""
+        return None
 
     def design_rule(self, object_name: str, key: str, sent: Any, stored: Any, *,
                     row: dict[str, Any] | None = None) -> str | None:

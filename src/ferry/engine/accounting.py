@@ -36,8 +36,8 @@ STAGE_OUTCOME = {"hold": "held", "excluded": "excluded", "delta": "excluded",
                  "load": "refused", "load-file": "refused", "delete": "refused",
                  "extract": "refused", "extract-file": "refused"}
 #: field-level findings: the record was written, a field left empty (a note on the line)
-FIELD_STAGES = ("load-field", "transform-field", "extract-field", "transform-assumed",
-                "link-emptied")
+FIELD_STAGES = ("load-field", "load-kept", "transform-field", "extract-field",
+                "transform-assumed", "link-emptied")
 #: a record with several outcomes (one per map) is shown by the one that needs attention
 SEVERITY = {o: i for i, o in enumerate(("unaccounted", "refused", "held", "excluded", "merged",
                                         "applied"))}
@@ -89,7 +89,8 @@ def _evidence(store: StagingStore, audit: AuditLog, run_ids: list[str]
                 out.setdefault(e.src_ref, []).append(
                     ("applied", f"{e.op}d {e.dest_object}:{e.dest_id}"))
         for s in store.skips(run):
-            if s.stage == "transform-assumed":  # written with a value the map assumed
+            if s.stage in ("transform-assumed", "load-kept"):  # a value assumed, or kept as
+                # text in another field: the reason says which
                 out.setdefault(s.ref, []).append(("note", f"{s.field or 'a field'} {s.reason}"))
                 continue
             if s.stage in FIELD_STAGES:

@@ -14,6 +14,10 @@ with the id map now complete, so it is what was sent) and compared, key by key, 
                      instant equality), or the same record of a lookup table in the spelling the
                      destination reads back (``Destination.stored_form``: Odoo stores a country
                      sent as ``Spain`` and reads ``ES``): the destination's own form, explained
+* ``kept_as_text``   the destination could not take the value in this field (a region its list
+                     lacks) and kept it as written in another field of the record
+                     (``connectors.base.KeptAsText``, skip stage ``load-kept``); counted so only
+                     when that field, read back, holds the text (else ``missing``, unexplained)
 * ``missing``        sent but not stored (unexplained), or left empty because a transform
                      refused the value, or because the destination could not take it and said
                      so field by field (``WriteResult.field_errors``), and the skip file says
@@ -42,6 +46,7 @@ format problems visible without showing the value.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 from collections import Counter
@@ -60,11 +65,12 @@ __all__ = ["CATEGORIES", "EXPLAINED_SKIPS", "FORM_ONLY", "FieldDiff", "SampleDif
            "classify", "diff_record", "mask", "meaning_kind", "meaning_note", "phi_of", "plain",
            "run_sample", "same"]
 
-CATEGORIES = ("equal", "transformed", "truncated", "format_changed", "missing", "unexpected")
+CATEGORIES = ("equal", "transformed", "truncated", "format_changed", "kept_as_text", "missing",
+              "unexpected")
 #: skip stages the confirmed map (and its PHI decisions) account for: owner fallback, PHI hold or
 #: exclusion, transform refusals; a child skipped because such a parent is absent inherits it
 EXPLAINED_SKIPS = {"owners", "hold", "excluded", "transform", "transform-field", "load-field",
-                   "transform-assumed", "link-emptied"}
+                   "load-kept", "transform-assumed", "link-emptied"}
 _UNSET: Any = object()
 
 
@@ -341,7 +347,8 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
                 dest_errors: dict[str, str] | None = None,
                 design_rule: Callable[[str, Any, Any, dict[str, Any]], str | None] | None = None,
                 meaning: Callable[[str, str, dict[str, Any]], tuple[Any, str] | None]
-                | None = None) -> list[FieldDiff]:
+                | None = None, dest_kept: dict[str, tuple[str, str]] | None = None
+                ) -> list[FieldDiff]:
     """One record's field diffs (every mapped field, equal ones included). ``rec`` is the record
     as written (after the PHI gate); ``original`` the staged one when the gate changed it.
     ``stored_form(key, sent, payload)`` is the destination's ``Destination.stored_form`` for
@@ -349,7 +356,9 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
     empty while writing this record (its ``load-field`` skip lines); ``design_rule(key, sent,
     stored, stored row)`` the destination's ``Destination.design_rule`` for the map's target;
     ``meaning(key, kind, stored row)`` its ``Destination.stored_meaning``: a date, date-time or
-    amount whose stored meaning is not the source's is unexplained (``meaning_note``)."""
+    amount whose stored meaning is not the source's is unexplained (``meaning_note``).
+    ``dest_kept`` {physical key: (reason, field)}: the fields the destination kept as written in
+    another ``field`` of the record (its ``load-kept`` skip lines), which ``stored`` holds."""
     built = cm.build(rec, lookup)
     original = original if original is not None else rec
     ref = f"source:{cm.om.source}:{rec.source_id}"
@@ -390,6 +399,8 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
                                  owner=any(t.name == "owner" for t in fm.transform))
         if accepted and ok:
             note = f"{note}; left out by the confirmed rule on_invalid: leave_out (in the audit)"
+        if (kept := (dest_kept or {}).get(f.key)) and not _empty(sent) and _empty(got):
+            cat, ok, note = _kept(sent, stored, *kept)
         kind = None if meaning is None or not ok or _empty(sent) or _empty(got) or \
             trace[:1] == ["PHI review (redacted or withheld)"] else meaning_kind(type(rec), fm)
         if kind is not None:
@@ -407,6 +418,20 @@ def diff_record(cm: CompiledMap, rec: Any, lookup: Lookup, stored: dict[str, Any
                              mask(sent, phi, show_phi=show_phi),
                              mask(got, phi, show_phi=show_phi), note))
     return out
+
+
+def _kept(sent: Any, stored: dict[str, Any], reason: str, holder: str) -> tuple[str, bool, str]:
+    """(category, explained, note) of a field the destination said it kept as written in
+    ``holder``: ``kept_as_text`` when the holder, read back, holds the sent text."""
+    def words(v: Any) -> str:
+        text = v if isinstance(v, str) else "" if v is None else str(v)
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).casefold().split())
+
+    if words(sent) and words(sent) in words(stored.get(holder)):
+        return "kept_as_text", True, (f"not taken by the destination: {reason}; read back"
+                                      f" there ({holder}), in the skip file")
+    return "missing", False, (f"left empty by the destination, which said: {reason}; but"
+                              f" {holder} read back does not hold it")
 
 
 def run_sample(project: Any, size: int, **kwargs: Any) -> tuple[Any, SampleDiff, dict[str, int]]:

@@ -44,6 +44,8 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
     for s in store.skips(run_id) if run_id else []:
         if s.stage == "load-field" and s.field:
             emptied.setdefault(s.ref, {})[s.field] = s.reason.removeprefix("field left empty: ")
+        elif s.stage == "load-kept" and s.field:  # left empty, its text kept in another field
+            emptied.setdefault(s.ref, {})[s.field] = KeptReason(s.reason)
     for cm in compiled:
         om = cm.om
         if om.mode == "fold":
@@ -65,6 +67,8 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
             written = verdict if verdict is not None and not isinstance(verdict, str) else None
             pairs.append((rec, did, written))
         keys = sorted({k for k in [cm.id_key, *(f.key for f in cm.fields)] if k})
+        # and the fields where the destination keeps a value it could not take (Odoo: notes)
+        keys += sorted({h for k in keys if (h := dest.kept_as_text(om.target, k))} - set(keys))
         for i in range(0, len(pairs), batch):
             chunk = pairs[i:i + batch]
             got = dest.read(om.target, [d for _, d, _ in chunk], keys)
@@ -92,15 +96,23 @@ def sample_diff(store: StagingStore, compiled: Iterable[CompiledMap], dest: Dest
     return result
 
 
+class KeptReason(str):
+    """A ``load-kept`` line's reason: the field was left empty and its text kept in another
+    field of the record (``Destination.kept_as_text``), which the diff reads."""
+
+
 def _diff_one(cm: CompiledMap, dest: Destination, lookup: Lookup, rec: Any, written: Any,
               row: dict[str, Any], where: str, show_phi: bool, errors: dict[str, str] | None
               ) -> list[FieldDiff]:
     t = cm.om.target
+    kept = {k: (str(v), h) for k, v in (errors or {}).items()
+            if isinstance(v, KeptReason) and (h := dest.kept_as_text(t, k))}
     return diff_record(cm, written or rec, lookup, row, dest=where, show_phi=show_phi,
                        original=rec, stored_form=lambda k, v, r: dest.stored_form(t, k, v, r),
                        dest_errors=errors,
                        design_rule=lambda k, a, b, r: dest.design_rule(t, k, a, b, row=r),
-                       meaning=lambda k, kind, r: dest.stored_meaning(t, k, kind, r))
+                       meaning=lambda k, kind, r: dest.stored_meaning(t, k, kind, r),
+                       dest_kept=kept)
 
 
 def _earlier_reasons(store: StagingStore, cm: CompiledMap, lookup: Lookup, run_id: str | None,
@@ -129,12 +141,14 @@ def _earlier_reasons(store: StagingStore, cm: CompiledMap, lookup: Lookup, run_i
         if run == run_id or not same_payload(hashes.get(rec.source_id, (None, None))[1],
                                              cm.build(rec, lookup).payload, store.codec):
             continue
-        for fld, reason in store.conn.execute(
-                "SELECT field, reason FROM skips WHERE run_id=? AND ref=? AND"
-                " stage='load-field' AND field IS NOT NULL ORDER BY seq", (run, ref)):
-            out.setdefault(rec.source_id, {})[fld] = (
-                f"{reason.removeprefix('field left empty: ')} (when {run} wrote it;"
-                " unchanged since)")
+        for fld, reason, stage in store.conn.execute(
+                "SELECT field, reason, stage FROM skips WHERE run_id=? AND ref=? AND"
+                " stage IN ('load-field', 'load-kept') AND field IS NOT NULL ORDER BY seq",
+                (run, ref)):
+            said = (f"{reason.removeprefix('field left empty: ')} (when {run} wrote it;"
+                    " unchanged since)")
+            out.setdefault(rec.source_id, {})[fld] = KeptReason(said) if stage == "load-kept" \
+                else said
     return out
 
 

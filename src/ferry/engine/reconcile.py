@@ -57,6 +57,9 @@ class Reconciliation:
         return not self.discrepancies
 
     problems: list[dict[str, Any]] = field(default_factory=list)
+    #: fields written without their value, per source object and field (``field_findings``):
+    #: not discrepancies (the record is accounted for), each listed in the skip file
+    fields_not_taken: list[dict[str, Any]] = field(default_factory=list)
 
     def log(self, kind: str, ref: str, detail: str, root: str | None = None) -> None:
         """One discrepancy line; ``root`` names the problem it belongs to (the record that is
@@ -70,6 +73,7 @@ class Reconciliation:
                 "by_kind": dict(Counter(d["kind"] for d in self.discrepancies)),
                 "objects": self.objects, "destination": self.destination, "sums": self.sums,
                 "children_per_parent": self.children, "orphans": self.orphans,
+                "fields_not_taken": self.fields_not_taken,
                 "discrepancies": self.discrepancies}
 
 
@@ -234,9 +238,37 @@ def reconcile(store: StagingStore, audit: AuditLog, doc: MappingDoc,
     try:
         out = _reconcile(store, audit, doc, list(compiled), dest, lookup, rb)
         _gone_at_source(store, doc, rb, out, delete_policy)
+        out.fields_not_taken = field_findings(store)
         return out
     finally:
         rb.close()
+
+
+#: a destination's field-level findings: skip stage → what became of the value (a
+#: ``load-field`` line the writer did not word "field left empty": "not as sent", a file's name)
+NOT_TAKEN = {"load-kept": "kept as text", "load-field": "left empty"}
+
+
+def field_findings(store: StagingStore) -> list[dict[str, Any]]:
+    """Per source object, field and outcome, the records the destination wrote without that
+    field's value: ``kept as text`` in another field of the record (a region Odoo does not
+    list, in its notes) or ``left empty``. The latest line of each record and field among the
+    loads still in effect (not rolled back); one query over the skip lines, none per record."""
+    live = {r.run_id for r in store.runs() if r.kind in LOAD_KINDS and r.status != "rolled_back"}
+    latest: dict[tuple[str, str], tuple[str, str]] = {}
+    for run, ref, fld, stage, reason in store.conn.execute(
+            "SELECT run_id, ref, field, stage, reason FROM skips WHERE stage IN"
+            " ('load-field', 'load-kept') AND field IS NOT NULL ORDER BY seq"):
+        if run in live:
+            latest[(ref, fld)] = (stage, reason)
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    for (ref, fld), (stage, reason) in latest.items():
+        obj = ref.split(":", 2)[1] if ref.count(":") >= 2 else ref
+        what = NOT_TAKEN[stage] if stage == "load-kept" or reason.startswith(
+            "field left empty: ") else "not as sent"
+        counts[(obj, fld, what, reason.removeprefix("field left empty: "))] += 1
+    return [{"object": o, "field": f, "outcome": what, "reason": why, "records": n}
+            for (o, f, what, why), n in sorted(counts.items())]
 
 
 def _gone_at_source(store: StagingStore, doc: MappingDoc, live: ReadBack, out: Reconciliation,

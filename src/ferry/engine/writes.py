@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from ferry.connectors import killpoint
-from ferry.connectors.base import Destination, FileUpload, WriteResult
+from ferry.connectors.base import Destination, FileUpload, KeptAsText, WriteResult
 from ferry.errors import FerryError, RecordError
 from ferry.model.audit import AuditLog
 from ferry.model.crypto import PlainView
@@ -200,6 +200,9 @@ class Writer:
                         hashes.append(payload_hash(it.payload, self.store.codec))
                     for fe in res.field_errors:  # written, but these fields left empty
                         fld, reason = self._reason(fe)
+                        if isinstance(fe, KeptAsText):  # (its text kept in another field)
+                            self.store.skip(self.run_id, r, fld, reason, "load-kept", conn=c)
+                            continue
                         self.store.skip(self.run_id, r, fld, f"field left empty: {reason}",
                                         "load-field", conn=c)
                 else:

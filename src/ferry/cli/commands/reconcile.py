@@ -10,6 +10,7 @@ from typing import Any
 import typer
 from rich import box
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -61,6 +62,11 @@ def register(app: typer.Typer) -> None:
         proj = project_at(project)
         result = run_reconcile(proj)
         console.print(balance_table(result.objects))
+        for f in result.fields_not_taken[:10]:  # records accounted for; a field not as sent
+            console.print(f"  {f['object']}.{f['field']}: {f['records']:,} {f['outcome']}"
+                          f" ({escape(f['reason'])}; in the skip file)")
+        if len(result.fields_not_taken) > 10:
+            console.print(f"  … {len(result.fields_not_taken) - 10} more in the report")
         kinds = Counter(d["kind"] for d in result.discrepancies)
         # each problem once (a deleted person and everything still pointing at it is one),
         # with what to do about it; the report keeps every line

@@ -21,9 +21,12 @@ A many2many field (partner tags, lead tags) takes one value or a list of them.
 its name, a state as its code in the US/AU/CA and its name elsewhere —, custom selection key → label,
 html ``<p>text</p>`` → ``text``, entities kept as written by the ``html`` transform), so what
 the engine wrote and what it reads back compare field by field.
-A state Odoo does not know (it has no UK counties) is left empty rather than failing the record,
-and the write result says so (``WriteResult.field_errors``: a ``load-field`` line in the skip
-file, which the sample diff shows as an explained missing field). ``read`` returns one spelling
+A state is found by its code or name, folded, and in the other forms that name the same region
+(``model.regions``: ``Glos``, ``N Yorks``, ``Co. Durham``). One Odoo does not list (its UK rows
+are Royal Mail's former postal counties: no ``Greater Manchester``) is left empty rather than
+failing the record, its text kept in the record's notes (``notes``), and the write result says
+so (``WriteResult.field_errors``: a ``load-kept`` line in the skip file; the sample diff counts
+the field ``kept_as_text`` when it reads the text back there). ``read`` returns one spelling
 of a lookup value whichever was sent, so ``OdooDestination.stored_form`` turns a sent value into
 that spelling for the diff. A custom selection made from an enum without options is
 *open* (``ferry:open`` in its help): the writer adds each new value as an option.
@@ -44,6 +47,7 @@ from typing import Any
 from ferry.destinations.odoo import tags
 from ferry.destinations.odoo.rpc import OdooRpc, server_datetime
 from ferry.model.fields import Kind
+from ferry.model.regions import fold, region_forms
 
 SET_MARK = "ferry:set"
 OPEN_MARK = "ferry:open"
@@ -154,6 +158,14 @@ class Lookups:
         row = next((r for r in self.rows(relation, cols) if r["id"] == rid), None)
         return str(row[field]) if row else str(rid)
 
+    def _code_of(self, cid: int | None) -> str | None:
+        """The ISO code of the res.country of id ``cid``."""
+        if cid is None:
+            return None
+        got = next((c["code"] for c in self.rows("res.country", ["name", "code"])
+                    if c["id"] == cid), None)
+        return str(got).upper() if got else None
+
     def resolve(self, relation: str, field: str, value: Any, row: dict[str, Any]) -> int:
         if isinstance(value, bool):
             raise Unresolved(field, "a reference must be an id, not a boolean")
@@ -187,8 +199,13 @@ class Lookups:
             # Navarra for Navarra (Nafarroa)) and a Spanish region's own name (Madrid)
             bare = COUNTY.sub("", low)
             hits = []
-            for index, key in ((exact, low), (exact, bare), (loose, bare),
-                               (loose, REGION_WORDS.sub("", bare))):
+            tries = [(exact, low), (exact, bare), (loose, bare),
+                     (loose, REGION_WORDS.sub("", bare))]
+            # then folded (accents, punctuation) and in the other forms that name the same
+            # region (``model.regions``: Glos, N Yorks, Devonshire, Odisha), never a neighbour
+            folded = self._keyed(relation, cols, "folded variants", _state_folded)
+            tries += [(folded, k) for k in region_forms(text, self._code_of(cid))]
+            for index, key in tries:
                 hits = [s for s in index.get(key, [])
                         if cid is None or (s["country_id"] and s["country_id"][0] == cid)]
                 if hits:
@@ -239,6 +256,13 @@ def _state_variants(row: dict[str, Any]) -> tuple[str, ...]:
     m = re.match(r"^(.*?)\s*\((.+)\)$", name)
     parts = [m[1], m[2]] if m else [name]
     return tuple(dict.fromkeys(k for p in parts for k in (p, COUNTY.sub("", p)) if k))
+
+
+def _state_folded(row: dict[str, Any]) -> tuple[str, ...]:
+    """``_state_variants`` folded as ``model.regions`` compares (``Ávila``: avila;
+    ``Inverness-Shire``: inverness shire), and each side of a name written ``Araba/Álava``."""
+    parts = [p for v in _state_variants(row) for p in (v, *v.split("/"))]
+    return tuple(dict.fromkeys(fold(p) for p in parts if p.strip()))
 
 
 def to_odoo(field: str, meta: dict[str, Any], value: Any, row: dict[str, Any],

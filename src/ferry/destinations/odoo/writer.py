@@ -40,6 +40,7 @@ from ferry.connectors.base import (
     Destination,
     DestUser,
     FileUpload,
+    KeptAsText,
     ObjectInfo,
     Provisioned,
     RateInfo,
@@ -48,7 +49,7 @@ from ferry.connectors.base import (
 )
 from ferry.connectors.http import backoff
 from ferry.connectors.settle import SETTLE_S, look_twice
-from ferry.destinations.odoo import extras, tags
+from ferry.destinations.odoo import extras, notes, tags
 from ferry.destinations.odoo.checks import MAGIC, SKIP_TYPES, describe_objects, run_checks
 from ferry.destinations.odoo.errors import Ambiguous, OdooSchemaError, OdooUserError
 from ferry.destinations.odoo.provision import Provisioner, model_of
@@ -151,6 +152,10 @@ class OdooDestination(Destination):
     def design_rule(self, object_name: str, key: str, sent: Any, stored: Any, *,
                     row: dict[str, Any] | None = None) -> str | None:
         """Odoo's own behaviours the sample diff must not call faults."""
+        if key == notes.KEEPERS.get(model_of(object_name)) and notes.ours(stored) \
+                and notes.same_besides_ours(sent, stored):
+            return ("the notes also keep, as exported, a state or country Odoo has no record"
+                    " of (listed in the skip file)")
         if sent not in (None, "") or stored not in (False, 0):
             return None
         try:
@@ -241,13 +246,18 @@ class OdooDestination(Destination):
 
     # ------------------------------------------------------------------ values
     def _vals(self, model: str, row: dict[str, Any], update: bool = False,
-              emptied: list[tuple[str, str]] | None = None
+              emptied: list[tuple[str, str, str | None]] | None = None,
+              current: dict[int, Any] | None = None, dest_id: Any = None
               ) -> tuple[dict[str, Any], str | None]:
         """Odoo values for one seam row, and the state a move must reach after the write.
         A field written empty instead of failing the record is added to ``emptied`` as
-        (field, reason), for the result's ``field_errors``."""
+        (field, reason, the field its text was kept in or None), for the result's
+        ``field_errors``. ``current``: on an update, the notes the records hold now (by id),
+        read when a state or country is written without the notes (``notes``)."""
         meta = self.fields_meta(model)
         row, vals, state = extras.prepare(self, model, row, update=update)
+        keep = notes.keeper(model, meta) if any(k in row for k in notes.KEPT_FIELDS) else None
+        kept: list[tuple[str, str]] = []
         for key, value in row.items():
             m = meta.get(key)
             if m is None:
@@ -263,14 +273,38 @@ class OdooDestination(Destination):
                     vals[key] = extras.open_option(self, model, key, str(value))
                 elif key not in ("state_id", "country_id"):
                     raise
-                else:  # Odoo lacks many regions (no UK counties) and knows countries by
-                    # their English name or code, not "Deutschland": the address keeps the
-                    # rest, the state or country is left empty and reported, never dropped
-                    # silently (the patient, its visits and bills are still written)
+                else:  # Odoo lacks many regions (its UK rows are the former postal
+                    # counties): the address keeps the rest, the state or country is left
+                    # empty and reported, and its text kept in the record's notes (``notes``),
+                    # never dropped silently (the patient, its visits and bills are written)
                     vals[key] = False
+                    text = value.strip() if isinstance(value, str) else ""
+                    if keep and text:
+                        kept.append((key, text))
                     if emptied is not None:
-                        emptied.append((key, exc.reason))
+                        emptied.append((key, f"{exc.reason}; {notes.WHERE}", keep) if keep
+                                       and text else (key, exc.reason, None))
+        if keep:
+            self._keep(vals, row, keep, kept, update, (current or {}).get(_int(dest_id)))
         return vals, state
+
+    @staticmethod
+    def _keep(vals: dict[str, Any], row: dict[str, Any], keep: str, kept: list[tuple[str, str]],
+              update: bool, now: Any) -> None:
+        """The notes field's value with a paragraph for each text ``kept``: after the map's
+        notes when the map writes them; on an update that does not, after the notes the record
+        holds ``now`` (Ferry's earlier paragraphs replaced, staff's kept), written only when
+        that changes them."""
+        if keep in row:
+            if kept:
+                vals[keep] = notes.compose(notes.without_ours(vals.get(keep)), kept)
+        elif not update:
+            if kept:
+                vals[keep] = notes.compose(None, kept)
+        elif now is not None:
+            new = notes.compose(notes.without_ours(now), kept)
+            if notes.plain(new) != notes.plain(now):
+                vals[keep] = new
 
     def _out(self, meta: dict[str, Any], raw: Any, kind: Any) -> Any:
         value = from_odoo(meta, raw, kind)
@@ -338,7 +372,7 @@ class OdooDestination(Destination):
         results: list[WriteResult | None] = [None] * len(rows)
         ready: list[tuple[int, dict[str, Any], str | None]] = []
         states: dict[int, str] = {}
-        emptied: dict[int, list[tuple[str, str]]] = {}
+        emptied: dict[int, list[tuple[str, str, str | None]]] = {}
         for i, row in enumerate(rows):
             sid = row.get(self.source_id_field)
             try:
@@ -426,6 +460,29 @@ class OdooDestination(Destination):
         return look_twice(look, lambda rest: lookable and len(rest) == len(pending),
                           self.settle_s if settle else 0.0, self.rpc.time_scale)
 
+    def _notes_now(self, model: str, rows: list[tuple[str, dict[str, Any]]]) -> dict[int, Any]:
+        """The notes of the records an update writes a state or country to without writing
+        their notes (one ``read`` per 500): Ferry's kept-text paragraph there is replaced."""
+        keep = notes.keeper(model, self.fields_meta(model))
+        ids = [i for d, f in rows if keep and keep not in f
+               and any(k in f for k in notes.KEPT_FIELDS) and (i := _int(d)) is not None]
+        out: dict[int, Any] = {}
+        for chunk in _chunks(ids, 500):
+            for r in self.rpc.execute(model, "read", chunk, fields=[keep]):
+                out[int(r["id"])] = r.get(keep) or ""
+        return out
+
+    def kept_as_text(self, object_name: str, key: str) -> str | None:
+        """A state or country Odoo has no record of is kept as written in the record's notes
+        (``notes``: ``res.partner.comment``, ``crm.lead.description``)."""
+        if key not in notes.KEPT_FIELDS:
+            return None
+        model = self._model(object_name)
+        try:
+            return notes.keeper(model, self.fields_meta(model))
+        except (FerryError, ValueError, KeyError):
+            return None
+
     def update(self, object_name: str, rows: list[tuple[str, dict[str, Any]]]
                ) -> list[WriteResult]:
         """One ``write`` per distinct set of values (Odoo writes one dict to many ids)."""
@@ -435,11 +492,13 @@ class OdooDestination(Destination):
         results: list[WriteResult | None] = [None] * len(rows)
         groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
         states: dict[int, str] = {}
-        emptied: dict[int, list[tuple[str, str]]] = {}
+        emptied: dict[int, list[tuple[str, str, str | None]]] = {}
+        current = self._notes_now(model, rows)
         for i, (dest_id, fields) in enumerate(rows):
             try:
                 vals, state = self._vals(model, fields, update=True,
-                                         emptied=emptied.setdefault(i, []))
+                                         emptied=emptied.setdefault(i, []), current=current,
+                                         dest_id=dest_id)
             except Unresolved as exc:
                 results[i] = WriteResult.failure(RecordError(_ref(model, dest_id, i), exc.field,
                                                              exc.reason, system="odoo"))
@@ -659,14 +718,24 @@ def _blank(meta: dict[str, Any], raw: Any) -> bool:
 
 
 def _with_emptied(model: str, results: list[WriteResult],
-                  emptied: dict[int, list[tuple[str, str]]], names: list[Any]
+                  emptied: dict[int, list[tuple[str, str, str | None]]], names: list[Any]
                   ) -> list[WriteResult]:
-    """Successful results carry the fields written empty as field-level RecordErrors."""
+    """Successful results carry the fields written empty as field-level RecordErrors (a
+    ``KeptAsText`` for one whose text went to the record's notes)."""
     for i, r in enumerate(results):
         if r.ok and emptied.get(i):
-            r.field_errors.extend(RecordError(_ref(model, names[i], i), f, reason,
-                                              system="odoo") for f, reason in emptied[i])
+            r.field_errors.extend(
+                KeptAsText(_ref(model, names[i], i), f, reason, kept, system="odoo") if kept
+                else RecordError(_ref(model, names[i], i), f, reason, system="odoo")
+                for f, reason, kept in emptied[i])
     return results
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _ref(model: str, sid: Any, index: int) -> str:
