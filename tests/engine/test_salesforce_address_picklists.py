@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from ferry.destinations.salesforce.addresses import NO_STATE_COUNTRY
 from ferry.engine import pipeline as P
 from ferry.engine.readback import run_sample
 from ferry.engine.reconcile import run_reconcile
+from ferry.mapping.transforms_lib import INFERRED
 
 from .setup_pair import approve_phi, make_pair
 
@@ -32,6 +34,10 @@ PATIENTS = [
     (("Ireland", "Dublin", "Dublin", "D02 X285"), ("IE", "D", "Ireland")),
     (("Deutschland", "München", "Bayern", "80331"), ("DE", None, "Germany")),
     (("South Korea", "Seoul", "", "04524"), ("KR", None, "South Korea")),
+    # no country: the one state and postcode name together (assumed, listed); when they
+    # conflict, none, and a picklist org's state is left empty and listed as such
+    (("", "Seattle", "WA", "98101"), ("US", "WA", "United States")),
+    (("", "Sydney", "NSW", "94110"), (None, None, None)),
 ]
 
 
@@ -106,8 +112,16 @@ def test_patients_of_six_countries_land_in_either_kind_of_org(picklists: bool,
             assert [f for r, f, _ in listed if r.endswith(":" + bayern)] == ["MailingState"] \
                 or {f for r, f, _ in listed if r.endswith(":" + bayern)} == {"MailingState"}
             assert "Bayern" not in str(listed)  # never the value
+            (odd,) = [sid for sid, w in want.items() if w == (None, None, None)]
+            assert {(f, r) for ref, f, r in listed if ref.endswith(":" + odd)} == \
+                {("MailingState", f"field left empty: {NO_STATE_COUNTRY}")}
         else:
             assert not listed
+        (seattle,) = [sid for sid, w in want.items() if w[1] == "WA"]
+        assumed = proj.store.conn.execute(
+            "SELECT ref, field, reason FROM skips WHERE stage='transform-assumed'").fetchall()
+        assert {(f, r) for ref, f, r in assumed if ref.endswith(":" + seattle)} == \
+            {("MailingCountry", INFERRED)}  # the country it was given, listed as assumed
 
 
 @pytest.mark.parametrize("source", ["practicehub", "pulse"])

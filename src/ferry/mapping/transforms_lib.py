@@ -190,7 +190,7 @@ def t_join_name(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     return t_join(value, {"sep": " "}, ctx)
 
 
-@transform("address", required=("part",))
+@transform("address", required=("part",), on_empty=True)
 def t_address(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     """One address string → ``part``: street, street2, city, region, postcode, country.
     With several sources ``[structured part(s)…, one-line address]`` the structured values win
@@ -198,7 +198,11 @@ def t_address(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     written as its English name however the practice wrote it (``Deutschland``, ``UK``, ``DEU``
     → ``Germany``, ``United Kingdom``: ``ferry.model.countries``); one Ferry does not read as
     one country (unknown, or ``Georgia`` beside a US state) is written as exported, and the
-    audit lists it."""
+    audit lists it. An address that names no country at all is given the one its state and
+    postcode name when they agree (``ferry.model.postal``: ``WA`` with ``98101``, United
+    States), flagged as assumed (the skip file lists the record and field); else none."""
+    if value in (None, "", []):
+        return _inferred_country(ctx, None) if args["part"] == "country" else None
     if isinstance(value, list):
         parts = [_text(v) for v in value[:-1] if v not in (None, "")]
         if parts and args["part"] == "country":
@@ -207,7 +211,7 @@ def t_address(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
             return "\n".join(parts)
         value = value[-1] if value else None
         if value in (None, ""):
-            return None
+            return _inferred_country(ctx, None) if args["part"] == "country" else None
     from ferry.mapping.address import parse_address
 
     text = _text(value)
@@ -215,9 +219,37 @@ def t_address(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
             (named := _country_as_named(text, ctx, read_only=True)):
         return named  # a country column mapped alone ("UK", "Deutschland")
     try:
-        return parse_address(text).part(str(args["part"]))
+        got = parse_address(text)
+        part = got.part(str(args["part"]))
     except KeyError:
         raise TransformError("unknown address part in the transform arguments") from None
+    if args["part"] == "country" and part is None:
+        return _inferred_country(ctx, got)
+    return part
+
+
+#: the flag of a country an address does not name, read from its state and postcode
+INFERRED = (f"{ASSUMED}the country its state and postcode name together (the source names no"
+            " country)")
+
+
+def _inferred_country(ctx: Ctx, parsed: Any) -> str | None:
+    """The English name of the country the record's state and postcode name when they agree
+    (``model.postal.postal_country``; those of its one-line address, ``parsed``, when it has no
+    structured ones), flagged ``INFERRED``; None when they name none, or conflict."""
+    from ferry.model.countries import country_name
+    from ferry.model.postal import postal_country
+
+    rec = ctx.record
+    if isinstance(getattr(rec, "country", None), str) and rec.country.strip():
+        return None  # a country the map did not read here (another source): not replaced
+    region = getattr(rec, "region", None) or getattr(parsed, "region", None)
+    postcode = getattr(rec, "postcode", None) or getattr(parsed, "postcode", None)
+    got = postal_country(region, postcode)
+    if got.country is None or got.conflict:
+        return None
+    ctx.flags.append(INFERRED)
+    return country_name(got.country)
 
 
 def _country_as_named(text: str, ctx: Ctx, *, read_only: bool = False) -> str | None:
@@ -233,12 +265,16 @@ def _country_as_named(text: str, ctx: Ctx, *, read_only: bool = False) -> str | 
 @transform("address_line")
 def t_address_line(value: Any, args: dict[str, Any], ctx: Ctx) -> Any:
     """[one-line address, street, street2, city, region, postcode, country] → one line: the
-    one-line value when present, else the parts joined with ", "."""
+    one-line value when present (as the practice wrote it), else the parts joined with ", ":
+    the country by its English name, or, when the parts name none, the one their state and
+    postcode name together (``address``'s rule, flagged as assumed)."""
     items = value if isinstance(value, list) else [value]
     if items and items[0] not in (None, ""):
         return _text(items[0]).replace("\n", ", ")
     if len(items) >= 6 and items[-1] not in (None, ""):  # the country by its English name
         items = [*items[:-1], _country_as_named(_text(items[-1]), ctx)]
+    elif len(items) >= 6 and any(v not in (None, "") for v in items[1:]):
+        items = [*items[:-1], _inferred_country(ctx, None)]
     return ", ".join(_text(v) for v in items[1:] if v not in (None, "")) or None
 
 

@@ -14,6 +14,12 @@ state become codes before they are sent:
 * neither found: that field is sent empty (the rest of the record is written) and the write
   result lists the record and field (``WriteResult.field_errors``), never the value.
 
+The states are per country, so a state needs its record's country. An export with State and
+ZIP columns and no Country gets one from the map: the country its state and postcode name when
+they agree (``mapping.transforms_lib.t_address``, flagged as assumed and listed), the same
+value every destination is sent; a state whose record still names none is left empty and
+listed as such (``NO_STATE_COUNTRY``).
+
 Salesforce fills the text fields from the codes (its field-syncing logic), so a read gives the
 org's integration value; ``read`` returns the code under the text field's name instead, and
 ``stored_form`` turns what the map sent into that code, so the sample diff compares the same
@@ -34,6 +40,10 @@ NO_COUNTRY = ("not a country in the org's country picklist (State and Country/Te
               " Picklists): left empty")
 NO_STATE = ("not a state of the record's country in the org's state picklist (State and"
             " Country/Territory Picklists): left empty")
+#: a state whose record has no country: the org's states are per country (the map gives the
+#: country its state and postcode name when they agree: ``mapping.transforms_lib.t_address``)
+NO_STATE_COUNTRY = ("the record has no country, and its state and postcode name none, so the"
+                    " org's state picklist (per country) has no entry for it: left empty")
 
 
 def _key(text: str) -> str:
@@ -124,20 +134,22 @@ def to_codes(addresses: list[Address], row: dict[str, Any]
     out = dict(row)
     emptied: list[tuple[str, str]] = []
     for a in addresses:
-        country = None
+        country, named = None, False
         if a.country in out:
             text = out.pop(a.country)
+            named = text not in (None, "")
             country = a.code_of_country(text)
             if text not in (None, "") and country is None:
                 emptied.append((a.country, NO_COUNTRY))
             out[a.country_code] = country
         elif a.country_code in out:
             country = out[a.country_code]
+            named = country not in (None, "")
         if a.state in out:
             text = out.pop(a.state)
             state = a.code_of_state(country, text)
             if text not in (None, "") and state is None:
-                emptied.append((a.state, NO_STATE))
+                emptied.append((a.state, NO_STATE if named else NO_STATE_COUNTRY))
             out[a.state_code] = state
     return out, emptied
 
