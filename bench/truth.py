@@ -324,11 +324,16 @@ def _salesforce(state: dict[str, Any]) -> Norm:
 # ------------------------------------------------------------------ comparing
 
 
+#: records and values the last ``compare`` read on both sides (printed with its table)
+COMPARED: Counter[str] = Counter()
+
+
 def compare(want: Norm, got: Norm) -> tuple[Counter[tuple[str, str, str]], list[str]]:
     """(object, field, wrong|lost|extra) → count, and a few example lines (no values: the
     fields may hold PHI; ids and field names only)."""
     table: Counter[tuple[str, str, str]] = Counter()
     examples: list[str] = []
+    COMPARED.clear()
     for obj in sorted(set(want) | set(got)):
         w, g = want.get(obj, {}), got.get(obj, {})
         for ident in sorted(set(w) - set(g)):
@@ -339,14 +344,67 @@ def compare(want: Norm, got: Norm) -> tuple[Counter[tuple[str, str, str]], list[
             examples.append(f"{obj} {ident}: extra")
         for ident in sorted(set(w) & set(g)):
             a, b = w[ident], g[ident]
+            COMPARED["records"] += 1
             for k in sorted(set(a) | set(b)):
                 x, y = a.get(k), b.get(k)
+                COMPARED["values"] += 1
                 if _same(x, y):
                     continue
                 kind = ("lost" if y in (None, "", [], False) else
                         "extra" if x in (None, "", [], False) else "wrong")
                 table[(obj, k, kind)] += 1
                 examples.append(f"{obj} {ident}: {k} {kind}")
+    return table, examples
+
+
+def schema_view(state: dict[str, Any], destination: str) -> dict[str, set[str]]:
+    """What ``prepare`` can make or change in the account, item by item as text: custom fields
+    with their options, pipelines, stages, activity types (Pipedrive); ``x_`` fields, their
+    selection values and custom models (Odoo, whose ``ir.`` models ``normalize`` leaves out);
+    custom fields and objects and the permission sets opened for them (Salesforce). A
+    rollback must give it back as it was: the records' comparison cannot see a field option
+    left behind."""
+    if destination == "pipedrive":
+        pipes = {p["id"]: p["name"] for p in state["pipelines"] if not p.get("is_deleted")}
+        return {"field": {f"{o}.{f['field_name']} ({f['field_type']}):"
+                          f" {sorted(str(x.get('label')) for x in f.get('options') or [])}"
+                          for o, fs in state["fields"].items() for f in fs
+                          if not f.get("is_deleted")},
+                "pipeline": set(pipes.values()),
+                "stage": {f"{pipes.get(s['pipeline_id'], '?')}/{s['name']}"
+                          for s in state["stages"] if not s.get("is_deleted")},
+                "activity type": {t["name"] for t in state["activity_types"]
+                                  if t.get("active_flag", True)}}
+    if destination == "odoo":
+        models = state["models"]
+        fields = {f["id"]: f for f in models.get("ir.model.fields", {}).values()}
+        return {"field": {f"{f['model']}.{f['name']} ({f.get('ttype')})"
+                          for f in fields.values() if f.get("state") == "manual"},
+                "option": {f"{f.get('model')}.{f.get('name')}: {s.get('value')}"
+                           for s in models.get("ir.model.fields.selection", {}).values()
+                           if (f := fields.get(s.get("field_id"), {})).get("state") == "manual"},
+                "model": {m["model"] for m in models.get("ir.model", {}).values()
+                          if m.get("state") == "manual"}}
+    perms = state["permissions"]
+    return {"custom": {f"{o}.{f}" for o, m in state["custom_metadata"].items()
+                       for f in [*m["fields"], "(object)" if m.get("custom_object") else ""]
+                       if f},
+            "permission set": {str(p.get("Name")) for p in perms["permission_sets"]},
+            "assignment": {f"{len(perms['assignments'])} assignment(s)"}}
+
+
+def compare_schema(before: dict[str, set[str]], after: dict[str, set[str]]
+                   ) -> tuple[Counter[tuple[str, str, str]], list[str]]:
+    table: Counter[tuple[str, str, str]] = Counter()
+    examples: list[str] = []
+    for kind in sorted(set(before) | set(after)):
+        b, a = before.get(kind, set()), after.get(kind, set())
+        for item in sorted(a - b):
+            table[("schema", kind, "extra")] += 1
+            examples.append(f"schema {kind} {item.split(':')[0]}: extra")
+        for item in sorted(b - a):
+            table[("schema", kind, "lost")] += 1
+            examples.append(f"schema {kind} {item.split(':')[0]}: lost")
     return table, examples
 
 
@@ -428,7 +486,8 @@ def check_edits(norm: Norm, destination: str, wanted: list[tuple[str, str, str, 
 
 def print_table(title: str, table: Counter[tuple[str, str, str]], examples: list[str],
                 rows: int) -> None:
-    print(f"\n== {title}: {sum(table.values())} difference(s)")
+    print(f"\n== {title}: {sum(table.values())} difference(s) ({COMPARED['records']} records,"
+          f" {COMPARED['values']} values compared)")
     if not table:
         return
     by: dict[tuple[str, str], Counter[str]] = {}
@@ -474,7 +533,8 @@ def main() -> int:
     try:
         ref, ref_src = start(a.work, "reference", a)
         try:
-            empty = normalize(dest_state(ref), a.destination)
+            empty_state = dest_state(ref)
+            empty = normalize(empty_state, a.destination)
             wanted = edits(ref, a.source, ref_src)
             print("changes: " + ", ".join(f"{o} {i} {f}" for o, i, f, _ in wanted))
             codes = first_run(ref)
@@ -519,8 +579,13 @@ def main() -> int:
                 bad += sum(table.values())
             if a.scenario in ("rollback", "resume", "all"):
                 code = verb(pair, "rollback", "--yes")
-                back = normalize(dest_state(pair), a.destination)
+                back_state = dest_state(pair)
+                back = normalize(back_state, a.destination)
                 table, ex = compare(empty, back)
+                more, more_ex = compare_schema(schema_view(empty_state, a.destination),
+                                               schema_view(back_state, a.destination))
+                table.update(more)
+                ex = more_ex + ex
                 print_table(f"rollback (exit {code}) against the account before the run",
                             table, ex, a.rows)
                 bad += sum(table.values()) + bool(code)
