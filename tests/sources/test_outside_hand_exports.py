@@ -237,3 +237,18 @@ def test_an_identifier_a_spreadsheet_rounded_is_listed_not_kept(h, tmp_path: Pat
     assert by["1"].national_id is None and by["2"].national_id == "401 023 2137"
     assert [(e.ref, e.field) for e in errs] == [("clinic_csv:patient:1", "national_id")]
     assert "9.43477" not in str(errs[0])
+
+
+def test_an_end_of_times_placed_as_end_is_on_the_start_day(h, tmp_path: Path) -> None:
+    """``ferry map`` placed a French desk's ``Fin`` (15h00) as ``end`` after the first read:
+    read again, every end was "not a date" and left empty."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Appointments.csv").write_text(
+        "Appointment ID,Patient ID,Date,Heure,Fin,Status\n1,C-001,2025-06-02,14h30,15h00,Prévu\n"
+        "2,C-001,2025-06-03,9h15,2025-06-03 10:00,Prévu\n", encoding="utf-8")
+    appts, errs, _ = _read(h, folder, "appointment", timezone="America/Montreal",
+                           columns={"appointment": {"Fin": "end"}})
+    assert errs == []
+    assert [a.end.astimezone(UTC).strftime("%d %H:%M") for a in appts] == ["02 19:00",
+                                                                          "03 14:00"]

@@ -61,6 +61,8 @@ class ColumnPlacement:
     every: list[Any] = field(default_factory=list)  # every column's proposal, in file order
     restaged: dict[str, int] = field(default_factory=dict)  # object → records staged again
     held: list[tuple[str, str]] = field(default_factory=list)  # (file, why): object in doubt
+    #: the read again's extract run and stats (its problems are said like extract's)
+    restage_run: tuple[str, Any] | None = None
 
 
 def place_columns(project: Project) -> ColumnPlacement:
@@ -92,20 +94,23 @@ def place_columns(project: Project) -> ColumnPlacement:
                                           "columns": merge_columns(given, proposals)})
         save_settings(new, project.settings_path)
         project.__dict__.pop("settings", None)  # cached_property: read the file again
-    out.restaged = restage_moved(project)
+    out.restaged = restage_moved(project, out)
     return out
 
 
-def restage_moved(project: Project) -> dict[str, int]:
+def restage_moved(project: Project, out: ColumnPlacement | None = None) -> dict[str, int]:
     """Stage again, by a full read, the objects whose staged records were read under another
-    placement of the export's columns than ferry.yaml gives now: {object: records staged}."""
+    placement of the export's columns than ferry.yaml gives now: {object: records staged}
+    (and the run in ``out.restage_run``)."""
     from ferry.engine.pipeline import run_extract
     from ferry.engine.placement import EVERYTHING, moved
 
     objects = moved(project)
     if not objects:
         return {}
-    _, stats = run_extract(project, since=EVERYTHING, objects=objects)
+    run_id, stats = run_extract(project, since=EVERYTHING, objects=objects)
+    if out is not None:
+        out.restage_run = (run_id, stats)
     return {o: stats.staged.get(o, 0) + stats.unchanged.get(o, 0) for o in objects}
 
 

@@ -66,6 +66,28 @@ def problem_lines(problems: list[Any]) -> list[str]:
     return out
 
 
+def report_problems(proj: Any, run_id: str, stats: ExtractStats) -> list[Any]:
+    """An extract run's problems, one line per file and reason, and its report written; also
+    for the read again of ``ferry map`` (a column the map placed anew whose values do not fit
+    its field would otherwise lose them unsaid)."""
+    problems = [s for s in proj.store.skips(run_id) if s.stage in (
+        "extract", "extract-field", "extract-duplicate")]
+    lines = problem_lines(problems)
+    for line in lines[:SHOWN]:  # file, line, column and reason; never the value
+        print_item(line, plain=True)
+    if len(lines) > SHOWN:
+        console.print(f"  … {len(lines) - SHOWN} more kinds of problem in the extract"
+                      " report")
+    print_paths(*write_extract(proj.reports_dir("extract"),
+                              {"run": run_id, "stats": stats.__dict__,
+                               "problems": [{"ref": s.ref, "field": s.field,
+                                             "reason": s.reason, "stage": s.stage}
+                                            for s in problems],
+                               "staged": proj.store.counts()},
+                              project=proj.settings.project, runs=runs_of(proj)))
+    return problems
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def extract(project: Path = ProjectOpt,
@@ -93,21 +115,7 @@ def register(app: typer.Typer) -> None:
                       f" {stats.field_issues} values left empty (records kept)")
         for v in stats.verdicts:
             print_item(f"[yellow]file:[/] {escape(str(v))}")
-        problems = [s for s in proj.store.skips(run_id) if s.stage in (
-            "extract", "extract-field", "extract-duplicate")]
-        lines = problem_lines(problems)
-        for line in lines[:SHOWN]:  # file, line, column and reason; never the value
-            print_item(line, plain=True)
-        if len(lines) > SHOWN:
-            console.print(f"  … {len(lines) - SHOWN} more kinds of problem in the extract"
-                          " report")
-        print_paths(*write_extract(proj.reports_dir("extract"),
-                                  {"run": run_id, "stats": stats.__dict__,
-                                   "problems": [{"ref": s.ref, "field": s.field,
-                                                 "reason": s.reason, "stage": s.stage}
-                                                for s in problems],
-                                   "staged": proj.store.counts()},
-                                   project=proj.settings.project, runs=runs_of(proj)))
+        problems = report_problems(proj, run_id, stats)
         if not stats.pages and (staged := proj.store.counts()) and since_dt is None:
             # a finished extract resumes at its end: say so, rather than "0 records staged"
             verdict(None, f"extract: every object was already read to the end"

@@ -30,6 +30,10 @@ def _columns(proj: Any, project: Path) -> None:
         console.print("staged again (their columns are placed differently now, and the map "
                       "below is read from them): " + ", ".join(
                           f"{n} {obj}" for obj, n in placed.restaged.items()))
+        if placed.restage_run:  # values the new placement cannot read: said, as extract does
+            from ferry.cli.commands.extract import report_problems
+
+            report_problems(proj, *placed.restage_run)
     for file, why in placed.held:  # never read on a guess: its object is for a person
         err_console.print(f"[yellow]review file:[/] {file}: {why}", highlight=False)
     if not placed.every:

@@ -198,12 +198,13 @@ class RowConverter:
         data: dict[str, Any] = {}
         custom: dict[str, Any] = {}
         pseudo: dict[str, str] = {}
+        at_col: dict[str, int] = {}  # a pseudo-field's column (1-based)
         for st in self.steps:
             text = cells[st.index].strip()
             if not text:
                 continue
             if st.field in PSEUDO:
-                pseudo[st.field] = text
+                pseudo[st.field], at_col[st.field] = text, st.index + 1
                 continue
             try:
                 dc = self.dates.get(st.column) if st.field else self.custom_dates.get(st.column)
@@ -234,6 +235,10 @@ class RowConverter:
                 if st.field is None:  # a custom cell off its column's type: keep it as text
                     custom[st.key] = {"type": "text", "value": text, "label": st.column}
                     continue
+                if st.field == "end" and "_end_time" not in pseudo and \
+                        _time_of_day(text) is not None:  # an End placed by hand: 15:15
+                    pseudo["_end_time"], at_col["_end_time"] = text, st.index + 1
+                    continue
                 self.issues.append(self._issue(row, st.index + 1, st.field, str(exc)))
                 continue
             if st.field is None:
@@ -248,7 +253,7 @@ class RowConverter:
         for name, field in TIME_OF.items():
             if name not in pseudo:
                 continue
-            column = self.header.index(self._pseudo_col(name)) + 1
+            column = at_col[name]
             at = _time_of_day(pseudo[name])
             if isinstance(data.get(field), dt.datetime):
                 if at is None:
@@ -390,9 +395,6 @@ class RowConverter:
         texts = [cells[self.steps[k].index] for k in self.date_steps
                  if self.steps[k].index < len(cells)]
         return V.row_order([t for t in texts if t.strip()])
-
-    def _pseudo_col(self, name: str) -> str:
-        return next(st.column for st in self.steps if st.field == name)
 
     def _col(self, field: str) -> int | None:
         col = self.field_column.get(field)
