@@ -174,6 +174,13 @@ class Lookups:
         text = str(value).strip()
         low = text.lower()
         if relation == "res.country":
+            from ferry.model.countries import read_country
+
+            if read_country(text, row.get("state_id"), row.get("zip")).ambiguous:
+                # Georgia beside GA 30301: Odoo has the country Georgia, and taking it would
+                # move a US patient abroad; never guessed (the audit lists it)
+                raise Unresolved(field, "the country's name is also the record's state "
+                                        "elsewhere and its state or postcode say otherwise")
             keyed = self._keyed(relation, ["name", "code"], "code|name", _code_name)
             found = keyed.get(low)
             if not found:  # as the practice wrote it: Deutschland, UK, Países Bajos

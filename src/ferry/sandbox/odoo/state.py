@@ -18,13 +18,19 @@ from ferry.sandbox.odoo.exceptions import AccessDenied
 from ferry.sandbox.odoo.methods import ModelProxy
 from ferry.sandbox.odoo.orm import Orm
 
-#: res.country rows a fresh database has (code: name, xml id), as odoo's
-#: ``base/data/res_country_data.xml`` names them (a subset: the countries practices here live in)
-COUNTRIES = {"GB": ("United Kingdom", "uk"), "AU": ("Australia", "au"),
-             "NL": ("Netherlands", "nl"), "ES": ("Spain", "es"), "US": ("United States", "us"),
-             "IN": ("India", "in"), "CA": ("Canada", "ca"), "NZ": ("New Zealand", "nz"),
-             "IE": ("Ireland", "ie"), "DE": ("Germany", "de"), "AT": ("Austria", "at"),
-             "CH": ("Switzerland", "ch"), "FR": ("France", "fr"), "IT": ("Italy", "it")}
+
+def _countries() -> dict[str, tuple[str, str]]:
+    """{code: (name, xml id)}: every ``res.country`` row a fresh database has, as odoo's
+    ``base/data/res_country_data.xml`` (github.com/odoo/odoo) names them: ISO 3166-1's 249
+    countries and Kosovo (XK), under odoo's own names (Czech Republic, Congo (DRC), Macau);
+    the United Kingdom's xml id is ``uk``. A real database lists them all, so a patient abroad
+    finds their country here too."""
+    path = Path(__file__).with_name("res_country.csv")
+    with path.open(encoding="utf-8", newline="") as f:
+        return {r["code"]: (r["name"], r["xmlid"]) for r in csv.DictReader(f)}
+
+
+COUNTRIES = _countries()
 
 
 def _states() -> list[tuple[str, str, str]]:
