@@ -16,6 +16,10 @@ from ferry.model.regions import ALIASES, fold, region_forms
     ("County Derry", "GB", "county londonderry"), ("Orkney Islands", "GB", "orkney"),
     ("Odisha", "IN", "orissa"), ("Manawatū-Whanganui", "NZ", "manawatu wanganui"),
     ("Glos", None, "gloucestershire"),  # no country known: every country's names
+    ("Ont.", "CA", "ontario"), ("Qué.", "CA", "quebec"), ("P.E.I.", "CA", "prince edward island"),
+    ("Nfld.", "CA", "newfoundland and labrador"), ("Calif.", "US", "california"),
+    ("W.Va.", "US", "west virginia"), ("W. Va.", "US", "west virginia"),
+    ("B.C.", "CA", "british columbia"), ("N.Y.", "US", "new york"),
 ])
 def test_other_names_of_the_same_region(text: str, country: str | None, form: str) -> None:
     forms = region_forms(text, country)

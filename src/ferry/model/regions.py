@@ -106,7 +106,29 @@ ALIASES: dict[str, dict[str, str]] = {
     "IN": {"odisha": "orissa", "chhattisgarh": "chattisgarh", "pondicherry": "puducherry",
            "uttaranchal": "uttarakhand", "andaman and nicobar islands": "andaman and nicobar"},
     "NZ": {"manawatu whanganui": "manawatu wanganui"},
-    "CA": {"newfoundland": "newfoundland and labrador"},
+    "CA": {"newfoundland": "newfoundland and labrador", **{
+        # the traditional abbreviations, beside the two-letter symbols, as the Government of
+        # Canada's style guide (The Canadian Style, Translation Bureau) lists them, with their
+        # French forms where they differ
+        "alta": "alberta", "man": "manitoba", "nfld": "newfoundland and labrador",
+        "nfld and lab": "newfoundland and labrador", "n w t": "northwest territories",
+        "t n o": "northwest territories", "nun": "nunavut", "ont": "ontario",
+        "p e i": "prince edward island", "i p e": "prince edward island", "que": "quebec",
+        "sask": "saskatchewan", "yuk": "yukon", "n b": "new brunswick", "n s": "nova scotia",
+        "b c": "british columbia", "c b": "british columbia", "n l": "newfoundland and labrador",
+        "y t": "yukon"}},
+    # the AP Stylebook's state abbreviations (the ones that are not the postal codes), as US
+    # addresses typed by hand still use them
+    "US": {"ala": "alabama", "ariz": "arizona", "ark": "arkansas", "calif": "california",
+           "colo": "colorado", "conn": "connecticut", "del": "delaware", "fla": "florida",
+           "ill": "illinois", "ind": "indiana", "kan": "kansas", "mass": "massachusetts",
+           "mich": "michigan", "minn": "minnesota", "miss": "mississippi", "mont": "montana",
+           "neb": "nebraska", "nev": "nevada", "okla": "oklahoma", "ore": "oregon",
+           "tenn": "tennessee", "wash": "washington", "w va": "west virginia",
+           "wis": "wisconsin", "wyo": "wyoming", "n y": "new york", "n j": "new jersey",
+           "n c": "north carolina", "n d": "north dakota", "n h": "new hampshire",
+           "n m": "new mexico", "r i": "rhode island", "s c": "south carolina",
+           "s d": "south dakota", "d c": "district of columbia"},
 }
 
 
