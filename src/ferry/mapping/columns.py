@@ -76,6 +76,9 @@ def supports_columns(source_module: Any) -> bool:
     return settings is not None and "columns" in getattr(settings, "model_fields", {})
 
 
+#: fields that hold words a person reads, never a number: an appointment type's name (an
+#: integer in that column is a code for the type), a clinic's or a campaign's name
+WORDS_ONLY = frozenset({"type_name", "name"})
 #: how sure an exact name match of the source's matcher is, before the values are looked at
 STRENGTH = {"own name": 0.97, "synonym": 0.93, "the file's key": 0.92, "join key": 0.9,
             "flattened key": 0.9, "last segment of a flattened key": 0.85}
@@ -122,6 +125,9 @@ def _exact(obj: str, col: RawColumn, sniffed: dict[str, float],
         fit, why = 0.0, "a street line is all the address this object has"
     if fit > -1 and not field_fit(target, sniffed):
         fit, why = -1.0, f"values do not look like {target.replace('_', ' ')}"
+    if fit > -1 and target in WORDS_ONLY and sniffed.get("int", 0) >= 0.9:
+        fit, why = -1.0, (f"its values are numbers: a code for the "
+                          f"{target.replace('_', ' ')}, not the words of it")
     if fit < 0 and col.how.startswith("values"):
         # the source placed it by its values (a status of Active / Inactive is the flag)
         fit, why = 0.0, "placed by its values"
@@ -145,8 +151,10 @@ def _exact(obj: str, col: RawColumn, sniffed: dict[str, float],
     if other is not None:
         conf = min(conf, 0.75)
         reasons.append(f"the vocabulary names it {other.target}: which one is for a person")
+    # exact evidence ranks above any fuzzy guess, unless the values contradict it: then the
+    # name alone is no better than another column's guess for the field
     return Candidate(target, round(max(0.0, min(1.0, conf)), 3), "; ".join(reasons),
-                     round(conf, 4) + 1.0)  # exact evidence ranks above any fuzzy guess
+                     round(conf, 4) + (1.0 if fit > -1 else 0.0))
 
 
 #: fields that hold a number a person reads (a chart or account number, an NPI): never the
@@ -262,6 +270,8 @@ def _lookalike(header: str, obj: str, target: str) -> tuple[str, str] | None:
 #: words a system may use for the account an export came from (not a clinic of it)
 ACCOUNT_WORDS = frozenset({"practice", "organization", "organisation", "org", "account",
                            "tenant", "company"})
+#: words that make a person's name the way the record is shown (a display name)
+SHOWN_WORDS = frozenset({"display", "notification", "screen", "public", "short"})
 #: fields a record's metadata may fill: its own id and its time stamps
 RECORD_FIELDS = frozenset({"source_id", "created_at", "updated_at"})
 #: words that name a kind of party a row can be (Kareo's appointment ``Type``: Patient or Other;
@@ -398,6 +408,13 @@ def contradiction(obj: str, col: RawColumn, target: str, cols: Sequence[RawColum
     if kind is Kind.ENUM and _record_kind(col.samples):
         return target, ("its values name kinds of record (patient, contact, …): they say what "
                         "each row is, not its " + target.replace("_", " "))
+    if target == "_full_name" and not SHOWN_WORDS.isdisjoint(words) and all(
+            _held(f, col, cols, winner) for f in ("first_name", "last_name")):
+        # a display or notification name beside the first and last names (``display_name``
+        # 'Kim B.'): how the record is shown, not the name it is split from (a plain ``name``
+        # beside them is the whole name)
+        return target, ("the first and last names have columns of their own: a display "
+                        "name beside them is how the record is shown")
     if target in NUMBER_FIELDS and _row_key(col, cols, winner):
         return target, ("its values are unique whole numbers and the file has no other key: "
                         "it looks like the record's own id, not a number a person reads")
@@ -409,6 +426,13 @@ def contradiction(obj: str, col: RawColumn, target: str, cols: Sequence[RawColum
         return street, ("its values never carry the city or postcode that other columns "
                         "hold: it looks like the street line")
     return None
+
+
+def _held(field: str, col: RawColumn, cols: Sequence[RawColumn],
+          winner: Mapping[str, Candidate]) -> bool:
+    """Another column of the file holds ``field`` (by the source's match or the proposer's)."""
+    return any(x is not col and (x.matched == field or (
+        x.column in winner and winner[x.column].target == field)) for x in cols)
 
 
 def _group(raw: RawColumns) -> dict[tuple[str, str], list[Any]]:

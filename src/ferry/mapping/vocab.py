@@ -53,15 +53,19 @@ KEY_SUFFIXES = frozenset({"num", "nbr", "nr"})
 LINK_SUFFIXES = KEY_SUFFIXES | {"no", "ref", "reference"}
 # leading words that only group a field with its siblings (``address_city``, ``contact_email``)
 GROUP_PREFIXES = (("mailing", "address"), ("home", "address"), ("postal", "address"),
-                  ("address",), ("contact",))
+                  ("address",), ("contact",), ("preferences",), ("preference",), ("settings",))
 
 # object words dropped from headers ("patient_email" → "email" when profiling patients)
 OBJECT_WORDS = {
-    "patient": {"patient", "patients", "pt", "client", "person", "member", "customer"},
+    # a spa's guests; a scheduler's attendees and invitees (the people a booking is for)
+    "patient": {"patient", "patients", "pt", "client", "person", "member", "customer", "guest",
+                "attendee", "invitee"},
     "practitioner": {"practitioner", "staff", "user", "employee", "therapist"},
-    # a therapy practice's visits are sessions (``SessionTypeId``: the visit's type)
-    "appointment": {"appointment", "visit", "encounter", "booking", "session"},
-    "clinic": {"clinic", "business", "practice", "location", "site"},
+    # a therapy practice's visits are sessions (``SessionTypeId``: the visit's type); a
+    # scheduler's, events (``eventTypeId``: Cal.com's and Calendly's kinds of meeting)
+    "appointment": {"appointment", "visit", "encounter", "booking", "session", "event"},
+    # a spa's or a medical group's sites are its centers
+    "clinic": {"clinic", "business", "practice", "location", "site", "center", "centre"},
     "invoice": {"invoice", "bill", "billing"},
     "insurance_policy": {"insurance", "coverage", "policy"},
     "prescription": {"prescription", "medication"},
@@ -123,16 +127,19 @@ ALIASES: dict[str, list[str]] = {
     "status": ["status", "state of record", "active status"],
     "clinic_id": ["clinic", "clinic id", "location", "location id", "business id",
                   "practice id", "site", "organization", "organization id",
-                  "office", "office id"],  # DrChrono's offices are its clinics
+                  "office", "office id",  # DrChrono's offices are its clinics
+                  "center", "center id", "centre", "centre id"],
     "primary_practitioner_id": ["primary practitioner", "primary practitioner id",
                                 "general practitioner", "assigned practitioner", "provider id"],
     "occupation": ["occupation", "job", "job title", "employment", "profession"],
     "consent_email": ["email consent", "email opt in", "consent email", "email reminders",
                       "email marketing", "allow email", "promotional emails",
-                      "marketing emails"],
+                      "marketing emails", "receive marketing emails", "receive marketing email",
+                      "receive promotional emails"],
     "consent_sms": ["sms consent", "sms opt in", "text consent", "sms reminders",
                     "sms marketing", "allow sms", "text message consent", "promotional texts",
-                    "marketing texts"],
+                    "marketing texts", "receive marketing sms", "receive marketing texts",
+                    "receive promotional texts"],
     "archived": ["archived", "archived at", "deleted", "inactive"],
     "middle_name": ["middle name", "middle names", "middle initial", "second name"],
     "name_suffix": ["suffix", "name suffix", "generation"],
@@ -177,7 +184,7 @@ ALIASES: dict[str, list[str]] = {
     # invoice / payment
     "number": ["invoice number", "number", "reference"],
     "amount": ["amount", "total", "total amount", "invoice total", "amount due", "gross",
-               "gross amount"],
+               "gross amount", "grand total", "sum total"],
     "balance": ["balance", "outstanding", "amount outstanding", "balance due"],
     "issue_date": ["issue date", "invoice date", "date issued", "bill date"],
     "due_date": ["due date", "payment due"],

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ferry.model.entities import ENTITIES
-from ferry.model.fields import fields_of
+from ferry.model.fields import Kind, fields_of
 
 # File-name words per object (whole words of the name, singular or plural; most specific first).
 # Decisions where real exports have objects the model lacks: an organisation / facility file is a
@@ -32,8 +32,9 @@ from ferry.model.fields import fields_of
 FILE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("patient_relationship", ("relationship", "family", "relative", "guardian")),
     ("practitioner_patient", ("practitioner_patient", "care_team", "careteam")),
+    # a scheduler's event types (Cal.com, Calendly) are its kinds of appointment
     ("appointment_type", ("appointment_type", "visit_type", "service_type", "services",
-                          "service")),
+                          "service", "event_type")),
     ("appointment_reminder", ("reminder",)),
     # booking and point-of-sale systems call their staff team members, staff members,
     # employees; and their patients customers (below)
@@ -45,15 +46,19 @@ FILE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("insurance_policy", ("insurance", "polic", "payer", "coverage")),
     ("prescription", ("prescription", "medication", "rx", "eprescription", "drug",
                       "drug_order")),
-    ("appointment", ("appointment", "visit", "booking", "schedule", "encounter")),
+    ("appointment", ("appointment", "visit", "booking", "schedule", "encounter", "event")),
     ("payment", ("payment", "receipt")),
     ("invoice", ("bill", "invoice")),
     ("document", ("document", "file", "attachment", "upload")),
     ("campaign", ("campaign", "outreach")),
     ("message", ("chat", "message", "sms", "conversation", "whatsapp")),
+    # a spa's or a medical group's sites are its centers
     ("clinic", ("clinic", "location", "practice", "branch", "site", "organization",
-                "organisation", "facility", "business")),
-    ("patient", ("patient", "client", "customer", "people", "person")),
+                "organisation", "facility", "business", "center", "centre")),
+    # a spa's or a salon's clients are its guests; a scheduler's, the attendees or invitees
+    # of a booking
+    ("patient", ("patient", "client", "customer", "people", "person", "guest", "attendee",
+                 "invitee")),
 ]
 
 # a file of payers / insurers names organisations, not a patient's cover (that one has a
@@ -149,6 +154,10 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "license_number": ["license", "licence_number", "registration_number", "reg_number"],
         "mobile": ["mobile_number"],
         "clinic_id": ["location_id", "branch_id"],
+        # a practitioner keeps one address line: a staff list's first line is it (Mindbody's
+        # Address, an employee's address_1)
+        "address": ["address_1", "address1", "address_line_1", "street_1", "line_1",
+                    "street", "street_address"],
         **PLACE,
     },
     "appointment": {
@@ -185,7 +194,8 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "patient_id": ["patient", "client_id", "customer_id"],
         "appointment_id": ["visit_id", "appointment", "booking_id"],
         "number": ["bill_no", "bill_number", "invoice_no", "invoice_number"],
-        "amount": ["total", "total_amount", "bill_amount", "net_amount", "grand_total"],
+        "amount": ["total", "total_amount", "bill_amount", "net_amount", "grand_total",
+                   "sum_total"],
         "balance": ["outstanding", "due", "amount_due", "outstanding_balance", "balance_due"],
         "status": ["payment_status", "bill_status", "billing_status"],
         "issue_date": ["bill_date", "invoice_date", "date", "issued_on"],
@@ -312,21 +322,37 @@ def object_for_file(stem: str) -> str | None:
 
 def _aliases(obj: str) -> dict[str, str]:
     """Normalised alias → field, for one object (field names themselves included)."""
-    out: dict[str, str] = {}
-    model = ENTITIES[obj]
-    table = {**COMMON, **SYNONYMS.get(obj, {"source_id": ["id", f"{obj}_id"]})}
-    for fname in [f.name for f in fields_of(model)]:
-        out.setdefault(fname, fname)
-    for fname, words in table.items():
-        for w in words:
-            out.setdefault(norm(w), fname)
-    out.setdefault(f"{obj}_id", "source_id")
+    return {k: f for k, (f, _) in _ranked_aliases(obj).items()}
+
+
+#: records a link may be named for by any word that names their files (``therapist_id``,
+#: ``guest_id``, ``center_id``): the words of ``FILE_KEYWORDS``, except a practice or an
+#: organisation (as likely the account an export came from) and a schedule (not a visit)
+LINKED_BY_FILE_WORD = ("patient", "practitioner", "clinic", "appointment", "appointment_type")
+NOT_A_LINK_WORD = frozenset({"practice", "organization", "organisation", "business",
+                             "schedule", "people", "services"})
+
+
+def _link_aliases(obj: str) -> list[tuple[str, str]]:
+    """(``<word>_id``, the reference field) for each record this object points at, by every
+    word its files are named by. A person's record reads only its clinic's this way: on a
+    patient an ``employee_id`` may be the patient's own employee number."""
+    out = []
+    refs = _ref_fields(obj)
+    for target, words in FILE_KEYWORDS:
+        field = refs.get(target)
+        if field is None or target == obj or target not in LINKED_BY_FILE_WORD or (
+                obj in PEOPLE and target != "clinic"):
+            continue
+        out += [(f"{w}_id", field) for w in words if w not in NOT_A_LINK_WORD]
     return out
 
 
+@lru_cache(maxsize=64)
 def _ranked_aliases(obj: str) -> dict[str, tuple[str, int]]:
     """Normalised alias → (field, rank): 0 for the field's own name, then its synonyms in order
-    (a better name wins a field when two columns claim it)."""
+    (a better name wins a field when two columns claim it), then a link named for any word of
+    the linked record's files (``_link_aliases``). Cached: callers copy it before changing."""
     out: dict[str, tuple[str, int]] = {}
     table = {**COMMON, **SYNONYMS.get(obj, {"source_id": ["id", f"{obj}_id"]})}
     for fname in [f.name for f in fields_of(ENTITIES[obj])]:
@@ -335,6 +361,9 @@ def _ranked_aliases(obj: str) -> dict[str, tuple[str, int]]:
         for i, w in enumerate(words, 1):
             out.setdefault(norm(w), (fname, i))
     out.setdefault(f"{obj}_id", ("source_id", 1))
+    last = 1 + max((len(w) for w in table.values()), default=0)
+    for alias, field in _link_aliases(obj):
+        out.setdefault(alias, (field, last))
     return out
 
 
@@ -550,7 +579,34 @@ def match_details(obj: str, headers: list[str], given: dict[str, str | None] | N
         taken.add(field)
     for h in headers:
         out.setdefault(h, (None, ""))
+    _text_beside_title(obj, out, others)
     return {h: out[h] for h in headers}
+
+
+#: how a description beside a title is placed (``match_details``)
+BESIDE_TITLE = "beside a title, its text"
+
+
+def _text_beside_title(obj: str, out: dict[str, tuple[str | None, str]],
+                       others: dict[str, list[tuple[str, str]]] | None = None) -> None:
+    """A description beside a title is the titled record's text, whatever else its name may
+    read as (a booking's ``title`` and ``description``: the description is what the booker
+    wrote, not the visit's type as an encounter's lone ``DESCRIPTION`` is): it goes to the
+    object's free-text field when that is free, else nowhere (nor is it offered for another
+    field in ``others``). In place."""
+    titled = [h for h, (f, _) in out.items() if f == "title"]
+    if not titled:
+        return
+    text = [f.name for f in fields_of(ENTITIES[obj]) if f.kind is Kind.LONG_TEXT]
+    for h, (f, how) in list(out.items()):
+        if how == "given" or f is None or f in text or f == "description" or h in titled or \
+                expand(_last_part(h)) != "description":
+            continue
+        used = {v for v, _ in out.values()}
+        free = next((t for t in text if t not in used), None)
+        if others is not None and h in others:
+            others[h] = [(g, w) for g, w in others[h] if g in text]
+        out[h] = (free, BESIDE_TITLE) if free else (None, "")
 
 
 def match_columns(obj: str, headers: list[str], given: dict[str, str | None] | None = None,
@@ -587,12 +643,13 @@ RECORD_KEYS = ("source_id", "created_at", "updated_at")
 GENERIC_WORDS = frozenset({"id", "status", "state", "title", "description", "notes", "note",
                            "name", "type", "date", "version", "active", "currency", "comments"})
 #: two kinds of person: a staff list and a client list have the same columns for who someone
-#: is and how to reach them (a name, email, phones, an address, gender, a clinic)
+#: is and how to reach them (a name, email, phones, an address, gender, a clinic, a birthday;
+#: Zenoti's employees have middle names and birth dates): only clinical columns tell them apart
 PEOPLE = frozenset({"patient", "practitioner"})
 PERSON_FIELDS = frozenset({"first_name", "last_name", "_full_name", "middle_name", "title",
                            "preferred_name", "email", "phone", "mobile", "work_phone", "address",
                            "street", "street2", "city", "region", "postcode", "country", "sex",
-                           "gender", "clinic_id"})
+                           "gender", "clinic_id", "name_suffix", "date_of_birth"})
 
 
 def _weight(obj: str, field: str) -> float:
@@ -605,10 +662,25 @@ def _placements(stem: str, headers: list[str]) -> dict[str, dict[str, str | None
     """{object: {column: field}}: what each object's exact matcher makes of the columns. The
     file's name is cut from a column's name only for the object the name names (or for every
     object when it names none): ``payment_type_id`` in ``payments.csv`` is the payment's
-    type, never an appointment's ``type_id``."""
+    type, never an appointment's ``type_id``. A flattened key under another object's name
+    (``guest.first_name`` in ``invoices.csv``) is a detail of the record the row links to:
+    it does not make the file that object's."""
     named = object_for_file(stem)
-    return {obj: match_columns(obj, headers, stem=stem if named in (None, obj) else "")
-            for obj in ENTITIES}
+    out = {obj: match_columns(obj, headers, stem=stem if named in (None, obj) else "")
+           for obj in ENTITIES}
+    if named is not None:
+        for h in headers:
+            linked = linked_object(h)
+            if linked is not None and linked != named and h in out[linked]:
+                out[linked][h] = None
+    return out
+
+
+def linked_object(header: str) -> str | None:
+    """The object a flattened key's first part names (``guest.first_name``,
+    ``attendees.0.email``: a patient's), or None: the column is a detail of that record."""
+    parts = [p for p in re.split(r"[.\[\]/]+", header) if p]
+    return object_for_file(parts[0]) if len(parts) > 1 else None
 
 
 def object_scores(stem: str, headers: list[str],
@@ -704,8 +776,6 @@ def object_for_headers(headers: list[str]) -> str | None:
 
 def _ref_fields(obj: str) -> dict[str, str]:
     """Referenced object → this object's field that holds the reference (first one wins)."""
-    from ferry.model.fields import Kind
-
     out: dict[str, str] = {}
     for f in fields_of(ENTITIES[obj]):
         if f.kind is Kind.REF and f.ref:
