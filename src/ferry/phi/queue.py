@@ -129,23 +129,33 @@ def _patient_id(obj: str, rec: Any) -> str | None:
     return str(pid) if pid else None
 
 
+#: patients whose identifiers a scan keeps (memory stays flat whatever the practice's size)
+KNOWN_BOUND = 20_000
+
+
 def _fetch_knowns(store: StagingStore, obj: str, batch: list[Any],
-                  knowns: dict[str, Known]) -> None:
-    """The ``Known`` of each patient of ``batch`` not yet in ``knowns``, as ``known_for``
-    gives it (a patient's own record, else the staged patient of ``patient_id``; none
-    staged: nothing known), patients read from their stored JSON in one query. Bounded."""
-    if len(knowns) >= 20_000:
-        knowns.clear()
+                  knowns: dict[str, Known], extra: dict[str, Known]) -> None:
+    """The ``Known`` of each patient of ``batch`` in neither ``knowns`` nor ``extra``, as
+    ``known_for`` gives it (a patient's own record, else the staged patient of ``patient_id``;
+    none staged: nothing known), patients read from their stored JSON in one query. The first
+    ``KNOWN_BOUND`` patients stay in ``knowns`` for the whole scan; the rest go to ``extra``,
+    the batch's own. (Emptying a full ``knowns``, as before, or evicting the least recently
+    used, made every object read every patient again once a practice had more: each object
+    goes through the patients in the same order. Kept, the first ones are read once.)"""
+    def put(pid: str, known: Known) -> None:
+        (knowns if len(knowns) < KNOWN_BOUND else extra)[pid] = known
+
     if obj == "patient":
         for s in batch:
-            if s.source_id not in knowns:
-                knowns[s.source_id] = _known_of(s.record)
+            if s.source_id not in knowns and s.source_id not in extra:
+                put(s.source_id, _known_of(s.record))
         return
-    missing = {pid for s in batch if (pid := _patient_id(obj, s.record)) and pid not in knowns}
+    missing = {pid for s in batch if (pid := _patient_id(obj, s.record))
+               and pid not in knowns and pid not in extra}
     if missing:
         got = store.get_many_json("patient", missing)
-        for pid in missing:
-            knowns[pid] = _known_of(got[pid][1]) if pid in got else Known()
+        for pid in sorted(missing):
+            put(pid, _known_of(got[pid][1]) if pid in got else Known())
 
 
 #: objects whose screened fields and patient id are read from the stored JSON, not validated
@@ -413,7 +423,8 @@ def scan(store: StagingStore, objects: list[str] | None = None, *,
     with _fewer_collections(), \
             (nullcontext(pool) if pool is not None else scan_pool(workers or 0)) as pool:
         # a patient's identifiers, by patient id: each of their notes, messages and
-        # appointments would otherwise read and decrypt the patient again (bounded)
+        # appointments would otherwise read and decrypt the patient again (the first
+        # ``KNOWN_BOUND`` patients; ``_fetch_knowns``)
         knowns: dict[str, Known] = {}
         for obj, fields in todo:
             if not due[obj]:
@@ -508,14 +519,15 @@ def _prepare(store: StagingStore, obj: str, fields: tuple[str, ...], batch: list
     meta: list[tuple[Any, ...]] = []
     work: list[Work] = []
     routes: list[int] = []
+    extra: dict[str, Known] = {}  # this batch's patients past ``KNOWN_BOUND``
     for s in batch:
         if all(seen.get((s.source_id, f), ("",))[0] == s.hash for f in fields):
             continue
         pid = _patient_id(obj, s.record)
-        known = knowns.get(pid) if pid else _NOBODY
+        known = (knowns.get(pid) or extra.get(pid)) if pid else _NOBODY
         if known is None:
-            _fetch_knowns(store, obj, batch, knowns)
-            known = knowns[pid]
+            _fetch_knowns(store, obj, batch, knowns, extra)
+            known = knowns.get(pid) or extra[pid]
         for f in fields:
             whole = True
             if f == "content":
