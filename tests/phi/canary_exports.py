@@ -42,7 +42,7 @@ PATIENTS = (
     # a date that is no date, a state no country has
     "9005,CHQX-7745,MRNQX77435,Mr,Fenwick,Abernathy-Quist,,M,31/02/1980,"
     "(212) 736-8843,,fenwick.aquist@canarymail.example,5 Pellucid Row,,Brackenholt,ZQ,"
-    "99875,United States,,,,,,,,Active,1,501\n"
+    "41873,United States,,,,,,,,Active,1,501\n"
     # the United Kingdom in French, a UK mobile written the local way
     "9006,CHQX-7746,MRNQX77436,Ms,Ysolde,Kravchenko-Lind,,F,04/30/1958,"
     "07700 900461,,ysolde.klind@canarymail.example,3 Orrisfield Close,,Quenby Magna,,"
@@ -129,7 +129,7 @@ def fhir_export(folder: Path) -> Path:
                  "NW3 7QX", "Narnivale"),
         _patient("fx-40005", "Fenwick", "Abernathy-Quist", "1980-02-31", ["(212) 736-8843"],
                  "fenwick.aquist@canarymail.example", "5 Pellucid Row", "Brackenholt", "ZQ",
-                 "99875", "US"),
+                 "41873", "US"),
     ]
     practitioner = {"resourceType": "Practitioner", "id": "pr-1",
                     "name": [{"family": "Doctorly", "given": ["Staffa"]}],
@@ -179,7 +179,7 @@ CANARIES: list[str] = [
     # streets, cities, postcodes
     "Thornquill", "Zephyr", "Marrowdale", "Kvirikashvili", "Tbilvarrow", "Quastenweg",
     "Pfaffenkirchlein", "Wexcombe", "Lanthorne", "Pellucid", "Brackenholt", "Orrisfield",
-    "Quenby", "94117", "30318", "10967", "NW3 7QX", "99875", "LE7 9QZ",
+    "Quenby", "94117", "30318", "10967", "NW3 7QX", "41873", "LE7 9QZ",
     # countries as the patients' records give them (contact PHI in the model)
     "Narnivale", "Deutschland", "Royaume-Uni", "Allemagne",
     # clinical text, occupation
