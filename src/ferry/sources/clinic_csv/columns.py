@@ -97,9 +97,10 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "source_id": ["id", "patient_id", "pid", "client_id", "uuid", "patient_uid",
                       "customer_id"],
         "patient_number": ["patient_no", "patient_num", "patient_number", "pubpid", "registration_no",
-                           "reg_no", "uhid", "chart_number", "account_number", "file_number"],
+                           "reg_no", "uhid", "account_number", "file_number"],
+        # a chart number is the medical record number (as the proposer's vocabulary reads it)
         "mrn": ["medical_record_number", "mrn_no", "record_number", "health_number", "mrn_id",
-                "mrn_number"],
+                "mrn_number", "chart_number"],
         "date_of_birth": ["dob", "birth_date", "birthdate", "birthday", "date_birth"],
         "sex": ["gender", "sex_at_birth"],
         "mobile": ["mobile_number", "mobile_phone", "cell", "cell_phone", "mobile_no", "whatsapp"],
