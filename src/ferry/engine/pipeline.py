@@ -415,10 +415,13 @@ def waiting(store: Any, *, baa_confirmed: bool = True
     held again, so it waits for the decision. Returned twice: all of them, and those whose
     latest skip was the missing parent (``LoadContext.unlinked``)."""
     stages = RETRY_STAGES if baa_confirmed else ("reference",)
-    # SQLite: the bare ``stage`` is the one of the row holding max(at)
+    # each record's latest skip and its stage; joined back, not SQLite's bare column beside
+    # max(), which PostgreSQL refuses (a GroupingError in the fleet's delta window)
+    marks = ",".join("?" * len(stages))
     rows = store.conn.execute(
-        f"SELECT ref, max(at), stage FROM skips WHERE stage IN ({','.join('?' * len(stages))})"  # noqa: S608
-        " GROUP BY ref", stages).fetchall()
+        f"SELECT s.ref, s.at, s.stage FROM skips s JOIN (SELECT ref, max(at) AS at FROM skips"  # noqa: S608
+        f" WHERE stage IN ({marks}) GROUP BY ref) m ON s.ref = m.ref AND s.at = m.at"
+        f" WHERE s.stage IN ({marks})", (*stages, *stages)).fetchall()
     last_skip = {r: at for r, at, _ in rows}
     parentless = {r for r, _, stage in rows if stage == "reference"}
     from ferry.phi.queue import ensure_schema
