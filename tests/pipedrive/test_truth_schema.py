@@ -6,19 +6,16 @@ read over HTTP."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
+
+from tests.bench_modules import load_bench
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "truth.py"
 
 
 def _truth() -> Any:
-    spec = importlib.util.spec_from_file_location("truth_bench", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench(BENCH, "truth_bench")
 
 
 def test_an_option_left_on_their_field_is_a_difference(pd: Any) -> None:

@@ -6,9 +6,10 @@ own E.164), and the bench, checking against the unchanged practice, reported 'ph
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
+
+from tests.bench_modules import load_bench
 
 from ferry.mapping.phones import record_country
 from ferry.sandbox import cutover
@@ -19,11 +20,7 @@ SEED, PATIENTS, TODAY = 2718, 30, "2026-12-07"
 
 
 def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("demo_values", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench(BENCH, "demo_values")
 
 
 def test_delta_expects_the_edited_phone(tmp_path: Path) -> None:
