@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from tests.mapping.test_recipes import with_keys
 
 from ferry.mapping.compile import compile_mapping
 from ferry.mapping.model import MappingDoc
@@ -80,13 +81,7 @@ def test_every_destination_is_sent_the_same_country(destination: str, key: str,
                                                     sent: str) -> None:
     doc = load_recipe("clinic_csv", destination, "no_accounting" if destination == "odoo"
                       else None)
-    for items in doc.custom_fields.values():
-        for cf in items:
-            cf.key = f"k_{cf.name}"
-    for p in doc.pipelines:
-        p.key = f"pipe_{p.name}"
-        for s in p.stages:
-            s.key = f"stage_{p.name}_{s.name}"
+    with_keys(doc)
     cm = next(c for c in compile_mapping(doc)
               if c.om.source == "patient" and c.om.mode == "record")
     rec = _patient(street="1 Pike St", city="Seattle", region="WA", postcode="98101")

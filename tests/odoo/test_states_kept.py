@@ -13,20 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.odoo.test_values_roundtrip import connect
 
 from ferry.connectors.base import KeptAsText, SchemaItem
-from ferry.connectors.registry import make_destination
 from ferry.destinations.odoo.writer import OdooDestination
 from ferry.model.fields import Kind
 
 
 def _connect(odoo: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> OdooDestination:
-    c = odoo.creds
-    monkeypatch.setenv("ODOO_SK_API_KEY", c["api_key"])
-    dest = make_destination("odoo", {"kind": "odoo", "url": odoo.url, "db": c["db"],
-                                     "login": c["login"], "api_key_env": "ODOO_SK_API_KEY",
-                                     "time_scale": 1000.0}, tmp_path)
-    assert isinstance(dest, OdooDestination)
+    dest = connect(odoo, monkeypatch, tmp_path)
     dest.ensure([SchemaItem("custom_field", "res.partner", "ferry_source_id", "Ferry source id",
                             Kind.TEXT, external_id=True)])
     return dest
